@@ -1,0 +1,28 @@
+#!/bin/sh
+# deps.sh build|test - install the Debian packages tem needs, if missing.
+#
+# Runs as root on Debian 12. Checks with dpkg first, so a machine that has
+# everything installs nothing and needs no network. `apt-get update` runs
+# once, only when something is missing.
+set -e
+BUILD="gcc make pkg-config libevent-dev libssl-dev libsqlite3-dev libunbound-dev libcrypt-dev openssl"
+TEST="$BUILD clang python3 python3-pytest swaks"
+case "$1" in
+build) want="$BUILD" ;;
+test)  want="$TEST" ;;
+*) echo "usage: deps.sh build|test" >&2; exit 2 ;;
+esac
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: missing packages:$missing (run as root to install)" >&2
+	exit 1
+fi
+echo "deps.sh: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends $missing >/dev/null

@@ -1,0 +1,477 @@
+/*
+ * conf - config file reader (see conf.h).
+ *
+ * The table below is the settings table: each key, its type, its default
+ * and, for limits, why the default is what it is. Parsing collects every
+ * error of a file before failing, so an administrator fixes them in one go.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "conf/conf.h"
+#include "util/buf.h"
+#include "util/xmalloc.h"
+
+enum conf_type { T_STR, T_PATH, T_BOOL, T_UINT, T_PORT, T_SIZE, T_DURATION,
+    T_LISTEN, T_LEVEL };
+
+struct conf_key {
+	const char	*name;
+	enum conf_type	 type;
+	size_t		 offset;
+	const char	*def;	/* default as config text; NULL: unset */
+};
+
+#define K(name, type, def) { #name, type, offsetof(struct conf, name), def }
+
+static const struct conf_key conf_keys[] = {
+	K(hostname, T_STR, NULL),		/* NULL: gethostname() */
+	K(data_dir, T_PATH, "/var/lib/tem"),
+	K(run_as, T_STR, "tem"),
+	K(smtp_listen, T_LISTEN, ""),
+	K(submission_listen, T_LISTEN, ""),
+	K(submissions_listen, T_LISTEN, ""),
+	K(imap_listen, T_LISTEN, ""),
+	K(imaps_listen, T_LISTEN, ""),
+	K(pop3_listen, T_LISTEN, ""),
+	K(pop3s_listen, T_LISTEN, ""),
+	K(tls_cert_file, T_PATH, NULL),
+	K(tls_key_file, T_PATH, NULL),
+	K(message_size_limit, T_SIZE, "50M"),
+	K(auth_allow_cleartext, T_BOOL, "no"),
+	/* 100 sessions per client address and service: enough for a large
+	 * NAT, small enough that one host cannot take every descriptor. */
+	K(max_sessions_per_ip, T_UINT, "100"),
+	K(dns_server, T_STR, NULL),
+	K(outbound_port, T_PORT, "25"),
+	K(outbound_bind_address, T_STR, NULL),
+	K(relay_host, T_STR, NULL),
+	K(queue_retry_base, T_DURATION, "1m"),
+	K(queue_lifetime, T_DURATION, "5d"),
+	/* RFC 5321 4.5.3.1.8 asks for at least 100 recipients. */
+	K(smtp_max_recipients, T_UINT, "100"),
+	/* Errors before "421 too many errors": Postfix's hard limit is 20;
+	 * a real client never needs more than a few. */
+	K(smtp_max_errors, T_UINT, "10"),
+	/* RFC 5321 4.5.3.2 suggests 5 minutes per command... */
+	K(smtp_command_timeout, T_DURATION, "5m"),
+	/* ...and 10 minutes for each block of DATA. */
+	K(smtp_data_timeout, T_DURATION, "10m"),
+	K(worker_threads, T_UINT, "0"),
+	K(log_level, T_LEVEL, "info"),
+};
+
+#define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+const char *
+conf_default_path(void)
+{
+	const char *env = getenv("TEM_CONFIG");
+
+	return env && *env ? env : "/etc/tem/tem.conf";
+}
+
+int
+conf_parse_size(const char *s, uint64_t *r)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mul = 1;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	if (*end == 'k' || *end == 'K')
+		mul = 1024, end++;
+	else if (*end == 'M' || *end == 'm')
+		mul = 1024 * 1024, end++;
+	else if (*end == 'G' || *end == 'g')
+		mul = 1024ULL * 1024 * 1024, end++;
+	if (*end != '\0' || v > UINT64_MAX / mul)
+		return -1;
+	*r = v * mul;
+	return 0;
+}
+
+int
+conf_parse_duration(const char *s, unsigned *r)
+{
+	char *end;
+	unsigned long v;
+	unsigned long mul = 1;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case 's': mul = 1; end++; break;
+	case 'm': mul = 60; end++; break;
+	case 'h': mul = 3600; end++; break;
+	case 'd': mul = 86400; end++; break;
+	case 'w': mul = 7 * 86400; end++; break;
+	}
+	if (*end != '\0' || v > UINT_MAX / mul)
+		return -1;
+	*r = (unsigned)(v * mul);
+	return 0;
+}
+
+int
+conf_parse_listen(const char *s, struct conf_listen *r)
+{
+	const char *colon, *host, *port;
+	size_t hlen;
+	unsigned char tmp[16];
+	char *end;
+	long p;
+
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL || close[1] != ':')
+			return -1;
+		host = s + 1;
+		hlen = (size_t)(close - host);
+		port = close + 2;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return -1;
+		host = s;
+		hlen = (size_t)(colon - s);
+		port = colon + 1;
+	}
+	if (hlen == 0 || hlen >= sizeof(r->host))
+		return -1;
+	memcpy(r->host, host, hlen);
+	r->host[hlen] = '\0';
+	if (strcmp(r->host, "*") == 0)
+		strcpy(r->host, "0.0.0.0");
+	if (inet_pton(AF_INET, r->host, tmp) != 1 &&
+	    inet_pton(AF_INET6, r->host, tmp) != 1)
+		return -1;
+	if (!isdigit((unsigned char)*port))
+		return -1;
+	p = strtol(port, &end, 10);
+	if (*end != '\0' || p < 0 || p > 65535)
+		return -1;
+	r->port = (int)p;
+	return 0;
+}
+
+static int
+parse_bool(const char *s, bool *r)
+{
+	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "on") ||
+	    !strcmp(s, "1"))
+		*r = true;
+	else if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "off") ||
+	    !strcmp(s, "0"))
+		*r = false;
+	else
+		return -1;
+	return 0;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int
+parse_listen_list(char *v, struct conf_listen_list *r)
+{
+	char *save = NULL, *tok;
+
+	r->n = 0;
+	if (*v == '\0' || strcmp(v, "off") == 0)
+		return 0;
+	for (tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		tok = trim(tok);
+		if (*tok == '\0')
+			continue;
+		if (r->n == CONF_MAX_LISTEN)
+			return -1;
+		if (conf_parse_listen(tok, &r->l[r->n]) < 0)
+			return -1;
+		r->n++;
+	}
+	return 0;
+}
+
+char *
+conf_path(const struct conf *c, const char *path)
+{
+	if (path[0] == '/' || c->dir == NULL)
+		return xstrdup(path);
+	return xasprintf("%s/%s", c->dir, path);
+}
+
+/* Sets one key from its text; 0 ok, -1 with a reason in *why. */
+static int
+conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
+{
+	void *field = (char *)c + k->offset;
+	uint64_t size;
+	unsigned u;
+	char *end;
+	unsigned long ul;
+
+	switch (k->type) {
+	case T_STR:
+	case T_PATH: {
+		char **sp = field;
+		free(*sp);
+		*sp = NULL;
+		if (*v == '\0' && k->type == T_PATH) {
+			*why = "empty path";
+			return -1;
+		}
+		if (k->type == T_PATH)
+			*sp = conf_path(c, v);
+		else
+			*sp = xstrdup(v);
+		return 0;
+	}
+	case T_BOOL:
+		if (parse_bool(v, field) < 0) {
+			*why = "expected yes or no";
+			return -1;
+		}
+		return 0;
+	case T_UINT:
+	case T_PORT:
+		if (!isdigit((unsigned char)*v)) {
+			*why = "expected a number";
+			return -1;
+		}
+		errno = 0;
+		ul = strtoul(v, &end, 10);
+		if (*end || errno || ul > UINT_MAX ||
+		    (k->type == T_PORT && (ul == 0 || ul > 65535))) {
+			*why = k->type == T_PORT ? "expected a port 1-65535" :
+			    "expected a number";
+			return -1;
+		}
+		*(unsigned *)field = (unsigned)ul;
+		return 0;
+	case T_SIZE:
+		if (conf_parse_size(v, &size) < 0 || size == 0) {
+			*why = "expected a size such as 64k or 25M";
+			return -1;
+		}
+		*(uint64_t *)field = size;
+		return 0;
+	case T_DURATION:
+		if (conf_parse_duration(v, &u) < 0 || u == 0) {
+			*why = "expected a duration such as 30s, 5m, 2h or 5d";
+			return -1;
+		}
+		*(unsigned *)field = u;
+		return 0;
+	case T_LISTEN:
+		if (parse_listen_list(v, field) < 0) {
+			*why = "expected a list of addr:port ([::1]:25 for IPv6)";
+			return -1;
+		}
+		return 0;
+	case T_LEVEL: {
+		char **sp = field;
+		if (strcmp(v, "debug") && strcmp(v, "info") &&
+		    strcmp(v, "warning") && strcmp(v, "error")) {
+			*why = "expected debug, info, warning or error";
+			return -1;
+		}
+		free(*sp);
+		*sp = xstrdup(v);
+		return 0;
+	}
+	}
+	*why = "internal: unknown type";
+	return -1;
+}
+
+struct conf *
+conf_new_defaults(const char *file)
+{
+	struct conf *c = xmalloc(sizeof(*c));
+	char host[256];
+	const char *why;
+
+	if (file) {
+		char *slash;
+		if (file[0] == '/')
+			c->path = xstrdup(file);
+		else {
+			char cwd[4096];
+			if (getcwd(cwd, sizeof(cwd)) == NULL)
+				strcpy(cwd, ".");
+			c->path = xasprintf("%s/%s", cwd, file);
+		}
+		c->dir = xstrdup(c->path);
+		slash = strrchr(c->dir, '/');
+		if (slash == c->dir)
+			slash[1] = '\0';
+		else if (slash)
+			*slash = '\0';
+	}
+	for (size_t i = 0; i < NKEYS; i++) {
+		char *v;
+		if (conf_keys[i].def == NULL)
+			continue;
+		v = xstrdup(conf_keys[i].def);
+		if (conf_set(c, &conf_keys[i], v, &why) < 0)
+			abort();	/* a bad default is a bug */
+		free(v);
+	}
+	if (gethostname(host, sizeof(host)) < 0)
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	c->hostname = xstrdup(host);
+	return c;
+}
+
+int
+conf_parse(struct conf *c, const char *name, const char *text, size_t len,
+    char **error_r)
+{
+	struct buf errs;
+	const char *p = text, *end = text + len;
+	int lineno = 0;
+	bool seen[NKEYS] = { false };
+
+	buf_init(&errs, 64 * 1024);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char *line = xstrndup(p, n), *s, *eq, *key, *val;
+		const char *why = NULL;
+		const struct conf_key *k = NULL;
+
+		lineno++;
+		p = nl ? nl + 1 : end;
+		if (memchr(p - (nl ? n + 1 : n), '\0', n) != NULL)
+			why = "NUL byte in line";
+		s = trim(line);
+		if (why == NULL && (*s == '\0' || *s == '#')) {
+			free(line);
+			continue;
+		}
+		eq = strchr(s, '=');
+		if (why == NULL && eq == NULL)
+			why = "expected key = value";
+		if (why == NULL) {
+			*eq = '\0';
+			key = trim(s);
+			val = trim(eq + 1);
+			for (size_t i = 0; i < NKEYS; i++)
+				if (strcmp(conf_keys[i].name, key) == 0)
+					k = &conf_keys[i];
+			if (k == NULL)
+				buf_printf(&errs, "%s:%d: unknown key '%.64s'\n",
+				    name, lineno, key);
+			else if (seen[k - conf_keys])
+				buf_printf(&errs, "%s:%d: %s set twice\n",
+				    name, lineno, k->name);
+			else if (conf_set(c, k, val, &why) < 0)
+				buf_printf(&errs, "%s:%d: %s: %s\n", name,
+				    lineno, k->name, why);
+			if (k)
+				seen[k - conf_keys] = true;
+			why = NULL;
+		}
+		if (why)
+			buf_printf(&errs, "%s:%d: %s\n", name, lineno, why);
+		free(line);
+	}
+	if (errs.len > 0) {
+		errs.data[--errs.len] = '\0';	/* drop the last newline */
+		*error_r = buf_steal(&errs, NULL);
+		return -1;
+	}
+	buf_free(&errs);
+	return 0;
+}
+
+int
+conf_load(const char *file, bool allow_missing, struct conf **conf_r,
+    char **error_r)
+{
+	struct conf *c;
+	FILE *f;
+	struct buf text;
+	char chunk[8192];
+	size_t n;
+
+	if (file == NULL)
+		file = conf_default_path();
+	c = conf_new_defaults(file);
+	f = fopen(c->path, "r");
+	if (f == NULL) {
+		if (allow_missing && errno == ENOENT) {
+			*conf_r = c;
+			return 0;
+		}
+		*error_r = xasprintf("%s: %s", c->path, strerror(errno));
+		conf_free(&c);
+		return -1;
+	}
+	/* A config file over 1 MiB is a mistake, not a config. */
+	buf_init(&text, 1024 * 1024);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (buf_append(&text, chunk, n) < 0) {
+			fclose(f);
+			buf_free(&text);
+			*error_r = xasprintf("%s: larger than 1 MiB", c->path);
+			conf_free(&c);
+			return -1;
+		}
+	}
+	fclose(f);
+	if (conf_parse(c, c->path, buf_cstr(&text), text.len, error_r) < 0) {
+		buf_free(&text);
+		conf_free(&c);
+		return -1;
+	}
+	buf_free(&text);
+	*conf_r = c;
+	return 0;
+}
+
+void
+conf_free(struct conf **cp)
+{
+	struct conf *c = *cp;
+
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (conf_keys[i].type == T_STR || conf_keys[i].type == T_PATH ||
+		    conf_keys[i].type == T_LEVEL)
+			free(*(char **)((char *)c + conf_keys[i].offset));
+	}
+	free(c->path);
+	free(c->dir);
+	free(c);
+	*cp = NULL;
+}

@@ -1,0 +1,85 @@
+/*
+ * conf - the config file: `key = value` lines into a typed settings table.
+ *
+ * Trust: the config file is written by the administrator but parsed
+ * defensively (it has a fuzz target): every error names file:line, all
+ * errors of a file are reported at once, and nothing is half-applied.
+ * Relative paths are made relative to the config file's folder.
+ * Defaults and the reason for each limit live in conf.c's table.
+ */
+#ifndef TEM_CONF_H
+#define TEM_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CONF_MAX_LISTEN 16
+
+/* One `addr:port` listener; host is numeric ("127.0.0.1", "::1"). */
+struct conf_listen {
+	char	host[64];
+	int	port;
+};
+
+struct conf_listen_list {
+	int			n;
+	struct conf_listen	l[CONF_MAX_LISTEN];
+};
+
+struct conf {
+	char	*path;			/* absolute path of the file */
+	char	*dir;			/* its folder */
+
+	char	*hostname;
+	char	*data_dir;
+	char	*run_as;		/* "" = stay */
+	struct conf_listen_list smtp_listen, submission_listen,
+				submissions_listen, imap_listen, imaps_listen,
+				pop3_listen, pop3s_listen;
+	char	*tls_cert_file;		/* NULL: self-signed in data_dir */
+	char	*tls_key_file;
+	uint64_t message_size_limit;
+	bool	auth_allow_cleartext;
+	unsigned max_sessions_per_ip;
+	char	*dns_server;		/* NULL: system resolver */
+	unsigned outbound_port;
+	char	*outbound_bind_address;
+	char	*relay_host;
+	unsigned queue_retry_base;	/* seconds */
+	unsigned queue_lifetime;	/* seconds */
+
+	/* Limits beyond the SPEC table (documented in conf.c). */
+	unsigned smtp_max_recipients;
+	unsigned smtp_max_errors;
+	unsigned smtp_command_timeout;	/* seconds */
+	unsigned smtp_data_timeout;	/* seconds */
+	unsigned worker_threads;	/* 0: one per core */
+	char	*log_level;
+};
+
+/*
+ * Loads FILE (NULL: $TEM_CONFIG, else /etc/tem/tem.conf). On success
+ * returns 0 and a new conf in *conf_r. On failure returns -1 and a
+ * malloc'd message in *error_r: one "file:line: problem" per line.
+ * A missing file is an error unless allow_missing is set (then defaults).
+ */
+int conf_load(const char *file, bool allow_missing, struct conf **conf_r,
+    char **error_r);
+/* Parses config text already in memory (used by conf_load and the fuzzer). */
+int conf_parse(struct conf *c, const char *name, const char *text,
+    size_t len, char **error_r);
+/* A conf with every default, path set to FILE. */
+struct conf *conf_new_defaults(const char *file);
+void conf_free(struct conf **c);
+/* The path conf_load uses for NULL. */
+const char *conf_default_path(void);
+
+/* Value parsers, exported for tests: 0 ok, -1 bad. */
+int conf_parse_size(const char *s, uint64_t *r);
+int conf_parse_duration(const char *s, unsigned *r);
+int conf_parse_listen(const char *s, struct conf_listen *r);
+
+/* Makes PATH absolute relative to the config's folder; malloc'd. */
+char *conf_path(const struct conf *c, const char *path);
+
+#endif

@@ -1,0 +1,113 @@
+/*
+ * log - one-line event logging to stderr (see log.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+static enum log_level log_min = LOG_INFO;
+static const char *const level_names[] = { "debug", "info", "warning", "error" };
+
+void
+log_init(enum log_level min_level)
+{
+	log_min = min_level;
+}
+
+void
+log_set_level(enum log_level min_level)
+{
+	log_min = min_level;
+}
+
+static void
+log_write(const char *level, const char *fmt, va_list ap)
+{
+	char line[4096];
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+	int r;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	r = snprintf(line, sizeof(line),
+	    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ tem[%d]: %s: ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, (int)getpid(), level);
+	n = r > 0 ? (size_t)r : 0;
+	r = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	if (r < 0)
+		r = 0;
+	n += (size_t)r;
+	if (n > sizeof(line) - 2)	/* truncated: keep one line */
+		n = sizeof(line) - 2;
+	/* One event, one line: fold any newline a caller let through. */
+	for (size_t i = 0; i < n; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, n) < 0) {
+		/* nowhere left to report it */
+	}
+}
+
+void
+log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
+	if (level < log_min)
+		return;
+	log_write(level_names[level], fmt, ap);
+}
+
+void
+log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_write("fatal", fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+log_panic(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_write("panic", fmt, ap);
+	va_end(ap);
+	abort();
+}
+
+void
+log_new_id(char out[17])
+{
+	unsigned char r[8];
+	static const char hex[] = "0123456789abcdef";
+
+	if (getrandom(r, sizeof(r), 0) != sizeof(r))
+		log_panic("getrandom failed");
+	for (int i = 0; i < 8; i++) {
+		out[2 * i] = hex[r[i] >> 4];
+		out[2 * i + 1] = hex[r[i] & 15];
+	}
+	out[16] = '\0';
+}

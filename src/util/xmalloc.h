@@ -1,0 +1,24 @@
+/*
+ * xmalloc - allocation wrappers that zero memory and abort on exhaustion.
+ *
+ * Trust: none needed; used by every layer. Running out of memory is treated
+ * as a broken environment: one log line and abort(), never a NULL to check.
+ */
+#ifndef TEM_XMALLOC_H
+#define TEM_XMALLOC_H
+
+#include <stddef.h>
+
+void *xmalloc(size_t size);		/* zeroed */
+void *xcalloc(size_t n, size_t size);	/* zeroed, overflow-checked */
+void *xrealloc(void *p, size_t size);	/* new tail NOT zeroed */
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+void *xmemdup(const void *p, size_t n);
+/* Formats into a fresh string; caller frees. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Frees *pp and sets it to NULL. */
+#define XFREE(pp) do { free(*(pp)); *(pp) = NULL; } while (0)
+
+#endif
