@@ -1,0 +1,618 @@
+#!/usr/bin/python3
+"""bench/smtp: inbound SMTP-to-Maildir throughput, tem against Postfix.
+
+Trust: a benchmark driver run as root on a test machine; it talks only to
+127.0.0.1, starts a private Postfix (bench/smtp/postfix.sh) and build/tem in a
+temporary directory, and always stops both (finally + signal handlers).
+
+For each case (SESSIONS x BYTES) it runs
+    smtp-source -s SESSIONS -m COUNT -l BYTES -f bench@bench.test \
+                -t bench@bench.test 127.0.0.1:PORT
+against each server in turn (alternating which goes first), starting with an
+empty Maildir, and measures
+  - msg/s: COUNT / (time from spawning smtp-source, i.e. just before the first
+    connection, until the COUNT-th file is in Maildir/new);
+  - CPU ms/msg: utime+stime (+cutime+cstime) of every process of the server's
+    tree (Postfix: master and all its descendants, live or exited and reaped;
+    tem: its one process), sampled from /proc before and after the run.
+It also measures tem's memory per idle SMTP session (N connections that have
+sent EHLO; PSS growth / N). Python 3 standard library only.
+"""
+
+import argparse
+import os
+import pwd
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+POSTFIX_SH = os.path.join(HERE, "postfix.sh")
+ADDR = "bench@bench.test"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+SMTP_SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
+
+# (sessions, bytes) -> messages per run. Sized from Postfix on a 2-CPU VM
+# with fast fsync (~400 msg/s at 1 session, 450-700 at 10-50 sessions at
+# 5 KB; 250-400 at 100 KB) so that its runs last ~8-15 s, tem's (3x faster
+# if on target) a few seconds, and the whole bench stays under ~5 minutes.
+# 50 sessions get the most: Postfix's in_flow_delay stalls must not dominate.
+COUNTS = {
+    (1, 5120): 3000,
+    (10, 5120): 6000,
+    (50, 5120): 8000,
+    (1, 102400): 2000,
+    (10, 102400): 3000,
+    (50, 102400): 4000,
+}
+
+# Targets from the issue.
+RATE_TARGET = {1: 1.5, 10: 3.0, 50: 3.0}   # tem msg/s >= this x Postfix's
+CPU_TARGET = 0.25                          # tem CPU/msg < this x Postfix's
+IDLE_KB_TARGET = 64                        # tem KB per idle session <
+
+
+class Stop(Exception):
+    """Raised from a signal handler so that `finally` stops the servers."""
+
+
+def on_signal(signum, _frame):
+    raise Stop("signal %d" % signum)
+
+
+def log(msg):
+    print("bench/smtp: " + msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- /proc
+
+def proc_stat(pid):
+    """Return (ppid, own ticks, reaped children's ticks) or None if gone."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    # comm may hold spaces and parentheses: split after the last ')'.
+    rest = data[data.rindex(b")") + 2:].split()
+    # rest[0] = state (field 3); utime = field 14 -> rest[11].
+    ppid = int(rest[1])
+    own = int(rest[11]) + int(rest[12])
+    kids = int(rest[13]) + int(rest[14])
+    return ppid, own, kids
+
+
+def tree_cpu_ms(root):
+    """CPU milliseconds of ROOT and all its descendants, living or reaped.
+
+    A process reaped by a member of the tree is counted in its parent's
+    cutime/cstime; a live (or zombie) one by its own utime/stime.
+    """
+    stats = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            st = proc_stat(int(name))
+            if st is not None:
+                stats[int(name)] = st
+    if root not in stats:
+        return None
+    children = {}
+    for pid, st in stats.items():
+        children.setdefault(st[0], []).append(pid)
+    total = 0
+    todo = [root]
+    seen = set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        _, own, kids = stats[pid]
+        total += own + kids
+        todo.extend(children.get(pid, []))
+    return total * 1000.0 / CLK_TCK
+
+
+def mem_kb(pid):
+    """(PSS, RSS) of PID in KB from smaps_rollup."""
+    pss = rss = None
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                pss = int(line.split()[1])
+            elif line.startswith("Rss:"):
+                rss = int(line.split()[1])
+    return pss, rss
+
+
+def listening(port):
+    """True when something listens on TCP PORT (any address)."""
+    want = ":%04X" % port
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                next(f)
+                for line in f:
+                    cols = line.split()
+                    if cols[1].endswith(want) and cols[3] == "0A":
+                        return True
+        except OSError:
+            pass
+    return False
+
+
+# ---------------------------------------------------------------- SMTP
+
+def read_reply(sock, deadline):
+    """Read one (possibly multi-line) SMTP reply; return its code or None."""
+    data = b""
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(4096)
+        except (socket.timeout, OSError):
+            return None
+        if not chunk:
+            return None
+        data += chunk
+        lines = data.split(b"\r\n")
+        for line in lines[:-1]:
+            if len(line) >= 4 and line[3:4] == b" ":
+                return line[:3].decode("ascii", "replace")
+        if len(data) > 65536:
+            return None
+    return None
+
+
+def smtp_ready(port, timeout=2.0):
+    """True when 127.0.0.1:PORT answers with a 220 banner."""
+    deadline = time.monotonic() + timeout
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            ok = read_reply(s, deadline) == "220"
+            try:
+                s.sendall(b"QUIT\r\n")
+            except OSError:
+                pass
+            return ok
+    except OSError:
+        return False
+
+
+def open_idle_sessions(port, n, deadline):
+    """Open N connections to PORT that read the banner and sent EHLO.
+
+    Returns the list of sockets whose EHLO got a 250 (the caller closes them).
+    """
+    socks = []
+    for _ in range(n):
+        if time.monotonic() > deadline:
+            break
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        except OSError:
+            break
+        socks.append(s)
+        if read_reply(s, min(deadline, time.monotonic() + 5)) != "220":
+            break
+        s.sendall(b"EHLO idle.bench.test\r\n")
+        if read_reply(s, min(deadline, time.monotonic() + 5)) != "250":
+            break
+    return socks
+
+
+# ---------------------------------------------------------------- servers
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def maildir_clear(maildir):
+    """Make MAILDIR an empty Maildir (keeping the folders and their owner)."""
+    for sub in ("new", "cur", "tmp"):
+        d = os.path.join(maildir, sub)
+        if not os.path.isdir(d):
+            continue
+        with os.scandir(d) as it:
+            for e in it:
+                if e.is_dir(follow_symlinks=False):
+                    shutil.rmtree(e.path)
+                else:
+                    os.unlink(e.path)
+
+
+def count_new(maildir):
+    try:
+        return len(os.listdir(os.path.join(maildir, "new")))
+    except FileNotFoundError:
+        return 0
+
+
+class Postfix:
+    name = "postfix"
+
+    def __init__(self, base, port):
+        self.dir = os.path.join(base, "postfix")
+        self.port = port
+        self.started = False
+        home = pwd.getpwnam("bench").pw_dir
+        self.maildir = os.path.join(home, "Maildir")
+        self.pid = None
+
+    def start(self):
+        os.makedirs(self.dir)
+        self.started = True
+        run(["sh", POSTFIX_SH, "start", self.dir, str(self.port)])
+        out = subprocess.run(["sh", POSTFIX_SH, "master-pid", self.dir],
+                             check=True, capture_output=True, text=True)
+        self.pid = int(out.stdout.strip())
+
+    def stop(self):
+        if self.started:
+            subprocess.run(["sh", POSTFIX_SH, "stop", self.dir])
+            self.started = False
+
+    def cpu_ms(self):
+        return tree_cpu_ms(self.pid)
+
+    def alive(self):
+        return self.pid is not None and proc_stat(self.pid) is not None
+
+
+class Tem:
+    name = "tem"
+
+    def __init__(self, base, port, binary):
+        self.dir = os.path.join(base, "tem")
+        self.port = port
+        self.bin = binary
+        self.conf = os.path.join(self.dir, "tem.conf")
+        data = os.path.join(self.dir, "data")
+        self.maildir = os.path.join(data, "mail", "bench.test", "bench")
+        self.proc = None
+        self.pid = None
+        self.logf = None
+        os.makedirs(self.dir)
+        with open(self.conf, "w") as f:
+            f.write("hostname = mx.bench.test\n"
+                    "data_dir = %s\n"
+                    "run_as =\n"
+                    "smtp_listen = 127.0.0.1:%d\n"
+                    "auth_allow_cleartext = yes\n"
+                    "max_sessions_per_ip = 1000\n"
+                    "log_level = warning\n" % (data, port))
+
+    def start(self):
+        """Start `tem serve`, add the domain and user; False if it fails."""
+        if not os.access(self.bin, os.X_OK):
+            log("tem: %s missing (make builds it)" % self.bin)
+            return False
+        self.logf = open(os.path.join(self.dir, "tem.log"), "wb")
+        self.proc = subprocess.Popen([self.bin, "-c", self.conf, "serve"],
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=self.logf, stderr=self.logf)
+        self.pid = self.proc.pid
+        deadline = time.monotonic() + 10
+        while not smtp_ready(self.port, 0.5):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                log("tem: `serve` did not answer SMTP on 127.0.0.1:%d "
+                    "(log: %s)" % (self.port, self.logf.name))
+                self.stop()
+                return False
+            time.sleep(0.1)
+        try:
+            run([self.bin, "-c", self.conf, "domain", "add", "bench.test"],
+                stdout=subprocess.DEVNULL, timeout=30)
+            run([self.bin, "-c", self.conf, "user", "add", ADDR],
+                input=b"pw\n", stdout=subprocess.DEVNULL, timeout=30)
+        except (subprocess.CalledProcessError,
+                subprocess.TimeoutExpired) as e:
+            log("tem: setting up bench@bench.test failed: %s" % e)
+            self.stop()
+            return False
+        return True
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(12)
+            except subprocess.TimeoutExpired:
+                log("tem: no exit 12 s after SIGTERM; SIGKILL")
+                self.proc.kill()
+                self.proc.wait()
+        rc = self.proc.returncode
+        if rc not in (0, -signal.SIGTERM):
+            log("tem: exited with status %s (log: %s)" % (rc, self.logf.name))
+        self.proc = None
+        self.logf.close()
+
+    def cpu_ms(self):
+        return tree_cpu_ms(self.pid)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+
+# ---------------------------------------------------------------- runs
+
+def load(server, sessions, size, count, timeout):
+    """One measured run. Returns a dict (msgs, secs, rate, cpu_ms_msg, error)."""
+    maildir_clear(server.maildir)
+    os.sync()                   # start from clean page cache state
+    time.sleep(0.2)
+    cpu0 = server.cpu_ms()
+    cmd = [SMTP_SOURCE, "-s", str(sessions), "-m", str(count),
+           "-l", str(size), "-f", ADDR, "-t", ADDR,
+           "127.0.0.1:%d" % server.port]
+    t0 = time.monotonic()
+    src = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = t0 + timeout
+    err = None
+    n = 0
+    next_count = t0 + 1.0
+    src_done_at = None
+    last_n, last_change = -1, t0
+    while True:
+        now = time.monotonic()
+        if src_done_at is None and src.poll() is not None:
+            src_done_at = now
+        # While smtp-source runs, count every second only (listing a big
+        # new/ every 10 ms would steal CPU from the server under test);
+        # once it has exited, every 10 ms.
+        if src_done_at is not None or now >= next_count:
+            n = count_new(server.maildir)
+            next_count = now + 1.0
+            if n >= count:
+                t_end = now
+                break
+            if n != last_n:
+                last_n, last_change = n, now
+        if src_done_at is not None and now - last_change > 15:
+            err = "stalled at %d/%d messages" % (n, count)
+            break
+        if now > deadline:
+            err = "timed out after %d s at %d/%d messages" % (timeout, n, count)
+            break
+        if not server.alive():
+            err = "server died"
+            break
+        time.sleep(0.01)
+    if src.poll() is None:
+        src.kill()
+    out = src.communicate()[0].decode("utf-8", "replace").strip()
+    if src.returncode not in (0, -signal.SIGKILL) and err is None:
+        err = "smtp-source exited %d" % src.returncode
+    if out:
+        log("%s: smtp-source said: %s" % (server.name, out[-500:]))
+    if err:
+        return {"error": err}
+    time.sleep(0.5)             # let the tree finish its bookkeeping
+    cpu1 = server.cpu_ms()
+    secs = t_end - t0
+    if cpu0 is None or cpu1 is None:
+        return {"error": "server process gone"}
+    return {"msgs": count, "secs": secs, "rate": count / secs,
+            "cpu": (cpu1 - cpu0) / count, "error": None}
+
+
+def warm_up(server):
+    r = load(server, 10, 5120, 100, 60)
+    if r["error"]:
+        log("%s: warm-up failed: %s" % (server.name, r["error"]))
+        return False
+    maildir_clear(server.maildir)
+    return True
+
+
+def idle_sessions(tem, n, timeout=60):
+    """KB of PSS (and RSS) per idle SMTP session of tem, or an error."""
+    deadline = time.monotonic() + timeout
+    warm = open_idle_sessions(tem.port, 1, deadline)
+    for s in warm:
+        s.close()
+    time.sleep(0.5)
+    pss0, rss0 = mem_kb(tem.pid)
+    socks = open_idle_sessions(tem.port, n, deadline)
+    try:
+        if len(socks) < n:
+            return {"error": "only %d of %d idle sessions opened"
+                    % (len(socks), n)}
+        time.sleep(0.5)
+        pss1, rss1 = mem_kb(tem.pid)
+        # Check they are still open (not dropped by a limit).
+        sel = selectors.DefaultSelector()
+        for s in socks:
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ)
+        closed = len(sel.select(timeout=0))
+        sel.close()
+        if closed:
+            return {"error": "%d idle sessions were closed by tem" % closed}
+        return {"pss": (pss1 - pss0) / n, "rss": (rss1 - rss0) / n,
+                "n": n, "error": None}
+    finally:
+        for s in socks:
+            s.close()
+
+
+# ---------------------------------------------------------------- report
+
+def fmt(v, spec):
+    return "n/a" if v is None else format(v, spec)
+
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def report(cases, results, idle, have_tem):
+    hdr = ("%-17s %9s %9s %7s %-12s %9s %10s %7s %-11s"
+           % ("case", "pf msg/s", "tem msg/s", "tem/pf", "target",
+              "pf ms/msg", "tem ms/msg", "tem/pf", "target"))
+    print()
+    print("SMTP inbound -> Maildir/new, smtp-source on 127.0.0.1, "
+          "%d CPUs" % os.cpu_count())
+    print(hdr)
+    print("-" * len(hdr))
+    met = missed = 0
+    for sessions, size, count in cases:
+        pf = results.get(("postfix", sessions, size)) or {}
+        tm = results.get(("tem", sessions, size)) or {}
+        pr, tr = pf.get("rate"), tm.get("rate")
+        pc, tc = pf.get("cpu"), tm.get("cpu")
+        rr, cr = ratio(tr, pr), ratio(tc, pc)
+        rt = RATE_TARGET.get(sessions, 1.0)
+        rate_ok = "" if rr is None else (" ok" if rr >= rt else " MISS")
+        cpu_ok = "" if cr is None else (" ok" if cr < CPU_TARGET else " MISS")
+        for v in (rate_ok, cpu_ok):
+            met += v == " ok"
+            missed += v == " MISS"
+        name = "%ds x %dKB x%d" % (sessions, size // 1024, count)
+        print("%-17s %9s %9s %7s %-12s %9s %10s %7s %-11s" % (
+            name, fmt(pr, ".0f"), fmt(tr, ".0f"), fmt(rr, ".2f"),
+            (">=%.1fx" % rt) + rate_ok,
+            fmt(pc, ".2f"), fmt(tc, ".2f"), fmt(cr, ".2f"),
+            "<0.25x" + cpu_ok))
+        for who, r in (("postfix", pf), ("tem", tm)):
+            if r.get("error"):
+                print("    %s: %s" % (who, r["error"]))
+    if idle is not None:
+        if idle.get("error"):
+            print("tem idle SMTP session: %s" % idle["error"])
+        else:
+            ok = idle["pss"] < IDLE_KB_TARGET
+            met += ok
+            missed += not ok
+            print("tem idle SMTP session: %.1f KB PSS (%.1f KB RSS) each, "
+                  "%d sessions after EHLO; target < %d KB %s"
+                  % (idle["pss"], idle["rss"], idle["n"], IDLE_KB_TARGET,
+                     "ok" if ok else "MISS"))
+    elif not have_tem:
+        print("tem idle SMTP session: n/a (tem not running)")
+    print("targets: %d met, %d missed%s" % (
+        met, missed, "" if have_tem else " (tem not measured)"))
+
+
+# ---------------------------------------------------------------- main
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--only", choices=("both", "postfix", "tem"),
+                   default="both", help="servers to measure")
+    p.add_argument("--sessions", default="1,10,50")
+    p.add_argument("--sizes", default="5120,102400", help="bytes")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="multiply message counts (e.g. 0.1 for a smoke run)")
+    p.add_argument("--timeout", type=int, default=120,
+                   help="seconds a run may take before it is reported timed out")
+    p.add_argument("--idle", type=int, default=500,
+                   help="idle sessions for tem's memory figure (0: skip)")
+    p.add_argument("--tem", default=os.path.join(ROOT, "build", "tem"))
+    p.add_argument("--postfix-port", type=int, default=10025)
+    p.add_argument("--tem-port", type=int, default=10027)
+    p.add_argument("--keep", action="store_true",
+                   help="keep the temporary directory (logs, configs)")
+    return p.parse_args()
+
+
+def build_cases(args):
+    cases = []
+    for size in [int(x) for x in args.sizes.split(",")]:
+        for sessions in [int(x) for x in args.sessions.split(",")]:
+            base = COUNTS.get((sessions, size), 2000)
+            cases.append((sessions, size, max(sessions, int(base * args.scale))))
+    return cases
+
+
+def main():
+    args = parse_args()
+    if os.geteuid() != 0:
+        log("must run as root (installs Postfix, runs it)")
+        return 2
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    run(["sh", POSTFIX_SH, "install"])
+    for port in (args.postfix_port, args.tem_port):
+        if listening(port):
+            log("port %d is in use" % port)
+            return 2
+    cases = build_cases(args)
+    base = tempfile.mkdtemp(prefix="tem-bench-smtp.")
+    os.chmod(base, 0o755)
+    servers = []
+    results = {}
+    idle = None
+    have_tem = False
+    failed = False
+    try:
+        if args.only in ("both", "postfix"):
+            pf = Postfix(base, args.postfix_port)
+            pf.start()
+            servers.append(pf)
+            if not warm_up(pf):
+                return 1
+        if args.only in ("both", "tem"):
+            tem = Tem(base, args.tem_port, args.tem)
+            if tem.start():
+                have_tem = True
+                if args.idle > 0:
+                    idle = idle_sessions(tem, args.idle)
+                if warm_up(tem):
+                    servers.append(tem)
+                else:
+                    tem.stop()
+                    have_tem = False
+        tems = [s for s in servers if s.name == "tem"]
+        if args.only != "postfix" and not tems:
+            failed = True
+        for i, (sessions, size, count) in enumerate(cases):
+            order = servers if i % 2 == 0 else list(reversed(servers))
+            for srv in order:
+                if not srv.alive():
+                    results[(srv.name, sessions, size)] = {
+                        "error": "not run: server stopped or died"}
+                    failed = True
+                    continue
+                r = load(srv, sessions, size, count, args.timeout)
+                results[(srv.name, sessions, size)] = r
+                if r["error"]:
+                    # A backlog would pollute its later cases: stop it.
+                    failed = True
+                    log("%s %ds x %dB: %s; stopping %s" % (
+                        srv.name, sessions, size, r["error"], srv.name))
+                    srv.stop()
+                else:
+                    log("%s %ds x %dB x%d: %.1f s, %.0f msg/s, %.2f CPU ms/msg"
+                        % (srv.name, sessions, size, count, r["secs"],
+                           r["rate"], r["cpu"]))
+                maildir_clear(srv.maildir)
+    except Stop as e:
+        log("interrupted (%s)" % e)
+        failed = True
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+        for srv in servers:
+            srv.stop()
+        if args.only in ("both", "tem") and "tem" in locals():
+            tem.stop()
+        if args.keep:
+            log("kept %s" % base)
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+    report(cases, results, idle, have_tem)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
