@@ -1,0 +1,127 @@
+/*
+ * accounts - domains, users and aliases: the embedded (SQLite) backend and
+ * its administration operations.
+ *
+ * Storage is data_dir/accounts.db (WAL, synchronous=FULL, busy_timeout
+ * 5 s). Writers (the `tem domain|user|alias` commands) also take an
+ * exclusive flock on data_dir/accounts.lock around each change, and after
+ * each successful change rewrite data_dir/accounts.serial (atomically) with
+ * the new value of an increasing change counter kept in the database. The
+ * server polls that file with accounts_serial_read() and reloads its
+ * in-memory snapshot (resolve.h) when it differs from the snapshot's.
+ *
+ * Case rules: domains are stored lowercase; an all-ASCII local part is
+ * stored lowercase; a UTF-8 local part is stored exactly as given. Every
+ * lookup compares ASCII letters case-insensitively (SQLite NOCASE), so
+ * "Jürgen@X.test" and "jürgen@x.test" are the same account.
+ *
+ * Errors: functions returning int give 0 on success, or -1 with a
+ * malloc'd one-line message in *error_r (no "tem:" prefix, no newline),
+ * e.g. "domain b.test does not exist".
+ */
+#ifndef TEM_ACCOUNTS_H
+#define TEM_ACCOUNTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Limits (RFC 5321 4.5.3.1). */
+#define ACCOUNTS_LOCALPART_MAX	64
+#define ACCOUNTS_DOMAIN_MAX	253
+#define ACCOUNTS_ADDRESS_MAX	254
+/* Targets one alias may list; keeps a single row and its expansion small. */
+#define ACCOUNTS_ALIAS_TARGETS_MAX 1000
+
+/* The special folders made with each new user, in subscription order. */
+extern const char *const accounts_special_folders[];
+extern const size_t accounts_n_special_folders;
+
+struct accounts;
+
+/* A list of lines, sorted; free with accounts_list_free. */
+struct accounts_list {
+	size_t	  n;
+	char	**items;
+};
+
+/*
+ * Opens data_dir/accounts.db for administration, creating data_dir (0750,
+ * with parents), the database and its schema when missing. When running
+ * as root and run_as names an existing user, every file and directory this
+ * handle creates is chowned to that user (run_as NULL or "": never).
+ */
+int accounts_open(const char *data_dir, const char *run_as,
+    struct accounts **a_r, char **error_r);
+void accounts_close(struct accounts **a);
+
+/*
+ * Domains. add fails if it exists; del fails if it does not, or while any
+ * user or alias address is in it (the message counts them).
+ */
+int accounts_domain_add(struct accounts *a, const char *domain,
+    char **error_r);
+int accounts_domain_del(struct accounts *a, const char *domain,
+    char **error_r);
+int accounts_domain_exists(struct accounts *a, const char *domain,
+    char **error_r);	/* 1 yes, 0 no, -1 error */
+int accounts_domain_list(struct accounts *a, struct accounts_list *list_r,
+    char **error_r);
+
+/*
+ * Users. add needs an existing domain and a non-empty password; it stores
+ * a yescrypt hash and creates the Maildir++ (mail/DOMAIN/LOCALPART with
+ * cur new tmp, the special folders and a Dovecot-style `subscriptions`
+ * file), keeping whatever is already there. del removes the account only:
+ * the Maildir stays; *mailbox_r (may be NULL) gets its malloc'd path.
+ * filter for list: NULL (all), a DOMAIN (must exist) or one ADDRESS (must
+ * exist).
+ */
+int accounts_user_add(struct accounts *a, const char *address,
+    const char *password, char **error_r);
+int accounts_user_del(struct accounts *a, const char *address,
+    char **mailbox_r, char **error_r);
+int accounts_user_passwd(struct accounts *a, const char *address,
+    const char *password, char **error_r);
+int accounts_user_list(struct accounts *a, const char *filter,
+    struct accounts_list *list_r, char **error_r);
+
+/*
+ * Aliases. The address must be in a local domain; targets are any valid
+ * addresses, local or remote (a local target need not exist yet). Adding
+ * to an existing alias appends the new targets (duplicates dropped). list
+ * prints "address target1,target2"; filter NULL for all or one ADDRESS
+ * (must exist).
+ */
+int accounts_alias_add(struct accounts *a, const char *address,
+    char *const *targets, size_t n_targets, char **error_r);
+int accounts_alias_del(struct accounts *a, const char *address,
+    char **error_r);
+int accounts_alias_list(struct accounts *a, const char *filter,
+    struct accounts_list *list_r, char **error_r);
+
+void accounts_list_free(struct accounts_list *l);
+
+/* The change counter in data_dir/accounts.serial; 0 if missing or bad.
+ * Cheap: one small read, no database access. */
+uint64_t accounts_serial_read(const char *data_dir);
+
+/*
+ * Splits and canonicalises ADDRESS ("local@domain", split at the last '@'):
+ * the domain lowercased (one trailing dot dropped) and checked as an LDH
+ * host name; the local part a dot-atom of ASCII atext or valid UTF-8.
+ * With local set, the address is one of ours: its all-ASCII local part is
+ * lowercased, and it must be usable as a mailbox folder name (no '/').
+ * Without it (a remote address), the local part is kept as given.
+ * Outputs are malloc'd.
+ */
+int accounts_address_parse(const char *address, bool local,
+    char **localpart_r, char **domain_r, char **error_r);
+/* Checks and lowercases a domain name; malloc'd result or NULL + error. */
+char *accounts_domain_canon(const char *domain, char **error_r);
+
+/* data_dir/mail/DOMAIN/LOCALPART, malloc'd. */
+char *accounts_mailbox_path(const char *data_dir, const char *domain,
+    const char *localpart);
+
+#endif
