@@ -1,0 +1,64 @@
+"""conftest - pytest fixtures shared by tests/integration and tests/interop.
+
+`tem` is a fresh server (domain a.test, users alice@a.test and bob@a.test,
+passwords in temserver.PASSWORDS) listening for SMTP on a free loopback
+port; `make_tem(**kwargs)` starts one with other settings (see TemServer).
+When a test fails, the tail of each of its servers' logs is added to the
+report and the server's temp dir is kept.
+"""
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "lib"))
+
+from temserver import TemServer  # noqa: E402
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "tem_rep_" + rep.when, rep)
+    if rep.failed:
+        for srv in getattr(item, "tem_servers", []):
+            srv.keep = True
+            rep.sections.append(("tem server " + (srv.dir or "?"),
+                                 srv.log_tail()))
+
+
+@pytest.fixture
+def make_tem(request):
+    """Factory: make_tem(**TemServer kwargs) -> a started TemServer, stopped
+    (SIGTERM, exit 0 and a clean log asserted) when the test ends."""
+    started = []
+    request.node.tem_servers = []
+
+    def make(**kwargs):
+        srv = TemServer(**kwargs)
+        request.node.tem_servers.append(srv)
+        srv.__enter__()
+        started.append(srv)
+        return srv
+
+    yield make
+    errors = []
+    for srv in reversed(started):
+        rep = getattr(request.node, "tem_rep_call", None)
+        if rep is not None and rep.failed:
+            srv.keep = True
+        try:
+            srv.__exit__(None, None, None)
+        except AssertionError as e:
+            errors.append(str(e))
+    if errors:
+        pytest.fail("\n\n".join(errors), pytrace=False)
+
+
+@pytest.fixture
+def tem(make_tem):
+    """A fresh server: domain a.test, users alice@a.test and bob@a.test."""
+    return make_tem()

@@ -1,0 +1,610 @@
+"""temserver - start the real tem binary for integration tests.
+
+Trust: test code only. Everything runs on 127.0.0.1 in a private temp dir.
+
+TemServer is a context manager that writes a tem.conf for free loopback
+ports, runs the admin commands (domain/user/alias add), starts
+`tem -c CONF serve`, waits until the SMTP port answers with a banner, and on
+exit sends SIGTERM and checks that tem exited 0 within 10 s and that its log
+holds no sanitizer report.
+
+SMTPConn is a raw SMTP client (smtplib rewrites line ends and cannot do BDAT
+or send hostile bytes); the helpers below it parse what tem stored.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DATA = os.path.join(REPO, "tests", "data")
+
+HOSTNAME = "mx.a.test"
+PASSWORDS = {
+    "alice@a.test": "alice-Secret-1",
+    "bob@a.test": "bob-Secret-2",
+}
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error",
+                   "UndefinedBehaviorSanitizer")
+STOP_TIMEOUT = 10          # SPEC: SIGTERM -> exit 0 within 10 s
+START_TIMEOUT = 20         # ASan builds start slowly on a loaded machine
+IO_TIMEOUT = 10            # no single reply may take longer than this
+
+
+def tem_bin():
+    """The binary under test: $TEM_BIN, else build/asan/tem."""
+    path = os.environ.get("TEM_BIN") or os.path.join(REPO, "build", "asan", "tem")
+    if not os.path.isabs(path):
+        path = os.path.join(REPO, path)
+    return path
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sanitizer_env():
+    env = dict(os.environ)
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:"
+                   "strict_string_checks=1:detect_stack_use_after_return=1")
+    env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+    env.pop("TEM_CONFIG", None)
+    return env
+
+
+class TemError(AssertionError):
+    pass
+
+
+class TemServer:
+    """One tem process in its own temp dir.
+
+    users: {address: password}; domains: added first, in order;
+    aliases: {address: [targets]}; extra_conf: extra `key = value` lines
+    (a dict or a list of strings); services: which listeners to open,
+    among smtp, submission, submissions, imap, imaps, pop3, pop3s.
+    """
+
+    SERVICES = ("smtp", "submission", "submissions", "imap", "imaps",
+                "pop3", "pop3s")
+
+    def __init__(self, users=None, domains=("a.test",), aliases=None,
+                 extra_conf=None, services=("smtp",), hostname=HOSTNAME):
+        self.bin = tem_bin()
+        self.hostname = hostname
+        self.domains = list(domains)
+        self.users = dict(PASSWORDS if users is None else users)
+        self.aliases = dict(aliases or {})
+        self.extra_conf = extra_conf or {}
+        self.services = tuple(services)
+        self.dir = None
+        self.proc = None
+        self.ports = {}
+        self.logs = []
+        self.exit_codes = []
+        self.keep = False          # keep the temp dir (set for failed tests)
+        self.env = sanitizer_env()
+
+    # --- set-up ---------------------------------------------------------
+
+    @property
+    def conf_path(self):
+        return os.path.join(self.dir, "tem.conf")
+
+    @property
+    def data_dir(self):
+        return os.path.join(self.dir, "data")
+
+    @property
+    def smtp_port(self):
+        return self.ports["smtp"]
+
+    def _write_conf(self):
+        lines = [
+            "# written by tests/lib/temserver.py",
+            "hostname = %s" % self.hostname,
+            "data_dir = %s" % self.data_dir,
+            "run_as =",
+            "log_level = debug",
+        ]
+        for svc in self.services:
+            if svc not in self.SERVICES:
+                raise ValueError("unknown service " + svc)
+            self.ports[svc] = free_port()
+            lines.append("%s_listen = 127.0.0.1:%d" % (svc, self.ports[svc]))
+        extra = self.extra_conf
+        if isinstance(extra, dict):
+            extra = ["%s = %s" % kv for kv in extra.items()]
+        lines.extend(extra)
+        with open(self.conf_path, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def admin(self, *args, stdin=None, check=True):
+        """Runs `tem -c CONF ARGS...`; raises TemError when it fails."""
+        cmd = [self.bin, "-c", self.conf_path] + list(args)
+        p = subprocess.run(cmd, input=(stdin or "").encode(), env=self.env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=60)
+        if check and p.returncode != 0:
+            raise TemError("%s -> exit %d\nstdout: %s\nstderr: %s" % (
+                " ".join(args), p.returncode,
+                p.stdout.decode(errors="replace"),
+                p.stderr.decode(errors="replace")))
+        return p
+
+    def add_user(self, address, password):
+        self.admin("user", "add", address, stdin=password + "\n")
+
+    def _provision(self):
+        for d in self.domains:
+            self.admin("domain", "add", d)
+        for addr, pw in self.users.items():
+            self.add_user(addr, pw)
+        for addr, targets in self.aliases.items():
+            if isinstance(targets, str):
+                targets = [targets]
+            self.admin("alias", "add", addr, *targets)
+
+    def __enter__(self):
+        if not os.access(self.bin, os.X_OK):
+            raise TemError("no tem binary at %s (set TEM_BIN or run make "
+                           "build/asan/tem)" % self.bin)
+        self.dir = tempfile.mkdtemp(prefix="tem-test-")
+        os.mkdir(self.data_dir)
+        self._write_conf()
+        try:
+            self._provision()
+            self.start()
+        except BaseException:
+            self._kill_quietly()
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if self.proc is not None:
+                self.stop(check=exc_type is None)
+            bad = self.sanitizer_lines()
+            if bad and exc_type is None:
+                raise TemError("sanitizer report in the server log:\n" +
+                               self.log_tail())
+        finally:
+            self._kill_quietly()
+            if exc_type is None and not self.keep and \
+                    not os.environ.get("TEM_KEEP_TMP"):
+                shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+    # --- process --------------------------------------------------------
+
+    def start(self):
+        """Starts `tem serve` and waits until SMTP answers with a 220."""
+        log = os.path.join(self.dir, "serve-%d.log" % (len(self.logs) + 1))
+        self.logs.append(log)
+        with open(log, "wb") as f:
+            self.proc = subprocess.Popen(
+                [self.bin, "-c", self.conf_path, "serve"],
+                stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
+                env=self.env, cwd=self.dir)
+        self._wait_ready()
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        port = self.ports.get("smtp") or next(iter(self.ports.values()))
+        while True:
+            rc = self.proc.poll()
+            if rc is not None:
+                self.proc = None
+                self.exit_codes.append(rc)
+                raise TemError("tem serve exited %d at start-up:\n%s" % (
+                    rc, self.log_tail()))
+            if self._probe(port, "smtp" in self.ports):
+                return
+            if time.monotonic() > deadline:
+                raise TemError("tem serve did not answer on port %d within "
+                               "%d s:\n%s" % (port, START_TIMEOUT,
+                                              self.log_tail()))
+            time.sleep(0.05)
+
+    @staticmethod
+    def _probe(port, smtp):
+        """True once the port accepts (and, for SMTP, greets with 220 and
+        closes after QUIT, so the probe no longer counts as a session)."""
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=2)
+        except OSError:
+            return False
+        try:
+            if not smtp:
+                return True
+            s.settimeout(IO_TIMEOUT)
+            data = b""
+            while b"\r\n" not in data:
+                chunk = s.recv(4096)
+                if not chunk:
+                    return False
+                data += chunk
+            if not data.startswith(b"220"):
+                raise TemError("unexpected banner %r" % data)
+            s.sendall(b"QUIT\r\n")
+            while s.recv(4096):
+                pass
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def stop(self, timeout=STOP_TIMEOUT, check=True):
+        """SIGTERM; returns the exit status. With check, raises unless tem
+        exited 0 within timeout seconds."""
+        p = self.proc
+        if p is None:
+            return None
+        p.send_signal(signal.SIGTERM)
+        try:
+            rc = p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            self.proc = None
+            self.exit_codes.append(None)
+            if check:
+                raise TemError("tem did not exit within %d s of SIGTERM:\n%s"
+                               % (timeout, self.log_tail()))
+            return None
+        self.proc = None
+        self.exit_codes.append(rc)
+        if check and rc != 0:
+            raise TemError("tem exited %d after SIGTERM (want 0):\n%s" % (
+                rc, self.log_tail()))
+        return rc
+
+    def kill9(self):
+        """SIGKILL, no clean-up: what a power cut leaves behind."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.exit_codes.append(-9)
+            self.proc = None
+
+    def restart(self):
+        """Stops (SIGTERM, checked) if running, then starts again on the
+        same config, ports and data."""
+        if self.proc is not None:
+            self.stop()
+        self.start()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def _kill_quietly(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    # --- logs -----------------------------------------------------------
+
+    def log_text(self):
+        out = []
+        for path in self.logs:
+            try:
+                with open(path, "rb") as f:
+                    out.append(f.read().decode("utf-8", "replace"))
+            except OSError:
+                pass
+        return "".join(out)
+
+    def log_tail(self, n=120):
+        lines = self.log_text().splitlines()
+        head = "--- tem log (%s), last %d of %d lines ---\n" % (
+            self.dir, min(n, len(lines)), len(lines))
+        return head + "\n".join(lines[-n:])
+
+    def sanitizer_lines(self):
+        return [l for l in self.log_text().splitlines()
+                if any(m in l for m in SANITIZER_MARKS)]
+
+    # --- storage --------------------------------------------------------
+
+    def maildir(self, address, folder=""):
+        """data_dir/mail/DOMAIN/LOCAL[/FOLDER]: domain and ASCII local part
+        lower-cased, a UTF-8 local part as is (SPEC: Addresses)."""
+        local, _, domain = address.rpartition("@")
+        if local.isascii():
+            local = local.lower()
+        path = os.path.join(self.data_dir, "mail", domain.lower(), local)
+        return os.path.join(path, folder) if folder else path
+
+    def maildir_files(self, address, subdirs=("new", "cur")):
+        out = []
+        for sub in subdirs:
+            d = os.path.join(self.maildir(address), sub)
+            try:
+                names = os.listdir(d)
+            except FileNotFoundError:
+                continue
+            out.extend(os.path.join(d, n) for n in names
+                       if not n.startswith("."))
+        return sorted(out, key=lambda p: (os.stat(p).st_mtime_ns,
+                                          os.path.basename(p)))
+
+    def maildir_messages(self, address):
+        """The messages of ADDRESS's INBOX (new/ and cur/), oldest first."""
+        out = []
+        for path in self.maildir_files(address):
+            with open(path, "rb") as f:
+                out.append(f.read())
+        return out
+
+
+# --- raw SMTP client ----------------------------------------------------
+
+class Reply:
+    """One (possibly multi-line) SMTP reply."""
+
+    def __init__(self, lines):
+        self.lines = lines                    # str, without CRLF
+        self.code = int(lines[-1][:3]) if lines and lines[-1][:3].isdigit() else 0
+
+    @property
+    def last(self):
+        return self.lines[-1] if self.lines else ""
+
+    @property
+    def text(self):
+        return "\n".join(self.lines)
+
+    def __str__(self):
+        return self.text
+
+    __repr__ = __str__
+
+
+class SMTPClosed(AssertionError):
+    pass
+
+
+class SMTPConn:
+    """A byte-exact SMTP client on 127.0.0.1:PORT. Reads the banner."""
+
+    def __init__(self, port, timeout=IO_TIMEOUT, read_banner=True):
+        self.sock = socket.create_connection(("127.0.0.1", port),
+                                             timeout=timeout)
+        self.buf = b""
+        self.banner = self.reply() if read_banner else None
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self.sock.sendall(data)
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise SMTPClosed("connection closed by server; unread %r" % self.buf)
+        self.buf += chunk
+
+    def readline(self):
+        while b"\n" not in self.buf:
+            self._fill()
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line
+
+    def reply(self):
+        """Reads one full reply; checks each line ends in CRLF."""
+        lines = []
+        while True:
+            raw = self.readline()
+            if not raw.endswith(b"\r"):
+                raise AssertionError("reply line not ended by CRLF: %r" % raw)
+            line = raw[:-1].decode("utf-8", "replace")
+            lines.append(line)
+            if len(line) < 4 or line[3] != "-":
+                return Reply(lines)
+
+    def cmd(self, line):
+        """Sends LINE + CRLF, returns the reply."""
+        if isinstance(line, str):
+            line = line.encode("utf-8")
+        self.send(line + b"\r\n")
+        return self.reply()
+
+    def replies(self, n):
+        return [self.reply() for _ in range(n)]
+
+    def ehlo(self, name="client.test"):
+        r = self.cmd("EHLO " + name)
+        assert r.code == 250, r
+        return r
+
+    def starttls(self, context=None, server_hostname=None):
+        r = self.cmd("STARTTLS")
+        assert r.code == 220, r
+        assert self.buf == b"", "bytes after the 220 to STARTTLS: %r" % self.buf
+        if context is None:
+            context = insecure_tls_context()
+        self.sock = context.wrap_socket(self.sock,
+                                        server_hostname=server_hostname)
+        return r
+
+    def data(self, message):
+        """DATA with MESSAGE dot-stuffed here; returns the final reply."""
+        r = self.cmd("DATA")
+        assert r.code == 354, r
+        self.send(dot_stuff(message) + b".\r\n")
+        return self.reply()
+
+    def wait_closed(self, timeout=IO_TIMEOUT):
+        """Reads until EOF; returns what came before it. Raises on timeout."""
+        self.sock.settimeout(timeout)
+        got = self.buf
+        self.buf = b""
+        while True:
+            try:
+                chunk = self.sock.recv(65536)
+            except (ConnectionResetError, ssl.SSLError):
+                return got
+            if not chunk:
+                return got
+            got += chunk
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def insecure_tls_context():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def dot_stuff(message):
+    """RFC 5321 4.5.2 transparency for MESSAGE (bytes, CRLF lines): a
+    period at the start of a CRLF-delimited line is doubled; a CRLF is added
+    when MESSAGE does not end with one (callers' messages always do)."""
+    if not message.endswith(b"\r\n"):
+        message += b"\r\n"
+    if message.startswith(b"."):
+        message = b"." + message
+    return message.replace(b"\r\n.", b"\r\n..")
+
+
+def send_mail(port, mail_from, rcpts, message, ehlo="client.test"):
+    """One plain transaction; asserts every step succeeds."""
+    with SMTPConn(port) as c:
+        assert c.banner.code == 220, c.banner
+        c.ehlo(ehlo)
+        r = c.cmd("MAIL FROM:<%s>" % mail_from)
+        assert r.code == 250, r
+        for rcpt in rcpts:
+            r = c.cmd("RCPT TO:<%s>" % rcpt)
+            assert r.code == 250, "RCPT %s: %s" % (rcpt, r)
+        r = c.data(message)
+        assert r.code == 250, r
+        c.cmd("QUIT")
+        return r
+
+
+# --- what tem stored ----------------------------------------------------
+
+# SPEC "Headers tem may add", at the top of a delivered message.
+ADDED_HEADERS = ("return-path", "received", "delivered-to",
+                 "authentication-results", "received-spf", "dkim-signature")
+
+
+def _is_added(name):
+    return name in ADDED_HEADERS or name.startswith("arc-")
+
+
+def split_added_headers(stored):
+    """Splits STORED into ([(name-lowercase, raw field bytes)], rest): the
+    leading header fields tem may add, and the message as the client sent
+    it. A sent message must not start with one of those fields."""
+    fields = []
+    pos = 0
+    while True:
+        end = stored.find(b"\n", pos)
+        if end < 0:
+            break
+        m = re.match(rb"([A-Za-z0-9-]+):", stored[pos:end + 1])
+        if not m or not _is_added(m.group(1).decode().lower()):
+            break
+        fend = end + 1
+        while fend < len(stored) and stored[fend:fend + 1] in (b" ", b"\t"):
+            nxt = stored.find(b"\n", fend)
+            fend = len(stored) if nxt < 0 else nxt + 1
+        fields.append((m.group(1).decode().lower(), stored[pos:fend]))
+        pos = fend
+    return fields, stored[pos:]
+
+
+def on_disk(sent):
+    """What SENT (bytes as the client meant them) looks like on disk."""
+    return sent.replace(b"\r\n", b"\n")
+
+
+def added_field(fields, name):
+    vals = [raw for n, raw in fields if n == name]
+    return vals
+
+
+def first_difference(a, b):
+    n = min(len(a), len(b))
+    i = next((k for k in range(n) if a[k] != b[k]), n)
+    return "first difference at byte %d of %d/%d:\n  got  %r\n  want %r" % (
+        i, len(a), len(b), a[max(0, i - 40):i + 40], b[max(0, i - 40):i + 40])
+
+
+def assert_stored(stored, sent, mail_from=None, rcpt=None, alternatives=()):
+    """Asserts STORED is SENT with only SPEC's added headers on top and
+    CRLF -> LF; checks Return-Path, Delivered-To and Received are there.
+    ALTERNATIVES: other acceptable forms of SENT."""
+    fields, rest = split_added_headers(stored)
+    names = [n for n, _ in fields]
+    for want in ("return-path", "delivered-to", "received"):
+        assert want in names, "no %s header added; top of message: %r" % (
+            want, stored[:300])
+    for _, raw in fields:
+        assert b"\r" not in raw, "CR in an added header on disk: %r" % raw
+    if mail_from is not None:
+        rp = added_field(fields, "return-path")
+        assert len(rp) == 1, rp
+        assert re.match(rb"Return-Path: ?<" + re.escape(mail_from.encode()) +
+                        rb">\n$", rp[0], re.I), rp[0]
+    if rcpt is not None:
+        dt = added_field(fields, "delivered-to")
+        assert any(rcpt.lower().encode() in v.lower() for v in dt), dt
+    rec = b"".join(added_field(fields, "received"))
+    assert HOSTNAME.encode() in rec, "Received does not name %s: %r" % (
+        HOSTNAME, rec)
+    wants = [on_disk(sent)] + [on_disk(a) for a in alternatives]
+    if rest not in wants:
+        raise AssertionError("stored message differs from what was sent; " +
+                             first_difference(rest, wants[0]))
+    return fields
+
+
+def expect(reply, *prefixes):
+    """Asserts the last line of REPLY starts with one of PREFIXES
+    (e.g. "550 5.1.1")."""
+    assert any(reply.last.startswith(p) for p in prefixes), \
+        "want %s, got %r" % (" or ".join(map(repr, prefixes)), reply.text)
+    return reply
+
+
+def simple_message(subject="test", body=b"Hello.\r\n", mail_from="sender@b.test",
+                   to="alice@a.test"):
+    """A small RFC 5322 message (CRLF) whose first field is From."""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    return (b"From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\n"
+            b"Message-ID: <%s@b.test>\r\n\r\n" % (
+                mail_from.encode(), to.encode(), subject.encode(),
+                str(time.monotonic_ns()).encode())) + body
+
+
+def fixture_bytes(name):
+    with open(os.path.join(DATA, name), "rb") as f:
+        return f.read()
