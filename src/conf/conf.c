@@ -59,7 +59,7 @@ static const struct conf_key conf_keys[] = {
 	K(smtp_max_recipients, T_UINT, "100"),
 	/* Errors before "421 too many errors": Postfix's hard limit is 20;
 	 * a real client never needs more than a few. */
-	K(smtp_max_errors, T_UINT, "10"),
+	K(smtp_max_errors, T_UINT, "20"),
 	/* RFC 5321 4.5.3.2 suggests 5 minutes per command... */
 	K(smtp_command_timeout, T_DURATION, "5m"),
 	/* ...and 10 minutes for each block of DATA. */

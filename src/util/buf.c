@@ -1,6 +1,7 @@
 /*
  * buf - growable byte buffer with an optional hard maximum (see buf.h).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

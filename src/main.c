@@ -1,0 +1,131 @@
+/*
+ * main - `tem` command-line dispatch.
+ *
+ *   tem [-c FILE] serve | check | domain | user | alias | queue | dkim |
+ *                 dns-records ...
+ *   tem --version | --help ; tem COMMAND --help
+ *
+ * FILE defaults to $TEM_CONFIG, else /etc/tem/tem.conf. Every failure is
+ * one line on stderr and a non-zero status.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli_accounts.h"
+#include "conf/conf.h"
+#include "serve.h"
+#include "version.h"
+
+static const char usage[] =
+"usage: tem [-c FILE] COMMAND [ARGS]\n"
+"\n"
+"commands:\n"
+"  serve                          run the server in the foreground\n"
+"  check                          validate the config file\n"
+"  domain add|del|list [DOMAIN]   manage local domains\n"
+"  user add|del|passwd|list [ADDRESS]\n"
+"                                 manage accounts (password on stdin)\n"
+"  alias add|del|list [ADDRESS [TARGET ...]]\n"
+"                                 manage aliases\n"
+"  --version, --help\n"
+"\n"
+"FILE defaults to $TEM_CONFIG, else /etc/tem/tem.conf.\n";
+
+static int
+load(const char *file, bool allow_missing, struct conf **c)
+{
+	char *err = NULL;
+
+	if (conf_load(file, allow_missing, c, &err) < 0) {
+		fprintf(stderr, "tem: %s\n", err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+wants_help(int argc, char **argv)
+{
+	return argc > 1 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *file = NULL;
+	struct conf *c = NULL;
+	int i = 1, r;
+
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		printf("tem %s\n", TEM_VERSION);
+		return 0;
+	}
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (argc > 2 && strcmp(argv[1], "-c") == 0) {
+		file = argv[2];
+		i = 3;
+	}
+	if (i >= argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	argc -= i;
+	argv += i;
+	if (strcmp(argv[0], "serve") == 0) {
+		if (wants_help(argc, argv)) {
+			puts("usage: tem [-c FILE] serve\n"
+			    "Runs the server in the foreground, logging to "
+			    "stderr.");
+			return 0;
+		}
+		if (load(file, false, &c) < 0)
+			return 1;
+		r = serve_main(c);
+		conf_free(&c);
+		return r;
+	}
+	if (strcmp(argv[0], "check") == 0) {
+		if (wants_help(argc, argv)) {
+			puts("usage: tem [-c FILE] check\n"
+			    "Validates the config file; errors name file:line.");
+			return 0;
+		}
+		if (load(file, false, &c) < 0)
+			return 1;
+		printf("%s: ok\n", c->path);
+		conf_free(&c);
+		return 0;
+	}
+	if (strcmp(argv[0], "domain") == 0 || strcmp(argv[0], "user") == 0 ||
+	    strcmp(argv[0], "alias") == 0) {
+		if (wants_help(argc, argv) || argc < 2) {
+			if (strcmp(argv[0], "domain") == 0)
+				r = cli_domain(NULL, argc, argv);
+			else if (strcmp(argv[0], "user") == 0)
+				r = cli_user(NULL, argc, argv);
+			else
+				r = cli_alias(NULL, argc, argv);
+			return r;
+		}
+		if (load(file, false, &c) < 0)
+			return 1;
+		if (strcmp(argv[0], "domain") == 0)
+			r = cli_domain(c, argc, argv);
+		else if (strcmp(argv[0], "user") == 0)
+			r = cli_user(c, argc, argv);
+		else
+			r = cli_alias(c, argc, argv);
+		conf_free(&c);
+		return r;
+	}
+	fprintf(stderr, "tem: unknown command '%s' (see tem --help)\n",
+	    argv[0]);
+	return 2;
+}

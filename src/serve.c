@@ -1,0 +1,283 @@
+/*
+ * serve - `tem serve` (see serve.h).
+ *
+ * Trust: starts as root in production. Order matters: read the config,
+ * bind every listener and load the TLS keys while privileged, then drop
+ * to run_as before any client byte is read. The main thread then only
+ * handles signals and reloads; loop threads serve clients.
+ *
+ * SIGTERM/SIGINT: stop accepting, sessions say 421 and close, exit 0
+ * within 10 s. SIGHUP: reload the config, the certificates and the
+ * accounts; new sessions use the new values, changed listeners need a
+ * restart (said in the log). Account changes made with the admin
+ * commands are picked up within a second (accounts.serial is polled).
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth/accounts.h"
+#include "auth/resolve.h"
+#include "conf/conf.h"
+#include "serve.h"
+#include "version.h"
+#include "server/server.h"
+#include "smtp/smtp_session.h"
+#include "store/maildir.h"
+#include "tls/tls.h"
+#include "util/log.h"
+#include "util/loop.h"
+#include "util/worker.h"
+#include "util/xmalloc.h"
+
+/* SIGTERM promises an exit within 10 s: sessions get 8. */
+#define SHUTDOWN_GRACE_MS	8000
+
+static struct loop *main_loop;
+static uint64_t accounts_serial_seen;
+static struct loop_timer *accounts_timer;
+static char *conf_file;
+
+static enum log_level
+level_of(const char *name)
+{
+	if (strcmp(name, "debug") == 0)
+		return LOG_DEBUG;
+	if (strcmp(name, "warning") == 0)
+		return LOG_WARN;
+	if (strcmp(name, "error") == 0)
+		return LOG_ERROR;
+	return LOG_INFO;
+}
+
+static int
+load_accounts(const struct conf *c)
+{
+	char *err = NULL;
+	struct acct_snapshot *s = acct_snapshot_load(c->data_dir, &err);
+
+	if (s == NULL) {
+		log_error("- server accounts-load-failed error=\"%s\"",
+		    err ? err : "?");
+		free(err);
+		return -1;
+	}
+	accounts_serial_seen = acct_snapshot_serial(s);
+	server_set_accounts(s);
+	return 0;
+}
+
+static void
+accounts_poll(void *arg)
+{
+	struct conf *c = server_conf();
+
+	(void)arg;
+	if (accounts_serial_read(c->data_dir) != accounts_serial_seen) {
+		if (load_accounts(c) == 0)
+			log_info("- server accounts-reloaded serial=%llu",
+			    (unsigned long long)accounts_serial_seen);
+	}
+	loop_timer_add(accounts_timer, 1000);
+}
+
+static bool
+listeners_equal(const struct conf *a, const struct conf *b)
+{
+	const struct conf_listen_list *la[] = { &a->smtp_listen,
+	    &a->submission_listen, &a->submissions_listen, &a->imap_listen,
+	    &a->imaps_listen, &a->pop3_listen, &a->pop3s_listen };
+	const struct conf_listen_list *lb[] = { &b->smtp_listen,
+	    &b->submission_listen, &b->submissions_listen, &b->imap_listen,
+	    &b->imaps_listen, &b->pop3_listen, &b->pop3s_listen };
+
+	for (size_t i = 0; i < sizeof(la) / sizeof(la[0]); i++)
+		if (memcmp(la[i], lb[i], sizeof(*la[i])) != 0)
+			return false;
+	return true;
+}
+
+static void
+on_hup(int signo, void *arg)
+{
+	struct conf *old = server_conf(), *c;
+	struct tls_server *tls;
+	char *err = NULL;
+
+	(void)signo;
+	(void)arg;
+	if (conf_load(conf_file, false, &c, &err) < 0) {
+		log_error("- server reload-failed error=\"%s\"", err);
+		free(err);
+		return;
+	}
+	if (!listeners_equal(old, c) || strcmp(old->data_dir, c->data_dir))
+		log_warn("- server reload listeners or data_dir changed: "
+		    "restart tem to apply");
+	log_set_level(level_of(c->log_level));
+	tls = tls_server_new(c, &err);
+	if (tls == NULL) {
+		log_error("- server tls-reload-failed error=\"%s\"", err);
+		free(err);
+	} else
+		tls_set_current(tls);
+	server_set_conf(c);
+	load_accounts(c);
+	log_info("- server reloaded config=%s", c->path);
+}
+
+static void
+on_term(int signo, void *arg)
+{
+	(void)arg;
+	log_info("- server stopping signal=%s", strsignal(signo));
+	loop_break(main_loop);
+}
+
+static int
+bind_all(const struct conf *c)
+{
+	const struct { enum service svc; const struct conf_listen_list *l; }
+	    ls[] = {
+		{ SVC_SMTP, &c->smtp_listen },
+		{ SVC_SUBMISSION, &c->submission_listen },
+		{ SVC_SUBMISSIONS, &c->submissions_listen },
+		{ SVC_IMAP, &c->imap_listen },
+		{ SVC_IMAPS, &c->imaps_listen },
+		{ SVC_POP3, &c->pop3_listen },
+		{ SVC_POP3S, &c->pop3s_listen },
+	};
+	char *err = NULL;
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(ls) / sizeof(ls[0]); i++)
+		for (int j = 0; j < ls[i].l->n; j++) {
+			if (ls[i].svc != SVC_SMTP) {
+				log_warn("- server %s_listen not served yet: "
+				    "skipping %s:%d", service_name(ls[i].svc),
+				    ls[i].l->l[j].host, ls[i].l->l[j].port);
+				continue;
+			}
+			if (server_bind(ls[i].svc, ls[i].l->l[j].host,
+			    ls[i].l->l[j].port, &err) < 0) {
+				log_error("- server %s", err);
+				free(err);
+				return -1;
+			}
+			log_info("- server listen service=%s addr=%s port=%d",
+			    service_name(ls[i].svc), ls[i].l->l[j].host,
+			    ls[i].l->l[j].port);
+			n++;
+		}
+	if (n == 0)
+		log_warn("- server no listeners configured");
+	return 0;
+}
+
+static void
+chown_tree(const char *path, uid_t uid, gid_t gid)
+{
+	/* Only the top folders we make; deeper files are made by the
+	 * server itself after the drop, or by the admin commands, which
+	 * chown what they create. */
+	if (chown(path, uid, gid) < 0 && errno != ENOENT)
+		log_warn("- server chown path=%s error=\"%s\"", path,
+		    strerror(errno));
+}
+
+static int
+drop_privileges(const struct conf *c)
+{
+	struct passwd *pw;
+	char *p;
+
+	if (getuid() != 0 || c->run_as == NULL || c->run_as[0] == '\0')
+		return 0;
+	pw = getpwnam(c->run_as);
+	if (pw == NULL) {
+		log_error("- server run_as user '%s' does not exist", c->run_as);
+		return -1;
+	}
+	chown_tree(c->data_dir, pw->pw_uid, pw->pw_gid);
+	p = xasprintf("%s/tls", c->data_dir);
+	chown_tree(p, pw->pw_uid, pw->pw_gid);
+	free(p);
+	p = xasprintf("%s/mail", c->data_dir);
+	chown_tree(p, pw->pw_uid, pw->pw_gid);
+	free(p);
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0) {
+		log_error("- server cannot switch to user %s: %s", c->run_as,
+		    strerror(errno));
+		return -1;
+	}
+	log_info("- server running as user=%s uid=%d", c->run_as,
+	    (int)pw->pw_uid);
+	return 0;
+}
+
+int
+serve_main(struct conf *c)
+{
+	struct tls_server *tls;
+	struct loop_signal *sterm, *sint, *shup;
+	char *err = NULL, *mail;
+
+	log_init(level_of(c->log_level));
+	conf_file = xstrdup(c->path);
+	signal(SIGPIPE, SIG_IGN);
+	if (mkdir(c->data_dir, 0750) < 0 && errno != EEXIST)
+		log_fatal("cannot create data_dir %s: %s", c->data_dir,
+		    strerror(errno));
+	mail = xasprintf("%s/mail", c->data_dir);
+	if (mkdir(mail, 0750) < 0 && errno != EEXIST)
+		log_fatal("cannot create %s: %s", mail, strerror(errno));
+	free(mail);
+	loop_global_init();
+	server_init(c, c->worker_threads);
+	server_set_accept(SVC_SMTP, smtp_accept);
+	if (bind_all(c) < 0)
+		return 1;
+	tls = tls_server_new(c, &err);
+	if (tls == NULL)
+		log_fatal("tls: %s", err);
+	tls_set_current(tls);
+	if (load_accounts(c) < 0)
+		return 1;
+	if (drop_privileges(c) < 0)
+		return 1;
+
+	worker_pool_start(2);
+	maildir_committer_start(c->hostname);
+	main_loop = loop_new();
+	sterm = loop_signal_new(main_loop, SIGTERM, on_term, NULL);
+	sint = loop_signal_new(main_loop, SIGINT, on_term, NULL);
+	shup = loop_signal_new(main_loop, SIGHUP, on_hup, NULL);
+	accounts_timer = loop_timer_new(main_loop, accounts_poll, NULL);
+	loop_timer_add(accounts_timer, 1000);
+	server_start();
+	log_info("- server started version=%s hostname=%s pid=%d", TEM_VERSION,
+	    c->hostname, (int)getpid());
+
+	loop_run(main_loop);
+
+	server_stop(SHUTDOWN_GRACE_MS);
+	maildir_committer_stop();
+	worker_pool_stop();
+	loop_timer_free(&accounts_timer);
+	loop_signal_free(&sterm);
+	loop_signal_free(&sint);
+	loop_signal_free(&shup);
+	loop_free(&main_loop);
+	tls_set_current(NULL);
+	server_set_accounts(NULL);
+	free(conf_file);
+	log_info("- server stopped");
+	return 0;
+}

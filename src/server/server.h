@@ -1,0 +1,76 @@
+/*
+ * server - the running server's shared state: loop threads, listeners,
+ * the session registry, per-address session caps, and the current
+ * config, accounts and TLS context (each swapped whole on reload).
+ *
+ * Trust: sits between the network and the protocol sessions; holds no
+ * protocol knowledge. Protocols register an accept function per service.
+ *
+ * Threads: one loop thread per core, each with its own copy of every
+ * listening socket (SO_REUSEPORT, so the kernel spreads connections);
+ * a session lives and dies on the thread that accepted it.
+ */
+#ifndef TEM_SERVER_H
+#define TEM_SERVER_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+struct conf;
+struct loop;
+struct acct_snapshot;
+
+enum service {
+	SVC_SMTP, SVC_SUBMISSION, SVC_SUBMISSIONS, SVC_IMAP, SVC_IMAPS,
+	SVC_POP3, SVC_POP3S, SVC_COUNT
+};
+
+struct server_thread;
+
+/* Embedded first in every protocol session. */
+struct server_session {
+	struct server_session	*prev, *next;
+	struct server_thread	*thread;
+	enum service		 svc;
+	char			 id[17];		/* log id */
+	char			 ip[INET6_ADDRSTRLEN];	/* client address */
+	int			 port;
+	/* The server is stopping: reply and close soon. */
+	void			(*shutdown)(struct server_session *s);
+};
+
+typedef void server_accept_fn(struct server_thread *t, int fd,
+    const struct sockaddr *sa, socklen_t len, enum service svc);
+
+const char *service_name(enum service svc);
+
+/* Setup, in the main thread, before server_run(). */
+void server_init(struct conf *c, unsigned nthreads);
+/* Binds one listener address for svc (nthreads sockets); -1 + *error_r. */
+int server_bind(enum service svc, const char *host, int port, char **error_r);
+void server_set_accept(enum service svc, server_accept_fn *fn);
+/* Starts the loop threads. */
+void server_start(void);
+/* Stops accepting, asks every session to close, waits up to grace_ms,
+ * then frees what is left and joins the threads. */
+void server_stop(unsigned grace_ms);
+
+struct loop *server_thread_loop(struct server_thread *t);
+
+/* Registers s on t (fills thread, id) after taking its per-address slot.
+ * Returns false when the address already holds max_sessions_per_ip
+ * sessions of that service: the caller refuses and closes. */
+bool server_session_add(struct server_thread *t, struct server_session *s,
+    enum service svc, const struct sockaddr *sa);
+void server_session_remove(struct server_session *s);
+
+/* The current config. It stays valid while the server runs (old configs
+ * are kept until exit, so a session may keep the one it started with). */
+struct conf *server_conf(void);
+void server_set_conf(struct conf *c);
+/* The current accounts snapshot, with a reference for the caller. */
+struct acct_snapshot *server_accounts(void);
+void server_set_accounts(struct acct_snapshot *s);	/* takes the ref */
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * smtp_server - accepts SMTP connections and starts sessions.
+ *
+ * Trust: the first code to see a client. Refuses at once (421) when the
+ * client's address already holds max_sessions_per_ip sessions.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "smtp/smtp_session.h"
+#include "util/io.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+void
+smtp_accept(struct server_thread *t, int fd, const struct sockaddr *sa,
+    socklen_t len, enum service svc)
+{
+	struct smtp_session *s = xmalloc(sizeof(*s));
+
+	(void)len;
+	s->conf = server_conf();
+	if (!server_session_add(t, &s->base, svc, sa)) {
+		static const char msg[] =
+		    "421 4.7.0 Error: too many connections from your address\r\n";
+		log_info("%s %s refuse addr=%s reason=max_sessions_per_ip",
+		    s->base.id, service_name(svc), s->base.ip);
+		/* A best-effort, non-blocking write: the socket is new and
+		 * its buffer empty. */
+		if (write(fd, msg, sizeof(msg) - 1) < 0) {
+			/* the client is gone already */
+		}
+		close(fd);
+		free(s);
+		return;
+	}
+	smtp_session_start(s, fd);
+}

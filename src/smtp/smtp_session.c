@@ -1,0 +1,486 @@
+/*
+ * smtp_session - the SMTP command loop and the envelope commands.
+ *
+ * Trust: everything read here is untrusted. Limits: command lines of
+ * SMTP_LINE_MAX octets ("500 5.5.2" beyond, the rest of the line dropped),
+ * conf->smtp_max_recipients per message ("452 4.5.3"), conf->smtp_max_errors
+ * errors per session ("421" and close), conf->smtp_command_timeout of
+ * silence ("421" and close). Input is read in bounded chunks by util/io.
+ *
+ * PIPELINING: commands are taken from the input buffer one after another
+ * and their replies queued; they leave in one write at the end of the
+ * loop turn. Only the store (DATA end) and STARTTLS stop the loop.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "smtp/smtp_session.h"
+#include "tls/tls.h"
+#include "util/io.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+static void smtp_process(struct smtp_session *s);
+static void smtp_session_free(struct smtp_session *s);
+
+void
+smtp_reply(struct smtp_session *s, const char *fmt, ...)
+{
+	va_list ap;
+	struct buf b;
+
+	buf_init(&b, 0);
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	buf_append(&b, "\r\n", 2);
+	io_write(s->io, b.data, b.len);
+	if (b.data[0] == '4' || b.data[0] == '5')
+		log_info("%s smtp reply code=%.3s text=\"%.*s\"", s->base.id,
+		    b.data, (int)(b.len > 202 ? 200 : b.len - 2), b.data);
+	buf_free(&b);
+}
+
+void
+smtp_session_close(struct smtp_session *s)
+{
+	s->quitting = true;
+	io_pause_read(s->io);
+	/* The reply just queued drains, then IO_EV_DRAINED frees s. */
+}
+
+bool
+smtp_error(struct smtp_session *s)
+{
+	if (++s->errors < s->conf->smtp_max_errors)
+		return true;
+	smtp_reply(s, "421 4.7.0 %s Error: too many errors",
+	    s->conf->hostname);
+	log_info("%s smtp too-many-errors addr=%s errors=%u", s->base.id,
+	    s->base.ip, s->errors);
+	smtp_session_close(s);
+	return false;
+}
+
+void
+smtp_tx_reset(struct smtp_session *s)
+{
+	smtp_path_free(&s->mail);
+	for (unsigned i = 0; i < s->nrcpt; i++) {
+		smtp_path_free(&s->rcpts[i].path);
+		acct_resolution_free(&s->rcpts[i].res);
+	}
+	s->nrcpt = 0;
+	s->in_tx = false;
+	s->data_mode = SMTP_DATA_NONE;
+	s->bdat_started = false;
+	s->bdat_error = NULL;
+	s->bdat_left = 0;
+	/* A large message's memory is returned, a small one's kept. */
+	if (s->body.cap > 256 * 1024)
+		buf_free(&s->body);
+	else
+		buf_reset(&s->body);
+	if (s->acct)
+		acct_snapshot_unref(&s->acct);
+}
+
+static void
+smtp_cmd_helo(struct smtp_session *s, const struct smtp_command *cmd)
+{
+	const char *reply;
+	struct tls_server *tls;
+
+	if (smtp_parse_helo(cmd->args, &reply) < 0) {
+		smtp_reply(s, "%s", reply);
+		smtp_error(s);
+		return;
+	}
+	smtp_tx_reset(s);
+	free(s->helo);
+	s->helo = xstrdup(cmd->args);
+	s->helo_done = true;
+	s->esmtp = cmd->verb == SMTP_VERB_EHLO;
+	if (!s->esmtp) {
+		smtp_reply(s, "250 %s", s->conf->hostname);
+		return;
+	}
+	smtp_reply(s, "250-%s Hello %s [%s]", s->conf->hostname, s->helo,
+	    s->base.ip);
+	smtp_reply(s, "250-PIPELINING");
+	smtp_reply(s, "250-SIZE %llu",
+	    (unsigned long long)s->conf->message_size_limit);
+	if (!s->tls && (tls = tls_current()) != NULL) {
+		smtp_reply(s, "250-STARTTLS");
+		tls_server_unref(&tls);
+	}
+	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
+	smtp_reply(s, "250-8BITMIME");
+	smtp_reply(s, "250-DSN");
+	smtp_reply(s, "250-SMTPUTF8");
+	smtp_reply(s, "250 CHUNKING");
+}
+
+static void
+smtp_cmd_mail(struct smtp_session *s, const struct smtp_command *cmd)
+{
+	const char *reply;
+
+	if (!s->helo_done) {
+		smtp_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
+		smtp_error(s);
+		return;
+	}
+	if (s->in_tx) {
+		smtp_reply(s, "503 5.5.1 Error: nested MAIL command");
+		smtp_error(s);
+		return;
+	}
+	if (smtp_parse_mail(cmd->args, &s->mail, &reply) < 0) {
+		smtp_reply(s, "%s", reply);
+		smtp_error(s);
+		return;
+	}
+	reply = NULL;
+	if ((s->mail.smtputf8 || s->mail.body || s->mail.size ||
+	    s->mail.ret || s->mail.envid) && !s->esmtp)
+		reply = "555 5.5.4 ESMTP parameters need EHLO";
+	else if (s->mail.body == SMTP_BODY_BINARYMIME)
+		reply = "555 5.5.4 BODY=BINARYMIME is not supported";
+	else if (s->mail.size > s->conf->message_size_limit)
+		reply = "552 5.3.4 Message size exceeds fixed limit";
+	if (reply) {
+		smtp_reply(s, "%s", reply);
+		smtp_path_free(&s->mail);
+		smtp_error(s);
+		return;
+	}
+	s->in_tx = true;
+	s->acct = server_accounts();
+	smtp_reply(s, "250 2.1.0 Ok");
+}
+
+/* Local parts that route mail onward: "a%b@us", "b!a@us", "\"a@b\"@us". */
+static bool
+smtp_relay_trick(const struct smtp_path *p)
+{
+	return strpbrk(p->localpart, "%!@") != NULL;
+}
+
+static void
+smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
+{
+	struct smtp_rcpt *r;
+	const char *reply, *domain;
+	char *addr;
+	enum acct_resolve_status st;
+
+	if (!s->in_tx) {
+		smtp_reply(s, "503 5.5.1 Error: need MAIL command");
+		smtp_error(s);
+		return;
+	}
+	if (s->nrcpt >= s->conf->smtp_max_recipients) {
+		smtp_reply(s, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	if (s->nrcpt == s->rcpt_cap) {
+		s->rcpt_cap = s->rcpt_cap ? s->rcpt_cap * 2 : 8;
+		s->rcpts = xrealloc(s->rcpts, s->rcpt_cap * sizeof(*s->rcpts));
+	}
+	r = &s->rcpts[s->nrcpt];
+	memset(r, 0, sizeof(*r));
+	if (smtp_parse_rcpt(cmd->args, s->mail.smtputf8, &r->path,
+	    &reply) < 0) {
+		smtp_reply(s, "%s", reply);
+		smtp_error(s);
+		return;
+	}
+	addr = smtp_path_to_string(&r->path);
+	domain = r->path.bare_postmaster ? acct_first_domain(s->acct) :
+	    r->path.domain;
+	if (domain == NULL || (!s->auth_done &&
+	    (!acct_is_local_domain(s->acct, domain) ||
+	    smtp_relay_trick(&r->path)))) {
+		smtp_reply(s, "554 5.7.1 <%s>: Relay access denied", addr);
+		log_info("%s smtp reject relay from=<%s> to=<%s> addr=%s",
+		    s->base.id, s->mail.localpart, addr, s->base.ip);
+		goto fail;
+	}
+	st = acct_resolve(s->acct, r->path.bare_postmaster ? "postmaster" :
+	    r->path.localpart, domain, &r->res);
+	if (st != ACCT_OK) {
+		smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
+		    "User unknown", addr);
+		goto fail;
+	}
+	for (int i = 0; i < r->res.n; i++)
+		if (r->res.t[i].kind == ACCT_TARGET_REMOTE) {
+			/* Remote alias targets go through the queue, which
+			 * is not there yet: defer rather than lose them. */
+			smtp_reply(s, "451 4.3.0 <%s>: Alias forwarding is "
+			    "not available yet", addr);
+			acct_resolution_free(&r->res);
+			smtp_path_free(&r->path);
+			free(addr);
+			return;
+		}
+	s->nrcpt++;
+	free(addr);
+	smtp_reply(s, "250 2.1.5 Ok");
+	return;
+fail:
+	acct_resolution_free(&r->res);
+	smtp_path_free(&r->path);
+	free(addr);
+	smtp_error(s);
+}
+
+static void
+smtp_cmd_starttls(struct smtp_session *s, const struct smtp_command *cmd)
+{
+	const char *reply;
+	struct tls_server *tls;
+
+	if (smtp_command_check_no_args(cmd, &reply) < 0) {
+		smtp_reply(s, "%s", reply);
+		smtp_error(s);
+		return;
+	}
+	if (s->tls) {
+		smtp_reply(s, "503 5.5.1 Error: TLS already active");
+		smtp_error(s);
+		return;
+	}
+	tls = tls_current();
+	if (tls == NULL) {
+		smtp_reply(s, "454 4.7.0 TLS not available");
+		return;
+	}
+	smtp_reply(s, "220 2.0.0 Ready to start TLS");
+	/* Whatever the client pipelined after STARTTLS was sent in clear
+	 * and must not be taken as commands (CVE-2011-0411 and kin). */
+	io_drain_all(s->io);
+	io_pause_read(s->io);
+	tls_server_unref(&tls);
+	s->tls_pending = true;	/* the handshake starts once 220 is out */
+	s->busy = true;		/* until the handshake is done */
+	smtp_tx_reset(s);
+	s->helo_done = false;
+	s->esmtp = false;
+}
+
+static void
+smtp_command(struct smtp_session *s, const char *line, size_t len)
+{
+	struct smtp_command cmd;
+	const char *reply;
+
+	s->ncommands++;
+	memset(&cmd, 0, sizeof(cmd));
+	if (smtp_command_parse(line, len, &cmd, &reply) < 0) {
+		smtp_reply(s, "%s", reply);
+		smtp_error(s);
+		return;
+	}
+	switch (cmd.verb) {
+	case SMTP_VERB_HELO:
+	case SMTP_VERB_EHLO:
+		smtp_cmd_helo(s, &cmd);
+		break;
+	case SMTP_VERB_MAIL:
+		smtp_cmd_mail(s, &cmd);
+		break;
+	case SMTP_VERB_RCPT:
+		smtp_cmd_rcpt(s, &cmd);
+		break;
+	case SMTP_VERB_DATA:
+		smtp_cmd_data(s, &cmd);
+		break;
+	case SMTP_VERB_BDAT:
+		smtp_cmd_bdat(s, &cmd);
+		break;
+	case SMTP_VERB_RSET:
+		if (smtp_command_check_no_args(&cmd, &reply) < 0) {
+			smtp_reply(s, "%s", reply);
+			smtp_error(s);
+			break;
+		}
+		smtp_tx_reset(s);
+		smtp_reply(s, "250 2.0.0 Ok");
+		break;
+	case SMTP_VERB_NOOP:
+		smtp_reply(s, "250 2.0.0 Ok");
+		break;
+	case SMTP_VERB_QUIT:
+		smtp_reply(s, "221 2.0.0 Bye");
+		smtp_session_close(s);
+		break;
+	case SMTP_VERB_VRFY:
+		smtp_reply(s, "252 2.5.2 Cannot VRFY user, but will accept "
+		    "message and attempt delivery");
+		break;
+	case SMTP_VERB_EXPN:
+		smtp_reply(s, "502 5.5.1 Error: EXPN not available");
+		break;
+	case SMTP_VERB_HELP:
+		smtp_reply(s, "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA "
+		    "BDAT RSET NOOP QUIT VRFY HELP STARTTLS; see RFC 5321");
+		break;
+	case SMTP_VERB_STARTTLS:
+		smtp_cmd_starttls(s, &cmd);
+		break;
+	case SMTP_VERB_AUTH:
+		smtp_reply(s, "503 5.5.1 Error: authentication not enabled");
+		smtp_error(s);
+		break;
+	default:
+		smtp_reply(s, "500 5.5.2 Error: command not recognized");
+		smtp_error(s);
+		break;
+	}
+	smtp_command_free(&cmd);
+}
+
+static void
+smtp_process(struct smtp_session *s)
+{
+	int r;
+
+	while (!s->busy && !s->quitting) {
+		if (s->data_mode != SMTP_DATA_NONE) {
+			if (!smtp_message_input(s))
+				return;
+			continue;
+		}
+		r = io_getline(s->io, SMTP_LINE_MAX + 1, &s->line);
+		if (r == 0)
+			return;
+		if (r < 0) {
+			smtp_reply(s, "500 5.5.2 Error: line too long");
+			if (!smtp_error(s))
+				return;
+			continue;
+		}
+		smtp_command(s, s->line.data, s->line.len);
+	}
+}
+
+void
+smtp_session_resume(struct smtp_session *s)
+{
+	s->busy = false;
+	if (s->stopping && !s->quitting) {
+		smtp_reply(s, "421 4.3.2 %s Service shutting down",
+		    s->conf->hostname);
+		smtp_session_close(s);
+		return;
+	}
+	io_set_timeout(s->io, s->conf->smtp_command_timeout);
+	io_resume_read(s->io);
+	smtp_process(s);
+}
+
+static void
+smtp_io_cb(struct io *io, enum io_event ev, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	(void)io;
+	switch (ev) {
+	case IO_EV_DATAIN:
+		smtp_process(s);
+		break;
+	case IO_EV_DRAINED:
+		if (s->tls_pending) {
+			struct tls_server *tls = tls_current();
+			s->tls_pending = false;
+			if (tls == NULL) {
+				smtp_session_free(s);
+				break;
+			}
+			io_start_tls(s->io, tls_ssl_new(tls));
+			tls_server_unref(&tls);
+		} else if (s->quitting && !s->store_pending)
+			smtp_session_free(s);
+		break;
+	case IO_EV_TLS_READY:
+		s->tls = true;
+		tls_describe(io_ssl(s->io), s->tls_info, sizeof(s->tls_info));
+		log_info("%s smtp tls %s", s->base.id, s->tls_info);
+		smtp_session_resume(s);
+		break;
+	case IO_EV_TIMEOUT:
+		log_info("%s smtp timeout addr=%s", s->base.id, s->base.ip);
+		smtp_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+		    s->conf->hostname);
+		smtp_session_close(s);
+		break;
+	case IO_EV_EOF:
+	case IO_EV_ERROR:
+		if (s->store_pending) {
+			/* the store still works for us: free when it answers */
+			s->dead = true;
+			io_pause_read(s->io);
+			break;
+		}
+		if (ev == IO_EV_ERROR && s->busy && !s->tls)
+			log_info("%s smtp tls-failed addr=%s", s->base.id,
+			    s->base.ip);
+		smtp_session_free(s);
+		break;
+	}
+}
+
+static void
+smtp_shutdown(struct server_session *base)
+{
+	struct smtp_session *s = (struct smtp_session *)base;
+
+	s->stopping = true;
+	if (s->busy || s->quitting)
+		return;		/* smtp_session_resume says goodbye */
+	smtp_reply(s, "421 4.3.2 %s Service shutting down", s->conf->hostname);
+	smtp_session_close(s);
+}
+
+void
+smtp_session_start(struct smtp_session *s, int fd)
+{
+	s->io = io_new(server_thread_loop(s->base.thread), fd, smtp_io_cb, s);
+	s->base.shutdown = smtp_shutdown;
+	s->started = time(NULL);
+	buf_init(&s->line, 0);
+	buf_init(&s->body, 0);
+	io_set_timeout(s->io, s->conf->smtp_command_timeout);
+	log_info("%s %s connect addr=%s port=%d", s->base.id,
+	    service_name(s->base.svc), s->base.ip, s->base.port);
+	smtp_reply(s, "220 %s ESMTP tem", s->conf->hostname);
+}
+
+static void
+smtp_session_free(struct smtp_session *s)
+{
+	log_info("%s smtp disconnect addr=%s commands=%u messages=%u "
+	    "errors=%u duration=%lds", s->base.id, s->base.ip, s->ncommands,
+	    s->nmessages, s->errors, (long)(time(NULL) - s->started));
+	smtp_tx_reset(s);
+	io_free(&s->io);
+	server_session_remove(&s->base);
+	buf_free(&s->line);
+	buf_free(&s->body);
+	free(s->rcpts);
+	free(s->helo);
+	free(s->auth_user);
+	free(s);
+}
+
+/* Called by smtp_message.c when the store answers for a dead session. */
+void
+smtp_session_free_dead(struct smtp_session *s)
+{
+	smtp_session_free(s);
+}

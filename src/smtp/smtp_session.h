@@ -1,0 +1,105 @@
+/*
+ * smtp_session - one inbound SMTP/submission session (internal to smtp/).
+ *
+ * Trust: the client is untrusted until it authenticates, and even then
+ * only for relaying; every command is bounded (see smtp_session.c).
+ *
+ * Files: smtp_server.c accepts; smtp_session.c runs the command loop and
+ * the envelope commands; smtp_message.c receives DATA/BDAT and hands the
+ * message to the store, releasing the final 250 only once it is durable.
+ */
+#ifndef TEM_SMTP_SESSION_H
+#define TEM_SMTP_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "auth/resolve.h"
+#include "server/server.h"
+#include "smtp/smtp_data.h"
+#include "smtp/smtp_parser.h"
+#include "util/buf.h"
+
+struct io;
+struct conf;
+
+/* RFC 5321 4.5.3.1.6: a command line is at most 512 octets, but ESMTP
+ * parameters may extend it; a text line at most 1000 with CRLF. We take
+ * command lines up to 1000 octets including CRLF, as Postfix does in
+ * practice (line_length_limit 2048 is for data). */
+#define SMTP_LINE_MAX		998
+
+struct smtp_rcpt {
+	struct smtp_path	 path;
+	struct acct_resolution	 res;
+};
+
+enum smtp_data_mode { SMTP_DATA_NONE, SMTP_DATA_DOT, SMTP_DATA_BDAT };
+
+struct smtp_session {
+	struct server_session	 base;	/* first: the registry's view */
+	struct io		*io;
+	struct conf		*conf;
+	struct acct_snapshot	*acct;
+	time_t			 started;
+
+	bool			 helo_done, esmtp, tls, auth_done;
+	bool			 quitting;	/* reply then close */
+	bool			 busy;		/* store or TLS pending */
+	bool			 store_pending;	/* a job holds s */
+	bool			 tls_pending;	/* 220 draining */
+	bool			 dead;		/* connection gone meanwhile */
+	bool			 stopping;	/* server shutting down */
+	char			*helo;
+	char			*auth_user;
+	char			 tls_info[128];
+	unsigned		 errors;
+	unsigned		 ncommands;
+	unsigned		 nmessages;
+	struct buf		 line;
+
+	/* The transaction. */
+	bool			 in_tx;
+	struct smtp_path	 mail;
+	struct smtp_rcpt	*rcpts;
+	unsigned		 nrcpt;
+	unsigned		 rcpt_cap;
+
+	/* Message content. */
+	enum smtp_data_mode	 data_mode;
+	struct smtp_data	 dec;
+	struct buf		 body;		/* Received + message, LF ends */
+	size_t			 body_start;	/* where the message begins */
+	uint64_t		 bdat_left;	/* octets of the chunk to read */
+	bool			 bdat_last;
+	bool			 bdat_started;
+	const char		*bdat_error;	/* reply after the chunk */
+};
+
+/* smtp_session.c */
+/* Takes fd; s->base is registered and s->conf set. */
+void smtp_session_start(struct smtp_session *s, int fd);
+void smtp_reply(struct smtp_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void smtp_session_close(struct smtp_session *s);
+void smtp_tx_reset(struct smtp_session *s);
+/* Counts an error; past the limit replies 421 and closes: returns false. */
+bool smtp_error(struct smtp_session *s);
+/* Goes on with buffered input (after the store answered). */
+void smtp_session_resume(struct smtp_session *s);
+
+void smtp_session_free_dead(struct smtp_session *s);
+
+/* smtp_message.c */
+void smtp_cmd_data(struct smtp_session *s, const struct smtp_command *cmd);
+void smtp_cmd_bdat(struct smtp_session *s, const struct smtp_command *cmd);
+/* Consumes message input; returns false when the session must stop
+ * reading (waiting for the store, or closed). */
+bool smtp_message_input(struct smtp_session *s);
+
+/* smtp_server.c */
+void smtp_accept(struct server_thread *t, int fd, const struct sockaddr *sa,
+    socklen_t len, enum service svc);
+
+#endif

@@ -1,0 +1,305 @@
+/*
+ * io - bufferevent-backed client connections (see io.h).
+ *
+ * A plain connection is a socket bufferevent; TLS replaces it by an
+ * OpenSSL socket bufferevent on the same fd (not a filter over the plain
+ * one: one buffer layer, and nothing read before the switch survives it).
+ * The fd is closed by io.c itself, never by libevent, so the switch cannot
+ * close it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+
+#include "util/io.h"
+#include "util/log.h"
+#include "util/loop.h"
+#include "util/xmalloc.h"
+
+struct io {
+	struct loop		*loop;
+	struct bufferevent	*bev;
+	int			 fd;
+	io_cb			*cb;
+	void			*arg;
+	void			*ssl;
+	unsigned		 timeout;
+	int			 in_cb;		/* callback nesting depth */
+	bool			 dead;		/* freed inside a callback */
+	bool			 skip_line;	/* dropping a too-long line */
+	bool			 paused;
+};
+
+static void io_setup_bev(struct io *io);
+
+/* Calls the owner; returns false when the owner freed io meanwhile. */
+static bool
+io_emit(struct io *io, enum io_event ev)
+{
+	io->in_cb++;
+	io->cb(io, ev, io->arg);
+	io->in_cb--;
+	if (io->dead && io->in_cb == 0) {
+		io->dead = false;
+		io_free(&io);
+		return false;
+	}
+	return !io->dead;
+}
+
+static void
+io_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct io *io = arg;
+
+	(void)bev;
+	io_emit(io, IO_EV_DATAIN);
+}
+
+static void
+io_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct io *io = arg;
+
+	(void)bev;
+	io_emit(io, IO_EV_DRAINED);
+}
+
+static void
+io_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct io *io = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		io_emit(io, IO_EV_TLS_READY);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		io_emit(io, IO_EV_TIMEOUT);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		io_emit(io, IO_EV_EOF);
+		return;
+	}
+	io_emit(io, IO_EV_ERROR);
+}
+
+static void
+io_setup_bev(struct io *io)
+{
+	bufferevent_setcb(io->bev, io_read_cb, io_write_cb, io_event_cb, io);
+	bufferevent_setwatermark(io->bev, EV_READ, 0, IO_INPUT_MAX);
+	io_set_timeout(io, io->timeout);
+	if (io->paused)
+		bufferevent_enable(io->bev, EV_WRITE);
+	else
+		bufferevent_enable(io->bev, EV_READ | EV_WRITE);
+}
+
+struct io *
+io_new(struct loop *l, int fd, io_cb *cb, void *arg)
+{
+	struct io *io = xmalloc(sizeof(*io));
+
+	io->loop = l;
+	io->fd = fd;
+	io->cb = cb;
+	io->arg = arg;
+	evutil_make_socket_nonblocking(fd);
+	io->bev = bufferevent_socket_new(loop_base(l), fd, 0);
+	if (io->bev == NULL)
+		log_panic("bufferevent_socket_new failed");
+	io_setup_bev(io);
+	return io;
+}
+
+void
+io_free(struct io **iop)
+{
+	struct io *io = *iop;
+
+	if (io == NULL)
+		return;
+	*iop = NULL;
+	if (io->in_cb > 0) {
+		io->dead = true;
+		bufferevent_disable(io->bev, EV_READ | EV_WRITE);
+		return;
+	}
+	/* A TLS bufferevent was made with BEV_OPT_CLOSE_ON_FREE: it frees
+	 * the SSL and closes the fd itself. */
+	bufferevent_free(io->bev);
+	if (io->ssl == NULL && io->fd >= 0)
+		close(io->fd);
+	free(io);
+}
+
+int
+io_fd(const struct io *io)
+{
+	return io->fd;
+}
+
+void
+io_start_tls(struct io *io, void *ssl)
+{
+	struct bufferevent *old = io->bev;
+
+	bufferevent_disable(old, EV_READ | EV_WRITE);
+	bufferevent_setcb(old, NULL, NULL, NULL, NULL);
+	bufferevent_free(old);
+	io->skip_line = false;
+	io->paused = false;	/* the handshake must read */
+	io->ssl = ssl;
+	io->bev = bufferevent_openssl_socket_new(loop_base(io->loop), io->fd,
+	    ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (io->bev == NULL)
+		log_panic("bufferevent_openssl_socket_new failed");
+	bufferevent_openssl_set_allow_dirty_shutdown(io->bev, 1);
+	io_setup_bev(io);
+}
+
+void *
+io_ssl(const struct io *io)
+{
+	return io->ssl;
+}
+
+void
+io_set_timeout(struct io *io, unsigned sec)
+{
+	struct timeval tv = { sec, 0 };
+
+	io->timeout = sec;
+	bufferevent_set_timeouts(io->bev, sec ? &tv : NULL, NULL);
+}
+
+void
+io_pause_read(struct io *io)
+{
+	io->paused = true;
+	bufferevent_disable(io->bev, EV_READ);
+}
+
+void
+io_resume_read(struct io *io)
+{
+	io->paused = false;
+	bufferevent_enable(io->bev, EV_READ);
+	/* Input may already wait in the buffer: have it looked at. */
+	if (evbuffer_get_length(bufferevent_get_input(io->bev)) > 0)
+		bufferevent_trigger(io->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS |
+		    BEV_TRIG_IGNORE_WATERMARKS);
+}
+
+size_t
+io_inlen(const struct io *io)
+{
+	return evbuffer_get_length(bufferevent_get_input(io->bev));
+}
+
+const char *
+io_peek(struct io *io, size_t *len_r)
+{
+	struct evbuffer_iovec v;
+
+	if (evbuffer_peek(bufferevent_get_input(io->bev), -1, NULL, &v, 1) < 1) {
+		*len_r = 0;
+		return NULL;
+	}
+	*len_r = v.iov_len;
+	return v.iov_base;
+}
+
+void
+io_drain(struct io *io, size_t n)
+{
+	evbuffer_drain(bufferevent_get_input(io->bev), n);
+}
+
+void
+io_drain_all(struct io *io)
+{
+	struct evbuffer *in = bufferevent_get_input(io->bev);
+
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+int
+io_getline(struct io *io, size_t max, struct buf *line)
+{
+	struct evbuffer *in = bufferevent_get_input(io->bev);
+	struct evbuffer_ptr p;
+	size_t avail, n;
+
+	for (;;) {
+		avail = evbuffer_get_length(in);
+		p = evbuffer_search(in, "\n", 1, NULL);
+		if (io->skip_line) {
+			if (p.pos < 0) {
+				evbuffer_drain(in, avail);
+				return 0;
+			}
+			evbuffer_drain(in, (size_t)p.pos + 1);
+			io->skip_line = false;
+			continue;
+		}
+		if (p.pos < 0) {
+			if (avail > max) {
+				evbuffer_drain(in, avail);
+				io->skip_line = true;
+				return -1;
+			}
+			return 0;
+		}
+		n = (size_t)p.pos;
+		if (n > max) {
+			evbuffer_drain(in, n + 1);
+			return -1;
+		}
+		{
+			const char *src = (const char *)evbuffer_pullup(in,
+			    (ssize_t)n + 1);
+			size_t take = n > 0 && src[n - 1] == '\r' ? n - 1 : n;
+
+			buf_reset(line);
+			if (buf_append(line, src, take) < 0) {
+				evbuffer_drain(in, n + 1);
+				return -1;
+			}
+		}
+		evbuffer_drain(in, n + 1);
+		return 1;
+	}
+}
+
+void
+io_write(struct io *io, const void *p, size_t n)
+{
+	bufferevent_write(io->bev, p, n);
+}
+
+void
+io_printf(struct io *io, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(bufferevent_get_output(io->bev), fmt, ap);
+	va_end(ap);
+}
+
+size_t
+io_outlen(const struct io *io)
+{
+	return evbuffer_get_length(bufferevent_get_output(io->bev));
+}

@@ -1,0 +1,282 @@
+/*
+ * loop - libevent-backed event loops (see loop.h).
+ *
+ * Cross-thread posts go through a mutex-protected list and one
+ * event_active() on a persistent user event: a worker finishing a job
+ * wakes the loop without a pipe per job.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+
+#include "util/log.h"
+#include "util/loop.h"
+#include "util/xmalloc.h"
+
+struct loop_post_item {
+	void			(*fn)(void *);
+	void			*arg;
+	struct loop_post_item	*next;
+};
+
+struct loop {
+	struct event_base	*base;
+	struct event		*wake;
+	pthread_mutex_t		 lock;
+	struct loop_post_item	*head, *tail;
+};
+
+struct loop_timer {
+	struct event	*ev;
+	void		(*fn)(void *);
+	void		*arg;
+};
+
+struct loop_listener {
+	struct evconnlistener	*el;
+	loop_accept_fn		*fn;
+	void			*arg;
+};
+
+struct loop_signal {
+	struct event	*ev;
+	void		(*fn)(int, void *);
+	void		*arg;
+};
+
+void
+loop_global_init(void)
+{
+	if (evthread_use_pthreads() < 0)
+		log_fatal("libevent: cannot enable threads");
+}
+
+static void
+loop_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop *l = arg;
+	struct loop_post_item *it, *next;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&l->lock);
+	it = l->head;
+	l->head = l->tail = NULL;
+	pthread_mutex_unlock(&l->lock);
+	for (; it; it = next) {
+		next = it->next;
+		it->fn(it->arg);
+		free(it);
+	}
+}
+
+struct loop *
+loop_new(void)
+{
+	struct loop *l = xmalloc(sizeof(*l));
+	struct event_config *cfg = event_config_new();
+
+	/* Each loop is used by one thread; locks are only for posts. */
+	l->base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (l->base == NULL)
+		log_fatal("libevent: cannot create an event base");
+	pthread_mutex_init(&l->lock, NULL);
+	l->wake = event_new(l->base, -1, EV_PERSIST, loop_wake_cb, l);
+	/* A persistent event with no fd stays pending forever, keeping the
+	 * loop alive until loop_break(). */
+	{
+		struct timeval tv = { 86400 * 365, 0 };
+		event_add(l->wake, &tv);
+	}
+	return l;
+}
+
+void
+loop_free(struct loop **lp)
+{
+	struct loop *l = *lp;
+
+	if (l == NULL)
+		return;
+	loop_wake_cb(-1, 0, l);	/* run what is left */
+	event_free(l->wake);
+	event_base_free(l->base);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+	*lp = NULL;
+}
+
+void
+loop_run(struct loop *l)
+{
+	event_base_dispatch(l->base);
+}
+
+void
+loop_break(struct loop *l)
+{
+	event_base_loopbreak(l->base);
+}
+
+void
+loop_post(struct loop *l, void (*fn)(void *), void *arg)
+{
+	struct loop_post_item *it = xmalloc(sizeof(*it));
+	bool first;
+
+	it->fn = fn;
+	it->arg = arg;
+	pthread_mutex_lock(&l->lock);
+	first = l->head == NULL;
+	if (l->tail)
+		l->tail->next = it;
+	else
+		l->head = it;
+	l->tail = it;
+	pthread_mutex_unlock(&l->lock);
+	if (first)
+		event_active(l->wake, EV_TIMEOUT, 0);
+}
+
+void *
+loop_base(struct loop *l)
+{
+	return l->base;
+}
+
+static void
+loop_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop_timer *t = arg;
+
+	(void)fd;
+	(void)what;
+	t->fn(t->arg);
+}
+
+struct loop_timer *
+loop_timer_new(struct loop *l, void (*fn)(void *), void *arg)
+{
+	struct loop_timer *t = xmalloc(sizeof(*t));
+
+	t->fn = fn;
+	t->arg = arg;
+	t->ev = evtimer_new(l->base, loop_timer_cb, t);
+	return t;
+}
+
+void
+loop_timer_add(struct loop_timer *t, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(t->ev, &tv);
+}
+
+void
+loop_timer_del(struct loop_timer *t)
+{
+	evtimer_del(t->ev);
+}
+
+void
+loop_timer_free(struct loop_timer **tp)
+{
+	if (*tp == NULL)
+		return;
+	event_free((*tp)->ev);
+	free(*tp);
+	*tp = NULL;
+}
+
+static void
+loop_accept_cb(struct evconnlistener *el, evutil_socket_t fd,
+    struct sockaddr *sa, int len, void *arg)
+{
+	struct loop_listener *ll = arg;
+
+	(void)el;
+	ll->fn(fd, sa, (socklen_t)len, ll->arg);
+}
+
+static void
+loop_accept_error_cb(struct evconnlistener *el, void *arg)
+{
+	(void)arg;
+	(void)el;
+	/* EMFILE and friends: libevent retries on the next turn; say it once
+	 * a turn so the administrator sees descriptor exhaustion. */
+	log_warn("- server accept-error error=%s",
+	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+struct loop_listener *
+loop_listener_new(struct loop *l, int fd, loop_accept_fn *fn, void *arg)
+{
+	struct loop_listener *ll = xmalloc(sizeof(*ll));
+
+	ll->fn = fn;
+	ll->arg = arg;
+	ll->el = evconnlistener_new(l->base, loop_accept_cb, ll,
+	    LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (ll->el == NULL)
+		log_fatal("libevent: cannot listen on fd %d", fd);
+	evconnlistener_set_error_cb(ll->el, loop_accept_error_cb);
+	return ll;
+}
+
+void
+loop_listener_enable(struct loop_listener *ll, bool on)
+{
+	if (on)
+		evconnlistener_enable(ll->el);
+	else
+		evconnlistener_disable(ll->el);
+}
+
+void
+loop_listener_free(struct loop_listener **llp)
+{
+	if (*llp == NULL)
+		return;
+	evconnlistener_free((*llp)->el);
+	free(*llp);
+	*llp = NULL;
+}
+
+static void
+loop_signal_cb(evutil_socket_t signo, short what, void *arg)
+{
+	struct loop_signal *s = arg;
+
+	(void)what;
+	s->fn((int)signo, s->arg);
+}
+
+struct loop_signal *
+loop_signal_new(struct loop *l, int signo, void (*fn)(int, void *), void *arg)
+{
+	struct loop_signal *s = xmalloc(sizeof(*s));
+
+	s->fn = fn;
+	s->arg = arg;
+	s->ev = evsignal_new(l->base, signo, loop_signal_cb, s);
+	evsignal_add(s->ev, NULL);
+	return s;
+}
+
+void
+loop_signal_free(struct loop_signal **sp)
+{
+	if (*sp == NULL)
+		return;
+	event_free((*sp)->ev);
+	free(*sp);
+	*sp = NULL;
+}

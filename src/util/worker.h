@@ -1,0 +1,20 @@
+/*
+ * worker - a small pool of threads for blocking work (password hashing,
+ * file writes), so that no event loop ever waits on disk or CPU-heavy
+ * crypto (STYLE.md habit 10; Redis bio.c, Dovecot auth workers).
+ *
+ * work(arg) runs on a pool thread; then done(arg) runs on the loop that
+ * submitted the job. Jobs run in no particular order.
+ */
+#ifndef TEM_WORKER_H
+#define TEM_WORKER_H
+
+struct loop;
+
+void worker_pool_start(unsigned nthreads);
+/* Waits for queued jobs to finish, then joins the threads. */
+void worker_pool_stop(void);
+void worker_submit(struct loop *origin, void (*work)(void *),
+    void (*done)(void *), void *arg);
+
+#endif
