@@ -68,9 +68,10 @@ smtp_message_begin(struct smtp_session *s)
 	buf_reset(&s->body);
 	s->body.max = 0;
 	rfc5322_date(date, sizeof(date));
-	buf_printf(&s->body, "Received: from %s ([%s])\n\tby %s (tem) with %s",
-	    s->helo ? s->helo : "unknown", s->base.ip, s->conf->hostname,
-	    smtp_protocol(s));
+	log_new_id(s->msgid);
+	buf_printf(&s->body, "Received: from %s ([%s])\n\tby %s (tem) with %s "
+	    "id %s", s->helo ? s->helo : "unknown", s->base.ip,
+	    s->conf->hostname, smtp_protocol(s), s->msgid);
 	if (s->tls)
 		buf_printf(&s->body, "\n\t(%s)", s->tls_info);
 	if (s->nrcpt == 1) {
@@ -250,7 +251,7 @@ smtp_message_end(struct smtp_session *s)
 	}
 	st = xmalloc(sizeof(*st));
 	st->s = s;
-	log_new_id(st->msgid);
+	memcpy(st->msgid, s->msgid, sizeof(st->msgid));
 	sender = smtp_path_to_string(&s->mail);
 	for (unsigned i = 0; i < s->nrcpt; i++)
 		for (int j = 0; j < s->rcpts[i].res.n; j++)

@@ -69,6 +69,7 @@ struct smtp_session {
 	/* Message content. */
 	enum smtp_data_mode	 data_mode;
 	struct smtp_data	 dec;
+	char			 msgid[17];	/* the message's log id */
 	struct buf		 body;		/* Received + message, LF ends */
 	size_t			 body_start;	/* where the message begins */
 	uint64_t		 bdat_left;	/* octets of the chunk to read */

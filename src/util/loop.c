@@ -250,6 +250,44 @@ loop_listener_free(struct loop_listener **llp)
 	*llp = NULL;
 }
 
+struct loop_fd {
+	struct event	*ev;
+	void		(*fn)(void *);
+	void		*arg;
+};
+
+static void
+loop_fd_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop_fd *f = arg;
+
+	(void)fd;
+	(void)what;
+	f->fn(f->arg);
+}
+
+struct loop_fd *
+loop_fd_new(struct loop *l, int fd, void (*fn)(void *), void *arg)
+{
+	struct loop_fd *f = xmalloc(sizeof(*f));
+
+	f->fn = fn;
+	f->arg = arg;
+	f->ev = event_new(l->base, fd, EV_READ | EV_PERSIST, loop_fd_cb, f);
+	event_add(f->ev, NULL);
+	return f;
+}
+
+void
+loop_fd_free(struct loop_fd **fp)
+{
+	if (*fp == NULL)
+		return;
+	event_free((*fp)->ev);
+	free(*fp);
+	*fp = NULL;
+}
+
 static void
 loop_signal_cb(evutil_socket_t signo, short what, void *arg)
 {

@@ -47,6 +47,13 @@ struct loop_listener *loop_listener_new(struct loop *l, int fd,
 void loop_listener_enable(struct loop_listener *ll, bool on);
 void loop_listener_free(struct loop_listener **ll);	/* closes the fd */
 
+/* Calls fn whenever fd is readable, until freed (for library fds such
+ * as libunbound's). The fd stays the caller's. */
+struct loop_fd;
+struct loop_fd *loop_fd_new(struct loop *l, int fd, void (*fn)(void *),
+    void *arg);
+void loop_fd_free(struct loop_fd **f);
+
 struct loop_signal *loop_signal_new(struct loop *l, int signo,
     void (*fn)(int signo, void *arg), void *arg);
 void loop_signal_free(struct loop_signal **s);
