@@ -1,0 +1,399 @@
+/*
+ * cli_accounts - `tem domain|user|alias` (see cli_accounts.h).
+ *
+ * Trust: run by the administrator (usually root) from a shell; arguments
+ * are validated by accounts.c. Passwords are read from stdin or the
+ * terminal, never from argv (argv is visible in ps), and wiped after use.
+ * Callers: main.c's command dispatch.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "auth/accounts.h"
+#include "cli/cli_accounts.h"
+#include "conf/conf.h"
+#include "util/xmalloc.h"
+
+/* Longest password accepted (bytes); far above any real one, and bounds
+ * what a pipe can make us hold. */
+#define CLI_PASSWORD_MAX 1024
+
+#define EXIT_USAGE 2
+
+static const char domain_usage[] =
+    "usage: tem [-c FILE] domain add DOMAIN    add a local domain\n"
+    "       tem [-c FILE] domain del DOMAIN    remove a domain that has no "
+    "users or aliases\n"
+    "       tem [-c FILE] domain list          list the local domains\n";
+
+static const char user_usage[] =
+    "usage: tem [-c FILE] user add ADDRESS     add a user and its mailbox\n"
+    "       tem [-c FILE] user passwd ADDRESS  change a user's password\n"
+    "       tem [-c FILE] user del ADDRESS     remove a user (the mailbox "
+    "stays on disk)\n"
+    "       tem [-c FILE] user list [DOMAIN|ADDRESS]\n"
+    "The password is the first line of standard input, or prompted for "
+    "when it is a terminal.\n";
+
+static const char alias_usage[] =
+    "usage: tem [-c FILE] alias add ADDRESS TARGET...  add an alias, or "
+    "targets to it\n"
+    "       tem [-c FILE] alias del ADDRESS            remove an alias\n"
+    "       tem [-c FILE] alias list [ADDRESS]         print \"address "
+    "target1,target2\"\n"
+    "ADDRESS is in a local domain; targets are any addresses, local or "
+    "remote.\n";
+
+/* Prints "tem: MSG" on stderr, frees msg, returns status. */
+static int
+fail(int status, char *msg)
+{
+	fprintf(stderr, "tem: %s\n", msg);
+	free(msg);
+	return status;
+}
+
+static bool
+wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return argc == 2 && strcmp(argv[1], "help") == 0;
+}
+
+/* A subcommand and how many arguments it takes (max -1: no limit). */
+struct cli_sub {
+	const char	*name;
+	int		 min, max;
+	const char	*synopsis;
+};
+
+/* The entry for argv[1] with a fitting argument count, or NULL after
+ * printing the one-line error into *status_r. */
+static const struct cli_sub *
+find_sub(const struct cli_sub *subs, int argc, char **argv, int *status_r)
+{
+	const struct cli_sub *s;
+	int nargs = argc - 2;
+
+	if (argc < 2) {
+		*status_r = fail(EXIT_USAGE, xasprintf("missing %s command "
+		    "(see tem %s --help)", argv[0], argv[0]));
+		return NULL;
+	}
+	for (s = subs; s->name != NULL; s++)
+		if (strcmp(s->name, argv[1]) == 0)
+			break;
+	if (s->name == NULL) {
+		*status_r = fail(EXIT_USAGE, xasprintf("unknown %s command "
+		    "'%s' (see tem %s --help)", argv[0], argv[1], argv[0]));
+		return NULL;
+	}
+	if (nargs < s->min || (s->max >= 0 && nargs > s->max)) {
+		*status_r = fail(EXIT_USAGE, xasprintf("usage: tem %s %s",
+		    argv[0], s->synopsis));
+		return NULL;
+	}
+	return s;
+}
+
+static int
+open_accounts(const struct conf *c, struct accounts **a_r)
+{
+	char *err = NULL;
+
+	if (accounts_open(c->data_dir, c->run_as, a_r, &err) < 0)
+		return fail(1, err);
+	return 0;
+}
+
+static int
+print_list(struct accounts_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		printf("%s\n", l->items[i]);
+	accounts_list_free(l);
+	return fflush(stdout) == 0 ? 0 : fail(1, xasprintf("cannot write "
+	    "the list: %s", strerror(errno)));
+}
+
+/* ---- passwords ---------------------------------------------------- */
+
+/* Reads one line (without its CR LF) of at most CLI_PASSWORD_MAX bytes
+ * from fd 0. Returns a malloc'd string, or NULL + error. */
+static char *
+read_line(char **error_r)
+{
+	char *line = xmalloc(CLI_PASSWORD_MAX + 2);
+	size_t n = 0;
+	char ch;
+	ssize_t r;
+
+	while ((r = read(STDIN_FILENO, &ch, 1)) == 1 && ch != '\n') {
+		if (n > CLI_PASSWORD_MAX) {
+			*error_r = xasprintf("password longer than %d bytes",
+			    CLI_PASSWORD_MAX);
+			explicit_bzero(line, n);
+			free(line);
+			return NULL;
+		}
+		line[n++] = ch;
+	}
+	if (r < 0) {
+		*error_r = xasprintf("cannot read the password: %s",
+		    strerror(errno));
+		free(line);
+		return NULL;
+	}
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	line[n] = '\0';
+	return line;
+}
+
+/* Prompts on stderr and reads a line from the terminal with echo off.
+ * Job-control and interrupt signals are held until echo is back on. */
+static char *
+prompt_noecho(const char *prompt, char **error_r)
+{
+	struct termios old, quiet;
+	sigset_t block, prev;
+	char *line;
+
+	if (tcgetattr(STDIN_FILENO, &old) < 0) {
+		*error_r = xasprintf("cannot read the terminal: %s",
+		    strerror(errno));
+		return NULL;
+	}
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGQUIT);
+	sigaddset(&block, SIGTSTP);
+	sigprocmask(SIG_BLOCK, &block, &prev);
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	quiet.c_lflag |= ECHONL;
+	fputs(prompt, stderr);
+	fflush(stderr);
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	line = read_line(error_r);
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	sigprocmask(SIG_SETMASK, &prev, NULL);
+	return line;
+}
+
+static void
+wipe(char **pw)
+{
+	if (*pw != NULL)
+		explicit_bzero(*pw, strlen(*pw));
+	XFREE(pw);
+}
+
+/* The new password for address: stdin's first line, or asked twice. */
+static char *
+get_password(const char *address, char **error_r)
+{
+	char *first, *second, *prompt;
+
+	if (!isatty(STDIN_FILENO))
+		return read_line(error_r);
+	prompt = xasprintf("New password for %s: ", address);
+	first = prompt_noecho(prompt, error_r);
+	free(prompt);
+	if (first == NULL)
+		return NULL;
+	second = prompt_noecho("Retype the password: ", error_r);
+	if (second == NULL || strcmp(first, second) != 0) {
+		if (second != NULL)
+			*error_r = xstrdup("the passwords do not match");
+		wipe(&first);
+	}
+	wipe(&second);
+	return first;
+}
+
+/* ---- domain ------------------------------------------------------- */
+
+static int
+domain_run(struct accounts *a, int argc, char **argv)
+{
+	const char *sub = argv[1];
+	struct accounts_list l = { 0 };
+	char *err = NULL;
+	int r;
+
+	(void)argc;
+	if (strcmp(sub, "add") == 0)
+		r = accounts_domain_add(a, argv[2], &err);
+	else if (strcmp(sub, "del") == 0)
+		r = accounts_domain_del(a, argv[2], &err);
+	else if ((r = accounts_domain_list(a, &l, &err)) == 0)
+		return print_list(&l);
+	return r == 0 ? 0 : fail(1, err);
+}
+
+/* Runs fn(a, argc, argv) on an open accounts handle, once argv[1] is
+ * known to be one of subs with a fitting number of arguments. */
+static int
+with_accounts(const struct conf *c, int argc, char **argv,
+    const struct cli_sub *subs, const char *usage,
+    int (*fn)(struct accounts *, int, char **))
+{
+	struct accounts *a = NULL;
+	int r;
+
+	if (wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (find_sub(subs, argc, argv, &r) == NULL)
+		return r;
+	if ((r = open_accounts(c, &a)) != 0)
+		return r;
+	r = fn(a, argc, argv);
+	accounts_close(&a);
+	return r;
+}
+
+int
+cli_domain(const struct conf *c, int argc, char **argv)
+{
+	static const struct cli_sub subs[] = {
+		{ "add", 1, 1, "add DOMAIN" },
+		{ "del", 1, 1, "del DOMAIN" },
+		{ "list", 0, 0, "list" },
+		{ NULL, 0, 0, NULL },
+	};
+
+	return with_accounts(c, argc, argv, subs, domain_usage, domain_run);
+}
+
+/* ---- user --------------------------------------------------------- */
+
+/* Fails early (before prompting) when the account cannot be added or
+ * changed: add needs the domain, passwd needs the user. */
+static int
+user_precheck(struct accounts *a, bool add, const char *address,
+    char **error_r)
+{
+	struct accounts_list l = { 0 };
+	char *lp, *dom;
+	int r;
+
+	if (!add) {
+		r = accounts_user_list(a, address, &l, error_r);
+		accounts_list_free(&l);
+		return r;
+	}
+	if (accounts_address_parse(address, true, &lp, &dom, error_r) < 0)
+		return -1;
+	r = accounts_domain_exists(a, dom, error_r);
+	if (r == 0)
+		*error_r = xasprintf("domain %s does not exist", dom);
+	free(lp);
+	free(dom);
+	return r > 0 ? 0 : -1;
+}
+
+static int
+user_set_password(struct accounts *a, bool add, const char *address)
+{
+	char *err = NULL, *pw;
+	int r;
+
+	if (user_precheck(a, add, address, &err) < 0)
+		return fail(1, err);
+	if ((pw = get_password(address, &err)) == NULL)
+		return fail(1, err);
+	if (add)
+		r = accounts_user_add(a, address, pw, &err);
+	else
+		r = accounts_user_passwd(a, address, pw, &err);
+	wipe(&pw);
+	return r == 0 ? 0 : fail(1, err);
+}
+
+static int
+user_del(struct accounts *a, const char *address)
+{
+	char *err = NULL, *box = NULL;
+
+	if (accounts_user_del(a, address, &box, &err) < 0)
+		return fail(1, err);
+	printf("user %s deleted; its mailbox stays in %s\n", address, box);
+	free(box);
+	return 0;
+}
+
+static int
+user_run(struct accounts *a, int argc, char **argv)
+{
+	const char *sub = argv[1];
+	struct accounts_list l = { 0 };
+	char *err = NULL;
+
+	if (strcmp(sub, "list") == 0) {
+		if (accounts_user_list(a, argc > 2 ? argv[2] : NULL, &l,
+		    &err) < 0)
+			return fail(1, err);
+		return print_list(&l);
+	}
+	if (strcmp(sub, "del") == 0)
+		return user_del(a, argv[2]);
+	return user_set_password(a, strcmp(sub, "add") == 0, argv[2]);
+}
+
+int
+cli_user(const struct conf *c, int argc, char **argv)
+{
+	static const struct cli_sub subs[] = {
+		{ "add", 1, 1, "add ADDRESS" },
+		{ "del", 1, 1, "del ADDRESS" },
+		{ "passwd", 1, 1, "passwd ADDRESS" },
+		{ "list", 0, 1, "list [DOMAIN|ADDRESS]" },
+		{ NULL, 0, 0, NULL },
+	};
+
+	return with_accounts(c, argc, argv, subs, user_usage, user_run);
+}
+
+/* ---- alias -------------------------------------------------------- */
+
+static int
+alias_run(struct accounts *a, int argc, char **argv)
+{
+	const char *sub = argv[1];
+	struct accounts_list l = { 0 };
+	char *err = NULL;
+	int r;
+
+	if (strcmp(sub, "add") == 0)
+		r = accounts_alias_add(a, argv[2], argv + 3,
+		    (size_t)(argc - 3), &err);
+	else if (strcmp(sub, "del") == 0)
+		r = accounts_alias_del(a, argv[2], &err);
+	else if ((r = accounts_alias_list(a, argc > 2 ? argv[2] : NULL, &l,
+	    &err)) == 0)
+		return print_list(&l);
+	return r == 0 ? 0 : fail(1, err);
+}
+
+int
+cli_alias(const struct conf *c, int argc, char **argv)
+{
+	static const struct cli_sub subs[] = {
+		{ "add", 2, -1, "add ADDRESS TARGET..." },
+		{ "del", 1, 1, "del ADDRESS" },
+		{ "list", 0, 1, "list [ADDRESS]" },
+		{ NULL, 0, 0, NULL },
+	};
+
+	return with_accounts(c, argc, argv, subs, alias_usage, alias_run);
+}
