@@ -419,6 +419,7 @@ smtp_io_cb(struct io *io, enum io_event ev, void *arg)
 		    s->conf->hostname);
 		smtp_session_close(s);
 		break;
+	case IO_EV_CONNECTED:	/* not for server sessions */
 	case IO_EV_EOF:
 	case IO_EV_ERROR:
 		if (s->store_pending) {

@@ -236,3 +236,42 @@ tls_describe(void *p, char *out, size_t len)
 	snprintf(out, len, "%s cipher %s (%d bits)", SSL_get_version(ssl),
 	    c ? SSL_CIPHER_get_name(c) : "none", bits);
 }
+
+static pthread_once_t client_once = PTHREAD_ONCE_INIT;
+static SSL_CTX *client_ctx;
+
+static void
+tls_client_init(void)
+{
+	client_ctx = SSL_CTX_new(TLS_client_method());
+	if (client_ctx == NULL)
+		log_fatal("tls: cannot create the client context");
+	SSL_CTX_set_min_proto_version(client_ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(client_ctx, SSL_OP_NO_COMPRESSION |
+	    SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_mode(client_ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_default_verify_paths(client_ctx);
+	/* Opportunistic: verify, record the result, never fail on it. */
+	SSL_CTX_set_verify(client_ctx, SSL_VERIFY_NONE, NULL);
+}
+
+void *
+tls_client_ssl_new(const char *servername)
+{
+	SSL *ssl;
+
+	pthread_once(&client_once, tls_client_init);
+	ssl = SSL_new(client_ctx);
+	if (ssl == NULL)
+		log_panic("SSL_new failed");
+	if (servername && *servername)
+		SSL_set_tlsext_host_name(ssl, servername);
+	return ssl;
+}
+
+int
+tls_peer_verified(void *ssl)
+{
+	return SSL_get_verify_result(ssl) == X509_V_OK &&
+	    SSL_get0_peer_certificate(ssl) != NULL;
+}

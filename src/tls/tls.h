@@ -34,6 +34,16 @@ void *tls_ssl_new(struct tls_server *t);
 /* "TLSv1.3 cipher TLS_AES_256_GCM_SHA384 (256 bits)" for logs/Received. */
 void tls_describe(void *ssl, char *out, size_t len);
 
+/*
+ * Outbound (MTA) side: an SSL * for a client connection to servername
+ * (SNI). Opportunistic TLS as RFC 7435: the peer's certificate is not
+ * verified (MX certificates rarely match; DANE and MTA-STS come later),
+ * but TLS 1.2+ and sane ciphers still apply.
+ */
+void *tls_client_ssl_new(const char *servername);
+/* True when the peer's certificate verified against the system CAs. */
+int tls_peer_verified(void *ssl);
+
 /* Generates key+self-signed cert PEM files (used at first start). */
 int tls_make_self_signed(const char *hostname, const char *cert_path,
     const char *key_path, char **error_r);

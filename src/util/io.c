@@ -7,6 +7,7 @@
  * The fd is closed by io.c itself, never by libevent, so the switch cannot
  * close it.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,9 +36,13 @@ struct io {
 	bool			 dead;		/* freed inside a callback */
 	bool			 skip_line;	/* dropping a too-long line */
 	bool			 paused;
+	bool			 connecting;
+	int			 error;
 };
 
 static void io_setup_bev(struct io *io);
+static void io_switch_tls(struct io *io, void *ssl,
+    enum bufferevent_ssl_state st);
 
 /* Calls the owner; returns false when the owner freed io meanwhile. */
 static bool
@@ -79,7 +84,11 @@ io_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
-		io_emit(io, IO_EV_TLS_READY);
+		if (io->connecting) {
+			io->connecting = false;
+			io_emit(io, IO_EV_CONNECTED);
+		} else
+			io_emit(io, IO_EV_TLS_READY);
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
@@ -90,6 +99,7 @@ io_event_cb(struct bufferevent *bev, short what, void *arg)
 		io_emit(io, IO_EV_EOF);
 		return;
 	}
+	io->error = EVUTIL_SOCKET_ERROR();
 	io_emit(io, IO_EV_ERROR);
 }
 
@@ -152,20 +162,67 @@ io_fd(const struct io *io)
 void
 io_start_tls(struct io *io, void *ssl)
 {
+	io_switch_tls(io, ssl, BUFFEREVENT_SSL_ACCEPTING);
+}
+
+static void
+io_switch_tls(struct io *io, void *ssl, enum bufferevent_ssl_state st)
+{
 	struct bufferevent *old = io->bev;
 
 	bufferevent_disable(old, EV_READ | EV_WRITE);
 	bufferevent_setcb(old, NULL, NULL, NULL, NULL);
 	bufferevent_free(old);
 	io->skip_line = false;
-	io->paused = false;	/* the handshake must read */
+	io->paused = false;
 	io->ssl = ssl;
 	io->bev = bufferevent_openssl_socket_new(loop_base(io->loop), io->fd,
-	    ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	    ssl, st, BEV_OPT_CLOSE_ON_FREE);
 	if (io->bev == NULL)
 		log_panic("bufferevent_openssl_socket_new failed");
 	bufferevent_openssl_set_allow_dirty_shutdown(io->bev, 1);
 	io_setup_bev(io);
+}
+
+void
+io_start_tls_client(struct io *io, void *ssl)
+{
+	io_switch_tls(io, ssl, BUFFEREVENT_SSL_CONNECTING);
+}
+
+struct io *
+io_connect(struct loop *l, const struct sockaddr *sa, socklen_t salen,
+    const struct sockaddr *bind_sa, socklen_t bind_len, io_cb *cb,
+    void *arg, int *errno_r)
+{
+	struct io *io;
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		*errno_r = errno;
+		return NULL;
+	}
+	if (bind_sa && bind(fd, bind_sa, bind_len) < 0) {
+		*errno_r = errno;
+		close(fd);
+		return NULL;
+	}
+	io = io_new(l, fd, cb, arg);
+	io->connecting = true;
+	if (bufferevent_socket_connect(io->bev, sa, (int)salen) < 0) {
+		*errno_r = errno ? errno : ECONNREFUSED;
+		io->connecting = false;
+		io_free(&io);
+		return NULL;
+	}
+	return io;
+}
+
+int
+io_error(const struct io *io)
+{
+	return io->error;
 }
 
 void *

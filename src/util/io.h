@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <sys/socket.h>
+
 #include "util/buf.h"
 
 struct loop;
@@ -32,6 +34,7 @@ enum io_event {
 	IO_EV_EOF,
 	IO_EV_ERROR,
 	IO_EV_TLS_READY,
+	IO_EV_CONNECTED,
 };
 
 typedef void io_cb(struct io *io, enum io_event ev, void *arg);
@@ -48,6 +51,21 @@ int io_fd(const struct io *io);
  * IO_EV_TLS_READY follows on success, IO_EV_ERROR on failure.
  */
 void io_start_tls(struct io *io, void *ssl);
+/* The same for the client side (outbound SMTP): IO_EV_TLS_READY or
+ * IO_EV_ERROR follows. */
+void io_start_tls_client(struct io *io, void *ssl);
+
+/*
+ * Outbound: a non-blocking connect to sa (from bind_sa when not NULL).
+ * IO_EV_CONNECTED follows on success, IO_EV_ERROR on failure (errno-like
+ * code in io_error()). NULL when no socket could be made (*errno_r).
+ */
+struct io *io_connect(struct loop *l, const struct sockaddr *sa,
+    socklen_t salen, const struct sockaddr *bind_sa, socklen_t bind_len,
+    io_cb *cb, void *arg, int *errno_r);
+/* The socket error of the last IO_EV_ERROR, 0 if none known. */
+int io_error(const struct io *io);
+
 /* The SSL * once TLS is on, else NULL. */
 void *io_ssl(const struct io *io);
 
