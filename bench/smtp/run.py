@@ -185,6 +185,29 @@ def smtp_ready(port, timeout=2.0):
         return False
 
 
+def rcpt_accepted(port, addr, timeout=2.0):
+    """True when 127.0.0.1:PORT takes RCPT TO:<ADDR> (250); sends no mail."""
+    deadline = time.monotonic() + timeout
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            if read_reply(s, deadline) != "220":
+                return False
+            code = None
+            for line in (b"EHLO probe.bench.test", b"MAIL FROM:<%s>" % addr,
+                         b"RCPT TO:<%s>" % addr):
+                s.sendall(line + b"\r\n")
+                code = read_reply(s, deadline)
+                if code != "250":
+                    break
+            try:
+                s.sendall(b"QUIT\r\n")
+            except OSError:
+                pass
+            return code == "250"
+    except OSError:
+        return False
+
+
 def open_idle_sessions(port, n, deadline):
     """Open N connections to PORT that read the banner and sent EHLO.
 
@@ -316,6 +339,15 @@ class Tem:
             log("tem: setting up bench@bench.test failed: %s" % e)
             self.stop()
             return False
+        # The running server picks up account changes on its own schedule.
+        deadline = time.monotonic() + 15
+        while not rcpt_accepted(self.port, ADDR.encode()):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                log("tem: RCPT TO:<%s> still refused 15 s after `user add`"
+                    % ADDR)
+                self.stop()
+                return False
+            time.sleep(0.2)
         return True
 
     def stop(self):
