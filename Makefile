@@ -41,31 +41,45 @@ FUZZBINS := $(FUZZSRCS:fuzz/%.c=$(FUZZDIR)/%)
 .PHONY: all run test fuzz bench deps deps-test clean unit
 all: build/tem
 
+# V=1 shows the full commands.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 build/tem: $(OBJDIR)/src/main.o $(OBJS)
-	$(CC) $(CFLAGS) -pthread -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -pthread -o $@ $^ $(LDLIBS)
 
 $(OBJDIR)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(ASANDIR)/tem: $(ASANDIR)/obj/src/main.o $(ASANOBJS)
-	$(CC) $(ASANFLAGS) -pthread -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ASANFLAGS) -pthread -o $@ $^ $(LDLIBS)
 
 $(ASANDIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(ASANFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC/ASAN $<"
+	$(Q)$(CC) $(BASEFLAGS) $(ASANFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(ASANDIR)/tests/%: src/%.c $(ASANOBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(ASANFLAGS) $(PKG_CFLAGS) -o $@ $< $(ASANOBJS) $(LDLIBS)
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(BASEFLAGS) $(ASANFLAGS) $(PKG_CFLAGS) -o $@ $< $(ASANOBJS) $(LDLIBS)
 
 $(FUZZDIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZCC) $(BASEFLAGS) -Wno-unused-command-line-argument $(FUZZFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC/FUZZ $<"
+	$(Q)$(FUZZCC) $(BASEFLAGS) -Wno-unused-command-line-argument $(FUZZFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(FUZZDIR)/%: fuzz/%.c $(FUZZOBJS)
 	@mkdir -p $(dir $@)
-	$(FUZZCC) $(BASEFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -o $@ $< $(FUZZOBJS) $(LDLIBS)
+	@echo "  FUZZ    $@"
+	$(Q)$(FUZZCC) $(BASEFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -o $@ $< $(FUZZOBJS) $(LDLIBS)
 
 deps:
 	@sh scripts/deps.sh build
