@@ -177,13 +177,15 @@ prompt_noecho(const char *prompt, char **error_r)
 	sigaddset(&block, SIGTSTP);
 	sigprocmask(SIG_BLOCK, &block, &prev);
 	quiet = old;
-	quiet.c_lflag &= ~(tcflag_t)ECHO;
-	quiet.c_lflag |= ECHONL;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	/* Echo off before the prompt shows, so nothing typed after it is
+	 * echoed or flushed away. */
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 	fputs(prompt, stderr);
 	fflush(stderr);
-	tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 	line = read_line(error_r);
-	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	tcsetattr(STDIN_FILENO, TCSANOW, &old);
+	fputc('\n', stderr);	/* the newline the user typed, unechoed */
 	sigprocmask(SIG_SETMASK, &prev, NULL);
 	return line;
 }
