@@ -158,7 +158,9 @@ bind_all(const struct conf *c)
 
 	for (size_t i = 0; i < sizeof(ls) / sizeof(ls[0]); i++)
 		for (int j = 0; j < ls[i].l->n; j++) {
-			if (ls[i].svc != SVC_SMTP) {
+			if (ls[i].svc != SVC_SMTP &&
+			    ls[i].svc != SVC_SUBMISSION &&
+			    ls[i].svc != SVC_SUBMISSIONS) {
 				log_warn("- server %s_listen not served yet: "
 				    "skipping %s:%d", service_name(ls[i].svc),
 				    ls[i].l->l[j].host, ls[i].l->l[j].port);
@@ -242,6 +244,8 @@ serve_main(struct conf *c)
 	loop_global_init();
 	server_init(c, c->worker_threads);
 	server_set_accept(SVC_SMTP, smtp_accept);
+	server_set_accept(SVC_SUBMISSION, smtp_accept);
+	server_set_accept(SVC_SUBMISSIONS, smtp_accept);
 	if (bind_all(c) < 0)
 		return 1;
 	tls = tls_server_new(c, &err);

@@ -21,6 +21,7 @@
 #include "tls/tls.h"
 #include "util/io.h"
 #include "util/log.h"
+#include "util/loop.h"
 #include "util/xmalloc.h"
 
 static void smtp_process(struct smtp_session *s);
@@ -117,6 +118,8 @@ smtp_cmd_helo(struct smtp_session *s, const struct smtp_command *cmd)
 		smtp_reply(s, "250-STARTTLS");
 		tls_server_unref(&tls);
 	}
+	if (smtp_auth_offered(s) && !s->auth_done)
+		smtp_reply(s, "250-AUTH PLAIN LOGIN");
 	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
 	smtp_reply(s, "250-8BITMIME");
 	smtp_reply(s, "250-DSN");
@@ -139,6 +142,11 @@ smtp_cmd_mail(struct smtp_session *s, const struct smtp_command *cmd)
 		smtp_error(s);
 		return;
 	}
+	if (s->base.svc != SVC_SMTP && !s->auth_done) {
+		smtp_reply(s, "530 5.7.0 Authentication required");
+		smtp_error(s);
+		return;
+	}
 	if (smtp_parse_mail(cmd->args, &s->mail, &reply) < 0) {
 		smtp_reply(s, "%s", reply);
 		smtp_error(s);
@@ -158,8 +166,24 @@ smtp_cmd_mail(struct smtp_session *s, const struct smtp_command *cmd)
 		smtp_error(s);
 		return;
 	}
-	s->in_tx = true;
 	s->acct = server_accounts();
+	if (s->auth_done && !s->mail.null_path) {
+		char *from = smtp_path_to_string(&s->mail);
+		bool owned = acct_user_owns_address(s->acct, s->auth_user, from);
+		if (!owned) {
+			smtp_reply(s, "553 5.7.1 <%s>: Sender address rejected: "
+			    "not owned by user %s", from, s->auth_user);
+			log_info("%s smtp reject sender from=<%s> user=%s",
+			    s->base.id, from, s->auth_user);
+			free(from);
+			smtp_path_free(&s->mail);
+			acct_snapshot_unref(&s->acct);
+			smtp_error(s);
+			return;
+		}
+		free(from);
+	}
+	s->in_tx = true;
 	smtp_reply(s, "250 2.1.0 Ok");
 }
 
@@ -334,8 +358,7 @@ smtp_command(struct smtp_session *s, const char *line, size_t len)
 		smtp_cmd_starttls(s, &cmd);
 		break;
 	case SMTP_VERB_AUTH:
-		smtp_reply(s, "503 5.5.1 Error: authentication not enabled");
-		smtp_error(s);
+		smtp_cmd_auth(s, &cmd);
 		break;
 	default:
 		smtp_reply(s, "500 5.5.2 Error: command not recognized");
@@ -365,7 +388,10 @@ smtp_process(struct smtp_session *s)
 				return;
 			continue;
 		}
-		smtp_command(s, s->line.data, s->line.len);
+		if (s->auth_step != SMTP_AUTH_NONE)
+			smtp_auth_continue(s, s->line.data, s->line.len);
+		else
+			smtp_command(s, s->line.data, s->line.len);
 	}
 }
 
@@ -404,13 +430,17 @@ smtp_io_cb(struct io *io, enum io_event ev, void *arg)
 			}
 			io_start_tls(s->io, tls_ssl_new(tls));
 			tls_server_unref(&tls);
-		} else if (s->quitting && !s->store_pending)
+		} else if (s->quitting && !s->store_pending && !s->auth_pending)
 			smtp_session_free(s);
 		break;
 	case IO_EV_TLS_READY:
 		s->tls = true;
 		tls_describe(io_ssl(s->io), s->tls_info, sizeof(s->tls_info));
 		log_info("%s smtp tls %s", s->base.id, s->tls_info);
+		if (s->implicit_tls) {
+			s->implicit_tls = false;
+			smtp_reply(s, "220 %s ESMTP tem", s->conf->hostname);
+		}
 		smtp_session_resume(s);
 		break;
 	case IO_EV_TIMEOUT:
@@ -422,8 +452,8 @@ smtp_io_cb(struct io *io, enum io_event ev, void *arg)
 	case IO_EV_CONNECTED:	/* not for server sessions */
 	case IO_EV_EOF:
 	case IO_EV_ERROR:
-		if (s->store_pending) {
-			/* the store still works for us: free when it answers */
+		if (s->store_pending || s->auth_pending) {
+			/* a job still works for us: free when it answers */
 			s->dead = true;
 			io_pause_read(s->io);
 			break;
@@ -459,6 +489,19 @@ smtp_session_start(struct smtp_session *s, int fd)
 	io_set_timeout(s->io, s->conf->smtp_command_timeout);
 	log_info("%s %s connect addr=%s port=%d", s->base.id,
 	    service_name(s->base.svc), s->base.ip, s->base.port);
+	if (s->base.svc == SVC_SUBMISSIONS) {
+		/* implicit TLS (RFC 8314): the greeting follows the handshake */
+		struct tls_server *tls = tls_current();
+		if (tls == NULL) {
+			smtp_session_close(s);
+			return;
+		}
+		s->busy = true;
+		s->implicit_tls = true;
+		io_start_tls(s->io, tls_ssl_new(tls));
+		tls_server_unref(&tls);
+		return;
+	}
 	smtp_reply(s, "220 %s ESMTP tem", s->conf->hostname);
 }
 
@@ -476,6 +519,8 @@ smtp_session_free(struct smtp_session *s)
 	free(s->rcpts);
 	free(s->helo);
 	free(s->auth_user);
+	free(s->auth_login_user);
+	loop_timer_free(&s->auth_timer);
 	free(s);
 }
 

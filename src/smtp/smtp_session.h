@@ -36,6 +36,10 @@ struct smtp_rcpt {
 };
 
 enum smtp_data_mode { SMTP_DATA_NONE, SMTP_DATA_DOT, SMTP_DATA_BDAT };
+enum smtp_auth_step { SMTP_AUTH_NONE, SMTP_AUTH_PLAIN, SMTP_AUTH_LOGIN_USER,
+	SMTP_AUTH_LOGIN_PASS };
+
+struct loop_timer;
 
 struct smtp_session {
 	struct server_session	 base;	/* first: the registry's view */
@@ -49,10 +53,15 @@ struct smtp_session {
 	bool			 busy;		/* store or TLS pending */
 	bool			 store_pending;	/* a job holds s */
 	bool			 tls_pending;	/* 220 draining */
+	bool			 auth_pending;	/* a worker or timer holds s */
 	bool			 dead;		/* connection gone meanwhile */
+	bool			 implicit_tls;	/* greet after the handshake */
 	bool			 stopping;	/* server shutting down */
 	char			*helo;
-	char			*auth_user;
+	char			*auth_user;	/* canonical address */
+	enum smtp_auth_step	 auth_step;	/* a 334 is outstanding */
+	char			*auth_login_user;
+	struct loop_timer	*auth_timer;	/* delays a failure's 535 */
 	char			 tls_info[128];
 	unsigned		 errors;
 	unsigned		 ncommands;
@@ -91,6 +100,11 @@ bool smtp_error(struct smtp_session *s);
 void smtp_session_resume(struct smtp_session *s);
 
 void smtp_session_free_dead(struct smtp_session *s);
+
+/* smtp_auth.c */
+bool smtp_auth_offered(const struct smtp_session *s);
+void smtp_cmd_auth(struct smtp_session *s, const struct smtp_command *cmd);
+void smtp_auth_continue(struct smtp_session *s, const char *line, size_t len);
 
 /* smtp_message.c */
 void smtp_cmd_data(struct smtp_session *s, const struct smtp_command *cmd);

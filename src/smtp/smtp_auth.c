@@ -1,0 +1,263 @@
+/*
+ * smtp_auth - SMTP AUTH (RFC 4954) for the submission services: SASL
+ * PLAIN (with initial response) and LOGIN.
+ *
+ * Trust: handles passwords. They never reach a log; the verification
+ * (yescrypt, tens of ms) runs on a worker thread. Each failure is logged
+ * with the client address, delays the 535 (auth/authfail.h), and enough
+ * of them lock the address out for a while. An unknown user costs the
+ * same hashing time as a wrong password, so timing tells nothing.
+ *
+ * SCRAM-SHA-256 is not offered: it needs PBKDF2-derived keys stored
+ * beside the yescrypt hash, which would be the weaker of the two.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "auth/authfail.h"
+#include "auth/password.h"
+#include "auth/sasl.h"
+#include "conf/conf.h"
+#include "smtp/smtp_session.h"
+#include "util/io.h"
+#include "util/log.h"
+#include "util/loop.h"
+#include "util/worker.h"
+#include "util/xmalloc.h"
+
+/* A yescrypt hash of a random string: verifying against it costs what a
+ * real verification costs, for users that do not exist. */
+static const char dummy_hash[] =
+    "$y$j9T$F5Jx5fExrKuPp53xLKQ..1$t68WlbzAjvyMwlmuaRAxHjB5U3DEBHlrkCo8BWZr9M2";
+
+struct smtp_auth_job {
+	struct smtp_session	*s;
+	char			*user;
+	char			*pass;
+	char			*hash;
+	char			*canonical;	/* NULL: no such user */
+	bool			 ok;
+};
+
+bool
+smtp_auth_offered(const struct smtp_session *s)
+{
+	return (s->base.svc == SVC_SUBMISSION ||
+	    s->base.svc == SVC_SUBMISSIONS) &&
+	    (s->tls || s->conf->auth_allow_cleartext);
+}
+
+static void
+smtp_auth_job_free(struct smtp_auth_job *j)
+{
+	if (j->pass) {
+		OPENSSL_cleanse(j->pass, strlen(j->pass));
+		free(j->pass);
+	}
+	free(j->user);
+	free(j->hash);
+	free(j->canonical);
+	free(j);
+}
+
+static void
+smtp_auth_work(void *arg)
+{
+	struct smtp_auth_job *j = arg;
+	bool ok = password_verify(j->pass, j->hash ? j->hash : dummy_hash);
+
+	j->ok = ok && j->canonical != NULL;
+}
+
+static void
+smtp_auth_delay_over(void *arg)
+{
+	struct smtp_session *s = arg;
+
+	smtp_reply(s, "535 5.7.8 Error: authentication failed");
+	smtp_session_resume(s);
+}
+
+static void
+smtp_auth_done(void *arg)
+{
+	struct smtp_auth_job *j = arg;
+	struct smtp_session *s = j->s;
+	unsigned delay;
+
+	s->auth_pending = false;
+	if (s->dead) {
+		smtp_auth_job_free(j);
+		smtp_session_free_dead(s);
+		return;
+	}
+	if (j->ok) {
+		s->auth_done = true;
+		s->auth_user = j->canonical;
+		j->canonical = NULL;
+		log_info("%s smtp auth user=%s addr=%s", s->base.id,
+		    s->auth_user, s->base.ip);
+		smtp_reply(s, "235 2.7.0 Authentication successful");
+		smtp_auth_job_free(j);
+		smtp_session_resume(s);
+		return;
+	}
+	delay = authfail_record(s->base.ip);
+	log_warn("%s smtp auth-failed user=\"%.64s\" addr=%s", s->base.id,
+	    j->user, s->base.ip);
+	smtp_auth_job_free(j);
+	s->errors++;
+	if (s->auth_timer == NULL)
+		s->auth_timer = loop_timer_new(server_thread_loop(s->base.thread),
+		    smtp_auth_delay_over, s);
+	s->auth_pending = true;		/* the timer holds s */
+	loop_timer_add(s->auth_timer, delay);
+}
+
+/* Checks the credentials on a worker; the reply comes from there. */
+static void
+smtp_auth_verify(struct smtp_session *s, struct sasl_creds *c)
+{
+	struct smtp_auth_job *j = xmalloc(sizeof(*j));
+	const char *hash, *canon;
+
+	j->s = s;
+	j->user = c->user;
+	j->pass = c->pass;
+	c->user = c->pass = NULL;
+	sasl_creds_clear(c);
+	if (s->acct == NULL)
+		s->acct = server_accounts();
+	hash = acct_user_hash(s->acct, j->user);
+	canon = acct_user_canonical(s->acct, j->user);
+	j->hash = hash ? xstrdup(hash) : NULL;
+	j->canonical = canon ? xstrdup(canon) : NULL;
+	acct_snapshot_unref(&s->acct);
+	s->busy = true;
+	s->auth_pending = true;
+	io_pause_read(s->io);
+	worker_submit(server_thread_loop(s->base.thread), smtp_auth_work,
+	    smtp_auth_done, j);
+}
+
+static void
+smtp_auth_fail_syntax(struct smtp_session *s, const char *why)
+{
+	s->auth_step = SMTP_AUTH_NONE;
+	free(s->auth_login_user);
+	s->auth_login_user = NULL;
+	smtp_reply(s, "%s", why);
+	smtp_error(s);
+}
+
+void
+smtp_cmd_auth(struct smtp_session *s, const struct smtp_command *cmd)
+{
+	const char *mech = cmd->args, *sp, *ir = NULL;
+	size_t mlen;
+	struct sasl_creds c;
+	int r;
+
+	if (!smtp_auth_offered(s)) {
+		smtp_reply(s, s->base.svc == SVC_SMTP ?
+		    "503 5.5.1 Error: authentication not enabled" :
+		    "538 5.7.11 Encryption required for requested "
+		    "authentication mechanism");
+		smtp_error(s);
+		return;
+	}
+	if (s->auth_done || s->in_tx) {
+		smtp_reply(s, s->auth_done ? "503 5.5.1 Error: already "
+		    "authenticated" : "503 5.5.1 Error: MAIL transaction in "
+		    "progress");
+		smtp_error(s);
+		return;
+	}
+	if (authfail_locked(s->base.ip)) {
+		log_warn("%s smtp auth-locked addr=%s", s->base.id, s->base.ip);
+		smtp_reply(s, "421 4.7.0 %s Error: too many failed "
+		    "authentications, try later", s->conf->hostname);
+		smtp_session_close(s);
+		return;
+	}
+	sp = strchr(mech, ' ');
+	mlen = sp ? (size_t)(sp - mech) : strlen(mech);
+	if (sp)
+		ir = sp + 1;
+	if (mlen == 5 && strncasecmp(mech, "PLAIN", 5) == 0) {
+		if (ir == NULL) {
+			s->auth_step = SMTP_AUTH_PLAIN;
+			smtp_reply(s, "334 ");
+			return;
+		}
+		r = sasl_plain_decode(ir, strlen(ir), &c);
+		if (r < 0) {
+			smtp_auth_fail_syntax(s, "501 5.5.2 Error: invalid "
+			    "SASL PLAIN response");
+			return;
+		}
+		smtp_auth_verify(s, &c);
+	} else if (mlen == 5 && strncasecmp(mech, "LOGIN", 5) == 0) {
+		if (ir && strcmp(ir, "=") != 0) {
+			if (sasl_login_decode(ir, strlen(ir),
+			    &s->auth_login_user) < 0) {
+				smtp_auth_fail_syntax(s, "501 5.5.2 Error: "
+				    "invalid base64");
+				return;
+			}
+			s->auth_step = SMTP_AUTH_LOGIN_PASS;
+			smtp_reply(s, "334 UGFzc3dvcmQ6");	/* Password: */
+			return;
+		}
+		s->auth_step = SMTP_AUTH_LOGIN_USER;
+		smtp_reply(s, "334 VXNlcm5hbWU6");		/* Username: */
+	} else {
+		smtp_reply(s, "504 5.5.4 Error: unsupported authentication "
+		    "mechanism");
+		smtp_error(s);
+	}
+}
+
+/* A line sent in answer to a 334 challenge. */
+void
+smtp_auth_continue(struct smtp_session *s, const char *line, size_t len)
+{
+	struct sasl_creds c;
+	char *v = NULL;
+	enum smtp_auth_step step = s->auth_step;
+
+	if (len == 1 && line[0] == '*') {
+		smtp_auth_fail_syntax(s, "501 5.7.0 Error: authentication "
+		    "aborted");
+		return;
+	}
+	if (step == SMTP_AUTH_PLAIN) {
+		s->auth_step = SMTP_AUTH_NONE;
+		if (sasl_plain_decode(line, len, &c) < 0) {
+			smtp_auth_fail_syntax(s, "501 5.5.2 Error: invalid "
+			    "SASL PLAIN response");
+			return;
+		}
+		smtp_auth_verify(s, &c);
+		return;
+	}
+	if (sasl_login_decode(line, len, &v) < 0) {
+		smtp_auth_fail_syntax(s, "501 5.5.2 Error: invalid base64");
+		return;
+	}
+	if (step == SMTP_AUTH_LOGIN_USER) {
+		s->auth_login_user = v;
+		s->auth_step = SMTP_AUTH_LOGIN_PASS;
+		smtp_reply(s, "334 UGFzc3dvcmQ6");
+		return;
+	}
+	s->auth_step = SMTP_AUTH_NONE;
+	memset(&c, 0, sizeof(c));
+	c.authzid = xstrdup("");
+	c.user = s->auth_login_user;
+	c.pass = v;
+	s->auth_login_user = NULL;
+	smtp_auth_verify(s, &c);
+}
