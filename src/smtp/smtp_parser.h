@@ -101,8 +101,10 @@ struct smtp_path {
 	bool	 utf8;		  /* local part or domain holds non-ASCII */
 	/* After success both are malloc'd and never NULL: "" and "" for the
 	   null path, "<as sent>" and "" for a bare postmaster. localpart is
-	   unquoted with escapes resolved, case preserved (may hold '@', '"',
-	   spaces: treat it as data). domain is lower-cased (ASCII letters
+	   unquoted with escapes resolved, case preserved. It never holds
+	   NUL, CR, LF or other controls, but a quoted one may hold '@', '"',
+	   '/', "..", spaces: treat it as data, never as a file name.
+	   domain is lower-cased (ASCII letters
 	   only; UTF-8 bytes untouched), one trailing dot removed; an address
 	   literal is kept as sent ("[192.0.2.1]", "[IPv6:2001:db8::1]"). */
 	char	*localpart;
