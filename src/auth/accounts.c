@@ -14,34 +14,25 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth/accounts.h"
+#include "auth/accounts_fs.h"
 #include "auth/password.h"
 #include "util/buf.h"
 #include "util/hashmap.h"
 #include "util/xmalloc.h"
 
-const char *const accounts_special_folders[] = {
-	"Drafts", "Sent", "Trash", "Junk", "Archive",
-};
-const size_t accounts_n_special_folders =
-    sizeof(accounts_special_folders) / sizeof(accounts_special_folders[0]);
-
 struct accounts {
 	sqlite3	*db;
 	char	*data_dir;
 	int	 lock_fd;
-	bool	 do_chown;	/* root, and run_as exists */
-	uid_t	 uid;
-	gid_t	 gid;
+	struct accounts_owner owner;	/* who gets what we create */
 };
 
 static const char schema_sql[] =
@@ -59,341 +50,6 @@ static const char schema_sql[] =
     " targets TEXT NOT NULL, added INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS aliases_by_domain ON aliases(domain);"
     "PRAGMA user_version = 1;";
-
-/* ---- addresses ---------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0. */
-static size_t
-utf8_seq_len(const unsigned char *p)
-{
-	size_t n;
-	unsigned cp;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;	/* overlong, surrogate or beyond Unicode */
-	return n;
-}
-
-static bool
-is_atext(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c));
-}
-
-/* A dot-atom of atext and UTF-8 (RFC 6531 atext); NULL or the problem. */
-static const char *
-localpart_problem(const char *lp, bool local, bool *ascii_r)
-{
-	const unsigned char *p = (const unsigned char *)lp;
-	size_t len = strlen(lp);
-
-	*ascii_r = true;
-	if (len == 0)
-		return "empty local part";
-	if (len > ACCOUNTS_LOCALPART_MAX)
-		return "local part longer than 64 octets";
-	if (lp[0] == '.' || lp[len - 1] == '.' || strstr(lp, "..") != NULL)
-		return "misplaced '.' in local part";
-	while (*p != '\0') {
-		size_t n = 1;
-
-		if (*p >= 0x80) {
-			n = utf8_seq_len(p);
-			if (n == 0)
-				return "local part is not valid UTF-8";
-			*ascii_r = false;
-		} else if (*p != '.' && !is_atext(*p)) {
-			return "unsupported character in local part";
-		} else if (local && *p == '/') {
-			return "'/' not allowed in a local address";
-		}
-		p += n;
-	}
-	return NULL;
-}
-
-static void
-ascii_lower(char *s)
-{
-	for (; *s != '\0'; s++)
-		if (*s >= 'A' && *s <= 'Z')
-			*s = (char)(*s + 32);
-}
-
-char *
-accounts_domain_canon(const char *domain, char **error_r)
-{
-	char *d = xstrdup(domain);
-	size_t len = strlen(d), label = 0;
-
-	if (len > 0 && d[len - 1] == '.')
-		d[--len] = '\0';
-	ascii_lower(d);
-	if (len == 0 || len > ACCOUNTS_DOMAIN_MAX)
-		goto bad;
-	for (size_t i = 0; i <= len; i++) {
-		char c = d[i];
-
-		if (c == '.' || c == '\0') {
-			if (label == 0 || label > 63 || d[i - 1] == '-')
-				goto bad;
-			label = 0;
-		} else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    (c == '-' && label > 0)) {
-			label++;
-		} else {
-			goto bad;
-		}
-	}
-	return d;
-bad:
-	free(d);
-	*error_r = xasprintf("invalid domain name '%s'", domain);
-	return NULL;
-}
-
-int
-accounts_address_parse(const char *address, bool local, char **localpart_r,
-    char **domain_r, char **error_r)
-{
-	const char *at = strrchr(address, '@');
-	const char *problem;
-	char *lp, *dom, *err = NULL;
-	bool ascii;
-
-	if (at == NULL || strlen(address) > ACCOUNTS_ADDRESS_MAX + 1) {
-		*error_r = xasprintf("invalid address '%s': expected "
-		    "localpart@domain", address);
-		return -1;
-	}
-	lp = xstrndup(address, (size_t)(at - address));
-	problem = localpart_problem(lp, local, &ascii);
-	if (problem != NULL) {
-		*error_r = xasprintf("invalid address '%s': %s", address,
-		    problem);
-		free(lp);
-		return -1;
-	}
-	if ((dom = accounts_domain_canon(at + 1, &err)) == NULL) {
-		*error_r = xasprintf("invalid address '%s': %s", address, err);
-		free(err);
-		free(lp);
-		return -1;
-	}
-	if (local && ascii)
-		ascii_lower(lp);
-	*localpart_r = lp;
-	*domain_r = dom;
-	return 0;
-}
-
-char *
-accounts_mailbox_path(const char *data_dir, const char *domain,
-    const char *localpart)
-{
-	return xasprintf("%s/mail/%s/%s", data_dir, domain, localpart);
-}
-
-/* ---- files -------------------------------------------------------- */
-
-static void
-owned(struct accounts *a, const char *path)
-{
-	if (a->do_chown && lchown(path, a->uid, a->gid) < 0) {
-		/* best effort: the server reports what it cannot open */
-	}
-}
-
-/* mkdir, chowned when new; 0 if it exists or was made, -1 + error. */
-static int
-make_dir(struct accounts *a, const char *path, mode_t mode, char **error_r)
-{
-	if (mkdir(path, mode) == 0) {
-		owned(a, path);
-		return 0;
-	}
-	if (errno == EEXIST)
-		return 0;
-	*error_r = xasprintf("cannot create %s: %s", path, strerror(errno));
-	return -1;
-}
-
-/* mkdir -p: each missing component made with mode (and chowned). */
-static int
-make_dirs(struct accounts *a, const char *path, mode_t mode, char **error_r)
-{
-	char *p = xstrdup(path);
-	int ret = 0;
-
-	for (char *s = p + 1; ret == 0 && *s != '\0'; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		ret = make_dir(a, p, mode, error_r);
-		*s = '/';
-	}
-	if (ret == 0)
-		ret = make_dir(a, p, mode, error_r);
-	free(p);
-	return ret;
-}
-
-static void
-fsync_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-}
-
-/* Writes content to dir/name through a temporary file, fsync and rename,
- * then fsyncs dir: readers see the old or the new file, never a part. */
-static int
-write_atomic(struct accounts *a, const char *dir, const char *name,
-    const char *content, char **error_r)
-{
-	char *tmp = xasprintf("%s/.%s.tmp.%ld", dir, name, (long)getpid());
-	char *path = xasprintf("%s/%s", dir, name);
-	size_t len = strlen(content);
-	int fd, ret = -1;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0640);
-	if (fd < 0 || write(fd, content, len) != (ssize_t)len ||
-	    fsync(fd) < 0) {
-		*error_r = xasprintf("cannot write %s: %s", tmp,
-		    strerror(errno));
-	} else {
-		owned(a, tmp);
-		if (rename(tmp, path) < 0)
-			*error_r = xasprintf("cannot rename %s: %s", tmp,
-			    strerror(errno));
-		else
-			ret = 0;
-	}
-	if (fd >= 0)
-		close(fd);
-	if (ret < 0)
-		unlink(tmp);
-	else
-		fsync_path(dir);
-	free(tmp);
-	free(path);
-	return ret;
-}
-
-/* Creates dir/name empty unless it exists. */
-static int
-touch_file(struct accounts *a, const char *dir, const char *name,
-    char **error_r)
-{
-	char *path = xasprintf("%s/%s", dir, name);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	int ret = 0;
-
-	if (fd >= 0) {
-		owned(a, path);
-		close(fd);
-	} else if (errno != EEXIST) {
-		*error_r = xasprintf("cannot create %s: %s", path,
-		    strerror(errno));
-		ret = -1;
-	}
-	free(path);
-	return ret;
-}
-
-/* dir itself plus cur/ new/ tmp/. */
-static int
-make_maildir(struct accounts *a, const char *dir, char **error_r)
-{
-	static const char *const subs[] = { "cur", "new", "tmp" };
-
-	if (make_dir(a, dir, 0700, error_r) < 0)
-		return -1;
-	for (size_t i = 0; i < 3; i++) {
-		char *sub = xasprintf("%s/%s", dir, subs[i]);
-		int r = make_dir(a, sub, 0700, error_r);
-
-		free(sub);
-		if (r < 0)
-			return -1;
-	}
-	fsync_path(dir);
-	return 0;
-}
-
-static int
-make_special_folders(struct accounts *a, const char *box, char **error_r)
-{
-	struct buf subs;
-	char *sub_path;
-	int ret = 0;
-
-	buf_init(&subs, 0);
-	for (size_t i = 0; ret == 0 && i < accounts_n_special_folders; i++) {
-		char *dir = xasprintf("%s/.%s", box,
-		    accounts_special_folders[i]);
-
-		ret = make_maildir(a, dir, error_r);
-		if (ret == 0)
-			ret = touch_file(a, dir, "maildirfolder", error_r);
-		free(dir);
-		buf_printf(&subs, "%s\n", accounts_special_folders[i]);
-	}
-	/* An existing subscriptions file is the user's: keep it. */
-	sub_path = xasprintf("%s/subscriptions", box);
-	if (ret == 0 && access(sub_path, F_OK) < 0)
-		ret = write_atomic(a, box, "subscriptions", buf_cstr(&subs),
-		    error_r);
-	free(sub_path);
-	buf_free(&subs);
-	return ret;
-}
-
-/* data_dir/mail/DOMAIN/LOCALPART as a Maildir++ with the special folders;
- * existing parts are kept. */
-static int
-create_mailbox(struct accounts *a, const char *domain, const char *localpart,
-    char **error_r)
-{
-	char *mail = xasprintf("%s/mail", a->data_dir);
-	char *dom = xasprintf("%s/%s", mail, domain);
-	char *box = accounts_mailbox_path(a->data_dir, domain, localpart);
-	int ret = -1;
-
-	if (make_dir(a, mail, 0750, error_r) == 0 &&
-	    make_dir(a, dom, 0750, error_r) == 0 &&
-	    make_maildir(a, box, error_r) == 0 &&
-	    make_special_folders(a, box, error_r) == 0) {
-		fsync_path(box);
-		fsync_path(dom);
-		fsync_path(mail);
-		ret = 0;
-	}
-	free(mail);
-	free(dom);
-	free(box);
-	return ret;
-}
 
 /* ---- database helpers --------------------------------------------- */
 
@@ -440,11 +96,16 @@ db_prepare(struct accounts *a, const char *sql, char **error_r, int n, ...)
 	return st;
 }
 
-/* Runs a statement to completion: 0, or -1 + error. Finalizes it. */
+/* Runs a statement to completion: 0, or -1 + error. Finalizes it.
+ * st NULL (a failed db_prepare, error already set) gives -1. */
 static int
 db_done(struct accounts *a, sqlite3_stmt *st, char **error_r)
 {
-	int rc = sqlite3_step(st);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
 
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		*error_r = db_error(a, "step");
@@ -554,7 +215,8 @@ serial_file_sync(struct accounts *a, char **error_r)
 	if ((uint64_t)v == accounts_serial_read(a->data_dir))
 		return 0;
 	snprintf(text, sizeof(text), "%lld\n", (long long)v);
-	return write_atomic(a, a->data_dir, "accounts.serial", text, error_r);
+	return accounts_fs_write_atomic(&a->owner, a->data_dir,
+	    "accounts.serial", text, error_r);
 }
 
 static int
@@ -603,45 +265,13 @@ tx_commit(struct accounts *a, char **error_r)
 
 /* ---- open/close --------------------------------------------------- */
 
-static void
-resolve_owner(struct accounts *a, const char *run_as)
-{
-	struct passwd *pw;
-
-	if (geteuid() != 0 || run_as == NULL || run_as[0] == '\0')
-		return;
-	if ((pw = getpwnam(run_as)) == NULL)
-		return;
-	a->do_chown = true;
-	a->uid = pw->pw_uid;
-	a->gid = pw->pw_gid;
-}
-
-/* Creates path 0600 (chowned) if missing, so SQLite inherits the owner
- * and mode for its -wal and -shm files. */
-static int
-precreate(struct accounts *a, const char *path, char **error_r)
-{
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-
-	if (fd >= 0) {
-		owned(a, path);
-		close(fd);
-		return 0;
-	}
-	if (errno == EEXIST)
-		return 0;
-	*error_r = xasprintf("cannot create %s: %s", path, strerror(errno));
-	return -1;
-}
-
 static int
 open_db(struct accounts *a, char **error_r)
 {
 	char *path = xasprintf("%s/accounts.db", a->data_dir);
 	int ret = -1;
 
-	if (precreate(a, path, error_r) < 0)
+	if (accounts_fs_precreate(&a->owner, path, error_r) < 0)
 		goto out;
 	if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
@@ -680,8 +310,8 @@ accounts_open(const char *data_dir, const char *run_as,
 
 	a->lock_fd = -1;
 	a->data_dir = xstrdup(data_dir);
-	resolve_owner(a, run_as);
-	if (make_dirs(a, data_dir, 0750, error_r) < 0)
+	accounts_owner_init(&a->owner, run_as);
+	if (accounts_fs_make_dirs(&a->owner, data_dir, 0750, error_r) < 0)
 		goto fail;
 	lock = xasprintf("%s/accounts.lock", data_dir);
 	a->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
@@ -692,7 +322,7 @@ accounts_open(const char *data_dir, const char *run_as,
 		free(lock);
 		goto fail;
 	}
-	owned(a, lock);
+	accounts_fs_own(&a->owner, lock);
 	free(lock);
 	if (open_db(a, error_r) < 0)
 		goto fail;
@@ -862,7 +492,8 @@ user_add_locked(struct accounts *a, const char *lp, const char *dom,
 	    "coalesce(max(added), 0) + 1 FROM users))", error_r, 4, addr, dom,
 	    lp, hash), error_r) < 0)
 		goto out;
-	ret = create_mailbox(a, dom, lp, error_r);
+	ret = accounts_fs_create_mailbox(&a->owner, a->data_dir, dom, lp,
+	    error_r);
 out:
 	free(addr);
 	return ret;
@@ -1049,14 +680,8 @@ alias_target(struct accounts *a, const char *target, char **error_r)
 	if (accounts_address_parse(target, false, &lp, &dom, error_r) < 0)
 		return NULL;
 	local = domain_exists(a, dom, error_r);
-	if (local > 0) {
-		bool ascii = true;
-
-		for (const char *p = lp; *p != '\0'; p++)
-			ascii = ascii && (unsigned char)*p < 0x80;
-		if (ascii)
-			ascii_lower(lp);
-	}
+	if (local > 0)
+		accounts_localpart_fold(lp);
 	if (local >= 0)
 		out = xasprintf("%s@%s", lp, dom);
 	free(lp);

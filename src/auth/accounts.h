@@ -26,16 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Limits (RFC 5321 4.5.3.1). */
-#define ACCOUNTS_LOCALPART_MAX	64
-#define ACCOUNTS_DOMAIN_MAX	253
-#define ACCOUNTS_ADDRESS_MAX	254
+#include "auth/accounts_addr.h"	/* address syntax and case rules */
+
 /* Targets one alias may list; keeps a single row and its expansion small. */
 #define ACCOUNTS_ALIAS_TARGETS_MAX 1000
-
-/* The special folders made with each new user, in subscription order. */
-extern const char *const accounts_special_folders[];
-extern const size_t accounts_n_special_folders;
 
 struct accounts;
 
@@ -105,23 +99,5 @@ void accounts_list_free(struct accounts_list *l);
 /* The change counter in data_dir/accounts.serial; 0 if missing or bad.
  * Cheap: one small read, no database access. */
 uint64_t accounts_serial_read(const char *data_dir);
-
-/*
- * Splits and canonicalises ADDRESS ("local@domain", split at the last '@'):
- * the domain lowercased (one trailing dot dropped) and checked as an LDH
- * host name; the local part a dot-atom of ASCII atext or valid UTF-8.
- * With local set, the address is one of ours: its all-ASCII local part is
- * lowercased, and it must be usable as a mailbox folder name (no '/').
- * Without it (a remote address), the local part is kept as given.
- * Outputs are malloc'd.
- */
-int accounts_address_parse(const char *address, bool local,
-    char **localpart_r, char **domain_r, char **error_r);
-/* Checks and lowercases a domain name; malloc'd result or NULL + error. */
-char *accounts_domain_canon(const char *domain, char **error_r);
-
-/* data_dir/mail/DOMAIN/LOCALPART, malloc'd. */
-char *accounts_mailbox_path(const char *data_dir, const char *domain,
-    const char *localpart);
 
 #endif
