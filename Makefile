@@ -39,6 +39,8 @@ FUZZOBJS := $(LIBSRCS:%.c=$(FUZZDIR)/obj/%.o)
 FUZZBINS := $(FUZZSRCS:fuzz/%.c=$(FUZZDIR)/%)
 
 .PHONY: all run test fuzz bench deps deps-test clean unit
+# Objects made through pattern chains are kept, not deleted as intermediates.
+.SECONDARY:
 all: build/tem
 
 # V=1 shows the full commands.

@@ -114,6 +114,7 @@ smtp_cmd_data(struct smtp_session *s, const struct smtp_command *cmd)
 		return;
 	}
 	smtp_message_begin(s);
+	smtp_deadline(s, SMTP_DATA_DEADLINE);
 	s->data_mode = SMTP_DATA_DOT;
 	io_set_timeout(s->io, s->conf->smtp_data_timeout);
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
@@ -137,6 +138,7 @@ smtp_cmd_bdat(struct smtp_session *s, const struct smtp_command *cmd)
 		s->bdat_error = reply;
 	else if (!s->bdat_started) {
 		smtp_message_begin(s);
+		smtp_deadline(s, SMTP_DATA_DEADLINE);
 		s->bdat_started = true;
 	}
 	s->bdat_left = size;
@@ -238,6 +240,7 @@ smtp_message_end(struct smtp_session *s)
 	const char *reply = NULL;
 	char *sender;
 
+	smtp_deadline(s, 0);
 	if (s->dec.too_big)
 		reply = "552 5.3.4 Error: message file too big";
 	else if (s->dec.nul)

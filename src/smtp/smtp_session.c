@@ -369,6 +369,37 @@ smtp_command(struct smtp_session *s, const char *line, size_t len)
 }
 
 static void
+smtp_deadline_over(void *arg)
+{
+	struct smtp_session *s = arg;
+
+	s->deadline_on = false;
+	if (s->quitting)
+		return;
+	log_info("%s smtp deadline addr=%s state=%s", s->base.id, s->base.ip,
+	    s->data_mode != SMTP_DATA_NONE ? "data" : "command");
+	smtp_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+	    s->conf->hostname);
+	smtp_session_close(s);
+}
+
+void
+smtp_deadline(struct smtp_session *s, unsigned sec)
+{
+	if (sec == 0) {
+		if (s->deadline_on)
+			loop_timer_del(s->deadline);
+		s->deadline_on = false;
+		return;
+	}
+	if (s->deadline == NULL)
+		s->deadline = loop_timer_new(server_thread_loop(s->base.thread),
+		    smtp_deadline_over, s);
+	loop_timer_add(s->deadline, sec * 1000);
+	s->deadline_on = true;
+}
+
+static void
 smtp_process(struct smtp_session *s)
 {
 	int r;
@@ -380,8 +411,14 @@ smtp_process(struct smtp_session *s)
 			continue;
 		}
 		r = io_getline(s->io, SMTP_LINE_MAX + 1, &s->line);
-		if (r == 0)
+		if (r == 0) {
+			/* A command that trickles in byte by byte must still
+			 * be complete within the command timeout. */
+			if (io_inlen(s->io) > 0 && !s->deadline_on)
+				smtp_deadline(s, s->conf->smtp_command_timeout);
 			return;
+		}
+		smtp_deadline(s, 0);
 		if (r < 0) {
 			smtp_reply(s, "500 5.5.2 Error: line too long");
 			if (!smtp_error(s))
@@ -521,6 +558,7 @@ smtp_session_free(struct smtp_session *s)
 	free(s->auth_user);
 	free(s->auth_login_user);
 	loop_timer_free(&s->auth_timer);
+	loop_timer_free(&s->deadline);
 	free(s);
 }
 

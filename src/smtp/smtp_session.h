@@ -29,6 +29,9 @@ struct conf;
  * command lines up to 1000 octets including CRLF, as Postfix does in
  * practice (line_length_limit 2048 is for data). */
 #define SMTP_LINE_MAX		998
+/* A whole DATA or BDAT transfer must end within this many seconds, however
+ * it trickles (each read also has smtp_data_timeout). */
+#define SMTP_DATA_DEADLINE	3600
 
 struct smtp_rcpt {
 	struct smtp_path	 path;
@@ -62,6 +65,8 @@ struct smtp_session {
 	enum smtp_auth_step	 auth_step;	/* a 334 is outstanding */
 	char			*auth_login_user;
 	struct loop_timer	*auth_timer;	/* delays a failure's 535 */
+	struct loop_timer	*deadline;	/* time per command / DATA */
+	bool			 deadline_on;
 	char			 tls_info[128];
 	unsigned		 errors;
 	unsigned		 ncommands;
@@ -96,6 +101,8 @@ void smtp_session_close(struct smtp_session *s);
 void smtp_tx_reset(struct smtp_session *s);
 /* Counts an error; past the limit replies 421 and closes: returns false. */
 bool smtp_error(struct smtp_session *s);
+/* Arms (sec > 0) or clears (0) the session's deadline. */
+void smtp_deadline(struct smtp_session *s, unsigned sec);
 /* Goes on with buffered input (after the store answered). */
 void smtp_session_resume(struct smtp_session *s);
 

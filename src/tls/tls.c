@@ -9,6 +9,7 @@
 #include <time.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,8 +265,10 @@ tls_client_ssl_new(const char *servername)
 	ssl = SSL_new(client_ctx);
 	if (ssl == NULL)
 		log_panic("SSL_new failed");
+	/* SSL_set_tlsext_host_name is a macro casting away const. */
 	if (servername && *servername)
-		SSL_set_tlsext_host_name(ssl, servername);
+		SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME,
+		    TLSEXT_NAMETYPE_host_name, (void *)(uintptr_t)servername);
 	return ssl;
 }
 

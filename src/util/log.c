@@ -25,6 +25,9 @@ log_set_level(enum log_level min_level)
 	log_min = min_level;
 }
 
+static void log_write(const char *level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 log_write(const char *level, const char *fmt, va_list ap)
 {
