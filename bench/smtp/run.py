@@ -22,6 +22,7 @@ sent EHLO; PSS growth / N). Python 3 standard library only.
 import argparse
 import os
 import pwd
+import resource
 import selectors
 import shutil
 import signal
@@ -117,6 +118,22 @@ def tree_cpu_ms(root):
         total += own + kids
         todo.extend(children.get(pid, []))
     return total * 1000.0 / CLK_TCK
+
+
+def machine_busy_ms():
+    """CPU milliseconds the whole machine spent busy (all CPUs) since boot."""
+    with open("/proc/stat") as f:
+        cols = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal ...: busy = all but
+    # idle and iowait (guest time is already inside user).
+    busy = sum(cols[:8]) - cols[3] - cols[4]
+    return busy * 1000.0 / CLK_TCK
+
+
+def children_cpu_ms():
+    """CPU milliseconds of this script's reaped children (smtp-source)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (r.ru_utime + r.ru_stime) * 1000.0
 
 
 def mem_kb(pid):
@@ -382,6 +399,7 @@ def load(server, sessions, size, count, timeout):
     os.sync()                   # start from clean page cache state
     time.sleep(0.2)
     cpu0 = server.cpu_ms()
+    busy0, kids0 = machine_busy_ms(), children_cpu_ms()
     cmd = [SMTP_SOURCE, "-s", str(sessions), "-m", str(count),
            "-l", str(size), "-f", ADDR, "-t", ADDR,
            "127.0.0.1:%d" % server.port]
@@ -430,11 +448,17 @@ def load(server, sessions, size, count, timeout):
         return {"error": err}
     time.sleep(0.5)             # let the tree finish its bookkeeping
     cpu1 = server.cpu_ms()
+    busy1, kids1 = machine_busy_ms(), children_cpu_ms()
     secs = t_end - t0
     if cpu0 is None or cpu1 is None:
         return {"error": "server process gone"}
+    # CPU used by neither the server nor smtp-source (other servers idle,
+    # this script's polling, and whatever else runs on the machine), as a
+    # share of the machine over the run: high values mean noisy figures.
+    other = (busy1 - busy0) - (cpu1 - cpu0) - (kids1 - kids0)
+    bg = max(0.0, other) / ((time.monotonic() - t0) * 1000.0 * os.cpu_count())
     return {"msgs": count, "secs": secs, "rate": count / secs,
-            "cpu": (cpu1 - cpu0) / count, "error": None}
+            "cpu": (cpu1 - cpu0) / count, "bg": bg * 100, "error": None}
 
 
 def warm_up(server):
@@ -531,6 +555,11 @@ def report(cases, results, idle, have_tem):
                      "ok" if ok else "MISS"))
     elif not have_tem:
         print("tem idle SMTP session: n/a (tem not running)")
+    bgs = [r["bg"] for r in results.values() if r.get("bg") is not None]
+    if bgs:
+        print("other load on the machine during the runs: %.0f%% on average,"
+              " %.0f%% at most (of all CPUs; above ~10%% the figures are noisy)"
+              % (sum(bgs) / len(bgs), max(bgs)))
     print("targets: %d met, %d missed%s" % (
         met, missed, "" if have_tem else " (tem not measured)"))
 
@@ -624,12 +653,16 @@ def main():
                         srv.name, sessions, size, r["error"], srv.name))
                     srv.stop()
                 else:
-                    log("%s %ds x %dB x%d: %.1f s, %.0f msg/s, %.2f CPU ms/msg"
+                    log("%s %ds x %dB x%d: %.1f s, %.0f msg/s, %.2f CPU "
+                        "ms/msg, other load %.0f%%"
                         % (srv.name, sessions, size, count, r["secs"],
-                           r["rate"], r["cpu"]))
+                           r["rate"], r["cpu"], r["bg"]))
                 maildir_clear(srv.maildir)
     except Stop as e:
         log("interrupted (%s)" % e)
+        failed = True
+    except subprocess.CalledProcessError as e:
+        log("%s failed (exit %s)" % (" ".join(e.cmd), e.returncode))
         failed = True
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
