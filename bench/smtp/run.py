@@ -393,8 +393,46 @@ class Tem:
 
 # ---------------------------------------------------------------- runs
 
+def wait_delivered(server, src, count, t0, timeout):
+    """Wait until COUNT files are in SERVER's Maildir/new (bounded).
+
+    Returns (time of the COUNT-th file, None) or (None, error).
+    """
+    deadline = t0 + timeout
+    n = 0
+    next_count = t0 + 1.0
+    src_done = False
+    last_n, last_change = -1, t0
+    while True:
+        now = time.monotonic()
+        if not src_done and src.poll() is not None:
+            src_done = True
+        # While smtp-source runs, count every second only (listing a big
+        # new/ every 10 ms would steal CPU from the server under test);
+        # once it has exited, every 10 ms.
+        if src_done or now >= next_count:
+            n = count_new(server.maildir)
+            next_count = now + 1.0
+            if n >= count:
+                return now, None
+            if n != last_n:
+                last_n, last_change = n, now
+        if src_done and now - last_change > 15:
+            return None, "stalled at %d/%d messages" % (n, count)
+        if now > deadline:
+            return None, "timed out after %d s at %d/%d messages" % (
+                timeout, n, count)
+        if not server.alive():
+            return None, "server died"
+        time.sleep(0.01)
+
+
 def load(server, sessions, size, count, timeout):
-    """One measured run. Returns a dict (msgs, secs, rate, cpu_ms_msg, error)."""
+    """One measured run.
+
+    Returns {"error": None, "msgs", "secs", "rate" (msg/s), "cpu" (CPU ms
+    per message), "bg" (other load, %)} or {"error": "why"}.
+    """
     maildir_clear(server.maildir)
     os.sync()                   # start from clean page cache state
     time.sleep(0.2)
@@ -404,42 +442,24 @@ def load(server, sessions, size, count, timeout):
            "-l", str(size), "-f", ADDR, "-t", ADDR,
            "127.0.0.1:%d" % server.port]
     t0 = time.monotonic()
-    src = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = t0 + timeout
-    err = None
-    n = 0
-    next_count = t0 + 1.0
-    src_done_at = None
-    last_n, last_change = -1, t0
-    while True:
-        now = time.monotonic()
-        if src_done_at is None and src.poll() is not None:
-            src_done_at = now
-        # While smtp-source runs, count every second only (listing a big
-        # new/ every 10 ms would steal CPU from the server under test);
-        # once it has exited, every 10 ms.
-        if src_done_at is not None or now >= next_count:
-            n = count_new(server.maildir)
-            next_count = now + 1.0
-            if n >= count:
-                t_end = now
-                break
-            if n != last_n:
-                last_n, last_change = n, now
-        if src_done_at is not None and now - last_change > 15:
-            err = "stalled at %d/%d messages" % (n, count)
-            break
-        if now > deadline:
-            err = "timed out after %d s at %d/%d messages" % (timeout, n, count)
-            break
-        if not server.alive():
-            err = "server died"
-            break
-        time.sleep(0.01)
-    if src.poll() is None:
-        src.kill()
-    out = src.communicate()[0].decode("utf-8", "replace").strip()
+    with tempfile.TemporaryFile() as outf:
+        src = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                               stdout=outf, stderr=subprocess.STDOUT)
+        t_end, err = None, "interrupted"
+        try:
+            t_end, err = wait_delivered(server, src, count, t0, timeout)
+        finally:
+            if err is None:
+                # All delivered: let it say QUIT and exit on its own.
+                try:
+                    src.wait(10)
+                except subprocess.TimeoutExpired:
+                    pass
+            if src.poll() is None:
+                src.kill()
+            src.wait()
+        outf.seek(0)
+        out = outf.read().decode("utf-8", "replace").strip()
     if src.returncode not in (0, -signal.SIGKILL) and err is None:
         err = "smtp-source exited %d" % src.returncode
     if out:
