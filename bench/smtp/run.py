@@ -40,17 +40,17 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 SMTP_SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
 
 # (sessions, bytes) -> messages per run. Sized from Postfix on a 2-CPU VM
-# with fast fsync (~400 msg/s at 1 session, 450-700 at 10-50 sessions at
-# 5 KB; 250-400 at 100 KB) so that its runs last ~8-15 s, tem's (3x faster
-# if on target) a few seconds, and the whole bench stays under ~5 minutes.
+# with fast fsync (~300-450 msg/s at 1 session, ~500 at 10-50 sessions at
+# 5 KB; 250-400 at 100 KB) so that its runs last ~8-25 s, tem's (3-5x
+# faster) at least ~3 s, and the whole bench stays around 3 minutes.
 # 50 sessions get the most: Postfix's in_flow_delay stalls must not dominate.
 COUNTS = {
     (1, 5120): 3000,
-    (10, 5120): 6000,
-    (50, 5120): 8000,
+    (10, 5120): 10000,
+    (50, 5120): 12000,
     (1, 102400): 2000,
-    (10, 102400): 3000,
-    (50, 102400): 4000,
+    (10, 102400): 4000,
+    (50, 102400): 5000,
 }
 
 # Targets from the issue.
