@@ -10,7 +10,6 @@ from temserver import (DATA, HOSTNAME, SMTPConn, assert_stored, expect,
                        insecure_tls_context, simple_message)
 
 CERT = os.path.join(DATA, "mx.a.test.crt")
-KEY = os.path.join(DATA, "mx.a.test.key")
 
 
 def deliver_over_tls(tem, c, subject):
@@ -28,8 +27,9 @@ def deliver_over_tls(tem, c, subject):
     assert_stored(msg, sent)
 
 
-def test_starttls_self_signed_default_cert(tem):
+def test_starttls_self_signed_default_cert(make_tem):
     """No tls_cert_file: tem makes a self-signed pair for its hostname."""
+    tem = make_tem(fixture_cert=False)
     with SMTPConn(tem.smtp_port) as c:
         c.ehlo()
         c.starttls(insecure_tls_context())
@@ -39,8 +39,9 @@ def test_starttls_self_signed_default_cert(tem):
         deliver_over_tls(tem, c, "tls default cert")
 
 
-def test_starttls_configured_cert_verifies(make_tem):
-    tem = make_tem(extra_conf={"tls_cert_file": CERT, "tls_key_file": KEY})
+def test_starttls_configured_cert_verifies(tem):
+    """The harness configures tests/data/mx.a.test.crt by default."""
+    assert "tls_cert_file = " + CERT in open(tem.conf_path).read()
     ctx = ssl.create_default_context(cafile=CERT)
     with SMTPConn(tem.smtp_port) as c:
         c.ehlo()

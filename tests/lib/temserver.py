@@ -72,13 +72,16 @@ class TemServer:
     aliases: {address: [targets]}; extra_conf: extra `key = value` lines
     (a dict or a list of strings); services: which listeners to open,
     among smtp, submission, submissions, imap, imaps, pop3, pop3s.
+    fixture_cert: use tests/data/mx.a.test.{crt,key} (fast start-up); False
+    leaves tls_cert_file unset, so tem makes its own self-signed pair.
     """
 
     SERVICES = ("smtp", "submission", "submissions", "imap", "imaps",
                 "pop3", "pop3s")
 
     def __init__(self, users=None, domains=("a.test",), aliases=None,
-                 extra_conf=None, services=("smtp",), hostname=HOSTNAME):
+                 extra_conf=None, services=("smtp",), hostname=HOSTNAME,
+                 fixture_cert=True):
         self.bin = tem_bin()
         self.hostname = hostname
         self.domains = list(domains)
@@ -86,6 +89,7 @@ class TemServer:
         self.aliases = dict(aliases or {})
         self.extra_conf = extra_conf or {}
         self.services = tuple(services)
+        self.fixture_cert = fixture_cert
         self.dir = None
         self.proc = None
         self.ports = {}
@@ -116,6 +120,9 @@ class TemServer:
             "run_as =",
             "log_level = debug",
         ]
+        if self.fixture_cert:
+            lines.append("tls_cert_file = " + os.path.join(DATA, "mx.a.test.crt"))
+            lines.append("tls_key_file = " + os.path.join(DATA, "mx.a.test.key"))
         for svc in self.services:
             if svc not in self.SERVICES:
                 raise ValueError("unknown service " + svc)
@@ -124,6 +131,10 @@ class TemServer:
         extra = self.extra_conf
         if isinstance(extra, dict):
             extra = ["%s = %s" % kv for kv in extra.items()]
+        # Later lines win in most config readers, but tem may refuse a key
+        # given twice: drop our line for any key the test sets itself.
+        keys = {l.split("=", 1)[0].strip() for l in extra if "=" in l}
+        lines = [l for l in lines if l.split("=", 1)[0].strip() not in keys]
         lines.extend(extra)
         with open(self.conf_path, "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")

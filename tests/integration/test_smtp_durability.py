@@ -1,0 +1,157 @@
+"""Inbound MX, the order of writes behind a 250 (SPEC: the final 250 comes
+only after the message is fsynced in each recipient's Maildir).
+
+The running server is traced with strace: for every recipient, the file in
+tmp/ must be synced (fsync/fdatasync of it, or syncfs) before its rename
+into new/, and the directory synced (fsync of new/ or the Maildir, or
+syncfs) after the rename; both before the final 250 is written. Causal
+order is safe to read from strace -f: a thread stays stopped at each
+syscall exit until strace has printed it."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from temserver import SMTPConn, dot_stuff, expect, simple_message
+
+pytestmark = pytest.mark.skipif(shutil.which("strace") is None,
+                                reason="strace not installed")
+
+TRACED = ("fsync,fdatasync,syncfs,sync,rename,renameat,renameat2,link,linkat,"
+          "openat,write,writev,sendto,sendmsg")
+LINE = re.compile(r"^(\d+) +(.*)$")
+
+
+class Strace:
+    """strace -f attached to a running process (detached on stop)."""
+
+    def __init__(self, pid, path):
+        self.out = path
+        self.err = path + ".err"
+        with open(self.err, "wb") as err:
+            self.proc = subprocess.Popen(
+                ["strace", "-f", "-yy", "-s", "64", "-e", "trace=" + TRACED,
+                 "-o", path, "-p", str(pid)],
+                stdout=subprocess.DEVNULL, stderr=err)
+        deadline = time.monotonic() + 10
+        try:
+            # "strace: Process N attached with T threads" once all are.
+            while "attached" not in self._messages():
+                assert self.proc.poll() is None, self._messages()
+                assert time.monotonic() < deadline, self._messages()
+                time.sleep(0.02)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _messages(self):
+        with open(self.err) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(timeout=10)
+
+    def events(self):
+        """[(name, args, start, end)] with start/end the line numbers of
+        the call's entry and return."""
+        pending, out = {}, []
+        with open(self.out, errors="replace") as f:
+            for i, raw in enumerate(f):
+                m = LINE.match(raw.rstrip("\n"))
+                if not m:
+                    continue
+                pid, text = m.groups()
+                r = re.match(r"<\.\.\. (\w+) resumed>(.*)$", text)
+                if r:
+                    if pid in pending:
+                        name, args, start = pending.pop(pid)
+                        out.append((name, args + r.group(2), start, i))
+                    continue
+                c = re.match(r"(\w+)\((.*)$", text)
+                if not c:
+                    continue
+                if text.endswith("<unfinished ...>"):
+                    pending[pid] = (c.group(1), c.group(2), i)
+                else:
+                    out.append((c.group(1), c.group(2), i, i))
+        return out
+
+
+def traced_delivery(tem, rcpts, chunked=False):
+    """Delivers one message to RCPTS under strace; returns the events and
+    the line of the final reply's write."""
+    sent = simple_message("durable", body=b"fsync me\r\n" * 50)
+    trace = Strace(tem.proc.pid, os.path.join(tem.dir, "strace.out"))
+    try:
+        with SMTPConn(tem.smtp_port) as c:
+            c.ehlo()
+            expect(c.cmd("MAIL FROM:<sender@b.test>"), "250")
+            for r in rcpts:
+                expect(c.cmd("RCPT TO:<%s>" % r), "250")
+            if chunked:
+                c.send(b"BDAT %d LAST\r\n" % len(sent) + sent)
+            else:
+                expect(c.cmd("DATA"), "354")
+                c.send(dot_stuff(sent) + b".\r\n")
+            final = expect(c.reply(), "250")
+            expect(c.cmd("QUIT"), "221")
+    finally:
+        trace.stop()
+    events = trace.events()
+    marker = final.last[:30]
+    writes = [e for e in events if e[0] in ("write", "writev", "sendto",
+                                             "sendmsg")
+              and "TCP:" in e[1] and marker in e[1]]
+    assert writes, "final reply %r not found in the trace" % marker
+    return events, writes[0][2]
+
+
+def check_order(events, reply_at, user):
+    box = "/mail/a.test/%s/" % user
+    renames = [e for e in events
+               if e[0] in ("rename", "renameat", "renameat2", "link", "linkat")
+               and box + "tmp/" in e[1] and box + "new/" in e[1]]
+    assert len(renames) == 1, "%s: want one tmp->new rename, got %s" % (
+        user, renames)
+    _, rargs, rstart, rend = renames[0]
+    tmp = re.search(r'"([^"]*' + re.escape(box) + r'tmp/[^"]*)"', rargs).group(1)
+    opened = [e for e in events if e[0] == "openat" and tmp in e[1]]
+    assert opened, "open of %s not traced" % tmp
+    file_synced = [e for e in events
+                   if e[2] > opened[0][3] and e[3] < rstart and (
+                       e[0] == "syncfs" or e[0] == "sync" or
+                       (e[0] in ("fsync", "fdatasync") and tmp + ">" in e[1]))]
+    assert file_synced, "%s: %s renamed into new/ before any sync of it" % (
+        user, tmp)
+    dir_synced = [e for e in events
+                  if e[2] > rend and e[3] < reply_at and (
+                      e[0] in ("syncfs", "sync") or
+                      (e[0] in ("fsync", "fdatasync") and
+                       re.search(re.escape(box.rstrip("/")) + r"(/new)?/?>",
+                                 e[1])))]
+    assert dir_synced, "%s: no sync of new/ between the rename and the 250" % (
+        user)
+    assert rend < reply_at, "%s: 250 written before the rename" % user
+
+
+def test_one_recipient_synced_before_250(tem):
+    events, reply_at = traced_delivery(tem, ["alice@a.test"])
+    check_order(events, reply_at, "alice")
+
+
+def test_several_recipients_synced_before_250(tem):
+    events, reply_at = traced_delivery(tem, ["alice@a.test", "bob@a.test"])
+    check_order(events, reply_at, "alice")
+    check_order(events, reply_at, "bob")
+
+
+def test_bdat_synced_before_250(tem):
+    events, reply_at = traced_delivery(tem, ["bob@a.test"], chunked=True)
+    check_order(events, reply_at, "bob")
