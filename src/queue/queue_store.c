@@ -1,0 +1,1154 @@
+/*
+ * queue_store - the queue's files: recovery at start, the committer
+ * thread (group commit of new messages and removals), loading due
+ * messages, content reads, and durable state reports (see queue.h for
+ * the contract and the reasons for the design, queue_record.c for the
+ * bytes).
+ *
+ * Trust: runs with the server's privileges under data_dir/queue; every
+ * file read back is re-validated by queue_record.c. Callers: the SMTP
+ * server (queue_submit, on loop threads), the delivery engine (take,
+ * read, report: on worker threads), serve.c (init, shutdown).
+ *
+ * Durability, step by step:
+ *   submit   tmp/ID written, synced (fsync, or one syncfs for a batch),
+ *            renamed to msg/ID (never replacing), msg/ synced once for the
+ *            batch; only then the schedule learns of it and done() runs.
+ *   report   one 'S' record appended and fdatasync'd before queue_report
+ *            returns; a failed or short write is cut off again, so the
+ *            log never holds garbage before a later good record.
+ *   remove   unlink of msg/ID, msg/ synced with the next batch. If the
+ *            power fails first, the message comes back with no recipient
+ *            PENDING and the caller finishes it again (at worst a second
+ *            bounce, in a window of milliseconds).
+ *   start    tmp/ emptied (submits that never got their 250), torn state
+ *            records cut off, damaged files moved to corrupt/.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "queue/queue_int.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/loop.h"
+#include "util/xmalloc.h"
+
+/* The head of a file is read in one go when it is this small. */
+#define HEAD_READ	4096
+
+struct removal {
+	uint64_t	 key;
+	struct removal	*next;
+};
+
+static struct {
+	char		*dir, *msgdir, *tmpdir, *corruptdir, *flushpath;
+	int		 lock_fd;
+	atomic_uint	 retry_base, lifetime;
+	pthread_mutex_t	 lock;		/* the fields below */
+	pthread_cond_t	 cond;
+	pthread_t	 thread;
+	bool		 running, stopping;
+	struct queue_new *head, *tail;
+	struct removal	*rhead, *rtail;
+	void		(*wakeup)(void *);
+	void		*wakeup_arg;
+	struct timespec	 flush_seen;	/* committer thread only */
+	atomic_bool	 flushed;
+} q = {
+	.lock_fd = -1,
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+};
+
+/* ---- small file helpers ---------------------------------------------- */
+
+static char *
+msg_path(const char *msgdir, const char *id)
+{
+	return xasprintf("%s/%s", msgdir, id);
+}
+
+static int
+write_all(int fd, const struct iovec *iov0, int n)
+{
+	struct iovec iov[3];
+	ssize_t r;
+
+	TEM_ASSERT(n <= 3);
+	memcpy(iov, iov0, sizeof(*iov) * (size_t)n);
+	while (n > 0) {
+		r = writev(fd, iov, n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		while (n > 0 && (size_t)r >= iov[0].iov_len) {
+			r -= (ssize_t)iov[0].iov_len;
+			memmove(iov, iov + 1, sizeof(*iov) * (size_t)(n - 1));
+			n--;
+		}
+		if (n > 0) {
+			iov[0].iov_base = (char *)iov[0].iov_base + r;
+			iov[0].iov_len -= (size_t)r;
+		}
+	}
+	return 0;
+}
+
+/* Reads exactly n bytes at off: 0, or -1 (EIO for a short file). */
+static int
+pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		r = pread(fd, p, n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		p = (char *)p + r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+int
+queue_sync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r, e;
+
+	if (fd < 0)
+		return -1;
+	r = fsync(fd);
+	e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+static int
+make_dir(const char *path, char **error_r)
+{
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return 0;
+	*error_r = xasprintf("cannot create %s: %s", path, strerror(errno));
+	return -1;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+static int
+damaged(const char **why_r, const char *why)
+{
+	*why_r = why;
+	errno = EBADMSG;
+	return -1;
+}
+
+/* Reads the head of the file (size bytes) and parses it into m (may be
+ * NULL) and info. 0 or -1 with errno (EBADMSG + *why_r). */
+static int
+read_head(int fd, uint64_t size, struct queue_msg *m,
+    struct queue_file_info *info, const char **why_r)
+{
+	size_t have = size < HEAD_READ ? (size_t)size : HEAD_READ, need = 0;
+	uint8_t *b = xmalloc(have + 1);
+	int r;
+
+	if (pread_all(fd, b, have, 0) < 0) {
+		free(b);
+		return -1;
+	}
+	while ((r = queue_parse_head(b, have, m, info, &need, why_r)) == 0) {
+		if (need > size) {
+			free(b);
+			return damaged(why_r, "file truncated");
+		}
+		b = xrealloc(b, need);
+		if (pread_all(fd, b + have, need - have, have) < 0) {
+			free(b);
+			return -1;
+		}
+		have = need;
+	}
+	free(b);
+	if (r < 0)
+		return damaged(why_r, *why_r);
+	if (info->tail_off > size) {
+		if (m)
+			queue_msg_clear(m);
+		return damaged(why_r, "content truncated");
+	}
+	return 0;
+}
+
+/* Reads the state log of the file into m. 0 or -1 with errno. */
+static int
+read_tail(int fd, uint64_t size, struct queue_msg *m,
+    struct queue_file_info *info, const char **why_r)
+{
+	uint64_t len = size - info->tail_off;
+	uint8_t *b;
+
+	if (len > QUEUE_STATELOG_MAX)
+		return damaged(why_r, "state log too large");
+	b = xmalloc((size_t)len + 1);
+	if (pread_all(fd, b, (size_t)len, info->tail_off) < 0) {
+		free(b);
+		return -1;
+	}
+	queue_parse_tail(b, (size_t)len, m, info);
+	free(b);
+	return 0;
+}
+
+int
+queue_file_load(const char *msgdir, const char *id, int oflags,
+    struct queue_msg *m, struct queue_file_info *info, const char **why_r,
+    int *fd_r)
+{
+	char *path = msg_path(msgdir, id);
+	struct stat st;
+	int fd = open(path, oflags | O_CLOEXEC | O_NOFOLLOW), e;
+
+	free(path);
+	memset(m, 0, sizeof(*m));
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || read_head(fd, (uint64_t)st.st_size, m, info,
+	    why_r) < 0)
+		goto fail;
+	if (strcmp(m->id, id) != 0) {
+		queue_msg_clear(m);
+		damaged(why_r, "id does not match the file name");
+		goto fail;
+	}
+	if (read_tail(fd, (uint64_t)st.st_size, m, info, why_r) < 0) {
+		queue_msg_clear(m);
+		goto fail;
+	}
+	m->size = (size_t)info->content_len;
+	m->file_end = info->valid_end;
+	if (fd_r)
+		*fd_r = fd;
+	else
+		close(fd);
+	return 0;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+/* Moves a damaged file out of msg/ so it is never attempted again. */
+static void
+quarantine(const char *id, const char *why)
+{
+	char *from = msg_path(q.msgdir, id), *to = msg_path(q.corruptdir, id);
+
+	if (rename(from, to) < 0 && errno != ENOENT)
+		log_error("%s queue damaged reason=\"%s\" move_error=\"%s\"",
+		    id, why, strerror(errno));
+	else
+		log_error("%s queue damaged reason=\"%s\" moved_to=%s", id,
+		    why, to);
+	free(from);
+	free(to);
+	queue_sched_remove(queue_id_key(id));
+}
+
+/* ---- time ------------------------------------------------------------- */
+
+static time_t
+earliest_pending(const struct queue_msg *m, time_t none)
+{
+	time_t t = 0;
+
+	for (int i = 0; i < m->nrcpt; i++)
+		if (m->rcpts[i].state == QUEUE_STATE_PENDING &&
+		    (t == 0 || m->rcpts[i].next_try < t))
+			t = m->rcpts[i].next_try;
+	return t == 0 ? none : t;
+}
+
+static int
+count_pending(const struct queue_msg *m)
+{
+	int n = 0;
+
+	for (int i = 0; i < m->nrcpt; i++)
+		n += m->rcpts[i].state == QUEUE_STATE_PENDING;
+	return n;
+}
+
+/* retry_base * 2^(attempts-1), at most max(QUEUE_BACKOFF_MAX, base). */
+static time_t
+backoff(unsigned attempts)
+{
+	uint64_t base = atomic_load(&q.retry_base), d = base ? base : 1;
+	uint64_t cap = base > QUEUE_BACKOFF_MAX ? base : QUEUE_BACKOFF_MAX;
+
+	for (unsigned i = 1; i < attempts && d < cap; i++)
+		d *= 2;
+	return (time_t)(d < cap ? d : cap);
+}
+
+static void
+wake(void)
+{
+	void (*fn)(void *);
+	void *arg;
+
+	pthread_mutex_lock(&q.lock);
+	fn = q.wakeup;
+	arg = q.wakeup_arg;
+	pthread_mutex_unlock(&q.lock);
+	if (fn)
+		fn(arg);
+}
+
+/* ---- the committer ---------------------------------------------------- */
+
+/* One new file being committed. */
+struct pending {
+	struct queue_new	*m;
+	int			 fd;
+	char			*tmp, *final;
+};
+
+/* Writes m's file into tmp/. 0, or -1 with m->error set. */
+static int
+write_tmp(struct queue_new *m, struct pending *p)
+{
+	uint8_t chdr[QUEUE_REC_HDR], trailer[QUEUE_REC_TRAILER];
+	struct iovec iov[3];
+	struct buf head;
+	uint32_t crc;
+	int r = 0;
+
+	p->m = m;
+	p->tmp = msg_path(q.tmpdir, m->msg.id);
+	p->final = msg_path(q.msgdir, m->msg.id);
+	p->fd = open(p->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (p->fd < 0) {
+		m->error = errno;
+		return -1;
+	}
+	buf_init(&head, 0);
+	buf_append(&head, QUEUE_MAGIC, QUEUE_MAGIC_LEN);
+	queue_envelope_encode(&head, &m->msg);
+	queue_rec_header(chdr, QUEUE_REC_CONTENT, (uint32_t)m->content_len);
+	buf_append(&head, chdr, sizeof(chdr));
+	crc = queue_rec_crc(chdr, m->content, m->content_len);
+	trailer[0] = (uint8_t)(crc >> 24);
+	trailer[1] = (uint8_t)(crc >> 16);
+	trailer[2] = (uint8_t)(crc >> 8);
+	trailer[3] = (uint8_t)crc;
+	iov[0] = (struct iovec){ head.data, head.len };
+	iov[1] = (struct iovec){ (void *)(uintptr_t)m->content,
+	    m->content_len };
+	iov[2] = (struct iovec){ trailer, sizeof(trailer) };
+	if (write_all(p->fd, iov, 3) < 0) {
+		m->error = errno;
+		close(p->fd);
+		unlink(p->tmp);
+		p->fd = -1;
+		r = -1;
+	}
+	buf_free(&head);
+	return r;
+}
+
+/* Renames tmp to final without ever replacing a file (an id collision
+ * must not overwrite a queued message). */
+static int
+rename_new(const char *tmp, const char *final)
+{
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (link(tmp, final) < 0)	/* a file system without NOREPLACE */
+		return -1;
+	unlink(tmp);
+	return 0;
+}
+
+/* Step 1 of a batch: write and sync the new files, rename them into
+ * msg/. Returns how many were renamed. */
+static size_t
+commit_files(struct pending *p, size_t n)
+{
+	size_t renamed = 0;
+	int sync_err = 0;
+
+	if (n == 1 && fsync(p[0].fd) < 0)
+		sync_err = errno;
+	else if (n > 1 && syncfs(p[0].fd) < 0)
+		sync_err = errno;
+	for (size_t i = 0; i < n; i++) {
+		close(p[i].fd);
+		if (sync_err == 0 && rename_new(p[i].tmp, p[i].final) < 0)
+			p[i].m->error = errno;
+		if (sync_err || p[i].m->error) {
+			unlink(p[i].tmp);
+			if (p[i].m->error == 0)
+				p[i].m->error = sync_err;
+		} else
+			renamed++;
+	}
+	return renamed;
+}
+
+/* Step 2: unlink the finished messages. Returns how many went. */
+static size_t
+commit_removals(struct removal *rm)
+{
+	size_t n = 0;
+	char id[17], *path;
+
+	for (; rm; rm = rm->next) {
+		queue_key_id(rm->key, id);
+		path = msg_path(q.msgdir, id);
+		if (unlink(path) == 0) {
+			log_info("%s queue removed", id);
+			n++;
+		} else if (errno != ENOENT)
+			log_error("%s queue remove error=\"%s\"", id,
+			    strerror(errno));
+		free(path);
+	}
+	return n;
+}
+
+/* Commits a batch of new messages and removals with two syncs: the
+ * files, then the msg/ directory (renames and unlinks together). */
+static void
+commit_batch(struct queue_new *batch, struct removal *rm)
+{
+	struct pending *p;
+	size_t n = 0, cap = 0, renamed, removed;
+
+	for (struct queue_new *m = batch; m; m = m->next)
+		cap++;
+	p = xcalloc(cap ? cap : 1, sizeof(*p));
+	for (struct queue_new *m = batch; m; m = m->next)
+		if (m->error == 0 && write_tmp(m, &p[n]) == 0)
+			n++;
+		else {
+			free(p[n].tmp);
+			free(p[n].final);
+			p[n].tmp = p[n].final = NULL;
+		}
+	renamed = commit_files(p, n);
+	removed = commit_removals(rm);
+	if ((renamed || removed) && queue_sync_dir(q.msgdir) < 0) {
+		int e = errno;
+		log_error("- queue sync dir=%s error=\"%s\"", q.msgdir,
+		    strerror(e));
+		for (size_t i = 0; i < n; i++)
+			if (p[i].m->error == 0) {
+				unlink(p[i].final);	/* no 250: no mail */
+				p[i].m->error = e;
+			}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (p[i].m->error == 0)
+			queue_sched_add(queue_id_key(p[i].m->msg.id),
+			    p[i].m->msg.arrival);
+		free(p[i].tmp);
+		free(p[i].final);
+	}
+	free(p);
+	if (renamed)
+		wake();
+}
+
+static void
+complete_on_loop(void *arg)
+{
+	struct queue_new *m = arg;
+
+	m->done(m, m->error, m->arg);
+}
+
+static void
+complete(struct queue_new *m)
+{
+	if (m->done == NULL)
+		return;
+	if (m->origin)
+		loop_post(m->origin, complete_on_loop, m);
+	else
+		m->done(m, m->error, m->arg);
+}
+
+/* Looks for the `tem queue flush` marker (each second). */
+static void
+poll_flush(void)
+{
+	struct stat st;
+
+	if (stat(q.flushpath, &st) < 0)
+		return;
+	if (st.st_mtim.tv_sec == q.flush_seen.tv_sec &&
+	    st.st_mtim.tv_nsec == q.flush_seen.tv_nsec)
+		return;		/* seen, and we could not remove it */
+	q.flush_seen = st.st_mtim;
+	if (unlink(q.flushpath) == 0)
+		q.flush_seen = (struct timespec){ 0, 0 };
+	log_info("- queue flush messages=%zu", queue_sched_count());
+	atomic_store(&q.flushed, true);
+	queue_flush();
+}
+
+static void *
+committer_main(void *unused)
+{
+	struct queue_new *batch, *next;
+	struct removal *rm, *rnext;
+	struct timespec deadline, last = { 0, 0 }, now;
+	bool stop;
+
+	(void)unused;
+	for (;;) {
+		pthread_mutex_lock(&q.lock);
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec++;
+		while (q.head == NULL && q.rhead == NULL && !q.stopping)
+			if (pthread_cond_timedwait(&q.cond, &q.lock,
+			    &deadline) == ETIMEDOUT)
+				break;
+		batch = q.head;
+		rm = q.rhead;
+		q.head = q.tail = NULL;
+		q.rhead = q.rtail = NULL;
+		stop = q.stopping;
+		pthread_mutex_unlock(&q.lock);
+		if (batch || rm)
+			commit_batch(batch, rm);
+		for (; batch; batch = next) {
+			next = batch->next;
+			batch->next = NULL;
+			complete(batch);
+		}
+		for (; rm; rm = rnext) {
+			rnext = rm->next;
+			free(rm);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec != last.tv_sec) {
+			last = now;
+			poll_flush();
+		}
+		if (stop)
+			return NULL;
+	}
+}
+
+/* ---- start and stop ------------------------------------------------------ */
+
+/* Removes every file in tmp/: submits that never completed. */
+static void
+clean_tmp(void)
+{
+	DIR *d = opendir(q.tmpdir);
+	struct dirent *e;
+	char *path;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		path = msg_path(q.tmpdir, e->d_name);
+		if (unlink(path) == 0)
+			log_info("- queue removed unfinished file=%s", path);
+		free(path);
+	}
+	closedir(d);
+}
+
+/* Loads one file at start: cuts a torn tail, quarantines damage, and
+ * schedules it. 0, or -1 with *error_r for an environment problem. */
+static int
+recover_one(const char *id, time_t now, char **error_r)
+{
+	struct queue_msg m;
+	struct queue_file_info info;
+	const char *why = NULL;
+	int fd;
+
+	if (queue_file_load(q.msgdir, id, O_RDWR, &m, &info, &why, &fd) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno == EBADMSG) {
+			quarantine(id, why);
+			return 0;
+		}
+		*error_r = xasprintf("cannot read %s/%s: %s", q.msgdir, id,
+		    strerror(errno));
+		return -1;
+	}
+	if (info.torn) {
+		if (ftruncate(fd, (off_t)info.valid_end) < 0 || fsync(fd) < 0)
+			log_error("%s queue truncate error=\"%s\"", id,
+			    strerror(errno));
+		else
+			log_warn("%s queue torn state record cut offset=%llu",
+			    id, (unsigned long long)info.valid_end);
+	}
+	close(fd);
+	queue_sched_add(queue_id_key(id), earliest_pending(&m, now));
+	queue_msg_clear(&m);
+	return 0;
+}
+
+static int
+recover_all(char **error_r)
+{
+	DIR *d = opendir(q.msgdir);
+	struct dirent *e;
+	time_t now = time(NULL);
+	int r = 0;
+
+	if (d == NULL) {
+		*error_r = xasprintf("cannot open %s: %s", q.msgdir,
+		    strerror(errno));
+		return -1;
+	}
+	while (r == 0 && (e = readdir(d)) != NULL) {
+		if (queue_id_valid(e->d_name))
+			r = recover_one(e->d_name, now, error_r);
+		else if (e->d_name[0] != '.')
+			log_warn("- queue ignoring file=%s/%s", q.msgdir,
+			    e->d_name);
+	}
+	closedir(d);
+	if (r == 0 && unlink(q.flushpath) == 0)
+		queue_sched_flush(now);
+	return r;
+}
+
+static void
+free_paths(void)
+{
+	XFREE(&q.dir);
+	XFREE(&q.msgdir);
+	XFREE(&q.tmpdir);
+	XFREE(&q.corruptdir);
+	XFREE(&q.flushpath);
+	if (q.lock_fd >= 0)
+		close(q.lock_fd);
+	q.lock_fd = -1;
+}
+
+static int
+open_dirs(const char *data_dir, char **error_r)
+{
+	char *lock;
+
+	q.dir = xasprintf("%s/queue", data_dir);
+	q.msgdir = xasprintf("%s/msg", q.dir);
+	q.tmpdir = xasprintf("%s/tmp", q.dir);
+	q.corruptdir = xasprintf("%s/corrupt", q.dir);
+	q.flushpath = xasprintf("%s/flush", q.dir);
+	if (make_dir(q.dir, error_r) < 0 || make_dir(q.msgdir, error_r) < 0 ||
+	    make_dir(q.tmpdir, error_r) < 0 ||
+	    make_dir(q.corruptdir, error_r) < 0)
+		return -1;
+	lock = xasprintf("%s/lock", q.dir);
+	q.lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (q.lock_fd < 0)
+		*error_r = xasprintf("cannot open %s: %s", lock,
+		    strerror(errno));
+	else if (flock(q.lock_fd, LOCK_EX | LOCK_NB) < 0)
+		*error_r = errno == EWOULDBLOCK ?
+		    xasprintf("the queue %s is in use by another tem process",
+		    q.dir) : xasprintf("cannot lock %s: %s", lock,
+		    strerror(errno));
+	free(lock);
+	return *error_r ? -1 : 0;
+}
+
+int
+queue_init(const char *data_dir, unsigned retry_base, unsigned lifetime,
+    char **error_r)
+{
+	*error_r = NULL;
+	TEM_ASSERT(!q.running);
+	queue_configure(retry_base, lifetime);
+	if (open_dirs(data_dir, error_r) < 0) {
+		free_paths();
+		return -1;
+	}
+	clean_tmp();
+	queue_sched_init();
+	if (recover_all(error_r) < 0) {
+		queue_sched_free();
+		free_paths();
+		return -1;
+	}
+	q.stopping = false;
+	q.flush_seen = (struct timespec){ 0, 0 };
+	atomic_store(&q.flushed, false);
+	if (pthread_create(&q.thread, NULL, committer_main, NULL) != 0)
+		log_fatal("cannot start the queue committer thread");
+	q.running = true;
+	log_info("- queue started dir=%s messages=%zu", q.dir,
+	    queue_sched_count());
+	return 0;
+}
+
+void
+queue_shutdown(void)
+{
+	if (!q.running)
+		return;
+	pthread_mutex_lock(&q.lock);
+	q.stopping = true;
+	pthread_cond_signal(&q.cond);
+	pthread_mutex_unlock(&q.lock);
+	pthread_join(q.thread, NULL);
+	pthread_mutex_lock(&q.lock);
+	q.running = false;
+	q.wakeup = NULL;
+	pthread_mutex_unlock(&q.lock);
+	queue_sched_free();
+	free_paths();
+}
+
+void
+queue_configure(unsigned retry_base, unsigned lifetime)
+{
+	atomic_store(&q.retry_base, retry_base ? retry_base : 1);
+	atomic_store(&q.lifetime, lifetime);
+}
+
+/* ---- submit -------------------------------------------------------------- */
+
+/* Fills in what the caller may leave out and checks the limits. */
+static void
+prepare(struct queue_new *m)
+{
+	m->error = 0;
+	m->next = NULL;
+	if (m->msg.id[0] == '\0')
+		log_new_id(m->msg.id);
+	if (m->msg.arrival == 0)
+		m->msg.arrival = time(NULL);
+	m->msg.size = m->content_len;
+	if (queue_msg_check(&m->msg, m->content_len) < 0 ||
+	    (m->content == NULL && m->content_len > 0))
+		m->error = EINVAL;
+}
+
+void
+queue_submit(struct queue_new *m, struct loop *origin,
+    void (*done)(struct queue_new *m, int error, void *arg), void *arg)
+{
+	TEM_ASSERT(q.running);
+	prepare(m);
+	m->origin = origin;
+	m->done = done;
+	m->arg = arg;
+	pthread_mutex_lock(&q.lock);
+	if (q.tail)
+		q.tail->next = m;
+	else
+		q.head = m;
+	q.tail = m;
+	pthread_cond_signal(&q.cond);
+	pthread_mutex_unlock(&q.lock);
+}
+
+int
+queue_submit_sync(struct queue_new *m)
+{
+	TEM_ASSERT(q.msgdir != NULL);
+	prepare(m);
+	m->origin = NULL;
+	m->done = NULL;
+	commit_batch(m, NULL);
+	return m->error;
+}
+
+/* ---- taking, reading ---------------------------------------------------- */
+
+/* Loads one taken entry; NULL when it is gone, damaged or unreadable. */
+static struct queue_msg *
+take_one(uint64_t key, uint32_t gen, time_t now)
+{
+	struct queue_msg *m = xmalloc(sizeof(*m));
+	struct queue_file_info info;
+	const char *why = NULL;
+	char id[17];
+
+	queue_key_id(key, id);
+	if (queue_file_load(q.msgdir, id, O_RDONLY, m, &info, &why,
+	    NULL) == 0) {
+		m->sched_gen = gen;
+		return m;
+	}
+	if (errno == ENOENT) {
+		log_info("%s queue gone (deleted by the admin)", id);
+		queue_sched_remove(key);
+	} else if (errno == EBADMSG)
+		quarantine(id, why);
+	else {
+		log_error("%s queue read error=\"%s\"", id, strerror(errno));
+		queue_sched_release(key, gen,
+		    now + (time_t)atomic_load(&q.retry_base));
+	}
+	free(m);
+	return NULL;
+}
+
+int
+queue_take_due(time_t now, struct queue_msg **msgs, int max)
+{
+	uint64_t keys[64];
+	uint32_t gens[64];
+	int n = 0, k;
+
+	if (!q.running)
+		return 0;
+	while (n < max) {
+		k = queue_sched_take(now, keys, gens,
+		    max - n < 64 ? max - n : 64);
+		if (k == 0)
+			break;
+		for (int i = 0; i < k; i++)
+			if ((msgs[n] = take_one(keys[i], gens[i], now)) != NULL)
+				n++;
+	}
+	return n;
+}
+
+int
+queue_read_content(const char *id, char **content_r, size_t *len_r)
+{
+	struct queue_file_info info;
+	uint8_t hdr[QUEUE_REC_HDR], t[QUEUE_REC_TRAILER];
+	const char *why = "";
+	struct stat st;
+	char *path, *c = NULL;
+	int fd, e;
+
+	if (!queue_id_valid(id) || q.msgdir == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	path = msg_path(q.msgdir, id);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	free(path);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 ||
+	    read_head(fd, (uint64_t)st.st_size, NULL, &info, &why) < 0)
+		goto fail;
+	c = xmalloc((size_t)info.content_len + 1);
+	if (pread_all(fd, c, (size_t)info.content_len, info.content_off) < 0 ||
+	    pread_all(fd, t, sizeof(t), info.content_off +
+	    info.content_len) < 0)
+		goto fail;
+	queue_rec_header(hdr, QUEUE_REC_CONTENT, (uint32_t)info.content_len);
+	if (((uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 |
+	    (uint32_t)t[2] << 8 | t[3]) !=
+	    queue_rec_crc(hdr, c, (size_t)info.content_len)) {
+		damaged(&why, "content checksum mismatch");
+		goto fail;
+	}
+	close(fd);
+	*content_r = c;
+	*len_r = (size_t)info.content_len;
+	return 0;
+fail:
+	e = errno;
+	free(c);
+	close(fd);
+	if (e == EBADMSG)
+		quarantine(id, why);
+	errno = e;
+	return -1;
+}
+
+/* ---- reports ------------------------------------------------------------ */
+
+/* Appends record b to m's file durably; on any failure the file is cut
+ * back to where it was. 0 or -1 with errno. */
+static int
+append_record(struct queue_msg *m, const struct buf *b)
+{
+	char *path = msg_path(q.msgdir, m->id);
+	struct iovec iov = { b->data, b->len };
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW), e;
+
+	free(path);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0)
+		goto fail;
+	if (m->file_end && (uint64_t)st.st_size != m->file_end &&
+	    ftruncate(fd, (off_t)m->file_end) < 0)
+		goto fail;	/* garbage from an earlier failed append */
+	if (write_all(fd, &iov, 1) < 0 || fdatasync(fd) < 0) {
+		e = errno;
+		if (m->file_end && ftruncate(fd, (off_t)m->file_end) == 0)
+			(void)fdatasync(fd);
+		errno = e;
+		goto fail;
+	}
+	close(fd);
+	if (m->file_end)
+		m->file_end += b->len;
+	return 0;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+/* Writes the state of recipients idx[0..n) as given in view->rcpts into
+ * m's file. 0 or -1 with errno. */
+static int
+write_states(struct queue_msg *m, const struct queue_msg *view,
+    const int *idx, int n)
+{
+	struct buf b;
+	int r;
+
+	buf_init(&b, 0);
+	queue_state_encode(&b, view, idx, n);
+	r = append_record(m, &b);
+	buf_free(&b);
+	return r;
+}
+
+/* The new state of a PENDING recipient r after result res at now; r's
+ * last_error becomes a fresh string (or NULL). */
+static void
+apply_result(const struct queue_msg *m, struct queue_rcpt *r, int res,
+    const char *text, time_t now)
+{
+	char *t = text ? xstrndup(text, QUEUE_TEXT_MAX) : NULL;
+	time_t expiry = m->arrival + (time_t)atomic_load(&q.lifetime);
+
+	r->attempts++;
+	r->last_error = t;
+	if (res == QUEUE_RCPT_DELIVERED)
+		r->state = QUEUE_STATE_DELIVERED;
+	else if (res == QUEUE_RCPT_FAILED)
+		r->state = QUEUE_STATE_FAILED;
+	else if (now >= expiry) {
+		r->state = QUEUE_STATE_FAILED;
+		r->last_error = t ? xasprintf("delivery time expired; last "
+		    "error: %s", t) : xstrdup("delivery time expired");
+		free(t);
+	} else {
+		r->next_try = now + backoff(r->attempts);
+		if (r->next_try > expiry)
+			r->next_try = expiry;
+	}
+}
+
+/* After a failed write: ENOENT drops the message, else retry later. */
+static void
+reschedule_failed(struct queue_msg *m, int e, time_t now)
+{
+	uint64_t key = queue_id_key(m->id);
+
+	if (e == ENOENT) {
+		log_info("%s queue gone (deleted by the admin)", m->id);
+		queue_sched_remove(key);
+		return;
+	}
+	log_error("%s queue state write error=\"%s\"", m->id, strerror(e));
+	if (!queue_sched_release(key, m->sched_gen,
+	    now + (time_t)atomic_load(&q.retry_base)))
+		queue_sched_add(key, now + (time_t)atomic_load(&q.retry_base));
+}
+
+int
+queue_report_at(struct queue_msg *m, const int *results, char *const *texts,
+    time_t now)
+{
+	struct queue_msg view = *m;
+	int *idx = xcalloc((size_t)m->nrcpt, sizeof(*idx)), n = 0, e, left;
+	uint64_t key = queue_id_key(m->id);
+
+	view.rcpts = xmemdup(m->rcpts, (size_t)m->nrcpt * sizeof(*m->rcpts));
+	for (int i = 0; i < m->nrcpt; i++) {
+		if (results[i] < QUEUE_RCPT_DELIVERED ||
+		    results[i] > QUEUE_RCPT_DEFERRED ||
+		    m->rcpts[i].state != QUEUE_STATE_PENDING)
+			continue;
+		apply_result(m, &view.rcpts[i], results[i],
+		    texts ? texts[i] : NULL, now);
+		idx[n++] = i;
+	}
+	if (n > 0 && write_states(m, &view, idx, n) < 0) {
+		e = errno;
+		for (int i = 0; i < n; i++)
+			free(view.rcpts[idx[i]].last_error);
+		free(view.rcpts);
+		free(idx);
+		reschedule_failed(m, e, now);
+		errno = e;
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		free(m->rcpts[idx[i]].last_error);
+		m->rcpts[idx[i]] = view.rcpts[idx[i]];
+	}
+	free(view.rcpts);
+	free(idx);
+	left = count_pending(m);
+	if (left > 0 && !queue_sched_release(key, m->sched_gen,
+	    earliest_pending(m, now)))
+		queue_sched_add(key, earliest_pending(m, now));
+	return left;
+}
+
+int
+queue_report(struct queue_msg *m, const int *results, char *const *texts)
+{
+	return queue_report_at(m, results, texts, time(NULL));
+}
+
+int
+queue_set_rcpt_flags(struct queue_msg *m, const int *idx, int n,
+    unsigned flags)
+{
+	struct queue_msg view = *m;
+	int r;
+
+	for (int i = 0; i < n; i++)
+		if (idx[i] < 0 || idx[i] >= m->nrcpt) {
+			errno = EINVAL;
+			return -1;
+		}
+	if (n <= 0)
+		return 0;
+	view.rcpts = xmemdup(m->rcpts, (size_t)m->nrcpt * sizeof(*m->rcpts));
+	for (int i = 0; i < n; i++)
+		view.rcpts[idx[i]].flags |= flags & 7u;
+	r = write_states(m, &view, idx, n);
+	if (r == 0)
+		for (int i = 0; i < n; i++)
+			m->rcpts[idx[i]].flags = view.rcpts[idx[i]].flags;
+	free(view.rcpts);
+	return r;
+}
+
+/* ---- release, removal ---------------------------------------------------- */
+
+static void
+remove_later(uint64_t key)
+{
+	struct removal *rm;
+	char id[17], *path;
+
+	pthread_mutex_lock(&q.lock);
+	if (q.running && !q.stopping) {
+		rm = xmalloc(sizeof(*rm));
+		rm->key = key;
+		if (q.rtail)
+			q.rtail->next = rm;
+		else
+			q.rhead = rm;
+		q.rtail = rm;
+		pthread_cond_signal(&q.cond);
+		pthread_mutex_unlock(&q.lock);
+		return;
+	}
+	pthread_mutex_unlock(&q.lock);
+	if (q.msgdir == NULL)
+		return;
+	queue_key_id(key, id);	/* no committer: do it here */
+	path = msg_path(q.msgdir, id);
+	if (unlink(path) == 0)
+		queue_sync_dir(q.msgdir);
+	free(path);
+}
+
+void
+queue_msg_free(struct queue_msg **mp)
+{
+	struct queue_msg *m = *mp;
+	uint64_t key;
+
+	if (m == NULL)
+		return;
+	if (queue_id_valid(m->id)) {
+		key = queue_id_key(m->id);
+		if (count_pending(m) == 0) {
+			queue_sched_remove(key);
+			remove_later(key);
+		} else if (m->sched_gen != 0)
+			queue_sched_release(key, m->sched_gen,
+			    earliest_pending(m, time(NULL)));
+	}
+	queue_msg_clear(m);
+	free(m);
+	*mp = NULL;
+}
+
+/* ---- schedule wrappers ------------------------------------------------- */
+
+time_t
+queue_next_due(void)
+{
+	return queue_sched_next();
+}
+
+size_t
+queue_count(void)
+{
+	return queue_sched_count();
+}
+
+void
+queue_flush(void)
+{
+	queue_sched_flush(time(NULL));
+	wake();
+}
+
+bool
+queue_flush_requested(void)
+{
+	return atomic_exchange(&q.flushed, false);
+}
+
+void
+queue_set_wakeup(void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&q.lock);
+	q.wakeup = fn;
+	q.wakeup_arg = arg;
+	pthread_mutex_unlock(&q.lock);
+}
