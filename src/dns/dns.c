@@ -1,0 +1,796 @@
+/*
+ * dns - asynchronous MX, A/AAAA and TXT look-ups on libunbound (dns.h).
+ *
+ * Trust: answers are untrusted network data; only dns_rr.c parses their
+ * RDATA. Names from mail envelopes are checked by dns_name_valid() before
+ * any query, so they never reach libunbound's escape handling.
+ *
+ * How it runs. Each resolver owns one ub_ctx in threaded async mode
+ * (ub_ctx_async(ctx, 1)): libunbound's own background thread does the
+ * network I/O and writes answers to a pipe. The loop watches that pipe
+ * (ub_fd) and calls ub_process(), which runs dns_ub_cb on the loop's
+ * thread. The default async mode forks a process per context, which a
+ * threaded server must not do.
+ *
+ * A request is one dns_resolve_* call made of queries: MX is one MX query,
+ * then an A and an AAAA query per host, all in flight together; an address
+ * request is A + AAAA; TXT is one query. Each query has its own deadline
+ * timer, because libunbound keeps retrying an unresponsive server for far
+ * longer than a mail queue should wait. When a request's last query ends
+ * it is unlinked, its callback runs, and it is freed.
+ *
+ * Re-entrancy: a callback may start requests, cancel others, or free the
+ * resolver. ub_process() must not see its context deleted under it, so a
+ * free during processing only cancels, and the context goes after
+ * ub_process() returns (STYLE.md habit 7).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unbound.h>
+
+#include "dns/dns.h"
+#include "dns/dns_rr.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/loop.h"
+#include "util/xmalloc.h"
+
+#define DNS_ERROR_MAX	1024	/* human error text, listing a few hosts */
+
+struct dns_query {
+	struct dns_request	*req;
+	struct loop_timer	*timer;
+	int			 async_id;	/* 0: not inside libunbound */
+	bool			 running;
+	int			 host;		/* index in req->hosts; -1: MX/TXT */
+	int			 fam;		/* 0: A, 1: AAAA */
+	const char		*fail_why;	/* could not even start */
+};
+
+/* A and AAAA of one name. */
+struct dns_host_job {
+	char			*name;
+	unsigned		 pref;
+	struct dns_query	 q[2];
+	enum dns_status		 st[2];
+	const char		*why[2];
+	int			 n[2];
+	struct dns_addr		*addr[2];
+};
+
+enum dns_kind { DNS_KIND_MX, DNS_KIND_ADDR, DNS_KIND_TXT };
+
+struct dns_request {
+	struct dns_resolver	*r;
+	struct dns_request	*prev, *next;
+	enum dns_kind		 kind;
+	char			*name;
+	int			 pending;	/* queries still running */
+	bool			 hosts_started;
+	struct loop_timer	*defer;		/* answers needing no query */
+	struct dns_query	 q;		/* the MX or TXT query */
+	enum dns_status		 st;		/* of q */
+	const char		*why;
+	bool			 implicit;
+	int			 nhosts;
+	struct dns_host_job	*hosts;
+	int			 ntxt;
+	char			**txt;
+	void	(*mx_cb)(struct dns_mx_result *, void *);
+	void	(*addr_cb)(enum dns_status, int, struct dns_addr *, void *);
+	void	(*txt_cb)(enum dns_status, int, char **, void *);
+	void			*arg;
+};
+
+struct dns_resolver {
+	struct loop		*loop;
+	struct ub_ctx		*ctx;
+	struct loop_fd		*fd;
+	unsigned		 timeout_ms;
+	struct dns_request	*requests;
+	int			 processing;	/* inside ub_process() */
+	bool			 dying;
+};
+
+static void dns_request_step(struct dns_request *req);
+
+const char *
+dns_status_str(enum dns_status st)
+{
+	switch (st) {
+	case DNS_OK:		return "OK";
+	case DNS_NXDOMAIN:	return "NXDOMAIN";
+	case DNS_NODATA:	return "NODATA";
+	case DNS_TEMPFAIL:	return "TEMPFAIL";
+	case DNS_NULL_MX:	return "NULL_MX";
+	}
+	return "?";
+}
+
+/* ---------------------------------------------------------------- */
+/* Resolver */
+
+static void
+dns_resolver_destroy(struct dns_resolver *r)
+{
+	loop_fd_free(&r->fd);
+	ub_ctx_delete(r->ctx);
+	free(r);
+}
+
+static void
+dns_fd_cb(void *arg)
+{
+	struct dns_resolver *r = arg;
+	int ret;
+
+	r->processing++;
+	ret = ub_process(r->ctx);
+	r->processing--;
+	if (ret != 0)
+		log_warn("- dns process-error error=\"%s\"", ub_strerror(ret));
+	if (r->dying && r->processing == 0)
+		dns_resolver_destroy(r);
+}
+
+static int
+dns_ctx_setup(struct ub_ctx *ctx, const char *server, char **error_r)
+{
+	const char *err = NULL;
+	char *fwd;
+	int ret;
+
+	/* A stub: no trust anchors, no validator; the forwarder may be on
+	 * loopback (a local unbound, or the tests' server). libunbound
+	 * answers some special-use names itself (RFC 6761 "test.", RFC 8375
+	 * "home.arpa.", RFC 1918 reverse zones); a stub leaves them to the
+	 * server it asks, which knows the local network. ("nodefault" would
+	 * say so, but libunbound 1.17 misparses it from ub_ctx_set_option;
+	 * an empty transparent zone has the same effect.) */
+	if ((ret = ub_ctx_async(ctx, 1)) != 0 ||
+	    (ret = ub_ctx_set_option(ctx, "do-not-query-localhost:", "no")) != 0 ||
+	    (ret = ub_ctx_set_option(ctx, "module-config:", "iterator")) != 0 ||
+	    (ret = ub_ctx_set_option(ctx, "unblock-lan-zones:", "yes")) != 0 ||
+	    (ret = ub_ctx_set_option(ctx, "local-zone:", "test. transparent")) != 0 ||
+	    (ret = ub_ctx_set_option(ctx, "local-zone:", "home.arpa. transparent")) != 0) {
+		*error_r = xasprintf("libunbound: %s", ub_strerror(ret));
+		return -1;
+	}
+	if (server == NULL) {
+		if ((ret = ub_ctx_resolvconf(ctx, NULL)) != 0)
+			log_warn("- dns resolvconf-error error=\"%s\"",
+			    ub_strerror(ret));
+		if ((ret = ub_ctx_hosts(ctx, NULL)) != 0)
+			log_warn("- dns hosts-error error=\"%s\"",
+			    ub_strerror(ret));
+		return 0;
+	}
+	if ((fwd = dns_server_to_unbound(server, &err)) == NULL) {
+		*error_r = xasprintf("%s", err);
+		return -1;
+	}
+	ret = ub_ctx_set_fwd(ctx, fwd);
+	free(fwd);
+	if (ret != 0) {
+		*error_r = xasprintf("libunbound: dns_server: %s",
+		    ub_strerror(ret));
+		return -1;
+	}
+	return 0;
+}
+
+struct dns_resolver *
+dns_resolver_new(struct loop *l, const char *server, char **error_r)
+{
+	struct dns_resolver *r;
+	struct ub_ctx *ctx;
+
+	*error_r = NULL;
+	if ((ctx = ub_ctx_create()) == NULL) {
+		*error_r = xstrdup("libunbound: cannot create a context");
+		return NULL;
+	}
+	if (dns_ctx_setup(ctx, server, error_r) < 0) {
+		ub_ctx_delete(ctx);
+		return NULL;
+	}
+	r = xmalloc(sizeof(*r));
+	r->loop = l;
+	r->ctx = ctx;
+	r->timeout_ms = DNS_TIMEOUT_MS;
+	r->fd = loop_fd_new(l, ub_fd(ctx), dns_fd_cb, r);
+	return r;
+}
+
+void
+dns_resolver_set_timeout(struct dns_resolver *r, unsigned ms)
+{
+	r->timeout_ms = ms;
+}
+
+/* ---------------------------------------------------------------- */
+/* Requests and their queries */
+
+static void
+dns_query_stop(struct dns_query *q)
+{
+	if (q->running && q->async_id != 0)
+		(void)ub_cancel(q->req->r->ctx, q->async_id);
+	q->running = false;
+	q->async_id = 0;
+	loop_timer_free(&q->timer);
+}
+
+static void
+dns_request_link(struct dns_request *req)
+{
+	struct dns_resolver *r = req->r;
+
+	req->next = r->requests;
+	if (r->requests != NULL)
+		r->requests->prev = req;
+	r->requests = req;
+}
+
+static void
+dns_request_unlink(struct dns_request *req)
+{
+	if (req->prev != NULL)
+		req->prev->next = req->next;
+	else
+		req->r->requests = req->next;
+	if (req->next != NULL)
+		req->next->prev = req->prev;
+	req->prev = req->next = NULL;
+}
+
+/* Frees an unlinked request; touches the resolver only to cancel queries
+ * still running (never the case once a request has completed). */
+static void
+dns_request_free(struct dns_request *req)
+{
+	dns_query_stop(&req->q);
+	for (int i = 0; i < req->nhosts; i++) {
+		struct dns_host_job *job = &req->hosts[i];
+
+		for (int f = 0; f < 2; f++) {
+			dns_query_stop(&job->q[f]);
+			free(job->addr[f]);
+		}
+		free(job->name);
+	}
+	free(req->hosts);
+	for (int i = 0; i < req->ntxt; i++)
+		free(req->txt[i]);
+	free(req->txt);
+	loop_timer_free(&req->defer);
+	free(req->name);
+	free(req);
+}
+
+void
+dns_cancel(struct dns_request **reqp)
+{
+	if (*reqp == NULL)
+		return;
+	dns_request_unlink(*reqp);
+	dns_request_free(*reqp);
+	*reqp = NULL;
+}
+
+void
+dns_resolver_free(struct dns_resolver **rp)
+{
+	struct dns_resolver *r = *rp;
+
+	if (r == NULL)
+		return;
+	*rp = NULL;
+	while (r->requests != NULL) {
+		struct dns_request *req = r->requests;
+
+		dns_request_unlink(req);
+		dns_request_free(req);
+	}
+	if (r->processing > 0)
+		r->dying = true;	/* dns_fd_cb finishes the job */
+	else
+		dns_resolver_destroy(r);
+}
+
+static enum dns_status
+dns_ub_status(int err, const struct ub_result *res, const char **why_r)
+{
+	if (err != 0) {
+		*why_r = ub_strerror(err);
+		return DNS_TEMPFAIL;
+	}
+	switch (res->rcode) {
+	case 0:
+		return res->havedata ? DNS_OK : DNS_NODATA;
+	case 3:
+		return DNS_NXDOMAIN;
+	case 2:
+		*why_r = "SERVFAIL";
+		return DNS_TEMPFAIL;
+	case 5:
+		*why_r = "REFUSED";
+		return DNS_TEMPFAIL;
+	default:
+		*why_r = "unexpected DNS rcode";
+		return DNS_TEMPFAIL;
+	}
+}
+
+/* Keeps the A or AAAA records of an answer for job->q[fam]. */
+static void
+dns_host_record(struct dns_host_job *job, int fam, enum dns_status st,
+    const struct ub_result *res, const char *why)
+{
+	int type = fam == 0 ? DNS_TYPE_A : DNS_TYPE_AAAA, n = 0;
+
+	job->st[fam] = st;
+	job->why[fam] = why;
+	if (st != DNS_OK)
+		return;
+	job->addr[fam] = xcalloc(DNS_MAX_ADDRS, sizeof(struct dns_addr));
+	for (int i = 0; res->data[i] != NULL && n < DNS_MAX_ADDRS; i++) {
+		if (dns_rr_addr_parse(type, (const uint8_t *)res->data[i],
+		    (size_t)res->len[i], &job->addr[fam][n]) == 0)
+			n++;
+	}
+	job->n[fam] = n;
+}
+
+static void
+dns_txt_record(struct dns_request *req, const struct ub_result *res)
+{
+	int n = 0;
+
+	while (res->data[n] != NULL)
+		n++;
+	req->txt = xcalloc((size_t)n + 1, sizeof(char *));
+	for (int i = 0; i < n && req->ntxt < DNS_MAX_TXT; i++) {
+		size_t len;
+		char *t = dns_rr_txt_parse((const uint8_t *)res->data[i],
+		    (size_t)res->len[i], &len);
+
+		if (t == NULL || strlen(t) != len) {	/* malformed or NUL */
+			free(t);
+			continue;
+		}
+		req->txt[req->ntxt++] = t;
+	}
+}
+
+/* Parsed MX records, sorted, without null MX, duplicates or excess. */
+static int
+dns_mx_list(const struct ub_result *res, struct dns_mx_host **hosts_r,
+    int *nnull_r)
+{
+	struct dns_mx_host *h;
+	uint32_t *keys;
+	int n = 0, nh = 0, out = 0;
+
+	*nnull_r = 0;
+	while (res->data[n] != NULL)
+		n++;
+	h = xcalloc((size_t)n + 1, sizeof(*h));
+	keys = xcalloc((size_t)n + 1, sizeof(*keys));
+	for (int i = 0; i < n; i++) {
+		if (dns_rr_mx_parse((const uint8_t *)res->data[i],
+		    (size_t)res->len[i], &h[nh].pref, &h[nh].name) < 0)
+			continue;
+		if (strcmp(h[nh].name, ".") == 0) {
+			(*nnull_r)++;
+			XFREE(&h[nh].name);
+			continue;
+		}
+		keys[nh++] = arc4random();
+	}
+	dns_mx_sort(h, keys, nh);
+	for (int i = 0; i < nh; i++) {
+		bool dup = false;
+
+		for (int j = 0; j < out && !dup; j++)
+			dup = dns_name_equal(h[j].name, h[i].name);
+		if (dup || out >= DNS_MAX_MX_HOSTS)
+			free(h[i].name);
+		else
+			h[out++] = h[i];
+	}
+	free(keys);
+	*hosts_r = h;
+	return out;
+}
+
+static void
+dns_mx_record(struct dns_request *req, const struct ub_result *res)
+{
+	struct dns_mx_host *h;
+	int nnull, n = dns_mx_list(res, &h, &nnull);
+
+	if (n == 0) {
+		req->st = nnull > 0 ? DNS_NULL_MX : DNS_TEMPFAIL;
+		req->why = nnull > 0 ? NULL : "malformed MX records";
+		free(h);
+		return;
+	}
+	req->hosts = xcalloc((size_t)n, sizeof(*req->hosts));
+	for (int i = 0; i < n; i++) {
+		req->hosts[i].name = h[i].name;
+		req->hosts[i].pref = h[i].pref;
+	}
+	req->nhosts = n;
+	free(h);
+}
+
+static void
+dns_query_record(struct dns_query *q, enum dns_status st,
+    const struct ub_result *res, const char *why)
+{
+	struct dns_request *req = q->req;
+
+	if (q->host >= 0) {
+		dns_host_record(&req->hosts[q->host], q->fam, st, res, why);
+		return;
+	}
+	req->st = st;
+	req->why = why;
+	if (st == DNS_OK && req->kind == DNS_KIND_MX)
+		dns_mx_record(req, res);
+	else if (st == DNS_OK && req->kind == DNS_KIND_TXT)
+		dns_txt_record(req, res);
+}
+
+/* A query ended: keep its answer (res may be NULL on failure); the last
+ * one of a request moves it on, which may free the request. */
+static void
+dns_query_finish(struct dns_query *q, enum dns_status st,
+    const struct ub_result *res, const char *why)
+{
+	struct dns_request *req = q->req;
+
+	q->running = false;
+	q->async_id = 0;
+	loop_timer_del(q->timer);
+	dns_query_record(q, st, res, why);
+	if (--req->pending == 0)
+		dns_request_step(req);
+}
+
+static void
+dns_ub_cb(void *arg, int err, struct ub_result *res)
+{
+	struct dns_query *q = arg;
+	const char *why = NULL;
+	enum dns_status st = dns_ub_status(err, res, &why);
+
+	q->async_id = 0;	/* libunbound is done with it */
+	dns_query_finish(q, st, res, why);
+	ub_resolve_free(res);
+}
+
+static void
+dns_query_timeout(void *arg)
+{
+	struct dns_query *q = arg;
+	const char *why = q->fail_why;
+
+	if (q->async_id != 0) {
+		(void)ub_cancel(q->req->r->ctx, q->async_id);
+		why = "timed out";
+	}
+	dns_query_finish(q, DNS_TEMPFAIL, NULL, why);
+}
+
+static void
+dns_query_start(struct dns_request *req, struct dns_query *q,
+    const char *name, int rrtype, int host, int fam)
+{
+	struct dns_resolver *r = req->r;
+	int ret;
+
+	q->req = req;
+	q->host = host;
+	q->fam = fam;
+	q->timer = loop_timer_new(r->loop, dns_query_timeout, q);
+	q->running = true;
+	req->pending++;
+	ret = ub_resolve_async(r->ctx, name, rrtype, DNS_CLASS_IN, q,
+	    dns_ub_cb, &q->async_id);
+	if (ret != 0) {
+		/* Report on the next turn: callbacks never run inside the
+		 * dns_resolve_* call. */
+		q->async_id = 0;
+		q->fail_why = ub_strerror(ret);
+		loop_timer_add(q->timer, 0);
+		return;
+	}
+	loop_timer_add(q->timer, r->timeout_ms);
+}
+
+static void
+dns_hosts_start(struct dns_request *req)
+{
+	req->hosts_started = true;
+	for (int i = 0; i < req->nhosts; i++) {
+		struct dns_host_job *job = &req->hosts[i];
+
+		dns_query_start(req, &job->q[0], job->name, DNS_TYPE_A, i, 0);
+		dns_query_start(req, &job->q[1], job->name, DNS_TYPE_AAAA, i, 1);
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* Results */
+
+static enum dns_status
+dns_job_status(const struct dns_host_job *job)
+{
+	if (job->n[0] + job->n[1] > 0)
+		return DNS_OK;
+	if (job->st[0] == DNS_TEMPFAIL || job->st[1] == DNS_TEMPFAIL)
+		return DNS_TEMPFAIL;
+	if (job->st[0] == DNS_NXDOMAIN || job->st[1] == DNS_NXDOMAIN)
+		return DNS_NXDOMAIN;
+	return DNS_NODATA;
+}
+
+static const char *
+dns_job_why(const struct dns_host_job *job)
+{
+	for (int f = 0; f < 2; f++) {
+		if (job->st[f] == DNS_TEMPFAIL && job->why[f] != NULL)
+			return job->why[f];
+	}
+	return dns_status_str(dns_job_status(job));
+}
+
+/* A first, then AAAA, in one fresh array (NULL when empty). */
+static int
+dns_job_addrs(const struct dns_host_job *job, struct dns_addr **out)
+{
+	int n = job->n[0] + job->n[1];
+
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	*out = xcalloc((size_t)n, sizeof(**out));
+	if (job->n[0] > 0)
+		memcpy(*out, job->addr[0], (size_t)job->n[0] * sizeof(**out));
+	if (job->n[1] > 0)
+		memcpy(*out + job->n[0], job->addr[1],
+		    (size_t)job->n[1] * sizeof(**out));
+	return n;
+}
+
+static char *
+dns_mx_error(const struct dns_request *req, enum dns_status st)
+{
+	struct buf b;
+	int shown = 0;
+
+	switch (st) {
+	case DNS_NXDOMAIN:
+		return xasprintf("%s: %s", req->name, req->why ? req->why :
+		    "domain not found");
+	case DNS_NULL_MX:
+		return xasprintf("%s: null MX: the domain accepts no mail "
+		    "(RFC 7505)", req->name);
+	case DNS_TEMPFAIL:
+		if (!req->hosts_started)
+			return xasprintf("%s: MX lookup failed temporarily (%s)",
+			    req->name, req->why ? req->why : "?");
+		break;
+	default:
+		break;
+	}
+	buf_init(&b, DNS_ERROR_MAX);
+	if (req->implicit)
+		buf_printf(&b, "%s: no MX record and no usable address (",
+		    req->name);
+	else
+		buf_printf(&b, "%s: no usable address for any MX host%s (",
+		    req->name, st == DNS_TEMPFAIL ? " for now" : "");
+	for (int i = 0; i < req->nhosts && shown < 4; i++, shown++)
+		buf_printf(&b, "%s%s: %s", i ? "; " : "", req->hosts[i].name,
+		    dns_job_why(&req->hosts[i]));
+	if (req->nhosts > shown)
+		buf_puts(&b, "; ...");
+	if (buf_putc(&b, ')') < 0)
+		buf_puts(&b, "...");
+	return buf_steal(&b, NULL);
+}
+
+static struct dns_mx_result *
+dns_mx_result_make(struct dns_request *req)
+{
+	struct dns_mx_result *res = xmalloc(sizeof(*res));
+	bool any_addr = false, any_temp = false;
+
+	res->implicit = req->implicit;
+	res->nhosts = req->nhosts;
+	res->hosts = req->nhosts ? xcalloc((size_t)req->nhosts,
+	    sizeof(*res->hosts)) : NULL;
+	for (int i = 0; i < req->nhosts; i++) {
+		struct dns_host_job *job = &req->hosts[i];
+		struct dns_mx_host *h = &res->hosts[i];
+
+		h->name = xstrdup(job->name);
+		h->pref = job->pref;
+		h->naddr = dns_job_addrs(job, &h->addr);
+		h->addr_status = dns_job_status(job);
+		any_addr |= h->addr_status == DNS_OK;
+		any_temp |= h->addr_status == DNS_TEMPFAIL;
+	}
+	if (!req->hosts_started)
+		res->status = req->st;
+	else if (any_addr)
+		res->status = DNS_OK;
+	else if (any_temp)
+		res->status = DNS_TEMPFAIL;
+	else if (req->implicit && req->nhosts == 1 &&
+	    res->hosts[0].addr_status == DNS_NXDOMAIN)
+		res->status = DNS_NXDOMAIN;
+	else
+		res->status = DNS_NODATA;
+	if (res->status != DNS_OK)
+		res->error = dns_mx_error(req, res->status);
+	return res;
+}
+
+void
+dns_mx_result_free(struct dns_mx_result *res)
+{
+	if (res == NULL)
+		return;
+	for (int i = 0; i < res->nhosts; i++) {
+		free(res->hosts[i].name);
+		free(res->hosts[i].addr);
+	}
+	free(res->hosts);
+	free(res->error);
+	free(res);
+}
+
+/* The request is complete: unlink, answer, free. */
+static void
+dns_request_deliver(struct dns_request *req)
+{
+	dns_request_unlink(req);
+	if (req->kind == DNS_KIND_MX) {
+		req->mx_cb(dns_mx_result_make(req), req->arg);
+	} else if (req->kind == DNS_KIND_ADDR) {
+		struct dns_addr *a;
+		int n = dns_job_addrs(&req->hosts[0], &a);
+
+		req->addr_cb(dns_job_status(&req->hosts[0]), n, a, req->arg);
+		free(a);
+	} else {
+		req->txt_cb(req->st, req->ntxt, req->txt, req->arg);
+	}
+	dns_request_free(req);
+}
+
+static void
+dns_request_step(struct dns_request *req)
+{
+	if (req->kind == DNS_KIND_MX && !req->hosts_started) {
+		if (req->st == DNS_NODATA) {
+			/* RFC 5321 5.1: no MX, the domain is its own host. */
+			req->implicit = true;
+			req->hosts = xcalloc(1, sizeof(*req->hosts));
+			req->hosts[0].name = xstrdup(req->name);
+			req->nhosts = 1;
+		}
+		if (req->nhosts > 0) {
+			dns_hosts_start(req);
+			return;
+		}
+	}
+	dns_request_deliver(req);
+}
+
+static void
+dns_defer_cb(void *arg)
+{
+	dns_request_deliver(arg);
+}
+
+/* ---------------------------------------------------------------- */
+/* Entry points */
+
+static struct dns_request *
+dns_request_new(struct dns_resolver *r, enum dns_kind kind, const char *name,
+    void *arg)
+{
+	struct dns_request *req = xmalloc(sizeof(*req));
+	size_t n = strlen(name);
+
+	TEM_ASSERT(!r->dying);
+	req->r = r;
+	req->kind = kind;
+	/* Shown in results and errors: keep it printable and short when it
+	 * is not a valid name (then it is never looked up). */
+	if (dns_name_valid(name))
+		req->name = xstrndup(name, n > 1 && name[n - 1] == '.' ?
+		    n - 1 : n);
+	else
+		req->name = xstrdup("(invalid name)");
+	req->q.host = -1;
+	req->arg = arg;
+	dns_request_link(req);
+	return req;
+}
+
+/* Answers on the next turn without a query (bad name, IP literal). */
+static struct dns_request *
+dns_request_defer(struct dns_request *req, enum dns_status st,
+    const char *why)
+{
+	req->st = st;
+	req->why = why;
+	req->defer = loop_timer_new(req->r->loop, dns_defer_cb, req);
+	loop_timer_add(req->defer, 0);
+	return req;
+}
+
+struct dns_request *
+dns_resolve_mx(struct dns_resolver *r, const char *domain,
+    void (*cb)(struct dns_mx_result *res, void *arg), void *arg)
+{
+	struct dns_request *req = dns_request_new(r, DNS_KIND_MX, domain, arg);
+
+	req->mx_cb = cb;
+	if (!dns_name_valid(domain))
+		return dns_request_defer(req, DNS_NXDOMAIN,
+		    "not a valid domain name");
+	dns_query_start(req, &req->q, req->name, DNS_TYPE_MX, -1, 0);
+	return req;
+}
+
+struct dns_request *
+dns_resolve_addr(struct dns_resolver *r, const char *host,
+    void (*cb)(enum dns_status st, int n, struct dns_addr *a, void *arg),
+    void *arg)
+{
+	struct dns_request *req = dns_request_new(r, DNS_KIND_ADDR, host, arg);
+	struct dns_host_job *job;
+	struct dns_addr lit;
+
+	req->addr_cb = cb;
+	req->hosts = xcalloc(1, sizeof(*req->hosts));
+	req->nhosts = 1;
+	job = &req->hosts[0];
+	job->name = xstrdup(req->name);
+	job->st[0] = job->st[1] = DNS_NXDOMAIN;
+	if (dns_addr_literal(host, &lit)) {
+		int fam = lit.ss.ss_family == AF_INET ? 0 : 1;
+
+		job->addr[fam] = xmemdup(&lit, sizeof(lit));
+		job->n[fam] = 1;
+		return dns_request_defer(req, DNS_OK, NULL);
+	}
+	if (!dns_name_valid(host))
+		return dns_request_defer(req, DNS_NXDOMAIN,
+		    "not a valid host name");
+	dns_query_start(req, &job->q[0], job->name, DNS_TYPE_A, 0, 0);
+	dns_query_start(req, &job->q[1], job->name, DNS_TYPE_AAAA, 0, 1);
+	return req;
+}
+
+struct dns_request *
+dns_resolve_txt(struct dns_resolver *r, const char *name,
+    void (*cb)(enum dns_status st, int n, char **txt, void *arg), void *arg)
+{
+	struct dns_request *req = dns_request_new(r, DNS_KIND_TXT, name, arg);
+
+	req->txt_cb = cb;
+	if (!dns_name_valid(name))
+		return dns_request_defer(req, DNS_NXDOMAIN, "not a valid name");
+	dns_query_start(req, &req->q, req->name, DNS_TYPE_TXT, -1, 0);
+	return req;
+}

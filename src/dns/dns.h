@@ -1,0 +1,134 @@
+/*
+ * dns - asynchronous DNS look-ups on libunbound, answered on a loop.
+ *
+ * Trust: answers come from the network (the configured or system
+ * resolver) and are parsed defensively by dns_rr.c; names handed in come
+ * from mail envelopes and are checked with dns_name_valid() first.
+ *
+ * One resolver per loop thread (one ub_ctx each, so loops never share
+ * state or locks). Every call returns at once; its callback runs later on
+ * the resolver's loop, never from inside the dns_resolve_* call itself.
+ * Only libunbound's own background thread does network I/O.
+ *
+ * Statuses, as the mail layer must read them (RFC 5321 4.2.4, 5):
+ *   DNS_OK        answer usable
+ *   DNS_NXDOMAIN  the name does not exist (or is not a valid name): permanent
+ *   DNS_NODATA    the name exists but has no record of the type asked;
+ *                 for dns_resolve_mx: no host has any address: permanent
+ *   DNS_TEMPFAIL  SERVFAIL, REFUSED, timeout, network or local trouble:
+ *                 retry later, never bounce
+ *   DNS_NULL_MX   the domain publishes "MX 0 ." (RFC 7505): accepts no mail
+ */
+#ifndef TEM_DNS_H
+#define TEM_DNS_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+struct loop;
+struct dns_resolver;
+/* One pending dns_resolve_* call; valid until its callback has started or
+ * dns_cancel() was called on it. */
+struct dns_request;
+
+enum dns_status {
+	DNS_OK,
+	DNS_NXDOMAIN,
+	DNS_NODATA,
+	DNS_TEMPFAIL,
+	DNS_NULL_MX,
+};
+
+/* Limits on what one answer may bring (each with its reason). */
+#define DNS_MAX_MX_HOSTS	16	/* Postfix tries 5 addresses; 16 hosts is ample */
+#define DNS_MAX_ADDRS		16	/* per host and family */
+#define DNS_MAX_TXT		64	/* TXT records kept per name */
+#define DNS_MAX_TXT_LEN		65535	/* one record's text: an RDATA's size */
+#define DNS_TIMEOUT_MS		30000	/* default per-look-up deadline */
+
+struct dns_addr {
+	struct sockaddr_storage	ss;	/* AF_INET or AF_INET6, port 0 */
+	socklen_t		len;
+};
+
+struct dns_mx_host {
+	char		*name;		/* text form, no final dot */
+	unsigned	 pref;
+	int		 naddr;
+	struct dns_addr	*addr;		/* A records first, then AAAA */
+	enum dns_status	 addr_status;	/* OK when naddr > 0 */
+};
+
+struct dns_mx_result {
+	/* DNS_OK: hosts[] has at least one host with an address;
+	 * DNS_NULL_MX, DNS_NXDOMAIN, DNS_NODATA: permanent (see above);
+	 * DNS_TEMPFAIL: try again later. */
+	enum dns_status		 status;
+	bool			 implicit;	/* no MX: the domain itself (RFC 5321 5.1) */
+	int			 nhosts;
+	/* Sorted by preference, random order among equal preference; hosts
+	 * without an address are kept (with their addr_status) so callers can
+	 * log them. Also filled when status is not OK, where known. */
+	struct dns_mx_host	*hosts;
+	char			*error;		/* human text when status != OK, else NULL */
+};
+
+/*
+ * Makes a resolver for loop l. server: "ip", "ip:port", "[ipv6]:port" or a
+ * bare IPv6 address (config dns_server) to send every query to, or NULL
+ * for the nameservers of /etc/resolv.conf plus /etc/hosts. No DNSSEC
+ * validation (it is a stub). Returns NULL and sets *error_r (caller frees)
+ * on a bad server string or a libunbound failure.
+ */
+struct dns_resolver *dns_resolver_new(struct loop *l, const char *server,
+    char **error_r);
+/* Cancels every outstanding request (their callbacks are NOT called) and
+ * frees the resolver; NULLs *r. Safe to call from inside a callback. */
+void dns_resolver_free(struct dns_resolver **r);
+/* Deadline of each single DNS query (default DNS_TIMEOUT_MS); past it the
+ * query counts as DNS_TEMPFAIL. An MX request makes at most two rounds. */
+void dns_resolver_set_timeout(struct dns_resolver *r, unsigned ms);
+
+/*
+ * Looks up MX for domain, then A and AAAA of every host, all hosts in
+ * parallel; with no MX record, the domain's own A/AAAA (implicit MX).
+ * A "0 ." record alone gives DNS_NULL_MX (mixed with others, it is
+ * ignored). A host whose look-ups fail keeps naddr 0 and its addr_status;
+ * the overall status is DNS_TEMPFAIL only if no host has an address and
+ * at least one failure was temporary, DNS_NODATA if none has an address
+ * and every failure was permanent. cb runs on the resolver's loop and owns
+ * res: free it with dns_mx_result_free(). The returned handle may be
+ * ignored, or passed to dns_cancel() before cb runs.
+ */
+struct dns_request *dns_resolve_mx(struct dns_resolver *r, const char *domain,
+    void (*cb)(struct dns_mx_result *res, void *arg), void *arg);
+void dns_mx_result_free(struct dns_mx_result *res);
+
+/*
+ * A and AAAA of one host name (no ":port" parsing). An IPv4 or IPv6
+ * literal, bare or in brackets, is answered as is, without a query.
+ * In cb, a (n entries, A first) is borrowed: valid only during the call.
+ * st is DNS_OK when n > 0.
+ */
+struct dns_request *dns_resolve_addr(struct dns_resolver *r, const char *host,
+    void (*cb)(enum dns_status st, int n, struct dns_addr *a, void *arg),
+    void *arg);
+
+/*
+ * TXT records of name, each record's strings concatenated (RFC 7208 3.3),
+ * at most DNS_MAX_TXT of them; records holding a NUL byte are dropped.
+ * In cb, txt (n NUL-terminated strings) is borrowed: valid only during the
+ * call. st is DNS_OK when the name has TXT records (n may still be 0 if
+ * all were dropped).
+ */
+struct dns_request *dns_resolve_txt(struct dns_resolver *r, const char *name,
+    void (*cb)(enum dns_status st, int n, char **txt, void *arg), void *arg);
+
+/* Cancels a pending request: its callback is not called. *req is NULLed;
+ * a NULL *req is ignored. Must not be called once the callback started. */
+void dns_cancel(struct dns_request **req);
+
+/* "OK", "NXDOMAIN", "NODATA", "TEMPFAIL", "NULL_MX". */
+const char *dns_status_str(enum dns_status st);
+
+#endif
