@@ -92,7 +92,7 @@ for f in $(find build/fuzz -maxdepth 1 -type f -name 'fuzz-*' 2>/dev/null | sort
 	    "$@" "$corpus" $seeds >"$out" 2>&1
 	rc=$?
 	if [ "$rc" -eq 0 ]; then
-		echo "fuzz $name: ok ($(grep -cE '^#[0-9]+' "$out") status lines)"
+		echo "fuzz $name: ok, $(grep -oE "Done [0-9]+ runs" "$out" | tail -n 1 | cut -d" " -f2) runs"
 		add 1 0
 	else
 		echo "fuzz $name: FAILED, exit $rc"

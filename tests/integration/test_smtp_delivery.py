@@ -4,6 +4,7 @@ was sent but for the added trace headers and CRLF -> LF; it survives
 kill -9; SIZE, 8BITMIME, SMTPUTF8, PIPELINING and CHUNKING (BDAT) work."""
 
 import os
+import threading
 import time
 
 from temserver import (SMTPClosed, SMTPConn, assert_stored, dot_stuff, expect,
@@ -307,3 +308,27 @@ def test_bdat_errors(tem):
         except (SMTPClosed, ConnectionResetError):
             pass
     assert tem.maildir_messages("alice@a.test") == []
+
+
+def test_concurrent_sessions_all_stored(tem):
+    errors, n = [], 25
+
+    def one(i):
+        try:
+            send_mail(tem.smtp_port, "s%d@b.test" % i,
+                      ["alice@a.test", "bob@a.test"],
+                      simple_message("concurrent %d" % i))
+        except Exception as e:     # noqa: BLE001 - reported below
+            errors.append("%d: %r" % (i, e))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    for user in ("alice@a.test", "bob@a.test"):
+        msgs = tem.maildir_messages(user)
+        assert len(msgs) == n
+        subjects = {m.split(b"Subject: ")[1].split(b"\n")[0] for m in msgs}
+        assert len(subjects) == n

@@ -318,3 +318,13 @@ def test_rset_discards_the_transaction(tem):
         expect(c.data(sent), "250")
     assert tem.maildir_messages("alice@a.test") == []
     assert len(tem.maildir_messages("bob@a.test")) == 1
+
+
+def test_utf8_address_needs_smtputf8(tem):
+    """RFC 6531 3.4: a non-ASCII address without SMTPUTF8 on MAIL."""
+    with SMTPConn(tem.smtp_port) as c:
+        c.ehlo()
+        expect(c.cmd("MAIL FROM:<sender@b.test>"), "250")
+        expect(c.cmd("RCPT TO:<jürgen@a.test>"), "553 5.6.7")
+        expect(c.cmd("RSET"), "250")
+        expect(c.cmd("MAIL FROM:<josé@b.test>"), "553 5.6.7", "550 5.6.7")
