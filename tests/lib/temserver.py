@@ -181,17 +181,19 @@ class TemServer:
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        ok = exc_type is None
         try:
             if self.proc is not None:
-                self.stop(check=exc_type is None)
-            bad = self.sanitizer_lines()
-            if bad and exc_type is None:
+                self.stop(check=ok)
+            if ok and self.sanitizer_lines():
                 raise TemError("sanitizer report in the server log:\n" +
                                self.log_tail())
+        except BaseException:
+            ok = False
+            raise
         finally:
             self._kill_quietly()
-            if exc_type is None and not self.keep and \
-                    not os.environ.get("TEM_KEEP_TMP"):
+            if ok and not self.keep and not os.environ.get("TEM_KEEP_TMP"):
                 shutil.rmtree(self.dir, ignore_errors=True)
         return False
 
@@ -201,7 +203,7 @@ class TemServer:
         """Starts `tem serve` and waits until SMTP answers with a 220."""
         log = os.path.join(self.dir, "serve-%d.log" % (len(self.logs) + 1))
         self.logs.append(log)
-        with open(log, "wb") as f:
+        with open(log, "ab") as f:       # O_APPEND: tem's stderr, whole
             self.proc = subprocess.Popen(
                 [self.bin, "-c", self.conf_path, "serve"],
                 stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
