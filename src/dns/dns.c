@@ -713,13 +713,17 @@ dns_request_new(struct dns_resolver *r, enum dns_kind kind, const char *name,
 	TEM_ASSERT(!r->dying);
 	req->r = r;
 	req->kind = kind;
-	/* Shown in results and errors: keep it printable and short when it
-	 * is not a valid name (then it is never looked up). */
-	if (dns_name_valid(name))
+	/* Shown in results and errors, lowercased like names from answers;
+	 * not echoed when invalid (then it is never looked up). */
+	if (dns_name_valid(name)) {
 		req->name = xstrndup(name, n > 1 && name[n - 1] == '.' ?
 		    n - 1 : n);
-	else
+		for (char *p = req->name; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+	} else {
 		req->name = xstrdup("(invalid name)");
+	}
 	req->q.host = -1;
 	req->arg = arg;
 	dns_request_link(req);

@@ -29,7 +29,9 @@ static void
 dns_label_append(struct buf *b, const uint8_t *label, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (dns_ldh(label[i]))
+		if (label[i] >= 'A' && label[i] <= 'Z')
+			buf_putc(b, (char)(label[i] - 'A' + 'a'));
+		else if (dns_ldh(label[i]))
 			buf_putc(b, (char)label[i]);
 		else
 			buf_printf(b, "\\%03u", (unsigned)label[i]);

@@ -32,9 +32,11 @@
 /*
  * Reads the wire-format name at data[*off], within len bytes, and returns
  * its text form (xmalloc'd): labels joined by '.', no final dot, "." for
- * the root. Bytes other than letters, digits, '-' and '_' are escaped as
- * \DDD (a '.' or '\' inside a label too), so the text is printable ASCII
- * and reads back to the same wire name. On success *off is just past the
+ * the root. ASCII letters are lowercased (names compare case-insensitively,
+ * and an answer's case follows the query's through compression); bytes
+ * other than letters, digits, '-' and '_' are escaped as \DDD (a '.' or
+ * '\' inside a label too), so the text is printable ASCII and reads back
+ * to the same wire name, up to case. On success *off is just past the
  * name. Returns NULL when the name runs past len, exceeds 255 octets or
  * uses a compression pointer or a reserved label type.
  */
