@@ -10,9 +10,9 @@
  * Beyond "no crash, no leak, no UB" it checks contracts: a parsed name is
  * printable lowercase, escapes only as \DDD, and decodes back to the wire
  * bytes it came from (up to case); an MX exchange ends the RDATA; TXT
- * text is never longer than its RDATA; a name dns_name_valid() accepts holds only
- * letters, digits, '-', '_' and dots; the MX sort leaves (pref, key) in
- * order.
+ * text is never longer than its RDATA; a name dns_name_valid() accepts
+ * holds only letters, digits, '-', '_' and dots; the MX sort leaves
+ * (pref, key) in order.
  *
  * Trust: test code.
  */
@@ -63,8 +63,8 @@ text_to_wire(const char *t, uint8_t *out, size_t cap)
 			out[n++] = (uint8_t)v;
 			t += 3;
 		} else {
-			CHECK((*t >= 'a' && *t <= 'z') || (*t >= '0' && *t <= '9') ||
-			    *t == '-' || *t == '_');
+			CHECK((*t >= 'a' && *t <= 'z') ||
+			    (*t >= '0' && *t <= '9') || *t == '-' || *t == '_');
 			out[n++] = (uint8_t)*t;
 		}
 	}
@@ -170,8 +170,8 @@ fuzz_sort(const uint8_t *data, size_t size)
 	}
 	dns_mx_sort(h, keys, n);
 	for (int i = 1; i < n; i++)
-		CHECK(h[i - 1].pref < h[i].pref || (h[i - 1].pref == h[i].pref &&
-		    keys[i - 1] <= keys[i]));
+		CHECK(h[i - 1].pref < h[i].pref ||
+		    (h[i - 1].pref == h[i].pref && keys[i - 1] <= keys[i]));
 }
 
 int

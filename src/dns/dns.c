@@ -37,14 +37,14 @@
 #include "util/loop.h"
 #include "util/xmalloc.h"
 
-#define DNS_ERROR_MAX	1024	/* human error text, listing a few hosts */
+#define DNS_ERROR_MAX	1024	/* error text listing a few hosts */
 
 struct dns_query {
 	struct dns_request	*req;
 	struct loop_timer	*timer;
-	int			 async_id;	/* 0: not inside libunbound */
+	int			 async_id;	/* 0: not in libunbound */
 	bool			 running;
-	int			 host;		/* index in req->hosts; -1: MX/TXT */
+	int			 host;		/* -1: MX/TXT query */
 	int			 fam;		/* 0: A, 1: AAAA */
 	const char		*fail_why;	/* could not even start */
 };
@@ -69,7 +69,7 @@ struct dns_request {
 	char			*name;
 	int			 pending;	/* queries still running */
 	bool			 hosts_started;
-	struct loop_timer	*defer;		/* answers needing no query */
+	struct loop_timer	*defer;		/* no query needed */
 	struct dns_query	 q;		/* the MX or TXT query */
 	enum dns_status		 st;		/* of q */
 	const char		*why;
@@ -135,26 +135,35 @@ dns_fd_cb(void *arg)
 		dns_resolver_destroy(r);
 }
 
+/*
+ * A stub: no trust anchors, no validator; the server asked may be on
+ * loopback (a local unbound, or the tests' server). libunbound answers some
+ * special-use names itself (RFC 6761 "test.", RFC 8375 "home.arpa.",
+ * RFC 1918 reverse zones); a stub leaves them to the server it asks, which
+ * knows the local network. ("nodefault" would say so, but libunbound 1.17
+ * misparses it from ub_ctx_set_option; an empty transparent zone has the
+ * same effect.)
+ */
+static const char *const dns_ub_options[][2] = {
+	{ "do-not-query-localhost:",	"no" },
+	{ "module-config:",		"iterator" },
+	{ "unblock-lan-zones:",		"yes" },
+	{ "local-zone:",		"test. transparent" },
+	{ "local-zone:",		"home.arpa. transparent" },
+};
+
 static int
 dns_ctx_setup(struct ub_ctx *ctx, const char *server, char **error_r)
 {
 	const char *err = NULL;
 	char *fwd;
-	int ret;
+	int ret = ub_ctx_async(ctx, 1);
 
-	/* A stub: no trust anchors, no validator; the forwarder may be on
-	 * loopback (a local unbound, or the tests' server). libunbound
-	 * answers some special-use names itself (RFC 6761 "test.", RFC 8375
-	 * "home.arpa.", RFC 1918 reverse zones); a stub leaves them to the
-	 * server it asks, which knows the local network. ("nodefault" would
-	 * say so, but libunbound 1.17 misparses it from ub_ctx_set_option;
-	 * an empty transparent zone has the same effect.) */
-	if ((ret = ub_ctx_async(ctx, 1)) != 0 ||
-	    (ret = ub_ctx_set_option(ctx, "do-not-query-localhost:", "no")) != 0 ||
-	    (ret = ub_ctx_set_option(ctx, "module-config:", "iterator")) != 0 ||
-	    (ret = ub_ctx_set_option(ctx, "unblock-lan-zones:", "yes")) != 0 ||
-	    (ret = ub_ctx_set_option(ctx, "local-zone:", "test. transparent")) != 0 ||
-	    (ret = ub_ctx_set_option(ctx, "local-zone:", "home.arpa. transparent")) != 0) {
+	for (size_t i = 0; ret == 0 && i < sizeof(dns_ub_options) /
+	    sizeof(dns_ub_options[0]); i++)
+		ret = ub_ctx_set_option(ctx, dns_ub_options[i][0],
+		    dns_ub_options[i][1]);
+	if (ret != 0) {
 		*error_r = xasprintf("libunbound: %s", ub_strerror(ret));
 		return -1;
 	}
@@ -357,7 +366,8 @@ dns_txt_record(struct dns_request *req, const struct ub_result *res)
 		char *t = dns_rr_txt_parse((const uint8_t *)res->data[i],
 		    (size_t)res->len[i], &len);
 
-		if (t == NULL || strlen(t) != len) {	/* malformed or NUL */
+		/* Malformed, or holding a NUL byte. */
+		if (t == NULL || strlen(t) != len) {
 			free(t);
 			continue;
 		}
@@ -520,7 +530,8 @@ dns_hosts_start(struct dns_request *req)
 		struct dns_host_job *job = &req->hosts[i];
 
 		dns_query_start(req, &job->q[0], job->name, DNS_TYPE_A, i, 0);
-		dns_query_start(req, &job->q[1], job->name, DNS_TYPE_AAAA, i, 1);
+		dns_query_start(req, &job->q[1], job->name, DNS_TYPE_AAAA,
+		    i, 1);
 	}
 }
 
@@ -582,8 +593,8 @@ dns_mx_error(const struct dns_request *req, enum dns_status st)
 		    "(RFC 7505)", req->name);
 	case DNS_TEMPFAIL:
 		if (!req->hosts_started)
-			return xasprintf("%s: MX lookup failed temporarily (%s)",
-			    req->name, req->why ? req->why : "?");
+			return xasprintf("%s: MX lookup failed temporarily "
+			    "(%s)", req->name, req->why ? req->why : "?");
 		break;
 	default:
 		break;

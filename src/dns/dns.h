@@ -40,14 +40,13 @@ enum dns_status {
 };
 
 /* Limits on what one answer may bring (each with its reason). */
-#define DNS_MAX_MX_HOSTS	16	/* Postfix tries 5 addresses; 16 hosts is ample */
+#define DNS_MAX_MX_HOSTS	16	/* Postfix tries 5 addresses: ample */
 #define DNS_MAX_ADDRS		16	/* per host and family */
 #define DNS_MAX_TXT		64	/* TXT records kept per name */
-#define DNS_MAX_TXT_LEN		65535	/* one record's text: an RDATA's size */
-#define DNS_TIMEOUT_MS		30000	/* default per-look-up deadline */
+#define DNS_TIMEOUT_MS		30000	/* deadline of one query */
 
 struct dns_addr {
-	struct sockaddr_storage	ss;	/* AF_INET or AF_INET6, port 0 */
+	struct sockaddr_storage	ss;	/* AF_INET(6), port 0 */
 	socklen_t		len;
 };
 
@@ -55,7 +54,7 @@ struct dns_mx_host {
 	char		*name;		/* text form, no final dot */
 	unsigned	 pref;
 	int		 naddr;
-	struct dns_addr	*addr;		/* A records first, then AAAA */
+	struct dns_addr	*addr;		/* A first, then AAAA */
 	enum dns_status	 addr_status;	/* OK when naddr > 0 */
 };
 
@@ -64,13 +63,15 @@ struct dns_mx_result {
 	 * DNS_NULL_MX, DNS_NXDOMAIN, DNS_NODATA: permanent (see above);
 	 * DNS_TEMPFAIL: try again later. */
 	enum dns_status		 status;
-	bool			 implicit;	/* no MX: the domain itself (RFC 5321 5.1) */
+	/* No MX record: the domain itself is the host (RFC 5321 5.1). */
+	bool			 implicit;
 	int			 nhosts;
 	/* Sorted by preference, random order among equal preference; hosts
 	 * without an address are kept (with their addr_status) so callers can
 	 * log them. Also filled when status is not OK, where known. */
 	struct dns_mx_host	*hosts;
-	char			*error;		/* human text when status != OK, else NULL */
+	/* Human text for logs and DSNs when status != OK, else NULL. */
+	char			*error;
 };
 
 /*

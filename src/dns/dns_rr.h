@@ -27,7 +27,7 @@
 
 #define DNS_NAME_WIRE_MAX	255	/* RFC 1035 2.3.4 */
 #define DNS_LABEL_MAX		63
-#define DNS_NAME_TEXT_MAX	253	/* a lookup name, without the final dot */
+#define DNS_NAME_TEXT_MAX	253	/* lookup name, no final dot */
 
 /*
  * Reads the wire-format name at data[*off], within len bytes, and returns
