@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "conf/conf.h"
 #include "smtp/smtp_session.h"
+#include "queue/queue.h"
 #include "store/maildir.h"
 #include "util/io.h"
 #include "util/log.h"
@@ -23,12 +25,6 @@
 /* More Received lines than this is a mail loop (RFC 5321 6.3 suggests
  * a limit; Postfix's hopcount_limit is 50). */
 #define SMTP_MAX_HOPS	50
-
-struct smtp_store {
-	struct maildir_job	 job;
-	struct smtp_session	*s;
-	char			 msgid[17];
-};
 
 static const char *
 smtp_protocol(const struct smtp_session *s)
@@ -205,12 +201,26 @@ smtp_message_input(struct smtp_session *s)
 	return !s->busy && !s->quitting;
 }
 
-static void smtp_message_stored(struct maildir_job *job);
+/*
+ * The hand-off: local copies go to the Maildir committer, remote
+ * recipients (authenticated users' mail, aliases pointing outside) to the
+ * queue. The final reply waits for both to be durable.
+ */
+struct smtp_store {
+	struct maildir_job	 job;
+	struct queue_new	 qn;
+	struct smtp_session	*s;
+	char			 msgid[17];
+	int			 pending;	/* sinks not answered yet */
+	bool			 failed;
+	char			*sender;
+};
+
+static void smtp_store_settle(struct smtp_store *st);
 
 /* Adds one maildir copy per distinct local mailbox. */
 static void
-smtp_store_add(struct smtp_store *st, const struct acct_target *t,
-    const char *sender)
+smtp_store_add_local(struct smtp_store *st, const struct acct_target *t)
 {
 	struct maildir_job *job = &st->job;
 	struct maildir_rcpt *r;
@@ -228,9 +238,158 @@ smtp_store_add(struct smtp_store *st, const struct acct_target *t,
 	memset(r, 0, sizeof(*r));
 	r->maildir = dir;
 	r->prefix = xasprintf("Return-Path: <%s>\nDelivered-To: %s\n",
-	    sender, t->address);
+	    st->sender, t->address);
 	r->prefix_len = strlen(r->prefix);
 	r->label = xstrdup(t->address);
+}
+
+/* Adds one queue recipient per distinct remote address. */
+static void
+smtp_store_add_remote(struct smtp_store *st, const struct acct_target *t,
+    const struct smtp_path *rcpt)
+{
+	struct queue_msg *m = &st->qn.msg;
+	struct queue_rcpt *r;
+
+	for (int i = 0; i < m->nrcpt; i++)
+		if (strcasecmp(m->rcpts[i].address, t->address) == 0)
+			return;
+	m->rcpts = xrealloc(m->rcpts, (size_t)(m->nrcpt + 1) * sizeof(*r));
+	r = &m->rcpts[m->nrcpt++];
+	memset(r, 0, sizeof(*r));
+	r->address = xstrdup(t->address);
+	r->orcpt = rcpt->orcpt ? xstrdup(rcpt->orcpt) : NULL;
+	r->notify = rcpt->notify;
+}
+
+static void
+smtp_store_free(struct smtp_store *st)
+{
+	maildir_job_clear(&st->job);
+	for (int i = 0; i < st->qn.msg.nrcpt; i++) {
+		free(st->qn.msg.rcpts[i].address);
+		free(st->qn.msg.rcpts[i].orcpt);
+	}
+	free(st->qn.msg.rcpts);
+	free(st->qn.msg.envid);
+	free(st->sender);
+	free(st);
+}
+
+static void
+smtp_message_stored(struct maildir_job *job)
+{
+	struct smtp_store *st = job->arg;
+	struct smtp_session *s = st->s;
+
+	for (int i = 0; i < job->nrcpt; i++) {
+		struct maildir_rcpt *r = &job->rcpts[i];
+		if (r->result) {
+			st->failed = true;
+			log_error("%s smtp store-failed msgid=%s from=<%s> "
+			    "mailbox=%s error=\"%s\"", s->base.id, st->msgid,
+			    st->sender, r->maildir, strerror(r->result));
+		} else
+			log_info("%s smtp delivered msgid=%s from=<%s> "
+			    "to=<%s> size=%zu file=%s", s->base.id, st->msgid,
+			    st->sender, r->label, job->body_len, r->filename);
+	}
+	smtp_store_settle(st);
+}
+
+static void
+smtp_message_queued(struct queue_new *qn, int error, void *arg)
+{
+	struct smtp_store *st = arg;
+	struct smtp_session *s = st->s;
+
+	if (error) {
+		st->failed = true;
+		log_error("%s smtp queue-failed msgid=%s from=<%s> error=\"%s\"",
+		    s->base.id, st->msgid, st->sender, strerror(error));
+	} else
+		for (int i = 0; i < qn->msg.nrcpt; i++)
+			log_info("%s smtp queued msgid=%s queue=%s from=<%s> "
+			    "to=<%s> size=%zu", s->base.id, st->msgid,
+			    qn->msg.id, st->sender, qn->msg.rcpts[i].address,
+			    qn->content_len);
+	smtp_store_settle(st);
+}
+
+/* One sink answered; the last one releases the reply. */
+static void
+smtp_store_settle(struct smtp_store *st)
+{
+	struct smtp_session *s = st->s;
+
+	if (--st->pending > 0)
+		return;
+	s->store_pending = false;
+	if (s->dead) {
+		smtp_store_free(st);
+		smtp_session_free_dead(s);
+		return;
+	}
+	if (st->failed)
+		smtp_reply(s, "451 4.3.0 Error: cannot store the message, "
+		    "try again later");
+	else {
+		s->nmessages++;
+		smtp_reply(s, "250 2.0.0 Ok: queued as %s", st->msgid);
+	}
+	smtp_store_free(st);
+	smtp_tx_reset(s);
+	smtp_session_resume(s);
+}
+
+/* True when the header section (up to the first empty line) of msg has
+ * a field called name (with its colon, e.g. "Date:"). */
+static bool
+smtp_header_has(const char *msg, size_t len, const char *name)
+{
+	const char *p = msg, *end = msg + len, *nl;
+	size_t n = strlen(name);
+
+	while (p < end && *p != '\n') {
+		if ((size_t)(end - p) >= n && strncasecmp(p, name, n) == 0)
+			return true;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	return false;
+}
+
+/* RFC 6409 8.2/8.3: a submitted message gets Date and Message-ID when it
+ * has none, placed right after our Received line. */
+static void
+smtp_submission_fixup(struct smtp_session *s)
+{
+	const char *msg = s->body.data + s->body_start;
+	size_t mlen = s->body.len - s->body_start;
+	struct buf add;
+	char date[64], id[17];
+
+	buf_init(&add, 0);
+	if (!smtp_header_has(msg, mlen, "Date:")) {
+		rfc5322_date(date, sizeof(date));
+		buf_printf(&add, "Date: %s\n", date);
+	}
+	if (!smtp_header_has(msg, mlen, "Message-ID:")) {
+		log_new_id(id);
+		buf_printf(&add, "Message-ID: <%s.%s@%s>\n", s->msgid, id,
+		    s->conf->hostname);
+	}
+	if (add.len > 0) {
+		size_t tail = s->body.len - s->body_start;
+		s->body.max = 0;
+		buf_append(&s->body, add.data, add.len);	/* grow */
+		memmove(s->body.data + s->body_start + add.len,
+		    s->body.data + s->body_start, tail);
+		memcpy(s->body.data + s->body_start, add.data, add.len);
+	}
+	buf_free(&add);
 }
 
 static void
@@ -238,7 +397,6 @@ smtp_message_end(struct smtp_session *s)
 {
 	struct smtp_store *st;
 	const char *reply = NULL;
-	char *sender;
 
 	smtp_deadline(s, 0);
 	if (s->dec.too_big)
@@ -252,63 +410,47 @@ smtp_message_end(struct smtp_session *s)
 		smtp_tx_reset(s);
 		return;
 	}
+	if (s->auth_done)
+		smtp_submission_fixup(s);
 	st = xmalloc(sizeof(*st));
 	st->s = s;
 	memcpy(st->msgid, s->msgid, sizeof(st->msgid));
-	sender = smtp_path_to_string(&s->mail);
+	st->sender = smtp_path_to_string(&s->mail);
 	for (unsigned i = 0; i < s->nrcpt; i++)
-		for (int j = 0; j < s->rcpts[i].res.n; j++)
-			if (s->rcpts[i].res.t[j].kind == ACCT_TARGET_LOCAL)
-				smtp_store_add(st, &s->rcpts[i].res.t[j],
-				    sender);
-	free(sender);
-	st->job.body = s->body.data;
-	st->job.body_len = s->body.len;
-	st->job.origin = server_thread_loop(s->base.thread);
-	st->job.done = smtp_message_stored;
-	st->job.arg = st;
+		for (int j = 0; j < s->rcpts[i].res.n; j++) {
+			const struct acct_target *t = &s->rcpts[i].res.t[j];
+			if (t->kind == ACCT_TARGET_LOCAL)
+				smtp_store_add_local(st, t);
+			else
+				smtp_store_add_remote(st, t, &s->rcpts[i].path);
+		}
 	s->busy = true;
 	s->store_pending = true;
 	io_pause_read(s->io);
-	maildir_submit(&st->job);
-}
-
-static void
-smtp_message_stored(struct maildir_job *job)
-{
-	struct smtp_store *st = job->arg;
-	struct smtp_session *s = st->s;
-	char *from = smtp_path_to_string(&s->mail);
-	int failed = 0;
-
-	s->store_pending = false;
-	for (int i = 0; i < job->nrcpt; i++) {
-		struct maildir_rcpt *r = &job->rcpts[i];
-		if (r->result) {
-			failed++;
-			log_error("%s smtp store-failed msgid=%s from=<%s> "
-			    "mailbox=%s error=\"%s\"", s->base.id, st->msgid,
-			    from, r->maildir, strerror(r->result));
-		} else
-			log_info("%s smtp delivered msgid=%s from=<%s> "
-			    "to=<%s> size=%zu file=%s", s->base.id, st->msgid,
-			    from, r->label, job->body_len, r->filename);
-	}
-	free(from);
-	maildir_job_clear(job);
-	if (s->dead) {
-		free(st);
-		smtp_session_free_dead(s);
+	st->pending = (st->job.nrcpt > 0) + (st->qn.msg.nrcpt > 0);
+	if (st->pending == 0) {		/* aliases that lead nowhere */
+		st->pending = 1;
+		smtp_store_settle(st);
 		return;
 	}
-	if (failed)
-		smtp_reply(s, "451 4.3.0 Error: cannot store the message, "
-		    "try again later");
-	else {
-		s->nmessages++;
-		smtp_reply(s, "250 2.0.0 Ok: queued as %s", st->msgid);
+	if (st->job.nrcpt > 0) {
+		st->job.body = s->body.data;
+		st->job.body_len = s->body.len;
+		st->job.origin = server_thread_loop(s->base.thread);
+		st->job.done = smtp_message_stored;
+		st->job.arg = st;
+		maildir_submit(&st->job);
 	}
-	free(st);
-	smtp_tx_reset(s);
-	smtp_session_resume(s);
+	if (st->qn.msg.nrcpt > 0) {
+		st->qn.msg.sender = st->sender;
+		st->qn.msg.envid = s->mail.envid ? xstrdup(s->mail.envid) : NULL;
+		st->qn.msg.ret = s->mail.ret;
+		st->qn.msg.smtputf8 = s->mail.smtputf8;
+		st->qn.msg.eightbit = s->mail.body == SMTP_BODY_8BITMIME ||
+		    s->mail.smtputf8;
+		st->qn.content = s->body.data;
+		st->qn.content_len = s->body.len;
+		queue_submit(&st->qn, server_thread_loop(s->base.thread),
+		    smtp_message_queued, st);
+	}
 }

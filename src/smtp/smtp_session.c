@@ -234,24 +234,21 @@ smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 		    s->base.id, s->mail.localpart, addr, s->base.ip);
 		goto fail;
 	}
-	st = acct_resolve(s->acct, r->path.bare_postmaster ? "postmaster" :
-	    r->path.localpart, domain, &r->res);
-	if (st != ACCT_OK) {
-		smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
-		    "User unknown", addr);
-		goto fail;
-	}
-	for (int i = 0; i < r->res.n; i++)
-		if (r->res.t[i].kind == ACCT_TARGET_REMOTE) {
-			/* Remote alias targets go through the queue, which
-			 * is not there yet: defer rather than lose them. */
-			smtp_reply(s, "451 4.3.0 <%s>: Alias forwarding is "
-			    "not available yet", addr);
-			acct_resolution_free(&r->res);
-			smtp_path_free(&r->path);
-			free(addr);
-			return;
+	if (s->auth_done && !acct_is_local_domain(s->acct, domain)) {
+		/* an authenticated user's mail for the world: the queue */
+		r->res.t = xcalloc(1, sizeof(*r->res.t));
+		r->res.n = 1;
+		r->res.t[0].kind = ACCT_TARGET_REMOTE;
+		r->res.t[0].address = xstrdup(addr);
+	} else {
+		st = acct_resolve(s->acct, r->path.bare_postmaster ?
+		    "postmaster" : r->path.localpart, domain, &r->res);
+		if (st != ACCT_OK) {
+			smtp_reply(s, "550 5.1.1 <%s>: Recipient address "
+			    "rejected: User unknown", addr);
+			goto fail;
 		}
+	}
 	s->nrcpt++;
 	free(addr);
 	smtp_reply(s, "250 2.1.5 Ok");
