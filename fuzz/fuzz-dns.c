@@ -5,7 +5,7 @@
  * parsers (and the name parser again from an offset taken from the first
  * byte); a NUL-terminated copy goes through the text helpers (name check,
  * address literal, dns_server); the input read as (preference, key) pairs
- * goes through the MX sort.
+ * goes through the MX sort. Addresses get their reverse (PTR) names.
  *
  * Beyond "no crash, no leak, no UB" it checks contracts: a parsed name is
  * printable lowercase, escapes only as \DDD, and decodes back to the wire
@@ -119,10 +119,14 @@ fuzz_rdata(const uint8_t *data, size_t size)
 		CHECK(size > 0 && len < size && t[len] == '\0');
 		free(t);
 	}
-	if (dns_rr_addr_parse(DNS_TYPE_A, data, size, &a) == 0)
-		CHECK(size == 4 && a.ss.ss_family == AF_INET);
-	if (dns_rr_addr_parse(DNS_TYPE_AAAA, data, size, &a) == 0)
-		CHECK(size == 16 && a.ss.ss_family == AF_INET6);
+	for (int type = DNS_TYPE_A; type <= DNS_TYPE_AAAA; type += 27) {
+		if (dns_rr_addr_parse(type, data, size, &a) == 0) {
+			CHECK(size == (type == DNS_TYPE_A ? 4 : 16));
+			t = dns_ptr_name(&a);
+			CHECK(t != NULL && dns_name_valid(t));
+			free(t);
+		}
+	}
 }
 
 static void

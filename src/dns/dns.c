@@ -60,7 +60,7 @@ struct dns_host_job {
 	struct dns_addr		*addr[2];
 };
 
-enum dns_kind { DNS_KIND_MX, DNS_KIND_ADDR, DNS_KIND_TXT };
+enum dns_kind { DNS_KIND_MX, DNS_KIND_ADDR, DNS_KIND_TXT, DNS_KIND_PTR };
 
 struct dns_request {
 	struct dns_resolver	*r;
@@ -76,11 +76,11 @@ struct dns_request {
 	bool			 implicit;
 	int			 nhosts;
 	struct dns_host_job	*hosts;
-	int			 ntxt;
-	char			**txt;
+	int			 nstr;		/* TXT texts or PTR names */
+	char			**str;
 	void	(*mx_cb)(struct dns_mx_result *, void *);
 	void	(*addr_cb)(enum dns_status, int, struct dns_addr *, void *);
-	void	(*txt_cb)(enum dns_status, int, char **, void *);
+	void	(*str_cb)(enum dns_status, int, char **, void *);
 	void			*arg;
 };
 
@@ -271,9 +271,9 @@ dns_request_free(struct dns_request *req)
 		free(job->name);
 	}
 	free(req->hosts);
-	for (int i = 0; i < req->ntxt; i++)
-		free(req->txt[i]);
-	free(req->txt);
+	for (int i = 0; i < req->nstr; i++)
+		free(req->str[i]);
+	free(req->str);
 	loop_timer_free(&req->defer);
 	free(req->name);
 	free(req);
@@ -360,8 +360,8 @@ dns_txt_record(struct dns_request *req, const struct ub_result *res)
 
 	while (res->data[n] != NULL)
 		n++;
-	req->txt = xcalloc((size_t)n + 1, sizeof(char *));
-	for (int i = 0; i < n && req->ntxt < DNS_MAX_TXT; i++) {
+	req->str = xcalloc((size_t)n + 1, sizeof(char *));
+	for (int i = 0; i < n && req->nstr < DNS_MAX_TXT; i++) {
 		size_t len;
 		char *t = dns_rr_txt_parse((const uint8_t *)res->data[i],
 		    (size_t)res->len[i], &len);
@@ -371,7 +371,28 @@ dns_txt_record(struct dns_request *req, const struct ub_result *res)
 			free(t);
 			continue;
 		}
-		req->txt[req->ntxt++] = t;
+		req->str[req->nstr++] = t;
+	}
+}
+
+static void
+dns_ptr_record(struct dns_request *req, const struct ub_result *res)
+{
+	int n = 0;
+
+	while (res->data[n] != NULL)
+		n++;
+	req->str = xcalloc((size_t)n + 1, sizeof(char *));
+	for (int i = 0; i < n && req->nstr < DNS_MAX_PTR; i++) {
+		size_t off = 0, len = (size_t)res->len[i];
+		char *name = dns_name_from_wire((const uint8_t *)res->data[i],
+		    len, &off);
+
+		if (name == NULL || off != len) {
+			free(name);
+			continue;
+		}
+		req->str[req->nstr++] = name;
 	}
 }
 
@@ -453,6 +474,8 @@ dns_query_record(struct dns_query *q, enum dns_status st,
 		dns_mx_record(req, res);
 	else if (st == DNS_OK && req->kind == DNS_KIND_TXT)
 		dns_txt_record(req, res);
+	else if (st == DNS_OK && req->kind == DNS_KIND_PTR)
+		dns_ptr_record(req, res);
 }
 
 /* A query ended: keep its answer (res may be NULL on failure); the last
@@ -681,7 +704,7 @@ dns_request_deliver(struct dns_request *req)
 		req->addr_cb(dns_job_status(&req->hosts[0]), n, a, req->arg);
 		free(a);
 	} else {
-		req->txt_cb(req->st, req->ntxt, req->txt, req->arg);
+		req->str_cb(req->st, req->nstr, req->str, req->arg);
 	}
 	dns_request_free(req);
 }
@@ -803,9 +826,26 @@ dns_resolve_txt(struct dns_resolver *r, const char *name,
 {
 	struct dns_request *req = dns_request_new(r, DNS_KIND_TXT, name, arg);
 
-	req->txt_cb = cb;
+	req->str_cb = cb;
 	if (!dns_name_valid(name))
 		return dns_request_defer(req, DNS_NXDOMAIN, "not a valid name");
 	dns_query_start(req, &req->q, req->name, DNS_TYPE_TXT, -1, 0);
+	return req;
+}
+
+struct dns_request *
+dns_resolve_ptr(struct dns_resolver *r, const struct dns_addr *a,
+    void (*cb)(enum dns_status st, int n, char **names, void *arg),
+    void *arg)
+{
+	char *qname = dns_ptr_name(a);
+	struct dns_request *req = dns_request_new(r, DNS_KIND_PTR,
+	    qname ? qname : "", arg);
+
+	req->str_cb = cb;
+	if (qname == NULL)
+		return dns_request_defer(req, DNS_NXDOMAIN, "not an address");
+	free(qname);
+	dns_query_start(req, &req->q, req->name, DNS_TYPE_PTR, -1, 0);
 	return req;
 }

@@ -43,6 +43,7 @@ enum dns_status {
 #define DNS_MAX_MX_HOSTS	16	/* Postfix tries 5 addresses: ample */
 #define DNS_MAX_ADDRS		16	/* per host and family */
 #define DNS_MAX_TXT		64	/* TXT records kept per name */
+#define DNS_MAX_PTR		16	/* PTR names kept per address */
 #define DNS_TIMEOUT_MS		30000	/* deadline of one query */
 
 struct dns_addr {
@@ -124,6 +125,17 @@ struct dns_request *dns_resolve_addr(struct dns_resolver *r, const char *host,
  */
 struct dns_request *dns_resolve_txt(struct dns_resolver *r, const char *name,
     void (*cb)(enum dns_status st, int n, char **txt, void *arg), void *arg);
+
+/*
+ * Reverse look-up: the PTR names of address a (RFC 1035 3.5, RFC 3596 2.5),
+ * lowercase text without the final dot, at most DNS_MAX_PTR. In cb, names
+ * is borrowed: valid only during the call. A mail server that trusts the
+ * name must still check that it resolves back to a (forward-confirmed).
+ */
+struct dns_request *dns_resolve_ptr(struct dns_resolver *r,
+    const struct dns_addr *a,
+    void (*cb)(enum dns_status st, int n, char **names, void *arg),
+    void *arg);
 
 /* Cancels a pending request: its callback is not called. *req is NULLed;
  * a NULL *req is ignored. Must not be called once the callback started. */

@@ -338,3 +338,30 @@ dns_addr_str(const struct dns_addr *a, char *out, size_t outlen)
 	}
 	return out;
 }
+
+char *
+dns_ptr_name(const struct dns_addr *a)
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *b;
+	struct buf out;
+
+	if (a->ss.ss_family == AF_INET) {
+		b = (const uint8_t *)
+		    &((const struct sockaddr_in *)&a->ss)->sin_addr;
+		return xasprintf("%u.%u.%u.%u.in-addr.arpa", b[3], b[2], b[1],
+		    b[0]);
+	}
+	if (a->ss.ss_family != AF_INET6)
+		return NULL;
+	b = ((const struct sockaddr_in6 *)&a->ss)->sin6_addr.s6_addr;
+	buf_init(&out, 0);
+	for (int i = 15; i >= 0; i--) {
+		buf_putc(&out, hex[b[i] & 0xf]);
+		buf_putc(&out, '.');
+		buf_putc(&out, hex[b[i] >> 4]);
+		buf_putc(&out, '.');
+	}
+	buf_puts(&out, "ip6.arpa");
+	return buf_steal(&out, NULL);
+}

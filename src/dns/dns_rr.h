@@ -20,6 +20,7 @@
 #include "dns/dns.h"
 
 #define DNS_TYPE_A	1
+#define DNS_TYPE_PTR	12
 #define DNS_TYPE_MX	15
 #define DNS_TYPE_TXT	16
 #define DNS_TYPE_AAAA	28
@@ -94,6 +95,13 @@ char *dns_server_to_unbound(const char *server, const char **error_r);
  * fix it); the sort is by (pref, key). keys is reordered along with hosts.
  */
 void dns_mx_sort(struct dns_mx_host *hosts, uint32_t *keys, int n);
+
+/*
+ * The reverse-lookup name of an address: "4.3.2.1.in-addr.arpa" for
+ * 1.2.3.4, 32 nibbles then "ip6.arpa" for IPv6 (xmalloc'd, no final dot).
+ * NULL when a is neither AF_INET nor AF_INET6.
+ */
+char *dns_ptr_name(const struct dns_addr *a);
 
 /* Formats an address without port into out (INET6_ADDRSTRLEN bytes). */
 const char *dns_addr_str(const struct dns_addr *a, char *out, size_t outlen);

@@ -8,7 +8,7 @@
  *
  * With arguments it is the live driver of tests/integration/test_dns.py:
  *   test-dns-resolve [-t MS] [-r N] [-x] SERVER CMD NAME [CMD NAME ...]
- * CMD is mx, addr or txt; every look-up runs in parallel on one resolver
+ * CMD is mx, addr, txt or ptr (NAME an IP address); every look-up runs in parallel on one resolver
  * (the list N times with -r), then each result is printed in argument
  * order:
  *   mx NAME STATUS [implicit] [error=TEXT]
@@ -16,6 +16,8 @@
  *   addr NAME STATUS ADDR,ADDR...
  *   txt NAME STATUS
  *     "TEXT"
+ *   ptr ADDR STATUS
+ *     "NAME"
  * -x frees the resolver from inside the first callback (the others must
  * then never run; the process prints "freed-in-callback callbacks=1").
  *
@@ -107,11 +109,12 @@ addr_cb(enum dns_status st, int n, struct dns_addr *a, void *arg)
 }
 
 static void
-txt_cb(enum dns_status st, int n, char **txt, void *arg)
+str_cb(enum dns_status st, int n, char **txt, void *arg)
 {
 	struct job *j = arg;
 
-	buf_printf(&j->out, "txt %s %s\n", j->name, dns_status_str(st));
+	buf_printf(&j->out, "%s %s %s\n", j->cmd, j->name,
+	    dns_status_str(st));
 	for (int i = 0; i < n; i++)
 		buf_printf(&j->out, "  \"%s\"\n", txt[i]);
 	j->done = true;
@@ -121,12 +124,16 @@ txt_cb(enum dns_status st, int n, char **txt, void *arg)
 static struct dns_request *
 job_start(struct job *j)
 {
+	struct dns_addr a;
+
 	if (strcmp(j->cmd, "mx") == 0)
 		return dns_resolve_mx(resolver, j->name, mx_cb, j);
 	if (strcmp(j->cmd, "addr") == 0)
 		return dns_resolve_addr(resolver, j->name, addr_cb, j);
 	if (strcmp(j->cmd, "txt") == 0)
-		return dns_resolve_txt(resolver, j->name, txt_cb, j);
+		return dns_resolve_txt(resolver, j->name, str_cb, j);
+	if (strcmp(j->cmd, "ptr") == 0 && dns_addr_literal(j->name, &a))
+		return dns_resolve_ptr(resolver, &a, str_cb, j);
 	return NULL;
 }
 
@@ -350,7 +357,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: test-dns-resolve [-t MS] [-r N] [-x] SERVER "
-	    "mx|addr|txt NAME ...\n");
+	    "mx|addr|txt|ptr NAME ...\n");
 	return 2;
 }
 

@@ -1,7 +1,7 @@
 /*
  * test-dns-rr - table-driven tests of the I/O-free DNS parsers and helpers
  * in dns_rr.c: wire names, MX, TXT, A/AAAA RDATA, name checks, address
- * literals, the dns_server setting and MX ordering. Every valid wire input
+ * literals, the dns_server setting, MX ordering and reverse names. Every valid wire input
  * is also replayed truncated at each length, which must fail cleanly.
  *
  * Trust: test code, run under ASan/UBSan by `make unit`.
@@ -414,6 +414,27 @@ test_mx_sort(void)
 	dns_mx_sort(h, keys, 0);
 }
 
+static void
+test_ptr_name(void)
+{
+	struct dns_addr a;
+	char *n;
+
+	TEST_ASSERT(dns_addr_literal("192.0.2.25", &a));
+	n = dns_ptr_name(&a);
+	TEST_ASSERT_STREQ(n, "25.2.0.192.in-addr.arpa");
+	TEST_ASSERT(dns_name_valid(n));
+	free(n);
+	TEST_ASSERT(dns_addr_literal("2001:db8::567:89ab", &a));
+	n = dns_ptr_name(&a);
+	TEST_ASSERT_STREQ(n, "b.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	    "0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+	TEST_ASSERT(dns_name_valid(n));
+	free(n);
+	memset(&a, 0, sizeof(a));
+	TEST_ASSERT(dns_ptr_name(&a) == NULL);
+}
+
 int
 main(void)
 {
@@ -427,5 +448,6 @@ main(void)
 	TEST_RUN(test_addr_literal);
 	TEST_RUN(test_server_to_unbound);
 	TEST_RUN(test_mx_sort);
+	TEST_RUN(test_ptr_name);
 	return test_done("test-dns-rr");
 }

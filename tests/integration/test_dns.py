@@ -6,7 +6,7 @@ The resolver is driven by build/asan/tests/dns/test-dns-resolve (built by
 MX preference order (RFC 5321 5.1), random order among equal preference,
 implicit MX, null MX (RFC 7505), NXDOMAIN, hosts with only AAAA or no
 address, SERVFAIL / unreachable / silent servers as temporary failures,
-and TXT records made of several strings.
+TXT records made of several strings, and PTR look-ups.
 """
 
 import os
@@ -62,6 +62,12 @@ ZONES = {
     "sf.test": ["sf.test. MX 10 mx.broken.test."],
     "mix.test": ["mix.test. MX 10 mx.broken.test.", "mix.test. MX 20 mx.mix.test.",
                  "mx.mix.test. A 127.0.0.20"],
+    # Private ranges: libunbound must ask the server, not answer itself.
+    "10.in-addr.arpa": ["25.0.0.10.in-addr.arpa. PTR mx.b.test.",
+                        "26.0.0.10.in-addr.arpa. PTR a.test.",
+                        "26.0.0.10.in-addr.arpa. PTR B.test."],
+    "d.f.ip6.arpa": ["5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+                     "0.0.d.f.ip6.arpa. PTR mx6.b.test."],
     "dup.test": ["dup.test. MX 20 MX.dup.test.", "dup.test. MX 10 mx.dup.test.",
                  "mx.dup.test. A 127.0.0.30"],
 }
@@ -114,7 +120,7 @@ def parse(lines):
                 "addrs": words[3].split(",") if len(words) > 3 else []})
         else:
             assert line.startswith('  "') and line.endswith('"'), line
-            out[-1]["txt"].append(line[3:-1])
+            out[-1]["txt"].append(line[3:-1])   # TXT texts or PTR names
     return out
 
 
@@ -284,3 +290,13 @@ def test_free_resolver_inside_callback(dns):
     lines = run(dns.addr, ("mx", "b.test"), ("mx", "r.test"), ("txt", "b.test"),
                 ("addr", "mx1.b.test"), ("mx", "sf.test"), free_in_cb=True)
     assert lines[0] == "freed-in-callback callbacks=1"
+
+
+def test_ptr(dns):
+    res = parse(run(dns.addr, ("ptr", "10.0.0.25"), ("ptr", "10.0.0.26"),
+                    ("ptr", "fd00::25"), ("ptr", "10.0.0.99")))
+    assert (res[0]["status"], res[0]["txt"]) == ("OK", ["mx.b.test"])
+    assert res[1]["status"] == "OK"
+    assert sorted(res[1]["txt"]) == ["a.test", "b.test"]    # lowercased
+    assert (res[2]["status"], res[2]["txt"]) == ("OK", ["mx6.b.test"])
+    assert res[3]["status"] == "NXDOMAIN"
