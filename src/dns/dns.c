@@ -76,7 +76,7 @@ struct dns_request {
 	bool			 implicit;
 	int			 nhosts;
 	struct dns_host_job	*hosts;
-	int			 nstr;		/* TXT texts or PTR names */
+	int			 nstr;		/* TXT or PTR answers */
 	char			**str;
 	void	(*mx_cb)(struct dns_mx_result *, void *);
 	void	(*addr_cb)(enum dns_status, int, struct dns_addr *, void *);

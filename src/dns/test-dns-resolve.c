@@ -8,9 +8,9 @@
  *
  * With arguments it is the live driver of tests/integration/test_dns.py:
  *   test-dns-resolve [-t MS] [-r N] [-x] SERVER CMD NAME [CMD NAME ...]
- * CMD is mx, addr, txt or ptr (NAME an IP address); every look-up runs in parallel on one resolver
- * (the list N times with -r), then each result is printed in argument
- * order:
+ * CMD is mx, addr, txt or ptr (NAME an IP address); every look-up runs
+ * in parallel on one resolver (the list N times with -r), then each result
+ * is printed in argument order:
  *   mx NAME STATUS [implicit] [error=TEXT]
  *     PREF HOST STATUS ADDR,ADDR...
  *   addr NAME STATUS ADDR,ADDR...
