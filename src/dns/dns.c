@@ -129,10 +129,17 @@ dns_fd_cb(void *arg)
 	r->processing++;
 	ret = ub_process(r->ctx);
 	r->processing--;
-	if (ret != 0)
-		log_warn("- dns process-error error=\"%s\"", ub_strerror(ret));
-	if (r->dying && r->processing == 0)
+	if (r->dying && r->processing == 0) {
 		dns_resolver_destroy(r);
+		return;
+	}
+	if (ret != 0) {
+		/* The pipe from libunbound's thread broke: stop watching it
+		 * (a closed pipe stays readable); pending queries end at their
+		 * deadlines and new ones fail at once, all as TEMPFAIL. */
+		log_error("- dns process-error error=\"%s\"", ub_strerror(ret));
+		loop_fd_free(&r->fd);
+	}
 }
 
 /*
