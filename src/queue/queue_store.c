@@ -145,6 +145,7 @@ queue_sync_dir(const char *path)
 	return r;
 }
 
+/* mkdir; 0 if made or there. data_dir itself is usually made by serve. */
 static int
 make_dir(const char *path, char **error_r)
 {
@@ -673,8 +674,8 @@ open_dirs(const char *data_dir, char **error_r)
 	q.tmpdir = xasprintf("%s/tmp", q.dir);
 	q.corruptdir = xasprintf("%s/corrupt", q.dir);
 	q.flushpath = xasprintf("%s/flush", q.dir);
-	if (make_dir(q.dir, error_r) < 0 || make_dir(q.msgdir, error_r) < 0 ||
-	    make_dir(q.tmpdir, error_r) < 0 ||
+	if (make_dir(data_dir, error_r) < 0 || make_dir(q.dir, error_r) < 0 ||
+	    make_dir(q.msgdir, error_r) < 0 || make_dir(q.tmpdir, error_r) < 0 ||
 	    make_dir(q.corruptdir, error_r) < 0)
 		return -1;
 	lock = xasprintf("%s/lock", q.dir);

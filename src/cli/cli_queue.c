@@ -1,0 +1,236 @@
+/*
+ * cli_queue - `tem queue list|flush|del` (see cli_queue.h).
+ *
+ * Trust: run by the administrator from a shell, while the server may be
+ * running. Reply texts in the queue come from remote servers, so every
+ * string printed is escaped: a hostile reply cannot send escape sequences
+ * to the admin's terminal. Callers: main.c's command dispatch.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli_queue.h"
+#include "conf/conf.h"
+#include "queue/queue.h"
+#include "util/buf.h"
+#include "util/xmalloc.h"
+
+#define EXIT_USAGE 2
+
+static const char queue_usage[] =
+    "usage: tem [-c FILE] queue list      one line per queued message:\n"
+    "           ID age=AGE from=<SENDER> to=<RCPT>,... next=WHEN "
+    "[error=\"LAST REPLY\"]\n"
+    "       tem [-c FILE] queue flush     try every queued message now\n"
+    "       tem [-c FILE] queue del ID    remove a message without "
+    "delivering it\n";
+
+static int
+fail(int status, char *msg)
+{
+	fprintf(stderr, "tem: %s\n", msg);
+	free(msg);
+	return status;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+/* Length of the well-formed UTF-8 sequence at s (no C1 controls, no
+ * overlongs or surrogates), or 0. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len;
+	unsigned cp;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1fu;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0fu;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07u;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if (cp < 0xa0 || (len == 3 && cp < 0x800) || (len == 4 &&
+	    cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/* Appends s with controls, non-UTF-8 bytes and (quoted) '"' and '\'
+ * escaped. */
+static void
+put_escaped(struct buf *b, const char *s, bool quoted)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), l;
+
+	for (size_t i = 0; i < n; i += l) {
+		l = 1;
+		if (p[i] >= 0x80 && (l = utf8_len(p + i, n - i)) > 0)
+			buf_append(b, p + i, l);
+		else if (p[i] < 0x20 || p[i] >= 0x7f) {
+			buf_printf(b, "\\x%02x", p[i]);
+			l = 1;
+		} else {
+			if (quoted && (p[i] == '"' || p[i] == '\\'))
+				buf_putc(b, '\\');
+			buf_putc(b, (char)p[i]);
+		}
+	}
+}
+
+/* "45s", "12m", "3h05m", "2d04h". */
+static void
+put_duration(struct buf *b, time_t d)
+{
+	if (d < 0)
+		d = 0;
+	if (d < 60)
+		buf_printf(b, "%llds", (long long)d);
+	else if (d < 3600)
+		buf_printf(b, "%lldm", (long long)(d / 60));
+	else if (d < 86400)
+		buf_printf(b, "%lldh%02lldm", (long long)(d / 3600),
+		    (long long)(d % 3600 / 60));
+	else
+		buf_printf(b, "%lldd%02lldh", (long long)(d / 86400),
+		    (long long)(d % 86400 / 3600));
+}
+
+static void
+format_msg(struct buf *b, const struct queue_msg *m, time_t now)
+{
+	const char *error = NULL;
+	time_t next = 0;
+	bool first = true;
+
+	buf_printf(b, "%s age=", m->id);
+	put_duration(b, now - m->arrival);
+	buf_puts(b, " from=<");
+	put_escaped(b, m->sender ? m->sender : "", false);
+	buf_puts(b, "> to=");
+	for (int i = 0; i < m->nrcpt; i++) {
+		const struct queue_rcpt *r = &m->rcpts[i];
+		if (r->state != QUEUE_STATE_PENDING)
+			continue;
+		buf_puts(b, first ? "<" : ",<");
+		put_escaped(b, r->address, false);
+		buf_putc(b, '>');
+		first = false;
+		if (next == 0 || r->next_try < next)
+			next = r->next_try;
+		if (error == NULL)
+			error = r->last_error;
+	}
+	buf_puts(b, " next=");
+	if (first)
+		buf_putc(b, '-');
+	else if (next <= now)
+		buf_puts(b, "now");
+	else {
+		buf_putc(b, '+');
+		put_duration(b, next - now);
+	}
+	if (error) {
+		buf_puts(b, " error=\"");
+		put_escaped(b, error, true);
+		buf_putc(b, '"');
+	}
+	buf_putc(b, '\n');
+}
+
+/* ---- commands ------------------------------------------------------------ */
+
+static int
+queue_list(const struct conf *c)
+{
+	struct queue_listing *list;
+	struct buf b;
+	size_t n;
+	char *err = NULL;
+	time_t now = time(NULL);
+
+	if (queue_admin_list(c->data_dir, &list, &n, &err) < 0)
+		return fail(1, err);
+	buf_init(&b, 0);
+	for (size_t i = 0; i < n; i++) {
+		if (list[i].damaged) {
+			buf_printf(&b, "%s damaged=\"", list[i].msg.id);
+			put_escaped(&b, list[i].damaged, true);
+			buf_puts(&b, "\"\n");
+		} else
+			format_msg(&b, &list[i].msg, now);
+	}
+	queue_listing_free(list, n);
+	fwrite(b.data ? b.data : "", 1, b.len, stdout);
+	buf_free(&b);
+	return fflush(stdout) == 0 ? 0 : fail(1, xasprintf("cannot write "
+	    "the list: %s", strerror(errno)));
+}
+
+static bool
+wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return argc == 2 && strcmp(argv[1], "help") == 0;
+}
+
+/* The exit status of a usage error for subcommand sub, or -1 when the
+ * argument count fits. */
+static int
+check_args(int argc, char **argv)
+{
+	const char *sub = argv[1];
+
+	if (strcmp(sub, "list") == 0 || strcmp(sub, "flush") == 0)
+		return argc == 2 ? -1 : fail(EXIT_USAGE,
+		    xasprintf("usage: tem queue %s", sub));
+	if (strcmp(sub, "del") == 0)
+		return argc == 3 ? -1 : fail(EXIT_USAGE,
+		    xstrdup("usage: tem queue del ID"));
+	return fail(EXIT_USAGE, xasprintf("unknown queue command '%s' (see "
+	    "tem queue --help)", sub));
+}
+
+int
+cli_queue(const struct conf *c, int argc, char **argv)
+{
+	char *err = NULL;
+	int r;
+
+	if (wants_help(argc, argv)) {
+		fputs(queue_usage, stdout);
+		return 0;
+	}
+	if (argc < 2)
+		return fail(EXIT_USAGE, xstrdup("missing queue command (see "
+		    "tem queue --help)"));
+	if ((r = check_args(argc, argv)) >= 0)
+		return r;
+	if (c == NULL)
+		return fail(1, xstrdup("no configuration loaded"));
+	if (strcmp(argv[1], "list") == 0)
+		return queue_list(c);
+	if (strcmp(argv[1], "flush") == 0)
+		r = queue_admin_flush(c->data_dir, &err);
+	else
+		r = queue_admin_del(c->data_dir, argv[2], &err);
+	return r == 0 ? 0 : fail(1, err);
+}
