@@ -6,7 +6,7 @@
 # once, only when something is missing.
 set -e
 BUILD="gcc make pkg-config libevent-dev libssl-dev libsqlite3-dev libunbound-dev libcrypt-dev openssl"
-TEST="$BUILD clang python3 python3-pytest swaks libio-socket-ssl-perl libnet-ssleay-perl strace"
+TEST="$BUILD clang python3 python3-pytest swaks libio-socket-ssl-perl libnet-ssleay-perl strace unbound"
 case "$1" in
 build) want="$BUILD" ;;
 test)  want="$TEST" ;;
@@ -24,5 +24,15 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps.sh: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# Daemon packages (unbound, postfix) must not start a system service on a
+# standard port: tests run their own instances on loopback ports.
+policy=/usr/sbin/policy-rc.d
+made_policy=
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	made_policy=1
+fi
+trap 'if [ -n "$made_policy" ]; then rm -f "$policy"; fi' EXIT
 apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends $missing >/dev/null

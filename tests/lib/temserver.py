@@ -81,7 +81,7 @@ class TemServer:
 
     def __init__(self, users=None, domains=("a.test",), aliases=None,
                  extra_conf=None, services=("smtp",), hostname=HOSTNAME,
-                 fixture_cert=True):
+                 fixture_cert=True, listen_addr="127.0.0.1", smtp_port=None):
         self.bin = tem_bin()
         self.hostname = hostname
         self.domains = list(domains)
@@ -90,6 +90,8 @@ class TemServer:
         self.extra_conf = extra_conf or {}
         self.services = tuple(services)
         self.fixture_cert = fixture_cert
+        self.listen_addr = listen_addr   # e.g. 127.0.0.3 for an MX test host
+        self.fixed_smtp_port = smtp_port  # a port shared by several hosts
         self.dir = None
         self.proc = None
         self.ports = {}
@@ -126,8 +128,12 @@ class TemServer:
         for svc in self.services:
             if svc not in self.SERVICES:
                 raise ValueError("unknown service " + svc)
-            self.ports[svc] = free_port()
-            lines.append("%s_listen = 127.0.0.1:%d" % (svc, self.ports[svc]))
+            if svc == "smtp" and self.fixed_smtp_port:
+                self.ports[svc] = self.fixed_smtp_port
+            else:
+                self.ports[svc] = free_port()
+            lines.append("%s_listen = %s:%d" % (svc, self.listen_addr,
+                                                self.ports[svc]))
         extra = self.extra_conf
         if isinstance(extra, dict):
             extra = ["%s = %s" % kv for kv in extra.items()]
@@ -220,7 +226,7 @@ class TemServer:
                 self.exit_codes.append(rc)
                 raise TemError("tem serve exited %d at start-up:\n%s" % (
                     rc, self.log_tail()))
-            if self._probe(port, "smtp" in self.ports):
+            if self._probe(port, "smtp" in self.ports, self.listen_addr):
                 return
             if time.monotonic() > deadline:
                 raise TemError("tem serve did not answer on port %d within "
@@ -229,11 +235,11 @@ class TemServer:
             time.sleep(0.05)
 
     @staticmethod
-    def _probe(port, smtp):
+    def _probe(port, smtp, addr="127.0.0.1"):
         """True once the port accepts (and, for SMTP, greets with 220 and
         closes after QUIT, so the probe no longer counts as a session)."""
         try:
-            s = socket.create_connection(("127.0.0.1", port), timeout=2)
+            s = socket.create_connection((addr, port), timeout=2)
         except OSError:
             return False
         try:
