@@ -27,12 +27,13 @@
  * in one file, so they can never disagree, and `tem queue del` is an
  * unlink the running server notices when it next opens the file. The
  * in-memory schedule (queue_sched.c) keeps only id, next time and an
- * in-flight mark, 32 bytes and a hash slot a message; it is rebuilt from
+ * in-flight mark, about 36 bytes a message; it is rebuilt from
  * the files at start, where "in flight" does not exist: every message
  * starts ready (STYLE.md habit 10).
  *
- * Threads: queue_submit() and the committer thread batch new files and
- * removals so that many share two syncs (like store/maildir.c). Calls
+ * Threads: queue_submit() and the committer thread (queue_commit.c)
+ * batch new files and removals so that many share two syncs (like
+ * store/maildir.c). Calls
  * marked "blocking" touch the disk: run them on a worker thread, never on
  * an event loop. The rest are non-blocking and safe from any thread.
  *
@@ -163,8 +164,9 @@ void queue_configure(unsigned retry_base, unsigned lifetime);
  * origin's thread (on the committer thread when origin is NULL). error is
  * 0 (the message is durable: send the 250) or an errno value (EINVAL:
  * bad id, no or too many recipients, a string or the content too long;
- * EEXIST: the id is taken; else the disk's). If m->msg.id was empty it is
- * filled before queue_submit returns. Non-blocking.
+ * EEXIST: the id is taken; ESHUTDOWN: the queue is stopping; else the
+ * disk's). If m->msg.id was empty it is filled before queue_submit
+ * returns. Non-blocking.
  */
 void queue_submit(struct queue_new *m, struct loop *origin,
     void (*done)(struct queue_new *m, int error, void *arg), void *arg);

@@ -14,6 +14,7 @@
 #include "queue/queue.h"
 
 struct buf;
+struct iovec;
 
 /* ---- queue_record.c: the file format -------------------------------- */
 
@@ -107,6 +108,22 @@ int queue_file_load(const char *msgdir, const char *id, int oflags,
     int *fd_r);
 /* fsync of the directory at path: 0 or -1 with errno. */
 int queue_sync_dir(const char *path);
+/* writev() of all n (<= 3) pieces, retried on EINTR and short writes:
+ * 0 or -1 with errno. */
+int queue_write_all(int fd, const struct iovec *iov, int n);
+
+/* ---- queue_commit.c: the committer thread --------------------------- */
+
+/* Starts the thread for the given folders (copied); stop finishes what
+ * is queued, then joins it and forgets the wake-up function. */
+void queue_commit_start(const char *msgdir, const char *tmpdir,
+    const char *flushpath);
+void queue_commit_stop(void);
+/* Unlinks msg/ID of key with the next batch (now, on this thread, when
+ * the committer is not running). */
+void queue_commit_remove(uint64_t key);
+/* Calls the wake-up function set with queue_set_wakeup(), if any. */
+void queue_wake(void);
 
 /* ---- queue_sched.c: ids, next times, in-flight marks ---------------- */
 /* All thread-safe (one mutex). Times are >= 1; gens are never 0. */

@@ -1,9 +1,9 @@
 /*
- * queue_store - the queue's files: recovery at start, the committer
- * thread (group commit of new messages and removals), loading due
- * messages, content reads, and durable state reports (see queue.h for
- * the contract and the reasons for the design, queue_record.c for the
- * bytes).
+ * queue_store - the queue's files: recovery at start, loading due
+ * messages, content reads, durable state reports and releases (see
+ * queue.h for the contract and the reasons for the design,
+ * queue_record.c for the bytes, queue_commit.c for the committer thread
+ * that writes new files and removes finished ones).
  *
  * Trust: runs with the server's privileges under data_dir/queue; every
  * file read back is re-validated by queue_record.c. Callers: the SMTP
@@ -27,7 +27,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,35 +41,18 @@
 #include "queue/queue_int.h"
 #include "util/buf.h"
 #include "util/log.h"
-#include "util/loop.h"
 #include "util/xmalloc.h"
 
 /* The head of a file is read in one go when it is this small. */
 #define HEAD_READ	4096
 
-struct removal {
-	uint64_t	 key;
-	struct removal	*next;
-};
-
 static struct {
 	char		*dir, *msgdir, *tmpdir, *corruptdir, *flushpath;
 	int		 lock_fd;
 	atomic_uint	 retry_base, lifetime;
-	pthread_mutex_t	 lock;		/* the fields below */
-	pthread_cond_t	 cond;
-	pthread_t	 thread;
-	bool		 running, stopping;
-	struct queue_new *head, *tail;
-	struct removal	*rhead, *rtail;
-	void		(*wakeup)(void *);
-	void		*wakeup_arg;
-	struct timespec	 flush_seen;	/* committer thread only */
-	atomic_bool	 flushed;
+	atomic_bool	 running;
 } q = {
 	.lock_fd = -1,
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.cond = PTHREAD_COND_INITIALIZER,
 };
 
 /* ---- small file helpers ---------------------------------------------- */
@@ -81,35 +63,6 @@ msg_path(const char *msgdir, const char *id)
 	return xasprintf("%s/%s", msgdir, id);
 }
 
-static int
-write_all(int fd, const struct iovec *iov0, int n)
-{
-	struct iovec iov[3];
-	ssize_t r;
-
-	TEM_ASSERT(n <= 3);
-	memcpy(iov, iov0, sizeof(*iov) * (size_t)n);
-	while (n > 0) {
-		r = writev(fd, iov, n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		while (n > 0 && (size_t)r >= iov[0].iov_len) {
-			r -= (ssize_t)iov[0].iov_len;
-			memmove(iov, iov + 1, sizeof(*iov) * (size_t)(n - 1));
-			n--;
-		}
-		if (n > 0) {
-			iov[0].iov_base = (char *)iov[0].iov_base + r;
-			iov[0].iov_len -= (size_t)r;
-		}
-	}
-	return 0;
-}
-
-/* Reads exactly n bytes at off: 0, or -1 (EIO for a short file). */
 static int
 pread_all(int fd, void *p, size_t n, uint64_t off)
 {
@@ -314,259 +267,6 @@ backoff(unsigned attempts)
 	return (time_t)(d < cap ? d : cap);
 }
 
-static void
-wake(void)
-{
-	void (*fn)(void *);
-	void *arg;
-
-	pthread_mutex_lock(&q.lock);
-	fn = q.wakeup;
-	arg = q.wakeup_arg;
-	pthread_mutex_unlock(&q.lock);
-	if (fn)
-		fn(arg);
-}
-
-/* ---- the committer ---------------------------------------------------- */
-
-/* One new file being committed. */
-struct pending {
-	struct queue_new	*m;
-	int			 fd;
-	char			*tmp, *final;
-};
-
-/* Writes m's file into tmp/. 0, or -1 with m->error set. */
-static int
-write_tmp(struct queue_new *m, struct pending *p)
-{
-	uint8_t chdr[QUEUE_REC_HDR], trailer[QUEUE_REC_TRAILER];
-	struct iovec iov[3];
-	struct buf head;
-	uint32_t crc;
-	int r = 0;
-
-	p->m = m;
-	p->tmp = msg_path(q.tmpdir, m->msg.id);
-	p->final = msg_path(q.msgdir, m->msg.id);
-	p->fd = open(p->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (p->fd < 0) {
-		m->error = errno;
-		return -1;
-	}
-	buf_init(&head, 0);
-	buf_append(&head, QUEUE_MAGIC, QUEUE_MAGIC_LEN);
-	queue_envelope_encode(&head, &m->msg);
-	queue_rec_header(chdr, QUEUE_REC_CONTENT, (uint32_t)m->content_len);
-	buf_append(&head, chdr, sizeof(chdr));
-	crc = queue_rec_crc(chdr, m->content, m->content_len);
-	trailer[0] = (uint8_t)(crc >> 24);
-	trailer[1] = (uint8_t)(crc >> 16);
-	trailer[2] = (uint8_t)(crc >> 8);
-	trailer[3] = (uint8_t)crc;
-	iov[0] = (struct iovec){ head.data, head.len };
-	iov[1] = (struct iovec){ (void *)(uintptr_t)m->content,
-	    m->content_len };
-	iov[2] = (struct iovec){ trailer, sizeof(trailer) };
-	if (write_all(p->fd, iov, 3) < 0) {
-		m->error = errno;
-		close(p->fd);
-		unlink(p->tmp);
-		p->fd = -1;
-		r = -1;
-	}
-	buf_free(&head);
-	return r;
-}
-
-/* Renames tmp to final without ever replacing a file (an id collision
- * must not overwrite a queued message). */
-static int
-rename_new(const char *tmp, const char *final)
-{
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -1;
-	if (link(tmp, final) < 0)	/* a file system without NOREPLACE */
-		return -1;
-	unlink(tmp);
-	return 0;
-}
-
-/* Step 1 of a batch: write and sync the new files, rename them into
- * msg/. Returns how many were renamed. */
-static size_t
-commit_files(struct pending *p, size_t n)
-{
-	size_t renamed = 0;
-	int sync_err = 0;
-
-	if (n == 1 && fsync(p[0].fd) < 0)
-		sync_err = errno;
-	else if (n > 1 && syncfs(p[0].fd) < 0)
-		sync_err = errno;
-	for (size_t i = 0; i < n; i++) {
-		close(p[i].fd);
-		if (sync_err == 0 && rename_new(p[i].tmp, p[i].final) < 0)
-			p[i].m->error = errno;
-		if (sync_err || p[i].m->error) {
-			unlink(p[i].tmp);
-			if (p[i].m->error == 0)
-				p[i].m->error = sync_err;
-		} else
-			renamed++;
-	}
-	return renamed;
-}
-
-/* Step 2: unlink the finished messages. Returns how many went. */
-static size_t
-commit_removals(struct removal *rm)
-{
-	size_t n = 0;
-	char id[17], *path;
-
-	for (; rm; rm = rm->next) {
-		queue_key_id(rm->key, id);
-		path = msg_path(q.msgdir, id);
-		if (unlink(path) == 0) {
-			log_info("%s queue removed", id);
-			n++;
-		} else if (errno != ENOENT)
-			log_error("%s queue remove error=\"%s\"", id,
-			    strerror(errno));
-		free(path);
-	}
-	return n;
-}
-
-/* Commits a batch of new messages and removals with two syncs: the
- * files, then the msg/ directory (renames and unlinks together). */
-static void
-commit_batch(struct queue_new *batch, struct removal *rm)
-{
-	struct pending *p;
-	size_t n = 0, cap = 0, renamed, removed;
-
-	for (struct queue_new *m = batch; m; m = m->next)
-		cap++;
-	p = xcalloc(cap ? cap : 1, sizeof(*p));
-	for (struct queue_new *m = batch; m; m = m->next)
-		if (m->error == 0 && write_tmp(m, &p[n]) == 0)
-			n++;
-		else {
-			free(p[n].tmp);
-			free(p[n].final);
-			p[n].tmp = p[n].final = NULL;
-		}
-	renamed = commit_files(p, n);
-	removed = commit_removals(rm);
-	if ((renamed || removed) && queue_sync_dir(q.msgdir) < 0) {
-		int e = errno;
-		log_error("- queue sync dir=%s error=\"%s\"", q.msgdir,
-		    strerror(e));
-		for (size_t i = 0; i < n; i++)
-			if (p[i].m->error == 0) {
-				unlink(p[i].final);	/* no 250: no mail */
-				p[i].m->error = e;
-			}
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (p[i].m->error == 0)
-			queue_sched_add(queue_id_key(p[i].m->msg.id),
-			    p[i].m->msg.arrival);
-		free(p[i].tmp);
-		free(p[i].final);
-	}
-	free(p);
-	if (renamed)
-		wake();
-}
-
-static void
-complete_on_loop(void *arg)
-{
-	struct queue_new *m = arg;
-
-	m->done(m, m->error, m->arg);
-}
-
-static void
-complete(struct queue_new *m)
-{
-	if (m->done == NULL)
-		return;
-	if (m->origin)
-		loop_post(m->origin, complete_on_loop, m);
-	else
-		m->done(m, m->error, m->arg);
-}
-
-/* Looks for the `tem queue flush` marker (each second). */
-static void
-poll_flush(void)
-{
-	struct stat st;
-
-	if (stat(q.flushpath, &st) < 0)
-		return;
-	if (st.st_mtim.tv_sec == q.flush_seen.tv_sec &&
-	    st.st_mtim.tv_nsec == q.flush_seen.tv_nsec)
-		return;		/* seen, and we could not remove it */
-	q.flush_seen = st.st_mtim;
-	if (unlink(q.flushpath) == 0)
-		q.flush_seen = (struct timespec){ 0, 0 };
-	log_info("- queue flush messages=%zu", queue_sched_count());
-	atomic_store(&q.flushed, true);
-	queue_flush();
-}
-
-static void *
-committer_main(void *unused)
-{
-	struct queue_new *batch, *next;
-	struct removal *rm, *rnext;
-	struct timespec deadline, last = { 0, 0 }, now;
-	bool stop;
-
-	(void)unused;
-	for (;;) {
-		pthread_mutex_lock(&q.lock);
-		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_sec++;
-		while (q.head == NULL && q.rhead == NULL && !q.stopping)
-			if (pthread_cond_timedwait(&q.cond, &q.lock,
-			    &deadline) == ETIMEDOUT)
-				break;
-		batch = q.head;
-		rm = q.rhead;
-		q.head = q.tail = NULL;
-		q.rhead = q.rtail = NULL;
-		stop = q.stopping;
-		pthread_mutex_unlock(&q.lock);
-		if (batch || rm)
-			commit_batch(batch, rm);
-		for (; batch; batch = next) {
-			next = batch->next;
-			batch->next = NULL;
-			complete(batch);
-		}
-		for (; rm; rm = rnext) {
-			rnext = rm->next;
-			free(rm);
-		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec != last.tv_sec) {
-			last = now;
-			poll_flush();
-		}
-		if (stop)
-			return NULL;
-	}
-}
-
 /* ---- start and stop ------------------------------------------------------ */
 
 /* Removes every file in tmp/: submits that never completed. */
@@ -698,7 +398,7 @@ queue_init(const char *data_dir, unsigned retry_base, unsigned lifetime,
     char **error_r)
 {
 	*error_r = NULL;
-	TEM_ASSERT(!q.running);
+	TEM_ASSERT(!atomic_load(&q.running));
 	queue_configure(retry_base, lifetime);
 	if (open_dirs(data_dir, error_r) < 0) {
 		free_paths();
@@ -711,12 +411,8 @@ queue_init(const char *data_dir, unsigned retry_base, unsigned lifetime,
 		free_paths();
 		return -1;
 	}
-	q.stopping = false;
-	q.flush_seen = (struct timespec){ 0, 0 };
-	atomic_store(&q.flushed, false);
-	if (pthread_create(&q.thread, NULL, committer_main, NULL) != 0)
-		log_fatal("cannot start the queue committer thread");
-	q.running = true;
+	queue_commit_start(q.msgdir, q.tmpdir, q.flushpath);
+	atomic_store(&q.running, true);
 	log_info("- queue started dir=%s messages=%zu", q.dir,
 	    queue_sched_count());
 	return 0;
@@ -725,17 +421,10 @@ queue_init(const char *data_dir, unsigned retry_base, unsigned lifetime,
 void
 queue_shutdown(void)
 {
-	if (!q.running)
+	if (!atomic_load(&q.running))
 		return;
-	pthread_mutex_lock(&q.lock);
-	q.stopping = true;
-	pthread_cond_signal(&q.cond);
-	pthread_mutex_unlock(&q.lock);
-	pthread_join(q.thread, NULL);
-	pthread_mutex_lock(&q.lock);
-	q.running = false;
-	q.wakeup = NULL;
-	pthread_mutex_unlock(&q.lock);
+	queue_commit_stop();
+	atomic_store(&q.running, false);
 	queue_sched_free();
 	free_paths();
 }
@@ -745,54 +434,6 @@ queue_configure(unsigned retry_base, unsigned lifetime)
 {
 	atomic_store(&q.retry_base, retry_base ? retry_base : 1);
 	atomic_store(&q.lifetime, lifetime);
-}
-
-/* ---- submit -------------------------------------------------------------- */
-
-/* Fills in what the caller may leave out and checks the limits. */
-static void
-prepare(struct queue_new *m)
-{
-	m->error = 0;
-	m->next = NULL;
-	if (m->msg.id[0] == '\0')
-		log_new_id(m->msg.id);
-	if (m->msg.arrival == 0)
-		m->msg.arrival = time(NULL);
-	m->msg.size = m->content_len;
-	if (queue_msg_check(&m->msg, m->content_len) < 0 ||
-	    (m->content == NULL && m->content_len > 0))
-		m->error = EINVAL;
-}
-
-void
-queue_submit(struct queue_new *m, struct loop *origin,
-    void (*done)(struct queue_new *m, int error, void *arg), void *arg)
-{
-	TEM_ASSERT(q.running);
-	prepare(m);
-	m->origin = origin;
-	m->done = done;
-	m->arg = arg;
-	pthread_mutex_lock(&q.lock);
-	if (q.tail)
-		q.tail->next = m;
-	else
-		q.head = m;
-	q.tail = m;
-	pthread_cond_signal(&q.cond);
-	pthread_mutex_unlock(&q.lock);
-}
-
-int
-queue_submit_sync(struct queue_new *m)
-{
-	TEM_ASSERT(q.msgdir != NULL);
-	prepare(m);
-	m->origin = NULL;
-	m->done = NULL;
-	commit_batch(m, NULL);
-	return m->error;
 }
 
 /* ---- taking, reading ---------------------------------------------------- */
@@ -833,7 +474,7 @@ queue_take_due(time_t now, struct queue_msg **msgs, int max)
 	uint32_t gens[64];
 	int n = 0, k;
 
-	if (!q.running)
+	if (!atomic_load(&q.running))
 		return 0;
 	while (n < max) {
 		k = queue_sched_take(now, keys, gens,
@@ -915,7 +556,7 @@ append_record(struct queue_msg *m, const struct buf *b)
 	if (m->file_end && (uint64_t)st.st_size != m->file_end &&
 	    ftruncate(fd, (off_t)m->file_end) < 0)
 		goto fail;	/* garbage from an earlier failed append */
-	if (write_all(fd, &iov, 1) < 0 || fdatasync(fd) < 0) {
+	if (queue_write_all(fd, &iov, 1) < 0 || fdatasync(fd) < 0) {
 		e = errno;
 		if (m->file_end && ftruncate(fd, (off_t)m->file_end) == 0)
 			(void)fdatasync(fd);
@@ -1065,37 +706,6 @@ queue_set_rcpt_flags(struct queue_msg *m, const int *idx, int n,
 	return r;
 }
 
-/* ---- release, removal ---------------------------------------------------- */
-
-static void
-remove_later(uint64_t key)
-{
-	struct removal *rm;
-	char id[17], *path;
-
-	pthread_mutex_lock(&q.lock);
-	if (q.running && !q.stopping) {
-		rm = xmalloc(sizeof(*rm));
-		rm->key = key;
-		if (q.rtail)
-			q.rtail->next = rm;
-		else
-			q.rhead = rm;
-		q.rtail = rm;
-		pthread_cond_signal(&q.cond);
-		pthread_mutex_unlock(&q.lock);
-		return;
-	}
-	pthread_mutex_unlock(&q.lock);
-	if (q.msgdir == NULL)
-		return;
-	queue_key_id(key, id);	/* no committer: do it here */
-	path = msg_path(q.msgdir, id);
-	if (unlink(path) == 0)
-		queue_sync_dir(q.msgdir);
-	free(path);
-}
-
 void
 queue_msg_free(struct queue_msg **mp)
 {
@@ -1108,7 +718,7 @@ queue_msg_free(struct queue_msg **mp)
 		key = queue_id_key(m->id);
 		if (count_pending(m) == 0) {
 			queue_sched_remove(key);
-			remove_later(key);
+			queue_commit_remove(key);
 		} else if (m->sched_gen != 0)
 			queue_sched_release(key, m->sched_gen,
 			    earliest_pending(m, time(NULL)));
@@ -1136,20 +746,6 @@ void
 queue_flush(void)
 {
 	queue_sched_flush(time(NULL));
-	wake();
+	queue_wake();
 }
 
-bool
-queue_flush_requested(void)
-{
-	return atomic_exchange(&q.flushed, false);
-}
-
-void
-queue_set_wakeup(void (*fn)(void *arg), void *arg)
-{
-	pthread_mutex_lock(&q.lock);
-	q.wakeup = fn;
-	q.wakeup_arg = arg;
-	pthread_mutex_unlock(&q.lock);
-}

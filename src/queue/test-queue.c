@@ -240,6 +240,35 @@ test_submit_invalid(void)
 }
 
 static void
+on_done_direct(struct queue_new *m, int error, void *arg)
+{
+	(void)m;
+	*(int *)arg = error;
+}
+
+/* A submit racing with shutdown is refused, never lost or stuck. */
+static void
+test_submit_stopped(void)
+{
+	struct queue_new m;
+	struct queue_rcpt r = { 0 };
+	int error = -1;
+
+	setup(60, 3600);
+	queue_shutdown();
+	memset(&m, 0, sizeof(m));
+	r.address = "x@x.test";		/* not freed: queue_msg_clear unused */
+	m.msg.sender = "";
+	m.msg.nrcpt = 1;
+	m.msg.rcpts = &r;
+	m.content = body;
+	m.content_len = strlen(body);
+	queue_submit(&m, NULL, on_done_direct, &error);
+	TEST_ASSERT(error == ESHUTDOWN);
+	teardown();
+}
+
+static void
 test_take_order(void)
 {
 	char a[17], b[17], c[17];
@@ -773,6 +802,7 @@ main(void)
 	tloop = loop_new();
 	TEST_RUN(test_submit_read);
 	TEST_RUN(test_submit_invalid);
+	TEST_RUN(test_submit_stopped);
 	TEST_RUN(test_take_order);
 	TEST_RUN(test_backoff);
 	TEST_RUN(test_expiry);

@@ -1,0 +1,487 @@
+/*
+ * queue_commit - the queue's committer thread: group commit of new
+ * message files and of removals, the `tem queue flush` marker, and the
+ * wake-up callback (queue.h, queue_int.h).
+ *
+ * Trust: runs with the server's privileges under data_dir/queue; writes
+ * only files it names itself from validated ids. Callers: queue_submit()
+ * on loop threads, queue_msg_free() on any thread, queue_store.c.
+ *
+ * Like store/maildir.c: the thread takes every job waiting, writes each
+ * new file in tmp/, makes them all durable with one sync (fsync for one
+ * file, syncfs for more), renames them into msg/ without ever replacing
+ * a file, unlinks the finished messages, makes all of those directory
+ * changes durable with one fsync of msg/, and only then adds the new
+ * messages to the schedule and posts each done() to the loop that
+ * submitted it. Between batches it wakes each second to look for the
+ * flush marker.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "queue/queue_int.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/loop.h"
+#include "util/xmalloc.h"
+
+struct removal {
+	uint64_t	 key;
+	struct removal	*next;
+};
+
+static struct {
+	char		*msgdir, *tmpdir, *flushpath;
+	pthread_mutex_t	 lock;		/* the fields below */
+	pthread_cond_t	 cond;
+	pthread_t	 thread;
+	bool		 running, stopping;
+	struct queue_new *head, *tail;
+	struct removal	*rhead, *rtail;
+	void		(*wakeup)(void *);
+	void		*wakeup_arg;
+	struct timespec	 flush_seen;	/* committer thread only */
+	atomic_bool	 flushed;
+} c = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+};
+
+static char *
+msg_path(const char *dir, const char *id)
+{
+	return xasprintf("%s/%s", dir, id);
+}
+
+int
+queue_write_all(int fd, const struct iovec *iov0, int n)
+{
+	struct iovec iov[3];
+	ssize_t r;
+
+	TEM_ASSERT(n <= 3);
+	memcpy(iov, iov0, sizeof(*iov) * (size_t)n);
+	while (n > 0) {
+		r = writev(fd, iov, n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		while (n > 0 && (size_t)r >= iov[0].iov_len) {
+			r -= (ssize_t)iov[0].iov_len;
+			memmove(iov, iov + 1, sizeof(*iov) * (size_t)(n - 1));
+			n--;
+		}
+		if (n > 0) {
+			iov[0].iov_base = (char *)iov[0].iov_base + r;
+			iov[0].iov_len -= (size_t)r;
+		}
+	}
+	return 0;
+}
+
+void
+queue_wake(void)
+{
+	void (*fn)(void *);
+	void *arg;
+
+	pthread_mutex_lock(&c.lock);
+	fn = c.wakeup;
+	arg = c.wakeup_arg;
+	pthread_mutex_unlock(&c.lock);
+	if (fn)
+		fn(arg);
+}
+
+/* ---- the batch ------------------------------------------------------------ */
+
+/* One new file being committed. */
+struct pending {
+	struct queue_new	*m;
+	int			 fd;
+	char			*tmp, *final;
+};
+
+/* Writes m's file into tmp/. 0, or -1 with m->error set. */
+static int
+write_tmp(struct queue_new *m, struct pending *p)
+{
+	uint8_t chdr[QUEUE_REC_HDR], trailer[QUEUE_REC_TRAILER];
+	struct iovec iov[3];
+	struct buf head;
+	uint32_t crc;
+	int r = 0;
+
+	p->m = m;
+	p->tmp = msg_path(c.tmpdir, m->msg.id);
+	p->final = msg_path(c.msgdir, m->msg.id);
+	p->fd = open(p->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (p->fd < 0) {
+		m->error = errno;
+		return -1;
+	}
+	buf_init(&head, 0);
+	buf_append(&head, QUEUE_MAGIC, QUEUE_MAGIC_LEN);
+	queue_envelope_encode(&head, &m->msg);
+	queue_rec_header(chdr, QUEUE_REC_CONTENT, (uint32_t)m->content_len);
+	buf_append(&head, chdr, sizeof(chdr));
+	crc = queue_rec_crc(chdr, m->content, m->content_len);
+	trailer[0] = (uint8_t)(crc >> 24);
+	trailer[1] = (uint8_t)(crc >> 16);
+	trailer[2] = (uint8_t)(crc >> 8);
+	trailer[3] = (uint8_t)crc;
+	iov[0] = (struct iovec){ head.data, head.len };
+	iov[1] = (struct iovec){ (void *)(uintptr_t)m->content,
+	    m->content_len };
+	iov[2] = (struct iovec){ trailer, sizeof(trailer) };
+	if (queue_write_all(p->fd, iov, 3) < 0) {
+		m->error = errno;
+		close(p->fd);
+		unlink(p->tmp);
+		p->fd = -1;
+		r = -1;
+	}
+	buf_free(&head);
+	return r;
+}
+
+/* Renames tmp to final without ever replacing a file (an id collision
+ * must not overwrite a queued message). */
+static int
+rename_new(const char *tmp, const char *final)
+{
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (link(tmp, final) < 0)	/* a file system without NOREPLACE */
+		return -1;
+	unlink(tmp);
+	return 0;
+}
+
+/* Step 1 of a batch: write and sync the new files, rename them into
+ * msg/. Returns how many were renamed. */
+static size_t
+commit_files(struct pending *p, size_t n)
+{
+	size_t renamed = 0;
+	int sync_err = 0;
+
+	if (n == 1 && fsync(p[0].fd) < 0)
+		sync_err = errno;
+	else if (n > 1 && syncfs(p[0].fd) < 0)
+		sync_err = errno;
+	for (size_t i = 0; i < n; i++) {
+		close(p[i].fd);
+		if (sync_err == 0 && rename_new(p[i].tmp, p[i].final) < 0)
+			p[i].m->error = errno;
+		if (sync_err || p[i].m->error) {
+			unlink(p[i].tmp);
+			if (p[i].m->error == 0)
+				p[i].m->error = sync_err;
+		} else
+			renamed++;
+	}
+	return renamed;
+}
+
+/* Step 2: unlink the finished messages. Returns how many went. */
+static size_t
+commit_removals(struct removal *rm)
+{
+	size_t n = 0;
+	char id[17], *path;
+
+	for (; rm; rm = rm->next) {
+		queue_key_id(rm->key, id);
+		path = msg_path(c.msgdir, id);
+		if (unlink(path) == 0) {
+			log_info("%s queue removed", id);
+			n++;
+		} else if (errno != ENOENT)
+			log_error("%s queue remove error=\"%s\"", id,
+			    strerror(errno));
+		free(path);
+	}
+	return n;
+}
+
+/* Commits a batch of new messages and removals with two syncs: the
+ * files, then the msg/ directory (renames and unlinks together). */
+static void
+commit_batch(struct queue_new *batch, struct removal *rm)
+{
+	struct pending *p;
+	size_t n = 0, cap = 0, renamed, removed;
+
+	for (struct queue_new *m = batch; m; m = m->next)
+		cap++;
+	p = xcalloc(cap ? cap : 1, sizeof(*p));
+	for (struct queue_new *m = batch; m; m = m->next)
+		if (m->error == 0 && write_tmp(m, &p[n]) == 0)
+			n++;
+		else {
+			free(p[n].tmp);
+			free(p[n].final);
+			p[n].tmp = p[n].final = NULL;
+		}
+	renamed = commit_files(p, n);
+	removed = commit_removals(rm);
+	if ((renamed || removed) && queue_sync_dir(c.msgdir) < 0) {
+		int e = errno;
+		log_error("- queue sync dir=%s error=\"%s\"", c.msgdir,
+		    strerror(e));
+		for (size_t i = 0; i < n; i++)
+			if (p[i].m->error == 0) {
+				unlink(p[i].final);	/* no 250: no mail */
+				p[i].m->error = e;
+			}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (p[i].m->error == 0)
+			queue_sched_add(queue_id_key(p[i].m->msg.id),
+			    p[i].m->msg.arrival);
+		free(p[i].tmp);
+		free(p[i].final);
+	}
+	free(p);
+	if (renamed)
+		queue_wake();
+}
+
+static void
+complete_on_loop(void *arg)
+{
+	struct queue_new *m = arg;
+
+	m->done(m, m->error, m->arg);
+}
+
+static void
+complete(struct queue_new *m)
+{
+	if (m->done == NULL)
+		return;
+	if (m->origin)
+		loop_post(m->origin, complete_on_loop, m);
+	else
+		m->done(m, m->error, m->arg);
+}
+
+/* Looks for the `tem queue flush` marker (each second). */
+static void
+poll_flush(void)
+{
+	struct stat st;
+
+	if (stat(c.flushpath, &st) < 0)
+		return;
+	if (st.st_mtim.tv_sec == c.flush_seen.tv_sec &&
+	    st.st_mtim.tv_nsec == c.flush_seen.tv_nsec)
+		return;		/* seen, and we could not remove it */
+	c.flush_seen = st.st_mtim;
+	if (unlink(c.flushpath) == 0)
+		c.flush_seen = (struct timespec){ 0, 0 };
+	log_info("- queue flush messages=%zu", queue_sched_count());
+	atomic_store(&c.flushed, true);
+	queue_flush();
+}
+
+static void *
+committer_main(void *unused)
+{
+	struct queue_new *batch, *next;
+	struct removal *rm, *rnext;
+	struct timespec deadline, last = { 0, 0 }, now;
+	bool stop;
+
+	(void)unused;
+	for (;;) {
+		pthread_mutex_lock(&c.lock);
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec++;
+		while (c.head == NULL && c.rhead == NULL && !c.stopping)
+			if (pthread_cond_timedwait(&c.cond, &c.lock,
+			    &deadline) == ETIMEDOUT)
+				break;
+		batch = c.head;
+		rm = c.rhead;
+		c.head = c.tail = NULL;
+		c.rhead = c.rtail = NULL;
+		stop = c.stopping;
+		pthread_mutex_unlock(&c.lock);
+		if (batch || rm)
+			commit_batch(batch, rm);
+		for (; batch; batch = next) {
+			next = batch->next;
+			batch->next = NULL;
+			complete(batch);
+		}
+		for (; rm; rm = rnext) {
+			rnext = rm->next;
+			free(rm);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec != last.tv_sec) {
+			last = now;
+			poll_flush();
+		}
+		if (stop)
+			return NULL;
+	}
+}
+
+/* ---- submit -------------------------------------------------------------- */
+
+/* Fills in what the caller may leave out and checks the limits. */
+static void
+prepare(struct queue_new *m)
+{
+	m->error = 0;
+	m->next = NULL;
+	if (m->msg.id[0] == '\0')
+		log_new_id(m->msg.id);
+	if (m->msg.arrival == 0)
+		m->msg.arrival = time(NULL);
+	m->msg.size = m->content_len;
+	if (queue_msg_check(&m->msg, m->content_len) < 0 ||
+	    (m->content == NULL && m->content_len > 0))
+		m->error = EINVAL;
+}
+
+void
+queue_submit(struct queue_new *m, struct loop *origin,
+    void (*done)(struct queue_new *m, int error, void *arg), void *arg)
+{
+	prepare(m);
+	m->origin = origin;
+	m->done = done;
+	m->arg = arg;
+	pthread_mutex_lock(&c.lock);
+	if (!c.running || c.stopping) {
+		/* a session finishing DATA while the server stops: 4xx */
+		pthread_mutex_unlock(&c.lock);
+		m->error = ESHUTDOWN;
+		complete(m);
+		return;
+	}
+	if (c.tail)
+		c.tail->next = m;
+	else
+		c.head = m;
+	c.tail = m;
+	pthread_cond_signal(&c.cond);
+	pthread_mutex_unlock(&c.lock);
+}
+
+int
+queue_submit_sync(struct queue_new *m)
+{
+	TEM_ASSERT(c.msgdir != NULL);
+	prepare(m);
+	m->origin = NULL;
+	m->done = NULL;
+	commit_batch(m, NULL);
+	return m->error;
+}
+
+/* ---- removals ------------------------------------------------------------- */
+
+void
+queue_commit_remove(uint64_t key)
+{
+	struct removal *rm;
+	char id[17], *path;
+
+	pthread_mutex_lock(&c.lock);
+	if (c.running && !c.stopping) {
+		rm = xmalloc(sizeof(*rm));
+		rm->key = key;
+		if (c.rtail)
+			c.rtail->next = rm;
+		else
+			c.rhead = rm;
+		c.rtail = rm;
+		pthread_cond_signal(&c.cond);
+		pthread_mutex_unlock(&c.lock);
+		return;
+	}
+	if (c.msgdir != NULL) {	/* no committer: do it here */
+		queue_key_id(key, id);
+		path = msg_path(c.msgdir, id);
+		if (unlink(path) == 0)
+			queue_sync_dir(c.msgdir);
+		free(path);
+	}
+	pthread_mutex_unlock(&c.lock);
+}
+
+/* ---- start and stop ------------------------------------------------------ */
+
+void
+queue_commit_start(const char *msgdir, const char *tmpdir,
+    const char *flushpath)
+{
+	pthread_mutex_lock(&c.lock);
+	TEM_ASSERT(!c.running);
+	c.msgdir = xstrdup(msgdir);
+	c.tmpdir = xstrdup(tmpdir);
+	c.flushpath = xstrdup(flushpath);
+	c.stopping = false;
+	c.flush_seen = (struct timespec){ 0, 0 };
+	atomic_store(&c.flushed, false);
+	c.running = true;
+	pthread_mutex_unlock(&c.lock);
+	if (pthread_create(&c.thread, NULL, committer_main, NULL) != 0)
+		log_fatal("cannot start the queue committer thread");
+}
+
+void
+queue_commit_stop(void)
+{
+	pthread_mutex_lock(&c.lock);
+	if (!c.running) {
+		pthread_mutex_unlock(&c.lock);
+		return;
+	}
+	c.stopping = true;
+	pthread_cond_signal(&c.cond);
+	pthread_mutex_unlock(&c.lock);
+	pthread_join(c.thread, NULL);
+	pthread_mutex_lock(&c.lock);
+	c.running = false;
+	c.wakeup = NULL;
+	XFREE(&c.msgdir);
+	XFREE(&c.tmpdir);
+	XFREE(&c.flushpath);
+	pthread_mutex_unlock(&c.lock);
+}
+
+bool
+queue_flush_requested(void)
+{
+	return atomic_exchange(&c.flushed, false);
+}
+
+void
+queue_set_wakeup(void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&c.lock);
+	c.wakeup = fn;
+	c.wakeup_arg = arg;
+	pthread_mutex_unlock(&c.lock);
+}
+
