@@ -152,7 +152,9 @@ struct queue_new {
 int queue_init(const char *data_dir, unsigned retry_base, unsigned lifetime,
     char **error_r);
 /* Finishes queued submits and removals, stops the committer, frees the
- * schedule. Messages in flight stay on disk and are ready at next start. */
+ * schedule. Messages in flight stay on disk and are ready at next start;
+ * a report or read still running on another thread completes on disk
+ * (better: stop those threads first). Later submits get ESHUTDOWN. */
 void queue_shutdown(void);
 /* New retry_base / lifetime (seconds) after a config reload; any thread. */
 void queue_configure(unsigned retry_base, unsigned lifetime);

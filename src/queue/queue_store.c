@@ -351,6 +351,9 @@ recover_all(char **error_r)
 	return r;
 }
 
+/* Paths stay allocated after queue_shutdown() (freed by the next init):
+ * a report still finishing on a worker thread then writes its record
+ * where it belongs instead of reading freed memory. */
 static void
 free_paths(void)
 {
@@ -399,6 +402,7 @@ queue_init(const char *data_dir, unsigned retry_base, unsigned lifetime,
 {
 	*error_r = NULL;
 	TEM_ASSERT(!atomic_load(&q.running));
+	free_paths();
 	queue_configure(retry_base, lifetime);
 	if (open_dirs(data_dir, error_r) < 0) {
 		free_paths();
@@ -421,12 +425,13 @@ queue_init(const char *data_dir, unsigned retry_base, unsigned lifetime,
 void
 queue_shutdown(void)
 {
-	if (!atomic_load(&q.running))
+	if (!atomic_exchange(&q.running, false))
 		return;
 	queue_commit_stop();
-	atomic_store(&q.running, false);
 	queue_sched_free();
-	free_paths();
+	if (q.lock_fd >= 0)
+		close(q.lock_fd);
+	q.lock_fd = -1;
 }
 
 void
@@ -630,7 +635,8 @@ reschedule_failed(struct queue_msg *m, int e, time_t now)
 	}
 	log_error("%s queue state write error=\"%s\"", m->id, strerror(e));
 	if (!queue_sched_release(key, m->sched_gen,
-	    now + (time_t)atomic_load(&q.retry_base)))
+	    now + (time_t)atomic_load(&q.retry_base)) &&
+	    atomic_load(&q.running))
 		queue_sched_add(key, now + (time_t)atomic_load(&q.retry_base));
 }
 
@@ -670,7 +676,7 @@ queue_report_at(struct queue_msg *m, const int *results, char *const *texts,
 	free(idx);
 	left = count_pending(m);
 	if (left > 0 && !queue_sched_release(key, m->sched_gen,
-	    earliest_pending(m, now)))
+	    earliest_pending(m, now)) && atomic_load(&q.running))
 		queue_sched_add(key, earliest_pending(m, now));
 	return left;
 }

@@ -464,6 +464,32 @@ test_restart(void)
 	teardown();
 }
 
+/* A report finishing on a worker after shutdown still lands on disk. */
+static void
+test_report_after_shutdown(void)
+{
+	int res[1] = { QUEUE_RCPT_DEFERRED };
+	char *text[1] = { "451 late" };
+	char id[17];
+	struct queue_msg *m;
+
+	setup(60, 3600);
+	TEST_ASSERT(submit(T0, "a@a.test", one, body, id) == 0);
+	m = take1(T0);
+	TEST_ASSERT(m != NULL);
+	queue_shutdown();
+	TEST_ASSERT(queue_report_at(m, res, text, T0) == 1);
+	queue_msg_free(&m);
+	TEST_ASSERT(queue_count() == 0);
+	TEST_ASSERT(restart() == 0);
+	m = take1(T0 + 60);
+	TEST_ASSERT(m != NULL);
+	TEST_ASSERT(m->rcpts[0].attempts == 1);
+	TEST_ASSERT_STREQ(m->rcpts[0].last_error, "451 late");
+	queue_msg_free(&m);
+	teardown();
+}
+
 /* Appends bytes to a message file, as a crash mid-append leaves it. */
 static void
 append_raw(const char *id, const void *p, size_t n)
@@ -808,6 +834,7 @@ main(void)
 	TEST_RUN(test_expiry);
 	TEST_RUN(test_mixed_results);
 	TEST_RUN(test_restart);
+	TEST_RUN(test_report_after_shutdown);
 	TEST_RUN(test_torn_tail);
 	TEST_RUN(test_damaged);
 	TEST_RUN(test_del);
