@@ -1,0 +1,144 @@
+/*
+ * mta_session - one outbound SMTP connection carrying one or more messages
+ * to one host (RFC 5321 client side).
+ *
+ * Trust: talks to remote servers, whose replies are untrusted (parsed by
+ * smtp_reply.c with its limits). The messages and addresses come from our
+ * own queue; they are still checked for control characters before they go
+ * into a command line, so nothing stored can inject a command.
+ *
+ * What it does: connect (bind to bind_addr when set), read the greeting,
+ * EHLO (HELO when EHLO gets a 5xx), STARTTLS when offered (then EHLO
+ * again), and then, for each message in turn on the same connection:
+ * MAIL FROM (SIZE=, BODY=8BITMIME, SMTPUTF8, RET=, ENVID= as the peer
+ * allows), RCPT TO (NOTIFY=, ORCPT= when the peer offers DSN), DATA, the
+ * content (LF to CRLF, dot-stuffed), with MAIL+RCPT+DATA sent as one group
+ * when the peer offers PIPELINING; RSET between messages when a
+ * transaction was left open; QUIT at the end.
+ *
+ * Messages the peer cannot take are refused locally, with a permanent
+ * result and no command sent: larger than the peer's SIZE (5.3.4), 8-bit
+ * content for a peer without 8BITMIME (5.6.3; tem does not downgrade),
+ * SMTPUTF8 needed but not offered (5.6.7).
+ *
+ * Logs one line per connection event under its id: "mta connect",
+ * "mta tls", "mta error", "mta disconnect". Per-recipient delivery lines
+ * are the caller's.
+ */
+#ifndef TEM_MTA_SESSION_H
+#define TEM_MTA_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <sys/socket.h>
+
+#include "mail/dsn.h"
+
+struct loop;
+struct mta_session;
+
+/* done() statuses. */
+#define MTA_OK		0	/* the session ran; results are in the msgs */
+#define MTA_CONN_FAILED	1	/* connect refused, unreachable, timed out */
+#define MTA_CONN_TEMP	2	/* 4xx greeting/EHLO, lost connection or
+				   timeout before any message, TLS failure */
+#define MTA_CONN_PERM	3	/* 5xx greeting or HELO (RFC 5321 5.1: try
+				   the next MX anyway; the caller decides) */
+
+/* rcpt_result values. */
+#define MTA_RCPT_UNTOUCHED	0	/* not attempted */
+#define MTA_RCPT_OK		2	/* accepted by the peer's final reply */
+#define MTA_RCPT_TEMP		4
+#define MTA_RCPT_PERM		5
+
+/* One message to send. Everything is the caller's and must stay valid
+   until done() returns. */
+struct mta_msg {
+	/* Addresses as they go between "<" and ">" (quoted where needed);
+	   "" for the null sender. */
+	const char	 *sender;
+	int		  nrcpt;
+	const char	**rcpts;
+	/* DSN parameters, sent only when the peer offers DSN: per recipient
+	   ORCPT as received ("rfc822;xtext") and DSN_NOTIFY_* bits (0:
+	   none); either array may be NULL, an entry NULL / 0. */
+	const char	**orcpt;
+	const unsigned	 *notify;
+	const char	 *envid;	/* xtext, or NULL */
+	int		  ret;		/* DSN_RET_*, or 0 */
+	/* The message as stored: LF line ends (CRLF is taken as one line
+	   end too). Sent with CRLF and dot-stuffing. */
+	const char	 *content;
+	size_t		  len;
+	bool		  eightbit;	/* content holds 8-bit octets */
+	bool		  smtputf8;	/* addresses/headers need SMTPUTF8 */
+
+	/*
+	 * Results, nrcpt entries each, allocated (zeroed) by the caller and
+	 * filled by the session: rcpt_result MTA_RCPT_*; rcpt_text a
+	 * malloc'd line that the caller frees (an old value is freed when
+	 * replaced). From the peer: "host NAME[ADDR] said: 550 5.1.1 <x>:
+	 * user unknown (in reply to RCPT TO command)"; from the session:
+	 * "5.3.4 message size ... of host NAME[ADDR]" or "lost connection
+	 * with host NAME[ADDR] while ...". dsn_status_from_reply() reads the
+	 * status back from either form.
+	 */
+	int		 *rcpt_result;
+	char		**rcpt_text;
+};
+
+struct mta_session_params {
+	struct loop		*loop;
+	const char		*log_id;	/* NULL: a new one */
+	const char		*helo_name;	/* our hostname */
+	const char		*host_name;	/* the peer's (MX) name, for SNI,
+						   logs and texts; NULL: addr */
+	struct sockaddr_storage	 addr;		/* port already set */
+	socklen_t		 addrlen;
+	const struct sockaddr	*bind_addr;	/* NULL: any */
+	socklen_t		 bind_len;
+	unsigned		 connect_timeout; /* seconds, e.g. 30 */
+	unsigned		 command_timeout; /* per reply, e.g. 300 */
+	unsigned		 data_timeout;	  /* final DATA reply, e.g. 600 */
+	bool			 tls_required;	/* no TLS: MTA_CONN_TEMP */
+	bool			 no_tls;	/* skip STARTTLS (retry after a
+						   failed handshake) unless
+						   tls_required */
+};
+
+typedef void mta_done_fn(struct mta_session *s, int status,
+    const char *text, void *arg);
+
+/*
+ * Starts the session on p->loop (the strings and addresses in p are
+ * copied; msgs and what they point to are not). Messages are sent in
+ * order on one connection. done() is called exactly once, from a later
+ * loop turn (never from inside mta_session_start), with MTA_OK when the
+ * session got through the greeting and EHLO (text "" or why it ended
+ * early), or an MTA_CONN_* status and a text for logs ("connect to
+ * host[addr]: Connection refused", "TLS handshake failed", the peer's
+ * reply...). After a connection-level failure every message is untouched;
+ * after MTA_OK, messages never attempted (the connection died or the
+ * peer said 421 before them) keep MTA_RCPT_UNTOUCHED, and the recipients
+ * of a message cut off mid-way get MTA_RCPT_TEMP (a message whose final
+ * dot was sent but not answered may be delivered twice, as RFC 5321 6.1
+ * allows). The session is freed when done() returns: do not keep s.
+ */
+struct mta_session *mta_session_start(const struct mta_session_params *p,
+    struct mta_msg **msgs, int nmsgs, mta_done_fn *done, void *arg);
+
+/* Closes the connection at once and frees s without calling done() (for
+   shutdown). Results already written stay; the message in progress may
+   have partial results. Not from inside done(). */
+void mta_session_abort(struct mta_session **s);
+
+/* The session's log id (16 hex digits, or p->log_id). */
+const char *mta_session_id(const struct mta_session *s);
+/* The peer's EHLO capabilities (SMTP_CAP_* from smtp_reply.h; 0 after
+   HELO), e.g. to tell whether DSN requests were passed on. */
+unsigned mta_session_caps(const struct mta_session *s);
+/* True when the connection is (was) encrypted. */
+bool mta_session_tls(const struct mta_session *s);
+
+#endif
