@@ -636,6 +636,12 @@ mta_session_start(const struct mta_session_params *p, struct mta_msg **msgs,
 	int err = 0;
 
 	s->p = *p;
+	if (s->p.connect_timeout == 0)
+		s->p.connect_timeout = 30;
+	if (s->p.command_timeout == 0)
+		s->p.command_timeout = 300;	/* RFC 5321 4.5.3.2 */
+	if (s->p.data_timeout == 0)
+		s->p.data_timeout = 600;
 	if (p->log_id)
 		snprintf(s->id, sizeof(s->id), "%s", p->log_id);
 	else
@@ -671,7 +677,7 @@ mta_session_start(const struct mta_session_params *p, struct mta_msg **msgs,
 		free(t);
 		return s;
 	}
-	mta_timeout(s, p->connect_timeout ? p->connect_timeout : 30);
+	mta_timeout(s, s->p.connect_timeout);
 	return s;
 }
 

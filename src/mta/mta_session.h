@@ -98,9 +98,10 @@ struct mta_session_params {
 	socklen_t		 addrlen;
 	const struct sockaddr	*bind_addr;	/* NULL: any */
 	socklen_t		 bind_len;
-	unsigned		 connect_timeout; /* seconds, e.g. 30 */
-	unsigned		 command_timeout; /* per reply, e.g. 300 */
-	unsigned		 data_timeout;	  /* final DATA reply, e.g. 600 */
+	/* Seconds; 0 takes the default shown (RFC 5321 4.5.3.2). */
+	unsigned		 connect_timeout; /* 30 */
+	unsigned		 command_timeout; /* 300: per reply, per chunk */
+	unsigned		 data_timeout;	  /* 600: reply to the final dot */
 	bool			 tls_required;	/* no TLS: MTA_CONN_TEMP */
 	bool			 no_tls;	/* skip STARTTLS (retry after a
 						   failed handshake) unless
