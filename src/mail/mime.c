@@ -36,6 +36,7 @@ struct mparser {
 	size_t		 len;
 	struct frame	 path[MIME_MAX_DEPTH + 1];
 	size_t		 depth;		/* frames in use */
+	size_t		 consumed;	/* just past the last boundary line */
 	size_t		 cap;		/* of m->parts */
 };
 
@@ -225,8 +226,13 @@ parse_body(struct mparser *mp, size_t pos)
 			continue;
 		}
 		f = &mp->path[k];
+		/* The line end before a boundary is the boundary's, unless
+		   it ended the previous boundary line (as Dovecot counts). */
 		cut = pos - eol_before(mp->d, pos);
+		if (cut < mp->consumed)
+			cut = pos;
 		next = next_line(mp->d, mp->len, pos);
+		mp->consumed = next;
 		path_close(mp, (size_t)k + 1, cut);
 		if (close) {
 			f->boundary = NULL;	/* the epilogue follows */

@@ -75,9 +75,12 @@ read_quoted(struct pscan *ps)
 			ps->pos++;
 		buf_putc(&b, ps->s[ps->pos++]);
 	}
-	if (ps->pos < ps->n)
-		ps->pos++;
-	return xstrndup(buf_cstr(&b), b.len);
+	if (ps->pos >= ps->n) {		/* unterminated: dropped */
+		buf_free(&b);
+		return NULL;
+	}
+	ps->pos++;
+	return buf_steal(&b, NULL);
 }
 
 static char *
@@ -142,7 +145,10 @@ read_params(struct pscan *ps, struct mime_param **out, size_t *nout)
 			value = read_quoted(ps);
 		else
 			value = read_token(ps, ";\"");
-		param_add(out, nout, name, value);
+		if (value == NULL)
+			free(name);
+		else
+			param_add(out, nout, name, value);
 	}
 }
 
@@ -294,7 +300,7 @@ unfolded(const char *v, size_t len)
 
 	buf_init(&b, 0);
 	rfc5322_unfold(v, len, &b);
-	return xstrndup(buf_cstr(&b), b.len);
+	return buf_steal(&b, NULL);
 }
 
 /* Sets *slot to the unfolded value unless an earlier field did. */

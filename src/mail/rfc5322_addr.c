@@ -186,7 +186,7 @@ alist_add(struct alist *l, char *name, char *route, char *mailbox,
 
 /*
  * Collects words until a special that ends them: phrase gets them joined
- * by spaces, local joined as they are (for a local part).
+ * by spaces, local joined without (for a local part or domain).
  */
 static size_t
 read_words(struct alex *lx, struct buf *phrase, struct buf *local)
@@ -203,11 +203,8 @@ read_words(struct alex *lx, struct buf *phrase, struct buf *local)
 		if (phrase->len > 0)
 			buf_putc(phrase, ' ');
 		word_append(&lx->cur, phrase);
-		if (lx->cur.type == T_QSTR)
-			buf_putc(local, '"');
+		/* Quoted local parts lose their quotes, as in Dovecot. */
 		word_append(&lx->cur, local);
-		if (lx->cur.type == T_QSTR)
-			buf_putc(local, '"');
 		n++;
 		lex_next(lx);
 	}
