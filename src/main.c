@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli/cli_accounts.h"
+#include "cli/cli_queue.h"
 #include "conf/conf.h"
 #include "serve.h"
 #include "version.h"
@@ -28,6 +29,7 @@ static const char usage[] =
 "                                 manage accounts (password on stdin)\n"
 "  alias add|del|list [ADDRESS [TARGET ...]]\n"
 "                                 manage aliases\n"
+"  queue list|flush|del [ID]      inspect and manage the outbound queue\n"
 "  --version, --help\n"
 "\n"
 "FILE defaults to $TEM_CONFIG, else /etc/tem/tem.conf.\n";
@@ -122,6 +124,15 @@ main(int argc, char **argv)
 			r = cli_user(c, argc, argv);
 		else
 			r = cli_alias(c, argc, argv);
+		conf_free(&c);
+		return r;
+	}
+	if (strcmp(argv[0], "queue") == 0) {
+		if (wants_help(argc, argv) || argc < 2)
+			return cli_queue(NULL, argc, argv);
+		if (load(file, false, &c) < 0)
+			return 1;
+		r = cli_queue(c, argc, argv);
 		conf_free(&c);
 		return r;
 	}

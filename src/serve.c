@@ -25,6 +25,8 @@
 #include "auth/accounts.h"
 #include "auth/resolve.h"
 #include "conf/conf.h"
+#include "mta/mta_engine.h"
+#include "queue/queue.h"
 #include "serve.h"
 #include "version.h"
 #include "server/server.h"
@@ -128,6 +130,7 @@ on_hup(int signo, void *arg)
 	} else
 		tls_set_current(tls);
 	server_set_conf(c);
+	queue_configure(c->queue_retry_base, c->queue_lifetime);
 	load_accounts(c);
 	log_info("- server reloaded config=%s", c->path);
 }
@@ -259,6 +262,11 @@ serve_main(struct conf *c)
 
 	worker_pool_start(2);
 	maildir_committer_start(c->hostname);
+	if (queue_init(c->data_dir, c->queue_retry_base, c->queue_lifetime,
+	    &err) < 0)
+		log_fatal("queue: %s", err);
+	if (mta_engine_start(&err) < 0)
+		log_fatal("delivery: %s", err);
 	main_loop = loop_new();
 	sterm = loop_signal_new(main_loop, SIGTERM, on_term, NULL);
 	sint = loop_signal_new(main_loop, SIGINT, on_term, NULL);
@@ -272,6 +280,8 @@ serve_main(struct conf *c)
 	loop_run(main_loop);
 
 	server_stop(SHUTDOWN_GRACE_MS);
+	mta_engine_stop();
+	queue_shutdown();
 	maildir_committer_stop();
 	worker_pool_stop();
 	loop_timer_free(&accounts_timer);

@@ -1,0 +1,79 @@
+/*
+ * mta_int - the delivery engine's internal structures (mta_engine.c,
+ * mta_route.c, mta_local.c only).
+ */
+#ifndef TEM_MTA_INT_H
+#define TEM_MTA_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "mta/mta_session.h"
+#include "queue/queue.h"
+
+struct loop;
+struct dns_resolver;
+struct dns_mx_result;
+struct dns_request;
+
+/* One queued message being delivered. */
+struct mta_delivery {
+	struct queue_msg	*qm;
+	char			*content;
+	size_t			 len;
+	int			*results;	/* QUEUE_RCPT_* per recipient */
+	char			**texts;	/* reply text per recipient */
+	char			**relays;	/* "host[addr]" per recipient */
+	int			 pending;	/* routes not finished */
+	time_t			 started;
+	struct mta_delivery	*next;		/* in a batch */
+};
+
+/* One message's share of a route: the recipients going there. */
+struct mta_item {
+	struct mta_delivery	*d;
+	int			*idx;		/* recipient indexes in d->qm */
+	int			 n;
+	struct mta_msg		 mm;		/* what the session sends */
+};
+
+/* One destination (a domain, the relay host, or local delivery) with
+ * the messages of a batch that go there. */
+struct mta_route {
+	char			*key;		/* domain, "[relay]" or "[local]" */
+	bool			 local;
+	struct mta_item		*items;
+	int			 nitems;
+	/* where to try, in order */
+	struct dns_mx_result	*mx;
+	int			 host_i, addr_i;
+	int			 port;
+	char			*last_error;
+	bool			 no_tls;	/* retrying after a TLS failure */
+	struct mta_session	*sess;
+	struct dns_request	*dns;		/* look-up in progress */
+	struct mta_msg		**msgs;		/* the items' mm, for the session */
+	char			*relay_host;	/* "[relay]": its host part */
+	struct mta_route	*next;		/* waiting or running list */
+};
+
+/* mta_engine.c */
+struct loop *mta_loop(void);
+struct dns_resolver *mta_resolver(void);
+/* A route finished: copy its results into its deliveries. */
+void mta_route_finished(struct mta_route *r);
+bool mta_stopping(void);
+
+/* mta_route.c */
+void mta_route_start(struct mta_route *r);
+void mta_route_free(struct mta_route *r);
+void mta_route_abort_all(void);
+/* Sessions in progress (for the global and per-destination limits). */
+int mta_route_active(const char *key);
+int mta_route_active_total(void);
+
+/* mta_local.c: delivers the route's recipients into local mailboxes. */
+void mta_local_deliver(struct mta_route *r);
+
+#endif
