@@ -140,18 +140,34 @@ imap_section_free(struct imap_section *sec)
 
 /* --- locating ----------------------------------------------------------- */
 
-/* Part n of cur; msg_ctx when cur stands for a whole message. */
+/*
+ * How far "1" may name the part itself (Dovecot's reading, checked
+ * against it): the root of a single-part message is its part 1; a child
+ * of a multipart may be called N.1 once; nothing deeper.
+ */
+enum step_state { STEP_ROOT, STEP_SELF_OK, STEP_NONE };
+
 static const struct mime_part *
-part_step(const struct mime_part *cur, uint32_t n, bool msg_ctx)
+part_step(const struct mime_part *cur, uint32_t n, enum step_state *st)
 {
-	if (mime_part_is_multipart(cur))
+	if (mime_part_is_multipart(cur)) {
+		*st = STEP_SELF_OK;
 		return mime_part_child(cur, n);
-	if (!msg_ctx && mime_part_is_message(cur) && cur->message != NULL) {
-		cur = cur->message;
-		if (mime_part_is_multipart(cur))
-			return mime_part_child(cur, n);
 	}
-	return n == 1 ? cur : NULL;
+	if (*st != STEP_ROOT && mime_part_is_message(cur) &&
+	    cur->message != NULL) {
+		cur = cur->message;
+		if (mime_part_is_multipart(cur)) {
+			*st = STEP_SELF_OK;
+			return mime_part_child(cur, n);
+		}
+		*st = STEP_NONE;
+		return n == 1 ? cur : NULL;
+	}
+	if (*st == STEP_NONE || n != 1)
+		return NULL;
+	*st = STEP_NONE;
+	return cur;
 }
 
 const struct mime_part *
@@ -159,9 +175,10 @@ imap_section_part(const struct mime_msg *m, const uint32_t *parts,
     size_t nparts)
 {
 	const struct mime_part *cur = m->root;
+	enum step_state st = STEP_ROOT;
 
 	for (size_t i = 0; i < nparts && cur != NULL; i++)
-		cur = part_step(cur, parts[i], i == 0);
+		cur = part_step(cur, parts[i], &st);
 	return cur;
 }
 
@@ -174,6 +191,18 @@ field_listed(const struct imap_section *sec, const struct rfc5322_field *f)
 		if (rfc5322_field_is(f, sec->fields[i]))
 			return true;
 	return false;
+}
+
+/* Does the header block h[0..n) end with its empty line? */
+static bool
+ends_blank(const char *h, size_t n)
+{
+	if (n == 0 || h[n - 1] != '\n')
+		return false;
+	n--;
+	if (n > 0 && h[n - 1] == '\r')
+		n--;
+	return n == 0 || h[n - 1] == '\n';
 }
 
 /* HEADER.FIELDS[.NOT] of the header data[from..to) into tmp. */
@@ -194,7 +223,10 @@ header_fields(const struct mime_msg *m, const struct imap_section *sec,
 		if (tmp->len > 0 && tmp->data[tmp->len - 1] != '\n')
 			buf_puts(tmp, "\r\n");
 	}
-	buf_puts(tmp, "\r\n");
+	/* The empty line, unless the header had none and nothing was
+	   copied (what Dovecot does). */
+	if (tmp->len > 0 || ends_blank(m->data + from, to - from))
+		buf_puts(tmp, "\r\n");
 }
 
 static int
