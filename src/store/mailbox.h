@@ -1,0 +1,400 @@
+/*
+ * mailbox - the mail store behind IMAP and POP3: Maildir++ folders, UIDs,
+ * flags, keywords, MODSEQ, and change notification between sessions.
+ *
+ * Trust: runs with the server's privileges. Folder names, keywords and
+ * message data come from authenticated clients and are validated here
+ * (names: mailbox_name.c); paths are built only from the Maildir root the
+ * caller got from the accounts data plus encoded names.
+ *
+ * ON DISK (per user, the Maildir++ root R = data_dir/mail/DOMAIN/LOCAL)
+ *   R/cur R/new R/tmp        INBOX
+ *   R/.A.B/{cur,new,tmp}     the folder "A/B" (IMAP hierarchy delimiter "/")
+ *   R/.A.B/maildirfolder     marks a Maildir++ subfolder (empty)
+ *   R/subscriptions          subscribed names, UTF-8 with "/", one a line
+ *   R/<folder>/keywords      keyword letter map: lines "a $Forwarded"
+ *   R/tem-index.sqlite       tem's index (+ -wal, -shm): disposable
+ *   R/tem-deleted-*          a folder being deleted (removed at next open)
+ * Each name component is stored in modified UTF-7 (RFC 3501 5.1.3, as
+ * Courier and Dovecot do) with "." also shifted ("a.b" -> "a&AC4-b"), so
+ * any valid name round-trips and "." only ever separates levels. INBOX's
+ * children are ".INBOX.x". A directory whose name is not canonical
+ * modified UTF-7 is not listed (logged once).
+ *
+ * Messages are files "<base>:2,<info>" in cur/ (new/ is emptied into cur/
+ * by every sync). info letters: D \Draft, F \Flagged, R \Answered,
+ * S \Seen, T \Deleted; a-z are keywords 0-25 named by the folder's
+ * `keywords` file (max 26 per folder, as in Dovecot); other letters (P)
+ * are kept as they are. Files are stored with LF line ends; the wire form
+ * turns every LF not preceded by CR into CRLF, and sizes here (RFC822.SIZE,
+ * STATUS SIZE) are of that form. A base name may carry ",S=<file size>"
+ * and ",W=<wire size>"; without W= the file is read once to count.
+ *
+ * The flags and keywords live in the file names, so deleting tem-* loses
+ * no message and no flag. The keyword map is deliberately NOT a tem-*
+ * file: SPEC makes tem-* disposable, and without the map the letters in
+ * the names would mean nothing. (If it is missing, a Dovecot
+ * `dovecot-keywords` file is read instead, which eases migrations.)
+ *
+ * THE INDEX (tem-index.sqlite: WAL; see mailbox_index.c) keeps per folder
+ * UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and per message UID, file name,
+ * MODSEQ, wire size and INTERNALDATE (the file's mtime when first seen),
+ * plus expunged UIDs with their MODSEQ for QRESYNC. Transactions that
+ * hand out UIDs are fsynced before any client can see the UIDs; others
+ * use synchronous=NORMAL, and after an unclean stop every HIGHESTMODSEQ
+ * jumps by 2^24 so a lost MODSEQ is never handed out twice. A missing or
+ * damaged index is rebuilt from the Maildir with new UIDVALIDITYs and UIDs
+ * in name order (numeric parts compared as numbers).
+ *
+ * SHARING: one struct mbox_user per Maildir root per process, and one
+ * in-memory folder (message array: ~48 bytes + file name per message) per
+ * open folder, shared by every session that has it open. A session's view
+ * keeps only its sequence-number map (4 bytes per message) and what it has
+ * seen; mbox_view_changes() tells it what other sessions, deliveries and
+ * outside tools did since. Disk changes are found by a sync: a readdir of
+ * new/ and cur/ (no file is opened except new ones), skipped while both
+ * directories' mtimes are unchanged (and more than a second old).
+ * A store thread re-checks watched folders every second and syncs at once
+ * when mbox_notify_delivery() names an INBOX somebody watches.
+ *
+ * THREADS: functions marked BLOCKING touch the disk or the index: call them
+ * from a worker thread (util/worker.h). Others are in-memory and quick.
+ * All are thread-safe across users, folders and views, except that one
+ * view must be used by one thread at a time (its session's). Blocking work
+ * on one user is serialized (one mutex per user); in-memory queries never
+ * wait for it.
+ *
+ * ERRORS: functions returning int give 0 on success, or a negative
+ * enum mbox_err with a malloc'd one-line message in *error_r (the
+ * caller frees; error_r may be NULL to ignore the text).
+ */
+#ifndef TEM_MAILBOX_H
+#define TEM_MAILBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct loop;
+struct mbox_user;
+struct mbox_view;
+
+enum mbox_err {
+	MBOX_ERR_TEMP = -1,		/* disk or index trouble: try later */
+	MBOX_ERR_NONEXISTENT = -2,	/* [NONEXISTENT]; [TRYCREATE] on APPEND/COPY */
+	MBOX_ERR_EXISTS = -3,		/* [ALREADYEXISTS] */
+	MBOX_ERR_BADNAME = -4,		/* invalid folder name or keyword: [CANNOT] */
+	MBOX_ERR_CANNOT = -5,		/* not allowed (delete INBOX, write a read-only view) */
+	MBOX_ERR_LIMIT = -6,		/* a limit, e.g. 26 keywords per folder: [LIMIT] */
+	MBOX_ERR_EXPUNGED = -7,		/* a message is gone: [EXPUNGEISSUED] */
+	MBOX_ERR_GONE = -8,		/* the open folder was deleted or reset: BYE */
+};
+
+/* Limits */
+#define MBOX_NAME_MAX		255	/* octets of UTF-8 in a folder name */
+#define MBOX_DEPTH_MAX		16	/* levels in a folder name */
+#define MBOX_KEYWORDS_MAX	26	/* keywords per folder (letters a-z) */
+#define MBOX_KEYWORD_LEN_MAX	128	/* octets in a keyword */
+#define MBOX_UIDL_MAX		70	/* RFC 1939 */
+
+/* Message flags (system flags as IMAP knows them). */
+#define MBOX_F_ANSWERED		0x01
+#define MBOX_F_FLAGGED		0x02
+#define MBOX_F_DELETED		0x04
+#define MBOX_F_SEEN		0x08
+#define MBOX_F_DRAFT		0x10
+#define MBOX_F_STORABLE		0x1f	/* what STORE and APPEND may set */
+#define MBOX_F_RECENT		0x20	/* output only: \Recent in this view */
+
+/* Folder attributes (mbox_list) and special uses (mbox_create). */
+#define MBOX_NOSELECT		0x0001	/* a parent without a folder of its own */
+#define MBOX_NONEXISTENT	0x0002	/* only subscribed (implies NOSELECT) */
+#define MBOX_HASCHILDREN	0x0004
+#define MBOX_HASNOCHILDREN	0x0008
+#define MBOX_SUBSCRIBED		0x0010
+#define MBOX_DRAFTS		0x0100	/* RFC 6154 \Drafts */
+#define MBOX_SENT		0x0200
+#define MBOX_TRASH		0x0400
+#define MBOX_JUNK		0x0800
+#define MBOX_ARCHIVE		0x1000
+#define MBOX_SPECIAL_USE	0x1f00	/* all of the above five */
+
+/* ---- users --------------------------------------------------------- */
+
+/*
+ * BLOCKING. The shared store of the Maildir++ at maildir_root (which must
+ * exist with cur/ new/ tmp/; a trailing "/" is ignored), opened with one
+ * more reference. The first open of a root in this process opens (or
+ * rebuilds) its index and removes leftover tem-deleted-* directories.
+ */
+int mbox_user_open(const char *maildir_root, struct mbox_user **u_r,
+    char **error_r);
+/* BLOCKING when it drops the last reference. Sets *u to NULL; *u may be
+ * NULL. Views hold their own reference to their user. */
+void mbox_user_unref(struct mbox_user **u);
+
+/* POP3's per-user lock (in this process): true if taken, false if another
+ * POP3 session holds it ([IN-USE]). Unlock only what you locked. */
+bool mbox_pop3_lock(struct mbox_user *u);
+void mbox_pop3_unlock(struct mbox_user *u);
+
+/* ---- folders ------------------------------------------------------- */
+
+struct mbox_folder_info {
+	char		*name;	/* UTF-8, "/" between levels; "INBOX" first */
+	unsigned	 flags;	/* MBOX_NOSELECT ... MBOX_ARCHIVE */
+};
+
+/*
+ * BLOCKING. Every folder, every missing parent of one (MBOX_NOSELECT) and
+ * every subscribed name that does not exist (MBOX_NONEXISTENT), sorted by
+ * name with INBOX first; each with HASCHILDREN or HASNOCHILDREN, and
+ * SUBSCRIBED and special use as they apply. Special use comes from the
+ * names Drafts Sent Trash Junk Archive at the top level, and from CREATE
+ * (USE). Free with mbox_list_free().
+ */
+int mbox_list(struct mbox_user *u, struct mbox_folder_info **list_r,
+    size_t *n_r, char **error_r);
+void mbox_list_free(struct mbox_folder_info *list, size_t n);
+
+/*
+ * BLOCKING. Creates the folder name (special_use: 0 or MBOX_DRAFTS...;
+ * kept in the index only, so lost with it, unlike messages and flags).
+ * Parents are not created (Maildir++ has no need; they list as NOSELECT).
+ * A name "INBOX" in any case is INBOX; a first level "inbox" is written
+ * "INBOX". Names with "*" or "%" are refused.
+ */
+int mbox_create(struct mbox_user *u, const char *name, unsigned special_use,
+    char **error_r);
+/* BLOCKING. Deletes the folder and its messages (not its children, which
+ * stay; nor its subscription, RFC 9051). Views open on it get gone. */
+int mbox_delete(struct mbox_user *u, const char *name, char **error_r);
+/*
+ * BLOCKING. Renames old (and its children) to new, keeping UIDVALIDITY and
+ * UIDs; open views follow. Renaming INBOX moves its messages into a new
+ * folder new (with new UIDs) and leaves INBOX empty, its children unmoved
+ * (RFC 9051 6.3.6). new must not exist nor be below old.
+ */
+int mbox_rename(struct mbox_user *u, const char *oldname, const char *newname,
+    char **error_r);
+/* BLOCKING. Adds name to (on) or removes it from the subscriptions. The
+ * name need not exist; it must be valid. */
+int mbox_subscribe(struct mbox_user *u, const char *name, bool on,
+    char **error_r);
+
+struct mbox_status {
+	uint32_t	messages;
+	uint32_t	recent;		/* \Recent (IMAP4rev1) */
+	uint32_t	uidnext;
+	uint32_t	uidvalidity;
+	uint32_t	unseen;		/* count without \Seen */
+	uint32_t	deleted;	/* count with \Deleted */
+	uint64_t	size;		/* sum of wire sizes (STATUS SIZE) */
+	uint64_t	highestmodseq;
+	uint32_t	first_unseen;	/* mbox_view_status only: seq, 0 if none */
+};
+
+/* BLOCKING. The folder's status after a sync (the folder need not be
+ * open; it is loaded for the call). */
+int mbox_status(struct mbox_user *u, const char *name, struct mbox_status *st,
+    char **error_r);
+
+/*
+ * BLOCKING. Appends a message to folder name. data is the message as
+ * received (CRLF line ends; stored with LF), written to tmp/, fsynced,
+ * then renamed into cur/ with flags (MBOX_F_STORABLE bits) and keywords
+ * (NULL or a NULL-terminated list; new ones are added to the folder).
+ * internaldate 0 means now. On success the folder's UIDVALIDITY and the
+ * new UID (APPENDUID) are set. A missing folder is MBOX_ERR_NONEXISTENT.
+ */
+int mbox_append(struct mbox_user *u, const char *name, const char *data,
+    size_t len, unsigned flags, const char *const *keywords,
+    time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
+    char **error_r);
+
+/* ---- a folder as one session sees it -------------------------------- */
+
+/*
+ * BLOCKING. Opens folder name (SELECT; EXAMINE when readonly) after a sync.
+ * The view starts with every message, and (unless readonly) claims those
+ * no other view has seen yet as \Recent. Close with mbox_view_close().
+ */
+int mbox_view_open(struct mbox_user *u, const char *name, bool readonly,
+    struct mbox_view **v_r, char **error_r);
+/*
+ * Frees the view (and its watch) and sets *v to NULL; *v may be NULL.
+ * BLOCKING only when it drops the last reference to the user. Call
+ * mbox_view_watch(v, NULL, NULL, NULL) on the watch's loop thread first
+ * if a callback must not run after this (see mbox_view_watch).
+ */
+void mbox_view_close(struct mbox_view **v);
+
+/* The name the view was opened with (follows renames) - a copy. */
+char *mbox_view_name(struct mbox_view *v);
+bool mbox_view_readonly(const struct mbox_view *v);
+
+/* Message count in this view (EXISTS as last reported to the session). */
+uint32_t mbox_view_count(const struct mbox_view *v);
+/* UID of seq (1-based), 0 if out of range. */
+uint32_t mbox_view_uid(const struct mbox_view *v, uint32_t seq);
+/* Seq of uid, 0 if the view has no such message. */
+uint32_t mbox_view_seq(const struct mbox_view *v, uint32_t uid);
+/* For UID ranges: the first seq whose UID >= uid (count+1 if none). */
+uint32_t mbox_view_seq_ceil(const struct mbox_view *v, uint32_t uid);
+
+/* SELECT data as this view knows it: messages, recent, uidnext,
+ * uidvalidity, unseen, first_unseen, highestmodseq (size, deleted too). */
+void mbox_view_status(struct mbox_view *v, struct mbox_status *st);
+
+struct mbox_msg_info {
+	uint32_t	uid;
+	unsigned	flags;		/* MBOX_F_*, with MBOX_F_RECENT */
+	uint32_t	keywords;	/* bit i: mbox_view_keyword(v, i) */
+	uint64_t	modseq;
+	uint64_t	size;		/* RFC822.SIZE (wire form) */
+	time_t		internaldate;
+	bool		expunged;	/* expunged elsewhere, not yet reported:
+					 * only uid is set; the file is gone */
+};
+
+/* Message seq of the view; -1 if seq is out of range. */
+int mbox_view_msg(struct mbox_view *v, uint32_t seq, struct mbox_msg_info *info_r);
+/* The folder's keywords: name of keyword i (< MBOX_KEYWORDS_MAX), or NULL.
+ * Names are never removed while the view is open (the pointer stays). */
+unsigned mbox_view_n_keywords(struct mbox_view *v);
+const char *mbox_view_keyword(struct mbox_view *v, unsigned i);
+/* Whether STORE may add a new keyword (PERMANENTFLAGS \*). */
+bool mbox_view_can_add_keywords(struct mbox_view *v);
+/*
+ * BLOCKING. Opens message seq's file read-only (O_CLOEXEC) and returns the
+ * fd, retrying if another session renames it meanwhile; -1 with errno
+ * (ENOENT: the message was expunged; ERANGE: bad seq). The content is
+ * LF-terminated lines (see the header comment for the wire form).
+ */
+int mbox_view_msg_open(struct mbox_view *v, uint32_t seq);
+/* The current path of message seq's file (malloc'd), NULL if bad/expunged.
+ * It may be renamed at any time: prefer mbox_view_msg_open(). */
+char *mbox_view_msg_path(struct mbox_view *v, uint32_t seq);
+/* POP3 UIDL of seq: stable across index rebuilds (from the file name). */
+int mbox_view_uidl(struct mbox_view *v, uint32_t seq, char out[MBOX_UIDL_MAX + 1]);
+
+/*
+ * BLOCKING. Looks at the disk if it may have changed (or when a delivery
+ * was announced) and records what changed in the shared folder. Call it
+ * before mbox_view_changes() after each command, on IDLE wake-ups, NOOP.
+ * MBOX_ERR_GONE when the folder was deleted.
+ */
+int mbox_view_sync(struct mbox_view *v, char **error_r);
+
+struct mbox_changes {
+	/* 1. expunged since last time: send in this order (descending seqs,
+	 * each valid as sent); QRESYNC sends VANISHED with the uids. */
+	uint32_t	*expunged_seqs;
+	uint32_t	*expunged_uids;
+	size_t		 n_expunged;
+	/* 2. EXISTS/RECENT when exists_changed (new messages arrived). */
+	bool		 exists_changed;
+	uint32_t	 exists;
+	uint32_t	 recent;
+	/* 3. FETCH FLAGS (and MODSEQ) for these seqs (new numbering,
+	 * ascending): flags changed by others (not by this view's STORE). */
+	uint32_t	*flag_seqs;
+	size_t		 n_flags;
+	/* FLAGS/PERMANENTFLAGS again: a keyword was added. */
+	bool		 keywords_changed;
+	/* The folder was deleted (or reset): send BYE and close. */
+	bool		 gone;
+	uint64_t	 highestmodseq;
+};
+
+/*
+ * In-memory. Fills ch with what happened since this view last asked (or
+ * opened) and moves the view to the present: its seq map, count and
+ * highestmodseq change accordingly. Free with mbox_changes_free().
+ */
+void mbox_view_changes(struct mbox_view *v, struct mbox_changes *ch);
+void mbox_changes_free(struct mbox_changes *ch);
+
+/*
+ * Calls cb(arg) on loop (through loop_post, coalesced while one is
+ * pending) whenever the folder changes: another view's STORE, EXPUNGE,
+ * COPY/APPEND into it, a delivery, an outside tool (seen within ~1 s).
+ * The view's own operations do not wake it. The cb should run
+ * mbox_view_sync on a worker then mbox_view_changes. loop NULL unwatches;
+ * once unwatched ON loop's THREAD, cb is never called again for it.
+ */
+void mbox_view_watch(struct mbox_view *v, struct loop *loop,
+    void (*cb)(void *arg), void *arg);
+
+/* ---- changing messages (through a view) ----------------------------- */
+
+enum mbox_store_op { MBOX_STORE_ADD, MBOX_STORE_REMOVE, MBOX_STORE_REPLACE };
+
+/*
+ * BLOCKING. STORE flags (MBOX_F_STORABLE bits) and keywords (NULL or
+ * NULL-terminated; new ones are created for ADD/REPLACE, MBOX_ERR_LIMIT
+ * past 26) on the n seqs. unchangedsince > 0: messages whose MODSEQ is
+ * above it are left alone and returned in *modified_r (seqs, ascending;
+ * malloc'd, NULL when none; RFC 7162 MODIFIED). Messages expunged
+ * meanwhile are skipped. Changed messages get one new MODSEQ; read the
+ * results with mbox_view_msg(). A readonly view gets MBOX_ERR_CANNOT.
+ */
+int mbox_store(struct mbox_view *v, const uint32_t *seqs, size_t n,
+    enum mbox_store_op op, unsigned flags, const char *const *keywords,
+    uint64_t unchangedsince, uint32_t **modified_r, size_t *n_modified_r,
+    char **error_r);
+
+/*
+ * BLOCKING. Removes messages: uids NULL means every message of the view
+ * with \Deleted (EXPUNGE); else those of the n uids the view has, with
+ * \Deleted when require_deleted (UID EXPUNGE), or regardless (POP3 QUIT).
+ * *expunged_r (may be NULL) gets the UIDs removed (malloc'd). The view's
+ * own seq map changes only through mbox_view_changes(), which reports them.
+ */
+int mbox_expunge(struct mbox_view *v, const uint32_t *uids, size_t n,
+    bool require_deleted, uint32_t **expunged_r, size_t *n_expunged_r,
+    char **error_r);
+
+/*
+ * BLOCKING. COPY (move false) or MOVE the n seqs to folder dest, all or
+ * nothing. On success *uidvalidity_r is dest's, and src_uids_r/dst_uids_r
+ * (malloc'd, *n_r each, in the order of seqs) are the COPYUID sets. Flags
+ * and keywords go along (a keyword dest has no room for is dropped), and
+ * INTERNALDATE. A missing dest is MBOX_ERR_NONEXISTENT ([TRYCREATE]), a
+ * message expunged meanwhile MBOX_ERR_EXPUNGED. MOVE's expunges reach
+ * this view through mbox_view_changes().
+ */
+int mbox_copy(struct mbox_view *v, const uint32_t *seqs, size_t n,
+    const char *dest, bool move, uint32_t *uidvalidity_r,
+    uint32_t **src_uids_r, uint32_t **dst_uids_r, size_t *n_r,
+    char **error_r);
+
+struct mbox_uid_range {
+	uint32_t	first, last;
+};
+
+/*
+ * BLOCKING. QRESYNC: UIDs expunged with a MODSEQ above modseq, as
+ * ascending ranges, restricted to UIDs below the view's UIDNEXT and not in
+ * the view. When the history no longer reaches back that far, every such
+ * UID not in the view is returned (RFC 7162 3.2.5.2 allows it).
+ */
+int mbox_vanished_since(struct mbox_view *v, uint64_t modseq,
+    struct mbox_uid_range **ranges_r, size_t *n_r, char **error_r);
+
+/* ---- process-wide --------------------------------------------------- */
+
+/*
+ * Called after each successful delivery into the Maildir maildir_root
+ * (its INBOX). Cheap: one hash look-up when nobody has it open; else it
+ * marks the INBOX for a sync and wakes the store thread, which syncs it
+ * and wakes the watchers of its views.
+ */
+void mbox_notify_delivery(const char *maildir_root);
+
+/* Stops the store thread (if it ran). Users and views still open are the
+ * caller's leak; call at exit after closing them. */
+void mbox_shutdown(void);
+
+#endif

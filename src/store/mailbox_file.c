@@ -1,0 +1,563 @@
+/*
+ * mailbox_file - Maildir file names (flags in ":2,<info>", S= and W=),
+ * wire sizes, unique names, durable small-file writes, folder
+ * directories, and each folder's keyword map (see mailbox.h).
+ *
+ * Trust: file names come from directories other tools may write to; they
+ * are parsed without assumptions (any byte, any length). Keyword names
+ * come from clients and are validated before they reach the map file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "store/mailbox_int.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define KW_FILE		"keywords"
+#define KW_FILE_DOVECOT	"dovecot-keywords"
+#define KW_FILE_MAX	(64 * 1024)
+
+static const struct {
+	char		letter;
+	unsigned	flag;
+} flag_letters[] = {
+	{ 'D', MBOX_F_DRAFT }, { 'F', MBOX_F_FLAGGED },
+	{ 'R', MBOX_F_ANSWERED }, { 'S', MBOX_F_SEEN },
+	{ 'T', MBOX_F_DELETED },
+};
+#define N_FLAG_LETTERS (sizeof(flag_letters) / sizeof(flag_letters[0]))
+
+size_t
+mbox_base_len(const char *name)
+{
+	return strcspn(name, ":");
+}
+
+/* The info after ":2," or NULL. */
+static const char *
+info_of(const char *name, size_t base_len)
+{
+	if (name[base_len] == ':' && name[base_len + 1] == '2' &&
+	    name[base_len + 2] == ',')
+		return name + base_len + 3;
+	return NULL;
+}
+
+static unsigned
+flag_of_letter(char c)
+{
+	for (size_t i = 0; i < N_FLAG_LETTERS; i++)
+		if (flag_letters[i].letter == c)
+			return flag_letters[i].flag;
+	return 0;
+}
+
+void
+mbox_info_parse(const char *name, unsigned *flags_r, uint32_t *letters_r)
+{
+	const char *info = info_of(name, mbox_base_len(name));
+
+	*flags_r = 0;
+	*letters_r = 0;
+	for (; info && *info; info++) {
+		if (*info >= 'a' && *info <= 'z')
+			*letters_r |= 1u << (*info - 'a');
+		else
+			*flags_r |= flag_of_letter(*info);
+	}
+}
+
+char *
+mbox_info_build(const char *name, size_t base_len, unsigned flags,
+    uint32_t letters, uint32_t known)
+{
+	const char *info = info_of(name, base_len);
+	bool on[128] = { false };
+	struct buf b;
+
+	/* keep what we do not manage: P, unnamed keyword letters, ... */
+	for (; info && *info; info++) {
+		unsigned char c = (unsigned char)*info;
+		if (c <= 0x20 || c >= 0x7f || c == ',' || c == '/' ||
+		    flag_of_letter((char)c))
+			continue;
+		if (c >= 'a' && c <= 'z' && (known & (1u << (c - 'a'))))
+			continue;
+		on[c] = true;
+	}
+	for (size_t i = 0; i < N_FLAG_LETTERS; i++)
+		if (flags & flag_letters[i].flag)
+			on[(unsigned char)flag_letters[i].letter] = true;
+	for (int i = 0; i < 26; i++)
+		if (letters & (1u << i))
+			on['a' + i] = true;
+	buf_init(&b, 0);
+	buf_append(&b, name, base_len);
+	buf_puts(&b, ":2,");
+	for (int c = 0x21; c < 0x7f; c++)
+		if (on[c])
+			buf_putc(&b, (char)c);
+	return buf_steal(&b, NULL);
+}
+
+bool
+mbox_base_field(const char *name, size_t base_len, char key, uint64_t *v_r)
+{
+	for (size_t i = 0; i + 3 < base_len; i++) {
+		if (name[i] != ',' || name[i + 1] != key || name[i + 2] != '=')
+			continue;
+		uint64_t v = 0;
+		size_t j = i + 3, start = j;
+		for (; j < base_len && name[j] >= '0' && name[j] <= '9'; j++) {
+			if (v > (UINT64_MAX - 9) / 10)
+				return false;
+			v = v * 10 + (uint64_t)(name[j] - '0');
+		}
+		if (j == start || (j < base_len && name[j] != ','))
+			continue;
+		*v_r = v;
+		return true;
+	}
+	return false;
+}
+
+/* Counts LFs not preceded by CR in p[0..n), given the byte before p. */
+static uint64_t
+bare_lfs(const char *p, size_t n, char before)
+{
+	uint64_t count = 0;
+	const char *end = p + n, *s = p;
+
+	while (s < end && (s = memchr(s, '\n', (size_t)(end - s))) != NULL) {
+		char prev = s == p ? before : s[-1];
+		if (prev != '\r')
+			count++;
+		s++;
+	}
+	return count;
+}
+
+uint64_t
+mbox_wire_size(const char *data, size_t len)
+{
+	return len + bare_lfs(data, len, '\0');
+}
+
+int
+mbox_file_wire_size(int fd, uint64_t *size_r)
+{
+	char buf[65536];
+	char last = '\0';
+	uint64_t total = 0;
+	ssize_t r;
+
+	while ((r = read(fd, buf, sizeof(buf))) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		total += (uint64_t)r + bare_lfs(buf, (size_t)r, last);
+		last = buf[r - 1];
+	}
+	*size_r = total;
+	return 0;
+}
+
+static char host_name[256];
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+
+/* gethostname() made safe for a Maildir name: no "/", ":", ",". */
+static void
+host_init(void)
+{
+	if (gethostname(host_name, sizeof(host_name)) < 0 ||
+	    host_name[0] == '\0')
+		snprintf(host_name, sizeof(host_name), "localhost");
+	host_name[sizeof(host_name) - 1] = '\0';
+	for (char *s = host_name; *s; s++)
+		if (*s == '/' || *s == ':' || *s == ',' || *s <= 0x20 ||
+		    *s >= 0x7f)
+			*s = '_';
+}
+
+char *
+mbox_unique_base(uint64_t fsize, uint64_t wsize)
+{
+	static atomic_ulong seq;
+	struct timeval tv;
+	char *base, *full;
+
+	pthread_once(&host_once, host_init);
+	gettimeofday(&tv, NULL);
+	/* "A" (not maildir.c's "Q") so the two counters never collide */
+	base = xasprintf("%lld.M%ldP%dA%lu.%s", (long long)tv.tv_sec,
+	    (long)tv.tv_usec, (int)getpid(), atomic_fetch_add(&seq, 1),
+	    host_name);
+	if (fsize == UINT64_MAX)
+		full = xasprintf("%s,W=%llu", base, (unsigned long long)wsize);
+	else
+		full = xasprintf("%s,S=%llu,W=%llu", base,
+		    (unsigned long long)fsize, (unsigned long long)wsize);
+	free(base);
+	return full;
+}
+
+int
+mbox_fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r;
+
+	if (fd < 0)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = write(fd, p, n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int
+mbox_write_atomic(const char *dir, const char *name, const char *data,
+    size_t len)
+{
+	char *tmp = xasprintf("%s/.%s.tmp%d", dir, name, (int)getpid());
+	char *path = xasprintf("%s/%s", dir, name);
+	int fd, ret = -1, e = 0;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd >= 0 && write_all(fd, data, len) == 0 && fsync(fd) == 0 &&
+	    close(fd) == 0) {
+		fd = -1;
+		if (rename(tmp, path) == 0 && mbox_fsync_dir(dir) == 0)
+			ret = 0;
+	}
+	if (ret < 0) {
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		errno = e;
+	}
+	free(tmp);
+	free(path);
+	return ret;
+}
+
+int
+mbox_folder_exists(const char *path)
+{
+	char *cur = xasprintf("%s/cur", path);
+	struct stat st;
+	int r = stat(cur, &st);
+
+	free(cur);
+	if (r == 0 && !S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return r;
+}
+
+int
+mbox_folder_mkdir(const char *path, bool inbox)
+{
+	static const char *const subs[] = { "cur", "new", "tmp" };
+	char *parent = xstrdup(path), *slash = strrchr(parent, '/');
+	int ret = -1;
+
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		goto done;
+	for (size_t i = 0; i < 3; i++) {
+		char *sub = xasprintf("%s/%s", path, subs[i]);
+		int r = mkdir(sub, 0700);
+		free(sub);
+		if (r < 0 && errno != EEXIST)
+			goto done;
+	}
+	if (!inbox) {
+		char *mf = xasprintf("%s/maildirfolder", path);
+		int fd = open(mf, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		free(mf);
+		if (fd < 0)
+			goto done;
+		close(fd);
+	}
+	if (mbox_fsync_dir(path) < 0)
+		goto done;
+	if (slash) {
+		*slash = '\0';
+		if (mbox_fsync_dir(parent) < 0)
+			goto done;
+	}
+	ret = 0;
+done:
+	free(parent);
+	return ret;
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int
+mbox_rmtree(const char *path)
+{
+	return nftw(path, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+int64_t
+mbox_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- keywords ------------------------------------------------------- */
+
+bool
+mbox_keyword_valid(const char *kw)
+{
+	size_t n = strlen(kw);
+
+	if (n == 0 || n > MBOX_KEYWORD_LEN_MAX || kw[0] == '\\')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)kw[i];
+		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c))
+			return false;
+	}
+	return true;
+}
+
+static int
+kw_find(char *const kw[MBOX_KEYWORDS_MAX], const char *name)
+{
+	for (int i = 0; i < MBOX_KEYWORDS_MAX; i++)
+		if (kw[i] && strcasecmp(kw[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* Index of a "a name" (ours) or "0 name" (Dovecot's) line; -1 if bad. */
+static int
+kw_line(char *line, char **name_r)
+{
+	char *sp = strchr(line, ' ');
+	int idx;
+
+	if (sp == NULL || sp == line)
+		return -1;
+	*sp = '\0';
+	*name_r = sp + 1;
+	if (line[0] >= 'a' && line[0] <= 'z' && line[1] == '\0')
+		idx = line[0] - 'a';
+	else {
+		char *end;
+		long v = strtol(line, &end, 10);
+		if (*end != '\0' || v < 0 || v >= MBOX_KEYWORDS_MAX)
+			return -1;
+		idx = (int)v;
+	}
+	return mbox_keyword_valid(*name_r) ? idx : -1;
+}
+
+/* Reads path into a buffer (bounded); NULL if missing or too big. */
+static char *
+read_small(const char *path, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char *data = NULL;
+	ssize_t r;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, st) == 0 && st->st_size < KW_FILE_MAX) {
+		data = xmalloc((size_t)st->st_size + 1);
+		r = read(fd, data, (size_t)st->st_size);
+		if (r < 0)
+			XFREE(&data);
+		else
+			data[r] = '\0';
+	}
+	close(fd);
+	return data;
+}
+
+static void
+kw_merge(struct mbox_folder *f, char *data)
+{
+	char *save = NULL, *name;
+
+	for (char *line = strtok_r(data, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		int idx = kw_line(line, &name);
+		if (idx < 0)
+			continue;
+		if (f->kw[idx]) {
+			if (strcasecmp(f->kw[idx], name) != 0)
+				log_warn("- store keyword-conflict folder=%s "
+				    "letter=%c", f->path, 'a' + idx);
+			continue;
+		}
+		if (kw_find(f->kw, name) >= 0)
+			continue;
+		pthread_mutex_lock(&f->mu);
+		f->kw[idx] = xstrdup(name);
+		f->kw_mask |= 1u << idx;
+		f->n_kw++;
+		pthread_mutex_unlock(&f->mu);
+	}
+}
+
+void
+mbox_kw_load(struct mbox_folder *f)
+{
+	char *path = xasprintf("%s/%s", f->path, KW_FILE);
+	struct stat st;
+	char *data;
+
+	if (stat(path, &st) < 0) {
+		free(path);
+		if (f->n_kw > 0)
+			return;	/* ours, not yet written or removed */
+		path = xasprintf("%s/%s", f->path, KW_FILE_DOVECOT);
+	}
+	if (stat(path, &st) == 0 &&
+	    (st.st_mtim.tv_sec != f->kw_mt.tv_sec ||
+	    st.st_mtim.tv_nsec != f->kw_mt.tv_nsec) &&
+	    (data = read_small(path, &st)) != NULL) {
+		f->kw_mt = st.st_mtim;
+		kw_merge(f, data);
+		free(data);
+	}
+	free(path);
+}
+
+static char *
+kw_content(char *const kw[MBOX_KEYWORDS_MAX])
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	for (int i = 0; i < MBOX_KEYWORDS_MAX; i++)
+		if (kw[i])
+			buf_printf(&b, "%c %s\n", 'a' + i, kw[i]);
+	return buf_steal(&b, NULL);
+}
+
+static int
+kw_save(struct mbox_folder *f, char *const kw[MBOX_KEYWORDS_MAX])
+{
+	char *content = kw_content(kw);
+	char *path = xasprintf("%s/%s", f->path, KW_FILE);
+	struct stat st;
+	int r = mbox_write_atomic(f->path, KW_FILE, content, strlen(content));
+
+	if (r == 0 && stat(path, &st) == 0)
+		f->kw_mt = st.st_mtim;
+	free(content);
+	free(path);
+	return r;
+}
+
+int
+mbox_kw_resolve(struct mbox_folder *f, const char *const *kws, bool create,
+    uint32_t *mask_r, char **error_r)
+{
+	char *kw[MBOX_KEYWORDS_MAX];
+	uint32_t mask = 0;
+	bool added = false;
+	int ret = 0;
+
+	memcpy(kw, f->kw, sizeof(kw));
+	for (size_t i = 0; kws && kws[i] && ret == 0; i++) {
+		int idx;
+		if (!mbox_keyword_valid(kws[i])) {
+			mbox_error(error_r, "Invalid keyword");
+			ret = MBOX_ERR_BADNAME;
+		} else if ((idx = kw_find(kw, kws[i])) >= 0)
+			mask |= 1u << idx;
+		else if (create) {
+			for (idx = 0; idx < MBOX_KEYWORDS_MAX && kw[idx]; idx++)
+				;
+			if (idx == MBOX_KEYWORDS_MAX) {
+				mbox_error(error_r, "Too many keywords in "
+				    "this folder (%d)", MBOX_KEYWORDS_MAX);
+				ret = MBOX_ERR_LIMIT;
+			} else {
+				kw[idx] = xstrdup(kws[i]);
+				mask |= 1u << idx;
+				added = true;
+			}
+		}
+	}
+	if (ret == 0 && added && kw_save(f, kw) < 0) {
+		mbox_error(error_r, "Cannot save keywords: %s",
+		    strerror(errno));
+		ret = MBOX_ERR_TEMP;
+	}
+	for (int i = 0; i < MBOX_KEYWORDS_MAX; i++) {
+		if (kw[i] == f->kw[i])
+			continue;
+		if (ret < 0) {
+			free(kw[i]);
+			continue;
+		}
+		pthread_mutex_lock(&f->mu);
+		f->kw[i] = kw[i];
+		f->kw_mask |= 1u << i;
+		f->n_kw++;
+		pthread_mutex_unlock(&f->mu);
+	}
+	*mask_r = mask;
+	return ret;
+}
+
+void
+mbox_kw_copy_file(const struct mbox_folder *from, const char *to_path)
+{
+	char *content;
+
+	if (from->n_kw == 0)
+		return;
+	content = kw_content(from->kw);
+	if (mbox_write_atomic(to_path, KW_FILE, content, strlen(content)) < 0)
+		log_warn("- store keywords-copy-failed folder=%s error=%s",
+		    to_path, strerror(errno));
+	free(content);
+}

@@ -1,0 +1,270 @@
+/*
+ * mailbox_int - what the mailbox*.c files share (see mailbox.h for the
+ * design). Not for other modules.
+ *
+ * LOCKS, in the only order they may be taken:
+ *   u->io   (per user) serializes all blocking work: disk, the index, and
+ *           every change to a folder's state. Held for long.
+ *   reg     (global, mailbox_user.c) the users registry and user refs.
+ *   u->mu   (per user) the folders map, folder refs, the POP3 flag.
+ *   f->mu   (per folder) the folder's messages and counters, its views.
+ *   watch   (global, mailbox_view.c) watch tokens.
+ * reg is never taken with u->io held... except through user unref, which
+ * takes reg alone; u->io is never waited for with reg, u->mu or f->mu held.
+ * Folder state is written only with u->io AND f->mu held, so a thread
+ * holding u->io may read it without f->mu; anyone else takes f->mu.
+ */
+#ifndef TEM_MAILBOX_INT_H
+#define TEM_MAILBOX_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "store/mailbox.h"
+
+struct hashmap;
+struct sqlite3;
+struct sqlite3_stmt;
+
+#define MBOX_FI_INNEW	0x8000	/* msg flag: the file is still in new/ */
+#define MBOX_RECHECK_MS	1000	/* mtime granularity we assume, see sync */
+
+/* One message of a shared folder: 48 bytes plus its name. */
+struct mbox_msg {
+	uint32_t	 uid;
+	uint32_t	 letters;	/* keyword letters a-z in the name */
+	uint64_t	 modseq;
+	uint64_t	 size;		/* wire size */
+	int64_t		 idate;
+	uint16_t	 flags;		/* MBOX_F_* | MBOX_FI_INNEW */
+	uint16_t	 base_len;
+	char		*name;		/* file name in cur/ (or new/) */
+};
+
+struct mbox_watch {
+	struct loop	*loop;
+	void		(*cb)(void *);
+	void		*arg;
+	bool		 alive;		/* under the watch lock */
+	bool		 pending;
+	int		 refs;
+};
+
+struct mbox_folder {
+	struct mbox_user	*u;
+	int			 refs;		/* under u->mu */
+	bool			 in_map;	/* under u->mu */
+	pthread_mutex_t		 mu;
+	/* identity (renames change dir, path, name) */
+	char			*dir;		/* "" (INBOX) or ".A.B" */
+	char			*path;		/* root or root/.A.B */
+	char			*name;		/* "INBOX" or "A/B" */
+	int64_t			 id;		/* folders.id */
+	/* state */
+	struct mbox_msg		*msgs;		/* ascending uid */
+	uint32_t		 count, cap;
+	uint32_t		 uidvalidity, uidnext;
+	uint32_t		 recent_next;	/* under f->mu only */
+	uint64_t		 highestmodseq;
+	uint64_t		 expunge_gen;
+	char			*kw[MBOX_KEYWORDS_MAX];
+	uint32_t		 kw_mask;	/* letters with a name */
+	unsigned		 n_kw;		/* names in kw[] */
+	bool			 gone;
+	struct mbox_view	*views;		/* under f->mu */
+	unsigned		 n_watch;	/* under f->mu */
+	/* disk stamps, under u->io */
+	struct timespec		 new_mt, cur_mt, kw_mt;
+	bool			 stamped;
+	int64_t			 recheck_ms;	/* CLOCK_REALTIME ms, 0: none */
+	bool			 poll_queued;	/* under the poller's lock */
+	atomic_bool		 dirty;		/* a delivery was announced */
+};
+
+struct mbox_user {
+	char			*root;
+	int			 refs;		/* under reg */
+	pthread_mutex_t		 io;
+	pthread_mutex_t		 mu;
+	struct hashmap		*folders;	/* dir -> folder, under mu */
+	bool			 pop3;		/* under mu */
+	/* under io */
+	int			 open_err;	/* open failed: every waiter fails */
+	char			*open_error;
+	struct sqlite3		*db;
+	struct sqlite3_stmt	*stmt[16];
+	bool			 unclean_marked;
+	bool			 broken;	/* SQLITE_CORRUPT seen: rebuild at next open */
+	unsigned		 exp_commits;
+};
+
+struct mbox_own {
+	uint32_t	uid;
+	uint64_t	modseq;
+};
+
+struct mbox_view {
+	struct mbox_user	*u;
+	struct mbox_folder	*f;
+	bool			 readonly;
+	uint32_t		*uids;		/* seq - 1 -> uid */
+	uint32_t		 count, cap;
+	uint32_t		 uidnext;	/* it knows uids below this */
+	uint64_t		 modseq;	/* it knows changes up to this */
+	uint64_t		 expunge_gen;
+	unsigned		 n_kw;
+	struct mbox_uid_range	*recent;	/* claimed \Recent ranges */
+	size_t			 n_recent;
+	struct mbox_own		*own;		/* its own STOREs since changes */
+	size_t			 n_own, cap_own;
+	struct mbox_watch	*watch;
+	struct mbox_view	*next, *prev;	/* f->views, under f->mu */
+};
+
+/* A set of changes to one folder, committed to the index then applied. */
+struct mbox_upd {
+	uint32_t	 uid;
+	char		*name;
+	uint16_t	 flags;
+	uint32_t	 letters;
+	bool		 bump;		/* flags changed: new modseq */
+};
+
+struct mbox_delta {
+	uint64_t	 modseq;	/* given to every change here */
+	struct mbox_msg	*add;		/* new uids, ascending */
+	size_t		 n_add, cap_add;
+	struct mbox_upd	*upd;
+	size_t		 n_upd, cap_upd;
+	uint32_t	*exp;
+	size_t		 n_exp, cap_exp;
+};
+
+/* ---- mailbox_name.c -------------------------------------------------- */
+/* Validates an API name; *norm_r gets it with a first level INBOX in
+ * upper case. strict (CREATE, RENAME target) also refuses "*" and "%". */
+int mbox_name_check(const char *name, bool strict, char **norm_r,
+    char **error_r);
+/* Directory of a normalized name: "" for INBOX, else ".a.b". */
+int mbox_name_to_dir(const char *norm, char **dir_r, char **error_r);
+/* Name of a ".a.b" directory; -1 if it is not one we would write. */
+int mbox_name_from_dir(const char *dir, char **name_r);
+/* Both of the above in one: *norm_r and *dir_r, or an error. */
+int mbox_name_resolve(const char *name, bool strict, char **norm_r,
+    char **dir_r, char **error_r);
+bool mbox_utf8_valid(const char *s, size_t len);
+
+/* ---- mailbox_file.c -------------------------------------------------- */
+size_t mbox_base_len(const char *name);
+void mbox_info_parse(const char *name, unsigned *flags_r, uint32_t *letters_r);
+/* name's base with ":2," and info: flags, letters (those in known are
+ * replaced by letters; other letters in name's info are kept). */
+char *mbox_info_build(const char *name, size_t base_len, unsigned flags,
+    uint32_t letters, uint32_t known);
+/* ",S=" and ",W=" values in a base name (false if absent). */
+bool mbox_base_field(const char *name, size_t base_len, char key,
+    uint64_t *v_r);
+/* Wire size of LF data, and of a file (-1 with errno). */
+uint64_t mbox_wire_size(const char *data, size_t len);
+int mbox_file_wire_size(int fd, uint64_t *size_r);
+/* A fresh unique base name with S= and W= (S= left out when fsize is
+ * UINT64_MAX). */
+char *mbox_unique_base(uint64_t fsize, uint64_t wsize);
+/* dir/name replaced atomically and durably; -1 with errno. */
+int mbox_write_atomic(const char *dir, const char *name, const char *data,
+    size_t len);
+int mbox_fsync_dir(const char *path);
+/* 0 if path is a folder (has cur/), else -1 with errno. */
+int mbox_folder_exists(const char *path);
+/* mkdir path with cur new tmp (+ maildirfolder unless inbox). */
+int mbox_folder_mkdir(const char *path, bool inbox);
+/* rm -r path; -1 with errno on the first failure. */
+int mbox_rmtree(const char *path);
+/* Timing helpers. */
+int64_t mbox_now_ms(void);
+
+/* keywords of a folder */
+bool mbox_keyword_valid(const char *kw);
+/* (Re)reads f's keyword file if its mtime changed (u->io held). */
+void mbox_kw_load(struct mbox_folder *f);
+/* Resolves names to letter bits; create: add missing ones (writes the
+ * keyword file). MBOX_ERR_BADNAME, MBOX_ERR_LIMIT, MBOX_ERR_TEMP. */
+int mbox_kw_resolve(struct mbox_folder *f, const char *const *kws,
+    bool create, uint32_t *mask_r, char **error_r);
+/* Writes names to a new folder's keyword file (best effort). */
+void mbox_kw_copy_file(const struct mbox_folder *from, const char *to_path);
+
+/* ---- mailbox_index.c ------------------------------------------------- */
+int mbox_index_open(struct mbox_user *u, char **error_r);
+void mbox_index_close(struct mbox_user *u);
+/* Loads f's row (inserting a new one with a new UIDVALIDITY if missing)
+ * and its messages. */
+int mbox_index_load(struct mbox_user *u, struct mbox_folder *f,
+    char **error_r);
+/* Writes d and f's new uidnext/highestmodseq in one transaction. */
+int mbox_index_commit(struct mbox_user *u, struct mbox_folder *f,
+    const struct mbox_delta *d, uint32_t uidnext, uint64_t hms,
+    char **error_r);
+/* A fresh row for dir (dropping an old one): CREATE. */
+int mbox_index_folder_new(struct mbox_user *u, const char *dir,
+    unsigned special_use, char **error_r);
+/* Drops dir's row and messages (children too when children). */
+int mbox_index_folder_drop(struct mbox_user *u, const char *dir,
+    bool children, char **error_r);
+/* Renames dir and its children's rows. */
+int mbox_index_folder_rename(struct mbox_user *u, const char *olddir,
+    const char *newdir, char **error_r);
+/* dir -> special use of every folder that has one (a new hashmap of
+ * (void *)(uintptr_t) values). */
+struct hashmap *mbox_index_special_uses(struct mbox_user *u);
+/* Expunged uids of f above modseq, ascending; *complete_r false when
+ * history was pruned above modseq. */
+int mbox_index_vanished(struct mbox_user *u, struct mbox_folder *f,
+    uint64_t modseq, uint32_t **uids_r, size_t *n_r, bool *complete_r,
+    char **error_r);
+
+/* ---- mailbox_sync.c -------------------------------------------------- */
+/* Index of uid in f->msgs, or -1. */
+long mbox_folder_find(const struct mbox_folder *f, uint32_t uid);
+/* With u->io: brings f up to date with the disk if it (may have)
+ * changed, or always when force. Wakes watchers except actor's. */
+int mbox_sync(struct mbox_folder *f, bool force, struct mbox_view *actor,
+    char **error_r);
+/* With u->io, after our own changes to f's directories. */
+void mbox_sync_restamp(struct mbox_folder *f);
+/* Commits d (index, then memory), frees it, wakes watchers but actor. */
+int mbox_delta_commit(struct mbox_folder *f, struct mbox_delta *d,
+    struct mbox_view *actor, char **error_r);
+void mbox_delta_free(struct mbox_delta *d);
+struct mbox_upd *mbox_delta_upd(struct mbox_delta *d);
+void mbox_delta_exp(struct mbox_delta *d, uint32_t uid);
+bool mbox_delta_empty(const struct mbox_delta *d);
+
+/* ---- mailbox_user.c -------------------------------------------------- */
+/* With u->io: f for dir, loaded and synced (a new reference). */
+int mbox_folder_get(struct mbox_user *u, const char *dir,
+    struct mbox_folder **f_r, char **error_r);
+/* Drops a reference (frees at zero); *f becomes NULL. */
+void mbox_folder_put(struct mbox_folder **f);
+/* With u->io: takes f out of the map (deleted or renamed away). */
+void mbox_folder_unmap(struct mbox_folder *f);
+/* With u->io: puts f back in the map under its (new) dir. */
+void mbox_folder_remap(struct mbox_folder *f);
+/* Another reference to u (it has one already). */
+void mbox_user_ref(struct mbox_user *u);
+/* Lets the store thread run; starts it the first time. */
+void mbox_poller_start(void);
+/* Sets *error_r (when not NULL) to a formatted message. */
+void mbox_error(char **error_r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- mailbox_view.c -------------------------------------------------- */
+/* Calls the watchers of f's views other than actor (f->mu not held). */
+void mbox_folder_wake(struct mbox_folder *f, const struct mbox_view *actor);
+/* Records a STORE of uid by v at modseq (not reported back to v). */
+void mbox_view_own(struct mbox_view *v, uint32_t uid, uint64_t modseq);
+
+#endif

@@ -1,0 +1,556 @@
+/*
+ * mailbox_user - the process-wide registry of open Maildir roots, the
+ * shared folders inside each, the POP3 lock, delivery notices, and the
+ * store thread that syncs watched folders (see mailbox.h).
+ *
+ * Trust: roots come from account data (never from a client); the rest is
+ * bookkeeping. See mailbox_int.h for the lock order.
+ *
+ * The store thread wakes once a second, and at once when a delivery is
+ * announced for a watched INBOX. Announced folders are synced first; on
+ * the one-second tick every watched folder is checked (two stat()s each)
+ * and synced if its directories changed, so outside tools are noticed
+ * within about a second. A sync that finds something wakes the watchers.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/mailbox_int.h"
+#include "store/maildir.h"
+#include "util/hashmap.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hashmap *reg_users;	/* root -> struct mbox_user */
+
+void
+mbox_error(char **error_r, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	if (error_r == NULL)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		log_panic("out of memory");
+	va_end(ap);
+	*error_r = s;
+}
+
+/* root without trailing slashes (a new string). */
+static char *
+norm_root(const char *root)
+{
+	size_t n = strlen(root);
+
+	while (n > 1 && root[n - 1] == '/')
+		n--;
+	return xstrndup(root, n);
+}
+
+/* ---- users ------------------------------------------------------------ */
+
+static void
+user_free(struct mbox_user *u)
+{
+	TEM_ASSERT(hashmap_count(u->folders) == 0);
+	hashmap_free(&u->folders, NULL);
+	pthread_mutex_destroy(&u->io);
+	pthread_mutex_destroy(&u->mu);
+	free(u->open_error);
+	free(u->root);
+	free(u);
+}
+
+/* Removes tem-deleted-* left by a delete that did not finish. */
+static void
+clean_leftovers(struct mbox_user *u)
+{
+	DIR *d = opendir(u->root);
+	struct dirent *de;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "tem-deleted-", 12) != 0)
+			continue;
+		char *path = xasprintf("%s/%s", u->root, de->d_name);
+		if (mbox_rmtree(path) < 0)
+			log_warn("- store cleanup-failed path=%s error=%s",
+			    path, strerror(errno));
+		free(path);
+	}
+	closedir(d);
+}
+
+static int
+user_init(struct mbox_user *u, char **error_r)
+{
+	if (mbox_folder_exists(u->root) < 0 && maildir_make(u->root) < 0) {
+		mbox_error(error_r, "Cannot create the Maildir: %s",
+		    strerror(errno));
+		log_error("- store maildir-failed root=%s error=%s", u->root,
+		    strerror(errno));
+		return MBOX_ERR_TEMP;
+	}
+	if (mbox_index_open(u, error_r) < 0)
+		return MBOX_ERR_TEMP;
+	clean_leftovers(u);
+	return 0;
+}
+
+int
+mbox_user_open(const char *maildir_root, struct mbox_user **u_r,
+    char **error_r)
+{
+	char *root = norm_root(maildir_root);
+	struct mbox_user *u;
+	int r;
+
+	pthread_mutex_lock(&reg_lock);
+	if (reg_users == NULL)
+		reg_users = hashmap_new(0);
+	u = hashmap_get(reg_users, root);
+	if (u) {
+		u->refs++;
+		pthread_mutex_unlock(&reg_lock);
+		free(root);
+		pthread_mutex_lock(&u->io);	/* waits for the opener */
+		r = u->open_err;
+		if (r < 0)
+			mbox_error(error_r, "%s", u->open_error);
+		pthread_mutex_unlock(&u->io);
+	} else {
+		u = xmalloc(sizeof(*u));
+		u->root = root;
+		u->refs = 1;
+		u->folders = hashmap_new(0);
+		pthread_mutex_init(&u->io, NULL);
+		pthread_mutex_init(&u->mu, NULL);
+		pthread_mutex_lock(&u->io);
+		hashmap_put(reg_users, root, u);
+		pthread_mutex_unlock(&reg_lock);
+		char *err = NULL;
+		r = user_init(u, &err);
+		if (r < 0) {
+			u->open_err = r;
+			u->open_error = err;
+			mbox_error(error_r, "%s", err);
+		}
+		pthread_mutex_unlock(&u->io);
+	}
+	if (r < 0) {
+		mbox_user_unref(&u);
+		return r;
+	}
+	*u_r = u;
+	return 0;
+}
+
+void
+mbox_user_ref(struct mbox_user *u)
+{
+	pthread_mutex_lock(&reg_lock);
+	u->refs++;
+	pthread_mutex_unlock(&reg_lock);
+}
+
+void
+mbox_user_unref(struct mbox_user **up)
+{
+	struct mbox_user *u = *up;
+	bool last;
+
+	if (u == NULL)
+		return;
+	*up = NULL;
+	pthread_mutex_lock(&reg_lock);
+	last = --u->refs == 0;
+	if (last && hashmap_get(reg_users, u->root) == u)
+		hashmap_remove(reg_users, u->root);
+	pthread_mutex_unlock(&reg_lock);
+	if (!last)
+		return;
+	pthread_mutex_lock(&u->io);
+	mbox_index_close(u);
+	pthread_mutex_unlock(&u->io);
+	user_free(u);
+}
+
+bool
+mbox_pop3_lock(struct mbox_user *u)
+{
+	bool ok;
+
+	pthread_mutex_lock(&u->mu);
+	ok = !u->pop3;
+	u->pop3 = true;
+	pthread_mutex_unlock(&u->mu);
+	return ok;
+}
+
+void
+mbox_pop3_unlock(struct mbox_user *u)
+{
+	pthread_mutex_lock(&u->mu);
+	u->pop3 = false;
+	pthread_mutex_unlock(&u->mu);
+}
+
+/* ---- folders ------------------------------------------------------------ */
+
+static void
+folder_free(struct mbox_folder *f)
+{
+	for (uint32_t i = 0; i < f->count; i++)
+		free(f->msgs[i].name);
+	for (int i = 0; i < MBOX_KEYWORDS_MAX; i++)
+		free(f->kw[i]);
+	free(f->msgs);
+	free(f->dir);
+	free(f->path);
+	free(f->name);
+	pthread_mutex_destroy(&f->mu);
+	free(f);
+}
+
+static struct mbox_folder *
+folder_new(struct mbox_user *u, const char *dir)
+{
+	struct mbox_folder *f = xmalloc(sizeof(*f));
+
+	f->u = u;
+	f->refs = 1;
+	f->dir = xstrdup(dir);
+	f->path = dir[0] ? xasprintf("%s/%s", u->root, dir) : xstrdup(u->root);
+	if (dir[0] == '\0')
+		f->name = xstrdup("INBOX");
+	else if (mbox_name_from_dir(dir, &f->name) < 0)
+		f->name = xstrdup(dir + 1);	/* not reached: dirs are ours */
+	pthread_mutex_init(&f->mu, NULL);
+	atomic_init(&f->dirty, false);
+	return f;
+}
+
+int
+mbox_folder_get(struct mbox_user *u, const char *dir, struct mbox_folder **f_r,
+    char **error_r)
+{
+	struct mbox_folder *f;
+	int r;
+
+	pthread_mutex_lock(&u->mu);
+	f = hashmap_get(u->folders, dir);
+	if (f)
+		f->refs++;
+	pthread_mutex_unlock(&u->mu);
+	if (f) {
+		r = mbox_sync(f, false, NULL, error_r);
+	} else {
+		char *path = dir[0] ? xasprintf("%s/%s", u->root, dir) :
+		    xstrdup(u->root);
+		r = mbox_folder_exists(path);
+		free(path);
+		if (r < 0) {
+			mbox_error(error_r, "No such folder");
+			return MBOX_ERR_NONEXISTENT;
+		}
+		f = folder_new(u, dir);
+		mbox_kw_load(f);
+		r = mbox_index_load(u, f, error_r);
+		f->recent_next = f->uidnext;
+		if (r == 0)
+			r = mbox_sync(f, true, NULL, error_r);
+		if (r == 0) {
+			pthread_mutex_lock(&u->mu);
+			hashmap_put(u->folders, dir, f);
+			f->in_map = true;
+			pthread_mutex_unlock(&u->mu);
+		}
+	}
+	if (r < 0) {
+		mbox_folder_put(&f);
+		return r == MBOX_ERR_GONE ? MBOX_ERR_NONEXISTENT : r;
+	}
+	*f_r = f;
+	return 0;
+}
+
+void
+mbox_folder_put(struct mbox_folder **fp)
+{
+	struct mbox_folder *f = *fp;
+	struct mbox_user *u;
+	bool last;
+
+	if (f == NULL)
+		return;
+	*fp = NULL;
+	u = f->u;
+	pthread_mutex_lock(&u->mu);
+	last = --f->refs == 0;
+	if (last && f->in_map && hashmap_get(u->folders, f->dir) == f)
+		hashmap_remove(u->folders, f->dir);
+	pthread_mutex_unlock(&u->mu);
+	if (last)
+		folder_free(f);
+}
+
+void
+mbox_folder_unmap(struct mbox_folder *f)
+{
+	struct mbox_user *u = f->u;
+
+	pthread_mutex_lock(&u->mu);
+	if (f->in_map && hashmap_get(u->folders, f->dir) == f)
+		hashmap_remove(u->folders, f->dir);
+	f->in_map = false;
+	pthread_mutex_unlock(&u->mu);
+}
+
+void
+mbox_folder_remap(struct mbox_folder *f)
+{
+	struct mbox_user *u = f->u;
+	struct mbox_folder *old;
+
+	pthread_mutex_lock(&u->mu);
+	old = hashmap_put(u->folders, f->dir, f);
+	f->in_map = true;
+	if (old && old != f)
+		old->in_map = false;	/* a stale one: its dir is gone */
+	pthread_mutex_unlock(&u->mu);
+	if (old && old != f) {
+		pthread_mutex_lock(&old->mu);
+		old->gone = true;
+		pthread_mutex_unlock(&old->mu);
+		mbox_folder_wake(old, NULL);
+	}
+}
+
+/* ---- the store thread ----------------------------------------------------- */
+
+static pthread_mutex_t poll_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t poll_cond;
+static pthread_t poll_thread;
+static bool poll_running, poll_stop, poll_kicked;
+static struct mbox_folder **poll_queue;
+static size_t poll_n, poll_cap;
+
+/* Drops the references a queued or collected folder holds. */
+static void
+release(struct mbox_folder *f)
+{
+	struct mbox_user *u = f->u;
+
+	mbox_folder_put(&f);
+	mbox_user_unref(&u);
+}
+
+static void
+poll_one(struct mbox_folder *f)
+{
+	struct mbox_user *u = f->u;
+
+	pthread_mutex_lock(&u->io);
+	if (u->open_err == 0 && !f->gone)
+		(void)mbox_sync(f, false, NULL, NULL);
+	pthread_mutex_unlock(&u->io);
+}
+
+/* Every folder someone watches, with references. */
+static struct mbox_folder **
+collect_watched(size_t *n_r)
+{
+	struct mbox_folder **v = NULL;
+	size_t n = 0, cap = 0;
+	struct hashmap_iter ui = { 0 }, fi;
+	void *uv, *fv;
+
+	pthread_mutex_lock(&reg_lock);
+	while (reg_users && hashmap_next(reg_users, &ui, NULL, &uv)) {
+		struct mbox_user *u = uv;
+		pthread_mutex_lock(&u->mu);
+		fi.pos = 0;
+		while (hashmap_next(u->folders, &fi, NULL, &fv)) {
+			struct mbox_folder *f = fv;
+			pthread_mutex_lock(&f->mu);
+			bool watched = f->n_watch > 0;
+			pthread_mutex_unlock(&f->mu);
+			if (!watched)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				v = xrealloc(v, cap * sizeof(*v));
+			}
+			f->refs++;
+			u->refs++;
+			v[n++] = f;
+		}
+		pthread_mutex_unlock(&u->mu);
+	}
+	pthread_mutex_unlock(&reg_lock);
+	*n_r = n;
+	return v;
+}
+
+static void *
+poller_main(void *unused)
+{
+	struct timespec next;
+	struct mbox_folder **q, **w;
+	size_t nq, nw;
+
+	(void)unused;
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (;;) {
+		struct timespec now;
+		bool tick;
+
+		pthread_mutex_lock(&poll_lock);
+		while (!poll_stop && !poll_kicked &&
+		    pthread_cond_timedwait(&poll_cond, &poll_lock, &next) == 0)
+			;
+		if (poll_stop) {
+			pthread_mutex_unlock(&poll_lock);
+			return NULL;
+		}
+		q = poll_queue;
+		nq = poll_n;
+		poll_queue = NULL;
+		poll_n = poll_cap = 0;
+		poll_kicked = false;
+		for (size_t i = 0; i < nq; i++)
+			q[i]->poll_queued = false;
+		pthread_mutex_unlock(&poll_lock);
+		for (size_t i = 0; i < nq; i++) {
+			poll_one(q[i]);
+			release(q[i]);
+		}
+		free(q);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		tick = now.tv_sec > next.tv_sec || (now.tv_sec == next.tv_sec &&
+		    now.tv_nsec >= next.tv_nsec);
+		if (!tick)
+			continue;
+		next = now;
+		next.tv_sec += 1;
+		w = collect_watched(&nw);
+		for (size_t i = 0; i < nw; i++) {
+			poll_one(w[i]);
+			release(w[i]);
+		}
+		free(w);
+	}
+}
+
+void
+mbox_poller_start(void)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_lock(&poll_lock);
+	if (!poll_running) {
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&poll_cond, &ca);
+		pthread_condattr_destroy(&ca);
+		poll_stop = false;
+		if (pthread_create(&poll_thread, NULL, poller_main, NULL) != 0)
+			log_fatal("cannot start the mail store thread");
+		poll_running = true;
+	}
+	pthread_mutex_unlock(&poll_lock);
+}
+
+/* Queues f (whose references the caller passes on) for the thread. */
+static void
+poll_enqueue(struct mbox_folder *f)
+{
+	bool dup;
+
+	pthread_mutex_lock(&poll_lock);
+	dup = f->poll_queued || !poll_running;
+	if (!dup) {
+		if (poll_n == poll_cap) {
+			poll_cap = poll_cap ? poll_cap * 2 : 16;
+			poll_queue = xrealloc(poll_queue,
+			    poll_cap * sizeof(*poll_queue));
+		}
+		poll_queue[poll_n++] = f;
+		f->poll_queued = true;
+		poll_kicked = true;
+		pthread_cond_signal(&poll_cond);
+	}
+	pthread_mutex_unlock(&poll_lock);
+	if (dup)
+		release(f);
+}
+
+void
+mbox_notify_delivery(const char *maildir_root)
+{
+	char *root = norm_root(maildir_root);
+	struct mbox_user *u;
+	struct mbox_folder *f = NULL;
+
+	pthread_mutex_lock(&reg_lock);
+	u = reg_users ? hashmap_get(reg_users, root) : NULL;
+	if (u) {
+		pthread_mutex_lock(&u->mu);
+		f = hashmap_get(u->folders, "");
+		if (f) {
+			atomic_store(&f->dirty, true);
+			pthread_mutex_lock(&f->mu);
+			bool watched = f->n_watch > 0;
+			pthread_mutex_unlock(&f->mu);
+			if (watched) {
+				f->refs++;
+				u->refs++;
+			} else
+				f = NULL;
+		}
+		pthread_mutex_unlock(&u->mu);
+	}
+	pthread_mutex_unlock(&reg_lock);
+	free(root);
+	if (f)
+		poll_enqueue(f);
+}
+
+void
+mbox_shutdown(void)
+{
+	struct mbox_folder **q;
+	size_t n;
+
+	pthread_mutex_lock(&poll_lock);
+	if (!poll_running) {
+		pthread_mutex_unlock(&poll_lock);
+		return;
+	}
+	poll_stop = true;
+	pthread_cond_signal(&poll_cond);
+	pthread_mutex_unlock(&poll_lock);
+	pthread_join(poll_thread, NULL);
+	pthread_mutex_lock(&poll_lock);
+	poll_running = false;
+	q = poll_queue;
+	n = poll_n;
+	poll_queue = NULL;
+	poll_n = poll_cap = 0;
+	for (size_t i = 0; i < n; i++)
+		q[i]->poll_queued = false;
+	pthread_cond_destroy(&poll_cond);
+	pthread_mutex_unlock(&poll_lock);
+	for (size_t i = 0; i < n; i++)
+		release(q[i]);
+	free(q);
+}

@@ -1,0 +1,677 @@
+/*
+ * mailbox_view - one session's view of a shared folder: its sequence
+ * numbers, what it has seen, the changes it has not, its watch
+ * (see mailbox.h).
+ *
+ * Trust: callers are protocol sessions; seqs and uids they pass are
+ * range-checked here. A view is used by one thread at a time; the shared
+ * folder it reads is guarded by f->mu.
+ *
+ * What a view knows is three numbers: uidnext (messages below it are in
+ * its map unless reported expunged), modseq (flag changes up to it are
+ * reported) and expunge_gen (the folder's expunge count when it last
+ * compared maps). mbox_view_changes() compares them with the folder.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/mailbox_int.h"
+#include "util/log.h"
+#include "util/loop.h"
+#include "util/xmalloc.h"
+
+static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- watches -------------------------------------------------------------- */
+
+static void
+watch_fire(void *arg)
+{
+	struct mbox_watch *w = arg;
+	void (*cb)(void *);
+	void *cb_arg;
+	bool alive, last;
+
+	pthread_mutex_lock(&watch_lock);
+	w->pending = false;
+	alive = w->alive;
+	cb = w->cb;
+	cb_arg = w->arg;
+	last = --w->refs == 0;
+	pthread_mutex_unlock(&watch_lock);
+	if (last)
+		free(w);
+	if (alive)
+		cb(cb_arg);
+}
+
+static void
+watch_post(struct mbox_watch *w)
+{
+	pthread_mutex_lock(&watch_lock);
+	if (w->alive && !w->pending) {
+		w->pending = true;
+		w->refs++;
+		loop_post(w->loop, watch_fire, w);
+	}
+	pthread_mutex_unlock(&watch_lock);
+}
+
+static void
+watch_drop(struct mbox_watch *w)
+{
+	bool last;
+
+	pthread_mutex_lock(&watch_lock);
+	w->alive = false;
+	last = --w->refs == 0;
+	pthread_mutex_unlock(&watch_lock);
+	if (last)
+		free(w);
+}
+
+void
+mbox_folder_wake(struct mbox_folder *f, const struct mbox_view *actor)
+{
+	pthread_mutex_lock(&f->mu);
+	for (struct mbox_view *v = f->views; v; v = v->next)
+		if (v != actor && v->watch)
+			watch_post(v->watch);
+	pthread_mutex_unlock(&f->mu);
+}
+
+void
+mbox_view_watch(struct mbox_view *v, struct loop *loop, void (*cb)(void *),
+    void *arg)
+{
+	struct mbox_folder *f = v->f;
+	struct mbox_watch *old = v->watch, *w = NULL;
+
+	if (loop) {
+		w = xmalloc(sizeof(*w));
+		w->loop = loop;
+		w->cb = cb;
+		w->arg = arg;
+		w->alive = true;
+		w->refs = 1;
+	}
+	pthread_mutex_lock(&f->mu);
+	v->watch = w;
+	if (w && !old)
+		f->n_watch++;
+	else if (!w && old)
+		f->n_watch--;
+	pthread_mutex_unlock(&f->mu);
+	if (old)
+		watch_drop(old);
+	if (w)
+		mbox_poller_start();
+}
+
+/* ---- open and close ----------------------------------------------------- */
+
+/* Under f->mu: uids in [lo, f->uidnext) become \Recent for v. */
+static void
+claim_recent(struct mbox_view *v, uint32_t lo)
+{
+	struct mbox_folder *f = v->f;
+
+	if (v->readonly)
+		return;
+	if (lo < f->recent_next)
+		lo = f->recent_next;
+	if (lo < f->uidnext) {
+		struct mbox_uid_range *last = v->n_recent ?
+		    &v->recent[v->n_recent - 1] : NULL;
+		if (last && last->last + 1 == lo)
+			last->last = f->uidnext - 1;
+		else {
+			v->recent = xrealloc(v->recent, (v->n_recent + 1) *
+			    sizeof(*v->recent));
+			v->recent[v->n_recent].first = lo;
+			v->recent[v->n_recent++].last = f->uidnext - 1;
+		}
+	}
+	if (f->recent_next < f->uidnext)
+		f->recent_next = f->uidnext;
+}
+
+static void
+view_push(struct mbox_view *v, uint32_t uid)
+{
+	if (v->count == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 64;
+		v->uids = xrealloc(v->uids, v->cap * sizeof(*v->uids));
+	}
+	v->uids[v->count++] = uid;
+}
+
+int
+mbox_view_open(struct mbox_user *u, const char *name, bool readonly,
+    struct mbox_view **v_r, char **error_r)
+{
+	struct mbox_folder *f;
+	struct mbox_view *v;
+	char *norm, *dir;
+	int r = mbox_name_resolve(name, false, &norm, &dir, error_r);
+
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&u->io);
+	r = mbox_folder_get(u, dir, &f, error_r);
+	if (r == 0) {
+		v = xmalloc(sizeof(*v));
+		mbox_user_ref(u);
+		v->u = u;
+		v->f = f;
+		v->readonly = readonly;
+		pthread_mutex_lock(&f->mu);
+		v->cap = f->count ? f->count : 16;
+		v->uids = xcalloc(v->cap, sizeof(*v->uids));
+		for (uint32_t i = 0; i < f->count; i++)
+			v->uids[i] = f->msgs[i].uid;
+		v->count = f->count;
+		v->uidnext = f->uidnext;
+		v->modseq = f->highestmodseq;
+		v->expunge_gen = f->expunge_gen;
+		v->n_kw = f->n_kw;
+		claim_recent(v, 1);
+		v->next = f->views;
+		if (f->views)
+			f->views->prev = v;
+		f->views = v;
+		pthread_mutex_unlock(&f->mu);
+		*v_r = v;
+	}
+	pthread_mutex_unlock(&u->io);
+	free(norm);
+	free(dir);
+	return r;
+}
+
+void
+mbox_view_close(struct mbox_view **vp)
+{
+	struct mbox_view *v = *vp;
+	struct mbox_folder *f;
+
+	if (v == NULL)
+		return;
+	*vp = NULL;
+	f = v->f;
+	if (v->watch)
+		mbox_view_watch(v, NULL, NULL, NULL);
+	pthread_mutex_lock(&f->mu);
+	if (v->prev)
+		v->prev->next = v->next;
+	else
+		f->views = v->next;
+	if (v->next)
+		v->next->prev = v->prev;
+	pthread_mutex_unlock(&f->mu);
+	mbox_folder_put(&v->f);
+	mbox_user_unref(&v->u);
+	free(v->uids);
+	free(v->recent);
+	free(v->own);
+	free(v);
+}
+
+/* ---- in-memory queries ----------------------------------------------------- */
+
+char *
+mbox_view_name(struct mbox_view *v)
+{
+	char *s;
+
+	pthread_mutex_lock(&v->f->mu);
+	s = xstrdup(v->f->name);
+	pthread_mutex_unlock(&v->f->mu);
+	return s;
+}
+
+bool
+mbox_view_readonly(const struct mbox_view *v)
+{
+	return v->readonly;
+}
+
+uint32_t
+mbox_view_count(const struct mbox_view *v)
+{
+	return v->count;
+}
+
+uint32_t
+mbox_view_uid(const struct mbox_view *v, uint32_t seq)
+{
+	return seq >= 1 && seq <= v->count ? v->uids[seq - 1] : 0;
+}
+
+uint32_t
+mbox_view_seq_ceil(const struct mbox_view *v, uint32_t uid)
+{
+	uint32_t lo = 0, hi = v->count;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (v->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo + 1;
+}
+
+uint32_t
+mbox_view_seq(const struct mbox_view *v, uint32_t uid)
+{
+	uint32_t seq = mbox_view_seq_ceil(v, uid);
+
+	return seq <= v->count && v->uids[seq - 1] == uid ? seq : 0;
+}
+
+static bool
+is_recent(const struct mbox_view *v, uint32_t uid)
+{
+	for (size_t i = 0; i < v->n_recent; i++)
+		if (uid >= v->recent[i].first && uid <= v->recent[i].last)
+			return true;
+	return false;
+}
+
+static uint32_t
+recent_count(const struct mbox_view *v)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < v->n_recent; i++)
+		n += mbox_view_seq_ceil(v, v->recent[i].last + 1) -
+		    mbox_view_seq_ceil(v, v->recent[i].first);
+	return n;
+}
+
+void
+mbox_view_status(struct mbox_view *v, struct mbox_status *st)
+{
+	struct mbox_folder *f = v->f;
+	uint32_t j = 0;
+
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&f->mu);
+	st->messages = v->count;
+	st->recent = recent_count(v);
+	st->uidnext = v->uidnext;
+	st->uidvalidity = f->uidvalidity;
+	st->highestmodseq = v->modseq;
+	for (uint32_t i = 0; i < v->count; i++) {
+		while (j < f->count && f->msgs[j].uid < v->uids[i])
+			j++;
+		if (j == f->count || f->msgs[j].uid != v->uids[i])
+			continue;
+		const struct mbox_msg *m = &f->msgs[j];
+		if (!(m->flags & MBOX_F_SEEN)) {
+			st->unseen++;
+			if (st->first_unseen == 0)
+				st->first_unseen = i + 1;
+		}
+		if (m->flags & MBOX_F_DELETED)
+			st->deleted++;
+		st->size += m->size;
+	}
+	pthread_mutex_unlock(&f->mu);
+}
+
+int
+mbox_view_msg(struct mbox_view *v, uint32_t seq, struct mbox_msg_info *info)
+{
+	struct mbox_folder *f = v->f;
+	uint32_t uid = mbox_view_uid(v, seq);
+	long idx;
+
+	if (uid == 0)
+		return -1;
+	memset(info, 0, sizeof(*info));
+	info->uid = uid;
+	pthread_mutex_lock(&f->mu);
+	idx = mbox_folder_find(f, uid);
+	if (idx < 0)
+		info->expunged = true;
+	else {
+		const struct mbox_msg *m = &f->msgs[idx];
+		info->flags = m->flags & MBOX_F_STORABLE;
+		info->keywords = m->letters & f->kw_mask;
+		info->modseq = m->modseq;
+		info->size = m->size;
+		info->internaldate = (time_t)m->idate;
+	}
+	pthread_mutex_unlock(&f->mu);
+	if (!info->expunged && is_recent(v, uid))
+		info->flags |= MBOX_F_RECENT;
+	return 0;
+}
+
+unsigned
+mbox_view_n_keywords(struct mbox_view *v)
+{
+	uint32_t mask;
+
+	pthread_mutex_lock(&v->f->mu);
+	mask = v->f->kw_mask;
+	pthread_mutex_unlock(&v->f->mu);
+	return mask ? 32 - (unsigned)__builtin_clz(mask) : 0;
+}
+
+const char *
+mbox_view_keyword(struct mbox_view *v, unsigned i)
+{
+	const char *s;
+
+	if (i >= MBOX_KEYWORDS_MAX)
+		return NULL;
+	pthread_mutex_lock(&v->f->mu);
+	s = v->f->kw[i];
+	pthread_mutex_unlock(&v->f->mu);
+	return s;
+}
+
+bool
+mbox_view_can_add_keywords(struct mbox_view *v)
+{
+	bool ok;
+
+	pthread_mutex_lock(&v->f->mu);
+	ok = !v->readonly && v->f->n_kw < MBOX_KEYWORDS_MAX;
+	pthread_mutex_unlock(&v->f->mu);
+	return ok;
+}
+
+char *
+mbox_view_msg_path(struct mbox_view *v, uint32_t seq)
+{
+	struct mbox_folder *f = v->f;
+	uint32_t uid = mbox_view_uid(v, seq);
+	char *path = NULL;
+	long idx;
+
+	if (uid == 0)
+		return NULL;
+	pthread_mutex_lock(&f->mu);
+	if ((idx = mbox_folder_find(f, uid)) >= 0)
+		path = xasprintf("%s/%s/%s", f->path,
+		    (f->msgs[idx].flags & MBOX_FI_INNEW) ? "new" : "cur",
+		    f->msgs[idx].name);
+	pthread_mutex_unlock(&f->mu);
+	return path;
+}
+
+int
+mbox_view_msg_open(struct mbox_view *v, uint32_t seq)
+{
+	if (mbox_view_uid(v, seq) == 0) {
+		errno = ERANGE;
+		return -1;
+	}
+	for (int tries = 0; tries < 4; tries++) {
+		char *path = mbox_view_msg_path(v, seq);
+		int fd;
+
+		if (path == NULL)
+			break;
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		free(path);
+		if (fd >= 0 || errno != ENOENT)
+			return fd;
+		if (tries == 1) {	/* renamed behind our back: look */
+			pthread_mutex_lock(&v->u->io);
+			(void)mbox_sync(v->f, true, v, NULL);
+			pthread_mutex_unlock(&v->u->io);
+		}
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+int
+mbox_view_uidl(struct mbox_view *v, uint32_t seq, char out[MBOX_UIDL_MAX + 1])
+{
+	struct mbox_folder *f = v->f;
+	uint32_t uid = mbox_view_uid(v, seq);
+	long idx;
+	int ret = -1;
+
+	if (uid == 0)
+		return -1;
+	pthread_mutex_lock(&f->mu);
+	if ((idx = mbox_folder_find(f, uid)) >= 0) {
+		const char *name = f->msgs[idx].name;
+		size_t n = strcspn(name, ",:");
+		bool ok = n > 0 && n <= MBOX_UIDL_MAX;
+		uint64_t h = 0xcbf29ce484222325ULL;
+		for (size_t i = 0; i < n; i++) {
+			ok = ok && name[i] > 0x20 && name[i] < 0x7f;
+			h = (h ^ (unsigned char)name[i]) * 0x100000001b3ULL;
+		}
+		if (ok) {
+			memcpy(out, name, n);
+			out[n] = '\0';
+		} else
+			snprintf(out, MBOX_UIDL_MAX + 1, "%016llx",
+			    (unsigned long long)h);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&f->mu);
+	return ret;
+}
+
+/* ---- changes ------------------------------------------------------------- */
+
+int
+mbox_view_sync(struct mbox_view *v, char **error_r)
+{
+	int r;
+
+	pthread_mutex_lock(&v->u->io);
+	r = mbox_sync(v->f, false, v, error_r);
+	pthread_mutex_unlock(&v->u->io);
+	return r;
+}
+
+void
+mbox_view_own(struct mbox_view *v, uint32_t uid, uint64_t modseq)
+{
+	if (v->n_own == v->cap_own) {
+		if (v->cap_own >= 1000000) {
+			v->n_own = 0;	/* never asked: forget, report twice */
+		} else {
+			v->cap_own = v->cap_own ? v->cap_own * 2 : 16;
+			v->own = xrealloc(v->own, v->cap_own * sizeof(*v->own));
+		}
+	}
+	v->own[v->n_own].uid = uid;
+	v->own[v->n_own++].modseq = modseq;
+}
+
+static int
+cmp_own(const void *a, const void *b)
+{
+	const struct mbox_own *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+static bool
+is_own(const struct mbox_view *v, uint32_t uid, uint64_t modseq)
+{
+	struct mbox_own key = { uid, 0 };
+	const struct mbox_own *o = bsearch(&key, v->own, v->n_own,
+	    sizeof(*v->own), cmp_own);
+
+	return o && o->modseq == modseq;
+}
+
+static void
+push_u32(uint32_t **a, size_t *n, uint32_t x)
+{
+	if ((*n & (*n - 1)) == 0)	/* 0, 1, 2, 4, ...: grow */
+		*a = xrealloc(*a, (*n ? *n * 2 : 1) * sizeof(**a));
+	(*a)[(*n)++] = x;
+}
+
+/* Under f->mu: drops expunged uids from v's map into ch. */
+static void
+changes_expunged(struct mbox_view *v, struct mbox_changes *ch)
+{
+	struct mbox_folder *f = v->f;
+	uint32_t j = 0, k = 0;
+	size_t n;
+
+	for (uint32_t i = 0; i < v->count; i++) {
+		uint32_t uid = v->uids[i];
+		while (j < f->count && f->msgs[j].uid < uid)
+			j++;
+		if (j < f->count && f->msgs[j].uid == uid) {
+			v->uids[k++] = uid;
+			continue;
+		}
+		size_t dummy = ch->n_expunged;
+		push_u32(&ch->expunged_seqs, &dummy, i + 1);
+		push_u32(&ch->expunged_uids, &ch->n_expunged, uid);
+	}
+	v->count = k;
+	v->expunge_gen = f->expunge_gen;
+	n = ch->n_expunged;
+	for (size_t i = 0; i < n / 2; i++) {	/* descending */
+		uint32_t t = ch->expunged_seqs[i];
+		ch->expunged_seqs[i] = ch->expunged_seqs[n - 1 - i];
+		ch->expunged_seqs[n - 1 - i] = t;
+		t = ch->expunged_uids[i];
+		ch->expunged_uids[i] = ch->expunged_uids[n - 1 - i];
+		ch->expunged_uids[n - 1 - i] = t;
+	}
+}
+
+/* Under f->mu: flag changes of messages below old_uidnext. */
+static void
+changes_flags(struct mbox_view *v, uint32_t old_uidnext,
+    struct mbox_changes *ch)
+{
+	struct mbox_folder *f = v->f;
+	uint32_t j = 0;
+
+	if (v->n_own)
+		qsort(v->own, v->n_own, sizeof(*v->own), cmp_own);
+	for (uint32_t i = 0; i < v->count && v->uids[i] < old_uidnext; i++) {
+		uint32_t uid = v->uids[i];
+		while (j < f->count && f->msgs[j].uid < uid)
+			j++;
+		if (j == f->count)
+			break;
+		const struct mbox_msg *m = &f->msgs[j];
+		if (m->uid == uid && m->modseq > v->modseq &&
+		    !is_own(v, uid, m->modseq))
+			push_u32(&ch->flag_seqs, &ch->n_flags, i + 1);
+	}
+	v->n_own = 0;
+}
+
+void
+mbox_view_changes(struct mbox_view *v, struct mbox_changes *ch)
+{
+	struct mbox_folder *f = v->f;
+	uint32_t old_uidnext = v->uidnext;
+
+	memset(ch, 0, sizeof(*ch));
+	pthread_mutex_lock(&f->mu);
+	ch->gone = f->gone;
+	if (v->expunge_gen != f->expunge_gen)
+		changes_expunged(v, ch);
+	if (f->uidnext > v->uidnext) {
+		long lo = 0, hi = (long)f->count;
+		while (lo < hi) {	/* first uid >= v->uidnext */
+			long mid = lo + (hi - lo) / 2;
+			if (f->msgs[mid].uid < v->uidnext)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (long i = lo; i < (long)f->count; i++)
+			view_push(v, f->msgs[i].uid);
+		claim_recent(v, v->uidnext);
+		v->uidnext = f->uidnext;
+		ch->exists_changed = true;
+	}
+	if (f->highestmodseq > v->modseq)
+		changes_flags(v, old_uidnext, ch);
+	v->modseq = f->highestmodseq;
+	v->n_own = 0;
+	ch->keywords_changed = f->n_kw != v->n_kw;
+	v->n_kw = f->n_kw;
+	ch->exists = v->count;
+	ch->recent = recent_count(v);
+	ch->highestmodseq = v->modseq;
+	pthread_mutex_unlock(&f->mu);
+}
+
+void
+mbox_changes_free(struct mbox_changes *ch)
+{
+	free(ch->expunged_seqs);
+	free(ch->expunged_uids);
+	free(ch->flag_seqs);
+	memset(ch, 0, sizeof(*ch));
+}
+
+/* ---- QRESYNC -------------------------------------------------------------- */
+
+static void
+push_range(struct mbox_uid_range **r, size_t *n, uint32_t first, uint32_t last)
+{
+	if (*n && (*r)[*n - 1].last + 1 == first) {
+		(*r)[*n - 1].last = last;
+		return;
+	}
+	if ((*n & (*n - 1)) == 0)
+		*r = xrealloc(*r, (*n ? *n * 2 : 1) * sizeof(**r));
+	(*r)[*n].first = first;
+	(*r)[(*n)++].last = last;
+}
+
+int
+mbox_vanished_since(struct mbox_view *v, uint64_t modseq,
+    struct mbox_uid_range **ranges_r, size_t *n_r, char **error_r)
+{
+	uint32_t *uids = NULL;
+	size_t n = 0, nr = 0;
+	struct mbox_uid_range *r = NULL;
+	bool complete;
+	int ret;
+
+	pthread_mutex_lock(&v->u->io);
+	ret = mbox_index_vanished(v->u, v->f, modseq, &uids, &n, &complete,
+	    error_r);
+	pthread_mutex_unlock(&v->u->io);
+	if (ret < 0)
+		return ret;
+	if (complete) {
+		for (size_t i = 0; i < n; i++)
+			if (uids[i] < v->uidnext && mbox_view_seq(v, uids[i]) == 0)
+				push_range(&r, &nr, uids[i], uids[i]);
+	} else {
+		uint32_t next = 1;	/* every gap in the map */
+		for (uint32_t i = 0; i <= v->count; i++) {
+			uint32_t uid = i < v->count ? v->uids[i] : v->uidnext;
+			if (uid > next)
+				push_range(&r, &nr, next, uid - 1);
+			next = uid + 1;
+		}
+	}
+	free(uids);
+	*ranges_r = r;
+	*n_r = nr;
+	return 0;
+}
