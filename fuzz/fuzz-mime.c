@@ -89,7 +89,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		TEM_ASSERT(p->hdr_off <= p->body_off && p->body_off <= p->end &&
 		    p->end <= size);
-		TEM_ASSERT(p->body_size >= p->end - p->body_off);
+		TEM_ASSERT(p->body_size == mime_wire_size((const char *)data,
+		    p->body_off, p->end));
+		TEM_ASSERT(p->hdr_size == mime_wire_size((const char *)data,
+		    p->hdr_off, p->body_off));
 	}
 	TEM_ASSERT(imap_rfc822_size(m) >= size);
 	buf_init(&b, 0);
