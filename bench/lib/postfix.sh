@@ -1,10 +1,14 @@
 #!/bin/sh
-# postfix.sh - a private Postfix instance, the peer of tem's SMTP benchmark.
+# postfix.sh - a private Postfix instance, the peer of tem's SMTP benchmarks
+# (bench/smtp, bench/submission).
 #
 #   postfix.sh install         install postfix if missing, no system instance,
 #                              and the local user `bench` (Maildir delivery)
-#   postfix.sh start DIR PORT  write DIR/etc/{main,master}.cf, queue and data
-#                              directories below DIR, start on 127.0.0.1:PORT
+#   postfix.sh start DIR PORT [SETTING...]
+#                              write DIR/etc/{main,master}.cf, queue and data
+#                              directories below DIR, start on 127.0.0.1:PORT;
+#                              each SETTING ("key = value") is appended to
+#                              main.cf (e.g. transport_maps for pass-through)
 #   postfix.sh stop DIR        stop the instance started from DIR
 #   postfix.sh master-pid DIR  print the pid of that instance's master
 #
@@ -71,15 +75,17 @@ do_install() {
 	[ -d "$home" ] || { mkdir -p "$home" && chown "$BENCH_USER:" "$home"; }
 }
 
-# write_conf DIR PORT: the private main.cf and master.cf in DIR/etc.
+# write_conf DIR PORT [SETTING...]: the private main.cf and master.cf in
+# DIR/etc.
 write_conf() {
 	dir=$1
 	port=$2
+	shift 2
 	mkdir -p "$dir/etc" "$dir/spool" "$dir/data"
 	chmod 755 "$dir"
 	chown postfix: "$dir/data"
 	cat >"$dir/etc/main.cf" <<EOF
-# Private instance for bench/smtp (see /work/shared/PEERS.md).
+# Private instance for tem's benchmarks (see /work/shared/PEERS.md).
 compatibility_level = 3.6
 myhostname = mx.bench.test
 mydomain = bench.test
@@ -100,6 +106,12 @@ data_directory = $dir/data
 maillog_file = $dir/maillog
 maillog_file_prefixes = $dir
 EOF
+	if [ $# -gt 0 ]; then
+		echo "# Benchmark-specific settings." >>"$dir/etc/main.cf"
+		for setting in "$@"; do
+			printf '%s\n' "$setting" >>"$dir/etc/main.cf"
+		done
+	fi
 	dist=/usr/share/postfix/master.cf.dist
 	[ -r "$dist" ] || die "$dist missing"
 	# smtp inet -> 127.0.0.1:PORT; column 5 (chroot) -> n on every service line.
@@ -119,12 +131,13 @@ EOF
 do_start() {
 	dir=$1
 	port=$2
+	shift 2
 	[ "$(id -u)" = 0 ] || die "must run as root"
 	case $dir in /*) ;; *) die "DIR must be absolute" ;; esac
 	if listening_on "$port"; then
 		die "port $port already in use"
 	fi
-	write_conf "$dir" "$port"
+	write_conf "$dir" "$port" "$@"
 	# create-missing: queue and data directories with Postfix's owners.
 	postfix -c "$dir/etc" check >"$dir/check.log" 2>&1 ||
 		{ cat "$dir/check.log" >&2; die "postfix check failed"; }
@@ -166,8 +179,12 @@ do_master_pid() {
 
 case "${1:-}" in
 install) do_install ;;
-start) [ $# = 3 ] || die "usage: postfix.sh start DIR PORT"; do_start "$2" "$3" ;;
+start)
+	[ $# -ge 3 ] || die "usage: postfix.sh start DIR PORT [SETTING...]"
+	shift
+	do_start "$@"
+	;;
 stop) [ $# = 2 ] || die "usage: postfix.sh stop DIR"; do_stop "$2" ;;
 master-pid) [ $# = 2 ] || die "usage: postfix.sh master-pid DIR"; do_master_pid "$2" ;;
-*) die "usage: postfix.sh install | start DIR PORT | stop DIR | master-pid DIR" ;;
+*) die "usage: postfix.sh install | start DIR PORT [SETTING...] | stop DIR | master-pid DIR" ;;
 esac

@@ -2,7 +2,7 @@
 """bench/smtp: inbound SMTP-to-Maildir throughput, tem against Postfix.
 
 Trust: a benchmark driver run as root on a test machine; it talks only to
-127.0.0.1, starts a private Postfix (bench/smtp/postfix.sh) and build/tem in a
+127.0.0.1, starts a private Postfix (bench/lib/postfix.sh) and build/tem in a
 temporary directory, and always stops both (finally + signal handlers).
 
 For each case (SESSIONS x BYTES) it runs
@@ -17,13 +17,12 @@ empty Maildir, and measures
     tem: its one process), sampled from /proc before and after the run.
 It also measures tem's memory per idle SMTP session (N connections that have
 sent EHLO; RSS growth / N, PSS growth beside it).
-Python 3 standard library only.
+Python 3 standard library only; shared parts in bench/lib/benchlib.py.
 """
 
 import argparse
 import os
 import pwd
-import resource
 import selectors
 import shutil
 import signal
@@ -34,10 +33,13 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-POSTFIX_SH = os.path.join(HERE, "postfix.sh")
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+from benchlib import (ROOT, Stop, catch_signals, children_cpu_ms,  # noqa: E402
+                      fmt, listening, machine_busy_ms, make_log, mem_kb,
+                      rcpt_accepted, read_reply, ratio)
+import benchlib  # noqa: E402
+
 ADDR = "bench@bench.test"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 SMTP_SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
 
 # (sessions, bytes) -> messages per run. Sized from Postfix on a 2-CPU VM
@@ -60,171 +62,10 @@ CPU_TARGET = 0.25                          # tem CPU/msg < this x Postfix's
 IDLE_KB_TARGET = 64                        # tem KB per idle session <
 
 
-class Stop(Exception):
-    """Raised from a signal handler so that `finally` stops the servers."""
-
-
-def on_signal(signum, _frame):
-    raise Stop("signal %d" % signum)
-
-
-def log(msg):
-    print("bench/smtp: " + msg, file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------- /proc
-
-def proc_stat(pid):
-    """Return (ppid, own ticks, reaped children's ticks) or None if gone."""
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    # comm may hold spaces and parentheses: split after the last ')'.
-    rest = data[data.rindex(b")") + 2:].split()
-    # rest[0] = state (field 3); utime = field 14 -> rest[11].
-    ppid = int(rest[1])
-    own = int(rest[11]) + int(rest[12])
-    kids = int(rest[13]) + int(rest[14])
-    return ppid, own, kids
-
-
-def tree_cpu_ms(root):
-    """CPU milliseconds of ROOT and all its descendants, living or reaped.
-
-    A process reaped by a member of the tree is counted in its parent's
-    cutime/cstime; a live (or zombie) one by its own utime/stime.
-    """
-    stats = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            st = proc_stat(int(name))
-            if st is not None:
-                stats[int(name)] = st
-    if root not in stats:
-        return None
-    children = {}
-    for pid, st in stats.items():
-        children.setdefault(st[0], []).append(pid)
-    total = 0
-    todo = [root]
-    seen = set()
-    while todo:
-        pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        _, own, kids = stats[pid]
-        total += own + kids
-        todo.extend(children.get(pid, []))
-    return total * 1000.0 / CLK_TCK
-
-
-def machine_busy_ms():
-    """CPU milliseconds the whole machine spent busy (all CPUs) since boot."""
-    with open("/proc/stat") as f:
-        cols = [int(x) for x in f.readline().split()[1:]]
-    # user nice system idle iowait irq softirq steal ...: busy = all but
-    # idle and iowait (guest time is already inside user).
-    busy = sum(cols[:8]) - cols[3] - cols[4]
-    return busy * 1000.0 / CLK_TCK
-
-
-def children_cpu_ms():
-    """CPU milliseconds of this script's reaped children (smtp-source)."""
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (r.ru_utime + r.ru_stime) * 1000.0
-
-
-def mem_kb(pid):
-    """(PSS, RSS) of PID in KB from smaps_rollup."""
-    pss = rss = None
-    with open("/proc/%d/smaps_rollup" % pid) as f:
-        for line in f:
-            if line.startswith("Pss:"):
-                pss = int(line.split()[1])
-            elif line.startswith("Rss:"):
-                rss = int(line.split()[1])
-    return pss, rss
-
-
-def listening(port):
-    """True when something listens on TCP PORT (any address)."""
-    want = ":%04X" % port
-    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(path) as f:
-                next(f)
-                for line in f:
-                    cols = line.split()
-                    if cols[1].endswith(want) and cols[3] == "0A":
-                        return True
-        except OSError:
-            pass
-    return False
+log = make_log("bench/smtp")
 
 
 # ---------------------------------------------------------------- SMTP
-
-def read_reply(sock, deadline):
-    """Read one (possibly multi-line) SMTP reply; return its code or None."""
-    data = b""
-    while time.monotonic() < deadline:
-        sock.settimeout(max(0.01, deadline - time.monotonic()))
-        try:
-            chunk = sock.recv(4096)
-        except (socket.timeout, OSError):
-            return None
-        if not chunk:
-            return None
-        data += chunk
-        lines = data.split(b"\r\n")
-        for line in lines[:-1]:
-            if len(line) >= 4 and line[3:4] == b" ":
-                return line[:3].decode("ascii", "replace")
-        if len(data) > 65536:
-            return None
-    return None
-
-
-def smtp_ready(port, timeout=2.0):
-    """True when 127.0.0.1:PORT answers with a 220 banner."""
-    deadline = time.monotonic() + timeout
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            ok = read_reply(s, deadline) == "220"
-            try:
-                s.sendall(b"QUIT\r\n")
-            except OSError:
-                pass
-            return ok
-    except OSError:
-        return False
-
-
-def rcpt_accepted(port, addr, timeout=2.0):
-    """True when 127.0.0.1:PORT takes RCPT TO:<ADDR> (250); sends no mail."""
-    deadline = time.monotonic() + timeout
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            if read_reply(s, deadline) != "220":
-                return False
-            code = None
-            for line in (b"EHLO probe.bench.test", b"MAIL FROM:<%s>" % addr,
-                         b"RCPT TO:<%s>" % addr):
-                s.sendall(line + b"\r\n")
-                code = read_reply(s, deadline)
-                if code != "250":
-                    break
-            try:
-                s.sendall(b"QUIT\r\n")
-            except OSError:
-                pass
-            return code == "250"
-    except OSError:
-        return False
-
 
 def open_idle_sessions(port, n, deadline):
     """Open N connections to PORT that read the banner and sent EHLO.
@@ -250,10 +91,6 @@ def open_idle_sessions(port, n, deadline):
 
 # ---------------------------------------------------------------- servers
 
-def run(cmd, **kw):
-    return subprocess.run(cmd, check=True, **kw)
-
-
 def maildir_clear(maildir):
     """Make MAILDIR an empty Maildir (keeping the folders and their owner)."""
     for sub in ("new", "cur", "tmp"):
@@ -275,121 +112,32 @@ def count_new(maildir):
         return 0
 
 
-class Postfix:
-    name = "postfix"
+class Postfix(benchlib.Postfix):
+    """The private Postfix, delivering to ~bench/Maildir."""
 
     def __init__(self, base, port):
-        self.dir = os.path.join(base, "postfix")
-        self.port = port
-        self.started = False
+        super().__init__(base, port)
         home = pwd.getpwnam("bench").pw_dir
         self.maildir = os.path.join(home, "Maildir")
-        self.pid = None
-
-    def start(self):
-        os.makedirs(self.dir)
-        self.started = True
-        run(["sh", POSTFIX_SH, "start", self.dir, str(self.port)])
-        out = subprocess.run(["sh", POSTFIX_SH, "master-pid", self.dir],
-                             check=True, capture_output=True, text=True)
-        self.pid = int(out.stdout.strip())
-
-    def stop(self):
-        if self.started:
-            subprocess.run(["sh", POSTFIX_SH, "stop", self.dir])
-            self.started = False
-
-    def cpu_ms(self):
-        return tree_cpu_ms(self.pid)
-
-    def alive(self):
-        return self.pid is not None and proc_stat(self.pid) is not None
 
 
-class Tem:
-    name = "tem"
+class Tem(benchlib.Tem):
+    """build/tem with an SMTP listener, delivering bench@bench.test to
+    data/mail/bench.test/bench."""
 
     def __init__(self, base, port, binary):
-        self.dir = os.path.join(base, "tem")
-        self.port = port
-        self.bin = binary
-        self.conf = os.path.join(self.dir, "tem.conf")
-        data = os.path.join(self.dir, "data")
-        self.maildir = os.path.join(data, "mail", "bench.test", "bench")
-        self.proc = None
-        self.pid = None
-        self.logf = None
-        os.makedirs(self.dir)
-        with open(self.conf, "w") as f:
-            f.write("hostname = mx.bench.test\n"
-                    "data_dir = %s\n"
-                    "run_as =\n"
-                    "smtp_listen = 127.0.0.1:%d\n"
-                    "auth_allow_cleartext = yes\n"
-                    "max_sessions_per_ip = 1000\n"
-                    "log_level = warning\n" % (data, port))
+        super().__init__(base, port, binary,
+                         ["smtp_listen = 127.0.0.1:%d" % port,
+                          "auth_allow_cleartext = yes",
+                          "max_sessions_per_ip = 1000",
+                          "log_level = warning"], log)
+        self.maildir = os.path.join(self.data, "mail", "bench.test", "bench")
 
     def start(self):
         """Start `tem serve`, add the domain and user; False if it fails."""
-        if not os.access(self.bin, os.X_OK):
-            log("tem: %s missing (make builds it)" % self.bin)
-            return False
-        self.logf = open(os.path.join(self.dir, "tem.log"), "wb")
-        self.proc = subprocess.Popen([self.bin, "-c", self.conf, "serve"],
-                                     stdin=subprocess.DEVNULL,
-                                     stdout=self.logf, stderr=self.logf)
-        self.pid = self.proc.pid
-        deadline = time.monotonic() + 10
-        while not smtp_ready(self.port, 0.5):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                log("tem: `serve` did not answer SMTP on 127.0.0.1:%d "
-                    "(log: %s)" % (self.port, self.logf.name))
-                self.stop()
-                return False
-            time.sleep(0.1)
-        try:
-            run([self.bin, "-c", self.conf, "domain", "add", "bench.test"],
-                stdout=subprocess.DEVNULL, timeout=30)
-            run([self.bin, "-c", self.conf, "user", "add", ADDR],
-                input=b"pw\n", stdout=subprocess.DEVNULL, timeout=30)
-        except (subprocess.CalledProcessError,
-                subprocess.TimeoutExpired) as e:
-            log("tem: setting up bench@bench.test failed: %s" % e)
-            self.stop()
-            return False
-        # The running server picks up account changes on its own schedule.
-        deadline = time.monotonic() + 15
-        while not rcpt_accepted(self.port, ADDR.encode()):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                log("tem: RCPT TO:<%s> still refused 15 s after `user add`"
-                    % ADDR)
-                self.stop()
-                return False
-            time.sleep(0.2)
-        return True
-
-    def stop(self):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(12)
-            except subprocess.TimeoutExpired:
-                log("tem: no exit 12 s after SIGTERM; SIGKILL")
-                self.proc.kill()
-                self.proc.wait()
-        rc = self.proc.returncode
-        if rc not in (0, -signal.SIGTERM):
-            log("tem: exited with status %s (log: %s)" % (rc, self.logf.name))
-        self.proc = None
-        self.logf.close()
-
-    def cpu_ms(self):
-        return tree_cpu_ms(self.pid)
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
+        return super().start(
+            lambda: rcpt_accepted(self.port, ADDR.encode()),
+            "RCPT TO:<%s>" % ADDR)
 
 
 # ---------------------------------------------------------------- runs
@@ -524,14 +272,6 @@ def idle_sessions(tem, n, timeout=60):
 
 # ---------------------------------------------------------------- report
 
-def fmt(v, spec):
-    return "n/a" if v is None else format(v, spec)
-
-
-def ratio(a, b):
-    return None if a is None or b is None or b == 0 else a / b
-
-
 def report(cases, results, idle, have_tem):
     hdr = ("%-17s %9s %9s %7s %-12s %9s %10s %7s %-11s"
            % ("case", "pf msg/s", "tem msg/s", "tem/pf", "target",
@@ -623,9 +363,8 @@ def main():
     if os.geteuid() != 0:
         log("must run as root (installs Postfix, runs it)")
         return 2
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, on_signal)
-    run(["sh", POSTFIX_SH, "install"])
+    catch_signals()
+    benchlib.Postfix.install()
     for port in (args.postfix_port, args.tem_port):
         if listening(port):
             log("port %d is in use" % port)
