@@ -104,7 +104,8 @@ void mime_free(struct mime_msg **m);
 bool mime_part_is_multipart(const struct mime_part *p);
 /* True for message/rfc822 and message/global (parsed or not). */
 bool mime_part_is_message(const struct mime_part *p);
-/* True for text/x and parts without a Content-Type in non-digest parents. */
+/* True for text/x parts (and parts without a Content-Type outside a
+   multipart/digest, which are text/plain). */
 bool mime_part_is_text(const struct mime_part *p);
 
 /* Child n (1-based) of a multipart, or NULL. */

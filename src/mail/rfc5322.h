@@ -129,8 +129,8 @@ int rfc5322_date_parse(const char *v, size_t len, time_t *t_r, int *tz_r);
 /*
  * Extracts the msg-ids ("<left@right>") of a Message-ID, In-Reply-To or
  * References value, in order, without their angle brackets, white space
- * and comments removed from inside. Text outside angle brackets is
- * skipped; an id without '@' or empty is skipped. Returns the number
+ * removed from inside. Text outside angle brackets is skipped, and so is
+ * an empty id; "<a <b@c>" gives "b@c". Returns the number
  * found (at most max); *ids_r is an array of that many strings (NULL when
  * 0), freed with rfc5322_msgids_free.
  */
