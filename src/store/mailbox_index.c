@@ -330,6 +330,9 @@ mbox_index_close(struct mbox_user *u)
 	if (u->unclean_marked && !u->broken)
 		meta_put(u, "clean", 1);
 	db_close(u);
+	u->unclean_marked = false;
+	u->broken = false;
+	u->exp_commits = 0;
 }
 
 /* ---- folders ---------------------------------------------------------- */

@@ -9,8 +9,9 @@
  *   u->mu   (per user) the folders map, folder refs, the POP3 flag.
  *   f->mu   (per folder) the folder's messages and counters, its views.
  *   watch   (global, mailbox_view.c) watch tokens.
- * reg is never taken with u->io held... except through user unref, which
- * takes reg alone; u->io is never waited for with reg, u->mu or f->mu held.
+ * u->io is never waited for with reg, u->mu or f->mu held (a new user's
+ * u->io is taken under reg, but nobody else can know it yet); reg may be
+ * taken with u->io held (the last unref).
  * Folder state is written only with u->io AND f->mu held, so a thread
  * holding u->io may read it without f->mu; anyone else takes f->mu.
  */

@@ -239,7 +239,8 @@ mbox_expunge(struct mbox_view *v, const uint32_t *uids, size_t n,
 			free(path);
 		}
 		done = xrealloc(done, (n_done + d.n_exp + 1) * sizeof(*done));
-		memcpy(done + n_done, d.exp, d.n_exp * sizeof(*done));
+		if (d.n_exp)
+			memcpy(done + n_done, d.exp, d.n_exp * sizeof(*done));
 		n_done += d.n_exp;
 		int cr = mbox_delta_commit(f, &d, v, r < 0 ? NULL : error_r);
 		if (r == 0)

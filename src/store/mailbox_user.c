@@ -162,26 +162,40 @@ mbox_user_ref(struct mbox_user *u)
 	pthread_mutex_unlock(&reg_lock);
 }
 
+/*
+ * The last reference closes the index, unless an open took a new one
+ * meanwhile: an open of the same root waits for u->io, so the close and a
+ * reopen never overlap (two connections would fight over the clean mark).
+ */
 void
 mbox_user_unref(struct mbox_user **up)
 {
 	struct mbox_user *u = *up;
-	bool last;
+	bool last, revived;
 
 	if (u == NULL)
 		return;
 	*up = NULL;
 	pthread_mutex_lock(&reg_lock);
 	last = --u->refs == 0;
-	if (last && hashmap_get(reg_users, u->root) == u)
-		hashmap_remove(reg_users, u->root);
 	pthread_mutex_unlock(&reg_lock);
 	if (!last)
 		return;
 	pthread_mutex_lock(&u->io);
 	mbox_index_close(u);
+	pthread_mutex_lock(&reg_lock);
+	revived = u->refs > 0;
+	if (!revived && hashmap_get(reg_users, u->root) == u)
+		hashmap_remove(reg_users, u->root);
+	pthread_mutex_unlock(&reg_lock);
+	if (revived && u->open_err == 0) {
+		char *err = NULL;
+		u->open_err = user_init(u, &err);
+		u->open_error = err;
+	}
 	pthread_mutex_unlock(&u->io);
-	user_free(u);
+	if (!revived)
+		user_free(u);
 }
 
 bool

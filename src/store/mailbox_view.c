@@ -508,7 +508,11 @@ static bool
 is_own(const struct mbox_view *v, uint32_t uid, uint64_t modseq)
 {
 	struct mbox_own key = { uid, 0 };
-	const struct mbox_own *o = bsearch(&key, v->own, v->n_own,
+	const struct mbox_own *o;
+
+	if (v->n_own == 0)
+		return false;
+	o = bsearch(&key, v->own, v->n_own,
 	    sizeof(*v->own), cmp_own);
 
 	return o && o->modseq == modseq;
