@@ -904,6 +904,7 @@ fetch_body_free(struct imap_fetch_body *b)
 {
 	unsigned i;
 
+	free(b->section);
 	free(b->part);
 	for (i = 0; i < b->field_count; i++)
 		free(b->fields[i]);
@@ -921,7 +922,7 @@ parse_section_part(const char **sp, struct imap_fetch_body *b)
 	uint64_t n;
 
 	while (is_digit(*s)) {
-		if (*s == '0')
+		if (*s == '0' || b->part_count == IMAP_FETCH_PARTS_MAX)
 			return -1;
 		for (n = 0; is_digit(*s); s++) {
 			n = n * 10 + (uint64_t)(*s - '0');
@@ -979,7 +980,9 @@ parse_header_list(const char **sp, struct imap_fetch_body *b)
 		} else
 			for (; is_atom_char((unsigned char)*s); s++)
 				buf_putc(&name, *s);
-		if (!field_name_valid(buf_cstr(&name), name.len))
+		if (!field_name_valid(buf_cstr(&name), name.len) ||
+		    name.len > IMAP_FETCH_FIELD_LEN_MAX ||
+		    b->field_count == IMAP_FETCH_FIELDS_MAX)
 			goto out;
 		b->fields = xrealloc(b->fields,
 		    (b->field_count + 1) * sizeof(*b->fields));
@@ -1002,13 +1005,13 @@ parse_section_text(const char **sp, struct imap_fetch_body *b)
 {
 	static const struct {
 		const char		*name;
-		enum imap_section_text	 text;
+		enum imap_fetch_section_text	 text;
 	} texts[] = {
-		{ "HEADER.FIELDS.NOT ", IMAP_SECTION_HEADER_FIELDS_NOT },
-		{ "HEADER.FIELDS ", IMAP_SECTION_HEADER_FIELDS },
-		{ "HEADER", IMAP_SECTION_HEADER },
-		{ "TEXT", IMAP_SECTION_TEXT },
-		{ "MIME", IMAP_SECTION_MIME },
+		{ "HEADER.FIELDS.NOT ", IMAP_FETCH_SECTION_HEADER_FIELDS_NOT },
+		{ "HEADER.FIELDS ", IMAP_FETCH_SECTION_HEADER_FIELDS },
+		{ "HEADER", IMAP_FETCH_SECTION_HEADER },
+		{ "TEXT", IMAP_FETCH_SECTION_TEXT },
+		{ "MIME", IMAP_FETCH_SECTION_MIME },
 	};
 	size_t i, n;
 
@@ -1018,7 +1021,7 @@ parse_section_text(const char **sp, struct imap_fetch_body *b)
 			continue;
 		if (texts[i].name[n - 1] != ' ' && (*sp)[n] != ']')
 			continue;
-		if (texts[i].text == IMAP_SECTION_MIME && b->part_count == 0)
+		if (texts[i].text == IMAP_FETCH_SECTION_MIME && b->part_count == 0)
 			return -1;
 		b->text = texts[i].text;
 		*sp += n;
@@ -1090,7 +1093,7 @@ make_label(struct imap_fetch_body *b, const char *kind)
 	buf_printf(&l, "%s[", kind);
 	for (i = 0; i < b->part_count; i++)
 		buf_printf(&l, "%s%u", i ? "." : "", b->part[i]);
-	if (b->text != IMAP_SECTION_WHOLE)
+	if (b->text != IMAP_FETCH_SECTION_WHOLE)
 		buf_printf(&l, "%s%s", b->part_count ? "." : "",
 		    text_names[b->text]);
 	if (b->field_count > 0) {
@@ -1114,6 +1117,7 @@ make_label(struct imap_fetch_body *b, const char *kind)
 static int
 parse_body_item(const char *s, struct imap_fetch_body *b)
 {
+	const char *start;
 	size_t i, n;
 
 	memset(b, 0, sizeof(*b));
@@ -1128,6 +1132,7 @@ parse_body_item(const char *s, struct imap_fetch_body *b)
 	b->binary = section_kinds[i].binary;
 	b->binary_size = section_kinds[i].binary_size;
 	s += n;
+	start = s;
 	if (parse_section_part(&s, b) < 0)
 		goto bad;
 	if (!b->binary && !b->binary_size && *s != ']') {
@@ -1136,8 +1141,10 @@ parse_body_item(const char *s, struct imap_fetch_body *b)
 		if (parse_section_text(&s, b) < 0)
 			goto bad;
 	}
-	if (*s++ != ']' || parse_partial(s, b) < 0 ||
-	    (b->binary_size && b->partial))
+	if (*s != ']')
+		goto bad;
+	b->section = xstrndup(start, (size_t)(s - start));
+	if (parse_partial(s + 1, b) < 0 || (b->binary_size && b->partial))
 		goto bad;
 	make_label(b, section_kinds[i].label);
 	return 1;

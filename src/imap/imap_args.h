@@ -224,22 +224,30 @@ void imap_search_free(struct imap_search *s);
 #define IMAP_FETCH_RFC822_HEADER	0x200u	/* = BODY.PEEK[HEADER] */
 #define IMAP_FETCH_RFC822_TEXT		0x400u	/* = BODY[TEXT], sets \Seen */
 
-enum imap_section_text {
-	IMAP_SECTION_WHOLE,		/* BODY[] or BODY[1.2] */
-	IMAP_SECTION_HEADER,
-	IMAP_SECTION_HEADER_FIELDS,
-	IMAP_SECTION_HEADER_FIELDS_NOT,
-	IMAP_SECTION_TEXT,
-	IMAP_SECTION_MIME,		/* only after a part number */
+/* Same order as enum imap_section_kind of mail/imap_section.h, and the
+   same bounds, so whatever is accepted here imap_section_parse() accepts
+   too (the session may hand it `section`). */
+enum imap_fetch_section_text {
+	IMAP_FETCH_SECTION_WHOLE,	/* BODY[] or BODY[1.2] */
+	IMAP_FETCH_SECTION_HEADER,
+	IMAP_FETCH_SECTION_HEADER_FIELDS,
+	IMAP_FETCH_SECTION_HEADER_FIELDS_NOT,
+	IMAP_FETCH_SECTION_TEXT,
+	IMAP_FETCH_SECTION_MIME,	/* only after a part number */
 };
+
+#define IMAP_FETCH_PARTS_MAX		64	/* numbers in "1.2.3" */
+#define IMAP_FETCH_FIELDS_MAX		256	/* names in HEADER.FIELDS */
+#define IMAP_FETCH_FIELD_LEN_MAX	256	/* octets of one name */
 
 struct imap_fetch_body {
 	bool		 peek;		/* BODY.PEEK / BINARY.PEEK */
 	bool		 binary;	/* BINARY[...] */
 	bool		 binary_size;	/* BINARY.SIZE[...] */
+	char		*section;	/* between the brackets, as sent */
 	uint32_t	*part;		/* "1.2.3" as {1,2,3}; NULL when none */
 	unsigned	 part_count;
-	enum imap_section_text text;
+	enum imap_fetch_section_text text;
 	char		**fields;	/* HEADER.FIELDS[.NOT] names as sent */
 	unsigned	 field_count;
 	bool		 partial;	/* <offset.length> given */

@@ -1227,9 +1227,8 @@ imap_parser_literal_refuse(struct imap_parser *p)
 void
 imap_parser_read_line(struct imap_parser *p)
 {
+	/* the command stays valid until the next feed, which resets */
 	TEM_ASSERT(p->state == S_START);
-	if (p->need_reset)
-		reset_command(p);
 	p->state = S_LINE;
 }
 
@@ -1243,8 +1242,8 @@ imap_parser_line(const struct imap_parser *p, size_t *len_r)
 void
 imap_parser_command_done(struct imap_parser *p)
 {
-	TEM_ASSERT(p->state == S_START);
-	reset_command(p);
+	if (p->need_reset)	/* else a command is being parsed: keep it */
+		reset_command(p);
 }
 
 /* ------------------------------------------------------------------ */

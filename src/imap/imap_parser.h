@@ -183,7 +183,7 @@ struct imap_command {
 enum imap_parse_error_code {
 	IMAP_PERR_SYNTAX,
 	IMAP_PERR_LINE_TOO_LONG,	/* close */
-	IMAP_PERR_COMMAND_TOO_LONG,	/* close */
+	IMAP_PERR_COMMAND_TOO_LONG,	/* close, unless a {n} caused it */
 	IMAP_PERR_LITERAL_TOO_BIG,	/* close when non-synchronizing */
 	IMAP_PERR_TOO_DEEP,
 	IMAP_PERR_TOO_MANY_ARGS,
@@ -265,16 +265,19 @@ const struct imap_literal *imap_parser_literal(const struct imap_parser *p);
    command. */
 void imap_parser_literal_refuse(struct imap_parser *p);
 
-/* Only between commands (after COMMAND, or before any input): the next feed
-   reads one raw line (AUTHENTICATE responses, IDLE's DONE) and returns
-   IMAP_PARSE_LINE, or ERROR (LINE_TOO_LONG with close, or a NUL byte). */
+/* Only between commands (right after COMMAND, or before any input): the
+   next feed reads one raw line (AUTHENTICATE responses, IDLE's DONE) and
+   returns IMAP_PARSE_LINE, or ERROR (LINE_TOO_LONG with close, or a NUL
+   byte: the rest of the line is skipped). The line counts against
+   line_max and command_max. Call it once per line wanted. */
 void imap_parser_read_line(struct imap_parser *p);
 /* After LINE: the line without its CRLF, NUL-terminated; *len_r its
    length. Valid until the next feed. */
 const char *imap_parser_line(const struct imap_parser *p, size_t *len_r);
 
-/* Frees the memory of the last command now rather than at the next feed
-   (call it before going idle). Only between commands. */
+/* Frees the memory of the last result (command, error, line) now rather
+   than at the next feed: call it before going idle. A no-op while a
+   command is still being parsed (after WAIT or STREAM). */
 void imap_parser_command_done(struct imap_parser *p);
 
 /* Argument accessors: each returns false when arg has another type. */

@@ -672,12 +672,72 @@ test_fetch_section_detail(void)
 	TEST_ASSERT(f.body_count == 1);
 	TEST_ASSERT(f.bodies[0].part_count == 2 && f.bodies[0].part[0] == 4 &&
 	    f.bodies[0].part[1] == 2);
-	TEST_ASSERT(f.bodies[0].text == IMAP_SECTION_HEADER_FIELDS);
+	TEST_ASSERT(f.bodies[0].text == IMAP_FETCH_SECTION_HEADER_FIELDS);
 	TEST_ASSERT(f.bodies[0].field_count == 2);
 	TEST_ASSERT_STREQ(f.bodies[0].fields[1], "B\\");
 	TEST_ASSERT_STREQ(f.bodies[0].label,
 	    "BODY[4.2.HEADER.FIELDS (A \"B\\\\\")]");
+	TEST_ASSERT_STREQ(f.bodies[0].section,
+	    "4.2.HEADER.FIELDS (A \"B\\\\\")");
 	imap_fetch_free(&f);
+}
+
+/* The bounds shared with mail/imap_section.c. */
+static void
+test_fetch_section_limits(void)
+{
+	const struct imap_command *c;
+	struct imap_fetch f;
+	const char *error;
+	struct buf b;
+	int i;
+
+	buf_init(&b, 0);
+	buf_puts(&b, "a FETCH 1 BODY[1");
+	for (i = 1; i < IMAP_FETCH_PARTS_MAX; i++)
+		buf_puts(&b, ".1");
+	buf_puts(&b, "]\r\n");
+	c = cmd(buf_cstr(&b));
+	TEST_ASSERT(imap_args_parse_fetch(c->args, c->count, false, &f,
+	    &error) == 0);
+	TEST_ASSERT(f.bodies[0].part_count == IMAP_FETCH_PARTS_MAX);
+	imap_fetch_free(&f);
+	b.len -= 3;
+	buf_puts(&b, ".1]\r\n");
+	c = cmd(buf_cstr(&b));
+	TEST_ASSERT(imap_args_parse_fetch(c->args, c->count, false, &f,
+	    &error) < 0);
+
+	buf_reset(&b);
+	buf_puts(&b, "a FETCH 1 BODY[HEADER.FIELDS (");
+	for (i = 0; i < IMAP_FETCH_FIELDS_MAX; i++)
+		buf_printf(&b, "%sF%d", i ? " " : "", i);
+	buf_puts(&b, ")]\r\n");
+	c = cmd(buf_cstr(&b));
+	TEST_ASSERT(imap_args_parse_fetch(c->args, c->count, false, &f,
+	    &error) == 0);
+	imap_fetch_free(&f);
+	b.len -= 4;
+	buf_puts(&b, " X)]\r\n");
+	c = cmd(buf_cstr(&b));
+	TEST_ASSERT(imap_args_parse_fetch(c->args, c->count, false, &f,
+	    &error) < 0);
+
+	buf_reset(&b);
+	buf_puts(&b, "a FETCH 1 BODY[HEADER.FIELDS (");
+	for (i = 0; i < IMAP_FETCH_FIELD_LEN_MAX; i++)
+		buf_putc(&b, 'x');
+	buf_puts(&b, ")]\r\n");
+	c = cmd(buf_cstr(&b));
+	TEST_ASSERT(imap_args_parse_fetch(c->args, c->count, false, &f,
+	    &error) == 0);
+	imap_fetch_free(&f);
+	b.len -= 4;
+	buf_puts(&b, "x)]\r\n");
+	c = cmd(buf_cstr(&b));
+	TEST_ASSERT(imap_args_parse_fetch(c->args, c->count, false, &f,
+	    &error) < 0);
+	buf_free(&b);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1189,6 +1249,7 @@ main(void)
 	TEST_RUN(test_search_options);
 	TEST_RUN(test_fetch);
 	TEST_RUN(test_fetch_section_detail);
+	TEST_RUN(test_fetch_section_limits);
 	TEST_RUN(test_store);
 	TEST_RUN(test_status);
 	TEST_RUN(test_list);

@@ -662,6 +662,44 @@ test_used(void)
 	imap_parser_destroy(&p);
 }
 
+/* read_line() keeps the command until the next feed; command_done() frees
+   a finished result and leaves a command in progress alone. */
+static void
+test_lifetimes(void)
+{
+	struct imap_parser_limits lim;
+	struct imap_parser *p;
+	const struct imap_command *c;
+	const char *in = "a AUTHENTICATE PLAIN =\r\n", *line;
+	size_t used, len;
+
+	imap_parser_limits_default(&lim);
+	p = imap_parser_create(&lim);
+	TEST_ASSERT(imap_parser_feed(p, in, strlen(in), &used) ==
+	    IMAP_PARSE_COMMAND);
+	c = imap_parser_command(p);
+	imap_parser_read_line(p);
+	TEST_ASSERT_STREQ(c->tag, "a");
+	TEST_ASSERT_STREQ(c->args[1].str, "=");
+	TEST_ASSERT(imap_parser_feed(p, "*\r\n", 3, &used) ==
+	    IMAP_PARSE_LINE && used == 3);
+	line = imap_parser_line(p, &len);
+	TEST_ASSERT(len == 1 && line[0] == '*');
+	imap_parser_command_done(p);
+
+	in = "b LOGIN {3}\r\n";
+	TEST_ASSERT(imap_parser_feed(p, in, strlen(in), &used) ==
+	    IMAP_PARSE_LITERAL_WAIT);
+	imap_parser_command_done(p);	/* no-op: inside a command */
+	TEST_ASSERT(imap_parser_feed(p, "abc x\r\n", 7, &used) ==
+	    IMAP_PARSE_COMMAND);
+	c = imap_parser_command(p);
+	TEST_ASSERT(c->count == 2 && c->args[0].len == 3);
+	TEST_ASSERT_STREQ(c->args[1].str, "x");
+	imap_parser_command_done(p);
+	imap_parser_destroy(&p);
+}
+
 int
 main(void)
 {
@@ -673,5 +711,6 @@ main(void)
 	TEST_RUN(test_stream_zero_copy);
 	TEST_RUN(test_accessors);
 	TEST_RUN(test_used);
+	TEST_RUN(test_lifetimes);
 	return test_done("test-imap-parser");
 }
