@@ -164,7 +164,7 @@ tx_begin(struct mbox_user *u, bool full)
 {
 	int rc;
 
-	if (u->broken)
+	if (u->broken || u->db == NULL)
 		return SQLITE_CORRUPT;
 	if ((full || !u->unclean_marked) &&
 	    (rc = db_exec(u, "PRAGMA synchronous = FULL")) != SQLITE_OK)
@@ -325,11 +325,11 @@ mbox_index_open(struct mbox_user *u, char **error_r)
 void
 mbox_index_close(struct mbox_user *u)
 {
-	if (u->db == NULL)
-		return;
-	if (u->unclean_marked && !u->broken)
-		meta_put(u, "clean", 1);
-	db_close(u);
+	if (u->db) {
+		if (u->unclean_marked && !u->broken)
+			meta_put(u, "clean", 1);
+		db_close(u);
+	}
 	u->unclean_marked = false;
 	u->broken = false;
 	u->exp_commits = 0;
@@ -419,7 +419,7 @@ mbox_index_load(struct mbox_user *u, struct mbox_folder *f, char **error_r)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (u->broken)
+	if (u->broken || u->db == NULL)
 		return db_fail(u, SQLITE_CORRUPT, "load", error_r);
 	st = stmt(u, S_FOLDER_GET);
 	sqlite3_bind_text(st, 1, f->dir, -1, SQLITE_STATIC);
@@ -627,7 +627,8 @@ mbox_index_special_uses(struct mbox_user *u)
 	struct hashmap *m = hashmap_new(0);
 	sqlite3_stmt *st;
 
-	if (u->broken || sqlite3_prepare_v2(u->db, "SELECT dir, special_use "
+	if (u->broken || u->db == NULL ||
+	    sqlite3_prepare_v2(u->db, "SELECT dir, special_use "
 	    "FROM folders WHERE special_use != 0", -1, &st, NULL) != SQLITE_OK)
 		return m;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -651,7 +652,7 @@ mbox_index_vanished(struct mbox_user *u, struct mbox_folder *f,
 	int rc;
 
 	*complete_r = false;
-	if (u->broken)
+	if (u->broken || u->db == NULL)
 		return db_fail(u, SQLITE_CORRUPT, "vanished", error_r);
 	rc = sqlite3_prepare_v2(u->db, "SELECT vanished_floor FROM folders "
 	    "WHERE id = ?1", -1, &st, NULL);

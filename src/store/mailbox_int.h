@@ -9,9 +9,8 @@
  *   u->mu   (per user) the folders map, folder refs, the POP3 flag.
  *   f->mu   (per folder) the folder's messages and counters, its views.
  *   watch   (global, mailbox_view.c) watch tokens.
- * u->io is never waited for with reg, u->mu or f->mu held (a new user's
- * u->io is taken under reg, but nobody else can know it yet); reg may be
- * taken with u->io held (the last unref).
+ * u->io is never waited for with reg, u->mu or f->mu held; reg may be
+ * taken with u->io held (user refs, the last unref).
  * Folder state is written only with u->io AND f->mu held, so a thread
  * holding u->io may read it without f->mu; anyone else takes f->mu.
  */
@@ -92,9 +91,12 @@ struct mbox_user {
 	pthread_mutex_t		 mu;
 	struct hashmap		*folders;	/* dir -> folder, under mu */
 	bool			 pop3;		/* under mu */
-	/* under io */
-	int			 open_err;	/* open failed: every waiter fails */
+	/* under reg: opening (or reopening) is done; how it went */
+	bool			 ready;
+	pthread_cond_t		 ready_cond;	/* waited on with reg */
+	int			 open_err;
 	char			*open_error;
+	/* under io */
 	struct sqlite3		*db;
 	struct sqlite3_stmt	*stmt[16];
 	bool			 unclean_marked;

@@ -64,6 +64,7 @@ user_free(struct mbox_user *u)
 	hashmap_free(&u->folders, NULL);
 	pthread_mutex_destroy(&u->io);
 	pthread_mutex_destroy(&u->mu);
+	pthread_cond_destroy(&u->ready_cond);
 	free(u->open_error);
 	free(u->root);
 	free(u);
@@ -106,6 +107,12 @@ user_init(struct mbox_user *u, char **error_r)
 	return 0;
 }
 
+/*
+ * Opening and closing a root never overlap: an open that finds the user
+ * being opened or closed waits (on ready_cond) until that is done; the
+ * last unref closes the index, and reopens it instead of freeing when an
+ * open came in meanwhile. Two connections would fight over the clean mark.
+ */
 int
 mbox_user_open(const char *maildir_root, struct mbox_user **u_r,
     char **error_r)
@@ -119,14 +126,8 @@ mbox_user_open(const char *maildir_root, struct mbox_user **u_r,
 		reg_users = hashmap_new(0);
 	u = hashmap_get(reg_users, root);
 	if (u) {
-		u->refs++;
-		pthread_mutex_unlock(&reg_lock);
 		free(root);
-		pthread_mutex_lock(&u->io);	/* waits for the opener */
-		r = u->open_err;
-		if (r < 0)
-			mbox_error(error_r, "%s", u->open_error);
-		pthread_mutex_unlock(&u->io);
+		u->refs++;
 	} else {
 		u = xmalloc(sizeof(*u));
 		u->root = root;
@@ -134,18 +135,25 @@ mbox_user_open(const char *maildir_root, struct mbox_user **u_r,
 		u->folders = hashmap_new(0);
 		pthread_mutex_init(&u->io, NULL);
 		pthread_mutex_init(&u->mu, NULL);
-		pthread_mutex_lock(&u->io);
+		pthread_cond_init(&u->ready_cond, NULL);
 		hashmap_put(reg_users, root, u);
 		pthread_mutex_unlock(&reg_lock);
 		char *err = NULL;
+		pthread_mutex_lock(&u->io);
 		r = user_init(u, &err);
-		if (r < 0) {
-			u->open_err = r;
-			u->open_error = err;
-			mbox_error(error_r, "%s", err);
-		}
 		pthread_mutex_unlock(&u->io);
+		pthread_mutex_lock(&reg_lock);
+		u->open_err = r;
+		u->open_error = err;
+		u->ready = true;
+		pthread_cond_broadcast(&u->ready_cond);
 	}
+	while (!u->ready)
+		pthread_cond_wait(&u->ready_cond, &reg_lock);
+	r = u->open_err;
+	if (r < 0)
+		mbox_error(error_r, "%s", u->open_error);
+	pthread_mutex_unlock(&reg_lock);
 	if (r < 0) {
 		mbox_user_unref(&u);
 		return r;
@@ -162,22 +170,21 @@ mbox_user_ref(struct mbox_user *u)
 	pthread_mutex_unlock(&reg_lock);
 }
 
-/*
- * The last reference closes the index, unless an open took a new one
- * meanwhile: an open of the same root waits for u->io, so the close and a
- * reopen never overlap (two connections would fight over the clean mark).
- */
 void
 mbox_user_unref(struct mbox_user **up)
 {
 	struct mbox_user *u = *up;
 	bool last, revived;
+	char *err = NULL;
+	int r = 0;
 
 	if (u == NULL)
 		return;
 	*up = NULL;
 	pthread_mutex_lock(&reg_lock);
 	last = --u->refs == 0;
+	if (last)
+		u->ready = false;
 	pthread_mutex_unlock(&reg_lock);
 	if (!last)
 		return;
@@ -188,14 +195,20 @@ mbox_user_unref(struct mbox_user **up)
 	if (!revived && hashmap_get(reg_users, u->root) == u)
 		hashmap_remove(reg_users, u->root);
 	pthread_mutex_unlock(&reg_lock);
-	if (revived && u->open_err == 0) {
-		char *err = NULL;
-		u->open_err = user_init(u, &err);
-		u->open_error = err;
-	}
+	if (revived)
+		r = user_init(u, &err);
 	pthread_mutex_unlock(&u->io);
-	if (!revived)
+	if (!revived) {
 		user_free(u);
+		return;
+	}
+	pthread_mutex_lock(&reg_lock);
+	free(u->open_error);
+	u->open_err = r;
+	u->open_error = err;
+	u->ready = true;
+	pthread_cond_broadcast(&u->ready_cond);
+	pthread_mutex_unlock(&reg_lock);
 }
 
 bool
@@ -374,7 +387,7 @@ poll_one(struct mbox_folder *f)
 	struct mbox_user *u = f->u;
 
 	pthread_mutex_lock(&u->io);
-	if (u->open_err == 0 && !f->gone)
+	if (u->db && !f->gone)
 		(void)mbox_sync(f, false, NULL, NULL);
 	pthread_mutex_unlock(&u->io);
 }
