@@ -34,5 +34,14 @@ if [ ! -e "$policy" ]; then
 	made_policy=1
 fi
 trap 'if [ -n "$made_policy" ]; then rm -f "$policy"; fi' EXIT
+# Postfix is a test peer only: no system mail configuration, no boot start.
+echo "postfix postfix/main_mailer_type select No configuration" |
+	debconf-set-selections 2>/dev/null || true
 apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends $missing >/dev/null
+case " $missing " in
+*" postfix "*) update-rc.d postfix disable >/dev/null 2>&1 || true ;;
+esac
+case " $missing " in
+*" unbound "*) update-rc.d unbound disable >/dev/null 2>&1 || true ;;
+esac
