@@ -1,0 +1,203 @@
+/*
+ * imap_client - one IMAP session, and the contract between the session
+ * core (imap_client.c, imap_server.c) and the command handlers
+ * (cmd-*.c). Internal to src/imap/.
+ *
+ * Trust: the client is untrusted; before LOGIN it can only reach
+ * CAPABILITY, NOOP, LOGOUT, STARTTLS, LOGIN, AUTHENTICATE, ID.
+ *
+ * Execution model (Dovecot's resumable commands on tem's loop + workers):
+ * - The core reads bytes, feeds the parser, and runs one command at a
+ *   time; while a command runs, no further input is parsed (so the
+ *   parser's argument tree stays valid for the whole command).
+ * - A handler is called on the loop thread when its entry has
+ *   IMAP_CMD_F_LOOP, else on a worker thread (disk work: the mail store
+ *   is blocking and thread-safe). It appends response lines to cmd->out
+ *   (each ending in CRLF: use imap_out_* helpers) and returns:
+ *     IMAP_CMD_DONE   cmd->tagged holds "OK ...", "NO ..." or "BAD ..."
+ *                     (set with imap_cmd_ok/no/bad);
+ *     IMAP_CMD_MORE   cmd->out holds a chunk (keep it around 256 KiB):
+ *                     the core writes it, waits until it drained, and
+ *                     calls the handler again (state in cmd->ctx);
+ *     IMAP_CMD_ASYNC  (loop handlers only) the handler will call
+ *                     imap_cmd_finish(cmd) itself later (IDLE, LOGIN).
+ * - Before the tagged reply of every command the core adds the pending
+ *   mailbox changes (EXPUNGE/VANISHED, EXISTS, FETCH FLAGS) from
+ *   imap_client_updates(), except that EXPUNGE/VANISHED are held back
+ *   after FETCH, STORE, SEARCH (not UID variants) as RFC 9051 7.5.1 says.
+ * - cmd->free_ctx(cmd) is called when the command ends, to free ctx.
+ */
+#ifndef TEM_IMAP_CLIENT_H
+#define TEM_IMAP_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "imap/imap_args.h"
+#include "imap/imap_parser.h"
+#include "server/server.h"
+#include "util/buf.h"
+
+struct io;
+struct conf;
+struct mbox_user;
+struct mbox_view;
+struct loop_timer;
+
+/* Limits (STYLE.md habit 5). */
+#define IMAP_LINE_MAX		(64 * 1024)	/* command line, no literals */
+#define IMAP_PREAUTH_LINE_MAX	(8 * 1024)	/* before login */
+#define IMAP_LITERAL_MAX	(64 * 1024)	/* literals except APPEND's */
+#define IMAP_OUT_CHUNK		(256 * 1024)	/* a handler's MORE chunk */
+#define IMAP_MAX_BAD		20	/* BAD replies in a row: BYE */
+#define IMAP_IDLE_TIMEOUT	(30 * 60)	/* RFC 9051 5.4: >= 30 min */
+#define IMAP_PREAUTH_TIMEOUT	60	/* to log in */
+
+enum imap_state {
+	IMAP_STATE_NOAUTH,
+	IMAP_STATE_AUTH,
+	IMAP_STATE_SELECTED,
+	IMAP_STATE_LOGOUT,
+};
+
+enum imap_cmd_result { IMAP_CMD_DONE, IMAP_CMD_MORE, IMAP_CMD_ASYNC };
+
+struct imap_cmd;
+typedef enum imap_cmd_result imap_cmd_fn(struct imap_cmd *cmd);
+
+/* Command table entry flags. */
+#define IMAP_CMD_F_NOAUTH	0x01	/* allowed before login */
+#define IMAP_CMD_F_AUTH		0x02	/* allowed once logged in */
+#define IMAP_CMD_F_SELECTED	0x04	/* needs a selected mailbox */
+#define IMAP_CMD_F_LOOP		0x08	/* runs on the loop thread */
+#define IMAP_CMD_F_UID		0x10	/* may be prefixed with UID */
+#define IMAP_CMD_F_NO_EXPUNGE	0x20	/* hold EXPUNGE back (non-UID
+					   FETCH, STORE, SEARCH) */
+
+struct imap_command_def {
+	const char	*name;
+	imap_cmd_fn	*fn;
+	unsigned	 flags;
+};
+
+struct imap_client {
+	struct server_session	 base;	/* first */
+	struct io		*io;
+	struct conf		*conf;
+	struct imap_parser	*parser;
+	enum imap_state		 state;
+	time_t			 started;
+
+	bool			 tls;
+	bool			 implicit_tls;
+	bool			 tls_pending;
+	bool			 busy;		/* a command or a job runs */
+	bool			 dead;		/* connection gone while busy */
+	bool			 closing;	/* BYE sent: close when drained */
+	bool			 stopping;	/* server shutdown */
+	bool			 idling;
+	/* ENABLEd extensions */
+	bool			 rev2;		/* IMAP4rev2 */
+	bool			 utf8;		/* UTF8=ACCEPT (or rev2) */
+	bool			 condstore;	/* CONDSTORE (or QRESYNC, or a
+						   CONDSTORE-ish command) */
+	bool			 qresync;
+	unsigned		 bad_count;
+
+	char			*user;		/* canonical address */
+	struct mbox_user	*mu;
+	struct mbox_view	*view;		/* SELECTED */
+	bool			 readonly;	/* EXAMINE */
+	/* IDLE / updates */
+	bool			 changes_pending;	/* watch fired */
+	struct imap_cmd		*cmd;		/* the running command */
+	struct loop_timer	*timer;		/* auth failure delay */
+	char			 tls_info[128];
+	unsigned		 ncommands;
+	/* APPEND message literals, streamed in by the core: an argument of
+	 * type IMAP_ARG_STREAM with index i is append[i] (data, len). */
+	struct buf		*append;
+	unsigned		 nappend;
+};
+
+struct imap_cmd {
+	struct imap_client		*c;
+	const struct imap_command_def	*def;
+	const char			*tag;
+	const char			*name;	/* upper-case, no UID prefix */
+	bool				 uid;	/* UID FETCH etc. */
+	const struct imap_arg		*args;
+	unsigned			 count;
+	struct buf			 out;	/* untagged lines, CRLF ended */
+	char				*tagged;	/* "OK ..." */
+	void				*ctx;
+	void				(*free_ctx)(struct imap_cmd *cmd);
+	bool				 no_updates;	/* LOGOUT, IDLE */
+};
+
+/* ---- imap_client.c ---- */
+/* Sets the tagged reply (printf-style, without tag and CRLF). */
+void imap_cmd_ok(struct imap_cmd *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void imap_cmd_no(struct imap_cmd *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void imap_cmd_bad(struct imap_cmd *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The tagged NO for a mail store error (mbox_err), with its response
+ * code ([NONEXISTENT], [TRYCREATE] when trycreate, [ALREADYEXISTS], ...). */
+void imap_cmd_store_error(struct imap_cmd *cmd, int err, bool trycreate,
+    const char *text);
+/* Ends an IMAP_CMD_ASYNC command (loop thread). */
+void imap_cmd_finish(struct imap_cmd *cmd);
+
+/* Appends pending mailbox changes of the selected view to out (worker
+ * thread: calls mbox_view_sync). allow_expunge false: EXPUNGE/VANISHED
+ * are kept for later. Returns false when the mailbox is gone (BYE). */
+bool imap_client_updates(struct imap_client *c, struct buf *out,
+    bool allow_expunge);
+/* The CAPABILITY list for c's state (no "* CAPABILITY " prefix). */
+void imap_client_capabilities(struct imap_client *c, struct buf *out);
+
+/* ---- imap_out.c: response formatting ---- */
+/* An astring/nstring as IMAP wants it: atom-safe text as is, else a
+ * quoted string, else a literal {n}; utf8: the client may get UTF-8 in
+ * quoted strings (IMAP4rev2 / UTF8=ACCEPT). */
+void imap_out_astring(struct buf *out, const char *s, size_t len, bool utf8);
+void imap_out_nstring(struct buf *out, const char *s, size_t len, bool utf8);
+/* Always a string (quoted or literal), never an atom. */
+void imap_out_string(struct buf *out, const char *s, size_t len, bool utf8);
+/* A literal {n}CRLF + bytes (literal8 ~{n} when binary). */
+void imap_out_literal(struct buf *out, const char *s, size_t len, bool binary);
+/* A mailbox name: UTF-8 as is for utf8 clients, else modified UTF-7. */
+void imap_out_mailbox(struct buf *out, const char *name, bool utf8);
+/* "(\Seen \Answered kw1 ...)" for a message; recent adds \Recent. */
+void imap_out_flags(struct buf *out, struct mbox_view *v, unsigned flags,
+    uint32_t keywords);
+/* FLAGS and PERMANENTFLAGS lines of a view. */
+void imap_out_flag_lists(struct buf *out, struct mbox_view *v, bool readonly);
+
+/* ---- the command handlers (cmd-*.c), as in imap_commands.c's table ---- */
+/* imap_client.c: CAPABILITY NOOP LOGOUT STARTTLS LOGIN AUTHENTICATE ENABLE
+ * ID IDLE */
+imap_cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_starttls, cmd_login,
+    cmd_authenticate, cmd_enable, cmd_id, cmd_idle;
+/* cmd-mailbox.c: SELECT EXAMINE CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE
+ * LIST LSUB NAMESPACE STATUS APPEND CHECK CLOSE UNSELECT EXPUNGE */
+imap_cmd_fn cmd_select, cmd_examine, cmd_create, cmd_delete, cmd_rename,
+    cmd_subscribe, cmd_unsubscribe, cmd_list, cmd_lsub, cmd_namespace,
+    cmd_status, cmd_append, cmd_check, cmd_close, cmd_unselect,
+    cmd_expunge;
+/* cmd-message.c (and cmd-fetch.c, cmd-search.c): FETCH STORE SEARCH SORT
+ * THREAD COPY MOVE (and their UID forms; UID EXPUNGE is cmd_expunge) */
+imap_cmd_fn cmd_fetch, cmd_store, cmd_search, cmd_sort, cmd_thread,
+    cmd_copy, cmd_move;
+
+/* imap_commands.c */
+const struct imap_command_def *imap_command_find(const char *name);
+
+/* imap_server.c */
+void imap_accept(struct server_thread *t, int fd, const struct sockaddr *sa,
+    socklen_t len, enum service svc);
+
+#endif
