@@ -243,6 +243,11 @@ int mbox_delta_commit(struct mbox_folder *f, struct mbox_delta *d,
     struct mbox_view *actor, char **error_r);
 void mbox_delta_free(struct mbox_delta *d);
 struct mbox_upd *mbox_delta_upd(struct mbox_delta *d);
+/* A new message for d (zeroed; the caller sets uid, name, ...). */
+struct mbox_msg *mbox_delta_add(struct mbox_delta *d);
+/* d gets our new file name (taken) in f's cur/ with the next UID. */
+uint32_t mbox_delta_add_file(struct mbox_folder *f, struct mbox_delta *d,
+    char *name, uint64_t size, int64_t idate);
 void mbox_delta_exp(struct mbox_delta *d, uint32_t uid);
 bool mbox_delta_empty(const struct mbox_delta *d);
 

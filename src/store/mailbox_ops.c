@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "store/mailbox_int.h"
-#include "util/hashmap.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -311,27 +310,34 @@ fail:
 	return -1;
 }
 
-/* The uid f gave the file with this base, 0 if none (newest first). */
-static uint32_t
-uid_of_base(const struct mbox_folder *f, const char *base)
+uint32_t
+mbox_delta_add_file(struct mbox_folder *f, struct mbox_delta *d, char *name,
+    uint64_t size, int64_t idate)
 {
-	size_t n = strlen(base);
+	struct mbox_msg *m = mbox_delta_add(d);
+	unsigned fl;
 
-	for (uint32_t i = f->count; i-- > 0;)
-		if (f->msgs[i].base_len == n &&
-		    memcmp(f->msgs[i].name, base, n) == 0)
-			return f->msgs[i].uid;
-	return 0;
+	m->uid = f->uidnext + (uint32_t)d->n_add - 1;
+	m->name = name;
+	m->base_len = (uint16_t)mbox_base_len(name);
+	m->size = size;
+	m->idate = idate;
+	m->modseq = d->modseq;
+	mbox_info_parse(name, &fl, &m->letters);
+	m->flags = (uint16_t)fl;
+	return m->uid;
 }
 
+/* Writes data into f's cur/ (through tmp/); *name_r is the file name. */
 static int
 append_file(struct mbox_folder *f, const char *data, size_t len,
-    unsigned flags, uint32_t kwmask, time_t idate, char **base_r,
-    char **error_r)
+    unsigned flags, uint32_t kwmask, time_t idate, char **name_r,
+    uint64_t *size_r, char **error_r)
 {
 	size_t lflen;
 	char *lf = to_lf(data, len, &lflen);
-	char *base = mbox_unique_base(lflen, mbox_wire_size(lf, lflen));
+	uint64_t wsize = mbox_wire_size(lf, lflen);
+	char *base = mbox_unique_base(lflen, wsize);
 	char *name = mbox_info_build(base, strlen(base), flags, kwmask,
 	    f->kw_mask);
 	char *tmp = xasprintf("%s/tmp/%s", f->path, base);
@@ -349,14 +355,15 @@ append_file(struct mbox_folder *f, const char *data, size_t len,
 		r = MBOX_ERR_TEMP;
 	}
 	free(lf);
-	free(name);
+	free(base);
 	free(tmp);
 	free(cur);
 	free(curdir);
-	if (r == 0)
-		*base_r = base;
-	else
-		free(base);
+	if (r == 0) {
+		*name_r = name;
+		*size_r = wsize;
+	} else
+		free(name);
 	return r;
 }
 
@@ -367,34 +374,41 @@ mbox_append(struct mbox_user *u, const char *name, const char *data,
     char **error_r)
 {
 	struct mbox_folder *f = NULL;
-	char *norm, *dir, *base = NULL;
-	uint32_t kwmask = 0;
+	struct mbox_delta d = { 0 };
+	char *norm, *dir, *file;
+	uint32_t kwmask = 0, uid = 0;
+	uint64_t size;
 	int r = mbox_name_resolve(name, false, &norm, &dir, error_r);
 
 	if (r < 0)
 		return r;
+	if (internaldate <= 0)
+		internaldate = time(NULL);
 	pthread_mutex_lock(&u->io);
 	r = mbox_folder_get(u, dir, &f, error_r);
+	if (r == 0 && f->uidnext == UINT32_MAX) {
+		mbox_error(error_r, "Folder is out of UIDs");
+		r = MBOX_ERR_LIMIT;
+	}
 	if (r == 0)
 		r = mbox_kw_resolve(f, keywords, true, &kwmask, error_r);
 	if (r == 0)
 		r = append_file(f, data, len, flags & MBOX_F_STORABLE, kwmask,
-		    internaldate, &base, error_r);
-	if (r == 0)
-		r = mbox_sync(f, true, NULL, error_r);
+		    internaldate, &file, &size, error_r);
+	if (r == 0) {
+		d.modseq = f->highestmodseq + 1;
+		uid = mbox_delta_add_file(f, &d, file, size, internaldate);
+		r = mbox_delta_commit(f, &d, NULL, error_r);
+		mbox_sync_restamp(f);
+	}
 	if (r == 0) {
 		*uidvalidity_r = f->uidvalidity;
-		*uid_r = uid_of_base(f, base);
-		if (*uid_r == 0) {	/* taken away at once by a tool */
-			mbox_error(error_r, "Message vanished after saving");
-			r = MBOX_ERR_TEMP;
-		}
+		*uid_r = uid;
 	}
 	mbox_folder_put(&f);
 	pthread_mutex_unlock(&u->io);
 	free(norm);
 	free(dir);
-	free(base);
 	return r;
 }
 
@@ -402,8 +416,10 @@ mbox_append(struct mbox_user *u, const char *name, const char *data,
 
 struct copied {
 	uint32_t	 src_uid;
-	char		*base;		/* in dest */
+	char		*name;		/* in dest's cur/ */
 	char		*from, *to;
+	uint64_t	 size;
+	int64_t		 idate;
 };
 
 /* Copies a file's bytes and mtime (when it cannot be linked). */
@@ -445,8 +461,9 @@ done:
 /* The dest file name for m: same flags, keywords mapped to df's. */
 static char *
 dest_name(struct mbox_folder *sf, const struct mbox_msg *m,
-    struct mbox_folder *df, char **base_r)
+    struct mbox_folder *df)
 {
+	char *base, *name;
 	const char *names[MBOX_KEYWORDS_MAX + 1];
 	uint32_t mask = 0;
 	uint64_t size;
@@ -458,10 +475,12 @@ dest_name(struct mbox_folder *sf, const struct mbox_msg *m,
 	names[k] = NULL;
 	if (k && mbox_kw_resolve(df, names, true, &mask, NULL) < 0)
 		(void)mbox_kw_resolve(df, names, false, &mask, NULL);
-	*base_r = mbox_unique_base(mbox_base_field(m->name, m->base_len, 'S',
+	base = mbox_unique_base(mbox_base_field(m->name, m->base_len, 'S',
 	    &size) ? size : UINT64_MAX, m->size);
-	return mbox_info_build(*base_r, strlen(*base_r),
-	    m->flags & MBOX_F_STORABLE, mask, df->kw_mask);
+	name = mbox_info_build(base, strlen(base), m->flags & MBOX_F_STORABLE,
+	    mask, df->kw_mask);
+	free(base);
+	return name;
 }
 
 /* Links (copy) or renames (move) one message; -1 with errno. */
@@ -469,13 +488,14 @@ static int
 copy_one(struct mbox_folder *sf, const struct mbox_msg *m,
     struct mbox_folder *df, bool move, struct copied *c)
 {
-	char *name = dest_name(sf, m, df, &c->base);
 	int r;
 
+	c->name = dest_name(sf, m, df);
 	c->src_uid = m->uid;
+	c->size = m->size;
+	c->idate = m->idate;
 	c->from = msg_path(sf, m);
-	c->to = xasprintf("%s/cur/%s", df->path, name);
-	free(name);
+	c->to = xasprintf("%s/cur/%s", df->path, c->name);
 	if (move)
 		r = rename(c->from, c->to);
 	else if ((r = link(c->from, c->to)) < 0 && errno != ENOENT) {
@@ -485,7 +505,7 @@ copy_one(struct mbox_folder *sf, const struct mbox_msg *m,
 	}
 	if (r < 0) {
 		int e = errno;
-		XFREE(&c->base);
+		XFREE(&c->name);
 		XFREE(&c->from);
 		XFREE(&c->to);
 		errno = e;
@@ -501,7 +521,7 @@ copied_free(struct copied *c, size_t n, bool undo, bool move)
 		    unlink(c[i].to)) < 0)
 			log_error("- store copy-undo-failed file=%s error=%s",
 			    c[i].to, strerror(errno));
-		free(c[i].base);
+		free(c[i].name);
 		free(c[i].from);
 		free(c[i].to);
 	}
@@ -553,28 +573,28 @@ copy_files(struct mbox_view *v, const uint32_t *seqs, size_t n,
 	return 0;
 }
 
-/* After the dest sync: COPYUID sets. */
-static void
-copy_uids(struct mbox_folder *df, struct copied *c, size_t n,
-    uint32_t **src_r, uint32_t **dst_r)
+/* The copies join df with new UIDs: the COPYUID sets. */
+static int
+copy_commit(struct mbox_view *v, struct mbox_folder *df, struct copied *c,
+    size_t n, uint32_t **src_r, uint32_t **dst_r, char **error_r)
 {
-	struct hashmap *by_base = hashmap_new(0);
+	struct mbox_delta d = { .modseq = df->highestmodseq + 1 };
+	int r;
 
 	*src_r = xcalloc(n ? n : 1, sizeof(**src_r));
 	*dst_r = xcalloc(n ? n : 1, sizeof(**dst_r));
 	for (size_t i = 0; i < n; i++) {
 		(*src_r)[i] = c[i].src_uid;
-		hashmap_put(by_base, c[i].base, (void *)(uintptr_t)(i + 1));
+		(*dst_r)[i] = mbox_delta_add_file(df, &d, c[i].name, c[i].size,
+		    c[i].idate);
+		c[i].name = NULL;
 	}
-	for (uint32_t j = df->count; j-- > 0 && hashmap_count(by_base);) {
-		const struct mbox_msg *m = &df->msgs[j];
-		char *base = xstrndup(m->name, m->base_len);
-		uintptr_t i = (uintptr_t)hashmap_remove(by_base, base);
-		if (i)
-			(*dst_r)[i - 1] = m->uid;
-		free(base);
+	r = mbox_delta_commit(df, &d, df == v->f ? v : NULL, error_r);
+	if (r < 0) {
+		XFREE(src_r);
+		XFREE(dst_r);
 	}
-	hashmap_free(&by_base, NULL);
+	return r;
 }
 
 /* MOVE: the sources leave the source folder now. */
@@ -614,6 +634,10 @@ mbox_copy(struct mbox_view *v, const uint32_t *seqs, size_t n,
 	}
 	r = mbox_folder_get(v->u, dir, &df, error_r);
 	free(dir);
+	if (r == 0 && df->uidnext > UINT32_MAX - n) {
+		mbox_error(error_r, "Folder is out of UIDs");
+		r = MBOX_ERR_LIMIT;
+	}
 	if (r == 0)
 		r = copy_files(v, seqs, n, df, move, &c, &k, error_r);
 	if (r == 0) {
@@ -624,17 +648,18 @@ mbox_copy(struct mbox_view *v, const uint32_t *seqs, size_t n,
 			    df->path, strerror(errno));
 		free(cur);
 		free(scur);
-		r = mbox_sync(df, true, df == v->f ? v : NULL, error_r);
 	}
+	if (r == 0)
+		r = copy_commit(v, df, c, k, src_uids_r, dst_uids_r, error_r);
 	if (r == 0) {
-		copy_uids(df, c, k, src_uids_r, dst_uids_r);
 		*n_r = k;
 		*uidvalidity_r = df->uidvalidity;
-		for (size_t i = 0; i < k; i++)
-			if ((*dst_uids_r)[i] == 0)
-				*uidvalidity_r = 0;	/* no COPYUID */
-		if (move)
-			r = move_expunge(v, c, k, error_r);
+		if (move && (r = move_expunge(v, c, k, error_r)) < 0) {
+			XFREE(src_uids_r);
+			XFREE(dst_uids_r);
+			*n_r = 0;
+			*uidvalidity_r = 0;
+		}
 		mbox_sync_restamp(df);
 		mbox_sync_restamp(v->f);
 	}

@@ -92,8 +92,8 @@ mbox_delta_exp(struct mbox_delta *d, uint32_t uid)
 	d->exp[d->n_exp++] = uid;
 }
 
-static struct mbox_msg *
-delta_add(struct mbox_delta *d)
+struct mbox_msg *
+mbox_delta_add(struct mbox_delta *d)
 {
 	if (d->n_add == d->cap_add) {
 		d->cap_add = d->cap_add ? d->cap_add * 2 : 16;
@@ -522,7 +522,7 @@ add_new(struct mbox_folder *f, struct newfile *nf, size_t n,
 		m.uid = uid++;
 		m.name = name;
 		m.modseq = d->modseq;
-		*delta_add(d) = m;
+		*mbox_delta_add(d) = m;
 	}
 	return moved;
 }
