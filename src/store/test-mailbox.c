@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "store/mailbox.h"
 #include "store/mailbox_int.h"
 #include "store/maildir.h"
@@ -1120,6 +1122,93 @@ test_speed_10k(void)
 	teardown();
 }
 
+static void
+test_unclean_and_missing(void)
+{
+	struct mbox_user *u;
+	struct mbox_view *v;
+	struct mbox_status st, st2;
+	sqlite3 *db;
+	char *err = NULL, *path;
+
+	setup();
+	deliver();
+	u = uopen();
+	TEST_ASSERT(mbox_view_open(u, "Nope", false, &v, &err) ==
+	    MBOX_ERR_NONEXISTENT);
+	XFREE(&err);
+	TEST_ASSERT(mbox_view_open(u, "a//b", false, &v, &err) ==
+	    MBOX_ERR_BADNAME);
+	XFREE(&err);
+	TEST_ASSERT((v = vopen(u, "INBOX", false)) != NULL);
+	store(v, 1, MBOX_STORE_ADD, MBOX_F_SEEN, NULL);
+	mbox_view_status(v, &st);
+	mbox_view_close(&v);
+	mbox_user_unref(&u);
+	/* as if tem had died: the clean mark is 0 */
+	path = xasprintf("%s/tem-index.sqlite", tbox);
+	TEST_ASSERT(sqlite3_open(path, &db) == SQLITE_OK);
+	TEST_ASSERT(sqlite3_exec(db, "UPDATE meta SET value = 0 WHERE key = "
+	    "'clean'", NULL, NULL, NULL) == SQLITE_OK);
+	TEST_ASSERT(sqlite3_changes(db) == 1);
+	sqlite3_close(db);
+	free(path);
+	u = uopen();
+	TEST_ASSERT(mbox_status(u, "INBOX", &st2, &err) == 0);
+	TEST_ASSERT(st2.uidvalidity == st.uidvalidity);
+	TEST_ASSERT(st2.highestmodseq >= st.highestmodseq + (1ULL << 24));
+	mbox_user_unref(&u);
+	teardown();
+}
+
+static void *
+opener_main(void *arg)
+{
+	int *fails = arg;
+
+	for (int i = 0; i < 100; i++) {
+		struct mbox_user *u = NULL;
+		struct mbox_view *v;
+		struct mbox_status st;
+		char *err = NULL;
+
+		if (mbox_user_open(tbox, &u, &err) < 0) {
+			(*fails)++;
+			free(err);
+			continue;
+		}
+		if (mbox_view_open(u, "INBOX", i % 2, &v, &err) < 0) {
+			(*fails)++;
+			XFREE(&err);
+		} else {
+			mbox_view_status(v, &st);
+			if (st.messages != 2)
+				(*fails)++;
+			mbox_view_close(&v);
+		}
+		mbox_user_unref(&u);
+	}
+	return NULL;
+}
+
+static void
+test_open_close_race(void)
+{
+	pthread_t th[4];
+	int fails[4] = { 0 };
+
+	setup();
+	deliver();
+	deliver();
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, opener_main, &fails[i]);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < 4; i++)
+		TEST_ASSERT(fails[i] == 0);
+	teardown();
+}
+
 int
 main(void)
 {
@@ -1137,6 +1226,8 @@ main(void)
 	TEST_RUN(test_rename_inbox);
 	TEST_RUN(test_outside_tool);
 	TEST_RUN(test_pop3_lock);
+	TEST_RUN(test_unclean_and_missing);
+	TEST_RUN(test_open_close_race);
 	TEST_RUN(test_concurrency);
 	TEST_RUN(test_speed_10k);
 	mbox_shutdown();
