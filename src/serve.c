@@ -30,6 +30,7 @@
 #include "serve.h"
 #include "version.h"
 #include "server/server.h"
+#include "imap/imap_client.h"
 #include "smtp/smtp_session.h"
 #include "store/maildir.h"
 #include "tls/tls.h"
@@ -161,9 +162,7 @@ bind_all(const struct conf *c)
 
 	for (size_t i = 0; i < sizeof(ls) / sizeof(ls[0]); i++)
 		for (int j = 0; j < ls[i].l->n; j++) {
-			if (ls[i].svc != SVC_SMTP &&
-			    ls[i].svc != SVC_SUBMISSION &&
-			    ls[i].svc != SVC_SUBMISSIONS) {
+			if (ls[i].svc == SVC_POP3 || ls[i].svc == SVC_POP3S) {
 				log_warn("- server %s_listen not served yet: "
 				    "skipping %s:%d", service_name(ls[i].svc),
 				    ls[i].l->l[j].host, ls[i].l->l[j].port);
@@ -249,6 +248,8 @@ serve_main(struct conf *c)
 	server_set_accept(SVC_SMTP, smtp_accept);
 	server_set_accept(SVC_SUBMISSION, smtp_accept);
 	server_set_accept(SVC_SUBMISSIONS, smtp_accept);
+	server_set_accept(SVC_IMAP, imap_accept);
+	server_set_accept(SVC_IMAPS, imap_accept);
 	if (bind_all(c) < 0)
 		return 1;
 	tls = tls_server_new(c, &err);

@@ -72,10 +72,11 @@ for f in $(find build/fuzz -maxdepth 1 -type f -name 'fuzz-*' 2>/dev/null | sort
 	[ -x "$f" ] || continue
 	name=$(basename "$f")
 	short=${name#fuzz-}
+	family=${short%%-*}	# fuzz-smtp-cmd -> smtp.dict
 	corpus="$TMP/corpus-$name"
 	mkdir -p "$corpus"
 	set --
-	for d in "fuzz/$name.dict" "fuzz/$short.dict"; do
+	for d in "fuzz/$name.dict" "fuzz/$short.dict" "fuzz/$family.dict"; do
 		if [ -f "$d" ]; then
 			set -- "-dict=$d"
 			break

@@ -124,6 +124,9 @@ struct imap_client {
 struct imap_cmd {
 	struct imap_client		*c;
 	const struct imap_command_def	*def;
+	/* tag and name are the command's own copies (the parser's go away
+	 * when IDLE or AUTHENTICATE read a further line); args are the
+	 * parser's and valid while the handler runs, not after a read_line. */
 	const char			*tag;
 	const char			*name;	/* upper-case, no UID prefix */
 	bool				 uid;	/* UID FETCH etc. */

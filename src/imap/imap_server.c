@@ -1,0 +1,37 @@
+/*
+ * imap_server - accepts IMAP connections (imap_listen, imaps_listen).
+ *
+ * Trust: the first code to see a client; refuses with "* BYE" when its
+ * address already holds max_sessions_per_ip IMAP sessions.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "imap/imap_client.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+void imap_client_start(struct imap_client *c, int fd);
+
+void
+imap_accept(struct server_thread *t, int fd, const struct sockaddr *sa,
+    socklen_t len, enum service svc)
+{
+	struct imap_client *c = xmalloc(sizeof(*c));
+
+	(void)len;
+	c->conf = server_conf();
+	if (!server_session_add(t, &c->base, svc, sa)) {
+		static const char msg[] =
+		    "* BYE Too many connections from your address\r\n";
+		log_info("%s %s refuse addr=%s reason=max_sessions_per_ip",
+		    c->base.id, service_name(svc), c->base.ip);
+		if (write(fd, msg, sizeof(msg) - 1) < 0) {
+			/* gone already */
+		}
+		close(fd);
+		free(c);
+		return;
+	}
+	imap_client_start(c, fd);
+}
