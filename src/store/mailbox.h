@@ -97,6 +97,8 @@ enum mbox_err {
 #define MBOX_KEYWORDS_MAX	26	/* keywords per folder (letters a-z) */
 #define MBOX_KEYWORD_LEN_MAX	128	/* octets in a keyword */
 #define MBOX_UIDL_MAX		70	/* RFC 1939 */
+#define MBOX_FOLDERS_MAX	5000	/* folders per user (CREATE, RENAME INBOX) */
+#define MBOX_SUBSCRIPTIONS_MAX	5000	/* subscribed names per user */
 
 /* Message flags (system flags as IMAP knows them). */
 #define MBOX_F_ANSWERED		0x01

@@ -142,11 +142,15 @@ mbox_subscribe(struct mbox_user *u, const char *name, bool on, char **error_r)
 		strv_push(&out, s.v[i]);
 		s.v[i] = NULL;
 	}
-	if (on && !found) {
+	if (on && !found && out.n >= MBOX_SUBSCRIPTIONS_MAX) {
+		mbox_error(error_r, "Too many subscriptions (%d)",
+		    MBOX_SUBSCRIPTIONS_MAX);
+		r = MBOX_ERR_LIMIT;
+	} else if (on && !found) {
 		strv_push(&out, norm);
 		norm = NULL;
 	}
-	if (on != found)
+	if (r == 0 && on != found)
 		r = subs_write(u, &out, error_r);
 	pthread_mutex_unlock(&u->io);
 	strv_free(&s);
@@ -335,6 +339,22 @@ evict(struct mbox_user *u, const char *dir)
 	mbox_folder_put(&f);
 }
 
+/* Folders of u, counted from the directory (up to the limit + 1). */
+static size_t
+count_folders(const struct mbox_user *u)
+{
+	DIR *d = opendir(u->root);
+	struct dirent *de;
+	size_t n = 0;
+
+	while (d && n <= MBOX_FOLDERS_MAX && (de = readdir(d)) != NULL)
+		n += de->d_name[0] == '.' && strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0;
+	if (d)
+		closedir(d);
+	return n;
+}
+
 static char *
 dir_path(const struct mbox_user *u, const char *dir)
 {
@@ -355,6 +375,9 @@ mbox_create(struct mbox_user *u, const char *name, unsigned special_use,
 	if (dir[0] == '\0' || mbox_folder_exists(path) == 0) {
 		mbox_error(error_r, "Folder already exists");
 		r = MBOX_ERR_EXISTS;
+	} else if (count_folders(u) >= MBOX_FOLDERS_MAX) {
+		mbox_error(error_r, "Too many folders (%d)", MBOX_FOLDERS_MAX);
+		r = MBOX_ERR_LIMIT;
 	} else if (mbox_folder_mkdir(path, false) < 0) {
 		mbox_error(error_r, "Cannot create folder: %s",
 		    strerror(errno));
@@ -536,6 +559,11 @@ rename_inbox(struct mbox_user *u, const char *nd, char **error_r)
 		free(np);
 		mbox_error(error_r, "Folder already exists");
 		return MBOX_ERR_EXISTS;
+	}
+	if (count_folders(u) >= MBOX_FOLDERS_MAX) {
+		free(np);
+		mbox_error(error_r, "Too many folders (%d)", MBOX_FOLDERS_MAX);
+		return MBOX_ERR_LIMIT;
 	}
 	r = mbox_folder_get(u, "", &f, error_r);
 	if (r == 0 && mbox_folder_mkdir(np, false) < 0) {

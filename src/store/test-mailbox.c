@@ -494,6 +494,15 @@ test_two_views(void)
 	sync_changes(v1, &ch);
 	TEST_ASSERT(ch.exists_changed && ch.exists == 3 && ch.recent == 2);
 	mbox_changes_free(&ch);
+	/* a file from elsewhere, unannounced: the store thread's tick */
+	atomic_store(&woken, 0);
+	deliver();
+	TEST_ASSERT(wait_woken(1, 2500));
+	sync_changes(v2, &ch);
+	TEST_ASSERT(ch.exists_changed && ch.exists == 4);
+	mbox_changes_free(&ch);
+	sync_changes(v1, &ch);
+	mbox_changes_free(&ch);
 	/* another view's store wakes the watcher; its own does not */
 	atomic_store(&woken, 0);
 	store(v1, 1, MBOX_STORE_ADD, MBOX_F_FLAGGED, NULL);
