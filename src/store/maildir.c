@@ -22,6 +22,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "store/mailbox.h"
 #include "store/maildir.h"
 #include "util/log.h"
 #include "util/loop.h"
@@ -254,6 +255,11 @@ committer_main(void *unused)
 		if (batch == NULL)
 			return NULL;
 		commit_batch(batch);
+		for (struct maildir_job *j = batch; j; j = j->next)
+			for (int i = 0; i < j->nrcpt; i++)
+				if (j->rcpts[i].result == 0)
+					/* open IMAP sessions learn of it now */
+					mbox_notify_delivery(j->rcpts[i].maildir);
 		for (; batch; batch = next) {
 			next = batch->next;
 			batch->next = NULL;
