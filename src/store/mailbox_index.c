@@ -389,7 +389,9 @@ load_messages(struct mbox_user *u, struct mbox_folder *f)
 		unsigned flags;
 		uint32_t letters;
 
-		if (name == NULL || name[0] == '\0')
+		/* damaged rows are dropped: the next sync finds the file */
+		if (name == NULL || name[0] == '\0' || name[0] == '.' ||
+		    strchr(name, '/') || strlen(name) > 255)
 			continue;
 		if (f->count == f->cap) {
 			f->cap = f->cap ? f->cap * 2 : 64;
