@@ -32,6 +32,7 @@
 #include "server/server.h"
 #include "imap/imap_client.h"
 #include "smtp/smtp_session.h"
+#include "store/mailbox.h"
 #include "store/maildir.h"
 #include "tls/tls.h"
 #include "util/log.h"
@@ -284,7 +285,8 @@ serve_main(struct conf *c)
 	mta_engine_stop();
 	queue_shutdown();
 	maildir_committer_stop();
-	worker_pool_stop();
+	worker_pool_stop();	/* sessions' last jobs (closing views) */
+	mbox_shutdown();
 	loop_timer_free(&accounts_timer);
 	loop_signal_free(&sterm);
 	loop_signal_free(&sint);
