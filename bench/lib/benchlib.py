@@ -48,6 +48,16 @@ def make_log(prefix):
     return log
 
 
+def parse_known(parser, log):
+    """PARSER's options from argv. bench/run.sh passes the same options to
+    every benchmark, so those of another one (e.g. bench/smtp's --idle)
+    are named in the log and ignored rather than an error."""
+    args, unknown = parser.parse_known_args()
+    if unknown:
+        log("ignoring options of other benchmarks: %s" % " ".join(unknown))
+    return args
+
+
 # ---------------------------------------------------------------- /proc
 
 def proc_stat(pid):

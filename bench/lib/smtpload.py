@@ -10,10 +10,12 @@ benchmarks pass 127.0.0.1) and sends only mail it made up.
 
 S connections run at once (one asyncio process, no threads). Each one reads
 the banner, sends EHLO, then AUTH PLAIN with an initial response (once per
-connection) when --auth is given, then up to M messages (0: as many as are
-left), each as one pipelined group MAIL FROM / RCPT TO / DATA, the content
-after the 354, and waits for the final reply; then QUIT. As soon as a
-connection ends, another takes its place until N messages have been sent.
+connection) when --auth is given, then its share of messages: M (0: all
+that are left), taken from the N before it connects, so that no connection
+is opened for nothing. Each message is one pipelined group MAIL FROM /
+RCPT TO / DATA, the content after the 354, and the wait for the final
+reply; then QUIT. As soon as a connection ends, another takes its place
+until N messages have been sent.
 
 Each message is BYTES octets on the wire before the final "." line (CRLF
 line ends, headers From/To/Subject/Date/Message-ID with a unique id, a body
@@ -67,7 +69,7 @@ class Load:
 
     def __init__(self, args):
         self.args = args
-        self.left = args.count          # messages not yet started
+        self.left = args.count          # messages not given to a connection
         self.ok = 0
         self.failed = 0
         self.connections = 0
@@ -89,11 +91,15 @@ class Load:
         if len(self.errors) < MAX_ERRORS_KEPT:
             self.errors.append(what)
 
-    def take(self):
-        """Start one more message: its content, or None when none is left."""
-        if self.left <= 0:
-            return None
-        self.left -= 1
+    def share(self):
+        """Messages for one more connection (taken from those left)."""
+        per = self.args.per_conn
+        n = self.left if per == 0 else min(per, self.left)
+        self.left -= n
+        return n
+
+    def message(self):
+        """The content of one more message."""
         self.next_id += 1
         return self.head + str(self.next_id).encode() + self.tail
 
@@ -101,16 +107,16 @@ class Load:
 class Client(asyncio.Protocol):
     """One SMTP connection: a small state machine fed whole replies."""
 
-    def __init__(self, load, done):
+    def __init__(self, load, done, share):
         self.load = load
         self.done = done                # future: set when the connection ends
+        self.share = share              # messages this connection sends
         self.transport = None
         self.buf = b""
         self.state = "banner"
         self.want = 0                   # replies still expected in "txn"
         self.codes = []
         self.msg = None
-        self.sent_here = 0
 
     # -- transport callbacks
 
@@ -180,7 +186,6 @@ class Client(asyncio.Protocol):
                 self.load.ok += 1
                 self.load.t_last = time.monotonic()
                 self.msg = None
-                self.sent_here += 1
                 self.next_message()
         elif st == "quit":
             self.close()
@@ -200,25 +205,26 @@ class Client(asyncio.Protocol):
         self.transport.write(self.load.ehlo)
 
     def next_message(self):
-        per = self.load.args.per_conn
-        msg = None
-        if per == 0 or self.sent_here < per:
-            msg = self.load.take()
-        if msg is None:
+        if self.share <= 0:
             self.state = "quit"
             self.transport.write(b"QUIT\r\n")
             return
-        self.msg = msg
+        self.share -= 1
+        self.msg = self.load.message()
         self.state = "txn"
         self.want = 3
         self.codes = []
         self.transport.write(self.load.txn)
 
     def lost_message(self, why):
+        """The connection failed: its current message and the rest of its
+        share are lost (counted as failed; not retried)."""
         self.load.error(why)
         if self.msg is not None:
             self.load.failed += 1
             self.msg = None
+        self.load.failed += self.share
+        self.share = 0
 
     def fail(self, why):
         self.lost_message(why)
@@ -240,14 +246,16 @@ async def session_slot(load, deadline):
     args = load.args
     while load.left > 0 and loop.time() < deadline:
         done = loop.create_future()
+        share = load.share()
         load.connections += 1
         try:
             transport, _ = await asyncio.wait_for(
-                loop.create_connection(lambda: Client(load, done),
+                loop.create_connection(lambda: Client(load, done, share),
                                        args.host, args.port),
                 max(0.1, deadline - loop.time()))
         except (OSError, asyncio.TimeoutError) as e:
             load.error("connect: %s" % (e or "timeout"))
+            load.left += share          # another connection sends them
             await asyncio.sleep(0.05)   # bounded by the deadline
             continue
         try:

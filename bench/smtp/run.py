@@ -36,7 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 from benchlib import (ROOT, Stop, catch_signals, children_cpu_ms,  # noqa: E402
                       fmt, listening, machine_busy_ms, make_log, mem_kb,
-                      rcpt_accepted, read_reply, ratio)
+                      parse_known, rcpt_accepted, read_reply, ratio)
 import benchlib  # noqa: E402
 
 ADDR = "bench@bench.test"
@@ -346,7 +346,7 @@ def parse_args():
     p.add_argument("--tem-port", type=int, default=10027)
     p.add_argument("--keep", action="store_true",
                    help="keep the temporary directory (logs, configs)")
-    return p.parse_args()
+    return parse_known(p, log)
 
 
 def build_cases(args):
