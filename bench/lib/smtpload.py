@@ -10,9 +10,9 @@ benchmarks pass 127.0.0.1) and sends only mail it made up.
 
 S connections run at once (one asyncio process, no threads). Each one reads
 the banner, sends EHLO, then AUTH PLAIN with an initial response (once per
-connection) when --auth is given, then its share of messages: M (0: all
-that are left), taken from the N before it connects, so that no connection
-is opened for nothing. Each message is one pipelined group MAIL FROM /
+connection) when --auth is given, then its share of messages: M (0: N/S,
+one connection per session), taken from the N before it connects, so that
+no connection is opened for nothing. Each message is one pipelined group MAIL FROM /
 RCPT TO / DATA, the content after the 354, and the wait for the final
 reply; then QUIT. As soon as a connection ends, another takes its place
 until N messages have been sent.
@@ -93,8 +93,9 @@ class Load:
 
     def share(self):
         """Messages for one more connection (taken from those left)."""
-        per = self.args.per_conn
-        n = self.left if per == 0 else min(per, self.left)
+        a = self.args
+        per = a.per_conn or -(-a.count // a.sessions)   # 0: ceil(N / S)
+        n = min(per, self.left)
         self.left -= n
         return n
 
@@ -295,7 +296,7 @@ def parse_args(argv=None):
     p.add_argument("--to", dest="rcpt", default="rcpt@sink.test")
     p.add_argument("--auth", default=None, help="USER:PASS for AUTH PLAIN")
     p.add_argument("--per-conn", type=int, default=1,
-                   help="messages per connection (0: no limit)")
+                   help="messages per connection (0: count/sessions)")
     p.add_argument("--timeout", type=float, default=120)
     return p.parse_args(argv)
 

@@ -320,9 +320,8 @@ def warm_up(server, sink):
 
 def case_name(sessions, size, per_conn, count):
     size_s = "%dKB" % (size // 1024) if size % 1024 == 0 else "%dB" % size
-    return "%ds %s %s/conn x%d" % (sessions, size_s,
-                                   "all" if per_conn == 0 else per_conn,
-                                   count)
+    per = per_conn or -(-count // sessions)     # 0: one per session
+    return "%ds %s %d/conn x%d" % (sessions, size_s, per, count)
 
 
 def report(cases, results, sink_port):
@@ -356,18 +355,18 @@ def report(cases, results, sink_port):
                 print("    %s: smtp-sink got %d messages more than were "
                       "sent" % (who, r["extra"]))
             if r.get("gen") is not None:
-                gens.append((r["gen"], who, sessions, size, per_conn))
+                gens.append((r["gen"], who,
+                             case_name(sessions, size, per_conn, count)))
             if r.get("bg") is not None:
                 bgs.append(r["bg"])
     if gens:
         g = max(gens)
         print("load generator (one Python process): at most %.0f%% of one "
-              "CPU (%s, %ds x %dB x %s/conn)"
-              % (g[0] * 100, g[1], g[2], g[3], g[4] or "all"))
+              "CPU (%s, %s)" % (g[0] * 100, g[1], g[2]))
     if bgs:
-        print("other load on the machine during the runs: %.0f%% on average,"
-              " %.0f%% at most (of all CPUs; above ~10%% the figures are noisy)"
-              % (sum(bgs) / len(bgs), max(bgs)))
+        print("other load on the machine during the runs: %.0f%% on "
+              "average, %.0f%% at most (of all CPUs; above ~10%% the figures "
+              "are noisy)" % (sum(bgs) / len(bgs), max(bgs)))
 
 
 # ---------------------------------------------------------------- main
@@ -379,7 +378,8 @@ def parse_args():
     p.add_argument("--sessions", default="1,10,50")
     p.add_argument("--sizes", default="5120,102400", help="bytes")
     p.add_argument("--per-conn", default="1,100",
-                   help="messages per connection, a list (0: no limit)")
+                   help="messages per connection, a list (0: one "
+                   "connection per session)")
     p.add_argument("--scale", type=float, default=1.0,
                    help="multiply message counts (e.g. 0.1 for a smoke run)")
     p.add_argument("--timeout", type=int, default=120,
