@@ -21,6 +21,7 @@
  * and RFC 6154 allow it; Dovecot does the same); \Subscribed with the
  * SUBSCRIBED selection or return option.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,9 @@
 #include "store/mailbox.h"
 #include "util/hashmap.h"
 #include "util/xmalloc.h"
+
+/* Patterns in one LIST: each costs a match per folder (STYLE habit 5). */
+#define CMD_LIST_PATTERNS_MAX	100
 
 struct list_entry {
 	char		*name;		/* owned */
@@ -266,6 +270,12 @@ list_common(struct imap_cmd *cmd, bool lsub)
 		imap_cmd_bad(cmd, "%s", lsub && q.l.extended ?
 		    "Invalid LSUB arguments" : error);
 		imap_list_free(&q.l);
+		return IMAP_CMD_DONE;
+	}
+	if (q.l.pattern_count > CMD_LIST_PATTERNS_MAX) {
+		imap_cmd_bad(cmd, "Too many LIST patterns (max %d)",
+		    CMD_LIST_PATTERNS_MAX);
+		list_req_free(&q);
 		return IMAP_CMD_DONE;
 	}
 	if (!list_patterns(&q)) {

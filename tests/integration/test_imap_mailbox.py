@@ -268,6 +268,8 @@ def test_list_root_namespace_and_inbox_case(login):
     assert list(list_names(c.cmd('LIST "" "InBoX"'))) == ["INBOX"]
     assert list_names(c.cmd('LIST "" "T%"')).keys() == {"Trash"}
     assert list_names(c.cmd('LIST "" "nothing*"')) == {}
+    many = " ".join('"p%d"' % i for i in range(101))
+    c.cmd('LIST "" (%s)' % many, expect="BAD")
 
 
 def test_create_hierarchy_list_wildcards(login):
@@ -665,20 +667,25 @@ def test_select_qresync_vanished_earlier_and_changes(login):
     b = login()
     b.cmd("SELECT INBOX")
     b.cmd("EXPUNGE")
+    b.cmd("UID STORE %d +FLAGS.SILENT (\\Answered $Done)" % uids[4])
     new_uid = fill(b, "INBOX", 1)[0]
     r = a.cmd("SELECT INBOX (QRESYNC (%d %d))" % (validity, modseq))
     assert r.of("VANISHED") == ["* VANISHED (EARLIER) %d,%d" % (
         uids[1], uids[3])], r
     fetch = r.of("FETCH")
-    assert len(fetch) == 1 and "UID %d " % new_uid in fetch[0], r
-    assert re.search(r"MODSEQ \(\d+\)", fetch[0])
+    assert len(fetch) == 2, r
+    assert re.match(r"\* 3 FETCH \(UID %d FLAGS \(\\Answered \$Done\) "
+                    r"MODSEQ \(\d+\)\)$" % uids[4], fetch[0]), fetch
+    assert re.match(r"\* 5 FETCH \(UID %d FLAGS \(\) MODSEQ \(\d+\)\)$"
+                    % new_uid, fetch[1]), fetch
     assert r.lines.index(r.of("VANISHED")[0]) < r.lines.index(fetch[0])
     # known UIDs narrow the VANISHED set
     r = a.cmd("SELECT INBOX (QRESYNC (%d %d %d:%d))" % (
         validity, modseq, uids[2], uids[5]))
     assert r.lines[0] == "* OK [CLOSED] Previous mailbox closed"
     assert r.of("VANISHED") == ["* VANISHED (EARLIER) %d" % uids[3]], r
-    assert not r.of("FETCH")               # new_uid is not a known UID
+    fetch = r.of("FETCH")                  # new_uid is not a known UID
+    assert len(fetch) == 1 and "UID %d " % uids[4] in fetch[0], r
     # nothing changed since now
     hms = int(code(r, "HIGHESTMODSEQ"))
     r = a.cmd("EXAMINE INBOX (QRESYNC (%d %d))" % (validity, hms))
