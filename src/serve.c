@@ -31,6 +31,7 @@
 #include "version.h"
 #include "server/server.h"
 #include "imap/imap_client.h"
+#include "pop3/pop3_session.h"
 #include "smtp/smtp_session.h"
 #include "store/mailbox.h"
 #include "store/maildir.h"
@@ -163,12 +164,6 @@ bind_all(const struct conf *c)
 
 	for (size_t i = 0; i < sizeof(ls) / sizeof(ls[0]); i++)
 		for (int j = 0; j < ls[i].l->n; j++) {
-			if (ls[i].svc == SVC_POP3 || ls[i].svc == SVC_POP3S) {
-				log_warn("- server %s_listen not served yet: "
-				    "skipping %s:%d", service_name(ls[i].svc),
-				    ls[i].l->l[j].host, ls[i].l->l[j].port);
-				continue;
-			}
 			if (server_bind(ls[i].svc, ls[i].l->l[j].host,
 			    ls[i].l->l[j].port, &err) < 0) {
 				log_error("- server %s", err);
@@ -251,6 +246,8 @@ serve_main(struct conf *c)
 	server_set_accept(SVC_SUBMISSIONS, smtp_accept);
 	server_set_accept(SVC_IMAP, imap_accept);
 	server_set_accept(SVC_IMAPS, imap_accept);
+	server_set_accept(SVC_POP3, pop3_accept);
+	server_set_accept(SVC_POP3S, pop3_accept);
 	if (bind_all(c) < 0)
 		return 1;
 	tls = tls_server_new(c, &err);

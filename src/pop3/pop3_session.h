@@ -1,0 +1,112 @@
+/*
+ * pop3_session - one POP3 session (RFC 1939, RFC 2449 CAPA, RFC 2595 STLS,
+ * RFC 5034 AUTH PLAIN) on the user's INBOX in the mail store.
+ *
+ * Trust: the client is untrusted. Before login it reaches only CAPA,
+ * QUIT, STLS, USER, PASS and AUTH; USER/PASS and AUTH PLAIN are refused
+ * before TLS unless auth_allow_cleartext.
+ *
+ * Execution model: the session reads one command line at a time from the
+ * io buffer (pipelined commands are answered in order). Commands that only
+ * look at the snapshot taken at login (STAT LIST UIDL DELE RSET NOOP CAPA)
+ * run on the loop thread; the password check with the mailbox open, RETR
+ * and TOP (reading the file) and QUIT's expunge run on the worker pool
+ * while the session is busy (no input parsed). RETR/TOP stream the message
+ * in POP3_CHUNK pieces: the next piece is read while the previous one is
+ * written, and written only once the output drained, so memory stays
+ * bounded whatever the message size.
+ *
+ * Mailbox semantics: the message list (numbers, sizes) is fixed at login;
+ * mail delivered later shows in the next session. DELE marks; only QUIT
+ * in the TRANSACTION state removes (mbox_expunge by UID), so a dropped
+ * connection or a timeout deletes nothing. One POP3 session per mailbox
+ * (mbox_pop3_lock; a second gets -ERR [IN-USE]). RETR'd messages get
+ * \Seen at QUIT, as Dovecot does, so IMAP shows them read.
+ */
+#ifndef TEM_POP3_SESSION_H
+#define TEM_POP3_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "server/server.h"
+#include "util/buf.h"
+
+/* Limits (STYLE.md habit 5). */
+#define POP3_MAX_BAD		20		/* bad commands, then close */
+#define POP3_IDLE_TIMEOUT	(10 * 60)	/* RFC 1939 3: >= 10 minutes */
+#define POP3_CHUNK		(128 * 1024)	/* RETR/TOP: file bytes a job */
+#define POP3_OUT_HIGH		(256 * 1024)	/* queued output: stop reading */
+#define POP3_LIST_CHUNK		(64 * 1024)	/* LIST/UIDL: bytes a write */
+
+enum pop3_state {
+	POP3_STATE_AUTHORIZATION,
+	POP3_STATE_TRANSACTION,
+	POP3_STATE_UPDATE,		/* QUIT's expunge runs */
+};
+
+/* One message of the snapshot taken at login (message number = index+1). */
+struct pop3_msg {
+	uint64_t	 size;		/* wire octets (CRLF), as RETR sends */
+	uint32_t	 uid;
+	bool		 deleted;	/* DELE'd in this session */
+	bool		 retrieved;	/* RETR'd: \Seen at QUIT */
+};
+
+struct pop3_retr;
+struct mbox_user;
+struct mbox_view;
+struct loop_timer;
+struct io;
+struct conf;
+
+struct pop3_session {
+	struct server_session	 base;		/* first */
+	struct io		*io;
+	struct conf		*conf;
+	enum pop3_state		 state;
+	time_t			 started;
+
+	bool			 tls;
+	bool			 implicit_tls;	/* POP3S: greet after handshake */
+	bool			 tls_pending;	/* STLS: handshake once drained */
+	bool			 busy;		/* a command runs: no parsing */
+	bool			 job;		/* a worker job holds the session */
+	bool			 dead;		/* connection gone during a job */
+	bool			 closing;	/* close once output drained */
+	bool			 stopping;	/* server shutdown */
+	bool			 out_wait;	/* output above POP3_OUT_HIGH */
+	bool			 auth_wait;	/* next line: AUTH response */
+	bool			 listing;	/* LIST/UIDL continue on drain */
+	bool			 list_uidl;
+	uint32_t		 list_next;	/* next message to list */
+	unsigned		 bad_count;
+	unsigned		 ncommands;
+	unsigned		 nretr;
+
+	struct buf		 line;		/* the current command line */
+	char			*user_arg;	/* USER's name, until PASS */
+	char			*user;		/* logged in: canonical address */
+	struct mbox_user	*mu;
+	struct mbox_view	*view;		/* INBOX */
+	bool			 locked;	/* holds mbox_pop3_lock */
+	struct pop3_msg		*msgs;
+	uint32_t		 nmsgs;
+	uint32_t		 ndeleted;
+	uint64_t		 deleted_size;
+	uint64_t		 total_size;
+	struct pop3_retr	*retr;		/* RETR/TOP in progress */
+	struct loop_timer	*timer;		/* failed-login delay */
+	char			 tls_info[128];
+};
+
+/* pop3_session.c: runs a new session on fd (taken over); c->base is
+ * registered and c->conf set by the caller. */
+void pop3_session_start(struct pop3_session *c, int fd);
+
+/* pop3_server.c: the accept function for SVC_POP3 and SVC_POP3S. */
+void pop3_accept(struct server_thread *t, int fd, const struct sockaddr *sa,
+    socklen_t len, enum service svc);
+
+#endif
