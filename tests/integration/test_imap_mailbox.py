@@ -752,3 +752,28 @@ def test_mutf7_and_utf8_names(login, srv, user):
     rev1.cmd('CREATE "&Jjo"', expect="BAD")
     rev1.cmd('CREATE "&AGE-"', expect="BAD")        # "a" must not be shifted
     rev1.cmd('CREATE "caf\xc3\xa9"'.encode("latin-1"), expect="BAD")
+
+
+# --- pipelining -------------------------------------------------------------
+
+def test_pipelined_mailbox_commands(make_tem):
+    """Thirty commands in one write: each runs once, in order, and the
+    server stays clean (its own server: a crash must not take the others
+    down)."""
+    tem = make_tem(services=("smtp", "imap"),
+                   users={"p@a.test": "pw-p-Secret1"},
+                   extra_conf={"auth_allow_cleartext": "yes"})
+    c = Imap(tem.ports["imap"])
+    try:
+        c.cmd('LOGIN p@a.test "pw-p-Secret1"')
+        c.send(b"".join(b"P%d CREATE f%d\r\nQ%d STATUS f%d (MESSAGES)\r\n"
+                        % (i, i, i, i) for i in range(30)))
+        for i in range(30):
+            assert c.finish(b"P%d" % i).status == "OK"
+            r = c.finish(b"Q%d" % i)
+            assert r.status == "OK" and r.lines == [
+                "* STATUS f%d (MESSAGES 0)" % i], r
+        names = list_names(c.cmd('LIST "" "f*"'))
+        assert len(names) == 30
+    finally:
+        c.close()
