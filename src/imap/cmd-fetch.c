@@ -27,7 +27,8 @@
  * mailbox does not have.
  *
  * NUL octets: a non-BINARY item never carries a raw NUL (RFC 9051 4.3);
- * each becomes 0x80, as Dovecot does. BINARY items go as literal8.
+ * each becomes 0x80, as Dovecot does. BINARY items go as literal8 when
+ * they were decoded or hold NUL, else as plain literals (Dovecot again).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -166,7 +167,6 @@ send_vanished(struct imap_cmd *cmd, struct fetch_ctx *x)
 	struct imap_seqset uids;
 	struct mbox_uid_range *van = NULL, *hit = NULL;
 	size_t n_van = 0, n_hit = 0, i;
-	uint32_t count = mbox_view_count(v);
 	unsigned j;
 	char *error = NULL;
 	int r;
@@ -181,7 +181,9 @@ send_vanished(struct imap_cmd *cmd, struct fetch_ctx *x)
 	uids.saved = false;
 	uids.ranges = xmemdup(x->f.set.ranges,
 	    (uids.count ? uids.count : 1) * sizeof(*uids.ranges));
-	imap_seqset_resolve(&uids, count ? mbox_view_uid(v, count) : 0);
+	/* "*" here reaches past the last UID still there: "1:*" must
+	   cover UIDs expunged above it too. */
+	imap_seqset_resolve(&uids, UINT32_MAX);
 	hit = xcalloc(n_van + uids.count + 1, sizeof(*hit));
 	/* Both lists are ascending and disjoint within themselves. */
 	for (i = 0, j = 0; i < n_van && j < uids.count;) {
@@ -349,15 +351,33 @@ clamp64(uint64_t n)
 	return n > SIZE_MAX ? SIZE_MAX : (size_t)n;
 }
 
-/* Sends a content as a literal (literal8 for BINARY). */
+/* Sends a content as a literal. binary (a BINARY item): literal8 when
+   the content was decoded or holds NUL, else a plain literal as Dovecot
+   does; otherwise NUL octets become 0x80. */
 static void
-put_content(struct buf *out, const char *label, struct buf *c, bool binary)
+put_content(struct buf *out, const char *label, struct buf *c, bool binary,
+    bool decoded)
 {
+	bool lit8 = binary && (decoded ||
+	    (c->len > 0 && memchr(c->data, '\0', c->len) != NULL));
+
 	if (!binary)
 		no_nul(c);
 	buf_puts(out, label);
 	buf_putc(out, ' ');
-	imap_out_literal(out, buf_cstr(c), c->len, binary);
+	imap_out_literal(out, buf_cstr(c), c->len, lit8);
+}
+
+/* True when BINARY[sec] decodes a Content-Transfer-Encoding. */
+static bool
+binary_decodes(const struct mime_msg *m, const struct imap_section *sec)
+{
+	const struct mime_part *p = imap_section_part(m, sec->parts,
+	    sec->nparts);
+
+	return p != NULL && sec->nparts > 0 && !mime_part_is_multipart(p) &&
+	    !mime_part_is_message(p) &&
+	    (p->cte == MIME_CTE_BASE64 || p->cte == MIME_CTE_QP);
 }
 
 /* One BODY[...] / BINARY[...] / BINARY.SIZE[...] item. Returns 0, or -1
@@ -393,7 +413,8 @@ put_body(struct imap_cmd *cmd, struct fetch_ctx *x, struct imap_msg_data *d,
 	else
 		imap_section_fetch(imap_msgs_mime(d), &x->secs[i], off, len,
 		    &x->scratch, NULL);
-	put_content(&cmd->out, b->label, &x->scratch, b->binary);
+	put_content(&cmd->out, b->label, &x->scratch, b->binary,
+	    b->binary && binary_decodes(imap_msgs_mime(d), &x->secs[i]));
 	return 0;
 }
 
@@ -431,21 +452,21 @@ put_structure(struct imap_cmd *cmd, struct fetch_ctx *x,
 		item(out, first);
 		buf_reset(&x->scratch);
 		mime_append_wire(d->data, 0, d->len, 0, SIZE_MAX, &x->scratch);
-		put_content(out, "RFC822", &x->scratch, false);
+		put_content(out, "RFC822", &x->scratch, false, false);
 	}
 	if (items & IMAP_FETCH_RFC822_HEADER) {
 		item(out, first);
 		buf_reset(&x->scratch);
 		imap_section_fetch(imap_msgs_mime(d), &header, 0, SIZE_MAX,
 		    &x->scratch, NULL);
-		put_content(out, "RFC822.HEADER", &x->scratch, false);
+		put_content(out, "RFC822.HEADER", &x->scratch, false, false);
 	}
 	if (items & IMAP_FETCH_RFC822_TEXT) {
 		item(out, first);
 		buf_reset(&x->scratch);
 		imap_section_fetch(imap_msgs_mime(d), &text, 0, SIZE_MAX,
 		    &x->scratch, NULL);
-		put_content(out, "RFC822.TEXT", &x->scratch, false);
+		put_content(out, "RFC822.TEXT", &x->scratch, false, false);
 	}
 }
 
@@ -464,7 +485,8 @@ put_meta(struct imap_cmd *cmd, struct fetch_ctx *x,
 	if ((items & IMAP_FETCH_FLAGS) || marked) {
 		item(out, first);
 		buf_puts(out, "FLAGS ");
-		imap_out_flags(out, cmd->c->view, info->flags, info->keywords);
+		imap_out_flags(out, cmd->c->view,
+		    imap_msgs_flags(cmd->c, info->flags), info->keywords);
 	}
 	if ((items & IMAP_FETCH_MODSEQ) || (marked && cmd->c->condstore)) {
 		item(out, first);

@@ -479,15 +479,16 @@ answer_search(struct imap_cmd *cmd, const struct imap_search *s,
 	buf_puts(&cmd->out, "\r\n");
 }
 
-/* The MODSEQ of an ESEARCH answer (RFC 7162 3.1.5): the highest of the
-   messages it returns; 0 when it returns none (COUNT only). */
+/* The MODSEQ of an ESEARCH answer (RFC 7162 3.1.10): the highest of the
+   messages it returns - all of them for ALL or COUNT, else just the MIN
+   and MAX ones. */
 static uint64_t
 esearch_modseq(struct imap_cmd *cmd, unsigned ret,
     const struct imap_msgs_found *f)
 {
 	uint64_t a = 0, b = 0;
 
-	if (ret & IMAP_SEARCH_RET_ALL)
+	if (ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT))
 		return f->highest_modseq;
 	if (ret & IMAP_SEARCH_RET_MIN)
 		a = modseq_of(cmd, f->seqs[0]);

@@ -15,7 +15,10 @@
  *
  * Collation: strings are compared after charset_fold() (RFC 5256 asks for
  * i;ascii-casemap at least; folding is a superset). Ties are broken by
- * sequence number, ascending, whatever REVERSE said (RFC 5256 3). The
+ * sequence number, ascending, whatever REVERSE said (RFC 5256 3) -
+ * except that ARRIVAL counts the mailbox order as part of the arrival
+ * time, so REVERSE ARRIVAL lists messages appended in the same second
+ * newest first, as a user expects. The
  * sent date is the Date: field, else the INTERNALDATE (RFC 5256 2.2).
  */
 #include <stdint.h>
@@ -263,7 +266,11 @@ sort_cmp(const void *pa, const void *pb, void *arg)
 	for (i = 0; i < sp->n; i++) {
 		switch (sp->keys[i].crit) {
 		case C_ARRIVAL:
+			/* equal INTERNALDATEs: the mailbox order is the
+			   arrival order, so REVERSE turns it round too */
 			c = cmp_time(a->arrival, b->arrival);
+			if (c == 0)
+				c = cmp_num(a->seq, b->seq);
 			break;
 		case C_DATE:
 			c = cmp_time(a->date, b->date);

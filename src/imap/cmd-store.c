@@ -149,8 +149,8 @@ store_answer(struct imap_cmd *cmd, struct store_run *s)
 			    s->st.silent && !c->condstore ? "" : " ");
 		if (!s->st.silent) {
 			buf_puts(&cmd->out, "FLAGS ");
-			imap_out_flags(&cmd->out, c->view, info.flags,
-			    info.keywords);
+			imap_out_flags(&cmd->out, c->view,
+			    imap_msgs_flags(c, info.flags), info.keywords);
 			if (c->condstore)
 				buf_putc(&cmd->out, ' ');
 		}

@@ -132,6 +132,12 @@ imap_msgs_format_set(struct buf *out, const uint32_t *nums, size_t n)
 	}
 }
 
+unsigned
+imap_msgs_flags(const struct imap_client *c, unsigned flags)
+{
+	return c->rev2 ? flags & ~(unsigned)MBOX_F_RECENT : flags;
+}
+
 void
 imap_msgs_condstore_on(struct imap_cmd *cmd)
 {

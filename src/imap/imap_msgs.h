@@ -76,6 +76,10 @@ void imap_msgs_data_free(struct imap_msg_data *d);
    when n is 0. */
 void imap_msgs_format_set(struct buf *out, const uint32_t *nums, size_t n);
 
+/* A message's flags as c may see them: IMAP4rev2 has no \Recent
+   (RFC 9051 removed it), so rev2 clients do not get it. */
+unsigned imap_msgs_flags(const struct imap_client *c, unsigned flags);
+
 /*
  * A CONDSTORE enabling command (RFC 7162 3.1: FETCH MODSEQ or
  * CHANGEDSINCE, STORE UNCHANGEDSINCE, SEARCH MODSEQ) while CONDSTORE was
