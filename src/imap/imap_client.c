@@ -154,7 +154,8 @@ imap_client_capabilities(struct imap_client *c, struct buf *out)
 		return;
 	}
 	buf_printf(out, " SASL-IR LITERAL+ ENABLE ID IDLE NAMESPACE UIDPLUS "
-	    "MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS "
+	    "MOVE UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE "
+	    "LIST-EXTENDED LIST-STATUS "
 	    "ESEARCH SEARCHRES CONDSTORE QRESYNC STATUS=SIZE "
 	    "APPENDLIMIT=%llu SORT THREAD=REFERENCES THREAD=ORDEREDSUBJECT "
 	    "BINARY UTF8=ACCEPT", (unsigned long long)
@@ -326,6 +327,7 @@ imap_run_done(void *arg)
 		/* write this chunk; the next one after it drained */
 		io_write(c->io, cmd->out.data, cmd->out.len);
 		buf_reset(&cmd->out);
+		cmd->more = true;
 		return;		/* IO_EV_DRAINED calls imap_cmd_run again */
 	}
 	if (gone) {
@@ -974,9 +976,10 @@ imap_io_cb(struct io *io, enum io_event ev, void *arg)
 			tls_server_unref(&t);
 			break;
 		}
-		if (c->cmd && c->busy && c->cmd->out.len == 0 &&
-		    !(c->cmd->def->flags & IMAP_CMD_F_LOOP) && !c->idling)
+		if (c->cmd && c->cmd->more) {
+			c->cmd->more = false;
 			imap_cmd_run(c->cmd);	/* the next MORE chunk */
+		}
 		break;
 	case IO_EV_TLS_READY:
 		c->tls = true;

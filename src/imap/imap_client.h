@@ -137,6 +137,7 @@ struct imap_cmd {
 	void				*ctx;
 	void				(*free_ctx)(struct imap_cmd *cmd);
 	bool				 no_updates;	/* LOGOUT, IDLE */
+	bool				 more;	/* a MORE chunk is draining */
 };
 
 /* ---- imap_client.c ---- */
