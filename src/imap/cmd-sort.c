@@ -356,7 +356,8 @@ cmd_sort(struct imap_cmd *cmd)
 #define NONE	(-1)
 
 struct node {
-	int	 parent, child, next;	/* indices, NONE */
+	int	 parent, child;		/* indices, NONE */
+	int	 next, prev;		/* siblings: unlinking is O(1) */
 	int	 item;			/* NONE: a dummy */
 };
 
@@ -375,7 +376,7 @@ node_new(struct tree *t, int item)
 		t->n = xrealloc(t->n, t->cap * sizeof(*t->n));
 	}
 	t->n[t->count].parent = t->n[t->count].child = NONE;
-	t->n[t->count].next = NONE;
+	t->n[t->count].next = t->n[t->count].prev = NONE;
 	t->n[t->count].item = item;
 	return (int)t->count++;
 }
@@ -383,14 +384,17 @@ node_new(struct tree *t, int item)
 static void
 node_unlink(struct tree *t, int x)
 {
-	int p = t->n[x].parent, *pp;
+	int p = t->n[x].parent, nx = t->n[x].next, pv = t->n[x].prev;
 
 	if (p == NONE)
 		return;
-	for (pp = &t->n[p].child; *pp != x; pp = &t->n[*pp].next)
-		;
-	*pp = t->n[x].next;
-	t->n[x].parent = t->n[x].next = NONE;
+	if (pv != NONE)
+		t->n[pv].next = nx;
+	else
+		t->n[p].child = nx;
+	if (nx != NONE)
+		t->n[nx].prev = pv;
+	t->n[x].parent = t->n[x].next = t->n[x].prev = NONE;
 }
 
 /* Makes x the first child of p (x must have no parent). */
@@ -398,7 +402,10 @@ static void
 node_link(struct tree *t, int x, int p)
 {
 	t->n[x].parent = p;
+	t->n[x].prev = NONE;
 	t->n[x].next = t->n[p].child;
+	if (t->n[p].child != NONE)
+		t->n[t->n[p].child].prev = x;
 	t->n[p].child = x;
 }
 
@@ -467,9 +474,10 @@ sort_children(struct tree *t, int x)
 		a[i++] = c;
 	qsort_r(a, k, sizeof(*a), node_cmp, t);
 	t->n[x].child = a[0];
-	for (i = 0; i + 1 < k; i++)
-		t->n[a[i]].next = a[i + 1];
-	t->n[a[k - 1]].next = NONE;
+	for (i = 0; i < k; i++) {
+		t->n[a[i]].prev = i > 0 ? a[i - 1] : NONE;
+		t->n[a[i]].next = i + 1 < k ? a[i + 1] : NONE;
+	}
 	free(a);
 }
 
@@ -764,6 +772,7 @@ thread_orderedsubject(struct tree *t, struct item *it, size_t n)
 				node_link(t, x, head);
 			else {
 				t->n[x].parent = head;
+				t->n[x].prev = last;
 				t->n[last].next = x;
 			}
 			last = x;

@@ -609,7 +609,7 @@ SEARCH_MSGS = [
 
 def search_box(c):
     """Fills INBOX with SEARCH_MSGS while c has it selected, so that c's
-    session is the one that sees them first (\Recent)."""
+    session is the one that sees them first (\\Recent)."""
     c.cmd("SELECT INBOX")
     uids = [c.append("INBOX", m, flags=fl, date=d)
             for m, fl, d in SEARCH_MSGS]
