@@ -66,6 +66,9 @@ imap_close(struct imap_client *c)
 	io_pause_read(c->io);
 }
 
+static void imap_cmd_set(struct imap_cmd *cmd, const char *kind,
+    const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+
 static void
 imap_cmd_set(struct imap_cmd *cmd, const char *kind, const char *fmt,
     va_list ap)
