@@ -1057,6 +1057,12 @@ pop3_tls_ready(struct pop3_session *c)
 static void
 pop3_drained(struct pop3_session *c)
 {
+	/* The event is delivered later than the write that caused it: more
+	 * output may have been queued since (a reply, "+OK" before STLS's
+	 * handshake). Act only when nothing is waiting; the next drain
+	 * comes otherwise. */
+	if (io_outlen(c->io) > 0)
+		return;
 	if (c->closing) {
 		if (!c->job)
 			pop3_session_free(c);
