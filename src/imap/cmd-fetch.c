@@ -83,7 +83,7 @@ fetch_ctx_free(struct imap_cmd *cmd)
 	cmd->ctx = NULL;
 }
 
-/* ---- set-up ---------------------------------------------------------------- */
+/* ---- set-up ------------------------------------------------------- */
 
 /* What loading body item b needs. */
 static enum load_level
@@ -255,7 +255,7 @@ iter_next(const struct imap_seqset *s, unsigned *ri, uint32_t *next,
 	return true;
 }
 
-/* ---- \Seen ---------------------------------------------------------------- */
+/* ---- \Seen -------------------------------------------------------- */
 
 /* Gives \Seen to the unseen messages among the next SEEN_BATCH of the
    set (from the current position). */
@@ -321,7 +321,8 @@ put_internaldate(struct buf *out, time_t t)
 
 	localtime_r(&t, &tm);
 	off = tm.tm_gmtoff / 60;
-	buf_printf(out, "INTERNALDATE \"%02d-%s-%04d %02d:%02d:%02d %c%02ld%02ld\"",
+	buf_printf(out,
+	    "INTERNALDATE \"%02d-%s-%04d %02d:%02d:%02d %c%02ld%02ld\"",
 	    tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, off < 0 ? '-' : '+', labs(off) / 60,
 	    labs(off) % 60);

@@ -56,7 +56,7 @@ struct msg_state {
 	int			 loaded;	/* 0 not yet, 1 ok, -1 failed */
 };
 
-/* ---- preparing the program ------------------------------------------------ */
+/* ---- preparing the program ---------------------------------------- */
 
 static bool
 charset_ok(const char *cs)
@@ -201,7 +201,7 @@ prepare(struct search_run *r, struct imap_search_key *k, enum need *need_r,
 	return 0;
 }
 
-/* ---- running it ------------------------------------------------------------ */
+/* ---- running it --------------------------------------------------- */
 
 static const struct mime_msg *
 msg_mime(struct search_run *r, struct msg_state *st)

@@ -94,7 +94,8 @@ imap_msgs_resolve(struct imap_client *c, const struct imap_seqset *set,
 	seqs_r->ranges = xmemdup(set->ranges,
 	    (set->count ? set->count : 1) * sizeof(*set->ranges));
 	if (uid) {
-		imap_seqset_resolve(seqs_r, count ? mbox_view_uid(v, count) : 0);
+		imap_seqset_resolve(seqs_r,
+		    count ? mbox_view_uid(v, count) : 0);
 		uids_to_seqs(v, seqs_r);
 		return 0;
 	}
