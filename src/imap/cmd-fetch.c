@@ -229,6 +229,10 @@ fetch_start(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "%s", error);
 		return NULL;
 	}
+	if (x->f.vanished && !cmd->c->qresync) {
+		imap_cmd_bad(cmd, "VANISHED needs QRESYNC enabled");
+		return NULL;
+	}
 	if (x->f.items & IMAP_FETCH_MODSEQ)
 		imap_msgs_condstore_on(cmd);
 	if (x->f.vanished && send_vanished(cmd, x) < 0)
@@ -289,8 +293,9 @@ mark_seen_batch(struct imap_cmd *cmd, struct fetch_ctx *x)
 	    NULL, 0, &mod, &n_mod, &error);
 	free(mod);
 	if (r < 0) {
-		log_warn("- imap fetch-seen user=%s error=\"%s\"",
-		    cmd->c->user ? cmd->c->user : "-", error ? error : "");
+		log_warn("%s imap fetch-seen user=%s error=\"%s\"",
+		    cmd->c->base.id, cmd->c->user ? cmd->c->user : "-",
+		    error ? error : "");
 		imap_cmd_store_error(cmd, r, false, error);
 		free(error);
 		return -1;
@@ -533,9 +538,9 @@ fetch_one(struct imap_cmd *cmd, struct fetch_ctx *x, uint32_t seq)
 			x->expunged = true;
 			return 0;
 		}
-		log_warn("- imap fetch-read user=%s uid=%u error=\"%s\"",
-		    cmd->c->user ? cmd->c->user : "-", info.uid,
-		    strerror(errno));
+		log_warn("%s imap fetch-read user=%s uid=%u error=\"%s\"",
+		    cmd->c->base.id, cmd->c->user ? cmd->c->user : "-",
+		    info.uid, strerror(errno));
 		imap_cmd_no(cmd, "[SERVERBUG] Cannot read message %u", seq);
 		return -1;
 	}

@@ -524,6 +524,9 @@ def test_modseq_changedsince_and_vanished(login):
     assert sorted(r.fetches()) == [2]
     assert int(r.fetches()[2]["UID"]) == 2
     c.cmd("FETCH 1 (FLAGS) (VANISHED)", expect="BAD")
+    d = login(condstore=True)
+    d.cmd("SELECT INBOX")
+    d.cmd("UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)", expect="BAD")
 
 
 def test_modseq_item_turns_condstore_on(login):
