@@ -555,11 +555,12 @@ def test_expunged_elsewhere_expungeissued(login):
     assert "[EXPUNGEISSUED]" in r.tagged
     assert sorted(r.fetches()) == [1, 3]
     assert not r.of("EXPUNGE")
+    # UID FETCH skips it quietly; being a UID command, its answer may
+    # (and does) end with the held-back EXPUNGE
     r = b.cmd("UID FETCH 1:3 (FLAGS)")
     assert sorted(r.fetches()) == [1, 3]
-    r = b.cmd("NOOP")
-    assert r.of("EXPUNGE") == [b"* 2 EXPUNGE"] or \
-        r.of("EXPUNGE") == [], r          # UID FETCH may have sent it
+    assert r.of("EXPUNGE") == [b"* 2 EXPUNGE"], r
+    assert not b.cmd("NOOP").of("EXPUNGE")
     assert b.cmd("FETCH 2 UID").fetches()[2]["UID"] == b"3"
 
 
@@ -1038,8 +1039,7 @@ def test_move_order_of_responses(login):
     assert r.lines[0].startswith(b"* OK [COPYUID "), r
     assert re.match(rb"\* OK \[COPYUID \d+ %d:%d 1:2\]" % (uids[1], uids[2]),
                     r.lines[0]), r
-    assert r.lines[1:] == [b"* 3 EXPUNGE", b"* 2 EXPUNGE"] or \
-        r.lines[1:] == [b"* 2 EXPUNGE", b"* 2 EXPUNGE"], r
+    assert r.lines[1:] == [b"* 3 EXPUNGE", b"* 2 EXPUNGE"], r
     assert [int(f["UID"]) for _, f in
             sorted(c.cmd("FETCH 1:* UID").fetches().items())] == \
         [uids[0], uids[3]]
