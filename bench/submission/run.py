@@ -324,7 +324,7 @@ def case_name(sessions, size, per_conn, count):
     return "%ds %s %d/conn x%d" % (sessions, size_s, per, count)
 
 
-def report(cases, results, sink_port):
+def report(cases, results, sink_port, notes):
     print()
     print("Submission -> queue -> smtp-sink 127.0.0.1:%d, %d CPUs; "
           "tem: AUTH PLAIN once per connection, Postfix: no AUTH "
@@ -363,6 +363,8 @@ def report(cases, results, sink_port):
         g = max(gens)
         print("load generator (one Python process): at most %.0f%% of one "
               "CPU (%s, %s)" % (g[0] * 100, g[1], g[2]))
+    for n in notes:
+        print(n)
     if bgs:
         print("other load on the machine during the runs: %.0f%% on "
               "average, %.0f%% at most (of all CPUs; above ~10%% the figures "
@@ -450,7 +452,7 @@ def main():
     base = tempfile.mkdtemp(prefix="tem-bench-submission.")
     os.chmod(base, 0o755)
     sink = Sink(args.sink_port)
-    servers, results = [], {}
+    servers, results, notes = [], {}, []
     tem = None
     failed = False
     try:
@@ -466,6 +468,8 @@ def main():
             if tem.start() and warm_up(tem, sink):
                 servers.append(tem)
             else:
+                notes.append("tem: not measured (it did not start or failed "
+                             "its warm-up: see above)")
                 failed = True
         if not measure([s for s in servers if s.alive()], sink, cases,
                        args.timeout, results):
@@ -490,7 +494,7 @@ def main():
             log("kept %s" % base)
         else:
             shutil.rmtree(base, ignore_errors=True)
-    report(cases, results, args.sink_port)
+    report(cases, results, args.sink_port, notes)
     return 1 if failed else 0
 
 
