@@ -840,7 +840,7 @@ imap_args_parse_search(const struct imap_arg *args, unsigned count,
 		i += 2;
 	}
 	memset(&c, 0, sizeof(c));
-	c.args = args + i;
+	c.args = args ? args + i : NULL;	/* NULL + 0 is UB */
 	c.count = count - i;
 	c.s = s;
 	s->root = xmalloc(sizeof(*s->root));

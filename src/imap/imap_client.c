@@ -20,6 +20,7 @@
 
 #include <openssl/crypto.h>
 
+#include "auth/authcache.h"
 #include "auth/authfail.h"
 #include "auth/password.h"
 #include "auth/resolve.h"
@@ -593,6 +594,7 @@ struct imap_login {
 	char		*canonical;
 	char		*maildir;
 	struct mbox_user *mu;
+	uint64_t	 serial;	/* accounts, for the cache */
 	bool		 ok;
 	char		*error;
 };
@@ -623,8 +625,14 @@ imap_login_work(void *arg)
 {
 	struct imap_login *l = arg;
 
-	l->ok = password_verify(l->pass, l->hash ? l->hash : imap_dummy_hash)
-	    && l->canonical != NULL;
+	if (l->canonical && authcache_check(l->canonical, l->pass, l->serial))
+		l->ok = true;
+	else {
+		l->ok = password_verify(l->pass, l->hash ? l->hash :
+		    imap_dummy_hash) && l->canonical != NULL;
+		if (l->ok)
+			authcache_store(l->canonical, l->pass, l->serial);
+	}
 	if (l->ok && mbox_user_open(l->maildir, &l->mu, &l->error) < 0)
 		l->ok = false;
 }
@@ -714,8 +722,10 @@ imap_login_start(struct imap_cmd *cmd, struct sasl_creds *cr)
 		else
 			XFREE(&l->canonical);
 	}
-	if (acct)
+	if (acct) {
+		l->serial = acct_snapshot_serial(acct);
 		acct_snapshot_unref(&acct);
+	}
 	worker_submit(server_thread_loop(c->base.thread), imap_login_work,
 	    imap_login_done, l);
 	return IMAP_CMD_ASYNC;

@@ -16,6 +16,7 @@
 
 #include <openssl/crypto.h>
 
+#include "auth/authcache.h"
 #include "auth/authfail.h"
 #include "auth/password.h"
 #include "auth/sasl.h"
@@ -38,6 +39,7 @@ struct smtp_auth_job {
 	char			*pass;
 	char			*hash;
 	char			*canonical;	/* NULL: no such user */
+	uint64_t		 serial;	/* accounts, for the cache */
 	bool			 ok;
 };
 
@@ -66,9 +68,16 @@ static void
 smtp_auth_work(void *arg)
 {
 	struct smtp_auth_job *j = arg;
-	bool ok = password_verify(j->pass, j->hash ? j->hash : dummy_hash);
+	bool ok;
 
+	if (j->canonical && authcache_check(j->canonical, j->pass, j->serial)) {
+		j->ok = true;
+		return;
+	}
+	ok = password_verify(j->pass, j->hash ? j->hash : dummy_hash);
 	j->ok = ok && j->canonical != NULL;
+	if (j->ok)
+		authcache_store(j->canonical, j->pass, j->serial);
 }
 
 static void
@@ -76,6 +85,11 @@ smtp_auth_delay_over(void *arg)
 {
 	struct smtp_session *s = arg;
 
+	s->auth_pending = false;
+	if (s->dead) {			/* the client left meanwhile */
+		smtp_session_free_dead(s);
+		return;
+	}
 	smtp_reply(s, "535 5.7.8 Error: authentication failed");
 	smtp_session_resume(s);
 }
@@ -134,6 +148,7 @@ smtp_auth_verify(struct smtp_session *s, struct sasl_creds *c)
 	canon = acct_user_canonical(s->acct, j->user);
 	j->hash = hash ? xstrdup(hash) : NULL;
 	j->canonical = canon ? xstrdup(canon) : NULL;
+	j->serial = acct_snapshot_serial(s->acct);
 	acct_snapshot_unref(&s->acct);
 	s->busy = true;
 	s->auth_pending = true;

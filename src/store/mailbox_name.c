@@ -302,7 +302,8 @@ mbox_name_to_dir(const char *norm, char **dir_r, char **error_r)
 		size_t n = slash ? (size_t)(slash - s) : strlen(s);
 		buf_putc(&b, '.');
 		encode_level(&b, s, n);
-		s = slash + 1;
+		if (slash)
+			s = slash + 1;
 	} while (slash);
 	if (b.len > NAME_MAX) {
 		buf_free(&b);
