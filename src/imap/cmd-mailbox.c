@@ -252,6 +252,9 @@ cmd_delete(struct imap_cmd *cmd)
 		mbox_view_close(&c->view);
 		c->readonly = false;
 		c->state = IMAP_STATE_AUTH;
+		XFREE(&c->searchres);
+		c->n_searchres = 0;
+		c->searchres_set = false;
 	}
 	r = mbox_delete(c->mu, name, &err);
 	free(name);

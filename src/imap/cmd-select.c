@@ -57,6 +57,9 @@ deselect(struct imap_cmd *cmd, bool announce)
 	mbox_view_close(&c->view);
 	c->readonly = false;
 	c->state = IMAP_STATE_AUTH;
+	XFREE(&c->searchres);
+	c->n_searchres = 0;
+	c->searchres_set = false;
 	if (announce && (c->qresync || c->rev2))
 		buf_puts(&cmd->out, "* OK [CLOSED] Previous mailbox closed\r\n");
 }

@@ -27,6 +27,7 @@
 #include "auth/sasl.h"
 #include "conf/conf.h"
 #include "imap/imap_client.h"
+#include "imap/imap_msgs.h"
 #include "store/mailbox.h"
 #include "tls/tls.h"
 #include "util/io.h"
@@ -213,7 +214,8 @@ imap_client_updates(struct imap_client *c, struct buf *out,
 			buf_printf(out, "UID %u MODSEQ (%llu) ", mi.uid,
 			    (unsigned long long)mi.modseq);
 		buf_puts(out, "FLAGS ");
-		imap_out_flags(out, c->view, mi.flags, mi.keywords);
+		imap_out_flags(out, c->view, imap_msgs_flags(c, mi.flags),
+		    mi.keywords);
 		buf_puts(out, ")\r\n");
 	}
 	mbox_changes_free(&ch);
@@ -1137,6 +1139,7 @@ imap_client_free(struct imap_client *c)
 	server_session_remove(&c->base);
 	imap_parser_destroy(&c->parser);
 	loop_timer_free(&c->timer);
+	free(c->searchres);
 	free(c->user);
 	free(c);
 }

@@ -119,6 +119,11 @@ struct imap_client {
 	 * type IMAP_ARG_STREAM with index i is append[i] (data, len). */
 	struct buf		*append;
 	unsigned		 nappend;
+	/* SEARCHRES (RFC 5182): the saved result, as UIDs of the selected
+	 * mailbox (emptied when another mailbox is selected or closed). */
+	uint32_t		*searchres;
+	size_t			 n_searchres;
+	bool			 searchres_set;
 };
 
 struct imap_cmd {

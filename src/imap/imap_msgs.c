@@ -161,19 +161,19 @@ bool
 imap_msgs_saved_get(struct imap_client *c, const uint32_t **uids_r,
     size_t *n_r)
 {
-	(void)c;
-	*uids_r = NULL;
-	*n_r = 0;
-	return false;
+	*uids_r = c->searchres;
+	*n_r = c->searchres_set ? c->n_searchres : 0;
+	return true;	/* never saved: "$" is the empty set (RFC 5182 2.1) */
 }
 
 bool
 imap_msgs_saved_set(struct imap_client *c, const uint32_t *uids, size_t n)
 {
-	(void)c;
-	(void)uids;
-	(void)n;
-	return false;
+	free(c->searchres);
+	c->searchres = n ? xmemdup(uids, n * sizeof(*uids)) : NULL;
+	c->n_searchres = n;
+	c->searchres_set = true;
+	return true;
 }
 
 /* ---- loading ------------------------------------------------------------- */
