@@ -267,3 +267,34 @@ def test_null_sender_is_never_bounced():
         wait_for(lambda: queue_ids(a) == [], what="queue to empty")
         assert a.maildir_messages(ALICE[0]) == []
         assert peer.sessions >= 1
+
+
+def test_relay_host_replaces_mx_lookup_and_bind_address_is_used():
+    port = shared_port()
+    with DnsServer(zones()) as dns, FakeSMTP("127.0.0.7", port) as peer, \
+            sender_tem(dns, port, relay_host="127.0.0.7:%d" % port,
+                       outbound_bind_address="127.0.0.11") as a:
+        # no DNS record exists for nowhere.test: the relay takes it all
+        submit(a, ["x@nowhere.test", "y@b.test"], "via the smarthost\r\n")
+        wait_for(lambda: peer.messages, what="relay delivery")
+        wait_for(lambda: queue_ids(a) == [], what="queue to empty")
+        rcpts = sorted(r for m in peer.messages for r in m[1])
+        assert rcpts == ["<x@nowhere.test>", "<y@b.test>"]
+        assert set(peer.peers) == {"127.0.0.11"}
+
+
+def test_queue_list_shows_id_age_sender_recipients_and_error():
+    port = shared_port()
+    with DnsServer(zones()) as dns, sender_tem(dns, port) as a:
+        submit(a, ["x@dead.test"], "waiting\r\n")
+        wait_for(lambda: "status=deferred" in a.log_text(), what="deferral")
+        out = a.admin("queue", "list").stdout.decode()
+        lines = out.splitlines()
+        assert len(lines) == 1
+        qid = lines[0].split()[0]
+        assert len(qid) == 16
+        assert "alice@a.test" in lines[0] and "x@dead.test" in lines[0]
+        a.admin("queue", "del", qid)
+        assert a.admin("queue", "list").stdout.decode().strip() == ""
+        p = a.admin("queue", "del", qid, check=False)
+        assert p.returncode != 0 and len(p.stderr.decode().splitlines()) == 1

@@ -31,6 +31,7 @@ class FakeSMTP:
         self.ehlo = ehlo
         self.messages = []
         self.sessions = 0
+        self.peers = []          # client addresses, one per connection
         self.lock = threading.Lock()
         self.stopping = False
 
@@ -60,13 +61,14 @@ class FakeSMTP:
     def _serve(self):
         while not self.stopping:
             try:
-                conn, _ = self.sock.accept()
+                conn, peer = self.sock.accept()
             except socket.timeout:
                 continue
             except OSError:
                 return
             with self.lock:
                 self.sessions += 1
+                self.peers.append(peer[0])
             threading.Thread(target=self._session, args=(conn,),
                              daemon=True).start()
 

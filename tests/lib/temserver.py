@@ -176,6 +176,7 @@ class TemServer:
             raise TemError("no tem binary at %s (set TEM_BIN or run make "
                            "build/asan/tem)" % self.bin)
         self.dir = tempfile.mkdtemp(prefix="tem-test-")
+        os.chmod(self.dir, 0o755)     # a run_as user must reach data/
         os.mkdir(self.data_dir)
         self._write_conf()
         try:
