@@ -65,6 +65,9 @@ static const struct conf_key conf_keys[] = {
 	/* ...and 10 minutes for each block of DATA. */
 	K(smtp_data_timeout, T_DURATION, "10m"),
 	K(worker_threads, T_UINT, "0"),
+	/* IMAP sessions of one user at once: a phone, a laptop and a few
+	 * sync tools hold ~10; Dovecot's per user+IP default is 10. */
+	K(imap_max_sessions_per_user, T_UINT, "100"),
 	K(log_level, T_LEVEL, "info"),
 };
 

@@ -54,6 +54,7 @@ struct conf {
 	unsigned smtp_command_timeout;	/* seconds */
 	unsigned smtp_data_timeout;	/* seconds */
 	unsigned worker_threads;	/* 0: one per core */
+	unsigned imap_max_sessions_per_user;
 	char	*log_level;
 };
 

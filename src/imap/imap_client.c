@@ -496,6 +496,19 @@ imap_process(struct imap_client *c)
 	}
 }
 
+/* The per-user session counter's key (static buffer: callers use it at
+ * once, on one thread at a time per call). */
+static const char *
+imap_user_key(const char *user, char *unused, size_t n)
+{
+	static __thread char key[300];
+
+	(void)unused;
+	(void)n;
+	snprintf(key, sizeof(key), "imap-user/%.280s", user);
+	return key;
+}
+
 /* ---- session commands ---- */
 
 enum imap_cmd_result
@@ -660,6 +673,15 @@ imap_login_done(void *arg)
 		imap_cmd_free(cmd);
 		imap_login_free(l);
 		imap_client_free(c);
+		return;
+	}
+	if (l->ok && !server_slot_acquire(imap_user_key(l->canonical, NULL, 0),
+	    c->conf->imap_max_sessions_per_user)) {
+		log_warn("%s imap too-many-sessions user=%s addr=%s",
+		    c->base.id, l->canonical, c->base.ip);
+		imap_cmd_no(cmd, "[LIMIT] Too many sessions for this user");
+		imap_login_free(l);
+		imap_cmd_finish(cmd);
 		return;
 	}
 	if (l->ok) {
@@ -1139,6 +1161,8 @@ imap_client_free(struct imap_client *c)
 	server_session_remove(&c->base);
 	imap_parser_destroy(&c->parser);
 	loop_timer_free(&c->timer);
+	if (c->user)
+		server_slot_release(imap_user_key(c->user, NULL, 0));
 	free(c->searchres);
 	free(c->user);
 	free(c);

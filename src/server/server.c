@@ -54,7 +54,7 @@ static struct acct_snapshot *cur_accounts;
 
 /* Per-address session counts: a small chained hash under one mutex. */
 struct ipcount {
-	char		 key[INET6_ADDRSTRLEN + 16];
+	char		 key[320];	/* service/address or a caller's key */
 	unsigned	 n;
 	struct ipcount	*next;
 };
@@ -119,6 +119,18 @@ ip_release(const char *key)
 			break;
 		}
 	pthread_mutex_unlock(&ip_lock);
+}
+
+bool
+server_slot_acquire(const char *key, unsigned max)
+{
+	return ip_acquire(key, max);
+}
+
+void
+server_slot_release(const char *key)
+{
+	ip_release(key);
 }
 
 void

@@ -65,6 +65,11 @@ bool server_session_add(struct server_thread *t, struct server_session *s,
     enum service svc, const struct sockaddr *sa);
 void server_session_remove(struct server_session *s);
 
+/* Counted slots under an arbitrary key (e.g. "imap-user/alice@a.test"):
+ * false when key already holds max (0: no limit). Thread-safe. */
+bool server_slot_acquire(const char *key, unsigned max);
+void server_slot_release(const char *key);
+
 /* The current config. It stays valid while the server runs (old configs
  * are kept until exit, so a session may keep the one it started with). */
 struct conf *server_conf(void);
