@@ -171,3 +171,24 @@ def test_idle_announces_smtp_delivery_within_a_second(make_tem):
             assert line.startswith(b"c OK")
             break
     s.close()
+
+
+def test_sessions_per_user_are_capped(make_tem):
+    tem = imap_tem(make_tem, auth_allow_cleartext="yes",
+                   imap_max_sessions_per_user="2")
+    held = []
+    for i in range(2):
+        m = imaplib.IMAP4("127.0.0.1", tem.ports["imap"])
+        m.login(ALICE, PASSWORDS[ALICE])
+        held.append(m)
+    m = imaplib.IMAP4("127.0.0.1", tem.ports["imap"])
+    try:
+        m.login(ALICE, PASSWORDS[ALICE])
+        assert False, "third session accepted"
+    except imaplib.IMAP4.error as e:
+        assert "LIMIT" in str(e)
+    held.pop().logout()
+    time.sleep(0.2)
+    m.login(ALICE, PASSWORDS[ALICE])    # a slot is free again
+    m.logout()
+    held[0].logout()
