@@ -1,0 +1,931 @@
+/*
+ * spf - check_host() of RFC 7208 as a state machine on asynchronous DNS.
+ *
+ * Trust: DNS answers and the records in them are untrusted; records are
+ * parsed in full by spf_record.c before any term is evaluated. Client
+ * address and identities come from the SMTP session. Callers: the SMTP
+ * session (MAIL FROM and HELO identities), test-spf.c, test-spf-tool.c.
+ *
+ * How it runs. A check is a stack of frames, one per record being
+ * evaluated: the top one for <domain>, one more per include (a redirect
+ * replaces its frame's record and domain). spf_run() walks the current
+ * frame's terms; ip4, ip6 and all are decided at once, the others start
+ * one look-up and return, and their callback decides: a match ends the
+ * frame with the term's qualifier, no match walks on. When a frame ends,
+ * an include in the frame below matches on pass, walks on for fail,
+ * softfail and neutral; temperror and permerror end the whole check at
+ * once, wherever they arise. At most one look-up is in flight, except
+ * while PTR names are validated (one address look-up per name, at most
+ * SPF_MAX_PTR together).
+ *
+ * What counts (RFC 7208 4.6.4), chosen to agree with pyspf where the RFC
+ * leaves room: a void look-up is any A/AAAA, MX or PTR query of a term
+ * with no answer of the type needed (NXDOMAIN or NODATA), including each
+ * MX host and each PTR name without an address of the client's family;
+ * the p macro's look-ups count for no limit (RFC 7208 7.3 makes them best
+ * effort: any trouble gives "unknown"). DNS errors inside ptr only skip
+ * the name (RFC 7208 5.5); everywhere else they give temperror. A target
+ * that expands to an IP literal is never resolved as such (it is a void
+ * name), so "a:%{i}" cannot match by itself.
+ *
+ * Known gap: dns_resolve_addr and dns_resolve_mx report one status per
+ * host, not per address family. When the client's family failed for a
+ * host but the other family answered, the failure is not visible here and
+ * the host counts as void rather than temperror. dns.h would need a
+ * per-family status to close this.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "dns/dns.h"
+#include "dns/dns_rr.h"
+#include "policy/spf.h"
+#include "policy/spf_macro.h"
+#include "policy/spf_record.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define SPF_SLOTS	(SPF_MAX_PTR + 1)	/* PTR names, or one look-up */
+#define SPF_REASON_MAX	300			/* octets of a reason */
+
+struct spf_frame {
+	char			*domain;	/* <domain> of this record */
+	struct spf_record	*rec;		/* NULL while fetching */
+	int			 next;		/* next term to evaluate */
+	bool			 redirected;	/* reached by redirect= */
+	struct spf_frame	*up;		/* the record including it */
+};
+
+struct spf_slot {
+	struct spf_check	*c;
+	void			*h;		/* pending handle, or NULL */
+	int			 idx;		/* PTR name index */
+};
+
+enum spf_ptr_state { SPF_PTR_NONE, SPF_PTR_RUNNING, SPF_PTR_DONE };
+
+typedef void spf_step_fn(struct spf_check *c);
+
+struct spf_check {
+	const struct spf_dns_ops *ops;
+	void			*ctx;
+	struct dns_addr		 ip;		/* the client, port 0 */
+	int			 fam;		/* AF_INET or AF_INET6 */
+	char			*sender;	/* s */
+	char			*local;		/* l */
+	char			*sdomain;	/* o */
+	char			*helo;		/* h */
+	char			 istr[64];	/* i */
+	char			 cstr[INET6_ADDRSTRLEN];	/* c */
+	char			 tstr[24];	/* t */
+	struct spf_frame	*frame;
+	int			 lookups;
+	int			 voids;
+	char			*target;	/* expanded domain of a term */
+	struct spf_slot		 slots[SPF_SLOTS];
+	int			 pending;
+	/* Validated names of the client (ptr, %{p}). */
+	enum spf_ptr_state	 ptr_state;
+	int			 nptr;
+	char			*ptr_name[SPF_MAX_PTR];
+	bool			 ptr_ok[SPF_MAX_PTR];
+	int			 ptr_voids;
+	spf_step_fn		*ptr_then;
+	bool			 in_done;
+	spf_done_fn		*done;
+	void			*arg;
+};
+
+static void spf_run(struct spf_check *c);
+static void spf_fetch(struct spf_check *c);
+static void spf_frame_result(struct spf_check *c, enum spf_result res);
+
+const char *
+spf_result_name(enum spf_result res)
+{
+	switch (res) {
+	case SPF_NONE:		return "none";
+	case SPF_NEUTRAL:	return "neutral";
+	case SPF_PASS:		return "pass";
+	case SPF_FAIL:		return "fail";
+	case SPF_SOFTFAIL:	return "softfail";
+	case SPF_TEMPERROR:	return "temperror";
+	case SPF_PERMERROR:	return "permerror";
+	}
+	return "permerror";
+}
+
+/* ------------------------------------------------------------------ */
+/* Ending */
+
+static void
+spf_cancel_pending(struct spf_check *c)
+{
+	for (int i = 0; i < SPF_SLOTS; i++) {
+		if (c->slots[i].h != NULL) {
+			c->ops->cancel(c->ctx, c->slots[i].h);
+			c->slots[i].h = NULL;
+		}
+	}
+	c->pending = 0;
+}
+
+static void
+spf_free(struct spf_check *c)
+{
+	while (c->frame != NULL) {
+		struct spf_frame *up = c->frame->up;
+
+		free(c->frame->domain);
+		spf_record_free(&c->frame->rec);
+		free(c->frame);
+		c->frame = up;
+	}
+	for (int i = 0; i < c->nptr; i++)
+		free(c->ptr_name[i]);
+	free(c->target);
+	free(c->sender);
+	free(c->local);
+	free(c->sdomain);
+	free(c->helo);
+	free(c);
+}
+
+/* Calls done once with a printable copy of text, then frees c. */
+static void
+spf_finish(struct spf_check *c, enum spf_result res, const char *text)
+{
+	char *safe = NULL;
+
+	spf_cancel_pending(c);
+	if (text != NULL) {
+		safe = xstrdup(text);
+		for (char *p = safe; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+				*p = '?';
+	}
+	c->in_done = true;
+	c->done(res, safe, c->arg);
+	free(safe);
+	spf_free(c);
+}
+
+static void __attribute__((format(printf, 3, 4)))
+spf_error(struct spf_check *c, enum spf_result res, const char *fmt, ...)
+{
+	char why[SPF_REASON_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);	/* cut: it is for logs */
+	va_end(ap);
+	spf_finish(c, res, why);
+}
+
+void
+spf_check_cancel(struct spf_check **cp)
+{
+	struct spf_check *c = *cp;
+
+	*cp = NULL;
+	if (c == NULL || c->in_done)
+		return;		/* inside done, it is freed right after */
+	spf_cancel_pending(c);
+	spf_free(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers */
+
+static struct spf_slot *
+spf_slot(struct spf_check *c, int i)
+{
+	struct spf_slot *s = &c->slots[i];
+
+	TEM_ASSERT(s->h == NULL);
+	s->c = c;
+	s->idx = i;
+	return s;
+}
+
+/* A callback began: its handle is spent. */
+static struct spf_check *
+spf_slot_done(struct spf_slot *s)
+{
+	s->h = NULL;
+	s->c->pending--;
+	return s->c;
+}
+
+static void
+spf_slot_started(struct spf_check *c, struct spf_slot *s, void *h)
+{
+	s->h = h;
+	c->pending++;
+}
+
+static const unsigned char *
+spf_addr_bytes(const struct dns_addr *a, int *fam_r)
+{
+	*fam_r = a->ss.ss_family;
+	if (a->ss.ss_family == AF_INET)
+		return (const unsigned char *)&((const struct sockaddr_in *)
+		    (const void *)&a->ss)->sin_addr;
+	if (a->ss.ss_family == AF_INET6)
+		return ((const struct sockaddr_in6 *)(const void *)&a->ss)->
+		    sin6_addr.s6_addr;
+	return NULL;
+}
+
+/* Whether the first bits of x and y are equal. */
+static bool
+spf_prefix_eq(const unsigned char *x, const unsigned char *y, unsigned bits)
+{
+	unsigned full = bits / 8, rest = bits % 8;
+
+	if (memcmp(x, y, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	return ((x[full] ^ y[full]) & (0xff00u >> rest) & 0xff) == 0;
+}
+
+/* Whether the client is in a/bits (a of the client's family only). */
+static bool
+spf_addr_match(const struct spf_check *c, const struct dns_addr *a,
+    unsigned bits)
+{
+	int fam, cfam;
+	const unsigned char *x = spf_addr_bytes(a, &fam);
+	const unsigned char *y = spf_addr_bytes(&c->ip, &cfam);
+
+	return x != NULL && fam == cfam && spf_prefix_eq(x, y, bits);
+}
+
+static int
+spf_count_family(const struct spf_check *c, int n, const struct dns_addr *a)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++)
+		k += a[i].ss.ss_family == c->fam;
+	return k;
+}
+
+static const struct spf_term *
+spf_cur_term(const struct spf_check *c)
+{
+	const struct spf_frame *f = c->frame;
+
+	TEM_ASSERT(f->rec != NULL && f->next > 0);
+	return &f->rec->terms[f->next - 1];
+}
+
+/* One more term that queries DNS; -1 (check ended) past the limit. */
+static int
+spf_count_lookup(struct spf_check *c)
+{
+	if (++c->lookups <= SPF_MAX_DNS_TERMS)
+		return 0;
+	spf_error(c, SPF_PERMERROR, "more than %d DNS look-ups",
+	    SPF_MAX_DNS_TERMS);
+	return -1;
+}
+
+/* n more void look-ups; -1 (check ended) past the limit. */
+static int
+spf_count_void(struct spf_check *c, int n)
+{
+	c->voids += n;
+	if (c->voids <= SPF_MAX_VOID)
+		return 0;
+	spf_error(c, SPF_PERMERROR, "more than %d void DNS look-ups",
+	    SPF_MAX_VOID);
+	return -1;
+}
+
+/* name is d or a subdomain of d (case-insensitive). */
+static bool
+spf_name_within(const char *name, const char *d)
+{
+	size_t n = strlen(name), k = strlen(d);
+
+	if (k > 0 && d[k - 1] == '.')
+		k--;
+	if (n == k)
+		return strncasecmp(name, d, k) == 0;
+	return n > k && name[n - k - 1] == '.' &&
+	    strncasecmp(name + n - k, d, k) == 0;
+}
+
+/* %{p}: <domain> itself, else a subdomain of it, else any (RFC 7208 7.3). */
+static const char *
+spf_pick_p(const struct spf_check *c, const char *d)
+{
+	const char *first = NULL, *sub = NULL;
+
+	if (c->ptr_state != SPF_PTR_DONE)
+		return NULL;
+	for (int i = 0; i < c->nptr; i++) {
+		if (!c->ptr_ok[i])
+			continue;
+		if (dns_name_equal(c->ptr_name[i], d))
+			return c->ptr_name[i];
+		if (sub == NULL && spf_name_within(c->ptr_name[i], d))
+			sub = c->ptr_name[i];
+		if (first == NULL)
+			first = c->ptr_name[i];
+	}
+	return sub ? sub : first;
+}
+
+/* Expands spec for the current frame; NULL ends the check (permerror). */
+static char *
+spf_expand(struct spf_check *c, const char *spec, enum spf_macro_kind kind)
+{
+	const char *d = c->frame->domain, *why = NULL;
+	struct spf_macro_vars v = {
+		.s = c->sender, .l = c->local, .o = c->sdomain, .d = d,
+		.i = c->istr, .p = spf_pick_p(c, d),
+		.v = c->fam == AF_INET ? "in-addr" : "ip6", .h = c->helo,
+		.c = c->cstr, .r = NULL, .t = c->tstr,
+	};
+	char *out = spf_macro_expand(spec, strlen(spec), kind, &v, &why);
+
+	if (out == NULL && kind != SPF_MACRO_EXPLAIN)
+		spf_error(c, SPF_PERMERROR, "%s", why);
+	return out;
+}
+
+/* ------------------------------------------------------------------ */
+/* PTR validation (RFC 7208 5.5), for ptr and %{p} */
+
+static void
+spf_ptr_finish(struct spf_check *c)
+{
+	spf_step_fn *then = c->ptr_then;
+
+	c->ptr_state = SPF_PTR_DONE;
+	c->ptr_then = NULL;
+	then(c);
+}
+
+static void
+spf_ptr_addr_cb(enum dns_status st, int n, struct dns_addr *a, void *arg)
+{
+	struct spf_slot *s = arg;
+	struct spf_check *c = spf_slot_done(s);
+	int i = s->idx - 1;
+
+	for (int k = 0; k < n && !c->ptr_ok[i]; k++)
+		c->ptr_ok[i] = spf_addr_match(c, &a[k], c->fam == AF_INET ?
+		    32 : 128);
+	/* A DNS error skips the name (5.5); an empty answer is void. */
+	if (st != DNS_TEMPFAIL && spf_count_family(c, n, a) == 0)
+		c->ptr_voids++;
+	if (c->pending == 0)
+		spf_ptr_finish(c);
+}
+
+static void
+spf_ptr_cb(enum dns_status st, int n, char **names, void *arg)
+{
+	struct spf_check *c = spf_slot_done(arg);
+	struct dns_addr lit;
+
+	if (st == DNS_NXDOMAIN || st == DNS_NODATA || (st == DNS_OK && n == 0))
+		c->ptr_voids++;
+	for (int i = 0; st == DNS_OK && i < n && c->nptr < SPF_MAX_PTR; i++) {
+		struct spf_slot *s;
+		int k = c->nptr++;
+
+		c->ptr_name[k] = xstrdup(names[i]);
+		if (dns_addr_literal(names[i], &lit)) {
+			c->ptr_voids++;		/* a name, not an address */
+			continue;
+		}
+		s = spf_slot(c, k + 1);
+		spf_slot_started(c, s, c->ops->addr(c->ctx, names[i],
+		    spf_ptr_addr_cb, s));
+	}
+	if (c->pending == 0)
+		spf_ptr_finish(c);
+}
+
+/* Runs then(c) once the client's names are validated (maybe at once). */
+static void
+spf_ptr_validate(struct spf_check *c, spf_step_fn *then)
+{
+	struct spf_slot *s;
+
+	if (c->ptr_state == SPF_PTR_DONE) {
+		then(c);
+		return;
+	}
+	TEM_ASSERT(c->ptr_state == SPF_PTR_NONE);
+	c->ptr_state = SPF_PTR_RUNNING;
+	c->ptr_then = then;
+	s = spf_slot(c, 0);
+	spf_slot_started(c, s, c->ops->ptr(c->ctx, &c->ip, spf_ptr_cb, s));
+}
+
+/* Runs then(c) once spec can be expanded (%{p} known). */
+static void
+spf_with_macros(struct spf_check *c, const char *spec, spf_step_fn *then)
+{
+	if (spec != NULL && spf_macro_uses_p(spec, strlen(spec)))
+		spf_ptr_validate(c, then);
+	else
+		then(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Mechanisms that query DNS */
+
+static void
+spf_term_end(struct spf_check *c, bool match)
+{
+	if (match)
+		spf_frame_result(c, spf_cur_term(c)->qual);
+	else
+		spf_run(c);
+}
+
+static void
+spf_a_cb(enum dns_status st, int n, struct dns_addr *a, void *arg)
+{
+	struct spf_check *c = spf_slot_done(arg);
+	const struct spf_term *t = spf_cur_term(c);
+	unsigned bits = c->fam == AF_INET ? t->cidr4 : t->cidr6;
+	bool match = false;
+
+	for (int i = 0; i < n && !match; i++)
+		match = spf_addr_match(c, &a[i], bits);
+	if (!match && st == DNS_TEMPFAIL) {
+		spf_error(c, SPF_TEMPERROR, "DNS error looking up %s",
+		    c->target);
+		return;
+	}
+	if (!match && spf_count_family(c, n, a) == 0 &&
+	    spf_count_void(c, 1) < 0)
+		return;
+	spf_term_end(c, match);
+}
+
+static void
+spf_exists_cb(enum dns_status st, int n, struct dns_addr *a, void *arg)
+{
+	struct spf_check *c = spf_slot_done(arg);
+	bool match = false;
+
+	for (int i = 0; i < n; i++)
+		match |= a[i].ss.ss_family == AF_INET;	/* A only (5.7) */
+	if (!match && st == DNS_TEMPFAIL) {
+		spf_error(c, SPF_TEMPERROR, "DNS error looking up %s",
+		    c->target);
+		return;
+	}
+	if (!match && spf_count_void(c, 1) < 0)
+		return;
+	spf_term_end(c, match);
+}
+
+/* Matches, or counts void hosts and temporary failures. */
+static bool
+spf_mx_hosts(struct spf_check *c, const struct dns_mx_result *res,
+    bool *temp_r, int *void_r)
+{
+	const struct spf_term *t = spf_cur_term(c);
+	unsigned bits = c->fam == AF_INET ? t->cidr4 : t->cidr6;
+
+	for (int i = 0; i < res->nhosts; i++) {
+		const struct dns_mx_host *h = &res->hosts[i];
+
+		for (int k = 0; k < h->naddr; k++) {
+			if (spf_addr_match(c, &h->addr[k], bits))
+				return true;
+		}
+		if (spf_count_family(c, h->naddr, h->addr) > 0)
+			continue;
+		if (h->addr_status == DNS_TEMPFAIL)
+			*temp_r = true;
+		else
+			(*void_r)++;
+	}
+	return false;
+}
+
+static void
+spf_mx_cb(struct dns_mx_result *res, void *arg)
+{
+	struct spf_check *c = spf_slot_done(arg);
+	bool temp = false, match = false;
+	int voids = 0;
+
+	if (res->implicit || res->status == DNS_NXDOMAIN) {
+		voids = 1;		/* no MX record at all */
+	} else if (res->status == DNS_NULL_MX) {
+		;			/* "MX 0 .": no host, not void */
+	} else if (res->nhosts > SPF_MAX_MX) {
+		dns_mx_result_free(res);
+		spf_error(c, SPF_PERMERROR, "more than %d MX records for %s",
+		    SPF_MAX_MX, c->target);
+		return;
+	} else if (res->nhosts == 0) {
+		temp = res->status == DNS_TEMPFAIL;
+	} else {
+		match = spf_mx_hosts(c, res, &temp, &voids);
+	}
+	dns_mx_result_free(res);
+	if (!match && temp) {
+		spf_error(c, SPF_TEMPERROR, "DNS error looking up MX of %s",
+		    c->target);
+		return;
+	}
+	if (!match && voids > 0 && spf_count_void(c, voids) < 0)
+		return;
+	spf_term_end(c, match);
+}
+
+static void
+spf_ptr_term(struct spf_check *c)
+{
+	bool match = false;
+
+	if (spf_count_void(c, c->ptr_voids) < 0)
+		return;
+	for (int i = 0; i < c->nptr && !match; i++)
+		match = c->ptr_ok[i] && spf_name_within(c->ptr_name[i],
+		    c->target);
+	spf_term_end(c, match);
+}
+
+static void
+spf_include(struct spf_check *c)
+{
+	struct spf_frame *f = xmalloc(sizeof(*f));
+
+	f->domain = c->target;
+	c->target = NULL;
+	f->up = c->frame;
+	c->frame = f;
+	spf_fetch(c);
+}
+
+/* The term's domain is known (%{p} validated if used): look it up. */
+static void
+spf_term_start(struct spf_check *c)
+{
+	const struct spf_term *t = spf_cur_term(c);
+	struct spf_slot *s;
+	struct dns_addr lit;
+
+	XFREE(&c->target);
+	c->target = t->domain ? spf_expand(c, t->domain, SPF_MACRO_DOMAIN) :
+	    xstrdup(c->frame->domain);
+	if (c->target == NULL)
+		return;
+	if (t->mech == SPF_MECH_INCLUDE) {
+		spf_include(c);
+		return;
+	}
+	if (t->mech == SPF_MECH_PTR) {
+		spf_ptr_validate(c, spf_ptr_term);
+		return;
+	}
+	if (t->mech != SPF_MECH_MX && dns_addr_literal(c->target, &lit)) {
+		if (spf_count_void(c, 1) == 0)
+			spf_run(c);	/* an address is no host name */
+		return;
+	}
+	s = spf_slot(c, 0);
+	if (t->mech == SPF_MECH_MX)
+		spf_slot_started(c, s, c->ops->mx(c->ctx, c->target,
+		    spf_mx_cb, s));
+	else
+		spf_slot_started(c, s, c->ops->addr(c->ctx, c->target,
+		    t->mech == SPF_MECH_A ? spf_a_cb : spf_exists_cb, s));
+}
+
+/* ------------------------------------------------------------------ */
+/* Records and frames */
+
+static bool
+spf_ipnet_match(const struct spf_check *c, const struct spf_term *t)
+{
+	int cfam;
+	const unsigned char *y = spf_addr_bytes(&c->ip, &cfam);
+
+	if (t->mech == SPF_MECH_IP4)
+		return cfam == AF_INET && spf_prefix_eq(t->net, y, t->cidr4);
+	return cfam == AF_INET6 && spf_prefix_eq(t->net, y, t->cidr6);
+}
+
+static void
+spf_redirect_start(struct spf_check *c)
+{
+	struct spf_frame *f = c->frame;
+	char *target = spf_expand(c, f->rec->redirect, SPF_MACRO_DOMAIN);
+
+	if (target == NULL)
+		return;
+	free(f->domain);
+	f->domain = target;
+	spf_record_free(&f->rec);
+	f->redirected = true;
+	spf_fetch(c);
+}
+
+/* No mechanism matched (RFC 7208 4.7, 6.1). */
+static void
+spf_end_of_record(struct spf_check *c)
+{
+	const struct spf_record *rec = c->frame->rec;
+
+	if (rec->redirect == NULL || rec->has_all) {
+		spf_frame_result(c, SPF_NEUTRAL);
+		return;
+	}
+	if (spf_count_lookup(c) < 0)
+		return;
+	spf_with_macros(c, rec->redirect, spf_redirect_start);
+}
+
+/* Evaluates terms of the current frame until one needs DNS or ends it. */
+static void
+spf_run(struct spf_check *c)
+{
+	struct spf_frame *f = c->frame;
+
+	while (f->next < f->rec->nterms) {
+		const struct spf_term *t = &f->rec->terms[f->next++];
+
+		switch (t->mech) {
+		case SPF_MECH_ALL:
+			spf_frame_result(c, t->qual);
+			return;
+		case SPF_MECH_IP4:
+		case SPF_MECH_IP6:
+			if (spf_ipnet_match(c, t)) {
+				spf_frame_result(c, t->qual);
+				return;
+			}
+			continue;
+		default:
+			if (spf_count_lookup(c) == 0)
+				spf_with_macros(c, t->domain, spf_term_start);
+			return;
+		}
+	}
+	spf_end_of_record(c);
+}
+
+static void
+spf_exp_cb(enum dns_status st, int n, char **txt, void *arg)
+{
+	struct spf_check *c = spf_slot_done(arg);
+	char *text = NULL;
+
+	/* Any trouble: as if there were no exp= (RFC 7208 6.2). */
+	if (st == DNS_OK && n == 1)
+		text = spf_expand(c, txt[0], SPF_MACRO_EXPLAIN);
+	spf_finish(c, SPF_FAIL, text);
+	free(text);
+}
+
+static void
+spf_exp_start(struct spf_check *c)
+{
+	struct spf_slot *s;
+
+	XFREE(&c->target);
+	c->target = spf_expand(c, c->frame->rec->exp, SPF_MACRO_DOMAIN);
+	if (c->target == NULL)
+		return;
+	s = spf_slot(c, 0);
+	spf_slot_started(c, s, c->ops->txt(c->ctx, c->target, spf_exp_cb, s));
+}
+
+/* The current frame has its result (never temperror or permerror). */
+static void
+spf_frame_result(struct spf_check *c, enum spf_result res)
+{
+	struct spf_frame *f = c->frame;
+
+	if (f->up == NULL) {
+		if (res == SPF_FAIL && f->rec != NULL && f->rec->exp != NULL)
+			spf_with_macros(c, f->rec->exp, spf_exp_start);
+		else
+			spf_finish(c, res, NULL);
+		return;
+	}
+	/* An include ends (RFC 7208 5.2). */
+	c->frame = f->up;
+	free(f->domain);
+	spf_record_free(&f->rec);
+	free(f);
+	if (res == SPF_PASS)
+		spf_frame_result(c, spf_cur_term(c)->qual);
+	else
+		spf_run(c);
+}
+
+/* The current frame's domain has no SPF record. */
+static void
+spf_frame_none(struct spf_check *c)
+{
+	struct spf_frame *f = c->frame;
+
+	if (f->up == NULL && !f->redirected)
+		spf_finish(c, SPF_NONE, NULL);
+	else
+		spf_error(c, SPF_PERMERROR, "%s=%s has no SPF record",
+		    f->redirected ? "redirect" : "include", f->domain);
+}
+
+static void
+spf_txt_cb(enum dns_status st, int n, char **txt, void *arg)
+{
+	struct spf_check *c = spf_slot_done(arg);
+	struct spf_frame *f = c->frame;
+	const char *found = NULL;
+	char *why = NULL;
+	int nspf = 0;
+
+	if (st == DNS_TEMPFAIL) {
+		spf_error(c, SPF_TEMPERROR, "DNS error looking up TXT of %s",
+		    f->domain);
+		return;
+	}
+	for (int i = 0; st == DNS_OK && i < n; i++) {
+		if (spf_record_is_spf(txt[i], strlen(txt[i]))) {
+			found = txt[i];
+			nspf++;
+		}
+	}
+	if (nspf == 0) {
+		spf_frame_none(c);
+		return;
+	}
+	if (nspf > 1) {
+		spf_error(c, SPF_PERMERROR, "%s has %d SPF records", f->domain,
+		    nspf);
+		return;
+	}
+	f->rec = spf_record_parse(found, strlen(found), &why);
+	if (f->rec == NULL) {
+		spf_error(c, SPF_PERMERROR, "%s: %s", f->domain, why);
+		free(why);
+		return;
+	}
+	f->next = 0;
+	spf_run(c);
+}
+
+/* Looks up the SPF record of the current frame's domain (4.4). */
+static void
+spf_fetch(struct spf_check *c)
+{
+	struct spf_slot *s = spf_slot(c, 0);
+
+	spf_slot_started(c, s, c->ops->txt(c->ctx, c->frame->domain,
+	    spf_txt_cb, s));
+}
+
+/* ------------------------------------------------------------------ */
+/* Start */
+
+static void
+spf_set_client(struct spf_check *c, const struct sockaddr *sa)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)&c->ip.ss;
+
+	TEM_ASSERT(sa->sa_family == AF_INET || sa->sa_family == AF_INET6);
+	if (sa->sa_family == AF_INET) {
+		memcpy(sin, sa, sizeof(*sin));
+		sin->sin_port = 0;
+		c->ip.len = sizeof(*sin);
+	} else {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)
+		    (const void *)sa;
+		struct sockaddr_in6 *out = (struct sockaddr_in6 *)(void *)
+		    &c->ip.ss;
+
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			sin->sin_family = AF_INET;
+			memcpy(&sin->sin_addr, in6->sin6_addr.s6_addr + 12, 4);
+			c->ip.len = sizeof(*sin);
+		} else {
+			out->sin6_family = AF_INET6;
+			out->sin6_addr = in6->sin6_addr;
+			c->ip.len = sizeof(*out);
+		}
+	}
+	c->fam = c->ip.ss.ss_family;
+	TEM_ASSERT(spf_macro_ip((const struct sockaddr *)&c->ip.ss, c->istr,
+	    sizeof(c->istr)) != NULL);
+	TEM_ASSERT(dns_addr_str(&c->ip, c->cstr, sizeof(c->cstr)) != NULL);
+}
+
+/* <sender> into s, l and o; "postmaster" without a local part (4.3). */
+static void
+spf_set_sender(struct spf_check *c, const char *sender)
+{
+	const char *at = strrchr(sender, '@');
+
+	if (at == NULL) {
+		c->local = xstrdup("postmaster");
+		c->sdomain = xstrdup(sender);
+	} else {
+		c->local = at == sender ? xstrdup("postmaster") :
+		    xstrndup(sender, (size_t)(at - sender));
+		c->sdomain = xstrdup(at + 1);
+	}
+	c->sender = xasprintf("%s@%s", c->local, c->sdomain);
+}
+
+struct spf_check *
+spf_check_start_ops(const struct spf_dns_ops *ops, void *ctx,
+    const struct sockaddr *client_ip, const char *domain,
+    const char *sender, const char *helo, spf_done_fn *done, void *arg)
+{
+	struct spf_check *c = xmalloc(sizeof(*c));
+	struct spf_frame *f = xmalloc(sizeof(*f));
+	size_t n = strlen(domain);
+
+	c->ops = ops;
+	c->ctx = ctx;
+	c->done = done;
+	c->arg = arg;
+	spf_set_client(c, client_ip);
+	spf_set_sender(c, sender);
+	c->helo = xstrdup(helo ? helo : "");
+	snprintf(c->tstr, sizeof(c->tstr), "%lld", (long long)time(NULL));
+	f->domain = xstrndup(domain, n > 1 && domain[n - 1] == '.' ?
+	    n - 1 : n);
+	c->frame = f;
+	/* A malformed domain: dns.h answers NXDOMAIN (on a later turn), so
+	 * the result is "none" (4.3) without a special case here. */
+	spf_fetch(c);
+	return c;
+}
+
+static void *
+spf_dns_txt(void *ctx, const char *name,
+    void (*cb)(enum dns_status, int, char **, void *), void *arg)
+{
+	return dns_resolve_txt(ctx, name, cb, arg);
+}
+
+static void *
+spf_dns_addr(void *ctx, const char *host,
+    void (*cb)(enum dns_status, int, struct dns_addr *, void *), void *arg)
+{
+	return dns_resolve_addr(ctx, host, cb, arg);
+}
+
+static void *
+spf_dns_mx(void *ctx, const char *domain,
+    void (*cb)(struct dns_mx_result *, void *), void *arg)
+{
+	return dns_resolve_mx(ctx, domain, cb, arg);
+}
+
+static void *
+spf_dns_ptr(void *ctx, const struct dns_addr *a,
+    void (*cb)(enum dns_status, int, char **, void *), void *arg)
+{
+	return dns_resolve_ptr(ctx, a, cb, arg);
+}
+
+static void
+spf_dns_cancel(void *ctx, void *handle)
+{
+	struct dns_request *req = handle;
+
+	(void)ctx;
+	dns_cancel(&req);
+}
+
+static const struct spf_dns_ops spf_dns_default = {
+	.txt = spf_dns_txt,
+	.addr = spf_dns_addr,
+	.mx = spf_dns_mx,
+	.ptr = spf_dns_ptr,
+	.cancel = spf_dns_cancel,
+};
+
+struct spf_check *
+spf_check_start(struct dns_resolver *r, const struct sockaddr *client_ip,
+    const char *domain, const char *sender, const char *helo,
+    spf_done_fn *done, void *arg)
+{
+	return spf_check_start_ops(&spf_dns_default, r, client_ip, domain,
+	    sender, helo, done, arg);
+}
