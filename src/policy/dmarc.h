@@ -78,8 +78,8 @@ struct dmarc_policy {
 	struct dmarc_uri	 ruf[DMARC_URI_MAX];
 
 	/* Set by dmarc_check (NULL/false from dmarc_record_parse): */
-	char			*domain;	/* where found, without "_dmarc." */
-	bool			 at_org;	/* at the Organizational Domain */
+	char			*domain;	/* found at (no "_dmarc.") */
+	bool			 at_org;	/* at the org domain */
 	/* The From domain does not exist (NXDOMAIN, or no MX/A/AAAA):
 	 * np applies. Only looked up when at_org and np differs from sp. */
 	bool			 from_nonexistent;
@@ -249,8 +249,10 @@ const char *dmarc_result_str(enum dmarc_result r);
 
 /*
  * Adds "dmarc=RESULT (p=P dis=DISP) header.from=DOMAIN" to an
- * Authentication-Results field being built (see authres.h); the comment
- * only when pol is not NULL, header.from only when from_domain is not.
+ * Authentication-Results field being built (see authres.h). P is the
+ * policy that applied to this From domain (the record's p, sp or np, as
+ * dmarc_evaluate chose), DISP the disposition taken. The comment only
+ * when pol is not NULL, header.from only when from_domain is not.
  */
 void dmarc_authres_add(struct authres *ar, enum dmarc_result res,
     const struct dmarc_policy *pol, enum dmarc_disposition disp,

@@ -359,7 +359,8 @@ psl_line(struct psl *p, const char *s, size_t n, enum psl_section *sec)
 	if (n - i >= 2 && s[i] == '/' && s[i + 1] == '/') {
 		if (memmem(s + i, n - i, "===BEGIN ICANN DOMAINS===", 25))
 			*sec = PSL_ICANN;
-		else if (memmem(s + i, n - i, "===BEGIN PRIVATE DOMAINS===", 27))
+		else if (memmem(s + i, n - i, "===BEGIN PRIVATE DOMAINS===",
+		    27))
 			*sec = PSL_PRIVATE;
 		else if (memmem(s + i, n - i, "===END ", 7))
 			*sec = PSL_NONE;

@@ -85,7 +85,8 @@ test_build_dmarc(void)
 	    NULL);
 	f = authres_finish(&ar, NULL);
 	TEST_ASSERT_STREQ(f, "Authentication-Results: mx.example.test;\n"
-	    "\tdmarc=fail (p=quarantine dis=quarantine) header.from=sub.y.test;\n"
+	    "\tdmarc=fail (p=quarantine dis=quarantine)"
+	    " header.from=sub.y.test;\n"
 	    "\tdmarc=none header.from=z.test;\n"
 	    "\tdmarc=temperror\n");
 	free(f);
@@ -103,7 +104,8 @@ test_build_quoting(void)
 	authres_init(&ar, HOST);
 	authres_add(&ar, "spf", "fail", "bad (\\stuff)\r\nX-Evil: 1",
 	    "smtp.mailfrom", "\"a b\"@y.test", NULL);
-	authres_add(&ar, "dkim", "fail", NULL, "header.d", "y.test\r\nX-Evil: 1",
+	authres_add(&ar, "dkim", "fail", NULL,
+	    "header.d", "y.test\r\nX-Evil: 1",
 	    "header.s", NULL, "header.b", "", "header.i", "@y.test",
 	    "header.a", big, NULL);
 	authres_add(&ar, "dkim", "pass", NULL, "header.b", "ab/+cd=",
@@ -218,7 +220,8 @@ test_find_ours(void)
 	TEST_ASSERT(n == 4);
 	/* (on failure r leaks: ASan then reports it too) */
 	TEST_ASSERT(r[0].off == 22 && r[0].len == 50);
-	TEST_ASSERT(strncmp(msg + r[1].off, "authentication-results:", 23) == 0);
+	TEST_ASSERT(strncmp(msg + r[1].off, "authentication-results:",
+	    23) == 0);
 	TEST_ASSERT(msg[r[1].off + r[1].len - 1] == '\n');
 	n = strncmp(msg + r[1].off + r[1].len,
 	    "Authentication-Results: other.test", 34);

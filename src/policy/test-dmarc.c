@@ -611,7 +611,8 @@ test_evaluate_matrix(void)
 		  DMARC_AUTH_PASS, "esp.test", DMARC_RESULT_FAIL },
 		{ "v=DMARC1; p=reject", DMARC_AUTH_NONE, NULL,
 		  DMARC_AUTH_FAIL, "example.com", DMARC_RESULT_FAIL },
-		{ "v=DMARC1; p=reject", DMARC_AUTH_PASS, "example.com.evil.test",
+		{ "v=DMARC1; p=reject", DMARC_AUTH_PASS,
+		  "example.com.evil.test",
 		  DMARC_AUTH_PASS, "evil.test", DMARC_RESULT_FAIL },
 		/* Temporary failures of aligned checks: temperror. */
 		{ "v=DMARC1; p=reject", DMARC_AUTH_TEMPERROR, "example.com",
