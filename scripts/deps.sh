@@ -5,7 +5,7 @@
 # everything installs nothing and needs no network. `apt-get update` runs
 # once, only when something is missing.
 set -e
-BUILD="gcc make pkg-config libevent-dev libssl-dev libsqlite3-dev libunbound-dev libcrypt-dev zlib1g-dev openssl"
+BUILD="gcc make pkg-config libevent-dev libssl-dev libsqlite3-dev libunbound-dev libcrypt-dev zlib1g-dev openssl publicsuffix"
 TEST="$BUILD clang python3 python3-pytest swaks libio-socket-ssl-perl libnet-ssleay-perl strace unbound postfix"
 case "$1" in
 build) want="$BUILD" ;;
