@@ -686,17 +686,29 @@ spf_run(struct spf_check *c)
 	spf_end_of_record(c);
 }
 
+/* The exp= TXT is in c->target: expand it (%{p} known) and end. */
+static void
+spf_exp_finish(struct spf_check *c)
+{
+	char *text = spf_expand(c, c->target, SPF_MACRO_EXPLAIN);
+
+	spf_finish(c, SPF_FAIL, text);
+	free(text);
+}
+
 static void
 spf_exp_cb(enum dns_status st, int n, char **txt, void *arg)
 {
 	struct spf_check *c = spf_slot_done(arg);
-	char *text = NULL;
 
 	/* Any trouble: as if there were no exp= (RFC 7208 6.2). */
-	if (st == DNS_OK && n == 1)
-		text = spf_expand(c, txt[0], SPF_MACRO_EXPLAIN);
-	spf_finish(c, SPF_FAIL, text);
-	free(text);
+	if (st != DNS_OK || n != 1) {
+		spf_finish(c, SPF_FAIL, NULL);
+		return;
+	}
+	free(c->target);
+	c->target = xstrdup(txt[0]);
+	spf_with_macros(c, c->target, spf_exp_finish);
 }
 
 static void

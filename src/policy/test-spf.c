@@ -430,6 +430,8 @@ static const char *const zone[] = {
 	"expsoft.test TXT v=spf1 ~all exp=e.exp.test",
 	"expp.test TXT v=spf1 -all exp=%{p}.e.expp.test",
 	"mail.ptr.test.e.expp.test TXT you are %{p}",
+	"expp2.test TXT v=spf1 -all exp=e.expp2.test",
+	"e.expp2.test TXT %{p} is not %{d}",
 	"limit10.test TXT v=spf1 a:h1.l.test a:h2.l.test a:h3.l.test "
 	    "a:h4.l.test a:h5.l.test a:h6.l.test a:h7.l.test a:h8.l.test "
 	    "a:h9.l.test a:h10.l.test -all",
@@ -854,6 +856,9 @@ static const struct eval_case eval_cases[] = {
 	{ "192.0.2.3", "expsyntax.test", SPF_FAIL, NULL },
 	{ "192.0.2.3", "expsoft.test", SPF_SOFTFAIL, NULL },
 	{ "192.0.2.3", "expp.test", SPF_FAIL, "you are mail.ptr.test" },
+	{ "192.0.2.3", "expp2.test", SPF_FAIL,
+	  "mail.ptr.test is not expp2.test" },
+	{ "192.0.2.5", "expp2.test", SPF_FAIL, "unknown is not expp2.test" },
 	{ "192.0.2.3", "limit10.test", SPF_FAIL, NULL },
 	{ "10.0.0.1", "limit10.test", SPF_PASS, NULL },
 	{ "192.0.2.3", "limit11.test", SPF_PERMERROR,
