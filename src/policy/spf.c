@@ -23,8 +23,11 @@
  * with no answer of the type needed (NXDOMAIN or NODATA), including each
  * MX host and each PTR name without an address of the client's family;
  * the p macro's look-ups count for no limit (RFC 7208 7.3 makes them best
- * effort: any trouble gives "unknown"). DNS errors inside ptr only skip
- * the name (RFC 7208 5.5); everywhere else they give temperror. A target
+ * effort: any trouble gives "unknown"). A DNS error gives temperror
+ * wherever a match could hide behind it, ptr included: RFC 7208 5.5 says
+ * a failed PTR look-up "fails to match" and a failed name is skipped, but
+ * that can turn DNS trouble into a fail, which we never do (pyspf agrees:
+ * temperror). A target
  * that expands to an IP literal is never resolved as such (it is a void
  * name), so "a:%{i}" cannot match by itself.
  *
@@ -96,6 +99,8 @@ struct spf_check {
 	char			*ptr_name[SPF_MAX_PTR];
 	bool			 ptr_ok[SPF_MAX_PTR];
 	int			 ptr_voids;
+	bool			 ptr_fail[SPF_MAX_PTR];	/* DNS error */
+	bool			 ptr_temp;	/* the PTR look-up failed */
 	spf_step_fn		*ptr_then;
 	bool			 in_done;
 	spf_done_fn		*done;
@@ -386,9 +391,10 @@ spf_ptr_addr_cb(enum dns_status st, int n, struct dns_addr *a, void *arg)
 	for (int k = 0; k < n && !c->ptr_ok[i]; k++)
 		c->ptr_ok[i] = spf_addr_match(c, &a[k], c->fam == AF_INET ?
 		    32 : 128);
-	/* A DNS error skips the name (5.5); an empty answer is void. */
-	if (st != DNS_TEMPFAIL && spf_count_family(c, n, a) == 0)
-		c->ptr_voids++;
+	if (st == DNS_TEMPFAIL && !c->ptr_ok[i])
+		c->ptr_fail[i] = true;
+	else if (spf_count_family(c, n, a) == 0)
+		c->ptr_voids++;		/* no address: void */
 	if (c->pending == 0)
 		spf_ptr_finish(c);
 }
@@ -401,6 +407,7 @@ spf_ptr_cb(enum dns_status st, int n, char **names, void *arg)
 
 	if (st == DNS_NXDOMAIN || st == DNS_NODATA || (st == DNS_OK && n == 0))
 		c->ptr_voids++;
+	c->ptr_temp = st == DNS_TEMPFAIL;
 	for (int i = 0; st == DNS_OK && i < n && c->nptr < SPF_MAX_PTR; i++) {
 		struct spf_slot *s;
 		int k = c->nptr++;
@@ -556,13 +563,21 @@ spf_mx_cb(struct dns_mx_result *res, void *arg)
 static void
 spf_ptr_term(struct spf_check *c)
 {
-	bool match = false;
+	bool match = false, temp = c->ptr_temp;
 
 	if (spf_count_void(c, c->ptr_voids) < 0)
 		return;
-	for (int i = 0; i < c->nptr && !match; i++)
-		match = c->ptr_ok[i] && spf_name_within(c->ptr_name[i],
-		    c->target);
+	for (int i = 0; i < c->nptr && !match; i++) {
+		if (!spf_name_within(c->ptr_name[i], c->target))
+			continue;
+		match = c->ptr_ok[i];
+		temp |= c->ptr_fail[i];	/* it might have matched */
+	}
+	if (!match && temp) {
+		spf_error(c, SPF_TEMPERROR, "DNS error validating the client's "
+		    "PTR names");
+		return;
+	}
 	spf_term_end(c, match);
 }
 

@@ -476,6 +476,11 @@ static const char *const zone[] = {
 	"atemp.test TXT v=spf1 a:broken.test -all",
 	"ptrtemp.test TXT v=spf1 ptr:ptr.test -all",
 	"192.0.2.77 SERVFAIL",
+	"192.0.2.78 PTR broken.test",
+	"192.0.2.79 PTR mail.brokenptr.test",
+	"192.0.2.79 PTR mail.ptr.test",
+	"mail.brokenptr.test SERVFAIL",
+	"ptrtemp2.test TXT v=spf1 ptr:brokenptr.test -all",
 };
 
 enum { Q_TXT, Q_ADDR, Q_MX, Q_PTR };
@@ -877,7 +882,12 @@ static const struct eval_case eval_cases[] = {
 	{ "192.0.2.4", "ptr.test", SPF_FAIL, NULL },
 	{ "192.0.2.5", "ptr.test", SPF_FAIL, NULL },
 	{ "192.0.2.3", "ptrother.test", SPF_FAIL, NULL },
-	{ "192.0.2.77", "ptrtemp.test", SPF_FAIL, NULL },
+	{ "192.0.2.77", "ptrtemp.test", SPF_TEMPERROR,
+	  "DNS error validating the client's PTR names" },
+	{ "192.0.2.78", "ptr.test", SPF_FAIL, NULL },
+	{ "192.0.2.79", "ptrtemp2.test", SPF_TEMPERROR, NULL },
+	{ "192.0.2.79", "ptr.test", SPF_FAIL, NULL },
+	{ "192.0.2.77", "pmacro.test", SPF_FAIL, NULL },
 	{ "192.0.2.3", "pmacro.test", SPF_PASS, NULL },
 	{ "192.0.2.4", "pmacro.test", SPF_FAIL, NULL },
 	{ "2001:db8::cb01", "ip6.test", SPF_PASS, NULL },

@@ -12,7 +12,8 @@ Both must give the expected result, and for cases with exp= the same
 explanation text. Covered: pass, fail, softfail, neutral, none, permerror
 (syntax, more than 10 look-ups, more than 2 void look-ups, two records,
 include of a domain without SPF, redirect to one, an include loop, more than
-10 MX), temperror (SERVFAIL directly, through include, through a), include,
+10 MX), temperror (SERVFAIL directly, through include, through a, of the
+PTR look-up, of a PTR name's address), include,
 redirect, exp= (also through redirect), the macros i ir v l d2 s o h p, ip6
 with a prefix, a and mx with dual prefixes (IPv4 and IPv6 clients), ptr,
 exists, the HELO identity, upper-case records.
@@ -121,6 +122,7 @@ ZONES = {
         # ptr, exists
         txt("ptr." + Z, "v=spf1 ptr -all"),
         "mail.ptr.%s. A 192.0.2.20" % Z,
+        txt("ptrtemp." + Z, "v=spf1 ptr:brokenptr.test -all"),
         txt("ex." + Z, "v=spf1 exists:yes.%s -all" % Z),
         "yes.%s. A 127.0.0.1" % Z,
         txt("exno." + Z, "v=spf1 exists:no.%s -all" % Z),
@@ -133,9 +135,11 @@ ZONES = {
     "2.0.192.in-addr.arpa": [
         "20.2.0.192.in-addr.arpa. PTR mail.ptr.%s." % Z,
         "21.2.0.192.in-addr.arpa. PTR mail.ptr.%s." % Z,
+        "79.2.0.192.in-addr.arpa. PTR mail.brokenptr.test.",
     ],
 }
 
+SERVFAIL = ["broken.test", "brokenptr.test", "77.2.0.192.in-addr.arpa"]
 IN = "192.0.2.10"        # inside pass.spf.test's network
 OUT = "198.51.100.99"    # outside everything
 
@@ -245,6 +249,10 @@ CASES = [
      "fail", False),
     ("ptr-no-ptr-record", "192.0.2.22", "alice@ptr." + Z, "mx.good.test",
      "fail", False),
+    ("temperror-ptr-servfail", "192.0.2.77", "alice@ptr." + Z,
+     "mx.good.test", "temperror", False),
+    ("temperror-ptr-name-servfail", "192.0.2.79", "alice@ptrtemp." + Z,
+     "mx.good.test", "temperror", False),
     ("exists-pass", IN, "alice@ex." + Z, "mx.good.test", "pass", False),
     ("exists-fail", IN, "alice@exno." + Z, "mx.good.test", "fail", False),
     ("helo-identity-pass", "192.0.2.30", "", "helo." + Z, "pass", False),
@@ -254,7 +262,7 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def dns():
-    with DnsServer(ZONES, servfail=["broken.test"]) as srv:
+    with DnsServer(ZONES, servfail=SERVFAIL) as srv:
         yield srv
 
 
