@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "dns/dns.h"
@@ -102,6 +103,8 @@ struct spf_check {
 	bool			 ptr_fail[SPF_MAX_PTR];	/* DNS error */
 	bool			 ptr_temp;	/* the PTR look-up failed */
 	spf_step_fn		*ptr_then;
+	uint64_t		 started_ms;	/* monotonic */
+	unsigned		 limit_ms;
 	bool			 in_done;
 	spf_done_fn		*done;
 	void			*arg;
@@ -191,6 +194,12 @@ spf_error(struct spf_check *c, enum spf_result res, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);	/* cut: it is for logs */
 	va_end(ap);
 	spf_finish(c, res, why);
+}
+
+void
+spf_check_set_time_limit(struct spf_check *c, unsigned ms)
+{
+	c->limit_ms = ms;
 }
 
 void
@@ -292,10 +301,33 @@ spf_cur_term(const struct spf_check *c)
 	return &f->rec->terms[f->next - 1];
 }
 
-/* One more term that queries DNS; -1 (check ended) past the limit. */
+static uint64_t
+spf_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static bool
+spf_out_of_time(const struct spf_check *c)
+{
+	return spf_now_ms() - c->started_ms > c->limit_ms;
+}
+
+/*
+ * One more term that queries DNS; -1 (check ended) past the limit, or
+ * when the check has run out of time (every DNS term passes here).
+ */
 static int
 spf_count_lookup(struct spf_check *c)
 {
+	if (spf_out_of_time(c)) {
+		spf_error(c, SPF_TEMPERROR, "no result within %u ms",
+		    c->limit_ms);
+		return -1;
+	}
 	if (++c->lookups <= SPF_MAX_DNS_TERMS)
 		return 0;
 	spf_error(c, SPF_PERMERROR, "more than %d DNS look-ups",
@@ -746,7 +778,8 @@ spf_frame_result(struct spf_check *c, enum spf_result res)
 	struct spf_frame *f = c->frame;
 
 	if (f->up == NULL) {
-		if (res == SPF_FAIL && f->rec != NULL && f->rec->exp != NULL)
+		if (res == SPF_FAIL && f->rec != NULL && f->rec->exp != NULL &&
+		    !spf_out_of_time(c))
 			spf_with_macros(c, f->rec->exp, spf_exp_start);
 		else
 			spf_finish(c, res, NULL);
@@ -894,6 +927,8 @@ spf_check_start_ops(const struct spf_dns_ops *ops, void *ctx,
 	spf_set_sender(c, sender);
 	c->helo = xstrdup(helo ? helo : "");
 	snprintf(c->tstr, sizeof(c->tstr), "%lld", (long long)time(NULL));
+	c->started_ms = spf_now_ms();
+	c->limit_ms = SPF_TIME_LIMIT_MS;
 	f->domain = xstrndup(domain, n > 1 && domain[n - 1] == '.' ?
 	    n - 1 : n);
 	c->frame = f;

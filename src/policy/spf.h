@@ -12,8 +12,10 @@
  * most 2 "void" look-ups (NXDOMAIN, or no record of the type asked), else
  * permerror; at most 10 MX hosts per mx (more: permerror); at most 10 PTR
  * names per ptr or %{p} (the others ignored). exp= look-ups count for
- * neither limit. Each query has the resolver's deadline (dns.h), so one
- * check is bounded by roughly a dozen deadlines in a row.
+ * neither limit. Time: no DNS term starts, and no exp= is fetched, once
+ * the check has run SPF_TIME_LIMIT_MS (then temperror); a query already
+ * in flight has the resolver's own deadline (dns.h), so a check ends
+ * within about SPF_TIME_LIMIT_MS plus one or two such deadlines.
  *
  * Usage, on the resolver's loop thread:
  *   c = spf_check_start(r, sa, "example.com", "alice@example.com",
@@ -33,6 +35,8 @@
 #define SPF_MAX_VOID		2	/* RFC 7208 4.6.4 */
 #define SPF_MAX_MX		10	/* RFC 7208 4.6.4 */
 #define SPF_MAX_PTR		10	/* RFC 7208 4.6.4 */
+/* RFC 7208 4.6.4: at least 20 s if limited at all (pyspf: 20 s). */
+#define SPF_TIME_LIMIT_MS	20000
 
 struct spf_check;
 
@@ -74,6 +78,10 @@ struct spf_check *spf_check_start(struct dns_resolver *r,
 /* Stops a check before done ran: its DNS requests are cancelled, done is
  * never called. NULLs *c; a NULL *c is ignored. */
 void spf_check_cancel(struct spf_check **c);
+
+/* Changes the time limit of a running check (default SPF_TIME_LIMIT_MS),
+ * counted from its start. */
+void spf_check_set_time_limit(struct spf_check *c, unsigned ms);
 
 /* "none", "neutral", "pass", "fail", "softfail", "temperror",
  * "permerror" (RFC 7208 2.6, as Received-SPF spells them). */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "dns/dns.h"
 #include "dns/dns_rr.h"
@@ -1038,6 +1039,41 @@ test_eval_query_counts(void)
 	free(o.text);
 }
 
+static void
+test_eval_time_limit(void)
+{
+	struct outcome o;
+	struct spf_check *c;
+
+	/* Out of time before the first DNS term: temperror. */
+	c = start("192.0.2.3", "a.test", "a@a.test", &o);
+	spf_check_set_time_limit(c, 0);
+	while (o.calls == 0) {
+		struct timespec ts = { 0, 2000000 };
+
+		nanosleep(&ts, NULL);	/* 2 ms: past a 0 ms limit */
+		fake_pump();
+	}
+	TEST_ASSERT(o.calls == 1 && o.res == SPF_TEMPERROR);
+	TEST_ASSERT_STREQ(o.text, "no result within 0 ms");
+	free(o.text);
+	/* ip4 and all need no DNS: still decided. */
+	c = start("192.0.2.3", "pass.test", "a@pass.test", &o);
+	spf_check_set_time_limit(c, 0);
+	fake_pump();
+	TEST_ASSERT(o.calls == 1 && o.res == SPF_PASS);
+	/* A fail past the limit keeps its result, without exp=. */
+	c = start("192.0.2.3", "exp.test", "a@exp.test", &o);
+	spf_check_set_time_limit(c, 0);
+	{
+		struct timespec ts = { 0, 2000000 };
+
+		nanosleep(&ts, NULL);
+	}
+	fake_pump();
+	TEST_ASSERT(o.calls == 1 && o.res == SPF_FAIL && o.text == NULL);
+}
+
 int
 main(void)
 {
@@ -1051,6 +1087,7 @@ main(void)
 	TEST_RUN(test_eval_cancel);
 	TEST_RUN(test_eval_cancel_in_done);
 	TEST_RUN(test_eval_query_counts);
+	TEST_RUN(test_eval_time_limit);
 	fake_pump();
 	return test_done("test-spf");
 }
