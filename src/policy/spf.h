@@ -4,8 +4,11 @@
  *
  * Trust: everything it reads from DNS is untrusted (records are parsed by
  * spf_record.c, macros expanded by spf_macro.c); the client address and
- * identities come from the SMTP session. DNS trouble always gives
- * SPF_TEMPERROR, never a pass or a fail.
+ * identities come from the SMTP session. DNS trouble gives SPF_TEMPERROR,
+ * never a pass or a fail, wherever a match could hide behind it (except
+ * for %{p}, which RFC 7208 7.3 makes best effort: "unknown"; and see the
+ * known gap at the top of spf.c). The exp= text is the domain owner's,
+ * not ours: fit for a 5xx reply text, nothing more.
  *
  * Limits (RFC 7208 4.6.4): at most 10 terms that cause DNS look-ups
  * (include, a, mx, ptr, exists, redirect) per check, else permerror; at
@@ -22,6 +25,8 @@
  *       "mail.example.com", done, arg);
  *   ... later done(res, explanation, arg) runs once on that loop, unless
  *   spf_check_cancel(&c) was called first.
+ * Cancel every pending check before freeing the resolver: the resolver
+ * drops its requests silently, and such a check would never end.
  */
 #ifndef TEM_SPF_H
 #define TEM_SPF_H
