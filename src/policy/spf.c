@@ -393,8 +393,10 @@ spf_expand(struct spf_check *c, const char *spec, enum spf_macro_kind kind)
 		.v = c->fam == AF_INET ? "in-addr" : "ip6", .h = c->helo,
 		.c = c->cstr, .r = NULL, .t = c->tstr,
 	};
-	char *out = spf_macro_expand(spec, strlen(spec), kind, &v, &why);
+	char *out;
 
+	TEM_ASSERT(spec != NULL);
+	out = spf_macro_expand(spec, strlen(spec), kind, &v, &why);
 	if (out == NULL && kind != SPF_MACRO_EXPLAIN)
 		spf_error(c, SPF_PERMERROR, "%s", why);
 	return out;
