@@ -67,12 +67,32 @@ pop3_send(struct pop3_session *c, const char *fmt, ...)
 	buf_free(&b);
 }
 
+/* Stop and start taking input; only when it changes (each io call is
+ * an epoll_ctl, and most commands are answered in the same loop turn). */
+static void
+pop3_pause(struct pop3_session *c)
+{
+	if (!c->paused) {
+		c->paused = true;
+		io_pause_read(c->io);
+	}
+}
+
+static void
+pop3_resume(struct pop3_session *c)
+{
+	if (c->paused) {
+		c->paused = false;
+		io_resume_read(c->io);
+	}
+}
+
 /* Closes once the output queued so far has drained. */
 static void
 pop3_close(struct pop3_session *c)
 {
 	c->closing = true;
-	io_pause_read(c->io);
+	pop3_pause(c);
 }
 
 /* Counts a bad command; false when that was one too many (closing). */
@@ -107,7 +127,7 @@ pop3_done(struct pop3_session *c)
 		pop3_close(c);
 		return;
 	}
-	io_resume_read(c->io);
+	pop3_resume(c);
 	pop3_process(c);
 }
 
@@ -364,7 +384,7 @@ pop3_login_start(struct pop3_session *c, struct sasl_creds *cr)
 	XFREE(&c->user_arg);
 	c->busy = true;
 	c->job = true;
-	io_pause_read(c->io);
+	pop3_pause(c);
 	worker_submit(server_thread_loop(c->base.thread), pop3_login_work,
 	    pop3_login_done, l);
 }
@@ -491,7 +511,7 @@ cmd_stls(struct pop3_session *c, const struct pop3_command *cmd)
 	XFREE(&c->user_arg);
 	c->tls_pending = true;
 	c->busy = true;
-	io_pause_read(c->io);
+	pop3_pause(c);
 	/* pipelined input was sent in clear: io_start_tls drops it */
 }
 
@@ -644,7 +664,7 @@ pop3_list(struct pop3_session *c, const struct pop3_command *cmd, bool uidl)
 	if (c->list_next <= c->nmsgs) {
 		c->listing = true;
 		c->busy = true;
-		io_pause_read(c->io);
+		pop3_pause(c);
 	}
 }
 
@@ -660,12 +680,23 @@ cmd_uidl(struct pop3_session *c, const struct pop3_command *cmd)
 	pop3_list(c, cmd, true);
 }
 
-/* ---- RETR and TOP: streamed from the file by worker jobs ---- */
+/* ---- RETR and TOP: streamed from the file by worker jobs ----
+ *
+ * A job reads up to POP3_CHUNK octets of the file and encodes them; the
+ * loop writes that piece and, for a large message, starts the job for the
+ * next piece at once, writing it only after the output drained (so at most
+ * two pieces are in memory). Clients fetch messages in order, one after the
+ * other: after a RETR the next message's first piece is read ahead (c->pre)
+ * while the client takes in this one, so its RETR is answered from memory
+ * without a trip through the worker pool. Commands are not read while the
+ * read-ahead job runs (one job per session at a time).
+ */
 
 struct pop3_retr {
 	struct pop3_session	*c;
 	uint32_t		 n;		/* message number */
 	bool			 top;
+	bool			 ahead;		/* read ahead: not asked for yet */
 	int			 fd;
 	struct pop3_enc		 enc;
 	struct buf		 out;		/* the next piece, wire form */
@@ -674,6 +705,20 @@ struct pop3_retr {
 	bool			 ready;		/* out waits for a drain */
 	int			 err;		/* errno of open/read */
 };
+
+static struct pop3_retr *
+pop3_retr_new(struct pop3_session *c, uint32_t n, bool top, uint32_t lines)
+{
+	struct pop3_retr *r = xmalloc(sizeof(*r));
+
+	r->c = c;
+	r->n = n;
+	r->top = top;
+	r->fd = -1;
+	pop3_enc_init(&r->enc, top, lines);
+	buf_init(&r->out, 0);
+	return r;
+}
 
 static void
 pop3_retr_free(struct pop3_retr **rp)
@@ -725,11 +770,24 @@ pop3_retr_work(void *arg)
 static void pop3_retr_done(void *arg);
 
 static void
-pop3_retr_submit(struct pop3_session *c)
+pop3_retr_submit(struct pop3_session *c, struct pop3_retr *r)
 {
 	c->job = true;
 	worker_submit(server_thread_loop(c->base.thread), pop3_retr_work,
-	    pop3_retr_done, c->retr);
+	    pop3_retr_done, r);
+}
+
+/* After RETR of message n: read the next one still there ahead. */
+static void
+pop3_read_ahead(struct pop3_session *c, uint32_t n)
+{
+	while (++n <= c->nmsgs && c->msgs[n - 1].deleted)
+		;
+	if (n > c->nmsgs || c->stopping || c->closing)
+		return;
+	c->pre = pop3_retr_new(c, n, false, 0);
+	c->pre->ahead = true;
+	pop3_retr_submit(c, c->pre);
 }
 
 /* Sends the piece in r->out; then reads the next one or ends. */
@@ -737,15 +795,20 @@ static void
 pop3_retr_write(struct pop3_session *c)
 {
 	struct pop3_retr *r = c->retr;
+	uint32_t n = r->n;
+	bool top = r->top;
 
 	r->ready = false;
 	io_write(c->io, r->out.data, r->out.len);
 	buf_reset(&r->out);
 	if (!r->eof) {
-		pop3_retr_submit(c);	/* read while this one is sent */
+		pop3_retr_submit(c, r);	/* read while this one is sent */
+		pop3_pause(c);
 		return;
 	}
 	pop3_retr_free(&c->retr);
+	if (!top)
+		pop3_read_ahead(c, n);
 	pop3_done(c);
 }
 
@@ -767,18 +830,12 @@ pop3_retr_first(struct pop3_session *c, struct pop3_retr *r)
 	    m->uid, (unsigned long long)m->size);
 }
 
+/* A piece of c->retr is in memory (or its read failed): reply. */
 static void
-pop3_retr_done(void *arg)
+pop3_retr_ready(struct pop3_session *c, struct pop3_retr *r)
 {
-	struct pop3_retr *r = arg;
-	struct pop3_session *c = r->c;
 	bool now;
 
-	c->job = false;
-	if (c->dead) {
-		pop3_session_free(c);	/* frees r */
-		return;
-	}
 	if (r->err != 0) {
 		if (!r->started) {
 			if (r->err == ENOENT || r->err == ERANGE)
@@ -809,35 +866,68 @@ pop3_retr_done(void *arg)
 		pop3_retr_first(c, r);
 	if (now)
 		pop3_retr_write(c);
-	else
+	else {
 		r->ready = true;	/* IO_EV_DRAINED writes it */
+		pop3_pause(c);
+	}
+}
+
+static void
+pop3_retr_done(void *arg)
+{
+	struct pop3_retr *r = arg;
+	struct pop3_session *c = r->c;
+
+	c->job = false;
+	if (c->dead) {
+		pop3_session_free(c);	/* frees r */
+		return;
+	}
+	if (!r->ahead) {
+		pop3_retr_ready(c, r);
+		return;
+	}
+	/* the read-ahead is done: commands may be read again */
+	if (r->err != 0)
+		pop3_retr_free(&c->pre);	/* its RETR will say why */
+	if (c->closing) {
+		/* a timeout or shutdown while it ran */
+		pop3_retr_free(&c->pre);
+		if (io_outlen(c->io) == 0)
+			pop3_session_free(c);
+		return;
+	}
+	pop3_process(c);
 }
 
 static void
 pop3_retr_start(struct pop3_session *c, uint32_t n, bool top,
     uint32_t lines)
 {
-	struct pop3_retr *r;
-
 	if (pop3_msg_get(c, n) == NULL)
 		return;
-	r = xmalloc(sizeof(*r));
-	r->c = c;
-	r->n = n;
-	r->top = top;
-	r->fd = -1;
-	pop3_enc_init(&r->enc, top, lines);
-	buf_init(&r->out, 0);
-	c->retr = r;
+	c->retr = pop3_retr_new(c, n, top, lines);
 	c->busy = true;
-	io_pause_read(c->io);
-	pop3_retr_submit(c);
+	pop3_pause(c);
+	pop3_retr_submit(c, c->retr);
 }
 
 static void
 cmd_retr(struct pop3_session *c, const struct pop3_command *cmd)
 {
-	pop3_retr_start(c, cmd->msg, false, 0);
+	struct pop3_retr *r = c->pre;
+
+	if (r == NULL || r->n != cmd->msg || c->msgs[r->n - 1].deleted) {
+		pop3_retr_free(&c->pre);
+		pop3_retr_start(c, cmd->msg, false, 0);
+		return;
+	}
+	/* read ahead: answered from memory */
+	c->pre = NULL;
+	r->ahead = false;
+	c->retr = r;
+	c->busy = true;		/* input paused only if it has to wait */
+	pop3_retr_ready(c, r);
 }
 
 static void
@@ -925,6 +1015,7 @@ cmd_quit(struct pop3_session *c, const struct pop3_command *cmd)
 	struct pop3_quit *q;
 
 	(void)cmd;
+	pop3_retr_free(&c->pre);
 	if (c->state == POP3_STATE_AUTHORIZATION) {
 		pop3_send(c, "+OK tem signing off");
 		pop3_close(c);
@@ -945,7 +1036,7 @@ cmd_quit(struct pop3_session *c, const struct pop3_command *cmd)
 	}
 	c->busy = true;
 	c->job = true;
-	io_pause_read(c->io);
+	pop3_pause(c);
 	worker_submit(server_thread_loop(c->base.thread), pop3_quit_work,
 	    pop3_quit_done, q);
 }
@@ -1010,12 +1101,12 @@ pop3_process(struct pop3_session *c)
 {
 	int r;
 
-	while (!c->busy && !c->closing) {
+	while (!c->busy && !c->closing && !c->job) {
 		size_t max = c->auth_wait ? POP3_SASL_LINE_MAX : POP3_LINE_MAX;
 		if (io_outlen(c->io) > POP3_OUT_HIGH) {
 			/* a client that pipelines and does not read */
 			c->out_wait = true;
-			io_pause_read(c->io);
+			pop3_pause(c);
 			return;
 		}
 		r = io_getline(c->io, max - 1, &c->line);
@@ -1050,7 +1141,7 @@ pop3_tls_ready(struct pop3_session *c)
 		c->implicit_tls = false;
 		pop3_send(c, "+OK tem ready");
 	}
-	io_resume_read(c->io);
+	pop3_resume(c);
 	pop3_process(c);
 }
 
@@ -1089,7 +1180,7 @@ pop3_drained(struct pop3_session *c)
 	}
 	if (c->out_wait) {
 		c->out_wait = false;
-		io_resume_read(c->io);
+		pop3_resume(c);
 		pop3_process(c);
 	}
 }
@@ -1126,7 +1217,7 @@ pop3_io_cb(struct io *io, enum io_event ev, void *arg)
 		if (c->job) {
 			/* a job holds c: free it when the job answers */
 			c->dead = true;
-			io_pause_read(c->io);
+			pop3_pause(c);
 			break;
 		}
 		pop3_session_free(c);
@@ -1185,6 +1276,7 @@ pop3_session_free(struct pop3_session *c)
 	    "duration=%lds", c->base.id, c->base.ip, c->user ? c->user : "-",
 	    c->ncommands, c->nretr, (long)(time(NULL) - c->started));
 	pop3_retr_free(&c->retr);
+	pop3_retr_free(&c->pre);
 	pop3_release(c->base.thread, &c->mu, &c->view, c->locked);
 	io_free(&c->io);
 	server_session_remove(&c->base);

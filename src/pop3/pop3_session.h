@@ -14,7 +14,9 @@
  * while the session is busy (no input parsed). RETR/TOP stream the message
  * in POP3_CHUNK pieces: the next piece is read while the previous one is
  * written, and written only once the output drained, so memory stays
- * bounded whatever the message size.
+ * bounded whatever the message size. After a RETR the next message's
+ * first piece is read ahead, so a client fetching in order is answered
+ * without waiting for the worker pool.
  *
  * Mailbox semantics: the message list (numbers, sizes) is fixed at login;
  * mail delivered later shows in the next session. DELE marks; only QUIT
@@ -77,6 +79,7 @@ struct pop3_session {
 	bool			 closing;	/* close once output drained */
 	bool			 stopping;	/* server shutdown */
 	bool			 out_wait;	/* output above POP3_OUT_HIGH */
+	bool			 paused;	/* input paused */
 	bool			 auth_wait;	/* next line: AUTH response */
 	bool			 listing;	/* LIST/UIDL continue on drain */
 	bool			 list_uidl;
@@ -97,6 +100,7 @@ struct pop3_session {
 	uint64_t		 deleted_size;
 	uint64_t		 total_size;
 	struct pop3_retr	*retr;		/* RETR/TOP in progress */
+	struct pop3_retr	*pre;		/* next message, read ahead */
 	struct loop_timer	*timer;		/* failed-login delay */
 	char			 tls_info[128];
 };

@@ -357,6 +357,85 @@ def test_large_message_streamed(ptem):
         c.cmd("QUIT")
 
 
+def put_messages(tem, n, size, address=ALICE):
+    """Writes N messages of about SIZE bytes straight into the Maildir's
+    cur/ (faster than SMTP for thousands); returns their wire forms."""
+    cur = os.path.join(tem.maildir(address), "cur")
+    line = b"Lorem ipsum dolor sit amet, consectetur adipiscing elit.\n"
+    wires = []
+    for i in range(n):
+        data = b"Subject: %d\n\n.dot\n" % i + line * max(1, size // len(line))
+        name = "%d.M%dP1Q%d.test,S=%d:2," % (1700000000 + i, i, i, len(data))
+        with open(os.path.join(cur, name), "wb") as f:
+            f.write(data)
+        wires.append(data.replace(b"\n", b"\r\n"))
+    return wires
+
+
+def test_long_listings(ptem):
+    """LIST and UIDL of 3000 messages go out in several pieces."""
+    wires = put_messages(ptem, 3000, 100)
+    with POP3Raw(ptem.ports["pop3s"], tls=True) as c:
+        c.login()
+        c.send("LIST\r\nUIDL\r\nSTAT\r\nLIST 3000\r\n")
+        assert c.line().startswith(b"+OK 3000 messages")
+        want = b"".join(b"%d %d\r\n" % (i + 1, len(w))
+                        for i, w in enumerate(wires))
+        assert c.multi() == want
+        assert c.line().startswith(b"+OK")
+        uidls = c.multi().split(b"\r\n")[:-1]
+        assert len(uidls) == 3000 and len(set(uidls)) == 3000
+        assert c.line() == b"+OK 3000 %d" % sum(map(len, wires))
+        assert c.line() == b"+OK 3000 %d" % len(wires[-1])
+        c.cmd("QUIT")
+
+
+def test_pipelined_retrs_unread(ptem):
+    """A client that pipelines many large RETRs and reads nothing for a
+    while gets every reply intact (output waits for the drain, the
+    session stops reading commands meanwhile)."""
+    wires = put_messages(ptem, 3, 300000)
+    with POP3Raw(ptem.ports["pop3s"], tls=True) as c:
+        c.login()
+        seq = [1, 2, 3, 3, 1] * 8
+        c.send("".join("RETR %d\r\n" % n for n in seq) + "NOOP\r\n")
+        time.sleep(1)
+        for n in seq:
+            r = c.line()
+            assert r == b"+OK %d octets" % len(wires[n - 1]), r
+            assert unstuff(c.multi()) == wires[n - 1]
+        assert c.line() == b"+OK"
+        c.cmd("QUIT")
+
+
+def test_read_ahead_paths(ptem):
+    """RETR in order (answered from the read-ahead), out of order, of a
+    message DELE'd after it was read ahead, TOP in between, QUIT and a
+    drop with a read-ahead pending: replies stay right, nothing leaks."""
+    wires = put_messages(ptem, 6, 2000)
+    with POP3Raw(ptem.ports["pop3s"], tls=True) as c:
+        c.login()
+        for n in (1, 2, 3):
+            assert c.cmd("RETR %d" % n).startswith(b"+OK")
+            assert unstuff(c.multi()) == wires[n - 1]
+        assert c.cmd("DELE 4").startswith(b"+OK")     # read ahead, gone
+        assert c.cmd("RETR 4").startswith(b"-ERR")
+        assert c.cmd("TOP 5 0").startswith(b"+OK")
+        c.multi()
+        assert c.cmd("RETR 6").startswith(b"+OK")
+        assert unstuff(c.multi()) == wires[5]
+        assert c.cmd("RETR 5").startswith(b"+OK")     # out of order
+        assert unstuff(c.multi()) == wires[4]
+        assert c.cmd("RETR 1").startswith(b"+OK")
+        c.multi()
+        assert c.cmd("QUIT").startswith(b"+OK")      # read-ahead of 2
+    with POP3Raw(ptem.ports["pop3s"], tls=True) as c:
+        c.login()
+        c.cmd("RETR 1")
+        c.multi()
+    assert stat_of(ptem)[0] == 5
+
+
 def test_pipelining(ptem):
     deliver(ptem, 2)
     wire = stored_wire(ptem)
