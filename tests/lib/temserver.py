@@ -19,8 +19,10 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
+import atexit
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATA = os.path.join(REPO, "tests", "data")
@@ -59,6 +61,24 @@ def sanitizer_env():
     env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
     env.pop("TEM_CONFIG", None)
     return env
+
+
+_quiet_dns = None
+
+
+def quiet_dns_addr():
+    """A private unbound that answers NXDOMAIN for every name, shared by
+    every TemServer of this test process that names no dns_server: tem's
+    SPF/DMARC/MX look-ups then stay on loopback (never the machine's own
+    resolver) and answer at once."""
+    global _quiet_dns
+    if _quiet_dns is None:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from dnsserver import DnsServer
+        _quiet_dns = DnsServer({})
+        _quiet_dns.__enter__()
+        atexit.register(_quiet_dns.__exit__, None, None, None)
+    return _quiet_dns.addr
 
 
 class TemError(AssertionError):
@@ -140,6 +160,8 @@ class TemServer:
         # Later lines win in most config readers, but tem may refuse a key
         # given twice: drop our line for any key the test sets itself.
         keys = {l.split("=", 1)[0].strip() for l in extra if "=" in l}
+        if "dns_server" not in keys:
+            lines.append("dns_server = %s" % quiet_dns_addr())
         lines = [l for l in lines if l.split("=", 1)[0].strip() not in keys]
         lines.extend(extra)
         with open(self.conf_path, "w", encoding="utf-8") as f:
