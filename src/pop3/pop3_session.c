@@ -686,10 +686,11 @@ cmd_uidl(struct pop3_session *c, const struct pop3_command *cmd)
  * loop writes that piece and, for a large message, starts the job for the
  * next piece at once, writing it only after the output drained (so at most
  * two pieces are in memory). Clients fetch messages in order, one after the
- * other: after a RETR the next message's first piece is read ahead (c->pre)
- * while the client takes in this one, so its RETR is answered from memory
- * without a trip through the worker pool. Commands are not read while the
- * read-ahead job runs (one job per session at a time).
+ * other: after a RETR the following messages (up to POP3_AHEAD_MAX octets,
+ * the first one at least in part) are read ahead by one job into the list
+ * c->pre while the client takes in this one, so their RETRs are answered
+ * from memory without a trip through the worker pool each. Commands are
+ * not read while the read-ahead job runs (one job per session at a time).
  */
 
 struct pop3_retr {
@@ -697,6 +698,7 @@ struct pop3_retr {
 	uint32_t		 n;		/* message number */
 	bool			 top;
 	bool			 ahead;		/* read ahead: not asked for yet */
+	struct pop3_retr	*next;		/* read-ahead list */
 	int			 fd;
 	struct pop3_enc		 enc;
 	struct buf		 out;		/* the next piece, wire form */
@@ -720,17 +722,19 @@ pop3_retr_new(struct pop3_session *c, uint32_t n, bool top, uint32_t lines)
 	return r;
 }
 
+/* Frees *rp and every read-ahead entry after it. */
 static void
 pop3_retr_free(struct pop3_retr **rp)
 {
-	struct pop3_retr *r = *rp;
+	struct pop3_retr *r = *rp, *next;
 
-	if (r == NULL)
-		return;
-	if (r->fd >= 0)
-		close(r->fd);
-	buf_free(&r->out);
-	free(r);
+	for (; r != NULL; r = next) {
+		next = r->next;
+		if (r->fd >= 0)
+			close(r->fd);
+		buf_free(&r->out);
+		free(r);
+	}
 	*rp = NULL;
 }
 
@@ -777,17 +781,62 @@ pop3_retr_submit(struct pop3_session *c, struct pop3_retr *r)
 	    pop3_retr_done, r);
 }
 
-/* After RETR of message n: read the next one still there ahead. */
+/* Worker: every message of a read-ahead list (the first piece each). */
+static void
+pop3_ahead_work(void *arg)
+{
+	for (struct pop3_retr *r = arg; r != NULL; r = r->next)
+		pop3_retr_work(r);
+}
+
+static void
+pop3_ahead_done(void *arg)
+{
+	struct pop3_retr *r = arg;
+	struct pop3_session *c = r->c;
+
+	c->job = false;
+	if (c->dead) {
+		pop3_session_free(c);	/* frees the list */
+		return;
+	}
+	if (c->closing) {
+		/* a timeout or shutdown while it ran */
+		pop3_retr_free(&c->pre);
+		if (io_outlen(c->io) == 0)
+			pop3_session_free(c);
+		return;
+	}
+	pop3_process(c);	/* commands waited for it */
+}
+
+/* After RETR of message n: read the messages after it ahead. */
 static void
 pop3_read_ahead(struct pop3_session *c, uint32_t n)
 {
-	while (++n <= c->nmsgs && c->msgs[n - 1].deleted)
-		;
-	if (n > c->nmsgs || c->stopping || c->closing)
+	struct pop3_retr **tail = &c->pre;
+	uint64_t octets = 0;
+	unsigned count = 0;
+
+	if (c->pre != NULL || c->stopping || c->closing)
 		return;
-	c->pre = pop3_retr_new(c, n, false, 0);
-	c->pre->ahead = true;
-	pop3_retr_submit(c, c->pre);
+	while (++n <= c->nmsgs && count < POP3_AHEAD_MSGS) {
+		const struct pop3_msg *m = &c->msgs[n - 1];
+		if (m->deleted)
+			continue;
+		if (count > 0 && octets + m->size > POP3_AHEAD_MAX)
+			break;
+		*tail = pop3_retr_new(c, n, false, 0);
+		(*tail)->ahead = true;
+		tail = &(*tail)->next;
+		octets += m->size;
+		count++;
+	}
+	if (c->pre == NULL)
+		return;
+	c->job = true;
+	worker_submit(server_thread_loop(c->base.thread), pop3_ahead_work,
+	    pop3_ahead_done, c->pre);
 }
 
 /* Sends the piece in r->out; then reads the next one or ends. */
@@ -883,21 +932,7 @@ pop3_retr_done(void *arg)
 		pop3_session_free(c);	/* frees r */
 		return;
 	}
-	if (!r->ahead) {
-		pop3_retr_ready(c, r);
-		return;
-	}
-	/* the read-ahead is done: commands may be read again */
-	if (r->err != 0)
-		pop3_retr_free(&c->pre);	/* its RETR will say why */
-	if (c->closing) {
-		/* a timeout or shutdown while it ran */
-		pop3_retr_free(&c->pre);
-		if (io_outlen(c->io) == 0)
-			pop3_session_free(c);
-		return;
-	}
-	pop3_process(c);
+	pop3_retr_ready(c, r);
 }
 
 static void
@@ -915,15 +950,31 @@ pop3_retr_start(struct pop3_session *c, uint32_t n, bool top,
 static void
 cmd_retr(struct pop3_session *c, const struct pop3_command *cmd)
 {
-	struct pop3_retr *r = c->pre;
+	struct pop3_retr *r;
 
-	if (r == NULL || r->n != cmd->msg || c->msgs[r->n - 1].deleted) {
-		pop3_retr_free(&c->pre);
+	if (pop3_msg_get(c, cmd->msg) == NULL)
+		return;
+	/* read-ahead entries before it were skipped (DELE'd, or the client
+	 * has them already): drop them */
+	while (c->pre != NULL && c->pre->n < cmd->msg) {
+		r = c->pre;
+		c->pre = r->next;
+		r->next = NULL;
+		pop3_retr_free(&r);
+	}
+	r = c->pre;
+	if (r == NULL || r->n != cmd->msg || r->err != 0) {
+		if (r != NULL && r->n == cmd->msg) {
+			c->pre = r->next;	/* failed: a fresh read says why */
+			r->next = NULL;
+			pop3_retr_free(&r);
+		}
 		pop3_retr_start(c, cmd->msg, false, 0);
 		return;
 	}
 	/* read ahead: answered from memory */
-	c->pre = NULL;
+	c->pre = r->next;
+	r->next = NULL;
 	r->ahead = false;
 	c->retr = r;
 	c->busy = true;		/* input paused only if it has to wait */

@@ -14,9 +14,9 @@
  * while the session is busy (no input parsed). RETR/TOP stream the message
  * in POP3_CHUNK pieces: the next piece is read while the previous one is
  * written, and written only once the output drained, so memory stays
- * bounded whatever the message size. After a RETR the next message's
- * first piece is read ahead, so a client fetching in order is answered
- * without waiting for the worker pool.
+ * bounded whatever the message size. After a RETR the next messages are
+ * read ahead (POP3_AHEAD_MAX octets), so a client fetching in order is
+ * answered without a worker round trip per message.
  *
  * Mailbox semantics: the message list (numbers, sizes) is fixed at login;
  * mail delivered later shows in the next session. DELE marks; only QUIT
@@ -41,6 +41,8 @@
 #define POP3_CHUNK		(128 * 1024)	/* RETR/TOP: file bytes a job */
 #define POP3_OUT_HIGH		(256 * 1024)	/* queued output: stop reading */
 #define POP3_LIST_CHUNK		(64 * 1024)	/* LIST/UIDL: bytes a write */
+#define POP3_AHEAD_MAX		(256 * 1024)	/* read ahead after RETR: octets */
+#define POP3_AHEAD_MSGS		64		/* ... and messages */
 
 enum pop3_state {
 	POP3_STATE_AUTHORIZATION,
