@@ -119,9 +119,33 @@ emit(struct dkim_bodyhash *h, char c)
 {
 	if (h->total++ >= h->limit)
 		return;
-	h->out[h->nout++] = (unsigned char)c;
 	if (h->nout == sizeof(h->out))
 		flush(h);
+	h->out[h->nout++] = (unsigned char)c;
+}
+
+/* A run of content octets: hashed (straight from the input when long)
+ * as far as the limit allows, always counted. */
+static void
+emit_run(struct dkim_bodyhash *h, const char *p, size_t n)
+{
+	uint64_t room = h->total < h->limit ? h->limit - h->total : 0;
+	size_t take = room < n ? (size_t)room : n;
+
+	h->total += n;
+	if (take == 0)
+		return;
+	if (take > sizeof(h->out) - h->nout) {
+		flush(h);
+		if (take >= sizeof(h->out)) {
+			EVP_DigestUpdate(h->md, p, take);
+			if (h->copy != NULL)
+				buf_append(h->copy, p, take);
+			return;
+		}
+	}
+	memcpy(h->out + h->nout, p, take);
+	h->nout += take;
 }
 
 /* Line ends are held back until content follows them: empty lines at the
@@ -135,31 +159,53 @@ put_line_ends(struct dkim_bodyhash *h)
 	}
 }
 
+/* Length of the run of content octets at p: up to the next LF (and, in
+ * relaxed, the next WSP). */
+static size_t
+run_len(const char *p, size_t n, bool relaxed)
+{
+	const char *nl;
+	size_t i;
+
+	if (!relaxed) {
+		nl = memchr(p, '\n', n);
+		return nl != NULL ? (size_t)(nl - p) : n;
+	}
+	for (i = 0; i < n && p[i] != '\n' && !DKIM_IS_WSP(p[i]); i++)
+		;
+	return i;
+}
+
 void
 dkim_bodyhash_update(struct dkim_bodyhash *h, const char *p, size_t n)
 {
 	bool relaxed = h->canon == DKIM_CANON_RELAXED;
+	size_t i = 0, run;
 
-	for (size_t i = 0; i < n; i++) {
+	while (i < n) {
 		char c = p[i];
 
 		if (c == '\n') {
 			h->crlf++;
 			h->wsp = false;		/* WSP at line end dropped */
 			h->line = false;
+			i++;
 			continue;
 		}
 		if (relaxed && DKIM_IS_WSP(c)) {
 			h->wsp = true;
+			i++;
 			continue;
 		}
 		put_line_ends(h);
 		if (h->wsp)
 			emit(h, ' ');
 		h->wsp = false;
-		emit(h, c);
+		run = run_len(p + i, n - i, relaxed);
+		emit_run(h, p + i, run);
 		h->line = true;
 		h->any = true;
+		i += run;
 	}
 }
 

@@ -135,7 +135,7 @@ check_start(struct dkim_check *c, const char *msg, size_t len,
 		return;
 	}
 	c->parsed = true;
-	if (c->sig.has_expire && (int64_t)c->sig.expire < (int64_t)now) {
+	if (c->sig.has_expire && now > 0 && c->sig.expire < (uint64_t)now) {
 		decide(c, DKIM_PERMERROR, "signature expired");
 		return;
 	}

@@ -299,6 +299,44 @@ test_canon_body_limit(void)
 	buf_free(&b);
 }
 
+/* Bodies larger than the staging buffer, fed in pieces of every size,
+ * give the same canonical octets (and l= cuts them anywhere). */
+static void
+test_canon_body_large(void)
+{
+	static const size_t steps[] = { 1, 7, 4095, 4096, 4097, 100000 };
+	char *body = xmalloc(30001);
+	struct buf ref, b;
+	uint64_t total;
+
+	for (size_t i = 0; i < 30000; i++)
+		body[i] = i % 97 == 96 ? '\n' : i % 13 == 0 ? ' ' :
+		    i % 3001 < 4500 && i > 9000 && i < 13600 ? 'x' :
+		    (char)('a' + i % 26);
+	body[30000] = '\0';
+	for (int c = DKIM_CANON_SIMPLE; c <= DKIM_CANON_RELAXED; c++) {
+		buf_init(&ref, 0);
+		canon_body((enum dkim_canon)c, body, 1, &ref, UINT64_MAX,
+		    &total);
+		TEST_ASSERT(total == ref.len && ref.len > 29000);
+		for (size_t s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
+			buf_init(&b, 0);
+			canon_body((enum dkim_canon)c, body, steps[s], &b,
+			    UINT64_MAX, NULL);
+			TEST_ASSERT(b.len == ref.len &&
+			    memcmp(b.data, ref.data, b.len) == 0);
+			buf_reset(&b);
+			canon_body((enum dkim_canon)c, body, steps[s], &b, 12345,
+			    &total);
+			TEST_ASSERT(b.len == 12345 && total == ref.len &&
+			    memcmp(b.data, ref.data, b.len) == 0);
+			buf_free(&b);
+		}
+		buf_free(&ref);
+	}
+	free(body);
+}
+
 static void
 test_canon_header_edges(void)
 {
@@ -1144,6 +1182,7 @@ main(int argc, char **argv)
 	TEST_RUN(test_canon_rfc6376_example);
 	TEST_RUN(test_canon_body_edges);
 	TEST_RUN(test_canon_body_limit);
+	TEST_RUN(test_canon_body_large);
 	TEST_RUN(test_canon_header_edges);
 	TEST_RUN(test_tags);
 	TEST_RUN(test_sig_parse);
