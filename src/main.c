@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli/cli_accounts.h"
+#include "cli/cli_dkim.h"
 #include "cli/cli_queue.h"
 #include "conf/conf.h"
 #include "serve.h"
@@ -30,6 +31,9 @@ static const char usage[] =
 "  alias add|del|list [ADDRESS [TARGET ...]]\n"
 "                                 manage aliases\n"
 "  queue list|flush|del [ID]      inspect and manage the outbound queue\n"
+"  dkim keygen DOMAIN [SELECTOR] [--type rsa|ed25519]\n"
+"                                 make a DKIM key, print its DNS record\n"
+"  dns-records DOMAIN             print the DNS records to publish\n"
 "  --version, --help\n"
 "\n"
 "FILE defaults to $TEM_CONFIG, else /etc/tem/tem.conf.\n";
@@ -133,6 +137,19 @@ main(int argc, char **argv)
 		if (load(file, false, &c) < 0)
 			return 1;
 		r = cli_queue(c, argc, argv);
+		conf_free(&c);
+		return r;
+	}
+	if (strcmp(argv[0], "dkim") == 0 ||
+	    strcmp(argv[0], "dns-records") == 0) {
+		bool dkim = strcmp(argv[0], "dkim") == 0;
+		if (wants_help(argc, argv))
+			return dkim ? cli_dkim(NULL, argc, argv) :
+			    cli_dns_records(NULL, argc, argv);
+		if (load(file, false, &c) < 0)
+			return 1;
+		r = dkim ? cli_dkim(c, argc, argv) :
+		    cli_dns_records(c, argc, argv);
 		conf_free(&c);
 		return r;
 	}

@@ -33,6 +33,8 @@
 #include "imap/imap_client.h"
 #include "pop3/pop3_session.h"
 #include "smtp/smtp_session.h"
+#include "policy/dkim_keys.h"
+#include "policy/psl.h"
 #include "store/mailbox.h"
 #include "store/maildir.h"
 #include "tls/tls.h"
@@ -78,12 +80,41 @@ load_accounts(const struct conf *c)
 	return 0;
 }
 
+static struct timespec dkim_mtime_seen;
+
+/* Reads the DKIM signing keys when data_dir/dkim changed (keygen while
+ * the server runs takes effect within a second, like account changes). */
+static void
+load_dkim_keys(const struct conf *c, bool force)
+{
+	char *dir = xasprintf("%s/dkim", c->data_dir), *err = NULL;
+	struct dkim_keystore *ks;
+	struct stat st;
+	struct timespec m = { 0, 0 };
+
+	if (stat(dir, &st) == 0)
+		m = st.st_mtim;
+	free(dir);
+	if (!force && m.tv_sec == dkim_mtime_seen.tv_sec &&
+	    m.tv_nsec == dkim_mtime_seen.tv_nsec)
+		return;
+	dkim_mtime_seen = m;
+	if (dkim_keystore_load(c->data_dir, &ks, &err) < 0) {
+		log_error("- server dkim-keys-failed error=\"%s\"", err);
+		free(err);
+		return;
+	}
+	log_info("- server dkim-keys domains=%zu", dkim_keystore_count(ks));
+	server_set_dkim_keys(ks);
+}
+
 static void
 accounts_poll(void *arg)
 {
 	struct conf *c = server_conf();
 
 	(void)arg;
+	load_dkim_keys(c, false);
 	if (accounts_serial_read(c->data_dir) != accounts_serial_seen) {
 		if (load_accounts(c) == 0)
 			log_info("- server accounts-reloaded serial=%llu",
@@ -135,6 +166,8 @@ on_hup(int signo, void *arg)
 	server_set_conf(c);
 	queue_configure(c->queue_retry_base, c->queue_lifetime);
 	load_accounts(c);
+	load_dkim_keys(c, true);
+	server_set_psl(psl_load(NULL));
 	log_info("- server reloaded config=%s", c->path);
 }
 
@@ -256,9 +289,11 @@ serve_main(struct conf *c)
 	tls_set_current(tls);
 	if (load_accounts(c) < 0)
 		return 1;
+	server_set_psl(psl_load(NULL));
 	if (drop_privileges(c) < 0)
 		return 1;
 
+	load_dkim_keys(c, true);	/* after the drop: files belong to run_as */
 	worker_pool_start(2);
 	maildir_committer_start(c->hostname);
 	if (queue_init(c->data_dir, c->queue_retry_base, c->queue_lifetime,
@@ -291,6 +326,7 @@ serve_main(struct conf *c)
 	loop_free(&main_loop);
 	tls_set_current(NULL);
 	server_set_accounts(NULL);
+	server_free_policy();
 	free(conf_file);
 	log_info("- server stopped");
 	return 0;

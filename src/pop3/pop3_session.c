@@ -1185,15 +1185,15 @@ static void
 pop3_tls_ready(struct pop3_session *c)
 {
 	c->tls = true;
+	c->handshake = false;
 	tls_describe(io_ssl(c->io), c->tls_info, sizeof(c->tls_info));
 	log_info("%s pop3 tls %s", c->base.id, c->tls_info);
-	c->busy = false;
 	if (c->implicit_tls) {
 		c->implicit_tls = false;
-		pop3_send(c, "+OK tem ready");
+		if (!c->stopping)
+			pop3_send(c, "+OK tem ready");
 	}
-	pop3_resume(c);
-	pop3_process(c);
+	pop3_done(c);	/* says goodbye instead when the server stops */
 }
 
 static void
@@ -1217,6 +1217,7 @@ pop3_drained(struct pop3_session *c)
 			pop3_session_free(c);
 			return;
 		}
+		c->handshake = true;
 		io_start_tls(c->io, tls_ssl_new(t));
 		tls_server_unref(&t);
 		return;
@@ -1261,8 +1262,7 @@ pop3_io_cb(struct io *io, enum io_event ev, void *arg)
 	case IO_EV_CONNECTED:	/* not for server sessions */
 	case IO_EV_EOF:
 	case IO_EV_ERROR:
-		if (ev == IO_EV_ERROR && (c->implicit_tls || c->busy) &&
-		    !c->tls && !c->job)
+		if (ev == IO_EV_ERROR && c->handshake)
 			log_info("%s pop3 tls-failed addr=%s", c->base.id,
 			    c->base.ip);
 		if (c->job) {
@@ -1312,6 +1312,7 @@ pop3_session_start(struct pop3_session *c, int fd)
 			return;
 		}
 		c->implicit_tls = true;
+		c->handshake = true;
 		c->busy = true;
 		io_start_tls(c->io, tls_ssl_new(t));
 		tls_server_unref(&t);

@@ -75,6 +75,7 @@ struct pop3_session {
 	bool			 tls;
 	bool			 implicit_tls;	/* POP3S: greet after handshake */
 	bool			 tls_pending;	/* STLS: handshake once drained */
+	bool			 handshake;	/* TLS handshake running */
 	bool			 busy;		/* a command runs: no parsing */
 	bool			 job;		/* a worker job holds the session */
 	bool			 dead;		/* connection gone during a job */

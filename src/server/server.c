@@ -11,6 +11,9 @@
 
 #include "auth/resolve.h"
 #include "conf/conf.h"
+#include "dns/dns.h"
+#include "policy/dkim_keys.h"
+#include "policy/psl.h"
 #include "server/server.h"
 #include "util/log.h"
 #include "util/loop.h"
@@ -29,6 +32,7 @@ struct server_thread {
 	int			 nsessions;
 	bool			 stopping;
 	struct loop_timer	*grace;
+	struct dns_resolver	*resolver;
 };
 
 struct bound {
@@ -269,6 +273,81 @@ server_thread_loop(struct server_thread *t)
 	return t->loop;
 }
 
+struct dns_resolver *
+server_thread_resolver(struct server_thread *t)
+{
+	char *err = NULL;
+
+	if (t->resolver == NULL) {
+		t->resolver = dns_resolver_new(t->loop, server_conf()->dns_server,
+		    &err);
+		if (t->resolver == NULL) {
+			log_error("- server resolver-failed thread=%d error=\"%s\"",
+			    t->idx, err ? err : "?");
+			free(err);
+			return NULL;
+		}
+		/* a client waits on these: fail fast, never for minutes */
+		dns_resolver_set_timeout(t->resolver, 5000);
+	}
+	return t->resolver;
+}
+
+/* Policy data: the current pointer, old ones kept until exit. */
+static pthread_mutex_t policy_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct psl *cur_psl;
+static struct dkim_keystore *cur_dkim;
+static struct psl **old_psl;
+static size_t nold_psl;
+static struct dkim_keystore **old_dkim;
+static size_t nold_dkim;
+
+const struct psl *
+server_psl(void)
+{
+	const struct psl *p;
+
+	pthread_mutex_lock(&policy_lock);
+	p = cur_psl;
+	pthread_mutex_unlock(&policy_lock);
+	return p;
+}
+
+void
+server_set_psl(struct psl *p)
+{
+	pthread_mutex_lock(&policy_lock);
+	if (cur_psl) {
+		old_psl = xrealloc(old_psl, (nold_psl + 1) * sizeof(*old_psl));
+		old_psl[nold_psl++] = cur_psl;
+	}
+	cur_psl = p;
+	pthread_mutex_unlock(&policy_lock);
+}
+
+const struct dkim_keystore *
+server_dkim_keys(void)
+{
+	const struct dkim_keystore *k;
+
+	pthread_mutex_lock(&policy_lock);
+	k = cur_dkim;
+	pthread_mutex_unlock(&policy_lock);
+	return k;
+}
+
+void
+server_set_dkim_keys(struct dkim_keystore *ks)
+{
+	pthread_mutex_lock(&policy_lock);
+	if (cur_dkim) {
+		old_dkim = xrealloc(old_dkim, (nold_dkim + 1) * sizeof(*old_dkim));
+		old_dkim[nold_dkim++] = cur_dkim;
+	}
+	cur_dkim = ks;
+	pthread_mutex_unlock(&policy_lock);
+}
+
 static void
 thread_check_done(struct server_thread *t)
 {
@@ -374,8 +453,27 @@ server_stop(unsigned grace_ms)
 		sa->grace_ms = grace_ms;
 		loop_post(threads[i].loop, thread_stop, sa);
 	}
-	for (unsigned i = 0; i < nthreads; i++)
+	for (unsigned i = 0; i < nthreads; i++) {
 		pthread_join(threads[i].tid, NULL);
+		dns_resolver_free(&threads[i].resolver);
+	}
+}
+
+void
+server_free_policy(void)
+{
+	psl_free(&cur_psl);
+	for (size_t i = 0; i < nold_psl; i++)
+		psl_free(&old_psl[i]);
+	free(old_psl);
+	old_psl = NULL;
+	nold_psl = 0;
+	dkim_keystore_free(&cur_dkim);
+	for (size_t i = 0; i < nold_dkim; i++)
+		dkim_keystore_free(&old_dkim[i]);
+	free(old_dkim);
+	old_dkim = NULL;
+	nold_dkim = 0;
 }
 
 struct conf *

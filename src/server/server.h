@@ -57,6 +57,21 @@ void server_start(void);
 void server_stop(unsigned grace_ms);
 
 struct loop *server_thread_loop(struct server_thread *t);
+/* The thread's DNS resolver (made at first use, on the thread itself,
+ * asking dns_server); NULL when it cannot be made (logged). */
+struct dns_resolver *server_thread_resolver(struct server_thread *t);
+
+/* Process-wide policy data, loaded by serve.c and swapped on reload:
+ * the public suffix list and the DKIM signing keys. Old ones are kept
+ * until exit (a check in progress may still use them). */
+struct psl;
+struct dkim_keystore;
+const struct psl *server_psl(void);
+void server_set_psl(struct psl *p);
+const struct dkim_keystore *server_dkim_keys(void);
+void server_set_dkim_keys(struct dkim_keystore *ks);
+/* At exit, after server_stop(): frees current and old policy data. */
+void server_free_policy(void);
 
 /* Registers s on t (fills thread, id) after taking its per-address slot.
  * Returns false when the address already holds max_sessions_per_ip

@@ -220,12 +220,13 @@ static void smtp_store_settle(struct smtp_store *st);
 
 /* Adds one maildir copy per distinct local mailbox. */
 static void
-smtp_store_add_local(struct smtp_store *st, const struct acct_target *t)
+smtp_store_add_local(struct smtp_store *st, const struct acct_target *t,
+    bool junk)
 {
 	struct maildir_job *job = &st->job;
 	struct maildir_rcpt *r;
-	char *dir = xasprintf("%s/mail/%s/%s", st->s->conf->data_dir,
-	    t->domain, t->localpart);
+	char *dir = xasprintf("%s/mail/%s/%s%s", st->s->conf->data_dir,
+	    t->domain, t->localpart, junk ? "/.Junk" : "");
 
 	for (int i = 0; i < job->nrcpt; i++)
 		if (strcmp(job->rcpts[i].maildir, dir) == 0) {
@@ -395,7 +396,6 @@ smtp_submission_fixup(struct smtp_session *s)
 static void
 smtp_message_end(struct smtp_session *s)
 {
-	struct smtp_store *st;
 	const char *reply = NULL;
 
 	smtp_deadline(s, 0);
@@ -412,6 +412,14 @@ smtp_message_end(struct smtp_session *s)
 	}
 	if (s->auth_done)
 		smtp_submission_fixup(s);
+	smtp_policy_end(s);
+}
+
+void
+smtp_message_store(struct smtp_session *s, bool junk)
+{
+	struct smtp_store *st;
+
 	st = xmalloc(sizeof(*st));
 	st->s = s;
 	memcpy(st->msgid, s->msgid, sizeof(st->msgid));
@@ -420,7 +428,7 @@ smtp_message_end(struct smtp_session *s)
 		for (int j = 0; j < s->rcpts[i].res.n; j++) {
 			const struct acct_target *t = &s->rcpts[i].res.t[j];
 			if (t->kind == ACCT_TARGET_LOCAL)
-				smtp_store_add_local(st, t);
+				smtp_store_add_local(st, t, junk);
 			else
 				smtp_store_add_remote(st, t, &s->rcpts[i].path);
 		}

@@ -20,8 +20,9 @@ smtp_accept(struct server_thread *t, int fd, const struct sockaddr *sa,
 {
 	struct smtp_session *s = xmalloc(sizeof(*s));
 
-	(void)len;
 	s->conf = server_conf();
+	if (len <= sizeof(s->peer))
+		memcpy(&s->peer, sa, len);
 	if (!server_session_add(t, &s->base, svc, sa)) {
 		static const char msg[] =
 		    "421 4.7.0 Error: too many connections from your address\r\n";

@@ -69,6 +69,8 @@ smtp_error(struct smtp_session *s)
 void
 smtp_tx_reset(struct smtp_session *s)
 {
+	smtp_policy_reset(s);
+	s->policy_pending = false;
 	smtp_path_free(&s->mail);
 	for (unsigned i = 0; i < s->nrcpt; i++) {
 		smtp_path_free(&s->rcpts[i].path);
@@ -184,6 +186,7 @@ smtp_cmd_mail(struct smtp_session *s, const struct smtp_command *cmd)
 		free(from);
 	}
 	s->in_tx = true;
+	smtp_policy_mail(s);
 	smtp_reply(s, "250 2.1.0 Ok");
 }
 

@@ -43,6 +43,7 @@ enum smtp_auth_step { SMTP_AUTH_NONE, SMTP_AUTH_PLAIN, SMTP_AUTH_LOGIN_USER,
 	SMTP_AUTH_LOGIN_PASS };
 
 struct loop_timer;
+struct smtp_policy;
 
 struct smtp_session {
 	struct server_session	 base;	/* first: the registry's view */
@@ -59,6 +60,9 @@ struct smtp_session {
 	bool			 auth_pending;	/* a worker or timer holds s */
 	bool			 dead;		/* connection gone meanwhile */
 	bool			 implicit_tls;	/* greet after the handshake */
+	bool			 policy_pending; /* SPF/DKIM/DMARC at DATA end */
+	struct smtp_policy	*policy;	/* the transaction's checks */
+	struct sockaddr_storage	 peer;		/* the client, for SPF */
 	bool			 stopping;	/* server shutting down */
 	char			*helo;
 	char			*auth_user;	/* canonical address */
@@ -119,6 +123,14 @@ void smtp_cmd_bdat(struct smtp_session *s, const struct smtp_command *cmd);
 /* Consumes message input; returns false when the session must stop
  * reading (waiting for the store, or closed). */
 bool smtp_message_input(struct smtp_session *s);
+
+/* smtp_policy.c */
+void smtp_policy_mail(struct smtp_session *s);
+void smtp_policy_end(struct smtp_session *s);
+void smtp_policy_reset(struct smtp_session *s);
+/* smtp_message.c: hands the message to the store (junk: the recipients'
+ * Junk folder) and replies when it is durable. */
+void smtp_message_store(struct smtp_session *s, bool junk);
 
 /* smtp_server.c */
 void smtp_accept(struct server_thread *t, int fd, const struct sockaddr *sa,
