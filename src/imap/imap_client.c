@@ -20,9 +20,8 @@
 
 #include <openssl/crypto.h>
 
-#include "auth/authcache.h"
+#include "auth/auth_verify.h"
 #include "auth/authfail.h"
-#include "auth/password.h"
 #include "auth/resolve.h"
 #include "auth/sasl.h"
 #include "conf/conf.h"
@@ -600,33 +599,22 @@ cmd_starttls(struct imap_cmd *cmd)
 	return IMAP_CMD_DONE;
 }
 
-/* LOGIN and AUTHENTICATE: the password check on a worker. */
+/* LOGIN and AUTHENTICATE: the password check (auth_verify.c), then the
+ * user's mail store opened on a worker. */
 struct imap_login {
 	struct imap_cmd	*cmd;
-	char		*user;
-	char		*pass;
-	char		*hash;
+	char		*user;		/* as given, for the failure log */
 	char		*canonical;
 	char		*maildir;
 	struct mbox_user *mu;
-	uint64_t	 serial;	/* accounts, for the cache */
 	bool		 ok;
 	char		*error;
 };
 
-/* A real yescrypt hash: unknown users cost the same time as known ones. */
-static const char imap_dummy_hash[] =
-    "$y$j9T$F5Jx5fExrKuPp53xLKQ..1$t68WlbzAjvyMwlmuaRAxHjB5U3DEBHlrkCo8BWZr9M2";
-
 static void
 imap_login_free(struct imap_login *l)
 {
-	if (l->pass) {
-		OPENSSL_cleanse(l->pass, strlen(l->pass));
-		free(l->pass);
-	}
 	free(l->user);
-	free(l->hash);
 	free(l->canonical);
 	free(l->maildir);
 	free(l->error);
@@ -640,14 +628,6 @@ imap_login_work(void *arg)
 {
 	struct imap_login *l = arg;
 
-	if (l->canonical && authcache_check(l->canonical, l->pass, l->serial))
-		l->ok = true;
-	else {
-		l->ok = password_verify(l->pass, l->hash ? l->hash :
-		    imap_dummy_hash) && l->canonical != NULL;
-		if (l->ok)
-			authcache_store(l->canonical, l->pass, l->serial);
-	}
 	if (l->ok && mbox_user_open(l->maildir, &l->mu, &l->error) < 0)
 		l->ok = false;
 }
@@ -722,36 +702,40 @@ imap_login_done(void *arg)
 	imap_login_free(l);
 }
 
+static void
+imap_login_verified(bool ok, char *canonical, void *arg)
+{
+	struct imap_login *l = arg;
+	struct imap_client *c = l->cmd->c;
+	const char *at = canonical ? strrchr(canonical, '@') : NULL;
+
+	l->ok = ok && at != NULL;
+	l->canonical = canonical;
+	if (l->ok)
+		l->maildir = xasprintf("%s/mail/%s/%.*s", c->conf->data_dir,
+		    at + 1, (int)(at - canonical), canonical);
+	if (!l->ok || c->dead) {
+		imap_login_done(l);
+		return;
+	}
+	worker_submit(server_thread_loop(c->base.thread), imap_login_work,
+	    imap_login_done, l);
+}
+
 static enum imap_cmd_result
 imap_login_start(struct imap_cmd *cmd, struct sasl_creds *cr)
 {
 	struct imap_client *c = cmd->c;
 	struct imap_login *l = xmalloc(sizeof(*l));
 	struct acct_snapshot *acct = server_accounts();
-	const char *hash = acct ? acct_user_hash(acct, cr->user) : NULL;
-	const char *canon = acct ? acct_user_canonical(acct, cr->user) : NULL;
 
 	l->cmd = cmd;
-	l->user = cr->user;
-	l->pass = cr->pass;
-	cr->user = cr->pass = NULL;
-	sasl_creds_clear(cr);
-	l->hash = hash ? xstrdup(hash) : NULL;
-	if (canon) {
-		const char *at = strrchr(canon, '@');
-		l->canonical = xstrdup(canon);
-		if (at)
-			l->maildir = xasprintf("%s/mail/%s/%.*s",
-			    c->conf->data_dir, at + 1, (int)(at - canon), canon);
-		else
-			XFREE(&l->canonical);
-	}
-	if (acct) {
-		l->serial = acct_snapshot_serial(acct);
+	l->user = xstrdup(cr->user);
+	auth_verify_start(server_thread_loop(c->base.thread), acct, cr->user,
+	    cr->pass, imap_login_verified, l);
+	if (acct)
 		acct_snapshot_unref(&acct);
-	}
-	worker_submit(server_thread_loop(c->base.thread), imap_login_work,
-	    imap_login_done, l);
+	sasl_creds_clear(cr);
 	return IMAP_CMD_ASYNC;
 }
 

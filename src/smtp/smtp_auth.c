@@ -16,32 +16,15 @@
 
 #include <openssl/crypto.h>
 
-#include "auth/authcache.h"
+#include "auth/auth_verify.h"
 #include "auth/authfail.h"
-#include "auth/password.h"
 #include "auth/sasl.h"
 #include "conf/conf.h"
 #include "smtp/smtp_session.h"
 #include "util/io.h"
 #include "util/log.h"
 #include "util/loop.h"
-#include "util/worker.h"
 #include "util/xmalloc.h"
-
-/* A yescrypt hash of a random string: verifying against it costs what a
- * real verification costs, for users that do not exist. */
-static const char dummy_hash[] =
-    "$y$j9T$F5Jx5fExrKuPp53xLKQ..1$t68WlbzAjvyMwlmuaRAxHjB5U3DEBHlrkCo8BWZr9M2";
-
-struct smtp_auth_job {
-	struct smtp_session	*s;
-	char			*user;
-	char			*pass;
-	char			*hash;
-	char			*canonical;	/* NULL: no such user */
-	uint64_t		 serial;	/* accounts, for the cache */
-	bool			 ok;
-};
 
 bool
 smtp_auth_offered(const struct smtp_session *s)
@@ -49,35 +32,6 @@ smtp_auth_offered(const struct smtp_session *s)
 	return (s->base.svc == SVC_SUBMISSION ||
 	    s->base.svc == SVC_SUBMISSIONS) &&
 	    (s->tls || s->conf->auth_allow_cleartext);
-}
-
-static void
-smtp_auth_job_free(struct smtp_auth_job *j)
-{
-	if (j->pass) {
-		OPENSSL_cleanse(j->pass, strlen(j->pass));
-		free(j->pass);
-	}
-	free(j->user);
-	free(j->hash);
-	free(j->canonical);
-	free(j);
-}
-
-static void
-smtp_auth_work(void *arg)
-{
-	struct smtp_auth_job *j = arg;
-	bool ok;
-
-	if (j->canonical && authcache_check(j->canonical, j->pass, j->serial)) {
-		j->ok = true;
-		return;
-	}
-	ok = password_verify(j->pass, j->hash ? j->hash : dummy_hash);
-	j->ok = ok && j->canonical != NULL;
-	if (j->ok)
-		authcache_store(j->canonical, j->pass, j->serial);
 }
 
 static void
@@ -95,33 +49,29 @@ smtp_auth_delay_over(void *arg)
 }
 
 static void
-smtp_auth_done(void *arg)
+smtp_auth_verified(bool ok, char *canonical, void *arg)
 {
-	struct smtp_auth_job *j = arg;
-	struct smtp_session *s = j->s;
+	struct smtp_session *s = arg;
 	unsigned delay;
 
 	s->auth_pending = false;
 	if (s->dead) {
-		smtp_auth_job_free(j);
+		free(canonical);
 		smtp_session_free_dead(s);
 		return;
 	}
-	if (j->ok) {
+	if (ok) {
 		s->auth_done = true;
-		s->auth_user = j->canonical;
-		j->canonical = NULL;
+		s->auth_user = canonical;
 		log_info("%s smtp auth user=%s addr=%s", s->base.id,
 		    s->auth_user, s->base.ip);
 		smtp_reply(s, "235 2.7.0 Authentication successful");
-		smtp_auth_job_free(j);
 		smtp_session_resume(s);
 		return;
 	}
 	delay = authfail_record(s->base.ip);
 	log_warn("%s smtp auth-failed user=\"%.64s\" addr=%s", s->base.id,
-	    j->user, s->base.ip);
-	smtp_auth_job_free(j);
+	    s->auth_try_user ? s->auth_try_user : "", s->base.ip);
 	s->errors++;
 	if (s->auth_timer == NULL)
 		s->auth_timer = loop_timer_new(server_thread_loop(s->base.thread),
@@ -134,27 +84,18 @@ smtp_auth_done(void *arg)
 static void
 smtp_auth_verify(struct smtp_session *s, struct sasl_creds *c)
 {
-	struct smtp_auth_job *j = xmalloc(sizeof(*j));
-	const char *hash, *canon;
+	struct acct_snapshot *acct = server_accounts();
 
-	j->s = s;
-	j->user = c->user;
-	j->pass = c->pass;
-	c->user = c->pass = NULL;
-	sasl_creds_clear(c);
-	if (s->acct == NULL)
-		s->acct = server_accounts();
-	hash = acct_user_hash(s->acct, j->user);
-	canon = acct_user_canonical(s->acct, j->user);
-	j->hash = hash ? xstrdup(hash) : NULL;
-	j->canonical = canon ? xstrdup(canon) : NULL;
-	j->serial = acct_snapshot_serial(s->acct);
-	acct_snapshot_unref(&s->acct);
+	free(s->auth_try_user);
+	s->auth_try_user = xstrdup(c->user);
 	s->busy = true;
 	s->auth_pending = true;
 	io_pause_read(s->io);
-	worker_submit(server_thread_loop(s->base.thread), smtp_auth_work,
-	    smtp_auth_done, j);
+	auth_verify_start(server_thread_loop(s->base.thread), acct, c->user,
+	    c->pass, smtp_auth_verified, s);
+	if (acct)
+		acct_snapshot_unref(&acct);
+	sasl_creds_clear(c);
 }
 
 static void

@@ -557,6 +557,7 @@ smtp_session_free(struct smtp_session *s)
 	free(s->helo);
 	free(s->auth_user);
 	free(s->auth_login_user);
+	free(s->auth_try_user);
 	loop_timer_free(&s->auth_timer);
 	loop_timer_free(&s->deadline);
 	free(s);

@@ -68,6 +68,7 @@ struct smtp_session {
 	char			*auth_user;	/* canonical address */
 	enum smtp_auth_step	 auth_step;	/* a 334 is outstanding */
 	char			*auth_login_user;
+	char			*auth_try_user;	/* for the failure log */
 	struct loop_timer	*auth_timer;	/* delays a failure's 535 */
 	struct loop_timer	*deadline;	/* time per command / DATA */
 	bool			 deadline_on;
