@@ -148,7 +148,7 @@ def imap_check(port, user, password, want_exists=None, timeout=10.0):
 
 class Tem(benchlib.Tem):
     """build/tem with IMAP on PORT (SMTP on SMTP_PORT for the start-up
-    probe), cleartext LOGIN, a high per-address session cap."""
+    probe), cleartext LOGIN, high per-address and per-user session caps."""
 
     def __init__(self, base, port, smtp_port, binary, max_sessions):
         super().__init__(base, smtp_port, binary, [
@@ -156,6 +156,9 @@ class Tem(benchlib.Tem):
             "smtp_listen = 127.0.0.1:%d" % smtp_port,
             "auth_allow_cleartext = yes",
             "max_sessions_per_ip = %d" % max_sessions,
+            # as Dovecot's mail_max_userip_connections, raised for the
+            # memory figures (200 sessions per user at 10,000)
+            "imap_max_sessions_per_user = %d" % max_sessions,
             "log_level = warning"], log, USER_FMT % 1, PW)
         self.imap_port = port
         self.users = []
@@ -531,7 +534,8 @@ def report(cases, results, mem, args):
                 bgs.append(x["bg"])
     print()
     print("Memory per session: PSS growth of all the server's processes / "
-          "sessions (drop of free memory in parentheses)")
+          "sessions (in parentheses: drop of MemAvailable, machine-wide, "
+          "with kernel memory; noisy, negative = noise)")
     hdr = "%-24s %22s %22s  %s" % ("sessions", "dovecot KB", "tem KB",
                                    "target (tem)")
     print(hdr)
@@ -569,9 +573,9 @@ def report(cases, results, mem, args):
         ok = (tm10.get("idle_n") or 0) >= TARGET_HELD and tm10.get("alive")
         met, missed = met + bool(ok), missed + (not ok)
         print("tem holds %d IDLE sessions: %s" % (TARGET_HELD, verdict(ok)))
-    if ("dovecot", TARGET_HELD) not in mem and TARGET_HELD in args.mem:
-        print("dovecot at %d sessions: not measured (%s)" % (
-            TARGET_HELD, args.dovecot_note))
+    if args.dovecot_note:
+        print("dovecot above %s sessions: not measured (%s)" % (
+            args.dovecot_max_sessions, args.dovecot_note))
     if gens:
         g = max(gens)
         print("load generator: at most %.0f%% of one CPU per process (%s, "
