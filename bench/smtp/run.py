@@ -130,6 +130,7 @@ class Tem(benchlib.Tem):
                          ["smtp_listen = 127.0.0.1:%d" % port,
                           "auth_allow_cleartext = yes",
                           "max_sessions_per_ip = 1000",
+                          "max_connections_per_minute = 0",
                           "log_level = warning"], log)
         self.maildir = os.path.join(self.data, "mail", "bench.test", "bench")
 

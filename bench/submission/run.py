@@ -230,6 +230,7 @@ class Tem(benchlib.Tem):
             "auth_allow_cleartext = yes",
             "relay_host = 127.0.0.1:%d" % sink_port,
             "max_sessions_per_ip = 1000",
+            "max_connections_per_minute = 0",
             "log_level = warning"], log, USER, PW)
 
     def start(self):

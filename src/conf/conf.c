@@ -20,7 +20,7 @@
 #include "util/xmalloc.h"
 
 enum conf_type { T_STR, T_PATH, T_BOOL, T_UINT, T_PORT, T_SIZE, T_DURATION,
-    T_LISTEN, T_LEVEL };
+    T_LISTEN, T_LEVEL, T_STRLIST };
 
 struct conf_key {
 	const char	*name;
@@ -68,6 +68,15 @@ static const struct conf_key conf_keys[] = {
 	/* IMAP sessions of one user at once: a phone, a laptop and a few
 	 * sync tools hold ~10; Dovecot's per user+IP default is 10. */
 	K(imap_max_sessions_per_user, T_UINT, "100"),
+	/* What one account may send: generous for people, small enough that
+	 * a stolen password cannot turn the server into a spam cannon. */
+	K(submission_max_messages_per_hour, T_UINT, "1000"),
+	K(submission_max_recipients_per_hour, T_UINT, "5000"),
+	/* New connections per client address and minute, all services;
+	 * 0: no limit. Real clients reconnect a few times a minute. */
+	K(max_connections_per_minute, T_UINT, "600"),
+	/* DNS block lists asked at connect (port 25): none by default. */
+	K(dnsbl_zones, T_STRLIST, ""),
 	K(log_level, T_LEVEL, "info"),
 };
 
@@ -298,6 +307,25 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 			return -1;
 		}
 		return 0;
+	case T_STRLIST: {
+		struct conf_strlist *l = field;
+		char *save = NULL, *tok;
+		for (int i = 0; i < l->n; i++)
+			free(l->v[i]);
+		l->n = 0;
+		for (tok = strtok_r(v, ",", &save); tok;
+		    tok = strtok_r(NULL, ",", &save)) {
+			tok = trim(tok);
+			if (*tok == '\0')
+				continue;
+			if (l->n == 16) {
+				*why = "at most 16 entries";
+				return -1;
+			}
+			l->v[l->n++] = xstrdup(tok);
+		}
+		return 0;
+	}
 	case T_LEVEL: {
 		char **sp = field;
 		if (strcmp(v, "debug") && strcmp(v, "info") &&
@@ -472,6 +500,12 @@ conf_free(struct conf **cp)
 		if (conf_keys[i].type == T_STR || conf_keys[i].type == T_PATH ||
 		    conf_keys[i].type == T_LEVEL)
 			free(*(char **)((char *)c + conf_keys[i].offset));
+		if (conf_keys[i].type == T_STRLIST) {
+			struct conf_strlist *l = (void *)((char *)c +
+			    conf_keys[i].offset);
+			for (int j = 0; j < l->n; j++)
+				free(l->v[j]);
+		}
 	}
 	free(c->path);
 	free(c->dir);

@@ -55,6 +55,13 @@ struct conf {
 	unsigned smtp_data_timeout;	/* seconds */
 	unsigned worker_threads;	/* 0: one per core */
 	unsigned imap_max_sessions_per_user;
+	unsigned submission_max_messages_per_hour;
+	unsigned submission_max_recipients_per_hour;
+	unsigned max_connections_per_minute;
+	struct conf_strlist {
+		int	 n;
+		char	*v[16];
+	} dnsbl_zones;
 	char	*log_level;
 };
 

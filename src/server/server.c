@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "auth/resolve.h"
+#include "auth/ratelimit.h"
 #include "conf/conf.h"
 #include "dns/dns.h"
 #include "policy/dkim_keys.h"
@@ -378,6 +379,13 @@ server_session_add(struct server_thread *t, struct server_session *s,
 		s->port = ntohs(s4->sin_port);
 	} else
 		snprintf(s->ip, sizeof(s->ip), "unknown");
+	snprintf(key, sizeof(key), "conn/%s", s->ip);
+	if (!ratelimit_take(key, 1, server_conf()->max_connections_per_minute,
+	    60)) {
+		log_info("%s %s refuse addr=%s reason=max_connections_per_minute",
+		    s->id, svc_names[svc], s->ip);
+		return false;
+	}
 	snprintf(key, sizeof(key), "%s/%s", svc_names[svc], s->ip);
 	if (!ip_acquire(key, server_conf()->max_sessions_per_ip))
 		return false;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/ratelimit.h"
 #include "conf/conf.h"
 #include "smtp/smtp_session.h"
 #include "tls/tls.h"
@@ -25,6 +26,7 @@
 #include "util/xmalloc.h"
 
 static void smtp_process(struct smtp_session *s);
+static bool smtp_rate(struct smtp_session *s, const char *kind, unsigned max);
 static void smtp_session_free(struct smtp_session *s);
 
 void
@@ -149,6 +151,12 @@ smtp_cmd_mail(struct smtp_session *s, const struct smtp_command *cmd)
 		smtp_error(s);
 		return;
 	}
+	if (s->auth_done && !smtp_rate(s, "msg",
+	    s->conf->submission_max_messages_per_hour)) {
+		smtp_reply(s, "450 4.7.1 Error: too many messages sent in the "
+		    "last hour, try again later");
+		return;
+	}
 	if (smtp_parse_mail(cmd->args, &s->mail, &reply) < 0) {
 		smtp_reply(s, "%s", reply);
 		smtp_error(s);
@@ -190,6 +198,20 @@ smtp_cmd_mail(struct smtp_session *s, const struct smtp_command *cmd)
 	smtp_reply(s, "250 2.1.0 Ok");
 }
 
+/* One unit of an authenticated user's hourly allowance of kind. */
+static bool
+smtp_rate(struct smtp_session *s, const char *kind, unsigned max)
+{
+	char key[300];
+
+	snprintf(key, sizeof(key), "%s/%.280s", kind, s->auth_user);
+	if (ratelimit_take(key, 1, max, 3600))
+		return true;
+	log_warn("%s smtp rate-limited user=%s kind=%s max=%u", s->base.id,
+	    s->auth_user, kind, max);
+	return false;
+}
+
 /* Local parts that route mail onward: "a%b@us", "b!a@us", "\"a@b\"@us". */
 static bool
 smtp_relay_trick(const struct smtp_path *p)
@@ -212,6 +234,12 @@ smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 	}
 	if (s->nrcpt >= s->conf->smtp_max_recipients) {
 		smtp_reply(s, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	if (s->auth_done && !smtp_rate(s, "rcpt",
+	    s->conf->submission_max_recipients_per_hour)) {
+		smtp_reply(s, "452 4.7.1 Error: too many recipients in the last "
+		    "hour, try again later");
 		return;
 	}
 	if (s->nrcpt == s->rcpt_cap) {
@@ -539,7 +567,17 @@ smtp_session_start(struct smtp_session *s, int fd)
 		tls_server_unref(&tls);
 		return;
 	}
+	if (smtp_dnsbl_start(s))
+		return;		/* smtp_greet once the lists answered */
+	smtp_greet(s);
+}
+
+void
+smtp_greet(struct smtp_session *s)
+{
 	smtp_reply(s, "220 %s ESMTP tem", s->conf->hostname);
+	if (s->busy)		/* held while the block lists answered */
+		smtp_session_resume(s);
 }
 
 static void
@@ -549,6 +587,7 @@ smtp_session_free(struct smtp_session *s)
 	    "errors=%u duration=%lds", s->base.id, s->base.ip, s->ncommands,
 	    s->nmessages, s->errors, (long)(time(NULL) - s->started));
 	smtp_tx_reset(s);
+	smtp_dnsbl_cancel(s);
 	io_free(&s->io);
 	server_session_remove(&s->base);
 	buf_free(&s->line);

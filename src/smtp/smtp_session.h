@@ -44,6 +44,7 @@ enum smtp_auth_step { SMTP_AUTH_NONE, SMTP_AUTH_PLAIN, SMTP_AUTH_LOGIN_USER,
 
 struct loop_timer;
 struct smtp_policy;
+struct smtp_dnsbl;
 
 struct smtp_session {
 	struct server_session	 base;	/* first: the registry's view */
@@ -62,6 +63,7 @@ struct smtp_session {
 	bool			 implicit_tls;	/* greet after the handshake */
 	bool			 policy_pending; /* SPF/DKIM/DMARC at DATA end */
 	struct smtp_policy	*policy;	/* the transaction's checks */
+	struct smtp_dnsbl	*dnsbl;		/* block lists at connect */
 	struct sockaddr_storage	 peer;		/* the client, for SPF */
 	bool			 stopping;	/* server shutting down */
 	char			*helo;
@@ -124,6 +126,12 @@ void smtp_cmd_bdat(struct smtp_session *s, const struct smtp_command *cmd);
 /* Consumes message input; returns false when the session must stop
  * reading (waiting for the store, or closed). */
 bool smtp_message_input(struct smtp_session *s);
+
+/* smtp_dnsbl.c */
+bool smtp_dnsbl_start(struct smtp_session *s);
+void smtp_dnsbl_cancel(struct smtp_session *s);
+/* smtp_session.c: the 220 greeting (after the block lists). */
+void smtp_greet(struct smtp_session *s);
 
 /* smtp_policy.c */
 void smtp_policy_mail(struct smtp_session *s);
