@@ -166,6 +166,7 @@ class Dovecot:
         os.chown(os.path.join(d, "home"), self.uid, self.gid)
         with open(self.conf, "w") as f:
             f.write("""# bench/pop3: a private Dovecot, as /work/shared/PEERS.md says
+instance_name = tem-bench-pop3
 protocols = pop3
 listen = 127.0.0.1
 base_dir = {d}/run
@@ -283,6 +284,7 @@ class Tem(benchlib.Tem):
             "pop3_listen = 127.0.0.1:%d" % port,
             "auth_allow_cleartext = yes",
             "max_sessions_per_ip = 1000",
+            "max_connections_per_minute = 0",
             "log_level = warning"], log, user(1), PW)
         self.pop3_port = port
         self.nusers = nusers
