@@ -112,6 +112,52 @@ struct pop3_session {
  * registered and c->conf set by the caller. */
 void pop3_session_start(struct pop3_session *c, int fd);
 
+/* ---- internal to src/pop3/: the session core for the command files ---- */
+struct pop3_command;
+
+/* pop3_session.c */
+/* Queues one reply line (CRLF added). */
+void pop3_send(struct pop3_session *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* "-ERR text", counted as a bad command (the session closes after
+ * POP3_MAX_BAD). */
+void pop3_err_bad(struct pop3_session *c, const char *text);
+/* Stops reading input while a command waits (idempotent). */
+void pop3_pause(struct pop3_session *c);
+/* Closes once the queued output drained. */
+void pop3_close(struct pop3_session *c);
+/* A command that set c->busy is over: resume, take the next one. */
+void pop3_done(struct pop3_session *c);
+/* Reads and runs the buffered command lines while the session is free. */
+void pop3_process(struct pop3_session *c);
+/* Frees c (its mailbox is released on a worker). Not while a job holds
+ * c, except from that job's completion. */
+void pop3_session_free(struct pop3_session *c);
+/* USER/PASS and AUTH PLAIN allowed now (TLS, or auth_allow_cleartext). */
+bool pop3_plaintext_ok(const struct pop3_session *c);
+/* Message n of the snapshot if it exists and is not DELE'd; else NULL
+ * after sending the -ERR. */
+struct pop3_msg *pop3_msg_get(struct pop3_session *c, uint32_t n);
+/* Hands *mu and *view (set to NULL) to a worker that unlocks the POP3
+ * lock when unlock, closes the view and drops the user. */
+void pop3_release(struct server_thread *t, struct mbox_user **mu,
+    struct mbox_view **view, bool unlock);
+
+/* pop3_auth.c: AUTHORIZATION */
+void pop3_cmd_user(struct pop3_session *c, const struct pop3_command *cmd);
+void pop3_cmd_pass(struct pop3_session *c, const struct pop3_command *cmd);
+void pop3_cmd_auth(struct pop3_session *c, const struct pop3_command *cmd);
+/* The line c->line after AUTH PLAIN's "+ " (c->auth_wait was set). */
+void pop3_auth_response(struct pop3_session *c);
+
+/* pop3_retr.c: RETR and TOP */
+void pop3_cmd_retr(struct pop3_session *c, const struct pop3_command *cmd);
+void pop3_cmd_top(struct pop3_session *c, const struct pop3_command *cmd);
+/* IO_EV_DRAINED: writes a piece that waited for it; false if none. */
+bool pop3_retr_drained(struct pop3_session *c);
+/* Frees *rp and the read-ahead entries after it; sets *rp to NULL. */
+void pop3_retr_free(struct pop3_retr **rp);
+
 /* pop3_server.c: the accept function for SVC_POP3 and SVC_POP3S. */
 void pop3_accept(struct server_thread *t, int fd, const struct sockaddr *sa,
     socklen_t len, enum service svc);
