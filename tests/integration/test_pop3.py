@@ -647,6 +647,21 @@ def test_too_many_bad_commands(ptem):
     assert "pop3 too-many-errors addr=127.0.0.1" in ptem.log_text()
 
 
+def test_max_sessions_per_ip(make_tem):
+    tem = make_tem(services=SERVICES, extra_conf={"max_sessions_per_ip": "2"})
+    a, b = POP3Raw(tem.ports["pop3"]), POP3Raw(tem.ports["pop3"])
+    try:
+        with POP3Raw(tem.ports["pop3"]) as c:
+            assert c.greeting.startswith(b"-ERR [SYS/TEMP]"), c.greeting
+            assert c.wait_closed() == b""
+        # counted per service: POP3S still has room
+        with POP3Raw(tem.ports["pop3s"], tls=True) as c:
+            assert c.greeting == b"+OK tem ready"
+    finally:
+        a.close()
+        b.close()
+
+
 def test_hostile_bytes(ptem):
     deliver(ptem, 1)
     with POP3Raw(ptem.ports["pop3s"], tls=True) as c:
