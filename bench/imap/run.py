@@ -156,6 +156,8 @@ class Tem(benchlib.Tem):
             "smtp_listen = 127.0.0.1:%d" % smtp_port,
             "auth_allow_cleartext = yes",
             "max_sessions_per_ip = %d" % max_sessions,
+            # no rate limit on new connections (a login per session)
+            "max_connections_per_minute = 0",
             # as Dovecot's mail_max_userip_connections, raised for the
             # memory figures (200 sessions per user at 10,000)
             "imap_max_sessions_per_user = %d" % max_sessions,
