@@ -73,7 +73,10 @@ io_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct io *io = arg;
 
-	(void)bev;
+	/* The callback may be stale: the buffer emptied, then more was
+	 * queued before it ran. Drained means drained now. */
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
 	io_emit(io, IO_EV_DRAINED);
 }
 
