@@ -18,7 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "auth/authfail.h"
-#include "auth/password.h"
+#include "auth/auth_verify.h"
 #include "auth/resolve.h"
 #include "auth/sasl.h"
 #include "conf/conf.h"
@@ -38,8 +38,6 @@ enum pop3_login_result {
 struct pop3_login {
 	struct pop3_session	*c;
 	char			*user;		/* as given */
-	char			*pass;
-	char			*hash;
 	char			*canonical;
 	char			*maildir;
 	enum pop3_login_result	 result;
@@ -51,19 +49,10 @@ struct pop3_login {
 	uint64_t		 total;
 };
 
-/* A real yescrypt hash: unknown users cost the same time as known ones. */
-static const char pop3_dummy_hash[] =
-    "$y$j9T$F5Jx5fExrKuPp53xLKQ..1$t68WlbzAjvyMwlmuaRAxHjB5U3DEBHlrkCo8BWZr9M2";
-
 static void
 pop3_login_free(struct pop3_login *l)
 {
-	if (l->pass) {
-		OPENSSL_cleanse(l->pass, strlen(l->pass));
-		free(l->pass);
-	}
 	free(l->user);
-	free(l->hash);
 	free(l->canonical);
 	free(l->maildir);
 	free(l->error);
@@ -96,11 +85,8 @@ pop3_login_work(void *arg)
 {
 	struct pop3_login *l = arg;
 
-	if (!password_verify(l->pass, l->hash ? l->hash : pop3_dummy_hash) ||
-	    l->canonical == NULL) {
-		l->result = LOGIN_FAILED;
+	if (l->result == LOGIN_FAILED)
 		return;
-	}
 	if (mbox_user_open(l->maildir, &l->mu, &l->error) < 0) {
 		l->result = LOGIN_TEMP;
 		return;
@@ -194,37 +180,45 @@ pop3_login_done(void *arg)
 	pop3_done(c);
 }
 
+/* The password was checked (auth_verify.c): open the mailbox on a
+ * worker, or answer the failure. */
+static void
+pop3_login_verified(bool ok, char *canonical, void *arg)
+{
+	struct pop3_login *l = arg;
+	struct pop3_session *c = l->c;
+	const char *at = canonical ? strrchr(canonical, '@') : NULL;
+
+	l->canonical = canonical;
+	if (!ok || at == NULL) {
+		l->result = LOGIN_FAILED;
+		pop3_login_done(l);
+		return;
+	}
+	l->maildir = xasprintf("%s/mail/%s/%.*s", c->conf->data_dir, at + 1,
+	    (int)(at - canonical), canonical);
+	worker_submit(server_thread_loop(c->base.thread), pop3_login_work,
+	    pop3_login_done, l);
+}
+
 /* Takes cr's user and password; the session is busy until the answer. */
 static void
 pop3_login_start(struct pop3_session *c, struct sasl_creds *cr)
 {
 	struct pop3_login *l = xmalloc(sizeof(*l));
 	struct acct_snapshot *acct = server_accounts();
-	const char *hash = acct ? acct_user_hash(acct, cr->user) : NULL;
-	const char *canon = acct ? acct_user_canonical(acct, cr->user) : NULL;
 
 	l->c = c;
-	l->user = cr->user;
-	l->pass = cr->pass;
-	cr->user = cr->pass = NULL;
-	sasl_creds_clear(cr);
-	l->hash = hash ? xstrdup(hash) : NULL;
-	if (canon) {
-		const char *at = strrchr(canon, '@');
-		if (at) {
-			l->canonical = xstrdup(canon);
-			l->maildir = xasprintf("%s/mail/%s/%.*s",
-			    c->conf->data_dir, at + 1, (int)(at - canon), canon);
-		}
-	}
-	if (acct)
-		acct_snapshot_unref(&acct);
+	l->user = xstrdup(cr->user);
 	XFREE(&c->user_arg);
 	c->busy = true;
 	c->job = true;
 	pop3_pause(c);
-	worker_submit(server_thread_loop(c->base.thread), pop3_login_work,
-	    pop3_login_done, l);
+	auth_verify_start(server_thread_loop(c->base.thread), acct, cr->user,
+	    cr->pass, pop3_login_verified, l);
+	if (acct)
+		acct_snapshot_unref(&acct);
+	sasl_creds_clear(cr);
 }
 
 /* -ERR before any password check: cleartext refused, or locked out. */
