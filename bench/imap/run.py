@@ -146,6 +146,26 @@ def imap_check(port, user, password, want_exists=None, timeout=10.0):
             pass
 
 
+def private_copy(binary, dest, wait=60):
+    """Copies BINARY to DEST and returns DEST, so that a rebuild of
+    build/tem during the run changes nothing (a link in progress leaves the
+    file not executable: waits up to WAIT s for it). Returns BINARY itself
+    when it is missing (Tem.start says so)."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if os.access(binary, os.X_OK):
+            try:
+                shutil.copy2(binary, dest)
+                if os.access(dest, os.X_OK):
+                    return dest
+            except OSError:
+                pass
+        elif not os.path.exists(binary):
+            return binary
+        time.sleep(1.0)
+    return binary
+
+
 class Tem(benchlib.Tem):
     """build/tem with IMAP on PORT (SMTP on SMTP_PORT for the start-up
     probe), cleartext LOGIN, high per-address and per-user session caps."""
@@ -164,6 +184,7 @@ class Tem(benchlib.Tem):
             "log_level = warning"], log, USER_FMT % 1, PW)
         self.imap_port = port
         self.users = []
+        self.bin = private_copy(binary, os.path.join(self.dir, "tem"))
 
     def maildir(self, user):
         local, _, domain = user.partition("@")
@@ -180,7 +201,7 @@ class Tem(benchlib.Tem):
                              input=(PW + "\n").encode(),
                              stdout=subprocess.DEVNULL, timeout=30)
             except (subprocess.CalledProcessError,
-                    subprocess.TimeoutExpired) as e:
+                    subprocess.TimeoutExpired, OSError) as e:
                 log("tem: user add %s failed: %s" % (u, e))
                 return False
         for u in users:
