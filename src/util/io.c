@@ -36,6 +36,7 @@ struct io {
 	bool			 dead;		/* freed inside a callback */
 	bool			 skip_line;	/* dropping a too-long line */
 	bool			 paused;
+	bool			 out_full;	/* reading held: output high */
 	bool			 connecting;
 	int			 error;
 };
@@ -64,8 +65,15 @@ io_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct io *io = arg;
 
-	(void)bev;
-	io_emit(io, IO_EV_DATAIN);
+	if (!io_emit(io, IO_EV_DATAIN))
+		return;
+	/* Backpressure: a client that sends commands but does not read the
+	 * replies stops being read once IO_OUTPUT_HIGH waits for it. */
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > IO_OUTPUT_HIGH &&
+	    !io->out_full) {
+		io->out_full = true;
+		bufferevent_disable(bev, EV_READ);
+	}
 }
 
 static void
@@ -77,6 +85,15 @@ io_write_cb(struct bufferevent *bev, void *arg)
 	 * queued before it ran. Drained means drained now. */
 	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
+	if (io->out_full) {
+		io->out_full = false;
+		if (!io->paused) {
+			bufferevent_enable(bev, EV_READ);
+			bufferevent_trigger(bev, EV_READ,
+			    BEV_TRIG_DEFER_CALLBACKS |
+			    BEV_TRIG_IGNORE_WATERMARKS);
+		}
+	}
 	io_emit(io, IO_EV_DRAINED);
 }
 
@@ -240,7 +257,9 @@ io_set_timeout(struct io *io, unsigned sec)
 	struct timeval tv = { sec, 0 };
 
 	io->timeout = sec;
-	bufferevent_set_timeouts(io->bev, sec ? &tv : NULL, NULL);
+	/* The write side too: a client that stops reading while output
+	 * waits is as idle as one that stops writing. */
+	bufferevent_set_timeouts(io->bev, sec ? &tv : NULL, sec ? &tv : NULL);
 }
 
 void
@@ -254,6 +273,8 @@ void
 io_resume_read(struct io *io)
 {
 	io->paused = false;
+	if (io->out_full)
+		return;		/* the drain resumes it */
 	bufferevent_enable(io->bev, EV_READ);
 	/* Input may already wait in the buffer: have it looked at. */
 	if (evbuffer_get_length(bufferevent_get_input(io->bev)) > 0)

@@ -26,6 +26,8 @@ struct loop;
 struct io;
 
 #define IO_INPUT_MAX	(64 * 1024)
+/* Reading stops while more output than this waits for the client. */
+#define IO_OUTPUT_HIGH	(256 * 1024)
 
 enum io_event {
 	IO_EV_DATAIN,
@@ -69,7 +71,8 @@ int io_error(const struct io *io);
 /* The SSL * once TLS is on, else NULL. */
 void *io_ssl(const struct io *io);
 
-/* Idle timeout for reading, in seconds (0: none). */
+/* Idle timeout in seconds (0: none): no input for that long, or output
+ * waiting that long without the client taking any. */
 void io_set_timeout(struct io *io, unsigned sec);
 void io_pause_read(struct io *io);
 void io_resume_read(struct io *io);

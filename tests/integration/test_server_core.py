@@ -129,3 +129,29 @@ def test_mail_loop_is_refused_with_5_4_6(make_tem):
         s.sendmail("x@b.test", ["alice@a.test"],
                    hops.split(b"\r\n", 1)[1] + b"Subject: ok\r\n\r\nok\r\n")
     assert len(tem.maildir_messages("alice@a.test")) == 1
+
+
+def test_client_that_never_reads_is_dropped(make_tem):
+    """Output piling up unread counts as idle: the session ends."""
+    tem = make_tem(extra_conf={"smtp_command_timeout": "2s",
+                               "smtp_max_errors": "1000000"})
+    s = socket.create_connection(("127.0.0.1", tem.smtp_port), timeout=30)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(0.5)
+    sent = 0
+    deadline = time.monotonic() + 25
+    closed = False
+    while time.monotonic() < deadline:
+        try:
+            sent += s.send(b"HELP\r\n" * 1000)
+        except socket.timeout:
+            time.sleep(0.2)       # our send buffer is full: keep waiting
+        except OSError:
+            closed = True
+            break
+        if "smtp timeout" in tem.log_text():
+            closed = True
+            break
+    s.close()
+    assert closed, "session still open after %d bytes" % sent
+    assert "smtp timeout" in tem.log_text()
