@@ -294,7 +294,10 @@ serve_main(struct conf *c)
 		return 1;
 
 	load_dkim_keys(c, true);	/* after the drop: files belong to run_as */
-	worker_pool_start(2);
+	/* Workers mostly wait on the disk (fsync, SQLite, file reads):
+	 * more of them than cores keeps both cores busy (bench/imap found
+	 * two workers to be the limit under a mixed IMAP load). */
+	worker_pool_start(8);
 	maildir_committer_start(c->hostname);
 	if (queue_init(c->data_dir, c->queue_retry_base, c->queue_lifetime,
 	    &err) < 0)
