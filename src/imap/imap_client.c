@@ -133,17 +133,6 @@ imap_cmd_store_error(struct imap_cmd *cmd, int err, bool trycreate,
 	imap_cmd_no(cmd, "%s%s", code, text ? text : "Failed");
 }
 
-static bool
-tls_available(void)
-{
-	struct tls_server *t = tls_current();
-
-	if (t == NULL)
-		return false;
-	tls_server_unref(&t);
-	return true;
-}
-
 void
 imap_client_capabilities(struct imap_client *c, struct buf *out)
 {
@@ -986,15 +975,10 @@ imap_io_cb(struct io *io, enum io_event ev, void *arg)
 			break;
 		}
 		if (c->tls_pending) {
-			struct tls_server *t = tls_current();
 			c->tls_pending = false;
-			if (t == NULL) {
-				imap_client_free(c);
-				break;
-			}
 			c->busy = true;
-			io_start_tls(c->io, tls_ssl_new(t));
-			tls_server_unref(&t);
+			if (tls_io_start(c->io) < 0)
+				imap_client_free(c);
 			break;
 		}
 		if (c->cmd && c->cmd->more) {
@@ -1082,16 +1066,12 @@ imap_client_start(struct imap_client *c, int fd)
 	log_info("%s %s connect addr=%s port=%d", c->base.id,
 	    service_name(c->base.svc), c->base.ip, c->base.port);
 	if (c->base.svc == SVC_IMAPS) {
-		struct tls_server *t = tls_current();
-		if (t == NULL) {
-			imap_close(c);
-			imap_client_free(c);
-			return;
-		}
 		c->implicit_tls = true;
 		c->busy = true;
-		io_start_tls(c->io, tls_ssl_new(t));
-		tls_server_unref(&t);
+		if (tls_io_start(c->io) < 0) {
+			imap_close(c);
+			imap_client_free(c);
+		}
 		return;
 	}
 	imap_greet(c);

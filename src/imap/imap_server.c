@@ -22,14 +22,8 @@ imap_accept(struct server_thread *t, int fd, const struct sockaddr *sa,
 	(void)len;
 	c->conf = server_conf();
 	if (!server_session_add(t, &c->base, svc, sa)) {
-		static const char msg[] =
-		    "* BYE Too many connections from your address\r\n";
-		log_info("%s %s refuse addr=%s reason=max_sessions_per_ip",
-		    c->base.id, service_name(svc), c->base.ip);
-		if (write(fd, msg, sizeof(msg) - 1) < 0) {
-			/* gone already */
-		}
-		close(fd);
+		server_refuse(fd, svc,
+		    "* BYE Too many connections from your address\r\n");
 		free(c);
 		return;
 	}

@@ -116,16 +116,6 @@ pop3_done(struct pop3_session *c)
 	pop3_process(c);
 }
 
-static bool
-tls_available(void)
-{
-	struct tls_server *t = tls_current();
-
-	if (t == NULL)
-		return false;
-	tls_server_unref(&t);
-	return true;
-}
 
 bool
 pop3_plaintext_ok(const struct pop3_session *c)
@@ -573,27 +563,16 @@ pop3_tls_ready(struct pop3_session *c)
 static void
 pop3_drained(struct pop3_session *c)
 {
-	/* The event is delivered later than the write that caused it: more
-	 * output may have been queued since (a reply, "+OK" before STLS's
-	 * handshake). Act only when nothing is waiting; the next drain
-	 * comes otherwise. */
-	if (io_outlen(c->io) > 0)
-		return;
 	if (c->closing) {
 		if (!c->job)
 			pop3_session_free(c);
 		return;
 	}
 	if (c->tls_pending) {
-		struct tls_server *t = tls_current();
 		c->tls_pending = false;
-		if (t == NULL) {
-			pop3_session_free(c);
-			return;
-		}
 		c->handshake = true;
-		io_start_tls(c->io, tls_ssl_new(t));
-		tls_server_unref(&t);
+		if (tls_io_start(c->io) < 0)
+			pop3_session_free(c);
 		return;
 	}
 	if (pop3_retr_drained(c))
@@ -678,16 +657,11 @@ pop3_session_start(struct pop3_session *c, int fd)
 	log_info("%s %s connect addr=%s port=%d", c->base.id,
 	    service_name(c->base.svc), c->base.ip, c->base.port);
 	if (c->base.svc == SVC_POP3S) {
-		struct tls_server *t = tls_current();
-		if (t == NULL) {
-			pop3_session_free(c);
-			return;
-		}
 		c->implicit_tls = true;
 		c->handshake = true;
 		c->busy = true;
-		io_start_tls(c->io, tls_ssl_new(t));
-		tls_server_unref(&t);
+		if (tls_io_start(c->io) < 0)
+			pop3_session_free(c);
 		return;
 	}
 	pop3_send(c, "+OK tem ready");

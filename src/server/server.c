@@ -387,14 +387,30 @@ server_session_add(struct server_thread *t, struct server_session *s,
 		return false;
 	}
 	snprintf(key, sizeof(key), "%s/%s", svc_names[svc], s->ip);
-	if (!ip_acquire(key, server_conf()->max_sessions_per_ip))
+	if (!ip_acquire(key, server_conf()->max_sessions_per_ip)) {
+		log_info("%s %s refuse addr=%s reason=max_sessions_per_ip",
+		    s->id, svc_names[svc], s->ip);
 		return false;
+	}
 	s->next = t->head.next;
 	s->prev = &t->head;
 	t->head.next->prev = s;
 	t->head.next = s;
 	t->nsessions++;
 	return true;
+}
+
+void
+server_refuse(int fd, enum service svc, const char *line)
+{
+	bool tls_first = svc == SVC_SUBMISSIONS || svc == SVC_IMAPS ||
+	    svc == SVC_POP3S;
+
+	/* the socket is new and its buffer empty: the write cannot block */
+	if (!tls_first && write(fd, line, strlen(line)) < 0) {
+		/* the client is gone already */
+	}
+	close(fd);
 }
 
 void

@@ -79,6 +79,9 @@ void server_free_policy(void);
 bool server_session_add(struct server_thread *t, struct server_session *s,
     enum service svc, const struct sockaddr *sa);
 void server_session_remove(struct server_session *s);
+/* After a refused server_session_add: says line (with CRLF) unless the
+ * service speaks TLS first, and closes fd. Best effort, never blocks. */
+void server_refuse(int fd, enum service svc, const char *line);
 
 /* Counted slots under an arbitrary key (e.g. "imap-user/alice@a.test"):
  * false when key already holds max (0: no limit). Thread-safe. */

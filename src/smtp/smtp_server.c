@@ -24,16 +24,8 @@ smtp_accept(struct server_thread *t, int fd, const struct sockaddr *sa,
 	if (len <= sizeof(s->peer))
 		memcpy(&s->peer, sa, len);
 	if (!server_session_add(t, &s->base, svc, sa)) {
-		static const char msg[] =
-		    "421 4.7.0 Error: too many connections from your address\r\n";
-		log_info("%s %s refuse addr=%s reason=max_sessions_per_ip",
-		    s->base.id, service_name(svc), s->base.ip);
-		/* A best-effort, non-blocking write: the socket is new and
-		 * its buffer empty. */
-		if (write(fd, msg, sizeof(msg) - 1) < 0) {
-			/* the client is gone already */
-		}
-		close(fd);
+		server_refuse(fd, svc,
+		    "421 4.7.0 Error: too many connections from your address\r\n");
 		free(s);
 		return;
 	}

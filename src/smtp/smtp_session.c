@@ -97,7 +97,6 @@ static void
 smtp_cmd_helo(struct smtp_session *s, const struct smtp_command *cmd)
 {
 	const char *reply;
-	struct tls_server *tls;
 
 	if (smtp_parse_helo(cmd->args, &reply) < 0) {
 		smtp_reply(s, "%s", reply);
@@ -118,10 +117,8 @@ smtp_cmd_helo(struct smtp_session *s, const struct smtp_command *cmd)
 	smtp_reply(s, "250-PIPELINING");
 	smtp_reply(s, "250-SIZE %llu",
 	    (unsigned long long)s->conf->message_size_limit);
-	if (!s->tls && (tls = tls_current()) != NULL) {
+	if (!s->tls && tls_available())
 		smtp_reply(s, "250-STARTTLS");
-		tls_server_unref(&tls);
-	}
 	if (smtp_auth_offered(s) && !s->auth_done)
 		smtp_reply(s, "250-AUTH PLAIN LOGIN");
 	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
@@ -295,7 +292,6 @@ static void
 smtp_cmd_starttls(struct smtp_session *s, const struct smtp_command *cmd)
 {
 	const char *reply;
-	struct tls_server *tls;
 
 	if (smtp_command_check_no_args(cmd, &reply) < 0) {
 		smtp_reply(s, "%s", reply);
@@ -307,8 +303,7 @@ smtp_cmd_starttls(struct smtp_session *s, const struct smtp_command *cmd)
 		smtp_error(s);
 		return;
 	}
-	tls = tls_current();
-	if (tls == NULL) {
+	if (!tls_available()) {
 		smtp_reply(s, "454 4.7.0 TLS not available");
 		return;
 	}
@@ -317,7 +312,6 @@ smtp_cmd_starttls(struct smtp_session *s, const struct smtp_command *cmd)
 	 * and must not be taken as commands (CVE-2011-0411 and kin). */
 	io_drain_all(s->io);
 	io_pause_read(s->io);
-	tls_server_unref(&tls);
 	s->tls_pending = true;	/* the handshake starts once 220 is out */
 	s->busy = true;		/* until the handshake is done */
 	smtp_tx_reset(s);
@@ -487,14 +481,9 @@ smtp_io_cb(struct io *io, enum io_event ev, void *arg)
 		break;
 	case IO_EV_DRAINED:
 		if (s->tls_pending) {
-			struct tls_server *tls = tls_current();
 			s->tls_pending = false;
-			if (tls == NULL) {
+			if (tls_io_start(s->io) < 0)
 				smtp_session_free(s);
-				break;
-			}
-			io_start_tls(s->io, tls_ssl_new(tls));
-			tls_server_unref(&tls);
 		} else if (s->quitting && !s->store_pending && !s->auth_pending)
 			smtp_session_free(s);
 		break;
@@ -556,15 +545,10 @@ smtp_session_start(struct smtp_session *s, int fd)
 	    service_name(s->base.svc), s->base.ip, s->base.port);
 	if (s->base.svc == SVC_SUBMISSIONS) {
 		/* implicit TLS (RFC 8314): the greeting follows the handshake */
-		struct tls_server *tls = tls_current();
-		if (tls == NULL) {
-			smtp_session_close(s);
-			return;
-		}
 		s->busy = true;
 		s->implicit_tls = true;
-		io_start_tls(s->io, tls_ssl_new(tls));
-		tls_server_unref(&tls);
+		if (tls_io_start(s->io) < 0)
+			smtp_session_free(s);	/* nothing was said: no drain */
 		return;
 	}
 	if (smtp_dnsbl_start(s))

@@ -23,6 +23,7 @@
 
 #include "conf/conf.h"
 #include "tls/tls.h"
+#include "util/io.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -277,4 +278,27 @@ tls_peer_verified(void *ssl)
 {
 	return SSL_get_verify_result(ssl) == X509_V_OK &&
 	    SSL_get0_peer_certificate(ssl) != NULL;
+}
+
+int
+tls_io_start(struct io *io)
+{
+	struct tls_server *t = tls_current();
+
+	if (t == NULL)
+		return -1;
+	io_start_tls(io, tls_ssl_new(t));
+	tls_server_unref(&t);
+	return 0;
+}
+
+bool
+tls_available(void)
+{
+	struct tls_server *t = tls_current();
+
+	if (t == NULL)
+		return false;
+	tls_server_unref(&t);
+	return true;
 }

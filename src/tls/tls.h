@@ -10,6 +10,7 @@
 #ifndef TEM_TLS_H
 #define TEM_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct conf;
@@ -43,6 +44,13 @@ void tls_describe(void *ssl, char *out, size_t len);
 void *tls_client_ssl_new(const char *servername);
 /* True when the peer's certificate verified against the system CAs. */
 int tls_peer_verified(void *ssl);
+
+/* Starts server-side TLS on io with the current context. -1 when there is
+ * none (the caller closes the session). */
+struct io;
+int tls_io_start(struct io *io);
+/* True when a server context is loaded (STARTTLS may be offered). */
+bool tls_available(void);
 
 /* Generates key+self-signed cert PEM files (used at first start). */
 int tls_make_self_signed(const char *hostname, const char *cert_path,
