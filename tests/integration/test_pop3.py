@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from temserver import (IO_TIMEOUT, PASSWORDS, insecure_tls_context,
+from temserver import (IO_TIMEOUT, PASSWORDS, RawConn, insecure_tls_context,
                        send_mail, simple_message)
 
 ALICE = "alice@a.test"
@@ -31,34 +31,17 @@ CLEARTEXT = {"auth_allow_cleartext": "yes"}
 
 # --- helpers --------------------------------------------------------------
 
-class POP3Raw:
+class POP3Raw(RawConn):
     """A byte-exact POP3 client (poplib hides line ends and cannot send
     hostile bytes). Reads the greeting."""
 
     def __init__(self, port, tls=False, timeout=IO_TIMEOUT):
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=timeout)
-        if tls:
-            self.sock = insecure_tls_context().wrap_socket(self.sock)
-        self.buf = b""
+        RawConn.__init__(self, port, timeout, tls)
         self.greeting = self.line()
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
-    def _fill(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise EOFError("closed by server; unread %r" % self.buf)
-        self.buf += chunk
 
     def line(self):
         """One line; asserts it ends with CRLF; returns it without."""
-        while b"\n" not in self.buf:
-            self._fill()
-        line, _, self.buf = self.buf.partition(b"\n")
+        line = self.readline()
         assert line.endswith(b"\r"), "line not ended by CRLF: %r" % line
         return line[:-1]
 
@@ -85,31 +68,6 @@ class POP3Raw:
         r = self.cmd("PASS " + pw)
         assert r.startswith(b"+OK"), r
         return r
-
-    def wait_closed(self, timeout=IO_TIMEOUT):
-        self.sock.settimeout(timeout)
-        got, self.buf = self.buf, b""
-        while True:
-            try:
-                chunk = self.sock.recv(65536)
-            except (ConnectionResetError, ssl.SSLError):
-                return got
-            if not chunk:
-                return got
-            got += chunk
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
 
 def unstuff(body):

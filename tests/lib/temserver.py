@@ -390,6 +390,71 @@ class TemServer:
         return out
 
 
+# --- raw line clients (byte-exact; the stdlib ones hide line ends) ------
+
+class ConnClosed(AssertionError):
+    """The server closed the connection while a reply was awaited."""
+
+
+class RawConn:
+    """A byte-exact client on 127.0.0.1:PORT: send bytes, read lines, wait
+    for the server to close. Protocol clients build on it."""
+
+    def __init__(self, port, timeout=IO_TIMEOUT, tls=False):
+        self.sock = socket.create_connection(("127.0.0.1", port),
+                                             timeout=timeout)
+        if tls:
+            self.sock = insecure_tls_context().wrap_socket(self.sock)
+        self.buf = b""
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self.sock.sendall(data)
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise self.closed_error("connection closed by server; unread %r"
+                                    % self.buf)
+        self.buf += chunk
+
+    closed_error = ConnClosed
+
+    def readline(self):
+        """One raw line, its LF removed (a CR before it is kept)."""
+        while b"\n" not in self.buf:
+            self._fill()
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line
+
+    def wait_closed(self, timeout=IO_TIMEOUT):
+        """Reads until EOF; returns what came before it. Raises on timeout."""
+        self.sock.settimeout(timeout)
+        got, self.buf = self.buf, b""
+        while True:
+            try:
+                chunk = self.sock.recv(65536)
+            except (ConnectionResetError, ssl.SSLError):
+                return got
+            if not chunk:
+                return got
+            got += chunk
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
 # --- raw SMTP client ----------------------------------------------------
 
 class Reply:
@@ -413,35 +478,18 @@ class Reply:
     __repr__ = __str__
 
 
-class SMTPClosed(AssertionError):
+class SMTPClosed(ConnClosed):
     pass
 
 
-class SMTPConn:
+class SMTPConn(RawConn):
     """A byte-exact SMTP client on 127.0.0.1:PORT. Reads the banner."""
 
+    closed_error = SMTPClosed
+
     def __init__(self, port, timeout=IO_TIMEOUT, read_banner=True):
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=timeout)
-        self.buf = b""
+        RawConn.__init__(self, port, timeout)
         self.banner = self.reply() if read_banner else None
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        self.sock.sendall(data)
-
-    def _fill(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise SMTPClosed("connection closed by server; unread %r" % self.buf)
-        self.buf += chunk
-
-    def readline(self):
-        while b"\n" not in self.buf:
-            self._fill()
-        line, _, self.buf = self.buf.partition(b"\n")
-        return line
 
     def reply(self):
         """Reads one full reply; checks each line ends in CRLF."""
@@ -486,33 +534,6 @@ class SMTPConn:
         assert r.code == 354, r
         self.send(dot_stuff(message) + b".\r\n")
         return self.reply()
-
-    def wait_closed(self, timeout=IO_TIMEOUT):
-        """Reads until EOF; returns what came before it. Raises on timeout."""
-        self.sock.settimeout(timeout)
-        got = self.buf
-        self.buf = b""
-        while True:
-            try:
-                chunk = self.sock.recv(65536)
-            except (ConnectionResetError, ssl.SSLError):
-                return got
-            if not chunk:
-                return got
-            got += chunk
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
 
 def insecure_tls_context():
