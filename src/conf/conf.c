@@ -16,11 +16,15 @@
 #include <arpa/inet.h>
 
 #include "conf/conf.h"
+#include "dns/dns_rr.h"
 #include "util/buf.h"
 #include "util/xmalloc.h"
 
+/* T_HOST: a DNS name; T_ADDR: a numeric IP; T_HOSTPORT: host[:port] or
+ * [ipv6]:port; T_DNS: ip, ip:port or [ipv6]:port. The last three are
+ * optional: an empty value means unset (NULL). */
 enum conf_type { T_STR, T_PATH, T_BOOL, T_UINT, T_PORT, T_SIZE, T_DURATION,
-    T_LISTEN, T_LEVEL, T_STRLIST };
+    T_LISTEN, T_LEVEL, T_STRLIST, T_HOST, T_ADDR, T_HOSTPORT, T_DNS };
 
 struct conf_key {
 	const char	*name;
@@ -32,7 +36,7 @@ struct conf_key {
 #define K(name, type, def) { #name, type, offsetof(struct conf, name), def }
 
 static const struct conf_key conf_keys[] = {
-	K(hostname, T_STR, NULL),		/* NULL: gethostname() */
+	K(hostname, T_HOST, NULL),		/* NULL: gethostname() */
 	K(data_dir, T_PATH, "/var/lib/tem"),
 	K(run_as, T_STR, "tem"),
 	K(smtp_listen, T_LISTEN, ""),
@@ -49,10 +53,10 @@ static const struct conf_key conf_keys[] = {
 	/* 100 sessions per client address and service: enough for a large
 	 * NAT, small enough that one host cannot take every descriptor. */
 	K(max_sessions_per_ip, T_UINT, "100"),
-	K(dns_server, T_STR, NULL),
+	K(dns_server, T_DNS, NULL),
 	K(outbound_port, T_PORT, "25"),
-	K(outbound_bind_address, T_STR, NULL),
-	K(relay_host, T_STR, NULL),
+	K(outbound_bind_address, T_ADDR, NULL),
+	K(relay_host, T_HOSTPORT, NULL),
 	K(queue_retry_base, T_DURATION, "1m"),
 	K(queue_lifetime, T_DURATION, "5d"),
 	/* RFC 5321 4.5.3.1.8 asks for at least 100 recipients. */
@@ -81,6 +85,12 @@ static const struct conf_key conf_keys[] = {
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+const char *
+conf_key_name(size_t i)
+{
+	return i < NKEYS ? conf_keys[i].name : NULL;
+}
 
 const char *
 conf_default_path(void)
@@ -234,9 +244,63 @@ parse_listen_list(char *v, struct conf_listen_list *r)
 char *
 conf_path(const struct conf *c, const char *path)
 {
+	size_t dl;
+
 	if (path[0] == '/' || c->dir == NULL)
 		return xstrdup(path);
-	return xasprintf("%s/%s", c->dir, path);
+	dl = strlen(c->dir);
+	/* a config in "/" must give "/x", not "//x" */
+	return xasprintf("%s%s%s", c->dir, dl && c->dir[dl - 1] == '/' ? "" :
+	    "/", path);
+}
+
+/* A DNS name as the SMTP banner and EHLO need it: letters, digits, '-',
+ * '.', '_', at most 253 octets (RFC 1035 2.3.4). */
+static bool
+host_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
+		    s[i] != '.' && s[i] != '_')
+			return false;
+	return true;
+}
+
+/* host[:port] or [ipv6]:port, as mta_route's relay parser reads it. */
+static bool
+hostport_ok(const char *s)
+{
+	const char *colon = NULL, *host = s;
+	unsigned char tmp[16];
+	char ip[INET6_ADDRSTRLEN], *end;
+	long port;
+
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+		size_t n = close ? (size_t)(close - s - 1) : 0;
+		if (close == NULL || n == 0 || n >= sizeof(ip) ||
+		    (close[1] != '\0' && close[1] != ':'))
+			return false;
+		memcpy(ip, s + 1, n);
+		ip[n] = '\0';
+		if (inet_pton(AF_INET6, ip, tmp) != 1)
+			return false;
+		colon = close[1] == ':' ? close + 1 : NULL;
+	} else {
+		colon = strchr(s, ':');
+		if (colon && strrchr(s, ':') != colon)	/* bare IPv6 */
+			return inet_pton(AF_INET6, s, tmp) == 1;
+		if (!host_ok(host, colon ? (size_t)(colon - s) : strlen(s)))
+			return false;
+	}
+	if (colon == NULL)
+		return true;
+	if (!isdigit((unsigned char)colon[1]))
+		return false;
+	port = strtol(colon + 1, &end, 10);
+	return *end == '\0' && port >= 1 && port <= 65535;
 }
 
 /* Sets one key from its text; 0 ok, -1 with a reason in *why. */
@@ -324,6 +388,37 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 			}
 			l->v[l->n++] = xstrdup(tok);
 		}
+		return 0;
+	}
+	case T_HOST:
+	case T_ADDR:
+	case T_HOSTPORT:
+	case T_DNS: {
+		char **sp = field;
+		unsigned char tmp[16];
+		const char *err;
+		char *fwd = NULL;
+		if (k->type == T_HOST && !host_ok(v, strlen(v))) {
+			*why = "expected a host name (letters, digits, '-', '.')";
+			return -1;
+		}
+		if (k->type == T_ADDR && *v && inet_pton(AF_INET, v, tmp) != 1 &&
+		    inet_pton(AF_INET6, v, tmp) != 1) {
+			*why = "expected a numeric IPv4 or IPv6 address";
+			return -1;
+		}
+		if (k->type == T_HOSTPORT && *v && !hostport_ok(v)) {
+			*why = "expected host, host:port or [ipv6]:port";
+			return -1;
+		}
+		if (k->type == T_DNS && *v &&
+		    (fwd = dns_server_to_unbound(v, &err)) == NULL) {
+			*why = "expected ip, ip:port or [ipv6]:port";
+			return -1;
+		}
+		free(fwd);
+		free(*sp);
+		*sp = *v ? xstrdup(v) : NULL;
 		return 0;
 	}
 	case T_LEVEL: {
@@ -498,7 +593,9 @@ conf_free(struct conf **cp)
 		return;
 	for (size_t i = 0; i < NKEYS; i++) {
 		if (conf_keys[i].type == T_STR || conf_keys[i].type == T_PATH ||
-		    conf_keys[i].type == T_LEVEL)
+		    conf_keys[i].type == T_LEVEL || conf_keys[i].type == T_HOST ||
+		    conf_keys[i].type == T_ADDR || conf_keys[i].type == T_HOSTPORT ||
+		    conf_keys[i].type == T_DNS)
 			free(*(char **)((char *)c + conf_keys[i].offset));
 		if (conf_keys[i].type == T_STRLIST) {
 			struct conf_strlist *l = (void *)((char *)c +

@@ -11,6 +11,7 @@
 #define TEM_CONF_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define CONF_MAX_LISTEN 16
@@ -86,6 +87,10 @@ const char *conf_default_path(void);
 int conf_parse_size(const char *s, uint64_t *r);
 int conf_parse_duration(const char *s, unsigned *r);
 int conf_parse_listen(const char *s, struct conf_listen *r);
+
+/* The name of the i-th key of the settings table, NULL past the end (lets
+ * the unit test check that it covers every key). */
+const char *conf_key_name(size_t i);
 
 /* Makes PATH absolute relative to the config's folder; malloc'd. */
 char *conf_path(const struct conf *c, const char *path);
