@@ -126,16 +126,25 @@ ip_release(const char *key)
 	pthread_mutex_unlock(&ip_lock);
 }
 
+/* A caller's key is cut to the table's key size here, so that a long
+ * key matches its own entry (else each acquire made a new uncapped one
+ * that no release found). */
 bool
 server_slot_acquire(const char *key, unsigned max)
 {
-	return ip_acquire(key, max);
+	char k[sizeof(((struct ipcount *)0)->key)];
+
+	snprintf(k, sizeof(k), "%s", key);
+	return ip_acquire(k, max);
 }
 
 void
 server_slot_release(const char *key)
 {
-	ip_release(key);
+	char k[sizeof(((struct ipcount *)0)->key)];
+
+	snprintf(k, sizeof(k), "%s", key);
+	ip_release(k);
 }
 
 void
@@ -272,6 +281,12 @@ struct loop *
 server_thread_loop(struct server_thread *t)
 {
 	return t->loop;
+}
+
+struct server_thread *
+server_thread_at(unsigned i)
+{
+	return i < nthreads ? &threads[i] : NULL;
 }
 
 struct dns_resolver *

@@ -57,6 +57,10 @@ void server_start(void);
 void server_stop(unsigned grace_ms);
 
 struct loop *server_thread_loop(struct server_thread *t);
+/* Loop thread i (0 <= i < the count given to server_init), NULL past the
+ * end: lets unit tests and the session fuzzer run a protocol's accept
+ * function on a thread's loop without server_start. */
+struct server_thread *server_thread_at(unsigned i);
 /* The thread's DNS resolver (made at first use, on the thread itself,
  * asking dns_server); NULL when it cannot be made (logged). */
 struct dns_resolver *server_thread_resolver(struct server_thread *t);
