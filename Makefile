@@ -4,6 +4,7 @@
 #   make run      install what is missing, build, start a development server
 #   make test     install what is missing, build (ASan+UBSan), run every test
 #   make fuzz     build the libFuzzer targets under build/fuzz/
+#   make fuzz-long  run each 10 minutes, growing fuzz/corpus/ (nightly)
 #   make bench    run the benchmarks in bench/ (installs Postfix/Dovecot peers)
 
 CC      ?= cc
@@ -38,7 +39,7 @@ FUZZFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 FUZZOBJS := $(LIBSRCS:%.c=$(FUZZDIR)/obj/%.o)
 FUZZBINS := $(FUZZSRCS:fuzz/%.c=$(FUZZDIR)/%)
 
-.PHONY: all run test fuzz bench deps deps-test clean unit
+.PHONY: all run test fuzz fuzz-long bench deps deps-test clean unit
 # Objects made through pattern chains are kept, not deleted as intermediates.
 .SECONDARY:
 all: build/tem
@@ -94,6 +95,11 @@ run: deps
 	@sh scripts/run-dev.sh
 
 fuzz: $(FUZZBINS)
+
+# FUZZ_LONG_SECONDS per target (default 600); new coverage is merged into
+# fuzz/corpus/<name>/ to be reviewed and committed. Not part of `make test`.
+fuzz-long: $(FUZZBINS)
+	@sh fuzz/long.sh
 
 unit: $(TESTBINS)
 
