@@ -10,14 +10,26 @@ Trust: benchmark code run as root on a test machine; talks only to
 - Tem: build/tem serve with a given config, a domain and a user added.
 - Stop / on_signal: signal handlers raise Stop so that `finally` blocks
   stop the servers.
+- NewFiles: counts files arriving in a Maildir new/ through inotify (the
+  driver sleeps in the kernel instead of listing the folder).
+- store_check: the compared servers' stores are on one disk filesystem.
+- Repeats and raw data: spread() (min / median / max), machine_info()
+  (commit, CPU model) and write_json() for --json FILE.
 Python 3 standard library only.
 """
 
 import base64
+import ctypes
+import ctypes.util
+import datetime
+import json
 import os
 import resource
+import select
 import signal
 import socket
+import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -155,6 +167,187 @@ def listening(port):
         except OSError:
             pass
     return False
+
+
+# ---------------------------------------------------------------- inotify
+
+_IN_CLOEXEC = 0o2000000
+_IN_NONBLOCK = 0o4000
+_IN_CREATE = 0x100
+_IN_MOVED_TO = 0x80
+_IN_Q_OVERFLOW = 0x4000
+_EVENT = struct.Struct("iIII")      # wd, mask, cookie, len; then the name
+_libc = None
+
+
+def _inotify():
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6",
+                            use_errno=True)
+    return _libc
+
+
+class NewFiles:
+    """Counts names created in or renamed into DIRECTORY (a Maildir new/,
+    where both Postfix and tem rename finished messages) from now on.
+
+    wait_for(n, deadline) sleeps in select() on the inotify descriptor:
+    no listing of a folder of thousands of files while the server under
+    test delivers, and wake-ups are batched (at most one per BATCH s) so
+    that the counting costs the machine next to nothing. If the kernel's
+    event queue overflows the folder is listed once to resynchronise."""
+
+    BATCH = 0.01
+
+    def __init__(self, directory):
+        libc = _inotify()
+        self.dir = directory
+        self.fd = libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+        wd = libc.inotify_add_watch(self.fd, os.fsencode(directory),
+                                    _IN_CREATE | _IN_MOVED_TO)
+        if wd < 0:
+            err = ctypes.get_errno()
+            os.close(self.fd)
+            raise OSError(err, "inotify_add_watch %s" % directory)
+        self.n = len(os.listdir(directory))
+
+    def _drain(self):
+        while True:
+            try:
+                data = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return
+            off = 0
+            while off + _EVENT.size <= len(data):
+                _, mask, _, nlen = _EVENT.unpack_from(data, off)
+                off += _EVENT.size + nlen
+                if mask & _IN_Q_OVERFLOW:
+                    self.n = len(os.listdir(self.dir))
+                elif mask & (_IN_CREATE | _IN_MOVED_TO):
+                    self.n += 1
+
+    def count(self):
+        self._drain()
+        return self.n
+
+    def wait_for(self, n, deadline):
+        """Sleep until N names arrived or DEADLINE (monotonic); returns
+        (count, monotonic time the count was seen)."""
+        while True:
+            now = time.monotonic()
+            if self.count() >= n or now >= deadline:
+                return self.n, now
+            select.select([self.fd], [], [], deadline - now)
+            time.sleep(self.BATCH)
+
+    def close(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+# ---------------------------------------------------------------- stores
+
+def fs_type(path):
+    """The type of the filesystem holding PATH, from /proc/self/mountinfo
+    (the longest mount point above it)."""
+    path = os.path.realpath(path)
+    best, kind = "", "?"
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            mnt = left.split()[4].replace("\\040", " ")
+            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) \
+                    and len(mnt) >= len(best):
+                best, kind = mnt, right.split()[0]
+    return kind
+
+
+def store_check(stores):
+    """STORES: [(label, path)] of the mail stores being compared. Returns
+    None, or why the comparison would be unfair: the stores on different
+    filesystems (different disks, mount options, journal), or one in
+    memory (tmpfs/ramfs: an fsync costs nothing there)."""
+    devs = {}
+    for label, path in stores:
+        probe = path
+        while not os.path.exists(probe):
+            probe = os.path.dirname(probe)
+        kind = fs_type(probe)
+        if kind in ("tmpfs", "ramfs"):
+            return ("%s (%s) is on %s, where fsync costs nothing; put the "
+                    "stores on a disk filesystem (--dir)" % (label, path, kind))
+        devs.setdefault(os.stat(probe).st_dev, []).append(
+            "%s (%s, %s)" % (label, path, kind))
+    if len(devs) > 1:
+        return ("the stores are on different filesystems: %s; use --dir on "
+                "the filesystem of the other one" % "; ".join(
+                    ", ".join(v) for v in devs.values()))
+    return None
+
+
+# ---------------------------------------------------------------- repeats
+
+def spread(values):
+    """(min, median, max) of the non-None VALUES, or (None, None, None)."""
+    v = [x for x in values if x is not None]
+    if not v:
+        return None, None, None
+    return min(v), statistics.median(v), max(v)
+
+
+def fmt3(values, spec):
+    """"min/median/max" of VALUES for a table cell."""
+    lo, med, hi = spread(values)
+    if med is None:
+        return "n/a"
+    return "%s/%s/%s" % (format(lo, spec), format(med, spec), format(hi, spec))
+
+
+def machine_info():
+    """What a raw-data file needs to be compared with another: the git
+    commit (and whether the tree had changes), the CPU model and count,
+    the kernel, the time."""
+    def git(*a):
+        try:
+            return subprocess.run(["git", "-C", ROOT] + list(a), check=True,
+                                  capture_output=True, text=True,
+                                  timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return None
+    model = None
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": git("rev-parse", "HEAD"),
+            "dirty": None if status is None else bool(status),
+            "cpu_model": model, "cpus": os.cpu_count(),
+            "kernel": os.uname().release,
+            "date": datetime.datetime.now(datetime.timezone.utc)
+            .isoformat(timespec="seconds")}
+
+
+def write_json(path, benchmark, args, runs, extra=None):
+    """Raw per-run data of BENCHMARK to PATH: machine_info(), the options
+    (ARGS, an argparse namespace), RUNS (a list of dicts, one per run)."""
+    doc = {"benchmark": benchmark}
+    doc.update(machine_info())
+    doc["args"] = {k: v for k, v in vars(args).items() if k != "json"}
+    doc["runs"] = runs
+    if extra:
+        doc.update(extra)
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1, sort_keys=True)
+        f.write("\n")
 
 
 # ---------------------------------------------------------------- SMTP

@@ -8,15 +8,20 @@ temporary directory, and always stops both (finally + signal handlers).
 For each case (SESSIONS x BYTES) it runs
     smtp-source -s SESSIONS -m COUNT -l BYTES -f bench@bench.test \
                 -t bench@bench.test 127.0.0.1:PORT
-against each server in turn (alternating which goes first), starting with an
-empty Maildir, and measures
+against each server in turn (alternating which goes first), --repeat times
+(3), starting with an empty Maildir, and measures
   - msg/s: COUNT / (time from spawning smtp-source, i.e. just before the first
-    connection, until the COUNT-th file is in Maildir/new);
+    connection, until the COUNT-th file is in Maildir/new, seen through
+    inotify: the driver sleeps in the kernel, it never lists the folder);
   - CPU ms/msg: utime+stime (+cutime+cstime) of every process of the server's
     tree (Postfix: master and all its descendants, live or exited and reaped;
     tem: its one process), sampled from /proc before and after the run.
 It also measures tem's memory per idle SMTP session (N connections that have
-sent EHLO; RSS growth / N, PSS growth beside it).
+sent EHLO; RSS growth / N, PSS growth beside it). Both servers log each
+message (tem at log_level info, Postfix as it always does), both stores are
+on one disk filesystem (checked; tmpfs refused). The table shows
+min/median/max of the repeats; --json FILE keeps every run with the git
+commit and the CPU model.
 Python 3 standard library only; shared parts in bench/lib/benchlib.py.
 """
 
@@ -34,9 +39,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
-from benchlib import (ROOT, Stop, catch_signals, children_cpu_ms,  # noqa: E402
-                      fmt, listening, machine_busy_ms, make_log, mem_kb,
-                      parse_known, rcpt_accepted, read_reply, ratio)
+from benchlib import (ROOT, NewFiles, Stop, catch_signals,  # noqa: E402
+                      children_cpu_ms, fmt, fmt3, listening, machine_busy_ms,
+                      make_log, mem_kb, parse_known, rcpt_accepted,
+                      read_reply, ratio, spread, store_check, write_json)
 import benchlib  # noqa: E402
 
 ADDR = "bench@bench.test"
@@ -105,13 +111,6 @@ def maildir_clear(maildir):
                     os.unlink(e.path)
 
 
-def count_new(maildir):
-    try:
-        return len(os.listdir(os.path.join(maildir, "new")))
-    except FileNotFoundError:
-        return 0
-
-
 class Postfix(benchlib.Postfix):
     """The private Postfix, delivering to ~bench/Maildir."""
 
@@ -131,7 +130,8 @@ class Tem(benchlib.Tem):
                           "auth_allow_cleartext = yes",
                           "max_sessions_per_ip = 1000",
                           "max_connections_per_minute = 0",
-                          "log_level = warning"], log)
+                          # one line per message, as Postfix logs
+                          "log_level = info"], log)
         self.maildir = os.path.join(self.data, "mail", "bench.test", "bench")
 
     def start(self):
@@ -141,40 +141,42 @@ class Tem(benchlib.Tem):
             "RCPT TO:<%s>" % ADDR)
 
 
+def make_dirs(path):
+    """Create PATH and missing parents, owned like the nearest existing
+    ancestor (Postfix delivers as the user bench, into its home)."""
+    if os.path.isdir(path):
+        return
+    parent = os.path.dirname(path)
+    make_dirs(parent)
+    os.mkdir(path, 0o700)
+    st = os.stat(parent)
+    os.chown(path, st.st_uid, st.st_gid)
+
+
 # ---------------------------------------------------------------- runs
 
-def wait_delivered(server, src, count, t0, timeout):
-    """Wait until COUNT files are in SERVER's Maildir/new (bounded).
+def wait_delivered(server, newfiles, src, count, t0, timeout):
+    """Wait until COUNT files arrived in SERVER's Maildir/new (bounded),
+    sleeping on NEWFILES (inotify) between checks of smtp-source and the
+    server, at most 0.5 s apart.
 
     Returns (time of the COUNT-th file, None) or (None, error).
     """
     deadline = t0 + timeout
-    n = 0
-    next_count = t0 + 1.0
-    src_done = False
     last_n, last_change = -1, t0
     while True:
-        now = time.monotonic()
-        if not src_done and src.poll() is not None:
-            src_done = True
-        # While smtp-source runs, count every second only (listing a big
-        # new/ every 10 ms would steal CPU from the server under test);
-        # once it has exited, every 10 ms.
-        if src_done or now >= next_count:
-            n = count_new(server.maildir)
-            next_count = now + 1.0
-            if n >= count:
-                return now, None
-            if n != last_n:
-                last_n, last_change = n, now
-        if src_done and now - last_change > 15:
+        n, now = newfiles.wait_for(count, min(deadline, time.monotonic() + 0.5))
+        if n >= count:
+            return now, None
+        if n != last_n:
+            last_n, last_change = n, now
+        if src.poll() is not None and now - last_change > 15:
             return None, "stalled at %d/%d messages" % (n, count)
-        if now > deadline:
+        if now >= deadline:
             return None, "timed out after %d s at %d/%d messages" % (
                 timeout, n, count)
         if not server.alive():
             return None, "server died"
-        time.sleep(0.01)
 
 
 def load(server, sessions, size, count, timeout):
@@ -184,8 +186,10 @@ def load(server, sessions, size, count, timeout):
     per message), "bg" (other load, %)} or {"error": "why"}.
     """
     maildir_clear(server.maildir)
+    make_dirs(os.path.join(server.maildir, "new"))
     os.sync()                   # start from clean page cache state
     time.sleep(0.2)
+    newfiles = NewFiles(os.path.join(server.maildir, "new"))
     cpu0 = server.cpu_ms()
     busy0, kids0 = machine_busy_ms(), children_cpu_ms()
     cmd = [SMTP_SOURCE, "-s", str(sessions), "-m", str(count),
@@ -197,8 +201,10 @@ def load(server, sessions, size, count, timeout):
                                stdout=outf, stderr=subprocess.STDOUT)
         t_end, err = None, "interrupted"
         try:
-            t_end, err = wait_delivered(server, src, count, t0, timeout)
+            t_end, err = wait_delivered(server, newfiles, src, count, t0,
+                                        timeout)
         finally:
+            newfiles.close()
             if err is None:
                 # All delivered: let it say QUIT and exit on its own.
                 try:
@@ -273,21 +279,26 @@ def idle_sessions(tem, n, timeout=60):
 
 # ---------------------------------------------------------------- report
 
-def report(cases, results, idle, have_tem):
-    hdr = ("%-17s %9s %9s %7s %-12s %9s %10s %7s %-11s"
+def median_of(runs, key):
+    return spread([r.get(key) for r in runs if not r.get("error")])[1]
+
+
+def report(cases, results, idle, have_tem, repeat):
+    hdr = ("%-17s %17s %17s %6s %-12s %17s %17s %6s %-11s"
            % ("case", "pf msg/s", "tem msg/s", "tem/pf", "target",
               "pf ms/msg", "tem ms/msg", "tem/pf", "target"))
     print()
     print("SMTP inbound -> Maildir/new, smtp-source on 127.0.0.1, "
-          "%d CPUs" % os.cpu_count())
+          "%d CPUs; min/median/max of %d runs, ratios and targets on the "
+          "medians" % (os.cpu_count(), repeat))
     print(hdr)
     print("-" * len(hdr))
     met = missed = 0
     for sessions, size, count in cases:
-        pf = results.get(("postfix", sessions, size)) or {}
-        tm = results.get(("tem", sessions, size)) or {}
-        pr, tr = pf.get("rate"), tm.get("rate")
-        pc, tc = pf.get("cpu"), tm.get("cpu")
+        pf = results.get(("postfix", sessions, size)) or []
+        tm = results.get(("tem", sessions, size)) or []
+        pr, tr = median_of(pf, "rate"), median_of(tm, "rate")
+        pc, tc = median_of(pf, "cpu"), median_of(tm, "cpu")
         rr, cr = ratio(tr, pr), ratio(tc, pc)
         rt = RATE_TARGET.get(sessions, 1.0)
         rate_ok = "" if rr is None else (" ok" if rr >= rt else " MISS")
@@ -296,14 +307,19 @@ def report(cases, results, idle, have_tem):
             met += v == " ok"
             missed += v == " MISS"
         name = "%ds x %dKB x%d" % (sessions, size // 1024, count)
-        print("%-17s %9s %9s %7s %-12s %9s %10s %7s %-11s" % (
-            name, fmt(pr, ".0f"), fmt(tr, ".0f"), fmt(rr, ".2f"),
+        ok = [[r for r in runs if not r.get("error")] for runs in (pf, tm)]
+        print("%-17s %17s %17s %6s %-12s %17s %17s %6s %-11s" % (
+            name, fmt3([r["rate"] for r in ok[0]], ".0f"),
+            fmt3([r["rate"] for r in ok[1]], ".0f"), fmt(rr, ".2f"),
             (">=%.1fx" % rt) + rate_ok,
-            fmt(pc, ".2f"), fmt(tc, ".2f"), fmt(cr, ".2f"),
+            fmt3([r["cpu"] for r in ok[0]], ".2f"),
+            fmt3([r["cpu"] for r in ok[1]], ".2f"), fmt(cr, ".2f"),
             "<0.25x" + cpu_ok))
-        for who, r in (("postfix", pf), ("tem", tm)):
-            if r.get("error"):
-                print("    %s: %s" % (who, r["error"]))
+        for who, runs in (("postfix", pf), ("tem", tm)):
+            for r in runs:
+                if r.get("error"):
+                    print("    %s run %d: %s" % (who, r["repeat"],
+                                                  r["error"]))
     if idle is not None:
         if idle.get("error"):
             print("tem idle SMTP session: %s" % idle["error"])
@@ -319,7 +335,8 @@ def report(cases, results, idle, have_tem):
                      "ok" if ok else "MISS"))
     elif not have_tem:
         print("tem idle SMTP session: n/a (tem not running)")
-    bgs = [r["bg"] for r in results.values() if r.get("bg") is not None]
+    bgs = [r["bg"] for runs in results.values() for r in runs
+           if r.get("bg") is not None]
     if bgs:
         print("other load on the machine during the runs: %.0f%% on average,"
               " %.0f%% at most (of all CPUs; above ~10%% the figures are noisy)"
@@ -334,20 +351,41 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--only", choices=("both", "postfix", "tem"),
                    default="both", help="servers to measure")
-    p.add_argument("--sessions", default="1,10,50")
-    p.add_argument("--sizes", default="5120,102400", help="bytes")
-    p.add_argument("--scale", type=float, default=1.0,
-                   help="multiply message counts (e.g. 0.1 for a smoke run)")
+    p.add_argument("--quick", action="store_true",
+                   help="a cheap smoke run: --sessions 1,10 --sizes 5120 "
+                   "--scale 0.02 --idle 50 (options given win)")
+    p.add_argument("--sessions", default=None, help="default 1,10,50")
+    p.add_argument("--sizes", default=None, help="bytes, default 5120,102400")
+    p.add_argument("--scale", type=float, default=None,
+                   help="multiply message counts (default 1)")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="runs per case and server (min/median/max shown)")
+    p.add_argument("--json", metavar="FILE",
+                   help="write every run's raw figures, the git commit and "
+                   "the CPU model to FILE")
+    p.add_argument("--dir", default="/var/tmp",
+                   help="where the temporary directory with both servers "
+                   "goes: a disk filesystem, the one holding ~bench")
     p.add_argument("--timeout", type=int, default=120,
                    help="seconds a run may take before it is reported timed out")
-    p.add_argument("--idle", type=int, default=500,
-                   help="idle sessions for tem's memory figure (0: skip)")
+    p.add_argument("--idle", type=int, default=None,
+                   help="idle sessions for tem's memory figure (0: skip; "
+                   "default 500)")
     p.add_argument("--tem", default=os.path.join(ROOT, "build", "tem"))
     p.add_argument("--postfix-port", type=int, default=10025)
     p.add_argument("--tem-port", type=int, default=10027)
     p.add_argument("--keep", action="store_true",
                    help="keep the temporary directory (logs, configs)")
-    return parse_known(p, log)
+    args = parse_known(p, log)
+    quick = {"sessions": "1,10", "sizes": "5120", "scale": 0.02, "idle": 50}
+    full = {"sessions": "1,10,50", "sizes": "5120,102400", "scale": 1.0,
+            "idle": 500}
+    for k, v in (quick if args.quick else full).items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
+    return args
 
 
 def build_cases(args):
@@ -371,10 +409,22 @@ def main():
             log("port %d is in use" % port)
             return 2
     cases = build_cases(args)
-    base = tempfile.mkdtemp(prefix="tem-bench-smtp.")
+    # tem's store and Postfix's Maildir must share one disk filesystem
+    stores = []
+    if args.only in ("both", "postfix"):
+        stores.append(("Postfix's Maildir",
+                       os.path.join(pwd.getpwnam("bench").pw_dir, "Maildir")))
+    if args.only in ("both", "tem"):
+        stores.append(("tem's data_dir (--dir)", args.dir))
+    why = store_check(stores)
+    if why:
+        log(why)
+        return 2
+    base = tempfile.mkdtemp(prefix="tem-bench-smtp.", dir=args.dir)
     os.chmod(base, 0o755)
     servers = []
     results = {}
+    runs = []
     idle = None
     have_tem = False
     failed = False
@@ -399,28 +449,36 @@ def main():
         tems = [s for s in servers if s.name == "tem"]
         if args.only != "postfix" and not tems:
             failed = True
-        for i, (sessions, size, count) in enumerate(cases):
-            order = servers if i % 2 == 0 else list(reversed(servers))
-            for srv in order:
-                if not srv.alive():
-                    results[(srv.name, sessions, size)] = {
-                        "error": "not run: server stopped or died"}
-                    failed = True
-                    continue
-                r = load(srv, sessions, size, count, args.timeout)
-                results[(srv.name, sessions, size)] = r
-                if r["error"]:
-                    # A backlog would pollute its later cases: stop it.
-                    failed = True
-                    log("%s %ds x %dB: %s; stopping %s" % (
-                        srv.name, sessions, size, r["error"], srv.name))
-                    srv.stop()
-                else:
-                    log("%s %ds x %dB x%d: %.1f s, %.0f msg/s, %.2f CPU "
-                        "ms/msg, other load %.0f%%"
-                        % (srv.name, sessions, size, count, r["secs"],
-                           r["rate"], r["cpu"], r["bg"]))
-                maildir_clear(srv.maildir)
+        turn = 0
+        for sessions, size, count in cases:
+            for rep in range(1, args.repeat + 1):
+                order = servers if turn % 2 == 0 else list(reversed(servers))
+                turn += 1
+                for srv in order:
+                    if not srv.alive():
+                        r = {"error": "not run: server stopped or died"}
+                        failed = True
+                    else:
+                        r = load(srv, sessions, size, count, args.timeout)
+                    r.update({"server": srv.name, "sessions": sessions,
+                              "size": size, "count": count, "repeat": rep})
+                    runs.append(r)
+                    results.setdefault((srv.name, sessions, size),
+                                       []).append(r)
+                    if r["error"]:
+                        failed = True
+                        if srv.alive():
+                            # A backlog would pollute its later runs.
+                            log("%s %ds x %dB: %s; stopping %s" % (
+                                srv.name, sessions, size, r["error"],
+                                srv.name))
+                            srv.stop()
+                    else:
+                        log("%s %ds x %dB x%d run %d: %.1f s, %.0f msg/s, "
+                            "%.2f CPU ms/msg, other load %.0f%%"
+                            % (srv.name, sessions, size, count, rep,
+                               r["secs"], r["rate"], r["cpu"], r["bg"]))
+                    maildir_clear(srv.maildir)
     except Stop as e:
         log("interrupted (%s)" % e)
         failed = True
@@ -438,7 +496,10 @@ def main():
             log("kept %s" % base)
         else:
             shutil.rmtree(base, ignore_errors=True)
-    report(cases, results, idle, have_tem)
+    report(cases, results, idle, have_tem, args.repeat)
+    if args.json:
+        write_json(args.json, "smtp", args, runs, {"idle": idle})
+        log("raw data in %s" % args.json)
     return 1 if failed else 0
 
 
