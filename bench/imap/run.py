@@ -18,13 +18,18 @@ builds its index at the first SELECT, during the warm-up.
    within a DURATION-second window / DURATION. A session is LOGIN, SELECT
    INBOX, then cycles of FETCH 20 headers, FETCH a body, STORE a flag,
    SEARCH, APPEND, STORE \\Deleted, EXPUNGE; with logins one cycle and
-   LOGOUT per session.
+   LOGOUT per session. Each case runs --repeat (3) times per server; the
+   table shows ops/s min/median/max and the rest from the median run.
 2. Memory: SESSIONS (1,000 and 10,000) connections logged in and idle,
    then the same connections SELECTed and in IDLE: the growth of the PSS
    summed over all of the server's processes (smaps_rollup) divided by the
    sessions held; beside it the drop of MemAvailable minus the session
    holder's own RSS growth (this one includes kernel memory: sockets,
    page tables and kernel stacks of Dovecot's processes).
+Both servers log at their info level (Dovecot's default, tem's log_level
+info); both stores are in one temporary directory on a disk filesystem
+(--dir, checked: tmpfs is refused). --json FILE keeps every run, the
+memory figures, the git commit and the CPU model.
 Python 3 standard library only; shared parts in bench/lib/benchlib.py.
 """
 
@@ -45,9 +50,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LIB = os.path.join(os.path.dirname(HERE), "lib")
 sys.path.insert(0, LIB)
 sys.path.insert(0, HERE)
-from benchlib import (ROOT, Stop, catch_signals, fmt, listening,  # noqa: E402
-                      machine_busy_ms, make_log, parse_known, proc_stat,
-                      ratio, self_cpu_ms, tree_cpu_ms)
+from benchlib import (ROOT, Stop, catch_signals, fmt, fmt3,  # noqa: E402
+                      listening, machine_busy_ms, make_log, parse_known,
+                      proc_stat, ratio, self_cpu_ms, store_check,
+                      tree_cpu_ms, write_json)
 import benchlib  # noqa: E402
 import dovecot  # noqa: E402
 
@@ -181,7 +187,8 @@ class Tem(benchlib.Tem):
             # as Dovecot's mail_max_userip_connections, raised for the
             # memory figures (200 sessions per user at 10,000)
             "imap_max_sessions_per_user = %d" % max_sessions,
-            "log_level = warning"], log, USER_FMT % 1, PW)
+            # as Dovecot, which logs every login at its default level
+            "log_level = info"], log, USER_FMT % 1, PW)
         self.imap_port = port
         self.users = []
         self.bin = private_copy(binary, os.path.join(self.dir, "tem"))
@@ -517,6 +524,15 @@ def verdict(ok):
     return "ok" if ok else "MISS"
 
 
+def median_run(runs):
+    """The run with the median ops/s (the first failed one if any)."""
+    bad = [r for r in runs if r.get("ops") is None]
+    if bad or not runs:
+        return bad[0] if bad else {}
+    runs = sorted(runs, key=lambda r: r["ops"])
+    return runs[(len(runs) - 1) // 2]
+
+
 def report(cases, results, mem, args):
     print()
     mix = ("LOGIN, SELECT, FETCH headers and a body, SEARCH, LOGOUT; "
@@ -524,9 +540,10 @@ def report(cases, results, mem, args):
            "LOGIN, SELECT, FETCH headers and a body, STORE, SEARCH, APPEND, "
            "STORE \\Deleted, EXPUNGE, LOGOUT")
     print("IMAP mixed load (%s), %d s per run, %d CPUs, %d users x %d "
-          "messages" % (mix, args.duration, os.cpu_count(), args.users,
-                        args.messages))
-    hdr = "%-28s %9s %9s %7s %-10s %8s %8s" % (
+          "messages; ops/s min/median/max of %d runs, the rest from the "
+          "median run" % (mix, args.duration, os.cpu_count(), args.users,
+                          args.messages, args.repeat))
+    hdr = "%-28s %17s %17s %7s %-10s %8s %8s" % (
         "case", "dc ops/s", "tem ops/s", "tem/dc", "target", "dc ms/op",
         "tem ms/op")
     print(hdr)
@@ -534,8 +551,9 @@ def report(cases, results, mem, args):
     met = missed = 0
     gens, bgs = [], []
     for per_login, clients in cases:
-        dc = results.get(("dovecot", per_login, clients)) or {}
-        tm = results.get(("tem", per_login, clients)) or {}
+        dcruns = results.get(("dovecot", per_login, clients)) or []
+        tmruns = results.get(("tem", per_login, clients)) or []
+        dc, tm = median_run(dcruns), median_run(tmruns)
         r = ratio(tm.get("ops"), dc.get("ops"))
         want = TARGET_LOGIN if per_login else TARGET_LONG
         tgt = ""
@@ -543,9 +561,10 @@ def report(cases, results, mem, args):
             ok = r >= want
             met, missed = met + ok, missed + (not ok)
             tgt = ">=%gx %s" % (want, verdict(ok))
-        print("%-28s %9s %9s %7s %-10s %8s %8s" % (
-            case_name(per_login, clients), fmt(dc.get("ops"), ".0f"),
-            fmt(tm.get("ops"), ".0f"), fmt(r, ".2f"), tgt,
+        print("%-28s %17s %17s %7s %-10s %8s %8s" % (
+            case_name(per_login, clients),
+            fmt3([x.get("ops") for x in dcruns], ".0f"),
+            fmt3([x.get("ops") for x in tmruns], ".0f"), fmt(r, ".2f"), tgt,
             fmt(dc.get("cpu_ms_op"), ".3f"), fmt(tm.get("cpu_ms_op"), ".3f")))
         for who, x in (("dovecot", dc), ("tem", tm)):
             if x.get("error"):
@@ -616,7 +635,19 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--only", choices=("both", "dovecot", "tem"),
                    default="both", help="servers to measure")
-    p.add_argument("--clients", default="10,50")
+    p.add_argument("--quick", action="store_true",
+                   help="a cheap smoke run: --clients 10 --scale 0.3 "
+                   "--users 10 --messages 50 --mem-sessions 100 (options "
+                   "given win)")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="runs per case and server (min/median/max shown)")
+    p.add_argument("--json", metavar="FILE",
+                   help="write every run's raw figures, the memory figures, "
+                   "the git commit and the CPU model to FILE")
+    p.add_argument("--dir", default="/var/tmp",
+                   help="where the temporary directory with both stores "
+                   "goes (a disk filesystem)")
+    p.add_argument("--clients", default=None, help="default 10,50")
     p.add_argument("--modes", default="login,long",
                    help="login (a login every 10 commands), long")
     p.add_argument("--duration", type=int, default=10,
@@ -626,10 +657,11 @@ def parse_args():
     p.add_argument("--read-only", action="store_true",
                    help="no STORE, APPEND, EXPUNGE in the mix (a diagnosis "
                    "aid; the targets are for the full mix)")
-    p.add_argument("--users", type=int, default=50)
-    p.add_argument("--messages", type=int, default=200)
-    p.add_argument("--mem-sessions", default="1000,10000",
-                   help="session counts for the memory figures (0: none)")
+    p.add_argument("--users", type=int, default=None, help="default 50")
+    p.add_argument("--messages", type=int, default=None, help="default 200")
+    p.add_argument("--mem-sessions", default=None,
+                   help="session counts for the memory figures (0: none; "
+                   "default 1000,10000)")
     p.add_argument("--dovecot-max-sessions", type=int, default=10000,
                    help="above this Dovecot's memory is not measured")
     p.add_argument("--concurrency", type=int, default=50,
@@ -638,8 +670,8 @@ def parse_args():
                    help="seconds for one IMAP reply")
     p.add_argument("--hold-timeout", type=int, default=400,
                    help="seconds to open (or IDLE) all held sessions")
-    p.add_argument("--scale", type=float, default=1.0,
-                   help="multiply the run duration (0.3 for a smoke run)")
+    p.add_argument("--scale", type=float, default=None,
+                   help="multiply the run duration (default 1)")
     p.add_argument("--tem", default=os.path.join(ROOT, "build", "tem"))
     p.add_argument("--dovecot-port", type=int, default=10143)
     p.add_argument("--tem-port", type=int, default=10243)
@@ -647,6 +679,15 @@ def parse_args():
     p.add_argument("--keep", action="store_true",
                    help="keep the temporary directory (logs, configs)")
     args = parse_known(p, log)
+    quick = {"clients": "10", "scale": 0.3, "users": 10, "messages": 50,
+             "mem_sessions": "100"}
+    full = {"clients": "10,50", "scale": 1.0, "users": 50, "messages": 200,
+            "mem_sessions": "1000,10000"}
+    for k, v in (quick if args.quick else full).items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
     args.duration = max(2, int(round(args.duration * args.scale)))
     args.mem = [int(x) for x in args.mem_sessions.split(",") if int(x) > 0]
     return args
@@ -718,9 +759,14 @@ def main():
     users = [USER_FMT % (i + 1) for i in range(args.users)]
     messages = make_messages(args.messages)
     args.dovecot_note = ""
-    base = tempfile.mkdtemp(prefix="tem-bench-imap.")
+    why = store_check([("the stores (--dir)", args.dir)])
+    if why:
+        log(why)
+        return 2
+    base = tempfile.mkdtemp(prefix="tem-bench-imap.", dir=args.dir)
     os.chmod(base, 0o755)
     servers, results, mem = [], {}, {}
+    rawruns = []
     old_inotify = None
     failed = False
     dc = tem = None
@@ -744,18 +790,26 @@ def main():
                 servers.append(tem)
             else:
                 failed = True
-        for i, (per_login, clients) in enumerate(cases):
+        runs = [(c, rep) for c in cases for rep in range(1, args.repeat + 1)]
+        for i, ((per_login, clients), rep) in enumerate(runs):
             order = servers if i % 2 == 0 else list(reversed(servers))
             for srv in order:
                 key = (srv.name, per_login, clients)
-                if not srv.alive():
-                    results[key] = {"error": "not run: server died"}
+                alive = srv.alive()
+                if alive:
+                    r = load(srv, clients, per_login, args.duration,
+                             args.procs, len(users), args.timeout,
+                             args.read_only)
+                else:
+                    r = {"error": "not run: server died"}
                     failed = True
+                results.setdefault(key, []).append(r)
+                rawruns.append(dict(r, server=srv.name, per_login=per_login,
+                                    clients=clients, repeat=rep))
+                if not alive:
                     continue
-                r = load(srv, clients, per_login, args.duration, args.procs,
-                         len(users), args.timeout, args.read_only)
-                results[key] = r
-                name = "%s %s" % (srv.name, case_name(per_login, clients))
+                name = "%s %s run %d" % (srv.name,
+                                         case_name(per_login, clients), rep)
                 if r.get("ops") is None:
                     failed = True
                     log("%s: %s" % (name, r["error"]))
@@ -804,6 +858,10 @@ def main():
         else:
             shutil.rmtree(base, ignore_errors=True)
     report(cases, results, mem, args)
+    if args.json:
+        write_json(args.json, "imap", args, rawruns, {"memory": [
+            dict(v, server=k[0], sessions=k[1]) for k, v in mem.items()]})
+        log("raw data in %s" % args.json)
     return 1 if failed else 0
 
 

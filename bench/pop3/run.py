@@ -25,8 +25,12 @@ every message one after another, QUIT without DELE. Measured per server:
           (Dovecot: master and every descendant, live or reaped; tem: its
           one process) over the run, ms per message
 and the ratio tem/Dovecot. Each case runs --repeat times per server
-(which server goes first alternates) and the run with the median rate is
-reported: other work on a shared machine makes single runs noisy.
+(which server goes first alternates); the table shows the rate's
+min/median/max and the rest of the run with the median rate: other work
+on a shared machine makes single runs noisy. Both servers log at their
+info level (Dovecot's default, tem's log_level info); both stores are in
+one temporary directory on a disk filesystem (--dir, checked: tmpfs is
+refused). --json FILE keeps every run, the git commit and the CPU model.
 Python 3 standard library only; shared parts in bench/lib/benchlib.py.
 """
 
@@ -45,8 +49,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 from benchlib import (ROOT, Stop, catch_signals, children_cpu_ms,  # noqa: E402
-                      fmt, listening, machine_busy_ms, make_log, parse_known,
-                      proc_stat, ratio, self_cpu_ms, tree_cpu_ms)
+                      fmt, fmt3, listening, machine_busy_ms, make_log,
+                      parse_known, proc_stat, ratio, self_cpu_ms, store_check,
+                      tree_cpu_ms, write_json)
 import benchlib  # noqa: E402
 
 POP3LOAD = os.path.join(HERE, "pop3load.py")
@@ -285,7 +290,8 @@ class Tem(benchlib.Tem):
             "auth_allow_cleartext = yes",
             "max_sessions_per_ip = 1000",
             "max_connections_per_minute = 0",
-            "log_level = warning"], log, user(1), PW)
+            # as Dovecot, which logs every login at its default level
+            "log_level = info"], log, user(1), PW)
         self.pop3_port = port
         self.nusers = nusers
 
@@ -425,14 +431,15 @@ def case_name(clients, size, count):
     return "%dc x %dKB x %d" % (clients, size // 1024, count)
 
 
-def report(cases, results, notes):
+def report(cases, results, notes, allruns, repeat):
     print()
     print("POP3 download (login, STAT, RETR all, QUIT; no DELE), %d CPUs; "
-          "Dovecot %s" % (os.cpu_count(), dovecot_version()))
-    hdr = ("%-20s %8s %8s %6s  %7s %7s  %7s %7s %6s" % (
+          "Dovecot %s; msg/s min/median/max of %d runs, the rest from the "
+          "median run" % (os.cpu_count(), dovecot_version(), repeat))
+    hdr = ("%-20s %17s %17s %6s  %7s %7s  %7s %7s %6s" % (
         "case (msgs/client)", "dc msg/s", "tem msg/s", "tem/dc", "dc MB/s",
         "tem MB/s", "dc cpu", "tem cpu", "tem/dc"))
-    print("%-20s %-25s %-16s %s" % ("", "download rate", "MB/s",
+    print("%-20s %-43s %-16s %s" % ("", "download rate", "MB/s",
                                    "CPU ms/msg"))
     print(hdr)
     print("-" * len(hdr))
@@ -440,9 +447,11 @@ def report(cases, results, notes):
     for clients, size, count in cases:
         dc = results.get(("dovecot", clients, size)) or {}
         tm = results.get(("tem", clients, size)) or {}
-        print("%-20s %8s %8s %6s  %7s %7s  %7s %7s %6s" % (
+        rates = [[r["rate"] for r in allruns.get((who, clients, size), [])
+                  if not r["error"]] for who in ("dovecot", "tem")]
+        print("%-20s %17s %17s %6s  %7s %7s  %7s %7s %6s" % (
             case_name(clients, size, count),
-            fmt(dc.get("rate"), ".0f"), fmt(tm.get("rate"), ".0f"),
+            fmt3(rates[0], ".0f"), fmt3(rates[1], ".0f"),
             fmt(ratio(tm.get("rate"), dc.get("rate")), ".2f"),
             fmt(dc.get("mbs"), ".1f"), fmt(tm.get("mbs"), ".1f"),
             fmt(dc.get("cpu"), ".3f"), fmt(tm.get("cpu"), ".3f"),
@@ -485,10 +494,20 @@ def parse_args():
     p.add_argument("--repeat", type=int, default=3,
                    help="runs per case and server (alternating which goes "
                    "first); the median is reported")
-    p.add_argument("--clients", default="1,10", help="parallel clients")
-    p.add_argument("--sizes", default="5120,102400", help="bytes")
-    p.add_argument("--scale", type=float, default=1.0,
-                   help="multiply message counts (e.g. 0.1 for a smoke run)")
+    p.add_argument("--quick", action="store_true",
+                   help="a cheap smoke run: --clients 1 --sizes 5120 "
+                   "--scale 0.05 (options given win)")
+    p.add_argument("--clients", default=None,
+                   help="parallel clients, default 1,10")
+    p.add_argument("--sizes", default=None, help="bytes, default 5120,102400")
+    p.add_argument("--scale", type=float, default=None,
+                   help="multiply message counts (default 1)")
+    p.add_argument("--json", metavar="FILE",
+                   help="write every run's raw figures, the git commit and "
+                   "the CPU model to FILE")
+    p.add_argument("--dir", default="/var/tmp",
+                   help="where the temporary directory with both stores "
+                   "goes (a disk filesystem)")
     p.add_argument("--timeout", type=int, default=300,
                    help="seconds a run may take before it is reported failed")
     p.add_argument("--tem", default=os.path.join(ROOT, "build", "tem"))
@@ -497,7 +516,15 @@ def parse_args():
     p.add_argument("--tem-smtp-port", type=int, default=10028)
     p.add_argument("--keep", action="store_true",
                    help="keep the temporary directory (logs, configs)")
-    return parse_known(p, log)
+    args = parse_known(p, log)
+    quick = {"clients": "1", "sizes": "5120", "scale": 0.05}
+    full = {"clients": "1,10", "sizes": "5120,102400", "scale": 1.0}
+    for k, v in (quick if args.quick else full).items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
+    return args
 
 
 def main():
@@ -514,10 +541,16 @@ def main():
     if args.only != "tem" and not dovecot_install():
         log("dovecot-pop3d could not be installed")
         return 1
-    base = tempfile.mkdtemp(prefix="tem-bench-pop3.")
+    why = store_check([("the stores (--dir)", args.dir)])
+    if why:
+        log(why)
+        return 2
+    base = tempfile.mkdtemp(prefix="tem-bench-pop3.", dir=args.dir)
     os.chmod(base, 0o755)
     servers = []
     results = {}
+    allruns = {}
+    rawruns = []
     notes = []
     ok = True
     catch_signals()
@@ -546,18 +579,25 @@ def main():
             for c in clients:
                 cases.append((c, size, count))
                 runs = {srv.name: [] for srv in servers}
-                for _ in range(args.repeat):
+                for rep in range(1, args.repeat + 1):
                     order = servers if i % 2 == 0 else servers[::-1]
                     i += 1
                     for srv in order:
                         log("%s: %s" % (srv.name, case_name(c, size, count)))
                         r = load(srv, port_of(srv), c, count, args.timeout)
                         runs[srv.name].append(r)
+                        rawruns.append(dict(r, server=srv.name, clients=c,
+                                            size=size, count=count,
+                                            repeat=rep))
                         if r["error"]:
                             ok = False
                 for srv in servers:
                     results[(srv.name, c, size)] = median(runs[srv.name])
-        report(cases, results, notes)
+                    allruns[(srv.name, c, size)] = runs[srv.name]
+        report(cases, results, notes, allruns, args.repeat)
+        if args.json:
+            write_json(args.json, "pop3", args, rawruns)
+            log("raw data in %s" % args.json)
     except Stop as e:
         log("stopped: %s" % e)
         ok = False

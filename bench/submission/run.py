@@ -43,7 +43,7 @@ sys.path.insert(0, LIB)
 from benchlib import (ROOT, Stop, catch_signals, children_cpu_ms,  # noqa: E402
                       fmt, listening, machine_busy_ms, make_log, proc_stat,
                       parse_known, ratio, self_cpu_ms, smtp_dialogue,
-                      auth_accepted)
+                      auth_accepted, store_check)
 import benchlib  # noqa: E402
 
 SMTPLOAD = os.path.join(LIB, "smtpload.py")
@@ -231,7 +231,8 @@ class Tem(benchlib.Tem):
             "relay_host = 127.0.0.1:%d" % sink_port,
             "max_sessions_per_ip = 1000",
             "max_connections_per_minute = 0",
-            "log_level = warning"], log, USER, PW)
+            # one line per message, as Postfix logs
+            "log_level = info"], log, USER, PW)
 
     def start(self):
         def ready():
@@ -391,6 +392,9 @@ def parse_args():
     p.add_argument("--postfix-port", type=int, default=10025)
     p.add_argument("--tem-port", type=int, default=10587)
     p.add_argument("--sink-port", type=int, default=10026)
+    p.add_argument("--dir", default="/var/tmp",
+                   help="where the temporary directory with both queues "
+                   "goes (a disk filesystem)")
     p.add_argument("--keep", action="store_true",
                    help="keep the temporary directory (logs, configs)")
     return parse_known(p, log)
@@ -450,7 +454,11 @@ def main():
             log("port %d is in use" % port)
             return 2
     cases = build_cases(args)
-    base = tempfile.mkdtemp(prefix="tem-bench-submission.")
+    why = store_check([("both queues (--dir)", args.dir)])
+    if why:
+        log(why)
+        return 2
+    base = tempfile.mkdtemp(prefix="tem-bench-submission.", dir=args.dir)
     os.chmod(base, 0o755)
     sink = Sink(args.sink_port)
     servers, results, notes = [], {}, []
