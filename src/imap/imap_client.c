@@ -399,6 +399,8 @@ imap_dispatch(struct imap_client *c, const struct imap_command *pc)
 
 /* ---- input ---- */
 
+static void imap_line(struct imap_client *c, const char *line, size_t len);
+
 static void
 imap_parse_error(struct imap_client *c)
 {
@@ -414,9 +416,13 @@ imap_parse_error(struct imap_client *c)
 		imap_close(c);
 	}
 	imap_append_clear(c);
+	/* A command reading is waiting for a raw line (AUTHENTICATE's
+	 * response, IDLE's DONE) and the parser refused it (a NUL byte):
+	 * that ends the command like any other wrong line, else it was
+	 * never answered and the next command leaked it. */
+	if (c->cmd != NULL && !c->closing)
+		imap_line(c, "", 0);
 }
-
-static void imap_line(struct imap_client *c, const char *line, size_t len);
 
 static bool
 imap_literal_stream(struct imap_client *c)
@@ -621,11 +627,18 @@ imap_login_work(void *arg)
 		l->ok = false;
 }
 
+/* The failed-login delay is over: answer the login waiting for it. The
+ * timer belongs to the client and serves each failed login in turn, so it
+ * carries the client, not the first command (a second failure in one
+ * session used that freed command). */
 static void
 imap_login_delay_over(void *arg)
 {
-	struct imap_cmd *cmd = arg;
+	struct imap_client *c = arg;
+	struct imap_cmd *cmd = c->cmd;
 
+	if (cmd == NULL)
+		return;
 	imap_cmd_no(cmd, "[AUTHENTICATIONFAILED] Authentication failed");
 	imap_cmd_finish(cmd);
 }
@@ -686,7 +699,7 @@ imap_login_done(void *arg)
 	    l->user, c->base.ip);
 	if (c->timer == NULL)
 		c->timer = loop_timer_new(server_thread_loop(c->base.thread),
-		    imap_login_delay_over, cmd);
+		    imap_login_delay_over, c);
 	loop_timer_add(c->timer, authfail_record(c->base.ip));
 	imap_login_free(l);
 }
