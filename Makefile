@@ -35,7 +35,8 @@ TESTBINS := $(TESTSRCS:src/%.c=$(ASANDIR)/tests/%)
 # Fuzz build: clang + libFuzzer + ASan.
 FUZZDIR  := build/fuzz
 FUZZCC   := clang
-FUZZFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined
+# TEM_FUZZING: failed logins delay their reply by ms, not seconds (authfail.h)
+FUZZFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -DTEM_FUZZING
 FUZZOBJS := $(LIBSRCS:%.c=$(FUZZDIR)/obj/%.o)
 FUZZBINS := $(FUZZSRCS:fuzz/%.c=$(FUZZDIR)/%)
 

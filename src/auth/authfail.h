@@ -12,8 +12,13 @@
 
 #include <stdbool.h>
 
+#ifdef TEM_FUZZING	/* the session fuzzer cannot wait seconds per input */
+#define AUTHFAIL_DELAY_STEP_MS	1
+#define AUTHFAIL_DELAY_MAX_MS	5
+#else
 #define AUTHFAIL_DELAY_STEP_MS	1000
 #define AUTHFAIL_DELAY_MAX_MS	5000
+#endif
 #define AUTHFAIL_LOCK_COUNT	10
 #define AUTHFAIL_WINDOW		600
 #define AUTHFAIL_LOCK_SECONDS	900

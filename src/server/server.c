@@ -289,6 +289,12 @@ server_thread_at(unsigned i)
 	return i < nthreads ? &threads[i] : NULL;
 }
 
+unsigned
+server_thread_sessions(const struct server_thread *t)
+{
+	return (unsigned)t->nsessions;
+}
+
 struct dns_resolver *
 server_thread_resolver(struct server_thread *t)
 {

@@ -61,6 +61,9 @@ struct loop *server_thread_loop(struct server_thread *t);
  * end: lets unit tests and the session fuzzer run a protocol's accept
  * function on a thread's loop without server_start. */
 struct server_thread *server_thread_at(unsigned i);
+/* Sessions registered on t and not yet removed (the session fuzzer waits
+ * for 0 between inputs). */
+unsigned server_thread_sessions(const struct server_thread *t);
 /* The thread's DNS resolver (made at first use, on the thread itself,
  * asking dns_server); NULL when it cannot be made (logged). */
 struct dns_resolver *server_thread_resolver(struct server_thread *t);

@@ -24,6 +24,7 @@ static struct worker_job *whead, *wtail;
 static pthread_t *wthreads;
 static unsigned wcount;
 static bool wstopping;
+static unsigned wpending;	/* submitted, work not finished */
 
 static void *
 worker_main(void *unused)
@@ -48,6 +49,7 @@ worker_main(void *unused)
 		if (j->done)
 			loop_post(j->origin, j->done, j->arg);
 		free(j);
+		__atomic_sub_fetch(&wpending, 1, __ATOMIC_SEQ_CST);
 	}
 }
 
@@ -88,6 +90,7 @@ worker_submit(struct loop *origin, void (*work)(void *), void (*done)(void *),
 	j->work = work;
 	j->done = done;
 	j->arg = arg;
+	__atomic_add_fetch(&wpending, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&wlock);
 	if (wtail)
 		wtail->next = j;
@@ -96,4 +99,10 @@ worker_submit(struct loop *origin, void (*work)(void *), void (*done)(void *),
 	wtail = j;
 	pthread_cond_signal(&wcond);
 	pthread_mutex_unlock(&wlock);
+}
+
+unsigned
+worker_jobs_pending(void)
+{
+	return __atomic_load_n(&wpending, __ATOMIC_SEQ_CST);
 }

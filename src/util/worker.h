@@ -16,5 +16,8 @@ void worker_pool_start(unsigned nthreads);
 void worker_pool_stop(void);
 void worker_submit(struct loop *origin, void (*work)(void *),
     void (*done)(void *), void *arg);
+/* Jobs submitted whose work has not finished (their done() is posted
+ * after); lets the session fuzzer tell a busy server from a quiet one. */
+unsigned worker_jobs_pending(void);
 
 #endif
