@@ -50,7 +50,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LIB = os.path.join(os.path.dirname(HERE), "lib")
 sys.path.insert(0, LIB)
 sys.path.insert(0, HERE)
-from benchlib import (ROOT, Stop, catch_signals, fmt, fmt3,  # noqa: E402
+from benchlib import (ROOT, Stop, add_run_options,  # noqa: E402
+                      catch_signals, finish_run_options, fmt, fmt3,
                       listening, machine_busy_ms, make_log, parse_known,
                       proc_stat, ratio, self_cpu_ms, store_check,
                       tree_cpu_ms, write_json)
@@ -635,18 +636,8 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--only", choices=("both", "dovecot", "tem"),
                    default="both", help="servers to measure")
-    p.add_argument("--quick", action="store_true",
-                   help="a cheap smoke run: --clients 10 --scale 0.3 "
-                   "--users 10 --messages 50 --mem-sessions 100 (options "
-                   "given win)")
-    p.add_argument("--repeat", type=int, default=3,
-                   help="runs per case and server (min/median/max shown)")
-    p.add_argument("--json", metavar="FILE",
-                   help="write every run's raw figures, the memory figures, "
-                   "the git commit and the CPU model to FILE")
-    p.add_argument("--dir", default="/var/tmp",
-                   help="where the temporary directory with both stores "
-                   "goes (a disk filesystem)")
+    add_run_options(p, "--clients 10 --scale 0.3 --users 10 --messages 50 "
+                    "--mem-sessions 100")
     p.add_argument("--clients", default=None, help="default 10,50")
     p.add_argument("--modes", default="login,long",
                    help="login (a login every 10 commands), long")
@@ -678,16 +669,12 @@ def parse_args():
     p.add_argument("--tem-smtp-port", type=int, default=10225)
     p.add_argument("--keep", action="store_true",
                    help="keep the temporary directory (logs, configs)")
-    args = parse_known(p, log)
-    quick = {"clients": "10", "scale": 0.3, "users": 10, "messages": 50,
-             "mem_sessions": "100"}
-    full = {"clients": "10,50", "scale": 1.0, "users": 50, "messages": 200,
-            "mem_sessions": "1000,10000"}
-    for k, v in (quick if args.quick else full).items():
-        if getattr(args, k) is None:
-            setattr(args, k, v)
-    if args.repeat < 1:
-        p.error("--repeat must be at least 1")
+    args = finish_run_options(
+        p, parse_known(p, log),
+        {"clients": "10", "scale": 0.3, "users": 10, "messages": 50,
+         "mem_sessions": "100"},
+        {"clients": "10,50", "scale": 1.0, "users": 50, "messages": 200,
+         "mem_sessions": "1000,10000"})
     args.duration = max(2, int(round(args.duration * args.scale)))
     args.mem = [int(x) for x in args.mem_sessions.split(",") if int(x) > 0]
     return args

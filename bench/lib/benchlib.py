@@ -336,6 +336,32 @@ def machine_info():
             .isoformat(timespec="seconds")}
 
 
+def add_run_options(p, quick_help):
+    """The options every comparison shares: --quick (QUICK_HELP says what
+    it sets), --repeat, --json FILE and --dir."""
+    p.add_argument("--quick", action="store_true",
+                   help="a cheap smoke run: %s (options given win)"
+                   % quick_help)
+    p.add_argument("--repeat", type=int, default=3,
+                   help="runs per case and server (min/median/max shown)")
+    p.add_argument("--json", metavar="FILE",
+                   help="write every run's raw figures, the git commit and "
+                   "the CPU model to FILE")
+    p.add_argument("--dir", default="/var/tmp",
+                   help="where the temporary directory with the servers' "
+                   "stores goes (a disk filesystem)")
+
+
+def finish_run_options(p, args, quick, full):
+    """Fills the options left None from QUICK (with --quick) or FULL."""
+    for k, v in (quick if args.quick else full).items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
+    return args
+
+
 def write_json(path, benchmark, args, runs, extra=None):
     """Raw per-run data of BENCHMARK to PATH: machine_info(), the options
     (ARGS, an argparse namespace), RUNS (a list of dicts, one per run)."""

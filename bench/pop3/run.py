@@ -48,7 +48,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
-from benchlib import (ROOT, Stop, catch_signals, children_cpu_ms,  # noqa: E402
+from benchlib import (ROOT, Stop, add_run_options,  # noqa: E402
+                      catch_signals, children_cpu_ms, finish_run_options,
                       fmt, fmt3, listening, machine_busy_ms, make_log,
                       parse_known, proc_stat, ratio, self_cpu_ms, store_check,
                       tree_cpu_ms, write_json)
@@ -491,23 +492,12 @@ def parse_args():
     p.add_argument("--only", choices=("both", "dovecot", "tem", "postfix"),
                    default="both", help="servers to measure (postfix: "
                    "none here; bench/run.sh passes the option to all)")
-    p.add_argument("--repeat", type=int, default=3,
-                   help="runs per case and server (alternating which goes "
-                   "first); the median is reported")
-    p.add_argument("--quick", action="store_true",
-                   help="a cheap smoke run: --clients 1 --sizes 5120 "
-                   "--scale 0.05 (options given win)")
+    add_run_options(p, "--clients 1 --sizes 5120 --scale 0.05")
     p.add_argument("--clients", default=None,
                    help="parallel clients, default 1,10")
     p.add_argument("--sizes", default=None, help="bytes, default 5120,102400")
     p.add_argument("--scale", type=float, default=None,
                    help="multiply message counts (default 1)")
-    p.add_argument("--json", metavar="FILE",
-                   help="write every run's raw figures, the git commit and "
-                   "the CPU model to FILE")
-    p.add_argument("--dir", default="/var/tmp",
-                   help="where the temporary directory with both stores "
-                   "goes (a disk filesystem)")
     p.add_argument("--timeout", type=int, default=300,
                    help="seconds a run may take before it is reported failed")
     p.add_argument("--tem", default=os.path.join(ROOT, "build", "tem"))
@@ -516,15 +506,10 @@ def parse_args():
     p.add_argument("--tem-smtp-port", type=int, default=10028)
     p.add_argument("--keep", action="store_true",
                    help="keep the temporary directory (logs, configs)")
-    args = parse_known(p, log)
-    quick = {"clients": "1", "sizes": "5120", "scale": 0.05}
-    full = {"clients": "1,10", "sizes": "5120,102400", "scale": 1.0}
-    for k, v in (quick if args.quick else full).items():
-        if getattr(args, k) is None:
-            setattr(args, k, v)
-    if args.repeat < 1:
-        p.error("--repeat must be at least 1")
-    return args
+    return finish_run_options(
+        p, parse_known(p, log),
+        {"clients": "1", "sizes": "5120", "scale": 0.05},
+        {"clients": "1,10", "sizes": "5120,102400", "scale": 1.0})
 
 
 def main():

@@ -39,10 +39,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
-from benchlib import (ROOT, NewFiles, Stop, catch_signals,  # noqa: E402
-                      children_cpu_ms, fmt, fmt3, listening, machine_busy_ms,
-                      make_log, mem_kb, parse_known, rcpt_accepted,
-                      read_reply, ratio, spread, store_check, write_json)
+from benchlib import (ROOT, NewFiles, Stop, add_run_options,  # noqa: E402
+                      catch_signals, children_cpu_ms, finish_run_options,
+                      fmt, fmt3, listening, machine_busy_ms, make_log, mem_kb,
+                      parse_known, rcpt_accepted, read_reply, ratio, spread,
+                      store_check, write_json)
 import benchlib  # noqa: E402
 
 ADDR = "bench@bench.test"
@@ -351,21 +352,12 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--only", choices=("both", "postfix", "tem"),
                    default="both", help="servers to measure")
-    p.add_argument("--quick", action="store_true",
-                   help="a cheap smoke run: --sessions 1,10 --sizes 5120 "
-                   "--scale 0.02 --idle 50 (options given win)")
+    add_run_options(p, "--sessions 1,10 --sizes 5120 --scale 0.02 "
+                    "--idle 50")
     p.add_argument("--sessions", default=None, help="default 1,10,50")
     p.add_argument("--sizes", default=None, help="bytes, default 5120,102400")
     p.add_argument("--scale", type=float, default=None,
                    help="multiply message counts (default 1)")
-    p.add_argument("--repeat", type=int, default=3,
-                   help="runs per case and server (min/median/max shown)")
-    p.add_argument("--json", metavar="FILE",
-                   help="write every run's raw figures, the git commit and "
-                   "the CPU model to FILE")
-    p.add_argument("--dir", default="/var/tmp",
-                   help="where the temporary directory with both servers "
-                   "goes: a disk filesystem, the one holding ~bench")
     p.add_argument("--timeout", type=int, default=120,
                    help="seconds a run may take before it is reported timed out")
     p.add_argument("--idle", type=int, default=None,
@@ -376,16 +368,11 @@ def parse_args():
     p.add_argument("--tem-port", type=int, default=10027)
     p.add_argument("--keep", action="store_true",
                    help="keep the temporary directory (logs, configs)")
-    args = parse_known(p, log)
-    quick = {"sessions": "1,10", "sizes": "5120", "scale": 0.02, "idle": 50}
-    full = {"sessions": "1,10,50", "sizes": "5120,102400", "scale": 1.0,
-            "idle": 500}
-    for k, v in (quick if args.quick else full).items():
-        if getattr(args, k) is None:
-            setattr(args, k, v)
-    if args.repeat < 1:
-        p.error("--repeat must be at least 1")
-    return args
+    return finish_run_options(
+        p, parse_known(p, log),
+        {"sessions": "1,10", "sizes": "5120", "scale": 0.02, "idle": 50},
+        {"sessions": "1,10,50", "sizes": "5120,102400", "scale": 1.0,
+         "idle": 500})
 
 
 def build_cases(args):
