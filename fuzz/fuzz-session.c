@@ -15,7 +15,8 @@
  * connection and removed the session. A session still alive SESSION_MAX_S
  * seconds after that is a hang: abort.
  *
- * Set up once per process: a temporary data_dir with the domain a.test and
+ * Set up once per process: a data_dir in /tmp/tem-fuzz-session.PID (removed
+ * at exit; after a crash, by the next run) with the domain a.test and
  * the user alice@a.test (password "pw"; the dictionary fuzz/session.dict
  * holds the base64 forms), cleartext logins allowed, no TLS, no DNS (only
  * submission, whose authenticated mail needs no SPF/DKIM/DMARC look-ups;
@@ -31,6 +32,7 @@
  * Trust: test code.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
@@ -41,6 +43,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -66,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define SESSION_MAX_S	60
 
 static struct server_thread *thr;
-static char datadir[] = "/tmp/tem-fuzz-session.XXXXXX";
+static char datadir[64];	/* /tmp/tem-fuzz-session.PID */
 static unsigned inputs;
 static bool echo;		/* FUZZ_SESSION_ECHO=1: replies to stderr */
 
@@ -90,13 +93,46 @@ since(const struct timespec *t)
 }
 
 static void
-cleanup(void)
+remove_tree(const char *dir)
 {
-	char *cmd = xasprintf("rm -rf '%s'", datadir);
+	char *cmd = xasprintf("rm -rf '%s'", dir);
 
 	if (system(cmd) != 0)
-		fprintf(stderr, "fuzz-session: cannot remove %s\n", datadir);
+		fprintf(stderr, "fuzz-session: cannot remove %s\n", dir);
 	free(cmd);
+}
+
+static void
+cleanup(void)
+{
+	remove_tree(datadir);
+}
+
+/* A crash (abort, sanitizer report) skips atexit: the next run removes
+ * the folders of processes that are gone. */
+static void
+remove_stale(void)
+{
+	DIR *d = opendir("/tmp");
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char *end, *path;
+		long pid;
+
+		if (strncmp(e->d_name, "tem-fuzz-session.", 17) != 0)
+			continue;
+		pid = strtol(e->d_name + 17, &end, 10);
+		if (*end != '\0' || pid <= 0 || kill((pid_t)pid, 0) == 0 ||
+		    errno != ESRCH)
+			continue;
+		path = xasprintf("/tmp/%s", e->d_name);
+		remove_tree(path);
+		free(path);
+	}
+	closedir(d);
 }
 
 static void
@@ -108,7 +144,11 @@ setup(void)
 	char *err = NULL, *path, *text;
 	FILE *f;
 
-	if (mkdtemp(datadir) == NULL)
+	remove_stale();
+	snprintf(datadir, sizeof(datadir), "/tmp/tem-fuzz-session.%d",
+	    (int)getpid());
+	remove_tree(datadir);
+	if (mkdir(datadir, 0700) < 0)
 		abort();
 	atexit(cleanup);
 	path = xasprintf("%s/tem.conf", datadir);
