@@ -345,9 +345,12 @@ item(struct buf *out, bool *first)
 static void
 no_nul(struct buf *b)
 {
-	char *p = b->data, *end = b->data + b->len;
+	char *p = b->data, *end;
 
-	while (p != NULL && (p = memchr(p, '\0', (size_t)(end - p))) != NULL)
+	if (p == NULL)		/* nothing was ever put in b */
+		return;
+	end = p + b->len;
+	while ((p = memchr(p, '\0', (size_t)(end - p))) != NULL)
 		*p++ = (char)0x80;
 }
 
