@@ -36,7 +36,9 @@ TESTBINS := $(TESTSRCS:src/%.c=$(ASANDIR)/tests/%)
 FUZZDIR  := build/fuzz
 FUZZCC   := clang
 # TEM_FUZZING: failed logins delay their reply by ms, not seconds (authfail.h)
-FUZZFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -DTEM_FUZZING
+# Undefined behaviour stops a fuzzer as it stops a test binary.
+FUZZFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+             -fno-sanitize-recover=undefined -DTEM_FUZZING
 FUZZOBJS := $(LIBSRCS:%.c=$(FUZZDIR)/obj/%.o)
 FUZZBINS := $(FUZZSRCS:fuzz/%.c=$(FUZZDIR)/%)
 
@@ -83,7 +85,7 @@ $(FUZZDIR)/obj/%.o: %.c
 $(FUZZDIR)/%: fuzz/%.c $(FUZZOBJS)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	$(Q)$(FUZZCC) $(BASEFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -o $@ $< $(FUZZOBJS) $(LDLIBS)
+	$(Q)$(FUZZCC) $(BASEFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(PKG_CFLAGS) -o $@ $< $(FUZZOBJS) $(LDLIBS)
 
 deps:
 	@sh scripts/deps.sh build
