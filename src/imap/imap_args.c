@@ -20,6 +20,8 @@
 
 #include "imap/imap_args.h"
 #include "util/buf.h"
+#include "util/mutf7.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 /* ------------------------------------------------------------------ */
@@ -1692,165 +1694,16 @@ imap_append_free(struct imap_append *a)
 /* ------------------------------------------------------------------ */
 /* Mailbox names                                                        */
 
-/* Decodes one UTF-8 sequence at s (len > 0 bytes left). Returns its
-   length, or 0 when malformed (RFC 3629 rules). */
-static size_t
-utf8_next(const unsigned char *s, size_t len, uint32_t *cp_r)
-{
-	size_t n, k;
-	uint32_t cp;
-
-	if (s[0] < 0x80) {
-		*cp_r = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		cp = s[0] & 0x07;
-	} else
-		return 0;
-	if (len < n)
-		return 0;
-	for (k = 1; k < n; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[k] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	*cp_r = cp;
-	return n;
-}
-
-static void
-utf8_put(struct buf *b, uint32_t cp)
-{
-	if (cp < 0x80)
-		buf_putc(b, (char)cp);
-	else if (cp < 0x800) {
-		buf_putc(b, (char)(0xc0 | (cp >> 6)));
-		buf_putc(b, (char)(0x80 | (cp & 0x3f)));
-	} else if (cp < 0x10000) {
-		buf_putc(b, (char)(0xe0 | (cp >> 12)));
-		buf_putc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		buf_putc(b, (char)(0x80 | (cp & 0x3f)));
-	} else {
-		buf_putc(b, (char)(0xf0 | (cp >> 18)));
-		buf_putc(b, (char)(0x80 | ((cp >> 12) & 0x3f)));
-		buf_putc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		buf_putc(b, (char)(0x80 | (cp & 0x3f)));
-	}
-}
-
-static const char mutf7_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
-
-static int
-mutf7_value(char c)
-{
-	const char *p;
-
-	if (c == '\0' || (p = strchr(mutf7_alphabet, c)) == NULL)
-		return -1;
-	return (int)(p - mutf7_alphabet);
-}
-
-/* Decodes the base64 run after "&" up to "-"; *sp is advanced past the
-   "-". Appends UTF-8 to out. Returns 0 or -1. */
-static int
-mutf7_decode_run(const char **sp, struct buf *out)
-{
-	const char *s = *sp;
-	uint32_t bits = 0, hi = 0, u;
-	unsigned nbits = 0;
-	int v;
-
-	for (; *s != '-'; s++) {
-		if ((v = mutf7_value(*s)) < 0)
-			return -1;
-		bits = (bits << 6) | (uint32_t)v;
-		nbits += 6;
-		if (nbits < 16)
-			continue;
-		nbits -= 16;
-		u = (bits >> nbits) & 0xffff;
-		bits &= (1u << nbits) - 1;
-		if (u >= 0xd800 && u <= 0xdbff) {
-			if (hi != 0)
-				return -1;
-			hi = u;
-			continue;
-		}
-		if (u >= 0xdc00 && u <= 0xdfff) {
-			if (hi == 0)
-				return -1;
-			u = 0x10000 + ((hi - 0xd800) << 10) + (u - 0xdc00);
-			hi = 0;
-		} else if (hi != 0 || u < 0x20 || (u >= 0x7f && u < 0xa0) ||
-		    u <= 0x7e)
-			return -1;	/* lone surrogate, control, or ASCII
-					   that must not be encoded */
-		utf8_put(out, u);
-	}
-	/* a run must hold something; leftover bits must be padding zeros */
-	if (s == *sp || hi != 0 || nbits >= 6 || bits != 0)
-		return -1;
-	*sp = s + 1;
-	return 0;
-}
-
-/* s is NUL-terminated. */
-static char *
-mutf7_decode(const char *s, const char **error_r)
-{
-	struct buf out;
-
-	buf_init(&out, 0);
-	while (*s != '\0') {
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-			goto fail;
-		if (*s != '&') {
-			buf_putc(&out, *s++);
-			continue;
-		}
-		s++;
-		if (*s == '-') {
-			buf_putc(&out, '&');
-			s++;
-		} else if (mutf7_decode_run(&s, &out) < 0)
-			goto fail;
-	}
-	if (out.len == 0)
-		return xstrdup("");
-	return buf_steal(&out, NULL);
-fail:
-	*error_r = "Mailbox name is not valid modified UTF-7";
-	buf_free(&out);
-	return NULL;
-}
-
 /* No controls (C0, DEL, C1) and well-formed UTF-8. */
 static bool
 mailbox_utf8_valid(const char *s, size_t len)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, n;
 	uint32_t cp;
 
-	while (i < len) {
-		if ((n = utf8_next(u + i, len - i, &cp)) == 0)
+	for (size_t i = 0, n; i < len; i += n)
+		if ((n = utf8_decode(s + i, len - i, &cp)) == 0 ||
+		    utf8_is_control(cp))
 			return false;
-		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
-			return false;
-		i += n;
-	}
 	return true;
 }
 
@@ -1858,101 +1711,48 @@ char *
 imap_mailbox_decode(const char *name, size_t len, bool utf8_mode,
     const char **error_r)
 {
-	char *copy, *out;
+	struct buf out;
+	char *s;
 
 	if (memchr(name, '\0', len) != NULL) {
 		*error_r = "NUL in mailbox name";
 		return NULL;
 	}
+	buf_init(&out, 0);
 	if (utf8_mode) {
 		if (!mailbox_utf8_valid(name, len)) {
 			*error_r = "Mailbox name is not valid UTF-8";
 			return NULL;
 		}
-		out = xstrndup(name, len);
-	} else {
-		copy = xstrndup(name, len);
-		out = mutf7_decode(copy, error_r);
-		free(copy);
-		if (out == NULL)
-			return NULL;
+		buf_append(&out, name, len);
+	} else if (mutf7_decode(&out, name, len, NULL) < 0 ||
+	    !mailbox_utf8_valid(out.data, out.len)) {
+		/* the decoded text has no controls either */
+		buf_free(&out);
+		*error_r = "Mailbox name is not valid modified UTF-7";
+		return NULL;
 	}
-	if (strlen(out) > IMAP_MAILBOX_NAME_MAX) {
-		free(out);
+	if (out.len > IMAP_MAILBOX_NAME_MAX) {
+		buf_free(&out);
 		*error_r = "Mailbox name too long";
 		return NULL;
 	}
-	if (strcasecmp(out, "INBOX") == 0)
-		memcpy(out, "INBOX", 5);
-	return out;
-}
-
-/* Encodes the UTF-16 of cps[0..n) in modified base64 between & and -. */
-static void
-mutf7_encode_run(struct buf *out, const uint32_t *cps, size_t n)
-{
-	uint32_t bits = 0, u;
-	unsigned nbits = 0, k, units;
-	uint16_t w[2];
-	size_t i;
-
-	buf_putc(out, '&');
-	for (i = 0; i < n; i++) {
-		if (cps[i] >= 0x10000) {
-			u = cps[i] - 0x10000;
-			w[0] = (uint16_t)(0xd800 | (u >> 10));
-			w[1] = (uint16_t)(0xdc00 | (u & 0x3ff));
-			units = 2;
-		} else {
-			w[0] = (uint16_t)cps[i];
-			units = 1;
-		}
-		for (k = 0; k < units; k++) {
-			bits = (bits << 16) | w[k];
-			nbits += 16;
-			while (nbits >= 6) {
-				nbits -= 6;
-				buf_putc(out, mutf7_alphabet[(bits >> nbits) &
-				    0x3f]);
-			}
-			bits &= (1u << nbits) - 1;
-		}
-	}
-	if (nbits > 0)
-		buf_putc(out, mutf7_alphabet[(bits << (6 - nbits)) & 0x3f]);
-	buf_putc(out, '-');
+	s = buf_steal(&out, NULL);
+	if (strcasecmp(s, "INBOX") == 0)
+		memcpy(s, "INBOX", 5);
+	return s;
 }
 
 char *
 imap_mailbox_encode_mutf7(const char *utf8)
 {
-	const unsigned char *s = (const unsigned char *)utf8;
-	size_t len = strlen(utf8), i = 0, n, run;
-	uint32_t *cps = xcalloc(len + 1, sizeof(*cps)), cp;
 	struct buf out;
 
 	buf_init(&out, 0);
-	while (i < len) {
-		if (s[i] >= 0x20 && s[i] <= 0x7e) {
-			buf_putc(&out, (char)s[i]);
-			if (s[i++] == '&')
-				buf_putc(&out, '-');
-			continue;
-		}
-		for (run = 0; i < len && (s[i] < 0x20 || s[i] > 0x7e);
-		    i += n) {
-			if ((n = utf8_next(s + i, len - i, &cp)) == 0) {
-				buf_free(&out);
-				free(cps);
-				return NULL;
-			}
-			cps[run++] = cp;
-		}
-		mutf7_encode_run(&out, cps, run);
+	if (mutf7_encode(&out, utf8, strlen(utf8), NULL) < 0) {
+		buf_free(&out);
+		return NULL;
 	}
-	free(cps);
-	if (out.len == 0)
-		return xstrdup("");
 	return buf_steal(&out, NULL);
 }
 

@@ -32,6 +32,7 @@
 
 #include "imap/imap_parser.h"
 #include "util/buf.h"
+#include "util/utf8.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -184,45 +185,6 @@ static bool
 is_digit(unsigned char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-/* RFC 3629 well-formed UTF-8: no overlongs, surrogates or > U+10FFFF. */
-static bool
-utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0, n, k;
-	uint32_t cp;
-
-	while (i < len) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
-			n = 1;
-			cp = s[i] & 0x1f;
-		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
-			n = 2;
-			cp = s[i] & 0x0f;
-		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
-			n = 3;
-			cp = s[i] & 0x07;
-		} else
-			return false;
-		if (len - i <= n)
-			return false;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
-			return false;
-		if (n == 3 && (cp < 0x10000 || cp > 0x10ffff))
-			return false;
-		i += n + 1;
-	}
-	return true;
 }
 
 static const char *
@@ -818,8 +780,7 @@ step_quoted(struct imap_parser *p, unsigned char c)
 		return R_CONT;
 	}
 	if (c == '"') {
-		if (!utf8_valid((const unsigned char *)token_str(p),
-		    token_len(p)))
+		if (!utf8_valid(token_str(p), token_len(p)))
 			return fail(p, IMAP_PERR_SYNTAX, REPLY_UTF8, AT_BYTE);
 		if (arg_from_token(p, IMAP_ARG_STRING) < 0)
 			return fail(p, IMAP_PERR_TOO_MANY_ARGS, REPLY_ARGS,

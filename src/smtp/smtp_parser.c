@@ -25,6 +25,7 @@
 
 #include "smtp/smtp_parser.h"
 #include "util/buf.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 static const char REPLY_NUL[] = "500 5.5.2 Syntax error, NUL byte in command";
@@ -43,6 +44,16 @@ static const char REPLY_PARAM_VALUE[] = "501 5.5.4 Bad parameter value";
 static const char REPLY_PARAM_DUP[] = "501 5.5.4 Duplicate parameter";
 static const char REPLY_HELO[] = "501 5.5.4 Syntax: EHLO hostname";
 static const char REPLY_BDAT[] = "501 5.5.4 Syntax: BDAT size [LAST]";
+
+/* Length of the well-formed UTF-8 sequence at NUL-terminated s, or 0 (a
+   sequence never holds NUL, so at most 4 octets before one are read). */
+static size_t
+utf8_seq_len(const unsigned char *s)
+{
+	uint32_t cp;
+
+	return utf8_decode((const char *)s, strnlen((const char *)s, 4), &cp);
+}
 
 /* ------------------------------------------------------------------ */
 /* Commands                                                             */
@@ -153,63 +164,6 @@ static bool
 is_alnum(unsigned char c)
 {
 	return isascii(c) && isalnum(c);
-}
-
-/* Length of the well-formed UTF-8 sequence (2-4 bytes) at s, else 0. s is
-   NUL-terminated, so reading stops at the terminator. */
-static size_t
-utf8_seq_len(const unsigned char *s)
-{
-	unsigned char c = s[0];
-	size_t n, i;
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;		/* overlong */
-	else if (c == 0xed)
-		hi = 0x9f;		/* surrogates */
-	else if (c == 0xf0)
-		lo = 0x90;		/* overlong */
-	else if (c == 0xf4)
-		hi = 0x8f;		/* above U+10FFFF */
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
-}
-
-bool
-smtp_utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	unsigned char tmp[4];
-	size_t i = 0, n, k;
-
-	while (i < len) {
-		if (u[i] < 0x80) {
-			i++;
-			continue;
-		}
-		/* copy so utf8_seq_len never reads past len */
-		memset(tmp, 0, sizeof(tmp));
-		for (k = 0; k < 4 && i + k < len; k++)
-			tmp[k] = u[i + k];
-		n = utf8_seq_len(tmp);
-		if (n == 0 || i + n > len)
-			return false;
-		i += n;
-	}
-	return true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -745,7 +699,7 @@ param_orcpt(const struct param *pa, struct smtp_path *p, bool utf8_ok)
 		if (c >= 0x80 && !utf8_ok)
 			return -1;
 	}
-	if (i == tlen + 1 || !smtp_utf8_valid(pa->val, pa->vallen))
+	if (i == tlen + 1 || !utf8_valid(pa->val, pa->vallen))
 		return -1;
 	p->orcpt = xstrndup(pa->val, pa->vallen);
 	return 0;

@@ -609,16 +609,6 @@ test_xtext_utf8(void)
 	TEST_ASSERT(smtp_xtext_decode("a+G0", 4, &b) == -1);
 	buf_free(&b);
 
-	TEST_ASSERT(smtp_utf8_valid("plain\0x", 7));
-	TEST_ASSERT(smtp_utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9));
-	TEST_ASSERT(!smtp_utf8_valid("\xc3", 1));
-	TEST_ASSERT(!smtp_utf8_valid("\xc3\xa9", 1));
-	TEST_ASSERT(!smtp_utf8_valid("\xc1\xbf", 2));
-	TEST_ASSERT(!smtp_utf8_valid("\xe0\x80\xaf", 3));
-	TEST_ASSERT(!smtp_utf8_valid("\xed\xa0\x80", 3));
-	TEST_ASSERT(!smtp_utf8_valid("\xf4\x90\x80\x80", 4));
-	TEST_ASSERT(!smtp_utf8_valid("\xf5\x80\x80\x80", 4));
-	TEST_ASSERT(!smtp_utf8_valid("\x80", 1));
 }
 
 int

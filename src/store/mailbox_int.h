@@ -158,7 +158,6 @@ int mbox_name_from_dir(const char *dir, char **name_r);
 /* Both of the above in one: *norm_r and *dir_r, or an error. */
 int mbox_name_resolve(const char *name, bool strict, char **norm_r,
     char **dir_r, char **error_r);
-bool mbox_utf8_valid(const char *s, size_t len);
 
 /* ---- mailbox_file.c -------------------------------------------------- */
 size_t mbox_base_len(const char *name);
