@@ -79,7 +79,7 @@ struct dns_request {
 	int			 nstr;		/* TXT or PTR answers */
 	char			**str;
 	void	(*mx_cb)(struct dns_mx_result *, void *);
-	void	(*addr_cb)(enum dns_status, int, struct dns_addr *, void *);
+	void	(*addr_cb)(const struct dns_addrs *, void *);
 	void	(*str_cb)(enum dns_status, int, char **, void *);
 	void			*arg;
 };
@@ -664,6 +664,8 @@ dns_mx_result_make(struct dns_request *req)
 		h->pref = job->pref;
 		h->naddr = dns_job_addrs(job, &h->addr);
 		h->addr_status = dns_job_status(job);
+		h->addr_fam[DNS_FAM_A] = job->st[DNS_FAM_A];
+		h->addr_fam[DNS_FAM_AAAA] = job->st[DNS_FAM_AAAA];
 		any_addr |= h->addr_status == DNS_OK;
 		any_temp |= h->addr_status == DNS_TEMPFAIL;
 	}
@@ -705,11 +707,15 @@ dns_request_deliver(struct dns_request *req)
 	if (req->kind == DNS_KIND_MX) {
 		req->mx_cb(dns_mx_result_make(req), req->arg);
 	} else if (req->kind == DNS_KIND_ADDR) {
-		struct dns_addr *a;
-		int n = dns_job_addrs(&req->hosts[0], &a);
+		const struct dns_host_job *job = &req->hosts[0];
+		struct dns_addrs res = {
+			.status = dns_job_status(job),
+			.fam = { job->st[DNS_FAM_A], job->st[DNS_FAM_AAAA] },
+		};
 
-		req->addr_cb(dns_job_status(&req->hosts[0]), n, a, req->arg);
-		free(a);
+		res.n = dns_job_addrs(job, &res.addr);
+		req->addr_cb(&res, req->arg);
+		free(res.addr);
 	} else {
 		req->str_cb(req->st, req->nstr, req->str, req->arg);
 	}
@@ -799,8 +805,7 @@ dns_resolve_mx(struct dns_resolver *r, const char *domain,
 
 struct dns_request *
 dns_resolve_addr(struct dns_resolver *r, const char *host,
-    void (*cb)(enum dns_status st, int n, struct dns_addr *a, void *arg),
-    void *arg)
+    void (*cb)(const struct dns_addrs *res, void *arg), void *arg)
 {
 	struct dns_request *req = dns_request_new(r, DNS_KIND_ADDR, host, arg);
 	struct dns_host_job *job;
@@ -813,10 +818,12 @@ dns_resolve_addr(struct dns_resolver *r, const char *host,
 	job->name = xstrdup(req->name);
 	job->st[0] = job->st[1] = DNS_NXDOMAIN;
 	if (dns_addr_literal(host, &lit)) {
-		int fam = lit.ss.ss_family == AF_INET ? 0 : 1;
+		enum dns_fam fam = dns_fam_of(lit.ss.ss_family);
 
 		job->addr[fam] = xmemdup(&lit, sizeof(lit));
 		job->n[fam] = 1;
+		job->st[fam] = DNS_OK;
+		job->st[!fam] = DNS_NODATA;
 		return dns_request_defer(req, DNS_OK, NULL);
 	}
 	if (!dns_name_valid(host))

@@ -31,11 +31,9 @@
  * that expands to an IP literal is never resolved as such (it is a void
  * name), so "a:%{i}" cannot match by itself.
  *
- * Known gap: dns_resolve_addr and dns_resolve_mx report one status per
- * host, not per address family. When the client's family failed for a
- * host but the other family answered, the failure is not visible here and
- * the host counts as void rather than temperror. dns.h would need a
- * per-family status to close this.
+ * Only the client's address family is read (5.3, 5.4): a host whose
+ * query of that family failed temporarily is temperror (RFC 7208 5, 2.6.6)
+ * even when the other family answered, never "no match" or void.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -282,6 +280,13 @@ spf_addr_match(const struct spf_check *c, const struct dns_addr *a,
 	return x != NULL && fam == cfam && spf_prefix_eq(x, y, bits);
 }
 
+/* How the query of the client's family ended, from a dns.h fam[2]. */
+static enum dns_status
+spf_fam_status(const struct spf_check *c, const enum dns_status fam[2])
+{
+	return fam[dns_fam_of(c->fam)];
+}
+
 static int
 spf_count_family(const struct spf_check *c, int n, const struct dns_addr *a)
 {
@@ -416,18 +421,18 @@ spf_ptr_finish(struct spf_check *c)
 }
 
 static void
-spf_ptr_addr_cb(enum dns_status st, int n, struct dns_addr *a, void *arg)
+spf_ptr_addr_cb(const struct dns_addrs *res, void *arg)
 {
 	struct spf_slot *s = arg;
 	struct spf_check *c = spf_slot_done(s);
 	int i = s->idx - 1;
 
-	for (int k = 0; k < n && !c->ptr_ok[i]; k++)
-		c->ptr_ok[i] = spf_addr_match(c, &a[k], c->fam == AF_INET ?
-		    32 : 128);
-	if (st == DNS_TEMPFAIL && !c->ptr_ok[i])
+	for (int k = 0; k < res->n && !c->ptr_ok[i]; k++)
+		c->ptr_ok[i] = spf_addr_match(c, &res->addr[k],
+		    c->fam == AF_INET ? 32 : 128);
+	if (spf_fam_status(c, res->fam) == DNS_TEMPFAIL && !c->ptr_ok[i])
 		c->ptr_fail[i] = true;
-	else if (spf_count_family(c, n, a) == 0)
+	else if (spf_count_family(c, res->n, res->addr) == 0)
 		c->ptr_voids++;		/* no address: void */
 	if (c->pending == 0)
 		spf_ptr_finish(c);
@@ -499,35 +504,35 @@ spf_term_end(struct spf_check *c, bool match)
 }
 
 static void
-spf_a_cb(enum dns_status st, int n, struct dns_addr *a, void *arg)
+spf_a_cb(const struct dns_addrs *res, void *arg)
 {
 	struct spf_check *c = spf_slot_done(arg);
 	const struct spf_term *t = spf_cur_term(c);
 	unsigned bits = c->fam == AF_INET ? t->cidr4 : t->cidr6;
 	bool match = false;
 
-	for (int i = 0; i < n && !match; i++)
-		match = spf_addr_match(c, &a[i], bits);
-	if (!match && st == DNS_TEMPFAIL) {
+	for (int i = 0; i < res->n && !match; i++)
+		match = spf_addr_match(c, &res->addr[i], bits);
+	if (!match && spf_fam_status(c, res->fam) == DNS_TEMPFAIL) {
 		spf_error(c, SPF_TEMPERROR, "DNS error looking up %s",
 		    c->target);
 		return;
 	}
-	if (!match && spf_count_family(c, n, a) == 0 &&
+	if (!match && spf_count_family(c, res->n, res->addr) == 0 &&
 	    spf_count_void(c, 1) < 0)
 		return;
 	spf_term_end(c, match);
 }
 
 static void
-spf_exists_cb(enum dns_status st, int n, struct dns_addr *a, void *arg)
+spf_exists_cb(const struct dns_addrs *res, void *arg)
 {
 	struct spf_check *c = spf_slot_done(arg);
 	bool match = false;
 
-	for (int i = 0; i < n; i++)
-		match |= a[i].ss.ss_family == AF_INET;	/* A only (5.7) */
-	if (!match && st == DNS_TEMPFAIL) {
+	for (int i = 0; i < res->n; i++)
+		match |= res->addr[i].ss.ss_family == AF_INET;	/* A (5.7) */
+	if (!match && res->fam[DNS_FAM_A] == DNS_TEMPFAIL) {
 		spf_error(c, SPF_TEMPERROR, "DNS error looking up %s",
 		    c->target);
 		return;
@@ -552,11 +557,9 @@ spf_mx_hosts(struct spf_check *c, const struct dns_mx_result *res,
 			if (spf_addr_match(c, &h->addr[k], bits))
 				return true;
 		}
-		if (spf_count_family(c, h->naddr, h->addr) > 0)
-			continue;
-		if (h->addr_status == DNS_TEMPFAIL)
-			*temp_r = true;
-		else
+		if (spf_fam_status(c, h->addr_fam) == DNS_TEMPFAIL)
+			*temp_r = true;		/* it might have matched */
+		else if (spf_count_family(c, h->naddr, h->addr) == 0)
 			(*void_r)++;
 	}
 	return false;
@@ -949,7 +952,7 @@ spf_dns_txt(void *ctx, const char *name,
 
 static void *
 spf_dns_addr(void *ctx, const char *host,
-    void (*cb)(enum dns_status, int, struct dns_addr *, void *), void *arg)
+    void (*cb)(const struct dns_addrs *, void *), void *arg)
 {
 	return dns_resolve_addr(ctx, host, cb, arg);
 }

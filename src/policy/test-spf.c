@@ -367,7 +367,8 @@ test_macro_more(void)
 /* Fake resolver */
 
 /* "NAME TYPE VALUE": TXT, A, AAAA, MX ("PREF HOST"), PTR (NAME is the
- * address), SERVFAIL (every query of NAME fails). */
+ * address), SERVFAIL (every query of NAME fails), SERVFAIL-A and
+ * SERVFAIL-AAAA (that family's query fails). */
 static const char *const zone[] = {
 	"pass.test TXT v=spf1 ip4:192.0.2.0/24 -all",
 	"fail.test TXT v=spf1 ip4:198.51.100.1 -all",
@@ -482,6 +483,16 @@ static const char *const zone[] = {
 	"192.0.2.79 PTR mail.ptr.test",
 	"mail.brokenptr.test SERVFAIL",
 	"ptrtemp2.test TXT v=spf1 ptr:brokenptr.test -all",
+	/* one family fails, the other answers (RFC 7208 5, 2.6.6) */
+	"h.half.test SERVFAIL-A",
+	"h.half.test AAAA 2001:db8::5",
+	"ahalf.test TXT v=spf1 a:h.half.test -all",
+	"mxhalf.test TXT v=spf1 mx:mxh.half.test -all",
+	"mxh.half.test MX 10 h.half.test",
+	"exhalf.test TXT v=spf1 exists:h.half.test -all",
+	"h6.half.test A 192.0.2.5",
+	"h6.half.test SERVFAIL-AAAA",
+	"a6half.test TXT v=spf1 a:h6.half.test -all",
 };
 
 enum { Q_TXT, Q_ADDR, Q_MX, Q_PTR };
@@ -490,7 +501,7 @@ struct fake_req {
 	int			 type;
 	char			*name;
 	void	(*str_cb)(enum dns_status, int, char **, void *);
-	void	(*addr_cb)(enum dns_status, int, struct dns_addr *, void *);
+	void	(*addr_cb)(const struct dns_addrs *, void *);
 	void	(*mx_cb)(struct dns_mx_result *, void *);
 	void			*arg;
 	bool			 cancelled;
@@ -555,31 +566,45 @@ find_all(const char *name, const char *type, const char **out, int max)
 	return n;
 }
 
-static int
+/* A and AAAA of name as dns.h reports them, each family with its status:
+ * SERVFAIL fails both, SERVFAIL-A or SERVFAIL-AAAA one of them. */
+static void
 lookup_addrs(const char *name, struct dns_addr *a, int max,
-    enum dns_status *st)
+    struct dns_addrs *res)
 {
+	static const char *const type[2] = { "A", "AAAA" };
+	static const char *const fail[2] = { "SERVFAIL-A", "SERVFAIL-AAAA" };
 	const char *v[32];
-	int n = 0, k;
+	enum dns_status st = name_status(name);
 
+	*res = (struct dns_addrs){ .status = st, .addr = a };
 	if (dns_addr_literal(name, &a[0])) {
-		*st = DNS_OK;
-		return 1;
+		enum dns_fam f = dns_fam_of(a[0].ss.ss_family);
+
+		res->fam[f] = res->status = DNS_OK;
+		res->fam[!f] = DNS_NODATA;
+		res->n = 1;
+		return;
 	}
-	*st = name_status(name);
-	if (*st == DNS_TEMPFAIL)
-		return 0;
-	k = find_all(name, "A", v, 32);
-	for (int i = 0; i < k && n < max; i++)
-		if (dns_addr_literal(v[i], &a[n]))
-			n++;
-	k = find_all(name, "AAAA", v, 32);
-	for (int i = 0; i < k && n < max; i++)
-		if (dns_addr_literal(v[i], &a[n]))
-			n++;
-	if (n > 0)
-		*st = DNS_OK;
-	return n;
+	for (int f = 0; f < 2; f++) {
+		int k, got = 0;
+
+		res->fam[f] = st;
+		if (st == DNS_TEMPFAIL || find_all(name, fail[f], v, 1) > 0) {
+			res->fam[f] = DNS_TEMPFAIL;
+			continue;
+		}
+		k = find_all(name, type[f], v, 32);
+		for (int i = 0; i < k && res->n < max; i++)
+			if (dns_addr_literal(v[i], &a[res->n]))
+				res->n++, got++;
+		if (got > 0)
+			res->fam[f] = DNS_OK;
+	}
+	if (res->n > 0)
+		res->status = DNS_OK;
+	else if (res->fam[0] == DNS_TEMPFAIL || res->fam[1] == DNS_TEMPFAIL)
+		res->status = DNS_TEMPFAIL;
 }
 
 static void
@@ -605,10 +630,10 @@ static void
 answer_addr(struct fake_req *r)
 {
 	struct dns_addr a[DNS_MAX_ADDRS];
-	enum dns_status st;
-	int n = lookup_addrs(r->name, a, DNS_MAX_ADDRS, &st);
+	struct dns_addrs res;
 
-	r->addr_cb(st, n, a, r->arg);
+	lookup_addrs(r->name, a, DNS_MAX_ADDRS, &res);
+	r->addr_cb(&res, r->arg);
 }
 
 static struct dns_mx_result *
@@ -632,7 +657,7 @@ make_mx(const char *name)
 	for (int i = 0; i < n; i++) {
 		struct dns_mx_host *h = &res->hosts[res->nhosts];
 		const char *host = strchr(v[i], ' ') + 1;
-		enum dns_status st;
+		struct dns_addrs ar;
 
 		if (strcmp(host, ".") == 0) {
 			nnull++;
@@ -641,10 +666,12 @@ make_mx(const char *name)
 		h->name = xstrdup(res->implicit ? name : host);
 		h->pref = (unsigned)atoi(v[i]);
 		h->addr = xcalloc(DNS_MAX_ADDRS, sizeof(*h->addr));
-		h->naddr = lookup_addrs(h->name, h->addr, DNS_MAX_ADDRS, &st);
-		h->addr_status = st;
-		any |= st == DNS_OK;
-		temp |= st == DNS_TEMPFAIL;
+		lookup_addrs(h->name, h->addr, DNS_MAX_ADDRS, &ar);
+		h->naddr = ar.n;
+		h->addr_status = ar.status;
+		memcpy(h->addr_fam, ar.fam, sizeof(ar.fam));
+		any |= ar.status == DNS_OK;
+		temp |= ar.status == DNS_TEMPFAIL;
 		res->nhosts++;
 	}
 	if (res->nhosts == 0 && nnull > 0)
@@ -707,7 +734,7 @@ fake_txt(void *ctx, const char *name,
 
 static void *
 fake_addr(void *ctx, const char *host,
-    void (*cb)(enum dns_status, int, struct dns_addr *, void *), void *arg)
+    void (*cb)(const struct dns_addrs *, void *), void *arg)
 {
 	struct fake_req *r = fake_add(Q_ADDR, host, arg);
 
@@ -903,6 +930,20 @@ static const struct eval_case eval_cases[] = {
 	{ "192.0.2.3", "aaaa.test", SPF_FAIL, NULL },
 	{ "192.0.2.3", "atemp.test", SPF_TEMPERROR,
 	  "DNS error looking up broken.test" },
+	/* the client's family failed, the other answered: temperror */
+	{ "192.0.2.3", "ahalf.test", SPF_TEMPERROR,
+	  "DNS error looking up h.half.test" },
+	{ "2001:db8::5", "ahalf.test", SPF_PASS, NULL },
+	{ "2001:db8::6", "ahalf.test", SPF_FAIL, NULL },
+	{ "192.0.2.3", "mxhalf.test", SPF_TEMPERROR,
+	  "DNS error looking up MX of mxh.half.test" },
+	{ "2001:db8::5", "mxhalf.test", SPF_PASS, NULL },
+	{ "192.0.2.3", "exhalf.test", SPF_TEMPERROR,
+	  "DNS error looking up h.half.test" },
+	{ "192.0.2.5", "a6half.test", SPF_PASS, NULL },
+	{ "192.0.2.6", "a6half.test", SPF_FAIL, NULL },
+	{ "2001:db8::5", "a6half.test", SPF_TEMPERROR,
+	  "DNS error looking up h6.half.test" },
 };
 
 static void
