@@ -28,6 +28,7 @@
 
 #include "store/mailbox_int.h"
 #include "util/buf.h"
+#include "util/hashmap.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -322,16 +323,11 @@ struct msg_hash {
 	size_t		 mask;
 };
 
+/* Slices of the folder's names, not copies: hashmap.c's hash only. */
 static uint64_t
 hash_bytes(const char *p, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h ^ (h >> 29);
+	return hashmap_hash(p, n, 0);
 }
 
 static void
