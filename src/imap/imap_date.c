@@ -1,24 +1,23 @@
 /*
  * imap_date - IMAP dates: date (SEARCH) and date-time (APPEND,
- * INTERNALDATE) of RFC 9051, parsed strictly (see imap_args.h).
+ * INTERNALDATE) of RFC 9051, parsed strictly and written (see
+ * imap_args.h); the names of months are rfc5322_date.c's.
  *
  * Trust: arguments from an untrusted client, already bounded in size and
  * nesting by imap_parser. Pure functions: no I/O, no globals, no logging.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "imap/imap_args_int.h"
+#include "mail/rfc5322.h"
 #include "util/buf.h"
 
 /* ------------------------------------------------------------------ */
 /* Dates                                                                */
-
-static const char *const month_names[] = {
-	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec", NULL,
-};
 
 static unsigned
 days_in_month(unsigned year, unsigned month)
@@ -50,7 +49,6 @@ digits(const char *s, unsigned n)
 static int
 parse_date_at(const char *s, struct imap_date *d, const char **end_r)
 {
-	char mon[4];
 	int day, year, m;
 	size_t n;
 
@@ -62,9 +60,7 @@ parse_date_at(const char *s, struct imap_date *d, const char **end_r)
 	s += n + 1;
 	if (s[0] == '\0' || s[1] == '\0' || s[2] == '\0' || s[3] != '-')
 		return -1;
-	memcpy(mon, s, 3);
-	mon[3] = '\0';
-	if ((m = lookup(month_names, mon)) < 0)
+	if ((m = rfc5322_month(s, 3)) < 0)
 		return -1;
 	if ((year = digits(s + 4, 4)) < 0)
 		return -1;
@@ -129,4 +125,21 @@ imap_parse_datetime(const char *s, time_t *t_r, int *tz_minutes_r)
 	*t_r = (time_t)(imap_date_days(&d) * 86400 + hh * 3600 + mm * 60 +
 	    (ss == 60 ? 59 : ss) - *tz_minutes_r * 60);
 	return 0;
+}
+
+char *
+imap_datetime_format(time_t t, char out[IMAP_DATETIME_MAX])
+{
+	struct tm tm;
+	long off;
+
+	if (localtime_r(&t, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm));
+	off = tm.tm_gmtoff / 60;
+	snprintf(out, IMAP_DATETIME_MAX,
+	    "%02d-%s-%04d %02d:%02d:%02d %c%02u%02u", tm.tm_mday,
+	    rfc5322_months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, off < 0 ? '-' : '+',
+	    (unsigned)(labs(off) / 60 % 100), (unsigned)(labs(off) % 60));
+	return out;
 }

@@ -55,10 +55,30 @@ test_dates(void)
 	TEST_ASSERT(imap_parse_datetime("", &t, &tz) < 0);
 }
 
+static void
+test_datetime_format(void)
+{
+	char out[IMAP_DATETIME_MAX];
+	time_t t;
+	int tz;
+
+	/* The server's zone; whatever it is, the text reads back. */
+	for (time_t x = 0; x < 4000000000; x += 98765432) {
+		imap_datetime_format(x, out);
+		TEST_ASSERT(strlen(out) == 26 && out[2] == '-');
+		TEST_ASSERT(imap_parse_datetime(out, &t, &tz) == 0 && t == x);
+	}
+	setenv("TZ", "UTC", 1);
+	tzset();
+	TEST_ASSERT_STREQ(imap_datetime_format(1765032218, out),
+	    "06-Dec-2025 14:43:38 +0000");
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_dates);
+	TEST_RUN(test_datetime_format);
 	imap_parser_destroy(&parser);
 	return test_done("test-imap-date");
 }
