@@ -143,7 +143,7 @@ decode_run(struct buf *out, const char *s, size_t n, const char *also)
 int
 mutf7_decode(struct buf *out, const char *s, size_t len, const char *also)
 {
-	const char *end;
+	const char *end, *after_run = NULL;
 
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] != '&') {
@@ -158,9 +158,11 @@ mutf7_decode(struct buf *out, const char *s, size_t len, const char *also)
 		if (end == s + i + 1) {
 			if (buf_putc(out, '&') < 0)
 				return -1;
-		} else if (decode_run(out, s + i + 1,
+		} else if (s + i == after_run || decode_run(out, s + i + 1,
 		    (size_t)(end - (s + i + 1)), also) < 0)
-			return -1;
+			return -1;	/* two runs in a row are one */
+		else
+			after_run = end + 1;
 		i = (size_t)(end - s);
 	}
 	return 0;

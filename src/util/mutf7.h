@@ -11,7 +11,7 @@
  * Decoding is strict: it accepts only what the encoder could produce for
  * some input, bit for bit within each run (no printable ASCII inside a
  * run unless it is in `also`, no `also` character outside one, no lone
- * surrogate, zero padding bits). Control characters decoded from a run
+ * surrogate, zero padding bits, no run right after another). Control characters decoded from a run
  * are returned: callers refuse them where names may not hold them.
  * Both functions are bounded by the length given and never read past it.
  */

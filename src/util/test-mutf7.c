@@ -76,6 +76,8 @@ test_decode_strict(void)
 	TEST_ASSERT(dec(&b, "caf\xc3\xa9", NULL) == NULL);	/* 8-bit */
 	TEST_ASSERT(dec(&b, "a\tb", NULL) == NULL);	/* raw control */
 	TEST_ASSERT(dec(&b, "&AOkA6Q-", NULL) != NULL);
+	TEST_ASSERT(dec(&b, "&AOk-&AOk-", NULL) == NULL);	/* one run */
+	TEST_ASSERT_STREQ(dec(&b, "&AOk-&-&AOk-", NULL), "\xc3\xa9&\xc3\xa9");
 	/* a control decoded from a run is returned for the caller */
 	TEST_ASSERT_STREQ(dec(&b, "&AAk-", NULL), "\t");
 	/* the length bounds the input */
