@@ -16,6 +16,7 @@
 #include "mail/charset.h"
 #include "mail/mime_decode.h"
 #include "mail/rfc5322.h"
+#include "util/array.h"
 #include "util/xmalloc.h"
 
 #define IS_WSP(c)	((c) == ' ' || (c) == '\t')
@@ -330,11 +331,7 @@ rfc5322_msgids_parse(const char *v, size_t len, size_t max, char ***ids_r)
 		i++;
 		if (id.len == 0)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 4;
-			ids = xrealloc(ids, cap * sizeof(*ids));
-		}
-		ids[n++] = xstrndup(id.data, id.len);
+		*ARRAY_PUSH(ids, n, cap) = xstrndup(id.data, id.len);
 	}
 	buf_free(&id);
 	*ids_r = ids;

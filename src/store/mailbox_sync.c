@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "store/mailbox_int.h"
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/hashmap.h"
 #include "util/log.h"
@@ -75,33 +76,19 @@ mbox_folder_find(const struct mbox_folder *f, uint32_t uid)
 struct mbox_upd *
 mbox_delta_upd(struct mbox_delta *d)
 {
-	if (d->n_upd == d->cap_upd) {
-		d->cap_upd = d->cap_upd ? d->cap_upd * 2 : 16;
-		d->upd = xrealloc(d->upd, d->cap_upd * sizeof(*d->upd));
-	}
-	memset(&d->upd[d->n_upd], 0, sizeof(*d->upd));
-	return &d->upd[d->n_upd++];
+	return ARRAY_PUSH(d->upd, d->n_upd, d->cap_upd);
 }
 
 void
 mbox_delta_exp(struct mbox_delta *d, uint32_t uid)
 {
-	if (d->n_exp == d->cap_exp) {
-		d->cap_exp = d->cap_exp ? d->cap_exp * 2 : 16;
-		d->exp = xrealloc(d->exp, d->cap_exp * sizeof(*d->exp));
-	}
-	d->exp[d->n_exp++] = uid;
+	*ARRAY_PUSH(d->exp, d->n_exp, d->cap_exp) = uid;
 }
 
 struct mbox_msg *
 mbox_delta_add(struct mbox_delta *d)
 {
-	if (d->n_add == d->cap_add) {
-		d->cap_add = d->cap_add ? d->cap_add * 2 : 16;
-		d->add = xrealloc(d->add, d->cap_add * sizeof(*d->add));
-	}
-	memset(&d->add[d->n_add], 0, sizeof(*d->add));
-	return &d->add[d->n_add++];
+	return ARRAY_PUSH(d->add, d->n_add, d->cap_add);
 }
 
 bool
@@ -282,14 +269,11 @@ list_dir(struct listing *l, const char *path, const char *sub, bool innew)
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' || de->d_type == DT_DIR)
 			continue;
-		if (l->n == l->cap) {
-			l->cap = l->cap ? l->cap * 2 : 256;
-			l->e = xrealloc(l->e, l->cap * sizeof(*l->e));
-		}
-		l->e[l->n].off = l->names.len;
-		l->e[l->n].base_len = (uint16_t)mbox_base_len(de->d_name);
-		l->e[l->n].innew = innew;
-		l->n++;
+		struct ent *e = ARRAY_PUSH(l->e, l->n, l->cap);
+
+		e->off = l->names.len;
+		e->base_len = (uint16_t)mbox_base_len(de->d_name);
+		e->innew = innew;
 		buf_append(&l->names, de->d_name, strlen(de->d_name) + 1);
 	}
 	closedir(d);

@@ -22,6 +22,7 @@
 
 #include "store/mailbox_int.h"
 #include "store/maildir.h"
+#include "util/array.h"
 #include "util/hashmap.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -413,13 +414,9 @@ collect_watched(size_t *n_r)
 			pthread_mutex_unlock(&f->mu);
 			if (!watched)
 				continue;
-			if (n == cap) {
-				cap = cap ? cap * 2 : 16;
-				v = xrealloc(v, cap * sizeof(*v));
-			}
 			f->refs++;
 			u->refs++;
-			v[n++] = f;
+			*ARRAY_PUSH(v, n, cap) = f;
 		}
 		pthread_mutex_unlock(&u->mu);
 	}

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "store/mailbox_int.h"
+#include "util/array.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
@@ -143,11 +144,7 @@ claim_recent(struct mbox_view *v, uint32_t lo)
 static void
 view_push(struct mbox_view *v, uint32_t uid)
 {
-	if (v->count == v->cap) {
-		v->cap = v->cap ? v->cap * 2 : 64;
-		v->uids = xrealloc(v->uids, v->cap * sizeof(*v->uids));
-	}
-	v->uids[v->count++] = uid;
+	*ARRAY_PUSH(v->uids, v->count, v->cap) = uid;
 }
 
 int
