@@ -110,12 +110,16 @@ mbox_delta_free(struct mbox_delta *d)
 	memset(d, 0, sizeof(*d));
 }
 
-/* Under f->mu: d into f->msgs (names move from d to f). */
+/* Under u->io and f->mu: d into f->msgs (names move from d to f). */
 static void
 apply(struct mbox_folder *f, struct mbox_delta *d, uint32_t uidnext,
     uint64_t hms)
 {
 	size_t j = 0;
+
+	/* folder state is written only with both held (mailbox_int.h) */
+	TEM_ASSERT(mbox_lock_held(MBOX_LK_IO) &&
+	    mbox_lock_held(MBOX_LK_FOLDER));
 
 	for (size_t i = 0; i < d->n_upd; i++) {
 		struct mbox_upd *p = &d->upd[i];
@@ -180,9 +184,9 @@ mbox_delta_commit(struct mbox_folder *f, struct mbox_delta *d,
 		hms = d->modseq;
 	r = mbox_index_commit(f->u, f, d, uidnext, hms, error_r);
 	if (r == 0) {
-		pthread_mutex_lock(&f->mu);
+		mbox_lock(&f->mu, MBOX_LK_FOLDER);
 		apply(f, d, uidnext, hms);
-		pthread_mutex_unlock(&f->mu);
+		mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 		if (bump)
 			mbox_folder_wake(f, actor);
 	}
@@ -512,9 +516,9 @@ static int
 folder_vanished(struct mbox_folder *f, char **error_r)
 {
 	log_info("- store folder-gone folder=%s", f->path);
-	pthread_mutex_lock(&f->mu);
+	mbox_lock(&f->mu, MBOX_LK_FOLDER);
 	f->gone = true;
-	pthread_mutex_unlock(&f->mu);
+	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 	mbox_folder_unmap(f);
 	mbox_folder_wake(f, NULL);
 	mbox_error(error_r, "Folder no longer exists");
