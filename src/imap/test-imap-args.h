@@ -1,7 +1,7 @@
 /*
  * test-imap-args.h - what the imap_args unit tests share: one command line
  * run through imap_parser, so the argument shapes are the ones a session
- * will really see. Included by src/imap/test-imap-*args*.c only.
+ * will really see. Included by the imap_args and imap_command tests only.
  *
  * Trust: test code.
  */
