@@ -315,6 +315,7 @@ dns_query_finish(struct dns_query *q, enum dns_status st,
 {
 	struct dns_request *req = q->req;
 
+	TEM_ASSERT(q->running && req->pending > 0);	/* ends once */
 	q->running = false;
 	q->async_id = 0;
 	loop_timer_del(q->timer);
@@ -391,6 +392,7 @@ dns_hosts_start(struct dns_request *req)
 static void
 dns_request_deliver(struct dns_request *req)
 {
+	TEM_ASSERT(req->pending == 0);		/* no query left to answer */
 	dns_request_unlink(req);
 	if (req->kind == DNS_KIND_MX) {
 		req->mx_cb(dns_mx_result_make(req), req->arg);

@@ -16,6 +16,7 @@
 #include "dns/dns_int.h"
 #include "dns/dns_rr.h"
 #include "util/buf.h"
+#include "util/log.h"
 #include "util/xmalloc.h"
 
 /* ---------------------------------------------------------------- */
@@ -27,6 +28,8 @@ dns_host_record(struct dns_host_job *job, int fam, enum dns_status st,
     const struct ub_result *res, const char *why)
 {
 	int type = fam == 0 ? DNS_TYPE_A : DNS_TYPE_AAAA, n = 0;
+
+	TEM_ASSERT(fam == DNS_FAM_A || fam == DNS_FAM_AAAA);
 
 	job->st[fam] = st;
 	job->why[fam] = why;

@@ -155,6 +155,8 @@ ip_build_args(struct imap_parser *p)
 			o->len = a->len;
 		}
 	}
+	/* every list got exactly its children, the top level its count */
+	TEM_ASSERT(top_fill == p->top_count && next == p->pargs_n);
 	p->cmd.tag = p->data.data;
 	p->cmd.name = p->data.data + p->name_off;
 	p->cmd.uid = p->uid;

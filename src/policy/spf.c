@@ -163,7 +163,7 @@ spf_slot(struct spf_check *c, int i)
 {
 	struct spf_slot *s = &c->slots[i];
 
-	TEM_ASSERT(s->h == NULL);
+	TEM_ASSERT(i >= 0 && i < SPF_SLOTS && s->h == NULL);
 	s->c = c;
 	s->idx = i;
 	return s;
@@ -173,6 +173,7 @@ spf_slot(struct spf_check *c, int i)
 struct spf_check *
 spf_slot_done(struct spf_slot *s)
 {
+	TEM_ASSERT(s->c != NULL && s->c->pending > 0);
 	s->h = NULL;
 	s->c->pending--;
 	return s->c;
