@@ -119,7 +119,9 @@ void rfc5322_addr_free(struct rfc5322_addr **list);
 
 /* ---- rfc5322_date.c: dates ------------------------------------------ */
 
-#define RFC5322_DATE_MAX	48	/* "Www, dd Mmm yyyy hh:mm:ss +zzzz" */
+/* "Www, dd Mmm yyyy hh:mm:ss +zzzz" (31), with room for any int in a
+ * struct tm */
+#define RFC5322_DATE_MAX	160
 
 /* English names, whatever the locale: "Sun".."Sat", "Jan".."Dec". */
 extern const char rfc5322_days[7][4];
