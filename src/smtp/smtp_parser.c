@@ -5,18 +5,12 @@
  *
  * Trust: untrusted network input, parsed before authentication. Pure
  * functions: no I/O, no globals, no logging. Allocations are bounded by the
- * caller's line length; the only fixed array (an address literal handed to
- * inet_pton) is filled after a length check.
+ * caller's line length.
  *
- * Addresses follow RFC 5321 4.1.2 strictly: angle brackets required, a
- * source route is parsed and dropped (4.1.1.3), the local part is a
- * Dot-string or a Quoted-string, the domain is LDH labels or an address
- * literal. RFC 6531 adds UTF-8 in atoms, quoted strings and labels; such
- * bytes must be well-formed UTF-8 and set p->utf8, and the caller is told
- * with a 553 when the client did not ask for SMTPUTF8. Anything the grammar
- * does not allow is refused rather than guessed at: relay and alias
- * decisions are taken later on localpart/domain, so what we accept here
- * must have exactly one meaning.
+ * Anything the grammar does not allow is refused rather than guessed at:
+ * relay and alias decisions are taken later on localpart/domain, so what
+ * we accept must have exactly one meaning. Non-ASCII in a path needs
+ * SMTPUTF8 (RFC 6531): without it the client is told with a 553.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
