@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "store/mailbox_int.h"
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/hashmap.h"
 #include "util/log.h"
@@ -45,14 +46,13 @@ static const struct {
 
 struct strv {
 	char	**v;
-	size_t	  n;
+	size_t	  n, cap;
 };
 
 static void
 strv_push(struct strv *s, char *str)
 {
-	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
-	s->v[s->n++] = str;
+	*ARRAY_PUSH(s->v, s->n, s->cap) = str;
 }
 
 static void
@@ -62,7 +62,7 @@ strv_free(struct strv *s)
 		free(s->v[i]);
 	free(s->v);
 	s->v = NULL;
-	s->n = 0;
+	s->n = s->cap = 0;
 }
 
 static void
@@ -123,7 +123,7 @@ subs_norm(const char *line)
 int
 mbox_subscribe(struct mbox_user *u, const char *name, bool on, char **error_r)
 {
-	struct strv s = { NULL, 0 }, out = { NULL, 0 };
+	struct strv s = { NULL, 0, 0 }, out = { NULL, 0, 0 };
 	bool found = false;
 	char *norm;
 	int r = mbox_name_check(name, false, &norm, error_r);
@@ -229,7 +229,7 @@ list_real(struct mbox_user *u, struct hashmap *m, char **error_r)
 static void
 list_tree(struct hashmap *m)
 {
-	struct strv names = { NULL, 0 };
+	struct strv names = { NULL, 0, 0 };
 	struct hashmap_iter it = { 0 };
 	const char *key;
 
@@ -264,7 +264,7 @@ mbox_list(struct mbox_user *u, struct mbox_folder_info **list_r, size_t *n_r,
     char **error_r)
 {
 	struct hashmap *m = hashmap_new(0);
-	struct strv subs = { NULL, 0 };
+	struct strv subs = { NULL, 0, 0 };
 	struct hashmap_iter it = { 0 };
 	struct mbox_folder_info *list;
 	const char *key;
@@ -448,7 +448,7 @@ static int
 rename_plan(struct mbox_user *u, const char *od, const char *nd,
     struct move **mv_r, size_t *n_r, char **error_r)
 {
-	size_t ol = strlen(od), n = 0;
+	size_t ol = strlen(od), n = 0, cap = 0;
 	struct move *mv = NULL;
 	DIR *d = opendir(u->root);
 	struct dirent *de;
@@ -473,9 +473,10 @@ rename_plan(struct mbox_user *u, const char *od, const char *nd,
 			r = MBOX_ERR_EXISTS;
 		}
 		free(tp);
-		mv = xrealloc(mv, (n + 1) * sizeof(*mv));
-		mv[n].from = xstrdup(de->d_name);
-		mv[n++].to = to;
+		struct move *m = ARRAY_PUSH(mv, n, cap);
+
+		m->from = xstrdup(de->d_name);
+		m->to = to;
 	}
 	closedir(d);
 	if (r == 0 && n == 0) {
