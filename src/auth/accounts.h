@@ -96,6 +96,11 @@ int accounts_alias_list(struct accounts *a, const char *filter,
 
 void accounts_list_free(struct accounts_list *l);
 
+/* The serial of the last change committed through a (0: none, or it
+ * could not be read back): what the running server must reach before
+ * the change is visible (server/control.h). */
+uint64_t accounts_change_serial(const struct accounts *a);
+
 /* The change counter in data_dir/accounts.serial; 0 if missing or bad.
  * Cheap: one small read, no database access. */
 uint64_t accounts_serial_read(const char *data_dir);
