@@ -432,7 +432,7 @@ smtp_process(struct smtp_session *s)
 				return;
 			continue;
 		}
-		r = io_getline(s->io, SMTP_LINE_MAX + 1, &s->line);
+		r = smtp_auth_getline(s);
 		if (r == 0) {
 			/* A command that trickles in byte by byte must still
 			 * be complete within the command timeout. */
@@ -441,8 +441,7 @@ smtp_process(struct smtp_session *s)
 			return;
 		}
 		smtp_deadline(s, 0);
-		if (r < 0) {
-			smtp_reply(s, "500 5.5.2 Error: line too long");
+		if (r < 0) {		/* answered */
 			if (!smtp_error(s))
 				return;
 			continue;
