@@ -7,7 +7,9 @@
  * exclusive flock on data_dir/accounts.lock around each change, and after
  * each successful change rewrite data_dir/accounts.serial (atomically) with
  * the new value of an increasing change counter kept in the database. The
- * server polls that file with accounts_serial_read() and reloads its
+ * admin commands then ask the running server to load the snapshot of
+ * that serial (accounts_change_serial(), server/control.h); the server
+ * also polls the file with accounts_serial_read() and reloads its
  * in-memory snapshot (resolve.h) when it differs from the snapshot's.
  *
  * Case rules: domains are stored lowercase; an all-ASCII local part is

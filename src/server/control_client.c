@@ -136,7 +136,9 @@ control_reload_accounts(const char *data_dir, uint64_t serial,
 		return res;
 	n = snprintf(req, sizeof(req), "reload accounts %llu\n",
 	    (unsigned long long)serial);
-	if (write(fd, req, (size_t)n) != n) {
+	/* MSG_NOSIGNAL: a server dying now must not kill the command with
+	 * SIGPIPE after its change was committed */
+	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
 		*error_r = xasprintf("cannot send the request: %s",
 		    io_error_text(errno));
 		close(fd);

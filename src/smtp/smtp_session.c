@@ -229,6 +229,10 @@ smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 		smtp_error(s);
 		return;
 	}
+	/* The newest accounts for every recipient: an address an admin
+	 * command added after this transaction's MAIL is ours already. */
+	acct_snapshot_unref(&s->acct);
+	s->acct = server_accounts();
 	if (s->nrcpt >= s->conf->smtp_max_recipients) {
 		smtp_reply(s, "452 4.5.3 Error: too many recipients");
 		return;

@@ -207,6 +207,20 @@ def test_alias_and_domain_in_a_loop(stem):
     rcpt.close()
 
 
+def test_transaction_begun_before_the_change(stem):
+    """MAIL before `user add`, RCPT after it: the recipient is known."""
+    with SMTPConn(stem.smtp_port) as c:
+        c.ehlo()
+        expect(c.cmd("MAIL FROM:<sender@b.test>"), "250")
+        expect(c.cmd("RCPT TO:<frank@a.test>"), "550 5.1.1")
+        admin(stem, "user", "add", "frank@a.test", stdin="frank-Secret-7\n")
+        expect(c.cmd("RCPT TO:<frank@a.test>"), "250")
+        expect(c.cmd("RCPT TO:<alice@a.test>"), "250")
+        expect(c.data(b"Subject: x\r\n\r\nhi\r\n"), "250")
+    assert len(stem.maildir_messages("frank@a.test")) == 1
+    assert len(stem.maildir_messages("alice@a.test")) == 1
+
+
 def test_control_socket_is_private(stem):
     st = os.lstat(os.path.join(stem.data_dir, "control.sock"))
     assert stat.S_ISSOCK(st.st_mode)
