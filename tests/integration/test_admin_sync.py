@@ -40,24 +40,24 @@ def fresh_source():
     return "127.0.%d.%d" % (n // 250, 2 + n % 250)
 
 
-class IMAP(imaplib.IMAP4):
+class FromSource:
+    """Mixin for imaplib/poplib clients: connect from self.source."""
+
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout,
+                                        source_address=(self.source, 0))
+
+
+class IMAP(FromSource, imaplib.IMAP4):
     def __init__(self, port, source="127.0.0.1"):
         self.source = source
         imaplib.IMAP4.__init__(self, "127.0.0.1", port, timeout=IO_TIMEOUT)
 
-    def _create_socket(self, timeout):
-        return socket.create_connection((self.host, self.port), timeout,
-                                        source_address=(self.source, 0))
 
-
-class POP3(poplib.POP3):
+class POP3(FromSource, poplib.POP3):
     def __init__(self, port, source="127.0.0.1"):
         self.source = source
         poplib.POP3.__init__(self, "127.0.0.1", port, timeout=IO_TIMEOUT)
-
-    def _create_socket(self, timeout):
-        return socket.create_connection((self.host, self.port), timeout,
-                                        source_address=(self.source, 0))
 
 
 def imap_login(tem, user, pw, source="127.0.0.1"):
