@@ -260,8 +260,10 @@ tx_commit(struct accounts *a, char **error_r)
 	a->serial = 0;		/* unknown until serial_file_sync reads it */
 	ret = serial_file_sync(a, &err);
 	if (ret < 0) {
-		*error_r = xasprintf("change saved, but the server will not "
-		    "see it until the next one: %s", err);
+		/* the command still tells a running server (control.h);
+		 * only the poll fallback needs the file */
+		*error_r = xasprintf("change saved, but accounts.serial was "
+		    "not updated: %s", err);
 		free(err);
 	}
 	flock(a->lock_fd, LOCK_UN);
