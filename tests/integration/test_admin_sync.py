@@ -17,9 +17,11 @@ import imaplib
 import itertools
 import os
 import poplib
+import pwd
 import signal
 import socket
 import stat
+import subprocess
 import time
 
 import pytest
@@ -226,6 +228,30 @@ def test_control_socket_is_private(stem):
     assert stat.S_ISSOCK(st.st_mode)
     assert stat.S_IMODE(st.st_mode) == 0o600, oct(st.st_mode)
     assert st.st_uid == os.getuid()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="dropping privileges needs root")
+def test_server_running_as_run_as(make_tem):
+    """The server drops to run_as: the socket is that user's, 0600, and
+    both root's commands and that user's own reach it."""
+    nobody = pwd.getpwnam("nobody")
+    tem = make_tem(services=SERVICES, extra_conf=dict(CONF, run_as="nobody"))
+    st = os.lstat(os.path.join(tem.data_dir, "control.sock"))
+    assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (nobody.pw_uid, 0o600)
+    admin(tem, "user", "add", "gina@a.test", stdin="gina-Secret-8\n")
+    expect(Rcpt(tem)("gina@a.test"), "250")
+
+    def become_nobody():
+        os.setgid(nobody.pw_gid)
+        os.setuid(nobody.pw_uid)
+
+    p = subprocess.run([tem.bin, "-c", tem.conf_path, "user", "add",
+                        "hank@a.test"], input=b"hank-Secret-9\n",
+                       capture_output=True, env=tem.env, timeout=60,
+                       preexec_fn=become_nobody)
+    assert (p.returncode, p.stderr) == (0, b"")
+    expect(Rcpt(tem)("hank@a.test"), "250")
+    assert imap_login(tem, "hank@a.test", "hank-Secret-9")
 
 
 def control(tem, request):
