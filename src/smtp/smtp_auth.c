@@ -50,7 +50,16 @@ static const char reply_sasl_long[] =
 static bool
 is_auth_line(const char *line, size_t len)
 {
-	return len > 5 && strncasecmp(line, "AUTH ", 5) == 0;
+	return len >= 5 && strncasecmp(line, "AUTH ", 5) == 0;
+}
+
+/* Ends an AUTH exchange in progress (no 334 outstanding any more). */
+static void
+smtp_auth_end(struct smtp_session *s)
+{
+	s->auth_step = SMTP_AUTH_NONE;
+	free(s->auth_login_user);
+	s->auth_login_user = NULL;
 }
 
 int
@@ -59,13 +68,14 @@ smtp_auth_getline(struct smtp_session *s)
 	bool sasl = s->auth_step != SMTP_AUTH_NONE ||
 	    (smtp_auth_offered(s) && !s->auth_done && !s->in_tx);
 	size_t max = sasl ? SASL_LINE_MAX + SMTP_AUTH_PREFIX_MAX :
-	    SMTP_LINE_MAX;
+	    SMTP_LINE_MAX, n = 0;
+	/* an over-long line is gone once refused: look at its start first */
+	const char *p = sasl ? io_peek(s->io, &n) : NULL;
+	bool auth_cmd = p != NULL && is_auth_line(p, n);
 	int r = io_getline(s->io, max + 1, &s->line);	/* + its CR */
 
-	if (r < 0 && s->auth_step != SMTP_AUTH_NONE) {
-		s->auth_step = SMTP_AUTH_NONE;
-		free(s->auth_login_user);
-		s->auth_login_user = NULL;
+	if (r < 0 && (s->auth_step != SMTP_AUTH_NONE || auth_cmd)) {
+		smtp_auth_end(s);
 		smtp_reply(s, "%s", reply_sasl_long);
 		return -1;
 	}
@@ -145,9 +155,7 @@ smtp_auth_verify(struct smtp_session *s, struct sasl_creds *c)
 static void
 smtp_auth_fail_syntax(struct smtp_session *s, const char *why)
 {
-	s->auth_step = SMTP_AUTH_NONE;
-	free(s->auth_login_user);
-	s->auth_login_user = NULL;
+	smtp_auth_end(s);
 	smtp_reply(s, "%s", why);
 	smtp_error(s);
 }
