@@ -1,16 +1,30 @@
 /*
  * test-sasl - unit tests of SASL PLAIN and LOGIN decoding: the field
- * split, authzid, empty fields, stray NULs, bad base64 and the
- * SASL_RESPONSE_MAX limit. The inputs are written as raw bytes and
+ * split, authzid, empty fields, stray NULs, bad base64, the
+ * SASL_RESPONSE_MAX limit and a whole SASL_LINE_MAX line. The inputs are written as raw bytes and
  * encoded here, so each case reads as what the client meant.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "auth/sasl.h"
 #include "util/base64.h"
 #include "util/buf.h"
 #include "util/test.h"
 #include "util/xmalloc.h"
+
+/* base64 of raw[0..n) into a malloc'd string; *len_r its length. */
+static char *
+b64(const void *raw, size_t n, size_t *len_r)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	if (base64_encode(raw, n, &b) < 0)
+		abort();
+	*len_r = b.len;
+	return buf_steal(&b, NULL);
+}
 
 struct plain_case {
 	const char	*raw;		/* decoded response ... */
@@ -176,6 +190,37 @@ test_login(void)
 	}
 }
 
+/* A whole SASL_LINE_MAX line decodes; one group of four more does not. */
+static void
+test_size_limit(void)
+{
+	size_t n = SASL_LINE_MAX / 4 * 3, len;
+	char *raw = malloc(n + 3), *s, *v = NULL;
+	struct sasl_creds c;
+
+	memset(raw, 'x', n + 3);
+	memcpy(raw, "\0u@a.test\0", 10);
+	TEST_ASSERT(SASL_RESPONSE_MAX == n);
+	/* exactly a full line: decoded whole */
+	s = b64(raw, n, &len);
+	TEST_ASSERT(len == SASL_LINE_MAX);
+	TEST_ASSERT(sasl_plain_decode(s, len, &c) == 0);
+	TEST_ASSERT(strlen(c.pass) == n - 10);
+	sasl_creds_clear(&c);
+	free(s);
+	/* one group of four more: refused, not truncated */
+	s = b64(raw, n + 3, &len);
+	TEST_ASSERT(sasl_plain_decode(s, len, &c) == -1);
+	TEST_ASSERT(sasl_login_decode(s, len, &v) == -1);
+	free(s);
+	memset(raw, 'y', n);		/* a LOGIN step has no NUL */
+	s = b64(raw, n, &len);
+	TEST_ASSERT(sasl_login_decode(s, len, &v) == 0 && strlen(v) == n);
+	free(v);
+	free(s);
+	free(raw);
+}
+
 int
 main(void)
 {
@@ -183,5 +228,6 @@ main(void)
 	TEST_RUN(test_bad_base64);
 	TEST_RUN(test_limit);
 	TEST_RUN(test_login);
+	TEST_RUN(test_size_limit);
 	return test_done("test-sasl");
 }
