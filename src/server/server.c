@@ -101,25 +101,16 @@ ip_release(const char *key)
 	pthread_mutex_unlock(&ip_lock);
 }
 
-/* A caller's key is cut to the table's key size here, so that a long
- * key matches its own entry (else each acquire made a new uncapped one
- * that no release found). */
 bool
 server_slot_acquire(const char *key, unsigned max)
 {
-	char k[sizeof(((struct ipcount *)0)->key)];
-
-	snprintf(k, sizeof(k), "%s", key);
-	return ip_acquire(k, max);
+	return ip_acquire(key, max);
 }
 
 void
 server_slot_release(const char *key)
 {
-	char k[sizeof(((struct ipcount *)0)->key)];
-
-	snprintf(k, sizeof(k), "%s", key);
-	ip_release(k);
+	ip_release(key);
 }
 
 void
