@@ -10,7 +10,6 @@ syscall exit until strace has printed it."""
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -19,8 +18,6 @@ import pytest
 
 from temserver import SMTPConn, dot_stuff, expect, simple_message
 
-pytestmark = pytest.mark.skipif(shutil.which("strace") is None,
-                                reason="strace not installed")
 
 TRACED = ("fsync,fdatasync,syncfs,sync,rename,renameat,renameat2,link,linkat,"
           "openat,write,writev,sendto,sendmsg")

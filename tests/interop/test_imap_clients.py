@@ -45,7 +45,7 @@ RUN_TIMEOUT = 60        # one client run; the whole file takes ~10-20 s
 
 def need(tool, package):
     if shutil.which(tool) is None:
-        pytest.skip("%s missing (Debian package %s; scripts/deps.sh TEST "
+        pytest.fail("%s missing (Debian package %s; scripts/deps.sh TEST "
                     "list)" % (tool, package))
 
 
