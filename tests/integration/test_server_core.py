@@ -111,8 +111,20 @@ def test_tls_1_1_is_refused(make_tem):
         pass
     with smtplib.SMTP("127.0.0.1", tem.smtp_port, timeout=10) as s:
         s.ehlo("c.test")
+        # offered, so the failure below is the version, not a missing TLS
+        assert s.has_extn("starttls"), s.esmtp_features
         with pytest.raises((ssl.SSLError, OSError, smtplib.SMTPException)):
             s.starttls(context=ctx)
+    # the same server, port and certificate take TLS 1.2
+    ok = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ok.check_hostname = False
+    ok.verify_mode = ssl.CERT_NONE
+    ok.minimum_version = ok.maximum_version = ssl.TLSVersion.TLSv1_2
+    with smtplib.SMTP("127.0.0.1", tem.smtp_port, timeout=10) as s:
+        s.ehlo("c.test")
+        s.starttls(context=ok)
+        assert s.sock.version() == "TLSv1.2"
+        assert s.ehlo("c.test")[0] == 250
 
 
 def test_mail_loop_is_refused_with_5_4_6(make_tem):
