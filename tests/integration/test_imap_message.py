@@ -32,8 +32,18 @@ MIME_DIR = os.path.join(DATA, "mime")
 
 # Where tem answers differently from Dovecot on purpose (see
 # src/mail/test-mime.c for the reasons).
+# deep and deep-rfc822 nest 40 levels: tem parses 32 (MIME_MAX_DEPTH,
+# src/mail/mime.h), Dovecot 100. Their structures are checked to be capped
+# at exactly that depth; every other item must equal Dovecot's.
+MIME_MAX_DEPTH = 32
+CAPPED = {("deep", "BODY"), ("deep", "BODYSTRUCTURE"),
+          ("deep-rfc822", "BODY"), ("deep-rfc822", "BODYSTRUCTURE")}
+# A part above the cap loses the closing delimiters of its enclosing
+# multiparts (BODY[1.1] ends at --b20--, Dovecot's at --b2--): a bug in
+# src/mail/mime.c, see test_part_above_the_depth_cap_is_whole.
+DEEP_BUG = {("deep", "BODY[1.1]"), ("deep", "BINARY[1.1]")}
+
 KNOWN_DIFFS = {
-    ("deep", "*"), ("deep-rfc822", "*"),
     ("rfc2231", "BODY"), ("rfc2231", "BODYSTRUCTURE"),
     ("envelope", "ENVELOPE"),
     ("nested", "BINARY[1]"), ("nested", "BINARY.SIZE[1]"),
@@ -330,10 +340,50 @@ def test_fetch_matches_dovecot(login, name):
         body = line[len(b"* 1 FETCH ("):-1]
         m = re.match(rb"[A-Z0-9.]+(\[[^\]]*\])?(<\d+>)? ", body)
         got = body[m.end():]
-        if got != want and (name, item) not in KNOWN_DIFFS and \
+        if (name, item) in CAPPED:
+            bad.extend(capped_at_max_depth(name, item, got, want))
+            continue
+        if got != want and (name, item) not in KNOWN_DIFFS | DEEP_BUG and \
                 (name, "*") not in KNOWN_DIFFS:
             bad.append("%s:\n  dovecot %r\n  tem     %r" % (item, want, got))
     assert not bad, "\n".join(bad)
+
+
+def capped_at_max_depth(name, item, got, want):
+    """Problems of a BODY/BODYSTRUCTURE answer GOT for a fixture nested
+    deeper than MIME_MAX_DEPTH: it must stop at exactly that depth where
+    Dovecot (WANT) goes deeper."""
+    if name == "deep":          # multipart in multipart: "((((...("text"
+        depth = len(got) - len(got.lstrip(b"("))
+        deeper = len(want) - len(want.lstrip(b"("))
+        want_depth = MIME_MAX_DEPTH + 1
+    else:                       # message/rfc822 in message/rfc822 ...
+        depth = got.count(b'"message" "rfc822"')
+        deeper = want.count(b'"message" "rfc822"')
+        want_depth = MIME_MAX_DEPTH
+    if got.count(b"(") != got.count(b")"):
+        return ["%s: unbalanced: %r" % (item, got)]
+    if depth != want_depth or deeper <= depth:
+        return ["%s: nesting %d (want %d, Dovecot %d): %r" % (
+            item, depth, want_depth, deeper, got)]
+    return []
+
+
+@pytest.mark.xfail(strict=True, reason="bug in src/mail/mime.c: a part "
+                   "above the depth cap loses its enclosing multiparts' "
+                   "closing delimiters")
+def test_part_above_the_depth_cap_is_whole(login):
+    c = login()
+    c.append("INBOX", fixture("deep.eml"))
+    c.cmd("SELECT INBOX")
+    refs = dict(read_ref(os.path.join(MIME_DIR, "deep.ref")))
+    for item in sorted(i for n, i in DEEP_BUG):
+        r = c.cmd("FETCH 1 (%s)" % peek(item))
+        (line,) = r.of("FETCH")
+        body = line[len(b"* 1 FETCH ("):-1]
+        got = body[re.match(rb"[A-Z0-9.]+(\[[^\]]*\])?(<\d+>)? ",
+                            body).end():]
+        assert got == refs[item], item
 
 
 # --- FETCH: items -----------------------------------------------------------
