@@ -12,6 +12,8 @@ import smtplib
 import socket
 import sys
 
+import pytest
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from dnsserver import DnsServer, free_port  # noqa: E402
 from fakesmtp import FakeSMTP  # noqa: E402
@@ -109,6 +111,7 @@ def headers_of(stored):
     return stored.split(b"\n\n", 1)[0].decode("utf-8", "replace")
 
 
+@pytest.mark.release
 def test_submission_to_remote_domain_arrives_byte_identical():
     port = shared_port()
     with DnsServer(zones()) as dns, receiver_tem(port) as b, \
@@ -203,6 +206,7 @@ def test_peer_4xx_then_2xx_is_delivered_once():
         assert "status=deferred" in a.log_text()
 
 
+@pytest.mark.release
 def test_peer_5xx_bounces_at_once():
     port = shared_port()
     with DnsServer(zones()) as dns, \

@@ -7,6 +7,8 @@ import socket
 import sys
 import time
 
+import pytest
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from temserver import (PASSWORDS, insecure_tls_context, send_mail,  # noqa
                        wait_for)
@@ -48,6 +50,7 @@ def test_greeting_and_logindisabled_before_tls(make_tem):
     m.logout()
 
 
+@pytest.mark.release
 def test_imaps_and_authenticate_plain_both_ways(make_tem):
     tem = imap_tem(make_tem)
     ctx = insecure_tls_context()
@@ -142,6 +145,7 @@ def test_enable_and_id(make_tem):
     s.close()
 
 
+@pytest.mark.release
 def test_idle_announces_smtp_delivery(make_tem):
     tem = imap_tem(make_tem, auth_allow_cleartext="yes")
     s, f = raw(tem.ports["imap"])

@@ -35,6 +35,7 @@ def test_ipv6_listener(make_tem):
     assert "addr=::1" in tem.log_text()
 
 
+@pytest.mark.release
 def test_sighup_reloads_config(make_tem):
     tem = make_tem(extra_conf={"message_size_limit": "1M"})
     assert ehlo_size(tem.smtp_port) == 1024 * 1024
@@ -98,6 +99,7 @@ def test_run_as_drops_privileges(make_tem):
     assert len(tem.maildir_messages("alice@a.test")) == 1
 
 
+@pytest.mark.release
 def test_tls_1_1_is_refused(make_tem):
     tem = make_tem()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
