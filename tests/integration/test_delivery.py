@@ -16,6 +16,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from dnsserver import DnsServer, free_port  # noqa: E402
+from dsnreader import parse_dsn  # noqa: E402
 from fakesmtp import FakeSMTP  # noqa: E402
 from temserver import TemServer, insecure_tls_context, wait_for  # noqa: E402
 
@@ -168,6 +169,8 @@ def test_null_mx_bounces_at_once():
         assert "Final-Recipient: rfc822; someone@null.test" in text
         assert "Status: 5.1.10" in text
         assert "Action: failed" in text
+        r = parse_dsn(dsn[0]).recipient("someone@null.test")
+        assert (r["action"], r["status"]) == ("failed", "5.1.10"), r
         a.wait_queue_empty()
 
 
@@ -185,6 +188,8 @@ def test_unreachable_host_is_retried_then_bounced():
         text = dsn[0].decode("utf-8", "replace")
         assert "Final-Recipient: rfc822; x@dead.test" in text
         assert "Action: failed" in text
+        r = parse_dsn(dsn[0]).recipient("x@dead.test")
+        assert r["action"] == "failed" and r["status"].startswith("5."), r
         log = a.log_text()
         assert log.count("status=deferred") >= 2   # retried
         a.wait_queue_empty()
@@ -219,6 +224,11 @@ def test_peer_5xx_bounces_at_once():
         assert "Status: 5.1.1" in text
         assert "no such user" in text
         assert "Subject: hello" in text    # the original headers come back
+        d = parse_dsn(dsn[0])
+        r = d.recipient("u@fake.test")
+        assert (r["action"], r["status"]) == ("failed", "5.1.1"), r
+        assert "no such user" in r["diagnostic-code"], r
+        assert d.original["Subject"] == "hello", d.original_type
         assert peer.messages == []
 
 

@@ -25,6 +25,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from dnsserver import DnsServer, free_port  # noqa: E402
+from dsnreader import parse_dsn  # noqa: E402
 from postfixpeer import (PostfixPeer, PostfixUnavailable,  # noqa: E402
                          ensure_installed, listening_on)
 from temserver import (DATA, TemServer, fixture_bytes,  # noqa: E402
@@ -311,6 +312,10 @@ def test_postfix_5xx_unknown_user_bounces_to_alice(hosts):
     assert "Status: 5.1.1" in text
     assert "User unknown in virtual mailbox table" in text
     assert "Subject: to nobody" in text      # the original headers come back
+    d = parse_dsn(dsns[0])
+    r = d.recipient("nobody@p.test")
+    assert (r["action"], r["status"]) == ("failed", "5.1.1"), r
+    assert d.original["Subject"] == "to nobody", d.original_type
     assert log_lines(pf.log_text(), "NOQUEUE: reject: RCPT from "
                      "unknown[127.0.0.1]: 550 5.1.1 <nobody@p.test>")
     assert log_lines(a.log_text(), "mta to=<nobody@p.test>",
