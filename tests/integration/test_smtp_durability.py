@@ -19,7 +19,6 @@ import signal
 import subprocess
 import time
 
-
 from temserver import PASSWORDS, SMTPConn, dot_stuff, expect, simple_message
 
 
