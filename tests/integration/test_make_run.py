@@ -19,25 +19,16 @@ import signal
 import smtplib
 import socket
 import subprocess
-import time
 
 import pytest
 
+from postfixpeer import listening_on
 from temserver import REPO, insecure_tls_context, wait_for
 
 PORTS = {"smtp": 2525, "submission": 2587, "submissions": 2465,
          "imap": 2143, "imaps": 2993, "pop3": 2110, "pop3s": 2995}
 LOCK = "/tmp/tem-make-run-ports.lock"
 DEMO = "demo@example.test"
-
-
-def port_busy(port):
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
 
 
 def smtp_banner(port):
@@ -75,7 +66,7 @@ def port_lock():
 
 @pytest.mark.timeout(900)
 def test_make_run_in_a_fresh_clone(tmp_path, port_lock):
-    busy = [p for p in PORTS.values() if port_busy(p)]
+    busy = [p for p in PORTS.values() if listening_on(p)]
     assert not busy, "ports of make run in use: %s" % busy
     clone = str(tmp_path / "tem")
     subprocess.run(["git", "clone", "-q", REPO, clone], check=True,
@@ -122,7 +113,7 @@ def test_make_run_in_a_fresh_clone(tmp_path, port_lock):
     assert tem_pid is not None
     assert rc == 0, "make run after SIGTERM to tem: exit %d\n%s" % (
         rc, output())
-    assert not any(port_busy(p) for p in PORTS.values())
+    assert not any(listening_on(p) for p in PORTS.values())
     shutil.rmtree(clone, ignore_errors=True)
 
 
