@@ -17,52 +17,14 @@ import time
 
 import pytest
 
-from temserver import SANITIZER_MARKS, sanitizer_env, tem_bin
+import temadmin
+from temserver import tem_bin
 
 SPECIAL = ["Drafts", "Sent", "Trash", "Junk", "Archive"]
 
 
-class Admin:
-    """A temp config (data_dir below tmp_path, run_as empty) and a runner."""
-
-    def __init__(self, tmp_path, run_as=""):
-        self.data = str(tmp_path / "data")
-        self.conf = str(tmp_path / "tem.conf")
-        with open(self.conf, "w") as f:
-            f.write("data_dir = %s\nrun_as = %s\n" % (self.data, run_as))
-        self.env = sanitizer_env()
-
-    def run(self, *args, stdin=None):
-        p = subprocess.run([tem_bin(), "-c", self.conf, *args],
-                           input=stdin.encode() if stdin is not None else None,
-                           stdin=subprocess.DEVNULL if stdin is None else None,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           env=self.env, timeout=60)
-        out, err = p.stdout.decode(), p.stderr.decode()
-        for mark in SANITIZER_MARKS:
-            assert mark not in err, err
-        return p.returncode, out, err
-
-    def ok(self, *args, stdin=None):
-        rc, out, err = self.run(*args, stdin=stdin)
-        assert rc == 0, (args, rc, err)
-        assert err == "", (args, err)
-        return out
-
-    def fails(self, *args, stdin=None, status=None):
-        """Runs a command that must fail: returns its one stderr line."""
-        rc, out, err = self.run(*args, stdin=stdin)
-        assert rc != 0, (args, out)
-        if status is not None:
-            assert rc == status, (args, rc, err)
-        lines = err.splitlines()
-        assert len(lines) == 1, (args, err)
-        assert lines[0].startswith("tem: "), lines
-        assert out == "", out
-        return lines[0]
-
-    def lines(self, *args):
-        return self.ok(*args).splitlines()
+class Admin(temadmin.Admin):
+    """The shared runner, plus the account store's files."""
 
     def db(self):
         return sqlite3.connect(os.path.join(self.data, "accounts.db"))
@@ -73,9 +35,6 @@ class Admin:
                 return int(f.read())
         except FileNotFoundError:
             return 0
-
-    def mailbox(self, domain, localpart):
-        return os.path.join(self.data, "mail", domain, localpart)
 
 
 @pytest.fixture

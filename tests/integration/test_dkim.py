@@ -29,7 +29,8 @@ import nacl.signing as nacl_signing  # Debian: python3-nacl
 import pytest
 
 from dnsserver import DnsServer
-from temserver import SANITIZER_MARKS, sanitizer_env, tem_bin
+from temadmin import Admin
+from temserver import SANITIZER_MARKS, sanitizer_env
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -265,34 +266,9 @@ def test_other_implementations(tmp_path):
 
 # ---- tem dkim keygen, tem dns-records ------------------------------------------
 
-class Admin:
-    def __init__(self, tmp_path):
-        self.data = str(tmp_path / "data")
-        self.conf = str(tmp_path / "tem.conf")
-        with open(self.conf, "w") as f:
-            f.write("data_dir = %s\nrun_as =\nhostname = mx.a.test\n"
-                    % self.data)
-
-    def run(self, *args):
-        p = run(tem_bin(), "-c", self.conf, *args, check=False)
-        return p.returncode, p.stdout.decode(), p.stderr.decode()
-
-    def ok(self, *args):
-        rc, out, err = self.run(*args)
-        assert rc == 0 and err == "", (args, rc, err)
-        return out
-
-    def fails(self, *args):
-        rc, out, err = self.run(*args)
-        assert rc != 0 and out == "", (args, rc, out)
-        lines = err.splitlines()
-        assert len(lines) == 1 and lines[0].startswith("tem: "), err
-        return lines[0]
-
-
 @pytest.fixture
 def admin(tmp_path):
-    a = Admin(tmp_path)
+    a = Admin(tmp_path, extra="hostname = mx.a.test\n")
     a.ok("domain", "add", "a.test")
     return a
 
