@@ -23,6 +23,7 @@
 #            failure; the allowed ones are listed at the end. No tests
 #            collected (pytest exit 5) is a failure.
 #   release  the tests marked `release` again, against build/tem.
+# PYTEST_PATHS (tests/) narrows the first pytest run, e.g. to one file.
 # Exit status: 0 when nothing failed, 1 otherwise.
 set -u
 
@@ -32,6 +33,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
 PYTEST_JOBS=${PYTEST_JOBS:-4}		# 2 cores; the tests mostly wait on I/O
 PYTEST_TIMEOUT=${PYTEST_TIMEOUT:-1800}
+PYTEST_PATHS=${PYTEST_PATHS:-tests/}	# the asan run; release: all of tests/
 PY=/usr/bin/python3
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tem-run.XXXXXX") || exit 2
 trap 'rm -rf "$TMP"' EXIT
@@ -185,7 +187,7 @@ run_pytest() {	# run_pytest LABEL TEM_BIN PYTEST-ARGS...
 	xml="$TMP/pytest-$label.xml"
 	TEM_BIN=$bin timeout -k 30 "$PYTEST_TIMEOUT" $PY -m pytest -q \
 	    -p no:cacheprovider --junitxml="$xml" -o junit_family=xunit2 \
-	    --continue-on-collection-errors "$@" tests/
+	    --continue-on-collection-errors "$@"
 	rc=$?
 	$PY tests/lib/junitsum.py "$xml" "$label" >"$TMP/sum" 2>&1
 	counts=$(head -n 1 "$TMP/sum")
@@ -228,9 +230,10 @@ if ! $PY -c 'import xdist, pytest_timeout' 2>/dev/null; then
 	echo "pytest: python3-pytest-xdist or python3-pytest-timeout missing (make deps-test): 1 failed"
 	add 0 1
 else
+	# shellcheck disable=SC2086 # PYTEST_PATHS: paths split on purpose
 	run_pytest asan "${TEM_BIN:-$ROOT/build/asan/tem}" \
-	    -n "$PYTEST_JOBS" --dist loadfile
-	run_pytest release "$ROOT/build/tem" -n 2 --dist load -m release
+	    -n "$PYTEST_JOBS" --dist loadfile $PYTEST_PATHS
+	run_pytest release "$ROOT/build/tem" -n 2 --dist load -m release tests/
 fi
 
 if [ -s "$NOTES" ]; then
