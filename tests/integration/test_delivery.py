@@ -9,37 +9,19 @@ zones (tests/lib/dnsserver.py).
 
 import os
 import smtplib
-import socket
 import sys
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from dnsserver import DnsServer, free_port  # noqa: E402
+from dnsserver import DnsServer  # noqa: E402
 from dsnreader import parse_dsn  # noqa: E402
 from fakesmtp import FakeSMTP  # noqa: E402
-from temserver import TemServer, insecure_tls_context, wait_for  # noqa: E402
+from temserver import (TemServer, insecure_tls_context,  # noqa: E402
+                       shared_port, wait_for)
 
 ALICE = ("alice@a.test", "alice-secret-1")
 BOB = ("bob@b.test", "bob-secret-1")
-
-
-def shared_port():
-    """A port free on every loopback address we use."""
-    for _ in range(50):
-        port = free_port()
-        ok = True
-        for host in range(3, 12):
-            s = socket.socket()
-            try:
-                s.bind(("127.0.0.%d" % host, port))
-            except OSError:
-                ok = False
-            finally:
-                s.close()
-        if ok:
-            return port
-    raise RuntimeError("no shared port")
 
 
 def zones(port_unused=None):

@@ -12,8 +12,8 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from dnsserver import DnsServer  # noqa: E402
-from temserver import TemServer, insecure_tls_context, wait_for  # noqa: E402
-from test_delivery import shared_port  # noqa: E402
+from temserver import (TemServer, insecure_tls_context,  # noqa: E402
+                       shared_port, wait_for)
 
 ALICE = ("alice@a.test", "alice-secret-1")
 BOB = ("bob@b.test", "bob-secret-1")

@@ -17,17 +17,17 @@ own recipients or counts what is new.
 import os
 import re
 import smtplib
-import socket
 import sys
 import time
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from dnsserver import DnsServer, free_port  # noqa: E402
+from dnsserver import DnsServer  # noqa: E402
 from dsnreader import parse_dsn  # noqa: E402
 from postfixpeer import (PostfixPeer, PostfixUnavailable,  # noqa: E402
                          ensure_installed, listening_on)
+import temserver  # noqa: E402
 from temserver import (DATA, TemServer, fixture_bytes,  # noqa: E402
                        insecure_tls_context, on_disk, split_added_headers,
                        first_difference, wait_for)
@@ -46,20 +46,7 @@ PF_SENDER = "sender@p.test"    # sender of mail into tem B; gets bounces
 
 def shared_port():
     """A port free on 127.0.0.1, tem B's and Postfix's addresses."""
-    for _ in range(50):
-        port = free_port()
-        ok = True
-        for addr in ("127.0.0.1", TEM_B_ADDR, PF_ADDR):
-            s = socket.socket()
-            try:
-                s.bind((addr, port))
-            except OSError:
-                ok = False
-            finally:
-                s.close()
-        if ok:
-            return port
-    raise RuntimeError("no shared port")
+    return temserver.shared_port(("127.0.0.1", TEM_B_ADDR, PF_ADDR))
 
 
 ZONES = {

@@ -70,6 +70,24 @@ def free_port():
         return s.getsockname()[1]
 
 
+def shared_port(addrs=tuple("127.0.0.%d" % h for h in range(1, 12))):
+    """A TCP port free on every address of ADDRS (loopback hosts that all
+    listen on one port, as MX hosts all listen on 25)."""
+    for _ in range(50):
+        port = free_port()
+        ok = True
+        for addr in addrs:
+            with socket.socket() as s:
+                try:
+                    s.bind((addr, port))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return port
+    raise RuntimeError("no port free on all of %s" % (addrs,))
+
+
 def sanitizer_env():
     env = dict(os.environ)
     env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:"
