@@ -65,6 +65,19 @@ stale() {	# stale BIN SRC OBJDIR: true when BIN is older than SRC or an object
 	[ -n "$(find "$3" -name '*.o' -newer "$1" 2>/dev/null | head -n 1)" ]
 }
 
+built() {	# built KIND BIN SRC OBJDIR TARGET: false (one failure) if missing/stale
+	if [ ! -x "$2" ]; then
+		echo "$1 $2: missing (make $5): 1 failed"
+		add 0 1
+		return 1
+	fi
+	if stale "$2" "$3" "$4"; then
+		echo "$1 $2: older than $3 or $4 (make $5): 1 failed"
+		add 0 1
+		return 1
+	fi
+}
+
 # --- unit tests ---------------------------------------------------------
 echo "== unit tests"
 n=0
@@ -72,16 +85,7 @@ for src in $(find src -type f -name 'test-*.c' | sort); do
 	n=$((n + 1))
 	t=build/asan/tests/${src#src/}
 	t=${t%.c}
-	if [ ! -x "$t" ]; then
-		echo "unit $t: missing (make unit): 1 failed"
-		add 0 1
-		continue
-	fi
-	if stale "$t" "$src" build/asan/obj; then
-		echo "unit $t: older than $src or build/asan/obj (make unit): 1 failed"
-		add 0 1
-		continue
-	fi
+	built unit "$t" "$src" build/asan/obj unit || continue
 	out="$TMP/unit.out"
 	timeout "$UNIT_TIMEOUT" "$t" >"$out" 2>&1
 	rc=$?
@@ -114,16 +118,7 @@ for src in $(find fuzz -maxdepth 1 -type f -name 'fuzz-*.c' | sort); do
 	n=$((n + 1))
 	name=$(basename "$src" .c)
 	f=build/fuzz/$name
-	if [ ! -x "$f" ]; then
-		echo "fuzz $name: $f missing (make fuzz): 1 failed"
-		add 0 1
-		continue
-	fi
-	if stale "$f" "$src" build/fuzz/obj; then
-		echo "fuzz $name: $f older than $src or build/fuzz/obj (make fuzz): 1 failed"
-		add 0 1
-		continue
-	fi
+	built fuzz "$f" "$src" build/fuzz/obj fuzz || continue
 	short=${name#fuzz-}
 	family=${short%%-*}	# fuzz-smtp-cmd -> smtp.dict
 	corpus="$TMP/corpus-$name"

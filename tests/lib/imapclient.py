@@ -19,7 +19,7 @@ import socket
 
 import pytest
 
-from temserver import IO_TIMEOUT, TemServer
+from temserver import IO_TIMEOUT, module_server
 
 
 class Resp:
@@ -204,17 +204,8 @@ def imap_fixtures(users, env=None, text=False, imap_class=Imap):
 
     @pytest.fixture(scope="module", name="srv")
     def srv_fixture():
-        t = TemServer(services=("smtp", "imap"), users=users,
-                      extra_conf={"auth_allow_cleartext": "yes"})
-        t.env.update(env or {})
-        t.__enter__()
-        try:
-            yield t
-        except BaseException:
-            t.keep = True
-            raise
-        finally:
-            t.__exit__(None, None, None)
+        yield from module_server(env, services=("smtp", "imap"), users=users,
+                                 extra_conf={"auth_allow_cleartext": "yes"})
 
     order = iter(sorted(users, key=lambda a: int(re.sub(r"\D", "",
                                                         a.split("@")[0]))))

@@ -115,6 +115,23 @@ def quiet_dns_addr():
     return _quiet_dns.addr
 
 
+def module_server(env=None, **kwargs):
+    """Body of a module-scoped fixture: `yield from module_server(...)`
+    gives a started TemServer(**kwargs) (ENV added to its environment),
+    stopped after the module; its temp dir is kept when the module
+    fails."""
+    t = TemServer(**kwargs)
+    t.env.update(env or {})
+    t.__enter__()
+    try:
+        yield t
+    except BaseException:
+        t.keep = True
+        raise
+    finally:
+        t.__exit__(None, None, None)
+
+
 class TemError(AssertionError):
     pass
 
