@@ -4,9 +4,8 @@
 Checks exit codes and the one-line `tem: ...` errors: an empty queue lists
 nothing, an unknown or malformed id cannot be deleted, flush succeeds, a
 damaged queue file is listed as damaged instead of crashing the command,
-and the commands work while the server runs. Messages cannot be queued
-from the command line: the end-to-end queue tests (list, del and flush of
-real mail) come with the delivery engine.
+and the commands work while the server runs. Queues of real mail (list,
+del, flush) are tested in test_delivery.py.
 """
 
 import os
