@@ -401,16 +401,17 @@ class TemServer:
     def wait_accounts(self, timeout=10):
         """Returns once the running server uses the accounts as they are on
         disk now: at once when it loaded that serial at start-up or has
-        logged `- server accounts-reloaded serial=N` with N at least the
-        current serial (an admin command synchronous with the server leaves
-        nothing to wait for); otherwise waits for that line (the 1 s
-        accounts poll)."""
+        logged `- server accounts-loaded serial=N` with N at least the
+        current serial (admin commands ask the running server to load
+        their change before they return, so normally nothing is left to
+        wait for); otherwise waits for that line (the 1 s accounts poll is
+        the server's fallback)."""
         want = self.accounts_serial()
 
         def loaded():
             if self.start_serial >= want:
                 return True
-            got = re.findall(r" server accounts-reloaded serial=(\d+)",
+            got = re.findall(r" server accounts-(?:re)?loaded serial=(\d+)",
                              self.log_text())
             return bool(got) and max(map(int, got)) >= want
         wait_for(loaded, timeout, "the server to load accounts serial %d"
