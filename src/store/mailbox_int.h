@@ -204,8 +204,6 @@ int mbox_folder_exists(const char *path);
 int mbox_folder_mkdir(const char *path, bool inbox);
 /* rm -r path; -1 with errno on the first failure. */
 int mbox_rmtree(const char *path);
-/* Timing helpers. */
-int64_t mbox_now_ms(void);
 
 /* keywords of a folder */
 bool mbox_keyword_valid(const char *kw);
