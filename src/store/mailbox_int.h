@@ -139,7 +139,7 @@ struct mbox_view {
 	uint64_t		 expunge_gen;
 	unsigned		 n_kw;
 	struct mbox_uid_range	*recent;	/* claimed \Recent ranges */
-	size_t			 n_recent;
+	size_t			 n_recent, cap_recent;
 	struct mbox_own		*own;		/* its own STOREs since changes */
 	size_t			 n_own, cap_own;
 	struct mbox_watch	*watch;
