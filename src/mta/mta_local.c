@@ -7,6 +7,7 @@
  * envelopes; they are resolved against the accounts snapshot again here,
  * since accounts may have changed while the message waited.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 #include "server/server.h"
 #include "store/maildir.h"
 #include "util/log.h"
+#include "util/worker.h"
 #include "util/xmalloc.h"
 
 struct mta_local_job {
@@ -23,6 +25,8 @@ struct mta_local_job {
 	struct mta_route	*r;
 	struct mta_item		*it;
 	int			*owner;		/* job rcpt -> item recipient */
+	char			*body;		/* read on a worker */
+	int			 err;
 };
 
 static void mta_local_next(struct mta_route *r, int item);
@@ -50,9 +54,42 @@ mta_local_stored(struct maildir_job *job)
 		}
 	}
 	maildir_job_clear(job);
+	free(lj->body);
 	free(lj->owner);
 	free(lj);
 	mta_local_next(r, item + 1);
+}
+
+/* Worker: the content from the queue file. */
+static void
+mta_local_read(void *arg)
+{
+	struct mta_local_job *lj = arg;
+	const struct queue_content *qc = &lj->it->d->qc;
+
+	lj->body = xmalloc(qc->len + 1);
+	if (queue_content_read(qc, 0, lj->body, qc->len) < 0) {
+		lj->err = errno;
+		XFREE(&lj->body);
+	}
+}
+
+static void
+mta_local_read_done(void *arg)
+{
+	struct mta_local_job *lj = arg;
+
+	if (lj->err) {
+		log_error("%s mta local read-failed error=\"%s\"",
+		    lj->it->d->qm->id, strerror(lj->err));
+		for (int i = 0; i < lj->job.nrcpt; i++)
+			lj->job.rcpts[i].result = lj->err;
+		mta_local_stored(&lj->job);
+		return;
+	}
+	lj->job.body = lj->body;
+	lj->job.body_len = lj->it->d->qc.len;
+	maildir_submit(&lj->job);
 }
 
 /* Delivers item number `item` of r, then the next ones, then finishes. */
@@ -143,12 +180,10 @@ mta_local_next(struct mta_route *r, int item)
 		mta_local_next(r, item + 1);
 		return;
 	}
-	lj->job.body = it->d->content;
-	lj->job.body_len = it->d->len;
 	lj->job.origin = mta_loop();
 	lj->job.done = mta_local_stored;
 	lj->job.arg = lj;
-	maildir_submit(&lj->job);
+	worker_submit(mta_loop(), mta_local_read, mta_local_read_done, lj);
 }
 
 void
