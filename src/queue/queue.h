@@ -135,6 +135,14 @@ struct queue_new {
 					 * start PENDING, due now) */
 	const char	*content;	/* LF line ends, as tem stores mail */
 	size_t		 content_len;
+	/* More content after content[]: content_file_len bytes of the file
+	 * content_fd from content_file_off (read only when content_file_len
+	 * > 0; the fd stays the caller's). The queue file still holds ONE
+	 * contiguous content record: memory part, then file part, copied
+	 * through a fixed buffer (its CRC is computed on the way). */
+	int		 content_fd;
+	uint64_t	 content_file_off;
+	uint64_t	 content_file_len;
 	/* private: */
 	int		 error;
 	struct loop	*origin;
