@@ -1,13 +1,13 @@
 /*
  * mta_local - queued mail for our own domains (bounces to local senders,
  * mostly) goes straight into the mailboxes, with the same group commit
- * as inbound mail (store/maildir.c).
+ * as inbound mail (store/maildir.c), copied by the committer straight
+ * from the queue file (the message is never read into memory here).
  *
  * Trust: addresses come from the queue, which only holds validated
  * envelopes; they are resolved against the accounts snapshot again here,
  * since accounts may have changed while the message waited.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +17,6 @@
 #include "server/server.h"
 #include "store/maildir.h"
 #include "util/log.h"
-#include "util/worker.h"
 #include "util/xmalloc.h"
 
 struct mta_local_job {
@@ -25,8 +24,6 @@ struct mta_local_job {
 	struct mta_route	*r;
 	struct mta_item		*it;
 	int			*owner;		/* job rcpt -> item recipient */
-	char			*body;		/* read on a worker */
-	int			 err;
 };
 
 static void mta_local_next(struct mta_route *r, int item);
@@ -54,42 +51,9 @@ mta_local_stored(struct maildir_job *job)
 		}
 	}
 	maildir_job_clear(job);
-	free(lj->body);
 	free(lj->owner);
 	free(lj);
 	mta_local_next(r, item + 1);
-}
-
-/* Worker: the content from the queue file. */
-static void
-mta_local_read(void *arg)
-{
-	struct mta_local_job *lj = arg;
-	const struct queue_content *qc = &lj->it->d->qc;
-
-	lj->body = xmalloc(qc->len + 1);
-	if (queue_content_read(qc, 0, lj->body, qc->len) < 0) {
-		lj->err = errno;
-		XFREE(&lj->body);
-	}
-}
-
-static void
-mta_local_read_done(void *arg)
-{
-	struct mta_local_job *lj = arg;
-
-	if (lj->err) {
-		log_error("%s mta local read-failed error=\"%s\"",
-		    lj->it->d->qm->id, strerror(lj->err));
-		for (int i = 0; i < lj->job.nrcpt; i++)
-			lj->job.rcpts[i].result = lj->err;
-		mta_local_stored(&lj->job);
-		return;
-	}
-	lj->job.body = lj->body;
-	lj->job.body_len = lj->it->d->qc.len;
-	maildir_submit(&lj->job);
 }
 
 /* Delivers item number `item` of r, then the next ones, then finishes. */
@@ -180,10 +144,14 @@ mta_local_next(struct mta_route *r, int item)
 		mta_local_next(r, item + 1);
 		return;
 	}
+	/* the committer copies the content from the queue file */
+	lj->job.body_fd = it->d->qc.fd;
+	lj->job.body_file_off = it->d->qc.off;
+	lj->job.body_file_len = it->d->qc.len;
 	lj->job.origin = mta_loop();
 	lj->job.done = mta_local_stored;
 	lj->job.arg = lj;
-	worker_submit(mta_loop(), mta_local_read, mta_local_read_done, lj);
+	maildir_submit(&lj->job);
 }
 
 void
