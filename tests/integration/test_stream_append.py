@@ -11,6 +11,8 @@ measured is tem's own memory.
 
 import glob
 import hashlib
+import shutil
+import tempfile
 import imaplib
 import os
 import subprocess
@@ -172,7 +174,6 @@ def tmpfs_tem():
             yield tem
     finally:
         tem.unmount()
-        import shutil
         shutil.rmtree(tem.dir, ignore_errors=True)
 
 
@@ -197,3 +198,115 @@ def test_append_on_a_full_disk_says_overquota_and_recovers(tmpfs_tem):
     assert fetch_body(c, uid) == msg
     c.logout()
     assert len(stray_files(tem)) == 1
+
+
+# An LD_PRELOAD shim: while the file named by $TEM_TEST_EIO exists, every
+# write() to a file whose path ends in ".append" (an APPEND spool) fails
+# with EIO, as a dying disk would.
+EIO_SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char marked[65536];
+
+static void mark(int fd, const char *path)
+{
+    size_t n = strlen(path);
+    if (fd >= 0 && fd < 65536)
+        marked[fd] = n > 7 && strcmp(path + n - 7, ".append") == 0;
+}
+
+#define OPEN(name)                                                      \
+int name(const char *path, int flags, ...)                             \
+{                                                                       \
+    static int (*real)(const char *, int, ...);                         \
+    va_list ap;                                                         \
+    mode_t mode;                                                        \
+    int fd;                                                             \
+    if (!real)                                                          \
+        real = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, #name);\
+    va_start(ap, flags);                                                \
+    mode = va_arg(ap, mode_t);                                          \
+    va_end(ap);                                                         \
+    fd = real(path, flags, mode);                                       \
+    mark(fd, path);                                                     \
+    return fd;                                                          \
+}
+OPEN(open)
+OPEN(open64)
+
+int close(int fd)
+{
+    static int (*real)(int);
+    if (!real)
+        real = (int (*)(int))dlsym(RTLD_NEXT, "close");
+    if (fd >= 0 && fd < 65536)
+        marked[fd] = 0;
+    return real(fd);
+}
+
+ssize_t write(int fd, const void *p, size_t n)
+{
+    static ssize_t (*real)(int, const void *, size_t);
+    const char *on = getenv("TEM_TEST_EIO");
+    if (!real)
+        real = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT,
+            "write");
+    if (fd >= 0 && fd < 65536 && marked[fd] && on && access(on, F_OK) == 0) {
+        errno = EIO;
+        return -1;
+    }
+    return real(fd, p, n);
+}
+"""
+
+
+@pytest.fixture
+def eio_tem():
+    work = tempfile.mkdtemp(prefix="tem-eio-")
+    src, lib = os.path.join(work, "eio.c"), os.path.join(work, "eio.so")
+    with open(src, "w") as f:
+        f.write(EIO_SHIM)
+    subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", lib, src, "-ldl"],
+                   check=True)
+    tem = TemServer(services=("smtp", "imap"), users=dict([USER]),
+                    extra_conf={"auth_allow_cleartext": "yes"})
+    tem.env["LD_PRELOAD"] = lib
+    tem.env["TEM_TEST_EIO"] = os.path.join(work, "on")
+    # the shim is loaded before the ASan runtime: let ASan accept that
+    tem.env["ASAN_OPTIONS"] = tem.env.get("ASAN_OPTIONS", "") + \
+        ":verify_asan_link_order=0"
+    try:
+        with tem:
+            tem.eio_switch = tem.env["TEM_TEST_EIO"]
+            yield tem
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_append_on_an_io_error_says_no_and_recovers(eio_tem):
+    tem = eio_tem
+    c = connect(tem)
+    c.select("INBOX")
+    msg = message(2, 1 * MB)
+    open(tem.eio_switch, "w").close()
+    typ, data = c.append("INBOX", None, None, msg)
+    assert typ == "NO"
+    assert b"Input/output error" in data[0]
+    assert stray_files(tem) == []
+    log = [l for l in tem.log_text().splitlines() if "append" in l]
+    assert len(log) == 1 and "append-spool-failed" in log[0] and \
+        'error="Input/output error"' in log[0]
+    # the disk heals: APPEND works again at once
+    os.unlink(tem.eio_switch)
+    typ, data = c.append("INBOX", None, None, msg)
+    assert typ == "OK", data
+    uid = int(data[0].split(b"APPENDUID ")[1].split(b" ")[1].rstrip(b"]"))
+    assert fetch_body(c, uid) == msg
+    c.logout()
