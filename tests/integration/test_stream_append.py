@@ -2,37 +2,28 @@
 in the user's Maildir tmp/ as it arrives, so sixteen 24 MB APPENDs at once
 keep tem's peak RSS bounded and come back byte-exact; on a full disk
 APPEND answers NO [OVERQUOTA], leaves no file behind, and works again as
-soon as there is space.
-
-ASan keeps freed memory in a quarantine (256 MB by default) that counts
-as resident; the server here runs with a small one so that what is
-measured is tem's own memory.
+soon as there is space; an I/O error gives NO the same way. Peak RSS
+is measured as in test_stream_out.py (with its small ASan quarantine).
 """
 
 import glob
 import hashlib
-import shutil
-import tempfile
 import imaplib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from temserver import TemServer  # noqa: E402
+from test_stream_out import (BIG, MB, RSS_LIMIT, peak_rss,  # noqa: E402
+                             small_quarantine)
 
 USER = ("big@a.test", "big-Secret-1")
-MB = 1024 * 1024
-BIG = 24 * MB
-RSS_LIMIT = 128 * MB
-
-
-def small_quarantine(tem):
-    tem.env["ASAN_OPTIONS"] = tem.env.get("ASAN_OPTIONS", "") + \
-        ":quarantine_size_mb=8:thread_local_quarantine_size_kb=256"
 
 
 def message(n, size):
@@ -54,14 +45,6 @@ def message(n, size):
         total += len(l)
         i += 1
     return b"".join(lines)
-
-
-def peak_rss(tem):
-    with open("/proc/%d/status" % tem.proc.pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmHWM")
 
 
 def connect(tem):

@@ -17,11 +17,10 @@ import email.policy
 import hashlib
 import os
 import smtplib
-import socket
 import sys
-import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from fakesmtp import FakeSMTP  # noqa: E402
 from temserver import TemServer, free_port, insecure_tls_context  # noqa: E402
 
 ALICE = ("alice@a.test", "alice-secret-1")
@@ -31,48 +30,18 @@ RSS_LIMIT = 128 * MB
 DSN_FULL_MAX = 128 * 1024
 
 
-class HashingSink:
-    """An SMTP peer on 127.0.0.1:port that takes any message and keeps
+class HashingSink(FakeSMTP):
+    """FakeSMTP's listener with sessions that take any message and keep
     only its header block, the SHA-256 and size of its body (after
     dot-unstuffing, CRLF as sent), so 384 MB pass in constant memory."""
 
     def __init__(self, port, rcpt_reply="250 2.1.5 ok"):
-        self.port = port
+        super().__init__("127.0.0.1", port)
         self.rcpt_reply = rcpt_reply
-        self.messages = []          # (header bytes, body sha256, body size)
-        self.lock = threading.Lock()
-        self.stopping = False
-
-    def __enter__(self):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", self.port))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping = True
-        self.thread.join(5)
-        self.sock.close()
-        return False
 
     def count(self):
         with self.lock:
             return len(self.messages)
-
-    def _serve(self):
-        while not self.stopping:
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._session, args=(conn,),
-                             daemon=True).start()
 
     def _session(self, conn):
         conn.settimeout(60)
@@ -184,14 +153,19 @@ def queue_empty(tem):
     return tem.admin("queue", "list").stdout.strip() == b""
 
 
+def small_quarantine(tem):
+    """ASan's quarantine of freed memory, small (see the top)."""
+    tem.env["ASAN_OPTIONS"] = tem.env.get("ASAN_OPTIONS", "") + \
+        ":quarantine_size_mb=8:thread_local_quarantine_size_kb=256"
+
+
 def sender(port):
     tem = TemServer(users=dict([ALICE]), domains=("a.test",),
                     services=("smtp", "submission"),
                     extra_conf={"relay_host": "127.0.0.1:%d" % port,
                                 "queue_retry_base": "1s",
                                 "message_size_limit": "30M"})
-    tem.env["ASAN_OPTIONS"] = tem.env.get("ASAN_OPTIONS", "") + \
-        ":quarantine_size_mb=8:thread_local_quarantine_size_kb=256"
+    small_quarantine(tem)
     return tem
 
 
