@@ -849,6 +849,13 @@ test_append_spool(void)
 		files += e->d_name[0] != '.';
 	closedir(d);
 	TEST_ASSERT(files == 0);
+	/* a spool left by a crash goes when the user is next opened */
+	mbox_user_unref(&u);
+	b0 = xasprintf("%s/crashed.append", tmpdir);
+	TEST_ASSERT(close(open(b0, O_WRONLY | O_CREAT, 0600)) == 0);
+	u = uopen();
+	TEST_ASSERT(access(b0, F_OK) < 0 && errno == ENOENT);
+	free(b0);
 	free(tmpdir);
 	mbox_user_unref(&u);
 	teardown();
