@@ -31,6 +31,7 @@
 #include "imap/imap_parser.h"
 #include "server/server.h"
 #include "store/mailbox.h"
+#include "util/array.h"
 #include "util/log.h"
 #include "util/worker.h"
 #include "util/xmalloc.h"
@@ -57,7 +58,7 @@ struct imap_spool {
 	struct loop		*loop;
 	char			 id[17];
 	struct spool_msg	**msgs;
-	unsigned		 nmsgs;
+	unsigned		 nmsgs, capmsgs;
 	struct spool_buf	*fill;	/* being filled */
 	struct spool_buf	*head, *tail;	/* waiting for the disk */
 	unsigned		 nwait;
@@ -187,9 +188,7 @@ spool_msg(struct imap_client *c, struct imap_spool *sp, unsigned index)
 	while (sp->nmsgs <= index) {
 		struct spool_msg *m = xcalloc(1, sizeof(*m));
 		m->ms = mbox_spool_new(c->mu);
-		sp->msgs = xrealloc(sp->msgs, (sp->nmsgs + 1) *
-		    sizeof(*sp->msgs));
-		sp->msgs[sp->nmsgs++] = m;
+		*ARRAY_PUSH(sp->msgs, sp->nmsgs, sp->capmsgs) = m;
 	}
 	return sp->msgs[index];
 }

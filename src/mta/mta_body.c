@@ -13,11 +13,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "mta/mta_session_int.h"
+#include "queue/queue.h"
 #include "util/buf.h"
 #include "util/io.h"
 #include "util/log.h"
@@ -31,8 +32,8 @@
    nothing but the reader, which it then frees. */
 struct mta_reader {
 	struct mta_session	*s;
-	int			 fd;
-	unsigned long long	 pos;	/* file offset of the next read */
+	struct queue_content	 qc;	/* the message's, with our own fd */
+	uint64_t		 pos;	/* content offset of the next read */
 	size_t			 left;	/* content bytes not yet read */
 	char			*buf;
 	size_t			 n;	/* bytes of the read in progress */
@@ -43,8 +44,7 @@ struct mta_reader {
 static void
 mta_reader_free(struct mta_reader *r)
 {
-	if (r->fd >= 0)
-		close(r->fd);
+	queue_content_close(&r->qc);
 	free(r->buf);
 	free(r);
 }
@@ -63,26 +63,14 @@ mta_body_stop(struct mta_session *s)
 		mta_reader_free(r);
 }
 
-/* Worker thread: one pread (retried until the piece is whole). */
+/* Worker thread: the next piece (a file cut short is EIO). */
 static void
 mta_read_work(void *arg)
 {
 	struct mta_reader *r = arg;
-	size_t got = 0;
-	ssize_t k;
 
-	r->err = 0;
-	while (got < r->n) {
-		k = pread(r->fd, r->buf + got, r->n - got,
-		    (off_t)(r->pos + got));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			r->err = k < 0 ? errno : EIO;	/* EOF: truncated */
-			return;
-		}
-		got += (size_t)k;
-	}
+	r->err = queue_content_read(&r->qc, r->pos, r->buf, r->n) < 0 ?
+	    errno : 0;
 }
 
 static void mta_body_write(struct mta_session *s, const char *p, size_t n,
@@ -191,14 +179,14 @@ mta_body_start(struct mta_session *s, struct mta_msg *m)
 	mta_data_start(&s->data);
 	if (m->content)
 		return true;
-	fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0);
+	fd = fcntl(m->file->fd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
 	r = xcalloc(1, sizeof(*r));
 	r->s = s;
-	r->fd = fd;
-	r->pos = m->off;
-	r->left = m->len;
+	r->qc = *m->file;
+	r->qc.fd = fd;
+	r->left = m->file->len;
 	r->buf = xmalloc(MTA_CHUNK);
 	s->reader = r;
 	return true;

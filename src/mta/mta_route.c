@@ -118,8 +118,7 @@ route_prepare(struct mta_route *r)
 		mm->envid = qm->envid;
 		mm->ret = qm->ret;
 		mm->content = NULL;
-		mm->fd = it->d->qc.fd;
-		mm->off = it->d->qc.off;
+		mm->file = &it->d->qc;
 		mm->len = it->d->qc.len;
 		mm->wire = it->d->wire;
 		mm->eightbit = qm->eightbit;

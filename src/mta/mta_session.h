@@ -37,6 +37,7 @@
 
 struct loop;
 struct mta_session;
+struct queue_content;
 
 /* done() statuses. */
 #define MTA_OK		0	/* the session ran; results are in the msgs */
@@ -69,15 +70,14 @@ struct mta_msg {
 	int		  ret;		/* DSN_RET_*, or 0 */
 	/* The message as stored: LF line ends (CRLF is taken as one line
 	   end too). Sent with CRLF and dot-stuffing. Either in memory
-	   (content), or, when content is NULL, bytes [off, off + len) of
-	   the open file fd (the caller's, open until done() returns): the
-	   session reads it MTA_CHUNK bytes at a time on the worker pool
-	   (util/worker.c) as the peer takes it, so memory per session is a
-	   fixed buffer whatever the message's size. */
+	   (content, len), or, when content is NULL, the queue file's
+	   content (file, the caller's until done() returns; len =
+	   file->len): the session reads it MTA_CHUNK bytes at a time on the
+	   worker pool (util/worker.c) as the peer takes it, so memory per
+	   session is a fixed buffer whatever the message's size. */
 	const char	 *content;
 	size_t		  len;
-	int		  fd;
-	unsigned long long off;
+	const struct queue_content *file;
 	size_t		  wire;		/* file: its size with CRLF line ends
 					   (mta_data.h), for SIZE= */
 	bool		  eightbit;	/* content holds 8-bit octets */

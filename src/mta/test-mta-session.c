@@ -36,6 +36,7 @@
 #include "mta/mta_data.h"
 #include "mta/mta_session.h"
 #include "mta/smtp_reply.h"
+#include "queue/queue.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/loop.h"
@@ -1024,18 +1025,22 @@ test_file_message(void)
 	struct result r;
 	struct buf want;
 	struct mta_data d;
+	struct queue_content qc;
 
 	for (i = 0; i < n; i++)
 		content[i] = i % 100 == 99 ? '\n' : i % 100 == 0 ? '.' :
 		    (char)('a' + i % 26);
 	tmsg_init(&t, "a@a.test", "", "y@b.test", NULL);
 	t.m.content = NULL;
-	t.m.fd = content_file(content, n);
-	t.m.off = 5;
+	qc.fd = content_file(content, n);
+	qc.off = 5;
+	qc.len = n;
+	t.m.file = &qc;
 	t.m.len = n;
 	t.m.wire = mta_data_wire_size(content, n);
 	default_params(&p, f->port);
 	run(&p, msgs, 1, f, &r);
+	queue_content_close(&qc);
 	TEST_ASSERT(r.called && r.status == MTA_OK);
 	TEST_ASSERT(f->error[0] == '\0');
 	TEST_ASSERT(t.result[0] == MTA_RCPT_OK);
@@ -1054,8 +1059,10 @@ test_file_message(void)
 	f = fake_start(cut);
 	tmsg_init(&t, "a@a.test", "", "y@b.test", NULL);
 	t.m.content = NULL;
-	t.m.fd = content_file(content, n / 2);
-	t.m.off = 5;
+	qc.fd = content_file(content, n / 2);
+	qc.off = 5;
+	qc.len = n;
+	t.m.file = &qc;
 	t.m.len = n;
 	t.m.wire = mta_data_wire_size(content, n);
 	default_params(&p, f->port);
@@ -1064,7 +1071,7 @@ test_file_message(void)
 	TEST_ASSERT(t.result[0] == MTA_RCPT_TEMP);
 	TEST_ASSERT(starts(t.text[0], "local read error"));
 	TEST_ASSERT(f->data.len < n);
-	close(t.m.fd);
+	queue_content_close(&qc);
 	free(r.text);
 	tmsg_free(&t);
 	fake_free(f);

@@ -20,6 +20,7 @@
 
 #include "store/mailbox_int.h"
 #include "store/mailbox_spool.h"
+#include "util/fsutil.h"
 #include "util/xmalloc.h"
 
 #define SPOOL_OUT	(64 * 1024)	/* converted bytes per write() */
@@ -69,17 +70,8 @@ spool_open(struct mbox_spool *s)
 static int
 spool_flush(struct mbox_spool *s)
 {
-	size_t off = 0;
-	ssize_t w;
-
-	while (off < s->nout) {
-		w = write(s->fd, s->out + off, s->nout - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return spool_fail(s, errno);
-		off += (size_t)w;
-	}
+	if (s->nout > 0 && fsutil_write_all(s->fd, s->out, s->nout) < 0)
+		return spool_fail(s, errno);
 	s->nout = 0;
 	return 0;
 }
