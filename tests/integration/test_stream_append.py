@@ -20,31 +20,19 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from temserver import TemServer  # noqa: E402
-from test_stream_out import (BIG, MB, RSS_LIMIT, peak_rss,  # noqa: E402
-                             small_quarantine)
+from test_stream_out import (BIG, MB, RSS_LIMIT, big_body,  # noqa: E402
+                             peak_rss, small_quarantine)
 
 USER = ("big@a.test", "big-Secret-1")
 
 
 def message(n, size):
-    """A message of about size bytes with CRLF lines, a few 8-bit octets
-    and lines starting with dots; different for every n. (No bare CR: the
-    store keeps it, but FETCH sends it as CRLF, append or not.)"""
+    """A message of about size bytes: test_stream_out's body (CRLF lines,
+    dots, 8-bit octets; no bare CR: the store keeps it, but FETCH sends
+    it as CRLF, append or not) under a header naming n."""
     head = ("From: a@a.test\r\nTo: %s\r\nSubject: big %d\r\n"
             "Message-ID: <big%d@a.test>\r\n\r\n" % (USER[0], n, n)).encode()
-    line = (b"%04d " % n) + b"abcdefghijklmnopqrstuvwxyz0123456789" * 20
-    lines, total, i = [head], len(head), 0
-    while total < size:
-        l = line[:600 + i % 100]
-        if i % 41 == 0:
-            l = b"." + l
-        if i % 997 == 0:
-            l += b" caf\xc3\xa9"
-        l += b"\r\n"
-        lines.append(l)
-        total += len(l)
-        i += 1
-    return b"".join(lines)
+    return head + big_body(n, size - len(head))
 
 
 def connect(tem):
