@@ -23,12 +23,11 @@ exists, the HELO identity, upper-case records.
 import os
 import subprocess
 
+import dns.resolver as dns_resolver  # Debian: python3-dnspython
 import pytest
+import spf                           # Debian: python3-spf
 
 from dnsserver import DnsServer
-
-spf = pytest.importorskip("spf")            # Debian: python3-spf
-dns_resolver = pytest.importorskip("dns.resolver")  # python3-dnspython
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))

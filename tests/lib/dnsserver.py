@@ -99,10 +99,11 @@ def query(addr, port, name, qtype="A", timeout=2.0):
 class DnsServer:
     """unbound serving `zones` ({zone: [RR strings]}) on 127.0.0.1."""
 
-    def __init__(self, zones, servfail=(), verbosity=1):
+    def __init__(self, zones, servfail=(), verbosity=1, log_queries=False):
         self.zones = zones
         self.servfail = list(servfail)
         self.verbosity = verbosity
+        self.log_queries = log_queries    # unbound logs each query asked
         self.dir = None
         self.proc = None
         self.port = None
@@ -127,6 +128,7 @@ class DnsServer:
             "  logfile: \"\"",
             "  use-syslog: no",
             "  verbosity: %d" % self.verbosity,
+            "  log-queries: %s" % ("yes" if self.log_queries else "no"),
             "  num-threads: 1",
             "  so-reuseport: no",
             "  do-not-query-localhost: no",
