@@ -36,7 +36,6 @@
 #include "util/xmalloc.h"
 
 static void imap_process(struct imap_client *c);
-static void imap_client_free(struct imap_client *c);
 static void imap_cmd_run(struct imap_cmd *cmd);
 
 /* ---- output ---- */
@@ -51,20 +50,29 @@ imap_send(struct imap_client *c, const char *fmt, ...)
 	va_list ap;
 	struct buf b;
 
+	if (session_closed(&c->base))
+		return;		/* the client is gone */
 	buf_init(&b, 0);
 	va_start(ap, fmt);
 	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
 	buf_append(&b, "\r\n", 2);
-	io_write(c->io, b.data, b.len);
+	io_write(c->base.io, b.data, b.len);
 	buf_free(&b);
+}
+
+/* Reads input while a command runs (IDLE's DONE, a SASL response). */
+static void
+imap_read_line(struct imap_client *c)
+{
+	c->base.busy = false;
+	io_resume_read(c->base.io);
 }
 
 static void
 imap_close(struct imap_client *c)
 {
-	c->closing = true;
-	io_pause_read(c->io);
+	session_close(&c->base);
 }
 
 static void imap_cmd_set(struct imap_cmd *cmd, const char *kind,
@@ -136,12 +144,12 @@ imap_cmd_store_error(struct imap_cmd *cmd, int err, bool trycreate,
 void
 imap_client_capabilities(struct imap_client *c, struct buf *out)
 {
-	bool plain_ok = c->tls || c->conf->auth_allow_cleartext;
+	bool plain_ok = c->base.tls || c->conf->auth_allow_cleartext;
 
 	buf_puts(out, "IMAP4rev1 IMAP4rev2");
 	if (c->state == IMAP_STATE_NOAUTH) {
 		buf_puts(out, " SASL-IR LITERAL+ ENABLE ID IDLE");
-		if (!c->tls && tls_available())
+		if (!c->base.tls && tls_available())
 			buf_puts(out, " STARTTLS");
 		buf_puts(out, plain_ok ? " AUTH=PLAIN" : " LOGINDISABLED");
 		return;
@@ -246,8 +254,13 @@ imap_cmd_end(struct imap_cmd *cmd)
 {
 	struct imap_client *c = cmd->c;
 
+	if (session_closed(&c->base)) {	/* the client left meanwhile */
+		c->cmd = NULL;
+		imap_cmd_free(cmd);
+		return;
+	}
 	if (cmd->out.len)
-		io_write(c->io, cmd->out.data, cmd->out.len);
+		io_write(c->base.io, cmd->out.data, cmd->out.len);
 	if (cmd->tagged == NULL)
 		imap_cmd_bad(cmd, "Internal error");
 	imap_send(c, "%s %s", cmd->tag, cmd->tagged);
@@ -262,23 +275,11 @@ imap_cmd_end(struct imap_cmd *cmd)
 	imap_cmd_free(cmd);
 	imap_append_clear(c);
 	imap_parser_command_done(c->parser);
-	c->busy = false;
-	if (c->state == IMAP_STATE_LOGOUT && !c->closing)
+	if (c->state == IMAP_STATE_LOGOUT)
 		imap_close(c);
-	if (c->closing)
-		return;
-	if (c->tls_pending) {
-		/* STARTTLS: the handshake starts once the OK drained */
-		c->busy = true;
-		return;
-	}
-	if (c->stopping) {
-		imap_send(c, "* BYE Server shutting down");
-		imap_close(c);
-		return;
-	}
-	io_resume_read(c->io);
-	imap_process(c);
+	if (c->base.tls_on_drain)
+		return;	/* STARTTLS: busy until the handshake after the OK */
+	session_resume(&c->base);	/* or BYE when the server stops */
 }
 
 void
@@ -311,15 +312,12 @@ imap_run_done(void *arg)
 	bool gone = r->gone;
 
 	free(r);
-	if (c->dead) {
-		c->cmd = NULL;
-		imap_cmd_free(cmd);
-		imap_client_free(c);
-		return;
-	}
+	session_unref(&c->base);	/* the worker's; freed later if last */
+	if (session_closed(&c->base))
+		return;		/* the free drops c->cmd */
 	if (res == IMAP_CMD_MORE) {
 		/* write this chunk; the next one after it drained */
-		io_write(c->io, cmd->out.data, cmd->out.len);
+		io_write(c->base.io, cmd->out.data, cmd->out.len);
 		buf_reset(&cmd->out);
 		cmd->more = true;
 		return;		/* IO_EV_DRAINED calls imap_cmd_run again */
@@ -346,6 +344,7 @@ imap_cmd_run(struct imap_cmd *cmd)
 	{
 		struct imap_run *r = xmalloc(sizeof(*r));
 		r->cmd = cmd;
+		session_ref(&c->base);
 		worker_submit(server_thread_loop(c->base.thread),
 		    imap_run_work, imap_run_done, r);
 	}
@@ -392,8 +391,7 @@ imap_dispatch(struct imap_client *c, const struct imap_command *pc)
 	cmd->count = pc->count;
 	buf_init(&cmd->out, 0);
 	c->cmd = cmd;
-	c->busy = true;
-	io_pause_read(c->io);
+	session_busy(&c->base);
 	imap_cmd_run(cmd);
 }
 
@@ -440,25 +438,25 @@ imap_process(struct imap_client *c)
 	size_t len, used;
 	enum imap_parse_result r;
 
-	while (!c->busy && !c->closing) {
-		p = io_peek(c->io, &len);
+	while (!c->base.busy && c->base.state == SESSION_ACTIVE) {
+		p = io_peek(c->base.io, &len);
 		if (len == 0)
 			return;
 		r = imap_parser_feed(c->parser, p, len, &used);
 		switch (r) {
 		case IMAP_PARSE_NEED_MORE:
-			io_drain(c->io, used);
+			io_drain(c->base.io, used);
 			break;
 		case IMAP_PARSE_COMMAND:
-			io_drain(c->io, used);
+			io_drain(c->base.io, used);
 			imap_dispatch(c, imap_parser_command(c->parser));
 			break;
 		case IMAP_PARSE_ERROR:
-			io_drain(c->io, used);
+			io_drain(c->base.io, used);
 			imap_parse_error(c);
 			break;
 		case IMAP_PARSE_LITERAL_WAIT:
-			io_drain(c->io, used);
+			io_drain(c->base.io, used);
 			imap_send(c, "+ OK");
 			break;
 		case IMAP_PARSE_LITERAL_STREAM:
@@ -467,14 +465,14 @@ imap_process(struct imap_client *c)
 				imap_send(c, "* BYE Out of memory for APPEND");
 				imap_close(c);
 			}
-			io_drain(c->io, used);
+			io_drain(c->base.io, used);
 			break;
 		case IMAP_PARSE_LINE: {
 			size_t llen;
 			const char *line = imap_parser_line(c->parser, &llen);
 			char *copy = xmemdup(line, llen + 1);
 			copy[llen] = '\0';
-			io_drain(c->io, used);
+			io_drain(c->base.io, used);
 			imap_line(c, copy, llen);
 			OPENSSL_cleanse(copy, llen);
 			free(copy);
@@ -573,7 +571,7 @@ cmd_starttls(struct imap_cmd *cmd)
 {
 	struct imap_client *c = cmd->c;
 
-	if (c->tls) {
+	if (c->base.tls) {
 		imap_cmd_bad(cmd, "TLS is already active");
 		return IMAP_CMD_DONE;
 	}
@@ -581,10 +579,10 @@ cmd_starttls(struct imap_cmd *cmd)
 		imap_cmd_no(cmd, "TLS not available");
 		return IMAP_CMD_DONE;
 	}
-	/* Anything pipelined after STARTTLS was sent in clear: drop it. */
-	io_drain_all(c->io);
+	/* Anything pipelined after STARTTLS was sent in clear: dropped;
+	 * the handshake starts once the OK drained. */
+	session_starttls(&c->base);
 	imap_cmd_ok(cmd, "Begin TLS negotiation now");
-	c->tls_pending = true;
 	return IMAP_CMD_DONE;
 }
 
@@ -627,6 +625,7 @@ imap_login_delay_over(void *arg)
 	struct imap_cmd *cmd = arg;
 
 	imap_cmd_no(cmd, "[AUTHENTICATIONFAILED] Authentication failed");
+	session_unref(&cmd->c->base);	/* the timer's */
 	imap_cmd_finish(cmd);
 }
 
@@ -637,11 +636,9 @@ imap_login_done(void *arg)
 	struct imap_cmd *cmd = l->cmd;
 	struct imap_client *c = cmd->c;
 
-	if (c->dead) {
-		c->cmd = NULL;
-		imap_cmd_free(cmd);
+	if (session_closed(&c->base)) {	/* the client left meanwhile */
 		imap_login_free(l);
-		imap_client_free(c);
+		session_unref(&c->base);	/* the free drops c->cmd */
 		return;
 	}
 	if (l->ok && !server_slot_acquire(imap_user_key(l->canonical, NULL, 0),
@@ -650,6 +647,7 @@ imap_login_done(void *arg)
 		    c->base.id, l->canonical, c->base.ip);
 		imap_cmd_no(cmd, "[LIMIT] Too many sessions for this user");
 		imap_login_free(l);
+		session_unref(&c->base);
 		imap_cmd_finish(cmd);
 		return;
 	}
@@ -668,7 +666,7 @@ imap_login_done(void *arg)
 			lim.append_max = c->conf->message_size_limit;
 			imap_parser_set_limits(c->parser, &lim);
 		}
-		io_set_timeout(c->io, IMAP_IDLE_TIMEOUT);
+		session_set_timeout(&c->base, IMAP_IDLE_TIMEOUT);
 		log_info("%s imap login user=%s addr=%s", c->base.id, c->user,
 		    c->base.ip);
 		buf_init(&caps, 0);
@@ -676,6 +674,7 @@ imap_login_done(void *arg)
 		imap_cmd_ok(cmd, "[CAPABILITY %s] Logged in", buf_cstr(&caps));
 		buf_free(&caps);
 		imap_login_free(l);
+		session_unref(&c->base);
 		imap_cmd_finish(cmd);
 		return;
 	}
@@ -687,6 +686,7 @@ imap_login_done(void *arg)
 	if (c->timer == NULL)
 		c->timer = loop_timer_new(server_thread_loop(c->base.thread),
 		    imap_login_delay_over, cmd);
+	/* the login's reference passes to the timer */
 	loop_timer_add(c->timer, authfail_record(c->base.ip));
 	imap_login_free(l);
 }
@@ -703,7 +703,7 @@ imap_login_verified(bool ok, char *canonical, void *arg)
 	if (l->ok)
 		l->maildir = xasprintf("%s/mail/%s/%.*s", c->conf->data_dir,
 		    at + 1, (int)(at - canonical), canonical);
-	if (!l->ok || c->dead) {
+	if (!l->ok || session_closed(&c->base)) {
 		imap_login_done(l);
 		return;
 	}
@@ -720,6 +720,7 @@ imap_login_start(struct imap_cmd *cmd, struct sasl_creds *cr)
 
 	l->cmd = cmd;
 	l->user = xstrdup(cr->user);
+	session_ref(&c->base);		/* until imap_login_done */
 	auth_verify_start(server_thread_loop(c->base.thread), acct, cr->user,
 	    cr->pass, imap_login_verified, l);
 	if (acct)
@@ -734,7 +735,7 @@ imap_login_refused(struct imap_cmd *cmd)
 {
 	struct imap_client *c = cmd->c;
 
-	if (!c->tls && !c->conf->auth_allow_cleartext) {
+	if (!c->base.tls && !c->conf->auth_allow_cleartext) {
 		imap_cmd_no(cmd, "[PRIVACYREQUIRED] Use STARTTLS first");
 		return true;
 	}
@@ -794,8 +795,7 @@ cmd_authenticate(struct imap_cmd *cmd)
 		/* the response comes as a raw line after "+ " */
 		imap_send(c, "+ ");
 		imap_parser_read_line(c->parser);
-		c->busy = false;	/* read that line */
-		io_resume_read(c->io);
+		imap_read_line(c);
 		return IMAP_CMD_ASYNC;
 	}
 	if (sasl_plain_decode(cmd->args[1].str, cmd->args[1].len, &cr) < 0) {
@@ -829,19 +829,15 @@ imap_idle_job_done(void *arg)
 	struct imap_idle_job *j = arg;
 	struct imap_client *c = j->c;
 
-	c->busy = false;
-	if (c->dead) {
+	c->base.busy = false;
+	session_unref(&c->base);	/* the job's */
+	if (session_closed(&c->base)) {	/* the free drops c->cmd */
 		buf_free(&j->out);
 		free(j);
-		if (c->cmd) {
-			imap_cmd_free(c->cmd);
-			c->cmd = NULL;
-		}
-		imap_client_free(c);
 		return;
 	}
 	if (j->out.len)
-		io_write(c->io, j->out.data, j->out.len);
+		io_write(c->base.io, j->out.data, j->out.len);
 	if (j->gone) {
 		imap_send(c, "* BYE Mailbox was deleted elsewhere");
 		imap_close(c);
@@ -858,7 +854,7 @@ imap_idle_job_done(void *arg)
 		imap_idle_wake(c);
 		return;
 	}
-	io_resume_read(c->io);
+	imap_read_line(c);
 	imap_process(c);
 }
 
@@ -869,16 +865,17 @@ imap_idle_wake(void *arg)
 	struct imap_client *c = arg;
 	struct imap_idle_job *j;
 
-	if (!c->idling || c->dead)
+	if (!c->idling || c->base.state != SESSION_ACTIVE)
 		return;
-	if (c->busy) {
+	if (c->base.busy) {
 		c->changes_pending = true;
 		return;
 	}
 	j = xmalloc(sizeof(*j));
 	j->c = c;
 	buf_init(&j->out, 0);
-	c->busy = true;
+	c->base.busy = true;
+	session_ref(&c->base);
 	worker_submit(server_thread_loop(c->base.thread), imap_idle_work,
 	    imap_idle_job_done, j);
 }
@@ -899,8 +896,7 @@ cmd_idle(struct imap_cmd *cmd)
 		mbox_view_watch(c->view, server_thread_loop(c->base.thread),
 		    imap_idle_wake, c);
 	imap_parser_read_line(c->parser);
-	c->busy = false;		/* wait for DONE */
-	io_resume_read(c->io);
+	imap_read_line(c);		/* wait for DONE */
 	/* anything that happened before IDLE started */
 	if (c->view)
 		imap_idle_wake(c);
@@ -924,15 +920,14 @@ imap_line(struct imap_client *c, const char *line, size_t len)
 			imap_cmd_bad(cmd, "Expected DONE");
 		else
 			imap_cmd_ok(cmd, "IDLE terminated");
-		if (c->busy)
+		if (c->base.busy)
 			return;		/* the update job finishes it */
-		c->busy = true;
+		session_busy(&c->base);
 		imap_cmd_finish(cmd);
 		return;
 	}
 	/* AUTHENTICATE PLAIN continuation */
-	c->busy = true;
-	io_pause_read(c->io);
+	session_busy(&c->base);
 	if (len == 1 && line[0] == '*') {
 		imap_cmd_bad(cmd, "Authentication aborted");
 		imap_cmd_finish(cmd);
@@ -946,11 +941,12 @@ imap_line(struct imap_client *c, const char *line, size_t len)
 	imap_login_start(cmd, &cr);
 }
 
-/* ---- the connection ---- */
+/* ---- the connection (session core hooks) ---- */
 
 static void
-imap_greet(struct imap_client *c)
+imap_greet(struct session *base)
 {
+	struct imap_client *c = (struct imap_client *)base;
 	struct buf caps;
 
 	buf_init(&caps, 0);
@@ -960,92 +956,67 @@ imap_greet(struct imap_client *c)
 }
 
 static void
-imap_io_cb(struct io *io, enum io_event ev, void *arg)
+imap_input(struct session *base)
 {
-	struct imap_client *c = arg;
+	imap_process((struct imap_client *)base);
+}
 
-	(void)io;
-	switch (ev) {
-	case IO_EV_DATAIN:
-		imap_process(c);
-		break;
-	case IO_EV_DRAINED:
-		if (c->closing && !c->busy) {
-			imap_client_free(c);
-			break;
-		}
-		if (c->tls_pending) {
-			c->tls_pending = false;
-			c->busy = true;
-			if (tls_io_start(c->io) < 0)
-				imap_client_free(c);
-			break;
-		}
-		if (c->cmd && c->cmd->more) {
-			c->cmd->more = false;
-			imap_cmd_run(c->cmd);	/* the next MORE chunk */
-		}
-		break;
-	case IO_EV_TLS_READY:
-		c->tls = true;
-		tls_describe(io_ssl(c->io), c->tls_info, sizeof(c->tls_info));
-		log_info("%s imap tls %s", c->base.id, c->tls_info);
-		c->busy = false;
-		if (c->implicit_tls) {
-			c->implicit_tls = false;
-			imap_greet(c);
-		}
-		io_resume_read(c->io);
-		imap_process(c);
-		break;
-	case IO_EV_TIMEOUT:
-		log_info("%s imap timeout addr=%s", c->base.id, c->base.ip);
-		imap_send(c, "* BYE Autologout; idle for too long");
-		imap_close(c);
-		if (c->busy && c->cmd == NULL)
-			c->busy = false;
-		break;
-	case IO_EV_CONNECTED:
-	case IO_EV_EOF:
-	case IO_EV_ERROR:
-		if (c->busy && (c->cmd != NULL || c->tls_pending)) {
-			/* a job holds c; it frees c when it answers */
-			if (c->cmd && (c->cmd->def->flags & IMAP_CMD_F_LOOP) &&
-			    !c->idling && c->timer == NULL) {
-				/* a loop command waiting on a worker (LOGIN) */
-				c->dead = true;
-				io_pause_read(c->io);
-				break;
-			}
-			if (c->cmd && c->idling && !c->busy) {
-				imap_client_free(c);
-				break;
-			}
-			c->dead = true;
-			io_pause_read(c->io);
-			break;
-		}
-		imap_client_free(c);
-		break;
+static void
+imap_drained(struct session *base)
+{
+	struct imap_client *c = (struct imap_client *)base;
+
+	if (c->cmd && c->cmd->more) {
+		c->cmd->more = false;
+		imap_cmd_run(c->cmd);	/* the next MORE chunk */
 	}
 }
 
 static void
-imap_shutdown(struct server_session *base)
+imap_timeout(struct session *base)
 {
-	struct imap_client *c = (struct imap_client *)base;
+	imap_send((struct imap_client *)base,
+	    "* BYE Autologout; idle for too long");
+}
 
-	c->stopping = true;
-	if (c->busy || c->closing)
-		return;
+/* No more IDLE wake-ups: the session is leaving. */
+static void
+imap_idle_stop(struct imap_client *c)
+{
 	if (c->idling) {
 		c->idling = false;
 		if (c->view)
 			mbox_view_watch(c->view, NULL, NULL, NULL);
 	}
-	imap_send(c, "* BYE Server shutting down");
-	imap_close(c);
 }
+
+static void
+imap_shutdown(struct session *base)
+{
+	struct imap_client *c = (struct imap_client *)base;
+
+	imap_idle_stop(c);
+	imap_send(c, "* BYE Server shutting down");
+}
+
+static void
+imap_closed(struct session *base)
+{
+	imap_idle_stop((struct imap_client *)base);
+}
+
+static void imap_client_free(struct session *base);
+
+static const struct session_proto imap_proto = {
+	.name = "imap",
+	.greet = imap_greet,
+	.input = imap_input,
+	.drained = imap_drained,
+	.timeout = imap_timeout,
+	.shutdown = imap_shutdown,
+	.closed = imap_closed,
+	.free = imap_client_free,
+};
 
 void imap_client_start(struct imap_client *c, int fd);
 void
@@ -1053,28 +1024,14 @@ imap_client_start(struct imap_client *c, int fd)
 {
 	struct imap_parser_limits lim;
 
-	c->io = io_new(server_thread_loop(c->base.thread), fd, imap_io_cb, c);
-	c->base.shutdown = imap_shutdown;
-	c->started = time(NULL);
 	imap_parser_limits_default(&lim);
 	lim.line_max = IMAP_PREAUTH_LINE_MAX;
 	lim.literal_max = IMAP_PREAUTH_LINE_MAX;
 	lim.append_max = 0;
 	lim.command_max = IMAP_PREAUTH_LINE_MAX * 2;
 	c->parser = imap_parser_create(&lim);
-	io_set_timeout(c->io, IMAP_PREAUTH_TIMEOUT);
-	log_info("%s %s connect addr=%s port=%d", c->base.id,
-	    service_name(c->base.svc), c->base.ip, c->base.port);
-	if (c->base.svc == SVC_IMAPS) {
-		c->implicit_tls = true;
-		c->busy = true;
-		if (tls_io_start(c->io) < 0) {
-			imap_close(c);
-			imap_client_free(c);
-		}
-		return;
-	}
-	imap_greet(c);
+	session_start(&c->base, &imap_proto, fd, c->base.svc == SVC_IMAPS,
+	    IMAP_PREAUTH_TIMEOUT);
 }
 
 /* Closing the view and the user may touch the disk: on a worker. */
@@ -1100,11 +1057,13 @@ imap_release_done(void *arg)
 }
 
 static void
-imap_client_free(struct imap_client *c)
+imap_client_free(struct session *base)
 {
+	struct imap_client *c = (struct imap_client *)base;
+
 	log_info("%s imap disconnect addr=%s user=%s commands=%u "
 	    "duration=%lds", c->base.id, c->base.ip, c->user ? c->user : "-",
-	    c->ncommands, (long)(time(NULL) - c->started));
+	    c->ncommands, (long)(time(NULL) - c->base.started));
 	if (c->view)
 		mbox_view_watch(c->view, NULL, NULL, NULL);
 	if (c->view || c->mu) {
@@ -1121,8 +1080,6 @@ imap_client_free(struct imap_client *c)
 		c->cmd = NULL;
 	}
 	imap_append_clear(c);
-	io_free(&c->io);
-	server_session_remove(&c->base);
 	imap_parser_destroy(&c->parser);
 	loop_timer_free(&c->timer);
 	if (c->user)

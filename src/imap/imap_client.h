@@ -36,7 +36,7 @@
 
 #include "imap/imap_args.h"
 #include "imap/imap_parser.h"
-#include "server/server.h"
+#include "server/session.h"
 #include "util/buf.h"
 
 struct io;
@@ -82,20 +82,12 @@ struct imap_command_def {
 };
 
 struct imap_client {
-	struct server_session	 base;	/* first */
-	struct io		*io;
+	struct session		 base;	/* first: the session core (busy:
+					   a command or a job runs) */
 	struct conf		*conf;
 	struct imap_parser	*parser;
 	enum imap_state		 state;
-	time_t			 started;
 
-	bool			 tls;
-	bool			 implicit_tls;
-	bool			 tls_pending;
-	bool			 busy;		/* a command or a job runs */
-	bool			 dead;		/* connection gone while busy */
-	bool			 closing;	/* BYE sent: close when drained */
-	bool			 stopping;	/* server shutdown */
 	bool			 idling;
 	/* ENABLEd extensions */
 	bool			 rev2;		/* IMAP4rev2 */
@@ -113,7 +105,6 @@ struct imap_client {
 	bool			 changes_pending;	/* watch fired */
 	struct imap_cmd		*cmd;		/* the running command */
 	struct loop_timer	*timer;		/* auth failure delay */
-	char			 tls_info[128];
 	unsigned		 ncommands;
 	/* APPEND message literals, streamed in by the core: an argument of
 	 * type IMAP_ARG_STREAM with index i is append[i] (data, len). */

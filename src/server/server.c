@@ -16,6 +16,7 @@
 #include "policy/dkim_keys.h"
 #include "policy/psl.h"
 #include "server/server.h"
+#include "server/session.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
@@ -29,7 +30,7 @@ struct server_thread {
 	struct loop		*loop;
 	struct loop_listener	*listeners[MAX_LISTENERS];
 	int			 nlisteners;
-	struct server_session	 head;		/* list sentinel */
+	struct session	 head;		/* list sentinel */
 	int			 nsessions;
 	bool			 stopping;
 	struct loop_timer	*grace;
@@ -357,7 +358,7 @@ thread_check_done(struct server_thread *t)
 }
 
 bool
-server_session_add(struct server_thread *t, struct server_session *s,
+server_session_add(struct server_thread *t, struct session *s,
     enum service svc, const struct sockaddr *sa)
 {
 	char key[sizeof(((struct ipcount *)0)->key)];
@@ -414,7 +415,7 @@ server_refuse(int fd, enum service svc, const char *line)
 }
 
 void
-server_session_remove(struct server_session *s)
+server_session_remove(struct session *s)
 {
 	char key[sizeof(((struct ipcount *)0)->key)];
 	struct server_thread *t = s->thread;
@@ -452,15 +453,14 @@ thread_stop(void *arg)
 {
 	struct stop_arg *sa = arg;
 	struct server_thread *t = sa->t;
-	struct server_session *s, *next;
+	struct session *s, *next;
 
 	t->stopping = true;
 	for (int i = 0; i < t->nlisteners; i++)
 		loop_listener_enable(t->listeners[i], false);
 	for (s = t->head.next; s != &t->head; s = next) {
 		next = s->next;
-		if (s->shutdown)
-			s->shutdown(s);
+		session_server_stop(s);
 	}
 	t->grace = loop_timer_new(t->loop, thread_grace_over, t);
 	loop_timer_add(t->grace, sa->grace_ms);

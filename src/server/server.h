@@ -27,18 +27,7 @@ enum service {
 };
 
 struct server_thread;
-
-/* Embedded first in every protocol session. */
-struct server_session {
-	struct server_session	*prev, *next;
-	struct server_thread	*thread;
-	enum service		 svc;
-	char			 id[17];		/* log id */
-	char			 ip[INET6_ADDRSTRLEN];	/* client address */
-	int			 port;
-	/* The server is stopping: reply and close soon. */
-	void			(*shutdown)(struct server_session *s);
-};
+struct session;
 
 typedef void server_accept_fn(struct server_thread *t, int fd,
     const struct sockaddr *sa, socklen_t len, enum service svc);
@@ -76,9 +65,10 @@ void server_free_policy(void);
 /* Registers s on t (fills thread, id) after taking its per-address slot.
  * Returns false when the address already holds max_sessions_per_ip
  * sessions of that service: the caller refuses and closes. */
-bool server_session_add(struct server_thread *t, struct server_session *s,
+bool server_session_add(struct server_thread *t, struct session *s,
     enum service svc, const struct sockaddr *sa);
-void server_session_remove(struct server_session *s);
+/* At the session's free (session.c): releases its slot. */
+void server_session_remove(struct session *s);
 /* After a refused server_session_add: says line (with CRLF) unless the
  * service speaks TLS first, and closes fd. Best effort, never blocks. */
 void server_refuse(int fd, enum service svc, const char *line);

@@ -167,8 +167,7 @@ smtp_dnsbl_start(struct smtp_session *s)
 	b->s = s;
 	b->listed = -1;
 	s->dnsbl = b;
-	s->busy = true;		/* nothing is read before the greeting */
-	io_pause_read(s->io);
+	session_busy(&s->base);	/* nothing is read before the greeting */
 	for (int i = 0; i < z->n && i < DNSBL_MAX; i++) {
 		b->q[i].b = b;
 		b->q[i].i = i;

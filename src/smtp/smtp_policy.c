@@ -253,7 +253,6 @@ smtp_policy_decide(struct smtp_session *s)
 	    spf_result_name(p->spf_res), nd, dmarc_result_str(dres),
 	    dmarc_disposition_str(disp), from);
 	free(from);
-	s->policy_pending = false;
 	if (reply) {
 		free(hdr);
 		smtp_policy_reset(s);
@@ -333,9 +332,8 @@ smtp_policy_end(struct smtp_session *s)
 		    dmarc_done, s);
 	}
 	p->at_end = true;
-	s->busy = true;
-	s->policy_pending = true;
-	io_pause_read(s->io);
+	smtp_enter_state(s, SMTP_ST_CHECKS);
+	session_busy(&s->base);
 	if (p->waiting == 0)
 		smtp_policy_decide(s);
 }
