@@ -63,7 +63,7 @@ session_unref(struct session *s)
 	if (--s->refs > 0)
 		return;
 	/* not here: a callback of s may still be on the stack */
-	loop_post(server_thread_loop(s->thread), session_free_now, s);
+	loop_post(s->loop, session_free_now, s);
 }
 
 bool
@@ -252,7 +252,8 @@ session_start(struct session *s, const struct session_proto *proto,
 	s->refs = 1;		/* the connection's */
 	s->started = time(NULL);
 	s->timeout = timeout;
-	s->io = io_new(server_thread_loop(s->thread), fd, session_io_cb, s);
+	s->loop = server_thread_loop(s->thread);
+	s->io = io_new(s->loop, fd, session_io_cb, s);
 	io_set_timeout(s->io, timeout);
 	log_info("%s %s connect addr=%s port=%d", s->id, service_name(s->svc),
 	    s->ip, s->port);

@@ -40,6 +40,7 @@
 #include "server/server.h"
 
 struct io;
+struct loop;
 struct server_thread;
 
 enum session_state {
@@ -82,6 +83,7 @@ struct session {
 
 	/* lifecycle (session.c) */
 	const struct session_proto *proto;
+	struct loop		*loop;		/* the thread's */
 	struct io		*io;		/* NULL once CLOSED */
 	enum session_state	 state;
 	unsigned		 refs;
