@@ -658,6 +658,7 @@ imap_login_done(void *arg)
 		c->mu = l->mu;
 		l->mu = NULL;
 		c->state = IMAP_STATE_AUTH;
+		c->base.trusted = true;
 		{
 			struct imap_parser_limits lim;
 			imap_parser_limits_default(&lim);

@@ -131,6 +131,7 @@ pop3_login_ok(struct pop3_session *c, struct pop3_login *l)
 	c->total_size = l->total;
 	l->msgs = NULL;
 	c->state = POP3_STATE_TRANSACTION;
+	c->base.trusted = true;
 	log_info("%s pop3 login user=%s addr=%s messages=%u octets=%llu",
 	    c->base.id, c->user, c->base.ip, c->nmsgs,
 	    (unsigned long long)c->total_size);

@@ -4,10 +4,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <sys/resource.h>
 
 #include "auth/resolve.h"
 #include "auth/ratelimit.h"
@@ -51,6 +55,26 @@ static unsigned nthreads;
 static struct bound bound[MAX_LISTENERS];
 static int nbound;
 static server_accept_fn *accept_fns[SVC_COUNT];
+
+/*
+ * The global session cap. A session holds one descriptor (two while
+ * POP3 reads a message or a store job has a file open); the rest of the
+ * process needs some too: listeners, the log, accounts.db, resolver
+ * sockets, the workers' and committers' files, the mail store's indexes
+ * and the delivery engine's outbound sessions. So by default
+ *	max_sessions = nofile - max(SESSION_RESERVE_MIN, nofile / 4)
+ * (1,024 descriptors: 768 sessions). At the cap a newcomer takes the
+ * place of the longest silent session that never logged in (silent 2 s
+ * or more), else it is refused with the protocol's 421.
+ */
+#define SESSION_RESERVE_MIN	128
+#define EVICT_SCAN		256	/* oldest sessions looked at */
+#define CAP_LOG_SEC		10	/* at-capacity: one line per */
+static unsigned nofile_max_sessions;
+static atomic_uint nsessions_all;
+static pthread_mutex_t cap_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static time_t cap_log_last;
+static unsigned long cap_evicted, cap_refused;
 
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conf *cur_conf;
@@ -139,6 +163,42 @@ server_slot_release(const char *key)
 	ip_release(key);
 }
 
+/* Raises the soft open-file limit to the hard one; derives the cap. */
+static void
+server_nofile_init(void)
+{
+	struct rlimit rl;
+	rlim_t n = 1024, reserve;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			rlim_t want = rl.rlim_max;
+			rl.rlim_cur = want;
+			if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+				log_warn("- server nofile-raise-failed want=%llu "
+				    "error=\"%s\"", (unsigned long long)want,
+				    strerror(errno));
+			getrlimit(RLIMIT_NOFILE, &rl);
+		}
+		n = rl.rlim_cur;
+	}
+	if (n == RLIM_INFINITY || n > (1u << 24))
+		n = 1u << 24;
+	reserve = n / 4 > SESSION_RESERVE_MIN ? n / 4 : SESSION_RESERVE_MIN;
+	nofile_max_sessions = n > 2 * reserve ? (unsigned)(n - reserve) :
+	    (unsigned)(n / 2);
+	log_info("- server nofile=%llu max_sessions=%u",
+	    (unsigned long long)n, server_max_sessions());
+}
+
+unsigned
+server_max_sessions(void)
+{
+	unsigned m = server_conf()->max_sessions;
+
+	return m ? m : nofile_max_sessions;
+}
+
 void
 server_init(struct conf *c, unsigned n)
 {
@@ -150,6 +210,7 @@ server_init(struct conf *c, unsigned n)
 		n = MAX_THREADS;
 	nthreads = n;
 	cur_conf = c;
+	server_nofile_init();
 	for (unsigned i = 0; i < n; i++) {
 		threads[i].idx = (int)i;
 		threads[i].loop = loop_new();
@@ -350,6 +411,55 @@ server_set_dkim_keys(struct dkim_keystore *ks)
 	pthread_mutex_unlock(&policy_lock);
 }
 
+/* At-capacity events: one log line per CAP_LOG_SEC, with the counts. */
+static void
+cap_log(bool evicted)
+{
+	time_t now = time(NULL);
+	unsigned long ev = 0, ref = 0;
+	bool say = false;
+
+	pthread_mutex_lock(&cap_log_lock);
+	if (evicted)
+		cap_evicted++;
+	else
+		cap_refused++;
+	if (now - cap_log_last >= CAP_LOG_SEC) {
+		cap_log_last = now;
+		ev = cap_evicted;
+		ref = cap_refused;
+		cap_evicted = cap_refused = 0;
+		say = true;
+	}
+	pthread_mutex_unlock(&cap_log_lock);
+	if (say)
+		log_warn("- server at-capacity sessions=%u max_sessions=%u "
+		    "evicted=%lu refused=%lu", atomic_load(&nsessions_all),
+		    server_max_sessions(), ev, ref);
+}
+
+/* Below the cap, or room made on t by evicting a silent session. */
+static bool
+cap_admit(struct server_thread *t)
+{
+	struct session *s;
+	time_t now;
+	int n = 0;
+
+	if (atomic_load(&nsessions_all) < server_max_sessions())
+		return true;
+	now = time(NULL);
+	for (s = t->head.prev; s != &t->head && n < EVICT_SCAN;
+	    s = s->prev, n++)
+		if (session_evictable(s, now)) {
+			session_evict(s);
+			cap_log(true);
+			return true;
+		}
+	cap_log(false);
+	return false;
+}
+
 static void
 thread_check_done(struct server_thread *t)
 {
@@ -387,6 +497,8 @@ server_session_add(struct server_thread *t, struct session *s,
 		    s->id, svc_names[svc], s->ip);
 		return false;
 	}
+	if (!cap_admit(t))
+		return false;	/* logged by cap_log */
 	snprintf(key, sizeof(key), "%s/%s", svc_names[svc], s->ip);
 	if (!ip_acquire(key, server_conf()->max_sessions_per_ip)) {
 		log_info("%s %s refuse addr=%s reason=max_sessions_per_ip",
@@ -398,6 +510,7 @@ server_session_add(struct server_thread *t, struct session *s,
 	t->head.next->prev = s;
 	t->head.next = s;
 	t->nsessions++;
+	atomic_fetch_add(&nsessions_all, 1);
 	return true;
 }
 
@@ -428,6 +541,7 @@ server_session_remove(struct session *s)
 	s->next->prev = s->prev;
 	s->next = s->prev = NULL;
 	t->nsessions--;
+	atomic_fetch_sub(&nsessions_all, 1);
 	thread_check_done(t);
 }
 

@@ -34,8 +34,12 @@ typedef void server_accept_fn(struct server_thread *t, int fd,
 
 const char *service_name(enum service svc);
 
-/* Setup, in the main thread, before server_run(). */
+/* Setup, in the main thread, before server_run(). Raises the soft
+ * RLIMIT_NOFILE to the hard limit and derives the session cap from it. */
 void server_init(struct conf *c, unsigned nthreads);
+/* The global session cap: conf max_sessions, else derived from the
+ * open-file limit (formula in server.c). */
+unsigned server_max_sessions(void);
 /* Binds one listener address for svc (nthreads sockets); -1 + *error_r. */
 int server_bind(enum service svc, const char *host, int port, char **error_r);
 void server_set_accept(enum service svc, server_accept_fn *fn);

@@ -168,6 +168,27 @@ session_server_stop(struct session *s)
 	/* busy: session_resume says goodbye; closing: it goes anyway */
 }
 
+/* Silent this long before a newcomer at the cap may take the place. */
+#define SESSION_EVICT_IDLE	2
+
+bool
+session_evictable(const struct session *s, time_t now)
+{
+	return s->state == SESSION_ACTIVE && !s->busy && !s->trusted &&
+	    now - s->last_input >= SESSION_EVICT_IDLE;
+}
+
+void
+session_evict(struct session *s)
+{
+	log_info("%s %s evict addr=%s idle=%lds", s->id, s->proto->name,
+	    s->ip, (long)(time(NULL) - s->last_input));
+	s->proto->timeout(s);
+	/* the descriptor is wanted now, not after a drain */
+	io_flush_now(s->io);
+	session_abort(s);
+}
+
 static void
 session_tls_ready(struct session *s)
 {
@@ -213,6 +234,7 @@ session_io_cb(struct io *io, enum io_event ev, void *arg)
 		return;
 	switch (ev) {
 	case IO_EV_DATAIN:
+		s->last_input = time(NULL);
 		if (s->state == SESSION_ACTIVE && !s->busy)
 			s->proto->input(s);
 		break;
@@ -250,7 +272,7 @@ session_start(struct session *s, const struct session_proto *proto,
 {
 	s->proto = proto;
 	s->refs = 1;		/* the connection's */
-	s->started = time(NULL);
+	s->started = s->last_input = time(NULL);
 	s->timeout = timeout;
 	s->loop = server_thread_loop(s->thread);
 	s->io = io_new(s->loop, fd, session_io_cb, s);

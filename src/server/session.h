@@ -91,6 +91,8 @@ struct session {
 	bool			 busy;		/* a command or job runs */
 	bool			 stopping;	/* server shutdown asked */
 	bool			 tls_on_drain;	/* STARTTLS: after the reply */
+	bool			 trusted;	/* logged in: never evicted */
+	time_t			 last_input;	/* for eviction at the cap */
 	unsigned		 timeout;	/* idle seconds */
 	time_t			 started;
 	char			 tls_info[128];
@@ -131,6 +133,11 @@ void session_starttls(struct session *s);
 
 /* server.c: the server stops (loop thread). */
 void session_server_stop(struct session *s);
+/* server.c, at the global session cap: ends s, a silent session that
+ * never logged in, to make room: its protocol's timeout goodbye, then
+ * the socket is closed at once (its descriptor is what is wanted). */
+bool session_evictable(const struct session *s, time_t now);
+void session_evict(struct session *s);
 
 /* I/O-free core for the unit test: is from -> to a legal transition? */
 bool session_transition_ok(enum session_state from, enum session_state to);

@@ -57,6 +57,7 @@ smtp_auth_verified(bool ok, char *canonical, void *arg)
 	}
 	if (ok) {
 		s->auth_done = true;
+		s->base.trusted = true;
 		s->auth_user = canonical;
 		log_info("%s smtp auth user=%s addr=%s", s->base.id,
 		    s->auth_user, s->base.ip);
