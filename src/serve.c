@@ -30,6 +30,7 @@
 #include "serve.h"
 #include "version.h"
 #include "server/server.h"
+#include "server/state.h"
 #include "imap/imap_client.h"
 #include "pop3/pop3_session.h"
 #include "smtp/smtp_session.h"
@@ -76,7 +77,7 @@ load_accounts(const struct conf *c)
 		return -1;
 	}
 	accounts_serial_seen = acct_snapshot_serial(s);
-	server_set_accounts(s);
+	server_state_set_accounts(s);
 	return 0;
 }
 
@@ -105,13 +106,14 @@ load_dkim_keys(const struct conf *c, bool force)
 		return;
 	}
 	log_info("- server dkim-keys domains=%zu", dkim_keystore_count(ks));
-	server_set_dkim_keys(ks);
+	server_state_set_dkim(ks);
 }
 
 static void
 accounts_poll(void *arg)
 {
-	struct conf *c = server_conf();
+	struct server_state *st = server_state_get();
+	struct conf *c = st->conf;
 
 	(void)arg;
 	load_dkim_keys(c, false);
@@ -120,6 +122,7 @@ accounts_poll(void *arg)
 			log_info("- server accounts-reloaded serial=%llu",
 			    (unsigned long long)accounts_serial_seen);
 	}
+	server_state_unref(&st);
 	loop_timer_add(accounts_timer, 1000);
 }
 
@@ -142,7 +145,8 @@ listeners_equal(const struct conf *a, const struct conf *b)
 static void
 on_hup(int signo, void *arg)
 {
-	struct conf *old = server_conf(), *c;
+	struct server_state *old = server_state_get();
+	struct conf *c;
 	struct tls_server *tls;
 	char *err = NULL;
 
@@ -151,11 +155,14 @@ on_hup(int signo, void *arg)
 	if (conf_load(conf_file, false, &c, &err) < 0) {
 		log_error("- server reload-failed error=\"%s\"", err);
 		free(err);
+		server_state_unref(&old);
 		return;
 	}
-	if (!listeners_equal(old, c) || strcmp(old->data_dir, c->data_dir))
+	if (!listeners_equal(old->conf, c) ||
+	    strcmp(old->conf->data_dir, c->data_dir))
 		log_warn("- server reload listeners or data_dir changed: "
 		    "restart tem to apply");
+	server_state_unref(&old);	/* sessions may still hold it */
 	log_set_level(level_of(c->log_level));
 	tls = tls_server_new(c, &err);
 	if (tls == NULL) {
@@ -163,11 +170,11 @@ on_hup(int signo, void *arg)
 		free(err);
 	} else
 		tls_set_current(tls);
-	server_set_conf(c);
+	server_state_set_conf(c);	/* c lives while a bundle has it */
 	queue_configure(c->queue_retry_base, c->queue_lifetime);
 	load_accounts(c);
 	load_dkim_keys(c, true);
-	server_set_psl(psl_load(NULL));
+	server_state_set_psl(psl_load(NULL));
 	log_info("- server reloaded config=%s", c->path);
 }
 
@@ -255,6 +262,7 @@ drop_privileges(const struct conf *c)
 	return 0;
 }
 
+/* Takes c: it becomes the running state's config (server/state.h). */
 int
 serve_main(struct conf *c)
 {
@@ -289,7 +297,7 @@ serve_main(struct conf *c)
 	tls_set_current(tls);
 	if (load_accounts(c) < 0)
 		return 1;
-	server_set_psl(psl_load(NULL));
+	server_state_set_psl(psl_load(NULL));
 	if (drop_privileges(c) < 0)
 		return 1;
 
@@ -328,8 +336,7 @@ serve_main(struct conf *c)
 	loop_signal_free(&shup);
 	loop_free(&main_loop);
 	tls_set_current(NULL);
-	server_set_accounts(NULL);
-	server_free_policy();
+	server_state_clear();	/* c with it, unless something still holds it */
 	free(conf_file);
 	log_info("- server stopped");
 	return 0;

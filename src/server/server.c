@@ -17,10 +17,9 @@
 #include "auth/ratelimit.h"
 #include "conf/conf.h"
 #include "dns/dns.h"
-#include "policy/dkim_keys.h"
-#include "policy/psl.h"
 #include "server/server.h"
 #include "server/session.h"
+#include "server/state.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
@@ -76,11 +75,6 @@ static pthread_mutex_t cap_log_lock = PTHREAD_MUTEX_INITIALIZER;
 static time_t cap_log_last;
 static unsigned long cap_evicted, cap_refused;
 
-static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct conf *cur_conf;
-static struct conf **old_confs;
-static size_t nold_confs;
-static struct acct_snapshot *cur_accounts;
 
 /* Per-address session counts: a small chained hash under one mutex. */
 struct ipcount {
@@ -194,8 +188,10 @@ server_nofile_init(void)
 unsigned
 server_max_sessions(void)
 {
-	unsigned m = server_conf()->max_sessions;
+	struct server_state *st = server_state_get();
+	unsigned m = st->conf->max_sessions;
 
+	server_state_unref(&st);
 	return m ? m : nofile_max_sessions;
 }
 
@@ -209,7 +205,7 @@ server_init(struct conf *c, unsigned n)
 	if (n > MAX_THREADS)
 		n = MAX_THREADS;
 	nthreads = n;
-	cur_conf = c;
+	server_state_set_conf(c);
 	server_nofile_init();
 	for (unsigned i = 0; i < n; i++) {
 		threads[i].idx = (int)i;
@@ -342,8 +338,10 @@ server_thread_resolver(struct server_thread *t)
 	char *err = NULL;
 
 	if (t->resolver == NULL) {
-		t->resolver = dns_resolver_new(t->loop, server_conf()->dns_server,
+		struct server_state *st = server_state_get();
+		t->resolver = dns_resolver_new(t->loop, st->conf->dns_server,
 		    &err);
+		server_state_unref(&st);
 		if (t->resolver == NULL) {
 			log_error("- server resolver-failed thread=%d error=\"%s\"",
 			    t->idx, err ? err : "?");
@@ -354,61 +352,6 @@ server_thread_resolver(struct server_thread *t)
 		dns_resolver_set_timeout(t->resolver, 5000);
 	}
 	return t->resolver;
-}
-
-/* Policy data: the current pointer, old ones kept until exit. */
-static pthread_mutex_t policy_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct psl *cur_psl;
-static struct dkim_keystore *cur_dkim;
-static struct psl **old_psl;
-static size_t nold_psl;
-static struct dkim_keystore **old_dkim;
-static size_t nold_dkim;
-
-const struct psl *
-server_psl(void)
-{
-	const struct psl *p;
-
-	pthread_mutex_lock(&policy_lock);
-	p = cur_psl;
-	pthread_mutex_unlock(&policy_lock);
-	return p;
-}
-
-void
-server_set_psl(struct psl *p)
-{
-	pthread_mutex_lock(&policy_lock);
-	if (cur_psl) {
-		old_psl = xrealloc(old_psl, (nold_psl + 1) * sizeof(*old_psl));
-		old_psl[nold_psl++] = cur_psl;
-	}
-	cur_psl = p;
-	pthread_mutex_unlock(&policy_lock);
-}
-
-const struct dkim_keystore *
-server_dkim_keys(void)
-{
-	const struct dkim_keystore *k;
-
-	pthread_mutex_lock(&policy_lock);
-	k = cur_dkim;
-	pthread_mutex_unlock(&policy_lock);
-	return k;
-}
-
-void
-server_set_dkim_keys(struct dkim_keystore *ks)
-{
-	pthread_mutex_lock(&policy_lock);
-	if (cur_dkim) {
-		old_dkim = xrealloc(old_dkim, (nold_dkim + 1) * sizeof(*old_dkim));
-		old_dkim[nold_dkim++] = cur_dkim;
-	}
-	cur_dkim = ks;
-	pthread_mutex_unlock(&policy_lock);
 }
 
 /* At-capacity events: one log line per CAP_LOG_SEC, with the counts. */
@@ -472,7 +415,11 @@ server_session_add(struct server_thread *t, struct session *s,
     enum service svc, const struct sockaddr *sa)
 {
 	char key[sizeof(((struct ipcount *)0)->key)];
+	struct server_state *st = server_state_get();
+	unsigned per_minute = st->conf->max_connections_per_minute;
+	unsigned per_ip = st->conf->max_sessions_per_ip;
 
+	server_state_unref(&st);
 	s->thread = t;
 	s->svc = svc;
 	log_new_id(s->id);
@@ -491,8 +438,7 @@ server_session_add(struct server_thread *t, struct session *s,
 	} else
 		snprintf(s->ip, sizeof(s->ip), "unknown");
 	snprintf(key, sizeof(key), "conn/%s", s->ip);
-	if (!ratelimit_take(key, 1, server_conf()->max_connections_per_minute,
-	    60)) {
+	if (!ratelimit_take(key, 1, per_minute, 60)) {
 		log_info("%s %s refuse addr=%s reason=max_connections_per_minute",
 		    s->id, svc_names[svc], s->ip);
 		return false;
@@ -500,7 +446,7 @@ server_session_add(struct server_thread *t, struct session *s,
 	if (!cap_admit(t))
 		return false;	/* logged by cap_log */
 	snprintf(key, sizeof(key), "%s/%s", svc_names[svc], s->ip);
-	if (!ip_acquire(key, server_conf()->max_sessions_per_ip)) {
+	if (!ip_acquire(key, per_ip)) {
 		log_info("%s %s refuse addr=%s reason=max_sessions_per_ip",
 		    s->id, svc_names[svc], s->ip);
 		return false;
@@ -511,6 +457,7 @@ server_session_add(struct server_thread *t, struct session *s,
 	t->head.next = s;
 	t->nsessions++;
 	atomic_fetch_add(&nsessions_all, 1);
+	s->run = server_state_get();	/* kept until the session's free */
 	return true;
 }
 
@@ -597,66 +544,3 @@ server_stop(unsigned grace_ms)
 	}
 }
 
-void
-server_free_policy(void)
-{
-	psl_free(&cur_psl);
-	for (size_t i = 0; i < nold_psl; i++)
-		psl_free(&old_psl[i]);
-	free(old_psl);
-	old_psl = NULL;
-	nold_psl = 0;
-	dkim_keystore_free(&cur_dkim);
-	for (size_t i = 0; i < nold_dkim; i++)
-		dkim_keystore_free(&old_dkim[i]);
-	free(old_dkim);
-	old_dkim = NULL;
-	nold_dkim = 0;
-}
-
-struct conf *
-server_conf(void)
-{
-	struct conf *c;
-
-	pthread_mutex_lock(&state_lock);
-	c = cur_conf;
-	pthread_mutex_unlock(&state_lock);
-	return c;
-}
-
-void
-server_set_conf(struct conf *c)
-{
-	pthread_mutex_lock(&state_lock);
-	old_confs = xrealloc(old_confs, (nold_confs + 1) * sizeof(*old_confs));
-	old_confs[nold_confs++] = cur_conf;
-	cur_conf = c;
-	pthread_mutex_unlock(&state_lock);
-}
-
-struct acct_snapshot *
-server_accounts(void)
-{
-	struct acct_snapshot *s;
-
-	pthread_mutex_lock(&state_lock);
-	s = cur_accounts;
-	if (s)
-		acct_snapshot_ref(s);
-	pthread_mutex_unlock(&state_lock);
-	return s;
-}
-
-void
-server_set_accounts(struct acct_snapshot *s)
-{
-	struct acct_snapshot *old;
-
-	pthread_mutex_lock(&state_lock);
-	old = cur_accounts;
-	cur_accounts = s;
-	pthread_mutex_unlock(&state_lock);
-	if (old)
-		acct_snapshot_unref(&old);
-}

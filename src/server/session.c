@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "server/session.h"
+#include "server/state.h"
 #include "tls/tls.h"
 #include "util/io.h"
 #include "util/log.h"
@@ -43,10 +44,12 @@ static void
 session_free_now(void *arg)
 {
 	struct session *s = arg;
+	struct server_state *run = s->run;
 
 	TEM_ASSERT(s->refs == 0 && s->state == SESSION_CLOSED);
 	server_session_remove(s);
 	s->proto->free(s);
+	server_state_unref(&run);	/* an old config may go with it */
 }
 
 void

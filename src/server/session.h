@@ -38,9 +38,11 @@
 #include <time.h>
 
 #include "server/server.h"
+#include "server/state.h"
 
 struct io;
 struct loop;
+struct server_state;
 struct server_thread;
 
 enum session_state {
@@ -80,6 +82,8 @@ struct session {
 	char			 id[17];		/* log id */
 	char			 ip[INET6_ADDRSTRLEN];	/* client address */
 	int			 port;
+
+	struct server_state	*run;		/* config etc. it started with */
 
 	/* lifecycle (session.c) */
 	const struct session_proto *proto;

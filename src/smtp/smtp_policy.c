@@ -230,7 +230,7 @@ smtp_policy_decide(struct smtp_session *s)
 		else if (p->dmarc_pol)
 			dres = dmarc_evaluate(p->dmarc_pol, p->from_domain, NULL,
 			    spf_to_dmarc(p->spf_res), p->spf_domain, dr,
-			    (int)nd, server_psl(), &disp);
+			    (int)nd, s->base.run->psl, &disp);
 		dmarc_authres_add(&ar, dres, p->dmarc_pol, disp,
 		    p->from_domain);
 		if (disp == DMARC_DISP_REJECT)
@@ -271,7 +271,7 @@ smtp_policy_decide(struct smtp_session *s)
 static void
 smtp_policy_sign(struct smtp_session *s)
 {
-	const struct dkim_keystore *ks = server_dkim_keys();
+	const struct dkim_keystore *ks = s->base.run->dkim;
 	const char *msg = s->body.data + s->body_start;
 	size_t len = s->body.len - s->body_start;
 	char *from_domain = NULL;
@@ -326,9 +326,9 @@ smtp_policy_end(struct smtp_session *s)
 	p->from_st = dmarc_from_domain(msg, len, &p->from_domain);
 	p->waiting++;
 	p->dkim = dkim_verify_start(r, msg, len, dkim_done, s);
-	if (p->from_st == DMARC_FROM_OK && server_psl()) {
+	if (p->from_st == DMARC_FROM_OK && s->base.run->psl) {
 		p->waiting++;
-		p->dmarc = dmarc_check_start(r, server_psl(), p->from_domain,
+		p->dmarc = dmarc_check_start(r, s->base.run->psl, p->from_domain,
 		    dmarc_done, s);
 	}
 	p->at_end = true;
