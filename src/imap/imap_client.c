@@ -1,9 +1,9 @@
 /*
  * imap_client - the IMAP session core: reading and parsing commands,
  * running them one at a time (on the loop or a worker), writing their
- * responses with the pending mailbox updates, and the commands that
- * manage the session itself: CAPABILITY NOOP LOGOUT STARTTLS LOGIN
- * AUTHENTICATE ENABLE ID IDLE.
+ * responses with the pending mailbox updates, and the session's life on
+ * the server's session core (server/session.h). The commands that manage
+ * the session are in cmd-session.c, imap_login.c and imap_idle.c.
  *
  * Trust: untrusted client. Limits: IMAP_PREAUTH_LINE_MAX before login,
  * IMAP_LINE_MAX after; literals IMAP_LITERAL_MAX except APPEND's
@@ -16,35 +16,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/crypto.h>
 
-#include "auth/auth_verify.h"
-#include "auth/authfail.h"
-#include "auth/resolve.h"
-#include "auth/sasl.h"
 #include "conf/conf.h"
 #include "imap/imap_client.h"
 #include "imap/imap_msgs.h"
 #include "store/mailbox.h"
-#include "tls/tls.h"
 #include "util/io.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/worker.h"
 #include "util/xmalloc.h"
 
-static void imap_process(struct imap_client *c);
 static void imap_cmd_run(struct imap_cmd *cmd);
 
 /* ---- output ---- */
 
-static void
-imap_send(struct imap_client *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
+void
 imap_send(struct imap_client *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -62,14 +51,14 @@ imap_send(struct imap_client *c, const char *fmt, ...)
 }
 
 /* Reads input while a command runs (IDLE's DONE, a SASL response). */
-static void
+void
 imap_read_line(struct imap_client *c)
 {
 	c->base.busy = false;
 	io_resume_read(c->base.io);
 }
 
-static void
+void
 imap_close(struct imap_client *c)
 {
 	session_close(&c->base);
@@ -141,27 +130,6 @@ imap_cmd_store_error(struct imap_cmd *cmd, int err, bool trycreate,
 	imap_cmd_no(cmd, "%s%s", code, text ? text : "Failed");
 }
 
-void
-imap_client_capabilities(struct imap_client *c, struct buf *out)
-{
-	bool plain_ok = c->base.tls || c->conf->auth_allow_cleartext;
-
-	buf_puts(out, "IMAP4rev1 IMAP4rev2");
-	if (c->state == IMAP_STATE_NOAUTH) {
-		buf_puts(out, " SASL-IR LITERAL+ ENABLE ID IDLE");
-		if (!c->base.tls && tls_available())
-			buf_puts(out, " STARTTLS");
-		buf_puts(out, plain_ok ? " AUTH=PLAIN" : " LOGINDISABLED");
-		return;
-	}
-	buf_printf(out, " SASL-IR LITERAL+ ENABLE ID IDLE NAMESPACE UIDPLUS "
-	    "MOVE UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE "
-	    "LIST-EXTENDED LIST-STATUS "
-	    "ESEARCH SEARCHRES CONDSTORE QRESYNC STATUS=SIZE "
-	    "APPENDLIMIT=%llu SORT THREAD=REFERENCES THREAD=ORDEREDSUBJECT "
-	    "BINARY UTF8=ACCEPT", (unsigned long long)
-	    c->conf->message_size_limit);
-}
 
 /* ---- updates for the selected mailbox ---- */
 
@@ -431,7 +399,7 @@ imap_literal_stream(struct imap_client *c)
 	return buf_append(&c->append[lit->index], lit->data, lit->len) == 0;
 }
 
-static void
+void
 imap_process(struct imap_client *c)
 {
 	const char *p;
@@ -482,464 +450,16 @@ imap_process(struct imap_client *c)
 	}
 }
 
-/* The per-user session counter's key (static buffer: callers use it at
- * once, on one thread at a time per call). */
-static const char *
-imap_user_key(const char *user, char *unused, size_t n)
-{
-	static __thread char key[300];
-
-	(void)unused;
-	(void)n;
-	snprintf(key, sizeof(key), "imap-user/%.280s", user);
-	return key;
-}
-
-/* ---- session commands ---- */
-
-enum imap_cmd_result
-cmd_capability(struct imap_cmd *cmd)
-{
-	buf_puts(&cmd->out, "* CAPABILITY ");
-	imap_client_capabilities(cmd->c, &cmd->out);
-	buf_puts(&cmd->out, "\r\n");
-	imap_cmd_ok(cmd, "CAPABILITY completed");
-	return IMAP_CMD_DONE;
-}
-
-enum imap_cmd_result
-cmd_noop(struct imap_cmd *cmd)
-{
-	imap_cmd_ok(cmd, "NOOP completed");
-	return IMAP_CMD_DONE;
-}
-
-enum imap_cmd_result
-cmd_logout(struct imap_cmd *cmd)
-{
-	buf_puts(&cmd->out, "* BYE Logging out\r\n");
-	cmd->c->state = IMAP_STATE_LOGOUT;
-	cmd->no_updates = true;
-	imap_cmd_ok(cmd, "LOGOUT completed");
-	return IMAP_CMD_DONE;
-}
-
-enum imap_cmd_result
-cmd_id(struct imap_cmd *cmd)
-{
-	buf_puts(&cmd->out, "* ID (\"name\" \"tem\")\r\n");
-	imap_cmd_ok(cmd, "ID completed");
-	return IMAP_CMD_DONE;
-}
-
-enum imap_cmd_result
-cmd_enable(struct imap_cmd *cmd)
-{
-	struct imap_client *c = cmd->c;
-	struct buf en;
-
-	buf_init(&en, 0);
-	for (unsigned i = 0; i < cmd->count; i++) {
-		const char *s = cmd->args[i].str;
-		if (cmd->args[i].type != IMAP_ARG_ATOM) {
-			buf_free(&en);
-			imap_cmd_bad(cmd, "Invalid ENABLE arguments");
-			return IMAP_CMD_DONE;
-		}
-		if (strcasecmp(s, "IMAP4rev2") == 0 && !c->rev2) {
-			c->rev2 = c->utf8 = true;
-			buf_puts(&en, " IMAP4rev2");
-		} else if (strcasecmp(s, "CONDSTORE") == 0 && !c->condstore) {
-			c->condstore = true;
-			buf_puts(&en, " CONDSTORE");
-		} else if (strcasecmp(s, "QRESYNC") == 0 && !c->qresync) {
-			c->qresync = c->condstore = true;
-			buf_puts(&en, " QRESYNC");
-		} else if (strcasecmp(s, "UTF8=ACCEPT") == 0 && !c->utf8) {
-			c->utf8 = true;
-			buf_puts(&en, " UTF8=ACCEPT");
-		}
-	}
-	buf_printf(&cmd->out, "* ENABLED%s\r\n", buf_cstr(&en));
-	buf_free(&en);
-	imap_cmd_ok(cmd, "ENABLE completed");
-	return IMAP_CMD_DONE;
-}
-
-enum imap_cmd_result
-cmd_starttls(struct imap_cmd *cmd)
-{
-	struct imap_client *c = cmd->c;
-
-	if (c->base.tls) {
-		imap_cmd_bad(cmd, "TLS is already active");
-		return IMAP_CMD_DONE;
-	}
-	if (!tls_available()) {
-		imap_cmd_no(cmd, "TLS not available");
-		return IMAP_CMD_DONE;
-	}
-	/* Anything pipelined after STARTTLS was sent in clear: dropped;
-	 * the handshake starts once the OK drained. */
-	session_starttls(&c->base);
-	imap_cmd_ok(cmd, "Begin TLS negotiation now");
-	return IMAP_CMD_DONE;
-}
-
-/* LOGIN and AUTHENTICATE: the password check (auth_verify.c), then the
- * user's mail store opened on a worker. */
-struct imap_login {
-	struct imap_cmd	*cmd;
-	char		*user;		/* as given, for the failure log */
-	char		*canonical;
-	char		*maildir;
-	struct mbox_user *mu;
-	bool		 ok;
-	char		*error;
-};
-
-static void
-imap_login_free(struct imap_login *l)
-{
-	free(l->user);
-	free(l->canonical);
-	free(l->maildir);
-	free(l->error);
-	if (l->mu)
-		mbox_user_unref(&l->mu);
-	free(l);
-}
-
-static void
-imap_login_work(void *arg)
-{
-	struct imap_login *l = arg;
-
-	if (l->ok && mbox_user_open(l->maildir, &l->mu, &l->error) < 0)
-		l->ok = false;
-}
-
-static void
-imap_login_delay_over(void *arg)
-{
-	struct imap_cmd *cmd = arg;
-
-	imap_cmd_no(cmd, "[AUTHENTICATIONFAILED] Authentication failed");
-	session_unref(&cmd->c->base);	/* the timer's */
-	imap_cmd_finish(cmd);
-}
-
-static void
-imap_login_done(void *arg)
-{
-	struct imap_login *l = arg;
-	struct imap_cmd *cmd = l->cmd;
-	struct imap_client *c = cmd->c;
-
-	if (session_closed(&c->base)) {	/* the client left meanwhile */
-		imap_login_free(l);
-		session_unref(&c->base);	/* the free drops c->cmd */
-		return;
-	}
-	if (l->ok && !server_slot_acquire(imap_user_key(l->canonical, NULL, 0),
-	    c->conf->imap_max_sessions_per_user)) {
-		log_warn("%s imap too-many-sessions user=%s addr=%s",
-		    c->base.id, l->canonical, c->base.ip);
-		imap_cmd_no(cmd, "[LIMIT] Too many sessions for this user");
-		imap_login_free(l);
-		session_unref(&c->base);
-		imap_cmd_finish(cmd);
-		return;
-	}
-	if (l->ok) {
-		struct buf caps;
-		c->user = l->canonical;
-		l->canonical = NULL;
-		c->mu = l->mu;
-		l->mu = NULL;
-		c->state = IMAP_STATE_AUTH;
-		c->base.trusted = true;
-		{
-			struct imap_parser_limits lim;
-			imap_parser_limits_default(&lim);
-			lim.line_max = IMAP_LINE_MAX;
-			lim.literal_max = IMAP_LITERAL_MAX;
-			lim.append_max = c->conf->message_size_limit;
-			imap_parser_set_limits(c->parser, &lim);
-		}
-		session_set_timeout(&c->base, IMAP_IDLE_TIMEOUT);
-		log_info("%s imap login user=%s addr=%s", c->base.id, c->user,
-		    c->base.ip);
-		buf_init(&caps, 0);
-		imap_client_capabilities(c, &caps);
-		imap_cmd_ok(cmd, "[CAPABILITY %s] Logged in", buf_cstr(&caps));
-		buf_free(&caps);
-		imap_login_free(l);
-		session_unref(&c->base);
-		imap_cmd_finish(cmd);
-		return;
-	}
-	if (l->error)
-		log_error("%s imap mailbox-open-failed user=%s error=\"%s\"",
-		    c->base.id, l->canonical ? l->canonical : "?", l->error);
-	log_warn("%s imap auth-failed user=\"%.64s\" addr=%s", c->base.id,
-	    l->user, c->base.ip);
-	if (c->timer == NULL)
-		c->timer = loop_timer_new(server_thread_loop(c->base.thread),
-		    imap_login_delay_over, cmd);
-	/* the login's reference passes to the timer */
-	loop_timer_add(c->timer, authfail_record(c->base.ip));
-	imap_login_free(l);
-}
-
-static void
-imap_login_verified(bool ok, char *canonical, void *arg)
-{
-	struct imap_login *l = arg;
-	struct imap_client *c = l->cmd->c;
-	const char *at = canonical ? strrchr(canonical, '@') : NULL;
-
-	l->ok = ok && at != NULL;
-	l->canonical = canonical;
-	if (l->ok)
-		l->maildir = xasprintf("%s/mail/%s/%.*s", c->conf->data_dir,
-		    at + 1, (int)(at - canonical), canonical);
-	if (!l->ok || session_closed(&c->base)) {
-		imap_login_done(l);
-		return;
-	}
-	worker_submit(server_thread_loop(c->base.thread), imap_login_work,
-	    imap_login_done, l);
-}
-
-static enum imap_cmd_result
-imap_login_start(struct imap_cmd *cmd, struct sasl_creds *cr)
-{
-	struct imap_client *c = cmd->c;
-	struct imap_login *l = xmalloc(sizeof(*l));
-	struct acct_snapshot *acct = server_accounts();
-
-	l->cmd = cmd;
-	l->user = xstrdup(cr->user);
-	session_ref(&c->base);		/* until imap_login_done */
-	auth_verify_start(server_thread_loop(c->base.thread), acct, cr->user,
-	    cr->pass, imap_login_verified, l);
-	if (acct)
-		acct_snapshot_unref(&acct);
-	sasl_creds_clear(cr);
-	return IMAP_CMD_ASYNC;
-}
-
-/* NO before any password check: cleartext refused, or locked out. */
-static bool
-imap_login_refused(struct imap_cmd *cmd)
-{
-	struct imap_client *c = cmd->c;
-
-	if (!c->base.tls && !c->conf->auth_allow_cleartext) {
-		imap_cmd_no(cmd, "[PRIVACYREQUIRED] Use STARTTLS first");
-		return true;
-	}
-	if (authfail_locked(c->base.ip)) {
-		log_warn("%s imap auth-locked addr=%s", c->base.id, c->base.ip);
-		imap_cmd_no(cmd, "[UNAVAILABLE] Too many failed logins, try "
-		    "later");
-		return true;
-	}
-	return false;
-}
-
-static bool
-arg_is_string(const struct imap_arg *a)
-{
-	return a->type == IMAP_ARG_ATOM || a->type == IMAP_ARG_STRING ||
-	    a->type == IMAP_ARG_LITERAL;
-}
-
-enum imap_cmd_result
-cmd_login(struct imap_cmd *cmd)
-{
-	struct sasl_creds cr;
-
-	if (cmd->count != 2 || !arg_is_string(&cmd->args[0]) ||
-	    !arg_is_string(&cmd->args[1]) || cmd->args[0].len == 0 ||
-	    memchr(cmd->args[1].str, '\0', cmd->args[1].len)) {
-		imap_cmd_bad(cmd, "Syntax: LOGIN user password");
-		return IMAP_CMD_DONE;
-	}
-	if (imap_login_refused(cmd))
-		return IMAP_CMD_DONE;
-	memset(&cr, 0, sizeof(cr));
-	cr.user = xstrndup(cmd->args[0].str, cmd->args[0].len);
-	cr.pass = xstrndup(cmd->args[1].str, cmd->args[1].len);
-	return imap_login_start(cmd, &cr);
-}
-
-enum imap_cmd_result
-cmd_authenticate(struct imap_cmd *cmd)
-{
-	struct imap_client *c = cmd->c;
-	struct sasl_creds cr;
-
-	if (cmd->count < 1 || cmd->count > 2 ||
-	    cmd->args[0].type != IMAP_ARG_ATOM) {
-		imap_cmd_bad(cmd, "Syntax: AUTHENTICATE mechanism [response]");
-		return IMAP_CMD_DONE;
-	}
-	if (strcasecmp(cmd->args[0].str, "PLAIN") != 0) {
-		imap_cmd_no(cmd, "Unsupported authentication mechanism");
-		return IMAP_CMD_DONE;
-	}
-	if (imap_login_refused(cmd))
-		return IMAP_CMD_DONE;
-	if (cmd->count == 1) {
-		/* the response comes as a raw line after "+ " */
-		imap_send(c, "+ ");
-		imap_parser_read_line(c->parser);
-		imap_read_line(c);
-		return IMAP_CMD_ASYNC;
-	}
-	if (sasl_plain_decode(cmd->args[1].str, cmd->args[1].len, &cr) < 0) {
-		imap_cmd_bad(cmd, "Invalid SASL PLAIN response");
-		return IMAP_CMD_DONE;
-	}
-	return imap_login_start(cmd, &cr);
-}
-
-/* ---- IDLE (RFC 2177) ---- */
-
-struct imap_idle_job {
-	struct imap_client	*c;
-	struct buf		 out;
-	bool			 gone;
-};
-
-static void imap_idle_wake(void *arg);
-
-static void
-imap_idle_work(void *arg)
-{
-	struct imap_idle_job *j = arg;
-
-	j->gone = !imap_client_updates(j->c, &j->out, true);
-}
-
-static void
-imap_idle_job_done(void *arg)
-{
-	struct imap_idle_job *j = arg;
-	struct imap_client *c = j->c;
-
-	c->base.busy = false;
-	session_unref(&c->base);	/* the job's */
-	if (session_closed(&c->base)) {	/* the free drops c->cmd */
-		buf_free(&j->out);
-		free(j);
-		return;
-	}
-	if (j->out.len)
-		io_write(c->base.io, j->out.data, j->out.len);
-	if (j->gone) {
-		imap_send(c, "* BYE Mailbox was deleted elsewhere");
-		imap_close(c);
-	}
-	buf_free(&j->out);
-	free(j);
-	if (!c->idling) {		/* DONE came meanwhile */
-		imap_cmd_ok(c->cmd, "IDLE terminated");
-		imap_cmd_finish(c->cmd);
-		return;
-	}
-	if (c->changes_pending) {
-		c->changes_pending = false;
-		imap_idle_wake(c);
-		return;
-	}
-	imap_read_line(c);
-	imap_process(c);
-}
-
-/* The store says the mailbox changed: tell the idling client. */
-static void
-imap_idle_wake(void *arg)
-{
-	struct imap_client *c = arg;
-	struct imap_idle_job *j;
-
-	if (!c->idling || c->base.state != SESSION_ACTIVE)
-		return;
-	if (c->base.busy) {
-		c->changes_pending = true;
-		return;
-	}
-	j = xmalloc(sizeof(*j));
-	j->c = c;
-	buf_init(&j->out, 0);
-	c->base.busy = true;
-	session_ref(&c->base);
-	worker_submit(server_thread_loop(c->base.thread), imap_idle_work,
-	    imap_idle_job_done, j);
-}
-
-enum imap_cmd_result
-cmd_idle(struct imap_cmd *cmd)
-{
-	struct imap_client *c = cmd->c;
-
-	if (cmd->count != 0) {
-		imap_cmd_bad(cmd, "Syntax: IDLE");
-		return IMAP_CMD_DONE;
-	}
-	cmd->no_updates = true;
-	imap_send(c, "+ idling");
-	c->idling = true;
-	if (c->view)
-		mbox_view_watch(c->view, server_thread_loop(c->base.thread),
-		    imap_idle_wake, c);
-	imap_parser_read_line(c->parser);
-	imap_read_line(c);		/* wait for DONE */
-	/* anything that happened before IDLE started */
-	if (c->view)
-		imap_idle_wake(c);
-	return IMAP_CMD_ASYNC;
-}
-
 /* A raw line: IDLE's DONE or an AUTHENTICATE response. */
 static void
 imap_line(struct imap_client *c, const char *line, size_t len)
 {
-	struct imap_cmd *cmd = c->cmd;
-	struct sasl_creds cr;
-
-	if (cmd == NULL)
+	if (c->cmd == NULL)
 		return;
-	if (c->idling) {
-		c->idling = false;
-		if (c->view)
-			mbox_view_watch(c->view, NULL, NULL, NULL);
-		if (len != 4 || strncasecmp(line, "DONE", 4) != 0)
-			imap_cmd_bad(cmd, "Expected DONE");
-		else
-			imap_cmd_ok(cmd, "IDLE terminated");
-		if (c->base.busy)
-			return;		/* the update job finishes it */
-		session_busy(&c->base);
-		imap_cmd_finish(cmd);
-		return;
-	}
-	/* AUTHENTICATE PLAIN continuation */
-	session_busy(&c->base);
-	if (len == 1 && line[0] == '*') {
-		imap_cmd_bad(cmd, "Authentication aborted");
-		imap_cmd_finish(cmd);
-		return;
-	}
-	if (sasl_plain_decode(line, len, &cr) < 0) {
-		imap_cmd_bad(cmd, "Invalid SASL PLAIN response");
-		imap_cmd_finish(cmd);
-		return;
-	}
-	imap_login_start(cmd, &cr);
+	if (c->idling)
+		imap_idle_line(c, line, len);
+	else
+		imap_auth_line(c->cmd, line, len);
 }
 
 /* ---- the connection (session core hooks) ---- */
@@ -980,16 +500,6 @@ imap_timeout(struct session *base)
 	    "* BYE Autologout; idle for too long");
 }
 
-/* No more IDLE wake-ups: the session is leaving. */
-static void
-imap_idle_stop(struct imap_client *c)
-{
-	if (c->idling) {
-		c->idling = false;
-		if (c->view)
-			mbox_view_watch(c->view, NULL, NULL, NULL);
-	}
-}
 
 static void
 imap_shutdown(struct session *base)
@@ -1084,7 +594,7 @@ imap_client_free(struct session *base)
 	imap_parser_destroy(&c->parser);
 	loop_timer_free(&c->timer);
 	if (c->user)
-		server_slot_release(imap_user_key(c->user, NULL, 0));
+		server_slot_release(imap_user_key(c->user));
 	free(c->searchres);
 	free(c->user);
 	free(c);
