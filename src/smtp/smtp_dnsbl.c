@@ -128,8 +128,8 @@ dnsbl_finish(struct smtp_dnsbl *b)
 {
 	struct smtp_session *s = b->s;
 
-	if (b->pending > 0)
-		return;
+	if (b->pending > 0 || !smtp_open(s))
+		return;		/* closing: its close cancels the look-ups */
 	s->dnsbl = NULL;
 	if (b->listed >= 0) {
 		const char *zone = s->conf->dnsbl_zones.v[b->listed];

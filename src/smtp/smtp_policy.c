@@ -81,7 +81,8 @@ smtp_policy_answered(struct smtp_session *s)
 {
 	struct smtp_policy *p = s->policy;
 
-	if (--p->waiting == 0 && p->at_end)
+	/* closing (a timeout while the checks ran): its close cancels them */
+	if (--p->waiting == 0 && p->at_end && smtp_open(s))
 		smtp_policy_decide(s);
 }
 

@@ -55,6 +55,12 @@ smtp_running(const struct smtp_session *s)
 	return !s->base.busy && s->base.state == SESSION_ACTIVE;
 }
 
+bool
+smtp_open(const struct smtp_session *s)
+{
+	return s->base.state == SESSION_ACTIVE;
+}
+
 void
 smtp_reply(struct smtp_session *s, const char *fmt, ...)
 {

@@ -114,6 +114,8 @@ void smtp_enter_state(struct smtp_session *s, enum smtp_state st);
 bool smtp_in_tx(const struct smtp_session *s);
 /* Commands may be read now (not busy, not closing). */
 bool smtp_running(const struct smtp_session *s);
+/* Not closing (an answer that comes now may still be acted on). */
+bool smtp_open(const struct smtp_session *s);
 void smtp_reply(struct smtp_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void smtp_session_close(struct smtp_session *s);
