@@ -238,7 +238,8 @@ class TemServer:
             self.proc = subprocess.Popen(
                 [self.bin, "-c", self.conf_path, "serve"],
                 stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
-                env=self.env, cwd=self.dir, preexec_fn=self._preexec)
+                env=self.env, cwd=self.dir,
+                preexec_fn=self._preexec if self.nofile else None)
         self._wait_ready()
 
     def _preexec(self):
