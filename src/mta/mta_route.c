@@ -324,10 +324,13 @@ route_mx_done(struct dns_mx_result *res, void *arg)
 
 /* The relay host's addresses become a one-host "MX" list. */
 static void
-route_relay_done(enum dns_status st, int n, struct dns_addr *a, void *arg)
+route_relay_done(const struct dns_addrs *ar, void *arg)
 {
 	struct mta_route *r = arg;
 	struct dns_mx_result *res = xmalloc(sizeof(*res));
+	enum dns_status st = ar->status;
+	int n = ar->n;
+	const struct dns_addr *a = ar->addr;
 
 	r->dns = NULL;
 	res->status = st;
@@ -336,6 +339,7 @@ route_relay_done(enum dns_status st, int n, struct dns_addr *a, void *arg)
 	res->hosts[0].name = xstrdup(r->relay_host);
 	res->hosts[0].naddr = n;
 	res->hosts[0].addr_status = st;
+	memcpy(res->hosts[0].addr_fam, ar->fam, sizeof(ar->fam));
 	if (n > 0) {
 		res->hosts[0].addr = xcalloc((size_t)n, sizeof(*a));
 		memcpy(res->hosts[0].addr, a, (size_t)n * sizeof(*a));

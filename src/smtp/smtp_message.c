@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "conf/conf.h"
+#include "mail/rfc5322.h"
 #include "smtp/smtp_session.h"
 #include "queue/queue.h"
 #include "store/maildir.h"
@@ -39,31 +40,15 @@ smtp_protocol(const struct smtp_session *s)
 	return names[s->mail.smtputf8][s->base.tls][s->auth_done];
 }
 
-static void
-rfc5322_date(char *out, size_t len)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-	static const char *const days[] =
-	    { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr",
-	    "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-
-	gmtime_r(&now, &tm);
-	snprintf(out, len, "%s, %02d %s %04d %02d:%02d:%02d +0000",
-	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 /* Starts the body with our Received line (RFC 5321 4.4). */
 static void
 smtp_message_begin(struct smtp_session *s)
 {
-	char date[64];
+	char date[RFC5322_DATE_MAX];
 
 	buf_reset(&s->body);
 	s->body.max = 0;
-	rfc5322_date(date, sizeof(date));
+	rfc5322_date_format(time(NULL), date);
 	log_new_id(s->msgid);
 	buf_printf(&s->body, "Received: from %s ([%s])\n\tby %s (tem) with %s "
 	    "id %s", s->helo ? s->helo : "unknown", s->base.ip,
@@ -372,11 +357,11 @@ smtp_submission_fixup(struct smtp_session *s)
 	const char *msg = s->body.data + s->body_start;
 	size_t mlen = s->body.len - s->body_start;
 	struct buf add;
-	char date[64], id[17];
+	char date[RFC5322_DATE_MAX], id[17];
 
 	buf_init(&add, 0);
 	if (!smtp_header_has(msg, mlen, "Date:")) {
-		rfc5322_date(date, sizeof(date));
+		rfc5322_date_format(time(NULL), date);
 		buf_printf(&add, "Date: %s\n", date);
 	}
 	if (!smtp_header_has(msg, mlen, "Message-ID:")) {

@@ -32,10 +32,10 @@ begin(struct mbox_view *v, bool write, char **error_r)
 		mbox_error(error_r, "Folder is read-only");
 		return MBOX_ERR_CANNOT;
 	}
-	pthread_mutex_lock(&v->u->io);
+	mbox_lock(&v->u->io, MBOX_LK_IO);
 	r = mbox_sync(v->f, false, v, error_r);
 	if (r < 0)
-		pthread_mutex_unlock(&v->u->io);
+		mbox_unlock(&v->u->io, MBOX_LK_IO);
 	return r;
 }
 
@@ -168,7 +168,7 @@ mbox_store(struct mbox_view *v, const uint32_t *seqs, size_t n,
 		r = mbox_sync(f, true, v, error_r);
 	}
 	mbox_sync_restamp(f);
-	pthread_mutex_unlock(&v->u->io);
+	mbox_unlock(&v->u->io, MBOX_LK_IO);
 	free(todo);
 	free(retry);
 	*modified_r = q.modified;
@@ -250,7 +250,7 @@ mbox_expunge(struct mbox_view *v, const uint32_t *uids, size_t n,
 		r = mbox_sync(f, true, v, error_r);
 	}
 	mbox_sync_restamp(f);
-	pthread_mutex_unlock(&v->u->io);
+	mbox_unlock(&v->u->io, MBOX_LK_IO);
 	free(t);
 	if (expunged_r && r == 0) {
 		*expunged_r = done;
@@ -384,7 +384,7 @@ mbox_append(struct mbox_user *u, const char *name, const char *data,
 		return r;
 	if (internaldate <= 0)
 		internaldate = time(NULL);
-	pthread_mutex_lock(&u->io);
+	mbox_lock(&u->io, MBOX_LK_IO);
 	r = mbox_folder_get(u, dir, &f, error_r);
 	if (r == 0 && f->uidnext == UINT32_MAX) {
 		mbox_error(error_r, "Folder is out of UIDs");
@@ -406,7 +406,7 @@ mbox_append(struct mbox_user *u, const char *name, const char *data,
 		*uid_r = uid;
 	}
 	mbox_folder_put(&f);
-	pthread_mutex_unlock(&u->io);
+	mbox_unlock(&u->io, MBOX_LK_IO);
 	free(norm);
 	free(dir);
 	return r;
@@ -666,6 +666,6 @@ mbox_copy(struct mbox_view *v, const uint32_t *seqs, size_t n,
 	if (c)
 		copied_free(c, k, false, move);
 	mbox_folder_put(&df);
-	pthread_mutex_unlock(&v->u->io);
+	mbox_unlock(&v->u->io, MBOX_LK_IO);
 	return r;
 }
