@@ -615,7 +615,7 @@ dsn_build(const struct dsn_params *p, size_t *len_r)
 {
 	struct dsn_ctx c;
 	struct buf b;
-	size_t full_max = p->full_max ? p->full_max : DSN_FULL_MAX;
+	size_t full_max = p->full_max ? p->full_max : DSN_FULL_MAX, total;
 	const char *host = p->hostname ? p->hostname : "localhost";
 	int i;
 
@@ -628,8 +628,14 @@ dsn_build(const struct dsn_params *p, size_t *len_r)
 	c.host = dsn_clean(host, strlen(host), false, 255);
 	c.content = p->content ? p->content : "";
 	c.len = p->content ? p->len : 0;
-	c.full = p->ret != DSN_RET_HDRS && c.len <= full_max;
+	total = p->total > c.len ? p->total : c.len;
+	c.full = p->ret != DSN_RET_HDRS && total <= full_max &&
+	    c.len == total;
 	c.hdr_len = dsn_header_len(c.content, c.len);
+	if (c.len < total && c.hdr_len == c.len)
+		/* a header longer than the part given: whole lines only */
+		while (c.hdr_len > 0 && c.content[c.hdr_len - 1] != '\n')
+			c.hdr_len--;
 	c.eightbit = c.global || dsn_has_8bit(c.content,
 	    c.full ? c.len : c.hdr_len);
 	dsn_pick_boundary(&c);

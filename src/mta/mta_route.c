@@ -118,8 +118,10 @@ route_prepare(struct mta_route *r)
 		}
 		mm->envid = qm->envid;
 		mm->ret = qm->ret;
-		mm->content = it->d->content;
-		mm->len = it->d->len;
+		mm->content = NULL;
+		mm->file = &it->d->qc;
+		mm->len = it->d->qc.len;
+		mm->wire = it->d->wire;
 		mm->eightbit = qm->eightbit;
 		mm->smtputf8 = qm->smtputf8;
 		mm->rcpt_result = xcalloc((size_t)it->n, sizeof(int));

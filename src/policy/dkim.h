@@ -242,6 +242,14 @@ struct dkim_key {
  */
 int dkim_sign_message(const char *msg, size_t len, const char *domain,
     const struct dkim_key *key, struct buf *header_out);
+/*
+ * The same for a message whose body is not in memory: head[0..hlen) is
+ * the header section, bh the relaxed SHA-256 body hash (dkim_bodyhash
+ * with DKIM_CANON_RELAXED, no limit) computed as the body was streamed.
+ */
+int dkim_sign_head(const char *head, size_t hlen,
+    const unsigned char bh[DKIM_SHA256_LEN], const char *domain,
+    const struct dkim_key *key, time_t now, struct buf *header_out);
 /* The same with t= given (tests). */
 int dkim_sign_message_at(const char *msg, size_t len, const char *domain,
     const struct dkim_key *key, time_t now, struct buf *header_out);
@@ -295,6 +303,17 @@ enum dkim_key_answer {
  */
 struct dkim_verifier *dkim_verifier_new(const char *msg, size_t len,
     time_t now);
+/*
+ * The same in three steps, for a message streamed from a spool file:
+ * begin reads the signatures from the header section head[0..len) (up to
+ * and with its empty line); body feeds the body in pieces of any size
+ * (each distinct c=/l= hashed once, fixed memory); body_end decides the
+ * body hashes. dkim_verifier_new is begin + body + body_end.
+ */
+struct dkim_verifier *dkim_verifier_begin(const char *head, size_t len,
+    time_t now);
+void dkim_verifier_body(struct dkim_verifier *v, const char *p, size_t n);
+void dkim_verifier_body_end(struct dkim_verifier *v);
 /* The number of signatures checked (results n). */
 size_t dkim_verifier_count(const struct dkim_verifier *v);
 /* The TXT name to fetch for signature i ("sel._domainkey.dom"), or NULL

@@ -39,21 +39,24 @@ struct dkim_check {
 	bool			 partial;
 };
 
+/* One body hash in progress, shared by the signatures with the same c=
+ * and l=. */
+struct body_run {
+	enum dkim_canon		 canon;
+	uint64_t		 limit;
+	struct dkim_bodyhash	 h;
+	unsigned char		 md[DKIM_SHA256_LEN];
+	uint64_t		 total;
+};
+
 struct dkim_verifier {
 	size_t			 n;
 	struct dkim_check	 c[DKIM_MAX_SIGS];
+	int			 run[DKIM_MAX_SIGS];	/* c[i]'s body run, -1 */
 	size_t			 skipped;
-};
-
-/* Body hashes already computed for this message. */
-struct body_cache {
-	size_t			 n;
-	struct {
-		enum dkim_canon	 canon;
-		uint64_t	 limit;
-		unsigned char	 md[DKIM_SHA256_LEN];
-		uint64_t	 total;
-	} e[DKIM_MAX_SIGS];
+	size_t			 nruns;
+	bool			 body_done;
+	struct body_run		 runs[DKIM_MAX_SIGS];
 };
 
 static void
@@ -64,57 +67,41 @@ decide(struct dkim_check *c, enum dkim_status st, const char *reason)
 	c->reason = reason;
 }
 
-static void
-body_hash(struct body_cache *bc, const char *body, size_t len,
-    enum dkim_canon canon, uint64_t limit, unsigned char **md_r,
-    uint64_t *total_r)
+/* The body run for (canon, limit), started when new. */
+static int
+body_run(struct dkim_verifier *v, enum dkim_canon canon, uint64_t limit)
 {
-	struct dkim_bodyhash h;
 	size_t i;
 
-	for (i = 0; i < bc->n; i++)
-		if (bc->e[i].canon == canon && bc->e[i].limit == limit)
-			break;
-	if (i == bc->n) {
-		bc->n++;
-		bc->e[i].canon = canon;
-		bc->e[i].limit = limit;
-		dkim_bodyhash_init(&h, canon, limit, NULL);
-		dkim_bodyhash_update(&h, body, len);
-		dkim_bodyhash_final(&h, bc->e[i].md, &bc->e[i].total);
-	}
-	*md_r = bc->e[i].md;
-	*total_r = bc->e[i].total;
+	for (i = 0; i < v->nruns; i++)
+		if (v->runs[i].canon == canon && v->runs[i].limit == limit)
+			return (int)i;
+	v->nruns++;
+	v->runs[i].canon = canon;
+	v->runs[i].limit = limit;
+	dkim_bodyhash_init(&v->runs[i].h, canon, limit, NULL);
+	return (int)i;
 }
 
-/* Body hash and l= (RFC 6376 6.1.3); 0 when the body matches. */
-static int
-check_body(struct dkim_check *c, struct body_cache *bc, const char *msg,
-    size_t len, size_t body_off)
+/* Body hash and l= (RFC 6376 6.1.3), once the body is through. */
+static void
+check_body(struct dkim_check *c, const struct body_run *r)
 {
 	const struct dkim_sig *s = &c->sig;
-	unsigned char *md;
-	uint64_t total;
 
-	body_hash(bc, msg + body_off, len - body_off, s->bcanon,
-	    s->has_length ? s->length : UINT64_MAX, &md, &total);
-	if (s->has_length && s->length > total) {
+	if (s->has_length && s->length > r->total)
 		decide(c, DKIM_PERMERROR, "l= is longer than the body");
-		return -1;
-	}
-	if (memcmp(md, s->bh, DKIM_SHA256_LEN) != 0) {
+	else if (memcmp(r->md, s->bh, DKIM_SHA256_LEN) != 0)
 		decide(c, DKIM_FAIL, "body hash did not verify");
-		return -1;
-	}
-	c->partial = s->has_length && s->length < total;
-	return 0;
+	else
+		c->partial = s->has_length && s->length < r->total;
 }
 
 /* Parses field i of fs as signature c and does every check that needs
  * no key. */
 static void
-check_start(struct dkim_check *c, const char *msg, size_t len,
-    const struct dkim_fields *fs, size_t i, time_t now, struct body_cache *bc)
+check_start(struct dkim_check *c, const char *msg,
+    const struct dkim_fields *fs, size_t i, time_t now)
 {
 	const struct dkim_field *f = &fs->f[i];
 	size_t vlen = f->off + f->len - f->value_off;
@@ -145,8 +132,6 @@ check_start(struct dkim_check *c, const char *msg, size_t len,
 		decide(c, DKIM_PERMERROR, "key name too long");
 		return;
 	}
-	if (check_body(c, bc, msg, len, fs->body_off) < 0)
-		return;
 	if (dkim_header_digest(msg, fs, c->sig.hcanon,
 	    (const char *const *)c->sig.fields, c->sig.nfields, i, NULL, 0,
 	    f->value_off - f->off + c->sig.b_off, c->sig.b_raw_len, c->hd,
@@ -155,14 +140,15 @@ check_start(struct dkim_check *c, const char *msg, size_t len,
 }
 
 struct dkim_verifier *
-dkim_verifier_new(const char *msg, size_t len, time_t now)
+dkim_verifier_begin(const char *head, size_t len, time_t now)
 {
-	struct dkim_verifier *v = xmalloc(sizeof(*v));
-	struct body_cache bc = { 0 };
+	struct dkim_verifier *v = xcalloc(1, sizeof(*v));
 	struct dkim_fields fs;
 
-	dkim_fields_collect(msg, len, &fs);
+	dkim_fields_collect(head, len, &fs);
 	for (size_t i = 0; i < fs.n; i++) {
+		struct dkim_check *c;
+
 		if (!dkim_caseeq(fs.f[i].name, fs.f[i].name_len,
 		    "DKIM-Signature"))
 			continue;
@@ -170,9 +156,50 @@ dkim_verifier_new(const char *msg, size_t len, time_t now)
 			v->skipped++;
 			continue;
 		}
-		check_start(&v->c[v->n++], msg, len, &fs, i, now, &bc);
+		c = &v->c[v->n];
+		check_start(c, head, &fs, i, now);
+		v->run[v->n++] = c->decided ? -1 : body_run(v,
+		    c->sig.bcanon, c->sig.has_length ? c->sig.length :
+		    UINT64_MAX);
 	}
 	dkim_fields_free(&fs);
+	return v;
+}
+
+void
+dkim_verifier_body(struct dkim_verifier *v, const char *p, size_t n)
+{
+	for (size_t i = 0; i < v->nruns; i++)
+		dkim_bodyhash_update(&v->runs[i].h, p, n);
+}
+
+void
+dkim_verifier_body_end(struct dkim_verifier *v)
+{
+	if (v->body_done)
+		return;
+	v->body_done = true;
+	for (size_t i = 0; i < v->nruns; i++)
+		dkim_bodyhash_final(&v->runs[i].h, v->runs[i].md,
+		    &v->runs[i].total);
+	for (size_t i = 0; i < v->n; i++)
+		if (v->run[i] >= 0 && !v->c[i].decided)
+			check_body(&v->c[i], &v->runs[v->run[i]]);
+}
+
+struct dkim_verifier *
+dkim_verifier_new(const char *msg, size_t len, time_t now)
+{
+	struct dkim_verifier *v;
+	struct dkim_fields fs;
+	size_t body_off;
+
+	dkim_fields_collect(msg, len, &fs);
+	body_off = fs.body_off <= len ? fs.body_off : len;
+	dkim_fields_free(&fs);
+	v = dkim_verifier_begin(msg, body_off, now);
+	dkim_verifier_body(v, msg + body_off, len - body_off);
+	dkim_verifier_body_end(v);
 	return v;
 }
 
@@ -300,6 +327,7 @@ dkim_verifier_finish(struct dkim_verifier **vp)
 	struct dkim_verifier *v = *vp;
 	struct dkim_results *r = xmalloc(sizeof(*r));
 
+	dkim_verifier_body_end(v);	/* frees the digest states */
 	r->n = v->n;
 	r->skipped = v->skipped;
 	r->sig = xcalloc(v->n + 1, sizeof(*r->sig));

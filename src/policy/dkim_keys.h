@@ -111,5 +111,10 @@ size_t dkim_keystore_keys(const struct dkim_keystore *ks, const char *domain,
  */
 int dkim_keystore_sign(const struct dkim_keystore *ks, const char *msg,
     size_t len, const char *domain, struct buf *header_out);
+/* The same for a streamed message: its header section and relaxed body
+ * hash (dkim_sign_head). */
+int dkim_keystore_sign_head(const struct dkim_keystore *ks, const char *head,
+    size_t hlen, const unsigned char bh[DKIM_SHA256_LEN], const char *domain,
+    struct buf *header_out);
 
 #endif

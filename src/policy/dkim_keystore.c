@@ -157,9 +157,11 @@ dkim_keystore_keys(const struct dkim_keystore *ks, const char *domain,
 	return n;
 }
 
-int
-dkim_keystore_sign(const struct dkim_keystore *ks, const char *msg,
-    size_t len, const char *domain, struct buf *header_out)
+/* Signs with every key of domain: through sign_head when head is given,
+ * else over the whole message. */
+static int
+keystore_sign(const struct dkim_keystore *ks, const char *msg, size_t len,
+    const unsigned char *bh, const char *domain, struct buf *header_out)
 {
 	const struct dkim_key *keys[2];
 	size_t n = dkim_keystore_keys(ks, domain, keys, 2);
@@ -168,10 +170,27 @@ dkim_keystore_sign(const struct dkim_keystore *ks, const char *msg,
 
 	buf_init(&h, 0);
 	for (size_t i = 0; i < n && r >= 0; i++)
-		if (dkim_sign_message(msg, len, domain, keys[i], &h) < 0)
+		if ((bh != NULL ? dkim_sign_head(msg, len, bh, domain, keys[i],
+		    time(NULL), &h) : dkim_sign_message(msg, len, domain,
+		    keys[i], &h)) < 0)
 			r = -1;
 	if (r > 0 && buf_append(header_out, h.data, h.len) < 0)
 		r = -1;
 	buf_free(&h);
 	return r;
+}
+
+int
+dkim_keystore_sign(const struct dkim_keystore *ks, const char *msg,
+    size_t len, const char *domain, struct buf *header_out)
+{
+	return keystore_sign(ks, msg, len, NULL, domain, header_out);
+}
+
+int
+dkim_keystore_sign_head(const struct dkim_keystore *ks, const char *head,
+    size_t hlen, const unsigned char bh[DKIM_SHA256_LEN], const char *domain,
+    struct buf *header_out)
+{
+	return keystore_sign(ks, head, hlen, bh, domain, header_out);
 }

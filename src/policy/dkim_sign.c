@@ -258,13 +258,14 @@ body_digest(const char *msg, size_t len, size_t body_off,
 }
 
 int
-dkim_sign_message_at(const char *msg, size_t len, const char *domain,
+dkim_sign_head(const char *head, size_t hlen,
+    const unsigned char bh[DKIM_SHA256_LEN], const char *domain,
     const struct dkim_key *key, time_t now, struct buf *header_out)
 {
 	const char *names[DKIM_MAX_SIGNED_FIELDS];
-	unsigned char bh[DKIM_SHA256_LEN], hd[DKIM_SHA256_LEN];
+	unsigned char hd[DKIM_SHA256_LEN];
 	struct dkim_fields fs;
-	struct buf head, sig;
+	struct buf h, sig;
 	size_t nnames;
 	char *d;
 	int r = -1;
@@ -272,7 +273,7 @@ dkim_sign_message_at(const char *msg, size_t len, const char *domain,
 	if (domain == NULL || !dkim_name_valid(domain, strlen(domain)) ||
 	    !key_usable(key))
 		return -1;
-	dkim_fields_collect(msg, len, &fs);
+	dkim_fields_collect(head, hlen, &fs);
 	if (fs.too_many || (nnames = choose_fields(&fs, names)) == 0) {
 		dkim_fields_free(&fs);
 		return -1;
@@ -281,21 +282,36 @@ dkim_sign_message_at(const char *msg, size_t len, const char *domain,
 	for (char *p = d; *p != '\0'; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
-	buf_init(&head, 0);
+	buf_init(&h, 0);
 	buf_init(&sig, 0);
-	body_digest(msg, len, fs.body_off, bh);
-	build_head(&head, d, key, now, names, nnames, bh);
-	if (dkim_header_digest(msg, &fs, DKIM_CANON_RELAXED, names,
-	    nnames, SIZE_MAX, head.data, head.len, head.len, 0, hd,
+	build_head(&h, d, key, now, names, nnames, bh);
+	if (dkim_header_digest(head, &fs, DKIM_CANON_RELAXED, names,
+	    nnames, SIZE_MAX, h.data, h.len, h.len, 0, hd,
 	    NULL) == 0 && sign_digest(key, hd, &sig) == 0) {
-		put_b(&head, (unsigned char *)sig.data, sig.len);
-		r = buf_append(header_out, head.data, head.len);
+		put_b(&h, (unsigned char *)sig.data, sig.len);
+		r = buf_append(header_out, h.data, h.len);
 	}
-	buf_free(&head);
+	buf_free(&h);
 	buf_free(&sig);
 	dkim_fields_free(&fs);
 	free(d);
 	return r;
+}
+
+int
+dkim_sign_message_at(const char *msg, size_t len, const char *domain,
+    const struct dkim_key *key, time_t now, struct buf *header_out)
+{
+	unsigned char bh[DKIM_SHA256_LEN];
+	struct dkim_fields fs;
+	size_t body_off;
+
+	dkim_fields_collect(msg, len, &fs);
+	body_off = fs.body_off <= len ? fs.body_off : len;
+	dkim_fields_free(&fs);
+	body_digest(msg, len, body_off, bh);
+	return dkim_sign_head(msg, body_off, bh, domain, key, now,
+	    header_out);
 }
 
 int

@@ -76,10 +76,18 @@ struct dkim_verify *
 dkim_verify_start_at(struct dns_resolver *r, const char *msg, size_t len,
     time_t now, void (*done)(struct dkim_results *res, void *arg), void *arg)
 {
-	struct dkim_verify *dv = xmalloc(sizeof(*dv));
+	return dkim_verify_keys(r, dkim_verifier_new(msg, len, now), done,
+	    arg);
+}
+
+struct dkim_verify *
+dkim_verify_keys(struct dns_resolver *r, struct dkim_verifier *v,
+    void (*done)(struct dkim_results *res, void *arg), void *arg)
+{
+	struct dkim_verify *dv = xcalloc(1, sizeof(*dv));
 	size_t n;
 
-	dv->v = dkim_verifier_new(msg, len, now);
+	dv->v = v;
 	dv->done = done;
 	dv->arg = arg;
 	n = dkim_verifier_count(dv->v);

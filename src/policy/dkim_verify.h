@@ -41,6 +41,13 @@ struct dkim_verify *dkim_verify_start_at(struct dns_resolver *r,
     const char *msg, size_t len, time_t now,
     void (*done)(struct dkim_results *res, void *arg), void *arg);
 
+/* The same for a verifier whose body was already fed (dkim_verifier_begin,
+ * _body, _body_end: a message streamed from a spool file, hashed on a
+ * worker); takes v. */
+struct dkim_verify *dkim_verify_keys(struct dns_resolver *r,
+    struct dkim_verifier *v,
+    void (*done)(struct dkim_results *res, void *arg), void *arg);
+
 /* Stops a verification: its look-ups are cancelled and done is not
  * called. NULLs *v; a NULL *v is ignored. Must not be called once done
  * has started. Cancel every verification before freeing its resolver

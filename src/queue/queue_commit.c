@@ -31,6 +31,7 @@
 
 #include "queue/queue_int.h"
 #include "util/buf.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
@@ -114,12 +115,24 @@ struct pending {
 	char			*tmp, *final;
 };
 
-/* Writes m's file into tmp/. 0, or -1 with m->error set. */
+/* Checksums the content's file part as it is copied. */
+static void
+crc_tap(void *arg, const void *p, size_t n)
+{
+	uint32_t *crc = arg;
+
+	*crc = queue_crc32(*crc, p, n);
+}
+
+/* Writes m's file into tmp/: magic, envelope, then the content record
+ * streamed (memory part, file part through one buffer) with its CRC
+ * after it. 0, or -1 with m->error set. */
 static int
 write_tmp(struct queue_new *m, struct pending *p)
 {
 	uint8_t chdr[QUEUE_REC_HDR], trailer[QUEUE_REC_TRAILER];
-	struct iovec iov[3];
+	uint64_t total = m->content_len + m->content_file_len;
+	struct iovec iov[2];
 	struct buf head;
 	uint32_t crc;
 	int r = 0;
@@ -135,18 +148,22 @@ write_tmp(struct queue_new *m, struct pending *p)
 	buf_init(&head, 0);
 	buf_append(&head, QUEUE_MAGIC, QUEUE_MAGIC_LEN);
 	queue_envelope_encode(&head, &m->msg);
-	queue_rec_header(chdr, QUEUE_REC_CONTENT, (uint32_t)m->content_len);
+	queue_rec_header(chdr, QUEUE_REC_CONTENT, (uint32_t)total);
 	buf_append(&head, chdr, sizeof(chdr));
 	crc = queue_rec_crc(chdr, m->content, m->content_len);
+	iov[0] = (struct iovec){ head.data, head.len };
+	iov[1] = (struct iovec){ (void *)(uintptr_t)m->content,
+	    m->content_len };
+	if (queue_write_all(p->fd, iov, 2) < 0 || (m->content_file_len > 0 &&
+	    fsutil_copy_range(p->fd, m->content_fd, m->content_file_off,
+	    m->content_file_len, crc_tap, &crc) < 0))
+		r = -1;
 	trailer[0] = (uint8_t)(crc >> 24);
 	trailer[1] = (uint8_t)(crc >> 16);
 	trailer[2] = (uint8_t)(crc >> 8);
 	trailer[3] = (uint8_t)crc;
-	iov[0] = (struct iovec){ head.data, head.len };
-	iov[1] = (struct iovec){ (void *)(uintptr_t)m->content,
-	    m->content_len };
-	iov[2] = (struct iovec){ trailer, sizeof(trailer) };
-	if (queue_write_all(p->fd, iov, 3) < 0) {
+	iov[0] = (struct iovec){ trailer, sizeof(trailer) };
+	if (r < 0 || queue_write_all(p->fd, iov, 1) < 0) {
 		m->error = errno;
 		close(p->fd);
 		unlink(p->tmp);
@@ -356,8 +373,9 @@ prepare(struct queue_new *m)
 		log_new_id(m->msg.id);
 	if (m->msg.arrival == 0)
 		m->msg.arrival = time(NULL);
-	m->msg.size = m->content_len;
-	if (queue_msg_check(&m->msg, m->content_len) < 0 ||
+	m->msg.size = m->content_len + m->content_file_len;
+	if (m->content_len + m->content_file_len > QUEUE_CONTENT_MAX ||
+	    queue_msg_check(&m->msg, m->msg.size) < 0 ||
 	    (m->content == NULL && m->content_len > 0))
 		m->error = EINVAL;
 }

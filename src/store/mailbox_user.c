@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store/mailbox_int.h"
 #include "store/maildir.h"
@@ -71,6 +72,30 @@ user_free(struct mbox_user *u)
 	free(u);
 }
 
+/* Removes APPEND spools (tmp/ *.append) left by a crash: when a user is
+ * opened no session of this process holds it, so none is being written. */
+static void
+clean_spools(struct mbox_user *u)
+{
+	char *tmp = xasprintf("%s/tmp", u->root), *path;
+	DIR *d = opendir(tmp);
+	struct dirent *de;
+	size_t n;
+
+	while (d && (de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n <= 7 || strcmp(de->d_name + n - 7, ".append") != 0)
+			continue;
+		path = xasprintf("%s/%s", tmp, de->d_name);
+		if (unlink(path) == 0)
+			log_info("- store removed unfinished append=%s", path);
+		free(path);
+	}
+	if (d)
+		closedir(d);
+	free(tmp);
+}
+
 /* Removes tem-deleted-* left by a delete that did not finish. */
 static void
 clean_leftovers(struct mbox_user *u)
@@ -78,6 +103,7 @@ clean_leftovers(struct mbox_user *u)
 	DIR *d = opendir(u->root);
 	struct dirent *de;
 
+	clean_spools(u);
 	if (d == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {

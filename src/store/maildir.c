@@ -24,6 +24,7 @@
 
 #include "store/mailbox.h"
 #include "store/maildir.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
@@ -113,14 +114,14 @@ write_tmp(struct maildir_job *job, struct maildir_rcpt *r, struct pending *p)
 {
 	struct timeval tv;
 	struct iovec iov[2];
-	size_t size = r->prefix_len + job->body_len;
+	uint64_t size = r->prefix_len + job->body_len + job->body_file_len;
 	char base[512];
 	int n;
 
 	gettimeofday(&tv, NULL);
-	n = snprintf(base, sizeof(base), "%lld.M%ldP%dQ%lu.%s,S=%zu",
+	n = snprintf(base, sizeof(base), "%lld.M%ldP%dQ%lu.%s,S=%llu",
 	    (long long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(),
-	    atomic_fetch_add(&mseq, 1), mhostname, size);
+	    atomic_fetch_add(&mseq, 1), mhostname, (unsigned long long)size);
 	if (n < 0 || (size_t)n >= sizeof(base) ||
 	    (size_t)snprintf(p->tmp, sizeof(p->tmp), "%s/tmp/%s", r->maildir,
 	    base) >= sizeof(p->tmp) ||
@@ -142,7 +143,9 @@ write_tmp(struct maildir_job *job, struct maildir_rcpt *r, struct pending *p)
 	iov[0].iov_len = r->prefix_len;
 	iov[1].iov_base = (void *)(uintptr_t)job->body;
 	iov[1].iov_len = job->body_len;
-	if (write_all(p->fd, iov, 2) < 0) {
+	if (write_all(p->fd, iov, 2) < 0 || (job->body_file_len > 0 &&
+	    fsutil_copy_range(p->fd, job->body_fd, job->body_file_off,
+	    job->body_file_len, NULL, NULL) < 0)) {
 		r->result = errno;
 		close(p->fd);
 		unlink(p->tmp);
@@ -151,25 +154,6 @@ write_tmp(struct maildir_job *job, struct maildir_rcpt *r, struct pending *p)
 	}
 	r->filename = xstrdup(base);
 	return 0;
-}
-
-static int
-sync_dir_of(const char *path)
-{
-	char dir[4096];
-	char *slash;
-	int fd, r;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	r = fsync(fd);
-	close(fd);
-	return r;
 }
 
 /* Delivers a batch of jobs with two syncs in all. */
@@ -211,7 +195,7 @@ commit_batch(struct maildir_job *batch)
 	/* 2. the directory entries in new/ */
 	if (ok == 1) {
 		for (size_t i = 0; i < n; i++)
-			if (p[i].r->result == 0 && sync_dir_of(p[i].new) < 0)
+			if (p[i].r->result == 0 && fsutil_fsync_parent(p[i].new) < 0)
 				p[i].r->result = errno;
 	} else if (ok > 1) {
 		int fd = -1;

@@ -16,6 +16,7 @@
 #define TEM_MAILDIR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct loop;
 
@@ -31,8 +32,17 @@ struct maildir_rcpt {
 struct maildir_job {
 	struct maildir_rcpt	*rcpts;
 	int			 nrcpt;
-	const char		*body;	/* shared by all recipients */
+	/* The content shared by all recipients: body[0..body_len) from
+	 * memory, then body_file_len bytes of the file body_fd from
+	 * body_file_off (copied with copy_file_range; body_fd is only read
+	 * when body_file_len > 0 and stays the caller's). Either part may be
+	 * empty: IMAP and bounces give memory, SMTP a small header prefix in
+	 * memory and the spooled message in the file. */
+	const char		*body;
 	size_t			 body_len;
+	int			 body_fd;
+	uint64_t		 body_file_off;
+	uint64_t		 body_file_len;
 	struct loop		*origin;
 	void			(*done)(struct maildir_job *job);
 	void			*arg;	/* for the caller */
