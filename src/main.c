@@ -93,9 +93,7 @@ main(int argc, char **argv)
 		}
 		if (load(file, false, &c) < 0)
 			return 1;
-		r = serve_main(c);
-		conf_free(&c);
-		return r;
+		return serve_main(c);	/* it took c */
 	}
 	if (strcmp(argv[0], "check") == 0) {
 		if (wants_help(argc, argv)) {

@@ -33,6 +33,7 @@
 #include "version.h"
 #include "server/control.h"
 #include "server/server.h"
+#include "server/state.h"
 #include "imap/imap_client.h"
 #include "pop3/pop3_session.h"
 #include "smtp/smtp_session.h"
@@ -82,7 +83,7 @@ load_accounts(const struct conf *c, const char *why)
 		return -1;
 	}
 	accounts_serial_seen = acct_snapshot_serial(s);
-	server_set_accounts(s);
+	server_state_set_accounts(s);
 	log_info("- server accounts-loaded serial=%llu by=%s",
 	    (unsigned long long)accounts_serial_seen, why);
 	return 0;
@@ -90,16 +91,20 @@ load_accounts(const struct conf *c, const char *why)
 
 /* The control socket's "reload accounts WANT": a no-op when a snapshot
  * of that serial is already current (several commands in a row), else a
- * load; server_set_accounts() has returned before the answer goes out,
+ * load; server_state_set_accounts() has returned before the answer goes out,
  * so every look-up on any thread from then on sees the change. */
 static int
 control_reload(uint64_t want, uint64_t *live_r)
 {
-	struct conf *c = server_conf();
+	struct server_state *st = server_state_get();
+	int r = 0;
 
 	if ((want > accounts_serial_seen ||
-	    accounts_serial_read(c->data_dir) != accounts_serial_seen) &&
-	    load_accounts(c, "control") < 0)
+	    accounts_serial_read(st->conf->data_dir) != accounts_serial_seen) &&
+	    load_accounts(st->conf, "control") < 0)
+		r = -1;
+	server_state_unref(&st);
+	if (r < 0)
 		return -1;
 	*live_r = accounts_serial_seen;
 	return 0;
@@ -130,18 +135,20 @@ load_dkim_keys(const struct conf *c, bool force)
 		return;
 	}
 	log_info("- server dkim-keys domains=%zu", dkim_keystore_count(ks));
-	server_set_dkim_keys(ks);
+	server_state_set_dkim(ks);
 }
 
 static void
 accounts_poll(void *arg)
 {
-	struct conf *c = server_conf();
+	struct server_state *st = server_state_get();
+	struct conf *c = st->conf;
 
 	(void)arg;
 	load_dkim_keys(c, false);
 	if (accounts_serial_read(c->data_dir) != accounts_serial_seen)
 		load_accounts(c, "poll");
+	server_state_unref(&st);
 	loop_timer_add(accounts_timer, 1000);
 }
 
@@ -164,7 +171,8 @@ listeners_equal(const struct conf *a, const struct conf *b)
 static void
 on_hup(int signo, void *arg)
 {
-	struct conf *old = server_conf(), *c;
+	struct server_state *old = server_state_get();
+	struct conf *c;
 	struct tls_server *tls;
 	char *err = NULL;
 
@@ -173,11 +181,14 @@ on_hup(int signo, void *arg)
 	if (conf_load(conf_file, false, &c, &err) < 0) {
 		log_error("- server reload-failed error=\"%s\"", err);
 		free(err);
+		server_state_unref(&old);
 		return;
 	}
-	if (!listeners_equal(old, c) || strcmp(old->data_dir, c->data_dir))
+	if (!listeners_equal(old->conf, c) ||
+	    strcmp(old->conf->data_dir, c->data_dir))
 		log_warn("- server reload listeners or data_dir changed: "
 		    "restart tem to apply");
+	server_state_unref(&old);	/* sessions may still hold it */
 	log_set_level(level_of(c->log_level));
 	tls = tls_server_new(c, &err);
 	if (tls == NULL) {
@@ -185,11 +196,11 @@ on_hup(int signo, void *arg)
 		free(err);
 	} else
 		tls_set_current(tls);
-	server_set_conf(c);
+	server_state_set_conf(c);	/* c lives while a bundle has it */
 	queue_configure(c->queue_retry_base, c->queue_lifetime);
 	load_accounts(c, "hup");
 	load_dkim_keys(c, true);
-	server_set_psl(psl_load(NULL));
+	server_state_set_psl(psl_load(NULL));
 	log_info("- server reloaded config=%s", c->path);
 }
 
@@ -277,6 +288,7 @@ drop_privileges(const struct conf *c)
 	return 0;
 }
 
+/* Takes c: it becomes the running state's config (server/state.h). */
 int
 serve_main(struct conf *c)
 {
@@ -311,7 +323,7 @@ serve_main(struct conf *c)
 	tls_set_current(tls);
 	if (load_accounts(c, "start") < 0)
 		return 1;
-	server_set_psl(psl_load(NULL));
+	server_state_set_psl(psl_load(NULL));
 	if (drop_privileges(c) < 0)
 		return 1;
 
@@ -353,8 +365,7 @@ serve_main(struct conf *c)
 	loop_signal_free(&shup);
 	loop_free(&main_loop);
 	tls_set_current(NULL);
-	server_set_accounts(NULL);
-	server_free_policy();
+	server_state_clear();	/* c with it, unless something still holds it */
 	free(conf_file);
 	log_info("- server stopped");
 	return 0;

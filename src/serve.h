@@ -6,7 +6,8 @@
 
 struct conf;
 
-/* Runs the server in the foreground; returns the exit status. */
+/* Runs the server in the foreground; returns the exit status. Takes c
+ * (it becomes the running state's config, server/state.h). */
 int serve_main(struct conf *c);
 
 #endif

@@ -53,6 +53,9 @@ static const struct conf_key conf_keys[] = {
 	/* 100 sessions per client address and service: enough for a large
 	 * NAT, small enough that one host cannot take every descriptor. */
 	K(max_sessions_per_ip, T_UINT, "100"),
+	/* All sessions together; 0: the open-file limit less a reserve for
+	 * the disk, DNS and the queue (server.c, server_nofile_init). */
+	K(max_sessions, T_UINT, "0"),
 	K(dns_server, T_DNS, NULL),
 	K(outbound_port, T_PORT, "25"),
 	K(outbound_bind_address, T_ADDR, NULL),

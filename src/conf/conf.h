@@ -42,6 +42,7 @@ struct conf {
 	uint64_t message_size_limit;
 	bool	auth_allow_cleartext;
 	unsigned max_sessions_per_ip;
+	unsigned max_sessions;		/* 0: from RLIMIT_NOFILE */
 	char	*dns_server;		/* NULL: system resolver */
 	unsigned outbound_port;
 	char	*outbound_bind_address;

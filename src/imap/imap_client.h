@@ -36,7 +36,7 @@
 
 #include "imap/imap_args.h"
 #include "imap/imap_parser.h"
-#include "server/server.h"
+#include "server/session.h"
 #include "util/buf.h"
 
 struct io;
@@ -83,20 +83,12 @@ struct imap_command_def {
 };
 
 struct imap_client {
-	struct server_session	 base;	/* first */
-	struct io		*io;
+	struct session		 base;	/* first: the session core (busy:
+					   a command or a job runs) */
 	struct conf		*conf;
 	struct imap_parser	*parser;
 	enum imap_state		 state;
-	time_t			 started;
 
-	bool			 tls;
-	bool			 implicit_tls;
-	bool			 tls_pending;
-	bool			 busy;		/* a command or a job runs */
-	bool			 dead;		/* connection gone while busy */
-	bool			 closing;	/* BYE sent: close when drained */
-	bool			 stopping;	/* server shutdown */
 	bool			 idling;
 	/* ENABLEd extensions */
 	bool			 rev2;		/* IMAP4rev2 */
@@ -114,7 +106,6 @@ struct imap_client {
 	bool			 changes_pending;	/* watch fired */
 	struct imap_cmd		*cmd;		/* the running command */
 	struct loop_timer	*timer;		/* auth failure delay */
-	char			 tls_info[128];
 	unsigned		 ncommands;
 	/* APPEND message literals, streamed to disk by the core as they
 	 * come (imap_spool.c): an argument of type IMAP_ARG_STREAM with
@@ -210,8 +201,8 @@ void imap_out_flags(struct buf *out, struct mbox_view *v, unsigned flags,
 void imap_out_flag_lists(struct buf *out, struct mbox_view *v, bool readonly);
 
 /* ---- the command handlers (cmd-*.c), as in imap_commands.c's table ---- */
-/* imap_client.c: CAPABILITY NOOP LOGOUT STARTTLS LOGIN AUTHENTICATE ENABLE
- * ID IDLE */
+/* cmd-session.c: CAPABILITY NOOP LOGOUT STARTTLS ENABLE ID;
+ * imap_login.c: LOGIN AUTHENTICATE; imap_idle.c: IDLE */
 imap_cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_starttls, cmd_login,
     cmd_authenticate, cmd_enable, cmd_id, cmd_idle;
 /* cmd-mailbox.c: SELECT EXAMINE CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE
@@ -224,6 +215,29 @@ imap_cmd_fn cmd_select, cmd_examine, cmd_create, cmd_delete, cmd_rename,
  * THREAD COPY MOVE (and their UID forms; UID EXPUNGE is cmd_expunge) */
 imap_cmd_fn cmd_fetch, cmd_store, cmd_search, cmd_sort, cmd_thread,
     cmd_copy, cmd_move;
+
+/* ---- the session core's internals, shared by its files ---- */
+/* imap_client.c */
+/* Queues one response line (CRLF added); nothing once the client left. */
+void imap_send(struct imap_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Closes once the queued output drained (BYE queued first). */
+void imap_close(struct imap_client *c);
+/* A command waits for a raw line (IDLE's DONE, a SASL response): input
+ * is read again while it still runs. */
+void imap_read_line(struct imap_client *c);
+/* Parses and runs the buffered input while the session is free. */
+void imap_process(struct imap_client *c);
+/* imap_login.c */
+/* The per-user session counter's key (a thread-local buffer). */
+const char *imap_user_key(const char *user);
+/* The raw line after AUTHENTICATE's "+ ". */
+void imap_auth_line(struct imap_cmd *cmd, const char *line, size_t len);
+/* imap_idle.c */
+/* The raw line that ends IDLE. */
+void imap_idle_line(struct imap_client *c, const char *line, size_t len);
+/* Stops IDLE's wake-ups (the session is leaving or DONE came). */
+void imap_idle_stop(struct imap_client *c);
 
 /* imap_commands.c */
 const struct imap_command_def *imap_command_find(const char *name);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "imap/imap_client.h"
+#include "server/state.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -20,12 +21,12 @@ imap_accept(struct server_thread *t, int fd, const struct sockaddr *sa,
 	struct imap_client *c = xmalloc(sizeof(*c));
 
 	(void)len;
-	c->conf = server_conf();
 	if (!server_session_add(t, &c->base, svc, sa)) {
 		server_refuse(fd, svc,
 		    "* BYE Too many connections from your address\r\n");
 		free(c);
 		return;
 	}
+	c->conf = c->base.run->conf;
 	imap_client_start(c, fd);
 }

@@ -191,6 +191,6 @@ mta_bounce(struct mta_delivery *d)
 	b->d = d;
 	b->idx = idx;
 	b->n = n;
-	b->hostname = xstrdup(server_conf()->hostname);
+	b->hostname = xstrdup(mta_conf()->hostname);
 	worker_submit(mta_loop(), mta_bounce_build, mta_bounce_built, b);
 }

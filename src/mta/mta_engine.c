@@ -19,6 +19,7 @@
 #include "mta/mta_int.h"
 #include "queue/queue.h"
 #include "server/server.h"
+#include "server/state.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/worker.h"
@@ -178,6 +179,14 @@ mta_take_done(void *arg)
 		loop_post(eloop, mta_tick, NULL);	/* more may be due */
 }
 
+static struct server_state *engine_state;	/* engine thread */
+
+struct conf *
+mta_conf(void)
+{
+	return engine_state->conf;
+}
+
 static void
 mta_tick(void *arg)
 {
@@ -186,6 +195,10 @@ mta_tick(void *arg)
 	(void)arg;
 	if (stopping)
 		return;
+	/* the newest config from now on (at most a minute late); here,
+	 * where no caller holds a pointer into the old one */
+	server_state_unref(&engine_state);
+	engine_state = server_state_get();
 	if (!taking && in_flight + MTA_TAKE_BATCH <= MTA_MAX_MESSAGES) {
 		taking = true;
 		b = xmalloc(sizeof(*b));
@@ -254,7 +267,7 @@ static void mta_delivery_report(struct mta_delivery *d);
 static void
 mta_batch_route(struct mta_batch *b)
 {
-	struct conf *c = server_conf();
+	struct conf *c = mta_conf();
 	struct acct_snapshot *acct = server_accounts();
 	struct mta_route *routes = NULL, *r, *next;
 	struct mta_delivery *d, *dnext;
@@ -411,8 +424,10 @@ mta_thread_main(void *arg)
 int
 mta_engine_start(char **error_r)
 {
-	struct conf *c = server_conf();
+	struct conf *c;
 
+	engine_state = server_state_get();
+	c = engine_state->conf;
 	eloop = loop_new();
 	resolver = dns_resolver_new(eloop, c->dns_server, error_r);
 	if (resolver == NULL) {
@@ -471,4 +486,5 @@ mta_engine_stop(void)
 	loop_timer_free(&tick_timer);
 	loop_timer_free(&grace_timer);
 	loop_free(&eloop);
+	server_state_unref(&engine_state);
 }

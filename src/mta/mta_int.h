@@ -64,6 +64,10 @@ struct mta_route {
 
 /* mta_engine.c */
 struct loop *mta_loop(void);
+/* The config the engine works with (engine thread): the running state's,
+ * held by the engine and refreshed at each batch, so a reload never
+ * frees it under a delivery. */
+struct conf *mta_conf(void);
 struct dns_resolver *mta_resolver(void);
 /* A route finished: copy its results into its deliveries. */
 void mta_route_finished(struct mta_route *r);

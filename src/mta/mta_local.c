@@ -15,6 +15,7 @@
 #include "conf/conf.h"
 #include "mta/mta_int.h"
 #include "server/server.h"
+#include "server/state.h"
 #include "store/maildir.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -60,7 +61,7 @@ mta_local_stored(struct maildir_job *job)
 static void
 mta_local_next(struct mta_route *r, int item)
 {
-	struct conf *c = server_conf();
+	struct conf *c = mta_conf();
 	struct acct_snapshot *acct;
 	struct mta_local_job *lj;
 	struct mta_item *it;

@@ -19,6 +19,7 @@
 #include "mta/mta_engine.h"
 #include "mta/mta_int.h"
 #include "server/server.h"
+#include "server/state.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -226,7 +227,7 @@ route_session_done(struct mta_session *s, int status, const char *text,
 static void
 route_try_next(struct mta_route *r)
 {
-	struct conf *c = server_conf();
+	struct conf *c = mta_conf();
 	struct mta_session_params p;
 	struct sockaddr_storage bind_ss;
 	socklen_t bind_len = 0;
@@ -391,7 +392,7 @@ parse_relay(const char *spec, char **host_r, int *port_r, int defport)
 static void
 route_begin(struct mta_route *r)
 {
-	struct conf *c = server_conf();
+	struct conf *c = mta_conf();
 	struct mta_dest *d = dest_get(r->key);
 
 	d->active++;

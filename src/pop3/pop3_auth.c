@@ -113,6 +113,7 @@ pop3_login_delay_over(void *arg)
 
 	pop3_send(c, "-ERR [AUTH] Authentication failed");
 	pop3_done(c);
+	session_unref(&c->base);	/* the timer's */
 }
 
 static void
@@ -130,6 +131,7 @@ pop3_login_ok(struct pop3_session *c, struct pop3_login *l)
 	c->total_size = l->total;
 	l->msgs = NULL;
 	c->state = POP3_STATE_TRANSACTION;
+	c->base.trusted = true;
 	log_info("%s pop3 login user=%s addr=%s messages=%u octets=%llu",
 	    c->base.id, c->user, c->base.ip, c->nmsgs,
 	    (unsigned long long)c->total_size);
@@ -143,12 +145,10 @@ pop3_login_done(void *arg)
 	struct pop3_login *l = arg;
 	struct pop3_session *c = l->c;
 
-	c->job = false;
-	if (c->dead) {
+	if (!pop3_job_end(c)) {		/* the client left meanwhile */
 		pop3_release(c->base.thread, &l->mu, &l->view,
 		    l->result == LOGIN_OK);
 		pop3_login_free(l);
-		pop3_session_free(c);
 		return;
 	}
 	switch (l->result) {
@@ -173,6 +173,7 @@ pop3_login_done(void *arg)
 			c->timer = loop_timer_new(server_thread_loop(
 			    c->base.thread), pop3_login_delay_over, c);
 		loop_timer_add(c->timer, authfail_record(c->base.ip));
+		session_ref(&c->base);		/* the timer's */
 		pop3_login_free(l);
 		return;		/* busy until the delay is over */
 	}
@@ -211,9 +212,8 @@ pop3_login_start(struct pop3_session *c, struct sasl_creds *cr)
 	l->c = c;
 	l->user = xstrdup(cr->user);
 	XFREE(&c->user_arg);
-	c->busy = true;
-	c->job = true;
-	pop3_pause(c);
+	pop3_busy(c);
+	pop3_job_start(c);
 	auth_verify_start(server_thread_loop(c->base.thread), acct, cr->user,
 	    cr->pass, pop3_login_verified, l);
 	if (acct)

@@ -112,7 +112,7 @@ static void pop3_retr_done(void *arg);
 static void
 pop3_retr_submit(struct pop3_session *c, struct pop3_retr *r)
 {
-	c->job = true;
+	pop3_job_start(c);
 	worker_submit(server_thread_loop(c->base.thread), pop3_retr_work,
 	    pop3_retr_done, r);
 }
@@ -131,18 +131,8 @@ pop3_ahead_done(void *arg)
 	struct pop3_retr *r = arg;
 	struct pop3_session *c = r->c;
 
-	c->job = false;
-	if (c->dead) {
-		pop3_session_free(c);	/* frees the list */
-		return;
-	}
-	if (c->closing) {
-		/* a timeout or shutdown while it ran */
-		pop3_retr_free(&c->pre);
-		if (io_outlen(c->io) == 0)
-			pop3_session_free(c);
-		return;
-	}
+	if (!pop3_job_end(c))
+		return;		/* closed meanwhile: the free drops the list */
 	pop3_process(c);	/* commands waited for it */
 }
 
@@ -154,7 +144,7 @@ pop3_read_ahead(struct pop3_session *c, uint32_t n)
 	uint64_t octets = 0;
 	unsigned count = 0;
 
-	if (c->pre != NULL || c->stopping || c->closing)
+	if (c->pre != NULL || c->base.stopping || !pop3_open(c))
 		return;
 	while (++n <= c->nmsgs && count < POP3_AHEAD_MSGS) {
 		const struct pop3_msg *m = &c->msgs[n - 1];
@@ -170,7 +160,7 @@ pop3_read_ahead(struct pop3_session *c, uint32_t n)
 	}
 	if (c->pre == NULL)
 		return;
-	c->job = true;
+	pop3_job_start(c);
 	worker_submit(server_thread_loop(c->base.thread), pop3_ahead_work,
 	    pop3_ahead_done, c->pre);
 }
@@ -184,7 +174,7 @@ pop3_retr_write(struct pop3_session *c)
 	bool top = r->top;
 
 	r->ready = false;
-	io_write(c->io, r->out.data, r->out.len);
+	io_write(c->base.io, r->out.data, r->out.len);
 	buf_reset(&r->out);
 	if (!r->eof) {
 		pop3_retr_submit(c, r);	/* read while this one is sent */
@@ -246,7 +236,7 @@ pop3_retr_ready(struct pop3_session *c, struct pop3_retr *r)
 	}
 	/* Earlier replies still queued: wait for them to drain (memory
 	 * stays bounded); else "+OK" and the piece leave together. */
-	now = io_outlen(c->io) == 0;
+	now = io_outlen(c->base.io) == 0;
 	if (!r->started)
 		pop3_retr_first(c, r);
 	if (now)
@@ -263,11 +253,8 @@ pop3_retr_done(void *arg)
 	struct pop3_retr *r = arg;
 	struct pop3_session *c = r->c;
 
-	c->job = false;
-	if (c->dead) {
-		pop3_session_free(c);	/* frees r */
-		return;
-	}
+	if (!pop3_job_end(c))
+		return;		/* closed meanwhile: the free drops r */
 	pop3_retr_ready(c, r);
 }
 
@@ -278,8 +265,7 @@ pop3_retr_start(struct pop3_session *c, uint32_t n, bool top,
 	if (pop3_msg_get(c, n) == NULL)
 		return;
 	c->retr = pop3_retr_new(c, n, top, lines);
-	c->busy = true;
-	pop3_pause(c);
+	pop3_busy(c);
 	pop3_retr_submit(c, c->retr);
 }
 
@@ -313,7 +299,7 @@ pop3_cmd_retr(struct pop3_session *c, const struct pop3_command *cmd)
 	r->next = NULL;
 	r->ahead = false;
 	c->retr = r;
-	c->busy = true;		/* input paused only if it has to wait */
+	c->base.busy = true;	/* input paused only if it has to wait */
 	pop3_retr_ready(c, r);
 }
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "pop3/pop3_session.h"
+#include "server/state.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -20,12 +21,12 @@ pop3_accept(struct server_thread *t, int fd, const struct sockaddr *sa,
 	struct pop3_session *c = xmalloc(sizeof(*c));
 
 	(void)len;
-	c->conf = server_conf();
 	if (!server_session_add(t, &c->base, svc, sa)) {
 		server_refuse(fd, svc,
 		    "-ERR [SYS/TEMP] Too many connections from your address\r\n");
 		free(c);
 		return;
 	}
+	c->conf = c->base.run->conf;
 	pop3_session_start(c, fd);
 }

@@ -43,12 +43,14 @@ pop3_send(struct pop3_session *c, const char *fmt, ...)
 	va_list ap;
 	struct buf b;
 
+	if (session_closed(&c->base))
+		return;		/* the client is gone */
 	buf_init(&b, 0);
 	va_start(ap, fmt);
 	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
 	buf_append(&b, "\r\n", 2);
-	io_write(c->io, b.data, b.len);
+	io_write(c->base.io, b.data, b.len);
 	buf_free(&b);
 }
 
@@ -57,18 +59,18 @@ pop3_send(struct pop3_session *c, const char *fmt, ...)
 void
 pop3_pause(struct pop3_session *c)
 {
-	if (!c->paused) {
+	if (!c->paused && c->base.io) {
 		c->paused = true;
-		io_pause_read(c->io);
+		io_pause_read(c->base.io);
 	}
 }
 
 static void
 pop3_resume(struct pop3_session *c)
 {
-	if (c->paused) {
+	if (c->paused && c->base.io) {
 		c->paused = false;
-		io_resume_read(c->io);
+		io_resume_read(c->base.io);
 	}
 }
 
@@ -76,8 +78,36 @@ pop3_resume(struct pop3_session *c)
 void
 pop3_close(struct pop3_session *c)
 {
-	c->closing = true;
+	session_close(&c->base);
+}
+
+void
+pop3_busy(struct pop3_session *c)
+{
+	c->base.busy = true;
 	pop3_pause(c);
+}
+
+bool
+pop3_open(const struct pop3_session *c)
+{
+	return c->base.state == SESSION_ACTIVE;
+}
+
+void
+pop3_job_start(struct pop3_session *c)
+{
+	TEM_ASSERT(!c->job);
+	c->job = true;
+	session_ref(&c->base);
+}
+
+bool
+pop3_job_end(struct pop3_session *c)
+{
+	c->job = false;
+	session_unref(&c->base);	/* the free, if last, comes later */
+	return pop3_open(c);
 }
 
 /* Counts a bad command; false when that was one too many (closing). */
@@ -104,23 +134,15 @@ pop3_err_bad(struct pop3_session *c, const char *text)
 void
 pop3_done(struct pop3_session *c)
 {
-	c->busy = false;
-	if (c->closing)
-		return;
-	if (c->stopping) {
-		pop3_send(c, "-ERR [SYS/TEMP] Server shutting down");
-		pop3_close(c);
-		return;
-	}
-	pop3_resume(c);
-	pop3_process(c);
+	c->paused = false;	/* session_resume reads again */
+	session_resume(&c->base);	/* or says goodbye: server stopping */
 }
 
 
 bool
 pop3_plaintext_ok(const struct pop3_session *c)
 {
-	return c->tls || c->conf->auth_allow_cleartext;
+	return c->base.tls || c->conf->auth_allow_cleartext;
 }
 
 /* ---- releasing the mailbox (may touch the disk: on a worker) ---- */
@@ -170,7 +192,7 @@ static void
 cmd_stls(struct pop3_session *c, const struct pop3_command *cmd)
 {
 	(void)cmd;
-	if (c->tls) {
+	if (c->base.tls) {
 		pop3_err_bad(c, "TLS is already active");
 		return;
 	}
@@ -180,10 +202,9 @@ cmd_stls(struct pop3_session *c, const struct pop3_command *cmd)
 	}
 	pop3_send(c, "+OK Begin TLS negotiation");
 	XFREE(&c->user_arg);
-	c->tls_pending = true;
-	c->busy = true;
-	pop3_pause(c);
-	/* pipelined input was sent in clear: io_start_tls drops it */
+	/* pipelined input was sent in clear: it is dropped */
+	session_starttls(&c->base);
+	c->paused = true;
 }
 
 static void
@@ -198,11 +219,11 @@ cmd_capa(struct pop3_session *c, const struct pop3_command *cmd)
 	if (c->state == POP3_STATE_AUTHORIZATION) {
 		if (pop3_plaintext_ok(c))
 			buf_puts(&b, "USER\r\nSASL PLAIN\r\n");
-		if (!c->tls && tls_available())
+		if (!c->base.tls && tls_available())
 			buf_puts(&b, "STLS\r\n");
 	}
 	buf_puts(&b, "IMPLEMENTATION tem\r\n.\r\n");
-	io_write(c->io, b.data, b.len);
+	io_write(c->base.io, b.data, b.len);
 	buf_free(&b);
 }
 
@@ -296,7 +317,7 @@ pop3_list_continue(struct pop3_session *c)
 	}
 	if (c->list_next > c->nmsgs)
 		buf_puts(&b, ".\r\n");
-	io_write(c->io, b.data, b.len);
+	io_write(c->base.io, b.data, b.len);
 	buf_free(&b);
 	if (c->list_next <= c->nmsgs)
 		return;
@@ -316,7 +337,7 @@ pop3_list(struct pop3_session *c, const struct pop3_command *cmd, bool uidl)
 		buf_init(&b, 0);
 		buf_puts(&b, "+OK ");
 		if (pop3_list_line(c, cmd->msg - 1, uidl, &b))
-			io_write(c->io, b.data, b.len);
+			io_write(c->base.io, b.data, b.len);
 		else
 			pop3_send(c, "-ERR Message %u was removed by another "
 			    "session", cmd->msg);
@@ -334,8 +355,7 @@ pop3_list(struct pop3_session *c, const struct pop3_command *cmd, bool uidl)
 	pop3_list_continue(c);
 	if (c->list_next <= c->nmsgs) {
 		c->listing = true;
-		c->busy = true;
-		pop3_pause(c);
+		pop3_busy(c);
 	}
 }
 
@@ -391,8 +411,8 @@ pop3_quit_done(void *arg)
 {
 	struct pop3_quit *q = arg;
 	struct pop3_session *c = q->c;
+	bool open = pop3_job_end(c);
 
-	c->job = false;
 	c->locked = false;	/* unlocked before the reply: a client may
 				   reconnect at once */
 	if (q->seen_error)
@@ -402,13 +422,13 @@ pop3_quit_done(void *arg)
 		log_error("%s pop3 quit user=%s deleted=%zu of=%zu "
 		    "error=\"%s\"", c->base.id, c->user, q->removed, q->n,
 		    q->error ? q->error : "?");
-		if (!c->dead)
+		if (open)
 			pop3_send(c, "-ERR [SYS/TEMP] Some deleted messages "
 			    "not removed");
 	} else {
 		log_info("%s pop3 quit user=%s deleted=%zu retrieved=%u",
 		    c->base.id, c->user, q->removed, c->nretr);
-		if (!c->dead)
+		if (open)
 			pop3_send(c, "+OK tem signing off (%zu messages "
 			    "deleted)", q->n);
 	}
@@ -417,10 +437,6 @@ pop3_quit_done(void *arg)
 	free(q->error);
 	free(q->seen_error);
 	free(q);
-	if (c->dead) {
-		pop3_session_free(c);
-		return;
-	}
 	pop3_close(c);
 }
 
@@ -449,9 +465,8 @@ cmd_quit(struct pop3_session *c, const struct pop3_command *cmd)
 		else if (c->msgs[i].retrieved && q->nseen < c->nretr)
 			q->seen[q->nseen++] = i + 1;
 	}
-	c->busy = true;
-	c->job = true;
-	pop3_pause(c);
+	pop3_busy(c);
+	pop3_job_start(c);
 	worker_submit(server_thread_loop(c->base.thread), pop3_quit_work,
 	    pop3_quit_done, q);
 }
@@ -516,15 +531,15 @@ pop3_process(struct pop3_session *c)
 {
 	int r;
 
-	while (!c->busy && !c->closing && !c->job) {
+	while (!c->base.busy && pop3_open(c) && !c->job) {
 		size_t max = c->auth_wait ? POP3_SASL_LINE_MAX : POP3_LINE_MAX;
-		if (io_outlen(c->io) > POP3_OUT_HIGH) {
+		if (io_outlen(c->base.io) > POP3_OUT_HIGH) {
 			/* a client that pipelines and does not read */
 			c->out_wait = true;
 			pop3_pause(c);
 			return;
 		}
-		r = io_getline(c->io, max - 1, &c->line);
+		r = io_getline(c->base.io, max - 1, &c->line);
 		if (r == 0)
 			return;
 		if (r < 0) {
@@ -543,38 +558,28 @@ pop3_process(struct pop3_session *c)
 	}
 }
 
-/* ---- the connection ---- */
+/* ---- the connection (session core hooks) ---- */
 
 static void
-pop3_tls_ready(struct pop3_session *c)
+pop3_greet(struct session *base)
 {
-	c->tls = true;
-	c->handshake = false;
-	tls_describe(io_ssl(c->io), c->tls_info, sizeof(c->tls_info));
-	log_info("%s pop3 tls %s", c->base.id, c->tls_info);
-	if (c->implicit_tls) {
-		c->implicit_tls = false;
-		if (!c->stopping)
-			pop3_send(c, "+OK tem ready");
-	}
-	pop3_done(c);	/* says goodbye instead when the server stops */
+	pop3_send((struct pop3_session *)base, "+OK tem ready");
 }
 
 static void
-pop3_drained(struct pop3_session *c)
+pop3_input(struct session *base)
 {
-	if (c->closing) {
-		if (!c->job)
-			pop3_session_free(c);
-		return;
-	}
-	if (c->tls_pending) {
-		c->tls_pending = false;
-		c->handshake = true;
-		if (tls_io_start(c->io) < 0)
-			pop3_session_free(c);
-		return;
-	}
+	struct pop3_session *c = (struct pop3_session *)base;
+
+	c->paused = false;	/* the core reads again */
+	pop3_process(c);
+}
+
+static void
+pop3_drained(struct session *base)
+{
+	struct pop3_session *c = (struct pop3_session *)base;
+
 	if (pop3_retr_drained(c))
 		return;
 	if (c->listing) {
@@ -589,95 +594,31 @@ pop3_drained(struct pop3_session *c)
 }
 
 static void
-pop3_io_cb(struct io *io, enum io_event ev, void *arg)
+pop3_timeout(struct session *base)
 {
-	struct pop3_session *c = arg;
-
-	(void)io;
-	switch (ev) {
-	case IO_EV_DATAIN:
-		pop3_process(c);
-		break;
-	case IO_EV_DRAINED:
-		pop3_drained(c);
-		break;
-	case IO_EV_TLS_READY:
-		pop3_tls_ready(c);
-		break;
-	case IO_EV_TIMEOUT:
-		/* RFC 1939 3: an autologout does not enter UPDATE */
-		log_info("%s pop3 timeout addr=%s", c->base.id, c->base.ip);
-		pop3_send(c, "-ERR Autologout; idle for too long");
-		pop3_close(c);
-		break;
-	case IO_EV_CONNECTED:	/* not for server sessions */
-	case IO_EV_EOF:
-	case IO_EV_ERROR:
-		if (ev == IO_EV_ERROR && c->handshake)
-			log_info("%s pop3 tls-failed addr=%s", c->base.id,
-			    c->base.ip);
-		if (c->job) {
-			/* a job holds c: free it when the job answers */
-			c->dead = true;
-			pop3_pause(c);
-			break;
-		}
-		pop3_session_free(c);
-		break;
-	}
+	/* RFC 1939 3: an autologout does not enter UPDATE */
+	pop3_send((struct pop3_session *)base,
+	    "-ERR Autologout; idle for too long");
 }
 
 static void
-pop3_shutdown(struct server_session *base)
+pop3_shutdown(struct session *base)
+{
+	pop3_send((struct pop3_session *)base,
+	    "-ERR [SYS/TEMP] Server shutting down");
+}
+
+static void
+pop3_session_free(struct session *base)
 {
 	struct pop3_session *c = (struct pop3_session *)base;
 
-	c->stopping = true;
-	if (c->busy || c->closing)
-		return;		/* pop3_done says goodbye */
-	pop3_send(c, "-ERR [SYS/TEMP] Server shutting down");
-	pop3_close(c);
-}
-
-void
-pop3_session_start(struct pop3_session *c, int fd)
-{
-	int one = 1;
-
-	c->io = io_new(server_thread_loop(c->base.thread), fd, pop3_io_cb, c);
-	c->base.shutdown = pop3_shutdown;
-	c->started = time(NULL);
-	buf_init(&c->line, 0);
-	io_set_timeout(c->io, POP3_IDLE_TIMEOUT);
-	/* Replies leave whole (one write per reply or RETR piece): Nagle
-	 * would only hold a reply's tail back for the client's delayed ACK. */
-	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
-		log_debug("%s pop3 nodelay error=\"%s\"", c->base.id,
-		    strerror(errno));
-	log_info("%s %s connect addr=%s port=%d", c->base.id,
-	    service_name(c->base.svc), c->base.ip, c->base.port);
-	if (c->base.svc == SVC_POP3S) {
-		c->implicit_tls = true;
-		c->handshake = true;
-		c->busy = true;
-		if (tls_io_start(c->io) < 0)
-			pop3_session_free(c);
-		return;
-	}
-	pop3_send(c, "+OK tem ready");
-}
-
-void
-pop3_session_free(struct pop3_session *c)
-{
 	log_info("%s pop3 disconnect addr=%s user=%s commands=%u retr=%u "
 	    "duration=%lds", c->base.id, c->base.ip, c->user ? c->user : "-",
-	    c->ncommands, c->nretr, (long)(time(NULL) - c->started));
+	    c->ncommands, c->nretr, (long)(time(NULL) - c->base.started));
 	pop3_retr_free(&c->retr);
 	pop3_retr_free(&c->pre);
 	pop3_release(c->base.thread, &c->mu, &c->view, c->locked);
-	io_free(&c->io);
-	server_session_remove(&c->base);
 	loop_timer_free(&c->timer);
 	if (c->line.data)
 		OPENSSL_cleanse(c->line.data, c->line.cap);
@@ -686,4 +627,29 @@ pop3_session_free(struct pop3_session *c)
 	free(c->user);
 	free(c->msgs);
 	free(c);
+}
+
+static const struct session_proto pop3_proto = {
+	.name = "pop3",
+	.greet = pop3_greet,
+	.input = pop3_input,
+	.drained = pop3_drained,
+	.timeout = pop3_timeout,
+	.shutdown = pop3_shutdown,
+	.free = pop3_session_free,
+};
+
+void
+pop3_session_start(struct pop3_session *c, int fd)
+{
+	int one = 1;
+
+	buf_init(&c->line, 0);
+	/* Replies leave whole (one write per reply or RETR piece): Nagle
+	 * would only hold a reply's tail back for the client's delayed ACK. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+		log_debug("%s pop3 nodelay error=\"%s\"", c->base.id,
+		    strerror(errno));
+	session_start(&c->base, &pop3_proto, fd, c->base.svc == SVC_POP3S,
+	    POP3_IDLE_TIMEOUT);
 }

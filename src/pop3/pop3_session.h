@@ -32,7 +32,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "server/server.h"
+#include "server/session.h"
 #include "util/buf.h"
 
 /* Limits (STYLE.md habit 5). */
@@ -66,21 +66,12 @@ struct io;
 struct conf;
 
 struct pop3_session {
-	struct server_session	 base;		/* first */
-	struct io		*io;
+	struct session		 base;		/* first: the session core */
 	struct conf		*conf;
 	enum pop3_state		 state;
-	time_t			 started;
 
-	bool			 tls;
-	bool			 implicit_tls;	/* POP3S: greet after handshake */
-	bool			 tls_pending;	/* STLS: handshake once drained */
-	bool			 handshake;	/* TLS handshake running */
-	bool			 busy;		/* a command runs: no parsing */
-	bool			 job;		/* a worker job holds the session */
-	bool			 dead;		/* connection gone during a job */
-	bool			 closing;	/* close once output drained */
-	bool			 stopping;	/* server shutdown */
+	bool			 job;		/* a worker job runs (one at a
+						   time; it holds a reference) */
 	bool			 out_wait;	/* output above POP3_OUT_HIGH */
 	bool			 paused;	/* input paused */
 	bool			 auth_wait;	/* next line: AUTH response */
@@ -105,7 +96,6 @@ struct pop3_session {
 	struct pop3_retr	*retr;		/* RETR/TOP in progress */
 	struct pop3_retr	*pre;		/* next message, read ahead */
 	struct loop_timer	*timer;		/* failed-login delay */
-	char			 tls_info[128];
 };
 
 /* pop3_session.c: runs a new session on fd (taken over); c->base is
@@ -124,15 +114,21 @@ void pop3_send(struct pop3_session *c, const char *fmt, ...)
 void pop3_err_bad(struct pop3_session *c, const char *text);
 /* Stops reading input while a command waits (idempotent). */
 void pop3_pause(struct pop3_session *c);
+/* A command runs: no input is parsed until pop3_done (input paused). */
+void pop3_busy(struct pop3_session *c);
 /* Closes once the queued output drained. */
 void pop3_close(struct pop3_session *c);
-/* A command that set c->busy is over: resume, take the next one. */
+/* A command that made the session busy is over: take the next one. */
 void pop3_done(struct pop3_session *c);
 /* Reads and runs the buffered command lines while the session is free. */
 void pop3_process(struct pop3_session *c);
-/* Frees c (its mailbox is released on a worker). Not while a job holds
- * c, except from that job's completion. */
-void pop3_session_free(struct pop3_session *c);
+/* A worker job starts (c->job, a reference) / ended: false when the
+ * session closed meanwhile (the caller frees the job's data, says
+ * nothing). */
+void pop3_job_start(struct pop3_session *c);
+bool pop3_job_end(struct pop3_session *c);
+/* Not closing: commands may be parsed (when not busy). */
+bool pop3_open(const struct pop3_session *c);
 /* USER/PASS and AUTH PLAIN allowed now (TLS, or auth_allow_cleartext). */
 bool pop3_plaintext_ok(const struct pop3_session *c);
 /* Message n of the snapshot if it exists and is not DELE'd; else NULL

@@ -14,7 +14,7 @@
  *     reload accounts SERIAL     ->  ok accounts LIVE     (LIVE >= SERIAL)
  *                                ->  error TEXT
  * "ok" is sent only after the snapshot with serial LIVE is the current
- * one for every thread (server_set_accounts() has returned: any look-up
+ * one for every thread (server_state_set_accounts() has returned: any look-up
  * that starts afterwards, on any loop or worker, sees it).
  *
  * Trust: the socket is mode 0600 in data_dir and owned by run_as, so only

@@ -4,18 +4,22 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <sys/resource.h>
 
 #include "auth/resolve.h"
 #include "auth/ratelimit.h"
 #include "conf/conf.h"
 #include "dns/dns.h"
-#include "policy/dkim_keys.h"
-#include "policy/psl.h"
 #include "server/server.h"
+#include "server/session.h"
+#include "server/state.h"
 #include "util/hashmap.h"
 #include "util/log.h"
 #include "util/loop.h"
@@ -30,7 +34,7 @@ struct server_thread {
 	struct loop		*loop;
 	struct loop_listener	*listeners[MAX_LISTENERS];
 	int			 nlisteners;
-	struct server_session	 head;		/* list sentinel */
+	struct session	 head;		/* list sentinel */
 	int			 nsessions;
 	bool			 stopping;
 	struct loop_timer	*grace;
@@ -52,11 +56,26 @@ static struct bound bound[MAX_LISTENERS];
 static int nbound;
 static server_accept_fn *accept_fns[SVC_COUNT];
 
-static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct conf *cur_conf;
-static struct conf **old_confs;
-static size_t nold_confs;
-static struct acct_snapshot *cur_accounts;
+/*
+ * The global session cap. A session holds one descriptor (two while
+ * POP3 reads a message or a store job has a file open); the rest of the
+ * process needs some too: listeners, the log, accounts.db, resolver
+ * sockets, the workers' and committers' files, the mail store's indexes
+ * and the delivery engine's outbound sessions. So by default
+ *	max_sessions = nofile - max(SESSION_RESERVE_MIN, nofile / 4)
+ * (1,024 descriptors: 768 sessions). At the cap a newcomer takes the
+ * place of the longest silent session that never logged in (silent 2 s
+ * or more), else it is refused with the protocol's 421.
+ */
+#define SESSION_RESERVE_MIN	128
+#define EVICT_SCAN		256	/* oldest sessions looked at */
+#define CAP_LOG_SEC		10	/* at-capacity: one line per */
+static unsigned nofile_max_sessions;
+static atomic_uint nsessions_all;
+static pthread_mutex_t cap_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static time_t cap_log_last;
+static unsigned long cap_evicted, cap_refused;
+
 
 /* Per-address session counts: key -> count (kept in the value pointer,
  * never 0 while present), under one mutex. */
@@ -113,6 +132,44 @@ server_slot_release(const char *key)
 	ip_release(key);
 }
 
+/* Raises the soft open-file limit to the hard one; derives the cap. */
+static void
+server_nofile_init(void)
+{
+	struct rlimit rl;
+	rlim_t n = 1024, reserve;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			rlim_t want = rl.rlim_max;
+			rl.rlim_cur = want;
+			if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+				log_warn("- server nofile-raise-failed want=%llu "
+				    "error=\"%s\"", (unsigned long long)want,
+				    strerror(errno));
+			getrlimit(RLIMIT_NOFILE, &rl);
+		}
+		n = rl.rlim_cur;
+	}
+	if (n == RLIM_INFINITY || n > (1u << 24))
+		n = 1u << 24;
+	reserve = n / 4 > SESSION_RESERVE_MIN ? n / 4 : SESSION_RESERVE_MIN;
+	nofile_max_sessions = n > 2 * reserve ? (unsigned)(n - reserve) :
+	    (unsigned)(n / 2);
+	log_info("- server nofile=%llu max_sessions=%u",
+	    (unsigned long long)n, server_max_sessions());
+}
+
+unsigned
+server_max_sessions(void)
+{
+	struct server_state *st = server_state_get();
+	unsigned m = st->conf->max_sessions;
+
+	server_state_unref(&st);
+	return m ? m : nofile_max_sessions;
+}
+
 void
 server_init(struct conf *c, unsigned n)
 {
@@ -123,7 +180,8 @@ server_init(struct conf *c, unsigned n)
 	if (n > MAX_THREADS)
 		n = MAX_THREADS;
 	nthreads = n;
-	cur_conf = c;
+	server_state_set_conf(c);
+	server_nofile_init();
 	for (unsigned i = 0; i < n; i++) {
 		threads[i].idx = (int)i;
 		threads[i].loop = loop_new();
@@ -267,8 +325,10 @@ server_thread_resolver(struct server_thread *t)
 	char *err = NULL;
 
 	if (t->resolver == NULL) {
-		t->resolver = dns_resolver_new(t->loop, server_conf()->dns_server,
+		struct server_state *st = server_state_get();
+		t->resolver = dns_resolver_new(t->loop, st->conf->dns_server,
 		    &err);
+		server_state_unref(&st);
 		if (t->resolver == NULL) {
 			log_error("- server resolver-failed thread=%d error=\"%s\"",
 			    t->idx, err ? err : "?");
@@ -281,59 +341,53 @@ server_thread_resolver(struct server_thread *t)
 	return t->resolver;
 }
 
-/* Policy data: the current pointer, old ones kept until exit. */
-static pthread_mutex_t policy_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct psl *cur_psl;
-static struct dkim_keystore *cur_dkim;
-static struct psl **old_psl;
-static size_t nold_psl;
-static struct dkim_keystore **old_dkim;
-static size_t nold_dkim;
-
-const struct psl *
-server_psl(void)
+/* At-capacity events: one log line per CAP_LOG_SEC, with the counts. */
+static void
+cap_log(bool evicted)
 {
-	const struct psl *p;
+	time_t now = time(NULL);
+	unsigned long ev = 0, ref = 0;
+	bool say = false;
 
-	pthread_mutex_lock(&policy_lock);
-	p = cur_psl;
-	pthread_mutex_unlock(&policy_lock);
-	return p;
-}
-
-void
-server_set_psl(struct psl *p)
-{
-	pthread_mutex_lock(&policy_lock);
-	if (cur_psl) {
-		old_psl = xrealloc(old_psl, (nold_psl + 1) * sizeof(*old_psl));
-		old_psl[nold_psl++] = cur_psl;
+	pthread_mutex_lock(&cap_log_lock);
+	if (evicted)
+		cap_evicted++;
+	else
+		cap_refused++;
+	if (now - cap_log_last >= CAP_LOG_SEC) {
+		cap_log_last = now;
+		ev = cap_evicted;
+		ref = cap_refused;
+		cap_evicted = cap_refused = 0;
+		say = true;
 	}
-	cur_psl = p;
-	pthread_mutex_unlock(&policy_lock);
+	pthread_mutex_unlock(&cap_log_lock);
+	if (say)
+		log_warn("- server at-capacity sessions=%u max_sessions=%u "
+		    "evicted=%lu refused=%lu", atomic_load(&nsessions_all),
+		    server_max_sessions(), ev, ref);
 }
 
-const struct dkim_keystore *
-server_dkim_keys(void)
+/* Below the cap, or room made on t by evicting a silent session. */
+static bool
+cap_admit(struct server_thread *t)
 {
-	const struct dkim_keystore *k;
+	struct session *s;
+	time_t now;
+	int n = 0;
 
-	pthread_mutex_lock(&policy_lock);
-	k = cur_dkim;
-	pthread_mutex_unlock(&policy_lock);
-	return k;
-}
-
-void
-server_set_dkim_keys(struct dkim_keystore *ks)
-{
-	pthread_mutex_lock(&policy_lock);
-	if (cur_dkim) {
-		old_dkim = xrealloc(old_dkim, (nold_dkim + 1) * sizeof(*old_dkim));
-		old_dkim[nold_dkim++] = cur_dkim;
-	}
-	cur_dkim = ks;
-	pthread_mutex_unlock(&policy_lock);
+	if (atomic_load(&nsessions_all) < server_max_sessions())
+		return true;
+	now = time(NULL);
+	for (s = t->head.prev; s != &t->head && n < EVICT_SCAN;
+	    s = s->prev, n++)
+		if (session_evictable(s, now)) {
+			session_evict(s);
+			cap_log(true);
+			return true;
+		}
+	cap_log(false);
+	return false;
 }
 
 static void
@@ -344,11 +398,15 @@ thread_check_done(struct server_thread *t)
 }
 
 bool
-server_session_add(struct server_thread *t, struct server_session *s,
+server_session_add(struct server_thread *t, struct session *s,
     enum service svc, const struct sockaddr *sa)
 {
 	char key[SLOT_KEY_MAX];
+	struct server_state *st = server_state_get();
+	unsigned per_minute = st->conf->max_connections_per_minute;
+	unsigned per_ip = st->conf->max_sessions_per_ip;
 
+	server_state_unref(&st);
 	s->thread = t;
 	s->svc = svc;
 	log_new_id(s->id);
@@ -367,14 +425,15 @@ server_session_add(struct server_thread *t, struct server_session *s,
 	} else
 		snprintf(s->ip, sizeof(s->ip), "unknown");
 	snprintf(key, sizeof(key), "conn/%s", s->ip);
-	if (!ratelimit_take(key, 1, server_conf()->max_connections_per_minute,
-	    60)) {
+	if (!ratelimit_take(key, 1, per_minute, 60)) {
 		log_info("%s %s refuse addr=%s reason=max_connections_per_minute",
 		    s->id, svc_names[svc], s->ip);
 		return false;
 	}
+	if (!cap_admit(t))
+		return false;	/* logged by cap_log */
 	snprintf(key, sizeof(key), "%s/%s", svc_names[svc], s->ip);
-	if (!ip_acquire(key, server_conf()->max_sessions_per_ip)) {
+	if (!ip_acquire(key, per_ip)) {
 		log_info("%s %s refuse addr=%s reason=max_sessions_per_ip",
 		    s->id, svc_names[svc], s->ip);
 		return false;
@@ -384,6 +443,8 @@ server_session_add(struct server_thread *t, struct server_session *s,
 	t->head.next->prev = s;
 	t->head.next = s;
 	t->nsessions++;
+	atomic_fetch_add(&nsessions_all, 1);
+	s->run = server_state_get();	/* kept until the session's free */
 	return true;
 }
 
@@ -401,7 +462,7 @@ server_refuse(int fd, enum service svc, const char *line)
 }
 
 void
-server_session_remove(struct server_session *s)
+server_session_remove(struct session *s)
 {
 	char key[SLOT_KEY_MAX];
 	struct server_thread *t = s->thread;
@@ -414,6 +475,7 @@ server_session_remove(struct server_session *s)
 	s->next->prev = s->prev;
 	s->next = s->prev = NULL;
 	t->nsessions--;
+	atomic_fetch_sub(&nsessions_all, 1);
 	thread_check_done(t);
 }
 
@@ -439,15 +501,14 @@ thread_stop(void *arg)
 {
 	struct stop_arg *sa = arg;
 	struct server_thread *t = sa->t;
-	struct server_session *s, *next;
+	struct session *s, *next;
 
 	t->stopping = true;
 	for (int i = 0; i < t->nlisteners; i++)
 		loop_listener_enable(t->listeners[i], false);
 	for (s = t->head.next; s != &t->head; s = next) {
 		next = s->next;
-		if (s->shutdown)
-			s->shutdown(s);
+		session_server_stop(s);
 	}
 	t->grace = loop_timer_new(t->loop, thread_grace_over, t);
 	loop_timer_add(t->grace, sa->grace_ms);
@@ -470,66 +531,3 @@ server_stop(unsigned grace_ms)
 	}
 }
 
-void
-server_free_policy(void)
-{
-	psl_free(&cur_psl);
-	for (size_t i = 0; i < nold_psl; i++)
-		psl_free(&old_psl[i]);
-	free(old_psl);
-	old_psl = NULL;
-	nold_psl = 0;
-	dkim_keystore_free(&cur_dkim);
-	for (size_t i = 0; i < nold_dkim; i++)
-		dkim_keystore_free(&old_dkim[i]);
-	free(old_dkim);
-	old_dkim = NULL;
-	nold_dkim = 0;
-}
-
-struct conf *
-server_conf(void)
-{
-	struct conf *c;
-
-	pthread_mutex_lock(&state_lock);
-	c = cur_conf;
-	pthread_mutex_unlock(&state_lock);
-	return c;
-}
-
-void
-server_set_conf(struct conf *c)
-{
-	pthread_mutex_lock(&state_lock);
-	old_confs = xrealloc(old_confs, (nold_confs + 1) * sizeof(*old_confs));
-	old_confs[nold_confs++] = cur_conf;
-	cur_conf = c;
-	pthread_mutex_unlock(&state_lock);
-}
-
-struct acct_snapshot *
-server_accounts(void)
-{
-	struct acct_snapshot *s;
-
-	pthread_mutex_lock(&state_lock);
-	s = cur_accounts;
-	if (s)
-		acct_snapshot_ref(s);
-	pthread_mutex_unlock(&state_lock);
-	return s;
-}
-
-void
-server_set_accounts(struct acct_snapshot *s)
-{
-	struct acct_snapshot *old;
-
-	pthread_mutex_lock(&state_lock);
-	old = cur_accounts;
-	cur_accounts = s;
-	pthread_mutex_unlock(&state_lock);
-	if (old)
-		acct_snapshot_unref(&old);
-}

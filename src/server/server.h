@@ -1,7 +1,7 @@
 /*
  * server - the running server's shared state: loop threads, listeners,
- * the session registry, per-address session caps, and the current
- * config, accounts and TLS context (each swapped whole on reload).
+ * the session registry, per-address and global session caps. The
+ * running state (config, accounts, ...) is server/state.h.
  *
  * Trust: sits between the network and the protocol sessions; holds no
  * protocol knowledge. Protocols register an accept function per service.
@@ -27,26 +27,20 @@ enum service {
 };
 
 struct server_thread;
-
-/* Embedded first in every protocol session. */
-struct server_session {
-	struct server_session	*prev, *next;
-	struct server_thread	*thread;
-	enum service		 svc;
-	char			 id[17];		/* log id */
-	char			 ip[INET6_ADDRSTRLEN];	/* client address */
-	int			 port;
-	/* The server is stopping: reply and close soon. */
-	void			(*shutdown)(struct server_session *s);
-};
+struct session;
 
 typedef void server_accept_fn(struct server_thread *t, int fd,
     const struct sockaddr *sa, socklen_t len, enum service svc);
 
 const char *service_name(enum service svc);
 
-/* Setup, in the main thread, before server_run(). */
+/* Setup, in the main thread, before server_run(): c becomes the running
+ * state's config (server/state.h; it takes c). Raises the soft
+ * RLIMIT_NOFILE to the hard limit and derives the session cap from it. */
 void server_init(struct conf *c, unsigned nthreads);
+/* The global session cap: conf max_sessions, else derived from the
+ * open-file limit (formula in server.c). */
+unsigned server_max_sessions(void);
 /* Binds one listener address for svc (nthreads sockets); -1 + *error_r. */
 int server_bind(enum service svc, const char *host, int port, char **error_r);
 void server_set_accept(enum service svc, server_accept_fn *fn);
@@ -68,24 +62,14 @@ unsigned server_thread_sessions(const struct server_thread *t);
  * asking dns_server); NULL when it cannot be made (logged). */
 struct dns_resolver *server_thread_resolver(struct server_thread *t);
 
-/* Process-wide policy data, loaded by serve.c and swapped on reload:
- * the public suffix list and the DKIM signing keys. Old ones are kept
- * until exit (a check in progress may still use them). */
-struct psl;
-struct dkim_keystore;
-const struct psl *server_psl(void);
-void server_set_psl(struct psl *p);
-const struct dkim_keystore *server_dkim_keys(void);
-void server_set_dkim_keys(struct dkim_keystore *ks);
-/* At exit, after server_stop(): frees current and old policy data. */
-void server_free_policy(void);
-
-/* Registers s on t (fills thread, id) after taking its per-address slot.
+/* Registers s on t (fills thread, id, run: a reference to the running
+ * state, dropped at the session's free) after taking its slots.
  * Returns false when the address already holds max_sessions_per_ip
  * sessions of that service: the caller refuses and closes. */
-bool server_session_add(struct server_thread *t, struct server_session *s,
+bool server_session_add(struct server_thread *t, struct session *s,
     enum service svc, const struct sockaddr *sa);
-void server_session_remove(struct server_session *s);
+/* At the session's free (session.c): releases its slot. */
+void server_session_remove(struct session *s);
 /* After a refused server_session_add: says line (with CRLF) unless the
  * service speaks TLS first, and closes fd. Best effort, never blocks. */
 void server_refuse(int fd, enum service svc, const char *line);
@@ -94,13 +78,5 @@ void server_refuse(int fd, enum service svc, const char *line);
  * false when key already holds max (0: no limit). Thread-safe. */
 bool server_slot_acquire(const char *key, unsigned max);
 void server_slot_release(const char *key);
-
-/* The current config. It stays valid while the server runs (old configs
- * are kept until exit, so a session may keep the one it started with). */
-struct conf *server_conf(void);
-void server_set_conf(struct conf *c);
-/* The current accounts snapshot, with a reference for the caller. */
-struct acct_snapshot *server_accounts(void);
-void server_set_accounts(struct acct_snapshot *s);	/* takes the ref */
 
 #endif

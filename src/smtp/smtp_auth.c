@@ -36,7 +36,7 @@ smtp_auth_offered(const struct smtp_session *s)
 {
 	return (s->base.svc == SVC_SUBMISSION ||
 	    s->base.svc == SVC_SUBMISSIONS) &&
-	    (s->tls || s->conf->auth_allow_cleartext);
+	    (s->base.tls || s->conf->auth_allow_cleartext);
 }
 
 /* "AUTH " and a mechanism name (at most 20 characters, RFC 4422 3.1) in
@@ -66,13 +66,13 @@ int
 smtp_auth_getline(struct smtp_session *s)
 {
 	bool sasl = s->auth_step != SMTP_AUTH_NONE ||
-	    (smtp_auth_offered(s) && !s->auth_done && !s->in_tx);
+	    (smtp_auth_offered(s) && !s->auth_done && !smtp_in_tx(s));
 	size_t max = sasl ? SASL_LINE_MAX + SMTP_AUTH_PREFIX_MAX :
 	    SMTP_LINE_MAX, n = 0;
 	/* an over-long line is gone once refused: look at its start first */
-	const char *p = sasl ? io_peek(s->io, &n) : NULL;
+	const char *p = sasl ? io_peek(s->base.io, &n) : NULL;
 	bool auth_cmd = p != NULL && is_auth_line(p, n);
-	int r = io_getline(s->io, max + 1, &s->line);	/* + its CR */
+	int r = io_getline(s->base.io, max + 1, &s->line);	/* + its CR */
 
 	if (r < 0 && (s->auth_step != SMTP_AUTH_NONE || auth_cmd)) {
 		smtp_auth_end(s);
@@ -93,13 +93,9 @@ smtp_auth_delay_over(void *arg)
 {
 	struct smtp_session *s = arg;
 
-	s->auth_pending = false;
-	if (s->dead) {			/* the client left meanwhile */
-		smtp_session_free_dead(s);
-		return;
-	}
 	smtp_reply(s, "535 5.7.8 Error: authentication failed");
 	smtp_session_resume(s);
+	session_unref(&s->base);	/* the timer's */
 }
 
 static void
@@ -108,19 +104,20 @@ smtp_auth_verified(bool ok, char *canonical, void *arg)
 	struct smtp_session *s = arg;
 	unsigned delay;
 
-	s->auth_pending = false;
-	if (s->dead) {
+	if (session_closed(&s->base)) {	/* the client left meanwhile */
 		free(canonical);
-		smtp_session_free_dead(s);
+		session_unref(&s->base);
 		return;
 	}
 	if (ok) {
 		s->auth_done = true;
+		s->base.trusted = true;
 		s->auth_user = canonical;
 		log_info("%s smtp auth user=%s addr=%s", s->base.id,
 		    s->auth_user, s->base.ip);
 		smtp_reply(s, "235 2.7.0 Authentication successful");
 		smtp_session_resume(s);
+		session_unref(&s->base);
 		return;
 	}
 	delay = authfail_record(s->base.ip);
@@ -130,7 +127,7 @@ smtp_auth_verified(bool ok, char *canonical, void *arg)
 	if (s->auth_timer == NULL)
 		s->auth_timer = loop_timer_new(server_thread_loop(s->base.thread),
 		    smtp_auth_delay_over, s);
-	s->auth_pending = true;		/* the timer holds s */
+	/* the worker's reference passes to the timer */
 	loop_timer_add(s->auth_timer, delay);
 }
 
@@ -142,9 +139,8 @@ smtp_auth_verify(struct smtp_session *s, struct sasl_creds *c)
 
 	free(s->auth_try_user);
 	s->auth_try_user = xstrdup(c->user);
-	s->busy = true;
-	s->auth_pending = true;
-	io_pause_read(s->io);
+	session_busy(&s->base);
+	session_ref(&s->base);		/* the worker's */
 	auth_verify_start(server_thread_loop(s->base.thread), acct, c->user,
 	    c->pass, smtp_auth_verified, s);
 	if (acct)
@@ -176,7 +172,7 @@ smtp_cmd_auth(struct smtp_session *s, const struct smtp_command *cmd)
 		smtp_error(s);
 		return;
 	}
-	if (s->auth_done || s->in_tx) {
+	if (s->auth_done || smtp_in_tx(s)) {
 		smtp_reply(s, s->auth_done ? "503 5.5.1 Error: already "
 		    "authenticated" : "503 5.5.1 Error: MAIL transaction in "
 		    "progress");

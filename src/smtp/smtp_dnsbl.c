@@ -131,8 +131,8 @@ dnsbl_finish(struct smtp_dnsbl *b)
 {
 	struct smtp_session *s = b->s;
 
-	if (b->pending > 0)
-		return;
+	if (b->pending > 0 || !smtp_open(s))
+		return;		/* closing: its close cancels the look-ups */
 	s->dnsbl = NULL;
 	if (b->listed >= 0) {
 		const char *zone = s->conf->dnsbl_zones.v[b->listed];
@@ -170,8 +170,7 @@ smtp_dnsbl_start(struct smtp_session *s)
 	b->s = s;
 	b->listed = -1;
 	s->dnsbl = b;
-	s->busy = true;		/* nothing is read before the greeting */
-	io_pause_read(s->io);
+	session_busy(&s->base);	/* nothing is read before the greeting */
 	for (int i = 0; i < z->n && i < DNSBL_MAX; i++) {
 		b->q[i].b = b;
 		b->q[i].i = i;

@@ -37,7 +37,7 @@ smtp_protocol(const struct smtp_session *s)
 
 	if (!s->esmtp)
 		return "SMTP";
-	return names[s->mail.smtputf8][s->tls][s->auth_done];
+	return names[s->mail.smtputf8][s->base.tls][s->auth_done];
 }
 
 /* Starts the body with our Received line (RFC 5321 4.4). */
@@ -53,8 +53,8 @@ smtp_message_begin(struct smtp_session *s)
 	buf_printf(&s->body, "Received: from %s ([%s])\n\tby %s (tem) with %s "
 	    "id %s", s->helo ? s->helo : "unknown", s->base.ip,
 	    s->conf->hostname, smtp_protocol(s), s->msgid);
-	if (s->tls)
-		buf_printf(&s->body, "\n\t(%s)", s->tls_info);
+	if (s->base.tls)
+		buf_printf(&s->body, "\n\t(%s)", s->base.tls_info);
 	if (s->nrcpt == 1) {
 		char *to = smtp_path_to_string(&s->rcpts[0].path);
 		buf_printf(&s->body, "\n\tfor <%s>", to);
@@ -70,7 +70,7 @@ smtp_message_begin(struct smtp_session *s)
 static bool
 smtp_message_ready(struct smtp_session *s, const char **reply_r)
 {
-	if (!s->in_tx) {
+	if (!smtp_in_tx(s)) {
 		*reply_r = "503 5.5.1 Error: need MAIL command";
 		return false;
 	}
@@ -97,7 +97,8 @@ smtp_cmd_data(struct smtp_session *s, const struct smtp_command *cmd)
 	smtp_message_begin(s);
 	smtp_deadline(s, SMTP_DATA_DEADLINE);
 	s->data_mode = SMTP_DATA_DOT;
-	io_set_timeout(s->io, s->conf->smtp_data_timeout);
+	smtp_enter_state(s, SMTP_ST_DATA);
+	session_set_timeout(&s->base, s->conf->smtp_data_timeout);
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
@@ -121,11 +122,12 @@ smtp_cmd_bdat(struct smtp_session *s, const struct smtp_command *cmd)
 		smtp_message_begin(s);
 		smtp_deadline(s, SMTP_DATA_DEADLINE);
 		s->bdat_started = true;
+		smtp_enter_state(s, SMTP_ST_BDAT);
 	}
 	s->bdat_left = size;
 	s->bdat_last = last;
 	s->data_mode = SMTP_DATA_BDAT;
-	io_set_timeout(s->io, s->conf->smtp_data_timeout);
+	session_set_timeout(&s->base, s->conf->smtp_data_timeout);
 }
 
 static void smtp_message_end(struct smtp_session *s);
@@ -137,18 +139,18 @@ smtp_bdat_input(struct smtp_session *s)
 	size_t len;
 
 	while (s->bdat_left > 0) {
-		p = io_peek(s->io, &len);
+		p = io_peek(s->base.io, &len);
 		if (len == 0)
 			return false;
 		if (len > s->bdat_left)
 			len = (size_t)s->bdat_left;
 		if (s->bdat_error == NULL)
 			smtp_bdat_feed(&s->dec, p, len, &s->body);
-		io_drain(s->io, len);
+		io_drain(s->base.io, len);
 		s->bdat_left -= len;
 	}
 	s->data_mode = SMTP_DATA_NONE;
-	io_set_timeout(s->io, s->conf->smtp_command_timeout);
+	session_set_timeout(&s->base, s->conf->smtp_command_timeout);
 	if (s->bdat_error) {
 		smtp_reply(s, "%s", s->bdat_error);
 		s->bdat_error = NULL;
@@ -161,7 +163,7 @@ smtp_bdat_input(struct smtp_session *s)
 	}
 	smtp_bdat_finish(&s->dec, &s->body);
 	smtp_message_end(s);
-	return !s->busy && !s->quitting;
+	return smtp_running(s);
 }
 
 bool
@@ -174,16 +176,16 @@ smtp_message_input(struct smtp_session *s)
 	if (s->data_mode == SMTP_DATA_BDAT)
 		return smtp_bdat_input(s);
 	while (!done) {
-		p = io_peek(s->io, &len);
+		p = io_peek(s->base.io, &len);
 		if (len == 0)
 			return false;
 		used = smtp_data_feed(&s->dec, p, len, &s->body, &done);
-		io_drain(s->io, used);
+		io_drain(s->base.io, used);
 	}
 	s->data_mode = SMTP_DATA_NONE;
-	io_set_timeout(s->io, s->conf->smtp_command_timeout);
+	session_set_timeout(&s->base, s->conf->smtp_command_timeout);
 	smtp_message_end(s);
-	return !s->busy && !s->quitting;
+	return smtp_running(s);
 }
 
 /*
@@ -310,10 +312,9 @@ smtp_store_settle(struct smtp_store *st)
 
 	if (--st->pending > 0)
 		return;
-	s->store_pending = false;
-	if (s->dead) {
+	if (session_closed(&s->base)) {	/* the client left meanwhile */
 		smtp_store_free(st);
-		smtp_session_free_dead(s);
+		session_unref(&s->base);
 		return;
 	}
 	if (st->failed)
@@ -326,6 +327,7 @@ smtp_store_settle(struct smtp_store *st)
 	smtp_store_free(st);
 	smtp_tx_reset(s);
 	smtp_session_resume(s);
+	session_unref(&s->base);	/* the store's */
 }
 
 /* True when the header section (up to the first empty line) of msg has
@@ -417,9 +419,9 @@ smtp_message_store(struct smtp_session *s, bool junk)
 			else
 				smtp_store_add_remote(st, t, &s->rcpts[i].path);
 		}
-	s->busy = true;
-	s->store_pending = true;
-	io_pause_read(s->io);
+	smtp_enter_state(s, SMTP_ST_STORE);
+	session_busy(&s->base);
+	session_ref(&s->base);		/* the store's, until settled */
 	st->pending = (st->job.nrcpt > 0) + (st->qn.msg.nrcpt > 0);
 	if (st->pending == 0) {		/* aliases that lead nowhere */
 		st->pending = 1;

@@ -81,7 +81,8 @@ smtp_policy_answered(struct smtp_session *s)
 {
 	struct smtp_policy *p = s->policy;
 
-	if (--p->waiting == 0 && p->at_end)
+	/* closing (a timeout while the checks ran): its close cancels them */
+	if (--p->waiting == 0 && p->at_end && smtp_open(s))
 		smtp_policy_decide(s);
 }
 
@@ -230,7 +231,7 @@ smtp_policy_decide(struct smtp_session *s)
 		else if (p->dmarc_pol)
 			dres = dmarc_evaluate(p->dmarc_pol, p->from_domain, NULL,
 			    spf_to_dmarc(p->spf_res), p->spf_domain, dr,
-			    (int)nd, server_psl(), &disp);
+			    (int)nd, s->base.run->psl, &disp);
 		dmarc_authres_add(&ar, dres, p->dmarc_pol, disp,
 		    p->from_domain);
 		if (disp == DMARC_DISP_REJECT)
@@ -253,7 +254,6 @@ smtp_policy_decide(struct smtp_session *s)
 	    spf_result_name(p->spf_res), nd, dmarc_result_str(dres),
 	    dmarc_disposition_str(disp), from);
 	free(from);
-	s->policy_pending = false;
 	if (reply) {
 		free(hdr);
 		smtp_policy_reset(s);
@@ -272,7 +272,7 @@ smtp_policy_decide(struct smtp_session *s)
 static void
 smtp_policy_sign(struct smtp_session *s)
 {
-	const struct dkim_keystore *ks = server_dkim_keys();
+	const struct dkim_keystore *ks = s->base.run->dkim;
 	const char *msg = s->body.data + s->body_start;
 	size_t len = s->body.len - s->body_start;
 	char *from_domain = NULL;
@@ -327,15 +327,14 @@ smtp_policy_end(struct smtp_session *s)
 	p->from_st = dmarc_from_domain(msg, len, &p->from_domain);
 	p->waiting++;
 	p->dkim = dkim_verify_start(r, msg, len, dkim_done, s);
-	if (p->from_st == DMARC_FROM_OK && server_psl()) {
+	if (p->from_st == DMARC_FROM_OK && s->base.run->psl) {
 		p->waiting++;
-		p->dmarc = dmarc_check_start(r, server_psl(), p->from_domain,
+		p->dmarc = dmarc_check_start(r, s->base.run->psl, p->from_domain,
 		    dmarc_done, s);
 	}
 	p->at_end = true;
-	s->busy = true;
-	s->policy_pending = true;
-	io_pause_read(s->io);
+	smtp_enter_state(s, SMTP_ST_CHECKS);
+	session_busy(&s->base);
 	if (p->waiting == 0)
 		smtp_policy_decide(s);
 }

@@ -10,6 +10,7 @@
 
 #include "conf/conf.h"
 #include "smtp/smtp_session.h"
+#include "server/state.h"
 #include "util/io.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -20,7 +21,6 @@ smtp_accept(struct server_thread *t, int fd, const struct sockaddr *sa,
 {
 	struct smtp_session *s = xmalloc(sizeof(*s));
 
-	s->conf = server_conf();
 	if (len <= sizeof(s->peer))
 		memcpy(&s->peer, sa, len);
 	if (!server_session_add(t, &s->base, svc, sa)) {
@@ -29,5 +29,6 @@ smtp_accept(struct server_thread *t, int fd, const struct sockaddr *sa,
 		free(s);
 		return;
 	}
+	s->conf = s->base.run->conf;
 	smtp_session_start(s, fd);
 }

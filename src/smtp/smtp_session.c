@@ -25,9 +25,41 @@
 #include "util/loop.h"
 #include "util/xmalloc.h"
 
-static void smtp_process(struct smtp_session *s);
 static bool smtp_rate(struct smtp_session *s, const char *kind, unsigned max);
-static void smtp_session_free(struct smtp_session *s);
+
+static const char *const smtp_state_names[] = {
+	"greeting", "helo", "ready", "mail", "rcpt", "data", "bdat", "checks",
+	"store", "starttls", "quit",
+};
+
+void
+smtp_enter_state(struct smtp_session *s, enum smtp_state st)
+{
+	if (s->state == st)
+		return;
+	TEM_ASSERT(s->state != SMTP_ST_QUIT);
+	log_debug("%s smtp enter %s->%s", s->base.id,
+	    smtp_state_names[s->state], smtp_state_names[st]);
+	s->state = st;
+}
+
+bool
+smtp_in_tx(const struct smtp_session *s)
+{
+	return s->state >= SMTP_ST_MAIL && s->state <= SMTP_ST_STORE;
+}
+
+bool
+smtp_running(const struct smtp_session *s)
+{
+	return !s->base.busy && s->base.state == SESSION_ACTIVE;
+}
+
+bool
+smtp_open(const struct smtp_session *s)
+{
+	return s->base.state == SESSION_ACTIVE;
+}
 
 void
 smtp_reply(struct smtp_session *s, const char *fmt, ...)
@@ -35,12 +67,14 @@ smtp_reply(struct smtp_session *s, const char *fmt, ...)
 	va_list ap;
 	struct buf b;
 
+	if (session_closed(&s->base))
+		return;		/* the client is gone: nobody to tell */
 	buf_init(&b, 0);
 	va_start(ap, fmt);
 	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
 	buf_append(&b, "\r\n", 2);
-	io_write(s->io, b.data, b.len);
+	io_write(s->base.io, b.data, b.len);
 	if (b.data[0] == '4' || b.data[0] == '5')
 		log_info("%s smtp reply code=%.3s text=\"%.*s\"", s->base.id,
 		    b.data, (int)(b.len > 202 ? 200 : b.len - 2), b.data);
@@ -50,9 +84,10 @@ smtp_reply(struct smtp_session *s, const char *fmt, ...)
 void
 smtp_session_close(struct smtp_session *s)
 {
-	s->quitting = true;
-	io_pause_read(s->io);
-	/* The reply just queued drains, then IO_EV_DRAINED frees s. */
+	if (s->state != SMTP_ST_QUIT)
+		smtp_enter_state(s, SMTP_ST_QUIT);
+	/* The reply just queued drains, then the connection closes. */
+	session_close(&s->base);
 }
 
 bool
@@ -72,14 +107,14 @@ void
 smtp_tx_reset(struct smtp_session *s)
 {
 	smtp_policy_reset(s);
-	s->policy_pending = false;
 	smtp_path_free(&s->mail);
 	for (unsigned i = 0; i < s->nrcpt; i++) {
 		smtp_path_free(&s->rcpts[i].path);
 		acct_resolution_free(&s->rcpts[i].res);
 	}
 	s->nrcpt = 0;
-	s->in_tx = false;
+	if (smtp_in_tx(s))
+		smtp_enter_state(s, SMTP_ST_READY);
 	s->data_mode = SMTP_DATA_NONE;
 	s->bdat_started = false;
 	s->bdat_error = NULL;
@@ -106,7 +141,7 @@ smtp_cmd_helo(struct smtp_session *s, const struct smtp_command *cmd)
 	smtp_tx_reset(s);
 	free(s->helo);
 	s->helo = xstrdup(cmd->args);
-	s->helo_done = true;
+	smtp_enter_state(s, SMTP_ST_READY);
 	s->esmtp = cmd->verb == SMTP_VERB_EHLO;
 	if (!s->esmtp) {
 		smtp_reply(s, "250 %s", s->conf->hostname);
@@ -117,7 +152,7 @@ smtp_cmd_helo(struct smtp_session *s, const struct smtp_command *cmd)
 	smtp_reply(s, "250-PIPELINING");
 	smtp_reply(s, "250-SIZE %llu",
 	    (unsigned long long)s->conf->message_size_limit);
-	if (!s->tls && tls_available())
+	if (!s->base.tls && tls_available())
 		smtp_reply(s, "250-STARTTLS");
 	if (smtp_auth_offered(s) && !s->auth_done)
 		smtp_reply(s, "250-AUTH PLAIN LOGIN");
@@ -133,12 +168,12 @@ smtp_cmd_mail(struct smtp_session *s, const struct smtp_command *cmd)
 {
 	const char *reply;
 
-	if (!s->helo_done) {
+	if (s->state < SMTP_ST_READY) {
 		smtp_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
 		smtp_error(s);
 		return;
 	}
-	if (s->in_tx) {
+	if (smtp_in_tx(s)) {
 		smtp_reply(s, "503 5.5.1 Error: nested MAIL command");
 		smtp_error(s);
 		return;
@@ -190,7 +225,7 @@ smtp_cmd_mail(struct smtp_session *s, const struct smtp_command *cmd)
 		}
 		free(from);
 	}
-	s->in_tx = true;
+	smtp_enter_state(s, SMTP_ST_MAIL);
 	smtp_policy_mail(s);
 	smtp_reply(s, "250 2.1.0 Ok");
 }
@@ -224,7 +259,7 @@ smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 	char *addr;
 	enum acct_resolve_status st;
 
-	if (!s->in_tx) {
+	if (!smtp_in_tx(s)) {
 		smtp_reply(s, "503 5.5.1 Error: need MAIL command");
 		smtp_error(s);
 		return;
@@ -282,6 +317,7 @@ smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 		}
 	}
 	s->nrcpt++;
+	smtp_enter_state(s, SMTP_ST_RCPT);
 	free(addr);
 	smtp_reply(s, "250 2.1.5 Ok");
 	return;
@@ -302,7 +338,7 @@ smtp_cmd_starttls(struct smtp_session *s, const struct smtp_command *cmd)
 		smtp_error(s);
 		return;
 	}
-	if (s->tls) {
+	if (s->base.tls) {
 		smtp_reply(s, "503 5.5.1 Error: TLS already active");
 		smtp_error(s);
 		return;
@@ -312,14 +348,11 @@ smtp_cmd_starttls(struct smtp_session *s, const struct smtp_command *cmd)
 		return;
 	}
 	smtp_reply(s, "220 2.0.0 Ready to start TLS");
-	/* Whatever the client pipelined after STARTTLS was sent in clear
-	 * and must not be taken as commands (CVE-2011-0411 and kin). */
-	io_drain_all(s->io);
-	io_pause_read(s->io);
-	s->tls_pending = true;	/* the handshake starts once 220 is out */
-	s->busy = true;		/* until the handshake is done */
+	/* the handshake starts once 220 is out; what the client pipelined
+	 * after STARTTLS is dropped there */
+	session_starttls(&s->base);
 	smtp_tx_reset(s);
-	s->helo_done = false;
+	smtp_enter_state(s, SMTP_ST_STARTTLS);
 	s->esmtp = false;
 }
 
@@ -400,7 +433,7 @@ smtp_deadline_over(void *arg)
 	struct smtp_session *s = arg;
 
 	s->deadline_on = false;
-	if (s->quitting)
+	if (s->base.state != SESSION_ACTIVE)
 		return;
 	log_info("%s smtp deadline addr=%s state=%s", s->base.id, s->base.ip,
 	    s->data_mode != SMTP_DATA_NONE ? "data" : "command");
@@ -425,12 +458,16 @@ smtp_deadline(struct smtp_session *s, unsigned sec)
 	s->deadline_on = true;
 }
 
+/* proto->input: runs the buffered commands while nothing waits. */
 static void
-smtp_process(struct smtp_session *s)
+smtp_input(struct session *base)
 {
+	struct smtp_session *s = (struct smtp_session *)base;
 	int r;
 
-	while (!s->busy && !s->quitting) {
+	if (s->state == SMTP_ST_STARTTLS)	/* the handshake is done */
+		smtp_enter_state(s, SMTP_ST_HELO);
+	while (smtp_running(s)) {
 		if (s->data_mode != SMTP_DATA_NONE) {
 			if (!smtp_message_input(s))
 				return;
@@ -440,7 +477,7 @@ smtp_process(struct smtp_session *s)
 		if (r == 0) {
 			/* A command that trickles in byte by byte must still
 			 * be complete within the command timeout. */
-			if (io_inlen(s->io) > 0 && !s->deadline_on)
+			if (io_inlen(s->base.io) > 0 && !s->deadline_on)
 				smtp_deadline(s, s->conf->smtp_command_timeout);
 			return;
 		}
@@ -460,100 +497,35 @@ smtp_process(struct smtp_session *s)
 void
 smtp_session_resume(struct smtp_session *s)
 {
-	s->busy = false;
-	if (s->stopping && !s->quitting) {
-		smtp_reply(s, "421 4.3.2 %s Service shutting down",
-		    s->conf->hostname);
-		smtp_session_close(s);
-		return;
-	}
-	io_set_timeout(s->io, s->conf->smtp_command_timeout);
-	io_resume_read(s->io);
-	smtp_process(s);
+	s->base.timeout = s->conf->smtp_command_timeout;
+	session_resume(&s->base);
 }
 
 static void
-smtp_io_cb(struct io *io, enum io_event ev, void *arg)
-{
-	struct smtp_session *s = arg;
-
-	(void)io;
-	switch (ev) {
-	case IO_EV_DATAIN:
-		smtp_process(s);
-		break;
-	case IO_EV_DRAINED:
-		if (s->tls_pending) {
-			s->tls_pending = false;
-			if (tls_io_start(s->io) < 0)
-				smtp_session_free(s);
-		} else if (s->quitting && !s->store_pending && !s->auth_pending)
-			smtp_session_free(s);
-		break;
-	case IO_EV_TLS_READY:
-		s->tls = true;
-		tls_describe(io_ssl(s->io), s->tls_info, sizeof(s->tls_info));
-		log_info("%s smtp tls %s", s->base.id, s->tls_info);
-		if (s->implicit_tls) {
-			s->implicit_tls = false;
-			smtp_reply(s, "220 %s ESMTP tem", s->conf->hostname);
-		}
-		smtp_session_resume(s);
-		break;
-	case IO_EV_TIMEOUT:
-		log_info("%s smtp timeout addr=%s", s->base.id, s->base.ip);
-		smtp_reply(s, "421 4.4.2 %s Error: timeout exceeded",
-		    s->conf->hostname);
-		smtp_session_close(s);
-		break;
-	case IO_EV_CONNECTED:	/* not for server sessions */
-	case IO_EV_EOF:
-	case IO_EV_ERROR:
-		if (s->store_pending || s->auth_pending) {
-			/* a job still works for us: free when it answers */
-			s->dead = true;
-			io_pause_read(s->io);
-			break;
-		}
-		if (ev == IO_EV_ERROR && s->busy && !s->tls)
-			log_info("%s smtp tls-failed addr=%s", s->base.id,
-			    s->base.ip);
-		smtp_session_free(s);
-		break;
-	}
-}
-
-static void
-smtp_shutdown(struct server_session *base)
+smtp_timeout(struct session *base)
 {
 	struct smtp_session *s = (struct smtp_session *)base;
 
-	s->stopping = true;
-	if (s->busy || s->quitting)
-		return;		/* smtp_session_resume says goodbye */
-	smtp_reply(s, "421 4.3.2 %s Service shutting down", s->conf->hostname);
-	smtp_session_close(s);
+	smtp_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+	    s->conf->hostname);
+	smtp_enter_state(s, SMTP_ST_QUIT);
 }
 
-void
-smtp_session_start(struct smtp_session *s, int fd)
+static void
+smtp_shutdown(struct session *base)
 {
-	s->io = io_new(server_thread_loop(s->base.thread), fd, smtp_io_cb, s);
-	s->base.shutdown = smtp_shutdown;
-	s->started = time(NULL);
-	buf_init(&s->line, 0);
-	buf_init(&s->body, 0);
-	io_set_timeout(s->io, s->conf->smtp_command_timeout);
-	log_info("%s %s connect addr=%s port=%d", s->base.id,
-	    service_name(s->base.svc), s->base.ip, s->base.port);
-	if (s->base.svc == SVC_SUBMISSIONS) {
-		/* implicit TLS (RFC 8314): the greeting follows the handshake */
-		s->busy = true;
-		s->implicit_tls = true;
-		if (tls_io_start(s->io) < 0)
-			smtp_session_free(s);	/* nothing was said: no drain */
-		return;
-	}
+	struct smtp_session *s = (struct smtp_session *)base;
+
+	smtp_reply(s, "421 4.3.2 %s Service shutting down", s->conf->hostname);
+	smtp_enter_state(s, SMTP_ST_QUIT);
+}
+
+/* proto->greet: the block lists first (port 25), then 220. */
+static void
+smtp_proto_greet(struct session *base)
+{
+	struct smtp_session *s = (struct smtp_session *)base;
+
 	if (smtp_dnsbl_start(s))
 		return;		/* smtp_greet once the lists answered */
 	smtp_greet(s);
@@ -563,20 +535,32 @@ void
 smtp_greet(struct smtp_session *s)
 {
 	smtp_reply(s, "220 %s ESMTP tem", s->conf->hostname);
-	if (s->busy)		/* held while the block lists answered */
+	smtp_enter_state(s, SMTP_ST_HELO);
+	if (s->base.busy)	/* held while the block lists answered */
 		smtp_session_resume(s);
 }
 
+/* proto->closed: nothing may call back into a closed session. */
 static void
-smtp_session_free(struct smtp_session *s)
+smtp_closed(struct session *base)
 {
+	struct smtp_session *s = (struct smtp_session *)base;
+
+	smtp_dnsbl_cancel(s);
+	smtp_policy_reset(s);
+	smtp_deadline(s, 0);
+}
+
+static void
+smtp_session_free(struct session *base)
+{
+	struct smtp_session *s = (struct smtp_session *)base;
+
 	log_info("%s smtp disconnect addr=%s commands=%u messages=%u "
 	    "errors=%u duration=%lds", s->base.id, s->base.ip, s->ncommands,
-	    s->nmessages, s->errors, (long)(time(NULL) - s->started));
+	    s->nmessages, s->errors, (long)(time(NULL) - s->base.started));
 	smtp_tx_reset(s);
 	smtp_dnsbl_cancel(s);
-	io_free(&s->io);
-	server_session_remove(&s->base);
 	buf_free(&s->line);
 	buf_free(&s->body);
 	free(s->rcpts);
@@ -589,9 +573,21 @@ smtp_session_free(struct smtp_session *s)
 	free(s);
 }
 
-/* Called by smtp_message.c when the store answers for a dead session. */
+static const struct session_proto smtp_proto = {
+	.name = "smtp",
+	.greet = smtp_proto_greet,
+	.input = smtp_input,
+	.timeout = smtp_timeout,
+	.shutdown = smtp_shutdown,
+	.closed = smtp_closed,
+	.free = smtp_session_free,
+};
+
 void
-smtp_session_free_dead(struct smtp_session *s)
+smtp_session_start(struct smtp_session *s, int fd)
 {
-	smtp_session_free(s);
+	buf_init(&s->line, 0);
+	buf_init(&s->body, 0);
+	session_start(&s->base, &smtp_proto, fd,
+	    s->base.svc == SVC_SUBMISSIONS, s->conf->smtp_command_timeout);
 }

@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "auth/resolve.h"
-#include "server/server.h"
+#include "server/session.h"
 #include "smtp/smtp_data.h"
 #include "smtp/smtp_parser.h"
 #include "util/buf.h"
@@ -38,6 +38,24 @@ struct smtp_rcpt {
 	struct acct_resolution	 res;
 };
 
+/*
+ * The protocol state (the connection's own is s->base.state). Every
+ * change goes through smtp_enter_state(), which logs it at debug.
+ */
+enum smtp_state {
+	SMTP_ST_GREETING,	/* connected: block lists, then 220 */
+	SMTP_ST_HELO,		/* 220 sent: HELO/EHLO expected */
+	SMTP_ST_READY,		/* greeted, no transaction */
+	SMTP_ST_MAIL,		/* MAIL taken: RCPT expected */
+	SMTP_ST_RCPT,		/* a recipient taken: RCPT, DATA, BDAT */
+	SMTP_ST_DATA,		/* DATA content */
+	SMTP_ST_BDAT,		/* BDAT chunks */
+	SMTP_ST_CHECKS,		/* end of data: SPF/DKIM/DMARC verdict */
+	SMTP_ST_STORE,		/* waiting for the store to be durable */
+	SMTP_ST_STARTTLS,	/* 220 Ready sent: the handshake */
+	SMTP_ST_QUIT,		/* closing */
+};
+
 enum smtp_data_mode { SMTP_DATA_NONE, SMTP_DATA_DOT, SMTP_DATA_BDAT };
 enum smtp_auth_step { SMTP_AUTH_NONE, SMTP_AUTH_PLAIN, SMTP_AUTH_LOGIN_USER,
 	SMTP_AUTH_LOGIN_PASS };
@@ -47,25 +65,15 @@ struct smtp_policy;
 struct smtp_dnsbl;
 
 struct smtp_session {
-	struct server_session	 base;	/* first: the registry's view */
-	struct io		*io;
+	struct session		 base;	/* first: the session core */
 	struct conf		*conf;
 	struct acct_snapshot	*acct;
-	time_t			 started;
+	enum smtp_state		 state;
 
-	bool			 helo_done, esmtp, tls, auth_done;
-	bool			 quitting;	/* reply then close */
-	bool			 busy;		/* store or TLS pending */
-	bool			 store_pending;	/* a job holds s */
-	bool			 tls_pending;	/* 220 draining */
-	bool			 auth_pending;	/* a worker or timer holds s */
-	bool			 dead;		/* connection gone meanwhile */
-	bool			 implicit_tls;	/* greet after the handshake */
-	bool			 policy_pending; /* SPF/DKIM/DMARC at DATA end */
+	bool			 esmtp, auth_done;
 	struct smtp_policy	*policy;	/* the transaction's checks */
 	struct smtp_dnsbl	*dnsbl;		/* block lists at connect */
 	struct sockaddr_storage	 peer;		/* the client, for SPF */
-	bool			 stopping;	/* server shutting down */
 	char			*helo;
 	char			*auth_user;	/* canonical address */
 	enum smtp_auth_step	 auth_step;	/* a 334 is outstanding */
@@ -74,14 +82,12 @@ struct smtp_session {
 	struct loop_timer	*auth_timer;	/* delays a failure's 535 */
 	struct loop_timer	*deadline;	/* time per command / DATA */
 	bool			 deadline_on;
-	char			 tls_info[128];
 	unsigned		 errors;
 	unsigned		 ncommands;
 	unsigned		 nmessages;
 	struct buf		 line;
 
 	/* The transaction. */
-	bool			 in_tx;
 	struct smtp_path	 mail;
 	struct smtp_rcpt	*rcpts;
 	unsigned		 nrcpt;
@@ -102,6 +108,14 @@ struct smtp_session {
 /* smtp_session.c */
 /* Takes fd; s->base is registered and s->conf set. */
 void smtp_session_start(struct smtp_session *s, int fd);
+/* The one way to change s->state (logged at debug). */
+void smtp_enter_state(struct smtp_session *s, enum smtp_state st);
+/* MAIL taken and the transaction not over. */
+bool smtp_in_tx(const struct smtp_session *s);
+/* Commands may be read now (not busy, not closing). */
+bool smtp_running(const struct smtp_session *s);
+/* Not closing (an answer that comes now may still be acted on). */
+bool smtp_open(const struct smtp_session *s);
 void smtp_reply(struct smtp_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void smtp_session_close(struct smtp_session *s);
@@ -112,8 +126,6 @@ bool smtp_error(struct smtp_session *s);
 void smtp_deadline(struct smtp_session *s, unsigned sec);
 /* Goes on with buffered input (after the store answered). */
 void smtp_session_resume(struct smtp_session *s);
-
-void smtp_session_free_dead(struct smtp_session *s);
 
 /* smtp_auth.c */
 bool smtp_auth_offered(const struct smtp_session *s);
@@ -134,7 +146,8 @@ bool smtp_message_input(struct smtp_session *s);
 /* smtp_dnsbl.c */
 bool smtp_dnsbl_start(struct smtp_session *s);
 void smtp_dnsbl_cancel(struct smtp_session *s);
-/* smtp_session.c: the 220 greeting (after the block lists). */
+/* smtp_session.c: the 220 greeting (after the block lists, which held
+ * the session busy). */
 void smtp_greet(struct smtp_session *s);
 
 /* smtp_policy.c */

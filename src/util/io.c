@@ -370,6 +370,13 @@ io_write(struct io *io, const void *p, size_t n)
 }
 
 void
+io_flush_now(struct io *io)
+{
+	if (io->ssl == NULL)
+		(void)evbuffer_write(bufferevent_get_output(io->bev), io->fd);
+}
+
+void
 io_printf(struct io *io, const char *fmt, ...)
 {
 	va_list ap;

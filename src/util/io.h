@@ -98,5 +98,8 @@ void io_write(struct io *io, const void *p, size_t n);
 void io_printf(struct io *io, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 size_t io_outlen(const struct io *io);
+/* One non-blocking write of the queued output, now (clear text only;
+ * best effort before an io_free that must not wait for a drain). */
+void io_flush_now(struct io *io);
 
 #endif

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -41,7 +42,18 @@ struct loop_listener {
 	struct evconnlistener	*el;
 	loop_accept_fn		*fn;
 	void			*arg;
+	bool			 enabled;	/* as the owner wants it */
+	struct loop_timer	*pause;		/* out of descriptors */
 };
+
+/* Out of descriptors: accepting stops this long (nginx waits 500 ms too)
+ * instead of failing again every loop turn, and the log says it at most
+ * once per LOOP_ACCEPT_LOG_SEC, with the count of pauses meanwhile. */
+#define LOOP_ACCEPT_PAUSE_MS	500
+#define LOOP_ACCEPT_LOG_SEC	60
+static pthread_mutex_t accept_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static time_t accept_log_last;
+static unsigned long accept_pauses;
 
 struct loop_signal {
 	struct event	*ev;
@@ -206,14 +218,39 @@ loop_accept_cb(struct evconnlistener *el, evutil_socket_t fd,
 }
 
 static void
+loop_accept_resume(void *arg)
+{
+	struct loop_listener *ll = arg;
+
+	if (ll->enabled)
+		evconnlistener_enable(ll->el);
+}
+
+static void
 loop_accept_error_cb(struct evconnlistener *el, void *arg)
 {
-	(void)arg;
+	struct loop_listener *ll = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	unsigned long pauses = 0;
+	time_t now = time(NULL);
+
 	(void)el;
-	/* EMFILE and friends: libevent retries on the next turn; say it once
-	 * a turn so the administrator sees descriptor exhaustion. */
-	log_warn("- server accept-error error=%s",
-	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	/* EMFILE, ENFILE, ENOBUFS, ENOMEM: the socket waits in the backlog;
+	 * trying again at once would spin (and log) every loop turn. */
+	evconnlistener_disable(ll->el);
+	loop_timer_add(ll->pause, LOOP_ACCEPT_PAUSE_MS);
+	pthread_mutex_lock(&accept_log_lock);
+	accept_pauses++;
+	if (now - accept_log_last >= LOOP_ACCEPT_LOG_SEC) {
+		accept_log_last = now;
+		pauses = accept_pauses;
+		accept_pauses = 0;
+	}
+	pthread_mutex_unlock(&accept_log_lock);
+	if (pauses > 0)
+		log_warn("- server accept-paused error=\"%s\" pauses=%lu "
+		    "pause_ms=%d", evutil_socket_error_to_string(err), pauses,
+		    LOOP_ACCEPT_PAUSE_MS);
 }
 
 struct loop_listener *
@@ -223,17 +260,20 @@ loop_listener_new(struct loop *l, int fd, loop_accept_fn *fn, void *arg)
 
 	ll->fn = fn;
 	ll->arg = arg;
+	ll->enabled = true;
 	ll->el = evconnlistener_new(l->base, loop_accept_cb, ll,
 	    LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (ll->el == NULL)
 		log_fatal("libevent: cannot listen on fd %d", fd);
 	evconnlistener_set_error_cb(ll->el, loop_accept_error_cb);
+	ll->pause = loop_timer_new(l, loop_accept_resume, ll);
 	return ll;
 }
 
 void
 loop_listener_enable(struct loop_listener *ll, bool on)
 {
+	ll->enabled = on;
 	if (on)
 		evconnlistener_enable(ll->el);
 	else
@@ -246,6 +286,7 @@ loop_listener_free(struct loop_listener **llp)
 	if (*llp == NULL)
 		return;
 	evconnlistener_free((*llp)->el);
+	loop_timer_free(&(*llp)->pause);
 	free(*llp);
 	*llp = NULL;
 }

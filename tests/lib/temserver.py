@@ -152,7 +152,8 @@ class TemServer:
 
     def __init__(self, users=None, domains=("a.test",), aliases=None,
                  extra_conf=None, services=("smtp",), hostname=HOSTNAME,
-                 fixture_cert=True, listen_addr="127.0.0.1", smtp_port=None):
+                 fixture_cert=True, listen_addr="127.0.0.1", smtp_port=None,
+                 nofile=None):
         self.bin = tem_bin()
         self.hostname = hostname
         self.domains = list(domains)
@@ -163,6 +164,7 @@ class TemServer:
         self.fixture_cert = fixture_cert
         self.listen_addr = listen_addr   # e.g. 127.0.0.3 for an MX test host
         self.fixed_smtp_port = smtp_port  # a port shared by several hosts
+        self.nofile = nofile       # RLIMIT_NOFILE (soft = hard) for serve
         self.dir = None
         self.proc = None
         self.ports = {}
@@ -289,8 +291,16 @@ class TemServer:
             self.proc = subprocess.Popen(
                 [self.bin, "-c", self.conf_path, "serve"],
                 stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
-                env=self.env, cwd=self.dir)
+                env=self.env, cwd=self.dir,
+                preexec_fn=self._preexec if self.nofile else None)
         self._wait_ready()
+
+    def _preexec(self):
+        """In the child: the open-file limit a service manager would set."""
+        if self.nofile:
+            import resource
+            resource.setrlimit(resource.RLIMIT_NOFILE,
+                               (self.nofile, self.nofile))
 
     def _wait_ready(self):
         deadline = time.monotonic() + START_TIMEOUT
