@@ -55,6 +55,7 @@
 #include "pop3/pop3_session.h"
 #include "queue/queue.h"
 #include "server/server.h"
+#include "server/state.h"
 #include "smtp/smtp_session.h"
 #include "store/maildir.h"
 #include "util/log.h"
@@ -182,8 +183,8 @@ setup(void)
 		fprintf(stderr, "fuzz-session: snapshot: %s\n", err);
 		abort();
 	}
-	server_set_accounts(snap);
-	server_set_psl(psl_load(NULL));
+	server_state_set_accounts(snap);
+	server_state_set_psl(psl_load(NULL));
 	worker_pool_start(2);
 	maildir_committer_start(c->hostname);
 	if (queue_init(c->data_dir, c->queue_retry_base, c->queue_lifetime,

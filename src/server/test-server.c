@@ -15,6 +15,7 @@
 
 #include "conf/conf.h"
 #include "server/server.h"
+#include "server/session.h"
 #include "util/test.h"
 #include "util/xmalloc.h"
 
@@ -42,7 +43,7 @@ addr(const char *ip, int port)
 }
 
 static bool
-add(struct server_session *s, enum service svc, const char *ip)
+add(struct session *s, enum service svc, const char *ip)
 {
 	struct sockaddr_storage ss = addr(ip, 40000);
 
@@ -75,7 +76,7 @@ test_per_ip_cap(void)
 		{ SVC_SMTP, "2001:db8:0::1", false },	/* same, spelled long */
 		{ SVC_SMTP, "2001:db8::2", true },
 	};
-	struct server_session s[sizeof(steps) / sizeof(steps[0])], again;
+	struct session s[sizeof(steps) / sizeof(steps[0])], again;
 	size_t n = sizeof(steps) / sizeof(steps[0]);
 
 	conf->max_sessions_per_ip = 3;
@@ -111,7 +112,7 @@ test_per_ip_cap(void)
 static void
 test_no_cap(void)
 {
-	struct server_session s[150];
+	struct session s[150];
 
 	conf->max_sessions_per_ip = 0;
 	for (int i = 0; i < 150; i++)
@@ -124,7 +125,7 @@ test_no_cap(void)
 static void
 test_unknown_family(void)
 {
-	struct server_session s;
+	struct session s;
 	struct sockaddr sa;
 
 	memset(&sa, 0, sizeof(sa));
@@ -139,7 +140,7 @@ test_unknown_family(void)
 static void
 test_connections_per_minute(void)
 {
-	struct server_session s;
+	struct session s;
 
 	conf->max_connections_per_minute = 4;
 	for (int i = 0; i < 4; i++) {
@@ -181,7 +182,7 @@ test_slots(void)
 	TEST_ASSERT(server_slot_acquire("smtp/192.0.2.50", 3));
 	TEST_ASSERT(server_slot_acquire("smtp/192.0.2.50", 3));
 	{
-		struct server_session s;
+		struct session s;
 		TEST_ASSERT(!add(&s, SVC_SMTP, "192.0.2.50"));
 	}
 	for (int i = 0; i < 3; i++)
