@@ -21,10 +21,18 @@
  * keys of its From domain (else its MAIL FROM domain) when that domain has
  * keys, before it is stored or queued.
  *
+ * DKIM never runs on the loop: the body is read back from the spool on a
+ * worker (util/worker.h) through one fixed buffer and hashed there, with
+ * the header section from memory; the private-key operation of signing
+ * runs there too. Only the key look-ups (DNS) and the decision come back
+ * to the loop. A job whose session went away meanwhile frees itself.
+ *
  * Trust: everything checked here comes from the sender and the sender's
  * DNS; results only steer the decision above and go into our header.
  */
+#include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <strings.h>
 
@@ -35,8 +43,10 @@
 #include "policy/dkim_verify.h"
 #include "policy/dmarc.h"
 #include "policy/spf.h"
+#include "msg/spool.h"
 #include "smtp/smtp_session.h"
 #include "util/io.h"
+#include "util/worker.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -56,13 +66,139 @@ struct smtp_policy {
 	bool			 at_end;	/* DATA is over */
 };
 
+/* DKIM work on a worker: verify (inbound) or sign (submission). */
+struct smtp_dkim_job {
+	struct smtp_session	*s;		/* NULL: cancelled */
+	int			 fd;		/* dup of the spool, or -1 */
+	uint64_t		 off, len;	/* the body in the spool */
+	char			*head;		/* the header section */
+	size_t			 hlen;
+	bool			 sign;
+	/* verify */
+	struct dkim_verifier	*v;
+	/* sign: the domains to try in order, and the result */
+	char			*domain[2];
+	struct buf		 sig;
+	int			 nsig;
+	int			 error;		/* errno reading the spool */
+};
+
 static void smtp_policy_decide(struct smtp_session *s);
+
+static void
+dkim_job_free(struct smtp_dkim_job *j)
+{
+	struct dkim_results *res;
+
+	if (j->fd >= 0)
+		close(j->fd);
+	if (j->v != NULL) {
+		res = dkim_verifier_finish(&j->v);
+		dkim_results_free(&res);
+	}
+	free(j->head);
+	free(j->domain[0]);
+	free(j->domain[1]);
+	buf_free(&j->sig);
+	free(j);
+}
+
+/* Drops the session's job: it frees itself when the worker is done. */
+static void
+dkim_job_cancel(struct smtp_session *s)
+{
+	if (s->dkim_job != NULL)
+		s->dkim_job->s = NULL;
+	s->dkim_job = NULL;
+}
+
+/* Worker: streams the body from the spool through one buffer. */
+static void
+dkim_job_body(struct smtp_dkim_job *j, struct dkim_bodyhash *bh)
+{
+	char *b = xmalloc(MSG_SPOOL_BUF);
+	uint64_t off = j->off, left = j->len;
+	ssize_t r;
+
+	while (left > 0) {
+		r = pread(j->fd, b, left < MSG_SPOOL_BUF ? (size_t)left :
+		    MSG_SPOOL_BUF, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			j->error = r < 0 ? errno : EIO;
+			break;
+		}
+		if (bh != NULL)
+			dkim_bodyhash_update(bh, b, (size_t)r);
+		else
+			dkim_verifier_body(j->v, b, (size_t)r);
+		off += (uint64_t)r;
+		left -= (uint64_t)r;
+	}
+	free(b);
+}
+
+static void
+dkim_job_work(void *arg)
+{
+	struct smtp_dkim_job *j = arg;
+	const struct dkim_keystore *ks = server_dkim_keys();
+	struct dkim_bodyhash h;
+	unsigned char bh[DKIM_SHA256_LEN];
+
+	if (!j->sign) {
+		j->v = dkim_verifier_begin(j->head, j->hlen, time(NULL));
+		dkim_job_body(j, NULL);
+		dkim_verifier_body_end(j->v);
+		return;
+	}
+	dkim_bodyhash_init(&h, DKIM_CANON_RELAXED, UINT64_MAX, NULL);
+	dkim_job_body(j, &h);
+	dkim_bodyhash_final(&h, bh, NULL);
+	if (j->error != 0 || ks == NULL)
+		return;
+	for (int i = 0; i < 2 && j->nsig == 0; i++)
+		if (j->domain[i] != NULL)
+			j->nsig = dkim_keystore_sign_head(ks, j->head, j->hlen,
+			    bh, j->domain[i], &j->sig);
+}
+
+static void dkim_job_done(void *arg);
+
+/* Starts DKIM for s's message on a worker; s waits (busy). */
+static void
+dkim_job_start(struct smtp_session *s, bool sign, const char *d0,
+    const char *d1)
+{
+	struct smtp_dkim_job *j = xcalloc(1, sizeof(*j));
+	int fd = smtp_message_body(s, &j->off, &j->len);
+
+	j->s = s;
+	j->sign = sign;
+	j->fd = fd >= 0 && j->len > 0 ? dup(fd) : -1;
+	if (j->fd < 0)
+		j->len = 0;
+	j->head = xmalloc(s->head.len + 1);
+	memcpy(j->head, s->head.data ? s->head.data : "", s->head.len);
+	j->hlen = s->head.len;
+	j->domain[0] = d0 ? xstrdup(d0) : NULL;
+	j->domain[1] = d1 ? xstrdup(d1) : NULL;
+	buf_init(&j->sig, 0);
+	s->dkim_job = j;
+	s->busy = true;
+	s->policy_pending = true;
+	io_pause_read(s->io);
+	worker_submit(server_thread_loop(s->base.thread), dkim_job_work,
+	    dkim_job_done, j);
+}
 
 void
 smtp_policy_reset(struct smtp_session *s)
 {
 	struct smtp_policy *p = s->policy;
 
+	dkim_job_cancel(s);
 	if (p == NULL)
 		return;
 	spf_check_cancel(&p->spf);
@@ -174,23 +310,21 @@ dkim_to_dmarc(enum dkim_status st)
 	}
 }
 
-/* Rebuilds the body: Received, our Authentication-Results, then the
- * message without A-R fields that claim our name. */
+/* Our Authentication-Results goes into the trace (under Received); A-R
+ * fields from outside that claim our name leave the stored header. */
 static void
 smtp_policy_header(struct smtp_session *s, const char *ar, size_t arlen)
 {
 	struct buf out;
-	const char *msg = s->body.data + s->body_start;
-	size_t len = s->body.len - s->body_start;
 
+	buf_append(&s->trace, ar, arlen);
 	buf_init(&out, 0);
-	buf_append(&out, s->body.data, s->body_start);
-	buf_append(&out, ar, arlen);
-	if (authres_strip(msg, len, s->conf->hostname, &out) < 0)
-		buf_append(&out, msg, len);
-	s->body_start += arlen;
-	buf_free(&s->body);
-	s->body = out;
+	if (authres_strip(s->head.data ? s->head.data : "", s->head.len,
+	    s->conf->hostname, &out) > 0) {
+		buf_free(&s->head);
+		s->head = out;
+	} else
+		buf_free(&out);
 }
 
 static void
@@ -268,40 +402,70 @@ smtp_policy_decide(struct smtp_session *s)
 	smtp_message_store(s, junk);
 }
 
-/* DKIM signing of submitted mail (see the file comment). */
+/* The submission's signature came back from the worker. */
 static void
+smtp_policy_signed(struct smtp_session *s, struct smtp_dkim_job *j)
+{
+	if (j->nsig > 0) {
+		/* the signatures go right above the message's own header */
+		buf_append(&s->trace, j->sig.data, j->sig.len);
+		log_info("%s smtp dkim-signed msgid=%s domain=%s signatures=%d",
+		    s->base.id, s->msgid, j->domain[0] ? j->domain[0] :
+		    j->domain[1], j->nsig);
+	} else if (j->nsig < 0 || j->error != 0)
+		log_error("%s smtp dkim-sign-failed msgid=%s error=\"%s\"",
+		    s->base.id, s->msgid, j->error ? strerror(j->error) :
+		    "signing failed");
+	smtp_message_store(s, false);
+}
+
+static void
+dkim_done(struct dkim_results *res, void *arg);
+
+static void
+dkim_job_done(void *arg)
+{
+	struct smtp_dkim_job *j = arg;
+	struct smtp_session *s = j->s;
+	struct smtp_policy *p;
+
+	if (s == NULL) {		/* the session went away */
+		dkim_job_free(j);
+		return;
+	}
+	s->dkim_job = NULL;
+	if (j->sign) {
+		s->policy_pending = false;
+		smtp_policy_signed(s, j);
+		dkim_job_free(j);
+		return;
+	}
+	p = s->policy;
+	p->dkim = dkim_verify_keys(server_thread_resolver(s->base.thread),
+	    j->v, dkim_done, s);
+	j->v = NULL;
+	dkim_job_free(j);
+}
+
+/* Submission: DKIM-signs with the From domain's keys (if the domain is
+ * ours), else the MAIL FROM domain's; false when there is nothing to do. */
+static bool
 smtp_policy_sign(struct smtp_session *s)
 {
 	const struct dkim_keystore *ks = server_dkim_keys();
-	const char *msg = s->body.data + s->body_start;
-	size_t len = s->body.len - s->body_start;
 	char *from_domain = NULL;
-	struct buf sig;
-	int n = 0;
+	const char *d0 = NULL;
 
 	if (ks == NULL || dkim_keystore_count(ks) == 0)
-		return;
-	buf_init(&sig, 0);
-	if (dmarc_from_domain(msg, len, &from_domain) == DMARC_FROM_OK &&
+		return false;
+	if (dmarc_from_domain(s->head.data ? s->head.data : "", s->head.len,
+	    &from_domain) == DMARC_FROM_OK &&
 	    acct_is_local_domain(s->acct, from_domain))
-		n = dkim_keystore_sign(ks, msg, len, from_domain, &sig);
-	if (n == 0 && !s->mail.null_path)
-		n = dkim_keystore_sign(ks, msg, len, s->mail.domain, &sig);
-	if (n > 0) {
-		/* the signatures go right above the message's own header */
-		size_t tail = len;
-		buf_append(&s->body, sig.data, sig.len);	/* grow */
-		memmove(s->body.data + s->body_start + sig.len,
-		    s->body.data + s->body_start, tail);
-		memcpy(s->body.data + s->body_start, sig.data, sig.len);
-		log_info("%s smtp dkim-signed msgid=%s domain=%s signatures=%d",
-		    s->base.id, s->msgid, from_domain ? from_domain :
-		    s->mail.domain, n);
-	} else if (n < 0)
-		log_error("%s smtp dkim-sign-failed msgid=%s", s->base.id,
-		    s->msgid);
+		d0 = from_domain;
+	dkim_job_start(s, true, d0, s->mail.null_path ? NULL :
+	    s->mail.domain);
 	free(from_domain);
-	buf_free(&sig);
+	return true;
 }
 
 /* End of DATA: checks (inbound) or signing (submission), then store. */
@@ -310,13 +474,12 @@ smtp_policy_end(struct smtp_session *s)
 {
 	struct smtp_policy *p = s->policy;
 	struct dns_resolver *r;
-	const char *msg = s->body.data + s->body_start;
-	size_t len = s->body.len - s->body_start;
+	const char *msg = s->head.data ? s->head.data : "";
+	size_t len = s->head.len;
 
 	if (s->base.svc != SVC_SMTP || s->auth_done) {
-		if (s->auth_done)
-			smtp_policy_sign(s);
-		smtp_message_store(s, false);
+		if (!s->auth_done || !smtp_policy_sign(s))
+			smtp_message_store(s, false);
 		return;
 	}
 	r = server_thread_resolver(s->base.thread);
@@ -325,17 +488,12 @@ smtp_policy_end(struct smtp_session *s)
 		return;
 	}
 	p->from_st = dmarc_from_domain(msg, len, &p->from_domain);
-	p->waiting++;
-	p->dkim = dkim_verify_start(r, msg, len, dkim_done, s);
+	p->waiting++;		/* DKIM: the worker, then the key look-ups */
+	dkim_job_start(s, false, NULL, NULL);
 	if (p->from_st == DMARC_FROM_OK && server_psl()) {
 		p->waiting++;
 		p->dmarc = dmarc_check_start(r, server_psl(), p->from_domain,
 		    dmarc_done, s);
 	}
 	p->at_end = true;
-	s->busy = true;
-	s->policy_pending = true;
-	io_pause_read(s->io);
-	if (p->waiting == 0)
-		smtp_policy_decide(s);
 }

@@ -84,11 +84,7 @@ smtp_tx_reset(struct smtp_session *s)
 	s->bdat_started = false;
 	s->bdat_error = NULL;
 	s->bdat_left = 0;
-	/* A large message's memory is returned, a small one's kept. */
-	if (s->body.cap > 256 * 1024)
-		buf_free(&s->body);
-	else
-		buf_reset(&s->body);
+	smtp_message_reset(s);
 	if (s->acct)
 		acct_snapshot_unref(&s->acct);
 }
@@ -464,7 +460,8 @@ smtp_session_resume(struct smtp_session *s)
 		smtp_session_close(s);
 		return;
 	}
-	io_set_timeout(s->io, s->conf->smtp_command_timeout);
+	io_set_timeout(s->io, s->data_mode != SMTP_DATA_NONE ?
+	    s->conf->smtp_data_timeout : s->conf->smtp_command_timeout);
 	io_resume_read(s->io);
 	smtp_process(s);
 }
@@ -539,7 +536,8 @@ smtp_session_start(struct smtp_session *s, int fd)
 	s->base.shutdown = smtp_shutdown;
 	s->started = time(NULL);
 	buf_init(&s->line, 0);
-	buf_init(&s->body, 0);
+	buf_init(&s->trace, 0);
+	buf_init(&s->head, 0);
 	io_set_timeout(s->io, s->conf->smtp_command_timeout);
 	log_info("%s %s connect addr=%s port=%d", s->base.id,
 	    service_name(s->base.svc), s->base.ip, s->base.port);
@@ -575,7 +573,8 @@ smtp_session_free(struct smtp_session *s)
 	io_free(&s->io);
 	server_session_remove(&s->base);
 	buf_free(&s->line);
-	buf_free(&s->body);
+	buf_free(&s->trace);
+	buf_free(&s->head);
 	free(s->rcpts);
 	free(s->helo);
 	free(s->auth_user);
