@@ -212,6 +212,8 @@ smtp_spool_ready(void *arg)
 	struct smtp_session *s = arg;
 
 	if (s->spool_ending) {
+		if (!msg_spool_finish(s->spool))
+			return;		/* the last buffer is being written */
 		s->spool_ending = false;
 		smtp_message_written(s);
 		return;
