@@ -10,13 +10,14 @@ import base64
 import os
 import random
 import struct
+import subprocess
 import sys
 import threading
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from temserver import SMTPConn, free_port, on_disk, split_added_headers, first_difference  # noqa: E402
+from temserver import REPO, SMTPConn, free_port, on_disk, split_added_headers, first_difference  # noqa: E402
 
 SESSIONS = 16
 SIZE = 24 * 1024 * 1024
@@ -142,3 +143,130 @@ def test_sixteen_24mb_messages_queued_byte_exact(make_tem, small_quarantine):
     send_all(tem, msgs, ["alice@a.test", "fwd@a.test"])
     assert_each_once(tem.maildir_messages("alice@a.test"), msgs, "Maildir")
     assert_each_once(list(queue_contents(tem).values()), msgs, "queue")
+
+
+# --- a full disk ---------------------------------------------------------
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 16 MB tmpfs mounted for the test (we run as root), unmounted at
+    the end: tem's data_dir, so that the test can fill it."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0755",
+                    "tmpfs", str(mnt)], check=True)
+    try:
+        yield str(mnt)
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=True)
+
+
+def fill(path, leave):
+    """Fills the file system of PATH until LEAVE bytes are free; returns
+    the filler file (remove it to free the space)."""
+    filler = os.path.join(path, "filler")
+    st = os.statvfs(path)
+    free = st.f_bavail * st.f_frsize
+    with open(filler, "wb") as f:
+        f.write(b"\0" * max(0, free - leave))
+    return filler
+
+
+def visible_files(data_dir):
+    """Every message file a reader could see: Maildir new/ cur/ tmp/ and
+    the queue's msg/ and tmp/."""
+    out = []
+    for root, _dirs, files in os.walk(data_dir):
+        base = os.path.basename(root)
+        if base in ("new", "cur", "tmp", "msg"):
+            out.extend(os.path.join(root, f) for f in files)
+    return out
+
+
+def one_transaction(tem, msg, rcpts):
+    with SMTPConn(tem.smtp_port, timeout=60) as c:
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<s@ext.test>").code == 250
+        for rcpt in rcpts:
+            assert c.cmd("RCPT TO:<%s>" % rcpt).code == 250
+        r = c.data(msg)
+        # the session goes on after a disk error
+        assert c.cmd("NOOP").code == 250
+        c.cmd("QUIT")
+        return r
+
+
+@pytest.mark.parametrize("free_mb, where", [
+    (0.5, "spool"),        # the message does not fit the spool
+    (1.5, "copy"),         # the spool fits, the Maildir/queue copy not
+])
+def test_disk_full_452_nothing_visible_then_recovers(make_tem, small_disk,
+                                                     free_mb, where):
+    tem = make_tem(aliases={"fwd@a.test": "far@remote.test"},
+                   extra_conf={"data_dir": small_disk,
+                               "relay_host": "127.0.0.1:%d" % free_port()})
+    msg = big_message(7, size=1 << 20)
+    filler = fill(small_disk, int(free_mb * (1 << 20)))
+    before = visible_files(small_disk)
+    r = one_transaction(tem, msg, ["alice@a.test", "fwd@a.test"])
+    assert r.code == 452 and r.last.startswith("452 4.3.1"), r
+    assert visible_files(small_disk) == before, "a partial file is visible"
+    log = tem.log_text()
+    failed = [l for l in log.splitlines() if "-failed" in l and
+              "No space left on device" in l]
+    assert failed, "no log line names the full disk"
+    stage = {"spool": ("spool-failed",),
+             "copy": ("store-failed", "queue-failed")}[where]
+    assert any(w in l for l in failed for w in stage), failed
+    # space comes back: the next message goes through, no restart
+    os.unlink(filler)
+    r = one_transaction(tem, msg, ["alice@a.test", "fwd@a.test"])
+    assert r.code == 250, r
+    path = os.path.join(small_disk, "mail", "a.test", "alice", "new")
+    stored = [open(os.path.join(path, f), "rb").read()
+              for f in os.listdir(path)]
+    assert_each_once(stored, [msg], "Maildir")
+
+
+# --- an I/O error ----------------------------------------------------------
+
+SHIM = os.path.join(REPO, "build", "asan", "tests", "eio-shim.so")
+
+
+@pytest.mark.parametrize("ops, stage", [
+    ("write", ("spool-failed",)),                   # while spooling
+    ("sync", ("store-failed", "queue-failed")),     # committing the copies
+])
+def test_io_error_451_nothing_visible_then_recovers(make_tem, tmp_path,
+                                                    monkeypatch, ops, stage):
+    assert os.path.exists(SHIM), "build it: make %s" % os.path.relpath(
+        SHIM, REPO)
+    data = tmp_path / "data"
+    data.mkdir()
+    flag = tmp_path / "eio"
+    monkeypatch.setenv("LD_PRELOAD", SHIM)
+    monkeypatch.setenv("TEM_EIO_FLAG", str(flag))
+    monkeypatch.setenv("TEM_EIO_DIR", str(data))
+    monkeypatch.setenv("TEM_EIO_OPS", ops)
+    # the shim comes before the ASan runtime in the library list
+    monkeypatch.setenv("ASAN_OPTIONS", os.environ.get(
+        "ASAN_OPTIONS", "detect_leaks=1") + ":verify_asan_link_order=0")
+    tem = make_tem(aliases={"fwd@a.test": "far@remote.test"},
+                   extra_conf={"data_dir": str(data),
+                               "relay_host": "127.0.0.1:%d" % free_port()})
+    msg = big_message(9, size=300 * 1024)
+    before = visible_files(str(data))
+    flag.write_bytes(b"")
+    r = one_transaction(tem, msg, ["alice@a.test", "fwd@a.test"])
+    assert r.code == 451 and r.last.startswith("451 4.3.0"), r
+    assert visible_files(str(data)) == before, "a partial file is visible"
+    failed = [l for l in tem.log_text().splitlines()
+              if "Input/output error" in l]
+    assert failed and any(w in l for l in failed for w in stage), failed
+    flag.unlink()
+    r = one_transaction(tem, msg, ["alice@a.test", "fwd@a.test"])
+    assert r.code == 250, r
+    path = os.path.join(str(data), "mail", "a.test", "alice", "new")
+    stored = [open(os.path.join(path, f), "rb").read()
+              for f in os.listdir(path)]
+    assert_each_once(stored, [msg], "Maildir")
