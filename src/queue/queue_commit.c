@@ -64,34 +64,6 @@ msg_path(const char *dir, const char *id)
 	return xasprintf("%s/%s", dir, id);
 }
 
-int
-queue_write_all(int fd, const struct iovec *iov0, int n)
-{
-	struct iovec iov[3];
-	ssize_t r;
-
-	TEM_ASSERT(n <= 3);
-	memcpy(iov, iov0, sizeof(*iov) * (size_t)n);
-	while (n > 0) {
-		r = writev(fd, iov, n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		while (n > 0 && (size_t)r >= iov[0].iov_len) {
-			r -= (ssize_t)iov[0].iov_len;
-			memmove(iov, iov + 1, sizeof(*iov) * (size_t)(n - 1));
-			n--;
-		}
-		if (n > 0) {
-			iov[0].iov_base = (char *)iov[0].iov_base + r;
-			iov[0].iov_len -= (size_t)r;
-		}
-	}
-	return 0;
-}
-
 void
 queue_wake(void)
 {
@@ -154,7 +126,7 @@ write_tmp(struct queue_new *m, struct pending *p)
 	iov[0] = (struct iovec){ head.data, head.len };
 	iov[1] = (struct iovec){ (void *)(uintptr_t)m->content,
 	    m->content_len };
-	if (queue_write_all(p->fd, iov, 2) < 0 || (m->content_file_len > 0 &&
+	if (fsutil_writev_all(p->fd, iov, 2) < 0 || (m->content_file_len > 0 &&
 	    fsutil_copy_range(p->fd, m->content_fd, m->content_file_off,
 	    m->content_file_len, crc_tap, &crc) < 0))
 		r = -1;
@@ -163,7 +135,7 @@ write_tmp(struct queue_new *m, struct pending *p)
 	trailer[2] = (uint8_t)(crc >> 8);
 	trailer[3] = (uint8_t)crc;
 	iov[0] = (struct iovec){ trailer, sizeof(trailer) };
-	if (r < 0 || queue_write_all(p->fd, iov, 1) < 0) {
+	if (r < 0 || fsutil_writev_all(p->fd, iov, 1) < 0) {
 		m->error = errno;
 		close(p->fd);
 		unlink(p->tmp);
@@ -257,7 +229,7 @@ commit_batch(struct queue_new *batch, struct removal *rm)
 		}
 	renamed = commit_files(p, n);
 	removed = commit_removals(rm);
-	if ((renamed || removed) && queue_sync_dir(c.msgdir) < 0) {
+	if ((renamed || removed) && fsutil_fsync_dir(c.msgdir) < 0) {
 		int e = errno;
 		log_error("- queue sync dir=%s error=\"%s\"", c.msgdir,
 		    strerror(e));
@@ -441,7 +413,7 @@ queue_commit_remove(uint64_t key)
 		queue_key_id(key, id);
 		path = msg_path(c.msgdir, id);
 		if (unlink(path) == 0)
-			queue_sync_dir(c.msgdir);
+			fsutil_fsync_dir(c.msgdir);
 		free(path);
 	}
 	pthread_mutex_unlock(&c.lock);

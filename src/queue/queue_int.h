@@ -106,11 +106,7 @@ void queue_key_id(uint64_t key, char id[17]);
 int queue_file_load(const char *msgdir, const char *id, int oflags,
     struct queue_msg *m, struct queue_file_info *info, const char **why_r,
     int *fd_r);
-/* fsync of the directory at path: 0 or -1 with errno. */
-int queue_sync_dir(const char *path);
-/* writev() of all n (<= 3) pieces, retried on EINTR and short writes:
- * 0 or -1 with errno. */
-int queue_write_all(int fd, const struct iovec *iov, int n);
+/* (Directory fsync and whole writes: util/fsutil.h.) */
 
 /* ---- queue_commit.c: the committer thread --------------------------- */
 

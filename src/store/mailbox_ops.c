@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "store/mailbox_int.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -346,7 +347,7 @@ append_file(struct mbox_folder *f, const char *data, size_t len,
 	int r = 0;
 
 	if (write_file(tmp, lf, lflen, idate) < 0 || rename(tmp, cur) < 0 ||
-	    mbox_fsync_dir(curdir) < 0) {
+	    fsutil_fsync_dir(curdir) < 0) {
 		mbox_error(error_r, "Cannot save the message: %s",
 		    strerror(errno));
 		log_error("- store append-failed folder=%s error=%s", f->path,
@@ -643,7 +644,7 @@ mbox_copy(struct mbox_view *v, const uint32_t *seqs, size_t n,
 	if (r == 0) {
 		char *cur = xasprintf("%s/cur", df->path);
 		char *scur = xasprintf("%s/cur", v->f->path);
-		if (mbox_fsync_dir(cur) < 0 || (move && mbox_fsync_dir(scur) < 0))
+		if (fsutil_fsync_dir(cur) < 0 || (move && fsutil_fsync_dir(scur) < 0))
 			log_warn("- store fsync-failed folder=%s error=%s",
 			    df->path, strerror(errno));
 		free(cur);

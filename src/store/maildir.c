@@ -73,33 +73,6 @@ maildir_make(const char *dir)
 	return 0;
 }
 
-static int
-write_all(int fd, const struct iovec *iov0, int n)
-{
-	struct iovec iov[2];
-	ssize_t r;
-
-	memcpy(iov, iov0, sizeof(struct iovec) * (size_t)n);
-	while (n > 0) {
-		r = writev(fd, iov, n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		while (n > 0 && (size_t)r >= iov[0].iov_len) {
-			r -= (ssize_t)iov[0].iov_len;
-			memmove(iov, iov + 1, sizeof(struct iovec) * (size_t)(n - 1));
-			n--;
-		}
-		if (n > 0) {
-			iov[0].iov_base = (char *)iov[0].iov_base + r;
-			iov[0].iov_len -= (size_t)r;
-		}
-	}
-	return 0;
-}
-
 /* One file being committed. */
 struct pending {
 	struct maildir_rcpt	*r;
@@ -143,7 +116,7 @@ write_tmp(struct maildir_job *job, struct maildir_rcpt *r, struct pending *p)
 	iov[0].iov_len = r->prefix_len;
 	iov[1].iov_base = (void *)(uintptr_t)job->body;
 	iov[1].iov_len = job->body_len;
-	if (write_all(p->fd, iov, 2) < 0 || (job->body_file_len > 0 &&
+	if (fsutil_writev_all(p->fd, iov, 2) < 0 || (job->body_file_len > 0 &&
 	    fsutil_copy_range(p->fd, job->body_fd, job->body_file_off,
 	    job->body_file_len, NULL, NULL) < 0)) {
 		r->result = errno;
