@@ -38,7 +38,16 @@ struct msg_spool {
 	bool		 writing;	/* a worker owns wbuf, fd, werr */
 	bool		 waiting;	/* the caller waits for ready() */
 	bool		 freed;		/* free when the write is done */
+	/* the tap: set on the loop while no write is running; called by
+	   the writer */
+	void		(*tap)(void *, const char *, size_t);
+	void		(*tap_free)(void *);
+	void		*tap_arg;
+	uint64_t	 tap_from;	/* file offset of the first body byte */
 	/* worker side (the loop reads them only while !writing) */
+	void		(*wtap)(void *, const char *, size_t);	/* the tap */
+	void		*wtap_arg;	/* as it was when the write began */
+	uint64_t	 wtap_from;
 	struct buf	 wbuf;
 	uint64_t	 woff;		/* file offset of wbuf */
 	int		 fd;
@@ -67,6 +76,8 @@ msg_spool_new(struct loop *loop, const char *dir, void (*ready)(void *arg),
 static void
 spool_destroy(struct msg_spool *sp)
 {
+	if (sp->tap_free != NULL && sp->tap_arg != NULL)
+		sp->tap_free(sp->tap_arg);
 	if (sp->fd >= 0)
 		close(sp->fd);
 	buf_free(&sp->fill);
@@ -125,8 +136,17 @@ spool_write(void *arg)
 		return;
 	}
 	if (fsutil_pwrite_all(sp->fd, sp->wbuf.data, sp->wbuf.len,
-	    sp->woff) < 0)
+	    sp->woff) < 0) {
 		sp->werr = errno;
+		return;
+	}
+	if (sp->wtap != NULL && sp->woff + sp->wbuf.len > sp->wtap_from) {
+		uint64_t skip = sp->wtap_from > sp->woff ?
+		    sp->wtap_from - sp->woff : 0;
+
+		sp->wtap(sp->wtap_arg, sp->wbuf.data + skip,
+		    sp->wbuf.len - (size_t)skip);
+	}
 }
 
 static void spool_start_write(struct msg_spool *sp);
@@ -157,6 +177,9 @@ spool_start_write(struct msg_spool *sp)
 
 	sp->wbuf = sp->fill;
 	sp->fill = t;
+	sp->wtap = sp->tap;
+	sp->wtap_arg = sp->tap_arg;
+	sp->wtap_from = sp->tap_from;
 	sp->writing = true;
 	worker_submit(sp->loop, spool_write, spool_written, sp);
 }
@@ -226,6 +249,36 @@ msg_spool_finish(struct msg_spool *sp)
 	spool_start_write(sp);
 	sp->waiting = true;
 	return false;
+}
+
+bool
+msg_spool_head_done(const struct msg_spool *sp)
+{
+	return !sp->in_head;
+}
+
+void
+msg_spool_tap(struct msg_spool *sp,
+    void (*tap)(void *arg, const char *p, size_t n),
+    void (*free_arg)(void *arg), void *arg)
+{
+	/* a running write keeps its own copy (wtap): this one applies
+	   from the next write on, the first to hold body bytes */
+	sp->tap = tap;
+	sp->tap_free = free_arg;
+	sp->tap_arg = arg;
+	sp->tap_from = sp->head.len;
+}
+
+void *
+msg_spool_untap(struct msg_spool *sp)
+{
+	void *arg = sp->tap_arg;
+
+	sp->tap = NULL;
+	sp->tap_free = NULL;
+	sp->tap_arg = NULL;
+	return arg;
 }
 
 int

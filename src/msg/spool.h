@@ -64,6 +64,24 @@ bool msg_spool_flush(struct msg_spool *sp);
  * false: wait for ready(), then call it again. */
 bool msg_spool_finish(struct msg_spool *sp);
 
+/* True once the header section is complete (its empty line passed, or
+ * MSG_HEAD_MAX reached): msg_spool_head() no longer changes. */
+bool msg_spool_head_done(const struct msg_spool *sp);
+/*
+ * A tap sees every body byte (those after the head) as it is written, in
+ * order, on the writer's thread (a worker): the DKIM body hashes are
+ * computed there as the message passes, never on the loop and without
+ * reading the spool back. Set it once, when msg_spool_head_done() turns
+ * true (before the next flush); buffers written before held only head.
+ * The spool owns arg until msg_spool_untap() (after finish: nothing is
+ * in flight then) hands it back; free_arg(arg) runs if the spool is
+ * freed first (after any write in flight).
+ */
+void msg_spool_tap(struct msg_spool *sp,
+    void (*tap)(void *arg, const char *p, size_t n),
+    void (*free_arg)(void *arg), void *arg);
+void *msg_spool_untap(struct msg_spool *sp);
+
 /* After finish: 0, or the errno of the first failed write (ENOSPC, EIO);
  * after an error further bytes are counted but not written. */
 int msg_spool_error(const struct msg_spool *sp);

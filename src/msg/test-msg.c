@@ -31,6 +31,8 @@ static char *tdir;
 
 struct feeder {
 	struct msg_spool	*sp;
+	struct buf		*tapped;	/* set: tap the body into it */
+	bool			 tap_set;
 	const char		*data;
 	size_t			 len, pos;
 	size_t			 step;		/* input per turn */
@@ -39,6 +41,13 @@ struct feeder {
 };
 
 static void feed_more(void *arg);
+
+/* The writer's thread: collects what the tap sees. */
+static void
+tap_into(void *arg, const char *p, size_t n)
+{
+	buf_append(arg, p, n);
+}
 
 static void
 feed_ready(void *arg)
@@ -69,6 +78,11 @@ feed_more(void *arg)
 		buf_append(b, f->data + f->pos, n);
 		msg_spool_wrote(f->sp, old);
 		f->pos += n;
+		if (f->tapped != NULL && !f->tap_set &&
+		    msg_spool_head_done(f->sp)) {
+			msg_spool_tap(f->sp, tap_into, NULL, f->tapped);
+			f->tap_set = true;
+		}
 	}
 	f->ending = true;
 	if (!msg_spool_finish(f->sp))
@@ -79,11 +93,12 @@ feed_more(void *arg)
 
 /* Spools data[0..len) in steps of step bytes; returns the spool. */
 static struct msg_spool *
-spool_all(const char *dir, const char *data, size_t len, size_t step,
-    unsigned *waits)
+spool_tapped(const char *dir, const char *data, size_t len, size_t step,
+    unsigned *waits, struct buf *tapped)
 {
 	struct feeder f = { 0 };
 
+	f.tapped = tapped;
 	f.sp = msg_spool_new(tloop, dir, feed_ready, &f);
 	f.data = data;
 	f.len = len;
@@ -93,6 +108,13 @@ spool_all(const char *dir, const char *data, size_t len, size_t step,
 	if (waits)
 		*waits = f.waits;
 	return f.sp;
+}
+
+static struct msg_spool *
+spool_all(const char *dir, const char *data, size_t len, size_t step,
+    unsigned *waits)
+{
+	return spool_tapped(dir, data, len, step, waits, NULL);
 }
 
 static char *
@@ -145,6 +167,26 @@ test_spool_roundtrip(void)
 	free(got);
 	free(msg);
 	free(dir);
+}
+
+/* The tap sees exactly the body, in order, whatever the pieces. */
+static void
+test_spool_tap(void)
+{
+	char *msg = make_message(40, 700000);
+	size_t len = strlen(msg), hlen;
+	struct buf got;
+	struct msg_spool *sp;
+
+	buf_init(&got, 0);
+	sp = spool_tapped(tdir, msg, len, 333, NULL, &got);
+	msg_spool_head(sp, &hlen);
+	TEST_ASSERT(msg_spool_untap(sp) == &got);
+	TEST_ASSERT(got.len == len - hlen);
+	TEST_ASSERT(memcmp(got.data, msg + hlen, got.len) == 0);
+	msg_spool_free(&sp);
+	buf_free(&got);
+	free(msg);
 }
 
 /* A header section longer than MSG_HEAD_MAX: the head stops there. */
@@ -407,6 +449,7 @@ main(void)
 	if (queue_init(tdir, 60, 86400, &err) < 0)
 		log_fatal("queue_init: %s", err);
 	TEST_RUN(test_spool_roundtrip);
+	TEST_RUN(test_spool_tap);
 	TEST_RUN(test_spool_long_header);
 	TEST_RUN(test_spool_edges);
 	TEST_RUN(test_spool_error);

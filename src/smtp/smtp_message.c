@@ -201,6 +201,8 @@ smtp_spool_feed(struct smtp_session *s, const char *in, size_t len,
 		used = len;
 	}
 	msg_spool_wrote(s->spool, old);
+	if (s->dkim_job == NULL)
+		smtp_policy_tap(s);	/* before the flush: see spool.h */
 	*wait = !msg_spool_flush(s->spool);
 	return used;
 }
@@ -269,6 +271,8 @@ smtp_bdat_input(struct smtp_session *s)
 		old = b->len;
 		smtp_bdat_finish(&s->dec, b);	/* room >= 1: never full */
 		msg_spool_wrote(s->spool, old);
+		if (s->dkim_job == NULL)
+			smtp_policy_tap(s);
 	}
 	smtp_message_end(s);
 	return !s->busy && !s->quitting;

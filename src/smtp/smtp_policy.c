@@ -21,18 +21,17 @@
  * keys of its From domain (else its MAIL FROM domain) when that domain has
  * keys, before it is stored or queued.
  *
- * DKIM never runs on the loop: the body is read back from the spool on a
- * worker (util/worker.h) through one fixed buffer and hashed there, with
- * the header section from memory; the private-key operation of signing
- * runs there too. Only the key look-ups (DNS) and the decision come back
- * to the loop. A job whose session went away meanwhile frees itself.
+ * DKIM never runs on the loop: the body hashes are fed as the message
+ * passes, on the spool's writer thread (msg/spool.h's tap), and the
+ * header digests and the private-key operation of signing run on a
+ * worker (util/worker.h) at the end. Only the key look-ups (DNS) and the
+ * decision are on the loop. A job whose session went away is freed by
+ * whoever holds it.
  *
  * Trust: everything checked here comes from the sender and the sender's
  * DNS; results only steer the decision above and go into our header.
  */
-#include <errno.h>
 #include <stdlib.h>
-#include <unistd.h>
 #include <string.h>
 #include <strings.h>
 
@@ -66,36 +65,45 @@ struct smtp_policy {
 	bool			 at_end;	/* DATA is over */
 };
 
-/* DKIM work on a worker: verify (inbound) or sign (submission). */
+/*
+ * DKIM for one message. Created when the header section is complete; the
+ * spool then feeds it every body byte on the writer's thread (the tap),
+ * so the body hashes are done as the message arrives, off the loop, and
+ * nothing is read back. At the end it goes to a worker once more: the
+ * header digests and the signature (sign) or the body checks (verify).
+ * Owner: the spool while tapped, then the worker job, then the loop.
+ */
 struct smtp_dkim_job {
 	struct smtp_session	*s;		/* NULL: cancelled */
-	int			 fd;		/* dup of the spool, or -1 */
-	uint64_t		 off, len;	/* the body in the spool */
+	bool			 sign;
 	char			*head;		/* the header section */
 	size_t			 hlen;
-	bool			 sign;
 	/* verify */
 	struct dkim_verifier	*v;
-	/* sign: the domains to try in order, and the result */
+	time_t			 now;
+	/* sign: the relaxed body hash, the domains to try, the result */
+	struct dkim_bodyhash	 bh;
+	bool			 bh_open;
 	char			*domain[2];
 	struct buf		 sig;
 	int			 nsig;
-	int			 error;		/* errno reading the spool */
 };
 
 static void smtp_policy_decide(struct smtp_session *s);
 
 static void
-dkim_job_free(struct smtp_dkim_job *j)
+dkim_job_free(void *arg)
 {
+	struct smtp_dkim_job *j = arg;
+	unsigned char md[DKIM_SHA256_LEN];
 	struct dkim_results *res;
 
-	if (j->fd >= 0)
-		close(j->fd);
 	if (j->v != NULL) {
 		res = dkim_verifier_finish(&j->v);
 		dkim_results_free(&res);
 	}
+	if (j->bh_open)
+		dkim_bodyhash_final(&j->bh, md, NULL);	/* frees it */
 	free(j->head);
 	free(j->domain[0]);
 	free(j->domain[1]);
@@ -103,7 +111,8 @@ dkim_job_free(struct smtp_dkim_job *j)
 	free(j);
 }
 
-/* Drops the session's job: it frees itself when the worker is done. */
+/* Drops the session's job: whoever holds it (the spool, a worker) frees
+ * it. */
 static void
 dkim_job_cancel(struct smtp_session *s)
 {
@@ -112,51 +121,90 @@ dkim_job_cancel(struct smtp_session *s)
 	s->dkim_job = NULL;
 }
 
-/* Worker: streams the body from the spool through one buffer. */
+/* The writer's thread: body bytes as they pass. */
 static void
-dkim_job_body(struct smtp_dkim_job *j, struct dkim_bodyhash *bh)
+dkim_job_tap(void *arg, const char *p, size_t n)
 {
-	char *b = xmalloc(MSG_SPOOL_BUF);
-	uint64_t off = j->off, left = j->len;
-	ssize_t r;
+	struct smtp_dkim_job *j = arg;
 
-	while (left > 0) {
-		r = pread(j->fd, b, left < MSG_SPOOL_BUF ? (size_t)left :
-		    MSG_SPOOL_BUF, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			j->error = r < 0 ? errno : EIO;
-			break;
-		}
-		if (bh != NULL)
-			dkim_bodyhash_update(bh, b, (size_t)r);
-		else
-			dkim_verifier_body(j->v, b, (size_t)r);
-		off += (uint64_t)r;
-		left -= (uint64_t)r;
+	if (j->sign) {
+		dkim_bodyhash_update(&j->bh, p, n);
+		return;
 	}
-	free(b);
+	if (j->v == NULL)	/* the signatures, from the complete head */
+		j->v = dkim_verifier_begin(j->head, j->hlen, j->now);
+	dkim_verifier_body(j->v, p, n);
 }
 
+/* Does s's message get DKIM (signed on submission, verified inbound)? */
+static bool
+dkim_wanted(struct smtp_session *s, bool *sign_r)
+{
+	const struct dkim_keystore *ks = server_dkim_keys();
+
+	*sign_r = s->auth_done;
+	if (s->auth_done)
+		return ks != NULL && dkim_keystore_count(ks) > 0;
+	return s->base.svc == SVC_SMTP && s->policy != NULL &&
+	    server_thread_resolver(s->base.thread) != NULL;
+}
+
+static struct smtp_dkim_job *
+dkim_job_new(struct smtp_session *s, bool sign)
+{
+	struct smtp_dkim_job *j = xcalloc(1, sizeof(*j));
+	size_t hlen;
+	const char *head = msg_spool_head(s->spool, &hlen);
+
+	j->s = s;
+	j->sign = sign;
+	j->now = time(NULL);
+	if (sign) {
+		dkim_bodyhash_init(&j->bh, DKIM_CANON_RELAXED, UINT64_MAX,
+		    NULL);
+		j->bh_open = true;
+	} else {
+		j->head = xmalloc(hlen + 1);
+		memcpy(j->head, head, hlen);
+		j->hlen = hlen;
+	}
+	buf_init(&j->sig, 0);
+	return j;
+}
+
+/* Header complete (smtp_message.c asks after each piece): from now on
+ * the spool's writer feeds the body to DKIM. */
+void
+smtp_policy_tap(struct smtp_session *s)
+{
+	struct smtp_dkim_job *j;
+	bool sign;
+
+	if (s->dkim_job != NULL || !msg_spool_head_done(s->spool) ||
+	    !dkim_wanted(s, &sign))
+		return;
+	j = dkim_job_new(s, sign);
+	s->dkim_job = j;
+	msg_spool_tap(s->spool, dkim_job_tap, dkim_job_free, j);
+}
+
+/* Worker, at the end: the header digests, then sign or decide bodies. */
 static void
 dkim_job_work(void *arg)
 {
 	struct smtp_dkim_job *j = arg;
 	const struct dkim_keystore *ks = server_dkim_keys();
-	struct dkim_bodyhash h;
 	unsigned char bh[DKIM_SHA256_LEN];
 
 	if (!j->sign) {
-		j->v = dkim_verifier_begin(j->head, j->hlen, time(NULL));
-		dkim_job_body(j, NULL);
+		if (j->v == NULL)	/* no body byte came */
+			j->v = dkim_verifier_begin(j->head, j->hlen, j->now);
 		dkim_verifier_body_end(j->v);
 		return;
 	}
-	dkim_bodyhash_init(&h, DKIM_CANON_RELAXED, UINT64_MAX, NULL);
-	dkim_job_body(j, &h);
-	dkim_bodyhash_final(&h, bh, NULL);
-	if (j->error != 0 || ks == NULL)
+	dkim_bodyhash_final(&j->bh, bh, NULL);
+	j->bh_open = false;
+	if (ks == NULL)
 		return;
 	for (int i = 0; i < 2 && j->nsig == 0; i++)
 		if (j->domain[i] != NULL)
@@ -166,25 +214,24 @@ dkim_job_work(void *arg)
 
 static void dkim_job_done(void *arg);
 
-/* Starts DKIM for s's message on a worker; s waits (busy). */
+/* End of the message: takes the job back from the spool (or makes one
+ * when the header never ended: no body) and finishes it on a worker;
+ * s waits (busy). Signing covers s->head (Date/Message-ID added). */
 static void
 dkim_job_start(struct smtp_session *s, bool sign, const char *d0,
     const char *d1)
 {
-	struct smtp_dkim_job *j = xcalloc(1, sizeof(*j));
-	int fd = smtp_message_body(s, &j->off, &j->len);
+	struct smtp_dkim_job *j = msg_spool_untap(s->spool);
 
-	j->s = s;
-	j->sign = sign;
-	j->fd = fd >= 0 && j->len > 0 ? dup(fd) : -1;
-	if (j->fd < 0)
-		j->len = 0;
-	j->head = xmalloc(s->head.len + 1);
-	memcpy(j->head, s->head.data ? s->head.data : "", s->head.len);
-	j->hlen = s->head.len;
+	if (j == NULL)
+		j = dkim_job_new(s, sign);
+	if (sign) {
+		j->head = xmalloc(s->head.len + 1);
+		memcpy(j->head, s->head.data ? s->head.data : "", s->head.len);
+		j->hlen = s->head.len;
+	}
 	j->domain[0] = d0 ? xstrdup(d0) : NULL;
 	j->domain[1] = d1 ? xstrdup(d1) : NULL;
-	buf_init(&j->sig, 0);
 	s->dkim_job = j;
 	s->busy = true;
 	s->policy_pending = true;
@@ -412,10 +459,9 @@ smtp_policy_signed(struct smtp_session *s, struct smtp_dkim_job *j)
 		log_info("%s smtp dkim-signed msgid=%s domain=%s signatures=%d",
 		    s->base.id, s->msgid, j->domain[0] ? j->domain[0] :
 		    j->domain[1], j->nsig);
-	} else if (j->nsig < 0 || j->error != 0)
-		log_error("%s smtp dkim-sign-failed msgid=%s error=\"%s\"",
-		    s->base.id, s->msgid, j->error ? strerror(j->error) :
-		    "signing failed");
+	} else if (j->nsig < 0)
+		log_error("%s smtp dkim-sign-failed msgid=%s", s->base.id,
+		    s->msgid);
 	smtp_message_store(s, false);
 }
 

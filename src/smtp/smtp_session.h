@@ -151,6 +151,9 @@ void smtp_greet(struct smtp_session *s);
 void smtp_policy_mail(struct smtp_session *s);
 void smtp_policy_end(struct smtp_session *s);
 void smtp_policy_reset(struct smtp_session *s);
+/* After each piece of the message: once the header is complete, DKIM
+ * starts hashing the body as it is spooled. */
+void smtp_policy_tap(struct smtp_session *s);
 /* smtp_message.c: hands the message to the store (junk: the recipients'
  * Junk folder) and replies when it is durable. */
 void smtp_message_store(struct smtp_session *s, bool junk);
