@@ -24,29 +24,6 @@
 #include "util/xmalloc.h"
 
 int
-fsutil_write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	ssize_t r;
-
-	while (n > 0) {
-		r = write(fd, c, n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0) {
-			errno = EIO;
-			return -1;
-		}
-		c += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-int
 fsutil_writev_all(int fd, const struct iovec *iov0, int n)
 {
 	struct iovec iov[FSUTIL_IOV_MAX];
@@ -59,10 +36,19 @@ fsutil_writev_all(int fd, const struct iovec *iov0, int n)
 	}
 	memcpy(iov, iov0, sizeof(*iov) * (size_t)n);
 	while (n > 0) {
+		if (v->iov_len == 0) {		/* nothing to write here */
+			v++;
+			n--;
+			continue;
+		}
 		r = writev(fd, v, n);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
+			return -1;
+		}
+		if (r == 0) {
+			errno = EIO;
 			return -1;
 		}
 		while (n > 0 && (size_t)r >= v->iov_len) {
@@ -76,6 +62,14 @@ fsutil_writev_all(int fd, const struct iovec *iov0, int n)
 		}
 	}
 	return 0;
+}
+
+int
+fsutil_write_all(int fd, const void *p, size_t n)
+{
+	struct iovec iov = { (void *)(uintptr_t)p, n };
+
+	return fsutil_writev_all(fd, &iov, 1);
 }
 
 int
