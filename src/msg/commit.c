@@ -22,6 +22,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "auth/resolve.h"
 #include "msg/commit.h"
 #include "queue/queue.h"
 #include "store/maildir.h"
@@ -117,6 +118,27 @@ msg_commit_remote(struct msg_commit *c, const char *address,
 	r->address = xstrdup(address);
 	r->orcpt = orcpt ? xstrdup(orcpt) : NULL;
 	r->notify = notify;
+}
+
+void
+msg_commit_route(struct msg_commit *c, const char *data_dir,
+    const struct acct_resolution *res, const char *orcpt, unsigned notify,
+    bool junk)
+{
+	char *dir;
+
+	for (int j = 0; j < res->n; j++) {
+		const struct acct_target *t = &res->t[j];
+
+		if (t->kind != ACCT_TARGET_LOCAL) {
+			msg_commit_remote(c, t->address, orcpt, notify);
+			continue;
+		}
+		dir = xasprintf("%s/mail/%s/%s%s", data_dir, t->domain,
+		    t->localpart, junk ? "/.Junk" : "");
+		msg_commit_local(c, dir, t->address);
+		free(dir);
+	}
 }
 
 void

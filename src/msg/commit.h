@@ -43,6 +43,17 @@ void msg_commit_local(struct msg_commit *c, const char *maildir,
 /* A queue recipient (once per address, case-insensitive). */
 void msg_commit_remote(struct msg_commit *c, const char *address,
     const char *orcpt, unsigned notify);
+/*
+ * The routing stage, for one recipient: each of its resolved targets
+ * becomes a local copy (data_dir/mail/DOMAIN/LOCALPART, or its .Junk
+ * folder when junk) or a queue recipient with the recipient's DSN
+ * parameters. This is where per-recipient delivery decisions go (Sieve
+ * chooses the folder at local delivery), not in protocol code.
+ */
+struct acct_resolution;
+void msg_commit_route(struct msg_commit *c, const char *data_dir,
+    const struct acct_resolution *res, const char *orcpt, unsigned notify,
+    bool junk);
 /* The queue envelope's DSN and body flags (RFC 3461, 6152, 6531). */
 void msg_commit_envelope(struct msg_commit *c, const char *envid, int ret,
     bool smtputf8, bool eightbit);

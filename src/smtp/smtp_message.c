@@ -438,27 +438,15 @@ void
 smtp_message_store(struct smtp_session *s, bool junk)
 {
 	struct msg_commit *c;
-	char *sender = smtp_path_to_string(&s->mail), *dir;
+	char *sender = smtp_path_to_string(&s->mail);
 	uint64_t off, len;
 	int fd;
 
 	c = msg_commit_new(s->base.id, s->msgid, sender);
 	free(sender);
 	for (unsigned i = 0; i < s->nrcpt; i++)
-		for (int j = 0; j < s->rcpts[i].res.n; j++) {
-			const struct acct_target *t = &s->rcpts[i].res.t[j];
-			const struct smtp_path *p = &s->rcpts[i].path;
-
-			if (t->kind != ACCT_TARGET_LOCAL) {
-				msg_commit_remote(c, t->address, p->orcpt,
-				    p->notify);
-				continue;
-			}
-			dir = xasprintf("%s/mail/%s/%s%s", s->conf->data_dir,
-			    t->domain, t->localpart, junk ? "/.Junk" : "");
-			msg_commit_local(c, dir, t->address);
-			free(dir);
-		}
+		msg_commit_route(c, s->conf->data_dir, &s->rcpts[i].res,
+		    s->rcpts[i].path.orcpt, s->rcpts[i].path.notify, junk);
 	msg_commit_envelope(c, s->mail.envid, s->mail.ret, s->mail.smtputf8,
 	    s->mail.body == SMTP_BODY_8BITMIME || s->mail.smtputf8);
 	s->busy = true;
