@@ -38,6 +38,8 @@ struct msg_spool {
 	bool		 writing;	/* a worker owns wbuf, fd, werr */
 	bool		 waiting;	/* the caller waits for ready() */
 	bool		 freed;		/* free when the write is done */
+	bool		 mem;		/* finished without a write: fill is
+					   the whole message */
 	/* the tap: set on the loop while no write is running; called by
 	   the writer */
 	void		(*tap)(void *, const char *, size_t);
@@ -246,6 +248,10 @@ msg_spool_finish(struct msg_spool *sp)
 		buf_reset(&sp->fill);
 	if (sp->fill.len == 0)
 		return true;
+	if (sp->woff == 0 && sp->fd < 0) {	/* all of it in one buffer */
+		sp->mem = true;
+		return true;
+	}
 	spool_start_write(sp);
 	sp->waiting = true;
 	return false;
@@ -279,6 +285,13 @@ msg_spool_untap(struct msg_spool *sp)
 	sp->tap_free = NULL;
 	sp->tap_arg = NULL;
 	return arg;
+}
+
+const char *
+msg_spool_mem(const struct msg_spool *sp, size_t *len_r)
+{
+	*len_r = sp->mem ? sp->fill.len : 0;
+	return sp->mem ? sp->fill.data : NULL;
 }
 
 int

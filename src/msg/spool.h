@@ -61,8 +61,13 @@ void msg_spool_wrote(struct msg_spool *sp, size_t old_len);
  * feeding until ready() (both buffers are busy). */
 bool msg_spool_flush(struct msg_spool *sp);
 /* Writes what is left. true when every byte is written (or failed);
- * false: wait for ready(), then call it again. */
+ * false: wait for ready(), then call it again. A message that fits in
+ * one buffer is never written: it stays in memory (msg_spool_mem), so a
+ * small message costs no file and no thread hop. */
 bool msg_spool_finish(struct msg_spool *sp);
+/* After finish: the whole message when it stayed in memory, else NULL
+ * (then it is the file). Valid until msg_spool_free. */
+const char *msg_spool_mem(const struct msg_spool *sp, size_t *len_r);
 
 /* True once the header section is complete (its empty line passed, or
  * MSG_HEAD_MAX reached): msg_spool_head() no longer changes. */

@@ -454,6 +454,13 @@ smtp_message_store(struct smtp_session *s, bool junk)
 	io_pause_read(s->io);
 	buf_append(&s->trace, s->head.data, s->head.len);
 	fd = smtp_message_body(s, &off, &len);
+	if (fd < 0 && len > 0) {	/* a small message, all in memory */
+		size_t mlen;
+		const char *mem = msg_spool_mem(s->spool, &mlen);
+
+		buf_append(&s->trace, mem + off, (size_t)len);
+		len = 0;
+	}
 	msg_commit_start(c, &s->trace, fd, off, len,
 	    server_thread_loop(s->base.thread), smtp_message_committed, s);
 }

@@ -78,6 +78,9 @@ struct smtp_dkim_job {
 	bool			 sign;
 	char			*head;		/* the header section */
 	size_t			 hlen;
+	char			*body;		/* a message that stayed in memory:
+						   its body, fed on the worker */
+	size_t			 blen;
 	/* verify */
 	struct dkim_verifier	*v;
 	time_t			 now;
@@ -105,6 +108,7 @@ dkim_job_free(void *arg)
 	if (j->bh_open)
 		dkim_bodyhash_final(&j->bh, md, NULL);	/* frees it */
 	free(j->head);
+	free(j->body);
 	free(j->domain[0]);
 	free(j->domain[1]);
 	buf_free(&j->sig);
@@ -136,17 +140,47 @@ dkim_job_tap(void *arg, const char *p, size_t n)
 	dkim_verifier_body(j->v, p, n);
 }
 
+/* A DKIM-Signature field (name any case, WSP before the colon) in the
+ * header section: without one there is nothing to hash. */
+static bool
+has_signature(const char *head, size_t len)
+{
+	static const char name[] = "dkim-signature";
+	const char *p = head, *end = head + len, *nl;
+	size_t n = sizeof(name) - 1;
+
+	while (p < end) {
+		if ((size_t)(end - p) > n && strncasecmp(p, name, n) == 0) {
+			const char *q = p + n;
+			while (q < end && (*q == ' ' || *q == '\t'))
+				q++;
+			if (q < end && *q == ':')
+				return true;
+		}
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	return false;
+}
+
 /* Does s's message get DKIM (signed on submission, verified inbound)? */
 static bool
 dkim_wanted(struct smtp_session *s, bool *sign_r)
 {
 	const struct dkim_keystore *ks = server_dkim_keys();
 
+	const char *head;
+	size_t hlen;
+
 	*sign_r = s->auth_done;
 	if (s->auth_done)
 		return ks != NULL && dkim_keystore_count(ks) > 0;
+	head = msg_spool_head(s->spool, &hlen);
 	return s->base.svc == SVC_SMTP && s->policy != NULL &&
-	    server_thread_resolver(s->base.thread) != NULL;
+	    server_thread_resolver(s->base.thread) != NULL &&
+	    has_signature(head, hlen);
 }
 
 static struct smtp_dkim_job *
@@ -196,6 +230,8 @@ dkim_job_work(void *arg)
 	const struct dkim_keystore *ks = server_dkim_keys();
 	unsigned char bh[DKIM_SHA256_LEN];
 
+	if (j->blen > 0)	/* the message stayed in memory */
+		dkim_job_tap(j, j->body, j->blen);
 	if (!j->sign) {
 		if (j->v == NULL)	/* no body byte came */
 			j->v = dkim_verifier_begin(j->head, j->hlen, j->now);
@@ -222,9 +258,18 @@ dkim_job_start(struct smtp_session *s, bool sign, const char *d0,
     const char *d1)
 {
 	struct smtp_dkim_job *j = msg_spool_untap(s->spool);
+	uint64_t off, len;
 
 	if (j == NULL)
 		j = dkim_job_new(s, sign);
+	if (smtp_message_body(s, &off, &len) < 0 && len > 0) {
+		size_t mlen;
+		const char *mem = msg_spool_mem(s->spool, &mlen);
+
+		j->body = xmalloc((size_t)len);
+		memcpy(j->body, mem + off, (size_t)len);
+		j->blen = (size_t)len;
+	}
 	if (sign) {
 		j->head = xmalloc(s->head.len + 1);
 		memcpy(j->head, s->head.data ? s->head.data : "", s->head.len);
@@ -522,6 +567,7 @@ smtp_policy_end(struct smtp_session *s)
 	struct dns_resolver *r;
 	const char *msg = s->head.data ? s->head.data : "";
 	size_t len = s->head.len;
+	bool sign;
 
 	if (s->base.svc != SVC_SMTP || s->auth_done) {
 		if (!s->auth_done || !smtp_policy_sign(s))
@@ -535,7 +581,18 @@ smtp_policy_end(struct smtp_session *s)
 	}
 	p->from_st = dmarc_from_domain(msg, len, &p->from_domain);
 	p->waiting++;		/* DKIM: the worker, then the key look-ups */
-	dkim_job_start(s, false, NULL, NULL);
+	if (dkim_wanted(s, &sign))
+		dkim_job_start(s, false, NULL, NULL);
+	else {			/* unsigned: "dkim=none", nothing to hash */
+		struct dkim_verifier *v = dkim_verifier_begin(msg, len,
+		    time(NULL));
+
+		dkim_verifier_body_end(v);
+		p->dkim = dkim_verify_keys(r, v, dkim_done, s);
+		s->busy = true;
+		s->policy_pending = true;
+		io_pause_read(s->io);
+	}
 	if (p->from_st == DMARC_FROM_OK && server_psl()) {
 		p->waiting++;
 		p->dmarc = dmarc_check_start(r, server_psl(), p->from_domain,

@@ -140,6 +140,8 @@ void smtp_message_reset(struct smtp_session *s);
  * file (fd -1 when empty), behind s->head. */
 int smtp_message_body(const struct smtp_session *s, uint64_t *off,
     uint64_t *len);
+/* (When that fd is -1 and len > 0 the message stayed in memory:
+ * msg_spool_mem.) */
 
 /* smtp_dnsbl.c */
 bool smtp_dnsbl_start(struct smtp_session *s);
