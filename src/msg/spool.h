@@ -39,8 +39,9 @@
 struct loop;
 struct msg_spool;
 
-/* The write buffer (two per message in flight). */
-#define MSG_SPOOL_BUF		(64 * 1024)
+/* The write buffer (two per message in flight); a message that fits in
+ * one is never written (128 KiB: a typical message with attachments). */
+#define MSG_SPOOL_BUF		(128 * 1024)
 /* The header section kept in memory; beyond it the header is body to
  * tem's checks (Postfix's header_size_limit is 100 KiB). */
 #define MSG_HEAD_MAX		(256 * 1024)

@@ -125,6 +125,7 @@ def test_sixteen_24mb_messages_bounded_memory_byte_exact(make_tem,
     msgs = [big_message(i) for i in range(SESSIONS)]
     send_all(tem, msgs, ["alice@a.test"])
     peak = vm_hwm_kb(tem.proc.pid)
+    print("peak RSS %d kB for %d x %d bytes" % (peak, SESSIONS, SIZE))
     assert_each_once(tem.maildir_messages("alice@a.test"), msgs, "Maildir")
     assert peak < RSS_LIMIT_KB, "peak RSS %d kB >= %d kB" % (peak,
                                                                RSS_LIMIT_KB)
