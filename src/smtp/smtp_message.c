@@ -302,17 +302,20 @@ smtp_message_input(struct smtp_session *s)
 	return !s->busy && !s->quitting;
 }
 
-/* True when the header section (up to the first empty line) of msg has
- * a field called name (with its colon, e.g. "Date:"). */
-static bool
+bool
 smtp_header_has(const char *msg, size_t len, const char *name)
 {
-	const char *p = msg, *end = msg + len, *nl;
+	const char *p = msg, *end = msg + len, *nl, *q;
 	size_t n = strlen(name);
 
 	while (p < end && *p != '\n') {
-		if ((size_t)(end - p) >= n && strncasecmp(p, name, n) == 0)
-			return true;
+		if ((size_t)(end - p) > n && strncasecmp(p, name, n) == 0) {
+			for (q = p + n; q < end && (*q == ' ' || *q == '\t');
+			    q++)
+				;
+			if (q < end && *q == ':')
+				return true;
+		}
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL)
 			break;
@@ -331,11 +334,11 @@ smtp_submission_fixup(struct smtp_session *s)
 	char date[64], id[17];
 
 	msg = msg_spool_head(s->spool, &mlen);
-	if (!smtp_header_has(msg, mlen, "Date:")) {
+	if (!smtp_header_has(msg, mlen, "Date")) {
 		rfc5322_date(date, sizeof(date));
 		buf_printf(&s->head, "Date: %s\n", date);
 	}
-	if (!smtp_header_has(msg, mlen, "Message-ID:")) {
+	if (!smtp_header_has(msg, mlen, "Message-ID")) {
 		log_new_id(id);
 		buf_printf(&s->head, "Message-ID: <%s.%s@%s>\n", s->msgid, id,
 		    s->conf->hostname);

@@ -140,31 +140,6 @@ dkim_job_tap(void *arg, const char *p, size_t n)
 	dkim_verifier_body(j->v, p, n);
 }
 
-/* A DKIM-Signature field (name any case, WSP before the colon) in the
- * header section: without one there is nothing to hash. */
-static bool
-has_signature(const char *head, size_t len)
-{
-	static const char name[] = "dkim-signature";
-	const char *p = head, *end = head + len, *nl;
-	size_t n = sizeof(name) - 1;
-
-	while (p < end) {
-		if ((size_t)(end - p) > n && strncasecmp(p, name, n) == 0) {
-			const char *q = p + n;
-			while (q < end && (*q == ' ' || *q == '\t'))
-				q++;
-			if (q < end && *q == ':')
-				return true;
-		}
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL)
-			break;
-		p = nl + 1;
-	}
-	return false;
-}
-
 /* Does s's message get DKIM (signed on submission, verified inbound)? */
 static bool
 dkim_wanted(struct smtp_session *s, bool *sign_r)
@@ -180,7 +155,7 @@ dkim_wanted(struct smtp_session *s, bool *sign_r)
 	head = msg_spool_head(s->spool, &hlen);
 	return s->base.svc == SVC_SMTP && s->policy != NULL &&
 	    server_thread_resolver(s->base.thread) != NULL &&
-	    has_signature(head, hlen);
+	    smtp_header_has(head, hlen, "DKIM-Signature");
 }
 
 static struct smtp_dkim_job *

@@ -134,6 +134,9 @@ void smtp_cmd_bdat(struct smtp_session *s, const struct smtp_command *cmd);
 /* Consumes message input; returns false when the session must stop
  * reading (waiting for the spool or the store, or closed). */
 bool smtp_message_input(struct smtp_session *s);
+/* True when the header section (up to the first empty line) of msg has
+ * a field called name (any case; white space allowed before the colon). */
+bool smtp_header_has(const char *msg, size_t len, const char *name);
 /* Drops the message of the transaction (spool, added headers). */
 void smtp_message_reset(struct smtp_session *s);
 /* The body as it lies in the spool: [*off, *off + *len) of the spool
