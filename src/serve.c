@@ -10,7 +10,9 @@
  * within 10 s. SIGHUP: reload the config, the certificates and the
  * accounts; new sessions use the new values, changed listeners need a
  * restart (said in the log). Account changes made with the admin
- * commands are picked up within a second (accounts.serial is polled).
+ * commands are live before the command returns: it asks over the control
+ * socket (server/control.h) and waits for our answer; accounts.serial is
+ * still polled every second for a command that could not ask.
  */
 #include <errno.h>
 #include <grp.h>
@@ -29,6 +31,7 @@
 #include "queue/queue.h"
 #include "serve.h"
 #include "version.h"
+#include "server/control.h"
 #include "server/server.h"
 #include "imap/imap_client.h"
 #include "pop3/pop3_session.h"
@@ -49,6 +52,7 @@
 static struct loop *main_loop;
 static uint64_t accounts_serial_seen;
 static struct loop_timer *accounts_timer;
+static struct control *control;
 static char *conf_file;
 
 static enum log_level
@@ -63,8 +67,10 @@ level_of(const char *name)
 	return LOG_INFO;
 }
 
+/* Loads the accounts and makes them current; one log line says which
+ * serial and why (start, poll, control, hup). */
 static int
-load_accounts(const struct conf *c)
+load_accounts(const struct conf *c, const char *why)
 {
 	char *err = NULL;
 	struct acct_snapshot *s = acct_snapshot_load(c->data_dir, &err);
@@ -77,6 +83,25 @@ load_accounts(const struct conf *c)
 	}
 	accounts_serial_seen = acct_snapshot_serial(s);
 	server_set_accounts(s);
+	log_info("- server accounts-loaded serial=%llu by=%s",
+	    (unsigned long long)accounts_serial_seen, why);
+	return 0;
+}
+
+/* The control socket's "reload accounts WANT": a no-op when a snapshot
+ * of that serial is already current (several commands in a row), else a
+ * load; server_set_accounts() has returned before the answer goes out,
+ * so every look-up on any thread from then on sees the change. */
+static int
+control_reload(uint64_t want, uint64_t *live_r)
+{
+	struct conf *c = server_conf();
+
+	if ((want > accounts_serial_seen ||
+	    accounts_serial_read(c->data_dir) != accounts_serial_seen) &&
+	    load_accounts(c, "control") < 0)
+		return -1;
+	*live_r = accounts_serial_seen;
 	return 0;
 }
 
@@ -115,11 +140,8 @@ accounts_poll(void *arg)
 
 	(void)arg;
 	load_dkim_keys(c, false);
-	if (accounts_serial_read(c->data_dir) != accounts_serial_seen) {
-		if (load_accounts(c) == 0)
-			log_info("- server accounts-reloaded serial=%llu",
-			    (unsigned long long)accounts_serial_seen);
-	}
+	if (accounts_serial_read(c->data_dir) != accounts_serial_seen)
+		load_accounts(c, "poll");
 	loop_timer_add(accounts_timer, 1000);
 }
 
@@ -165,7 +187,7 @@ on_hup(int signo, void *arg)
 		tls_set_current(tls);
 	server_set_conf(c);
 	queue_configure(c->queue_retry_base, c->queue_lifetime);
-	load_accounts(c);
+	load_accounts(c, "hup");
 	load_dkim_keys(c, true);
 	server_set_psl(psl_load(NULL));
 	log_info("- server reloaded config=%s", c->path);
@@ -287,7 +309,7 @@ serve_main(struct conf *c)
 	if (tls == NULL)
 		log_fatal("tls: %s", err);
 	tls_set_current(tls);
-	if (load_accounts(c) < 0)
+	if (load_accounts(c, "start") < 0)
 		return 1;
 	server_set_psl(psl_load(NULL));
 	if (drop_privileges(c) < 0)
@@ -310,12 +332,15 @@ serve_main(struct conf *c)
 	shup = loop_signal_new(main_loop, SIGHUP, on_hup, NULL);
 	accounts_timer = loop_timer_new(main_loop, accounts_poll, NULL);
 	loop_timer_add(accounts_timer, 1000);
+	/* after queue_init: its lock says no other server uses data_dir */
+	control = control_start(main_loop, c->data_dir, control_reload);
 	server_start();
 	log_info("- server started version=%s hostname=%s pid=%d", TEM_VERSION,
 	    c->hostname, (int)getpid());
 
 	loop_run(main_loop);
 
+	control_stop(&control);
 	server_stop(SHUTDOWN_GRACE_MS);
 	mta_engine_stop();
 	queue_shutdown();

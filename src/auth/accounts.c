@@ -33,6 +33,8 @@ struct accounts {
 	char	*data_dir;
 	int	 lock_fd;
 	struct accounts_owner owner;	/* who gets what we create */
+	uint64_t serial;		/* meta.serial last read */
+	bool	 changed;		/* a change was committed */
 };
 
 static const char schema_sql[] =
@@ -212,6 +214,7 @@ serial_file_sync(struct accounts *a, char **error_r)
 
 	if (v < 0)
 		return -1;
+	a->serial = (uint64_t)v;
 	if ((uint64_t)v == accounts_serial_read(a->data_dir))
 		return 0;
 	snprintf(text, sizeof(text), "%lld\n", (long long)v);
@@ -253,14 +256,24 @@ tx_commit(struct accounts *a, char **error_r)
 		tx_rollback(a);
 		return -1;
 	}
+	a->changed = true;
+	a->serial = 0;		/* unknown until serial_file_sync reads it */
 	ret = serial_file_sync(a, &err);
 	if (ret < 0) {
-		*error_r = xasprintf("change saved, but the server will not "
-		    "see it until the next one: %s", err);
+		/* the command still tells a running server (control.h);
+		 * only the poll fallback needs the file */
+		*error_r = xasprintf("change saved, but accounts.serial was "
+		    "not updated: %s", err);
 		free(err);
 	}
 	flock(a->lock_fd, LOCK_UN);
 	return ret;
+}
+
+uint64_t
+accounts_change_serial(const struct accounts *a)
+{
+	return a->changed ? a->serial : 0;
 }
 
 /* ---- open/close --------------------------------------------------- */

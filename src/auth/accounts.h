@@ -7,7 +7,9 @@
  * exclusive flock on data_dir/accounts.lock around each change, and after
  * each successful change rewrite data_dir/accounts.serial (atomically) with
  * the new value of an increasing change counter kept in the database. The
- * server polls that file with accounts_serial_read() and reloads its
+ * admin commands then ask the running server to load the snapshot of
+ * that serial (accounts_change_serial(), server/control.h); the server
+ * also polls the file with accounts_serial_read() and reloads its
  * in-memory snapshot (resolve.h) when it differs from the snapshot's.
  *
  * Case rules: domains are stored lowercase; an all-ASCII local part is
@@ -95,6 +97,11 @@ int accounts_alias_list(struct accounts *a, const char *filter,
     struct accounts_list *list_r, char **error_r);
 
 void accounts_list_free(struct accounts_list *l);
+
+/* The serial of the last change committed through a (0: none, or it
+ * could not be read back): what the running server must reach before
+ * the change is visible (server/control.h). */
+uint64_t accounts_change_serial(const struct accounts *a);
 
 /* The change counter in data_dir/accounts.serial; 0 if missing or bad.
  * Cheap: one small read, no database access. */

@@ -2,10 +2,11 @@
  * resolve - an immutable in-memory snapshot of the accounts, for lookups
  * from event-loop threads (no disk access after acct_snapshot_load).
  *
- * The server loads a snapshot at start, polls accounts_serial_read()
- * (accounts.h) and, when the number differs from acct_snapshot_serial(),
- * loads a new one on a worker thread and swaps it in; sessions holding a
- * reference to the old one keep using it until they unref it.
+ * The server loads a snapshot at start, and again on its main thread
+ * when an admin command asks over the control socket (server/control.h)
+ * or its 1 s poll of accounts_serial_read() (accounts.h) sees a number
+ * other than acct_snapshot_serial(); it swaps the new one in; sessions
+ * holding a reference to the old one keep using it until they unref it.
  *
  * Thread safety: a snapshot never changes after load; any number of
  * threads may look up concurrently. ref/unref are atomic.

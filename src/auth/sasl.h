@@ -10,8 +10,13 @@
 
 #include <stddef.h>
 
-/* Longest SASL response we decode: the user and password together. */
-#define SASL_RESPONSE_MAX	4096
+/* Longest SASL response line we take, base64 without its line end: RFC
+ * 4954 section 4 (and RFC 5034 section 4 for POP3) call 12,288 octets
+ * "a sufficient line length limit" for the deployed mechanisms, and
+ * clients send that much (Kerberos tickets in GSSAPI). */
+#define SASL_LINE_MAX		12288
+/* Longest decoded response: what SASL_LINE_MAX octets of base64 carry. */
+#define SASL_RESPONSE_MAX	(SASL_LINE_MAX / 4 * 3)
 
 struct sasl_creds {
 	char	*authzid;	/* "" when none */

@@ -390,8 +390,11 @@ test_serial_and_refs(void)
 	TEST_ASSERT(accounts_domain_add(acc, "a.test", &err) < 0);
 	XFREE(&err);
 	TEST_ASSERT(accounts_serial_read(data_dir) == before);
+	TEST_ASSERT(accounts_change_serial(acc) == before);
 	add_domain("d.test");
 	TEST_ASSERT(accounts_serial_read(data_dir) == before + 1);
+	/* what an admin command asks the server to reach */
+	TEST_ASSERT(accounts_change_serial(acc) == before + 1);
 	TEST_ASSERT(!acct_is_local_domain(s, "d.test"));	/* immutable */
 	s2 = load();
 	TEST_ASSERT(acct_snapshot_serial(s2) == before + 1);

@@ -17,6 +17,7 @@
 #include "auth/accounts.h"
 #include "cli/cli_accounts.h"
 #include "conf/conf.h"
+#include "server/control.h"
 #include "util/xmalloc.h"
 
 /* Longest password accepted (bytes); far above any real one, and bounds
@@ -24,6 +25,9 @@
 #define CLI_PASSWORD_MAX 1024
 
 #define EXIT_USAGE 2
+
+/* How long a change waits for the running server's confirmation. */
+#define CLI_SYNC_TIMEOUT_MS 10000
 
 static const char domain_usage[] =
     "usage: tem [-c FILE] domain add DOMAIN    add a local domain\n"
@@ -241,6 +245,29 @@ domain_run(struct accounts *a, int argc, char **argv)
 	return r == 0 ? 0 : fail(1, err);
 }
 
+/*
+ * After a committed change: waits until the running server uses it
+ * (server/control.h), so that mail and logins right after this command
+ * see it. Without a server there is nothing to wait for. A server that
+ * does not confirm gets a warning, not a failed exit: the change IS
+ * saved, the exit status says whether it was made (a script retrying a
+ * "failed" `user add` would only get "already exists"), and the server
+ * still applies it at its next poll of accounts.serial.
+ */
+static void
+sync_server(const struct conf *c, uint64_t serial)
+{
+	char *err = NULL;
+
+	if (control_reload_accounts(c->data_dir, serial, CLI_SYNC_TIMEOUT_MS,
+	    &err) != CONTROL_FAILED)
+		return;
+	fprintf(stderr, "tem: warning: the change is saved, but the running "
+	    "server did not confirm it (%s); it should apply it from "
+	    "accounts.serial within a second\n", err);
+	free(err);
+}
+
 /* Runs fn(a, argc, argv) on an open accounts handle, once argv[1] is
  * known to be one of subs with a fitting number of arguments. */
 static int
@@ -249,6 +276,7 @@ with_accounts(const struct conf *c, int argc, char **argv,
     int (*fn)(struct accounts *, int, char **))
 {
 	struct accounts *a = NULL;
+	uint64_t serial;
 	int r;
 
 	if (wants_help(argc, argv)) {
@@ -260,7 +288,10 @@ with_accounts(const struct conf *c, int argc, char **argv,
 	if ((r = open_accounts(c, &a)) != 0)
 		return r;
 	r = fn(a, argc, argv);
+	serial = accounts_change_serial(a);
 	accounts_close(&a);
+	if (serial != 0)	/* even after an error: a change was saved */
+		sync_server(c, serial);
 	return r;
 }
 

@@ -773,6 +773,10 @@ cmd_login(struct imap_cmd *cmd)
 	return imap_login_start(cmd, &cr);
 }
 
+/* A SASL response longer than RFC 4954's 12,288 octets (SASL-IR or a
+ * continuation line; IMAP_PREAUTH_LINE_MAX leaves room for it). */
+static const char reply_sasl_long[] = "[TOOBIG] SASL response too long";
+
 enum imap_cmd_result
 cmd_authenticate(struct imap_cmd *cmd)
 {
@@ -790,6 +794,10 @@ cmd_authenticate(struct imap_cmd *cmd)
 	}
 	if (imap_login_refused(cmd))
 		return IMAP_CMD_DONE;
+	if (cmd->count == 2 && cmd->args[1].len > SASL_LINE_MAX) {
+		imap_cmd_bad(cmd, "%s", reply_sasl_long);
+		return IMAP_CMD_DONE;
+	}
 	if (cmd->count == 1) {
 		/* the response comes as a raw line after "+ " */
 		imap_send(c, "+ ");
@@ -935,6 +943,11 @@ imap_line(struct imap_client *c, const char *line, size_t len)
 	io_pause_read(c->io);
 	if (len == 1 && line[0] == '*') {
 		imap_cmd_bad(cmd, "Authentication aborted");
+		imap_cmd_finish(cmd);
+		return;
+	}
+	if (len > SASL_LINE_MAX) {
+		imap_cmd_bad(cmd, "%s", reply_sasl_long);
 		imap_cmd_finish(cmd);
 		return;
 	}

@@ -47,7 +47,8 @@ struct loop_timer;
 
 /* Limits (STYLE.md habit 5). */
 #define IMAP_LINE_MAX		(64 * 1024)	/* command line, no literals */
-#define IMAP_PREAUTH_LINE_MAX	(8 * 1024)	/* before login */
+/* Before login: room for AUTHENTICATE with a SASL_LINE_MAX response. */
+#define IMAP_PREAUTH_LINE_MAX	(16 * 1024)
 #define IMAP_LITERAL_MAX	(64 * 1024)	/* literals except APPEND's */
 #define IMAP_OUT_CHUNK		(256 * 1024)	/* a handler's MORE chunk */
 #define IMAP_MAX_BAD		20	/* BAD replies in a row: BYE */

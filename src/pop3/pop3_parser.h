@@ -15,13 +15,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/sasl.h"
 #include "util/buf.h"
 
 /* A command line, CRLF included. RFC 2449 allows 255 octets; 512 leaves
  * room for long user names and AUTH PLAIN initial responses. */
 #define POP3_LINE_MAX		512
-/* An AUTH continuation line (base64 of up to SASL_RESPONSE_MAX octets). */
-#define POP3_SASL_LINE_MAX	8192
+/* An AUTH continuation line, CRLF included: RFC 5034 section 4 holds
+ * the AUTH command to the command line limit but its responses to none
+ * ("arbitrarily long"); we take SASL_LINE_MAX (auth/sasl.h) octets. */
+#define POP3_SASL_LINE_MAX	(SASL_LINE_MAX + 2)
 
 enum pop3_verb {
 	POP3_VERB_USER,

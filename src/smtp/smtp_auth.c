@@ -8,6 +8,11 @@
  * of them lock the address out for a while. An unknown user costs the
  * same hashing time as a wrong password, so timing tells nothing.
  *
+ * Line lengths: a command line has SMTP_LINE_MAX octets, but while AUTH
+ * is possible the AUTH command with an initial response and the answers
+ * to a 334 may carry SASL_LINE_MAX octets of base64 (RFC 4954 section 4);
+ * longer ones get "500 5.5.6" and end the exchange (RFC 4954 section 6).
+ *
  * SCRAM-SHA-256 is not offered: it needs PBKDF2-derived keys stored
  * beside the yescrypt hash, which would be the weaker of the two.
  */
@@ -32,6 +37,55 @@ smtp_auth_offered(const struct smtp_session *s)
 	return (s->base.svc == SVC_SUBMISSION ||
 	    s->base.svc == SVC_SUBMISSIONS) &&
 	    (s->tls || s->conf->auth_allow_cleartext);
+}
+
+/* "AUTH " and a mechanism name (at most 20 characters, RFC 4422 3.1) in
+ * front of an initial response. */
+#define SMTP_AUTH_PREFIX_MAX	32
+
+static const char reply_sasl_long[] =
+    "500 5.5.6 Authentication Exchange line is too long";
+
+/* True when line is an AUTH command (verb, then a space). */
+static bool
+is_auth_line(const char *line, size_t len)
+{
+	return len >= 5 && strncasecmp(line, "AUTH ", 5) == 0;
+}
+
+/* Ends an AUTH exchange in progress (no 334 outstanding any more). */
+static void
+smtp_auth_end(struct smtp_session *s)
+{
+	s->auth_step = SMTP_AUTH_NONE;
+	free(s->auth_login_user);
+	s->auth_login_user = NULL;
+}
+
+int
+smtp_auth_getline(struct smtp_session *s)
+{
+	bool sasl = s->auth_step != SMTP_AUTH_NONE ||
+	    (smtp_auth_offered(s) && !s->auth_done && !s->in_tx);
+	size_t max = sasl ? SASL_LINE_MAX + SMTP_AUTH_PREFIX_MAX :
+	    SMTP_LINE_MAX, n = 0;
+	/* an over-long line is gone once refused: look at its start first */
+	const char *p = sasl ? io_peek(s->io, &n) : NULL;
+	bool auth_cmd = p != NULL && is_auth_line(p, n);
+	int r = io_getline(s->io, max + 1, &s->line);	/* + its CR */
+
+	if (r < 0 && (s->auth_step != SMTP_AUTH_NONE || auth_cmd)) {
+		smtp_auth_end(s);
+		smtp_reply(s, "%s", reply_sasl_long);
+		return -1;
+	}
+	if (r < 0 || (r > 0 && s->auth_step == SMTP_AUTH_NONE &&
+	    s->line.len > SMTP_LINE_MAX &&
+	    !is_auth_line(s->line.data, s->line.len))) {
+		smtp_reply(s, "500 5.5.2 Error: line too long");
+		return -1;
+	}
+	return r;
 }
 
 static void
@@ -101,9 +155,7 @@ smtp_auth_verify(struct smtp_session *s, struct sasl_creds *c)
 static void
 smtp_auth_fail_syntax(struct smtp_session *s, const char *why)
 {
-	s->auth_step = SMTP_AUTH_NONE;
-	free(s->auth_login_user);
-	s->auth_login_user = NULL;
+	smtp_auth_end(s);
 	smtp_reply(s, "%s", why);
 	smtp_error(s);
 }
@@ -142,6 +194,10 @@ smtp_cmd_auth(struct smtp_session *s, const struct smtp_command *cmd)
 	mlen = sp ? (size_t)(sp - mech) : strlen(mech);
 	if (sp)
 		ir = sp + 1;
+	if (ir && strlen(ir) > SASL_LINE_MAX) {
+		smtp_auth_fail_syntax(s, reply_sasl_long);
+		return;
+	}
 	if (mlen == 5 && strncasecmp(mech, "PLAIN", 5) == 0) {
 		if (ir == NULL) {
 			s->auth_step = SMTP_AUTH_PLAIN;
@@ -187,6 +243,10 @@ smtp_auth_continue(struct smtp_session *s, const char *line, size_t len)
 	if (len == 1 && line[0] == '*') {
 		smtp_auth_fail_syntax(s, "501 5.7.0 Error: authentication "
 		    "aborted");
+		return;
+	}
+	if (len > SASL_LINE_MAX) {
+		smtp_auth_fail_syntax(s, reply_sasl_long);
 		return;
 	}
 	if (step == SMTP_AUTH_PLAIN) {

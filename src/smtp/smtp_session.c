@@ -225,6 +225,10 @@ smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 		smtp_error(s);
 		return;
 	}
+	/* The newest accounts for every recipient: an address an admin
+	 * command added after this transaction's MAIL is ours already. */
+	acct_snapshot_unref(&s->acct);
+	s->acct = server_accounts();
 	if (s->nrcpt >= s->conf->smtp_max_recipients) {
 		smtp_reply(s, "452 4.5.3 Error: too many recipients");
 		return;
@@ -428,7 +432,7 @@ smtp_process(struct smtp_session *s)
 				return;
 			continue;
 		}
-		r = io_getline(s->io, SMTP_LINE_MAX + 1, &s->line);
+		r = smtp_auth_getline(s);
 		if (r == 0) {
 			/* A command that trickles in byte by byte must still
 			 * be complete within the command timeout. */
@@ -437,8 +441,7 @@ smtp_process(struct smtp_session *s)
 			return;
 		}
 		smtp_deadline(s, 0);
-		if (r < 0) {
-			smtp_reply(s, "500 5.5.2 Error: line too long");
+		if (r < 0) {		/* answered */
 			if (!smtp_error(s))
 				return;
 			continue;

@@ -127,6 +127,10 @@ void smtp_session_free_dead(struct smtp_session *s);
 bool smtp_auth_offered(const struct smtp_session *s);
 void smtp_cmd_auth(struct smtp_session *s, const struct smtp_command *cmd);
 void smtp_auth_continue(struct smtp_session *s, const char *line, size_t len);
+/* Takes the next line into s->line, as io_getline: 1, 0 (none complete
+ * yet), or -1 after replying "500" to a line too long (SMTP_LINE_MAX, or
+ * SASL_LINE_MAX for AUTH and its responses while AUTH is possible). */
+int smtp_auth_getline(struct smtp_session *s);
 
 /* smtp_message.c */
 void smtp_cmd_data(struct smtp_session *s, const struct smtp_command *cmd);
