@@ -17,6 +17,7 @@
 
 #include "smtp/smtp_parser.h"
 #include "util/buf.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -78,8 +79,8 @@ check_path_ok(const struct smtp_path *p)
 	CHECK(p->localpart != NULL && p->domain != NULL);
 	CHECK(strlen(p->localpart) < SMTP_PATH_MAX);
 	CHECK(strlen(p->domain) <= SMTP_DOMAIN_MAX + 2);
-	CHECK(smtp_utf8_valid(p->localpart, strlen(p->localpart)));
-	CHECK(smtp_utf8_valid(p->domain, strlen(p->domain)));
+	CHECK(utf8_valid(p->localpart, strlen(p->localpart)));
+	CHECK(utf8_valid(p->domain, strlen(p->domain)));
 	CHECK(!(p->notify & SMTP_NOTIFY_NEVER) ||
 	    p->notify == SMTP_NOTIFY_NEVER);
 	if (p->envid != NULL)
@@ -143,7 +144,7 @@ fuzz_xtext(const char *s, size_t len)
 	CHECK((smtp_xtext_decode(s, len, &b) == 0) == (valid || len == 0));
 	CHECK(!valid || b.len <= len);
 	buf_free(&b);
-	(void)smtp_utf8_valid(s, len);
+	(void)utf8_valid(s, len);
 }
 
 int

@@ -7,7 +7,9 @@
  *   - the input as a reply text to dsn_status_from_reply() and as the
  *     reason and the original message of a DSN (dsn_build);
  *   - the input as message content through mta_data_encode(), decoded
- *     again by the inbound smtp_data decoder.
+ *     again by the inbound smtp_data decoder, and through the streaming
+ *     encoder (mta_data_feed) in pieces of sizes taken from the input,
+ *     which must give the same stream and wire size.
  *
  * Contracts checked beyond "no crash, no leak, no UB": reply codes are
  * 200..559 and texts hold no NUL; one-line forms hold no control
@@ -169,6 +171,33 @@ expected_back(const char *s, size_t len, struct buf *want)
 		buf_putc(want, '\n');
 }
 
+/* The streaming encoder in irregular pieces gives the same stream. */
+static void
+fuzz_data_stream(const char *s, size_t len, const struct buf *wire)
+{
+	struct mta_data d;
+	struct mta_wire_count w = { 0, 0, false };
+	struct buf out;
+	size_t off = 0, n, k = 0;
+
+	buf_init(&out, 0);
+	mta_data_start(&d);
+	while (off < len) {
+		n = 1 + (unsigned char)s[k++ % len] % 4;	/* 1..4 */
+		if (n > len - off)
+			n = len - off;
+		mta_data_feed(&d, s + off, 0, &out);	/* adds nothing */
+		mta_data_feed(&d, s + off, n, &out);
+		mta_wire_count_feed(&w, s + off, n);
+		off += n;
+	}
+	mta_data_end(&d, &out);
+	CHECK(out.len == wire->len && memcmp(out.data, wire->data, out.len)
+	    == 0);
+	CHECK(mta_wire_count_total(&w) == mta_data_wire_size(s, len));
+	buf_free(&out);
+}
+
 static void
 fuzz_data(const char *s, size_t len)
 {
@@ -188,6 +217,7 @@ fuzz_data(const char *s, size_t len)
 	CHECK(wire.len >= 3 && memcmp(wire.data + wire.len - 3, ".\r\n", 3)
 	    == 0);
 	CHECK(memmem(wire.data, wire.len, "\r.", 2) == NULL);
+	fuzz_data_stream(s, len, &wire);
 	smtp_data_init(&dec, 0);
 	used = smtp_data_feed(&dec, wire.data, wire.len, &back, &done);
 	CHECK(done && used == wire.len);

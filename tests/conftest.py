@@ -5,6 +5,11 @@ passwords in temserver.PASSWORDS) listening for SMTP on a free loopback
 port; `make_tem(**kwargs)` starts one with other settings (see TemServer).
 When a test fails, the tail of each of its servers' logs is added to the
 report and the server's temp dir is kept.
+
+Strict mode (always on): a skipped test or test file is reported as FAILED
+unless its reason is on tests/skips-allowed.txt (tests/lib/skips.py): a
+skip must never hide a missing package, binary or feature that `make test`
+installs or builds.
 """
 
 import os
@@ -15,13 +20,37 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "lib"))
 
+import skips  # noqa: E402
 from temserver import TemServer  # noqa: E402
+
+_ALLOWED_SKIPS = skips.load()
+
+
+def _strict(rep):
+    """Turns REP (a test or collection report) from skipped into failed
+    when its reason is not on the allow-list."""
+    if not rep.skipped or hasattr(rep, "wasxfail"):
+        return
+    reason = skips.reason_of(rep.longrepr)
+    if skips.allowed(reason, _ALLOWED_SKIPS) is None:
+        rep.outcome = "failed"
+        rep.longrepr = ("strict mode: skipped (%s); that reason is not in "
+                        "tests/skips-allowed.txt - install or build what the "
+                        "test needs (scripts/deps.sh, Makefile), or fix the "
+                        "test" % reason)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    _strict(outcome.get_result())
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
+    _strict(rep)
     setattr(item, "tem_rep_" + rep.when, rep)
     if rep.failed:
         for srv in getattr(item, "tem_servers", []):

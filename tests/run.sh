@@ -1,17 +1,29 @@
 #!/bin/sh
-# run.sh - run every test of tem; the last line is "N passed, N failed".
+# run.sh - run every test of tem in strict mode; the last line is
+# "N passed, N failed, N skipped" (the CI reads "N passed, N failed").
 #
-# Called by `make test` once everything is built (build/asan/tem, the unit
-# test binaries, the fuzzers). Parts:
-#   unit     build/asan/tests/**/test-*: each prints a last line
-#            "NAME: N passed, N failed"; a binary that crashes or exits
-#            non-zero adds one failure (a sanitizer report after test_done,
-#            for instance); a missing summary line counts as one failure.
-#   fuzz     build/fuzz/fuzz-* for FUZZ_SECONDS (10) each, with
-#            fuzz/<name>.dict and the seeds in fuzz/corpus/<name>/ when they
-#            exist; new inputs go to a temp folder. Exit 0 = one pass.
-#   pytest   /usr/bin/python3 -m pytest -q tests/ against TEM_BIN
-#            (build/asan/tem); counts come from its JUnit XML.
+# Called by `make test` once everything is built (build/tem,
+# build/asan/tem, the unit test binaries, the fuzzers). Nothing that was
+# expected may be silently left out:
+#   unit     one binary per src/**/test-*.c, build/asan/tests/DIR/test-NAME;
+#            each prints a last line "NAME: N passed, N failed". A binary
+#            that is missing or older than its source or any test-build
+#            object, crashes, exits non-zero (a sanitizer report after
+#            test_done) or prints no summary line adds one failure.
+#   fuzz     one build/fuzz/fuzz-NAME per fuzz/fuzz-NAME.c (missing or stale:
+#            one failure), FUZZ_SECONDS (10) each, with fuzz/<name>.dict and
+#            the seeds in fuzz/corpus/<name>/; new inputs go to a temp
+#            folder (make fuzz-long keeps them). Exit 0 = one pass.
+#   pytest   tests/ against TEM_BIN (build/asan/tem), test files spread over
+#            PYTEST_JOBS (4) xdist workers (--dist loadfile: a file's tests
+#            and module fixtures stay in one worker); pytest-timeout gives
+#            every test 300 s (tests/pytest.ini), the whole run has
+#            PYTEST_TIMEOUT (1800) s. Strict mode (tests/conftest.py): a
+#            skip whose reason is not on tests/skips-allowed.txt is a
+#            failure; the allowed ones are listed at the end. No tests
+#            collected (pytest exit 5) is a failure.
+#   release  the tests marked `release` again, against build/tem.
+# PYTEST_PATHS (tests/) narrows the first pytest run, e.g. to one file.
 # Exit status: 0 when nothing failed, 1 otherwise.
 set -u
 
@@ -19,6 +31,10 @@ cd "$(dirname "$0")/.." || exit 2
 ROOT=$(pwd)
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
+PYTEST_JOBS=${PYTEST_JOBS:-4}		# 2 cores; the tests mostly wait on I/O
+PYTEST_TIMEOUT=${PYTEST_TIMEOUT:-1800}
+PYTEST_PATHS=${PYTEST_PATHS:-tests/}	# the asan run; release: all of tests/
+PY=/usr/bin/python3
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tem-run.XXXXXX") || exit 2
 trap 'rm -rf "$TMP"' EXIT
 trap 'exit 130' INT TERM
@@ -31,6 +47,9 @@ export ASAN_OPTIONS UBSAN_OPTIONS
 
 PASS=0
 FAIL=0
+SKIP=0
+NOTES="$TMP/notes"	# the allowed skips, printed at the end
+: >"$NOTES"
 
 add() {	# add PASSED FAILED
 	PASS=$((PASS + $1))
@@ -41,10 +60,34 @@ show_tail() {	# show_tail FILE: the end of a failing part's output
 	sed -e 's/^/    | /' "$1" | tail -n 40
 }
 
+stale() {	# stale BIN SRC OBJDIR [SKIP]: BIN older than SRC or an object
+	[ "$2" -nt "$1" ] && return 0	# (but SKIP, a path pattern)
+	[ -n "$(find "$3" -name '*.o' ! -path "${4:-/}" -newer "$1" \
+	    2>/dev/null | head -n 1)" ]
+}
+
+built() {	# built KIND BIN SRC OBJDIR TARGET: false (one failure) if missing/stale
+	if [ ! -x "$2" ]; then
+		echo "$1 $2: missing (make $5): 1 failed"
+		add 0 1
+		return 1
+	fi
+	# the test binaries and fuzzers link every object but main.o
+	if stale "$2" "$3" "$4" '*/src/main.o'; then
+		echo "$1 $2: older than $3 or $4 (make $5): 1 failed"
+		add 0 1
+		return 1
+	fi
+}
+
 # --- unit tests ---------------------------------------------------------
 echo "== unit tests"
-for t in $(find build/asan/tests -type f -name 'test-*' 2>/dev/null | sort); do
-	[ -x "$t" ] || continue
+n=0
+for src in $(find src -type f -name 'test-*.c' | sort); do
+	n=$((n + 1))
+	t=build/asan/tests/${src#src/}
+	t=${t%.c}
+	built unit "$t" "$src" build/asan/obj unit || continue
 	out="$TMP/unit.out"
 	timeout "$UNIT_TIMEOUT" "$t" >"$out" 2>&1
 	rc=$?
@@ -65,12 +108,19 @@ for t in $(find build/asan/tests -type f -name 'test-*' 2>/dev/null | sort); do
 	[ "$f" -ne 0 ] && show_tail "$out"
 	add "$p" "$f"
 done
+if [ "$n" -eq 0 ]; then
+	echo "unit: no src/**/test-*.c found: 1 failed"
+	add 0 1
+fi
 
 # --- fuzzers ------------------------------------------------------------
 echo "== fuzzers (${FUZZ_SECONDS}s each)"
-for f in $(find build/fuzz -maxdepth 1 -type f -name 'fuzz-*' 2>/dev/null | sort); do
-	[ -x "$f" ] || continue
-	name=$(basename "$f")
+n=0
+for src in $(find fuzz -maxdepth 1 -type f -name 'fuzz-*.c' | sort); do
+	n=$((n + 1))
+	name=$(basename "$src" .c)
+	f=build/fuzz/$name
+	built fuzz "$f" "$src" build/fuzz/obj fuzz || continue
 	short=${name#fuzz-}
 	family=${short%%-*}	# fuzz-smtp-cmd -> smtp.dict
 	corpus="$TMP/corpus-$name"
@@ -83,7 +133,7 @@ for f in $(find build/fuzz -maxdepth 1 -type f -name 'fuzz-*' 2>/dev/null | sort
 		fi
 	done
 	seeds=""
-	for d in "fuzz/corpus/$name" "fuzz/corpus/$short" "fuzz/$name.corpus"; do
+	for d in "fuzz/corpus/$short" "fuzz/corpus/$name" "fuzz/$name.corpus"; do
 		[ -d "$d" ] && seeds="$d" && break
 	done
 	out="$TMP/fuzz.out"
@@ -93,7 +143,7 @@ for f in $(find build/fuzz -maxdepth 1 -type f -name 'fuzz-*' 2>/dev/null | sort
 	    "$@" "$corpus" $seeds >"$out" 2>&1
 	rc=$?
 	if [ "$rc" -eq 0 ]; then
-		echo "fuzz $name: ok, $(grep -oE "Done [0-9]+ runs" "$out" | tail -n 1 | cut -d" " -f2) runs"
+		echo "fuzz $name: ok, $(grep -oE "Done [0-9]+ runs" "$out" | tail -n 1 | cut -d" " -f2) runs${seeds:+, seeds $seeds}"
 		add 1 0
 	else
 		echo "fuzz $name: FAILED, exit $rc"
@@ -106,53 +156,86 @@ for f in $(find build/fuzz -maxdepth 1 -type f -name 'fuzz-*' 2>/dev/null | sort
 		add 0 1
 	fi
 done
-
-# --- pytest (integration, interop) --------------------------------------
-echo "== pytest"
-xml="$TMP/pytest.xml"
-TEM_BIN=${TEM_BIN:-$ROOT/build/asan/tem}
-export TEM_BIN
-/usr/bin/python3 -m pytest -q -p no:cacheprovider --junitxml="$xml" \
-    -o junit_family=xunit2 tests/
-rc=$?
-counts=$(/usr/bin/python3 - "$xml" <<'EOF'
-import sys
-import xml.etree.ElementTree as ET
-try:
-    root = ET.parse(sys.argv[1]).getroot()
-except (OSError, ET.ParseError):
-    print("none")
-    sys.exit(0)
-suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
-t = f = e = s = 0
-for su in suites:
-    t += int(su.get("tests", 0))
-    f += int(su.get("failures", 0))
-    e += int(su.get("errors", 0))
-    s += int(su.get("skipped", 0))
-print(t - f - e - s, f + e, s)
-EOF
-)
-case "$rc:$counts" in
-5:*)
-	echo "pytest: no tests collected"
-	;;
-*:none)
-	echo "pytest: exit $rc and no JUnit XML: 1 failed"
+if [ "$n" -eq 0 ]; then
+	echo "fuzz: no fuzz/fuzz-*.c found: 1 failed"
 	add 0 1
-	;;
-*)
-	# shellcheck disable=SC2086 # three numbers, split on purpose
-	set -- $counts
-	echo "pytest: $1 passed, $2 failed, $3 skipped (exit $rc)"
-	if [ "$rc" -ne 0 ] && [ "$2" -eq 0 ]; then
-		echo "pytest: exit $rc without a failed test: 1 failed"
-		add "$1" 1
-	else
-		add "$1" "$2"
-	fi
-	;;
-esac
+fi
 
-echo "$PASS passed, $FAIL failed"
+# --- pytest (integration, interop; then the release smoke subset) --------
+run_pytest() {	# run_pytest LABEL TEM_BIN PYTEST-ARGS...
+	label=$1
+	bin=$2
+	shift 2
+	echo "== pytest $label (TEM_BIN=$bin)"
+	if [ ! -x "$bin" ]; then
+		echo "pytest $label: no binary $bin: 1 failed"
+		add 0 1
+		return
+	fi
+	case $bin in
+	*/build/tem|build/tem) objs=build/obj ;;
+	*) objs=build/asan/obj ;;
+	esac
+	if stale "$bin" "$bin" "$objs"; then
+		echo "pytest $label: $bin older than $objs (make): 1 failed"
+		add 0 1
+		return
+	fi
+	xml="$TMP/pytest-$label.xml"
+	TEM_BIN=$bin timeout -k 30 "$PYTEST_TIMEOUT" $PY -m pytest -q \
+	    -p no:cacheprovider --junitxml="$xml" -o junit_family=xunit2 \
+	    --continue-on-collection-errors "$@"
+	rc=$?
+	$PY tests/lib/junitsum.py "$xml" "$label" >"$TMP/sum" 2>&1
+	counts=$(head -n 1 "$TMP/sum")
+	tail -n +2 "$TMP/sum" | grep -v '^skip ' | sed 's/^/pytest: /'
+	tail -n +2 "$TMP/sum" | grep '^skip ' >>"$NOTES"
+	case "$rc:$counts" in
+	124:*|137:*)
+		echo "pytest $label: overall timeout (${PYTEST_TIMEOUT}s): 1 failed"
+		add 0 1
+		;;
+	5:*)
+		echo "pytest $label: no tests collected: 1 failed"
+		add 0 1
+		;;
+	*:none|*:)
+		echo "pytest $label: exit $rc and no JUnit XML: 1 failed"
+		add 0 1
+		;;
+	*)
+		# shellcheck disable=SC2086 # three numbers, split on purpose
+		set -- $counts
+		echo "pytest $label: $1 passed, $2 failed, $3 skipped (exit $rc)"
+		SKIP=$((SKIP + $3))
+		if [ "$rc" -ne 0 ] && [ "$2" -eq 0 ]; then
+			echo "pytest $label: exit $rc without a failed test: 1 failed"
+			add "$1" 1
+		elif [ "$1" -eq 0 ]; then
+			echo "pytest $label: nothing passed: 1 failed"
+			add 0 1
+		else
+			add "$1" "$2"
+		fi
+		;;
+	esac
+}
+
+# The plugins are part of the contract (scripts/deps.sh TEST): without
+# them the run would be serial and without per-test timeouts.
+if ! $PY -c 'import xdist, pytest_timeout' 2>/dev/null; then
+	echo "pytest: python3-pytest-xdist or python3-pytest-timeout missing (make deps-test): 1 failed"
+	add 0 1
+else
+	# shellcheck disable=SC2086 # PYTEST_PATHS: paths split on purpose
+	run_pytest asan "${TEM_BIN:-$ROOT/build/asan/tem}" \
+	    -n "$PYTEST_JOBS" --dist loadfile $PYTEST_PATHS
+	run_pytest release "$ROOT/build/tem" -n 2 --dist load -m release tests/
+fi
+
+if [ -s "$NOTES" ]; then
+	echo "== allowed skips (tests/skips-allowed.txt)"
+	cat "$NOTES"
+fi
+echo "$PASS passed, $FAIL failed, $SKIP skipped"
 [ "$FAIL" -eq 0 ]

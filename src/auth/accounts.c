@@ -24,6 +24,7 @@
 #include "auth/accounts.h"
 #include "auth/accounts_fs.h"
 #include "auth/password.h"
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/hashmap.h"
 #include "util/xmalloc.h"
@@ -150,15 +151,13 @@ db_list(struct accounts *a, sqlite3_stmt *st, struct accounts_list *l,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *c0 = (const char *)sqlite3_column_text(st, 0);
 
-		if (l->n == cap) {
-			cap = cap ? cap * 2 : 16;
-			l->items = xrealloc(l->items, cap * sizeof(char *));
-		}
+		char **item = ARRAY_PUSH(l->items, l->n, cap);
+
 		if (sqlite3_column_count(st) > 1)
-			l->items[l->n++] = xasprintf("%s %s", c0,
+			*item = xasprintf("%s %s", c0,
 			    (const char *)sqlite3_column_text(st, 1));
 		else
-			l->items[l->n++] = xstrdup(c0);
+			*item = xstrdup(c0);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {

@@ -12,33 +12,8 @@
 #include <string.h>
 
 #include "auth/accounts_addr.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
-
-/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0. */
-static size_t
-utf8_seq_len(const unsigned char *p)
-{
-	size_t n;
-	unsigned cp;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;	/* overlong, surrogate or beyond Unicode */
-	return n;
-}
 
 static bool
 is_atext(unsigned char c)
@@ -65,7 +40,10 @@ localpart_problem(const char *lp, bool local, bool *ascii_r)
 		size_t n = 1;
 
 		if (*p >= 0x80) {
-			n = utf8_seq_len(p);
+			uint32_t cp;
+
+			n = utf8_decode((const char *)p, len - (size_t)(p -
+			    (const unsigned char *)lp), &cp);
 			if (n == 0)
 				return "local part is not valid UTF-8";
 			*ascii_r = false;

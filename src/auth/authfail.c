@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "auth/authfail.h"
+#include "util/hashmap.h"
 
 #define AUTHFAIL_SLOTS	4096
 
@@ -23,14 +24,20 @@ struct authfail_slot {
 static struct authfail_slot slots[AUTHFAIL_SLOTS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
+static uint64_t seed;		/* random, so slots cannot be aimed at */
+static pthread_once_t seed_once = PTHREAD_ONCE_INIT;
+
+static void
+seed_init(void)
+{
+	seed = hashmap_random_seed();
+}
+
 static unsigned
 slot_hash(const char *s)
 {
-	unsigned h = 5381;
-
-	for (; *s; s++)
-		h = h * 33 + (unsigned char)*s;
-	return h % AUTHFAIL_SLOTS;
+	pthread_once(&seed_once, seed_init);
+	return (unsigned)(hashmap_hash(s, strlen(s), seed) % AUTHFAIL_SLOTS);
 }
 
 /* The slot for ip, reset when its window is over; lock held. */

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "auth/ratelimit.h"
+#include "util/hashmap.h"
 
 struct rl_slot {
 	char		key[128];
@@ -17,14 +18,20 @@ struct rl_slot {
 static struct rl_slot slots[RATELIMIT_SLOTS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
+static uint64_t seed;		/* random, so slots cannot be aimed at */
+static pthread_once_t seed_once = PTHREAD_ONCE_INIT;
+
+static void
+seed_init(void)
+{
+	seed = hashmap_random_seed();
+}
+
 static unsigned
 rl_hash(const char *s)
 {
-	unsigned h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % RATELIMIT_SLOTS;
+	pthread_once(&seed_once, seed_init);
+	return (unsigned)(hashmap_hash(s, strlen(s), seed) % RATELIMIT_SLOTS);
 }
 
 bool

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "auth/resolve.h"
+#include "util/array.h"
 #include "util/hashmap.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -185,14 +186,11 @@ add_alias(struct acct_snapshot *s, const char *address, const char *targets)
 
 		if (at == NULL || at == t || at[1] == '\0')
 			continue;	/* accounts.c never stores these */
-		if (a->n == cap) {
-			cap = cap ? cap * 2 : 4;
-			a->t = xrealloc(a->t, (size_t)cap * sizeof(*a->t));
-		}
-		a->t[a->n].address = xstrdup(t);
-		a->t[a->n].localpart = xstrndup(t, (size_t)(at - t));
-		a->t[a->n].domain = xstrdup(at + 1);
-		a->n++;
+		struct acct_alias_target *tg = ARRAY_PUSH(a->t, a->n, cap);
+
+		tg->address = xstrdup(t);
+		tg->localpart = xstrndup(t, (size_t)(at - t));
+		tg->domain = xstrdup(at + 1);
 	}
 	free(list);
 	if ((a = hashmap_put(s->aliases, address, a)) != NULL)
@@ -388,12 +386,7 @@ add_target(struct resolve_ctx *c, enum acct_target_kind kind,
 		c->seen = hashmap_new(HASHMAP_ASCII_NOCASE);
 	if (hashmap_put(c->seen, address, c) != NULL)
 		return;		/* already a target */
-	if (c->res->n == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 4;
-		c->res->t = xrealloc(c->res->t,
-		    (size_t)c->cap * sizeof(*c->res->t));
-	}
-	t = &c->res->t[c->res->n++];
+	t = ARRAY_PUSH(c->res->t, c->res->n, c->cap);
 	t->kind = kind;
 	t->address = xstrdup(address);
 	t->domain = domain != NULL ? xstrdup(domain) : NULL;

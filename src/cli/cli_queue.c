@@ -17,6 +17,7 @@
 #include "conf/conf.h"
 #include "queue/queue.h"
 #include "util/buf.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 #define EXIT_USAGE 2
@@ -39,38 +40,6 @@ fail(int status, char *msg)
 
 /* ---- output ------------------------------------------------------------ */
 
-/* Length of the well-formed UTF-8 sequence at s (no C1 controls, no
- * overlongs or surrogates), or 0. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	unsigned cp;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1fu;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0fu;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07u;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if (cp < 0xa0 || (len == 3 && cp < 0x800) || (len == 4 &&
-	    cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
 /* Appends s with controls, non-UTF-8 bytes and (quoted) '"' and '\'
  * escaped. */
 static void
@@ -78,10 +47,12 @@ put_escaped(struct buf *b, const char *s, bool quoted)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s), l;
+	uint32_t cp;
 
 	for (size_t i = 0; i < n; i += l) {
 		l = 1;
-		if (p[i] >= 0x80 && (l = utf8_len(p + i, n - i)) > 0)
+		if (p[i] >= 0x80 && (l = utf8_decode(s + i, n - i, &cp)) > 0 &&
+		    !utf8_is_control(cp))
 			buf_append(b, p + i, l);
 		else if (p[i] < 0x20 || p[i] >= 0x7f) {
 			buf_printf(b, "\\x%02x", p[i]);

@@ -19,6 +19,10 @@
  * longer than a mail queue should wait. When a request's last query ends
  * it is unlinked, its callback runs, and it is freed.
  *
+ * This file: resolvers, requests, queries and their timers; how answers
+ * become results (records kept, statuses combined per host and family,
+ * error texts) is in dns_result.c, the state both share in dns_int.h.
+ *
  * Re-entrancy: a callback may start requests, cancel others, or free the
  * resolver. ub_process() must not see its context deleted under it, so a
  * free during processing only cancels, and the context goes after
@@ -30,69 +34,12 @@
 #include <string.h>
 #include <unbound.h>
 
-#include "dns/dns.h"
+#include "dns/dns_int.h"
 #include "dns/dns_rr.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
-
-#define DNS_ERROR_MAX	1024	/* error text listing a few hosts */
-
-struct dns_query {
-	struct dns_request	*req;
-	struct loop_timer	*timer;
-	int			 async_id;	/* 0: not in libunbound */
-	bool			 running;
-	int			 host;		/* -1: MX/TXT query */
-	int			 fam;		/* 0: A, 1: AAAA */
-	const char		*fail_why;	/* could not even start */
-};
-
-/* A and AAAA of one name. */
-struct dns_host_job {
-	char			*name;
-	unsigned		 pref;
-	struct dns_query	 q[2];
-	enum dns_status		 st[2];
-	const char		*why[2];
-	int			 n[2];
-	struct dns_addr		*addr[2];
-};
-
-enum dns_kind { DNS_KIND_MX, DNS_KIND_ADDR, DNS_KIND_TXT, DNS_KIND_PTR };
-
-struct dns_request {
-	struct dns_resolver	*r;
-	struct dns_request	*prev, *next;
-	enum dns_kind		 kind;
-	char			*name;
-	int			 pending;	/* queries still running */
-	bool			 hosts_started;
-	struct loop_timer	*defer;		/* no query needed */
-	struct dns_query	 q;		/* the MX or TXT query */
-	enum dns_status		 st;		/* of q */
-	const char		*why;
-	bool			 implicit;
-	int			 nhosts;
-	struct dns_host_job	*hosts;
-	int			 nstr;		/* TXT or PTR answers */
-	char			**str;
-	void	(*mx_cb)(struct dns_mx_result *, void *);
-	void	(*addr_cb)(enum dns_status, int, struct dns_addr *, void *);
-	void	(*str_cb)(enum dns_status, int, char **, void *);
-	void			*arg;
-};
-
-struct dns_resolver {
-	struct loop		*loop;
-	struct ub_ctx		*ctx;
-	struct loop_fd		*fd;
-	unsigned		 timeout_ms;
-	struct dns_request	*requests;
-	int			 processing;	/* inside ub_process() */
-	bool			 dying;
-};
 
 static void dns_request_step(struct dns_request *req);
 
@@ -340,131 +287,6 @@ dns_ub_status(int err, const struct ub_result *res, const char **why_r)
 	}
 }
 
-/* Keeps the A or AAAA records of an answer for job->q[fam]. */
-static void
-dns_host_record(struct dns_host_job *job, int fam, enum dns_status st,
-    const struct ub_result *res, const char *why)
-{
-	int type = fam == 0 ? DNS_TYPE_A : DNS_TYPE_AAAA, n = 0;
-
-	job->st[fam] = st;
-	job->why[fam] = why;
-	if (st != DNS_OK)
-		return;
-	job->addr[fam] = xcalloc(DNS_MAX_ADDRS, sizeof(struct dns_addr));
-	for (int i = 0; res->data[i] != NULL && n < DNS_MAX_ADDRS; i++) {
-		if (dns_rr_addr_parse(type, (const uint8_t *)res->data[i],
-		    (size_t)res->len[i], &job->addr[fam][n]) == 0)
-			n++;
-	}
-	job->n[fam] = n;
-}
-
-static void
-dns_txt_record(struct dns_request *req, const struct ub_result *res)
-{
-	int n = 0;
-
-	while (res->data[n] != NULL)
-		n++;
-	req->str = xcalloc((size_t)n + 1, sizeof(char *));
-	for (int i = 0; i < n && req->nstr < DNS_MAX_TXT; i++) {
-		size_t len;
-		char *t = dns_rr_txt_parse((const uint8_t *)res->data[i],
-		    (size_t)res->len[i], &len);
-
-		/* Malformed, or holding a NUL byte. */
-		if (t == NULL || strlen(t) != len) {
-			free(t);
-			continue;
-		}
-		req->str[req->nstr++] = t;
-	}
-}
-
-static void
-dns_ptr_record(struct dns_request *req, const struct ub_result *res)
-{
-	int n = 0;
-
-	while (res->data[n] != NULL)
-		n++;
-	req->str = xcalloc((size_t)n + 1, sizeof(char *));
-	for (int i = 0; i < n && req->nstr < DNS_MAX_PTR; i++) {
-		size_t off = 0, len = (size_t)res->len[i];
-		char *name = dns_name_from_wire((const uint8_t *)res->data[i],
-		    len, &off);
-
-		if (name == NULL || off != len) {
-			free(name);
-			continue;
-		}
-		req->str[req->nstr++] = name;
-	}
-}
-
-/* Parsed MX records, sorted, without null MX, duplicates or excess. */
-static int
-dns_mx_list(const struct ub_result *res, struct dns_mx_host **hosts_r,
-    int *nnull_r)
-{
-	struct dns_mx_host *h;
-	uint32_t *keys;
-	int n = 0, nh = 0, out = 0;
-
-	*nnull_r = 0;
-	while (res->data[n] != NULL)
-		n++;
-	h = xcalloc((size_t)n + 1, sizeof(*h));
-	keys = xcalloc((size_t)n + 1, sizeof(*keys));
-	for (int i = 0; i < n; i++) {
-		if (dns_rr_mx_parse((const uint8_t *)res->data[i],
-		    (size_t)res->len[i], &h[nh].pref, &h[nh].name) < 0)
-			continue;
-		if (strcmp(h[nh].name, ".") == 0) {
-			(*nnull_r)++;
-			XFREE(&h[nh].name);
-			continue;
-		}
-		keys[nh++] = arc4random();
-	}
-	dns_mx_sort(h, keys, nh);
-	for (int i = 0; i < nh; i++) {
-		bool dup = false;
-
-		for (int j = 0; j < out && !dup; j++)
-			dup = dns_name_equal(h[j].name, h[i].name);
-		if (dup || out >= DNS_MAX_MX_HOSTS)
-			free(h[i].name);
-		else
-			h[out++] = h[i];
-	}
-	free(keys);
-	*hosts_r = h;
-	return out;
-}
-
-static void
-dns_mx_record(struct dns_request *req, const struct ub_result *res)
-{
-	struct dns_mx_host *h;
-	int nnull, n = dns_mx_list(res, &h, &nnull);
-
-	if (n == 0) {
-		req->st = nnull > 0 ? DNS_NULL_MX : DNS_TEMPFAIL;
-		req->why = nnull > 0 ? NULL : "malformed MX records";
-		free(h);
-		return;
-	}
-	req->hosts = xcalloc((size_t)n, sizeof(*req->hosts));
-	for (int i = 0; i < n; i++) {
-		req->hosts[i].name = h[i].name;
-		req->hosts[i].pref = h[i].pref;
-	}
-	req->nhosts = n;
-	free(h);
-}
-
 static void
 dns_query_record(struct dns_query *q, enum dns_status st,
     const struct ub_result *res, const char *why)
@@ -493,6 +315,7 @@ dns_query_finish(struct dns_query *q, enum dns_status st,
 {
 	struct dns_request *req = q->req;
 
+	TEM_ASSERT(q->running && req->pending > 0);	/* ends once */
 	q->running = false;
 	q->async_id = 0;
 	loop_timer_del(q->timer);
@@ -565,151 +388,24 @@ dns_hosts_start(struct dns_request *req)
 	}
 }
 
-/* ---------------------------------------------------------------- */
-/* Results */
-
-static enum dns_status
-dns_job_status(const struct dns_host_job *job)
-{
-	if (job->n[0] + job->n[1] > 0)
-		return DNS_OK;
-	if (job->st[0] == DNS_TEMPFAIL || job->st[1] == DNS_TEMPFAIL)
-		return DNS_TEMPFAIL;
-	if (job->st[0] == DNS_NXDOMAIN || job->st[1] == DNS_NXDOMAIN)
-		return DNS_NXDOMAIN;
-	return DNS_NODATA;
-}
-
-static const char *
-dns_job_why(const struct dns_host_job *job)
-{
-	for (int f = 0; f < 2; f++) {
-		if (job->st[f] == DNS_TEMPFAIL && job->why[f] != NULL)
-			return job->why[f];
-	}
-	return dns_status_str(dns_job_status(job));
-}
-
-/* A first, then AAAA, in one fresh array (NULL when empty). */
-static int
-dns_job_addrs(const struct dns_host_job *job, struct dns_addr **out)
-{
-	int n = job->n[0] + job->n[1];
-
-	*out = NULL;
-	if (n == 0)
-		return 0;
-	*out = xcalloc((size_t)n, sizeof(**out));
-	if (job->n[0] > 0)
-		memcpy(*out, job->addr[0], (size_t)job->n[0] * sizeof(**out));
-	if (job->n[1] > 0)
-		memcpy(*out + job->n[0], job->addr[1],
-		    (size_t)job->n[1] * sizeof(**out));
-	return n;
-}
-
-static char *
-dns_mx_error(const struct dns_request *req, enum dns_status st)
-{
-	struct buf b;
-	int shown = 0;
-
-	switch (st) {
-	case DNS_NXDOMAIN:
-		return xasprintf("%s: %s", req->name, req->why ? req->why :
-		    "domain not found");
-	case DNS_NULL_MX:
-		return xasprintf("%s: null MX: the domain accepts no mail "
-		    "(RFC 7505)", req->name);
-	case DNS_TEMPFAIL:
-		if (!req->hosts_started)
-			return xasprintf("%s: MX lookup failed temporarily "
-			    "(%s)", req->name, req->why ? req->why : "?");
-		break;
-	default:
-		break;
-	}
-	buf_init(&b, DNS_ERROR_MAX);
-	if (req->implicit)
-		buf_printf(&b, "%s: no MX record and no usable address (",
-		    req->name);
-	else
-		buf_printf(&b, "%s: no usable address for any MX host%s (",
-		    req->name, st == DNS_TEMPFAIL ? " for now" : "");
-	for (int i = 0; i < req->nhosts && shown < 4; i++, shown++)
-		buf_printf(&b, "%s%s: %s", i ? "; " : "", req->hosts[i].name,
-		    dns_job_why(&req->hosts[i]));
-	if (req->nhosts > shown)
-		buf_puts(&b, "; ...");
-	if (buf_putc(&b, ')') < 0)
-		buf_puts(&b, "...");
-	return buf_steal(&b, NULL);
-}
-
-static struct dns_mx_result *
-dns_mx_result_make(struct dns_request *req)
-{
-	struct dns_mx_result *res = xmalloc(sizeof(*res));
-	bool any_addr = false, any_temp = false;
-
-	res->implicit = req->implicit;
-	res->nhosts = req->nhosts;
-	res->hosts = req->nhosts ? xcalloc((size_t)req->nhosts,
-	    sizeof(*res->hosts)) : NULL;
-	for (int i = 0; i < req->nhosts; i++) {
-		struct dns_host_job *job = &req->hosts[i];
-		struct dns_mx_host *h = &res->hosts[i];
-
-		h->name = xstrdup(job->name);
-		h->pref = job->pref;
-		h->naddr = dns_job_addrs(job, &h->addr);
-		h->addr_status = dns_job_status(job);
-		any_addr |= h->addr_status == DNS_OK;
-		any_temp |= h->addr_status == DNS_TEMPFAIL;
-	}
-	if (!req->hosts_started)
-		res->status = req->st;
-	else if (any_addr)
-		res->status = DNS_OK;
-	else if (any_temp)
-		res->status = DNS_TEMPFAIL;
-	else if (req->implicit && req->nhosts == 1 &&
-	    res->hosts[0].addr_status == DNS_NXDOMAIN)
-		res->status = DNS_NXDOMAIN;
-	else
-		res->status = DNS_NODATA;
-	if (res->status != DNS_OK)
-		res->error = dns_mx_error(req, res->status);
-	return res;
-}
-
-void
-dns_mx_result_free(struct dns_mx_result *res)
-{
-	if (res == NULL)
-		return;
-	for (int i = 0; i < res->nhosts; i++) {
-		free(res->hosts[i].name);
-		free(res->hosts[i].addr);
-	}
-	free(res->hosts);
-	free(res->error);
-	free(res);
-}
-
 /* The request is complete: unlink, answer, free. */
 static void
 dns_request_deliver(struct dns_request *req)
 {
+	TEM_ASSERT(req->pending == 0);		/* no query left to answer */
 	dns_request_unlink(req);
 	if (req->kind == DNS_KIND_MX) {
 		req->mx_cb(dns_mx_result_make(req), req->arg);
 	} else if (req->kind == DNS_KIND_ADDR) {
-		struct dns_addr *a;
-		int n = dns_job_addrs(&req->hosts[0], &a);
+		const struct dns_host_job *job = &req->hosts[0];
+		struct dns_addrs res = {
+			.status = dns_job_status(job),
+			.fam = { job->st[DNS_FAM_A], job->st[DNS_FAM_AAAA] },
+		};
 
-		req->addr_cb(dns_job_status(&req->hosts[0]), n, a, req->arg);
-		free(a);
+		res.n = dns_job_addrs(job, &res.addr);
+		req->addr_cb(&res, req->arg);
+		free(res.addr);
 	} else {
 		req->str_cb(req->st, req->nstr, req->str, req->arg);
 	}
@@ -799,8 +495,7 @@ dns_resolve_mx(struct dns_resolver *r, const char *domain,
 
 struct dns_request *
 dns_resolve_addr(struct dns_resolver *r, const char *host,
-    void (*cb)(enum dns_status st, int n, struct dns_addr *a, void *arg),
-    void *arg)
+    void (*cb)(const struct dns_addrs *res, void *arg), void *arg)
 {
 	struct dns_request *req = dns_request_new(r, DNS_KIND_ADDR, host, arg);
 	struct dns_host_job *job;
@@ -813,10 +508,12 @@ dns_resolve_addr(struct dns_resolver *r, const char *host,
 	job->name = xstrdup(req->name);
 	job->st[0] = job->st[1] = DNS_NXDOMAIN;
 	if (dns_addr_literal(host, &lit)) {
-		int fam = lit.ss.ss_family == AF_INET ? 0 : 1;
+		enum dns_fam fam = dns_fam_of(lit.ss.ss_family);
 
 		job->addr[fam] = xmemdup(&lit, sizeof(lit));
 		job->n[fam] = 1;
+		job->st[fam] = DNS_OK;
+		job->st[!fam] = DNS_NODATA;
 		return dns_request_defer(req, DNS_OK, NULL);
 	}
 	if (!dns_name_valid(host))

@@ -18,6 +18,13 @@
  *   DNS_TEMPFAIL  SERVFAIL, REFUSED, timeout, network or local trouble:
  *                 retry later, never bounce
  *   DNS_NULL_MX   the domain publishes "MX 0 ." (RFC 7505): accepts no mail
+ *
+ * Addresses of a host come from two queries, A and AAAA, and each has its
+ * own status (struct dns_addrs, struct dns_mx_host): a caller that needs
+ * one family (SPF matches the client's) must read that family's status,
+ * because the combined one is OK as soon as the other family answered
+ * (RFC 7208 5: a temporary failure of the family asked is temperror, never
+ * "no match").
  */
 #ifndef TEM_DNS_H
 #define TEM_DNS_H
@@ -51,12 +58,34 @@ struct dns_addr {
 	socklen_t		len;
 };
 
+/* Index of a family in the per-family statuses below. */
+enum dns_fam { DNS_FAM_A, DNS_FAM_AAAA };
+static inline enum dns_fam
+dns_fam_of(int af)
+{
+	return af == AF_INET6 ? DNS_FAM_AAAA : DNS_FAM_A;
+}
+
+/* The addresses of one host name. */
+struct dns_addrs {
+	/* DNS_OK when n > 0; else TEMPFAIL if either query failed
+	 * temporarily, NXDOMAIN if the name does not exist, else NODATA. */
+	enum dns_status		 status;
+	/* How the A and AAAA queries each ended ([DNS_FAM_A],
+	 * [DNS_FAM_AAAA]); an IP literal is OK for its own family and
+	 * NODATA for the other. */
+	enum dns_status		 fam[2];
+	int			 n;
+	struct dns_addr		*addr;	/* A first, then AAAA */
+};
+
 struct dns_mx_host {
 	char		*name;		/* text form, no final dot */
 	unsigned	 pref;
 	int		 naddr;
 	struct dns_addr	*addr;		/* A first, then AAAA */
 	enum dns_status	 addr_status;	/* OK when naddr > 0 */
+	enum dns_status	 addr_fam[2];	/* A and AAAA each (dns_addrs.fam) */
 };
 
 struct dns_mx_result {
@@ -109,12 +138,10 @@ void dns_mx_result_free(struct dns_mx_result *res);
 /*
  * A and AAAA of one host name (no ":port" parsing). An IPv4 or IPv6
  * literal, bare or in brackets, is answered as is, without a query.
- * In cb, a (n entries, A first) is borrowed: valid only during the call.
- * st is DNS_OK when n > 0.
+ * In cb, res (and its addresses) is borrowed: valid only during the call.
  */
 struct dns_request *dns_resolve_addr(struct dns_resolver *r, const char *host,
-    void (*cb)(enum dns_status st, int n, struct dns_addr *a, void *arg),
-    void *arg);
+    void (*cb)(const struct dns_addrs *res, void *arg), void *arg);
 
 /*
  * TXT records of name, each record's strings concatenated (RFC 7208 3.3),

@@ -63,6 +63,14 @@ one_done(void)
 		loop_break(loop);
 }
 
+/* " fam=A/AAAA": how each family's query ended. */
+static void
+put_fam(struct buf *b, const enum dns_status fam[2])
+{
+	buf_printf(b, " fam=%s/%s", dns_status_str(fam[DNS_FAM_A]),
+	    dns_status_str(fam[DNS_FAM_AAAA]));
+}
+
 static void
 put_addrs(struct buf *b, int n, const struct dns_addr *a)
 {
@@ -89,6 +97,7 @@ mx_cb(struct dns_mx_result *res, void *arg)
 		buf_printf(&j->out, "  %u %s %s", h->pref, h->name,
 		    dns_status_str(h->addr_status));
 		put_addrs(&j->out, h->naddr, h->addr);
+		put_fam(&j->out, h->addr_fam);
 		buf_putc(&j->out, '\n');
 	}
 	dns_mx_result_free(res);
@@ -97,12 +106,13 @@ mx_cb(struct dns_mx_result *res, void *arg)
 }
 
 static void
-addr_cb(enum dns_status st, int n, struct dns_addr *a, void *arg)
+addr_cb(const struct dns_addrs *res, void *arg)
 {
 	struct job *j = arg;
 
-	buf_printf(&j->out, "addr %s %s", j->name, dns_status_str(st));
-	put_addrs(&j->out, n, a);
+	buf_printf(&j->out, "addr %s %s", j->name, dns_status_str(res->status));
+	put_addrs(&j->out, res->n, res->addr);
+	put_fam(&j->out, res->fam);
 	buf_putc(&j->out, '\n');
 	j->done = true;
 	one_done();

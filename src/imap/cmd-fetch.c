@@ -317,20 +317,9 @@ was_marked(struct fetch_ctx *x, uint32_t seq)
 static void
 put_internaldate(struct buf *out, time_t t)
 {
-	static const char months[12][4] = {
-		"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-	};
-	struct tm tm;
-	long off;
+	char date[IMAP_DATETIME_MAX];
 
-	localtime_r(&t, &tm);
-	off = tm.tm_gmtoff / 60;
-	buf_printf(out,
-	    "INTERNALDATE \"%02d-%s-%04d %02d:%02d:%02d %c%02ld%02ld\"",
-	    tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, off < 0 ? '-' : '+', labs(off) / 60,
-	    labs(off) % 60);
+	buf_printf(out, "INTERNALDATE \"%s\"", imap_datetime_format(t, date));
 }
 
 /* Starts the next item of a FETCH response: a space after the first. */

@@ -27,6 +27,7 @@
 
 #include "imap/cmd-mailbox.h"
 #include "store/mailbox.h"
+#include "util/array.h"
 #include "util/hashmap.h"
 #include "util/xmalloc.h"
 
@@ -110,13 +111,10 @@ matches(const struct list_req *q, const char *name)
 static void
 push_entry(struct list_req *q, char *name, unsigned flags)
 {
-	if (q->n == q->cap) {
-		q->cap = q->cap ? q->cap * 2 : 16;
-		q->e = xrealloc(q->e, q->cap * sizeof(*q->e));
-	}
-	q->e[q->n].name = name;
-	q->e[q->n].flags = flags;
-	q->e[q->n++].child_sub = false;
+	struct list_entry *e = ARRAY_PUSH(q->e, q->n, q->cap);
+
+	e->name = name;
+	e->flags = flags;
 }
 
 static int

@@ -7,8 +7,9 @@
  * Trust: runs for an authenticated, untrusted client, on a worker thread
  * (the store calls block). Arguments come through the typed parsers of
  * imap_args.h; names are decoded here and validated again by the store.
- * APPEND's message bytes were streamed by the core into c->append[],
- * bounded by the APPEND limit; they are handed to the store unread.
+ * APPEND's message bytes were streamed by the core into spool files
+ * (imap_spool.c), bounded by the APPEND limit; the store renames them
+ * into place unread.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -365,15 +366,20 @@ append_one(struct imap_client *c, const char *name,
     const struct imap_append_msg *m, uint32_t *uidvalidity_r,
     uint32_t *uid_r, char **err_r)
 {
-	const struct buf *data = &c->append[m->index];
-	const char **kws = xcalloc(m->flags.keyword_count + 1, sizeof(*kws));
+	struct mbox_spool *ms = imap_spool_take(c, m->index);
+	const char **kws;
 	int r;
 
+	if (ms == NULL) {
+		*err_r = xstrdup("APPEND message lost");
+		return MBOX_ERR_TEMP;
+	}
+	kws = xcalloc(m->flags.keyword_count + 1, sizeof(*kws));
 	for (unsigned i = 0; i < m->flags.keyword_count; i++)
 		kws[i] = m->flags.keywords[i];
-	r = mbox_append(c->mu, name, data->data ? data->data : "", data->len,
-	    m->flags.system & MBOX_F_STORABLE, kws,
-	    m->date_given ? m->date : 0, uidvalidity_r, uid_r, err_r);
+	r = mbox_append_spool(c->mu, name, &ms, m->flags.system &
+	    MBOX_F_STORABLE, kws, m->date_given ? m->date : 0, uidvalidity_r,
+	    uid_r, err_r);
 	free(kws);
 	return r;
 }
@@ -402,8 +408,7 @@ append_check(struct imap_cmd *cmd, const struct imap_append *a)
 {
 	for (unsigned i = 0; i < a->count; i++) {
 		const struct imap_append_msg *m = &a->msgs[i];
-		if (m->index >= cmd->c->nappend ||
-		    cmd->c->append[m->index].len != m->size) {
+		if (imap_spool_size(cmd->c, m->index) != m->size) {
 			imap_cmd_no(cmd, "[SERVERBUG] APPEND message lost");
 			return false;
 		}

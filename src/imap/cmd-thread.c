@@ -19,6 +19,7 @@
 
 #include "imap/cmd-sort.h"
 #include "imap/imap_client.h"
+#include "util/array.h"
 #include "util/hashmap.h"
 #include "util/xmalloc.h"
 
@@ -42,14 +43,13 @@ struct tree {
 static int
 node_new(struct tree *t, int item)
 {
-	if (t->count == t->cap) {
-		t->cap = t->cap ? t->cap * 2 : 64;
-		t->n = xrealloc(t->n, t->cap * sizeof(*t->n));
-	}
-	t->n[t->count].parent = t->n[t->count].child = NONE;
-	t->n[t->count].next = t->n[t->count].prev = NONE;
-	t->n[t->count].item = item;
-	return (int)t->count++;
+	int idx = (int)t->count;
+	struct node *nd = ARRAY_PUSH(t->n, t->count, t->cap);
+
+	nd->parent = nd->child = NONE;
+	nd->next = nd->prev = NONE;
+	nd->item = item;
+	return idx;
 }
 
 static void

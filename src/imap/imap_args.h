@@ -64,6 +64,11 @@ int64_t imap_date_days(const struct imap_date *d);
    with *t_r the UTC instant and *tz_minutes_r the zone offset (east
    positive), or -1. */
 int imap_parse_datetime(const char *s, time_t *t_r, int *tz_minutes_r);
+/* "dd-Mon-yyyy hh:mm:ss +zzzz" (26), with room for any int in struct tm */
+#define IMAP_DATETIME_MAX	128
+/* t as date-time in the server's zone, without quotes (INTERNALDATE);
+   returns out. */
+char *imap_datetime_format(time_t t, char out[IMAP_DATETIME_MAX]);
 
 /* ------------------------------------------------------------------ */
 /* Sequence sets                                                        */

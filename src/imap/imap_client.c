@@ -128,6 +128,7 @@ imap_cmd_store_error(struct imap_cmd *cmd, int err, bool trycreate,
 	case MBOX_ERR_CANNOT: code = "[CANNOT] "; break;
 	case MBOX_ERR_LIMIT: code = "[LIMIT] "; break;
 	case MBOX_ERR_EXPUNGED: code = "[EXPUNGEISSUED] "; break;
+	case MBOX_ERR_NOSPACE: code = "[OVERQUOTA] "; break;
 	default: code = "[SERVERBUG] "; break;
 	}
 	imap_cmd_no(cmd, "%s%s", code, text ? text : "Failed");
@@ -233,11 +234,8 @@ imap_cmd_free(struct imap_cmd *cmd)
 static void
 imap_append_clear(struct imap_client *c)
 {
-	for (unsigned i = 0; i < c->nappend; i++)
-		buf_free(&c->append[i]);
-	free(c->append);
-	c->append = NULL;
-	c->nappend = 0;
+	c->spool_cmd = false;
+	imap_spool_drop(c);
 }
 
 /* The command is over: tagged reply, then go on with the input. */
@@ -418,21 +416,6 @@ imap_parse_error(struct imap_client *c)
 
 static void imap_line(struct imap_client *c, const char *line, size_t len);
 
-static bool
-imap_literal_stream(struct imap_client *c)
-{
-	const struct imap_literal *lit = imap_parser_literal(c->parser);
-
-	if (lit->index >= c->nappend) {
-		c->append = xrealloc(c->append,
-		    (lit->index + 1) * sizeof(*c->append));
-		for (unsigned i = c->nappend; i <= lit->index; i++)
-			buf_init(&c->append[i], 0);
-		c->nappend = lit->index + 1;
-	}
-	return buf_append(&c->append[lit->index], lit->data, lit->len) == 0;
-}
-
 static void
 imap_process(struct imap_client *c)
 {
@@ -440,7 +423,8 @@ imap_process(struct imap_client *c)
 	size_t len, used;
 	enum imap_parse_result r;
 
-	while (!c->busy && !c->closing) {
+	while (!c->busy && !c->closing && !c->spool_cmd &&
+	    !imap_spool_full(c)) {
 		p = io_peek(c->io, &len);
 		if (len == 0)
 			return;
@@ -451,6 +435,10 @@ imap_process(struct imap_client *c)
 			break;
 		case IMAP_PARSE_COMMAND:
 			io_drain(c->io, used);
+			if (!imap_spool_idle(c)) {
+				c->spool_cmd = true;	/* see spool_ready */
+				return;
+			}
 			imap_dispatch(c, imap_parser_command(c->parser));
 			break;
 		case IMAP_PARSE_ERROR:
@@ -463,10 +451,7 @@ imap_process(struct imap_client *c)
 			break;
 		case IMAP_PARSE_LITERAL_STREAM:
 			/* the chunk points into p: copy before draining */
-			if (!imap_literal_stream(c)) {
-				imap_send(c, "* BYE Out of memory for APPEND");
-				imap_close(c);
-			}
+			imap_spool_chunk(c, imap_parser_literal(c->parser));
 			io_drain(c->io, used);
 			break;
 		case IMAP_PARSE_LINE: {
@@ -482,6 +467,21 @@ imap_process(struct imap_client *c)
 		}
 		}
 	}
+}
+
+void
+imap_client_spool_ready(struct imap_client *c)
+{
+	if (c->busy || c->closing)
+		return;
+	if (c->spool_cmd) {
+		if (!imap_spool_idle(c))
+			return;
+		c->spool_cmd = false;
+		imap_dispatch(c, imap_parser_command(c->parser));
+		return;
+	}
+	imap_process(c);
 }
 
 /* The per-user session counter's key (static buffer: callers use it at

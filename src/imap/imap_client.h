@@ -116,10 +116,12 @@ struct imap_client {
 	struct loop_timer	*timer;		/* auth failure delay */
 	char			 tls_info[128];
 	unsigned		 ncommands;
-	/* APPEND message literals, streamed in by the core: an argument of
-	 * type IMAP_ARG_STREAM with index i is append[i] (data, len). */
-	struct buf		*append;
-	unsigned		 nappend;
+	/* APPEND message literals, streamed to disk by the core as they
+	 * come (imap_spool.c): an argument of type IMAP_ARG_STREAM with
+	 * index i is spooled message i. spool_cmd: the command is parsed
+	 * and waits for its last bytes to reach the disk. */
+	struct imap_spool	*spool;
+	bool			 spool_cmd;
 	/* SEARCHRES (RFC 5182): the saved result, as UIDs of the selected
 	 * mailbox (emptied when another mailbox is selected or closed). */
 	uint32_t		*searchres;
@@ -168,6 +170,26 @@ bool imap_client_updates(struct imap_client *c, struct buf *out,
     bool allow_expunge);
 /* The CAPABILITY list for c's state (no "* CAPABILITY " prefix). */
 void imap_client_capabilities(struct imap_client *c, struct buf *out);
+
+/* The spool's writes moved on: dispatch a waiting APPEND or read on. */
+void imap_client_spool_ready(struct imap_client *c);
+
+/* ---- imap_spool.c: APPEND messages streamed to disk ---- */
+struct imap_literal;
+struct mbox_spool;
+/* Loop: takes one chunk of an APPEND message (copied). */
+void imap_spool_chunk(struct imap_client *c, const struct imap_literal *lit);
+/* Loop: true while input must wait for the disk. */
+bool imap_spool_full(const struct imap_client *c);
+/* Loop: true when every chunk taken is on disk (APPEND may run). */
+bool imap_spool_idle(const struct imap_client *c);
+/* Worker (APPEND, spool idle): message index's finished spool, handed
+ * over (to mbox_append_spool or mbox_spool_free), or NULL; its size as
+ * the client sent it (UINT64_MAX: none). */
+struct mbox_spool *imap_spool_take(struct imap_client *c, unsigned index);
+uint64_t imap_spool_size(const struct imap_client *c, unsigned index);
+/* Loop: drops what is spooled (files removed on a worker). */
+void imap_spool_drop(struct imap_client *c);
 
 /* ---- imap_out.c: response formatting ---- */
 /* An astring/nstring as IMAP wants it: atom-safe text as is, else a

@@ -17,8 +17,7 @@
 #include <wctype.h>
 
 #include "mail/charset.h"
-
-#define REPLACEMENT	0xFFFDu
+#include "util/utf8.h"
 
 static pthread_once_t charset_once = PTHREAD_ONCE_INIT;
 static locale_t charset_locale;		/* C.UTF-8 for towlower_l */
@@ -29,101 +28,23 @@ charset_locale_init(void)
 	charset_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 }
 
-size_t
-charset_utf8_decode(const char *in, size_t len, unsigned *cp_r)
-{
-	const unsigned char *s = (const unsigned char *)in;
-	unsigned cp, min;
-	size_t n, i;
-
-	if (s[0] < 0x80) {
-		*cp_r = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-		n = 2; cp = s[0] & 0x1F; min = 0x80;
-	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-		n = 3; cp = s[0] & 0x0F; min = 0x800;
-	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-		n = 4; cp = s[0] & 0x07; min = 0x10000;
-	} else
-		return 0;
-	if (len < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	*cp_r = cp;
-	return n;
-}
-
-void
-charset_utf8_encode(unsigned cp, struct buf *out)
-{
-	char s[4];
-
-	if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		cp = REPLACEMENT;
-	if (cp < 0x80) {
-		s[0] = (char)cp;
-		buf_append(out, s, 1);
-	} else if (cp < 0x800) {
-		s[0] = (char)(0xC0 | (cp >> 6));
-		s[1] = (char)(0x80 | (cp & 0x3F));
-		buf_append(out, s, 2);
-	} else if (cp < 0x10000) {
-		s[0] = (char)(0xE0 | (cp >> 12));
-		s[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		s[2] = (char)(0x80 | (cp & 0x3F));
-		buf_append(out, s, 3);
-	} else {
-		s[0] = (char)(0xF0 | (cp >> 18));
-		s[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		s[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		s[3] = (char)(0x80 | (cp & 0x3F));
-		buf_append(out, s, 4);
-	}
-}
-
-bool
-charset_is_utf8(const char *in, size_t len)
-{
-	size_t i = 0, n;
-	unsigned cp;
-
-	while (i < len) {
-		if ((unsigned char)in[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((n = charset_utf8_decode(in + i, len - i, &cp)) == 0)
-			return false;
-		i += n;
-	}
-	return true;
-}
-
 void
 charset_utf8_fallback(const char *in, size_t len, struct buf *out)
 {
 	size_t i = 0, start = 0, n;
-	unsigned cp;
+	uint32_t cp;
 
 	while (i < len) {
 		if ((unsigned char)in[i] < 0x80) {
 			i++;
 			continue;
 		}
-		if ((n = charset_utf8_decode(in + i, len - i, &cp)) > 0) {
+		if ((n = utf8_decode(in + i, len - i, &cp)) > 0) {
 			i += n;
 			continue;
 		}
 		buf_append(out, in + start, i - start);
-		charset_utf8_encode((unsigned char)in[i], out);
+		utf8_append(out, (unsigned char)in[i]);
 		start = ++i;
 	}
 	buf_append(out, in + start, i - start);
@@ -213,7 +134,7 @@ charset_iconv(iconv_t cd, const char *in, size_t len, struct buf *out)
 			continue;
 		if (err == E2BIG)
 			continue;
-		charset_utf8_encode(REPLACEMENT, out);
+		utf8_append(out, UTF8_REPLACEMENT);
 		if (err == EINVAL)	/* incomplete sequence at the end */
 			break;
 		ip++;			/* EILSEQ: skip one byte */
@@ -270,7 +191,7 @@ void
 charset_fold(const char *in, size_t len, struct buf *out)
 {
 	size_t i = 0, n;
-	unsigned cp;
+	uint32_t cp;
 	bool space = false;
 
 	while (i < len) {
@@ -289,11 +210,11 @@ charset_fold(const char *in, size_t len, struct buf *out)
 			i++;
 			continue;
 		}
-		if ((n = charset_utf8_decode(in + i, len - i, &cp)) == 0) {
+		if ((n = utf8_decode(in + i, len - i, &cp)) == 0) {
 			cp = c;
 			n = 1;
 		}
-		charset_utf8_encode(charset_lower(cp), out);
+		utf8_append(out, charset_lower(cp));
 		i += n;
 	}
 }

@@ -33,9 +33,6 @@ int charset_to_utf8(const char *charset, const char *in, size_t len,
    as the Latin-1 character of the same value (raw 8-bit header text). */
 void charset_utf8_fallback(const char *in, size_t len, struct buf *out);
 
-/* True when in[0..len) is valid UTF-8 (no overlongs, no surrogates). */
-bool charset_is_utf8(const char *in, size_t len);
-
 /* True when charset names one iconv knows (or UTF-8/ASCII). */
 bool charset_known(const char *charset);
 
@@ -46,15 +43,5 @@ bool charset_known(const char *charset);
  * UTF-8 bytes are folded as Latin-1. Used on both sides of a SEARCH match.
  */
 void charset_fold(const char *in, size_t len, struct buf *out);
-
-/*
- * Decodes one UTF-8 sequence at in[0..len) (len > 0): returns its length
- * and sets *cp_r, or returns 0 when the bytes there are not a valid
- * sequence.
- */
-size_t charset_utf8_decode(const char *in, size_t len, unsigned *cp_r);
-
-/* Appends code point cp as UTF-8 (cp > 0x10FFFF or a surrogate: U+FFFD). */
-void charset_utf8_encode(unsigned cp, struct buf *out);
 
 #endif

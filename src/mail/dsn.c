@@ -16,31 +16,12 @@
 #include <string.h>
 
 #include "mail/dsn.h"
+#include "mail/rfc5322.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
 #define DSN_FOLD_AT	76	/* fold header fields before this column */
-
-static const char *const dsn_days[] = {
-	"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
-};
-static const char *const dsn_months[] = {
-	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
-};
-
-/* RFC 5322 date in UTC, locale-independent. */
-static void
-dsn_date(time_t t, char *out, size_t len)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	snprintf(out, len, "%s, %d %s %d %02d:%02d:%02d +0000",
-	    dsn_days[tm.tm_wday % 7], tm.tm_mday, dsn_months[tm.tm_mon % 12],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
 
 const char *
 dsn_action_name(enum dsn_action a)
@@ -388,9 +369,9 @@ static void
 dsn_header(struct buf *b, const struct dsn_ctx *c)
 {
 	const struct dsn_params *p = c->p;
-	char date[64], id[17], *to, *mid;
+	char date[RFC5322_DATE_MAX], id[17], *to, *mid;
 
-	dsn_date(p->now ? p->now : time(NULL), date, sizeof(date));
+	rfc5322_date_format(p->now ? p->now : time(NULL), date);
 	to = dsn_clean(p->sender, strlen(p->sender), c->global, 500);
 	if (p->message_id)
 		mid = dsn_clean(p->message_id, strlen(p->message_id), false,
@@ -421,7 +402,7 @@ static void
 dsn_human_group(struct buf *b, const struct dsn_ctx *c, enum dsn_action a,
     const char *intro)
 {
-	char date[64];
+	char date[RFC5322_DATE_MAX];
 	char *line;
 
 	if (!dsn_any(c, a))
@@ -434,8 +415,7 @@ dsn_human_group(struct buf *b, const struct dsn_ctx *c, enum dsn_action a,
 		dsn_wrap(b, line);
 		free(line);
 		if (a == DSN_ACTION_DELAYED && c->p->rcpts[i].retry_until) {
-			dsn_date(c->p->rcpts[i].retry_until, date,
-			    sizeof(date));
+			rfc5322_date_format(c->p->rcpts[i].retry_until, date);
 			buf_printf(b, "    (retried until %s)\n", date);
 		}
 	}
@@ -484,7 +464,7 @@ dsn_rcpt_fields(struct buf *b, const struct dsn_ctx *c, int i)
 {
 	const struct dsn_rcpt *r = &c->p->rcpts[i];
 	const struct dsn_rc *rc = &c->rc[i];
-	char date[64], *v;
+	char date[RFC5322_DATE_MAX], *v;
 
 	buf_putc(b, '\n');
 	if (rc->orcpt)
@@ -505,11 +485,11 @@ dsn_rcpt_fields(struct buf *b, const struct dsn_ctx *c, int i)
 		free(v);
 	}
 	if (r->last_attempt) {
-		dsn_date(r->last_attempt, date, sizeof(date));
+		rfc5322_date_format(r->last_attempt, date);
 		buf_printf(b, "Last-Attempt-Date: %s\n", date);
 	}
 	if (r->action == DSN_ACTION_DELAYED && r->retry_until) {
-		dsn_date(r->retry_until, date, sizeof(date));
+		rfc5322_date_format(r->retry_until, date);
 		buf_printf(b, "Will-Retry-Until: %s\n", date);
 	}
 }
@@ -518,7 +498,7 @@ static void
 dsn_report(struct buf *b, const struct dsn_ctx *c)
 {
 	const struct dsn_params *p = c->p;
-	char date[64], *envid, *clean;
+	char date[RFC5322_DATE_MAX], *envid, *clean;
 
 	buf_printf(b, "--%s\n", c->boundary);
 	buf_puts(b, "Content-Description: Delivery report\n");
@@ -537,7 +517,7 @@ dsn_report(struct buf *b, const struct dsn_ctx *c)
 		free(clean);
 	}
 	if (p->arrival) {
-		dsn_date(p->arrival, date, sizeof(date));
+		rfc5322_date_format(p->arrival, date);
 		buf_printf(b, "Arrival-Date: %s\n", date);
 	}
 	for (int i = 0; i < p->nrcpt; i++)
@@ -635,7 +615,7 @@ dsn_build(const struct dsn_params *p, size_t *len_r)
 {
 	struct dsn_ctx c;
 	struct buf b;
-	size_t full_max = p->full_max ? p->full_max : DSN_FULL_MAX;
+	size_t full_max = p->full_max ? p->full_max : DSN_FULL_MAX, total;
 	const char *host = p->hostname ? p->hostname : "localhost";
 	int i;
 
@@ -648,8 +628,14 @@ dsn_build(const struct dsn_params *p, size_t *len_r)
 	c.host = dsn_clean(host, strlen(host), false, 255);
 	c.content = p->content ? p->content : "";
 	c.len = p->content ? p->len : 0;
-	c.full = p->ret != DSN_RET_HDRS && c.len <= full_max;
+	total = p->total > c.len ? p->total : c.len;
+	c.full = p->ret != DSN_RET_HDRS && total <= full_max &&
+	    c.len == total;
 	c.hdr_len = dsn_header_len(c.content, c.len);
+	if (c.len < total && c.hdr_len == c.len)
+		/* a header longer than the part given: whole lines only */
+		while (c.hdr_len > 0 && c.content[c.hdr_len - 1] != '\n')
+			c.hdr_len--;
 	c.eightbit = c.global || dsn_has_8bit(c.content,
 	    c.full ? c.len : c.hdr_len);
 	dsn_pick_boundary(&c);

@@ -80,9 +80,13 @@ struct dsn_params {
 	const char	*queue_id;	/* shown in part 1 when not NULL */
 	const struct dsn_rcpt *rcpts;
 	int		 nrcpt;
-	/* The original message, LF line ends (a CR before LF is dropped). */
+	/* The original message, LF line ends (a CR before LF is dropped):
+	   whole, or only its first len bytes when total is larger (a
+	   message read from a file: give at least min(total, full_max)
+	   bytes, which is all that can be attached). */
 	const char	*content;
 	size_t		 len;
+	size_t		 total;		/* the whole length; 0: len */
 	bool		 smtputf8;	/* original needed SMTPUTF8: RFC 6533 types */
 	size_t		 full_max;	/* 0: DSN_FULL_MAX */
 	/* For reproducible output (tests); 0 / NULL: now, a random id. */

@@ -21,6 +21,7 @@
 
 #include "mail/mime.h"
 #include "mail/mime_int.h"
+#include "util/array.h"
 #include "util/xmalloc.h"
 
 struct frame {
@@ -95,10 +96,7 @@ part_new(struct mparser *mp, struct mime_part *parent, size_t off)
 		m->capped = true;
 		return NULL;
 	}
-	if (m->nparts == mp->cap) {
-		mp->cap = mp->cap ? mp->cap * 2 : 16;
-		m->parts = xrealloc(m->parts, mp->cap * sizeof(*m->parts));
-	}
+	ARRAY_RESERVE(m->parts, m->nparts, mp->cap);
 	p = xmalloc(sizeof(*p));
 	p->parent = parent;
 	p->depth = parent != NULL ? parent->depth + 1 : 0;

@@ -117,6 +117,23 @@ struct rfc5322_addr {
 struct rfc5322_addr *rfc5322_addr_parse(const char *v, size_t len);
 void rfc5322_addr_free(struct rfc5322_addr **list);
 
+/* ---- rfc5322_date.c: dates ------------------------------------------ */
+
+/* "Www, dd Mmm yyyy hh:mm:ss +zzzz" (31), with room for any int in a
+ * struct tm */
+#define RFC5322_DATE_MAX	160
+
+/* English names, whatever the locale: "Sun".."Sat", "Jan".."Dec". */
+extern const char rfc5322_days[7][4];
+extern const char rfc5322_months[12][4];
+
+/* t as an RFC 5322 date-time in UTC ("Sun, 6 Dec 2026 14:43:38 +0000");
+ * returns out. */
+char *rfc5322_date_format(time_t t, char out[RFC5322_DATE_MAX]);
+/* Month 0-11 of s[0..n) when its first three letters name one (any case,
+ * n >= 3: "Dec", "december"), else -1. */
+int rfc5322_month(const char *s, size_t n);
+
 /*
  * Parses an RFC 5322 date-time (leniently: day of week optional, seconds
  * optional, 2- and 3-digit years, obsolete and alphabetic zones, comments,

@@ -310,6 +310,47 @@ check_status(const char *text, int want_ret, const char *want, int *ok)
 		    text ? text : "(null)", ret, st, want_ret, want);
 }
 
+/* A report built from the first full_max bytes of a message (as the
+ * engine reads them from the queue file) is the report built from the
+ * whole message; a header longer than the part given is cut at a line. */
+static void
+test_prefix(void)
+{
+	struct dsn_rcpt r = { .addr = "bob@b.test", .action = DSN_ACTION_FAILED,
+	    .reason = "5.1.1 no such user" };
+	struct dsn_params p = { .hostname = "mx.a.test", .sender =
+	    "alice@a.test", .rcpts = &r, .nrcpt = 1, .now = 1700000000,
+	    .message_id = "x@mx.a.test", .boundary = "=_b" };
+	size_t n = 3 * DSN_FULL_MAX, l1, l2;
+	char *msg = xmalloc(n), *whole, *part;
+
+	memset(msg, 'x', n);
+	memcpy(msg, "Subject: big\nFrom: a@a.test\n\n", 30);
+	for (size_t i = 100; i < n; i += 100)
+		msg[i] = '\n';
+	p.content = msg;
+	p.len = n;
+	whole = dsn_build(&p, &l1);
+	p.len = DSN_FULL_MAX;
+	p.total = n;
+	part = dsn_build(&p, &l2);
+	TEST_ASSERT(whole && part && l1 == l2 && memcmp(whole, part, l1) == 0);
+	TEST_ASSERT(strstr(part, "Subject: big\nFrom: a@a.test\n\n--=_b--")
+	    != NULL);
+	free(whole);
+	free(part);
+	/* a header without end in the part: whole lines of it only */
+	memcpy(msg, "Subject: big\nX-Long: ", 21);
+	memset(msg + 21, 'y', DSN_FULL_MAX);
+	msg[21 + 500] = '\n';
+	part = dsn_build(&p, &l2);
+	TEST_ASSERT(part != NULL);
+	TEST_ASSERT(strstr(part, "text/rfc822-headers") != NULL);
+	TEST_ASSERT(l2 < DSN_FULL_MAX && strstr(part, "yyy\n\n--=_b--"));
+	free(part);
+	free(msg);
+}
+
 static void
 test_status(void)
 {
@@ -458,6 +499,7 @@ main(void)
 {
 	TEST_RUN(test_golden);
 	TEST_RUN(test_status);
+	TEST_RUN(test_prefix);
 	TEST_RUN(test_null_sender);
 	TEST_RUN(test_random_ids_and_injection);
 	return test_done("test-dsn");

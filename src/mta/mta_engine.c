@@ -14,7 +14,7 @@
 #include "auth/resolve.h"
 #include "conf/conf.h"
 #include "dns/dns.h"
-#include "mail/dsn.h"
+#include "mta/mta_data.h"
 #include "mta/mta_engine.h"
 #include "mta/mta_int.h"
 #include "queue/queue.h"
@@ -83,6 +83,37 @@ struct mta_batch {
 	struct mta_delivery	*head;
 };
 
+/* What the engine learns from the content while the queue checks it:
+ * the wire size and the Received: fields of the header (a loop). */
+struct mta_scan {
+	struct mta_wire_count	 wire;
+	unsigned		 hops;
+	size_t			 col;		/* bytes into the line */
+	char			 start[9];	/* the line's first bytes */
+	bool			 body;		/* past the header */
+};
+
+static void
+mta_scan_piece(const char *p, size_t n, void *arg)
+{
+	struct mta_scan *sc = arg;
+
+	mta_wire_count_feed(&sc->wire, p, n);
+	for (size_t i = 0; i < n && !sc->body; i++) {
+		if (sc->col == 0 && p[i] == '\n') {
+			sc->body = true;	/* the empty line */
+			break;
+		}
+		if (sc->col < sizeof(sc->start))
+			sc->start[sc->col] = p[i];
+		if (++sc->col == sizeof(sc->start) &&
+		    strncasecmp(sc->start, "Received:", 9) == 0)
+			sc->hops++;
+		if (p[i] == '\n')
+			sc->col = 0;
+	}
+}
+
 static void
 mta_take_work(void *arg)
 {
@@ -92,17 +123,21 @@ mta_take_work(void *arg)
 	if (b->n < 0)
 		b->n = 0;
 	for (int i = 0; i < b->n; i++) {
-		struct mta_delivery *d = xmalloc(sizeof(*d));
+		struct mta_delivery *d = xcalloc(1, sizeof(*d));
+		struct mta_scan sc;
+
+		memset(&sc, 0, sizeof(sc));
 		d->qm = b->msgs[i];
 		d->started = time(NULL);
 		d->results = xcalloc((size_t)d->qm->nrcpt, sizeof(int));
 		d->texts = xcalloc((size_t)d->qm->nrcpt, sizeof(char *));
 		d->relays = xcalloc((size_t)d->qm->nrcpt, sizeof(char *));
-		if (queue_read_content(d->qm->id, &d->content, &d->len) < 0) {
+		if (queue_open_content(d->qm->id, mta_scan_piece, &sc,
+		    &d->qc) < 0)
 			log_error("%s mta read-failed error=\"%s\"", d->qm->id,
 			    strerror(errno));
-			d->content = NULL;
-		}
+		d->wire = mta_wire_count_total(&sc.wire);
+		d->hops = sc.hops;
 		d->next = b->head;
 		b->head = d;
 	}
@@ -125,7 +160,7 @@ mta_take_done(void *arg)
 		for (d = b->head; d; d = next) {
 			next = d->next;
 			queue_msg_free(&d->qm);
-			free(d->content);
+			queue_content_close(&d->qc);
 			free(d->results);
 			free(d->texts);
 			free(d->relays);
@@ -160,24 +195,6 @@ mta_tick(void *arg)
 }
 
 /* ---- routing: which destination each recipient goes to ---- */
-
-static unsigned
-mta_received_count(const char *p, size_t len)
-{
-	const char *end = p + len;
-	unsigned n = 0;
-
-	/* header lines until the first empty line */
-	while (p < end && *p != '\n') {
-		if ((size_t)(end - p) > 9 && strncasecmp(p, "Received:", 9) == 0)
-			n++;
-		p = memchr(p, '\n', (size_t)(end - p));
-		if (p == NULL)
-			break;
-		p++;
-	}
-	return n;
-}
 
 static const char *
 mta_domain_of(const char *addr)
@@ -244,14 +261,14 @@ mta_batch_route(struct mta_batch *b)
 
 	for (d = b->head; d; d = dnext) {
 		dnext = d->next;
-		if (d->content == NULL) {
+		if (d->qc.fd < 0) {
 			/* deleted meanwhile (ENOENT) or unreadable: leave it
 			 * to queue_msg_free, which keeps what is pending */
 			d->pending = 0;
 			mta_delivery_report(d);
 			continue;
 		}
-		if (mta_received_count(d->content, d->len) > MTA_MAX_HOPS) {
+		if (d->hops > MTA_MAX_HOPS) {
 			mta_fail_all(d, "5.4.6 mail forwarding loop: too many "
 			    "Received headers");
 			mta_delivery_report(d);
@@ -336,7 +353,6 @@ mta_report_work(void *arg)
 		    strerror(errno));
 }
 
-static void mta_bounce(struct mta_delivery *d);
 
 static void
 mta_report_done(void *arg)
@@ -362,7 +378,7 @@ mta_delivery_report(struct mta_delivery *d)
 	worker_submit(eloop, mta_report_work, mta_report_done, d);
 }
 
-static void
+void
 mta_delivery_free(struct mta_delivery *d)
 {
 	for (int i = 0; i < d->qm->nrcpt; i++) {
@@ -372,7 +388,7 @@ mta_delivery_free(struct mta_delivery *d)
 	free(d->texts);
 	free(d->relays);
 	free(d->results);
-	free(d->content);
+	queue_content_close(&d->qc);
 	queue_msg_free(&d->qm);
 	free(d);
 	in_flight--;
@@ -380,146 +396,6 @@ mta_delivery_free(struct mta_delivery *d)
 		loop_post(eloop, mta_tick, NULL);
 	else
 		mta_check_stopped();
-}
-
-/* ---- bounces (RFC 3464) ---- */
-
-struct mta_bounce {
-	struct queue_new	 qn;
-	struct queue_rcpt	 rcpt;
-	char			*content;
-	struct mta_delivery	*d;
-	int			*idx;
-	int			 n;
-};
-
-static void
-mta_flags_work(void *arg)
-{
-	struct mta_bounce *b = arg;
-
-	if (queue_set_rcpt_flags(b->d->qm, b->idx, b->n,
-	    QUEUE_RF_FAILURE_DSN) < 0 && errno != ENOENT)
-		log_error("%s mta flag-failed error=\"%s\"", b->d->qm->id,
-		    strerror(errno));
-}
-
-static void
-mta_flags_done(void *arg)
-{
-	struct mta_bounce *b = arg;
-	struct mta_delivery *d = b->d;
-
-	free(b->content);
-	free(b->idx);
-	free(b);
-	mta_delivery_free(d);
-}
-
-static void
-mta_bounce_queued(struct queue_new *qn, int error, void *arg)
-{
-	struct mta_bounce *b = arg;
-
-	(void)qn;
-	if (error) {
-		/* Not recorded as sent: the bounce is made again when the
-		 * message comes back (at the next start at the latest). */
-		log_error("%s mta bounce-queue-failed error=\"%s\"",
-		    b->d->qm->id, strerror(error));
-		free(b->content);
-		free(b->idx);
-		mta_delivery_free(b->d);
-		free(b);
-		return;
-	}
-	log_info("%s mta bounce queued=%s to=<%s>", b->d->qm->id,
-	    b->qn.msg.id, b->d->qm->sender);
-	worker_submit(eloop, mta_flags_work, mta_flags_done, b);
-}
-
-/* Failed recipients that still need a failure DSN. */
-static int
-mta_bounce_rcpts(struct mta_delivery *d, int *idx)
-{
-	int n = 0;
-
-	for (int i = 0; i < d->qm->nrcpt; i++) {
-		struct queue_rcpt *qr = &d->qm->rcpts[i];
-		if (qr->state != QUEUE_STATE_FAILED ||
-		    (qr->flags & QUEUE_RF_FAILURE_DSN))
-			continue;
-		if (qr->notify && !(qr->notify & QUEUE_NOTIFY_FAILURE))
-			continue;
-		idx[n++] = i;
-	}
-	return n;
-}
-
-static void
-mta_bounce(struct mta_delivery *d)
-{
-	struct conf *c = server_conf();
-	struct dsn_rcpt *dr;
-	struct dsn_params p;
-	struct mta_bounce *b;
-	int *idx, n;
-	size_t len;
-
-	if (d->content == NULL || d->qm->sender[0] == '\0') {
-		/* never bounce to the null sender: no bounce loops */
-		mta_delivery_free(d);
-		return;
-	}
-	idx = xcalloc((size_t)d->qm->nrcpt, sizeof(int));
-	n = mta_bounce_rcpts(d, idx);
-	if (n == 0) {
-		free(idx);
-		mta_delivery_free(d);
-		return;
-	}
-	dr = xcalloc((size_t)n, sizeof(*dr));
-	for (int i = 0; i < n; i++) {
-		struct queue_rcpt *qr = &d->qm->rcpts[idx[i]];
-		dr[i].addr = qr->address;
-		dr[i].orcpt = qr->orcpt;
-		dr[i].action = DSN_ACTION_FAILED;
-		dr[i].reason = qr->last_error;
-		dr[i].last_attempt = time(NULL);
-	}
-	memset(&p, 0, sizeof(p));
-	p.hostname = c->hostname;
-	p.sender = d->qm->sender;
-	p.envid = d->qm->envid;
-	p.ret = d->qm->ret;
-	p.arrival = d->qm->arrival;
-	p.queue_id = d->qm->id;
-	p.rcpts = dr;
-	p.nrcpt = n;
-	p.content = d->content;
-	p.len = d->len;
-	p.smtputf8 = d->qm->smtputf8;
-	b = xmalloc(sizeof(*b));
-	b->content = dsn_build(&p, &len);
-	free(dr);
-	if (b->content == NULL) {
-		free(b);
-		free(idx);
-		mta_delivery_free(d);
-		return;
-	}
-	b->d = d;
-	b->idx = idx;
-	b->n = n;
-	b->rcpt.address = d->qm->sender;
-	b->qn.msg.sender = (char *)(uintptr_t)"";
-	b->qn.msg.nrcpt = 1;
-	b->qn.msg.rcpts = &b->rcpt;
-	b->qn.msg.smtputf8 = d->qm->smtputf8;
-	b->qn.msg.eightbit = d->qm->eightbit || d->qm->smtputf8;
-	b->qn.content = b->content;
-	b->qn.content_len = len;
-	queue_submit(&b->qn, eloop, mta_bounce_queued, b);
 }
 
 /* ---- thread ---- */

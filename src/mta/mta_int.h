@@ -20,8 +20,12 @@ struct dns_request;
 /* One queued message being delivered. */
 struct mta_delivery {
 	struct queue_msg	*qm;
-	char			*content;
-	size_t			 len;
+	/* The content stays in the queue file: checked once when taken,
+	   then read in pieces (sessions, bounces, local copies). fd -1:
+	   unreadable (gone, damaged, a disk error). */
+	struct queue_content	 qc;
+	size_t			 wire;		/* with CRLF line ends */
+	unsigned		 hops;		/* Received: header fields */
 	int			*results;	/* QUEUE_RCPT_* per recipient */
 	char			**texts;	/* reply text per recipient */
 	char			**relays;	/* "host[addr]" per recipient */
@@ -64,6 +68,11 @@ struct dns_resolver *mta_resolver(void);
 /* A route finished: copy its results into its deliveries. */
 void mta_route_finished(struct mta_route *r);
 bool mta_stopping(void);
+/* Releases a delivery (its file, its queue entry) and takes more. */
+void mta_delivery_free(struct mta_delivery *d);
+
+/* mta_bounce.c: queues the failure DSN d needs, if any, then frees d. */
+void mta_bounce(struct mta_delivery *d);
 
 /* mta_route.c */
 void mta_route_start(struct mta_route *r);

@@ -1,7 +1,8 @@
 /*
  * mta_local - queued mail for our own domains (bounces to local senders,
  * mostly) goes straight into the mailboxes, with the same group commit
- * as inbound mail (store/maildir.c).
+ * as inbound mail (store/maildir.c), copied by the committer straight
+ * from the queue file (the message is never read into memory here).
  *
  * Trust: addresses come from the queue, which only holds validated
  * envelopes; they are resolved against the accounts snapshot again here,
@@ -143,8 +144,10 @@ mta_local_next(struct mta_route *r, int item)
 		mta_local_next(r, item + 1);
 		return;
 	}
-	lj->job.body = it->d->content;
-	lj->job.body_len = it->d->len;
+	/* the committer copies the content from the queue file */
+	lj->job.body_fd = it->d->qc.fd;
+	lj->job.body_file_off = it->d->qc.off;
+	lj->job.body_file_len = it->d->qc.len;
 	lj->job.origin = mta_loop();
 	lj->job.done = mta_local_stored;
 	lj->job.arg = lj;

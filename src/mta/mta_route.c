@@ -117,8 +117,10 @@ route_prepare(struct mta_route *r)
 		}
 		mm->envid = qm->envid;
 		mm->ret = qm->ret;
-		mm->content = it->d->content;
-		mm->len = it->d->len;
+		mm->content = NULL;
+		mm->file = &it->d->qc;
+		mm->len = it->d->qc.len;
+		mm->wire = it->d->wire;
 		mm->eightbit = qm->eightbit;
 		mm->smtputf8 = qm->smtputf8;
 		mm->rcpt_result = xcalloc((size_t)it->n, sizeof(int));
@@ -323,10 +325,13 @@ route_mx_done(struct dns_mx_result *res, void *arg)
 
 /* The relay host's addresses become a one-host "MX" list. */
 static void
-route_relay_done(enum dns_status st, int n, struct dns_addr *a, void *arg)
+route_relay_done(const struct dns_addrs *ar, void *arg)
 {
 	struct mta_route *r = arg;
 	struct dns_mx_result *res = xmalloc(sizeof(*res));
+	enum dns_status st = ar->status;
+	int n = ar->n;
+	const struct dns_addr *a = ar->addr;
 
 	r->dns = NULL;
 	res->status = st;
@@ -335,6 +340,7 @@ route_relay_done(enum dns_status st, int n, struct dns_addr *a, void *arg)
 	res->hosts[0].name = xstrdup(r->relay_host);
 	res->hosts[0].naddr = n;
 	res->hosts[0].addr_status = st;
+	memcpy(res->hosts[0].addr_fam, ar->fam, sizeof(ar->fam));
 	if (n > 0) {
 		res->hosts[0].addr = xcalloc((size_t)n, sizeof(*a));
 		memcpy(res->hosts[0].addr, a, (size_t)n * sizeof(*a));

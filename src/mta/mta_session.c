@@ -266,6 +266,7 @@ mta_fail(struct mta_session *s, int status, const char *text)
 static void
 mta_session_free(struct mta_session *s)
 {
+	mta_body_stop(s);
 	io_free(&s->io);
 	loop_timer_free(&s->timer);
 	smtp_reply_parser_free(&s->parser);

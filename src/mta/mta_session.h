@@ -37,6 +37,7 @@
 
 struct loop;
 struct mta_session;
+struct queue_content;
 
 /* done() statuses. */
 #define MTA_OK		0	/* the session ran; results are in the msgs */
@@ -68,9 +69,17 @@ struct mta_msg {
 	const char	 *envid;	/* xtext, or NULL */
 	int		  ret;		/* DSN_RET_*, or 0 */
 	/* The message as stored: LF line ends (CRLF is taken as one line
-	   end too). Sent with CRLF and dot-stuffing. */
+	   end too). Sent with CRLF and dot-stuffing. Either in memory
+	   (content, len), or, when content is NULL, the queue file's
+	   content (file, the caller's until done() returns; len =
+	   file->len): the session reads it MTA_CHUNK bytes at a time on the
+	   worker pool (util/worker.c) as the peer takes it, so memory per
+	   session is a fixed buffer whatever the message's size. */
 	const char	 *content;
 	size_t		  len;
+	const struct queue_content *file;
+	size_t		  wire;		/* file: its size with CRLF line ends
+					   (mta_data.h), for SIZE= */
 	bool		  eightbit;	/* content holds 8-bit octets */
 	bool		  smtputf8;	/* addresses/headers need SMTPUTF8 */
 

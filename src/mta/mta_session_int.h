@@ -17,6 +17,7 @@
 
 struct io;
 struct loop_timer;
+struct mta_reader;
 
 #define MTA_CHUNK	(128 * 1024)	/* content bytes encoded per write */
 #define MTA_QUIT_TIMEOUT 10		/* seconds to wait for QUIT's reply */
@@ -86,6 +87,7 @@ struct mta_session {
 	int			 next_rcpt;	/* without PIPELINING */
 	struct mta_data		 data;
 	bool			 in_body;
+	struct mta_reader	*reader;	/* body from a file */
 
 	/* the end */
 	int			 end_status;	/* reported after QUIT */
@@ -129,7 +131,16 @@ void mta_on_rcpt(struct mta_session *s, const struct smtp_reply *r, int i);
 void mta_on_data(struct mta_session *s, const struct smtp_reply *r);
 void mta_on_data_end(struct mta_session *s, const struct smtp_reply *r);
 void mta_on_rset(struct mta_session *s, const struct smtp_reply *r);
+
+/* mta_body.c */
 /* Writes the next chunk of the message body, if one is being sent. */
 void mta_send_body(struct mta_session *s);
+/* Starts the body of m (from memory, or from its file through a reader
+   that duplicates m->fd); false with errno when the file cannot be
+   used. */
+bool mta_body_start(struct mta_session *s, struct mta_msg *m);
+/* Drops the file reader of the body in progress, if any (a read still
+   running on a worker frees it when it completes). */
+void mta_body_stop(struct mta_session *s);
 
 #endif

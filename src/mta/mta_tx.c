@@ -13,6 +13,7 @@
  * such recipient at once (RFC 5321 3.3). Anything refused earlier gets
  * its own reply as result.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,7 +162,8 @@ static void
 mta_start_message(struct mta_session *s)
 {
 	struct mta_msg *m = mta_cur(s);
-	size_t wire = mta_data_wire_size(m->content, m->len);
+	size_t wire = m->content ? mta_data_wire_size(m->content, m->len) :
+	    m->wire;
 	int i, nvalid = 0;
 
 	free(s->rcpt_ok);
@@ -284,27 +286,6 @@ mta_send_rcpt_or_data(struct mta_session *s)
 		mta_next_message(s);	/* RSET: MAIL was accepted */
 }
 
-/* Writes the next chunk of content; after the last, waits for the
-   final reply under data_timeout. */
-void
-mta_send_body(struct mta_session *s)
-{
-	bool all;
-
-	if (!s->in_body || s->io == NULL)
-		return;
-	buf_reset(&s->out);
-	all = mta_data_encode(&s->data, &s->out, MTA_CHUNK);
-	io_write(s->io, s->out.data, s->out.len);
-	if (s->out.cap > 4 * MTA_CHUNK)
-		buf_free(&s->out);
-	if (all) {
-		s->in_body = false;
-		mta_timeout(s, s->p.data_timeout);
-	} else
-		mta_timeout(s, s->p.command_timeout);
-}
-
 void
 mta_on_data(struct mta_session *s, const struct smtp_reply *r)
 {
@@ -312,7 +293,17 @@ mta_on_data(struct mta_session *s, const struct smtp_reply *r)
 	char *t;
 
 	if (r->code == 354 && s->mail_ok && s->naccepted > 0) {
-		mta_data_init(&s->data, m->content, m->len);
+		if (!mta_body_start(s, m)) {
+			t = xasprintf("local error before the message body: "
+			    "%s", strerror(errno));
+			for (int i = 0; i < m->nrcpt; i++)
+				if (s->rcpt_ok[i])
+					mta_set_result(m, i, MTA_RCPT_TEMP, t);
+			free(t);
+			s->naccepted = 0;
+			mta_finish(s, MTA_OK, "local error");
+			return;
+		}
 		s->in_body = true;
 		mta_expect(s, EXP_DATA_END, 0);
 		mta_send_body(s);
@@ -352,6 +343,7 @@ mta_on_data_end(struct mta_session *s, const struct smtp_reply *r)
 		/* Answered before our end marker: the stream is out of
 		   step; nothing more can be sent on it. */
 		s->in_body = false;
+		mta_body_stop(s);
 		mta_finish(s, MTA_OK, "reply before the end of data");
 		return;
 	}

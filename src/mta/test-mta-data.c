@@ -83,6 +83,83 @@ test_data_cases(void)
 	}
 }
 
+/* The streaming encoder fed in pieces of irregular sizes (empty ones
+ * included) gives the same bytes as the whole message at once, and the
+ * wire size counted piece by piece matches. */
+static char *
+stream_all(const char *in, size_t len, unsigned seed, size_t maxpiece,
+    size_t *out_len, size_t *wire_r)
+{
+	struct mta_data d;
+	struct mta_wire_count w = { 0, 0, false };
+	struct buf out;
+	size_t off = 0, n;
+
+	buf_init(&out, 0);
+	mta_data_start(&d);
+	while (off < len) {
+		seed = seed * 1103515245u + 12345u;
+		n = (seed >> 8) % (maxpiece + 1);
+		if (n > len - off)
+			n = len - off;
+		mta_data_feed(&d, in + off, n, &out);
+		mta_wire_count_feed(&w, in + off, n);
+		off += n;
+	}
+	mta_data_end(&d, &out);
+	mta_data_end(&d, &out);		/* adds nothing */
+	mta_data_feed(&d, "x", 1, &out);	/* nor does this */
+	*wire_r = mta_wire_count_total(&w);
+	return buf_steal(&out, out_len);
+}
+
+static void
+test_data_stream(void)
+{
+	for (size_t i = 0; i < sizeof(data_cases) / sizeof(data_cases[0]);
+	    i++) {
+		const struct data_case *c = &data_cases[i];
+		size_t len = strlen(c->in), olen, wire;
+
+		for (unsigned seed = 1; seed < 200; seed++) {
+			char *w = stream_all(c->in, len, seed, 1 + seed % 4,
+			    &olen, &wire);
+
+			TEST_ASSERT(olen == strlen(c->wire) &&
+			    memcmp(w, c->wire, olen) == 0);
+			TEST_ASSERT(wire == mta_data_wire_size(c->in, len));
+			free(w);
+		}
+	}
+}
+
+/* Random bytes rich in CR, LF and dots: every chunking of the stream
+ * gives the one-shot encoding. */
+static void
+test_data_stream_random(void)
+{
+	static const char alphabet[] = "\r\n.\r.a\n";
+	size_t n = 20000, olen1, olen2, wire;
+	char *in = malloc(n), *w1, *w2;
+	unsigned seed = 7;
+
+	TEST_ASSERT(in != NULL);
+	for (int round = 0; round < 20; round++) {
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			in[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+		}
+		w1 = encode_all(in, n, n, &olen1);
+		w2 = stream_all(in, n, seed, (size_t)(1 + round * 37),
+		    &olen2, &wire);
+		TEST_ASSERT(olen1 == olen2 && memcmp(w1, w2, olen1) == 0);
+		TEST_ASSERT(wire == mta_data_wire_size(in, n));
+		free(w1);
+		free(w2);
+	}
+	free(in);
+}
+
 static void
 test_data_round_trip(void)
 {
@@ -143,6 +220,8 @@ int
 main(void)
 {
 	TEST_RUN(test_data_cases);
+	TEST_RUN(test_data_stream);
+	TEST_RUN(test_data_stream_random);
 	TEST_RUN(test_data_round_trip);
 	TEST_RUN(test_wire_size);
 	TEST_RUN(test_data_large);

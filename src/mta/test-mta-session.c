@@ -33,12 +33,15 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "mta/mta_data.h"
 #include "mta/mta_session.h"
 #include "mta/smtp_reply.h"
+#include "queue/queue.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/test.h"
+#include "util/worker.h"
 #include "util/xmalloc.h"
 
 #define CERT	"tests/data/mx.a.test.crt"
@@ -977,6 +980,104 @@ test_large_message(void)
 	free(content);
 }
 
+/* A temp file holding junk, then content at offset 5: the body is sent
+ * from the file through the worker pool, byte for byte as from memory;
+ * a file shorter than announced ends the session without the end marker
+ * and the recipient is tried again. */
+static int
+content_file(const char *content, size_t len)
+{
+	char path[] = "/tmp/tem-test-mta-file.XXXXXX";
+	int fd = mkstemp(path);
+
+	if (fd < 0 || unlink(path) < 0 || write(fd, "junk\n", 5) != 5 ||
+	    write(fd, content, len) != (ssize_t)len)
+		log_fatal("content file: %s", strerror(errno));
+	return fd;
+}
+
+static void
+test_file_message(void)
+{
+	static const struct step steps[] = {
+		GREET,
+		{ "EHLO", "250-mx.b.test\r\n250 SIZE 100000000\r\n" },
+		{ "MAIL FROM:<a@a.test> SIZE=3030000\r\n", "250 ok\r\n" },
+		{ "RCPT", "250 ok\r\n" },
+		{ "DATA", "354 go\r\n" },
+		{ ".", "250 ok\r\n" },
+		QUIT, END,
+	};
+	static const struct step cut[] = {
+		GREET,
+		{ "EHLO", "250 mx.b.test\r\n" },
+		{ "MAIL", "250 ok\r\n" },
+		{ "RCPT", "250 ok\r\n" },
+		{ "DATA", "354 go\r\n" },
+		END,
+	};
+	size_t n = 3 * 1000 * 1000, i;
+	char *content = xmalloc(n + 1);
+	struct fake *f = fake_start(steps);
+	struct mta_session_params p;
+	struct tmsg t;
+	struct mta_msg *msgs[1] = { &t.m };
+	struct result r;
+	struct buf want;
+	struct mta_data d;
+	struct queue_content qc;
+
+	for (i = 0; i < n; i++)
+		content[i] = i % 100 == 99 ? '\n' : i % 100 == 0 ? '.' :
+		    (char)('a' + i % 26);
+	tmsg_init(&t, "a@a.test", "", "y@b.test", NULL);
+	t.m.content = NULL;
+	qc.fd = content_file(content, n);
+	qc.off = 5;
+	qc.len = n;
+	t.m.file = &qc;
+	t.m.len = n;
+	t.m.wire = mta_data_wire_size(content, n);
+	default_params(&p, f->port);
+	run(&p, msgs, 1, f, &r);
+	queue_content_close(&qc);
+	TEST_ASSERT(r.called && r.status == MTA_OK);
+	TEST_ASSERT(f->error[0] == '\0');
+	TEST_ASSERT(t.result[0] == MTA_RCPT_OK);
+	buf_init(&want, 0);
+	mta_data_init(&d, content, n);
+	mta_data_encode(&d, &want, n);
+	/* the fake keeps the stream without its final "." line */
+	TEST_ASSERT(f->data.len == want.len - 3 &&
+	    memcmp(f->data.data, want.data, f->data.len) == 0);
+	buf_free(&want);
+	free(r.text);
+	tmsg_free(&t);
+	fake_free(f);
+
+	/* the file is shorter than the message: no end marker is sent */
+	f = fake_start(cut);
+	tmsg_init(&t, "a@a.test", "", "y@b.test", NULL);
+	t.m.content = NULL;
+	qc.fd = content_file(content, n / 2);
+	qc.off = 5;
+	qc.len = n;
+	t.m.file = &qc;
+	t.m.len = n;
+	t.m.wire = mta_data_wire_size(content, n);
+	default_params(&p, f->port);
+	run(&p, msgs, 1, f, &r);
+	TEST_ASSERT(r.called && r.status == MTA_OK);
+	TEST_ASSERT(t.result[0] == MTA_RCPT_TEMP);
+	TEST_ASSERT(starts(t.text[0], "local read error"));
+	TEST_ASSERT(f->data.len < n);
+	queue_content_close(&qc);
+	free(r.text);
+	tmsg_free(&t);
+	fake_free(f);
+	free(content);
+}
+
 static void
 tls_init(void)
 {
@@ -998,6 +1099,7 @@ main(void)
 	loop_global_init();
 	loop = loop_new();
 	tls_init();
+	worker_pool_start(2);	/* bodies read from files */
 	TEST_RUN(test_basic);
 	TEST_RUN(test_pipelining_params);
 	TEST_RUN(test_several_messages);
@@ -1009,6 +1111,8 @@ main(void)
 	TEST_RUN(test_bad_addresses);
 	TEST_RUN(test_starttls);
 	TEST_RUN(test_large_message);
+	TEST_RUN(test_file_message);
+	worker_pool_stop();
 	loop_free(&loop);
 	SSL_CTX_free(server_ctx);
 	return test_done("test-mta-session");

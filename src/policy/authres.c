@@ -17,6 +17,7 @@
 #include "dns/dns_rr.h"
 #include "mail/rfc5322.h"
 #include "policy/authres.h"
+#include "util/array.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -298,13 +299,10 @@ authres_find_ours(const char *hdr, size_t len, const char *hostname,
 		free(id);
 		if (!ours)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 4;
-			r = xrealloc(r, cap * sizeof(*r));
-		}
-		r[n].off = f.off;
-		r[n].len = f.len;
-		n++;
+		struct authres_range *rg = ARRAY_PUSH(r, n, cap);
+
+		rg->off = f.off;
+		rg->len = f.len;
 	}
 	*ranges_r = r;
 	return n;

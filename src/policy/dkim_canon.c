@@ -20,6 +20,7 @@
 #include "mail/rfc5322.h"
 #include "policy/dkim.h"
 #include "policy/dkim_int.h"
+#include "util/array.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -245,16 +246,13 @@ dkim_fields_collect(const char *msg, size_t len, struct dkim_fields *fs)
 			fs->too_many = true;
 			continue;
 		}
-		if (fs->n == cap) {
-			cap = cap ? cap * 2 : 32;
-			fs->f = xrealloc(fs->f, cap * sizeof(*fs->f));
-		}
-		fs->f[fs->n].off = f.off;
-		fs->f[fs->n].len = f.len;
-		fs->f[fs->n].name = f.name;
-		fs->f[fs->n].name_len = f.name_len;
-		fs->f[fs->n].value_off = (size_t)(f.value - msg);
-		fs->n++;
+		struct dkim_field *df = ARRAY_PUSH(fs->f, fs->n, cap);
+
+		df->off = f.off;
+		df->len = f.len;
+		df->name = f.name;
+		df->name_len = f.name_len;
+		df->value_off = (size_t)(f.value - msg);
 	}
 	fs->body_off = it.body_off;
 }

@@ -63,13 +63,11 @@ txt_cb(enum dns_status st, int n, char **txt, void *arg)
 
 /* Nothing to look up: the answer still comes on a later loop turn. */
 static void
-defer_cb(enum dns_status st, int n, struct dns_addr *a, void *arg)
+defer_cb(const struct dns_addrs *res, void *arg)
 {
 	struct dkim_verify *dv = arg;
 
-	(void)st;
-	(void)n;
-	(void)a;
+	(void)res;
 	dv->defer = NULL;
 	finish(dv);
 }

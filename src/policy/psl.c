@@ -24,6 +24,7 @@
 #include "util/buf.h"
 #include "util/hashmap.h"
 #include "util/log.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 enum psl_section { PSL_NONE = 1, PSL_ICANN, PSL_PRIVATE };
@@ -123,34 +124,6 @@ puny_encode(const uint32_t *cp, size_t n, struct buf *out)
 	return 0;
 }
 
-/* Decodes one UTF-8 sequence at s[*i..n); -1 when malformed. */
-static int32_t
-utf8_next(const unsigned char *s, size_t n, size_t *i)
-{
-	unsigned char c = s[(*i)++];
-	uint32_t v, min;
-	int more;
-
-	if (c < 0x80)
-		return c;
-	if (c >= 0xc2 && c <= 0xdf)
-		more = 1, v = c & 0x1f, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		more = 2, v = c & 0x0f, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		more = 3, v = c & 0x07, min = 0x10000;
-	else
-		return -1;
-	while (more-- > 0) {
-		if (*i >= n || (s[*i] & 0xc0) != 0x80)
-			return -1;
-		v = v << 6 | (s[(*i)++] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return -1;
-	return (int32_t)v;
-}
-
 /* Appends label s[0..n) to out, as Punycode when it holds non-ASCII. */
 static int
 label_to_ascii(const char *s, size_t n, struct buf *out)
@@ -160,12 +133,12 @@ label_to_ascii(const char *s, size_t n, struct buf *out)
 	bool ascii = true;
 
 	while (i < n) {
-		int32_t c = utf8_next((const unsigned char *)s, n, &i);
+		size_t l = utf8_decode(s + i, n - i, &cp[ncp]);
 
-		if (c < 0)
+		if (l == 0)
 			return -1;
-		ascii &= c < 0x80;
-		cp[ncp++] = (uint32_t)c;
+		ascii &= cp[ncp++] < 0x80;
+		i += l;
 	}
 	if (ascii)
 		return buf_append(out, s, n);

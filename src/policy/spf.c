@@ -6,6 +6,11 @@
  * address and identities come from the SMTP session. Callers: the SMTP
  * session (MAIL FROM and HELO identities), test-spf.c, test-spf-tool.c.
  *
+ * This file: frames, records, results and the check's life; the
+ * mechanisms that query DNS (a, mx, ptr, exists) and the validation of
+ * the client's PTR names are in spf_lookup.c, the state both share in
+ * spf_int.h.
+ *
  * How it runs. A check is a stack of frames, one per record being
  * evaluated: the top one for <domain>, one more per include (a redirect
  * replaces its frame's record and domain). spf_run() walks the current
@@ -31,11 +36,9 @@
  * that expands to an IP literal is never resolved as such (it is a void
  * name), so "a:%{i}" cannot match by itself.
  *
- * Known gap: dns_resolve_addr and dns_resolve_mx report one status per
- * host, not per address family. When the client's family failed for a
- * host but the other family answered, the failure is not visible here and
- * the host counts as void rather than temperror. dns.h would need a
- * per-family status to close this.
+ * Only the client's address family is read (5.3, 5.4): a host whose
+ * query of that family failed temporarily is temperror (RFC 7208 5, 2.6.6)
+ * even when the other family answered, never "no match" or void.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -47,72 +50,10 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "dns/dns.h"
 #include "dns/dns_rr.h"
-#include "policy/spf.h"
-#include "policy/spf_macro.h"
-#include "policy/spf_record.h"
+#include "policy/spf_int.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
-
-#define SPF_SLOTS	(SPF_MAX_PTR + 1)	/* PTR names, or one look-up */
-#define SPF_REASON_MAX	300			/* octets of a reason */
-
-struct spf_frame {
-	char			*domain;	/* <domain> of this record */
-	struct spf_record	*rec;		/* NULL while fetching */
-	int			 next;		/* next term to evaluate */
-	bool			 redirected;	/* reached by redirect= */
-	struct spf_frame	*up;		/* the record including it */
-};
-
-struct spf_slot {
-	struct spf_check	*c;
-	void			*h;		/* pending handle, or NULL */
-	int			 idx;		/* PTR name index */
-};
-
-enum spf_ptr_state { SPF_PTR_NONE, SPF_PTR_RUNNING, SPF_PTR_DONE };
-
-typedef void spf_step_fn(struct spf_check *c);
-
-struct spf_check {
-	const struct spf_dns_ops *ops;
-	void			*ctx;
-	struct dns_addr		 ip;		/* the client, port 0 */
-	int			 fam;		/* AF_INET or AF_INET6 */
-	char			*sender;	/* s */
-	char			*local;		/* l */
-	char			*sdomain;	/* o */
-	char			*helo;		/* h */
-	char			 istr[64];	/* i */
-	char			 cstr[INET6_ADDRSTRLEN];	/* c */
-	char			 tstr[24];	/* t */
-	struct spf_frame	*frame;
-	int			 lookups;
-	int			 voids;
-	char			*target;	/* expanded domain of a term */
-	struct spf_slot		 slots[SPF_SLOTS];
-	int			 pending;
-	/* Validated names of the client (ptr, %{p}). */
-	enum spf_ptr_state	 ptr_state;
-	int			 nptr;
-	char			*ptr_name[SPF_MAX_PTR];
-	bool			 ptr_ok[SPF_MAX_PTR];
-	int			 ptr_voids;
-	bool			 ptr_fail[SPF_MAX_PTR];	/* DNS error */
-	bool			 ptr_temp;	/* the PTR look-up failed */
-	spf_step_fn		*ptr_then;
-	uint64_t		 started_ms;	/* monotonic */
-	unsigned		 limit_ms;
-	bool			 in_done;
-	spf_done_fn		*done;
-	void			*arg;
-};
-
-static void spf_run(struct spf_check *c);
-static void spf_fetch(struct spf_check *c);
-static void spf_frame_result(struct spf_check *c, enum spf_result res);
 
 const char *
 spf_result_name(enum spf_result res)
@@ -184,7 +125,7 @@ spf_finish(struct spf_check *c, enum spf_result res, const char *text)
 	spf_free(c);
 }
 
-static void __attribute__((format(printf, 3, 4)))
+void
 spf_error(struct spf_check *c, enum spf_result res, const char *fmt, ...)
 {
 	char why[SPF_REASON_MAX];
@@ -217,27 +158,28 @@ spf_check_cancel(struct spf_check **cp)
 /* ------------------------------------------------------------------ */
 /* Helpers */
 
-static struct spf_slot *
+struct spf_slot *
 spf_slot(struct spf_check *c, int i)
 {
 	struct spf_slot *s = &c->slots[i];
 
-	TEM_ASSERT(s->h == NULL);
+	TEM_ASSERT(i >= 0 && i < SPF_SLOTS && s->h == NULL);
 	s->c = c;
 	s->idx = i;
 	return s;
 }
 
 /* A callback began: its handle is spent. */
-static struct spf_check *
+struct spf_check *
 spf_slot_done(struct spf_slot *s)
 {
+	TEM_ASSERT(s->c != NULL && s->c->pending > 0);
 	s->h = NULL;
 	s->c->pending--;
 	return s->c;
 }
 
-static void
+void
 spf_slot_started(struct spf_check *c, struct spf_slot *s, void *h)
 {
 	s->h = h;
@@ -271,7 +213,7 @@ spf_prefix_eq(const unsigned char *x, const unsigned char *y, unsigned bits)
 }
 
 /* Whether the client is in a/bits (a of the client's family only). */
-static bool
+bool
 spf_addr_match(const struct spf_check *c, const struct dns_addr *a,
     unsigned bits)
 {
@@ -282,7 +224,14 @@ spf_addr_match(const struct spf_check *c, const struct dns_addr *a,
 	return x != NULL && fam == cfam && spf_prefix_eq(x, y, bits);
 }
 
-static int
+/* How the query of the client's family ended, from a dns.h fam[2]. */
+enum dns_status
+spf_fam_status(const struct spf_check *c, const enum dns_status fam[2])
+{
+	return fam[dns_fam_of(c->fam)];
+}
+
+int
 spf_count_family(const struct spf_check *c, int n, const struct dns_addr *a)
 {
 	int k = 0;
@@ -292,7 +241,7 @@ spf_count_family(const struct spf_check *c, int n, const struct dns_addr *a)
 	return k;
 }
 
-static const struct spf_term *
+const struct spf_term *
 spf_cur_term(const struct spf_check *c)
 {
 	const struct spf_frame *f = c->frame;
@@ -336,7 +285,7 @@ spf_count_lookup(struct spf_check *c)
 }
 
 /* n more void look-ups; -1 (check ended) past the limit. */
-static int
+int
 spf_count_void(struct spf_check *c, int n)
 {
 	c->voids += n;
@@ -348,7 +297,7 @@ spf_count_void(struct spf_check *c, int n)
 }
 
 /* name is d or a subdomain of d (case-insensitive). */
-static bool
+bool
 spf_name_within(const char *name, const char *d)
 {
 	size_t n = strlen(name), k = strlen(d);
@@ -383,7 +332,7 @@ spf_pick_p(const struct spf_check *c, const char *d)
 }
 
 /* Expands spec for the current frame; NULL ends the check (permerror). */
-static char *
+char *
 spf_expand(struct spf_check *c, const char *spec, enum spf_macro_kind kind)
 {
 	const char *d = c->frame->domain, *why = NULL;
@@ -400,266 +349,6 @@ spf_expand(struct spf_check *c, const char *spec, enum spf_macro_kind kind)
 	if (out == NULL && kind != SPF_MACRO_EXPLAIN)
 		spf_error(c, SPF_PERMERROR, "%s", why);
 	return out;
-}
-
-/* ------------------------------------------------------------------ */
-/* PTR validation (RFC 7208 5.5), for ptr and %{p} */
-
-static void
-spf_ptr_finish(struct spf_check *c)
-{
-	spf_step_fn *then = c->ptr_then;
-
-	c->ptr_state = SPF_PTR_DONE;
-	c->ptr_then = NULL;
-	then(c);
-}
-
-static void
-spf_ptr_addr_cb(enum dns_status st, int n, struct dns_addr *a, void *arg)
-{
-	struct spf_slot *s = arg;
-	struct spf_check *c = spf_slot_done(s);
-	int i = s->idx - 1;
-
-	for (int k = 0; k < n && !c->ptr_ok[i]; k++)
-		c->ptr_ok[i] = spf_addr_match(c, &a[k], c->fam == AF_INET ?
-		    32 : 128);
-	if (st == DNS_TEMPFAIL && !c->ptr_ok[i])
-		c->ptr_fail[i] = true;
-	else if (spf_count_family(c, n, a) == 0)
-		c->ptr_voids++;		/* no address: void */
-	if (c->pending == 0)
-		spf_ptr_finish(c);
-}
-
-static void
-spf_ptr_cb(enum dns_status st, int n, char **names, void *arg)
-{
-	struct spf_check *c = spf_slot_done(arg);
-	struct dns_addr lit;
-
-	if (st == DNS_NXDOMAIN || st == DNS_NODATA || (st == DNS_OK && n == 0))
-		c->ptr_voids++;
-	c->ptr_temp = st == DNS_TEMPFAIL;
-	for (int i = 0; st == DNS_OK && i < n && c->nptr < SPF_MAX_PTR; i++) {
-		struct spf_slot *s;
-		int k = c->nptr++;
-
-		c->ptr_name[k] = xstrdup(names[i]);
-		if (dns_addr_literal(names[i], &lit)) {
-			c->ptr_voids++;		/* a name, not an address */
-			continue;
-		}
-		s = spf_slot(c, k + 1);
-		spf_slot_started(c, s, c->ops->addr(c->ctx, names[i],
-		    spf_ptr_addr_cb, s));
-	}
-	if (c->pending == 0)
-		spf_ptr_finish(c);
-}
-
-/* Runs then(c) once the client's names are validated (maybe at once). */
-static void
-spf_ptr_validate(struct spf_check *c, spf_step_fn *then)
-{
-	struct spf_slot *s;
-
-	if (c->ptr_state == SPF_PTR_DONE) {
-		then(c);
-		return;
-	}
-	TEM_ASSERT(c->ptr_state == SPF_PTR_NONE);
-	c->ptr_state = SPF_PTR_RUNNING;
-	c->ptr_then = then;
-	s = spf_slot(c, 0);
-	spf_slot_started(c, s, c->ops->ptr(c->ctx, &c->ip, spf_ptr_cb, s));
-}
-
-/* Runs then(c) once spec can be expanded (%{p} known). */
-static void
-spf_with_macros(struct spf_check *c, const char *spec, spf_step_fn *then)
-{
-	if (spec != NULL && spf_macro_uses_p(spec, strlen(spec)))
-		spf_ptr_validate(c, then);
-	else
-		then(c);
-}
-
-/* ------------------------------------------------------------------ */
-/* Mechanisms that query DNS */
-
-static void
-spf_term_end(struct spf_check *c, bool match)
-{
-	if (match)
-		spf_frame_result(c, spf_cur_term(c)->qual);
-	else
-		spf_run(c);
-}
-
-static void
-spf_a_cb(enum dns_status st, int n, struct dns_addr *a, void *arg)
-{
-	struct spf_check *c = spf_slot_done(arg);
-	const struct spf_term *t = spf_cur_term(c);
-	unsigned bits = c->fam == AF_INET ? t->cidr4 : t->cidr6;
-	bool match = false;
-
-	for (int i = 0; i < n && !match; i++)
-		match = spf_addr_match(c, &a[i], bits);
-	if (!match && st == DNS_TEMPFAIL) {
-		spf_error(c, SPF_TEMPERROR, "DNS error looking up %s",
-		    c->target);
-		return;
-	}
-	if (!match && spf_count_family(c, n, a) == 0 &&
-	    spf_count_void(c, 1) < 0)
-		return;
-	spf_term_end(c, match);
-}
-
-static void
-spf_exists_cb(enum dns_status st, int n, struct dns_addr *a, void *arg)
-{
-	struct spf_check *c = spf_slot_done(arg);
-	bool match = false;
-
-	for (int i = 0; i < n; i++)
-		match |= a[i].ss.ss_family == AF_INET;	/* A only (5.7) */
-	if (!match && st == DNS_TEMPFAIL) {
-		spf_error(c, SPF_TEMPERROR, "DNS error looking up %s",
-		    c->target);
-		return;
-	}
-	if (!match && spf_count_void(c, 1) < 0)
-		return;
-	spf_term_end(c, match);
-}
-
-/* Matches, or counts void hosts and temporary failures. */
-static bool
-spf_mx_hosts(struct spf_check *c, const struct dns_mx_result *res,
-    bool *temp_r, int *void_r)
-{
-	const struct spf_term *t = spf_cur_term(c);
-	unsigned bits = c->fam == AF_INET ? t->cidr4 : t->cidr6;
-
-	for (int i = 0; i < res->nhosts; i++) {
-		const struct dns_mx_host *h = &res->hosts[i];
-
-		for (int k = 0; k < h->naddr; k++) {
-			if (spf_addr_match(c, &h->addr[k], bits))
-				return true;
-		}
-		if (spf_count_family(c, h->naddr, h->addr) > 0)
-			continue;
-		if (h->addr_status == DNS_TEMPFAIL)
-			*temp_r = true;
-		else
-			(*void_r)++;
-	}
-	return false;
-}
-
-static void
-spf_mx_cb(struct dns_mx_result *res, void *arg)
-{
-	struct spf_check *c = spf_slot_done(arg);
-	bool temp = false, match = false;
-	int voids = 0;
-
-	if (res->implicit || res->status == DNS_NXDOMAIN) {
-		voids = 1;		/* no MX record at all */
-	} else if (res->status == DNS_NULL_MX) {
-		;			/* "MX 0 .": no host, not void */
-	} else if (res->nhosts > SPF_MAX_MX) {
-		dns_mx_result_free(res);
-		spf_error(c, SPF_PERMERROR, "more than %d MX records for %s",
-		    SPF_MAX_MX, c->target);
-		return;
-	} else if (res->nhosts == 0) {
-		temp = res->status == DNS_TEMPFAIL;
-	} else {
-		match = spf_mx_hosts(c, res, &temp, &voids);
-	}
-	dns_mx_result_free(res);
-	if (!match && temp) {
-		spf_error(c, SPF_TEMPERROR, "DNS error looking up MX of %s",
-		    c->target);
-		return;
-	}
-	if (!match && voids > 0 && spf_count_void(c, voids) < 0)
-		return;
-	spf_term_end(c, match);
-}
-
-static void
-spf_ptr_term(struct spf_check *c)
-{
-	bool match = false, temp = c->ptr_temp;
-
-	if (spf_count_void(c, c->ptr_voids) < 0)
-		return;
-	for (int i = 0; i < c->nptr && !match; i++) {
-		if (!spf_name_within(c->ptr_name[i], c->target))
-			continue;
-		match = c->ptr_ok[i];
-		temp |= c->ptr_fail[i];	/* it might have matched */
-	}
-	if (!match && temp) {
-		spf_error(c, SPF_TEMPERROR, "DNS error validating the client's "
-		    "PTR names");
-		return;
-	}
-	spf_term_end(c, match);
-}
-
-static void
-spf_include(struct spf_check *c)
-{
-	struct spf_frame *f = xmalloc(sizeof(*f));
-
-	f->domain = c->target;
-	c->target = NULL;
-	f->up = c->frame;
-	c->frame = f;
-	spf_fetch(c);
-}
-
-/* The term's domain is known (%{p} validated if used): look it up. */
-static void
-spf_term_start(struct spf_check *c)
-{
-	const struct spf_term *t = spf_cur_term(c);
-	struct spf_slot *s;
-	struct dns_addr lit;
-
-	XFREE(&c->target);
-	c->target = t->domain ? spf_expand(c, t->domain, SPF_MACRO_DOMAIN) :
-	    xstrdup(c->frame->domain);
-	if (c->target == NULL)
-		return;
-	if (t->mech == SPF_MECH_INCLUDE) {
-		spf_include(c);
-		return;
-	}
-	if (t->mech == SPF_MECH_PTR) {
-		spf_ptr_validate(c, spf_ptr_term);
-		return;
-	}
-	if (t->mech != SPF_MECH_MX && dns_addr_literal(c->target, &lit)) {
-		if (spf_count_void(c, 1) == 0)
-			spf_run(c);	/* an address is no host name */
-		return;
-	}
-	s = spf_slot(c, 0);
-	if (t->mech == SPF_MECH_MX)
-		spf_slot_started(c, s, c->ops->mx(c->ctx, c->target,
-		    spf_mx_cb, s));
-	else
-		spf_slot_started(c, s, c->ops->addr(c->ctx, c->target,
-		    t->mech == SPF_MECH_A ? spf_a_cb : spf_exists_cb, s));
 }
 
 /* ------------------------------------------------------------------ */
@@ -707,7 +396,7 @@ spf_end_of_record(struct spf_check *c)
 }
 
 /* Evaluates terms of the current frame until one needs DNS or ends it. */
-static void
+void
 spf_run(struct spf_check *c)
 {
 	struct spf_frame *f = c->frame;
@@ -774,7 +463,7 @@ spf_exp_start(struct spf_check *c)
 }
 
 /* The current frame has its result (never temperror or permerror). */
-static void
+void
 spf_frame_result(struct spf_check *c, enum spf_result res)
 {
 	struct spf_frame *f = c->frame;
@@ -851,7 +540,7 @@ spf_txt_cb(enum dns_status st, int n, char **txt, void *arg)
 }
 
 /* Looks up the SPF record of the current frame's domain (4.4). */
-static void
+void
 spf_fetch(struct spf_check *c)
 {
 	struct spf_slot *s = spf_slot(c, 0);
@@ -949,7 +638,7 @@ spf_dns_txt(void *ctx, const char *name,
 
 static void *
 spf_dns_addr(void *ctx, const char *host,
-    void (*cb)(enum dns_status, int, struct dns_addr *, void *), void *arg)
+    void (*cb)(const struct dns_addrs *, void *), void *arg)
 {
 	return dns_resolve_addr(ctx, host, cb, arg);
 }

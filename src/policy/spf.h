@@ -104,8 +104,7 @@ struct spf_dns_ops {
 	    void (*cb)(enum dns_status st, int n, char **txt, void *arg),
 	    void *arg);
 	void	*(*addr)(void *ctx, const char *host,
-	    void (*cb)(enum dns_status st, int n, struct dns_addr *a,
-	    void *arg), void *arg);
+	    void (*cb)(const struct dns_addrs *res, void *arg), void *arg);
 	void	*(*mx)(void *ctx, const char *domain,
 	    void (*cb)(struct dns_mx_result *res, void *arg), void *arg);
 	void	*(*ptr)(void *ctx, const struct dns_addr *a,

@@ -40,7 +40,9 @@
  * Lifecycle of a message, for the delivery engine:
  *   queue_submit()          durable, then done() on the origin loop: send 250
  *   queue_take_due()        (blocking) due messages, each marked in flight
- *   queue_read_content()    (blocking) the bytes to send
+ *   queue_open_content()    (blocking) the content, checked, as a byte
+ *                           range of an open file, read piece by piece
+ *                           with queue_content_read() (blocking)
  *   queue_report()          (blocking) durable results; reschedules it
  *   queue_set_rcpt_flags()  (blocking, optional) "a DSN for these was queued"
  *   queue_msg_free()        releases the caller's copy; a message with no
@@ -198,9 +200,42 @@ int queue_submit_sync(struct queue_new *m);
  */
 int queue_take_due(time_t now, struct queue_msg **msgs, int max);
 
-/* Reads a message's content, checking its CRC. Blocking. 0 with a
- * malloc'd, NUL-terminated copy in *content_r (len without the NUL), or
- * -1 with errno: ENOENT (deleted), EBADMSG (damaged), or the disk's. */
+/* A message's content as bytes [off, off + len) of an open file. The
+ * content of a committed file never changes (only state records are
+ * appended after it), and the descriptor keeps it readable even after
+ * `tem queue del` unlinks the file, so it can be read in pieces for as
+ * long as the caller likes. */
+struct queue_content {
+	int		 fd;	/* the caller's: queue_content_close() */
+	uint64_t	 off;
+	size_t		 len;
+};
+
+/* Called with each piece of the content, in order, while it is checked. */
+typedef void queue_scan_fn(const char *p, size_t n, void *arg);
+
+/*
+ * Opens a message's content and checks its CRC by reading it once
+ * through a 64 KiB buffer (memory does not grow with the message);
+ * each piece also goes to scan(p, n, arg) when scan is not NULL, so a
+ * caller can compute what it needs (a wire size, a header count) in
+ * the same pass. Blocking. 0 with *c filled, or -1 with errno: ENOENT
+ * (deleted), EBADMSG (damaged: moved to corrupt/), or the disk's; then
+ * c->fd is -1.
+ */
+int queue_open_content(const char *id, queue_scan_fn *scan, void *arg,
+    struct queue_content *c);
+/* Reads n content bytes starting at content offset from into p (pread:
+ * any thread, several at once). Blocking. 0 or -1 with errno (EINVAL:
+ * past the end). */
+int queue_content_read(const struct queue_content *c, uint64_t from,
+    void *p, size_t n);
+/* Closes c->fd (if open) and sets it to -1. Any thread. */
+void queue_content_close(struct queue_content *c);
+
+/* The whole content in memory (small messages, tests): a malloc'd,
+ * NUL-terminated copy in *content_r (len without the NUL). Blocking.
+ * 0 or -1 with errno as queue_open_content(). */
 int queue_read_content(const char *id, char **content_r, size_t *len_r);
 
 /*

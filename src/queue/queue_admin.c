@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "queue/queue_int.h"
+#include "util/array.h"
 #include "util/fsutil.h"
 #include "util/xmalloc.h"
 
@@ -80,10 +81,7 @@ queue_admin_list(const char *data_dir, struct queue_listing **list_r,
 	while ((e = readdir(d)) != NULL) {
 		if (!queue_id_valid(e->d_name))
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			list = xrealloc(list, cap * sizeof(*list));
-		}
+		ARRAY_RESERVE(list, n, cap);
 		if (list_one(msgdir, e->d_name, &list[n]))
 			n++;
 	}

@@ -106,6 +106,18 @@ void queue_key_id(uint64_t key, char id[17]);
 int queue_file_load(const char *msgdir, const char *id, int oflags,
     struct queue_msg *m, struct queue_file_info *info, const char **why_r,
     int *fd_r);
+/* pread() of exactly n bytes (EIO at an early end): 0 or -1 with errno. */
+int queue_pread_all(int fd, void *p, size_t n, uint64_t off);
+/* Reads the head of the file (size bytes) and parses it into m (may be
+ * NULL) and info. 0 or -1 with errno (EBADMSG + *why_r). */
+int queue_read_head(int fd, uint64_t size, struct queue_msg *m,
+    struct queue_file_info *info, const char **why_r);
+/* Moves a damaged file out of msg/ so it is never attempted again, and
+ * drops it from the schedule. */
+void queue_quarantine(const char *id, const char *why);
+/* data_dir/queue/msg while the queue runs (kept after a shutdown), or
+ * NULL before the first queue_init(). */
+const char *queue_msgdir(void);
 /* (Directory fsync and whole writes: util/fsutil.h.) */
 
 /* ---- queue_commit.c: the committer thread --------------------------- */

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "queue/queue_int.h"
+#include "util/array.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -173,10 +174,7 @@ sift_down(uint32_t pos)
 static void
 heap_push(uint32_t idx, time_t next)
 {
-	if (nheap == heap_cap) {
-		heap_cap = heap_cap ? heap_cap * 2 : 64;
-		heap = xrealloc(heap, heap_cap * sizeof(*heap));
-	}
+	ARRAY_RESERVE(heap, nheap, heap_cap);
 	ents[idx].next = next < 1 ? 1 : next;
 	ents[idx].gen = ++gen_counter ? gen_counter : ++gen_counter;
 	heap_set(nheap++, idx);
@@ -209,10 +207,7 @@ ent_alloc(uint64_t key)
 		idx = free_head;
 		free_head = (uint32_t)ents[idx].key;
 	} else {
-		if (nents == ents_cap) {
-			ents_cap = ents_cap ? ents_cap * 2 : 64;
-			ents = xrealloc(ents, ents_cap * sizeof(*ents));
-		}
+		ARRAY_RESERVE(ents, nents, ents_cap);
 		idx = nents++;
 	}
 	ents[idx].key = key;

@@ -1,9 +1,9 @@
 /*
  * queue_store - the queue's files: recovery at start, loading due
- * messages, content reads, durable state reports and releases (see
- * queue.h for the contract and the reasons for the design,
- * queue_record.c for the bytes, queue_commit.c for the committer thread
- * that writes new files and removes finished ones).
+ * messages, durable state reports and releases (see queue.h for the
+ * contract and the reasons for the design, queue_record.c for the bytes,
+ * queue_content.c for reading a message's content, queue_commit.c for the
+ * committer thread that writes new files and removes finished ones).
  *
  * Trust: runs with the server's privileges under data_dir/queue; every
  * file read back is re-validated by queue_record.c. Callers: the SMTP
@@ -64,8 +64,8 @@ msg_path(const char *msgdir, const char *id)
 	return xasprintf("%s/%s", msgdir, id);
 }
 
-static int
-pread_all(int fd, void *p, size_t n, uint64_t off)
+int
+queue_pread_all(int fd, void *p, size_t n, uint64_t off)
 {
 	ssize_t r;
 
@@ -105,17 +105,15 @@ damaged(const char **why_r, const char *why)
 	return -1;
 }
 
-/* Reads the head of the file (size bytes) and parses it into m (may be
- * NULL) and info. 0 or -1 with errno (EBADMSG + *why_r). */
-static int
-read_head(int fd, uint64_t size, struct queue_msg *m,
+int
+queue_read_head(int fd, uint64_t size, struct queue_msg *m,
     struct queue_file_info *info, const char **why_r)
 {
 	size_t have = size < HEAD_READ ? (size_t)size : HEAD_READ, need = 0;
 	uint8_t *b = xmalloc(have + 1);
 	int r;
 
-	if (pread_all(fd, b, have, 0) < 0) {
+	if (queue_pread_all(fd, b, have, 0) < 0) {
 		free(b);
 		return -1;
 	}
@@ -125,7 +123,7 @@ read_head(int fd, uint64_t size, struct queue_msg *m,
 			return damaged(why_r, "file truncated");
 		}
 		b = xrealloc(b, need);
-		if (pread_all(fd, b + have, need - have, have) < 0) {
+		if (queue_pread_all(fd, b + have, need - have, have) < 0) {
 			free(b);
 			return -1;
 		}
@@ -153,7 +151,7 @@ read_tail(int fd, uint64_t size, struct queue_msg *m,
 	if (len > QUEUE_STATELOG_MAX)
 		return damaged(why_r, "state log too large");
 	b = xmalloc((size_t)len + 1);
-	if (pread_all(fd, b, (size_t)len, info->tail_off) < 0) {
+	if (queue_pread_all(fd, b, (size_t)len, info->tail_off) < 0) {
 		free(b);
 		return -1;
 	}
@@ -175,7 +173,7 @@ queue_file_load(const char *msgdir, const char *id, int oflags,
 	memset(m, 0, sizeof(*m));
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) < 0 || read_head(fd, (uint64_t)st.st_size, m, info,
+	if (fstat(fd, &st) < 0 || queue_read_head(fd, (uint64_t)st.st_size, m, info,
 	    why_r) < 0)
 		goto fail;
 	if (strcmp(m->id, id) != 0) {
@@ -201,9 +199,8 @@ fail:
 	return -1;
 }
 
-/* Moves a damaged file out of msg/ so it is never attempted again. */
-static void
-quarantine(const char *id, const char *why)
+void
+queue_quarantine(const char *id, const char *why)
 {
 	char *from = msg_path(q.msgdir, id), *to = msg_path(q.corruptdir, id);
 
@@ -291,7 +288,7 @@ recover_one(const char *id, time_t now, char **error_r)
 		if (errno == ENOENT)
 			return 0;
 		if (errno == EBADMSG) {
-			quarantine(id, why);
+			queue_quarantine(id, why);
 			return 0;
 		}
 		*error_r = xasprintf("cannot read %s/%s: %s", q.msgdir, id,
@@ -341,6 +338,12 @@ recover_all(char **error_r)
 /* Paths stay allocated after queue_shutdown() (freed by the next init):
  * a report still finishing on a worker thread then writes its record
  * where it belongs instead of reading freed memory. */
+const char *
+queue_msgdir(void)
+{
+	return q.msgdir;
+}
+
 static void
 free_paths(void)
 {
@@ -449,7 +452,7 @@ take_one(uint64_t key, uint32_t gen, time_t now)
 		log_info("%s queue gone (deleted by the admin)", id);
 		queue_sched_remove(key);
 	} else if (errno == EBADMSG)
-		quarantine(id, why);
+		queue_quarantine(id, why);
 	else {
 		log_error("%s queue read error=\"%s\"", id, strerror(errno));
 		queue_sched_release(key, gen,
@@ -478,54 +481,6 @@ queue_take_due(time_t now, struct queue_msg **msgs, int max)
 				n++;
 	}
 	return n;
-}
-
-int
-queue_read_content(const char *id, char **content_r, size_t *len_r)
-{
-	struct queue_file_info info;
-	uint8_t hdr[QUEUE_REC_HDR], t[QUEUE_REC_TRAILER];
-	const char *why = "";
-	struct stat st;
-	char *path, *c = NULL;
-	int fd, e;
-
-	if (!queue_id_valid(id) || q.msgdir == NULL) {
-		errno = ENOENT;
-		return -1;
-	}
-	path = msg_path(q.msgdir, id);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	free(path);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0 ||
-	    read_head(fd, (uint64_t)st.st_size, NULL, &info, &why) < 0)
-		goto fail;
-	c = xmalloc((size_t)info.content_len + 1);
-	if (pread_all(fd, c, (size_t)info.content_len, info.content_off) < 0 ||
-	    pread_all(fd, t, sizeof(t), info.content_off +
-	    info.content_len) < 0)
-		goto fail;
-	queue_rec_header(hdr, QUEUE_REC_CONTENT, (uint32_t)info.content_len);
-	if (((uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 |
-	    (uint32_t)t[2] << 8 | t[3]) !=
-	    queue_rec_crc(hdr, c, (size_t)info.content_len)) {
-		damaged(&why, "content checksum mismatch");
-		goto fail;
-	}
-	close(fd);
-	*content_r = c;
-	*len_r = (size_t)info.content_len;
-	return 0;
-fail:
-	e = errno;
-	free(c);
-	close(fd);
-	if (e == EBADMSG)
-		quarantine(id, why);
-	errno = e;
-	return -1;
 }
 
 /* ---- reports ------------------------------------------------------------ */

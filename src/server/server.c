@@ -16,6 +16,7 @@
 #include "policy/dkim_keys.h"
 #include "policy/psl.h"
 #include "server/server.h"
+#include "util/hashmap.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
@@ -57,14 +58,10 @@ static struct conf **old_confs;
 static size_t nold_confs;
 static struct acct_snapshot *cur_accounts;
 
-/* Per-address session counts: a small chained hash under one mutex. */
-struct ipcount {
-	char		 key[320];	/* service/address or a caller's key */
-	unsigned	 n;
-	struct ipcount	*next;
-};
-#define IPHASH 4096
-static struct ipcount *iptab[IPHASH];
+/* Per-address session counts: key -> count (kept in the value pointer,
+ * never 0 while present), under one mutex. */
+#define SLOT_KEY_MAX	320	/* "service/address" or a caller's key */
+static struct hashmap *ip_counts;
 static pthread_mutex_t ip_lock = PTHREAD_MUTEX_INITIALIZER;
 
 const char *
@@ -73,37 +70,19 @@ service_name(enum service svc)
 	return svc < SVC_COUNT ? svc_names[svc] : "?";
 }
 
-static unsigned
-ip_hash(const char *s)
-{
-	unsigned h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % IPHASH;
-}
-
 static bool
 ip_acquire(const char *key, unsigned max)
 {
-	unsigned h = ip_hash(key);
-	struct ipcount *c;
-	bool ok = true;
+	uintptr_t n;
+	bool ok;
 
 	pthread_mutex_lock(&ip_lock);
-	for (c = iptab[h]; c; c = c->next)
-		if (strcmp(c->key, key) == 0)
-			break;
-	if (c == NULL) {
-		c = xmalloc(sizeof(*c));
-		snprintf(c->key, sizeof(c->key), "%s", key);
-		c->next = iptab[h];
-		iptab[h] = c;
-	}
-	if (max && c->n >= max)
-		ok = false;
-	else
-		c->n++;
+	if (ip_counts == NULL)
+		ip_counts = hashmap_new(0);
+	n = (uintptr_t)hashmap_get(ip_counts, key);
+	ok = max == 0 || n < max;
+	if (ok)
+		(void)hashmap_put(ip_counts, key, (void *)(n + 1));
 	pthread_mutex_unlock(&ip_lock);
 	return ok;
 }
@@ -111,18 +90,14 @@ ip_acquire(const char *key, unsigned max)
 static void
 ip_release(const char *key)
 {
-	unsigned h = ip_hash(key);
-	struct ipcount **pp, *c;
+	uintptr_t n;
 
 	pthread_mutex_lock(&ip_lock);
-	for (pp = &iptab[h]; (c = *pp) != NULL; pp = &c->next)
-		if (strcmp(c->key, key) == 0) {
-			if (--c->n == 0) {
-				*pp = c->next;
-				free(c);
-			}
-			break;
-		}
+	n = ip_counts != NULL ? (uintptr_t)hashmap_get(ip_counts, key) : 0;
+	if (n > 1)
+		(void)hashmap_put(ip_counts, key, (void *)(n - 1));
+	else if (n == 1)
+		(void)hashmap_remove(ip_counts, key);
 	pthread_mutex_unlock(&ip_lock);
 }
 
@@ -360,7 +335,7 @@ bool
 server_session_add(struct server_thread *t, struct server_session *s,
     enum service svc, const struct sockaddr *sa)
 {
-	char key[sizeof(((struct ipcount *)0)->key)];
+	char key[SLOT_KEY_MAX];
 
 	s->thread = t;
 	s->svc = svc;
@@ -416,7 +391,7 @@ server_refuse(int fd, enum service svc, const char *line)
 void
 server_session_remove(struct server_session *s)
 {
-	char key[sizeof(((struct ipcount *)0)->key)];
+	char key[SLOT_KEY_MAX];
 	struct server_thread *t = s->thread;
 
 	if (s->next == NULL)

@@ -102,10 +102,13 @@ dnsbl_txt_done(enum dns_status st, int n, char **txt, void *arg)
 }
 
 static void
-dnsbl_addr_done(enum dns_status st, int n, struct dns_addr *a, void *arg)
+dnsbl_addr_done(const struct dns_addrs *res, void *arg)
 {
 	struct dnsbl_query *q = arg;
 	struct smtp_dnsbl *b = q->b;
+	enum dns_status st = res->status;
+	int n = res->n;
+	const struct dns_addr *a = res->addr;
 
 	q->req = NULL;
 	b->pending--;

@@ -19,6 +19,7 @@
 #include <errno.h>
 
 #include "conf/conf.h"
+#include "mail/rfc5322.h"
 #include "msg/commit.h"
 #include "msg/spool.h"
 #include "smtp/smtp_session.h"
@@ -41,22 +42,6 @@ smtp_protocol(const struct smtp_session *s)
 	if (!s->esmtp)
 		return "SMTP";
 	return names[s->mail.smtputf8][s->tls][s->auth_done];
-}
-
-static void
-rfc5322_date(char *out, size_t len)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-	static const char *const days[] =
-	    { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr",
-	    "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-
-	gmtime_r(&now, &tm);
-	snprintf(out, len, "%s, %02d %s %04d %02d:%02d:%02d +0000",
-	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 static void smtp_spool_ready(void *arg);
@@ -87,10 +72,10 @@ smtp_message_body(const struct smtp_session *s, uint64_t *off,
 static void
 smtp_message_begin(struct smtp_session *s)
 {
-	char date[64], *dir;
+	char date[RFC5322_DATE_MAX], *dir;
 
 	smtp_message_reset(s);
-	rfc5322_date(date, sizeof(date));
+	rfc5322_date_format(time(NULL), date);
 	log_new_id(s->msgid);
 	buf_printf(&s->trace, "Received: from %s ([%s])\n\tby %s (tem) with %s "
 	    "id %s", s->helo ? s->helo : "unknown", s->base.ip,
@@ -331,11 +316,11 @@ smtp_submission_fixup(struct smtp_session *s)
 {
 	const char *msg;
 	size_t mlen;
-	char date[64], id[17];
+	char date[RFC5322_DATE_MAX], id[17];
 
 	msg = msg_spool_head(s->spool, &mlen);
 	if (!smtp_header_has(msg, mlen, "Date")) {
-		rfc5322_date(date, sizeof(date));
+		rfc5322_date_format(time(NULL), date);
 		buf_printf(&s->head, "Date: %s\n", date);
 	}
 	if (!smtp_header_has(msg, mlen, "Message-ID")) {

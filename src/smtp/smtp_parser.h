@@ -179,10 +179,4 @@ int smtp_parse_bdat(const char *args, uint64_t *size_r, bool *last_r,
 bool smtp_xtext_valid(const char *s, size_t len);
 int smtp_xtext_decode(const char *s, size_t len, struct buf *out);
 
-/*
- * Checks that s[0..len) is well-formed UTF-8 (RFC 3629: no overlong forms,
- * no surrogates, nothing above U+10FFFF). ASCII, including NUL, passes.
- */
-bool smtp_utf8_valid(const char *s, size_t len);
-
 #endif

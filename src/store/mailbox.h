@@ -89,6 +89,7 @@ enum mbox_err {
 	MBOX_ERR_LIMIT = -6,		/* a limit, e.g. 26 keywords per folder: [LIMIT] */
 	MBOX_ERR_EXPUNGED = -7,		/* a message is gone: [EXPUNGEISSUED] */
 	MBOX_ERR_GONE = -8,		/* the open folder was deleted or reset: BYE */
+	MBOX_ERR_NOSPACE = -9,		/* disk full or quota: [OVERQUOTA] */
 };
 
 /* Limits */
@@ -203,13 +204,49 @@ int mbox_status(struct mbox_user *u, const char *name, struct mbox_status *st,
     char **error_r);
 
 /*
- * BLOCKING. Appends a message to folder name. data is the message as
- * received (CRLF line ends; stored with LF), written to tmp/, fsynced,
- * then renamed into cur/ with flags (MBOX_F_STORABLE bits) and keywords
- * (NULL or a NULL-terminated list; new ones are added to the folder).
- * internaldate 0 means now. On success the folder's UIDVALIDITY and the
- * new UID (APPENDUID) are set. A missing folder is MBOX_ERR_NONEXISTENT.
+ * APPEND through a spool file: the message is written piece by piece as
+ * it arrives into the user's Maildir tmp/ (same file system as every
+ * folder of the user, so it is renamed into place), CRLF stored as LF,
+ * through a 64 KiB buffer; memory does not grow with the message.
+ *
+ *   s = mbox_spool_new(u)               non-blocking
+ *   mbox_spool_write(s, p, n) ...       BLOCKING, any chunking
+ *   mbox_spool_finish(s)                BLOCKING: the last bytes, closed
+ *   mbox_append_spool(u, name, &s, ...) BLOCKING: durable, indexed
+ *   mbox_spool_free(&s)                 BLOCKING (an unlink) when not
+ *                                       appended (error, abandoned)
+ *
+ * A failed write (ENOSPC, EIO...) removes the file at once and fails
+ * every later call with the same errno: no partial file stays in tmp/.
+ * A spool is used by one thread at a time.
  */
+struct mbox_spool;
+
+struct mbox_spool *mbox_spool_new(struct mbox_user *u);
+int mbox_spool_write(struct mbox_spool *s, const char *p, size_t n);
+int mbox_spool_finish(struct mbox_spool *s);
+/* The errno of the first failure, or 0. */
+int mbox_spool_error(const struct mbox_spool *s);
+void mbox_spool_free(struct mbox_spool **s);
+
+/*
+ * BLOCKING. Appends the finished spool *s to folder name: its internal
+ * date set (0: now) and fsynced, renamed into cur/ with flags
+ * (MBOX_F_STORABLE bits) and keywords (NULL or a NULL-terminated list;
+ * new ones are added to the folder), cur/ fsynced, then indexed. *s is
+ * consumed (freed, its file gone unless appended) and set to NULL. On
+ * success the folder's UIDVALIDITY and the new UID (APPENDUID) are set.
+ * A missing folder is MBOX_ERR_NONEXISTENT; a full disk (ENOSPC,
+ * EDQUOT), now or while spooling, MBOX_ERR_NOSPACE; nothing is left in
+ * tmp/ or cur/ after a failure.
+ */
+int mbox_append_spool(struct mbox_user *u, const char *name,
+    struct mbox_spool **s, unsigned flags, const char *const *keywords,
+    time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
+    char **error_r);
+
+/* BLOCKING. The same from memory: data is the message as received (CRLF
+ * line ends; stored with LF). */
 int mbox_append(struct mbox_user *u, const char *name, const char *data,
     size_t len, unsigned flags, const char *const *keywords,
     time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,

@@ -380,11 +380,11 @@ kw_merge(struct mbox_folder *f, char *data)
 		}
 		if (kw_find(f->kw, name) >= 0)
 			continue;
-		pthread_mutex_lock(&f->mu);
+		mbox_lock(&f->mu, MBOX_LK_FOLDER);
 		f->kw[idx] = xstrdup(name);
 		f->kw_mask |= 1u << idx;
 		f->n_kw++;
-		pthread_mutex_unlock(&f->mu);
+		mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 	}
 }
 
@@ -482,11 +482,11 @@ mbox_kw_resolve(struct mbox_folder *f, const char *const *kws, bool create,
 			free(kw[i]);
 			continue;
 		}
-		pthread_mutex_lock(&f->mu);
+		mbox_lock(&f->mu, MBOX_LK_FOLDER);
 		f->kw[i] = kw[i];
 		f->kw_mask |= 1u << i;
 		f->n_kw++;
-		pthread_mutex_unlock(&f->mu);
+		mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 	}
 	*mask_r = mask;
 	return ret;

@@ -27,6 +27,7 @@
 #include <sqlite3.h>
 
 #include "store/mailbox_int.h"
+#include "util/array.h"
 #include "util/hashmap.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -393,12 +394,7 @@ load_messages(struct mbox_user *u, struct mbox_folder *f)
 		if (name == NULL || name[0] == '\0' || name[0] == '.' ||
 		    strchr(name, '/') || strlen(name) > 255)
 			continue;
-		if (f->count == f->cap) {
-			f->cap = f->cap ? f->cap * 2 : 64;
-			f->msgs = xrealloc(f->msgs, f->cap * sizeof(*f->msgs));
-		}
-		m = &f->msgs[f->count++];
-		memset(m, 0, sizeof(*m));
+		m = ARRAY_PUSH(f->msgs, f->count, f->cap);
 		m->uid = (uint32_t)sqlite3_column_int64(st, 0);
 		m->name = xstrdup(name);
 		m->base_len = (uint16_t)mbox_base_len(name);
@@ -671,11 +667,8 @@ mbox_index_vanished(struct mbox_user *u, struct mbox_folder *f,
 	sqlite3_bind_int64(st, 1, f->id);
 	sqlite3_bind_int64(st, 2, (int64_t)modseq);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			uids = xrealloc(uids, cap * sizeof(*uids));
-		}
-		uids[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+		*ARRAY_PUSH(uids, n, cap) = (uint32_t)sqlite3_column_int64(st,
+		    0);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {

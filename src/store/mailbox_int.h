@@ -13,6 +13,9 @@
  * taken with u->io held (user refs, the last unref).
  * Folder state is written only with u->io AND f->mu held, so a thread
  * holding u->io may read it without f->mu; anyone else takes f->mu.
+ * The order is checked: these five are taken with mbox_lock() and
+ * released with mbox_unlock() (mailbox_lock.c), which abort on a lock
+ * taken after one of its own or a later level.
  */
 #ifndef TEM_MAILBOX_INT_H
 #define TEM_MAILBOX_INT_H
@@ -28,6 +31,22 @@
 struct hashmap;
 struct sqlite3;
 struct sqlite3_stmt;
+
+/* The store's locks, in their order (see LOCKS above). */
+enum mbox_lk {
+	MBOX_LK_IO,		/* u->io */
+	MBOX_LK_REG,		/* reg_lock */
+	MBOX_LK_USER,		/* u->mu */
+	MBOX_LK_FOLDER,		/* f->mu */
+	MBOX_LK_WATCH,		/* watch_lock */
+	MBOX_LK_COUNT
+};
+/* pthread_mutex_lock/unlock of m, the store lock of level lk, checking
+ * the order (log_panic when this thread holds lk or a later level). */
+void mbox_lock(pthread_mutex_t *m, enum mbox_lk lk);
+void mbox_unlock(pthread_mutex_t *m, enum mbox_lk lk);
+/* Whether this thread holds a lock of level lk (for TEM_ASSERT). */
+bool mbox_lock_held(enum mbox_lk lk);
 
 #define MBOX_FI_INNEW	0x8000	/* msg flag: the file is still in new/ */
 #define MBOX_RECHECK_MS	1000	/* mtime granularity we assume, see sync */
@@ -158,7 +177,6 @@ int mbox_name_from_dir(const char *dir, char **name_r);
 /* Both of the above in one: *norm_r and *dir_r, or an error. */
 int mbox_name_resolve(const char *name, bool strict, char **norm_r,
     char **dir_r, char **error_r);
-bool mbox_utf8_valid(const char *s, size_t len);
 
 /* ---- mailbox_file.c -------------------------------------------------- */
 size_t mbox_base_len(const char *name);

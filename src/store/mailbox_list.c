@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "store/mailbox_int.h"
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/hashmap.h"
 #include "util/fsutil.h"
@@ -46,14 +47,13 @@ static const struct {
 
 struct strv {
 	char	**v;
-	size_t	  n;
+	size_t	  n, cap;
 };
 
 static void
 strv_push(struct strv *s, char *str)
 {
-	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
-	s->v[s->n++] = str;
+	*ARRAY_PUSH(s->v, s->n, s->cap) = str;
 }
 
 static void
@@ -63,7 +63,7 @@ strv_free(struct strv *s)
 		free(s->v[i]);
 	free(s->v);
 	s->v = NULL;
-	s->n = 0;
+	s->n = s->cap = 0;
 }
 
 static void
@@ -124,14 +124,14 @@ subs_norm(const char *line)
 int
 mbox_subscribe(struct mbox_user *u, const char *name, bool on, char **error_r)
 {
-	struct strv s = { NULL, 0 }, out = { NULL, 0 };
+	struct strv s = { NULL, 0, 0 }, out = { NULL, 0, 0 };
 	bool found = false;
 	char *norm;
 	int r = mbox_name_check(name, false, &norm, error_r);
 
 	if (r < 0)
 		return r;
-	pthread_mutex_lock(&u->io);
+	mbox_lock(&u->io, MBOX_LK_IO);
 	subs_read(u, &s);
 	for (size_t i = 0; i < s.n; i++) {
 		char *n = subs_norm(s.v[i]);
@@ -153,7 +153,7 @@ mbox_subscribe(struct mbox_user *u, const char *name, bool on, char **error_r)
 	}
 	if (r == 0 && on != found)
 		r = subs_write(u, &out, error_r);
-	pthread_mutex_unlock(&u->io);
+	mbox_unlock(&u->io, MBOX_LK_IO);
 	strv_free(&s);
 	strv_free(&out);
 	free(norm);
@@ -230,7 +230,7 @@ list_real(struct mbox_user *u, struct hashmap *m, char **error_r)
 static void
 list_tree(struct hashmap *m)
 {
-	struct strv names = { NULL, 0 };
+	struct strv names = { NULL, 0, 0 };
 	struct hashmap_iter it = { 0 };
 	const char *key;
 
@@ -265,7 +265,7 @@ mbox_list(struct mbox_user *u, struct mbox_folder_info **list_r, size_t *n_r,
     char **error_r)
 {
 	struct hashmap *m = hashmap_new(0);
-	struct strv subs = { NULL, 0 };
+	struct strv subs = { NULL, 0, 0 };
 	struct hashmap_iter it = { 0 };
 	struct mbox_folder_info *list;
 	const char *key;
@@ -273,13 +273,13 @@ mbox_list(struct mbox_user *u, struct mbox_folder_info **list_r, size_t *n_r,
 	size_t n = 0;
 	int r;
 
-	pthread_mutex_lock(&u->io);
+	mbox_lock(&u->io, MBOX_LK_IO);
 	r = list_real(u, m, error_r);
 	if (r == 0) {
 		list_tree(m);
 		subs_read(u, &subs);
 	}
-	pthread_mutex_unlock(&u->io);
+	mbox_unlock(&u->io, MBOX_LK_IO);
 	for (size_t i = 0; i < subs.n; i++) {
 		char *norm = subs_norm(subs.v[i]);
 		if (norm)
@@ -325,16 +325,16 @@ evict(struct mbox_user *u, const char *dir)
 {
 	struct mbox_folder *f;
 
-	pthread_mutex_lock(&u->mu);
+	mbox_lock(&u->mu, MBOX_LK_USER);
 	f = hashmap_get(u->folders, dir);
 	if (f)
 		f->refs++;
-	pthread_mutex_unlock(&u->mu);
+	mbox_unlock(&u->mu, MBOX_LK_USER);
 	if (f == NULL)
 		return;
-	pthread_mutex_lock(&f->mu);
+	mbox_lock(&f->mu, MBOX_LK_FOLDER);
 	f->gone = true;
-	pthread_mutex_unlock(&f->mu);
+	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 	mbox_folder_unmap(f);
 	mbox_folder_wake(f, NULL);
 	mbox_folder_put(&f);
@@ -372,7 +372,7 @@ mbox_create(struct mbox_user *u, const char *name, unsigned special_use,
 	if (r < 0)
 		return r;
 	path = dir_path(u, dir);
-	pthread_mutex_lock(&u->io);
+	mbox_lock(&u->io, MBOX_LK_IO);
 	if (dir[0] == '\0' || mbox_folder_exists(path) == 0) {
 		mbox_error(error_r, "Folder already exists");
 		r = MBOX_ERR_EXISTS;
@@ -388,7 +388,7 @@ mbox_create(struct mbox_user *u, const char *name, unsigned special_use,
 		r = mbox_index_folder_new(u, dir, special_use &
 		    MBOX_SPECIAL_USE, error_r);
 	}
-	pthread_mutex_unlock(&u->io);
+	mbox_unlock(&u->io, MBOX_LK_IO);
 	free(norm);
 	free(dir);
 	free(path);
@@ -405,7 +405,7 @@ mbox_delete(struct mbox_user *u, const char *name, char **error_r)
 	if (r < 0)
 		return r;
 	path = dir_path(u, dir);
-	pthread_mutex_lock(&u->io);
+	mbox_lock(&u->io, MBOX_LK_IO);
 	if (dir[0] == '\0') {
 		mbox_error(error_r, "INBOX cannot be deleted");
 		r = MBOX_ERR_CANNOT;
@@ -430,7 +430,7 @@ mbox_delete(struct mbox_user *u, const char *name, char **error_r)
 			log_warn("- store delete-incomplete path=%s error=%s",
 			    trash, strerror(errno));
 	}
-	pthread_mutex_unlock(&u->io);
+	mbox_unlock(&u->io, MBOX_LK_IO);
 	free(norm);
 	free(dir);
 	free(path);
@@ -449,7 +449,7 @@ static int
 rename_plan(struct mbox_user *u, const char *od, const char *nd,
     struct move **mv_r, size_t *n_r, char **error_r)
 {
-	size_t ol = strlen(od), n = 0;
+	size_t ol = strlen(od), n = 0, cap = 0;
 	struct move *mv = NULL;
 	DIR *d = opendir(u->root);
 	struct dirent *de;
@@ -474,9 +474,10 @@ rename_plan(struct mbox_user *u, const char *od, const char *nd,
 			r = MBOX_ERR_EXISTS;
 		}
 		free(tp);
-		mv = xrealloc(mv, (n + 1) * sizeof(*mv));
-		mv[n].from = xstrdup(de->d_name);
-		mv[n++].to = to;
+		struct move *m = ARRAY_PUSH(mv, n, cap);
+
+		m->from = xstrdup(de->d_name);
+		m->to = to;
 	}
 	closedir(d);
 	if (r == 0 && n == 0) {
@@ -522,18 +523,18 @@ rename_open(struct mbox_user *u, const struct move *mv, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct mbox_folder *f;
-		pthread_mutex_lock(&u->mu);
+		mbox_lock(&u->mu, MBOX_LK_USER);
 		f = hashmap_get(u->folders, mv[i].from);
 		if (f)
 			f->refs++;
-		pthread_mutex_unlock(&u->mu);
+		mbox_unlock(&u->mu, MBOX_LK_USER);
 		if (f == NULL)
 			continue;
 		mbox_folder_unmap(f);
 		char *name = NULL;
 		if (mbox_name_from_dir(mv[i].to, &name) < 0)
 			name = xstrdup(mv[i].to + 1);
-		pthread_mutex_lock(&f->mu);
+		mbox_lock(&f->mu, MBOX_LK_FOLDER);
 		free(f->dir);
 		free(f->path);
 		free(f->name);
@@ -541,7 +542,7 @@ rename_open(struct mbox_user *u, const struct move *mv, size_t n)
 		f->path = xasprintf("%s/%s", u->root, mv[i].to);
 		f->name = name;
 		f->stamped = false;
-		pthread_mutex_unlock(&f->mu);
+		mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 		mbox_folder_remap(f);
 		mbox_folder_put(&f);
 	}
@@ -622,7 +623,7 @@ mbox_rename(struct mbox_user *u, const char *oldname, const char *newname,
 		r = MBOX_ERR_CANNOT;
 		goto done;
 	}
-	pthread_mutex_lock(&u->io);
+	mbox_lock(&u->io, MBOX_LK_IO);
 	if (od[0] == '\0')
 		r = rename_inbox(u, nd, error_r);
 	else {
@@ -636,7 +637,7 @@ mbox_rename(struct mbox_user *u, const char *oldname, const char *newname,
 			r = mbox_index_folder_rename(u, od, nd, error_r);
 		}
 	}
-	pthread_mutex_unlock(&u->io);
+	mbox_unlock(&u->io, MBOX_LK_IO);
 done:
 	for (size_t i = 0; i < n; i++) {
 		free(mv[i].from);
@@ -663,10 +664,10 @@ mbox_status(struct mbox_user *u, const char *name, struct mbox_status *st,
 	if (r < 0)
 		return r;
 	memset(st, 0, sizeof(*st));
-	pthread_mutex_lock(&u->io);
+	mbox_lock(&u->io, MBOX_LK_IO);
 	r = mbox_folder_get(u, dir, &f, error_r);
 	if (r == 0) {
-		pthread_mutex_lock(&f->mu);
+		mbox_lock(&f->mu, MBOX_LK_FOLDER);
 		st->messages = f->count;
 		st->uidnext = f->uidnext;
 		st->uidvalidity = f->uidvalidity;
@@ -678,10 +679,10 @@ mbox_status(struct mbox_user *u, const char *name, struct mbox_status *st,
 			st->deleted += (m->flags & MBOX_F_DELETED) != 0;
 			st->size += m->size;
 		}
-		pthread_mutex_unlock(&f->mu);
+		mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 		mbox_folder_put(&f);
 	}
-	pthread_mutex_unlock(&u->io);
+	mbox_unlock(&u->io, MBOX_LK_IO);
 	free(norm);
 	free(dir);
 	return r;

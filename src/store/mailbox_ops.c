@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "store/mailbox_int.h"
+#include "store/mailbox_spool.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -33,10 +34,10 @@ begin(struct mbox_view *v, bool write, char **error_r)
 		mbox_error(error_r, "Folder is read-only");
 		return MBOX_ERR_CANNOT;
 	}
-	pthread_mutex_lock(&v->u->io);
+	mbox_lock(&v->u->io, MBOX_LK_IO);
 	r = mbox_sync(v->f, false, v, error_r);
 	if (r < 0)
-		pthread_mutex_unlock(&v->u->io);
+		mbox_unlock(&v->u->io, MBOX_LK_IO);
 	return r;
 }
 
@@ -169,7 +170,7 @@ mbox_store(struct mbox_view *v, const uint32_t *seqs, size_t n,
 		r = mbox_sync(f, true, v, error_r);
 	}
 	mbox_sync_restamp(f);
-	pthread_mutex_unlock(&v->u->io);
+	mbox_unlock(&v->u->io, MBOX_LK_IO);
 	free(todo);
 	free(retry);
 	*modified_r = q.modified;
@@ -251,7 +252,7 @@ mbox_expunge(struct mbox_view *v, const uint32_t *uids, size_t n,
 		r = mbox_sync(f, true, v, error_r);
 	}
 	mbox_sync_restamp(f);
-	pthread_mutex_unlock(&v->u->io);
+	mbox_unlock(&v->u->io, MBOX_LK_IO);
 	free(t);
 	if (expunged_r && r == 0) {
 		*expunged_r = done;
@@ -262,54 +263,6 @@ mbox_expunge(struct mbox_view *v, const uint32_t *uids, size_t n,
 }
 
 /* ---- APPEND --------------------------------------------------------------- */
-
-/* CRLF -> LF (a lone CR stays). */
-static char *
-to_lf(const char *data, size_t len, size_t *n_r)
-{
-	char *out = xmalloc(len + 1);
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++)
-		if (!(data[i] == '\r' && i + 1 < len && data[i + 1] == '\n'))
-			out[n++] = data[i];
-	*n_r = n;
-	return out;
-}
-
-static int
-write_file(const char *path, const char *data, size_t len, time_t mtime)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	size_t off = 0;
-
-	if (fd < 0)
-		return -1;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			goto fail;
-		off += (size_t)w;
-	}
-	if (mtime > 0) {
-		struct timespec ts[2] = { { mtime, 0 }, { mtime, 0 } };
-		if (futimens(fd, ts) < 0)
-			goto fail;
-	}
-	if (fsync(fd) < 0)
-		goto fail;
-	return close(fd);
-fail:
-	{
-		int e = errno;
-		close(fd);
-		unlink(path);
-		errno = e;
-	}
-	return -1;
-}
 
 uint32_t
 mbox_delta_add_file(struct mbox_folder *f, struct mbox_delta *d, char *name,
@@ -329,42 +282,121 @@ mbox_delta_add_file(struct mbox_folder *f, struct mbox_delta *d, char *name,
 	return m->uid;
 }
 
-/* Writes data into f's cur/ (through tmp/); *name_r is the file name. */
+/* A spool failure as a store error (one log line: the caller's). */
 static int
-append_file(struct mbox_folder *f, const char *data, size_t len,
-    unsigned flags, uint32_t kwmask, time_t idate, char **name_r,
-    uint64_t *size_r, char **error_r)
+spool_error(int e, char **error_r)
 {
-	size_t lflen;
-	char *lf = to_lf(data, len, &lflen);
-	uint64_t wsize = mbox_wire_size(lf, lflen);
-	char *base = mbox_unique_base(lflen, wsize);
+	if (e == ENOSPC || e == EDQUOT) {
+		mbox_error(error_r, "Not enough disk space");
+		return MBOX_ERR_NOSPACE;
+	}
+	mbox_error(error_r, "Cannot save the message: %s", strerror(e));
+	return MBOX_ERR_TEMP;
+}
+
+/* Moves the finished spool s into f's cur/ durably: internal date set
+ * and the file fsynced, renamed, cur/ fsynced. *cur_r is the new path
+ * (for an undo), *name_r the file name. */
+static int
+spool_place(struct mbox_folder *f, struct mbox_spool *s, unsigned flags,
+    uint32_t kwmask, time_t idate, char **cur_r, char **name_r,
+    char **error_r)
+{
+	char *base = mbox_unique_base(s->fsize, s->wsize);
 	char *name = mbox_info_build(base, strlen(base), flags, kwmask,
 	    f->kw_mask);
-	char *tmp = xasprintf("%s/tmp/%s", f->path, base);
 	char *cur = xasprintf("%s/cur/%s", f->path, name);
 	char *curdir = xasprintf("%s/cur", f->path);
-	int r = 0;
+	struct timespec ts[2] = { { idate, 0 }, { idate, 0 } };
+	int fd = open(s->path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW), r = 0, e;
+	bool moved = false;
 
-	if (write_file(tmp, lf, lflen, idate) < 0 || rename(tmp, cur) < 0 ||
+	if (fd < 0 || futimens(fd, ts) < 0 || fsync(fd) < 0 ||
+	    close(fd) < 0 || (fd = -1, !(moved = rename(s->path, cur) == 0)) ||
 	    fsutil_fsync_dir(curdir) < 0) {
-		mbox_error(error_r, "Cannot save the message: %s",
-		    strerror(errno));
-		log_error("- store append-failed folder=%s error=%s", f->path,
-		    strerror(errno));
-		unlink(tmp);
-		r = MBOX_ERR_TEMP;
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		log_error("- store append-failed folder=%s error=\"%s\"",
+		    f->path, strerror(e));
+		if (moved)
+			unlink(cur);
+		r = spool_error(e, error_r);
 	}
-	free(lf);
+	if (moved)
+		s->opened = false;	/* the file is cur's now (or gone) */
 	free(base);
-	free(tmp);
-	free(cur);
 	free(curdir);
 	if (r == 0) {
 		*name_r = name;
-		*size_r = wsize;
-	} else
+		*cur_r = cur;
+	} else {
 		free(name);
+		free(cur);
+	}
+	return r;
+}
+
+int
+mbox_append_spool(struct mbox_user *u, const char *name,
+    struct mbox_spool **sp, unsigned flags, const char *const *keywords,
+    time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
+    char **error_r)
+{
+	struct mbox_folder *f = NULL;
+	struct mbox_delta d = { 0 };
+	char *norm = NULL, *dir = NULL, *file = NULL, *cur = NULL;
+	uint32_t kwmask = 0, uid = 0;
+	uint64_t size = 0;
+	int r;
+
+	if ((*sp)->err || !(*sp)->finished) {
+		r = spool_error((*sp)->err ? (*sp)->err : EINVAL, error_r);
+		mbox_spool_free(sp);
+		return r;
+	}
+	r = mbox_name_resolve(name, false, &norm, &dir, error_r);
+	if (r < 0) {
+		mbox_spool_free(sp);
+		return r;
+	}
+	if (internaldate <= 0)
+		internaldate = time(NULL);
+	mbox_lock(&u->io, MBOX_LK_IO);
+	r = mbox_folder_get(u, dir, &f, error_r);
+	if (r == 0 && f->uidnext == UINT32_MAX) {
+		mbox_error(error_r, "Folder is out of UIDs");
+		r = MBOX_ERR_LIMIT;
+	}
+	if (r == 0)
+		r = mbox_kw_resolve(f, keywords, true, &kwmask, error_r);
+	if (r == 0)
+		r = spool_place(f, *sp, flags & MBOX_F_STORABLE, kwmask,
+		    internaldate, &cur, &file, error_r);
+	if (r == 0) {
+		size = (*sp)->wsize;
+		d.modseq = f->highestmodseq + 1;
+		uid = mbox_delta_add_file(f, &d, file, size, internaldate);
+		r = mbox_delta_commit(f, &d, NULL, error_r);
+		if (r < 0) {
+			/* not indexed: not appended (the NO says so) */
+			int e = errno;
+			unlink(cur);
+			if (e == ENOSPC || e == EDQUOT)
+				r = MBOX_ERR_NOSPACE;
+		}
+		mbox_sync_restamp(f);
+	}
+	if (r == 0) {
+		*uidvalidity_r = f->uidvalidity;
+		*uid_r = uid;
+	}
+	mbox_folder_put(&f);
+	mbox_unlock(&u->io, MBOX_LK_IO);
+	mbox_spool_free(sp);
+	free(cur);
+	free(norm);
+	free(dir);
 	return r;
 }
 
@@ -374,43 +406,12 @@ mbox_append(struct mbox_user *u, const char *name, const char *data,
     time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
     char **error_r)
 {
-	struct mbox_folder *f = NULL;
-	struct mbox_delta d = { 0 };
-	char *norm, *dir, *file;
-	uint32_t kwmask = 0, uid = 0;
-	uint64_t size;
-	int r = mbox_name_resolve(name, false, &norm, &dir, error_r);
+	struct mbox_spool *s = mbox_spool_new(u);
 
-	if (r < 0)
-		return r;
-	if (internaldate <= 0)
-		internaldate = time(NULL);
-	pthread_mutex_lock(&u->io);
-	r = mbox_folder_get(u, dir, &f, error_r);
-	if (r == 0 && f->uidnext == UINT32_MAX) {
-		mbox_error(error_r, "Folder is out of UIDs");
-		r = MBOX_ERR_LIMIT;
-	}
-	if (r == 0)
-		r = mbox_kw_resolve(f, keywords, true, &kwmask, error_r);
-	if (r == 0)
-		r = append_file(f, data, len, flags & MBOX_F_STORABLE, kwmask,
-		    internaldate, &file, &size, error_r);
-	if (r == 0) {
-		d.modseq = f->highestmodseq + 1;
-		uid = mbox_delta_add_file(f, &d, file, size, internaldate);
-		r = mbox_delta_commit(f, &d, NULL, error_r);
-		mbox_sync_restamp(f);
-	}
-	if (r == 0) {
-		*uidvalidity_r = f->uidvalidity;
-		*uid_r = uid;
-	}
-	mbox_folder_put(&f);
-	pthread_mutex_unlock(&u->io);
-	free(norm);
-	free(dir);
-	return r;
+	if (mbox_spool_write(s, data, len) == 0)
+		(void)mbox_spool_finish(s);	/* an error stays in s */
+	return mbox_append_spool(u, name, &s, flags, keywords, internaldate,
+	    uidvalidity_r, uid_r, error_r);
 }
 
 /* ---- COPY and MOVE ---------------------------------------------------------- */
@@ -667,6 +668,6 @@ mbox_copy(struct mbox_view *v, const uint32_t *seqs, size_t n,
 	if (c)
 		copied_free(c, k, false, move);
 	mbox_folder_put(&df);
-	pthread_mutex_unlock(&v->u->io);
+	mbox_unlock(&v->u->io, MBOX_LK_IO);
 	return r;
 }

@@ -27,7 +27,9 @@
 #include <unistd.h>
 
 #include "store/mailbox_int.h"
+#include "util/array.h"
 #include "util/buf.h"
+#include "util/hashmap.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -74,33 +76,19 @@ mbox_folder_find(const struct mbox_folder *f, uint32_t uid)
 struct mbox_upd *
 mbox_delta_upd(struct mbox_delta *d)
 {
-	if (d->n_upd == d->cap_upd) {
-		d->cap_upd = d->cap_upd ? d->cap_upd * 2 : 16;
-		d->upd = xrealloc(d->upd, d->cap_upd * sizeof(*d->upd));
-	}
-	memset(&d->upd[d->n_upd], 0, sizeof(*d->upd));
-	return &d->upd[d->n_upd++];
+	return ARRAY_PUSH(d->upd, d->n_upd, d->cap_upd);
 }
 
 void
 mbox_delta_exp(struct mbox_delta *d, uint32_t uid)
 {
-	if (d->n_exp == d->cap_exp) {
-		d->cap_exp = d->cap_exp ? d->cap_exp * 2 : 16;
-		d->exp = xrealloc(d->exp, d->cap_exp * sizeof(*d->exp));
-	}
-	d->exp[d->n_exp++] = uid;
+	*ARRAY_PUSH(d->exp, d->n_exp, d->cap_exp) = uid;
 }
 
 struct mbox_msg *
 mbox_delta_add(struct mbox_delta *d)
 {
-	if (d->n_add == d->cap_add) {
-		d->cap_add = d->cap_add ? d->cap_add * 2 : 16;
-		d->add = xrealloc(d->add, d->cap_add * sizeof(*d->add));
-	}
-	memset(&d->add[d->n_add], 0, sizeof(*d->add));
-	return &d->add[d->n_add++];
+	return ARRAY_PUSH(d->add, d->n_add, d->cap_add);
 }
 
 bool
@@ -122,12 +110,16 @@ mbox_delta_free(struct mbox_delta *d)
 	memset(d, 0, sizeof(*d));
 }
 
-/* Under f->mu: d into f->msgs (names move from d to f). */
+/* Under u->io and f->mu: d into f->msgs (names move from d to f). */
 static void
 apply(struct mbox_folder *f, struct mbox_delta *d, uint32_t uidnext,
     uint64_t hms)
 {
 	size_t j = 0;
+
+	/* folder state is written only with both held (mailbox_int.h) */
+	TEM_ASSERT(mbox_lock_held(MBOX_LK_IO) &&
+	    mbox_lock_held(MBOX_LK_FOLDER));
 
 	for (size_t i = 0; i < d->n_upd; i++) {
 		struct mbox_upd *p = &d->upd[i];
@@ -192,9 +184,9 @@ mbox_delta_commit(struct mbox_folder *f, struct mbox_delta *d,
 		hms = d->modseq;
 	r = mbox_index_commit(f->u, f, d, uidnext, hms, error_r);
 	if (r == 0) {
-		pthread_mutex_lock(&f->mu);
+		mbox_lock(&f->mu, MBOX_LK_FOLDER);
 		apply(f, d, uidnext, hms);
-		pthread_mutex_unlock(&f->mu);
+		mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 		if (bump)
 			mbox_folder_wake(f, actor);
 	}
@@ -281,14 +273,11 @@ list_dir(struct listing *l, const char *path, const char *sub, bool innew)
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' || de->d_type == DT_DIR)
 			continue;
-		if (l->n == l->cap) {
-			l->cap = l->cap ? l->cap * 2 : 256;
-			l->e = xrealloc(l->e, l->cap * sizeof(*l->e));
-		}
-		l->e[l->n].off = l->names.len;
-		l->e[l->n].base_len = (uint16_t)mbox_base_len(de->d_name);
-		l->e[l->n].innew = innew;
-		l->n++;
+		struct ent *e = ARRAY_PUSH(l->e, l->n, l->cap);
+
+		e->off = l->names.len;
+		e->base_len = (uint16_t)mbox_base_len(de->d_name);
+		e->innew = innew;
 		buf_append(&l->names, de->d_name, strlen(de->d_name) + 1);
 	}
 	closedir(d);
@@ -322,16 +311,11 @@ struct msg_hash {
 	size_t		 mask;
 };
 
+/* Slices of the folder's names, not copies: hashmap.c's hash only. */
 static uint64_t
 hash_bytes(const char *p, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h ^ (h >> 29);
+	return hashmap_hash(p, n, 0);
 }
 
 static void
@@ -532,9 +516,9 @@ static int
 folder_vanished(struct mbox_folder *f, char **error_r)
 {
 	log_info("- store folder-gone folder=%s", f->path);
-	pthread_mutex_lock(&f->mu);
+	mbox_lock(&f->mu, MBOX_LK_FOLDER);
 	f->gone = true;
-	pthread_mutex_unlock(&f->mu);
+	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 	mbox_folder_unmap(f);
 	mbox_folder_wake(f, NULL);
 	mbox_error(error_r, "Folder no longer exists");

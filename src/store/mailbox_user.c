@@ -19,9 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store/mailbox_int.h"
 #include "store/maildir.h"
+#include "util/array.h"
 #include "util/hashmap.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -70,6 +72,30 @@ user_free(struct mbox_user *u)
 	free(u);
 }
 
+/* Removes APPEND spools (tmp/ *.append) left by a crash: when a user is
+ * opened no session of this process holds it, so none is being written. */
+static void
+clean_spools(struct mbox_user *u)
+{
+	char *tmp = xasprintf("%s/tmp", u->root), *path;
+	DIR *d = opendir(tmp);
+	struct dirent *de;
+	size_t n;
+
+	while (d && (de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n <= 7 || strcmp(de->d_name + n - 7, ".append") != 0)
+			continue;
+		path = xasprintf("%s/%s", tmp, de->d_name);
+		if (unlink(path) == 0)
+			log_info("- store removed unfinished append=%s", path);
+		free(path);
+	}
+	if (d)
+		closedir(d);
+	free(tmp);
+}
+
 /* Removes tem-deleted-* left by a delete that did not finish. */
 static void
 clean_leftovers(struct mbox_user *u)
@@ -77,6 +103,7 @@ clean_leftovers(struct mbox_user *u)
 	DIR *d = opendir(u->root);
 	struct dirent *de;
 
+	clean_spools(u);
 	if (d == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
@@ -121,7 +148,7 @@ mbox_user_open(const char *maildir_root, struct mbox_user **u_r,
 	struct mbox_user *u;
 	int r;
 
-	pthread_mutex_lock(&reg_lock);
+	mbox_lock(&reg_lock, MBOX_LK_REG);
 	if (reg_users == NULL)
 		reg_users = hashmap_new(0);
 	u = hashmap_get(reg_users, root);
@@ -137,12 +164,12 @@ mbox_user_open(const char *maildir_root, struct mbox_user **u_r,
 		pthread_mutex_init(&u->mu, NULL);
 		pthread_cond_init(&u->ready_cond, NULL);
 		hashmap_put(reg_users, root, u);
-		pthread_mutex_unlock(&reg_lock);
+		mbox_unlock(&reg_lock, MBOX_LK_REG);
 		char *err = NULL;
-		pthread_mutex_lock(&u->io);
+		mbox_lock(&u->io, MBOX_LK_IO);
 		r = user_init(u, &err);
-		pthread_mutex_unlock(&u->io);
-		pthread_mutex_lock(&reg_lock);
+		mbox_unlock(&u->io, MBOX_LK_IO);
+		mbox_lock(&reg_lock, MBOX_LK_REG);
 		u->open_err = r;
 		u->open_error = err;
 		u->ready = true;
@@ -153,7 +180,7 @@ mbox_user_open(const char *maildir_root, struct mbox_user **u_r,
 	r = u->open_err;
 	if (r < 0)
 		mbox_error(error_r, "%s", u->open_error);
-	pthread_mutex_unlock(&reg_lock);
+	mbox_unlock(&reg_lock, MBOX_LK_REG);
 	if (r < 0) {
 		mbox_user_unref(&u);
 		return r;
@@ -165,9 +192,9 @@ mbox_user_open(const char *maildir_root, struct mbox_user **u_r,
 void
 mbox_user_ref(struct mbox_user *u)
 {
-	pthread_mutex_lock(&reg_lock);
+	mbox_lock(&reg_lock, MBOX_LK_REG);
 	u->refs++;
-	pthread_mutex_unlock(&reg_lock);
+	mbox_unlock(&reg_lock, MBOX_LK_REG);
 }
 
 void
@@ -181,34 +208,34 @@ mbox_user_unref(struct mbox_user **up)
 	if (u == NULL)
 		return;
 	*up = NULL;
-	pthread_mutex_lock(&reg_lock);
+	mbox_lock(&reg_lock, MBOX_LK_REG);
 	last = --u->refs == 0;
 	if (last)
 		u->ready = false;
-	pthread_mutex_unlock(&reg_lock);
+	mbox_unlock(&reg_lock, MBOX_LK_REG);
 	if (!last)
 		return;
-	pthread_mutex_lock(&u->io);
+	mbox_lock(&u->io, MBOX_LK_IO);
 	mbox_index_close(u);
-	pthread_mutex_lock(&reg_lock);
+	mbox_lock(&reg_lock, MBOX_LK_REG);
 	revived = u->refs > 0;
 	if (!revived && hashmap_get(reg_users, u->root) == u)
 		hashmap_remove(reg_users, u->root);
-	pthread_mutex_unlock(&reg_lock);
+	mbox_unlock(&reg_lock, MBOX_LK_REG);
 	if (revived)
 		r = user_init(u, &err);
-	pthread_mutex_unlock(&u->io);
+	mbox_unlock(&u->io, MBOX_LK_IO);
 	if (!revived) {
 		user_free(u);
 		return;
 	}
-	pthread_mutex_lock(&reg_lock);
+	mbox_lock(&reg_lock, MBOX_LK_REG);
 	free(u->open_error);
 	u->open_err = r;
 	u->open_error = err;
 	u->ready = true;
 	pthread_cond_broadcast(&u->ready_cond);
-	pthread_mutex_unlock(&reg_lock);
+	mbox_unlock(&reg_lock, MBOX_LK_REG);
 }
 
 bool
@@ -216,19 +243,19 @@ mbox_pop3_lock(struct mbox_user *u)
 {
 	bool ok;
 
-	pthread_mutex_lock(&u->mu);
+	mbox_lock(&u->mu, MBOX_LK_USER);
 	ok = !u->pop3;
 	u->pop3 = true;
-	pthread_mutex_unlock(&u->mu);
+	mbox_unlock(&u->mu, MBOX_LK_USER);
 	return ok;
 }
 
 void
 mbox_pop3_unlock(struct mbox_user *u)
 {
-	pthread_mutex_lock(&u->mu);
+	mbox_lock(&u->mu, MBOX_LK_USER);
 	u->pop3 = false;
-	pthread_mutex_unlock(&u->mu);
+	mbox_unlock(&u->mu, MBOX_LK_USER);
 }
 
 /* ---- folders ------------------------------------------------------------ */
@@ -273,11 +300,11 @@ mbox_folder_get(struct mbox_user *u, const char *dir, struct mbox_folder **f_r,
 	struct mbox_folder *f;
 	int r;
 
-	pthread_mutex_lock(&u->mu);
+	mbox_lock(&u->mu, MBOX_LK_USER);
 	f = hashmap_get(u->folders, dir);
 	if (f)
 		f->refs++;
-	pthread_mutex_unlock(&u->mu);
+	mbox_unlock(&u->mu, MBOX_LK_USER);
 	if (f) {
 		r = mbox_sync(f, false, NULL, error_r);
 	} else {
@@ -296,10 +323,10 @@ mbox_folder_get(struct mbox_user *u, const char *dir, struct mbox_folder **f_r,
 		if (r == 0)
 			r = mbox_sync(f, true, NULL, error_r);
 		if (r == 0) {
-			pthread_mutex_lock(&u->mu);
+			mbox_lock(&u->mu, MBOX_LK_USER);
 			hashmap_put(u->folders, dir, f);
 			f->in_map = true;
-			pthread_mutex_unlock(&u->mu);
+			mbox_unlock(&u->mu, MBOX_LK_USER);
 		}
 	}
 	if (r < 0) {
@@ -321,11 +348,11 @@ mbox_folder_put(struct mbox_folder **fp)
 		return;
 	*fp = NULL;
 	u = f->u;
-	pthread_mutex_lock(&u->mu);
+	mbox_lock(&u->mu, MBOX_LK_USER);
 	last = --f->refs == 0;
 	if (last && f->in_map && hashmap_get(u->folders, f->dir) == f)
 		hashmap_remove(u->folders, f->dir);
-	pthread_mutex_unlock(&u->mu);
+	mbox_unlock(&u->mu, MBOX_LK_USER);
 	if (last)
 		folder_free(f);
 }
@@ -335,11 +362,11 @@ mbox_folder_unmap(struct mbox_folder *f)
 {
 	struct mbox_user *u = f->u;
 
-	pthread_mutex_lock(&u->mu);
+	mbox_lock(&u->mu, MBOX_LK_USER);
 	if (f->in_map && hashmap_get(u->folders, f->dir) == f)
 		hashmap_remove(u->folders, f->dir);
 	f->in_map = false;
-	pthread_mutex_unlock(&u->mu);
+	mbox_unlock(&u->mu, MBOX_LK_USER);
 }
 
 void
@@ -348,16 +375,16 @@ mbox_folder_remap(struct mbox_folder *f)
 	struct mbox_user *u = f->u;
 	struct mbox_folder *old;
 
-	pthread_mutex_lock(&u->mu);
+	mbox_lock(&u->mu, MBOX_LK_USER);
 	old = hashmap_put(u->folders, f->dir, f);
 	f->in_map = true;
 	if (old && old != f)
 		old->in_map = false;	/* a stale one: its dir is gone */
-	pthread_mutex_unlock(&u->mu);
+	mbox_unlock(&u->mu, MBOX_LK_USER);
 	if (old && old != f) {
-		pthread_mutex_lock(&old->mu);
+		mbox_lock(&old->mu, MBOX_LK_FOLDER);
 		old->gone = true;
-		pthread_mutex_unlock(&old->mu);
+		mbox_unlock(&old->mu, MBOX_LK_FOLDER);
 		mbox_folder_wake(old, NULL);
 	}
 }
@@ -386,10 +413,10 @@ poll_one(struct mbox_folder *f)
 {
 	struct mbox_user *u = f->u;
 
-	pthread_mutex_lock(&u->io);
+	mbox_lock(&u->io, MBOX_LK_IO);
 	if (u->db && !f->gone)
 		(void)mbox_sync(f, false, NULL, NULL);
-	pthread_mutex_unlock(&u->io);
+	mbox_unlock(&u->io, MBOX_LK_IO);
 }
 
 /* Every folder someone watches, with references. */
@@ -401,29 +428,25 @@ collect_watched(size_t *n_r)
 	struct hashmap_iter ui = { 0 }, fi;
 	void *uv, *fv;
 
-	pthread_mutex_lock(&reg_lock);
+	mbox_lock(&reg_lock, MBOX_LK_REG);
 	while (reg_users && hashmap_next(reg_users, &ui, NULL, &uv)) {
 		struct mbox_user *u = uv;
-		pthread_mutex_lock(&u->mu);
+		mbox_lock(&u->mu, MBOX_LK_USER);
 		fi.pos = 0;
 		while (hashmap_next(u->folders, &fi, NULL, &fv)) {
 			struct mbox_folder *f = fv;
-			pthread_mutex_lock(&f->mu);
+			mbox_lock(&f->mu, MBOX_LK_FOLDER);
 			bool watched = f->n_watch > 0;
-			pthread_mutex_unlock(&f->mu);
+			mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 			if (!watched)
 				continue;
-			if (n == cap) {
-				cap = cap ? cap * 2 : 16;
-				v = xrealloc(v, cap * sizeof(*v));
-			}
 			f->refs++;
 			u->refs++;
-			v[n++] = f;
+			*ARRAY_PUSH(v, n, cap) = f;
 		}
-		pthread_mutex_unlock(&u->mu);
+		mbox_unlock(&u->mu, MBOX_LK_USER);
 	}
-	pthread_mutex_unlock(&reg_lock);
+	mbox_unlock(&reg_lock, MBOX_LK_REG);
 	*n_r = n;
 	return v;
 }
@@ -528,25 +551,25 @@ mbox_notify_delivery(const char *maildir_root)
 	struct mbox_user *u;
 	struct mbox_folder *f = NULL;
 
-	pthread_mutex_lock(&reg_lock);
+	mbox_lock(&reg_lock, MBOX_LK_REG);
 	u = reg_users ? hashmap_get(reg_users, root) : NULL;
 	if (u) {
-		pthread_mutex_lock(&u->mu);
+		mbox_lock(&u->mu, MBOX_LK_USER);
 		f = hashmap_get(u->folders, "");
 		if (f) {
 			atomic_store(&f->dirty, true);
-			pthread_mutex_lock(&f->mu);
+			mbox_lock(&f->mu, MBOX_LK_FOLDER);
 			bool watched = f->n_watch > 0;
-			pthread_mutex_unlock(&f->mu);
+			mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 			if (watched) {
 				f->refs++;
 				u->refs++;
 			} else
 				f = NULL;
 		}
-		pthread_mutex_unlock(&u->mu);
+		mbox_unlock(&u->mu, MBOX_LK_USER);
 	}
-	pthread_mutex_unlock(&reg_lock);
+	mbox_unlock(&reg_lock, MBOX_LK_REG);
 	free(root);
 	if (f)
 		poll_enqueue(f);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "store/mailbox_int.h"
+#include "util/array.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
@@ -36,13 +37,13 @@ watch_fire(void *arg)
 	void *cb_arg;
 	bool alive, last;
 
-	pthread_mutex_lock(&watch_lock);
+	mbox_lock(&watch_lock, MBOX_LK_WATCH);
 	w->pending = false;
 	alive = w->alive;
 	cb = w->cb;
 	cb_arg = w->arg;
 	last = --w->refs == 0;
-	pthread_mutex_unlock(&watch_lock);
+	mbox_unlock(&watch_lock, MBOX_LK_WATCH);
 	if (last)
 		free(w);
 	if (alive)
@@ -52,13 +53,13 @@ watch_fire(void *arg)
 static void
 watch_post(struct mbox_watch *w)
 {
-	pthread_mutex_lock(&watch_lock);
+	mbox_lock(&watch_lock, MBOX_LK_WATCH);
 	if (w->alive && !w->pending) {
 		w->pending = true;
 		w->refs++;
 		loop_post(w->loop, watch_fire, w);
 	}
-	pthread_mutex_unlock(&watch_lock);
+	mbox_unlock(&watch_lock, MBOX_LK_WATCH);
 }
 
 static void
@@ -66,10 +67,10 @@ watch_drop(struct mbox_watch *w)
 {
 	bool last;
 
-	pthread_mutex_lock(&watch_lock);
+	mbox_lock(&watch_lock, MBOX_LK_WATCH);
 	w->alive = false;
 	last = --w->refs == 0;
-	pthread_mutex_unlock(&watch_lock);
+	mbox_unlock(&watch_lock, MBOX_LK_WATCH);
 	if (last)
 		free(w);
 }
@@ -77,11 +78,11 @@ watch_drop(struct mbox_watch *w)
 void
 mbox_folder_wake(struct mbox_folder *f, const struct mbox_view *actor)
 {
-	pthread_mutex_lock(&f->mu);
+	mbox_lock(&f->mu, MBOX_LK_FOLDER);
 	for (struct mbox_view *v = f->views; v; v = v->next)
 		if (v != actor && v->watch)
 			watch_post(v->watch);
-	pthread_mutex_unlock(&f->mu);
+	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 }
 
 void
@@ -99,13 +100,13 @@ mbox_view_watch(struct mbox_view *v, struct loop *loop, void (*cb)(void *),
 		w->alive = true;
 		w->refs = 1;
 	}
-	pthread_mutex_lock(&f->mu);
+	mbox_lock(&f->mu, MBOX_LK_FOLDER);
 	v->watch = w;
 	if (w && !old)
 		f->n_watch++;
 	else if (!w && old)
 		f->n_watch--;
-	pthread_mutex_unlock(&f->mu);
+	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 	if (old)
 		watch_drop(old);
 	if (w)
@@ -143,11 +144,7 @@ claim_recent(struct mbox_view *v, uint32_t lo)
 static void
 view_push(struct mbox_view *v, uint32_t uid)
 {
-	if (v->count == v->cap) {
-		v->cap = v->cap ? v->cap * 2 : 64;
-		v->uids = xrealloc(v->uids, v->cap * sizeof(*v->uids));
-	}
-	v->uids[v->count++] = uid;
+	*ARRAY_PUSH(v->uids, v->count, v->cap) = uid;
 }
 
 int
@@ -161,7 +158,7 @@ mbox_view_open(struct mbox_user *u, const char *name, bool readonly,
 
 	if (r < 0)
 		return r;
-	pthread_mutex_lock(&u->io);
+	mbox_lock(&u->io, MBOX_LK_IO);
 	r = mbox_folder_get(u, dir, &f, error_r);
 	if (r == 0) {
 		v = xmalloc(sizeof(*v));
@@ -169,7 +166,7 @@ mbox_view_open(struct mbox_user *u, const char *name, bool readonly,
 		v->u = u;
 		v->f = f;
 		v->readonly = readonly;
-		pthread_mutex_lock(&f->mu);
+		mbox_lock(&f->mu, MBOX_LK_FOLDER);
 		v->cap = f->count ? f->count : 16;
 		v->uids = xcalloc(v->cap, sizeof(*v->uids));
 		for (uint32_t i = 0; i < f->count; i++)
@@ -184,10 +181,10 @@ mbox_view_open(struct mbox_user *u, const char *name, bool readonly,
 		if (f->views)
 			f->views->prev = v;
 		f->views = v;
-		pthread_mutex_unlock(&f->mu);
+		mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 		*v_r = v;
 	}
-	pthread_mutex_unlock(&u->io);
+	mbox_unlock(&u->io, MBOX_LK_IO);
 	free(norm);
 	free(dir);
 	return r;
@@ -205,14 +202,14 @@ mbox_view_close(struct mbox_view **vp)
 	f = v->f;
 	if (v->watch)
 		mbox_view_watch(v, NULL, NULL, NULL);
-	pthread_mutex_lock(&f->mu);
+	mbox_lock(&f->mu, MBOX_LK_FOLDER);
 	if (v->prev)
 		v->prev->next = v->next;
 	else
 		f->views = v->next;
 	if (v->next)
 		v->next->prev = v->prev;
-	pthread_mutex_unlock(&f->mu);
+	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 	mbox_folder_put(&v->f);
 	mbox_user_unref(&v->u);
 	free(v->uids);
@@ -228,9 +225,9 @@ mbox_view_name(struct mbox_view *v)
 {
 	char *s;
 
-	pthread_mutex_lock(&v->f->mu);
+	mbox_lock(&v->f->mu, MBOX_LK_FOLDER);
 	s = xstrdup(v->f->name);
-	pthread_mutex_unlock(&v->f->mu);
+	mbox_unlock(&v->f->mu, MBOX_LK_FOLDER);
 	return s;
 }
 
@@ -302,7 +299,7 @@ mbox_view_status(struct mbox_view *v, struct mbox_status *st)
 	uint32_t j = 0;
 
 	memset(st, 0, sizeof(*st));
-	pthread_mutex_lock(&f->mu);
+	mbox_lock(&f->mu, MBOX_LK_FOLDER);
 	st->messages = v->count;
 	st->recent = recent_count(v);
 	st->uidnext = v->uidnext;
@@ -323,7 +320,7 @@ mbox_view_status(struct mbox_view *v, struct mbox_status *st)
 			st->deleted++;
 		st->size += m->size;
 	}
-	pthread_mutex_unlock(&f->mu);
+	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 }
 
 int
@@ -337,7 +334,7 @@ mbox_view_msg(struct mbox_view *v, uint32_t seq, struct mbox_msg_info *info)
 		return -1;
 	memset(info, 0, sizeof(*info));
 	info->uid = uid;
-	pthread_mutex_lock(&f->mu);
+	mbox_lock(&f->mu, MBOX_LK_FOLDER);
 	idx = mbox_folder_find(f, uid);
 	if (idx < 0)
 		info->expunged = true;
@@ -349,7 +346,7 @@ mbox_view_msg(struct mbox_view *v, uint32_t seq, struct mbox_msg_info *info)
 		info->size = m->size;
 		info->internaldate = (time_t)m->idate;
 	}
-	pthread_mutex_unlock(&f->mu);
+	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 	if (!info->expunged && is_recent(v, uid))
 		info->flags |= MBOX_F_RECENT;
 	return 0;
@@ -360,9 +357,9 @@ mbox_view_n_keywords(struct mbox_view *v)
 {
 	uint32_t mask;
 
-	pthread_mutex_lock(&v->f->mu);
+	mbox_lock(&v->f->mu, MBOX_LK_FOLDER);
 	mask = v->f->kw_mask;
-	pthread_mutex_unlock(&v->f->mu);
+	mbox_unlock(&v->f->mu, MBOX_LK_FOLDER);
 	return mask ? 32 - (unsigned)__builtin_clz(mask) : 0;
 }
 
@@ -373,9 +370,9 @@ mbox_view_keyword(struct mbox_view *v, unsigned i)
 
 	if (i >= MBOX_KEYWORDS_MAX)
 		return NULL;
-	pthread_mutex_lock(&v->f->mu);
+	mbox_lock(&v->f->mu, MBOX_LK_FOLDER);
 	s = v->f->kw[i];
-	pthread_mutex_unlock(&v->f->mu);
+	mbox_unlock(&v->f->mu, MBOX_LK_FOLDER);
 	return s;
 }
 
@@ -384,9 +381,9 @@ mbox_view_can_add_keywords(struct mbox_view *v)
 {
 	bool ok;
 
-	pthread_mutex_lock(&v->f->mu);
+	mbox_lock(&v->f->mu, MBOX_LK_FOLDER);
 	ok = !v->readonly && v->f->n_kw < MBOX_KEYWORDS_MAX;
-	pthread_mutex_unlock(&v->f->mu);
+	mbox_unlock(&v->f->mu, MBOX_LK_FOLDER);
 	return ok;
 }
 
@@ -400,12 +397,12 @@ mbox_view_msg_path(struct mbox_view *v, uint32_t seq)
 
 	if (uid == 0)
 		return NULL;
-	pthread_mutex_lock(&f->mu);
+	mbox_lock(&f->mu, MBOX_LK_FOLDER);
 	if ((idx = mbox_folder_find(f, uid)) >= 0)
 		path = xasprintf("%s/%s/%s", f->path,
 		    (f->msgs[idx].flags & MBOX_FI_INNEW) ? "new" : "cur",
 		    f->msgs[idx].name);
-	pthread_mutex_unlock(&f->mu);
+	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 	return path;
 }
 
@@ -427,9 +424,9 @@ mbox_view_msg_open(struct mbox_view *v, uint32_t seq)
 		if (fd >= 0 || errno != ENOENT)
 			return fd;
 		if (tries == 1) {	/* renamed behind our back: look */
-			pthread_mutex_lock(&v->u->io);
+			mbox_lock(&v->u->io, MBOX_LK_IO);
 			(void)mbox_sync(v->f, true, v, NULL);
-			pthread_mutex_unlock(&v->u->io);
+			mbox_unlock(&v->u->io, MBOX_LK_IO);
 		}
 	}
 	errno = ENOENT;
@@ -446,7 +443,7 @@ mbox_view_uidl(struct mbox_view *v, uint32_t seq, char out[MBOX_UIDL_MAX + 1])
 
 	if (uid == 0)
 		return -1;
-	pthread_mutex_lock(&f->mu);
+	mbox_lock(&f->mu, MBOX_LK_FOLDER);
 	if ((idx = mbox_folder_find(f, uid)) >= 0) {
 		const char *name = f->msgs[idx].name;
 		size_t n = strcspn(name, ",:");
@@ -464,7 +461,7 @@ mbox_view_uidl(struct mbox_view *v, uint32_t seq, char out[MBOX_UIDL_MAX + 1])
 			    (unsigned long long)h);
 		ret = 0;
 	}
-	pthread_mutex_unlock(&f->mu);
+	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 	return ret;
 }
 
@@ -475,9 +472,9 @@ mbox_view_sync(struct mbox_view *v, char **error_r)
 {
 	int r;
 
-	pthread_mutex_lock(&v->u->io);
+	mbox_lock(&v->u->io, MBOX_LK_IO);
 	r = mbox_sync(v->f, false, v, error_r);
-	pthread_mutex_unlock(&v->u->io);
+	mbox_unlock(&v->u->io, MBOX_LK_IO);
 	return r;
 }
 
@@ -590,7 +587,7 @@ mbox_view_changes(struct mbox_view *v, struct mbox_changes *ch)
 	uint32_t old_uidnext = v->uidnext;
 
 	memset(ch, 0, sizeof(*ch));
-	pthread_mutex_lock(&f->mu);
+	mbox_lock(&f->mu, MBOX_LK_FOLDER);
 	ch->gone = f->gone;
 	if (v->expunge_gen != f->expunge_gen)
 		changes_expunged(v, ch);
@@ -618,7 +615,7 @@ mbox_view_changes(struct mbox_view *v, struct mbox_changes *ch)
 	ch->exists = v->count;
 	ch->recent = recent_count(v);
 	ch->highestmodseq = v->modseq;
-	pthread_mutex_unlock(&f->mu);
+	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 }
 
 void
@@ -655,10 +652,10 @@ mbox_vanished_since(struct mbox_view *v, uint64_t modseq,
 	bool complete;
 	int ret;
 
-	pthread_mutex_lock(&v->u->io);
+	mbox_lock(&v->u->io, MBOX_LK_IO);
 	ret = mbox_index_vanished(v->u, v->f, modseq, &uids, &n, &complete,
 	    error_r);
-	pthread_mutex_unlock(&v->u->io);
+	mbox_unlock(&v->u->io, MBOX_LK_IO);
 	if (ret < 0)
 		return ret;
 	if (complete) {

@@ -771,6 +771,96 @@ list_flags(struct mbox_user *u, const char *name)
 	return fl;
 }
 
+/* Reads message seq of v whole; malloc'd, length in *n. */
+static char *
+read_msg(struct mbox_view *v, uint32_t seq, size_t *n)
+{
+	int fd = mbox_view_msg_open(v, seq);
+	char *b = xmalloc(65536);
+	ssize_t r;
+
+	*n = 0;
+	while (fd >= 0 && (r = read(fd, b + *n, 65536 - *n)) > 0)
+		*n += (size_t)r;
+	if (fd >= 0)
+		close(fd);
+	return b;
+}
+
+/* A message spooled in pieces of any size is stored exactly as the same
+ * message appended at once (CRLF to LF, a CR at a piece's end held back,
+ * sizes counted); a failed spool leaves no file and fails the append. */
+static void
+test_append_spool(void)
+{
+	static const char msg[] = "Subject: s\r\n\r\na\r\r\nb\rc\n\r\n."
+	    "\r\nend\r";
+	struct mbox_user *u;
+	struct mbox_view *v;
+	struct mbox_msg_info want, got;
+	struct mbox_spool *s;
+	uint32_t uv, uid;
+	size_t len = strlen(msg), n0, n1;
+	char *err = NULL, *b0, *b1, *tmpdir;
+	DIR *d;
+	struct dirent *e;
+	int files = 0;
+
+	setup();
+	u = uopen();
+	TEST_ASSERT(mbox_append(u, "INBOX", msg, len, 0, NULL, 1700000000, &uv,
+	    &uid, &err) == 0);
+	for (size_t piece = 1; piece <= 4; piece++) {
+		s = mbox_spool_new(u);
+		for (size_t off = 0; off < len; off += piece)
+			TEST_ASSERT(mbox_spool_write(s, msg + off, off + piece >
+			    len ? len - off : piece) == 0);
+		TEST_ASSERT(mbox_spool_finish(s) == 0);
+		TEST_ASSERT(mbox_append_spool(u, "INBOX", &s, 0, NULL,
+		    1700000000, &uv, &uid, &err) == 0 && s == NULL);
+	}
+	TEST_ASSERT((v = vopen(u, "INBOX", true)) != NULL);
+	TEST_ASSERT(mbox_view_count(v) == 5);
+	TEST_ASSERT(mbox_view_msg(v, 1, &want) == 0);
+	b0 = read_msg(v, 1, &n0);
+	TEST_ASSERT(n0 == 26 && memcmp(b0, "Subject: s\n\na\r\nb\rc\n\n.\nend\r",
+	    n0) == 0);
+	for (uint32_t seq = 2; seq <= 5; seq++) {
+		TEST_ASSERT(mbox_view_msg(v, seq, &got) == 0);
+		TEST_ASSERT(got.size == want.size);
+		b1 = read_msg(v, seq, &n1);
+		TEST_ASSERT(n1 == n0 && memcmp(b0, b1, n0) == 0);
+		free(b1);
+	}
+	free(b0);
+	mbox_view_close(&v);
+	/* a spool abandoned, or appended after its failure, leaves nothing */
+	s = mbox_spool_new(u);
+	TEST_ASSERT(mbox_spool_write(s, "x\r\n", 3) == 0);
+	mbox_spool_free(&s);
+	s = mbox_spool_new(u);
+	TEST_ASSERT(mbox_spool_write(s, "x", 1) == 0);
+	TEST_ASSERT(mbox_append_spool(u, "INBOX", &s, 0, NULL, 0, &uv, &uid,
+	    &err) == MBOX_ERR_TEMP && s == NULL);	/* not finished */
+	XFREE(&err);
+	tmpdir = xasprintf("%s/tmp", tbox);
+	TEST_ASSERT((d = opendir(tmpdir)) != NULL);
+	while ((e = readdir(d)) != NULL)
+		files += e->d_name[0] != '.';
+	closedir(d);
+	TEST_ASSERT(files == 0);
+	/* a spool left by a crash goes when the user is next opened */
+	mbox_user_unref(&u);
+	b0 = xasprintf("%s/crashed.append", tmpdir);
+	TEST_ASSERT(close(open(b0, O_WRONLY | O_CREAT, 0600)) == 0);
+	u = uopen();
+	TEST_ASSERT(access(b0, F_OK) < 0 && errno == ENOENT);
+	free(b0);
+	free(tmpdir);
+	mbox_user_unref(&u);
+	teardown();
+}
+
 static void
 test_folders(void)
 {
@@ -1231,6 +1321,7 @@ main(void)
 	TEST_RUN(test_index_kept_and_lost);
 	TEST_RUN(test_expunge_vanished);
 	TEST_RUN(test_append_copy_move);
+	TEST_RUN(test_append_spool);
 	TEST_RUN(test_folders);
 	TEST_RUN(test_rename_inbox);
 	TEST_RUN(test_outside_tool);

@@ -41,12 +41,12 @@ fold(unsigned char c, bool nocase)
 /* FNV-1a over the (folded) bytes, seeded, with a 64-bit finaliser so
  * the low bits used for the slot index depend on every input byte. */
 static uint64_t
-hash_key(const struct hashmap *m, const char *key)
+hash_bytes(const unsigned char *p, size_t len, uint64_t seed, bool nocase)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ m->seed;
+	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
 
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-		h ^= fold(*p, m->nocase);
+	for (size_t i = 0; i < len; i++) {
+		h ^= fold(p[i], nocase);
 		h *= 0x100000001b3ULL;
 	}
 	h ^= h >> 33;
@@ -55,6 +55,30 @@ hash_key(const struct hashmap *m, const char *key)
 	h *= 0xc4ceb9fe1a85ec53ULL;
 	h ^= h >> 33;
 	return h;
+}
+
+static uint64_t
+hash_key(const struct hashmap *m, const char *key)
+{
+	return hash_bytes((const unsigned char *)key, strlen(key), m->seed,
+	    m->nocase);
+}
+
+uint64_t
+hashmap_hash(const void *p, size_t len, uint64_t seed)
+{
+	return hash_bytes(p, len, seed, false);
+}
+
+uint64_t
+hashmap_random_seed(void)
+{
+	uint64_t seed;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(seed))
+		seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&seed;
+	return seed;
 }
 
 bool
@@ -82,9 +106,7 @@ hashmap_new(unsigned flags)
 	m->cap = HASHMAP_MIN_CAP;
 	m->slots = xcalloc(m->cap, sizeof(*m->slots));
 	m->nocase = (flags & HASHMAP_ASCII_NOCASE) != 0;
-	if (getrandom(&m->seed, sizeof(m->seed), GRND_NONBLOCK) !=
-	    (ssize_t)sizeof(m->seed))
-		m->seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)m;
+	m->seed = hashmap_random_seed();
 	return m;
 }
 

@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define HASHMAP_ASCII_NOCASE	0x1
 
@@ -52,6 +53,18 @@ size_t hashmap_count(const struct hashmap *m);
  */
 bool hashmap_next(const struct hashmap *m, struct hashmap_iter *it,
     const char **key_r, void **value_r);
+
+/*
+ * The map's hash function (seeded FNV-1a with a 64-bit finaliser) over
+ * p[0..len), for the few tables that must not be a hashmap: fixed-size
+ * counter tables whose memory may not grow with the peers' addresses
+ * (auth/authfail.c, auth/ratelimit.c) and an index over slices of names
+ * that must not copy them (store/mailbox_sync.c). Give them a seed from
+ * hashmap_random_seed() when keys come from the network.
+ */
+uint64_t hashmap_hash(const void *p, size_t len, uint64_t seed);
+/* A random 64-bit seed (getrandom; else time and an address). */
+uint64_t hashmap_random_seed(void);
 
 /* ASCII-only case folding helpers, exported for callers that build keys. */
 bool hashmap_ascii_caseeq(const char *a, const char *b);

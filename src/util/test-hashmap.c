@@ -128,6 +128,34 @@ test_large(void)
 	hashmap_free(&m, NULL);
 }
 
+static void
+test_hash_function(void)
+{
+	uint64_t s1 = hashmap_random_seed(), s2 = hashmap_random_seed();
+
+	/* Deterministic for one seed, over the given length only. */
+	TEST_ASSERT(hashmap_hash("abc", 3, 7) == hashmap_hash("abcdef", 3, 7));
+	TEST_ASSERT(hashmap_hash("abc", 3, 7) != hashmap_hash("abd", 3, 7));
+	TEST_ASSERT(hashmap_hash("abc", 3, 7) != hashmap_hash("abc", 3, 8));
+	TEST_ASSERT(hashmap_hash("", 0, 0) == hashmap_hash("x", 0, 0));
+	/* Two random seeds differ (a collision is 2^-64). */
+	TEST_ASSERT(s1 != s2);
+	/* The low bits (slot indexes) spread: 4096 keys over 64 slots. */
+	{
+		unsigned used[64] = { 0 }, min = ~0u;
+		char key[16];
+
+		for (int i = 0; i < 4096; i++) {
+			int n = snprintf(key, sizeof(key), "10.0.%d.%d", i / 256,
+			    i % 256);
+			used[hashmap_hash(key, (size_t)n, s1) % 64]++;
+		}
+		for (int i = 0; i < 64; i++)
+			min = used[i] < min ? used[i] : min;
+		TEST_ASSERT(min > 20);		/* 64 expected per slot */
+	}
+}
+
 int
 main(void)
 {
@@ -136,5 +164,6 @@ main(void)
 	TEST_RUN(test_free_values);
 	TEST_RUN(test_random_against_array);
 	TEST_RUN(test_large);
+	TEST_RUN(test_hash_function);
 	return test_done("test-hashmap");
 }

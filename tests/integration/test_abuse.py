@@ -36,11 +36,18 @@ def test_dnsbl_listed_client_is_refused_with_the_lists_reason(make_tem):
 
 
 def test_dnsbl_not_listed_gets_the_greeting(make_tem):
-    with DnsServer({"bl.test": []}) as dns:
+    # the list is live (another address is on it) and is really asked
+    zones = {"bl.test": ["2.0.0.127.bl.test. 300 IN A 127.0.0.2"]}
+    with DnsServer(zones, log_queries=True) as dns:
         tem = make_tem(extra_conf={"dns_server": dns.addr,
                                    "dnsbl_zones": "bl.test"})
         with smtplib.SMTP("127.0.0.1", tem.smtp_port, timeout=10) as s:
-            s.sendmail("x@b.test", [ALICE], b"Subject: ok\r\n\r\nok\r\n")
+            # smtplib raises unless the greeting is a 220
+            assert s.sendmail("x@b.test", [ALICE],
+                              b"Subject: ok\r\n\r\nok\r\n") == {}
+        assert len(tem.maildir_messages(ALICE)) == 1
+        assert "1.0.0.127.bl.test. A IN" in dns.log_text(), dns.log_text()
+        assert "dnsbl-listed" not in tem.log_text()
 
 
 def _port():

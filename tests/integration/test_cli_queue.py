@@ -4,66 +4,22 @@
 Checks exit codes and the one-line `tem: ...` errors: an empty queue lists
 nothing, an unknown or malformed id cannot be deleted, flush succeeds, a
 damaged queue file is listed as damaged instead of crashing the command,
-and the commands work while the server runs. Messages cannot be queued
-from the command line: the end-to-end queue tests (list, del and flush of
-real mail) come with the delivery engine.
+and the commands work while the server runs. Queues of real mail (list,
+del, flush) are tested in test_delivery.py.
 """
 
 import os
-import subprocess
 
 import pytest
 
-from temserver import SANITIZER_MARKS, sanitizer_env, tem_bin
+from temadmin import Admin
 
 UNKNOWN_ID = "0123456789abcdef"
 
 
-class Admin:
-    """A temp config (data_dir below tmp_path, run_as empty) and a runner."""
-
-    def __init__(self, tmp_path):
-        self.data = str(tmp_path / "data")
-        self.conf = str(tmp_path / "tem.conf")
-        with open(self.conf, "w") as f:
-            f.write("data_dir = %s\nrun_as =\n" % self.data)
-        self.env = sanitizer_env()
-
-    def run(self, *args, conf=None):
-        p = subprocess.run([tem_bin(), "-c", conf or self.conf, *args],
-                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, env=self.env, timeout=60)
-        out, err = p.stdout.decode(), p.stderr.decode()
-        for mark in SANITIZER_MARKS:
-            assert mark not in err, err
-        return p.returncode, out, err
-
-    def ok(self, *args, conf=None):
-        rc, out, err = self.run(*args, conf=conf)
-        assert rc == 0, (args, rc, err)
-        assert err == "", (args, err)
-        return out
-
-    def fails(self, *args, status=None, conf=None):
-        """Runs a command that must fail: returns its one stderr line."""
-        rc, out, err = self.run(*args, conf=conf)
-        assert rc != 0, (args, out)
-        if status is not None:
-            assert rc == status, (args, rc, err)
-        lines = err.splitlines()
-        assert len(lines) == 1, (args, err)
-        assert lines[0].startswith("tem: "), lines
-        assert out == "", out
-        return lines[0]
-
-
 @pytest.fixture
 def admin(tmp_path):
-    a = Admin(tmp_path)
-    rc, _, err = a.run("queue", "--help")
-    if rc != 0 and "unknown command" in err:
-        pytest.skip("src/main.c does not dispatch `tem queue` yet")
-    return a
+    return Admin(tmp_path)
 
 
 def test_help(admin):

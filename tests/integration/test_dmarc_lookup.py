@@ -150,7 +150,6 @@ def test_org_domain_from_public_suffix_list(dns):
     assert pol["org"] == "yes"
 
 
-@pytest.mark.skipif(not os.path.exists(PSL), reason="publicsuffix missing")
 def test_without_list_the_last_two_labels(dns):
     st, pol = one(dns.addr, "mail.example.co.uk", psl="/nonexistent/psl.dat")
     assert st == "ok" and pol["at"] == "co.uk" and pol["p"] == "none"

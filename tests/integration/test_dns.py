@@ -62,6 +62,9 @@ ZONES = {
     "sf.test": ["sf.test. MX 10 mx.broken.test."],
     "mix.test": ["mix.test. MX 10 mx.broken.test.", "mix.test. MX 20 mx.mix.test.",
                  "mx.mix.test. A 127.0.0.20"],
+    # h4 answers A, its AAAA fails (SERVFAIL); h6 the other way round
+    "half.test": ["half.test. MX 10 h4.half.test.", "h4.half.test. A 127.0.0.40",
+                  "h6.half.test. AAAA 2001:db8::46"],
     # Private ranges: libunbound must ask the server, not answer itself.
     "10.in-addr.arpa": ["25.0.0.10.in-addr.arpa. PTR mx.b.test.",
                         "26.0.0.10.in-addr.arpa. PTR a.test.",
@@ -75,7 +78,8 @@ ZONES = {
 
 @pytest.fixture(scope="module")
 def dns():
-    with DnsServer(ZONES, servfail=["broken.test"]) as srv:
+    with DnsServer(ZONES, servfail=["broken.test", "h4.half.test",
+                                    "h6.half.test"]) as srv:
         yield srv
 
 
@@ -105,6 +109,11 @@ def parse(lines):
     """Driver output -> list of dicts, one per look-up, in order."""
     out = []
     for line in lines:
+        # " fam=A/AAAA": the status of each family's query
+        fam = None
+        if " fam=" in line:
+            line, _, fam = line.partition(" fam=")
+            fam = tuple(fam.split("/"))
         if not line.startswith("  "):
             head, _, error = line.partition(" error=")
             words = head.split()
@@ -112,12 +121,14 @@ def parse(lines):
                         "implicit": "implicit" in words[3:],
                         "addrs": words[3].split(",") if words[0] == "addr"
                         and len(words) > 3 else [],
-                        "error": error or None, "hosts": [], "txt": []})
+                        "error": error or None, "hosts": [], "txt": [],
+                        "fam": fam})
         elif out[-1]["cmd"] == "mx":
             words = line.split()
             out[-1]["hosts"].append({
                 "pref": int(words[0]), "name": words[1], "status": words[2],
-                "addrs": words[3].split(",") if len(words) > 3 else []})
+                "addrs": words[3].split(",") if len(words) > 3 else [],
+                "fam": fam})
         else:
             assert line.startswith('  "') and line.endswith('"'), line
             out[-1]["txt"].append(line[3:-1])   # TXT texts or PTR names
@@ -236,6 +247,23 @@ def test_servfail_is_temporary(dns):
     assert res[4]["status"] == "OK"
     assert hosts(res[4]) == [(10, "mx.broken.test", "TEMPFAIL", []),
                              (20, "mx.mix.test", "OK", ["127.0.0.20"])]
+
+
+def test_status_per_address_family(dns):
+    """One family failing is reported as such, never folded into OK."""
+    res = parse(run(dns.addr, ("addr", "h4.half.test"), ("addr", "h6.half.test"),
+                    ("mx", "half.test"), ("addr", "mx2.b.test"),
+                    ("addr", "mx1.b.test"), ("addr", "[::1]")))
+    assert (res[0]["status"], res[0]["addrs"]) == ("OK", ["127.0.0.40"])
+    assert res[0]["fam"] == ("OK", "TEMPFAIL")
+    assert (res[1]["status"], res[1]["addrs"]) == ("OK", ["2001:db8::46"])
+    assert res[1]["fam"] == ("TEMPFAIL", "OK")
+    assert res[2]["status"] == "OK"
+    assert res[2]["hosts"][0]["status"] == "OK"
+    assert res[2]["hosts"][0]["fam"] == ("OK", "TEMPFAIL")
+    assert res[3]["fam"] == ("OK", "OK")
+    assert res[4]["fam"] == ("OK", "NODATA")
+    assert res[5]["fam"] == ("NODATA", "OK")     # a literal
 
 
 def test_unreachable_server_is_temporary():

@@ -4,12 +4,14 @@ ENABLE, bad-command limits, IDLE pushed by a real SMTP delivery."""
 import imaplib
 import os
 import socket
-import ssl
 import sys
 import time
 
+import pytest
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from temserver import PASSWORDS, insecure_tls_context, send_mail  # noqa
+from temserver import (PASSWORDS, insecure_tls_context, send_mail,  # noqa
+                       wait_for)
 
 ALICE = "alice@a.test"
 
@@ -48,6 +50,7 @@ def test_greeting_and_logindisabled_before_tls(make_tem):
     m.logout()
 
 
+@pytest.mark.release
 def test_imaps_and_authenticate_plain_both_ways(make_tem):
     tem = imap_tem(make_tem)
     ctx = insecure_tls_context()
@@ -142,7 +145,8 @@ def test_enable_and_id(make_tem):
     s.close()
 
 
-def test_idle_announces_smtp_delivery_within_a_second(make_tem):
+@pytest.mark.release
+def test_idle_announces_smtp_delivery(make_tem):
     tem = imap_tem(make_tem, auth_allow_cleartext="yes")
     s, f = raw(tem.ports["imap"])
     f.readline()
@@ -157,13 +161,11 @@ def test_idle_announces_smtp_delivery_within_a_second(make_tem):
             break
     s.sendall(b"c IDLE\r\n")
     assert f.readline().startswith(b"+")
-    t0 = time.monotonic()
     send_mail(tem.smtp_port, "bob@a.test", [ALICE],
               b"Subject: push\r\n\r\nhello\r\n")
-    s.settimeout(5)
+    # pushed unasked, while the client only waits (how fast: bench/imap)
     line = f.readline()
     assert line == b"* 1 EXISTS\r\n", line
-    assert time.monotonic() - t0 < 2.0
     s.sendall(b"DONE\r\n")
     while True:
         line = f.readline()
@@ -188,7 +190,14 @@ def test_sessions_per_user_are_capped(make_tem):
     except imaplib.IMAP4.error as e:
         assert "LIMIT" in str(e)
     held.pop().logout()
-    time.sleep(0.2)
-    m.login(ALICE, PASSWORDS[ALICE])    # a slot is free again
+
+    def login():            # a slot is free once the server saw the logout
+        try:
+            m.login(ALICE, PASSWORDS[ALICE])
+            return True
+        except imaplib.IMAP4.error as e:
+            assert "LIMIT" in str(e)
+            return False
+    wait_for(login, 10, "a free session slot")
     m.logout()
     held[0].logout()

@@ -8,17 +8,14 @@ UTF-8 and modified UTF-7 folder names.
 One server for the module; each test logs in as a user of its own, so the
 tests do not see each other's folders."""
 
-import imaplib
-import itertools
 import os
 import re
-import socket
 import sys
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from temserver import IO_TIMEOUT, TemServer  # noqa: E402
+import imapclient  # noqa: E402
 
 SPECIAL = {"Archive": "\\Archive", "Drafts": "\\Drafts", "Junk": "\\Junk",
            "Sent": "\\Sent", "Trash": "\\Trash"}
@@ -26,170 +23,17 @@ MSG = (b"From: <a@b.test>\r\nTo: <u@a.test>\r\nSubject: %d\r\n"
        b"Message-ID: <%d@b.test>\r\n\r\nBody %d.\r\n")
 
 
-class Resp:
-    """One command's answer: untagged lines (str, literals inlined after a
-    CRLF) and the tagged line without its tag."""
+class Imap(imapclient.Imap):
+    """The shared client, untagged lines as str."""
 
-    def __init__(self, lines, tagged):
-        self.lines = lines
-        self.tagged = tagged
-        self.status = tagged.split(" ", 1)[0]
-
-    def of(self, kind):
-        """Untagged lines "* KIND ..." (or "* n KIND ...")."""
-        out = []
-        for l in self.lines:
-            w = l.split(" ")
-            if len(w) > 1 and w[1] == kind:
-                out.append(l)
-            elif len(w) > 2 and w[1].isdigit() and w[2] == kind:
-                out.append(l)
-        return out
-
-    def __repr__(self):
-        return "\n".join(self.lines + ["<tagged> " + self.tagged])
-
-
-class Imap:
-    """A byte-exact IMAP client: commands in, whole responses out."""
-
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=IO_TIMEOUT)
-        self.buf = b""
-        self.tags = itertools.count(1)
-        self.greeting = self._line()
-        assert self.greeting.startswith(b"* OK"), self.greeting
-
-    def _fill(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise AssertionError("connection closed; unread %r" % self.buf)
-        self.buf += chunk
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            self._fill()
-        line, _, self.buf = self.buf.partition(b"\r\n")
-        return line
-
-    def _exact(self, n):
-        while len(self.buf) < n:
-            self._fill()
-        data, self.buf = self.buf[:n], self.buf[n:]
-        return data
-
-    def response_line(self):
-        line = self._line()
-        while True:
-            m = re.search(rb"~?\{(\d+)\}$", line)
-            if not m:
-                return line
-            line += b"\r\n" + self._exact(int(m.group(1))) + self._line()
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        self.sock.sendall(data)
-
-    def finish(self, tag):
-        lines = []
-        while True:
-            line = self.response_line()
-            if line.startswith(tag + b" "):
-                return Resp(lines, line[len(tag) + 1:].decode("utf-8",
-                                                               "replace"))
-            assert not line.startswith(b"+"), "unexpected %r" % line
-            lines.append(line.decode("utf-8", "replace"))
-
-    def cmd(self, text, expect="OK"):
-        tag = b"T%d" % next(self.tags)
-        if isinstance(text, str):
-            text = text.encode("utf-8")
-        self.send(tag + b" " + text + b"\r\n")
-        r = self.finish(tag)
-        if expect:
-            assert r.status == expect, "%s -> %r" % (text, r)
-        return r
-
-    def append(self, box, data, flags=None, date=None, expect="OK",
-               sync=False):
-        tag = b"T%d" % next(self.tags)
-        head = tag + b" APPEND " + box.encode("utf-8")
-        if flags is not None:
-            head += b" (" + flags.encode() + b")"
-        if date is not None:
-            head += b' "' + date.encode() + b'"'
-        if sync:
-            self.send(head + b" {%d}\r\n" % len(data))
-            line = self._line()
-            assert line.startswith(b"+"), line
-            self.send(data + b"\r\n")
-        else:
-            self.send(head + b" {%d+}\r\n" % len(data) + data + b"\r\n")
-        r = self.finish(tag)
-        if expect:
-            assert r.status == expect, "APPEND %s -> %r" % (box, r)
-        return r
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+    def __init__(self, port, text=True):
+        imapclient.Imap.__init__(self, port, text=True)
 
 
 # --- fixtures -------------------------------------------------------------
 
 USERS = {"u%d@a.test" % i: "pw-u%d-Secret" % i for i in range(1, 61)}
-
-
-@pytest.fixture(scope="module")
-def srv():
-    t = TemServer(services=("smtp", "imap"), users=USERS,
-                  extra_conf={"auth_allow_cleartext": "yes"})
-    t.__enter__()
-    try:
-        yield t
-    except BaseException:
-        t.keep = True
-        raise
-    finally:
-        t.__exit__(None, None, None)
-
-
-_users = iter(sorted(USERS, key=lambda a: int(a[1:].split("@")[0])))
-
-
-@pytest.fixture
-def user(srv, request):
-    """A user of the module's server nobody used yet: (address, password)."""
-    addr = next(_users)
-    conns = []
-    request.node.imap_conns = conns
-    yield addr, USERS[addr]
-    for c in conns:
-        c.close()
-
-
-@pytest.fixture
-def login(srv, user, request):
-    """login(rev2=False, utf8=False, qresync=False, condstore=False) ->
-    a logged-in Imap connection of this test's user."""
-
-    def make(rev2=False, utf8=False, qresync=False, condstore=False):
-        c = Imap(srv.ports["imap"])
-        request.node.imap_conns.append(c)
-        c.cmd('LOGIN %s "%s"' % user)
-        exts = [e for e, on in (("IMAP4rev2", rev2), ("UTF8=ACCEPT", utf8),
-                                ("QRESYNC", qresync),
-                                ("CONDSTORE", condstore)) if on]
-        if exts:
-            r = c.cmd("ENABLE " + " ".join(exts))
-            assert r.of("ENABLED"), r
-        return c
-
-    return make
+srv, user, login = imapclient.imap_fixtures(USERS, text=True)
 
 
 def list_names(resp, kind="LIST"):

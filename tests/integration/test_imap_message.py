@@ -17,23 +17,32 @@ own, so the tests do not see each other's mail."""
 import base64
 import glob
 import imaplib
-import itertools
 import os
 import re
-import socket
 import sys
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from temserver import DATA, IO_TIMEOUT, TemServer  # noqa: E402
+import imapclient  # noqa: E402
+from temserver import DATA  # noqa: E402
 
 MIME_DIR = os.path.join(DATA, "mime")
 
 # Where tem answers differently from Dovecot on purpose (see
 # src/mail/test-mime.c for the reasons).
+# deep and deep-rfc822 nest 40 levels: tem parses 32 (MIME_MAX_DEPTH,
+# src/mail/mime.h), Dovecot 100. Their structures are checked to be capped
+# at exactly that depth; every other item must equal Dovecot's.
+MIME_MAX_DEPTH = 32
+CAPPED = {("deep", "BODY"), ("deep", "BODYSTRUCTURE"),
+          ("deep-rfc822", "BODY"), ("deep-rfc822", "BODYSTRUCTURE")}
+# A part above the cap loses the closing delimiters of its enclosing
+# multiparts (BODY[1.1] ends at --b20--, Dovecot's at --b2--): a bug in
+# src/mail/mime.c, see test_part_above_the_depth_cap_is_whole.
+DEEP_BUG = {("deep", "BODY[1.1]"), ("deep", "BINARY[1.1]")}
+
 KNOWN_DIFFS = {
-    ("deep", "*"), ("deep-rfc822", "*"),
     ("rfc2231", "BODY"), ("rfc2231", "BODYSTRUCTURE"),
     ("envelope", "ENVELOPE"),
     ("nested", "BINARY[1]"), ("nested", "BINARY.SIZE[1]"),
@@ -43,163 +52,13 @@ KNOWN_DIFFS = {
 
 # --- a byte-exact client --------------------------------------------------
 
-class Resp:
-    """One command's answer: untagged lines (bytes, literals inlined after
-    their CRLF) and the tagged line without its tag."""
-
-    def __init__(self, lines, tagged):
-        self.lines = lines
-        self.tagged = tagged
-        self.status = tagged.split(" ", 1)[0]
-
-    def of(self, kind):
-        """Untagged lines "* KIND ..." or "* n KIND ..." (bytes)."""
-        out = []
-        for l in self.lines:
-            w = l.split(b" ", 3)
-            if len(w) > 1 and w[1] == kind.encode():
-                out.append(l)
-            elif len(w) > 2 and w[1].isdigit() and w[2] == kind.encode():
-                out.append(l)
-        return out
-
-    def fetches(self):
-        """{seq: {ITEM: value}} of the FETCH lines (values parsed)."""
-        out = {}
-        for l in self.of("FETCH"):
-            m = re.match(rb"\* (\d+) FETCH ", l)
-            items = parse_list(l[m.end():])
-            d = out.setdefault(int(m.group(1)), {})
-            for i in range(0, len(items), 2):
-                d[items[i].decode()] = items[i + 1]
-        return out
-
-    def __repr__(self):
-        return "\n".join([repr(l) for l in self.lines] +
-                         ["<tagged> " + self.tagged])
-
-
-class Imap:
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=IO_TIMEOUT)
-        self.buf = b""
-        self.tags = itertools.count(1)
-        self.last_tag = None
-        self.greeting = self._line()
-        assert self.greeting.startswith(b"* OK"), self.greeting
-
-    def _fill(self):
-        chunk = self.sock.recv(262144)
-        if not chunk:
-            raise AssertionError("connection closed; unread %r" % self.buf)
-        self.buf += chunk
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            self._fill()
-        line, _, self.buf = self.buf.partition(b"\r\n")
-        return line
-
-    def _exact(self, n):
-        while len(self.buf) < n:
-            self._fill()
-        data, self.buf = self.buf[:n], self.buf[n:]
-        return data
-
-    def response_line(self):
-        line = self._line()
-        while True:
-            m = re.search(rb"~?\{(\d+)\}$", line)
-            if not m:
-                return line
-            line += b"\r\n" + self._exact(int(m.group(1))) + self._line()
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        self.sock.sendall(data)
-
-    def finish(self, tag):
-        lines = []
-        while True:
-            line = self.response_line()
-            if line.startswith(tag + b" "):
-                return Resp(lines, line[len(tag) + 1:].decode("utf-8",
-                                                               "replace"))
-            assert not line.startswith(b"+"), "unexpected %r" % line
-            lines.append(line)
-
-    def cmd(self, text, expect="OK"):
-        tag = b"T%d" % next(self.tags)
-        self.last_tag = tag.decode()
-        if isinstance(text, str):
-            text = text.encode("utf-8")
-        self.send(tag + b" " + text + b"\r\n")
-        r = self.finish(tag)
-        if expect:
-            assert r.status == expect, "%s -> %r" % (text, r)
-        return r
+class Imap(imapclient.Imap):
+    """The shared client; append returns the new message's UID."""
 
     def append(self, box, data, flags=None, date=None, binary=False):
-        tag = b"T%d" % next(self.tags)
-        head = tag + b" APPEND " + box.encode("utf-8")
-        if flags is not None:
-            head += b" (" + flags.encode() + b")"
-        if date is not None:
-            head += b' "' + date.encode() + b'"'
-        lit = b"~{%d+}" if binary else b"{%d+}"
-        self.send(head + b" " + lit % len(data) + b"\r\n" + data + b"\r\n")
-        r = self.finish(tag)
-        assert r.status == "OK", "APPEND -> %r" % r
+        r = imapclient.Imap.append(self, box, data, flags=flags, date=date,
+                                   binary=binary)
         return int(re.search(r"APPENDUID \d+ (\d+)", r.tagged).group(1))
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-
-def parse_list(data):
-    """Parses the IMAP list at the start of data ("(" ... ")") into
-    Python lists of bytes (atoms, strings and literals; NIL is None)."""
-    pos = 0
-
-    def value():
-        nonlocal pos
-        c = data[pos:pos + 1]
-        if c == b"(":
-            pos += 1
-            out = []
-            while data[pos:pos + 1] != b")":
-                if data[pos:pos + 1] == b" ":
-                    pos += 1
-                    continue
-                out.append(value())
-            pos += 1
-            return out
-        if c == b'"':
-            pos += 1
-            s = b""
-            while data[pos:pos + 1] != b'"':
-                if data[pos:pos + 1] == b"\\":
-                    pos += 1
-                s += data[pos:pos + 1]
-                pos += 1
-            pos += 1
-            return s
-        m = re.compile(rb"~?\{(\d+)\}\r\n").match(data, pos)
-        if m:
-            n = int(m.group(1))
-            pos = m.end() + n
-            return data[m.end():pos]
-        m = re.compile(rb"[^ ()\[\"]+(\[[^\]]*\])?(<\d+>)?").match(data, pos)
-        assert m, data[pos:pos + 40]
-        pos = m.end()
-        return None if m.group(0) == b"NIL" else m.group(0)
-
-    return value()
 
 
 def flags_of(v):
@@ -210,52 +69,8 @@ def flags_of(v):
 # --- fixtures -------------------------------------------------------------
 
 USERS = {"m%d@a.test" % i: "pw-m%d-Secret" % i for i in range(1, 57)}
-
-
-@pytest.fixture(scope="module")
-def srv():
-    t = TemServer(services=("smtp", "imap"), users=USERS,
-                  extra_conf={"auth_allow_cleartext": "yes"})
-    t.env["TZ"] = "UTC"
-    t.__enter__()
-    try:
-        yield t
-    except BaseException:
-        t.keep = True
-        raise
-    finally:
-        t.__exit__(None, None, None)
-
-
-_users = iter(sorted(USERS, key=lambda a: int(a[1:].split("@")[0])))
-
-
-@pytest.fixture
-def user(srv, request):
-    addr = next(_users)
-    conns = []
-    request.node.imap_conns = conns
-    yield addr, USERS[addr]
-    for c in conns:
-        c.close()
-
-
-@pytest.fixture
-def login(srv, user, request):
-    """login(rev2=False, condstore=False, qresync=False) -> a logged-in
-    Imap connection of this test's user."""
-
-    def make(rev2=False, condstore=False, qresync=False):
-        c = Imap(srv.ports["imap"])
-        request.node.imap_conns.append(c)
-        c.cmd('LOGIN %s "%s"' % user)
-        exts = [e for e, on in (("IMAP4rev2", rev2), ("QRESYNC", qresync),
-                                ("CONDSTORE", condstore)) if on]
-        if exts:
-            c.cmd("ENABLE " + " ".join(exts))
-        return c
-
-    return make
+srv, user, login = imapclient.imap_fixtures(USERS, env={"TZ": "UTC"},
+                                            imap_class=Imap)
 
 
 def msg(subject, body=b"Hello.\r\n", headers=b"", frm=b"<a@b.test>"):
@@ -330,10 +145,50 @@ def test_fetch_matches_dovecot(login, name):
         body = line[len(b"* 1 FETCH ("):-1]
         m = re.match(rb"[A-Z0-9.]+(\[[^\]]*\])?(<\d+>)? ", body)
         got = body[m.end():]
-        if got != want and (name, item) not in KNOWN_DIFFS and \
+        if (name, item) in CAPPED:
+            bad.extend(capped_at_max_depth(name, item, got, want))
+            continue
+        if got != want and (name, item) not in KNOWN_DIFFS | DEEP_BUG and \
                 (name, "*") not in KNOWN_DIFFS:
             bad.append("%s:\n  dovecot %r\n  tem     %r" % (item, want, got))
     assert not bad, "\n".join(bad)
+
+
+def capped_at_max_depth(name, item, got, want):
+    """Problems of a BODY/BODYSTRUCTURE answer GOT for a fixture nested
+    deeper than MIME_MAX_DEPTH: it must stop at exactly that depth where
+    Dovecot (WANT) goes deeper."""
+    if name == "deep":          # multipart in multipart: "((((...("text"
+        depth = len(got) - len(got.lstrip(b"("))
+        deeper = len(want) - len(want.lstrip(b"("))
+        want_depth = MIME_MAX_DEPTH + 1
+    else:                       # message/rfc822 in message/rfc822 ...
+        depth = got.count(b'"message" "rfc822"')
+        deeper = want.count(b'"message" "rfc822"')
+        want_depth = MIME_MAX_DEPTH
+    if got.count(b"(") != got.count(b")"):
+        return ["%s: unbalanced: %r" % (item, got)]
+    if depth != want_depth or deeper <= depth:
+        return ["%s: nesting %d (want %d, Dovecot %d): %r" % (
+            item, depth, want_depth, deeper, got)]
+    return []
+
+
+@pytest.mark.xfail(strict=True, reason="bug in src/mail/mime.c: a part "
+                   "above the depth cap loses its enclosing multiparts' "
+                   "closing delimiters")
+def test_part_above_the_depth_cap_is_whole(login):
+    c = login()
+    c.append("INBOX", fixture("deep.eml"))
+    c.cmd("SELECT INBOX")
+    refs = dict(read_ref(os.path.join(MIME_DIR, "deep.ref")))
+    for item in sorted(i for n, i in DEEP_BUG):
+        r = c.cmd("FETCH 1 (%s)" % peek(item))
+        (line,) = r.of("FETCH")
+        body = line[len(b"* 1 FETCH ("):-1]
+        got = body[re.match(rb"[A-Z0-9.]+(\[[^\]]*\])?(<\d+>)? ",
+                            body).end():]
+        assert got == refs[item], item
 
 
 # --- FETCH: items -----------------------------------------------------------

@@ -217,6 +217,7 @@ def test_cleartext_allowed(make_tem):
 # --- every command ----------------------------------------------------------
 
 @pytest.mark.parametrize("tls", [False, True], ids=["stls", "pop3s"])
+@pytest.mark.release
 def test_all_commands(ptem, tls):
     body = (b"line one\r\n.starts with a dot\r\n..two dots\r\n.\r\n"
             b"last line\r\n")
@@ -394,6 +395,7 @@ def test_read_ahead_paths(ptem):
     assert stat_of(ptem)[0] == 5
 
 
+@pytest.mark.release
 def test_pipelining(ptem):
     deliver(ptem, 2)
     wire = stored_wire(ptem)

@@ -35,6 +35,7 @@ def test_ipv6_listener(make_tem):
     assert "addr=::1" in tem.log_text()
 
 
+@pytest.mark.release
 def test_sighup_reloads_config(make_tem):
     tem = make_tem(extra_conf={"message_size_limit": "1M"})
     assert ehlo_size(tem.smtp_port) == 1024 * 1024
@@ -98,6 +99,7 @@ def test_run_as_drops_privileges(make_tem):
     assert len(tem.maildir_messages("alice@a.test")) == 1
 
 
+@pytest.mark.release
 def test_tls_1_1_is_refused(make_tem):
     tem = make_tem()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -111,8 +113,20 @@ def test_tls_1_1_is_refused(make_tem):
         pass
     with smtplib.SMTP("127.0.0.1", tem.smtp_port, timeout=10) as s:
         s.ehlo("c.test")
+        # offered, so the failure below is the version, not a missing TLS
+        assert s.has_extn("starttls"), s.esmtp_features
         with pytest.raises((ssl.SSLError, OSError, smtplib.SMTPException)):
             s.starttls(context=ctx)
+    # the same server, port and certificate take TLS 1.2
+    ok = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ok.check_hostname = False
+    ok.verify_mode = ssl.CERT_NONE
+    ok.minimum_version = ok.maximum_version = ssl.TLSVersion.TLSv1_2
+    with smtplib.SMTP("127.0.0.1", tem.smtp_port, timeout=10) as s:
+        s.ehlo("c.test")
+        s.starttls(context=ok)
+        assert s.sock.version() == "TLSv1.2"
+        assert s.ehlo("c.test")[0] == 250
 
 
 def test_mail_loop_is_refused_with_5_4_6(make_tem):

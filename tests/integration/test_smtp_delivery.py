@@ -5,10 +5,9 @@ kill -9; SIZE, 8BITMIME, SMTPUTF8, PIPELINING and CHUNKING (BDAT) work."""
 
 import os
 import threading
-import time
 
 from temserver import (SMTPClosed, SMTPConn, assert_stored, dot_stuff, expect,
-                       fixture_bytes, send_mail, simple_message)
+                       fixture_bytes, send_mail, simple_message, wait_for)
 
 
 def test_stored_byte_identical(tem):
@@ -180,13 +179,17 @@ def test_kill9_right_after_250_keeps_the_message(tem):
 
 
 def test_connection_lost_in_data_stores_nothing(tem):
+    ended = tem.log_text().count(" smtp disconnect ")
     with SMTPConn(tem.smtp_port) as c:
         c.ehlo()
         expect(c.cmd("MAIL FROM:<sender@b.test>"), "250")
         expect(c.cmd("RCPT TO:<alice@a.test>"), "250")
         expect(c.cmd("DATA"), "354")
         c.send(simple_message("cut")[:40])
-    time.sleep(0.5)
+    # the server saw the cut session end (its disconnect line)
+    wait_for(lambda: tem.log_text().count(" smtp disconnect ") > ended,
+             10, "the cut session's disconnect line")
+    assert tem.maildir_messages("alice@a.test") == []
     # The next session works, and only its message arrives.
     sent = simple_message("whole")
     send_mail(tem.smtp_port, "sender@b.test", ["alice@a.test"], sent)

@@ -1,26 +1,26 @@
-"""Inbound MX, the order of writes behind a 250 (SPEC: the final 250 comes
-only after the message is fsynced in each recipient's Maildir).
+"""The order of writes behind a 250 (SPEC: the final 250 comes only after
+the message is fsynced): in each recipient's Maildir for local mail
+(inbound MX), in the queue for mail to a remote recipient (submission).
 
 The running server is traced with strace: for every recipient, the file in
 tmp/ must be synced (fsync/fdatasync of it, or syncfs) before its rename
 into new/, and the directory synced (fsync of new/ or the Maildir, or
 syncfs) after the rename; both before the final 250 is written. Causal
 order is safe to read from strace -f: a thread stays stopped at each
-syscall exit until strace has printed it."""
+syscall exit until strace has printed it.
 
+The queue path: the queue file is written in queue/tmp/, synced, renamed
+into queue/msg/, then queue/msg/ is synced, and only then the 250."""
+
+import base64
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
 
-import pytest
+from temserver import PASSWORDS, SMTPConn, dot_stuff, expect, simple_message
 
-from temserver import SMTPConn, dot_stuff, expect, simple_message
-
-pytestmark = pytest.mark.skipif(shutil.which("strace") is None,
-                                reason="strace not installed")
 
 TRACED = ("fsync,fdatasync,syncfs,sync,rename,renameat,renameat2,link,linkat,"
           "openat,write,writev,sendto,sendmsg")
@@ -84,15 +84,22 @@ class Strace:
         return out
 
 
-def traced_delivery(tem, rcpts, chunked=False):
-    """Delivers one message to RCPTS under strace; returns the events and
-    the line of the final reply's write."""
+def traced_delivery(tem, rcpts, chunked=False, login=None):
+    """Delivers one message to RCPTS under strace (on the submission port,
+    AUTH PLAIN as LOGIN, when LOGIN is given); returns the events and the
+    line of the final reply's write."""
     sent = simple_message("durable", body=b"fsync me\r\n" * 50)
     trace = Strace(tem.proc.pid, os.path.join(tem.dir, "strace.out"))
+    port = tem.ports["submission"] if login else tem.smtp_port
+    sender = login or "sender@b.test"
     try:
-        with SMTPConn(tem.smtp_port) as c:
+        with SMTPConn(port) as c:
             c.ehlo()
-            expect(c.cmd("MAIL FROM:<sender@b.test>"), "250")
+            if login:
+                token = base64.b64encode(b"\0%s\0%s" % (
+                    login.encode(), PASSWORDS[login].encode())).decode()
+                expect(c.cmd("AUTH PLAIN " + token), "235")
+            expect(c.cmd("MAIL FROM:<%s>" % sender), "250")
             for r in rcpts:
                 expect(c.cmd("RCPT TO:<%s>" % r), "250")
             if chunked:
@@ -141,6 +148,33 @@ def check_order(events, reply_at, user):
     assert rend < reply_at, "%s: 250 written before the rename" % user
 
 
+def check_queue_order(events, reply_at):
+    """queue/tmp/ID written and synced, renamed into queue/msg/, then
+    queue/msg/ synced, all before the 250."""
+    renames = [e for e in events
+               if e[0] in ("rename", "renameat", "renameat2", "link", "linkat")
+               and "/queue/tmp/" in e[1] and "/queue/msg/" in e[1]]
+    assert len(renames) == 1, "want one queue tmp->msg rename, got %s" % (
+        renames,)
+    _, rargs, rstart, rend = renames[0]
+    tmp = re.search(r'"([^"]*/queue/tmp/[0-9a-f]+)"', rargs).group(1)
+    opened = [e for e in events if e[0] == "openat" and tmp in e[1]]
+    assert opened, "open of %s not traced" % tmp
+    file_synced = [e for e in events
+                   if e[2] > opened[0][3] and e[3] < rstart and (
+                       e[0] in ("syncfs", "sync") or
+                       (e[0] in ("fsync", "fdatasync") and tmp + ">" in e[1]))]
+    assert file_synced, "%s renamed into queue/msg/ before any sync of it" \
+        % tmp
+    dir_synced = [e for e in events
+                  if e[2] > rend and e[3] < reply_at and (
+                      e[0] in ("syncfs", "sync") or
+                      (e[0] in ("fsync", "fdatasync") and
+                       re.search(r"/queue/msg/?>", e[1])))]
+    assert dir_synced, "no sync of queue/msg/ between the rename and the 250"
+    assert rend < reply_at, "250 written before the rename"
+
+
 def test_one_recipient_synced_before_250(tem):
     events, reply_at = traced_delivery(tem, ["alice@a.test"])
     check_order(events, reply_at, "alice")
@@ -155,3 +189,14 @@ def test_several_recipients_synced_before_250(tem):
 def test_bdat_synced_before_250(tem):
     events, reply_at = traced_delivery(tem, ["bob@a.test"], chunked=True)
     check_order(events, reply_at, "bob")
+
+
+def test_remote_recipient_queued_and_synced_before_250(make_tem):
+    tem = make_tem(services=("smtp", "submission"),
+                   extra_conf={"auth_allow_cleartext": "yes"})
+    events, reply_at = traced_delivery(tem, ["someone@remote.test"],
+                                       login="alice@a.test")
+    check_queue_order(events, reply_at)
+    # and it went to the queue, not to a Maildir
+    assert not [e for e in events if "/mail/" in e[1] and "/new/" in e[1]
+                and e[0].startswith("rename") and e[3] < reply_at]

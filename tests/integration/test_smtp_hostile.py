@@ -294,10 +294,12 @@ def test_stalled_session_does_not_block_others(tem):
         expect(slow.cmd("DATA"), "354")
         wire = dot_stuff(first)
         slow.send(wire[:30])
-        t0 = time.monotonic()
         other = simple_message("fast one")
+        # delivered (250) while the first is still inside DATA; how fast
+        # is bench/'s concern
         send_mail(tem.smtp_port, "sender@b.test", ["bob@a.test"], other)
-        assert time.monotonic() - t0 < 5
+        assert len(tem.maildir_messages("bob@a.test")) == 1
+        assert tem.maildir_messages("alice@a.test") == []
         slow.send(wire[30:] + b".\r\n")
         expect(slow.reply(), "250")
     assert_stored(tem.maildir_messages("alice@a.test")[0], first)

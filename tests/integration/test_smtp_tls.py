@@ -6,6 +6,8 @@ import smtplib
 import ssl
 import subprocess
 
+import pytest
+
 from temserver import (DATA, HOSTNAME, SMTPConn, assert_stored, expect,
                        insecure_tls_context, simple_message)
 
@@ -49,6 +51,7 @@ def test_starttls_configured_cert_verifies(tem):
         deliver_over_tls(tem, c, "tls configured cert")
 
 
+@pytest.mark.release
 def test_smtplib_starttls(tem):
     sent = simple_message("smtplib tls")
     with smtplib.SMTP("127.0.0.1", tem.smtp_port, timeout=10) as s:
@@ -64,6 +67,7 @@ def test_smtplib_starttls(tem):
         assert_stored(msg, sent)
 
 
+@pytest.mark.release
 def test_commands_pipelined_behind_starttls_are_discarded(tem):
     """RFC 3207 5 / CVE-2011-0411: plaintext sent after STARTTLS, before the
     handshake, must not be executed inside the TLS session."""
@@ -132,6 +136,7 @@ def test_swaks_plain(tem):
     check_swaks_message(tem, "swaks plain")
 
 
+@pytest.mark.release
 def test_swaks_starttls(tem):
     out = swaks(tem, "--tls", subject="swaks tls")
     assert "TLS started" in out, out

@@ -13,7 +13,8 @@ explanation text. Covered: pass, fail, softfail, neutral, none, permerror
 (syntax, more than 10 look-ups, more than 2 void look-ups, two records,
 include of a domain without SPF, redirect to one, an include loop, more than
 10 MX), temperror (SERVFAIL directly, through include, through a, of the
-PTR look-up, of a PTR name's address), include,
+PTR look-up, of a PTR name's address, of the client's address family in a
+and mx while the other family answers), include,
 redirect, exp= (also through redirect), the macros i ir v l d2 s o h p, ip6
 with a prefix, a and mx with dual prefixes (IPv4 and IPv6 clients), ptr,
 exists, the HELO identity, upper-case records.
@@ -22,12 +23,11 @@ exists, the HELO identity, upper-case records.
 import os
 import subprocess
 
+import dns.resolver as dns_resolver  # Debian: python3-dnspython
 import pytest
+import spf                           # Debian: python3-spf
 
 from dnsserver import DnsServer
-
-spf = pytest.importorskip("spf")            # Debian: python3-spf
-dns_resolver = pytest.importorskip("dns.resolver")  # python3-dnspython
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -77,6 +77,12 @@ ZONES = {
         txt("inclnx." + Z, "v=spf1 include:nowhere.%s -all" % Z),
         txt("incltemp." + Z, "v=spf1 include:broken.test -all"),
         txt("atemp." + Z, "v=spf1 a:broken.test -all"),
+        # h6only answers AAAA, its A look-up fails (SERVFAIL below): an
+        # IPv4 client must get temperror, not "no match"
+        "h6only.%s. AAAA 2001:db8::99" % Z,
+        txt("ahalf." + Z, "v=spf1 a:h6only.%s -all" % Z),
+        txt("mxhalf." + Z, "v=spf1 mx -all"),
+        "mxhalf.%s. MX 10 h6only.%s." % (Z, Z),
         txt("redir." + Z, "v=spf1 redirect=pass.%s" % Z),
         txt("redirnospf." + Z, "v=spf1 redirect=nospf.%s" % Z),
         txt("redirall." + Z, "v=spf1 -all redirect=pass.%s" % Z),
@@ -139,7 +145,8 @@ ZONES = {
     ],
 }
 
-SERVFAIL = ["broken.test", "brokenptr.test", "77.2.0.192.in-addr.arpa"]
+SERVFAIL = ["broken.test", "brokenptr.test", "77.2.0.192.in-addr.arpa",
+            "h6only." + Z]
 IN = "192.0.2.10"        # inside pass.spf.test's network
 OUT = "198.51.100.99"    # outside everything
 
@@ -190,6 +197,10 @@ CASES = [
      "mx.good.test", "temperror", False),
     ("temperror-a-servfail", IN, "alice@atemp." + Z, "mx.good.test",
      "temperror", False),
+    ("temperror-a-own-family-servfail", IN, "alice@ahalf." + Z,
+     "mx.good.test", "temperror", False),
+    ("temperror-mx-own-family-servfail", IN, "alice@mxhalf." + Z,
+     "mx.good.test", "temperror", False),
     ("redirect-pass", IN, "alice@redir." + Z, "mx.good.test", "pass", False),
     ("redirect-fail", OUT, "alice@redir." + Z, "mx.good.test", "fail",
      False),

@@ -133,17 +133,20 @@ def test_sixteen_24mb_messages_bounded_memory_byte_exact(make_tem,
 
 def test_sixteen_24mb_messages_queued_byte_exact(make_tem, small_quarantine):
     """The same through an alias to a remote address: a Maildir copy and a
-    queue file each. (Peak RSS is not asserted here: the delivery engine
-    still reads a queued message whole to send it, which the outbound
-    streaming changes.)"""
+    queue file each (whose delivery attempts stream from the file), the
+    same memory bound."""
     # the remote copies stay queued: their relay refuses connections
     tem = make_tem(aliases={"fwd@a.test": "far@remote.test"},
                    extra_conf={"message_size_limit": str(64 << 20),
                                "relay_host": "127.0.0.1:%d" % free_port()})
     msgs = [big_message(100 + i) for i in range(SESSIONS)]
     send_all(tem, msgs, ["alice@a.test", "fwd@a.test"])
+    peak = vm_hwm_kb(tem.proc.pid)
+    print("queued: peak RSS %d kB" % peak)
     assert_each_once(tem.maildir_messages("alice@a.test"), msgs, "Maildir")
     assert_each_once(list(queue_contents(tem).values()), msgs, "queue")
+    assert peak < RSS_LIMIT_KB, "peak RSS %d kB >= %d kB" % (peak,
+                                                               RSS_LIMIT_KB)
 
 
 # --- a full disk ---------------------------------------------------------

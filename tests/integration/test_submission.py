@@ -100,7 +100,7 @@ def test_many_failures_lock_the_address_out(make_tem):
 def test_sender_must_belong_to_the_user(make_tem):
     tem = sub_tem(make_tem)
     tem.admin("alias", "add", "sales@a.test", ALICE)
-    time.sleep(1.5)
+    tem.wait_accounts()
     with smtplib.SMTP("127.0.0.1", tem.ports["submission"], timeout=10) as s:
         s.starttls(context=insecure_tls_context())
         s.login(ALICE, PASSWORDS[ALICE])

@@ -7,14 +7,13 @@ import os
 import re
 import smtplib
 import sys
-import time
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from dnsserver import DnsServer  # noqa: E402
-from temserver import TemServer, insecure_tls_context  # noqa: E402
-from test_delivery import shared_port, wait_for  # noqa: E402
+from temserver import (TemServer, insecure_tls_context,  # noqa: E402
+                       shared_port, wait_for)
 
 ALICE = ("alice@a.test", "alice-secret-1")
 BOB = ("bob@b.test", "bob-secret-1")
@@ -77,7 +76,6 @@ def test_signed_mail_passes_spf_dkim_dmarc_at_the_receiver(tmp_path, body):
         a0.admin("dkim", "keygen", "a.test", "--type", "ed25519")
         zones = base_zones()
         zones["a.test"] += dkim_records(a0)
-        keydir = os.path.join(a0.data_dir, "dkim")
         with DnsServer(zones) as dns, \
                 TemServer(users=dict([BOB]), domains=("b.test",),
                           hostname="mx.b.test", listen_addr="127.0.0.3",
@@ -92,7 +90,9 @@ def test_signed_mail_passes_spf_dkim_dmarc_at_the_receiver(tmp_path, body):
                 f.writelines(lines)
             a0.extra_conf = {}
             a0.start()
-            time.sleep(1.2)          # keys are picked up by polling
+            # keys are read at start-up, before the first connection
+            with open(a0.logs[-1]) as f:
+                assert "server dkim-keys domains=1" in f.read()
             msg = (b"From: Alice <alice@a.test>\r\nTo: bob@b.test\r\n"
                    b"Subject: signed\r\n\r\n" + body)
             with smtplib.SMTP("127.0.0.1", a0.ports["submission"],

@@ -31,7 +31,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from temserver import (TemServer, first_difference,  # noqa: E402
+from temserver import (first_difference, module_server,  # noqa: E402
                        insecure_tls_context, send_mail, simple_message)
 
 USERS = {
@@ -45,7 +45,7 @@ RUN_TIMEOUT = 60        # one client run; the whole file takes ~10-20 s
 
 def need(tool, package):
     if shutil.which(tool) is None:
-        pytest.skip("%s missing (Debian package %s; scripts/deps.sh TEST "
+        pytest.fail("%s missing (Debian package %s; scripts/deps.sh TEST "
                     "list)" % (tool, package))
 
 
@@ -67,18 +67,10 @@ def cert(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def srv(cert):
-    t = TemServer(services=("smtp", "imap", "imaps"), users=USERS,
-                  extra_conf={"auth_allow_cleartext": "yes",
-                              "tls_cert_file": cert[0],
-                              "tls_key_file": cert[1]})
-    t.__enter__()
-    try:
-        yield t
-    except BaseException:
-        t.keep = True
-        raise
-    finally:
-        t.__exit__(None, None, None)
+    yield from module_server(services=("smtp", "imap", "imaps"), users=USERS,
+                             extra_conf={"auth_allow_cleartext": "yes",
+                                         "tls_cert_file": cert[0],
+                                         "tls_key_file": cert[1]})
 
 
 @pytest.fixture

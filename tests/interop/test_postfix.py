@@ -17,19 +17,20 @@ own recipients or counts what is new.
 import os
 import re
 import smtplib
-import socket
 import sys
 import time
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from dnsserver import DnsServer, free_port  # noqa: E402
+from dnsserver import DnsServer  # noqa: E402
+from dsnreader import parse_dsn  # noqa: E402
 from postfixpeer import (PostfixPeer, PostfixUnavailable,  # noqa: E402
                          ensure_installed, listening_on)
+import temserver  # noqa: E402
 from temserver import (DATA, TemServer, fixture_bytes,  # noqa: E402
                        insecure_tls_context, on_disk, split_added_headers,
-                       first_difference)
+                       first_difference, wait_for)
 
 ALICE = ("alice@a.test", "alice-secret-1")
 BOB = ("bob@b.test", "bob-secret-1")
@@ -45,20 +46,7 @@ PF_SENDER = "sender@p.test"    # sender of mail into tem B; gets bounces
 
 def shared_port():
     """A port free on 127.0.0.1, tem B's and Postfix's addresses."""
-    for _ in range(50):
-        port = free_port()
-        ok = True
-        for addr in ("127.0.0.1", TEM_B_ADDR, PF_ADDR):
-            s = socket.socket()
-            try:
-                s.bind((addr, port))
-            except OSError:
-                ok = False
-            finally:
-                s.close()
-        if ok:
-            return port
-    raise RuntimeError("no shared port")
+    return temserver.shared_port(("127.0.0.1", TEM_B_ADDR, PF_ADDR))
 
 
 ZONES = {
@@ -79,7 +67,7 @@ def postfix_installed():
     try:
         installed_now = ensure_installed()
     except PostfixUnavailable as e:
-        pytest.skip("Postfix cannot be installed: %s" % e)
+        pytest.fail("Postfix cannot be installed: %s" % e)
     if installed_now:
         # the package must not have started a system instance
         assert not listening_on(25), "something listens on port 25 after " \
@@ -135,16 +123,6 @@ def report_logs(request, hosts):
 
 # --- helpers ----------------------------------------------------------------
 
-def wait_for(fn, timeout=20, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
-
-
 def message(rcpts, subject, body, sender=ALICE[0]):
     return ("From: <%s>\r\nTo: %s\r\nSubject: %s\r\n"
             "Message-ID: <%s.%d@test>\r\nDate: Sat, 28 Nov 2026 02:00:00 "
@@ -171,11 +149,6 @@ def inject(pf, sender, rcpts, msg):
         refused = s.sendmail(sender, rcpts, msg)
         assert not refused, refused
     return msg
-
-
-def queue_ids(tem):
-    out = tem.admin("queue", "list").stdout.decode()
-    return [l.split()[0] for l in out.splitlines() if l.strip()]
 
 
 def count_in(seq, needle):
@@ -214,6 +187,35 @@ def postfix_pid(log, daemon, needle):
     return None
 
 
+def postfix_sent_ids(pf, rcpt):
+    """Postfix's queue ids of its `to=<RCPT> ... status=sent` log lines."""
+    return [re.search(r": ([0-9A-F]+): to=", l).group(1) for l in
+            log_lines(pf.log_text(), "to=<%s>" % rcpt, "status=sent")]
+
+
+def wait_postfix_done(pf, rcpt, before):
+    """Waits until Postfix has sent more than BEFORE messages to RCPT and
+    is done with every one of them (its qmgr logs `QID: removed`): after
+    that, nothing more for RCPT can arrive."""
+    def done():
+        ids = postfix_sent_ids(pf, rcpt)
+        log = pf.log_text()
+        return len(ids) > before and all(": %s: removed" % q in log
+                                         for q in ids)
+    wait_for(done, what="Postfix to finish its mail for " + rcpt)
+
+
+def wait_tem_to_postfix_done(a, pf, rcpt):
+    """Waits until tem A's queue is empty and Postfix removed every
+    message tem A handed it for RCPT (tem's log: `queued as QID`)."""
+    a.wait_queue_empty()
+    ids = re.findall(r"mta to=<%s>.*status=sent.*queued as ([0-9A-F]+)"
+                     % re.escape(rcpt), a.log_text())
+    assert ids, a.log_tail()
+    wait_for(lambda: all(": %s: removed" % q in pf.log_text() for q in ids),
+             what="Postfix to finish the mail tem A sent to " + rcpt)
+
+
 def postfix_queue_id(pf, rcpt, status="sent"):
     """The queue id of Postfix's `to=<RCPT> ... status=STATUS` log line."""
     lines = log_lines(pf.log_text(), "to=<%s>" % rcpt, "status=" + status)
@@ -230,8 +232,7 @@ def test_tem_to_postfix_over_tls_byte_identical_once(hosts):
         [PF_USER], "tem to postfix", "Hello Postfix,\r\n.a leading dot\r\n"
         "..two dots\r\n\r\ntrailing space \r\nbye\r\n"))
     got = wait_for(lambda: pf.messages(PF_USER)[before:], what="delivery")
-    wait_for(lambda: queue_ids(a) == [], what="tem A's queue to empty")
-    time.sleep(0.5)
+    wait_tem_to_postfix_done(a, pf, PF_USER)
     new = pf.messages(PF_USER)[before:]
     assert len(new) == 1, "delivered %d times" % len(new)
     fields = postfix_added(got[0], sent)
@@ -288,8 +289,7 @@ def test_postfix_5xx_unknown_user_bounces_to_alice(hosts):
                                          "Is anybody there?\r\n"))
     dsns = wait_for(lambda: a.maildir_messages(ALICE[0])[before:],
                     what="bounce to alice")
-    wait_for(lambda: queue_ids(a) == [], what="tem A's queue to empty")
-    time.sleep(0.3)
+    a.wait_queue_empty()       # the bounce is local: nothing more comes
     assert len(a.maildir_messages(ALICE[0])) == before + 1
     text = dsns[0].decode("utf-8", "replace")
     assert "Return-Path: <>" in text
@@ -299,6 +299,10 @@ def test_postfix_5xx_unknown_user_bounces_to_alice(hosts):
     assert "Status: 5.1.1" in text
     assert "User unknown in virtual mailbox table" in text
     assert "Subject: to nobody" in text      # the original headers come back
+    d = parse_dsn(dsns[0])
+    r = d.recipient("nobody@p.test")
+    assert (r["action"], r["status"]) == ("failed", "5.1.1"), r
+    assert d.original["Subject"] == "to nobody", d.original_type
     assert log_lines(pf.log_text(), "NOQUEUE: reject: RCPT from "
                      "unknown[127.0.0.1]: 550 5.1.1 <nobody@p.test>")
     assert log_lines(a.log_text(), "mta to=<nobody@p.test>",
@@ -316,7 +320,7 @@ def test_postfix_4xx_is_retried_and_delivered_once(hosts):
         wait_for(lambda: log_lines(a.log_text(), "mta to=<%s>" % PF_LATER,
                                    "status=deferred"),
                  what="tem A to defer after Postfix's 450")
-        assert len(queue_ids(a)) == 1
+        assert len(a.queue_ids()) == 1
         assert log_lines(pf.log_text(), "NOQUEUE: reject: RCPT from",
                          "450 4.2.0 <%s>" % PF_LATER)
         assert pf.messages(PF_LATER) == []
@@ -324,8 +328,7 @@ def test_postfix_4xx_is_retried_and_delivered_once(hosts):
         pf.set_rcpt_access({})
         pf.reload()
     got = wait_for(lambda: pf.messages(PF_LATER), what="the retry")
-    wait_for(lambda: queue_ids(a) == [], what="tem A's queue to empty")
-    time.sleep(0.5)
+    wait_tem_to_postfix_done(a, pf, PF_LATER)
     assert len(pf.messages(PF_LATER)) == 1
     postfix_added(got[0], sent)
     assert len(a.maildir_messages(ALICE[0])) == bounces   # no bounce
@@ -357,13 +360,14 @@ def tem_b_stored_check(stored, sent, rcpt):
 
 def test_postfix_to_tem_over_tls_byte_identical(hosts):
     b, pf = hosts.b, hosts.pf
+    before = len(postfix_sent_ids(pf, BOB[0]))
     sent = inject(pf, PF_SENDER, [BOB[0]], message(
         [BOB[0]], "postfix to tem", "Hello tem,\r\n.leading dot\r\n\r\n"
         "bye\r\n", sender=PF_SENDER))
     got = wait_for(lambda: [m for m in b.maildir_messages(BOB[0])
                             if b"Subject: postfix to tem" in m],
                    what="delivery to bob")
-    time.sleep(0.3)
+    wait_postfix_done(pf, BOB[0], before)
     assert count_in(b.maildir_messages(BOB[0]),
                     b"Subject: postfix to tem") == 1
     fields = tem_b_stored_check(got[0], sent, BOB[0])
@@ -404,13 +408,15 @@ def test_postfix_to_tem_pipelining_two_recipients(hosts):
     b, pf = hosts.b, hosts.pf
     sent = fixture_bytes("message-mime-8bit.eml")
     sent = sent.replace(b"Subject: ", b"Subject: pipelined ", 1)
+    before = {who: len(postfix_sent_ids(pf, who)) for who in (BOB[0],
+                                                              CAROL[0])}
     inject(pf, PF_SENDER, [BOB[0], CAROL[0]], sent)
     for who in (BOB[0], CAROL[0]):
         got = wait_for(lambda: [m for m in b.maildir_messages(who)
                                 if b"Subject: pipelined " in m],
                        what="delivery to " + who)
         tem_b_stored_check(got[0], sent, who)
-    time.sleep(0.3)
+        wait_postfix_done(pf, who, before[who])
     for who in (BOB[0], CAROL[0]):
         assert count_in(b.maildir_messages(who), b"Subject: pipelined ") == 1
     # one transaction: the same Postfix queue id, sent to both

@@ -21,7 +21,9 @@ Each zone is a `static` local zone: a name under it without records is
 NXDOMAIN, a name with records but not of the asked type is NODATA. Every
 name outside the given zones is NXDOMAIN too (nothing is ever looked up on
 the internet). Names in `servfail` are answered with SERVFAIL (they are
-forwarded to a closed port), as a broken authority would.
+forwarded to a closed port), as a broken authority would, except for the
+types a zone gives them records of: a name with only an A record there
+answers A and fails AAAA (one address family broken).
 """
 
 import os
@@ -97,10 +99,11 @@ def query(addr, port, name, qtype="A", timeout=2.0):
 class DnsServer:
     """unbound serving `zones` ({zone: [RR strings]}) on 127.0.0.1."""
 
-    def __init__(self, zones, servfail=(), verbosity=1):
+    def __init__(self, zones, servfail=(), verbosity=1, log_queries=False):
         self.zones = zones
         self.servfail = list(servfail)
         self.verbosity = verbosity
+        self.log_queries = log_queries    # unbound logs each query asked
         self.dir = None
         self.proc = None
         self.port = None
@@ -125,6 +128,7 @@ class DnsServer:
             "  logfile: \"\"",
             "  use-syslog: no",
             "  verbosity: %d" % self.verbosity,
+            "  log-queries: %s" % ("yes" if self.log_queries else "no"),
             "  num-threads: 1",
             "  so-reuseport: no",
             "  do-not-query-localhost: no",
@@ -141,7 +145,8 @@ class DnsServer:
             for rr in rrs:
                 lines.append("  local-data: %s" % _quote(rr))
         for name in self.servfail:
-            lines.append("  local-zone: %s transparent" % _quote(_fqdn(name)))
+            lines.append("  local-zone: %s typetransparent"
+                         % _quote(_fqdn(name)))
         for name in self.servfail:
             lines += ["forward-zone:",
                       "  name: %s" % _quote(_fqdn(name)),

@@ -306,9 +306,17 @@ class PostfixPeer:
         return self
 
     def reload(self):
-        """Re-reads main.cf and the tables: new processes use them."""
+        """Re-reads main.cf and the tables: returns once the master logged
+        the reload (it then ends its old children; new processes use the
+        new settings)."""
+        done = self.log_text().count("]: reload -- ")
         self._run("reload")
-        time.sleep(0.3)
+        deadline = time.monotonic() + START_TIMEOUT
+        while self.log_text().count("]: reload -- ") <= done:
+            if time.monotonic() > deadline:
+                raise AssertionError("postfix did not log its reload:\n%s"
+                                     % self.log_tail())
+            time.sleep(0.02)
 
     def master_pid(self):
         try:

@@ -47,11 +47,45 @@ def tem_bin():
     return path
 
 
+def wait_for(fn, timeout=30, what="condition", interval=0.05):
+    """Polls FN until it returns something true (returned), at most
+    TIMEOUT seconds; raises AssertionError naming WHAT after that. For
+    waiting on an event (a file, a log line, an empty queue), never as a
+    fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %ss waiting for %s"
+                                 % (timeout, what))
+        time.sleep(interval)
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def shared_port(addrs=tuple("127.0.0.%d" % h for h in range(1, 12))):
+    """A TCP port free on every address of ADDRS (loopback hosts that all
+    listen on one port, as MX hosts all listen on 25)."""
+    for _ in range(50):
+        port = free_port()
+        ok = True
+        for addr in addrs:
+            with socket.socket() as s:
+                try:
+                    s.bind((addr, port))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return port
+    raise RuntimeError("no port free on all of %s" % (addrs,))
 
 
 def sanitizer_env():
@@ -79,6 +113,23 @@ def quiet_dns_addr():
         _quiet_dns.__enter__()
         atexit.register(_quiet_dns.__exit__, None, None, None)
     return _quiet_dns.addr
+
+
+def module_server(env=None, **kwargs):
+    """Body of a module-scoped fixture: `yield from module_server(...)`
+    gives a started TemServer(**kwargs) (ENV added to its environment),
+    stopped after the module; its temp dir is kept when the module
+    fails."""
+    t = TemServer(**kwargs)
+    t.env.update(env or {})
+    t.__enter__()
+    try:
+        yield t
+    except BaseException:
+        t.keep = True
+        raise
+    finally:
+        t.__exit__(None, None, None)
 
 
 class TemError(AssertionError):
@@ -118,6 +169,7 @@ class TemServer:
         self.logs = []
         self.exit_codes = []
         self.keep = False          # keep the temp dir (set for failed tests)
+        self.start_serial = 0      # accounts.serial when serve last started
         self.env = sanitizer_env()
 
     # --- set-up ---------------------------------------------------------
@@ -232,6 +284,7 @@ class TemServer:
         """Starts `tem serve` and waits until SMTP answers with a 220."""
         log = os.path.join(self.dir, "serve-%d.log" % (len(self.logs) + 1))
         self.logs.append(log)
+        self.start_serial = self.accounts_serial()
         with open(log, "ab") as f:       # O_APPEND: tem's stderr, whole
             self.proc = subprocess.Popen(
                 [self.bin, "-c", self.conf_path, "serve"],
@@ -334,6 +387,46 @@ class TemServer:
             self.proc.kill()
             self.proc.wait()
         self.proc = None
+
+    # --- waiting for the server ----------------------------------------
+
+    def accounts_serial(self):
+        """The change serial the admin commands last published."""
+        try:
+            with open(os.path.join(self.data_dir, "accounts.serial")) as f:
+                return int(f.read())
+        except (FileNotFoundError, ValueError):
+            return 0
+
+    def wait_accounts(self, timeout=10):
+        """Returns once the running server uses the accounts as they are on
+        disk now: at once when it loaded that serial at start-up or has
+        logged `- server accounts-loaded serial=N` with N at least the
+        current serial (admin commands ask the running server to load
+        their change before they return, so normally nothing is left to
+        wait for); otherwise waits for that line (the 1 s accounts poll is
+        the server's fallback)."""
+        want = self.accounts_serial()
+
+        def loaded():
+            if self.start_serial >= want:
+                return True
+            got = re.findall(r" server accounts-(?:re)?loaded serial=(\d+)",
+                             self.log_text())
+            return bool(got) and max(map(int, got)) >= want
+        wait_for(loaded, timeout, "the server to load accounts serial %d"
+                 % want, interval=0.02)
+
+    def queue_ids(self):
+        """The ids `tem queue list` shows."""
+        out = self.admin("queue", "list").stdout.decode()
+        return [l.split()[0] for l in out.splitlines() if l.strip()]
+
+    def wait_queue_empty(self, timeout=30):
+        """Waits until `tem queue list` is empty: every queued message was
+        delivered, bounced or dropped, so nothing more will be sent."""
+        wait_for(lambda: self.queue_ids() == [], timeout, "the queue of %s "
+                 "to empty" % self.hostname, interval=0.1)
 
     # --- logs -----------------------------------------------------------
 

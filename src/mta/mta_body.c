@@ -1,0 +1,193 @@
+/*
+ * mta_body - the message body of an outbound transaction: encoded with
+ * mta_data.c piece by piece, from memory or from the queue file read
+ * MTA_CHUNK bytes at a time on the worker pool (the delivery engine's
+ * loop never waits for the disk), one piece in flight and the next read
+ * only when the socket has taken the last one. Memory per session is
+ * the read buffer and one encoded piece, whatever the message's size.
+ *
+ * Trust: the bytes are stored mail (from anyone) going to a remote
+ * server; mta_data.c keeps the end marker unique. A read error or a
+ * file cut short ends the connection without the end marker, so the
+ * peer never takes part of a message for the whole.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mta/mta_session_int.h"
+#include "queue/queue.h"
+#include "util/buf.h"
+#include "util/io.h"
+#include "util/log.h"
+#include "util/worker.h"
+#include "util/xmalloc.h"
+
+/* The body read from a file: one read at a time on a worker, into a
+   buffer of MTA_CHUNK bytes that lives as long as the body is sent. The
+   reader owns a duplicate of the caller's descriptor, so a read still
+   running after the session is gone (s == NULL: orphaned) touches
+   nothing but the reader, which it then frees. */
+struct mta_reader {
+	struct mta_session	*s;
+	struct queue_content	 qc;	/* the message's, with our own fd */
+	uint64_t		 pos;	/* content offset of the next read */
+	size_t			 left;	/* content bytes not yet read */
+	char			*buf;
+	size_t			 n;	/* bytes of the read in progress */
+	int			 err;	/* its errno, 0 */
+	bool			 busy;	/* a read is on a worker */
+};
+
+static void
+mta_reader_free(struct mta_reader *r)
+{
+	queue_content_close(&r->qc);
+	free(r->buf);
+	free(r);
+}
+
+void
+mta_body_stop(struct mta_session *s)
+{
+	struct mta_reader *r = s->reader;
+
+	if (r == NULL)
+		return;
+	s->reader = NULL;
+	if (r->busy)
+		r->s = NULL;
+	else
+		mta_reader_free(r);
+}
+
+/* Worker thread: the next piece (a file cut short is EIO). */
+static void
+mta_read_work(void *arg)
+{
+	struct mta_reader *r = arg;
+
+	r->err = queue_content_read(&r->qc, r->pos, r->buf, r->n) < 0 ?
+	    errno : 0;
+}
+
+static void mta_body_write(struct mta_session *s, const char *p, size_t n,
+    bool last);
+
+/* Loop: the piece is read; encode and send it. */
+static void
+mta_read_done(void *arg)
+{
+	struct mta_reader *r = arg;
+	struct mta_session *s = r->s;
+	struct mta_msg *m;
+	char *t;
+
+	r->busy = false;
+	if (s == NULL) {
+		mta_reader_free(r);
+		return;
+	}
+	if (r->err) {
+		/* The peer has part of the message and must not take it as
+		   whole: close without the end marker (RFC 5321 6.1: the
+		   recipients are tried again). */
+		t = xasprintf("local read error while sending the message "
+		    "body: %s", strerror(r->err));
+		log_error("%s mta read-failed error=\"%s\"", s->id,
+		    strerror(r->err));
+		m = mta_cur(s);
+		for (int i = 0; i < m->nrcpt; i++)
+			if (s->rcpt_ok[i])
+				mta_set_result(m, i, MTA_RCPT_TEMP, t);
+		free(t);
+		s->naccepted = 0;
+		mta_body_stop(s);
+		s->in_body = false;
+		mta_finish(s, MTA_OK, "local read error");
+		return;
+	}
+	r->pos += r->n;
+	r->left -= r->n;
+	mta_body_write(s, r->buf, r->n, r->left == 0);
+}
+
+/* Encodes and writes one piece of the body; after the last, the end
+   marker too, then waits for the final reply under data_timeout. */
+static void
+mta_body_write(struct mta_session *s, const char *p, size_t n, bool last)
+{
+	if (s->io == NULL)
+		return;
+	buf_reset(&s->out);
+	mta_data_feed(&s->data, p, n, &s->out);
+	if (last)
+		mta_data_end(&s->data, &s->out);
+	io_write(s->io, s->out.data, s->out.len);
+	if (s->out.cap > 4 * MTA_CHUNK)
+		buf_free(&s->out);
+	if (last) {
+		s->in_body = false;
+		mta_body_stop(s);
+		mta_timeout(s, s->p.data_timeout);
+	} else
+		mta_timeout(s, s->p.command_timeout);
+}
+
+/* Writes the next chunk of content (called at the start of the body and
+   whenever the output has drained). */
+void
+mta_send_body(struct mta_session *s)
+{
+	struct mta_msg *m = mta_cur(s);
+	struct mta_reader *r = s->reader;
+	size_t n;
+
+	if (!s->in_body || s->io == NULL)
+		return;
+	if (m->content) {
+		n = m->len - s->data.off > MTA_CHUNK ? MTA_CHUNK :
+		    m->len - s->data.off;
+		mta_body_write(s, m->content + s->data.off, n,
+		    s->data.off + n == m->len);
+		s->data.off += n;
+		return;
+	}
+	if (r == NULL || r->busy)
+		return;
+	if (r->left == 0) {
+		mta_body_write(s, "", 0, true);
+		return;
+	}
+	r->n = r->left > MTA_CHUNK ? MTA_CHUNK : r->left;
+	r->busy = true;
+	worker_submit(s->loop, mta_read_work, mta_read_done, r);
+	mta_timeout(s, s->p.command_timeout);
+}
+
+/* Starts the body of message m: from memory, or from its file through a
+   reader. false when the file cannot be used (the message is then
+   refused for now). */
+bool
+mta_body_start(struct mta_session *s, struct mta_msg *m)
+{
+	struct mta_reader *r;
+	int fd;
+
+	mta_data_start(&s->data);
+	if (m->content)
+		return true;
+	fd = fcntl(m->file->fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	r = xcalloc(1, sizeof(*r));
+	r->s = s;
+	r->qc = *m->file;
+	r->qc.fd = fd;
+	r->left = m->file->len;
+	r->buf = xmalloc(MTA_CHUNK);
+	s->reader = r;
+	return true;
+}

@@ -1,0 +1,196 @@
+/*
+ * mta_bounce - the failure DSN (RFC 3464) of a delivery: built on the
+ * worker pool from the queue file, queued from <> to the sender, and
+ * recorded as sent (QUEUE_RF_FAILURE_DSN) before the delivery is freed.
+ *
+ * Memory: the original is attached whole up to DSN_FULL_MAX (128 KiB),
+ * else its header: either way only its first DSN_FULL_MAX bytes are
+ * read from the file, so a bounce of a message of any size costs that
+ * buffer and the report. The read and the building (which scans the
+ * copy) run on a worker, never on the engine's loop.
+ *
+ * Trust: the original came from anyone; mail/dsn.c sanitises what it
+ * copies into header fields. A message from <> is never bounced.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "mail/dsn.h"
+#include "mta/mta_int.h"
+#include "server/server.h"
+#include "util/log.h"
+#include "util/worker.h"
+#include "util/xmalloc.h"
+
+struct mta_bounce {
+	struct queue_new	 qn;
+	struct queue_rcpt	 rcpt;
+	char			*content;	/* the report */
+	size_t			 len;
+	char			*hostname;	/* conf's, copied on the loop */
+	struct mta_delivery	*d;
+	int			*idx;		/* recipients reported */
+	int			 n;
+};
+
+static void
+mta_bounce_free(struct mta_bounce *b)
+{
+	struct mta_delivery *d = b->d;
+
+	free(b->content);
+	free(b->hostname);
+	free(b->idx);
+	free(b);
+	mta_delivery_free(d);
+}
+
+static void
+mta_flags_work(void *arg)
+{
+	struct mta_bounce *b = arg;
+
+	if (queue_set_rcpt_flags(b->d->qm, b->idx, b->n,
+	    QUEUE_RF_FAILURE_DSN) < 0 && errno != ENOENT)
+		log_error("%s mta flag-failed error=\"%s\"", b->d->qm->id,
+		    strerror(errno));
+}
+
+static void
+mta_flags_done(void *arg)
+{
+	mta_bounce_free(arg);
+}
+
+static void
+mta_bounce_queued(struct queue_new *qn, int error, void *arg)
+{
+	struct mta_bounce *b = arg;
+
+	(void)qn;
+	if (error) {
+		/* Not recorded as sent: the bounce is made again when the
+		 * message comes back (at the next start at the latest). */
+		log_error("%s mta bounce-queue-failed error=\"%s\"",
+		    b->d->qm->id, strerror(error));
+		mta_bounce_free(b);
+		return;
+	}
+	log_info("%s mta bounce queued=%s to=<%s>", b->d->qm->id,
+	    b->qn.msg.id, b->d->qm->sender);
+	worker_submit(mta_loop(), mta_flags_work, mta_flags_done, b);
+}
+
+/* Failed recipients that still need a failure DSN. */
+static int
+mta_bounce_rcpts(struct mta_delivery *d, int *idx)
+{
+	int n = 0;
+
+	for (int i = 0; i < d->qm->nrcpt; i++) {
+		struct queue_rcpt *qr = &d->qm->rcpts[i];
+		if (qr->state != QUEUE_STATE_FAILED ||
+		    (qr->flags & QUEUE_RF_FAILURE_DSN))
+			continue;
+		if (qr->notify && !(qr->notify & QUEUE_NOTIFY_FAILURE))
+			continue;
+		idx[n++] = i;
+	}
+	return n;
+}
+
+/* Worker: reads what can be attached and builds the report. */
+static void
+mta_bounce_build(void *arg)
+{
+	struct mta_bounce *b = arg;
+	struct mta_delivery *d = b->d;
+	size_t have = d->qc.len < DSN_FULL_MAX ? d->qc.len : DSN_FULL_MAX;
+	char *orig = xmalloc(have + 1);
+	struct dsn_rcpt *dr = xcalloc((size_t)b->n, sizeof(*dr));
+	struct dsn_params p;
+
+	if (queue_content_read(&d->qc, 0, orig, have) < 0) {
+		log_error("%s mta bounce read-failed error=\"%s\"", d->qm->id,
+		    strerror(errno));
+		free(orig);
+		free(dr);
+		return;		/* made again when the message comes back */
+	}
+	for (int i = 0; i < b->n; i++) {
+		struct queue_rcpt *qr = &d->qm->rcpts[b->idx[i]];
+		dr[i].addr = qr->address;
+		dr[i].orcpt = qr->orcpt;
+		dr[i].action = DSN_ACTION_FAILED;
+		dr[i].reason = qr->last_error;
+		dr[i].last_attempt = time(NULL);
+	}
+	memset(&p, 0, sizeof(p));
+	p.hostname = b->hostname;
+	p.sender = d->qm->sender;
+	p.envid = d->qm->envid;
+	p.ret = d->qm->ret;
+	p.arrival = d->qm->arrival;
+	p.queue_id = d->qm->id;
+	p.rcpts = dr;
+	p.nrcpt = b->n;
+	p.content = orig;
+	p.len = have;
+	p.total = d->qc.len;
+	p.full_max = DSN_FULL_MAX;
+	p.smtputf8 = d->qm->smtputf8;
+	b->content = dsn_build(&p, &b->len);
+	free(dr);
+	free(orig);
+}
+
+/* Loop: queue the report that was built. */
+static void
+mta_bounce_built(void *arg)
+{
+	struct mta_bounce *b = arg;
+	struct mta_delivery *d = b->d;
+
+	if (b->content == NULL) {
+		mta_bounce_free(b);
+		return;
+	}
+	b->rcpt.address = d->qm->sender;
+	b->qn.msg.sender = (char *)(uintptr_t)"";
+	b->qn.msg.nrcpt = 1;
+	b->qn.msg.rcpts = &b->rcpt;
+	b->qn.msg.smtputf8 = d->qm->smtputf8;
+	b->qn.msg.eightbit = d->qm->eightbit || d->qm->smtputf8;
+	b->qn.content = b->content;
+	b->qn.content_len = b->len;
+	queue_submit(&b->qn, mta_loop(), mta_bounce_queued, b);
+}
+
+void
+mta_bounce(struct mta_delivery *d)
+{
+	struct mta_bounce *b;
+	int *idx, n;
+
+	if (d->qc.fd < 0 || d->qm->sender[0] == '\0') {
+		/* never bounce to the null sender: no bounce loops */
+		mta_delivery_free(d);
+		return;
+	}
+	idx = xcalloc((size_t)d->qm->nrcpt, sizeof(int));
+	n = mta_bounce_rcpts(d, idx);
+	if (n == 0) {
+		free(idx);
+		mta_delivery_free(d);
+		return;
+	}
+	b = xcalloc(1, sizeof(*b));
+	b->d = d;
+	b->idx = idx;
+	b->n = n;
+	b->hostname = xstrdup(server_conf()->hostname);
+	worker_submit(mta_loop(), mta_bounce_build, mta_bounce_built, b);
+}

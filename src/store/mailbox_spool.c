@@ -1,0 +1,174 @@
+/*
+ * mailbox_spool - an APPEND message written into the user's Maildir tmp/
+ * piece by piece as it arrives (see mailbox.h), so IMAP never holds a
+ * message in memory: CRLF becomes LF on the way (a CR at the end of a
+ * piece is held until the next byte is known, so the result does not
+ * depend on the chunking), and the sizes the Maildir name needs (S= and
+ * W=) are counted as the bytes pass.
+ *
+ * Trust: the bytes come from an authenticated but untrusted client and
+ * are stored unread; the size is bounded by the caller (APPEND's limit).
+ * A write error removes the file at once (nothing partial stays in tmp/)
+ * and sticks, so the caller can keep feeding and answer at the end.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/mailbox_int.h"
+#include "store/mailbox_spool.h"
+#include "util/fsutil.h"
+#include "util/xmalloc.h"
+
+#define SPOOL_OUT	(64 * 1024)	/* converted bytes per write() */
+
+struct mbox_spool *
+mbox_spool_new(struct mbox_user *u)
+{
+	struct mbox_spool *s = xcalloc(1, sizeof(*s));
+	char *base = mbox_unique_base(UINT64_MAX, 0);
+
+	s->path = xasprintf("%s/tmp/%s.append", u->root, base);
+	free(base);
+	s->fd = -1;
+	return s;
+}
+
+/* Records the first failure: the file goes, errno stays. -1. */
+static int
+spool_fail(struct mbox_spool *s, int e)
+{
+	if (s->err == 0)
+		s->err = e;
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (s->opened)
+		unlink(s->path);
+	s->opened = false;
+	free(s->out);
+	s->out = NULL;
+	errno = s->err;
+	return -1;
+}
+
+static int
+spool_open(struct mbox_spool *s)
+{
+	if (s->opened)
+		return 0;
+	s->fd = open(s->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (s->fd < 0)
+		return spool_fail(s, errno);
+	s->opened = true;
+	return 0;
+}
+
+static int
+spool_flush(struct mbox_spool *s)
+{
+	if (s->nout > 0 && fsutil_write_all(s->fd, s->out, s->nout) < 0)
+		return spool_fail(s, errno);
+	s->nout = 0;
+	return 0;
+}
+
+/* One converted byte out; wire size counts a CR for every bare LF. */
+static int
+spool_put(struct mbox_spool *s, char c)
+{
+	if (s->nout == SPOOL_OUT && spool_flush(s) < 0)
+		return -1;
+	s->out[s->nout++] = c;
+	s->fsize++;
+	s->wsize += c == '\n' && s->last != '\r' ? 2 : 1;
+	s->last = c;
+	return 0;
+}
+
+int
+mbox_spool_write(struct mbox_spool *s, const char *p, size_t n)
+{
+	if (s->err || s->finished) {
+		errno = s->err ? s->err : EINVAL;
+		return -1;
+	}
+	if (spool_open(s) < 0)
+		return -1;
+	if (s->out == NULL)
+		s->out = xmalloc(SPOOL_OUT);
+	for (size_t i = 0; i < n; i++) {
+		if (s->cr) {
+			s->cr = false;
+			if (p[i] == '\n') {
+				if (spool_put(s, '\n') < 0)
+					return -1;
+				continue;
+			}
+			if (spool_put(s, '\r') < 0)
+				return -1;
+		}
+		if (p[i] == '\r')
+			s->cr = true;
+		else if (spool_put(s, p[i]) < 0)
+			return -1;
+	}
+	return spool_flush(s);
+}
+
+int
+mbox_spool_finish(struct mbox_spool *s)
+{
+	if (s->err) {
+		errno = s->err;
+		return -1;
+	}
+	if (s->finished)
+		return 0;
+	if (spool_open(s) < 0)
+		return -1;
+	if (s->out == NULL)
+		s->out = xmalloc(SPOOL_OUT);
+	if (s->cr) {
+		s->cr = false;
+		if (spool_put(s, '\r') < 0)
+			return -1;
+	}
+	if (spool_flush(s) < 0)
+		return -1;
+	free(s->out);
+	s->out = NULL;
+	if (close(s->fd) < 0) {
+		s->fd = -1;
+		return spool_fail(s, errno);
+	}
+	s->fd = -1;
+	s->finished = true;
+	return 0;
+}
+
+int
+mbox_spool_error(const struct mbox_spool *s)
+{
+	return s->err;
+}
+
+void
+mbox_spool_free(struct mbox_spool **sp)
+{
+	struct mbox_spool *s = *sp;
+
+	if (s == NULL)
+		return;
+	*sp = NULL;
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->opened)
+		unlink(s->path);
+	free(s->out);
+	free(s->path);
+	free(s);
+}
