@@ -67,9 +67,24 @@ fsutil_writev_all(int fd, const struct iovec *iov0, int n)
 int
 fsutil_write_all(int fd, const void *p, size_t n)
 {
-	struct iovec iov = { (void *)(uintptr_t)p, n };
+	const char *c = p;
+	ssize_t r;
 
-	return fsutil_writev_all(fd, &iov, 1);
+	while (n > 0) {
+		r = write(fd, c, n);	/* write(2) itself: tests hook it */
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0) {
+			errno = EIO;
+			return -1;
+		}
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
 }
 
 int
