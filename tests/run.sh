@@ -14,6 +14,7 @@
 #            one failure), FUZZ_SECONDS (10) each, with fuzz/<name>.dict and
 #            the seeds in fuzz/corpus/<name>/; new inputs go to a temp
 #            folder (make fuzz-long keeps them). Exit 0 = one pass.
+#            FUZZ_JOBS (2) run at once; reports print in order.
 #   pytest   tests/ against TEM_BIN (build/asan/tem), test files spread over
 #            PYTEST_JOBS (4) xdist workers (--dist loadfile: a file's tests
 #            and module fixtures stay in one worker); pytest-timeout gives
@@ -30,6 +31,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$(pwd)
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+FUZZ_JOBS=${FUZZ_JOBS:-2}		# fuzzers at once: the cores
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
 PYTEST_JOBS=${PYTEST_JOBS:-4}		# 2 cores; the tests mostly wait on I/O
 PYTEST_TIMEOUT=${PYTEST_TIMEOUT:-1800}
@@ -114,13 +116,11 @@ if [ "$n" -eq 0 ]; then
 fi
 
 # --- fuzzers ------------------------------------------------------------
-echo "== fuzzers (${FUZZ_SECONDS}s each)"
-n=0
-for src in $(find fuzz -maxdepth 1 -type f -name 'fuzz-*.c' | sort); do
-	n=$((n + 1))
+fuzz_one() {	# fuzz_one SRC: build check, run, report (in a subshell)
+	src=$1
 	name=$(basename "$src" .c)
 	f=build/fuzz/$name
-	built fuzz "$f" "$src" build/fuzz/obj fuzz || continue
+	built fuzz "$f" "$src" build/fuzz/obj fuzz || return
 	short=${name#fuzz-}
 	family=${short%%-*}	# fuzz-smtp-cmd -> smtp.dict
 	corpus="$TMP/corpus-$name"
@@ -136,7 +136,7 @@ for src in $(find fuzz -maxdepth 1 -type f -name 'fuzz-*.c' | sort); do
 	for d in "fuzz/corpus/$short" "fuzz/corpus/$name" "fuzz/$name.corpus"; do
 		[ -d "$d" ] && seeds="$d" && break
 	done
-	out="$TMP/fuzz.out"
+	out="$TMP/fuzz-$name.out"
 	# shellcheck disable=SC2086 # $seeds is one path or nothing
 	timeout $((FUZZ_SECONDS * 6 + 60)) "$f" -max_total_time="$FUZZ_SECONDS" \
 	    -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$TMP/$name-" \
@@ -155,7 +155,40 @@ for src in $(find fuzz -maxdepth 1 -type f -name 'fuzz-*.c' | sort); do
 		done
 		add 0 1
 	fi
+}
+
+# FUZZ_JOBS (2, the cores) fuzzers run at once, each in a subshell that
+# leaves its report in fuzz-N.log and its counts in fuzz-N.res; reports
+# are printed in order once the batch is done.
+fuzz_collect() {	# fuzz_collect: wait for the batch, report it in order
+	wait
+	for i in $pending; do
+		cat "$TMP/fuzz-$i.log"
+		if read -r p f <"$TMP/fuzz-$i.res"; then
+			add "$p" "$f"
+		else
+			echo "fuzz #$i: no result (the subshell died): 1 failed"
+			add 0 1
+		fi
+	done
+	pending=""
+}
+
+echo "== fuzzers (${FUZZ_SECONDS}s each, $FUZZ_JOBS at a time)"
+n=0
+pending=""
+for src in $(find fuzz -maxdepth 1 -type f -name 'fuzz-*.c' | sort); do
+	n=$((n + 1))
+	(
+		PASS=0
+		FAIL=0
+		fuzz_one "$src"
+		echo "$PASS $FAIL" >"$TMP/fuzz-$n.res"
+	) >"$TMP/fuzz-$n.log" 2>&1 &
+	pending="$pending $n"
+	[ $((n % FUZZ_JOBS)) -eq 0 ] && fuzz_collect
 done
+fuzz_collect
 if [ "$n" -eq 0 ]; then
 	echo "fuzz: no fuzz/fuzz-*.c found: 1 failed"
 	add 0 1

@@ -1,108 +1,82 @@
 /*
  * authfail - per-address failure counting (see authfail.h).
  *
- * A fixed-size table: an attacker rotating addresses can only push old
- * entries out (oldest replaced), never grow memory.
+ * A fixed-size table (util/slottab.h): an attacker rotating addresses can
+ * only push old entries out, never grow memory. A slot's start is the
+ * current window's start, until the lock-out's end.
  */
-#include <pthread.h>
-#include <stdio.h>
-#include <string.h>
 #include <time.h>
 
 #include "auth/authfail.h"
-#include "util/hashmap.h"
+#include "util/slottab.h"
 
 #define AUTHFAIL_SLOTS	4096
 
-struct authfail_slot {
-	char	ip[48];
-	time_t	first;		/* start of the current window */
-	time_t	locked_until;
-	unsigned count;
-};
+static struct slottab_slot slots[AUTHFAIL_SLOTS];
+static struct slottab table = SLOTTAB_INIT(slots, AUTHFAIL_SLOTS);
 
-static struct authfail_slot slots[AUTHFAIL_SLOTS];
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-
-static uint64_t seed;		/* random, so slots cannot be aimed at */
-static pthread_once_t seed_once = PTHREAD_ONCE_INIT;
-
-static void
-seed_init(void)
-{
-	seed = hashmap_random_seed();
-}
-
-static unsigned
-slot_hash(const char *s)
-{
-	pthread_once(&seed_once, seed_init);
-	return (unsigned)(hashmap_hash(s, strlen(s), seed) % AUTHFAIL_SLOTS);
-}
-
-/* The slot for ip, reset when its window is over; lock held. */
-static struct authfail_slot *
+/* The slot for ip, reset when its window is over; table locked. */
+static struct slottab_slot *
 slot_get(const char *ip, time_t now, bool create)
 {
-	struct authfail_slot *s = &slots[slot_hash(ip)];
+	struct slottab_slot *s = slottab_slot(&table, ip, create);
 
-	if (strcmp(s->ip, ip) != 0) {
-		if (!create)
-			return NULL;
-		memset(s, 0, sizeof(*s));
-		snprintf(s->ip, sizeof(s->ip), "%s", ip);
-	}
-	if (s->first && now - s->first > AUTHFAIL_WINDOW &&
-	    s->locked_until <= now) {
-		s->first = 0;
+	if (s != NULL && s->start && now - s->start > AUTHFAIL_WINDOW &&
+	    s->until <= now) {
+		s->start = 0;
 		s->count = 0;
 	}
 	return s;
+}
+
+static unsigned
+delay_of(const struct slottab_slot *s)
+{
+	unsigned d = s != NULL ? s->count * AUTHFAIL_DELAY_STEP_MS : 0;
+
+	return d > AUTHFAIL_DELAY_MAX_MS ? AUTHFAIL_DELAY_MAX_MS : d;
 }
 
 unsigned
 authfail_record(const char *ip)
 {
 	time_t now = time(NULL);
-	struct authfail_slot *s;
+	struct slottab_slot *s;
 	unsigned delay;
 
-	pthread_mutex_lock(&lock);
+	slottab_lock(&table);
 	s = slot_get(ip, now, true);
 	if (s->count == 0)
-		s->first = now;
+		s->start = now;
 	s->count++;
 	if (s->count >= AUTHFAIL_LOCK_COUNT)
-		s->locked_until = now + AUTHFAIL_LOCK_SECONDS;
-	delay = s->count * AUTHFAIL_DELAY_STEP_MS;
-	pthread_mutex_unlock(&lock);
-	return delay > AUTHFAIL_DELAY_MAX_MS ? AUTHFAIL_DELAY_MAX_MS : delay;
+		s->until = now + AUTHFAIL_LOCK_SECONDS;
+	delay = delay_of(s);
+	slottab_unlock(&table);
+	return delay;
 }
 
 bool
 authfail_locked(const char *ip)
 {
 	time_t now = time(NULL);
-	struct authfail_slot *s;
+	struct slottab_slot *s;
 	bool locked;
 
-	pthread_mutex_lock(&lock);
+	slottab_lock(&table);
 	s = slot_get(ip, now, false);
-	locked = s && s->locked_until > now;
-	pthread_mutex_unlock(&lock);
+	locked = s && s->until > now;
+	slottab_unlock(&table);
 	return locked;
 }
 
 unsigned
 authfail_delay(const char *ip)
 {
-	time_t now = time(NULL);
-	struct authfail_slot *s;
 	unsigned d;
 
-	pthread_mutex_lock(&lock);
-	s = slot_get(ip, now, false);
-	d = s ? s->count * AUTHFAIL_DELAY_STEP_MS : 0;
-	pthread_mutex_unlock(&lock);
-	return d > AUTHFAIL_DELAY_MAX_MS ? AUTHFAIL_DELAY_MAX_MS : d;
+	slottab_lock(&table);
+	d = delay_of(slot_get(ip, time(NULL), false));
+	slottab_unlock(&table);
+	return d;
 }

@@ -246,11 +246,11 @@ test_literals_and_bad_names(void)
 	run_for(5000);
 	dns_resolver_free(&resolver);
 	TEST_ASSERT(callbacks == n);
-	TEST_ASSERT_STREQ(buf_cstr(&j[0].out), "addr 127.0.0.1 OK 127.0.0.1\n");
-	TEST_ASSERT_STREQ(buf_cstr(&j[1].out), "addr ::1 OK ::1\n");
+	TEST_ASSERT_STREQ(buf_cstr(&j[0].out), "addr 127.0.0.1 OK 127.0.0.1 fam=OK/NODATA\n");
+	TEST_ASSERT_STREQ(buf_cstr(&j[1].out), "addr ::1 OK ::1 fam=NODATA/OK\n");
 	TEST_ASSERT_STREQ(buf_cstr(&j[2].out),
-	    "addr [2001:db8::5] OK 2001:db8::5\n");
-	TEST_ASSERT_STREQ(buf_cstr(&j[3].out), "addr bad name NXDOMAIN\n");
+	    "addr [2001:db8::5] OK 2001:db8::5 fam=NODATA/OK\n");
+	TEST_ASSERT_STREQ(buf_cstr(&j[3].out), "addr bad name NXDOMAIN fam=NXDOMAIN/NXDOMAIN\n");
 	TEST_ASSERT_STREQ(buf_cstr(&j[4].out), "mx a..test NXDOMAIN error="
 	    "(invalid name): not a valid domain name\n");
 	TEST_ASSERT(strncmp(buf_cstr(&j[5].out), "mx . NXDOMAIN", 13) == 0);
@@ -281,7 +281,7 @@ test_timeout(void)
 	TEST_ASSERT(callbacks == n);
 	TEST_ASSERT_STREQ(buf_cstr(&j[0].out), "mx b.test TEMPFAIL error="
 	    "b.test: MX lookup failed temporarily (timed out)\n");
-	TEST_ASSERT_STREQ(buf_cstr(&j[1].out), "addr h.b.test TEMPFAIL\n");
+	TEST_ASSERT_STREQ(buf_cstr(&j[1].out), "addr h.b.test TEMPFAIL fam=TEMPFAIL/TEMPFAIL\n");
 	TEST_ASSERT_STREQ(buf_cstr(&j[2].out), "txt b.test TEMPFAIL\n");
 	for (int i = 0; i < n; i++)
 		buf_free(&j[i].out);

@@ -11,6 +11,15 @@
  * children (what follows is k's epilogue). At the end of the data every
  * open part ends. Sizes are computed afterwards, per part.
  *
+ * A multipart at MIME_MAX_DEPTH becomes a text/plain leaf, but its body
+ * still holds boundaries of its own and of the multiparts inside it.
+ * Those stay on the path as opaque frames (no part, their boundary
+ * copied) up to MIME_SCAN_DEPTH, so that "--b32" inside a capped part is
+ * not taken for a delimiter of an enclosing "b3": the leaf is the whole
+ * capped part, ending where its parent's next boundary is, as a parser
+ * without the cap sees it. Beyond MIME_SCAN_DEPTH (Dovecot's own limit)
+ * boundaries are plain text.
+ *
  * Trust: untrusted input; all scanning is bounded by len, memory by
  * MIME_MAX_PARTS. Callers: the IMAP server (FETCH, SEARCH), tests, fuzzer.
  */
@@ -24,18 +33,24 @@
 #include "util/array.h"
 #include "util/xmalloc.h"
 
+/* Frames kept for boundaries inside a part capped at MIME_MAX_DEPTH. */
+#define MIME_SCAN_DEPTH		100
+
 struct frame {
-	struct mime_part *part;
+	struct mime_part *part;		/* NULL: opaque (inside a capped part) */
 	const char	 *boundary;	/* NULL: no (more) boundary here */
 	size_t		  blen;
 	struct mime_part *last;		/* last child so far */
+	char		 *owned;	/* opaque: the boundary, copied */
+	bool		  opaque;	/* its delimiters open no parts */
+	bool		  digest;	/* opaque: a multipart/digest */
 };
 
 struct mparser {
 	struct mime_msg	*m;
 	const char	*d;
 	size_t		 len;
-	struct frame	 path[MIME_MAX_DEPTH + 1];
+	struct frame	 path[MIME_SCAN_DEPTH + 1];
 	size_t		 depth;		/* frames in use */
 	size_t		 consumed;	/* just past the last boundary line */
 	size_t		 cap;		/* of m->parts */
@@ -145,12 +160,106 @@ header_end(struct mparser *mp, struct mime_part *p)
 	return mp->len;
 }
 
+
+/* The boundary of multipart p, or NULL when it has no usable one. */
+static const char *
+part_boundary(const struct mime_part *p)
+{
+	const char *b;
+
+	if (strcmp(p->type, "multipart") != 0)
+		return NULL;
+	b = mime_param_get(p->params, p->nparams, "boundary");
+	return b != NULL && b[0] != '\0' && strlen(b) <= MIME_MAX_BOUNDARY ?
+	    b : NULL;
+}
+
+/* Does message part p (header scanned up to scan) embed a message? */
+static bool
+message_parsable(const struct mime_part *p, size_t scan)
+{
+	return mime_part_is_message(p) && p->cte != MIME_CTE_QP &&
+	    p->cte != MIME_CTE_BASE64 && p->cte != MIME_CTE_UNKNOWN &&
+	    scan == p->body_off;
+}
+
+static bool
+is_digest(const struct mime_part *p)
+{
+	return strcmp(p->type, "multipart") == 0 &&
+	    strcmp(p->subtype, "digest") == 0;
+}
+
 static bool
 parent_is_digest(const struct mime_part *p)
 {
 	return p->parent != NULL && p->parent->message != p &&
-	    strcmp(p->parent->type, "multipart") == 0 &&
-	    strcmp(p->parent->subtype, "digest") == 0;
+	    is_digest(p->parent);
+}
+
+/* Makes f an opaque frame holding a copy of boundary b (may be NULL). */
+static void
+frame_opaque(struct frame *f, const struct mime_part *p, const char *b)
+{
+	f->opaque = true;
+	f->digest = is_digest(p);
+	if (b != NULL) {
+		f->owned = xstrdup(b);
+		f->boundary = f->owned;
+		f->blen = strlen(b);
+	}
+}
+
+/*
+ * Reads the header of a part inside a capped part (at off, its parent a
+ * digest or not) without making a part: a multipart pushes an opaque
+ * frame while the path has room, a message/rfc822 goes on with the
+ * embedded header. Returns where the boundary scan goes on.
+ */
+static size_t
+opaque_open(struct mparser *mp, size_t off, bool in_digest)
+{
+	for (;;) {
+		struct mime_part t;
+		size_t scan, next = 0;
+		const char *b;
+
+		memset(&t, 0, sizeof(t));
+		t.hdr_off = off;
+		scan = header_end(mp, &t);
+		mime_fields_parse(&t, mp->d + off, t.body_off - off, in_digest);
+		b = part_boundary(&t);
+		if (b != NULL && mp->depth <= MIME_SCAN_DEPTH) {
+			struct frame *f = &mp->path[mp->depth++];
+
+			memset(f, 0, sizeof(*f));
+			frame_opaque(f, &t, b);
+		}
+		if (message_parsable(&t, scan))
+			next = t.body_off;
+		mime_fields_free(&t);
+		if (next <= off)
+			return scan;
+		off = next;
+		in_digest = false;
+	}
+}
+
+/*
+ * Part p of frame f is a multipart or message at MIME_MAX_DEPTH: it
+ * becomes a text/plain leaf, its own boundary and those inside it kept
+ * in opaque frames so that the leaf ends where p really ends.
+ */
+static size_t
+part_cap(struct mparser *mp, struct frame *f, size_t scan)
+{
+	struct mime_part *p = f->part;
+	bool embeds = message_parsable(p, scan);
+
+	frame_opaque(f, p, part_boundary(p));
+	mime_fields_force_text(p);
+	mp->m->capped = true;
+	return embeds ? opaque_open(mp, p->body_off, false) : scan;
 }
 
 /*
@@ -170,26 +279,16 @@ part_open(struct mparser *mp, struct mime_part *p)
 
 		mime_fields_parse(p, mp->d + p->hdr_off,
 		    p->body_off - p->hdr_off, parent_is_digest(p));
+		memset(f, 0, sizeof(*f));
 		f->part = p;
-		f->boundary = NULL;
-		f->last = NULL;
 		if ((mime_part_is_multipart(p) || mime_part_is_message(p)) &&
-		    p->depth >= MIME_MAX_DEPTH) {
-			mime_fields_force_text(p);
-			mp->m->capped = true;
+		    p->depth >= MIME_MAX_DEPTH)
+			return part_cap(mp, f, scan);
+		if ((b = part_boundary(p)) != NULL) {
+			f->boundary = b;
+			f->blen = strlen(b);
 		}
-		if (strcmp(p->type, "multipart") == 0) {
-			b = mime_param_get(p->params, p->nparams, "boundary");
-			if (b != NULL && b[0] != '\0' &&
-			    strlen(b) <= MIME_MAX_BOUNDARY) {
-				f->boundary = b;
-				f->blen = strlen(b);
-			}
-			return scan;
-		}
-		if (!mime_part_is_message(p) || p->cte == MIME_CTE_QP ||
-		    p->cte == MIME_CTE_BASE64 || p->cte == MIME_CTE_UNKNOWN ||
-		    scan != p->body_off ||
+		if (mime_part_is_multipart(p) || !message_parsable(p, scan) ||
 		    (e = part_new(mp, p, p->body_off)) == NULL)
 			return scan;
 		p->message = e;
@@ -202,9 +301,13 @@ static void
 path_close(struct mparser *mp, size_t keep, size_t cut)
 {
 	while (mp->depth > keep) {
-		struct mime_part *p = mp->path[--mp->depth].part;
+		struct frame *f = &mp->path[--mp->depth];
 
-		p->end = cut > p->body_off ? cut : p->body_off;
+		if (f->part != NULL)
+			f->part->end = cut > f->part->body_off ? cut :
+			    f->part->body_off;
+		free(f->owned);
+		f->owned = NULL;
 	}
 }
 
@@ -235,6 +338,10 @@ parse_body(struct mparser *mp, size_t pos)
 		if (close) {
 			f->boundary = NULL;	/* the epilogue follows */
 			pos = next;
+			continue;
+		}
+		if (f->opaque) {
+			pos = opaque_open(mp, next, f->digest);
 			continue;
 		}
 		if ((c = part_new(mp, f->part, next)) == NULL) {

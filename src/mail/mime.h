@@ -7,10 +7,11 @@
  * stack. Broken mail still gives a usable tree: a missing close boundary
  * ends the parts at the end of the data, a boundary that never appears
  * gives a multipart with no children, a part header cut off by a boundary
- * ends there. Limits: nesting depth MIME_MAX_DEPTH (deeper multiparts and
- * messages become text/plain leaves), MIME_MAX_PARTS parts (further parts
- * stay inside their parent's body), boundaries up to MIME_MAX_BOUNDARY
- * octets, MIME_MAX_PARAMS parameters per field.
+ * ends there. Limits: nesting depth MIME_MAX_DEPTH (a multipart or message
+ * there becomes a text/plain leaf covering all of it, boundaries nested
+ * inside it up to depth 100 still recognised), MIME_MAX_PARTS parts
+ * (further parts stay inside their parent's body), boundaries up to
+ * MIME_MAX_BOUNDARY octets, MIME_MAX_PARAMS parameters per field.
  *
  * Line ends: the buffer may use LF (tem's storage) or CRLF. All *_size
  * and *_lines figures are for the wire form, where every LF not preceded

@@ -52,6 +52,7 @@
 
 #include "dns/dns_rr.h"
 #include "policy/spf_int.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -250,19 +251,10 @@ spf_cur_term(const struct spf_check *c)
 	return &f->rec->terms[f->next - 1];
 }
 
-static uint64_t
-spf_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static bool
 spf_out_of_time(const struct spf_check *c)
 {
-	return spf_now_ms() - c->started_ms > c->limit_ms;
+	return clock_mono_ms() - c->started_ms > c->limit_ms;
 }
 
 /*
@@ -618,7 +610,7 @@ spf_check_start_ops(const struct spf_dns_ops *ops, void *ctx,
 	spf_set_sender(c, sender);
 	c->helo = xstrdup(helo ? helo : "");
 	snprintf(c->tstr, sizeof(c->tstr), "%lld", (long long)time(NULL));
-	c->started_ms = spf_now_ms();
+	c->started_ms = clock_mono_ms();
 	c->limit_ms = SPF_TIME_LIMIT_MS;
 	f->domain = xstrndup(domain, n > 1 && domain[n - 1] == '.' ?
 	    n - 1 : n);

@@ -16,27 +16,18 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "server/control.h"
+#include "util/clock.h"
 #include "util/xmalloc.h"
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Sets both socket timeouts to what is left until deadline; false when
  * nothing is left. */
 static bool
 set_timeouts(int fd, uint64_t deadline)
 {
-	uint64_t now = now_ms(), left;
+	uint64_t now = clock_mono_ms(), left;
 	struct timeval tv;
 
 	if (now >= deadline)
@@ -127,7 +118,7 @@ enum control_result
 control_reload_accounts(const char *data_dir, uint64_t serial,
     unsigned timeout_ms, char **error_r)
 {
-	uint64_t deadline = now_ms() + timeout_ms, live;
+	uint64_t deadline = clock_mono_ms() + timeout_ms, live;
 	enum control_result res;
 	char req[64], line[CONTROL_LINE_MAX];
 	int fd = control_connect(data_dir, deadline, &res, error_r), n;

@@ -282,15 +282,6 @@ mbox_rmtree(const char *path)
 	return nftw(path, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
-int64_t
-mbox_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- keywords ------------------------------------------------------- */
 
 bool

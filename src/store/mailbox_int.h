@@ -139,7 +139,7 @@ struct mbox_view {
 	uint64_t		 expunge_gen;
 	unsigned		 n_kw;
 	struct mbox_uid_range	*recent;	/* claimed \Recent ranges */
-	size_t			 n_recent;
+	size_t			 n_recent, cap_recent;
 	struct mbox_own		*own;		/* its own STOREs since changes */
 	size_t			 n_own, cap_own;
 	struct mbox_watch	*watch;
@@ -201,8 +201,6 @@ int mbox_folder_exists(const char *path);
 int mbox_folder_mkdir(const char *path, bool inbox);
 /* rm -r path; -1 with errno on the first failure. */
 int mbox_rmtree(const char *path);
-/* Timing helpers. */
-int64_t mbox_now_ms(void);
 
 /* keywords of a folder */
 bool mbox_keyword_valid(const char *kw);

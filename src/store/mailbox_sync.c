@@ -29,6 +29,7 @@
 #include "store/mailbox_int.h"
 #include "util/array.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/hashmap.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -244,7 +245,7 @@ mbox_sync_restamp(struct mbox_folder *f)
 	struct timespec nm, cm;
 
 	if (f->stamped && stat_dirs(f, &nm, &cm) == 0)
-		stamp(f, &nm, &cm, mbox_now_ms());
+		stamp(f, &nm, &cm, clock_real_ms());
 }
 
 static bool
@@ -534,7 +535,7 @@ full_sync(struct mbox_folder *f, struct mbox_view *actor, char **error_r)
 	struct newfile *nf = NULL;
 	size_t n_nf = 0;
 	bool *seen, moved, fresh;
-	int64_t now = mbox_now_ms();
+	int64_t now = clock_real_ms();
 	int r = 0;
 
 	atomic_store(&f->dirty, false);
@@ -579,7 +580,7 @@ mbox_sync(struct mbox_folder *f, bool force, struct mbox_view *actor,
 		mbox_error(error_r, "Folder no longer exists");
 		return MBOX_ERR_GONE;
 	}
-	if (!force && !sync_needed(f, mbox_now_ms()))
+	if (!force && !sync_needed(f, clock_real_ms()))
 		return 0;
 	return full_sync(f, actor, error_r);
 }

@@ -131,10 +131,11 @@ claim_recent(struct mbox_view *v, uint32_t lo)
 		if (last && last->last + 1 == lo)
 			last->last = f->uidnext - 1;
 		else {
-			v->recent = xrealloc(v->recent, (v->n_recent + 1) *
-			    sizeof(*v->recent));
-			v->recent[v->n_recent].first = lo;
-			v->recent[v->n_recent++].last = f->uidnext - 1;
+			struct mbox_uid_range *r = ARRAY_PUSH(v->recent,
+			    v->n_recent, v->cap_recent);
+
+			r->first = lo;
+			r->last = f->uidnext - 1;
 		}
 	}
 	if (f->recent_next < f->uidnext)
@@ -515,21 +516,13 @@ is_own(const struct mbox_view *v, uint32_t uid, uint64_t modseq)
 	return o && o->modseq == modseq;
 }
 
-static void
-push_u32(uint32_t **a, size_t *n, uint32_t x)
-{
-	if ((*n & (*n - 1)) == 0)	/* 0, 1, 2, 4, ...: grow */
-		*a = xrealloc(*a, (*n ? *n * 2 : 1) * sizeof(**a));
-	(*a)[(*n)++] = x;
-}
-
 /* Under f->mu: drops expunged uids from v's map into ch. */
 static void
 changes_expunged(struct mbox_view *v, struct mbox_changes *ch)
 {
 	struct mbox_folder *f = v->f;
 	uint32_t j = 0, k = 0;
-	size_t n;
+	size_t n, n_seqs = 0, cap_seqs = 0, cap_uids = 0;
 
 	for (uint32_t i = 0; i < v->count; i++) {
 		uint32_t uid = v->uids[i];
@@ -539,9 +532,8 @@ changes_expunged(struct mbox_view *v, struct mbox_changes *ch)
 			v->uids[k++] = uid;
 			continue;
 		}
-		size_t dummy = ch->n_expunged;
-		push_u32(&ch->expunged_seqs, &dummy, i + 1);
-		push_u32(&ch->expunged_uids, &ch->n_expunged, uid);
+		*ARRAY_PUSH(ch->expunged_seqs, n_seqs, cap_seqs) = i + 1;
+		*ARRAY_PUSH(ch->expunged_uids, ch->n_expunged, cap_uids) = uid;
 	}
 	v->count = k;
 	v->expunge_gen = f->expunge_gen;
@@ -563,6 +555,7 @@ changes_flags(struct mbox_view *v, uint32_t old_uidnext,
 {
 	struct mbox_folder *f = v->f;
 	uint32_t j = 0;
+	size_t cap = 0;
 
 	if (v->n_own)
 		qsort(v->own, v->n_own, sizeof(*v->own), cmp_own);
@@ -575,7 +568,7 @@ changes_flags(struct mbox_view *v, uint32_t old_uidnext,
 		const struct mbox_msg *m = &f->msgs[j];
 		if (m->uid == uid && m->modseq > v->modseq &&
 		    !is_own(v, uid, m->modseq))
-			push_u32(&ch->flag_seqs, &ch->n_flags, i + 1);
+			*ARRAY_PUSH(ch->flag_seqs, ch->n_flags, cap) = i + 1;
 	}
 	v->n_own = 0;
 }
@@ -629,17 +622,20 @@ mbox_changes_free(struct mbox_changes *ch)
 
 /* ---- QRESYNC -------------------------------------------------------------- */
 
+/* Appends first..last to r[0..n), joined to the last range when they touch. */
 static void
-push_range(struct mbox_uid_range **r, size_t *n, uint32_t first, uint32_t last)
+push_range(struct mbox_uid_range **r, size_t *n, size_t *cap, uint32_t first,
+    uint32_t last)
 {
+	struct mbox_uid_range *e;
+
 	if (*n && (*r)[*n - 1].last + 1 == first) {
 		(*r)[*n - 1].last = last;
 		return;
 	}
-	if ((*n & (*n - 1)) == 0)
-		*r = xrealloc(*r, (*n ? *n * 2 : 1) * sizeof(**r));
-	(*r)[*n].first = first;
-	(*r)[(*n)++].last = last;
+	e = ARRAY_PUSH(*r, *n, *cap);
+	e->first = first;
+	e->last = last;
 }
 
 int
@@ -647,7 +643,7 @@ mbox_vanished_since(struct mbox_view *v, uint64_t modseq,
     struct mbox_uid_range **ranges_r, size_t *n_r, char **error_r)
 {
 	uint32_t *uids = NULL;
-	size_t n = 0, nr = 0;
+	size_t n = 0, nr = 0, cap = 0;
 	struct mbox_uid_range *r = NULL;
 	bool complete;
 	int ret;
@@ -661,13 +657,13 @@ mbox_vanished_since(struct mbox_view *v, uint64_t modseq,
 	if (complete) {
 		for (size_t i = 0; i < n; i++)
 			if (uids[i] < v->uidnext && mbox_view_seq(v, uids[i]) == 0)
-				push_range(&r, &nr, uids[i], uids[i]);
+				push_range(&r, &nr, &cap, uids[i], uids[i]);
 	} else {
 		uint32_t next = 1;	/* every gap in the map */
 		for (uint32_t i = 0; i <= v->count; i++) {
 			uint32_t uid = i < v->count ? v->uids[i] : v->uidnext;
 			if (uid > next)
-				push_range(&r, &nr, next, uid - 1);
+				push_range(&r, &nr, &cap, next, uid - 1);
 			next = uid + 1;
 		}
 	}

@@ -1,0 +1,19 @@
+/*
+ * clock - the time in milliseconds, the one helper for it.
+ *
+ * clock_mono_ms() is for deadlines and elapsed times (it never jumps
+ * back when the wall clock is set); clock_real_ms() is the wall clock,
+ * for comparing with file timestamps (mtime) and other stored times.
+ * Both never fail (clock_gettime with these clocks cannot on Linux).
+ */
+#ifndef TEM_CLOCK_H
+#define TEM_CLOCK_H
+
+#include <stdint.h>
+
+/* CLOCK_MONOTONIC in milliseconds (since an arbitrary start). */
+uint64_t clock_mono_ms(void);
+/* CLOCK_REALTIME in milliseconds since the Epoch. */
+int64_t clock_real_ms(void);
+
+#endif
