@@ -104,10 +104,16 @@ fuzz: $(FUZZBINS)
 fuzz-long: $(FUZZBINS)
 	@sh fuzz/long.sh
 
-unit: $(TESTBINS)
+unit: $(TESTBINS) $(ASANDIR)/tests/eio-shim.so
+
+# An LD_PRELOAD library that injects EIO (tests/shim/eio_shim.c).
+$(ASANDIR)/tests/eio-shim.so: tests/shim/eio_shim.c
+	@mkdir -p $(dir $@)
+	@echo "  SHIM    $@"
+	$(Q)$(CC) -std=c17 -O1 -g -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
 
 test: deps-test
-	@$(MAKE) --no-print-directory build/tem $(ASANDIR)/tem $(TESTBINS) $(FUZZBINS)
+	@$(MAKE) --no-print-directory build/tem $(ASANDIR)/tem $(TESTBINS) $(FUZZBINS) $(ASANDIR)/tests/eio-shim.so
 	@sh tests/run.sh
 
 bench: deps-test

@@ -7,7 +7,9 @@
  * run must give identical output, counters and flags. The whole run is
  * also checked against a deliberately naive reference decoder (find the
  * first CRLF "." CRLF, split at real CRLFs, drop a leading dot per line),
- * including the header section and Received: count.
+ * including the header section and Received: count. The decoded bytes
+ * then go into the message sink (msg/spool.h) in fuzzer-chosen pieces,
+ * which must keep exactly the header section the decoder found.
  *
  * Trust: test code.
  */
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "msg/spool.h"
 #include "smtp/smtp_data.h"
 #include "util/buf.h"
 #include "util/xmalloc.h"
@@ -221,6 +224,43 @@ check_reference(bool bdat, const char *in, size_t len, const struct run *r)
 	buf_free(&f.out);
 }
 
+/* The sink's header section agrees with the decoder's (no write happens:
+ * at most one buffer is fed and never flushed). */
+static void
+check_sink(const struct run *r, unsigned seed)
+{
+	struct msg_spool *sp = msg_spool_new(NULL, "/nonexistent", NULL, NULL);
+	size_t fed = 0, n, room, old, hlen, total = r->out.len;
+	uint32_t x = seed * 2654435761u + 7;
+	const char *head;
+	struct buf *b;
+
+	if (total > MSG_SPOOL_BUF - 1)
+		total = MSG_SPOOL_BUF - 1;
+	while (fed < total) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		n = 1 + x % 97;
+		if (n > total - fed)
+			n = total - fed;
+		b = msg_spool_buf(sp, &room);
+		CHECK(room > n);
+		old = b->len;
+		buf_append(b, r->out.data + fed, n);
+		msg_spool_wrote(sp, old);
+		fed += n;
+	}
+	head = msg_spool_head(sp, &hlen);
+	CHECK(msg_spool_size(sp) == fed);
+	CHECK(hlen <= fed && memcmp(head, buf_cstr(&r->out), hlen) == 0);
+	if (!r->d.in_header && r->d.header_size <= fed)
+		CHECK(hlen == r->d.header_size && msg_spool_head_done(sp));
+	else if (fed < MSG_HEAD_MAX)
+		CHECK(hlen == fed && !msg_spool_head_done(sp));
+	msg_spool_free(&sp);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -246,6 +286,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(whole.d.too_big == (max != 0 && whole.d.size > max));
 	CHECK(whole.out.len == (whole.d.too_big ? max : whole.d.size));
 	check_reference(bdat, in, len, &whole);
+	if (!whole.d.too_big)
+		check_sink(&whole, data[1]);
 	buf_free(&whole.out);
 	buf_free(&bytes.out);
 	buf_free(&chunked.out);

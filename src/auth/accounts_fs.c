@@ -18,6 +18,7 @@
 #include "auth/accounts_addr.h"
 #include "auth/accounts_fs.h"
 #include "util/buf.h"
+#include "util/fsutil.h"
 #include "util/xmalloc.h"
 
 const char *const accounts_special_folders[] = {
@@ -101,17 +102,6 @@ accounts_fs_make_dirs(const struct accounts_owner *o, const char *path, mode_t m
 	return ret;
 }
 
-static void
-fsync_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-}
-
 /* Writes content to dir/name through a temporary file, fsync and rename,
  * then fsyncs dir: readers see the old or the new file, never a part. */
 int
@@ -125,7 +115,7 @@ accounts_fs_write_atomic(const struct accounts_owner *o, const char *dir, const 
 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 	    0640);
-	if (fd < 0 || write(fd, content, len) != (ssize_t)len ||
+	if (fd < 0 || fsutil_write_all(fd, content, len) < 0 ||
 	    fsync(fd) < 0) {
 		*error_r = xasprintf("cannot write %s: %s", tmp,
 		    strerror(errno));
@@ -142,7 +132,7 @@ accounts_fs_write_atomic(const struct accounts_owner *o, const char *dir, const 
 	if (ret < 0)
 		unlink(tmp);
 	else
-		fsync_path(dir);
+		(void)fsutil_fsync_dir(dir);
 	free(tmp);
 	free(path);
 	return ret;
@@ -185,7 +175,7 @@ make_maildir(const struct accounts_owner *o, const char *dir, char **error_r)
 		if (r < 0)
 			return -1;
 	}
-	fsync_path(dir);
+	(void)fsutil_fsync_dir(dir);
 	return 0;
 }
 
@@ -231,9 +221,9 @@ accounts_fs_create_mailbox(const struct accounts_owner *o,
 	    make_dir(o, dom, 0750, error_r) == 0 &&
 	    make_maildir(o, box, error_r) == 0 &&
 	    make_special_folders(o, box, error_r) == 0) {
-		fsync_path(box);
-		fsync_path(dom);
-		fsync_path(mail);
+		(void)fsutil_fsync_dir(box);
+		(void)fsutil_fsync_dir(dom);
+		(void)fsutil_fsync_dir(mail);
 		ret = 0;
 	}
 	free(mail);

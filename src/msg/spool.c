@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "msg/spool.h"
@@ -37,7 +38,18 @@ struct msg_spool {
 	bool		 writing;	/* a worker owns wbuf, fd, werr */
 	bool		 waiting;	/* the caller waits for ready() */
 	bool		 freed;		/* free when the write is done */
+	bool		 mem;		/* finished without a write: fill is
+					   the whole message */
+	/* the tap: set on the loop while no write is running; called by
+	   the writer */
+	void		(*tap)(void *, const char *, size_t);
+	void		(*tap_free)(void *);
+	void		*tap_arg;
+	uint64_t	 tap_from;	/* file offset of the first body byte */
 	/* worker side (the loop reads them only while !writing) */
+	void		(*wtap)(void *, const char *, size_t);	/* the tap */
+	void		*wtap_arg;	/* as it was when the write began */
+	uint64_t	 wtap_from;
 	struct buf	 wbuf;
 	uint64_t	 woff;		/* file offset of wbuf */
 	int		 fd;
@@ -66,6 +78,8 @@ msg_spool_new(struct loop *loop, const char *dir, void (*ready)(void *arg),
 static void
 spool_destroy(struct msg_spool *sp)
 {
+	if (sp->tap_free != NULL && sp->tap_arg != NULL)
+		sp->tap_free(sp->tap_arg);
 	if (sp->fd >= 0)
 		close(sp->fd);
 	buf_free(&sp->fill);
@@ -98,6 +112,8 @@ spool_open(const char *dir)
 	int fd;
 
 	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ENOENT && mkdir(dir, 0700) == 0)
+		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
 	    errno != EINVAL))
 		return fd;
@@ -122,8 +138,17 @@ spool_write(void *arg)
 		return;
 	}
 	if (fsutil_pwrite_all(sp->fd, sp->wbuf.data, sp->wbuf.len,
-	    sp->woff) < 0)
+	    sp->woff) < 0) {
 		sp->werr = errno;
+		return;
+	}
+	if (sp->wtap != NULL && sp->woff + sp->wbuf.len > sp->wtap_from) {
+		uint64_t skip = sp->wtap_from > sp->woff ?
+		    sp->wtap_from - sp->woff : 0;
+
+		sp->wtap(sp->wtap_arg, sp->wbuf.data + skip,
+		    sp->wbuf.len - (size_t)skip);
+	}
 }
 
 static void spool_start_write(struct msg_spool *sp);
@@ -154,6 +179,9 @@ spool_start_write(struct msg_spool *sp)
 
 	sp->wbuf = sp->fill;
 	sp->fill = t;
+	sp->wtap = sp->tap;
+	sp->wtap_arg = sp->tap_arg;
+	sp->wtap_from = sp->tap_from;
 	sp->writing = true;
 	worker_submit(sp->loop, spool_write, spool_written, sp);
 }
@@ -220,9 +248,50 @@ msg_spool_finish(struct msg_spool *sp)
 		buf_reset(&sp->fill);
 	if (sp->fill.len == 0)
 		return true;
+	if (sp->woff == 0 && sp->fd < 0) {	/* all of it in one buffer */
+		sp->mem = true;
+		return true;
+	}
 	spool_start_write(sp);
 	sp->waiting = true;
 	return false;
+}
+
+bool
+msg_spool_head_done(const struct msg_spool *sp)
+{
+	return !sp->in_head;
+}
+
+void
+msg_spool_tap(struct msg_spool *sp,
+    void (*tap)(void *arg, const char *p, size_t n),
+    void (*free_arg)(void *arg), void *arg)
+{
+	/* a running write keeps its own copy (wtap): this one applies
+	   from the next write on, the first to hold body bytes */
+	sp->tap = tap;
+	sp->tap_free = free_arg;
+	sp->tap_arg = arg;
+	sp->tap_from = sp->head.len;
+}
+
+void *
+msg_spool_untap(struct msg_spool *sp)
+{
+	void *arg = sp->tap_arg;
+
+	sp->tap = NULL;
+	sp->tap_free = NULL;
+	sp->tap_arg = NULL;
+	return arg;
+}
+
+const char *
+msg_spool_mem(const struct msg_spool *sp, size_t *len_r)
+{
+	*len_r = sp->mem ? sp->fill.len : 0;
+	return sp->mem ? sp->fill.data : NULL;
 }
 
 int

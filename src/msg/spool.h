@@ -39,8 +39,9 @@
 struct loop;
 struct msg_spool;
 
-/* The write buffer (two per message in flight). */
-#define MSG_SPOOL_BUF		(64 * 1024)
+/* The write buffer (two per message in flight); a message that fits in
+ * one is never written (128 KiB: a typical message with attachments). */
+#define MSG_SPOOL_BUF		(128 * 1024)
 /* The header section kept in memory; beyond it the header is body to
  * tem's checks (Postfix's header_size_limit is 100 KiB). */
 #define MSG_HEAD_MAX		(256 * 1024)
@@ -61,8 +62,31 @@ void msg_spool_wrote(struct msg_spool *sp, size_t old_len);
  * feeding until ready() (both buffers are busy). */
 bool msg_spool_flush(struct msg_spool *sp);
 /* Writes what is left. true when every byte is written (or failed);
- * false: wait for ready(), then call it again. */
+ * false: wait for ready(), then call it again. A message that fits in
+ * one buffer is never written: it stays in memory (msg_spool_mem), so a
+ * small message costs no file and no thread hop. */
 bool msg_spool_finish(struct msg_spool *sp);
+/* After finish: the whole message when it stayed in memory, else NULL
+ * (then it is the file). Valid until msg_spool_free. */
+const char *msg_spool_mem(const struct msg_spool *sp, size_t *len_r);
+
+/* True once the header section is complete (its empty line passed, or
+ * MSG_HEAD_MAX reached): msg_spool_head() no longer changes. */
+bool msg_spool_head_done(const struct msg_spool *sp);
+/*
+ * A tap sees every body byte (those after the head) as it is written, in
+ * order, on the writer's thread (a worker): the DKIM body hashes are
+ * computed there as the message passes, never on the loop and without
+ * reading the spool back. Set it once, when msg_spool_head_done() turns
+ * true (before the next flush); buffers written before held only head.
+ * The spool owns arg until msg_spool_untap() (after finish: nothing is
+ * in flight then) hands it back; free_arg(arg) runs if the spool is
+ * freed first (after any write in flight).
+ */
+void msg_spool_tap(struct msg_spool *sp,
+    void (*tap)(void *arg, const char *p, size_t n),
+    void (*free_arg)(void *arg), void *arg);
+void *msg_spool_untap(struct msg_spool *sp);
 
 /* After finish: 0, or the errno of the first failed write (ENOSPC, EIO);
  * after an error further bytes are counted but not written. */

@@ -31,6 +31,7 @@
 #include "policy/dkim.h"
 #include "policy/dkim_keys.h"
 #include "util/base64.h"
+#include "util/fsutil.h"
 #include "util/xmalloc.h"
 
 int
@@ -251,17 +252,6 @@ make_dir(const struct owner *o, const char *path, mode_t mode,
 	return -1;
 }
 
-static void
-fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-}
-
 static char *
 key_path(const char *data_dir, const char *domain, const char *selector,
     enum dkim_key_type type)
@@ -317,7 +307,7 @@ write_key_file(const struct owner *o, const char *dir, const char *path,
 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
-	if (fd < 0 || write(fd, pem->data, pem->len) != (ssize_t)pem->len ||
+	if (fd < 0 || fsutil_write_all(fd, pem->data, pem->len) < 0 ||
 	    fsync(fd) < 0) {
 		*error_r = xasprintf("cannot write %s: %s", tmp,
 		    strerror(errno));
@@ -335,7 +325,7 @@ write_key_file(const struct owner *o, const char *dir, const char *path,
 		unlink(tmp);
 	}
 	if (r == 0)
-		fsync_dir(dir);
+		(void)fsutil_fsync_dir(dir);
 	free(tmp);
 	return r;
 }
@@ -355,7 +345,7 @@ make_key_dir(const struct owner *o, const char *data_dir, const char *domain,
 	if (r == 0)
 		r = make_dir(o, dir, 0700, error_r);
 	if (r == 0)
-		fsync_dir(top);
+		(void)fsutil_fsync_dir(top);
 	free(top);
 	if (r < 0)
 		XFREE(&dir);

@@ -1170,6 +1170,68 @@ test_async_no_lookup(void)
 	TEST_ASSERT(adone == 2);
 }
 
+/* Streamed: verifying the body in pieces of one byte, or signing from the
+ * header and a body hash, gives what the whole-message calls give. */
+static void
+test_streamed(void)
+{
+	static const char msg[] = "From: a@ex.test\nTo: b@ex.test\n"
+	    "Subject: streamed\n\nBody  line \n\tmore\n\n\n";
+	struct dkim_key *k = test_key(DKIM_KEY_ED25519, "s1");
+	const char *recs[2] = { "s1._domainkey.ex.test", NULL };
+	size_t hlen = strstr(msg, "\n\n") - msg + 2;
+	unsigned char bh[DKIM_SHA256_LEN];
+	struct dkim_bodyhash h;
+	struct dkim_verifier *v;
+	struct dkim_results *r;
+	struct buf a, b, m, rec;
+
+	TEST_ASSERT(k != NULL);
+	buf_init(&a, 0);
+	buf_init(&b, 0);
+	buf_init(&m, 0);
+	buf_init(&rec, 0);
+	TEST_ASSERT(dkim_sign_message_at(msg, sizeof(msg) - 1, "ex.test", k,
+	    1000, &a) == 0);
+	dkim_bodyhash_init(&h, DKIM_CANON_RELAXED, UINT64_MAX, NULL);
+	dkim_bodyhash_update(&h, msg + hlen, sizeof(msg) - 1 - hlen);
+	dkim_bodyhash_final(&h, bh, NULL);
+	TEST_ASSERT(dkim_sign_head(msg, hlen, bh, "ex.test", k, 1000,
+	    &b) == 0);
+	TEST_ASSERT(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+	TEST_ASSERT(dkim_key_record(k, &rec) == 0);
+	buf_printf(&m, "%s%s", buf_cstr(&a), msg);
+	hlen += a.len;
+	v = dkim_verifier_begin(m.data, hlen, 0);
+	for (size_t i = hlen; i < m.len; i++)
+		dkim_verifier_body(v, m.data + i, 1);
+	dkim_verifier_body_end(v);
+	TEST_ASSERT(dkim_verifier_count(v) == 1);
+	{
+		char *txt[1] = { xstrdup(buf_cstr(&rec)) };
+		TEST_ASSERT(strcmp(dkim_verifier_key_name(v, 0), recs[0]) == 0);
+		dkim_verifier_set_key(v, 0, DKIM_KEY_FOUND, txt, 1);
+		free(txt[0]);
+	}
+	r = dkim_verifier_finish(&v);
+	TEST_ASSERT(r->n == 1 && r->sig[0].status == DKIM_PASS);
+	dkim_results_free(&r);
+	/* a changed body byte fails, decided before any key look-up */
+	m.data[m.len - 3] = 'X';
+	v = dkim_verifier_begin(m.data, hlen, 0);
+	dkim_verifier_body(v, m.data + hlen, m.len - hlen);
+	dkim_verifier_body_end(v);
+	TEST_ASSERT(dkim_verifier_key_name(v, 0) == NULL);
+	r = dkim_verifier_finish(&v);
+	TEST_ASSERT(r->n == 1 && r->sig[0].status == DKIM_FAIL);
+	dkim_results_free(&r);
+	buf_free(&a);
+	buf_free(&b);
+	buf_free(&m);
+	buf_free(&rec);
+	dkim_key_free(&k);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1202,5 +1264,6 @@ main(int argc, char **argv)
 	TEST_RUN(test_keys_files);
 	TEST_RUN(test_keystore);
 	TEST_RUN(test_async_no_lookup);
+	TEST_RUN(test_streamed);
 	return test_done("test-dkim");
 }

@@ -58,6 +58,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "util/gcommit.h"
+
 struct loop;
 
 /* Recipient states. Only PENDING recipients are ever attempted; DELIVERED
@@ -144,6 +146,7 @@ struct queue_new {
 	uint64_t	 content_file_off;
 	uint64_t	 content_file_len;
 	/* private: */
+	struct gcommit_job gj;
 	int		 error;
 	struct loop	*origin;
 	void		(*done)(struct queue_new *m, int error, void *arg);

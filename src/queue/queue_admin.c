@@ -20,6 +20,7 @@
 
 #include "queue/queue_int.h"
 #include "util/array.h"
+#include "util/fsutil.h"
 #include "util/xmalloc.h"
 
 static int
@@ -125,7 +126,7 @@ queue_admin_del(const char *data_dir, const char *id, char **error_r)
 		*error_r = errno == ENOENT ?
 		    xasprintf("no message %s in the queue", lower) :
 		    xasprintf("cannot remove %s: %s", path, strerror(errno));
-	else if (queue_sync_dir(msgdir) < 0)
+	else if (fsutil_fsync_dir(msgdir) < 0)
 		*error_r = xasprintf("cannot sync %s: %s", msgdir,
 		    strerror(errno));
 	else

@@ -7,7 +7,8 @@
  * only files it names itself from validated ids. Callers: queue_submit()
  * on loop threads, queue_msg_free() on any thread, queue_store.c.
  *
- * Like store/maildir.c: the thread takes every job waiting, writes each
+ * On the group-commit engine (util/gcommit.h), like store/maildir.c: the
+ * engine's thread takes every job waiting, writes each
  * new file in tmp/, makes them all durable with one sync (fsync for one
  * file, syncfs for more), renames them into msg/ without ever replacing
  * a file, unlinks the finished messages, makes all of those directory
@@ -20,6 +21,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,59 +39,34 @@
 #include "util/xmalloc.h"
 
 struct removal {
+	struct gcommit_job gj;		/* first */
 	uint64_t	 key;
 	struct removal	*next;
 };
 
+/* The engine's job kinds. */
+enum { QC_NEW, QC_REMOVE };
+
+static void queue_commit(struct gcommit_job *batch, void *arg);
+static void poll_flush(void *arg);
+static struct gcommit qengine = GCOMMIT_INITIALIZER("queue", queue_commit,
+    poll_flush);
+
 static struct {
 	char		*msgdir, *tmpdir, *flushpath;
 	pthread_mutex_t	 lock;		/* the fields below */
-	pthread_cond_t	 cond;
-	pthread_t	 thread;
-	bool		 running, stopping;
-	struct queue_new *head, *tail;
-	struct removal	*rhead, *rtail;
 	void		(*wakeup)(void *);
 	void		*wakeup_arg;
 	struct timespec	 flush_seen;	/* committer thread only */
 	atomic_bool	 flushed;
 } c = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.cond = PTHREAD_COND_INITIALIZER,
 };
 
 static char *
 msg_path(const char *dir, const char *id)
 {
 	return xasprintf("%s/%s", dir, id);
-}
-
-int
-queue_write_all(int fd, const struct iovec *iov0, int n)
-{
-	struct iovec iov[3];
-	ssize_t r;
-
-	TEM_ASSERT(n <= 3);
-	memcpy(iov, iov0, sizeof(*iov) * (size_t)n);
-	while (n > 0) {
-		r = writev(fd, iov, n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		while (n > 0 && (size_t)r >= iov[0].iov_len) {
-			r -= (ssize_t)iov[0].iov_len;
-			memmove(iov, iov + 1, sizeof(*iov) * (size_t)(n - 1));
-			n--;
-		}
-		if (n > 0) {
-			iov[0].iov_base = (char *)iov[0].iov_base + r;
-			iov[0].iov_len -= (size_t)r;
-		}
-	}
-	return 0;
 }
 
 void
@@ -154,7 +131,7 @@ write_tmp(struct queue_new *m, struct pending *p)
 	iov[0] = (struct iovec){ head.data, head.len };
 	iov[1] = (struct iovec){ (void *)(uintptr_t)m->content,
 	    m->content_len };
-	if (queue_write_all(p->fd, iov, 2) < 0 || (m->content_file_len > 0 &&
+	if (fsutil_writev_all(p->fd, iov, 2) < 0 || (m->content_file_len > 0 &&
 	    fsutil_copy_range(p->fd, m->content_fd, m->content_file_off,
 	    m->content_file_len, crc_tap, &crc) < 0))
 		r = -1;
@@ -163,7 +140,7 @@ write_tmp(struct queue_new *m, struct pending *p)
 	trailer[2] = (uint8_t)(crc >> 8);
 	trailer[3] = (uint8_t)crc;
 	iov[0] = (struct iovec){ trailer, sizeof(trailer) };
-	if (r < 0 || queue_write_all(p->fd, iov, 1) < 0) {
+	if (r < 0 || fsutil_writev_all(p->fd, iov, 1) < 0) {
 		m->error = errno;
 		close(p->fd);
 		unlink(p->tmp);
@@ -197,10 +174,13 @@ commit_files(struct pending *p, size_t n)
 	size_t renamed = 0;
 	int sync_err = 0;
 
-	if (n == 1 && fsync(p[0].fd) < 0)
-		sync_err = errno;
-	else if (n > 1 && syncfs(p[0].fd) < 0)
-		sync_err = errno;
+	{
+		int *fds = xcalloc(n ? n : 1, sizeof(int));
+		for (size_t i = 0; i < n; i++)
+			fds[i] = p[i].fd;
+		sync_err = gcommit_sync_files(fds, n);
+		free(fds);
+	}
 	for (size_t i = 0; i < n; i++) {
 		close(p[i].fd);
 		if (sync_err == 0 && rename_new(p[i].tmp, p[i].final) < 0)
@@ -257,7 +237,7 @@ commit_batch(struct queue_new *batch, struct removal *rm)
 		}
 	renamed = commit_files(p, n);
 	removed = commit_removals(rm);
-	if ((renamed || removed) && queue_sync_dir(c.msgdir) < 0) {
+	if ((renamed || removed) && fsutil_fsync_dir(c.msgdir) < 0) {
 		int e = errno;
 		log_error("- queue sync dir=%s error=\"%s\"", c.msgdir,
 		    strerror(e));
@@ -300,10 +280,11 @@ complete(struct queue_new *m)
 
 /* Looks for the `tem queue flush` marker (each second). */
 static void
-poll_flush(void)
+poll_flush(void *unused)
 {
 	struct stat st;
 
+	(void)unused;
 	if (stat(c.flushpath, &st) < 0)
 		return;
 	if (st.st_mtim.tv_sec == c.flush_seen.tv_sec &&
@@ -317,47 +298,34 @@ poll_flush(void)
 	queue_flush();
 }
 
-static void *
-committer_main(void *unused)
+/* The engine's batch: new files and removals, two syncs for all. */
+static void
+queue_commit(struct gcommit_job *gj, void *unused)
 {
-	struct queue_new *batch, *next;
-	struct removal *rm, *rnext;
-	struct timespec deadline, last = { 0, 0 }, now;
-	bool stop;
+	struct queue_new *batch = NULL, **tail = &batch, *next;
+	struct removal *rm = NULL, **rtail = &rm, *rnext;
 
 	(void)unused;
-	for (;;) {
-		pthread_mutex_lock(&c.lock);
-		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_sec++;
-		while (c.head == NULL && c.rhead == NULL && !c.stopping)
-			if (pthread_cond_timedwait(&c.cond, &c.lock,
-			    &deadline) == ETIMEDOUT)
-				break;
-		batch = c.head;
-		rm = c.rhead;
-		c.head = c.tail = NULL;
-		c.rhead = c.rtail = NULL;
-		stop = c.stopping;
-		pthread_mutex_unlock(&c.lock);
-		if (batch || rm)
-			commit_batch(batch, rm);
-		for (; batch; batch = next) {
-			next = batch->next;
-			batch->next = NULL;
-			complete(batch);
+	for (; gj != NULL; gj = gj->next)
+		if (gj->kind == QC_REMOVE) {
+			*rtail = (struct removal *)(void *)gj;
+			rtail = &(*rtail)->next;
+		} else {
+			*tail = (struct queue_new *)(void *)((char *)gj -
+			    offsetof(struct queue_new, gj));
+			tail = &(*tail)->next;
 		}
-		for (; rm; rm = rnext) {
-			rnext = rm->next;
-			free(rm);
-		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec != last.tv_sec) {
-			last = now;
-			poll_flush();
-		}
-		if (stop)
-			return NULL;
+	*tail = NULL;
+	*rtail = NULL;
+	commit_batch(batch, rm);
+	for (; batch; batch = next) {
+		next = batch->next;
+		batch->next = NULL;
+		complete(batch);
+	}
+	for (; rm; rm = rnext) {
+		rnext = rm->next;
+		free(rm);
 	}
 }
 
@@ -388,21 +356,12 @@ queue_submit(struct queue_new *m, struct loop *origin,
 	m->origin = origin;
 	m->done = done;
 	m->arg = arg;
-	pthread_mutex_lock(&c.lock);
-	if (!c.running || c.stopping) {
-		/* a session finishing DATA while the server stops: 4xx */
-		pthread_mutex_unlock(&c.lock);
-		m->error = ESHUTDOWN;
-		complete(m);
+	m->gj.kind = QC_NEW;
+	if (gcommit_submit(&qengine, &m->gj))
 		return;
-	}
-	if (c.tail)
-		c.tail->next = m;
-	else
-		c.head = m;
-	c.tail = m;
-	pthread_cond_signal(&c.cond);
-	pthread_mutex_unlock(&c.lock);
+	/* a session finishing DATA while the server stops: 4xx */
+	m->error = ESHUTDOWN;
+	complete(m);
 }
 
 int
@@ -424,24 +383,18 @@ queue_commit_remove(uint64_t key)
 	struct removal *rm;
 	char id[17], *path;
 
-	pthread_mutex_lock(&c.lock);
-	if (c.running && !c.stopping) {
-		rm = xmalloc(sizeof(*rm));
-		rm->key = key;
-		if (c.rtail)
-			c.rtail->next = rm;
-		else
-			c.rhead = rm;
-		c.rtail = rm;
-		pthread_cond_signal(&c.cond);
-		pthread_mutex_unlock(&c.lock);
+	rm = xmalloc(sizeof(*rm));
+	rm->key = key;
+	rm->gj.kind = QC_REMOVE;
+	if (gcommit_submit(&qengine, &rm->gj))
 		return;
-	}
+	free(rm);
+	pthread_mutex_lock(&c.lock);
 	if (c.msgdir != NULL) {	/* no committer: do it here */
 		queue_key_id(key, id);
 		path = msg_path(c.msgdir, id);
 		if (unlink(path) == 0)
-			queue_sync_dir(c.msgdir);
+			fsutil_fsync_dir(c.msgdir);
 		free(path);
 	}
 	pthread_mutex_unlock(&c.lock);
@@ -454,33 +407,21 @@ queue_commit_start(const char *msgdir, const char *tmpdir,
     const char *flushpath)
 {
 	pthread_mutex_lock(&c.lock);
-	TEM_ASSERT(!c.running);
+	TEM_ASSERT(c.msgdir == NULL);
 	c.msgdir = xstrdup(msgdir);
 	c.tmpdir = xstrdup(tmpdir);
 	c.flushpath = xstrdup(flushpath);
-	c.stopping = false;
 	c.flush_seen = (struct timespec){ 0, 0 };
 	atomic_store(&c.flushed, false);
-	c.running = true;
 	pthread_mutex_unlock(&c.lock);
-	if (pthread_create(&c.thread, NULL, committer_main, NULL) != 0)
-		log_fatal("cannot start the queue committer thread");
+	gcommit_start(&qengine, NULL);
 }
 
 void
 queue_commit_stop(void)
 {
+	gcommit_stop(&qengine);
 	pthread_mutex_lock(&c.lock);
-	if (!c.running) {
-		pthread_mutex_unlock(&c.lock);
-		return;
-	}
-	c.stopping = true;
-	pthread_cond_signal(&c.cond);
-	pthread_mutex_unlock(&c.lock);
-	pthread_join(c.thread, NULL);
-	pthread_mutex_lock(&c.lock);
-	c.running = false;
 	c.wakeup = NULL;
 	XFREE(&c.msgdir);
 	XFREE(&c.tmpdir);

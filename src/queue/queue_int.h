@@ -118,11 +118,7 @@ void queue_quarantine(const char *id, const char *why);
 /* data_dir/queue/msg while the queue runs (kept after a shutdown), or
  * NULL before the first queue_init(). */
 const char *queue_msgdir(void);
-/* fsync of the directory at path: 0 or -1 with errno. */
-int queue_sync_dir(const char *path);
-/* writev() of all n (<= 3) pieces, retried on EINTR and short writes:
- * 0 or -1 with errno. */
-int queue_write_all(int fd, const struct iovec *iov, int n);
+/* (Directory fsync and whole writes: util/fsutil.h.) */
 
 /* ---- queue_commit.c: the committer thread --------------------------- */
 

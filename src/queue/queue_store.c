@@ -40,6 +40,7 @@
 
 #include "queue/queue_int.h"
 #include "util/buf.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -82,20 +83,6 @@ queue_pread_all(int fd, void *p, size_t n, uint64_t off)
 		off += (uint64_t)r;
 	}
 	return 0;
-}
-
-int
-queue_sync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r, e;
-
-	if (fd < 0)
-		return -1;
-	r = fsync(fd);
-	e = errno;
-	close(fd);
-	errno = e;
-	return r;
 }
 
 /* mkdir; 0 if made or there. data_dir itself is usually made by serve. */
@@ -516,7 +503,7 @@ append_record(struct queue_msg *m, const struct buf *b)
 	if (m->file_end && (uint64_t)st.st_size != m->file_end &&
 	    ftruncate(fd, (off_t)m->file_end) < 0)
 		goto fail;	/* garbage from an earlier failed append */
-	if (queue_write_all(fd, &iov, 1) < 0 || fdatasync(fd) < 0) {
+	if (fsutil_writev_all(fd, &iov, 1) < 0 || fdatasync(fd) < 0) {
 		e = errno;
 		if (m->file_end && ftruncate(fd, (off_t)m->file_end) == 0)
 			(void)fdatasync(fd);

@@ -1,12 +1,14 @@
 /*
- * smtp_message - DATA and BDAT: receive the message, add the trace
- * headers, hand it to the store, and release the final reply only when
- * the store says every copy is durable.
+ * smtp_message - DATA and BDAT: receive the message into the spool (the
+ * pipeline's receive stage, msg/spool.h), add the trace headers as a
+ * prefix, hand it to the commit stage (msg/commit.h), and release the
+ * final reply only when every copy is durable.
  *
  * Trust: message bytes are untrusted and bounded by message_size_limit
  * (the decoder stops keeping bytes past it; "552 5.3.4" at the end). The
  * end of DATA is CRLF.CRLF only (smtp_data.c): bare LF or CR never end or
- * split a message.
+ * split a message. Memory per message is the spool's two buffers and the
+ * header section, whatever the message size.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,11 +16,13 @@
 #include <strings.h>
 #include <time.h>
 
+#include <errno.h>
+
 #include "conf/conf.h"
 #include "mail/rfc5322.h"
+#include "msg/commit.h"
+#include "msg/spool.h"
 #include "smtp/smtp_session.h"
-#include "queue/queue.h"
-#include "store/maildir.h"
 #include "util/io.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -40,30 +44,54 @@ smtp_protocol(const struct smtp_session *s)
 	return names[s->mail.smtputf8][s->base.tls][s->auth_done];
 }
 
-/* Starts the body with our Received line (RFC 5321 4.4). */
+static void smtp_spool_ready(void *arg);
+
+void
+smtp_message_reset(struct smtp_session *s)
+{
+	msg_spool_free(&s->spool);
+	s->spool_ending = false;
+	buf_free(&s->trace);
+	buf_free(&s->head);
+}
+
+int
+smtp_message_body(const struct smtp_session *s, uint64_t *off,
+    uint64_t *len)
+{
+	size_t hlen;
+
+	msg_spool_head(s->spool, &hlen);
+	*off = hlen;
+	*len = msg_spool_size(s->spool) - hlen;
+	return msg_spool_fd(s->spool);
+}
+
+/* Starts the trace with our Received line (RFC 5321 4.4) and opens the
+ * spool. */
 static void
 smtp_message_begin(struct smtp_session *s)
 {
-	char date[RFC5322_DATE_MAX];
+	char date[RFC5322_DATE_MAX], *dir;
 
-	buf_reset(&s->body);
-	s->body.max = 0;
+	smtp_message_reset(s);
 	rfc5322_date_format(time(NULL), date);
 	log_new_id(s->msgid);
-	buf_printf(&s->body, "Received: from %s ([%s])\n\tby %s (tem) with %s "
+	buf_printf(&s->trace, "Received: from %s ([%s])\n\tby %s (tem) with %s "
 	    "id %s", s->helo ? s->helo : "unknown", s->base.ip,
 	    s->conf->hostname, smtp_protocol(s), s->msgid);
 	if (s->base.tls)
-		buf_printf(&s->body, "\n\t(%s)", s->base.tls_info);
+		buf_printf(&s->trace, "\n\t(%s)", s->base.tls_info);
 	if (s->nrcpt == 1) {
 		char *to = smtp_path_to_string(&s->rcpts[0].path);
-		buf_printf(&s->body, "\n\tfor <%s>", to);
+		buf_printf(&s->trace, "\n\tfor <%s>", to);
 		free(to);
 	}
-	buf_printf(&s->body, ";\n\t%s\n", date);
-	s->body_start = s->body.len;
-	/* Bytes past the limit are not kept; +1 lets the decoder see it. */
-	s->body.max = s->body_start + s->conf->message_size_limit + 1;
+	buf_printf(&s->trace, ";\n\t%s\n", date);
+	dir = xasprintf("%s/spool", s->conf->data_dir);
+	s->spool = msg_spool_new(server_thread_loop(s->base.thread), dir,
+	    smtp_spool_ready, s);
+	free(dir);
 	smtp_data_init(&s->dec, s->conf->message_size_limit);
 }
 
@@ -131,12 +159,73 @@ smtp_cmd_bdat(struct smtp_session *s, const struct smtp_command *cmd)
 }
 
 static void smtp_message_end(struct smtp_session *s);
+static void smtp_message_written(struct smtp_session *s);
+
+/* Decodes in[0..len) into the spool: DATA (dot) or BDAT (chunk) mode.
+ * Returns the input consumed; *wait when the spool is full (stop
+ * reading until smtp_spool_ready). */
+static size_t
+smtp_spool_feed(struct smtp_session *s, const char *in, size_t len,
+    bool *done, bool *wait)
+{
+	struct buf *b;
+	size_t room, old, used;
+
+	*wait = false;
+	if (!msg_spool_flush(s->spool)) {	/* a full buffer waits */
+		*wait = true;
+		return 0;
+	}
+	b = msg_spool_buf(s->spool, &room);
+	/* a decoder writes at most one byte more than it consumes */
+	if (len > room - 1)
+		len = room - 1;
+	old = b->len;
+	if (s->data_mode == SMTP_DATA_DOT)
+		used = smtp_data_feed(&s->dec, in, len, b, done);
+	else {
+		smtp_bdat_feed(&s->dec, in, len, b);
+		used = len;
+	}
+	msg_spool_wrote(s->spool, old);
+	if (s->dkim_job == NULL)
+		smtp_policy_tap(s);	/* before the flush: see spool.h */
+	*wait = !msg_spool_flush(s->spool);
+	return used;
+}
+
+/* The spool took a buffer, or finished its last write. */
+static void
+smtp_spool_ready(void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if (session_closed(&s->base))
+		return;		/* its free drops the spool */
+	if (s->spool_ending) {
+		if (!msg_spool_finish(s->spool))
+			return;		/* the last buffer is being written */
+		s->spool_ending = false;
+		smtp_message_written(s);
+		return;
+	}
+	smtp_session_resume(s);
+}
+
+/* Stops reading until the spool has room. */
+static bool
+smtp_spool_wait(struct smtp_session *s)
+{
+	session_busy(&s->base);
+	return false;
+}
 
 static bool
 smtp_bdat_input(struct smtp_session *s)
 {
 	const char *p;
 	size_t len;
+	bool wait = false, done;
 
 	while (s->bdat_left > 0) {
 		p = io_peek(s->base.io, &len);
@@ -145,9 +234,11 @@ smtp_bdat_input(struct smtp_session *s)
 		if (len > s->bdat_left)
 			len = (size_t)s->bdat_left;
 		if (s->bdat_error == NULL)
-			smtp_bdat_feed(&s->dec, p, len, &s->body);
+			len = smtp_spool_feed(s, p, len, &done, &wait);
 		io_drain(s->base.io, len);
 		s->bdat_left -= len;
+		if (wait)
+			return smtp_spool_wait(s);
 	}
 	s->data_mode = SMTP_DATA_NONE;
 	session_set_timeout(&s->base, s->conf->smtp_command_timeout);
@@ -161,7 +252,16 @@ smtp_bdat_input(struct smtp_session *s)
 		    (unsigned long long)s->dec.size);
 		return true;
 	}
-	smtp_bdat_finish(&s->dec, &s->body);
+	{
+		size_t room, old;
+		struct buf *b = msg_spool_buf(s->spool, &room);
+
+		old = b->len;
+		smtp_bdat_finish(&s->dec, b);	/* room >= 1: never full */
+		msg_spool_wrote(s->spool, old);
+		if (s->dkim_job == NULL)
+			smtp_policy_tap(s);
+	}
 	smtp_message_end(s);
 	return smtp_running(s);
 }
@@ -171,7 +271,7 @@ smtp_message_input(struct smtp_session *s)
 {
 	const char *p;
 	size_t len, used;
-	bool done = false;
+	bool done = false, wait = false;
 
 	if (s->data_mode == SMTP_DATA_BDAT)
 		return smtp_bdat_input(s);
@@ -179,8 +279,10 @@ smtp_message_input(struct smtp_session *s)
 		p = io_peek(s->base.io, &len);
 		if (len == 0)
 			return false;
-		used = smtp_data_feed(&s->dec, p, len, &s->body, &done);
+		used = smtp_spool_feed(s, p, len, &done, &wait);
 		io_drain(s->base.io, used);
+		if (wait && !done)
+			return smtp_spool_wait(s);
 	}
 	s->data_mode = SMTP_DATA_NONE;
 	session_set_timeout(&s->base, s->conf->smtp_command_timeout);
@@ -188,159 +290,20 @@ smtp_message_input(struct smtp_session *s)
 	return smtp_running(s);
 }
 
-/*
- * The hand-off: local copies go to the Maildir committer, remote
- * recipients (authenticated users' mail, aliases pointing outside) to the
- * queue. The final reply waits for both to be durable.
- */
-struct smtp_store {
-	struct maildir_job	 job;
-	struct queue_new	 qn;
-	struct smtp_session	*s;
-	char			 msgid[17];
-	int			 pending;	/* sinks not answered yet */
-	bool			 failed;
-	char			*sender;
-};
-
-static void smtp_store_settle(struct smtp_store *st);
-
-/* Adds one maildir copy per distinct local mailbox. */
-static void
-smtp_store_add_local(struct smtp_store *st, const struct acct_target *t,
-    bool junk)
-{
-	struct maildir_job *job = &st->job;
-	struct maildir_rcpt *r;
-	char *dir = xasprintf("%s/mail/%s/%s%s", st->s->conf->data_dir,
-	    t->domain, t->localpart, junk ? "/.Junk" : "");
-
-	for (int i = 0; i < job->nrcpt; i++)
-		if (strcmp(job->rcpts[i].maildir, dir) == 0) {
-			free(dir);
-			return;
-		}
-	job->rcpts = xrealloc(job->rcpts,
-	    (size_t)(job->nrcpt + 1) * sizeof(*job->rcpts));
-	r = &job->rcpts[job->nrcpt++];
-	memset(r, 0, sizeof(*r));
-	r->maildir = dir;
-	r->prefix = xasprintf("Return-Path: <%s>\nDelivered-To: %s\n",
-	    st->sender, t->address);
-	r->prefix_len = strlen(r->prefix);
-	r->label = xstrdup(t->address);
-}
-
-/* Adds one queue recipient per distinct remote address. */
-static void
-smtp_store_add_remote(struct smtp_store *st, const struct acct_target *t,
-    const struct smtp_path *rcpt)
-{
-	struct queue_msg *m = &st->qn.msg;
-	struct queue_rcpt *r;
-
-	for (int i = 0; i < m->nrcpt; i++)
-		if (strcasecmp(m->rcpts[i].address, t->address) == 0)
-			return;
-	m->rcpts = xrealloc(m->rcpts, (size_t)(m->nrcpt + 1) * sizeof(*r));
-	r = &m->rcpts[m->nrcpt++];
-	memset(r, 0, sizeof(*r));
-	r->address = xstrdup(t->address);
-	r->orcpt = rcpt->orcpt ? xstrdup(rcpt->orcpt) : NULL;
-	r->notify = rcpt->notify;
-}
-
-static void
-smtp_store_free(struct smtp_store *st)
-{
-	maildir_job_clear(&st->job);
-	for (int i = 0; i < st->qn.msg.nrcpt; i++) {
-		free(st->qn.msg.rcpts[i].address);
-		free(st->qn.msg.rcpts[i].orcpt);
-	}
-	free(st->qn.msg.rcpts);
-	free(st->qn.msg.envid);
-	free(st->sender);
-	free(st);
-}
-
-static void
-smtp_message_stored(struct maildir_job *job)
-{
-	struct smtp_store *st = job->arg;
-	struct smtp_session *s = st->s;
-
-	for (int i = 0; i < job->nrcpt; i++) {
-		struct maildir_rcpt *r = &job->rcpts[i];
-		if (r->result) {
-			st->failed = true;
-			log_error("%s smtp store-failed msgid=%s from=<%s> "
-			    "mailbox=%s error=\"%s\"", s->base.id, st->msgid,
-			    st->sender, r->maildir, strerror(r->result));
-		} else
-			log_info("%s smtp delivered msgid=%s from=<%s> "
-			    "to=<%s> size=%zu file=%s", s->base.id, st->msgid,
-			    st->sender, r->label, job->body_len, r->filename);
-	}
-	smtp_store_settle(st);
-}
-
-static void
-smtp_message_queued(struct queue_new *qn, int error, void *arg)
-{
-	struct smtp_store *st = arg;
-	struct smtp_session *s = st->s;
-
-	if (error) {
-		st->failed = true;
-		log_error("%s smtp queue-failed msgid=%s from=<%s> error=\"%s\"",
-		    s->base.id, st->msgid, st->sender, strerror(error));
-	} else
-		for (int i = 0; i < qn->msg.nrcpt; i++)
-			log_info("%s smtp queued msgid=%s queue=%s from=<%s> "
-			    "to=<%s> size=%zu", s->base.id, st->msgid,
-			    qn->msg.id, st->sender, qn->msg.rcpts[i].address,
-			    qn->content_len);
-	smtp_store_settle(st);
-}
-
-/* One sink answered; the last one releases the reply. */
-static void
-smtp_store_settle(struct smtp_store *st)
-{
-	struct smtp_session *s = st->s;
-
-	if (--st->pending > 0)
-		return;
-	if (session_closed(&s->base)) {	/* the client left meanwhile */
-		smtp_store_free(st);
-		session_unref(&s->base);
-		return;
-	}
-	if (st->failed)
-		smtp_reply(s, "451 4.3.0 Error: cannot store the message, "
-		    "try again later");
-	else {
-		s->nmessages++;
-		smtp_reply(s, "250 2.0.0 Ok: queued as %s", st->msgid);
-	}
-	smtp_store_free(st);
-	smtp_tx_reset(s);
-	smtp_session_resume(s);
-	session_unref(&s->base);	/* the store's */
-}
-
-/* True when the header section (up to the first empty line) of msg has
- * a field called name (with its colon, e.g. "Date:"). */
-static bool
+bool
 smtp_header_has(const char *msg, size_t len, const char *name)
 {
-	const char *p = msg, *end = msg + len, *nl;
+	const char *p = msg, *end = msg + len, *nl, *q;
 	size_t n = strlen(name);
 
 	while (p < end && *p != '\n') {
-		if ((size_t)(end - p) >= n && strncasecmp(p, name, n) == 0)
-			return true;
+		if ((size_t)(end - p) > n && strncasecmp(p, name, n) == 0) {
+			for (q = p + n; q < end && (*q == ' ' || *q == '\t');
+			    q++)
+				;
+			if (q < end && *q == ':')
+				return true;
+		}
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL)
 			break;
@@ -350,36 +313,28 @@ smtp_header_has(const char *msg, size_t len, const char *name)
 }
 
 /* RFC 6409 8.2/8.3: a submitted message gets Date and Message-ID when it
- * has none, placed right after our Received line. */
+ * has none, placed on top of its header section (s->head). */
 static void
 smtp_submission_fixup(struct smtp_session *s)
 {
-	const char *msg = s->body.data + s->body_start;
-	size_t mlen = s->body.len - s->body_start;
-	struct buf add;
+	const char *msg;
+	size_t mlen;
 	char date[RFC5322_DATE_MAX], id[17];
 
-	buf_init(&add, 0);
-	if (!smtp_header_has(msg, mlen, "Date:")) {
+	msg = msg_spool_head(s->spool, &mlen);
+	if (!smtp_header_has(msg, mlen, "Date")) {
 		rfc5322_date_format(time(NULL), date);
-		buf_printf(&add, "Date: %s\n", date);
+		buf_printf(&s->head, "Date: %s\n", date);
 	}
-	if (!smtp_header_has(msg, mlen, "Message-ID:")) {
+	if (!smtp_header_has(msg, mlen, "Message-ID")) {
 		log_new_id(id);
-		buf_printf(&add, "Message-ID: <%s.%s@%s>\n", s->msgid, id,
+		buf_printf(&s->head, "Message-ID: <%s.%s@%s>\n", s->msgid, id,
 		    s->conf->hostname);
 	}
-	if (add.len > 0) {
-		size_t tail = s->body.len - s->body_start;
-		s->body.max = 0;
-		buf_append(&s->body, add.data, add.len);	/* grow */
-		memmove(s->body.data + s->body_start + add.len,
-		    s->body.data + s->body_start, tail);
-		memcpy(s->body.data + s->body_start, add.data, add.len);
-	}
-	buf_free(&add);
 }
 
+/* The end of the message's bytes: the checks that need no spool, then
+ * the spool's last write. */
 static void
 smtp_message_end(struct smtp_session *s)
 {
@@ -397,55 +352,105 @@ smtp_message_end(struct smtp_session *s)
 		smtp_tx_reset(s);
 		return;
 	}
+	if (!msg_spool_finish(s->spool)) {
+		s->spool_ending = true;		/* smtp_spool_ready goes on */
+		session_busy(&s->base);
+		return;
+	}
+	smtp_message_written(s);
+}
+
+/* The reply for a disk error (RFC 3463 4.3.1 / 4.3.0). */
+static const char *
+smtp_disk_reply(int error)
+{
+	if (error == ENOSPC || error == EDQUOT)
+		return "452 4.3.1 Error: insufficient system storage, "
+		    "try again later";
+	return "451 4.3.0 Error: cannot store the message, try again later";
+}
+
+/* Every byte is in the spool (or failed to get there). */
+static void
+smtp_message_written(struct smtp_session *s)
+{
+	const char *head;
+	size_t hlen;
+	int err = msg_spool_error(s->spool);
+
+	if (err != 0) {
+		log_error("%s smtp spool-failed msgid=%s size=%llu error=\"%s\"",
+		    s->base.id, s->msgid,
+		    (unsigned long long)msg_spool_size(s->spool),
+		    strerror(err));
+		smtp_reply(s, "%s", smtp_disk_reply(err));
+		smtp_tx_reset(s);
+		if (s->base.busy)	/* called from smtp_spool_ready */
+			smtp_session_resume(s);
+		return;
+	}
+	buf_reset(&s->head);
 	if (s->auth_done)
 		smtp_submission_fixup(s);
+	head = msg_spool_head(s->spool, &hlen);
+	buf_append(&s->head, head, hlen);
 	smtp_policy_end(s);
 }
 
+/* The commit stage answered: the final reply. */
+static void
+smtp_message_committed(struct msg_commit *c, int error, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	msg_commit_free(&c);
+	if (session_closed(&s->base)) {	/* the client left meanwhile */
+		session_unref(&s->base);
+		return;
+	}
+	if (error)
+		smtp_reply(s, "%s", smtp_disk_reply(error));
+	else {
+		s->nmessages++;
+		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->msgid);
+	}
+	smtp_tx_reset(s);
+	smtp_session_resume(s);
+	session_unref(&s->base);	/* the store's */
+}
+
+/*
+ * Routing: local copies (one per distinct mailbox, junk: its Junk
+ * folder) and remote recipients (authenticated users' mail, aliases
+ * pointing outside); then the commit of trace + header + spooled body.
+ */
 void
 smtp_message_store(struct smtp_session *s, bool junk)
 {
-	struct smtp_store *st;
+	struct msg_commit *c;
+	char *sender = smtp_path_to_string(&s->mail);
+	uint64_t off, len;
+	int fd;
 
-	st = xmalloc(sizeof(*st));
-	st->s = s;
-	memcpy(st->msgid, s->msgid, sizeof(st->msgid));
-	st->sender = smtp_path_to_string(&s->mail);
+	c = msg_commit_new(s->base.id, s->msgid, sender);
+	free(sender);
 	for (unsigned i = 0; i < s->nrcpt; i++)
-		for (int j = 0; j < s->rcpts[i].res.n; j++) {
-			const struct acct_target *t = &s->rcpts[i].res.t[j];
-			if (t->kind == ACCT_TARGET_LOCAL)
-				smtp_store_add_local(st, t, junk);
-			else
-				smtp_store_add_remote(st, t, &s->rcpts[i].path);
-		}
+		msg_commit_route(c, s->conf->data_dir, &s->rcpts[i].res,
+		    s->rcpts[i].path.orcpt, s->rcpts[i].path.notify, junk);
+	msg_commit_envelope(c, s->mail.envid, s->mail.ret, s->mail.smtputf8,
+	    s->mail.body == SMTP_BODY_8BITMIME || s->mail.smtputf8);
 	smtp_enter_state(s, SMTP_ST_STORE);
 	session_busy(&s->base);
-	session_ref(&s->base);		/* the store's, until settled */
-	st->pending = (st->job.nrcpt > 0) + (st->qn.msg.nrcpt > 0);
-	if (st->pending == 0) {		/* aliases that lead nowhere */
-		st->pending = 1;
-		smtp_store_settle(st);
-		return;
+	session_ref(&s->base);		/* the store's, until committed */
+	buf_append(&s->trace, s->head.data, s->head.len);
+	fd = smtp_message_body(s, &off, &len);
+	if (fd < 0 && len > 0) {	/* a small message, all in memory */
+		size_t mlen;
+		const char *mem = msg_spool_mem(s->spool, &mlen);
+
+		buf_append(&s->trace, mem + off, (size_t)len);
+		len = 0;
 	}
-	if (st->job.nrcpt > 0) {
-		st->job.body = s->body.data;
-		st->job.body_len = s->body.len;
-		st->job.origin = server_thread_loop(s->base.thread);
-		st->job.done = smtp_message_stored;
-		st->job.arg = st;
-		maildir_submit(&st->job);
-	}
-	if (st->qn.msg.nrcpt > 0) {
-		st->qn.msg.sender = st->sender;
-		st->qn.msg.envid = s->mail.envid ? xstrdup(s->mail.envid) : NULL;
-		st->qn.msg.ret = s->mail.ret;
-		st->qn.msg.smtputf8 = s->mail.smtputf8;
-		st->qn.msg.eightbit = s->mail.body == SMTP_BODY_8BITMIME ||
-		    s->mail.smtputf8;
-		st->qn.content = s->body.data;
-		st->qn.content_len = s->body.len;
-		queue_submit(&st->qn, server_thread_loop(s->base.thread),
-		    smtp_message_queued, st);
-	}
+	msg_commit_start(c, &s->trace, fd, off, len,
+	    server_thread_loop(s->base.thread), smtp_message_committed, s);
 }

@@ -21,6 +21,13 @@
  * keys of its From domain (else its MAIL FROM domain) when that domain has
  * keys, before it is stored or queued.
  *
+ * DKIM never runs on the loop: the body hashes are fed as the message
+ * passes, on the spool's writer thread (msg/spool.h's tap), and the
+ * header digests and the private-key operation of signing run on a
+ * worker (util/worker.h) at the end. Only the key look-ups (DNS) and the
+ * decision are on the loop. A job whose session went away is freed by
+ * whoever holds it.
+ *
  * Trust: everything checked here comes from the sender and the sender's
  * DNS; results only steer the decision above and go into our header.
  */
@@ -35,8 +42,10 @@
 #include "policy/dkim_verify.h"
 #include "policy/dmarc.h"
 #include "policy/spf.h"
+#include "msg/spool.h"
 #include "smtp/smtp_session.h"
 #include "util/io.h"
+#include "util/worker.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -56,13 +65,212 @@ struct smtp_policy {
 	bool			 at_end;	/* DATA is over */
 };
 
+/*
+ * DKIM for one message. Created when the header section is complete; the
+ * spool then feeds it every body byte on the writer's thread (the tap),
+ * so the body hashes are done as the message arrives, off the loop, and
+ * nothing is read back. At the end it goes to a worker once more: the
+ * header digests and the signature (sign) or the body checks (verify).
+ * Owner: the spool while tapped, then the worker job, then the loop.
+ */
+struct smtp_dkim_job {
+	struct smtp_session	*s;		/* NULL: cancelled */
+	bool			 sign;
+	char			*head;		/* the header section */
+	size_t			 hlen;
+	char			*body;		/* a message that stayed in memory:
+						   its body, fed on the worker */
+	size_t			 blen;
+	/* verify */
+	struct dkim_verifier	*v;
+	time_t			 now;
+	/* sign: the relaxed body hash, the domains to try, the result */
+	struct dkim_bodyhash	 bh;
+	bool			 bh_open;
+	char			*domain[2];
+	struct buf		 sig;
+	int			 nsig;
+	/* the running state the session started with: its DKIM keys stay
+	 * alive while the worker signs, even if the session is gone */
+	struct server_state	*run;
+};
+
 static void smtp_policy_decide(struct smtp_session *s);
+
+static void
+dkim_job_free(void *arg)
+{
+	struct smtp_dkim_job *j = arg;
+	unsigned char md[DKIM_SHA256_LEN];
+	struct dkim_results *res;
+
+	if (j->v != NULL) {
+		res = dkim_verifier_finish(&j->v);
+		dkim_results_free(&res);
+	}
+	if (j->bh_open)
+		dkim_bodyhash_final(&j->bh, md, NULL);	/* frees it */
+	free(j->head);
+	free(j->body);
+	free(j->domain[0]);
+	free(j->domain[1]);
+	buf_free(&j->sig);
+	server_state_unref(&j->run);
+	free(j);
+}
+
+/* Drops the session's job: whoever holds it (the spool, a worker) frees
+ * it. */
+static void
+dkim_job_cancel(struct smtp_session *s)
+{
+	if (s->dkim_job != NULL)
+		s->dkim_job->s = NULL;
+	s->dkim_job = NULL;
+}
+
+/* The writer's thread: body bytes as they pass. */
+static void
+dkim_job_tap(void *arg, const char *p, size_t n)
+{
+	struct smtp_dkim_job *j = arg;
+
+	if (j->sign) {
+		dkim_bodyhash_update(&j->bh, p, n);
+		return;
+	}
+	if (j->v == NULL)	/* the signatures, from the complete head */
+		j->v = dkim_verifier_begin(j->head, j->hlen, j->now);
+	dkim_verifier_body(j->v, p, n);
+}
+
+/* Does s's message get DKIM (signed on submission, verified inbound)? */
+static bool
+dkim_wanted(struct smtp_session *s, bool *sign_r)
+{
+	const struct dkim_keystore *ks = s->base.run->dkim;
+
+	const char *head;
+	size_t hlen;
+
+	*sign_r = s->auth_done;
+	if (s->auth_done)
+		return ks != NULL && dkim_keystore_count(ks) > 0;
+	head = msg_spool_head(s->spool, &hlen);
+	return s->base.svc == SVC_SMTP && s->policy != NULL &&
+	    server_thread_resolver(s->base.thread) != NULL &&
+	    smtp_header_has(head, hlen, "DKIM-Signature");
+}
+
+static struct smtp_dkim_job *
+dkim_job_new(struct smtp_session *s, bool sign)
+{
+	struct smtp_dkim_job *j = xcalloc(1, sizeof(*j));
+	size_t hlen;
+	const char *head = msg_spool_head(s->spool, &hlen);
+
+	j->s = s;
+	j->sign = sign;
+	j->now = time(NULL);
+	server_state_ref(s->base.run);
+	j->run = s->base.run;
+	if (sign) {
+		dkim_bodyhash_init(&j->bh, DKIM_CANON_RELAXED, UINT64_MAX,
+		    NULL);
+		j->bh_open = true;
+	} else {
+		j->head = xmalloc(hlen + 1);
+		memcpy(j->head, head, hlen);
+		j->hlen = hlen;
+	}
+	buf_init(&j->sig, 0);
+	return j;
+}
+
+/* Header complete (smtp_message.c asks after each piece): from now on
+ * the spool's writer feeds the body to DKIM. */
+void
+smtp_policy_tap(struct smtp_session *s)
+{
+	struct smtp_dkim_job *j;
+	bool sign;
+
+	if (s->dkim_job != NULL || !msg_spool_head_done(s->spool) ||
+	    !dkim_wanted(s, &sign))
+		return;
+	j = dkim_job_new(s, sign);
+	s->dkim_job = j;
+	msg_spool_tap(s->spool, dkim_job_tap, dkim_job_free, j);
+}
+
+/* Worker, at the end: the header digests, then sign or decide bodies. */
+static void
+dkim_job_work(void *arg)
+{
+	struct smtp_dkim_job *j = arg;
+	const struct dkim_keystore *ks = j->run->dkim;
+	unsigned char bh[DKIM_SHA256_LEN];
+
+	if (j->blen > 0)	/* the message stayed in memory */
+		dkim_job_tap(j, j->body, j->blen);
+	if (!j->sign) {
+		if (j->v == NULL)	/* no body byte came */
+			j->v = dkim_verifier_begin(j->head, j->hlen, j->now);
+		dkim_verifier_body_end(j->v);
+		return;
+	}
+	dkim_bodyhash_final(&j->bh, bh, NULL);
+	j->bh_open = false;
+	if (ks == NULL)
+		return;
+	for (int i = 0; i < 2 && j->nsig == 0; i++)
+		if (j->domain[i] != NULL)
+			j->nsig = dkim_keystore_sign_head(ks, j->head, j->hlen,
+			    bh, j->domain[i], &j->sig);
+}
+
+static void dkim_job_done(void *arg);
+
+/* End of the message: takes the job back from the spool (or makes one
+ * when the header never ended: no body) and finishes it on a worker;
+ * s waits (busy). Signing covers s->head (Date/Message-ID added). */
+static void
+dkim_job_start(struct smtp_session *s, bool sign, const char *d0,
+    const char *d1)
+{
+	struct smtp_dkim_job *j = msg_spool_untap(s->spool);
+	uint64_t off, len;
+
+	if (j == NULL)
+		j = dkim_job_new(s, sign);
+	if (smtp_message_body(s, &off, &len) < 0 && len > 0) {
+		size_t mlen;
+		const char *mem = msg_spool_mem(s->spool, &mlen);
+
+		j->body = xmalloc((size_t)len);
+		memcpy(j->body, mem + off, (size_t)len);
+		j->blen = (size_t)len;
+	}
+	if (sign) {
+		j->head = xmalloc(s->head.len + 1);
+		memcpy(j->head, s->head.data ? s->head.data : "", s->head.len);
+		j->hlen = s->head.len;
+	}
+	j->domain[0] = d0 ? xstrdup(d0) : NULL;
+	j->domain[1] = d1 ? xstrdup(d1) : NULL;
+	s->dkim_job = j;
+	smtp_enter_state(s, SMTP_ST_CHECKS);
+	session_busy(&s->base);
+	worker_submit(server_thread_loop(s->base.thread), dkim_job_work,
+	    dkim_job_done, j);
+}
 
 void
 smtp_policy_reset(struct smtp_session *s)
 {
 	struct smtp_policy *p = s->policy;
 
+	dkim_job_cancel(s);
 	if (p == NULL)
 		return;
 	spf_check_cancel(&p->spf);
@@ -81,7 +289,6 @@ smtp_policy_answered(struct smtp_session *s)
 {
 	struct smtp_policy *p = s->policy;
 
-	/* closing (a timeout while the checks ran): its close cancels them */
 	if (--p->waiting == 0 && p->at_end && smtp_open(s))
 		smtp_policy_decide(s);
 }
@@ -175,23 +382,21 @@ dkim_to_dmarc(enum dkim_status st)
 	}
 }
 
-/* Rebuilds the body: Received, our Authentication-Results, then the
- * message without A-R fields that claim our name. */
+/* Our Authentication-Results goes into the trace (under Received); A-R
+ * fields from outside that claim our name leave the stored header. */
 static void
 smtp_policy_header(struct smtp_session *s, const char *ar, size_t arlen)
 {
 	struct buf out;
-	const char *msg = s->body.data + s->body_start;
-	size_t len = s->body.len - s->body_start;
 
+	buf_append(&s->trace, ar, arlen);
 	buf_init(&out, 0);
-	buf_append(&out, s->body.data, s->body_start);
-	buf_append(&out, ar, arlen);
-	if (authres_strip(msg, len, s->conf->hostname, &out) < 0)
-		buf_append(&out, msg, len);
-	s->body_start += arlen;
-	buf_free(&s->body);
-	s->body = out;
+	if (authres_strip(s->head.data ? s->head.data : "", s->head.len,
+	    s->conf->hostname, &out) > 0) {
+		buf_free(&s->head);
+		s->head = out;
+	} else
+		buf_free(&out);
 }
 
 static void
@@ -268,40 +473,68 @@ smtp_policy_decide(struct smtp_session *s)
 	smtp_message_store(s, junk);
 }
 
-/* DKIM signing of submitted mail (see the file comment). */
+/* The submission's signature came back from the worker. */
 static void
+smtp_policy_signed(struct smtp_session *s, struct smtp_dkim_job *j)
+{
+	if (j->nsig > 0) {
+		/* the signatures go right above the message's own header */
+		buf_append(&s->trace, j->sig.data, j->sig.len);
+		log_info("%s smtp dkim-signed msgid=%s domain=%s signatures=%d",
+		    s->base.id, s->msgid, j->domain[0] ? j->domain[0] :
+		    j->domain[1], j->nsig);
+	} else if (j->nsig < 0)
+		log_error("%s smtp dkim-sign-failed msgid=%s", s->base.id,
+		    s->msgid);
+	smtp_message_store(s, false);
+}
+
+static void
+dkim_done(struct dkim_results *res, void *arg);
+
+static void
+dkim_job_done(void *arg)
+{
+	struct smtp_dkim_job *j = arg;
+	struct smtp_session *s = j->s;
+	struct smtp_policy *p;
+
+	if (s == NULL) {		/* the session went away */
+		dkim_job_free(j);
+		return;
+	}
+	s->dkim_job = NULL;
+	if (j->sign) {
+		smtp_policy_signed(s, j);
+		dkim_job_free(j);
+		return;
+	}
+	p = s->policy;
+	p->dkim = dkim_verify_keys(server_thread_resolver(s->base.thread),
+	    j->v, dkim_done, s);
+	j->v = NULL;
+	dkim_job_free(j);
+}
+
+/* Submission: DKIM-signs with the From domain's keys (if the domain is
+ * ours), else the MAIL FROM domain's; false when there is nothing to do. */
+static bool
 smtp_policy_sign(struct smtp_session *s)
 {
 	const struct dkim_keystore *ks = s->base.run->dkim;
-	const char *msg = s->body.data + s->body_start;
-	size_t len = s->body.len - s->body_start;
 	char *from_domain = NULL;
-	struct buf sig;
-	int n = 0;
+	const char *d0 = NULL;
 
 	if (ks == NULL || dkim_keystore_count(ks) == 0)
-		return;
-	buf_init(&sig, 0);
-	if (dmarc_from_domain(msg, len, &from_domain) == DMARC_FROM_OK &&
+		return false;
+	if (dmarc_from_domain(s->head.data ? s->head.data : "", s->head.len,
+	    &from_domain) == DMARC_FROM_OK &&
 	    acct_is_local_domain(s->acct, from_domain))
-		n = dkim_keystore_sign(ks, msg, len, from_domain, &sig);
-	if (n == 0 && !s->mail.null_path)
-		n = dkim_keystore_sign(ks, msg, len, s->mail.domain, &sig);
-	if (n > 0) {
-		/* the signatures go right above the message's own header */
-		size_t tail = len;
-		buf_append(&s->body, sig.data, sig.len);	/* grow */
-		memmove(s->body.data + s->body_start + sig.len,
-		    s->body.data + s->body_start, tail);
-		memcpy(s->body.data + s->body_start, sig.data, sig.len);
-		log_info("%s smtp dkim-signed msgid=%s domain=%s signatures=%d",
-		    s->base.id, s->msgid, from_domain ? from_domain :
-		    s->mail.domain, n);
-	} else if (n < 0)
-		log_error("%s smtp dkim-sign-failed msgid=%s", s->base.id,
-		    s->msgid);
+		d0 = from_domain;
+	dkim_job_start(s, true, d0, s->mail.null_path ? NULL :
+	    s->mail.domain);
 	free(from_domain);
-	buf_free(&sig);
+	return true;
 }
 
 /* End of DATA: checks (inbound) or signing (submission), then store. */
@@ -310,13 +543,13 @@ smtp_policy_end(struct smtp_session *s)
 {
 	struct smtp_policy *p = s->policy;
 	struct dns_resolver *r;
-	const char *msg = s->body.data + s->body_start;
-	size_t len = s->body.len - s->body_start;
+	const char *msg = s->head.data ? s->head.data : "";
+	size_t len = s->head.len;
+	bool sign;
 
 	if (s->base.svc != SVC_SMTP || s->auth_done) {
-		if (s->auth_done)
-			smtp_policy_sign(s);
-		smtp_message_store(s, false);
+		if (!s->auth_done || !smtp_policy_sign(s))
+			smtp_message_store(s, false);
 		return;
 	}
 	r = server_thread_resolver(s->base.thread);
@@ -325,8 +558,16 @@ smtp_policy_end(struct smtp_session *s)
 		return;
 	}
 	p->from_st = dmarc_from_domain(msg, len, &p->from_domain);
-	p->waiting++;
-	p->dkim = dkim_verify_start(r, msg, len, dkim_done, s);
+	p->waiting++;		/* DKIM: the worker, then the key look-ups */
+	if (dkim_wanted(s, &sign))
+		dkim_job_start(s, false, NULL, NULL);
+	else {			/* unsigned: "dkim=none", nothing to hash */
+		struct dkim_verifier *v = dkim_verifier_begin(msg, len,
+		    time(NULL));
+
+		dkim_verifier_body_end(v);
+		p->dkim = dkim_verify_keys(r, v, dkim_done, s);
+	}
 	if (p->from_st == DMARC_FROM_OK && s->base.run->psl) {
 		p->waiting++;
 		p->dmarc = dmarc_check_start(r, s->base.run->psl, p->from_domain,

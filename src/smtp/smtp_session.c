@@ -119,11 +119,7 @@ smtp_tx_reset(struct smtp_session *s)
 	s->bdat_started = false;
 	s->bdat_error = NULL;
 	s->bdat_left = 0;
-	/* A large message's memory is returned, a small one's kept. */
-	if (s->body.cap > 256 * 1024)
-		buf_free(&s->body);
-	else
-		buf_reset(&s->body);
+	smtp_message_reset(s);
 	if (s->acct)
 		acct_snapshot_unref(&s->acct);
 }
@@ -497,7 +493,8 @@ smtp_input(struct session *base)
 void
 smtp_session_resume(struct smtp_session *s)
 {
-	s->base.timeout = s->conf->smtp_command_timeout;
+	s->base.timeout = s->data_mode != SMTP_DATA_NONE ?
+	    s->conf->smtp_data_timeout : s->conf->smtp_command_timeout;
 	session_resume(&s->base);
 }
 
@@ -562,7 +559,8 @@ smtp_session_free(struct session *base)
 	smtp_tx_reset(s);
 	smtp_dnsbl_cancel(s);
 	buf_free(&s->line);
-	buf_free(&s->body);
+	buf_free(&s->trace);
+	buf_free(&s->head);
 	free(s->rcpts);
 	free(s->helo);
 	free(s->auth_user);
@@ -587,7 +585,8 @@ void
 smtp_session_start(struct smtp_session *s, int fd)
 {
 	buf_init(&s->line, 0);
-	buf_init(&s->body, 0);
+	buf_init(&s->trace, 0);
+	buf_init(&s->head, 0);
 	session_start(&s->base, &smtp_proto, fd,
 	    s->base.svc == SVC_SUBMISSIONS, s->conf->smtp_command_timeout);
 }

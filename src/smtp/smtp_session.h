@@ -63,6 +63,8 @@ enum smtp_auth_step { SMTP_AUTH_NONE, SMTP_AUTH_PLAIN, SMTP_AUTH_LOGIN_USER,
 struct loop_timer;
 struct smtp_policy;
 struct smtp_dnsbl;
+struct smtp_dkim_job;
+struct msg_spool;
 
 struct smtp_session {
 	struct session		 base;	/* first: the session core */
@@ -97,8 +99,14 @@ struct smtp_session {
 	enum smtp_data_mode	 data_mode;
 	struct smtp_data	 dec;
 	char			 msgid[17];	/* the message's log id */
-	struct buf		 body;		/* Received + message, LF ends */
-	size_t			 body_start;	/* where the message begins */
+	struct msg_spool	*spool;		/* the message as it arrives */
+	bool			 spool_ending;	/* waiting for its last write */
+	struct buf		 trace;		/* what tem puts on top:
+						   Received, A-R or DKIM-Sig. */
+	struct buf		 head;		/* the header section as it will
+						   be stored (Date/Message-ID
+						   added, our A-R stripped) */
+	struct smtp_dkim_job	*dkim_job;	/* DKIM hashing on a worker */
 	uint64_t		 bdat_left;	/* octets of the chunk to read */
 	bool			 bdat_last;
 	bool			 bdat_started;
@@ -140,8 +148,19 @@ int smtp_auth_getline(struct smtp_session *s);
 void smtp_cmd_data(struct smtp_session *s, const struct smtp_command *cmd);
 void smtp_cmd_bdat(struct smtp_session *s, const struct smtp_command *cmd);
 /* Consumes message input; returns false when the session must stop
- * reading (waiting for the store, or closed). */
+ * reading (waiting for the spool or the store, or closed). */
 bool smtp_message_input(struct smtp_session *s);
+/* True when the header section (up to the first empty line) of msg has
+ * a field called name (any case; white space allowed before the colon). */
+bool smtp_header_has(const char *msg, size_t len, const char *name);
+/* Drops the message of the transaction (spool, added headers). */
+void smtp_message_reset(struct smtp_session *s);
+/* The body as it lies in the spool: [*off, *off + *len) of the spool
+ * file (fd -1 when empty), behind s->head. */
+int smtp_message_body(const struct smtp_session *s, uint64_t *off,
+    uint64_t *len);
+/* (When that fd is -1 and len > 0 the message stayed in memory:
+ * msg_spool_mem.) */
 
 /* smtp_dnsbl.c */
 bool smtp_dnsbl_start(struct smtp_session *s);
@@ -154,6 +173,9 @@ void smtp_greet(struct smtp_session *s);
 void smtp_policy_mail(struct smtp_session *s);
 void smtp_policy_end(struct smtp_session *s);
 void smtp_policy_reset(struct smtp_session *s);
+/* After each piece of the message: once the header is complete, DKIM
+ * starts hashing the body as it is spooled. */
+void smtp_policy_tap(struct smtp_session *s);
 /* smtp_message.c: hands the message to the store (junk: the recipients'
  * Junk folder) and replies when it is durable. */
 void smtp_message_store(struct smtp_session *s, bool junk);

@@ -21,6 +21,7 @@
 
 #include "store/mailbox_int.h"
 #include "util/buf.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -215,63 +216,6 @@ mbox_unique_base(uint64_t fsize, uint64_t wsize)
 }
 
 int
-mbox_fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int r;
-
-	if (fd < 0)
-		return -1;
-	r = fsync(fd);
-	close(fd);
-	return r;
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t r = write(fd, p, n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-int
-mbox_write_atomic(const char *dir, const char *name, const char *data,
-    size_t len)
-{
-	char *tmp = xasprintf("%s/.%s.tmp%d", dir, name, (int)getpid());
-	char *path = xasprintf("%s/%s", dir, name);
-	int fd, ret = -1, e = 0;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
-	if (fd >= 0 && write_all(fd, data, len) == 0 && fsync(fd) == 0 &&
-	    close(fd) == 0) {
-		fd = -1;
-		if (rename(tmp, path) == 0 && mbox_fsync_dir(dir) == 0)
-			ret = 0;
-	}
-	if (ret < 0) {
-		e = errno;
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-		errno = e;
-	}
-	free(tmp);
-	free(path);
-	return ret;
-}
-
-int
 mbox_folder_exists(const char *path)
 {
 	char *cur = xasprintf("%s/cur", path);
@@ -310,11 +254,11 @@ mbox_folder_mkdir(const char *path, bool inbox)
 			goto done;
 		close(fd);
 	}
-	if (mbox_fsync_dir(path) < 0)
+	if (fsutil_fsync_dir(path) < 0)
 		goto done;
 	if (slash) {
 		*slash = '\0';
-		if (mbox_fsync_dir(parent) < 0)
+		if (fsutil_fsync_dir(parent) < 0)
 			goto done;
 	}
 	ret = 0;
@@ -477,7 +421,7 @@ kw_save(struct mbox_folder *f, char *const kw[MBOX_KEYWORDS_MAX])
 	char *content = kw_content(kw);
 	char *path = xasprintf("%s/%s", f->path, KW_FILE);
 	struct stat st;
-	int r = mbox_write_atomic(f->path, KW_FILE, content, strlen(content));
+	int r = fsutil_atomic_write(f->path, KW_FILE, content, strlen(content));
 
 	if (r == 0 && stat(path, &st) == 0)
 		f->kw_mt = st.st_mtim;
@@ -547,7 +491,7 @@ mbox_kw_copy_file(const struct mbox_folder *from, const char *to_path)
 	if (from->n_kw == 0)
 		return;
 	content = kw_content(from->kw);
-	if (mbox_write_atomic(to_path, KW_FILE, content, strlen(content)) < 0)
+	if (fsutil_atomic_write(to_path, KW_FILE, content, strlen(content)) < 0)
 		log_warn("- store keywords-copy-failed folder=%s error=%s",
 		    to_path, strerror(errno));
 	free(content);

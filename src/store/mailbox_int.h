@@ -194,10 +194,7 @@ int mbox_file_wire_size(int fd, uint64_t *size_r);
 /* A fresh unique base name with S= and W= (S= left out when fsize is
  * UINT64_MAX). */
 char *mbox_unique_base(uint64_t fsize, uint64_t wsize);
-/* dir/name replaced atomically and durably; -1 with errno. */
-int mbox_write_atomic(const char *dir, const char *name, const char *data,
-    size_t len);
-int mbox_fsync_dir(const char *path);
+/* Atomic replace and directory fsync: util/fsutil.h. */
 /* 0 if path is a folder (has cur/), else -1 with errno. */
 int mbox_folder_exists(const char *path);
 /* mkdir path with cur new tmp (+ maildirfolder unless inbox). */

@@ -26,6 +26,7 @@
 #include "util/array.h"
 #include "util/buf.h"
 #include "util/hashmap.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -101,7 +102,7 @@ subs_write(struct mbox_user *u, const struct strv *s, char **error_r)
 	buf_init(&b, 0);
 	for (size_t i = 0; i < s->n; i++)
 		buf_printf(&b, "%s\n", s->v[i]);
-	r = mbox_write_atomic(u->root, SUBS_FILE, buf_cstr(&b), b.len);
+	r = fsutil_atomic_write(u->root, SUBS_FILE, buf_cstr(&b), b.len);
 	buf_free(&b);
 	if (r < 0) {
 		mbox_error(error_r, "Cannot save subscriptions: %s",
@@ -422,7 +423,7 @@ mbox_delete(struct mbox_user *u, const char *name, char **error_r)
 		}
 	}
 	if (r == 0) {
-		(void)mbox_fsync_dir(u->root);
+		(void)fsutil_fsync_dir(u->root);
 		evict(u, dir);
 		r = mbox_index_folder_drop(u, dir, false, error_r);
 		if (mbox_rmtree(trash) < 0)
@@ -512,7 +513,7 @@ rename_dirs(struct mbox_user *u, struct move *mv, size_t n, char **error_r)
 		mbox_error(error_r, "Cannot rename folder: %s", strerror(e));
 		return MBOX_ERR_TEMP;
 	}
-	(void)mbox_fsync_dir(u->root);
+	(void)fsutil_fsync_dir(u->root);
 	return 0;
 }
 
@@ -589,7 +590,7 @@ rename_inbox(struct mbox_user *u, const char *nd, char **error_r)
 			free(from);
 			free(to);
 		}
-		(void)mbox_fsync_dir(np);
+		(void)fsutil_fsync_dir(np);
 		r = mbox_delta_commit(f, &d, NULL, error_r);
 		mbox_sync_restamp(f);
 	}

@@ -20,6 +20,7 @@
 
 #include "store/mailbox_int.h"
 #include "store/mailbox_spool.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -312,7 +313,7 @@ spool_place(struct mbox_folder *f, struct mbox_spool *s, unsigned flags,
 
 	if (fd < 0 || futimens(fd, ts) < 0 || fsync(fd) < 0 ||
 	    close(fd) < 0 || (fd = -1, !(moved = rename(s->path, cur) == 0)) ||
-	    mbox_fsync_dir(curdir) < 0) {
+	    fsutil_fsync_dir(curdir) < 0) {
 		e = errno;
 		if (fd >= 0)
 			close(fd);
@@ -644,7 +645,7 @@ mbox_copy(struct mbox_view *v, const uint32_t *seqs, size_t n,
 	if (r == 0) {
 		char *cur = xasprintf("%s/cur", df->path);
 		char *scur = xasprintf("%s/cur", v->f->path);
-		if (mbox_fsync_dir(cur) < 0 || (move && mbox_fsync_dir(scur) < 0))
+		if (fsutil_fsync_dir(cur) < 0 || (move && fsutil_fsync_dir(scur) < 0))
 			log_warn("- store fsync-failed folder=%s error=%s",
 			    df->path, strerror(errno));
 		free(cur);

@@ -1,6 +1,9 @@
 /*
  * maildir - Maildir delivery with group commit (see maildir.h).
  *
+ * The thread and its batching are the shared group-commit engine
+ * (util/gcommit.h); this file is what one batch does.
+ *
  * Why syncfs(): with many files, fsync() on each costs one journal commit
  * each on ext4; syncfs() on the file system holding them costs one for the
  * whole batch. A batch of one file uses fsync() on the file and on new/,
@@ -13,6 +16,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,11 +33,9 @@
 #include "util/loop.h"
 #include "util/xmalloc.h"
 
-static pthread_mutex_t mlock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t mcond = PTHREAD_COND_INITIALIZER;
-static struct maildir_job *mhead, *mtail;
-static pthread_t mthread;
-static bool mrunning, mstopping;
+static void maildir_commit(struct gcommit_job *batch, void *arg);
+static struct gcommit mengine = GCOMMIT_INITIALIZER("maildir",
+    maildir_commit, NULL);
 static char *mhostname;
 static atomic_ulong mseq;
 
@@ -69,33 +71,6 @@ maildir_make(const char *dir)
 		}
 		if (mkdir(path, 0700) < 0 && errno != EEXIST)
 			return -1;
-	}
-	return 0;
-}
-
-static int
-write_all(int fd, const struct iovec *iov0, int n)
-{
-	struct iovec iov[2];
-	ssize_t r;
-
-	memcpy(iov, iov0, sizeof(struct iovec) * (size_t)n);
-	while (n > 0) {
-		r = writev(fd, iov, n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		while (n > 0 && (size_t)r >= iov[0].iov_len) {
-			r -= (ssize_t)iov[0].iov_len;
-			memmove(iov, iov + 1, sizeof(struct iovec) * (size_t)(n - 1));
-			n--;
-		}
-		if (n > 0) {
-			iov[0].iov_base = (char *)iov[0].iov_base + r;
-			iov[0].iov_len -= (size_t)r;
-		}
 	}
 	return 0;
 }
@@ -143,7 +118,7 @@ write_tmp(struct maildir_job *job, struct maildir_rcpt *r, struct pending *p)
 	iov[0].iov_len = r->prefix_len;
 	iov[1].iov_base = (void *)(uintptr_t)job->body;
 	iov[1].iov_len = job->body_len;
-	if (write_all(p->fd, iov, 2) < 0 || (job->body_file_len > 0 &&
+	if (fsutil_writev_all(p->fd, iov, 2) < 0 || (job->body_file_len > 0 &&
 	    fsutil_copy_range(p->fd, job->body_fd, job->body_file_off,
 	    job->body_file_len, NULL, NULL) < 0)) {
 		r->result = errno;
@@ -174,12 +149,12 @@ commit_batch(struct maildir_job *batch)
 				n++;
 		}
 	/* 1. the file contents */
-	if (n == 1) {
-		if (fsync(p[0].fd) < 0)
-			sync_err = errno;
-	} else if (n > 1) {
-		if (syncfs(p[0].fd) < 0)
-			sync_err = errno;
+	{
+		int *fds = xcalloc(n ? n : 1, sizeof(int));
+		for (size_t i = 0; i < n; i++)
+			fds[i] = p[i].fd;
+		sync_err = gcommit_sync_files(fds, n);
+		free(fds);
 	}
 	for (size_t i = 0; i < n; i++) {
 		close(p[i].fd);
@@ -223,32 +198,29 @@ complete(struct maildir_job *j)
 		j->done(j);
 }
 
-static void *
-committer_main(void *unused)
+/* The engine's batch: commit, tell open sessions, complete each job. */
+static void
+maildir_commit(struct gcommit_job *gj, void *unused)
 {
-	struct maildir_job *batch, *next;
+	struct maildir_job *batch = NULL, **tail = &batch, *next;
 
 	(void)unused;
-	for (;;) {
-		pthread_mutex_lock(&mlock);
-		while (mhead == NULL && !mstopping)
-			pthread_cond_wait(&mcond, &mlock);
-		batch = mhead;
-		mhead = mtail = NULL;
-		pthread_mutex_unlock(&mlock);
-		if (batch == NULL)
-			return NULL;
-		commit_batch(batch);
-		for (struct maildir_job *j = batch; j; j = j->next)
-			for (int i = 0; i < j->nrcpt; i++)
-				if (j->rcpts[i].result == 0)
-					/* open IMAP sessions learn of it now */
-					mbox_notify_delivery(j->rcpts[i].maildir);
-		for (; batch; batch = next) {
-			next = batch->next;
-			batch->next = NULL;
-			complete(batch);
-		}
+	for (; gj != NULL; gj = gj->next) {
+		*tail = (struct maildir_job *)(void *)((char *)gj -
+		    offsetof(struct maildir_job, gj));
+		tail = &(*tail)->next;
+	}
+	*tail = NULL;
+	commit_batch(batch);
+	for (struct maildir_job *j = batch; j; j = j->next)
+		for (int i = 0; i < j->nrcpt; i++)
+			if (j->rcpts[i].result == 0)
+				/* open IMAP sessions learn of it now */
+				mbox_notify_delivery(j->rcpts[i].maildir);
+	for (; batch; batch = next) {
+		next = batch->next;
+		batch->next = NULL;
+		complete(batch);
 	}
 }
 
@@ -261,37 +233,25 @@ maildir_committer_start(const char *hostname)
 	for (char *s = mhostname; *s; s++)
 		if (*s == '/' || *s == ':')
 			*s = '_';
-	mstopping = false;
-	if (pthread_create(&mthread, NULL, committer_main, NULL) != 0)
-		log_fatal("cannot start the maildir committer thread");
-	mrunning = true;
+	gcommit_start(&mengine, NULL);
 }
 
 void
 maildir_committer_stop(void)
 {
-	if (!mrunning)
-		return;
-	pthread_mutex_lock(&mlock);
-	mstopping = true;
-	pthread_cond_signal(&mcond);
-	pthread_mutex_unlock(&mlock);
-	pthread_join(mthread, NULL);
-	mrunning = false;
+	gcommit_stop(&mengine);
 }
 
 void
 maildir_submit(struct maildir_job *job)
 {
 	job->next = NULL;
-	pthread_mutex_lock(&mlock);
-	if (mtail)
-		mtail->next = job;
-	else
-		mhead = job;
-	mtail = job;
-	pthread_cond_signal(&mcond);
-	pthread_mutex_unlock(&mlock);
+	if (gcommit_submit(&mengine, &job->gj))
+		return;
+	/* stopped: a session finishing DATA while the server stops, 4xx */
+	for (int i = 0; i < job->nrcpt; i++)
+		job->rcpts[i].result = ESHUTDOWN;
+	complete(job);
 }
 
 void

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/gcommit.h"
+
 struct loop;
 
 struct maildir_rcpt {
@@ -47,6 +49,7 @@ struct maildir_job {
 	void			(*done)(struct maildir_job *job);
 	void			*arg;	/* for the caller */
 	/* private */
+	struct gcommit_job	 gj;
 	struct maildir_job	*next;
 };
 

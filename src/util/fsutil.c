@@ -17,10 +17,52 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "util/fsutil.h"
 #include "util/xmalloc.h"
+
+int
+fsutil_writev_all(int fd, const struct iovec *iov0, int n)
+{
+	struct iovec iov[FSUTIL_IOV_MAX];
+	struct iovec *v = iov;
+	ssize_t r;
+
+	if (n < 0 || n > FSUTIL_IOV_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(iov, iov0, sizeof(*iov) * (size_t)n);
+	while (n > 0) {
+		if (v->iov_len == 0) {		/* nothing to write here */
+			v++;
+			n--;
+			continue;
+		}
+		r = writev(fd, v, n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0) {
+			errno = EIO;
+			return -1;
+		}
+		while (n > 0 && (size_t)r >= v->iov_len) {
+			r -= (ssize_t)v->iov_len;
+			v++;
+			n--;
+		}
+		if (n > 0) {
+			v->iov_base = (char *)v->iov_base + r;
+			v->iov_len -= (size_t)r;
+		}
+	}
+	return 0;
+}
 
 int
 fsutil_write_all(int fd, const void *p, size_t n)
@@ -29,7 +71,7 @@ fsutil_write_all(int fd, const void *p, size_t n)
 	ssize_t r;
 
 	while (n > 0) {
-		r = write(fd, c, n);
+		r = write(fd, c, n);	/* write(2) itself: tests hook it */
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;

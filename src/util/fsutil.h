@@ -23,6 +23,10 @@
 
 /* write(2) until all of p[0..n) is written (EINTR and short writes). */
 int fsutil_write_all(int fd, const void *p, size_t n);
+/* writev(2) likewise, for n <= FSUTIL_IOV_MAX pieces. */
+#define FSUTIL_IOV_MAX		8
+struct iovec;
+int fsutil_writev_all(int fd, const struct iovec *iov, int n);
 /* pwrite(2) likewise, at off. */
 int fsutil_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
 /*

@@ -60,7 +60,14 @@ def dkim_records(tem):
     return rrs
 
 
-def test_signed_mail_passes_spf_dkim_dmarc_at_the_receiver(tmp_path):
+# a body that spans many spool buffers: DKIM hashes it as it streams
+BIG_BODY = b"".join(b"line %d of a big signed body .\r\n.dot line\r\n" % i
+                    for i in range(60000))
+
+
+@pytest.mark.parametrize("body", [b"hello Bob\r\n", BIG_BODY],
+                         ids=["small", "3MB"])
+def test_signed_mail_passes_spf_dkim_dmarc_at_the_receiver(tmp_path, body):
     port = shared_port()
     # keys first (tem A's data), then DNS with them, then the servers
     with TemServer(users=dict([ALICE]), domains=("a.test",),
@@ -87,7 +94,7 @@ def test_signed_mail_passes_spf_dkim_dmarc_at_the_receiver(tmp_path):
             with open(a0.logs[-1]) as f:
                 assert "server dkim-keys domains=1" in f.read()
             msg = (b"From: Alice <alice@a.test>\r\nTo: bob@b.test\r\n"
-                   b"Subject: signed\r\n\r\nhello Bob\r\n")
+                   b"Subject: signed\r\n\r\n" + body)
             with smtplib.SMTP("127.0.0.1", a0.ports["submission"],
                               timeout=20) as s:
                 s.starttls(context=insecure_tls_context())
