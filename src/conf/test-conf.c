@@ -62,6 +62,8 @@ static const struct key_case keys[] = {
 	    "yes", { "maybe", "", "YES", NULL } },
 	{ "max_sessions_per_ip", R_UINT, F(max_sessions_per_ip), "100", "7",
 	    "7", { "-1", "4294967296", "7x", NULL } },
+	{ "max_sessions", R_UINT, F(max_sessions), "0", "5000",
+	    "5000", { "-1", "4294967296", "many", NULL } },
 	{ "dns_server", R_STR, F(dns_server), "(null)", "127.0.0.1:5353",
 	    "127.0.0.1:5353", { "dns.example", "127.0.0.1:x", NULL } },
 	{ "outbound_port", R_UINT, F(outbound_port), "25", "2525", "2525",
