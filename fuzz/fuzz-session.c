@@ -51,6 +51,8 @@
 #include "auth/resolve.h"
 #include "conf/conf.h"
 #include "imap/imap_client.h"
+#include "msg/check.h"
+#include "policy/check_auth.h"
 #include "policy/psl.h"
 #include "pop3/pop3_session.h"
 #include "queue/queue.h"
@@ -185,6 +187,8 @@ setup(void)
 	}
 	server_state_set_accounts(snap);
 	server_state_set_psl(psl_load(NULL));
+	msg_check_register(&policy_check_auth);
+	msg_check_register(&policy_check_sign);
 	worker_pool_start(2);
 	maildir_committer_start(c->hostname);
 	if (queue_init(c->data_dir, c->queue_retry_base, c->queue_lifetime,

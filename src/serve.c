@@ -37,6 +37,8 @@
 #include "imap/imap_client.h"
 #include "pop3/pop3_session.h"
 #include "smtp/smtp_session.h"
+#include "msg/check.h"
+#include "policy/check_auth.h"
 #include "policy/dkim_keys.h"
 #include "policy/psl.h"
 #include "store/mailbox.h"
@@ -315,6 +317,9 @@ serve_main(struct conf *c)
 	server_set_accept(SVC_IMAPS, imap_accept);
 	server_set_accept(SVC_POP3, pop3_accept);
 	server_set_accept(SVC_POP3S, pop3_accept);
+	/* the checks stage, in this order (msg/check.h) */
+	msg_check_register(&policy_check_auth);
+	msg_check_register(&policy_check_sign);
 	if (bind_all(c) < 0)
 		return 1;
 	tls = tls_server_new(c, &err);

@@ -123,6 +123,28 @@ rfc5322_find(const char *data, size_t len, const char *name,
 	return 0;
 }
 
+bool
+rfc5322_header_has(const char *msg, size_t len, const char *name)
+{
+	const char *p = msg, *end = msg + len, *nl, *q;
+	size_t n = strlen(name);
+
+	while (p < end && *p != '\n') {
+		if ((size_t)(end - p) > n && strncasecmp(p, name, n) == 0) {
+			for (q = p + n; q < end && (*q == ' ' || *q == '\t');
+			    q++)
+				;
+			if (q < end && *q == ':')
+				return true;
+		}
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	return false;
+}
+
 void
 rfc5322_unfold(const char *v, size_t len, struct buf *out)
 {

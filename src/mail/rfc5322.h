@@ -75,6 +75,9 @@ bool rfc5322_field_is(const struct rfc5322_field *f, const char *name);
  */
 int rfc5322_find(const char *data, size_t len, const char *name,
     struct rfc5322_field *f);
+/* True when the header section (up to the first empty line) of msg has
+ * a field called name (any case; white space allowed before the colon). */
+bool rfc5322_header_has(const char *msg, size_t len, const char *name);
 
 /*
  * Appends value v[0..len) unfolded to out: CR and LF removed (the white

@@ -20,6 +20,7 @@
 
 #include "conf/conf.h"
 #include "mail/rfc5322.h"
+#include "msg/check.h"
 #include "msg/commit.h"
 #include "msg/spool.h"
 #include "smtp/smtp_session.h"
@@ -188,8 +189,9 @@ smtp_spool_feed(struct smtp_session *s, const char *in, size_t len,
 		used = len;
 	}
 	msg_spool_wrote(s->spool, old);
-	if (s->dkim_job == NULL)
-		smtp_policy_tap(s);	/* before the flush: see spool.h */
+	/* once the header is complete the checks' taps get the body,
+	 * from before the flush on: see spool.h */
+	msg_checks_tap(s->checks, s->spool);
 	*wait = !msg_spool_flush(s->spool);
 	return used;
 }
@@ -259,8 +261,7 @@ smtp_bdat_input(struct smtp_session *s)
 		old = b->len;
 		smtp_bdat_finish(&s->dec, b);	/* room >= 1: never full */
 		msg_spool_wrote(s->spool, old);
-		if (s->dkim_job == NULL)
-			smtp_policy_tap(s);
+		msg_checks_tap(s->checks, s->spool);
 	}
 	smtp_message_end(s);
 	return smtp_running(s);
@@ -290,28 +291,6 @@ smtp_message_input(struct smtp_session *s)
 	return smtp_running(s);
 }
 
-bool
-smtp_header_has(const char *msg, size_t len, const char *name)
-{
-	const char *p = msg, *end = msg + len, *nl, *q;
-	size_t n = strlen(name);
-
-	while (p < end && *p != '\n') {
-		if ((size_t)(end - p) > n && strncasecmp(p, name, n) == 0) {
-			for (q = p + n; q < end && (*q == ' ' || *q == '\t');
-			    q++)
-				;
-			if (q < end && *q == ':')
-				return true;
-		}
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL)
-			break;
-		p = nl + 1;
-	}
-	return false;
-}
-
 /* RFC 6409 8.2/8.3: a submitted message gets Date and Message-ID when it
  * has none, placed on top of its header section (s->head). */
 static void
@@ -322,11 +301,11 @@ smtp_submission_fixup(struct smtp_session *s)
 	char date[RFC5322_DATE_MAX], id[17];
 
 	msg = msg_spool_head(s->spool, &mlen);
-	if (!smtp_header_has(msg, mlen, "Date")) {
+	if (!rfc5322_header_has(msg, mlen, "Date")) {
 		rfc5322_date_format(time(NULL), date);
 		buf_printf(&s->head, "Date: %s\n", date);
 	}
-	if (!smtp_header_has(msg, mlen, "Message-ID")) {
+	if (!rfc5322_header_has(msg, mlen, "Message-ID")) {
 		log_new_id(id);
 		buf_printf(&s->head, "Message-ID: <%s.%s@%s>\n", s->msgid, id,
 		    s->conf->hostname);
@@ -394,7 +373,7 @@ smtp_message_written(struct smtp_session *s)
 		smtp_submission_fixup(s);
 	head = msg_spool_head(s->spool, &hlen);
 	buf_append(&s->head, head, hlen);
-	smtp_policy_end(s);
+	smtp_checks_end(s);
 }
 
 /* The commit stage answered: the final reply. */

@@ -106,7 +106,7 @@ smtp_error(struct smtp_session *s)
 void
 smtp_tx_reset(struct smtp_session *s)
 {
-	smtp_policy_reset(s);
+	smtp_checks_reset(s);
 	smtp_path_free(&s->mail);
 	for (unsigned i = 0; i < s->nrcpt; i++) {
 		smtp_path_free(&s->rcpts[i].path);
@@ -222,7 +222,7 @@ smtp_cmd_mail(struct smtp_session *s, const struct smtp_command *cmd)
 		free(from);
 	}
 	smtp_enter_state(s, SMTP_ST_MAIL);
-	smtp_policy_mail(s);
+	smtp_checks_mail(s);
 	smtp_reply(s, "250 2.1.0 Ok");
 }
 
@@ -314,6 +314,7 @@ smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 	}
 	s->nrcpt++;
 	smtp_enter_state(s, SMTP_ST_RCPT);
+	smtp_checks_rcpt(s, &r->path);
 	free(addr);
 	smtp_reply(s, "250 2.1.5 Ok");
 	return;
@@ -544,7 +545,7 @@ smtp_closed(struct session *base)
 	struct smtp_session *s = (struct smtp_session *)base;
 
 	smtp_dnsbl_cancel(s);
-	smtp_policy_reset(s);
+	smtp_checks_reset(s);
 	smtp_deadline(s, 0);
 }
 

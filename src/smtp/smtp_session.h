@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "auth/resolve.h"
+#include "msg/check.h"
 #include "server/session.h"
 #include "smtp/smtp_data.h"
 #include "smtp/smtp_parser.h"
@@ -61,9 +62,7 @@ enum smtp_auth_step { SMTP_AUTH_NONE, SMTP_AUTH_PLAIN, SMTP_AUTH_LOGIN_USER,
 	SMTP_AUTH_LOGIN_PASS };
 
 struct loop_timer;
-struct smtp_policy;
 struct smtp_dnsbl;
-struct smtp_dkim_job;
 struct msg_spool;
 
 struct smtp_session {
@@ -73,7 +72,7 @@ struct smtp_session {
 	enum smtp_state		 state;
 
 	bool			 esmtp, auth_done;
-	struct smtp_policy	*policy;	/* the transaction's checks */
+	struct msg_checks	*checks;	/* the transaction's checks */
 	struct smtp_dnsbl	*dnsbl;		/* block lists at connect */
 	struct sockaddr_storage	 peer;		/* the client, for SPF */
 	char			*helo;
@@ -106,7 +105,7 @@ struct smtp_session {
 	struct buf		 head;		/* the header section as it will
 						   be stored (Date/Message-ID
 						   added, our A-R stripped) */
-	struct smtp_dkim_job	*dkim_job;	/* DKIM hashing on a worker */
+	struct msg_check_msg	 check_msg;	/* what the checks see at the end */
 	uint64_t		 bdat_left;	/* octets of the chunk to read */
 	bool			 bdat_last;
 	bool			 bdat_started;
@@ -150,9 +149,6 @@ void smtp_cmd_bdat(struct smtp_session *s, const struct smtp_command *cmd);
 /* Consumes message input; returns false when the session must stop
  * reading (waiting for the spool or the store, or closed). */
 bool smtp_message_input(struct smtp_session *s);
-/* True when the header section (up to the first empty line) of msg has
- * a field called name (any case; white space allowed before the colon). */
-bool smtp_header_has(const char *msg, size_t len, const char *name);
 /* Drops the message of the transaction (spool, added headers). */
 void smtp_message_reset(struct smtp_session *s);
 /* The body as it lies in the spool: [*off, *off + *len) of the spool
@@ -169,13 +165,16 @@ void smtp_dnsbl_cancel(struct smtp_session *s);
  * the session busy). */
 void smtp_greet(struct smtp_session *s);
 
-/* smtp_policy.c */
-void smtp_policy_mail(struct smtp_session *s);
-void smtp_policy_end(struct smtp_session *s);
-void smtp_policy_reset(struct smtp_session *s);
-/* After each piece of the message: once the header is complete, DKIM
- * starts hashing the body as it is spooled. */
-void smtp_policy_tap(struct smtp_session *s);
+/* smtp_checks.c: the checks stage (msg/check.h) */
+/* MAIL taken: the transaction's checks start. */
+void smtp_checks_mail(struct smtp_session *s);
+/* A recipient taken. */
+void smtp_checks_rcpt(struct smtp_session *s, const struct smtp_path *rcpt);
+/* Every byte spooled (s->head as it will be stored): the verdict, then
+ * the reply or smtp_message_store. */
+void smtp_checks_end(struct smtp_session *s);
+/* Drops the checks (transaction reset, close): nothing calls back. */
+void smtp_checks_reset(struct smtp_session *s);
 /* smtp_message.c: hands the message to the store (junk: the recipients'
  * Junk folder) and replies when it is durable. */
 void smtp_message_store(struct smtp_session *s, bool junk);

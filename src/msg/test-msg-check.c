@@ -1,0 +1,473 @@
+/*
+ * test-msg-check - unit tests for the checks runner (check.c) with fake
+ * checks: which checks start, recipients fanned out, verdicts merged
+ * (strongest action, first reply, headers in registration order, the
+ * first rewritten header section), answers in any order or from inside
+ * end(), and cancellation (nothing answers after msg_checks_free).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "msg/check.h"
+#include "msg/spool.h"
+#include "util/log.h"
+#include "util/loop.h"
+#include "util/test.h"
+#include "util/worker.h"
+#include "util/xmalloc.h"
+
+/* ---- a fake check: answers what the test told it, when told -------------- */
+
+struct fake {
+	const char	*name;
+	bool		 skip;		/* start() returns NULL */
+	bool		 sync;		/* answers inside end() */
+	enum msg_action	 action;
+	const char	*status, *text;
+	const char	*header;
+	const char	*head;		/* rewrites the header section */
+	bool		 body;		/* wants the body (tap) */
+	/* what happened */
+	struct buf	*tap_got;	/* the tap object end() got back */
+	struct msg_check *chk;
+	bool		 started, ended, freed;
+	char		 rcpts[64];
+};
+
+static struct fake fakes[4];
+static int nfakes;
+static char order[16];		/* the order in which fakes answered */
+
+static void *
+fake_start(const struct msg_check_env *env, struct msg_check *chk)
+{
+	struct fake *f = NULL;
+
+	(void)env;
+	for (int i = 0; i < nfakes; i++)
+		if (!fakes[i].started) {
+			f = &fakes[i];
+			break;
+		}
+	if (f == NULL)
+		abort();
+	f->started = true;
+	if (f->skip)
+		return NULL;
+	f->chk = chk;
+	return f;
+}
+
+static void
+fake_rcpt(void *st, const char *addr)
+{
+	struct fake *f = st;
+
+	strcat(f->rcpts, addr);
+	strcat(f->rcpts, ";");
+}
+
+static void
+fake_answer(struct fake *f)
+{
+	struct msg_verdict v;
+
+	msg_verdict_init(&v);
+	v.action = f->action;
+	v.status = f->status;
+	v.text = f->text;
+	if (f->header)
+		buf_puts(&v.headers, f->header);
+	if (f->head) {
+		buf_puts(&v.head, f->head);
+		v.head_set = true;
+	}
+	strncat(order, f->name, 1);
+	msg_check_done(f->chk, &v);
+}
+
+static void
+fake_end(void *st, void *tap, const struct msg_check_msg *m)
+{
+	struct fake *f = st;
+
+	(void)m;
+	f->tap_got = tap;
+	f->ended = true;
+	if (f->sync)
+		fake_answer(f);
+}
+
+static void
+fake_free(void *st)
+{
+	struct fake *f = st;
+
+	f->freed = true;
+}
+
+static void *
+fake_tap_begin(void *st, const char *head, size_t hlen)
+{
+	struct fake *f = st;
+	struct buf *b;
+
+	(void)head;
+	(void)hlen;
+	if (!f->body)
+		return NULL;
+	b = xmalloc(sizeof(*b));
+	buf_init(b, 0);
+	return b;
+}
+
+/* The spool writer's thread. */
+static void
+fake_tap(void *tap, const char *p, size_t n)
+{
+	buf_append(tap, p, n);
+}
+
+static int taps_freed;
+
+static void
+fake_tap_free(void *tap)
+{
+	buf_free(tap);
+	free(tap);
+	taps_freed++;
+}
+
+static const struct msg_check_ops fake_ops = {
+	.name = "fake",
+	.start = fake_start,
+	.rcpt = fake_rcpt,
+	.tap_begin = fake_tap_begin,
+	.tap = fake_tap,
+	.tap_free = fake_tap_free,
+	.end = fake_end,
+	.free = fake_free,
+};
+
+/* ---- the protocol's side ------------------------------------------------ */
+
+struct outcome {
+	int		 calls;
+	enum msg_action	 action;
+	char		 status[16], text[64], headers[256], head[64];
+	bool		 head_set;
+	struct msg_checks **free_cs;	/* frees the runner from done */
+};
+
+static void
+on_done(const struct msg_verdict *v, void *arg)
+{
+	struct outcome *o = arg;
+
+	o->calls++;
+	o->action = v->action;
+	snprintf(o->status, sizeof(o->status), "%s", v->status ? v->status :
+	    "");
+	snprintf(o->text, sizeof(o->text), "%s", v->text ? v->text : "");
+	snprintf(o->headers, sizeof(o->headers), "%.*s", (int)v->headers.len,
+	    v->headers.data ? v->headers.data : "");
+	snprintf(o->head, sizeof(o->head), "%.*s", (int)v->head.len,
+	    v->head.data ? v->head.data : "");
+	o->head_set = v->head_set;
+	if (o->free_cs)
+		msg_checks_free(o->free_cs);
+}
+
+static const struct msg_check_env env = { .proto = "test", .logid = "id" };
+static const struct msg_check_msg tmsg = { .head = "", .spool_head = "" };
+
+/* n fakes named "a", "b", ... registered in order. */
+static void
+setup(int n)
+{
+	static const char *const names[] = { "a", "b", "c", "d" };
+
+	msg_check_unregister_all();
+	memset(fakes, 0, sizeof(fakes));
+	order[0] = '\0';
+	nfakes = n;
+	for (int i = 0; i < n; i++) {
+		fakes[i].name = names[i];
+		msg_check_register(&fake_ops);
+	}
+}
+
+static void
+test_none_wanted(void)
+{
+	setup(2);
+	fakes[0].skip = fakes[1].skip = true;
+	TEST_ASSERT(msg_checks_new(&env) == NULL);
+	TEST_ASSERT(fakes[0].started && fakes[1].started);
+	setup(0);
+	TEST_ASSERT(msg_checks_new(&env) == NULL);
+}
+
+static void
+test_accept_headers_in_order(void)
+{
+	struct outcome o = { 0 };
+	struct msg_checks *cs;
+
+	setup(3);
+	fakes[0].header = "X-A: 1\n";
+	fakes[1].skip = true;		/* not asked, not answering */
+	fakes[2].header = "X-C: 3\n";
+	cs = msg_checks_new(&env);
+	TEST_ASSERT(cs != NULL);
+	msg_checks_rcpt(cs, "x@y");
+	msg_checks_rcpt(cs, "z@y");
+	TEST_ASSERT_STREQ(fakes[0].rcpts, "x@y;z@y;");
+	TEST_ASSERT_STREQ(fakes[2].rcpts, "x@y;z@y;");
+	msg_checks_end(cs, NULL, &tmsg, on_done, &o);
+	TEST_ASSERT(fakes[0].ended && !fakes[1].ended && fakes[2].ended);
+	/* the last answers first: the headers keep registration order */
+	fake_answer(&fakes[2]);
+	TEST_ASSERT(o.calls == 0);
+	fake_answer(&fakes[0]);
+	TEST_ASSERT(o.calls == 1);
+	TEST_ASSERT_STREQ(order, "ca");
+	TEST_ASSERT(o.action == MSG_ACCEPT);
+	TEST_ASSERT_STREQ(o.headers, "X-A: 1\nX-C: 3\n");
+	TEST_ASSERT(!o.head_set);
+	msg_checks_free(&cs);
+	TEST_ASSERT(cs == NULL && fakes[0].freed && fakes[2].freed);
+}
+
+static void
+test_reject_wins(void)
+{
+	struct outcome o = { 0 };
+	struct msg_checks *cs;
+
+	setup(4);
+	fakes[0].action = MSG_QUARANTINE;
+	fakes[1].action = MSG_REJECT;
+	fakes[1].status = "5.7.1";
+	fakes[1].text = "first reject";
+	fakes[2].action = MSG_TEMPFAIL;
+	fakes[2].status = "4.7.0";
+	fakes[2].text = "later";
+	fakes[3].action = MSG_REJECT;
+	fakes[3].status = "5.7.2";
+	fakes[3].text = "second reject";
+	cs = msg_checks_new(&env);
+	msg_checks_end(cs, NULL, &tmsg, on_done, &o);
+	for (int i = 3; i >= 0; i--)
+		fake_answer(&fakes[i]);
+	TEST_ASSERT(o.calls == 1 && o.action == MSG_REJECT);
+	TEST_ASSERT_STREQ(o.status, "5.7.1");
+	TEST_ASSERT_STREQ(o.text, "first reject");
+	msg_checks_free(&cs);
+}
+
+static void
+test_action_order(void)
+{
+	static const enum msg_action weak_strong[] = { MSG_ACCEPT,
+		MSG_QUARANTINE, MSG_DISCARD, MSG_TEMPFAIL, MSG_REJECT };
+
+	for (size_t i = 0; i + 1 < 5; i++) {
+		struct outcome o = { 0 };
+		struct msg_checks *cs;
+
+		setup(2);
+		fakes[0].action = weak_strong[i + 1];
+		fakes[1].action = weak_strong[i];
+		fakes[0].sync = fakes[1].sync = true;
+		cs = msg_checks_new(&env);
+		msg_checks_end(cs, NULL, &tmsg, on_done, &o);
+		TEST_ASSERT(o.calls == 1 && o.action == weak_strong[i + 1]);
+		msg_checks_free(&cs);
+	}
+	TEST_ASSERT_STREQ(msg_action_name(MSG_QUARANTINE), "quarantine");
+}
+
+static void
+test_sync_answers_and_free_in_done(void)
+{
+	struct outcome o = { 0 };
+	struct msg_checks *cs;
+
+	setup(2);
+	fakes[0].sync = fakes[1].sync = true;
+	fakes[0].head = "Subject: a\n";
+	fakes[1].head = "Subject: b\n";
+	fakes[1].header = "X-B: 2\n";
+	cs = msg_checks_new(&env);
+	o.free_cs = &cs;	/* the protocol frees the runner in done */
+	msg_checks_end(cs, NULL, &tmsg, on_done, &o);
+	TEST_ASSERT(o.calls == 1 && cs == NULL);
+	TEST_ASSERT(o.head_set);
+	TEST_ASSERT_STREQ(o.head, "Subject: a\n");	/* the first wins */
+	TEST_ASSERT_STREQ(o.headers, "X-B: 2\n");
+	TEST_ASSERT(fakes[0].freed && fakes[1].freed);
+}
+
+/* One answers, then the session closes: the other never calls back and
+ * done never runs. */
+static void
+test_cancel(void)
+{
+	struct outcome o = { 0 };
+	struct msg_checks *cs;
+
+	setup(2);
+	fakes[0].sync = true;
+	fakes[0].header = "X-A: 1\n";	/* freed with the runner */
+	cs = msg_checks_new(&env);
+	msg_checks_end(cs, NULL, &tmsg, on_done, &o);
+	TEST_ASSERT(o.calls == 0);
+	msg_checks_free(&cs);
+	TEST_ASSERT(fakes[0].freed && fakes[1].freed && o.calls == 0);
+	/* and before the end: nothing was asked to end */
+	setup(1);
+	cs = msg_checks_new(&env);
+	msg_checks_free(&cs);
+	TEST_ASSERT(fakes[0].freed && !fakes[0].ended);
+	msg_checks_free(&cs);		/* idempotent */
+}
+
+/* ---- the body tap, through a real spool -------------------------------- */
+
+static struct loop *tloop;
+static const char *tdir;
+
+struct feeder {
+	struct msg_spool	*sp;
+	struct msg_checks	*cs;
+	const char		*data;
+	size_t			 len, pos;
+	bool			 ending;
+};
+
+static void
+feed_more(void *arg)
+{
+	struct feeder *f = arg;
+	struct buf *b;
+	size_t room, n, old;
+
+	while (!f->ending && f->pos < f->len) {
+		if (!msg_spool_flush(f->sp))
+			return;			/* feed_more again when ready */
+		b = msg_spool_buf(f->sp, &room);
+		n = f->len - f->pos;
+		if (n > 4321)
+			n = 4321;
+		if (n > room - 1)
+			n = room - 1;
+		old = b->len;
+		buf_append(b, f->data + f->pos, n);
+		msg_spool_wrote(f->sp, old);
+		f->pos += n;
+		msg_checks_tap(f->cs, f->sp);	/* as a protocol does */
+	}
+	f->ending = true;
+	if (!msg_spool_finish(f->sp))
+		return;
+	loop_break(tloop);
+}
+
+static char *
+big_message(size_t *len_r)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	buf_puts(&b, "From: a@b\nSubject: big\n\n");
+	for (size_t i = 0; b.len < 600000; i++)
+		buf_printf(&b, "line %zu of the body\n", i);
+	return buf_steal(&b, len_r);
+}
+
+/* Spools data[0..len) with cs tapping it; returns the spool. */
+static struct msg_spool *
+spool_through(struct msg_checks *cs, const char *data, size_t len,
+    const char *dir)
+{
+	struct feeder f = { 0 };
+
+	f.cs = cs;
+	f.data = data;
+	f.len = len;
+	f.sp = msg_spool_new(tloop, dir, feed_more, &f);
+	loop_post(tloop, feed_more, &f);
+	loop_run(tloop);
+	return f.sp;
+}
+
+static void
+test_tap(void)
+{
+	struct outcome o = { 0 };
+	struct msg_checks *cs;
+	struct msg_spool *sp;
+	size_t len, hlen;
+	char *data = big_message(&len);
+
+	setup(3);		/* a and c want the body, b does not */
+	fakes[0].body = fakes[2].body = true;
+	fakes[0].sync = fakes[1].sync = fakes[2].sync = true;
+	cs = msg_checks_new(&env);
+	sp = spool_through(cs, data, len, tdir);
+	TEST_ASSERT(msg_spool_error(sp) == 0 && msg_spool_fd(sp) >= 0);
+	msg_spool_head(sp, &hlen);
+	msg_checks_end(cs, sp, &tmsg, on_done, &o);
+	TEST_ASSERT(o.calls == 1);
+	TEST_ASSERT(fakes[1].tap_got == NULL);
+	for (int i = 0; i < 3; i += 2) {
+		struct buf *got = fakes[i].tap_got;
+
+		TEST_ASSERT(got != NULL && got->len == len - hlen);
+		TEST_ASSERT(memcmp(got->data, data + hlen, got->len) == 0);
+		fake_tap_free(got);
+	}
+	msg_checks_free(&cs);
+	msg_spool_free(&sp);
+	/* the runner and the spool go before the end: the spool frees the
+	 * taps it holds */
+	taps_freed = 0;
+	setup(2);
+	fakes[0].body = fakes[1].body = true;
+	cs = msg_checks_new(&env);
+	sp = spool_through(cs, data, len, tdir);
+	msg_checks_free(&cs);
+	TEST_ASSERT(taps_freed == 0);
+	msg_spool_free(&sp);
+	TEST_ASSERT(taps_freed == 2);
+	free(data);
+}
+
+int
+main(void)
+{
+	char tmpl[] = "/tmp/tem-test-msg-check.XXXXXX";
+
+	log_init(LOG_ERROR);
+	loop_global_init();
+	tloop = loop_new();
+	if (mkdtemp(tmpl) == NULL)
+		log_fatal("mkdtemp: %s", strerror(errno));
+	tdir = tmpl;
+	worker_pool_start(2);
+	TEST_RUN(test_none_wanted);
+	TEST_RUN(test_accept_headers_in_order);
+	TEST_RUN(test_reject_wins);
+	TEST_RUN(test_action_order);
+	TEST_RUN(test_sync_answers_and_free_in_done);
+	TEST_RUN(test_cancel);
+	TEST_RUN(test_tap);
+	msg_check_unregister_all();
+	worker_pool_stop();
+	loop_free(&tloop);
+	rmdir(tmpl);
+	return test_done("test-msg-check");
+}
