@@ -98,6 +98,8 @@ int imap_seqset_parse(const char *s, bool dollar_ok, struct imap_seqset *set,
    empty mailbox), orders each range, sorts and merges overlapping and
    adjacent ranges. Ranges may then contain 0 only when star is 0. */
 void imap_seqset_resolve(struct imap_seqset *set, uint32_t star);
+/* True when set names "*" (before imap_seqset_resolve). */
+bool imap_seqset_has_star(const struct imap_seqset *set);
 /* After resolve: drops the numbers above max (and 0). */
 void imap_seqset_clamp(struct imap_seqset *set, uint32_t max);
 /* After resolve: binary search. */

@@ -85,7 +85,6 @@ lookup(const char *const *names, const char *word)
 /* Sequence set from an atom argument. */
 int imap_seqset_from_arg(const struct imap_arg *arg, bool dollar_ok,
     struct imap_seqset *set, const char **error_r);
-bool imap_seqset_has_star(const struct imap_seqset *set);
 /* Numbers in an unresolved set without "*" (ranges may be reversed). */
 uint64_t imap_seqset_raw_count(const struct imap_seqset *set);
 

@@ -68,18 +68,6 @@ saved_seqs(struct imap_client *c, struct imap_seqset *seqs_r,
 	return 0;
 }
 
-static bool
-has_star(const struct imap_seqset *set)
-{
-	unsigned i;
-
-	for (i = 0; i < set->count; i++)
-		if (set->ranges[i].lo == IMAP_SEQ_STAR ||
-		    set->ranges[i].hi == IMAP_SEQ_STAR)
-			return true;
-	return false;
-}
-
 int
 imap_msgs_resolve(struct imap_client *c, const struct imap_seqset *set,
     bool uid, struct imap_seqset *seqs_r, const char **error_r)
@@ -99,7 +87,7 @@ imap_msgs_resolve(struct imap_client *c, const struct imap_seqset *set,
 		uids_to_seqs(v, seqs_r);
 		return 0;
 	}
-	if (count == 0 && has_star(set)) {
+	if (count == 0 && imap_seqset_has_star(set)) {
 		/* "1:*" in an empty mailbox: nothing, rather than a BAD that
 		   would break clients which sync that way. */
 		seqs_r->count = 0;
