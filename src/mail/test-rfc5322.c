@@ -62,6 +62,21 @@ test_iter(void)
 	TEST_ASSERT(rfc5322_find(hdr, sizeof(hdr) - 1, "Body", &f) == 0);
 }
 
+/* The header section only, any case, white space before the colon. */
+static void
+test_header_has(void)
+{
+	static const char m[] = "Date: x\nDKIM-Signature : v=1\n\tcont\n"
+	    "\nMessage-ID: <in-body>\n";
+
+	TEST_ASSERT(rfc5322_header_has(m, sizeof(m) - 1, "date"));
+	TEST_ASSERT(rfc5322_header_has(m, sizeof(m) - 1, "DKIM-Signature"));
+	TEST_ASSERT(!rfc5322_header_has(m, sizeof(m) - 1, "DKIM"));
+	TEST_ASSERT(!rfc5322_header_has(m, sizeof(m) - 1, "Message-ID"));
+	TEST_ASSERT(!rfc5322_header_has(m, 4, "Date"));	/* no colon */
+	TEST_ASSERT(!rfc5322_header_has("", 0, "Date"));
+}
+
 static void
 test_decode(void)
 {
@@ -269,6 +284,7 @@ int
 main(void)
 {
 	TEST_RUN(test_iter);
+	TEST_RUN(test_header_has);
 	TEST_RUN(test_decode);
 	TEST_RUN(test_addr);
 	TEST_RUN(test_addr_limit);

@@ -12,6 +12,7 @@
 
 #include "msg/check.h"
 #include "msg/spool.h"
+#include "msg/test-feeder.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/test.h"
@@ -337,43 +338,13 @@ test_cancel(void)
 
 /* ---- the body tap, through a real spool -------------------------------- */
 
-static struct loop *tloop;
 static const char *tdir;
 
-struct feeder {
-	struct msg_spool	*sp;
-	struct msg_checks	*cs;
-	const char		*data;
-	size_t			 len, pos;
-	bool			 ending;
-};
-
+/* After each piece, as a protocol does. */
 static void
-feed_more(void *arg)
+checks_tap(struct feeder *f)
 {
-	struct feeder *f = arg;
-	struct buf *b;
-	size_t room, n, old;
-
-	while (!f->ending && f->pos < f->len) {
-		if (!msg_spool_flush(f->sp))
-			return;			/* feed_more again when ready */
-		b = msg_spool_buf(f->sp, &room);
-		n = f->len - f->pos;
-		if (n > 4321)
-			n = 4321;
-		if (n > room - 1)
-			n = room - 1;
-		old = b->len;
-		buf_append(b, f->data + f->pos, n);
-		msg_spool_wrote(f->sp, old);
-		f->pos += n;
-		msg_checks_tap(f->cs, f->sp);	/* as a protocol does */
-	}
-	f->ending = true;
-	if (!msg_spool_finish(f->sp))
-		return;
-	loop_break(tloop);
+	msg_checks_tap(f->arg, f->sp);
 }
 
 static char *
@@ -390,18 +361,9 @@ big_message(size_t *len_r)
 
 /* Spools data[0..len) with cs tapping it; returns the spool. */
 static struct msg_spool *
-spool_through(struct msg_checks *cs, const char *data, size_t len,
-    const char *dir)
+spool_through(struct msg_checks *cs, const char *data, size_t len)
 {
-	struct feeder f = { 0 };
-
-	f.cs = cs;
-	f.data = data;
-	f.len = len;
-	f.sp = msg_spool_new(tloop, dir, feed_more, &f);
-	loop_post(tloop, feed_more, &f);
-	loop_run(tloop);
-	return f.sp;
+	return spool_feed(tdir, data, len, 4321, NULL, checks_tap, cs);
 }
 
 static void
@@ -417,7 +379,7 @@ test_tap(void)
 	fakes[0].body = fakes[2].body = true;
 	fakes[0].sync = fakes[1].sync = fakes[2].sync = true;
 	cs = msg_checks_new(&env);
-	sp = spool_through(cs, data, len, tdir);
+	sp = spool_through(cs, data, len);
 	TEST_ASSERT(msg_spool_error(sp) == 0 && msg_spool_fd(sp) >= 0);
 	msg_spool_head(sp, &hlen);
 	msg_checks_end(cs, sp, &tmsg, on_done, &o);
@@ -438,7 +400,7 @@ test_tap(void)
 	setup(2);
 	fakes[0].body = fakes[1].body = true;
 	cs = msg_checks_new(&env);
-	sp = spool_through(cs, data, len, tdir);
+	sp = spool_through(cs, data, len);
 	msg_checks_free(&cs);
 	TEST_ASSERT(taps_freed == 0);
 	msg_spool_free(&sp);

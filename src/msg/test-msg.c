@@ -15,6 +15,7 @@
 
 #include "msg/commit.h"
 #include "msg/spool.h"
+#include "msg/test-feeder.h"
 #include "queue/queue.h"
 #include "store/maildir.h"
 #include "util/fsutil.h"
@@ -24,24 +25,6 @@
 #include "util/worker.h"
 #include "util/xmalloc.h"
 
-static struct loop *tloop;
-static char *tdir;
-
-/* ---- a feeder that drives a spool like a protocol does ------------------ */
-
-struct feeder {
-	struct msg_spool	*sp;
-	struct buf		*tapped;	/* set: tap the body into it */
-	bool			 tap_set;
-	const char		*data;
-	size_t			 len, pos;
-	size_t			 step;		/* input per turn */
-	bool			 ending, done;
-	unsigned		 waits;
-};
-
-static void feed_more(void *arg);
-
 /* The writer's thread: collects what the tap sees. */
 static void
 tap_into(void *arg, const char *p, size_t n)
@@ -49,46 +32,16 @@ tap_into(void *arg, const char *p, size_t n)
 	buf_append(arg, p, n);
 }
 
+static char *tdir;
+
+/* The first piece after the header: the body is tapped into f->arg. */
 static void
-feed_ready(void *arg)
+tap_once(struct feeder *f)
 {
-	struct feeder *f = arg;
-
-	f->waits++;
-	feed_more(f);
-}
-
-static void
-feed_more(void *arg)
-{
-	struct feeder *f = arg;
-	struct buf *b;
-	size_t room, n, old;
-
-	while (!f->ending && f->pos < f->len) {
-		if (!msg_spool_flush(f->sp))
-			return;			/* feed_ready goes on */
-		b = msg_spool_buf(f->sp, &room);
-		n = f->len - f->pos;
-		if (n > f->step)
-			n = f->step;
-		if (n > room - 1)
-			n = room - 1;
-		old = b->len;
-		buf_append(b, f->data + f->pos, n);
-		msg_spool_wrote(f->sp, old);
-		f->pos += n;
-		if (f->tapped != NULL && !f->tap_set &&
-		    msg_spool_head_done(f->sp)) {
-			msg_spool_tap(f->sp, tap_into, NULL, f->tapped);
-			f->tap_set = true;
-		}
+	if (!f->tap_set && msg_spool_head_done(f->sp)) {
+		msg_spool_tap(f->sp, tap_into, NULL, f->arg);
+		f->tap_set = true;
 	}
-	f->ending = true;
-	if (!msg_spool_finish(f->sp))
-		return;
-	f->done = true;
-	loop_break(tloop);
 }
 
 /* Spools data[0..len) in steps of step bytes; returns the spool. */
@@ -96,18 +49,8 @@ static struct msg_spool *
 spool_tapped(const char *dir, const char *data, size_t len, size_t step,
     unsigned *waits, struct buf *tapped)
 {
-	struct feeder f = { 0 };
-
-	f.tapped = tapped;
-	f.sp = msg_spool_new(tloop, dir, feed_ready, &f);
-	f.data = data;
-	f.len = len;
-	f.step = step;
-	loop_post(tloop, feed_more, &f);
-	loop_run(tloop);
-	if (waits)
-		*waits = f.waits;
-	return f.sp;
+	return spool_feed(dir, data, len, step, waits,
+	    tapped ? tap_once : NULL, tapped);
 }
 
 static struct msg_spool *
