@@ -172,6 +172,13 @@ dkim_tags_parse(const char *s, size_t len, struct dkim_tags *t,
 	size_t pos = 0;
 
 	t->n = 0;
+	/* RFC 6376 3.2: tag values are printable text and white space; a NUL
+	 * would cut a value short once it is kept as a C string (i= without
+	 * its "@domain", found by fuzz-dkim-sig). */
+	if (memchr(s, '\0', len) != NULL) {
+		*error_r = "NUL byte in tag list";
+		return -1;
+	}
 	while (pos < len) {
 		const char *semi = memchr(s + pos, ';', len - pos);
 		size_t end = semi != NULL ? (size_t)(semi - s) : len;

@@ -385,6 +385,12 @@ test_tags(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		TEST_ASSERT(dkim_tags_parse(bad[i], strlen(bad[i]), &t,
 		    &err) < 0);
+	/* a NUL inside a value (i=u\0...@d) is refused, not cut short */
+	{
+		static const char nul[] = "d=a.test; i=u\0@a.test; s=x";
+		TEST_ASSERT(dkim_tags_parse(nul, sizeof(nul) - 1, &t,
+		    &err) < 0);
+	}
 }
 
 #define SIG_BASE "v=1; a=rsa-sha256; d=Example.COM; s=Sel; h=From:To; " \
