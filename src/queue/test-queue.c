@@ -688,6 +688,9 @@ test_flush(void)
 		seen = queue_flush_requested();
 	}
 	TEST_ASSERT(seen);	/* within a second or so */
+	/* the committer marks the request, then wakes: wait for both */
+	for (int i = 0; i < 300 && atomic_load(&wakeups) < 2; i++)
+		usleep(10000);
 	TEST_ASSERT(atomic_load(&wakeups) == 2);
 	TEST_ASSERT(!exists("", "flush"));
 	m = take1(time(NULL));
