@@ -112,7 +112,10 @@ spool_open(const char *dir)
 	int fd;
 
 	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == ENOENT && mkdir(dir, 0700) == 0)
+	/* the first messages make the folder; several workers may race to
+	 * it, and EEXIST from another one's mkdir is success */
+	if (fd < 0 && errno == ENOENT &&
+	    (mkdir(dir, 0700) == 0 || errno == EEXIST))
 		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
 	    errno != EINVAL))

@@ -63,6 +63,12 @@ def wait_for(fn, timeout=30, what="condition", interval=0.05):
         time.sleep(interval)
 
 
+def natural_key(name):
+    """A sort key ordering digit runs by value (as strverscmp does)."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t)
+            for t in re.split(r"(\d+)", name) if t]
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -481,8 +487,11 @@ class TemServer:
                 continue
             out.extend(os.path.join(d, n) for n in names
                        if not n.startswith("."))
+        # Ties (coarse mtimes within one second) are broken like tem's
+        # own order (strverscmp): digit runs compare as numbers, so
+        # "M99999" sorts before "M101753", as the time it stands for.
         return sorted(out, key=lambda p: (os.stat(p).st_mtime_ns,
-                                          os.path.basename(p)))
+                                          natural_key(os.path.basename(p))))
 
     def maildir_messages(self, address):
         """The messages of ADDRESS's INBOX (new/ and cur/), oldest first."""
