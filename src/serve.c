@@ -79,8 +79,21 @@ load_accounts(const struct conf *c, const char *why)
 	struct acct_snapshot *s = acct_snapshot_load(c->data_dir, &err);
 
 	if (s == NULL) {
-		log_error("- server accounts-load-failed error=\"%s\"",
-		    err ? err : "?");
+		/* the same failure again (the 1 s poll while descriptors are
+		 * exhausted, say) is said once a minute, not every second */
+		static char *last_err;
+		static time_t last_said;
+		time_t now = time(NULL);
+		const char *e = err ? err : "?";
+
+		if (last_err == NULL || strcmp(last_err, e) != 0 ||
+		    now - last_said >= 60) {
+			log_error("- server accounts-load-failed error=\"%s\"",
+			    e);
+			free(last_err);
+			last_err = xstrdup(e);
+			last_said = now;
+		}
 		free(err);
 		return -1;
 	}

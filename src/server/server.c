@@ -368,6 +368,54 @@ cap_log(bool evicted)
 		    server_max_sessions(), ev, ref);
 }
 
+/*
+ * Refusals over a per-address limit: the first REFUSE_LOG_BURST of each
+ * reason in a REFUSE_LOG_SEC window get their own line (with the
+ * session id and address), the rest are counted and said in one line
+ * when the next window opens. A flood from one address thus costs a few
+ * lines, never one per connection (a full disk is the next failure).
+ */
+#define REFUSE_LOG_SEC		10
+#define REFUSE_LOG_BURST	10
+enum refuse_reason { REFUSE_RATE, REFUSE_PER_IP, REFUSE_NREASONS };
+static const char *const refuse_names[REFUSE_NREASONS] = {
+	"max_connections_per_minute", "max_sessions_per_ip"
+};
+static pthread_mutex_t refuse_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	time_t		 start;
+	unsigned	 logged;
+	unsigned long	 suppressed;
+} refuse_log_state[REFUSE_NREASONS];
+
+static void
+refuse_log(const struct session *s, enum refuse_reason why)
+{
+	time_t now = time(NULL);
+	unsigned long quiet = 0;
+	bool say;
+
+	pthread_mutex_lock(&refuse_lock);
+	if (now - refuse_log_state[why].start >= REFUSE_LOG_SEC) {
+		quiet = refuse_log_state[why].suppressed;
+		refuse_log_state[why].start = now;
+		refuse_log_state[why].logged = 0;
+		refuse_log_state[why].suppressed = 0;
+	}
+	say = refuse_log_state[why].logged < REFUSE_LOG_BURST;
+	if (say)
+		refuse_log_state[why].logged++;
+	else
+		refuse_log_state[why].suppressed++;
+	pthread_mutex_unlock(&refuse_lock);
+	if (quiet > 0)
+		log_warn("- server refuse-suppressed reason=%s count=%lu "
+		    "seconds=%d", refuse_names[why], quiet, REFUSE_LOG_SEC);
+	if (say)
+		log_info("%s %s refuse addr=%s reason=%s", s->id,
+		    svc_names[s->svc], s->ip, refuse_names[why]);
+}
+
 /* Below the cap, or room made on t by evicting a silent session. */
 static bool
 cap_admit(struct server_thread *t)
@@ -426,16 +474,14 @@ server_session_add(struct server_thread *t, struct session *s,
 		snprintf(s->ip, sizeof(s->ip), "unknown");
 	snprintf(key, sizeof(key), "conn/%s", s->ip);
 	if (!ratelimit_take(key, 1, per_minute, 60)) {
-		log_info("%s %s refuse addr=%s reason=max_connections_per_minute",
-		    s->id, svc_names[svc], s->ip);
+		refuse_log(s, REFUSE_RATE);
 		return false;
 	}
 	if (!cap_admit(t))
 		return false;	/* logged by cap_log */
 	snprintf(key, sizeof(key), "%s/%s", svc_names[svc], s->ip);
 	if (!ip_acquire(key, per_ip)) {
-		log_info("%s %s refuse addr=%s reason=max_sessions_per_ip",
-		    s->id, svc_names[svc], s->ip);
+		refuse_log(s, REFUSE_PER_IP);
 		return false;
 	}
 	s->next = t->head.next;
