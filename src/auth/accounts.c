@@ -23,20 +23,12 @@
 
 #include "auth/accounts.h"
 #include "auth/accounts_fs.h"
+#include "auth/accounts_int.h"
 #include "auth/password.h"
 #include "util/array.h"
 #include "util/buf.h"
 #include "util/hashmap.h"
 #include "util/xmalloc.h"
-
-struct accounts {
-	sqlite3	*db;
-	char	*data_dir;
-	int	 lock_fd;
-	struct accounts_owner owner;	/* who gets what we create */
-	uint64_t serial;		/* meta.serial last read */
-	bool	 changed;		/* a change was committed */
-};
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY,"
@@ -56,8 +48,8 @@ static const char schema_sql[] =
 
 /* ---- database helpers --------------------------------------------- */
 
-static char *
-db_error(struct accounts *a, const char *what)
+char *
+accounts_db_error(struct accounts *a, const char *what)
 {
 	int code = sqlite3_errcode(a->db);
 
@@ -72,21 +64,22 @@ static int
 db_exec(struct accounts *a, const char *sql, char **error_r)
 {
 	if (sqlite3_exec(a->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-		*error_r = db_error(a, sql);
+		*error_r = accounts_db_error(a, sql);
 		return -1;
 	}
 	return 0;
 }
 
 /* Prepares sql and binds n text arguments (NULL binds SQL NULL). */
-static sqlite3_stmt *
-db_prepare(struct accounts *a, const char *sql, char **error_r, int n, ...)
+sqlite3_stmt *
+accounts_db_prepare(struct accounts *a, const char *sql, char **error_r,
+    int n, ...)
 {
 	sqlite3_stmt *st;
 	va_list ap;
 
 	if (sqlite3_prepare_v2(a->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		*error_r = db_error(a, "prepare");
+		*error_r = accounts_db_error(a, "prepare");
 		return NULL;
 	}
 	va_start(ap, n);
@@ -101,8 +94,8 @@ db_prepare(struct accounts *a, const char *sql, char **error_r, int n, ...)
 
 /* Runs a statement to completion: 0, or -1 + error. Finalizes it.
  * st NULL (a failed db_prepare, error already set) gives -1. */
-static int
-db_done(struct accounts *a, sqlite3_stmt *st, char **error_r)
+int
+accounts_db_done(struct accounts *a, sqlite3_stmt *st, char **error_r)
 {
 	int rc;
 
@@ -111,7 +104,7 @@ db_done(struct accounts *a, sqlite3_stmt *st, char **error_r)
 	rc = sqlite3_step(st);
 
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		*error_r = db_error(a, "step");
+		*error_r = accounts_db_error(a, "step");
 		sqlite3_finalize(st);
 		return -1;
 	}
@@ -124,7 +117,7 @@ db_done(struct accounts *a, sqlite3_stmt *st, char **error_r)
 static int64_t
 db_int(struct accounts *a, const char *sql, const char *arg, char **error_r)
 {
-	sqlite3_stmt *st = db_prepare(a, sql, error_r, 1, arg);
+	sqlite3_stmt *st = accounts_db_prepare(a, sql, error_r, 1, arg);
 	int64_t v = -1;
 	int rc;
 
@@ -134,14 +127,14 @@ db_int(struct accounts *a, const char *sql, const char *arg, char **error_r)
 	if (rc == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
 	else
-		*error_r = db_error(a, "query");
+		*error_r = accounts_db_error(a, "query");
 	sqlite3_finalize(st);
 	return v;
 }
 
 /* Collects the first column (or "c0 c1" when two) of every row. */
-static int
-db_list(struct accounts *a, sqlite3_stmt *st, struct accounts_list *l,
+int
+accounts_db_list(struct accounts *a, sqlite3_stmt *st, struct accounts_list *l,
     char **error_r)
 {
 	size_t cap = 0;
@@ -162,7 +155,7 @@ db_list(struct accounts *a, sqlite3_stmt *st, struct accounts_list *l,
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		accounts_list_free(l);
-		*error_r = db_error(a, "list");
+		*error_r = accounts_db_error(a, "list");
 		return -1;
 	}
 	return 0;
@@ -221,8 +214,8 @@ serial_file_sync(struct accounts *a, char **error_r)
 	    "accounts.serial", text, error_r);
 }
 
-static int
-tx_begin(struct accounts *a, char **error_r)
+int
+accounts_tx_begin(struct accounts *a, char **error_r)
 {
 	if (flock(a->lock_fd, LOCK_EX) < 0) {
 		*error_r = xasprintf("cannot lock accounts: %s",
@@ -236,23 +229,23 @@ tx_begin(struct accounts *a, char **error_r)
 	return 0;
 }
 
-static void
-tx_rollback(struct accounts *a)
+void
+accounts_tx_rollback(struct accounts *a)
 {
 	sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
 	flock(a->lock_fd, LOCK_UN);
 }
 
 /* Bumps the serial, commits, then publishes the serial file. */
-static int
-tx_commit(struct accounts *a, char **error_r)
+int
+accounts_tx_commit(struct accounts *a, char **error_r)
 {
 	char *err = NULL;
 	int ret;
 
 	if (db_exec(a, "UPDATE meta SET value = value + 1 WHERE key = 'serial'",
 	    error_r) < 0 || db_exec(a, "COMMIT", error_r) < 0) {
-		tx_rollback(a);
+		accounts_tx_rollback(a);
 		return -1;
 	}
 	a->changed = true;
@@ -295,14 +288,14 @@ open_db(struct accounts *a, char **error_r)
 	if (db_exec(a, "PRAGMA journal_mode = WAL", error_r) < 0 ||
 	    db_exec(a, "PRAGMA synchronous = FULL", error_r) < 0)
 		goto out;
-	if (tx_begin(a, error_r) < 0)
+	if (accounts_tx_begin(a, error_r) < 0)
 		goto out;
 	if (db_exec(a, schema_sql, error_r) < 0) {
-		tx_rollback(a);
+		accounts_tx_rollback(a);
 		goto out;
 	}
 	if (db_exec(a, "COMMIT", error_r) < 0) {
-		tx_rollback(a);
+		accounts_tx_rollback(a);
 		goto out;
 	}
 	/* Repair a missing or stale serial file while still locked. */
@@ -364,8 +357,8 @@ accounts_close(struct accounts **ap)
 /* ---- domains ------------------------------------------------------ */
 
 /* 1 exists, 0 not, -1 error. Called inside or outside a transaction. */
-static int
-domain_exists(struct accounts *a, const char *domain, char **error_r)
+int
+accounts_domain_lookup(struct accounts *a, const char *domain, char **error_r)
 {
 	int64_t n = db_int(a, "SELECT count(*) FROM domains WHERE name = ?",
 	    domain, error_r);
@@ -382,7 +375,7 @@ accounts_domain_exists(struct accounts *a, const char *domain,
 
 	if (d == NULL)
 		return -1;
-	r = domain_exists(a, d, error_r);
+	r = accounts_domain_lookup(a, d, error_r);
 	free(d);
 	return r;
 }
@@ -390,14 +383,14 @@ accounts_domain_exists(struct accounts *a, const char *domain,
 static int
 domain_add_locked(struct accounts *a, const char *d, char **error_r)
 {
-	int r = domain_exists(a, d, error_r);
+	int r = accounts_domain_lookup(a, d, error_r);
 
 	if (r != 0) {
 		if (r > 0)
 			*error_r = xasprintf("domain %s already exists", d);
 		return -1;
 	}
-	return db_done(a, db_prepare(a, "INSERT INTO domains(name, added) "
+	return accounts_db_done(a, accounts_db_prepare(a, "INSERT INTO domains(name, added) "
 	    "VALUES(?, (SELECT coalesce(max(added), 0) + 1 FROM domains))",
 	    error_r, 1, d), error_r);
 }
@@ -410,11 +403,11 @@ accounts_domain_add(struct accounts *a, const char *domain, char **error_r)
 
 	if (d == NULL)
 		return -1;
-	if (tx_begin(a, error_r) == 0) {
+	if (accounts_tx_begin(a, error_r) == 0) {
 		if (domain_add_locked(a, d, error_r) == 0)
-			ret = tx_commit(a, error_r);
+			ret = accounts_tx_commit(a, error_r);
 		else
-			tx_rollback(a);
+			accounts_tx_rollback(a);
 	}
 	free(d);
 	return ret;
@@ -424,7 +417,7 @@ static int
 domain_del_locked(struct accounts *a, const char *d, char **error_r)
 {
 	int64_t users, aliases;
-	int r = domain_exists(a, d, error_r);
+	int r = accounts_domain_lookup(a, d, error_r);
 
 	if (r <= 0) {
 		if (r == 0)
@@ -446,7 +439,7 @@ domain_del_locked(struct accounts *a, const char *d, char **error_r)
 		    aliases == 1 ? "" : "es");
 		return -1;
 	}
-	return db_done(a, db_prepare(a, "DELETE FROM domains WHERE name = ?",
+	return accounts_db_done(a, accounts_db_prepare(a, "DELETE FROM domains WHERE name = ?",
 	    error_r, 1, d), error_r);
 }
 
@@ -458,11 +451,11 @@ accounts_domain_del(struct accounts *a, const char *domain, char **error_r)
 
 	if (d == NULL)
 		return -1;
-	if (tx_begin(a, error_r) == 0) {
+	if (accounts_tx_begin(a, error_r) == 0) {
 		if (domain_del_locked(a, d, error_r) == 0)
-			ret = tx_commit(a, error_r);
+			ret = accounts_tx_commit(a, error_r);
 		else
-			tx_rollback(a);
+			accounts_tx_rollback(a);
 	}
 	free(d);
 	return ret;
@@ -472,10 +465,10 @@ int
 accounts_domain_list(struct accounts *a, struct accounts_list *list_r,
     char **error_r)
 {
-	sqlite3_stmt *st = db_prepare(a, "SELECT name FROM domains "
+	sqlite3_stmt *st = accounts_db_prepare(a, "SELECT name FROM domains "
 	    "ORDER BY name COLLATE BINARY", error_r, 0);
 
-	return st == NULL ? -1 : db_list(a, st, list_r, error_r);
+	return st == NULL ? -1 : accounts_db_list(a, st, list_r, error_r);
 }
 
 /* ---- users -------------------------------------------------------- */
@@ -487,7 +480,7 @@ user_add_locked(struct accounts *a, const char *lp, const char *dom,
 	char *addr = xasprintf("%s@%s", lp, dom);
 	int r, ret = -1;
 
-	if ((r = domain_exists(a, dom, error_r)) <= 0) {
+	if ((r = accounts_domain_lookup(a, dom, error_r)) <= 0) {
 		if (r == 0)
 			*error_r = xasprintf("domain %s does not exist", dom);
 		goto out;
@@ -499,7 +492,7 @@ user_add_locked(struct accounts *a, const char *lp, const char *dom,
 			*error_r = xasprintf("user %s already exists", addr);
 		goto out;
 	}
-	if (db_done(a, db_prepare(a, "INSERT INTO users(address, domain, "
+	if (accounts_db_done(a, accounts_db_prepare(a, "INSERT INTO users(address, domain, "
 	    "localpart, hash, added) VALUES(?, ?, ?, ?, (SELECT "
 	    "coalesce(max(added), 0) + 1 FROM users))", error_r, 4, addr, dom,
 	    lp, hash), error_r) < 0)
@@ -538,11 +531,11 @@ accounts_user_add(struct accounts *a, const char *address,
 		return -1;
 	/* Hash before locking: it is slow on purpose. */
 	if ((hash = hash_new_password(password, error_r)) != NULL &&
-	    tx_begin(a, error_r) == 0) {
+	    accounts_tx_begin(a, error_r) == 0) {
 		if (user_add_locked(a, lp, dom, hash, error_r) == 0)
-			ret = tx_commit(a, error_r);
+			ret = accounts_tx_commit(a, error_r);
 		else
-			tx_rollback(a);
+			accounts_tx_rollback(a);
 	}
 	free(hash);
 	free(lp);
@@ -554,7 +547,7 @@ static int
 user_del_locked(struct accounts *a, const char *addr, char **mailbox_r,
     char **error_r)
 {
-	sqlite3_stmt *st = db_prepare(a, "SELECT domain, localpart FROM users "
+	sqlite3_stmt *st = accounts_db_prepare(a, "SELECT domain, localpart FROM users "
 	    "WHERE address = ?", error_r, 1, addr);
 	char *box = NULL;
 	int rc;
@@ -569,9 +562,9 @@ user_del_locked(struct accounts *a, const char *addr, char **mailbox_r,
 	else if (rc == SQLITE_DONE)
 		*error_r = xasprintf("user %s does not exist", addr);
 	else
-		*error_r = db_error(a, "user lookup");
+		*error_r = accounts_db_error(a, "user lookup");
 	sqlite3_finalize(st);
-	if (box == NULL || db_done(a, db_prepare(a, "DELETE FROM users WHERE "
+	if (box == NULL || accounts_db_done(a, accounts_db_prepare(a, "DELETE FROM users WHERE "
 	    "address = ?", error_r, 1, addr), error_r) < 0) {
 		free(box);
 		return -1;
@@ -584,8 +577,8 @@ user_del_locked(struct accounts *a, const char *addr, char **mailbox_r,
 }
 
 /* Parses a local address into "lp@dom"; NULL + error. */
-static char *
-local_address(const char *address, char **error_r)
+char *
+accounts_local_address(const char *address, char **error_r)
 {
 	char *lp, *dom, *addr;
 
@@ -601,16 +594,16 @@ int
 accounts_user_del(struct accounts *a, const char *address, char **mailbox_r,
     char **error_r)
 {
-	char *addr = local_address(address, error_r);
+	char *addr = accounts_local_address(address, error_r);
 	int ret = -1;
 
 	if (addr == NULL)
 		return -1;
-	if (tx_begin(a, error_r) == 0) {
+	if (accounts_tx_begin(a, error_r) == 0) {
 		if (user_del_locked(a, addr, mailbox_r, error_r) == 0)
-			ret = tx_commit(a, error_r);
+			ret = accounts_tx_commit(a, error_r);
 		else
-			tx_rollback(a);
+			accounts_tx_rollback(a);
 	}
 	free(addr);
 	return ret;
@@ -620,22 +613,22 @@ int
 accounts_user_passwd(struct accounts *a, const char *address,
     const char *password, char **error_r)
 {
-	char *addr = local_address(address, error_r);
+	char *addr = accounts_local_address(address, error_r);
 	char *hash = NULL;
 	int ret = -1;
 
 	if (addr == NULL)
 		return -1;
 	if ((hash = hash_new_password(password, error_r)) != NULL &&
-	    tx_begin(a, error_r) == 0) {
-		if (db_done(a, db_prepare(a, "UPDATE users SET hash = ? WHERE "
+	    accounts_tx_begin(a, error_r) == 0) {
+		if (accounts_db_done(a, accounts_db_prepare(a, "UPDATE users SET hash = ? WHERE "
 		    "address = ?", error_r, 2, hash, addr), error_r) < 0) {
-			tx_rollback(a);
+			accounts_tx_rollback(a);
 		} else if (sqlite3_changes(a->db) == 0) {
 			*error_r = xasprintf("user %s does not exist", addr);
-			tx_rollback(a);
+			accounts_tx_rollback(a);
 		} else {
-			ret = tx_commit(a, error_r);
+			ret = accounts_tx_commit(a, error_r);
 		}
 	}
 	free(hash);
@@ -652,218 +645,29 @@ accounts_user_list(struct accounts *a, const char *filter,
 	int r;
 
 	if (filter == NULL)
-		st = db_prepare(a, "SELECT address FROM users ORDER BY address "
+		st = accounts_db_prepare(a, "SELECT address FROM users ORDER BY address "
 		    "COLLATE BINARY", error_r, 0);
 	else if (strchr(filter, '@') != NULL) {
-		if ((key = local_address(filter, error_r)) == NULL)
+		if ((key = accounts_local_address(filter, error_r)) == NULL)
 			return -1;
-		st = db_prepare(a, "SELECT address FROM users WHERE address = ?",
+		st = accounts_db_prepare(a, "SELECT address FROM users WHERE address = ?",
 		    error_r, 1, key);
 		free(key);
 	} else {
 		if ((key = accounts_domain_canon(filter, error_r)) == NULL)
 			return -1;
-		if ((r = domain_exists(a, key, error_r)) == 0)
+		if ((r = accounts_domain_lookup(a, key, error_r)) == 0)
 			*error_r = xasprintf("domain %s does not exist", key);
-		st = r <= 0 ? NULL : db_prepare(a, "SELECT address FROM users "
+		st = r <= 0 ? NULL : accounts_db_prepare(a, "SELECT address FROM users "
 		    "WHERE domain = ? ORDER BY address COLLATE BINARY", error_r,
 		    1, key);
 		free(key);
 	}
-	if (st == NULL || db_list(a, st, list_r, error_r) < 0)
+	if (st == NULL || accounts_db_list(a, st, list_r, error_r) < 0)
 		return -1;
 	if (filter != NULL && strchr(filter, '@') != NULL && list_r->n == 0) {
 		*error_r = xasprintf("user %s does not exist", filter);
 		return -1;
 	}
-	return 0;
-}
-
-/* ---- aliases ------------------------------------------------------ */
-
-/* Canonical form of one alias target: a local-domain address is
- * lowercased like a user's, a remote one keeps its local part. */
-static char *
-alias_target(struct accounts *a, const char *target, char **error_r)
-{
-	char *lp, *dom, *out = NULL;
-	int local;
-
-	if (accounts_address_parse(target, false, &lp, &dom, error_r) < 0)
-		return NULL;
-	local = domain_exists(a, dom, error_r);
-	if (local > 0)
-		accounts_localpart_fold(lp);
-	if (local >= 0)
-		out = xasprintf("%s@%s", lp, dom);
-	free(lp);
-	free(dom);
-	return out;
-}
-
-/* Appends targets to the existing comma list (old may be NULL), dropping
- * duplicates (compared ASCII case-insensitively). NULL + error. */
-static char *
-alias_merge(struct accounts *a, const char *old, char *const *targets,
-    size_t n, char **error_r)
-{
-	struct hashmap *seen = hashmap_new(HASHMAP_ASCII_NOCASE);
-	char *list = xstrdup(old != NULL ? old : ""), *save = NULL, *t;
-	struct buf out;
-	bool failed = false;
-
-	buf_init(&out, 0);
-	for (t = strtok_r(list, ",", &save); t != NULL;
-	    t = strtok_r(NULL, ",", &save))
-		if (hashmap_put(seen, t, seen) == NULL)
-			buf_printf(&out, "%s%s", out.len ? "," : "", t);
-	for (size_t i = 0; i < n && !failed; i++) {
-		if ((t = alias_target(a, targets[i], error_r)) == NULL) {
-			failed = true;
-			break;
-		}
-		if (hashmap_put(seen, t, seen) == NULL)
-			buf_printf(&out, "%s%s", out.len ? "," : "", t);
-		free(t);
-	}
-	if (!failed && hashmap_count(seen) > ACCOUNTS_ALIAS_TARGETS_MAX) {
-		*error_r = xasprintf("an alias may have at most %d targets",
-		    ACCOUNTS_ALIAS_TARGETS_MAX);
-		failed = true;
-	}
-	hashmap_free(&seen, NULL);
-	free(list);
-	if (failed) {
-		buf_free(&out);
-		return NULL;
-	}
-	return buf_steal(&out, NULL);
-}
-
-/* The targets of alias addr (malloc'd), NULL when none; -1 on error. */
-static int
-alias_get(struct accounts *a, const char *addr, char **targets_r,
-    char **error_r)
-{
-	sqlite3_stmt *st = db_prepare(a, "SELECT targets FROM aliases WHERE "
-	    "address = ?", error_r, 1, addr);
-	int rc;
-
-	*targets_r = NULL;
-	if (st == NULL)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*targets_r = xstrdup((const char *)sqlite3_column_text(st, 0));
-	else if (rc != SQLITE_DONE)
-		*error_r = db_error(a, "alias lookup");
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
-}
-
-static int
-alias_add_locked(struct accounts *a, const char *lp, const char *dom,
-    char *const *targets, size_t n, char **error_r)
-{
-	char *addr = xasprintf("%s@%s", lp, dom), *old = NULL, *merged = NULL;
-	int r, ret = -1;
-
-	if ((r = domain_exists(a, dom, error_r)) <= 0) {
-		if (r == 0)
-			*error_r = xasprintf("domain %s does not exist", dom);
-		goto out;
-	}
-	if (alias_get(a, addr, &old, error_r) < 0 ||
-	    (merged = alias_merge(a, old, targets, n, error_r)) == NULL)
-		goto out;
-	if (old != NULL)
-		ret = db_done(a, db_prepare(a, "UPDATE aliases SET targets = ? "
-		    "WHERE address = ?", error_r, 2, merged, addr), error_r);
-	else
-		ret = db_done(a, db_prepare(a, "INSERT INTO aliases(address, "
-		    "domain, targets, added) VALUES(?, ?, ?, (SELECT "
-		    "coalesce(max(added), 0) + 1 FROM aliases))", error_r, 3,
-		    addr, dom, merged), error_r);
-out:
-	free(addr);
-	free(old);
-	free(merged);
-	return ret;
-}
-
-int
-accounts_alias_add(struct accounts *a, const char *address,
-    char *const *targets, size_t n_targets, char **error_r)
-{
-	char *lp, *dom;
-	int ret = -1;
-
-	if (n_targets == 0) {
-		*error_r = xstrdup("an alias needs at least one target");
-		return -1;
-	}
-	if (accounts_address_parse(address, true, &lp, &dom, error_r) < 0)
-		return -1;
-	if (tx_begin(a, error_r) == 0) {
-		if (alias_add_locked(a, lp, dom, targets, n_targets,
-		    error_r) == 0)
-			ret = tx_commit(a, error_r);
-		else
-			tx_rollback(a);
-	}
-	free(lp);
-	free(dom);
-	return ret;
-}
-
-int
-accounts_alias_del(struct accounts *a, const char *address, char **error_r)
-{
-	char *addr = local_address(address, error_r);
-	int ret = -1;
-
-	if (addr == NULL)
-		return -1;
-	if (tx_begin(a, error_r) == 0) {
-		if (db_done(a, db_prepare(a, "DELETE FROM aliases WHERE "
-		    "address = ?", error_r, 1, addr), error_r) < 0) {
-			tx_rollback(a);
-		} else if (sqlite3_changes(a->db) == 0) {
-			*error_r = xasprintf("alias %s does not exist", addr);
-			tx_rollback(a);
-		} else {
-			ret = tx_commit(a, error_r);
-		}
-	}
-	free(addr);
-	return ret;
-}
-
-int
-accounts_alias_list(struct accounts *a, const char *filter,
-    struct accounts_list *list_r, char **error_r)
-{
-	sqlite3_stmt *st;
-	char *addr = NULL;
-
-	if (filter == NULL) {
-		st = db_prepare(a, "SELECT address, targets FROM aliases "
-		    "ORDER BY address COLLATE BINARY", error_r, 0);
-	} else {
-		if ((addr = local_address(filter, error_r)) == NULL)
-			return -1;
-		st = db_prepare(a, "SELECT address, targets FROM aliases "
-		    "WHERE address = ?", error_r, 1, addr);
-	}
-	if (st == NULL || db_list(a, st, list_r, error_r) < 0) {
-		free(addr);
-		return -1;
-	}
-	if (addr != NULL && list_r->n == 0) {
-		*error_r = xasprintf("alias %s does not exist", addr);
-		free(addr);
-		return -1;
-	}
-	free(addr);
 	return 0;
 }
