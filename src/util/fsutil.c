@@ -64,14 +64,17 @@ fsutil_writev_all(int fd, const struct iovec *iov0, int n)
 	return 0;
 }
 
-int
-fsutil_write_all(int fd, const void *p, size_t n)
+/* Writes all n bytes, at off (pwrite) or, when off is NULL, at the file
+ * position with write(2) itself (the tests' EIO shim hooks write). */
+static int
+write_all_at(int fd, const void *p, size_t n, uint64_t *off)
 {
 	const char *c = p;
 	ssize_t r;
 
 	while (n > 0) {
-		r = write(fd, c, n);	/* write(2) itself: tests hook it */
+		r = off != NULL ? pwrite(fd, c, n, (off_t)*off) :
+		    write(fd, c, n);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -83,32 +86,22 @@ fsutil_write_all(int fd, const void *p, size_t n)
 		}
 		c += r;
 		n -= (size_t)r;
+		if (off != NULL)
+			*off += (uint64_t)r;
 	}
 	return 0;
 }
 
 int
+fsutil_write_all(int fd, const void *p, size_t n)
+{
+	return write_all_at(fd, p, n, NULL);
+}
+
+int
 fsutil_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
 {
-	const char *c = p;
-	ssize_t r;
-
-	while (n > 0) {
-		r = pwrite(fd, c, n, (off_t)off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0) {
-			errno = EIO;
-			return -1;
-		}
-		c += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return 0;
+	return write_all_at(fd, p, n, &off);
 }
 
 /* The buffered path: pread, show to tap, write. */
