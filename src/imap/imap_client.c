@@ -535,7 +535,6 @@ static const struct session_proto imap_proto = {
 	.free = imap_client_free,
 };
 
-void imap_client_start(struct imap_client *c, int fd);
 void
 imap_client_start(struct imap_client *c, int fd)
 {

@@ -218,6 +218,9 @@ imap_cmd_fn cmd_fetch, cmd_store, cmd_search, cmd_sort, cmd_thread,
 
 /* ---- the session core's internals, shared by its files ---- */
 /* imap_client.c */
+/* Takes fd and runs the session on the session core (c->base registered
+ * by imap_accept, c->conf set). */
+void imap_client_start(struct imap_client *c, int fd);
 /* Queues one response line (CRLF added); nothing once the client left. */
 void imap_send(struct imap_client *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

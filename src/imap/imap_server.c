@@ -12,8 +12,6 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-void imap_client_start(struct imap_client *c, int fd);
-
 void
 imap_accept(struct server_thread *t, int fd, const struct sockaddr *sa,
     socklen_t len, enum service svc)
