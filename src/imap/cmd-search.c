@@ -10,7 +10,9 @@
  * is only matched through src/mail's decoders.
  *
  * Cost: keys that need no file (flags, sizes, dates, sets, MODSEQ) run
- * from the index; a message file is opened only when a key needs it, and
+ * from the index; so do header keys on the fields the index caches
+ * (store/mailbox_hdrcache.h: SUBJECT, FROM, TO, CC, BCC, SENT*, HEADER of
+ * those); a message file is opened only when another key needs it, and
  * only its header is read when no BODY/TEXT key is in the program. The
  * children of every AND are reordered so that the index keys run first
  * and a content key runs only for messages that got past them.
@@ -34,6 +36,7 @@
 #include "imap/imap_msgs.h"
 #include "mail/mail_search.h"
 #include "store/mailbox.h"
+#include "store/mailbox_hdrcache.h"
 #include "util/xmalloc.h"
 
 #define NO_KEYWORD	UINT64_MAX	/* KEYWORD the folder does not have */
@@ -46,6 +49,8 @@ struct search_run {
 	uint32_t		 count;
 	time_t			 now;
 	enum need		 need;
+	bool			 uncached;	/* a HEADER key the cache lacks */
+	struct mbox_hdr_reader	*hdrs;		/* header cache, or NULL */
 };
 
 /* One message while the program runs over it. */
@@ -189,6 +194,9 @@ prepare(struct search_run *r, struct imap_search_key *k, enum need *need_r,
 		k->num = keyword_index(r->v, k->str);
 		break;
 	default:
+		if (k->type == IMAP_SK_HEADER && k->field != NULL &&
+		    !mbox_hdr_field_cached(k->field))
+			r->uncached = true;
 		if (k->str != NULL) {
 			folded = mail_search_fold(k->str, k->len, &len);
 			free(k->str);
@@ -206,9 +214,12 @@ prepare(struct search_run *r, struct imap_search_key *k, enum need *need_r,
 static const struct mime_msg *
 msg_mime(struct search_run *r, struct msg_state *st)
 {
-	if (st->loaded == 0)
-		st->loaded = imap_msgs_load(r->v, st->seq,
-		    r->need == NEED_HEADER, &st->d) == 0 ? 1 : -1;
+	if (st->loaded == 0 && r->need == NEED_HEADER)
+		st->loaded = imap_msgs_load_header(r->v, r->hdrs, st->seq,
+		    &st->d) == 0 ? 1 : -1;
+	else if (st->loaded == 0)
+		st->loaded = imap_msgs_load(r->v, st->seq, false,
+		    &st->d) == 0 ? 1 : -1;
 	return st->loaded > 0 ? imap_msgs_mime(&st->d) : NULL;
 }
 
@@ -409,6 +420,8 @@ imap_msgs_search(struct imap_cmd *cmd, struct imap_search *s,
 	r.now = time(NULL);
 	if (prepare(&r, s->root, &r.need, error_r) < 0)
 		return -1;
+	if (r.need == NEED_HEADER && !r.uncached)
+		r.hdrs = mbox_hdr_reader_new(r.v);
 	found->seqs = xcalloc(r.count ? r.count : 1, sizeof(*found->seqs));
 	for (seq = 1; seq <= r.count; seq++) {
 		memset(&st, 0, sizeof(st));
@@ -423,6 +436,7 @@ imap_msgs_search(struct imap_cmd *cmd, struct imap_search *s,
 		if (st.loaded > 0)
 			imap_msgs_data_free(&st.d);
 	}
+	mbox_hdr_reader_free(&r.hdrs);
 	return 0;
 }
 

@@ -8,8 +8,10 @@
  * parsers. Everything here is bounded by the number of matched messages
  * (and the References a message may list, RFC5322_MSGID_MAX).
  *
- * Only the header of each message is read, and only when a criterion
- * needs it (ARRIVAL and SIZE come from the index).
+ * Only the header fields of each message are read, and only when a
+ * criterion needs them (ARRIVAL and SIZE come from the index); every
+ * field SORT and THREAD use is in the index's header cache
+ * (store/mailbox_hdrcache.h), so the files are not opened.
  *
  * Collation: strings are compared after charset_fold() (RFC 5256 asks for
  * i;ascii-casemap at least; folding is a superset). Ties are broken by
@@ -31,6 +33,7 @@
 #include "mail/mail_search.h"
 #include "mail/rfc5322.h"
 #include "store/mailbox.h"
+#include "store/mailbox_hdrcache.h"
 #include "util/xmalloc.h"
 
 /* ---- per-message keys ------------------------------------------------ */
@@ -97,8 +100,8 @@ addr_key(const struct imap_msg_data *d, const char *field, bool display)
 
 /* Fills the keys of it that need[] asks for from the message header. */
 static void
-item_load(struct imap_cmd *cmd, struct imap_sort_item *it, const bool *need,
-    bool thread)
+item_load(struct imap_cmd *cmd, struct mbox_hdr_reader *hdrs,
+    struct imap_sort_item *it, const bool *need, bool thread)
 {
 	static const struct {
 		enum imap_sort_key	 key;
@@ -131,7 +134,7 @@ item_load(struct imap_cmd *cmd, struct imap_sort_item *it, const bool *need,
 			header = true;
 	if (!header)
 		return;		/* ARRIVAL and SIZE: the index is enough */
-	if (imap_msgs_load(v, it->seq, true, &d) == 0)
+	if (imap_msgs_load_header(v, hdrs, it->seq, &d) == 0)
 		m = imap_msgs_mime(&d);
 	if (m != NULL && need[IMAP_SORT_DATE])
 		(void)mail_search_sent_date(m, &it->date, NULL);
@@ -177,11 +180,14 @@ imap_sort_collect(struct imap_cmd *cmd, unsigned from, const bool *need,
 	else if (imap_msgs_search(cmd, &s, &found, &error) < 0)
 		imap_cmd_bad(cmd, "%s", error);
 	else {
+		struct mbox_hdr_reader *hdrs =
+		    mbox_hdr_reader_new(cmd->c->view);
 		it = xcalloc(found.n ? found.n : 1, sizeof(*it));
 		for (i = 0; i < found.n; i++) {
 			it[i].seq = found.seqs[i];
-			item_load(cmd, &it[i], need, thread);
+			item_load(cmd, hdrs, &it[i], need, thread);
 		}
+		mbox_hdr_reader_free(&hdrs);
 		*n_r = found.n;
 		*modseq_r = s.uses_modseq;
 		*highest_r = found.highest_modseq;

@@ -198,6 +198,7 @@ db_close(struct mbox_user *u)
 	for (int i = 0; i < S_N; i++)
 		sqlite3_finalize(u->stmt[i]);
 	memset(u->stmt, 0, sizeof(u->stmt));
+	mbox_hdrcache_close(u);
 	sqlite3_close(u->db);
 	u->db = NULL;
 }
@@ -254,6 +255,8 @@ try_open(struct mbox_user *u, const char *path, char **error_r)
 		else if (version != INDEX_VERSION)
 			rc = SQLITE_CORRUPT;	/* not ours: rebuild */
 	}
+	if (rc == SQLITE_OK)
+		rc = mbox_hdrcache_migrate(u);
 	if (rc == SQLITE_OK)
 		return 0;
 	mbox_error(error_r, "Cannot open the mail index: %s",
@@ -464,6 +467,8 @@ write_delta(struct mbox_user *u, struct mbox_folder *f,
 		sqlite3_bind_int64(st, 6, m->idate);
 		sqlite3_bind_int(st, 7, (m->flags & MBOX_FI_INNEW) != 0);
 		rc = step_done(st);
+		if (rc == SQLITE_OK)
+			rc = mbox_hdrcache_add(u, f, m);
 	}
 	for (size_t i = 0; i < d->n_upd && rc == SQLITE_OK; i++) {
 		const struct mbox_upd *p = &d->upd[i];

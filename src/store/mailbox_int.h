@@ -118,6 +118,7 @@ struct mbox_user {
 	/* under io */
 	struct sqlite3		*db;
 	struct sqlite3_stmt	*stmt[16];
+	struct sqlite3_stmt	*hc_stmt[2];	/* mailbox_hdrcache.c */
 	bool			 unclean_marked;
 	bool			 broken;	/* SQLITE_CORRUPT seen: rebuild at next open */
 	unsigned		 exp_commits;
@@ -241,6 +242,16 @@ struct hashmap *mbox_index_special_uses(struct mbox_user *u);
 int mbox_index_vanished(struct mbox_user *u, struct mbox_folder *f,
     uint64_t modseq, uint32_t **uids_r, size_t *n_r, bool *complete_r,
     char **error_r);
+
+/* ---- mailbox_hdrcache.c (see mailbox_hdrcache.h) --------------------- */
+/* At index open: the cache's table migrated to its version and its
+ * statements prepared. Returns an SQLite code. */
+int mbox_hdrcache_migrate(struct mbox_user *u);
+void mbox_hdrcache_close(struct mbox_user *u);
+/* Inside an index transaction: the cache row of new message m of f, from
+ * its file. Returns an SQLite code. */
+int mbox_hdrcache_add(struct mbox_user *u, struct mbox_folder *f,
+    const struct mbox_msg *m);
 
 /* ---- mailbox_sync.c -------------------------------------------------- */
 /* Index of uid in f->msgs, or -1. */
