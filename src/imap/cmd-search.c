@@ -437,6 +437,8 @@ imap_msgs_search(struct imap_cmd *cmd, struct imap_search *s,
 			imap_msgs_data_free(&st.d);
 	}
 	mbox_hdr_reader_free(&r.hdrs);
+	if (r.count >= IMAP_TRIM_AFTER)
+		xmalloc_trim();
 	return 0;
 }
 

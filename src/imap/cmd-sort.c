@@ -57,6 +57,8 @@ imap_sort_items_free(struct imap_sort_item *it, size_t n)
 		rfc5322_msgids_free(&it[i].refs, it[i].nrefs);
 	}
 	free(it);
+	if (n >= IMAP_TRIM_AFTER)
+		xmalloc_trim();
 }
 
 static char *

@@ -100,6 +100,10 @@ void imap_msgs_condstore_on(struct imap_cmd *cmd);
 
 /* ---- cmd-search.c: the search engine (SEARCH, SORT, THREAD) ---- */
 
+/* Messages: a SEARCH, SORT or THREAD over more ends with xmalloc_trim(),
+   so that its peak does not stay resident in each worker's arena. */
+#define IMAP_TRIM_AFTER		10000
+
 /* The messages a search program matched. */
 struct imap_msgs_found {
 	uint32_t	*seqs;		/* ascending */

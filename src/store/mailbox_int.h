@@ -49,6 +49,7 @@ void mbox_unlock(pthread_mutex_t *m, enum mbox_lk lk);
 bool mbox_lock_held(enum mbox_lk lk);
 
 #define MBOX_FI_INNEW	0x8000	/* msg flag: the file is still in new/ */
+#define MBOX_TRIM_AFTER	10000	/* messages: xmalloc_trim after opening more */
 #define MBOX_RECHECK_MS	1000	/* mtime granularity we assume, see sync */
 
 /* One message of a shared folder: 48 bytes plus its name. */

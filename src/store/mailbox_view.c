@@ -188,6 +188,8 @@ mbox_view_open(struct mbox_user *u, const char *name, bool readonly,
 	mbox_unlock(&u->io, MBOX_LK_IO);
 	free(norm);
 	free(dir);
+	if (r == 0 && (*v_r)->count >= MBOX_TRIM_AFTER)
+		xmalloc_trim();		/* a big load or first sync's garbage */
 	return r;
 }
 

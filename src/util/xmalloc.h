@@ -18,6 +18,15 @@ void *xmemdup(const void *p, size_t n);
 /* Formats into a fresh string; caller frees. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Gives free heap pages back to the system (glibc malloc_trim; nothing
+ * elsewhere). Worth its cost (a walk of every arena) only after work that
+ * allocated and freed a lot, e.g. a SEARCH or SORT over a big folder:
+ * each worker thread has its own arena, so such peaks would otherwise stay
+ * resident once per worker.
+ */
+void xmalloc_trim(void);
+
 /* Frees *pp and sets it to NULL. */
 #define XFREE(pp) do { free(*(pp)); *(pp) = NULL; } while (0)
 
