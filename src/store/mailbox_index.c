@@ -446,6 +446,10 @@ mbox_index_load(struct mbox_user *u, struct mbox_folder *f, char **error_r)
 	}
 	if ((rc = load_messages(u, f)) != SQLITE_OK)
 		return db_fail(u, rc, "load", error_r);
+	if (f->cap > f->count + 16) {	/* a big folder: no doubling slack */
+		f->cap = f->count + 16;
+		f->msgs = xrealloc(f->msgs, f->cap * sizeof(*f->msgs));
+	}
 	return 0;
 }
 
