@@ -380,12 +380,36 @@ folder_insert(struct mbox_user *u, const char *dir, unsigned special_use,
 	return rc;
 }
 
+/* f->msgs made room for the folder's rows at once: grown by doubling
+   while names are allocated between the steps, a big folder's array
+   left megabytes of holes in the heap. */
+static void
+reserve_messages(struct mbox_user *u, struct mbox_folder *f)
+{
+	sqlite3_stmt *st;
+	int64_t n = 0;
+
+	if (sqlite3_prepare_v2(u->db, "SELECT count(*) FROM messages "
+	    "WHERE folder = ?1", -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, f->id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (n > (int64_t)f->cap && n < (int64_t)UINT32_MAX - 16) {
+		f->cap = (uint32_t)n + 16;
+		f->msgs = xrealloc(f->msgs, f->cap * sizeof(*f->msgs));
+	}
+}
+
 static int
 load_messages(struct mbox_user *u, struct mbox_folder *f)
 {
-	sqlite3_stmt *st = stmt(u, S_MSGS);
+	sqlite3_stmt *st;
 	int rc;
 
+	reserve_messages(u, f);
+	st = stmt(u, S_MSGS);
 	sqlite3_bind_int64(st, 1, f->id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 1);
@@ -446,10 +470,6 @@ mbox_index_load(struct mbox_user *u, struct mbox_folder *f, char **error_r)
 	}
 	if ((rc = load_messages(u, f)) != SQLITE_OK)
 		return db_fail(u, rc, "load", error_r);
-	if (f->cap > f->count + 16) {	/* a big folder: no doubling slack */
-		f->cap = f->count + 16;
-		f->msgs = xrealloc(f->msgs, f->cap * sizeof(*f->msgs));
-	}
 	return 0;
 }
 

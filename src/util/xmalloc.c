@@ -90,6 +90,14 @@ xasprintf(const char *fmt, ...)
 }
 
 void
+xmalloc_init(void)
+{
+#ifdef __GLIBC__
+	(void)mallopt(M_ARENA_MAX, XMALLOC_ARENAS);
+#endif
+}
+
+void
 xmalloc_trim(void)
 {
 #ifdef __GLIBC__
