@@ -94,6 +94,7 @@ xmalloc_init(void)
 {
 #ifdef __GLIBC__
 	(void)mallopt(M_ARENA_MAX, XMALLOC_ARENAS);
+	(void)mallopt(M_MMAP_THRESHOLD, XMALLOC_MMAP_MIN);
 #endif
 }
 

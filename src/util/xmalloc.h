@@ -27,6 +27,11 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * eight times. Small allocations come from each thread's cache anyway.
  */
 #define XMALLOC_ARENAS	2
+/* ... and blocks from XMALLOC_MMAP_MIN up mapped on their own, always
+ * (glibc raises its threshold after each such free, up to 32 MB, and then
+ * a freed 10 MB array stays in the heap): a big folder's arrays, SORT's
+ * items, go back to the system when freed. */
+#define XMALLOC_MMAP_MIN	(256 * 1024)
 void xmalloc_init(void);
 
 /*
