@@ -137,8 +137,10 @@ current_rights(struct imap_cmd *cmd, const struct acl_args *a,
 	    a->ref.folder, &list, &n, &err);
 
 	*rights_r = 0;
-	if (r < 0)
-		return cmd_mbox_fail(cmd, r, false, err), -1;
+	if (r < 0) {
+		cmd_mbox_fail(cmd, r, false, err);
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(list[i].ident, ident) == 0)
 			*rights_r = list[i].rights;

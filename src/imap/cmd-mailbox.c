@@ -213,7 +213,14 @@ cmd_create(struct imap_cmd *cmd)
 		return IMAP_CMD_DONE;
 	if ((name = new_name_arg(cmd, &cmd->args[0])) == NULL)
 		return IMAP_CMD_DONE;
+	if (imap_acl_in_ns(name)) {
+		imap_acl_create_shared(cmd, name, use);
+		free(name);
+		return IMAP_CMD_DONE;
+	}
 	r = mbox_create(cmd->c->mu, name, use, &err);
+	if (r == 0)	/* rows left by a folder removed outside IMAP */
+		imap_acl_dropped(cmd, name);
 	free(name);
 	if (r < 0)
 		return cmd_mbox_fail(cmd, r, false, err);
@@ -228,8 +235,8 @@ is_selected(struct imap_client *c, const char *name)
 	char *cur;
 	bool same;
 
-	if (c->view == NULL)
-		return false;
+	if (c->view == NULL || c->acl_owner != NULL)
+		return false;	/* none, or another user's folder */
 	cur = mbox_view_name(c->view);
 	same = strcmp(cur, name) == 0;
 	free(cur);
@@ -249,6 +256,11 @@ cmd_delete(struct imap_cmd *cmd)
 	}
 	if ((name = cmd_mbox_arg(cmd, &cmd->args[0])) == NULL)
 		return IMAP_CMD_DONE;
+	if (imap_acl_in_ns(name)) {
+		imap_acl_delete_shared(cmd, name);
+		free(name);
+		return IMAP_CMD_DONE;
+	}
 	/* Deleting the selected folder deselects it first (as Dovecot
 	 * does), so this session never sees its own BYE for it. */
 	if (strcmp(name, "INBOX") != 0 && is_selected(c, name)) {
@@ -260,6 +272,8 @@ cmd_delete(struct imap_cmd *cmd)
 		c->searchres_set = false;
 	}
 	r = mbox_delete(c->mu, name, &err);
+	if (r == 0)
+		imap_acl_dropped(cmd, name);
 	free(name);
 	if (r < 0)
 		return cmd_mbox_fail(cmd, r, false, err);
@@ -282,7 +296,11 @@ cmd_rename(struct imap_cmd *cmd)
 		free(from);
 		return IMAP_CMD_DONE;
 	}
-	r = mbox_rename(cmd->c->mu, from, to, &err);
+	if (imap_acl_in_ns(from) || imap_acl_in_ns(to)) {
+		r = MBOX_ERR_CANNOT;
+		err = xstrdup("Shared folders cannot be renamed");
+	} else if ((r = mbox_rename(cmd->c->mu, from, to, &err)) == 0)
+		imap_acl_renamed(cmd, from, to);
 	free(from);
 	free(to);
 	if (r < 0)

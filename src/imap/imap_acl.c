@@ -406,3 +406,79 @@ imap_acl_dropped(struct imap_cmd *cmd, const char *name)
 	    &err) < 0)
 		acl_change_failed(cmd, "drop", err);
 }
+
+/* ---- CREATE and DELETE in the shared namespace ---------------------------- */
+
+/* Gives folder the entries of parent (both of owner). */
+static int
+inherit_acl(struct imap_client *c, const char *owner, const char *parent,
+    const char *folder, char **err_r)
+{
+	struct mbox_acl_entry *list;
+	size_t n;
+	int r = mbox_acl_get(c->conf->data_dir, owner, parent, &list, &n,
+	    err_r);
+
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = mbox_acl_set(c->conf->data_dir, owner, folder,
+		    list[i].ident, list[i].rights, err_r);
+	mbox_acl_entries_free(list, n);
+	return r;
+}
+
+void
+imap_acl_create_shared(struct imap_cmd *cmd, const char *name,
+    unsigned special_use)
+{
+	const char *slash = strrchr(name, '/');
+	struct imap_acl_ref parent;
+	char *pname, *folder, *err = NULL;
+	int r;
+
+	/* the namespace itself and an owner's level are no folders */
+	if (slash == NULL || slash[1] == '\0') {
+		imap_cmd_no(cmd, "[NOPERM] Cannot create a folder here");
+		return;
+	}
+	pname = xstrndup(name, (size_t)(slash - name));
+	r = imap_acl_open(cmd, pname, MBOX_ACL_CREATE, false, &parent);
+	free(pname);
+	if (r < 0 || !parent.shared) {
+		if (r == 0)
+			imap_acl_ref_free(&parent);
+		imap_cmd_no(cmd, "[NOPERM] Cannot create a folder here");
+		return;
+	}
+	folder = xasprintf("%s/%s", parent.folder, slash + 1);
+	r = mbox_create(parent.u, folder, special_use, &err);
+	if (r == 0 && (r = mbox_acl_drop(cmd->c->conf->data_dir, parent.owner,
+	    folder, &err)) == 0)
+		r = inherit_acl(cmd->c, parent.owner, parent.folder, folder,
+		    &err);
+	if (r < 0)
+		imap_cmd_store_error(cmd, r, false, err);
+	else
+		imap_cmd_ok(cmd, "CREATE completed");
+	free(err);
+	free(folder);
+	imap_acl_ref_free(&parent);
+}
+
+void
+imap_acl_delete_shared(struct imap_cmd *cmd, const char *name)
+{
+	struct imap_acl_ref ref;
+	char *err = NULL;
+	int r;
+
+	if (imap_acl_open(cmd, name, MBOX_ACL_DELETE, false, &ref) < 0)
+		return;
+	if ((r = mbox_delete(ref.u, ref.folder, &err)) == 0)
+		r = mbox_acl_drop(cmd->c->conf->data_dir, ref.owner, ref.folder, &err);
+	if (r < 0)
+		imap_cmd_store_error(cmd, r, false, err);
+	else
+		imap_cmd_ok(cmd, "DELETE completed");
+	free(err);
+	imap_acl_ref_free(&ref);
+}

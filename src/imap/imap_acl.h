@@ -92,6 +92,14 @@ void imap_acl_list_merge(struct imap_client *c, struct mbox_folder_info **list,
 void imap_acl_list_myrights(struct imap_client *c, struct buf *out,
     const char *name, unsigned flags);
 
+/* BLOCKING. CREATE (with "k" on the parent, which must be a shared
+ * folder; the new folder gets the parent's ACL, as Dovecot does) and
+ * DELETE (with "x") of a name in the shared namespace. Set the tagged
+ * reply. */
+void imap_acl_create_shared(struct imap_cmd *cmd, const char *name,
+    unsigned special_use);
+void imap_acl_delete_shared(struct imap_cmd *cmd, const char *name);
+
 /* BLOCKING. The owner renamed or deleted (or created) a folder of its
  * own: its ACL follows or goes. Failures are logged. */
 void imap_acl_renamed(struct imap_cmd *cmd, const char *oldname,
