@@ -24,6 +24,7 @@
 #include "imap/imap_client.h"
 #include "imap/imap_msgs.h"
 #include "store/mailbox.h"
+#include "store/mailbox_acl.h"
 #include "util/io.h"
 #include "util/log.h"
 #include "util/loop.h"
@@ -143,6 +144,10 @@ imap_client_updates(struct imap_client *c, struct buf *out,
 	char *err = NULL;
 
 	if (c->view == NULL)
+		return true;
+	/* another user's folder whose "r" was revoked: nothing more of it */
+	if (c->acl_owner != NULL &&
+	    !(imap_acl_selected_rights(c) & MBOX_ACL_READ))
 		return true;
 	if (mbox_view_sync(c->view, &err) < 0)
 		free(err);		/* report what we know */

@@ -8,11 +8,13 @@
  * identifier: an account address or "anyone"); they are bound as SQLite
  * parameters, never spliced into SQL or paths.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -118,13 +120,17 @@ static int
 db_enter(const char *data_dir, char **error_r)
 {
 	char *path;
-	int rc;
+	int rc, fd;
 
 	pthread_mutex_lock(&db_lock);
 	if (db != NULL && strcmp(db_dir, data_dir) == 0)
 		return 0;
 	db_close();
 	path = xasprintf("%s/acl.sqlite", data_dir);
+	/* who shares what with whom is nobody else's business: 0600 (the
+	 * -wal and -shm files take the database's mode) */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
 	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	free(path);

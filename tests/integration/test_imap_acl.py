@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import imapclient  # noqa: E402
-from temserver import module_server  # noqa: E402
+from temserver import module_server, send_mail  # noqa: E402
 
 USERS = {"u%d@a.test" % i: "pw-u%d-Secret" % i for i in range(1, 91)}
 _order = iter(sorted(USERS, key=lambda a: int(re.sub(r"\D", "",
@@ -76,6 +76,14 @@ def list_names(resp):
         assert m, l
         out[m.group(2).strip('"')] = m.group(1).split()
     return out
+
+
+def flags_of(c, seq):
+    """The flags of message seq, without the session's \\Recent."""
+    r = c.cmd("FETCH %d (FLAGS)" % seq)
+    m = re.match(r"\* %d FETCH \(FLAGS \(([^)]*)\)\)$" % seq, r.lines[-1])
+    assert m, r
+    return set(m.group(1).split()) - {"\\Recent"}
 
 
 def share(owner, folder, other_addr, rights, n=1):
@@ -218,6 +226,49 @@ def test_owner_changes_reach_the_other_session(users):
     b.finish(tag)
 
 
+def test_delivery_into_a_shared_inbox(srv, users):
+    (a_addr, a), (b_addr, b) = users(2)
+    a.cmd("SETACL INBOX %s lr" % b_addr)
+    r = b.cmd('EXAMINE "shared/%s/INBOX"' % a_addr)
+    assert "* 0 EXISTS" in r.lines
+    send_mail(srv.smtp_port, "x@b.test", [a_addr], msg(7))
+    b.send(b"I1 IDLE\r\n")
+    assert b.response_line().startswith(b"+")
+    assert b.response_line() == b"* 1 EXISTS"
+    b.send(b"DONE\r\n")
+    b.finish(b"I1")
+    r = b.cmd("FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT)]")
+    assert "Subject: s7" in r.lines[0]
+
+
+def test_append_keeps_only_allowed_flags(users):
+    (a_addr, a), (b_addr, b) = users(2)
+    share(a, "Drop", b_addr, "lri", n=0)
+    b.append('"shared/%s/Drop"' % a_addr, msg(1),
+             flags="\\Seen \\Flagged \\Deleted $x")
+    a.cmd("SELECT Drop")
+    assert flags_of(a, 1) == set()
+    a.cmd("SETACL Drop %s +st" % b_addr)
+    b.append('"shared/%s/Drop"' % a_addr, msg(2),
+             flags="\\Seen \\Flagged \\Deleted $x")
+    a.cmd("NOOP")
+    assert flags_of(a, 2) == {"\\Seen", "\\Deleted"}
+
+
+def test_subscribe_to_a_shared_folder(users):
+    (a_addr, a), (b_addr, b) = users(2)
+    share(a, "Sub", b_addr, "lr", n=0)
+    box = "shared/%s/Sub" % a_addr
+    b.cmd('SUBSCRIBE "%s"' % box)
+    names = list_names(b.cmd('LIST (SUBSCRIBED) "" "shared/*"'))
+    assert names[box] == ["\\HasNoChildren", "\\Subscribed"]
+    assert b.cmd('LSUB "" "shared/*"').lines == ['* LSUB () "/" ' + box]
+    a.cmd("DELETEACL Sub %s" % b_addr)
+    names = list_names(b.cmd('LIST (SUBSCRIBED) "" "shared/*"'))
+    assert list(names) == [box]
+    assert {"\\NonExistent", "\\Subscribed"} <= set(names[box])
+
+
 def test_revoke_takes_effect(users):
     (a_addr, a), (b_addr, b) = users(2)
     share(a, "Gone", b_addr, "lrs")
@@ -229,6 +280,9 @@ def test_revoke_takes_effect(users):
     assert "[NOPERM]" in r.tagged
     r = b.cmd("UID SEARCH ALL", expect="NO")
     assert "[NOPERM]" in r.tagged
+    # nor do the owner's changes reach it any more
+    a.append("Gone", msg(2))
+    assert b.cmd("NOOP").lines == []
     b.cmd("UNSELECT")
     # still "l": seen, but not allowed
     r = b.cmd("SELECT " + box, expect="NO")
