@@ -300,18 +300,6 @@ merge_children(struct merge *m)
 	}
 }
 
-static int
-cmp_info(const void *a, const void *b)
-{
-	const struct mbox_folder_info *x = a, *y = b;
-
-	if (strcmp(x->name, "INBOX") == 0)
-		return -1;
-	if (strcmp(y->name, "INBOX") == 0)
-		return 1;
-	return strcmp(x->name, y->name);
-}
-
 void
 imap_acl_list_merge(struct imap_client *c, struct mbox_folder_info **list,
     size_t *n)
@@ -350,7 +338,7 @@ imap_acl_list_merge(struct imap_client *c, struct mbox_folder_info **list,
 	mbox_acl_shares_free(shares, n_shares);
 	merge_children(&m);
 	hashmap_free(&m.idx, NULL);
-	qsort(m.e, m.n, sizeof(*m.e), cmp_info);
+	qsort(m.e, m.n, sizeof(*m.e), mbox_folder_info_cmp);
 	*list = m.e;
 	*n = m.n;
 }

@@ -197,37 +197,65 @@ run(const char *sql, const char *const *params, const char *what,
 	return 0;
 }
 
+/*
+ * Runs sql with params under the lock, calling row(st, arg) for each
+ * result row; false from row stops early (a limit). 0 or MBOX_ERR_TEMP.
+ */
+static int
+read_rows(const char *data_dir, const char *sql, const char *const *params,
+    bool (*row)(sqlite3_stmt *st, void *arg), void *arg, char **error_r)
+{
+	sqlite3_stmt *st;
+	int rc = SQLITE_ERROR, r;
+
+	if ((r = db_enter(data_dir, error_r)) < 0)
+		return r;
+	st = prepare(sql, params);
+	while (st != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (!row(st, arg)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	if (rc != SQLITE_DONE)
+		r = db_fail(error_r, "read");
+	sqlite3_finalize(st);
+	db_leave();
+	return r;
+}
+
+struct entries {
+	struct mbox_acl_entry	*e;
+	size_t			 n, cap;
+};
+
+static bool
+entry_row(sqlite3_stmt *st, void *arg)
+{
+	struct entries *l = arg;
+	struct mbox_acl_entry *e = ARRAY_PUSH(l->e, l->n, l->cap);
+
+	e->ident = xstrdup((const char *)sqlite3_column_text(st, 0));
+	e->rights = col_rights(st, 1);
+	return true;
+}
+
 int
 mbox_acl_get(const char *data_dir, const char *owner, const char *folder,
     struct mbox_acl_entry **list_r, size_t *n_r, char **error_r)
 {
 	const char *p[] = { owner, folder, NULL };
-	struct mbox_acl_entry *list = NULL, *e;
-	size_t n = 0, cap = 0;
-	sqlite3_stmt *st;
-	int rc, r;
+	struct entries l = { NULL, 0, 0 };
+	int r = read_rows(data_dir, "SELECT ident, rights FROM acl WHERE "
+	    "owner = ?1 AND folder = ?2 ORDER BY ident", p, entry_row, &l,
+	    error_r);
 
-	*list_r = NULL;
-	*n_r = 0;
-	if ((r = db_enter(data_dir, error_r)) < 0)
-		return r;
-	st = prepare("SELECT ident, rights FROM acl WHERE owner = ?1 AND "
-	    "folder = ?2 ORDER BY ident", p);
-	while (st != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		e = ARRAY_PUSH(list, n, cap);
-		e->ident = xstrdup((const char *)sqlite3_column_text(st, 0));
-		e->rights = col_rights(st, 1);
+	if (r < 0) {
+		mbox_acl_entries_free(l.e, l.n);
+		l.e = NULL;
+		l.n = 0;
 	}
-	if (st == NULL || rc != SQLITE_DONE) {
-		r = db_fail(error_r, "read");
-		mbox_acl_entries_free(list, n);
-		list = NULL;
-		n = 0;
-	}
-	sqlite3_finalize(st);
-	db_leave();
-	*list_r = list;
-	*n_r = n;
+	*list_r = l.e;
+	*n_r = l.n;
 	return r;
 }
 
@@ -280,29 +308,53 @@ mbox_acl_set(const char *data_dir, const char *owner, const char *folder,
 	return r;
 }
 
+static bool
+rights_row(sqlite3_stmt *st, void *arg)
+{
+	*(unsigned *)arg |= col_rights(st, 0);
+	return true;
+}
+
 int
 mbox_acl_rights(const char *data_dir, const char *owner, const char *folder,
     const char *user, unsigned *rights_r, char **error_r)
 {
 	const char *p[] = { owner, folder, user, MBOX_ACL_ANYONE, NULL };
-	sqlite3_stmt *st;
 	unsigned rights = 0;
-	int rc = SQLITE_ERROR, r;
+	int r = read_rows(data_dir, "SELECT rights FROM acl WHERE "
+	    "owner = ?1 AND folder = ?2 AND ident IN (?3, ?4)", p, rights_row,
+	    &rights, error_r);
 
-	*rights_r = 0;
-	if ((r = db_enter(data_dir, error_r)) < 0)
-		return r;
-	st = prepare("SELECT rights FROM acl WHERE owner = ?1 AND "
-	    "folder = ?2 AND ident IN (?3, ?4)", p);
-	while (st != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		rights |= col_rights(st, 0);
-	if (rc != SQLITE_DONE)
-		r = db_fail(error_r, "read");
-	else
-		*rights_r = rights;
-	sqlite3_finalize(st);
-	db_leave();
+	*rights_r = r < 0 ? 0 : rights;
 	return r;
+}
+
+struct shares {
+	struct mbox_acl_share	*s;
+	size_t			 n, cap;
+};
+
+/* Rows of one folder are adjacent (the user's and anyone's): merged. */
+static bool
+share_row(sqlite3_stmt *st, void *arg)
+{
+	struct shares *l = arg;
+	const char *o = (const char *)sqlite3_column_text(st, 0);
+	const char *f = (const char *)sqlite3_column_text(st, 1);
+	struct mbox_acl_share *e;
+
+	if (l->n > 0 && strcmp(l->s[l->n - 1].owner, o) == 0 &&
+	    strcmp(l->s[l->n - 1].folder, f) == 0) {
+		l->s[l->n - 1].rights |= col_rights(st, 2);
+		return true;
+	}
+	if (l->n == MBOX_ACL_SHARES_MAX)
+		return false;
+	e = ARRAY_PUSH(l->s, l->n, l->cap);
+	e->owner = xstrdup(o);
+	e->folder = xstrdup(f);
+	e->rights = col_rights(st, 2);
+	return true;
 }
 
 int
@@ -310,45 +362,18 @@ mbox_acl_shared_with(const char *data_dir, const char *user,
     struct mbox_acl_share **list_r, size_t *n_r, char **error_r)
 {
 	const char *p[] = { user, MBOX_ACL_ANYONE, NULL };
-	struct mbox_acl_share *list = NULL, *e;
-	size_t n = 0, cap = 0;
-	sqlite3_stmt *st;
-	int rc = SQLITE_ERROR, r;
+	struct shares l = { NULL, 0, 0 };
+	int r = read_rows(data_dir, "SELECT owner, folder, rights FROM acl "
+	    "WHERE ident IN (?1, ?2) AND owner != ?1 ORDER BY owner, folder",
+	    p, share_row, &l, error_r);
 
-	*list_r = NULL;
-	*n_r = 0;
-	if ((r = db_enter(data_dir, error_r)) < 0)
-		return r;
-	/* rows of one folder are adjacent (user's and anyone's): merged */
-	st = prepare("SELECT owner, folder, rights FROM acl WHERE "
-	    "ident IN (?1, ?2) AND owner != ?1 ORDER BY owner, folder", p);
-	while (st != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *o = (const char *)sqlite3_column_text(st, 0);
-		const char *f = (const char *)sqlite3_column_text(st, 1);
-		if (n > 0 && strcmp(list[n - 1].owner, o) == 0 &&
-		    strcmp(list[n - 1].folder, f) == 0) {
-			list[n - 1].rights |= col_rights(st, 2);
-			continue;
-		}
-		if (n == MBOX_ACL_SHARES_MAX) {
-			rc = SQLITE_DONE;
-			break;
-		}
-		e = ARRAY_PUSH(list, n, cap);
-		e->owner = xstrdup(o);
-		e->folder = xstrdup(f);
-		e->rights = col_rights(st, 2);
+	if (r < 0) {
+		mbox_acl_shares_free(l.s, l.n);
+		l.s = NULL;
+		l.n = 0;
 	}
-	if (rc != SQLITE_DONE) {
-		r = db_fail(error_r, "read");
-		mbox_acl_shares_free(list, n);
-		list = NULL;
-		n = 0;
-	}
-	sqlite3_finalize(st);
-	db_leave();
-	*list_r = list;
-	*n_r = n;
+	*list_r = l.s;
+	*n_r = l.n;
 	return r;
 }
 
