@@ -33,7 +33,7 @@
 /* The arguments every ACL command starts with: the folder, opened with
  * need, and (with_ident) the identifier as sent. */
 struct acl_args {
-	char			*name;		/* UTF-8, as the client named it */
+	char			*name;	/* UTF-8, as the client named it */
 	struct imap_acl_ref	 ref;
 	const char		*ident;
 };

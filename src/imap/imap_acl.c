@@ -129,7 +129,9 @@ imap_acl_open(struct imap_cmd *cmd, const char *name, unsigned need,
 		free(root);
 	}
 	if (r < 0) {
-		imap_cmd_store_error(cmd, r, trycreate, err ? err :
+		/* nobody can create another user's top folders */
+		imap_cmd_store_error(cmd, r, trycreate &&
+		    !imap_acl_in_ns(name), err ? err :
 		    "Mailbox does not exist");
 		free(err);
 		imap_acl_ref_free(ref);
@@ -395,7 +397,7 @@ imap_acl_dropped(struct imap_cmd *cmd, const char *name)
 		acl_change_failed(cmd, "drop", err);
 }
 
-/* ---- CREATE and DELETE in the shared namespace ---------------------------- */
+/* ---- CREATE and DELETE in the shared namespace ------------------------ */
 
 /* Gives folder the entries of parent (both of owner). */
 static int
@@ -462,7 +464,8 @@ imap_acl_delete_shared(struct imap_cmd *cmd, const char *name)
 	if (imap_acl_open(cmd, name, MBOX_ACL_DELETE, false, &ref) < 0)
 		return;
 	if ((r = mbox_delete(ref.u, ref.folder, &err)) == 0)
-		r = mbox_acl_drop(cmd->c->conf->data_dir, ref.owner, ref.folder, &err);
+		r = mbox_acl_drop(cmd->c->conf->data_dir, ref.owner,
+		    ref.folder, &err);
 	if (r < 0)
 		imap_cmd_store_error(cmd, r, false, err);
 	else

@@ -38,8 +38,8 @@ struct imap_acl_ref {
 	struct mbox_user	*u;	/* the owner's store */
 	bool			 own_u;	/* u is a reference of ours */
 	char			*owner;	/* canonical address */
-	char			*folder;	/* the name in the owner's store */
-	unsigned		 rights;	/* MBOX_ACL_*; all for the owner */
+	char			*folder;	/* name in the owner's store */
+	unsigned		 rights;	/* MBOX_ACL_*; all: owner */
 	bool			 shared;	/* another user's folder */
 	uint64_t		 serial;	/* mbox_acl_serial() before the
 						   rights were read */

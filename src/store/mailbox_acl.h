@@ -30,7 +30,7 @@
 
 /* Rights (RFC 4314 2.1), one bit each. */
 #define MBOX_ACL_LOOKUP		0x001u	/* l: LIST, SUBSCRIBE */
-#define MBOX_ACL_READ		0x002u	/* r: SELECT, FETCH, SEARCH, COPY from */
+#define MBOX_ACL_READ		0x002u	/* r: SELECT, FETCH, SEARCH, COPY */
 #define MBOX_ACL_SEEN		0x004u	/* s: keep \Seen */
 #define MBOX_ACL_WRITE		0x008u	/* w: other flags and keywords */
 #define MBOX_ACL_INSERT		0x010u	/* i: APPEND, COPY into */
@@ -47,7 +47,7 @@
 
 /* Limits on what a client can make the database hold. */
 #define MBOX_ACL_IDENTS_MAX	100	/* identifiers per folder */
-#define MBOX_ACL_SHARES_MAX	1000	/* folders listed as shared with one user */
+#define MBOX_ACL_SHARES_MAX	1000	/* folders LIST shows as shared */
 #define MBOX_ACL_IDENT_MAX	255	/* octets in an identifier */
 
 /* The identifier meaning every user. */
