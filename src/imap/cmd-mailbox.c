@@ -296,16 +296,16 @@ cmd_rename(struct imap_cmd *cmd)
 		free(from);
 		return IMAP_CMD_DONE;
 	}
-	if (imap_acl_in_ns(from) || imap_acl_in_ns(to)) {
-		r = MBOX_ERR_CANNOT;
-		err = xstrdup("Shared folders cannot be renamed");
-	} else if ((r = mbox_rename(cmd->c->mu, from, to, &err)) == 0)
+	if (imap_acl_in_ns(from) || imap_acl_in_ns(to))
+		imap_acl_rename_shared(cmd, from, to);	/* sets the reply */
+	else if ((r = mbox_rename(cmd->c->mu, from, to, &err)) < 0)
+		cmd_mbox_fail(cmd, r, false, err);
+	else {
 		imap_acl_renamed(cmd, from, to);
+		imap_cmd_ok(cmd, "RENAME completed");
+	}
 	free(from);
 	free(to);
-	if (r < 0)
-		return cmd_mbox_fail(cmd, r, false, err);
-	imap_cmd_ok(cmd, "RENAME completed");
 	return IMAP_CMD_DONE;
 }
 

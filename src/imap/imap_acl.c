@@ -374,17 +374,24 @@ acl_change_failed(struct imap_cmd *cmd, const char *what, char *err)
 	free(err);
 }
 
-void
-imap_acl_renamed(struct imap_cmd *cmd, const char *oldname,
+static void
+acl_renamed(struct imap_cmd *cmd, const char *owner, const char *oldname,
     const char *newname)
 {
 	char *err = NULL;
 
 	if (strcmp(oldname, "INBOX") == 0)
 		return;		/* INBOX stays; its messages moved */
-	if (mbox_acl_rename(cmd->c->conf->data_dir, cmd->c->user, oldname,
-	    newname, &err) < 0)
+	if (mbox_acl_rename(cmd->c->conf->data_dir, owner, oldname, newname,
+	    &err) < 0)
 		acl_change_failed(cmd, "rename", err);
+}
+
+void
+imap_acl_renamed(struct imap_cmd *cmd, const char *oldname,
+    const char *newname)
+{
+	acl_renamed(cmd, cmd->c->user, oldname, newname);
 }
 
 void
@@ -416,30 +423,48 @@ inherit_acl(struct imap_client *c, const char *owner, const char *parent,
 	return r;
 }
 
+/*
+ * The shared folder that is to be name's parent, opened with need, and
+ * the new name in its owner's store; -1 after a NO. The namespace itself
+ * and an owner's level hold no folders: nobody creates there.
+ */
+static int
+open_parent(struct imap_cmd *cmd, const char *name, unsigned need,
+    struct imap_acl_ref *parent, char **folder_r)
+{
+	const char *slash = strrchr(name, '/');
+	char *pname;
+	int r = -1;
+
+	if (slash != NULL && slash[1] != '\0') {
+		pname = xstrndup(name, (size_t)(slash - name));
+		r = imap_acl_open(cmd, pname, need, false, parent);
+		free(pname);
+	}
+	if (r == 0 && !parent->shared) {
+		imap_acl_ref_free(parent);
+		r = -1;
+	}
+	if (r < 0) {
+		free(cmd->tagged);
+		cmd->tagged = NULL;
+		imap_cmd_no(cmd, "[NOPERM] Cannot create a folder here");
+		return -1;
+	}
+	*folder_r = xasprintf("%s/%s", parent->folder, slash + 1);
+	return 0;
+}
+
 void
 imap_acl_create_shared(struct imap_cmd *cmd, const char *name,
     unsigned special_use)
 {
-	const char *slash = strrchr(name, '/');
 	struct imap_acl_ref parent;
-	char *pname, *folder, *err = NULL;
+	char *folder, *err = NULL;
 	int r;
 
-	/* the namespace itself and an owner's level are no folders */
-	if (slash == NULL || slash[1] == '\0') {
-		imap_cmd_no(cmd, "[NOPERM] Cannot create a folder here");
+	if (open_parent(cmd, name, MBOX_ACL_CREATE, &parent, &folder) < 0)
 		return;
-	}
-	pname = xstrndup(name, (size_t)(slash - name));
-	r = imap_acl_open(cmd, pname, MBOX_ACL_CREATE, false, &parent);
-	free(pname);
-	if (r < 0 || !parent.shared) {
-		if (r == 0)
-			imap_acl_ref_free(&parent);
-		imap_cmd_no(cmd, "[NOPERM] Cannot create a folder here");
-		return;
-	}
-	folder = xasprintf("%s/%s", parent.folder, slash + 1);
 	r = mbox_create(parent.u, folder, special_use, &err);
 	if (r == 0 && (r = mbox_acl_drop(cmd->c->conf->data_dir, parent.owner,
 	    folder, &err)) == 0)
@@ -452,6 +477,38 @@ imap_acl_create_shared(struct imap_cmd *cmd, const char *name,
 	free(err);
 	free(folder);
 	imap_acl_ref_free(&parent);
+}
+
+void
+imap_acl_rename_shared(struct imap_cmd *cmd, const char *from, const char *to)
+{
+	struct imap_acl_ref src, parent;
+	char *folder, *err = NULL;
+	int r;
+
+	if (!imap_acl_in_ns(from) || !imap_acl_in_ns(to)) {
+		imap_cmd_no(cmd, "[CANNOT] Folders cannot move between users");
+		return;
+	}
+	if (imap_acl_open(cmd, from, MBOX_ACL_DELETE, false, &src) < 0)
+		return;
+	if (open_parent(cmd, to, MBOX_ACL_CREATE, &parent, &folder) < 0) {
+		imap_acl_ref_free(&src);
+		return;
+	}
+	if (strcmp(src.owner, parent.owner) != 0) {
+		r = MBOX_ERR_CANNOT;
+		err = xstrdup("Folders cannot move between users");
+	} else if ((r = mbox_rename(src.u, src.folder, folder, &err)) == 0)
+		acl_renamed(cmd, src.owner, src.folder, folder);
+	if (r < 0)
+		imap_cmd_store_error(cmd, r, false, err);
+	else
+		imap_cmd_ok(cmd, "RENAME completed");
+	free(err);
+	free(folder);
+	imap_acl_ref_free(&parent);
+	imap_acl_ref_free(&src);
 }
 
 void

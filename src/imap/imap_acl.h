@@ -93,12 +93,15 @@ void imap_acl_list_myrights(struct imap_client *c, struct buf *out,
     const char *name, unsigned flags);
 
 /* BLOCKING. CREATE (with "k" on the parent, which must be a shared
- * folder; the new folder gets the parent's ACL, as Dovecot does) and
- * DELETE (with "x") of a name in the shared namespace. Set the tagged
- * reply. */
+ * folder; the new folder gets the parent's ACL, as Dovecot does), DELETE
+ * (with "x") and RENAME ("x" on the folder, "k" on the new parent, both
+ * of one owner; the ACL follows) of names in the shared namespace. Set
+ * the tagged reply. */
 void imap_acl_create_shared(struct imap_cmd *cmd, const char *name,
     unsigned special_use);
 void imap_acl_delete_shared(struct imap_cmd *cmd, const char *name);
+void imap_acl_rename_shared(struct imap_cmd *cmd, const char *from,
+    const char *to);
 
 /* BLOCKING. The owner renamed or deleted (or created) a folder of its
  * own: its ACL follows or goes. Failures are logged. */

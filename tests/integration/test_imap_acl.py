@@ -368,8 +368,10 @@ def test_rename_follows_delete_drops(users):
     a.cmd("CREATE New/Kid")     # a new folder of that name: not shared
     names = list_names(b.cmd('LIST "shared/" "*"'))
     assert "shared/%s/New/Kid" % a_addr not in names
-    # shared folders keep their names; the namespace is reserved
+    # a shared folder cannot move to another user; the namespace is
+    # reserved
     r = b.cmd('RENAME "shared/%s/New" Mine' % a_addr, expect="NO")
+    r = a.cmd('RENAME New "shared/%s/New"' % b_addr, expect="NO")
     r = a.cmd("CREATE shared", expect="NO")
     r = a.cmd("CREATE shared/x", expect="NO")
     assert "[NOPERM]" in r.tagged
@@ -385,9 +387,21 @@ def test_create_and_delete_inside_a_shared_folder(users):
     assert "[NOPERM]" in r.tagged
     r = b.cmd('CREATE "shared/%s/Else"' % a_addr, expect="NO")
     assert "[NOPERM]" in r.tagged
+    # RENAME needs "x" on the folder and "k" on the new parent
+    r = b.cmd('RENAME "shared/%s/Top/Made" "shared/%s/Top/Done"' %
+              (a_addr, a_addr), expect="NO")
+    assert "[NOPERM]" in r.tagged
     a.cmd("SETACL Top/Made %s +x" % b_addr)
-    b.cmd('DELETE "shared/%s/Top/Made"' % a_addr)
-    assert "Top/Made" not in list_names(a.cmd('LIST "" "*"'))
+    b.cmd('RENAME "shared/%s/Top/Made" "shared/%s/Top/Done"' %
+          (a_addr, a_addr))
+    names = list_names(a.cmd('LIST "" "Top/*"'))
+    assert list(names) == ["Top/Done"]
+    r = b.cmd('RENAME "shared/%s/Top/Done" "shared/%s/Out"' %
+              (a_addr, a_addr), expect="NO")
+    assert "[NOPERM]" in r.tagged
+    # the ACL went along: b still holds "x" there
+    b.cmd('DELETE "shared/%s/Top/Done"' % a_addr)
+    assert "Top/Done" not in list_names(a.cmd('LIST "" "*"'))
 
 
 def test_names_that_try_to_reach_elsewhere(srv, users):
