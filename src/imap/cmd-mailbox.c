@@ -235,8 +235,10 @@ is_selected(struct imap_client *c, const char *name)
 	char *cur;
 	bool same;
 
-	if (c->view == NULL || c->acl_owner != NULL)
-		return false;	/* none, or another user's folder */
+	if (c->view == NULL)
+		return false;
+	if (c->acl_owner != NULL || imap_acl_in_ns(name))
+		return imap_acl_is_selected(c, name);
 	cur = mbox_view_name(c->view);
 	same = strcmp(cur, name) == 0;
 	free(cur);
@@ -256,11 +258,6 @@ cmd_delete(struct imap_cmd *cmd)
 	}
 	if ((name = cmd_mbox_arg(cmd, &cmd->args[0])) == NULL)
 		return IMAP_CMD_DONE;
-	if (imap_acl_in_ns(name)) {
-		imap_acl_delete_shared(cmd, name);
-		free(name);
-		return IMAP_CMD_DONE;
-	}
 	/* Deleting the selected folder deselects it first (as Dovecot
 	 * does), so this session never sees its own BYE for it. */
 	if (strcmp(name, "INBOX") != 0 && is_selected(c, name)) {
@@ -270,6 +267,11 @@ cmd_delete(struct imap_cmd *cmd)
 		XFREE(&c->searchres);
 		c->n_searchres = 0;
 		c->searchres_set = false;
+	}
+	if (imap_acl_in_ns(name)) {
+		imap_acl_delete_shared(cmd, name);
+		free(name);
+		return IMAP_CMD_DONE;
 	}
 	r = mbox_delete(c->mu, name, &err);
 	if (r == 0)

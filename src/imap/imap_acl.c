@@ -64,6 +64,33 @@ account_canonical(const char *addr)
 }
 
 /*
+ * Splits a shared name "shared/<owner>/<folder>" of another account into
+ * the owner's canonical address and the folder (first level INBOX in any
+ * case made "INBOX"), both malloc'd into ref; false when it names no
+ * folder of another account.
+ */
+static bool
+split_shared(struct imap_client *c, const char *name, struct imap_acl_ref *ref)
+{
+	const char *o = name + NS_LEN + (name[NS_LEN] == '/'), *slash;
+	char *owner;
+
+	if ((slash = strchr(o, '/')) == NULL || slash == o || slash[1] == '\0')
+		return false;
+	owner = xstrndup(o, (size_t)(slash - o));
+	ref->owner = account_canonical(owner);
+	free(owner);
+	if (ref->owner == NULL || strchr(ref->owner, '@') == NULL ||
+	    strcasecmp(ref->owner, c->user) == 0)
+		return false;
+	ref->folder = xstrdup(slash + 1);
+	if (strncasecmp(ref->folder, "INBOX", 5) == 0 &&
+	    (ref->folder[5] == '\0' || ref->folder[5] == '/'))
+		memcpy(ref->folder, "INBOX", 5);
+	return true;
+}
+
+/*
  * Fills ref for name without opening the owner's store: the user's own
  * folder (every right), or "shared/<owner>/<folder>" with the rights the
  * ACL gives. MBOX_ERR_NONEXISTENT for a shared name that names no
@@ -73,9 +100,6 @@ static int
 resolve(struct imap_client *c, const char *name, struct imap_acl_ref *ref,
     char **err_r)
 {
-	const char *o, *slash;
-	char *owner;
-
 	memset(ref, 0, sizeof(*ref));
 	if (!imap_acl_in_ns(name)) {
 		ref->u = c->mu;
@@ -84,23 +108,31 @@ resolve(struct imap_client *c, const char *name, struct imap_acl_ref *ref,
 		ref->rights = MBOX_ACL_ALL;
 		return 0;
 	}
-	o = name + NS_LEN + (name[NS_LEN] == '/');
-	if ((slash = strchr(o, '/')) == NULL || slash == o || slash[1] == '\0')
+	if (!split_shared(c, name, ref))
 		return MBOX_ERR_NONEXISTENT;
-	owner = xstrndup(o, (size_t)(slash - o));
-	ref->owner = account_canonical(owner);
-	free(owner);
-	if (ref->owner == NULL || strchr(ref->owner, '@') == NULL ||
-	    strcasecmp(ref->owner, c->user) == 0)
-		return MBOX_ERR_NONEXISTENT;
-	ref->folder = xstrdup(slash + 1);
-	if (strncasecmp(ref->folder, "INBOX", 5) == 0 &&
-	    (ref->folder[5] == '\0' || ref->folder[5] == '/'))
-		memcpy(ref->folder, "INBOX", 5);
 	ref->shared = true;
 	ref->serial = mbox_acl_serial();
 	return mbox_acl_rights(c->conf->data_dir, ref->owner, ref->folder,
 	    c->user, &ref->rights, err_r);
+}
+
+bool
+imap_acl_is_selected(struct imap_client *c, const char *name)
+{
+	struct imap_acl_ref ref = { 0 };
+	char *cur;
+	bool same = false;
+
+	if (c->view == NULL || c->acl_owner == NULL || !imap_acl_in_ns(name))
+		return false;
+	if (split_shared(c, name, &ref) && strcmp(ref.owner,
+	    c->acl_owner) == 0) {
+		cur = mbox_view_name(c->view);
+		same = strcmp(cur, ref.folder) == 0;
+		free(cur);
+	}
+	imap_acl_ref_free(&ref);
+	return same;
 }
 
 int

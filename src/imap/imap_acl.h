@@ -60,6 +60,9 @@ int imap_acl_open(struct imap_cmd *cmd, const char *name, unsigned need,
     bool trycreate, struct imap_acl_ref *ref);
 void imap_acl_ref_free(struct imap_acl_ref *ref);
 
+/* True when name is the selected folder of another user (DELETE
+ * deselects it first, as for the user's own). */
+bool imap_acl_is_selected(struct imap_client *c, const char *name);
 /* After SELECT/EXAMINE opened ref's folder (ref NULL: failed or own). */
 void imap_acl_select(struct imap_client *c, const struct imap_acl_ref *ref);
 /* BLOCKING. This user's rights on the selected folder, read again after

@@ -392,6 +392,7 @@ def test_create_and_delete_inside_a_shared_folder(users):
               (a_addr, a_addr), expect="NO")
     assert "[NOPERM]" in r.tagged
     a.cmd("SETACL Top/Made %s +x" % b_addr)
+    b.cmd("SELECT \"shared/%s/Top/Made\"" % a_addr)
     b.cmd('RENAME "shared/%s/Top/Made" "shared/%s/Top/Done"' %
           (a_addr, a_addr))
     names = list_names(a.cmd('LIST "" "Top/*"'))
@@ -399,8 +400,11 @@ def test_create_and_delete_inside_a_shared_folder(users):
     r = b.cmd('RENAME "shared/%s/Top/Done" "shared/%s/Out"' %
               (a_addr, a_addr), expect="NO")
     assert "[NOPERM]" in r.tagged
-    # the ACL went along: b still holds "x" there
+    # the ACL went along: b still holds "x" there; deleting the folder
+    # b has selected deselects it first (no BYE)
     b.cmd('DELETE "shared/%s/Top/Done"' % a_addr)
+    r = b.cmd("FETCH 1 FLAGS", expect="BAD")
+    assert "No mailbox selected" in r.tagged
     assert "Top/Done" not in list_names(a.cmd('LIST "" "*"'))
 
 
