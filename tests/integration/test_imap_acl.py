@@ -202,6 +202,10 @@ def test_read_only_without_write_rights(users):
     assert "\\Seen" not in a.cmd("FETCH 1 (FLAGS)").lines[0]
     r = b.cmd("STATUS %s (MESSAGES UNSEEN)" % box)
     assert r.lines[0].endswith("(MESSAGES 1 UNSEEN 1)")
+    # an IMAP4rev2 client gets the LIST line under the name it used
+    b.cmd("ENABLE IMAP4rev2")
+    r = b.cmd("EXAMINE " + box)
+    assert '* LIST () "/" %s' % box.strip('"') in r.lines, r
 
 
 def test_owner_changes_reach_the_other_session(users):
