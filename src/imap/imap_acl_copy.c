@@ -11,8 +11,9 @@
  * source by the command gate ("r"). Flags and keywords the destination's
  * rights do not allow are dropped (RFC 4314 4, as APPEND).
  *
- * Across stores a failure part way leaves the messages copied so far in
- * the destination (the stores share no transaction); the NO says so.
+ * Across stores a failure part way expunges the messages copied so far
+ * from the destination again (the stores share no transaction; a session
+ * watching the destination may see them come and go).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -106,6 +107,19 @@ copy_one(struct mbox_view *v, uint32_t seq, const struct imap_acl_ref *to,
 	return r;
 }
 
+/* Removes the n messages just appended to to's folder, so that a failed
+ * COPY leaves the destination as it was (RFC 9051 6.4.7). */
+static void
+undo_appends(const struct imap_acl_ref *to, const uint32_t *uids, size_t n)
+{
+	struct mbox_view *v;
+
+	if (n == 0 || mbox_view_open(to->u, to->folder, false, &v, NULL) < 0)
+		return;
+	mbox_expunge(v, uids, n, false, NULL, NULL, NULL);
+	mbox_view_close(&v);
+}
+
 static int
 copy_across(struct imap_cmd *cmd, const uint32_t *seqs, size_t n,
     const struct imap_acl_ref *to, bool move, uint32_t *uidvalidity_r,
@@ -114,23 +128,20 @@ copy_across(struct imap_cmd *cmd, const uint32_t *seqs, size_t n,
 	struct mbox_view *v = cmd->c->view;
 	uint32_t *src = xcalloc(n, sizeof(*src));
 	uint32_t *dst = xcalloc(n, sizeof(*dst));
-	size_t done = 0;
+	size_t done;
 	int r = 0;
 
-	for (; done < n && r == 0; done++) {
+	for (done = 0; done < n; done++) {
 		src[done] = mbox_view_uid(v, seqs[done]);
 		r = copy_one(v, seqs[done], to, uidvalidity_r, &dst[done],
 		    err_r);
+		if (r < 0)
+			break;
 	}
 	if (r == 0 && move)
 		r = mbox_expunge(v, src, n, false, NULL, NULL, err_r);
 	if (r < 0) {
-		if (done > 1) {
-			char *e = xasprintf("%s (%zu of %zu messages copied)",
-			    *err_r ? *err_r : "Copy failed", done - 1, n);
-			free(*err_r);
-			*err_r = e;
-		}
+		undo_appends(to, dst, done);
 		free(src);
 		free(dst);
 		return r;

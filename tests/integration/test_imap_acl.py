@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import imapclient  # noqa: E402
-from temserver import module_server, send_mail  # noqa: E402
+from temserver import module_server, natural_key, send_mail  # noqa: E402
 
 USERS = {"u%d@a.test" % i: "pw-u%d-Secret" % i for i in range(1, 91)}
 _order = iter(sorted(USERS, key=lambda a: int(re.sub(r"\D", "",
@@ -189,6 +189,26 @@ def test_rights_enforced(users):
     assert "[NOPERM]" in r.tagged
     r = b.cmd("MYRIGHTS " + box)
     assert r.lines == ["* MYRIGHTS %s lrswited" % box.strip('"')]
+
+
+def test_failed_copy_across_users_leaves_no_trace(srv, users):
+    """COPY out of a shared folder is all or nothing: a message that
+    vanished on disk fails it, and the one copied before is taken back."""
+    (a_addr, a), (b_addr, b) = users(2)
+    share(a, "Cp", b_addr, "lr", n=2)
+    b.cmd('EXAMINE "shared/%s/Cp"' % a_addr)
+    cur = os.path.join(srv.maildir(a_addr, ".Cp"), "cur")
+    # the newer file (tem's own order: mtime, then numbers as numbers)
+    files = sorted(os.listdir(cur), key=lambda n: (
+        os.stat(os.path.join(cur, n)).st_mtime_ns, natural_key(n)))
+    os.unlink(os.path.join(cur, files[-1]))
+    r = b.cmd("COPY 1:2 INBOX", expect="NO")
+    assert "[EXPUNGEISSUED]" in r.tagged, r
+    r = b.cmd("STATUS INBOX (MESSAGES)")
+    assert r.lines == ["* STATUS INBOX (MESSAGES 0)"], r
+    b.cmd("COPY 1 INBOX")
+    assert b.cmd("STATUS INBOX (MESSAGES)").lines == [
+        "* STATUS INBOX (MESSAGES 1)"]
 
 
 def test_read_only_without_write_rights(users):
