@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "store/mailbox_int.h"
+#include "store/quota.h"
 #include "util/array.h"
 #include "util/buf.h"
 #include "util/hashmap.h"
@@ -426,6 +427,7 @@ mbox_delete(struct mbox_user *u, const char *name, char **error_r)
 		(void)fsutil_fsync_dir(u->root);
 		evict(u, dir);
 		r = mbox_index_folder_drop(u, dir, false, error_r);
+		quota_usage_forget(u->root);	/* its messages left */
 		if (mbox_rmtree(trash) < 0)
 			log_warn("- store delete-incomplete path=%s error=%s",
 			    trash, strerror(errno));

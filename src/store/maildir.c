@@ -28,6 +28,7 @@
 
 #include "store/mailbox.h"
 #include "store/maildir.h"
+#include "store/quota.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/loop.h"
@@ -214,9 +215,13 @@ maildir_commit(struct gcommit_job *gj, void *unused)
 	commit_batch(batch);
 	for (struct maildir_job *j = batch; j; j = j->next)
 		for (int i = 0; i < j->nrcpt; i++)
-			if (j->rcpts[i].result == 0)
+			if (j->rcpts[i].result == 0) {
 				/* open IMAP sessions learn of it now */
 				mbox_notify_delivery(j->rcpts[i].maildir);
+				quota_usage_add(j->rcpts[i].maildir,
+				    (int64_t)(j->rcpts[i].prefix_len +
+				    j->body_len + j->body_file_len), 1);
+			}
 	for (; batch; batch = next) {
 		next = batch->next;
 		batch->next = NULL;
