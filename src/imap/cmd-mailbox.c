@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "imap/cmd-mailbox.h"
+#include "imap/imap_quota.h"
 #include "store/mailbox.h"
 #include "util/xmalloc.h"
 
@@ -402,10 +403,16 @@ appenduid(struct buf *b, uint32_t uidvalidity, const uint32_t *uids,
 	buf_putc(b, ']');
 }
 
-/* Checks the messages against what the core streamed. */
+/* Checks the messages against what the core streamed, and the quota. */
 static bool
 append_check(struct imap_cmd *cmd, const struct imap_append *a)
 {
+	uint64_t total = 0;
+
+	for (unsigned i = 0; i < a->count; i++)
+		total += a->msgs[i].size;
+	if (!imap_quota_allows(cmd, total, a->count))
+		return false;
 	for (unsigned i = 0; i < a->count; i++) {
 		const struct imap_append_msg *m = &a->msgs[i];
 		if (imap_spool_size(cmd->c, m->index) != m->size) {

@@ -10,6 +10,7 @@
 
 #include "conf/conf.h"
 #include "imap/imap_client.h"
+#include "imap/imap_quota.h"
 #include "tls/tls.h"
 #include "util/buf.h"
 
@@ -33,6 +34,7 @@ imap_client_capabilities(struct imap_client *c, struct buf *out)
 	    "APPENDLIMIT=%llu SORT THREAD=REFERENCES THREAD=ORDEREDSUBJECT "
 	    "BINARY UTF8=ACCEPT", (unsigned long long)
 	    c->conf->message_size_limit);
+	buf_puts(out, IMAP_QUOTA_CAPS);
 }
 enum imap_cmd_result
 cmd_capability(struct imap_cmd *cmd)

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "imap/imap_client.h"
+#include "imap/imap_quota.h"
 
 #define NA	IMAP_CMD_F_NOAUTH
 #define AU	IMAP_CMD_F_AUTH
@@ -47,6 +48,9 @@ static const struct imap_command_def commands[] = {
 	{ "THREAD",	cmd_thread,	SE | UI | NX },
 	{ "COPY",	cmd_copy,	SE | UI },
 	{ "MOVE",	cmd_move,	SE | UI },
+	{ "GETQUOTA",	cmd_getquota,	AU },
+	{ "GETQUOTAROOT", cmd_getquotaroot, AU },
+	{ "SETQUOTA",	cmd_setquota,	AU },
 };
 
 const struct imap_command_def *

@@ -137,6 +137,10 @@ int mbox_user_open(const char *maildir_root, struct mbox_user **u_r,
  * NULL. Views hold their own reference to their user. */
 void mbox_user_unref(struct mbox_user **u);
 
+/* The Maildir++ root u was opened with (without a trailing "/"); lives
+ * as long as u. */
+const char *mbox_user_root(const struct mbox_user *u);
+
 /* POP3's per-user lock (in this process): true if taken, false if another
  * POP3 session holds it ([IN-USE]). Unlock only what you locked. */
 bool mbox_pop3_lock(struct mbox_user *u);

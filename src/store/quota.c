@@ -162,6 +162,14 @@ quota_usage_compute(const char *root, struct quota_usage *u_r)
 	return 0;
 }
 
+int
+quota_usage_need(const char *root, struct quota_usage *u_r)
+{
+	if (quota_usage_get(root, u_r))
+		return 0;
+	return quota_usage_compute(root, u_r);
+}
+
 /* x + d, clamped at 0 (a message counted before the walk and removed
  * after it must not wrap the counter). */
 static uint64_t

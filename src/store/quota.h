@@ -43,6 +43,8 @@ bool quota_usage_get(const char *root, struct quota_usage *u_r);
 /* BLOCKING. Computes root's usage by walking its folders, keeps and
  * returns it; -1 with errno when root cannot be read. */
 int quota_usage_compute(const char *root, struct quota_usage *u_r);
+/* BLOCKING. The known usage of root, else quota_usage_compute. */
+int quota_usage_need(const char *root, struct quota_usage *u_r);
 /* In-memory. Moves a known usage of folder's root by the deltas (nothing
  * when it is not known: the next compute counts the change). */
 void quota_usage_add(const char *folder, int64_t bytes, int64_t messages);
