@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "imap/cmd-mailbox.h"
+#include "imap/imap_metadata.h"
 #include "imap/imap_quota.h"
 #include "store/mailbox.h"
 #include "util/xmalloc.h"
@@ -259,6 +260,8 @@ cmd_delete(struct imap_cmd *cmd)
 		c->searchres_set = false;
 	}
 	r = mbox_delete(c->mu, name, &err);
+	if (r == 0)
+		imap_metadata_mailbox_gone(cmd, name, NULL);
 	free(name);
 	if (r < 0)
 		return cmd_mbox_fail(cmd, r, false, err);
@@ -282,6 +285,8 @@ cmd_rename(struct imap_cmd *cmd)
 		return IMAP_CMD_DONE;
 	}
 	r = mbox_rename(cmd->c->mu, from, to, &err);
+	if (r == 0)
+		imap_metadata_mailbox_gone(cmd, from, to);
 	free(from);
 	free(to);
 	if (r < 0)

@@ -113,7 +113,6 @@ enum imap_cmd_result
 cmd_getquotaroot(struct imap_cmd *cmd)
 {
 	struct imap_client *c = cmd->c;
-	struct mbox_status st;
 	struct acct_quota q;
 	char *name, *err = NULL;
 	int r;
@@ -124,7 +123,7 @@ cmd_getquotaroot(struct imap_cmd *cmd)
 	}
 	if ((name = cmd_mbox_arg(cmd, &cmd->args[0])) == NULL)
 		return IMAP_CMD_DONE;
-	if ((r = mbox_status(c->mu, name, &st, &err)) < 0) {
+	if ((r = mbox_exists(c->mu, name, &err)) < 0) {
 		free(name);
 		return cmd_mbox_fail(cmd, r, false, err);
 	}

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "imap/imap_client.h"
+#include "imap/imap_metadata.h"
 #include "imap/imap_quota.h"
 
 #define NA	IMAP_CMD_F_NOAUTH
@@ -51,6 +52,8 @@ static const struct imap_command_def commands[] = {
 	{ "GETQUOTA",	cmd_getquota,	AU },
 	{ "GETQUOTAROOT", cmd_getquotaroot, AU },
 	{ "SETQUOTA",	cmd_setquota,	AU },
+	{ "GETMETADATA", cmd_getmetadata, AU },
+	{ "SETMETADATA", cmd_setmetadata, AU },
 };
 
 const struct imap_command_def *

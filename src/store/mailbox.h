@@ -174,6 +174,9 @@ void mbox_list_free(struct mbox_folder_info *list, size_t n);
  */
 int mbox_create(struct mbox_user *u, const char *name, unsigned special_use,
     char **error_r);
+/* BLOCKING (one stat). 0 when folder name exists, MBOX_ERR_NONEXISTENT
+ * when not (or another error for a bad name). */
+int mbox_exists(struct mbox_user *u, const char *name, char **error_r);
 /* BLOCKING. Deletes the folder and its messages (not its children, which
  * stay; nor its subscription, RFC 9051). Views open on it get gone. */
 int mbox_delete(struct mbox_user *u, const char *name, char **error_r);

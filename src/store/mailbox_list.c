@@ -397,6 +397,25 @@ mbox_create(struct mbox_user *u, const char *name, unsigned special_use,
 }
 
 int
+mbox_exists(struct mbox_user *u, const char *name, char **error_r)
+{
+	char *norm, *dir, *path;
+	int r = mbox_name_resolve(name, false, &norm, &dir, error_r);
+
+	if (r < 0)
+		return r;
+	path = dir_path(u, dir);
+	if (mbox_folder_exists(path) < 0) {
+		mbox_error(error_r, "No such folder");
+		r = MBOX_ERR_NONEXISTENT;
+	}
+	free(path);
+	free(norm);
+	free(dir);
+	return r;
+}
+
+int
 mbox_delete(struct mbox_user *u, const char *name, char **error_r)
 {
 	static atomic_uint seq;
