@@ -89,6 +89,9 @@ cmd_mbox_status_line(struct buf *out, const char *name, unsigned items,
 	ITEM(IMAP_STATUS_RECENT, "RECENT %u", st->recent);
 	ITEM(IMAP_STATUS_HIGHESTMODSEQ, "HIGHESTMODSEQ %llu",
 	    (unsigned long long)st->highestmodseq);
+	/* RFC 9208 5: in units of 1024 octets, what EXPUNGE would free */
+	ITEM(IMAP_STATUS_DELETED_STORAGE, "DELETED-STORAGE %llu",
+	    (unsigned long long)((st->deleted_size + 1023) / 1024));
 #undef ITEM
 	buf_puts(out, ")\r\n");
 }

@@ -201,6 +201,7 @@ struct mbox_status {
 	uint32_t	unseen;		/* count without \Seen */
 	uint32_t	deleted;	/* count with \Deleted */
 	uint64_t	size;		/* sum of wire sizes (STATUS SIZE) */
+	uint64_t	deleted_size;	/* of those with \Deleted */
 	uint64_t	highestmodseq;
 	uint32_t	first_unseen;	/* mbox_view_status only: seq, 0 if none */
 };

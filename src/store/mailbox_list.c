@@ -698,6 +698,8 @@ mbox_status(struct mbox_user *u, const char *name, struct mbox_status *st,
 			st->recent += m->uid >= f->recent_next;
 			st->unseen += !(m->flags & MBOX_F_SEEN);
 			st->deleted += (m->flags & MBOX_F_DELETED) != 0;
+			if (m->flags & MBOX_F_DELETED)
+				st->deleted_size += m->size;
 			st->size += m->size;
 		}
 		mbox_unlock(&f->mu, MBOX_LK_FOLDER);

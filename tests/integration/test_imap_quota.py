@@ -260,3 +260,16 @@ def test_default_quota_from_config():
         assert c.cmd("GETQUOTAROOT INBOX").of("QUOTA") == []
         c.append("INBOX", message(2, 200))
         c.close()
+
+
+def test_status_deleted_storage(login):
+    """RFC 9208 5: STATUS DELETED-STORAGE, the KiB EXPUNGE would free."""
+    c = login()
+    c.append("INBOX", message(1, 3000))
+    c.append("INBOX", message(2, 500))
+    assert c.cmd("STATUS INBOX (DELETED DELETED-STORAGE)").of("STATUS") == \
+        ["* STATUS INBOX (DELETED 0 DELETED-STORAGE 0)"]
+    c.cmd("SELECT INBOX")
+    c.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    assert c.cmd("STATUS INBOX (DELETED-STORAGE DELETED)").of("STATUS") == \
+        ["* STATUS INBOX (DELETED 1 DELETED-STORAGE 3)"]
