@@ -65,8 +65,9 @@ compute_done(void *arg)
 	free(arg);
 }
 
-/* The verdict for root; an unknown usage is computed on a worker (root
- * is taken) and fits this time. */
+/* The verdict for root (taken): an unknown usage fits this time, an old
+ * one over the limit is still over (452 is temporary); both are computed
+ * again on a worker for the next answer. */
 static enum quota_verdict
 verdict(struct smtp_session *s, char *root, const struct acct_quota *q,
     uint64_t size)
@@ -74,13 +75,15 @@ verdict(struct smtp_session *s, char *root, const struct acct_quota *q,
 	enum quota_verdict v = quota_peek(root, q->storage, q->messages,
 	    size, 1);
 
-	if (v == QUOTA_UNKNOWN) {
+	if ((v == QUOTA_UNKNOWN || v == QUOTA_OVER_STALE) &&
+	    quota_compute_claim(root)) {
 		worker_submit(server_thread_loop(s->base.thread), compute_work,
 		    compute_done, root);
-		return QUOTA_FITS;
+		root = NULL;
 	}
 	free(root);
-	return v;
+	return v == QUOTA_UNKNOWN ? QUOTA_FITS : v == QUOTA_OVER_STALE ?
+	    QUOTA_OVER : v;
 }
 
 bool

@@ -21,6 +21,8 @@
 
 struct usage {
 	struct quota_usage	u;
+	bool			known;		/* u is valid */
+	bool			computing;	/* a claimed compute runs */
 	uint64_t		computed_ms;	/* clock_mono_ms() */
 };
 
@@ -51,11 +53,42 @@ quota_usage_get(const char *root, struct quota_usage *u_r)
 
 	pthread_mutex_lock(&lock);
 	e = usages ? hashmap_get(usages, k) : NULL;
-	if (e != NULL)
+	if (e != NULL && e->known)
 		*u_r = e->u;
 	pthread_mutex_unlock(&lock);
 	free(k);
-	return e != NULL;
+	return e != NULL && e->known;
+}
+
+/* The entry of key k, made (unknown) when missing; lock held. */
+static struct usage *
+entry_make(const char *k)
+{
+	struct usage *e;
+
+	if (usages == NULL)
+		usages = hashmap_new(0);
+	if ((e = hashmap_get(usages, k)) == NULL) {
+		e = xcalloc(1, sizeof(*e));
+		hashmap_put(usages, k, e);
+	}
+	return e;
+}
+
+bool
+quota_compute_claim(const char *root)
+{
+	char *k = root_key(root);
+	struct usage *e;
+	bool mine;
+
+	pthread_mutex_lock(&lock);
+	e = entry_make(k);
+	mine = !e->computing;
+	e->computing = true;
+	pthread_mutex_unlock(&lock);
+	free(k);
+	return mine;
 }
 
 /* A file's size from its ",S=" (before the ":2," info), else stat. */
@@ -129,6 +162,10 @@ quota_usage_compute(const char *root, struct quota_usage *u_r)
 	int r = 0;
 
 	if (d == NULL) {
+		pthread_mutex_lock(&lock);
+		if (usages != NULL && (e = hashmap_get(usages, k)) != NULL)
+			e->computing = false;
+		pthread_mutex_unlock(&lock);
 		free(k);
 		return -1;
 	}
@@ -143,23 +180,18 @@ quota_usage_compute(const char *root, struct quota_usage *u_r)
 		free(sub);
 	}
 	closedir(d);
-	if (r < 0) {
-		free(k);
-		return -1;
-	}
 	pthread_mutex_lock(&lock);
-	if (usages == NULL)
-		usages = hashmap_new(0);
-	if ((e = hashmap_get(usages, k)) == NULL) {
-		e = xmalloc(sizeof(*e));
-		hashmap_put(usages, k, e);
+	e = entry_make(k);
+	e->computing = false;
+	if (r == 0) {
+		e->u = u;
+		e->known = true;
+		e->computed_ms = clock_mono_ms();
 	}
-	e->u = u;
-	e->computed_ms = clock_mono_ms();
 	pthread_mutex_unlock(&lock);
 	free(k);
 	*u_r = u;
-	return 0;
+	return r;
 }
 
 int
@@ -187,7 +219,8 @@ quota_usage_add(const char *folder, int64_t bytes, int64_t messages)
 	struct usage *e;
 
 	pthread_mutex_lock(&lock);
-	if (usages != NULL && (e = hashmap_get(usages, k)) != NULL) {
+	if (usages != NULL && (e = hashmap_get(usages, k)) != NULL &&
+	    e->known) {
 		e->u.bytes = move_by(e->u.bytes, bytes);
 		e->u.messages = move_by(e->u.messages, messages);
 	}
@@ -199,10 +232,11 @@ void
 quota_usage_forget(const char *root)
 {
 	char *k = root_key(root);
+	struct usage *e;
 
 	pthread_mutex_lock(&lock);
-	if (usages != NULL)
-		free(hashmap_remove(usages, k));
+	if (usages != NULL && (e = hashmap_get(usages, k)) != NULL)
+		e->known = false;	/* a compute may be running: keep it */
 	pthread_mutex_unlock(&lock);
 	free(k);
 }
@@ -229,11 +263,14 @@ quota_peek(const char *root, uint64_t max_bytes, uint64_t max_msgs,
 		return QUOTA_FITS;
 	k = root_key(root);
 	pthread_mutex_lock(&lock);
-	if (usages != NULL && (e = hashmap_get(usages, k)) != NULL) {
+	if (usages != NULL && (e = hashmap_get(usages, k)) != NULL &&
+	    e->known) {
 		if (!over(&e->u, max_bytes, max_msgs, add_bytes, add_msgs))
 			v = QUOTA_FITS;
 		else if (clock_mono_ms() - e->computed_ms < QUOTA_RECHECK_MS)
 			v = QUOTA_OVER;
+		else
+			v = QUOTA_OVER_STALE;
 	}
 	pthread_mutex_unlock(&lock);
 	free(k);
@@ -248,7 +285,7 @@ quota_check(const char *root, uint64_t max_bytes, uint64_t max_msgs,
 	enum quota_verdict v = quota_peek(root, max_bytes, max_msgs,
 	    add_bytes, add_msgs);
 
-	if (v == QUOTA_UNKNOWN) {
+	if (v == QUOTA_UNKNOWN || v == QUOTA_OVER_STALE) {
 		if (quota_usage_compute(root, &u) < 0)
 			return QUOTA_FITS;
 		v = over(&u, max_bytes, max_msgs, add_bytes, add_msgs) ?

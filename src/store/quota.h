@@ -34,14 +34,16 @@ struct quota_usage {
 enum quota_verdict {
 	QUOTA_FITS,
 	QUOTA_OVER,
-	QUOTA_UNKNOWN,		/* not computed yet (or stale and over) */
+	QUOTA_OVER_STALE,	/* over on a value older than
+				   QUOTA_RECHECK_MS: compute it again */
+	QUOTA_UNKNOWN,		/* not computed yet */
 };
 
 /* In-memory. The usage of root (a Maildir++ root, or one of its folders
  * "R/.X", which counts for R) if known: false when not computed yet. */
 bool quota_usage_get(const char *root, struct quota_usage *u_r);
 /* BLOCKING. Computes root's usage by walking its folders, keeps and
- * returns it; -1 with errno when root cannot be read. */
+ * returns it; -1 with errno when root cannot be read. Ends a claim. */
 int quota_usage_compute(const char *root, struct quota_usage *u_r);
 /* BLOCKING. The known usage of root, else quota_usage_compute. */
 int quota_usage_need(const char *root, struct quota_usage *u_r);
@@ -53,9 +55,10 @@ void quota_usage_forget(const char *root);
 
 /*
  * In-memory. Whether adding add_bytes in add_msgs messages keeps root
- * within max_bytes and max_msgs (0: no limit): FITS, OVER, or UNKNOWN
- * when the usage is not known or is over on an old value (then
- * quota_usage_compute on a worker, and ask again).
+ * within max_bytes and max_msgs (0: no limit): FITS, OVER, OVER_STALE
+ * (over, on an old value), or UNKNOWN; for the last two a
+ * quota_usage_compute on a worker (claimed with quota_compute_claim)
+ * makes the next answer exact.
  */
 enum quota_verdict quota_peek(const char *root, uint64_t max_bytes,
     uint64_t max_msgs, uint64_t add_bytes, uint64_t add_msgs);
@@ -65,6 +68,11 @@ enum quota_verdict quota_peek(const char *root, uint64_t max_bytes,
 enum quota_verdict quota_check(const char *root, uint64_t max_bytes,
     uint64_t max_msgs, uint64_t add_bytes, uint64_t add_msgs,
     struct quota_usage *u_r);
+
+/* In-memory. True when the caller is to run quota_usage_compute(root)
+ * (on a worker): false while another claimed compute runs, so a flood of
+ * RCPTs walks a mailbox once. */
+bool quota_compute_claim(const char *root);
 
 /* Forgets every usage (tests; the process's exit). */
 void quota_usage_reset(void);

@@ -174,8 +174,19 @@ test_compute_reads_names(void)
 	f = fopen(p, "w");
 	fclose(f);
 	free(p);
+	/* one claimed compute at a time */
+	TEST_ASSERT(quota_compute_claim(tbox));
+	TEST_ASSERT(!quota_compute_claim(tbox));
+	TEST_ASSERT(!quota_usage_get(tbox, &qu));
+	TEST_ASSERT(quota_peek(tbox, 10, 0, 0, 1) == QUOTA_UNKNOWN);
 	TEST_ASSERT(quota_usage_compute(tbox, &qu) == 0);
 	TEST_ASSERT(qu.bytes == 5003 && qu.messages == 2);
+	TEST_ASSERT(quota_peek(tbox, 10, 0, 0, 1) == QUOTA_OVER);
+	TEST_ASSERT(quota_compute_claim(tbox));
+	quota_usage_forget(tbox);
+	TEST_ASSERT(!quota_usage_get(tbox, &qu));
+	TEST_ASSERT(quota_check(tbox, 10, 0, 0, 1, &qu) == QUOTA_OVER);
+	TEST_ASSERT(qu.bytes == 5003);
 	p = xasprintf("%s/nosuch", troot);
 	TEST_ASSERT(quota_usage_compute(p, &qu) < 0);
 	TEST_ASSERT(quota_check(p, 10, 0, 0, 1, NULL) == QUOTA_FITS);
