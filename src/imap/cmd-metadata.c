@@ -3,7 +3,9 @@
  * METADATA-SERVER), and what DELETE and RENAME tell the entries.
  *
  * Entries are the user's own (store/metadata.h): mailbox "" holds the
- * server entries, every other name must be an existing folder. /private
+ * server entries, every other name must be an existing folder. The
+ * server entry /shared/admin (RFC 5464 3.2.1.1) is the server's, read
+ * only: "mailto:postmaster@" the first local domain. /private
  * and /shared are both kept; with no folder shared between users (no
  * ACL yet) /shared entries are seen by their owner only, and [METADATA
  * NOPRIVATE] is never needed (every mailbox takes private entries).
@@ -20,8 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/resolve.h"
 #include "imap/cmd-mailbox.h"
 #include "imap/imap_metadata.h"
+#include "server/state.h"
 #include "store/mailbox.h"
 #include "store/metadata.h"
 #include "util/log.h"
@@ -64,6 +68,37 @@ mdata_fail(struct imap_cmd *cmd, int r, char *err)
 		    "written now");
 	}
 	free(err);
+}
+
+#define ADMIN_ENTRY	"/shared/admin"
+
+/* Adds the server's /shared/admin to list (kept sorted) when g asks for
+ * it, itself or below /shared. */
+static void
+add_admin(const struct imap_getmetadata *g, struct mdata_entry **list,
+    size_t *n)
+{
+	struct acct_snapshot *s;
+	const char *dom;
+	bool want = false;
+	size_t at = 0;
+
+	for (unsigned i = 0; i < g->n_entries; i++)
+		want |= strcmp(g->entries[i], ADMIN_ENTRY) == 0 ||
+		    (strcmp(g->entries[i], "/shared") == 0 && g->depth != 0);
+	if (!want || (s = server_accounts()) == NULL)
+		return;
+	if ((dom = acct_first_domain(s)) != NULL) {
+		while (at < *n && strcmp((*list)[at].entry, ADMIN_ENTRY) < 0)
+			at++;
+		*list = xrealloc(*list, (*n + 1) * sizeof(**list));
+		memmove(*list + at + 1, *list + at, (*n - at) * sizeof(**list));
+		(*list)[at].entry = xstrdup(ADMIN_ENTRY);
+		(*list)[at].value = xasprintf("mailto:postmaster@%s", dom);
+		(*list)[at].len = strlen((*list)[at].value);
+		(*n)++;
+	}
+	acct_snapshot_unref(&s);
 }
 
 static bool
@@ -149,6 +184,8 @@ cmd_getmetadata(struct imap_cmd *cmd)
 		r = mdata_get(m, mailbox, (const char *const *)g.entries,
 		    g.n_entries, g.depth, &list, &n, &err);
 	mdata_close(&m);
+	if (r == 0 && mailbox[0] == '\0')
+		add_admin(&g, &list, &n);
 	if (r < 0)
 		mdata_fail(cmd, r, err);
 	else {
@@ -190,6 +227,14 @@ cmd_setmetadata(struct imap_cmd *cmd)
 		imap_setmetadata_free(&sm);
 		return IMAP_CMD_DONE;
 	}
+	for (unsigned i = 0; mailbox[0] == '\0' && i < sm.n_values; i++)
+		if (strcmp(sm.values[i].entry, ADMIN_ENTRY) == 0) {
+			imap_cmd_no(cmd, "[NOPERM] " ADMIN_ENTRY " is the "
+			    "server's");
+			free(mailbox);
+			imap_setmetadata_free(&sm);
+			return IMAP_CMD_DONE;
+		}
 	ch = xcalloc(sm.n_values, sizeof(*ch));
 	for (unsigned i = 0; i < sm.n_values; i++) {
 		ch[i].entry = sm.values[i].entry;

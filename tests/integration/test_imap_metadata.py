@@ -175,3 +175,20 @@ def test_users_are_separate(srv, login):
         {"/shared/comment": None}
     a.close()
     b.close()
+
+
+def test_shared_admin_is_the_servers(login):
+    """RFC 5464 3.2.1.1: /shared/admin is read-only, a URI to reach the
+    administrator."""
+    c = login()
+    assert metadata(c.cmd('GETMETADATA "" /shared/admin'))[1] == \
+        {"/shared/admin": b"mailto:postmaster@a.test"}
+    r = c.cmd('SETMETADATA "" (/shared/admin "mailto:me@a.test")',
+              expect="NO")
+    assert "[NOPERM]" in r.tagged
+    c.cmd('SETMETADATA "" (/shared/comment "c")')
+    d = metadata(c.cmd('GETMETADATA "" (DEPTH 1) /shared'))[1]
+    assert d == {"/shared/admin": b"mailto:postmaster@a.test",
+                 "/shared/comment": b"c"}
+    # a mailbox has no such entry of the server's
+    c.cmd('SETMETADATA INBOX (/shared/admin "x")')
