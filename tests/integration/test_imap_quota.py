@@ -11,6 +11,8 @@ import re
 import smtplib
 import sys
 
+import pytest
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import imapclient  # noqa: E402
 from temserver import TemServer  # noqa: E402
@@ -242,6 +244,7 @@ def test_smtp_after_data_single_and_multi(srv, request):
     assert quota(c.cmd('GETQUOTA ""'))["STORAGE"][0] >= 8
 
 
+@pytest.mark.release
 def test_default_quota_from_config():
     tem = TemServer(services=("smtp", "imap"),
                     users={"d1@a.test": "pw-d1-Secret"},
