@@ -17,6 +17,8 @@
 
 #include "imap/cmd-mailbox.h"
 #include "imap/imap_acl.h"
+#include "imap/imap_metadata.h"
+#include "imap/imap_quota.h"
 #include "store/mailbox.h"
 #include "store/mailbox_acl.h"
 #include "util/xmalloc.h"
@@ -89,6 +91,9 @@ cmd_mbox_status_line(struct buf *out, const char *name, unsigned items,
 	ITEM(IMAP_STATUS_RECENT, "RECENT %u", st->recent);
 	ITEM(IMAP_STATUS_HIGHESTMODSEQ, "HIGHESTMODSEQ %llu",
 	    (unsigned long long)st->highestmodseq);
+	/* RFC 9208 5: in units of 1024 octets, what EXPUNGE would free */
+	ITEM(IMAP_STATUS_DELETED_STORAGE, "DELETED-STORAGE %llu",
+	    (unsigned long long)((st->deleted_size + 1023) / 1024));
 #undef ITEM
 	buf_puts(out, ")\r\n");
 }
@@ -274,8 +279,10 @@ cmd_delete(struct imap_cmd *cmd)
 		return IMAP_CMD_DONE;
 	}
 	r = mbox_delete(c->mu, name, &err);
-	if (r == 0)
+	if (r == 0) {
 		imap_acl_dropped(cmd, name);
+		imap_metadata_mailbox_gone(cmd, name, NULL);
+	}
 	free(name);
 	if (r < 0)
 		return cmd_mbox_fail(cmd, r, false, err);
@@ -304,6 +311,7 @@ cmd_rename(struct imap_cmd *cmd)
 		cmd_mbox_fail(cmd, r, false, err);
 	else {
 		imap_acl_renamed(cmd, from, to);
+		imap_metadata_mailbox_gone(cmd, from, to);
 		imap_cmd_ok(cmd, "RENAME completed");
 	}
 	free(from);
@@ -433,10 +441,16 @@ appenduid(struct buf *b, uint32_t uidvalidity, const uint32_t *uids,
 	buf_putc(b, ']');
 }
 
-/* Checks the messages against what the core streamed. */
+/* Checks the messages against what the core streamed, and the quota. */
 static bool
 append_check(struct imap_cmd *cmd, const struct imap_append *a)
 {
+	uint64_t total = 0;
+
+	for (unsigned i = 0; i < a->count; i++)
+		total += a->msgs[i].size;
+	if (!imap_quota_allows(cmd, total, a->count))
+		return false;
 	for (unsigned i = 0; i < a->count; i++) {
 		const struct imap_append_msg *m = &a->msgs[i];
 		if (imap_spool_size(cmd->c, m->index) != m->size) {
