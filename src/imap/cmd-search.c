@@ -13,7 +13,9 @@
  * from the index; so do header keys on the fields the index caches
  * (store/mailbox_hdrcache.h: SUBJECT, FROM, TO, CC, BCC, SENT*, HEADER of
  * those); a message file is opened only when another key needs it, and
- * only its header is read when no BODY/TEXT key is in the program. The
+ * only its header is read when no BODY/TEXT key is in the program; a
+ * BODY/TEXT scan asks the kernel to read PREFETCH_AHEAD files ahead, so
+ * that on a cold cache the disk works while this thread decodes. The
  * children of every AND are reordered so that the index keys run first
  * and a content key runs only for messages that got past them.
  *
@@ -40,6 +42,7 @@
 #include "util/xmalloc.h"
 
 #define NO_KEYWORD	UINT64_MAX	/* KEYWORD the folder does not have */
+#define PREFETCH_AHEAD	64	/* files read ahead by a BODY/TEXT scan */
 
 enum need { NEED_NONE, NEED_HEADER, NEED_BODY };
 
@@ -423,7 +426,12 @@ imap_msgs_search(struct imap_cmd *cmd, struct imap_search *s,
 	if (r.need == NEED_HEADER && !r.uncached)
 		r.hdrs = mbox_hdr_reader_new(r.v);
 	found->seqs = xcalloc(r.count ? r.count : 1, sizeof(*found->seqs));
+	for (seq = 1; seq <= r.count && r.need == NEED_BODY &&
+	    seq <= PREFETCH_AHEAD; seq++)
+		mbox_view_msg_prefetch(r.v, seq);
 	for (seq = 1; seq <= r.count; seq++) {
+		if (r.need == NEED_BODY && seq + PREFETCH_AHEAD <= r.count)
+			mbox_view_msg_prefetch(r.v, seq + PREFETCH_AHEAD);
 		memset(&st, 0, sizeof(st));
 		st.seq = seq;
 		if (mbox_view_msg(r.v, seq, &st.info) < 0 || st.info.expunged)

@@ -438,6 +438,20 @@ mbox_view_msg_open(struct mbox_view *v, uint32_t seq)
 	return -1;
 }
 
+void
+mbox_view_msg_prefetch(struct mbox_view *v, uint32_t seq)
+{
+	char *path = mbox_view_msg_path(v, seq);
+	int fd = path != NULL ? open(path, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW | O_NONBLOCK) : -1;
+
+	free(path);
+	if (fd >= 0) {
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+		close(fd);
+	}
+}
+
 int
 mbox_view_uidl(struct mbox_view *v, uint32_t seq, char out[MBOX_UIDL_MAX + 1])
 {
