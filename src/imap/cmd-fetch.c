@@ -568,6 +568,7 @@ cmd_fetch(struct imap_cmd *cmd)
 
 	if (x == NULL && (x = fetch_start(cmd)) == NULL)
 		return IMAP_CMD_DONE;
+	imap_out_new_keywords(&cmd->out, cmd->c->view, readonly);
 	while (x->ri < x->seqs.count) {
 		if (x->set_seen && !readonly && x->next > x->seen_upto &&
 		    mark_seen_batch(cmd, x) < 0)

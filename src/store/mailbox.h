@@ -308,6 +308,17 @@ int mbox_view_msg(struct mbox_view *v, uint32_t seq, struct mbox_msg_info *info_
  * Names are never removed while the view is open (the pointer stays). */
 unsigned mbox_view_n_keywords(struct mbox_view *v);
 const char *mbox_view_keyword(struct mbox_view *v, unsigned i);
+/*
+ * Keywords a session must announce (untagged FLAGS and PERMANENTFLAGS)
+ * before a FETCH shows them (RFC 3501 7.2.6, 9051 7.3.5). A view counts
+ * the folder's keywords at open as told (SELECT lists them) and
+ * mbox_view_changes() reports new ones (keywords_changed).
+ * mbox_view_keywords_news: true when the folder has keywords the view
+ * has not told yet, which then count as told: send the FLAGS lines now.
+ * mbox_view_keywords_told: the keyword bits told so far; show no others.
+ */
+bool mbox_view_keywords_news(struct mbox_view *v);
+uint32_t mbox_view_keywords_told(const struct mbox_view *v);
 /* Whether STORE may add a new keyword (PERMANENTFLAGS \*). */
 bool mbox_view_can_add_keywords(struct mbox_view *v);
 /*

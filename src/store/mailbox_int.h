@@ -140,7 +140,7 @@ struct mbox_view {
 	uint32_t		 uidnext;	/* it knows uids below this */
 	uint64_t		 modseq;	/* it knows changes up to this */
 	uint64_t		 expunge_gen;
-	unsigned		 n_kw;
+	uint32_t		 kw_told;	/* keywords announced (FLAGS) */
 	struct mbox_uid_range	*recent;	/* claimed \Recent ranges */
 	size_t			 n_recent, cap_recent;
 	struct mbox_own		*own;		/* its own STOREs since changes */

@@ -196,7 +196,7 @@ mbox_view_open(struct mbox_user *u, const char *name, bool readonly,
 		v->uidnext = f->uidnext;
 		v->modseq = f->highestmodseq;
 		v->expunge_gen = f->expunge_gen;
-		v->n_kw = f->n_kw;
+		v->kw_told = f->kw_mask;
 		claim_recent(v, 1);
 		v->next = f->views;
 		if (f->views)
@@ -405,6 +405,24 @@ mbox_view_keyword(struct mbox_view *v, unsigned i)
 	s = v->f->kw[i];
 	mbox_unlock(&v->f->mu, MBOX_LK_FOLDER);
 	return s;
+}
+
+bool
+mbox_view_keywords_news(struct mbox_view *v)
+{
+	bool news;
+
+	mbox_lock(&v->f->mu, MBOX_LK_FOLDER);
+	news = (v->f->kw_mask & ~v->kw_told) != 0;
+	v->kw_told = v->f->kw_mask;
+	mbox_unlock(&v->f->mu, MBOX_LK_FOLDER);
+	return news;
+}
+
+uint32_t
+mbox_view_keywords_told(const struct mbox_view *v)
+{
+	return v->kw_told;
 }
 
 bool
@@ -634,8 +652,8 @@ mbox_view_changes(struct mbox_view *v, struct mbox_changes *ch)
 		changes_flags(v, old_uidnext, ch);
 	v->modseq = f->highestmodseq;
 	v->n_own = 0;
-	ch->keywords_changed = f->n_kw != v->n_kw;
-	v->n_kw = f->n_kw;
+	ch->keywords_changed = (f->kw_mask & ~v->kw_told) != 0;
+	v->kw_told = f->kw_mask;
 	ch->exists = v->count;
 	ch->recent = recent_count(v);
 	ch->highestmodseq = v->modseq;

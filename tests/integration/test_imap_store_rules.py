@@ -149,13 +149,16 @@ def first_fetch_naming(r, kw):
     return None
 
 
-def check_announced(r, kw=b"$hello"):
-    f = first_fetch_naming(r, kw)
-    assert f is not None, r
-    i = flags_line_has(r, kw)
-    assert i is not None and i < f, r
-    perm = [l for l in r.lines[i:f] if l.startswith(b"* OK [PERMANENTFLAGS")]
-    assert perm and kw in perm[0], r
+def check_announced(*rs, kw=b"$hello"):
+    """In the responses rs (in order), FLAGS and PERMANENTFLAGS list kw
+    before the first FETCH naming it."""
+    lines = [l for r in rs for l in r.lines]
+    f = first_fetch_naming(imapclient.Resp(lines, "OK"), kw)
+    assert f is not None, rs
+    i = flags_line_has(imapclient.Resp(lines[:f], "OK"), kw)
+    assert i is not None, rs
+    perm = [l for l in lines[i:f] if l.startswith(b"* OK [PERMANENTFLAGS")]
+    assert perm and kw in perm[0], rs
 
 
 def test_keyword_from_another_session_announced(srv, user, login):
@@ -185,8 +188,8 @@ def test_keyword_from_append_announced(srv, user, login):
     a = login()
     a.append("INBOX", msg("one"))
     a.cmd("SELECT INBOX")
-    a.append("INBOX", msg("two"), flags="$hello")
-    check_announced(a.cmd("FETCH 1:* (FLAGS)"))
+    r = a.append("INBOX", msg("two"), flags="$hello")
+    check_announced(r, a.cmd("FETCH 1:* (FLAGS)"))
 
 
 def test_keyword_via_imaplib(srv, user):
