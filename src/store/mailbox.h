@@ -29,6 +29,8 @@
  * turns every LF not preceded by CR into CRLF, and sizes here (RFC822.SIZE,
  * STATUS SIZE) are of that form. A base name may carry ",S=<file size>"
  * and ",W=<wire size>"; without W= the file is read once to count.
+ * ",X=1" marks a file stored exactly as received (a literal8 APPEND):
+ * CRLFs kept, so a bare LF in it was a bare LF (BINARY, RFC 3516).
  *
  * The flags and keywords live in the file names, so deleting tem-* loses
  * no message and no flag. The keyword map is deliberately NOT a tem-*
@@ -223,6 +225,12 @@ int mbox_status(struct mbox_user *u, const char *name, struct mbox_status *st,
 struct mbox_spool;
 
 struct mbox_spool *mbox_spool_new(struct mbox_user *u);
+/* Before the first write: store the bytes exactly as given, CRLF and
+ * bare LF alike (a literal8 APPEND), and mark the file so (",X=1" in its
+ * name, kept by COPY/MOVE): mbox_msg_info.exact. Text is served from it
+ * as from any file (every bare LF as CRLF); BINARY serves binary parts
+ * as they are. */
+void mbox_spool_exact(struct mbox_spool *s);
 int mbox_spool_write(struct mbox_spool *s, const char *p, size_t n);
 int mbox_spool_finish(struct mbox_spool *s);
 /* The errno of the first failure, or 0. */
@@ -298,6 +306,7 @@ struct mbox_msg_info {
 	uint64_t	modseq;
 	uint64_t	size;		/* RFC822.SIZE (wire form) */
 	time_t		internaldate;
+	bool		exact;		/* stored as received (mbox_spool_exact) */
 	bool		expunged;	/* expunged elsewhere, not yet reported:
 					 * only uid is set; the file is gone */
 };

@@ -194,7 +194,7 @@ host_init(void)
 }
 
 char *
-mbox_unique_base(uint64_t fsize, uint64_t wsize)
+mbox_unique_base(uint64_t fsize, uint64_t wsize, bool exact)
 {
 	static atomic_ulong seq;
 	struct timeval tv;
@@ -207,12 +207,22 @@ mbox_unique_base(uint64_t fsize, uint64_t wsize)
 	    (long)tv.tv_usec, (int)getpid(), atomic_fetch_add(&seq, 1),
 	    host_name);
 	if (fsize == UINT64_MAX)
-		full = xasprintf("%s,W=%llu", base, (unsigned long long)wsize);
+		full = xasprintf("%s,W=%llu%s", base, (unsigned long long)wsize,
+		    exact ? ",X=1" : "");
 	else
-		full = xasprintf("%s,S=%llu,W=%llu", base,
-		    (unsigned long long)fsize, (unsigned long long)wsize);
+		full = xasprintf("%s,S=%llu,W=%llu%s", base,
+		    (unsigned long long)fsize, (unsigned long long)wsize,
+		    exact ? ",X=1" : "");
 	free(base);
 	return full;
+}
+
+bool
+mbox_name_exact(const char *name, size_t base_len)
+{
+	uint64_t v;
+
+	return mbox_base_field(name, base_len, MBOX_FIELD_EXACT, &v) && v == 1;
 }
 
 int

@@ -195,8 +195,11 @@ bool mbox_base_field(const char *name, size_t base_len, char key,
 uint64_t mbox_wire_size(const char *data, size_t len);
 int mbox_file_wire_size(int fd, uint64_t *size_r);
 /* A fresh unique base name with S= and W= (S= left out when fsize is
- * UINT64_MAX). */
-char *mbox_unique_base(uint64_t fsize, uint64_t wsize);
+ * UINT64_MAX), and X=1 when exact (stored as received: mailbox.h). */
+#define MBOX_FIELD_EXACT	'X'
+char *mbox_unique_base(uint64_t fsize, uint64_t wsize, bool exact);
+/* Whether a file name has X=1. */
+bool mbox_name_exact(const char *name, size_t base_len);
 /* Atomic replace and directory fsync: util/fsutil.h. */
 /* 0 if path is a folder (has cur/), else -1 with errno. */
 int mbox_folder_exists(const char *path);

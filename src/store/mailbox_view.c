@@ -376,6 +376,7 @@ mbox_view_msg(struct mbox_view *v, uint32_t seq, struct mbox_msg_info *info)
 		info->modseq = m->modseq;
 		info->size = m->size;
 		info->internaldate = (time_t)m->idate;
+		info->exact = mbox_name_exact(m->name, m->base_len);
 	}
 	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 	if (!info->expunged && is_recent(v, uid))
