@@ -203,6 +203,112 @@ test_recent_while_closed(void)
 	teardown();
 }
 
+/* ---- keywords are told before they are shown ------------------------------ */
+
+static void
+test_keywords_told(void)
+{
+	struct mbox_user *u;
+	struct mbox_view *v1, *v2;
+	struct mbox_changes ch;
+	const char *kws[2] = { "$hello", NULL };
+	uint32_t seq = 1, *mod = NULL;
+	size_t nmod;
+
+	setup();
+	u = uopen();
+	append(u, "INBOX", "$old");
+	v1 = vopen(u, "INBOX", false);
+	v2 = vopen(u, "INBOX", false);
+	TEST_ASSERT(mbox_view_keywords_told(v1) == 1);	/* SELECT lists it */
+	TEST_ASSERT(!mbox_view_keywords_news(v1));
+	TEST_ASSERT(mbox_store(v2, &seq, 1, MBOX_STORE_ADD, 0, kws, 0, &mod,
+	    &nmod, NULL) == 0);
+	free(mod);
+	/* v1 has not told $hello: news once, then told */
+	TEST_ASSERT(mbox_view_keywords_told(v1) == 1);
+	TEST_ASSERT(mbox_view_keywords_news(v1));
+	TEST_ASSERT(mbox_view_keywords_told(v1) == 3);
+	TEST_ASSERT(!mbox_view_keywords_news(v1));
+	mbox_view_changes(v1, &ch);	/* ... so no second FLAGS */
+	TEST_ASSERT(!ch.keywords_changed && ch.n_flags == 1);
+	mbox_changes_free(&ch);
+	/* v2 made it: its changes report it (or news would) */
+	mbox_view_changes(v2, &ch);
+	TEST_ASSERT(ch.keywords_changed);
+	mbox_changes_free(&ch);
+	TEST_ASSERT(!mbox_view_keywords_news(v2));
+	mbox_view_close(&v1);
+	mbox_view_close(&v2);
+	mbox_user_unref(&u);
+	teardown();
+}
+
+/* ---- literal8: stored as received --------------------------------------------- */
+
+static char *
+read_msg(struct mbox_view *v, uint32_t seq, size_t *len_r)
+{
+	char *buf = xmalloc(4096);
+	int fd = mbox_view_msg_open(v, seq);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, 4096);
+
+	if (fd >= 0)
+		close(fd);
+	*len_r = n < 0 ? 0 : (size_t)n;
+	return buf;
+}
+
+static void
+test_exact_append(void)
+{
+	static const char raw[] = "Subject: b\r\n\r\na\0b\nc\r\n";
+	struct mbox_user *u;
+	struct mbox_view *v;
+	struct mbox_spool *s;
+	struct mbox_msg_info mi;
+	uint32_t uv, uid, *src, *dst;
+	size_t n, len;
+	char *data;
+
+	setup();
+	u = uopen();
+	s = mbox_spool_new(u);
+	mbox_spool_exact(s);
+	TEST_ASSERT(mbox_spool_write(s, raw, 5) == 0);	/* any chunking */
+	TEST_ASSERT(mbox_spool_write(s, raw + 5, sizeof(raw) - 6) == 0);
+	TEST_ASSERT(mbox_spool_finish(s) == 0);
+	TEST_ASSERT(mbox_append_spool(u, "INBOX", &s, 0, NULL, 0, &uv, &uid,
+	    NULL) == 0);
+	append(u, "INBOX", NULL);
+	TEST_ASSERT(mbox_create(u, "Other", 0, NULL) == 0);
+	v = vopen(u, "INBOX", false);
+	TEST_ASSERT(mbox_view_msg(v, 1, &mi) == 0 && mi.exact);
+	/* the wire size counts the bare LF as CRLF, as any text */
+	TEST_ASSERT(mi.size == sizeof(raw) - 1 + 1);
+	data = read_msg(v, 1, &len);
+	TEST_ASSERT(len == sizeof(raw) - 1 && memcmp(data, raw, len) == 0);
+	free(data);
+	TEST_ASSERT(mbox_view_msg(v, 2, &mi) == 0 && !mi.exact);
+	{
+		uint32_t seqs[2] = { 1, 2 };
+		TEST_ASSERT(mbox_copy(v, seqs, 2, "Other", false, &uv, &src,
+		    &dst, &n, NULL) == 0 && n == 2);
+		free(src);
+		free(dst);
+	}
+	mbox_view_close(&v);
+	v = vopen(u, "Other", false);
+	TEST_ASSERT(mbox_view_msg(v, 1, &mi) == 0 && mi.exact);
+	TEST_ASSERT(mbox_view_msg(v, 2, &mi) == 0 && !mi.exact);
+	data = read_msg(v, 1, &len);
+	TEST_ASSERT(len == sizeof(raw) - 1 && memcmp(data, raw, len) == 0);
+	free(data);
+	mbox_view_close(&v);
+	mbox_user_unref(&u);
+	teardown();
+}
+
 /* An index written by version 1 (no recent_uid) is migrated, not rebuilt:
  * UIDVALIDITY stays and the mail already there is not recent. */
 static void
@@ -242,6 +348,8 @@ main(void)
 	loop_global_init();
 	TEST_RUN(test_recent_claimed_once);
 	TEST_RUN(test_recent_while_closed);
+	TEST_RUN(test_keywords_told);
+	TEST_RUN(test_exact_append);
 	TEST_RUN(test_migrate_v1);
 	mbox_shutdown();
 	teardown();
