@@ -188,7 +188,17 @@ int mbox_rename(struct mbox_user *u, const char *oldname, const char *newname,
 int mbox_subscribe(struct mbox_user *u, const char *name, bool on,
     char **error_r);
 
+/* RFC 8474 object ids as text: MAILBOXID "F" + 16 hex digits (a salt
+ * of the user's index and the folder's UIDVALIDITY: kept by RENAME, new
+ * for a new folder or a rebuilt index), EMAILID "M" + 16 hex digits
+ * (from the file name: a hash of its unique part, or the ",E=<id>" COPY
+ * and MOVE give the new file so that it keeps the original's). There
+ * are no THREADIDs (RFC 8474 5.2 allows NIL). */
+#define MBOX_OBJECTID_MAX	32
+void mbox_emailid_format(uint64_t emailid, char out[MBOX_OBJECTID_MAX + 1]);
+
 struct mbox_status {
+	char		mailboxid[MBOX_OBJECTID_MAX + 1];
 	uint32_t	messages;
 	uint32_t	recent;		/* \Recent (IMAP4rev1) */
 	uint32_t	uidnext;
@@ -307,6 +317,9 @@ struct mbox_msg_info {
 	uint64_t	size;		/* RFC822.SIZE (wire form) */
 	time_t		internaldate;
 	bool		exact;		/* stored as received (mbox_spool_exact) */
+	time_t		savedate;	/* when it came into this folder (RFC
+					 * 8514): APPEND, COPY, MOVE, delivery */
+	uint64_t	emailid;	/* RFC 8474, see mbox_emailid_format */
 	bool		expunged;	/* expunged elsewhere, not yet reported:
 					 * only uid is set; the file is gone */
 };

@@ -33,7 +33,7 @@
 #include "util/xmalloc.h"
 
 #define INDEX_FILE	"tem-index.sqlite"
-#define INDEX_VERSION	2	/* see migrations[] */
+#define INDEX_VERSION	3	/* see migrations[] */
 #define MODSEQ_JUMP	(1ULL << 24)
 #define EXP_KEEP	10000	/* expunge history kept per folder ... */
 #define EXP_PRUNE_AT	20000	/* ... once it grows past this */
@@ -51,10 +51,11 @@ static const char *const stmt_sql[S_N] = {
 	    "highestmodseq, special_use) VALUES(?1, ?2, 1, 1, ?3)",
 	[S_FOLDER_UPD] = "UPDATE folders SET uidnext = ?2, highestmodseq = ?3 "
 	    "WHERE id = ?1",
-	[S_MSGS] = "SELECT uid, name, modseq, size, idate, innew "
+	[S_MSGS] = "SELECT uid, name, modseq, size, idate, innew, savedate "
 	    "FROM messages WHERE folder = ?1 ORDER BY uid",
 	[S_MSG_INS] = "INSERT OR REPLACE INTO messages(folder, uid, name, "
-	    "modseq, size, idate, innew) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	    "modseq, size, idate, innew, savedate) "
+	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[S_MSG_UPD] = "UPDATE messages SET name = ?3, "
 	    "modseq = coalesce(?4, modseq), innew = ?5 "
 	    "WHERE folder = ?1 AND uid = ?2",
@@ -80,6 +81,7 @@ static const char schema[] =
     "  uid INTEGER NOT NULL, name TEXT NOT NULL, modseq INTEGER NOT NULL, "
     "  size INTEGER NOT NULL, idate INTEGER NOT NULL, "
     "  innew INTEGER NOT NULL DEFAULT 0, "
+    "  savedate INTEGER, "
     "  PRIMARY KEY(folder, uid)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS expunged(folder INTEGER NOT NULL, "
     "  uid INTEGER NOT NULL, modseq INTEGER NOT NULL, "
@@ -93,11 +95,14 @@ static const char schema[] =
  * INDEX_VERSION is not ours and is rebuilt.
  *   2: folders.recent_uid, the lowest UID no session has claimed as
  *      \Recent (RFC 3501): existing mail counts as already seen.
+ *   3: messages.savedate (RFC 8514 SAVEDATE); NULL in old rows: the
+ *      INTERNALDATE stands in.
  */
 static const char *const migrations[INDEX_VERSION] = {
 	[1] = "ALTER TABLE folders ADD COLUMN "
 	    "  recent_uid INTEGER NOT NULL DEFAULT 0;"
 	    "UPDATE folders SET recent_uid = uidnext;",
+	[2] = "ALTER TABLE messages ADD COLUMN savedate INTEGER;",
 };
 
 /* Children of a dir: ".A" -> ".A.x" (never "" here). */
@@ -335,6 +340,26 @@ after_unclean(struct mbox_user *u)
 	return 0;
 }
 
+/* The index's random salt for MAILBOXIDs (RFC 8474), made once: ids
+ * of different users' folders differ, and a rebuilt index (new
+ * UIDVALIDITYs) gives new ones. */
+static int
+id_salt_load(struct mbox_user *u)
+{
+	int64_t salt = 0;
+	int r = meta_get(u, "objectid_salt", &salt);
+
+	if (r < 0)
+		return -1;
+	if (r == SQLITE_DONE) {
+		salt = (int64_t)(hashmap_random_seed() & 0xffffffffu);
+		if (meta_put(u, "objectid_salt", salt) != SQLITE_OK)
+			return -1;
+	}
+	u->id_salt = (uint32_t)salt;
+	return 0;
+}
+
 int
 mbox_index_open(struct mbox_user *u, char **error_r)
 {
@@ -359,6 +384,12 @@ mbox_index_open(struct mbox_user *u, char **error_r)
 		r = try_open(u, path, &err);
 	}
 	if (r == 0 && after_unclean(u) < 0) {
+		err = xasprintf("Cannot open the mail index: %s",
+		    sqlite3_errmsg(u->db));
+		db_close(u);
+		r = -1;
+	}
+	if (r == 0 && id_salt_load(u) < 0) {
 		err = xasprintf("Cannot open the mail index: %s",
 		    sqlite3_errmsg(u->db));
 		db_close(u);
@@ -460,6 +491,8 @@ load_messages(struct mbox_user *u, struct mbox_folder *f)
 		if (sqlite3_column_int(st, 5))
 			m->flags |= MBOX_FI_INNEW;
 		m->letters = letters;
+		m->savedate = sqlite3_column_type(st, 6) == SQLITE_NULL ?
+		    (uint32_t)m->idate : (uint32_t)sqlite3_column_int64(st, 6);
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -520,6 +553,7 @@ write_delta(struct mbox_user *u, struct mbox_folder *f,
 		sqlite3_bind_int64(st, 5, (int64_t)m->size);
 		sqlite3_bind_int64(st, 6, m->idate);
 		sqlite3_bind_int(st, 7, (m->flags & MBOX_FI_INNEW) != 0);
+		sqlite3_bind_int64(st, 8, m->savedate);
 		rc = step_done(st);
 	}
 	for (size_t i = 0; i < d->n_upd && rc == SQLITE_OK; i++) {

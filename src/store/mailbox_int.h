@@ -60,6 +60,7 @@ struct mbox_msg {
 	int64_t		 idate;
 	uint16_t	 flags;		/* MBOX_F_* | MBOX_FI_INNEW */
 	uint16_t	 base_len;
+	uint32_t	 savedate;	/* RFC 8514, time_t (until 2106) */
 	char		*name;		/* file name in cur/ (or new/) */
 };
 
@@ -123,6 +124,7 @@ struct mbox_user {
 	struct sqlite3_stmt	*stmt[16];
 	bool			 unclean_marked;
 	bool			 broken;	/* SQLITE_CORRUPT seen: rebuild at next open */
+	uint32_t		 id_salt;	/* MAILBOXID salt (set at open) */
 	unsigned		 exp_commits;
 };
 
@@ -195,9 +197,21 @@ bool mbox_base_field(const char *name, size_t base_len, char key,
 uint64_t mbox_wire_size(const char *data, size_t len);
 int mbox_file_wire_size(int fd, uint64_t *size_r);
 /* A fresh unique base name with S= and W= (S= left out when fsize is
- * UINT64_MAX), and X=1 when exact (stored as received: mailbox.h). */
+ * UINT64_MAX), X=1 when exact (stored as received: mailbox.h), and
+ * E=emailid unless 0 (a copy keeps its original's EMAILID). */
 #define MBOX_FIELD_EXACT	'X'
-char *mbox_unique_base(uint64_t fsize, uint64_t wsize, bool exact);
+#define MBOX_FIELD_EMAILID	'E'
+char *mbox_unique_base(uint64_t fsize, uint64_t wsize, bool exact,
+    uint64_t emailid);
+/* A file's RFC 8474 EMAILID: its base name's ",E=" (a copy's: the
+ * original's id), else a hash of the name up to the first "," or ":"
+ * (unique as the name is). Never 0. Lives in the name only, so index
+ * rebuilds and outside tools keep it. */
+uint64_t mbox_name_emailid(const char *name, size_t base_len);
+/* f's RFC 8474 MAILBOXID: the user's salt and f's UIDVALIDITY (kept by
+ * RENAME, new for every new folder). */
+void mbox_folder_mailboxid(const struct mbox_folder *f,
+    char out[MBOX_OBJECTID_MAX + 1]);
 /* Whether a file name has X=1. */
 bool mbox_name_exact(const char *name, size_t base_len);
 /* Atomic replace and directory fsync: util/fsutil.h. */

@@ -29,7 +29,7 @@ struct mbox_spool *
 mbox_spool_new(struct mbox_user *u)
 {
 	struct mbox_spool *s = xcalloc(1, sizeof(*s));
-	char *base = mbox_unique_base(UINT64_MAX, 0, false);
+	char *base = mbox_unique_base(UINT64_MAX, 0, false, 0);
 
 	s->path = xasprintf("%s/tmp/%s.append", u->root, base);
 	free(base);

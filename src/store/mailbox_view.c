@@ -336,6 +336,7 @@ mbox_view_status(struct mbox_view *v, struct mbox_status *st)
 	st->uidnext = v->uidnext;
 	st->uidvalidity = f->uidvalidity;
 	st->highestmodseq = v->modseq;
+	mbox_folder_mailboxid(f, st->mailboxid);
 	for (uint32_t i = 0; i < v->count; i++) {
 		while (j < f->count && f->msgs[j].uid < v->uids[i])
 			j++;
@@ -377,6 +378,8 @@ mbox_view_msg(struct mbox_view *v, uint32_t seq, struct mbox_msg_info *info)
 		info->size = m->size;
 		info->internaldate = (time_t)m->idate;
 		info->exact = mbox_name_exact(m->name, m->base_len);
+		info->savedate = (time_t)m->savedate;
+		info->emailid = mbox_name_emailid(m->name, m->base_len);
 	}
 	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 	if (!info->expunged && is_recent(v, uid))

@@ -309,6 +309,83 @@ test_exact_append(void)
 	teardown();
 }
 
+/* ---- SAVEDATE and OBJECTID ----------------------------------------------- */
+
+static struct mbox_msg_info
+info_of(struct mbox_view *v, uint32_t seq)
+{
+	struct mbox_msg_info mi;
+
+	memset(&mi, 0, sizeof(mi));
+	if (mbox_view_msg(v, seq, &mi) < 0)
+		mi.uid = 0;		/* the callers' checks then fail */
+	return mi;
+}
+
+static void
+mailboxid_of(struct mbox_user *u, const char *name, char *out)
+{
+	struct mbox_status st;
+
+	TEST_ASSERT(mbox_status(u, name, &st, NULL) == 0);
+	memcpy(out, st.mailboxid, sizeof(st.mailboxid));
+}
+
+static void
+test_savedate_objectid(void)
+{
+	char id1[MBOX_OBJECTID_MAX + 1], id2[MBOX_OBJECTID_MAX + 1];
+	char id3[MBOX_OBJECTID_MAX + 1];
+	struct mbox_user *u;
+	struct mbox_view *v;
+	struct mbox_msg_info a, b, c;
+	uint32_t uv, uid, seqs[2] = { 1, 2 }, *src, *dst;
+	time_t t0 = time(NULL);
+	size_t n;
+
+	setup();
+	u = uopen();
+	/* an old INTERNALDATE, saved now */
+	TEST_ASSERT(mbox_append(u, "INBOX", body, strlen(body), 0, NULL,
+	    1000000000, &uv, &uid, NULL) == 0);
+	append(u, "INBOX", NULL);
+	TEST_ASSERT(mbox_create(u, "Other", 0, NULL) == 0);
+	v = vopen(u, "INBOX", false);
+	a = info_of(v, 1);
+	b = info_of(v, 2);
+	TEST_ASSERT(a.internaldate == 1000000000 && a.savedate >= t0 &&
+	    a.savedate <= time(NULL));
+	TEST_ASSERT(a.emailid != 0 && b.emailid != 0 && a.emailid != b.emailid);
+	/* COPY and MOVE keep EMAILID; the copy has a SAVEDATE of its own */
+	TEST_ASSERT(mbox_copy(v, seqs, 1, "Other", false, &uv, &src, &dst, &n,
+	    NULL) == 0);
+	free(src);
+	free(dst);
+	TEST_ASSERT(mbox_copy(v, seqs + 1, 1, "Other", true, &uv, &src, &dst,
+	    &n, NULL) == 0);
+	free(src);
+	free(dst);
+	mbox_view_close(&v);
+	v = vopen(u, "Other", false);
+	c = info_of(v, 1);
+	TEST_ASSERT(c.emailid == a.emailid && c.savedate >= a.savedate);
+	TEST_ASSERT(info_of(v, 2).emailid == b.emailid);
+	mbox_view_close(&v);
+	/* MAILBOXID: one per folder, kept by RENAME, new for a new folder */
+	mailboxid_of(u, "INBOX", id1);
+	mailboxid_of(u, "Other", id2);
+	TEST_ASSERT(id1[0] == 'F' && strlen(id1) == 17 && strcmp(id1, id2));
+	TEST_ASSERT(mbox_rename(u, "Other", "Renamed", NULL) == 0);
+	mailboxid_of(u, "Renamed", id3);
+	TEST_ASSERT(strcmp(id2, id3) == 0);
+	TEST_ASSERT(mbox_delete(u, "Renamed", NULL) == 0);
+	TEST_ASSERT(mbox_create(u, "Renamed", 0, NULL) == 0);
+	mailboxid_of(u, "Renamed", id3);
+	TEST_ASSERT(strcmp(id2, id3) != 0);
+	mbox_user_unref(&u);
+	teardown();
+}
+
 /* An index written by version 1 (no recent_uid) is migrated, not rebuilt:
  * UIDVALIDITY stays and the mail already there is not recent. */
 static void
@@ -329,7 +406,8 @@ test_migrate_v1(void)
 	path = xasprintf("%s/tem-index.sqlite", tbox);
 	TEST_ASSERT(sqlite3_open(path, &db) == SQLITE_OK);
 	TEST_ASSERT(sqlite3_exec(db, "ALTER TABLE folders DROP COLUMN "
-	    "recent_uid; UPDATE meta SET value = 1 WHERE key = 'version'",
+	    "recent_uid; ALTER TABLE messages DROP COLUMN savedate; "
+	    "UPDATE meta SET value = 1 WHERE key = 'version'",
 	    NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	free(path);
@@ -337,6 +415,12 @@ test_migrate_v1(void)
 	u = uopen();
 	TEST_ASSERT(mbox_status(u, "INBOX", &st, NULL) == 0);
 	TEST_ASSERT(st.uidvalidity == uv && st.messages == 2 && st.recent == 1);
+	{
+		struct mbox_view *v = vopen(u, "INBOX", true);
+		struct mbox_msg_info mi = info_of(v, 1);
+		TEST_ASSERT(mi.savedate == mi.internaldate);
+		mbox_view_close(&v);
+	}
 	mbox_user_unref(&u);
 	teardown();
 }
@@ -350,6 +434,7 @@ main(void)
 	TEST_RUN(test_recent_while_closed);
 	TEST_RUN(test_keywords_told);
 	TEST_RUN(test_exact_append);
+	TEST_RUN(test_savedate_objectid);
 	TEST_RUN(test_migrate_v1);
 	mbox_shutdown();
 	teardown();
