@@ -87,6 +87,7 @@ cmd_mbox_status_line(struct buf *out, const char *name, unsigned items,
 	ITEM(IMAP_STATUS_RECENT, "RECENT %u", st->recent);
 	ITEM(IMAP_STATUS_HIGHESTMODSEQ, "HIGHESTMODSEQ %llu",
 	    (unsigned long long)st->highestmodseq);
+	ITEM(IMAP_STATUS_MAILBOXID, "MAILBOXID (%s)", st->mailboxid);
 #undef ITEM
 	buf_puts(out, ")\r\n");
 }
@@ -198,6 +199,7 @@ create_params(struct imap_cmd *cmd, const struct imap_arg *a, unsigned *use_r)
 enum imap_cmd_result
 cmd_create(struct imap_cmd *cmd)
 {
+	struct mbox_status st;
 	unsigned use = 0;
 	char *name, *err = NULL;
 	int r;
@@ -212,10 +214,17 @@ cmd_create(struct imap_cmd *cmd)
 	if ((name = new_name_arg(cmd, &cmd->args[0])) == NULL)
 		return IMAP_CMD_DONE;
 	r = mbox_create(cmd->c->mu, name, use, &err);
-	free(name);
-	if (r < 0)
+	if (r < 0) {
+		free(name);
 		return cmd_mbox_fail(cmd, r, false, err);
-	imap_cmd_ok(cmd, "CREATE completed");
+	}
+	/* RFC 8474 4.1: the new folder's MAILBOXID */
+	if (mbox_status(cmd->c->mu, name, &st, NULL) == 0)
+		imap_cmd_ok(cmd, "[MAILBOXID (%s)] CREATE completed",
+		    st.mailboxid);
+	else
+		imap_cmd_ok(cmd, "CREATE completed");
+	free(name);
 	return IMAP_CMD_DONE;
 }
 

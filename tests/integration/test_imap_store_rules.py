@@ -18,6 +18,7 @@ One server for the module; each test logs in as a user of its own."""
 import imaplib
 import os
 import re
+import time
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -246,3 +247,106 @@ def test_binary_literal8_byte_exact(srv, user, login):
     c.cmd("SELECT Bin")
     r = c.cmd("FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])")
     assert b"BINARY[1] ~{7}\r\n" + BINARY_PART + b")" in r.of("FETCH")[0]
+
+
+# --- SAVEDATE (RFC 8514) ---------------------------------------------------
+
+def test_capabilities(srv, user, login):
+    caps = login().cmd("CAPABILITY").of("CAPABILITY")[0].split()
+    assert b"OBJECTID" in caps and b"SAVEDATE" in caps
+
+
+def today():
+    return time.strftime("%d-%b-%Y", time.gmtime())
+
+
+def test_savedate(srv, user):
+    m = imaplib_login(srv, user)
+    try:
+        old = imaplib.Time2Internaldate(978307200)  # 1 Jan 2001 UTC
+        typ, _ = m.append("INBOX", None, old, msg("old"))
+        assert typ == "OK"
+        m.create("Other")
+        m.select("INBOX")
+        typ, data = m.fetch("1", "(INTERNALDATE SAVEDATE)")
+        assert typ == "OK", data
+        saved = re.search(rb'SAVEDATE "([^"]+)"', data[0]).group(1)
+        t = imaplib.Internaldate2tuple(b'INTERNALDATE "' + saved + b'"')
+        assert abs(time.mktime(t) - time.time()) < 3600, data
+        assert b'INTERNALDATE "01-Jan-2001' in data[0], data
+        assert search(m, "SAVEDSINCE", today()) == [1]
+        assert search(m, "SAVEDON", today()) == [1]
+        assert search(m, "SAVEDBEFORE", "1-Jan-2002") == []
+        assert search(m, "BEFORE", "1-Jan-2002") == [1]
+        assert search(m, "SAVEDATESUPPORTED") == [1]
+        # a copy is saved anew, with its INTERNALDATE
+        typ, _ = m.copy("1", "Other")
+        assert typ == "OK"
+        m.select("Other")
+        typ, data = m.fetch("1", "(INTERNALDATE SAVEDATE)")
+        assert b'INTERNALDATE "01-Jan-2001' in data[0], data
+        assert search(m, "SAVEDON", today()) == [1]
+    finally:
+        m.logout()
+
+
+# --- OBJECTID (RFC 8474) ---------------------------------------------------
+
+def mailboxid(text):
+    return re.search(rb"MAILBOXID \(([A-Za-z0-9_-]+)\)", text).group(1)
+
+
+def test_objectid(srv, user, login):
+    c = login()
+    r = c.cmd("CREATE Work")
+    assert "[MAILBOXID (" in r.tagged, r
+    work = re.search(r"MAILBOXID \(([A-Za-z0-9_-]+)\)", r.tagged).group(1)
+    st = c.cmd("STATUS Work (MAILBOXID MESSAGES)").of("STATUS")[0]
+    assert mailboxid(st).decode() == work
+    inbox = mailboxid(c.cmd("STATUS INBOX (MAILBOXID)").of("STATUS")[0])
+    assert inbox.decode() != work
+    # RENAME keeps it; a new folder of the old name gets a new one
+    c.cmd("RENAME Work Job")
+    st = c.cmd("STATUS Job (MAILBOXID)").of("STATUS")[0]
+    assert mailboxid(st).decode() == work
+    r = c.cmd("CREATE Work")
+    assert work not in r.tagged, r
+    # messages
+    c.append("INBOX", msg("one"))
+    c.append("INBOX", msg("two"))
+    r = c.cmd("SELECT INBOX")
+    sel = [l for l in r.lines if b"[MAILBOXID" in l]
+    assert sel and mailboxid(sel[0]) == inbox, r
+    f = c.cmd("FETCH 1:2 (EMAILID THREADID)").fetches()
+    ids = [f[i]["EMAILID"][0] for i in (1, 2)]
+    assert ids[0] != ids[1] and all(re.fullmatch(rb"[A-Za-z0-9_-]+", i)
+                                    for i in ids), f
+    assert f[1]["THREADID"] is None or f[1]["THREADID"] == b"NIL", f
+    r = c.cmd("SEARCH EMAILID " + ids[1].decode())
+    assert r.of("SEARCH") == [b"* SEARCH 2"], r
+    r = c.cmd("SEARCH THREADID T1")
+    assert r.of("SEARCH") == [b"* SEARCH"], r
+    # COPY and MOVE keep EMAILID
+    c.cmd("COPY 1 Job")
+    c.cmd("MOVE 2 Job")
+    c.cmd("SELECT Job")
+    f = c.cmd("FETCH 1:2 (EMAILID)").fetches()
+    assert [f[i]["EMAILID"][0] for i in (1, 2)] == ids, f
+
+
+def test_objectid_via_imaplib(srv, user):
+    m = imaplib_login(srv, user)
+    try:
+        m.append("INBOX", None, None, msg("one"))
+        m.create("Keep")
+        m.select("INBOX")
+        typ, data = m.fetch("1", "(EMAILID)")
+        eid = re.search(rb"EMAILID \(([^)]+)\)", data[0]).group(1)
+        typ, data = m.uid("MOVE", "1", "Keep")
+        assert typ == "OK", data
+        m.select("Keep")
+        typ, data = m.fetch("1", "(EMAILID)")
+        assert b"EMAILID (" + eid + b")" in data[0], data
+        assert search(m, "EMAILID", eid.decode()) == [1]
+    finally:
+        m.logout()
