@@ -7,10 +7,6 @@
  *
  * Trust: test code. Each test gets a fresh Maildir under /tmp.
  */
-#include <errno.h>
-#include <sys/stat.h>
-#include <ftw.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,76 +16,18 @@
 
 #include "store/mailbox.h"
 #include "store/maildir.h"
+#include "store/test-mailbox.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/test.h"
 #include "util/xmalloc.h"
 
-static char *troot;	/* the temp dir */
-static char *tbox;	/* troot/box: the Maildir root */
-
 static const char body[] = "Subject: hi\nFrom: a@b.test\n\nline\n";
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
-static void
-teardown(void)
-{
-	if (troot)
-		nftw(troot, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	XFREE(&troot);
-	XFREE(&tbox);
-}
-
-static void
-setup(void)
-{
-	char tmpl[] = "/tmp/tem-test-rules.XXXXXX";
-
-	teardown();
-	if (mkdtemp(tmpl) == NULL)
-		log_fatal("mkdtemp: %s", strerror(errno));
-	troot = xstrdup(tmpl);
-	tbox = xasprintf("%s/box", troot);
-	if (maildir_make(tbox) < 0)
-		log_fatal("maildir_make: %s", strerror(errno));
-}
-
-/* One message into INBOX's new/, as SMTP delivers. */
 static void
 deliver(void)
 {
-	struct maildir_job job = { 0 };
-	struct maildir_rcpt r = { 0 };
-
-	r.maildir = xstrdup(tbox);
-	job.rcpts = &r;
-	job.nrcpt = 1;
-	job.body = body;
-	job.body_len = strlen(body);
-	maildir_deliver_now(&job);
-	if (r.result != 0)
-		log_fatal("delivery failed: %s", strerror(r.result));
-	free(r.maildir);
-	free(r.filename);
-}
-
-static struct mbox_user *
-uopen(void)
-{
-	struct mbox_user *u = NULL;
-	char *err = NULL;
-
-	if (mbox_user_open(tbox, &u, &err) < 0)
-		log_fatal("mbox_user_open: %s", err);
-	return u;
+	deliver_to(NULL, body);
 }
 
 static struct mbox_view *

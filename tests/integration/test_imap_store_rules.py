@@ -162,12 +162,18 @@ def check_announced(*rs, kw=b"$hello"):
     assert perm and kw in perm[0], rs
 
 
-def test_keyword_from_another_session_announced(srv, user, login):
+def two_selected(login):
+    """Two sessions with INBOX (one message) selected."""
     a = login()
     b = login()
     a.append("INBOX", msg("one"))
     a.cmd("SELECT INBOX")
     b.cmd("SELECT INBOX")
+    return a, b
+
+
+def test_keyword_from_another_session_announced(srv, user, login):
+    a, b = two_selected(login)
     b.cmd("STORE 1 +FLAGS.SILENT ($hello)")
     # a FETCH before any NOOP: the FLAGS line must come first
     check_announced(a.cmd("FETCH 1 (FLAGS)"))
@@ -176,11 +182,7 @@ def test_keyword_from_another_session_announced(srv, user, login):
 
 
 def test_keyword_from_own_store_announced(srv, user, login):
-    a = login()
-    b = login()
-    a.append("INBOX", msg("one"))
-    a.cmd("SELECT INBOX")
-    b.cmd("SELECT INBOX")
+    a, b = two_selected(login)
     check_announced(a.cmd("STORE 1 +FLAGS ($hello)"))
     check_announced(b.cmd("NOOP"))
 
