@@ -3,7 +3,7 @@
  * \Recent claimed once and kept in the index (RFC 3501), keywords
  * announced to a view before it shows them, byte-exact (literal8)
  * APPENDs, SAVEDATE (RFC 8514), OBJECTID (RFC 8474), and the index
- * migration from version 1.
+ * migration from version 1 (and the rebuild of a newer one).
  *
  * Trust: test code. Each test gets a fresh Maildir under /tmp.
  */
@@ -359,6 +359,17 @@ test_migrate_v1(void)
 		TEST_ASSERT(mi.savedate == mi.internaldate);
 		mbox_view_close(&v);
 	}
+	mbox_user_unref(&u);
+	/* a version from a newer tem is not ours: rebuilt (new UIDVALIDITY) */
+	path = xasprintf("%s/tem-index.sqlite", tbox);
+	TEST_ASSERT(sqlite3_open(path, &db) == SQLITE_OK);
+	TEST_ASSERT(sqlite3_exec(db, "UPDATE meta SET value = 99 WHERE key = "
+	    "'version'", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	free(path);
+	u = uopen();
+	TEST_ASSERT(mbox_status(u, "INBOX", &st, NULL) == 0);
+	TEST_ASSERT(st.uidvalidity != uv && st.messages == 2);
 	mbox_user_unref(&u);
 	teardown();
 }
