@@ -30,17 +30,6 @@ deliver(void)
 	deliver_to(NULL, body);
 }
 
-static struct mbox_view *
-vopen(struct mbox_user *u, const char *name, bool ro)
-{
-	struct mbox_view *v = NULL;
-	char *err = NULL;
-
-	if (mbox_view_open(u, name, ro, &v, &err) < 0)
-		log_fatal("view open %s: %s", name, err);
-	return v;
-}
-
 static uint32_t
 status_recent(struct mbox_user *u, const char *name)
 {

@@ -42,20 +42,6 @@ deliver(void)
 	deliver_to(NULL, body);
 }
 
-static struct mbox_view *
-vopen(struct mbox_user *u, const char *name, bool ro)
-{
-	struct mbox_view *v = NULL;
-	char *err = NULL;
-
-	if (mbox_view_open(u, name, ro, &v, &err) < 0) {
-		fprintf(stderr, "  view open %s: %s\n", name, err);
-		free(err);
-		return NULL;
-	}
-	return v;
-}
-
 static unsigned
 count_files(const char *sub)
 {

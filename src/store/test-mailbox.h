@@ -1,7 +1,8 @@
 /*
  * test-mailbox.h - the fixtures the store's unit tests share: a fresh
  * Maildir under /tmp per test (setup/teardown), deliveries as SMTP makes
- * them, and opening its store. Include it once, from a test-*.c.
+ * them, and opening its store and views. Include it once, from a
+ * test-*.c.
  *
  * Trust: test code.
  */
@@ -85,6 +86,20 @@ uopen(void)
 	if (mbox_user_open(tbox, &u, &err) < 0)
 		log_fatal("mbox_user_open: %s", err);
 	return u;
+}
+
+static struct mbox_view *
+vopen(struct mbox_user *u, const char *name, bool ro)
+{
+	struct mbox_view *v = NULL;
+	char *err = NULL;
+
+	if (mbox_view_open(u, name, ro, &v, &err) < 0) {
+		fprintf(stderr, "  view open %s: %s\n", name, err);
+		free(err);
+		return NULL;
+	}
+	return v;
 }
 
 #endif
