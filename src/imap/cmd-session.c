@@ -30,8 +30,8 @@ imap_client_capabilities(struct imap_client *c, struct buf *out)
 	    "MOVE UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE "
 	    "LIST-EXTENDED LIST-STATUS "
 	    "ESEARCH SEARCHRES CONDSTORE QRESYNC STATUS=SIZE "
-	    "APPENDLIMIT=%llu SORT THREAD=REFERENCES THREAD=ORDEREDSUBJECT "
-	    "BINARY UTF8=ACCEPT", (unsigned long long)
+	    "APPENDLIMIT=%llu SORT SORT=DISPLAY WITHIN THREAD=REFERENCES "
+	    "THREAD=ORDEREDSUBJECT BINARY UTF8=ACCEPT", (unsigned long long)
 	    c->conf->message_size_limit);
 }
 enum imap_cmd_result

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "mail/charset.h"
+#include "mail/mail_keys.h"
 #include "mail/mail_search.h"
 #include "mail/mime_decode.h"
 #include "mail/rfc5322.h"
@@ -65,8 +66,8 @@ header_text(const struct mime_msg *m, size_t from, size_t to,
 	return n;
 }
 
-bool
-mail_search_header(const struct mime_msg *m, const char *name,
+static bool
+field_search(const struct mime_msg *m, const char *name, bool addr,
     const char *fkey, size_t fkey_len)
 {
 	const struct mime_part *r = m->root;
@@ -81,11 +82,28 @@ mail_search_header(const struct mime_msg *m, const char *name,
 		if (!rfc5322_field_is(&f, name))
 			continue;
 		buf_reset(&t);
-		rfc5322_decode(f.value, f.value_len, &t);
+		if (addr)
+			mail_key_addr_text(f.value, f.value_len, &t);
+		else
+			rfc5322_decode(f.value, f.value_len, &t);
 		hit = fkey_len == 0 || folded_contains(&t, fkey, fkey_len);
 	}
 	buf_free(&t);
 	return hit;
+}
+
+bool
+mail_search_header(const struct mime_msg *m, const char *name,
+    const char *fkey, size_t fkey_len)
+{
+	return field_search(m, name, false, fkey, fkey_len);
+}
+
+bool
+mail_search_addr(const struct mime_msg *m, const char *name,
+    const char *fkey, size_t fkey_len)
+{
+	return field_search(m, name, true, fkey, fkey_len);
 }
 
 /* Appends the UTF-8 text of leaf part p's body. */

@@ -35,6 +35,12 @@ char *mail_search_fold(const char *key, size_t len, size_t *len_r);
 bool mail_search_header(const struct mime_msg *m, const char *name,
     const char *fkey, size_t fkey_len);
 
+/* SEARCH FROM/TO/CC/BCC: the same on the parsed addresses of the fields
+   (mail_key_addr_text), not their raw text: comments inside an address
+   and quoting do not hide it. */
+bool mail_search_addr(const struct mime_msg *m, const char *name,
+    const char *fkey, size_t fkey_len);
+
 /* SEARCH BODY: the decoded text of the body contains the folded key (an
    empty key always matches). */
 bool mail_search_body(const struct mime_msg *m, const char *fkey,
