@@ -369,14 +369,15 @@ mail_base_subject(const char *raw, size_t len, bool *is_reply_r)
 	bool reply = false;
 	size_t i;
 
-	/* Step 1: decoded, white space runs as one space. */
+	/* Step 1: decoded, white space runs as one space, no NUL. */
 	buf_init(&d, 0);
 	buf_init(&c, 0);
 	rfc5322_decode(raw, len, &d);
 	for (i = 0; i < d.len; i++) {
 		char ch = d.data[i] == '\t' ? ' ' : d.data[i];
 
-		if (ch == ' ' && c.len > 0 && c.data[c.len - 1] == ' ')
+		if ((ch == ' ' && c.len > 0 && c.data[c.len - 1] == ' ') ||
+		    ch == '\0')	/* a decoded =00: the result is a string */
 			continue;
 		buf_putc(&c, ch);
 	}
