@@ -50,19 +50,6 @@ cmd_mbox_decode(struct imap_cmd *cmd, const char *s, size_t len)
 }
 
 char *
-cmd_mbox_arg(struct imap_cmd *cmd, const struct imap_arg *arg)
-{
-	const char *s;
-	size_t len;
-
-	if (!imap_arg_get_astring(arg, &s, &len)) {
-		imap_cmd_bad(cmd, "Invalid mailbox name");
-		return NULL;
-	}
-	return cmd_mbox_decode(cmd, s, len);
-}
-
-char *
 cmd_mbox_lookup(struct imap_cmd *cmd, const char *s, size_t len)
 {
 	const char *error;
@@ -74,8 +61,9 @@ cmd_mbox_lookup(struct imap_cmd *cmd, const char *s, size_t len)
 	return name;
 }
 
-char *
-cmd_mbox_lookup_arg(struct imap_cmd *cmd, const struct imap_arg *arg)
+/* An astring argument (BAD when it is none), decoded for lookup or not. */
+static char *
+name_arg(struct imap_cmd *cmd, const struct imap_arg *arg, bool lookup)
 {
 	const char *s;
 	size_t len;
@@ -84,7 +72,20 @@ cmd_mbox_lookup_arg(struct imap_cmd *cmd, const struct imap_arg *arg)
 		imap_cmd_bad(cmd, "Invalid mailbox name");
 		return NULL;
 	}
-	return cmd_mbox_lookup(cmd, s, len);
+	return lookup ? cmd_mbox_lookup(cmd, s, len) :
+	    cmd_mbox_decode(cmd, s, len);
+}
+
+char *
+cmd_mbox_arg(struct imap_cmd *cmd, const struct imap_arg *arg)
+{
+	return name_arg(cmd, arg, false);
+}
+
+char *
+cmd_mbox_lookup_arg(struct imap_cmd *cmd, const struct imap_arg *arg)
+{
+	return name_arg(cmd, arg, true);
 }
 
 enum imap_cmd_result

@@ -36,9 +36,9 @@ char *cmd_mbox_arg(struct imap_cmd *cmd, const struct imap_arg *arg);
  * STATUS, DELETE, RENAME's source, APPEND, COPY/MOVE's target): a name
  * that decodes to nothing tem can hold (a valid atom that is no modified
  * UTF-7, such as "&AOk-&AOk-" or "!#$&'+", or no UTF-8) names no mailbox,
- * so NULL after "NO [NONEXISTENT]", as Dovecot answers. Names a command
- * would make (CREATE, RENAME's target, SUBSCRIBE) keep cmd_mbox_arg's BAD:
- * RFC 3501 5.1.3 has the server reject them.
+ * so NULL after "NO [NONEXISTENT]", as Dovecot answers. CREATE, RENAME's
+ * target and (UN)SUBSCRIBE keep cmd_mbox_arg's BAD: they would make or
+ * record such a name, and RFC 3501 5.1.3 has the server reject it.
  */
 char *cmd_mbox_lookup(struct imap_cmd *cmd, const char *s, size_t len);
 char *cmd_mbox_lookup_arg(struct imap_cmd *cmd, const struct imap_arg *arg);
