@@ -66,6 +66,25 @@ header_text(const struct mime_msg *m, size_t from, size_t to,
 	return n;
 }
 
+bool
+mail_search_value(const char *v, size_t len, bool addr, const char *fkey,
+    size_t fkey_len)
+{
+	struct buf t;
+	bool hit;
+
+	if (fkey_len == 0)
+		return true;
+	buf_init(&t, 0);
+	if (addr)
+		mail_key_addr_text(v, len, &t);
+	else
+		rfc5322_decode(v, len, &t);
+	hit = folded_contains(&t, fkey, fkey_len);
+	buf_free(&t);
+	return hit;
+}
+
 static bool
 field_search(const struct mime_msg *m, const char *name, bool addr,
     const char *fkey, size_t fkey_len)
@@ -73,23 +92,14 @@ field_search(const struct mime_msg *m, const char *name, bool addr,
 	const struct mime_part *r = m->root;
 	struct rfc5322_iter it;
 	struct rfc5322_field f;
-	bool hit = false;
-	struct buf t;
 
-	buf_init(&t, 0);
 	rfc5322_iter_init(&it, m->data + r->hdr_off, r->body_off - r->hdr_off);
-	while (!hit && rfc5322_iter_next(&it, &f) == 1) {
-		if (!rfc5322_field_is(&f, name))
-			continue;
-		buf_reset(&t);
-		if (addr)
-			mail_key_addr_text(f.value, f.value_len, &t);
-		else
-			rfc5322_decode(f.value, f.value_len, &t);
-		hit = fkey_len == 0 || folded_contains(&t, fkey, fkey_len);
-	}
-	buf_free(&t);
-	return hit;
+	while (rfc5322_iter_next(&it, &f) == 1)
+		if (rfc5322_field_is(&f, name) &&
+		    mail_search_value(f.value, f.value_len, addr, fkey,
+		    fkey_len))
+			return true;
+	return false;
 }
 
 bool

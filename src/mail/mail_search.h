@@ -41,6 +41,12 @@ bool mail_search_header(const struct mime_msg *m, const char *name,
 bool mail_search_addr(const struct mime_msg *m, const char *name,
     const char *fkey, size_t fkey_len);
 
+/* What both do for one field: true when the raw value v[0..len) (from
+   the message or a header cache), decoded (addr: as mail_key_addr_text),
+   contains the folded key; an empty key always matches. Pure. */
+bool mail_search_value(const char *v, size_t len, bool addr,
+    const char *fkey, size_t fkey_len);
+
 /* SEARCH BODY: the decoded text of the body contains the folded key (an
    empty key always matches). */
 bool mail_search_body(const struct mime_msg *m, const char *fkey,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "mail/mail_keys.h"
+#include "mail/mail_search.h"
 #include "util/buf.h"
 #include "util/test.h"
 
@@ -132,6 +133,40 @@ cmp_keyed(const void *a, const void *b)
 	return c != 0 ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
+/* SEARCH FROM/TO/CC/BCC on one value, as a header cache would call it. */
+static void
+test_search_value(void)
+{
+	static const struct {
+		const char *value, *key;
+		bool addr, hit;
+	} cases[] = {
+		{ "<user-from (comment)@ (comment) domain.org>",
+		  "USER-FROM@domain.org", true, true },
+		{ "<user-from (comment)@ (comment) domain.org>",
+		  "user-from@domain.org", false, false },
+		{ "<user-from (comment)@ (comment) domain.org>", "comment",
+		  true, false },
+		{ "=?utf-8?q?J=C3=B6rg?= <joerg@x>", "j\xc3\xb6rg <joerg@x",
+		  true, true },
+		{ "a@b (RealFrom)", "realfrom <a@b>", true, true },
+		{ "g: a@b;", "g: a@b;", true, true },
+		{ "x", "", true, true }, { "", "", false, true },
+		{ "", "a", true, false },
+	};
+
+	for (size_t i = 0; i < N(cases); i++) {
+		size_t klen;
+		char *k = mail_search_fold(cases[i].key, strlen(cases[i].key),
+		    &klen);
+
+		TEST_ASSERT(mail_search_value(cases[i].value,
+		    strlen(cases[i].value), cases[i].addr, k, klen) ==
+		    cases[i].hit);
+		free(k);
+	}
+}
+
 /* imaptest's sort-subject: "(subject)" gives 9 1 3 5 6 2 7 8 4. */
 static void
 test_subject_order(void)
@@ -162,6 +197,7 @@ main(void)
 	TEST_RUN(test_collate);
 	TEST_RUN(test_addr_keys);
 	TEST_RUN(test_addr_text);
+	TEST_RUN(test_search_value);
 	TEST_RUN(test_subject_order);
 	return test_done("test-mail-keys");
 }
