@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import imapclient  # noqa: E402
 
 USERS = {"r%d@a.test" % i: "pw-r%d-Secret" % i for i in range(1, 31)}
-srv, user, _login = imapclient.imap_fixtures(USERS, env={"TZ": "UTC"})
+srv, user, login_ = imapclient.imap_fixtures(USERS, env={"TZ": "UTC"})
 
 imaplib.Commands.setdefault("ID", ("NONAUTH", "AUTH", "SELECTED"))
 
@@ -327,6 +327,22 @@ def test_atom_name_not_mutf7_is_no_such_mailbox(srv, user):
     typ, data = m.select("INBOX")
     assert typ == "OK"
     m.logout()
+
+
+def test_select_of_a_name_not_mutf7_deselects(login):
+    """A SELECT that fails leaves nothing selected (RFC 9051 6.3.2), this
+    one too; COPY and APPEND to such a name: no such mailbox."""
+    c = login(qresync=True)     # IMAP4rev1 (modified UTF-7), [CLOSED]
+    c.append("INBOX", b"Subject: x\r\n\r\nx\r\n")
+    c.cmd("SELECT INBOX")
+    r = c.cmd("COPY 1 &AOk-&AOk-", expect="NO")
+    assert r.tagged.startswith("NO [NONEXISTENT]")
+    r = c.append("&Jjo", b"Subject: y\r\n\r\ny\r\n", expect="NO")
+    assert r.tagged.startswith("NO [NONEXISTENT]")
+    r = c.cmd("SELECT " + WEIRD, expect="NO")
+    assert r.lines == [b"* OK [CLOSED] Previous mailbox closed"], r
+    c.cmd("FETCH 1 FLAGS", expect="BAD")
+    c.cmd('CREATE "&Jjo"', expect="BAD")        # making one stays BAD
 
 
 # --- LIST (SUBSCRIBED RECURSIVEMATCH) with several patterns ----------------
