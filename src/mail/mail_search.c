@@ -230,9 +230,11 @@ mail_search_sent_date(const struct mime_msg *m, time_t *t_r, time_t *day_r)
 char *
 mail_search_base_subject(const struct mime_msg *m, bool *is_reply_r)
 {
+	const struct mime_part *r = m->root;
 	struct rfc5322_field f;
 
-	if (!last_field(m, "Subject", &f)) {
+	if (!rfc5322_find(m->data + r->hdr_off, r->body_off - r->hdr_off,
+	    "Subject", &f)) {
 		if (is_reply_r != NULL)
 			*is_reply_r = false;
 		return xstrdup("");

@@ -77,7 +77,8 @@ int mail_search_sent_date(const struct mime_msg *m, time_t *t_r,
  */
 char *mail_base_subject(const char *raw, size_t len, bool *is_reply_r);
 
-/* The message's base subject (of its last Subject field; "" without). */
+/* The message's base subject (of its first Subject field, as SORT and
+   THREAD take it and Dovecot does; "" without). */
 char *mail_search_base_subject(const struct mime_msg *m, bool *is_reply_r);
 
 /*
