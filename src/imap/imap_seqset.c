@@ -50,11 +50,11 @@ imap_seqset_parse(const char *s, bool dollar_ok, struct imap_seqset *set,
 		n += *p == ',';
 	set->ranges = xcalloc(n, sizeof(*set->ranges));
 	for (p = s; i < n; p = end + 1, i++) {
+		struct imap_seq_range *r = &set->ranges[i];
+
 		end = strchr(p, ',');
 		if (end == NULL)
 			end = p + strlen(p);
-		struct imap_seq_range *r = &set->ranges[i];
-
 		colon = memchr(p, ':', (size_t)(end - p));
 		if (colon == NULL) {
 			if (parse_seq_number(p, (size_t)(end - p), &r->lo,
