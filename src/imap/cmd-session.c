@@ -34,7 +34,7 @@ imap_client_capabilities(struct imap_client *c, struct buf *out)
 	    "ESEARCH SEARCHRES CONDSTORE QRESYNC STATUS=SIZE "
 	    "APPENDLIMIT=%llu SORT SORT=DISPLAY WITHIN THREAD=REFERENCES "
 	    "THREAD=ORDEREDSUBJECT BINARY UTF8=ACCEPT ACL RIGHTS=texk "
-	    "LIST-MYRIGHTS", (unsigned long long)
+	    "LIST-MYRIGHTS OBJECTID SAVEDATE", (unsigned long long)
 	    c->conf->message_size_limit);
 	buf_puts(out, IMAP_QUOTA_CAPS);
 	buf_puts(out, IMAP_METADATA_CAPS);
