@@ -20,6 +20,9 @@
  * (an IMAP4rev2 client sends UTF-8 without CHARSET anyway), folded once
  * by mail_search_fold().
  *
+ * Addresses: FROM/TO/CC/BCC match the parsed addresses of the field as
+ * "Name <mailbox@host>" text (mail_search_addr), HEADER the raw field.
+ *
  * Dates: BEFORE/ON/SINCE compare the INTERNALDATE's calendar day in the
  * server's time zone (as Dovecot does); SENT* the day of the Date: field
  * as written (mail_search_sent_date); a message without a usable Date:
@@ -282,7 +285,7 @@ header_match(struct search_run *r, struct msg_state *st,
 	} names[] = {
 		{ IMAP_SK_BCC, "Bcc" }, { IMAP_SK_CC, "Cc" },
 		{ IMAP_SK_FROM, "From" }, { IMAP_SK_SUBJECT, "Subject" },
-		{ IMAP_SK_TO, "To" },
+		{ IMAP_SK_TO, "To" },	/* all but Subject: addresses */
 	};
 	const struct mime_msg *m = msg_mime(r, st);
 	const char *name = k->field;
@@ -290,10 +293,14 @@ header_match(struct search_run *r, struct msg_state *st,
 
 	if (m == NULL)
 		return false;
+	if (name != NULL)	/* HEADER: the field's text as it is */
+		return mail_search_header(m, name, k->str, k->len);
 	for (i = 0; name == NULL && i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].t == k->type)
 			name = names[i].name;
-	return mail_search_header(m, name, k->str, k->len);
+	if (k->type == IMAP_SK_SUBJECT)
+		return mail_search_header(m, name, k->str, k->len);
+	return mail_search_addr(m, name, k->str, k->len);
 }
 
 static bool eval(struct search_run *r, struct msg_state *st,

@@ -260,8 +260,9 @@ select_common(struct imap_cmd *cmd, bool readonly)
 		imap_cmd_bad(cmd, "QRESYNC is not enabled");
 		return IMAP_CMD_DONE;
 	}
-	name = cmd_mbox_decode(cmd, sel.mailbox, strlen(sel.mailbox));
-	if (name == NULL) {
+	name = cmd_mbox_lookup(cmd, sel.mailbox, strlen(sel.mailbox));
+	if (name == NULL) {		/* a failed SELECT deselects */
+		deselect(cmd, true);
 		imap_select_free(&sel);
 		return IMAP_CMD_DONE;
 	}

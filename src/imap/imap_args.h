@@ -73,10 +73,12 @@ char *imap_datetime_format(time_t t, char out[IMAP_DATETIME_MAX]);
 /* ------------------------------------------------------------------ */
 /* Sequence sets                                                        */
 
-#define IMAP_SEQ_STAR	UINT32_MAX	/* "*" before imap_seqset_resolve */
-
+/* A range as parsed: "*" is a flag, not a number, because every value of
+   a nz-number up to 4294967295 is a valid UID (RFC 9051 2.3.1.1). After
+   imap_seqset_resolve the flags are false and lo <= hi. */
 struct imap_seq_range {
 	uint32_t	 lo, hi;	/* inclusive */
+	bool		 lo_star, hi_star;	/* "*" (lo/hi then 0) */
 };
 
 struct imap_seqset {
@@ -88,8 +90,8 @@ struct imap_seqset {
 
 /*
  * Parses sequence-set: "1", "2:4", "*", "5:*", "1,3:4,7:*", and "$" when
- * dollar_ok. Numbers are nz-number (no 0, no leading zero). Ranges are kept
- * as written (lo may exceed hi, either may be IMAP_SEQ_STAR) until
+ * dollar_ok. Numbers are nz-number (1..4294967295, no leading zero). Ranges
+ * are kept as written (lo may exceed hi, either may be "*") until
  * imap_seqset_resolve(). Returns 0, or -1 with *error_r (set zeroed).
  */
 int imap_seqset_parse(const char *s, bool dollar_ok, struct imap_seqset *set,

@@ -5,9 +5,10 @@
  * the server's session core (server/session.h). The commands that manage
  * the session are in cmd-session.c, imap_login.c and imap_idle.c.
  *
- * Trust: untrusted client. Limits: IMAP_PREAUTH_LINE_MAX before login,
- * IMAP_LINE_MAX after; literals IMAP_LITERAL_MAX except APPEND's
- * (message_size_limit, refused before it is read); IMAP_MAX_BAD BAD
+ * Trust: untrusted client. Limits: command lines IMAP_LINE_MAX (64 KiB,
+ * before login too: IMAP_PREAUTH_LINE_MAX); literals
+ * IMAP_PREAUTH_LITERAL_MAX before login, IMAP_LITERAL_MAX after, except
+ * APPEND's (message_size_limit, refused before it is read); IMAP_MAX_BAD BAD
  * replies in a row end the session; IMAP_PREAUTH_TIMEOUT to log in, then
  * IMAP_IDLE_TIMEOUT of silence (IDLE included, RFC 9051 5.4).
  */
@@ -549,9 +550,9 @@ imap_client_start(struct imap_client *c, int fd)
 
 	imap_parser_limits_default(&lim);
 	lim.line_max = IMAP_PREAUTH_LINE_MAX;
-	lim.literal_max = IMAP_PREAUTH_LINE_MAX;
+	lim.literal_max = IMAP_PREAUTH_LITERAL_MAX;
 	lim.append_max = 0;
-	lim.command_max = IMAP_PREAUTH_LINE_MAX * 2;
+	lim.command_max = IMAP_PREAUTH_LINE_MAX + IMAP_PREAUTH_LITERAL_MAX;
 	c->parser = imap_parser_create(&lim);
 	session_start(&c->base, &imap_proto, fd, c->base.svc == SVC_IMAPS,
 	    IMAP_PREAUTH_TIMEOUT);

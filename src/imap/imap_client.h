@@ -47,8 +47,12 @@ struct loop_timer;
 
 /* Limits (STYLE.md habit 5). */
 #define IMAP_LINE_MAX		(64 * 1024)	/* command line, no literals */
-/* Before login: room for AUTHENTICATE with a SASL_LINE_MAX response. */
-#define IMAP_PREAUTH_LINE_MAX	(16 * 1024)
+/* Before login the same line: an RFC 2971 ID at its limits (30 pairs of
+   a 30-octet field and a 1,024-octet value) is ~32 KB, ~63 KB with every
+   character quoted-escaped; AUTHENTICATE's SASL-IR is SASL_LINE_MAX.
+   Literals are smaller there: a LOGIN password or an ID value. */
+#define IMAP_PREAUTH_LINE_MAX	IMAP_LINE_MAX
+#define IMAP_PREAUTH_LITERAL_MAX (16 * 1024)
 #define IMAP_LITERAL_MAX	(64 * 1024)	/* literals except APPEND's */
 #define IMAP_OUT_CHUNK		(256 * 1024)	/* a handler's MORE chunk */
 #define IMAP_MAX_BAD		20	/* BAD replies in a row: BYE */
