@@ -230,6 +230,7 @@ void imap_search_free(struct imap_search *s);
 #define IMAP_FETCH_RFC822		0x100u	/* = BODY[], sets \Seen */
 #define IMAP_FETCH_RFC822_HEADER	0x200u	/* = BODY.PEEK[HEADER] */
 #define IMAP_FETCH_RFC822_TEXT		0x400u	/* = BODY[TEXT], sets \Seen */
+#define IMAP_FETCH_PREVIEW		0x10000u /* RFC 8970; "(LAZY)" taken */
 
 /* Same order as enum imap_section_kind of mail/imap_section.h, and the
    same bounds, so whatever is accepted here imap_section_parse() accepts
