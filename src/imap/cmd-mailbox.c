@@ -256,6 +256,7 @@ cmd_delete(struct imap_cmd *cmd)
 		XFREE(&c->searchres);
 		c->n_searchres = 0;
 		c->searchres_set = false;
+		imap_context_clear(c);
 	}
 	r = mbox_delete(c->mu, name, &err);
 	free(name);

@@ -152,6 +152,7 @@ imap_client_updates(struct imap_client *c, struct buf *out,
 		mbox_changes_free(&ch);
 		return false;
 	}
+	imap_context_expunged(c, out, &ch);
 	if (c->qresync && ch.n_expunged > 0) {
 		buf_puts(out, "* VANISHED ");
 		for (size_t i = 0; i < ch.n_expunged; i++)
@@ -183,6 +184,7 @@ imap_client_updates(struct imap_client *c, struct buf *out,
 		    mi.keywords);
 		buf_puts(out, ")\r\n");
 	}
+	imap_context_refresh(c, out, &ch);
 	mbox_changes_free(&ch);
 	return true;
 }
@@ -601,6 +603,7 @@ imap_client_free(struct session *base)
 	if (c->user)
 		server_slot_release(imap_user_key(c->user));
 	free(c->searchres);
+	imap_context_clear(c);
 	free(c->user);
 	free(c);
 }

@@ -47,6 +47,7 @@ static const struct imap_command_def commands[] = {
 	{ "THREAD",	cmd_thread,	SE | UI | NX },
 	{ "COPY",	cmd_copy,	SE | UI },
 	{ "MOVE",	cmd_move,	SE | UI },
+	{ "CANCELUPDATE", cmd_cancelupdate, SE },
 };
 
 const struct imap_command_def *
