@@ -22,6 +22,7 @@
 #include "conf/conf.h"
 #include "imap/imap_client.h"
 #include "imap/imap_msgs.h"
+#include "imap/imap_notify.h"
 #include "store/mailbox.h"
 #include "util/io.h"
 #include "util/log.h"
@@ -141,6 +142,7 @@ imap_client_updates(struct imap_client *c, struct buf *out,
 	struct mbox_changes ch;
 	char *err = NULL;
 
+	imap_notify_updates(c, out);	/* other mailboxes (NOTIFY) */
 	if (c->view == NULL)
 		return true;
 	if (mbox_view_sync(c->view, &err) < 0)
@@ -265,7 +267,7 @@ imap_run_work(void *arg)
 
 	r->result = cmd->def->fn(cmd);
 	if (r->result == IMAP_CMD_DONE && !cmd->no_updates &&
-	    c->state == IMAP_STATE_SELECTED)
+	    (c->state == IMAP_STATE_SELECTED || c->notify != NULL))
 		r->gone = !imap_client_updates(c, &cmd->out, cmd->uid ||
 		    !(cmd->def->flags & IMAP_CMD_F_NO_EXPUNGE));
 }
@@ -584,6 +586,7 @@ imap_client_free(struct session *base)
 	    c->ncommands, (long)(time(NULL) - c->base.started));
 	if (c->view)
 		mbox_view_watch(c->view, NULL, NULL, NULL);
+	imap_notify_end(c);		/* before the user goes */
 	if (c->view || c->mu) {
 		struct imap_release *r = xmalloc(sizeof(*r));
 		r->view = c->view;

@@ -121,6 +121,9 @@ struct imap_client {
 	/* CONTEXT=SEARCH/SORT (RFC 5267): searches kept up to date while
 	 * the mailbox stays selected (imap_context.c). */
 	struct imap_context	*contexts;
+	/* NOTIFY (RFC 5465): what to tell about other mailboxes, and the
+	 * store's user watch (imap_notify.c); NULL: NOTIFY NONE. */
+	struct imap_notify_state *notify;
 };
 
 struct imap_cmd {
@@ -247,6 +250,8 @@ imap_cmd_fn cmd_fetch, cmd_store, cmd_search, cmd_sort, cmd_thread,
     cmd_copy, cmd_move;
 /* imap_context.c: SORT RETURN (...) (cmd_sort hands it on), CANCELUPDATE */
 imap_cmd_fn cmd_esort, cmd_cancelupdate;
+/* imap_notify.c: NOTIFY */
+imap_cmd_fn cmd_notify;
 
 /* ---- the session core's internals, shared by its files ---- */
 /* imap_client.c */
@@ -273,6 +278,8 @@ void imap_auth_line(struct imap_cmd *cmd, const char *line, size_t len);
 void imap_idle_line(struct imap_client *c, const char *line, size_t len);
 /* Stops IDLE's wake-ups (the session is leaving or DONE came). */
 void imap_idle_stop(struct imap_client *c);
+/* Loop: something changed; an idling session computes its updates. */
+void imap_idle_wake(void *c);
 
 /* imap_commands.c */
 const struct imap_command_def *imap_command_find(const char *name);

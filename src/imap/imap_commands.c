@@ -48,6 +48,7 @@ static const struct imap_command_def commands[] = {
 	{ "COPY",	cmd_copy,	SE | UI },
 	{ "MOVE",	cmd_move,	SE | UI },
 	{ "CANCELUPDATE", cmd_cancelupdate, SE },
+	{ "NOTIFY",	cmd_notify,	AU },
 };
 
 const struct imap_command_def *

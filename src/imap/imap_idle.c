@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "imap/imap_client.h"
+#include "imap/imap_notify.h"
 #include "store/mailbox.h"
 #include "util/io.h"
 #include "util/loop.h"
@@ -22,8 +23,6 @@ struct imap_idle_job {
 	struct buf		 out;
 	bool			 gone;
 };
-
-static void imap_idle_wake(void *arg);
 
 static void
 imap_idle_work(void *arg)
@@ -68,8 +67,9 @@ imap_idle_job_done(void *arg)
 	imap_process(c);
 }
 
-/* The store says the mailbox changed: tell the idling client. */
-static void
+/* The store says the mailbox (or, for NOTIFY, another one) changed:
+   tell the idling client. */
+void
 imap_idle_wake(void *arg)
 {
 	struct imap_client *c = arg;
@@ -108,7 +108,7 @@ cmd_idle(struct imap_cmd *cmd)
 	imap_parser_read_line(c->parser);
 	imap_read_line(c);		/* wait for DONE */
 	/* anything that happened before IDLE started */
-	if (c->view)
+	if (c->view || imap_notify_pending(c))
 		imap_idle_wake(c);
 	return IMAP_CMD_ASYNC;
 }

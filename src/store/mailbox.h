@@ -454,8 +454,9 @@ struct mbox_event {
 struct mbox_user_watch;
 
 /* Calls cb(arg) on loop (through loop_post, coalesced while one is
- * pending) when events are queued. Free it ON loop's THREAD: cb is then
- * never called again. In-memory. */
+ * pending) when events are queued. Once freed ON loop's THREAD, cb is
+ * never called again (freed elsewhere, one call may still be running or
+ * about to run: arg must outlive it). In-memory. */
 struct mbox_user_watch *mbox_user_watch_new(struct mbox_user *u,
     struct loop *loop, void (*cb)(void *arg), void *arg);
 void mbox_user_watch_free(struct mbox_user_watch **w);
@@ -464,6 +465,8 @@ void mbox_user_watch_free(struct mbox_user_watch **w);
 struct mbox_event *mbox_user_watch_take(struct mbox_user_watch *w,
     size_t *n_r, bool *overflow_r);
 void mbox_events_free(struct mbox_event *ev, size_t n);
+/* Whether a take would return something. */
+bool mbox_user_watch_pending(struct mbox_user_watch *w);
 
 /* ---- process-wide --------------------------------------------------- */
 

@@ -69,19 +69,23 @@ static void
 watch_fire(void *arg)
 {
 	struct mbox_user_watch *w = arg;
+	void (*cb)(void *);
+	void *cb_arg;
 	bool alive, last;
 
 	pthread_mutex_lock(&ev_lock);
 	w->pending = false;
 	alive = w->alive;
+	cb = w->cb;
+	cb_arg = w->arg;
 	last = --w->refs == 0;
 	pthread_mutex_unlock(&ev_lock);
 	if (last) {
 		mbox_events_free(w->ev, w->n);
 		free(w);
-	} else if (alive) {
-		w->cb(w->arg);
 	}
+	if (alive)
+		cb(cb_arg);
 }
 
 /* Under ev_lock: queues one event on w. */
@@ -188,4 +192,15 @@ mbox_user_watch_take(struct mbox_user_watch *w, size_t *n_r,
 	w->overflow = false;
 	pthread_mutex_unlock(&ev_lock);
 	return ev;
+}
+
+bool
+mbox_user_watch_pending(struct mbox_user_watch *w)
+{
+	bool r;
+
+	pthread_mutex_lock(&ev_lock);
+	r = w->n > 0 || w->overflow;
+	pthread_mutex_unlock(&ev_lock);
+	return r;
 }
