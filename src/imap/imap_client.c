@@ -265,7 +265,9 @@ imap_run_work(void *arg)
 	struct imap_cmd *cmd = r->cmd;
 	struct imap_client *c = cmd->c;
 
+	imap_notify_acting(c, true);
 	r->result = cmd->def->fn(cmd);
+	imap_notify_acting(c, false);
 	if (r->result == IMAP_CMD_DONE && !cmd->no_updates &&
 	    (c->state == IMAP_STATE_SELECTED || c->notify != NULL))
 		r->gone = !imap_client_updates(c, &cmd->out, cmd->uid ||

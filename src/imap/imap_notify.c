@@ -21,7 +21,9 @@
  * What is sent: MessageNew/MessageExpunge/FlagChange of another mailbox
  * give "* STATUS name (MESSAGES UIDNEXT UIDVALIDITY UNSEEN)" (and
  * HIGHESTMODSEQ under CONDSTORE), one per mailbox per report however many
- * messages moved; MailboxName gives LIST ("\NonExistent" for a deleted
+ * messages moved, and only when it differs from the last one sent in what
+ * the client asked about (a flag change needs FlagChange); changes the
+ * client made itself are not told (mbox_user_watch_acting); MailboxName gives LIST ("\NonExistent" for a deleted
  * one, OLDNAME for a rename); SubscriptionChange gives LIST with or
  * without "\Subscribed". For the selected mailbox the usual EXISTS,
  * EXPUNGE and FETCH FLAGS are sent whatever the NOTIFY (tem keeps the
@@ -37,11 +39,28 @@
 #include "store/mailbox.h"
 #include "util/xmalloc.h"
 
+/* The last STATUS sent about a mailbox, so that a flag change the
+   client did not ask about (no FlagChange) sends nothing. */
+struct sent_status {
+	char			*name;
+	struct mbox_status	 st;
+};
+
 struct imap_notify_state {
 	struct imap_notify	 spec;		/* names decoded to UTF-8 */
 	struct mbox_user_watch	*watch;		/* other mailboxes */
 	bool			 subscribed;	/* a SUBSCRIBED group */
+	struct sent_status	*sent;		/* at most MBOX_FOLDERS_MAX */
+	size_t			 n_sent, cap_sent;
 };
+
+static void
+sent_clear(struct imap_notify_state *st)
+{
+	for (size_t i = 0; i < st->n_sent; i++)
+		free(st->sent[i].name);
+	st->n_sent = 0;
+}
 
 static void
 state_free(struct imap_notify_state **sp)
@@ -52,6 +71,8 @@ state_free(struct imap_notify_state **sp)
 		return;
 	mbox_user_watch_free(&st->watch);
 	imap_notify_free(&st->spec);
+	sent_clear(st);
+	free(st->sent);
 	free(st);
 	*sp = NULL;
 }
@@ -70,6 +91,13 @@ notify_wake(void *arg)
 
 	if (c->idling)
 		imap_idle_wake(c);
+}
+
+void
+imap_notify_acting(struct imap_client *c, bool on)
+{
+	mbox_user_watch_acting(on && c->notify != NULL ? c->notify->watch :
+	    NULL);
 }
 
 bool
@@ -161,9 +189,44 @@ is_subscribed(const struct mbox_folder_info *list, size_t n,
 	return false;
 }
 
-/* "* STATUS name (...)" for another mailbox; nothing if it is gone. */
+/* Whether st differs from what was last sent about name in a way the
+   client asked to hear of (flags: FlagChange); remembers st if so. */
+static bool
+status_news(struct imap_notify_state *ns, const char *name,
+    const struct mbox_status *st, bool flags)
+{
+	struct sent_status *s = NULL;
+	size_t i;
+
+	for (i = 0; i < ns->n_sent && s == NULL; i++)
+		if (strcmp(ns->sent[i].name, name) == 0)
+			s = &ns->sent[i];
+	if (s != NULL && s->st.messages == st->messages &&
+	    s->st.uidnext == st->uidnext &&
+	    s->st.uidvalidity == st->uidvalidity &&
+	    (!flags || (s->st.unseen == st->unseen &&
+	    s->st.highestmodseq == st->highestmodseq)))
+		return false;
+	if (s == NULL) {
+		if (ns->n_sent >= MBOX_FOLDERS_MAX)
+			sent_clear(ns);		/* forget; at worst a repeat */
+		if (ns->n_sent == ns->cap_sent) {
+			ns->cap_sent = ns->cap_sent ? ns->cap_sent * 2 : 8;
+			ns->sent = xrealloc(ns->sent, ns->cap_sent *
+			    sizeof(*ns->sent));
+		}
+		s = &ns->sent[ns->n_sent++];
+		s->name = xstrdup(name);
+	}
+	s->st = *st;
+	return true;
+}
+
+/* "* STATUS name (...)" for another mailbox when it has news for the
+   client (events: what it asked for); nothing if it is gone. */
 static void
-put_status(struct imap_client *c, struct buf *out, const char *name)
+put_status(struct imap_client *c, struct imap_notify_state *ns,
+    struct buf *out, const char *name, unsigned events)
 {
 	struct mbox_status st;
 	unsigned items = IMAP_STATUS_MESSAGES | IMAP_STATUS_UIDNEXT |
@@ -174,6 +237,8 @@ put_status(struct imap_client *c, struct buf *out, const char *name)
 		free(err);
 		return;
 	}
+	if (!status_news(ns, name, &st, (events & IMAP_NE_FLAGCHANGE) != 0))
+		return;
 	if (c->condstore)
 		items |= IMAP_STATUS_HIGHESTMODSEQ;
 	cmd_mbox_status_line(out, name, items, &st, c->utf8);
@@ -231,7 +296,7 @@ imap_notify_updates(struct imap_client *c, struct buf *out)
 		case MBOX_EV_MESSAGES:
 			if ((want & IMAP_NE_MESSAGE) &&
 			    !is_selected(selected, ev[i].name))
-				put_status(c, out, ev[i].name);
+				put_status(c, st, out, ev[i].name, want);
 			break;
 		case MBOX_EV_CREATE:
 		case MBOX_EV_DELETE:
@@ -290,15 +355,17 @@ initial_status(struct imap_cmd *cmd, struct imap_notify_state *st)
 	struct mbox_folder_info *list;
 	char *selected = c->view ? mbox_view_name(c->view) : NULL;
 	size_t n, i;
+	unsigned want;
 
 	list = folders(c, &n);
 	for (i = 0; i < n; i++) {
 		if (list[i].flags & (MBOX_NOSELECT | MBOX_NONEXISTENT) ||
 		    is_selected(selected, list[i].name))
 			continue;
-		if (events_for(&st->spec, list[i].name,
-		    (list[i].flags & MBOX_SUBSCRIBED) != 0) & IMAP_NE_MESSAGE)
-			put_status(c, &cmd->out, list[i].name);
+		want = events_for(&st->spec, list[i].name,
+		    (list[i].flags & MBOX_SUBSCRIBED) != 0);
+		if (want & IMAP_NE_MESSAGE)
+			put_status(c, st, &cmd->out, list[i].name, want);
 	}
 	mbox_list_free(list, n);
 	free(selected);

@@ -79,6 +79,9 @@ void imap_notify_free(struct imap_notify *n);
 /* From imap_client_updates (worker): appends the STATUS and LIST lines
  * for what happened to other mailboxes since last time. */
 void imap_notify_updates(struct imap_client *c, struct buf *out);
+/* Worker, around a command's handler: what it changes is the client's
+ * own doing, not reported back to it. */
+void imap_notify_acting(struct imap_client *c, bool on);
 /* Loop thread: whether events wait (IDLE then reports at once). */
 bool imap_notify_pending(const struct imap_client *c);
 /* Loop thread, at the session's end: no more wake-ups, all freed. */

@@ -467,6 +467,10 @@ struct mbox_event *mbox_user_watch_take(struct mbox_user_watch *w,
 void mbox_events_free(struct mbox_event *ev, size_t n);
 /* Whether a take would return something. */
 bool mbox_user_watch_pending(struct mbox_user_watch *w);
+/* Until called again (NULL: nobody), what this thread makes the store do
+ * is w's owner's own doing, and not queued for w (RFC 5465 5: a client
+ * is not told of its own changes). Thread-local. */
+void mbox_user_watch_acting(const struct mbox_user_watch *w);
 
 /* ---- process-wide --------------------------------------------------- */
 

@@ -42,6 +42,14 @@ struct mbox_user_watch {
 };
 
 static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The watch whose owner this thread works for (its events are its own). */
+static _Thread_local const struct mbox_user_watch *acting;
+
+void
+mbox_user_watch_acting(const struct mbox_user_watch *w)
+{
+	acting = w;
+}
 
 void
 mbox_events_init(struct mbox_user *u)
@@ -128,7 +136,8 @@ mbox_user_event(struct mbox_user *u, enum mbox_event_kind kind,
 
 	pthread_mutex_lock(&ev_lock);
 	for (w = u->watchers; w != NULL; w = w->next)
-		watch_queue(w, kind, name, oldname);
+		if (w != acting)
+			watch_queue(w, kind, name, oldname);
 	pthread_mutex_unlock(&ev_lock);
 }
 

@@ -137,11 +137,32 @@ def test_status_of_other_mailboxes(srv, user, login):
     b.append("INBOX", msg("i1"))
     r = a.cmd("NOOP")
     assert b"* 1 EXISTS" in r.lines and status_of(r.lines, "INBOX") is None
+    # the client's own changes are not told back to it
+    a.append("Work", msg("mine"))
+    r = a.cmd("NOOP")
+    assert status_of(r.lines, "Work") is None, r
     # NOTIFY NONE: silence
     a.cmd("NOTIFY NONE")
     b.append("Work", msg("w3"))
     r = a.cmd("NOOP")
     assert status_of(r.lines, "Work") is None
+
+
+def test_flag_changes_need_flagchange(login):
+    a, b = login(), login()
+    a.cmd("CREATE Box")
+    a.cmd("NOTIFY SET (mailboxes Box (MessageNew MessageExpunge))")
+    b.append("Box", msg("one"))
+    r = a.cmd("NOOP")
+    assert status_of(r.lines, "Box")["MESSAGES"] == 1, r
+    b.cmd("SELECT Box")
+    b.cmd("STORE 1 +FLAGS (\\Seen)")
+    r = a.cmd("NOOP")
+    assert status_of(r.lines, "Box") is None, r
+    a.cmd("NOTIFY SET (mailboxes Box (%s))" % MSG_EVENTS)
+    b.cmd("STORE 1 -FLAGS (\\Seen)")
+    r = a.cmd("NOOP")
+    assert status_of(r.lines, "Box")["UNSEEN"] == 1, r
 
 
 def test_delivery_to_unopened_inbox(srv, user, login):
