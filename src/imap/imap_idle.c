@@ -102,13 +102,14 @@ cmd_idle(struct imap_cmd *cmd)
 	cmd->no_updates = true;
 	imap_send(c, "+ idling");
 	c->idling = true;
-	if (c->view)
+	if (c->view && !imap_notify_selected_quiet(c))
 		mbox_view_watch(c->view, server_thread_loop(c->base.thread),
 		    imap_idle_wake, c);
 	imap_parser_read_line(c->parser);
 	imap_read_line(c);		/* wait for DONE */
 	/* anything that happened before IDLE started */
-	if (c->view || imap_notify_pending(c))
+	if ((c->view && !imap_notify_selected_quiet(c)) ||
+	    imap_notify_pending(c))
 		imap_idle_wake(c);
 	return IMAP_CMD_ASYNC;
 }

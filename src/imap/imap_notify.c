@@ -22,13 +22,17 @@
  * give "* STATUS name (MESSAGES UIDNEXT UIDVALIDITY UNSEEN)" (and
  * HIGHESTMODSEQ under CONDSTORE), one per mailbox per report however many
  * messages moved, and only when it differs from the last one sent in what
- * the client asked about (a flag change needs FlagChange); changes the
- * client made itself are not told (mbox_user_watch_acting); MailboxName gives LIST ("\NonExistent" for a deleted
- * one, OLDNAME for a rename); SubscriptionChange gives LIST with or
- * without "\Subscribed". For the selected mailbox the usual EXISTS,
- * EXPUNGE and FETCH FLAGS are sent whatever the NOTIFY (tem keeps the
- * base protocol's updates), so SELECTED and SELECTED-DELAYED are
- * accepted as they are.
+ * the client asked about (a flag change needs FlagChange). MailboxName
+ * gives LIST ("\NonExistent" for a deleted one, OLDNAME for a rename);
+ * SubscriptionChange gives LIST with or without "\Subscribed". Changes
+ * the client made itself are not told (mbox_user_watch_acting).
+ *
+ * The selected mailbox: the usual EXISTS, EXPUNGE and FETCH FLAGS at the
+ * end of every command whatever the NOTIFY (the base protocol's
+ * updates), and during IDLE when SELECTED or SELECTED-DELAYED asks for
+ * message events; without them (or with NONE, RFC 5465 3.1) IDLE is
+ * quiet about it. MessageNew's fetch attributes are accepted and not
+ * sent (the client FETCHes after EXISTS).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +102,22 @@ imap_notify_acting(struct imap_client *c, bool on)
 {
 	mbox_user_watch_acting(on && c->notify != NULL ? c->notify->watch :
 	    NULL);
+}
+
+bool
+imap_notify_selected_quiet(const struct imap_client *c)
+{
+	const struct imap_notify *n;
+
+	if (c->notify == NULL)
+		return false;
+	n = &c->notify->spec;
+	for (unsigned i = 0; i < n->n_groups; i++)
+		if ((n->groups[i].filter == IMAP_NF_SELECTED ||
+		    n->groups[i].filter == IMAP_NF_SELECTED_DELAYED) &&
+		    n->groups[i].events != 0)
+			return false;
+	return true;
 }
 
 bool

@@ -82,6 +82,9 @@ void imap_notify_updates(struct imap_client *c, struct buf *out);
 /* Worker, around a command's handler: what it changes is the client's
  * own doing, not reported back to it. */
 void imap_notify_acting(struct imap_client *c, bool on);
+/* A NOTIFY without SELECTED message events is on: IDLE says nothing
+ * about the selected mailbox (its changes wait for the next command). */
+bool imap_notify_selected_quiet(const struct imap_client *c);
 /* Loop thread: whether events wait (IDLE then reports at once). */
 bool imap_notify_pending(const struct imap_client *c);
 /* Loop thread, at the session's end: no more wake-ups, all freed. */

@@ -165,6 +165,24 @@ def test_flag_changes_need_flagchange(login):
     assert status_of(r.lines, "Box")["UNSEEN"] == 1, r
 
 
+def test_selected_none_keeps_idle_quiet(login):
+    a, b = login(), login()
+    a.cmd("CREATE Work")
+    a.cmd("SELECT INBOX")
+    a.cmd("NOTIFY SET (selected NONE) (personal (%s))" % MSG_EVENTS)
+    b.append("INBOX", msg("in selected"))
+    b.append("Work", msg("elsewhere"))
+    seen = idle_until(a, lambda l: l.startswith(b"* STATUS"))
+    assert b"* 1 EXISTS" not in seen, seen
+    assert status_of(seen, "Work")["MESSAGES"] == 1
+    r = a.cmd("NOOP")		# the next command still tells
+    assert b"* 1 EXISTS" in r.lines, r
+    # with SELECTED message events IDLE tells at once again
+    a.cmd("NOTIFY SET (selected (%s))" % MSG_EVENTS)
+    b.append("INBOX", msg("two"))
+    seen = idle_until(a, lambda l: l == b"* 2 EXISTS")
+
+
 def test_delivery_to_unopened_inbox(srv, user, login):
     a = login(condstore=True)
     a.cmd("CREATE Keep")
