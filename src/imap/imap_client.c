@@ -143,7 +143,7 @@ imap_client_updates(struct imap_client *c, struct buf *out,
 	char *err = NULL;
 
 	imap_notify_updates(c, out);	/* other mailboxes (NOTIFY) */
-	if (c->view == NULL || (c->idling && imap_notify_selected_quiet(c)))
+	if (c->view == NULL)
 		return true;
 	if (mbox_view_sync(c->view, &err) < 0)
 		free(err);		/* report what we know */

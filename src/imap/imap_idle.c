@@ -22,6 +22,7 @@ struct imap_idle_job {
 	struct imap_client	*c;
 	struct buf		 out;
 	bool			 gone;
+	bool			 quiet;	/* NOTIFY: other mailboxes only */
 };
 
 static void
@@ -29,7 +30,10 @@ imap_idle_work(void *arg)
 {
 	struct imap_idle_job *j = arg;
 
-	j->gone = !imap_client_updates(j->c, &j->out, true);
+	if (j->quiet)
+		imap_notify_updates(j->c, &j->out);
+	else
+		j->gone = !imap_client_updates(j->c, &j->out, true);
 }
 
 static void
@@ -83,6 +87,8 @@ imap_idle_wake(void *arg)
 	}
 	j = xmalloc(sizeof(*j));
 	j->c = c;
+	j->gone = false;
+	j->quiet = imap_notify_selected_quiet(c);
 	buf_init(&j->out, 0);
 	c->base.busy = true;
 	session_ref(&c->base);
