@@ -109,5 +109,5 @@ main(void)
 	TEST_RUN(test_html);
 	TEST_RUN(test_multipart);
 	TEST_RUN(test_cut);
-	return test_done("mail-preview");
+	return test_done("test-mail-preview");
 }
