@@ -20,10 +20,12 @@
 #include <openssl/crypto.h>
 
 #include "conf/conf.h"
+#include "imap/imap_acl.h"
 #include "imap/imap_client.h"
 #include "imap/imap_msgs.h"
 #include "imap/imap_notify.h"
 #include "store/mailbox.h"
+#include "store/mailbox_acl.h"
 #include "util/io.h"
 #include "util/log.h"
 #include "util/loop.h"
@@ -145,6 +147,10 @@ imap_client_updates(struct imap_client *c, struct buf *out,
 	imap_notify_updates(c, out);	/* other mailboxes (NOTIFY) */
 	if (c->view == NULL)
 		return true;
+	/* another user's folder whose "r" was revoked: nothing more of it */
+	if (c->acl_owner != NULL &&
+	    !(imap_acl_selected_rights(c) & MBOX_ACL_READ))
+		return true;
 	if (mbox_view_sync(c->view, &err) < 0)
 		free(err);		/* report what we know */
 	if (!allow_expunge)
@@ -265,8 +271,9 @@ imap_run_work(void *arg)
 	struct imap_cmd *cmd = r->cmd;
 	struct imap_client *c = cmd->c;
 
+	/* a shared folder whose "r" was revoked answers NO [NOPERM] */
 	imap_notify_acting(c, true);
-	r->result = cmd->def->fn(cmd);
+	r->result = imap_acl_gate(cmd) ? cmd->def->fn(cmd) : IMAP_CMD_DONE;
 	imap_notify_acting(c, false);
 	if (r->result == IMAP_CMD_DONE && !cmd->no_updates &&
 	    (c->state == IMAP_STATE_SELECTED || c->notify != NULL))
@@ -608,6 +615,7 @@ imap_client_free(struct session *base)
 	if (c->user)
 		server_slot_release(imap_user_key(c->user));
 	free(c->searchres);
+	free(c->acl_owner);
 	imap_context_clear(c);
 	free(c->user);
 	free(c);

@@ -278,6 +278,15 @@ put_list(struct imap_client *c, struct buf *out, const char *attrs,
 	buf_puts(out, "\r\n");
 }
 
+/* The selected mailbox's name when it is one of the user's own (a
+   shared folder of another user is not among the user's mailboxes). */
+static char *
+selected_name(struct imap_client *c)
+{
+	return c->view != NULL && c->acl_owner == NULL ?
+	    mbox_view_name(c->view) : NULL;
+}
+
 static bool
 is_selected(const char *selected, const char *name)
 {
@@ -306,7 +315,7 @@ imap_notify_updates(struct imap_client *c, struct buf *out)
 		state_free(&c->notify);
 		return;
 	}
-	selected = c->view ? mbox_view_name(c->view) : NULL;
+	selected = selected_name(c);
 	if (st->subscribed)
 		list = folders(c, &n_list);
 	for (i = 0; i < n; i++) {
@@ -373,7 +382,7 @@ initial_status(struct imap_cmd *cmd, struct imap_notify_state *st)
 {
 	struct imap_client *c = cmd->c;
 	struct mbox_folder_info *list;
-	char *selected = c->view ? mbox_view_name(c->view) : NULL;
+	char *selected = selected_name(c);
 	size_t n, i;
 	unsigned want;
 
