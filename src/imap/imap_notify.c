@@ -24,8 +24,11 @@
  * messages moved, and only when it differs from the last one sent in what
  * the client asked about (a flag change needs FlagChange). MailboxName
  * gives LIST ("\NonExistent" for a deleted one, OLDNAME for a rename);
- * SubscriptionChange gives LIST with or without "\Subscribed". Changes
- * the client made itself are not told (mbox_user_watch_acting).
+ * SubscriptionChange gives LIST with or without "\Subscribed";
+ * MailboxMetadataChange and ServerMetadataChange (required with METADATA,
+ * RFC 5465 5.6 and 5.7) give "* METADATA mailbox entry" (RFC 5464 4.4:
+ * the name, not the value; "" for the server). Changes the client made
+ * itself are not told (mbox_user_watch_acting).
  *
  * The selected mailbox: the usual EXISTS, EXPUNGE and FETCH FLAGS at the
  * end of every command whatever the NOTIFY (the base protocol's
@@ -199,6 +202,17 @@ folders(struct imap_client *c, size_t *n_r)
 	return list;
 }
 
+/* The events of every group (ServerMetadataChange has no mailbox). */
+static unsigned
+any_events(const struct imap_notify *n)
+{
+	unsigned ev = 0;
+
+	for (unsigned i = 0; i < n->n_groups; i++)
+		ev |= n->groups[i].events;
+	return ev;
+}
+
 static bool
 is_subscribed(const struct mbox_folder_info *list, size_t n,
     const char *name)
@@ -287,6 +301,21 @@ selected_name(struct imap_client *c)
 	    mbox_view_name(c->view) : NULL;
 }
 
+/* RFC 5464 4.4's unsolicited METADATA: the entry's name, no value. */
+static void
+put_metadata(struct imap_client *c, struct buf *out, const char *mailbox,
+    const char *entry)
+{
+	buf_puts(out, "* METADATA ");
+	if (mailbox[0] == '\0')
+		buf_puts(out, "\"\"");
+	else
+		imap_out_mailbox(out, mailbox, c->utf8);
+	buf_putc(out, ' ');
+	imap_out_astring(out, entry, strlen(entry), c->utf8);
+	buf_puts(out, "\r\n");
+}
+
 static bool
 is_selected(const char *selected, const char *name)
 {
@@ -341,6 +370,14 @@ imap_notify_updates(struct imap_client *c, struct buf *out)
 				put_list(c, out, ev[i].kind ==
 				    MBOX_EV_SUBSCRIBE ? "\\Subscribed" : "",
 				    ev[i].name, NULL);
+			break;
+		case MBOX_EV_METADATA:
+			if (ev[i].name[0] == '\0' ?
+			    (any_events(&st->spec) &
+			    IMAP_NE_SERVERMETADATACHANGE) :
+			    (want & IMAP_NE_MAILBOXMETADATACHANGE))
+				put_metadata(c, out, ev[i].name,
+				    ev[i].oldname);
 			break;
 		}
 	}

@@ -35,9 +35,12 @@ struct imap_client;
 	IMAP_NE_FLAGCHANGE | IMAP_NE_ANNOTATIONCHANGE)
 /* What tem sends; the list the BADEVENT code gives. */
 #define IMAP_NE_SUPPORTED	(IMAP_NE_MESSAGENEW | IMAP_NE_MESSAGEEXPUNGE | \
-	IMAP_NE_FLAGCHANGE | IMAP_NE_MAILBOXNAME | IMAP_NE_SUBSCRIPTIONCHANGE)
+	IMAP_NE_FLAGCHANGE | IMAP_NE_MAILBOXNAME | \
+	IMAP_NE_SUBSCRIPTIONCHANGE | IMAP_NE_MAILBOXMETADATACHANGE | \
+	IMAP_NE_SERVERMETADATACHANGE)
 #define IMAP_NOTIFY_BADEVENT	"[BADEVENT (MessageNew MessageExpunge " \
-	"FlagChange MailboxName SubscriptionChange)]"
+	"FlagChange MailboxName SubscriptionChange MailboxMetadataChange " \
+	"ServerMetadataChange)]"
 
 enum imap_notify_filter {
 	IMAP_NF_SELECTED, IMAP_NF_SELECTED_DELAYED, IMAP_NF_INBOXES,

@@ -88,7 +88,9 @@ test_invalid(void)
 	/* events tem does not send: NO [BADEVENT], not BAD */
 	TEST_ASSERT(parse("SET (personal (MessageNew MessageExpunge "
 	    "AnnotationChange))", &n) == -2);
-	TEST_ASSERT(parse("SET (inboxes (MailboxMetadataChange))", &n) == -2);
+	TEST_ASSERT(parse("SET (inboxes (MailboxMetadataChange "
+	    "ServerMetadataChange))", &n) == 0);
+	imap_notify_free(&n);
 	TEST_ASSERT(parse("SET (inboxes (SomethingNew))", &n) == -2);
 	/* limits */
 	buf_init(&b, 0);

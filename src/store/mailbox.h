@@ -453,12 +453,14 @@ enum mbox_event_kind {
 	MBOX_EV_RENAME,		/* oldname -> name */
 	MBOX_EV_SUBSCRIBE,
 	MBOX_EV_UNSUBSCRIBE,
+	MBOX_EV_METADATA,	/* entry oldname of name ("": the server) */
 };
 
 struct mbox_event {
 	enum mbox_event_kind	 kind;
 	char			*name;		/* UTF-8, "/" between levels */
-	char			*oldname;	/* RENAME only */
+	char			*oldname;	/* RENAME: the old name;
+						   METADATA: the entry */
 };
 
 struct mbox_user_watch;
@@ -477,6 +479,10 @@ struct mbox_event *mbox_user_watch_take(struct mbox_user_watch *w,
 void mbox_events_free(struct mbox_event *ev, size_t n);
 /* Whether a take would return something. */
 bool mbox_user_watch_pending(struct mbox_user_watch *w);
+/* METADATA (store/metadata.c keeps it, the IMAP command changes it):
+ * entry of mailbox ("" for the server's) was set or removed. */
+void mbox_user_metadata_changed(struct mbox_user *u, const char *mailbox,
+    const char *entry);
 /* Until called again (NULL: nobody), what this thread makes the store do
  * is w's owner's own doing, and not queued for w (RFC 5465 5: a client
  * is not told of its own changes). Thread-local. */

@@ -213,3 +213,10 @@ mbox_user_watch_pending(struct mbox_user_watch *w)
 	pthread_mutex_unlock(&ev_lock);
 	return r;
 }
+
+void
+mbox_user_metadata_changed(struct mbox_user *u, const char *mailbox,
+    const char *entry)
+{
+	mbox_user_event(u, MBOX_EV_METADATA, mailbox, entry);
+}

@@ -94,7 +94,8 @@ def test_notify_command_rules(srv, user):
                                  "MessageExpunge AnnotationChange))")
     assert typ == "NO" and dat[0].startswith(
         b"[BADEVENT (MessageNew MessageExpunge FlagChange MailboxName "
-        b"SubscriptionChange)]"), dat
+        b"SubscriptionChange MailboxMetadataChange ServerMetadataChange)]"), \
+        dat
     typ, dat = m._simple_command("NOTIFY", "SET (personal (NewFancyEvent))")
     assert typ == "NO" and b"BADEVENT" in dat[0]
     m.logout()
@@ -216,6 +217,23 @@ def test_mailbox_name_and_subscription(login):
     b.append("Other", msg("x"))
     r = a.cmd("NOOP")
     assert status_of(r.lines, "Other") is None
+
+
+def test_metadata_changes(login):
+    a, b = login(), login()
+    a.cmd("CREATE Notes")
+    a.cmd("NOTIFY SET (mailboxes Notes (MailboxMetadataChange "
+          "ServerMetadataChange))")
+    b.cmd('SETMETADATA Notes (/private/comment "hello")')
+    b.cmd('SETMETADATA "" (/private/motd "hi")')
+    b.cmd('SETMETADATA INBOX (/private/comment "not watched")')
+    r = a.cmd("NOOP")
+    assert r.lines == [b"* METADATA Notes /private/comment",
+                       b'* METADATA "" /private/motd'], r
+    # its own changes are not told back
+    a.cmd('SETMETADATA Notes (/private/comment NIL)')
+    r = a.cmd("NOOP")
+    assert r.lines == [], r
 
 
 def test_subscribed_and_mailboxes_filters(login):
