@@ -314,6 +314,7 @@ cmd_delete(struct imap_cmd *cmd)
 		XFREE(&c->searchres);
 		c->n_searchres = 0;
 		c->searchres_set = false;
+		imap_context_clear(c);
 	}
 	if (imap_acl_in_ns(name)) {
 		imap_acl_delete_shared(cmd, name);

@@ -550,6 +550,13 @@ answer_esearch(struct imap_cmd *cmd, const struct imap_search *s,
 	}
 	if (ret & IMAP_SEARCH_RET_COUNT)
 		buf_printf(&cmd->out, " COUNT %zu", f->n);
+	if (ret & IMAP_SEARCH_RET_PARTIAL) {
+		nums = xcalloc(f->n ? f->n : 1, sizeof(*nums));
+		for (i = 0; i < f->n; i++)
+			nums[i] = found_num(cmd, f, i);
+		imap_context_partial(&cmd->out, s, nums, f->n);
+		free(nums);
+	}
 	if (s->uses_modseq && f->n > 0 &&
 	    (ms = esearch_modseq(cmd, ret, f)) > 0)
 		buf_printf(&cmd->out, " MODSEQ %llu", (unsigned long long)ms);
@@ -596,7 +603,8 @@ cmd_search(struct imap_cmd *cmd)
 	if ((s.ret & IMAP_SEARCH_RET_SAVE) &&
 	    !imap_msgs_saved_set(cmd->c, NULL, 0))
 		imap_cmd_bad(cmd, "RETURN (SAVE) is not supported");
-	else if (imap_msgs_search_prepare(cmd, &s) < 0)
+	else if (imap_msgs_search_prepare(cmd, &s) < 0 ||
+	    imap_context_search_check(cmd, &s) < 0)
 		;	/* tagged NO set; the saved result stays empty */
 	else if (imap_msgs_search(cmd, &s, &found, &error) < 0)
 		imap_cmd_bad(cmd, "%s", error);
@@ -608,6 +616,7 @@ cmd_search(struct imap_cmd *cmd)
 			answer_esearch(cmd, &s, &found);
 		else if (!s.ret_given)
 			answer_search(cmd, &s, &found);
+		imap_context_add_search(cmd, &s, &found);
 		imap_cmd_ok(cmd, "Search completed");
 	}
 	imap_msgs_found_free(&found);

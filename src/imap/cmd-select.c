@@ -62,6 +62,7 @@ deselect(struct imap_cmd *cmd, bool announce)
 	XFREE(&c->searchres);
 	c->n_searchres = 0;
 	c->searchres_set = false;
+	imap_context_clear(c);
 	if (announce && (c->qresync || c->rev2))
 		buf_puts(&cmd->out, "* OK [CLOSED] Previous mailbox closed\r\n");
 }

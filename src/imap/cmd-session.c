@@ -38,6 +38,7 @@ imap_client_capabilities(struct imap_client *c, struct buf *out)
 	    c->conf->message_size_limit);
 	buf_puts(out, IMAP_QUOTA_CAPS);
 	buf_puts(out, IMAP_METADATA_CAPS);
+	buf_puts(out, " ESORT CONTEXT=SEARCH CONTEXT=SORT NOTIFY PREVIEW");
 }
 enum imap_cmd_result
 cmd_capability(struct imap_cmd *cmd)

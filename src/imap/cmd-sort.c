@@ -258,9 +258,10 @@ sort_cmp(const void *pa, const void *pb, void *arg)
 	return cmp_num(a->seq, b->seq);
 }
 
-/* (criteria) -> spec and what to load. */
+/* (criteria) at cmd->args[at] -> spec and what to load. */
 static int
-parse_criteria(struct imap_cmd *cmd, struct sort_spec *sp, bool *need)
+parse_criteria(struct imap_cmd *cmd, unsigned at, struct sort_spec *sp,
+    bool *need)
 {
 	const struct imap_arg *list;
 	unsigned count, i, k;
@@ -268,8 +269,8 @@ parse_criteria(struct imap_cmd *cmd, struct sort_spec *sp, bool *need)
 	const char *s;
 
 	memset(sp, 0, sizeof(*sp));
-	if (cmd->count < 1 ||
-	    !imap_arg_get_list(&cmd->args[0], &list, &count) || count == 0)
+	if (cmd->count <= at ||
+	    !imap_arg_get_list(&cmd->args[at], &list, &count) || count == 0)
 		return -1;
 	for (i = 0; i < count; i++) {
 		if (!imap_arg_get_atom(&list[i], &s))
@@ -300,7 +301,9 @@ cmd_sort(struct imap_cmd *cmd)
 	uint64_t highest = 0;
 	size_t n, i;
 
-	if (parse_criteria(cmd, &sp, need) < 0) {
+	if (cmd->count > 0 && imap_arg_atom_equals(&cmd->args[0], "RETURN"))
+		return cmd_esort(cmd);		/* imap_context.c */
+	if (parse_criteria(cmd, 0, &sp, need) < 0) {
 		imap_cmd_bad(cmd, "Invalid sort criteria");
 		return IMAP_CMD_DONE;
 	}
@@ -319,4 +322,48 @@ cmd_sort(struct imap_cmd *cmd)
 	imap_sort_items_free(it, n);
 	imap_cmd_ok(cmd, "Sort completed");
 	return IMAP_CMD_DONE;
+}
+
+/* ---- for ESORT and CONTEXT=SORT (imap_context.c) -------------------- */
+
+struct imap_sort_spec {
+	struct sort_spec sp;
+	bool		 need[IMAP_SORT_NKEYS];
+};
+
+struct imap_sort_spec *
+imap_sort_spec_parse(struct imap_cmd *cmd, unsigned at)
+{
+	struct imap_sort_spec *s = xcalloc(1, sizeof(*s));
+
+	if (parse_criteria(cmd, at, &s->sp, s->need) < 0) {
+		free(s);
+		imap_cmd_bad(cmd, "Invalid sort criteria");
+		return NULL;
+	}
+	return s;
+}
+
+void
+imap_sort_spec_free(struct imap_sort_spec **s)
+{
+	free(*s);
+	*s = NULL;
+}
+
+void
+imap_sort_seqs(struct imap_cmd *cmd, const struct imap_sort_spec *s,
+    uint32_t *seqs, size_t n)
+{
+	struct imap_sort_item *it = xcalloc(n ? n : 1, sizeof(*it));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		it[i].seq = seqs[i];
+		item_load(cmd, &it[i], s->need, false);
+	}
+	qsort_r(it, n, sizeof(*it), sort_cmp, (void *)(uintptr_t)&s->sp);
+	for (i = 0; i < n; i++)
+		seqs[i] = it[i].seq;
+	imap_sort_items_free(it, n);
 }

@@ -24,6 +24,7 @@
 #include "imap/imap_acl.h"
 #include "imap/imap_client.h"
 #include "imap/imap_msgs.h"
+#include "imap/imap_notify.h"
 #include "store/mailbox.h"
 #include "store/mailbox_acl.h"
 #include "util/io.h"
@@ -144,6 +145,7 @@ imap_client_updates(struct imap_client *c, struct buf *out,
 	struct mbox_changes ch;
 	char *err = NULL;
 
+	imap_notify_updates(c, out);	/* other mailboxes (NOTIFY) */
 	if (c->view == NULL)
 		return true;
 	/* another user's folder whose "r" was revoked: nothing more of it */
@@ -159,6 +161,7 @@ imap_client_updates(struct imap_client *c, struct buf *out,
 		mbox_changes_free(&ch);
 		return false;
 	}
+	imap_context_expunged(c, out, &ch);
 	if (c->qresync && ch.n_expunged > 0) {
 		buf_puts(out, "* VANISHED ");
 		for (size_t i = 0; i < ch.n_expunged; i++)
@@ -190,6 +193,7 @@ imap_client_updates(struct imap_client *c, struct buf *out,
 		    mi.keywords);
 		buf_puts(out, ")\r\n");
 	}
+	imap_context_refresh(c, out, &ch);
 	mbox_changes_free(&ch);
 	return true;
 }
@@ -269,9 +273,11 @@ imap_run_work(void *arg)
 	struct imap_client *c = cmd->c;
 
 	/* a shared folder whose "r" was revoked answers NO [NOPERM] */
+	imap_notify_acting(c, true);
 	r->result = imap_acl_gate(cmd) ? cmd->def->fn(cmd) : IMAP_CMD_DONE;
+	imap_notify_acting(c, false);
 	if (r->result == IMAP_CMD_DONE && !cmd->no_updates &&
-	    c->state == IMAP_STATE_SELECTED)
+	    (c->state == IMAP_STATE_SELECTED || c->notify != NULL))
 		r->gone = !imap_client_updates(c, &cmd->out, cmd->uid ||
 		    !(cmd->def->flags & IMAP_CMD_F_NO_EXPUNGE));
 }
@@ -590,6 +596,7 @@ imap_client_free(struct session *base)
 	    c->ncommands, (long)(time(NULL) - c->base.started));
 	if (c->view)
 		mbox_view_watch(c->view, NULL, NULL, NULL);
+	imap_notify_end(c);		/* before the user goes */
 	if (c->view || c->mu) {
 		struct imap_release *r = xmalloc(sizeof(*r));
 		r->view = c->view;
@@ -610,6 +617,7 @@ imap_client_free(struct session *base)
 		server_slot_release(imap_user_key(c->user));
 	free(c->searchres);
 	free(c->acl_owner);
+	imap_context_clear(c);
 	free(c->user);
 	free(c);
 }
