@@ -31,23 +31,43 @@ _Static_assert(IMAP_FLAG_ANSWERED == MBOX_F_ANSWERED &&
 /* ---- shared helpers ------------------------------------------------- */
 
 char *
-cmd_mbox_decode(struct imap_cmd *cmd, const char *s, size_t len)
+cmd_mbox_try(struct imap_cmd *cmd, const char *s, size_t len,
+    const char **error_r)
 {
-	const char *error;
-	char *name = imap_mailbox_decode(s, len, cmd->c->utf8, &error);
+	char *name = imap_mailbox_decode(s, len, cmd->c->utf8, error_r);
 
-	if (name == NULL) {
-		imap_cmd_bad(cmd, "%s", error);
-		return NULL;
-	}
-	if (strncasecmp(name, "INBOX", 5) == 0 &&
+	if (name != NULL && strncasecmp(name, "INBOX", 5) == 0 &&
 	    (name[5] == '\0' || name[5] == CMD_MBOX_SEP))
 		memcpy(name, "INBOX", 5);
 	return name;
 }
 
 char *
-cmd_mbox_arg(struct imap_cmd *cmd, const struct imap_arg *arg)
+cmd_mbox_decode(struct imap_cmd *cmd, const char *s, size_t len)
+{
+	const char *error;
+	char *name = cmd_mbox_try(cmd, s, len, &error);
+
+	if (name == NULL)
+		imap_cmd_bad(cmd, "%s", error);
+	return name;
+}
+
+char *
+cmd_mbox_lookup(struct imap_cmd *cmd, const char *s, size_t len)
+{
+	const char *error;
+	char *name = cmd_mbox_try(cmd, s, len, &error);
+
+	if (name == NULL)
+		imap_cmd_no(cmd, "[NONEXISTENT] Mailbox doesn't exist (%s)",
+		    error);
+	return name;
+}
+
+/* An astring argument (BAD when it is none), decoded for lookup or not. */
+static char *
+name_arg(struct imap_cmd *cmd, const struct imap_arg *arg, bool lookup)
 {
 	const char *s;
 	size_t len;
@@ -56,7 +76,20 @@ cmd_mbox_arg(struct imap_cmd *cmd, const struct imap_arg *arg)
 		imap_cmd_bad(cmd, "Invalid mailbox name");
 		return NULL;
 	}
-	return cmd_mbox_decode(cmd, s, len);
+	return lookup ? cmd_mbox_lookup(cmd, s, len) :
+	    cmd_mbox_decode(cmd, s, len);
+}
+
+char *
+cmd_mbox_arg(struct imap_cmd *cmd, const struct imap_arg *arg)
+{
+	return name_arg(cmd, arg, false);
+}
+
+char *
+cmd_mbox_lookup_arg(struct imap_cmd *cmd, const struct imap_arg *arg)
+{
+	return name_arg(cmd, arg, true);
 }
 
 enum imap_cmd_result
@@ -94,6 +127,7 @@ cmd_mbox_status_line(struct buf *out, const char *name, unsigned items,
 	/* RFC 9208 5: in units of 1024 octets, what EXPUNGE would free */
 	ITEM(IMAP_STATUS_DELETED_STORAGE, "DELETED-STORAGE %llu",
 	    (unsigned long long)((st->deleted_size + 1023) / 1024));
+	ITEM(IMAP_STATUS_MAILBOXID, "MAILBOXID (%s)", st->mailboxid);
 #undef ITEM
 	buf_puts(out, ")\r\n");
 }
@@ -205,6 +239,7 @@ create_params(struct imap_cmd *cmd, const struct imap_arg *a, unsigned *use_r)
 enum imap_cmd_result
 cmd_create(struct imap_cmd *cmd)
 {
+	struct mbox_status st;
 	unsigned use = 0;
 	char *name, *err = NULL;
 	int r;
@@ -226,10 +261,17 @@ cmd_create(struct imap_cmd *cmd)
 	r = mbox_create(cmd->c->mu, name, use, &err);
 	if (r == 0)	/* rows left by a folder removed outside IMAP */
 		imap_acl_dropped(cmd, name);
-	free(name);
-	if (r < 0)
+	if (r < 0) {
+		free(name);
 		return cmd_mbox_fail(cmd, r, false, err);
-	imap_cmd_ok(cmd, "CREATE completed");
+	}
+	/* RFC 8474 4.1: the new folder's MAILBOXID */
+	if (mbox_status(cmd->c->mu, name, &st, NULL) == 0)
+		imap_cmd_ok(cmd, "[MAILBOXID (%s)] CREATE completed",
+		    st.mailboxid);
+	else
+		imap_cmd_ok(cmd, "CREATE completed");
+	free(name);
 	return IMAP_CMD_DONE;
 }
 
@@ -261,7 +303,7 @@ cmd_delete(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "DELETE needs a mailbox name");
 		return IMAP_CMD_DONE;
 	}
-	if ((name = cmd_mbox_arg(cmd, &cmd->args[0])) == NULL)
+	if ((name = cmd_mbox_lookup_arg(cmd, &cmd->args[0])) == NULL)
 		return IMAP_CMD_DONE;
 	/* Deleting the selected folder deselects it first (as Dovecot
 	 * does), so this session never sees its own BYE for it. */
@@ -272,6 +314,7 @@ cmd_delete(struct imap_cmd *cmd)
 		XFREE(&c->searchres);
 		c->n_searchres = 0;
 		c->searchres_set = false;
+		imap_context_clear(c);
 	}
 	if (imap_acl_in_ns(name)) {
 		imap_acl_delete_shared(cmd, name);
@@ -300,7 +343,7 @@ cmd_rename(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "RENAME needs two mailbox names");
 		return IMAP_CMD_DONE;
 	}
-	if ((from = cmd_mbox_arg(cmd, &cmd->args[0])) == NULL ||
+	if ((from = cmd_mbox_lookup_arg(cmd, &cmd->args[0])) == NULL ||
 	    (to = new_name_arg(cmd, &cmd->args[1])) == NULL) {
 		free(from);
 		return IMAP_CMD_DONE;
@@ -370,7 +413,7 @@ cmd_status(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "%s", error);
 		return IMAP_CMD_DONE;
 	}
-	name = cmd_mbox_decode(cmd, sa.mailbox, strlen(sa.mailbox));
+	name = cmd_mbox_lookup(cmd, sa.mailbox, strlen(sa.mailbox));
 	if (name == NULL) {
 		imap_status_free(&sa);
 		return IMAP_CMD_DONE;
@@ -488,7 +531,7 @@ cmd_append(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "%s", error);
 		return IMAP_CMD_DONE;
 	}
-	name = cmd_mbox_decode(cmd, a.mailbox, strlen(a.mailbox));
+	name = cmd_mbox_lookup(cmd, a.mailbox, strlen(a.mailbox));
 	if (name == NULL || !append_check(cmd, &a) ||
 	    imap_acl_open(cmd, name, MBOX_ACL_INSERT, true, &to) < 0) {
 		free(name);

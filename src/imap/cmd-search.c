@@ -24,6 +24,9 @@
  * (an IMAP4rev2 client sends UTF-8 without CHARSET anyway), folded once
  * by mail_search_fold().
  *
+ * Addresses: FROM/TO/CC/BCC match the parsed addresses of the field as
+ * "Name <mailbox@host>" text (mail_search_addr), HEADER the raw field.
+ *
  * Dates: BEFORE/ON/SINCE compare the INTERNALDATE's calendar day in the
  * server's time zone (as Dovecot does); SENT* the day of the Date: field
  * as written (mail_search_sent_date); a message without a usable Date:
@@ -196,6 +199,9 @@ prepare(struct search_run *r, struct imap_search_key *k, enum need *need_r,
 	case IMAP_SK_UNKEYWORD:
 		k->num = keyword_index(r->v, k->str);
 		break;
+	case IMAP_SK_EMAILID:
+	case IMAP_SK_THREADID:
+		break;		/* ids compare as they are */
 	default:
 		if (k->type == IMAP_SK_HEADER && k->field != NULL &&
 		    !mbox_hdr_field_cached(k->field))
@@ -260,9 +266,11 @@ date_match(enum imap_search_key_type t, int64_t day, int64_t key)
 	switch (t) {
 	case IMAP_SK_BEFORE:
 	case IMAP_SK_SENTBEFORE:
+	case IMAP_SK_SAVEDBEFORE:
 		return c < 0;
 	case IMAP_SK_ON:
 	case IMAP_SK_SENTON:
+	case IMAP_SK_SAVEDON:
 		return c == 0;
 	default:
 		return c >= 0;
@@ -291,7 +299,7 @@ header_match(struct search_run *r, struct msg_state *st,
 	} names[] = {
 		{ IMAP_SK_BCC, "Bcc" }, { IMAP_SK_CC, "Cc" },
 		{ IMAP_SK_FROM, "From" }, { IMAP_SK_SUBJECT, "Subject" },
-		{ IMAP_SK_TO, "To" },
+		{ IMAP_SK_TO, "To" },	/* all but Subject: addresses */
 	};
 	const struct mime_msg *m = msg_mime(r, st);
 	const char *name = k->field;
@@ -299,10 +307,14 @@ header_match(struct search_run *r, struct msg_state *st,
 
 	if (m == NULL)
 		return false;
+	if (name != NULL)	/* HEADER: the field's text as it is */
+		return mail_search_header(m, name, k->str, k->len);
 	for (i = 0; name == NULL && i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].t == k->type)
 			name = names[i].name;
-	return mail_search_header(m, name, k->str, k->len);
+	if (k->type == IMAP_SK_SUBJECT)
+		return mail_search_header(m, name, k->str, k->len);
+	return mail_search_addr(m, name, k->str, k->len);
 }
 
 static bool eval(struct search_run *r, struct msg_state *st,
@@ -402,6 +414,18 @@ eval(struct search_run *r, struct msg_state *st,
 		return imap_seqset_contains(&k->set, st->info.uid);
 	case IMAP_SK_SEQSET:
 		return imap_seqset_contains(&k->set, st->seq);
+	case IMAP_SK_SAVEDBEFORE: case IMAP_SK_SAVEDON: case IMAP_SK_SAVEDSINCE:
+		return date_match(k->type, internal_day(st->info.savedate),
+		    imap_date_days(&k->date));
+	case IMAP_SK_SAVEDATESUPPORTED:
+		return true;
+	case IMAP_SK_EMAILID: {
+		char id[MBOX_OBJECTID_MAX + 1];
+		mbox_emailid_format(st->info.emailid, id);
+		return strcmp(id, k->str) == 0;	/* case matters */
+	}
+	case IMAP_SK_THREADID:
+		return false;	/* no THREADIDs (FETCH says NIL) */
 	default:
 		return eval_flag(st, k->type);
 	}
@@ -550,6 +574,13 @@ answer_esearch(struct imap_cmd *cmd, const struct imap_search *s,
 	}
 	if (ret & IMAP_SEARCH_RET_COUNT)
 		buf_printf(&cmd->out, " COUNT %zu", f->n);
+	if (ret & IMAP_SEARCH_RET_PARTIAL) {
+		nums = xcalloc(f->n ? f->n : 1, sizeof(*nums));
+		for (i = 0; i < f->n; i++)
+			nums[i] = found_num(cmd, f, i);
+		imap_context_partial(&cmd->out, s, nums, f->n);
+		free(nums);
+	}
 	if (s->uses_modseq && f->n > 0 &&
 	    (ms = esearch_modseq(cmd, ret, f)) > 0)
 		buf_printf(&cmd->out, " MODSEQ %llu", (unsigned long long)ms);
@@ -596,7 +627,8 @@ cmd_search(struct imap_cmd *cmd)
 	if ((s.ret & IMAP_SEARCH_RET_SAVE) &&
 	    !imap_msgs_saved_set(cmd->c, NULL, 0))
 		imap_cmd_bad(cmd, "RETURN (SAVE) is not supported");
-	else if (imap_msgs_search_prepare(cmd, &s) < 0)
+	else if (imap_msgs_search_prepare(cmd, &s) < 0 ||
+	    imap_context_search_check(cmd, &s) < 0)
 		;	/* tagged NO set; the saved result stays empty */
 	else if (imap_msgs_search(cmd, &s, &found, &error) < 0)
 		imap_cmd_bad(cmd, "%s", error);
@@ -608,6 +640,7 @@ cmd_search(struct imap_cmd *cmd)
 			answer_esearch(cmd, &s, &found);
 		else if (!s.ret_given)
 			answer_search(cmd, &s, &found);
+		imap_context_add_search(cmd, &s, &found);
 		imap_cmd_ok(cmd, "Search completed");
 	}
 	imap_msgs_found_free(&found);

@@ -19,7 +19,7 @@
 /* What follows a search key's name. */
 enum sk_arg {
 	SKA_NONE, SKA_STRING, SKA_DATE, SKA_NUM64, SKA_NZNUM, SKA_UIDSET,
-	SKA_KEYWORD, SKA_HEADER, SKA_NOT, SKA_OR, SKA_MODSEQ,
+	SKA_KEYWORD, SKA_HEADER, SKA_NOT, SKA_OR, SKA_MODSEQ, SKA_OBJECTID,
 };
 
 static const struct {
@@ -63,10 +63,30 @@ static const struct {
 	{ "YOUNGER", IMAP_SK_YOUNGER, SKA_NZNUM },
 	{ "MODSEQ", IMAP_SK_MODSEQ, SKA_MODSEQ },
 	{ "UID", IMAP_SK_UID, SKA_UIDSET },
+	{ "SAVEDBEFORE", IMAP_SK_SAVEDBEFORE, SKA_DATE },	/* RFC 8514 */
+	{ "SAVEDON", IMAP_SK_SAVEDON, SKA_DATE },
+	{ "SAVEDSINCE", IMAP_SK_SAVEDSINCE, SKA_DATE },
+	{ "SAVEDATESUPPORTED", IMAP_SK_SAVEDATESUPPORTED, SKA_NONE },
+	{ "EMAILID", IMAP_SK_EMAILID, SKA_OBJECTID },		/* RFC 8474 */
+	{ "THREADID", IMAP_SK_THREADID, SKA_OBJECTID },
 	{ "NOT", IMAP_SK_NOT, SKA_NOT },
 	{ "OR", IMAP_SK_OR, SKA_OR },
 };
 #define NSEARCH_KEYS (sizeof(search_keys) / sizeof(search_keys[0]))
+
+/* RFC 8474: objectid = 1*255(ALPHA / DIGIT / "_" / "-") */
+static bool
+objectid_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > 255)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') &&
+		    !(s[i] >= 'A' && s[i] <= 'Z') && !is_digit(s[i]) &&
+		    s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
 
 /* A cursor over one level of the argument tree. */
 struct scur {
@@ -196,6 +216,12 @@ parse_key_args(struct scur *c, struct imap_search_key *k, enum sk_arg kind,
 		k->str = xstrndup(s, len);
 		k->len = len;
 		return 0;
+	case SKA_OBJECTID:	/* 1*255(ALPHA / DIGIT / "_" / "-") */
+		if (!get_astr(a, &s, &len) || !objectid_valid(s, len))
+			return -1;
+		k->str = xstrndup(s, len);
+		k->len = len;
+		return 0;
 	case SKA_KEYWORD:
 		if ((s = atom_of(a)) == NULL || !imap_keyword_valid(s))
 			return -1;
@@ -269,13 +295,41 @@ parse_key(struct scur *c, unsigned depth)
 	return k;
 }
 
-/* RETURN (MIN MAX ALL COUNT SAVE) of RFC 4731 / 5182. */
+/* PARTIAL's range (RFC 5267 4.4): nz-number ":" nz-number, either
+   order. */
 static int
-parse_search_return(struct imap_search *s, const struct imap_arg *a,
-    const char **error_r)
+parse_partial_range(struct imap_search *s, const struct imap_arg *a)
+{
+	const char *colon;
+	char lo[16];
+	size_t n;
+
+	if (a->type != IMAP_ARG_ATOM || (colon = strchr(a->str, ':')) ==
+	    NULL || (n = (size_t)(colon - a->str)) == 0 || n >= sizeof(lo))
+		return -1;
+	memcpy(lo, a->str, n);
+	lo[n] = '\0';
+	if (imap_parse_number32(lo, true, &s->partial_lo) < 0 ||
+	    imap_parse_number32(colon + 1, true, &s->partial_hi) < 0)
+		return -1;
+	if (s->partial_lo > s->partial_hi) {
+		uint32_t t = s->partial_lo;
+
+		s->partial_lo = s->partial_hi;
+		s->partial_hi = t;
+	}
+	return 0;
+}
+
+/* RETURN (MIN MAX ALL COUNT SAVE) of RFC 4731 / 5182, and CONTEXT,
+   UPDATE, PARTIAL lo:hi of RFC 5267. */
+int
+imap_args_parse_search_return(struct imap_search *s,
+    const struct imap_arg *a, const char **error_r)
 {
 	static const char *const opts[] = {
-		"MIN", "MAX", "ALL", "COUNT", "SAVE", NULL,
+		"MIN", "MAX", "ALL", "COUNT", "SAVE", "CONTEXT", "UPDATE",
+		"PARTIAL", NULL,
 	};
 	unsigned i;
 	int k;
@@ -287,10 +341,20 @@ parse_search_return(struct imap_search *s, const struct imap_arg *a,
 		if (a->list[i].type != IMAP_ARG_ATOM ||
 		    (k = lookup(opts, a->list[i].str)) < 0)
 			return err(error_r, "Unknown RETURN option");
+		if ((1u << k) == IMAP_SEARCH_RET_PARTIAL &&
+		    ((s->ret & IMAP_SEARCH_RET_PARTIAL) ||
+		    i + 1 >= a->list_count ||
+		    parse_partial_range(s, &a->list[++i]) < 0))
+			return err(error_r, "Invalid PARTIAL range");
 		s->ret |= 1u << k;
 	}
-	if (s->ret == 0)
-		s->ret = IMAP_SEARCH_RET_ALL;
+	if ((s->ret & IMAP_SEARCH_RET_PARTIAL) &&
+	    (s->ret & IMAP_SEARCH_RET_ALL))
+		return err(error_r, "PARTIAL and ALL exclude each other");
+	/* "RETURN ()" (or only hints and UPDATE) means ALL */
+	if ((s->ret & ~(IMAP_SEARCH_RET_CONTEXT | IMAP_SEARCH_RET_UPDATE))
+	    == 0)
+		s->ret |= IMAP_SEARCH_RET_ALL;
 	return 0;
 }
 
@@ -303,7 +367,7 @@ imap_args_parse_search(const struct imap_arg *args, unsigned count,
 
 	memset(s, 0, sizeof(*s));
 	if (count >= 2 && imap_arg_atom_equals(&args[0], "RETURN")) {
-		if (parse_search_return(s, &args[1], error_r) < 0) {
+		if (imap_args_parse_search_return(s, &args[1], error_r) < 0) {
 			imap_search_free(s);
 			return -1;
 		}

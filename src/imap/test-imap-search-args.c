@@ -15,7 +15,8 @@ static const char *const sk_names[] = {
 	"UNFLAGGED", "UNSEEN", "KEYWORD", "UNKEYWORD", "BCC", "BODY", "CC",
 	"FROM", "SUBJECT", "TEXT", "TO", "HEADER", "BEFORE", "ON", "SINCE",
 	"SENTBEFORE", "SENTON", "SENTSINCE", "LARGER", "SMALLER", "OLDER",
-	"YOUNGER", "MODSEQ", "UID", "SEQSET",
+	"YOUNGER", "MODSEQ", "UID", "SEQSET", "SAVEDBEFORE", "SAVEDON",
+	"SAVEDSINCE", "SAVEDATESUPPORTED", "EMAILID", "THREADID",
 };
 
 static void
@@ -89,6 +90,15 @@ static const struct {
 	{ "LARGER 100 SMALLER 9223372036854775807",
 	  "(LARGER 100 SMALLER 9223372036854775807)" },
 	{ "OLDER 3600 YOUNGER 60", "(OLDER 3600 YOUNGER 60)" },
+	{ "SAVEDBEFORE 1-Jan-2001 SAVEDON 2-Jan-2001 SAVEDSINCE 3-Jan-2001 "
+	  "SAVEDATESUPPORTED", "(SAVEDBEFORE 2001-01-01 SAVEDON 2001-01-02 "
+	  "SAVEDSINCE 2001-01-03 SAVEDATESUPPORTED)" },
+	{ "EMAILID M0123abc_-Z THREADID T1", "(EMAILID 'M0123abc_-Z' "
+	  "THREADID 'T1')" },
+	{ "EMAILID \"M1\"", "(EMAILID 'M1')" },
+	{ "EMAILID \"\"", NULL },
+	{ "EMAILID M.1", NULL },
+	{ "THREADID", NULL },
 	{ "UID 1:*,5 1:3 * $", "(UID 1:*,5 SEQSET 1:3 SEQSET * SEQSET $)" },
 	{ "NOT SEEN", "(NOT[SEEN])" },
 	{ "OR SEEN FLAGGED", "(OR[SEEN FLAGGED])" },
@@ -135,6 +145,12 @@ static const struct {
 	{ "ALL RETURN (ALL)", NULL },
 	{ "RETURN (FOO) ALL", NULL },
 	{ "RETURN ALL ALL", NULL },
+	{ "RETURN (PARTIAL) ALL", NULL },
+	{ "RETURN (PARTIAL 0:5) ALL", NULL },
+	{ "RETURN (PARTIAL 1:x) ALL", NULL },
+	{ "RETURN (PARTIAL :5) ALL", NULL },
+	{ "RETURN (PARTIAL 1:2 ALL) ALL", NULL },
+	{ "RETURN (PARTIAL 1:2 PARTIAL 3:4) ALL", NULL },
 	{ "SEEN ~{1+}\r\nx", NULL },
 	{ "SEEN (NIL)", NULL },
 };
@@ -209,6 +225,22 @@ test_search_options(void)
 	    0);
 	TEST_ASSERT(s.ret_given && s.ret == IMAP_SEARCH_RET_ALL &&
 	    s.charset == NULL && !s.uses_saved && !s.uses_modseq);
+	imap_search_free(&s);
+
+	/* RFC 5267: CONTEXT and UPDATE alone still give ALL; PARTIAL's
+	   range may come either way round */
+	c = cmd("a SEARCH RETURN (CONTEXT UPDATE) ALL\r\n");
+	TEST_ASSERT(imap_args_parse_search(c->args, c->count, &s, &error) ==
+	    0);
+	TEST_ASSERT(s.ret == (IMAP_SEARCH_RET_CONTEXT |
+	    IMAP_SEARCH_RET_UPDATE | IMAP_SEARCH_RET_ALL));
+	imap_search_free(&s);
+	c = cmd("a SEARCH RETURN (COUNT PARTIAL 500:1) ALL\r\n");
+	TEST_ASSERT(imap_args_parse_search(c->args, c->count, &s, &error) ==
+	    0);
+	TEST_ASSERT(s.ret == (IMAP_SEARCH_RET_COUNT |
+	    IMAP_SEARCH_RET_PARTIAL) && s.partial_lo == 1 &&
+	    s.partial_hi == 500);
 	imap_search_free(&s);
 
 	/* nesting beyond IMAP_SEARCH_DEPTH_MAX is refused, not recursed */
