@@ -364,12 +364,18 @@ imap_sort_seqs(struct imap_cmd *cmd, const struct imap_sort_spec *s,
     uint32_t *seqs, size_t n)
 {
 	struct imap_sort_item *it = xcalloc(n ? n : 1, sizeof(*it));
+	struct mbox_hdr_reader *hdrs = NULL;
 	size_t i;
 
+	for (i = 1; i < n && seqs[i - 1] < seqs[i]; i++)
+		;
+	if (i >= n)	/* the header cache is read in ascending order */
+		hdrs = mbox_hdr_reader_new(cmd->c->view);
 	for (i = 0; i < n; i++) {
 		it[i].seq = seqs[i];
-		item_load(cmd, &it[i], s->need, false);
+		item_load(cmd, hdrs, &it[i], s->need, false);
 	}
+	mbox_hdr_reader_free(&hdrs);
 	qsort_r(it, n, sizeof(*it), sort_cmp, (void *)(uintptr_t)&s->sp);
 	for (i = 0; i < n; i++)
 		seqs[i] = it[i].seq;

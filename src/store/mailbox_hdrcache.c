@@ -9,12 +9,10 @@
  * src/mail's RFC 5322 iterator and copied as they are. The index is ours
  * but disposable: a missing row is made again from the file.
  *
- * Schema: table hdrcache(folder, uid, fields) keyed like messages; fields
- * NULL means "read the file". A trigger drops a message's row with its
- * messages row (expunge, folder delete), so the other index code needs no
- * change. The table has its own version in meta ("hdrcache"), so other
- * additions to the index migrate independently: mbox_hdrcache_migrate
- * runs each step above the stored version, in order, once.
+ * Schema (MBOX_HDRCACHE_SCHEMA, mailbox_int.h; index version 4): table
+ * hdrcache(folder, uid, fields) keyed like messages; fields NULL means
+ * "read the file". A trigger drops a message's row with its messages row
+ * (expunge, folder delete), so the other index code needs no change.
  *
  * Locks: the writers run inside mailbox_index.c's transactions (u->io
  * held); the reader takes u->io per batch of READ_BATCH rows and copies
@@ -22,7 +20,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -43,17 +40,6 @@
 
 /* ---- schema ------------------------------------------------------------ */
 
-/* Migration steps: step i takes version i to i + 1. Append, never edit. */
-static const char *const migrations[] = {
-	"CREATE TABLE IF NOT EXISTS hdrcache(folder INTEGER NOT NULL, "
-	"  uid INTEGER NOT NULL, fields BLOB, PRIMARY KEY(folder, uid)) "
-	"  WITHOUT ROWID;"
-	"CREATE TRIGGER IF NOT EXISTS hdrcache_drop AFTER DELETE ON messages "
-	"  BEGIN DELETE FROM hdrcache WHERE folder = old.folder AND "
-	"  uid = old.uid; END;",
-};
-#define HDRCACHE_VERSION	(sizeof(migrations) / sizeof(migrations[0]))
-
 enum { H_PUT, H_BATCH, H_N };
 
 static const char *const hc_sql[H_N] = {
@@ -63,44 +49,11 @@ static const char *const hc_sql[H_N] = {
 	    "uid >= ?2 ORDER BY uid LIMIT ?3",
 };
 
-static int
-version_get(struct mbox_user *u, int64_t *v_r)
-{
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(u->db, "SELECT value FROM meta WHERE "
-	    "key = 'hdrcache'", -1, &st, NULL);
-
-	*v_r = 0;
-	if (rc != SQLITE_OK)
-		return rc;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*v_r = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
 int
-mbox_hdrcache_migrate(struct mbox_user *u)
+mbox_hdrcache_prepare(struct mbox_user *u)
 {
-	int64_t v;
-	char sql[96];
-	int rc = version_get(u, &v);
+	int rc = SQLITE_OK;
 
-	if (rc == SQLITE_OK && v < (int64_t)HDRCACHE_VERSION) {
-		rc = sqlite3_exec(u->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-		for (size_t i = (size_t)(v < 0 ? 0 : v);
-		    i < HDRCACHE_VERSION && rc == SQLITE_OK; i++)
-			rc = sqlite3_exec(u->db, migrations[i], NULL, NULL,
-			    NULL);
-		snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta(key, "
-		    "value) VALUES('hdrcache', %zu)", HDRCACHE_VERSION);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(u->db, sql, NULL, NULL, NULL);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(u->db, "COMMIT", NULL, NULL, NULL);
-		if (rc != SQLITE_OK)
-			sqlite3_exec(u->db, "ROLLBACK", NULL, NULL, NULL);
-	}
 	for (int i = 0; i < H_N && rc == SQLITE_OK; i++)
 		rc = sqlite3_prepare_v3(u->db, hc_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &u->hc_stmt[i], NULL);

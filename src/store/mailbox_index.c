@@ -33,7 +33,7 @@
 #include "util/xmalloc.h"
 
 #define INDEX_FILE	"tem-index.sqlite"
-#define INDEX_VERSION	3	/* see migrations[] */
+#define INDEX_VERSION	4	/* see migrations[] */
 #define MODSEQ_JUMP	(1ULL << 24)
 #define EXP_KEEP	10000	/* expunge history kept per folder ... */
 #define EXP_PRUNE_AT	20000	/* ... once it grows past this */
@@ -86,7 +86,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS expunged(folder INTEGER NOT NULL, "
     "  uid INTEGER NOT NULL, modseq INTEGER NOT NULL, "
     "  PRIMARY KEY(folder, uid)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder, modseq);";
+    "CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder, modseq);"
+    MBOX_HDRCACHE_SCHEMA;
 
 /*
  * Schema migrations: migrations[v] turns a version-v index into version
@@ -97,12 +98,15 @@ static const char schema[] =
  *      \Recent (RFC 3501): existing mail counts as already seen.
  *   3: messages.savedate (RFC 8514 SAVEDATE); NULL in old rows: the
  *      INTERNALDATE stands in.
+ *   4: hdrcache, the header-field cache (mailbox_hdrcache.c); old
+ *      messages get their rows when a reader first needs them.
  */
 static const char *const migrations[INDEX_VERSION] = {
 	[1] = "ALTER TABLE folders ADD COLUMN "
 	    "  recent_uid INTEGER NOT NULL DEFAULT 0;"
 	    "UPDATE folders SET recent_uid = uidnext;",
 	[2] = "ALTER TABLE messages ADD COLUMN savedate INTEGER;",
+	[3] = MBOX_HDRCACHE_SCHEMA,
 };
 
 /* Children of a dir: ".A" -> ".A.x" (never "" here). */
@@ -315,7 +319,7 @@ try_open(struct mbox_user *u, const char *path, char **error_r)
 		rc = sqlite3_prepare_v3(u->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &u->stmt[i], NULL);
 	if (rc == SQLITE_OK)
-		rc = mbox_hdrcache_migrate(u);
+		rc = mbox_hdrcache_prepare(u);
 	if (rc == SQLITE_OK)
 		return 0;
 	mbox_error(error_r, "Cannot open the mail index: %s",

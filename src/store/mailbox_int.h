@@ -270,9 +270,19 @@ int mbox_index_vanished(struct mbox_user *u, struct mbox_folder *f,
     char **error_r);
 
 /* ---- mailbox_hdrcache.c (see mailbox_hdrcache.h) --------------------- */
-/* At index open: the cache's table migrated to its version and its
- * statements prepared. Returns an SQLite code. */
-int mbox_hdrcache_migrate(struct mbox_user *u);
+/* The cache's table (a new index's schema, and migration 4 of an older
+ * one): fields NULL means "read the file"; the trigger drops a message's
+ * row with its messages row (expunge, folder delete). */
+#define MBOX_HDRCACHE_SCHEMA \
+	"CREATE TABLE IF NOT EXISTS hdrcache(folder INTEGER NOT NULL, " \
+	"  uid INTEGER NOT NULL, fields BLOB, PRIMARY KEY(folder, uid)) " \
+	"  WITHOUT ROWID;" \
+	"CREATE TRIGGER IF NOT EXISTS hdrcache_drop AFTER DELETE ON messages " \
+	"  BEGIN DELETE FROM hdrcache WHERE folder = old.folder AND " \
+	"  uid = old.uid; END;"
+/* At index open, after the migrations: the cache's statements. Returns
+ * an SQLite code. */
+int mbox_hdrcache_prepare(struct mbox_user *u);
 void mbox_hdrcache_close(struct mbox_user *u);
 /* Inside an index transaction: the cache row of new message m of f, from
  * its file. Returns an SQLite code. */

@@ -79,7 +79,7 @@ def check_special(m):
     assert nums(m.search(None, "CHARSET", "UTF-8", "SUBJECT",
                          '"j\u00fcrgen"'.encode())[1]) == [1, 2]
     assert nums(m.search(None, "SUBJECT", "needle")[1]) == [3]
-    assert nums(m.search(None, "FROM", "boss")[1]) == [1]
+    assert nums(m.search(None, "FROM", "carol@")[1]) == [1]
     assert nums(m.search(None, "CC", "dave")[1]) == [2]
     assert nums(m.search(None, "HEADER", "Message-ID", "m2@")[1]) == [2]
     # a field the cache does not keep: from the files
@@ -126,8 +126,9 @@ def test_an_index_from_before_the_cache_gets_it(make_tem):
     tem.stop()
     path = os.path.join(tem.maildir(ALICE), "tem-index.sqlite")
     db = sqlite3.connect(path)
+    # as an index of version 3 (before the cache) left it
     db.executescript("DROP TRIGGER hdrcache_drop; DROP TABLE hdrcache; "
-                     "DELETE FROM meta WHERE key = 'hdrcache';")
+                     "UPDATE meta SET value = 3 WHERE key = 'version';")
     db.commit()
     db.close()
     tem.start()
@@ -136,10 +137,10 @@ def test_an_index_from_before_the_cache_gets_it(make_tem):
     m.logout()
     db = sqlite3.connect(path)
     n = db.execute("SELECT count(*) FROM hdrcache").fetchone()[0]
-    ver = db.execute("SELECT value FROM meta WHERE key = 'hdrcache'"
+    ver = db.execute("SELECT value FROM meta WHERE key = 'version'"
                      ).fetchone()[0]
     db.close()
-    assert n == 4 and ver == 1
+    assert n == 4 and ver >= 4
     # an expunge drops the message's row with it
     m = login(tem)
     m.select("INBOX")
