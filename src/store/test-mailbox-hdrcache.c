@@ -7,56 +7,12 @@
  *
  * Trust: test code. Each test gets a fresh Maildir under /tmp.
  */
-#include <errno.h>
-#include <ftw.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-
 #include <sqlite3.h>
 
-#include "store/mailbox.h"
 #include "store/mailbox_hdrcache.h"
-#include "store/maildir.h"
+#include "store/test-mailbox.h"
 #include "util/buf.h"
-#include "util/log.h"
 #include "util/test.h"
-#include "util/xmalloc.h"
-
-static char *troot, *tbox;
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
-static void
-teardown(void)
-{
-	if (troot)
-		nftw(troot, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	XFREE(&troot);
-	XFREE(&tbox);
-}
-
-static void
-setup(void)
-{
-	char tmpl[] = "/tmp/tem-test-hdrcache.XXXXXX";
-
-	teardown();
-	if (mkdtemp(tmpl) == NULL)
-		log_fatal("mkdtemp: %s", strerror(errno));
-	troot = xstrdup(tmpl);
-	tbox = xasprintf("%s/box", troot);
-	if (maildir_make(tbox) < 0)
-		log_fatal("maildir_make: %s", strerror(errno));
-}
 
 static int
 append(struct mbox_user *u, const char *text)
@@ -116,13 +72,13 @@ test_fields(void)
 static void
 test_blocks(void)
 {
-	struct mbox_user *u = NULL;
+	struct mbox_user *u;
 	struct mbox_view *v = NULL;
 	struct buf big;
 	char *b;
 
 	setup();
-	TEST_ASSERT(mbox_user_open(tbox, &u, NULL) == 0);
+	u = uopen();
 	TEST_ASSERT(append(u, "Received: x\r\nFrom: A <a@x.test>\r\n"
 	    "X-Other: y\r\nSubject: one\r\n two\r\nsubject: again\r\n"
 	    "\r\nbody Subject: no\r\n") == 0);
@@ -169,7 +125,7 @@ test_blocks(void)
 static void
 test_made_by_reader_and_dropped(void)
 {
-	struct mbox_user *u = NULL;
+	struct mbox_user *u;
 	struct mbox_view *v = NULL;
 	uint32_t *gone = NULL;
 	size_t n_gone = 0;
@@ -183,7 +139,7 @@ test_made_by_reader_and_dropped(void)
 	fputs("Subject: outside\nTo: b@x.test\n\nbody\n", f);
 	fclose(f);
 	free(path);
-	TEST_ASSERT(mbox_user_open(tbox, &u, NULL) == 0);
+	u = uopen();
 	TEST_ASSERT(append(u, "Subject: two\r\n\r\nx\r\n") == 0);
 	TEST_ASSERT(mbox_view_open(u, "INBOX", false, &v, NULL) == 0);
 	b = block_of(v, 1);
