@@ -214,12 +214,13 @@ class MbSync:
         return out
 
 
-def imap_messages(srv, addr, box="INBOX"):
-    """{uid: (flags set, BODY[] bytes)} of BOX, read through imaplib."""
+def imap_messages(srv, addr, box="INBOX", password=None):
+    """{uid: (flags set, BODY[] bytes)} of BOX, read through imaplib
+    (password: USERS[addr] unless given)."""
     m = imaplib.IMAP4_SSL("127.0.0.1", srv.ports["imaps"],
                           ssl_context=insecure_tls_context())
     try:
-        m.login(addr, USERS[addr])
+        m.login(addr, password or USERS[addr])
         typ, dat = m.select(box, readonly=True)
         assert typ == "OK", dat
         typ, dat = m.uid("FETCH", "1:*", "(FLAGS BODY.PEEK[])")

@@ -24,7 +24,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from temserver import insecure_tls_context, module_server  # noqa: E402
 from test_imap_clients import (RUN_TIMEOUT, cert, deliver,  # noqa: E402,F401
-                               need, read, tem_contents, tem_files)
+                               imap_messages, need, read, tem_contents,
+                               tem_files)
 
 USERS = {"dave@a.test": "dave-Secret-4"}
 ADDR = "dave@a.test"
@@ -83,29 +84,9 @@ class OfflineImap:
 
 def imap_box(srv, box):
     """{subject: (flags set, BODY[] bytes)} of BOX, read with imaplib."""
-    m = imaplib.IMAP4_SSL("127.0.0.1", srv.ports["imaps"],
-                          ssl_context=insecure_tls_context())
-    try:
-        m.login(ADDR, USERS[ADDR])
-        typ, dat = m.select(box, readonly=True)
-        assert typ == "OK", dat
-        typ, dat = m.fetch("1:*", "(FLAGS BODY.PEEK[])") \
-            if int(dat[0]) else ("OK", [])
-        assert typ == "OK", dat
-        out = {}
-        for item in dat:
-            if isinstance(item, tuple):
-                flags = re.search(rb"FLAGS \(([^)]*)\)", item[0])
-                subj = re.search(rb"(?m)^Subject: (.*)\r$", item[1])
-                out[subj.group(1)] = (set(flags.group(1).decode().split()),
-                                      item[1])
-        m.logout()
-        return out
-    finally:
-        try:
-            m.shutdown()
-        except OSError:
-            pass
+    return {re.search(rb"(?m)^Subject: (.*)\r$", body).group(1):
+            (flags, body) for flags, body in
+            imap_messages(srv, ADDR, box, USERS[ADDR]).values()}
 
 
 def test_offlineimap_both_ways(srv, cert, tmp_path, request):  # noqa: F811
