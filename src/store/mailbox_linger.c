@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "store/mailbox_int.h"
 #include "util/clock.h"
 
@@ -91,6 +93,12 @@ mbox_user_linger(struct mbox_user **up, struct mbox_view *v)
 	if (u == NULL)
 		return;
 	*up = NULL;
+	/* a lingering index keeps its connection, not its page cache (up to
+	 * 2 MB; the kernel's page cache serves a reopen as well) */
+	mbox_lock(&u->io, MBOX_LK_IO);
+	if (u->db)
+		sqlite3_db_release_memory(u->db);
+	mbox_unlock(&u->io, MBOX_LK_IO);
 	add.u = u;
 	add.f = linger_folder(u, v, &add.msgs);
 	add.expires = clock_mono_ms() + MBOX_LINGER_SEC * 1000;
