@@ -93,6 +93,7 @@ mbox_user_linger(struct mbox_user **up, struct mbox_view *v)
 	if (u == NULL)
 		return;
 	*up = NULL;
+	mbox_poller_start();	/* its tick ends the linger */
 	/* a lingering index keeps its connection, not its page cache (up to
 	 * 2 MB; the kernel's page cache serves a reopen as well) */
 	mbox_lock(&u->io, MBOX_LK_IO);
