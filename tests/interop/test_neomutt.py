@@ -4,7 +4,7 @@ on tem over IMAPS.
 neomutt runs with no system or user config but a generated one (-n -F):
 the account on tem's IMAPS port at `localhost`, the test's own
 certificate trusted ($certificate_file, see test_imap_clients.py for the
-host name). It runs in a pseudo-terminal (test_mutt.Screen) and is typed
+host name). It runs in a pseudo-terminal (tests/lib/ptyscreen.py) and is typed
 at, each key once the screen shows what the previous one should have:
 
 - the index lists both delivered messages; Enter shows the first body
@@ -25,11 +25,10 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from temserver import module_server, send_mail  # noqa: E402
-from test_imap_clients import cert, read, tem_files  # noqa: E402,F401
-from test_mutt import Screen  # noqa: E402
+from imapinterop import cert, read, tem_files  # noqa: E402,F401
+from ptyscreen import Screen  # noqa: E402
 
 ADDR = "erin@a.test"
 USERS = {ADDR: "erin-Secret-5"}

@@ -20,10 +20,9 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from temserver import insecure_tls_context, module_server  # noqa: E402
-from test_imap_clients import (RUN_TIMEOUT, cert, deliver,  # noqa: E402,F401
+from imapinterop import (RUN_TIMEOUT, cert, deliver,  # noqa: E402,F401
                                imap_messages, need, read, tem_contents,
                                tem_files)
 
@@ -86,7 +85,7 @@ def imap_box(srv, box):
     """{subject: (flags set, BODY[] bytes)} of BOX, read with imaplib."""
     return {re.search(rb"(?m)^Subject: (.*)\r$", body).group(1):
             (flags, body) for flags, body in
-            imap_messages(srv, ADDR, box, USERS[ADDR]).values()}
+            imap_messages(srv, ADDR, USERS[ADDR], box).values()}
 
 
 def test_offlineimap_both_ways(srv, cert, tmp_path, request):  # noqa: F811
