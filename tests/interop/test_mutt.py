@@ -11,9 +11,8 @@ only: it changes nothing in the Maildir)."""
 
 import os
 import shutil
-import signal
 
-from ptyscreen import Screen
+from ptyscreen import Screen, terminal_env
 from temserver import send_mail
 
 ALICE = "alice@a.test"
@@ -36,9 +35,7 @@ def test_mutt_reads_the_delivered_maildir(tem, tmp_path):
               b"Gr=C3=BC=C3=9Fe aus dem Maildir\r\n")
     maildir = tem.maildir(ALICE)
     os.mkdir(str(tmp_path / "Mail"))     # mutt's $folder, else it asks
-    env = {"HOME": str(tmp_path), "TERM": "xterm", "LANG": "C.UTF-8",
-           "LC_ALL": "C.UTF-8", "PATH": os.environ.get("PATH", "/usr/bin"),
-           "TZ": "UTC"}
+    env = terminal_env(tmp_path)
     scr = Screen([mutt, "-n", "-F", "/dev/null", "-R", "-f", maildir,
                   "-e", "set sort=date quit=yes mark_old=no help=no "
                   "charset=utf-8 pager_index_lines=0"], env)
@@ -57,9 +54,7 @@ def test_mutt_reads_the_delivered_maildir(tem, tmp_path):
         scr.keys(b"q")            # quit (quit=yes: no question)
         status = scr.wait_exit()
     except BaseException:
-        if not scr.eof:
-            os.kill(scr.pid, signal.SIGKILL)
-            os.waitpid(scr.pid, 0)
+        scr.kill()
         raise
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
     # read only: the files are untouched in new/

@@ -20,7 +20,6 @@ at, each key once the screen shows what the previous one should have:
 
 import os
 import shutil
-import signal
 import sys
 
 import pytest
@@ -28,7 +27,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from temserver import module_server, send_mail  # noqa: E402
 from imapinterop import cert, read, tem_files  # noqa: E402,F401
-from ptyscreen import Screen  # noqa: E402
+from ptyscreen import Screen, terminal_env  # noqa: E402
 
 ADDR = "erin@a.test"
 USERS = {ADDR: "erin-Secret-5"}
@@ -73,9 +72,7 @@ def test_neomutt_reads_flags_and_moves(srv, cert, tmp_path,  # noqa: F811
         send_mail(srv.smtp_port, "sender@b.test", [ADDR], m)
     rc = str(tmp_path / "muttrc")
     muttrc(rc, srv.ports["imaps"], cert[0])
-    env = {"HOME": str(tmp_path), "TERM": "xterm", "LANG": "C.UTF-8",
-           "LC_ALL": "C.UTF-8", "PATH": os.environ.get("PATH", "/usr/bin"),
-           "TZ": "UTC"}
+    env = terminal_env(tmp_path)
     scr = Screen([neomutt, "-n", "-F", rc], env)
     try:
         # the index over IMAPS: both messages (sort=date: first on top)
@@ -109,12 +106,7 @@ def test_neomutt_reads_flags_and_moves(srv, cert, tmp_path,  # noqa: F811
         scr.keys(b"q")          # quit (quit=yes: no question)
         status = scr.wait_exit()
     except BaseException:
-        if not scr.eof:
-            try:
-                os.kill(scr.pid, signal.SIGKILL)
-                os.waitpid(scr.pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass        # wait_exit reaped it
+        scr.kill()
         raise
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
 

@@ -19,6 +19,13 @@ RUN_TIMEOUT = 60
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]|\r|\x0f|\x0e")
 
 
+def terminal_env(home):
+    """A small, fixed environment: HOME, an xterm, UTF-8, UTC."""
+    return {"HOME": str(home), "TERM": "xterm", "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8", "PATH": os.environ.get("PATH", "/usr/bin"),
+            "TZ": "UTC"}
+
+
 class Screen:
     """A program on a 120x40 pseudo-terminal; what it drew is kept with
     escape sequences removed (enough to find text it showed)."""
@@ -74,3 +81,13 @@ class Screen:
         os.close(self.fd)
         assert self.eof, "the program did not exit:\n" + self.text[-3000:]
         return status
+
+    def kill(self):
+        """Ends the program if it still runs (after a failed step)."""
+        if self.eof:
+            return
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass            # wait_exit reaped it
