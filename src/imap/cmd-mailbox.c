@@ -16,7 +16,11 @@
 #include <strings.h>
 
 #include "imap/cmd-mailbox.h"
+#include "imap/imap_acl.h"
+#include "imap/imap_metadata.h"
+#include "imap/imap_quota.h"
 #include "store/mailbox.h"
+#include "store/mailbox_acl.h"
 #include "util/xmalloc.h"
 
 _Static_assert(IMAP_FLAG_ANSWERED == MBOX_F_ANSWERED &&
@@ -87,6 +91,9 @@ cmd_mbox_status_line(struct buf *out, const char *name, unsigned items,
 	ITEM(IMAP_STATUS_RECENT, "RECENT %u", st->recent);
 	ITEM(IMAP_STATUS_HIGHESTMODSEQ, "HIGHESTMODSEQ %llu",
 	    (unsigned long long)st->highestmodseq);
+	/* RFC 9208 5: in units of 1024 octets, what EXPUNGE would free */
+	ITEM(IMAP_STATUS_DELETED_STORAGE, "DELETED-STORAGE %llu",
+	    (unsigned long long)((st->deleted_size + 1023) / 1024));
 #undef ITEM
 	buf_puts(out, ")\r\n");
 }
@@ -211,7 +218,14 @@ cmd_create(struct imap_cmd *cmd)
 		return IMAP_CMD_DONE;
 	if ((name = new_name_arg(cmd, &cmd->args[0])) == NULL)
 		return IMAP_CMD_DONE;
+	if (imap_acl_in_ns(name)) {
+		imap_acl_create_shared(cmd, name, use);
+		free(name);
+		return IMAP_CMD_DONE;
+	}
 	r = mbox_create(cmd->c->mu, name, use, &err);
+	if (r == 0)	/* rows left by a folder removed outside IMAP */
+		imap_acl_dropped(cmd, name);
 	free(name);
 	if (r < 0)
 		return cmd_mbox_fail(cmd, r, false, err);
@@ -228,6 +242,8 @@ is_selected(struct imap_client *c, const char *name)
 
 	if (c->view == NULL)
 		return false;
+	if (c->acl_owner != NULL || imap_acl_in_ns(name))
+		return imap_acl_is_selected(c, name);
 	cur = mbox_view_name(c->view);
 	same = strcmp(cur, name) == 0;
 	free(cur);
@@ -257,7 +273,16 @@ cmd_delete(struct imap_cmd *cmd)
 		c->n_searchres = 0;
 		c->searchres_set = false;
 	}
+	if (imap_acl_in_ns(name)) {
+		imap_acl_delete_shared(cmd, name);
+		free(name);
+		return IMAP_CMD_DONE;
+	}
 	r = mbox_delete(c->mu, name, &err);
+	if (r == 0) {
+		imap_acl_dropped(cmd, name);
+		imap_metadata_mailbox_gone(cmd, name, NULL);
+	}
 	free(name);
 	if (r < 0)
 		return cmd_mbox_fail(cmd, r, false, err);
@@ -280,12 +305,17 @@ cmd_rename(struct imap_cmd *cmd)
 		free(from);
 		return IMAP_CMD_DONE;
 	}
-	r = mbox_rename(cmd->c->mu, from, to, &err);
+	if (imap_acl_in_ns(from) || imap_acl_in_ns(to))
+		imap_acl_rename_shared(cmd, from, to);	/* sets the reply */
+	else if ((r = mbox_rename(cmd->c->mu, from, to, &err)) < 0)
+		cmd_mbox_fail(cmd, r, false, err);
+	else {
+		imap_acl_renamed(cmd, from, to);
+		imap_metadata_mailbox_gone(cmd, from, to);
+		imap_cmd_ok(cmd, "RENAME completed");
+	}
 	free(from);
 	free(to);
-	if (r < 0)
-		return cmd_mbox_fail(cmd, r, false, err);
-	imap_cmd_ok(cmd, "RENAME completed");
 	return IMAP_CMD_DONE;
 }
 
@@ -330,6 +360,7 @@ cmd_status(struct imap_cmd *cmd)
 {
 	struct imap_client *c = cmd->c;
 	struct imap_status sa;
+	struct imap_acl_ref ref;
 	struct mbox_status st;
 	const char *error;
 	char *name, *err = NULL;
@@ -347,9 +378,15 @@ cmd_status(struct imap_cmd *cmd)
 	/* RFC 7162 3.1: STATUS (HIGHESTMODSEQ) enables CONDSTORE. */
 	if (sa.items & IMAP_STATUS_HIGHESTMODSEQ)
 		c->condstore = true;
-	r = mbox_status(c->mu, name, &st, &err);
+	if (imap_acl_open(cmd, name, MBOX_ACL_READ, false, &ref) < 0) {
+		free(name);
+		imap_status_free(&sa);
+		return IMAP_CMD_DONE;
+	}
+	r = mbox_status(ref.u, ref.folder, &st, &err);
 	if (r == 0)
 		cmd_mbox_status_line(&cmd->out, name, sa.items, &st, c->utf8);
+	imap_acl_ref_free(&ref);
 	free(name);
 	imap_status_free(&sa);
 	if (r < 0)
@@ -360,9 +397,10 @@ cmd_status(struct imap_cmd *cmd)
 
 /* ---- APPEND --------------------------------------------------------- */
 
-/* Stores message m of APPEND into name; sets *uidvalidity_r, *uid_r. */
+/* Stores message m of APPEND into to's folder, with the flags its
+ * rights allow; sets *uidvalidity_r, *uid_r. */
 static int
-append_one(struct imap_client *c, const char *name,
+append_one(struct imap_client *c, const struct imap_acl_ref *to,
     const struct imap_append_msg *m, uint32_t *uidvalidity_r,
     uint32_t *uid_r, char **err_r)
 {
@@ -375,11 +413,12 @@ append_one(struct imap_client *c, const char *name,
 		return MBOX_ERR_TEMP;
 	}
 	kws = xcalloc(m->flags.keyword_count + 1, sizeof(*kws));
-	for (unsigned i = 0; i < m->flags.keyword_count; i++)
+	for (unsigned i = 0; i < m->flags.keyword_count &&
+	    (to->rights & MBOX_ACL_WRITE); i++)
 		kws[i] = m->flags.keywords[i];
-	r = mbox_append_spool(c->mu, name, &ms, m->flags.system &
-	    MBOX_F_STORABLE, kws, m->date_given ? m->date : 0, uidvalidity_r,
-	    uid_r, err_r);
+	r = mbox_append_spool(to->u, to->folder, &ms, imap_acl_allowed_flags(
+	    to->rights, m->flags.system & MBOX_F_STORABLE), kws,
+	    m->date_given ? m->date : 0, uidvalidity_r, uid_r, err_r);
 	free(kws);
 	return r;
 }
@@ -402,10 +441,16 @@ appenduid(struct buf *b, uint32_t uidvalidity, const uint32_t *uids,
 	buf_putc(b, ']');
 }
 
-/* Checks the messages against what the core streamed. */
+/* Checks the messages against what the core streamed, and the quota. */
 static bool
 append_check(struct imap_cmd *cmd, const struct imap_append *a)
 {
+	uint64_t total = 0;
+
+	for (unsigned i = 0; i < a->count; i++)
+		total += a->msgs[i].size;
+	if (!imap_quota_allows(cmd, total, a->count))
+		return false;
 	for (unsigned i = 0; i < a->count; i++) {
 		const struct imap_append_msg *m = &a->msgs[i];
 		if (imap_spool_size(cmd->c, m->index) != m->size) {
@@ -430,6 +475,7 @@ enum imap_cmd_result
 cmd_append(struct imap_cmd *cmd)
 {
 	struct imap_client *c = cmd->c;
+	struct imap_acl_ref to;
 	struct imap_append a;
 	const char *error;
 	char *name, *err = NULL;
@@ -443,15 +489,17 @@ cmd_append(struct imap_cmd *cmd)
 		return IMAP_CMD_DONE;
 	}
 	name = cmd_mbox_decode(cmd, a.mailbox, strlen(a.mailbox));
-	if (name == NULL || !append_check(cmd, &a)) {
+	if (name == NULL || !append_check(cmd, &a) ||
+	    imap_acl_open(cmd, name, MBOX_ACL_INSERT, true, &to) < 0) {
 		free(name);
 		imap_append_free(&a);
 		return IMAP_CMD_DONE;
 	}
 	uids = xcalloc(a.count, sizeof(*uids));
 	for (; done < a.count && r == 0; done++)
-		r = append_one(c, name, &a.msgs[done], &uidvalidity,
+		r = append_one(c, &to, &a.msgs[done], &uidvalidity,
 		    &uids[done], &err);
+	imap_acl_ref_free(&to);
 	if (r < 0) {
 		if (done > 1) {
 			char *e = xasprintf("%s (%u of %u messages appended)",

@@ -22,9 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap/imap_acl.h"
 #include "imap/imap_client.h"
 #include "imap/imap_msgs.h"
+#include "imap/imap_quota.h"
 #include "store/mailbox.h"
+#include "store/mailbox_acl.h"
 #include "util/xmalloc.h"
 
 /* The seqs of a resolved set as an array (*n_r of them; NULL when 0). */
@@ -226,6 +229,10 @@ cmd_store(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "%s", error);
 	else if (readonly(cmd))
 		imap_cmd_no(cmd, "Mailbox is read-only");
+	else if (!imap_acl_need(cmd, s.st.op == IMAP_STORE_SET ?
+	    MBOX_ACL_SEEN | MBOX_ACL_WRITE | MBOX_ACL_DELMSG :
+	    imap_acl_flag_rights(s.st.flags.system, s.st.flags.keyword_count)))
+		;	/* NO [NOPERM] */
 	else {
 		if (s.st.unchangedsince_given)
 			imap_msgs_condstore_on(cmd);
@@ -295,10 +302,24 @@ copy_args(struct imap_cmd *cmd, struct imap_seqset *set, char **dest_r,
 	return 0;
 }
 
+/* The wire size of the n messages seqs (what COPY would add). */
+static uint64_t
+msgs_size(struct imap_cmd *cmd, const uint32_t *seqs, size_t n)
+{
+	struct mbox_msg_info info;
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (mbox_view_msg(cmd->c->view, seqs[i], &info) == 0)
+			total += info.size;
+	return total;
+}
+
 static enum imap_cmd_result
 copy_or_move(struct imap_cmd *cmd, bool move)
 {
 	struct imap_seqset set, seqs;
+	struct imap_acl_ref to = { 0 };
 	uint32_t *seq = NULL, *src = NULL, *dst = NULL, uidvalidity = 0;
 	size_t n = 0, n_copied = 0;
 	const char *error;
@@ -314,13 +335,21 @@ copy_or_move(struct imap_cmd *cmd, bool move)
 		imap_cmd_bad(cmd, "%s", error);
 	else if (move && readonly(cmd))
 		imap_cmd_no(cmd, "Mailbox is read-only");
+	else if (move && !imap_acl_need(cmd, MBOX_ACL_DELMSG |
+	    MBOX_ACL_EXPUNGE))
+		;	/* NO [NOPERM]: RFC 6851 with RFC 4314 */
+	else if (imap_acl_open(cmd, dest, MBOX_ACL_INSERT, true, &to) < 0)
+		;	/* NO [TRYCREATE] or [NOPERM] */
 	else if ((seq = expand(&seqs, &n)) == NULL)
 		imap_cmd_ok(cmd, "No messages %s", move ? "moved" : "copied");
-	else if ((r = mbox_copy(cmd->c->view, seq, n, dest, move,
-	    &uidvalidity, &src, &dst, &n_copied, &serror)) < 0)
+	else if (!move && !imap_quota_allows(cmd, msgs_size(cmd, seq, n), n))
+		;	/* NO [OVERQUOTA] */
+	else if ((r = imap_acl_copy(cmd, seq, n, &to, move, &uidvalidity,
+	    &src, &dst, &n_copied, &serror)) < 0)
 		imap_cmd_store_error(cmd, r, true, serror);
 	else
 		copy_done(cmd, move, uidvalidity, src, dst, n_copied);
+	imap_acl_ref_free(&to);
 	imap_seqset_free(&set);
 	imap_seqset_free(&seqs);
 	free(seq);

@@ -221,7 +221,7 @@ imap_store_free(struct imap_store *st)
 
 static const char *const status_names[] = {
 	"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE",
-	"RECENT", "HIGHESTMODSEQ", NULL,
+	"RECENT", "HIGHESTMODSEQ", "DELETED-STORAGE", NULL,
 };
 
 int
@@ -314,7 +314,9 @@ parse_list_return(struct imap_list *l, const struct imap_arg *a,
 				return -1;
 			l->ret |= IMAP_LIST_RET_STATUS;
 			i++;
-		} else if (o->type == IMAP_ARG_ATOM &&
+		} else if (imap_arg_atom_equals(o, "MYRIGHTS"))
+			l->ret |= IMAP_LIST_RET_MYRIGHTS;
+		else if (o->type == IMAP_ARG_ATOM &&
 		    (k = lookup(opts, o->str)) >= 0)
 			l->ret |= 1u << k;
 		else

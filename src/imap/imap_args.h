@@ -316,6 +316,7 @@ void imap_store_free(struct imap_store *st);
 #define IMAP_STATUS_SIZE		0x20u
 #define IMAP_STATUS_RECENT		0x40u
 #define IMAP_STATUS_HIGHESTMODSEQ	0x80u
+#define IMAP_STATUS_DELETED_STORAGE	0x100u	/* RFC 9208 */
 
 /* The elements of a status-att list (non-empty). */
 int imap_args_parse_status_items(const struct imap_arg *args, unsigned count,
@@ -343,6 +344,7 @@ void imap_status_free(struct imap_status *st);
 #define IMAP_LIST_RET_CHILDREN		0x02u
 #define IMAP_LIST_RET_SPECIAL_USE	0x04u
 #define IMAP_LIST_RET_STATUS		0x08u
+#define IMAP_LIST_RET_MYRIGHTS		0x10u	/* RFC 8440 */
 
 struct imap_list {
 	bool		 extended;	/* LIST-EXTENDED syntax was used */

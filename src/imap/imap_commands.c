@@ -5,7 +5,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "imap/imap_acl.h"
 #include "imap/imap_client.h"
+#include "imap/imap_metadata.h"
+#include "imap/imap_quota.h"
 
 #define NA	IMAP_CMD_F_NOAUTH
 #define AU	IMAP_CMD_F_AUTH
@@ -47,6 +50,16 @@ static const struct imap_command_def commands[] = {
 	{ "THREAD",	cmd_thread,	SE | UI | NX },
 	{ "COPY",	cmd_copy,	SE | UI },
 	{ "MOVE",	cmd_move,	SE | UI },
+	{ "SETACL",	cmd_setacl,	AU },
+	{ "DELETEACL",	cmd_deleteacl,	AU },
+	{ "GETACL",	cmd_getacl,	AU },
+	{ "LISTRIGHTS",	cmd_listrights,	AU },
+	{ "MYRIGHTS",	cmd_myrights,	AU },
+	{ "GETQUOTA",	cmd_getquota,	AU },
+	{ "GETQUOTAROOT", cmd_getquotaroot, AU },
+	{ "SETQUOTA",	cmd_setquota,	AU },
+	{ "GETMETADATA", cmd_getmetadata, AU },
+	{ "SETMETADATA", cmd_setmetadata, AU },
 };
 
 const struct imap_command_def *

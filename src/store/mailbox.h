@@ -159,6 +159,10 @@ void mbox_user_unref(struct mbox_user **u);
 #define MBOX_LINGER_MSGS	500000
 void mbox_user_linger(struct mbox_user **up, struct mbox_view *v);
 
+/* The Maildir++ root u was opened with (without a trailing "/"); lives
+ * as long as u. */
+const char *mbox_user_root(const struct mbox_user *u);
+
 /* POP3's per-user lock (in this process): true if taken, false if another
  * POP3 session holds it ([IN-USE]). Unlock only what you locked. */
 bool mbox_pop3_lock(struct mbox_user *u);
@@ -182,6 +186,8 @@ struct mbox_folder_info {
 int mbox_list(struct mbox_user *u, struct mbox_folder_info **list_r,
     size_t *n_r, char **error_r);
 void mbox_list_free(struct mbox_folder_info *list, size_t n);
+/* mbox_list's order as a qsort comparator: INBOX first, then by name. */
+int mbox_folder_info_cmp(const void *a, const void *b);
 
 /*
  * BLOCKING. Creates the folder name (special_use: 0 or MBOX_DRAFTS...;
@@ -192,6 +198,9 @@ void mbox_list_free(struct mbox_folder_info *list, size_t n);
  */
 int mbox_create(struct mbox_user *u, const char *name, unsigned special_use,
     char **error_r);
+/* BLOCKING (one stat). 0 when folder name exists, MBOX_ERR_NONEXISTENT
+ * when not (or another error for a bad name). */
+int mbox_exists(struct mbox_user *u, const char *name, char **error_r);
 /* BLOCKING. Deletes the folder and its messages (not its children, which
  * stay; nor its subscription, RFC 9051). Views open on it get gone. */
 int mbox_delete(struct mbox_user *u, const char *name, char **error_r);
@@ -216,6 +225,7 @@ struct mbox_status {
 	uint32_t	unseen;		/* count without \Seen */
 	uint32_t	deleted;	/* count with \Deleted */
 	uint64_t	size;		/* sum of wire sizes (STATUS SIZE) */
+	uint64_t	deleted_size;	/* of those with \Deleted */
 	uint64_t	highestmodseq;
 	uint32_t	first_unseen;	/* mbox_view_status only: seq, 0 if none */
 };

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "store/mailbox_int.h"
+#include "store/quota.h"
 #include "util/array.h"
 #include "util/buf.h"
 #include "util/hashmap.h"
@@ -248,8 +249,8 @@ list_tree(struct hashmap *m)
 	strv_free(&names);
 }
 
-static int
-cmp_info(const void *a, const void *b)
+int
+mbox_folder_info_cmp(const void *a, const void *b)
 {
 	const struct mbox_folder_info *x = a, *y = b;
 
@@ -302,7 +303,7 @@ mbox_list(struct mbox_user *u, struct mbox_folder_info **list_r, size_t *n_r,
 		free(list);
 		return r;
 	}
-	qsort(list, n, sizeof(*list), cmp_info);
+	qsort(list, n, sizeof(*list), mbox_folder_info_cmp);
 	*list_r = list;
 	*n_r = n;
 	return 0;
@@ -396,6 +397,25 @@ mbox_create(struct mbox_user *u, const char *name, unsigned special_use,
 }
 
 int
+mbox_exists(struct mbox_user *u, const char *name, char **error_r)
+{
+	char *norm, *dir, *path;
+	int r = mbox_name_resolve(name, false, &norm, &dir, error_r);
+
+	if (r < 0)
+		return r;
+	path = dir_path(u, dir);
+	if (mbox_folder_exists(path) < 0) {
+		mbox_error(error_r, "No such folder");
+		r = MBOX_ERR_NONEXISTENT;
+	}
+	free(path);
+	free(norm);
+	free(dir);
+	return r;
+}
+
+int
 mbox_delete(struct mbox_user *u, const char *name, char **error_r)
 {
 	static atomic_uint seq;
@@ -426,6 +446,7 @@ mbox_delete(struct mbox_user *u, const char *name, char **error_r)
 		(void)fsutil_fsync_dir(u->root);
 		evict(u, dir);
 		r = mbox_index_folder_drop(u, dir, false, error_r);
+		quota_usage_forget(u->root);	/* its messages left */
 		if (mbox_rmtree(trash) < 0)
 			log_warn("- store delete-incomplete path=%s error=%s",
 			    trash, strerror(errno));
@@ -677,6 +698,8 @@ mbox_status(struct mbox_user *u, const char *name, struct mbox_status *st,
 			st->recent += m->uid >= f->recent_next;
 			st->unseen += !(m->flags & MBOX_F_SEEN);
 			st->deleted += (m->flags & MBOX_F_DELETED) != 0;
+			if (m->flags & MBOX_F_DELETED)
+				st->deleted_size += m->size;
 			st->size += m->size;
 		}
 		mbox_unlock(&f->mu, MBOX_LK_FOLDER);

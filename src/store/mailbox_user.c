@@ -255,6 +255,12 @@ mbox_user_unref(struct mbox_user **up)
 	mbox_unlock(&reg_lock, MBOX_LK_REG);
 }
 
+const char *
+mbox_user_root(const struct mbox_user *u)
+{
+	return u->root;
+}
+
 bool
 mbox_pop3_lock(struct mbox_user *u)
 {

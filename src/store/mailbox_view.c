@@ -317,8 +317,10 @@ mbox_view_status(struct mbox_view *v, struct mbox_status *st)
 			if (st->first_unseen == 0)
 				st->first_unseen = i + 1;
 		}
-		if (m->flags & MBOX_F_DELETED)
+		if (m->flags & MBOX_F_DELETED) {
 			st->deleted++;
+			st->deleted_size += m->size;
+		}
 		st->size += m->size;
 	}
 	mbox_unlock(&f->mu, MBOX_LK_FOLDER);

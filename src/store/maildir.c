@@ -28,6 +28,7 @@
 
 #include "store/mailbox.h"
 #include "store/maildir.h"
+#include "store/quota.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/loop.h"
@@ -198,6 +199,18 @@ complete(struct maildir_job *j)
 		j->done(j);
 }
 
+/* The users' quota usage (store/quota.h) grows by what was delivered. */
+static void
+count_delivered(struct maildir_job *batch)
+{
+	for (struct maildir_job *j = batch; j; j = j->next)
+		for (int i = 0; i < j->nrcpt; i++)
+			if (j->rcpts[i].result == 0)
+				quota_usage_add(j->rcpts[i].maildir,
+				    (int64_t)(j->rcpts[i].prefix_len +
+				    j->body_len + j->body_file_len), 1);
+}
+
 /* The engine's batch: commit, tell open sessions, complete each job. */
 static void
 maildir_commit(struct gcommit_job *gj, void *unused)
@@ -212,6 +225,7 @@ maildir_commit(struct gcommit_job *gj, void *unused)
 	}
 	*tail = NULL;
 	commit_batch(batch);
+	count_delivered(batch);
 	for (struct maildir_job *j = batch; j; j = j->next)
 		for (int i = 0; i < j->nrcpt; i++)
 			if (j->rcpts[i].result == 0)
@@ -261,6 +275,7 @@ maildir_deliver_now(struct maildir_job *job)
 		mhostname = xstrdup("localhost");
 	job->next = NULL;
 	commit_batch(job);
+	count_delivered(job);
 }
 
 void
