@@ -94,6 +94,7 @@ cmd_mbox_status_line(struct buf *out, const char *name, unsigned items,
 	/* RFC 9208 5: in units of 1024 octets, what EXPUNGE would free */
 	ITEM(IMAP_STATUS_DELETED_STORAGE, "DELETED-STORAGE %llu",
 	    (unsigned long long)((st->deleted_size + 1023) / 1024));
+	ITEM(IMAP_STATUS_MAILBOXID, "MAILBOXID (%s)", st->mailboxid);
 #undef ITEM
 	buf_puts(out, ")\r\n");
 }
@@ -205,6 +206,7 @@ create_params(struct imap_cmd *cmd, const struct imap_arg *a, unsigned *use_r)
 enum imap_cmd_result
 cmd_create(struct imap_cmd *cmd)
 {
+	struct mbox_status st;
 	unsigned use = 0;
 	char *name, *err = NULL;
 	int r;
@@ -226,10 +228,17 @@ cmd_create(struct imap_cmd *cmd)
 	r = mbox_create(cmd->c->mu, name, use, &err);
 	if (r == 0)	/* rows left by a folder removed outside IMAP */
 		imap_acl_dropped(cmd, name);
-	free(name);
-	if (r < 0)
+	if (r < 0) {
+		free(name);
 		return cmd_mbox_fail(cmd, r, false, err);
-	imap_cmd_ok(cmd, "CREATE completed");
+	}
+	/* RFC 8474 4.1: the new folder's MAILBOXID */
+	if (mbox_status(cmd->c->mu, name, &st, NULL) == 0)
+		imap_cmd_ok(cmd, "[MAILBOXID (%s)] CREATE completed",
+		    st.mailboxid);
+	else
+		imap_cmd_ok(cmd, "CREATE completed");
+	free(name);
 	return IMAP_CMD_DONE;
 }
 

@@ -209,6 +209,7 @@ store_run(struct imap_cmd *cmd, struct store_run *s)
 		free(error);
 		return;
 	}
+	imap_out_new_keywords(&cmd->out, cmd->c->view, cmd->c->readonly);
 	store_answer(cmd, s);
 	if (s->n_modified > 0)
 		store_modified(cmd, s);

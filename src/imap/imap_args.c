@@ -221,7 +221,7 @@ imap_store_free(struct imap_store *st)
 
 static const char *const status_names[] = {
 	"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE",
-	"RECENT", "HIGHESTMODSEQ", "DELETED-STORAGE", NULL,
+	"RECENT", "HIGHESTMODSEQ", "DELETED-STORAGE", "MAILBOXID", NULL,
 };
 
 int

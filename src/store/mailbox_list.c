@@ -693,6 +693,7 @@ mbox_status(struct mbox_user *u, const char *name, struct mbox_status *st,
 		st->uidnext = f->uidnext;
 		st->uidvalidity = f->uidvalidity;
 		st->highestmodseq = f->highestmodseq;
+		mbox_folder_mailboxid(f, st->mailboxid);
 		for (uint32_t i = 0; i < f->count; i++) {
 			const struct mbox_msg *m = &f->msgs[i];
 			st->recent += m->uid >= f->recent_next;

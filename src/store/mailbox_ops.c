@@ -318,7 +318,7 @@ spool_place(struct mbox_folder *f, struct mbox_spool *s, unsigned flags,
     uint32_t kwmask, time_t idate, char **cur_r, char **name_r,
     char **error_r)
 {
-	char *base = mbox_unique_base(s->fsize, s->wsize);
+	char *base = mbox_unique_base(s->fsize, s->wsize, s->exact, 0);
 	char *name = mbox_info_build(base, strlen(base), flags, kwmask,
 	    f->kw_mask);
 	char *cur = xasprintf("%s/cur/%s", f->path, name);
@@ -496,7 +496,9 @@ dest_name(struct mbox_folder *sf, const struct mbox_msg *m,
 	if (k && mbox_kw_resolve(df, names, true, &mask, NULL) < 0)
 		(void)mbox_kw_resolve(df, names, false, &mask, NULL);
 	base = mbox_unique_base(mbox_base_field(m->name, m->base_len, 'S',
-	    &size) ? size : UINT64_MAX, m->size);
+	    &size) ? size : UINT64_MAX, m->size,
+	    mbox_name_exact(m->name, m->base_len),
+	    mbox_name_emailid(m->name, m->base_len));
 	name = mbox_info_build(base, strlen(base), m->flags & MBOX_F_STORABLE,
 	    mask, df->kw_mask);
 	free(base);

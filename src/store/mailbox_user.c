@@ -342,7 +342,6 @@ mbox_folder_get(struct mbox_user *u, const char *dir, struct mbox_folder **f_r,
 		f = folder_new(u, dir);
 		mbox_kw_load(f);
 		r = mbox_index_load(u, f, error_r);
-		f->recent_next = f->uidnext;
 		if (r == 0)
 			r = mbox_sync(f, true, NULL, error_r);
 		if (r == 0) {
