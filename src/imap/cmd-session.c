@@ -32,12 +32,13 @@ imap_client_capabilities(struct imap_client *c, struct buf *out)
 	    "MOVE UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE "
 	    "LIST-EXTENDED LIST-STATUS "
 	    "ESEARCH SEARCHRES CONDSTORE QRESYNC STATUS=SIZE "
-	    "APPENDLIMIT=%llu SORT THREAD=REFERENCES THREAD=ORDEREDSUBJECT "
-	    "BINARY UTF8=ACCEPT ACL RIGHTS=texk LIST-MYRIGHTS "
-	    "OBJECTID SAVEDATE", (unsigned long long)
+	    "APPENDLIMIT=%llu SORT SORT=DISPLAY WITHIN THREAD=REFERENCES "
+	    "THREAD=ORDEREDSUBJECT BINARY UTF8=ACCEPT ACL RIGHTS=texk "
+	    "LIST-MYRIGHTS OBJECTID SAVEDATE", (unsigned long long)
 	    c->conf->message_size_limit);
 	buf_puts(out, IMAP_QUOTA_CAPS);
 	buf_puts(out, IMAP_METADATA_CAPS);
+	buf_puts(out, " ESORT CONTEXT=SEARCH CONTEXT=SORT NOTIFY PREVIEW");
 }
 enum imap_cmd_result
 cmd_capability(struct imap_cmd *cmd)
