@@ -6,32 +6,11 @@
  *
  * Trust: test code. Maildirs under a fresh /tmp directory.
  */
-#include <errno.h>
-#include <ftw.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-
-#include "store/mailbox.h"
 #include "store/mailbox_int.h"
-#include "store/maildir.h"
+#include "store/test-mailbox.h"
 #include "util/hashmap.h"
-#include "util/log.h"
 #include "util/loop.h"
 #include "util/test.h"
-#include "util/xmalloc.h"
-
-static char *troot;
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
 
 /* The Maildir root troot/box<i>, made if missing (a new string). */
 static char *
@@ -45,7 +24,7 @@ box(int i)
 }
 
 static struct mbox_user *
-uopen(const char *root)
+uopen_at(const char *root)
 {
 	struct mbox_user *u = NULL;
 	char *err = NULL;
@@ -70,41 +49,46 @@ inbox_loaded(struct mbox_user *u)
 static void
 test_linger_keeps_and_sweep_ends(void)
 {
-	char *root = box(0);
-	struct mbox_user *u = uopen(root), *found;
-	struct mbox_view *v = NULL;
-	char *err = NULL;
+	struct mbox_user *u, *found;
+	struct mbox_view *v;
 
-	TEST_ASSERT(mbox_view_open(u, "INBOX", false, &v, &err) == 0);
+	setup();
+	deliver_to(NULL, "Subject: kept\n\nbody\n");
+	u = uopen();
+	v = vopen(u, "INBOX", false);
+	TEST_ASSERT(v != NULL);
 	mbox_user_linger(&u, v);
 	TEST_ASSERT(u == NULL);
 	mbox_view_close(&v);
 	/* still open, INBOX still loaded, found without blocking */
-	found = mbox_user_find(root);
+	found = mbox_user_find(tbox);
 	TEST_ASSERT(found != NULL);
 	TEST_ASSERT(inbox_loaded(found));
 	/* a second linger of the same user renews its one entry */
 	mbox_user_linger(&found, NULL);
 	mbox_linger_sweep(false);		/* not expired */
-	found = mbox_user_find(root);
+	found = mbox_user_find(tbox);
 	TEST_ASSERT(found != NULL);
 	TEST_ASSERT(found->refs == 2);		/* the linger's and ours */
 	mbox_user_unref(&found);
 	mbox_linger_sweep(true);
-	TEST_ASSERT(mbox_user_find(root) == NULL);	/* closed */
-	free(root);
+	TEST_ASSERT(mbox_user_find(tbox) == NULL);	/* closed */
 }
 
 static void
 test_linger_bound(void)
 {
-	char *first = box(1);
-	struct mbox_user *u = uopen(first);
+	char *first;
+	struct mbox_user *u;
+
+	setup();
+	first = box(1);
+	u = uopen_at(first);
 
 	mbox_user_linger(&u, NULL);
 	for (int i = 2; i < MBOX_LINGER_MAX + 2; i++) {
 		char *r = box(i);
-		struct mbox_user *o = uopen(r);
+		struct mbox_user *o = uopen_at(r);
 
 		mbox_user_linger(&o, NULL);
 		free(r);
@@ -124,18 +108,12 @@ test_linger_bound(void)
 int
 main(void)
 {
-	char tmpl[] = "/tmp/tem-test-linger.XXXXXX";
-
 	log_init(LOG_WARN);
 	loop_global_init();
-	if (mkdtemp(tmpl) == NULL)
-		log_fatal("mkdtemp: %s", strerror(errno));
-	troot = xstrdup(tmpl);
 	TEST_RUN(test_linger_keeps_and_sweep_ends);
 	TEST_RUN(test_linger_bound);
 	mbox_linger_sweep(true);
 	mbox_shutdown();
-	nftw(troot, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(troot);
+	teardown();
 	return test_done("test-mailbox-linger");
 }
