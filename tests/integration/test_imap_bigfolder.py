@@ -19,7 +19,7 @@ BIG = 20000                 # messages: enough to dwarf fixed costs
 BYTES_PER_MSG = 168         # 16 MB per 100,000 messages (the bound)
 SORT_BYTES_PER_MSG = 256    # a SORT's items and keys, while it runs
 FIXED_KB = 6 * 1024         # SQLite page cache, worker stacks, buffers
-ASAN_FACTOR = 5             # the ASan build: its allocator's redzones,
+ASAN_FACTOR = 6             # the ASan build: its allocator's redzones,
                             # headers and shadow memory, and freed blocks
                             # it keeps mapped; the true bounds are checked
                             # by the release run (tests/run.sh, build/tem)
