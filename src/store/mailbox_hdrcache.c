@@ -1,8 +1,8 @@
 /*
  * mailbox_hdrcache - the per-message header-field cache in the index
- * (see mailbox_hdrcache.h): its table and versioned migration, the
- * extraction of the cached lines from a message file, and the batched
- * reader SEARCH, SORT and THREAD use.
+ * (see mailbox_hdrcache.h): its statements, the extraction of the cached
+ * lines from a message file, and the batched reader SEARCH, SORT and
+ * THREAD use (its table is index migration 4, mailbox_int.h).
  *
  * Trust: message files are untrusted: at most MBOX_HDR_SCAN_MAX octets
  * are read, at most MBOX_HDR_CACHE_MAX kept, fields are recognised with
