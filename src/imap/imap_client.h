@@ -118,6 +118,8 @@ struct imap_client {
 	uint32_t		*searchres;
 	size_t			 n_searchres;
 	bool			 searchres_set;
+	/* COMPRESS answered OK: deflate starts once the OK is queued. */
+	bool			 deflate_on_end;
 };
 
 struct imap_cmd {
@@ -182,6 +184,14 @@ uint64_t imap_spool_size(const struct imap_client *c, unsigned index);
 /* Loop: drops what is spooled (files removed on a worker). */
 void imap_spool_drop(struct imap_client *c);
 
+/* ---- imap_compress.c: COMPRESS=DEFLATE (RFC 4978) ---- */
+/* Loop: a command ended (its tagged reply queued): start deflate if
+ * COMPRESS said OK, else give the next command its inflate budget. */
+void imap_compress_command_done(struct imap_client *c);
+/* Loop: a streamed APPEND literal's chunk: its first grants its size. */
+void imap_compress_literal(struct imap_client *c,
+    const struct imap_literal *lit);
+
 /* ---- imap_out.c: response formatting ---- */
 /* An astring/nstring as IMAP wants it: atom-safe text as is, else a
  * quoted string, else a literal {n}; utf8: the client may get UTF-8 in
@@ -205,6 +215,8 @@ void imap_out_flag_lists(struct buf *out, struct mbox_view *v, bool readonly);
  * imap_login.c: LOGIN AUTHENTICATE; imap_idle.c: IDLE */
 imap_cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_starttls, cmd_login,
     cmd_authenticate, cmd_enable, cmd_id, cmd_idle;
+/* imap_compress.c: COMPRESS */
+imap_cmd_fn cmd_compress;
 /* cmd-mailbox.c: SELECT EXAMINE CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE
  * LIST LSUB NAMESPACE STATUS APPEND CHECK CLOSE UNSELECT EXPUNGE */
 imap_cmd_fn cmd_select, cmd_examine, cmd_create, cmd_delete, cmd_rename,
