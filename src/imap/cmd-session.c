@@ -33,7 +33,7 @@ imap_client_capabilities(struct imap_client *c, struct buf *out)
 	    "APPENDLIMIT=%llu SORT THREAD=REFERENCES THREAD=ORDEREDSUBJECT "
 	    "BINARY UTF8=ACCEPT", (unsigned long long)
 	    c->conf->message_size_limit);
-	buf_puts(out, " COMPRESS=DEFLATE MULTIAPPEND");
+	buf_puts(out, " COMPRESS=DEFLATE MULTIAPPEND CATENATE");
 }
 enum imap_cmd_result
 cmd_capability(struct imap_cmd *cmd)

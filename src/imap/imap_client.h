@@ -218,7 +218,8 @@ imap_cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_starttls, cmd_login,
 /* imap_compress.c: COMPRESS */
 imap_cmd_fn cmd_compress;
 /* cmd-mailbox.c: SELECT EXAMINE CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE
- * LIST LSUB NAMESPACE STATUS APPEND CHECK CLOSE UNSELECT EXPUNGE */
+ * LIST LSUB NAMESPACE STATUS CHECK CLOSE UNSELECT EXPUNGE; cmd-append.c:
+ * APPEND (MULTIAPPEND, CATENATE) */
 imap_cmd_fn cmd_select, cmd_examine, cmd_create, cmd_delete, cmd_rename,
     cmd_subscribe, cmd_unsubscribe, cmd_list, cmd_lsub, cmd_namespace,
     cmd_status, cmd_append, cmd_check, cmd_close, cmd_unselect,
