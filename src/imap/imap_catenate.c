@@ -176,8 +176,8 @@ url_server(const char **pp, const char *end, struct imap_url *u,
 	return 0;
 }
 
-int
-imap_url_parse(const char *url, size_t len, struct imap_url *u,
+static int
+url_parse(const char *url, size_t len, struct imap_url *u,
     const char **error_r)
 {
 	const char *p = url, *end = url + len, *uidp, *mb_end, *v, *sec_end;
@@ -243,6 +243,16 @@ imap_url_parse(const char *url, size_t len, struct imap_url *u,
 	if (p != end)
 		return err(error_r, "Unsupported URL component");
 	return 0;
+}
+
+int
+imap_url_parse(const char *url, size_t len, struct imap_url *u,
+    const char **error_r)
+{
+	if (url_parse(url, len, u, error_r) == 0)
+		return 0;
+	imap_url_free(u);
+	return -1;
 }
 
 void

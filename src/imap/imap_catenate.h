@@ -60,7 +60,8 @@ struct imap_url {
 };
 
 /* Parses url (len octets). Returns 0, or -1 with a static *error_r (the
- * caller answers NO [BADURL url]). Free with imap_url_free either way. */
+ * caller answers NO [BADURL url]) and nothing allocated. Free with
+ * imap_url_free (harmless after a failure). */
 int imap_url_parse(const char *url, size_t len, struct imap_url *u,
     const char **error_r);
 void imap_url_free(struct imap_url *u);

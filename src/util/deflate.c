@@ -97,7 +97,9 @@ deflate_out(struct deflate *d, const void *p, size_t len, bool flush,
 				sink(arg, chunk, sizeof(chunk) -
 				    d->out.avail_out);
 		} while (d->out.avail_out == 0);
-		s += take;
-		len -= take;
+		if (take > 0) {		/* p may be NULL for a bare flush */
+			s += take;
+			len -= take;
+		}
 	} while (len > 0);
 }
