@@ -42,6 +42,7 @@
 #include "policy/dkim_keys.h"
 #include "policy/psl.h"
 #include "store/mailbox.h"
+#include "store/mailbox_acl.h"
 #include "store/maildir.h"
 #include "tls/tls.h"
 #include "util/log.h"
@@ -377,6 +378,7 @@ serve_main(struct conf *c)
 	maildir_committer_stop();
 	worker_pool_stop();	/* sessions' last jobs (closing views) */
 	mbox_shutdown();
+	mbox_acl_shutdown();
 	loop_timer_free(&accounts_timer);
 	loop_signal_free(&sterm);
 	loop_signal_free(&sint);

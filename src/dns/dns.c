@@ -34,6 +34,7 @@
 #include <string.h>
 #include <unbound.h>
 
+#include "dns/dns_cache.h"
 #include "dns/dns_int.h"
 #include "dns/dns_rr.h"
 #include "util/buf.h"
@@ -64,6 +65,7 @@ dns_resolver_destroy(struct dns_resolver *r)
 {
 	loop_fd_free(&r->fd);
 	ub_ctx_delete(r->ctx);
+	dns_cache_free(&r->cache);
 	free(r);
 }
 
@@ -162,6 +164,7 @@ dns_resolver_new(struct loop *l, const char *server, char **error_r)
 	r = xmalloc(sizeof(*r));
 	r->loop = l;
 	r->ctx = ctx;
+	r->cache = dns_cache_new();
 	r->timeout_ms = DNS_TIMEOUT_MS;
 	r->fd = loop_fd_new(l, ub_fd(ctx), dns_fd_cb, r);
 	return r;
@@ -184,6 +187,8 @@ dns_query_stop(struct dns_query *q)
 	q->running = false;
 	q->async_id = 0;
 	loop_timer_free(&q->timer);
+	dns_cache_result_free(q->cached);
+	q->cached = NULL;
 }
 
 static void
@@ -332,6 +337,8 @@ dns_ub_cb(void *arg, int err, struct ub_result *res)
 	enum dns_status st = dns_ub_status(err, res, &why);
 
 	q->async_id = 0;	/* libunbound is done with it */
+	if (err == 0 && res->qname != NULL)
+		dns_cache_put(q->req->r->cache, res->qname, res->qtype, res);
 	dns_query_finish(q, st, res, why);
 	ub_resolve_free(res);
 }
@@ -342,6 +349,16 @@ dns_query_timeout(void *arg)
 	struct dns_query *q = arg;
 	const char *why = q->fail_why;
 
+	if (q->cached != NULL) {
+		struct ub_result *res = q->cached;
+		enum dns_status st;
+
+		q->cached = NULL;
+		st = dns_ub_status(0, res, &why);
+		dns_query_finish(q, st, res, why);	/* may free q */
+		dns_cache_result_free(res);
+		return;
+	}
 	if (q->async_id != 0) {
 		(void)ub_cancel(q->req->r->ctx, q->async_id);
 		why = "timed out";
@@ -362,6 +379,11 @@ dns_query_start(struct dns_request *req, struct dns_query *q,
 	q->timer = loop_timer_new(r->loop, dns_query_timeout, q);
 	q->running = true;
 	req->pending++;
+	if ((q->cached = dns_cache_get(r->cache, name, rrtype)) != NULL) {
+		/* Answered on the next turn, like every other answer. */
+		loop_timer_add(q->timer, 0);
+		return;
+	}
 	ret = ub_resolve_async(r->ctx, name, rrtype, DNS_CLASS_IN, q,
 	    dns_ub_cb, &q->async_id);
 	if (ret != 0) {

@@ -22,6 +22,7 @@ struct dns_query {
 	int			 host;		/* -1: MX/TXT query */
 	int			 fam;		/* 0: A, 1: AAAA */
 	const char		*fail_why;	/* could not even start */
+	struct ub_result	*cached;	/* answered from the cache */
 };
 
 /* A and AAAA of one name. */
@@ -62,6 +63,7 @@ struct dns_request {
 struct dns_resolver {
 	struct loop		*loop;
 	struct ub_ctx		*ctx;
+	struct dns_cache	*cache;
 	struct loop_fd		*fd;
 	unsigned		 timeout_ms;
 	struct dns_request	*requests;

@@ -23,10 +23,12 @@
 
 #include "conf/conf.h"
 #include "imap/cmd-mailbox.h"
+#include "imap/imap_acl.h"
 #include "imap/imap_catenate.h"
 #include "imap/imap_msgs.h"
 #include "mail/imap_section.h"
 #include "store/mailbox.h"
+#include "store/mailbox_acl.h"
 #include "util/xmalloc.h"
 
 /* The "[APPENDUID v uid-set]" code for n appended UIDs (ascending). */
@@ -234,11 +236,12 @@ fail:
 	return NULL;
 }
 
-/* Builds every message's spool, then stores them all or none. */
+/* Builds every message's spool, then stores them all or none into to's
+ * folder, with the flags its rights allow (RFC 4314: keywords need "w"). */
 static void
-append_all(struct imap_cmd *cmd, const char *name, struct imap_append *a)
+append_all(struct imap_cmd *cmd, const struct imap_acl_ref *to,
+    struct imap_append *a)
 {
-	struct imap_client *c = cmd->c;
 	struct mbox_append_item *items = xcalloc(a->count, sizeof(*items));
 	const char ***kws = xcalloc(a->count, sizeof(*kws));
 	uint32_t uidvalidity = 0, *uids = xcalloc(a->count, sizeof(*uids));
@@ -254,17 +257,19 @@ append_all(struct imap_cmd *cmd, const char *name, struct imap_append *a)
 			break;
 		kws[built] = xcalloc(m->flags.keyword_count + 1,
 		    sizeof(**kws));
-		for (unsigned i = 0; i < m->flags.keyword_count; i++)
+		for (unsigned i = 0; i < m->flags.keyword_count &&
+		    (to->rights & MBOX_ACL_WRITE); i++)
 			kws[built][i] = m->flags.keywords[i];
 		it->keywords = kws[built];
-		it->flags = m->flags.system & MBOX_F_STORABLE;
+		it->flags = imap_acl_allowed_flags(to->rights,
+		    m->flags.system & MBOX_F_STORABLE);
 		it->internaldate = m->date_given ? m->date : 0;
 	}
 	if (built < a->count) {		/* the tagged NO is set */
 		for (unsigned i = 0; i < built; i++)
 			mbox_spool_free(&items[i].spool);
-	} else if ((r = mbox_append_spools(c->mu, name, items, a->count,
-	    &uidvalidity, uids, &err)) < 0)
+	} else if ((r = mbox_append_spools(to->u, to->folder, items,
+	    a->count, &uidvalidity, uids, &err)) < 0)
 		cmd_mbox_fail(cmd, r, true, err);
 	else {
 		struct buf code;
@@ -284,6 +289,7 @@ append_all(struct imap_cmd *cmd, const char *name, struct imap_append *a)
 enum imap_cmd_result
 cmd_append(struct imap_cmd *cmd)
 {
+	struct imap_acl_ref to;
 	struct imap_append a;
 	const char *error;
 	char *name;
@@ -293,8 +299,11 @@ cmd_append(struct imap_cmd *cmd)
 		return IMAP_CMD_DONE;
 	}
 	name = cmd_mbox_decode(cmd, a.mailbox, strlen(a.mailbox));
-	if (name != NULL && append_check(cmd, &a))
-		append_all(cmd, name, &a);
+	if (name != NULL && append_check(cmd, &a) &&
+	    imap_acl_open(cmd, name, MBOX_ACL_INSERT, true, &to) == 0) {
+		append_all(cmd, &to, &a);
+		imap_acl_ref_free(&to);
+	}
 	free(name);
 	imap_append_free(&a);
 	return IMAP_CMD_DONE;

@@ -36,11 +36,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "imap/imap_acl.h"
 #include "imap/imap_client.h"
 #include "imap/imap_msgs.h"
 #include "mail/imap_msgstruct.h"
 #include "mail/imap_section.h"
 #include "store/mailbox.h"
+#include "store/mailbox_acl.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -563,7 +565,9 @@ enum imap_cmd_result
 cmd_fetch(struct imap_cmd *cmd)
 {
 	struct fetch_ctx *x = cmd->ctx;
-	bool readonly = cmd->c->readonly || mbox_view_readonly(cmd->c->view);
+	/* no \Seen without RFC 4314's "s" right on a shared folder */
+	bool readonly = cmd->c->readonly || mbox_view_readonly(cmd->c->view) ||
+	    !(imap_acl_selected_rights(cmd->c) & MBOX_ACL_SEEN);
 	uint32_t seq;
 
 	if (x == NULL && (x = fetch_start(cmd)) == NULL)

@@ -1,7 +1,8 @@
 /*
  * cmd-list - LIST (RFC 9051 6.3.9 with RFC 5258 LIST-EXTENDED, RFC 5819
- * LIST-STATUS, RFC 6154 SPECIAL-USE), LSUB (IMAP4rev1) and NAMESPACE
- * (RFC 2342: one personal namespace, "" with "/").
+ * LIST-STATUS, RFC 6154 SPECIAL-USE, RFC 8440 LIST-MYRIGHTS), LSUB
+ * (IMAP4rev1) and NAMESPACE (RFC 2342: the personal namespace "" and
+ * the other users' "shared/", both with "/"; see imap_acl.h).
  *
  * Trust: runs for an authenticated, untrusted client, on a worker thread.
  * Patterns are matched with imap_list_match (no recursion, time bounded by
@@ -26,7 +27,9 @@
 #include <string.h>
 
 #include "imap/cmd-mailbox.h"
+#include "imap/imap_acl.h"
 #include "store/mailbox.h"
+#include "store/mailbox_acl.h"
 #include "util/array.h"
 #include "util/hashmap.h"
 #include "util/xmalloc.h"
@@ -174,6 +177,7 @@ load_entries(struct list_req *q, char **err_r)
 
 	if (r < 0)
 		return r;
+	imap_acl_list_merge(q->cmd->c, &list, &n);	/* shared/... */
 	for (size_t i = 0; i < n; i++) {
 		push_entry(q, list[i].name, list[i].flags);
 		list[i].name = NULL;
@@ -189,13 +193,19 @@ static void
 list_status(struct list_req *q, const struct list_entry *e)
 {
 	struct imap_client *c = q->cmd->c;
+	struct imap_acl_ref ref;
 	struct mbox_status st;
 
 	if (e->flags & (MBOX_NOSELECT | MBOX_NONEXISTENT))
 		return;
-	if (mbox_status(c->mu, e->name, &st, NULL) == 0)
+	if (imap_acl_open(q->cmd, e->name, MBOX_ACL_READ, false, &ref) < 0) {
+		XFREE(&q->cmd->tagged);	/* not for STATUS: left out */
+		return;
+	}
+	if (mbox_status(ref.u, ref.folder, &st, NULL) == 0)
 		cmd_mbox_status_line(&q->cmd->out, e->name,
 		    q->l.status_items, &st, c->utf8);
+	imap_acl_ref_free(&ref);
 }
 
 /* One LIST response if e is chosen (see the header comment). */
@@ -232,6 +242,8 @@ list_one(struct list_req *q, const struct list_entry *e)
 	buf_puts(out, "\r\n");
 	if (q->l.ret & IMAP_LIST_RET_STATUS)
 		list_status(q, e);
+	if (q->l.ret & IMAP_LIST_RET_MYRIGHTS)
+		imap_acl_list_myrights(q->cmd->c, out, e->name, flags);
 }
 
 /* One LSUB response (RFC 3501 6.3.9): subscribed names; with a trailing
@@ -319,7 +331,9 @@ cmd_namespace(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "NAMESPACE takes no arguments");
 		return IMAP_CMD_DONE;
 	}
-	buf_puts(&cmd->out, "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n");
+	/* RFC 2342: personal, then other users' (imap_acl.h) */
+	buf_puts(&cmd->out, "* NAMESPACE ((\"\" \"/\")) ((\"" IMAP_ACL_NS
+	    "/\" \"/\")) NIL\r\n");
 	imap_cmd_ok(cmd, "NAMESPACE completed");
 	return IMAP_CMD_DONE;
 }

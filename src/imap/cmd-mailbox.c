@@ -13,7 +13,9 @@
 #include <strings.h>
 
 #include "imap/cmd-mailbox.h"
+#include "imap/imap_acl.h"
 #include "store/mailbox.h"
+#include "store/mailbox_acl.h"
 #include "util/xmalloc.h"
 
 _Static_assert(IMAP_FLAG_ANSWERED == MBOX_F_ANSWERED &&
@@ -208,7 +210,14 @@ cmd_create(struct imap_cmd *cmd)
 		return IMAP_CMD_DONE;
 	if ((name = new_name_arg(cmd, &cmd->args[0])) == NULL)
 		return IMAP_CMD_DONE;
+	if (imap_acl_in_ns(name)) {
+		imap_acl_create_shared(cmd, name, use);
+		free(name);
+		return IMAP_CMD_DONE;
+	}
 	r = mbox_create(cmd->c->mu, name, use, &err);
+	if (r == 0)	/* rows left by a folder removed outside IMAP */
+		imap_acl_dropped(cmd, name);
 	free(name);
 	if (r < 0)
 		return cmd_mbox_fail(cmd, r, false, err);
@@ -225,6 +234,8 @@ is_selected(struct imap_client *c, const char *name)
 
 	if (c->view == NULL)
 		return false;
+	if (c->acl_owner != NULL || imap_acl_in_ns(name))
+		return imap_acl_is_selected(c, name);
 	cur = mbox_view_name(c->view);
 	same = strcmp(cur, name) == 0;
 	free(cur);
@@ -254,7 +265,14 @@ cmd_delete(struct imap_cmd *cmd)
 		c->n_searchres = 0;
 		c->searchres_set = false;
 	}
+	if (imap_acl_in_ns(name)) {
+		imap_acl_delete_shared(cmd, name);
+		free(name);
+		return IMAP_CMD_DONE;
+	}
 	r = mbox_delete(c->mu, name, &err);
+	if (r == 0)
+		imap_acl_dropped(cmd, name);
 	free(name);
 	if (r < 0)
 		return cmd_mbox_fail(cmd, r, false, err);
@@ -277,12 +295,16 @@ cmd_rename(struct imap_cmd *cmd)
 		free(from);
 		return IMAP_CMD_DONE;
 	}
-	r = mbox_rename(cmd->c->mu, from, to, &err);
+	if (imap_acl_in_ns(from) || imap_acl_in_ns(to))
+		imap_acl_rename_shared(cmd, from, to);	/* sets the reply */
+	else if ((r = mbox_rename(cmd->c->mu, from, to, &err)) < 0)
+		cmd_mbox_fail(cmd, r, false, err);
+	else {
+		imap_acl_renamed(cmd, from, to);
+		imap_cmd_ok(cmd, "RENAME completed");
+	}
 	free(from);
 	free(to);
-	if (r < 0)
-		return cmd_mbox_fail(cmd, r, false, err);
-	imap_cmd_ok(cmd, "RENAME completed");
 	return IMAP_CMD_DONE;
 }
 
@@ -327,6 +349,7 @@ cmd_status(struct imap_cmd *cmd)
 {
 	struct imap_client *c = cmd->c;
 	struct imap_status sa;
+	struct imap_acl_ref ref;
 	struct mbox_status st;
 	const char *error;
 	char *name, *err = NULL;
@@ -344,9 +367,15 @@ cmd_status(struct imap_cmd *cmd)
 	/* RFC 7162 3.1: STATUS (HIGHESTMODSEQ) enables CONDSTORE. */
 	if (sa.items & IMAP_STATUS_HIGHESTMODSEQ)
 		c->condstore = true;
-	r = mbox_status(c->mu, name, &st, &err);
+	if (imap_acl_open(cmd, name, MBOX_ACL_READ, false, &ref) < 0) {
+		free(name);
+		imap_status_free(&sa);
+		return IMAP_CMD_DONE;
+	}
+	r = mbox_status(ref.u, ref.folder, &st, &err);
 	if (r == 0)
 		cmd_mbox_status_line(&cmd->out, name, sa.items, &st, c->utf8);
+	imap_acl_ref_free(&ref);
 	free(name);
 	imap_status_free(&sa);
 	if (r < 0)

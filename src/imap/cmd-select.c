@@ -21,7 +21,9 @@
 #include <string.h>
 
 #include "imap/cmd-mailbox.h"
+#include "imap/imap_acl.h"
 #include "store/mailbox.h"
+#include "store/mailbox_acl.h"
 #include "util/xmalloc.h"
 
 /* QRESYNC state kept across IMAP_CMD_MORE calls. */
@@ -64,16 +66,18 @@ deselect(struct imap_cmd *cmd, bool announce)
 		buf_puts(&cmd->out, "* OK [CLOSED] Previous mailbox closed\r\n");
 }
 
-/* RFC 9051 6.3.2: IMAP4rev2 wants the folder's LIST response. */
+/* RFC 9051 6.3.2: IMAP4rev2 wants the folder's LIST response. shared:
+ * the name the client used for another user's folder (no attributes). */
 static void
-select_list_line(struct imap_cmd *cmd, struct mbox_view *v)
+select_list_line(struct imap_cmd *cmd, struct mbox_view *v,
+    const char *shared)
 {
 	struct mbox_folder_info *list = NULL;
-	char *name = mbox_view_name(v);
+	char *name = shared ? xstrdup(shared) : mbox_view_name(v);
 	unsigned flags = 0;
 	size_t n = 0;
 
-	if (mbox_list(cmd->c->mu, &list, &n, NULL) == 0)
+	if (shared == NULL && mbox_list(cmd->c->mu, &list, &n, NULL) == 0)
 		for (size_t i = 0; i < n; i++)
 			if (strcmp(list[i].name, name) == 0)
 				flags = list[i].flags;
@@ -87,7 +91,8 @@ select_list_line(struct imap_cmd *cmd, struct mbox_view *v)
 }
 
 static void
-select_output(struct imap_cmd *cmd, struct mbox_view *v, bool readonly)
+select_output(struct imap_cmd *cmd, struct mbox_view *v, bool readonly,
+    const char *shared)
 {
 	struct imap_client *c = cmd->c;
 	struct buf *out = &cmd->out;
@@ -107,7 +112,7 @@ select_output(struct imap_cmd *cmd, struct mbox_view *v, bool readonly)
 	    "* OK [HIGHESTMODSEQ %llu] Highest\r\n", st.uidvalidity,
 	    st.uidnext, (unsigned long long)st.highestmodseq);
 	if (c->rev2)
-		select_list_line(cmd, v);
+		select_list_line(cmd, v, shared);
 }
 
 /* Appends first:last, or first, with a comma unless *first_r. */
@@ -232,6 +237,7 @@ select_common(struct imap_cmd *cmd, bool readonly)
 {
 	struct imap_client *c = cmd->c;
 	struct imap_select sel;
+	struct imap_acl_ref ref;
 	struct mbox_view *v;
 	struct select_ctx *x;
 	const char *error;
@@ -260,16 +266,29 @@ select_common(struct imap_cmd *cmd, bool readonly)
 	}
 	/* RFC 9051 6.3.2: a SELECT that fails leaves nothing selected. */
 	deselect(cmd, true);
-	r = mbox_view_open(c->mu, name, readonly, &v, &err);
-	free(name);
+	if (imap_acl_open(cmd, name, MBOX_ACL_READ, false, &ref) < 0) {
+		free(name);
+		imap_select_free(&sel);
+		return IMAP_CMD_DONE;
+	}
+	/* RFC 4314 4: no right to change anything, so read-only */
+	if (!(ref.rights & (MBOX_ACL_SEEN | MBOX_ACL_WRITE | MBOX_ACL_DELMSG |
+	    MBOX_ACL_EXPUNGE)))
+		readonly = true;
+	r = mbox_view_open(ref.u, ref.folder, readonly, &v, &err);
 	if (r < 0) {
+		free(name);
+		imap_acl_ref_free(&ref);
 		imap_select_free(&sel);
 		return cmd_mbox_fail(cmd, r, false, err);
 	}
 	if (sel.condstore || sel.qresync)
 		c->condstore = true;	/* RFC 7162 3.1: enabling */
 	readonly = readonly || mbox_view_readonly(v);
-	select_output(cmd, v, readonly);
+	select_output(cmd, v, readonly, ref.shared ? name : NULL);
+	imap_acl_select(c, &ref);
+	imap_acl_ref_free(&ref);
+	free(name);
 	c->view = v;
 	c->readonly = readonly;
 	c->state = IMAP_STATE_SELECTED;
@@ -326,8 +345,8 @@ cmd_close(struct imap_cmd *cmd)
 
 	if (!no_args(cmd))
 		return IMAP_CMD_DONE;
-	if (!c->readonly && mbox_expunge(c->view, NULL, 0, true, NULL, NULL,
-	    &err) < 0)
+	if (!c->readonly && (imap_acl_selected_rights(c) & MBOX_ACL_EXPUNGE) &&
+	    mbox_expunge(c->view, NULL, 0, true, NULL, NULL, &err) < 0)
 		buf_printf(&cmd->out, "* NO %s\r\n",
 		    err ? err : "Expunge failed");
 	free(err);
@@ -401,6 +420,10 @@ cmd_expunge(struct imap_cmd *cmd)
 	if (c->readonly) {
 		free(uids);
 		imap_cmd_no(cmd, "[READ-ONLY] Mailbox is read-only");
+		return IMAP_CMD_DONE;
+	}
+	if (!imap_acl_need(cmd, MBOX_ACL_EXPUNGE)) {
+		free(uids);
 		return IMAP_CMD_DONE;
 	}
 	if (!cmd->uid || n > 0)

@@ -31,7 +31,8 @@ imap_client_capabilities(struct imap_client *c, struct buf *out)
 	    "LIST-EXTENDED LIST-STATUS "
 	    "ESEARCH SEARCHRES CONDSTORE QRESYNC STATUS=SIZE "
 	    "APPENDLIMIT=%llu SORT THREAD=REFERENCES THREAD=ORDEREDSUBJECT "
-	    "BINARY UTF8=ACCEPT", (unsigned long long)
+	    "BINARY UTF8=ACCEPT ACL RIGHTS=texk LIST-MYRIGHTS",
+	    (unsigned long long)
 	    c->conf->message_size_limit);
 	buf_puts(out, " COMPRESS=DEFLATE MULTIAPPEND CATENATE");
 }

@@ -22,9 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap/imap_acl.h"
 #include "imap/imap_client.h"
 #include "imap/imap_msgs.h"
 #include "store/mailbox.h"
+#include "store/mailbox_acl.h"
 #include "util/xmalloc.h"
 
 /* The seqs of a resolved set as an array (*n_r of them; NULL when 0). */
@@ -226,6 +228,10 @@ cmd_store(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "%s", error);
 	else if (readonly(cmd))
 		imap_cmd_no(cmd, "Mailbox is read-only");
+	else if (!imap_acl_need(cmd, s.st.op == IMAP_STORE_SET ?
+	    MBOX_ACL_SEEN | MBOX_ACL_WRITE | MBOX_ACL_DELMSG :
+	    imap_acl_flag_rights(s.st.flags.system, s.st.flags.keyword_count)))
+		;	/* NO [NOPERM] */
 	else {
 		if (s.st.unchangedsince_given)
 			imap_msgs_condstore_on(cmd);
@@ -299,6 +305,7 @@ static enum imap_cmd_result
 copy_or_move(struct imap_cmd *cmd, bool move)
 {
 	struct imap_seqset set, seqs;
+	struct imap_acl_ref to = { 0 };
 	uint32_t *seq = NULL, *src = NULL, *dst = NULL, uidvalidity = 0;
 	size_t n = 0, n_copied = 0;
 	const char *error;
@@ -314,13 +321,19 @@ copy_or_move(struct imap_cmd *cmd, bool move)
 		imap_cmd_bad(cmd, "%s", error);
 	else if (move && readonly(cmd))
 		imap_cmd_no(cmd, "Mailbox is read-only");
+	else if (move && !imap_acl_need(cmd, MBOX_ACL_DELMSG |
+	    MBOX_ACL_EXPUNGE))
+		;	/* NO [NOPERM]: RFC 6851 with RFC 4314 */
+	else if (imap_acl_open(cmd, dest, MBOX_ACL_INSERT, true, &to) < 0)
+		;	/* NO [TRYCREATE] or [NOPERM] */
 	else if ((seq = expand(&seqs, &n)) == NULL)
 		imap_cmd_ok(cmd, "No messages %s", move ? "moved" : "copied");
-	else if ((r = mbox_copy(cmd->c->view, seq, n, dest, move,
-	    &uidvalidity, &src, &dst, &n_copied, &serror)) < 0)
+	else if ((r = imap_acl_copy(cmd, seq, n, &to, move, &uidvalidity,
+	    &src, &dst, &n_copied, &serror)) < 0)
 		imap_cmd_store_error(cmd, r, true, serror);
 	else
 		copy_done(cmd, move, uidvalidity, src, dst, n_copied);
+	imap_acl_ref_free(&to);
 	imap_seqset_free(&set);
 	imap_seqset_free(&seqs);
 	free(seq);

@@ -315,7 +315,9 @@ parse_list_return(struct imap_list *l, const struct imap_arg *a,
 				return -1;
 			l->ret |= IMAP_LIST_RET_STATUS;
 			i++;
-		} else if (o->type == IMAP_ARG_ATOM &&
+		} else if (imap_arg_atom_equals(o, "MYRIGHTS"))
+			l->ret |= IMAP_LIST_RET_MYRIGHTS;
+		else if (o->type == IMAP_ARG_ATOM &&
 		    (k = lookup(opts, o->str)) >= 0)
 			l->ret |= 1u << k;
 		else

@@ -343,6 +343,7 @@ void imap_status_free(struct imap_status *st);
 #define IMAP_LIST_RET_CHILDREN		0x02u
 #define IMAP_LIST_RET_SPECIAL_USE	0x04u
 #define IMAP_LIST_RET_STATUS		0x08u
+#define IMAP_LIST_RET_MYRIGHTS		0x10u	/* RFC 8440 */
 
 struct imap_list {
 	bool		 extended;	/* LIST-EXTENDED syntax was used */

@@ -20,9 +20,11 @@
 #include <openssl/crypto.h>
 
 #include "conf/conf.h"
+#include "imap/imap_acl.h"
 #include "imap/imap_client.h"
 #include "imap/imap_msgs.h"
 #include "store/mailbox.h"
+#include "store/mailbox_acl.h"
 #include "util/io.h"
 #include "util/log.h"
 #include "util/loop.h"
@@ -143,6 +145,10 @@ imap_client_updates(struct imap_client *c, struct buf *out,
 
 	if (c->view == NULL)
 		return true;
+	/* another user's folder whose "r" was revoked: nothing more of it */
+	if (c->acl_owner != NULL &&
+	    !(imap_acl_selected_rights(c) & MBOX_ACL_READ))
+		return true;
 	if (mbox_view_sync(c->view, &err) < 0)
 		free(err);		/* report what we know */
 	if (!allow_expunge)
@@ -262,7 +268,8 @@ imap_run_work(void *arg)
 	struct imap_cmd *cmd = r->cmd;
 	struct imap_client *c = cmd->c;
 
-	r->result = cmd->def->fn(cmd);
+	/* a shared folder whose "r" was revoked answers NO [NOPERM] */
+	r->result = imap_acl_gate(cmd) ? cmd->def->fn(cmd) : IMAP_CMD_DONE;
 	if (r->result == IMAP_CMD_DONE && !cmd->no_updates &&
 	    c->state == IMAP_STATE_SELECTED)
 		r->gone = !imap_client_updates(c, &cmd->out, cmd->uid ||
@@ -604,6 +611,7 @@ imap_client_free(struct session *base)
 	if (c->user)
 		server_slot_release(imap_user_key(c->user));
 	free(c->searchres);
+	free(c->acl_owner);
 	free(c->user);
 	free(c);
 }

@@ -120,6 +120,12 @@ struct imap_client {
 	bool			 searchres_set;
 	/* COMPRESS answered OK: deflate starts once the OK is queued. */
 	bool			 deflate_on_end;
+	/* ACL (imap_acl.c): the owner when the selected folder is another
+	 * user's (NULL: the user's own, every right), this user's rights
+	 * on it and the ACL serial they were read at. */
+	char			*acl_owner;
+	unsigned		 acl_rights;
+	uint64_t		 acl_serial;
 };
 
 struct imap_cmd {
@@ -247,6 +253,9 @@ void imap_process(struct imap_client *c);
 /* imap_login.c */
 /* The per-user session counter's key (a thread-local buffer). */
 const char *imap_user_key(const char *user);
+/* The Maildir++ root of the account with canonical address addr:
+ * data_dir/mail/DOMAIN/LOCAL (malloc'd). */
+char *imap_user_root(const struct conf *conf, const char *addr);
 /* The raw line after AUTHENTICATE's "+ ". */
 void imap_auth_line(struct imap_cmd *cmd, const char *line, size_t len);
 /* imap_idle.c */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "imap/imap_acl.h"
 #include "imap/imap_client.h"
 
 #define NA	IMAP_CMD_F_NOAUTH
@@ -48,6 +49,11 @@ static const struct imap_command_def commands[] = {
 	{ "THREAD",	cmd_thread,	SE | UI | NX },
 	{ "COPY",	cmd_copy,	SE | UI },
 	{ "MOVE",	cmd_move,	SE | UI },
+	{ "SETACL",	cmd_setacl,	AU },
+	{ "DELETEACL",	cmd_deleteacl,	AU },
+	{ "GETACL",	cmd_getacl,	AU },
+	{ "LISTRIGHTS",	cmd_listrights,	AU },
+	{ "MYRIGHTS",	cmd_myrights,	AU },
 };
 
 const struct imap_command_def *

@@ -37,6 +37,15 @@ imap_user_key(const char *user)
 	return key;
 }
 
+char *
+imap_user_root(const struct conf *conf, const char *addr)
+{
+	const char *at = strrchr(addr, '@');	/* accounts have one */
+
+	return xasprintf("%s/mail/%s/%.*s", conf->data_dir, at + 1,
+	    (int)(at - addr), addr);
+}
+
 /* LOGIN and AUTHENTICATE: the password check (auth_verify.c), then the
  * user's mail store opened on a worker. */
 struct imap_login {
@@ -162,8 +171,7 @@ imap_login_verified(bool ok, char *canonical, void *arg)
 	l->ok = ok && at != NULL;
 	l->canonical = canonical;
 	if (l->ok)
-		l->maildir = xasprintf("%s/mail/%s/%.*s", c->conf->data_dir,
-		    at + 1, (int)(at - canonical), canonical);
+		l->maildir = imap_user_root(c->conf, canonical);
 	if (!l->ok || session_closed(&c->base)) {
 		imap_login_done(l);
 		return;

@@ -199,6 +199,8 @@ test_list(void)
 		  "(MESSAGES UNSEEN))",
 		  "ext sel=0 ret=f st=9 ref='' '%'" },
 		{ "\"\" % RETURN ()", "ext sel=0 ret=0 st=0 ref='' '%'" },
+		{ "\"\" * RETURN (myrights CHILDREN)",	/* RFC 8440 */
+		  "ext sel=0 ret=12 st=0 ref='' '*'" },
 		/* invalid */
 		{ "\"\"", NULL },
 		{ "", NULL },

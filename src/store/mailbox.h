@@ -160,6 +160,8 @@ struct mbox_folder_info {
 int mbox_list(struct mbox_user *u, struct mbox_folder_info **list_r,
     size_t *n_r, char **error_r);
 void mbox_list_free(struct mbox_folder_info *list, size_t n);
+/* mbox_list's order as a qsort comparator: INBOX first, then by name. */
+int mbox_folder_info_cmp(const void *a, const void *b);
 
 /*
  * BLOCKING. Creates the folder name (special_use: 0 or MBOX_DRAFTS...;

@@ -248,8 +248,8 @@ list_tree(struct hashmap *m)
 	strv_free(&names);
 }
 
-static int
-cmp_info(const void *a, const void *b)
+int
+mbox_folder_info_cmp(const void *a, const void *b)
 {
 	const struct mbox_folder_info *x = a, *y = b;
 
@@ -302,7 +302,7 @@ mbox_list(struct mbox_user *u, struct mbox_folder_info **list_r, size_t *n_r,
 		free(list);
 		return r;
 	}
-	qsort(list, n, sizeof(*list), cmp_info);
+	qsort(list, n, sizeof(*list), mbox_folder_info_cmp);
 	*list_r = list;
 	*n_r = n;
 	return 0;

@@ -7,6 +7,7 @@
  * Slot i holds an entry when slots[i].key != NULL; the cached full hash
  * saves string compares on probe and rehash.
  */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,15 +71,27 @@ hashmap_hash(const void *p, size_t len, uint64_t seed)
 	return hash_bytes(p, len, seed, false);
 }
 
+/*
+ * One getrandom(2) per process, not one per map (maps are made per
+ * recipient): each seed is the process secret plus a counter, mixed by
+ * splitmix64's finaliser, so seeds stay unpredictable without the secret.
+ */
 uint64_t
 hashmap_random_seed(void)
 {
-	uint64_t seed;
+	static _Atomic uint64_t secret, counter;
+	uint64_t s = atomic_load(&secret), z;
 
-	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) !=
-	    (ssize_t)sizeof(seed))
-		seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&seed;
-	return seed;
+	if (s == 0) {
+		if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s))
+			s = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&s;
+		s |= 1;		/* never 0: 0 means "not drawn yet" */
+		atomic_store(&secret, s);	/* a racing thread's draw is as good */
+	}
+	z = s + 0x9e3779b97f4a7c15ULL * (atomic_fetch_add(&counter, 1) + 1);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
 }
 
 bool

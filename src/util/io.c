@@ -7,18 +7,34 @@
  * The fd is closed by io.c itself, never by libevent, so the switch cannot
  * close it.
  *
- * Compression (io_start_deflate) is a layer above the bufferevent, so it
- * sits inside TLS: input is inflated from the bufferevent's input into
+ * Direct I/O. On a plain accepted connection (io->direct) io.c reads
+ * and writes the socket itself, through the bufferevent's own buffers
+ * (so peek, getline and the TLS switch work as before):
+ * - reads: a persistent read event (read_ev) reads up to IO_INPUT_MAX
+ *   less what waits, in one readv. libevent's bufferevent reads at most
+ *   4 KiB a turn and asks FIONREAD first: a 100 KB message was 25 turns
+ *   of three syscalls.
+ * - writes: the bufferevent's EV_WRITE stays disabled; replies gather in
+ *   its output buffer and one deferred callback per loop turn (flush_ev,
+ *   activated without a syscall) writes them. Only what the socket does
+ *   not take enables EV_WRITE, and the bufferevent finishes the job. This
+ *   saves the epoll_ctl pair and the extra epoll_wait libevent spends on
+ *   every reply, and still gathers pipelined replies into one write.
+ * TLS and outbound connections keep the bufferevent's own I/O.
+ *
+ * Compression (io_start_deflate) is a layer above either, so it sits
+ * inside TLS: input is inflated from the bufferevent's input into
  * io->z->in, which the owner reads as it would the plain input; output is
- * deflated straight into the bufferevent's output and sync-flushed once
- * per loop pass (the flush event), so a burst of responses costs one
- * flush, not one per line.
+ * deflated straight into the bufferevent's output and sync-flushed by the
+ * same once-a-loop-turn flush_ev, so a burst of responses costs one flush,
+ * not one per line.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -46,6 +62,11 @@ struct io {
 	bool			 paused;
 	bool			 out_full;	/* reading held: output high */
 	bool			 connecting;
+	bool			 direct;	/* plain: we read and write */
+	bool			 flush_pending;	/* flush_ev is active */
+	bool			 in_full;	/* reading held: input full */
+	struct event		*flush_ev;
+	struct event		*read_ev;	/* direct reads */
 	int			 error;
 	struct io_z		*z;		/* compression, when on */
 };
@@ -54,16 +75,12 @@ struct io {
 struct io_z {
 	struct deflate		*d;
 	struct evbuffer		*in;		/* inflated, not yet read */
-	struct event		*flush_ev;	/* sync flush after a burst */
-	bool			 flush_pending;
+	bool			 dirty;		/* deflated since the last flush */
 	bool			 more;		/* zlib may hold more output */
 	uint64_t		 budget;	/* bytes still allowed */
 	uint64_t		 inflated;	/* in all */
 	const char		*why;		/* the inflate side failed */
 };
-
-static void io_z_free(struct io *io);
-static void io_z_flush(struct io *io);
 
 /* The owner's input: inflated bytes when compressing. */
 static struct evbuffer *
@@ -73,8 +90,13 @@ io_in(const struct io *io)
 }
 
 static void io_setup_bev(struct io *io);
+static void io_read_arm(struct io *io);
+static void io_read_hold(struct io *io);
 static void io_switch_tls(struct io *io, void *ssl,
     enum bufferevent_ssl_state st);
+static void io_z_free(struct io *io);
+static void io_z_flush(struct io *io);
+static void io_deflate_out(struct io *io, const void *p, size_t n);
 
 /* Calls the owner; returns false when the owner freed io meanwhile. */
 static bool
@@ -153,36 +175,156 @@ io_z_waiting(const struct io *io)
  * get their turn. */
 #define IO_INFLATE_PASSES	16
 
+/* New input for the owner; with compression, inflated first, and again
+ * while the owner takes it and compressed input waits. */
+static bool
+io_datain(struct io *io)
+{
+	for (unsigned pass = 0;; pass++) {
+		if (io->z && io_inflate(io) < 0) {
+			io_emit(io, IO_EV_ERROR);
+			return false;
+		}
+		if (!io_emit(io, IO_EV_DATAIN))
+			return false;
+		if (io->paused || !io_z_waiting(io) ||
+		    evbuffer_get_length(io->z->in) >= IO_INPUT_MAX)
+			return true;
+		if (pass + 1 >= IO_INFLATE_PASSES) {
+			bufferevent_trigger(io->bev, EV_READ,
+			    BEV_TRIG_DEFER_CALLBACKS |
+			    BEV_TRIG_IGNORE_WATERMARKS);
+			return true;
+		}
+	}
+}
+
 static void
 io_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct io *io = arg;
 
-	for (unsigned pass = 0;; pass++) {
-		if (io->z && io_inflate(io) < 0) {
-			io_emit(io, IO_EV_ERROR);
-			return;
-		}
-		if (!io_emit(io, IO_EV_DATAIN))
-			return;
-		/* compressed input may wait behind what the owner just took */
-		if (io->paused || !io_z_waiting(io) ||
-		    evbuffer_get_length(io->z->in) >= IO_INPUT_MAX)
-			break;
-		if (pass + 1 >= IO_INFLATE_PASSES) {
-			bufferevent_trigger(bev, EV_READ,
-			    BEV_TRIG_DEFER_CALLBACKS |
-			    BEV_TRIG_IGNORE_WATERMARKS);
-			break;
-		}
-	}
+	if (!io_datain(io))
+		return;
 	/* Backpressure: a client that sends commands but does not read the
 	 * replies stops being read once IO_OUTPUT_HIGH waits for it. */
 	if (evbuffer_get_length(bufferevent_get_output(bev)) > IO_OUTPUT_HIGH &&
 	    !io->out_full) {
 		io->out_full = true;
-		bufferevent_disable(bev, EV_READ);
+		io_read_hold(io);
 	}
+	/* Direct reads stop at IO_INPUT_MAX unprocessed, as the
+	 * bufferevent's watermark does; a drain starts them again. */
+	if (io->direct && !io->in_full &&
+	    evbuffer_get_length(bufferevent_get_input(bev)) >= IO_INPUT_MAX) {
+		io->in_full = true;
+		event_del(io->read_ev);
+	} else if (io->in_full && evbuffer_get_length(bufferevent_get_input(
+	    bev)) < IO_INPUT_MAX)
+		io_read_arm(io);	/* inflating took compressed input */
+}
+
+/* A direct read (see the top of the file). */
+static void
+io_direct_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct io *io = arg;
+	struct evbuffer *in = bufferevent_get_input(io->bev);
+	size_t room = IO_INPUT_MAX - evbuffer_get_length(in);
+	struct evbuffer_iovec v[2];
+	struct iovec iov[2];
+	int nv;
+	ssize_t r;
+
+	if (what & EV_TIMEOUT) {
+		io_emit(io, IO_EV_TIMEOUT);
+		return;
+	}
+	if (evbuffer_get_length(in) >= IO_INPUT_MAX) {
+		io->in_full = true;
+		event_del(io->read_ev);
+		return;
+	}
+	/* The bufferevent keeps its input's end frozen against outside
+	 * writers; thaw it for this read, as its own read callback does. */
+	evbuffer_unfreeze(in, 0);
+	nv = evbuffer_reserve_space(in, (ev_ssize_t)room, v, 2);
+	for (int i = 0; i < nv; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len;
+	}
+	r = nv > 0 ? readv(fd, iov, nv) : -1;
+	if (r > 0) {
+		size_t left = (size_t)r;
+
+		for (int i = 0; i < nv; i++) {
+			v[i].iov_len = left < v[i].iov_len ? left : v[i].iov_len;
+			left -= v[i].iov_len;
+		}
+		evbuffer_commit_space(in, v, nv);
+	}
+	evbuffer_freeze(in, 0);
+	if (r > 0) {
+		io_read_cb(io->bev, io);
+		return;
+	}
+	if (r == 0) {
+		io_emit(io, IO_EV_EOF);
+		return;
+	}
+	if (nv > 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return;
+	io->error = nv > 0 ? errno : ENOMEM;
+	io_emit(io, IO_EV_ERROR);
+}
+
+/* Reading on (unless paused or held for output or input). */
+static void
+io_read_arm(struct io *io)
+{
+	struct timeval tv = { io->timeout, 0 };
+
+	if (io->paused || io->out_full || io->dead)
+		return;
+	if (!io->direct) {
+		bufferevent_enable(io->bev, EV_READ);
+		return;
+	}
+	if (evbuffer_get_length(bufferevent_get_input(io->bev)) >=
+	    IO_INPUT_MAX) {
+		io->in_full = true;
+		return;
+	}
+	io->in_full = false;
+	/* (re-adding a pending event only moves its timer) */
+	event_add(io->read_ev, io->timeout ? &tv : NULL);
+}
+
+static void
+io_read_hold(struct io *io)
+{
+	if (io->direct)
+		event_del(io->read_ev);
+	else
+		bufferevent_disable(io->bev, EV_READ);
+}
+
+/* The output buffer is empty: resume reading held for it, tell the
+ * owner. */
+static void
+io_drained(struct io *io)
+{
+	if (io->out_full) {
+		io->out_full = false;
+		if (!io->paused) {
+			io_read_arm(io);
+			bufferevent_trigger(io->bev, EV_READ,
+			    BEV_TRIG_DEFER_CALLBACKS |
+			    BEV_TRIG_IGNORE_WATERMARKS);
+		}
+	}
+	io_emit(io, IO_EV_DRAINED);
 }
 
 static void
@@ -194,18 +336,61 @@ io_write_cb(struct bufferevent *bev, void *arg)
 	 * queued before it ran. Drained means drained now. */
 	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
-	if (io->z && io->z->flush_pending)
-		return;		/* the flush writes more, then drains */
-	if (io->out_full) {
-		io->out_full = false;
-		if (!io->paused) {
-			bufferevent_enable(bev, EV_READ);
-			bufferevent_trigger(bev, EV_READ,
-			    BEV_TRIG_DEFER_CALLBACKS |
-			    BEV_TRIG_IGNORE_WATERMARKS);
-		}
+	if (io->flush_pending)
+		return;		/* flush_ev writes more, then drains */
+	if (io->direct)
+		bufferevent_disable(bev, EV_WRITE);	/* back to direct */
+	io_drained(io);
+}
+
+/* One non-blocking write of the plain output. A socket bufferevent keeps
+ * its output's start frozen against outside draining; its own write
+ * callback thaws it the same way around the write. */
+static void
+io_write_plain(struct io *io)
+{
+	struct evbuffer *out = bufferevent_get_output(io->bev);
+
+	evbuffer_unfreeze(out, 1);
+	(void)evbuffer_write(out, io->fd);
+	evbuffer_freeze(out, 1);
+}
+
+/* The deferred direct write (see the top of the file). */
+static void
+io_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct io *io = arg;
+	struct evbuffer *out;
+
+	(void)fd;
+	(void)what;
+	io->flush_pending = false;
+	if (io->dead)
+		return;
+	io_z_flush(io);		/* the burst's sync flush */
+	if (!io->direct)
+		return;		/* the bufferevent writes it */
+	out = bufferevent_get_output(io->bev);
+	if (evbuffer_get_length(out) == 0)
+		return;
+	io_write_plain(io);
+	if (evbuffer_get_length(out) > 0) {
+		/* Socket full or an error: the bufferevent writes the rest
+		 * (or reports the error) and io_write_cb follows. */
+		bufferevent_enable(io->bev, EV_WRITE);
+		return;
 	}
-	io_emit(io, IO_EV_DRAINED);
+	io_drained(io);
+}
+
+static void
+io_schedule_flush(struct io *io)
+{
+	if ((!io->direct && io->z == NULL) || io->flush_pending)
+		return;
+	io->flush_pending = true;
+	event_active(io->flush_ev, EV_WRITE, 0);
 }
 
 static void
@@ -240,14 +425,16 @@ io_setup_bev(struct io *io)
 	bufferevent_setcb(io->bev, io_read_cb, io_write_cb, io_event_cb, io);
 	bufferevent_setwatermark(io->bev, EV_READ, 0, IO_INPUT_MAX);
 	io_set_timeout(io, io->timeout);
-	if (io->paused)
-		bufferevent_enable(io->bev, EV_WRITE);
+	/* (a new socket bufferevent starts with EV_WRITE enabled) */
+	if (io->direct)
+		bufferevent_disable(io->bev, EV_READ | EV_WRITE);
 	else
-		bufferevent_enable(io->bev, EV_READ | EV_WRITE);
+		bufferevent_enable(io->bev, EV_WRITE);
+	io_read_arm(io);
 }
 
-struct io *
-io_new(struct loop *l, int fd, io_cb *cb, void *arg)
+static struct io *
+io_make(struct loop *l, int fd, io_cb *cb, void *arg, bool direct)
 {
 	struct io *io = xmalloc(sizeof(*io));
 
@@ -259,8 +446,21 @@ io_new(struct loop *l, int fd, io_cb *cb, void *arg)
 	io->bev = bufferevent_socket_new(loop_base(l), fd, 0);
 	if (io->bev == NULL)
 		log_panic("bufferevent_socket_new failed");
+	io->direct = direct;
+	io->z = NULL;
+	io->flush_ev = event_new(loop_base(l), -1, 0, io_flush_cb, io);
+	io->read_ev = event_new(loop_base(l), fd, EV_READ | EV_PERSIST,
+	    io_direct_read_cb, io);
+	if (io->flush_ev == NULL || io->read_ev == NULL)
+		log_panic("event_new failed");
 	io_setup_bev(io);
 	return io;
+}
+
+struct io *
+io_new(struct loop *l, int fd, io_cb *cb, void *arg)
+{
+	return io_make(l, fd, cb, arg, true);
 }
 
 void
@@ -274,9 +474,12 @@ io_free(struct io **iop)
 	if (io->in_cb > 0) {
 		io->dead = true;
 		bufferevent_disable(io->bev, EV_READ | EV_WRITE);
+		event_del(io->read_ev);
 		return;
 	}
 	io_z_free(io);
+	event_free(io->flush_ev);
+	event_free(io->read_ev);
 	/* A TLS bufferevent was made with BEV_OPT_CLOSE_ON_FREE: it frees
 	 * the SSL and closes the fd itself. */
 	bufferevent_free(io->bev);
@@ -307,6 +510,9 @@ io_switch_tls(struct io *io, void *ssl, enum bufferevent_ssl_state st)
 	bufferevent_free(old);
 	io->skip_line = false;
 	io->paused = false;
+	io->direct = false;	/* OpenSSL reads and writes itself */
+	io->in_full = false;
+	event_del(io->read_ev);
 	io->ssl = ssl;
 	io->bev = bufferevent_openssl_socket_new(loop_base(io->loop), io->fd,
 	    ssl, st, BEV_OPT_CLOSE_ON_FREE);
@@ -340,7 +546,8 @@ io_connect(struct loop *l, const struct sockaddr *sa, socklen_t salen,
 		close(fd);
 		return NULL;
 	}
-	io = io_new(l, fd, cb, arg);
+	/* the bufferevent watches the connect and does the I/O */
+	io = io_make(l, fd, cb, arg, false);
 	io->connecting = true;
 	if (bufferevent_socket_connect(io->bev, sa, (int)salen) < 0) {
 		*errno_r = errno ? errno : ECONNREFUSED;
@@ -372,13 +579,15 @@ io_set_timeout(struct io *io, unsigned sec)
 	/* The write side too: a client that stops reading while output
 	 * waits is as idle as one that stops writing. */
 	bufferevent_set_timeouts(io->bev, sec ? &tv : NULL, sec ? &tv : NULL);
+	if (io->direct && event_pending(io->read_ev, EV_READ, NULL))
+		io_read_arm(io);	/* the new idle time */
 }
 
 void
 io_pause_read(struct io *io)
 {
 	io->paused = true;
-	bufferevent_disable(io->bev, EV_READ);
+	io_read_hold(io);
 }
 
 void
@@ -387,7 +596,7 @@ io_resume_read(struct io *io)
 	io->paused = false;
 	if (io->out_full)
 		return;		/* the drain resumes it */
-	bufferevent_enable(io->bev, EV_READ);
+	io_read_arm(io);
 	/* Input may already wait in the buffer: have it looked at. */
 	if (evbuffer_get_length(bufferevent_get_input(io->bev)) > 0 ||
 	    evbuffer_get_length(io_in(io)) > 0 || io_z_waiting(io))
@@ -414,13 +623,18 @@ io_peek(struct io *io, size_t *len_r)
 	return v.iov_base;
 }
 
-/* The owner took inflated input: compressed input waiting behind it gets
- * its turn (nothing else would call the read callback when the socket
- * stays silent or the transport's buffer is at its watermark). */
+/* Input was consumed: direct reading held for a full input goes on;
+ * compressed input waiting behind inflated input the owner took gets its
+ * turn (nothing else would call the read callback when the socket stays
+ * silent or the input is at its limit). */
 static void
-io_z_taken(struct io *io)
+io_consumed(struct io *io)
 {
-	if (io_z_waiting(io) && !io->paused && !io->out_full)
+	if (io->in_full && evbuffer_get_length(bufferevent_get_input(io->bev))
+	    < IO_INPUT_MAX)
+		io_read_arm(io);
+	if (io_z_waiting(io) && evbuffer_get_length(io->z->in) <
+	    IO_INPUT_MAX && !io->paused && !io->out_full)
 		bufferevent_trigger(io->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS |
 		    BEV_TRIG_IGNORE_WATERMARKS);
 }
@@ -429,7 +643,7 @@ void
 io_drain(struct io *io, size_t n)
 {
 	evbuffer_drain(io_in(io), n);
-	io_z_taken(io);
+	io_consumed(io);
 }
 
 void
@@ -440,10 +654,11 @@ io_drain_all(struct io *io)
 	evbuffer_drain(in, evbuffer_get_length(in));
 	in = io_in(io);
 	evbuffer_drain(in, evbuffer_get_length(in));
+	io_consumed(io);
 }
 
-int
-io_getline(struct io *io, size_t max, struct buf *line)
+static int
+io_getline_in(struct io *io, size_t max, struct buf *line)
 {
 	struct evbuffer *in = io_in(io);
 	struct evbuffer_ptr p;
@@ -486,12 +701,18 @@ io_getline(struct io *io, size_t max, struct buf *line)
 			}
 		}
 		evbuffer_drain(in, n + 1);
-		io_z_taken(io);
 		return 1;
 	}
 }
 
-static void io_deflate_out(struct io *io, const void *p, size_t n);
+int
+io_getline(struct io *io, size_t max, struct buf *line)
+{
+	int r = io_getline_in(io, max, line);
+
+	io_consumed(io);
+	return r;
+}
 
 void
 io_write(struct io *io, const void *p, size_t n)
@@ -500,6 +721,7 @@ io_write(struct io *io, const void *p, size_t n)
 		io_deflate_out(io, p, n);
 	else
 		bufferevent_write(io->bev, p, n);
+	io_schedule_flush(io);
 }
 
 void
@@ -507,7 +729,7 @@ io_flush_now(struct io *io)
 {
 	io_z_flush(io);
 	if (io->ssl == NULL)
-		(void)evbuffer_write(bufferevent_get_output(io->bev), io->fd);
+		io_write_plain(io);
 }
 
 void
@@ -526,14 +748,15 @@ io_printf(struct io *io, const char *fmt, ...)
 	} else
 		evbuffer_add_vprintf(bufferevent_get_output(io->bev), fmt, ap);
 	va_end(ap);
+	io_schedule_flush(io);
 }
 
 size_t
 io_outlen(const struct io *io)
 {
-	/* a pending flush counts: bytes wait inside zlib */
+	/* bytes deflated but not flushed count: they wait inside zlib */
 	return evbuffer_get_length(bufferevent_get_output(io->bev)) +
-	    (io->z && io->z->flush_pending);
+	    (io->z && io->z->dirty);
 }
 
 /* ---- the deflate layer ---- */
@@ -550,31 +773,20 @@ io_z_sink(void *arg, const void *p, size_t n)
 static void
 io_z_flush(struct io *io)
 {
-	if (io->z == NULL || !io->z->flush_pending)
+	if (io->z == NULL || !io->z->dirty)
 		return;
-	io->z->flush_pending = false;
+	io->z->dirty = false;
 	deflate_out(io->z->d, NULL, 0, true, io_z_sink, io);
 }
 
-static void
-io_z_flush_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	io_z_flush(arg);
-}
-
+/* Deflated now, flushed at the end of the loop turn (flush_ev). */
 static void
 io_deflate_out(struct io *io, const void *p, size_t n)
 {
 	if (n == 0)
 		return;
 	deflate_out(io->z->d, p, n, false, io_z_sink, io);
-	/* flushed when this loop pass ends: after the whole burst */
-	if (!io->z->flush_pending) {
-		io->z->flush_pending = true;
-		event_active(io->z->flush_ev, EV_TIMEOUT, 0);
-	}
+	io->z->dirty = true;
 }
 
 static void
@@ -585,7 +797,6 @@ io_z_free(struct io *io)
 	if (z == NULL)
 		return;
 	io->z = NULL;
-	event_free(z->flush_ev);
 	evbuffer_free(z->in);
 	deflate_free(&z->d);
 	free(z);
@@ -601,8 +812,7 @@ io_start_deflate(struct io *io)
 	z = xcalloc(1, sizeof(*z));
 	z->d = deflate_new();
 	z->in = evbuffer_new();
-	z->flush_ev = event_new(loop_base(io->loop), -1, 0, io_z_flush_cb, io);
-	if (z->in == NULL || z->flush_ev == NULL)
+	if (z->in == NULL)
 		log_panic("io: cannot set up compression");
 	z->budget = UINT64_MAX;
 	/* what the transport holds from now on was sent compressed */

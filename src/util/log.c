@@ -11,12 +11,15 @@
 #include "util/log.h"
 
 static enum log_level log_min = LOG_INFO;
+/* getpid() is a syscall per line otherwise; tem never forks. */
+static int log_pid;
 static const char *const level_names[] = { "debug", "info", "warning", "error" };
 
 void
 log_init(enum log_level min_level)
 {
 	log_min = min_level;
+	log_pid = (int)getpid();
 }
 
 void
@@ -42,7 +45,7 @@ log_write(const char *level, const char *fmt, va_list ap)
 	r = snprintf(line, sizeof(line),
 	    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ tem[%d]: %s: ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, (int)getpid(), level);
+	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, log_pid ? log_pid : (int)getpid(), level);
 	n = r > 0 ? (size_t)r : 0;
 	r = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
 	if (r < 0)
@@ -100,14 +103,23 @@ log_panic(const char *fmt, ...)
 	abort();
 }
 
+/* Ids come from the kernel's generator, 32 at a time per thread: three
+ * ids per message would otherwise be three getrandom(2) calls. */
 void
 log_new_id(char out[17])
 {
-	unsigned char r[8];
+	static _Thread_local unsigned char pool[256];
+	static _Thread_local size_t used = sizeof(pool);
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *r;
 
-	if (getrandom(r, sizeof(r), 0) != sizeof(r))
-		log_panic("getrandom failed");
+	if (used + 8 > sizeof(pool)) {
+		if (getrandom(pool, sizeof(pool), 0) != (ssize_t)sizeof(pool))
+			log_panic("getrandom failed");
+		used = 0;
+	}
+	r = pool + used;
+	used += 8;
 	for (int i = 0; i < 8; i++) {
 		out[2 * i] = hex[r[i] >> 4];
 		out[2 * i + 1] = hex[r[i] & 15];

@@ -107,7 +107,7 @@ def test_list_root_namespace_and_inbox_case(login):
     r = c.cmd('LIST "" ""')
     assert r.lines == ['* LIST (\\Noselect) "/" ""']
     r = c.cmd("NAMESPACE")
-    assert r.lines == ['* NAMESPACE (("" "/")) NIL NIL']
+    assert r.lines == ['* NAMESPACE (("" "/")) (("shared/" "/")) NIL']
     assert list(list_names(c.cmd('LIST "" inbox'))) == ["INBOX"]
     assert list(list_names(c.cmd('LIST "" "InBoX"'))) == ["INBOX"]
     assert list_names(c.cmd('LIST "" "T%"')).keys() == {"Trash"}
