@@ -22,8 +22,8 @@
  *   every reply, and still gathers pipelined replies into one write.
  * TLS and outbound connections keep the bufferevent's own I/O.
  *
- * Compression (io_start_deflate) is a layer above either, so it sits
- * inside TLS: input is inflated from the bufferevent's input into
+ * Compression (io_start_deflate, io_deflate.c) is a layer above either,
+ * so it sits inside TLS: input is inflated from the bufferevent's input into
  * io->z->in, which the owner reads as it would the plain input; output is
  * deflated straight into the bufferevent's output and sync-flushed by the
  * same once-a-loop-turn flush_ev, so a burst of responses costs one flush,
@@ -42,61 +42,18 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
-#include "util/deflate.h"
 #include "util/io.h"
+#include "util/io_int.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
 
-struct io {
-	struct loop		*loop;
-	struct bufferevent	*bev;
-	int			 fd;
-	io_cb			*cb;
-	void			*arg;
-	void			*ssl;
-	unsigned		 timeout;
-	int			 in_cb;		/* callback nesting depth */
-	bool			 dead;		/* freed inside a callback */
-	bool			 skip_line;	/* dropping a too-long line */
-	bool			 paused;
-	bool			 out_full;	/* reading held: output high */
-	bool			 connecting;
-	bool			 direct;	/* plain: we read and write */
-	bool			 flush_pending;	/* flush_ev is active */
-	bool			 in_full;	/* reading held: input full */
-	struct event		*flush_ev;
-	struct event		*read_ev;	/* direct reads */
-	int			 error;
-	struct io_z		*z;		/* compression, when on */
-};
-
-/* The deflate layer (io_start_deflate). */
-struct io_z {
-	struct deflate		*d;
-	struct evbuffer		*in;		/* inflated, not yet read */
-	bool			 dirty;		/* deflated since the last flush */
-	bool			 more;		/* zlib may hold more output */
-	uint64_t		 budget;	/* bytes still allowed */
-	uint64_t		 inflated;	/* in all */
-	const char		*why;		/* the inflate side failed */
-};
-
-/* The owner's input: inflated bytes when compressing. */
-static struct evbuffer *
-io_in(const struct io *io)
-{
-	return io->z ? io->z->in : bufferevent_get_input(io->bev);
-}
 
 static void io_setup_bev(struct io *io);
 static void io_read_arm(struct io *io);
 static void io_read_hold(struct io *io);
 static void io_switch_tls(struct io *io, void *ssl,
     enum bufferevent_ssl_state st);
-static void io_z_free(struct io *io);
-static void io_z_flush(struct io *io);
-static void io_deflate_out(struct io *io, const void *p, size_t n);
 
 /* Calls the owner; returns false when the owner freed io meanwhile. */
 static bool
@@ -111,64 +68,6 @@ io_emit(struct io *io, enum io_event ev)
 		return false;
 	}
 	return !io->dead;
-}
-
-/*
- * Inflates what the transport holds into z->in while less than
- * IO_INPUT_MAX waits there (the bound per read: a tiny compressed stream
- * never inflates into more memory than plain input could take). Returns
- * -1 for a corrupt stream or one over its budget (z->why says which).
- */
-static int
-io_inflate(struct io *io)
-{
-	struct evbuffer *raw = bufferevent_get_input(io->bev);
-	struct io_z *z = io->z;
-
-	while (evbuffer_get_length(raw) > 0 || z->more) {
-		size_t have = evbuffer_get_length(z->in), room, used, made;
-		struct evbuffer_iovec src = { NULL, 0 }, dst;
-		int r;
-
-		if (have >= IO_INPUT_MAX)
-			break;
-		room = IO_INPUT_MAX - have;
-		/* one byte past the budget is enough to see it exceeded */
-		if (room > z->budget)
-			room = (size_t)z->budget + 1;
-		if (evbuffer_get_length(raw) > 0)
-			(void)evbuffer_peek(raw, -1, NULL, &src, 1);
-		if (evbuffer_reserve_space(z->in, (ev_ssize_t)room, &dst, 1) < 1)
-			log_panic("evbuffer_reserve_space failed");
-		r = deflate_in(z->d, src.iov_base, src.iov_len, &used,
-		    dst.iov_base, room, &made);
-		z->more = r == 0 && made == room;
-		dst.iov_len = made;
-		evbuffer_commit_space(z->in, &dst, 1);
-		evbuffer_drain(raw, used);
-		z->inflated += made;
-		if (r < 0) {
-			z->why = "corrupt";
-			return -1;
-		}
-		if (made > z->budget) {
-			z->budget = 0;
-			z->why = "limit";
-			return -1;
-		}
-		z->budget -= made;
-		if (used == 0 && made == 0)
-			break;
-	}
-	return 0;
-}
-
-/* Compressed input waits that the owner has not seen inflated yet. */
-static bool
-io_z_waiting(const struct io *io)
-{
-	return io->z && (io->z->more ||
-	    evbuffer_get_length(bufferevent_get_input(io->bev)) > 0);
 }
 
 /* Passes over compressed input in one read callback before the others
@@ -757,97 +656,4 @@ io_outlen(const struct io *io)
 	/* bytes deflated but not flushed count: they wait inside zlib */
 	return evbuffer_get_length(bufferevent_get_output(io->bev)) +
 	    (io->z && io->z->dirty);
-}
-
-/* ---- the deflate layer ---- */
-
-static void
-io_z_sink(void *arg, const void *p, size_t n)
-{
-	struct io *io = arg;
-
-	bufferevent_write(io->bev, p, n);
-}
-
-/* A sync flush of what was deflated since the last one. */
-static void
-io_z_flush(struct io *io)
-{
-	if (io->z == NULL || !io->z->dirty)
-		return;
-	io->z->dirty = false;
-	deflate_out(io->z->d, NULL, 0, true, io_z_sink, io);
-}
-
-/* Deflated now, flushed at the end of the loop turn (flush_ev). */
-static void
-io_deflate_out(struct io *io, const void *p, size_t n)
-{
-	if (n == 0)
-		return;
-	deflate_out(io->z->d, p, n, false, io_z_sink, io);
-	io->z->dirty = true;
-}
-
-static void
-io_z_free(struct io *io)
-{
-	struct io_z *z = io->z;
-
-	if (z == NULL)
-		return;
-	io->z = NULL;
-	evbuffer_free(z->in);
-	deflate_free(&z->d);
-	free(z);
-}
-
-void
-io_start_deflate(struct io *io)
-{
-	struct io_z *z;
-
-	if (io->z)
-		return;
-	z = xcalloc(1, sizeof(*z));
-	z->d = deflate_new();
-	z->in = evbuffer_new();
-	if (z->in == NULL)
-		log_panic("io: cannot set up compression");
-	z->budget = UINT64_MAX;
-	/* what the transport holds from now on was sent compressed */
-	io->z = z;
-	if (io_z_waiting(io) && !io->paused)
-		bufferevent_trigger(io->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS |
-		    BEV_TRIG_IGNORE_WATERMARKS);
-}
-
-bool
-io_deflating(const struct io *io)
-{
-	return io->z != NULL;
-}
-
-void
-io_inflate_budget(struct io *io, uint64_t n)
-{
-	if (io->z)
-		io->z->budget = n;
-}
-
-void
-io_inflate_allow(struct io *io, uint64_t n)
-{
-	if (io->z)
-		io->z->budget = n > UINT64_MAX - io->z->budget ? UINT64_MAX :
-		    io->z->budget + n;
-}
-
-const char *
-io_inflate_error(const struct io *io, uint64_t *inflated_r)
-{
-	if (io->z == NULL)
-		return NULL;
-	*inflated_r = io->z->inflated;
-	return io->z->why;
 }
