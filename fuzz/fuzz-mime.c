@@ -28,7 +28,7 @@ static const char *const specs[] = {
 };
 
 static void
-fetch(const struct mime_msg *m, const char *spec, size_t off, size_t len)
+fetch(struct mime_msg *m, const char *spec, size_t off, size_t len)
 {
 	struct imap_section sec;
 	const char *err;
@@ -48,6 +48,14 @@ fetch(const struct mime_msg *m, const char *spec, size_t off, size_t len)
 	if (sec.kind == IMAP_SECTION_ALL) {
 		buf_reset(&b);
 		imap_binary_fetch(m, &sec, off, len, &b, &full);
+		/* the same as stored exactly (a literal8 APPEND): the
+		   whole is as long as its size says */
+		m->exact = true;
+		buf_reset(&b);
+		if (imap_binary_fetch(m, &sec, 0, SIZE_MAX, &b, &full) ==
+		    IMAP_BINARY_OK)
+			TEM_ASSERT(b.len == full);
+		m->exact = false;
 	}
 	buf_free(&b);
 	imap_section_free(&sec);

@@ -44,6 +44,11 @@ static const char schema_sql[] =
     " COLLATE NOCASE, domain TEXT NOT NULL COLLATE NOCASE,"
     " targets TEXT NOT NULL, added INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS aliases_by_domain ON aliases(domain);"
+    /* per-user quotas (accounts_quota.c); a user's row goes with it */
+    "CREATE TABLE IF NOT EXISTS quotas(address TEXT PRIMARY KEY"
+    " COLLATE NOCASE, storage INTEGER NOT NULL, messages INTEGER NOT NULL);"
+    "CREATE TRIGGER IF NOT EXISTS quotas_user_del AFTER DELETE ON users"
+    " BEGIN DELETE FROM quotas WHERE address = old.address; END;"
     "PRAGMA user_version = 1;";
 
 /* ---- database helpers --------------------------------------------- */

@@ -83,6 +83,19 @@ int accounts_user_list(struct accounts *a, const char *filter,
     struct accounts_list *list_r, char **error_r);
 
 /*
+ * Quotas (RFC 9208 STORAGE in octets, MESSAGE in messages; 0: no limit)
+ * of user ADDRESS (which must exist). set: stores them; unset: removes
+ * the user's own quota so config default_quota applies again. get: 1 with
+ * the values when the user has its own, 0 when not, -1 on error.
+ */
+int accounts_user_quota_set(struct accounts *a, const char *address,
+    uint64_t storage, uint64_t messages, char **error_r);
+int accounts_user_quota_unset(struct accounts *a, const char *address,
+    char **error_r);
+int accounts_user_quota_get(struct accounts *a, const char *address,
+    uint64_t *storage_r, uint64_t *messages_r, char **error_r);
+
+/*
  * Aliases. The address must be in a local domain; targets are any valid
  * addresses, local or remote (a local target need not exist yet). Adding
  * to an existing alias appends the new targets (duplicates dropped). list

@@ -34,6 +34,8 @@ struct acct_user {
 	char	*domain;
 	char	*localpart;
 	char	*hash;
+	bool	 has_quota;	/* a `quotas` row: storage, messages */
+	uint64_t quota_storage, quota_messages;
 };
 
 struct acct_alias_target {
@@ -163,6 +165,7 @@ add_user(struct acct_snapshot *s, sqlite3_stmt *st)
 	u->domain = xstrdup(col(st, 1));
 	u->localpart = xstrdup(col(st, 2));
 	u->hash = xstrdup(col(st, 3));
+	u->has_quota = false;
 	/* address is the table's primary key: a duplicate cannot come. */
 	if ((dup = hashmap_put(s->users, u->address, u)) != NULL)
 		user_free(dup);
@@ -237,6 +240,39 @@ row_alias(struct acct_snapshot *s, sqlite3_stmt *st)
 	add_alias(s, col(st, 0), col(st, 1));
 }
 
+static void
+row_quota(struct acct_snapshot *s, sqlite3_stmt *st)
+{
+	struct acct_user *u = hashmap_get(s->users, col(st, 0));
+
+	if (u == NULL)
+		return;
+	u->has_quota = true;
+	u->quota_storage = (uint64_t)sqlite3_column_int64(st, 1);
+	u->quota_messages = (uint64_t)sqlite3_column_int64(st, 2);
+}
+
+/* The quotas table came with `tem user quota`: a database no admin
+ * command opened since has none (no quota set, then). */
+static int
+load_quotas(sqlite3 *db, struct acct_snapshot *s, char **error_r)
+{
+	sqlite3_stmt *st;
+	bool present;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE "
+	    "type = 'table' AND name = 'quotas'", -1, &st, NULL) != SQLITE_OK) {
+		*error_r = load_error(db, "sqlite_master");
+		return -1;
+	}
+	present = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (!present)
+		return 0;
+	return load_rows(db, s, "SELECT address, storage, messages FROM "
+	    "quotas", row_quota, error_r);
+}
+
 /* Everything in one read transaction, so the serial matches the rows. */
 static int
 load_db(sqlite3 *db, struct acct_snapshot *s, char **error_r)
@@ -254,7 +290,7 @@ load_db(sqlite3 *db, struct acct_snapshot *s, char **error_r)
 	    load_rows(db, s, "SELECT address, domain, localpart, hash FROM "
 	    "users ORDER BY added", add_user, error_r) == 0 &&
 	    load_rows(db, s, "SELECT address, targets FROM aliases",
-	    row_alias, error_r) == 0)
+	    row_alias, error_r) == 0 && load_quotas(db, s, error_r) == 0)
 		ret = 0;
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	return ret;
@@ -358,6 +394,22 @@ acct_user_canonical(const struct acct_snapshot *s, const char *address)
 	const struct acct_user *u = hashmap_get(s->users, address);
 
 	return u != NULL ? u->address : NULL;
+}
+
+bool
+acct_user_quota(const struct acct_snapshot *s, const char *address,
+    const struct acct_quota *def, struct acct_quota *q_r)
+{
+	const struct acct_user *u = hashmap_get(s->users, address);
+
+	if (u == NULL)
+		return false;
+	if (u->has_quota) {
+		q_r->storage = u->quota_storage;
+		q_r->messages = u->quota_messages;
+	} else
+		*q_r = *def;
+	return true;
 }
 
 /* ---- resolution --------------------------------------------------- */

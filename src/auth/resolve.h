@@ -101,6 +101,17 @@ const char *acct_user_hash(const struct acct_snapshot *s,
 const char *acct_user_canonical(const struct acct_snapshot *s,
     const char *address);
 
+/* A mail store quota (RFC 9208): octets and messages, 0 = no limit. */
+struct acct_quota {
+	uint64_t	storage;
+	uint64_t	messages;
+};
+
+/* The quota of user ADDRESS: its own (`tem user quota`), else *def (the
+ * config's default_quota). False when there is no such user. */
+bool acct_user_quota(const struct acct_snapshot *s, const char *address,
+    const struct acct_quota *def, struct acct_quota *q_r);
+
 /*
  * True when user (an account address) may send as ADDRESS: its own
  * address, or any address that resolves to it (an alias listing it, its

@@ -409,6 +409,49 @@ test_serial_and_refs(void)
 	TEST_ASSERT(accounts_domain_del(acc, "d.test", &err) == 0);
 }
 
+/* Quotas: set, shown in the snapshot, unset back to the default, and
+ * gone with the user. */
+static void
+test_quota(void)
+{
+	struct acct_quota def = { 100, 5 }, q;
+	struct acct_snapshot *s;
+	uint64_t st = 0, msgs = 0;
+	char *err = NULL;
+
+	TEST_ASSERT(accounts_user_quota_get(acc, "alice@a.test", &st, &msgs,
+	    &err) == 0);
+	TEST_ASSERT(accounts_user_quota_set(acc, "ALICE@A.test", 1 << 20, 0,
+	    &err) == 0);
+	TEST_ASSERT(accounts_user_quota_get(acc, "alice@a.test", &st, &msgs,
+	    &err) == 1 && st == 1 << 20 && msgs == 0);
+	s = load();
+	TEST_ASSERT(acct_user_quota(s, "alice@a.test", &def, &q));
+	TEST_ASSERT(q.storage == 1 << 20 && q.messages == 0);
+	TEST_ASSERT(acct_user_quota(s, "bob@a.test", &def, &q));
+	TEST_ASSERT(q.storage == 100 && q.messages == 5);
+	TEST_ASSERT(!acct_user_quota(s, "nobody@a.test", &def, &q));
+	acct_snapshot_unref(&s);
+	TEST_ASSERT(accounts_user_quota_set(acc, "nobody@a.test", 1, 1,
+	    &err) < 0);
+	TEST_ASSERT(strstr(err, "does not exist") != NULL);
+	XFREE(&err);
+	TEST_ASSERT(accounts_user_quota_unset(acc, "alice@a.test", &err) == 0);
+	s = load();
+	TEST_ASSERT(acct_user_quota(s, "alice@a.test", &def, &q));
+	TEST_ASSERT(q.storage == 100);
+	acct_snapshot_unref(&s);
+	/* a deleted user's quota does not come back with a new account */
+	add_user("quota@a.test", "q-pw");
+	TEST_ASSERT(accounts_user_quota_set(acc, "quota@a.test", 7, 7,
+	    &err) == 0);
+	TEST_ASSERT(accounts_user_del(acc, "quota@a.test", NULL, &err) == 0);
+	add_user("quota@a.test", "q-pw");
+	TEST_ASSERT(accounts_user_quota_get(acc, "quota@a.test", &st, &msgs,
+	    &err) == 0);
+	TEST_ASSERT(accounts_user_del(acc, "quota@a.test", NULL, &err) == 0);
+}
+
 static void
 setup(void)
 {
@@ -462,6 +505,7 @@ main(void)
 	TEST_RUN(test_alias_expansion);
 	TEST_RUN(test_user_hash_and_ownership);
 	TEST_RUN(test_serial_and_refs);
+	TEST_RUN(test_quota);
 	accounts_close(&acc);
 	nftw(data_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return test_done("test-accounts");

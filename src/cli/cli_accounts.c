@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -41,6 +42,11 @@ static const char user_usage[] =
     "       tem [-c FILE] user del ADDRESS     remove a user (the mailbox "
     "stays on disk)\n"
     "       tem [-c FILE] user list [DOMAIN|ADDRESS]\n"
+    "       tem [-c FILE] user quota ADDRESS [SIZE|default [MESSAGES]]\n"
+    "                                    show or set a user's quota: SIZE "
+    "as 500M or 2G,\n"
+    "                                    0 or none for no limit; default: "
+    "config default_quota\n"
     "The password is the first line of standard input, or prompted for "
     "when it is a terminal.\n";
 
@@ -365,6 +371,49 @@ user_del(struct accounts *a, const char *address)
 	return 0;
 }
 
+/* A quota value: a size (K/M/G) or a count (digits only), 0 or none for
+ * no limit. */
+static bool
+quota_arg(const char *s, bool size, uint64_t *v_r)
+{
+	if (!size && strcasecmp(s, "none") != 0 &&
+	    strspn(s, "0123456789") != strlen(s))
+		return false;
+	return conf_parse_quota(s, v_r) == 0;
+}
+
+/* "ADDRESS STORAGE MESSAGES" (octets, count; 0 no limit, or "default"). */
+static int
+user_quota(struct accounts *a, int argc, char **argv)
+{
+	const char *addr = argv[2];
+	uint64_t storage = 0, messages = 0;
+	char *err = NULL;
+	int r;
+
+	if (argc == 3) {
+		if ((r = accounts_user_quota_get(a, addr, &storage, &messages,
+		    &err)) < 0)
+			return fail(1, err);
+		if (r == 0)
+			printf("%s default\n", addr);
+		else
+			printf("%s %llu %llu\n", addr, (unsigned long long)storage,
+			    (unsigned long long)messages);
+		return 0;
+	}
+	if (strcasecmp(argv[3], "default") == 0 && argc == 4)
+		r = accounts_user_quota_unset(a, addr, &err);
+	else if (!quota_arg(argv[3], true, &storage) || (argc > 4 &&
+	    !quota_arg(argv[4], false, &messages)))
+		return fail(EXIT_USAGE, xasprintf("usage: tem user quota ADDRESS "
+		    "[SIZE|default [MESSAGES]] (SIZE as 500M or 2G, 0 or none "
+		    "for no limit)"));
+	else
+		r = accounts_user_quota_set(a, addr, storage, messages, &err);
+	return r == 0 ? 0 : fail(1, err);
+}
+
 static int
 user_run(struct accounts *a, int argc, char **argv)
 {
@@ -380,6 +429,8 @@ user_run(struct accounts *a, int argc, char **argv)
 	}
 	if (strcmp(sub, "del") == 0)
 		return user_del(a, argv[2]);
+	if (strcmp(sub, "quota") == 0)
+		return user_quota(a, argc, argv);
 	return user_set_password(a, strcmp(sub, "add") == 0, argv[2]);
 }
 
@@ -391,6 +442,7 @@ cli_user(const struct conf *c, int argc, char **argv)
 		{ "del", 1, 1, "del ADDRESS" },
 		{ "passwd", 1, 1, "passwd ADDRESS" },
 		{ "list", 0, 1, "list [DOMAIN|ADDRESS]" },
+		{ "quota", 1, 3, "quota ADDRESS [SIZE|default [MESSAGES]]" },
 		{ NULL, 0, 0, NULL },
 	};
 

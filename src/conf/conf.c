@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
@@ -23,8 +24,8 @@
 /* T_HOST: a DNS name; T_ADDR: a numeric IP; T_HOSTPORT: host[:port] or
  * [ipv6]:port; T_DNS: ip, ip:port or [ipv6]:port. The last three are
  * optional: an empty value means unset (NULL). */
-enum conf_type { T_STR, T_PATH, T_BOOL, T_UINT, T_PORT, T_SIZE, T_DURATION,
-    T_LISTEN, T_LEVEL, T_STRLIST, T_HOST, T_ADDR, T_HOSTPORT, T_DNS };
+enum conf_type { T_STR, T_PATH, T_BOOL, T_UINT, T_PORT, T_SIZE, T_QUOTA,
+    T_DURATION, T_LISTEN, T_LEVEL, T_STRLIST, T_HOST, T_ADDR, T_HOSTPORT, T_DNS };
 
 struct conf_key {
 	const char	*name;
@@ -75,6 +76,11 @@ static const struct conf_key conf_keys[] = {
 	/* IMAP sessions of one user at once: a phone, a laptop and a few
 	 * sync tools hold ~10; Dovecot's per user+IP default is 10. */
 	K(imap_max_sessions_per_user, T_UINT, "100"),
+	/* Mail store quota (RFC 9208 STORAGE and MESSAGE) of a user that
+	 * `tem user quota` gave none: a size (64k, 2G) or 0/none for no
+	 * limit; default_quota_messages 0: no limit on the count. */
+	K(default_quota, T_QUOTA, "0"),
+	K(default_quota_messages, T_UINT, "0"),
 	/* What one account may send: generous for people, small enough that
 	 * a stolen password cannot turn the server into a spam cannon. */
 	K(submission_max_messages_per_hour, T_UINT, "1000"),
@@ -126,6 +132,16 @@ conf_parse_size(const char *s, uint64_t *r)
 		return -1;
 	*r = v * mul;
 	return 0;
+}
+
+int
+conf_parse_quota(const char *s, uint64_t *r)
+{
+	if (strcasecmp(s, "none") == 0 || strcasecmp(s, "unlimited") == 0) {
+		*r = 0;
+		return 0;
+	}
+	return conf_parse_size(s, r);
 }
 
 int
@@ -357,6 +373,13 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 	case T_SIZE:
 		if (conf_parse_size(v, &size) < 0 || size == 0) {
 			*why = "expected a size such as 64k or 25M";
+			return -1;
+		}
+		*(uint64_t *)field = size;
+		return 0;
+	case T_QUOTA:
+		if (conf_parse_quota(v, &size) < 0) {
+			*why = "expected a size such as 512M or 2G, or none";
 			return -1;
 		}
 		*(uint64_t *)field = size;

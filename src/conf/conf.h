@@ -57,6 +57,8 @@ struct conf {
 	unsigned smtp_data_timeout;	/* seconds */
 	unsigned worker_threads;	/* 0: one per core */
 	unsigned imap_max_sessions_per_user;
+	uint64_t default_quota;		/* octets; 0: no limit */
+	unsigned default_quota_messages;	/* 0: no limit */
 	unsigned submission_max_messages_per_hour;
 	unsigned submission_max_recipients_per_hour;
 	unsigned max_connections_per_minute;
@@ -87,6 +89,8 @@ const char *conf_default_path(void);
 /* Value parsers, exported for tests: 0 ok, -1 bad. */
 int conf_parse_size(const char *s, uint64_t *r);
 int conf_parse_duration(const char *s, unsigned *r);
+/* A quota: a size as conf_parse_size, or 0 / "none" / "unlimited" (0). */
+int conf_parse_quota(const char *s, uint64_t *r);
 int conf_parse_listen(const char *s, struct conf_listen *r);
 
 /* The name of the i-th key of the settings table, NULL past the end (lets

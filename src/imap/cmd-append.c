@@ -15,6 +15,7 @@
  * a whole-message URL is copied by streaming.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "imap/imap_acl.h"
 #include "imap/imap_catenate.h"
 #include "imap/imap_msgs.h"
+#include "imap/imap_quota.h"
 #include "mail/imap_section.h"
 #include "store/mailbox.h"
 #include "store/mailbox_acl.h"
@@ -265,8 +267,16 @@ append_all(struct imap_cmd *cmd, const struct imap_acl_ref *to,
 		    m->flags.system & MBOX_F_STORABLE);
 		it->internaldate = m->date_given ? m->date : 0;
 	}
-	if (built < a->count) {		/* the tagged NO is set */
+	if (built == a->count) {	/* the quota, now that sizes are known */
+		uint64_t total = 0;
+
 		for (unsigned i = 0; i < built; i++)
+			total += mbox_spool_size(items[i].spool);
+		if (!imap_quota_allows(cmd, total, a->count))
+			built = UINT_MAX;	/* the tagged NO is set */
+	}
+	if (built != a->count) {	/* the tagged NO is set */
+		for (unsigned i = 0; i < a->count; i++)
 			mbox_spool_free(&items[i].spool);
 	} else if ((r = mbox_append_spools(to->u, to->folder, items,
 	    a->count, &uidvalidity, uids, &err)) < 0)

@@ -497,6 +497,22 @@ put_meta(struct imap_cmd *cmd, struct fetch_ctx *x,
 		item(out, first);
 		put_internaldate(out, info->internaldate);
 	}
+	if (items & IMAP_FETCH_SAVEDATE) {	/* RFC 8514 */
+		char date[IMAP_DATETIME_MAX];
+		item(out, first);
+		buf_printf(out, "SAVEDATE \"%s\"",
+		    imap_datetime_format(info->savedate, date));
+	}
+	if (items & IMAP_FETCH_EMAILID) {	/* RFC 8474 */
+		char id[MBOX_OBJECTID_MAX + 1];
+		mbox_emailid_format(info->emailid, id);
+		item(out, first);
+		buf_printf(out, "EMAILID (%s)", id);
+	}
+	if (items & IMAP_FETCH_THREADID) {	/* no threads by id: NIL */
+		item(out, first);
+		buf_puts(out, "THREADID NIL");
+	}
 	if (items & IMAP_FETCH_RFC822_SIZE) {
 		item(out, first);
 		buf_printf(out, "RFC822.SIZE %llu",
@@ -572,6 +588,7 @@ cmd_fetch(struct imap_cmd *cmd)
 
 	if (x == NULL && (x = fetch_start(cmd)) == NULL)
 		return IMAP_CMD_DONE;
+	imap_out_new_keywords(&cmd->out, cmd->c->view, readonly);
 	while (x->ri < x->seqs.count) {
 		if (x->set_seen && !readonly && x->next > x->seen_upto &&
 		    mark_seen_batch(cmd, x) < 0)

@@ -14,6 +14,8 @@
 
 #include "imap/cmd-mailbox.h"
 #include "imap/imap_acl.h"
+#include "imap/imap_metadata.h"
+#include "imap/imap_quota.h"
 #include "store/mailbox.h"
 #include "store/mailbox_acl.h"
 #include "util/xmalloc.h"
@@ -86,6 +88,10 @@ cmd_mbox_status_line(struct buf *out, const char *name, unsigned items,
 	ITEM(IMAP_STATUS_RECENT, "RECENT %u", st->recent);
 	ITEM(IMAP_STATUS_HIGHESTMODSEQ, "HIGHESTMODSEQ %llu",
 	    (unsigned long long)st->highestmodseq);
+	/* RFC 9208 5: in units of 1024 octets, what EXPUNGE would free */
+	ITEM(IMAP_STATUS_DELETED_STORAGE, "DELETED-STORAGE %llu",
+	    (unsigned long long)((st->deleted_size + 1023) / 1024));
+	ITEM(IMAP_STATUS_MAILBOXID, "MAILBOXID (%s)", st->mailboxid);
 #undef ITEM
 	buf_puts(out, ")\r\n");
 }
@@ -197,6 +203,7 @@ create_params(struct imap_cmd *cmd, const struct imap_arg *a, unsigned *use_r)
 enum imap_cmd_result
 cmd_create(struct imap_cmd *cmd)
 {
+	struct mbox_status st;
 	unsigned use = 0;
 	char *name, *err = NULL;
 	int r;
@@ -218,10 +225,17 @@ cmd_create(struct imap_cmd *cmd)
 	r = mbox_create(cmd->c->mu, name, use, &err);
 	if (r == 0)	/* rows left by a folder removed outside IMAP */
 		imap_acl_dropped(cmd, name);
-	free(name);
-	if (r < 0)
+	if (r < 0) {
+		free(name);
 		return cmd_mbox_fail(cmd, r, false, err);
-	imap_cmd_ok(cmd, "CREATE completed");
+	}
+	/* RFC 8474 4.1: the new folder's MAILBOXID */
+	if (mbox_status(cmd->c->mu, name, &st, NULL) == 0)
+		imap_cmd_ok(cmd, "[MAILBOXID (%s)] CREATE completed",
+		    st.mailboxid);
+	else
+		imap_cmd_ok(cmd, "CREATE completed");
+	free(name);
 	return IMAP_CMD_DONE;
 }
 
@@ -271,8 +285,10 @@ cmd_delete(struct imap_cmd *cmd)
 		return IMAP_CMD_DONE;
 	}
 	r = mbox_delete(c->mu, name, &err);
-	if (r == 0)
+	if (r == 0) {
 		imap_acl_dropped(cmd, name);
+		imap_metadata_mailbox_gone(cmd, name, NULL);
+	}
 	free(name);
 	if (r < 0)
 		return cmd_mbox_fail(cmd, r, false, err);
@@ -301,6 +317,7 @@ cmd_rename(struct imap_cmd *cmd)
 		cmd_mbox_fail(cmd, r, false, err);
 	else {
 		imap_acl_renamed(cmd, from, to);
+		imap_metadata_mailbox_gone(cmd, from, to);
 		imap_cmd_ok(cmd, "RENAME completed");
 	}
 	free(from);

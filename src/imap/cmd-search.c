@@ -188,6 +188,9 @@ prepare(struct search_run *r, struct imap_search_key *k, enum need *need_r,
 	case IMAP_SK_UNKEYWORD:
 		k->num = keyword_index(r->v, k->str);
 		break;
+	case IMAP_SK_EMAILID:
+	case IMAP_SK_THREADID:
+		break;		/* ids compare as they are */
 	default:
 		if (k->str != NULL) {
 			folded = mail_search_fold(k->str, k->len, &len);
@@ -246,9 +249,11 @@ date_match(enum imap_search_key_type t, int64_t day, int64_t key)
 	switch (t) {
 	case IMAP_SK_BEFORE:
 	case IMAP_SK_SENTBEFORE:
+	case IMAP_SK_SAVEDBEFORE:
 		return c < 0;
 	case IMAP_SK_ON:
 	case IMAP_SK_SENTON:
+	case IMAP_SK_SAVEDON:
 		return c == 0;
 	default:
 		return c >= 0;
@@ -388,6 +393,18 @@ eval(struct search_run *r, struct msg_state *st,
 		return imap_seqset_contains(&k->set, st->info.uid);
 	case IMAP_SK_SEQSET:
 		return imap_seqset_contains(&k->set, st->seq);
+	case IMAP_SK_SAVEDBEFORE: case IMAP_SK_SAVEDON: case IMAP_SK_SAVEDSINCE:
+		return date_match(k->type, internal_day(st->info.savedate),
+		    imap_date_days(&k->date));
+	case IMAP_SK_SAVEDATESUPPORTED:
+		return true;
+	case IMAP_SK_EMAILID: {
+		char id[MBOX_OBJECTID_MAX + 1];
+		mbox_emailid_format(st->info.emailid, id);
+		return strcmp(id, k->str) == 0;	/* case matters */
+	}
+	case IMAP_SK_THREADID:
+		return false;	/* no THREADIDs (FETCH says NIL) */
 	default:
 		return eval_flag(st, k->type);
 	}

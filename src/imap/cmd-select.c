@@ -109,8 +109,9 @@ select_output(struct imap_cmd *cmd, struct mbox_view *v, bool readonly,
 	}
 	buf_printf(out, "* OK [UIDVALIDITY %u] UIDs valid\r\n"
 	    "* OK [UIDNEXT %u] Predicted next UID\r\n"
-	    "* OK [HIGHESTMODSEQ %llu] Highest\r\n", st.uidvalidity,
-	    st.uidnext, (unsigned long long)st.highestmodseq);
+	    "* OK [HIGHESTMODSEQ %llu] Highest\r\n"
+	    "* OK [MAILBOXID (%s)] Ok\r\n", st.uidvalidity,
+	    st.uidnext, (unsigned long long)st.highestmodseq, st.mailboxid);
 	if (c->rev2)
 		select_list_line(cmd, v, shared);
 }

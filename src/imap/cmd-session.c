@@ -10,6 +10,8 @@
 
 #include "conf/conf.h"
 #include "imap/imap_client.h"
+#include "imap/imap_metadata.h"
+#include "imap/imap_quota.h"
 #include "tls/tls.h"
 #include "util/buf.h"
 
@@ -31,9 +33,11 @@ imap_client_capabilities(struct imap_client *c, struct buf *out)
 	    "LIST-EXTENDED LIST-STATUS "
 	    "ESEARCH SEARCHRES CONDSTORE QRESYNC STATUS=SIZE "
 	    "APPENDLIMIT=%llu SORT THREAD=REFERENCES THREAD=ORDEREDSUBJECT "
-	    "BINARY UTF8=ACCEPT ACL RIGHTS=texk LIST-MYRIGHTS",
-	    (unsigned long long)
+	    "BINARY UTF8=ACCEPT ACL RIGHTS=texk LIST-MYRIGHTS "
+	    "OBJECTID SAVEDATE", (unsigned long long)
 	    c->conf->message_size_limit);
+	buf_puts(out, IMAP_QUOTA_CAPS);
+	buf_puts(out, IMAP_METADATA_CAPS);
 	buf_puts(out, " COMPRESS=DEFLATE MULTIAPPEND CATENATE");
 }
 enum imap_cmd_result

@@ -25,6 +25,7 @@
 #include "imap/imap_acl.h"
 #include "imap/imap_client.h"
 #include "imap/imap_msgs.h"
+#include "imap/imap_quota.h"
 #include "store/mailbox.h"
 #include "store/mailbox_acl.h"
 #include "util/xmalloc.h"
@@ -208,6 +209,7 @@ store_run(struct imap_cmd *cmd, struct store_run *s)
 		free(error);
 		return;
 	}
+	imap_out_new_keywords(&cmd->out, cmd->c->view, cmd->c->readonly);
 	store_answer(cmd, s);
 	if (s->n_modified > 0)
 		store_modified(cmd, s);
@@ -301,6 +303,19 @@ copy_args(struct imap_cmd *cmd, struct imap_seqset *set, char **dest_r,
 	return 0;
 }
 
+/* The wire size of the n messages seqs (what COPY would add). */
+static uint64_t
+msgs_size(struct imap_cmd *cmd, const uint32_t *seqs, size_t n)
+{
+	struct mbox_msg_info info;
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (mbox_view_msg(cmd->c->view, seqs[i], &info) == 0)
+			total += info.size;
+	return total;
+}
+
 static enum imap_cmd_result
 copy_or_move(struct imap_cmd *cmd, bool move)
 {
@@ -328,6 +343,8 @@ copy_or_move(struct imap_cmd *cmd, bool move)
 		;	/* NO [TRYCREATE] or [NOPERM] */
 	else if ((seq = expand(&seqs, &n)) == NULL)
 		imap_cmd_ok(cmd, "No messages %s", move ? "moved" : "copied");
+	else if (!move && !imap_quota_allows(cmd, msgs_size(cmd, seq, n), n))
+		;	/* NO [OVERQUOTA] */
 	else if ((r = imap_acl_copy(cmd, seq, n, &to, move, &uidvalidity,
 	    &src, &dst, &n_copied, &serror)) < 0)
 		imap_cmd_store_error(cmd, r, true, serror);

@@ -44,9 +44,10 @@ msg_keywords(struct mbox_view *v, uint32_t bits, bool allowed)
 	return kw;
 }
 
-/* Streams message seq of v into a spool of u. */
+/* Streams message seq of v into a spool of u (stored as received when
+ * the original was: exact). */
 static int
-spool_msg(struct mbox_view *v, uint32_t seq, struct mbox_user *u,
+spool_msg(struct mbox_view *v, uint32_t seq, bool exact, struct mbox_user *u,
     struct mbox_spool **s_r, char **err_r)
 {
 	char *buf;
@@ -60,6 +61,8 @@ spool_msg(struct mbox_view *v, uint32_t seq, struct mbox_user *u,
 		return errno == ENOENT ? MBOX_ERR_EXPUNGED : MBOX_ERR_TEMP;
 	}
 	*s_r = mbox_spool_new(u);
+	if (exact)
+		mbox_spool_exact(*s_r);
 	buf = xmalloc(COPY_CHUNK);
 	while (r == 0 && (got = read(fd, buf, COPY_CHUNK)) != 0) {
 		if (got < 0 && errno == EINTR)
@@ -97,7 +100,7 @@ copy_one(struct mbox_view *v, uint32_t seq, const struct imap_acl_ref *to,
 		*err_r = xstrdup("Message was expunged");
 		return MBOX_ERR_EXPUNGED;
 	}
-	if ((r = spool_msg(v, seq, to->u, &s, err_r)) < 0)
+	if ((r = spool_msg(v, seq, mi.exact, to->u, &s, err_r)) < 0)
 		return r;
 	kw = msg_keywords(v, mi.keywords, to->rights & MBOX_ACL_WRITE);
 	r = mbox_append_spool(to->u, to->folder, &s, imap_acl_allowed_flags(

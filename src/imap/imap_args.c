@@ -222,7 +222,7 @@ imap_store_free(struct imap_store *st)
 
 static const char *const status_names[] = {
 	"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE",
-	"RECENT", "HIGHESTMODSEQ", NULL,
+	"RECENT", "HIGHESTMODSEQ", "DELETED-STORAGE", "MAILBOXID", NULL,
 };
 
 int

@@ -167,6 +167,9 @@ enum imap_search_key_type {
 	IMAP_SK_MODSEQ,			/* num; entry/entry_type optional */
 	IMAP_SK_UID,			/* set (UIDs) */
 	IMAP_SK_SEQSET,			/* set (sequence numbers) */
+	IMAP_SK_SAVEDBEFORE, IMAP_SK_SAVEDON, IMAP_SK_SAVEDSINCE, /* date */
+	IMAP_SK_SAVEDATESUPPORTED,	/* RFC 8514: every message here */
+	IMAP_SK_EMAILID, IMAP_SK_THREADID, /* str: RFC 8474 objectid */
 };
 
 enum imap_modseq_entry_type {
@@ -230,6 +233,9 @@ void imap_search_free(struct imap_search *s);
 #define IMAP_FETCH_RFC822		0x100u	/* = BODY[], sets \Seen */
 #define IMAP_FETCH_RFC822_HEADER	0x200u	/* = BODY.PEEK[HEADER] */
 #define IMAP_FETCH_RFC822_TEXT		0x400u	/* = BODY[TEXT], sets \Seen */
+#define IMAP_FETCH_SAVEDATE		0x800u	/* RFC 8514 */
+#define IMAP_FETCH_EMAILID		0x1000u	/* RFC 8474 */
+#define IMAP_FETCH_THREADID		0x2000u	/* RFC 8474: always NIL */
 
 /* Same order as enum imap_section_kind of mail/imap_section.h, and the
    same bounds, so whatever is accepted here imap_section_parse() accepts
@@ -316,6 +322,8 @@ void imap_store_free(struct imap_store *st);
 #define IMAP_STATUS_SIZE		0x20u
 #define IMAP_STATUS_RECENT		0x40u
 #define IMAP_STATUS_HIGHESTMODSEQ	0x80u
+#define IMAP_STATUS_DELETED_STORAGE	0x100u	/* RFC 9208 */
+#define IMAP_STATUS_MAILBOXID		0x200u	/* RFC 8474 */
 
 /* The elements of a status-att list (non-empty). */
 int imap_args_parse_status_items(const struct imap_arg *args, unsigned count,

@@ -215,6 +215,10 @@ void imap_out_flags(struct buf *out, struct mbox_view *v, unsigned flags,
     uint32_t keywords);
 /* FLAGS and PERMANENTFLAGS lines of a view. */
 void imap_out_flag_lists(struct buf *out, struct mbox_view *v, bool readonly);
+/* Those lines again when the folder got keywords the session was not
+ * told of: before any FETCH response that could show one. */
+void imap_out_new_keywords(struct buf *out, struct mbox_view *v,
+    bool readonly);
 
 /* ---- the command handlers (cmd-*.c), as in imap_commands.c's table ---- */
 /* cmd-session.c: CAPABILITY NOOP LOGOUT STARTTLS ENABLE ID;

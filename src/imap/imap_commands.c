@@ -7,6 +7,8 @@
 
 #include "imap/imap_acl.h"
 #include "imap/imap_client.h"
+#include "imap/imap_metadata.h"
+#include "imap/imap_quota.h"
 
 #define NA	IMAP_CMD_F_NOAUTH
 #define AU	IMAP_CMD_F_AUTH
@@ -54,6 +56,11 @@ static const struct imap_command_def commands[] = {
 	{ "GETACL",	cmd_getacl,	AU },
 	{ "LISTRIGHTS",	cmd_listrights,	AU },
 	{ "MYRIGHTS",	cmd_myrights,	AU },
+	{ "GETQUOTA",	cmd_getquota,	AU },
+	{ "GETQUOTAROOT", cmd_getquotaroot, AU },
+	{ "SETQUOTA",	cmd_setquota,	AU },
+	{ "GETMETADATA", cmd_getmetadata, AU },
+	{ "SETMETADATA", cmd_setmetadata, AU },
 };
 
 const struct imap_command_def *

@@ -32,6 +32,9 @@ static const struct {
 	{ "RFC822", IMAP_FETCH_RFC822 },
 	{ "RFC822.HEADER", IMAP_FETCH_RFC822_HEADER },
 	{ "RFC822.TEXT", IMAP_FETCH_RFC822_TEXT },
+	{ "SAVEDATE", IMAP_FETCH_SAVEDATE },
+	{ "EMAILID", IMAP_FETCH_EMAILID },
+	{ "THREADID", IMAP_FETCH_THREADID },
 };
 #define NFETCH_ATOMS (sizeof(fetch_atoms) / sizeof(fetch_atoms[0]))
 

@@ -105,6 +105,8 @@ finish_name(struct imap_parser *p, unsigned char c)
 		p->kind = K_APPEND;
 	else if (strcmp(name, "FETCH") == 0)
 		p->kind = K_FETCH;
+	else if (strcmp(name, "SETMETADATA") == 0 && !p->uid)
+		p->kind = K_SETMETADATA;
 	if (c == ' ')
 		p->state = S_ARGS;
 	else if (c == '\r') {
@@ -450,12 +452,14 @@ literal_announced(struct imap_parser *p)
 	l->last = false;
 	p->line_len = 0;
 	limit = l->stream ? p->lim.append_max : p->lim.literal_max;
-	if (l->literal8 && p->kind != K_APPEND)
+	/* RFC 5464 values may be literal8 too */
+	if (l->literal8 && p->kind != K_APPEND && p->kind != K_SETMETADATA)
 		return ip_fail(p, IMAP_PERR_SYNTAX, REPLY_LIT8, AT_LF);
 	if (l->size > limit || (l->nonsync && l->size > p->lim.nonsync_max)) {
 		ip_fail(p, IMAP_PERR_LITERAL_TOO_BIG,
-		    l->stream && !l->nonsync ? REPLY_MSG_BIG : REPLY_LIT_BIG,
-		    AT_LF);
+		    l->stream && !l->nonsync ? REPLY_MSG_BIG :
+		    p->kind == K_SETMETADATA ? REPLY_METADATA_BIG :
+		    REPLY_LIT_BIG, AT_LF);
 		p->err.close = l->nonsync;
 		return R_ERR_EAT;
 	}

@@ -232,12 +232,14 @@ int
 imap_msgs_load(struct mbox_view *v, uint32_t seq, bool header_only,
     struct imap_msg_data *d)
 {
+	struct mbox_msg_info mi;
 	struct stat st;
 	int fd, r, e;
 
 	memset(d, 0, sizeof(*d));
 	if ((fd = mbox_view_msg_open(v, seq)) < 0)
 		return -1;
+	d->exact = mbox_view_msg(v, seq, &mi) == 0 && mi.exact;
 	if (fstat(fd, &st) < 0) {
 		e = errno;
 		close(fd);
@@ -258,8 +260,10 @@ imap_msgs_load(struct mbox_view *v, uint32_t seq, bool header_only,
 const struct mime_msg *
 imap_msgs_mime(struct imap_msg_data *d)
 {
-	if (d->mime == NULL)
+	if (d->mime == NULL) {
 		d->mime = mime_parse(d->data, d->len);
+		d->mime->exact = d->exact;
+	}
 	return d->mime;
 }
 

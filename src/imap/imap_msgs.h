@@ -57,6 +57,7 @@ struct imap_msg_data {
 	bool		 header_only;	/* data ends after the header's
 					   empty line (or is the whole file) */
 	struct mime_msg	*mime;		/* imap_msgs_mime(), or NULL */
+	bool		 exact;		/* stored as received (mbox_msg_info) */
 };
 
 /*

@@ -112,6 +112,7 @@ imap_out_flags(struct buf *out, struct mbox_view *v, unsigned flags,
 	};
 	bool first = true;
 
+	keywords &= mbox_view_keywords_told(v);	/* never one not announced */
 	buf_putc(out, '(');
 	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
 		if (flags & sys[i].bit) {
@@ -131,6 +132,13 @@ imap_out_flags(struct buf *out, struct mbox_view *v, unsigned flags,
 			first = false;
 		}
 	buf_putc(out, ')');
+}
+
+void
+imap_out_new_keywords(struct buf *out, struct mbox_view *v, bool readonly)
+{
+	if (mbox_view_keywords_news(v))
+		imap_out_flag_lists(out, v, readonly);
 }
 
 void

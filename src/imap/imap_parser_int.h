@@ -39,7 +39,7 @@ enum pstate {
 	S_LINE,		/* imap_parser_read_line() */
 };
 
-enum cmd_kind { K_OTHER, K_APPEND, K_FETCH };
+enum cmd_kind { K_OTHER, K_APPEND, K_FETCH, K_SETMETADATA };
 
 /* skip-state recognizer of "{digits[+]}" at a line end */
 enum skip_sub { SK_NONE, SK_DIGITS, SK_PLUS, SK_SYNC_END, SK_NONSYNC_END };
@@ -128,6 +128,9 @@ struct imap_parser {
 #define REPLY_LIT8	"BAD literal8 is only allowed in APPEND"
 #define REPLY_LIT_BIG	"BAD [TOOBIG] Literal too big"
 #define REPLY_MSG_BIG	"NO [TOOBIG] Message too big"
+/* RFC 5464 4.3: a value over the literal limit (64 KiB, cmd-metadata.c
+ * checks they agree) is a NO, said before the literal is read. */
+#define REPLY_METADATA_BIG "NO [METADATA MAXSIZE 65536] Value too long"
 #define REPLY_LINE_LONG	"BAD [TOOBIG] Line too long"
 #define REPLY_CMD_LONG	"BAD [TOOBIG] Command too long"
 #define REPLY_DEPTH	"BAD Too deeply nested lists"

@@ -19,7 +19,7 @@
 /* What follows a search key's name. */
 enum sk_arg {
 	SKA_NONE, SKA_STRING, SKA_DATE, SKA_NUM64, SKA_NZNUM, SKA_UIDSET,
-	SKA_KEYWORD, SKA_HEADER, SKA_NOT, SKA_OR, SKA_MODSEQ,
+	SKA_KEYWORD, SKA_HEADER, SKA_NOT, SKA_OR, SKA_MODSEQ, SKA_OBJECTID,
 };
 
 static const struct {
@@ -63,10 +63,30 @@ static const struct {
 	{ "YOUNGER", IMAP_SK_YOUNGER, SKA_NZNUM },
 	{ "MODSEQ", IMAP_SK_MODSEQ, SKA_MODSEQ },
 	{ "UID", IMAP_SK_UID, SKA_UIDSET },
+	{ "SAVEDBEFORE", IMAP_SK_SAVEDBEFORE, SKA_DATE },	/* RFC 8514 */
+	{ "SAVEDON", IMAP_SK_SAVEDON, SKA_DATE },
+	{ "SAVEDSINCE", IMAP_SK_SAVEDSINCE, SKA_DATE },
+	{ "SAVEDATESUPPORTED", IMAP_SK_SAVEDATESUPPORTED, SKA_NONE },
+	{ "EMAILID", IMAP_SK_EMAILID, SKA_OBJECTID },		/* RFC 8474 */
+	{ "THREADID", IMAP_SK_THREADID, SKA_OBJECTID },
 	{ "NOT", IMAP_SK_NOT, SKA_NOT },
 	{ "OR", IMAP_SK_OR, SKA_OR },
 };
 #define NSEARCH_KEYS (sizeof(search_keys) / sizeof(search_keys[0]))
+
+/* RFC 8474: objectid = 1*255(ALPHA / DIGIT / "_" / "-") */
+static bool
+objectid_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > 255)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') &&
+		    !(s[i] >= 'A' && s[i] <= 'Z') && !is_digit(s[i]) &&
+		    s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
 
 /* A cursor over one level of the argument tree. */
 struct scur {
@@ -193,6 +213,12 @@ parse_key_args(struct scur *c, struct imap_search_key *k, enum sk_arg kind,
 			    !get_astr(a, &s, &len))
 				return -1;
 		}
+		k->str = xstrndup(s, len);
+		k->len = len;
+		return 0;
+	case SKA_OBJECTID:	/* 1*255(ALPHA / DIGIT / "_" / "-") */
+		if (!get_astr(a, &s, &len) || !objectid_valid(s, len))
+			return -1;
 		k->str = xstrndup(s, len);
 		k->len = len;
 		return 0;

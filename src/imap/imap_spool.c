@@ -12,7 +12,9 @@
  * finished files into place (mbox_append_spool).
  *
  * Trust: the bytes come from an authenticated, untrusted client and are
- * stored unread, byte for byte except CRLF -> LF (literal8 included);
+ * stored unread, byte for byte except CRLF -> LF (a literal8 ~{n} is
+ * stored exactly as sent, so that BINARY gives binary parts back as
+ * they were: RFC 3516);
  * their size was checked by the parser against APPEND's limit before a
  * byte was read. A write error (a full disk, EIO) is logged once, the
  * file removed at once, and the rest of that message discarded: APPEND
@@ -209,6 +211,8 @@ imap_spool_chunk(struct imap_client *c, const struct imap_literal *lit)
 		memcpy(sp->id, c->base.id, sizeof(sp->id));
 	}
 	m = spool_msg(c, sp, lit->index);
+	if (lit->literal8 && lit->offset == 0)
+		mbox_spool_exact(m->ms);	/* before its first write */
 	m->got += lit->len;
 	if (sp->fill && (sp->fill->m != m ||
 	    sp->fill->len + lit->len > sp->fill->cap))

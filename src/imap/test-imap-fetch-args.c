@@ -15,7 +15,7 @@ fetch_str(const struct imap_fetch *f)
 	static const char *const names[] = {
 		"FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY",
 		"BODYSTRUCTURE", "UID", "MODSEQ", "RFC822", "RFC822.HEADER",
-		"RFC822.TEXT",
+		"RFC822.TEXT", "SAVEDATE", "EMAILID", "THREADID",
 	};
 	struct buf b;
 	unsigned i;
@@ -51,6 +51,8 @@ static const struct {
 	const char *out;	/* NULL: must fail */
 } fetch_cases[] = {
 	{ "1 ALL", false, "1 FLAGS INTERNALDATE RFC822.SIZE ENVELOPE" },
+	{ "1 (SAVEDATE EMAILID THREADID)", false,
+	  "1 SAVEDATE EMAILID THREADID" },
 	{ "1:* fast", false, "1:* FLAGS INTERNALDATE RFC822.SIZE" },
 	{ "2 FULL", false, "2 FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODY" },
 	{ "$ FLAGS", false, "$ FLAGS" },

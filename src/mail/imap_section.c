@@ -298,10 +298,21 @@ imap_binary_fetch(const struct mime_msg *m, const struct imap_section *sec,
 		return IMAP_BINARY_BAD_SECTION;
 	p = imap_section_part(m, sec->parts, sec->nparts);
 	if (p == NULL || sec->nparts == 0 || mime_part_is_multipart(p) ||
-	    mime_part_is_message(p) || p->cte == MIME_CTE_7BIT ||
-	    p->cte == MIME_CTE_8BIT || p->cte == MIME_CTE_BINARY)
+	    mime_part_is_message(p))
 		return imap_section_fetch(m, sec, offset, length, out,
 		    size_r) < 0 ? IMAP_BINARY_TOOBIG : IMAP_BINARY_OK;
+	if (p->cte == MIME_CTE_7BIT || p->cte == MIME_CTE_8BIT ||
+	    p->cte == MIME_CTE_BINARY) {
+		if (!m->exact)
+			return imap_section_fetch(m, sec, offset, length, out,
+			    size_r) < 0 ? IMAP_BINARY_TOOBIG : IMAP_BINARY_OK;
+		/* stored as received: the octets as they are (RFC 3516) */
+		if (size_r != NULL)
+			*size_r = p->end - p->body_off;
+		return append_window(m->data + p->body_off,
+		    p->end - p->body_off, offset, length, out) < 0 ?
+		    IMAP_BINARY_TOOBIG : IMAP_BINARY_OK;
+	}
 	if (p->cte == MIME_CTE_UNKNOWN)
 		return IMAP_BINARY_UNKNOWN_CTE;
 	buf_init(&tmp, out->max);

@@ -74,7 +74,8 @@ int imap_section_fetch(const struct mime_msg *m,
 /*
  * BINARY[section]<offset.length> (sec->kind must be IMAP_SECTION_ALL):
  * the part's content with its Content-Transfer-Encoding removed
- * (multiparts, messages and 7bit/8bit/binary parts as their wire form).
+ * (multiparts, messages and 7bit/8bit/binary parts as their wire form,
+ * or as they are when m->exact).
  * *size_r (may be NULL) gets the full decoded size (BINARY.SIZE).
  * The result may hold NUL octets: send it as literal8 ~{n} then.
  */

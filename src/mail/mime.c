@@ -432,6 +432,7 @@ mime_parse(const char *data, size_t len)
 
 	m->data = data;
 	m->len = len;
+	m->exact = false;
 	memset(&mp, 0, sizeof(mp));
 	mp.m = m;
 	mp.d = data;

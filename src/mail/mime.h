@@ -94,6 +94,10 @@ struct mime_msg {
 	struct mime_part **parts;
 	size_t		  nparts;
 	bool		  capped;	/* a limit above was reached */
+	/* Set by the caller: data is the message exactly as received, so
+	   a bare LF in it is a bare LF, not a line end (imap_binary_fetch
+	   then gives identity-encoded parts as they are). */
+	bool		  exact;
 };
 
 /* Parses data[0..len). Never NULL. Free with mime_free(). The tree

@@ -390,6 +390,43 @@ test_wire_windows(void)
 	buf_free(&w);
 }
 
+/* A message stored as received (m->exact): BINARY gives a binary part's
+ * octets as they are, NUL and bare LFs kept, and their true size; the
+ * same bytes not marked exact are text (each bare LF a CRLF). */
+static void
+test_binary_exact(void)
+{
+	static const char msg[] = "Content-Type: multipart/mixed; "
+	    "boundary=XX\r\n\r\n--XX\r\nContent-Transfer-Encoding: binary"
+	    "\r\n\r\na\0b\nc\nd\r\n--XX--\r\n";
+	static const char part[] = "a\0b\nc\nd";
+	struct imap_section sec;
+	const char *err = NULL;
+	struct mime_msg *m;
+	struct buf out;
+	size_t size = 0;
+
+	buf_init(&out, 0);
+	TEST_ASSERT(imap_section_parse("1", 1, &sec, &err) == 0);
+	m = mime_parse(msg, sizeof(msg) - 1);
+	m->exact = true;
+	TEST_ASSERT(imap_binary_fetch(m, &sec, 0, SIZE_MAX, &out, &size) ==
+	    IMAP_BINARY_OK);
+	TEST_ASSERT(size == 7 && out.len == 7 && memcmp(out.data, part, 7) == 0);
+	buf_reset(&out);
+	TEST_ASSERT(imap_binary_fetch(m, &sec, 2, 3, &out, NULL) ==
+	    IMAP_BINARY_OK);
+	TEST_ASSERT(out.len == 3 && memcmp(out.data, "b\nc", 3) == 0);
+	buf_reset(&out);
+	m->exact = false;
+	TEST_ASSERT(imap_binary_fetch(m, &sec, 0, SIZE_MAX, &out, &size) ==
+	    IMAP_BINARY_OK);
+	TEST_ASSERT(size == 9 && out.len == 9);
+	mime_free(&m);
+	imap_section_free(&sec);
+	buf_free(&out);
+}
+
 static void
 test_section_parse(void)
 {
@@ -489,6 +526,7 @@ main(void)
 	TEST_RUN(test_broken);
 	TEST_RUN(test_crlf_same);
 	TEST_RUN(test_wire_windows);
+	TEST_RUN(test_binary_exact);
 	TEST_RUN(test_section_parse);
 	TEST_RUN(test_prefixes);
 	return test_done("test-mime");

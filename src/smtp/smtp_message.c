@@ -368,6 +368,12 @@ smtp_message_written(struct smtp_session *s)
 			smtp_session_resume(s);
 		return;
 	}
+	if (!smtp_quota_data(s)) {
+		smtp_tx_reset(s);
+		if (s->base.busy)	/* called from smtp_spool_ready */
+			smtp_session_resume(s);
+		return;
+	}
 	buf_reset(&s->head);
 	if (s->auth_done)
 		smtp_submission_fixup(s);

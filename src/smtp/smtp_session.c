@@ -311,6 +311,12 @@ smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 			    "rejected: User unknown", addr);
 			goto fail;
 		}
+		if (!smtp_quota_rcpt(s, r, addr)) {
+			acct_resolution_free(&r->res);
+			smtp_path_free(&r->path);
+			free(addr);
+			return;		/* 452: not an error of the client */
+		}
 	}
 	s->nrcpt++;
 	smtp_enter_state(s, SMTP_ST_RCPT);

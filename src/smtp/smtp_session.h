@@ -179,6 +179,13 @@ void smtp_checks_reset(struct smtp_session *s);
  * Junk folder) and replies when it is durable. */
 void smtp_message_store(struct smtp_session *s, bool junk);
 
+/* smtp_quota.c: mailbox quotas. Each returns false after replying
+ * 452 4.2.2. RCPT: r (resolved, addr as printed); data: the whole
+ * message is spooled. */
+bool smtp_quota_rcpt(struct smtp_session *s, const struct smtp_rcpt *r,
+    const char *addr);
+bool smtp_quota_data(struct smtp_session *s);
+
 /* smtp_server.c */
 void smtp_accept(struct server_thread *t, int fd, const struct sockaddr *sa,
     socklen_t len, enum service svc);

@@ -29,6 +29,8 @@
  * turns every LF not preceded by CR into CRLF, and sizes here (RFC822.SIZE,
  * STATUS SIZE) are of that form. A base name may carry ",S=<file size>"
  * and ",W=<wire size>"; without W= the file is read once to count.
+ * ",X=1" marks a file stored exactly as received (a literal8 APPEND):
+ * CRLFs kept, so a bare LF in it was a bare LF (BINARY, RFC 3516).
  *
  * The flags and keywords live in the file names, so deleting tem-* loses
  * no message and no flag. The keyword map is deliberately NOT a tem-*
@@ -137,6 +139,10 @@ int mbox_user_open(const char *maildir_root, struct mbox_user **u_r,
  * NULL. Views hold their own reference to their user. */
 void mbox_user_unref(struct mbox_user **u);
 
+/* The Maildir++ root u was opened with (without a trailing "/"); lives
+ * as long as u. */
+const char *mbox_user_root(const struct mbox_user *u);
+
 /* POP3's per-user lock (in this process): true if taken, false if another
  * POP3 session holds it ([IN-USE]). Unlock only what you locked. */
 bool mbox_pop3_lock(struct mbox_user *u);
@@ -172,6 +178,9 @@ int mbox_folder_info_cmp(const void *a, const void *b);
  */
 int mbox_create(struct mbox_user *u, const char *name, unsigned special_use,
     char **error_r);
+/* BLOCKING (one stat). 0 when folder name exists, MBOX_ERR_NONEXISTENT
+ * when not (or another error for a bad name). */
+int mbox_exists(struct mbox_user *u, const char *name, char **error_r);
 /* BLOCKING. Deletes the folder and its messages (not its children, which
  * stay; nor its subscription, RFC 9051). Views open on it get gone. */
 int mbox_delete(struct mbox_user *u, const char *name, char **error_r);
@@ -188,7 +197,17 @@ int mbox_rename(struct mbox_user *u, const char *oldname, const char *newname,
 int mbox_subscribe(struct mbox_user *u, const char *name, bool on,
     char **error_r);
 
+/* RFC 8474 object ids as text: MAILBOXID "F" + 16 hex digits (a salt
+ * of the user's index and the folder's UIDVALIDITY: kept by RENAME, new
+ * for a new folder or a rebuilt index), EMAILID "M" + 16 hex digits
+ * (from the file name: a hash of its unique part, or the ",E=<id>" COPY
+ * and MOVE give the new file so that it keeps the original's). There
+ * are no THREADIDs (RFC 8474 5.2 allows NIL). */
+#define MBOX_OBJECTID_MAX	32
+void mbox_emailid_format(uint64_t emailid, char out[MBOX_OBJECTID_MAX + 1]);
+
 struct mbox_status {
+	char		mailboxid[MBOX_OBJECTID_MAX + 1];
 	uint32_t	messages;
 	uint32_t	recent;		/* \Recent (IMAP4rev1) */
 	uint32_t	uidnext;
@@ -196,6 +215,7 @@ struct mbox_status {
 	uint32_t	unseen;		/* count without \Seen */
 	uint32_t	deleted;	/* count with \Deleted */
 	uint64_t	size;		/* sum of wire sizes (STATUS SIZE) */
+	uint64_t	deleted_size;	/* of those with \Deleted */
 	uint64_t	highestmodseq;
 	uint32_t	first_unseen;	/* mbox_view_status only: seq, 0 if none */
 };
@@ -225,6 +245,12 @@ int mbox_status(struct mbox_user *u, const char *name, struct mbox_status *st,
 struct mbox_spool;
 
 struct mbox_spool *mbox_spool_new(struct mbox_user *u);
+/* Before the first write: store the bytes exactly as given, CRLF and
+ * bare LF alike (a literal8 APPEND), and mark the file so (",X=1" in its
+ * name, kept by COPY/MOVE): mbox_msg_info.exact. Text is served from it
+ * as from any file (every bare LF as CRLF); BINARY serves binary parts
+ * as they are. */
+void mbox_spool_exact(struct mbox_spool *s);
 int mbox_spool_write(struct mbox_spool *s, const char *p, size_t n);
 int mbox_spool_finish(struct mbox_spool *s);
 /* BLOCKING. Writes what fd holds from its offset to its end (a stored
@@ -286,14 +312,19 @@ int mbox_append(struct mbox_user *u, const char *name, const char *data,
 
 /*
  * BLOCKING. Opens folder name (SELECT; EXAMINE when readonly) after a sync.
- * The view starts with every message, and (unless readonly) claims those
- * no other view has seen yet as \Recent. Close with mbox_view_close().
+ * The view starts with every message. \Recent (RFC 3501): messages no
+ * read-write view has claimed yet (mail that came while the folder was
+ * closed included) are recent in this view; a read-write view claims
+ * them, and the new ones it learns of later, for good (the index keeps
+ * the lowest unclaimed UID), a read-only one does not. Close with
+ * mbox_view_close().
  */
 int mbox_view_open(struct mbox_user *u, const char *name, bool readonly,
     struct mbox_view **v_r, char **error_r);
 /*
  * Frees the view (and its watch) and sets *v to NULL; *v may be NULL.
- * BLOCKING only when it drops the last reference to the user. Call
+ * BLOCKING when it drops the last reference to the user, or has \Recent
+ * claims to write to the index. Call
  * mbox_view_watch(v, NULL, NULL, NULL) on the watch's loop thread first
  * if a callback must not run after this (see mbox_view_watch).
  */
@@ -323,6 +354,10 @@ struct mbox_msg_info {
 	uint64_t	modseq;
 	uint64_t	size;		/* RFC822.SIZE (wire form) */
 	time_t		internaldate;
+	bool		exact;		/* stored as received (mbox_spool_exact) */
+	time_t		savedate;	/* when it came into this folder (RFC
+					 * 8514): APPEND, COPY, MOVE, delivery */
+	uint64_t	emailid;	/* RFC 8474, see mbox_emailid_format */
 	bool		expunged;	/* expunged elsewhere, not yet reported:
 					 * only uid is set; the file is gone */
 };
@@ -333,6 +368,17 @@ int mbox_view_msg(struct mbox_view *v, uint32_t seq, struct mbox_msg_info *info_
  * Names are never removed while the view is open (the pointer stays). */
 unsigned mbox_view_n_keywords(struct mbox_view *v);
 const char *mbox_view_keyword(struct mbox_view *v, unsigned i);
+/*
+ * Keywords a session must announce (untagged FLAGS and PERMANENTFLAGS)
+ * before a FETCH shows them (RFC 3501 7.2.6, 9051 7.3.5). A view counts
+ * the folder's keywords at open as told (SELECT lists them) and
+ * mbox_view_changes() reports new ones (keywords_changed).
+ * mbox_view_keywords_news: true when the folder has keywords the view
+ * has not told yet, which then count as told: send the FLAGS lines now.
+ * mbox_view_keywords_told: the keyword bits told so far; show no others.
+ */
+bool mbox_view_keywords_news(struct mbox_view *v);
+uint32_t mbox_view_keywords_told(const struct mbox_view *v);
 /* Whether STORE may add a new keyword (PERMANENTFLAGS \*). */
 bool mbox_view_can_add_keywords(struct mbox_view *v);
 /*

@@ -194,25 +194,63 @@ host_init(void)
 }
 
 char *
-mbox_unique_base(uint64_t fsize, uint64_t wsize)
+mbox_unique_base(uint64_t fsize, uint64_t wsize, bool exact, uint64_t emailid)
 {
 	static atomic_ulong seq;
 	struct timeval tv;
-	char *base, *full;
+	struct buf b;
 
 	pthread_once(&host_once, host_init);
 	gettimeofday(&tv, NULL);
+	buf_init(&b, 0);
 	/* "A" (not maildir.c's "Q") so the two counters never collide */
-	base = xasprintf("%lld.M%ldP%dA%lu.%s", (long long)tv.tv_sec,
+	buf_printf(&b, "%lld.M%ldP%dA%lu.%s", (long long)tv.tv_sec,
 	    (long)tv.tv_usec, (int)getpid(), atomic_fetch_add(&seq, 1),
 	    host_name);
-	if (fsize == UINT64_MAX)
-		full = xasprintf("%s,W=%llu", base, (unsigned long long)wsize);
-	else
-		full = xasprintf("%s,S=%llu,W=%llu", base,
-		    (unsigned long long)fsize, (unsigned long long)wsize);
-	free(base);
-	return full;
+	if (fsize != UINT64_MAX)
+		buf_printf(&b, ",S=%llu", (unsigned long long)fsize);
+	buf_printf(&b, ",W=%llu", (unsigned long long)wsize);
+	if (exact)
+		buf_printf(&b, ",%c=1", MBOX_FIELD_EXACT);
+	if (emailid)
+		buf_printf(&b, ",%c=%llu", MBOX_FIELD_EMAILID,
+		    (unsigned long long)emailid);
+	return buf_steal(&b, NULL);
+}
+
+void
+mbox_folder_mailboxid(const struct mbox_folder *f,
+    char out[MBOX_OBJECTID_MAX + 1])
+{
+	snprintf(out, MBOX_OBJECTID_MAX + 1, "F%08x%08x", f->u->id_salt,
+	    f->uidvalidity);
+}
+
+void
+mbox_emailid_format(uint64_t id, char out[MBOX_OBJECTID_MAX + 1])
+{
+	snprintf(out, MBOX_OBJECTID_MAX + 1, "M%016llx",
+	    (unsigned long long)id);
+}
+
+uint64_t
+mbox_name_emailid(const char *name, size_t base_len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+
+	if (mbox_base_field(name, base_len, MBOX_FIELD_EMAILID, &h) && h)
+		return h;
+	for (size_t i = 0; name[i] && name[i] != ',' && name[i] != ':'; i++)
+		h = (h ^ (unsigned char)name[i]) * 0x100000001b3ULL;
+	return h ? h : 1;
+}
+
+bool
+mbox_name_exact(const char *name, size_t base_len)
+{
+	uint64_t v;
+
+	return mbox_base_field(name, base_len, MBOX_FIELD_EXACT, &v) && v == 1;
 }
 
 int

@@ -33,27 +33,29 @@
 #include "util/xmalloc.h"
 
 #define INDEX_FILE	"tem-index.sqlite"
-#define INDEX_VERSION	1
+#define INDEX_VERSION	3	/* see migrations[] */
 #define MODSEQ_JUMP	(1ULL << 24)
 #define EXP_KEEP	10000	/* expunge history kept per folder ... */
 #define EXP_PRUNE_AT	20000	/* ... once it grows past this */
 
 enum {
 	S_FOLDER_GET, S_FOLDER_INS, S_FOLDER_UPD, S_MSGS, S_MSG_INS,
-	S_MSG_UPD, S_MSG_DEL, S_EXP_INS, S_META_GET, S_META_PUT, S_N
+	S_MSG_UPD, S_MSG_DEL, S_EXP_INS, S_META_GET, S_META_PUT, S_RECENT_PUT,
+	S_N
 };
 
 static const char *const stmt_sql[S_N] = {
-	[S_FOLDER_GET] = "SELECT id, uidvalidity, uidnext, highestmodseq "
-	    "FROM folders WHERE dir = ?1",
+	[S_FOLDER_GET] = "SELECT id, uidvalidity, uidnext, highestmodseq, "
+	    "recent_uid FROM folders WHERE dir = ?1",
 	[S_FOLDER_INS] = "INSERT INTO folders(dir, uidvalidity, uidnext, "
 	    "highestmodseq, special_use) VALUES(?1, ?2, 1, 1, ?3)",
 	[S_FOLDER_UPD] = "UPDATE folders SET uidnext = ?2, highestmodseq = ?3 "
 	    "WHERE id = ?1",
-	[S_MSGS] = "SELECT uid, name, modseq, size, idate, innew "
+	[S_MSGS] = "SELECT uid, name, modseq, size, idate, innew, savedate "
 	    "FROM messages WHERE folder = ?1 ORDER BY uid",
 	[S_MSG_INS] = "INSERT OR REPLACE INTO messages(folder, uid, name, "
-	    "modseq, size, idate, innew) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	    "modseq, size, idate, innew, savedate) "
+	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[S_MSG_UPD] = "UPDATE messages SET name = ?3, "
 	    "modseq = coalesce(?4, modseq), innew = ?5 "
 	    "WHERE folder = ?1 AND uid = ?2",
@@ -63,6 +65,7 @@ static const char *const stmt_sql[S_N] = {
 	[S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[S_META_PUT] = "INSERT OR REPLACE INTO meta(key, value) "
 	    "VALUES(?1, ?2)",
+	[S_RECENT_PUT] = "UPDATE folders SET recent_uid = ?2 WHERE id = ?1",
 };
 
 static const char schema[] =
@@ -72,16 +75,35 @@ static const char schema[] =
     "  dir TEXT NOT NULL UNIQUE, uidvalidity INTEGER NOT NULL, "
     "  uidnext INTEGER NOT NULL, highestmodseq INTEGER NOT NULL, "
     "  vanished_floor INTEGER NOT NULL DEFAULT 0, "
-    "  special_use INTEGER NOT NULL DEFAULT 0);"
+    "  special_use INTEGER NOT NULL DEFAULT 0, "
+    "  recent_uid INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS messages(folder INTEGER NOT NULL, "
     "  uid INTEGER NOT NULL, name TEXT NOT NULL, modseq INTEGER NOT NULL, "
     "  size INTEGER NOT NULL, idate INTEGER NOT NULL, "
     "  innew INTEGER NOT NULL DEFAULT 0, "
+    "  savedate INTEGER, "
     "  PRIMARY KEY(folder, uid)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS expunged(folder INTEGER NOT NULL, "
     "  uid INTEGER NOT NULL, modseq INTEGER NOT NULL, "
     "  PRIMARY KEY(folder, uid)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder, modseq);";
+
+/*
+ * Schema migrations: migrations[v] turns a version-v index into version
+ * v+1 (the schema above is already the newest, for a new file). Each runs
+ * in one transaction with the version bump; an index newer than
+ * INDEX_VERSION is not ours and is rebuilt.
+ *   2: folders.recent_uid, the lowest UID no session has claimed as
+ *      \Recent (RFC 3501): existing mail counts as already seen.
+ *   3: messages.savedate (RFC 8514 SAVEDATE); NULL in old rows: the
+ *      INTERNALDATE stands in.
+ */
+static const char *const migrations[INDEX_VERSION] = {
+	[1] = "ALTER TABLE folders ADD COLUMN "
+	    "  recent_uid INTEGER NOT NULL DEFAULT 0;"
+	    "UPDATE folders SET recent_uid = uidnext;",
+	[2] = "ALTER TABLE messages ADD COLUMN savedate INTEGER;",
+};
 
 /* Children of a dir: ".A" -> ".A.x" (never "" here). */
 #define CHILD_SQL "(dir = ?1 OR (?2 AND substr(dir, 1, length(?1) + 1) = ?1 || '.'))"
@@ -221,11 +243,55 @@ quick_check_ok(struct mbox_user *u, int *rc_r)
 	return ok;
 }
 
+/* The schema version, bringing an older one up to date (migrations[]);
+ * SQLITE_CORRUPT for one that is not ours (newer, or no version). */
+static int
+migrate(struct mbox_user *u)
+{
+	sqlite3_stmt *st;
+	int64_t version = 0;
+	bool fresh;
+	char sql[96];
+	int rc = sqlite3_prepare_v2(u->db, "SELECT value FROM meta "
+	    "WHERE key = 'version'", -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	fresh = rc == SQLITE_DONE;
+	if (rc == SQLITE_ROW)
+		version = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return rc;
+	if (fresh)
+		version = INDEX_VERSION;	/* made by the schema above */
+	else if (version < 1 || version > INDEX_VERSION)
+		return SQLITE_CORRUPT;		/* not ours: rebuild */
+	else if (version == INDEX_VERSION)
+		return SQLITE_OK;
+	if ((rc = db_exec(u, "BEGIN IMMEDIATE")) != SQLITE_OK)
+		return rc;
+	for (; version < INDEX_VERSION && rc == SQLITE_OK; version++) {
+		log_info("- store index-migrate root=%s from=%lld", u->root,
+		    (long long)version);
+		rc = db_exec(u, migrations[version]);
+	}
+	snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta(key, value) "
+	    "VALUES('version', %d)", INDEX_VERSION);
+	if (rc == SQLITE_OK)
+		rc = db_exec(u, sql);
+	if (rc == SQLITE_OK)
+		rc = db_exec(u, "COMMIT");
+	if (rc != SQLITE_OK)
+		db_exec(u, "ROLLBACK");
+	return rc;
+}
+
 /* Opens path and checks it: 0, 1 if it is damaged (rebuild), -1. */
 static int
 try_open(struct mbox_user *u, const char *path, char **error_r)
 {
-	int64_t version = 0;
 	int rc, fd;
 
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) >= 0)
@@ -242,18 +308,11 @@ try_open(struct mbox_user *u, const char *path, char **error_r)
 		rc = SQLITE_CORRUPT;
 	if (rc == SQLITE_OK)
 		rc = db_exec(u, schema);
+	if (rc == SQLITE_OK)
+		rc = migrate(u);
 	for (int i = 0; i < S_N && rc == SQLITE_OK; i++)
 		rc = sqlite3_prepare_v3(u->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &u->stmt[i], NULL);
-	if (rc == SQLITE_OK) {
-		int r = meta_get(u, "version", &version);
-		if (r == SQLITE_DONE)
-			rc = meta_put(u, "version", INDEX_VERSION);
-		else if (r < 0)
-			rc = sqlite3_errcode(u->db);
-		else if (version != INDEX_VERSION)
-			rc = SQLITE_CORRUPT;	/* not ours: rebuild */
-	}
 	if (rc == SQLITE_OK)
 		return 0;
 	mbox_error(error_r, "Cannot open the mail index: %s",
@@ -281,6 +340,26 @@ after_unclean(struct mbox_user *u)
 	return 0;
 }
 
+/* The index's random salt for MAILBOXIDs (RFC 8474), made once: ids
+ * of different users' folders differ, and a rebuilt index (new
+ * UIDVALIDITYs) gives new ones. */
+static int
+id_salt_load(struct mbox_user *u)
+{
+	int64_t salt = 0;
+	int r = meta_get(u, "objectid_salt", &salt);
+
+	if (r < 0)
+		return -1;
+	if (r == SQLITE_DONE) {
+		salt = (int64_t)(hashmap_random_seed() & 0xffffffffu);
+		if (meta_put(u, "objectid_salt", salt) != SQLITE_OK)
+			return -1;
+	}
+	u->id_salt = (uint32_t)salt;
+	return 0;
+}
+
 int
 mbox_index_open(struct mbox_user *u, char **error_r)
 {
@@ -305,6 +384,12 @@ mbox_index_open(struct mbox_user *u, char **error_r)
 		r = try_open(u, path, &err);
 	}
 	if (r == 0 && after_unclean(u) < 0) {
+		err = xasprintf("Cannot open the mail index: %s",
+		    sqlite3_errmsg(u->db));
+		db_close(u);
+		r = -1;
+	}
+	if (r == 0 && id_salt_load(u) < 0) {
 		err = xasprintf("Cannot open the mail index: %s",
 		    sqlite3_errmsg(u->db));
 		db_close(u);
@@ -406,6 +491,8 @@ load_messages(struct mbox_user *u, struct mbox_folder *f)
 		if (sqlite3_column_int(st, 5))
 			m->flags |= MBOX_FI_INNEW;
 		m->letters = letters;
+		m->savedate = sqlite3_column_type(st, 6) == SQLITE_NULL ?
+		    (uint32_t)m->idate : (uint32_t)sqlite3_column_int64(st, 6);
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -427,6 +514,7 @@ mbox_index_load(struct mbox_user *u, struct mbox_folder *f, char **error_r)
 		f->uidvalidity = (uint32_t)sqlite3_column_int64(st, 1);
 		f->uidnext = (uint32_t)sqlite3_column_int64(st, 2);
 		f->highestmodseq = (uint64_t)sqlite3_column_int64(st, 3);
+		f->recent_next = (uint32_t)sqlite3_column_int64(st, 4);
 		sqlite3_reset(st);
 	} else {
 		sqlite3_reset(st);
@@ -440,7 +528,9 @@ mbox_index_load(struct mbox_user *u, struct mbox_folder *f, char **error_r)
 			return db_fail(u, rc, "new-folder", error_r);
 		f->uidnext = 1;
 		f->highestmodseq = 1;
+		f->recent_next = 0;
 	}
+	f->recent_saved = f->recent_next;
 	if ((rc = load_messages(u, f)) != SQLITE_OK)
 		return db_fail(u, rc, "load", error_r);
 	return 0;
@@ -463,6 +553,7 @@ write_delta(struct mbox_user *u, struct mbox_folder *f,
 		sqlite3_bind_int64(st, 5, (int64_t)m->size);
 		sqlite3_bind_int64(st, 6, m->idate);
 		sqlite3_bind_int(st, 7, (m->flags & MBOX_FI_INNEW) != 0);
+		sqlite3_bind_int64(st, 8, m->savedate);
 		rc = step_done(st);
 	}
 	for (size_t i = 0; i < d->n_upd && rc == SQLITE_OK; i++) {
@@ -535,6 +626,24 @@ mbox_index_commit(struct mbox_user *u, struct mbox_folder *f,
 		return db_fail(u, rc, "commit", error_r);
 	if (d->n_exp)
 		prune_expunged(u, f);
+	return 0;
+}
+
+int
+mbox_index_recent_save(struct mbox_user *u, struct mbox_folder *f,
+    uint32_t recent_next)
+{
+	sqlite3_stmt *st;
+	int rc = tx_begin(u, false);
+
+	if (rc == SQLITE_OK) {
+		st = stmt(u, S_RECENT_PUT);
+		sqlite3_bind_int64(st, 1, f->id);
+		sqlite3_bind_int64(st, 2, recent_next);
+		rc = step_done(st);
+	}
+	if ((rc = tx_end(u, rc)) != SQLITE_OK)
+		return db_fail(u, rc, "recent", NULL);
 	return 0;
 }
 

@@ -60,6 +60,7 @@ struct mbox_msg {
 	int64_t		 idate;
 	uint16_t	 flags;		/* MBOX_F_* | MBOX_FI_INNEW */
 	uint16_t	 base_len;
+	uint32_t	 savedate;	/* RFC 8514, time_t (until 2106) */
 	char		*name;		/* file name in cur/ (or new/) */
 };
 
@@ -86,7 +87,10 @@ struct mbox_folder {
 	struct mbox_msg		*msgs;		/* ascending uid */
 	uint32_t		 count, cap;
 	uint32_t		 uidvalidity, uidnext;
-	uint32_t		 recent_next;	/* under f->mu only */
+	uint32_t		 recent_next;	/* under f->mu only: UIDs below
+						 * it were claimed \Recent */
+	uint32_t		 recent_saved;	/* recent_next as in the index
+						 * (written with u->io + f->mu) */
 	uint64_t		 highestmodseq;
 	uint64_t		 expunge_gen;
 	char			*kw[MBOX_KEYWORDS_MAX];
@@ -120,6 +124,7 @@ struct mbox_user {
 	struct sqlite3_stmt	*stmt[16];
 	bool			 unclean_marked;
 	bool			 broken;	/* SQLITE_CORRUPT seen: rebuild at next open */
+	uint32_t		 id_salt;	/* MAILBOXID salt (set at open) */
 	unsigned		 exp_commits;
 };
 
@@ -137,7 +142,7 @@ struct mbox_view {
 	uint32_t		 uidnext;	/* it knows uids below this */
 	uint64_t		 modseq;	/* it knows changes up to this */
 	uint64_t		 expunge_gen;
-	unsigned		 n_kw;
+	uint32_t		 kw_told;	/* keywords announced (FLAGS) */
 	struct mbox_uid_range	*recent;	/* claimed \Recent ranges */
 	size_t			 n_recent, cap_recent;
 	struct mbox_own		*own;		/* its own STOREs since changes */
@@ -192,8 +197,23 @@ bool mbox_base_field(const char *name, size_t base_len, char key,
 uint64_t mbox_wire_size(const char *data, size_t len);
 int mbox_file_wire_size(int fd, uint64_t *size_r);
 /* A fresh unique base name with S= and W= (S= left out when fsize is
- * UINT64_MAX). */
-char *mbox_unique_base(uint64_t fsize, uint64_t wsize);
+ * UINT64_MAX), X=1 when exact (stored as received: mailbox.h), and
+ * E=emailid unless 0 (a copy keeps its original's EMAILID). */
+#define MBOX_FIELD_EXACT	'X'
+#define MBOX_FIELD_EMAILID	'E'
+char *mbox_unique_base(uint64_t fsize, uint64_t wsize, bool exact,
+    uint64_t emailid);
+/* A file's RFC 8474 EMAILID: its base name's ",E=" (a copy's: the
+ * original's id), else a hash of the name up to the first "," or ":"
+ * (unique as the name is). Never 0. Lives in the name only, so index
+ * rebuilds and outside tools keep it. */
+uint64_t mbox_name_emailid(const char *name, size_t base_len);
+/* f's RFC 8474 MAILBOXID: the user's salt and f's UIDVALIDITY (kept by
+ * RENAME, new for every new folder). */
+void mbox_folder_mailboxid(const struct mbox_folder *f,
+    char out[MBOX_OBJECTID_MAX + 1]);
+/* Whether a file name has X=1. */
+bool mbox_name_exact(const char *name, size_t base_len);
 /* Atomic replace and directory fsync: util/fsutil.h. */
 /* 0 if path is a folder (has cur/), else -1 with errno. */
 int mbox_folder_exists(const char *path);
@@ -224,6 +244,9 @@ int mbox_index_load(struct mbox_user *u, struct mbox_folder *f,
 int mbox_index_commit(struct mbox_user *u, struct mbox_folder *f,
     const struct mbox_delta *d, uint32_t uidnext, uint64_t hms,
     char **error_r);
+/* Stores f's recent_next (RFC 3501 \Recent: claimed below it). */
+int mbox_index_recent_save(struct mbox_user *u, struct mbox_folder *f,
+    uint32_t recent_next);
 /* A fresh row for dir (dropping an old one): CREATE. */
 int mbox_index_folder_new(struct mbox_user *u, const char *dir,
     unsigned special_use, char **error_r);

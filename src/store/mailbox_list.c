@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "store/mailbox_int.h"
+#include "store/quota.h"
 #include "util/array.h"
 #include "util/buf.h"
 #include "util/hashmap.h"
@@ -396,6 +397,25 @@ mbox_create(struct mbox_user *u, const char *name, unsigned special_use,
 }
 
 int
+mbox_exists(struct mbox_user *u, const char *name, char **error_r)
+{
+	char *norm, *dir, *path;
+	int r = mbox_name_resolve(name, false, &norm, &dir, error_r);
+
+	if (r < 0)
+		return r;
+	path = dir_path(u, dir);
+	if (mbox_folder_exists(path) < 0) {
+		mbox_error(error_r, "No such folder");
+		r = MBOX_ERR_NONEXISTENT;
+	}
+	free(path);
+	free(norm);
+	free(dir);
+	return r;
+}
+
+int
 mbox_delete(struct mbox_user *u, const char *name, char **error_r)
 {
 	static atomic_uint seq;
@@ -426,6 +446,7 @@ mbox_delete(struct mbox_user *u, const char *name, char **error_r)
 		(void)fsutil_fsync_dir(u->root);
 		evict(u, dir);
 		r = mbox_index_folder_drop(u, dir, false, error_r);
+		quota_usage_forget(u->root);	/* its messages left */
 		if (mbox_rmtree(trash) < 0)
 			log_warn("- store delete-incomplete path=%s error=%s",
 			    trash, strerror(errno));
@@ -672,11 +693,14 @@ mbox_status(struct mbox_user *u, const char *name, struct mbox_status *st,
 		st->uidnext = f->uidnext;
 		st->uidvalidity = f->uidvalidity;
 		st->highestmodseq = f->highestmodseq;
+		mbox_folder_mailboxid(f, st->mailboxid);
 		for (uint32_t i = 0; i < f->count; i++) {
 			const struct mbox_msg *m = &f->msgs[i];
 			st->recent += m->uid >= f->recent_next;
 			st->unseen += !(m->flags & MBOX_F_SEEN);
 			st->deleted += (m->flags & MBOX_F_DELETED) != 0;
+			if (m->flags & MBOX_F_DELETED)
+				st->deleted_size += m->size;
 			st->size += m->size;
 		}
 		mbox_unlock(&f->mu, MBOX_LK_FOLDER);

@@ -20,6 +20,7 @@
 
 #include "store/mailbox_int.h"
 #include "store/mailbox_spool.h"
+#include "store/quota.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -178,6 +179,17 @@ mbox_store(struct mbox_view *v, const uint32_t *seqs, size_t n,
 	return r;
 }
 
+/* A message's file size for the quota (store/quota.h): its ",S=", else
+ * the wire size (a little more; only files from outside lack S=). */
+static uint64_t
+msg_fsize(const struct mbox_msg *m)
+{
+	uint64_t size;
+
+	return mbox_base_field(m->name, m->base_len, 'S', &size) ? size :
+	    m->size;
+}
+
 /* ---- EXPUNGE ------------------------------------------------------------- */
 
 /* The uids to remove, as the view knows them. */
@@ -211,6 +223,7 @@ mbox_expunge(struct mbox_view *v, const uint32_t *uids, size_t n,
 	struct mbox_folder *f = v->f;
 	uint32_t *t, *done = NULL;
 	size_t nt, n_done = 0;
+	int64_t freed = 0;
 	int r = begin(v, true, error_r);
 
 	if (expunged_r)
@@ -228,9 +241,11 @@ mbox_expunge(struct mbox_view *v, const uint32_t *uids, size_t n,
 			if (idx < 0)
 				continue;
 			char *path = msg_path(f, &f->msgs[idx]);
-			if (unlink(path) == 0)
+			uint64_t fsize = msg_fsize(&f->msgs[idx]);
+			if (unlink(path) == 0) {
 				mbox_delta_exp(&d, t[i]);
-			else if (errno == ENOENT)
+				freed += (int64_t)fsize;
+			} else if (errno == ENOENT)
 				t[left++] = t[i];
 			else {
 				mbox_error(error_r, "Cannot expunge: %s",
@@ -252,6 +267,7 @@ mbox_expunge(struct mbox_view *v, const uint32_t *uids, size_t n,
 		r = mbox_sync(f, true, v, error_r);
 	}
 	mbox_sync_restamp(f);
+	quota_usage_add(v->u->root, -freed, -(int64_t)n_done);
 	mbox_unlock(&v->u->io, MBOX_LK_IO);
 	free(t);
 	if (expunged_r && r == 0) {
@@ -302,7 +318,7 @@ spool_place(struct mbox_folder *f, struct mbox_spool *s, unsigned flags,
     uint32_t kwmask, time_t idate, char **cur_r, char **name_r,
     char **error_r)
 {
-	char *base = mbox_unique_base(s->fsize, s->wsize);
+	char *base = mbox_unique_base(s->fsize, s->wsize, s->exact, 0);
 	char *name = mbox_info_build(base, strlen(base), flags, kwmask,
 	    f->kw_mask);
 	char *cur = xasprintf("%s/cur/%s", f->path, name);
@@ -402,8 +418,14 @@ mbox_append_spools(struct mbox_user *u, const char *name,
 		mbox_sync_restamp(f);
 	} else if (f != NULL)
 		unplace(curs, placed);
-	if (r == 0)
+	if (r == 0) {
+		int64_t fsize = 0;
+
 		*uidvalidity_r = f->uidvalidity;
+		for (unsigned i = 0; i < n; i++)
+			fsize += (int64_t)items[i].spool->fsize;
+		quota_usage_add(u->root, fsize, (int64_t)n);
+	}
 	mbox_folder_put(&f);
 	mbox_unlock(&u->io, MBOX_LK_IO);
 out:
@@ -453,6 +475,7 @@ struct copied {
 	char		*name;		/* in dest's cur/ */
 	char		*from, *to;
 	uint64_t	 size;
+	uint64_t	 fsize;		/* for the quota */
 	int64_t		 idate;
 };
 
@@ -510,7 +533,9 @@ dest_name(struct mbox_folder *sf, const struct mbox_msg *m,
 	if (k && mbox_kw_resolve(df, names, true, &mask, NULL) < 0)
 		(void)mbox_kw_resolve(df, names, false, &mask, NULL);
 	base = mbox_unique_base(mbox_base_field(m->name, m->base_len, 'S',
-	    &size) ? size : UINT64_MAX, m->size);
+	    &size) ? size : UINT64_MAX, m->size,
+	    mbox_name_exact(m->name, m->base_len),
+	    mbox_name_emailid(m->name, m->base_len));
 	name = mbox_info_build(base, strlen(base), m->flags & MBOX_F_STORABLE,
 	    mask, df->kw_mask);
 	free(base);
@@ -527,6 +552,7 @@ copy_one(struct mbox_folder *sf, const struct mbox_msg *m,
 	c->name = dest_name(sf, m, df);
 	c->src_uid = m->uid;
 	c->size = m->size;
+	c->fsize = msg_fsize(m);
 	c->idate = m->idate;
 	c->from = msg_path(sf, m);
 	c->to = xasprintf("%s/cur/%s", df->path, c->name);
@@ -696,6 +722,12 @@ mbox_copy(struct mbox_view *v, const uint32_t *seqs, size_t n,
 		}
 		mbox_sync_restamp(df);
 		mbox_sync_restamp(v->f);
+	}
+	if (r == 0 && !move) {
+		int64_t added = 0;
+		for (size_t i = 0; i < k; i++)
+			added += (int64_t)c[i].fsize;
+		quota_usage_add(v->u->root, added, (int64_t)k);
 	}
 	if (c)
 		copied_free(c, k, false, move);

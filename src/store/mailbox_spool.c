@@ -29,7 +29,7 @@ struct mbox_spool *
 mbox_spool_new(struct mbox_user *u)
 {
 	struct mbox_spool *s = xcalloc(1, sizeof(*s));
-	char *base = mbox_unique_base(UINT64_MAX, 0);
+	char *base = mbox_unique_base(UINT64_MAX, 0, false, 0);
 
 	s->path = xasprintf("%s/tmp/%s.append", u->root, base);
 	free(base);
@@ -89,6 +89,12 @@ spool_put(struct mbox_spool *s, char c)
 	return 0;
 }
 
+void
+mbox_spool_exact(struct mbox_spool *s)
+{
+	s->exact = true;
+}
+
 int
 mbox_spool_write(struct mbox_spool *s, const char *p, size_t n)
 {
@@ -100,7 +106,10 @@ mbox_spool_write(struct mbox_spool *s, const char *p, size_t n)
 		return -1;
 	if (s->out == NULL)
 		s->out = xmalloc(SPOOL_OUT);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && s->exact; i++)
+		if (spool_put(s, p[i]) < 0)
+			return -1;
+	for (size_t i = 0; i < n && !s->exact; i++) {
 		if (s->cr) {
 			s->cr = false;
 			if (p[i] == '\n') {

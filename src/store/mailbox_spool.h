@@ -15,6 +15,7 @@ struct mbox_spool {
 	int		 fd;		/* open while being written */
 	bool		 opened;	/* the file exists (ours to unlink) */
 	bool		 finished;	/* complete and closed */
+	bool		 exact;		/* bytes stored as they come */
 	bool		 cr;		/* a CR held back (CRLF -> LF) */
 	char		 last;		/* last byte stored */
 	char		*out;		/* converted bytes not yet written */

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/mailbox_int.h"
@@ -179,6 +180,9 @@ mbox_delta_commit(struct mbox_folder *f, struct mbox_delta *d,
 	}
 	for (size_t i = 0; i < d->n_upd; i++)
 		bump = bump || d->upd[i].bump;
+	for (size_t i = 0; i < d->n_add; i++)	/* saved now: SAVEDATE */
+		if (d->add[i].savedate == 0)
+			d->add[i].savedate = (uint32_t)time(NULL);
 	if (d->n_add)
 		uidnext = d->add[d->n_add - 1].uid + 1;
 	if (bump)

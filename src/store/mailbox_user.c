@@ -238,6 +238,12 @@ mbox_user_unref(struct mbox_user **up)
 	mbox_unlock(&reg_lock, MBOX_LK_REG);
 }
 
+const char *
+mbox_user_root(const struct mbox_user *u)
+{
+	return u->root;
+}
+
 bool
 mbox_pop3_lock(struct mbox_user *u)
 {
@@ -319,7 +325,6 @@ mbox_folder_get(struct mbox_user *u, const char *dir, struct mbox_folder **f_r,
 		f = folder_new(u, dir);
 		mbox_kw_load(f);
 		r = mbox_index_load(u, f, error_r);
-		f->recent_next = f->uidnext;
 		if (r == 0)
 			r = mbox_sync(f, true, NULL, error_r);
 		if (r == 0) {

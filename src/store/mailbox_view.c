@@ -115,14 +115,15 @@ mbox_view_watch(struct mbox_view *v, struct loop *loop, void (*cb)(void *),
 
 /* ---- open and close ----------------------------------------------------- */
 
-/* Under f->mu: uids in [lo, f->uidnext) become \Recent for v. */
+/* Under f->mu: uids in [lo, f->uidnext) that no view claimed yet are
+ * \Recent for v; a read-write view claims them (RFC 3501 2.3.2: only one
+ * session sees a message as recent), a read-only one (EXAMINE) only
+ * looks, as STATUS does. */
 static void
 claim_recent(struct mbox_view *v, uint32_t lo)
 {
 	struct mbox_folder *f = v->f;
 
-	if (v->readonly)
-		return;
 	if (lo < f->recent_next)
 		lo = f->recent_next;
 	if (lo < f->uidnext) {
@@ -138,8 +139,27 @@ claim_recent(struct mbox_view *v, uint32_t lo)
 			r->last = f->uidnext - 1;
 		}
 	}
-	if (f->recent_next < f->uidnext)
+	if (!v->readonly && f->recent_next < f->uidnext)
 		f->recent_next = f->uidnext;
+}
+
+/* With u->io: writes f's recent_next to the index if it moved, so the
+ * claims outlive the folder's time in memory (best effort: a lost write
+ * only makes messages recent once more). */
+static void
+save_recent(struct mbox_folder *f)
+{
+	uint32_t next;
+
+	mbox_lock(&f->mu, MBOX_LK_FOLDER);
+	next = f->recent_next;
+	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
+	if (next <= f->recent_saved ||
+	    mbox_index_recent_save(f->u, f, next) < 0)
+		return;
+	mbox_lock(&f->mu, MBOX_LK_FOLDER);
+	f->recent_saved = next;
+	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 }
 
 static void
@@ -176,13 +196,14 @@ mbox_view_open(struct mbox_user *u, const char *name, bool readonly,
 		v->uidnext = f->uidnext;
 		v->modseq = f->highestmodseq;
 		v->expunge_gen = f->expunge_gen;
-		v->n_kw = f->n_kw;
+		v->kw_told = f->kw_mask;
 		claim_recent(v, 1);
 		v->next = f->views;
 		if (f->views)
 			f->views->prev = v;
 		f->views = v;
 		mbox_unlock(&f->mu, MBOX_LK_FOLDER);
+		save_recent(f);
 		*v_r = v;
 	}
 	mbox_unlock(&u->io, MBOX_LK_IO);
@@ -196,6 +217,7 @@ mbox_view_close(struct mbox_view **vp)
 {
 	struct mbox_view *v = *vp;
 	struct mbox_folder *f;
+	bool unsaved;
 
 	if (v == NULL)
 		return;
@@ -203,6 +225,14 @@ mbox_view_close(struct mbox_view **vp)
 	f = v->f;
 	if (v->watch)
 		mbox_view_watch(v, NULL, NULL, NULL);
+	mbox_lock(&f->mu, MBOX_LK_FOLDER);
+	unsaved = f->recent_next > f->recent_saved;
+	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
+	if (unsaved) {		/* claimed since the last sync */
+		mbox_lock(&v->u->io, MBOX_LK_IO);
+		save_recent(f);
+		mbox_unlock(&v->u->io, MBOX_LK_IO);
+	}
 	mbox_lock(&f->mu, MBOX_LK_FOLDER);
 	if (v->prev)
 		v->prev->next = v->next;
@@ -306,6 +336,7 @@ mbox_view_status(struct mbox_view *v, struct mbox_status *st)
 	st->uidnext = v->uidnext;
 	st->uidvalidity = f->uidvalidity;
 	st->highestmodseq = v->modseq;
+	mbox_folder_mailboxid(f, st->mailboxid);
 	for (uint32_t i = 0; i < v->count; i++) {
 		while (j < f->count && f->msgs[j].uid < v->uids[i])
 			j++;
@@ -317,8 +348,10 @@ mbox_view_status(struct mbox_view *v, struct mbox_status *st)
 			if (st->first_unseen == 0)
 				st->first_unseen = i + 1;
 		}
-		if (m->flags & MBOX_F_DELETED)
+		if (m->flags & MBOX_F_DELETED) {
 			st->deleted++;
+			st->deleted_size += m->size;
+		}
 		st->size += m->size;
 	}
 	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
@@ -346,6 +379,9 @@ mbox_view_msg(struct mbox_view *v, uint32_t seq, struct mbox_msg_info *info)
 		info->modseq = m->modseq;
 		info->size = m->size;
 		info->internaldate = (time_t)m->idate;
+		info->exact = mbox_name_exact(m->name, m->base_len);
+		info->savedate = (time_t)m->savedate;
+		info->emailid = mbox_name_emailid(m->name, m->base_len);
 	}
 	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 	if (!info->expunged && is_recent(v, uid))
@@ -375,6 +411,24 @@ mbox_view_keyword(struct mbox_view *v, unsigned i)
 	s = v->f->kw[i];
 	mbox_unlock(&v->f->mu, MBOX_LK_FOLDER);
 	return s;
+}
+
+bool
+mbox_view_keywords_news(struct mbox_view *v)
+{
+	bool news;
+
+	mbox_lock(&v->f->mu, MBOX_LK_FOLDER);
+	news = (v->f->kw_mask & ~v->kw_told) != 0;
+	v->kw_told = v->f->kw_mask;
+	mbox_unlock(&v->f->mu, MBOX_LK_FOLDER);
+	return news;
+}
+
+uint32_t
+mbox_view_keywords_told(const struct mbox_view *v)
+{
+	return v->kw_told;
 }
 
 bool
@@ -475,6 +529,7 @@ mbox_view_sync(struct mbox_view *v, char **error_r)
 
 	mbox_lock(&v->u->io, MBOX_LK_IO);
 	r = mbox_sync(v->f, false, v, error_r);
+	save_recent(v->f);
 	mbox_unlock(&v->u->io, MBOX_LK_IO);
 	return r;
 }
@@ -603,8 +658,8 @@ mbox_view_changes(struct mbox_view *v, struct mbox_changes *ch)
 		changes_flags(v, old_uidnext, ch);
 	v->modseq = f->highestmodseq;
 	v->n_own = 0;
-	ch->keywords_changed = f->n_kw != v->n_kw;
-	v->n_kw = f->n_kw;
+	ch->keywords_changed = (f->kw_mask & ~v->kw_told) != 0;
+	v->kw_told = f->kw_mask;
 	ch->exists = v->count;
 	ch->recent = recent_count(v);
 	ch->highestmodseq = v->modseq;

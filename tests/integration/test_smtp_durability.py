@@ -2,8 +2,9 @@
 the message is fsynced): in each recipient's Maildir for local mail
 (inbound MX), in the queue for mail to a remote recipient (submission).
 
-The running server is traced with strace: for every recipient, the file in
-tmp/ must be synced (fsync/fdatasync of it, or syncfs) before its rename
+The running server is traced with strace: for every recipient, the file
+(unnamed O_TMPFILE in new/, or named in tmp/) must be synced
+(fsync/fdatasync of it, or syncfs) before it is linked or renamed
 into new/, and the directory synced (fsync of new/ or the Maildir, or
 syncfs) after the rename; both before the final 250 is written. Causal
 order is safe to read from strace -f: a thread stays stopped at each
@@ -121,22 +122,41 @@ def traced_delivery(tem, rcpts, chunked=False, login=None):
 
 
 def check_order(events, reply_at, user):
+    """The file was synced before it got its name in new/ (a rename from
+    tmp/, or a link of an unnamed O_TMPFILE file), new/ was synced after,
+    both before the 250."""
     box = "/mail/a.test/%s/" % user
-    renames = [e for e in events
-               if e[0] in ("rename", "renameat", "renameat2", "link", "linkat")
-               and box + "tmp/" in e[1] and box + "new/" in e[1]]
-    assert len(renames) == 1, "%s: want one tmp->new rename, got %s" % (
-        user, renames)
-    _, rargs, rstart, rend = renames[0]
-    tmp = re.search(r'"([^"]*' + re.escape(box) + r'tmp/[^"]*)"', rargs).group(1)
-    opened = [e for e in events if e[0] == "openat" and tmp in e[1]]
-    assert opened, "open of %s not traced" % tmp
+    placed = [e for e in events
+              if e[0] in ("rename", "renameat", "renameat2", "link", "linkat")
+              and box + "new/" in e[1] and (box + "tmp/" in e[1] or
+                                            "AT_EMPTY_PATH" in e[1] or
+                                            "/proc/self/fd/" in e[1])]
+    assert len(placed) == 1, "%s: want one file put into new/, got %s" % (
+        user, placed)
+    name, rargs, rstart, rend = placed[0]
+    if box + "tmp/" in rargs:
+        tmp = re.search(r'"([^"]*' + re.escape(box) + r'tmp/[^"]*)"',
+                        rargs).group(1)
+        opened = [e for e in events if e[0] == "openat" and tmp in e[1]]
+        mine = lambda a: tmp + ">" in a
+    else:
+        # linkat(FD<path>, "", ..., AT_EMPTY_PATH) or
+        # linkat(AT_FDCWD, "/proc/self/fd/FD", ...): FD is the file
+        m = re.match(r"(\d+)<", rargs) or re.search(
+            r'"/proc/self/fd/(\d+)"', rargs)
+        fd = m.group(1)
+        opened = [e for e in events if e[0] == "openat" and
+                  "O_TMPFILE" in e[1] and e[3] < rstart and
+                  re.search(r"= %s<" % fd, e[1])]
+        opened = opened[-1:]
+        mine = lambda a: a.startswith(fd + "<")
+    assert opened, "open of the file linked by %s not traced" % rargs
     file_synced = [e for e in events
                    if e[2] > opened[0][3] and e[3] < rstart and (
                        e[0] == "syncfs" or e[0] == "sync" or
-                       (e[0] in ("fsync", "fdatasync") and tmp + ">" in e[1]))]
-    assert file_synced, "%s: %s renamed into new/ before any sync of it" % (
-        user, tmp)
+                       (e[0] in ("fsync", "fdatasync") and mine(e[1])))]
+    assert file_synced, "%s: %s put into new/ before any sync of it" % (
+        user, rargs)
     dir_synced = [e for e in events
                   if e[2] > rend and e[3] < reply_at and (
                       e[0] in ("syncfs", "sync") or
@@ -145,7 +165,8 @@ def check_order(events, reply_at, user):
                                  e[1])))]
     assert dir_synced, "%s: no sync of new/ between the rename and the 250" % (
         user)
-    assert rend < reply_at, "%s: 250 written before the rename" % user
+    assert rend < reply_at, "%s: 250 written before the file was in new/" \
+        % user
 
 
 def check_queue_order(events, reply_at):

@@ -1,0 +1,118 @@
+/*
+ * smtp_quota - mailbox quotas at SMTP (RFC 9208 limits, store/quota.h
+ * usage): "452 4.2.2 Mailbox full" (RFC 3463 4.2.2).
+ *
+ * What is checked, and when (the behaviour of Postfix with Dovecot's
+ * quota-status policy service, which answers at RCPT):
+ * - RCPT: a recipient that resolves to one local mailbox gets 452 4.2.2
+ *   when its usage plus the message's SIZE= (0 without it) would pass its
+ *   limit (or it already holds its MESSAGE limit). The other recipients
+ *   of the transaction are not affected. A usage not computed yet is
+ *   computed on a worker and the recipient is taken this time.
+ * - After the data, when the size is known: a transaction with exactly
+ *   one recipient (one local mailbox) gets 452 4.2.2 for the message when
+ *   it does not fit. With several recipients one reply would speak for
+ *   all of them, so the message is delivered: the quota may then be
+ *   passed by at most this message (a soft limit, as Dovecot's
+ *   quota_grace and Maildir++ allow).
+ * - An alias expanding to several targets is not checked: one full
+ *   mailbox must not hold up everyone else's copy.
+ *
+ * Trust: the recipient was resolved from the administrator's accounts;
+ * SIZE= is the client's claim, used only to refuse early.
+ */
+#include <stdlib.h>
+
+#include "auth/resolve.h"
+#include "conf/conf.h"
+#include "msg/spool.h"
+#include "server/server.h"
+#include "smtp/smtp_session.h"
+#include "store/quota.h"
+#include "util/log.h"
+#include "util/worker.h"
+#include "util/xmalloc.h"
+
+/* r's one local mailbox root (malloc'd) and its limits; NULL when r is
+ * not exactly one local mailbox or has no limit. */
+static char *
+single_box(struct smtp_session *s, const struct smtp_rcpt *r,
+    struct acct_quota *q)
+{
+	const struct acct_target *t = r->res.t;
+	struct acct_quota def = { s->conf->default_quota,
+	    s->conf->default_quota_messages };
+
+	if (r->res.n != 1 || t->kind != ACCT_TARGET_LOCAL ||
+	    !acct_user_quota(s->acct, t->address, &def, q) ||
+	    (q->storage == 0 && q->messages == 0))
+		return NULL;
+	return xasprintf("%s/mail/%s/%s", s->conf->data_dir, t->domain,
+	    t->localpart);
+}
+
+static void
+compute_work(void *arg)
+{
+	struct quota_usage u;
+
+	(void)quota_usage_compute(arg, &u);	/* unreadable: counted later */
+}
+
+static void
+compute_done(void *arg)
+{
+	free(arg);
+}
+
+/* The verdict for root (taken): an unknown usage fits this time, an old
+ * one over the limit is still over (452 is temporary); both are computed
+ * again on a worker for the next answer. */
+static enum quota_verdict
+verdict(struct smtp_session *s, char *root, const struct acct_quota *q,
+    uint64_t size)
+{
+	enum quota_verdict v = quota_peek(root, q->storage, q->messages,
+	    size, 1);
+
+	if ((v == QUOTA_UNKNOWN || v == QUOTA_OVER_STALE) &&
+	    quota_compute_claim(root)) {
+		worker_submit(server_thread_loop(s->base.thread), compute_work,
+		    compute_done, root);
+		root = NULL;
+	}
+	free(root);
+	return v == QUOTA_UNKNOWN ? QUOTA_FITS : v == QUOTA_OVER_STALE ?
+	    QUOTA_OVER : v;
+}
+
+bool
+smtp_quota_rcpt(struct smtp_session *s, const struct smtp_rcpt *r,
+    const char *addr)
+{
+	struct acct_quota q;
+	char *root = single_box(s, r, &q);
+
+	if (root == NULL || verdict(s, root, &q, s->mail.size) != QUOTA_OVER)
+		return true;
+	log_info("%s smtp reject over-quota to=<%s> size=%llu", s->base.id,
+	    addr, (unsigned long long)s->mail.size);
+	smtp_reply(s, "452 4.2.2 <%s>: Mailbox full", addr);
+	return false;
+}
+
+bool
+smtp_quota_data(struct smtp_session *s)
+{
+	struct acct_quota q;
+	uint64_t size = msg_spool_size(s->spool);
+	char *root;
+
+	if (s->nrcpt != 1 || (root = single_box(s, &s->rcpts[0], &q)) == NULL ||
+	    verdict(s, root, &q, size) != QUOTA_OVER)
+		return true;
+	log_info("%s smtp reject over-quota msgid=%s size=%llu", s->base.id,
+	    s->msgid, (unsigned long long)size);
+	smtp_reply(s, "452 4.2.2 Mailbox full, try again later");
+	return false;
+}
