@@ -308,7 +308,7 @@ cmd_append(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "%s", error);
 		return IMAP_CMD_DONE;
 	}
-	name = cmd_mbox_decode(cmd, a.mailbox, strlen(a.mailbox));
+	name = cmd_mbox_lookup(cmd, a.mailbox, strlen(a.mailbox));
 	if (name != NULL && append_check(cmd, &a) &&
 	    imap_acl_open(cmd, name, MBOX_ACL_INSERT, true, &to) == 0) {
 		append_all(cmd, &to, &a);

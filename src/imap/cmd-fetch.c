@@ -1,7 +1,8 @@
 /*
  * cmd-fetch - FETCH and UID FETCH (RFC 9051 6.4.5), with BINARY
- * (RFC 3516) and the CONDSTORE/QRESYNC modifiers CHANGEDSINCE and
- * VANISHED (RFC 7162 3.1.4, 3.2.6).
+ * (RFC 3516), PREVIEW (RFC 8970, mail/mail_preview.c) and the
+ * CONDSTORE/QRESYNC modifiers CHANGEDSINCE and VANISHED (RFC 7162
+ * 3.1.4, 3.2.6).
  *
  * Trust: the client is authenticated but untrusted: the arguments are
  * parsed by imap_args.c and the set is checked against the view here;
@@ -41,6 +42,7 @@
 #include "imap/imap_msgs.h"
 #include "mail/imap_msgstruct.h"
 #include "mail/imap_section.h"
+#include "mail/mail_preview.h"
 #include "store/mailbox.h"
 #include "store/mailbox_acl.h"
 #include "util/log.h"
@@ -130,6 +132,10 @@ plan(struct fetch_ctx *x, const char **error_r)
 		x->load = LOAD_FULL;
 	if (items & (IMAP_FETCH_RFC822 | IMAP_FETCH_RFC822_TEXT))
 		x->set_seen = true;
+	if (items & IMAP_FETCH_PREVIEW) {	/* never sets \Seen */
+		x->load = LOAD_FULL;
+		x->parse = true;
+	}
 	x->secs = xcalloc(x->f.body_count ? x->f.body_count : 1,
 	    sizeof(*x->secs));
 	for (i = 0; i < x->f.body_count; i++) {
@@ -467,6 +473,14 @@ put_structure(struct imap_cmd *cmd, struct fetch_ctx *x,
 		imap_section_fetch(imap_msgs_mime(d), &text, 0, SIZE_MAX,
 		    &x->scratch, NULL);
 		put_content(out, "RFC822.TEXT", &x->scratch, false, false);
+	}
+	if (items & IMAP_FETCH_PREVIEW) {
+		item(out, first);
+		buf_reset(&x->scratch);
+		mail_preview(imap_msgs_mime(d), &x->scratch);
+		buf_puts(out, "PREVIEW ");
+		imap_out_string(out, buf_cstr(&x->scratch), x->scratch.len,
+		    cmd->c->utf8);
 	}
 }
 

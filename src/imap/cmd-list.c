@@ -16,8 +16,10 @@
  *  - (SUBSCRIBED): subscribed names, existing or not (\NonExistent);
  *  - (SPECIAL-USE): folders with a special use;
  *  - RECURSIVEMATCH: also a name that fails the selection but has a
- *    subscribed descendant, with ("CHILDINFO" ("SUBSCRIBED")); such a name
- *    may not exist at all, not even as a parent (\NonExistent).
+ *    subscribed descendant that no pattern matches, with ("CHILDINFO"
+ *    ("SUBSCRIBED")); such a name may not exist at all, not even as a
+ *    parent (\NonExistent). A descendant the LIST answers itself makes
+ *    the CHILDINFO redundant: RFC 5258 3.5 says leave it out.
  * \HasChildren/\HasNoChildren and special uses are always sent (RFC 5258
  * and RFC 6154 allow it; Dovecot does the same); \Subscribed with the
  * SUBSCRIBED selection or return option.
@@ -41,6 +43,7 @@ struct list_entry {
 	char		*name;		/* owned */
 	unsigned	 flags;		/* MBOX_* */
 	bool		 child_sub;	/* a descendant is subscribed */
+	bool		 child_sub_unlisted;	/* ... that LIST leaves out */
 };
 
 struct list_req {
@@ -49,6 +52,7 @@ struct list_req {
 	struct imap_list l;
 	char		**pats;		/* reference + pattern, UTF-8 */
 	unsigned	 npats;
+	unsigned	 n_empty;	/* "" patterns */
 	bool		 pct_end;	/* LSUB: a pattern ends in "%" */
 	struct list_entry *e;
 	size_t		 n, cap;
@@ -66,40 +70,50 @@ list_req_free(struct list_req *q)
 	imap_list_free(&q->l);
 }
 
-/* Decodes the reference and the patterns into q->pats; false after a BAD.
- * An absolute pattern (starting with the delimiter) ignores the
- * reference, as in RFC 9051's examples; empty patterns are skipped. */
-static bool
+/* The UTF-8 form of a reference or pattern; NULL when it is no valid
+ * modified UTF-7 (or UTF-8): it names nothing tem can hold, so it matches
+ * nothing (an empty answer, as Dovecot gives, not BAD). */
+static char *
+list_decode(const struct list_req *q, const char *s)
+{
+	const char *error;
+
+	return cmd_mbox_try(q->cmd, s, strlen(s), &error);
+}
+
+/* Decodes the reference and the patterns into q->pats. An absolute
+ * pattern (starting with the delimiter) ignores the reference, as in RFC
+ * 9051's examples; empty patterns and those that cannot match (see
+ * list_decode) are skipped; q->n_empty counts the empty ones. */
+static void
 list_patterns(struct list_req *q)
 {
 	char *ref, *pat;
 	size_t len;
 
-	ref = cmd_mbox_decode(q->cmd, q->l.reference, strlen(q->l.reference));
-	if (ref == NULL)
-		return false;
+	ref = list_decode(q, q->l.reference);
 	q->pats = xcalloc(q->l.pattern_count, sizeof(*q->pats));
 	for (unsigned i = 0; i < q->l.pattern_count; i++) {
-		if (q->l.patterns[i][0] == '\0')
+		if (q->l.patterns[i][0] == '\0') {
+			q->n_empty++;
 			continue;
-		pat = cmd_mbox_decode(q->cmd, q->l.patterns[i],
-		    strlen(q->l.patterns[i]));
-		if (pat == NULL) {
-			free(ref);
-			return false;
 		}
+		if ((pat = list_decode(q, q->l.patterns[i])) == NULL)
+			continue;
 		if (pat[0] == CMD_MBOX_SEP)
 			q->pats[q->npats++] = pat;
-		else {
+		else if (ref != NULL) {
 			q->pats[q->npats++] = xasprintf("%s%s", ref, pat);
 			free(pat);
+		} else {
+			free(pat);
+			continue;
 		}
 		len = strlen(q->pats[q->npats - 1]);
 		if (len > 0 && q->pats[q->npats - 1][len - 1] == '%')
 			q->pct_end = true;
 	}
 	free(ref);
-	return true;
 }
 
 static bool
@@ -109,6 +123,16 @@ matches(const struct list_req *q, const char *name)
 		if (imap_list_match(q->pats[i], name, CMD_MBOX_SEP))
 			return true;
 	return false;
+}
+
+/* Whether LIST with the SUBSCRIBED selection answers subscribed name e. */
+static bool
+listed_subscribed(const struct list_req *q, const struct list_entry *e)
+{
+	if ((q->l.select & IMAP_LIST_SEL_SPECIAL_USE) &&
+	    !(e->flags & MBOX_SPECIAL_USE))
+		return false;
+	return matches(q, e->name);
 }
 
 static void
@@ -133,9 +157,11 @@ cmp_entry(const void *a, const void *b)
 }
 
 /*
- * Marks every ancestor of a subscribed name with child_sub, adding the
- * ancestors the store does not know (neither folders nor parents) as
- * \NonExistent names. Index map: name -> entry index + 1.
+ * Marks every ancestor of a subscribed name with child_sub (and with
+ * child_sub_unlisted when the name matches no pattern, so that LIST does
+ * not answer it), adding the ancestors the store does not know (neither
+ * folders nor parents) as \NonExistent names. Index map: name -> entry
+ * index + 1.
  */
 static void
 mark_subscribed_parents(struct list_req *q)
@@ -148,6 +174,7 @@ mark_subscribed_parents(struct list_req *q)
 	for (size_t i = 0; i < n0; i++) {
 		if (!(q->e[i].flags & MBOX_SUBSCRIBED))
 			continue;
+		bool unlisted = !listed_subscribed(q, &q->e[i]);
 		char *p = xstrdup(q->e[i].name), *slash;
 		while ((slash = strrchr(p, CMD_MBOX_SEP)) != NULL) {
 			*slash = '\0';
@@ -159,6 +186,7 @@ mark_subscribed_parents(struct list_req *q)
 				hashmap_put(m, p, (void *)k);
 			}
 			q->e[k - 1].child_sub = true;
+			q->e[k - 1].child_sub_unlisted |= unlisted;
 		}
 		free(p);
 	}
@@ -219,13 +247,12 @@ list_one(struct list_req *q, const struct list_entry *e)
 	if (!matches(q, e->name))
 		return;
 	if (sel & IMAP_LIST_SEL_SUBSCRIBED) {
-		if (!(flags & MBOX_SUBSCRIBED)) {
-			if (!(sel & IMAP_LIST_SEL_RECURSIVEMATCH) ||
-			    !e->child_sub)
-				return;
-		}
+		/* RFC 5258 3.5: CHILDINFO only for a subscribed descendant
+		   this LIST does not answer itself (no redundant ones) */
 		childinfo = (sel & IMAP_LIST_SEL_RECURSIVEMATCH) &&
-		    e->child_sub;
+		    e->child_sub_unlisted;
+		if (!(flags & MBOX_SUBSCRIBED) && !childinfo)
+			return;
 	} else if (flags & MBOX_NONEXISTENT)
 		return;
 	if ((sel & IMAP_LIST_SEL_SPECIAL_USE) && !childinfo &&
@@ -288,11 +315,9 @@ list_common(struct imap_cmd *cmd, bool lsub)
 		list_req_free(&q);
 		return IMAP_CMD_DONE;
 	}
-	if (!list_patterns(&q)) {
-		list_req_free(&q);
-		return IMAP_CMD_DONE;
-	}
-	if (q.npats == 0 && q.l.pattern_count == 1 && !lsub) {
+	list_patterns(&q);
+	if (q.npats == 0 && q.l.pattern_count == 1 && q.n_empty == 1 &&
+	    !lsub) {
 		/* LIST "" "": the root and the delimiter (RFC 9051 6.3.9) */
 		buf_puts(&cmd->out, "* LIST (\\Noselect) \"/\" \"\"\r\n");
 	} else if (q.npats > 0) {

@@ -28,23 +28,43 @@ _Static_assert(IMAP_FLAG_ANSWERED == MBOX_F_ANSWERED &&
 /* ---- shared helpers ------------------------------------------------- */
 
 char *
-cmd_mbox_decode(struct imap_cmd *cmd, const char *s, size_t len)
+cmd_mbox_try(struct imap_cmd *cmd, const char *s, size_t len,
+    const char **error_r)
 {
-	const char *error;
-	char *name = imap_mailbox_decode(s, len, cmd->c->utf8, &error);
+	char *name = imap_mailbox_decode(s, len, cmd->c->utf8, error_r);
 
-	if (name == NULL) {
-		imap_cmd_bad(cmd, "%s", error);
-		return NULL;
-	}
-	if (strncasecmp(name, "INBOX", 5) == 0 &&
+	if (name != NULL && strncasecmp(name, "INBOX", 5) == 0 &&
 	    (name[5] == '\0' || name[5] == CMD_MBOX_SEP))
 		memcpy(name, "INBOX", 5);
 	return name;
 }
 
 char *
-cmd_mbox_arg(struct imap_cmd *cmd, const struct imap_arg *arg)
+cmd_mbox_decode(struct imap_cmd *cmd, const char *s, size_t len)
+{
+	const char *error;
+	char *name = cmd_mbox_try(cmd, s, len, &error);
+
+	if (name == NULL)
+		imap_cmd_bad(cmd, "%s", error);
+	return name;
+}
+
+char *
+cmd_mbox_lookup(struct imap_cmd *cmd, const char *s, size_t len)
+{
+	const char *error;
+	char *name = cmd_mbox_try(cmd, s, len, &error);
+
+	if (name == NULL)
+		imap_cmd_no(cmd, "[NONEXISTENT] Mailbox doesn't exist (%s)",
+		    error);
+	return name;
+}
+
+/* An astring argument (BAD when it is none), decoded for lookup or not. */
+static char *
+name_arg(struct imap_cmd *cmd, const struct imap_arg *arg, bool lookup)
 {
 	const char *s;
 	size_t len;
@@ -53,7 +73,20 @@ cmd_mbox_arg(struct imap_cmd *cmd, const struct imap_arg *arg)
 		imap_cmd_bad(cmd, "Invalid mailbox name");
 		return NULL;
 	}
-	return cmd_mbox_decode(cmd, s, len);
+	return lookup ? cmd_mbox_lookup(cmd, s, len) :
+	    cmd_mbox_decode(cmd, s, len);
+}
+
+char *
+cmd_mbox_arg(struct imap_cmd *cmd, const struct imap_arg *arg)
+{
+	return name_arg(cmd, arg, false);
+}
+
+char *
+cmd_mbox_lookup_arg(struct imap_cmd *cmd, const struct imap_arg *arg)
+{
+	return name_arg(cmd, arg, true);
 }
 
 enum imap_cmd_result
@@ -267,7 +300,7 @@ cmd_delete(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "DELETE needs a mailbox name");
 		return IMAP_CMD_DONE;
 	}
-	if ((name = cmd_mbox_arg(cmd, &cmd->args[0])) == NULL)
+	if ((name = cmd_mbox_lookup_arg(cmd, &cmd->args[0])) == NULL)
 		return IMAP_CMD_DONE;
 	/* Deleting the selected folder deselects it first (as Dovecot
 	 * does), so this session never sees its own BYE for it. */
@@ -278,6 +311,7 @@ cmd_delete(struct imap_cmd *cmd)
 		XFREE(&c->searchres);
 		c->n_searchres = 0;
 		c->searchres_set = false;
+		imap_context_clear(c);
 	}
 	if (imap_acl_in_ns(name)) {
 		imap_acl_delete_shared(cmd, name);
@@ -306,7 +340,7 @@ cmd_rename(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "RENAME needs two mailbox names");
 		return IMAP_CMD_DONE;
 	}
-	if ((from = cmd_mbox_arg(cmd, &cmd->args[0])) == NULL ||
+	if ((from = cmd_mbox_lookup_arg(cmd, &cmd->args[0])) == NULL ||
 	    (to = new_name_arg(cmd, &cmd->args[1])) == NULL) {
 		free(from);
 		return IMAP_CMD_DONE;
@@ -376,7 +410,7 @@ cmd_status(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "%s", error);
 		return IMAP_CMD_DONE;
 	}
-	name = cmd_mbox_decode(cmd, sa.mailbox, strlen(sa.mailbox));
+	name = cmd_mbox_lookup(cmd, sa.mailbox, strlen(sa.mailbox));
 	if (name == NULL) {
 		imap_status_free(&sa);
 		return IMAP_CMD_DONE;

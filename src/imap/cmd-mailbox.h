@@ -26,8 +26,22 @@ struct mbox_status;
  * tagged BAD reply.
  */
 char *cmd_mbox_decode(struct imap_cmd *cmd, const char *s, size_t len);
+/* The same without a reply: NULL with *error_r (static text). */
+char *cmd_mbox_try(struct imap_cmd *cmd, const char *s, size_t len,
+    const char **error_r);
 /* The same for an astring argument (BAD when it is no astring). */
 char *cmd_mbox_arg(struct imap_cmd *cmd, const struct imap_arg *arg);
+/*
+ * The same for the name of a mailbox that must exist (SELECT, EXAMINE,
+ * STATUS, DELETE, RENAME's source, APPEND, COPY/MOVE's target): a name
+ * that decodes to nothing tem can hold (a valid atom that is no modified
+ * UTF-7, such as "&AOk-&AOk-" or "!#$&'+", or no UTF-8) names no mailbox,
+ * so NULL after "NO [NONEXISTENT]", as Dovecot answers. CREATE, RENAME's
+ * target and (UN)SUBSCRIBE keep cmd_mbox_arg's BAD: they would make or
+ * record such a name, and RFC 3501 5.1.3 has the server reject it.
+ */
+char *cmd_mbox_lookup(struct imap_cmd *cmd, const char *s, size_t len);
+char *cmd_mbox_lookup_arg(struct imap_cmd *cmd, const struct imap_arg *arg);
 
 /* Sets the tagged NO for store error r (a negative enum mbox_err) with
  * the store's text err (may be NULL), frees err, returns IMAP_CMD_DONE. */

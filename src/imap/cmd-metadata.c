@@ -245,10 +245,14 @@ cmd_setmetadata(struct imap_cmd *cmd)
 	if (r == 0)
 		r = mdata_set(m, mailbox, ch, sm.n_values, &err);
 	mdata_close(&m);
-	if (r < 0)
+	if (r < 0) {
 		mdata_fail(cmd, r, err);
-	else
+	} else {
+		for (unsigned i = 0; i < sm.n_values; i++)	/* NOTIFY */
+			mbox_user_metadata_changed(cmd->c->mu, mailbox,
+			    sm.values[i].entry);
 		imap_cmd_ok(cmd, "SETMETADATA completed");
+	}
 	free(ch);
 	free(mailbox);
 	imap_setmetadata_free(&sm);

@@ -20,6 +20,9 @@
  * (an IMAP4rev2 client sends UTF-8 without CHARSET anyway), folded once
  * by mail_search_fold().
  *
+ * Addresses: FROM/TO/CC/BCC match the parsed addresses of the field as
+ * "Name <mailbox@host>" text (mail_search_addr), HEADER the raw field.
+ *
  * Dates: BEFORE/ON/SINCE compare the INTERNALDATE's calendar day in the
  * server's time zone (as Dovecot does); SENT* the day of the Date: field
  * as written (mail_search_sent_date); a message without a usable Date:
@@ -282,7 +285,7 @@ header_match(struct search_run *r, struct msg_state *st,
 	} names[] = {
 		{ IMAP_SK_BCC, "Bcc" }, { IMAP_SK_CC, "Cc" },
 		{ IMAP_SK_FROM, "From" }, { IMAP_SK_SUBJECT, "Subject" },
-		{ IMAP_SK_TO, "To" },
+		{ IMAP_SK_TO, "To" },	/* all but Subject: addresses */
 	};
 	const struct mime_msg *m = msg_mime(r, st);
 	const char *name = k->field;
@@ -290,10 +293,14 @@ header_match(struct search_run *r, struct msg_state *st,
 
 	if (m == NULL)
 		return false;
+	if (name != NULL)	/* HEADER: the field's text as it is */
+		return mail_search_header(m, name, k->str, k->len);
 	for (i = 0; name == NULL && i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].t == k->type)
 			name = names[i].name;
-	return mail_search_header(m, name, k->str, k->len);
+	if (k->type == IMAP_SK_SUBJECT)
+		return mail_search_header(m, name, k->str, k->len);
+	return mail_search_addr(m, name, k->str, k->len);
 }
 
 static bool eval(struct search_run *r, struct msg_state *st,
@@ -543,6 +550,13 @@ answer_esearch(struct imap_cmd *cmd, const struct imap_search *s,
 	}
 	if (ret & IMAP_SEARCH_RET_COUNT)
 		buf_printf(&cmd->out, " COUNT %zu", f->n);
+	if (ret & IMAP_SEARCH_RET_PARTIAL) {
+		nums = xcalloc(f->n ? f->n : 1, sizeof(*nums));
+		for (i = 0; i < f->n; i++)
+			nums[i] = found_num(cmd, f, i);
+		imap_context_partial(&cmd->out, s, nums, f->n);
+		free(nums);
+	}
 	if (s->uses_modseq && f->n > 0 &&
 	    (ms = esearch_modseq(cmd, ret, f)) > 0)
 		buf_printf(&cmd->out, " MODSEQ %llu", (unsigned long long)ms);
@@ -589,7 +603,8 @@ cmd_search(struct imap_cmd *cmd)
 	if ((s.ret & IMAP_SEARCH_RET_SAVE) &&
 	    !imap_msgs_saved_set(cmd->c, NULL, 0))
 		imap_cmd_bad(cmd, "RETURN (SAVE) is not supported");
-	else if (imap_msgs_search_prepare(cmd, &s) < 0)
+	else if (imap_msgs_search_prepare(cmd, &s) < 0 ||
+	    imap_context_search_check(cmd, &s) < 0)
 		;	/* tagged NO set; the saved result stays empty */
 	else if (imap_msgs_search(cmd, &s, &found, &error) < 0)
 		imap_cmd_bad(cmd, "%s", error);
@@ -601,6 +616,7 @@ cmd_search(struct imap_cmd *cmd)
 			answer_esearch(cmd, &s, &found);
 		else if (!s.ret_given)
 			answer_search(cmd, &s, &found);
+		imap_context_add_search(cmd, &s, &found);
 		imap_cmd_ok(cmd, "Search completed");
 	}
 	imap_msgs_found_free(&found);

@@ -62,6 +62,7 @@ deselect(struct imap_cmd *cmd, bool announce)
 	XFREE(&c->searchres);
 	c->n_searchres = 0;
 	c->searchres_set = false;
+	imap_context_clear(c);
 	if (announce && (c->qresync || c->rev2))
 		buf_puts(&cmd->out, "* OK [CLOSED] Previous mailbox closed\r\n");
 }
@@ -260,8 +261,9 @@ select_common(struct imap_cmd *cmd, bool readonly)
 		imap_cmd_bad(cmd, "QRESYNC is not enabled");
 		return IMAP_CMD_DONE;
 	}
-	name = cmd_mbox_decode(cmd, sel.mailbox, strlen(sel.mailbox));
-	if (name == NULL) {
+	name = cmd_mbox_lookup(cmd, sel.mailbox, strlen(sel.mailbox));
+	if (name == NULL) {		/* a failed SELECT deselects */
+		deselect(cmd, true);
 		imap_select_free(&sel);
 		return IMAP_CMD_DONE;
 	}

@@ -11,12 +11,11 @@
  * Only the header of each message is read, and only when a criterion
  * needs it (ARRIVAL and SIZE come from the index).
  *
- * Collation: strings are compared after charset_fold() (RFC 5256 asks for
- * i;ascii-casemap at least; folding is a superset). Ties are broken by
- * sequence number, ascending, whatever REVERSE said (RFC 5256 3) -
- * except that ARRIVAL counts the mailbox order as part of the arrival
- * time, so REVERSE ARRIVAL lists messages appended in the same second
- * newest first, as a user expects. The
+ * Keys: src/mail/mail_keys.h computes them from the first field of each
+ * name (as Dovecot does), compared with strcmp (i;ascii-casemap for
+ * ASCII). Ties are broken by sequence number, ascending, whatever
+ * REVERSE said (RFC 5256 3): REVERSE reverses only its own key. ARRIVAL
+ * is the INTERNALDATE (the one APPEND gave, else the delivery time). The
  * sent date is the Date: field, else the INTERNALDATE (RFC 5256 2.2).
  */
 #include <stdint.h>
@@ -27,7 +26,7 @@
 #include "imap/cmd-sort.h"
 #include "imap/imap_client.h"
 #include "imap/imap_msgs.h"
-#include "mail/charset.h"
+#include "mail/mail_keys.h"
 #include "mail/mail_search.h"
 #include "mail/rfc5322.h"
 #include "store/mailbox.h"
@@ -56,43 +55,16 @@ imap_sort_items_free(struct imap_sort_item *it, size_t n)
 	free(it);
 }
 
+/* The key of the first field called name: keyf of its value, or "". */
 static char *
-fold(const char *s, size_t len)
-{
-	struct buf b;
-
-	buf_init(&b, 0);
-	charset_fold(s, len, &b);
-	buf_putc(&b, '\0');	/* an empty result still allocates */
-	return buf_steal(&b, NULL);
-}
-
-/* RFC 5256 FROM/TO/CC: the first address's addr-mailbox; RFC 5957
-   DISPLAYFROM/DISPLAYTO: its decoded display name, else its addr-spec. */
-static char *
-addr_key(const struct imap_msg_data *d, const char *field, bool display)
+field_key(const struct imap_msg_data *d, const char *name,
+    char *(*keyf)(const char *, size_t))
 {
 	struct rfc5322_field f;
-	struct rfc5322_addr *list, *a;
-	struct buf b;
-	char *r;
 
-	if (d->data == NULL || !rfc5322_find(d->data, d->len, field, &f))
+	if (d->data == NULL || !rfc5322_find(d->data, d->len, name, &f))
 		return xstrdup("");
-	list = rfc5322_addr_parse(f.value, f.value_len);
-	for (a = list; a != NULL && a->host == NULL; a = a->next)
-		;	/* group markers */
-	buf_init(&b, 0);
-	if (a != NULL && display && a->name != NULL && a->name[0] != '\0')
-		rfc5322_decode(a->name, strlen(a->name), &b);
-	else if (a != NULL && display)
-		buf_printf(&b, "%s@%s", a->mailbox, a->host);
-	else if (a != NULL)
-		buf_puts(&b, a->mailbox);
-	rfc5322_addr_free(&list);
-	r = fold(buf_cstr(&b), b.len);
-	buf_free(&b);
-	return r;
+	return keyf(f.value, f.value_len);
 }
 
 /* Fills the keys of it that need[] asks for from the message header. */
@@ -103,21 +75,21 @@ item_load(struct imap_cmd *cmd, struct imap_sort_item *it, const bool *need,
 	static const struct {
 		enum imap_sort_key	 key;
 		const char		*field;
-		bool			 display;
+		char		*(*keyf)(const char *, size_t);
 	} addrs[] = {
-		{ IMAP_SORT_FROM, "From", false },
-		{ IMAP_SORT_TO, "To", false },
-		{ IMAP_SORT_CC, "Cc", false },
-		{ IMAP_SORT_DISPLAYFROM, "From", true },
-		{ IMAP_SORT_DISPLAYTO, "To", true },
+		{ IMAP_SORT_FROM, "From", mail_key_addr_mailbox },
+		{ IMAP_SORT_TO, "To", mail_key_addr_mailbox },
+		{ IMAP_SORT_CC, "Cc", mail_key_addr_mailbox },
+		{ IMAP_SORT_DISPLAYFROM, "From", mail_key_addr_display },
+		{ IMAP_SORT_DISPLAYTO, "To", mail_key_addr_display },
 	};
+	struct rfc5322_field f;
 	struct mbox_view *v = cmd->c->view;
 	struct mbox_msg_info info;
 	struct imap_msg_data d;
 	const struct mime_msg *m = NULL;
 	bool header;
 	size_t k;
-	char *s;
 
 	memset(&d, 0, sizeof(d));
 	if (mbox_view_msg(v, it->seq, &info) == 0) {
@@ -135,16 +107,15 @@ item_load(struct imap_cmd *cmd, struct imap_sort_item *it, const bool *need,
 		m = imap_msgs_mime(&d);
 	if (m != NULL && need[IMAP_SORT_DATE])
 		(void)mail_search_sent_date(m, &it->date, NULL);
-	if (need[IMAP_SORT_SUBJECT]) {
-		s = m != NULL ? mail_search_base_subject(m, &it->reply) :
+	if (need[IMAP_SORT_SUBJECT])
+		it->str[IMAP_SORT_SUBJECT] = d.data != NULL &&
+		    rfc5322_find(d.data, d.len, "Subject", &f) ?
+		    mail_key_subject(f.value, f.value_len, &it->reply) :
 		    xstrdup("");
-		it->str[IMAP_SORT_SUBJECT] = fold(s, strlen(s));
-		free(s);
-	}
 	for (k = 0; k < sizeof(addrs) / sizeof(addrs[0]); k++)
 		if (need[addrs[k].key])
-			it->str[addrs[k].key] = addr_key(&d, addrs[k].field,
-			    addrs[k].display);
+			it->str[addrs[k].key] = field_key(&d, addrs[k].field,
+			    addrs[k].keyf);
 	if (thread && m != NULL) {
 		it->msgid = mail_thread_message_id(m);
 		it->nrefs = mail_thread_references(m, &it->refs);
@@ -268,11 +239,7 @@ sort_cmp(const void *pa, const void *pb, void *arg)
 	for (i = 0; i < sp->n; i++) {
 		switch (sp->keys[i].crit) {
 		case IMAP_SORT_ARRIVAL:
-			/* equal INTERNALDATEs: the mailbox order is the
-			   arrival order, so REVERSE turns it round too */
 			c = cmp_time(a->arrival, b->arrival);
-			if (c == 0)
-				c = cmp_num(a->seq, b->seq);
 			break;
 		case IMAP_SORT_DATE:
 			c = cmp_time(a->date, b->date);
@@ -291,9 +258,10 @@ sort_cmp(const void *pa, const void *pb, void *arg)
 	return cmp_num(a->seq, b->seq);
 }
 
-/* (criteria) -> spec and what to load. */
+/* (criteria) at cmd->args[at] -> spec and what to load. */
 static int
-parse_criteria(struct imap_cmd *cmd, struct sort_spec *sp, bool *need)
+parse_criteria(struct imap_cmd *cmd, unsigned at, struct sort_spec *sp,
+    bool *need)
 {
 	const struct imap_arg *list;
 	unsigned count, i, k;
@@ -301,8 +269,8 @@ parse_criteria(struct imap_cmd *cmd, struct sort_spec *sp, bool *need)
 	const char *s;
 
 	memset(sp, 0, sizeof(*sp));
-	if (cmd->count < 1 ||
-	    !imap_arg_get_list(&cmd->args[0], &list, &count) || count == 0)
+	if (cmd->count <= at ||
+	    !imap_arg_get_list(&cmd->args[at], &list, &count) || count == 0)
 		return -1;
 	for (i = 0; i < count; i++) {
 		if (!imap_arg_get_atom(&list[i], &s))
@@ -333,7 +301,9 @@ cmd_sort(struct imap_cmd *cmd)
 	uint64_t highest = 0;
 	size_t n, i;
 
-	if (parse_criteria(cmd, &sp, need) < 0) {
+	if (cmd->count > 0 && imap_arg_atom_equals(&cmd->args[0], "RETURN"))
+		return cmd_esort(cmd);		/* imap_context.c */
+	if (parse_criteria(cmd, 0, &sp, need) < 0) {
 		imap_cmd_bad(cmd, "Invalid sort criteria");
 		return IMAP_CMD_DONE;
 	}
@@ -352,4 +322,48 @@ cmd_sort(struct imap_cmd *cmd)
 	imap_sort_items_free(it, n);
 	imap_cmd_ok(cmd, "Sort completed");
 	return IMAP_CMD_DONE;
+}
+
+/* ---- for ESORT and CONTEXT=SORT (imap_context.c) -------------------- */
+
+struct imap_sort_spec {
+	struct sort_spec sp;
+	bool		 need[IMAP_SORT_NKEYS];
+};
+
+struct imap_sort_spec *
+imap_sort_spec_parse(struct imap_cmd *cmd, unsigned at)
+{
+	struct imap_sort_spec *s = xcalloc(1, sizeof(*s));
+
+	if (parse_criteria(cmd, at, &s->sp, s->need) < 0) {
+		free(s);
+		imap_cmd_bad(cmd, "Invalid sort criteria");
+		return NULL;
+	}
+	return s;
+}
+
+void
+imap_sort_spec_free(struct imap_sort_spec **s)
+{
+	free(*s);
+	*s = NULL;
+}
+
+void
+imap_sort_seqs(struct imap_cmd *cmd, const struct imap_sort_spec *s,
+    uint32_t *seqs, size_t n)
+{
+	struct imap_sort_item *it = xcalloc(n ? n : 1, sizeof(*it));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		it[i].seq = seqs[i];
+		item_load(cmd, &it[i], s->need, false);
+	}
+	qsort_r(it, n, sizeof(*it), sort_cmp, (void *)(uintptr_t)&s->sp);
+	for (i = 0; i < n; i++)
+		seqs[i] = it[i].seq;
+	imap_sort_items_free(it, n);
 }

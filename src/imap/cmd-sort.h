@@ -61,4 +61,16 @@ uint32_t imap_sort_num(const struct imap_cmd *cmd,
 int imap_sort_date_cmp(const struct imap_sort_item *a,
     const struct imap_sort_item *b);
 
+/*
+ * ESORT and CONTEXT=SORT (imap_context.c): the sort criteria at
+ * cmd->args[at] as a spec (NULL after setting the tagged BAD), and
+ * BLOCKING, the n seqs put in that order (headers read as SORT does).
+ */
+struct imap_sort_spec;
+struct imap_sort_spec *imap_sort_spec_parse(struct imap_cmd *cmd,
+    unsigned at);
+void imap_sort_spec_free(struct imap_sort_spec **s);
+void imap_sort_seqs(struct imap_cmd *cmd, const struct imap_sort_spec *s,
+    uint32_t *seqs, size_t n);
+
 #endif

@@ -4,8 +4,9 @@
  *
  * Trust: authenticated but untrusted client; arguments are parsed by
  * imap_args.c, sets checked against the view in imap_msgs.c, the mailbox
- * name decoded strictly by imap_mailbox_decode() and validated again by
- * the store.
+ * name decoded strictly by cmd_mbox_lookup() (a name that is no modified
+ * UTF-7 names no mailbox: NO [NONEXISTENT]) and validated again by the
+ * store.
  *
  * STORE answers: without .SILENT an untagged FETCH (FLAGS, UID for UID
  * STORE or under QRESYNC, MODSEQ under CONDSTORE) for every message of
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap/cmd-mailbox.h"
 #include "imap/imap_acl.h"
 #include "imap/imap_client.h"
 #include "imap/imap_msgs.h"
@@ -278,25 +280,26 @@ copy_done(struct imap_cmd *cmd, bool move, uint32_t uidvalidity,
 	buf_free(&code);
 }
 
-/* The set and the destination name (UTF-8, malloc'd). */
+/* The set and the destination name (UTF-8, malloc'd); -1 after the
+   tagged BAD or NO. */
 static int
-copy_args(struct imap_cmd *cmd, struct imap_seqset *set, char **dest_r,
-    const char **error_r)
+copy_args(struct imap_cmd *cmd, struct imap_seqset *set, char **dest_r)
 {
-	const char *s, *name;
+	const char *s, *name, *error;
 	size_t len;
 
 	memset(set, 0, sizeof(*set));
 	*dest_r = NULL;
 	if (cmd->count != 2 || !imap_arg_get_atom(&cmd->args[0], &s) ||
 	    !imap_arg_get_astring(&cmd->args[1], &name, &len)) {
-		*error_r = "Expected a sequence set and a mailbox name";
+		imap_cmd_bad(cmd, "Expected a sequence set and a mailbox name");
 		return -1;
 	}
-	if (imap_seqset_parse(s, true, set, error_r) < 0)
+	if (imap_seqset_parse(s, true, set, &error) < 0) {
+		imap_cmd_bad(cmd, "%s", error);
 		return -1;
-	if ((*dest_r = imap_mailbox_decode(name, len, cmd->c->utf8,
-	    error_r)) == NULL) {
+	}
+	if ((*dest_r = cmd_mbox_lookup(cmd, name, len)) == NULL) {
 		imap_seqset_free(set);
 		return -1;
 	}
@@ -328,10 +331,8 @@ copy_or_move(struct imap_cmd *cmd, bool move)
 	int r;
 
 	memset(&seqs, 0, sizeof(seqs));
-	if (copy_args(cmd, &set, &dest, &error) < 0) {
-		imap_cmd_bad(cmd, "%s", error);
+	if (copy_args(cmd, &set, &dest) < 0)
 		return IMAP_CMD_DONE;
-	}
 	if (imap_msgs_resolve(cmd->c, &set, cmd->uid, &seqs, &error) < 0)
 		imap_cmd_bad(cmd, "%s", error);
 	else if (move && readonly(cmd))

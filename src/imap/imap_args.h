@@ -73,10 +73,12 @@ char *imap_datetime_format(time_t t, char out[IMAP_DATETIME_MAX]);
 /* ------------------------------------------------------------------ */
 /* Sequence sets                                                        */
 
-#define IMAP_SEQ_STAR	UINT32_MAX	/* "*" before imap_seqset_resolve */
-
+/* A range as parsed: "*" is a flag, not a number, because every value of
+   a nz-number up to 4294967295 is a valid UID (RFC 9051 2.3.1.1). After
+   imap_seqset_resolve the flags are false and lo <= hi. */
 struct imap_seq_range {
 	uint32_t	 lo, hi;	/* inclusive */
+	bool		 lo_star, hi_star;	/* "*" (lo/hi then 0) */
 };
 
 struct imap_seqset {
@@ -88,8 +90,8 @@ struct imap_seqset {
 
 /*
  * Parses sequence-set: "1", "2:4", "*", "5:*", "1,3:4,7:*", and "$" when
- * dollar_ok. Numbers are nz-number (no 0, no leading zero). Ranges are kept
- * as written (lo may exceed hi, either may be IMAP_SEQ_STAR) until
+ * dollar_ok. Numbers are nz-number (1..4294967295, no leading zero). Ranges
+ * are kept as written (lo may exceed hi, either may be "*") until
  * imap_seqset_resolve(). Returns 0, or -1 with *error_r (set zeroed).
  */
 int imap_seqset_parse(const char *s, bool dollar_ok, struct imap_seqset *set,
@@ -198,6 +200,10 @@ struct imap_search_key {
 #define IMAP_SEARCH_RET_ALL	0x04u
 #define IMAP_SEARCH_RET_COUNT	0x08u
 #define IMAP_SEARCH_RET_SAVE	0x10u
+/* RFC 5267 (CONTEXT=SEARCH, CONTEXT=SORT); PARTIAL excludes ALL. */
+#define IMAP_SEARCH_RET_CONTEXT	0x20u	/* a hint: accepted, ignored */
+#define IMAP_SEARCH_RET_UPDATE	0x40u	/* ADDTO/REMOVEFROM later */
+#define IMAP_SEARCH_RET_PARTIAL	0x80u	/* partial_lo..partial_hi */
 
 struct imap_search {
 	char		*charset;	/* NULL when none was given */
@@ -205,6 +211,7 @@ struct imap_search {
 	unsigned	 ret;		/* IMAP_SEARCH_RET_*; "RETURN ()"
 					   gives ALL */
 	struct imap_search_key *root;	/* an AND of the top-level keys */
+	uint32_t	 partial_lo, partial_hi;	/* PARTIAL lo:hi, lo <= hi */
 	bool		 uses_saved;	/* "$" appears */
 	bool		 uses_modseq;	/* a MODSEQ key: CONDSTORE is on */
 };
@@ -218,6 +225,11 @@ struct imap_search {
 int imap_args_parse_search(const struct imap_arg *args, unsigned count,
     struct imap_search *s, const char **error_r);
 void imap_search_free(struct imap_search *s);
+/* The RETURN option list a (its "(...)") into s->ret, s->ret_given and
+   the PARTIAL range: SORT RETURN (RFC 5267) parses it on its own.
+   Returns 0 or -1 with *error_r. */
+int imap_args_parse_search_return(struct imap_search *s,
+    const struct imap_arg *a, const char **error_r);
 
 /* ------------------------------------------------------------------ */
 /* FETCH                                                                */
@@ -236,6 +248,7 @@ void imap_search_free(struct imap_search *s);
 #define IMAP_FETCH_SAVEDATE		0x800u	/* RFC 8514 */
 #define IMAP_FETCH_EMAILID		0x1000u	/* RFC 8474 */
 #define IMAP_FETCH_THREADID		0x2000u	/* RFC 8474: always NIL */
+#define IMAP_FETCH_PREVIEW		0x10000u /* RFC 8970; "(LAZY)" taken */
 
 /* Same order as enum imap_section_kind of mail/imap_section.h, and the
    same bounds, so whatever is accepted here imap_section_parse() accepts

@@ -5,9 +5,10 @@
  * the server's session core (server/session.h). The commands that manage
  * the session are in cmd-session.c, imap_login.c and imap_idle.c.
  *
- * Trust: untrusted client. Limits: IMAP_PREAUTH_LINE_MAX before login,
- * IMAP_LINE_MAX after; literals IMAP_LITERAL_MAX except APPEND's
- * (message_size_limit, refused before it is read); IMAP_MAX_BAD BAD
+ * Trust: untrusted client. Limits: command lines IMAP_LINE_MAX (64 KiB,
+ * before login too: IMAP_PREAUTH_LINE_MAX); literals
+ * IMAP_PREAUTH_LITERAL_MAX before login, IMAP_LITERAL_MAX after, except
+ * APPEND's (message_size_limit, refused before it is read); IMAP_MAX_BAD BAD
  * replies in a row end the session; IMAP_PREAUTH_TIMEOUT to log in, then
  * IMAP_IDLE_TIMEOUT of silence (IDLE included, RFC 9051 5.4).
  */
@@ -23,6 +24,7 @@
 #include "imap/imap_acl.h"
 #include "imap/imap_client.h"
 #include "imap/imap_msgs.h"
+#include "imap/imap_notify.h"
 #include "store/mailbox.h"
 #include "store/mailbox_acl.h"
 #include "util/io.h"
@@ -143,6 +145,7 @@ imap_client_updates(struct imap_client *c, struct buf *out,
 	struct mbox_changes ch;
 	char *err = NULL;
 
+	imap_notify_updates(c, out);	/* other mailboxes (NOTIFY) */
 	if (c->view == NULL)
 		return true;
 	/* another user's folder whose "r" was revoked: nothing more of it */
@@ -158,6 +161,7 @@ imap_client_updates(struct imap_client *c, struct buf *out,
 		mbox_changes_free(&ch);
 		return false;
 	}
+	imap_context_expunged(c, out, &ch);
 	if (c->qresync && ch.n_expunged > 0) {
 		buf_puts(out, "* VANISHED ");
 		for (size_t i = 0; i < ch.n_expunged; i++)
@@ -189,6 +193,7 @@ imap_client_updates(struct imap_client *c, struct buf *out,
 		    mi.keywords);
 		buf_puts(out, ")\r\n");
 	}
+	imap_context_refresh(c, out, &ch);
 	mbox_changes_free(&ch);
 	return true;
 }
@@ -269,9 +274,11 @@ imap_run_work(void *arg)
 	struct imap_client *c = cmd->c;
 
 	/* a shared folder whose "r" was revoked answers NO [NOPERM] */
+	imap_notify_acting(c, true);
 	r->result = imap_acl_gate(cmd) ? cmd->def->fn(cmd) : IMAP_CMD_DONE;
+	imap_notify_acting(c, false);
 	if (r->result == IMAP_CMD_DONE && !cmd->no_updates &&
-	    c->state == IMAP_STATE_SELECTED)
+	    (c->state == IMAP_STATE_SELECTED || c->notify != NULL))
 		r->gone = !imap_client_updates(c, &cmd->out, cmd->uid ||
 		    !(cmd->def->flags & IMAP_CMD_F_NO_EXPUNGE));
 }
@@ -552,9 +559,9 @@ imap_client_start(struct imap_client *c, int fd)
 
 	imap_parser_limits_default(&lim);
 	lim.line_max = IMAP_PREAUTH_LINE_MAX;
-	lim.literal_max = IMAP_PREAUTH_LINE_MAX;
+	lim.literal_max = IMAP_PREAUTH_LITERAL_MAX;
 	lim.append_max = 0;
-	lim.command_max = IMAP_PREAUTH_LINE_MAX * 2;
+	lim.command_max = IMAP_PREAUTH_LINE_MAX + IMAP_PREAUTH_LITERAL_MAX;
 	c->parser = imap_parser_create(&lim);
 	session_start(&c->base, &imap_proto, fd, c->base.svc == SVC_IMAPS,
 	    IMAP_PREAUTH_TIMEOUT);
@@ -592,6 +599,7 @@ imap_client_free(struct session *base)
 	    c->ncommands, (long)(time(NULL) - c->base.started));
 	if (c->view)
 		mbox_view_watch(c->view, NULL, NULL, NULL);
+	imap_notify_end(c);		/* before the user goes */
 	if (c->view || c->mu) {
 		struct imap_release *r = xmalloc(sizeof(*r));
 		r->view = c->view;
@@ -612,6 +620,7 @@ imap_client_free(struct session *base)
 		server_slot_release(imap_user_key(c->user));
 	free(c->searchres);
 	free(c->acl_owner);
+	imap_context_clear(c);
 	free(c->user);
 	free(c);
 }

@@ -47,8 +47,12 @@ struct loop_timer;
 
 /* Limits (STYLE.md habit 5). */
 #define IMAP_LINE_MAX		(64 * 1024)	/* command line, no literals */
-/* Before login: room for AUTHENTICATE with a SASL_LINE_MAX response. */
-#define IMAP_PREAUTH_LINE_MAX	(16 * 1024)
+/* Before login the same line: an RFC 2971 ID at its limits (30 pairs of
+   a 30-octet field and a 1,024-octet value) is ~32 KB, ~63 KB with every
+   character quoted-escaped; AUTHENTICATE's SASL-IR is SASL_LINE_MAX.
+   Literals are smaller there: a LOGIN password or an ID value. */
+#define IMAP_PREAUTH_LINE_MAX	IMAP_LINE_MAX
+#define IMAP_PREAUTH_LITERAL_MAX (16 * 1024)
 #define IMAP_LITERAL_MAX	(64 * 1024)	/* literals except APPEND's */
 #define IMAP_OUT_CHUNK		(256 * 1024)	/* a handler's MORE chunk */
 #define IMAP_MAX_BAD		20	/* BAD replies in a row: BYE */
@@ -126,6 +130,12 @@ struct imap_client {
 	char			*acl_owner;
 	unsigned		 acl_rights;
 	uint64_t		 acl_serial;
+	/* CONTEXT=SEARCH/SORT (RFC 5267): searches kept up to date while
+	 * the mailbox stays selected (imap_context.c). */
+	struct imap_context	*contexts;
+	/* NOTIFY (RFC 5465): what to tell about other mailboxes, and the
+	 * store's user watch (imap_notify.c); NULL: NOTIFY NONE. */
+	struct imap_notify_state *notify;
 };
 
 struct imap_cmd {
@@ -198,6 +208,33 @@ void imap_compress_command_done(struct imap_client *c);
 void imap_compress_literal(struct imap_client *c,
     const struct imap_literal *lit);
 
+/* ---- imap_context.c: ESORT, CONTEXT=SEARCH, CONTEXT=SORT (RFC 5267) ---- */
+#define IMAP_CONTEXT_MAX	8	/* updating contexts per session */
+struct imap_search;
+struct imap_msgs_found;
+struct mbox_changes;
+/* SEARCH with RETURN (UPDATE): -1 after a tagged BAD (the tag names a
+   context already); call before the search runs. */
+int imap_context_search_check(struct imap_cmd *cmd,
+    const struct imap_search *s);
+/* After SEARCH answered: RETURN (UPDATE) keeps s (moved out, zeroed) and
+   the result f as the context of cmd's tag, or says "* NO [NOUPDATE]"
+   past IMAP_CONTEXT_MAX. Nothing without UPDATE. */
+void imap_context_add_search(struct imap_cmd *cmd, struct imap_search *s,
+    const struct imap_msgs_found *f);
+/* " PARTIAL (lo:hi set)" of the n results nums (in result order). */
+void imap_context_partial(struct buf *out, const struct imap_search *s,
+    const uint32_t *nums, size_t n);
+/* Worker, from imap_client_updates: REMOVEFROM for expunged results
+   (before the EXPUNGE/VANISHED lines), then ADDTO/REMOVEFROM for what
+   the change did to each result (after EXISTS and FETCH FLAGS). */
+void imap_context_expunged(struct imap_client *c, struct buf *out,
+    const struct mbox_changes *ch);
+void imap_context_refresh(struct imap_client *c, struct buf *out,
+    const struct mbox_changes *ch);
+/* Drops every context (the mailbox is closed, the session ends). */
+void imap_context_clear(struct imap_client *c);
+
 /* ---- imap_out.c: response formatting ---- */
 /* An astring/nstring as IMAP wants it: atom-safe text as is, else a
  * quoted string, else a literal {n}; utf8: the client may get UTF-8 in
@@ -238,6 +275,10 @@ imap_cmd_fn cmd_select, cmd_examine, cmd_create, cmd_delete, cmd_rename,
  * THREAD COPY MOVE (and their UID forms; UID EXPUNGE is cmd_expunge) */
 imap_cmd_fn cmd_fetch, cmd_store, cmd_search, cmd_sort, cmd_thread,
     cmd_copy, cmd_move;
+/* imap_context.c: SORT RETURN (...) (cmd_sort hands it on), CANCELUPDATE */
+imap_cmd_fn cmd_esort, cmd_cancelupdate;
+/* imap_notify.c: NOTIFY */
+imap_cmd_fn cmd_notify;
 
 /* ---- the session core's internals, shared by its files ---- */
 /* imap_client.c */
@@ -267,6 +308,8 @@ void imap_auth_line(struct imap_cmd *cmd, const char *line, size_t len);
 void imap_idle_line(struct imap_client *c, const char *line, size_t len);
 /* Stops IDLE's wake-ups (the session is leaving or DONE came). */
 void imap_idle_stop(struct imap_client *c);
+/* Loop: something changed; an idling session computes its updates. */
+void imap_idle_wake(void *c);
 
 /* imap_commands.c */
 const struct imap_command_def *imap_command_find(const char *name);

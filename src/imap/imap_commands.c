@@ -61,6 +61,8 @@ static const struct imap_command_def commands[] = {
 	{ "SETQUOTA",	cmd_setquota,	AU },
 	{ "GETMETADATA", cmd_getmetadata, AU },
 	{ "SETMETADATA", cmd_setmetadata, AU },
+	{ "CANCELUPDATE", cmd_cancelupdate, SE },
+	{ "NOTIFY",	cmd_notify,	AU },
 };
 
 const struct imap_command_def *

@@ -1,7 +1,7 @@
 /*
  * imap_fetch_args - the FETCH grammar: items and macros, BODY[...] and
- * BINARY[...] sections with partials, CHANGEDSINCE/VANISHED modifiers
- * (see imap_args.h).
+ * BINARY[...] sections with partials, CHANGEDSINCE/VANISHED modifiers,
+ * PREVIEW and its (LAZY) (see imap_args.h).
  *
  * Trust: arguments from an untrusted client, already bounded in size and
  * nesting by imap_parser. Pure functions: no I/O, no globals, no logging.
@@ -35,6 +35,7 @@ static const struct {
 	{ "SAVEDATE", IMAP_FETCH_SAVEDATE },
 	{ "EMAILID", IMAP_FETCH_EMAILID },
 	{ "THREADID", IMAP_FETCH_THREADID },
+	{ "PREVIEW", IMAP_FETCH_PREVIEW },
 };
 #define NFETCH_ATOMS (sizeof(fetch_atoms) / sizeof(fetch_atoms[0]))
 
@@ -366,6 +367,21 @@ parse_fetch_modifiers(struct imap_fetch *f, const struct imap_arg *a,
 	return 0;
 }
 
+/* PREVIEW's modifiers (RFC 8970): only LAZY, which changes nothing here
+   (a preview is always computed, never "not yet"). */
+static int
+parse_preview_mods(const struct imap_arg *a, const char **error_r)
+{
+	unsigned i;
+
+	if (a->list_count == 0)
+		return err(error_r, "Invalid PREVIEW modifiers");
+	for (i = 0; i < a->list_count; i++)
+		if (!imap_arg_atom_equals(&a->list[i], "LAZY"))
+			return err(error_r, "Unknown PREVIEW modifier");
+	return 0;
+}
+
 static int
 parse_fetch_items(struct imap_fetch *f, const struct imap_arg *a,
     const char **error_r)
@@ -386,9 +402,15 @@ parse_fetch_items(struct imap_fetch *f, const struct imap_arg *a,
 	}
 	if (a->type != IMAP_ARG_LIST || a->list_count == 0)
 		return err(error_r, "Invalid FETCH items");
-	for (i = 0; i < a->list_count; i++)
+	for (i = 0; i < a->list_count; i++) {
 		if (parse_fetch_att(f, &a->list[i], error_r) < 0)
 			return -1;
+		if (imap_arg_atom_equals(&a->list[i], "PREVIEW") &&
+		    i + 1 < a->list_count &&
+		    a->list[i + 1].type == IMAP_ARG_LIST &&
+		    parse_preview_mods(&a->list[++i], error_r) < 0)
+			return -1;
+	}
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "imap/imap_client.h"
+#include "imap/imap_notify.h"
 #include "store/mailbox.h"
 #include "util/io.h"
 #include "util/loop.h"
@@ -21,16 +22,18 @@ struct imap_idle_job {
 	struct imap_client	*c;
 	struct buf		 out;
 	bool			 gone;
+	bool			 quiet;	/* NOTIFY: other mailboxes only */
 };
-
-static void imap_idle_wake(void *arg);
 
 static void
 imap_idle_work(void *arg)
 {
 	struct imap_idle_job *j = arg;
 
-	j->gone = !imap_client_updates(j->c, &j->out, true);
+	if (j->quiet)
+		imap_notify_updates(j->c, &j->out);
+	else
+		j->gone = !imap_client_updates(j->c, &j->out, true);
 }
 
 static void
@@ -68,8 +71,9 @@ imap_idle_job_done(void *arg)
 	imap_process(c);
 }
 
-/* The store says the mailbox changed: tell the idling client. */
-static void
+/* The store says the mailbox (or, for NOTIFY, another one) changed:
+   tell the idling client. */
+void
 imap_idle_wake(void *arg)
 {
 	struct imap_client *c = arg;
@@ -83,6 +87,8 @@ imap_idle_wake(void *arg)
 	}
 	j = xmalloc(sizeof(*j));
 	j->c = c;
+	j->gone = false;
+	j->quiet = imap_notify_selected_quiet(c);
 	buf_init(&j->out, 0);
 	c->base.busy = true;
 	session_ref(&c->base);
@@ -102,13 +108,14 @@ cmd_idle(struct imap_cmd *cmd)
 	cmd->no_updates = true;
 	imap_send(c, "+ idling");
 	c->idling = true;
-	if (c->view)
+	if (c->view && !imap_notify_selected_quiet(c))
 		mbox_view_watch(c->view, server_thread_loop(c->base.thread),
 		    imap_idle_wake, c);
 	imap_parser_read_line(c->parser);
 	imap_read_line(c);		/* wait for DONE */
 	/* anything that happened before IDLE started */
-	if (c->view)
+	if ((c->view && !imap_notify_selected_quiet(c)) ||
+	    imap_notify_pending(c))
 		imap_idle_wake(c);
 	return IMAP_CMD_ASYNC;
 }

@@ -295,13 +295,41 @@ parse_key(struct scur *c, unsigned depth)
 	return k;
 }
 
-/* RETURN (MIN MAX ALL COUNT SAVE) of RFC 4731 / 5182. */
+/* PARTIAL's range (RFC 5267 4.4): nz-number ":" nz-number, either
+   order. */
 static int
-parse_search_return(struct imap_search *s, const struct imap_arg *a,
-    const char **error_r)
+parse_partial_range(struct imap_search *s, const struct imap_arg *a)
+{
+	const char *colon;
+	char lo[16];
+	size_t n;
+
+	if (a->type != IMAP_ARG_ATOM || (colon = strchr(a->str, ':')) ==
+	    NULL || (n = (size_t)(colon - a->str)) == 0 || n >= sizeof(lo))
+		return -1;
+	memcpy(lo, a->str, n);
+	lo[n] = '\0';
+	if (imap_parse_number32(lo, true, &s->partial_lo) < 0 ||
+	    imap_parse_number32(colon + 1, true, &s->partial_hi) < 0)
+		return -1;
+	if (s->partial_lo > s->partial_hi) {
+		uint32_t t = s->partial_lo;
+
+		s->partial_lo = s->partial_hi;
+		s->partial_hi = t;
+	}
+	return 0;
+}
+
+/* RETURN (MIN MAX ALL COUNT SAVE) of RFC 4731 / 5182, and CONTEXT,
+   UPDATE, PARTIAL lo:hi of RFC 5267. */
+int
+imap_args_parse_search_return(struct imap_search *s,
+    const struct imap_arg *a, const char **error_r)
 {
 	static const char *const opts[] = {
-		"MIN", "MAX", "ALL", "COUNT", "SAVE", NULL,
+		"MIN", "MAX", "ALL", "COUNT", "SAVE", "CONTEXT", "UPDATE",
+		"PARTIAL", NULL,
 	};
 	unsigned i;
 	int k;
@@ -313,10 +341,20 @@ parse_search_return(struct imap_search *s, const struct imap_arg *a,
 		if (a->list[i].type != IMAP_ARG_ATOM ||
 		    (k = lookup(opts, a->list[i].str)) < 0)
 			return err(error_r, "Unknown RETURN option");
+		if ((1u << k) == IMAP_SEARCH_RET_PARTIAL &&
+		    ((s->ret & IMAP_SEARCH_RET_PARTIAL) ||
+		    i + 1 >= a->list_count ||
+		    parse_partial_range(s, &a->list[++i]) < 0))
+			return err(error_r, "Invalid PARTIAL range");
 		s->ret |= 1u << k;
 	}
-	if (s->ret == 0)
-		s->ret = IMAP_SEARCH_RET_ALL;
+	if ((s->ret & IMAP_SEARCH_RET_PARTIAL) &&
+	    (s->ret & IMAP_SEARCH_RET_ALL))
+		return err(error_r, "PARTIAL and ALL exclude each other");
+	/* "RETURN ()" (or only hints and UPDATE) means ALL */
+	if ((s->ret & ~(IMAP_SEARCH_RET_CONTEXT | IMAP_SEARCH_RET_UPDATE))
+	    == 0)
+		s->ret |= IMAP_SEARCH_RET_ALL;
 	return 0;
 }
 
@@ -329,7 +367,7 @@ imap_args_parse_search(const struct imap_arg *args, unsigned count,
 
 	memset(s, 0, sizeof(*s));
 	if (count >= 2 && imap_arg_atom_equals(&args[0], "RETURN")) {
-		if (parse_search_return(s, &args[1], error_r) < 0) {
+		if (imap_args_parse_search_return(s, &args[1], error_r) < 0) {
 			imap_search_free(s);
 			return -1;
 		}

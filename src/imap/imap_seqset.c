@@ -15,22 +15,21 @@
 /* ------------------------------------------------------------------ */
 /* Sequence sets                                                        */
 
+/* seq-number: nz-number (1..4294967295) or "*". */
 static int
-parse_seq_number(const char *s, size_t len, uint32_t *n_r)
+parse_seq_number(const char *s, size_t len, uint32_t *n_r, bool *star_r)
 {
 	char tmp[11];
 
-	if (len == 1 && s[0] == '*') {
-		*n_r = IMAP_SEQ_STAR;
+	*n_r = 0;
+	*star_r = len == 1 && s[0] == '*';
+	if (*star_r)
 		return 0;
-	}
 	if (len == 0 || len >= sizeof(tmp))
 		return -1;
 	memcpy(tmp, s, len);
 	tmp[len] = '\0';
-	if (imap_parse_number32(tmp, true, n_r) < 0 || *n_r == IMAP_SEQ_STAR)
-		return -1;
-	return 0;
+	return imap_parse_number32(tmp, true, n_r);
 }
 
 int
@@ -51,19 +50,22 @@ imap_seqset_parse(const char *s, bool dollar_ok, struct imap_seqset *set,
 		n += *p == ',';
 	set->ranges = xcalloc(n, sizeof(*set->ranges));
 	for (p = s; i < n; p = end + 1, i++) {
+		struct imap_seq_range *r = &set->ranges[i];
+
 		end = strchr(p, ',');
 		if (end == NULL)
 			end = p + strlen(p);
 		colon = memchr(p, ':', (size_t)(end - p));
 		if (colon == NULL) {
-			if (parse_seq_number(p, (size_t)(end - p),
-			    &set->ranges[i].lo) < 0)
+			if (parse_seq_number(p, (size_t)(end - p), &r->lo,
+			    &r->lo_star) < 0)
 				goto bad;
-			set->ranges[i].hi = set->ranges[i].lo;
-		} else if (parse_seq_number(p, (size_t)(colon - p),
-		    &set->ranges[i].lo) < 0 ||
+			r->hi = r->lo;
+			r->hi_star = r->lo_star;
+		} else if (parse_seq_number(p, (size_t)(colon - p), &r->lo,
+		    &r->lo_star) < 0 ||
 		    parse_seq_number(colon + 1, (size_t)(end - colon - 1),
-		    &set->ranges[i].hi) < 0)
+		    &r->hi, &r->hi_star) < 0)
 			goto bad;
 	}
 	set->count = n;
@@ -88,10 +90,11 @@ imap_seqset_resolve(struct imap_seqset *set, uint32_t star)
 	unsigned i, out = 0;
 
 	for (i = 0; i < set->count; i++) {
-		if (r[i].lo == IMAP_SEQ_STAR)
+		if (r[i].lo_star)
 			r[i].lo = star;
-		if (r[i].hi == IMAP_SEQ_STAR)
+		if (r[i].hi_star)
 			r[i].hi = star;
+		r[i].lo_star = r[i].hi_star = false;
 		if (r[i].lo > r[i].hi) {
 			t = r[i];
 			r[i].lo = t.hi;
@@ -205,8 +208,7 @@ imap_seqset_has_star(const struct imap_seqset *set)
 	unsigned i;
 
 	for (i = 0; i < set->count; i++)
-		if (set->ranges[i].lo == IMAP_SEQ_STAR ||
-		    set->ranges[i].hi == IMAP_SEQ_STAR)
+		if (set->ranges[i].lo_star || set->ranges[i].hi_star)
 			return true;
 	return false;
 }

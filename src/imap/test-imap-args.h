@@ -66,12 +66,12 @@ seq_str(const struct imap_seqset *set)
 
 		if (i > 0)
 			buf_putc(&b, ',');
-		if (r->lo == IMAP_SEQ_STAR)
+		if (r->lo_star)
 			buf_putc(&b, '*');
 		else
 			buf_printf(&b, "%u", r->lo);
-		if (r->hi != r->lo) {
-			if (r->hi == IMAP_SEQ_STAR)
+		if (r->hi != r->lo || r->hi_star != r->lo_star) {
+			if (r->hi_star)
 				buf_puts(&b, ":*");
 			else
 				buf_printf(&b, ":%u", r->hi);

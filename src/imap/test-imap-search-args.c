@@ -145,6 +145,12 @@ static const struct {
 	{ "ALL RETURN (ALL)", NULL },
 	{ "RETURN (FOO) ALL", NULL },
 	{ "RETURN ALL ALL", NULL },
+	{ "RETURN (PARTIAL) ALL", NULL },
+	{ "RETURN (PARTIAL 0:5) ALL", NULL },
+	{ "RETURN (PARTIAL 1:x) ALL", NULL },
+	{ "RETURN (PARTIAL :5) ALL", NULL },
+	{ "RETURN (PARTIAL 1:2 ALL) ALL", NULL },
+	{ "RETURN (PARTIAL 1:2 PARTIAL 3:4) ALL", NULL },
 	{ "SEEN ~{1+}\r\nx", NULL },
 	{ "SEEN (NIL)", NULL },
 };
@@ -219,6 +225,22 @@ test_search_options(void)
 	    0);
 	TEST_ASSERT(s.ret_given && s.ret == IMAP_SEARCH_RET_ALL &&
 	    s.charset == NULL && !s.uses_saved && !s.uses_modseq);
+	imap_search_free(&s);
+
+	/* RFC 5267: CONTEXT and UPDATE alone still give ALL; PARTIAL's
+	   range may come either way round */
+	c = cmd("a SEARCH RETURN (CONTEXT UPDATE) ALL\r\n");
+	TEST_ASSERT(imap_args_parse_search(c->args, c->count, &s, &error) ==
+	    0);
+	TEST_ASSERT(s.ret == (IMAP_SEARCH_RET_CONTEXT |
+	    IMAP_SEARCH_RET_UPDATE | IMAP_SEARCH_RET_ALL));
+	imap_search_free(&s);
+	c = cmd("a SEARCH RETURN (COUNT PARTIAL 500:1) ALL\r\n");
+	TEST_ASSERT(imap_args_parse_search(c->args, c->count, &s, &error) ==
+	    0);
+	TEST_ASSERT(s.ret == (IMAP_SEARCH_RET_COUNT |
+	    IMAP_SEARCH_RET_PARTIAL) && s.partial_lo == 1 &&
+	    s.partial_hi == 500);
 	imap_search_free(&s);
 
 	/* nesting beyond IMAP_SEARCH_DEPTH_MAX is refused, not recursed */

@@ -24,10 +24,15 @@ test_seqset(void)
 		{ "1:4294967294,2", 5, "1:4294967294" },
 		{ "12:*", 5, "5:12" },
 		{ "1:*", 0, "0:1" },
+		/* 4294967295 is a number, not "*" (issue 12) */
+		{ "4294967295", 10, "4294967295" },
+		{ "1:4294967295", 5, "1:4294967295" },
+		{ "4294967295:*", 7, "7:4294967295" },
+		{ "6:4294967295,1:*", 3, "1:3,6:4294967295" },
 	};
 	static const char *const bad[] = {
 		"", "0", "01", "1:", ":1", "1,,2", "1,", ",1", "a", "1:2:3",
-		"4294967295", "4294967296", "$", "1 2", "-1", "**", "1:0",
+		"4294967296", "99999999999", "$", "1 2", "-1", "**", "1:0",
 	};
 	struct imap_seqset set;
 	struct buf b;
@@ -64,6 +69,21 @@ test_seqset(void)
 	s = seq_str(&set);
 	TEST_ASSERT_STREQ(s, "7:*,2,4:5");
 	free(s);
+	imap_seqset_free(&set);
+	TEST_ASSERT(imap_seqset_parse("*:4294967295", false, &set, &error) ==
+	    0 && imap_seqset_has_star(&set));
+	s = seq_str(&set);
+	TEST_ASSERT_STREQ(s, "*:4294967295");
+	free(s);
+	imap_seqset_free(&set);
+	TEST_ASSERT(imap_seqset_parse("4294967295", false, &set, &error) ==
+	    0 && !imap_seqset_has_star(&set));
+	imap_seqset_resolve(&set, 3);
+	TEST_ASSERT(imap_seqset_contains(&set, 4294967295u) &&
+	    !imap_seqset_contains(&set, 3));
+	imap_seqset_free(&set);
+	TEST_ASSERT(imap_seqset_parse("7:*,2,4:5", false, &set, &error) ==
+	    0);
 	imap_seqset_resolve(&set, 9);
 	TEST_ASSERT(imap_seqset_count(&set) == 6);
 	TEST_ASSERT(imap_seqset_max(&set) == 9);

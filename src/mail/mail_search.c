@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "mail/charset.h"
+#include "mail/mail_keys.h"
 #include "mail/mail_search.h"
 #include "mail/mime_decode.h"
 #include "mail/rfc5322.h"
@@ -66,26 +67,53 @@ header_text(const struct mime_msg *m, size_t from, size_t to,
 }
 
 bool
-mail_search_header(const struct mime_msg *m, const char *name,
+mail_search_value(const char *v, size_t len, bool addr, const char *fkey,
+    size_t fkey_len)
+{
+	struct buf t;
+	bool hit;
+
+	if (fkey_len == 0)
+		return true;
+	buf_init(&t, 0);
+	if (addr)
+		mail_key_addr_text(v, len, &t);
+	else
+		rfc5322_decode(v, len, &t);
+	hit = folded_contains(&t, fkey, fkey_len);
+	buf_free(&t);
+	return hit;
+}
+
+static bool
+field_search(const struct mime_msg *m, const char *name, bool addr,
     const char *fkey, size_t fkey_len)
 {
 	const struct mime_part *r = m->root;
 	struct rfc5322_iter it;
 	struct rfc5322_field f;
-	bool hit = false;
-	struct buf t;
 
-	buf_init(&t, 0);
 	rfc5322_iter_init(&it, m->data + r->hdr_off, r->body_off - r->hdr_off);
-	while (!hit && rfc5322_iter_next(&it, &f) == 1) {
-		if (!rfc5322_field_is(&f, name))
-			continue;
-		buf_reset(&t);
-		rfc5322_decode(f.value, f.value_len, &t);
-		hit = fkey_len == 0 || folded_contains(&t, fkey, fkey_len);
-	}
-	buf_free(&t);
-	return hit;
+	while (rfc5322_iter_next(&it, &f) == 1)
+		if (rfc5322_field_is(&f, name) &&
+		    mail_search_value(f.value, f.value_len, addr, fkey,
+		    fkey_len))
+			return true;
+	return false;
+}
+
+bool
+mail_search_header(const struct mime_msg *m, const char *name,
+    const char *fkey, size_t fkey_len)
+{
+	return field_search(m, name, false, fkey, fkey_len);
+}
+
+bool
+mail_search_addr(const struct mime_msg *m, const char *name,
+    const char *fkey, size_t fkey_len)
+{
+	return field_search(m, name, true, fkey, fkey_len);
 }
 
 /* Appends the UTF-8 text of leaf part p's body. */
@@ -202,9 +230,11 @@ mail_search_sent_date(const struct mime_msg *m, time_t *t_r, time_t *day_r)
 char *
 mail_search_base_subject(const struct mime_msg *m, bool *is_reply_r)
 {
+	const struct mime_part *r = m->root;
 	struct rfc5322_field f;
 
-	if (!last_field(m, "Subject", &f)) {
+	if (!rfc5322_find(m->data + r->hdr_off, r->body_off - r->hdr_off,
+	    "Subject", &f)) {
 		if (is_reply_r != NULL)
 			*is_reply_r = false;
 		return xstrdup("");
@@ -351,14 +381,15 @@ mail_base_subject(const char *raw, size_t len, bool *is_reply_r)
 	bool reply = false;
 	size_t i;
 
-	/* Step 1: decoded, white space runs as one space. */
+	/* Step 1: decoded, white space runs as one space, no NUL. */
 	buf_init(&d, 0);
 	buf_init(&c, 0);
 	rfc5322_decode(raw, len, &d);
 	for (i = 0; i < d.len; i++) {
 		char ch = d.data[i] == '\t' ? ' ' : d.data[i];
 
-		if (ch == ' ' && c.len > 0 && c.data[c.len - 1] == ' ')
+		if ((ch == ' ' && c.len > 0 && c.data[c.len - 1] == ' ') ||
+		    ch == '\0')	/* a decoded =00: the result is a string */
 			continue;
 		buf_putc(&c, ch);
 	}

@@ -35,6 +35,18 @@ char *mail_search_fold(const char *key, size_t len, size_t *len_r);
 bool mail_search_header(const struct mime_msg *m, const char *name,
     const char *fkey, size_t fkey_len);
 
+/* SEARCH FROM/TO/CC/BCC: the same on the parsed addresses of the fields
+   (mail_key_addr_text), not their raw text: comments inside an address
+   and quoting do not hide it. */
+bool mail_search_addr(const struct mime_msg *m, const char *name,
+    const char *fkey, size_t fkey_len);
+
+/* What both do for one field: true when the raw value v[0..len) (from
+   the message or a header cache), decoded (addr: as mail_key_addr_text),
+   contains the folded key; an empty key always matches. Pure. */
+bool mail_search_value(const char *v, size_t len, bool addr,
+    const char *fkey, size_t fkey_len);
+
 /* SEARCH BODY: the decoded text of the body contains the folded key (an
    empty key always matches). */
 bool mail_search_body(const struct mime_msg *m, const char *fkey,
@@ -65,7 +77,8 @@ int mail_search_sent_date(const struct mime_msg *m, time_t *t_r,
  */
 char *mail_base_subject(const char *raw, size_t len, bool *is_reply_r);
 
-/* The message's base subject (of its last Subject field; "" without). */
+/* The message's base subject (of its first Subject field, as SORT and
+   THREAD take it and Dovecot does; "" without). */
 char *mail_search_base_subject(const struct mime_msg *m, bool *is_reply_r);
 
 /*

@@ -200,6 +200,44 @@ test_base_subject(void)
 		{ "", "", false },
 		{ "[a][b] fw: [c] x", "x", true },
 		{ "Re: [Fwd: Re: (fwd) x (fwd)]", "(fwd) x", true },
+		/* RFC 5256 2.1, step by step */
+		/* (1) encoded words decoded; tabs, continuations and runs of
+		   white space become one space */
+		{ "=?utf-8?q?Re=3A?= x", "x", true },
+		{ "=?utf-8?q?Re=3A_=5Blist=5D_beta?=", "beta", true },
+		{ "a\r\n\tb", "a b", false },
+		{ "a \t  b", "a b", false },
+		{ "=?utf-8?q?a_=00_b?=", "a b", false },	/* no NUL */
+		/* (2) trailers: "(fwd)" and white space, repeatedly */
+		{ "x (fwd)", "x", true },
+		{ "x(FWD)", "x", true },
+		{ "x (fwd) (Fwd)  ", "x", true },
+		{ "(fwd)", "", true },
+		{ "x (fwd) y", "x (fwd) y", false },
+		/* (3) leaders: *blob ("re" / "fw" / "fwd") *WSP [blob] ":" */
+		{ "re: x", "x", true }, { "RE:x", "x", true },
+		{ "Fw: x", "x", true }, { "FWD: x", "x", true },
+		{ "Re : x", "x", true }, { "Re[2]: x", "x", true },
+		{ "Re [2] : x", "x", true },
+		{ "[a] [b] re: x", "x", true },
+		{ "Re: Re:re: Fwd: x", "x", true },
+		{ "Ref: x", "Ref: x", false }, { "Fwx: y", "Fwx: y", false },
+		{ "Re x", "Re x", false }, { "Re: [2]: x", ": x", true },
+		/* (4) a blob prefix goes when something is left */
+		{ "[blob] x", "x", false }, { "[blob]", "[blob]", false },
+		{ "[a][b]", "[b]", false }, { "[a] ", "[a]", false },
+		{ "[a[b] x", "[a[b] x", false },
+		/* (5) (3) and (4) until nothing changes */
+		{ "[foo] Fwd: [bar] Re: fw: b (fWd)  (fwd)", "b", true },
+		{ "[x] [y] Re: [z] w", "w", true },
+		/* (6) "[fwd:" ... "]" wrappers, then again from (2) */
+		{ "[fwd: x]", "x", true }, { "[FWD: Re: x (fwd)]", "x", true },
+		{ "Re: [FWD: c]", "c", true },
+		{ "[Fwd: [list] x]", "x", true },
+		{ "Re: [Fwd: Re: [Fwd: x]]", "x", true },
+		{ "[fwd: x", "[fwd: x", false },
+		{ "[xyz]", "[xyz]", false }, { "_", "_", false },
+		{ "", "", false },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -498,6 +498,62 @@ struct mbox_uid_range {
 int mbox_vanished_since(struct mbox_view *v, uint64_t modseq,
     struct mbox_uid_range **ranges_r, size_t *n_r, char **error_r);
 
+/* ---- NOTIFY: what happens to any folder of a user ------------------- */
+
+/*
+ * A user watch (mailbox_notify.c) hears of every change the store makes
+ * or learns of for the user, in any folder, open or not: messages added,
+ * expunged or with new flags (MBOX_EV_MESSAGES, once per folder until
+ * taken), folders created, deleted or renamed, subscriptions changed.
+ * Deliveries to INBOX are heard through mbox_notify_delivery(); outside
+ * tools changing a folder nobody has open are not (no folder is polled
+ * for this). Each watch queues at most MBOX_EVENTS_MAX events; beyond,
+ * they are dropped and the next take says overflow.
+ */
+#define MBOX_EVENTS_MAX		1000
+
+enum mbox_event_kind {
+	MBOX_EV_MESSAGES,	/* name's messages or flags changed */
+	MBOX_EV_CREATE,
+	MBOX_EV_DELETE,
+	MBOX_EV_RENAME,		/* oldname -> name */
+	MBOX_EV_SUBSCRIBE,
+	MBOX_EV_UNSUBSCRIBE,
+	MBOX_EV_METADATA,	/* entry oldname of name ("": the server) */
+};
+
+struct mbox_event {
+	enum mbox_event_kind	 kind;
+	char			*name;		/* UTF-8, "/" between levels */
+	char			*oldname;	/* RENAME: the old name;
+						   METADATA: the entry */
+};
+
+struct mbox_user_watch;
+
+/* Calls cb(arg) on loop (through loop_post, coalesced while one is
+ * pending) when events are queued. Once freed ON loop's THREAD, cb is
+ * never called again (freed elsewhere, one call may still be running or
+ * about to run: arg must outlive it). In-memory. */
+struct mbox_user_watch *mbox_user_watch_new(struct mbox_user *u,
+    struct loop *loop, void (*cb)(void *arg), void *arg);
+void mbox_user_watch_free(struct mbox_user_watch **w);
+/* The events queued since the last take (malloc'd, *n_r; free with
+ * mbox_events_free) and whether some were dropped. Any thread. */
+struct mbox_event *mbox_user_watch_take(struct mbox_user_watch *w,
+    size_t *n_r, bool *overflow_r);
+void mbox_events_free(struct mbox_event *ev, size_t n);
+/* Whether a take would return something. */
+bool mbox_user_watch_pending(struct mbox_user_watch *w);
+/* METADATA (store/metadata.c keeps it, the IMAP command changes it):
+ * entry of mailbox ("" for the server's) was set or removed. */
+void mbox_user_metadata_changed(struct mbox_user *u, const char *mailbox,
+    const char *entry);
+/* Until called again (NULL: nobody), what this thread makes the store do
+ * is w's owner's own doing, and not queued for w (RFC 5465 5: a client
+ * is not told of its own changes). Thread-local. */
+void mbox_user_watch_acting(const struct mbox_user_watch *w);
+
 /* ---- process-wide --------------------------------------------------- */
 
 /*

@@ -126,6 +126,8 @@ struct mbox_user {
 	bool			 broken;	/* SQLITE_CORRUPT seen: rebuild at next open */
 	uint32_t		 id_salt;	/* MAILBOXID salt (set at open) */
 	unsigned		 exp_commits;
+	/* NOTIFY's user watches (mailbox_notify.c, under its ev_lock) */
+	struct mbox_user_watch	*watchers;
 };
 
 struct mbox_own {
@@ -304,6 +306,13 @@ void mbox_poller_start(void);
 /* Sets *error_r (when not NULL) to a formatted message. */
 void mbox_error(char **error_r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* ---- mailbox_notify.c ------------------------------------------------ */
+void mbox_events_init(struct mbox_user *u);
+void mbox_events_fini(struct mbox_user *u);
+/* Queues an event for u's user watches (cheap when there are none). */
+void mbox_user_event(struct mbox_user *u, enum mbox_event_kind kind,
+    const char *name, const char *oldname);
 
 /* ---- mailbox_view.c -------------------------------------------------- */
 /* Calls the watchers of f's views other than actor (f->mu not held). */

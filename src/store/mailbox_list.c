@@ -152,8 +152,10 @@ mbox_subscribe(struct mbox_user *u, const char *name, bool on, char **error_r)
 		strv_push(&out, norm);
 		norm = NULL;
 	}
-	if (r == 0 && on != found)
-		r = subs_write(u, &out, error_r);
+	if (r == 0 && on != found &&
+	    (r = subs_write(u, &out, error_r)) == 0)
+		mbox_user_event(u, on ? MBOX_EV_SUBSCRIBE :
+		    MBOX_EV_UNSUBSCRIBE, on ? out.v[out.n - 1] : norm, NULL);
 	mbox_unlock(&u->io, MBOX_LK_IO);
 	strv_free(&s);
 	strv_free(&out);
@@ -388,6 +390,8 @@ mbox_create(struct mbox_user *u, const char *name, unsigned special_use,
 		evict(u, dir);
 		r = mbox_index_folder_new(u, dir, special_use &
 		    MBOX_SPECIAL_USE, error_r);
+		if (r == 0)
+			mbox_user_event(u, MBOX_EV_CREATE, norm, NULL);
 	}
 	mbox_unlock(&u->io, MBOX_LK_IO);
 	free(norm);
@@ -447,6 +451,7 @@ mbox_delete(struct mbox_user *u, const char *name, char **error_r)
 		evict(u, dir);
 		r = mbox_index_folder_drop(u, dir, false, error_r);
 		quota_usage_forget(u->root);	/* its messages left */
+		mbox_user_event(u, MBOX_EV_DELETE, norm, NULL);
 		if (mbox_rmtree(trash) < 0)
 			log_warn("- store delete-incomplete path=%s error=%s",
 			    trash, strerror(errno));
@@ -658,6 +663,9 @@ mbox_rename(struct mbox_user *u, const char *oldname, const char *newname,
 			r = mbox_index_folder_rename(u, od, nd, error_r);
 		}
 	}
+	if (r == 0)
+		mbox_user_event(u, od[0] == '\0' ? MBOX_EV_CREATE :
+		    MBOX_EV_RENAME, nn, od[0] == '\0' ? NULL : on);
 	mbox_unlock(&u->io, MBOX_LK_IO);
 done:
 	for (size_t i = 0; i < n; i++) {

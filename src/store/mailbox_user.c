@@ -64,6 +64,7 @@ user_free(struct mbox_user *u)
 {
 	TEM_ASSERT(hashmap_count(u->folders) == 0);
 	hashmap_free(&u->folders, NULL);
+	mbox_events_fini(u);
 	pthread_mutex_destroy(&u->io);
 	pthread_mutex_destroy(&u->mu);
 	pthread_cond_destroy(&u->ready_cond);
@@ -160,6 +161,7 @@ mbox_user_open(const char *maildir_root, struct mbox_user **u_r,
 		u->root = root;
 		u->refs = 1;
 		u->folders = hashmap_new(0);
+		mbox_events_init(u);
 		pthread_mutex_init(&u->io, NULL);
 		pthread_mutex_init(&u->mu, NULL);
 		pthread_cond_init(&u->ready_cond, NULL);
@@ -572,6 +574,8 @@ mbox_notify_delivery(const char *maildir_root)
 			} else
 				f = NULL;
 		}
+		if (f == NULL)	/* no sync will tell NOTIFY: say it now */
+			mbox_user_event(u, MBOX_EV_MESSAGES, "INBOX", NULL);
 		mbox_unlock(&u->mu, MBOX_LK_USER);
 	}
 	mbox_unlock(&reg_lock, MBOX_LK_REG);

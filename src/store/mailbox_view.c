@@ -82,6 +82,8 @@ mbox_folder_wake(struct mbox_folder *f, const struct mbox_view *actor)
 	for (struct mbox_view *v = f->views; v; v = v->next)
 		if (v != actor && v->watch)
 			watch_post(v->watch);
+	if (!f->gone)	/* NOTIFY's STATUS (a delete says itself) */
+		mbox_user_event(f->u, MBOX_EV_MESSAGES, f->name, NULL);
 	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 }
 

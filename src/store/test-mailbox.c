@@ -3,7 +3,8 @@
  * delivery to UIDs, flags in file names, two views sharing a folder,
  * watches, index loss and damage, expunge and VANISHED, APPEND/COPY/MOVE
  * UIDs, folder create/delete/rename/list/subscribe, outside tools,
- * concurrency, and the speed of a 10,000-message sync.
+ * concurrency, the speed of a 10,000-message sync, and NOTIFY's user
+ * watches.
  *
  * Trust: test code. Each test gets a fresh Maildir under /tmp.
  */
@@ -1228,6 +1229,101 @@ test_open_close_race(void)
 	teardown();
 }
 
+/* Whether the events taken are exactly kinds/names (n of them). */
+static bool
+took(struct mbox_user_watch *w, size_t n, const enum mbox_event_kind *k,
+    const char *const *names)
+{
+	struct mbox_event *ev;
+	size_t got, i;
+	bool overflow, ok;
+
+	ev = mbox_user_watch_take(w, &got, &overflow);
+	ok = got == n && !overflow;
+	for (i = 0; ok && i < n; i++)
+		ok = ev[i].kind == k[i] && strcmp(ev[i].name, names[i]) == 0;
+	if (!ok)
+		for (i = 0; i < got; i++)
+			fprintf(stderr, "  event %d %s\n", ev[i].kind,
+			    ev[i].name);
+	mbox_events_free(ev, got);
+	return ok;
+}
+
+/* NOTIFY's user watches (mailbox_notify.c): the events each folder and
+   subscription operation queues, one MESSAGES per folder until taken, a
+   delivery to an INBOX nobody has open, the wake-up, the overflow. */
+static void
+test_user_watch(void)
+{
+	struct mbox_user *u;
+	struct mbox_user_watch *w;
+	struct loop *l = loop_new();
+	uint32_t uv, uid;
+	char *err = NULL;
+	pthread_t th;
+
+	setup();
+	u = uopen();
+	atomic_store(&woken, 0);
+	pthread_create(&th, NULL, run_loop, l);
+	w = mbox_user_watch_new(u, l, on_wake, NULL);
+	TEST_ASSERT(!mbox_user_watch_pending(w));
+
+	TEST_ASSERT(mbox_create(u, "Work", 0, &err) == 0);
+	TEST_ASSERT(mbox_append(u, "Work", "Subject: x\r\n\r\nx\r\n", 16, 0,
+	    NULL, 0, &uv, &uid, &err) == 0);
+	TEST_ASSERT(mbox_append(u, "Work", "Subject: y\r\n\r\ny\r\n", 16, 0,
+	    NULL, 0, &uv, &uid, &err) == 0);
+	TEST_ASSERT(mbox_subscribe(u, "Work", true, &err) == 0);
+	TEST_ASSERT(mbox_rename(u, "Work", "Job", &err) == 0);
+	/* subscriptions stay with the old name (RFC 9051 6.3.6) */
+	TEST_ASSERT(mbox_subscribe(u, "Job", false, &err) == 0);
+	TEST_ASSERT(mbox_subscribe(u, "Work", false, &err) == 0);
+	TEST_ASSERT(mbox_delete(u, "Job", &err) == 0);
+	for (int i = 0; i < 100 && atomic_load(&woken) == 0; i++)
+		usleep(10000);
+	TEST_ASSERT(atomic_load(&woken) > 0);	/* once or more */
+	TEST_ASSERT(mbox_user_watch_pending(w));
+	{
+		static const enum mbox_event_kind k[] = {
+			MBOX_EV_CREATE, MBOX_EV_MESSAGES, MBOX_EV_SUBSCRIBE,
+			MBOX_EV_RENAME, MBOX_EV_UNSUBSCRIBE, MBOX_EV_DELETE,
+		};
+		static const char *const names[] = {
+			"Work", "Work", "Work", "Job", "Work", "Job",
+		};
+		TEST_ASSERT(took(w, 6, k, names));	/* two appends: one */
+	}
+	/* a delivery to an INBOX nobody has open is still heard */
+	mbox_notify_delivery(tbox);
+	{
+		static const enum mbox_event_kind k[] = { MBOX_EV_MESSAGES };
+		static const char *const names[] = { "INBOX" };
+		TEST_ASSERT(took(w, 1, k, names));
+	}
+	/* past MBOX_EVENTS_MAX: dropped, and said */
+	for (int i = 0; i <= MBOX_EVENTS_MAX; i++)
+		mbox_user_event(u, MBOX_EV_CREATE, "x", NULL);
+	{
+		struct mbox_event *ev;
+		size_t n;
+		bool overflow;
+
+		ev = mbox_user_watch_take(w, &n, &overflow);
+		TEST_ASSERT(n == MBOX_EVENTS_MAX && overflow);
+		mbox_events_free(ev, n);
+	}
+	mbox_user_watch_free(&w);
+	TEST_ASSERT(w == NULL);
+	mbox_user_event(u, MBOX_EV_CREATE, "nobody hears", NULL);
+	loop_break(l);
+	pthread_join(th, NULL);
+	loop_free(&l);
+	mbox_user_unref(&u);
+	teardown();
+}
+
 int
 main(void)
 {
@@ -1250,6 +1346,7 @@ main(void)
 	TEST_RUN(test_open_close_race);
 	TEST_RUN(test_concurrency);
 	TEST_RUN(test_speed_10k);
+	TEST_RUN(test_user_watch);
 	mbox_shutdown();
 	teardown();
 	return test_done("test-mailbox");

@@ -115,7 +115,7 @@ def test_long_line_before_login_is_refused(make_tem):
     s, f = raw(tem.ports["imap"])
     f.readline()
     try:
-        s.sendall(b"a LOGIN " + b"x" * 20000 + b" y\r\n")
+        s.sendall(b"a LOGIN " + b"x" * 70000 + b" y\r\n")
         data = b""
         while True:
             line = f.readline()

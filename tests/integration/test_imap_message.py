@@ -926,8 +926,9 @@ def test_move_seen_by_second_session(login):
 def test_imaplib_session(srv, user):
     m = imaplib.IMAP4("127.0.0.1", srv.ports["imap"])
     m.login(*user)
-    for i in range(3):
-        m.append("INBOX", "(\\Seen)" if i == 0 else None, None,
+    for i in range(3):      # distinct INTERNALDATEs: REVERSE ARRIVAL below
+        m.append("INBOX", "(\\Seen)" if i == 0 else None,
+                 '"0%d-Jan-2026 00:00:00 +0000"' % (i + 1),
                  msg("lib %d" % i, "body %d\r\n" % i))
     typ, dat = m.select("INBOX")
     assert typ == "OK" and dat == [b"3"]

@@ -214,7 +214,7 @@ def test_imap_longer_responses_are_refused(stem):
     # past the pre-login line limit the session ends (RFC 9051 lets a
     # server close on a line it will not read)
     c = imap(stem)
-    c.send(b"a AUTHENTICATE PLAIN " + b"A" * 40000)
+    c.send(b"a AUTHENTICATE PLAIN " + b"A" * 70000)
     assert b"[TOOBIG]" in c.line()
     c.close()
 
