@@ -8,8 +8,11 @@ Two modes, the first word on the command line:
   mix    CLIENTS concurrent clients run the mixed script below from
          --start-at (a time.monotonic() value shared by several generator
          processes) for --duration seconds; prints one JSON line:
-         {"ops", "errors", "nerrors", "sessions", "per_cmd" (count per
-         command), "lat" (summed seconds per command), "cpu_ms", "window"}.
+         {"ops", "errors", "nerrors", "proto", "nproto", "sessions",
+         "per_cmd" (count per command), "lat" (summed seconds per
+         command), "cpu_ms", "window"}. proto: protocol errors in the
+         server's answers (Conn.check: a FETCH naming a flag the last
+         FLAGS did not announce, a FETCH or EXPUNGE above EXISTS).
          ops = IMAP commands answered OK inside the window (greeting and
          BYE are not commands; a command still in flight at the end is not
          counted). Client i logs in as the user number FIRST+i modulo
@@ -19,7 +22,8 @@ Two modes, the first word on the command line:
              FETCH 20 headers  (FETCH a:a+19 (UID FLAGS RFC822.SIZE
                                INTERNALDATE BODY.PEEK[HEADER.FIELDS (...)]))
              FETCH a body      (FETCH n BODY.PEEK[])
-             STORE a flag      (STORE n +FLAGS/-FLAGS (\\Flagged), in turn)
+             STORE a flag      (STORE n +FLAGS/-FLAGS (\\Flagged), then
+                               the same with the keyword $Bench, in turn)
              SEARCH            (UID SEARCH UNSEEN / FLAGGED / FROM / SUBJECT,
                                in turn)
              APPEND            (a ~3 KB message, LITERAL+; APPENDUID read)
@@ -80,6 +84,8 @@ class Conn:
         self.exists = 0
         self.caps = b""
         self.last = 0.0             # seconds the last command took
+        self.flags = None           # the last untagged FLAGS, lower case
+        self.proto = []             # protocol errors seen (text)
 
     @classmethod
     async def open(cls, port, timeout):
@@ -116,10 +122,43 @@ class Conn:
             await self._more()
         self.buf = self.buf[n:]
 
+    def check(self, line):
+        """Protocol checks on the first piece of an untagged line (as
+        imaptest does): a FETCH names only flags the last FLAGS announced
+        (RFC 3501 7.2.6: a new keyword is announced first), and no FETCH
+        or EXPUNGE names a message above EXISTS. Findings go to
+        self.proto; the session goes on."""
+        parts = line.split(None, 3)
+        if len(parts) < 3:
+            return
+        if parts[1] == b"FLAGS":
+            i, j = line.find(b"("), line.rfind(b")")
+            self.flags = set(line[i + 1:j].lower().split())
+            return
+        if parts[2] not in (b"FETCH", b"EXPUNGE") or not parts[1].isdigit():
+            return
+        n = int(parts[1])
+        if n > self.exists or n == 0:
+            self.proto.append("* %d %s with %d messages" % (
+                n, parts[2].decode(), self.exists))
+        if parts[2] != b"FETCH" or self.flags is None:
+            return
+        i = line.find(b" FLAGS (")
+        if i < 0:
+            return
+        j = line.find(b")", i)
+        for f in line[i + 8:j].lower().split():
+            if f not in self.flags and f != b"\\recent":
+                self.proto.append("FETCH names %s, not in FLAGS (%s)" % (
+                    f.decode(errors="replace"),
+                    b" ".join(sorted(self.flags)).decode(errors="replace")))
+
     async def answer(self, tag):
         """Reads until TAG's line; returns it (without the tag)."""
         while True:
             line = await self.line()
+            if line.startswith(b"* "):
+                self.check(line)
             while line.endswith(b"}"):
                 j = line.rfind(b"{")
                 try:
@@ -199,6 +238,8 @@ class Stats:
         self.errors = []
         self.nerrors = 0
         self.sessions = 0
+        self.proto = []             # protocol errors (Conn.check), first 5
+        self.nproto = 0
 
     def done(self, name, c):
         """Command NAME answered OK on connection C (its latency in
@@ -214,6 +255,14 @@ class Stats:
         if len(self.errors) < 5:
             self.errors.append(str(e))
 
+    def protocol(self, c):
+        """Takes over connection C's protocol findings (Conn.check)."""
+        for p in c.proto:
+            self.nproto += 1
+            if len(self.proto) < 5:
+                self.proto.append(p)
+        c.proto = []
+
 
 async def one_cycle(c, st, rng, k, read_only=False):
     n = max(1, c.exists)
@@ -225,8 +274,9 @@ async def one_cycle(c, st, rng, k, read_only=False):
     await c.cmd(b"FETCH %d BODY.PEEK[]" % rng.randint(1, n))
     st.done("fetch-body", c)
     if not read_only:
-        await c.cmd(b"STORE %d %sFLAGS (\\Flagged)" % (
-            rng.randint(1, n), b"+" if k % 2 == 0 else b"-"))
+        await c.cmd(b"STORE %d %sFLAGS (%s)" % (
+            rng.randint(1, n), b"+" if k % 2 == 0 else b"-",
+            b"\\Flagged" if k % 4 < 2 else b"$Bench"))
         st.done("store", c)
     await c.cmd(SEARCHES[k % len(SEARCHES)])
     st.done("search", c)
@@ -271,6 +321,7 @@ async def mix_client(args, i, st):
                 k += 1
             await c.cmd(b"LOGOUT")
         finally:
+            st.protocol(c)
             c.close()
         return
     while time.monotonic() < st.t0:
@@ -284,6 +335,7 @@ async def mix_client(args, i, st):
             st.done("logout", c)
             st.sessions += 1
         finally:
+            st.protocol(c)
             c.close()
         k += 1
 
@@ -314,6 +366,7 @@ async def mix(args):
     if pending:
         st.error("%d clients did not finish" % len(pending))
     return {"ops": st.ops, "errors": st.errors, "nerrors": st.nerrors,
+            "proto": st.proto, "nproto": st.nproto,
             "sessions": st.sessions, "per_cmd": st.per_cmd, "lat": st.lat,
             "cpu_ms": cpu_ms() - c0, "window": [st.t0, st.t1]}
 

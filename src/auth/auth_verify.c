@@ -11,6 +11,7 @@
 #include "auth/authcache.h"
 #include "auth/password.h"
 #include "auth/resolve.h"
+#include "util/loop.h"
 #include "util/worker.h"
 #include "util/xmalloc.h"
 
@@ -34,10 +35,6 @@ auth_verify_work(void *arg)
 {
 	struct auth_verify_job *j = arg;
 
-	if (j->canonical && authcache_check(j->canonical, j->pass, j->serial)) {
-		j->ok = true;
-		return;
-	}
 	j->ok = password_verify(j->pass, j->hash ? j->hash : dummy_hash) &&
 	    j->canonical != NULL;
 	if (j->ok)
@@ -74,5 +71,13 @@ auth_verify_start(struct loop *origin, const struct acct_snapshot *acct,
 	j->serial = acct ? acct_snapshot_serial(acct) : 0;
 	j->done = done;
 	j->arg = arg;
-	worker_submit(origin, auth_verify_work, auth_verify_done, j);
+	/* A cached login costs one HMAC (microseconds): answered from the
+	 * loop, in its next turn (callers expect done() after they return),
+	 * never queued behind anything. */
+	if (j->canonical && authcache_check(j->canonical, j->pass, j->serial)) {
+		j->ok = true;
+		loop_post(origin, auth_verify_done, j);
+		return;
+	}
+	worker_submit_auth(origin, auth_verify_work, auth_verify_done, j);
 }

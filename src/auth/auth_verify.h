@@ -3,10 +3,11 @@
  * IMAP LOGIN/AUTHENTICATE, POP3 USER/PASS and AUTH), off the event loop.
  *
  * Trust: handles passwords: copied once, wiped after use, never logged.
- * The account is looked up in the current snapshot on the calling loop;
- * the verification runs on a worker: the login cache first (authcache.h),
- * else yescrypt, against a dummy hash of the same cost when the user does
- * not exist, so timing does not tell whether an address is an account.
+ * The account is looked up in the current snapshot on the calling loop,
+ * and the login cache (authcache.h: one HMAC) checked there too; a miss
+ * runs yescrypt on the workers' auth lane (worker_submit_auth), against
+ * a dummy hash of the same cost when the user does not exist, so timing
+ * does not tell whether an address is an account.
  * Failure throttling (authfail.h) stays with the caller, which knows the
  * client's address and how its protocol answers.
  */

@@ -578,9 +578,10 @@ imap_release_work(void *arg)
 {
 	struct imap_release *r = arg;
 
-	mbox_view_close(&r->view);
+	/* the store stays open a while: this client may log in again soon */
 	if (r->mu)
-		mbox_user_unref(&r->mu);
+		mbox_user_linger(&r->mu, r->view);
+	mbox_view_close(&r->view);
 }
 
 static void

@@ -1,8 +1,9 @@
 /*
  * imap_login - LOGIN and AUTHENTICATE PLAIN (with SASL-IR): the shared
- * password check (auth/auth_verify.c, on a worker), then the user's mail
- * store opened on a worker, the per-user session cap, and the delay of a
- * failure's NO (auth/authfail.c).
+ * password check (auth/auth_verify.c: the login cache on the loop, else
+ * yescrypt on the auth lane), then the user's mail store (found open on
+ * the loop, else opened on a worker), the per-user session cap, and the
+ * delay of a failure's NO (auth/authfail.c).
  *
  * Trust: handles passwords; they never reach a log, and the line that
  * carried one is wiped by the core. Refused before TLS unless
@@ -172,7 +173,11 @@ imap_login_verified(bool ok, char *canonical, void *arg)
 	l->canonical = canonical;
 	if (l->ok)
 		l->maildir = imap_user_root(c->conf, canonical);
-	if (!l->ok || session_closed(&c->base)) {
+	/* an open store (another session's, or a lingering one) needs no
+	 * worker: a repeated login is answered from the loop */
+	if (l->ok && !session_closed(&c->base))
+		l->mu = mbox_user_find(l->maildir);
+	if (!l->ok || l->mu || session_closed(&c->base)) {
 		imap_login_done(l);
 		return;
 	}

@@ -135,9 +135,31 @@ enum mbox_err {
  */
 int mbox_user_open(const char *maildir_root, struct mbox_user **u_r,
     char **error_r);
+/*
+ * Not blocking (a short lock): the store of maildir_root with one more
+ * reference when it is open and ready (a session or mbox_user_linger
+ * holds it), else NULL: a login then needs no worker to open it.
+ */
+struct mbox_user *mbox_user_find(const char *maildir_root);
 /* BLOCKING when it drops the last reference. Sets *u to NULL; *u may be
  * NULL. Views hold their own reference to their user. */
 void mbox_user_unref(struct mbox_user **u);
+/*
+ * BLOCKING (it may close another user's index). Drops the caller's
+ * reference like mbox_user_unref, but keeps the store open for
+ * MBOX_LINGER_SEC more seconds, with the folder v shows (v may be NULL;
+ * call before closing v) kept loaded: a client that logs in again soon
+ * (one that logs in per check, a poller) finds its index open and its
+ * folder in memory instead of paying an index open, a folder load and
+ * an index close each time. At most MBOX_LINGER_MAX users linger (the
+ * oldest goes first), and the folders kept hold at most MBOX_LINGER_MSGS
+ * messages in all (beyond, the user lingers without its folder). The
+ * store thread ends expired lingers; mbox_shutdown ends them all.
+ */
+#define MBOX_LINGER_SEC		60
+#define MBOX_LINGER_MAX		256
+#define MBOX_LINGER_MSGS	500000
+void mbox_user_linger(struct mbox_user **up, struct mbox_view *v);
 
 /* The Maildir++ root u was opened with (without a trailing "/"); lives
  * as long as u. */

@@ -303,6 +303,8 @@ void mbox_folder_remap(struct mbox_folder *f);
 void mbox_user_ref(struct mbox_user *u);
 /* Lets the store thread run; starts it the first time. */
 void mbox_poller_start(void);
+/* Ends the lingers that expired (all: every one); see mailbox_linger.c. */
+void mbox_linger_sweep(bool all);
 /* Sets *error_r (when not NULL) to a formatted message. */
 void mbox_error(char **error_r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

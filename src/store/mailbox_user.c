@@ -191,6 +191,23 @@ mbox_user_open(const char *maildir_root, struct mbox_user **u_r,
 	return 0;
 }
 
+struct mbox_user *
+mbox_user_find(const char *maildir_root)
+{
+	char *root = norm_root(maildir_root);
+	struct mbox_user *u;
+
+	mbox_lock(&reg_lock, MBOX_LK_REG);
+	u = reg_users ? hashmap_get(reg_users, root) : NULL;
+	if (u && u->ready && u->open_err == 0 && u->refs > 0)
+		u->refs++;
+	else
+		u = NULL;
+	mbox_unlock(&reg_lock, MBOX_LK_REG);
+	free(root);
+	return u;
+}
+
 void
 mbox_user_ref(struct mbox_user *u)
 {
@@ -505,6 +522,7 @@ poller_main(void *unused)
 			release(w[i]);
 		}
 		free(w);
+		mbox_linger_sweep(false);
 	}
 }
 
@@ -593,6 +611,7 @@ mbox_shutdown(void)
 	pthread_mutex_lock(&poll_lock);
 	if (!poll_running) {
 		pthread_mutex_unlock(&poll_lock);
+		mbox_linger_sweep(true);
 		return;
 	}
 	poll_stop = true;
@@ -612,4 +631,5 @@ mbox_shutdown(void)
 	for (size_t i = 0; i < n; i++)
 		release(q[i]);
 	free(q);
+	mbox_linger_sweep(true);
 }

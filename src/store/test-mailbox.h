@@ -2,7 +2,7 @@
  * test-mailbox.h - the fixtures the store's unit tests share: a fresh
  * Maildir under /tmp per test (setup/teardown), deliveries as SMTP makes
  * them, and opening its store and views. Include it once, from a
- * test-*.c.
+ * test-*.c (a test need not use them all).
  *
  * Trust: test code.
  */
@@ -57,6 +57,7 @@ setup(void)
 }
 
 /* Delivers one message into folder dir (NULL: INBOX) as SMTP does. */
+__attribute__((unused))
 static void
 deliver_to(const char *dir, const char *text)
 {
@@ -77,6 +78,7 @@ deliver_to(const char *dir, const char *text)
 	free(r.filename);
 }
 
+__attribute__((unused))
 static struct mbox_user *
 uopen(void)
 {
@@ -88,6 +90,7 @@ uopen(void)
 	return u;
 }
 
+__attribute__((unused))
 static struct mbox_view *
 vopen(struct mbox_user *u, const char *name, bool ro)
 {

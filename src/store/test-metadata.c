@@ -17,32 +17,7 @@
 #include "util/test.h"
 #include "util/xmalloc.h"
 
-static char *troot, *tbox;
-
-static void
-setup(void)
-{
-	char tmpl[] = "/tmp/tem-test-metadata.XXXXXX";
-
-	if (mkdtemp(tmpl) == NULL)
-		log_fatal("mkdtemp: %s", strerror(errno));
-	troot = xstrdup(tmpl);
-	tbox = xasprintf("%s/box", troot);
-	if (mkdir(tbox, 0700) < 0)
-		log_fatal("mkdir: %s", strerror(errno));
-}
-
-static void
-teardown(void)
-{
-	char *cmd = xasprintf("rm -rf '%s'", troot);
-
-	if (system(cmd) != 0)
-		log_error("cannot remove %s", troot);
-	free(cmd);
-	XFREE(&troot);
-	XFREE(&tbox);
-}
+#include "store/test-mailbox.h"
 
 static void
 test_metadata(void)

@@ -17,53 +17,7 @@
 #include "util/test.h"
 #include "util/xmalloc.h"
 
-static char *troot, *tbox;
-
-static void
-setup(void)
-{
-	char tmpl[] = "/tmp/tem-test-quota.XXXXXX";
-
-	if (mkdtemp(tmpl) == NULL)
-		log_fatal("mkdtemp: %s", strerror(errno));
-	troot = xstrdup(tmpl);
-	tbox = xasprintf("%s/box", troot);
-	if (maildir_make(tbox) < 0)
-		log_fatal("maildir_make: %s", strerror(errno));
-}
-
-static void
-teardown(void)
-{
-	char *cmd = xasprintf("rm -rf '%s'", troot);
-
-	if (system(cmd) != 0)
-		log_error("cannot remove %s", troot);
-	free(cmd);
-	XFREE(&troot);
-	XFREE(&tbox);
-	quota_usage_reset();
-}
-
-static void
-deliver_to(const char *dir, const char *text)
-{
-	struct maildir_job job;
-	struct maildir_rcpt r;
-
-	memset(&job, 0, sizeof(job));
-	memset(&r, 0, sizeof(r));
-	r.maildir = dir ? xasprintf("%s/%s", tbox, dir) : xstrdup(tbox);
-	job.rcpts = &r;
-	job.nrcpt = 1;
-	job.body = text;
-	job.body_len = strlen(text);
-	maildir_deliver_now(&job);
-	if (r.result != 0)
-		log_fatal("delivery failed: %s", strerror(r.result));
-	free(r.maildir);
-	free(r.filename);
-}
+#include "store/test-mailbox.h"
 
 static uint64_t
 usage(uint64_t *messages_r)
@@ -99,7 +53,7 @@ test_usage_moves(void)
 	TEST_ASSERT(quota_peek(tbox, 0, 1, 0, 1) == QUOTA_OVER);
 	TEST_ASSERT(quota_peek(tbox, 0, 2, 0, 1) == QUOTA_FITS);
 	/* deliveries, also into a folder "R/.X", count for R */
-	TEST_ASSERT(mbox_user_open(tbox, &u, NULL) == 0);
+	u = uopen();
 	TEST_ASSERT(mbox_create(u, "Junk", 0, NULL) == 0);
 	deliver_to(".Junk", "Subject: b\n\n01234\n");	/* 18 */
 	TEST_ASSERT(usage(&m) == 41 && m == 2);
@@ -112,7 +66,7 @@ test_usage_moves(void)
 	    NULL, 0, &uv, &uid, NULL) == 0);
 	TEST_ASSERT(usage(&m) == 41 + 15 && m == 3);
 	/* COPY adds, MOVE does not, EXPUNGE takes away */
-	TEST_ASSERT(mbox_view_open(u, "INBOX", false, &v, NULL) == 0);
+	TEST_ASSERT((v = vopen(u, "INBOX", false)) != NULL);
 	TEST_ASSERT(mbox_view_count(v) == 2);
 	uint32_t seqs[] = { 1, 2 };
 	TEST_ASSERT(mbox_copy(v, seqs, 2, "Junk", false, &uv, &src, &dst, &n,
@@ -148,6 +102,7 @@ test_usage_moves(void)
 	mbox_user_unref(&u);
 	free(slash);
 	teardown();
+	quota_usage_reset();
 }
 
 static void
@@ -190,6 +145,7 @@ test_compute_reads_names(void)
 	TEST_ASSERT(quota_check(p, 10, 0, 0, 1, NULL) == QUOTA_FITS);
 	free(p);
 	teardown();
+	quota_usage_reset();
 }
 
 int

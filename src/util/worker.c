@@ -1,5 +1,5 @@
 /*
- * worker - thread pool with completions posted back to loops (worker.h).
+ * worker - thread pools with completions posted back to loops (worker.h).
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -18,31 +18,41 @@ struct worker_job {
 	struct worker_job	*next;
 };
 
-static pthread_mutex_t wlock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wcond = PTHREAD_COND_INITIALIZER;
-static struct worker_job *whead, *wtail;
-static pthread_t *wthreads;
-static unsigned wcount;
-static bool wstopping;
-static unsigned wpending;	/* submitted, work not finished */
+/* One queue and its threads: the general pool and the auth lane. */
+struct worker_pool {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	struct worker_job	*head, *tail;
+	pthread_t		*threads;
+	unsigned		 count;
+	bool			 stopping;
+};
+
+static struct worker_pool general = {
+	.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+};
+static struct worker_pool auth = {
+	.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+};
+static unsigned wpending;	/* submitted, work not finished (both pools) */
 
 static void *
-worker_main(void *unused)
+worker_main(void *arg)
 {
+	struct worker_pool *p = arg;
 	struct worker_job *j;
 
-	(void)unused;
 	for (;;) {
-		pthread_mutex_lock(&wlock);
-		while (whead == NULL && !wstopping)
-			pthread_cond_wait(&wcond, &wlock);
-		j = whead;
+		pthread_mutex_lock(&p->lock);
+		while (p->head == NULL && !p->stopping)
+			pthread_cond_wait(&p->cond, &p->lock);
+		j = p->head;
 		if (j) {
-			whead = j->next;
-			if (whead == NULL)
-				wtail = NULL;
+			p->head = j->next;
+			if (p->head == NULL)
+				p->tail = NULL;
 		}
-		pthread_mutex_unlock(&wlock);
+		pthread_mutex_unlock(&p->lock);
 		if (j == NULL)
 			return NULL;	/* stopping and drained */
 		j->work(j->arg);
@@ -53,36 +63,34 @@ worker_main(void *unused)
 	}
 }
 
-void
-worker_pool_start(unsigned n)
+static void
+pool_start(struct worker_pool *p, unsigned n)
 {
-	if (n == 0)
-		n = 1;
-	wthreads = xcalloc(n, sizeof(*wthreads));
+	p->threads = xcalloc(n, sizeof(*p->threads));
 	for (unsigned i = 0; i < n; i++)
-		if (pthread_create(&wthreads[i], NULL, worker_main, NULL) != 0)
+		if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0)
 			log_fatal("cannot start worker thread");
-	wcount = n;
+	p->count = n;
 }
 
-void
-worker_pool_stop(void)
+static void
+pool_stop(struct worker_pool *p)
 {
-	pthread_mutex_lock(&wlock);
-	wstopping = true;
-	pthread_cond_broadcast(&wcond);
-	pthread_mutex_unlock(&wlock);
-	for (unsigned i = 0; i < wcount; i++)
-		pthread_join(wthreads[i], NULL);
-	free(wthreads);
-	wthreads = NULL;
-	wcount = 0;
-	wstopping = false;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned i = 0; i < p->count; i++)
+		pthread_join(p->threads[i], NULL);
+	free(p->threads);
+	p->threads = NULL;
+	p->count = 0;
+	p->stopping = false;
 }
 
-void
-worker_submit(struct loop *origin, void (*work)(void *), void (*done)(void *),
-    void *arg)
+static void
+pool_submit(struct worker_pool *p, struct loop *origin, void (*work)(void *),
+    void (*done)(void *), void *arg)
 {
 	struct worker_job *j = xmalloc(sizeof(*j));
 
@@ -90,15 +98,44 @@ worker_submit(struct loop *origin, void (*work)(void *), void (*done)(void *),
 	j->work = work;
 	j->done = done;
 	j->arg = arg;
+	j->next = NULL;
 	__atomic_add_fetch(&wpending, 1, __ATOMIC_SEQ_CST);
-	pthread_mutex_lock(&wlock);
-	if (wtail)
-		wtail->next = j;
+	pthread_mutex_lock(&p->lock);
+	if (p->tail)
+		p->tail->next = j;
 	else
-		whead = j;
-	wtail = j;
-	pthread_cond_signal(&wcond);
-	pthread_mutex_unlock(&wlock);
+		p->head = j;
+	p->tail = j;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void
+worker_pool_start(unsigned n)
+{
+	pool_start(&general, n ? n : 1);
+	pool_start(&auth, WORKER_AUTH_THREADS);
+}
+
+void
+worker_pool_stop(void)
+{
+	pool_stop(&auth);	/* its completions may not submit more */
+	pool_stop(&general);
+}
+
+void
+worker_submit(struct loop *origin, void (*work)(void *), void (*done)(void *),
+    void *arg)
+{
+	pool_submit(&general, origin, work, done, arg);
+}
+
+void
+worker_submit_auth(struct loop *origin, void (*work)(void *),
+    void (*done)(void *), void *arg)
+{
+	pool_submit(&auth, origin, work, done, arg);
 }
 
 unsigned

@@ -24,7 +24,6 @@ One server for the module; each test uses a user of its own.
 import imaplib
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -32,7 +31,9 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from temserver import (first_difference, module_server,  # noqa: E402
-                       insecure_tls_context, send_mail, simple_message)
+                       insecure_tls_context, simple_message)
+from imapinterop import (RUN_TIMEOUT, cert, deliver,  # noqa: E402,F401
+                         imap_messages, need, read, tem_contents, tem_files)
 
 USERS = {
     "alice@a.test": "alice-Secret-1",       # mbsync over IMAPS
@@ -40,33 +41,12 @@ USERS = {
     "carol@a.test": "carol-Secret-3",       # mbsync over STARTTLS
 }
 SENDER = "sender@b.test"
-RUN_TIMEOUT = 60        # one client run; the whole file takes ~10-20 s
-
-
-def need(tool, package):
-    if shutil.which(tool) is None:
-        pytest.fail("%s missing (Debian package %s; scripts/deps.sh TEST "
-                    "list)" % (tool, package))
 
 
 # --- fixtures -------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def cert(tmp_path_factory):
-    """(cert, key) paths: self-signed, SANs mx.a.test, localhost, 127.0.0.1."""
-    d = tmp_path_factory.mktemp("cert")
-    crt, key = str(d / "cert.pem"), str(d / "key.pem")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-         "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=mx.a.test",
-         "-addext", "subjectAltName=DNS:mx.a.test,DNS:localhost,"
-         "IP:127.0.0.1", "-days", "2", "-keyout", key, "-out", crt],
-        check=True, capture_output=True, timeout=RUN_TIMEOUT)
-    return crt, key
-
-
-@pytest.fixture(scope="module")
-def srv(cert):
+def srv(cert):      # noqa: F811 - the imported fixture
     yield from module_server(services=("smtp", "imap", "imaps"), users=USERS,
                              extra_conf={"auth_allow_cleartext": "yes",
                                          "tls_cert_file": cert[0],
@@ -82,45 +62,9 @@ def keep_on_failure(srv, request):
 
 # --- helpers --------------------------------------------------------------
 
-def deliver(srv, rcpt, n, tag):
-    """N messages to RCPT by SMTP; returns what was sent (CRLF bytes)."""
-    sent = []
-    for i in range(n):
-        m = simple_message("%s %d" % (tag, i), b"Body %d of %s.\r\n" % (
-            i, tag.encode()), mail_from=SENDER, to=rcpt)
-        send_mail(srv.smtp_port, SENDER, [rcpt], m)
-        sent.append(m)
-    return sent
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
 def strip_tuid(data):
     """mbsync adds an X-TUID header to each message it propagates."""
     return re.sub(rb"(?m)^X-TUID: [^\n]*\n", b"", data)
-
-
-def tem_files(srv, addr, folder=""):
-    """{file name without flags: flags} of a folder of tem's Maildir."""
-    out = {}
-    base = srv.maildir(addr, folder)
-    for sub in ("new", "cur"):
-        try:
-            names = os.listdir(os.path.join(base, sub))
-        except FileNotFoundError:
-            continue
-        for n in names:
-            if not n.startswith("."):
-                stem, _, flags = n.partition(":2,")
-                out[os.path.join(base, sub, n)] = (stem, flags)
-    return out
-
-
-def tem_contents(srv, addr, folder=""):
-    return sorted(read(p) for p in tem_files(srv, addr, folder))
 
 
 class Local:
@@ -214,36 +158,6 @@ class MbSync:
         return out
 
 
-def imap_messages(srv, addr, box="INBOX"):
-    """{uid: (flags set, BODY[] bytes)} of BOX, read through imaplib."""
-    m = imaplib.IMAP4_SSL("127.0.0.1", srv.ports["imaps"],
-                          ssl_context=insecure_tls_context())
-    try:
-        m.login(addr, USERS[addr])
-        typ, dat = m.select(box, readonly=True)
-        assert typ == "OK", dat
-        typ, dat = m.uid("FETCH", "1:*", "(FLAGS BODY.PEEK[])")
-        assert typ == "OK", dat
-        out = {}
-        for item in dat:
-            if not isinstance(item, tuple):
-                continue
-            head = item[0].decode()
-            uid = int(re.search(r"UID (\d+)", head).group(1))
-            flags = re.search(r"FLAGS \(([^)]*)\)", head)
-            if flags is None:       # FLAGS after the literal
-                flags = re.search(r"FLAGS \(([^)]*)\)", "".join(
-                    x.decode() for x in dat if isinstance(x, bytes)))
-            out[uid] = (set(flags.group(1).split()), item[1])
-        m.logout()
-        return out
-    finally:
-        try:
-            m.shutdown()
-        except OSError:
-            pass
-
-
 def crlf(data):
     return data.replace(b"\n", b"\r\n")
 
@@ -287,7 +201,7 @@ def test_mbsync_both_ways_and_stable(keep_on_failure, cert, tmp_path):
     loc.add("Projects", "101.local2.client", proj)
     out = mb.run()
 
-    msgs = imap_messages(srv, addr)
+    msgs = imap_messages(srv, addr, USERS[addr])
     assert len(msgs) == 3, (out, msgs.keys())
     bodies = {re.search(rb"(?m)^Subject: (.*)\r$", b).group(1): (f, b)
               for f, b in msgs.values()}
@@ -339,7 +253,7 @@ def test_mbsync_both_ways_and_stable(keep_on_failure, cert, tmp_path):
         after = (loc.snapshot(), sorted(tem_files(srv, addr).values()),
                  sorted(tem_files(srv, addr, ".Projects").values()))
         assert after == before, "a repeated sync changed something"
-    assert len(imap_messages(srv, addr)) == 3
+    assert len(imap_messages(srv, addr, USERS[addr])) == 3
 
 
 def test_mbsync_over_starttls(keep_on_failure, cert, tmp_path):

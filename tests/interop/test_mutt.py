@@ -9,79 +9,13 @@ quits.
 mutt runs with -n -F /dev/null (no system or user config) and -R (read
 only: it changes nothing in the Maildir)."""
 
-import fcntl
 import os
-import pty
-import re
-import select
 import shutil
-import signal
-import struct
-import termios
-import time
 
+from ptyscreen import Screen, terminal_env
 from temserver import send_mail
 
 ALICE = "alice@a.test"
-RUN_TIMEOUT = 60
-ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]|\r|\x0f|\x0e")
-
-
-class Screen:
-    """A program on a 120x40 pseudo-terminal; what it drew is kept with
-    escape sequences removed (enough to find text it showed)."""
-
-    def __init__(self, argv, env):
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:
-            os.execvpe(argv[0], argv, env)
-        fcntl.ioctl(self.fd, termios.TIOCSWINSZ,
-                    struct.pack("HHHH", 40, 120, 0, 0))
-        self.raw = b""
-        self.eof = False
-
-    @property
-    def text(self):
-        return ANSI.sub(b"", self.raw).decode("utf-8", "replace")
-
-    def _read(self, wait):
-        r, _, _ = select.select([self.fd], [], [], wait)
-        if not r:
-            return
-        try:
-            chunk = os.read(self.fd, 65536)
-        except OSError:               # EIO: the child closed the terminal
-            chunk = b""
-        if not chunk:
-            self.eof = True
-        self.raw += chunk
-
-    def wait_text(self, needle, since=0, timeout=RUN_TIMEOUT):
-        """Waits until NEEDLE was drawn after offset SINCE of self.text."""
-        deadline = time.monotonic() + timeout
-        while needle not in self.text[since:]:
-            assert not self.eof, "mutt exited before showing %r:\n%s" % (
-                needle, self.text[-3000:])
-            assert time.monotonic() < deadline, "%r never shown:\n%s" % (
-                needle, self.text[-3000:])
-            self._read(0.2)
-
-    def keys(self, data):
-        """Types DATA; returns the offset of what is drawn after it."""
-        mark = len(self.text)
-        os.write(self.fd, data)
-        return mark
-
-    def wait_exit(self, timeout=RUN_TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while not self.eof and time.monotonic() < deadline:
-            self._read(0.2)
-        if not self.eof:
-            os.kill(self.pid, signal.SIGKILL)
-        _, status = os.waitpid(self.pid, 0)
-        os.close(self.fd)
-        assert self.eof, "mutt did not exit:\n" + self.text[-3000:]
-        return status
 
 
 def test_mutt_reads_the_delivered_maildir(tem, tmp_path):
@@ -101,9 +35,7 @@ def test_mutt_reads_the_delivered_maildir(tem, tmp_path):
               b"Gr=C3=BC=C3=9Fe aus dem Maildir\r\n")
     maildir = tem.maildir(ALICE)
     os.mkdir(str(tmp_path / "Mail"))     # mutt's $folder, else it asks
-    env = {"HOME": str(tmp_path), "TERM": "xterm", "LANG": "C.UTF-8",
-           "LC_ALL": "C.UTF-8", "PATH": os.environ.get("PATH", "/usr/bin"),
-           "TZ": "UTC"}
+    env = terminal_env(tmp_path)
     scr = Screen([mutt, "-n", "-F", "/dev/null", "-R", "-f", maildir,
                   "-e", "set sort=date quit=yes mark_old=no help=no "
                   "charset=utf-8 pager_index_lines=0"], env)
@@ -122,9 +54,7 @@ def test_mutt_reads_the_delivered_maildir(tem, tmp_path):
         scr.keys(b"q")            # quit (quit=yes: no question)
         status = scr.wait_exit()
     except BaseException:
-        if not scr.eof:
-            os.kill(scr.pid, signal.SIGKILL)
-            os.waitpid(scr.pid, 0)
+        scr.kill()
         raise
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
     # read only: the files are untouched in new/
