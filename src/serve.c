@@ -312,6 +312,7 @@ serve_main(struct conf *c)
 	struct loop_signal *sterm, *sint, *shup;
 	char *err = NULL, *mail;
 
+	xmalloc_init();		/* before any thread */
 	log_init(level_of(c->log_level));
 	conf_file = xstrdup(c->path);
 	signal(SIGPIPE, SIG_IGN);

@@ -10,8 +10,12 @@
  * is only matched through src/mail's decoders.
  *
  * Cost: keys that need no file (flags, sizes, dates, sets, MODSEQ) run
- * from the index; a message file is opened only when a key needs it, and
- * only its header is read when no BODY/TEXT key is in the program. The
+ * from the index; so do header keys on the fields the index caches
+ * (store/mailbox_hdrcache.h: SUBJECT, FROM, TO, CC, BCC, SENT*, HEADER of
+ * those); a message file is opened only when another key needs it, and
+ * only its header is read when no BODY/TEXT key is in the program; a
+ * BODY/TEXT scan asks the kernel to read PREFETCH_AHEAD files ahead, so
+ * that on a cold cache the disk works while this thread decodes. The
  * children of every AND are reordered so that the index keys run first
  * and a content key runs only for messages that got past them.
  *
@@ -37,9 +41,11 @@
 #include "imap/imap_msgs.h"
 #include "mail/mail_search.h"
 #include "store/mailbox.h"
+#include "store/mailbox_hdrcache.h"
 #include "util/xmalloc.h"
 
 #define NO_KEYWORD	UINT64_MAX	/* KEYWORD the folder does not have */
+#define PREFETCH_AHEAD	64	/* files read ahead by a BODY/TEXT scan */
 
 enum need { NEED_NONE, NEED_HEADER, NEED_BODY };
 
@@ -49,6 +55,8 @@ struct search_run {
 	uint32_t		 count;
 	time_t			 now;
 	enum need		 need;
+	bool			 uncached;	/* a HEADER key the cache lacks */
+	struct mbox_hdr_reader	*hdrs;		/* header cache, or NULL */
 };
 
 /* One message while the program runs over it. */
@@ -195,6 +203,9 @@ prepare(struct search_run *r, struct imap_search_key *k, enum need *need_r,
 	case IMAP_SK_THREADID:
 		break;		/* ids compare as they are */
 	default:
+		if (k->type == IMAP_SK_HEADER && k->field != NULL &&
+		    !mbox_hdr_field_cached(k->field))
+			r->uncached = true;
 		if (k->str != NULL) {
 			folded = mail_search_fold(k->str, k->len, &len);
 			free(k->str);
@@ -212,9 +223,12 @@ prepare(struct search_run *r, struct imap_search_key *k, enum need *need_r,
 static const struct mime_msg *
 msg_mime(struct search_run *r, struct msg_state *st)
 {
-	if (st->loaded == 0)
-		st->loaded = imap_msgs_load(r->v, st->seq,
-		    r->need == NEED_HEADER, &st->d) == 0 ? 1 : -1;
+	if (st->loaded == 0 && r->need == NEED_HEADER)
+		st->loaded = imap_msgs_load_header(r->v, r->hdrs, st->seq,
+		    &st->d) == 0 ? 1 : -1;
+	else if (st->loaded == 0)
+		st->loaded = imap_msgs_load(r->v, st->seq, false,
+		    &st->d) == 0 ? 1 : -1;
 	return st->loaded > 0 ? imap_msgs_mime(&st->d) : NULL;
 }
 
@@ -433,8 +447,15 @@ imap_msgs_search(struct imap_cmd *cmd, struct imap_search *s,
 	r.now = time(NULL);
 	if (prepare(&r, s->root, &r.need, error_r) < 0)
 		return -1;
+	if (r.need == NEED_HEADER && !r.uncached)
+		r.hdrs = mbox_hdr_reader_new(r.v);
 	found->seqs = xcalloc(r.count ? r.count : 1, sizeof(*found->seqs));
+	for (seq = 1; seq <= r.count && r.need == NEED_BODY &&
+	    seq <= PREFETCH_AHEAD; seq++)
+		mbox_view_msg_prefetch(r.v, seq);
 	for (seq = 1; seq <= r.count; seq++) {
+		if (r.need == NEED_BODY && seq + PREFETCH_AHEAD <= r.count)
+			mbox_view_msg_prefetch(r.v, seq + PREFETCH_AHEAD);
 		memset(&st, 0, sizeof(st));
 		st.seq = seq;
 		if (mbox_view_msg(r.v, seq, &st.info) < 0 || st.info.expunged)
@@ -447,6 +468,9 @@ imap_msgs_search(struct imap_cmd *cmd, struct imap_search *s,
 		if (st.loaded > 0)
 			imap_msgs_data_free(&st.d);
 	}
+	mbox_hdr_reader_free(&r.hdrs);
+	if (r.count >= IMAP_TRIM_AFTER)
+		xmalloc_trim();
 	return 0;
 }
 

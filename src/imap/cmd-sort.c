@@ -8,8 +8,10 @@
  * parsers. Everything here is bounded by the number of matched messages
  * (and the References a message may list, RFC5322_MSGID_MAX).
  *
- * Only the header of each message is read, and only when a criterion
- * needs it (ARRIVAL and SIZE come from the index).
+ * Only the header fields of each message are read, and only when a
+ * criterion needs them (ARRIVAL and SIZE come from the index); every
+ * field SORT and THREAD use is in the index's header cache
+ * (store/mailbox_hdrcache.h), so the files are not opened.
  *
  * Keys: src/mail/mail_keys.h computes them from the first field of each
  * name (as Dovecot does), compared with strcmp (i;ascii-casemap for
@@ -30,6 +32,7 @@
 #include "mail/mail_search.h"
 #include "mail/rfc5322.h"
 #include "store/mailbox.h"
+#include "store/mailbox_hdrcache.h"
 #include "util/xmalloc.h"
 
 /* ---- per-message keys ------------------------------------------------ */
@@ -53,6 +56,8 @@ imap_sort_items_free(struct imap_sort_item *it, size_t n)
 		rfc5322_msgids_free(&it[i].refs, it[i].nrefs);
 	}
 	free(it);
+	if (n >= IMAP_TRIM_AFTER)
+		xmalloc_trim();
 }
 
 /* The key of the first field called name: keyf of its value, or "". */
@@ -69,8 +74,8 @@ field_key(const struct imap_msg_data *d, const char *name,
 
 /* Fills the keys of it that need[] asks for from the message header. */
 static void
-item_load(struct imap_cmd *cmd, struct imap_sort_item *it, const bool *need,
-    bool thread)
+item_load(struct imap_cmd *cmd, struct mbox_hdr_reader *hdrs,
+    struct imap_sort_item *it, const bool *need, bool thread)
 {
 	static const struct {
 		enum imap_sort_key	 key;
@@ -103,7 +108,7 @@ item_load(struct imap_cmd *cmd, struct imap_sort_item *it, const bool *need,
 			header = true;
 	if (!header)
 		return;		/* ARRIVAL and SIZE: the index is enough */
-	if (imap_msgs_load(v, it->seq, true, &d) == 0)
+	if (imap_msgs_load_header(v, hdrs, it->seq, &d) == 0)
 		m = imap_msgs_mime(&d);
 	if (m != NULL && need[IMAP_SORT_DATE])
 		(void)mail_search_sent_date(m, &it->date, NULL);
@@ -148,11 +153,14 @@ imap_sort_collect(struct imap_cmd *cmd, unsigned from, const bool *need,
 	else if (imap_msgs_search(cmd, &s, &found, &error) < 0)
 		imap_cmd_bad(cmd, "%s", error);
 	else {
+		struct mbox_hdr_reader *hdrs =
+		    mbox_hdr_reader_new(cmd->c->view);
 		it = xcalloc(found.n ? found.n : 1, sizeof(*it));
 		for (i = 0; i < found.n; i++) {
 			it[i].seq = found.seqs[i];
-			item_load(cmd, &it[i], need, thread);
+			item_load(cmd, hdrs, &it[i], need, thread);
 		}
+		mbox_hdr_reader_free(&hdrs);
 		*n_r = found.n;
 		*modseq_r = s.uses_modseq;
 		*highest_r = found.highest_modseq;
@@ -356,12 +364,18 @@ imap_sort_seqs(struct imap_cmd *cmd, const struct imap_sort_spec *s,
     uint32_t *seqs, size_t n)
 {
 	struct imap_sort_item *it = xcalloc(n ? n : 1, sizeof(*it));
+	struct mbox_hdr_reader *hdrs = NULL;
 	size_t i;
 
+	for (i = 1; i < n && seqs[i - 1] < seqs[i]; i++)
+		;
+	if (i >= n)	/* the header cache is read in ascending order */
+		hdrs = mbox_hdr_reader_new(cmd->c->view);
 	for (i = 0; i < n; i++) {
 		it[i].seq = seqs[i];
-		item_load(cmd, &it[i], s->need, false);
+		item_load(cmd, hdrs, &it[i], s->need, false);
 	}
+	mbox_hdr_reader_free(&hdrs);
 	qsort_r(it, n, sizeof(*it), sort_cmp, (void *)(uintptr_t)&s->sp);
 	for (i = 0; i < n; i++)
 		seqs[i] = it[i].seq;

@@ -18,6 +18,7 @@
 #include "imap/imap_client.h"
 #include "imap/imap_msgs.h"
 #include "store/mailbox.h"
+#include "store/mailbox_hdrcache.h"
 #include "util/xmalloc.h"
 
 #define LOAD_CHUNK	(16 * 1024)	/* header-only reads grow by this */
@@ -254,6 +255,26 @@ imap_msgs_load(struct mbox_view *v, uint32_t seq, bool header_only,
 		errno = e;
 		return -1;
 	}
+	return 0;
+}
+
+int
+imap_msgs_load_header(struct mbox_view *v, struct mbox_hdr_reader *hdrs,
+    uint32_t seq, struct imap_msg_data *d)
+{
+	const char *block;
+	size_t len;
+
+	if (hdrs == NULL ||
+	    (block = mbox_hdr_reader_get(hdrs, seq, &len)) == NULL)
+		return imap_msgs_load(v, seq, true, d);
+	memset(d, 0, sizeof(*d));
+	d->data = xmalloc(len + 2);
+	memcpy(d->data, block, len);
+	d->data[len] = '\n';		/* the empty line ending the header */
+	d->data[len + 1] = '\0';
+	d->len = len + 1;
+	d->header_only = true;
 	return 0;
 }
 

@@ -69,6 +69,16 @@ struct imap_msg_data {
  */
 int imap_msgs_load(struct mbox_view *v, uint32_t seq, bool header_only,
     struct imap_msg_data *d);
+/*
+ * BLOCKING. As imap_msgs_load(v, seq, true, d), but from the index's
+ * header cache when hdrs (NULL: never) has seq's cached fields: then d
+ * holds only those fields (store/mailbox_hdrcache.h), so use it only when
+ * every field the caller looks at is one of them. Seqs must ascend from
+ * call to call with one hdrs.
+ */
+struct mbox_hdr_reader;
+int imap_msgs_load_header(struct mbox_view *v, struct mbox_hdr_reader *hdrs,
+    uint32_t seq, struct imap_msg_data *d);
 /* The MIME tree of d, parsed on first use (owned by d). */
 const struct mime_msg *imap_msgs_mime(struct imap_msg_data *d);
 void imap_msgs_data_free(struct imap_msg_data *d);
@@ -90,6 +100,10 @@ unsigned imap_msgs_flags(const struct imap_client *c, unsigned flags);
 void imap_msgs_condstore_on(struct imap_cmd *cmd);
 
 /* ---- cmd-search.c: the search engine (SEARCH, SORT, THREAD) ---- */
+
+/* Messages: a SEARCH, SORT or THREAD over more ends with xmalloc_trim(),
+   so that its peak does not stay resident in each worker's arena. */
+#define IMAP_TRIM_AFTER		10000
 
 /* The messages a search program matched. */
 struct imap_msgs_found {

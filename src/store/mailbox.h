@@ -410,6 +410,10 @@ bool mbox_view_can_add_keywords(struct mbox_view *v);
  * LF-terminated lines (see the header comment for the wire form).
  */
 int mbox_view_msg_open(struct mbox_view *v, uint32_t seq);
+/* BLOCKING (an open and a close). Asks the kernel to start reading
+ * message seq's file (posix_fadvise WILLNEED): a scan over many files
+ * (SEARCH BODY) names the next ones ahead so their reads overlap. */
+void mbox_view_msg_prefetch(struct mbox_view *v, uint32_t seq);
 /* The current path of message seq's file (malloc'd), NULL if bad/expunged.
  * It may be renamed at any time: prefer mbox_view_msg_open(). */
 char *mbox_view_msg_path(struct mbox_view *v, uint32_t seq);

@@ -33,7 +33,7 @@
 #include "util/xmalloc.h"
 
 #define INDEX_FILE	"tem-index.sqlite"
-#define INDEX_VERSION	3	/* see migrations[] */
+#define INDEX_VERSION	4	/* see migrations[] */
 #define MODSEQ_JUMP	(1ULL << 24)
 #define EXP_KEEP	10000	/* expunge history kept per folder ... */
 #define EXP_PRUNE_AT	20000	/* ... once it grows past this */
@@ -86,7 +86,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS expunged(folder INTEGER NOT NULL, "
     "  uid INTEGER NOT NULL, modseq INTEGER NOT NULL, "
     "  PRIMARY KEY(folder, uid)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder, modseq);";
+    "CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder, modseq);"
+    MBOX_HDRCACHE_SCHEMA;
 
 /*
  * Schema migrations: migrations[v] turns a version-v index into version
@@ -97,12 +98,15 @@ static const char schema[] =
  *      \Recent (RFC 3501): existing mail counts as already seen.
  *   3: messages.savedate (RFC 8514 SAVEDATE); NULL in old rows: the
  *      INTERNALDATE stands in.
+ *   4: hdrcache, the header-field cache (mailbox_hdrcache.c); old
+ *      messages get their rows when a reader first needs them.
  */
 static const char *const migrations[INDEX_VERSION] = {
 	[1] = "ALTER TABLE folders ADD COLUMN "
 	    "  recent_uid INTEGER NOT NULL DEFAULT 0;"
 	    "UPDATE folders SET recent_uid = uidnext;",
 	[2] = "ALTER TABLE messages ADD COLUMN savedate INTEGER;",
+	[3] = MBOX_HDRCACHE_SCHEMA,
 };
 
 /* Children of a dir: ".A" -> ".A.x" (never "" here). */
@@ -220,6 +224,7 @@ db_close(struct mbox_user *u)
 	for (int i = 0; i < S_N; i++)
 		sqlite3_finalize(u->stmt[i]);
 	memset(u->stmt, 0, sizeof(u->stmt));
+	mbox_hdrcache_close(u);
 	sqlite3_close(u->db);
 	u->db = NULL;
 }
@@ -313,6 +318,8 @@ try_open(struct mbox_user *u, const char *path, char **error_r)
 	for (int i = 0; i < S_N && rc == SQLITE_OK; i++)
 		rc = sqlite3_prepare_v3(u->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &u->stmt[i], NULL);
+	if (rc == SQLITE_OK)
+		rc = mbox_hdrcache_prepare(u);
 	if (rc == SQLITE_OK)
 		return 0;
 	mbox_error(error_r, "Cannot open the mail index: %s",
@@ -462,12 +469,36 @@ folder_insert(struct mbox_user *u, const char *dir, unsigned special_use,
 	return rc;
 }
 
+/* f->msgs made room for the folder's rows at once: grown by doubling
+   while names are allocated between the steps, a big folder's array
+   left megabytes of holes in the heap. */
+static void
+reserve_messages(struct mbox_user *u, struct mbox_folder *f)
+{
+	sqlite3_stmt *st;
+	int64_t n = 0;
+
+	if (sqlite3_prepare_v2(u->db, "SELECT count(*) FROM messages "
+	    "WHERE folder = ?1", -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, f->id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (n > (int64_t)f->cap && n < (int64_t)UINT32_MAX - 16) {
+		f->cap = (uint32_t)n + 16;
+		f->msgs = xrealloc(f->msgs, f->cap * sizeof(*f->msgs));
+	}
+}
+
 static int
 load_messages(struct mbox_user *u, struct mbox_folder *f)
 {
-	sqlite3_stmt *st = stmt(u, S_MSGS);
+	sqlite3_stmt *st;
 	int rc;
 
+	reserve_messages(u, f);
+	st = stmt(u, S_MSGS);
 	sqlite3_bind_int64(st, 1, f->id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 1);
@@ -555,6 +586,8 @@ write_delta(struct mbox_user *u, struct mbox_folder *f,
 		sqlite3_bind_int(st, 7, (m->flags & MBOX_FI_INNEW) != 0);
 		sqlite3_bind_int64(st, 8, m->savedate);
 		rc = step_done(st);
+		if (rc == SQLITE_OK)
+			rc = mbox_hdrcache_add(u, f, m);
 	}
 	for (size_t i = 0; i < d->n_upd && rc == SQLITE_OK; i++) {
 		const struct mbox_upd *p = &d->upd[i];

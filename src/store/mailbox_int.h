@@ -49,6 +49,7 @@ void mbox_unlock(pthread_mutex_t *m, enum mbox_lk lk);
 bool mbox_lock_held(enum mbox_lk lk);
 
 #define MBOX_FI_INNEW	0x8000	/* msg flag: the file is still in new/ */
+#define MBOX_TRIM_AFTER	10000	/* messages: xmalloc_trim after opening more */
 #define MBOX_RECHECK_MS	1000	/* mtime granularity we assume, see sync */
 
 /* One message of a shared folder: 48 bytes plus its name. */
@@ -122,6 +123,7 @@ struct mbox_user {
 	/* under io */
 	struct sqlite3		*db;
 	struct sqlite3_stmt	*stmt[16];
+	struct sqlite3_stmt	*hc_stmt[2];	/* mailbox_hdrcache.c */
 	bool			 unclean_marked;
 	bool			 broken;	/* SQLITE_CORRUPT seen: rebuild at next open */
 	uint32_t		 id_salt;	/* MAILBOXID salt (set at open) */
@@ -266,6 +268,26 @@ struct hashmap *mbox_index_special_uses(struct mbox_user *u);
 int mbox_index_vanished(struct mbox_user *u, struct mbox_folder *f,
     uint64_t modseq, uint32_t **uids_r, size_t *n_r, bool *complete_r,
     char **error_r);
+
+/* ---- mailbox_hdrcache.c (see mailbox_hdrcache.h) --------------------- */
+/* The cache's table (a new index's schema, and migration 4 of an older
+ * one): fields NULL means "read the file"; the trigger drops a message's
+ * row with its messages row (expunge, folder delete). */
+#define MBOX_HDRCACHE_SCHEMA \
+	"CREATE TABLE IF NOT EXISTS hdrcache(folder INTEGER NOT NULL, " \
+	"  uid INTEGER NOT NULL, fields BLOB, PRIMARY KEY(folder, uid)) " \
+	"  WITHOUT ROWID;" \
+	"CREATE TRIGGER IF NOT EXISTS hdrcache_drop AFTER DELETE ON messages " \
+	"  BEGIN DELETE FROM hdrcache WHERE folder = old.folder AND " \
+	"  uid = old.uid; END;"
+/* At index open, after the migrations: the cache's statements. Returns
+ * an SQLite code. */
+int mbox_hdrcache_prepare(struct mbox_user *u);
+void mbox_hdrcache_close(struct mbox_user *u);
+/* Inside an index transaction: the cache row of new message m of f, from
+ * its file. Returns an SQLite code. */
+int mbox_hdrcache_add(struct mbox_user *u, struct mbox_folder *f,
+    const struct mbox_msg *m);
 
 /* ---- mailbox_sync.c -------------------------------------------------- */
 /* Index of uid in f->msgs, or -1. */

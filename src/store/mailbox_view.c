@@ -211,6 +211,8 @@ mbox_view_open(struct mbox_user *u, const char *name, bool readonly,
 	mbox_unlock(&u->io, MBOX_LK_IO);
 	free(norm);
 	free(dir);
+	if (r == 0 && (*v_r)->count >= MBOX_TRIM_AFTER)
+		xmalloc_trim();		/* a big load or first sync's garbage */
 	return r;
 }
 
@@ -488,6 +490,20 @@ mbox_view_msg_open(struct mbox_view *v, uint32_t seq)
 	}
 	errno = ENOENT;
 	return -1;
+}
+
+void
+mbox_view_msg_prefetch(struct mbox_view *v, uint32_t seq)
+{
+	char *path = mbox_view_msg_path(v, seq);
+	int fd = path != NULL ? open(path, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW | O_NONBLOCK) : -1;
+
+	free(path);
+	if (fd >= 0) {
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+		close(fd);
+	}
 }
 
 int

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "util/xmalloc.h"
 
@@ -84,4 +87,21 @@ xasprintf(const char *fmt, ...)
 	if (n < 0)
 		oom(0);
 	return p;
+}
+
+void
+xmalloc_init(void)
+{
+#ifdef __GLIBC__
+	(void)mallopt(M_ARENA_MAX, XMALLOC_ARENAS);
+	(void)mallopt(M_MMAP_THRESHOLD, XMALLOC_MMAP_MIN);
+#endif
+}
+
+void
+xmalloc_trim(void)
+{
+#ifdef __GLIBC__
+	(void)malloc_trim(0);
+#endif
 }
