@@ -1,15 +1,12 @@
 /*
  * cmd-mailbox - IMAP commands on folders as a whole: CREATE (with RFC 6154
  * USE), DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, STATUS (RFC 8438 SIZE,
- * RFC 7162 HIGHESTMODSEQ), APPEND (RFC 4315 APPENDUID, RFC 3502
- * MULTIAPPEND), and the helpers cmd-select.c and cmd-list.c share.
+ * RFC 7162 HIGHESTMODSEQ), and the helpers cmd-select.c, cmd-list.c and
+ * cmd-append.c share.
  *
  * Trust: runs for an authenticated, untrusted client, on a worker thread
  * (the store calls block). Arguments come through the typed parsers of
  * imap_args.h; names are decoded here and validated again by the store.
- * APPEND's message bytes were streamed by the core into spool files
- * (imap_spool.c), bounded by the APPEND limit; the store renames them
- * into place unread.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -435,130 +432,5 @@ cmd_status(struct imap_cmd *cmd)
 	if (r < 0)
 		return cmd_mbox_fail(cmd, r, false, err);
 	imap_cmd_ok(cmd, "STATUS completed");
-	return IMAP_CMD_DONE;
-}
-
-/* ---- APPEND --------------------------------------------------------- */
-
-/* Stores message m of APPEND into to's folder, with the flags its
- * rights allow; sets *uidvalidity_r, *uid_r. */
-static int
-append_one(struct imap_client *c, const struct imap_acl_ref *to,
-    const struct imap_append_msg *m, uint32_t *uidvalidity_r,
-    uint32_t *uid_r, char **err_r)
-{
-	struct mbox_spool *ms = imap_spool_take(c, m->index);
-	const char **kws;
-	int r;
-
-	if (ms == NULL) {
-		*err_r = xstrdup("APPEND message lost");
-		return MBOX_ERR_TEMP;
-	}
-	kws = xcalloc(m->flags.keyword_count + 1, sizeof(*kws));
-	for (unsigned i = 0; i < m->flags.keyword_count &&
-	    (to->rights & MBOX_ACL_WRITE); i++)
-		kws[i] = m->flags.keywords[i];
-	r = mbox_append_spool(to->u, to->folder, &ms, imap_acl_allowed_flags(
-	    to->rights, m->flags.system & MBOX_F_STORABLE), kws,
-	    m->date_given ? m->date : 0, uidvalidity_r, uid_r, err_r);
-	free(kws);
-	return r;
-}
-
-/* The "[APPENDUID v uid-set]" code for n appended UIDs (ascending). */
-static void
-appenduid(struct buf *b, uint32_t uidvalidity, const uint32_t *uids,
-    unsigned n)
-{
-	buf_printf(b, "[APPENDUID %u ", uidvalidity);
-	for (unsigned i = 0; i < n;) {
-		unsigned j = i;
-		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
-			j++;
-		buf_printf(b, i ? ",%u" : "%u", uids[i]);
-		if (j > i)
-			buf_printf(b, ":%u", uids[j]);
-		i = j + 1;
-	}
-	buf_putc(b, ']');
-}
-
-/* Checks the messages against what the core streamed, and the quota. */
-static bool
-append_check(struct imap_cmd *cmd, const struct imap_append *a)
-{
-	uint64_t total = 0;
-
-	for (unsigned i = 0; i < a->count; i++)
-		total += a->msgs[i].size;
-	if (!imap_quota_allows(cmd, total, a->count))
-		return false;
-	for (unsigned i = 0; i < a->count; i++) {
-		const struct imap_append_msg *m = &a->msgs[i];
-		if (imap_spool_size(cmd->c, m->index) != m->size) {
-			imap_cmd_no(cmd, "[SERVERBUG] APPEND message lost");
-			return false;
-		}
-		if (m->size == 0) {
-			imap_cmd_no(cmd, "Cannot append an empty message");
-			return false;
-		}
-	}
-	return true;
-}
-
-/*
- * MULTIAPPEND stores the messages one by one: RFC 3502 wants all or
- * nothing, and the store has no transaction across appends, so a failure
- * after the first message leaves the earlier ones in place (the NO says
- * how many went in).
- */
-enum imap_cmd_result
-cmd_append(struct imap_cmd *cmd)
-{
-	struct imap_client *c = cmd->c;
-	struct imap_acl_ref to;
-	struct imap_append a;
-	const char *error;
-	char *name, *err = NULL;
-	uint32_t uidvalidity = 0, *uids;
-	struct buf code;
-	unsigned done = 0;
-	int r = 0;
-
-	if (imap_args_parse_append(cmd->args, cmd->count, &a, &error) < 0) {
-		imap_cmd_bad(cmd, "%s", error);
-		return IMAP_CMD_DONE;
-	}
-	name = cmd_mbox_lookup(cmd, a.mailbox, strlen(a.mailbox));
-	if (name == NULL || !append_check(cmd, &a) ||
-	    imap_acl_open(cmd, name, MBOX_ACL_INSERT, true, &to) < 0) {
-		free(name);
-		imap_append_free(&a);
-		return IMAP_CMD_DONE;
-	}
-	uids = xcalloc(a.count, sizeof(*uids));
-	for (; done < a.count && r == 0; done++)
-		r = append_one(c, &to, &a.msgs[done], &uidvalidity,
-		    &uids[done], &err);
-	imap_acl_ref_free(&to);
-	if (r < 0) {
-		if (done > 1) {
-			char *e = xasprintf("%s (%u of %u messages appended)",
-			    err ? err : "Append failed", done - 1, a.count);
-			free(err);
-			err = e;
-		}
-		cmd_mbox_fail(cmd, r, true, err);
-	} else {
-		buf_init(&code, 0);
-		appenduid(&code, uidvalidity, uids, a.count);
-		imap_cmd_ok(cmd, "%s APPEND completed", buf_cstr(&code));
-		buf_free(&code);
-	}
-	free(uids);
-	free(name);
-	imap_append_free(&a);
 	return IMAP_CMD_DONE;
 }

@@ -39,6 +39,7 @@ imap_client_capabilities(struct imap_client *c, struct buf *out)
 	buf_puts(out, IMAP_QUOTA_CAPS);
 	buf_puts(out, IMAP_METADATA_CAPS);
 	buf_puts(out, " ESORT CONTEXT=SEARCH CONTEXT=SORT NOTIFY PREVIEW");
+	buf_puts(out, " COMPRESS=DEFLATE MULTIAPPEND CATENATE");
 }
 enum imap_cmd_result
 cmd_capability(struct imap_cmd *cmd)

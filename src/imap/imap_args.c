@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "imap/imap_args_int.h"
+#include "imap/imap_catenate.h"
 #include "util/buf.h"
 
 /* ------------------------------------------------------------------ */
@@ -514,6 +515,16 @@ parse_append_msg(const struct imap_arg *args, unsigned count, unsigned *ip,
 		m->date_given = true;
 		i++;
 	}
+	if (i + 1 < count && atom_of(&args[i]) != NULL &&
+	    strcasecmp(args[i].str, "CATENATE") == 0 &&
+	    args[i + 1].type == IMAP_ARG_LIST) {
+		if (imap_catenate_parse(args[i + 1].list,
+		    args[i + 1].list_count, &m->parts, &m->n_parts,
+		    error_r) < 0)
+			return -1;
+		*ip = i + 2;
+		return 0;
+	}
 	if (i >= count || args[i].type != IMAP_ARG_STREAM)
 		return err(error_r, "APPEND needs a message literal");
 	m->size = args[i].size;
@@ -551,8 +562,10 @@ imap_append_free(struct imap_append *a)
 	unsigned i;
 
 	free(a->mailbox);
-	for (i = 0; i < a->count; i++)
+	for (i = 0; i < a->count; i++) {
 		imap_flags_free(&a->msgs[i].flags);
+		imap_catenate_free(a->msgs[i].parts, a->msgs[i].n_parts);
+	}
 	free(a->msgs);
 	memset(a, 0, sizeof(*a));
 }

@@ -413,6 +413,10 @@ struct imap_append_msg {
 	uint64_t	 size;		/* the streamed literal */
 	unsigned	 index;		/* its chunks' imap_literal.index */
 	bool		 literal8;
+	/* CATENATE (RFC 4469, imap_catenate.h): the message is made of
+	   these parts instead (size and index unused). */
+	struct imap_cat_part *parts;
+	unsigned	 n_parts;
 };
 
 struct imap_append {
@@ -422,7 +426,8 @@ struct imap_append {
 };
 
 /* Parses APPEND arguments: mailbox 1*([flag-list] [date-time] message)
-   where each message is an IMAP_ARG_STREAM (see imap_parser.h). */
+   where each message is an IMAP_ARG_STREAM (see imap_parser.h) or
+   CATENATE (parts) (RFC 4469). */
 int imap_args_parse_append(const struct imap_arg *args, unsigned count,
     struct imap_append *a, const char **error_r);
 void imap_append_free(struct imap_append *a);

@@ -241,6 +241,7 @@ imap_cmd_end(struct imap_cmd *cmd)
 	if (cmd->tagged == NULL)
 		imap_cmd_bad(cmd, "Internal error");
 	imap_send(c, "%s %s", cmd->tag, cmd->tagged);
+	imap_compress_command_done(c);
 	if (strncmp(cmd->tagged, "BAD", 3) == 0) {
 		if (++c->bad_count >= IMAP_MAX_BAD) {
 			imap_send(c, "* BYE Too many invalid commands");
@@ -353,6 +354,7 @@ imap_dispatch(struct imap_client *c, const struct imap_command *pc)
 		err = "No mailbox selected";
 	if (err) {
 		imap_send(c, "%s BAD %s", pc->tag, err);
+		imap_compress_command_done(c);
 		imap_parser_command_done(c->parser);
 		imap_append_clear(c);
 		if (++c->bad_count >= IMAP_MAX_BAD) {
@@ -437,6 +439,7 @@ imap_process(struct imap_client *c)
 			break;
 		case IMAP_PARSE_LITERAL_STREAM:
 			/* the chunk points into p: copy before draining */
+			imap_compress_literal(c, imap_parser_literal(c->parser));
 			imap_spool_chunk(c, imap_parser_literal(c->parser));
 			io_drain(c->base.io, used);
 			break;

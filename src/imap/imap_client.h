@@ -122,6 +122,8 @@ struct imap_client {
 	uint32_t		*searchres;
 	size_t			 n_searchres;
 	bool			 searchres_set;
+	/* COMPRESS answered OK: deflate starts once the OK is queued. */
+	bool			 deflate_on_end;
 	/* ACL (imap_acl.c): the owner when the selected folder is another
 	 * user's (NULL: the user's own, every right), this user's rights
 	 * on it and the ACL serial they were read at. */
@@ -198,6 +200,14 @@ uint64_t imap_spool_size(const struct imap_client *c, unsigned index);
 /* Loop: drops what is spooled (files removed on a worker). */
 void imap_spool_drop(struct imap_client *c);
 
+/* ---- imap_compress.c: COMPRESS=DEFLATE (RFC 4978) ---- */
+/* Loop: a command ended (its tagged reply queued): start deflate if
+ * COMPRESS said OK, else give the next command its inflate budget. */
+void imap_compress_command_done(struct imap_client *c);
+/* Loop: a streamed APPEND literal's chunk: its first grants its size. */
+void imap_compress_literal(struct imap_client *c,
+    const struct imap_literal *lit);
+
 /* ---- imap_context.c: ESORT, CONTEXT=SEARCH, CONTEXT=SORT (RFC 5267) ---- */
 #define IMAP_CONTEXT_MAX	8	/* updating contexts per session */
 struct imap_search;
@@ -252,8 +262,11 @@ void imap_out_new_keywords(struct buf *out, struct mbox_view *v,
  * imap_login.c: LOGIN AUTHENTICATE; imap_idle.c: IDLE */
 imap_cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_starttls, cmd_login,
     cmd_authenticate, cmd_enable, cmd_id, cmd_idle;
+/* imap_compress.c: COMPRESS */
+imap_cmd_fn cmd_compress;
 /* cmd-mailbox.c: SELECT EXAMINE CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE
- * LIST LSUB NAMESPACE STATUS APPEND CHECK CLOSE UNSELECT EXPUNGE */
+ * LIST LSUB NAMESPACE STATUS CHECK CLOSE UNSELECT EXPUNGE; cmd-append.c:
+ * APPEND (MULTIAPPEND, CATENATE) */
 imap_cmd_fn cmd_select, cmd_examine, cmd_create, cmd_delete, cmd_rename,
     cmd_subscribe, cmd_unsubscribe, cmd_list, cmd_lsub, cmd_namespace,
     cmd_status, cmd_append, cmd_check, cmd_close, cmd_unselect,

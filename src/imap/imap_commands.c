@@ -27,6 +27,7 @@ static const struct imap_command_def commands[] = {
 	{ "ID",		cmd_id,		NA | AU | LO },
 	{ "ENABLE",	cmd_enable,	AU | LO },
 	{ "IDLE",	cmd_idle,	AU | LO },
+	{ "COMPRESS",	cmd_compress,	AU | LO },
 	{ "SELECT",	cmd_select,	AU },
 	{ "EXAMINE",	cmd_examine,	AU },
 	{ "CREATE",	cmd_create,	AU },

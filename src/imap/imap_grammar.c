@@ -413,6 +413,29 @@ step_literal_header(struct imap_parser *p, unsigned char c)
 	return ip_fail_char(p, c, REPLY_LIT_SYNTAX);
 }
 
+/* Argument i (completed) is the atom word, in any case. */
+static bool
+parg_atom_is(const struct imap_parser *p, unsigned i, const char *word)
+{
+	const struct parg *a = &p->pargs[i];
+
+	return a->type == IMAP_ARG_ATOM && a->len == strlen(word) &&
+	    strncasecmp(p->data.data + a->off, word, a->len) == 0;
+}
+
+/* The literal follows "CATENATE (... TEXT" at the top level of APPEND
+ * (RFC 4469): a message part, streamed like a message. */
+static bool
+catenate_text(const struct imap_parser *p)
+{
+	unsigned l = p->cur_list;
+
+	return l >= 2 && p->pargs[l - 1].parent == 0 &&
+	    p->pargs[l - 2].parent == 0 && parg_atom_is(p, l - 2, "CATENATE") &&
+	    p->pargs[p->pargs_n - 1].parent == l &&
+	    parg_atom_is(p, p->pargs_n - 1, "TEXT");
+}
+
 /* "{n}" CRLF has been read: check limits, then expect the data. */
 static int
 literal_announced(struct imap_parser *p)
@@ -420,8 +443,8 @@ literal_announced(struct imap_parser *p)
 	struct imap_literal *l = &p->lit;
 	uint64_t limit;
 
-	l->stream = p->kind == K_APPEND && p->cur_list == 0 &&
-	    p->top_count >= 1;
+	l->stream = p->kind == K_APPEND && ((p->cur_list == 0 &&
+	    p->top_count >= 1) || catenate_text(p));
 	l->index = p->stream_count;
 	l->data = NULL;
 	l->len = 0;

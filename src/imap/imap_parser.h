@@ -76,7 +76,9 @@
  * APPEND messages are streamed, never buffered (STYLE: "IMAP literals and
  * DATA stream to disk, never slurp"):
  *  - In a command named APPEND, every literal at the top level after the
- *    first argument (the mailbox) is a message: its limit is
+ *    first argument (the mailbox), and every literal right after the atom
+ *    TEXT in a list that follows the top-level atom CATENATE (RFC 4469's
+ *    text parts), is a message: its limit is
  *    limits.append_max, it does not count towards command_max, and its
  *    bytes are handed out as they arrive: feed returns
  *    IMAP_PARSE_LITERAL_STREAM once per chunk, and imap_parser_literal()

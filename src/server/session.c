@@ -227,6 +227,19 @@ session_drained(struct session *s)
 		s->proto->drained(s);
 }
 
+/* The compression layer failed (a corrupt stream, or more inflated
+ * input than the protocol allows, io.h): one line. */
+static void
+session_inflate_failed(struct session *s)
+{
+	uint64_t n = 0;
+	const char *why = io_inflate_error(s->io, &n);
+
+	if (why)
+		log_info("%s %s compress-error addr=%s reason=%s inflated=%llu",
+		    s->id, s->proto->name, s->ip, why, (unsigned long long)n);
+}
+
 static void
 session_io_cb(struct io *io, enum io_event ev, void *arg)
 {
@@ -264,6 +277,8 @@ session_io_cb(struct io *io, enum io_event ev, void *arg)
 		    SESSION_HANDSHAKE || (s->busy && io_ssl(s->io))))
 			log_info("%s %s tls-failed addr=%s", s->id,
 			    s->proto->name, s->ip);
+		if (ev == IO_EV_ERROR)
+			session_inflate_failed(s);
 		session_abort(s);
 		break;
 	}

@@ -275,6 +275,16 @@ struct mbox_spool *mbox_spool_new(struct mbox_user *u);
 void mbox_spool_exact(struct mbox_spool *s);
 int mbox_spool_write(struct mbox_spool *s, const char *p, size_t n);
 int mbox_spool_finish(struct mbox_spool *s);
+/* BLOCKING. Writes what fd holds from its offset to its end (a stored
+ * message: LF line ends stay LF), failing with EFBIG once s is over max
+ * wire octets. -1 with errno: a read error leaves s usable. */
+int mbox_spool_write_fd(struct mbox_spool *s, int fd, uint64_t max);
+/* BLOCKING. Writes the bytes of the finished spool *src (consumed, its
+ * file removed) the same way: CATENATE joins its parts so. */
+int mbox_spool_append(struct mbox_spool *s, struct mbox_spool **src,
+    uint64_t max);
+/* The wire size (CRLF line ends) written so far. */
+uint64_t mbox_spool_size(const struct mbox_spool *s);
 /* The errno of the first failure, or 0. */
 int mbox_spool_error(const struct mbox_spool *s);
 void mbox_spool_free(struct mbox_spool **s);
@@ -294,6 +304,24 @@ int mbox_append_spool(struct mbox_user *u, const char *name,
     struct mbox_spool **s, unsigned flags, const char *const *keywords,
     time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
     char **error_r);
+
+/*
+ * BLOCKING. MULTIAPPEND (RFC 3502): n finished spools into folder name,
+ * all or nothing: each placed as mbox_append_spool does, then indexed in
+ * one transaction with consecutive UIDs (uids_r[i] for item i); when any
+ * step fails, the messages already placed are removed and none is
+ * indexed. Every spool is consumed (set to NULL); internaldate 0 is set
+ * to now.
+ */
+struct mbox_append_item {
+	struct mbox_spool	*spool;
+	unsigned		 flags;		/* MBOX_F_STORABLE bits */
+	const char *const	*keywords;	/* NULL or NULL-terminated */
+	time_t			 internaldate;
+};
+int mbox_append_spools(struct mbox_user *u, const char *name,
+    struct mbox_append_item *items, unsigned n, uint32_t *uidvalidity_r,
+    uint32_t *uids_r, char **error_r);
 
 /* BLOCKING. The same from memory: data is the message as received (CRLF
  * line ends; stored with LF). */

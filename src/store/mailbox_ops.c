@@ -353,68 +353,105 @@ spool_place(struct mbox_folder *f, struct mbox_spool *s, unsigned flags,
 	return r;
 }
 
+/* Undoes the placing of n files (a later one failed: all or nothing). */
+static void
+unplace(char **curs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (curs[i] != NULL)
+			unlink(curs[i]);
+}
+
+int
+mbox_append_spools(struct mbox_user *u, const char *name,
+    struct mbox_append_item *items, unsigned n, uint32_t *uidvalidity_r,
+    uint32_t *uids_r, char **error_r)
+{
+	struct mbox_folder *f = NULL;
+	struct mbox_delta d = { 0 };
+	char *norm = NULL, *dir = NULL, **curs = xcalloc(n, sizeof(*curs));
+	char **files = xcalloc(n, sizeof(*files));
+	unsigned placed = 0;
+	int r = 0;
+
+	for (unsigned i = 0; i < n && r == 0; i++)
+		if (items[i].spool->err || !items[i].spool->finished)
+			r = spool_error(items[i].spool->err ?
+			    items[i].spool->err : EINVAL, error_r);
+	if (r == 0)
+		r = mbox_name_resolve(name, false, &norm, &dir, error_r);
+	if (r < 0)
+		goto out;
+	mbox_lock(&u->io, MBOX_LK_IO);
+	r = mbox_folder_get(u, dir, &f, error_r);
+	if (r == 0 && UINT32_MAX - f->uidnext < n) {
+		mbox_error(error_r, "Folder is out of UIDs");
+		r = MBOX_ERR_LIMIT;
+	}
+	for (; r == 0 && placed < n; placed++) {
+		struct mbox_append_item *it = &items[placed];
+		uint32_t kwmask = 0;
+
+		if (it->internaldate <= 0)
+			it->internaldate = time(NULL);
+		r = mbox_kw_resolve(f, it->keywords, true, &kwmask, error_r);
+		if (r == 0)
+			r = spool_place(f, it->spool, it->flags &
+			    MBOX_F_STORABLE, kwmask, it->internaldate,
+			    &curs[placed], &files[placed], error_r);
+	}
+	if (r == 0) {
+		d.modseq = f->highestmodseq + 1;
+		for (unsigned i = 0; i < n; i++) {
+			uids_r[i] = mbox_delta_add_file(f, &d, files[i],
+			    items[i].spool->wsize, items[i].internaldate);
+			files[i] = NULL;	/* the delta's now */
+		}
+		r = mbox_delta_commit(f, &d, NULL, error_r);
+		if (r < 0) {
+			/* not indexed: not appended (the NO says so) */
+			int e = errno;
+			unplace(curs, n);
+			if (e == ENOSPC || e == EDQUOT)
+				r = MBOX_ERR_NOSPACE;
+		}
+		mbox_sync_restamp(f);
+	} else if (f != NULL)
+		unplace(curs, placed);
+	if (r == 0) {
+		int64_t fsize = 0;
+
+		*uidvalidity_r = f->uidvalidity;
+		for (unsigned i = 0; i < n; i++)
+			fsize += (int64_t)items[i].spool->fsize;
+		quota_usage_add(u->root, fsize, (int64_t)n);
+	}
+	mbox_folder_put(&f);
+	mbox_unlock(&u->io, MBOX_LK_IO);
+out:
+	for (unsigned i = 0; i < n; i++) {
+		mbox_spool_free(&items[i].spool);
+		free(curs[i]);
+		free(files[i]);
+	}
+	free(curs);
+	free(files);
+	free(norm);
+	free(dir);
+	return r;
+}
+
 int
 mbox_append_spool(struct mbox_user *u, const char *name,
     struct mbox_spool **sp, unsigned flags, const char *const *keywords,
     time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
     char **error_r)
 {
-	struct mbox_folder *f = NULL;
-	struct mbox_delta d = { 0 };
-	char *norm = NULL, *dir = NULL, *file = NULL, *cur = NULL;
-	uint32_t kwmask = 0, uid = 0;
-	uint64_t size = 0, fsize = (*sp)->fsize;
-	int r;
+	struct mbox_append_item it = { *sp, flags, keywords, internaldate };
 
-	if ((*sp)->err || !(*sp)->finished) {
-		r = spool_error((*sp)->err ? (*sp)->err : EINVAL, error_r);
-		mbox_spool_free(sp);
-		return r;
-	}
-	r = mbox_name_resolve(name, false, &norm, &dir, error_r);
-	if (r < 0) {
-		mbox_spool_free(sp);
-		return r;
-	}
-	if (internaldate <= 0)
-		internaldate = time(NULL);
-	mbox_lock(&u->io, MBOX_LK_IO);
-	r = mbox_folder_get(u, dir, &f, error_r);
-	if (r == 0 && f->uidnext == UINT32_MAX) {
-		mbox_error(error_r, "Folder is out of UIDs");
-		r = MBOX_ERR_LIMIT;
-	}
-	if (r == 0)
-		r = mbox_kw_resolve(f, keywords, true, &kwmask, error_r);
-	if (r == 0)
-		r = spool_place(f, *sp, flags & MBOX_F_STORABLE, kwmask,
-		    internaldate, &cur, &file, error_r);
-	if (r == 0) {
-		size = (*sp)->wsize;
-		d.modseq = f->highestmodseq + 1;
-		uid = mbox_delta_add_file(f, &d, file, size, internaldate);
-		r = mbox_delta_commit(f, &d, NULL, error_r);
-		if (r < 0) {
-			/* not indexed: not appended (the NO says so) */
-			int e = errno;
-			unlink(cur);
-			if (e == ENOSPC || e == EDQUOT)
-				r = MBOX_ERR_NOSPACE;
-		}
-		mbox_sync_restamp(f);
-	}
-	if (r == 0) {
-		*uidvalidity_r = f->uidvalidity;
-		*uid_r = uid;
-		quota_usage_add(u->root, (int64_t)fsize, 1);
-	}
-	mbox_folder_put(&f);
-	mbox_unlock(&u->io, MBOX_LK_IO);
-	mbox_spool_free(sp);
-	free(cur);
-	free(norm);
-	free(dir);
-	return r;
+	*sp = NULL;
+	return mbox_append_spools(u, name, &it, 1, uidvalidity_r, uid_r,
+	    error_r);
 }
 
 int

@@ -160,6 +160,56 @@ mbox_spool_finish(struct mbox_spool *s)
 }
 
 int
+mbox_spool_write_fd(struct mbox_spool *s, int fd, uint64_t max)
+{
+	char buf[SPOOL_OUT];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;	/* the source's error, s unharmed */
+		}
+		if (mbox_spool_write(s, buf, (size_t)n) < 0)
+			return -1;
+		if (s->wsize > max) {
+			errno = EFBIG;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+mbox_spool_append(struct mbox_spool *s, struct mbox_spool **srcp,
+    uint64_t max)
+{
+	struct mbox_spool *src = *srcp;
+	int fd, r, e;
+
+	if (src->err || !src->finished) {
+		errno = src->err ? src->err : EINVAL;
+		mbox_spool_free(srcp);
+		return -1;
+	}
+	fd = open(src->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	r = fd < 0 ? -1 : mbox_spool_write_fd(s, fd, max);
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	mbox_spool_free(srcp);
+	errno = e;
+	return r;
+}
+
+uint64_t
+mbox_spool_size(const struct mbox_spool *s)
+{
+	return s->wsize;
+}
+
+int
 mbox_spool_error(const struct mbox_spool *s)
 {
 	return s->err;

@@ -21,6 +21,13 @@
  *   saves the epoll_ctl pair and the extra epoll_wait libevent spends on
  *   every reply, and still gathers pipelined replies into one write.
  * TLS and outbound connections keep the bufferevent's own I/O.
+ *
+ * Compression (io_start_deflate, io_deflate.c) is a layer above either,
+ * so it sits inside TLS: input is inflated from the bufferevent's input into
+ * io->z->in, which the owner reads as it would the plain input; output is
+ * deflated straight into the bufferevent's output and sync-flushed by the
+ * same once-a-loop-turn flush_ev, so a burst of responses costs one flush,
+ * not one per line.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -36,31 +43,11 @@
 #include <event2/event.h>
 
 #include "util/io.h"
+#include "util/io_int.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
 
-struct io {
-	struct loop		*loop;
-	struct bufferevent	*bev;
-	int			 fd;
-	io_cb			*cb;
-	void			*arg;
-	void			*ssl;
-	unsigned		 timeout;
-	int			 in_cb;		/* callback nesting depth */
-	bool			 dead;		/* freed inside a callback */
-	bool			 skip_line;	/* dropping a too-long line */
-	bool			 paused;
-	bool			 out_full;	/* reading held: output high */
-	bool			 connecting;
-	bool			 direct;	/* plain: we read and write */
-	bool			 flush_pending;	/* flush_ev is active */
-	bool			 in_full;	/* reading held: input full */
-	struct event		*flush_ev;
-	struct event		*read_ev;	/* direct reads */
-	int			 error;
-};
 
 static void io_setup_bev(struct io *io);
 static void io_read_arm(struct io *io);
@@ -83,12 +70,40 @@ io_emit(struct io *io, enum io_event ev)
 	return !io->dead;
 }
 
+/* Passes over compressed input in one read callback before the others
+ * get their turn. */
+#define IO_INFLATE_PASSES	16
+
+/* New input for the owner; with compression, inflated first, and again
+ * while the owner takes it and compressed input waits. */
+static bool
+io_datain(struct io *io)
+{
+	for (unsigned pass = 0;; pass++) {
+		if (io->z && io_inflate(io) < 0) {
+			io_emit(io, IO_EV_ERROR);
+			return false;
+		}
+		if (!io_emit(io, IO_EV_DATAIN))
+			return false;
+		if (io->paused || !io_z_waiting(io) ||
+		    evbuffer_get_length(io->z->in) >= IO_INPUT_MAX)
+			return true;
+		if (pass + 1 >= IO_INFLATE_PASSES) {
+			bufferevent_trigger(io->bev, EV_READ,
+			    BEV_TRIG_DEFER_CALLBACKS |
+			    BEV_TRIG_IGNORE_WATERMARKS);
+			return true;
+		}
+	}
+}
+
 static void
 io_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct io *io = arg;
 
-	if (!io_emit(io, IO_EV_DATAIN))
+	if (!io_datain(io))
 		return;
 	/* Backpressure: a client that sends commands but does not read the
 	 * replies stops being read once IO_OUTPUT_HIGH waits for it. */
@@ -103,7 +118,9 @@ io_read_cb(struct bufferevent *bev, void *arg)
 	    evbuffer_get_length(bufferevent_get_input(bev)) >= IO_INPUT_MAX) {
 		io->in_full = true;
 		event_del(io->read_ev);
-	}
+	} else if (io->in_full && evbuffer_get_length(bufferevent_get_input(
+	    bev)) < IO_INPUT_MAX)
+		io_read_arm(io);	/* inflating took compressed input */
 }
 
 /* A direct read (see the top of the file). */
@@ -218,6 +235,8 @@ io_write_cb(struct bufferevent *bev, void *arg)
 	 * queued before it ran. Drained means drained now. */
 	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
+	if (io->flush_pending)
+		return;		/* flush_ev writes more, then drains */
 	if (io->direct)
 		bufferevent_disable(bev, EV_WRITE);	/* back to direct */
 	io_drained(io);
@@ -246,8 +265,11 @@ io_flush_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	io->flush_pending = false;
-	if (!io->direct || io->dead)
+	if (io->dead)
 		return;
+	io_z_flush(io);		/* the burst's sync flush */
+	if (!io->direct)
+		return;		/* the bufferevent writes it */
 	out = bufferevent_get_output(io->bev);
 	if (evbuffer_get_length(out) == 0)
 		return;
@@ -264,7 +286,7 @@ io_flush_cb(evutil_socket_t fd, short what, void *arg)
 static void
 io_schedule_flush(struct io *io)
 {
-	if (!io->direct || io->flush_pending)
+	if ((!io->direct && io->z == NULL) || io->flush_pending)
 		return;
 	io->flush_pending = true;
 	event_active(io->flush_ev, EV_WRITE, 0);
@@ -324,6 +346,7 @@ io_make(struct loop *l, int fd, io_cb *cb, void *arg, bool direct)
 	if (io->bev == NULL)
 		log_panic("bufferevent_socket_new failed");
 	io->direct = direct;
+	io->z = NULL;
 	io->flush_ev = event_new(loop_base(l), -1, 0, io_flush_cb, io);
 	io->read_ev = event_new(loop_base(l), fd, EV_READ | EV_PERSIST,
 	    io_direct_read_cb, io);
@@ -353,6 +376,7 @@ io_free(struct io **iop)
 		event_del(io->read_ev);
 		return;
 	}
+	io_z_free(io);
 	event_free(io->flush_ev);
 	event_free(io->read_ev);
 	/* A TLS bufferevent was made with BEV_OPT_CLOSE_ON_FREE: it frees
@@ -473,7 +497,8 @@ io_resume_read(struct io *io)
 		return;		/* the drain resumes it */
 	io_read_arm(io);
 	/* Input may already wait in the buffer: have it looked at. */
-	if (evbuffer_get_length(bufferevent_get_input(io->bev)) > 0)
+	if (evbuffer_get_length(bufferevent_get_input(io->bev)) > 0 ||
+	    evbuffer_get_length(io_in(io)) > 0 || io_z_waiting(io))
 		bufferevent_trigger(io->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS |
 		    BEV_TRIG_IGNORE_WATERMARKS);
 }
@@ -481,7 +506,7 @@ io_resume_read(struct io *io)
 size_t
 io_inlen(const struct io *io)
 {
-	return evbuffer_get_length(bufferevent_get_input(io->bev));
+	return evbuffer_get_length(io_in(io));
 }
 
 const char *
@@ -489,7 +514,7 @@ io_peek(struct io *io, size_t *len_r)
 {
 	struct evbuffer_iovec v;
 
-	if (evbuffer_peek(bufferevent_get_input(io->bev), -1, NULL, &v, 1) < 1) {
+	if (evbuffer_peek(io_in(io), -1, NULL, &v, 1) < 1) {
 		*len_r = 0;
 		return NULL;
 	}
@@ -497,19 +522,26 @@ io_peek(struct io *io, size_t *len_r)
 	return v.iov_base;
 }
 
-/* Input was consumed: direct reading held for a full input goes on. */
+/* Input was consumed: direct reading held for a full input goes on;
+ * compressed input waiting behind inflated input the owner took gets its
+ * turn (nothing else would call the read callback when the socket stays
+ * silent or the input is at its limit). */
 static void
 io_consumed(struct io *io)
 {
 	if (io->in_full && evbuffer_get_length(bufferevent_get_input(io->bev))
 	    < IO_INPUT_MAX)
 		io_read_arm(io);
+	if (io_z_waiting(io) && evbuffer_get_length(io->z->in) <
+	    IO_INPUT_MAX && !io->paused && !io->out_full)
+		bufferevent_trigger(io->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS |
+		    BEV_TRIG_IGNORE_WATERMARKS);
 }
 
 void
 io_drain(struct io *io, size_t n)
 {
-	evbuffer_drain(bufferevent_get_input(io->bev), n);
+	evbuffer_drain(io_in(io), n);
 	io_consumed(io);
 }
 
@@ -519,13 +551,15 @@ io_drain_all(struct io *io)
 	struct evbuffer *in = bufferevent_get_input(io->bev);
 
 	evbuffer_drain(in, evbuffer_get_length(in));
+	in = io_in(io);
+	evbuffer_drain(in, evbuffer_get_length(in));
 	io_consumed(io);
 }
 
 static int
 io_getline_in(struct io *io, size_t max, struct buf *line)
 {
-	struct evbuffer *in = bufferevent_get_input(io->bev);
+	struct evbuffer *in = io_in(io);
 	struct evbuffer_ptr p;
 	size_t avail, n;
 
@@ -582,13 +616,17 @@ io_getline(struct io *io, size_t max, struct buf *line)
 void
 io_write(struct io *io, const void *p, size_t n)
 {
-	bufferevent_write(io->bev, p, n);
+	if (io->z)
+		io_deflate_out(io, p, n);
+	else
+		bufferevent_write(io->bev, p, n);
 	io_schedule_flush(io);
 }
 
 void
 io_flush_now(struct io *io)
 {
+	io_z_flush(io);
 	if (io->ssl == NULL)
 		io_write_plain(io);
 }
@@ -599,7 +637,15 @@ io_printf(struct io *io, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	evbuffer_add_vprintf(bufferevent_get_output(io->bev), fmt, ap);
+	if (io->z) {
+		struct buf b;
+
+		buf_init(&b, 0);
+		buf_vprintf(&b, fmt, ap);
+		io_deflate_out(io, b.data, b.len);
+		buf_free(&b);
+	} else
+		evbuffer_add_vprintf(bufferevent_get_output(io->bev), fmt, ap);
 	va_end(ap);
 	io_schedule_flush(io);
 }
@@ -607,5 +653,7 @@ io_printf(struct io *io, const char *fmt, ...)
 size_t
 io_outlen(const struct io *io)
 {
-	return evbuffer_get_length(bufferevent_get_output(io->bev));
+	/* bytes deflated but not flushed count: they wait inside zlib */
+	return evbuffer_get_length(bufferevent_get_output(io->bev)) +
+	    (io->z && io->z->dirty);
 }

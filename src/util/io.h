@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <sys/socket.h>
 
@@ -76,6 +77,26 @@ void *io_ssl(const struct io *io);
 void io_set_timeout(struct io *io, unsigned sec);
 void io_pause_read(struct io *io);
 void io_resume_read(struct io *io);
+
+/*
+ * Compression (RFC 4978 COMPRESS=DEFLATE) as a layer above the transport,
+ * so inside TLS: from now on what comes in is inflated before the owner
+ * sees it (io_peek, io_getline ... give inflated bytes) and what goes out
+ * is deflated, sync-flushed once per loop pass. Bytes queued before the
+ * call go out as they were. Not undone; STARTTLS must not follow.
+ *
+ * Budget: the owner says how many inflated bytes it will take
+ * (io_inflate_budget sets, io_inflate_allow adds; unlimited at start),
+ * e.g. per command. Over it, or on a corrupt stream, IO_EV_ERROR follows
+ * and io_inflate_error() says "limit" or "corrupt". At most IO_INPUT_MAX
+ * inflated bytes wait unread, as for plain input.
+ */
+void io_start_deflate(struct io *io);
+bool io_deflating(const struct io *io);
+void io_inflate_budget(struct io *io, uint64_t n);
+void io_inflate_allow(struct io *io, uint64_t n);
+/* NULL unless the deflate layer failed; *inflated_r: bytes inflated. */
+const char *io_inflate_error(const struct io *io, uint64_t *inflated_r);
 
 /* Input. */
 size_t io_inlen(const struct io *io);
