@@ -63,8 +63,8 @@ acl_args(struct imap_cmd *cmd, unsigned nargs, unsigned need,
 		imap_cmd_bad(cmd, "Invalid identifier");
 		return false;
 	}
-	if ((a->name = cmd_mbox_arg(cmd, &cmd->args[0])) == NULL)
-		return false;
+	if ((a->name = cmd_mbox_lookup_arg(cmd, &cmd->args[0])) == NULL)
+		return false;	/* BAD, or NO [NONEXISTENT] for a bad name */
 	if (imap_acl_open(cmd, a->name, need, false, &a->ref) < 0) {
 		XFREE(&a->name);
 		return false;

@@ -44,8 +44,8 @@ mailbox_arg(struct imap_cmd *cmd, const char *s, size_t len)
 
 	if (len == 0)
 		return xstrdup("");
-	if ((name = cmd_mbox_decode(cmd, s, len)) == NULL)
-		return NULL;
+	if ((name = cmd_mbox_lookup(cmd, s, len)) == NULL)
+		return NULL;	/* NO [NONEXISTENT]: no such name can exist */
 	if ((r = mbox_exists(cmd->c->mu, name, &err)) < 0) {
 		free(name);
 		cmd_mbox_fail(cmd, r, false, err);

@@ -306,6 +306,8 @@ def test_capability_sort_display_and_within(srv, user):
 # --- mailbox names that are no modified UTF-7 ------------------------------
 
 WEIRD = "!#$&'+,-.0123456789:;<=>?@^_`|[}"
+for _c in ("MYRIGHTS", "GETMETADATA"):
+    imaplib.Commands.setdefault(_c, ("AUTH", "SELECTED"))
 
 
 def test_atom_name_not_mutf7_is_no_such_mailbox(srv, user):
@@ -322,6 +324,13 @@ def test_atom_name_not_mutf7_is_no_such_mailbox(srv, user):
         typ, data = m.list(name, "*")
         assert typ == "OK" and data == [None], (name, data)
         typ, data = m.delete(name)
+        assert typ == "NO", (name, typ, data)
+        # ACL and METADATA name mailboxes that must exist too
+        typ, data = m.getacl(name)
+        assert typ == "NO", (name, typ, data)
+        typ, data = m._simple_command("MYRIGHTS", name)
+        assert typ == "NO", (name, typ, data)
+        typ, data = m._simple_command("GETMETADATA", name, "/private/x")
         assert typ == "NO", (name, typ, data)
     # the session is still fine and names that are valid still work
     typ, data = m.select("INBOX")
