@@ -1,7 +1,8 @@
 /*
  * mailbox_index - tem's per-user index, MAILDIR/tem-index.sqlite: what a
  * Maildir cannot hold (UIDVALIDITY, UIDs, MODSEQs, wire sizes, expunge
- * history); see mailbox.h.
+ * history); see mailbox.h. The tables and their migrations are in
+ * mailbox_index_schema.c.
  *
  * Trust: the file is ours but may be damaged or deleted at any time while
  * tem is stopped; everything in it can be rebuilt from the Maildir. Only
@@ -33,7 +34,6 @@
 #include "util/xmalloc.h"
 
 #define INDEX_FILE	"tem-index.sqlite"
-#define INDEX_VERSION	4	/* see migrations[] */
 #define MODSEQ_JUMP	(1ULL << 24)
 #define EXP_KEEP	10000	/* expunge history kept per folder ... */
 #define EXP_PRUNE_AT	20000	/* ... once it grows past this */
@@ -66,47 +66,6 @@ static const char *const stmt_sql[S_N] = {
 	[S_META_PUT] = "INSERT OR REPLACE INTO meta(key, value) "
 	    "VALUES(?1, ?2)",
 	[S_RECENT_PUT] = "UPDATE folders SET recent_uid = ?2 WHERE id = ?1",
-};
-
-static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, "
-    "  value INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS folders(id INTEGER PRIMARY KEY, "
-    "  dir TEXT NOT NULL UNIQUE, uidvalidity INTEGER NOT NULL, "
-    "  uidnext INTEGER NOT NULL, highestmodseq INTEGER NOT NULL, "
-    "  vanished_floor INTEGER NOT NULL DEFAULT 0, "
-    "  special_use INTEGER NOT NULL DEFAULT 0, "
-    "  recent_uid INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE IF NOT EXISTS messages(folder INTEGER NOT NULL, "
-    "  uid INTEGER NOT NULL, name TEXT NOT NULL, modseq INTEGER NOT NULL, "
-    "  size INTEGER NOT NULL, idate INTEGER NOT NULL, "
-    "  innew INTEGER NOT NULL DEFAULT 0, "
-    "  savedate INTEGER, "
-    "  PRIMARY KEY(folder, uid)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS expunged(folder INTEGER NOT NULL, "
-    "  uid INTEGER NOT NULL, modseq INTEGER NOT NULL, "
-    "  PRIMARY KEY(folder, uid)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder, modseq);"
-    MBOX_HDRCACHE_SCHEMA;
-
-/*
- * Schema migrations: migrations[v] turns a version-v index into version
- * v+1 (the schema above is already the newest, for a new file). Each runs
- * in one transaction with the version bump; an index newer than
- * INDEX_VERSION is not ours and is rebuilt.
- *   2: folders.recent_uid, the lowest UID no session has claimed as
- *      \Recent (RFC 3501): existing mail counts as already seen.
- *   3: messages.savedate (RFC 8514 SAVEDATE); NULL in old rows: the
- *      INTERNALDATE stands in.
- *   4: hdrcache, the header-field cache (mailbox_hdrcache.c); old
- *      messages get their rows when a reader first needs them.
- */
-static const char *const migrations[INDEX_VERSION] = {
-	[1] = "ALTER TABLE folders ADD COLUMN "
-	    "  recent_uid INTEGER NOT NULL DEFAULT 0;"
-	    "UPDATE folders SET recent_uid = uidnext;",
-	[2] = "ALTER TABLE messages ADD COLUMN savedate INTEGER;",
-	[3] = MBOX_HDRCACHE_SCHEMA,
 };
 
 /* Children of a dir: ".A" -> ".A.x" (never "" here). */
@@ -229,70 +188,6 @@ db_close(struct mbox_user *u)
 	u->db = NULL;
 }
 
-static bool
-quick_check_ok(struct mbox_user *u, int *rc_r)
-{
-	sqlite3_stmt *st = NULL;
-	bool ok = false;
-
-	*rc_r = sqlite3_prepare_v2(u->db, "PRAGMA quick_check(1)", -1, &st,
-	    NULL);
-	if (*rc_r == SQLITE_OK) {
-		*rc_r = sqlite3_step(st);
-		ok = *rc_r == SQLITE_ROW && strcmp((const char *)
-		    sqlite3_column_text(st, 0), "ok") == 0;
-		if (*rc_r == SQLITE_ROW)
-			*rc_r = ok ? SQLITE_OK : SQLITE_CORRUPT;
-	}
-	sqlite3_finalize(st);
-	return ok;
-}
-
-/* The schema version, bringing an older one up to date (migrations[]);
- * SQLITE_CORRUPT for one that is not ours (newer, or no version). */
-static int
-migrate(struct mbox_user *u)
-{
-	sqlite3_stmt *st;
-	int64_t version = 0;
-	bool fresh;
-	char sql[96];
-	int rc = sqlite3_prepare_v2(u->db, "SELECT value FROM meta "
-	    "WHERE key = 'version'", -1, &st, NULL);
-
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	fresh = rc == SQLITE_DONE;
-	if (rc == SQLITE_ROW)
-		version = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return rc;
-	if (fresh)
-		version = INDEX_VERSION;	/* made by the schema above */
-	else if (version < 1 || version > INDEX_VERSION)
-		return SQLITE_CORRUPT;		/* not ours: rebuild */
-	else if (version == INDEX_VERSION)
-		return SQLITE_OK;
-	if ((rc = db_exec(u, "BEGIN IMMEDIATE")) != SQLITE_OK)
-		return rc;
-	for (; version < INDEX_VERSION && rc == SQLITE_OK; version++) {
-		log_info("- store index-migrate root=%s from=%lld", u->root,
-		    (long long)version);
-		rc = db_exec(u, migrations[version]);
-	}
-	snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta(key, value) "
-	    "VALUES('version', %d)", INDEX_VERSION);
-	if (rc == SQLITE_OK)
-		rc = db_exec(u, sql);
-	if (rc == SQLITE_OK)
-		rc = db_exec(u, "COMMIT");
-	if (rc != SQLITE_OK)
-		db_exec(u, "ROLLBACK");
-	return rc;
-}
-
 /* Opens path and checks it: 0, 1 if it is damaged (rebuild), -1. */
 static int
 try_open(struct mbox_user *u, const char *path, char **error_r)
@@ -309,12 +204,10 @@ try_open(struct mbox_user *u, const char *path, char **error_r)
 	}
 	if (rc == SQLITE_OK)
 		rc = db_exec(u, "PRAGMA synchronous = NORMAL");
-	if (rc == SQLITE_OK && !quick_check_ok(u, &rc) && rc == SQLITE_OK)
+	if (rc == SQLITE_OK && !mbox_index_check(u, &rc) && rc == SQLITE_OK)
 		rc = SQLITE_CORRUPT;
 	if (rc == SQLITE_OK)
-		rc = db_exec(u, schema);
-	if (rc == SQLITE_OK)
-		rc = migrate(u);
+		rc = mbox_index_schema(u);
 	for (int i = 0; i < S_N && rc == SQLITE_OK; i++)
 		rc = sqlite3_prepare_v3(u->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &u->stmt[i], NULL);

@@ -239,6 +239,12 @@ void mbox_kw_copy_file(const struct mbox_folder *from, const char *to_path);
 
 /* ---- mailbox_index.c ------------------------------------------------- */
 int mbox_index_open(struct mbox_user *u, char **error_r);
+/* mailbox_index_schema.c, for mbox_index_open on a fresh u->db: the
+ * integrity check (false when damaged; *rc_r an SQLite code), and the
+ * tables made or migrated to the newest version (SQLITE_CORRUPT for an
+ * index that is not ours: rebuild). */
+bool mbox_index_check(struct mbox_user *u, int *rc_r);
+int mbox_index_schema(struct mbox_user *u);
 void mbox_index_close(struct mbox_user *u);
 /* Loads f's row (inserting a new one with a new UIDVALIDITY if missing)
  * and its messages. */
