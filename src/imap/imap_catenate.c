@@ -14,6 +14,7 @@
 #include "imap/imap_catenate.h"
 #include "mail/imap_section.h"
 #include "util/buf.h"
+#include "util/hex.h"
 #include "util/utf8.h"
 #include "util/xmalloc.h"
 
@@ -84,18 +85,6 @@ starts_ci(const char *p, const char *end, const char *word)
 	return (size_t)(end - p) >= wl && strncasecmp(p, word, wl) == 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* [p, end) with %XX decoded: a string without NUL or controls, or NULL.
  * Raw octets must be printable ASCII other than the URL delimiters. */
 static char *
@@ -107,8 +96,8 @@ pct_decode(const char *p, const char *end)
 	while (p < end) {
 		unsigned char c = (unsigned char)*p++;
 		if (c == '%') {
-			int hi = p < end ? hexval(p[0]) : -1;
-			int lo = p + 1 < end ? hexval(p[1]) : -1;
+			int hi = p < end ? hex_value(p[0]) : -1;
+			int lo = p + 1 < end ? hex_value(p[1]) : -1;
 			if (hi < 0 || lo < 0)
 				goto bad;
 			c = (unsigned char)(hi * 16 + lo);

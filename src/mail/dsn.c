@@ -18,6 +18,7 @@
 #include "mail/dsn.h"
 #include "mail/rfc5322.h"
 #include "util/buf.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -134,14 +135,11 @@ dsn_clean(const char *s, size_t len, bool allow8, size_t max)
 	return out;
 }
 
+/* xtext's hex is upper case (RFC 3461 4). */
 static int
 dsn_hexval(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return c >= 'a' && c <= 'f' ? -1 : hex_value(c);
 }
 
 /* xtext (RFC 3461 4) decoded; a bad "+XX" is kept as is. */

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "mail/mime_decode.h"
+#include "util/hex.h"
 
 enum mime_cte
 mime_cte_from_name(const char *name, size_t len)
@@ -112,18 +113,6 @@ mime_decode_base64(const char *in, size_t len, struct buf *out)
 	return dirty;
 }
 
-static int
-qp_hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decodes one line (without its line end) into out. */
 static int
 qp_line(const char *s, size_t n, int *soft_r, struct buf *out)
@@ -145,8 +134,8 @@ qp_line(const char *s, size_t n, int *soft_r, struct buf *out)
 			*soft_r = 1;
 			return dirty;
 		}
-		if (i + 2 < n && (h = qp_hex((unsigned char)s[i + 1])) >= 0 &&
-		    (l = qp_hex((unsigned char)s[i + 2])) >= 0) {
+		if (i + 2 < n && (h = hex_value((unsigned char)s[i + 1])) >= 0 &&
+		    (l = hex_value((unsigned char)s[i + 2])) >= 0) {
 			if (buf_putc(out, (char)(h << 4 | l)) < 0)
 				return -1;
 			i += 2;

@@ -17,6 +17,7 @@
 #include "mail/mime_decode.h"
 #include "mail/rfc5322.h"
 #include "util/array.h"
+#include "util/hex.h"
 #include "util/xmalloc.h"
 
 #define IS_WSP(c)	((c) == ' ' || (c) == '\t')
@@ -206,17 +207,6 @@ ew_parse(const char *s, size_t n, size_t i, struct ew *w)
 	return true;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)(c | 0x20);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Appends the raw bytes encoded in w. */
 static void
 ew_bytes(const struct ew *w, struct buf *out)
@@ -234,8 +224,8 @@ ew_bytes(const struct ew *w, struct buf *out)
 		if (c == '_')
 			c = ' ';
 		else if (c == '=' && i + 2 < w->text_len &&
-		    (h = hexval(w->text[i + 1])) >= 0 &&
-		    (l = hexval(w->text[i + 2])) >= 0) {
+		    (h = hex_value(w->text[i + 1])) >= 0 &&
+		    (l = hex_value(w->text[i + 2])) >= 0) {
 			c = (char)(h << 4 | l);
 			i += 2;
 		}

@@ -23,6 +23,7 @@
 
 #include "mail/dsn.h"
 #include "util/buf.h"
+#include "util/hex.h"
 #include "util/test.h"
 #include "util/xmalloc.h"
 
@@ -56,13 +57,9 @@ read_file(const char *path, size_t *len_r)
 static int
 hexval(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return 0;
+	int v = hex_value(c);
+
+	return v < 0 ? 0 : v;
 }
 
 /* A copy of s[0..len) with the escapes resolved, kept in c. */

@@ -14,6 +14,7 @@
 
 #include "smtp/smtp_parser_int.h"
 #include "util/buf.h"
+#include "util/hex.h"
 #include "util/utf8.h"
 #include "util/xmalloc.h"
 
@@ -23,18 +24,6 @@ static const char REPLY_PARAM_DUP[] = "501 5.5.4 Duplicate parameter";
 
 /* ------------------------------------------------------------------ */
 /* xtext (RFC 3461 4)                                                   */
-
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')	/* RFC 3461 says upper; be kind */
-		return c - 'a' + 10;
-	return -1;
-}
 
 /* Decodes one xtext unit at s[i]; returns its length (1 or 3) and the byte
    in *c, or 0 when malformed. */
@@ -47,8 +36,8 @@ xtext_unit(const char *s, size_t len, size_t i, unsigned char *c)
 	if (ch == '+') {
 		if (i + 2 >= len)
 			return 0;
-		h = hexval((unsigned char)s[i + 1]);
-		l = hexval((unsigned char)s[i + 2]);
+		h = hex_value((unsigned char)s[i + 1]);
+		l = hex_value((unsigned char)s[i + 2]);
 		if (h < 0 || l < 0)
 			return 0;
 		*c = (unsigned char)(h * 16 + l);
@@ -265,8 +254,8 @@ param_orcpt(const struct param *pa, struct smtp_path *p, bool utf8_ok)
 	for (i = tlen + 1; i < pa->vallen; i++) {
 		unsigned char c = (unsigned char)pa->val[i];
 		if (c == '+' && (i + 2 >= pa->vallen ||
-		    hexval((unsigned char)pa->val[i + 1]) < 0 ||
-		    hexval((unsigned char)pa->val[i + 2]) < 0))
+		    hex_value((unsigned char)pa->val[i + 1]) < 0 ||
+		    hex_value((unsigned char)pa->val[i + 2]) < 0))
 			return -1;
 		if (c >= 0x80 && !utf8_ok)
 			return -1;
