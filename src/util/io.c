@@ -132,7 +132,7 @@ io_direct_read_cb(evutil_socket_t fd, short what, void *arg)
 	size_t room = IO_INPUT_MAX - evbuffer_get_length(in);
 	struct evbuffer_iovec v[2];
 	struct iovec iov[2];
-	int nv;
+	int nv, e;
 	ssize_t r;
 
 	if (what & EV_TIMEOUT) {
@@ -153,6 +153,7 @@ io_direct_read_cb(evutil_socket_t fd, short what, void *arg)
 		iov[i].iov_len = v[i].iov_len;
 	}
 	r = nv > 0 ? readv(fd, iov, nv) : -1;
+	e = nv > 0 ? errno : ENOMEM;	/* before libevent's calls below */
 	if (r > 0) {
 		size_t left = (size_t)r;
 
@@ -171,10 +172,9 @@ io_direct_read_cb(evutil_socket_t fd, short what, void *arg)
 		io_emit(io, IO_EV_EOF);
 		return;
 	}
-	if (nv > 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-	    errno == EINTR))
+	if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR)
 		return;
-	io->error = nv > 0 ? errno : ENOMEM;
+	io->error = e;
 	io_emit(io, IO_EV_ERROR);
 }
 
