@@ -41,7 +41,9 @@
 #include <string.h>
 
 #include "imap/cmd-mailbox.h"
+#include "imap/imap_acl.h"
 #include "imap/imap_client.h"
+#include "imap/imap_msgs.h"
 #include "imap/imap_notify.h"
 #include "store/mailbox.h"
 #include "util/xmalloc.h"
@@ -53,8 +55,24 @@ struct sent_status {
 	struct mbox_status	 st;
 };
 
+/* UIDs the session put into its selected mailbox itself (APPEND, COPY,
+   MOVE): it knows them, so MessageNew sends them no FETCH. */
+#define NOTIFY_OWN_MAX		64	/* UID ranges kept */
+#define NOTIFY_FETCH_MAX	1000	/* FETCHes in one report; the
+					   client FETCHes the rest */
+#define NOTIFY_FETCH_BYTES	(4 * 1024 * 1024)	/* ... and octets
+					   (one message may exceed it) */
+
+struct own_range {
+	uint32_t		 lo, hi;
+};
+
 struct imap_notify_state {
 	struct imap_notify	 spec;		/* names decoded to UTF-8 */
+	struct fetch_ctx	*fetch;		/* SELECTED MessageNew's
+						   attributes, planned */
+	struct own_range	*own;		/* at most NOTIFY_OWN_MAX */
+	size_t			 n_own;
 	struct mbox_user_watch	*watch;		/* other mailboxes */
 	bool			 subscribed;	/* a SUBSCRIBED group */
 	struct sent_status	*sent;		/* at most MBOX_FOLDERS_MAX */
@@ -77,6 +95,8 @@ state_free(struct imap_notify_state **sp)
 	if (st == NULL)
 		return;
 	mbox_user_watch_free(&st->watch);
+	imap_fetch_plan_free(&st->fetch);
+	free(st->own);
 	imap_notify_free(&st->spec);
 	sent_clear(st);
 	free(st->sent);
@@ -386,6 +406,71 @@ imap_notify_updates(struct imap_client *c, struct buf *out)
 	mbox_events_free(ev, n);
 }
 
+/* ---- MessageNew's FETCH in the selected mailbox (RFC 5465 5.2) ------- */
+
+void
+imap_notify_own_added(struct imap_client *c, const struct imap_acl_ref *to,
+    const uint32_t *uids, size_t n)
+{
+	struct imap_notify_state *st = c->notify;
+	char *selected;
+	bool same;
+	size_t i;
+
+	if (st == NULL || st->fetch == NULL || c->view == NULL || n == 0)
+		return;
+	selected = mbox_view_name(c->view);
+	same = (to->shared ? c->acl_owner != NULL &&
+	    strcmp(to->owner, c->acl_owner) == 0 : c->acl_owner == NULL) &&
+	    strcmp(to->folder, selected) == 0;
+	free(selected);
+	for (i = 0; same && i < n; i++) {
+		struct own_range *r = st->n_own ? &st->own[st->n_own - 1] :
+		    NULL;
+
+		if (r != NULL && uids[i] == r->hi + 1) {
+			r->hi++;
+			continue;
+		}
+		if (st->n_own == NOTIFY_OWN_MAX)
+			break;	/* the rest get a FETCH they could do without */
+		st->own = xrealloc(st->own, (st->n_own + 1) *
+		    sizeof(*st->own));
+		st->own[st->n_own].lo = st->own[st->n_own].hi = uids[i];
+		st->n_own++;
+	}
+}
+
+static bool
+is_own(const struct imap_notify_state *st, uint32_t uid)
+{
+	for (size_t i = 0; i < st->n_own; i++)
+		if (uid >= st->own[i].lo && uid <= st->own[i].hi)
+			return true;
+	return false;
+}
+
+void
+imap_notify_new_messages(struct imap_client *c, struct buf *out,
+    uint32_t last_uid)
+{
+	struct imap_notify_state *st = c->notify;
+	uint32_t seq, n, uid, sent = 0;
+
+	if (st == NULL || st->fetch == NULL || c->view == NULL)
+		return;
+	n = mbox_view_count(c->view);
+	for (seq = mbox_view_seq_ceil(c->view, last_uid + 1); seq <= n &&
+	    sent < NOTIFY_FETCH_MAX && out->len < NOTIFY_FETCH_BYTES; seq++) {
+		uid = mbox_view_uid(c->view, seq);
+		if (is_own(st, uid))
+			continue;
+		imap_fetch_unsolicited(c, st->fetch, seq, out);
+		sent++;
+	}
+	st->n_own = 0;
+}
+
 /* ---- the command ------------------------------------------------------- */
 
 /* Decodes the group's names as any mailbox argument; false after BAD. */
@@ -437,6 +522,30 @@ initial_status(struct imap_cmd *cmd, struct imap_notify_state *st)
 	free(selected);
 }
 
+/* SELECTED's MessageNew attributes: planned as FETCH plans them (a
+   section FETCH refuses is a BAD here too); MODSEQ turns CONDSTORE on
+   as FETCH MODSEQ does. -1 after the tagged BAD. */
+static int
+plan_fetch(struct imap_cmd *cmd, struct imap_notify_state *st)
+{
+	struct imap_notify_group *g;
+	const char *error = NULL;
+
+	for (unsigned i = 0; i < st->spec.n_groups; i++) {
+		g = &st->spec.groups[i];
+		if (g->fetch == NULL)
+			continue;
+		if ((g->fetch->items & IMAP_FETCH_MODSEQ) &&
+		    !cmd->c->condstore)
+			imap_msgs_condstore_on(cmd);
+		if ((st->fetch = imap_fetch_plan(g->fetch, &error)) == NULL) {
+			imap_cmd_bad(cmd, "%s", error);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 enum imap_cmd_result
 cmd_notify(struct imap_cmd *cmd)
 {
@@ -453,6 +562,10 @@ cmd_notify(struct imap_cmd *cmd)
 			imap_cmd_no(cmd, IMAP_NOTIFY_BADEVENT " %s", error);
 		else if (r == -1)
 			imap_cmd_bad(cmd, "%s", error);
+		state_free(&st);
+		return IMAP_CMD_DONE;	/* the old NOTIFY stays */
+	}
+	if (plan_fetch(cmd, st) < 0) {
 		state_free(&st);
 		return IMAP_CMD_DONE;	/* the old NOTIFY stays */
 	}

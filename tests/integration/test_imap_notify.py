@@ -249,3 +249,89 @@ def test_subscribed_and_mailboxes_filters(login):
     assert status_of(r.lines, "Sub")["MESSAGES"] == 1, r
     assert status_of(r.lines, "Named")["MESSAGES"] == 1, r
     assert status_of(r.lines, "Neither") is None, r
+
+
+HDR_FETCH = "UID BODY.PEEK[HEADER.FIELDS (From Subject)]"
+
+
+def test_message_new_fetch_attributes(srv, user, login):
+    """RFC 5465 5.2: SELECTED's MessageNew attributes come as a FETCH
+    right after the EXISTS - with the next command's answer and during
+    IDLE - never for what the client put there itself, and never set
+    \\Seen."""
+    m = imaplib.IMAP4("127.0.0.1", srv.ports["imap"])
+    m.login(*user)
+    m.select("INBOX")
+    typ, _ = m._simple_command(
+        "NOTIFY", "SET (SELECTED (MessageNew (%s) MessageExpunge))"
+        % HDR_FETCH)
+    assert typ == "OK"
+    b = login()
+    b.append("INBOX", msg("first news"))
+    typ, _ = m.noop()
+    assert typ == "OK"
+    assert m.untagged_responses["EXISTS"][-1] == b"1", m.untagged_responses
+    fetch = m.untagged_responses.get("FETCH")
+    assert fetch and isinstance(fetch[0], tuple), m.untagged_responses
+    assert fetch[0][0].upper().startswith(
+        b"1 (UID 1 BODY[HEADER.FIELDS (FROM SUBJECT)] {"), fetch
+    assert fetch[0][1] == b"From: <a@b.test>\r\nSubject: first news\r\n\r\n"
+    m.untagged_responses.clear()
+    typ, dat = m.fetch("1", "(FLAGS)")	# PEEK or not: no \Seen
+    assert b"\\Seen" not in dat[0], dat
+    m.logout()
+
+    # during IDLE: EXISTS, then the FETCH
+    a = login(rev2=True)
+    a.cmd("SELECT INBOX")
+    a.cmd("NOTIFY SET (SELECTED-DELAYED (MessageNew (%s FLAGS) "
+          "MessageExpunge))" % HDR_FETCH)
+    b.append("INBOX", msg("while idle"), flags="\\Flagged")
+    seen = idle_until(a, lambda l: b" FETCH " in l)
+    assert seen[0] == b"* 2 EXISTS", seen
+    assert seen[1] == (b"* 2 FETCH (UID 2 FLAGS (\\Flagged) "
+                       b"BODY[HEADER.FIELDS (FROM SUBJECT)] {41}\r\n"
+                       b"From: <a@b.test>\r\nSubject: while idle\r\n\r\n)"
+                       ), seen
+    # what the client added itself (APPEND, COPY): EXISTS, no FETCH
+    r = a.append("INBOX", msg("mine"))
+    assert b"* 3 EXISTS" in r.lines and not r.of("FETCH"), r
+    r = a.cmd("COPY 1 INBOX")
+    assert b"* 4 EXISTS" in r.lines and not r.of("FETCH"), r
+    # ... but another session's COPY in the same command's answer does
+    b.cmd("SELECT INBOX")
+    b.cmd("COPY 2 INBOX")
+    r = a.cmd("NOOP")
+    assert r.lines[0] == b"* 5 EXISTS" and \
+        r.fetches()[5]["UID"] == b"5", r
+    # NOTIFY without attributes: EXISTS alone again
+    a.cmd("NOTIFY SET (SELECTED (MessageNew MessageExpunge))")
+    b.append("INBOX", msg("plain"))
+    r = a.cmd("NOOP")
+    assert b"* 6 EXISTS" in r.lines and not r.of("FETCH"), r
+
+
+def test_message_new_attribute_rules(srv, user):
+    """MessageNew's attributes follow FETCH's grammar (BAD otherwise) and
+    belong to SELECTED or SELECTED-DELAYED only; a BAD keeps the NOTIFY
+    in force."""
+    m = imaplib.IMAP4("127.0.0.1", srv.ports["imap"])
+    m.login(*user)
+    ok = "SET (selected (MessageNew (UID FLAGS ENVELOPE BODY.PEEK[1]<0.10> " \
+        "BINARY.SIZE[1] RFC822.SIZE) MessageExpunge FlagChange))"
+    assert m._simple_command("NOTIFY", ok)[0] == "OK"
+    for bad in ["SET (selected (MessageNew (NOSUCHITEM) MessageExpunge))",
+                "SET (selected (MessageNew (ALL) MessageExpunge))",
+                "SET (selected (MessageNew (BODY[HEADER.FIELDS ()]) "
+                "MessageExpunge))",
+                "SET (selected (MessageNew (BODY[0]) MessageExpunge))",
+                "SET (selected (MessageNew (BINARY.SIZE[1]<0.1>) "
+                "MessageExpunge))",
+                "SET (personal (MessageNew (UID) MessageExpunge))",
+                "SET (inboxes (MessageNew (UID) MessageExpunge))"]:
+        try:
+            m._simple_command("NOTIFY", bad)
+            assert False, "accepted: NOTIFY %s" % bad
+        except imaplib.IMAP4.error as e:
+            assert "BAD" in str(e), (bad, e)
+    m.logout()
