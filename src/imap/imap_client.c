@@ -262,6 +262,7 @@ imap_cmd_end(struct imap_cmd *cmd)
 	if (c->base.tls_on_drain)
 		return;	/* STARTTLS: busy until the handshake after the OK */
 	session_resume(&c->base);	/* or BYE when the server stops */
+	imap_notify_resume(c);		/* NOTIFY between commands */
 }
 
 void

@@ -136,6 +136,8 @@ struct imap_client {
 	/* NOTIFY (RFC 5465): what to tell about other mailboxes, and the
 	 * store's user watch (imap_notify.c); NULL: NOTIFY NONE. */
 	struct imap_notify_state *notify;
+	bool			 notify_later;	/* a wake while busy */
+	bool			 notify_watch;	/* it watches the view */
 };
 
 struct imap_cmd {

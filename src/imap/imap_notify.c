@@ -110,15 +110,6 @@ imap_notify_end(struct imap_client *c)
 	state_free(&c->notify);
 }
 
-/* The store says something happened: IDLE reports it now. */
-static void
-notify_wake(void *arg)
-{
-	struct imap_client *c = arg;
-
-	if (c->idling)
-		imap_idle_wake(c);
-}
 
 void
 imap_notify_acting(struct imap_client *c, bool on)
@@ -141,6 +132,21 @@ imap_notify_selected_quiet(const struct imap_client *c)
 		    n->groups[i].events != 0)
 			return false;
 	return true;
+}
+
+bool
+imap_notify_expunge_now(const struct imap_client *c)
+{
+	const struct imap_notify *n;
+
+	if (c->notify == NULL)
+		return false;
+	n = &c->notify->spec;
+	for (unsigned i = 0; i < n->n_groups; i++)
+		if (n->groups[i].filter == IMAP_NF_SELECTED &&
+		    n->groups[i].events != 0)
+			return true;
+	return false;
 }
 
 bool
@@ -584,7 +590,7 @@ cmd_notify(struct imap_cmd *cmd)
 	}
 	if (other != 0)
 		st->watch = mbox_user_watch_new(c->mu,
-		    server_thread_loop(c->base.thread), notify_wake, c);
+		    server_thread_loop(c->base.thread), imap_notify_wake, c);
 	if (st->spec.status)
 		initial_status(cmd, st);
 	c->notify = st;

@@ -118,8 +118,18 @@ void imap_notify_own_added(struct imap_client *c,
  * 4 MiB a report (the client FETCHes the rest). */
 void imap_notify_new_messages(struct imap_client *c, struct buf *out,
     uint32_t last_uid);
+/* SELECTED (not SELECTED-DELAYED) asks for message events: the
+ * selected mailbox's changes, expunges too, go out between commands. */
+bool imap_notify_expunge_now(const struct imap_client *c);
 /* Loop thread: whether events wait (IDLE then reports at once). */
 bool imap_notify_pending(const struct imap_client *c);
+/* ---- imap_notify_push.c: between commands ---- */
+/* Loop thread: the store's watch callback; reports now (IDLE's job, or
+ * a job of its own when no command runs), else after the command. */
+void imap_notify_wake(void *c);
+/* Loop thread, when the session is free again (a command or job ended):
+ * (un)watches the selected mailbox as NOTIFY wants, runs a kept wake. */
+void imap_notify_resume(struct imap_client *c);
 /* Loop thread, at the session's end: no more wake-ups, all freed. */
 void imap_notify_end(struct imap_client *c);
 

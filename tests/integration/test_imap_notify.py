@@ -33,16 +33,17 @@ def msg(subject):
 
 
 def idle_until(c, pred):
-    """IDLE on c until an untagged line satisfies pred; returns the lines
-    seen (DONE sent, tagged OK read)."""
+    """IDLE on c until an untagged line satisfies pred (or one pushed
+    before it did); returns the lines seen (DONE sent, tagged OK read)."""
     c.send(b"I IDLE\r\n")
-    assert c._line().startswith(b"+")
     seen = []
-    while True:
+    while True:		# NOTIFY may have pushed lines before IDLE
         line = c.response_line()
-        seen.append(line)
-        if pred(line):
+        if line.startswith(b"+"):
             break
+        seen.append(line)
+    while not any(pred(l) for l in seen):
+        seen.append(c.response_line())
     c.send(b"DONE\r\n")
     r = c.finish(b"I")
     assert r.status == "OK", r
@@ -335,3 +336,39 @@ def test_message_new_attribute_rules(srv, user):
         except imaplib.IMAP4.error as e:
             assert "BAD" in str(e), (bad, e)
     m.logout()
+
+
+def test_pushed_between_commands(login):
+    """With NOTIFY on, what happens reaches the client while it sends
+    nothing (no IDLE, no command): EXISTS with MessageNew's FETCH and
+    EXPUNGE for SELECTED, STATUS for other mailboxes; SELECTED-DELAYED
+    keeps the selected mailbox's news for the next command."""
+    a, b = login(rev2=True), login()
+    a.cmd("CREATE Other")
+    a.cmd("SELECT INBOX")
+    a.cmd("NOTIFY SET (SELECTED (MessageNew (UID) MessageExpunge)) "
+          "(personal (MessageNew MessageExpunge))")
+    b.append("INBOX", msg("pushed"))
+    assert a.response_line() == b"* 1 EXISTS"
+    assert a.response_line() == b"* 1 FETCH (UID 1)"
+    b.cmd("SELECT INBOX")
+    b.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    b.cmd("EXPUNGE")
+    line = a.response_line()
+    if line.startswith(b"* 1 FETCH (FLAGS"):	# if it came before
+        line = a.response_line()
+    assert line == b"* 1 EXPUNGE"
+    b.append("Other", msg("elsewhere"))
+    line = a.response_line()
+    assert status_of([line], "Other")["MESSAGES"] == 1, line
+    r = a.cmd("NOOP")
+    assert r.lines == [], r
+    # SELECTED-DELAYED: the INBOX news wait, Other's STATUS does not
+    a.cmd("NOTIFY SET (SELECTED-DELAYED (MessageNew (UID) MessageExpunge)) "
+          "(personal (MessageNew MessageExpunge))")
+    b.append("INBOX", msg("delayed"))
+    b.append("Other", msg("not delayed"))
+    line = a.response_line()
+    assert status_of([line], "Other")["MESSAGES"] == 2, line
+    r = a.cmd("NOOP")
+    assert r.lines[:2] == [b"* 1 EXISTS", b"* 1 FETCH (UID 2)"], r
