@@ -11,10 +11,10 @@
  * mailbox_notify.c) queues what happens to any folder of the user - no
  * folder is polled for this; the selected mailbox keeps the view watch
  * IDLE uses. The queue is read where the session reports the selected
- * mailbox's changes (imap_client_updates: before every tagged reply, and
- * on IDLE's wake-ups, which the user watch now also causes), so the
- * client gets these responses during IDLE at once and otherwise with its
- * next command's answer. A queue overflow (MBOX_EVENTS_MAX) ends the
+ * mailbox's changes (imap_client_updates: before every tagged reply, on
+ * IDLE's wake-ups, and between commands by imap_notify_push.c, which the
+ * watches wake), so the client gets these responses as they happen or,
+ * while a command runs, with its answer. A queue overflow (MBOX_EVENTS_MAX) ends the
  * notifications with "* OK [NOTIFICATIONOVERFLOW]", as RFC 5465 5.8
  * allows; the client then asks for STATUS itself.
  *
@@ -33,9 +33,12 @@
  * The selected mailbox: the usual EXISTS, EXPUNGE and FETCH FLAGS at the
  * end of every command whatever the NOTIFY (the base protocol's
  * updates), and during IDLE when SELECTED or SELECTED-DELAYED asks for
- * message events; without them (or with NONE, RFC 5465 3.1) IDLE is
- * quiet about it. MessageNew's fetch attributes are accepted and not
- * sent (the client FETCHes after EXISTS).
+ * message events, between commands for SELECTED; without them (or with
+ * NONE, RFC 5465 3.1) IDLE is quiet about it. MessageNew's fetch
+ * attributes (RFC 5465 5.2) are planned by cmd-fetch.c at NOTIFY time
+ * and sent as "* n FETCH" right after the EXISTS, wherever that goes
+ * out, for each new message but those the session APPENDed, COPYed or
+ * MOVEd there itself (imap_notify_own_added: the client knows them).
  */
 #include <stdlib.h>
 #include <string.h>
