@@ -137,7 +137,8 @@ struct imap_client {
 	 * store's user watch (imap_notify.c); NULL: NOTIFY NONE. */
 	struct imap_notify_state *notify;
 	bool			 notify_later;	/* a wake while busy */
-	bool			 notify_watch;	/* it watches the view */
+	struct mbox_view	*notify_view;	/* the view it watches (NULL:
+						   none, IDLE took it) */
 };
 
 struct imap_cmd {

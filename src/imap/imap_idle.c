@@ -145,5 +145,6 @@ imap_idle_stop(struct imap_client *c)
 		c->idling = false;
 		if (c->view)
 			mbox_view_watch(c->view, NULL, NULL, NULL);
+		c->notify_view = NULL;	/* NOTIFY watches it again */
 	}
 }

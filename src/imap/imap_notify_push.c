@@ -121,16 +121,17 @@ imap_notify_resume(struct imap_client *c)
 	want = c->notify != NULL && c->view != NULL &&
 	    imap_notify_expunge_now(c);
 	if (want) {
-		/* again each time: a SELECT or IDLE may have dropped it */
+		/* again each time: a SELECT or IDLE may have dropped it; a
+		   new watch has missed what came before it */
 		mbox_view_watch(c->view, server_thread_loop(c->base.thread),
 		    imap_notify_wake, c);
-		if (!c->notify_watch)
-			c->notify_later = true;	/* what came before it */
-		c->notify_watch = true;
-	} else if (c->notify_watch) {
+		if (c->notify_view != c->view)
+			c->notify_later = true;
+		c->notify_view = c->view;
+	} else if (c->notify_view != NULL) {
 		if (c->view != NULL)
 			mbox_view_watch(c->view, NULL, NULL, NULL);
-		c->notify_watch = false;
+		c->notify_view = NULL;
 	}
 	if (c->notify_later && c->notify != NULL)
 		imap_notify_wake(c);
