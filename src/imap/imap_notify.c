@@ -121,35 +121,29 @@ imap_notify_acting(struct imap_client *c, bool on)
 	    NULL);
 }
 
+/* The SELECTED (delayed: or SELECTED-DELAYED) group asks for message
+   events. */
+static bool
+selected_events(const struct imap_notify *n, bool delayed)
+{
+	for (unsigned i = 0; i < n->n_groups; i++)
+		if ((n->groups[i].filter == IMAP_NF_SELECTED || (delayed &&
+		    n->groups[i].filter == IMAP_NF_SELECTED_DELAYED)) &&
+		    n->groups[i].events != 0)
+			return true;
+	return false;
+}
+
 bool
 imap_notify_selected_quiet(const struct imap_client *c)
 {
-	const struct imap_notify *n;
-
-	if (c->notify == NULL)
-		return false;
-	n = &c->notify->spec;
-	for (unsigned i = 0; i < n->n_groups; i++)
-		if ((n->groups[i].filter == IMAP_NF_SELECTED ||
-		    n->groups[i].filter == IMAP_NF_SELECTED_DELAYED) &&
-		    n->groups[i].events != 0)
-			return false;
-	return true;
+	return c->notify != NULL && !selected_events(&c->notify->spec, true);
 }
 
 bool
 imap_notify_expunge_now(const struct imap_client *c)
 {
-	const struct imap_notify *n;
-
-	if (c->notify == NULL)
-		return false;
-	n = &c->notify->spec;
-	for (unsigned i = 0; i < n->n_groups; i++)
-		if (n->groups[i].filter == IMAP_NF_SELECTED &&
-		    n->groups[i].events != 0)
-			return true;
-	return false;
+	return c->notify != NULL && selected_events(&c->notify->spec, false);
 }
 
 bool

@@ -32,42 +32,13 @@
 #include "util/worker.h"
 #include "util/xmalloc.h"
 
-struct push_job {
-	struct imap_client	*c;
-	struct buf		 out;
-	bool			 quiet;		/* other mailboxes only */
-	bool			 gone;		/* the selected one went */
-};
-
-static void
-push_work(void *arg)
-{
-	struct push_job *j = arg;
-
-	if (j->quiet)
-		imap_notify_updates(j->c, &j->out);
-	else
-		j->gone = !imap_client_updates(j->c, &j->out, true);
-}
-
 static void
 push_done(void *arg)
 {
-	struct push_job *j = arg;
+	struct imap_updates_job *j = arg;
 	struct imap_client *c = j->c;
 
-	session_unref(&c->base);	/* the job's */
-	if (!session_closed(&c->base)) {
-		if (j->out.len)
-			io_write(c->base.io, j->out.data, j->out.len);
-		if (j->gone) {
-			imap_send(c, "* BYE Mailbox was deleted elsewhere");
-			imap_close(c);
-		}
-	}
-	buf_free(&j->out);
-	free(j);
-	if (session_closed(&c->base))
+	if (!imap_updates_deliver(j))
 		return;
 	session_resume(&c->base);	/* input that waited meanwhile */
 	imap_notify_resume(c);
@@ -85,7 +56,7 @@ void
 imap_notify_wake(void *arg)
 {
 	struct imap_client *c = arg;
-	struct push_job *j;
+	struct imap_updates_job *j;
 
 	if (c->idling) {
 		imap_idle_wake(c);
@@ -106,8 +77,8 @@ imap_notify_wake(void *arg)
 	buf_init(&j->out, 0);
 	session_busy(&c->base);
 	session_ref(&c->base);
-	worker_submit(server_thread_loop(c->base.thread), push_work,
-	    push_done, j);
+	worker_submit(server_thread_loop(c->base.thread),
+	    imap_updates_work, push_done, j);
 }
 
 void
