@@ -92,6 +92,8 @@ parse_line(struct rc_state *st, const char *p, const char *e, bool last,
 	if (++st->lines > MILTER_REPLY_LINES_MAX)
 		return false;
 	p += 3;
+	if (msg != NULL && st->lines > 1)
+		buf_puts(msg, "\r\n");
 	if (p == e)				/* "550": no text */
 		return last;
 	if (*p++ != (last ? ' ' : '-'))
@@ -113,8 +115,6 @@ parse_line(struct rc_state *st, const char *p, const char *e, bool last,
 		if (p < e)
 			p++;			/* the space after it */
 	}
-	if (msg != NULL && st->lines > 1)
-		buf_puts(msg, "\r\n");
 	return put_text(msg, p, e);
 }
 
