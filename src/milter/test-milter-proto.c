@@ -481,7 +481,6 @@ static const struct rc_case rc_cases[] = {
 	{ "550-5.7.1 a\r\n550 b", 550, "5.7.1", "a\r\nb" },
 	{ "550-a\r\n550 5.7.1 b", 550, "", "a\r\n5.7.1 b" },
 	{ "550-5.7.1 a\r\n550-\r\n550 5.7.1", 550, "5.7.1", "a\r\n\r\n" },
-	{ "550 x\r\n", 550, "", "x" },
 	{ "550 5.7 x", 550, "", "5.7 x" },
 	{ "550 5.1.1000 x", 550, "", "5.1.1000 x" },
 	{ "550 5.7.1x", 550, "", "5.7.1x" },
@@ -489,6 +488,11 @@ static const struct rc_case rc_cases[] = {
 	{ "550 a\tb", 550, "", "a\tb" },
 	{ "550 100%% sure", 550, "", "100% sure" },
 	{ "550 50% off%", 550, "", "50 off" },
+	/* the code and the status are what the line means once unescaped */
+	{ "550 5.7%.1 x", 550, "5.7.1", "x" },
+	{ "5%50 x", 550, "", "x" },
+	{ "550 4.7%.1 x", 0, NULL, NULL },
+	{ "550 %%5.7.1 x", 550, "", "%5.7.1 x" },
 	{ "550 caf\xc3\xa9", 550, "", "caf\xc3\xa9" },
 	{ "599 x", 599, "", "x" },
 	{ "400 x", 400, "", "x" },
@@ -513,6 +517,7 @@ static const struct rc_case rc_cases[] = {
 	{ "550-a\r\n", 0, NULL, NULL },
 	{ "550-a\r\n550", 550, "", "a\r\n" },
 	{ "550-a\r\n\r\n550 b", 0, NULL, NULL },
+	{ "550 x\r\n", 0, NULL, NULL },
 	{ "550 x\r\n\r\n", 0, NULL, NULL },
 	{ "550 a\rb", 0, NULL, NULL },
 	{ "550 a\nb", 0, NULL, NULL },
@@ -553,6 +558,43 @@ test_replycode_cases(void)
 	    == -1);
 	buf_free(&st);
 	buf_free(&msg);
+}
+
+/* Parsed and formatted again: the canonical reply tem sends. */
+static void
+test_replycode_format(void)
+{
+	static const char *const cases[][2] = {
+		{ "554 5.7.1 Spam", "554 5.7.1 Spam" },
+		{ "550 Go away", "550 Go away" },
+		{ "550", "550 " },
+		{ "550 5.7.1", "550 5.7.1 " },
+		{ "550-5.7.1 a\r\n550 b", "550-5.7.1 a\r\n550 5.7.1 b" },
+		{ "451-a\r\n451-\r\n451 100%% c", "451-a\r\n451-\r\n451 100% c" },
+	};
+	struct buf st, msg, out;
+	int code;
+
+	buf_init(&st, 0);
+	buf_init(&msg, 0);
+	buf_init(&out, 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		TEST_ASSERT(milter_replycode_parse(cases[i][0], &code, &st,
+		    &msg) == 0);
+		buf_reset(&out);
+		milter_replycode_format(code, buf_cstr(&st), buf_cstr(&msg),
+		    &out);
+		TEST_ASSERT_STREQ(buf_cstr(&out), cases[i][1]);
+		/* the canonical form parses to the same parts */
+		TEST_ASSERT(milter_replycode_parse(buf_cstr(&out), &code, NULL,
+		    NULL) == 0);
+	}
+	buf_reset(&out);
+	milter_replycode_format(451, NULL, "x", &out);
+	TEST_ASSERT_STREQ(buf_cstr(&out), "451 x");
+	buf_free(&st);
+	buf_free(&msg);
+	buf_free(&out);
 }
 
 static void
@@ -606,6 +648,7 @@ main(void)
 	TEST_RUN(test_reply_optneg);
 	TEST_RUN(test_reply_framing);
 	TEST_RUN(test_replycode_cases);
+	TEST_RUN(test_replycode_format);
 	TEST_RUN(test_replycode_limits);
 	return test_done("test-milter-proto");
 }
