@@ -185,9 +185,9 @@ int milter_get_reply(const char *p, size_t len, size_t *used,
  * text after its code and status, lines joined by CRLF. Each line is read
  * after Sendmail's format-string convention is undone ("%%" is '%', a
  * lone '%' is dropped, as Postfix does), so send milter_replycode_format's
- * output, not the raw text. A status must be
- * of the reply's class ("550 4.7.1" is invalid) and, once the first line
- * has one, the same on every line that has one. Limits: at most
+ * output, not the raw text. A status must be of the reply's class
+ * ("550 4.7.1" is invalid) and, once the first line has one, the same on
+ * every line that has one. Limits: at most
  * MILTER_REPLY_LINES_MAX lines of MILTER_REPLY_LINE_MAX octets of text;
  * no control character but TAB; nothing after the last line (libmilter
  * never sends a final CRLF). */
