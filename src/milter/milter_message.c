@@ -474,5 +474,9 @@ milter_chain_message(struct milter_chain *ch, struct milter_msg *m,
 	ch->boff = m->off;
 	ch->blen = m->len;
 	ch->bmem = m->mem;
+	if (ch->discard) {	/* said at MAIL or RCPT */
+		message_finish(ch);
+		return;
+	}
 	milter_message_step(ch);
 }
