@@ -105,7 +105,20 @@ struct sockaddr;
 #define MILTER_ACTIONS_ALL	0x1ff
 #define MILTER_PROTO_ALL	0x1fffff
 
-/* Encoders: each appends exactly one packet to out (util/buf.h). */
+/* macro stages of SETSYMLIST and OPTNEG's macro lists (SMFIM_*) */
+#define SMFIM_CONNECT	0
+#define SMFIM_HELO	1
+#define SMFIM_ENVFROM	2
+#define SMFIM_ENVRCPT	3
+#define SMFIM_DATA	4
+#define SMFIM_EOM	5
+#define SMFIM_EOH	6
+
+/* Encoders: each appends exactly one packet to out (util/buf.h), which
+ * must have no maximum (asserted: half a packet would desynchronise the
+ * stream). Strings are sent up to their NUL; the caller passes what the
+ * milter should see (e.g. a header value with or without its leading
+ * space, per SMFIP_HDR_LEADSPC). */
 void milter_put_optneg(struct buf *out, uint32_t version, uint32_t actions,
     uint32_t protocol);
 /* SMFIC_MACRO for the stage cmd (SMFIC_CONNECT, _HELO, _MAIL, _RCPT,
@@ -142,14 +155,23 @@ struct milter_reply {
 	uint32_t	 index;		/* INSHEADER/CHGHEADER */
 	const char	*data;		/* REPLBODY bytes (CRLF as sent) */
 	size_t		 len;
-	uint32_t	 version, actions, protocol;	/* OPTNEG */
+	uint32_t	 version, actions, protocol;	/* OPTNEG; data/len:
+					   the macro lists after them
+					   (milter_optneg_symlist) */
 	uint32_t	 symlist_stage;	/* SETSYMLIST: stage, str1: macro list */
 };
 /* Decodes one packet from p[0..len). Returns 1 and sets *used when one
  * reply was decoded, 0 when more bytes are needed, -1 when the input is
  * malformed (length 0 or > MILTER_PKT_MAX, unknown code, missing NULs,
  * short fixed fields) with a static reason in *err. Never reads past
- * len. */
+ * len.
+ * Beyond that: data after the last field is malformed ("trailing data";
+ * only REPLBODY and OPTNEG's macro lists run to the packet's end); an
+ * empty recipient, sender or header name is malformed; the length and the
+ * code are judged as soon as they arrive (a peer that is no milter fails
+ * at once, not at a timeout). On 0 and -1 *r is zeroed, *used untouched.
+ * What a reply means at a stage (e.g. REPLBODY only at end of message) is
+ * the client's to check. */
 int milter_get_reply(const char *p, size_t len, size_t *used,
     struct milter_reply *r, const char **err);
 
@@ -157,13 +179,33 @@ int milter_get_reply(const char *p, size_t len, size_t *used,
  * multi-line "550-5.7.1 a\r\n550 5.7.1 b"): checks the code is 4xx or 5xx
  * (and consistent across lines), and returns it, the enhanced status
  * (or NULL) and the text, copied into out-params owned by the caller
- * (buf). 0 ok, -1 invalid (then the milter's reply is treated as garbage). */
+ * (buf). 0 ok, -1 invalid (then the milter's reply is treated as garbage).
+ * Details: status and msg are reset first (either may be NULL); status
+ * stays empty (len 0) when the first line has none; msg holds each line's
+ * text after its code and status, lines joined by CRLF, "%%" as '%' and a
+ * lone '%' dropped (Sendmail's format-string convention). A status must be
+ * of the reply's class ("550 4.7.1" is invalid) and, once the first line
+ * has one, the same on every line that has one. Limits: at most
+ * MILTER_REPLY_LINES_MAX lines of MILTER_REPLY_LINE_MAX octets of text;
+ * no control character but TAB; one final CRLF is tolerated. */
+#define MILTER_REPLY_LINE_MAX	980	/* libmilter's MAXREPLYLEN */
+#define MILTER_REPLY_LINES_MAX	32	/* libmilter's MAXREPLIES */
 int milter_replycode_parse(const char *text, int *code, struct buf *status,
     struct buf *msg);
 
-/* Helpers beyond the contract, for log lines: a short lower-case name of
- * a reply code ("accept", "replycode" ...) or of a command ("connect",
- * "body" ...); "unknown" for anything else. Static strings. */
+/* Helpers beyond the contract. */
+
+/* SMFIC_UNKNOWN: an SMTP command line tem does not know, without CRLF. */
+void milter_put_unknown(struct buf *out, const char *line);
+/* The macro lists an OPTNEG reply may carry after its three fields
+ * (milter_reply.data/len, already checked by milter_get_reply): call with
+ * p = &r.data, len = &r.len; 1 and one (stage SMFIM_*, space-separated
+ * macro names) per call, 0 at the end, -1 if malformed. */
+int milter_optneg_symlist(const char **p, size_t *len, uint32_t *stage,
+    const char **list);
+/* For log lines: a short lower-case name of a reply code ("accept",
+ * "replycode" ...) or of a command ("connect", "body", "eom" ...); "?"
+ * for anything else. Static strings. */
 const char *milter_reply_name(char code);
 const char *milter_cmd_name(char cmd);
 
