@@ -67,6 +67,7 @@ struct milter_chain {
 	void			*arg;
 	struct milter_answer	 ans;
 	bool			 discard;	/* a filter said discard */
+	bool			 rcpt_rej;	/* the RCPT event is a refused one */
 	bool			 in_done;	/* done() runs */
 	bool			 freed;		/* ... and freed the chain */
 
