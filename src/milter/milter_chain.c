@@ -180,6 +180,7 @@ static bool
 milter_refusal(struct milter_chain *ch, const struct milter_reply *r)
 {
 	struct buf status, text;
+	size_t first;
 	int code;
 
 	buf_reset(&ch->ans.reply);
@@ -206,9 +207,12 @@ milter_refusal(struct milter_chain *ch, const struct milter_reply *r)
 		ch->ans.action = code >= 500 ? MSG_REJECT : MSG_TEMPFAIL;
 		buf_puts(&ch->ans.reply, r->str1);
 	}
-	log_info("%s milter %s %s stage=%s reply=\"%.200s\"", ch->logid,
+	/* one log line: the reply's first line */
+	first = strcspn(buf_cstr(&ch->ans.reply), "\r\n");
+	log_info("%s milter %s %s stage=%s reply=\"%.*s\"", ch->logid,
 	    ch->f[ch->cur].name, ch->ans.action == MSG_REJECT ? "reject" :
-	    "tempfail", milter_cmd_name(ch->cmd), buf_cstr(&ch->ans.reply));
+	    "tempfail", milter_cmd_name(ch->cmd),
+	    (int)(first > 200 ? 200 : first), buf_cstr(&ch->ans.reply));
 	return true;
 }
 
