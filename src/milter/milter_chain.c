@@ -237,7 +237,10 @@ milter_filter_failed(struct milter_chain *ch, unsigned i, const char *why)
 	    why, action_names[ch->default_action]);
 	milter_conn_free(&f->conn);
 	f->st = ch->default_action == CONF_MILTER_ACCEPT ? MF_OFF : MF_FAILED;
-	if (ch->op == MOP_NONE || ch->settling || ch->cur != i)
+	/* not the filter the operation waits for, or one that already
+	 * answered its EOM (its replaced body is being finished) */
+	if (ch->op == MOP_NONE || ch->settling || ch->cur != i ||
+	    ch->eom_final)
 		return;
 	if (ch->op == MOP_MESSAGE)
 		milter_message_clear(ch);
