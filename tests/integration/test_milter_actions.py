@@ -308,13 +308,20 @@ TAGGED = (b"From: <sender@b.test>\r\nTo: <alice@a.test>\r\nX-Tag: one\r\n"
           b"\r\nbody\r\n")
 
 
-def test_add_header_over_inet(make_tem, milter):
-    m = milter(inet=True, eom={"edits": [
-        {"op": "add", "name": "X-Milter", "value": "added"},
-        {"op": "add", "name": "X-Folded", "value": "a\r\n\tb"}]})
+def edited(make_tem, milter, *edits, **conf):
+    """Sends TAGGED through a filter (CONF: its config) making EDITS at
+    the end of the message; returns (the filter, the stored message)."""
+    m = milter(eom={"edits": list(edits)}, **conf)
     tem = milter_tem(make_tem, smtp=[m])
     assert send(tem, msg=TAGGED).reply.code == 250
-    stored = one_message(tem)
+    return m, one_message(tem)
+
+
+def test_add_header_over_inet(make_tem, milter):
+    m, stored = edited(make_tem, milter,
+                       {"op": "add", "name": "X-Milter", "value": "added"},
+                       {"op": "add", "name": "X-Folded", "value": "a\r\n\tb"},
+                       inet=True)
     f = fields(stored)
     assert ("X-Milter", " added") in f, f
     assert ("X-Folded", " a\n\tb") in f, f
@@ -325,11 +332,9 @@ def test_add_header_over_inet(make_tem, milter):
 
 @pytest.mark.parametrize("index", [0, 1, 3, 1000])
 def test_insert_header(make_tem, milter, index):
-    m = milter(eom={"edits": [
-        {"op": "insert", "index": index, "name": "X-Ins", "value": "here"}]})
-    tem = milter_tem(make_tem, smtp=[m])
-    assert send(tem, msg=TAGGED).reply.code == 250
-    f = fields(one_message(tem))
+    m, stored = edited(make_tem, milter, {"op": "insert", "index": index,
+                                          "name": "X-Ins", "value": "here"})
+    f = fields(stored)
     seen = [n for n, _ in m.headers()]     # what the filter counted
     names = [n for n, _ in f]
     at = names.index("X-Ins")
@@ -345,23 +350,17 @@ def test_insert_header(make_tem, milter, index):
 
 
 def test_change_nth_header_case_insensitively(make_tem, milter):
-    m = milter(eom={"edits": [
-        {"op": "change", "index": 2, "name": "x-TAG", "value": "changed"}]})
-    tem = milter_tem(make_tem, smtp=[m])
-    assert send(tem, msg=TAGGED).reply.code == 250
-    stored = one_message(tem)
+    _, stored = edited(make_tem, milter, {"op": "change", "index": 2,
+                                          "name": "x-TAG", "value": "changed"})
     assert values(stored, "X-Tag") == ["one", "changed", "three"], \
         fields(stored)
     assert b"folded" not in stored
 
 
 def test_delete_header(make_tem, milter):
-    m = milter(eom={"edits": [
-        {"op": "delete", "index": 1, "name": "X-Tag"},
-        {"op": "delete", "index": 1, "name": "Subject"}]})
-    tem = milter_tem(make_tem, smtp=[m])
-    assert send(tem, msg=TAGGED).reply.code == 250
-    stored = one_message(tem)
+    _, stored = edited(make_tem, milter,
+                       {"op": "delete", "index": 1, "name": "X-Tag"},
+                       {"op": "delete", "index": 1, "name": "Subject"})
     # the first X-Tag and the Subject gone, the rest as it was
     assert values(stored, "X-Tag") == ["two\n\tfolded", "three"], \
         fields(stored)
@@ -371,23 +370,19 @@ def test_delete_header(make_tem, milter):
 
 def test_change_of_missing_header_appends_delete_of_missing_is_noop(
         make_tem, milter):
-    m = milter(eom={"edits": [
+    _, stored = edited(
+        make_tem, milter,
         {"op": "change", "index": 1, "name": "X-New", "value": "appended"},
-        {"op": "delete", "index": 5, "name": "X-Tag"}]})
-    tem = milter_tem(make_tem, smtp=[m])
-    assert send(tem, msg=TAGGED).reply.code == 250
-    stored = one_message(tem)
+        {"op": "delete", "index": 5, "name": "X-Tag"})
     assert values(stored, "X-New") == ["appended"]
     assert len(values(stored, "X-Tag")) == 3
 
 
 def test_leading_space_negotiated(make_tem, milter):
-    m = milter(leadspc=True, eom={"edits": [
+    m, stored = edited(
+        make_tem, milter,
         {"op": "add", "name": "X-Lead", "value": " kept as sent"},
-        {"op": "add", "name": "X-Tight", "value": "nospace"}]})
-    tem = milter_tem(make_tem, smtp=[m])
-    assert send(tem, msg=TAGGED).reply.code == 250
-    stored = one_message(tem)
+        {"op": "add", "name": "X-Tight", "value": "nospace"}, leadspc=True)
     assert b"\nX-Lead: kept as sent\n" in stored
     assert b"\nX-Tight:nospace\n" in stored
     # the filter got values with their own leading space
