@@ -34,7 +34,7 @@ STAGES = ("connect", "helo", "mail", "rcpt", "data", "header", "eoh",
 def milter(request):
     """Factory: milter(**config) -> a started TestMilter (see
     testmilter.py), stopped when the test ends; its log is added to a
-    failing test's report."""
+    failing test's report (and its dir kept), else its dir removed."""
     started = []
 
     def start(**conf):
@@ -49,6 +49,8 @@ def milter(request):
         rep = getattr(request.node, "tem_rep_call", None)
         if rep is not None and rep.failed:
             rep.sections.append(("milter " + m.dir, m.log_text()))
+        else:
+            m.remove()
 
 
 def milter_tem(make_tem, smtp=(), submission=(), services=("smtp",),
@@ -755,3 +757,90 @@ def test_submission_reject(make_tem, milter):
         submit(tem, [BOB], simple_message(mail_from=ALICE, to=BOB))
     assert e.value.smtp_code == 550 and b"not from you" in e.value.smtp_error
     assert inbox(tem, BOB) == []
+
+
+# --- more of the protocol ------------------------------------------------------
+
+def test_body_reaches_the_filter_whole_in_crlf(make_tem, milter):
+    """A 300 KB body (several spool buffers, dot-stuffed lines) reaches
+    the filter as the client meant it: CRLF line ends, no stuffing."""
+    body = b"".join(b".line %06d of the body\r\n" % i for i in range(12000))
+    msg = b"From: <sender@b.test>\r\nSubject: long\r\n\r\n" + body
+    m = milter()
+    tem = milter_tem(make_tem, smtp=[m])
+    assert send(tem, msg=msg).reply.code == 250
+    eom = m.events("eom")[-1]
+    assert eom["body_size"] == len(body)
+    assert eom["body_sha256"] == hashlib.sha256(body).hexdigest()
+    assert max(e["args"][0] for e in m.events("body")) <= 65535
+    assert body_of(one_message(tem)) == body.replace(b"\r\n", b"\n")
+
+
+def test_skip_ends_the_body_early(make_tem, milter):
+    body = b"x" * 998 + b"\r\n"
+    msg = b"From: <sender@b.test>\r\nSubject: skip\r\n\r\n" + body * 500
+    m = milter(at={"body": {"do": "skip"}})
+    tem = milter_tem(make_tem, smtp=[m])
+    assert send(tem, msg=msg).reply.code == 250
+    assert len(m.events("body")) == 1, m.events("body")
+    assert len(m.events("eom")) == 1
+    assert len(body_of(one_message(tem))) == 999 * 500
+
+
+def test_accept_at_connect_leaves_the_filter_out(make_tem, milter):
+    m = milter(at={"connect": {"do": "accept"}})
+    tem = milter_tem(make_tem, smtp=[m])
+    assert send(tem).reply.code == 250
+    assert len(inbox(tem)) == 1
+    assert m.events("mail") == [] and m.events("eom") == []
+
+
+def test_envelope_macros(make_tem, milter):
+    m = milter()
+    tem = milter_tem(make_tem, smtp=[m])
+    assert send(tem, rcpts=(ALICE, BOB)).reply.code == 250
+    assert m.events("mail")[-1]["macros"].get("{mail_addr}") == SENDER
+    assert [e["macros"].get("{rcpt_addr}") for e in m.events("rcpt")] == [
+        ALICE, BOB]
+
+
+def test_add_recipient_with_parameters(make_tem, milter):
+    m = milter(eom={"add_rcpt_par": [["<bob@a.test>", "NOTIFY=NEVER"]]})
+    tem = milter_tem(make_tem, smtp=[m])
+    assert send(tem).reply.code == 250
+    assert len(inbox(tem, ALICE)) == 1
+    assert len(one_message(tem, BOB)) > 0
+
+
+def test_change_sender_to_null(make_tem, milter):
+    tem = milter_tem(make_tem, smtp=[milter(eom={"chg_from": "<>"})])
+    assert send(tem).reply.code == 250
+    assert values(one_message(tem), "Return-Path") == ["<>"]
+
+
+def test_replace_body_with_nothing(make_tem, milter):
+    m = milter(eom={"replace_body": {"text": ""}})
+    tem = milter_tem(make_tem, smtp=[m])
+    assert send(tem, msg=TAGGED).reply.code == 250
+    stored = one_message(tem)
+    assert body_of(stored) == b"", stored
+    assert values(stored, "Subject") == ["tags"]
+
+
+def test_header_edits_past_the_header_limit(make_tem, milter):
+    """300 KB of added fields do not fit the header section (256 KiB):
+    the filter counts as failed (the default action, 451) or the fields
+    beyond the limit are refused; the session goes on either way."""
+    edits = [{"op": "add", "name": "X-Big-%d" % i, "value": "v" * 3000}
+             for i in range(100)]
+    m = milter(eom={"edits": edits})
+    tem = milter_tem(make_tem, smtp=[m])
+    with SMTPConn(tem.smtp_port, timeout=60) as c:
+        c.ehlo()
+        out = transaction(c)
+        assert out.reply.code in (250, 451), out.replies
+        assert c.cmd("NOOP").code == 250
+        c.cmd("QUIT")
+    for stored in inbox(tem):
+        head = stored.split(b"\n\n", 1)[0]
+        assert len(head) <= (256 << 10) + 4096, len(head)

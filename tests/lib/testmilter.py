@@ -24,7 +24,8 @@ CONFIG (JSON):
   "leadspc": true -> negotiate SMFIP_HDR_LEADSPC
   "at":      {STAGE: ACTION} for STAGE in connect, helo, mail, rcpt,
              data, header, eoh, body, eom. ACTION:
-               {"do": "continue"|"accept"|"reject"|"tempfail"|"discard",
+               {"do": "continue"|"accept"|"reject"|"tempfail"|"discard"|
+                      "skip" (body: no more body chunks),
                 "reply": [RCODE, XCODE, "text", "more lines"...],
                 "sleep": seconds before answering,
                 "progress": seconds of SMFIR_PROGRESS (every 0.3 s) before
@@ -39,7 +40,8 @@ CONFIG (JSON):
                         {"op": "delete", "index", "name"}],
               "replace_body": {"text": "..."} or {"size": N} (generated
                         by replacement_body(N), sent 1 MiB a call),
-              "add_rcpt": ["<a@b>"], "del_rcpt": ["<a@b>"],
+              "add_rcpt": ["<a@b>"], "add_rcpt_par": [["<a@b>", "ARGS"]],
+              "del_rcpt": ["<a@b>"],
               "chg_from": "<new@sender>", "quarantine": "reason"}
 
 The process prints "ready" on stdout once its socket listens.
@@ -48,6 +50,7 @@ The process prints "ready" on stdout once its socket listens.
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -127,7 +130,7 @@ def run_pymilter(conf):
     eom_conf = conf.get("eom", {})
     codes = {"continue": Milter.CONTINUE, "accept": Milter.ACCEPT,
              "reject": Milter.REJECT, "tempfail": Milter.TEMPFAIL,
-             "discard": Milter.DISCARD}
+             "discard": Milter.DISCARD, "skip": Milter.SKIP}
 
     class TestFilter(Milter.Base):
         def __init__(self):
@@ -241,6 +244,8 @@ def run_pymilter(conf):
                 done["replaced_size"] = size
             for r in eom_conf.get("add_rcpt", []):
                 self.addrcpt(r)
+            for r, params in eom_conf.get("add_rcpt_par", []):
+                self.addrcpt(r, params)
             for r in eom_conf.get("del_rcpt", []):
                 self.delrcpt(r)
             if eom_conf.get("chg_from"):
@@ -392,8 +397,9 @@ def run_fake(conf):
 
 class TestMilter:
     """Starts `python3 testmilter.py CONF` in its own temp dir (a context
-    manager); .spec is what goes into smtp_milters; .events() reads what
-    it recorded."""
+    manager: the dir is removed when the block ends without an error);
+    .spec is what goes into smtp_milters; .events() reads what it
+    recorded."""
 
     __test__ = False        # not a pytest class
 
@@ -429,9 +435,15 @@ class TestMilter:
                 line, self.log_text()))
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         self.stop()
+        if exc_type is None:
+            self.remove()
         return False
+
+    def remove(self):
+        """Removes the temp dir (socket, record, log)."""
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def stop(self):
         p, self.proc = self.proc, None
