@@ -578,6 +578,8 @@ FAILURES = {
     "badcode": dict(fake="badcode"),
     "mute": dict(fake="mute"),
     "close": dict(fake="close"),
+    "halfgarbage": dict(fake="halfgarbage"),
+    "unasked": dict(fake="unasked"),
 }
 SHORT = {"milter_connect_timeout": "1s", "milter_command_timeout": "1s",
          "milter_content_timeout": "1s"}
@@ -844,3 +846,24 @@ def test_header_edits_past_the_header_limit(make_tem, milter):
     for stored in inbox(tem):
         head = stored.split(b"\n\n", 1)[0]
         assert len(head) <= (256 << 10) + 4096, len(head)
+
+
+@pytest.mark.parametrize("stage", ["header", "body"])
+def test_filter_dies_while_the_message_streams(make_tem, milter, stage):
+    """The filter exits while tem still writes a 2 MB message to it: no
+    SIGPIPE, no hang; the default action; the next transaction of the
+    session has its answer."""
+    m = milter(at={stage: {"exit": True}})
+    tem = milter_tem(make_tem, smtp=[m], **SHORT)
+    body = (b"y" * 998 + b"\r\n") * 2100
+    msg = b"From: <sender@b.test>\r\nSubject: dies\r\n\r\n" + body
+    with SMTPConn(tem.smtp_port, timeout=60) as c:
+        c.ehlo()
+        out = transaction(c, msg=msg)
+        assert out.reply.code == 451, out.replies
+        c.cmd("RSET")
+        again = transaction(c)
+        assert again.reply.code in (250, 451), again.replies
+        assert c.cmd("NOOP").code == 250
+        c.cmd("QUIT")
+    assert tem.alive()

@@ -302,6 +302,10 @@ def run_pymilter(conf):
 #   nothing       negotiates no action and no event: every SMFIP_NO* bit
 #   mute          accepts the connection, reads, never answers
 #   close         negotiates, then closes the connection at MAIL
+#   halfgarbage   answers end of message with a valid SMFIR_ADDHEADER,
+#                 then garbage
+#   unasked       negotiates no action, then answers end of message with
+#                 SMFIR_ADDHEADER (an action it did not ask for) + accept
 
 SMFIP_NOALL = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x100 | 0x200
 
@@ -345,6 +349,8 @@ def fake_session(sock, mode, record):
                 if mode == "nothing":
                     sock.sendall(packet(b"O", struct.pack(
                         ">III", 6, 0, SMFIP_NOALL)))
+                elif mode == "unasked":
+                    sock.sendall(packet(b"O", struct.pack(">III", 6, 0, 0)))
                 else:
                     sock.sendall(packet(b"O", struct.pack(">III", 6, act, 0)))
                 continue
@@ -362,6 +368,12 @@ def fake_session(sock, mode, record):
                 break
             if mode == "badcode" and cmd == b"E":
                 sock.sendall(packet(b"y", b"250 2.0.0 fine\0"))
+                continue
+            if mode in ("halfgarbage", "unasked") and cmd == b"E":
+                add = packet(b"h", b"X-Half\0yes\0")
+                tail = (b"\x00\x00\x00\x02\xfe!" if mode == "halfgarbage"
+                        else packet(b"a"))
+                sock.sendall(add + tail)
                 continue
             sock.sendall(packet(b"c"))
     except OSError:
