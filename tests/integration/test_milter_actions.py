@@ -867,3 +867,18 @@ def test_filter_dies_while_the_message_streams(make_tem, milter, stage):
         assert c.cmd("NOOP").code == 250
         c.cmd("QUIT")
     assert tem.alive()
+
+
+def test_refused_recipients_reach_only_filters_that_ask(make_tem, milter):
+    asks = milter(rcpt_rej=True)
+    plain = milter()
+    tem = milter_tem(make_tem, smtp=[asks, plain])
+    out = send(tem, rcpts=(ALICE, "nobody@a.test"))
+    assert out.rcpts["nobody@a.test"].code == 550, out.rcpts
+    assert out.replies["end"].code == 250, out.replies
+    seen = {e["args"][0]: e["macros"] for e in asks.events("rcpt")}
+    assert set(seen) == {"<alice@a.test>", "<nobody@a.test>"}, seen
+    assert seen["<nobody@a.test>"].get("{rcpt_mailer}") == "error", seen
+    assert seen["<alice@a.test>"].get("{rcpt_mailer}") not in (None,
+                                                                "error")
+    assert [e["args"][0] for e in plain.events("rcpt")] == ["<alice@a.test>"]

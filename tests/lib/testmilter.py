@@ -22,6 +22,7 @@ CONFIG (JSON):
              when it replaced the body)
   "fake":    instead of pymilter, a raw fake (see FAKES below)
   "leadspc": true -> negotiate SMFIP_HDR_LEADSPC
+  "rcpt_rej": true -> negotiate SMFIP_RCPT_REJ (see refused recipients)
   "at":      {STAGE: ACTION} for STAGE in connect, helo, mail, rcpt,
              data, header, eoh, body, eom. ACTION:
                {"do": "continue"|"accept"|"reject"|"tempfail"|"discard"|
@@ -264,6 +265,8 @@ def run_pymilter(conf):
 
     if conf.get("leadspc"):
         Milter.header_leading_space(TestFilter)
+    if conf.get("rcpt_rej"):
+        Milter.rejected_recipients(TestFilter)
     Milter.factory = TestFilter
     # Milter.runmilter, with "ready" printed once the socket listens
     import milter
