@@ -423,6 +423,15 @@ milter_chain_event(struct milter_chain *ch, char cmd,
 }
 
 bool
+milter_chain_active(const struct milter_chain *ch)
+{
+	for (unsigned i = 0; i < ch->n; i++)
+		if (ch->f[i].st != MF_OFF)
+			return true;
+	return false;
+}
+
+bool
 milter_chain_rcpt_rejected(struct milter_chain *ch, const char *const *args,
     size_t nargs, milter_done_fn *done, void *arg)
 {

@@ -101,6 +101,11 @@ typedef void milter_done_fn(void *arg, struct milter_answer *a);
 struct milter_chain *milter_chain_new(const struct milter_info *info);
 void milter_chain_free(struct milter_chain **ch);
 
+/* False when every filter is left out for the rest of the session
+ * (accepted at connect, shut down, broke with default accept): the
+ * session may skip the chain. */
+bool milter_chain_active(const struct milter_chain *ch);
+
 /* One SMTP-stage event: SMFIC_CONNECT (args unused), SMFIC_HELO (the
  * HELO macro), SMFIC_MAIL / SMFIC_RCPT: args[0] "<addr>", then ESMTP
  * parameters. */

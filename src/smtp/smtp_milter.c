@@ -128,7 +128,8 @@ smtp_milter_tls_macros(struct smtp_session *s)
 bool
 smtp_milter_helo(struct smtp_session *s)
 {
-	if (s->milter == NULL || s->milter_deny)
+	if (s->milter == NULL || s->milter_deny ||
+	    !milter_chain_active(s->milter))
 		return false;
 	milter_chain_macro(s->milter, MILTER_M_HELO, s->helo);
 	smtp_milter_tls_macros(s);
@@ -166,7 +167,7 @@ smtp_milter_mail(struct smtp_session *s)
 		acct_snapshot_unref(&s->acct);
 		return true;
 	}
-	if (s->milter == NULL)
+	if (s->milter == NULL || !milter_chain_active(s->milter))
 		return false;
 	from = smtp_path_to_string(&s->mail);
 	arg0 = xasprintf("<%s>", from);
@@ -216,7 +217,7 @@ smtp_milter_rcpt(struct smtp_session *s, const char *addr)
 	char *arg0;
 	const char *args[1];
 
-	if (s->milter == NULL)
+	if (s->milter == NULL || !milter_chain_active(s->milter))
 		return false;
 	arg0 = xasprintf("<%s>", addr);
 	args[0] = arg0;
@@ -430,7 +431,7 @@ smtp_milter_message(struct smtp_session *s, bool junk)
 	uint64_t off, len;
 	int fd;
 
-	if (s->milter == NULL) {
+	if (s->milter == NULL || !milter_chain_active(s->milter)) {
 		smtp_message_store(s, junk);
 		return;
 	}
