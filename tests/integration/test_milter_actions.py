@@ -24,7 +24,7 @@ from temserver import (HOSTNAME, PASSWORDS, SMTPClosed, SMTPConn,  # noqa: E402
                        free_port, insecure_tls_context, simple_message,
                        wait_for)
 from testmilter import LINE, TestMilter, replacement_sha256  # noqa: E402
-from test_spool import small_quarantine, vm_hwm_kb  # noqa: E402,F401
+from test_spool import queue_contents, small_quarantine, vm_hwm_kb  # noqa: E402,F401
 
 ALICE, BOB = "alice@a.test", "bob@a.test"
 SENDER = "sender@b.test"
@@ -56,13 +56,13 @@ def milter(request):
 
 
 def milter_tem(make_tem, smtp=(), submission=(), services=("smtp",),
-               **conf):
+               aliases=None, **conf):
     """A server whose port 25 uses the milters SMTP and submission the
     milters SUBMISSION; CONF: more config keys."""
     extra = {"smtp_milters": ", ".join(m.spec for m in smtp),
              "submission_milters": ", ".join(m.spec for m in submission)}
     extra.update(conf)
-    return make_tem(services=services, extra_conf=extra)
+    return make_tem(services=services, extra_conf=extra, aliases=aliases)
 
 
 # --- sending ------------------------------------------------------------
@@ -405,6 +405,23 @@ def test_replace_body(make_tem, milter):
     assert len(values(stored, "X-Tag")) == 3
     # the filter got the old body, CRLF
     assert m.events("eom")[-1]["body"] == "body\r\n"
+
+
+def test_replace_body_and_headers_of_a_queued_copy(make_tem, milter):
+    """The copy for a remote recipient (queued) gets the edits too."""
+    m = milter(eom={"replace_body": {"text": "new body\r\n"}, "edits": [
+        {"op": "add", "name": "X-Milter", "value": "queued too"}]})
+    # the remote copy stays queued: its relay refuses connections
+    tem = milter_tem(make_tem, smtp=[m], aliases={"fwd@a.test":
+                                                  "far@remote.test"},
+                     relay_host="127.0.0.1:%d" % free_port())
+    assert send(tem, rcpts=(ALICE, "fwd@a.test"),
+                msg=TAGGED).reply.code == 250
+    for stored in [one_message(tem)] + list(queue_contents(tem).values()):
+        assert body_of(stored) == b"new body\n", stored
+        assert values(stored, "X-Milter") == ["queued too"], stored
+        assert values(stored, "Subject") == ["tags"], stored
+    assert len(queue_contents(tem)) == 1
 
 
 def big_body_message(size):
