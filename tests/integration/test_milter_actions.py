@@ -949,3 +949,56 @@ def test_submission_signature_covers_milter_edits(make_tem, milter):
     stored = one_message(tem, BOB)
     assert body_of(stored).endswith(b"footer\n")
     assert dkim_verifies(records, stored)
+
+
+def test_filter_that_never_replies_to_events(make_tem, milter):
+    """SMFIP_NR_*: a filter that sends no reply to connect ... body is
+    not waited for (its edits at the end still count)."""
+    m = milter(noreply=["connect", "hello", "envfrom", "envrcpt", "data",
+                        "header", "eoh", "body"],
+               eom={"edits": [{"op": "add", "name": "X-NR", "value": "1"}]})
+    tem = milter_tem(make_tem, smtp=[m], milter_command_timeout="5s",
+                     milter_content_timeout="5s")
+    with SMTPConn(tem.smtp_port, timeout=30) as c:
+        c.ehlo()
+        for i in range(2):
+            out = transaction(c, msg=TAGGED)
+            assert out.step is None and out.reply.code == 250, out.replies
+        c.cmd("QUIT")
+    wait_for(lambda: len(inbox(tem)) == 2, 10, "two messages")
+    for stored in inbox(tem):
+        assert values(stored, "X-NR") == ["1"]
+    assert len(m.events("header")) >= 10
+    assert "error=" not in tem.log_text()
+    # the filter did ask for it: SMFIP_NR_HDR, SMFIP_NR_BODY negotiated
+    proto = m.events("negotiate")[-1]["args"][1]
+    assert proto & 0x80 and proto & 0x80000, hex(proto)
+
+
+def test_many_sessions_through_one_filter_at_once(make_tem, milter):
+    """Twelve sessions at once through one (threaded) filter that edits
+    every message: each stored copy has its own edit, once."""
+    import threading
+    m = milter(eom={"edits": [{"op": "add", "name": "X-Seen",
+                               "value": "yes"}]})
+    tem = milter_tem(make_tem, smtp=[m])
+    results = [None] * 12
+
+    def one(i):
+        try:
+            results[i] = send(tem, msg=simple_message(subject="s%d" % i))
+        except Exception as e:      # reported below
+            results[i] = e
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for r in results:
+        assert not isinstance(r, Exception) and r.reply.code == 250, r
+    msgs = wait_for(lambda: len(inbox(tem)) == 12 and inbox(tem), 20,
+                    "twelve messages")
+    subjects = sorted(values(s, "Subject")[0] for s in msgs)
+    assert subjects == sorted("s%d" % i for i in range(12))
+    for stored in msgs:
+        assert values(stored, "X-Seen") == ["yes"]
