@@ -406,6 +406,11 @@ smtp_milter_message_done(void *arg, struct milter_answer *a)
 		smtp_session_resume(s);
 		return;
 	}
+	log_info("%s milter done msgid=%s action=%s head=%s body=%s "
+	    "rcpt-added=%u rcpt-deleted=%u sender=%s", s->base.id, s->msgid,
+	    msg_action_name(a->action), a->head_changed ? "changed" : "same",
+	    a->new_body ? "replaced" : "same", a->nrcpt_add, a->nrcpt_del,
+	    a->new_from ? "changed" : "same");
 	/* the header section as the filters left it is the whole front */
 	buf_reset(&s->trace);
 	buf_append(&s->trace, s->milter_head.data, s->milter_head.len);

@@ -20,7 +20,7 @@ import threading
 import pytest
 
 from temserver import SMTPConn, simple_message, wait_for
-from testmilter import TestMilter
+from testmilter import TestMilter, packet, read_packet
 
 
 def milter_tem(make_tem, milters, **extra):
@@ -234,25 +234,12 @@ class RcptRejFake:
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
 
-    @staticmethod
-    def recv_exact(c, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = c.recv(n - len(buf))
-            if not chunk:
-                return None
-            buf += chunk
-        return buf
-
     def serve(self, c):
         macros = {}
         while True:
-            head = self.recv_exact(c, 5)
-            if head is None:
+            cmd, data = read_packet(c)
+            if cmd is None:
                 return
-            n = struct.unpack(">I", head[:4])[0]
-            data = self.recv_exact(c, n - 1) if n > 1 else b""
-            cmd = head[4:5]
             if cmd == b"O":
                 # RCPT_REJ, and no data/headers/eoh/body: NODATA NOHDRS
                 # NOEOH NOBODY
@@ -272,7 +259,7 @@ class RcptRejFake:
                                        {k.decode(): v.decode()
                                         for k, v in macros.items()}))
                 reply = b"c"
-            c.sendall(struct.pack(">I", len(reply)) + reply)
+            c.sendall(packet(reply[:1], reply[1:]))
 
     def run(self):
         while True:
