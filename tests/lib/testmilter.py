@@ -23,6 +23,8 @@ CONFIG (JSON):
   "fake":    instead of pymilter, a raw fake (see FAKES below)
   "leadspc": true -> negotiate SMFIP_HDR_LEADSPC
   "rcpt_rej": true -> negotiate SMFIP_RCPT_REJ (see refused recipients)
+  "noreply": callbacks that negotiate SMFIP_NR_* (no reply is sent):
+             among connect, hello, envfrom, envrcpt, data, header, eoh, body
   "at":      {STAGE: ACTION} for STAGE in connect, helo, mail, rcpt,
              data, header, eoh, body, eom. ACTION:
                {"do": "continue"|"accept"|"reject"|"tempfail"|"discard"|
@@ -263,6 +265,9 @@ def run_pymilter(conf):
             record("close", args=[])
             return Milter.CONTINUE
 
+    # before the protocol mask is first computed (and cached)
+    for name in conf.get("noreply", []):
+        setattr(TestFilter, name, Milter.noreply(getattr(TestFilter, name)))
     if conf.get("leadspc"):
         Milter.header_leading_space(TestFilter)
     if conf.get("rcpt_rej"):
