@@ -383,6 +383,7 @@ static void
 smtp_milter_message_done(void *arg, struct milter_answer *a)
 {
 	struct smtp_session *s = arg;
+	bool replaced;
 
 	if (!smtp_open(s))
 		return;
@@ -417,12 +418,14 @@ smtp_milter_message_done(void *arg, struct milter_answer *a)
 	buf_append(&s->trace, s->milter_head.data, s->milter_head.len);
 	buf_reset(&s->head);
 	buf_free(&s->milter_head);
-	if (a->new_body) {
+	replaced = a->new_body != NULL;
+	if (replaced) {
 		msg_spool_free(&s->spool);
 		s->spool = a->new_body;
 		a->new_body = NULL;
 	}
-	smtp_message_store(s, s->milter_junk || a->action == MSG_QUARANTINE);
+	smtp_checks_final(s, s->milter_junk || a->action == MSG_QUARANTINE,
+	    replaced);
 }
 
 void
@@ -432,7 +435,7 @@ smtp_milter_message(struct smtp_session *s, bool junk)
 	int fd;
 
 	if (s->milter == NULL || !milter_chain_active(s->milter)) {
-		smtp_message_store(s, junk);
+		smtp_checks_final(s, junk, false);
 		return;
 	}
 	s->milter_junk = junk;
