@@ -186,7 +186,7 @@ smtp_milter_mail(struct smtp_session *s)
 	    s->auth_done ? s->auth_mech : NULL);
 	milter_chain_macro(s->milter, MILTER_M_AUTH_AUTHEN,
 	    s->auth_done ? s->auth_user : NULL);
-	milter_chain_macro(s->milter, MILTER_M_QUEUE_ID, NULL);
+	milter_chain_macro(s->milter, MILTER_M_QUEUE_ID, s->msgid);
 	session_busy(&s->base);
 	milter_chain_event(s->milter, SMFIC_MAIL, args, n,
 	    smtp_milter_mail_done, s);
@@ -453,7 +453,6 @@ smtp_milter_message(struct smtp_session *s, bool junk)
 
 		s->milter_msg.mem = msg_spool_mem(s->spool, &mlen) + off;
 	}
-	milter_chain_macro(s->milter, MILTER_M_QUEUE_ID, s->msgid);
 	session_busy(&s->base);
 	milter_chain_message(s->milter, &s->milter_msg,
 	    smtp_milter_message_done, s);

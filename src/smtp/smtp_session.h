@@ -99,7 +99,10 @@ struct smtp_session {
 	/* Message content. */
 	enum smtp_data_mode	 data_mode;
 	struct smtp_data	 dec;
-	char			 msgid[17];	/* the message's log id */
+	char			 msgid[17];	/* the transaction's id (log,
+						   Received, "queued as",
+						   milter macro i): made at
+						   MAIL, "" outside one */
 	struct msg_spool	*spool;		/* the message as it arrives */
 	bool			 spool_ending;	/* waiting for its last write */
 	struct buf		 trace;		/* what tem puts on top:

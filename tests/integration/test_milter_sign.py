@@ -4,6 +4,10 @@ covers the header section and the body as they left them, whether the
 body stayed in memory or in a spool file, was kept (the body hash made
 while spooling is reused) or replaced (hashed again from the new spool on
 a worker); the stored and the queued copies verify with dkimpy.
+
+Also the transaction's id as the filters see it: macro i from MAIL on,
+one per transaction (a new one after RSET), the id of "queued as" and
+of tem's Received line.
 """
 
 import os
@@ -15,9 +19,11 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 
-from milterharness import (ALICE, BOB, body_of, milter,  # noqa: E402,F401
-                           milter_tem, one_message, submit, values)
-from temserver import free_port, simple_message, wait_for  # noqa: E402
+from milterharness import (ALICE, BOB, SENDER, body_of,  # noqa: E402,F401
+                           inbox, milter, milter_tem, one_message, submit,
+                           transaction, values)
+from temserver import (SMTPConn, free_port, simple_message,  # noqa: E402
+                       wait_for)
 from test_milter_session import dkim_verifies  # noqa: E402
 from test_spool import queue_contents  # noqa: E402
 from testmilter import replacement_body  # noqa: E402
@@ -134,3 +140,34 @@ def test_no_milters_signature_below_received(make_tem):
     names = field_names(stored)
     assert names.index(b"DKIM-Signature") == names.index(b"Received") + 1
     assert "after=milters" not in tem.log_text()
+
+
+# --- macro i: the transaction's id from MAIL on ---------------------------
+
+def test_queue_id_macro_from_mail_on(make_tem, milter):
+    """Postfix sends i with MAIL: the same id at MAIL, RCPT's stages, EOM,
+    in "queued as" and in tem's Received line; a new one per transaction,
+    and a transaction ended by RSET does not lend its id to the next."""
+    m = milter()
+    tem = milter_tem(make_tem, smtp=[m])
+    with SMTPConn(tem.smtp_port, timeout=30) as c:
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<%s>" % SENDER).code == 250
+        assert c.cmd("RSET").code == 250
+        queued = []
+        for _ in range(2):
+            out = transaction(c, msg=simple_message(to=ALICE))
+            assert out.step is None, out.replies
+            queued.append(out.reply.text.split()[-1])
+        c.cmd("QUIT")
+    ids = [e["macros"].get("i") for e in m.events("mail")]
+    assert len(ids) == 3 and all(ids), ids
+    assert len(set(ids)) == 3, ids
+    eoms = [e["macros"].get("i") for e in m.events("eom")]
+    assert eoms == ids[1:] == queued, (eoms, ids, queued)
+    stored = wait_for(lambda: len(inbox(tem)) == 2 and inbox(tem), 10,
+                      "two messages")
+    received = sorted(re.search(r"\bid ([0-9a-f]{16})\b",
+                                values(x, "Received")[0]).group(1)
+                      for x in stored)
+    assert received == sorted(queued), (received, queued)
