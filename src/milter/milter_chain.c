@@ -35,7 +35,11 @@ milter_chain_macro(struct milter_chain *ch, enum milter_macro m,
 	ch->macro[m] = value ? xstrdup(value) : NULL;
 }
 
-/* The macros of a stage, Postfix's default lists (milter_*_macros). */
+/* The macros of a stage, Postfix's default lists (milter_*_macros).
+ * Client names: tem looks up no PTR, so the client is what Postfix
+ * calls unknown: {client_name} "unknown", _ "unknown [ADDR]" (Postfix:
+ * "REVERSE-NAME [ADDR]", both "unknown" when not found), and the
+ * CONNECT event's host "[ADDR]" (Postfix's Sendmail form of unknown). */
 static void
 chain_macros(struct milter_chain *ch, char cmd, struct buf *out)
 {
@@ -47,8 +51,7 @@ chain_macros(struct milter_chain *ch, char cmd, struct buf *out)
 	} while (0)
 	switch (cmd) {
 	case SMFIC_CONNECT:
-		snprintf(under, sizeof(under), "[%s] [%s]", ch->client_ip,
-		    ch->client_ip);
+		snprintf(under, sizeof(under), "unknown [%s]", ch->client_ip);
 		KV("j", ch->hostname);
 		KV("{daemon_name}", ch->daemon);
 		KV("v", "tem " TEM_VERSION);

@@ -171,3 +171,18 @@ def test_queue_id_macro_from_mail_on(make_tem, milter):
                                 values(x, "Received")[0]).group(1)
                       for x in stored)
     assert received == sorted(queued), (received, queued)
+
+
+def test_client_name_unknown_as_postfix(make_tem, milter):
+    """tem looks up no PTR: the client's name is what Postfix sends when
+    it has none ({client_name} unknown, _ "unknown [ADDR]", the CONNECT
+    host "[ADDR]")."""
+    m = milter()
+    tem = milter_tem(make_tem, smtp=[m])
+    with SMTPConn(tem.smtp_port, timeout=30) as c:
+        c.ehlo()
+        c.cmd("QUIT")
+    conn = m.events("connect")[-1]     # recorded before tem's 220
+    assert conn["macros"].get("{client_name}") == "unknown", conn
+    assert conn["macros"].get("_") == "unknown [127.0.0.1]", conn
+    assert conn["args"][0] == "[127.0.0.1]", conn
