@@ -79,6 +79,11 @@ lua = "$RULESDIR/rspamd.lua"
 .include "$CONFDIR/groups.conf"
 .include "$CONFDIR/composites.conf"
 
+# Lua plugins load from here, but only those configured below.
+modules {{
+  path = "${{PLUGINSDIR}}";
+}}
+
 actions {{
   reject = 15;
   add_header = 6;
