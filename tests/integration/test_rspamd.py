@@ -89,6 +89,7 @@ def field(head, name):
     return re.findall(r"(?im)^%s:[ \t]*(.*)$" % re.escape(name), unfolded)
 
 
+@pytest.mark.release
 def test_clean_mail_gets_rspamd_headers(srv, rspamd):
     r = transaction(srv, simple_message("clean", b"Hello, a clean one.\r\n"))
     assert r.code == 250, r

@@ -89,6 +89,7 @@ def wait_learned(srv, user, cls, n):
     return lines
 
 
+@pytest.mark.release
 def test_move_into_junk_learns_spam(srv, rspamd, user):
     before = rspamd.learns()
     learned = rspamd.stat()["learned"]
