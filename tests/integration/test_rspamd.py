@@ -21,9 +21,9 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from rspamd import (GTUBE, GTUBE_ADD_HEADER, SOFT_REJECT_MESSAGE,  # noqa: E402
-                    TEST_HEADER, module_rspamd)
-from temserver import (SMTPConn, module_server, simple_message,  # noqa: E402
-                       wait_for)
+                    TEST_HEADER, Rspamd, module_rspamd)
+from temserver import (SMTPConn, TemServer, module_server,  # noqa: E402
+                       simple_message, wait_for)
 
 RCPT = "alice@a.test"
 
@@ -158,3 +158,23 @@ def test_senders_own_spam_mark_is_not_the_filters(srv, rspamd):
     assert r.code == 250, r
     m = stored_with(srv, "", b"Subject: self-marked")
     assert b"X-Spamd-Result:" in m
+
+
+def test_rspamd_down_tempfails_and_keeps_nothing(rspamd):
+    """rspamd stopped under tem (milter_default_action unset: tempfail):
+    the message gets 451 4.7.1 (the client keeps it and retries), one
+    line says why, and nothing half-filtered is stored."""
+    with Rspamd() as down:
+        with TemServer(services=("smtp",),
+                       extra_conf={"smtp_milters": down.milter}) as t:
+            down.stop_rspamd()
+            with SMTPConn(t.smtp_port) as c:
+                assert c.banner.code == 220, c.banner
+                c.ehlo("client.b.test")
+                r = c.cmd("MAIL FROM:<sender@b.test>")
+                assert r.code == 451 and r.last.startswith("451 4.7.1"), r
+                c.cmd("QUIT")
+            assert re.search(r"milter inet:127\.0\.0\.1:%d .*"
+                             r"action=tempfail" % down.ports["proxy"],
+                             t.log_text()), t.log_tail()
+            assert t.maildir_messages(RCPT) == []

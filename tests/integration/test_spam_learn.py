@@ -294,3 +294,38 @@ def test_rspamd_down_or_silent(rspamd):
                 c.close()
     finally:
         silent.release()
+
+
+def test_queue_full_drops_and_stop_cancels(rspamd):
+    """A MOVE of more messages than the learner queue holds (64) while
+    the controller is silent: the first 64 are queued, the rest dropped
+    with one line; stopping tem drops what waits and cancels the request
+    in flight (tem still exits 0 within its 10 s)."""
+    users = {"bulk@a.test": "pw-bulk-Secret"}
+    silent = SilentController()
+    try:
+        with TemServer(services=("imap",), users=users, extra_conf={
+                "auth_allow_cleartext": "yes",
+                "rspamd_controller": silent.addr}) as t:
+            c = login(t, ("bulk@a.test", users["bulk@a.test"]))
+            for i in range(70):
+                c.append("INBOX", message("bulk%d" % i))
+            c.cmd("SELECT INBOX")
+            r = c.cmd("MOVE 1:70 Junk")
+            assert r.tagged.startswith("OK"), r
+            log = t.log_text()
+            assert re.findall(r"spam learn-queued user=bulk@a\.test "
+                              r"class=spam count=64", log), log
+            assert re.findall(r"spam learn-dropped user=bulk@a\.test "
+                              r"class=spam count=6 reason=queue-full", log)
+            wait_for(silent.received, 30, "the first learn request")
+            c.cmd("LOGOUT", expect=None)
+            c.close()
+            t.stop()
+            log = t.log_text()
+            assert re.findall(r"- spam learn-dropped count=63 "
+                              r"reason=stopping", log), log
+            assert 'error="receive: cancelled"' in log or \
+                'error="send: cancelled"' in log, log
+    finally:
+        silent.release()
