@@ -89,10 +89,11 @@ learn_one(struct job *j)
 		log_warn("%s spam learn-failed user=%s class=%s controller=%s "
 		    "error=\"%s\"", j->id, j->user, spam_class_name(j->cls),
 		    j->controller, r.error);
-	else
-		log_info("%s spam learn user=%s class=%s status=%d "
-		    "answer=\"%s\" ms=%llu", j->id, j->user,
-		    spam_class_name(j->cls), r.status, r.answer,
+	else	/* 208: already learned in this class; 4xx/5xx: refused */
+		log_msg(r.status >= 400 ? LOG_WARN : LOG_INFO,
+		    "%s spam learn user=%s class=%s status=%d answer=\"%s\" "
+		    "ms=%llu", j->id, j->user, spam_class_name(j->cls),
+		    r.status, r.answer,
 		    (unsigned long long)(clock_mono_ms() - t0));
 }
 

@@ -329,3 +329,38 @@ def test_queue_full_drops_and_stop_cancels(rspamd):
                 'error="send: cancelled"' in log, log
     finally:
         silent.release()
+
+
+def test_wrong_password_and_relearn_are_logged(srv, rspamd, user):
+    """rspamd's refusals reach the log line as its answer: a second $Junk
+    on a message learned as spam gets 208 "already learned"; a tem with a
+    wrong password gets 401 and learns nothing."""
+    c = login(srv, user)
+    c.append("INBOX", message("twice"))
+    c.cmd("SELECT INBOX")
+    c.cmd("STORE 1 +FLAGS ($Junk)")
+    wait_learned(srv, user, "spam", 1)
+    c.cmd("COPY 1 Junk")
+    line = wait_for(lambda: [l for l in learn_lines(srv, user, "spam")
+                             if " status=208 " in l], 30, "the 208 line")
+    assert "already learned as spam" in line[0], line
+    c.close()
+    before = rspamd.learns()
+    users = {"wrongpw@a.test": "pw-wrongpw-Secret"}
+    with TemServer(services=("imap",), users=users, extra_conf={
+            "auth_allow_cleartext": "yes",
+            "rspamd_controller": rspamd.controller,
+            "rspamd_password": "not-" + rspamd.password}) as t:
+        u = ("wrongpw@a.test", users["wrongpw@a.test"])
+        c = login(t, u)
+        c.append("INBOX", message("wrongpw"))
+        c.cmd("SELECT INBOX")
+        c.cmd("MOVE 1 Junk")
+        line = wait_for(lambda: learn_lines(t, u, "spam"), 30,
+                        "the learn line")
+        assert re.search(r'warning: \S+ spam learn user=wrongpw@a\.test '
+                         r'class=spam status=401 answer="\{\\"error\\":'
+                         r'\\"Unauthorized\\"\}"', t.log_text()), line
+        assert rspamd.password not in t.log_text()
+        c.close()
+    assert rspamd.learns() == before
