@@ -120,8 +120,10 @@ submit_all(struct imap_cmd *cmd, struct imap_learn *l)
 		else
 			l->dropped++;
 	l->n_fds = 0;
-	log_debug("%s spam learn-queued user=%s class=%s count=%zu",
-	    cmd->c->base.id, cmd->c->user, spam_class_name(l->cls), queued);
+	if (queued > 0)
+		log_debug("%s spam learn-queued user=%s class=%s count=%zu",
+		    cmd->c->base.id, cmd->c->user, spam_class_name(l->cls),
+		    queued);
 	log_dropped(cmd, l->cls, l->dropped);
 }
 

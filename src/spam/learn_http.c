@@ -118,6 +118,8 @@ learn_http_answer(const char *buf, size_t n, int at_eof, int *status,
 		}
 	if (end_head == NULL)
 		return at_eof ? -1 : 0;
+	if (n < 12)
+		return -1;	/* the head ended inside "HTTP/1.x NNN" */
 	*status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + buf[11] - '0';
 	head_len = (size_t)(end_head - buf);
 	have = n - head_len;

@@ -98,6 +98,9 @@ test_answer(void)
 	    "9999999999999999999999\r\n\r\n", 0) < 0);
 	TEST_ASSERT(ANSWER("HTTP/1.1 200 OK\r\n", 1) < 0);
 	TEST_ASSERT(ANSWER("", 1) < 0);
+	/* a head that ends before a status line could (found by fuzzing) */
+	TEST_ASSERT(ANSWER("/1.1 \r\n\r\n", 0) < 0);
+	TEST_ASSERT(ANSWER("\r\n\r\n", 0) < 0);
 }
 
 static void
