@@ -107,6 +107,11 @@ def test_clean_mail_gets_rspamd_headers(srv, rspamd):
     assert seen, result[0]
     assert seen.group(1).startswith("mx.a.test;") and "spf=" in \
         seen.group(1), seen.group(1)
+    # and rspamd's own log of the scan says the same
+    wait_for(lambda: re.search(r"TEM_AUTH_RESULTS\(0\.00\)\{mx\.a\.test; "
+                               r"spf=none smtp\.mailfrom=sender@b\.test;",
+                               rspamd.log_text()), 30,
+             "rspamd's log line with tem's Authentication-Results")
     assert not any(b"Subject: clean" in x
                    for x in folder_messages(srv, ".Junk"))
 
