@@ -22,6 +22,8 @@
 #include "version.h"
 
 static void chain_event_step(struct milter_chain *ch);
+static bool milter_refusal(struct milter_chain *ch,
+    const struct milter_reply *r);
 
 static const char *const action_names[] = { "tempfail", "accept", "reject" };
 
@@ -66,6 +68,8 @@ chain_macros(struct milter_chain *ch, char cmd, struct buf *out)
 		KV("{mail_addr}", ch->macro[MILTER_M_MAIL_ADDR]);
 		break;
 	case SMFIC_RCPT:
+		KV("{rcpt_mailer}", ch->macro[MILTER_M_RCPT_MAILER]);
+		KV("{rcpt_host}", ch->macro[MILTER_M_RCPT_HOST]);
 		KV("{rcpt_addr}", ch->macro[MILTER_M_RCPT_ADDR]);
 		break;
 	case SMFIC_DATA:
@@ -124,6 +128,7 @@ chain_post(void *arg)
 		milter_message_clear(ch);
 	ch->settling = false;
 	ch->op = MOP_NONE;
+	ch->rcpt_rej = false;
 	memset(&ch->ans, 0, sizeof(ch->ans));
 	answer_clear(&ch->ans);
 	ch->in_done = true;
@@ -160,7 +165,18 @@ milter_default_answer(struct milter_chain *ch)
 	return true;
 }
 
-bool
+void
+milter_refuse(struct milter_chain *ch, const struct milter_reply *r)
+{
+	if (r->code == SMFIR_CONN_FAIL)
+		milter_filter_failed(ch, ch->cur, "filter asked to fail");
+	else if (!milter_refusal(ch, r))
+		milter_filter_failed(ch, ch->cur, "bad reply code");
+	else
+		milter_settle(ch);
+}
+
+static bool
 milter_refusal(struct milter_chain *ch, const struct milter_reply *r)
 {
 	struct buf status, text;
@@ -235,6 +251,10 @@ chain_event_reply(struct milter_chain *ch, struct milter_filter *f,
 {
 	bool session = ch->cmd == SMFIC_CONNECT || ch->cmd == SMFIC_HELO;
 
+	if (ch->rcpt_rej) {	/* told, not asked */
+		milter_chain_next(ch);
+		return;
+	}
 	switch (r->code) {
 	case SMFIR_ACCEPT:	/* this filter is done with us */
 		if (session)
@@ -257,18 +277,8 @@ chain_event_reply(struct milter_chain *ch, struct milter_filter *f,
 	case SMFIR_REJECT:
 	case SMFIR_TEMPFAIL:
 	case SMFIR_REPLYCODE:
-		if (!milter_refusal(ch, r)) {
-			milter_filter_failed(ch, f->idx, "bad reply code");
-			return;
-		}
-		milter_settle(ch);
-		return;
 	case SMFIR_CONN_FAIL:
-		ch->ans.action = MSG_TEMPFAIL;
-		buf_reset(&ch->ans.reply);
-		buf_puts(&ch->ans.reply, "451 4.7.1 Service unavailable - "
-		    "try again later");
-		milter_settle(ch);
+		milter_refuse(ch, r);
 		return;
 	default:		/* continue, skip */
 		break;
@@ -339,7 +349,9 @@ chain_event_step(struct milter_chain *ch)
 	for (; ch->cur < ch->n; ch->cur++) {
 		struct milter_filter *f = &ch->f[ch->cur];
 
-		if (f->st == MF_OFF || (!session && f->tx_off))
+		if (f->st == MF_OFF || (!session && f->tx_off) ||
+		    (ch->rcpt_rej && (f->st != MF_READY ||
+		    !(f->proto & SMFIP_RCPT_REJ))))
 			continue;
 		if (f->st == MF_CONNECTING)
 			return;		/* resumed by its negotiation */
@@ -401,6 +413,23 @@ milter_chain_event(struct milter_chain *ch, char cmd,
 		return;
 	}
 	chain_event_step(ch);
+}
+
+bool
+milter_chain_rcpt_rejected(struct milter_chain *ch, const char *const *args,
+    size_t nargs, milter_done_fn *done, void *arg)
+{
+	unsigned i;
+
+	for (i = 0; i < ch->n; i++)
+		if (ch->f[i].st == MF_READY && !ch->f[i].tx_off &&
+		    (ch->f[i].proto & SMFIP_RCPT_REJ))
+			break;
+	if (i == ch->n || ch->op != MOP_NONE)
+		return false;
+	ch->rcpt_rej = true;
+	milter_chain_event(ch, SMFIC_RCPT, args, nargs, done, arg);
+	return true;
 }
 
 void

@@ -69,6 +69,8 @@ enum milter_macro {
 	MILTER_M_CIPHER,	/* {cipher} */
 	MILTER_M_MAIL_ADDR,	/* {mail_addr} */
 	MILTER_M_RCPT_ADDR,	/* {rcpt_addr} */
+	MILTER_M_RCPT_MAILER,	/* {rcpt_mailer}: local, smtp, error */
+	MILTER_M_RCPT_HOST,	/* {rcpt_host}: domain, or the status */
 	MILTER_M_COUNT
 };
 void milter_chain_macro(struct milter_chain *ch, enum milter_macro m,
@@ -103,6 +105,13 @@ void milter_chain_free(struct milter_chain **ch);
  * HELO macro), SMFIC_MAIL / SMFIC_RCPT: args[0] "<addr>", then ESMTP
  * parameters. */
 void milter_chain_event(struct milter_chain *ch, char cmd,
+    const char *const *args, size_t nargs, milter_done_fn *done, void *arg);
+
+/* A recipient tem refused, for the filters that negotiated
+ * SMFIP_RCPT_REJ (macros {rcpt_mailer} "error", {rcpt_host} the status,
+ * {rcpt_addr} the reply text); their answers change nothing. done as for
+ * milter_chain_event. False (and no call) when no filter wants it. */
+bool milter_chain_rcpt_rejected(struct milter_chain *ch,
     const char *const *args, size_t nargs, milter_done_fn *done, void *arg);
 
 /*

@@ -210,11 +210,46 @@ smtp_milter_rcpt(struct smtp_session *s, const char *addr)
 	arg0 = xasprintf("<%s>", addr);
 	args[0] = arg0;
 	milter_chain_macro(s->milter, MILTER_M_RCPT_ADDR, addr);
+	milter_chain_macro(s->milter, MILTER_M_RCPT_HOST,
+	    s->rcpts[s->nrcpt].path.domain);
+	milter_chain_macro(s->milter, MILTER_M_RCPT_MAILER,
+	    acct_is_local_domain(s->acct, s->rcpts[s->nrcpt].path.domain) ?
+	    "local" : "smtp");
 	session_busy(&s->base);
 	milter_chain_event(s->milter, SMFIC_RCPT, args, 1,
 	    smtp_milter_rcpt_done, s);
 	free(arg0);
 	return true;
+}
+
+static void
+smtp_milter_rcpt_rejected_done(void *arg, struct milter_answer *a)
+{
+	(void)a;	/* the refusal stands whatever they say */
+	smtp_session_resume(arg);
+}
+
+void
+smtp_milter_rcpt_rejected(struct smtp_session *s, const char *addr,
+    const char *status)
+{
+	char *arg0, code[8];
+	const char *args[1];
+
+	if (s->milter == NULL || status == NULL)
+		return;
+	arg0 = xasprintf("<%s>", addr);
+	args[0] = arg0;
+	/* Postfix's way: mailer "error", host the enhanced status code,
+	 * addr the text ("5.1.1 User unknown") */
+	snprintf(code, sizeof(code), "%.5s", status);
+	milter_chain_macro(s->milter, MILTER_M_RCPT_MAILER, "error");
+	milter_chain_macro(s->milter, MILTER_M_RCPT_HOST, code);
+	milter_chain_macro(s->milter, MILTER_M_RCPT_ADDR, status + 6);
+	if (milter_chain_rcpt_rejected(s->milter, args, 1,
+	    smtp_milter_rcpt_rejected_done, s))
+		session_busy(&s->base);
+	free(arg0);
 }
 
 void

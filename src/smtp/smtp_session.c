@@ -268,7 +268,7 @@ static void
 smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 {
 	struct smtp_rcpt *r;
-	const char *reply, *domain;
+	const char *reply, *domain, *refused = NULL;
 	char *addr;
 	enum acct_resolve_status st;
 
@@ -312,6 +312,7 @@ smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 		smtp_reply(s, "554 5.7.1 <%s>: Relay access denied", addr);
 		log_info("%s smtp reject relay from=<%s> to=<%s> addr=%s",
 		    s->base.id, s->mail.localpart, addr, s->base.ip);
+		refused = "5.7.1 Relay access denied";
 		goto fail;
 	}
 	if (s->auth_done && !acct_is_local_domain(s->acct, domain)) {
@@ -326,6 +327,7 @@ smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 		if (st != ACCT_OK) {
 			smtp_reply(s, "550 5.1.1 <%s>: Recipient address "
 			    "rejected: User unknown", addr);
+			refused = "5.1.1 User unknown";
 			goto fail;
 		}
 		if (!smtp_quota_rcpt(s, r, addr)) {
@@ -342,8 +344,9 @@ smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 fail:
 	acct_resolution_free(&r->res);
 	smtp_path_free(&r->path);
+	if (smtp_error(s))	/* filters that asked hear of it */
+		smtp_milter_rcpt_rejected(s, addr, refused);
 	free(addr);
-	smtp_error(s);
 }
 
 void

@@ -204,6 +204,10 @@ void smtp_milter_connected(void *arg, struct milter_answer *a);
 bool smtp_milter_helo(struct smtp_session *s);
 bool smtp_milter_mail(struct smtp_session *s);
 bool smtp_milter_rcpt(struct smtp_session *s, const char *addr);
+/* A recipient tem refused (status: "5.1.1 User unknown"), for filters
+ * that asked (SMFIP_RCPT_REJ): holds the session until they answered. */
+void smtp_milter_rcpt_rejected(struct smtp_session *s, const char *addr,
+    const char *status);
 /* After the checks' verdict (junk: quarantine): the message phase, then
  * smtp_message_store, or the filters' refusal. */
 void smtp_milter_message(struct smtp_session *s, bool junk);

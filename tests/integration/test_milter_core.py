@@ -8,9 +8,14 @@ on), a reject with the filter's own reply at end of message, a tempfail at
 MAIL, two filters in a row (the second sees the first one's header), and
 the failures: a filter that is down under each milter_default_action, one
 that closes mid-session, one that answers garbage, one slower than
-milter_command_timeout. None loses mail or hangs the session; each failure
-is one log line.
+milter_command_timeout, and SMFIP_RCPT_REJ (a filter that asked hears of
+the recipients tem refused). None loses mail or hangs the session; each
+failure is one log line.
 """
+
+import socket
+import struct
+import threading
 
 import pytest
 
@@ -214,3 +219,88 @@ def test_quarantine_goes_to_junk(make_tem):
         junk = tem.maildir_files("alice@a.test",
                                  (".Junk/new", ".Junk/cur"))
         assert len(junk) == 1, junk
+
+
+class RcptRejFake:
+    """A raw filter on a unix socket that negotiates SMFIP_RCPT_REJ (and
+    nothing after RCPT) and records each RCPT with the macros before it."""
+
+    def __init__(self, path):
+        self.path = path
+        self.rcpts = []
+        self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.srv.bind(path)
+        self.srv.listen(4)
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def recv_exact(c, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = c.recv(n - len(buf))
+            if not chunk:
+                return None
+            buf += chunk
+        return buf
+
+    def serve(self, c):
+        macros = {}
+        while True:
+            head = self.recv_exact(c, 5)
+            if head is None:
+                return
+            n = struct.unpack(">I", head[:4])[0]
+            data = self.recv_exact(c, n - 1) if n > 1 else b""
+            cmd = head[4:5]
+            if cmd == b"O":
+                # RCPT_REJ, and no data/headers/eoh/body: NODATA NOHDRS
+                # NOEOH NOBODY
+                proto = 0x800 | 0x200 | 0x20 | 0x40 | 0x10
+                reply = b"O" + struct.pack(">III", 6, 0, proto)
+            elif cmd == b"D":
+                parts = data[1:].split(b"\0")
+                macros = dict(zip(parts[0::2], parts[1::2]))
+                continue
+            elif cmd in (b"A", b"Q"):
+                if cmd == b"Q":
+                    return
+                continue
+            else:
+                if cmd == b"R":
+                    self.rcpts.append((data.split(b"\0")[0].decode(),
+                                       {k.decode(): v.decode()
+                                        for k, v in macros.items()}))
+                reply = b"c"
+            c.sendall(struct.pack(">I", len(reply)) + reply)
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,),
+                             daemon=True).start()
+
+    def close(self):
+        self.srv.close()
+
+
+def test_rcpt_rej_tells_refused_recipients(make_tem, tmp_path):
+    fake = RcptRejFake(str(tmp_path / "rej.sock"))
+    try:
+        tem = make_tem(extra_conf={"smtp_milters": "unix:" + fake.path})
+        replies = transaction(tem, ["nobody@a.test", "alice@a.test"])
+        assert replies[1].code == 550, replies
+        assert replies[2].code == 250 and replies[3].code == 250, replies
+        rej, ok = wait_for(lambda: len(fake.rcpts) >= 2 and fake.rcpts)
+        assert rej[0] == "<nobody@a.test>", rej
+        assert rej[1].get("{rcpt_mailer}") == "error", rej
+        assert rej[1].get("{rcpt_host}") == "5.1.1", rej
+        assert ok[0] == "<alice@a.test>", ok
+        assert ok[1].get("{rcpt_mailer}") == "local", ok
+        assert ok[1].get("{rcpt_host}") == "a.test", ok
+        assert len(tem.maildir_messages("alice@a.test")) == 1
+    finally:
+        fake.close()
