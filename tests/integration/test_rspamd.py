@@ -21,16 +21,11 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from rspamd import (GTUBE, GTUBE_ADD_HEADER, SOFT_REJECT_MESSAGE,  # noqa: E402
-                    TEST_HEADER, Rspamd, module_rspamd)
+                    TEST_HEADER, Rspamd, rspamd_fixture)
 from temserver import (SMTPConn, TemServer, module_server,  # noqa: E402
                        simple_message, wait_for)
 
 RCPT = "alice@a.test"
-
-
-@pytest.fixture(scope="module")
-def rspamd():
-    yield from module_rspamd()
 
 
 @pytest.fixture(scope="module")

@@ -25,16 +25,11 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from imapclient import Imap  # noqa: E402
-from rspamd import module_rspamd  # noqa: E402
+from rspamd import rspamd_fixture  # noqa: E402,F401
 from temserver import TemServer, free_port, module_server, wait_for  # noqa: E402
 
 USERS = {"l%d@a.test" % i: "pw-l%d-Secret" % i for i in range(1, 21)}
 _order = iter(sorted(USERS, key=lambda a: int(a[1:].split("@")[0])))
-
-
-@pytest.fixture(scope="module")
-def rspamd():
-    yield from module_rspamd()
 
 
 @pytest.fixture(scope="module")

@@ -43,8 +43,12 @@ sees what a milter client passed on in X-Spamd-Result or in the log.
         r.rspamc("stat")    # rspamc's output (str)
         r.start_seconds     # how long start-up took
 
+A test module gets one for all its tests with `from rspamd import
+rspamd_fixture` (the fixture is called `rspamd`).
+
 Start-up (no fixed sleeps): redis answers PING, then the controller
-answers /ping and the proxy accepts. ~0.3 s on an idle machine.
+answers /ping and the proxy accepts: 0.2-0.3 s on an idle machine,
+1-2 s with the 2 cores busy (with the package's TLD list: +12 s).
 """
 
 import json
@@ -56,6 +60,8 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+
+import pytest
 
 from temserver import free_port, quiet_dns_addr, wait_for
 
@@ -438,3 +444,10 @@ def module_rspamd(**kwargs):
         raise
     finally:
         r.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module", name="rspamd")
+def rspamd_fixture():
+    """One Rspamd for a test module: `from rspamd import rspamd_fixture`
+    makes the fixture `rspamd` available there."""
+    yield from module_rspamd()
