@@ -180,6 +180,7 @@ static bool
 milter_refusal(struct milter_chain *ch, const struct milter_reply *r)
 {
 	struct buf status, text;
+	size_t first;
 	int code;
 
 	buf_reset(&ch->ans.reply);
@@ -206,9 +207,12 @@ milter_refusal(struct milter_chain *ch, const struct milter_reply *r)
 		ch->ans.action = code >= 500 ? MSG_REJECT : MSG_TEMPFAIL;
 		buf_puts(&ch->ans.reply, r->str1);
 	}
-	log_info("%s milter %s %s stage=%s reply=\"%.200s\"", ch->logid,
+	/* one log line: the reply's first line */
+	first = strcspn(buf_cstr(&ch->ans.reply), "\r\n");
+	log_info("%s milter %s %s stage=%s reply=\"%.*s\"", ch->logid,
 	    ch->f[ch->cur].name, ch->ans.action == MSG_REJECT ? "reject" :
-	    "tempfail", milter_cmd_name(ch->cmd), buf_cstr(&ch->ans.reply));
+	    "tempfail", milter_cmd_name(ch->cmd),
+	    (int)(first > 200 ? 200 : first), buf_cstr(&ch->ans.reply));
 	return true;
 }
 
@@ -233,7 +237,10 @@ milter_filter_failed(struct milter_chain *ch, unsigned i, const char *why)
 	    why, action_names[ch->default_action]);
 	milter_conn_free(&f->conn);
 	f->st = ch->default_action == CONF_MILTER_ACCEPT ? MF_OFF : MF_FAILED;
-	if (ch->op == MOP_NONE || ch->settling || ch->cur != i)
+	/* not the filter the operation waits for, or one that already
+	 * answered its EOM (its replaced body is being finished) */
+	if (ch->op == MOP_NONE || ch->settling || ch->cur != i ||
+	    ch->eom_final)
 		return;
 	if (ch->op == MOP_MESSAGE)
 		milter_message_clear(ch);

@@ -436,6 +436,10 @@ milter_message_reply(struct milter_chain *ch, const struct milter_reply *r)
 	case SMFIR_CONTINUE:
 		break;
 	case SMFIR_SKIP:	/* no more body for this filter */
+		if (!(f->proto & SMFIP_SKIP) || ch->mstep != MS_BODY) {
+			milter_filter_failed(ch, f->idx, "skip not negotiated");
+			return;
+		}
 		f->skip_body = true;
 		break;
 	case SMFIR_ACCEPT:	/* this filter lets the message pass */

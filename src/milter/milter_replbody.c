@@ -20,13 +20,16 @@ static void replbody_ready(void *arg);
 static void
 replbody_pump(struct milter_chain *ch)
 {
-	struct milter_filter *f = &ch->f[ch->cur];
+	struct milter_conn *c = ch->f[ch->cur].conn;	/* NULL: it broke
+							   after its EOM */
 	struct buf *b;
 	size_t room, n, old;
+	bool full;
 
 	while (ch->repl_wait.len > 0) {
 		if (!msg_spool_flush(ch->newsp)) {
-			milter_conn_pause(f->conn, true);
+			if (c)
+				milter_conn_pause(c, true);
 			return;		/* replbody_ready goes on */
 		}
 		b = msg_spool_buf(ch->newsp, &room);
@@ -36,10 +39,9 @@ replbody_pump(struct milter_chain *ch)
 		msg_spool_wrote(ch->newsp, old);
 		buf_consume(&ch->repl_wait, n);
 	}
-	if (msg_spool_flush(ch->newsp))
-		milter_conn_pause(f->conn, false);
-	else
-		milter_conn_pause(f->conn, true);
+	full = !msg_spool_flush(ch->newsp);
+	if (c)
+		milter_conn_pause(c, full);
 }
 
 /* The new spool with the header section as it stands; it ends with its

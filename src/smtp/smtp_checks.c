@@ -3,11 +3,13 @@
  * runner is made at MAIL, told of each recipient and of the message as
  * it is spooled, run at the end of the data, freed at reset and close;
  * its verdict becomes the reply here and only here (reject: 550,
- * tempfail: 451) or goes on to routing and commit.
+ * tempfail: 451) or goes on to the milters (smtp_milter.c, which see
+ * the header section with the checks' Authentication-Results) and then
+ * routing and commit.
  *
  * Which checks run (SPF/DKIM/DMARC inbound, the DKIM signature of
- * submitted mail, later milters) is their registration's business
- * (serve.c); nothing here names one.
+ * submitted mail) is their registration's business (serve.c); nothing
+ * here names one.
  *
  * Trust: the verdict is our modules'; the reply text is theirs.
  */

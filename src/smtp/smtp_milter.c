@@ -66,6 +66,20 @@ smtp_milter_connect(struct smtp_session *s)
 	return true;
 }
 
+/* A filter's reply, one smtp_reply (and one log line) per line of a
+ * multi-line one ("550-5.7.1 a\r\n550 5.7.1 b", checked by the codec). */
+static void
+smtp_milter_say(struct smtp_session *s, const char *text)
+{
+	const char *nl;
+
+	while ((nl = strstr(text, "\r\n")) != NULL) {
+		smtp_reply(s, "%.*s", (int)(nl - text), text);
+		text = nl + 2;
+	}
+	smtp_reply(s, "%s", text);
+}
+
 /* A refusal at connect or HELO: every MAIL of the session gets it. */
 static void
 smtp_milter_deny(struct smtp_session *s, const struct milter_answer *a)
@@ -91,7 +105,7 @@ smtp_milter_helo_done(void *arg, struct milter_answer *a)
 
 	if (a->action == MSG_REJECT || a->action == MSG_TEMPFAIL) {
 		smtp_milter_deny(s, a);
-		smtp_reply(s, "%s", buf_cstr(&a->reply));
+		smtp_milter_say(s, buf_cstr(&a->reply));
 	} else
 		smtp_helo_reply(s);
 	smtp_session_resume(s);
@@ -133,7 +147,7 @@ smtp_milter_mail_done(void *arg, struct milter_answer *a)
 	struct smtp_session *s = arg;
 
 	if (a->action == MSG_REJECT || a->action == MSG_TEMPFAIL) {
-		smtp_reply(s, "%s", buf_cstr(&a->reply));
+		smtp_milter_say(s, buf_cstr(&a->reply));
 		smtp_path_free(&s->mail);
 		acct_snapshot_unref(&s->acct);
 		milter_chain_abort(s->milter);
@@ -150,7 +164,7 @@ smtp_milter_mail(struct smtp_session *s)
 	size_t n = 0;
 
 	if (s->milter_deny) {
-		smtp_reply(s, "%s", s->milter_deny);
+		smtp_milter_say(s, s->milter_deny);
 		smtp_path_free(&s->mail);
 		acct_snapshot_unref(&s->acct);
 		return true;
@@ -191,7 +205,7 @@ smtp_milter_rcpt_done(void *arg, struct milter_answer *a)
 	if (a->action == MSG_REJECT || a->action == MSG_TEMPFAIL) {
 		struct smtp_rcpt *r = &s->rcpts[s->nrcpt];
 
-		smtp_reply(s, "%s", buf_cstr(&a->reply));
+		smtp_milter_say(s, buf_cstr(&a->reply));
 		acct_resolution_free(&r->res);
 		smtp_path_free(&r->path);
 	} else
@@ -376,7 +390,7 @@ smtp_milter_message_done(void *arg, struct milter_answer *a)
 	if (!smtp_open(s))
 		return;
 	if (a->action == MSG_REJECT || a->action == MSG_TEMPFAIL) {
-		smtp_reply(s, "%s", buf_cstr(&a->reply));
+		smtp_milter_say(s, buf_cstr(&a->reply));
 		smtp_tx_reset(s);
 		smtp_session_resume(s);
 		return;

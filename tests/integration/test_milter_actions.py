@@ -34,7 +34,7 @@ STAGES = ("connect", "helo", "mail", "rcpt", "data", "header", "eoh",
 def milter(request):
     """Factory: milter(**config) -> a started TestMilter (see
     testmilter.py), stopped when the test ends; its log is added to a
-    failing test's report."""
+    failing test's report (and its dir kept), else its dir removed."""
     started = []
 
     def start(**conf):
@@ -49,6 +49,8 @@ def milter(request):
         rep = getattr(request.node, "tem_rep_call", None)
         if rep is not None and rep.failed:
             rep.sections.append(("milter " + m.dir, m.log_text()))
+        else:
+            m.remove()
 
 
 def milter_tem(make_tem, smtp=(), submission=(), services=("smtp",),
@@ -308,13 +310,20 @@ TAGGED = (b"From: <sender@b.test>\r\nTo: <alice@a.test>\r\nX-Tag: one\r\n"
           b"\r\nbody\r\n")
 
 
-def test_add_header_over_inet(make_tem, milter):
-    m = milter(inet=True, eom={"edits": [
-        {"op": "add", "name": "X-Milter", "value": "added"},
-        {"op": "add", "name": "X-Folded", "value": "a\r\n\tb"}]})
+def edited(make_tem, milter, *edits, **conf):
+    """Sends TAGGED through a filter (CONF: its config) making EDITS at
+    the end of the message; returns (the filter, the stored message)."""
+    m = milter(eom={"edits": list(edits)}, **conf)
     tem = milter_tem(make_tem, smtp=[m])
     assert send(tem, msg=TAGGED).reply.code == 250
-    stored = one_message(tem)
+    return m, one_message(tem)
+
+
+def test_add_header_over_inet(make_tem, milter):
+    m, stored = edited(make_tem, milter,
+                       {"op": "add", "name": "X-Milter", "value": "added"},
+                       {"op": "add", "name": "X-Folded", "value": "a\r\n\tb"},
+                       inet=True)
     f = fields(stored)
     assert ("X-Milter", " added") in f, f
     assert ("X-Folded", " a\n\tb") in f, f
@@ -325,11 +334,9 @@ def test_add_header_over_inet(make_tem, milter):
 
 @pytest.mark.parametrize("index", [0, 1, 3, 1000])
 def test_insert_header(make_tem, milter, index):
-    m = milter(eom={"edits": [
-        {"op": "insert", "index": index, "name": "X-Ins", "value": "here"}]})
-    tem = milter_tem(make_tem, smtp=[m])
-    assert send(tem, msg=TAGGED).reply.code == 250
-    f = fields(one_message(tem))
+    m, stored = edited(make_tem, milter, {"op": "insert", "index": index,
+                                          "name": "X-Ins", "value": "here"})
+    f = fields(stored)
     seen = [n for n, _ in m.headers()]     # what the filter counted
     names = [n for n, _ in f]
     at = names.index("X-Ins")
@@ -345,23 +352,17 @@ def test_insert_header(make_tem, milter, index):
 
 
 def test_change_nth_header_case_insensitively(make_tem, milter):
-    m = milter(eom={"edits": [
-        {"op": "change", "index": 2, "name": "x-TAG", "value": "changed"}]})
-    tem = milter_tem(make_tem, smtp=[m])
-    assert send(tem, msg=TAGGED).reply.code == 250
-    stored = one_message(tem)
+    _, stored = edited(make_tem, milter, {"op": "change", "index": 2,
+                                          "name": "x-TAG", "value": "changed"})
     assert values(stored, "X-Tag") == ["one", "changed", "three"], \
         fields(stored)
     assert b"folded" not in stored
 
 
 def test_delete_header(make_tem, milter):
-    m = milter(eom={"edits": [
-        {"op": "delete", "index": 1, "name": "X-Tag"},
-        {"op": "delete", "index": 1, "name": "Subject"}]})
-    tem = milter_tem(make_tem, smtp=[m])
-    assert send(tem, msg=TAGGED).reply.code == 250
-    stored = one_message(tem)
+    _, stored = edited(make_tem, milter,
+                       {"op": "delete", "index": 1, "name": "X-Tag"},
+                       {"op": "delete", "index": 1, "name": "Subject"})
     # the first X-Tag and the Subject gone, the rest as it was
     assert values(stored, "X-Tag") == ["two\n\tfolded", "three"], \
         fields(stored)
@@ -371,23 +372,19 @@ def test_delete_header(make_tem, milter):
 
 def test_change_of_missing_header_appends_delete_of_missing_is_noop(
         make_tem, milter):
-    m = milter(eom={"edits": [
+    _, stored = edited(
+        make_tem, milter,
         {"op": "change", "index": 1, "name": "X-New", "value": "appended"},
-        {"op": "delete", "index": 5, "name": "X-Tag"}]})
-    tem = milter_tem(make_tem, smtp=[m])
-    assert send(tem, msg=TAGGED).reply.code == 250
-    stored = one_message(tem)
+        {"op": "delete", "index": 5, "name": "X-Tag"})
     assert values(stored, "X-New") == ["appended"]
     assert len(values(stored, "X-Tag")) == 3
 
 
 def test_leading_space_negotiated(make_tem, milter):
-    m = milter(leadspc=True, eom={"edits": [
+    m, stored = edited(
+        make_tem, milter,
         {"op": "add", "name": "X-Lead", "value": " kept as sent"},
-        {"op": "add", "name": "X-Tight", "value": "nospace"}]})
-    tem = milter_tem(make_tem, smtp=[m])
-    assert send(tem, msg=TAGGED).reply.code == 250
-    stored = one_message(tem)
+        {"op": "add", "name": "X-Tight", "value": "nospace"}, leadspc=True)
     assert b"\nX-Lead: kept as sent\n" in stored
     assert b"\nX-Tight:nospace\n" in stored
     # the filter got values with their own leading space
@@ -581,6 +578,8 @@ FAILURES = {
     "badcode": dict(fake="badcode"),
     "mute": dict(fake="mute"),
     "close": dict(fake="close"),
+    "halfgarbage": dict(fake="halfgarbage"),
+    "unasked": dict(fake="unasked"),
 }
 SHORT = {"milter_connect_timeout": "1s", "milter_command_timeout": "1s",
          "milter_content_timeout": "1s"}
@@ -760,3 +759,126 @@ def test_submission_reject(make_tem, milter):
         submit(tem, [BOB], simple_message(mail_from=ALICE, to=BOB))
     assert e.value.smtp_code == 550 and b"not from you" in e.value.smtp_error
     assert inbox(tem, BOB) == []
+
+
+# --- more of the protocol ------------------------------------------------------
+
+def test_body_reaches_the_filter_whole_in_crlf(make_tem, milter):
+    """A 300 KB body (several spool buffers, dot-stuffed lines) reaches
+    the filter as the client meant it: CRLF line ends, no stuffing."""
+    body = b"".join(b".line %06d of the body\r\n" % i for i in range(12000))
+    msg = b"From: <sender@b.test>\r\nSubject: long\r\n\r\n" + body
+    m = milter()
+    tem = milter_tem(make_tem, smtp=[m])
+    assert send(tem, msg=msg).reply.code == 250
+    eom = m.events("eom")[-1]
+    assert eom["body_size"] == len(body)
+    assert eom["body_sha256"] == hashlib.sha256(body).hexdigest()
+    assert max(e["args"][0] for e in m.events("body")) <= 65535
+    assert body_of(one_message(tem)) == body.replace(b"\r\n", b"\n")
+
+
+def test_skip_ends_the_body_early(make_tem, milter):
+    body = b"x" * 998 + b"\r\n"
+    msg = b"From: <sender@b.test>\r\nSubject: skip\r\n\r\n" + body * 500
+    m = milter(at={"body": {"do": "skip"}})
+    tem = milter_tem(make_tem, smtp=[m])
+    assert send(tem, msg=msg).reply.code == 250
+    assert len(m.events("body")) == 1, m.events("body")
+    assert len(m.events("eom")) == 1
+    assert len(body_of(one_message(tem))) == 999 * 500
+
+
+def test_accept_at_connect_leaves_the_filter_out(make_tem, milter):
+    m = milter(at={"connect": {"do": "accept"}})
+    tem = milter_tem(make_tem, smtp=[m])
+    assert send(tem).reply.code == 250
+    assert len(inbox(tem)) == 1
+    assert m.events("mail") == [] and m.events("eom") == []
+
+
+def test_envelope_macros(make_tem, milter):
+    m = milter()
+    tem = milter_tem(make_tem, smtp=[m])
+    assert send(tem, rcpts=(ALICE, BOB)).reply.code == 250
+    assert m.events("mail")[-1]["macros"].get("{mail_addr}") == SENDER
+    assert [e["macros"].get("{rcpt_addr}") for e in m.events("rcpt")] == [
+        ALICE, BOB]
+
+
+def test_add_recipient_with_parameters(make_tem, milter):
+    m = milter(eom={"add_rcpt_par": [["<bob@a.test>", "NOTIFY=NEVER"]]})
+    tem = milter_tem(make_tem, smtp=[m])
+    assert send(tem).reply.code == 250
+    assert len(inbox(tem, ALICE)) == 1
+    assert len(one_message(tem, BOB)) > 0
+
+
+def test_change_sender_to_null(make_tem, milter):
+    tem = milter_tem(make_tem, smtp=[milter(eom={"chg_from": "<>"})])
+    assert send(tem).reply.code == 250
+    assert values(one_message(tem), "Return-Path") == ["<>"]
+
+
+def test_replace_body_with_nothing(make_tem, milter):
+    m = milter(eom={"replace_body": {"text": ""}})
+    tem = milter_tem(make_tem, smtp=[m])
+    assert send(tem, msg=TAGGED).reply.code == 250
+    stored = one_message(tem)
+    assert body_of(stored) == b"", stored
+    assert values(stored, "Subject") == ["tags"]
+
+
+def test_header_edits_past_the_header_limit(make_tem, milter):
+    """300 KB of added fields do not fit the header section (256 KiB):
+    the filter counts as failed (the default action, 451) or the fields
+    beyond the limit are refused; the session goes on either way."""
+    edits = [{"op": "add", "name": "X-Big-%d" % i, "value": "v" * 3000}
+             for i in range(100)]
+    m = milter(eom={"edits": edits})
+    tem = milter_tem(make_tem, smtp=[m])
+    with SMTPConn(tem.smtp_port, timeout=60) as c:
+        c.ehlo()
+        out = transaction(c)
+        assert out.reply.code in (250, 451), out.replies
+        assert c.cmd("NOOP").code == 250
+        c.cmd("QUIT")
+    for stored in inbox(tem):
+        head = stored.split(b"\n\n", 1)[0]
+        assert len(head) <= (256 << 10) + 4096, len(head)
+
+
+@pytest.mark.parametrize("stage", ["header", "body"])
+def test_filter_dies_while_the_message_streams(make_tem, milter, stage):
+    """The filter exits while tem still writes a 2 MB message to it: no
+    SIGPIPE, no hang; the default action; the next transaction of the
+    session has its answer."""
+    m = milter(at={stage: {"exit": True}})
+    tem = milter_tem(make_tem, smtp=[m], **SHORT)
+    body = (b"y" * 998 + b"\r\n") * 2100
+    msg = b"From: <sender@b.test>\r\nSubject: dies\r\n\r\n" + body
+    with SMTPConn(tem.smtp_port, timeout=60) as c:
+        c.ehlo()
+        out = transaction(c, msg=msg)
+        assert out.reply.code == 451, out.replies
+        c.cmd("RSET")
+        again = transaction(c)
+        assert again.reply.code in (250, 451), again.replies
+        assert c.cmd("NOOP").code == 250
+        c.cmd("QUIT")
+    assert tem.alive()
+
+
+def test_refused_recipients_reach_only_filters_that_ask(make_tem, milter):
+    asks = milter(rcpt_rej=True)
+    plain = milter()
+    tem = milter_tem(make_tem, smtp=[asks, plain])
+    out = send(tem, rcpts=(ALICE, "nobody@a.test"))
+    assert out.rcpts["nobody@a.test"].code == 550, out.rcpts
+    assert out.replies["end"].code == 250, out.replies
+    seen = {e["args"][0]: e["macros"] for e in asks.events("rcpt")}
+    assert set(seen) == {"<alice@a.test>", "<nobody@a.test>"}, seen
+    assert seen["<nobody@a.test>"].get("{rcpt_mailer}") == "error", seen
+    assert seen["<alice@a.test>"].get("{rcpt_mailer}") not in (None,
+                                                                "error")
+    assert [e["args"][0] for e in plain.events("rcpt")] == ["<alice@a.test>"]

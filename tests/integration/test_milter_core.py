@@ -304,3 +304,16 @@ def test_rcpt_rej_tells_refused_recipients(make_tem, tmp_path):
         assert len(tem.maildir_messages("alice@a.test")) == 1
     finally:
         fake.close()
+
+
+def test_multi_line_reply_at_rcpt(make_tem):
+    act = {"do": "reject", "reply": ["550", "5.7.1", "first line",
+                                     "second line"]}
+    with TestMilter(rcpt={"bob@a.test": act}) as m:
+        tem = milter_tem(make_tem, [m])
+        replies = transaction(tem, ["bob@a.test", "alice@a.test"])
+        r = replies[1]
+        assert r.code == 550 and len(r.lines) == 2, r
+        assert r.lines[0].startswith("550-5.7.1 first line"), r
+        assert r.lines[1].startswith("550 5.7.1 second line"), r
+        assert replies[-1].code == 250, replies

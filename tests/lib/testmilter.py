@@ -22,9 +22,11 @@ CONFIG (JSON):
              when it replaced the body)
   "fake":    instead of pymilter, a raw fake (see FAKES below)
   "leadspc": true -> negotiate SMFIP_HDR_LEADSPC
+  "rcpt_rej": true -> negotiate SMFIP_RCPT_REJ (see refused recipients)
   "at":      {STAGE: ACTION} for STAGE in connect, helo, mail, rcpt,
              data, header, eoh, body, eom. ACTION:
-               {"do": "continue"|"accept"|"reject"|"tempfail"|"discard",
+               {"do": "continue"|"accept"|"reject"|"tempfail"|"discard"|
+                      "skip" (body: no more body chunks),
                 "reply": [RCODE, XCODE, "text", "more lines"...],
                 "sleep": seconds before answering,
                 "progress": seconds of SMFIR_PROGRESS (every 0.3 s) before
@@ -39,7 +41,8 @@ CONFIG (JSON):
                         {"op": "delete", "index", "name"}],
               "replace_body": {"text": "..."} or {"size": N} (generated
                         by replacement_body(N), sent 1 MiB a call),
-              "add_rcpt": ["<a@b>"], "del_rcpt": ["<a@b>"],
+              "add_rcpt": ["<a@b>"], "add_rcpt_par": [["<a@b>", "ARGS"]],
+              "del_rcpt": ["<a@b>"],
               "chg_from": "<new@sender>", "quarantine": "reason"}
 
 The process prints "ready" on stdout once its socket listens.
@@ -48,6 +51,7 @@ The process prints "ready" on stdout once its socket listens.
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -127,7 +131,7 @@ def run_pymilter(conf):
     eom_conf = conf.get("eom", {})
     codes = {"continue": Milter.CONTINUE, "accept": Milter.ACCEPT,
              "reject": Milter.REJECT, "tempfail": Milter.TEMPFAIL,
-             "discard": Milter.DISCARD}
+             "discard": Milter.DISCARD, "skip": Milter.SKIP}
 
     class TestFilter(Milter.Base):
         def __init__(self):
@@ -241,6 +245,8 @@ def run_pymilter(conf):
                 done["replaced_size"] = size
             for r in eom_conf.get("add_rcpt", []):
                 self.addrcpt(r)
+            for r, params in eom_conf.get("add_rcpt_par", []):
+                self.addrcpt(r, params)
             for r in eom_conf.get("del_rcpt", []):
                 self.delrcpt(r)
             if eom_conf.get("chg_from"):
@@ -259,6 +265,8 @@ def run_pymilter(conf):
 
     if conf.get("leadspc"):
         Milter.header_leading_space(TestFilter)
+    if conf.get("rcpt_rej"):
+        Milter.rejected_recipients(TestFilter)
     Milter.factory = TestFilter
     # Milter.runmilter, with "ready" printed once the socket listens
     import milter
@@ -297,6 +305,10 @@ def run_pymilter(conf):
 #   nothing       negotiates no action and no event: every SMFIP_NO* bit
 #   mute          accepts the connection, reads, never answers
 #   close         negotiates, then closes the connection at MAIL
+#   halfgarbage   answers end of message with a valid SMFIR_ADDHEADER,
+#                 then garbage
+#   unasked       negotiates no action, then answers end of message with
+#                 SMFIR_ADDHEADER (an action it did not ask for) + accept
 
 SMFIP_NOALL = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x100 | 0x200
 
@@ -340,6 +352,8 @@ def fake_session(sock, mode, record):
                 if mode == "nothing":
                     sock.sendall(packet(b"O", struct.pack(
                         ">III", 6, 0, SMFIP_NOALL)))
+                elif mode == "unasked":
+                    sock.sendall(packet(b"O", struct.pack(">III", 6, 0, 0)))
                 else:
                     sock.sendall(packet(b"O", struct.pack(">III", 6, act, 0)))
                 continue
@@ -357,6 +371,12 @@ def fake_session(sock, mode, record):
                 break
             if mode == "badcode" and cmd == b"E":
                 sock.sendall(packet(b"y", b"250 2.0.0 fine\0"))
+                continue
+            if mode in ("halfgarbage", "unasked") and cmd == b"E":
+                add = packet(b"h", b"X-Half\0yes\0")
+                tail = (b"\x00\x00\x00\x02\xfe!" if mode == "halfgarbage"
+                        else packet(b"a"))
+                sock.sendall(add + tail)
                 continue
             sock.sendall(packet(b"c"))
     except OSError:
@@ -392,8 +412,9 @@ def run_fake(conf):
 
 class TestMilter:
     """Starts `python3 testmilter.py CONF` in its own temp dir (a context
-    manager); .spec is what goes into smtp_milters; .events() reads what
-    it recorded."""
+    manager: the dir is removed when the block ends without an error);
+    .spec is what goes into smtp_milters; .events() reads what it
+    recorded."""
 
     __test__ = False        # not a pytest class
 
@@ -429,9 +450,15 @@ class TestMilter:
                 line, self.log_text()))
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         self.stop()
+        if exc_type is None:
+            self.remove()
         return False
+
+    def remove(self):
+        """Removes the temp dir (socket, record, log)."""
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def stop(self):
         p, self.proc = self.proc, None
