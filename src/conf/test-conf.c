@@ -105,6 +105,23 @@ static const struct key_case keys[] = {
 	    NULL } },
 	{ "log_level", R_STR, F(log_level), "info", "debug", "debug",
 	    { "verbose", "INFO", NULL } },
+	{ "smtp_milters", R_LIST, F(smtp_milters), "",
+	    "inet:localhost:11332, unix:/run/f.sock",
+	    "inet:localhost:11332,unix:/run/f.sock",
+	    { "inet:example.test:1", "unix:rel.sock", "inet:127.0.0.1:0",
+	    NULL } },
+	{ "submission_milters", R_LIST, F(submission_milters), "",
+	    "inet6:[::1]:8891,inet:127.0.0.1:8892",
+	    "inet6:[::1]:8891,inet:127.0.0.1:8892",
+	    { "tcp:127.0.0.1:1", "inet:127.0.0.1", "inet:[::1:5", NULL } },
+	{ "milter_default_action", R_UINT, F(milter_default_action), "0",
+	    "reject", "2", { "quarantine", "Accept", "", NULL } },
+	{ "milter_connect_timeout", R_UINT, F(milter_connect_timeout), "30",
+	    "5s", "5", { "0", "5x", NULL } },
+	{ "milter_command_timeout", R_UINT, F(milter_command_timeout), "30",
+	    "1m", "60", { "", NULL } },
+	{ "milter_content_timeout", R_UINT, F(milter_content_timeout), "300",
+	    "10m", "600", { "-1", NULL } },
 };
 #define NCASES (sizeof(keys) / sizeof(keys[0]))
 

@@ -104,7 +104,7 @@ smtp_checks_done(const struct msg_verdict *v, void *arg)
 		buf_append(&s->head, v->head.data, v->head.len);
 	}
 	smtp_checks_reset(s);
-	smtp_message_store(s, v->action == MSG_QUARANTINE);
+	smtp_milter_message(s, v->action == MSG_QUARANTINE);
 }
 
 /* Every byte is spooled: the checks decide, then the store (or not). */
@@ -115,7 +115,7 @@ smtp_checks_end(struct smtp_session *s)
 	uint64_t off, len;
 
 	if (s->checks == NULL) {
-		smtp_message_store(s, false);
+		smtp_milter_message(s, false);
 		return;
 	}
 	memset(m, 0, sizeof(*m));
