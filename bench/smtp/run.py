@@ -3,7 +3,8 @@
 
 Trust: a benchmark driver run as root on a test machine; it talks only to
 127.0.0.1, starts a private Postfix (bench/lib/postfix.sh) and build/tem in a
-temporary directory, and always stops both (finally + signal handlers).
+temporary directory (and rspamd + redis-server with --milter rspamd), and
+always stops them all by pid (finally + signal handlers).
 
 For each case (SESSIONS x BYTES) it runs
     smtp-source -s SESSIONS -m COUNT -l BYTES -f bench@bench.test \
@@ -22,6 +23,13 @@ message (tem at log_level info, Postfix as it always does), both stores are
 on one disk filesystem (checked; tmpfs refused). The table shows
 min/median/max of the repeats; --json FILE keeps every run with the git
 commit and the CPU model.
+
+With --milter rspamd it then starts a private rspamd and redis-server
+(bench/lib/rspamd.py, config in bench/smtp/rspamd/), restarts both servers
+with that rspamd as their milter (Postfix: smtpd_milters; tem:
+smtp_milters) and runs the cases again (counts x MILTER_SCALE), counting
+rspamd's and redis's CPU apart and checking that every message arrived
+with rspamd's X-Spamd-Result header; a second table compares them.
 Python 3 standard library only; shared parts in bench/lib/benchlib.py.
 """
 
