@@ -511,6 +511,10 @@ def report_milter(cases, mresults, results, repeat, milter):
         print("other load on the machine during the runs: %.0f%% on average,"
               " %.0f%% at most (of all CPUs; above ~10%% the figures are noisy)"
               % (sum(bgs) / len(bgs), max(bgs)))
+    if milter.startswith("inet"):
+        print("over TCP a milter client without TCP_NODELAY waits ~40 ms "
+              "for a delayed ACK per message at low concurrency (see "
+              "bench/README.md); --milter-socket unix has no such stall")
     print("targets with rspamd: %d met, %d missed (w/wo: msg/s with rspamd "
           "over msg/s without)" % (met, missed))
 
