@@ -15,7 +15,8 @@
  * fields a code does not use stay empty, an error leaves a reason and
  * consumes nothing; a parsed reply code is 400..599, its status is of the
  * code's class and its text holds no control character but TAB and CRLF
- * between lines.
+ * between lines; its canonical form (milter_replycode_format) parses
+ * again to the same code, status and text (when no '%' is in it).
  *
  * Trust: test code.
  */
@@ -41,6 +42,31 @@ check_str(const char *s, const char *pkt, const char *end)
 	CHECK(memchr(s, '\0', (size_t)(end - s)) != NULL);
 }
 
+/* The canonical form of a parsed reply parses again to the same parts
+   (unless its text holds a '%', which a parse would read as an escape). */
+static void
+check_format(int code, const struct buf *st, const struct buf *msg)
+{
+	struct buf out, st2, msg2;
+	int code2 = -1;
+
+	buf_init(&out, 0);
+	buf_init(&st2, 0);
+	buf_init(&msg2, 0);
+	milter_replycode_format(code, buf_cstr(st), buf_cstr(msg), &out);
+	CHECK(strlen(buf_cstr(&out)) == out.len);
+	CHECK(out.len >= 4 && out.data[0] == '0' + code / 100);
+	if (memchr(buf_cstr(msg), '%', msg->len) == NULL) {
+		CHECK(milter_replycode_parse(buf_cstr(&out), &code2, &st2,
+		    &msg2) == 0);
+		CHECK(code2 == code && strcmp(buf_cstr(&st2), buf_cstr(st))
+		    == 0 && strcmp(buf_cstr(&msg2), buf_cstr(msg)) == 0);
+	}
+	buf_free(&out);
+	buf_free(&st2);
+	buf_free(&msg2);
+}
+
 static void
 check_replycode(const char *text)
 {
@@ -64,6 +90,7 @@ check_replycode(const char *text)
 			CHECK(c >= 0x20 || c == '\t');
 			CHECK(c != 0x7f);
 		}
+		check_format(code, &st, &msg);
 	} else {
 		CHECK(code == 0 && st.len == 0 && msg.len == 0);
 	}

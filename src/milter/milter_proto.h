@@ -182,18 +182,28 @@ int milter_get_reply(const char *p, size_t len, size_t *used,
  * (buf). 0 ok, -1 invalid (then the milter's reply is treated as garbage).
  * Details: status and msg are reset first (either may be NULL); status
  * stays empty (len 0) when the first line has none; msg holds each line's
- * text after its code and status, lines joined by CRLF, "%%" as '%' and a
- * lone '%' dropped (Sendmail's format-string convention). A status must be
- * of the reply's class ("550 4.7.1" is invalid) and, once the first line
- * has one, the same on every line that has one. Limits: at most
+ * text after its code and status, lines joined by CRLF. Each line is read
+ * after Sendmail's format-string convention is undone ("%%" is '%', a
+ * lone '%' is dropped, as Postfix does), so send milter_replycode_format's
+ * output, not the raw text. A status must be of the reply's class
+ * ("550 4.7.1" is invalid) and, once the first line has one, the same on
+ * every line that has one. Limits: at most
  * MILTER_REPLY_LINES_MAX lines of MILTER_REPLY_LINE_MAX octets of text;
- * no control character but TAB; one final CRLF is tolerated. */
+ * no control character but TAB; nothing after the last line (libmilter
+ * never sends a final CRLF). */
 #define MILTER_REPLY_LINE_MAX	980	/* libmilter's MAXREPLYLEN */
 #define MILTER_REPLY_LINES_MAX	32	/* libmilter's MAXREPLIES */
 int milter_replycode_parse(const char *text, int *code, struct buf *status,
     struct buf *msg);
 
 /* Helpers beyond the contract. */
+
+/* The reply milter_replycode_parse took apart, as tem sends it: every line
+ * "code-status text" ("code status text" for the last), the status on
+ * each line when there is one, lines joined by CRLF, no final CRLF, '%'
+ * as it is meant. Appends to out. */
+void milter_replycode_format(int code, const char *status, const char *msg,
+    struct buf *out);
 
 /* SMFIC_UNKNOWN: an SMTP command line tem does not know, without CRLF. */
 void milter_put_unknown(struct buf *out, const char *line);

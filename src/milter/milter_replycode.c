@@ -9,7 +9,9 @@
  * of the reply's class or none, no control characters (only CRLF between
  * lines), at most MILTER_REPLY_LINES_MAX lines of MILTER_REPLY_LINE_MAX
  * octets (libmilter's own limits). '%' follows Sendmail's format-string
- * convention as Postfix reads it: "%%" is one '%', a lone '%' is dropped.
+ * convention as Postfix reads it: "%%" is one '%', a lone '%' is dropped,
+ * and each line is judged as it reads once that is undone, so the reply
+ * milter_replycode_format rebuilds is one that was checked.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -47,11 +49,13 @@ status_len(const char *s, const char *e)
 	return (size_t)(p - s);
 }
 
-/* The text of one line, '%' unescaped, appended to msg; false on a
-   control character. */
+/* One line [p, e) into out with '%' unescaped, so that the code and the
+   status are read from what the line means; false on a control
+   character. */
 static bool
-put_text(struct buf *msg, const char *p, const char *e)
+unescape(struct buf *out, const char *p, const char *e)
 {
+	buf_reset(out);
 	for (; p < e; p++) {
 		unsigned char c = (unsigned char)*p;
 
@@ -62,20 +66,19 @@ put_text(struct buf *msg, const char *p, const char *e)
 				continue;
 			p++;
 		}
-		if (msg != NULL)
-			buf_putc(msg, (char)c);
+		buf_putc(out, (char)c);
 	}
 	return true;
 }
 
 struct rc_state {
 	char		 code[3];	/* the first line's digits */
-	const char	*status;	/* the first line's status, or NULL */
+	char		 status[12];	/* the first line's status, or "" */
 	size_t		 slen;
 	int		 lines;
 };
 
-/* One line [p, e) without its CRLF; last: no line follows. */
+/* One line [p, e), unescaped, without its CRLF; last: no line follows. */
 static bool
 parse_line(struct rc_state *st, const char *p, const char *e, bool last,
     struct buf *msg)
@@ -102,9 +105,9 @@ parse_line(struct rc_state *st, const char *p, const char *e, bool last,
 	if (st->lines == 1 && sl > 0) {
 		if (*p != st->code[0])		/* "550 4.7.1": wrong class */
 			return false;
-		st->status = p;
+		memcpy(st->status, p, sl);
 		st->slen = sl;
-	} else if (st->status != NULL && sl > 0) {
+	} else if (st->slen > 0 && sl > 0) {
 		if (sl != st->slen || memcmp(p, st->status, sl) != 0)
 			return false;
 	} else {
@@ -115,36 +118,44 @@ parse_line(struct rc_state *st, const char *p, const char *e, bool last,
 		if (p < e)
 			p++;			/* the space after it */
 	}
-	return put_text(msg, p, e);
+	if (msg != NULL)
+		buf_append(msg, p, (size_t)(e - p));
+	return true;
 }
 
 int
 milter_replycode_parse(const char *text, int *code, struct buf *status,
     struct buf *msg)
 {
-	struct rc_state st = { { 0 }, NULL, 0, 0 };
-	const char *p = text, *end = text + strlen(text), *crlf;
+	struct rc_state st = { { 0 }, { 0 }, 0, 0 };
+	const char *p = text, *end = text + strlen(text), *crlf, *lp;
+	struct buf line;
+	bool ok;
 
 	if (status != NULL)
 		buf_reset(status);
 	if (msg != NULL)
 		buf_reset(msg);
-	/* one CRLF after the last line is tolerated */
-	if (end - p >= 2 && end[-2] == '\r' && end[-1] == '\n')
-		end -= 2;
 	if (p == end)
 		goto bad;
+	buf_init(&line, 0);
 	for (;;) {
 		crlf = memmem(p, (size_t)(end - p), "\r\n", 2);
-		if (!parse_line(&st, p, crlf ? crlf : end, crlf == NULL, msg))
+		ok = unescape(&line, p, crlf ? crlf : end);
+		lp = buf_cstr(&line);
+		if (!ok || !parse_line(&st, lp, lp + line.len, crlf == NULL,
+		    msg)) {
+			buf_free(&line);
 			goto bad;
+		}
 		if (crlf == NULL)
 			break;
 		p = crlf + 2;
 	}
+	buf_free(&line);
 	*code = (st.code[0] - '0') * 100 + (st.code[1] - '0') * 10 +
 	    (st.code[2] - '0');
-	if (status != NULL && st.status != NULL)
+	if (status != NULL)
 		buf_append(status, st.status, st.slen);
 	return 0;
 bad:
@@ -154,4 +165,23 @@ bad:
 	if (msg != NULL)
 		buf_reset(msg);
 	return -1;
+}
+
+void
+milter_replycode_format(int code, const char *status, const char *msg,
+    struct buf *out)
+{
+	const char *p = msg, *crlf;
+
+	for (;;) {
+		crlf = strstr(p, "\r\n");
+		buf_printf(out, "%03d%c", code, crlf ? '-' : ' ');
+		if (status != NULL && *status != '\0')
+			buf_printf(out, "%s ", status);
+		buf_append(out, p, crlf ? (size_t)(crlf - p) : strlen(p));
+		if (crlf == NULL)
+			break;
+		buf_puts(out, "\r\n");
+		p = crlf + 2;
+	}
 }
