@@ -94,12 +94,30 @@ smtp_milter_helo_done(void *arg, struct milter_answer *a)
 	smtp_session_resume(s);
 }
 
+/* {tls_version} and {cipher} from the session's "TLSv1.3 cipher
+ * TLS_AES_256_GCM_SHA384 (256 bits)" (server/session.c). */
+static void
+smtp_milter_tls_macros(struct smtp_session *s)
+{
+	char version[32], cipher[96];
+
+	if (!s->base.tls || sscanf(s->base.tls_info, "%31s cipher %95s",
+	    version, cipher) != 2) {
+		milter_chain_macro(s->milter, MILTER_M_TLS_VERSION, NULL);
+		milter_chain_macro(s->milter, MILTER_M_CIPHER, NULL);
+		return;
+	}
+	milter_chain_macro(s->milter, MILTER_M_TLS_VERSION, version);
+	milter_chain_macro(s->milter, MILTER_M_CIPHER, cipher);
+}
+
 bool
 smtp_milter_helo(struct smtp_session *s)
 {
 	if (s->milter == NULL || s->milter_deny)
 		return false;
 	milter_chain_macro(s->milter, MILTER_M_HELO, s->helo);
+	smtp_milter_tls_macros(s);
 	session_busy(&s->base);
 	milter_chain_event(s->milter, SMFIC_HELO, NULL, 0,
 	    smtp_milter_helo_done, s);
@@ -150,7 +168,7 @@ smtp_milter_mail(struct smtp_session *s)
 		args[n++] = "SMTPUTF8";
 	milter_chain_macro(s->milter, MILTER_M_MAIL_ADDR, from);
 	milter_chain_macro(s->milter, MILTER_M_AUTH_TYPE,
-	    s->auth_done ? "PLAIN" : NULL);
+	    s->auth_done ? s->auth_mech : NULL);
 	milter_chain_macro(s->milter, MILTER_M_AUTH_AUTHEN,
 	    s->auth_done ? s->auth_user : NULL);
 	milter_chain_macro(s->milter, MILTER_M_QUEUE_ID, NULL);

@@ -79,6 +79,7 @@ struct smtp_session {
 	char			*helo;
 	char			*auth_user;	/* canonical address */
 	enum smtp_auth_step	 auth_step;	/* a 334 is outstanding */
+	const char		*auth_mech;	/* "PLAIN" / "LOGIN" (static) */
 	char			*auth_login_user;
 	char			*auth_try_user;	/* for the failure log */
 	struct loop_timer	*auth_timer;	/* delays a failure's 535 */

@@ -203,3 +203,14 @@ def test_slow_filter_times_out(make_tem, action, code):
                  tem.log_text(), what="the timeout's log line")
         if action == "accept":
             assert len(tem.maildir_messages("alice@a.test")) == 1
+
+
+def test_quarantine_goes_to_junk(make_tem):
+    with TestMilter(eom={"quarantine": "looks like spam"}) as m:
+        tem = milter_tem(make_tem, [m])
+        replies = transaction(tem, ["alice@a.test"])
+        assert replies[-1].code == 250, replies
+        assert tem.maildir_messages("alice@a.test") == []
+        junk = tem.maildir_files("alice@a.test",
+                                 (".Junk/new", ".Junk/cur"))
+        assert len(junk) == 1, junk
