@@ -186,7 +186,7 @@ class Rspamd:
             time.sleep(0.5)
         try:
             self.stat()
-        except (OSError, ValueError, http.client.HTTPException) as e:
+        except (OSError, ValueError) as e:
             return "rspamd's controller does not answer: %s" % e
         return None
 
@@ -208,9 +208,12 @@ class Rspamd:
         c = http.client.HTTPConnection("127.0.0.1", self.control_port,
                                        timeout=10)
         try:
-            c.request("GET", "/stat")
-            r = c.getresponse()
-            body = r.read()
+            try:
+                c.request("GET", "/stat")
+                r = c.getresponse()
+                body = r.read()
+            except http.client.HTTPException as e:
+                raise ValueError("GET /stat: %r" % e) from e
             if r.status != 200:
                 raise ValueError("GET /stat: HTTP %d" % r.status)
             return json.loads(body)

@@ -627,9 +627,13 @@ def start_servers(base, args, pf_settings=(), tem_extra=(), rspamd=None,
         pf = Postfix(base, args.postfix_port, pf_settings)
         started.append(pf)
         pf.start()
-        if not warm_up(pf, rspamd):
-            return servers, started, idle_r, False
-        servers.append(pf)
+        if warm_up(pf, rspamd):
+            servers.append(pf)
+        else:
+            pf.stop()
+            if rspamd is None:
+                return servers, started, idle_r, False
+            # (with rspamd, tem still runs: its figures alone say something)
     tem_failed = False
     if args.only in ("both", "tem"):
         tem = Tem(base, args.tem_port, args.tem, tem_extra)
