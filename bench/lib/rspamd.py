@@ -28,30 +28,14 @@ import signal
 import subprocess
 import time
 
-from benchlib import HERE, listening, proc_stat, run, tree_cpu_ms
+from benchlib import (HERE, listening, proc_stat, run, tree_cpu_ms,
+                      tree_pids)
 
-RSPAMD_SH = os.path.join(HERE, "rspamd.sh")
+DEBINSTALL = os.path.join(HERE, "debinstall.sh")
 CONF_SRC = os.path.join(os.path.dirname(HERE), "smtp", "rspamd")
 PROXIES = 2                 # rspamd_proxy count in rspamd.conf
 START_TIMEOUT = 180         # config load + hyperscan compile, under load
 HEADER = b"x-spamd-result:"  # what every scanned message must carry
-
-
-def descendants(root):
-    """Pids of ROOT's live descendants (from /proc)."""
-    parent = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            st = proc_stat(int(name))
-            if st is not None:
-                parent[int(name)] = st[0]
-    out, todo = [], [root]
-    while todo:
-        p = todo.pop()
-        kids = [c for c, pp in parent.items() if pp == p]
-        out.extend(kids)
-        todo.extend(kids)
-    return out
 
 
 def stop_proc(proc, log, what, grace=15):
@@ -60,7 +44,7 @@ def stop_proc(proc, log, what, grace=15):
     have died first)."""
     if proc is None:
         return
-    kids = descendants(proc.pid) if proc.poll() is None else []
+    kids = tree_pids(proc.pid)[1:] if proc.poll() is None else []
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -96,9 +80,12 @@ class Rspamd:
 
     @staticmethod
     def install():
-        """Install rspamd and redis-server if missing (raises
-        CalledProcessError on failure)."""
-        run(["sh", RSPAMD_SH, "install"])
+        """Install rspamd and redis-server if missing, no system instance
+        started or enabled (raises CalledProcessError, or KeyError when a
+        package's user is missing)."""
+        run(["sh", DEBINSTALL, "rspamd", "redis-server"])
+        pwd.getpwnam("_rspamd")
+        pwd.getpwnam("redis")
 
     def milter(self):
         """The milter address, as Postfix and tem both spell it."""

@@ -385,6 +385,15 @@ def median_of(runs, key):
     return spread([r.get(key) for r in runs if not r.get("error")])[1]
 
 
+def print_other_load(results):
+    bgs = [r["bg"] for runs in results.values() for r in runs
+           if r.get("bg") is not None]
+    if bgs:
+        print("other load on the machine during the runs: %.0f%% on average,"
+              " %.0f%% at most (of all CPUs; above ~10%% the figures are noisy)"
+              % (sum(bgs) / len(bgs), max(bgs)))
+
+
 def report(cases, results, idle, have_tem, repeat):
     hdr = ("%-17s %17s %17s %6s %-12s %17s %17s %6s %-11s"
            % ("case", "pf msg/s", "tem msg/s", "tem/pf", "target",
@@ -437,12 +446,7 @@ def report(cases, results, idle, have_tem, repeat):
                      "ok" if ok else "MISS"))
     elif not have_tem:
         print("tem idle SMTP session: n/a (tem not running)")
-    bgs = [r["bg"] for runs in results.values() for r in runs
-           if r.get("bg") is not None]
-    if bgs:
-        print("other load on the machine during the runs: %.0f%% on average,"
-              " %.0f%% at most (of all CPUs; above ~10%% the figures are noisy)"
-              % (sum(bgs) / len(bgs), max(bgs)))
+    print_other_load(results)
     print("targets: %d met, %d missed%s" % (
         met, missed, "" if have_tem else " (tem not measured)"))
 
@@ -505,12 +509,7 @@ def report_milter(cases, mresults, results, repeat, milter):
           "message checked for X-Spamd-Result" % (
               ", ".join("%s %d" % kv for kv in sorted(acts.items()))
               or "none"))
-    bgs = [r["bg"] for runs in mresults.values() for r in runs
-           if r.get("bg") is not None]
-    if bgs:
-        print("other load on the machine during the runs: %.0f%% on average,"
-              " %.0f%% at most (of all CPUs; above ~10%% the figures are noisy)"
-              % (sum(bgs) / len(bgs), max(bgs)))
+    print_other_load(mresults)
     if milter.startswith("inet"):
         print("over TCP a milter client without TCP_NODELAY waits ~40 ms "
               "for a delayed ACK per message at low concurrency (see "
