@@ -22,6 +22,8 @@
 #include "version.h"
 
 static void chain_event_step(struct milter_chain *ch);
+static bool milter_refusal(struct milter_chain *ch,
+    const struct milter_reply *r);
 
 static const char *const action_names[] = { "tempfail", "accept", "reject" };
 
@@ -160,7 +162,18 @@ milter_default_answer(struct milter_chain *ch)
 	return true;
 }
 
-bool
+void
+milter_refuse(struct milter_chain *ch, const struct milter_reply *r)
+{
+	if (r->code == SMFIR_CONN_FAIL)
+		milter_filter_failed(ch, ch->cur, "filter asked to fail");
+	else if (!milter_refusal(ch, r))
+		milter_filter_failed(ch, ch->cur, "bad reply code");
+	else
+		milter_settle(ch);
+}
+
+static bool
 milter_refusal(struct milter_chain *ch, const struct milter_reply *r)
 {
 	struct buf status, text;
@@ -257,18 +270,8 @@ chain_event_reply(struct milter_chain *ch, struct milter_filter *f,
 	case SMFIR_REJECT:
 	case SMFIR_TEMPFAIL:
 	case SMFIR_REPLYCODE:
-		if (!milter_refusal(ch, r)) {
-			milter_filter_failed(ch, f->idx, "bad reply code");
-			return;
-		}
-		milter_settle(ch);
-		return;
 	case SMFIR_CONN_FAIL:
-		ch->ans.action = MSG_TEMPFAIL;
-		buf_reset(&ch->ans.reply);
-		buf_puts(&ch->ans.reply, "451 4.7.1 Service unavailable - "
-		    "try again later");
-		milter_settle(ch);
+		milter_refuse(ch, r);
 		return;
 	default:		/* continue, skip */
 		break;

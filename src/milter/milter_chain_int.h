@@ -101,9 +101,10 @@ void milter_send(struct milter_chain *ch, unsigned i, char cmd,
     struct buf *pkt, unsigned timeout);
 /* Ends the operation with ch->ans: done runs from the loop. */
 void milter_settle(struct milter_chain *ch);
-/* A REJECT / TEMPFAIL / REPLYCODE final reply into ch->ans; false when
- * a REPLYCODE is invalid (then the filter is broken). */
-bool milter_refusal(struct milter_chain *ch, const struct milter_reply *r);
+/* A REJECT / TEMPFAIL / REPLYCODE final reply of the current filter
+ * becomes the answer (logged); an invalid REPLYCODE or a CONN_FAIL
+ * makes the filter broken (default action). */
+void milter_refuse(struct milter_chain *ch, const struct milter_reply *r);
 /* The default action as an answer for a broken filter: true when the
  * operation stops (tempfail/reject), false for accept. */
 bool milter_default_answer(struct milter_chain *ch);

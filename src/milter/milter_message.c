@@ -10,6 +10,10 @@
  * MSG_HEAD_MAX; a replaced body by the chain's size_limit). A broken
  * one makes the filter broken (default action).
  *
+ * Timeouts: DATA is an SMTP-stage command (milter_command_timeout);
+ * header fields, EOH, body chunks and EOM are content
+ * (milter_content_timeout), as in Postfix.
+ *
  * Memory: the body is read from the spool file on a worker, one chunk of
  * MILTER_READ octets in flight, and sent with CRLF line ends (<= 65535
  * octets a packet); a replaced body is converted back to LF and written
@@ -34,6 +38,10 @@
 /* LF octets read per chunk: every LF may become CRLF, and a packet's
  * body is at most MILTER_CHUNK (65535) octets. */
 #define MILTER_READ	(MILTER_CHUNK / 2)
+/* Recipients a message's filters may add (and delete): Postfix has no
+ * limit, but an address list must have one; 1000 is ten times
+ * smtp_max_recipients' default. */
+#define MILTER_RCPT_MAX	1000
 
 /* A read of the spool file on a worker; detached (ch NULL) when the
  * chain goes first. */
@@ -67,7 +75,7 @@ message_send_chunk(struct milter_chain *ch, const char *p, size_t n)
 	milter_put_body(&pkt, crlf.data, crlf.len);
 	ch->bpos += n;
 	milter_send(ch, ch->cur, SMFIC_BODY, &pkt,
-	    (f->proto & SMFIP_NR_BODY) ? 0 : ch->command_timeout);
+	    (f->proto & SMFIP_NR_BODY) ? 0 : ch->content_timeout);
 	buf_free(&crlf);
 	buf_free(&pkt);
 	if (f->proto & SMFIP_NR_BODY)
@@ -171,7 +179,7 @@ message_header_next(struct milter_chain *ch, struct milter_filter *f)
 	buf_init(&pkt, 0);
 	milter_put_header(&pkt, name, value);
 	milter_send(ch, ch->cur, SMFIC_HEADER, &pkt,
-	    (f->proto & SMFIP_NR_HDR) ? 0 : ch->command_timeout);
+	    (f->proto & SMFIP_NR_HDR) ? 0 : ch->content_timeout);
 	buf_free(&pkt);
 	free(name);
 	free(value);
@@ -254,7 +262,7 @@ milter_message_step(struct milter_chain *ch)
 		case MS_EOH:
 			ch->mstep = MS_BODY;
 			if (!(f->proto & SMFIP_NOEOH) && message_simple(ch,
-			    SMFIC_EOH, SMFIP_NR_EOH, ch->command_timeout))
+			    SMFIC_EOH, SMFIP_NR_EOH, ch->content_timeout))
 				return;
 			break;
 		case MS_BODY:
@@ -304,6 +312,21 @@ milter_tx_clear(struct milter_chain *ch)
 
 #include "milter/milter_replbody.h"
 
+/* A recipient to add or delete, kept for the protocol (which routes
+ * them) and logged. At most MILTER_RCPT_MAX per message. */
+static bool
+message_rcpt(struct milter_chain *ch, struct milter_filter *f,
+    const char *what, char ***v, unsigned *n, const char *addr)
+{
+	if (*n >= MILTER_RCPT_MAX)
+		return false;
+	*v = xrealloc(*v, (*n + 1) * sizeof(char *));
+	(*v)[(*n)++] = xstrdup(addr);
+	log_info("%s milter %s %s rcpt=%.300s", ch->logid, f->name, what,
+	    addr);
+	return true;
+}
+
 /* A modification of the current filter's EOM answer; false when it
  * broke the filter. */
 static bool
@@ -329,19 +352,11 @@ message_modify(struct milter_chain *ch, struct milter_filter *f,
 		break;
 	case SMFIR_ADDRCPT:
 	case SMFIR_ADDRCPT_PAR:
-		a->rcpt_add = xrealloc(a->rcpt_add, (a->nrcpt_add + 1) *
-		    sizeof(char *));
-		a->rcpt_add[a->nrcpt_add++] = xstrdup(r->str1);
-		log_info("%s milter %s add-rcpt rcpt=%.300s", ch->logid,
-		    f->name, r->str1);
-		return true;
+		return message_rcpt(ch, f, "add-rcpt", &a->rcpt_add,
+		    &a->nrcpt_add, r->str1);
 	case SMFIR_DELRCPT:
-		a->rcpt_del = xrealloc(a->rcpt_del, (a->nrcpt_del + 1) *
-		    sizeof(char *));
-		a->rcpt_del[a->nrcpt_del++] = xstrdup(r->str1);
-		log_info("%s milter %s del-rcpt rcpt=%.300s", ch->logid,
-		    f->name, r->str1);
-		return true;
+		return message_rcpt(ch, f, "del-rcpt", &a->rcpt_del,
+		    &a->nrcpt_del, r->str1);
 	case SMFIR_CHGFROM:
 		free(a->new_from);
 		a->new_from = xstrdup(r->str1);
@@ -376,19 +391,13 @@ message_eom_final(struct milter_chain *ch, struct milter_filter *f,
 	case SMFIR_REJECT:
 	case SMFIR_TEMPFAIL:
 	case SMFIR_REPLYCODE:
-		if (!milter_refusal(ch, r)) {
-			milter_filter_failed(ch, f->idx, "bad reply code");
-			return;
-		}
-		milter_settle(ch);
+	case SMFIR_CONN_FAIL:
+		milter_refuse(ch, r);
 		return;
 	case SMFIR_DISCARD:
 		log_info("%s milter %s discard stage=eom", ch->logid, f->name);
 		ch->discard = true;
 		message_finish(ch);
-		return;
-	case SMFIR_CONN_FAIL:
-		milter_filter_failed(ch, f->idx, "filter asked to fail");
 		return;
 	case SMFIR_SHUTDOWN:
 		f->st = MF_OFF;
@@ -444,15 +453,8 @@ milter_message_reply(struct milter_chain *ch, const struct milter_reply *r)
 		ch->discard = true;
 		message_finish(ch);
 		return;
-	case SMFIR_CONN_FAIL:
-		milter_filter_failed(ch, f->idx, "filter asked to fail");
-		return;
-	default:		/* reject, tempfail, replycode */
-		if (!milter_refusal(ch, r)) {
-			milter_filter_failed(ch, f->idx, "bad reply code");
-			return;
-		}
-		milter_settle(ch);
+	default:		/* reject, tempfail, replycode, conn_fail */
+		milter_refuse(ch, r);
 		return;
 	}
 	milter_message_step(ch);

@@ -169,7 +169,14 @@ def inbox(tem, who=ALICE):
 
 
 def junk(tem, who=ALICE):
-    return tem.maildir_messages(who + "/.Junk")
+    """The messages in WHO's Junk folder (new/ and cur/)."""
+    out = []
+    for sub in ("new", "cur"):
+        d = os.path.join(tem.maildir(who), ".Junk", sub)
+        for name in sorted(os.listdir(d)) if os.path.isdir(d) else ():
+            with open(os.path.join(d, name), "rb") as f:
+                out.append(f.read())
+    return out
 
 
 def one_message(tem, who=ALICE):
@@ -510,14 +517,17 @@ def test_submission_milters_on_587_smtp_milters_on_25(make_tem, milter):
     submit(tem, [BOB], simple_message(mail_from=ALICE, to=BOB))
     stored = one_message(tem, BOB)
     assert values(stored, "X-Port") == ["587"]
-    assert on25.events("connect") == []
+    # (port 25's filter saw the start-up probe connect, and no mail)
+    assert on25.events("mail") == []
     mail = on587.events("mail")[-1]
     assert mail["args"][0] == "<alice@a.test>"
     assert mail["macros"].get("{auth_authen}") == ALICE, mail
     # and port 25 uses the other list
+    sessions = len(on587.events("connect"))
     assert send(tem).reply.code == 250
     assert values(one_message(tem, ALICE), "X-Port") == ["25"]
-    assert len(on587.events("connect")) == 1
+    assert len(on587.events("connect")) == sessions
+    assert len(on25.events("mail")) == 1
 
 
 def test_milter_sees_envelope_macros_and_authentication_results(make_tem,
@@ -547,14 +557,14 @@ def test_filter_that_wants_nothing(make_tem, milter):
     assert send(tem).reply.code == 250
     assert len(inbox(tem)) == 1
     seen = "".join(e["args"][0] for e in m.events("packet"))
-    for cmd in "CHMRTLNBE":
+    for cmd in "CHMRTLNB":      # EOM cannot be declined
         assert cmd not in seen, seen
 
 
 def test_progress_keeps_a_slow_filter_alive(make_tem, milter):
     m = milter(at={"eom": {"progress": 3}})
-    tem = milter_tem(make_tem, smtp=[m], milter_content_timeout="1s",
-                     milter_command_timeout="1s")
+    # only the content timeout is short: progress must reset it
+    tem = milter_tem(make_tem, smtp=[m], milter_content_timeout="1s")
     out = send(tem)
     assert out.reply.code == 250, out.replies
     assert len(inbox(tem)) == 1
@@ -600,18 +610,24 @@ def milter_log_lines(tem):
             "error=" in l]
 
 
-@pytest.mark.parametrize("kind", sorted(FAILURES))
-def test_failing_filter_tempfails_by_default(make_tem, milter, kind):
-    m, tem = failing(make_tem, milter, kind, "tempfail")
+# the refusals: every failure with the default tempfail, two with reject
+REFUSALS = ([(k, "tempfail", 451, "4.7.1") for k in sorted(FAILURES)] +
+            [(k, "reject", 550, "5.7.1") for k in ("sleep", "garbage")])
+
+
+@pytest.mark.parametrize("kind, action, code, status", REFUSALS)
+def test_failing_filter_refuses_by_default_action(make_tem, milter, kind,
+                                                  action, code, status):
+    m, tem = failing(make_tem, milter, kind, action)
     first, second, noop = two_messages(tem)
     assert first.step is not None, first.replies
-    assert first.reply.code == 451 and "4.7.1" in first.reply.last, \
+    assert first.reply.code == code and status in first.reply.last, \
         first.replies
-    # the session goes on
-    assert second.reply is not None and second.reply.code in (250, 451), \
+    # the session goes on: the filter is tried again or left out
+    assert second.reply is not None and second.reply.code in (250, code), \
         second.replies
     assert noop.code == 250
-    if second.reply.code == 451:
+    if second.reply.code == code:
         assert inbox(tem) == []
     assert milter_log_lines(tem), tem.log_tail()
 
@@ -627,19 +643,6 @@ def test_failing_filter_accept_delivers(make_tem, milter, kind):
     assert milter_log_lines(tem), tem.log_tail()
 
 
-@pytest.mark.parametrize("kind", ["sleep", "garbage"])
-def test_failing_filter_reject(make_tem, milter, kind):
-    m, tem = failing(make_tem, milter, kind, "reject")
-    first, second, noop = two_messages(tem)
-    assert first.reply.code == 550 and "5.7.1" in first.reply.last, \
-        first.replies
-    assert second.reply is not None and second.reply.code in (250, 550), \
-        second.replies
-    assert noop.code == 250
-    if second.reply.code == 550:
-        assert inbox(tem) == []
-
-
 def test_milter_down_tempfails(make_tem):
     """Nothing listens where the filter should be."""
     tem = make_tem(extra_conf=dict(SHORT, smtp_milters="inet:127.0.0.1:%d"
@@ -648,3 +651,112 @@ def test_milter_down_tempfails(make_tem):
     assert first.reply.code == 451, first.replies
     assert noop.code == 250
     assert inbox(tem) == []
+
+
+# --- the SMTP side around the filters ----------------------------------------
+
+def test_pipelined_commands_answered_in_order(make_tem, milter):
+    """MAIL, two RCPTs and DATA in one write while the filter answers each
+    event: the replies come in order, the refused recipient in its
+    place."""
+    m = milter(rcpt={BOB: {"do": "reject"}})
+    tem = milter_tem(make_tem, smtp=[m])
+    with SMTPConn(tem.smtp_port, timeout=30) as c:
+        c.ehlo()
+        c.send("MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nRCPT TO:<%s>\r\n"
+               "DATA\r\n" % (SENDER, BOB, ALICE))
+        codes = [r.code for r in c.replies(4)]
+        assert codes == [250, 550, 250, 354], codes
+        c.send(dot(simple_message()) + b".\r\n")
+        assert c.reply().code == 250
+        c.cmd("QUIT")
+    assert len(inbox(tem, ALICE)) == 1 and inbox(tem, BOB) == []
+
+
+def test_bdat_message_goes_through_the_filter(make_tem, milter):
+    m = milter(eom={"edits": [{"op": "add", "name": "X-Bdat",
+                               "value": "seen"}]})
+    tem = milter_tem(make_tem, smtp=[m])
+    msg = TAGGED
+    with SMTPConn(tem.smtp_port, timeout=30) as c:
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<%s>" % SENDER).code == 250
+        assert c.cmd("RCPT TO:<%s>" % ALICE).code == 250
+        c.send(b"BDAT 20\r\n" + msg[:20])
+        assert c.reply().code == 250
+        rest = msg[20:]
+        c.send(b"BDAT %d LAST\r\n" % len(rest) + rest)
+        assert c.reply().code == 250
+        c.cmd("QUIT")
+    stored = one_message(tem)
+    assert values(stored, "X-Bdat") == ["seen"]
+    assert m.events("eom")[-1]["body"] == "body\r\n"
+
+
+def test_second_message_of_a_session_starts_clean(make_tem, milter):
+    """Envelope changes and header edits belong to one message: the
+    second message of the session gets its own, once."""
+    m = milter(eom={"add_rcpt": ["<bob@a.test>"], "edits": [
+        {"op": "add", "name": "X-Once", "value": "1"}]})
+    tem = milter_tem(make_tem, smtp=[m])
+    with SMTPConn(tem.smtp_port, timeout=30) as c:
+        c.ehlo()
+        for i in range(2):
+            out = transaction(c, msg=simple_message(subject="n%d" % i))
+            assert out.step is None and out.reply.code == 250, out.replies
+        c.cmd("QUIT")
+    wait_for(lambda: len(inbox(tem, BOB)) == 2, 10, "two copies for bob")
+    for who in (ALICE, BOB):
+        msgs = inbox(tem, who)
+        assert len(msgs) == 2, who
+        for stored in msgs:
+            assert values(stored, "X-Once") == ["1"], fields(stored)
+    assert len(m.events("eom")) == 2
+
+
+def test_second_filter_sees_the_replaced_body(make_tem, milter):
+    first = milter(eom={"replace_body": {"text": "replaced\r\n"}})
+    second = milter()
+    tem = milter_tem(make_tem, smtp=[first, second])
+    assert send(tem, msg=TAGGED).reply.code == 250
+    assert first.events("eom")[-1]["body"] == "body\r\n"
+    assert second.events("eom")[-1]["body"] == "replaced\r\n"
+    assert body_of(one_message(tem)) == b"replaced\n"
+
+
+def test_tls_macros_after_starttls(make_tem, milter):
+    m = milter()
+    tem = milter_tem(make_tem, smtp=[m])
+    with SMTPConn(tem.smtp_port, timeout=30) as c:
+        c.ehlo()
+        c.starttls()
+        c.ehlo()
+        out = transaction(c)
+        assert out.reply.code == 250, out.replies
+        c.cmd("QUIT")
+    macros = m.events("mail")[-1]["macros"]
+    assert macros.get("{tls_version}", "").startswith("TLS"), macros
+    assert macros.get("{cipher}"), macros
+
+
+def test_header_value_cannot_forge_a_field(make_tem, milter):
+    """A value with a line end that is no folding never becomes a field of
+    its own: the edit fails (the default action applies) or is refused."""
+    m = milter(eom={"edits": [{"op": "add", "name": "X-Bad",
+                               "value": "a\nForged: yes"}]})
+    tem = milter_tem(make_tem, smtp=[m])
+    out = send(tem)
+    assert out.reply.code in (250, 451), out.replies
+    for stored in inbox(tem):
+        assert values(stored, "Forged") == [], fields(stored)
+
+
+def test_submission_reject(make_tem, milter):
+    m = milter(at={"eom": {"do": "reject",
+                           "reply": ["550", "5.7.1", "not from you"]}})
+    tem = milter_tem(make_tem, submission=[m],
+                     services=("smtp", "submission"))
+    with pytest.raises(smtplib.SMTPDataError) as e:
+        submit(tem, [BOB], simple_message(mail_from=ALICE, to=BOB))
+    assert e.value.smtp_code == 550 and b"not from you" in e.value.smtp_error
+    assert inbox(tem, BOB) == []
