@@ -91,6 +91,9 @@ static const struct conf_key conf_keys[] = {
 	/* New connections per client address and minute, all services;
 	 * 0: no limit. Real clients reconnect a few times a minute. */
 	K(max_connections_per_minute, T_UINT, "600"),
+	/* Spam learning from IMAP (src/spam/learn.h): off while unset. */
+	K(rspamd_controller, T_HOSTPORT, NULL),
+	K(rspamd_password, T_STR, NULL),
 	/* DNS block lists asked at connect (port 25): none by default. */
 	K(dnsbl_zones, T_STRLIST, ""),
 	K(log_level, T_LEVEL, "info"),

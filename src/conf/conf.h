@@ -62,6 +62,10 @@ struct conf {
 	unsigned submission_max_messages_per_hour;
 	unsigned submission_max_recipients_per_hour;
 	unsigned max_connections_per_minute;
+	/* Spam learning (src/spam): rspamd's controller as host[:port]
+	 * (NULL: learning is off) and its password (NULL: none sent). */
+	char	*rspamd_controller;
+	char	*rspamd_password;
 	struct conf_strlist {
 		int	 n;
 		char	*v[16];
