@@ -106,8 +106,10 @@ pool_submit(struct worker_pool *p, struct loop *origin, void (*work)(void *),
 	else
 		p->head = j;
 	p->tail = j;
-	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
+	/* after the unlock: a woken worker that found the lock still held
+	 * slept once more on it (measured: a futex wait and wake per job) */
+	pthread_cond_signal(&p->cond);
 }
 
 void
