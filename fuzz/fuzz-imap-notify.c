@@ -7,8 +7,8 @@
  * allocated and says why; a success keeps to the limits and to the rules
  * of RFC 5465 5 and 6.1 (MessageNew and MessageExpunge together,
  * FlagChange only with them, one SELECTED group at most and only message
- * events in it, names only for SUBTREE and MAILBOXES) and asks only for
- * events tem sends.
+ * events in it, names only for SUBTREE and MAILBOXES, MessageNew's
+ * fetch attributes only for SELECTED) and asks only for events tem sends.
  *
  * Trust: test code.
  */
@@ -47,7 +47,9 @@ check_ok(const struct imap_notify *n)
 		    g->filter == IMAP_NF_SELECTED_DELAYED) {
 			sel++;
 			CHECK((g->events & ~IMAP_NE_MESSAGE) == 0);
-		}
+		} else
+			CHECK(g->fetch == NULL);	/* SELECTED's only */
+		CHECK(g->fetch == NULL || (g->events & IMAP_NE_MESSAGENEW));
 		if (g->filter == IMAP_NF_SUBTREE ||
 		    g->filter == IMAP_NF_MAILBOXES)
 			CHECK(g->n_names >= 1);

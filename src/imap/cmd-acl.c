@@ -4,9 +4,11 @@
  * a, with RFC 2086's c (= k x) and d (= t e) read and shown.
  *
  * Choices: identifiers are account addresses (any case; the canonical
- * one is kept) and "anyone"; negative rights ("-ident") are refused with
- * NO; the owner holds every right, is listed first by GETACL, and its
- * rights cannot be changed. SETACL, DELETEACL, GETACL and LISTRIGHTS need
+ * one is kept) and "anyone", each also with "-" for negative rights (RFC
+ * 4314 2: what "-ident" holds is taken from what ident and anyone grant;
+ * GETACL lists them as stored, MYRIGHTS and every check see the
+ * difference); the owner holds every right, is listed first by GETACL,
+ * and its rights cannot be changed nor taken. SETACL, DELETEACL, GETACL and LISTRIGHTS need
  * "a" on the folder, MYRIGHTS any right (RFC 4314 4).
  *
  * Trust: runs for an authenticated, untrusted client on a worker thread.
@@ -95,30 +97,29 @@ folder_exists(struct imap_cmd *cmd, const struct imap_acl_ref *ref)
 	return found;
 }
 
-/* The identifier to store: "anyone", or an account's canonical address.
- * NULL after a NO. */
+/* The identifier to store: "anyone", or an account's canonical address,
+ * each with its "-" for negative rights (RFC 4314 2). NULL after a NO. */
 static char *
 ident_canonical(struct imap_cmd *cmd, const struct acl_args *a)
 {
 	struct acct_snapshot *snap;
-	const char *canon;
+	const char *canon, *id = a->ident;
+	bool neg = id[0] == MBOX_ACL_NEGATIVE;
 	char *r = NULL;
 
-	if (a->ident[0] == '-') {
-		imap_cmd_no(cmd, "[CANNOT] Negative rights are not supported");
-		return NULL;
-	}
-	if (strcasecmp(a->ident, MBOX_ACL_ANYONE) == 0)
-		return xstrdup(MBOX_ACL_ANYONE);
+	if (neg)
+		id++;
+	if (strcasecmp(id, MBOX_ACL_ANYONE) == 0)
+		return xasprintf("%s%s", neg ? "-" : "", MBOX_ACL_ANYONE);
 	snap = server_accounts();
-	canon = snap ? acct_user_canonical(snap, a->ident) : NULL;
+	canon = snap && id[0] != '\0' ? acct_user_canonical(snap, id) : NULL;
 	if (canon != NULL)
-		r = xstrdup(canon);
+		r = xasprintf("%s%s", neg ? "-" : "", canon);
 	if (snap)
 		acct_snapshot_unref(&snap);
 	if (r == NULL)
 		imap_cmd_no(cmd, "[CANNOT] Unknown identifier");
-	else if (strcmp(r, a->ref.owner) == 0) {
+	else if (strcmp(r + neg, a->ref.owner) == 0) {
 		imap_cmd_no(cmd, "[CANNOT] The owner's rights cannot change");
 		XFREE(&r);
 	}

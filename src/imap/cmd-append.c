@@ -27,6 +27,7 @@
 #include "imap/imap_acl.h"
 #include "imap/imap_catenate.h"
 #include "imap/imap_msgs.h"
+#include "imap/imap_notify.h"
 #include "imap/imap_quota.h"
 #include "mail/imap_section.h"
 #include "store/mailbox.h"
@@ -286,6 +287,7 @@ append_all(struct imap_cmd *cmd, const struct imap_acl_ref *to,
 
 		buf_init(&code, 0);
 		appenduid(&code, uidvalidity, uids, a->count);
+		imap_notify_own_added(cmd->c, to, uids, a->count);
 		imap_cmd_ok(cmd, "%s APPEND completed", buf_cstr(&code));
 		buf_free(&code);
 	}

@@ -43,6 +43,7 @@
 #include "imap/imap_acl.h"
 #include "imap/imap_client.h"
 #include "imap/imap_msgs.h"
+#include "imap/imap_notify.h"
 #include "mail/imap_msgstruct.h"
 #include "mail/imap_section.h"
 #include "mail/mail_preview.h"
@@ -75,9 +76,8 @@ struct fetch_ctx {
 };
 
 static void
-fetch_ctx_free(struct imap_cmd *cmd)
+fetch_ctx_destroy(struct fetch_ctx *x)
 {
-	struct fetch_ctx *x = cmd->ctx;
 	unsigned i;
 
 	if (x == NULL)
@@ -90,6 +90,12 @@ fetch_ctx_free(struct imap_cmd *cmd)
 	free(x->marked);
 	buf_free(&x->scratch);
 	free(x);
+}
+
+static void
+fetch_ctx_free(struct imap_cmd *cmd)
+{
+	fetch_ctx_destroy(cmd->ctx);
 	cmd->ctx = NULL;
 }
 
@@ -662,4 +668,43 @@ cmd_fetch(struct imap_cmd *cmd)
 out:
 	mbox_hdr_reader_free(&x->hdrs);
 	return res;
+}
+
+/* ---- NOTIFY's MessageNew (RFC 5465 5.2) --------------------------------- */
+
+struct fetch_ctx *
+imap_fetch_plan(struct imap_fetch *f, const char **error_r)
+{
+	struct fetch_ctx *x = xcalloc(1, sizeof(*x));
+
+	x->f = *f;
+	memset(f, 0, sizeof(*f));
+	buf_init(&x->scratch, 0);
+	if (plan(x, error_r) < 0) {
+		fetch_ctx_destroy(x);
+		return NULL;
+	}
+	x->set_seen = false;	/* a notification changes nothing */
+	return x;
+}
+
+void
+imap_fetch_plan_free(struct fetch_ctx **xp)
+{
+	fetch_ctx_destroy(*xp);
+	*xp = NULL;
+}
+
+void
+imap_fetch_unsolicited(struct imap_client *c, struct fetch_ctx *x,
+    uint32_t seq, struct buf *out)
+{
+	struct imap_cmd tmp = { .c = c };
+
+	tmp.out = *out;		/* fetch_one writes to a command's out */
+	imap_out_new_keywords(&tmp.out, c->view, c->readonly);
+	(void)fetch_one(&tmp, x, seq);	/* a failure: no response, as
+					   for an expunged message */
+	*out = tmp.out;
+	free(tmp.tagged);
 }

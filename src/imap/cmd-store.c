@@ -27,6 +27,7 @@
 #include "imap/imap_acl.h"
 #include "imap/imap_client.h"
 #include "imap/imap_msgs.h"
+#include "imap/imap_notify.h"
 #include "imap/imap_quota.h"
 #include "store/mailbox.h"
 #include "store/mailbox_acl.h"
@@ -349,8 +350,10 @@ copy_or_move(struct imap_cmd *cmd, bool move)
 	else if ((r = imap_acl_copy(cmd, seq, n, &to, move, &uidvalidity,
 	    &src, &dst, &n_copied, &serror)) < 0)
 		imap_cmd_store_error(cmd, r, true, serror);
-	else
+	else {
+		imap_notify_own_added(cmd->c, &to, dst, n_copied);
 		copy_done(cmd, move, uidvalidity, src, dst, n_copied);
+	}
 	imap_acl_ref_free(&to);
 	imap_seqset_free(&set);
 	imap_seqset_free(&seqs);

@@ -303,6 +303,14 @@ struct imap_fetch {
 int imap_args_parse_fetch(const struct imap_arg *args, unsigned count,
     bool uid, struct imap_fetch *f, const char **error_r);
 void imap_fetch_free(struct imap_fetch *f);
+/*
+ * Adds the items of a "(" fetch-att *(SP fetch-att) ")" list to f (no
+ * macros, no set: NOTIFY's MessageNew attributes, RFC 5465 8), with
+ * FETCH's grammar and limits. Returns 0, or -1 with *error_r (f may hold
+ * items then: free it).
+ */
+int imap_args_parse_fetch_atts(const struct imap_arg *a, struct imap_fetch *f,
+    const char **error_r);
 
 /* ------------------------------------------------------------------ */
 /* STORE                                                                */

@@ -144,6 +144,7 @@ imap_client_updates(struct imap_client *c, struct buf *out,
 {
 	struct mbox_changes ch;
 	char *err = NULL;
+	uint32_t known, last_uid;
 
 	imap_notify_updates(c, out);	/* other mailboxes (NOTIFY) */
 	if (c->view == NULL)
@@ -156,6 +157,8 @@ imap_client_updates(struct imap_client *c, struct buf *out,
 		free(err);		/* report what we know */
 	if (!allow_expunge)
 		return true;	/* changes wait: numbering must not move */
+	known = mbox_view_count(c->view);
+	last_uid = known > 0 ? mbox_view_uid(c->view, known) : 0;
 	mbox_view_changes(c->view, &ch);
 	if (ch.gone) {
 		mbox_changes_free(&ch);
@@ -178,6 +181,7 @@ imap_client_updates(struct imap_client *c, struct buf *out,
 		buf_printf(out, "* %u EXISTS\r\n", ch.exists);
 		if (!c->rev2)
 			buf_printf(out, "* %u RECENT\r\n", ch.recent);
+		imap_notify_new_messages(c, out, last_uid);
 	}
 	for (size_t i = 0; i < ch.n_flags; i++) {
 		struct mbox_msg_info mi;
@@ -258,6 +262,7 @@ imap_cmd_end(struct imap_cmd *cmd)
 	if (c->base.tls_on_drain)
 		return;	/* STARTTLS: busy until the handshake after the OK */
 	session_resume(&c->base);	/* or BYE when the server stops */
+	imap_notify_resume(c);		/* NOTIFY between commands */
 }
 
 void

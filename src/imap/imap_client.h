@@ -136,6 +136,9 @@ struct imap_client {
 	/* NOTIFY (RFC 5465): what to tell about other mailboxes, and the
 	 * store's user watch (imap_notify.c); NULL: NOTIFY NONE. */
 	struct imap_notify_state *notify;
+	bool			 notify_later;	/* a wake while busy */
+	struct mbox_view	*notify_view;	/* the view it watches (NULL:
+						   none, IDLE took it) */
 };
 
 struct imap_cmd {
@@ -314,6 +317,20 @@ void imap_idle_line(struct imap_client *c, const char *line, size_t len);
 void imap_idle_stop(struct imap_client *c);
 /* Loop: something changed; an idling session computes its updates. */
 void imap_idle_wake(void *c);
+/* The worker job of IDLE's and NOTIFY's reports (imap_notify_push.c):
+ * the updates of imap_client_updates (quiet: only imap_notify_updates's,
+ * for other mailboxes) into out; gone: the selected mailbox went. */
+struct imap_updates_job {
+	struct imap_client	*c;
+	struct buf		 out;
+	bool			 gone;
+	bool			 quiet;
+};
+void imap_updates_work(void *job);
+/* Loop, when it is done: drops the job's session reference, writes the
+ * lines (BYE and close when gone), frees j; false when the session had
+ * closed meanwhile (touch nothing more of it). */
+bool imap_updates_deliver(struct imap_updates_job *j);
 
 /* imap_commands.c */
 const struct imap_command_def *imap_command_find(const char *name);

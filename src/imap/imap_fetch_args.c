@@ -387,7 +387,6 @@ parse_fetch_items(struct imap_fetch *f, const struct imap_arg *a,
     const char **error_r)
 {
 	const char *s;
-	unsigned i;
 
 	if ((s = atom_of(a)) != NULL) {
 		if (strcasecmp(s, "ALL") == 0)
@@ -400,6 +399,15 @@ parse_fetch_items(struct imap_fetch *f, const struct imap_arg *a,
 			return parse_fetch_att(f, a, error_r);
 		return 0;
 	}
+	return imap_args_parse_fetch_atts(a, f, error_r);
+}
+
+int
+imap_args_parse_fetch_atts(const struct imap_arg *a, struct imap_fetch *f,
+    const char **error_r)
+{
+	unsigned i;
+
 	if (a->type != IMAP_ARG_LIST || a->list_count == 0)
 		return err(error_r, "Invalid FETCH items");
 	for (i = 0; i < a->list_count; i++) {

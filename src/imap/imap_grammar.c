@@ -103,8 +103,9 @@ finish_name(struct imap_parser *p, unsigned char c)
 	p->name_done = true;
 	if (strcmp(name, "APPEND") == 0 && !p->uid)
 		p->kind = K_APPEND;
-	else if (strcmp(name, "FETCH") == 0)
-		p->kind = K_FETCH;
+	else if (strcmp(name, "FETCH") == 0 ||
+	    (strcmp(name, "NOTIFY") == 0 && !p->uid))	/* MessageNew's */
+		p->kind = K_FETCH;				/* fetch-att */
 	else if (strcmp(name, "SETMETADATA") == 0 && !p->uid)
 		p->kind = K_SETMETADATA;
 	if (c == ' ')
@@ -256,7 +257,8 @@ step_after_arg(struct imap_parser *p, unsigned char c)
 	return ip_fail_char(p, c, REPLY_SPACE);
 }
 
-/* In FETCH, "BODY[" and "BODY.PEEK[" open a section that may hold SP. */
+/* In FETCH (and NOTIFY's fetch-att), "BODY[" and "BODY.PEEK[" open a
+   section that may hold SP. */
 static bool
 opens_section(const struct imap_parser *p)
 {

@@ -18,17 +18,29 @@
 #include "util/worker.h"
 #include "util/xmalloc.h"
 
-struct imap_idle_job {
-	struct imap_client	*c;
-	struct buf		 out;
-	bool			 gone;
-	bool			 quiet;	/* NOTIFY: other mailboxes only */
-};
-
-static void
-imap_idle_work(void *arg)
+bool
+imap_updates_deliver(struct imap_updates_job *j)
 {
-	struct imap_idle_job *j = arg;
+	struct imap_client *c = j->c;
+	bool open;
+
+	session_unref(&c->base);	/* the job's */
+	open = !session_closed(&c->base);
+	if (open && j->out.len)
+		io_write(c->base.io, j->out.data, j->out.len);
+	if (open && j->gone) {
+		imap_send(c, "* BYE Mailbox was deleted elsewhere");
+		imap_close(c);
+	}
+	buf_free(&j->out);
+	free(j);
+	return open;
+}
+
+void
+imap_updates_work(void *arg)
+{
+	struct imap_updates_job *j = arg;
 
 	if (j->quiet)
 		imap_notify_updates(j->c, &j->out);
@@ -39,24 +51,12 @@ imap_idle_work(void *arg)
 static void
 imap_idle_job_done(void *arg)
 {
-	struct imap_idle_job *j = arg;
+	struct imap_updates_job *j = arg;
 	struct imap_client *c = j->c;
 
 	c->base.busy = false;
-	session_unref(&c->base);	/* the job's */
-	if (session_closed(&c->base)) {	/* the free drops c->cmd */
-		buf_free(&j->out);
-		free(j);
-		return;
-	}
-	if (j->out.len)
-		io_write(c->base.io, j->out.data, j->out.len);
-	if (j->gone) {
-		imap_send(c, "* BYE Mailbox was deleted elsewhere");
-		imap_close(c);
-	}
-	buf_free(&j->out);
-	free(j);
+	if (!imap_updates_deliver(j))
+		return;			/* the free drops c->cmd */
 	if (!c->idling) {		/* DONE came meanwhile */
 		imap_cmd_ok(c->cmd, "IDLE terminated");
 		imap_cmd_finish(c->cmd);
@@ -77,7 +77,7 @@ void
 imap_idle_wake(void *arg)
 {
 	struct imap_client *c = arg;
-	struct imap_idle_job *j;
+	struct imap_updates_job *j;
 
 	if (!c->idling || c->base.state != SESSION_ACTIVE)
 		return;
@@ -92,7 +92,7 @@ imap_idle_wake(void *arg)
 	buf_init(&j->out, 0);
 	c->base.busy = true;
 	session_ref(&c->base);
-	worker_submit(server_thread_loop(c->base.thread), imap_idle_work,
+	worker_submit(server_thread_loop(c->base.thread), imap_updates_work,
 	    imap_idle_job_done, j);
 }
 
@@ -145,5 +145,6 @@ imap_idle_stop(struct imap_client *c)
 		c->idling = false;
 		if (c->view)
 			mbox_view_watch(c->view, NULL, NULL, NULL);
+		c->notify_view = NULL;	/* NOTIFY watches it again */
 	}
 }

@@ -11,10 +11,10 @@
  * mailbox_notify.c) queues what happens to any folder of the user - no
  * folder is polled for this; the selected mailbox keeps the view watch
  * IDLE uses. The queue is read where the session reports the selected
- * mailbox's changes (imap_client_updates: before every tagged reply, and
- * on IDLE's wake-ups, which the user watch now also causes), so the
- * client gets these responses during IDLE at once and otherwise with its
- * next command's answer. A queue overflow (MBOX_EVENTS_MAX) ends the
+ * mailbox's changes (imap_client_updates: before every tagged reply, on
+ * IDLE's wake-ups, and between commands by imap_notify_push.c, which the
+ * watches wake), so the client gets these responses as they happen or,
+ * while a command runs, with its answer. A queue overflow (MBOX_EVENTS_MAX) ends the
  * notifications with "* OK [NOTIFICATIONOVERFLOW]", as RFC 5465 5.8
  * allows; the client then asks for STATUS itself.
  *
@@ -33,15 +33,20 @@
  * The selected mailbox: the usual EXISTS, EXPUNGE and FETCH FLAGS at the
  * end of every command whatever the NOTIFY (the base protocol's
  * updates), and during IDLE when SELECTED or SELECTED-DELAYED asks for
- * message events; without them (or with NONE, RFC 5465 3.1) IDLE is
- * quiet about it. MessageNew's fetch attributes are accepted and not
- * sent (the client FETCHes after EXISTS).
+ * message events, between commands for SELECTED; without them (or with
+ * NONE, RFC 5465 3.1) IDLE is quiet about it. MessageNew's fetch
+ * attributes (RFC 5465 5.2) are planned by cmd-fetch.c at NOTIFY time
+ * and sent as "* n FETCH" right after the EXISTS, wherever that goes
+ * out, for each new message but those the session APPENDed, COPYed or
+ * MOVEd there itself (imap_notify_own_added: the client knows them).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "imap/cmd-mailbox.h"
+#include "imap/imap_acl.h"
 #include "imap/imap_client.h"
+#include "imap/imap_msgs.h"
 #include "imap/imap_notify.h"
 #include "store/mailbox.h"
 #include "util/xmalloc.h"
@@ -53,8 +58,24 @@ struct sent_status {
 	struct mbox_status	 st;
 };
 
+/* UIDs the session put into its selected mailbox itself (APPEND, COPY,
+   MOVE): it knows them, so MessageNew sends them no FETCH. */
+#define NOTIFY_OWN_MAX		64	/* UID ranges kept */
+#define NOTIFY_FETCH_MAX	1000	/* FETCHes in one report; the
+					   client FETCHes the rest */
+#define NOTIFY_FETCH_BYTES	(4 * 1024 * 1024)	/* ... and octets
+					   (one message may exceed it) */
+
+struct own_range {
+	uint32_t		 lo, hi;
+};
+
 struct imap_notify_state {
 	struct imap_notify	 spec;		/* names decoded to UTF-8 */
+	struct fetch_ctx	*fetch;		/* SELECTED MessageNew's
+						   attributes, planned */
+	struct own_range	*own;		/* at most NOTIFY_OWN_MAX */
+	size_t			 n_own;
 	struct mbox_user_watch	*watch;		/* other mailboxes */
 	bool			 subscribed;	/* a SUBSCRIBED group */
 	struct sent_status	*sent;		/* at most MBOX_FOLDERS_MAX */
@@ -77,6 +98,8 @@ state_free(struct imap_notify_state **sp)
 	if (st == NULL)
 		return;
 	mbox_user_watch_free(&st->watch);
+	imap_fetch_plan_free(&st->fetch);
+	free(st->own);
 	imap_notify_free(&st->spec);
 	sent_clear(st);
 	free(st->sent);
@@ -90,15 +113,6 @@ imap_notify_end(struct imap_client *c)
 	state_free(&c->notify);
 }
 
-/* The store says something happened: IDLE reports it now. */
-static void
-notify_wake(void *arg)
-{
-	struct imap_client *c = arg;
-
-	if (c->idling)
-		imap_idle_wake(c);
-}
 
 void
 imap_notify_acting(struct imap_client *c, bool on)
@@ -107,20 +121,29 @@ imap_notify_acting(struct imap_client *c, bool on)
 	    NULL);
 }
 
+/* The SELECTED (delayed: or SELECTED-DELAYED) group asks for message
+   events. */
+static bool
+selected_events(const struct imap_notify *n, bool delayed)
+{
+	for (unsigned i = 0; i < n->n_groups; i++)
+		if ((n->groups[i].filter == IMAP_NF_SELECTED || (delayed &&
+		    n->groups[i].filter == IMAP_NF_SELECTED_DELAYED)) &&
+		    n->groups[i].events != 0)
+			return true;
+	return false;
+}
+
 bool
 imap_notify_selected_quiet(const struct imap_client *c)
 {
-	const struct imap_notify *n;
+	return c->notify != NULL && !selected_events(&c->notify->spec, true);
+}
 
-	if (c->notify == NULL)
-		return false;
-	n = &c->notify->spec;
-	for (unsigned i = 0; i < n->n_groups; i++)
-		if ((n->groups[i].filter == IMAP_NF_SELECTED ||
-		    n->groups[i].filter == IMAP_NF_SELECTED_DELAYED) &&
-		    n->groups[i].events != 0)
-			return false;
-	return true;
+bool
+imap_notify_expunge_now(const struct imap_client *c)
+{
+	return c->notify != NULL && selected_events(&c->notify->spec, false);
 }
 
 bool
@@ -386,6 +409,71 @@ imap_notify_updates(struct imap_client *c, struct buf *out)
 	mbox_events_free(ev, n);
 }
 
+/* ---- MessageNew's FETCH in the selected mailbox (RFC 5465 5.2) ------- */
+
+void
+imap_notify_own_added(struct imap_client *c, const struct imap_acl_ref *to,
+    const uint32_t *uids, size_t n)
+{
+	struct imap_notify_state *st = c->notify;
+	char *selected;
+	bool same;
+	size_t i;
+
+	if (st == NULL || st->fetch == NULL || c->view == NULL || n == 0)
+		return;
+	selected = mbox_view_name(c->view);
+	same = (to->shared ? c->acl_owner != NULL &&
+	    strcmp(to->owner, c->acl_owner) == 0 : c->acl_owner == NULL) &&
+	    strcmp(to->folder, selected) == 0;
+	free(selected);
+	for (i = 0; same && i < n; i++) {
+		struct own_range *r = st->n_own ? &st->own[st->n_own - 1] :
+		    NULL;
+
+		if (r != NULL && uids[i] == r->hi + 1) {
+			r->hi++;
+			continue;
+		}
+		if (st->n_own == NOTIFY_OWN_MAX)
+			break;	/* the rest get a FETCH they could do without */
+		st->own = xrealloc(st->own, (st->n_own + 1) *
+		    sizeof(*st->own));
+		st->own[st->n_own].lo = st->own[st->n_own].hi = uids[i];
+		st->n_own++;
+	}
+}
+
+static bool
+is_own(const struct imap_notify_state *st, uint32_t uid)
+{
+	for (size_t i = 0; i < st->n_own; i++)
+		if (uid >= st->own[i].lo && uid <= st->own[i].hi)
+			return true;
+	return false;
+}
+
+void
+imap_notify_new_messages(struct imap_client *c, struct buf *out,
+    uint32_t last_uid)
+{
+	struct imap_notify_state *st = c->notify;
+	uint32_t seq, n, uid, sent = 0;
+
+	if (st == NULL || st->fetch == NULL || c->view == NULL)
+		return;
+	n = mbox_view_count(c->view);
+	for (seq = mbox_view_seq_ceil(c->view, last_uid + 1); seq <= n &&
+	    sent < NOTIFY_FETCH_MAX && out->len < NOTIFY_FETCH_BYTES; seq++) {
+		uid = mbox_view_uid(c->view, seq);
+		if (is_own(st, uid))
+			continue;
+		imap_fetch_unsolicited(c, st->fetch, seq, out);
+		sent++;
+	}
+	st->n_own = 0;
+}
+
 /* ---- the command ------------------------------------------------------- */
 
 /* Decodes the group's names as any mailbox argument; false after BAD. */
@@ -437,6 +525,30 @@ initial_status(struct imap_cmd *cmd, struct imap_notify_state *st)
 	free(selected);
 }
 
+/* SELECTED's MessageNew attributes: planned as FETCH plans them (a
+   section FETCH refuses is a BAD here too); MODSEQ turns CONDSTORE on
+   as FETCH MODSEQ does. -1 after the tagged BAD. */
+static int
+plan_fetch(struct imap_cmd *cmd, struct imap_notify_state *st)
+{
+	struct imap_notify_group *g;
+	const char *error = NULL;
+
+	for (unsigned i = 0; i < st->spec.n_groups; i++) {
+		g = &st->spec.groups[i];
+		if (g->fetch == NULL)
+			continue;
+		if ((g->fetch->items & IMAP_FETCH_MODSEQ) &&
+		    !cmd->c->condstore)
+			imap_msgs_condstore_on(cmd);
+		if ((st->fetch = imap_fetch_plan(g->fetch, &error)) == NULL) {
+			imap_cmd_bad(cmd, "%s", error);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 enum imap_cmd_result
 cmd_notify(struct imap_cmd *cmd)
 {
@@ -456,6 +568,10 @@ cmd_notify(struct imap_cmd *cmd)
 		state_free(&st);
 		return IMAP_CMD_DONE;	/* the old NOTIFY stays */
 	}
+	if (plan_fetch(cmd, st) < 0) {
+		state_free(&st);
+		return IMAP_CMD_DONE;	/* the old NOTIFY stays */
+	}
 	state_free(&c->notify);
 	if (st->spec.none) {
 		state_free(&st);
@@ -471,7 +587,7 @@ cmd_notify(struct imap_cmd *cmd)
 	}
 	if (other != 0)
 		st->watch = mbox_user_watch_new(c->mu,
-		    server_thread_loop(c->base.thread), notify_wake, c);
+		    server_thread_loop(c->base.thread), imap_notify_wake, c);
 	if (st->spec.status)
 		initial_status(cmd, st);
 	c->notify = st;

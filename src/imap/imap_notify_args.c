@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "imap/imap_args.h"
 #include "imap/imap_notify.h"
 #include "util/xmalloc.h"
 
@@ -53,6 +54,9 @@ group_free(struct imap_notify_group *g)
 	for (unsigned i = 0; i < g->n_names; i++)
 		free(g->names[i]);
 	free(g->names);
+	if (g->fetch != NULL)
+		imap_fetch_free(g->fetch);
+	free(g->fetch);
 	memset(g, 0, sizeof(*g));
 }
 
@@ -99,20 +103,17 @@ parse_names(struct nparse *p, struct imap_notify_group *g,
 	return 0;
 }
 
-/* MessageNew's "(" fetch-att *(SP fetch-att) ")": atoms (BODY.PEEK[...]
-   sections are atoms to the parser too), not used. */
+/* MessageNew's "(" fetch-att *(SP fetch-att) ")": FETCH's own grammar
+   and limits (imap_fetch_args.c), kept for the FETCH sent after EXISTS. */
 static int
-skip_fetch_atts(struct nparse *p, const struct imap_arg *a)
+parse_fetch_atts(struct nparse *p, struct imap_notify_group *g,
+    const struct imap_arg *a)
 {
-	const struct imap_arg *list;
-	unsigned count, i;
-	const char *s;
+	const char *error = NULL;
 
-	if (!imap_arg_get_list(a, &list, &count) || count == 0)
-		return fail(p, "Invalid MessageNew attributes");
-	for (i = 0; i < count; i++)
-		if (!imap_arg_get_atom(&list[i], &s))
-			return fail(p, "Invalid MessageNew attributes");
+	g->fetch = xcalloc(1, sizeof(*g->fetch));
+	if (imap_args_parse_fetch_atts(a, g->fetch, &error) < 0)
+		return fail(p, error);
 	return 0;
 }
 
@@ -141,7 +142,7 @@ parse_events(struct nparse *p, struct imap_notify_group *g,
 		g->events |= bit;
 		if (bit == IMAP_NE_MESSAGENEW && i + 1 < count &&
 		    list[i + 1].type == IMAP_ARG_LIST &&
-		    skip_fetch_atts(p, &list[++i]) < 0)
+		    parse_fetch_atts(p, g, &list[++i]) < 0)
 			return -1;
 	}
 	return 0;
@@ -164,6 +165,10 @@ check_group(struct nparse *p, const struct imap_notify_group *g)
 	    g->filter == IMAP_NF_SELECTED_DELAYED) &&
 	    (ev & ~(IMAP_NE_MESSAGE | IMAP_NE_UNKNOWN)))
 		return fail(p, "Only message events for the selected mailbox");
+	if (g->fetch != NULL && g->filter != IMAP_NF_SELECTED &&
+	    g->filter != IMAP_NF_SELECTED_DELAYED)
+		return fail(p, "MessageNew attributes only for the selected "
+		    "mailbox");
 	return 0;
 }
 

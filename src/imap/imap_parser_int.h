@@ -125,7 +125,8 @@ struct imap_parser {
 #define REPLY_SECTION	"BAD Invalid BODY[] section"
 #define REPLY_LIT_SYNTAX	"BAD Invalid literal"
 #define REPLY_LIT_NUL	"BAD NUL byte in literal (use ~{n})"
-#define REPLY_LIT8	"BAD literal8 is only allowed in APPEND"
+#define REPLY_LIT8	"BAD literal8 is only allowed in APPEND, CATENATE " \
+	"and SETMETADATA"
 #define REPLY_LIT_BIG	"BAD [TOOBIG] Literal too big"
 #define REPLY_MSG_BIG	"NO [TOOBIG] Message too big"
 /* RFC 5464 4.3: a value over the literal limit (64 KiB, cmd-metadata.c

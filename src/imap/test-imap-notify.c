@@ -51,6 +51,16 @@ test_valid(void)
 	    n.groups[3].events == IMAP_NE_SUBSCRIPTIONCHANGE);
 	imap_notify_free(&n);
 	TEST_ASSERT(n.groups == NULL);
+	/* MessageNew's attributes: FETCH's grammar, sections with SP */
+	TEST_ASSERT(parse("SET (selected-delayed (MessageNew (UID "
+	    "BODY.PEEK[HEADER.FIELDS (From Subject)] PREVIEW (LAZY)) "
+	    "MessageExpunge))", &n) == 0);
+	TEST_ASSERT(n.groups[0].fetch != NULL &&
+	    n.groups[0].fetch->items == (IMAP_FETCH_UID |
+	    IMAP_FETCH_PREVIEW) && n.groups[0].fetch->body_count == 1 &&
+	    n.groups[0].fetch->bodies[0].peek &&
+	    n.groups[0].fetch->bodies[0].field_count == 2);
+	imap_notify_free(&n);
 	TEST_ASSERT(parse("set (PERSONAL (messagenew MESSAGEEXPUNGE))", &n)
 	    == 0 && n.groups[0].filter == IMAP_NF_PERSONAL);
 	imap_notify_free(&n);
@@ -73,6 +83,11 @@ test_invalid(void)
 		"SET (personal (MessageNew () MessageExpunge))",
 		"SET (personal (MessageNew (\"UID\") MessageExpunge))",
 		"SET (personal (\"MailboxName\"))",
+		"SET (personal (MessageNew (UID) MessageExpunge))",
+		"SET (selected (MessageNew (ALL) MessageExpunge))",
+		"SET (selected (MessageNew (UID NOSUCH) MessageExpunge))",
+		"SET (selected (MessageNew (BODY[HEADER.FIELDS ()]) "
+		    "MessageExpunge))",
 	};
 	struct imap_notify n;
 	struct buf b;

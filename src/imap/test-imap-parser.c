@@ -395,9 +395,11 @@ static const struct pcase invalid_cases[] = {
 	  sizeof("a X {3+}\r\na\0b\r\nb NOOP\r\n") - 1,
 	  "E SYNTAX a BAD NUL byte in literal (use ~{n}) skip | C b NOOP" },
 	{ "a LOGIN ~{1+}\r\nx y\r\nb NOOP\r\n", 0,
-	  "E SYNTAX a BAD literal8 is only allowed in APPEND skip | C b NOOP" },
+	  "E SYNTAX a BAD literal8 is only allowed in APPEND, CATENATE and "
+	  "SETMETADATA skip | C b NOOP" },
 	{ "a LOGIN ~{1}\r\nb NOOP\r\n", 0,
-	  "E SYNTAX a BAD literal8 is only allowed in APPEND | C b NOOP" },
+	  "E SYNTAX a BAD literal8 is only allowed in APPEND, CATENATE and "
+	  "SETMETADATA | C b NOOP" },
 	{ "a X {99999999999999999999}\r\n", 0,
 	  "E TOOBIG a BAD [TOOBIG] Literal too big skip" },
 	/* resync honours {n+} on a bad line, and the line it continues */

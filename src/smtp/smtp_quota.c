@@ -9,12 +9,21 @@
  *   limit (or it already holds its MESSAGE limit). The other recipients
  *   of the transaction are not affected. A usage not computed yet is
  *   computed on a worker and the recipient is taken this time.
- * - After the data, when the size is known: a transaction with exactly
- *   one recipient (one local mailbox) gets 452 4.2.2 for the message when
- *   it does not fit. With several recipients one reply would speak for
- *   all of them, so the message is delivered: the quota may then be
- *   passed by at most this message (a soft limit, as Dovecot's
- *   quota_grace and Maildir++ allow).
+ * - After the data, when the size is known, each recipient that is one
+ *   local mailbox is checked again. When every recipient of the
+ *   transaction is such a mailbox and none of them has room, the message
+ *   gets 452 4.2.2 (the one reply is true for each). When some have room
+ *   and others not, SMTP's one reply cannot refuse only the latter:
+ *   the message is delivered to all, and each mailbox without room goes
+ *   past its limit by this one message, logged as over-quota-grace.
+ *   That is Dovecot's quota_grace (the message that crosses the limit is
+ *   still saved; the next one is refused at RCPT). The alternative,
+ *   250 then a bounce from tem for that recipient, is what Postfix does
+ *   after a per-recipient LMTP refusal - and the backscatter Dovecot's
+ *   quota-status service exists to avoid: the sender of mail that
+ *   reached the RCPT check under the limit is often forged. Each
+ *   mailbox passed its RCPT check under its limit (usage + SIZE=), so it
+ *   ends at most one message over it.
  * - An alias expanding to several targets is not checked: one full
  *   mailbox must not hold up everyone else's copy.
  *
@@ -106,13 +115,28 @@ smtp_quota_data(struct smtp_session *s)
 {
 	struct acct_quota q;
 	uint64_t size = msg_spool_size(s->spool);
+	bool *full = xcalloc(s->nrcpt ? s->nrcpt : 1, sizeof(*full));
+	unsigned over = 0, i;
 	char *root;
 
-	if (s->nrcpt != 1 || (root = single_box(s, &s->rcpts[0], &q)) == NULL ||
-	    verdict(s, root, &q, size) != QUOTA_OVER)
+	for (i = 0; i < s->nrcpt; i++)
+		if ((root = single_box(s, &s->rcpts[i], &q)) != NULL &&
+		    verdict(s, root, &q, size) == QUOTA_OVER) {
+			full[i] = true;
+			over++;
+		}
+	if (over > 0 && over < s->nrcpt)	/* the grace: see the top */
+		for (i = 0; i < s->nrcpt; i++)
+			if (full[i])
+				log_info("%s smtp over-quota-grace msgid=%s "
+				    "to=<%s> size=%llu", s->base.id, s->msgid,
+				    s->rcpts[i].res.t->address,
+				    (unsigned long long)size);
+	free(full);
+	if (over == 0 || over < s->nrcpt)
 		return true;
-	log_info("%s smtp reject over-quota msgid=%s size=%llu", s->base.id,
-	    s->msgid, (unsigned long long)size);
+	log_info("%s smtp reject over-quota msgid=%s rcpts=%u size=%llu",
+	    s->base.id, s->msgid, s->nrcpt, (unsigned long long)size);
 	smtp_reply(s, "452 4.2.2 Mailbox full, try again later");
 	return false;
 }

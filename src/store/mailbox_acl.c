@@ -308,10 +308,27 @@ mbox_acl_set(const char *data_dir, const char *owner, const char *folder,
 	return r;
 }
 
+/* A user's rights gathered from its rows and anyone's: RFC 4314 2's
+   effective rights are the positive ones minus the negative ones. */
+struct posneg {
+	unsigned	 pos, neg;
+};
+
+static void
+posneg_add(struct posneg *pn, sqlite3_stmt *st, int ident_col)
+{
+	const char *id = (const char *)sqlite3_column_text(st, ident_col);
+
+	if (id != NULL && id[0] == MBOX_ACL_NEGATIVE)
+		pn->neg |= col_rights(st, ident_col + 1);
+	else
+		pn->pos |= col_rights(st, ident_col + 1);
+}
+
 static bool
 rights_row(sqlite3_stmt *st, void *arg)
 {
-	*(unsigned *)arg |= col_rights(st, 0);
+	posneg_add(arg, st, 0);
 	return true;
 }
 
@@ -320,21 +337,23 @@ mbox_acl_rights(const char *data_dir, const char *owner, const char *folder,
     const char *user, unsigned *rights_r, char **error_r)
 {
 	const char *p[] = { owner, folder, user, MBOX_ACL_ANYONE, NULL };
-	unsigned rights = 0;
-	int r = read_rows(data_dir, "SELECT rights FROM acl WHERE "
-	    "owner = ?1 AND folder = ?2 AND ident IN (?3, ?4)", p, rights_row,
-	    &rights, error_r);
+	struct posneg pn = { 0, 0 };
+	int r = read_rows(data_dir, "SELECT ident, rights FROM acl WHERE "
+	    "owner = ?1 AND folder = ?2 AND ident IN (?3, ?4, '-' || ?3, "
+	    "'-' || ?4)", p, rights_row, &pn, error_r);
 
-	*rights_r = r < 0 ? 0 : rights;
+	*rights_r = r < 0 ? 0 : pn.pos & ~pn.neg;
 	return r;
 }
 
 struct shares {
 	struct mbox_acl_share	*s;
-	size_t			 n, cap;
+	struct posneg		*pn;	/* beside s, while reading */
+	size_t			 n, cap, cap_pn;
 };
 
-/* Rows of one folder are adjacent (the user's and anyone's): merged. */
+/* Rows of one folder are adjacent (the user's and anyone's, positive
+   and negative): merged. */
 static bool
 share_row(sqlite3_stmt *st, void *arg)
 {
@@ -342,18 +361,22 @@ share_row(sqlite3_stmt *st, void *arg)
 	const char *o = (const char *)sqlite3_column_text(st, 0);
 	const char *f = (const char *)sqlite3_column_text(st, 1);
 	struct mbox_acl_share *e;
+	struct posneg *pn;
+	size_t n_pn;
 
 	if (l->n > 0 && strcmp(l->s[l->n - 1].owner, o) == 0 &&
 	    strcmp(l->s[l->n - 1].folder, f) == 0) {
-		l->s[l->n - 1].rights |= col_rights(st, 2);
+		posneg_add(&l->pn[l->n - 1], st, 2);
 		return true;
 	}
 	if (l->n == MBOX_ACL_SHARES_MAX)
 		return false;
+	n_pn = l->n;
+	pn = ARRAY_PUSH(l->pn, n_pn, l->cap_pn);	/* zeroed */
+	posneg_add(pn, st, 2);
 	e = ARRAY_PUSH(l->s, l->n, l->cap);
 	e->owner = xstrdup(o);
 	e->folder = xstrdup(f);
-	e->rights = col_rights(st, 2);
 	return true;
 }
 
@@ -362,11 +385,25 @@ mbox_acl_shared_with(const char *data_dir, const char *user,
     struct mbox_acl_share **list_r, size_t *n_r, char **error_r)
 {
 	const char *p[] = { user, MBOX_ACL_ANYONE, NULL };
-	struct shares l = { NULL, 0, 0 };
-	int r = read_rows(data_dir, "SELECT owner, folder, rights FROM acl "
-	    "WHERE ident IN (?1, ?2) AND owner != ?1 ORDER BY owner, folder",
-	    p, share_row, &l, error_r);
+	struct shares l = { NULL, NULL, 0, 0, 0 };
+	size_t i, kept = 0;
+	int r = read_rows(data_dir, "SELECT owner, folder, ident, rights "
+	    "FROM acl WHERE ident IN (?1, ?2, '-' || ?1, '-' || ?2) AND "
+	    "owner != ?1 ORDER BY owner, folder", p, share_row, &l, error_r);
 
+	/* effective rights; a folder whose rights were all taken away is
+	   not shared with the user */
+	for (i = 0; r == 0 && i < l.n; i++) {
+		l.s[i].rights = l.pn[i].pos & ~l.pn[i].neg;
+		if (l.s[i].rights == 0) {
+			free(l.s[i].owner);
+			free(l.s[i].folder);
+		} else
+			l.s[kept++] = l.s[i];
+	}
+	if (r == 0)
+		l.n = kept;
+	free(l.pn);
 	if (r < 0) {
 		mbox_acl_shares_free(l.s, l.n);
 		l.s = NULL;

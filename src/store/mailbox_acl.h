@@ -16,7 +16,10 @@
  * shared WITH a user (a look-up by identifier across owners).
  *
  * The owner of a folder has every right and is never stored; a row with
- * no rights is deleted. Negative rights ("-ident") are not supported.
+ * no rights is deleted. Negative rights (RFC 4314 2) are rows whose
+ * identifier is "-" + an identifier ("-anyone", "-user@domain"): a
+ * user's effective rights are those of its entry and anyone's minus
+ * those of "-" + either.
  *
  * THREADS: functions marked BLOCKING run SQLite: call them from a worker.
  * The database handle is process-wide, opened at first use, serialized
@@ -52,6 +55,8 @@
 
 /* The identifier meaning every user. */
 #define MBOX_ACL_ANYONE		"anyone"
+/* The first character of a negative-rights identifier. */
+#define MBOX_ACL_NEGATIVE	'-'
 
 /*
  * Parses an RFC 4314 rights string (no "+"/"-" prefix) into bits. The
@@ -82,7 +87,8 @@ int mbox_acl_set(const char *data_dir, const char *owner, const char *folder,
     const char *ident, unsigned rights, char **error_r);
 
 /* The rights user holds on owner's folder: its own entry's plus
- * "anyone"'s (0 if neither). The owner is not special here. */
+ * "anyone"'s, minus "-user"'s and "-anyone"'s (0 if none). The owner is
+ * not special here. */
 int mbox_acl_rights(const char *data_dir, const char *owner,
     const char *folder, const char *user, unsigned *rights_r,
     char **error_r);
@@ -93,8 +99,9 @@ struct mbox_acl_share {
 	unsigned	 rights;	/* user's and anyone's, together */
 };
 
-/* Every folder of another owner on which user (or anyone) holds a right,
- * sorted by owner then folder, at most MBOX_ACL_SHARES_MAX. */
+/* Every folder of another owner on which user (or anyone) holds a right
+ * that no negative right takes away, sorted by owner then folder, at
+ * most MBOX_ACL_SHARES_MAX. */
 int mbox_acl_shared_with(const char *data_dir, const char *user,
     struct mbox_acl_share **list_r, size_t *n_r, char **error_r);
 void mbox_acl_shares_free(struct mbox_acl_share *list, size_t n);

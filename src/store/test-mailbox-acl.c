@@ -142,6 +142,49 @@ test_shared_with(void)
 	mbox_acl_shares_free(s, n);
 }
 
+/* RFC 4314 2: "-ident" takes rights away from what ident and anyone
+   grant, also in the list of folders shared with a user. */
+static void
+test_negative_rights(void)
+{
+	struct mbox_acl_share *s;
+	size_t n, i;
+	bool listed = false;
+
+	TEST_ASSERT(mbox_acl_set(dir, "n@x.test", "N", MBOX_ACL_ANYONE,
+	    MBOX_ACL_LOOKUP | MBOX_ACL_READ | MBOX_ACL_SEEN, NULL) == 0);
+	TEST_ASSERT(mbox_acl_set(dir, "n@x.test", "N", "w@x.test",
+	    MBOX_ACL_WRITE, NULL) == 0);
+	TEST_ASSERT(mbox_acl_set(dir, "n@x.test", "N", "-w@x.test",
+	    MBOX_ACL_SEEN | MBOX_ACL_WRITE, NULL) == 0);
+	TEST_ASSERT(rights_of("n@x.test", "N", "w@x.test") ==
+	    (MBOX_ACL_LOOKUP | MBOX_ACL_READ));
+	TEST_ASSERT(rights_of("n@x.test", "N", "y@x.test") ==
+	    (MBOX_ACL_LOOKUP | MBOX_ACL_READ | MBOX_ACL_SEEN));
+	/* -anyone applies to everyone, even with a positive entry */
+	TEST_ASSERT(mbox_acl_set(dir, "n@x.test", "N", "-anyone",
+	    MBOX_ACL_READ, NULL) == 0);
+	TEST_ASSERT(rights_of("n@x.test", "N", "y@x.test") ==
+	    (MBOX_ACL_LOOKUP | MBOX_ACL_SEEN));
+	TEST_ASSERT(rights_of("n@x.test", "N", "w@x.test") == MBOX_ACL_LOOKUP);
+	/* all taken away: not shared with the user any more */
+	TEST_ASSERT(mbox_acl_set(dir, "n@x.test", "N", "-w@x.test",
+	    MBOX_ACL_ALL, NULL) == 0);
+	TEST_ASSERT(rights_of("n@x.test", "N", "w@x.test") == 0);
+	TEST_ASSERT(mbox_acl_shared_with(dir, "w@x.test", &s, &n, NULL) == 0);
+	for (i = 0; i < n; i++)
+		listed |= strcmp(s[i].owner, "n@x.test") == 0;
+	TEST_ASSERT(!listed);
+	mbox_acl_shares_free(s, n);
+	TEST_ASSERT(mbox_acl_shared_with(dir, "y@x.test", &s, &n, NULL) == 0);
+	for (i = 0; i < n; i++)
+		if (strcmp(s[i].owner, "n@x.test") == 0)
+			TEST_ASSERT(s[i].rights == (MBOX_ACL_LOOKUP |
+			    MBOX_ACL_SEEN));
+	mbox_acl_shares_free(s, n);
+	TEST_ASSERT(mbox_acl_drop(dir, "n@x.test", "N", NULL) == 0);
+}
+
 static void
 test_rename_and_drop(void)
 {
@@ -206,6 +249,7 @@ main(void)
 	TEST_RUN(test_parse);
 	TEST_RUN(test_set_get_rights);
 	TEST_RUN(test_shared_with);
+	TEST_RUN(test_negative_rights);
 	TEST_RUN(test_rename_and_drop);
 	TEST_RUN(test_limit_and_reopen);
 	mbox_acl_shutdown();

@@ -365,8 +365,6 @@ def test_acl_commands(users):
     assert r.lines == ["* ACL Box %s lrswipkxteacd anyone ted %s lwkxc" %
                        (a_addr, b_addr)]
     r = a.cmd("SETACL Box %s lrz" % b_addr, expect="BAD")
-    r = a.cmd("SETACL Box -%s r" % b_addr, expect="NO")
-    assert "Negative" in r.tagged
     r = a.cmd("SETACL Box nobody@a.test r", expect="NO")
     r = a.cmd("SETACL Box %s r" % a_addr, expect="NO")
     r = a.cmd("SETACL Nope %s r" % b_addr, expect="NO")
@@ -474,3 +472,41 @@ def test_acl_survives_a_restart(srv, users):
     finally:
         b.close()
     assert os.path.exists(os.path.join(srv.data_dir, "acl.sqlite"))
+
+
+def test_negative_rights_with_imaplib(srv, users):
+    """RFC 4314 2: "-ident" rights are taken away from what ident and
+    anyone grant: SETACL and DELETEACL take them, GETACL lists them,
+    MYRIGHTS, LIST and every command see what is left."""
+    (a_addr, a), (b_addr, b), (c_addr, c) = users(3)
+    share(a, "Team", "anyone", "lrs", n=1)
+    m = imaplib_login(srv, a_addr)
+    assert m.setacl("Team", "-" + b_addr.upper(), "r")[0] == "OK"
+    typ, dat = m.getacl("Team")
+    assert typ == "OK" and dat == [
+        ("Team %s lrswipkxteacd -%s r anyone lrs" % (a_addr, b_addr)
+         ).encode()], dat
+    assert a.cmd("LISTRIGHTS Team -%s" % b_addr).lines == [
+        '* LISTRIGHTS Team -%s "" l r s w i p k x t e a c d' % b_addr]
+    # b keeps l and s, lost r: listed, not readable
+    box = "shared/%s/Team" % a_addr
+    assert b.cmd("MYRIGHTS %s" % box).lines == ["* MYRIGHTS %s ls" % box]
+    assert box in list_names(b.cmd('LIST "" "*"'))
+    r = b.cmd("SELECT %s" % box, expect="NO")
+    assert "[NOPERM]" in r.tagged, r
+    assert c.cmd("MYRIGHTS %s" % box).lines == ["* MYRIGHTS %s lrs" % box]
+    c.cmd("SELECT %s" % box)
+    # "-anyone" reaches everyone; with l gone the folder is not listed
+    assert m.setacl("Team", "-anyone", "+l")[0] == "OK"
+    assert box not in list_names(c.cmd('LIST "" "*"'))
+    assert c.cmd("MYRIGHTS %s" % box).lines == ["* MYRIGHTS %s rs" % box]
+    # the owner keeps everything and cannot lose it
+    typ, dat = m.myrights("Team")
+    assert dat == [b"Team lrswipkxteacd"], dat
+    assert m._simple_command("SETACL", "Team", "-" + a_addr, "r")[0] == "NO"
+    # DELETEACL of the negative entries gives the rights back
+    assert m.deleteacl("Team", "-anyone")[0] == "OK"
+    assert m.deleteacl("Team", "-" + b_addr)[0] == "OK"
+    assert b.cmd("MYRIGHTS %s" % box).lines == ["* MYRIGHTS %s lrs" % box]
+    b.cmd("SELECT %s" % box)
+    m.logout()

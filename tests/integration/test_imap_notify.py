@@ -33,16 +33,17 @@ def msg(subject):
 
 
 def idle_until(c, pred):
-    """IDLE on c until an untagged line satisfies pred; returns the lines
-    seen (DONE sent, tagged OK read)."""
+    """IDLE on c until an untagged line satisfies pred (or one pushed
+    before it did); returns the lines seen (DONE sent, tagged OK read)."""
     c.send(b"I IDLE\r\n")
-    assert c._line().startswith(b"+")
     seen = []
-    while True:
+    while True:		# NOTIFY may have pushed lines before IDLE
         line = c.response_line()
-        seen.append(line)
-        if pred(line):
+        if line.startswith(b"+"):
             break
+        seen.append(line)
+    while not any(pred(l) for l in seen):
+        seen.append(c.response_line())
     c.send(b"DONE\r\n")
     r = c.finish(b"I")
     assert r.status == "OK", r
@@ -249,3 +250,125 @@ def test_subscribed_and_mailboxes_filters(login):
     assert status_of(r.lines, "Sub")["MESSAGES"] == 1, r
     assert status_of(r.lines, "Named")["MESSAGES"] == 1, r
     assert status_of(r.lines, "Neither") is None, r
+
+
+HDR_FETCH = "UID BODY.PEEK[HEADER.FIELDS (From Subject)]"
+
+
+def test_message_new_fetch_attributes(srv, user, login):
+    """RFC 5465 5.2: SELECTED's MessageNew attributes come as a FETCH
+    right after the EXISTS - with the next command's answer and during
+    IDLE - never for what the client put there itself, and never set
+    \\Seen."""
+    m = imaplib.IMAP4("127.0.0.1", srv.ports["imap"])
+    m.login(*user)
+    m.select("INBOX")
+    typ, _ = m._simple_command(
+        "NOTIFY", "SET (SELECTED (MessageNew (%s) MessageExpunge))"
+        % HDR_FETCH)
+    assert typ == "OK"
+    b = login()
+    b.append("INBOX", msg("first news"))
+    typ, _ = m.noop()
+    assert typ == "OK"
+    assert m.untagged_responses["EXISTS"][-1] == b"1", m.untagged_responses
+    fetch = m.untagged_responses.get("FETCH")
+    assert fetch and isinstance(fetch[0], tuple), m.untagged_responses
+    assert fetch[0][0].upper().startswith(
+        b"1 (UID 1 BODY[HEADER.FIELDS (FROM SUBJECT)] {"), fetch
+    assert fetch[0][1] == b"From: <a@b.test>\r\nSubject: first news\r\n\r\n"
+    m.untagged_responses.clear()
+    typ, dat = m.fetch("1", "(FLAGS)")	# PEEK or not: no \Seen
+    assert b"\\Seen" not in dat[0], dat
+    m.logout()
+
+    # during IDLE: EXISTS, then the FETCH
+    a = login(rev2=True)
+    a.cmd("SELECT INBOX")
+    a.cmd("NOTIFY SET (SELECTED-DELAYED (MessageNew (%s FLAGS) "
+          "MessageExpunge))" % HDR_FETCH)
+    b.append("INBOX", msg("while idle"), flags="\\Flagged")
+    seen = idle_until(a, lambda l: b" FETCH " in l)
+    assert seen[0] == b"* 2 EXISTS", seen
+    assert seen[1] == (b"* 2 FETCH (UID 2 FLAGS (\\Flagged) "
+                       b"BODY[HEADER.FIELDS (FROM SUBJECT)] {41}\r\n"
+                       b"From: <a@b.test>\r\nSubject: while idle\r\n\r\n)"
+                       ), seen
+    # what the client added itself (APPEND, COPY): EXISTS, no FETCH
+    r = a.append("INBOX", msg("mine"))
+    assert b"* 3 EXISTS" in r.lines and not r.of("FETCH"), r
+    r = a.cmd("COPY 1 INBOX")
+    assert b"* 4 EXISTS" in r.lines and not r.of("FETCH"), r
+    # ... but another session's COPY in the same command's answer does
+    b.cmd("SELECT INBOX")
+    b.cmd("COPY 2 INBOX")
+    r = a.cmd("NOOP")
+    assert r.lines[0] == b"* 5 EXISTS" and \
+        r.fetches()[5]["UID"] == b"5", r
+    # NOTIFY without attributes: EXISTS alone again
+    a.cmd("NOTIFY SET (SELECTED (MessageNew MessageExpunge))")
+    b.append("INBOX", msg("plain"))
+    r = a.cmd("NOOP")
+    assert b"* 6 EXISTS" in r.lines and not r.of("FETCH"), r
+
+
+def test_message_new_attribute_rules(srv, user):
+    """MessageNew's attributes follow FETCH's grammar (BAD otherwise) and
+    belong to SELECTED or SELECTED-DELAYED only; a BAD keeps the NOTIFY
+    in force."""
+    m = imaplib.IMAP4("127.0.0.1", srv.ports["imap"])
+    m.login(*user)
+    ok = "SET (selected (MessageNew (UID FLAGS ENVELOPE BODY.PEEK[1]<0.10> " \
+        "BINARY.SIZE[1] RFC822.SIZE) MessageExpunge FlagChange))"
+    assert m._simple_command("NOTIFY", ok)[0] == "OK"
+    for bad in ["SET (selected (MessageNew (NOSUCHITEM) MessageExpunge))",
+                "SET (selected (MessageNew (ALL) MessageExpunge))",
+                "SET (selected (MessageNew (BODY[HEADER.FIELDS ()]) "
+                "MessageExpunge))",
+                "SET (selected (MessageNew (BODY[0]) MessageExpunge))",
+                "SET (selected (MessageNew (BINARY.SIZE[1]<0.1>) "
+                "MessageExpunge))",
+                "SET (personal (MessageNew (UID) MessageExpunge))",
+                "SET (inboxes (MessageNew (UID) MessageExpunge))"]:
+        try:
+            m._simple_command("NOTIFY", bad)
+            assert False, "accepted: NOTIFY %s" % bad
+        except imaplib.IMAP4.error as e:
+            assert "BAD" in str(e), (bad, e)
+    m.logout()
+
+
+def test_pushed_between_commands(login):
+    """With NOTIFY on, what happens reaches the client while it sends
+    nothing (no IDLE, no command): EXISTS with MessageNew's FETCH and
+    EXPUNGE for SELECTED, STATUS for other mailboxes; SELECTED-DELAYED
+    keeps the selected mailbox's news for the next command."""
+    a, b = login(rev2=True), login()
+    a.cmd("CREATE Other")
+    a.cmd("SELECT INBOX")
+    a.cmd("NOTIFY SET (SELECTED (MessageNew (UID) MessageExpunge)) "
+          "(personal (MessageNew MessageExpunge))")
+    b.append("INBOX", msg("pushed"))
+    assert a.response_line() == b"* 1 EXISTS"
+    assert a.response_line() == b"* 1 FETCH (UID 1)"
+    b.cmd("SELECT INBOX")
+    b.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    b.cmd("EXPUNGE")
+    line = a.response_line()
+    if line.startswith(b"* 1 FETCH (FLAGS"):	# if it came before
+        line = a.response_line()
+    assert line == b"* 1 EXPUNGE"
+    b.append("Other", msg("elsewhere"))
+    line = a.response_line()
+    assert status_of([line], "Other")["MESSAGES"] == 1, line
+    r = a.cmd("NOOP")
+    assert r.lines == [], r
+    # SELECTED-DELAYED: the INBOX news wait, Other's STATUS does not
+    a.cmd("NOTIFY SET (SELECTED-DELAYED (MessageNew (UID) MessageExpunge)) "
+          "(personal (MessageNew MessageExpunge))")
+    b.append("INBOX", msg("delayed"))
+    b.append("Other", msg("not delayed"))
+    line = a.response_line()
+    assert status_of([line], "Other")["MESSAGES"] == 2, line
+    r = a.cmd("NOOP")
+    assert r.lines[:2] == [b"* 1 EXISTS", b"* 1 FETCH (UID 2)"], r

@@ -2,7 +2,7 @@
 `tem user quota ADDRESS SIZE [MESSAGES]` (or config default_quota and
 default_quota_messages), shown by GETQUOTA/GETQUOTAROOT, enforced at
 APPEND and COPY with NO [OVERQUOTA] and at SMTP with 452 4.2.2 (at RCPT,
-and after the data of a single recipient); usage follows deliveries,
+and after the data when no recipient has room); usage follows deliveries,
 APPENDs, COPYs and EXPUNGEs without a directory walk per message.
 """
 
@@ -219,16 +219,21 @@ def test_smtp_size_param_refused_at_rcpt(srv, user, login):
 
 
 def test_smtp_after_data_single_and_multi(srv, request):
-    """Single recipient: the real size is checked after the data (452
-    4.2.2 for the message); several recipients: one reply cannot speak
-    for each, so the message is delivered (a soft overshoot)."""
-    a, b = "q38@a.test", "q39@a.test"
-    for addr in (a, b):
-        set_quota(srv, addr, "6K")
+    """After the data the real size is checked per recipient: when no
+    recipient has room the message gets 452 4.2.2 (one recipient or
+    several); when some have room it is delivered to all, and a full
+    mailbox goes past its limit by this one message (Dovecot's
+    quota_grace), logged per recipient."""
+    a, b, free_ = "q37@a.test", "q38@a.test", "q39@a.test"
+    conns = {}
+    for addr in (a, b, free_):
+        if addr != free_:
+            set_quota(srv, addr, "6K")
         c = imapclient.Imap(srv.ports["imap"], text=True)
         request.addfinalizer(c.close)
         c.cmd('LOGIN %s "%s"' % (addr, USERS[addr]))
-        c.cmd('GETQUOTA ""')    # the usage is known from now on
+        c.cmd('GETQUOTA ""' if addr != free_ else "NOOP")  # usage known
+        conns[addr] = c
     with smtp(srv) as s:
         s.ehlo()
         # No SIZE= (smtplib would send it): RCPT cannot know the size.
@@ -236,12 +241,27 @@ def test_smtp_after_data_single_and_multi(srv, request):
         assert s.rcpt(a)[0] == 250
         code, text = s.data(message(1, 9000))
         assert code == 452 and text.startswith(b"4.2.2"), (code, text)
+        # two recipients, neither with room: the one reply says so
         assert s.mail("x@b.test")[0] == 250
         assert s.rcpt(a)[0] == 250 and s.rcpt(b)[0] == 250
-        assert s.data(message(2, 9000))[0] == 250
-    assert len(srv.maildir_files(a)) == 1 and len(srv.maildir_files(b)) == 1
+        code, text = s.data(message(2, 9000))
+        assert code == 452 and text.startswith(b"4.2.2"), (code, text)
+        # one with room: delivered to both, a goes past by this message
+        assert s.mail("x@b.test")[0] == 250
+        assert s.rcpt(a)[0] == 250 and s.rcpt(free_)[0] == 250
+        assert s.data(message(3, 9000))[0] == 250
+    assert len(srv.maildir_files(a)) == 1 and len(srv.maildir_files(b)) == 0
+    assert len(srv.maildir_files(free_)) == 1
+    assert "smtp over-quota-grace" in srv.log_text() and \
+        "to=<%s>" % a in srv.log_text()
+    c = conns[a]
     c.cmd("NOOP")
     assert quota(c.cmd('GETQUOTA ""'))["STORAGE"][0] >= 8
+    # the next one is refused at RCPT already
+    with smtp(srv) as s:
+        s.ehlo()
+        assert s.mail("x@b.test")[0] == 250
+        assert s.rcpt(a)[0] == 452
 
 
 @pytest.mark.release
