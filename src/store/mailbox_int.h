@@ -125,6 +125,7 @@ struct mbox_user {
 	struct sqlite3_stmt	*stmt[16];
 	struct sqlite3_stmt	*hc_stmt[2];	/* mailbox_hdrcache.c */
 	bool			 unclean_marked;
+	bool			 sync_full;	/* synchronous=FULL until tx_end */
 	bool			 broken;	/* SQLITE_CORRUPT seen: rebuild at next open */
 	uint32_t		 id_salt;	/* MAILBOXID salt (set at open) */
 	unsigned		 exp_commits;
