@@ -104,6 +104,8 @@ struct mbox_folder {
 	struct timespec		 new_mt, cur_mt, kw_mt;
 	bool			 stamped;
 	int64_t			 recheck_ms;	/* CLOCK_REALTIME ms, 0: none */
+	unsigned long long	 looked_job;	/* worker_job_id() of the last
+						   stamp */
 	bool			 poll_queued;	/* under the poller's lock */
 	atomic_bool		 dirty;		/* a delivery was announced */
 };
