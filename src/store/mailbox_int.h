@@ -90,6 +90,8 @@ struct mbox_folder {
 	uint32_t		 uidvalidity, uidnext;
 	uint32_t		 recent_next;	/* under f->mu only: UIDs below
 						 * it were claimed \Recent */
+	uint64_t		 recent_saved_ms; /* clock_mono_ms() of the
+						   last write of it */
 	uint32_t		 recent_saved;	/* recent_next as in the index
 						 * (written with u->io + f->mu) */
 	uint64_t		 highestmodseq;
