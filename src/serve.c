@@ -37,6 +37,7 @@
 #include "imap/imap_client.h"
 #include "pop3/pop3_session.h"
 #include "smtp/smtp_session.h"
+#include "spam/learn.h"
 #include "msg/check.h"
 #include "policy/check_auth.h"
 #include "policy/dkim_keys.h"
@@ -378,6 +379,7 @@ serve_main(struct conf *c)
 	queue_shutdown();
 	maildir_committer_stop();
 	worker_pool_stop();	/* sessions' last jobs (closing views) */
+	spam_learn_stop();	/* after the last IMAP command */
 	mbox_shutdown();
 	mbox_acl_shutdown();
 	loop_timer_free(&accounts_timer);

@@ -54,7 +54,7 @@ from benchlib import (ROOT, Stop, add_run_options,  # noqa: E402
                       catch_signals, finish_run_options, fmt, fmt3,
                       listening, machine_busy_ms, make_log, parse_known,
                       proc_stat, ratio, self_cpu_ms, store_check,
-                      tree_cpu_ms, write_json)
+                      tree_cpu_ms, tree_pids, write_json)
 import benchlib  # noqa: E402
 import dovecot  # noqa: E402
 
@@ -257,25 +257,6 @@ class Dovecot(dovecot.Dovecot):
 
     def pids(self):
         return tree_pids(self.pid)
-
-
-def tree_pids(root):
-    """ROOT and its live descendants."""
-    parent = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            st = proc_stat(int(name))
-            if st is not None:
-                parent[int(name)] = st[0]
-    kids = {}
-    for pid, pp in parent.items():
-        kids.setdefault(pp, []).append(pid)
-    out, todo = [], [root] if root in parent else []
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(kids.get(pid, []))
-    return out
 
 
 def pss_kb(pids):

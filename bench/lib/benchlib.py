@@ -3,7 +3,8 @@
 Trust: benchmark code run as root on a test machine; talks only to
 127.0.0.1, starts servers in a temporary directory and stops them.
 
-- /proc sampling: CPU time of a process tree (live and reaped processes),
+- /proc sampling: CPU time of a process tree (live and reaped processes)
+  and its pids,
   of the whole machine, of this script's children; memory of a process.
 - Small blocking SMTP probes (banner, RCPT, AUTH) for readiness checks.
 - Postfix: a private instance through bench/lib/postfix.sh.
@@ -117,6 +118,25 @@ def tree_cpu_ms(root):
         total += own + kids
         todo.extend(children.get(pid, []))
     return total * 1000.0 / CLK_TCK
+
+
+def tree_pids(root):
+    """ROOT and its live descendants."""
+    parent = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            st = proc_stat(int(name))
+            if st is not None:
+                parent[int(name)] = st[0]
+    kids = {}
+    for pid, pp in parent.items():
+        kids.setdefault(pp, []).append(pid)
+    out, todo = [], [root] if root in parent else []
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(kids.get(pid, []))
+    return out
 
 
 def machine_busy_ms():

@@ -44,23 +44,9 @@ do_install() {
 		echo "postfix.sh: installing postfix (No configuration, no autostart)"
 		echo "postfix postfix/main_mailer_type select No configuration" |
 			debconf-set-selections
-		made_policy=""
-		if [ ! -e /usr/sbin/policy-rc.d ]; then
-			# invoke-rc.d asks this: 101 = do not start any service now.
-			printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-			chmod 755 /usr/sbin/policy-rc.d
-			made_policy=1
-		fi
-		rc=0
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-			--no-install-recommends postfix >/dev/null || rc=$?
-		[ -n "$made_policy" ] && rm -f /usr/sbin/policy-rc.d
-		[ "$rc" = 0 ] || die "apt-get install postfix failed"
-		# No boot-time start either (sysv links; there is no systemd here).
-		update-rc.d postfix disable >/dev/null 2>&1 || true
-		if command -v systemctl >/dev/null 2>&1; then
-			systemctl disable postfix >/dev/null 2>&1 || true
-		fi
+		# No service started during the install, none enabled at boot.
+		sh "$(dirname "$0")/debinstall.sh" postfix ||
+			die "installing postfix failed"
 	fi
 	command -v smtp-source >/dev/null 2>&1 ||
 		[ -x /usr/sbin/smtp-source ] || die "smtp-source missing"

@@ -3,7 +3,8 @@
 
 Trust: a benchmark driver run as root on a test machine; it talks only to
 127.0.0.1, starts a private Postfix (bench/lib/postfix.sh) and build/tem in a
-temporary directory, and always stops both (finally + signal handlers).
+temporary directory (and rspamd + redis-server with --milter rspamd), and
+always stops them all by pid (finally + signal handlers).
 
 For each case (SESSIONS x BYTES) it runs
     smtp-source -s SESSIONS -m COUNT -l BYTES -f bench@bench.test \
@@ -22,6 +23,13 @@ message (tem at log_level info, Postfix as it always does), both stores are
 on one disk filesystem (checked; tmpfs refused). The table shows
 min/median/max of the repeats; --json FILE keeps every run with the git
 commit and the CPU model.
+
+With --milter rspamd it then starts a private rspamd and redis-server
+(bench/lib/rspamd.py, config in bench/smtp/rspamd/), restarts both servers
+with that rspamd as their milter (Postfix: smtpd_milters; tem:
+smtp_milters) and runs the cases again (counts x MILTER_SCALE), counting
+rspamd's and redis's CPU apart and checking that every message arrived
+with rspamd's X-Spamd-Result header; a second table compares them.
 Python 3 standard library only; shared parts in bench/lib/benchlib.py.
 """
 
@@ -45,6 +53,7 @@ from benchlib import (ROOT, NewFiles, Stop, add_run_options,  # noqa: E402
                       parse_known, rcpt_accepted, read_reply, ratio, spread,
                       store_check, write_json)
 import benchlib  # noqa: E402
+from rspamd import Rspamd, check_delivered  # noqa: E402
 
 ADDR = "bench@bench.test"
 SMTP_SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
@@ -67,6 +76,20 @@ COUNTS = {
 RATE_TARGET = {1: 1.5, 10: 3.0, 50: 3.0}   # tem msg/s >= this x Postfix's
 CPU_TARGET = 0.25                          # tem CPU/msg < this x Postfix's
 IDLE_KB_TARGET = 64                        # tem KB per idle session <
+
+# --milter rspamd: every message is also scanned by rspamd, which shares the
+# two CPUs with the server, so the counts are scaled down to keep runs
+# within --timeout. Provisional (sized on a busy machine, not tuned):
+# adjust on a quiet one so that Postfix's runs last ~10-30 s.
+MILTER_SCALE = 0.2
+MILTER_RATE_TARGET = 2.0                   # tem msg/s >= this x Postfix's
+# Postfix's milter settings: the issue's, and the macros rspamd's own
+# Postfix guide asks for.
+POSTFIX_MILTER = ["smtpd_milters = %s",
+                  "milter_default_action = tempfail",
+                  "milter_protocol = 6",
+                  "milter_mail_macros = i {mail_addr} {client_addr} "
+                  "{client_name} {auth_authen}"]
 
 
 log = make_log("bench/smtp")
@@ -140,26 +163,27 @@ def maildir_clear(maildir):
 
 
 class Postfix(benchlib.Postfix):
-    """The private Postfix, delivering to ~bench/Maildir."""
+    """The private Postfix, delivering to ~bench/Maildir; SETTINGS are
+    extra main.cf lines (the milter)."""
 
-    def __init__(self, base, port):
-        super().__init__(base, port)
+    def __init__(self, base, port, settings=()):
+        super().__init__(base, port, settings)
         home = pwd.getpwnam("bench").pw_dir
         self.maildir = os.path.join(home, "Maildir")
 
 
 class Tem(benchlib.Tem):
     """build/tem with an SMTP listener, delivering bench@bench.test to
-    data/mail/bench.test/bench."""
+    data/mail/bench.test/bench; EXTRA are more config lines (the milter)."""
 
-    def __init__(self, base, port, binary):
+    def __init__(self, base, port, binary, extra=()):
         super().__init__(base, port, binary,
                          ["smtp_listen = 127.0.0.1:%d" % port,
                           "auth_allow_cleartext = yes",
                           "max_sessions_per_ip = 1000",
                           "max_connections_per_minute = 0",
                           # one line per message, as Postfix logs
-                          "log_level = info"], log)
+                          "log_level = info"] + list(extra), log)
         self.maildir = os.path.join(self.data, "mail", "bench.test", "bench")
 
     def start(self):
@@ -207,17 +231,54 @@ def wait_delivered(server, newfiles, src, count, t0, timeout):
             return None, "server died"
 
 
-def load(server, sessions, size, count, timeout):
-    """One measured run.
+def rspamd_sample(rspamd):
+    """(CPU ms of rspamd and redis, the controller's /stat) or Nones."""
+    if rspamd is None:
+        return None, None
+    try:
+        st = rspamd.stat()
+    except (OSError, ValueError) as e:
+        log("rspamd: /stat failed: %s" % e)
+        st = None
+    return rspamd.cpu_ms(), st
+
+
+def rspamd_figures(count, before, after):
+    """What rspamd did during a run: CPU ms per message of rspamd and of
+    redis, messages scanned, actions taken; plus an error if it scanned
+    fewer than COUNT or the samples failed."""
+    (c0, s0), (c1, s1) = before, after
+    r = {}
+    for k in ("rspamd", "redis"):
+        ok = c0[k] is not None and c1[k] is not None
+        r[k + "_cpu"] = (c1[k] - c0[k]) / count if ok else None
+    if s0 is None or s1 is None:
+        r["error"] = "rspamd's statistics unavailable"
+        return r
+    r["scanned"] = s1.get("scanned", 0) - s0.get("scanned", 0)
+    a0, a1 = s0.get("actions", {}), s1.get("actions", {})
+    r["actions"] = {k: a1[k] - a0.get(k, 0) for k in a1
+                    if a1[k] - a0.get(k, 0)}
+    if r["scanned"] < count:
+        r["error"] = "rspamd scanned %d of %d messages" % (r["scanned"],
+                                                           count)
+    return r
+
+
+def load(server, sessions, size, count, timeout, rspamd=None):
+    """One measured run; with RSPAMD (the milter of SERVER) also rspamd's
+    CPU, and a check that every message arrived with rspamd's header.
 
     Returns {"error": None, "msgs", "secs", "rate" (msg/s), "cpu" (CPU ms
-    per message), "bg" (other load, %)} or {"error": "why"}.
+    per message), "bg" (other load, %)} (+ rspamd_figures()) or
+    {"error": "why"}.
     """
     maildir_clear(server.maildir)
     make_dirs(os.path.join(server.maildir, "new"))
     os.sync()                   # start from clean page cache state
     time.sleep(0.2)
     newfiles = NewFiles(os.path.join(server.maildir, "new"))
+    rs0 = rspamd_sample(rspamd)
     cpu0 = server.cpu_ms()
     busy0, kids0 = machine_busy_ms(), children_cpu_ms()
     cmd = [SMTP_SOURCE, "-s", str(sessions), "-m", str(count),
@@ -253,6 +314,8 @@ def load(server, sessions, size, count, timeout):
     time.sleep(0.5)             # let the tree finish its bookkeeping
     cpu1 = server.cpu_ms()
     busy1, kids1 = machine_busy_ms(), children_cpu_ms()
+    t1 = time.monotonic()
+    rs1 = rspamd_sample(rspamd)
     secs = t_end - t0
     if cpu0 is None or cpu1 is None:
         return {"error": "server process gone"}
@@ -260,13 +323,24 @@ def load(server, sessions, size, count, timeout):
     # this script's polling, and whatever else runs on the machine), as a
     # share of the machine over the run: high values mean noisy figures.
     other = (busy1 - busy0) - (cpu1 - cpu0) - (kids1 - kids0)
-    bg = max(0.0, other) / ((time.monotonic() - t0) * 1000.0 * os.cpu_count())
-    return {"msgs": count, "secs": secs, "rate": count / secs,
-            "cpu": (cpu1 - cpu0) / count, "bg": bg * 100, "error": None}
+    r = {"msgs": count, "secs": secs, "rate": count / secs,
+         "cpu": (cpu1 - cpu0) / count, "error": None}
+    if rspamd is not None:
+        # rspamd and redis are shared: counted apart, in neither server.
+        r.update(rspamd_figures(count, rs0, rs1))
+        other -= sum((r[k] or 0) * count for k in ("rspamd_cpu", "redis_cpu"))
+        # After the CPU samples: reading the files is not the server's.
+        why = check_delivered(os.path.join(server.maildir, "new"), count)
+        if why:
+            r["error"] = why if not r.get("error") else \
+                r["error"] + "; " + why
+    bg = max(0.0, other) / ((t1 - t0) * 1000.0 * os.cpu_count())
+    r["bg"] = bg * 100
+    return r
 
 
-def warm_up(server):
-    r = load(server, 10, 5120, 100, 60)
+def warm_up(server, rspamd=None):
+    r = load(server, 10, 5120, 100, 60, rspamd)
     if r["error"]:
         log("%s: warm-up failed: %s" % (server.name, r["error"]))
         return False
@@ -309,6 +383,15 @@ def idle_sessions(tem, n, timeout=60):
 
 def median_of(runs, key):
     return spread([r.get(key) for r in runs if not r.get("error")])[1]
+
+
+def print_other_load(results):
+    bgs = [r["bg"] for runs in results.values() for r in runs
+           if r.get("bg") is not None]
+    if bgs:
+        print("other load on the machine during the runs: %.0f%% on average,"
+              " %.0f%% at most (of all CPUs; above ~10%% the figures are noisy)"
+              % (sum(bgs) / len(bgs), max(bgs)))
 
 
 def report(cases, results, idle, have_tem, repeat):
@@ -363,14 +446,76 @@ def report(cases, results, idle, have_tem, repeat):
                      "ok" if ok else "MISS"))
     elif not have_tem:
         print("tem idle SMTP session: n/a (tem not running)")
-    bgs = [r["bg"] for runs in results.values() for r in runs
-           if r.get("bg") is not None]
-    if bgs:
-        print("other load on the machine during the runs: %.0f%% on average,"
-              " %.0f%% at most (of all CPUs; above ~10%% the figures are noisy)"
-              % (sum(bgs) / len(bgs), max(bgs)))
+    print_other_load(results)
     print("targets: %d met, %d missed%s" % (
         met, missed, "" if have_tem else " (tem not measured)"))
+
+
+def report_milter(cases, mresults, results, repeat, milter):
+    """The table of the runs with rspamd (at MILTER) as milter, beside
+    those without (RESULTS, when they ran)."""
+    hdr = ("%-17s %17s %17s %6s %-11s %17s %17s %6s %15s %9s %9s"
+           % ("case", "pf msg/s", "tem msg/s", "tem/pf", "target",
+              "pf ms/msg", "tem ms/msg", "tem/pf", "rspamd ms pf|tem",
+              "pf w/wo", "tem w/wo"))
+    print()
+    print("SMTP inbound -> Maildir/new with rspamd as milter (the same "
+          "private rspamd for both at %s: proxy worker in milter mode, 2 "
+          "processes, redis), %d CPUs; min/median/max of %d runs, ratios on "
+          "the medians; rspamd's (+redis) CPU is counted apart, in neither "
+          "server's figure" % (milter, os.cpu_count(), repeat))
+    print(hdr)
+    print("-" * len(hdr))
+    met = missed = 0
+    for sessions, size, count in cases:
+        pf = mresults.get(("postfix", sessions, size)) or []
+        tm = mresults.get(("tem", sessions, size)) or []
+        pr, tr = median_of(pf, "rate"), median_of(tm, "rate")
+        pc, tc = median_of(pf, "cpu"), median_of(tm, "cpu")
+        rr = ratio(tr, pr)
+        ok = "" if rr is None else (" ok" if rr >= MILTER_RATE_TARGET
+                                    else " MISS")
+        met += ok == " ok"
+        missed += ok == " MISS"
+        # rspamd's own CPU per message, rspamd + redis, in each server's runs
+        rs = ["n/a" if median_of(x, "rspamd_cpu") is None else "%.2f" % (
+            median_of(x, "rspamd_cpu") + (median_of(x, "redis_cpu") or 0))
+            for x in (pf, tm)]
+        # rate with rspamd / rate without, per server
+        wo = [fmt(ratio(median_of(m, "rate"),
+                        median_of(results.get((name, sessions, size)) or [],
+                                  "rate")), ".2f")
+              for name, m in (("postfix", pf), ("tem", tm))]
+        name = "%ds x %dKB x%d" % (sessions, size // 1024, count)
+        good = [[r for r in runs if not r.get("error")] for runs in (pf, tm)]
+        print("%-17s %17s %17s %6s %-11s %17s %17s %6s %15s %9s %9s" % (
+            name, fmt3([r["rate"] for r in good[0]], ".0f"),
+            fmt3([r["rate"] for r in good[1]], ".0f"), fmt(rr, ".2f"),
+            (">=%.1fx" % MILTER_RATE_TARGET) + ok,
+            fmt3([r["cpu"] for r in good[0]], ".2f"),
+            fmt3([r["cpu"] for r in good[1]], ".2f"),
+            fmt(ratio(tc, pc), ".2f"), "%s|%s" % tuple(rs), wo[0], wo[1]))
+        for who, runs in (("postfix", pf), ("tem", tm)):
+            for r in runs:
+                if r.get("error"):
+                    print("    %s+rspamd run %d: %s" % (who, r["repeat"],
+                                                        r["error"]))
+    acts = {}
+    for runs in mresults.values():
+        for r in runs:
+            for k, v in (r.get("actions") or {}).items():
+                acts[k] = acts.get(k, 0) + v
+    print("rspamd's actions over the measured runs: %s; every delivered "
+          "message checked for X-Spamd-Result" % (
+              ", ".join("%s %d" % kv for kv in sorted(acts.items()))
+              or "none"))
+    print_other_load(mresults)
+    if milter.startswith("inet"):
+        print("over TCP a milter client without TCP_NODELAY waits ~40 ms "
+              "for a delayed ACK per message at low concurrency (see "
+              "bench/README.md); --milter-socket unix has no such stall")
+    print("targets with rspamd: %d met, %d missed (w/wo: msg/s with rspamd "
+          "over msg/s without)" % (met, missed))
 
 
 # ---------------------------------------------------------------- main
@@ -395,6 +540,20 @@ def parse_args():
     p.add_argument("--tem-port", type=int, default=10027)
     p.add_argument("--keep", action="store_true",
                    help="keep the temporary directory (logs, configs)")
+    p.add_argument("--milter", choices=("none", "rspamd"), default="none",
+                   help="rspamd: after the runs without a milter, run the "
+                   "cases again (counts x%g) with both servers using one "
+                   "private rspamd as milter" % MILTER_SCALE)
+    p.add_argument("--milter-only", action="store_true",
+                   help="with --milter: skip the runs without it")
+    p.add_argument("--milter-socket", choices=("inet", "unix"),
+                   default="inet",
+                   help="how both servers reach rspamd: inet:127.0.0.1:PORT "
+                   "(default) or unix:PATH")
+    p.add_argument("--milter-port", type=int, default=10332,
+                   help="rspamd's proxy worker (milter mode)")
+    p.add_argument("--rspamd-control-port", type=int, default=10334)
+    p.add_argument("--redis-port", type=int, default=10379)
     return finish_run_options(
         p, parse_known(p, log),
         {"sessions": "1,10", "sizes": "5120", "scale": 0.02, "idle": 50},
@@ -402,13 +561,92 @@ def parse_args():
          "idle": 500})
 
 
-def build_cases(args):
+def build_cases(args, scale=1.0):
     cases = []
     for size in [int(x) for x in args.sizes.split(",")]:
         for sessions in [int(x) for x in args.sessions.split(",")]:
             base = COUNTS.get((sessions, size), 2000)
-            cases.append((sessions, size, max(sessions, int(base * args.scale))))
+            cases.append((sessions, size,
+                          max(sessions, int(base * args.scale * scale))))
     return cases
+
+
+def run_cases(servers, cases, args, results, runs, rspamd=None):
+    """Each case --repeat times on each of SERVERS (alternating which goes
+    first); RSPAMD when they use it as milter. Appends to RUNS and
+    RESULTS[(name, sessions, size)]; True when a run failed."""
+    failed = False
+    turn = 0
+    for sessions, size, count in cases:
+        for rep in range(1, args.repeat + 1):
+            order = servers if turn % 2 == 0 else list(reversed(servers))
+            turn += 1
+            for srv in order:
+                if not srv.alive():
+                    r = {"error": "not run: server stopped or died"}
+                    failed = True
+                elif rspamd is not None and not rspamd.alive():
+                    r = {"error": "not run: rspamd or redis died"}
+                    failed = True
+                else:
+                    r = load(srv, sessions, size, count, args.timeout, rspamd)
+                r.update({"server": srv.name, "sessions": sessions,
+                          "size": size, "count": count, "repeat": rep})
+                if rspamd is not None:
+                    r["milter"] = "rspamd"
+                runs.append(r)
+                results.setdefault((srv.name, sessions, size), []).append(r)
+                if r["error"]:
+                    failed = True
+                    if srv.alive():
+                        # A backlog would pollute its later runs.
+                        log("%s %ds x %dB: %s; stopping %s" % (
+                            srv.name, sessions, size, r["error"], srv.name))
+                        srv.stop()
+                else:
+                    log("%s%s %ds x %dB x%d run %d: %.1f s, %.0f msg/s, "
+                        "%.2f CPU ms/msg%s, other load %.0f%%"
+                        % (srv.name, "+rspamd" if rspamd else "", sessions,
+                           size, count, rep, r["secs"], r["rate"], r["cpu"],
+                           "" if rspamd is None else
+                           " (rspamd %s, redis %s)"
+                           % (fmt(r["rspamd_cpu"], ".2f"),
+                              fmt(r["redis_cpu"], ".2f")), r["bg"]))
+                maildir_clear(srv.maildir)
+    return failed
+
+
+def start_servers(base, args, pf_settings=(), tem_extra=(), rspamd=None,
+                  idle=False):
+    """Start and warm up the servers --only asks for, in BASE. Returns
+    (servers that warmed up, servers to stop at the end, tem's idle-session
+    figure or None, whether tem was wanted and failed)."""
+    servers, started, idle_r = [], [], None
+    if args.only in ("both", "postfix"):
+        pf = Postfix(base, args.postfix_port, pf_settings)
+        started.append(pf)
+        pf.start()
+        if warm_up(pf, rspamd):
+            servers.append(pf)
+        else:
+            pf.stop()
+            if rspamd is None:
+                return servers, started, idle_r, False
+            # (with rspamd, tem still runs: its figures alone say something)
+    tem_failed = False
+    if args.only in ("both", "tem"):
+        tem = Tem(base, args.tem_port, args.tem, tem_extra)
+        started.append(tem)
+        tem_failed = True
+        if tem.start():
+            if idle and args.idle > 0:
+                idle_r = idle_sessions(tem, args.idle)
+            if warm_up(tem, rspamd):
+                servers.append(tem)
+                tem_failed = False
+            else:
+                tem.stop()
+    return servers, started, idle_r, tem_failed
 
 
 def main():
@@ -418,11 +656,18 @@ def main():
         return 2
     catch_signals()
     benchlib.Postfix.install()
-    for port in (args.postfix_port, args.tem_port):
+    ports = [args.postfix_port, args.tem_port]
+    if args.milter == "rspamd":
+        Rspamd.install()
+        ports += [args.milter_port, args.rspamd_control_port,
+                  args.redis_port]
+    for port in ports:
         if listening(port):
             log("port %d is in use" % port)
             return 2
+    plain = args.milter == "none" or not args.milter_only
     cases = build_cases(args)
+    mcases = build_cases(args, MILTER_SCALE)
     # tem's store and Postfix's Maildir must share one disk filesystem
     stores = []
     if args.only in ("both", "postfix"):
@@ -439,63 +684,47 @@ def main():
     global GRAVEYARD
     GRAVEYARD = os.path.join(base, "graveyard")
     os.mkdir(GRAVEYARD, 0o700)
-    servers = []
-    results = {}
+    started = []                # everything to stop at the end
+    results, mresults = {}, {}
     runs = []
     idle = None
     have_tem = False
     failed = False
     try:
-        if args.only in ("both", "postfix"):
-            pf = Postfix(base, args.postfix_port)
-            pf.start()
-            servers.append(pf)
-            if not warm_up(pf):
+        if plain:
+            servers, started, idle, tem_failed = start_servers(
+                base, args, idle=True)
+            have_tem = any(s.name == "tem" for s in servers)
+            failed = tem_failed or len(servers) < len(started)
+            if args.only != "tem" and not any(s.name == "postfix"
+                                              for s in servers):
                 return 1
-        if args.only in ("both", "tem"):
-            tem = Tem(base, args.tem_port, args.tem)
-            if tem.start():
-                have_tem = True
-                if args.idle > 0:
-                    idle = idle_sessions(tem, args.idle)
-                if warm_up(tem):
-                    servers.append(tem)
-                else:
-                    tem.stop()
-                    have_tem = False
-        tems = [s for s in servers if s.name == "tem"]
-        if args.only != "postfix" and not tems:
-            failed = True
-        turn = 0
-        for sessions, size, count in cases:
-            for rep in range(1, args.repeat + 1):
-                order = servers if turn % 2 == 0 else list(reversed(servers))
-                turn += 1
-                for srv in order:
-                    if not srv.alive():
-                        r = {"error": "not run: server stopped or died"}
-                        failed = True
-                    else:
-                        r = load(srv, sessions, size, count, args.timeout)
-                    r.update({"server": srv.name, "sessions": sessions,
-                              "size": size, "count": count, "repeat": rep})
-                    runs.append(r)
-                    results.setdefault((srv.name, sessions, size),
-                                       []).append(r)
-                    if r["error"]:
-                        failed = True
-                        if srv.alive():
-                            # A backlog would pollute its later runs.
-                            log("%s %ds x %dB: %s; stopping %s" % (
-                                srv.name, sessions, size, r["error"],
-                                srv.name))
-                            srv.stop()
-                    else:
-                        log("%s %ds x %dB x%d run %d: %.1f s, %.0f msg/s, "
-                            "%.2f CPU ms/msg, other load %.0f%%"
-                            % (srv.name, sessions, size, count, rep,
-                               r["secs"], r["rate"], r["cpu"], r["bg"]))
-                    maildir_clear(srv.maildir)
+            failed |= run_cases(servers, cases, args, results, runs)
+            for srv in started:
+                srv.stop()
+        if args.milter == "rspamd":
+            rspamd = Rspamd(base, args.milter_port, args.rspamd_control_port,
+                            args.redis_port, log,
+                            args.milter_socket == "unix")
+            started.append(rspamd)
+            why = rspamd.start()
+            if why:
+                log("rspamd: %s" % why)
+                failed = True
+            else:
+                log("rspamd: ready, milter %s" % rspamd.milter())
+                mbase = os.path.join(base, "with-rspamd")
+                os.mkdir(mbase, 0o755)
+                servers, more, _, tem_failed = start_servers(
+                    mbase, args,
+                    [x % rspamd.milter() if "%s" in x else x
+                     for x in POSTFIX_MILTER],
+                    ["smtp_milters = %s" % rspamd.milter(),
+                     "milter_default_action = tempfail"], rspamd)
+                started += more
+                failed |= tem_failed or len(servers) < len(more)
+                failed |= run_cases(servers, mcases, args, mresults, runs,
+                                    rspamd)
     except Stop as e:
         log("interrupted (%s)" % e)
         failed = True
@@ -505,16 +734,18 @@ def main():
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_IGN)
-        for srv in servers:
+        for srv in reversed(started):
             srv.stop()
-        if args.only in ("both", "tem") and "tem" in locals():
-            tem.stop()
         shutil.rmtree(GRAVEYARD, ignore_errors=True)
         if args.keep:
             log("kept %s" % base)
         else:
             shutil.rmtree(base, ignore_errors=True)
-    report(cases, results, idle, have_tem, args.repeat)
+    if plain:
+        report(cases, results, idle, have_tem, args.repeat)
+    if args.milter == "rspamd":
+        report_milter(mcases, mresults, results, args.repeat,
+                      "%s:..." % args.milter_socket)
     if args.json:
         write_json(args.json, "smtp", args, runs, {"idle": idle})
         log("raw data in %s" % args.json)

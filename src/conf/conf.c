@@ -15,6 +15,8 @@
 #include <strings.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "conf/conf.h"
 #include "dns/dns_rr.h"
@@ -25,7 +27,8 @@
  * [ipv6]:port; T_DNS: ip, ip:port or [ipv6]:port. The last three are
  * optional: an empty value means unset (NULL). */
 enum conf_type { T_STR, T_PATH, T_BOOL, T_UINT, T_PORT, T_SIZE, T_QUOTA,
-    T_DURATION, T_LISTEN, T_LEVEL, T_STRLIST, T_HOST, T_ADDR, T_HOSTPORT, T_DNS };
+    T_DURATION, T_LISTEN, T_LEVEL, T_STRLIST, T_HOST, T_ADDR, T_HOSTPORT, T_DNS,
+    T_MILTERS, T_MACTION };
 
 struct conf_key {
 	const char	*name;
@@ -88,9 +91,22 @@ static const struct conf_key conf_keys[] = {
 	/* New connections per client address and minute, all services;
 	 * 0: no limit. Real clients reconnect a few times a minute. */
 	K(max_connections_per_minute, T_UINT, "600"),
+	/* Spam learning from IMAP (src/spam/learn.h): off while unset. */
+	K(rspamd_controller, T_HOSTPORT, NULL),
+	K(rspamd_password, T_STR, NULL),
 	/* DNS block lists asked at connect (port 25): none by default. */
 	K(dnsbl_zones, T_STRLIST, ""),
 	K(log_level, T_LEVEL, "info"),
+	/* Milters for port 25 and for submission (587/465): none. */
+	K(smtp_milters, T_MILTERS, ""),
+	K(submission_milters, T_MILTERS, ""),
+	/* A broken filter must not lose mail: ask the client to retry. */
+	K(milter_default_action, T_MACTION, "tempfail"),
+	/* Postfix's defaults: 30 s to connect, 30 s per reply, and 300 s
+	 * for the end-of-message reply (a filter scanning a big body). */
+	K(milter_connect_timeout, T_DURATION, "30s"),
+	K(milter_command_timeout, T_DURATION, "30s"),
+	K(milter_content_timeout, T_DURATION, "300s"),
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -322,6 +338,66 @@ hostport_ok(const char *s)
 	return *end == '\0' && port >= 1 && port <= 65535;
 }
 
+int
+conf_parse_milter(const char *s, struct sockaddr_storage *ss, unsigned *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_un *sun = (struct sockaddr_un *)ss;
+	const char *host, *colon;
+	char h[INET6_ADDRSTRLEN + 2], *end;
+	size_t hl;
+	long port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (strncmp(s, "unix:", 5) == 0) {
+		s += 5;
+		if (s[0] != '/' || strlen(s) >= sizeof(sun->sun_path))
+			return -1;
+		sun->sun_family = AF_UNIX;
+		strcpy(sun->sun_path, s);
+		*len = (unsigned)sizeof(*sun);
+		return 0;
+	}
+	if (strncmp(s, "inet:", 5) == 0)
+		host = s + 5;
+	else if (strncmp(s, "inet6:", 6) == 0)
+		host = s + 6;
+	else
+		return -1;
+	colon = strrchr(host, ':');
+	if (colon == NULL || colon == host || !isdigit((unsigned char)colon[1]))
+		return -1;
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port < 1 || port > 65535)
+		return -1;
+	hl = (size_t)(colon - host);
+	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']')
+		host++, hl -= 2;
+	if (hl >= sizeof(h))
+		return -1;
+	memcpy(h, host, hl);
+	h[hl] = '\0';
+	/* no DNS here: a filter runs beside us (Postfix's rspamd example
+	 * is inet:localhost:11332) */
+	if (strcmp(h, "localhost") == 0)
+		strcpy(h, "127.0.0.1");
+	if (inet_pton(AF_INET, h, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*len = (unsigned)sizeof(*sin);
+		return 0;
+	}
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET6, h, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*len = (unsigned)sizeof(*sin6);
+		return 0;
+	}
+	return -1;
+}
+
 /* Sets one key from its text; 0 ok, -1 with a reason in *why. */
 static int
 conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
@@ -397,6 +473,18 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 			return -1;
 		}
 		return 0;
+	case T_MACTION: {
+		static const char *const names[] = { "tempfail", "accept",
+		    "reject" };
+		for (unsigned i = 0; i < 3; i++)
+			if (strcmp(v, names[i]) == 0) {
+				*(unsigned *)field = i;
+				return 0;
+			}
+		*why = "expected tempfail, accept or reject";
+		return -1;
+	}
+	case T_MILTERS:
 	case T_STRLIST: {
 		struct conf_strlist *l = field;
 		char *save = NULL, *tok;
@@ -411,6 +499,16 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 			if (l->n == 16) {
 				*why = "at most 16 entries";
 				return -1;
+			}
+			if (k->type == T_MILTERS) {
+				struct sockaddr_storage ss;
+				unsigned sl;
+				if (conf_parse_milter(tok, &ss, &sl) < 0) {
+					*why = "expected inet:HOST:PORT, "
+					    "inet6:HOST:PORT or unix:/PATH "
+					    "(HOST numeric or localhost)";
+					return -1;
+				}
 			}
 			l->v[l->n++] = xstrdup(tok);
 		}
@@ -623,7 +721,8 @@ conf_free(struct conf **cp)
 		    conf_keys[i].type == T_ADDR || conf_keys[i].type == T_HOSTPORT ||
 		    conf_keys[i].type == T_DNS)
 			free(*(char **)((char *)c + conf_keys[i].offset));
-		if (conf_keys[i].type == T_STRLIST) {
+		if (conf_keys[i].type == T_STRLIST ||
+		    conf_keys[i].type == T_MILTERS) {
 			struct conf_strlist *l = (void *)((char *)c +
 			    conf_keys[i].offset);
 			for (int j = 0; j < l->n; j++)

@@ -62,11 +62,30 @@ struct conf {
 	unsigned submission_max_messages_per_hour;
 	unsigned submission_max_recipients_per_hour;
 	unsigned max_connections_per_minute;
+	/* Spam learning (src/spam): rspamd's controller as host[:port]
+	 * (NULL: learning is off) and its password (NULL: none sent). */
+	char	*rspamd_controller;
+	char	*rspamd_password;
 	struct conf_strlist {
 		int	 n;
 		char	*v[16];
 	} dnsbl_zones;
 	char	*log_level;
+	/* Milters (src/milter): each entry "inet:HOST:PORT",
+	 * "inet6:HOST:PORT" or "unix:/PATH", checked at load. */
+	struct conf_strlist smtp_milters, submission_milters;
+	unsigned milter_default_action;	/* enum conf_milter_action */
+	unsigned milter_connect_timeout;	/* seconds */
+	unsigned milter_command_timeout;	/* seconds */
+	unsigned milter_content_timeout;	/* seconds */
+};
+
+/* milter_default_action: what a filter that is down, slow or garbled
+ * means for the mail (Postfix's milter_default_action). */
+enum conf_milter_action {
+	CONF_MILTER_TEMPFAIL,	/* 451 4.7.1 to the client */
+	CONF_MILTER_ACCEPT,	/* the filter is skipped for the session */
+	CONF_MILTER_REJECT,	/* 550 5.7.1 */
 };
 
 /*
@@ -92,6 +111,12 @@ int conf_parse_duration(const char *s, unsigned *r);
 /* A quota: a size as conf_parse_size, or 0 / "none" / "unlimited" (0). */
 int conf_parse_quota(const char *s, uint64_t *r);
 int conf_parse_listen(const char *s, struct conf_listen *r);
+/* A milter address: "inet:HOST:PORT" / "inet6:HOST:PORT" (HOST a numeric
+ * address, "[ipv6]" or "localhost"), or "unix:/PATH". Fills *ss and *len
+ * (AF_INET, AF_INET6 or AF_UNIX). */
+struct sockaddr_storage;
+int conf_parse_milter(const char *s, struct sockaddr_storage *ss,
+    unsigned *len);
 
 /* The name of the i-th key of the settings table, NULL past the end (lets
  * the unit test check that it covers every key). */

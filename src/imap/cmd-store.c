@@ -16,6 +16,9 @@
  * (plus UID as above). Messages that failed UNCHANGEDSINCE are listed in
  * the tagged "OK [MODIFIED set]" (UIDs for UID STORE) and get no FETCH.
  *
+ * COPY, MOVE and STORE that file messages as spam or ham (into or out of
+ * Junk, $Junk, $NotJunk) hand them to the spam learner (imap_learn.h).
+ *
  * MOVE answers "* OK [COPYUID ...]" first; the EXPUNGE (or VANISHED)
  * responses for the moved messages come from the session core, which adds
  * the view's pending changes before the tagged OK (RFC 6851 3.3).
@@ -26,6 +29,7 @@
 #include "imap/cmd-mailbox.h"
 #include "imap/imap_acl.h"
 #include "imap/imap_client.h"
+#include "imap/imap_learn.h"
 #include "imap/imap_msgs.h"
 #include "imap/imap_notify.h"
 #include "imap/imap_quota.h"
@@ -212,6 +216,8 @@ store_run(struct imap_cmd *cmd, struct store_run *s)
 		free(error);
 		return;
 	}
+	imap_learn_store(cmd, s->st.op, fl, s->seq, s->n, s->modified,
+	    s->n_modified);
 	imap_out_new_keywords(&cmd->out, cmd->c->view, cmd->c->readonly);
 	store_answer(cmd, s);
 	if (s->n_modified > 0)
@@ -325,6 +331,7 @@ copy_or_move(struct imap_cmd *cmd, bool move)
 {
 	struct imap_seqset set, seqs;
 	struct imap_acl_ref to = { 0 };
+	struct imap_learn *learn;
 	uint32_t *seq = NULL, *src = NULL, *dst = NULL, uidvalidity = 0;
 	size_t n = 0, n_copied = 0;
 	const char *error;
@@ -347,12 +354,16 @@ copy_or_move(struct imap_cmd *cmd, bool move)
 		imap_cmd_ok(cmd, "No messages %s", move ? "moved" : "copied");
 	else if (!move && !imap_quota_allows(cmd, msgs_size(cmd, seq, n), n))
 		;	/* NO [OVERQUOTA] */
-	else if ((r = imap_acl_copy(cmd, seq, n, &to, move, &uidvalidity,
-	    &src, &dst, &n_copied, &serror)) < 0)
-		imap_cmd_store_error(cmd, r, true, serror);
 	else {
-		imap_notify_own_added(cmd->c, &to, dst, n_copied);
-		copy_done(cmd, move, uidvalidity, src, dst, n_copied);
+		learn = imap_learn_copy_begin(cmd, seq, n, dest);
+		if ((r = imap_acl_copy(cmd, seq, n, &to, move, &uidvalidity,
+		    &src, &dst, &n_copied, &serror)) < 0)
+			imap_cmd_store_error(cmd, r, true, serror);
+		else {
+			imap_notify_own_added(cmd->c, &to, dst, n_copied);
+			copy_done(cmd, move, uidvalidity, src, dst, n_copied);
+		}
+		imap_learn_copy_end(cmd, &learn, r >= 0);
 	}
 	imap_acl_ref_free(&to);
 	imap_seqset_free(&set);

@@ -194,6 +194,9 @@ smtp_cmd_auth(struct smtp_session *s, const struct smtp_command *cmd)
 		smtp_auth_fail_syntax(s, reply_sasl_long);
 		return;
 	}
+	/* the mechanism, for the milters' {auth_type} */
+	s->auth_mech = mlen == 5 && strncasecmp(mech, "LOGIN", 5) == 0 ?
+	    "LOGIN" : "PLAIN";
 	if (mlen == 5 && strncasecmp(mech, "PLAIN", 5) == 0) {
 		if (ir == NULL) {
 			s->auth_step = SMTP_AUTH_PLAIN;

@@ -3,11 +3,13 @@
  * runner is made at MAIL, told of each recipient and of the message as
  * it is spooled, run at the end of the data, freed at reset and close;
  * its verdict becomes the reply here and only here (reject: 550,
- * tempfail: 451) or goes on to routing and commit.
+ * tempfail: 451) or goes on to the milters (smtp_milter.c, which see
+ * the header section with the checks' Authentication-Results) and then
+ * routing and commit.
  *
  * Which checks run (SPF/DKIM/DMARC inbound, the DKIM signature of
- * submitted mail, later milters) is their registration's business
- * (serve.c); nothing here names one.
+ * submitted mail) is their registration's business (serve.c); nothing
+ * here names one.
  *
  * Trust: the verdict is our modules'; the reply text is theirs.
  */
@@ -104,7 +106,7 @@ smtp_checks_done(const struct msg_verdict *v, void *arg)
 		buf_append(&s->head, v->head.data, v->head.len);
 	}
 	smtp_checks_reset(s);
-	smtp_message_store(s, v->action == MSG_QUARANTINE);
+	smtp_milter_message(s, v->action == MSG_QUARANTINE);
 }
 
 /* Every byte is spooled: the checks decide, then the store (or not). */
@@ -115,7 +117,7 @@ smtp_checks_end(struct smtp_session *s)
 	uint64_t off, len;
 
 	if (s->checks == NULL) {
-		smtp_message_store(s, false);
+		smtp_milter_message(s, false);
 		return;
 	}
 	memset(m, 0, sizeof(*m));

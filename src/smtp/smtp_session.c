@@ -107,6 +107,7 @@ void
 smtp_tx_reset(struct smtp_session *s)
 {
 	smtp_checks_reset(s);
+	smtp_milter_reset(s);
 	smtp_path_free(&s->mail);
 	for (unsigned i = 0; i < s->nrcpt; i++) {
 		smtp_path_free(&s->rcpts[i].path);
@@ -139,6 +140,14 @@ smtp_cmd_helo(struct smtp_session *s, const struct smtp_command *cmd)
 	s->helo = xstrdup(cmd->args);
 	smtp_enter_state(s, SMTP_ST_READY);
 	s->esmtp = cmd->verb == SMTP_VERB_EHLO;
+	if (smtp_milter_helo(s))
+		return;		/* smtp_helo_reply once they answered */
+	smtp_helo_reply(s);
+}
+
+void
+smtp_helo_reply(struct smtp_session *s)
+{
 	if (!s->esmtp) {
 		smtp_reply(s, "250 %s", s->conf->hostname);
 		return;
@@ -221,6 +230,14 @@ smtp_cmd_mail(struct smtp_session *s, const struct smtp_command *cmd)
 		}
 		free(from);
 	}
+	if (smtp_milter_mail(s))
+		return;		/* smtp_mail_accepted once they answered */
+	smtp_mail_accepted(s);
+}
+
+void
+smtp_mail_accepted(struct smtp_session *s)
+{
 	smtp_enter_state(s, SMTP_ST_MAIL);
 	smtp_checks_mail(s);
 	smtp_reply(s, "250 2.1.0 Ok");
@@ -251,7 +268,7 @@ static void
 smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 {
 	struct smtp_rcpt *r;
-	const char *reply, *domain;
+	const char *reply, *domain, *refused = NULL;
 	char *addr;
 	enum acct_resolve_status st;
 
@@ -295,6 +312,7 @@ smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 		smtp_reply(s, "554 5.7.1 <%s>: Relay access denied", addr);
 		log_info("%s smtp reject relay from=<%s> to=<%s> addr=%s",
 		    s->base.id, s->mail.localpart, addr, s->base.ip);
+		refused = "5.7.1 Relay access denied";
 		goto fail;
 	}
 	if (s->auth_done && !acct_is_local_domain(s->acct, domain)) {
@@ -309,6 +327,7 @@ smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 		if (st != ACCT_OK) {
 			smtp_reply(s, "550 5.1.1 <%s>: Recipient address "
 			    "rejected: User unknown", addr);
+			refused = "5.1.1 User unknown";
 			goto fail;
 		}
 		if (!smtp_quota_rcpt(s, r, addr)) {
@@ -318,17 +337,26 @@ smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 			return;		/* 452: not an error of the client */
 		}
 	}
-	s->nrcpt++;
-	smtp_enter_state(s, SMTP_ST_RCPT);
-	smtp_checks_rcpt(s, &r->path);
+	if (!smtp_milter_rcpt(s, addr))	/* else they answer */
+		smtp_rcpt_accepted(s);
 	free(addr);
-	smtp_reply(s, "250 2.1.5 Ok");
 	return;
 fail:
 	acct_resolution_free(&r->res);
 	smtp_path_free(&r->path);
+	if (smtp_error(s))	/* filters that asked hear of it */
+		smtp_milter_rcpt_rejected(s, addr, refused);
 	free(addr);
-	smtp_error(s);
+}
+
+void
+smtp_rcpt_accepted(struct smtp_session *s)
+{
+	struct smtp_rcpt *r = &s->rcpts[s->nrcpt++];
+
+	smtp_enter_state(s, SMTP_ST_RCPT);
+	smtp_checks_rcpt(s, &r->path);
+	smtp_reply(s, "250 2.1.5 Ok");
 }
 
 static void
@@ -538,6 +566,8 @@ smtp_proto_greet(struct session *base)
 void
 smtp_greet(struct smtp_session *s)
 {
+	if (smtp_milter_connect(s))
+		return;		/* called again once the filters answered */
 	smtp_reply(s, "220 %s ESMTP tem", s->conf->hostname);
 	smtp_enter_state(s, SMTP_ST_HELO);
 	if (s->base.busy)	/* held while the block lists answered */
@@ -552,6 +582,7 @@ smtp_closed(struct session *base)
 
 	smtp_dnsbl_cancel(s);
 	smtp_checks_reset(s);
+	smtp_milter_free(s);
 	smtp_deadline(s, 0);
 }
 
@@ -565,6 +596,7 @@ smtp_session_free(struct session *base)
 	    s->nmessages, s->errors, (long)(time(NULL) - s->base.started));
 	smtp_tx_reset(s);
 	smtp_dnsbl_cancel(s);
+	smtp_milter_free(s);
 	buf_free(&s->line);
 	buf_free(&s->trace);
 	buf_free(&s->head);
@@ -594,6 +626,7 @@ smtp_session_start(struct smtp_session *s, int fd)
 	buf_init(&s->line, 0);
 	buf_init(&s->trace, 0);
 	buf_init(&s->head, 0);
+	buf_init(&s->milter_head, 0);
 	session_start(&s->base, &smtp_proto, fd,
 	    s->base.svc == SVC_SUBMISSIONS, s->conf->smtp_command_timeout);
 }

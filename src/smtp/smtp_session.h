@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "auth/resolve.h"
+#include "milter/milter_chain.h"
 #include "msg/check.h"
 #include "server/session.h"
 #include "smtp/smtp_data.h"
@@ -78,6 +79,7 @@ struct smtp_session {
 	char			*helo;
 	char			*auth_user;	/* canonical address */
 	enum smtp_auth_step	 auth_step;	/* a 334 is outstanding */
+	const char		*auth_mech;	/* "PLAIN" / "LOGIN" (static) */
 	char			*auth_login_user;
 	char			*auth_try_user;	/* for the failure log */
 	struct loop_timer	*auth_timer;	/* delays a failure's 535 */
@@ -110,6 +112,14 @@ struct smtp_session {
 	bool			 bdat_last;
 	bool			 bdat_started;
 	const char		*bdat_error;	/* reply after the chunk */
+
+	/* Milters (smtp_milter.c). */
+	struct milter_chain	*milter;	/* NULL: none for the service */
+	bool			 milter_started;
+	char			*milter_deny;	/* a refusal at connect/HELO */
+	struct buf		 milter_head;	/* trace + head the filters edit */
+	struct milter_msg	 milter_msg;
+	bool			 milter_junk;	/* the checks said quarantine */
 };
 
 /* smtp_session.c */
@@ -178,6 +188,33 @@ void smtp_checks_reset(struct smtp_session *s);
 /* smtp_message.c: hands the message to the store (junk: the recipients'
  * Junk folder) and replies when it is durable. */
 void smtp_message_store(struct smtp_session *s, bool junk);
+
+/* smtp_session.c: the replies of HELO, MAIL and RCPT once the milters
+ * passed them (RCPT: the recipient at s->rcpts[s->nrcpt]). */
+void smtp_helo_reply(struct smtp_session *s);
+void smtp_mail_accepted(struct smtp_session *s);
+void smtp_rcpt_accepted(struct smtp_session *s);
+
+/* smtp_milter.c: the milters (milter/milter_chain.h). Each of connect,
+ * helo, mail and rcpt returns true when it took over the command (the
+ * session is busy until the filters answered and the reply is sent),
+ * false when there are no milters: the caller goes on itself. */
+bool smtp_milter_connect(struct smtp_session *s);
+void smtp_milter_connected(void *arg, struct milter_answer *a);
+bool smtp_milter_helo(struct smtp_session *s);
+bool smtp_milter_mail(struct smtp_session *s);
+bool smtp_milter_rcpt(struct smtp_session *s, const char *addr);
+/* A recipient tem refused (status: "5.1.1 User unknown"), for filters
+ * that asked (SMFIP_RCPT_REJ): holds the session until they answered. */
+void smtp_milter_rcpt_rejected(struct smtp_session *s, const char *addr,
+    const char *status);
+/* After the checks' verdict (junk: quarantine): the message phase, then
+ * smtp_message_store, or the filters' refusal. */
+void smtp_milter_message(struct smtp_session *s, bool junk);
+/* The transaction ends (ABORT to the filters). */
+void smtp_milter_reset(struct smtp_session *s);
+/* Session end: QUIT to the filters. */
+void smtp_milter_free(struct smtp_session *s);
 
 /* smtp_quota.c: mailbox quotas. Each returns false after replying
  * 452 4.2.2. RCPT: r (resolved, addr as printed); data: the whole

@@ -37,6 +37,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -444,6 +447,16 @@ io_connect(struct loop *l, const struct sockaddr *sa, socklen_t salen,
 		*errno_r = errno;
 		close(fd);
 		return NULL;
+	}
+	/* Our writes are whole protocol units (a pipelined command group,
+	 * a milter stage, the end of DATA): Nagle would hold the small ones
+	 * until the peer's delayed ACK, ~40 ms each time a milter or SMTP
+	 * peer stays silent (measured with rspamd: 20 msg/s at 1 session). */
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
+		int one = 1;
+
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 	}
 	/* the bufferevent watches the connect and does the I/O */
 	io = io_make(l, fd, cb, arg, false);
