@@ -130,6 +130,12 @@ struct milter_msg {
 	int		 fd;
 	uint64_t	 off, len;
 	const char	*mem;
+	bool		 own_first;	/* head opens with tem's own Received
+					   field: hidden from the filters (as
+					   Postfix hides its own); change and
+					   delete indexes count without it,
+					   insert indexes with it (0 = above
+					   it), Postfix's cleanup_milter.c */
 };
 void milter_chain_message(struct milter_chain *ch, struct milter_msg *m,
     milter_done_fn *done, void *arg);

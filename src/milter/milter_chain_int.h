@@ -79,6 +79,9 @@ struct milter_chain {
 	struct milter_msg	*msg;
 	enum milter_mstep	 mstep;
 	size_t			 hpos;		/* next header field */
+	unsigned		 hfield;	/* ... its index */
+	int			 own_at;	/* index of tem's own Received
+						   field (hidden), or -1 */
 	uint64_t		 bpos;		/* body octets sent */
 	int			 bfd;		/* body source: fd ... */
 	uint64_t		 boff, blen;

@@ -452,6 +452,7 @@ smtp_milter_message(struct smtp_session *s, bool junk)
 	fd = smtp_message_body(s, &off, &len);
 	memset(&s->milter_msg, 0, sizeof(s->milter_msg));
 	s->milter_msg.head = &s->milter_head;
+	s->milter_msg.own_first = true;	/* the trace opens with it */
 	s->milter_msg.fd = fd;
 	s->milter_msg.off = off;
 	s->milter_msg.len = len;

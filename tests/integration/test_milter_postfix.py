@@ -70,3 +70,79 @@ def test_macro_lists_on_the_wire_exactly(make_tem, milter):
     assert macros["R"]["{rcpt_addr}"] == ALICE, macros
     assert set(macros["R"]) >= {"{rcpt_host}", "{rcpt_mailer}"}, macros
     assert "macro-list-ignored stage=9" in tem.log_text()
+
+
+# --- tem's own Received header and the header indexes --------------------
+
+UPSTREAM = (b"Received: from relay.b.test by mx.b.test; "
+            b"Sun, 6 Dec 2026 10:00:00 +0000\r\n" + TAGGED)
+
+
+def ours(value):
+    return "(tem)" in value
+
+
+def test_own_received_is_not_shown_to_filters(make_tem, milter):
+    m = milter()
+    tem = milter_tem(make_tem, smtp=[m])
+    assert send(tem, msg=UPSTREAM).reply.code == 250
+    seen = m.headers()
+    # the upstream Received is the only one the filter sees; ours, stored
+    # on top, never (the trace fields below ours it does see)
+    assert [v for n, v in seen if n == "Received"] == [
+        "from relay.b.test by mx.b.test; Sun, 6 Dec 2026 10:00:00 +0000"], \
+        seen
+    assert seen[0][0] == "Authentication-Results", seen
+    assert not [v for n, v in seen if n == "Received" and ours(v)], seen
+    f = fields(one_message(tem))
+    rec = [v for n, v in f if n == "Received"]
+    assert ours(rec[0]) and "relay.b.test" in rec[1], f
+
+
+def test_delete_index_1_is_the_first_received_the_filter_saw(
+        make_tem, milter):
+    m = milter(eom={"edits": [
+        {"op": "delete", "index": 1, "name": "received"}]})
+    tem = milter_tem(make_tem, smtp=[m])
+    assert send(tem, msg=UPSTREAM).reply.code == 250
+    rec = values(one_message(tem), "Received")
+    # the upstream one is gone, ours (which it could not see) stays
+    assert len(rec) == 1 and ours(rec[0]), rec
+
+
+def test_edits_relative_to_what_the_filter_saw(make_tem, milter):
+    m = milter(eom={"edits": [
+        {"op": "change", "index": 1, "name": "Received", "value": "changed"},
+        {"op": "insert", "index": 1, "name": "X-Second", "value": "2nd"},
+        {"op": "insert", "index": 0, "name": "X-Top", "value": "top"}]})
+    tem = milter_tem(make_tem, smtp=[m])
+    assert send(tem, msg=UPSTREAM).reply.code == 250
+    f = fields(one_message(tem))
+    names = [n for n, _ in f]
+    at = names.index("X-Top")
+    # insert 1: just below our Received; then insert 0: above it (each
+    # index counts the head as the edits before left it, as Postfix)
+    assert names[at + 1] == "Received" and ours(f[at + 1][1]), f
+    assert names[at + 2] == "X-Second", f
+    rec = [v.strip() for n, v in f if n == "Received"]
+    assert ours(rec[0]) and rec[1] == "changed", f
+
+
+def test_second_filter_sees_first_filters_top_field_not_ours(
+        make_tem, milter):
+    a = milter(eom={"edits": [
+        {"op": "insert", "index": 0, "name": "X-Signed", "value": "by a"}]})
+    b = milter(eom={"edits": [
+        {"op": "delete", "index": 1, "name": "X-Signed"},
+        {"op": "insert", "index": 0, "name": "X-B", "value": "b"}]})
+    tem = milter_tem(make_tem, smtp=[a, b])
+    assert send(tem, msg=UPSTREAM).reply.code == 250
+    seen = b.headers()
+    assert seen[0] == ("X-Signed", "by a"), seen
+    assert not [v for n, v in seen if ours(v)], seen
+    f = fields(one_message(tem))
+    names = [n for n, _ in f]
+    # X-Signed gone; X-B on top, above our Received (still ours)
+    assert "X-Signed" not in names, f
+    at = names.index("X-B")
+    assert names[at + 1] == "Received" and ours(f[at + 1][1]), f
