@@ -293,6 +293,7 @@ stage_flags(char cmd, uint32_t *no, uint32_t *nr)
 	case SMFIC_CONNECT: *no = SMFIP_NOCONNECT; *nr = SMFIP_NR_CONN; break;
 	case SMFIC_HELO:    *no = SMFIP_NOHELO;    *nr = SMFIP_NR_HELO; break;
 	case SMFIC_MAIL:    *no = SMFIP_NOMAIL;    *nr = SMFIP_NR_MAIL; break;
+	case SMFIC_DATA:    *no = SMFIP_NODATA;    *nr = SMFIP_NR_DATA; break;
 	default:            *no = SMFIP_NORCPT;    *nr = SMFIP_NR_RCPT; break;
 	}
 }
@@ -364,11 +365,15 @@ milter_chain_event(struct milter_chain *ch, char cmd,
 	case SMFIC_MAIL:
 		milter_put_mail(&ch->evpkt, args, nargs);
 		break;
+	case SMFIC_DATA:	/* the message phase sends no second one */
+		milter_put_simple(&ch->evpkt, SMFIC_DATA);
+		ch->data_done = true;
+		break;
 	default:
 		milter_put_rcpt(&ch->evpkt, args, nargs);
 		break;
 	}
-	if (ch->discard && cmd == SMFIC_RCPT) {
+	if (ch->discard && (cmd == SMFIC_RCPT || cmd == SMFIC_DATA)) {
 		milter_settle(ch);	/* the message goes nowhere anyway */
 		return;
 	}

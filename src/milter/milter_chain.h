@@ -108,7 +108,8 @@ bool milter_chain_active(const struct milter_chain *ch);
 
 /* One SMTP-stage event: SMFIC_CONNECT (args unused), SMFIC_HELO (the
  * HELO macro), SMFIC_MAIL / SMFIC_RCPT: args[0] "<addr>", then ESMTP
- * parameters. */
+ * parameters, SMFIC_DATA (args unused; at the DATA command, as Postfix:
+ * the message phase then sends no DATA of its own). */
 void milter_chain_event(struct milter_chain *ch, char cmd,
     const char *const *args, size_t nargs, milter_done_fn *done, void *arg);
 

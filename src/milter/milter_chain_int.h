@@ -71,6 +71,7 @@ struct milter_chain {
 	void			*arg;
 	struct milter_answer	 ans;
 	bool			 discard;	/* a filter said discard */
+	bool			 data_done;	/* DATA went as an event */
 	bool			 rcpt_rej;	/* the RCPT event is a refused one */
 	bool			 in_done;	/* done() runs */
 	bool			 freed;		/* ... and freed the chain */

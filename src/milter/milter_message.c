@@ -250,7 +250,8 @@ milter_message_step(struct milter_chain *ch)
 			ch->bpos = 0;
 			ch->eom_sent = false;
 			f->in_tx = true;
-			if (!(f->proto & SMFIP_NODATA) && message_simple(ch,
+			if (!(f->proto & SMFIP_NODATA) && !ch->data_done &&
+			    message_simple(ch,
 			    SMFIC_DATA, SMFIP_NR_DATA, ch->command_timeout))
 				return;
 			break;
@@ -305,6 +306,7 @@ milter_tx_clear(struct milter_chain *ch)
 	milter_message_clear(ch);
 	msg_spool_free(&ch->bodysp);
 	ch->discard = false;
+	ch->data_done = false;
 	ch->quarantine = false;
 	ch->msg = NULL;
 	for (unsigned i = 0; i < ch->n; i++) {

@@ -2,7 +2,8 @@
  * smtp_milter - SMTP's side of the milters (milter/milter_chain.h): the
  * session's chain opens at connect (port 25: smtp_milters; submission:
  * submission_milters), gets CONNECT before the 220, HELO, MAIL and each
- * RCPT after tem's own checks of that command passed, and the message
+ * RCPT after tem's own checks of that command passed, DATA before the
+ * 354 (BDAT: with the message, below), and the message
  * after the checks stage's verdict (so tem's Authentication-Results is
  * among the header fields the filters see) and before routing and
  * commit. A refusal answers the command it came at, as Postfix does: at
@@ -234,6 +235,31 @@ smtp_milter_rcpt(struct smtp_session *s, const char *addr)
 	milter_chain_event(s->milter, SMFIC_RCPT, args, 1,
 	    smtp_milter_rcpt_done, s);
 	free(arg0);
+	return true;
+}
+
+static void
+smtp_milter_data_done(void *arg, struct milter_answer *a)
+{
+	struct smtp_session *s = arg;
+
+	if (a->action == MSG_REJECT || a->action == MSG_TEMPFAIL) {
+		smtp_milter_say(s, buf_cstr(&a->reply));
+		smtp_tx_reset(s);
+	} else
+		smtp_data_accept(s);
+	smtp_session_resume(s);
+}
+
+bool
+smtp_milter_data(struct smtp_session *s)
+{
+	if (s->milter == NULL || !milter_chain_active(s->milter))
+		return false;
+	milter_chain_macro(s->milter, MILTER_M_QUEUE_ID, s->msgid);
+	session_busy(&s->base);
+	milter_chain_event(s->milter, SMFIC_DATA, NULL, 0,
+	    smtp_milter_data_done, s);
 	return true;
 }
 

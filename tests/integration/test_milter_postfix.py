@@ -146,3 +146,49 @@ def test_second_filter_sees_first_filters_top_field_not_ours(
     assert "X-Signed" not in names, f
     at = names.index("X-B")
     assert names[at + 1] == "Received" and ours(f[at + 1][1]), f
+
+
+# --- DATA at the DATA command --------------------------------------------
+
+def test_refusal_at_data_answers_the_data_command(make_tem, milter):
+    m = milter(at={"data": {"do": "reject",
+                            "reply": ["554", "5.7.1", "no data today"]}})
+    tem = milter_tem(make_tem, smtp=[m])
+    with SMTPConn(tem.smtp_port, timeout=30) as c:
+        assert c.cmd("EHLO client.test").code == 250
+        assert c.cmd("MAIL FROM:<sender@b.test>").code == 250
+        assert c.cmd("RCPT TO:<%s>" % ALICE).code == 250
+        r = c.cmd("DATA")
+        # instead of the 354: the client never sends the content
+        assert r.code == 554 and "no data today" in r.text, r
+        # the transaction is over; the session goes on
+        assert c.cmd("RCPT TO:<%s>" % ALICE).code == 503
+        assert c.cmd("MAIL FROM:<sender@b.test>").code == 250
+        c.cmd("QUIT")
+    assert m.events("header") == [] and m.events("eom") == []
+    assert inbox(tem) == []
+
+
+def test_data_event_once_before_the_content_with_the_queue_id(
+        make_tem, milter):
+    m = milter()
+    tem = milter_tem(make_tem, smtp=[m])
+    assert send(tem).reply.code == 250
+    assert len(inbox(tem)) == 1
+    evs = [e["ev"] for e in m.events()]
+    assert evs.count("data") == 1, evs
+    assert evs.index("data") < evs.index("header"), evs
+    data = m.events("data")[0]
+    eom = m.events("eom")[0]
+    assert data["macros"].get("i") and \
+        data["macros"]["i"] == eom["macros"].get("i"), (data, eom)
+
+
+def test_tempfail_at_data_with_two_filters_stops_at_the_first(
+        make_tem, milter):
+    a = milter(at={"data": {"do": "tempfail"}})
+    b = milter()
+    tem = milter_tem(make_tem, smtp=[a, b])
+    out = send(tem)
+    assert out.step == "data" and out.reply.code == 451, out.replies
+    assert b.events("data") == [], b.events()
