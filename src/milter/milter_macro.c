@@ -29,7 +29,11 @@
 
 /* Postfix's defaults, as far as tem knows the values (milter_connect_
  * macros adds the client's address, name and port, which Postfix sends
- * through its "_" only; filters use both). */
+ * through its "_" only; filters use both). Client names: tem looks up no
+ * PTR, so the client is what Postfix calls unknown: {client_name}
+ * "unknown", _ "unknown [ADDR]" (Postfix: "REVERSE-NAME [ADDR]", both
+ * "unknown" when not found), and the CONNECT event's host "[ADDR]"
+ * (Postfix's Sendmail form of unknown). */
 static const char *const default_list[MILTER_STAGES] = {
 	[SMFIM_CONNECT] = "j {daemon_name} v _ {client_addr} {client_name} "
 	    "{client_port}",
@@ -88,8 +92,7 @@ macro_value(const struct milter_chain *ch, const char *name, char *tmp,
 	if (strcmp(bare, "v") == 0)
 		return "tem " TEM_VERSION;
 	if (strcmp(bare, "_") == 0) {
-		snprintf(tmp, tmplen, "[%s] [%s]", ch->client_ip,
-		    ch->client_ip);
+		snprintf(tmp, tmplen, "unknown [%s]", ch->client_ip);
 		return tmp;
 	}
 	if (strcmp(bare, "client_addr") == 0)

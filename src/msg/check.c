@@ -32,7 +32,9 @@ struct msg_checks {
 	struct msg_check	 chk[MSG_CHECKS_MAX];
 	int			 n;
 	bool			 tapped;
-	bool			 ending;	/* inside msg_checks_end */
+	bool			 filtered;	/* env->filtered */
+	bool			 final;		/* in the final phase */
+	bool			 ending;	/* inside msg_checks_end/_final */
 	int			 waiting;	/* end() not answered yet */
 	msg_checks_done_fn	*done;
 	void			*arg;
@@ -112,6 +114,7 @@ msg_checks_new(const struct msg_check_env *env)
 {
 	struct msg_checks *cs = xcalloc(1, sizeof(*cs));
 
+	cs->filtered = env->filtered;
 	for (int i = 0; i < nregistered; i++) {
 		struct msg_check *c = &cs->chk[cs->n];
 
@@ -231,6 +234,39 @@ msg_checks_end(struct msg_checks *cs, struct msg_spool *sp,
 	for (int i = 0; i < cs->n; i++)
 		cs->chk[i].ops->end(cs->chk[i].st, t ? t->tap[i] : NULL, m);
 	free(t);
+	cs->ending = false;
+	if (cs->waiting == 0)
+		checks_finish(cs);
+}
+
+bool
+msg_checks_final_wanted(const struct msg_checks *cs)
+{
+	if (cs == NULL || !cs->filtered || cs->final)
+		return false;
+	for (int i = 0; i < cs->n; i++)
+		if (cs->chk[i].ops->final != NULL)
+			return true;
+	return false;
+}
+
+void
+msg_checks_final(struct msg_checks *cs, const struct msg_check_msg *m,
+    msg_checks_done_fn *done, void *arg)
+{
+	TEM_ASSERT(msg_checks_final_wanted(cs) && cs->waiting == 0);
+	cs->final = true;
+	cs->done = done;
+	cs->arg = arg;
+	cs->ending = true;
+	for (int i = 0; i < cs->n; i++)	/* their end() answers are merged */
+		if (cs->chk[i].ops->final != NULL) {
+			cs->chk[i].answered = false;
+			cs->waiting++;
+		}
+	for (int i = 0; i < cs->n; i++)
+		if (cs->chk[i].ops->final != NULL)
+			cs->chk[i].ops->final(cs->chk[i].st, m);
 	cs->ending = false;
 	if (cs->waiting == 0)
 		checks_finish(cs);

@@ -1,9 +1,9 @@
 /*
  * check - the checks stage of the message pipeline: the checks a message
  * passes between receive and routing (SPF, DKIM, DMARC and the DKIM
- * signature of submitted mail today; milters next), each a module behind
- * one interface, run for one transaction by one runner that merges their
- * answers into a single verdict.
+ * signature of submitted mail), each a module behind one interface, run
+ * for one transaction by one runner that merges their answers into a
+ * single verdict.
  *
  * Trust: the envelope and the message are the client's; a check's answer
  * is trusted (it comes from our own modules). Nothing here knows a
@@ -25,9 +25,25 @@
  *                                      runs (in parallel); done(verdict)
  *                                      runs once, when the last answered
  *                                      (possibly from inside this call)
+ *   msg_checks_final_wanted(cs)        after done: true when checks wait
+ *                                      for the message as the filters
+ *                                      (milters) left it: keep cs, run
+ *   msg_checks_final(cs, &msg, done, arg)  once the filters are done:
+ *                                      every final() runs, done(verdict)
+ *                                      once, as for msg_checks_end
  *   msg_checks_free(&cs);              any time (reset, close, after done):
  *                                      cancels what runs; nothing calls
  *                                      back afterwards
+ *
+ * The final phase: a check that must see the message as it leaves (the
+ * DKIM signature of submitted mail: a filter that edits the header or
+ * replaces the body would break a signature made before) has a final()
+ * hook; it runs only for a transaction whose env says filters follow
+ * (env->filtered), so without filters nothing waits for it. Such a check
+ * still answers end() (with what it knows by then); its final answer's
+ * headers go on top of the message as the filters left it. A check keeps
+ * its tap object from end() to final(): when the body was not replaced
+ * the hashes made on the spool writer's thread still hold.
  *
  * Lifecycle: a check's work in flight (DNS, worker) is cancelled or
  * detached by its free(), so a session that closes frees the runner in
@@ -39,6 +55,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "util/buf.h"
@@ -108,6 +125,9 @@ struct msg_check_env {
 	 * opaque here): a check module above server/ reads its keys and
 	 * public suffix list, and may take a reference */
 	struct server_state	*run;
+	/* filters (milters) run after the verdict and may change the
+	 * message: final() hooks run on the message as they left it */
+	bool			 filtered;
 };
 
 /* The message at its end (valid until the check answers or is freed). */
@@ -122,6 +142,13 @@ struct msg_check_msg {
 						   NULL */
 	size_t			 mem_blen;
 	struct acct_snapshot	*acct;		/* the newest accounts */
+	/* final() only: the filters replaced the body, so the taps' bytes
+	 * are not it; it is mem_body when that is set, else [body_off,
+	 * body_off + body_len) of body_fd (LF line ends; read it on a
+	 * worker, never on the loop; the fd is the spool's: dup it) */
+	bool			 body_replaced;
+	int			 body_fd;
+	uint64_t		 body_off, body_len;
 };
 
 struct msg_check_ops {
@@ -144,6 +171,11 @@ struct msg_check_ops {
 	/* Every byte is spooled: decide, now or later, and answer once with
 	 * msg_check_done(chk, &v). tap is the tap object (or NULL). */
 	void	 (*end)(void *st, void *tap, const struct msg_check_msg *m);
+	/* The filters are done (optional; called only when env->filtered,
+	 * after end() answered): m->head is the whole header section as
+	 * they left it, trace included. Answer once more with
+	 * msg_check_done; the answer's headers go on top of the message. */
+	void	 (*final)(void *st, const struct msg_check_msg *m);
 	/* Cancels what runs and frees st: no answer after this. */
 	void	 (*free)(void *st);
 };
@@ -169,7 +201,16 @@ typedef void msg_checks_done_fn(const struct msg_verdict *v, void *arg);
 void msg_checks_end(struct msg_checks *cs, struct msg_spool *sp,
     const struct msg_check_msg *m, msg_checks_done_fn *done, void *arg);
 
-/* A check's answer (its content is taken): exactly once per end(). */
+/* After the verdict: the transaction has final() hooks to run (its env
+ * said filtered, and a check has one). cs may be NULL. */
+bool msg_checks_final_wanted(const struct msg_checks *cs);
+/* The filters are done: every final() runs; done as for msg_checks_end
+ * (the verdict merges the final answers only). */
+void msg_checks_final(struct msg_checks *cs, const struct msg_check_msg *m,
+    msg_checks_done_fn *done, void *arg);
+
+/* A check's answer (its content is taken): exactly once per end(), and
+ * once per final(). */
 void msg_check_done(struct msg_check *chk, struct msg_verdict *v);
 
 #endif

@@ -3,7 +3,8 @@
  * checks: which checks start, recipients fanned out, verdicts merged
  * (strongest action, first reply, headers in registration order, the
  * first rewritten header section), answers in any order or from inside
- * end(), and cancellation (nothing answers after msg_checks_free).
+ * end(), cancellation (nothing answers after msg_checks_free), and the
+ * final phase after the filters (only for a filtered transaction).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -30,8 +31,10 @@ struct fake {
 	const char	*header;
 	const char	*head;		/* rewrites the header section */
 	bool		 body;		/* wants the body (tap) */
+	const char	*final_header;	/* final(): answers this, in it */
 	/* what happened */
 	struct buf	*tap_got;	/* the tap object end() got back */
+	const struct msg_check_msg *final_got;
 	struct msg_check *chk;
 	bool		 started, ended, freed;
 	char		 rcpts[64];
@@ -149,6 +152,29 @@ static const struct msg_check_ops fake_ops = {
 	.tap = fake_tap,
 	.tap_free = fake_tap_free,
 	.end = fake_end,
+	.free = fake_free,
+};
+
+/* The final phase: answers final_header at once. */
+static void
+fake_final(void *st, const struct msg_check_msg *m)
+{
+	struct fake *f = st;
+	struct msg_verdict v;
+
+	f->final_got = m;
+	if (f->final_header == NULL)
+		return;		/* answers later (or never: freed) */
+	msg_verdict_init(&v);
+	buf_puts(&v.headers, f->final_header);
+	msg_check_done(f->chk, &v);
+}
+
+static const struct msg_check_ops fake_final_ops = {
+	.name = "fake-final",
+	.start = fake_start,
+	.end = fake_end,
+	.final = fake_final,
 	.free = fake_free,
 };
 
@@ -336,6 +362,63 @@ test_cancel(void)
 	msg_checks_free(&cs);		/* idempotent */
 }
 
+/* "a" has a final() hook (answering final_header, or later when NULL),
+ * "b" not; both answer end() at once. */
+static void
+final_setup(const char *final_header)
+{
+	setup(0);
+	nfakes = 2;
+	fakes[0].name = "a";
+	fakes[1].name = "b";
+	msg_check_register(&fake_final_ops);
+	msg_check_register(&fake_ops);
+	fakes[0].sync = fakes[1].sync = true;
+	fakes[0].header = "X-End: a\n";
+	fakes[1].header = "X-End: b\n";
+	fakes[0].final_header = final_header;
+}
+
+/* Only a filtered transaction waits for final(); the final verdict holds
+ * the final answers only. */
+static void
+test_final_phase(void)
+{
+	static const struct msg_check_env fenv = { .proto = "test",
+		.logid = "id", .filtered = true };
+	struct msg_check_msg fmsg = { .head = "Subject: x\n", .hlen = 11,
+		.spool_head = "", .body_replaced = true, .body_fd = -1 };
+	struct outcome o = { 0 }, fo = { 0 };
+	struct msg_checks *cs;
+
+	final_setup("X-Final: a\n");	/* not filtered: no final phase */
+	cs = msg_checks_new(&env);
+	TEST_ASSERT(!msg_checks_final_wanted(cs));
+	msg_checks_free(&cs);
+	TEST_ASSERT(!msg_checks_final_wanted(NULL));
+	final_setup("X-Final: a\n");
+	cs = msg_checks_new(&fenv);
+	msg_checks_end(cs, NULL, &tmsg, on_done, &o);
+	TEST_ASSERT(o.calls == 1);
+	TEST_ASSERT_STREQ(o.headers, "X-End: a\nX-End: b\n");
+	TEST_ASSERT(msg_checks_final_wanted(cs));
+	msg_checks_final(cs, &fmsg, on_done, &fo);
+	TEST_ASSERT(fakes[0].final_got == &fmsg && fo.calls == 1);
+	TEST_ASSERT_STREQ(fo.headers, "X-Final: a\n");
+	TEST_ASSERT(fo.action == MSG_ACCEPT && o.calls == 1);
+	TEST_ASSERT(!msg_checks_final_wanted(cs));	/* once */
+	msg_checks_free(&cs);
+	/* freed while final() runs: nothing calls back */
+	memset(&fo, 0, sizeof(fo));
+	final_setup(NULL);
+	cs = msg_checks_new(&fenv);
+	msg_checks_end(cs, NULL, &tmsg, on_done, &o);
+	msg_checks_final(cs, &fmsg, on_done, &fo);
+	TEST_ASSERT(fakes[0].final_got != NULL && fo.calls == 0);
+	msg_checks_free(&cs);
+	TEST_ASSERT(fakes[0].freed && fakes[1].freed && fo.calls == 0);
+}
+
 /* ---- the body tap, through a real spool -------------------------------- */
 
 static const char *tdir;
@@ -426,6 +509,7 @@ main(void)
 	TEST_RUN(test_action_order);
 	TEST_RUN(test_sync_answers_and_free_in_done);
 	TEST_RUN(test_cancel);
+	TEST_RUN(test_final_phase);
 	TEST_RUN(test_tap);
 	msg_check_unregister_all();
 	worker_pool_stop();

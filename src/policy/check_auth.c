@@ -1,7 +1,7 @@
 /*
- * check_auth - SPF, DKIM and DMARC of inbound mail, and the DKIM
- * signature of submitted mail, as checks of the message pipeline (the
- * contract: check_auth.h; the runner: msg/check.h).
+ * check_auth - SPF, DKIM and DMARC of inbound mail as a check of the
+ * message pipeline (the contract: check_auth.h; the runner: msg/check.h;
+ * the DKIM signature of submitted mail: check_sign.c).
  *
  * DKIM never runs on the loop (check_dkim.c: the body tap and a worker);
  * only the look-ups (DNS) and the verdict are on the loop. Freeing a
@@ -18,7 +18,6 @@
 #include "policy/authres.h"
 #include "policy/check_auth.h"
 #include "policy/check_int.h"
-#include "policy/dkim_keys.h"
 #include "policy/dkim_verify.h"
 #include "policy/dmarc.h"
 #include "policy/spf.h"
@@ -323,102 +322,4 @@ const struct msg_check_ops policy_check_auth = {
 	.tap_free = dkim_job_free,
 	.end = auth_end,
 	.free = auth_free,
-};
-
-/* ---- submission: the DKIM signature ------------------------------------- */
-
-struct sign_check {
-	struct msg_check	*chk;
-	struct msg_check_env	 env;		/* logid, msgid, loop, run */
-	char			*sender_domain;	/* NULL for <> */
-	struct dkim_job		*job;		/* on the worker */
-};
-
-static void *
-sign_start(const struct msg_check_env *env, struct msg_check *chk)
-{
-	const struct dkim_keystore *ks = env->run->dkim;
-	struct sign_check *g;
-
-	if (!env->authenticated || ks == NULL || dkim_keystore_count(ks) == 0)
-		return NULL;
-	g = xcalloc(1, sizeof(*g));
-	g->chk = chk;
-	g->env = *env;
-	g->sender_domain = env->null_sender ? NULL :
-	    xstrdup(env->sender_domain);
-	g->env.peer = NULL;
-	g->env.helo = g->env.sender = g->env.sender_domain = NULL;
-	return g;
-}
-
-static void *
-sign_tap_begin(void *st, const char *head, size_t hlen)
-{
-	struct sign_check *g = st;
-
-	return dkim_job_new(g->env.run, true, head, hlen);
-}
-
-/* The signatures came back from the worker: they go right above the
- * message's own header. */
-static void
-sign_done(void *owner, struct dkim_job *j)
-{
-	struct sign_check *g = owner;
-	struct msg_verdict v;
-
-	g->job = NULL;
-	msg_verdict_init(&v);
-	if (j->nsig > 0) {
-		buf_append(&v.headers, j->sig.data, j->sig.len);
-		log_info("%s %s dkim-signed msgid=%s domain=%s signatures=%d",
-		    g->env.logid, g->env.proto, g->env.msgid, j->domain[0] ?
-		    j->domain[0] : j->domain[1], j->nsig);
-	} else if (j->nsig < 0)
-		log_error("%s %s dkim-sign-failed msgid=%s", g->env.logid,
-		    g->env.proto, g->env.msgid);
-	dkim_job_free(j);
-	msg_check_done(g->chk, &v);
-}
-
-/* Signs with the From domain's keys (if the domain is ours), else the
- * MAIL FROM domain's. */
-static void
-sign_end(void *st, void *tap, const struct msg_check_msg *m)
-{
-	struct sign_check *g = st;
-	struct dkim_job *j = tap;
-	char *from_domain = NULL;
-
-	if (j == NULL)		/* the header never ended: no body */
-		j = dkim_job_new(g->env.run, true, NULL, 0);
-	if (dmarc_from_domain(m->head, m->hlen, &from_domain) ==
-	    DMARC_FROM_OK && acct_is_local_domain(m->acct, from_domain))
-		j->domain[0] = xstrdup(from_domain);
-	j->domain[1] = g->sender_domain ? xstrdup(g->sender_domain) : NULL;
-	free(from_domain);
-	g->job = j;
-	dkim_job_start(j, m, g->env.loop, sign_done, g);
-}
-
-static void
-sign_free(void *st)
-{
-	struct sign_check *g = st;
-
-	if (g->job != NULL)	/* on the worker: it frees itself */
-		g->job->owner = NULL;
-	free(g->sender_domain);
-	free(g);
-}
-
-const struct msg_check_ops policy_check_sign = {
-	.name = "dkim-sign",
-	.start = sign_start,
-	.tap_begin = sign_tap_begin,
-	.tap = dkim_job_tap,
-	.tap_free = dkim_job_free,
-	.end = sign_end,
-	.free = sign_free,
 };

@@ -1,6 +1,7 @@
 /*
  * check_dkim - the DKIM job of one message for the checks in
- * check_auth.c: verification of inbound mail, signing of submitted mail.
+ * check_auth.c (verification of inbound mail) and check_sign.c (signing
+ * of submitted mail).
  *
  * Created when the header section is complete, it is the check's body
  * tap: the spool feeds it every body byte on the writer's thread, so the
@@ -9,20 +10,28 @@
  * digests and the signature (sign) or the body checks (verify); then
  * back on the loop to its owner. Owner: the spool while tapped, then the
  * worker job, then the loop. A job whose check was freed (owner NULL)
- * frees itself when the worker is done.
+ * frees itself when the worker is done. A body the tap never saw (a
+ * milter replaced it) is read from its file range by that worker, in
+ * DKIM_READ pieces.
  *
  * Trust: the head and body are the sender's; the keys are ours.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "policy/check_int.h"
 #include "policy/dkim_keys.h"
 #include "server/state.h"
+#include "util/log.h"
 #include "util/worker.h"
 #include "util/xmalloc.h"
+
+/* Octets of a replaced body read at a time on the worker. */
+#define DKIM_READ	(64 * 1024)
 
 void
 dkim_job_free(void *arg)
@@ -41,6 +50,8 @@ dkim_job_free(void *arg)
 	free(j->body);
 	free(j->domain[0]);
 	free(j->domain[1]);
+	if (j->body_fd >= 0)
+		close(j->body_fd);
 	buf_free(&j->sig);
 	server_state_unref(&j->run);
 	free(j);
@@ -69,6 +80,7 @@ dkim_job_new(struct server_state *run, bool sign, const char *head,
 
 	j->sign = sign;
 	j->now = time(NULL);
+	j->body_fd = -1;
 	server_state_ref(run);
 	j->run = run;
 	if (sign) {
@@ -82,6 +94,58 @@ dkim_job_new(struct server_state *run, bool sign, const char *head,
 	}
 	buf_init(&j->sig, 0);
 	return j;
+}
+
+void
+dkim_job_rebody(struct dkim_job *j)
+{
+	unsigned char md[DKIM_SHA256_LEN];
+
+	TEM_ASSERT(j->sign && j->bh_open);
+	dkim_bodyhash_final(&j->bh, md, NULL);	/* frees it */
+	dkim_bodyhash_init(&j->bh, DKIM_CANON_RELAXED, UINT64_MAX, NULL);
+}
+
+void
+dkim_job_body_file(struct dkim_job *j, int fd, uint64_t off, uint64_t len)
+{
+	TEM_ASSERT(j->sign && j->body_fd < 0);
+	if (len == 0)
+		return;
+	j->body_fd = dup(fd);
+	if (j->body_fd < 0)
+		j->read_err = errno;
+	j->body_off = off;
+	j->body_len = len;
+}
+
+/* Worker: the replaced body from its file into the body hash. */
+static int
+dkim_job_read_body(struct dkim_job *j)
+{
+	char *p;
+	uint64_t pos = 0;
+	ssize_t r;
+
+	if (j->read_err)	/* the dup failed */
+		return -1;
+	p = xmalloc(DKIM_READ);
+	while (pos < j->body_len) {
+		size_t want = j->body_len - pos < DKIM_READ ?
+		    (size_t)(j->body_len - pos) : DKIM_READ;
+
+		r = pread(j->body_fd, p, want, (off_t)(j->body_off + pos));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			j->read_err = r < 0 ? errno : EIO;  /* short: cut */
+			break;
+		}
+		dkim_bodyhash_update(&j->bh, p, (size_t)r);
+		pos += (uint64_t)r;
+	}
+	free(p);
+	return j->read_err ? -1 : 0;
 }
 
 /* Worker, at the end: the header digests, then sign or decide bodies. */
@@ -98,6 +162,10 @@ dkim_job_work(void *arg)
 		if (j->v == NULL)	/* no body byte came */
 			j->v = dkim_verifier_begin(j->head, j->hlen, j->now);
 		dkim_verifier_body_end(j->v);
+		return;
+	}
+	if (j->body_len > 0 && dkim_job_read_body(j) < 0) {
+		j->nsig = -1;
 		return;
 	}
 	dkim_bodyhash_final(&j->bh, bh, NULL);

@@ -1,12 +1,14 @@
 /*
- * check_int - internal to check_auth.c and check_dkim.c: the DKIM job
- * of one message (see check_dkim.c for its owners over time).
+ * check_int - internal to check_auth.c, check_sign.c and check_dkim.c:
+ * the DKIM job of one message (see check_dkim.c for its owners over
+ * time).
  */
 #ifndef TEM_POLICY_CHECK_INT_H
 #define TEM_POLICY_CHECK_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "msg/check.h"
@@ -32,6 +34,12 @@ struct dkim_job {
 	char			*domain[2];
 	struct buf		 sig;
 	int			 nsig;
+	/* sign, a body the tap never saw (a filter replaced it): read
+	 * [body_off, body_off + body_len) of body_fd (our dup; -1: none)
+	 * on the worker; read_err: why it failed (nsig -1) */
+	int			 body_fd;
+	uint64_t		 body_off, body_len;
+	int			 read_err;
 	/* the running state the session started with: its DKIM keys stay
 	 * alive while the worker signs, even if the session is gone */
 	struct server_state	*run;
@@ -46,6 +54,12 @@ struct dkim_job *dkim_job_new(struct server_state *run, bool sign,
 /* Body bytes (the tap; any thread, one at a time). */
 void dkim_job_tap(void *arg, const char *p, size_t n);
 void dkim_job_free(void *arg);
+/* Sign: forgets the body hashed so far (the body was replaced). */
+void dkim_job_rebody(struct dkim_job *j);
+/* Sign: the body is [off, off + len) of fd (dup'ed), read and hashed
+ * on the worker by dkim_job_start. */
+void dkim_job_body_file(struct dkim_job *j, int fd, uint64_t off,
+    uint64_t len);
 /* The end: m's in-memory body (and, to sign, its head) copied, the rest
  * on a worker, then back(owner, j) on loop. */
 void dkim_job_start(struct dkim_job *j, const struct msg_check_msg *m,

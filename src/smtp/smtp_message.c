@@ -76,8 +76,8 @@ smtp_message_begin(struct smtp_session *s)
 	char date[RFC5322_DATE_MAX], *dir;
 
 	smtp_message_reset(s);
+	TEM_ASSERT(s->msgid[0] != '\0');	/* made at MAIL */
 	rfc5322_date_format(time(NULL), date);
-	log_new_id(s->msgid);
 	buf_printf(&s->trace, "Received: from %s ([%s])\n\tby %s (tem) with %s "
 	    "id %s", s->helo ? s->helo : "unknown", s->base.ip,
 	    s->conf->hostname, smtp_protocol(s), s->msgid);

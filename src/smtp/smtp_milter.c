@@ -190,7 +190,7 @@ smtp_milter_mail(struct smtp_session *s)
 	    s->auth_done ? s->auth_mech : NULL);
 	milter_chain_macro(s->milter, MILTER_M_AUTH_AUTHEN,
 	    s->auth_done ? s->auth_user : NULL);
-	milter_chain_macro(s->milter, MILTER_M_QUEUE_ID, NULL);
+	milter_chain_macro(s->milter, MILTER_M_QUEUE_ID, s->msgid);
 	session_busy(&s->base);
 	milter_chain_event(s->milter, SMFIC_MAIL, args, n,
 	    smtp_milter_mail_done, s);
@@ -256,7 +256,6 @@ smtp_milter_data(struct smtp_session *s)
 {
 	if (s->milter == NULL || !milter_chain_active(s->milter))
 		return false;
-	milter_chain_macro(s->milter, MILTER_M_QUEUE_ID, s->msgid);
 	session_busy(&s->base);
 	milter_chain_event(s->milter, SMFIC_DATA, NULL, 0,
 	    smtp_milter_data_done, s);
@@ -412,7 +411,7 @@ static void
 smtp_milter_message_done(void *arg, struct milter_answer *a)
 {
 	struct smtp_session *s = arg;
-	bool spam;
+	bool spam, replaced;
 
 	if (!smtp_open(s))
 		return;
@@ -452,13 +451,14 @@ smtp_milter_message_done(void *arg, struct milter_answer *a)
 	buf_append(&s->trace, s->milter_head.data, s->milter_head.len);
 	buf_reset(&s->head);
 	buf_free(&s->milter_head);
-	if (a->new_body) {
+	replaced = a->new_body != NULL;
+	if (replaced) {
 		msg_spool_free(&s->spool);
 		s->spool = a->new_body;
 		a->new_body = NULL;
 	}
-	smtp_message_store(s, s->milter_junk || a->action == MSG_QUARANTINE ||
-	    spam);
+	smtp_checks_final(s, s->milter_junk || a->action == MSG_QUARANTINE ||
+	    spam, replaced);
 }
 
 void
@@ -468,7 +468,7 @@ smtp_milter_message(struct smtp_session *s, bool junk)
 	int fd;
 
 	if (s->milter == NULL || !milter_chain_active(s->milter)) {
-		smtp_message_store(s, junk);
+		smtp_checks_final(s, junk, false);
 		return;
 	}
 	s->milter_junk = junk;
@@ -487,7 +487,6 @@ smtp_milter_message(struct smtp_session *s, bool junk)
 
 		s->milter_msg.mem = msg_spool_mem(s->spool, &mlen) + off;
 	}
-	milter_chain_macro(s->milter, MILTER_M_QUEUE_ID, s->msgid);
 	session_busy(&s->base);
 	milter_chain_message(s->milter, &s->milter_msg,
 	    smtp_milter_message_done, s);

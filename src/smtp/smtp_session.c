@@ -114,6 +114,7 @@ smtp_tx_reset(struct smtp_session *s)
 		acct_resolution_free(&s->rcpts[i].res);
 	}
 	s->nrcpt = 0;
+	s->msgid[0] = '\0';
 	if (smtp_in_tx(s))
 		smtp_enter_state(s, SMTP_ST_READY);
 	s->data_mode = SMTP_DATA_NONE;
@@ -230,6 +231,9 @@ smtp_cmd_mail(struct smtp_session *s, const struct smtp_command *cmd)
 		}
 		free(from);
 	}
+	/* the transaction's id from MAIL on (as Postfix's queue id: the
+	 * milters get it as macro i); a refused MAIL drops it */
+	log_new_id(s->msgid);
 	if (smtp_milter_mail(s))
 		return;		/* smtp_mail_accepted once they answered */
 	smtp_mail_accepted(s);

@@ -99,7 +99,10 @@ struct smtp_session {
 	/* Message content. */
 	enum smtp_data_mode	 data_mode;
 	struct smtp_data	 dec;
-	char			 msgid[17];	/* the message's log id */
+	char			 msgid[17];	/* the transaction's id (log,
+						   Received, "queued as",
+						   milter macro i): made at
+						   MAIL, "" outside one */
 	struct msg_spool	*spool;		/* the message as it arrives */
 	bool			 spool_ending;	/* waiting for its last write */
 	struct buf		 trace;		/* what tem puts on top:
@@ -107,7 +110,10 @@ struct smtp_session {
 	struct buf		 head;		/* the header section as it will
 						   be stored (Date/Message-ID
 						   added, our A-R stripped) */
-	struct msg_check_msg	 check_msg;	/* what the checks see at the end */
+	struct msg_check_msg	 check_msg;	/* what the checks see at the end
+						   (and after the milters) */
+	bool			 final_junk;	/* quarantine, while the checks'
+						   final phase runs */
 	uint64_t		 bdat_left;	/* octets of the chunk to read */
 	bool			 bdat_last;
 	bool			 bdat_started;
@@ -183,6 +189,11 @@ void smtp_checks_rcpt(struct smtp_session *s, const struct smtp_path *rcpt);
 /* Every byte spooled (s->head as it will be stored): the verdict, then
  * the reply or smtp_message_store. */
 void smtp_checks_end(struct smtp_session *s);
+/* After the milters (or the verdict when none ran; junk: the recipients'
+ * Junk folder; body_replaced: a filter replaced the body): the checks'
+ * final phase when the transaction has one, then smtp_message_store. */
+void smtp_checks_final(struct smtp_session *s, bool junk,
+    bool body_replaced);
 /* Drops the checks (transaction reset, close): nothing calls back. */
 void smtp_checks_reset(struct smtp_session *s);
 /* smtp_message.c: hands the message to the store (junk: the recipients'
@@ -214,7 +225,7 @@ bool smtp_milter_data(struct smtp_session *s);
 void smtp_milter_rcpt_rejected(struct smtp_session *s, const char *addr,
     const char *status);
 /* After the checks' verdict (junk: quarantine): the message phase, then
- * smtp_message_store, or the filters' refusal. */
+ * smtp_checks_final, or the filters' refusal. */
 void smtp_milter_message(struct smtp_session *s, bool junk);
 /* The transaction ends (ABORT to the filters). */
 void smtp_milter_reset(struct smtp_session *s);

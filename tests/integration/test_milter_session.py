@@ -338,9 +338,6 @@ def test_submission_signature_without_edits_verifies(make_tem, milter):
     assert dkim_verifies(records, stored)
 
 
-@pytest.mark.xfail(strict=True, reason="submission is DKIM-signed in the "
-                   "checks stage, before submission_milters edit the "
-                   "message (Postfix users put the signing milter last)")
 def test_submission_signature_covers_milter_edits(make_tem, milter):
     """A filter on submission that changes the Subject and adds a footer
     (a disclaimer milter): what leaves must still carry a valid signature
