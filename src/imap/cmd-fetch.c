@@ -12,7 +12,10 @@
  * Work and memory: runs on a worker thread. A message file is read only
  * when an item needs content, only its header when that is enough
  * (ENVELOPE, BODY[HEADER...], RFC822.HEADER), and parsed only when an
- * item needs its structure. Output goes out in IMAP_OUT_CHUNK pieces
+ * item needs its structure. BODY[HEADER.FIELDS (...)] naming only fields
+ * the header cache keeps (store/mailbox_hdrcache.h: the lines as in the
+ * file, in file order) is answered from the cache without opening the
+ * file, as clients' message-list FETCHes are. Output goes out in IMAP_OUT_CHUNK pieces
  * (IMAP_CMD_MORE), the position kept in cmd->ctx, so a FETCH 1:* holds
  * one message at a time.
  *
@@ -46,6 +49,7 @@
 #include "mail/mail_preview.h"
 #include "store/mailbox.h"
 #include "store/mailbox_acl.h"
+#include "store/mailbox_hdrcache.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -61,6 +65,8 @@ struct fetch_ctx {
 	uint32_t		 next;		/*   and next seq in it */
 	enum load_level		 load;
 	bool			 parse;		/* an item needs mime_parse */
+	bool			 cached;	/* the header cache is enough */
+	struct mbox_hdr_reader	*hdrs;		/* during one cmd_fetch call */
 	bool			 set_seen;	/* non-PEEK body items */
 	uint32_t		 seen_upto;	/* batch covers seqs <= this */
 	uint32_t		*marked;	/* seqs given \Seen in it */
@@ -119,6 +125,26 @@ max_level(enum load_level a, enum load_level b)
 	return a > b ? a : b;
 }
 
+/* Whether every item needing the message is a top-level HEADER.FIELDS
+   of fields the header cache keeps (which then gives the same lines). */
+static bool
+cache_enough(const struct fetch_ctx *x)
+{
+	if (x->load != LOAD_HEADER ||
+	    (x->f.items & (IMAP_FETCH_ENVELOPE | IMAP_FETCH_RFC822_HEADER)))
+		return false;
+	for (unsigned i = 0; i < x->f.body_count; i++) {
+		const struct imap_fetch_body *b = &x->f.bodies[i];
+		if (b->binary || b->binary_size || b->part_count > 0 ||
+		    b->text != IMAP_FETCH_SECTION_HEADER_FIELDS)
+			return false;
+		for (unsigned k = 0; k < b->field_count; k++)
+			if (!mbox_hdr_field_cached(b->fields[k]))
+				return false;
+	}
+	return true;
+}
+
 /* Works out what each message will need. */
 static int
 plan(struct fetch_ctx *x, const char **error_r)
@@ -154,6 +180,7 @@ plan(struct fetch_ctx *x, const char **error_r)
 		if (!b->peek && !b->binary_size)
 			x->set_seen = true;
 	}
+	x->cached = cache_enough(x);
 	return 0;
 }
 
@@ -562,8 +589,10 @@ fetch_one(struct imap_cmd *cmd, struct fetch_ctx *x, uint32_t seq)
 	if (x->f.changedsince_given && info.modseq <= x->f.changedsince)
 		return 0;
 	memset(&d, 0, sizeof(d));
-	if (x->load != LOAD_NONE &&
-	    imap_msgs_load(v, seq, x->load == LOAD_HEADER, &d) < 0) {
+	/* a file stored exactly as received (CRLF) is served from the file */
+	if (x->load != LOAD_NONE && (x->hdrs != NULL && !info.exact ?
+	    imap_msgs_load_header(v, x->hdrs, seq, &d) :
+	    imap_msgs_load(v, seq, x->load == LOAD_HEADER, &d)) < 0) {
 		if (errno == ENOENT) {
 			x->expunged = true;
 			return 0;
@@ -606,26 +635,39 @@ cmd_fetch(struct imap_cmd *cmd)
 	    !(imap_acl_selected_rights(cmd->c) & MBOX_ACL_SEEN);
 	uint32_t seq;
 
+	enum imap_cmd_result res = IMAP_CMD_DONE;
+
 	if (x == NULL && (x = fetch_start(cmd)) == NULL)
 		return IMAP_CMD_DONE;
 	imap_out_new_keywords(&cmd->out, cmd->c->view, readonly);
+	/* the reader lives for this call only: it is freed (BLOCKING) here
+	   on the worker, never by the context's free on the loop */
+	if (x->cached && x->ri < x->seqs.count) {
+		x->hdrs = mbox_hdr_reader_new(cmd->c->view);
+		mbox_hdr_reader_limit(x->hdrs,
+		    x->seqs.ranges[x->seqs.count - 1].hi);
+	}
 	while (x->ri < x->seqs.count) {
 		if (x->set_seen && !readonly && x->next > x->seen_upto &&
 		    mark_seen_batch(cmd, x) < 0)
-			return IMAP_CMD_DONE;
+			goto out;
 		if (!iter_next(&x->seqs, &x->ri, &x->next, &seq))
 			break;
 		if (fetch_one(cmd, x, seq) < 0)
-			return IMAP_CMD_DONE;
-		if (cmd->out.len >= IMAP_OUT_CHUNK && x->ri < x->seqs.count)
-			return IMAP_CMD_MORE;
+			goto out;
+		if (cmd->out.len >= IMAP_OUT_CHUNK && x->ri < x->seqs.count) {
+			res = IMAP_CMD_MORE;
+			goto out;
+		}
 	}
 	if (x->expunged && !cmd->uid)
 		imap_cmd_no(cmd, "[EXPUNGEISSUED] Some messages were expunged "
 		    "meanwhile");
 	else
 		imap_cmd_ok(cmd, "Fetch completed");
-	return IMAP_CMD_DONE;
+out:
+	mbox_hdr_reader_free(&x->hdrs);
+	return res;
 }
 
 /* ---- NOTIFY's MessageNew (RFC 5465 5.2) --------------------------------- */

@@ -278,6 +278,7 @@ imap_run_work(void *arg)
 	struct imap_cmd *cmd = r->cmd;
 	struct imap_client *c = cmd->c;
 
+	imap_spool_write_kept(c);	/* the APPEND's last buffer */
 	/* a shared folder whose "r" was revoked answers NO [NOPERM] */
 	imap_notify_acting(c, true);
 	r->result = imap_acl_gate(cmd) ? cmd->def->fn(cmd) : IMAP_CMD_DONE;

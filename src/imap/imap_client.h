@@ -193,8 +193,12 @@ struct mbox_spool;
 void imap_spool_chunk(struct imap_client *c, const struct imap_literal *lit);
 /* Loop: true while input must wait for the disk. */
 bool imap_spool_full(const struct imap_client *c);
-/* Loop: true when every chunk taken is on disk (APPEND may run). */
+/* Loop: true when every chunk taken is on disk (APPEND may run) but for
+   a last buffer kept back for the command's job. */
 bool imap_spool_idle(const struct imap_client *c);
+/* Worker, first thing in a command's job (the session is busy, so the
+   loop leaves the spool alone): writes the buffer kept back, if any. */
+void imap_spool_write_kept(struct imap_client *c);
 /* Worker (APPEND, spool idle): message index's finished spool, handed
  * over (to mbox_append_spool or mbox_spool_free), or NULL; its size as
  * the client sent it (UINT64_MAX: none). */

@@ -9,7 +9,10 @@
  * (the socket's own 64 KiB limit then stops the client), so memory per
  * session is bounded by a few buffers whatever the message's size. The
  * command itself runs once every chunk is on disk, and only renames the
- * finished files into place (mbox_append_spool).
+ * finished files into place (mbox_append_spool). A message's last buffer,
+ * when no write is running or waiting, is kept back and written by the
+ * command's own worker job (imap_spool_write_kept): a small APPEND then
+ * costs one loop -> worker -> loop round trip, not two.
  *
  * Trust: the bytes come from an authenticated, untrusted client and are
  * stored unread, byte for byte except CRLF -> LF (a literal8 ~{n} is
@@ -65,6 +68,8 @@ struct imap_spool {
 	struct spool_buf	*head, *tail;	/* waiting for the disk */
 	unsigned		 nwait;
 	struct spool_buf	*writing;	/* on a worker */
+	struct spool_buf	*kept;		/* a last buffer kept back for
+						   the command's job */
 };
 
 static void
@@ -98,6 +103,8 @@ spool_destroy(struct imap_spool *sp)
 	bool files = false;
 
 	spool_buf_free(sp->fill);
+	spool_buf_free(sp->kept);
+	sp->kept = NULL;
 	for (b = sp->head; b; b = next) {
 		next = b->next;
 		spool_buf_free(b);
@@ -115,10 +122,8 @@ static void spool_kick(struct imap_spool *sp);
 
 /* Worker: one buffer into its message's file. */
 static void
-spool_write_work(void *arg)
+spool_write(struct imap_spool *sp, struct spool_buf *b)
 {
-	struct imap_spool *sp = arg;
-	struct spool_buf *b = sp->writing;
 	struct spool_msg *m = b->m;
 
 	if (m->err)
@@ -133,6 +138,26 @@ spool_write_work(void *arg)
 			log_error("%s imap append-spool-failed error=\"%s\"",
 			    sp->id, strerror(m->err));
 	}
+}
+
+static void
+spool_write_work(void *arg)
+{
+	struct imap_spool *sp = arg;
+
+	spool_write(sp, sp->writing);
+}
+
+void
+imap_spool_write_kept(struct imap_client *c)
+{
+	struct imap_spool *sp = c->spool;
+
+	if (sp == NULL || sp->kept == NULL)
+		return;
+	spool_write(sp, sp->kept);
+	spool_buf_free(sp->kept);
+	sp->kept = NULL;
 }
 
 /* Loop: the write is done; the next one, and the session may go on. */
@@ -168,6 +193,17 @@ spool_kick(struct imap_spool *sp)
 }
 
 static void
+spool_queue(struct imap_spool *sp, struct spool_buf *b)
+{
+	if (sp->tail)
+		sp->tail->next = b;
+	else
+		sp->head = b;
+	sp->tail = b;
+	sp->nwait++;
+}
+
+static void
 spool_seal(struct imap_spool *sp)
 {
 	struct spool_buf *b = sp->fill;
@@ -175,12 +211,15 @@ spool_seal(struct imap_spool *sp)
 	if (b == NULL)
 		return;
 	sp->fill = NULL;
-	if (sp->tail)
-		sp->tail->next = b;
-	else
-		sp->head = b;
-	sp->tail = b;
-	sp->nwait++;
+	if (sp->kept != NULL) {		/* more came (MULTIAPPEND): in order */
+		spool_queue(sp, sp->kept);
+		sp->kept = NULL;
+	}
+	if (b->last && sp->writing == NULL && sp->head == NULL) {
+		sp->kept = b;		/* for the command's own job */
+		return;
+	}
+	spool_queue(sp, b);
 	spool_kick(sp);
 }
 
@@ -220,7 +259,13 @@ imap_spool_chunk(struct imap_client *c, const struct imap_literal *lit)
 	if (sp->fill == NULL) {
 		b = sp->fill = xcalloc(1, sizeof(*b));
 		b->m = m;
-		b->cap = lit->len > SPOOL_WRITE ? lit->len : SPOOL_WRITE;
+		/* no more than the rest of the message: a 256 KiB block is
+		   mapped on its own (xmalloc.h), and its munmap after every
+		   small APPEND cost a TLB shoot-down on the other CPUs */
+		uint64_t rest = lit->size - lit->offset;
+		b->cap = rest < SPOOL_WRITE ? (size_t)rest : SPOOL_WRITE;
+		if (b->cap < lit->len)
+			b->cap = lit->len;
 		b->data = xmalloc(b->cap);
 	}
 	memcpy(sp->fill->data + sp->fill->len, lit->data, lit->len);

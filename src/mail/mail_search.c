@@ -85,21 +85,30 @@ mail_search_value(const char *v, size_t len, bool addr, const char *fkey,
 	return hit;
 }
 
-static bool
-field_search(const struct mime_msg *m, const char *name, bool addr,
-    const char *fkey, size_t fkey_len)
+bool
+mail_search_fields(const char *data, size_t len, const char *name,
+    bool addr, const char *fkey, size_t fkey_len)
 {
-	const struct mime_part *r = m->root;
 	struct rfc5322_iter it;
 	struct rfc5322_field f;
 
-	rfc5322_iter_init(&it, m->data + r->hdr_off, r->body_off - r->hdr_off);
+	rfc5322_iter_init(&it, data, len);
 	while (rfc5322_iter_next(&it, &f) == 1)
 		if (rfc5322_field_is(&f, name) &&
 		    mail_search_value(f.value, f.value_len, addr, fkey,
 		    fkey_len))
 			return true;
 	return false;
+}
+
+static bool
+field_search(const struct mime_msg *m, const char *name, bool addr,
+    const char *fkey, size_t fkey_len)
+{
+	const struct mime_part *r = m->root;
+
+	return mail_search_fields(m->data + r->hdr_off,
+	    r->body_off - r->hdr_off, name, addr, fkey, fkey_len);
 }
 
 bool

@@ -41,6 +41,12 @@ bool mail_search_header(const struct mime_msg *m, const char *name,
 bool mail_search_addr(const struct mime_msg *m, const char *name,
     const char *fkey, size_t fkey_len);
 
+/* Both without a MIME parse: data[0..len) starts with the message's
+   header, which ends at its first empty line (as the root part's does);
+   addr: as mail_search_addr. A header-only key needs no more. */
+bool mail_search_fields(const char *data, size_t len, const char *name,
+    bool addr, const char *fkey, size_t fkey_len);
+
 /* What both do for one field: true when the raw value v[0..len) (from
    the message or a header cache), decoded (addr: as mail_key_addr_text),
    contains the folded key; an empty key always matches. Pure. */

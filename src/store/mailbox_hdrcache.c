@@ -46,7 +46,7 @@ static const char *const hc_sql[H_N] = {
 	[H_PUT] = "INSERT OR REPLACE INTO hdrcache(folder, uid, fields) "
 	    "VALUES(?1, ?2, ?3)",
 	[H_BATCH] = "SELECT uid, fields FROM hdrcache WHERE folder = ?1 AND "
-	    "uid >= ?2 ORDER BY uid LIMIT ?3",
+	    "uid >= ?2 AND uid <= ?4 ORDER BY uid LIMIT ?3",
 };
 
 int
@@ -222,6 +222,7 @@ struct mbox_hdr_reader {
 	size_t			 n, cap, pos;
 	struct buf		 arena;
 	uint32_t		 next_uid;	/* first uid not yet fetched */
+	uint32_t		 last_uid;	/* none above is asked for */
 	bool			 eof, failed;
 	struct made		*made;
 	size_t			 n_made, cap_made;
@@ -236,6 +237,7 @@ mbox_hdr_reader_new(struct mbox_view *v)
 
 	r->v = v;
 	r->next_uid = 1;
+	r->last_uid = UINT32_MAX;
 	buf_init(&r->arena, 0);
 	buf_init(&r->made_arena, 0);
 	buf_init(&r->one, 0);
@@ -289,6 +291,7 @@ fetch_batch(struct mbox_hdr_reader *r)
 		sqlite3_bind_int64(st, 1, r->v->f->id);
 		sqlite3_bind_int64(st, 2, r->next_uid);
 		sqlite3_bind_int(st, 3, READ_BATCH);
+		sqlite3_bind_int64(st, 4, r->last_uid);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			struct hrow *h = ARRAY_PUSH(r->rows, r->n, r->cap);
 			const void *p = sqlite3_column_blob(st, 1);
@@ -366,6 +369,15 @@ mbox_hdr_reader_get(struct mbox_hdr_reader *r, uint32_t seq, size_t *len_r)
 		return h->len > 0 ? r->arena.data + h->off : "";
 	}
 	return make_block(r, seq, uid, len_r);
+}
+
+void
+mbox_hdr_reader_limit(struct mbox_hdr_reader *r, uint32_t last_seq)
+{
+	uint32_t uid = mbox_view_uid(r->v, last_seq);
+
+	if (uid != 0)
+		r->last_uid = uid;
 }
 
 void

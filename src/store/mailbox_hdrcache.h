@@ -55,6 +55,11 @@ struct mbox_hdr_reader *mbox_hdr_reader_new(struct mbox_view *v);
  */
 const char *mbox_hdr_reader_get(struct mbox_hdr_reader *r, uint32_t seq,
     size_t *len_r);
+/*
+ * Promises that no seq above last_seq will be asked for, so that a batch
+ * stops there: a FETCH of 20 headers reads 20 rows, not up to 2,048.
+ */
+void mbox_hdr_reader_limit(struct mbox_hdr_reader *r, uint32_t last_seq);
 /* BLOCKING (writes entries made on the way). *r becomes NULL. */
 void mbox_hdr_reader_free(struct mbox_hdr_reader **r);
 

@@ -90,6 +90,8 @@ struct mbox_folder {
 	uint32_t		 uidvalidity, uidnext;
 	uint32_t		 recent_next;	/* under f->mu only: UIDs below
 						 * it were claimed \Recent */
+	uint64_t		 recent_saved_ms; /* clock_mono_ms() of the
+						   last write of it */
 	uint32_t		 recent_saved;	/* recent_next as in the index
 						 * (written with u->io + f->mu) */
 	uint64_t		 highestmodseq;
@@ -104,6 +106,8 @@ struct mbox_folder {
 	struct timespec		 new_mt, cur_mt, kw_mt;
 	bool			 stamped;
 	int64_t			 recheck_ms;	/* CLOCK_REALTIME ms, 0: none */
+	unsigned long long	 looked_job;	/* worker_job_id() of the last
+						   stamp */
 	bool			 poll_queued;	/* under the poller's lock */
 	atomic_bool		 dirty;		/* a delivery was announced */
 };
@@ -125,6 +129,7 @@ struct mbox_user {
 	struct sqlite3_stmt	*stmt[16];
 	struct sqlite3_stmt	*hc_stmt[2];	/* mailbox_hdrcache.c */
 	bool			 unclean_marked;
+	bool			 sync_full;	/* synchronous=FULL until tx_end */
 	bool			 broken;	/* SQLITE_CORRUPT seen: rebuild at next open */
 	uint32_t		 id_salt;	/* MAILBOXID salt (set at open) */
 	unsigned		 exp_commits;

@@ -35,6 +35,8 @@ static struct worker_pool auth = {
 	.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
 };
 static unsigned wpending;	/* submitted, work not finished (both pools) */
+static unsigned long long job_ids;		/* last worker_job_id() given */
+static _Thread_local unsigned long long job_id;	/* the running job's */
 
 static void *
 worker_main(void *arg)
@@ -55,7 +57,9 @@ worker_main(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		if (j == NULL)
 			return NULL;	/* stopping and drained */
+		job_id = __atomic_add_fetch(&job_ids, 1, __ATOMIC_RELAXED);
 		j->work(j->arg);
+		job_id = 0;
 		if (j->done)
 			loop_post(j->origin, j->done, j->arg);
 		free(j);
@@ -106,8 +110,10 @@ pool_submit(struct worker_pool *p, struct loop *origin, void (*work)(void *),
 	else
 		p->head = j;
 	p->tail = j;
-	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
+	/* after the unlock: a woken worker that found the lock still held
+	 * slept once more on it (measured: a futex wait and wake per job) */
+	pthread_cond_signal(&p->cond);
 }
 
 void
@@ -136,6 +142,12 @@ worker_submit_auth(struct loop *origin, void (*work)(void *),
     void (*done)(void *), void *arg)
 {
 	pool_submit(&auth, origin, work, done, arg);
+}
+
+unsigned long long
+worker_job_id(void)
+{
+	return job_id;
 }
 
 unsigned

@@ -28,6 +28,9 @@ void worker_submit(struct loop *origin, void (*work)(void *),
 /* The same, on the auth lane: password hashing only. */
 void worker_submit_auth(struct loop *origin, void (*work)(void *),
     void (*done)(void *), void *arg);
+/* A number unique to the job the calling thread is running, 0 outside a
+   job: lets a lower layer skip what it already did for this job. */
+unsigned long long worker_job_id(void);
 /* Jobs submitted whose work has not finished (their done() is posted
  * after); lets the session fuzzer tell a busy server from a quiet one. */
 unsigned worker_jobs_pending(void);

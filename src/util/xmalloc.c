@@ -95,6 +95,7 @@ xmalloc_init(void)
 #ifdef __GLIBC__
 	(void)mallopt(M_ARENA_MAX, XMALLOC_ARENAS);
 	(void)mallopt(M_MMAP_THRESHOLD, XMALLOC_MMAP_MIN);
+	(void)mallopt(M_TRIM_THRESHOLD, XMALLOC_TRIM_MIN);
 #endif
 }
 

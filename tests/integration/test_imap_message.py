@@ -244,6 +244,47 @@ def test_fetch_rfc822_items_and_seen(login):
     assert "FLAGS" not in f
 
 
+def test_header_fields_from_cache_equal_the_file(login):
+    """BODY[HEADER.FIELDS] of fields the header cache keeps is answered
+    from the cache: the same octets as from the file (a name the cache
+    does not keep makes tem read the file; no message here has it)."""
+    c = login()
+    refs = b" ".join(b"<r%d@x.test>" % i for i in range(900))
+    msgs = [
+        b"from: <a@b.test>\r\nX-A: 1\r\nSubject: =?utf-8?q?f=C3=A9?=\r\n"
+        b"  folded\r\nTo: <t1@x.test>\r\nCc: grp: <c@x.test>;\r\n"
+        b"To: <t2@x.test>\r\nMessage-Id: <m1@x.test>\r\n"
+        b"DATE: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\nbody\r\n",
+        b"X-Only: nothing asked for\r\n\r\nbody\r\n",
+        b"From: <a@b.test>\r\nReferences: " + refs + b"\r\n"
+        b"Subject: long\r\n\r\nbody\r\n",
+        b"From: <a@b.test>\r\nSubject: no body, no empty line",
+    ]
+    for m in msgs:
+        c.append("INBOX", m)
+    c.append("INBOX", b"From: <bin@b.test>\r\nSubject: bin\r\n"
+             b"Content-Transfer-Encoding: binary\r\n\r\na\x00b\nc\r\n",
+             binary=True)
+    c.cmd("SELECT INBOX")
+    kept = "FROM TO CC BCC SUBJECT DATE MESSAGE-ID IN-REPLY-TO REFERENCES"
+    for part in ("", "<0.40>", "<10.30>"):
+        a = c.cmd("FETCH 1:* (BODY.PEEK[HEADER.FIELDS (%s)]%s)"
+                  % (kept, part)).fetches()
+        b = c.cmd("FETCH 1:* (BODY.PEEK[HEADER.FIELDS (%s X-NOT-KEPT)]%s)"
+                  % (kept, part)).fetches()
+        assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5]
+        for seq in a:
+            (va,) = a[seq].values()
+            (vb,) = b[seq].values()
+            assert va == vb, (seq, part, va, vb)
+    f = c.cmd("FETCH 1 (BODY.PEEK[HEADER.FIELDS (TO SUBJECT)])").fetches()
+    assert f[1]["BODY[HEADER.FIELDS (TO SUBJECT)]"] == (
+        b"Subject: =?utf-8?q?f=C3=A9?=\r\n  folded\r\nTo: <t1@x.test>\r\n"
+        b"To: <t2@x.test>\r\n\r\n")
+    f = c.cmd("FETCH 2 (BODY.PEEK[HEADER.FIELDS (FROM)])").fetches()
+    assert f[2]["BODY[HEADER.FIELDS (FROM)]"] == b"\r\n"
+
+
 def test_examine_never_sets_seen(login):
     c = login()
     c.append("INBOX", msg("ro"))
