@@ -192,3 +192,24 @@ def test_tempfail_at_data_with_two_filters_stops_at_the_first(
     out = send(tem)
     assert out.step == "data" and out.reply.code == 451, out.replies
     assert b.events("data") == [], b.events()
+
+
+# --- the client's ESMTP parameters -----------------------------------------
+
+def test_mail_and_rcpt_parameters_reach_the_filter(make_tem, milter):
+    m = milter()
+    tem = milter_tem(make_tem, smtp=[m])
+    with SMTPConn(tem.smtp_port, timeout=30) as c:
+        assert c.cmd("EHLO client.test").code == 250
+        assert c.cmd("MAIL FROM:<> SIZE=100 BODY=8BITMIME RET=HDRS "
+                     "ENVID=QQ314159").code == 250
+        assert c.cmd("RCPT TO:<%s> NOTIFY=FAILURE,DELAY "
+                     "ORCPT=rfc822;alice@a.test" % ALICE).code == 250
+        c.cmd("QUIT")
+    mail = m.events("mail")[0]["args"]
+    # the null sender as "<>", then the parameters, as Postfix sends them
+    assert mail == ["<>", "SIZE=100", "BODY=8BITMIME", "RET=HDRS",
+                    "ENVID=QQ314159"], mail
+    rcpt = m.events("rcpt")[0]["args"]
+    assert rcpt == ["<%s>" % ALICE, "NOTIFY=FAILURE,DELAY",
+                    "ORCPT=rfc822;alice@a.test"], rcpt
