@@ -19,7 +19,6 @@
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
-#include "version.h"
 
 static void chain_event_step(struct milter_chain *ch);
 static bool milter_refusal(struct milter_chain *ch,
@@ -35,59 +34,6 @@ milter_chain_macro(struct milter_chain *ch, enum milter_macro m,
 	ch->macro[m] = value ? xstrdup(value) : NULL;
 }
 
-/* The macros of a stage, Postfix's default lists (milter_*_macros).
- * Client names: tem looks up no PTR, so the client is what Postfix
- * calls unknown: {client_name} "unknown", _ "unknown [ADDR]" (Postfix:
- * "REVERSE-NAME [ADDR]", both "unknown" when not found), and the
- * CONNECT event's host "[ADDR]" (Postfix's Sendmail form of unknown). */
-static void
-chain_macros(struct milter_chain *ch, char cmd, struct buf *out)
-{
-	const char *kv[16];
-	size_t n = 0;
-	char under[300];
-
-#define KV(k, v) do { if ((v) != NULL) { kv[n++] = (k); kv[n++] = (v); } \
-	} while (0)
-	switch (cmd) {
-	case SMFIC_CONNECT:
-		snprintf(under, sizeof(under), "unknown [%s]", ch->client_ip);
-		KV("j", ch->hostname);
-		KV("{daemon_name}", ch->daemon);
-		KV("v", "tem " TEM_VERSION);
-		KV("_", under);
-		KV("{client_addr}", ch->client_ip);
-		KV("{client_name}", "unknown");
-		KV("{client_port}", ch->client_port);
-		break;
-	case SMFIC_HELO:
-		KV("{tls_version}", ch->macro[MILTER_M_TLS_VERSION]);
-		KV("{cipher}", ch->macro[MILTER_M_CIPHER]);
-		break;
-	case SMFIC_MAIL:
-		KV("i", ch->macro[MILTER_M_QUEUE_ID]);
-		KV("{auth_type}", ch->macro[MILTER_M_AUTH_TYPE]);
-		KV("{auth_authen}", ch->macro[MILTER_M_AUTH_AUTHEN]);
-		KV("{mail_addr}", ch->macro[MILTER_M_MAIL_ADDR]);
-		break;
-	case SMFIC_RCPT:
-		KV("{rcpt_mailer}", ch->macro[MILTER_M_RCPT_MAILER]);
-		KV("{rcpt_host}", ch->macro[MILTER_M_RCPT_HOST]);
-		KV("{rcpt_addr}", ch->macro[MILTER_M_RCPT_ADDR]);
-		break;
-	case SMFIC_DATA:
-	case SMFIC_EOH:
-	case SMFIC_BODYEOB:
-		KV("i", ch->macro[MILTER_M_QUEUE_ID]);
-		break;
-	default:
-		return;
-	}
-#undef KV
-	if (n > 0)
-		milter_put_macros(out, cmd, kv, n / 2);
-}
-
 void
 milter_send(struct milter_chain *ch, unsigned i, char cmd, struct buf *pkt,
     unsigned timeout)
@@ -95,7 +41,7 @@ milter_send(struct milter_chain *ch, unsigned i, char cmd, struct buf *pkt,
 	struct buf out;
 
 	buf_init(&out, 0);
-	chain_macros(ch, cmd, &out);
+	milter_macros_put(ch, i, cmd, &out);
 	buf_append(&out, pkt->data, pkt->len);
 	buf_reset(pkt);
 	milter_conn_send(ch->f[i].conn, &out, timeout);
@@ -310,6 +256,10 @@ chain_conn_fn(void *arg, const struct milter_reply *r, const char *err)
 		return;
 	}
 	if (r->code == SMFIR_OPTNEG) {
+		if (!milter_macros_negotiated(ch, f, r)) {
+			milter_filter_failed(ch, f->idx, "bad macro list");
+			return;
+		}
 		f->st = MF_READY;
 		f->proto = r->protocol;
 		log_debug("%s milter %s ready version=%u actions=0x%x "
@@ -343,6 +293,7 @@ stage_flags(char cmd, uint32_t *no, uint32_t *nr)
 	case SMFIC_CONNECT: *no = SMFIP_NOCONNECT; *nr = SMFIP_NR_CONN; break;
 	case SMFIC_HELO:    *no = SMFIP_NOHELO;    *nr = SMFIP_NR_HELO; break;
 	case SMFIC_MAIL:    *no = SMFIP_NOMAIL;    *nr = SMFIP_NR_MAIL; break;
+	case SMFIC_DATA:    *no = SMFIP_NODATA;    *nr = SMFIP_NR_DATA; break;
 	default:            *no = SMFIP_NORCPT;    *nr = SMFIP_NR_RCPT; break;
 	}
 }
@@ -414,11 +365,15 @@ milter_chain_event(struct milter_chain *ch, char cmd,
 	case SMFIC_MAIL:
 		milter_put_mail(&ch->evpkt, args, nargs);
 		break;
+	case SMFIC_DATA:	/* the message phase sends no second one */
+		milter_put_simple(&ch->evpkt, SMFIC_DATA);
+		ch->data_done = true;
+		break;
 	default:
 		milter_put_rcpt(&ch->evpkt, args, nargs);
 		break;
 	}
-	if (ch->discard && cmd == SMFIC_RCPT) {
+	if (ch->discard && (cmd == SMFIC_RCPT || cmd == SMFIC_DATA)) {
 		milter_settle(ch);	/* the message goes nowhere anyway */
 		return;
 	}
@@ -539,6 +494,7 @@ milter_chain_free(struct milter_chain **chp)
 			milter_conn_send(ch->f[i].conn, &pkt, 0);
 		}
 		milter_conn_free(&ch->f[i].conn);
+		milter_macros_free(&ch->f[i]);
 		free(ch->f[i].name);
 	}
 	buf_free(&pkt);

@@ -108,7 +108,8 @@ bool milter_chain_active(const struct milter_chain *ch);
 
 /* One SMTP-stage event: SMFIC_CONNECT (args unused), SMFIC_HELO (the
  * HELO macro), SMFIC_MAIL / SMFIC_RCPT: args[0] "<addr>", then ESMTP
- * parameters. */
+ * parameters, SMFIC_DATA (args unused; at the DATA command, as Postfix:
+ * the message phase then sends no DATA of its own). */
 void milter_chain_event(struct milter_chain *ch, char cmd,
     const char *const *args, size_t nargs, milter_done_fn *done, void *arg);
 
@@ -130,6 +131,12 @@ struct milter_msg {
 	int		 fd;
 	uint64_t	 off, len;
 	const char	*mem;
+	bool		 own_first;	/* head opens with tem's own Received
+					   field: hidden from the filters (as
+					   Postfix hides its own); change and
+					   delete indexes count without it,
+					   insert indexes with it (0 = above
+					   it), Postfix's cleanup_milter.c */
 };
 void milter_chain_message(struct milter_chain *ch, struct milter_msg *m,
     milter_done_fn *done, void *arg);

@@ -12,6 +12,7 @@
 #include "milter/milter_conn.h"
 
 #define MILTER_FILTERS_MAX	16	/* = conf's list limit */
+#define MILTER_STAGES		(SMFIM_EOH + 1)	/* macro stages */
 
 enum milter_fstate {
 	MF_CONNECTING,	/* connect or negotiation under way */
@@ -34,6 +35,9 @@ struct milter_filter {
 	bool			 skip_body;	/* SKIP: no more chunks */
 	bool			 in_tx;		/* in a transaction: ABORT
 						   ends it (not after EOM) */
+	char			*symlist[MILTER_STAGES];	/* macro
+						   lists it asked for, or
+						   NULL: the default */
 };
 
 enum milter_op { MOP_NONE, MOP_EVENT, MOP_MESSAGE };
@@ -67,6 +71,7 @@ struct milter_chain {
 	void			*arg;
 	struct milter_answer	 ans;
 	bool			 discard;	/* a filter said discard */
+	bool			 data_done;	/* DATA went as an event */
 	bool			 rcpt_rej;	/* the RCPT event is a refused one */
 	bool			 in_done;	/* done() runs */
 	bool			 freed;		/* ... and freed the chain */
@@ -75,6 +80,9 @@ struct milter_chain {
 	struct milter_msg	*msg;
 	enum milter_mstep	 mstep;
 	size_t			 hpos;		/* next header field */
+	unsigned		 hfield;	/* ... its index */
+	int			 own_at;	/* index of tem's own Received
+						   field (hidden), or -1 */
 	uint64_t		 bpos;		/* body octets sent */
 	int			 bfd;		/* body source: fd ... */
 	uint64_t		 boff, blen;
@@ -109,6 +117,16 @@ void milter_refuse(struct milter_chain *ch, const struct milter_reply *r);
 /* The default action as an answer for a broken filter: true when the
  * operation stops (tempfail/reject), false for accept. */
 bool milter_default_answer(struct milter_chain *ch);
+
+/* milter_macro.c */
+/* Appends the SMFIC_MACRO packet filter i gets before event cmd (none
+ * when no macro of its list has a value). */
+void milter_macros_put(struct milter_chain *ch, unsigned i, char cmd,
+    struct buf *out);
+/* The macro lists of f's OPTNEG reply r; false when they are malformed. */
+bool milter_macros_negotiated(struct milter_chain *ch,
+    struct milter_filter *f, const struct milter_reply *r);
+void milter_macros_free(struct milter_filter *f);
 
 /* milter_message.c */
 /* Serves the current filter from where it stands. */

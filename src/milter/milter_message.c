@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "mail/rfc5322.h"
@@ -165,8 +166,10 @@ message_header_next(struct milter_chain *ch, struct milter_filter *f)
 
 	rfc5322_iter_init(&it, ch->msg->head->data, ch->msg->head->len);
 	it.pos = ch->hpos;
-	if (rfc5322_iter_next(&it, &fl) != 1)
-		return false;
+	do {		/* tem's own Received field is not shown */
+		if (rfc5322_iter_next(&it, &fl) != 1)
+			return false;
+	} while ((int)ch->hfield++ == ch->own_at);
 	ch->hpos = it.pos;
 	v = fl.value;
 	vl = fl.value_len;
@@ -243,10 +246,12 @@ milter_message_step(struct milter_chain *ch)
 		case MS_DATA:
 			ch->mstep = MS_HEADERS;
 			ch->hpos = 0;
+			ch->hfield = 0;
 			ch->bpos = 0;
 			ch->eom_sent = false;
 			f->in_tx = true;
-			if (!(f->proto & SMFIP_NODATA) && message_simple(ch,
+			if (!(f->proto & SMFIP_NODATA) && !ch->data_done &&
+			    message_simple(ch,
 			    SMFIC_DATA, SMFIP_NR_DATA, ch->command_timeout))
 				return;
 			break;
@@ -301,6 +306,7 @@ milter_tx_clear(struct milter_chain *ch)
 	milter_message_clear(ch);
 	msg_spool_free(&ch->bodysp);
 	ch->discard = false;
+	ch->data_done = false;
 	ch->quarantine = false;
 	ch->msg = NULL;
 	for (unsigned i = 0; i < ch->n; i++) {
@@ -327,6 +333,36 @@ message_rcpt(struct milter_chain *ch, struct milter_filter *f,
 	return true;
 }
 
+/* The index head_edit needs for a CHGHEADER of the index-th field named
+ * name (1-based, 0 counting as 1) as the filter counts it: without tem's
+ * own Received field, which it never saw (Postfix's SKIP_ONE_HEADER).
+ * *above: the field is above ours (deleting it moves ours up). */
+static unsigned
+message_change_index(struct milter_chain *ch, const char *name,
+    unsigned index, bool *above)
+{
+	struct rfc5322_iter it;
+	struct rfc5322_field fl;
+	size_t nl = strlen(name);
+	unsigned same = 0, seen = 0;
+
+	if (index == 0)
+		index = 1;
+	if (ch->own_at < 0)
+		return index;
+	rfc5322_iter_init(&it, ch->msg->head->data, ch->msg->head->len);
+	for (int pos = 0; rfc5322_iter_next(&it, &fl) == 1; pos++) {
+		if (fl.name_len != nl || strncasecmp(fl.name, name, nl) != 0)
+			continue;
+		same++;
+		if (pos == ch->own_at || ++seen < index)
+			continue;
+		*above = pos < ch->own_at;
+		return same;
+	}
+	return same + 1;	/* no such field: head_edit appends or not */
+}
+
 /* A modification of the current filter's EOM answer; false when it
  * broke the filter. */
 static bool
@@ -334,7 +370,8 @@ message_modify(struct milter_chain *ch, struct milter_filter *f,
     const struct milter_reply *r)
 {
 	struct milter_answer *a = &ch->ans;
-	bool lead = (f->proto & SMFIP_HDR_LEADSPC) != 0;
+	bool lead = (f->proto & SMFIP_HDR_LEADSPC) != 0, above = false;
+	unsigned index;
 	int rc = 0;
 
 	switch (r->code) {
@@ -342,13 +379,18 @@ message_modify(struct milter_chain *ch, struct milter_filter *f,
 		rc = head_edit_apply(ch->msg->head, HEAD_EDIT_ADD, 0, r->str1,
 		    r->str2, lead, MSG_HEAD_MAX - 2);
 		break;
-	case SMFIR_INSHEADER:
+	case SMFIR_INSHEADER:	/* the index counts our own field */
 		rc = head_edit_apply(ch->msg->head, HEAD_EDIT_INSERT, r->index,
 		    r->str1, r->str2, lead, MSG_HEAD_MAX - 2);
+		if (rc == 0 && (int64_t)r->index <= ch->own_at)
+			ch->own_at++;
 		break;
 	case SMFIR_CHGHEADER:
-		rc = head_edit_apply(ch->msg->head, HEAD_EDIT_CHANGE, r->index,
+		index = message_change_index(ch, r->str1, r->index, &above);
+		rc = head_edit_apply(ch->msg->head, HEAD_EDIT_CHANGE, index,
 		    r->str1, r->str2 ? r->str2 : "", lead, MSG_HEAD_MAX - 2);
+		if (rc == 0 && above && (r->str2 == NULL || !r->str2[0]))
+			ch->own_at--;	/* a field above ours deleted */
 		break;
 	case SMFIR_ADDRCPT:
 	case SMFIR_ADDRCPT_PAR:
@@ -476,6 +518,7 @@ milter_chain_message(struct milter_chain *ch, struct milter_msg *m,
 	ch->done = done;
 	ch->arg = arg;
 	ch->msg = m;
+	ch->own_at = m->own_first ? 0 : -1;
 	ch->bfd = m->fd;
 	ch->boff = m->off;
 	ch->blen = m->len;

@@ -124,6 +124,13 @@ smtp_cmd_data(struct smtp_session *s, const struct smtp_command *cmd)
 		return;
 	}
 	smtp_message_begin(s);
+	if (!smtp_milter_data(s))
+		smtp_data_accept(s);
+}
+
+void
+smtp_data_accept(struct smtp_session *s)
+{
 	smtp_deadline(s, SMTP_DATA_DEADLINE);
 	s->data_mode = SMTP_DATA_DOT;
 	smtp_enter_state(s, SMTP_ST_DATA);

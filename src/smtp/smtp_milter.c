@@ -2,7 +2,8 @@
  * smtp_milter - SMTP's side of the milters (milter/milter_chain.h): the
  * session's chain opens at connect (port 25: smtp_milters; submission:
  * submission_milters), gets CONNECT before the 220, HELO, MAIL and each
- * RCPT after tem's own checks of that command passed, and the message
+ * RCPT after tem's own checks of that command passed, DATA before the
+ * 354 (BDAT: with the message, below), and the message
  * after the checks stage's verdict (so tem's Authentication-Results is
  * among the header fields the filters see) and before routing and
  * commit. A refusal answers the command it came at, as Postfix does: at
@@ -157,12 +158,62 @@ smtp_milter_mail_done(void *arg, struct milter_answer *a)
 	smtp_session_resume(s);
 }
 
+/* The ESMTP parameters of p, spelt canonically, into args[1..]: Postfix
+ * passes a filter the client's own MAIL/RCPT parameters. Returns how
+ * many; each is malloc'd (smtp_milter_args_free). */
+#define SMTP_MILTER_ARGS	9	/* "<addr>" + at most 8 parameters */
+static size_t
+smtp_milter_args(const struct smtp_path *p, char **args)
+{
+	static const char *const body[] = { [SMTP_BODY_7BIT] = "7BIT",
+	    [SMTP_BODY_8BITMIME] = "8BITMIME",
+	    [SMTP_BODY_BINARYMIME] = "BINARYMIME" };
+	size_t n = 1;
+
+	if (p->size)
+		args[n++] = xasprintf("SIZE=%llu",
+		    (unsigned long long)p->size);
+	if (p->body)
+		args[n++] = xasprintf("BODY=%s", body[p->body]);
+	if (p->smtputf8)
+		args[n++] = xstrdup("SMTPUTF8");
+	if (p->ret)
+		args[n++] = xstrdup(p->ret == SMTP_RET_FULL ? "RET=FULL" :
+		    "RET=HDRS");
+	if (p->envid)
+		args[n++] = xasprintf("ENVID=%s", p->envid);
+	if (p->auth)
+		args[n++] = xasprintf("AUTH=%s", p->auth);
+	if (p->notify) {
+		char v[32] = "";
+
+		if (p->notify & SMTP_NOTIFY_NEVER)
+			strcat(v, ",NEVER");
+		if (p->notify & SMTP_NOTIFY_SUCCESS)
+			strcat(v, ",SUCCESS");
+		if (p->notify & SMTP_NOTIFY_FAILURE)
+			strcat(v, ",FAILURE");
+		if (p->notify & SMTP_NOTIFY_DELAY)
+			strcat(v, ",DELAY");
+		args[n++] = xasprintf("NOTIFY=%s", v + 1);
+	}
+	if (p->orcpt)
+		args[n++] = xasprintf("ORCPT=%s", p->orcpt);
+	return n;
+}
+
+static void
+smtp_milter_args_free(char **args, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(args[i]);
+}
+
 bool
 smtp_milter_mail(struct smtp_session *s)
 {
-	char *from, *arg0, size[40];
-	const char *args[4];
-	size_t n = 0;
+	char *from, *args[SMTP_MILTER_ARGS];
+	size_t n;
 
 	if (s->milter_deny) {
 		smtp_milter_say(s, s->milter_deny);
@@ -173,17 +224,8 @@ smtp_milter_mail(struct smtp_session *s)
 	if (s->milter == NULL || !milter_chain_active(s->milter))
 		return false;
 	from = smtp_path_to_string(&s->mail);
-	arg0 = xasprintf("<%s>", from);
-	args[n++] = arg0;
-	if (s->mail.size) {
-		snprintf(size, sizeof(size), "SIZE=%llu",
-		    (unsigned long long)s->mail.size);
-		args[n++] = size;
-	}
-	if (s->mail.body == SMTP_BODY_8BITMIME)
-		args[n++] = "BODY=8BITMIME";
-	if (s->mail.smtputf8)
-		args[n++] = "SMTPUTF8";
+	args[0] = xasprintf("<%s>", from);
+	n = smtp_milter_args(&s->mail, args);
 	milter_chain_macro(s->milter, MILTER_M_MAIL_ADDR, from);
 	milter_chain_macro(s->milter, MILTER_M_AUTH_TYPE,
 	    s->auth_done ? s->auth_mech : NULL);
@@ -191,9 +233,9 @@ smtp_milter_mail(struct smtp_session *s)
 	    s->auth_done ? s->auth_user : NULL);
 	milter_chain_macro(s->milter, MILTER_M_QUEUE_ID, s->msgid);
 	session_busy(&s->base);
-	milter_chain_event(s->milter, SMFIC_MAIL, args, n,
-	    smtp_milter_mail_done, s);
-	free(arg0);
+	milter_chain_event(s->milter, SMFIC_MAIL, (const char *const *)args,
+	    n, smtp_milter_mail_done, s);
+	smtp_milter_args_free(args, n);
 	free(from);
 	return true;
 }
@@ -217,13 +259,13 @@ smtp_milter_rcpt_done(void *arg, struct milter_answer *a)
 bool
 smtp_milter_rcpt(struct smtp_session *s, const char *addr)
 {
-	char *arg0;
-	const char *args[1];
+	char *args[SMTP_MILTER_ARGS];
+	size_t n;
 
 	if (s->milter == NULL || !milter_chain_active(s->milter))
 		return false;
-	arg0 = xasprintf("<%s>", addr);
-	args[0] = arg0;
+	args[0] = xasprintf("<%s>", addr);
+	n = smtp_milter_args(&s->rcpts[s->nrcpt].path, args);
 	milter_chain_macro(s->milter, MILTER_M_RCPT_ADDR, addr);
 	milter_chain_macro(s->milter, MILTER_M_RCPT_HOST,
 	    s->rcpts[s->nrcpt].path.domain);
@@ -231,9 +273,33 @@ smtp_milter_rcpt(struct smtp_session *s, const char *addr)
 	    acct_is_local_domain(s->acct, s->rcpts[s->nrcpt].path.domain) ?
 	    "local" : "smtp");
 	session_busy(&s->base);
-	milter_chain_event(s->milter, SMFIC_RCPT, args, 1,
-	    smtp_milter_rcpt_done, s);
-	free(arg0);
+	milter_chain_event(s->milter, SMFIC_RCPT, (const char *const *)args,
+	    n, smtp_milter_rcpt_done, s);
+	smtp_milter_args_free(args, n);
+	return true;
+}
+
+static void
+smtp_milter_data_done(void *arg, struct milter_answer *a)
+{
+	struct smtp_session *s = arg;
+
+	if (a->action == MSG_REJECT || a->action == MSG_TEMPFAIL) {
+		smtp_milter_say(s, buf_cstr(&a->reply));
+		smtp_tx_reset(s);
+	} else
+		smtp_data_accept(s);
+	smtp_session_resume(s);
+}
+
+bool
+smtp_milter_data(struct smtp_session *s)
+{
+	if (s->milter == NULL || !milter_chain_active(s->milter))
+		return false;
+	session_busy(&s->base);
+	milter_chain_event(s->milter, SMFIC_DATA, NULL, 0,
+	    smtp_milter_data_done, s);
 	return true;
 }
 
@@ -453,6 +519,7 @@ smtp_milter_message(struct smtp_session *s, bool junk)
 	fd = smtp_message_body(s, &off, &len);
 	memset(&s->milter_msg, 0, sizeof(s->milter_msg));
 	s->milter_msg.head = &s->milter_head;
+	s->milter_msg.own_first = true;	/* the trace opens with it */
 	s->milter_msg.fd = fd;
 	s->milter_msg.off = off;
 	s->milter_msg.len = len;

@@ -199,6 +199,8 @@ void smtp_checks_reset(struct smtp_session *s);
 /* smtp_message.c: hands the message to the store (junk: the recipients'
  * Junk folder) and replies when it is durable. */
 void smtp_message_store(struct smtp_session *s, bool junk);
+/* DATA accepted (the milters passed it): 354 and the message comes. */
+void smtp_data_accept(struct smtp_session *s);
 
 /* smtp_session.c: the replies of HELO, MAIL and RCPT once the milters
  * passed them (RCPT: the recipient at s->rcpts[s->nrcpt]). */
@@ -215,6 +217,9 @@ void smtp_milter_connected(void *arg, struct milter_answer *a);
 bool smtp_milter_helo(struct smtp_session *s);
 bool smtp_milter_mail(struct smtp_session *s);
 bool smtp_milter_rcpt(struct smtp_session *s, const char *addr);
+/* The DATA command (Postfix's data event): smtp_data_accept, or the
+ * filters' refusal instead of the 354 (the transaction ends). */
+bool smtp_milter_data(struct smtp_session *s);
 /* A recipient tem refused (status: "5.1.1 User unknown"), for filters
  * that asked (SMFIP_RCPT_REJ): holds the session until they answered. */
 void smtp_milter_rcpt_rejected(struct smtp_session *s, const char *addr,

@@ -23,6 +23,9 @@ CONFIG (JSON):
   "fake":    instead of pymilter, a raw fake (see FAKES below)
   "leadspc": true -> negotiate SMFIP_HDR_LEADSPC
   "rcpt_rej": true -> negotiate SMFIP_RCPT_REJ (see refused recipients)
+  "symlist": {CALLBACK: [MACRO, ...]} for CALLBACK in connect, hello,
+             envfrom, envrcpt, data, eoh, eom: the macros asked for at that
+             stage at negotiation (libmilter's smfi_setsymlist)
   "noreply": callbacks that negotiate SMFIP_NR_* (no reply is sent):
              among connect, hello, envfrom, envrcpt, data, header, eoh, body
   "at":      {STAGE: ACTION} for STAGE in connect, helo, mail, rcpt,
@@ -131,6 +134,7 @@ def run_pymilter(conf):
     at = conf.get("at", {})
     per_rcpt = {k.lower(): v for k, v in conf.get("rcpt", {}).items()}
     eom_conf = conf.get("eom", {})
+    symlist = conf.get("symlist", {})
     codes = {"continue": Milter.CONTINUE, "accept": Milter.ACCEPT,
              "reject": Milter.REJECT, "tempfail": Milter.TEMPFAIL,
              "discard": Milter.DISCARD, "skip": Milter.SKIP}
@@ -172,6 +176,12 @@ def run_pymilter(conf):
             return self.answer(at.get(ev))
 
         def negotiate(self, opts):
+            # straight to the C call: pymilter 1.0.5's Base.setsymlist
+            # (and @Milter.symlist) pass bytes, which it refuses, and
+            # Base.negotiate then falls back to SMFIS_ALL_OPTS
+            for name, syms in symlist.items():
+                self._ctx.setsymlist(Milter.MACRO_CALLBACKS[name],
+                                     " ".join(syms))
             rc = Milter.Base.negotiate(self, opts)
             record("negotiate", args=list(opts))
             return rc
@@ -314,6 +324,10 @@ def run_pymilter(conf):
 #                 then garbage
 #   unasked       negotiates no action, then answers end of message with
 #                 SMFIR_ADDHEADER (an action it did not ask for) + accept
+#   symlist       negotiates every action and the macro lists of config
+#                 "symlist_raw" ({"STAGE": "names"}, STAGE an SMFIM_*
+#                 number as a string), records each SMFIC_MACRO packet as
+#                 {"ev": "macros", "args": [CMD, {name: value}]}, continues
 
 SMFIP_NOALL = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x100 | 0x200
 
@@ -341,7 +355,7 @@ def recv_exact(sock, n):
     return buf
 
 
-def fake_session(sock, mode, record):
+def fake_session(sock, mode, record, symlist_raw=None):
     seen = []
     try:
         while True:
@@ -359,9 +373,20 @@ def fake_session(sock, mode, record):
                         ">III", 6, 0, SMFIP_NOALL)))
                 elif mode == "unasked":
                     sock.sendall(packet(b"O", struct.pack(">III", 6, 0, 0)))
+                elif mode == "symlist":
+                    lists = b"".join(
+                        struct.pack(">I", int(k)) + v.encode() + b"\0"
+                        for k, v in symlist_raw.items())
+                    sock.sendall(packet(b"O", struct.pack(
+                        ">III", 6, act, 0) + lists))
                 else:
                     sock.sendall(packet(b"O", struct.pack(">III", 6, act, 0)))
                 continue
+            if cmd == b"D" and mode == "symlist":
+                parts = data[1:].split(b"\0")[:-1]
+                record("macros", args=[data[:1].decode("latin-1"), {
+                    parts[i].decode(): parts[i + 1].decode()
+                    for i in range(0, len(parts) - 1, 2)}])
             if cmd in (b"D", b"A"):         # macros, abort: no reply
                 continue
             if cmd in (b"Q",):
@@ -409,7 +434,8 @@ def run_fake(conf):
     print("ready", flush=True)
     while True:
         c, _ = srv.accept()
-        threading.Thread(target=fake_session, args=(c, conf["fake"], record),
+        threading.Thread(target=fake_session, args=(c, conf["fake"], record,
+                                               conf.get("symlist_raw", {})),
                          daemon=True).start()
 
 
