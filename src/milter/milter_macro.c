@@ -35,8 +35,8 @@
  * "unknown" when not found), and the CONNECT event's host "[ADDR]"
  * (Postfix's Sendmail form of unknown). */
 static const char *const default_list[MILTER_STAGES] = {
-	[SMFIM_CONNECT] = "j {daemon_name} v _ {client_addr} {client_name} "
-	    "{client_port}",
+	[SMFIM_CONNECT] = ("j {daemon_name} v _ {client_addr} {client_name} "
+	    "{client_port}"),	/* () : one string (clang) */
 	[SMFIM_HELO] = "{tls_version} {cipher}",
 	[SMFIM_ENVFROM] = "i {auth_type} {auth_authen} {mail_addr}",
 	[SMFIM_ENVRCPT] = "i {rcpt_mailer} {rcpt_host} {rcpt_addr}",
