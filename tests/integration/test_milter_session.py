@@ -315,11 +315,12 @@ def dkim_verifies(records, stored):
                        records.get(n.decode().rstrip("."), b""))
 
 
-def signing_tem(make_tem, milters):
+def signing_tem(make_tem, milters, **conf):
     """A server signing a.test's submitted mail with a new Ed25519 key,
-    with MILTERS on submission; returns it and the key's DNS record."""
+    with MILTERS on submission (and CONF); returns it and the key's DNS
+    record."""
     tem = milter_tem(make_tem, submission=milters,
-                     services=("smtp", "submission"))
+                     services=("smtp", "submission"), **conf)
     out = tem.admin("dkim", "keygen", "a.test", "--type",
                     "ed25519").stdout.decode()
     sel = out.split("._domainkey", 1)[0]

@@ -24,7 +24,7 @@ from milterharness import (ALICE, BOB, SENDER, body_of,  # noqa: E402,F401
                            transaction, values)
 from temserver import (SMTPConn, free_port, simple_message,  # noqa: E402
                        wait_for)
-from test_milter_session import dkim_verifies  # noqa: E402
+from test_milter_session import dkim_verifies, signing_tem  # noqa: E402
 from test_spool import queue_contents  # noqa: E402
 from testmilter import replacement_body  # noqa: E402
 
@@ -34,20 +34,10 @@ BIG = 4000 * LINE       # more than a spool buffer: the body is a file
 
 
 def signer(make_tem, milters, **conf):
-    """A server signing a.test's submitted mail with a new Ed25519 key,
-    with MILTERS on submission and remote mail kept in the queue (its
-    relay refuses connections); returns it and the key's DNS record."""
-    tem = milter_tem(make_tem, submission=milters,
-                     services=("smtp", "submission"),
-                     relay_host="127.0.0.1:%d" % free_port(), **conf)
-    out = tem.admin("dkim", "keygen", "a.test", "--type",
-                    "ed25519").stdout.decode()
-    sel = out.split("._domainkey", 1)[0]
-    records = {"%s._domainkey.a.test" % sel:
-               "".join(re.findall(r'"([^"]*)"', out)).encode()}
-    wait_for(lambda: "dkim-keys domains=1" in tem.log_text(), 10,
-             "the new key to be loaded")
-    return tem, records
+    """signing_tem with remote mail kept in the queue (its relay refuses
+    connections)."""
+    return signing_tem(make_tem, milters,
+                       relay_host="127.0.0.1:%d" % free_port(), **conf)
 
 
 def body_lines(size):
