@@ -601,6 +601,51 @@ conf_new_defaults(const char *file)
 	return c;
 }
 
+/* Two listeners on one address and port would both bind: every socket
+ * is SO_REUSEPORT, so the kernel would spread one port's connections
+ * over two protocols at random. A wildcard address overlaps every
+ * address of its family. */
+static bool
+listen_overlap(const struct conf_listen *a, const struct conf_listen *b)
+{
+	bool a6 = strchr(a->host, ':') != NULL, b6 = strchr(b->host, ':');
+
+	if (a->port != b->port || a6 != b6)
+		return false;
+	return strcmp(a->host, b->host) == 0 ||
+	    strcmp(a->host, a6 ? "::" : "0.0.0.0") == 0 ||
+	    strcmp(b->host, b6 ? "::" : "0.0.0.0") == 0;
+}
+
+static void
+conf_check_listeners(const struct conf *c, const char *name,
+    struct buf *errs)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct conf_listen_list *li;
+
+		if (conf_keys[i].type != T_LISTEN)
+			continue;
+		li = (const void *)((const char *)c + conf_keys[i].offset);
+		for (size_t j = i; j < NKEYS; j++) {
+			const struct conf_listen_list *lj;
+
+			if (conf_keys[j].type != T_LISTEN)
+				continue;
+			lj = (const void *)((const char *)c +
+			    conf_keys[j].offset);
+			for (int a = 0; a < li->n; a++)
+				for (int b = i == j ? a + 1 : 0; b < lj->n; b++)
+					if (listen_overlap(&li->l[a], &lj->l[b]))
+						buf_printf(errs, "%s: %s and %s "
+						    "both listen on %s port %d\n",
+						    name, conf_keys[i].name,
+						    conf_keys[j].name,
+						    lj->l[b].host, lj->l[b].port);
+		}
+	}
+}
+
 int
 conf_parse(struct conf *c, const char *name, const char *text, size_t len,
     char **error_r)
@@ -654,6 +699,7 @@ conf_parse(struct conf *c, const char *name, const char *text, size_t len,
 			buf_printf(&errs, "%s:%d: %s\n", name, lineno, why);
 		free(line);
 	}
+	conf_check_listeners(c, name, &errs);
 	if (errs.len > 0) {
 		errs.data[--errs.len] = '\0';	/* drop the last newline */
 		*error_r = buf_steal(&errs, NULL);

@@ -320,6 +320,15 @@ test_lines(void)
 		{ "a = 1\nb = 2\nmax_sessions_per_ip = x",
 		    "t.conf:1: unknown key 'a'\nt.conf:2: unknown key 'b'\n"
 		    "t.conf:3: max_sessions_per_ip: expected a number" },
+		/* one port for two services: refused, whatever the order */
+		{ "smtp_listen = 127.0.0.1:2525\nimap_listen = 127.0.0.1:2525",
+		    "t.conf: smtp_listen and imap_listen both listen on "
+		    "127.0.0.1 port 2525" },
+		{ "imap_listen = 127.0.0.1:143, 0.0.0.0:143",
+		    "t.conf: imap_listen and imap_listen both listen on "
+		    "0.0.0.0 port 143" },
+		{ "smtp_listen = [::1]:25\nimap_listen = 127.0.0.1:25, "
+		    "127.0.0.2:143", NULL },
 		{ "hostname = a.test # trailing comment",
 		    "t.conf:1: hostname: expected a host name (letters, "
 		    "digits, '-', '.')" },

@@ -69,11 +69,22 @@ def natural_key(name):
             for t in re.split(r"(\d+)", name) if t]
 
 
+_HANDED_OUT = set()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now, and
+    never one this process handed out before: the kernel may give the
+    same free port to two bind(0) calls in a row, and a server started
+    with one port for two services would (rightly) refuse its config."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+    raise RuntimeError("no fresh free port in 100 tries")
 
 
 def shared_port(addrs=tuple("127.0.0.%d" % h for h in range(1, 12))):
