@@ -92,6 +92,8 @@ struct milter_answer {
 	struct msg_spool *new_body;	/* a replaced body (head, then body;
 					   the caller takes it), or NULL */
 	bool		 head_changed;
+	bool		 spam_mark;	/* quarantined because a filter added
+					   a spam mark (milter_spam.h) */
 };
 
 /* a is the chain's until the call returns; the caller may take

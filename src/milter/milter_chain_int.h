@@ -90,6 +90,7 @@ struct milter_chain {
 	struct milter_body_job	*job;		/* a read in flight */
 	bool			 eom_sent;	/* waiting for EOM's answer */
 	bool			 quarantine;
+	unsigned		 spam_marks;	/* in the head handed in */
 	struct msg_spool	*newsp;		/* the body a filter is replacing */
 	bool			 repl_cr;	/* a CR ended the last packet */
 	uint64_t		 repl_size;

@@ -29,6 +29,7 @@
 
 #include "mail/rfc5322.h"
 #include "milter/milter_chain_int.h"
+#include "milter/milter_spam.h"
 #include "msg/head_edit.h"
 #include "msg/spool.h"
 #include "util/log.h"
@@ -199,6 +200,15 @@ message_header_next(struct milter_chain *ch, struct milter_filter *f)
 static void
 message_finish(struct milter_chain *ch)
 {
+	/* a spam mark the filters added (rspamd's "X-Spam: Yes" for "add
+	 * header") files the message into Junk like a quarantine; one the
+	 * sender wrote counts once before and after, so it changes nothing */
+	if (!ch->discard && !ch->quarantine && ch->ans.head_changed &&
+	    milter_spam_marks(ch->msg->head->data, ch->msg->head->len) >
+	    ch->spam_marks) {
+		ch->quarantine = true;
+		ch->ans.spam_mark = true;
+	}
 	if (ch->discard)
 		ch->ans.action = MSG_DISCARD;
 	else if (ch->quarantine)
@@ -525,6 +535,7 @@ milter_chain_message(struct milter_chain *ch, struct milter_msg *m,
 	ch->arg = arg;
 	ch->msg = m;
 	ch->own_at = m->own_first ? 0 : -1;
+	ch->spam_marks = milter_spam_marks(m->head->data, m->head->len);
 	ch->bfd = m->fd;
 	ch->boff = m->off;
 	ch->blen = m->len;

@@ -9,7 +9,7 @@
  * commit. A refusal answers the command it came at, as Postfix does: at
  * RCPT only that recipient; at connect or HELO every later MAIL. A
  * message a filter marked as spam (rspamd's "X-Spam: Yes" for "add
- * header", milter/milter_spam.h) is filed into Junk like a quarantine.
+ * header") comes back from the chain as a quarantine: Junk.
  *
  * Trust: a filter's reply texts were checked by the chain; addresses a
  * filter adds or sets as sender are parsed like the client's (RCPT/MAIL
@@ -23,7 +23,6 @@
 #include "conf/conf.h"
 #include "milter/milter_chain.h"
 #include "milter/milter_proto.h"
-#include "milter/milter_spam.h"
 #include "msg/spool.h"
 #include "smtp/smtp_session.h"
 #include "util/log.h"
@@ -452,7 +451,7 @@ static void
 smtp_milter_message_done(void *arg, struct milter_answer *a)
 {
 	struct smtp_session *s = arg;
-	bool spam, replaced;
+	bool replaced;
 
 	if (!smtp_open(s))
 		return;
@@ -477,16 +476,12 @@ smtp_milter_message_done(void *arg, struct milter_answer *a)
 		smtp_session_resume(s);
 		return;
 	}
-	/* a spam mark a filter set (rspamd's X-Spam: Yes): Junk */
-	spam = milter_spam_marks(s->milter_head.data, s->milter_head.len) >
-	    milter_spam_marks(s->trace.data, s->trace.len) +
-	    milter_spam_marks(s->head.data, s->head.len);
 	log_info("%s milter done msgid=%s action=%s head=%s body=%s "
 	    "rcpt-added=%u rcpt-deleted=%u sender=%s%s", s->base.id, s->msgid,
 	    msg_action_name(a->action), a->head_changed ? "changed" : "same",
 	    a->new_body ? "replaced" : "same", a->nrcpt_add, a->nrcpt_del,
 	    a->new_from ? "changed" : "same",
-	    spam ? " spam-mark=yes folder=Junk" : "");
+	    a->spam_mark ? " spam-mark=yes folder=Junk" : "");
 	/* the header section as the filters left it is the whole front */
 	buf_reset(&s->trace);
 	buf_append(&s->trace, s->milter_head.data, s->milter_head.len);
@@ -498,8 +493,8 @@ smtp_milter_message_done(void *arg, struct milter_answer *a)
 		s->spool = a->new_body;
 		a->new_body = NULL;
 	}
-	smtp_checks_final(s, s->milter_junk || a->action == MSG_QUARANTINE ||
-	    spam, replaced);
+	smtp_checks_final(s, s->milter_junk || a->action == MSG_QUARANTINE,
+	    replaced);
 }
 
 void
