@@ -470,6 +470,11 @@ smtp_deadline_over(void *arg)
 	s->deadline_on = false;
 	if (s->base.state != SESSION_ACTIVE)
 		return;
+	/* A line left half-read because we stopped reading (the client does
+	 * not take its replies) is not the client trickling a command: the
+	 * connection's own timeout for unread output ends that session. */
+	if (io_output_held(s->base.io))
+		return;
 	log_info("%s smtp deadline addr=%s state=%s", s->base.id, s->base.ip,
 	    s->data_mode != SMTP_DATA_NONE ? "data" : "command");
 	smtp_reply(s, "421 4.4.2 %s Error: timeout exceeded",

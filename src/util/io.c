@@ -516,6 +516,12 @@ io_resume_read(struct io *io)
 		    BEV_TRIG_IGNORE_WATERMARKS);
 }
 
+bool
+io_output_held(const struct io *io)
+{
+	return io->out_full;
+}
+
 size_t
 io_inlen(const struct io *io)
 {

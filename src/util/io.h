@@ -100,6 +100,9 @@ const char *io_inflate_error(const struct io *io, uint64_t *inflated_r);
 
 /* Input. */
 size_t io_inlen(const struct io *io);
+/* Reading is held because IO_OUTPUT_HIGH of output waits unread: the
+ * connection's timeout ends it if the client never reads. */
+bool io_output_held(const struct io *io);
 /* The first contiguous run of input; *len_r is 0 when none. */
 const char *io_peek(struct io *io, size_t *len_r);
 void io_drain(struct io *io, size_t n);
