@@ -102,6 +102,7 @@ struct sieve_stage_user {
 					 * address), VACATION not due */
 	int		*sent;		/* VACATION: the submit's error */
 	bool		 redirect_loop;	/* saw Delivered-To: itself */
+	bool		 applied;	/* routed (once per transaction) */
 };
 
 struct sieve_stage {
@@ -116,7 +117,7 @@ struct sieve_stage {
 	time_t		 now;
 	struct sieve_stage_user *users;
 	size_t		 nusers;
-	bool		 committed;	/* sieve_apply_finish: commit ok */
+	char		 reason[256];	/* sieve_apply_reject_all's */
 	/* private */
 	char		*body_cache;
 	size_t		 body_cache_len;
