@@ -15,6 +15,7 @@
 
 #define FOLD_AT		78	/* RFC 5322 2.1.1 "SHOULD" line length */
 #define EW_IN_MAX	45	/* input octets a word: 60 base64 + 12 */
+#define EW_IN_MIN	12	/* fewer left on a line: fold first */
 #define QP_LINE		76	/* RFC 2045 6.7 (5) */
 
 /* value cleaned: controls to ' ', invalid UTF-8 to '?'. Appended to b. */
@@ -52,37 +53,44 @@ enc_charlen(const char *s, size_t left)
 	return n == 0 ? 1 : n;
 }
 
-/* Appends s[0..len) as encoded words, folding before a word that would
- * pass the line; *col is the current column. lead: a space (or a fold)
- * before the first word too. */
+/* Appends s[0..len) as encoded words, each filling what is left of the
+ * line (a fold first when that is under EW_IN_MIN octets); *col is the
+ * current column. lead: a space (or a fold) before the first word too. */
 static void
 enc_words(struct buf *b, const char *s, size_t len, size_t *col, bool lead)
 {
-	size_t i = 0, n, c;
-	bool first = !lead;
+	size_t i = 0, n, c, room;
+	bool sep = lead;
 
 	while (i < len) {
+		/* octets that fit: 12 for "=?utf-8?B??=", 4 per 3 octets */
+		room = *col + (sep ? 1 : 0) + 12 + 4 < QP_LINE ?
+		    (QP_LINE - *col - (sep ? 1 : 0) - 12) / 4 * 3 : 0;
+		if (room < EW_IN_MIN && *col > 1) {
+			buf_puts(b, "\n ");
+			*col = 1;
+			sep = false;
+			continue;
+		}
+		if (sep) {
+			buf_putc(b, ' ');
+			(*col)++;
+		}
+		if (room > EW_IN_MAX)
+			room = EW_IN_MAX;
 		for (n = 0; i + n < len; n += c) {
 			c = enc_charlen(s + i + n, len - i - n);
-			if (n + c > EW_IN_MAX)
+			if (n + c > room)
 				break;
 		}
-		size_t wlen = 12 + (n + 2) / 3 * 4;
-		if (!first) {
-			if (*col + 1 + wlen > QP_LINE) {
-				buf_puts(b, "\n ");
-				*col = 1;
-			} else {
-				buf_putc(b, ' ');
-				(*col)++;
-			}
-		}
+		if (n == 0)	/* cannot happen: room >= 4 octets */
+			n = enc_charlen(s + i, len - i);
 		buf_puts(b, "=?utf-8?B?");
 		base64_encode(s + i, n, b);
 		buf_puts(b, "?=");
-		*col += wlen;
+		*col += 12 + (n + 2) / 3 * 4;
 		i += n;
-		first = false;
+		sep = true;
 	}
 }
 
@@ -195,7 +203,7 @@ mime_needs_qp(const char *text, size_t len)
 		if (c >= 0x80 || c == '\0' || (c == '\r' &&
 		    (i + 1 == len || text[i + 1] != '\n')))
 			return true;
-		if (++line > 998)
+		if (++line > QP_LINE)
 			return true;
 	}
 	return false;

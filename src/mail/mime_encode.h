@@ -40,8 +40,9 @@ void mime_encode_field(struct buf *b, const char *name, const char *value,
 void mime_encode_phrase(struct buf *b, const char *name, size_t len,
     size_t *col);
 
-/* True when text[0..len) cannot go as 7bit: an octet >= 0x80, a NUL, a
- * bare CR, or a line longer than 998 octets. */
+/* True when text[0..len) should not go as 7bit: an octet >= 0x80, a NUL,
+ * a bare CR, or a line longer than 76 octets (RFC 5322 allows 998, but
+ * a QP soft break keeps every line of what tem writes within 78). */
 bool mime_needs_qp(const char *text, size_t len);
 
 /*

@@ -74,13 +74,14 @@ notice_addr_field(struct buf *b, const char *name, const char *spec,
 
 	if (spec == NULL || strlen(spec) > ADDR_MAX)
 		return false;
+	/* a line break or other control: not an address we write */
+	for (const char *p = spec; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
 	a = rfc5322_addr_parse(spec, strlen(spec));
 	ok = a != NULL && a->next == NULL && a->host != NULL &&
 	    a->mailbox != NULL && a->mailbox[0] != '\0' &&
 	    notice_domain_ok(a->host);
-	for (const char *p = ok ? a->mailbox : ""; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			ok = false;
 	if (!ok) {
 		rfc5322_addr_free(&a);
 		return false;
@@ -286,6 +287,15 @@ sieve_notice_vacation(const struct sieve_action *a, const char *user,
 	return buf_steal(&b, len);
 }
 
+static bool
+notice_8bit(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return true;
+	return false;
+}
+
 /* The original header section, LF line ends, without its empty line,
  * cut to SIEVE_NOTICE_HEAD_MAX at a line end. */
 static void
@@ -373,7 +383,7 @@ notice_reject_parts(struct buf part[3], const struct sieve_action *a,
 	buf_init(&t, 0);
 	notice_orig_head(&t, head, hlen);
 	buf_puts(&part[2], "Content-Type: text/rfc822-headers\n");
-	if (mime_needs_qp(t.data, t.len))
+	if (notice_8bit(t.data, t.len))
 		buf_puts(&part[2], "Content-Transfer-Encoding: 8bit\n");
 	buf_putc(&part[2], '\n');
 	buf_append(&part[2], t.data, t.len);
@@ -415,7 +425,7 @@ sieve_notice_reject(const struct sieve_action *a, const char *user,
 	for (int i = 0; i < 3; i++)
 		buf_init(&part[i], 0);
 	notice_reject_parts(part, a, user, orig_head, hlen, host);
-	eight = mime_needs_qp(part[2].data, part[2].len);
+	eight = notice_8bit(part[2].data, part[2].len);
 	notice_boundary(boundary, part, 3);
 	buf_printf(&b, "Content-Type: multipart/report; "
 	    "report-type=disposition-notification;\n\tboundary=\"%s\"\n",
