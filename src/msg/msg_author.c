@@ -55,7 +55,7 @@ author_queued(struct queue_new *qn, int error, void *arg)
 
 	(void)qn;
 	if (error)
-		log_error("%s author queue-failed from=<%s> to=<%s> "
+		log_error("%s author queue-failed from=<%.256s> to=<%.256s> "
 		    "error=\"%s\"", ma->logid, ma->sender, ma->rcpt.address,
 		    strerror(error));
 	else
