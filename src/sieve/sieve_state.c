@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth/accounts_addr.h"
 #include "sieve/sieve_state.h"
 #include "util/xmalloc.h"
 
@@ -71,34 +72,24 @@ struct sieve_state {
 	sqlite3_stmt	*stmt[S_N];
 };
 
-/* A part of an address that may name one directory level. */
-static bool
-sieve_state_part_ok(const char *s, size_t n)
-{
-	if (n == 0 || (n == 1 && s[0] == '.') ||
-	    (n == 2 && s[0] == '.' && s[1] == '.'))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] == '/' || (unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return false;
-	return true;
-}
-
-/* data_dir/sieve/DOMAIN/LOCAL, each level made 0700 when missing. */
+/* data_dir/sieve/DOMAIN/LOCAL as the script store names it (the address
+ * canonicalised as for data_dir/mail/), each level made 0700 when
+ * missing. */
 static char *
 sieve_state_dir(const char *data_dir, const char *user)
 {
-	const char *at = strrchr(user, '@');
-	char *lv[3];
+	char *lp, *dom, *err = NULL, *lv[3];
 
-	if (at == NULL || !sieve_state_part_ok(user, (size_t)(at - user)) ||
-	    !sieve_state_part_ok(at + 1, strlen(at + 1))) {
+	if (accounts_address_parse(user, true, &lp, &dom, &err) < 0) {
+		free(err);
 		errno = EINVAL;
 		return NULL;
 	}
 	lv[0] = xasprintf("%s/sieve", data_dir);
-	lv[1] = xasprintf("%s/%s", lv[0], at + 1);
-	lv[2] = xasprintf("%s/%.*s", lv[1], (int)(at - user), user);
+	lv[1] = xasprintf("%s/%s", lv[0], dom);
+	lv[2] = xasprintf("%s/%s", lv[1], lp);
+	free(lp);
+	free(dom);
 	for (int i = 0; i < 3; i++) {
 		if (mkdir(lv[i], 0700) < 0 && errno != EEXIST) {
 			int e = errno;

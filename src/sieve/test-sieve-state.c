@@ -32,6 +32,12 @@ test_open_creates_file(void)
 	snprintf(path, sizeof(path), "%s/sieve/example.org/bob", dir);
 	TEST_ASSERT(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0700);
 	sieve_state_close(&st);
+	/* the address canonicalised: the same directory */
+	st = sieve_state_open(dir, "Bob@Example.ORG");
+	TEST_ASSERT(st != NULL);
+	sieve_state_close(&st);
+	snprintf(path, sizeof(path), "%s/sieve/Example.ORG", dir);
+	TEST_ASSERT(stat(path, &sb) < 0);
 	TEST_ASSERT(st == NULL);
 	sieve_state_close(&st);
 }
