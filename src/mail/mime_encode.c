@@ -277,3 +277,12 @@ mime_copy_lf(struct buf *b, const char *s, size_t len)
 	if (len > 0 && s[len - 1] != '\n')
 		buf_putc(b, '\n');
 }
+
+bool
+mime_has_8bit(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return true;
+	return false;
+}

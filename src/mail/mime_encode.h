@@ -54,6 +54,9 @@ bool mime_needs_qp(const char *text, size_t len);
  */
 void mime_encode_qp(struct buf *b, const char *text, size_t len);
 
+/* True when s[0..len) has an octet >= 0x80 (8BITMIME, or an 8bit CTE). */
+bool mime_has_8bit(const char *s, size_t len);
+
 /* Appends text[0..len) with CRLF turned into LF and a final LF added
  * when missing (a 7bit body). */
 void mime_copy_lf(struct buf *b, const char *text, size_t len);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mail/mime_encode.h"
 #include "msg/msg_author.h"
 #include "queue/queue.h"
 #include "util/log.h"
@@ -28,15 +29,6 @@ struct msg_author {
 	void			(*done)(void *arg, int error);
 	void			*arg;
 };
-
-static bool
-author_has_8bit(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] >= 0x80)
-			return true;
-	return false;
-}
 
 static void
 author_free(struct msg_author *ma)
@@ -83,10 +75,10 @@ msg_author_submit(const char *logid, const char *sender, const char *rcpt,
 	ma->qn.msg.sender = ma->sender;
 	ma->qn.msg.nrcpt = 1;
 	ma->qn.msg.rcpts = &ma->rcpt;
-	ma->qn.msg.smtputf8 = author_has_8bit(ma->sender,
-	    strlen(ma->sender)) || author_has_8bit(rcpt, strlen(rcpt));
+	ma->qn.msg.smtputf8 = mime_has_8bit(ma->sender,
+	    strlen(ma->sender)) || mime_has_8bit(rcpt, strlen(rcpt));
 	ma->qn.msg.eightbit = ma->qn.msg.smtputf8 ||
-	    author_has_8bit(msg, len);
+	    mime_has_8bit(msg, len);
 	ma->qn.content = msg;
 	ma->qn.content_len = len;
 	ma->qn.content_fd = -1;

@@ -287,15 +287,6 @@ sieve_notice_vacation(const struct sieve_action *a, const char *user,
 	return buf_steal(&b, len);
 }
 
-static bool
-notice_8bit(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] >= 0x80)
-			return true;
-	return false;
-}
-
 /* The original header section, LF line ends, without its empty line,
  * cut to SIEVE_NOTICE_HEAD_MAX at a line end. */
 static void
@@ -383,7 +374,7 @@ notice_reject_parts(struct buf part[3], const struct sieve_action *a,
 	buf_init(&t, 0);
 	notice_orig_head(&t, head, hlen);
 	buf_puts(&part[2], "Content-Type: text/rfc822-headers\n");
-	if (notice_8bit(t.data, t.len))
+	if (mime_has_8bit(t.data, t.len))
 		buf_puts(&part[2], "Content-Transfer-Encoding: 8bit\n");
 	buf_putc(&part[2], '\n');
 	buf_append(&part[2], t.data, t.len);
@@ -425,7 +416,7 @@ sieve_notice_reject(const struct sieve_action *a, const char *user,
 	for (int i = 0; i < 3; i++)
 		buf_init(&part[i], 0);
 	notice_reject_parts(part, a, user, orig_head, hlen, host);
-	eight = notice_8bit(part[2].data, part[2].len);
+	eight = mime_has_8bit(part[2].data, part[2].len);
 	notice_boundary(boundary, part, 3);
 	buf_printf(&b, "Content-Type: multipart/report; "
 	    "report-type=disposition-notification;\n\tboundary=\"%s\"\n",
