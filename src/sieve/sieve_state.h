@@ -17,7 +17,8 @@
  * (untrusted): they are bound as SQL parameters, never spliced into SQL,
  * and longer ones than SIEVE_STATE_KEY_MAX are refused (seen: false,
  * record: -1). user is an account address from the accounts snapshot;
- * its parts are checked again before they name a directory.
+ * it is parsed and canonicalised again (accounts_address_parse, as the
+ * script store does) before it names a directory.
  *
  * Threads: every call is blocking (disk): run it on a worker, never on
  * an event loop. One struct sieve_state is used by one thread at a time.
@@ -42,9 +43,8 @@ struct sieve_state;
 /*
  * Opens (creating it and its directories when missing) the state of
  * user ("local@domain", as the accounts know it) under data_dir. NULL
- * with errno on error (EINVAL: user has no '@', or a part that cannot
- * name a directory: empty, ".", "..", or holding '/' or a control
- * character).
+ * with errno on error (EINVAL: user is not a valid address of ours,
+ * see accounts_address_parse).
  */
 struct sieve_state *sieve_state_open(const char *data_dir, const char *user);
 

@@ -13,34 +13,6 @@
 #include "util/test.h"
 #include "util/xmalloc.h"
 
-/*
- * Until the compiler is linked in, a stand-in with the same verdict on
- * the scripts used here: "frobnicate" is an unknown command. The real
- * sieve_compile (strong symbols) replaces these once it exists.
- */
-__attribute__((weak)) struct sieve_script *
-sieve_compile(const char *text, size_t len, const struct sieve_limits *l,
-    struct sieve_error *err)
-{
-	const char *p = memmem(text, len, "frobnicate", 10);
-
-	(void)l;
-	if (p == NULL)
-		return (struct sieve_script *)xmalloc(1);
-	err->line = 1;
-	for (const char *q = text; q < p; q++)
-		err->line += *q == '\n';
-	snprintf(err->msg, sizeof(err->msg), "unknown command 'frobnicate'");
-	return NULL;
-}
-
-__attribute__((weak)) void
-sieve_script_free(struct sieve_script **sc)
-{
-	free(*sc);
-	*sc = NULL;
-}
-
 static char dir[64];
 static const char *user = "Alice@Example.ORG";
 
