@@ -44,7 +44,7 @@ struct sieve_match_budget {
  * 4790 9.1). cap, when not NULL, is filled on a :matches success. 1: it
  * matches, 0: no, -1: the budget ran out (the run fails with an error).
  * b NULL: a budget of 1000000 steps for this call alone. '?' is one
- * octet and "\\c" is c, as in Pigeonhole.
+ * octet and a backslash makes the next octet literal, as in Pigeonhole.
  */
 int sieve_match(enum sieve_match m, enum sieve_rel rel, enum sieve_cmp cmp,
     const char *value, size_t vlen, const char *key, size_t klen,
