@@ -484,6 +484,16 @@ test_editheader(void)
 	CHECK(REQ("\"editheader\"") "addheader \"X-U\" \"caf\xc3\xa9\";",
 	    "ikeep");
 	TEST_ASSERT(strncmp(R.head, "X-U: =?UTF-8?B?Y2Fmw6k=?=\r\n", 27) == 0);
+	CHECK(REQ("\"editheader\", \"variables\"") "set \"v\" text:\r\n"
+	    "a\r\nb\r\n.\r\n; addheader \"X-F\" \"${v}\";", "ikeep");
+	TEST_ASSERT(strncmp(R.head, "X-F: a\r\n b\r\nReturn-Path", 24) == 0);
+	CHECK(REQ("\"editheader\"") "addheader \"X-L\" \""
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\";",
+	    "ikeep");
+	TEST_ASSERT(strncmp(R.head, "X-L: =?UTF-8?B?", 15) == 0);
+	TEST_ASSERT(strstr(R.head, "?=\r\n =?UTF-8?B?") != NULL);
 	lim.max_header_edits = 2;
 	CHECK(REQ("\"editheader\"") "addheader \"X-A\" \"1\";\n"
 	    "addheader \"X-A\" \"2\";\naddheader \"X-A\" \"3\";",
@@ -645,6 +655,9 @@ test_include(void)
 	    "include :once \"once\"; include :once \"once\";"
 	    " if hasflag :is \"once\" { keep; }", "keep{once}");
 	CHECK(REQ("\"include\"") "return; discard;", "ikeep");
+	CHECK(REQ("\"include\", \"variables\"") "set \"n\" \"su\";"
+	    " include \"${n}b\";", "fileinto:Sub");
+	TEST_ASSERT_STREQ(last_include, "sub");
 }
 
 /* ---- limits and errors: always one implicit keep ---- */
