@@ -486,7 +486,7 @@ test_editheader(void)
 	TEST_ASSERT(strncmp(R.head, "X-U: =?UTF-8?B?Y2Fmw6k=?=\r\n", 27) == 0);
 	CHECK(REQ("\"editheader\", \"variables\"") "set \"v\" text:\r\n"
 	    "a\r\nb\r\n.\r\n; addheader \"X-F\" \"${v}\";", "ikeep");
-	TEST_ASSERT(strncmp(R.head, "X-F: a\r\n b\r\nReturn-Path", 24) == 0);
+	TEST_ASSERT(strncmp(R.head, "X-F: a\r\n b\r\nReturn-Path", 23) == 0);
 	CHECK(REQ("\"editheader\"") "addheader \"X-L\" \""
 	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
 	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
