@@ -356,6 +356,13 @@ test_flags(void)
 	    "discard");
 	CHECK(REQ("\"imap4flags\"") "addflag \"a\"; keep; addflag \"b\";",
 	    "keep{a}");
+	/* a folded duplicate takes the later flags (as Pigeonhole) */
+	CHECK(REQ("\"imap4flags\", \"fileinto\"") "fileinto :flags \"a\" "
+	    "\"A\"; fileinto :flags \"b\" \"A\";", "fileinto:A{b}");
+	CHECK(REQ("\"imap4flags\", \"fileinto\"") "keep :flags \"a\"; "
+	    "fileinto :flags \"b\" \"INBOX\";", "keep{b}");
+	CHECK(REQ("\"imap4flags\"") "setflag \"\\\\Recent x\"; if hasflag "
+	    "\"\\\\Recent\" { discard; }", "ikeep{x}");
 }
 
 /* ---- variables (RFC 5229) and relational (RFC 5231) ---- */
