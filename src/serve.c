@@ -27,6 +27,7 @@
 #include "auth/accounts.h"
 #include "auth/resolve.h"
 #include "conf/conf.h"
+#include "msg/sieve_stage.h"
 #include "mta/mta_engine.h"
 #include "queue/queue.h"
 #include "serve.h"
@@ -189,15 +190,17 @@ static void
 on_hup(int signo, void *arg)
 {
 	struct server_state *old = server_state_get();
-	struct conf *c;
+	struct conf *c = NULL;
 	struct tls_server *tls;
 	char *err = NULL;
 
 	(void)signo;
 	(void)arg;
-	if (conf_load(conf_file, false, &c, &err) < 0) {
+	if (conf_load(conf_file, false, &c, &err) < 0 ||
+	    sieve_stage_configure(c->sieve_before, &err) < 0) {
 		log_error("- server reload-failed error=\"%s\"", err);
 		free(err);
+		conf_free(&c);
 		server_state_unref(&old);
 		return;
 	}
@@ -336,6 +339,8 @@ serve_main(struct conf *c)
 	/* the checks stage, in this order (msg/check.h) */
 	msg_check_register(&policy_check_auth);
 	msg_check_register(&policy_check_sign);
+	if (sieve_stage_configure(c->sieve_before, &err) < 0)
+		log_fatal("sieve_before: %s", err);
 	if (bind_all(c) < 0)
 		return 1;
 	tls = tls_server_new(c, &err);
@@ -379,6 +384,7 @@ serve_main(struct conf *c)
 	queue_shutdown();
 	maildir_committer_stop();
 	worker_pool_stop();	/* sessions' last jobs (closing views) */
+	sieve_stage_shutdown();
 	spam_learn_stop();	/* after the last IMAP command */
 	mbox_shutdown();
 	mbox_acl_shutdown();

@@ -107,6 +107,12 @@ static const struct conf_key conf_keys[] = {
 	K(milter_connect_timeout, T_DURATION, "30s"),
 	K(milter_command_timeout, T_DURATION, "30s"),
 	K(milter_content_timeout, T_DURATION, "300s"),
+	/* Sieve at delivery: the global script run before the user's
+	 * (RFC 5228; Pigeonhole's sieve_before). It must compile, else tem
+	 * does not start (a reload keeps the old config). The run-time
+	 * limits are sieve.h's defaults: 100,000 steps, 4 redirects and 32
+	 * actions per run, 1 MiB of body searched. */
+	K(sieve_before, T_PATH, NULL),
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))

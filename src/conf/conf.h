@@ -78,6 +78,9 @@ struct conf {
 	unsigned milter_connect_timeout;	/* seconds */
 	unsigned milter_command_timeout;	/* seconds */
 	unsigned milter_content_timeout;	/* seconds */
+	/* Sieve (msg/sieve_stage.h): a global script run before each
+	 * user's at delivery (NULL: none), compiled at start and reload. */
+	char	*sieve_before;
 };
 
 /* milter_default_action: what a filter that is down, slow or garbled
