@@ -30,6 +30,7 @@ A_USERS = {
     "alice@a.test": "alice-secret-1",   # on vacation
     "fred@a.test": "fred-secret-1",     # redirects to carol@b.test
     "gus@a.test": "gus-secret-1",       # redirects to hal@b.test (loop)
+    "kim@a.test": "kim-secret-1",       # a script that fails at run time
 }
 B_USERS = {a: a.split("@")[0] + "-secret-1" for a in (
     "bob@b.test", "carol@b.test", "dave@b.test", "erin@b.test",
@@ -45,6 +46,7 @@ Your mail will be read then.
 REDIRECT_FRED = 'redirect "carol@b.test";\n'
 REDIRECT_GUS = 'redirect "hal@b.test";\n'
 REDIRECT_HAL = 'redirect "gus@a.test";\n'
+FAILING = 'require "include";\nkeep;\ninclude :personal "missing";\n'
 
 
 def zones():
@@ -81,6 +83,7 @@ def hosts():
         put_script(a, "alice@a.test", VACATION)
         put_script(a, "fred@a.test", REDIRECT_FRED)
         put_script(a, "gus@a.test", REDIRECT_GUS)
+        put_script(a, "kim@a.test", FAILING)
         put_script(b, "hal@b.test", REDIRECT_HAL)
         yield a, b
     except BaseException:
@@ -200,8 +203,10 @@ def test_redirect_to_the_other_server(hosts):
     assert m["Message-ID"] == "<r1@b.test>"
     # redirect is not keep: fred's INBOX stays empty
     assert inbox(a, "fred@a.test") == []
+    # the envelope sender sieve-deliver chose: the redirecting user (no
+    # SPF trouble for A, bounces come back to fred)
     raw = b.maildir_messages("carol@b.test")[0]
-    assert raw.startswith(b"Return-Path: <")
+    assert raw.startswith(b"Return-Path: <fred@a.test>\n")
 
 
 def test_redirect_loop_is_caught(hosts):
@@ -215,4 +220,24 @@ def test_redirect_loop_is_caught(hosts):
     settle(a, b)
     assert len(got) == 1 and str(got[0]["Subject"]) == "round and round"
     assert inbox(b, "hal@b.test") == []
-    assert "redirect-refused" in a.log_text() + b.log_text()
+    assert "sieve redirect-refused user=gus@a.test to=<hal@b.test> " \
+        "reason=loop" in a.log_text()
+
+
+def test_failing_script_keeps_and_tells_the_user(hosts):
+    """A run-time error (a missing include): the message is kept in INBOX
+    and a notice saying which line failed is filed there too."""
+    a, b = hosts
+    send_from_b(b, "bob@b.test", ["kim@a.test"], "still here", "f1@b.test")
+    settle(a, b)
+    got = wait_for(lambda: len(inbox(a, "kim@a.test")) >= 2 and
+                   inbox(a, "kim@a.test"), what="the message and notice")
+    assert len(got) == 2
+    kept = [m for m in got if str(m["Subject"]) == "still here"]
+    notice = [m for m in got if m is not kept[0]][0]
+    assert len(kept) == 1
+    assert str(notice["Subject"]) == "Sieve script failed: main"
+    assert notice["To"].addresses[0].addr_spec == "kim@a.test"
+    assert notice["Auto-Submitted"] == "auto-generated"
+    text = notice.get_content()
+    assert "line 3:" in text and "missing" in text and "kept" in text
