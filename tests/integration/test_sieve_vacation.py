@@ -31,6 +31,7 @@ A_USERS = {
     "fred@a.test": "fred-secret-1",     # redirects to carol@b.test
     "gus@a.test": "gus-secret-1",       # redirects to hal@b.test (loop)
     "kim@a.test": "kim-secret-1",       # a script that fails at run time
+    "lee@a.test": "lee-secret-1",       # no script: writes to alice
 }
 B_USERS = {a: a.split("@")[0] + "-secret-1" for a in (
     "bob@b.test", "carol@b.test", "dave@b.test", "erin@b.test",
@@ -71,7 +72,8 @@ def hosts():
     conf = {"dns_server": dns.addr, "outbound_port": str(port),
             "queue_retry_base": "1s"}
     a = TemServer(users=A_USERS, domains=("a.test",), hostname="mx.a.test",
-                  listen_addr="127.0.0.2", smtp_port=port, extra_conf=conf)
+                  listen_addr="127.0.0.2", smtp_port=port,
+                  services=("smtp", "submission"), extra_conf=conf)
     b = TemServer(users=B_USERS, domains=("b.test",), hostname="mx.b.test",
                   listen_addr="127.0.0.3", smtp_port=port,
                   services=("smtp", "submission"), extra_conf=conf)
@@ -97,14 +99,15 @@ def hosts():
 
 
 def send_from_b(b, sender, rcpts, subject, msgid, to=None, extra=""):
-    """bob (or another user of B) submits a message on B; returns once B
-    accepted it."""
+    """bob (or another user of B, or of A when b is A) submits a message
+    on b; returns once b accepted it."""
     msg = ("From: <%s>\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%s>\r\n"
            "Date: Sun, 06 Dec 2026 10:00:00 +0000\r\n%s\r\nHello.\r\n"
            % (sender, to or ", ".join(rcpts), subject, msgid, extra))
-    with smtplib.SMTP("127.0.0.3", b.ports["submission"], timeout=20) as s:
+    with smtplib.SMTP(b.listen_addr, b.ports["submission"],
+                      timeout=20) as s:
         s.starttls(context=insecure_tls_context())
-        s.login(sender, B_USERS[sender])
+        s.login(sender, {**A_USERS, **B_USERS}[sender])
         s.sendmail(sender, rcpts, msg.encode())
 
 
@@ -161,6 +164,19 @@ def test_vacation_reply_arrives_once(hosts):
     # the memory is on disk, 0600, where the scripts are
     st = os.path.join(a.data_dir, "sieve", "a.test", "alice", "state.db")
     assert os.stat(st).st_mode & 0o777 == 0o600
+
+
+def test_vacation_reply_to_a_local_sender(hosts):
+    """lee is on A too: the reply leaves A's queue by its local path."""
+    a, b = hosts
+    send_from_b(a, "lee@a.test", ["alice@a.test"], "same house", "l1@a.test")
+    got = wait_for(lambda: replies_in(a, "lee@a.test"),
+                   what="the vacation reply in lee's INBOX")
+    a.wait_queue_empty()
+    assert len(got) == 1
+    assert a.maildir_messages("lee@a.test")[0].startswith(
+        b"Return-Path: <>\n")
+    assert got[0]["In-Reply-To"] == "<l1@a.test>"
 
 
 @pytest.mark.parametrize("sender,extra", [
