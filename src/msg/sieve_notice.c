@@ -60,13 +60,16 @@ notice_domain_ok(const char *s)
 
 /*
  * Appends "Name: [phrase ]<local@domain>\n" for spec, which must parse as
- * exactly one mailbox (a display name is kept when keep_name). false,
- * with nothing appended, when it does not.
+ * exactly one mailbox. With user set (a :from), its display name is kept
+ * and its domain must be user's (ASCII case-insensitive). false, with
+ * nothing appended, when it does not.
  */
 static bool
 notice_addr_field(struct buf *b, const char *name, const char *spec,
-    bool keep_name)
+    const char *user)
 {
+	const char *at = user != NULL ? strrchr(user, '@') : NULL;
+
 	struct rfc5322_addr *a;
 	struct buf addr;
 	size_t col = strlen(name) + 2;
@@ -81,7 +84,8 @@ notice_addr_field(struct buf *b, const char *name, const char *spec,
 	a = rfc5322_addr_parse(spec, strlen(spec));
 	ok = a != NULL && a->next == NULL && a->host != NULL &&
 	    a->mailbox != NULL && a->mailbox[0] != '\0' &&
-	    notice_domain_ok(a->host);
+	    notice_domain_ok(a->host) && (user == NULL || (at != NULL &&
+	    strcasecmp(a->host, at + 1) == 0));
 	if (!ok) {
 		rfc5322_addr_free(&a);
 		return false;
@@ -100,7 +104,7 @@ notice_addr_field(struct buf *b, const char *name, const char *spec,
 	}
 	buf_printf(&addr, "@%s", a->host);
 	buf_printf(b, "%s: ", name);
-	if (keep_name && a->name != NULL && a->name[0] != '\0') {
+	if (user != NULL && a->name != NULL && a->name[0] != '\0') {
 		struct buf dn;
 		/* the parser leaves encoded words as they are: decode them,
 		 * so the name is encoded once, from its text */
@@ -261,11 +265,11 @@ sieve_notice_vacation(const struct sieve_action *a, const char *user,
 	text = a->text != NULL ? a->text : "";
 	buf_init(&b, 0);
 	if (!(a->from != NULL && notice_addr_field(&b, "From", a->from,
-	    true)) && !notice_addr_field(&b, "From", user, false)) {
+	    user)) && !notice_addr_field(&b, "From", user, NULL)) {
 		buf_free(&b);
 		return NULL;
 	}
-	if (!notice_addr_field(&b, "To", a->address, false)) {
+	if (!notice_addr_field(&b, "To", a->address, NULL)) {
 		buf_free(&b);
 		return NULL;
 	}
@@ -395,7 +399,7 @@ sieve_notice_reject(const struct sieve_action *a, const char *user,
 	    env_from == NULL || *env_from == '\0' || orig_head == NULL)
 		return NULL;
 	buf_init(&b, 0);
-	if (!notice_addr_field(&b, "To", env_from, false)) {
+	if (!notice_addr_field(&b, "To", env_from, NULL)) {
 		buf_free(&b);
 		return NULL;
 	}
@@ -403,7 +407,7 @@ sieve_notice_reject(const struct sieve_action *a, const char *user,
 	buf_reset(&b);
 	buf_printf(&b, "From: \"Mail Delivery Subsystem\" "
 	    "<MAILER-DAEMON@%s>\n", host);
-	(void)notice_addr_field(&b, "To", env_from, false);
+	(void)notice_addr_field(&b, "To", env_from, NULL);
 	buf_init(&subj, 0);
 	buf_puts(&subj, "Rejected: ");
 	if (!notice_orig_field(&subj, orig_head, hlen, "Subject", true))
@@ -448,7 +452,7 @@ sieve_notice_error(const char *user, const char *script, const char *error,
 	buf_init(&b, 0);
 	host = notice_host(hostname);
 	buf_printf(&b, "From: \"Sieve\" <MAILER-DAEMON@%s>\n", host);
-	if (!notice_addr_field(&b, "To", user, false)) {
+	if (!notice_addr_field(&b, "To", user, NULL)) {
 		free(host);
 		buf_free(&b);
 		return NULL;

@@ -40,8 +40,10 @@ struct sieve_action;
 
 /*
  * The vacation reply of action a (SIEVE_VACATION) for user ("local@domain"):
- * From a->from when it is a valid address (the caller checked it is one
- * of the user's own; display name kept), else user; To a->address;
+ * From a->from when it is one mailbox in user's own domain (display name
+ * kept; RFC 5230 4.4 lets a site refuse addresses not the user's: the
+ * exact check against the user's aliases belongs where they are known,
+ * before the action is made), else user; To a->address;
  * Subject a->subject (encoded words for non-ASCII, folded);
  * In-Reply-To a->in_reply_to and References a->references when set;
  * Auto-Submitted: auto-replied (RFC 3834 5); Date (UTC) from now;

@@ -158,13 +158,20 @@ test_vacation_from(void)
 	    "\"Smith, Bob\" <bob@a.test>");
 	free(m);
 
-	a.from = (char *)"Jos\xc3\xa9 <jose@a.test>";
+	/* another domain: the user */
+	a.from = (char *)"Boss <boss@bank.test>";
+	m = sieve_notice_vacation(&a, "bob@a.test", "mx.a.test", NOW, &len);
+	TEST_ASSERT(m != NULL);
+	TEST_ASSERT_STREQ(field(m, len, "From", false), "<bob@a.test>");
+	free(m);
+
+	a.from = (char *)"Jos\xc3\xa9 <jose@A.test>";
 	m = sieve_notice_vacation(&a, "bob@a.test", "mx.a.test", NOW, &len);
 	TEST_ASSERT(m != NULL);
 	TEST_ASSERT(strncmp(field(m, len, "From", false), "=?utf-8?B?", 10)
 	    == 0);
 	TEST_ASSERT_STREQ(field(m, len, "From", true), "Jos\xc3\xa9 "
-	    "<jose@a.test>");
+	    "<jose@A.test>");
 	free(m);
 
 	/* not one mailbox: the user */
