@@ -94,10 +94,8 @@ static char *
 job_include(void *arg, bool global, const char *name, size_t *len)
 {
 	struct job_user *ju = arg;
-	char *path, *text;
-	int fd;
 	struct stat sb;
-	ssize_t n;
+	char *path, *text;
 
 	if (!sieve_store_name_ok(name))
 		return NULL;
@@ -108,23 +106,8 @@ job_include(void *arg, bool global, const char *name, size_t *len)
 		return NULL;
 	/* :global scripts live beside sieve_before */
 	path = xasprintf("%s/%s.sieve", ju->before_dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	text = sieve_stage_read(path, len, &sb);
 	free(path);
-	if (fd < 0)
-		return NULL;
-	text = NULL;
-	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
-	    sb.st_size <= SIEVE_STORE_SIZE_MAX) {
-		text = xmalloc((size_t)sb.st_size + 1);
-		n = pread(fd, text, (size_t)sb.st_size, 0);
-		if (n < 0)
-			XFREE(&text);
-		else {
-			text[n] = '\0';
-			*len = (size_t)n;
-		}
-	}
-	close(fd);
 	return text;
 }
 

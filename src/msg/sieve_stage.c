@@ -87,9 +87,8 @@ sieve_stage_script_unref(struct cscript *cs)
 	}
 }
 
-/* Reads path whole (at most SIEVE_STORE_SIZE_MAX); fills *st. */
-static char *
-read_script(const char *path, size_t *len, struct stat *st)
+char *
+sieve_stage_read(const char *path, size_t *len, struct stat *st)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	char *text = NULL;
@@ -126,7 +125,7 @@ sieve_stage_configure(const char *path, char **error_r)
 	size_t len = 0;
 
 	if (path != NULL) {
-		if ((text = read_script(path, &len, &st)) == NULL) {
+		if ((text = sieve_stage_read(path, &len, &st)) == NULL) {
 			*error_r = xasprintf("%s: %s", path, strerror(errno));
 			return -1;
 		}
@@ -245,7 +244,7 @@ sieve_stage_script(const char *path, struct sieve_error *err)
 		return cs;
 	}
 	pthread_mutex_unlock(&mu);
-	if ((text = read_script(path, &len, &st)) == NULL)
+	if ((text = sieve_stage_read(path, &len, &st)) == NULL)
 		return NULL;
 	cs = xcalloc(1, sizeof(*cs));
 	cs->sc = sieve_compile(text, len, NULL, err);

@@ -169,6 +169,10 @@ struct cscript *sieve_stage_script(const char *path, struct sieve_error *err);
 struct cscript *sieve_stage_before(char **dir_r);
 struct sieve_script *sieve_stage_script_sc(const struct cscript *cs);
 void sieve_stage_script_unref(struct cscript *cs);
+/* A script file whole (at most SIEVE_STORE_SIZE_MAX octets, a regular
+ * file, no symlink), malloc'd; *st its stat. NULL with errno. */
+struct stat;
+char *sieve_stage_read(const char *path, size_t *len, struct stat *st);
 /* What the job found: address has an active script or not. */
 void sieve_stage_seen(const char *address, bool has);
 

@@ -207,3 +207,24 @@ def test_sieve_before_must_compile(tmp_path):
     out = p.stdout.decode(errors="replace")
     assert p.returncode != 0, out
     assert "%s:2: " % before in out, out
+
+
+def test_alias_runs_each_users_script(tmp_path):
+    with TemServer(users=USERS, services=("smtp", "imap"),
+                   aliases={"team@a.test": ["alice@a.test", "bob@a.test"]},
+                   extra_conf={"auth_allow_cleartext": "yes"}) as tem:
+        put(tem, "alice@a.test", 'require ["fileinto", "mailbox"];\n'
+            'if address :is "to" "team@a.test" {\n'
+            '  fileinto :create "Team"; stop;\n}\n')
+        put(tem, "bob@a.test", 'require "imap4flags";\n'
+            'addflag "\\\\Seen";\n')
+        send(tem, ["team@a.test"], subject="to the team")
+        a = imap(tem, "alice@a.test")
+        wait_for(lambda: count(a, "Team") == 1, what="alice's Team")
+        assert count(a, "INBOX") == 0
+        a.logout()
+        b = imap(tem, "bob@a.test")
+        wait_for(lambda: count(b, "INBOX") == 1, what="bob's INBOX")
+        [(flags, msg)] = fetch_all(b)
+        assert "\\Seen" in flags and msg["Subject"] == "to the team"
+        b.logout()
