@@ -1,7 +1,7 @@
 /*
  * sieve_vcheck - what the signature alone does not say about a command
- * or test: header field names (editheader refuses the protected ones,
- * RFC 5293 7), the headers an address test may read, envelope parts,
+ * or test: header field names (editheader's protected ones compile: RFC
+ * 5293 6 has the attempt ignored at run time), the headers an address test may read, envelope parts,
  * variable and script names, redirect addresses, mailbox names; and the
  * compile-time decoding of encoded-character (RFC 5228 2.4.2.4).
  *
@@ -259,10 +259,9 @@ check_header_edit(const struct sieve_script *sc, const struct sieve_node *n,
 	if (!header_name_ok(name))
 		return cerr(err, n, "%s: invalid header field name \"%.80s\"",
 		    n->name, name);
-	if (strcasecmp(name, "received") == 0 ||
-	    strcasecmp(name, "auto-submitted") == 0)
-		return cerr(err, n, "%s: header field \"%s\" is protected "
-		    "(RFC 5293 7)", n->name, name);
+	/* Received and Auto-Submitted are protected, but RFC 5293 6 says
+	 * such an attempt "MUST be silently ignored": the interpreter
+	 * ignores it, the script compiles */
 	if (n->id == SIEVE_CMD_ADDHEADER &&
 	    !header_value_ok(n->pos[1].strs[0]))
 		return cerr(err, n, "addheader: the value has a line break "
