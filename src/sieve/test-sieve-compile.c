@@ -426,6 +426,7 @@ static const struct {
 	    ":comparator \"i;ascii-numeric\" \"a\" \"b\" {}", 2,
 	    "does not support :matches" },
 	{ "if address \"subject\" \"x\" {}", 1, "does not hold addresses" },
+	{ "if address \"Return-Path\" \"x\" {}", 1, "does not hold addr" },
 	/* extensions not required, their own rules */
 	{ "fileinto \"x\";", 1, "missing require \"fileinto\"" },
 	{ "require \"fileinto\";\nfileinto :create \"x\";", 2,
