@@ -220,8 +220,9 @@ line_end(const struct sieve_lexer *lx, const char *p)
 
 /*
  * "text:" *(SP / HTAB) (hash-comment / CRLF), then lines up to a line of
- * one "."; a line starting with "." loses that dot (dot-stuffing). The
- * string keeps the line ends as written, the last one included.
+ * one "."; a line starting with "." loses that dot (dot-stuffing). Each
+ * line ends in CRLF in the string (LF or CRLF in the script), the last
+ * one included, as Pigeonhole reads it.
  */
 static int
 lex_multiline(struct sieve_lexer *lx, struct sieve_tok *t, struct buf *b)
@@ -254,16 +255,18 @@ lex_multiline(struct sieve_lexer *lx, struct sieve_tok *t, struct buf *b)
 			}
 			lx->p++;
 		}
-		while (lx->p < lx->end && *lx->p != '\n') {
+		while (lx->p < lx->end && *lx->p != '\n' &&
+		    line_end(lx, lx->p) == NULL) {
 			if (str_put(lx, b, t, *lx->p) < 0)
 				return -1;
 			lx->p++;
 		}
-		if (lx->p < lx->end) {
-			if (str_put(lx, b, t, '\n') < 0)
+		if ((q = line_end(lx, lx->p)) != NULL) {
+			if (str_put(lx, b, t, '\r') < 0 ||
+			    str_put(lx, b, t, '\n') < 0)
 				return -1;
-			lx->p++;
-			newline(lx, lx->p);
+			lx->p = q;
+			newline(lx, q);
 		}
 	}
 }
