@@ -250,10 +250,8 @@ sr_vacation(struct sieve_run *s, const struct sieve_node *c)
 		sr_fail(s, c->line, "duplicate vacation action");
 		return false;
 	}
-	if (s->rejected) {
-		sr_fail(s, c->line, "vacation conflicts with reject");
+	if (sr_reject_conflict(s, c->line, "vacation"))
 		return false;
-	}
 	s->vacation_done = true;
 	sr_strs(s, &tg->addresses, &mine);
 	if (no_reply(s, &mine) != NULL) {
