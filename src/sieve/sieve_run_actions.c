@@ -19,6 +19,7 @@
 
 #include "mail/rfc5322.h"
 #include "sieve/sieve_run_int.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 /* ---- flags (RFC 5232) ---- */
@@ -322,8 +323,9 @@ do_fileinto(struct sieve_run *s, const struct sieve_node *c)
 
 	buf_init(&tmp, 0);
 	mbox = sr_str(s, c->pos[0].strs[0], &tmp, NULL);
-	if (*mbox == '\0')
-		sr_fail(s, c->line, "fileinto: empty mailbox name");
+	if (*mbox == '\0' || !utf8_valid(mbox, strlen(mbox)))
+		sr_fail(s, c->line, "fileinto: invalid mailbox name '%.100s'",
+		    mbox);
 	else
 		do_store(s, c, mbox);
 	buf_free(&tmp);

@@ -599,7 +599,8 @@ test_vacation_rules(void)
 	    "Cc: ROBERT@example.com\n\n";
 	const char *vac = REQ("\"vacation\"") "vacation \"away\";";
 	const char *vac_a = REQ("\"vacation\"")
-	    "vacation :addresses \"someone@example.net\" \"away\";";
+	    "vacation :addresses [\"x@y.org\", \"Some One <someone@example.net>\"]"
+	    " \"away\";";
 
 	reset();
 	msg.env_from = "";
