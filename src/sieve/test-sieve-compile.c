@@ -127,7 +127,7 @@ test_actions(void)
 	    "setflag \"\\\\Seen\";\n"
 	    "addflag \"var\" [\"a\", \"b\"];\n"
 	    "ereject \"no\";\n"
-	    "if hasflag :contains \"var\" \"a\" { discard; }\n"
+	    "if hasflag :contains [\"var\", \"1\"] \"a\" { discard; }\n"
 	    "if hasflag \"a\" { discard; }\n"
 	    "if mailboxexists \"x\" { stop; }\n");
 	struct sieve_node *n;
@@ -338,6 +338,13 @@ test_limits(void)
 	sc = sieve_compile("redirect \"a@b.c\";", 17, &l, &err);
 	TEST_ASSERT(sc != NULL);
 	sieve_script_free(&sc);
+	sieve_limits_default(&l);
+	l.max_variables = 2;
+	snprintf(big, sizeof(big), "require [\"include\", \"variables\"];\n"
+	    "global [\"a\", \"A\"];\nglobal [\"b\", \"c\"];");
+	sc = sieve_compile(big, strlen(big), &l, &err);
+	TEST_ASSERT(sc == NULL && err.line == 3 &&
+	    strstr(err.msg, "more than 2 variables") != NULL);
 	l.max_script_size = 10;
 	snprintf(big, sizeof(big), "keep; keep;");
 	sc = sieve_compile(big, strlen(big), &l, &err);
@@ -482,6 +489,10 @@ static const struct {
 	    "global needs require \"variables\"" },
 	{ "require [\"include\", \"variables\"];\nglobal \"a-b\";", 2,
 	    "invalid variable name" },
+	{ "require [\"include\", \"variables\"];\nglobal \"global.x\";", 2,
+	    "invalid variable name" },
+	{ "require [\"imap4flags\", \"variables\"];\nsetflag \"1\" \"x\";",
+	    2, "invalid variable name \"1\"" },
 	{ "require \"encoded-character\";\nkeep;\nif header \"a\" "
 	    "\"${unicode:D800}\" {}", 3, "outside Unicode" },
 	{ "require [\"encoded-character\", \"fileinto\"];\n"
