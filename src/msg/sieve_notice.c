@@ -123,29 +123,34 @@ notice_addr_field(struct buf *b, const char *name, const char *spec,
 }
 
 /* Appends a structured field (message ids) cleaned and folded; nothing
- * when value is NULL or empty. */
+ * when value is NULL or empty. Whole ids only: those past IDS_MAX
+ * octets are left out (RFC 5322 3.6.4 lets References be trimmed). */
+#define IDS_MAX		(4 * ADDR_MAX)
 static void
 notice_ids_field(struct buf *b, const char *name, const char *value)
 {
 	struct buf v;
-	size_t col = strlen(name) + 1;
+	size_t col = strlen(name) + 1, out = 0;
 
 	if (value == NULL || *value == '\0')
 		return;
 	buf_init(&v, 0);
-	for (const char *p = value; *p && v.len < 4 * ADDR_MAX; p++) {
+	for (const char *p = value; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 		buf_putc(&v, c <= 0x20 || c >= 0x7f ? ' ' : (char)c);
 	}
 	buf_printf(b, "%s:", name);
 	for (char *w = strtok(v.data, " "); w != NULL; w = strtok(NULL, " ")) {
 		size_t n = strlen(w);
+		if (out > 0 && out + n > IDS_MAX)
+			break;
 		if (col > strlen(name) + 1 && col + 1 + n > 78) {
 			buf_putc(b, '\n');
 			col = 0;
 		}
 		buf_printf(b, " %s", w);
 		col += 1 + n;
+		out += 1 + n;
 	}
 	buf_putc(b, '\n');
 	buf_free(&v);

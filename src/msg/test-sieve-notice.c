@@ -212,6 +212,26 @@ test_vacation_injection(void)
 	    NULL);
 	free(m);
 
+	/* very long References: whole ids, folded, trimmed */
+	{
+		struct buf r;
+		buf_init(&r, 0);
+		for (int i = 0; i < 500; i++)
+			buf_printf(&r, "<message-%d@example.test> ", i);
+		buf_putc(&r, '\0');
+		a = vacation();
+		a.references = r.data;
+		m = sieve_notice_vacation(&a, "bob@a.test", "h", NOW, &len);
+		buf_free(&r);
+		TEST_ASSERT(m != NULL);
+		TEST_ASSERT(lines_ok(m, len, 78));
+		const char *refs = field(m, len, "References", false);
+		TEST_ASSERT(strncmp(refs, "<message-0@example.test> ", 25) == 0);
+		TEST_ASSERT(refs[strlen(refs) - 1] == '>');
+		TEST_ASSERT(strlen(refs) <= 4 * 998);
+		free(m);
+	}
+
 	/* a To that is not one address: no message at all */
 	a.address = (char *)"a@b.test\r\nBcc: evil@c.test";
 	TEST_ASSERT(sieve_notice_vacation(&a, "bob@a.test", "h", NOW, &len)

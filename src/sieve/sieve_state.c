@@ -181,7 +181,8 @@ sieve_state_key_ok(const char *s)
 	return s != NULL && strlen(s) <= SIEVE_STATE_KEY_MAX;
 }
 
-/* Binds ?1 text, ?2 text (when b not NULL), ?3 integer. */
+/* Binds statement which: ?1 a and ?2 b as text (each when not NULL)
+ * and ?3 the integer n; or, when a is NULL (prune, cap), ?1 n. */
 static sqlite3_stmt *
 sieve_state_bind(struct sieve_state *st, int which, const char *a,
     const char *b, int64_t n)
