@@ -58,6 +58,40 @@ notice_domain_ok(const char *s)
 	return true;
 }
 
+/* spec parsed as exactly one mailbox with a usable domain, or NULL. */
+static struct rfc5322_addr *
+notice_one_mailbox(const char *spec)
+{
+	struct rfc5322_addr *a;
+
+	if (spec == NULL || strlen(spec) > ADDR_MAX)
+		return NULL;
+	/* a line break or other control: not an address we write */
+	for (const char *p = spec; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return NULL;
+	a = rfc5322_addr_parse(spec, strlen(spec));
+	if (a != NULL && a->next == NULL && a->host != NULL &&
+	    a->mailbox != NULL && a->mailbox[0] != '\0' &&
+	    notice_domain_ok(a->host))
+		return a;
+	rfc5322_addr_free(&a);
+	return NULL;
+}
+
+char *
+sieve_notice_from_addr(const char *from)
+{
+	struct rfc5322_addr *a = notice_one_mailbox(from);
+	char *out;
+
+	if (a == NULL)
+		return NULL;
+	out = xasprintf("%s@%s", a->mailbox, a->host);
+	rfc5322_addr_free(&a);
+	return out;
+}
+
 /*
  * Appends "Name: [phrase ]<local@domain>\n" for spec, which must parse as
  * exactly one mailbox. With user set (a :from), its display name is kept
@@ -69,24 +103,12 @@ notice_addr_field(struct buf *b, const char *name, const char *spec,
     const char *user)
 {
 	const char *at = user != NULL ? strrchr(user, '@') : NULL;
-
-	struct rfc5322_addr *a;
+	struct rfc5322_addr *a = notice_one_mailbox(spec);
 	struct buf addr;
 	size_t col = strlen(name) + 2;
-	bool ok;
 
-	if (spec == NULL || strlen(spec) > ADDR_MAX)
-		return false;
-	/* a line break or other control: not an address we write */
-	for (const char *p = spec; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return false;
-	a = rfc5322_addr_parse(spec, strlen(spec));
-	ok = a != NULL && a->next == NULL && a->host != NULL &&
-	    a->mailbox != NULL && a->mailbox[0] != '\0' &&
-	    notice_domain_ok(a->host) && (user == NULL || (at != NULL &&
-	    strcasecmp(a->host, at + 1) == 0));
-	if (!ok) {
+	if (a == NULL || (user != NULL && (at == NULL ||
+	    strcasecmp(a->host, at + 1) != 0))) {
 		rfc5322_addr_free(&a);
 		return false;
 	}

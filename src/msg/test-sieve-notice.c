@@ -174,6 +174,20 @@ test_vacation_from(void)
 	    "<jose@A.test>");
 	free(m);
 
+	/* the address a :from stands for, as the builder reads it */
+	{
+		char *f = sieve_notice_from_addr("Bob <bob.smith@a.test>");
+		TEST_ASSERT_STREQ(f, "bob.smith@a.test");
+		free(f);
+		f = sieve_notice_from_addr("boss@bank.test (<bob@a.test>)");
+		TEST_ASSERT_STREQ(f, "boss@bank.test");
+		free(f);
+		TEST_ASSERT(sieve_notice_from_addr("a@b.test, c@d.test") ==
+		    NULL);
+		TEST_ASSERT(sieve_notice_from_addr("x\r\n@b.test") == NULL);
+		TEST_ASSERT(sieve_notice_from_addr(NULL) == NULL);
+	}
+
 	/* not one mailbox: the user */
 	static const char *const bad[] = { "a@b.test, c@d.test", "nobody",
 	    "", "x@", "<a@b\r\nBcc: evil@c.test>", "\"x\r\nBcc: e@c\" <a@b>",
