@@ -36,6 +36,7 @@
 #include "server/server.h"
 #include "server/state.h"
 #include "imap/imap_client.h"
+#include "managesieve/managesieve_session.h"
 #include "pop3/pop3_session.h"
 #include "smtp/smtp_session.h"
 #include "spam/learn.h"
@@ -175,10 +176,12 @@ listeners_equal(const struct conf *a, const struct conf *b)
 {
 	const struct conf_listen_list *la[] = { &a->smtp_listen,
 	    &a->submission_listen, &a->submissions_listen, &a->imap_listen,
-	    &a->imaps_listen, &a->pop3_listen, &a->pop3s_listen };
+	    &a->imaps_listen, &a->pop3_listen, &a->pop3s_listen,
+	    &a->managesieve_listen };
 	const struct conf_listen_list *lb[] = { &b->smtp_listen,
 	    &b->submission_listen, &b->submissions_listen, &b->imap_listen,
-	    &b->imaps_listen, &b->pop3_listen, &b->pop3s_listen };
+	    &b->imaps_listen, &b->pop3_listen, &b->pop3s_listen,
+	    &b->managesieve_listen };
 
 	for (size_t i = 0; i < sizeof(la) / sizeof(la[0]); i++)
 		if (memcmp(la[i], lb[i], sizeof(*la[i])) != 0)
@@ -244,6 +247,7 @@ bind_all(const struct conf *c)
 		{ SVC_IMAPS, &c->imaps_listen },
 		{ SVC_POP3, &c->pop3_listen },
 		{ SVC_POP3S, &c->pop3s_listen },
+		{ SVC_MANAGESIEVE, &c->managesieve_listen },
 	};
 	char *err = NULL;
 	int n = 0;
@@ -336,6 +340,7 @@ serve_main(struct conf *c)
 	server_set_accept(SVC_IMAPS, imap_accept);
 	server_set_accept(SVC_POP3, pop3_accept);
 	server_set_accept(SVC_POP3S, pop3_accept);
+	server_set_accept(SVC_MANAGESIEVE, ms_accept);
 	/* the checks stage, in this order (msg/check.h) */
 	msg_check_register(&policy_check_auth);
 	msg_check_register(&policy_check_sign);

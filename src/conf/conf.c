@@ -50,6 +50,7 @@ static const struct conf_key conf_keys[] = {
 	K(imaps_listen, T_LISTEN, ""),
 	K(pop3_listen, T_LISTEN, ""),
 	K(pop3s_listen, T_LISTEN, ""),
+	K(managesieve_listen, T_LISTEN, ""),	/* 4190 by convention */
 	K(tls_cert_file, T_PATH, NULL),
 	K(tls_key_file, T_PATH, NULL),
 	K(message_size_limit, T_SIZE, "50M"),

@@ -36,7 +36,8 @@ struct conf {
 	char	*run_as;		/* "" = stay */
 	struct conf_listen_list smtp_listen, submission_listen,
 				submissions_listen, imap_listen, imaps_listen,
-				pop3_listen, pop3s_listen;
+				pop3_listen, pop3s_listen,
+				managesieve_listen;
 	char	*tls_cert_file;		/* NULL: self-signed in data_dir */
 	char	*tls_key_file;
 	uint64_t message_size_limit;

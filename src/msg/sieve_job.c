@@ -199,6 +199,27 @@ redirect_ok(const char *a)
 	return true;
 }
 
+/* Whether vacation's :from (a bare address or "Name <address>") is one
+ * of the user's own addresses: a script must not send as anyone else. */
+static bool
+from_is_own(const struct sieve_stage_user *u, const char *from)
+{
+	const char *lt = strrchr(from, '<'), *a = lt ? lt + 1 : from;
+	size_t n = lt ? strcspn(a, ">") : strlen(a);
+
+	while (!lt && n > 0 && (a[n - 1] == ' ' || a[n - 1] == '\t'))
+		n--;
+	while (!lt && n > 0 && (*a == ' ' || *a == '\t'))
+		a++, n--;
+	if (strlen(u->address) == n && strncasecmp(u->address, a, n) == 0)
+		return true;
+	for (size_t i = 0; i < u->naliases; i++)
+		if (strlen(u->aliases[i]) == n &&
+		    strncasecmp(u->aliases[i], a, n) == 0)
+			return true;
+	return false;
+}
+
 /* The user's active script path (malloc'd), or NULL: none. */
 static char *
 active_path(const char *data_dir, const char *address)
@@ -278,6 +299,11 @@ job_settle(struct job_user *ju)
 			break;
 		case SIEVE_VACATION: {
 			struct sieve_state *s = job_state(ju);
+			if (a->from != NULL && !from_is_own(u, a->from)) {
+				log_info("%s sieve vacation-from-refused "
+				    "user=%s", ju->st->logid, u->address);
+				XFREE(&a->from);	/* From: the user */
+			}
 			if (s != NULL && a->handle && a->address &&
 			    !sieve_state_vacation_due(s, a->handle, a->address,
 			    a->seconds, ju->st->now))

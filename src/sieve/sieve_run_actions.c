@@ -64,20 +64,41 @@ flags_each(const char *s, size_t len, void (*fn)(struct buf *, const char *,
 	}
 }
 
+/* A flag IMAP can store: a system flag other than \Recent, or an atom. */
+static bool
+flag_ok(const char *f, size_t len)
+{
+	size_t i;
+
+	if (f[0] == '\\') {
+		for (i = 0; i < sizeof(sysflags) / sizeof(sysflags[0]); i++)
+			if (strlen(sysflags[i]) == len &&
+			    strncmp(sysflags[i], f, len) == 0)
+				return true;
+		return false;
+	}
+	for (i = 0; i < len; i++)
+		if ((unsigned char)f[i] <= ' ' || (unsigned char)f[i] >= 0x7f
+		    || strchr("(){%*\"\\]", f[i]) != NULL)
+			return false;
+	return true;
+}
+
 static void
 flag_add(struct buf *set, const char *f, size_t len)
 {
 	size_t i;
 
-	if (flags_has(set, f, len))
-		return;
-	if (set->len > 0)
-		buf_putc(set, ' ');
 	/* system flags in their canonical case */
 	for (i = 0; i < sizeof(sysflags) / sizeof(sysflags[0]); i++)
 		if (strlen(sysflags[i]) == len &&
 		    strncasecmp(sysflags[i], f, len) == 0)
 			f = sysflags[i];
+	/* invalid ones are ignored, as Pigeonhole does (with a warning) */
+	if (!flag_ok(f, len) || flags_has(set, f, len))
+		return;
+	if (set->len > 0)
+		buf_putc(set, ' ');
 	buf_append(set, f, len);
 }
 
@@ -109,26 +130,6 @@ void
 sr_flags_parse(const char *s, size_t len, struct buf *out)
 {
 	flags_each(s, len, flag_add, out);
-}
-
-/* A flag IMAP can store: a system flag other than \Recent, or an atom. */
-static bool
-flag_ok(const char *f, size_t len)
-{
-	size_t i;
-
-	if (f[0] == '\\') {
-		for (i = 0; i < sizeof(sysflags) / sizeof(sysflags[0]); i++)
-			if (strlen(sysflags[i]) == len &&
-			    strncmp(sysflags[i], f, len) == 0)
-				return true;
-		return false;
-	}
-	for (i = 0; i < len; i++)
-		if ((unsigned char)f[i] <= ' ' || (unsigned char)f[i] >= 0x7f
-		    || strchr("(){%*\"\\]", f[i]) != NULL)
-			return false;
-	return true;
 }
 
 void
@@ -177,25 +178,19 @@ action_flags(struct sieve_run *s, const struct sieve_node *c,
 	buf_free(&set);
 }
 
-/* Adds the flags of b to a (a folded duplicate). */
+/* A folded duplicate stores with the later action's flags, as
+ * Pigeonhole does ("fileinto :flags "a" "A"; fileinto :flags "b" "A""
+ * stores A once with b). */
 static void
-flags_merge(struct sieve_action *a, struct sieve_action *b)
+flags_take(struct sieve_action *a, struct sieve_action *b)
 {
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < b->nflags; i++) {
-		for (j = 0; j < a->nflags; j++)
-			if (strcasecmp(a->flags[j], b->flags[i]) == 0)
-				break;
-		if (j < a->nflags) {
-			free(b->flags[i]);
-			continue;
-		}
-		a->flags = xrealloc(a->flags, (a->nflags + 1) *
-		    sizeof(*a->flags));
-		a->flags[a->nflags++] = b->flags[i];
-	}
-	free(b->flags);
+	for (i = 0; i < a->nflags; i++)
+		free(a->flags[i]);
+	free(a->flags);
+	a->flags = b->flags;
+	a->nflags = b->nflags;
 	b->flags = NULL;
 	b->nflags = 0;
 }
@@ -297,7 +292,7 @@ do_store(struct sieve_run *s, const struct sieve_node *c,
 		    SIEVE_FILEINTO && strcasecmp(a->mailbox, "INBOX") == 0)))
 		    || (!inbox && a->type == SIEVE_FILEINTO &&
 		    strcmp(a->mailbox, mailbox) == 0)) {
-			flags_merge(a, &tmp);
+			flags_take(a, &tmp);
 			a->create |= c->tags.create;
 			a->copy &= c->tags.copy;
 			return;
