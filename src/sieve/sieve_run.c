@@ -558,6 +558,8 @@ sieve_run(struct sieve_script * const *scripts, size_t n,
 	for (i = 0; i < n && !s.failed; i++) {
 		if (i > 0 && s.keep_cancelled)
 			break;
+		if (scripts[i] == NULL)		/* a slot without a script */
+			continue;
 		sieve_captures_clear(&s.cap);
 		run_in_scope(&s, scripts[i]);
 		scope_free(&s.globals);

@@ -321,7 +321,10 @@ test_reject(void)
 	    "reject \"no\";",
 	    "ikeep error:line 3: reject conflicts with fileinto (line 2)");
 	CHECK(REQ("\"reject\"") "reject \"no\";\nkeep;",
-	    "ikeep error:line 3: action conflicts with reject (line 2)");
+	    "ikeep error:line 2: reject conflicts with keep (line 3)");
+	CHECK(REQ("\"reject\", \"vacation\"") "reject \"no\";\n"
+	    "vacation \"away\";",
+	    "ikeep error:line 2: reject conflicts with vacation (line 3)");
 	CHECK(REQ("\"reject\"") "reject \"a\";\nreject \"b\";",
 	    "ikeep error:line 3: second reject conflicts with reject "
 	    "(line 2)");
@@ -596,7 +599,8 @@ test_vacation_rules(void)
 	    "Cc: ROBERT@example.com\n\n";
 	const char *vac = REQ("\"vacation\"") "vacation \"away\";";
 	const char *vac_a = REQ("\"vacation\"")
-	    "vacation :addresses \"someone@example.net\" \"away\";";
+	    "vacation :addresses [\"x@y.org\", \"Some One <someone@example.net>\"]"
+	    " \"away\";";
 
 	reset();
 	msg.env_from = "";
