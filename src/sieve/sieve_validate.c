@@ -462,7 +462,7 @@ validate_node(struct validator *v, struct sieve_node *n, bool test)
 		return -1;
 	if (d->id == SIEVE_CMD_REQUIRE && !test)
 		return do_require(v, n);
-	if (sieve_check_node(v->sc, n, test, v->err) < 0)
+	if (sieve_check_node(v->sc, n, test, v->l, v->err) < 0)
 		return -1;
 	for (size_t i = 0; i < n->ntests; i++)
 		if (validate_node(v, &n->tests[i], true) < 0)

@@ -338,6 +338,13 @@ test_limits(void)
 	sc = sieve_compile("redirect \"a@b.c\";", 17, &l, &err);
 	TEST_ASSERT(sc != NULL);
 	sieve_script_free(&sc);
+	sieve_limits_default(&l);
+	l.max_variables = 2;
+	snprintf(big, sizeof(big), "require [\"include\", \"variables\"];\n"
+	    "global [\"a\", \"A\"];\nglobal [\"b\", \"c\"];");
+	sc = sieve_compile(big, strlen(big), &l, &err);
+	TEST_ASSERT(sc == NULL && err.line == 3 &&
+	    strstr(err.msg, "more than 2 variables") != NULL);
 	l.max_script_size = 10;
 	snprintf(big, sizeof(big), "keep; keep;");
 	sc = sieve_compile(big, strlen(big), &l, &err);
