@@ -132,16 +132,15 @@ scan_literal(struct scan *sc, struct span *a)
 	sc->pos++;
 	while (!AT_END(sc) && sc->in[sc->pos] >= '0' &&
 	    sc->in[sc->pos] <= '9') {
-		if (n <= UINT32_MAX)
-			n = n * 10 + (uint64_t)(sc->in[sc->pos] - '0');
-		sc->pos++;
-		digits++;
+		if (++digits > 10)
+			return fail(sc, MS_ERR_SYNTAX, "Invalid literal size");
+		n = n * 10 + (uint64_t)(sc->in[sc->pos++] - '0');
 	}
 	if (!AT_END(sc) && sc->in[sc->pos] == '+')
 		sc->pos++;
 	if (AT_END(sc) || (sc->in[sc->pos] == '\r' && sc->pos + 1 >= sc->len))
 		return more(sc, sc->len + 1);
-	if (digits == 0 || digits > 10 || sc->in[sc->pos] != '}')
+	if (digits == 0 || sc->in[sc->pos] != '}')
 		return fail(sc, MS_ERR_SYNTAX, "Invalid literal size");
 	sc->pos++;
 	if (AT_END(sc) || (sc->in[sc->pos] == '\r' && sc->pos + 1 >= sc->len))
@@ -179,7 +178,7 @@ scan_number(struct scan *sc, struct span *a)
 	while (!AT_END(sc) && sc->in[sc->pos] >= '0' &&
 	    sc->in[sc->pos] <= '9') {
 		n = n * 10 + (uint64_t)(sc->in[sc->pos++] - '0');
-		if (n > UINT32_MAX)
+		if (n > UINT32_MAX || sc->pos - a->off > 10)
 			return fail(sc, MS_ERR_SYNTAX, "Number too big");
 	}
 	if (AT_END(sc))
