@@ -191,6 +191,19 @@ notice_date_id(struct buf *b, const char *hostname, time_t now,
 	buf_printf(b, "Message-ID: <%s.%s@%s>\n", id, kind, hostname);
 }
 
+/* Appends s[0..n) with LF line ends, a bare CR or a NUL as a space (the
+ * 7bit/8bit text a part's header promises). */
+static void
+notice_copy_text(struct buf *out, const char *s, size_t n)
+{
+	size_t from = out->len;
+
+	mime_copy_lf(out, s, n);
+	for (size_t i = from; i < out->len; i++)
+		if (out->data[i] == '\r' || out->data[i] == '\0')
+			out->data[i] = ' ';
+}
+
 /* A text cut to SIEVE_NOTICE_TEXT_MAX at a UTF-8 character start. */
 static size_t
 notice_cut(const char *text, size_t len)
@@ -273,7 +286,7 @@ notice_mime_entity(struct buf *b, const char *text, size_t len)
 	}
 	buf_append(b, head.data, head.len);
 	buf_putc(b, '\n');
-	mime_copy_lf(b, text + it.body_off, len - it.body_off);
+	notice_copy_text(b, text + it.body_off, len - it.body_off);
 	buf_free(&head);
 	return true;
 }
@@ -319,7 +332,8 @@ sieve_notice_vacation(const struct sieve_action *a, const char *user,
 }
 
 /* The original header section, LF line ends, without its empty line,
- * cut to SIEVE_NOTICE_HEAD_MAX at a line end. */
+ * cut to SIEVE_NOTICE_HEAD_MAX at a line end; a bare CR or a NUL (not
+ * text, and not what the part's type promises) becomes a space. */
 static void
 notice_orig_head(struct buf *out, const char *head, size_t hlen)
 {
@@ -330,7 +344,7 @@ notice_orig_head(struct buf *out, const char *head, size_t hlen)
 		while (n > 0 && head[n - 1] != '\n')
 			n--;
 	}
-	mime_copy_lf(out, head, n);
+	notice_copy_text(out, head, n);
 	while (out->len >= 2 && out->data[out->len - 1] == '\n' &&
 	    out->data[out->len - 2] == '\n')
 		out->len--;
