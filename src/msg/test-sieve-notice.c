@@ -297,6 +297,14 @@ test_subject_encoding(void)
 	TEST_ASSERT_STREQ(field(m, len, "Subject", true), s.data);
 	free(m);
 
+	/* empty */
+	a.subject = (char *)"";
+	m = sieve_notice_vacation(&a, "bob@a.test", "mx.a.test", NOW, &len);
+	TEST_ASSERT(m != NULL);
+	TEST_ASSERT(count_fields(m, len, "Subject") == 1);
+	TEST_ASSERT_STREQ(field(m, len, "Subject", true), "");
+	free(m);
+
 	/* one word longer than a line, and text that looks encoded */
 	buf_reset(&s);
 	for (int i = 0; i < 200; i++)
@@ -450,6 +458,14 @@ test_reject(void)
 	TEST_ASSERT_STREQ(field(m + p->body_off, p->end - p->body_off,
 	    "Message-ID", false), "<orig1@b.test>");
 	mime_free(&mm);
+	free(m);
+
+	/* a bare CR in the original header is not copied */
+	m = sieve_notice_reject(&a, "bob@a.test", "Subject: a\rb\n\n", 14,
+	    "s@b.test", "h", NOW, &len);
+	TEST_ASSERT(m != NULL);
+	TEST_ASSERT(memchr(m, '\r', len) == NULL);
+	TEST_ASSERT(strstr(m, "\nSubject: a b\n") != NULL);
 	free(m);
 
 	/* never to <>, never without a header */
