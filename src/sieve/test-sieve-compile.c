@@ -127,7 +127,7 @@ test_actions(void)
 	    "setflag \"\\\\Seen\";\n"
 	    "addflag \"var\" [\"a\", \"b\"];\n"
 	    "ereject \"no\";\n"
-	    "if hasflag :contains \"var\" \"a\" { discard; }\n"
+	    "if hasflag :contains [\"var\", \"1\"] \"a\" { discard; }\n"
 	    "if hasflag \"a\" { discard; }\n"
 	    "if mailboxexists \"x\" { stop; }\n");
 	struct sieve_node *n;
@@ -489,6 +489,10 @@ static const struct {
 	    "global needs require \"variables\"" },
 	{ "require [\"include\", \"variables\"];\nglobal \"a-b\";", 2,
 	    "invalid variable name" },
+	{ "require [\"include\", \"variables\"];\nglobal \"global.x\";", 2,
+	    "invalid variable name" },
+	{ "require [\"imap4flags\", \"variables\"];\nsetflag \"1\" \"x\";",
+	    2, "invalid variable name \"1\"" },
 	{ "require \"encoded-character\";\nkeep;\nif header \"a\" "
 	    "\"${unicode:D800}\" {}", 3, "outside Unicode" },
 	{ "require [\"encoded-character\", \"fileinto\"];\n"
