@@ -248,3 +248,25 @@ def test_sieve_connect(tem, tmp_path):
     assert p.returncode == 0, p.stderr
     with session(tem) as c:
         assert c.list() == {}
+
+
+def test_pipelining_and_bad_commands(tem):
+    with session(tem) as c:
+        # several commands in one write, literals included
+        c.send(b'PUTSCRIPT "p" {6+}\r\nkeep;\n NOOP\r\n'
+               b'PUTSCRIPT "p" {6+}\r\nkeep;\n\r\nLISTSCRIPTS\r\n'
+               b'DELETESCRIPT "p"\r\nNOOP "end"\r\n')
+        r = c.response()
+        assert r.status == "NO", r          # a third argument: refused
+        assert c.response().status == "OK"
+        r = c.response()
+        assert r.status == "OK" and r.lines == [b'"p"'], r
+        assert c.response().status == "OK"
+        assert c.response().code == 'TAG "end"'
+        # the 20th refused command (one above) ends the session with BYE
+        c.send(b"BOGUS\r\n" * 19)
+        for _ in range(18):
+            assert c.response().status == "NO"
+        assert c.response().status == "BYE"
+        with pytest.raises(EOFError):
+            c.readline()
