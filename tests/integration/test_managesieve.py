@@ -14,7 +14,7 @@ import time
 import pytest
 
 from sieveclient import SieveConn, lit, plain, q
-from temserver import PASSWORDS, module_server
+from temserver import PASSWORDS, ConnClosed, module_server
 
 ALICE = "alice@a.test"
 BOB = "bob@a.test"
@@ -268,5 +268,5 @@ def test_pipelining_and_bad_commands(tem):
         for _ in range(18):
             assert c.response().status == "NO"
         assert c.response().status == "BYE"
-        with pytest.raises(EOFError):
+        with pytest.raises(ConnClosed):
             c.readline()
