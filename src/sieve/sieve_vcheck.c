@@ -148,6 +148,18 @@ var_name_ok(const struct sieve_script *sc, const char *s)
 	return ident_ok(s);
 }
 
+/* A match variable ("0".."9"...), which hasflag may read (RFC 5229 3). */
+static bool
+match_var(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
 /* RFC 5322 field-name: 1*ftext (printable ASCII but ':'). */
 static bool
 header_name_ok(const char *s)
@@ -271,23 +283,27 @@ check_header_edit(const struct sieve_script *sc, const struct sieve_node *n,
 	return 0;
 }
 
+/* reads: the names are only read (hasflag), so match variables do. */
 static int
 check_var_names(const struct sieve_script *sc, const struct sieve_node *n,
-    const struct sieve_arg *a, struct sieve_error *err)
+    const struct sieve_arg *a, bool reads, struct sieve_error *err)
 {
 	if ((sc->exts & SIEVE_EXT_VARIABLES) == 0)
 		return cerr(err, n, "%s: a variable name needs require "
 		    "\"variables\"", n->name);
 	for (size_t i = 0; i < a->nstr; i++)
-		if (!var_name_ok(sc, a->strs[i]))
+		if (!var_name_ok(sc, a->strs[i]) &&
+		    !(reads && match_var(a->strs[i])))
 			return cerr(err, n, "%s: invalid variable name "
 			    "\"%.80s\"", n->name, a->strs[i]);
 	return 0;
 }
 
+/* The names `global` declares, into sc->globals (at most max_variables:
+ * the interpreter's limit per scope; the duplicate check stays cheap). */
 static int
 check_global(struct sieve_script *sc, const struct sieve_node *n,
-    struct sieve_error *err)
+    unsigned max, struct sieve_error *err)
 {
 	const struct sieve_arg *a = &n->pos[0];
 
@@ -297,8 +313,6 @@ check_global(struct sieve_script *sc, const struct sieve_node *n,
 		char *name = a->strs[i];
 		bool dup = false;
 
-		if (strncasecmp(name, "global.", 7) == 0)
-			name += 7;
 		if (!ident_ok(name))
 			return cerr(err, n, "global: invalid variable name "
 			    "\"%.80s\"", a->strs[i]);
@@ -306,6 +320,9 @@ check_global(struct sieve_script *sc, const struct sieve_node *n,
 			dup = strcasecmp(sc->globals[j], name) == 0;
 		if (dup)
 			continue;
+		if (sc->nglobals >= max)
+			return cerr(err, n, "global: more than %u variables",
+			    max);
 		sc->globals = xrealloc(sc->globals, (sc->nglobals + 1) *
 		    sizeof(*sc->globals));
 		sc->globals[sc->nglobals] = xstrdup(name);
@@ -347,17 +364,14 @@ check_vacation(const struct sieve_script *sc, const struct sieve_node *n,
 	if (t->from != NULL && !dynamic(sc, t->from) && !address_ok(t->from))
 		return cerr(err, n, "vacation: invalid :from address "
 		    "\"%.80s\"", t->from);
-	for (size_t i = 0; i < t->addresses.nstr; i++)
-		if (!dynamic(sc, t->addresses.strs[i]) &&
-		    !address_ok(t->addresses.strs[i]))
-			return cerr(err, n, "vacation: invalid :addresses "
-			    "address \"%.80s\"", t->addresses.strs[i]);
+	/* :addresses are only compared with the message's: one that is
+	 * not an address never matches (Pigeonhole does not check them) */
 	return 0;
 }
 
 static int
 check_command(struct sieve_script *sc, struct sieve_node *n, const char *s,
-    struct sieve_error *err)
+    const struct sieve_limits *l, struct sieve_error *err)
 {
 	switch (n->id) {
 	case SIEVE_CMD_REDIRECT:
@@ -371,12 +385,12 @@ check_command(struct sieve_script *sc, struct sieve_node *n, const char *s,
 			    "\"%.80s\"", s);
 		break;
 	case SIEVE_CMD_SET:
-		return check_var_names(sc, n, &n->pos[0], err);
+		return check_var_names(sc, n, &n->pos[0], false, err);
 	case SIEVE_CMD_SETFLAG:
 	case SIEVE_CMD_ADDFLAG:
 	case SIEVE_CMD_REMOVEFLAG:
 		if (n->npos == 2)
-			return check_var_names(sc, n, &n->pos[0], err);
+			return check_var_names(sc, n, &n->pos[0], false, err);
 		break;
 	case SIEVE_CMD_VACATION:
 		return check_vacation(sc, n, err);
@@ -389,24 +403,24 @@ check_command(struct sieve_script *sc, struct sieve_node *n, const char *s,
 			    "\"%.80s\"", s);
 		break;
 	case SIEVE_CMD_GLOBAL:
-		return check_global(sc, n, err);
+		return check_global(sc, n, l->max_variables, err);
 	}
 	return 0;
 }
 
 int
 sieve_check_node(struct sieve_script *sc, struct sieve_node *n, bool test,
-    struct sieve_error *err)
+    const struct sieve_limits *l, struct sieve_error *err)
 {
 	const char *s = n->npos > 0 && n->pos[0].nstr > 0 ?
 	    n->pos[0].strs[0] : "";
 
 	if (!test)
-		return check_command(sc, n, s, err);
+		return check_command(sc, n, s, l, err);
 	switch (n->id) {
 	case SIEVE_TEST_HASFLAG:
 		if (n->npos == 2)
-			return check_var_names(sc, n, &n->pos[0], err);
+			return check_var_names(sc, n, &n->pos[0], true, err);
 		break;
 	case SIEVE_TEST_ADDRESS:
 	case SIEVE_TEST_ENVELOPE:
