@@ -2,12 +2,14 @@
  * test-managesieve-parser - the ManageSieve command grammar: every verb's
  * arguments, quoted strings and both literal forms, partial input (MORE
  * and its need), limits and the errors' recovery (used, skip), and the
- * quoting of response strings.
+ * quoting of response strings; the SIEVE capability against the compiler.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "managesieve/managesieve_parser.h"
+#include "managesieve/managesieve_session.h"
+#include "sieve/sieve.h"
 #include "util/test.h"
 #include "util/xmalloc.h"
 
@@ -152,6 +154,33 @@ test_put_string(void)
 	buf_free(&b);
 }
 
+/* The SIEVE capability names what the compiler takes in require. */
+static void
+test_capability_extensions(void)
+{
+	char *list = xstrdup(MS_SIEVE_EXTENSIONS), *save = NULL, *text;
+	struct sieve_error err;
+	struct sieve_script *sc;
+	unsigned n = 0;
+
+	for (char *e = strtok_r(list, " ", &save); e != NULL;
+	    e = strtok_r(NULL, " ", &save), n++) {
+		text = xasprintf("require \"%s\";", e);
+		sc = sieve_compile(text, strlen(text), NULL, &err);
+		free(text);
+		if (sc == NULL)
+			free(list);
+		TEST_ASSERT(sc != NULL);
+		sieve_script_free(&sc);
+	}
+	free(list);
+	TEST_ASSERT(n == 22);
+	text = xstrdup("require \"enotify\";");	/* NOTIFY: not offered */
+	sc = sieve_compile(text, strlen(text), NULL, &err);
+	free(text);
+	TEST_ASSERT(sc == NULL);
+}
+
 int
 main(void)
 {
@@ -159,5 +188,6 @@ main(void)
 	TEST_RUN(test_literals);
 	TEST_RUN(test_errors);
 	TEST_RUN(test_put_string);
+	TEST_RUN(test_capability_extensions);
 	return test_done("test-managesieve-parser");
 }
