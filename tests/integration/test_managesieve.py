@@ -1,7 +1,8 @@
 """test_managesieve - the ManageSieve server (RFC 5804, managesieve_listen)
 against the real `tem serve`: the capability greeting, STARTTLS and
-AUTHENTICATE PLAIN (refused before TLS, both forms after, throttled on a
-bad password as IMAP is), every command with its response codes, quoted
+AUTHENTICATE PLAIN (refused before TLS unless auth_allow_cleartext, both
+forms after, throttled on a bad password as IMAP is), input pipelined
+after STARTTLS dropped, every command with its response codes, quoted
 strings and both literal forms, compile errors with their line, the size
 and count limits, UNAUTHENTICATE, and Debian's sieve-connect as a real
 client. The store is the one `tem sieve` uses (checked both ways).
@@ -14,7 +15,8 @@ import time
 import pytest
 
 from sieveclient import SieveConn, lit, plain, q
-from temserver import PASSWORDS, ConnClosed, module_server
+from temserver import (PASSWORDS, ConnClosed, TemServer, insecure_tls_context,
+                       module_server)
 
 ALICE = "alice@a.test"
 BOB = "bob@a.test"
@@ -270,3 +272,23 @@ def test_pipelining_and_bad_commands(tem):
         assert c.response().status == "BYE"
         with pytest.raises(ConnClosed):
             c.readline()
+
+
+def test_starttls_drops_pipelined_input(tem):
+    with SieveConn(tem.ports["managesieve"]) as c:
+        c.send(b"STARTTLS\r\nLISTSCRIPTS\r\n")   # the second: injected
+        assert c.response().status == "OK"
+        c.sock = insecure_tls_context().wrap_socket(c.sock)
+        r = c.response()
+        assert r.text == "TLS negotiation successful.", r
+        r = c.cmd("NOOP", q("after"))
+        assert r.status == "OK" and r.code == 'TAG "after"', r
+
+
+def test_cleartext_allowed_by_config():
+    with TemServer(services=("smtp", "managesieve"),
+                   extra_conf={"auth_allow_cleartext": "yes"}) as t:
+        with SieveConn(t.ports["managesieve"]) as c:
+            assert c.caps["SASL"] == "PLAIN"
+            c.login(ALICE, PASSWORDS[ALICE])
+            assert c.list() == {}
