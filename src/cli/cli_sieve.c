@@ -53,7 +53,7 @@ static const struct sieve_sub subs[] = {
 	{ "activate", 2, "activate ADDRESS NAME" },
 	{ "deactivate", 1, "deactivate ADDRESS" },
 	{ "del", 2, "del ADDRESS NAME" },
-	/* "test" (cli_sieve_test.c) is dispatched before this table */
+	/* "test": cli_sieve_test.c, routed by main.c */
 	{ NULL, 0, NULL },
 };
 
@@ -236,12 +236,8 @@ cli_sieve(const struct conf *c, int argc, char **argv)
 	const struct sieve_sub *s;
 	int r;
 
-	/*
-	 * `tem sieve test ...` (cli_sieve_test.c) joins here, before the
-	 * --help scan so that `tem sieve test --help` is its own:
-	 *   if (argc >= 2 && strcmp(argv[1], "test") == 0)
-	 *       return cli_sieve_test(c, argc, argv);
-	 */
+	/* `tem sieve test ...` (cli_sieve_test.c) needs no config: main.c
+	 * routes it before loading one, so it never comes here. */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {
