@@ -10,7 +10,6 @@
  * checks are left to the interpreter.
  */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +44,8 @@ decode_one(const char *s, const char *end, struct buf *out)
 	if ((size_t)(end - p) > 4 && strncasecmp(p, "hex:", 4) == 0) {
 		uni = false;
 		p += 4;
-	} else if ((size_t)(end - p) > 8 && strncasecmp(p, "unicode:", 8) == 0) {
+	} else if ((size_t)(end - p) > 8 &&
+	    strncasecmp(p, "unicode:", 8) == 0) {
 		uni = true;
 		p += 8;
 	} else {
@@ -109,7 +109,8 @@ sieve_decode_encoded(char **sp, int line, struct sieve_error *err)
 	}
 	if (strlen(buf_cstr(&out)) != out.len) {
 		buf_free(&out);
-		sieve_error_set(err, line, 0, "encoded NUL character in string");
+		sieve_error_set(err, line, 0,
+		    "encoded NUL character in string");
 		return -1;
 	}
 	free(s);
@@ -241,23 +242,9 @@ script_name_ok(const char *s)
 	return true;
 }
 
-static int
-cerr(struct sieve_error *err, const struct sieve_node *n,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-cerr(struct sieve_error *err, const struct sieve_node *n,
-    const char *fmt, ...)
-{
-	char msg[sizeof(err->msg)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	sieve_error_set(err, n->line, 0, "%s", msg);
-	return -1;
-}
+/* The first error, at n's line; -1. */
+#define cerr(err, n, ...)	sieve_error_set((err), (n)->line, 0, \
+				    __VA_ARGS__)
 
 /* ---- per command ----------------------------------------------------- */
 
@@ -347,8 +334,9 @@ check_address_test(const struct sieve_script *sc, const struct sieve_node *n,
 		if (n->id == SIEVE_TEST_ADDRESS && !address_header_ok(s))
 			return cerr(err, n, "address: header \"%.80s\" does "
 			    "not hold addresses", s);
-		if (n->id == SIEVE_TEST_ENVELOPE && strcasecmp(s, "from") != 0 &&
-		    strcasecmp(s, "to") != 0 && strcasecmp(s, "auth") != 0)
+		if (n->id == SIEVE_TEST_ENVELOPE &&
+		    strcasecmp(s, "from") != 0 && strcasecmp(s, "to") != 0 &&
+		    strcasecmp(s, "auth") != 0)
 			return cerr(err, n, "envelope: unknown envelope part "
 			    "\"%.80s\" (from, to or auth)", s);
 	}

@@ -27,7 +27,8 @@ fails(const char *s, int line, const char *msg)
 	struct sieve_script *sc = sieve_compile(s, strlen(s), NULL, &err);
 
 	if (sc != NULL) {
-		fprintf(stderr, "  compiled, expected line %d: %s\n", line, msg);
+		fprintf(stderr, "  compiled, expected line %d: %s\n", line,
+		    msg);
 		sieve_script_free(&sc);
 		return 0;
 	}
