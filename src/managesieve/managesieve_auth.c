@@ -122,7 +122,7 @@ ms_cmd_authenticate(struct ms_session *c, struct ms_command *cmd)
 	}
 	/* PLAIN's challenge is empty; the response is the next line */
 	ms_reply(c, "\"\"", NULL, NULL);
-	c->mode = MS_MODE_SASL;
+	c->sasl = true;
 }
 
 void

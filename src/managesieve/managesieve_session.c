@@ -245,13 +245,14 @@ ms_refused(struct ms_session *c, const struct ms_parse_res *res)
 	c->skip = res->skip;
 	c->to_eol = true;
 	c->need = 0;
-	if (c->mode == MS_MODE_SASL) {
-		c->mode = MS_MODE_COMMAND;
+	if (c->sasl) {
+		c->sasl = false;
 		ms_bad(c, "Invalid SASL response.");
 		return;
 	}
 	if (res->error == MS_ERR_TOO_BIG && res->verb_known &&
-	    (res->verb == MS_PUTSCRIPT || res->verb == MS_CHECKSCRIPT)) {
+	    c->user != NULL && (res->verb == MS_PUTSCRIPT ||
+	    res->verb == MS_CHECKSCRIPT)) {
 		snprintf(text, sizeof(text), "Script too big (max %d octets).",
 		    SIEVE_STORE_SIZE_MAX);
 		ms_reply(c, "NO", "QUOTA/MAXSIZE", text);
@@ -298,6 +299,14 @@ ms_discard(struct ms_session *c)
 	return true;
 }
 
+static enum ms_mode
+ms_mode(const struct ms_session *c)
+{
+	if (c->sasl)
+		return MS_MODE_SASL;
+	return c->user != NULL ? MS_MODE_COMMAND : MS_MODE_LOGIN;
+}
+
 static void
 ms_process(struct ms_session *c)
 {
@@ -315,12 +324,12 @@ ms_process(struct ms_session *c)
 		if (!ms_discard(c))
 			return;
 		if (c->in.len >= c->need && c->in.len > 0) {
-			switch (ms_parse(c->in.data, c->in.len, c->mode, &cmd,
-			    &res)) {
+			switch (ms_parse(c->in.data, c->in.len, ms_mode(c),
+			    &cmd, &res)) {
 			case MS_PARSE_DONE:
 				buf_consume(&c->in, res.used);
 				c->need = 0;
-				c->mode = MS_MODE_COMMAND;
+				c->sasl = false;
 				ms_command(c, &cmd);
 				ms_command_free(&cmd);
 				continue;

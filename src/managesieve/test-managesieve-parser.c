@@ -93,6 +93,13 @@ test_literals(void)
 	TEST_ASSERT(res.used == 26);
 	TEST_ASSERT(parse("AUTHENTICATE \"PLAIN\" {20000+}\r\n", &cmd,
 	    &res) == MS_PARSE_ERROR && res.error == MS_ERR_TOO_BIG);
+	/* Before login no literal is bigger than a SASL response. */
+	TEST_ASSERT(ms_parse("PUTSCRIPT \"s\" {20000+}\r\n", 24,
+	    MS_MODE_LOGIN, &cmd, &res) == MS_PARSE_ERROR &&
+	    res.error == MS_ERR_TOO_BIG && res.skip == 20000);
+	TEST_ASSERT(ms_parse("NOOP {5+}\r\nabcde\r\n", 18, MS_MODE_LOGIN,
+	    &cmd, &res) == MS_PARSE_DONE && cmd.verb == MS_NOOP);
+	ms_command_free(&cmd);
 	TEST_ASSERT(parse("GETSCRIPT {99999999999+}\r\n", &cmd, &res) ==
 	    MS_PARSE_ERROR && res.error == MS_ERR_SYNTAX);
 	TEST_ASSERT(parse("GETSCRIPT {+}\r\n", &cmd, &res) ==

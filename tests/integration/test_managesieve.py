@@ -57,6 +57,10 @@ def test_greeting_capabilities(tem):
         # Before login: no script commands, no PLAIN.
         r = c.cmd("LISTSCRIPTS")
         assert r.status == "NO"
+        # nor a literal bigger than a SASL response: dropped as it comes
+        r = c.cmd("PUTSCRIPT", q("s"), lit("#" * 20000))
+        assert r.status == "NO" and r.code is None, r
+        assert c.cmd("NOOP").status == "OK"
         r = c.cmd("AUTHENTICATE", q("PLAIN"), q(plain(ALICE,
                                                       PASSWORDS[ALICE])))
         assert r.status == "NO" and r.code == "ENCRYPT-NEEDED", r
