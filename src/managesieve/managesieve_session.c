@@ -299,6 +299,24 @@ ms_discard(struct ms_session *c)
 	return true;
 }
 
+/* Runs a parsed command that took used octets of c->in. */
+static void
+ms_run(struct ms_session *c, struct ms_command *cmd, size_t used)
+{
+	bool secret = cmd->verb == MS_AUTHENTICATE ||
+	    cmd->verb == MS_SASL_RESPONSE;
+
+	if (secret)	/* a password: wiped wherever it was copied */
+		OPENSSL_cleanse(c->in.data, used);
+	buf_consume(&c->in, used);
+	c->need = 0;
+	c->sasl = false;
+	ms_command(c, cmd);
+	for (unsigned i = 0; secret && i < cmd->nargs; i++)
+		OPENSSL_cleanse(cmd->args[i].s, cmd->args[i].len);
+	ms_command_free(cmd);
+}
+
 static enum ms_mode
 ms_mode(const struct ms_session *c)
 {
@@ -327,11 +345,7 @@ ms_process(struct ms_session *c)
 			switch (ms_parse(c->in.data, c->in.len, ms_mode(c),
 			    &cmd, &res)) {
 			case MS_PARSE_DONE:
-				buf_consume(&c->in, res.used);
-				c->need = 0;
-				c->sasl = false;
-				ms_command(c, &cmd);
-				ms_command_free(&cmd);
+				ms_run(c, &cmd, res.used);
 				continue;
 			case MS_PARSE_ERROR:
 				ms_refused(c, &res);
