@@ -1,6 +1,6 @@
 /*
  * fuzz-managesieve - libFuzzer target for managesieve_parser: the input
- * (after one byte choosing the mode) is a client's byte stream, parsed
+ * (after one byte choosing the mode: its value modulo 3) is a client's byte stream, parsed
  * command after command as the session does (a refused command's rest
  * dropped as the session drops it), and also fed in pieces.
  *
@@ -145,7 +145,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
-	mode = data[0] & 1 ? MS_MODE_SASL : MS_MODE_COMMAND;
+	mode = data[0] % 3 == 1 ? MS_MODE_SASL : data[0] % 3 == 2 ?
+	    MS_MODE_LOGIN : MS_MODE_COMMAND;
 	run_stream((const char *)data + 1, size - 1, mode);
 	check_put_string((const char *)data + 1, size - 1);
 	return 0;

@@ -52,6 +52,7 @@ struct scan {
 	size_t		 pos;
 	size_t		 line_start;	/* the line part being read began */
 	size_t		 literal_max;
+	enum ms_mode	 mode;
 	struct ms_parse_res *res;
 };
 
@@ -295,7 +296,7 @@ scan_args(struct scan *sc, enum ms_verb verb, struct span *sp,
 		}
 		/* AUTHENTICATE's second is the SASL initial response */
 		sc->literal_max = verb == MS_AUTHENTICATE ||
-		    verb == MS_SASL_RESPONSE ? MS_SASL_MAX : MS_LITERAL_MAX;
+		    sc->mode != MS_MODE_COMMAND ? MS_SASL_MAX : MS_LITERAL_MAX;
 		r = scan_arg(sc, (char)(want[i] & ~0x20), &sp[*nargs]);
 		if (r != MS_PARSE_DONE)
 			return r;
@@ -310,7 +311,7 @@ enum ms_parse_result
 ms_parse(const char *in, size_t len, enum ms_mode mode,
     struct ms_command *cmd, struct ms_parse_res *res)
 {
-	struct scan sc = { in, len, 0, 0, MS_LITERAL_MAX, res };
+	struct scan sc = { in, len, 0, 0, MS_LITERAL_MAX, mode, res };
 	struct span sp[MS_ARGS_MAX];
 	enum ms_verb verb = MS_SASL_RESPONSE;
 	enum ms_parse_result r;
@@ -320,7 +321,7 @@ ms_parse(const char *in, size_t len, enum ms_mode mode,
 	memset(res, 0, sizeof(*res));
 	if (len == 0)
 		return more(&sc, 1);
-	if (mode == MS_MODE_COMMAND) {
+	if (mode != MS_MODE_SASL) {
 		if ((r = scan_verb(&sc, &verb)) != MS_PARSE_DONE)
 			return r;
 	} else {
