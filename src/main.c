@@ -155,7 +155,7 @@ main(int argc, char **argv)
 		return r;
 	}
 	if (strcmp(argv[0], "sieve") == 0) {
-		/* cli_sieve also dispatches `tem sieve test` */
+		/* (`tem sieve test`, needing no config, is routed above) */
 		if (wants_help(argc, argv) || argc < 2)
 			return cli_sieve(NULL, argc, argv);
 		if (load(file, false, &c) < 0)

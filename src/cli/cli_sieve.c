@@ -53,8 +53,7 @@ static const struct sieve_sub subs[] = {
 	{ "activate", 2, "activate ADDRESS NAME" },
 	{ "deactivate", 1, "deactivate ADDRESS" },
 	{ "del", 2, "del ADDRESS NAME" },
-	/* "test" is `tem sieve test ...` (cli_sieve_test.c), dispatched
-	 * before this table in cli_sieve(). */
+	/* "test": cli_sieve_test.c, routed by main.c */
 	{ NULL, 0, NULL },
 };
 
@@ -237,6 +236,8 @@ cli_sieve(const struct conf *c, int argc, char **argv)
 	const struct sieve_sub *s;
 	int r;
 
+	/* `tem sieve test ...` (cli_sieve_test.c) needs no config: main.c
+	 * routes it before loading one, so it never comes here. */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {
@@ -246,7 +247,6 @@ cli_sieve(const struct conf *c, int argc, char **argv)
 	if (argc < 2)
 		return fail(EXIT_USAGE, xstrdup("missing sieve command (see "
 		    "tem sieve --help)"));
-	/* Here `tem sieve test` (cli_sieve_test.c) joins the dispatch. */
 	for (s = subs; s->name != NULL; s++)
 		if (strcmp(s->name, argv[1]) == 0)
 			break;

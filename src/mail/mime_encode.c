@@ -129,8 +129,8 @@ mime_encode_field(struct buf *b, const char *name, const char *value,
 		buf_free(&v);
 		return;
 	}
-	w = v.data;
-	end = v.data + v.len;
+	w = v.len > 0 ? v.data : "";	/* an empty buf has no data */
+	end = w + v.len;
 	while (w < end) {
 		while (w < end && *w == ' ')
 			w++;

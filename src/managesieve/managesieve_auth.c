@@ -122,7 +122,7 @@ ms_cmd_authenticate(struct ms_session *c, struct ms_command *cmd)
 	}
 	/* PLAIN's challenge is empty; the response is the next line */
 	ms_reply(c, "\"\"", NULL, NULL);
-	c->mode = MS_MODE_SASL;
+	c->sasl = true;
 }
 
 void
@@ -135,8 +135,6 @@ ms_auth_response(struct ms_session *c, struct ms_command *cmd)
 		return;
 	}
 	ms_auth_plain(c, a->s, a->len);
-	/* the response held the password: the parser's copy goes now */
-	explicit_bzero(cmd->args[0].s, cmd->args[0].len);
 }
 
 void

@@ -134,17 +134,15 @@ ms_job_failed(struct ms_session *c, struct ms_job *j)
 {
 	char text[300];
 
+	if (j->err == EINVAL && (j->verb == MS_PUTSCRIPT ||
+	    j->verb == MS_CHECKSCRIPT) && j->serr.msg[0] != '\0') {
+		snprintf(text, sizeof(text), "line %d: %s", j->serr.line,
+		    j->serr.msg);
+		ms_reply(c, "NO", NULL, text);
+		return;
+	}
 	switch (j->err) {
 	case EINVAL:
-		if (j->verb == MS_PUTSCRIPT || j->verb == MS_CHECKSCRIPT) {
-			if (j->serr.msg[0] != '\0') {
-				snprintf(text, sizeof(text), "line %d: %s",
-				    j->serr.line, j->serr.msg);
-				ms_reply(c, "NO", NULL, text);
-				return;
-			}
-		}
-		/* FALLTHROUGH */
 	case ENAMETOOLONG:
 		ms_reply(c, "NO", NULL, "Invalid script name.");
 		return;

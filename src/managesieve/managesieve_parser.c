@@ -52,6 +52,7 @@ struct scan {
 	size_t		 pos;
 	size_t		 line_start;	/* the line part being read began */
 	size_t		 literal_max;
+	enum ms_mode	 mode;
 	struct ms_parse_res *res;
 };
 
@@ -132,16 +133,15 @@ scan_literal(struct scan *sc, struct span *a)
 	sc->pos++;
 	while (!AT_END(sc) && sc->in[sc->pos] >= '0' &&
 	    sc->in[sc->pos] <= '9') {
-		if (n <= UINT32_MAX)
-			n = n * 10 + (uint64_t)(sc->in[sc->pos] - '0');
-		sc->pos++;
-		digits++;
+		if (++digits > 10)
+			return fail(sc, MS_ERR_SYNTAX, "Invalid literal size");
+		n = n * 10 + (uint64_t)(sc->in[sc->pos++] - '0');
 	}
 	if (!AT_END(sc) && sc->in[sc->pos] == '+')
 		sc->pos++;
 	if (AT_END(sc) || (sc->in[sc->pos] == '\r' && sc->pos + 1 >= sc->len))
 		return more(sc, sc->len + 1);
-	if (digits == 0 || digits > 10 || sc->in[sc->pos] != '}')
+	if (digits == 0 || sc->in[sc->pos] != '}')
 		return fail(sc, MS_ERR_SYNTAX, "Invalid literal size");
 	sc->pos++;
 	if (AT_END(sc) || (sc->in[sc->pos] == '\r' && sc->pos + 1 >= sc->len))
@@ -179,7 +179,7 @@ scan_number(struct scan *sc, struct span *a)
 	while (!AT_END(sc) && sc->in[sc->pos] >= '0' &&
 	    sc->in[sc->pos] <= '9') {
 		n = n * 10 + (uint64_t)(sc->in[sc->pos++] - '0');
-		if (n > UINT32_MAX)
+		if (n > UINT32_MAX || sc->pos - a->off > 10)
 			return fail(sc, MS_ERR_SYNTAX, "Number too big");
 	}
 	if (AT_END(sc))
@@ -296,7 +296,7 @@ scan_args(struct scan *sc, enum ms_verb verb, struct span *sp,
 		}
 		/* AUTHENTICATE's second is the SASL initial response */
 		sc->literal_max = verb == MS_AUTHENTICATE ||
-		    verb == MS_SASL_RESPONSE ? MS_SASL_MAX : MS_LITERAL_MAX;
+		    sc->mode != MS_MODE_COMMAND ? MS_SASL_MAX : MS_LITERAL_MAX;
 		r = scan_arg(sc, (char)(want[i] & ~0x20), &sp[*nargs]);
 		if (r != MS_PARSE_DONE)
 			return r;
@@ -311,7 +311,7 @@ enum ms_parse_result
 ms_parse(const char *in, size_t len, enum ms_mode mode,
     struct ms_command *cmd, struct ms_parse_res *res)
 {
-	struct scan sc = { in, len, 0, 0, MS_LITERAL_MAX, res };
+	struct scan sc = { in, len, 0, 0, MS_LITERAL_MAX, mode, res };
 	struct span sp[MS_ARGS_MAX];
 	enum ms_verb verb = MS_SASL_RESPONSE;
 	enum ms_parse_result r;
@@ -321,7 +321,7 @@ ms_parse(const char *in, size_t len, enum ms_mode mode,
 	memset(res, 0, sizeof(*res));
 	if (len == 0)
 		return more(&sc, 1);
-	if (mode == MS_MODE_COMMAND) {
+	if (mode != MS_MODE_SASL) {
 		if ((r = scan_verb(&sc, &verb)) != MS_PARSE_DONE)
 			return r;
 	} else {

@@ -13,7 +13,8 @@
  * Limits: MS_LINE_MAX octets of a line outside its literals (more: the
  * command is refused, the rest of the line dropped), MS_QUOTED_MAX per
  * quoted string (RFC 5804 4: 1024), MS_LITERAL_MAX per literal (the
- * store's script size; MS_SASL_MAX for an AUTHENTICATE response), at
+ * store's script size; MS_SASL_MAX for an AUTHENTICATE response and for
+ * every literal before login), at
  * most MS_ARGS_MAX arguments, numbers below 2^32.
  *
  * Literals: "{N+}" (non-synchronising, what RFC 5804 clients send) and
@@ -56,6 +57,11 @@ enum ms_verb {
 
 enum ms_mode {
 	MS_MODE_COMMAND,	/* a command line */
+	MS_MODE_LOGIN,		/* a command line before login: literals at
+				 * most MS_SASL_MAX (no command open before
+				 * login needs more), so a client that has not
+				 * logged in cannot make the session hold a
+				 * script's worth of input */
 	MS_MODE_SASL,		/* a line holding one string: an AUTHENTICATE
 				 * response after the server's challenge */
 };

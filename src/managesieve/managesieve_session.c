@@ -245,13 +245,14 @@ ms_refused(struct ms_session *c, const struct ms_parse_res *res)
 	c->skip = res->skip;
 	c->to_eol = true;
 	c->need = 0;
-	if (c->mode == MS_MODE_SASL) {
-		c->mode = MS_MODE_COMMAND;
+	if (c->sasl) {
+		c->sasl = false;
 		ms_bad(c, "Invalid SASL response.");
 		return;
 	}
 	if (res->error == MS_ERR_TOO_BIG && res->verb_known &&
-	    (res->verb == MS_PUTSCRIPT || res->verb == MS_CHECKSCRIPT)) {
+	    c->user != NULL && (res->verb == MS_PUTSCRIPT ||
+	    res->verb == MS_CHECKSCRIPT)) {
 		snprintf(text, sizeof(text), "Script too big (max %d octets).",
 		    SIEVE_STORE_SIZE_MAX);
 		ms_reply(c, "NO", "QUOTA/MAXSIZE", text);
@@ -298,6 +299,32 @@ ms_discard(struct ms_session *c)
 	return true;
 }
 
+/* Runs a parsed command that took used octets of c->in. */
+static void
+ms_run(struct ms_session *c, struct ms_command *cmd, size_t used)
+{
+	bool secret = cmd->verb == MS_AUTHENTICATE ||
+	    cmd->verb == MS_SASL_RESPONSE;
+
+	if (secret)	/* a password: wiped wherever it was copied */
+		OPENSSL_cleanse(c->in.data, used);
+	buf_consume(&c->in, used);
+	c->need = 0;
+	c->sasl = false;
+	ms_command(c, cmd);
+	for (unsigned i = 0; secret && i < cmd->nargs; i++)
+		OPENSSL_cleanse(cmd->args[i].s, cmd->args[i].len);
+	ms_command_free(cmd);
+}
+
+static enum ms_mode
+ms_mode(const struct ms_session *c)
+{
+	if (c->sasl)
+		return MS_MODE_SASL;
+	return c->user != NULL ? MS_MODE_COMMAND : MS_MODE_LOGIN;
+}
+
 static void
 ms_process(struct ms_session *c)
 {
@@ -315,14 +342,10 @@ ms_process(struct ms_session *c)
 		if (!ms_discard(c))
 			return;
 		if (c->in.len >= c->need && c->in.len > 0) {
-			switch (ms_parse(c->in.data, c->in.len, c->mode, &cmd,
-			    &res)) {
+			switch (ms_parse(c->in.data, c->in.len, ms_mode(c),
+			    &cmd, &res)) {
 			case MS_PARSE_DONE:
-				buf_consume(&c->in, res.used);
-				c->need = 0;
-				c->mode = MS_MODE_COMMAND;
-				ms_command(c, &cmd);
-				ms_command_free(&cmd);
+				ms_run(c, &cmd, res.used);
 				continue;
 			case MS_PARSE_ERROR:
 				ms_refused(c, &res);

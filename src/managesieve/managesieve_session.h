@@ -52,8 +52,8 @@ struct ms_session {
 	uint64_t		 skip;		/* octets to drop (a refused
 						   literal) ... */
 	bool			 to_eol;	/* ... then up to the next LF */
-	enum ms_mode		 mode;		/* MS_MODE_SASL after the
-						   AUTHENTICATE challenge */
+	bool			 sasl;		/* the AUTHENTICATE challenge
+						   was sent: a response next */
 	bool			 paused;
 	bool			 out_wait;	/* output above MS_OUT_HIGH */
 	bool			 job;		/* a worker job runs */

@@ -2,12 +2,14 @@
  * test-managesieve-parser - the ManageSieve command grammar: every verb's
  * arguments, quoted strings and both literal forms, partial input (MORE
  * and its need), limits and the errors' recovery (used, skip), and the
- * quoting of response strings.
+ * quoting of response strings; the SIEVE capability against the compiler.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "managesieve/managesieve_parser.h"
+#include "managesieve/managesieve_session.h"
+#include "sieve/sieve.h"
 #include "util/test.h"
 #include "util/xmalloc.h"
 
@@ -91,6 +93,13 @@ test_literals(void)
 	TEST_ASSERT(res.used == 26);
 	TEST_ASSERT(parse("AUTHENTICATE \"PLAIN\" {20000+}\r\n", &cmd,
 	    &res) == MS_PARSE_ERROR && res.error == MS_ERR_TOO_BIG);
+	/* Before login no literal is bigger than a SASL response. */
+	TEST_ASSERT(ms_parse("PUTSCRIPT \"s\" {20000+}\r\n", 24,
+	    MS_MODE_LOGIN, &cmd, &res) == MS_PARSE_ERROR &&
+	    res.error == MS_ERR_TOO_BIG && res.skip == 20000);
+	TEST_ASSERT(ms_parse("NOOP {5+}\r\nabcde\r\n", 18, MS_MODE_LOGIN,
+	    &cmd, &res) == MS_PARSE_DONE && cmd.verb == MS_NOOP);
+	ms_command_free(&cmd);
 	TEST_ASSERT(parse("GETSCRIPT {99999999999+}\r\n", &cmd, &res) ==
 	    MS_PARSE_ERROR && res.error == MS_ERR_SYNTAX);
 	TEST_ASSERT(parse("GETSCRIPT {+}\r\n", &cmd, &res) ==
@@ -152,6 +161,33 @@ test_put_string(void)
 	buf_free(&b);
 }
 
+/* The SIEVE capability names what the compiler takes in require. */
+static void
+test_capability_extensions(void)
+{
+	char *list = xstrdup(MS_SIEVE_EXTENSIONS), *save = NULL, *text;
+	struct sieve_error err;
+	struct sieve_script *sc;
+	unsigned n = 0;
+
+	for (char *e = strtok_r(list, " ", &save); e != NULL;
+	    e = strtok_r(NULL, " ", &save), n++) {
+		text = xasprintf("require \"%s\";", e);
+		sc = sieve_compile(text, strlen(text), NULL, &err);
+		free(text);
+		if (sc == NULL)
+			free(list);
+		TEST_ASSERT(sc != NULL);
+		sieve_script_free(&sc);
+	}
+	free(list);
+	TEST_ASSERT(n == 22);
+	text = xstrdup("require \"enotify\";");	/* NOTIFY: not offered */
+	sc = sieve_compile(text, strlen(text), NULL, &err);
+	free(text);
+	TEST_ASSERT(sc == NULL);
+}
+
 int
 main(void)
 {
@@ -159,5 +195,6 @@ main(void)
 	TEST_RUN(test_literals);
 	TEST_RUN(test_errors);
 	TEST_RUN(test_put_string);
+	TEST_RUN(test_capability_extensions);
 	return test_done("test-managesieve-parser");
 }

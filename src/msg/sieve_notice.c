@@ -58,6 +58,40 @@ notice_domain_ok(const char *s)
 	return true;
 }
 
+/* spec parsed as exactly one mailbox with a usable domain, or NULL. */
+static struct rfc5322_addr *
+notice_one_mailbox(const char *spec)
+{
+	struct rfc5322_addr *a;
+
+	if (spec == NULL || strlen(spec) > ADDR_MAX)
+		return NULL;
+	/* a line break or other control: not an address we write */
+	for (const char *p = spec; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return NULL;
+	a = rfc5322_addr_parse(spec, strlen(spec));
+	if (a != NULL && a->next == NULL && a->host != NULL &&
+	    a->mailbox != NULL && a->mailbox[0] != '\0' &&
+	    notice_domain_ok(a->host))
+		return a;
+	rfc5322_addr_free(&a);
+	return NULL;
+}
+
+char *
+sieve_notice_from_addr(const char *from)
+{
+	struct rfc5322_addr *a = notice_one_mailbox(from);
+	char *out;
+
+	if (a == NULL)
+		return NULL;
+	out = xasprintf("%s@%s", a->mailbox, a->host);
+	rfc5322_addr_free(&a);
+	return out;
+}
+
 /*
  * Appends "Name: [phrase ]<local@domain>\n" for spec, which must parse as
  * exactly one mailbox. With user set (a :from), its display name is kept
@@ -69,24 +103,12 @@ notice_addr_field(struct buf *b, const char *name, const char *spec,
     const char *user)
 {
 	const char *at = user != NULL ? strrchr(user, '@') : NULL;
-
-	struct rfc5322_addr *a;
+	struct rfc5322_addr *a = notice_one_mailbox(spec);
 	struct buf addr;
 	size_t col = strlen(name) + 2;
-	bool ok;
 
-	if (spec == NULL || strlen(spec) > ADDR_MAX)
-		return false;
-	/* a line break or other control: not an address we write */
-	for (const char *p = spec; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return false;
-	a = rfc5322_addr_parse(spec, strlen(spec));
-	ok = a != NULL && a->next == NULL && a->host != NULL &&
-	    a->mailbox != NULL && a->mailbox[0] != '\0' &&
-	    notice_domain_ok(a->host) && (user == NULL || (at != NULL &&
-	    strcasecmp(a->host, at + 1) == 0));
-	if (!ok) {
+	if (a == NULL || (user != NULL && (at == NULL ||
+	    strcasecmp(a->host, at + 1) != 0))) {
 		rfc5322_addr_free(&a);
 		return false;
 	}
@@ -123,29 +145,34 @@ notice_addr_field(struct buf *b, const char *name, const char *spec,
 }
 
 /* Appends a structured field (message ids) cleaned and folded; nothing
- * when value is NULL or empty. */
+ * when value is NULL or empty. Whole ids only: those past IDS_MAX
+ * octets are left out (RFC 5322 3.6.4 lets References be trimmed). */
+#define IDS_MAX		(4 * ADDR_MAX)
 static void
 notice_ids_field(struct buf *b, const char *name, const char *value)
 {
 	struct buf v;
-	size_t col = strlen(name) + 1;
+	size_t col = strlen(name) + 1, out = 0;
 
 	if (value == NULL || *value == '\0')
 		return;
 	buf_init(&v, 0);
-	for (const char *p = value; *p && v.len < 4 * ADDR_MAX; p++) {
+	for (const char *p = value; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 		buf_putc(&v, c <= 0x20 || c >= 0x7f ? ' ' : (char)c);
 	}
 	buf_printf(b, "%s:", name);
 	for (char *w = strtok(v.data, " "); w != NULL; w = strtok(NULL, " ")) {
 		size_t n = strlen(w);
+		if (out > 0 && out + n > IDS_MAX)
+			break;
 		if (col > strlen(name) + 1 && col + 1 + n > 78) {
 			buf_putc(b, '\n');
 			col = 0;
 		}
 		buf_printf(b, " %s", w);
 		col += 1 + n;
+		out += 1 + n;
 	}
 	buf_putc(b, '\n');
 	buf_free(&v);
@@ -162,6 +189,19 @@ notice_date_id(struct buf *b, const char *hostname, time_t now,
 	log_new_id(id);
 	buf_printf(b, "Date: %s\n", date);
 	buf_printf(b, "Message-ID: <%s.%s@%s>\n", id, kind, hostname);
+}
+
+/* Appends s[0..n) with LF line ends, a bare CR or a NUL as a space (the
+ * 7bit/8bit text a part's header promises). */
+static void
+notice_copy_text(struct buf *out, const char *s, size_t n)
+{
+	size_t from = out->len;
+
+	mime_copy_lf(out, s, n);
+	for (size_t i = from; i < out->len; i++)
+		if (out->data[i] == '\r' || out->data[i] == '\0')
+			out->data[i] = ' ';
 }
 
 /* A text cut to SIEVE_NOTICE_TEXT_MAX at a UTF-8 character start. */
@@ -246,7 +286,7 @@ notice_mime_entity(struct buf *b, const char *text, size_t len)
 	}
 	buf_append(b, head.data, head.len);
 	buf_putc(b, '\n');
-	mime_copy_lf(b, text + it.body_off, len - it.body_off);
+	notice_copy_text(b, text + it.body_off, len - it.body_off);
 	buf_free(&head);
 	return true;
 }
@@ -292,7 +332,8 @@ sieve_notice_vacation(const struct sieve_action *a, const char *user,
 }
 
 /* The original header section, LF line ends, without its empty line,
- * cut to SIEVE_NOTICE_HEAD_MAX at a line end. */
+ * cut to SIEVE_NOTICE_HEAD_MAX at a line end; a bare CR or a NUL (not
+ * text, and not what the part's type promises) becomes a space. */
 static void
 notice_orig_head(struct buf *out, const char *head, size_t hlen)
 {
@@ -303,7 +344,7 @@ notice_orig_head(struct buf *out, const char *head, size_t hlen)
 		while (n > 0 && head[n - 1] != '\n')
 			n--;
 	}
-	mime_copy_lf(out, head, n);
+	notice_copy_text(out, head, n);
 	while (out->len >= 2 && out->data[out->len - 1] == '\n' &&
 	    out->data[out->len - 2] == '\n')
 		out->len--;

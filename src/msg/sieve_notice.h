@@ -41,9 +41,10 @@ struct sieve_action;
 /*
  * The vacation reply of action a (SIEVE_VACATION) for user ("local@domain"):
  * From a->from when it is one mailbox in user's own domain (display name
- * kept; RFC 5230 4.4 lets a site refuse addresses not the user's: the
- * exact check against the user's aliases belongs where they are known,
- * before the action is made), else user; To a->address;
+ * kept), else user (RFC 5230 4.4 lets a site refuse a :from that is not
+ * the user's: the exact check against the user's aliases belongs where
+ * they are known, with sieve_notice_from_addr() below; the domain check
+ * here is the backstop); To a->address;
  * Subject a->subject (encoded words for non-ASCII, folded);
  * In-Reply-To a->in_reply_to and References a->references when set;
  * Auto-Submitted: auto-replied (RFC 3834 5); Date (UTC) from now;
@@ -55,6 +56,15 @@ struct sieve_action;
  */
 char *sieve_notice_vacation(const struct sieve_action *a, const char *user,
     const char *hostname, time_t now, size_t *len);
+
+/*
+ * The address ("local@domain", malloc'd) that sieve_notice_vacation()
+ * would put in From for a :from of from (a bare address or "Name
+ * <address>", parsed as RFC 5322 reads it, comments and all), or NULL
+ * when it would use the user instead (not exactly one mailbox). Compare
+ * this, not a reading of one's own, with the user's addresses.
+ */
+char *sieve_notice_from_addr(const char *from);
 
 /*
  * The reject MDN (RFC 5429 2.1, RFC 8098) of action a (SIEVE_REJECT) for

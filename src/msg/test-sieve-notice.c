@@ -174,6 +174,20 @@ test_vacation_from(void)
 	    "<jose@A.test>");
 	free(m);
 
+	/* the address a :from stands for, as the builder reads it */
+	{
+		char *f = sieve_notice_from_addr("Bob <bob.smith@a.test>");
+		TEST_ASSERT_STREQ(f, "bob.smith@a.test");
+		free(f);
+		f = sieve_notice_from_addr("boss@bank.test (<bob@a.test>)");
+		TEST_ASSERT_STREQ(f, "boss@bank.test");
+		free(f);
+		TEST_ASSERT(sieve_notice_from_addr("a@b.test, c@d.test") ==
+		    NULL);
+		TEST_ASSERT(sieve_notice_from_addr("x\r\n@b.test") == NULL);
+		TEST_ASSERT(sieve_notice_from_addr(NULL) == NULL);
+	}
+
 	/* not one mailbox: the user */
 	static const char *const bad[] = { "a@b.test, c@d.test", "nobody",
 	    "", "x@", "<a@b\r\nBcc: evil@c.test>", "\"x\r\nBcc: e@c\" <a@b>",
@@ -211,6 +225,26 @@ test_vacation_injection(void)
 	TEST_ASSERT(strstr(field(m, len, "Subject", true), "Bcc: evil") !=
 	    NULL);
 	free(m);
+
+	/* very long References: whole ids, folded, trimmed */
+	{
+		struct buf r;
+		buf_init(&r, 0);
+		for (int i = 0; i < 500; i++)
+			buf_printf(&r, "<message-%d@example.test> ", i);
+		buf_putc(&r, '\0');
+		a = vacation();
+		a.references = r.data;
+		m = sieve_notice_vacation(&a, "bob@a.test", "h", NOW, &len);
+		buf_free(&r);
+		TEST_ASSERT(m != NULL);
+		TEST_ASSERT(lines_ok(m, len, 78));
+		const char *refs = field(m, len, "References", false);
+		TEST_ASSERT(strncmp(refs, "<message-0@example.test> ", 25) == 0);
+		TEST_ASSERT(refs[strlen(refs) - 1] == '>');
+		TEST_ASSERT(strlen(refs) <= 4 * 998);
+		free(m);
+	}
 
 	/* a To that is not one address: no message at all */
 	a.address = (char *)"a@b.test\r\nBcc: evil@c.test";
@@ -261,6 +295,14 @@ test_subject_encoding(void)
 	for (size_t i = 0; i < len; i++)
 		TEST_ASSERT((unsigned char)m[i] < 0x80);
 	TEST_ASSERT_STREQ(field(m, len, "Subject", true), s.data);
+	free(m);
+
+	/* empty */
+	a.subject = (char *)"";
+	m = sieve_notice_vacation(&a, "bob@a.test", "mx.a.test", NOW, &len);
+	TEST_ASSERT(m != NULL);
+	TEST_ASSERT(count_fields(m, len, "Subject") == 1);
+	TEST_ASSERT_STREQ(field(m, len, "Subject", true), "");
 	free(m);
 
 	/* one word longer than a line, and text that looks encoded */
@@ -416,6 +458,14 @@ test_reject(void)
 	TEST_ASSERT_STREQ(field(m + p->body_off, p->end - p->body_off,
 	    "Message-ID", false), "<orig1@b.test>");
 	mime_free(&mm);
+	free(m);
+
+	/* a bare CR in the original header is not copied */
+	m = sieve_notice_reject(&a, "bob@a.test", "Subject: a\rb\n\n", 14,
+	    "s@b.test", "h", NOW, &len);
+	TEST_ASSERT(m != NULL);
+	TEST_ASSERT(memchr(m, '\r', len) == NULL);
+	TEST_ASSERT(strstr(m, "\nSubject: a b\n") != NULL);
 	free(m);
 
 	/* never to <>, never without a header */

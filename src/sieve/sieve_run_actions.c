@@ -19,6 +19,7 @@
 
 #include "mail/rfc5322.h"
 #include "sieve/sieve_run_int.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 /* ---- flags (RFC 5232) ---- */
@@ -242,20 +243,20 @@ static const char *const type_names[] = {
 	"keep", "fileinto", "redirect", "reject", "discard", "vacation",
 };
 
-/* reject against the actions already taken (RFC 5429 2.1). */
-static bool
-reject_conflict(struct sieve_run *s, int line, bool adding_reject)
+bool
+sr_reject_conflict(struct sieve_run *s, int line, const char *what)
 {
 	struct sieve_result *r = s->r;
 	size_t i;
 
-	if (!adding_reject) {
+	if (what != NULL) {
 		if (!s->rejected)
 			return false;
 		for (i = 0; r->actions[i].type != SIEVE_REJECT; i++)
 			;
-		sr_fail(s, line, "action conflicts with reject (line %d)",
-		    r->actions[i].line);
+		/* blamed on the reject, as Pigeonhole does */
+		sr_fail(s, r->actions[i].line, "reject conflicts with %s "
+		    "(line %d)", what, line);
 		return true;
 	}
 	for (i = 0; i < r->nactions; i++) {
@@ -281,7 +282,7 @@ do_store(struct sieve_run *s, const struct sieve_node *c,
 	bool inbox = mailbox == NULL || strcasecmp(mailbox, "INBOX") == 0;
 	size_t i;
 
-	if (reject_conflict(s, c->line, false))
+	if (sr_reject_conflict(s, c->line, mailbox ? "fileinto" : "keep"))
 		return;
 	if (!c->tags.copy && mailbox != NULL)
 		s->keep_cancelled = true;
@@ -322,8 +323,9 @@ do_fileinto(struct sieve_run *s, const struct sieve_node *c)
 
 	buf_init(&tmp, 0);
 	mbox = sr_str(s, c->pos[0].strs[0], &tmp, NULL);
-	if (*mbox == '\0')
-		sr_fail(s, c->line, "fileinto: empty mailbox name");
+	if (*mbox == '\0' || !utf8_valid(mbox, strlen(mbox)))
+		sr_fail(s, c->line, "fileinto: invalid mailbox name '%.100s'",
+		    mbox);
 	else
 		do_store(s, c, mbox);
 	buf_free(&tmp);
@@ -340,7 +342,7 @@ do_redirect(struct sieve_run *s, const struct sieve_node *c)
 	char *addr;
 	size_t i, len;
 
-	if (reject_conflict(s, c->line, false))
+	if (sr_reject_conflict(s, c->line, "redirect"))
 		return;
 	buf_init(&tmp, 0);
 	v = sr_str(s, c->pos[0].strs[0], &tmp, &len);
@@ -385,7 +387,7 @@ do_reject(struct sieve_run *s, const struct sieve_node *c)
 	struct sieve_action *a;
 	struct buf tmp;
 
-	if (reject_conflict(s, c->line, true))
+	if (sr_reject_conflict(s, c->line, NULL))
 		return;
 	if (s->vacation_done) {
 		sr_fail(s, c->line, "reject conflicts with vacation");

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -119,45 +120,75 @@ sieve_state_errno(int rc)
 	}
 }
 
+/* Opens path (made 0600 first: SQLite would create it by the umask):
+ * the handle, or NULL with *rc set. */
+static struct sieve_state *
+sieve_state_try(const char *path, int *rc)
+{
+	struct sieve_state *st;
+	int fd;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) < 0) {
+		*rc = errno == ENOSPC ? SQLITE_FULL : SQLITE_CANTOPEN;
+		return NULL;
+	}
+	close(fd);
+	st = xcalloc(1, sizeof(*st));
+	*rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (*rc == SQLITE_OK) {
+		sqlite3_busy_timeout(st->db, 5000);
+		*rc = sqlite3_exec(st->db, "PRAGMA journal_mode = WAL;"
+		    "PRAGMA synchronous = NORMAL;", NULL, NULL, NULL);
+	}
+	if (*rc == SQLITE_OK)
+		*rc = sqlite3_exec(st->db, schema, NULL, NULL, NULL);
+	for (int i = 0; i < S_N && *rc == SQLITE_OK; i++)
+		*rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL);
+	if (*rc != SQLITE_OK)
+		sieve_state_close(&st);
+	return st;
+}
+
+/* A damaged file is moved aside (state.db.corrupt, for the admin) and
+ * started afresh: kept, it would fail every open, and every message
+ * would get a vacation reply. */
+static void
+sieve_state_set_aside(const char *path)
+{
+	char *to = xasprintf("%s.corrupt", path);
+	char *wal = xasprintf("%s-wal", path), *shm = xasprintf("%s-shm", path);
+
+	(void)rename(path, to);
+	(void)unlink(wal);
+	(void)unlink(shm);
+	free(to);
+	free(wal);
+	free(shm);
+}
+
 struct sieve_state *
 sieve_state_open(const char *data_dir, const char *user)
 {
 	struct sieve_state *st;
 	char *dir, *path;
-	int rc, fd;
+	int rc;
 
 	if ((dir = sieve_state_dir(data_dir, user)) == NULL)
 		return NULL;
 	path = xasprintf("%s/state.db", dir);
 	free(dir);
-	/* made 0600 first: SQLite would create it by the umask */
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600)) < 0) {
-		int e = errno;
-		free(path);
-		errno = e;
-		return NULL;
+	st = sieve_state_try(path, &rc);
+	if (st == NULL && ((rc & 0xff) == SQLITE_CORRUPT ||
+	    (rc & 0xff) == SQLITE_NOTADB)) {
+		sieve_state_set_aside(path);
+		st = sieve_state_try(path, &rc);
 	}
-	close(fd);
-	st = xcalloc(1, sizeof(*st));
-	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, NULL);
 	free(path);
-	if (rc == SQLITE_OK) {
-		sqlite3_busy_timeout(st->db, 5000);
-		rc = sqlite3_exec(st->db, "PRAGMA journal_mode = WAL;"
-		    "PRAGMA synchronous = NORMAL;", NULL, NULL, NULL);
-	}
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(st->db, schema, NULL, NULL, NULL);
-	for (int i = 0; i < S_N && rc == SQLITE_OK; i++)
-		rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL);
-	if (rc != SQLITE_OK) {
-		sieve_state_close(&st);
+	if (st == NULL)
 		errno = sieve_state_errno(rc);
-		return NULL;
-	}
 	return st;
 }
 
@@ -181,7 +212,8 @@ sieve_state_key_ok(const char *s)
 	return s != NULL && strlen(s) <= SIEVE_STATE_KEY_MAX;
 }
 
-/* Binds ?1 text, ?2 text (when b not NULL), ?3 integer. */
+/* Binds statement which: ?1 a and ?2 b as text (each when not NULL)
+ * and ?3 the integer n; or, when a is NULL (prune, cap), ?1 n. */
 static sqlite3_stmt *
 sieve_state_bind(struct sieve_state *st, int which, const char *a,
     const char *b, int64_t n)

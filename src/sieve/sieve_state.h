@@ -42,8 +42,10 @@ struct sieve_state;
 
 /*
  * Opens (creating it and its directories when missing) the state of
- * user ("local@domain", as the accounts know it) under data_dir. NULL
- * with errno on error (EINVAL: user is not a valid address of ours,
+ * user ("local@domain", as the accounts know it) under data_dir. A file
+ * SQLite finds damaged is renamed state.db.corrupt and a new one made
+ * (the memory is lost: at worst one more reply per sender). NULL with
+ * errno on error (EINVAL: user is not a valid address of ours,
  * see accounts_address_parse).
  */
 struct sieve_state *sieve_state_open(const char *data_dir, const char *user);

@@ -263,25 +263,32 @@ unlock_user(int fd, char *dir)
 	errno = e;
 }
 
+/* The text of dir's script name (malloc'd), or NULL with errno. */
+static char *
+read_script(const char *dir, const char *name, size_t *len)
+{
+	char *path = script_path(dir, name), *text;
+	int e;
+
+	text = read_file(path, SIEVE_STORE_SIZE_MAX, len);
+	e = errno;
+	free(path);
+	errno = e;
+	return text;
+}
+
 char *
 sieve_store_active(const char *data_dir, const char *user, size_t *len,
     char **name_r)
 {
-	char *dir = user_dir(data_dir, user), *name, *path, *text;
+	char *dir = user_dir(data_dir, user), *name = NULL, *text = NULL;
 	int e;
 
 	if (dir == NULL)
 		return NULL;
-	if ((name = active_name(dir)) == NULL) {
-		e = errno;
-		free(dir);
-		errno = e;
-		return NULL;
-	}
-	path = script_path(dir, name);
-	text = read_file(path, SIEVE_STORE_SIZE_MAX, len);
+	if ((name = active_name(dir)) != NULL)
+		text = read_script(dir, name, len);
 	e = errno;
-	free(path);
 	free(dir);
 	if (text != NULL && name_r != NULL)
 		*name_r = name;
@@ -295,15 +302,13 @@ char *
 sieve_store_get(const char *data_dir, const char *user, const char *name,
     size_t *len)
 {
-	char *dir, *path, *text;
+	char *dir, *text;
 	int e;
 
 	if (name_check(name) < 0 || (dir = user_dir(data_dir, user)) == NULL)
 		return NULL;
-	path = script_path(dir, name);
-	text = read_file(path, SIEVE_STORE_SIZE_MAX, len);
+	text = read_script(dir, name, len);
 	e = errno;
-	free(path);
 	free(dir);
 	errno = e;
 	return text;

@@ -434,6 +434,33 @@ test_header_addresses(void)
 	}
 }
 
+/* many fields of many addresses: linear, every one kept (at most
+ * RFC5322_ADDR_MAX per field) */
+static void
+test_header_addresses_many(void)
+{
+	struct buf h;
+	char **v;
+	size_t n;
+
+	buf_init(&h, 0);
+	for (int f = 0; f < 60; f++) {
+		buf_puts(&h, "To: ");
+		for (int i = 0; i < 1200; i++)
+			buf_printf(&h, "u%d@d%d.example, ", i, f);
+		buf_puts(&h, "\r\n");
+	}
+	n = sieve_header_addresses(h.data, h.len, "to", &v);
+	TEST_ASSERT(n == 60 * 1000);
+	TEST_ASSERT_STREQ(v[0], "u0@d0.example");
+	TEST_ASSERT_STREQ(v[n - 1], "u999@d59.example");
+	sieve_strings_free(&v, n);
+	n = sieve_header_values(h.data, h.len, "TO", &v);
+	TEST_ASSERT(n == 60);
+	sieve_strings_free(&v, n);
+	buf_free(&h);
+}
+
 static void
 test_addr_part(void)
 {
@@ -750,8 +777,10 @@ test_body_text(void)
 	struct texts t = body_run(SIEVE_BODY_TEXT, NULL, NULL, 1 << 20);
 
 	TEST_ASSERT(has(&t, "caf\xc3\xa9 plainjoined"));
-	/* HTML as text: tags, comments, script and style dropped */
-	TEST_ASSERT(has(&t, "Hello html world & caf\xc3\xa9"));
+	/* HTML as text, as Dovecot renders it: a tag is a space unless one
+	 * was just written (sieve-test: "html  world" matches, "html world"
+	 * does not); comments, script and style dropped */
+	TEST_ASSERT(has(&t, "Hello html  world & caf\xc3\xa9 |"));
 	TEST_ASSERT(!has(&t, "<"));
 	TEST_ASSERT(!has(&t, "hidden"));
 	TEST_ASSERT(!has(&t, "s()"));
@@ -766,6 +795,41 @@ test_body_text(void)
 	TEST_ASSERT(t.total == 7);
 	TEST_ASSERT(t.n == 1);
 	buf_free(&t.all);
+}
+
+/* text/html under :text, case by case (Dovecot's html2text rules) */
+static void
+test_body_html(void)
+{
+	static const char h[] = "Content-Type: text/html\n";
+	static const struct { const char *in, *out; } t[] = {
+		{ "<a href=\"x>y\">link</a> end", "link  end" },
+		{ "a &bogus; b", "a  b" },
+		{ "a & b", "a  b" },
+		{ "x<![CDATA[<y>]]>z", "x<y>z" },
+		{ "p<!-- c -- >q", "pq" },
+		{ "&#x41;&#66;&AMP;&amp;", "AB&" },	/* sieve-test */
+		{ "1&nbsp;2", "1\xc2\xa0" "2" },
+		{ "<STYLE type=x>a{}</style>b<Script>c</SCRIPT>d", "b d" },
+		{ "<p>unclosed <b", "unclosed " },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct texts r = { .n = 0 };
+
+		buf_init(&r.all, 0);
+		sieve_body_texts(h, sizeof(h) - 1, t[i].in, strlen(t[i].in),
+		    SIEVE_BODY_TEXT, NULL, 0, 1000, collect, &r);
+		buf_putc(&r.all, '\0');
+		r.all.data[r.all.len - 2] = '\0';	/* the '|' */
+		if (strcmp(r.all.data, t[i].out) != 0) {
+			fprintf(stderr, "  html %zu: [%s]\n", i, r.all.data);
+			buf_free(&r.all);
+		}
+		TEST_ASSERT(r.all.data != NULL);
+		TEST_ASSERT_STREQ(r.all.data, t[i].out);
+		buf_free(&r.all);
+	}
 }
 
 static void
@@ -817,6 +881,7 @@ main(void)
 	TEST_RUN(test_var_names);
 	TEST_RUN(test_header_values);
 	TEST_RUN(test_header_addresses);
+	TEST_RUN(test_header_addresses_many);
 	TEST_RUN(test_addr_part);
 	TEST_RUN(test_zone);
 	TEST_RUN(test_date_parts);
@@ -824,6 +889,7 @@ main(void)
 	TEST_RUN(test_body_multipart);
 	TEST_RUN(test_body_content);
 	TEST_RUN(test_body_text);
+	TEST_RUN(test_body_html);
 	TEST_RUN(test_body_plain);
 	return test_done("test-sieve-lib");
 }

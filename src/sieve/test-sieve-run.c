@@ -321,7 +321,10 @@ test_reject(void)
 	    "reject \"no\";",
 	    "ikeep error:line 3: reject conflicts with fileinto (line 2)");
 	CHECK(REQ("\"reject\"") "reject \"no\";\nkeep;",
-	    "ikeep error:line 3: action conflicts with reject (line 2)");
+	    "ikeep error:line 2: reject conflicts with keep (line 3)");
+	CHECK(REQ("\"reject\", \"vacation\"") "reject \"no\";\n"
+	    "vacation \"away\";",
+	    "ikeep error:line 2: reject conflicts with vacation (line 3)");
 	CHECK(REQ("\"reject\"") "reject \"a\";\nreject \"b\";",
 	    "ikeep error:line 3: second reject conflicts with reject "
 	    "(line 2)");
@@ -353,6 +356,9 @@ test_flags(void)
 	CHECK(REQ("\"imap4flags\", \"variables\", \"relational\", " NUM)
 	    "setflag \"v\" \"p q p\"; if hasflag :count \"eq\" "
 	    ":comparator \"i;ascii-numeric\" \"v\" \"2\" { discard; }",
+	    "discard");
+	CHECK(REQ("\"imap4flags\", \"variables\"") "if header :matches "
+	    "\"subject\" \"* *\" { if hasflag \"2\" \"world\" { discard; } }",
 	    "discard");
 	CHECK(REQ("\"imap4flags\"") "addflag \"a\"; keep; addflag \"b\";",
 	    "keep{a}");
@@ -596,7 +602,8 @@ test_vacation_rules(void)
 	    "Cc: ROBERT@example.com\n\n";
 	const char *vac = REQ("\"vacation\"") "vacation \"away\";";
 	const char *vac_a = REQ("\"vacation\"")
-	    "vacation :addresses \"someone@example.net\" \"away\";";
+	    "vacation :addresses [\"x@y.org\", \"Some One <someone@example.net>\"]"
+	    " \"away\";";
 
 	reset();
 	msg.env_from = "";

@@ -151,6 +151,33 @@ test_long_keys(void)
 }
 
 static void
+test_corrupt_file_set_aside(void)
+{
+	struct sieve_state *st;
+	char path[256];
+	struct stat sb;
+	FILE *f;
+
+	TEST_ASSERT((st = sieve_state_open(dir, "bad@example.org")) != NULL);
+	sieve_state_close(&st);
+	snprintf(path, sizeof(path), "%s/sieve/example.org/bad/state.db",
+	    dir);
+	TEST_ASSERT((f = fopen(path, "w")) != NULL);
+	for (int i = 0; i < 1000; i++)
+		fputs("this is not an SQLite database ", f);
+	fclose(f);
+	st = sieve_state_open(dir, "bad@example.org");
+	TEST_ASSERT(st != NULL);
+	TEST_ASSERT(sieve_state_vacation_record(st, "h", "a@b", time(NULL))
+	    == 0);
+	sieve_state_close(&st);
+	TEST_ASSERT(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600);
+	snprintf(path, sizeof(path),
+	    "%s/sieve/example.org/bad/state.db.corrupt", dir);
+	TEST_ASSERT(stat(path, &sb) == 0 && sb.st_size > 1000);
+}
+
+static void
 test_rows_capped(void)
 {
 	struct sieve_state *st = sieve_state_open(dir, "cap@example.org");
@@ -184,6 +211,7 @@ main(void)
 	TEST_RUN(test_duplicate);
 	TEST_RUN(test_vacation);
 	TEST_RUN(test_long_keys);
+	TEST_RUN(test_corrupt_file_set_aside);
 	TEST_RUN(test_rows_capped);
 	rc = test_done("test-sieve-state");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

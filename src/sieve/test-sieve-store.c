@@ -1,12 +1,14 @@
 /*
  * test-sieve-store - the per-user script store: names, limits, the active
- * mark, atomic replacement, rename and delete rules, the on-disk layout.
+ * mark, atomic replacement, rename and delete rules, the on-disk layout,
+ * the count limit under concurrent writers.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sieve/sieve_store.h"
@@ -172,6 +174,40 @@ test_active(void)
 	TEST_ASSERT(sieve_store_activate(dir, "bob@example.org", NULL) == 0);
 }
 
+/* Processes putting at once never pass the count limit (the flock). */
+static void
+test_concurrent_puts(void)
+{
+	const char *u = "carol@example.org";
+	char **names, *active, name[32];
+	size_t n;
+	int status, stored = 0;
+	pid_t pids[4];
+
+	for (int p = 0; p < 4; p++) {
+		if ((pids[p] = fork()) == 0) {
+			int ok = 0;
+			struct sieve_error err;
+			for (int i = 0; i < 10; i++) {
+				snprintf(name, sizeof(name), "p%d-%d", p, i);
+				ok += sieve_store_put(dir, u, name, "keep;", 5,
+				    &err) == 0;
+			}
+			_exit(ok);
+		}
+		TEST_ASSERT(pids[p] > 0);
+	}
+	for (int p = 0; p < 4; p++) {
+		TEST_ASSERT(waitpid(pids[p], &status, 0) == pids[p]);
+		TEST_ASSERT(WIFEXITED(status));
+		stored += WEXITSTATUS(status);
+	}
+	TEST_ASSERT(stored == SIEVE_STORE_SCRIPTS_MAX);
+	TEST_ASSERT(sieve_store_list(dir, u, &names, &n, &active) == 0);
+	TEST_ASSERT(n == SIEVE_STORE_SCRIPTS_MAX);
+	sieve_store_names_free(&names, n);
+}
+
 int
 main(void)
 {
@@ -184,6 +220,7 @@ main(void)
 	TEST_RUN(test_put_get);
 	TEST_RUN(test_limits);
 	TEST_RUN(test_active);
+	TEST_RUN(test_concurrent_puts);
 	cmd = xasprintf("rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", dir);

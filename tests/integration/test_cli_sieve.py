@@ -5,8 +5,12 @@ limits, and the refusals (unknown account, bad name, active script).
 """
 
 import os
+import pathlib
+import pwd
 import re
+import shutil
 import stat
+import tempfile
 
 import pytest
 
@@ -94,3 +98,25 @@ def test_refusals(adm):
     assert "32 scripts" in adm.fails("sieve", "put", "alice@a.test",
                                      "s99", stdin="keep;", status=1)
     adm.ok("sieve", "put", "alice@a.test", "s05", stdin="stop;")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="dropping privileges needs root")
+def test_written_as_run_as():
+    """Run as root, `tem sieve` writes as run_as: the server (running as
+    run_as) must read and change the files."""
+    nobody = pwd.getpwnam("nobody")
+    top = tempfile.mkdtemp(prefix="tem-test-")
+    try:
+        os.chmod(top, 0o755)     # run_as must reach data/
+        a = temadmin.Admin(pathlib.Path(top), run_as="nobody")
+        a.ok("domain", "add", "a.test")
+        a.ok("user", "add", "u@a.test", stdin="pw\n")
+        a.ok("sieve", "put", "u@a.test", "s", stdin="keep;\n")
+        a.ok("sieve", "activate", "u@a.test", "s")
+        for rel in ("sieve", "sieve/a.test", "sieve/a.test/u",
+                    "sieve/a.test/u/s.sieve", "sieve/a.test/u/active"):
+            st = os.stat(os.path.join(a.data, rel))
+            assert st.st_uid == nobody.pw_uid, rel
+        assert a.ok("sieve", "get", "u@a.test", "s") == "keep;\n"
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

@@ -1,7 +1,8 @@
 """test_managesieve - the ManageSieve server (RFC 5804, managesieve_listen)
 against the real `tem serve`: the capability greeting, STARTTLS and
-AUTHENTICATE PLAIN (refused before TLS, both forms after, throttled on a
-bad password as IMAP is), every command with its response codes, quoted
+AUTHENTICATE PLAIN (refused before TLS unless auth_allow_cleartext, both
+forms after, throttled on a bad password as IMAP is), input pipelined
+after STARTTLS dropped, every command with its response codes, quoted
 strings and both literal forms, compile errors with their line, the size
 and count limits, UNAUTHENTICATE, and Debian's sieve-connect as a real
 client. The store is the one `tem sieve` uses (checked both ways).
@@ -14,7 +15,8 @@ import time
 import pytest
 
 from sieveclient import SieveConn, lit, plain, q
-from temserver import PASSWORDS, module_server
+from temserver import (PASSWORDS, ConnClosed, TemServer, insecure_tls_context,
+                       module_server)
 
 ALICE = "alice@a.test"
 BOB = "bob@a.test"
@@ -55,6 +57,10 @@ def test_greeting_capabilities(tem):
         # Before login: no script commands, no PLAIN.
         r = c.cmd("LISTSCRIPTS")
         assert r.status == "NO"
+        # nor a literal bigger than a SASL response: dropped as it comes
+        r = c.cmd("PUTSCRIPT", q("s"), lit("#" * 20000))
+        assert r.status == "NO" and r.code is None, r
+        assert c.cmd("NOOP").status == "OK"
         r = c.cmd("AUTHENTICATE", q("PLAIN"), q(plain(ALICE,
                                                       PASSWORDS[ALICE])))
         assert r.status == "NO" and r.code == "ENCRYPT-NEEDED", r
@@ -248,3 +254,45 @@ def test_sieve_connect(tem, tmp_path):
     assert p.returncode == 0, p.stderr
     with session(tem) as c:
         assert c.list() == {}
+
+
+def test_pipelining_and_bad_commands(tem):
+    with session(tem) as c:
+        # several commands in one write, literals included
+        c.send(b'PUTSCRIPT "p" {6+}\r\nkeep;\n NOOP\r\n'
+               b'PUTSCRIPT "p" {6+}\r\nkeep;\n\r\nLISTSCRIPTS\r\n'
+               b'DELETESCRIPT "p"\r\nNOOP "end"\r\n')
+        r = c.response()
+        assert r.status == "NO", r          # a third argument: refused
+        assert c.response().status == "OK"
+        r = c.response()
+        assert r.status == "OK" and r.lines == [b'"p"'], r
+        assert c.response().status == "OK"
+        assert c.response().code == 'TAG "end"'
+        # the 20th refused command (one above) ends the session with BYE
+        c.send(b"BOGUS\r\n" * 19)
+        for _ in range(18):
+            assert c.response().status == "NO"
+        assert c.response().status == "BYE"
+        with pytest.raises(ConnClosed):
+            c.readline()
+
+
+def test_starttls_drops_pipelined_input(tem):
+    with SieveConn(tem.ports["managesieve"]) as c:
+        c.send(b"STARTTLS\r\nLISTSCRIPTS\r\n")   # the second: injected
+        assert c.response().status == "OK"
+        c.sock = insecure_tls_context().wrap_socket(c.sock)
+        r = c.response()
+        assert r.text == "TLS negotiation successful.", r
+        r = c.cmd("NOOP", q("after"))
+        assert r.status == "OK" and r.code == 'TAG "after"', r
+
+
+def test_cleartext_allowed_by_config():
+    with TemServer(services=("smtp", "managesieve"),
+                   extra_conf={"auth_allow_cleartext": "yes"}) as t:
+        with SieveConn(t.ports["managesieve"]) as c:
+            assert c.caps["SASL"] == "PLAIN"
+            c.login(ALICE, PASSWORDS[ALICE])
+            assert c.list() == {}

@@ -32,6 +32,7 @@ A_USERS = {
     "gus@a.test": "gus-secret-1",       # redirects to hal@b.test (loop)
     "kim@a.test": "kim-secret-1",       # a script that fails at run time
     "lee@a.test": "lee-secret-1",       # no script: writes to alice
+    "max@a.test": "max-secret-1",       # rejects everything
 }
 B_USERS = {a: a.split("@")[0] + "-secret-1" for a in (
     "bob@b.test", "carol@b.test", "dave@b.test", "erin@b.test",
@@ -47,6 +48,7 @@ Your mail will be read then.
 REDIRECT_FRED = 'redirect "carol@b.test";\n'
 REDIRECT_GUS = 'redirect "hal@b.test";\n'
 REDIRECT_HAL = 'redirect "gus@a.test";\n'
+REJECT = 'require "reject";\nreject "I do not take mail any more.";\n'
 FAILING = 'require "include";\nkeep;\ninclude :personal "missing";\n'
 
 
@@ -86,6 +88,7 @@ def hosts():
         put_script(a, "fred@a.test", REDIRECT_FRED)
         put_script(a, "gus@a.test", REDIRECT_GUS)
         put_script(a, "kim@a.test", FAILING)
+        put_script(a, "max@a.test", REJECT)
         put_script(b, "hal@b.test", REDIRECT_HAL)
         yield a, b
     except BaseException:
@@ -257,3 +260,35 @@ def test_failing_script_keeps_and_tells_the_user(hosts):
     assert notice["Auto-Submitted"] == "auto-generated"
     text = notice.get_content()
     assert "line 3:" in text and "missing" in text and "kept" in text
+
+
+def test_reject_sends_an_mdn_when_others_take_the_message(hosts):
+    """One transaction to max (rejects) and lee (no script): lee gets the
+    message, and the sender gets max's RFC 5429 MDN from <>."""
+    a, b = hosts
+    n = len(inbox(a, "lee@a.test"))
+    send_from_b(b, "dave@b.test", ["max@a.test", "lee@a.test"], "for two",
+                "rj1@b.test")
+    settle(a, b)
+    wait_for(lambda: len(inbox(a, "lee@a.test")) == n + 1,
+             what="lee's copy")
+    assert inbox(a, "max@a.test") == []
+    got = wait_for(lambda: replies_in(b, "dave@b.test"), what="the MDN")
+    assert len(got) == 1
+    mdn = got[0]
+    assert b.maildir_messages("dave@b.test")[0].startswith(
+        b"Return-Path: <>\n")
+    assert mdn.get_content_type() == "multipart/report"
+    assert mdn.get_param("report-type") == "disposition-notification"
+    assert str(mdn["Subject"]) == "Rejected: for two"
+    parts = list(mdn.iter_parts())
+    assert [p.get_content_type() for p in parts] == [
+        "text/plain", "message/disposition-notification",
+        "text/rfc822-headers"]
+    assert "I do not take mail any more." in parts[0].get_content()
+    report = parts[1].get_payload()
+    report = report if isinstance(report, str) else "\n".join(
+        str(x) for x in report)
+    assert "Final-Recipient: rfc822; max@a.test" in report
+    assert "Original-Message-ID: <rj1@b.test>" in report
+    assert "automatic-action/MDN-sent-automatically; deleted" in report

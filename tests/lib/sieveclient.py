@@ -13,9 +13,8 @@ AUTHENTICATE PLAIN in both forms. Trust: test code only.
 import base64
 import re
 import socket
-import ssl
 
-IO_TIMEOUT = 30
+from temserver import IO_TIMEOUT, RawConn, insecure_tls_context
 
 
 def q(s):
@@ -50,8 +49,9 @@ class Response:
 _STATUS = re.compile(rb'^(OK|NO|BYE)(?: \(([^)]*)\))?(?: (.*))?$')
 
 
-class SieveConn:
+class SieveConn(RawConn):
     def __init__(self, port, host="127.0.0.1", source=None):
+        # RawConn's reading and closing, on a socket from source
         self.sock = socket.create_connection(
             (host, port), timeout=IO_TIMEOUT,
             source_address=(source, 0) if source else None)
@@ -61,17 +61,12 @@ class SieveConn:
 
     # --- reading ---------------------------------------------------------
 
-    def _fill(self):
-        data = self.sock.recv(65536)
-        if not data:
-            raise EOFError("connection closed; had %r" % self.buf[:200])
-        self.buf += data
-
     def readline(self):
-        """One line; a line ending in {N} has its literal appended."""
-        while b"\r\n" not in self.buf:
-            self._fill()
-        line, self.buf = self.buf.split(b"\r\n", 1)
+        """One line without CRLF; a line ending in {N} has its literal
+        (marked by a NUL and "LIT") and the rest of the line appended."""
+        line = super().readline()
+        if line.endswith(b"\r"):
+            line = line[:-1]
         m = re.search(rb"\{(\d+)\}$", line)
         if m:
             n = int(m.group(1))
@@ -114,11 +109,6 @@ class SieveConn:
 
     # --- commands --------------------------------------------------------
 
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
     def cmd(self, verb, *args):
         parts = [verb.encode()]
         for a in args:
@@ -129,10 +119,7 @@ class SieveConn:
     def starttls(self):
         r = self.cmd("STARTTLS")
         assert r.status == "OK", r
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        self.sock = ctx.wrap_socket(self.sock)
+        self.sock = insecure_tls_context().wrap_socket(self.sock)
         r = self.response()     # RFC 5804 2.2: capabilities again
         self.caps = self.parse_caps(r.lines)
         return r
@@ -161,15 +148,3 @@ class SieveConn:
             assert m, line
             out[self._string(m.group(1))] = bool(m.group(2))
         return out
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
