@@ -129,6 +129,8 @@ static const struct key_case keys[] = {
 	    "1m", "60", { "", NULL } },
 	{ "milter_content_timeout", R_UINT, F(milter_content_timeout), "300",
 	    "10m", "600", { "-1", NULL } },
+	{ "sieve_before", R_STR, F(sieve_before), "(null)", "before.sieve",
+	    "/etc/tem/before.sieve", { "", NULL } },
 };
 #define NCASES (sizeof(keys) / sizeof(keys[0]))
 
