@@ -313,6 +313,93 @@ test_commit_local_and_queue(void)
 	buf_free(&front);
 }
 
+/* Sieve's per-copy decisions: a copy with its own header and flags (in
+ * cur/), a forward with its own header, a notice, and a held job the
+ * reply waits for. */
+static void
+release_later(void *arg)
+{
+	msg_commit_release(arg);
+}
+
+static void
+test_commit_copies(void)
+{
+	const char *head = "Subject: old\n\n", *body = "the body\n";
+	char *box = xasprintf("%s/mail/a.test/bob", tdir), *path, *got, *qc;
+	size_t glen, qlen;
+	struct done_rec d = { 0 };
+	struct msg_commit *c;
+	struct buf front;
+	struct dirent *e;
+	DIR *dir;
+	int files = 0;
+	char id[17];
+
+	buf_init(&front, 0);
+	buf_puts(&front, "Received: by test\n");
+	buf_puts(&front, head);
+	c = msg_commit_new("test", "0123456789abcdef", "s@x.test");
+	msg_commit_head_len(c, front.len);
+	buf_puts(&front, body);
+	msg_commit_local_copy(c, box, "bob@a.test", "Subject: new\n\n", 14,
+	    "FS");
+	msg_commit_forward(c, "bob@a.test", "far@b.test",
+	    "X-Sieve-Redirected-From: bob@a.test\n", "Subject: fwd\n\n", 14);
+	msg_commit_notice(c, box, "bob@a.test", xstrdup("Subject: n\n\nx\n"),
+	    15);
+	msg_commit_hold(c);
+	TEST_ASSERT(msg_commit_nlocal(c) == 1 && msg_commit_nremote(c) == 0);
+	msg_commit_start(c, &front, -1, 0, 0, tloop, commit_done, &d);
+	loop_post(tloop, release_later, c);
+	loop_run(tloop);
+	TEST_ASSERT(d.done && d.error == 0);
+	/* the copy: its own header, no shared one, flags in its name */
+	path = xasprintf("%s/cur", box);
+	dir = opendir(path);
+	while (dir && (e = readdir(dir)) != NULL) {
+		char *f;
+		if (e->d_name[0] == '.')
+			continue;
+		files++;
+		TEST_ASSERT(strstr(e->d_name, ":2,FS") != NULL);
+		f = xasprintf("%s/%s", path, e->d_name);
+		got = slurp(f, &glen);
+		TEST_ASSERT_STREQ(got, "Return-Path: <s@x.test>\nDelivered-To: "
+		    "bob@a.test\nSubject: new\n\nthe body\n");
+		free(got);
+		free(f);
+	}
+	if (dir)
+		closedir(dir);
+	TEST_ASSERT(files == 1);
+	free(path);
+	/* the notice, in new/ */
+	got = the_new_file(box, &glen);
+	TEST_ASSERT_STREQ(got, "Return-Path: <>\nDelivered-To: bob@a.test\n"
+	    "Subject: n\n\nx\n");
+	free(got);
+	/* the forward: a queue file of its own from bob */
+	{
+		struct queue_msg *m[4];
+		int n = queue_take_due(time(NULL) + 1, m, 4), found = 0;
+
+		for (int i = 0; i < n; i++) {
+			if (strcmp(m[i]->sender, "bob@a.test") == 0) {
+				memcpy(id, m[i]->id, sizeof(id));
+				found++;
+			}
+			queue_msg_free(&m[i]);
+		}
+		TEST_ASSERT(found == 1);
+	}
+	TEST_ASSERT(queue_read_content(id, &qc, &qlen) == 0);
+	TEST_ASSERT_STREQ(qc, "X-Sieve-Redirected-From: bob@a.test\n"
+	    "Subject: fwd\n\nthe body\n");
+	free(qc);
+	free(box);
+}
+
 /* No recipient at all (aliases to nowhere): done still runs, later. */
 static void
 test_commit_nothing(void)
@@ -398,6 +485,7 @@ main(void)
 	TEST_RUN(test_spool_error);
 	TEST_RUN(test_spool_free_in_flight);
 	TEST_RUN(test_commit_local_and_queue);
+	TEST_RUN(test_commit_copies);
 	TEST_RUN(test_commit_nothing);
 	TEST_RUN(test_fsutil);
 	queue_shutdown();
