@@ -176,7 +176,8 @@ class Tem(benchlib.Tem):
     """build/tem with an SMTP listener, delivering bench@bench.test to
     data/mail/bench.test/bench; EXTRA are more config lines (the milter)."""
 
-    def __init__(self, base, port, binary, extra=()):
+    def __init__(self, base, port, binary, extra=(), sieve=None):
+        self.sieve = sieve
         super().__init__(base, port, binary,
                          ["smtp_listen = 127.0.0.1:%d" % port,
                           "auth_allow_cleartext = yes",
@@ -187,10 +188,29 @@ class Tem(benchlib.Tem):
         self.maildir = os.path.join(self.data, "mail", "bench.test", "bench")
 
     def start(self):
-        """Start `tem serve`, add the domain and user; False if it fails."""
-        return super().start(
-            lambda: rcpt_accepted(self.port, ADDR.encode()),
-            "RCPT TO:<%s>" % ADDR)
+        """Start `tem serve`, add the domain and user (and make --sieve
+        the user's active script); False if it fails."""
+        if not super().start(
+                lambda: rcpt_accepted(self.port, ADDR.encode()),
+                "RCPT TO:<%s>" % ADDR):
+            return False
+        if self.sieve:
+            try:
+                with open(self.sieve, "rb") as f:
+                    subprocess.run([self.bin, "-c", self.conf, "sieve",
+                                    "put", ADDR, "bench"], input=f.read(),
+                                   stdout=subprocess.DEVNULL, check=True,
+                                   timeout=30)
+                subprocess.run([self.bin, "-c", self.conf, "sieve",
+                                "activate", ADDR, "bench"], check=True,
+                               stdout=subprocess.DEVNULL, timeout=30)
+            except (OSError, subprocess.CalledProcessError,
+                    subprocess.TimeoutExpired) as e:
+                log("tem: --sieve %s: %s" % (self.sieve, e))
+                self.stop()
+                return False
+            log("tem: %s is %s's active Sieve script" % (self.sieve, ADDR))
+        return True
 
 
 def make_dirs(path):
@@ -538,6 +558,10 @@ def parse_args():
     p.add_argument("--tem", default=os.path.join(ROOT, "build", "tem"))
     p.add_argument("--postfix-port", type=int, default=10025)
     p.add_argument("--tem-port", type=int, default=10027)
+    p.add_argument("--sieve", default=None, metavar="FILE",
+                   help="tem's bench user gets FILE as its active Sieve "
+                   "script (bench/smtp/rules20.sieve: 20 rules that keep "
+                   "the bench mail in INBOX); compare with a run without")
     p.add_argument("--keep", action="store_true",
                    help="keep the temporary directory (logs, configs)")
     p.add_argument("--milter", choices=("none", "rspamd"), default="none",
@@ -635,7 +659,7 @@ def start_servers(base, args, pf_settings=(), tem_extra=(), rspamd=None,
             # (with rspamd, tem still runs: its figures alone say something)
     tem_failed = False
     if args.only in ("both", "tem"):
-        tem = Tem(base, args.tem_port, args.tem, tem_extra)
+        tem = Tem(base, args.tem_port, args.tem, tem_extra, args.sieve)
         started.append(tem)
         tem_failed = True
         if tem.start():
