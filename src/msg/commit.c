@@ -317,12 +317,17 @@ commit_stored(struct maildir_job *job)
 			log_error("%s msg store-failed msgid=%s from=<%s> "
 			    "mailbox=%s error=\"%s\"", c->logid, c->msgid,
 			    c->sender, r->maildir, strerror(r->result));
-		} else
+		} else {
+			/* a folder other than INBOX: Junk, or Sieve's */
+			const char *f = strrchr(r->maildir, '/');
+			f = f && f[1] == '.' ? f + 1 : NULL;
 			log_info("%s smtp delivered msgid=%s from=<%s> "
-			    "to=<%s> size=%llu file=%s", c->logid, c->msgid,
-			    c->sender, r->label,
+			    "to=<%s> size=%llu file=%s%s%s%s%s", c->logid,
+			    c->msgid, c->sender, r->label,
 			    (unsigned long long)msg_commit_size(c),
-			    r->filename);
+			    r->filename, f ? " folder=" : "", f ? f : "",
+			    r->info ? " info=" : "", r->info ? r->info : "");
+		}
 	}
 	commit_settle(c);
 }

@@ -104,7 +104,9 @@ if header :contains "subject" "boss" {
     assert [msg["Subject"] for _, msg in fetch_all(m, "Lists")] == \
         ["a list mail"]
     m.logout()
-    assert "sieve fileinto-fallback user=alice@a.test" in tem.log_text()
+    log = tem.log_text()
+    assert "sieve fileinto-fallback user=alice@a.test" in log
+    assert " folder=.Lists" in log and " info=F" in log
 
 
 def test_editheader_and_discard(tem):
