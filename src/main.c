@@ -15,6 +15,7 @@
 #include "cli/cli_accounts.h"
 #include "cli/cli_dkim.h"
 #include "cli/cli_queue.h"
+#include "cli/cli_sieve_test.h"
 #include "conf/conf.h"
 #include "serve.h"
 #include "version.h"
@@ -84,6 +85,10 @@ main(int argc, char **argv)
 	}
 	argc -= i;
 	argv += i;
+	/* needs no config: a script and a message file */
+	if (argc > 1 && strcmp(argv[0], "sieve") == 0 &&
+	    strcmp(argv[1], "test") == 0)
+		return cli_sieve_test(argc - 1, argv + 1);
 	if (strcmp(argv[0], "serve") == 0) {
 		if (wants_help(argc, argv)) {
 			puts("usage: tem [-c FILE] serve\n"
