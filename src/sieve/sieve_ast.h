@@ -13,7 +13,8 @@
  * tags its command allows.
  *
  * Strings are kept as written (quoted-string escapes and multi-line
- * dot-stuffing removed, encoded-character already decoded when
+ * dot-stuffing removed, a multi-line string's line ends made CRLF as
+ * Pigeonhole does, encoded-character already decoded when
  * required); `${...}` variable references are expanded at run time only
  * when the script requires "variables". No string holds a NUL (the
  * compiler refuses one).
@@ -126,6 +127,19 @@ struct sieve_tags {
 	bool		 once, optional;
 };
 
+/*
+ * pos after validation (S: STRING, L: STRLIST, N: NUMBER):
+ *   require L; redirect, fileinto, reject, ereject, vacation, include S;
+ *   set S S (name, value); addheader S S (name, value); global L;
+ *   setflag/addflag/removeflag [S] L and hasflag [L] L (npos 2: the
+ *   first is the variable name(s)); deleteheader S [L] (name, value
+ *   patterns); header, address, envelope, string L L; exists, body,
+ *   mailboxexists L; size N (tags.over); date S S L (header, date-part,
+ *   keys); currentdate S L; the others none. A block that is written
+ *   but empty has block != NULL and nblock 0. tags.seconds: vacation's
+ *   :days (0 raised to 1) times 86400 or :seconds, duplicate's
+ *   :seconds (has_period tells it was given).
+ */
 struct sieve_node {
 	char		*name;		/* lower case identifier */
 	int		 id;		/* sieve_cmd_id or sieve_test_id */
@@ -174,7 +188,8 @@ struct sieve_script {
 	size_t		 nglobals;
 };
 
-/* sieve_ast.c: frees a node tree (used by the parser on errors too). */
+/* sieve_ast.c: frees what a node holds (not n itself: nodes live in
+ * arrays), its children included; used by the parser on errors too. */
 void sieve_node_free(struct sieve_node *n);
 void sieve_arg_free(struct sieve_arg *a);
 

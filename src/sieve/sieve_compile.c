@@ -1,0 +1,57 @@
+/*
+ * sieve_compile - sieve_compile() of sieve.h: the size check, the
+ * generic parse (sieve_parse.c), then validation against the commands'
+ * signatures (sieve_validate.c). Also the default limits.
+ *
+ * Trust: the script text is untrusted (see sieve_lex.c, sieve_parse.c).
+ */
+#include <string.h>
+
+#include "sieve/sieve_compile.h"
+#include "util/xmalloc.h"
+
+void
+sieve_limits_default(struct sieve_limits *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->max_script_size = 1024 * 1024;
+	l->max_nesting = 32;
+	l->max_commands = 10000;
+	l->max_string = 64 * 1024;
+	l->max_steps = 100000;
+	l->max_match_steps = 1000000;
+	l->max_variables = 128;
+	l->max_variable_size = 4096;
+	l->max_redirects = 4;
+	l->max_actions = 32;
+	l->max_include_depth = 5;
+	l->max_includes = 10;
+	l->max_header_edits = 64;
+	l->max_body = 1024 * 1024;
+}
+
+struct sieve_script *
+sieve_compile(const char *text, size_t len, const struct sieve_limits *limits,
+    struct sieve_error *err)
+{
+	struct sieve_limits def;
+	struct sieve_script *sc;
+
+	memset(err, 0, sizeof(*err));
+	if (limits == NULL) {
+		sieve_limits_default(&def);
+		limits = &def;
+	}
+	if (len > limits->max_script_size) {
+		sieve_error_set(err, 1, 1, "script is larger than %zu octets",
+		    limits->max_script_size);
+		return NULL;
+	}
+	sc = xmalloc(sizeof(*sc));
+	if (sieve_parse(text, len, limits, sc, err) < 0 ||
+	    sieve_validate(sc, limits, err) < 0) {
+		sieve_script_free(&sc);
+		return NULL;
+	}
+	return sc;
+}
