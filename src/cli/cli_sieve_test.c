@@ -234,7 +234,7 @@ put_flags(char **flags, size_t nflags)
 		qsort(v, n, sizeof(*v), flag_cmp);
 		fputs(" flags=\"", stdout);
 		for (i = 0; i < n; i++) {
-			if (i > 0 && strcasecmp(v[i], v[i - 1]) == 0)
+			if (i > 0 && strcmp(v[i], v[i - 1]) == 0)
 				continue;
 			printf("%s%s", i > 0 ? " " : "", v[i]);
 		}

@@ -31,10 +31,10 @@
  *   header "Name: value"      (every field of the header section when
  *                              editheader changed it, unfolded, in order)
  *   error "line N: what"      (a run-time error; implicit-keep follows)
- * Flags are sorted case-insensitively, duplicates dropped, system flags
- * spelled as RFC 3501 does (\Seen). Strings escape \ " CR LF as \\ \" \r
- * \n. A compile error prints "SCRIPT:LINE: msg" on stderr and exits 1;
- * usage errors exit 2.
+ * Flags are sorted case-insensitively, system flags spelled as RFC 3501
+ * does (\Seen), then exact duplicates dropped (keywords keep their
+ * case). Strings escape \ " CR LF as \\ \" \r \n. A compile error
+ * prints "SCRIPT:LINE: msg" on stderr and exits 1; usage errors exit 2.
  */
 #ifndef TEM_CLI_SIEVE_TEST_H
 #define TEM_CLI_SIEVE_TEST_H

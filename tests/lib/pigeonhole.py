@@ -38,13 +38,13 @@ SYSTEM_FLAGS = {f.lower(): f for f in
 
 
 def canon_flags(flags):
-    """' flags="..."' as tem prints it: sorted, case-insensitively
-    deduplicated, system flags spelled as RFC 3501 does."""
+    """' flags="..."' as tem prints it: system flags spelled as RFC 3501
+    does, sorted case-insensitively, exact duplicates dropped."""
     seen, out = set(), []
     words = [SYSTEM_FLAGS.get(w.lower(), w) for w in flags.split()]
     for w in sorted(words, key=lambda w: (w.lower(), w)):
-        if w.lower() not in seen:
-            seen.add(w.lower())
+        if w not in seen:
+            seen.add(w)
             out.append(w)
     return ' flags="%s"' % " ".join(out) if out else ""
 
@@ -84,7 +84,6 @@ plugin {{
   sieve_extensions = +editheader +vacation-seconds
   sieve = file:{incdir};active={tmp}/home/.dovecot.sieve
   sieve_global = {incdir}/global
-  sieve_vacation_min_period = 0
 }}
 """)
     return conf
