@@ -50,6 +50,8 @@ DISAGREE = {
         "a missing include: Pigeonhole's compile error, tem's run-time one",
     "reject-then-fileinto":
         "the conflict's error names the reject (Pigeonhole) or the fileinto",
+    "match-question-before-star":
+        "Pigeonhole's :matches ignores the text between '?' and a later '*'",
     "flags-keep-flags":
         "keywords a and A: Pigeonhole keeps both, tem the first",
 }

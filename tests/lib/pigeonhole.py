@@ -10,6 +10,7 @@ second run with -e (execute) against a private Maildir shows what
 editheader did to the stored message, which the report does not.
 """
 
+import email.header
 import os
 import re
 import shlex
@@ -179,7 +180,9 @@ def parse_report(out, err, rc, subject, user, sender):
         if ln == "START MESSAGE":
             body = []
             continue
-        s = ln.strip()
+        s = ln.lstrip()     # a value may end in spaces
+        if cur is not None and ln.endswith("<MIME>"):
+            cur["mime"] = True      # the implicit handle names :mime
         if s.startswith("* "):
             cur = {"section": section, "what": s[2:], "subs": [], "kv": {}}
             lines.append(cur)
@@ -227,8 +230,24 @@ def canon_action(a, subject, user, sender):
             quote(kv.get("subject", "Auto: " + subject)), kv.get("seconds"))
         if not implicit:
             s += " handle=" + quote(handle)
+        if a.get("mime"):
+            s += " mime"
         return s + " reason=" + quote(a.get("reason", ""))
     return "unknown " + quote(what)
+
+
+def sent_subject(out):
+    """The decoded Subject of the vacation reply sieve-test -e printed."""
+    end = out.find("\nAuto-Submitted: auto-replied")
+    if end < 0:
+        return None
+    m = None
+    for m in re.finditer(r"^Subject: (.*(?:\n[ \t].*)*)$", out[:end], re.M):
+        pass
+    if m is None:
+        return None
+    raw = re.sub(r"\n[ \t]", " ", m.group(1))
+    return str(email.header.make_header(email.header.decode_header(raw)))
 
 
 def header_fields(text):
@@ -274,6 +293,14 @@ def canonical(script, message, argfile):
                 # the report lists the action; only executing it applies
                 # RFC 5230's do-not-reply rules (lists, bulk, not to me)
                 lines = [a for a in lines if not a.startswith("vacation ")]
+            elif vacation:
+                # the report shows a :subject only; the reply has the
+                # final one (the default made from the original)
+                sent = sent_subject(out)
+                lines = [re.sub(r' subject="(?:[^"\\]|\\.)*"',
+                                lambda _: " subject=" + quote(sent), a)
+                         if a.startswith("vacation ") and sent is not None
+                         else a for a in lines]
             head = stored_header(run) if edits else None
             if head is not None and head != header_fields(orig):
                 lines += ["header " + quote(h) for h in head]
