@@ -21,8 +21,8 @@
  * :content type lists match as Pigeonhole: "" any part, "text" any
  * text/ part, "text/html" that type only, case-insensitively; "text/"
  * matches nothing. :text is :content "text" with text/html turned into
- * plain text (tags, comments, script and style dropped, entities
- * decoded), as Pigeonhole's :text does; :raw is the body undecoded.
+ * plain text as Dovecot renders it for Pigeonhole (below); :raw is the
+ * body undecoded.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -93,138 +93,189 @@ has_body(const char *d, const struct mime_part *p)
 
 /* ---- HTML to text (for :text) ---- */
 
-static bool
-tag_is(const char *s, size_t len, const char *name)
-{
-	size_t n = strlen(name);
+/*
+ * Rendered as Dovecot's mail-html2text does (what Pigeonhole's :text
+ * searches): text is copied as it is (white space not collapsed), every
+ * tag becomes one space unless a space was just written ("Hello <b>html
+ * </b> world" gives "Hello html  world"), comments, <script> and <style>
+ * vanish, CDATA is text, entities are decoded (names case-sensitively,
+ * as sieve-test: "&AMP;" is not "&"; a name not known here gives
+ * nothing; a broken one loses its '&').
+ */
+enum hstate { H_TEXT, H_TAG, H_DQ, H_SQ, H_COMMENT, H_COMMENT_END,
+	H_SCRIPT, H_STYLE, H_CDATA };
 
-	return len >= n && strncasecmp(s, name, n) == 0 &&
-	    (len == n || !isalnum((unsigned char)s[n]));
-}
+static const struct { const char *name; uint32_t cp; } entities[] = {
+	{ "amp", '&' }, { "lt", '<' }, { "gt", '>' }, { "quot", '"' },
+	{ "apos", '\'' }, { "nbsp", 0xA0 }, { "copy", 0xA9 },
+	{ "reg", 0xAE }, { "laquo", 0xAB }, { "raquo", 0xBB },
+	{ "euro", 0x20AC }, { "hellip", 0x2026 }, { "ndash", 0x2013 },
+	{ "mdash", 0x2014 }, { "lsquo", 0x2018 }, { "rsquo", 0x2019 },
+	{ "ldquo", 0x201C }, { "rdquo", 0x201D }, { "bull", 0x2022 },
+	{ "trade", 0x2122 }, { "shy", 0xAD }, { "deg", 0xB0 },
+	{ "eacute", 0xE9 }, { "egrave", 0xE8 }, { "agrave", 0xE0 },
+	{ "auml", 0xE4 }, { "ouml", 0xF6 }, { "uuml", 0xFC },
+	{ "Auml", 0xC4 }, { "Ouml", 0xD6 }, { "Uuml", 0xDC },
+	{ "szlig", 0xDF }, { "ccedil", 0xE7 },
+};
 
-/* A tag that starts a new line when rendered. */
-static bool
-tag_breaks(const char *s, size_t len)
-{
-	static const char *const blocks[] = { "br", "p", "div", "tr", "li",
-	    "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol",
-	    "blockquote", "pre", "hr", "title", NULL };
-
-	if (len > 0 && s[0] == '/') {
-		s++;
-		len--;
-	}
-	for (size_t i = 0; blocks[i] != NULL; i++)
-		if (tag_is(s, len, blocks[i]))
-			return true;
-	return false;
-}
-
-/* Decodes the entity at s[0] == '&'; returns its length (0: not one). */
+/* The entity after '&' at s[0..len): octets used after the '&' (0: a
+ * broken one, only the '&' is dropped). */
 static size_t
 entity(const char *s, size_t len, struct buf *out)
 {
-	static const struct { const char *n; const char *v; } named[] = {
-		{ "amp;", "&" }, { "lt;", "<" }, { "gt;", ">" },
-		{ "quot;", "\"" }, { "apos;", "'" }, { "nbsp;", " " },
-	};
-	size_t i = 1;
+	char name[10];
+	size_t i;
 	uint32_t cp = 0;
+	char *end;
 
-	for (size_t k = 0; k < sizeof(named) / sizeof(named[0]); k++) {
-		size_t n = strlen(named[k].n);
+	for (i = 0; i < len && s[i] != ';'; i++)
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' ||
+		    s[i] == '\n' || i + 1 >= sizeof(name))
+			return 0;
+	if (i == len)
+		return 0;
+	memcpy(name, s, i);
+	name[i] = '\0';
+	for (size_t k = 0; k < sizeof(entities) / sizeof(entities[0]) &&
+	    cp == 0; k++)
+		if (strcmp(entities[k].name, name) == 0)	/* "&AMP;": "" */
+			cp = entities[k].cp;
+	if (cp == 0 && name[0] == '#' && isxdigit((unsigned char)name[
+	    name[1] == 'x' ? 2 : 1])) {
+		unsigned long v = name[1] == 'x' ? strtoul(name + 2, &end, 16) :
+		    strtoul(name + 1, &end, 10);
 
-		if (len > n && strncasecmp(s + 1, named[k].n, n) == 0) {
-			buf_puts(out, named[k].v);
-			return n + 1;
-		}
+		if (*end == '\0' && v <= 0x10FFFF && (v < 0xD800 || v > 0xDFFF))
+			cp = (uint32_t)v;
 	}
-	if (len < 4 || s[1] != '#')
-		return 0;
-	i = 2;
-	if (s[i] == 'x' || s[i] == 'X') {
-		for (i++; i < len && i < 12 && isxdigit((unsigned char)s[i]); i++)
-			cp = cp * 16 + (uint32_t)(isdigit((unsigned char)s[i]) ?
-			    s[i] - '0' : (tolower((unsigned char)s[i]) - 'a' + 10));
-	} else {
-		for (; i < len && i < 12 && isdigit((unsigned char)s[i]); i++)
-			cp = cp * 10 + (uint32_t)(s[i] - '0');
-	}
-	if (i >= len || s[i] != ';' || cp == 0 || cp > 0x10FFFF ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	utf8_append(out, cp);
+	if (cp != 0)
+		utf8_append(out, cp);
 	return i + 1;
 }
 
-/* Where the element's content ends: past "</name ...>", or len. */
-static size_t
-skip_element(const char *s, size_t len, size_t i, const char *name)
+static void
+add_space(struct buf *out)
+{
+	if (out->len > 0 && out->data[out->len - 1] != ' ')
+		buf_putc(out, ' ');
+}
+
+/* Does s[0..len) start with lit (case-insensitively)? */
+static bool
+starts(const char *s, size_t len, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return len >= n && strncasecmp(s, lit, n) == 0;
+}
+
+/* A tag name is followed by white space or '>'. */
+static bool
+tag_named(const char *s, size_t len, const char *name)
 {
 	size_t n = strlen(name);
 
-	for (; i + n + 2 <= len; i++)
-		if (s[i] == '<' && s[i + 1] == '/' &&
-		    tag_is(s + i + 2, len - i - 2, name)) {
-			const char *gt = memchr(s + i, '>', len - i);
-
-			return gt != NULL ? (size_t)(gt - s) + 1 : len;
-		}
-	return len;
+	return len > n && strncasecmp(s, name, n) == 0 && (s[n] == '>' ||
+	    s[n] == ' ' || s[n] == '\t' || s[n] == '\r' || s[n] == '\n');
 }
 
-/* Renders HTML as plain text: white space runs collapse to one space,
- * block tags break lines. One pass; script/style/comments skipped. */
+/* What '<' at s[i] opens; returns where scanning goes on. */
+static size_t
+tag_open(const char *s, size_t len, size_t i, enum hstate *st)
+{
+	const char *t = s + i + 1;
+	size_t tl = len - i - 1;
+
+	if (starts(t, tl, "!--")) {
+		*st = H_COMMENT;
+		return i + 4;
+	}
+	if (tag_named(t, tl, "script")) {
+		*st = H_SCRIPT;
+		return i + 8;
+	}
+	if (tag_named(t, tl, "style")) {
+		*st = H_STYLE;
+		return i + 7;
+	}
+	if (starts(t, tl, "![CDATA[")) {
+		*st = H_CDATA;
+		return i + 9;
+	}
+	*st = H_TAG;
+	return i + 1;
+}
+
 static void
 html_text(const char *s, size_t len, struct buf *out)
 {
-	size_t i = 0, n;
-	bool space = false;
+	enum hstate st = H_TEXT;
+	size_t i = 0;
 
 	while (i < len) {
 		char c = s[i];
 
-		if (c == '<') {
-			const char *gt;
-			size_t tl;
-
-			if (len - i >= 4 && memcmp(s + i, "<!--", 4) == 0) {
-				const char *e = memmem(s + i + 4, len - i - 4,
-				    "-->", 3);
-
-				i = e != NULL ? (size_t)(e - s) + 3 : len;
+		switch (st) {
+		case H_TEXT:
+			if (c == '<') {
+				i = tag_open(s, len, i, &st);
 				continue;
 			}
-			gt = memchr(s + i, '>', len - i);
-			tl = (gt != NULL ? (size_t)(gt - s) : len) - i - 1;
-			if (tag_breaks(s + i + 1, tl)) {
-				buf_putc(out, '\n');
-				space = false;
+			if (c == '&') {
+				i += 1 + entity(s + i + 1, len - i - 1, out);
+				continue;
 			}
-			if (tag_is(s + i + 1, tl, "script") ||
-			    tag_is(s + i + 1, tl, "style"))
-				i = skip_element(s, len, i + 1 + tl,
-				    tag_is(s + i + 1, tl, "script") ?
-				    "script" : "style");
-			else
-				i += tl + 2;
-			continue;
+			buf_putc(out, c);
+			break;
+		case H_TAG:
+			if (c == '"')
+				st = H_DQ;
+			else if (c == '\'')
+				st = H_SQ;
+			else if (c == '>') {
+				st = H_TEXT;
+				add_space(out);
+			}
+			break;
+		case H_DQ:
+		case H_SQ:
+			if (c == '\\')
+				i++;
+			else if (c == (st == H_DQ ? '"' : '\''))
+				st = H_TAG;
+			break;
+		case H_COMMENT:
+			if (c == '-' && i + 1 < len && s[i + 1] == '-') {
+				st = H_COMMENT_END;
+				i++;
+			}
+			break;
+		case H_COMMENT_END:
+			if (c == '>')
+				st = H_TEXT;
+			else if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
+				st = H_COMMENT;
+			break;
+		case H_SCRIPT:
+		case H_STYLE:
+			if (c == '<' && starts(s + i, len - i, st == H_SCRIPT ?
+			    "</script>" : "</style>")) {
+				i += st == H_SCRIPT ? 9 : 8;
+				add_space(out);
+				st = H_TEXT;
+				continue;
+			}
+			break;
+		case H_CDATA:
+			if (c == ']' && starts(s + i, len - i, "]]>")) {
+				i += 3;
+				st = H_TEXT;
+				continue;
+			}
+			buf_putc(out, c);
+			break;
 		}
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-			if (!space && out->len > 0 &&
-			    out->data[out->len - 1] != '\n')
-				buf_putc(out, ' ');
-			space = true;
-			i++;
-			continue;
-		}
-		space = false;
-		if (c == '&' && (n = entity(s + i, len - i, out)) > 0) {
-			i += n;
-			continue;
-		}
-		if (buf_putc(out, c) < 0)
-			return;
 		i++;
 	}
 }

@@ -127,6 +127,6 @@ int sieve_decode_encoded(char **s, int line, struct sieve_error *err);
 /* The command-specific checks after the signature's (address headers,
  * envelope parts, mailbox and header names, variable names ...). */
 int sieve_check_node(struct sieve_script *sc, struct sieve_node *n,
-    bool test, struct sieve_error *err);
+    bool test, const struct sieve_limits *l, struct sieve_error *err);
 
 #endif

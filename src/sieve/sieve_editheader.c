@@ -62,25 +62,45 @@ edit_end(struct sieve_run *s)
 	s->head_len = s->ehead.len;
 }
 
-/* The new field, one line: 8-bit values as one RFC 2047 word. */
+/* The new field: line breaks in the value become folding; an 8-bit
+ * value goes as RFC 2047 words of at most 45 octets each (60 encoded,
+ * under the 75 of RFC 2047 2), cut between UTF-8 characters. */
 static void
 field_format(const char *name, const char *v, size_t len, const char *eol,
     struct buf *out)
 {
-	size_t i;
+	size_t i, n;
 	bool eight = false;
 
+	while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n'))
+		len--;
 	for (i = 0; i < len; i++)
-		if ((unsigned char)v[i] >= 0x80 || v[i] == '\r' ||
-		    v[i] == '\n')
+		if ((unsigned char)v[i] >= 0x80)
 			eight = true;
 	buf_printf(out, "%s: ", name);
-	if (!eight)
-		buf_append(out, v, len);
-	else {
+	for (i = 0; eight && i < len; i += n) {
+		n = len - i > 45 ? 45 : len - i;
+		while (i + n < len && n > 1 &&
+		    ((unsigned char)v[i + n] & 0xC0) == 0x80)
+			n--;
+		if (i > 0) {
+			buf_puts(out, eol);
+			buf_putc(out, ' ');
+		}
 		buf_puts(out, "=?UTF-8?B?");
-		base64_encode(v, len, out);
+		base64_encode(v + i, n, out);
 		buf_puts(out, "?=");
+	}
+	for (i = 0; !eight && i < len; i++) {
+		if (v[i] == '\r')
+			continue;
+		if (v[i] != '\n') {
+			buf_putc(out, v[i]);
+			continue;
+		}
+		buf_puts(out, eol);
+		if (i + 1 >= len || (v[i + 1] != ' ' && v[i + 1] != '\t'))
+			buf_putc(out, ' ');
 	}
 	buf_puts(out, eol);
 }

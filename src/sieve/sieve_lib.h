@@ -43,6 +43,8 @@ struct sieve_match_budget {
  * i;ascii-numeric: a string not starting with a digit is +infinity (RFC
  * 4790 9.1). cap, when not NULL, is filled on a :matches success. 1: it
  * matches, 0: no, -1: the budget ran out (the run fails with an error).
+ * b NULL: a budget of 1000000 steps for this call alone. '?' is one
+ * octet and a backslash makes the next octet literal, as in Pigeonhole.
  */
 int sieve_match(enum sieve_match m, enum sieve_rel rel, enum sieve_cmp cmp,
     const char *value, size_t vlen, const char *key, size_t klen,
@@ -58,7 +60,8 @@ typedef const char *sieve_var_lookup(void *arg, const char *name,
 
 /* Expands "${name}" and "${N}" references in s (RFC 5229 3): names are
  * identifier ("." identifier)*, numbers are match variables; anything
- * else stays literal. out is cut at max octets. */
+ * else stays literal. At most max octets are appended to out (cut on a
+ * UTF-8 character boundary). */
 void sieve_expand(const char *s, sieve_var_lookup *lookup, void *arg,
     const struct sieve_captures *cap, size_t max, struct buf *out);
 
@@ -74,7 +77,10 @@ bool sieve_var_name_ok(const char *name);
 
 /* The part of addr-spec "local@domain" (RFC 5228 2.7.4; :user/:detail
  * split at the first sep, RFC 5233). false: the part does not exist
- * (:detail without sep), and the test treats it as not matching. */
+ * (:detail without sep), and the test treats it as not matching. Each
+ * character of sep is a separator (NULL or "": "+"). An addr that is not
+ * an addr-spec has only :all (itself); "" (the null reverse-path) is ""
+ * for every part (RFC 5228 5.4). */
 bool sieve_addr_part(const char *addr, size_t len, enum sieve_addrpart part,
     const char *sep, struct buf *out);
 
@@ -109,9 +115,11 @@ bool sieve_date_part(time_t t, int zone, const char *part,
  * The texts the body test searches (RFC 5173 5): RAW: the body as is;
  * CONTENT: each MIME part whose Content-Type matches one of types ("":
  * any; "text": any text/; "text/html": that one), decoded (base64/QP)
- * and converted to UTF-8 for text parts; TEXT: as CONTENT "text". head is
- * the top-level header section. cb gets each text; the total given is cut
- * at max octets.
+ * and converted to UTF-8 for text parts; TEXT: as CONTENT "text" with
+ * text/html rendered as plain text. As Pigeonhole: a multipart part gives
+ * its prologue and epilogue, a message/rfc822 part the embedded header.
+ * head is the top-level header section. cb gets each text; the total
+ * given is cut at max octets.
  */
 void sieve_body_texts(const char *head, size_t hlen, const char *body,
     size_t blen, enum sieve_body_xform x, char * const *types,

@@ -379,9 +379,9 @@ run_in_scope(struct sieve_run *s, const struct sieve_script *sc)
 /* include (RFC 6609 3.2): loops are errors, :once runs a script once per
  * run, :optional ignores a missing one. */
 static void
-do_include(struct sieve_run *s, const struct sieve_node *c)
+include_run(struct sieve_run *s, const struct sieve_node *c,
+    const char *name)
 {
-	const char *name = c->pos[0].strs[0];
 	long i = incl_find(s, c->tags.global, name);
 
 	if (i >= 0 && s->incl[i].active) {
@@ -404,6 +404,23 @@ do_include(struct sieve_run *s, const struct sieve_node *c)
 	s->depth--;
 	s->incl[i].active = false;
 	s->incl[i].ran = true;
+}
+
+/* The name may hold variables (checked by the compiler otherwise). */
+static void
+do_include(struct sieve_run *s, const struct sieve_node *c)
+{
+	struct buf tmp;
+	const char *name;
+
+	buf_init(&tmp, 0);
+	name = sr_str(s, c->pos[0].strs[0], &tmp, NULL);
+	if (*name == '\0' || strchr(name, '/') != NULL)
+		sr_fail(s, c->line, "include: invalid script name '%.100s'",
+		    name);
+	else
+		include_run(s, c, name);
+	buf_free(&tmp);
 }
 
 /* set (RFC 5229 4): the value expanded, then the modifiers. */
@@ -541,6 +558,8 @@ sieve_run(struct sieve_script * const *scripts, size_t n,
 	for (i = 0; i < n && !s.failed; i++) {
 		if (i > 0 && s.keep_cancelled)
 			break;
+		if (scripts[i] == NULL)		/* a slot without a script */
+			continue;
 		sieve_captures_clear(&s.cap);
 		run_in_scope(&s, scripts[i]);
 		scope_free(&s.globals);

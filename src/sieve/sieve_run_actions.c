@@ -19,6 +19,7 @@
 
 #include "mail/rfc5322.h"
 #include "sieve/sieve_run_int.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 /* ---- flags (RFC 5232) ---- */
@@ -64,20 +65,41 @@ flags_each(const char *s, size_t len, void (*fn)(struct buf *, const char *,
 	}
 }
 
+/* A flag IMAP can store: a system flag other than \Recent, or an atom. */
+static bool
+flag_ok(const char *f, size_t len)
+{
+	size_t i;
+
+	if (f[0] == '\\') {
+		for (i = 0; i < sizeof(sysflags) / sizeof(sysflags[0]); i++)
+			if (strlen(sysflags[i]) == len &&
+			    strncmp(sysflags[i], f, len) == 0)
+				return true;
+		return false;
+	}
+	for (i = 0; i < len; i++)
+		if ((unsigned char)f[i] <= ' ' || (unsigned char)f[i] >= 0x7f
+		    || strchr("(){%*\"\\]", f[i]) != NULL)
+			return false;
+	return true;
+}
+
 static void
 flag_add(struct buf *set, const char *f, size_t len)
 {
 	size_t i;
 
-	if (flags_has(set, f, len))
-		return;
-	if (set->len > 0)
-		buf_putc(set, ' ');
 	/* system flags in their canonical case */
 	for (i = 0; i < sizeof(sysflags) / sizeof(sysflags[0]); i++)
 		if (strlen(sysflags[i]) == len &&
 		    strncasecmp(sysflags[i], f, len) == 0)
 			f = sysflags[i];
+	/* invalid ones are ignored, as Pigeonhole does (with a warning) */
+	if (!flag_ok(f, len) || flags_has(set, f, len))
+		return;
+	if (set->len > 0)
+		buf_putc(set, ' ');
 	buf_append(set, f, len);
 }
 
@@ -109,26 +131,6 @@ void
 sr_flags_parse(const char *s, size_t len, struct buf *out)
 {
 	flags_each(s, len, flag_add, out);
-}
-
-/* A flag IMAP can store: a system flag other than \Recent, or an atom. */
-static bool
-flag_ok(const char *f, size_t len)
-{
-	size_t i;
-
-	if (f[0] == '\\') {
-		for (i = 0; i < sizeof(sysflags) / sizeof(sysflags[0]); i++)
-			if (strlen(sysflags[i]) == len &&
-			    strncmp(sysflags[i], f, len) == 0)
-				return true;
-		return false;
-	}
-	for (i = 0; i < len; i++)
-		if ((unsigned char)f[i] <= ' ' || (unsigned char)f[i] >= 0x7f
-		    || strchr("(){%*\"\\]", f[i]) != NULL)
-			return false;
-	return true;
 }
 
 void
@@ -177,25 +179,19 @@ action_flags(struct sieve_run *s, const struct sieve_node *c,
 	buf_free(&set);
 }
 
-/* Adds the flags of b to a (a folded duplicate). */
+/* A folded duplicate stores with the later action's flags, as
+ * Pigeonhole does ("fileinto :flags "a" "A"; fileinto :flags "b" "A""
+ * stores A once with b). */
 static void
-flags_merge(struct sieve_action *a, struct sieve_action *b)
+flags_take(struct sieve_action *a, struct sieve_action *b)
 {
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < b->nflags; i++) {
-		for (j = 0; j < a->nflags; j++)
-			if (strcasecmp(a->flags[j], b->flags[i]) == 0)
-				break;
-		if (j < a->nflags) {
-			free(b->flags[i]);
-			continue;
-		}
-		a->flags = xrealloc(a->flags, (a->nflags + 1) *
-		    sizeof(*a->flags));
-		a->flags[a->nflags++] = b->flags[i];
-	}
-	free(b->flags);
+	for (i = 0; i < a->nflags; i++)
+		free(a->flags[i]);
+	free(a->flags);
+	a->flags = b->flags;
+	a->nflags = b->nflags;
 	b->flags = NULL;
 	b->nflags = 0;
 }
@@ -247,20 +243,20 @@ static const char *const type_names[] = {
 	"keep", "fileinto", "redirect", "reject", "discard", "vacation",
 };
 
-/* reject against the actions already taken (RFC 5429 2.1). */
-static bool
-reject_conflict(struct sieve_run *s, int line, bool adding_reject)
+bool
+sr_reject_conflict(struct sieve_run *s, int line, const char *what)
 {
 	struct sieve_result *r = s->r;
 	size_t i;
 
-	if (!adding_reject) {
+	if (what != NULL) {
 		if (!s->rejected)
 			return false;
 		for (i = 0; r->actions[i].type != SIEVE_REJECT; i++)
 			;
-		sr_fail(s, line, "action conflicts with reject (line %d)",
-		    r->actions[i].line);
+		/* blamed on the reject, as Pigeonhole does */
+		sr_fail(s, r->actions[i].line, "reject conflicts with %s "
+		    "(line %d)", what, line);
 		return true;
 	}
 	for (i = 0; i < r->nactions; i++) {
@@ -286,7 +282,7 @@ do_store(struct sieve_run *s, const struct sieve_node *c,
 	bool inbox = mailbox == NULL || strcasecmp(mailbox, "INBOX") == 0;
 	size_t i;
 
-	if (reject_conflict(s, c->line, false))
+	if (sr_reject_conflict(s, c->line, mailbox ? "fileinto" : "keep"))
 		return;
 	if (!c->tags.copy && mailbox != NULL)
 		s->keep_cancelled = true;
@@ -297,7 +293,7 @@ do_store(struct sieve_run *s, const struct sieve_node *c,
 		    SIEVE_FILEINTO && strcasecmp(a->mailbox, "INBOX") == 0)))
 		    || (!inbox && a->type == SIEVE_FILEINTO &&
 		    strcmp(a->mailbox, mailbox) == 0)) {
-			flags_merge(a, &tmp);
+			flags_take(a, &tmp);
 			a->create |= c->tags.create;
 			a->copy &= c->tags.copy;
 			return;
@@ -327,8 +323,9 @@ do_fileinto(struct sieve_run *s, const struct sieve_node *c)
 
 	buf_init(&tmp, 0);
 	mbox = sr_str(s, c->pos[0].strs[0], &tmp, NULL);
-	if (*mbox == '\0')
-		sr_fail(s, c->line, "fileinto: empty mailbox name");
+	if (*mbox == '\0' || !utf8_valid(mbox, strlen(mbox)))
+		sr_fail(s, c->line, "fileinto: invalid mailbox name '%.100s'",
+		    mbox);
 	else
 		do_store(s, c, mbox);
 	buf_free(&tmp);
@@ -345,7 +342,7 @@ do_redirect(struct sieve_run *s, const struct sieve_node *c)
 	char *addr;
 	size_t i, len;
 
-	if (reject_conflict(s, c->line, false))
+	if (sr_reject_conflict(s, c->line, "redirect"))
 		return;
 	buf_init(&tmp, 0);
 	v = sr_str(s, c->pos[0].strs[0], &tmp, &len);
@@ -390,7 +387,7 @@ do_reject(struct sieve_run *s, const struct sieve_node *c)
 	struct sieve_action *a;
 	struct buf tmp;
 
-	if (reject_conflict(s, c->line, true))
+	if (sr_reject_conflict(s, c->line, NULL))
 		return;
 	if (s->vacation_done) {
 		sr_fail(s, c->line, "reject conflicts with vacation");

@@ -123,6 +123,10 @@ bool sr_action(struct sieve_run *s, const struct sieve_node *c);
 /* The flags of a flag string list (:flags, or the internal variable):
  * split at white space, deduplicated (case-insensitively), normalised. */
 void sr_flags_parse(const char *s, size_t len, struct buf *out);
+/* reject/ereject against the other actions (RFC 5429 2.1): what is the
+ * action being added ("fileinto"...), NULL for a reject; true: a
+ * conflict (the run failed, blamed on the reject's line). */
+bool sr_reject_conflict(struct sieve_run *s, int line, const char *what);
 /* The flags of text as an array for an action. */
 void sr_flags_array(const char *text, size_t len, char ***v, size_t *n);
 /* Compares two addr-specs: the local part exactly, the domain in any

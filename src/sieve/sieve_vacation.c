@@ -77,6 +77,18 @@ first_value(struct sieve_run *s, const char *name)
 	return v;
 }
 
+/* An :addresses entry as an addr-spec ("Bob <b@x>" gives "b@x"). */
+static bool
+extra_eq(const char *entry, const char *addr)
+{
+	const char *lt = strrchr(entry, '<'), *gt;
+
+	if (lt == NULL || (gt = strchr(lt, '>')) == NULL)
+		return sr_addr_eq(entry, addr);
+	return (size_t)(gt - lt - 1) == strlen(addr) &&
+	    strncasecmp(lt + 1, addr, strlen(addr)) == 0;
+}
+
 /* Is addr one of the user's (env, recipient, :addresses)? */
 static bool
 is_mine(struct sieve_run *s, const struct sieve_strs *extra,
@@ -93,7 +105,7 @@ is_mine(struct sieve_run *s, const struct sieve_strs *extra,
 		if (sr_addr_eq(env->addresses[i], addr))
 			return true;
 	for (i = 0; i < extra->n; i++)
-		if (sr_addr_eq(extra->v[i], addr))
+		if (extra_eq(extra->v[i], addr))
 			return true;
 	return false;
 }
@@ -250,10 +262,8 @@ sr_vacation(struct sieve_run *s, const struct sieve_node *c)
 		sr_fail(s, c->line, "duplicate vacation action");
 		return false;
 	}
-	if (s->rejected) {
-		sr_fail(s, c->line, "vacation conflicts with reject");
+	if (sr_reject_conflict(s, c->line, "vacation"))
 		return false;
-	}
 	s->vacation_done = true;
 	sr_strs(s, &tg->addresses, &mine);
 	if (no_reply(s, &mine) != NULL) {

@@ -249,6 +249,16 @@ tag_clash(const struct sieve_tag_def *td, const struct sieve_tag_def **seen,
 	return NULL;
 }
 
+static bool
+group_seen(enum sieve_tag_group g, const struct sieve_tag_def **seen,
+    size_t nseen)
+{
+	for (size_t i = 0; i < nseen; i++)
+		if (seen[i]->group == g)
+			return true;
+	return false;
+}
+
 static int
 tag_arg_ok(struct validator *v, const struct sieve_node *n,
     const struct sieve_tag_def *td, const struct sieve_arg *a)
@@ -324,6 +334,9 @@ do_tags(struct validator *v, const struct sieve_cmd_def *d,
 	for (size_t i = npos; i < n->npos; i++)
 		sieve_arg_free(&n->pos[i]);
 	n->npos = npos;
+	if ((d->tags & SIEVE_TG(SIEVE_TG_SIZE)) != 0 &&
+	    !group_seen(SIEVE_TG_SIZE, seen, nseen))
+		return verr(v, n->line, "test 'size' needs :over or :under");
 	return 0;
 }
 
@@ -449,7 +462,7 @@ validate_node(struct validator *v, struct sieve_node *n, bool test)
 		return -1;
 	if (d->id == SIEVE_CMD_REQUIRE && !test)
 		return do_require(v, n);
-	if (sieve_check_node(v->sc, n, test, v->err) < 0)
+	if (sieve_check_node(v->sc, n, test, v->l, v->err) < 0)
 		return -1;
 	for (size_t i = 0; i < n->ntests; i++)
 		if (validate_node(v, &n->tests[i], true) < 0)

@@ -285,9 +285,11 @@ check_var_names(const struct sieve_script *sc, const struct sieve_node *n,
 	return 0;
 }
 
+/* The names `global` declares, into sc->globals (at most max_variables:
+ * the interpreter's limit per scope; the duplicate check stays cheap). */
 static int
 check_global(struct sieve_script *sc, const struct sieve_node *n,
-    struct sieve_error *err)
+    unsigned max, struct sieve_error *err)
 {
 	const struct sieve_arg *a = &n->pos[0];
 
@@ -306,6 +308,9 @@ check_global(struct sieve_script *sc, const struct sieve_node *n,
 			dup = strcasecmp(sc->globals[j], name) == 0;
 		if (dup)
 			continue;
+		if (sc->nglobals >= max)
+			return cerr(err, n, "global: more than %u variables",
+			    max);
 		sc->globals = xrealloc(sc->globals, (sc->nglobals + 1) *
 		    sizeof(*sc->globals));
 		sc->globals[sc->nglobals] = xstrdup(name);
@@ -357,7 +362,7 @@ check_vacation(const struct sieve_script *sc, const struct sieve_node *n,
 
 static int
 check_command(struct sieve_script *sc, struct sieve_node *n, const char *s,
-    struct sieve_error *err)
+    const struct sieve_limits *l, struct sieve_error *err)
 {
 	switch (n->id) {
 	case SIEVE_CMD_REDIRECT:
@@ -389,20 +394,20 @@ check_command(struct sieve_script *sc, struct sieve_node *n, const char *s,
 			    "\"%.80s\"", s);
 		break;
 	case SIEVE_CMD_GLOBAL:
-		return check_global(sc, n, err);
+		return check_global(sc, n, l->max_variables, err);
 	}
 	return 0;
 }
 
 int
 sieve_check_node(struct sieve_script *sc, struct sieve_node *n, bool test,
-    struct sieve_error *err)
+    const struct sieve_limits *l, struct sieve_error *err)
 {
 	const char *s = n->npos > 0 && n->pos[0].nstr > 0 ?
 	    n->pos[0].strs[0] : "";
 
 	if (!test)
-		return check_command(sc, n, s, err);
+		return check_command(sc, n, s, l, err);
 	switch (n->id) {
 	case SIEVE_TEST_HASFLAG:
 		if (n->npos == 2)
