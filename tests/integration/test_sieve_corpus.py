@@ -48,8 +48,6 @@ DISAGREE = {
         "Pigeonhole aborts a second duplicate test with the same handle",
     "include-missing":
         "a missing include: Pigeonhole's compile error, tem's run-time one",
-    "reject-then-fileinto":
-        "the conflict's error names the reject (Pigeonhole) or the fileinto",
     "match-question-before-star":
         "Pigeonhole's :matches ignores the text between '?' and a later '*'",
     "flags-keep-flags":
