@@ -193,18 +193,6 @@ field_listed(const struct imap_section *sec, const struct rfc5322_field *f)
 	return false;
 }
 
-/* Does the header block h[0..n) end with its empty line? */
-static bool
-ends_blank(const char *h, size_t n)
-{
-	if (n == 0 || h[n - 1] != '\n')
-		return false;
-	n--;
-	if (n > 0 && h[n - 1] == '\r')
-		n--;
-	return n == 0 || h[n - 1] == '\n';
-}
-
 /* HEADER.FIELDS[.NOT] of the header data[from..to) into tmp. */
 static void
 header_fields(const struct mime_msg *m, const struct imap_section *sec,
@@ -225,7 +213,7 @@ header_fields(const struct mime_msg *m, const struct imap_section *sec,
 	}
 	/* The empty line, unless the header had none and nothing was
 	   copied (what Dovecot does). */
-	if (tmp->len > 0 || ends_blank(m->data + from, to - from))
+	if (tmp->len > 0 || rfc5322_ends_blank(m->data + from, to - from))
 		buf_puts(tmp, "\r\n");
 }
 

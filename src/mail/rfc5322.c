@@ -104,6 +104,17 @@ rfc5322_body_offset(const char *data, size_t len)
 }
 
 bool
+rfc5322_ends_blank(const char *h, size_t n)
+{
+	if (n == 0 || h[n - 1] != '\n')
+		return false;
+	n--;
+	if (n > 0 && h[n - 1] == '\r')
+		n--;
+	return n == 0 || h[n - 1] == '\n';
+}
+
+bool
 rfc5322_field_is(const struct rfc5322_field *f, const char *name)
 {
 	size_t n = strlen(name);

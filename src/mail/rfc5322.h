@@ -66,6 +66,10 @@ int rfc5322_iter_next(struct rfc5322_iter *it, struct rfc5322_field *f);
    the empty line; len when the header never ends). */
 size_t rfc5322_body_offset(const char *data, size_t len);
 
+/* True when the header block h[0..n) ends with its empty line ("\n\n",
+   "\r\n\r\n", or is that line alone). */
+bool rfc5322_ends_blank(const char *h, size_t n);
+
 /* True when field f is named name (ASCII case-insensitive). */
 bool rfc5322_field_is(const struct rfc5322_field *f, const char *name);
 

@@ -32,6 +32,7 @@
 
 #include "mail/charset.h"
 #include "mail/mime.h"
+#include "mail/rfc5322.h"
 #include "sieve/sieve_lib.h"
 #include "util/buf.h"
 #include "util/utf8.h"
@@ -81,14 +82,7 @@ type_wanted(const struct mime_part *p, char * const *types, size_t n)
 static bool
 has_body(const char *d, const struct mime_part *p)
 {
-	size_t q = p->body_off;
-
-	if (q <= p->hdr_off || d[q - 1] != '\n')
-		return false;
-	q--;
-	if (q > p->hdr_off && d[q - 1] == '\r')
-		q--;
-	return q == p->hdr_off || d[q - 1] == '\n';
+	return rfc5322_ends_blank(d + p->hdr_off, p->body_off - p->hdr_off);
 }
 
 /* ---- HTML to text (for :text) ---- */
@@ -379,18 +373,6 @@ message_text(struct bctx *c, const struct mime_part *p)
 	give(c, c->d + m->hdr_off, e - m->hdr_off);
 }
 
-/* Does h[0..n) end with an empty line? */
-static bool
-ends_blank(const char *h, size_t n)
-{
-	if (n == 0 || h[n - 1] != '\n')
-		return false;
-	n--;
-	if (n > 0 && h[n - 1] == '\r')
-		n--;
-	return n == 0 || h[n - 1] == '\n';
-}
-
 /* The message as one buffer for mime_parse: head, the empty line (when
  * head does not end with it), body. */
 static char *
@@ -403,7 +385,7 @@ join(const char *head, size_t hlen, const char *body, size_t blen,
 	buf_append(&b, head, hlen);
 	if (hlen > 0 && head[hlen - 1] != '\n')
 		buf_putc(&b, '\n');
-	if (!ends_blank(b.data, b.len))
+	if (!rfc5322_ends_blank(b.data, b.len))
 		buf_putc(&b, '\n');
 	buf_append(&b, body, blen);
 	return buf_steal(&b, len);

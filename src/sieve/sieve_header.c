@@ -150,11 +150,15 @@ sieve_addr_part(const char *addr, size_t len, enum sieve_addrpart part,
 	return ok;
 }
 
-/* Appends s to the growing array. */
+/* Appends s to the growing array (capacity doubles at each power of
+ * two, so a header of 100000 addresses is not copied 100000 times). */
 static void
 vec_add(char ***v, size_t *n, char *s)
 {
-	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	if (*n == 0)
+		*v = xcalloc(4, sizeof(**v));
+	else if (*n >= 4 && (*n & (*n - 1)) == 0)
+		*v = xrealloc(*v, *n * 2 * sizeof(**v));	/* n < octets */
 	(*v)[(*n)++] = s;
 }
 

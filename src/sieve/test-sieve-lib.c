@@ -434,6 +434,33 @@ test_header_addresses(void)
 	}
 }
 
+/* many fields of many addresses: linear, every one kept (at most
+ * RFC5322_ADDR_MAX per field) */
+static void
+test_header_addresses_many(void)
+{
+	struct buf h;
+	char **v;
+	size_t n;
+
+	buf_init(&h, 0);
+	for (int f = 0; f < 60; f++) {
+		buf_puts(&h, "To: ");
+		for (int i = 0; i < 1200; i++)
+			buf_printf(&h, "u%d@d%d.example, ", i, f);
+		buf_puts(&h, "\r\n");
+	}
+	n = sieve_header_addresses(h.data, h.len, "to", &v);
+	TEST_ASSERT(n == 60 * 1000);
+	TEST_ASSERT_STREQ(v[0], "u0@d0.example");
+	TEST_ASSERT_STREQ(v[n - 1], "u999@d59.example");
+	sieve_strings_free(&v, n);
+	n = sieve_header_values(h.data, h.len, "TO", &v);
+	TEST_ASSERT(n == 60);
+	sieve_strings_free(&v, n);
+	buf_free(&h);
+}
+
 static void
 test_addr_part(void)
 {
@@ -854,6 +881,7 @@ main(void)
 	TEST_RUN(test_var_names);
 	TEST_RUN(test_header_values);
 	TEST_RUN(test_header_addresses);
+	TEST_RUN(test_header_addresses_many);
 	TEST_RUN(test_addr_part);
 	TEST_RUN(test_zone);
 	TEST_RUN(test_date_parts);
