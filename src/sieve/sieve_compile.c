@@ -1,14 +1,35 @@
 /*
  * sieve_compile - sieve_compile() of sieve.h: the size check, the
  * generic parse (sieve_parse.c), then validation against the commands'
- * signatures (sieve_validate.c). Also the default limits.
+ * signatures (sieve_validate.c). Also the default limits and the
+ * compiler's one error.
  *
  * Trust: the script text is untrusted (see sieve_lex.c, sieve_parse.c).
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "sieve/sieve_compile.h"
 #include "util/xmalloc.h"
+
+int
+sieve_error_set(struct sieve_error *err, int line, int col,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err->msg[0] != '\0')
+		return -1;
+	err->line = line;
+	err->column = col;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	if (err->msg[0] == '\0')
+		snprintf(err->msg, sizeof(err->msg), "error");
+	return -1;
+}
 
 void
 sieve_limits_default(struct sieve_limits *l)

@@ -24,9 +24,9 @@ enum sieve_tok_type {
 struct sieve_tok {
 	enum sieve_tok_type type;
 	int		 line, col;
-	const char	*s;		/* IDENT/TAG (without ':'): in the text */
+	const char	*s;		/* IDENT/TAG (no ':'), in the text */
 	size_t		 len;
-	char		*str;		/* STRING: malloc'd, the caller owns it */
+	char		*str;		/* STRING: malloc'd, caller owns it */
 	size_t		 slen;
 	uint64_t	 num;		/* NUMBER, quantifier applied */
 };
@@ -47,8 +47,8 @@ int sieve_lex_next(struct sieve_lexer *lx, struct sieve_tok *t);
 const char *sieve_tok_name(const struct sieve_tok *t, char *buf,
     size_t size);
 
-/* Fills err (the first error wins: a filled err is kept). */
-void sieve_error_set(struct sieve_error *err, int line, int col,
+/* Fills err (the first error wins: a filled err is kept); returns -1. */
+int sieve_error_set(struct sieve_error *err, int line, int col,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /*

@@ -9,30 +9,12 @@
  * (sieve_ast.h: no string holds one). Line ends may be CRLF or LF.
  */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sieve/sieve_compile.h"
 #include "util/buf.h"
-
-void
-sieve_error_set(struct sieve_error *err, int line, int col,
-    const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err->msg[0] != '\0')
-		return;
-	err->line = line;
-	err->column = col;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	if (err->msg[0] == '\0')
-		snprintf(err->msg, sizeof(err->msg), "error");
-}
 
 void
 sieve_lex_init(struct sieve_lexer *lx, const char *text, size_t len,
@@ -47,6 +29,9 @@ sieve_lex_init(struct sieve_lexer *lx, const char *text, size_t len,
 	lx->err = err;
 }
 
+/* The first error at line, col; -1. */
+#define lex_error(lx, ...)	sieve_error_set((lx)->err, __VA_ARGS__)
+
 static int
 col_of(const struct sieve_lexer *lx, const char *p)
 {
@@ -58,23 +43,6 @@ newline(struct sieve_lexer *lx, const char *after)
 {
 	lx->line++;
 	lx->line_start = after;
-}
-
-static int
-lex_error(struct sieve_lexer *lx, int line, int col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
-lex_error(struct sieve_lexer *lx, int line, int col, const char *fmt, ...)
-{
-	char msg[sizeof(lx->err->msg)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	sieve_error_set(lx->err, line, col, "%s", msg);
-	return -1;
 }
 
 /* Skips white space and comments; -1 on an unterminated bracket comment. */

@@ -82,9 +82,21 @@ var_find(struct sieve_scope *sc, const char *name)
 const char *
 sr_var_get(struct sieve_run *s, const char *name, size_t *len)
 {
-	struct sieve_scope *sc = var_scope(s, &name);
-	struct sieve_var *v = var_find(sc, name);
+	struct sieve_scope *sc;
+	struct sieve_var *v;
 
+	/* a match variable (hasflag may read one): ${0}..${9} */
+	if (name[0] >= '0' && name[0] <= '9') {
+		unsigned i = (unsigned)strtoul(name, NULL, 10);
+
+		if (strspn(name, "0123456789") != strlen(name) || i > 9 ||
+		    i >= s->cap.n || s->cap.v[i] == NULL)
+			return NULL;
+		*len = s->cap.len[i];
+		return s->cap.v[i];
+	}
+	sc = var_scope(s, &name);
+	v = var_find(sc, name);
 	if (v == NULL)
 		return NULL;
 	*len = v->len;

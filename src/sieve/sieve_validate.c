@@ -11,7 +11,6 @@
  * before it is used. Recursion follows the tree, whose depth the parser
  * bounded (max_nesting).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,22 +25,9 @@ struct validator {
 	struct sieve_error *err;
 };
 
-static int
-verr(struct validator *v, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-verr(struct validator *v, int line, const char *fmt, ...)
-{
-	char msg[sizeof(v->err->msg)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	sieve_error_set(v->err, line, 0, "%s", msg);
-	return -1;
-}
+/* The first error at line; -1. */
+#define verr(v, line, ...)	sieve_error_set((v)->err, (line), 0, \
+				    __VA_ARGS__)
 
 static const char *
 kind(const struct sieve_cmd_def *d)
@@ -131,9 +117,41 @@ steal_list(struct sieve_arg *dst, struct sieve_arg *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* Applies tag td (with its argument a, or NULL) to n->tags. */
+/* Applies tag td, one without an argument, to n->tags. */
+static void
+apply_flag(struct sieve_node *n, const struct sieve_tag_def *td)
+{
+	struct sieve_tags *t = &n->tags;
+
+	switch (td->group) {
+	case SIEVE_TG_MATCH:
+		t->match = (enum sieve_match)td->value;
+		break;
+	case SIEVE_TG_ADDRPART:
+		t->addrpart = (enum sieve_addrpart)td->value;
+		break;
+	case SIEVE_TG_SIZE: t->over = td->value != 0; break;
+	case SIEVE_TG_BODY:
+		t->body = (enum sieve_body_xform)td->value;
+		break;
+	case SIEVE_TG_ZONE: t->originalzone = true; break;
+	case SIEVE_TG_INDEX:
+	case SIEVE_TG_DHINDEX:
+	case SIEVE_TG_LAST: t->last = true; break;
+	case SIEVE_TG_MIME: t->mime = true; break;
+	case SIEVE_TG_CREATE: t->create = true; break;
+	case SIEVE_TG_COPY: t->copy = true; break;
+	case SIEVE_TG_MODS: t->modifiers |= (unsigned)td->value; break;
+	case SIEVE_TG_LOCATION: t->global = td->value != 0; break;
+	case SIEVE_TG_ONCE: t->once = true; break;
+	case SIEVE_TG_OPTIONAL: t->optional = true; break;
+	default: break;
+	}
+}
+
+/* Applies tag td with its argument a (of the right type) to n->tags. */
 static int
-apply_tag(struct validator *v, struct sieve_node *n,
+apply_arg(struct validator *v, struct sieve_node *n,
     const struct sieve_tag_def *td, struct sieve_arg *a)
 {
 	struct sieve_tags *t = &n->tags;
@@ -141,44 +159,24 @@ apply_tag(struct validator *v, struct sieve_node *n,
 	switch (td->group) {
 	case SIEVE_TG_MATCH:
 		t->match = (enum sieve_match)td->value;
-		if (a != NULL)
-			return set_relation(v, n, a->strs[0], t);
-		break;
+		return set_relation(v, n, a->strs[0], t);
 	case SIEVE_TG_CMP:
 		return set_comparator(v, n, a->strs[0], t);
-	case SIEVE_TG_ADDRPART:
-		t->addrpart = (enum sieve_addrpart)td->value;
-		break;
-	case SIEVE_TG_SIZE:
-		t->over = td->value != 0;
-		break;
 	case SIEVE_TG_BODY:
 		t->body = (enum sieve_body_xform)td->value;
-		if (a != NULL)
-			steal_list(&t->content, a);
+		steal_list(&t->content, a);
 		break;
 	case SIEVE_TG_ZONE:
 	case SIEVE_TG_CZONE:
-		if (a != NULL)
-			t->zone = steal_str(a);
-		else
-			t->originalzone = true;
+		t->zone = steal_str(a);
 		break;
 	case SIEVE_TG_INDEX:
 	case SIEVE_TG_DHINDEX:
-		if (a == NULL) {
-			t->last = true;
-			break;
-		}
 		if (a->number == 0 || a->number > 0x7fffffff)
 			return verr(v, n->line, ":index %llu is out of range "
 			    "(1 and up)", (unsigned long long)a->number);
 		t->index = (unsigned)a->number;
 		break;
-	case SIEVE_TG_LAST: t->last = true; break;
-	case SIEVE_TG_MIME: t->mime = true; break;
-	case SIEVE_TG_CREATE: t->create = true; break;
-	case SIEVE_TG_COPY: t->copy = true; break;
 	case SIEVE_TG_FLAGS:
 		steal_list(&t->flags, a);
 		t->has_flags = true;
@@ -203,10 +201,7 @@ apply_tag(struct validator *v, struct sieve_node *n,
 		else
 			t->header = steal_str(a);
 		break;
-	case SIEVE_TG_MODS: t->modifiers |= (unsigned)td->value; break;
-	case SIEVE_TG_LOCATION: t->global = td->value != 0; break;
-	case SIEVE_TG_ONCE: t->once = true; break;
-	case SIEVE_TG_OPTIONAL: t->optional = true; break;
+	default: break;
 	}
 	return 0;
 }
@@ -266,7 +261,8 @@ tag_arg_ok(struct validator *v, const struct sieve_node *n,
 	bool ok;
 
 	if (a == NULL)
-		return verr(v, n->line, "tag ':%s' needs an argument", td->name);
+		return verr(v, n->line, "tag ':%s' needs an argument",
+		    td->name);
 	switch (td->arg) {
 	case 'N': ok = a->type == SIEVE_ARG_NUMBER; break;
 	case 'S': ok = a->type == SIEVE_ARG_STRING; break;
@@ -319,12 +315,13 @@ do_tags(struct validator *v, const struct sieve_cmd_def *d,
 			seen[nseen++] = td;
 		if (td->arg != 0) {
 			targ = i + 1 < n->npos ? &n->pos[i + 1] : NULL;
-			if (tag_arg_ok(v, n, td, targ) < 0)
+			if (tag_arg_ok(v, n, td, targ) < 0 ||
+			    apply_arg(v, n, td, &n->pos[i + 1]) < 0)
 				return -1;
 			i++;
+		} else {
+			apply_flag(n, td);
 		}
-		if (apply_tag(v, n, td, targ) < 0)
-			return -1;
 		/* freed now: positionals move down over these slots */
 		sieve_arg_free(a);
 		if (targ != NULL)

@@ -1,7 +1,7 @@
 /*
  * sieve_vcheck - what the signature alone does not say about a command
- * or test: header field names (editheader refuses the protected ones,
- * RFC 5293 7), the headers an address test may read, envelope parts,
+ * or test: header field names (editheader's protected ones compile: RFC
+ * 5293 6 has the attempt ignored at run time), the headers an address test may read, envelope parts,
  * variable and script names, redirect addresses, mailbox names; and the
  * compile-time decoding of encoded-character (RFC 5228 2.4.2.4).
  *
@@ -10,7 +10,6 @@
  * checks are left to the interpreter.
  */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +44,8 @@ decode_one(const char *s, const char *end, struct buf *out)
 	if ((size_t)(end - p) > 4 && strncasecmp(p, "hex:", 4) == 0) {
 		uni = false;
 		p += 4;
-	} else if ((size_t)(end - p) > 8 && strncasecmp(p, "unicode:", 8) == 0) {
+	} else if ((size_t)(end - p) > 8 &&
+	    strncasecmp(p, "unicode:", 8) == 0) {
 		uni = true;
 		p += 8;
 	} else {
@@ -109,7 +109,8 @@ sieve_decode_encoded(char **sp, int line, struct sieve_error *err)
 	}
 	if (strlen(buf_cstr(&out)) != out.len) {
 		buf_free(&out);
-		sieve_error_set(err, line, 0, "encoded NUL character in string");
+		sieve_error_set(err, line, 0,
+		    "encoded NUL character in string");
 		return -1;
 	}
 	free(s);
@@ -148,6 +149,18 @@ var_name_ok(const struct sieve_script *sc, const char *s)
 	return ident_ok(s);
 }
 
+/* A match variable ("0".."9"...), which hasflag may read (RFC 5229 3). */
+static bool
+match_var(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
 /* RFC 5322 field-name: 1*ftext (printable ASCII but ':'). */
 static bool
 header_name_ok(const char *s)
@@ -183,18 +196,18 @@ address_ok(const char *s)
 	return memchr(at + 1, '@', (size_t)(e - at - 1)) == NULL;
 }
 
-/* RFC 5228 5.1: the address test reads headers that hold addresses. */
+/* RFC 5228 5.1: the address test reads headers that hold addresses;
+ * the same list as Pigeonhole's (0.5.19), so a script valid there is
+ * valid here. */
 static bool
 address_header_ok(const char *s)
 {
 	static const char *const ok[] = { "from", "sender", "to", "cc",
 	    "bcc", "reply-to", "resent-from", "resent-sender", "resent-to",
-	    "resent-cc", "resent-bcc", "resent-reply-to", "return-path",
-	    "delivered-to", "errors-to", "x-original-to", "envelope-to",
-	    "x-envelope-to", "disposition-notification-to",
-	    "return-receipt-to", "mail-followup-to", "mail-reply-to",
-	    "original-recipient", "x-original-from", "x-beenthere",
-	    "list-post" };
+	    "resent-cc", "resent-bcc", "resent-reply-to", "delivered-to",
+	    "errors-to", "x-original-to", "return-receipt-to",
+	    "mail-followup-to", "mail-reply-to", "x-beenthere",
+	    "apparently-to" };
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (strcasecmp(s, ok[i]) == 0)
@@ -229,23 +242,9 @@ script_name_ok(const char *s)
 	return true;
 }
 
-static int
-cerr(struct sieve_error *err, const struct sieve_node *n,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-cerr(struct sieve_error *err, const struct sieve_node *n,
-    const char *fmt, ...)
-{
-	char msg[sizeof(err->msg)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	sieve_error_set(err, n->line, 0, "%s", msg);
-	return -1;
-}
+/* The first error, at n's line; -1. */
+#define cerr(err, n, ...)	sieve_error_set((err), (n)->line, 0, \
+				    __VA_ARGS__)
 
 /* ---- per command ----------------------------------------------------- */
 
@@ -260,10 +259,9 @@ check_header_edit(const struct sieve_script *sc, const struct sieve_node *n,
 	if (!header_name_ok(name))
 		return cerr(err, n, "%s: invalid header field name \"%.80s\"",
 		    n->name, name);
-	if (strcasecmp(name, "received") == 0 ||
-	    strcasecmp(name, "auto-submitted") == 0)
-		return cerr(err, n, "%s: header field \"%s\" is protected "
-		    "(RFC 5293 7)", n->name, name);
+	/* Received and Auto-Submitted are protected, but RFC 5293 6 says
+	 * such an attempt "MUST be silently ignored": the interpreter
+	 * ignores it, the script compiles */
 	if (n->id == SIEVE_CMD_ADDHEADER &&
 	    !header_value_ok(n->pos[1].strs[0]))
 		return cerr(err, n, "addheader: the value has a line break "
@@ -271,15 +269,17 @@ check_header_edit(const struct sieve_script *sc, const struct sieve_node *n,
 	return 0;
 }
 
+/* reads: the names are only read (hasflag), so match variables do. */
 static int
 check_var_names(const struct sieve_script *sc, const struct sieve_node *n,
-    const struct sieve_arg *a, struct sieve_error *err)
+    const struct sieve_arg *a, bool reads, struct sieve_error *err)
 {
 	if ((sc->exts & SIEVE_EXT_VARIABLES) == 0)
 		return cerr(err, n, "%s: a variable name needs require "
 		    "\"variables\"", n->name);
 	for (size_t i = 0; i < a->nstr; i++)
-		if (!var_name_ok(sc, a->strs[i]))
+		if (!var_name_ok(sc, a->strs[i]) &&
+		    !(reads && match_var(a->strs[i])))
 			return cerr(err, n, "%s: invalid variable name "
 			    "\"%.80s\"", n->name, a->strs[i]);
 	return 0;
@@ -299,8 +299,6 @@ check_global(struct sieve_script *sc, const struct sieve_node *n,
 		char *name = a->strs[i];
 		bool dup = false;
 
-		if (strncasecmp(name, "global.", 7) == 0)
-			name += 7;
 		if (!ident_ok(name))
 			return cerr(err, n, "global: invalid variable name "
 			    "\"%.80s\"", a->strs[i]);
@@ -335,8 +333,9 @@ check_address_test(const struct sieve_script *sc, const struct sieve_node *n,
 		if (n->id == SIEVE_TEST_ADDRESS && !address_header_ok(s))
 			return cerr(err, n, "address: header \"%.80s\" does "
 			    "not hold addresses", s);
-		if (n->id == SIEVE_TEST_ENVELOPE && strcasecmp(s, "from") != 0 &&
-		    strcasecmp(s, "to") != 0 && strcasecmp(s, "auth") != 0)
+		if (n->id == SIEVE_TEST_ENVELOPE &&
+		    strcasecmp(s, "from") != 0 && strcasecmp(s, "to") != 0 &&
+		    strcasecmp(s, "auth") != 0)
 			return cerr(err, n, "envelope: unknown envelope part "
 			    "\"%.80s\" (from, to or auth)", s);
 	}
@@ -352,11 +351,8 @@ check_vacation(const struct sieve_script *sc, const struct sieve_node *n,
 	if (t->from != NULL && !dynamic(sc, t->from) && !address_ok(t->from))
 		return cerr(err, n, "vacation: invalid :from address "
 		    "\"%.80s\"", t->from);
-	for (size_t i = 0; i < t->addresses.nstr; i++)
-		if (!dynamic(sc, t->addresses.strs[i]) &&
-		    !address_ok(t->addresses.strs[i]))
-			return cerr(err, n, "vacation: invalid :addresses "
-			    "address \"%.80s\"", t->addresses.strs[i]);
+	/* :addresses are only compared with the message's: one that is
+	 * not an address never matches (Pigeonhole does not check them) */
 	return 0;
 }
 
@@ -376,12 +372,12 @@ check_command(struct sieve_script *sc, struct sieve_node *n, const char *s,
 			    "\"%.80s\"", s);
 		break;
 	case SIEVE_CMD_SET:
-		return check_var_names(sc, n, &n->pos[0], err);
+		return check_var_names(sc, n, &n->pos[0], false, err);
 	case SIEVE_CMD_SETFLAG:
 	case SIEVE_CMD_ADDFLAG:
 	case SIEVE_CMD_REMOVEFLAG:
 		if (n->npos == 2)
-			return check_var_names(sc, n, &n->pos[0], err);
+			return check_var_names(sc, n, &n->pos[0], false, err);
 		break;
 	case SIEVE_CMD_VACATION:
 		return check_vacation(sc, n, err);
@@ -411,7 +407,7 @@ sieve_check_node(struct sieve_script *sc, struct sieve_node *n, bool test,
 	switch (n->id) {
 	case SIEVE_TEST_HASFLAG:
 		if (n->npos == 2)
-			return check_var_names(sc, n, &n->pos[0], err);
+			return check_var_names(sc, n, &n->pos[0], true, err);
 		break;
 	case SIEVE_TEST_ADDRESS:
 	case SIEVE_TEST_ENVELOPE:

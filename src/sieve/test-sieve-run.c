@@ -357,6 +357,9 @@ test_flags(void)
 	    "setflag \"v\" \"p q p\"; if hasflag :count \"eq\" "
 	    ":comparator \"i;ascii-numeric\" \"v\" \"2\" { discard; }",
 	    "discard");
+	CHECK(REQ("\"imap4flags\", \"variables\"") "if header :matches "
+	    "\"subject\" \"* *\" { if hasflag \"2\" \"world\" { discard; } }",
+	    "discard");
 	CHECK(REQ("\"imap4flags\"") "addflag \"a\"; keep; addflag \"b\";",
 	    "keep{a}");
 	/* a folded duplicate takes the later flags (as Pigeonhole) */
