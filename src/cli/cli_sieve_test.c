@@ -263,14 +263,21 @@ put_vacation(const struct sieve_action *a, const struct st_opts *o)
 	put_quoted(a->text != NULL ? a->text : "");
 }
 
+/* The keep the run added because nothing cancelled it (RFC 5228 2.10.2). */
+static bool
+is_implicit_keep(const struct sieve_action *a, const struct sieve_result *r)
+{
+	return a->type == SIEVE_KEEP && a->line == 0 && r->implicit_keep;
+}
+
 static void
 put_action(const struct sieve_action *a, const struct sieve_result *r,
     const struct st_opts *o)
 {
 	switch (a->type) {
 	case SIEVE_KEEP:
-		fputs(a->line == 0 && r->implicit_keep ? "implicit-keep" :
-		    "keep", stdout);
+		fputs(is_implicit_keep(a, r) ? "implicit-keep" : "keep",
+		    stdout);
 		put_flags(a->flags, a->nflags);
 		break;
 	case SIEVE_FILEINTO:
@@ -302,6 +309,17 @@ put_action(const struct sieve_action *a, const struct sieve_result *r,
 	putchar('\n');
 }
 
+static void
+put_field(char *field, size_t n)
+{
+	if (n == 0)
+		return;
+	field[n] = '\0';
+	fputs("header ", stdout);
+	put_quoted(field);
+	putchar('\n');
+}
+
 /* The edited header, one unfolded field a line, when it changed. */
 static void
 put_head(const struct sieve_result *r, const struct st_msg *m)
@@ -326,12 +344,7 @@ put_head(const struct sieve_result *r, const struct st_msg *m)
 			memcpy(field + n, p, l);	/* continuation */
 			n += l;
 		} else {
-			if (n > 0) {
-				field[n] = '\0';
-				fputs("header ", stdout);
-				put_quoted(field);
-				putchar('\n');
-			}
+			put_field(field, n);
 			n = 0;
 			if (l == 0)
 				break;
@@ -340,12 +353,7 @@ put_head(const struct sieve_result *r, const struct st_msg *m)
 		}
 		p = nl != NULL ? nl + 1 : end;
 	}
-	if (n > 0) {
-		field[n] = '\0';
-		fputs("header ", stdout);
-		put_quoted(field);
-		putchar('\n');
-	}
+	put_field(field, n);
 	free(field);
 }
 
@@ -476,12 +484,10 @@ print_result(const struct sieve_result *r, const struct st_msg *m,
 	}
 	/* explicit actions in order, then the implicit keep */
 	for (i = 0; i < r->nactions; i++)
-		if (!(r->actions[i].type == SIEVE_KEEP &&
-		    r->actions[i].line == 0 && r->implicit_keep))
+		if (!is_implicit_keep(&r->actions[i], r))
 			put_action(&r->actions[i], r, o);
 	for (i = 0; i < r->nactions; i++)
-		if (r->actions[i].type == SIEVE_KEEP &&
-		    r->actions[i].line == 0 && r->implicit_keep)
+		if (is_implicit_keep(&r->actions[i], r))
 			put_action(&r->actions[i], r, o);
 	put_head(r, m);
 }
