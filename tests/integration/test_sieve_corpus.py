@@ -10,8 +10,8 @@ or the RFC leaves the choice open (tests/sieve-corpus/DISAGREEMENTS.md
 quotes the RFC and says what each side does); such a case must still
 disagree (an entry that has come to agree fails, so the table stays
 true); TEM_BUGS lists the cases where tem is wrong, found by this
-corpus and not yet fixed (same rule). TEM_ONLY lists cases sieve-test cannot express (its options have
-no null sender, no duplicate history). Every case's tem output must also
+corpus and not yet fixed (same rule). TEM_ONLY lists cases sieve-test
+cannot express (its options have no null sender, no duplicate history). Every case's tem output must also
 equal NAME.expect, so a change in tem shows without sieve-test;
 TEM_SIEVE_CORPUS_UPDATE=1 rewrites the .expect files (review the diff).
 
