@@ -383,6 +383,9 @@ do_shape(struct validator *v, const struct sieve_cmd_def *d,
     struct sieve_node *n, bool list)
 {
 	if (d->sub == SIEVE_SUB_NONE && n->ntests > 0) {
+		if (d->block)
+			return verr(v, n->line, "command '%s' takes no test",
+			    d->name);
 		if (!d->test)
 			return verr(v, n->line, "expected ';' after command "
 			    "'%s'", d->name);

@@ -106,6 +106,16 @@ test_lexical(void)
 	    sc->cmds[4].block[0].id == SIEVE_CMD_KEEP);
 	sieve_script_free(&sc);
 
+	/* the column of a lexical or syntax error */
+	{
+		struct sieve_error err;
+
+		TEST_ASSERT(sieve_compile("keep;\n  @", 9, NULL, &err) ==
+		    NULL && err.line == 2 && err.column == 3);
+		TEST_ASSERT(sieve_compile("if true {\r\n\tkeep }", 18, NULL,
+		    &err) == NULL && err.line == 2 && err.column == 7);
+	}
+
 	/* an empty script, an empty block */
 	sc = compile("");
 	TEST_ASSERT(sc != NULL && sc->ncmds == 0);
@@ -401,6 +411,8 @@ static const struct {
 	{ "if exists \"a\" true {}", 1, "test 'exists' takes no sub-test" },
 	{ "keep;\nelsif true {}", 2, "'elsif' without a preceding 'if'" },
 	{ "if true {} keep; else {}", 1, "'else' without" },
+	{ "if true {} else true {}", 1, "command 'else' takes no test" },
+	{ "if true {} else {} elsif true {}", 1, "'elsif' without" },
 	{ "keep;\nrequire \"fileinto\";", 2, "require must come before" },
 	{ "if true { require \"fileinto\"; }", 1, "require must come" },
 	{ "require \"fileinto2\";", 1, "unknown extension \"fileinto2\"" },
