@@ -31,10 +31,12 @@ static const char usage[] =
     "usage: tem sieve test [--from ADDR] [--to ADDR] [--user ADDR]\n"
     "         [--address ADDR]... [--include-dir DIR] [--global-dir DIR]\n"
     "         [--mailbox-exists NAME]... [--duplicate ID]...\n"
-    "         [--now EPOCH] [--zone +HHMM] SCRIPT MESSAGE\n"
-    "Runs the Sieve SCRIPT on the MESSAGE file and prints the actions, one\n"
-    "a line (keep, fileinto, redirect, reject, ereject, discard, vacation,\n"
-    "implicit-keep, header, error). Nothing is delivered or sent.\n";
+    "         [--before SCRIPT]... [--now EPOCH] [--zone +HHMM]\n"
+    "         SCRIPT MESSAGE\n"
+    "Runs the Sieve SCRIPT (after the --before scripts, as sieve_before) on\n"
+    "the MESSAGE file and prints the actions, one a line (keep, fileinto,\n"
+    "redirect, reject, ereject, discard, vacation, implicit-keep, header,\n"
+    "error). Nothing is delivered or sent.\n";
 
 struct st_opts {
 	const char	*from, *to, *user;
@@ -45,6 +47,8 @@ struct st_opts {
 	size_t		 nmailboxes;
 	const char	*dups[MAX_LIST];
 	size_t		 ndups;
+	const char	*before[MAX_LIST];	/* run first, in order */
+	size_t		 nbefore;
 	time_t		 now;
 	int		 zone;
 	bool		 have_now, have_zone;
@@ -405,6 +409,8 @@ parse_args(int argc, char **argv, struct st_opts *o)
 			r = list_add(o->mailboxes, &o->nmailboxes, MAX_LIST, v);
 		else if (strcmp(opt, "--duplicate") == 0)
 			r = list_add(o->dups, &o->ndups, MAX_LIST, v);
+		else if (strcmp(opt, "--before") == 0)
+			r = list_add(o->before, &o->nbefore, MAX_LIST, v);
 		else if (strcmp(opt, "--now") == 0) {
 			errno = 0;
 			o->now = (time_t)strtoll(v, &end, 10);
@@ -492,18 +498,40 @@ print_result(const struct sieve_result *r, const struct st_msg *m,
 	put_head(r, m);
 }
 
+/* Compiles path into *sc; 1 with "PATH:LINE: msg" (or "tem: ...") on
+ * stderr when it cannot. */
+static int
+compile_file(const char *path, struct sieve_script **sc)
+{
+	struct sieve_error err = { 0 };
+	char *text;
+	size_t len;
+
+	if ((text = read_file(path, &len)) == NULL) {
+		fprintf(stderr, "tem: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	*sc = sieve_compile(text, len, NULL, &err);
+	free(text);
+	if (*sc == NULL) {
+		fprintf(stderr, "%s:%d: %s\n", path, err.line, err.msg);
+		return 1;
+	}
+	return 0;
+}
+
 int
 cli_sieve_test(int argc, char **argv)
 {
 	struct st_opts o = { 0 };
 	struct st_msg m = { 0 };
-	struct sieve_error err = { 0 };
-	struct sieve_script *sc;
+	struct sieve_script *sc[MAX_LIST + 1] = { NULL };
 	struct sieve_msg msg = { 0 };
 	struct sieve_env env = { 0 };
 	struct sieve_result r;
-	char *text, *dirbuf = NULL, *globalbuf = NULL;
-	size_t len;
+	char *dirbuf = NULL, *globalbuf = NULL;
+	size_t i, n = 0;
+	int status = 1;
 
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)) {
@@ -514,20 +542,14 @@ cli_sieve_test(int argc, char **argv)
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	if ((text = read_file(o.script, &len)) == NULL) {
-		fprintf(stderr, "tem: %s: %s\n", o.script, strerror(errno));
-		return 1;
-	}
-	sc = sieve_compile(text, len, NULL, &err);
-	free(text);
-	if (sc == NULL) {
-		fprintf(stderr, "%s:%d: %s\n", o.script, err.line, err.msg);
-		return 1;
-	}
+	for (i = 0; i < o.nbefore; i++)
+		if (compile_file(o.before[i], &sc[n++]) != 0)
+			goto out;
+	if (compile_file(o.script, &sc[n++]) != 0)
+		goto out;
 	if ((m.data = read_file(o.message, &m.len)) == NULL) {
 		fprintf(stderr, "tem: %s: %s\n", o.message, strerror(errno));
-		sieve_script_free(&sc);
-		return 1;
+		goto out;
 	}
 	m.head_len = head_end(m.data, m.len);
 	fill_defaults(&o, &dirbuf, &globalbuf);
@@ -550,12 +572,15 @@ cli_sieve_test(int argc, char **argv)
 	env.mailbox_exists = mailbox_cb;
 	env.duplicate_seen = duplicate_cb;
 
-	sieve_run(&sc, 1, &msg, &env, NULL, &r);
+	sieve_run(sc, n, &msg, &env, NULL, &r);
 	print_result(&r, &m, &o);
 	sieve_result_free(&r);
-	sieve_script_free(&sc);
+	status = 0;
+out:
+	for (i = 0; i < n; i++)
+		sieve_script_free(&sc[i]);
 	free(m.data);
 	free(dirbuf);
 	free(globalbuf);
-	return 0;
+	return status;
 }

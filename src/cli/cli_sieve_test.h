@@ -7,7 +7,7 @@
  *   tem sieve test [--from ADDR] [--to ADDR] [--user ADDR]
  *       [--address ADDR]... [--include-dir DIR] [--global-dir DIR]
  *       [--mailbox-exists NAME]... [--duplicate ID]...
- *       [--now EPOCH] [--zone +HHMM] SCRIPT MESSAGE
+ *       [--before SCRIPT]... [--now EPOCH] [--zone +HHMM] SCRIPT MESSAGE
  *
  * --from: MAIL FROM ("" for <>; default sender@example.org); --to: RCPT TO
  * (default me@example.com); --user: the account's address (default --to);
@@ -15,8 +15,9 @@
  * include :personal finds NAME.sieve (default: SCRIPT's directory);
  * --global-dir: include :global (default DIR/global); --mailbox-exists:
  * a mailbox mailboxexists reports (none otherwise); --duplicate: an id the
- * duplicate test has seen (any handle); --now/--zone: the current time
- * (default: the clock, the local zone).
+ * duplicate test has seen (any handle); --before: a script run first, as
+ * the config's sieve_before (one sieve_run of the sequence); --now/--zone:
+ * the current time (default: the clock, the local zone).
  *
  * Output, one action per line, in the run's order (the implicit keep
  * last):

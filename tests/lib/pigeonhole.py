@@ -114,6 +114,12 @@ class Run:
         for dirpath, dirs, files in os.walk(self.tmp):
             for n in dirs + files:
                 os.chmod(os.path.join(dirpath, n), 0o777)
+        self.before = None
+        if os.path.exists(base + ".before"):
+            # a sieve_before script (sieve-test -s), tem's --before
+            self.before = os.path.join(self.tmp, "before.sieve")
+            shutil.copy(base + ".before", self.before)
+            os.chmod(self.before, 0o777)
         self.conf = write_config(self.tmp, self.incdir)
 
     def close(self):
@@ -142,6 +148,8 @@ class Run:
                     os.makedirs(d, exist_ok=True)
                     os.chmod(d, 0o777)
                     os.chmod(os.path.dirname(d), 0o777)
+        if self.before is not None:
+            cmd += ["-s", os.path.basename(self.before)]   # cwd: tmp
         cmd += [self.script, self.message]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
                            cwd=self.tmp)
@@ -164,6 +172,12 @@ def parse_report(out, err, rc, subject, user, sender):
     section, cur = None, None
     body = None
     for ln in out.splitlines():
+        if ln.startswith("## Executing script: "):
+            # with -s each script reports; only the last one's implicit
+            # keep is the final one (a keep lets the next script run)
+            lines = [a for a in lines if isinstance(a, str) or
+                     a["section"] != "implicit"]
+            continue
         if ln == "Performed actions:":
             section = "performed"
             continue
@@ -203,6 +217,9 @@ def canon_action(a, subject, user, sender):
         if s.startswith("add IMAP flags:"):
             flags = canon_flags(s.split(":", 1)[1])
     copy = " copy" if "preserve implicit keep" in subs else ""
+    if what == "keep":      # a keep of a script that is not the last
+        return ("implicit-keep" if a["section"] == "implicit" else
+                "keep") + flags
     if what.startswith("store message in folder: "):
         box = what.split(": ", 1)[1]
         if a["section"] == "implicit":
