@@ -50,6 +50,10 @@ DISAGREE = {
         "Pigeonhole aborts a second duplicate test with the same handle",
     "include-missing":
         "a missing include: Pigeonhole's compile error, tem's run-time one",
+    "include-recursive":
+        "an include loop: Pigeonhole's compile error, tem's run-time one",
+    "include-depth":
+        "6 nested includes: over tem's limit (5), within Pigeonhole's (10)",
     "match-question-before-star":
         "Pigeonhole's :matches ignores the text between '?' and a later '*'",
     "editheader-protected":
