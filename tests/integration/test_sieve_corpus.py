@@ -151,6 +151,16 @@ def test_corpus_covers_every_extension():
         assert os.path.exists(path(case, ".eml")), case
     for case in list(DISAGREE) + list(TEM_BUGS) + list(TEM_ONLY):
         assert case in CASES, case
+    # bench-rules-*: the bench's 20-rule script (bench/smtp --sieve) on
+    # messages that take its branches, so both tools vouch for it
+    with open(os.path.join(REPO, "bench", "data",
+                           "sieve-20-rules.sieve")) as f:
+        bench = f.read()
+    copies = [c for c in CASES if c.startswith("bench-rules-")]
+    assert copies
+    for case in copies:
+        with open(path(case, ".sieve")) as f:
+            assert f.read() == bench, case + " differs from bench/data"
 
 
 @pytest.mark.parametrize("case", CASES)
