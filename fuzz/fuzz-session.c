@@ -1,12 +1,14 @@
 /*
  * fuzz-session - whole protocol sessions from bytes: the real SMTP
- * submission, IMAP and POP3 session code, command handlers, store and
- * queue included, not only their parsers.
+ * submission, IMAP, POP3 and ManageSieve session code, command handlers,
+ * store and queue included, not only their parsers.
  *
- * Input: byte 0 picks the service (submission, IMAP, POP3); the rest is
+ * Input: byte 0 picks the service (submission, IMAP, POP3 by its value
+ * modulo 3; 0xff: ManageSieve, added later, so the corpus kept its
+ * meaning); the rest is
  * what the client sends. Each input gets a fresh connection: one end of a
  * socketpair goes to the service's accept function (smtp_accept,
- * imap_accept, pop3_accept - the entry points `tem serve` registers, so
+ * imap_accept, pop3_accept, ms_accept - the entry points `tem serve` registers, so
  * the target does not depend on how sessions are built inside) on loop
  * thread 0, whose loop this thread runs; the other end is the client. The
  * client writes the input, reads and drops every reply, and when the
@@ -51,6 +53,7 @@
 #include "auth/resolve.h"
 #include "conf/conf.h"
 #include "imap/imap_client.h"
+#include "managesieve/managesieve_session.h"
 #include "msg/check.h"
 #include "policy/check_auth.h"
 #include "policy/psl.h"
@@ -259,10 +262,10 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static server_accept_fn *const accept_fn[] = {
-		smtp_accept, imap_accept, pop3_accept
+		smtp_accept, imap_accept, pop3_accept, ms_accept
 	};
 	static const enum service svc[] = {
-		SVC_SUBMISSION, SVC_IMAP, SVC_POP3
+		SVC_SUBMISSION, SVC_IMAP, SVC_POP3, SVC_MANAGESIEVE
 	};
 	struct client cl;
 	struct sockaddr_in sa;
@@ -273,7 +276,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (thr == NULL)
 		setup();
-	which = data[0] % 3;
+	which = data[0] == 0xff ? 3 : data[0] % 3;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 	    sv) < 0)
 		abort();

@@ -2,7 +2,7 @@
  * main - `tem` command-line dispatch.
  *
  *   tem [-c FILE] serve | check | domain | user | alias | queue | dkim |
- *                 dns-records ...
+ *                 dns-records | sieve ...
  *   tem --version | --help ; tem COMMAND --help
  *
  * FILE defaults to $TEM_CONFIG, else /etc/tem/tem.conf. Every failure is
@@ -15,6 +15,7 @@
 #include "cli/cli_accounts.h"
 #include "cli/cli_dkim.h"
 #include "cli/cli_queue.h"
+#include "cli/cli_sieve.h"
 #include "cli/cli_sieve_test.h"
 #include "conf/conf.h"
 #include "serve.h"
@@ -35,6 +36,10 @@ static const char usage[] =
 "  dkim keygen DOMAIN [SELECTOR] [--type rsa|ed25519]\n"
 "                                 make a DKIM key, print its DNS record\n"
 "  dns-records DOMAIN             print the DNS records to publish\n"
+"  sieve put|get|list|activate|deactivate|del ADDRESS [NAME]\n"
+"                                 manage a user's Sieve scripts\n"
+"  sieve test [OPTIONS] SCRIPT MESSAGE\n"
+"                                 run a Sieve script on a message file\n"
 "  --version, --help\n"
 "\n"
 "FILE defaults to $TEM_CONFIG, else /etc/tem/tem.conf.\n";
@@ -153,6 +158,16 @@ main(int argc, char **argv)
 			return 1;
 		r = dkim ? cli_dkim(c, argc, argv) :
 		    cli_dns_records(c, argc, argv);
+		conf_free(&c);
+		return r;
+	}
+	if (strcmp(argv[0], "sieve") == 0) {
+		/* (`tem sieve test`, needing no config, is routed above) */
+		if (wants_help(argc, argv) || argc < 2)
+			return cli_sieve(NULL, argc, argv);
+		if (load(file, false, &c) < 0)
+			return 1;
+		r = cli_sieve(c, argc, argv);
 		conf_free(&c);
 		return r;
 	}

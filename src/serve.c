@@ -27,6 +27,7 @@
 #include "auth/accounts.h"
 #include "auth/resolve.h"
 #include "conf/conf.h"
+#include "msg/sieve_stage.h"
 #include "mta/mta_engine.h"
 #include "queue/queue.h"
 #include "serve.h"
@@ -35,6 +36,7 @@
 #include "server/server.h"
 #include "server/state.h"
 #include "imap/imap_client.h"
+#include "managesieve/managesieve_session.h"
 #include "pop3/pop3_session.h"
 #include "smtp/smtp_session.h"
 #include "spam/learn.h"
@@ -174,10 +176,12 @@ listeners_equal(const struct conf *a, const struct conf *b)
 {
 	const struct conf_listen_list *la[] = { &a->smtp_listen,
 	    &a->submission_listen, &a->submissions_listen, &a->imap_listen,
-	    &a->imaps_listen, &a->pop3_listen, &a->pop3s_listen };
+	    &a->imaps_listen, &a->pop3_listen, &a->pop3s_listen,
+	    &a->managesieve_listen };
 	const struct conf_listen_list *lb[] = { &b->smtp_listen,
 	    &b->submission_listen, &b->submissions_listen, &b->imap_listen,
-	    &b->imaps_listen, &b->pop3_listen, &b->pop3s_listen };
+	    &b->imaps_listen, &b->pop3_listen, &b->pop3s_listen,
+	    &b->managesieve_listen };
 
 	for (size_t i = 0; i < sizeof(la) / sizeof(la[0]); i++)
 		if (memcmp(la[i], lb[i], sizeof(*la[i])) != 0)
@@ -189,15 +193,17 @@ static void
 on_hup(int signo, void *arg)
 {
 	struct server_state *old = server_state_get();
-	struct conf *c;
+	struct conf *c = NULL;
 	struct tls_server *tls;
 	char *err = NULL;
 
 	(void)signo;
 	(void)arg;
-	if (conf_load(conf_file, false, &c, &err) < 0) {
+	if (conf_load(conf_file, false, &c, &err) < 0 ||
+	    sieve_stage_configure(c->sieve_before, &err) < 0) {
 		log_error("- server reload-failed error=\"%s\"", err);
 		free(err);
+		conf_free(&c);
 		server_state_unref(&old);
 		return;
 	}
@@ -241,6 +247,7 @@ bind_all(const struct conf *c)
 		{ SVC_IMAPS, &c->imaps_listen },
 		{ SVC_POP3, &c->pop3_listen },
 		{ SVC_POP3S, &c->pop3s_listen },
+		{ SVC_MANAGESIEVE, &c->managesieve_listen },
 	};
 	char *err = NULL;
 	int n = 0;
@@ -333,9 +340,12 @@ serve_main(struct conf *c)
 	server_set_accept(SVC_IMAPS, imap_accept);
 	server_set_accept(SVC_POP3, pop3_accept);
 	server_set_accept(SVC_POP3S, pop3_accept);
+	server_set_accept(SVC_MANAGESIEVE, ms_accept);
 	/* the checks stage, in this order (msg/check.h) */
 	msg_check_register(&policy_check_auth);
 	msg_check_register(&policy_check_sign);
+	if (sieve_stage_configure(c->sieve_before, &err) < 0)
+		log_fatal("sieve_before: %s", err);
 	if (bind_all(c) < 0)
 		return 1;
 	tls = tls_server_new(c, &err);
@@ -379,6 +389,7 @@ serve_main(struct conf *c)
 	queue_shutdown();
 	maildir_committer_stop();
 	worker_pool_stop();	/* sessions' last jobs (closing views) */
+	sieve_stage_shutdown();
 	spam_learn_stop();	/* after the last IMAP command */
 	mbox_shutdown();
 	mbox_acl_shutdown();

@@ -50,6 +50,7 @@ static const struct conf_key conf_keys[] = {
 	K(imaps_listen, T_LISTEN, ""),
 	K(pop3_listen, T_LISTEN, ""),
 	K(pop3s_listen, T_LISTEN, ""),
+	K(managesieve_listen, T_LISTEN, ""),	/* 4190 by convention */
 	K(tls_cert_file, T_PATH, NULL),
 	K(tls_key_file, T_PATH, NULL),
 	K(message_size_limit, T_SIZE, "50M"),
@@ -107,6 +108,12 @@ static const struct conf_key conf_keys[] = {
 	K(milter_connect_timeout, T_DURATION, "30s"),
 	K(milter_command_timeout, T_DURATION, "30s"),
 	K(milter_content_timeout, T_DURATION, "300s"),
+	/* Sieve at delivery: the global script run before the user's
+	 * (RFC 5228; Pigeonhole's sieve_before). It must compile, else tem
+	 * does not start (a reload keeps the old config). The run-time
+	 * limits are sieve.h's defaults: 100,000 steps, 4 redirects and 32
+	 * actions per run, 1 MiB of body searched. */
+	K(sieve_before, T_PATH, NULL),
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))

@@ -36,7 +36,8 @@ struct conf {
 	char	*run_as;		/* "" = stay */
 	struct conf_listen_list smtp_listen, submission_listen,
 				submissions_listen, imap_listen, imaps_listen,
-				pop3_listen, pop3s_listen;
+				pop3_listen, pop3s_listen,
+				managesieve_listen;
 	char	*tls_cert_file;		/* NULL: self-signed in data_dir */
 	char	*tls_key_file;
 	uint64_t message_size_limit;
@@ -78,6 +79,9 @@ struct conf {
 	unsigned milter_connect_timeout;	/* seconds */
 	unsigned milter_command_timeout;	/* seconds */
 	unsigned milter_content_timeout;	/* seconds */
+	/* Sieve (msg/sieve_stage.h): a global script run before each
+	 * user's at delivery (NULL: none), compiled at start and reload. */
+	char	*sieve_before;
 };
 
 /* milter_default_action: what a filter that is down, slow or garbled

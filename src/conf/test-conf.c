@@ -52,6 +52,8 @@ static const struct key_case keys[] = {
 	    "127.0.0.1:110", { ":110", NULL } },
 	{ "pop3s_listen", R_LISTEN, F(pop3s_listen), "", "127.0.0.1:995",
 	    "127.0.0.1:995", { "127.0.0.1:-1", NULL } },
+	{ "managesieve_listen", R_LISTEN, F(managesieve_listen), "",
+	    "127.0.0.1:4190", "127.0.0.1:4190", { "127.0.0.1:", NULL } },
 	{ "tls_cert_file", R_STR, F(tls_cert_file), "(null)", "/c.pem",
 	    "/c.pem", { "", NULL } },
 	{ "tls_key_file", R_STR, F(tls_key_file), "(null)", "k.pem",

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "mail/dsn.h"
+#include "mail/mime_encode.h"
 #include "mail/rfc5322.h"
 #include "util/buf.h"
 #include "util/hex.h"
@@ -159,15 +160,6 @@ dsn_xtext_decode(const char *s)
 			buf_putc(&b, *s);
 	}
 	return buf_steal(&b, NULL);
-}
-
-static bool
-dsn_has_8bit(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] >= 0x80)
-			return true;
-	return false;
 }
 
 /*
@@ -453,7 +445,7 @@ dsn_human(struct buf *b, const struct dsn_ctx *c)
 static const char *
 dsn_addr_type(const struct dsn_ctx *c, const char *addr)
 {
-	return c->global && dsn_has_8bit(addr, strlen(addr)) ? "utf-8" :
+	return c->global && mime_has_8bit(addr, strlen(addr)) ? "utf-8" :
 	    "rfc822";
 }
 
@@ -523,28 +515,11 @@ dsn_report(struct buf *b, const struct dsn_ctx *c)
 	buf_putc(b, '\n');
 }
 
-/* Copies s[0..len) with each CR that ends a line dropped. */
-static void
-dsn_copy_lf(struct buf *b, const char *s, size_t len)
-{
-	size_t i, start = 0;
-
-	for (i = 0; i < len; i++) {
-		if (s[i] == '\r' && i + 1 < len && s[i + 1] == '\n') {
-			buf_append(b, s + start, i - start);
-			start = i + 1;
-		}
-	}
-	buf_append(b, s + start, len - start);
-	if (len > 0 && s[len - 1] != '\n')
-		buf_putc(b, '\n');
-}
-
 static void
 dsn_original(struct buf *b, const struct dsn_ctx *c)
 {
 	size_t n = c->full ? c->len : c->hdr_len;
-	bool bits8 = dsn_has_8bit(c->content, n);
+	bool bits8 = mime_has_8bit(c->content, n);
 
 	if (c->len == 0)
 		return;
@@ -560,7 +535,7 @@ dsn_original(struct buf *b, const struct dsn_ctx *c)
 	if (bits8)
 		buf_puts(b, "Content-Transfer-Encoding: 8bit\n");
 	buf_putc(b, '\n');
-	dsn_copy_lf(b, c->content, n);
+	mime_copy_lf(b, c->content, n);
 	buf_putc(b, '\n');
 }
 
@@ -634,7 +609,7 @@ dsn_build(const struct dsn_params *p, size_t *len_r)
 		/* a header longer than the part given: whole lines only */
 		while (c.hdr_len > 0 && c.content[c.hdr_len - 1] != '\n')
 			c.hdr_len--;
-	c.eightbit = c.global || dsn_has_8bit(c.content,
+	c.eightbit = c.global || mime_has_8bit(c.content,
 	    c.full ? c.len : c.hdr_len);
 	dsn_pick_boundary(&c);
 	c.rc = xcalloc((size_t)p->nrcpt, sizeof(*c.rc));

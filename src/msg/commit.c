@@ -30,6 +30,18 @@
 #include "util/loop.h"
 #include "util/xmalloc.h"
 
+/* A copy that does not share the main job or queue file (commit.h). */
+struct commit_extra {
+	struct msg_commit	*c;
+	struct maildir_job	 job;		/* a notice */
+	char			*msg;
+	struct queue_new	 qn;		/* a forward */
+	char			*prefix, *head;
+	size_t			 hlen;
+	bool			 own_head;
+	struct buf		 content;
+};
+
 struct msg_commit {
 	char			 logid[17];
 	char			 msgid[17];
@@ -40,6 +52,10 @@ struct msg_commit {
 	int			 fd;
 	uint64_t		 off, flen;
 	int			 pending;	/* sinks not answered yet */
+	bool			 started;
+	size_t			 head_len;	/* of front: the shared header */
+	struct commit_extra	**extras;
+	int			 nextra;
 	int			 error;
 	struct loop		*origin;
 	void			(*done)(struct msg_commit *, int, void *);
@@ -73,6 +89,20 @@ msg_commit_free(struct msg_commit **cp)
 	}
 	free(c->qn.msg.rcpts);
 	free(c->qn.msg.envid);
+	for (int i = 0; i < c->nextra; i++) {
+		struct commit_extra *x = c->extras[i];
+		maildir_job_clear(&x->job);
+		if (x->qn.msg.nrcpt > 0)
+			free(x->qn.msg.rcpts[0].address);
+		free(x->qn.msg.rcpts);
+		free(x->qn.msg.sender);
+		free(x->msg);
+		free(x->prefix);
+		free(x->head);
+		buf_free(&x->content);
+		free(x);
+	}
+	free(c->extras);
 	free(c->sender);
 	buf_free(&c->front);
 	if (c->fd >= 0)
@@ -81,25 +111,110 @@ msg_commit_free(struct msg_commit **cp)
 	*cp = NULL;
 }
 
-void
-msg_commit_local(struct msg_commit *c, const char *maildir,
-    const char *address)
+/* A new rcpt of job into maildir, or NULL when it has one there. */
+static struct maildir_rcpt *
+job_rcpt(struct maildir_job *job, const char *maildir, const char *address)
 {
-	struct maildir_job *job = &c->job;
 	struct maildir_rcpt *r;
 
 	for (int i = 0; i < job->nrcpt; i++)
 		if (strcmp(job->rcpts[i].maildir, maildir) == 0)
-			return;
+			return NULL;
 	job->rcpts = xrealloc(job->rcpts,
 	    (size_t)(job->nrcpt + 1) * sizeof(*job->rcpts));
 	r = &job->rcpts[job->nrcpt++];
 	memset(r, 0, sizeof(*r));
 	r->maildir = xstrdup(maildir);
-	r->prefix = xasprintf("Return-Path: <%s>\nDelivered-To: %s\n",
-	    c->sender, address);
-	r->prefix_len = strlen(r->prefix);
 	r->label = xstrdup(address);
+	return r;
+}
+
+void
+msg_commit_local(struct msg_commit *c, const char *maildir,
+    const char *address)
+{
+	msg_commit_local_copy(c, maildir, address, NULL, 0, NULL);
+}
+
+void
+msg_commit_head_len(struct msg_commit *c, size_t head_len)
+{
+	c->head_len = head_len;
+}
+
+void
+msg_commit_local_copy(struct msg_commit *c, const char *maildir,
+    const char *address, const char *head, size_t hlen, const char *info)
+{
+	struct maildir_rcpt *r = job_rcpt(&c->job, maildir, address);
+	struct buf b;
+
+	if (r == NULL)
+		return;
+	buf_init(&b, 0);
+	buf_printf(&b, "Return-Path: <%s>\nDelivered-To: %s\n", c->sender,
+	    address);
+	if (head != NULL) {
+		buf_append(&b, head, hlen);
+		r->body_skip = c->head_len;
+	}
+	r->prefix = buf_steal(&b, &r->prefix_len);
+	r->info = info && *info ? xstrdup(info) : NULL;
+}
+
+static struct commit_extra *
+commit_extra_new(struct msg_commit *c)
+{
+	struct commit_extra *x = xcalloc(1, sizeof(*x));
+
+	x->c = c;
+	buf_init(&x->content, 0);
+	c->extras = xrealloc(c->extras,
+	    (size_t)(c->nextra + 1) * sizeof(*c->extras));
+	c->extras[c->nextra++] = x;
+	return x;
+}
+
+void
+msg_commit_forward(struct msg_commit *c, const char *sender,
+    const char *rcpt, const char *prefix, const char *head, size_t hlen)
+{
+	struct commit_extra *x = commit_extra_new(c);
+
+	x->qn.msg.sender = xstrdup(sender);
+	x->qn.msg.rcpts = xcalloc(1, sizeof(*x->qn.msg.rcpts));
+	x->qn.msg.rcpts[0].address = xstrdup(rcpt);
+	x->qn.msg.nrcpt = 1;
+	x->prefix = xstrdup(prefix ? prefix : "");
+	if (head != NULL) {
+		x->head = xmalloc(hlen + 1);
+		memcpy(x->head, head, hlen);
+		x->hlen = hlen;
+		x->own_head = true;
+	}
+}
+
+void
+msg_commit_notice(struct msg_commit *c, const char *maildir,
+    const char *address, char *msg, size_t len)
+{
+	struct commit_extra *x = commit_extra_new(c);
+	struct maildir_rcpt *r = job_rcpt(&x->job, maildir, address);
+
+	r->prefix = xasprintf("Return-Path: <>\nDelivered-To: %s\n",
+	    address);
+	r->prefix_len = strlen(r->prefix);
+	x->msg = msg;
+	x->job.body = msg;
+	x->job.body_len = len;
+	x->job.body_fd = -1;
+}
+
+void
+msg_commit_hold(struct msg_commit *c)
+{
+	TEM_ASSERT(!c->started);
+	c->pending++;
 }
 
 void
@@ -237,6 +352,82 @@ commit_nothing(void *arg)
 }
 
 void
+msg_commit_release(struct msg_commit *c)
+{
+	if (c->started)
+		commit_settle(c);
+	else
+		c->pending--;
+}
+
+static void
+extra_stored(struct maildir_job *job)
+{
+	struct commit_extra *x = job->arg;
+	struct maildir_rcpt *r = &job->rcpts[0];
+
+	if (r->result)
+		log_error("%s msg notice-failed msgid=%s mailbox=%s "
+		    "error=\"%s\"", x->c->logid, x->c->msgid, r->maildir,
+		    strerror(r->result));
+	else
+		log_info("%s msg notice-delivered msgid=%s to=<%s> file=%s",
+		    x->c->logid, x->c->msgid, r->label, r->filename);
+	commit_settle(x->c);
+}
+
+static void
+extra_queued(struct queue_new *qn, int error, void *arg)
+{
+	struct commit_extra *x = arg;
+	struct msg_commit *c = x->c;
+
+	if (error) {
+		commit_error(c, error);
+		log_error("%s msg redirect-failed msgid=%s to=<%s> "
+		    "error=\"%s\"", c->logid, c->msgid,
+		    qn->msg.rcpts[0].address, strerror(error));
+	} else
+		log_info("%s smtp redirected msgid=%s queue=%s from=<%s> "
+		    "to=<%s>", c->logid, c->msgid, qn->msg.id, qn->msg.sender,
+		    qn->msg.rcpts[0].address);
+	commit_settle(c);
+}
+
+/* Starts the extras (each one pending sink). */
+static void
+extras_start(struct msg_commit *c)
+{
+	for (int i = 0; i < c->nextra; i++) {
+		struct commit_extra *x = c->extras[i];
+
+		if (x->job.nrcpt > 0) {
+			x->job.origin = c->origin;
+			x->job.done = extra_stored;
+			x->job.arg = x;
+			maildir_submit(&x->job);
+			continue;
+		}
+		buf_puts(&x->content, x->prefix);
+		if (x->own_head)
+			buf_append(&x->content, x->head, x->hlen);
+		else
+			buf_append(&x->content, c->front.data, c->head_len);
+		if (c->front.len > c->head_len)
+			buf_append(&x->content, c->front.data + c->head_len,
+			    c->front.len - c->head_len);
+		x->qn.msg.smtputf8 = c->qn.msg.smtputf8;
+		x->qn.msg.eightbit = c->qn.msg.eightbit;
+		x->qn.content = x->content.data ? x->content.data : "";
+		x->qn.content_len = x->content.len;
+		x->qn.content_fd = c->fd;
+		x->qn.content_file_off = c->off;
+		x->qn.content_file_len = c->flen;
+		queue_submit(&x->qn, c->origin, extra_queued, x);
+	}
+}
+
+void
 msg_commit_start(struct msg_commit *c, struct buf *front, int fd,
     uint64_t off, uint64_t flen, struct loop *origin,
     void (*done)(struct msg_commit *c, int error, void *arg), void *arg)
@@ -252,13 +443,23 @@ msg_commit_start(struct msg_commit *c, struct buf *front, int fd,
 	c->origin = origin;
 	c->done = done;
 	c->arg = arg;
-	c->pending = (c->job.nrcpt > 0) + (c->qn.msg.nrcpt > 0);
-	if (c->pending == 0 || c->error != 0) {
-		/* aliases that lead nowhere, or no descriptor left */
+	c->started = true;
+	if (c->head_len > c->front.len)
+		c->head_len = c->front.len;
+	if (c->error != 0) {
+		/* no descriptor left: held jobs still answer */
+		c->pending++;
+		loop_post(origin, commit_nothing, c);
+		return;
+	}
+	c->pending += (c->job.nrcpt > 0) + (c->qn.msg.nrcpt > 0) + c->nextra;
+	if (c->pending == 0) {
+		/* aliases that lead nowhere, or everything discarded */
 		c->pending = 1;
 		loop_post(origin, commit_nothing, c);
 		return;
 	}
+	extras_start(c);
 	if (c->job.nrcpt > 0) {
 		c->job.body = c->front.data;
 		c->job.body_len = c->front.len;

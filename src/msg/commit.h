@@ -54,6 +54,32 @@ struct acct_resolution;
 void msg_commit_route(struct msg_commit *c, const char *data_dir,
     const struct acct_resolution *res, const char *orcpt, unsigned notify,
     bool junk);
+/*
+ * Per-copy decisions of a delivery filter (Sieve, msg/sieve_apply.c).
+ * head_len: how much of the content's memory front is the shared header
+ * section (trace included), which a copy with its own header replaces.
+ */
+void msg_commit_head_len(struct msg_commit *c, size_t head_len);
+/* A copy into maildir (once per folder) with its own header section
+ * head[0..hlen) (NULL: the shared one) and Maildir info letters (NULL
+ * or "": none). */
+void msg_commit_local_copy(struct msg_commit *c, const char *maildir,
+    const char *address, const char *head, size_t hlen, const char *info);
+/* A queue message of its own from sender to rcpt (a redirect): prefix
+ * lines, then head[0..hlen) (NULL: the shared header), then the body.
+ * Its failure fails the commit like any copy. */
+void msg_commit_forward(struct msg_commit *c, const char *sender,
+    const char *rcpt, const char *prefix, const char *head, size_t hlen);
+/* A message of its own, msg[0..len) (taken), into maildir (a notice to
+ * the user); its failure is logged, the reply does not change. */
+void msg_commit_notice(struct msg_commit *c, const char *maildir,
+    const char *address, char *msg, size_t len);
+/* Something else the reply waits for (a message queued by msg_author):
+ * hold before msg_commit_start, release once when it is durable or
+ * failed (its error already logged: the reply does not change). */
+void msg_commit_hold(struct msg_commit *c);
+void msg_commit_release(struct msg_commit *c);
+
 /* The queue envelope's DSN and body flags (RFC 3461, 6152, 6531). */
 void msg_commit_envelope(struct msg_commit *c, const char *envid, int ret,
     bool smtputf8, bool eightbit);

@@ -47,7 +47,8 @@ struct bound {
 };
 
 static const char *const svc_names[SVC_COUNT] = {
-	"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s"
+	"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s",
+	"managesieve"
 };
 
 static struct server_thread threads[MAX_THREADS];

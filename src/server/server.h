@@ -23,7 +23,7 @@ struct acct_snapshot;
 
 enum service {
 	SVC_SMTP, SVC_SUBMISSION, SVC_SUBMISSIONS, SVC_IMAP, SVC_IMAPS,
-	SVC_POP3, SVC_POP3S, SVC_COUNT
+	SVC_POP3, SVC_POP3S, SVC_MANAGESIEVE, SVC_COUNT
 };
 
 struct server_thread;

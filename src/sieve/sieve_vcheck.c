@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "sieve/sieve_compile.h"
+#include "sieve/sieve_lib.h"
 #include "util/buf.h"
 #include "util/hex.h"
 #include "util/utf8.h"
@@ -128,25 +129,15 @@ dynamic(const struct sieve_script *sc, const char *s)
 	    strstr(s, "${") != NULL;
 }
 
-static bool
-ident_ok(const char *s)
-{
-	if (!isalpha((unsigned char)*s) && *s != '_')
-		return false;
-	while (*++s != '\0')
-		if (!isalnum((unsigned char)*s) && *s != '_')
-			return false;
-	return true;
-}
-
-/* RFC 5229 3: identifier; "global." identifier with include (RFC 6609). */
+/* RFC 5229 3 (sieve_var_name_ok); "global." only with include (RFC 6609
+ * 3.3: Pigeonhole calls it an unknown namespace otherwise). */
 static bool
 var_name_ok(const struct sieve_script *sc, const char *s)
 {
 	if (strncasecmp(s, "global.", 7) == 0 &&
-	    (sc->exts & SIEVE_EXT_INCLUDE) != 0)
-		s += 7;
-	return ident_ok(s);
+	    (sc->exts & SIEVE_EXT_INCLUDE) == 0)
+		return false;
+	return sieve_var_name_ok(s);
 }
 
 /* A match variable ("0".."9"...), which hasflag may read (RFC 5229 3). */
@@ -299,7 +290,8 @@ check_global(struct sieve_script *sc, const struct sieve_node *n,
 		char *name = a->strs[i];
 		bool dup = false;
 
-		if (!ident_ok(name))
+		if (strncasecmp(name, "global.", 7) == 0 ||
+		    !sieve_var_name_ok(name))
 			return cerr(err, n, "global: invalid variable name "
 			    "\"%.80s\"", a->strs[i]);
 		for (size_t j = 0; j < sc->nglobals && !dup; j++)

@@ -22,6 +22,7 @@
 #include "mail/rfc5322.h"
 #include "msg/check.h"
 #include "msg/commit.h"
+#include "msg/sieve_stage.h"
 #include "msg/spool.h"
 #include "smtp/smtp_session.h"
 #include "util/io.h"
@@ -396,6 +397,7 @@ smtp_message_committed(struct msg_commit *c, int error, void *arg)
 	struct smtp_session *s = arg;
 
 	msg_commit_free(&c);
+	sieve_apply_finish(&s->sieve, error);
 	if (session_closed(&s->base)) {	/* the client left meanwhile */
 		session_unref(&s->base);
 		return;
@@ -411,13 +413,29 @@ smtp_message_committed(struct msg_commit *c, int error, void *arg)
 	session_unref(&s->base);	/* the store's */
 }
 
-/*
- * Routing: local copies (one per distinct mailbox, junk: its Junk
- * folder) and remote recipients (authenticated users' mail, aliases
- * pointing outside); then the commit of trace + header + spooled body.
- */
+/* The store: Sieve first when a local recipient may have a script (not
+ * for quarantined mail, which goes to Junk as it is), then routing and
+ * commit. */
 void
 smtp_message_store(struct smtp_session *s, bool junk)
+{
+	smtp_enter_state(s, SMTP_ST_STORE);
+	session_busy(&s->base);
+	session_ref(&s->base);		/* the store's, until committed */
+	if (!junk && smtp_sieve_start(s))
+		return;
+	smtp_message_commit(s, junk, NULL);
+}
+
+/*
+ * Routing: local copies (one per distinct mailbox, junk: its Junk
+ * folder; st: where the users' scripts put them) and remote recipients
+ * (authenticated users' mail, aliases pointing outside); then the commit
+ * of trace + header + spooled body.
+ */
+void
+smtp_message_commit(struct smtp_session *s, bool junk,
+    struct sieve_stage *st)
 {
 	struct msg_commit *c;
 	char *sender = smtp_path_to_string(&s->mail);
@@ -427,14 +445,17 @@ smtp_message_store(struct smtp_session *s, bool junk)
 	c = msg_commit_new(s->base.id, s->msgid, sender);
 	free(sender);
 	for (unsigned i = 0; i < s->nrcpt; i++)
-		msg_commit_route(c, s->conf->data_dir, &s->rcpts[i].res,
-		    s->rcpts[i].path.orcpt, s->rcpts[i].path.notify, junk);
+		if (st != NULL)
+			sieve_apply_route(st, c, &s->rcpts[i].res,
+			    s->rcpts[i].path.orcpt, s->rcpts[i].path.notify);
+		else
+			msg_commit_route(c, s->conf->data_dir,
+			    &s->rcpts[i].res, s->rcpts[i].path.orcpt,
+			    s->rcpts[i].path.notify, junk);
 	msg_commit_envelope(c, s->mail.envid, s->mail.ret, s->mail.smtputf8,
 	    s->mail.body == SMTP_BODY_8BITMIME || s->mail.smtputf8);
-	smtp_enter_state(s, SMTP_ST_STORE);
-	session_busy(&s->base);
-	session_ref(&s->base);		/* the store's, until committed */
 	buf_append(&s->trace, s->head.data, s->head.len);
+	msg_commit_head_len(c, s->trace.len);
 	fd = smtp_message_body(s, &off, &len);
 	if (fd < 0 && len > 0) {	/* a small message, all in memory */
 		size_t mlen;
@@ -443,6 +464,9 @@ smtp_message_store(struct smtp_session *s, bool junk)
 		buf_append(&s->trace, mem + off, (size_t)len);
 		len = 0;
 	}
+	if (st != NULL)
+		sieve_apply_side(st, c, server_thread_loop(s->base.thread));
+	s->sieve = st;
 	msg_commit_start(c, &s->trace, fd, off, len,
 	    server_thread_loop(s->base.thread), smtp_message_committed, s);
 }

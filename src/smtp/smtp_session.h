@@ -104,6 +104,7 @@ struct smtp_session {
 						   milter macro i): made at
 						   MAIL, "" outside one */
 	struct msg_spool	*spool;		/* the message as it arrives */
+	struct sieve_stage	*sieve;		/* its results while committing */
 	bool			 spool_ending;	/* waiting for its last write */
 	struct buf		 trace;		/* what tem puts on top:
 						   Received, A-R or DKIM-Sig. */
@@ -199,6 +200,14 @@ void smtp_checks_reset(struct smtp_session *s);
 /* smtp_message.c: hands the message to the store (junk: the recipients'
  * Junk folder) and replies when it is durable. */
 void smtp_message_store(struct smtp_session *s, bool junk);
+/* The routing (with the Sieve stage's results, or NULL) and the commit;
+ * the session is busy and holds the store's reference. */
+struct sieve_stage;
+void smtp_message_commit(struct smtp_session *s, bool junk,
+    struct sieve_stage *st);
+/* smtp_sieve.c: runs the Sieve stage when a local recipient may have a
+ * script (then true: smtp_message_commit or the reply follows). */
+bool smtp_sieve_start(struct smtp_session *s);
 /* DATA accepted (the milters passed it): 354 and the message comes. */
 void smtp_data_accept(struct smtp_session *s);
 

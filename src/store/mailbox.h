@@ -219,6 +219,21 @@ int mbox_rename(struct mbox_user *u, const char *oldname, const char *newname,
 int mbox_subscribe(struct mbox_user *u, const char *name, bool on,
     char **error_r);
 
+/*
+ * For a delivery filter (Sieve fileinto, mailbox_deliver.c), without the
+ * store open. BLOCKING. The Maildir folder of name under root (NULL,
+ * "" or INBOX: root itself) in *dir_r (malloc'd): 0; when missing,
+ * created and subscribed if create, else MBOX_ERR_NONEXISTENT; or
+ * another error for a bad name.
+ */
+int mbox_deliver_folder(const char *root, const char *name, bool create,
+    char **dir_r, char **error_r);
+/* BLOCKING. The info letters (malloc'd, "" for none) of flags[0..n)
+ * (system flags and keywords, the latter added to dir's keyword map;
+ * invalid or over-limit ones left out) for a file delivered into dir. */
+char *mbox_deliver_info(const char *dir, const char *const *flags,
+    size_t n);
+
 /* RFC 8474 object ids as text: MAILBOXID "F" + 16 hex digits (a salt
  * of the user's index and the folder's UIDVALIDITY: kept by RENAME, new
  * for a new folder or a rebuilt index), EMAILID "M" + 16 hex digits

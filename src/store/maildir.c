@@ -136,7 +136,10 @@ write_tmp(struct maildir_job *job, struct maildir_rcpt *r, struct pending *p)
 {
 	struct timeval tv;
 	struct iovec iov[2];
-	uint64_t size = r->prefix_len + job->body_len + job->body_file_len;
+	size_t skip = r->body_skip <= job->body_len ? r->body_skip :
+	    job->body_len;
+	uint64_t size = r->prefix_len + job->body_len - skip +
+	    job->body_file_len;
 	char base[512];
 	int n;
 
@@ -149,8 +152,10 @@ write_tmp(struct maildir_job *job, struct maildir_rcpt *r, struct pending *p)
 	if (n < 0 || (size_t)n >= sizeof(base) ||
 	    (size_t)snprintf(p->tmp, sizeof(p->tmp), "%s/tmp/%s", r->maildir,
 	    base) >= sizeof(p->tmp) ||
-	    (size_t)snprintf(p->new, sizeof(p->new), "%s/new/%s", r->maildir,
-	    base) >= sizeof(p->new)) {
+	    (size_t)(r->info ? snprintf(p->new, sizeof(p->new),
+	    "%s/cur/%s:2,%s", r->maildir, base, r->info) :
+	    snprintf(p->new, sizeof(p->new), "%s/new/%s", r->maildir,
+	    base)) >= sizeof(p->new)) {
 		r->result = ENAMETOOLONG;
 		return -1;
 	}
@@ -176,8 +181,9 @@ write_tmp(struct maildir_job *job, struct maildir_rcpt *r, struct pending *p)
 	}
 	iov[0].iov_base = r->prefix;
 	iov[0].iov_len = r->prefix_len;
-	iov[1].iov_base = (void *)(uintptr_t)job->body;
-	iov[1].iov_len = job->body_len;
+	iov[1].iov_base = (void *)(uintptr_t)(job->body ? job->body + skip :
+	    NULL);
+	iov[1].iov_len = job->body_len - skip;
 	if (fsutil_writev_all(p->fd, iov, 2) < 0 || (job->body_file_len > 0 &&
 	    fsutil_copy_range(p->fd, job->body_fd, job->body_file_off,
 	    job->body_file_len, NULL, NULL) < 0)) {
@@ -270,7 +276,8 @@ count_delivered(struct maildir_job *batch)
 			if (j->rcpts[i].result == 0)
 				quota_usage_add(j->rcpts[i].maildir,
 				    (int64_t)(j->rcpts[i].prefix_len +
-				    j->body_len + j->body_file_len), 1);
+				    j->body_len - j->rcpts[i].body_skip +
+				    j->body_file_len), 1);
 }
 
 /* The engine's batch: commit, tell open sessions, complete each job. */
@@ -348,6 +355,7 @@ maildir_job_clear(struct maildir_job *job)
 		free(job->rcpts[i].prefix);
 		free(job->rcpts[i].filename);
 		free(job->rcpts[i].label);
+		free(job->rcpts[i].info);
 	}
 	free(job->rcpts);
 	job->rcpts = NULL;

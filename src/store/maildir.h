@@ -29,6 +29,15 @@ struct maildir_rcpt {
 	int	 result;	/* on completion: 0, or an errno value */
 	char	*filename;	/* on success: the base name in new/ */
 	char	*label;		/* the caller's (e.g. the address, for logs) */
+	/* A copy with flags (Sieve imap4flags): NULL, or the Maildir info
+	 * letters ("FS", keyword letters): the file goes straight into cur/
+	 * as "<base>:2,<info>", as Dovecot's LDA does, since new/ holds
+	 * only files without info. */
+	char	*info;
+	/* Bytes of the job's memory content this copy leaves out: its own
+	 * header section (an edited one, Sieve editheader) is at the end of
+	 * its prefix instead of the shared one at the start of body. */
+	size_t	 body_skip;
 };
 
 struct maildir_job {

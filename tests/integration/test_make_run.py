@@ -1,6 +1,6 @@
 """test_make_run - `make run` in a fresh `git clone` of this repository:
 it builds build/tem, provisions demo@example.test, starts the server on
-its fixed ports (scripts/run-dev.sh: 2525 ... 2995), and the server is
+its fixed ports (scripts/run-dev.sh: 2525 ... 2995, 4190), and the server is
 used with smtplib (SMTP and submission with STARTTLS + AUTH), imaplib
 (IMAPS) and poplib (POP3S).
 
@@ -26,7 +26,8 @@ from postfixpeer import listening_on
 from temserver import REPO, insecure_tls_context, wait_for
 
 PORTS = {"smtp": 2525, "submission": 2587, "submissions": 2465,
-         "imap": 2143, "imaps": 2993, "pop3": 2110, "pop3s": 2995}
+         "imap": 2143, "imaps": 2993, "pop3": 2110, "pop3s": 2995,
+         "managesieve": 4190}
 LOCK = "/tmp/tem-make-run-ports.lock"
 DEMO = "demo@example.test"
 

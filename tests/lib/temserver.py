@@ -159,13 +159,14 @@ class TemServer:
     users: {address: password}; domains: added first, in order;
     aliases: {address: [targets]}; extra_conf: extra `key = value` lines
     (a dict or a list of strings); services: which listeners to open,
-    among smtp, submission, submissions, imap, imaps, pop3, pop3s.
+    among smtp, submission, submissions, imap, imaps, pop3, pop3s,
+    managesieve.
     fixture_cert: use tests/data/mx.a.test.{crt,key} (fast start-up); False
     leaves tls_cert_file unset, so tem makes its own self-signed pair.
     """
 
     SERVICES = ("smtp", "submission", "submissions", "imap", "imaps",
-                "pop3", "pop3s")
+                "pop3", "pop3s", "managesieve")
 
     def __init__(self, users=None, domains=("a.test",), aliases=None,
                  extra_conf=None, services=("smtp",), hostname=HOSTNAME,

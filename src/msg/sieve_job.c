@@ -1,0 +1,423 @@
+/*
+ * sieve_job - the Sieve stage's worker job (see sieve_stage.h): for each
+ * local mailbox of the message, find its active script, run it (after
+ * sieve_before), and settle on this thread what needs the disk: the
+ * folder and flag letters of each copy, redirects refused by the loop
+ * check, vacation replies not due.
+ *
+ * Trust: runs untrusted scripts under sieve.h's limits; the only paths
+ * it builds come from account addresses (accounts_address_parse) and
+ * names checked by the store (sieve_store_name_ok, mbox_deliver_folder).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth/accounts_addr.h"
+#include "msg/sieve_stage.h"
+#include "sieve/sieve_state.h"
+#include "sieve/sieve_store.h"
+#include "store/mailbox.h"
+#include "util/log.h"
+#include "util/worker.h"
+#include "util/xmalloc.h"
+
+/* What the callbacks of one user's run need. */
+struct job_user {
+	struct sieve_stage	*st;
+	struct sieve_stage_user	*u;
+	char			*root;		/* the user's Maildir */
+	char			*before_dir;
+	struct sieve_state	*state;		/* opened on first use */
+	bool			 state_failed;
+};
+
+static struct sieve_state *
+job_state(struct job_user *ju)
+{
+	if (ju->state == NULL && !ju->state_failed &&
+	    (ju->state = sieve_state_open(ju->st->data_dir,
+	    ju->u->address)) == NULL) {
+		ju->state_failed = true;
+		log_warn("%s sieve state-failed user=%s error=\"%s\"",
+		    ju->st->logid, ju->u->address, strerror(errno));
+	}
+	return ju->state;
+}
+
+/* The body, read once per message (the job's thread only), at most
+ * limits.max_body octets. */
+static int
+job_body(void *arg, const char **data, size_t *len)
+{
+	struct job_user *ju = arg;
+	struct sieve_stage *st = ju->st;
+	struct sieve_limits lim;
+	size_t want;
+	ssize_t n;
+
+	if (!st->body_loaded) {
+		st->body_loaded = true;
+		sieve_limits_default(&lim);
+		if (st->body_fd >= 0) {
+			want = st->body_len < lim.max_body ?
+			    (size_t)st->body_len : lim.max_body;
+			st->body_cache = xmalloc(want + 1);
+			n = pread(st->body_fd, st->body_cache, want,
+			    (off_t)st->body_off);
+			if (n < 0) {
+				log_warn("%s sieve body-failed error=\"%s\"",
+				    st->logid, strerror(errno));
+				XFREE(&st->body_cache);
+			} else
+				st->body_cache_len = (size_t)n;
+		}
+	}
+	if (st->body_fd < 0) {
+		*data = st->body_mem ? st->body_mem : "";
+		*len = st->body_mem_len;
+		return 0;
+	}
+	if (st->body_cache == NULL)
+		return -1;
+	*data = st->body_cache;
+	*len = st->body_cache_len;
+	return 0;
+}
+
+static char *
+job_include(void *arg, bool global, const char *name, size_t *len)
+{
+	struct job_user *ju = arg;
+	char *path, *text;
+	int fd;
+	struct stat sb;
+	ssize_t n;
+
+	if (!sieve_store_name_ok(name))
+		return NULL;
+	if (!global)
+		return sieve_store_get(ju->st->data_dir, ju->u->address, name,
+		    len);
+	if (ju->before_dir == NULL)
+		return NULL;
+	/* :global scripts live beside sieve_before */
+	path = xasprintf("%s/%s.sieve", ju->before_dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return NULL;
+	text = NULL;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    sb.st_size <= SIEVE_STORE_SIZE_MAX) {
+		text = xmalloc((size_t)sb.st_size + 1);
+		n = pread(fd, text, (size_t)sb.st_size, 0);
+		if (n < 0)
+			XFREE(&text);
+		else {
+			text[n] = '\0';
+			*len = (size_t)n;
+		}
+	}
+	close(fd);
+	return text;
+}
+
+static bool
+job_mailbox_exists(void *arg, const char *name)
+{
+	struct job_user *ju = arg;
+	char *dir = NULL, *err = NULL;
+	int r = mbox_deliver_folder(ju->root, name, false, &dir, &err);
+
+	free(dir);
+	free(err);
+	return r == 0;
+}
+
+static bool
+job_dup_seen(void *arg, const char *handle, const char *id)
+{
+	struct job_user *ju = arg;
+	struct sieve_state *s = job_state(ju);
+
+	return s != NULL && sieve_state_dup_seen(s, handle, id, ju->st->now);
+}
+
+/* Whether the header section has a Delivered-To or
+ * X-Sieve-Redirected-From field naming address: the message already
+ * went through this mailbox, so redirecting it again would loop. */
+static bool
+head_names(const char *head, size_t len, const char *address)
+{
+	static const char *const fields[] = { "Delivered-To:",
+	    "X-Sieve-Redirected-From:" };
+	size_t alen = strlen(address);
+
+	for (size_t i = 0; i < len; ) {
+		const char *line = head + i, *eol = memchr(line, '\n', len - i);
+		size_t ll = eol ? (size_t)(eol - line) : len - i;
+
+		for (size_t f = 0; f < 2; f++) {
+			size_t fl = strlen(fields[f]);
+			const char *v = line + fl;
+			size_t vl;
+			if (ll < fl || strncasecmp(line, fields[f], fl) != 0)
+				continue;
+			vl = ll - fl;
+			while (vl > 0 && (*v == ' ' || *v == '\t' || *v == '<'))
+				v++, vl--;
+			while (vl > 0 && (v[vl - 1] == '\r' ||
+			    v[vl - 1] == ' ' || v[vl - 1] == '>'))
+				vl--;
+			if (vl == alen && strncasecmp(v, address, alen) == 0)
+				return true;
+		}
+		i += ll + 1;
+	}
+	return false;
+}
+
+/* A redirect target the queue can take: one address, printable, no
+ * spaces or brackets, with a domain. */
+static bool
+redirect_ok(const char *a)
+{
+	const char *at = a ? strrchr(a, '@') : NULL;
+
+	if (at == NULL || at == a || at[1] == '\0' || strlen(a) > 254)
+		return false;
+	for (; *a; a++)
+		if ((unsigned char)*a <= 0x20 || *a == 0x7f ||
+		    strchr("<>()[],;\\\"", *a))
+			return false;
+	return true;
+}
+
+/* Whether vacation's :from (a bare address or "Name <address>") is one
+ * of the user's own addresses: a script must not send as anyone else. */
+static bool
+from_is_own(const struct sieve_stage_user *u, const char *from)
+{
+	const char *lt = strrchr(from, '<'), *a = lt ? lt + 1 : from;
+	size_t n = lt ? strcspn(a, ">") : strlen(a);
+
+	while (!lt && n > 0 && (a[n - 1] == ' ' || a[n - 1] == '\t'))
+		n--;
+	while (!lt && n > 0 && (*a == ' ' || *a == '\t'))
+		a++, n--;
+	if (strlen(u->address) == n && strncasecmp(u->address, a, n) == 0)
+		return true;
+	for (size_t i = 0; i < u->naliases; i++)
+		if (strlen(u->aliases[i]) == n &&
+		    strncasecmp(u->aliases[i], a, n) == 0)
+			return true;
+	return false;
+}
+
+/* The user's active script path (malloc'd), or NULL: none. */
+static char *
+active_path(const char *data_dir, const char *address)
+{
+	char *lp, *dom, *err = NULL, *dir, *path, name[SIEVE_STORE_NAME_MAX + 2];
+	ssize_t n;
+	int fd;
+
+	if (accounts_address_parse(address, true, &lp, &dom, &err) < 0) {
+		free(err);
+		return NULL;
+	}
+	dir = xasprintf("%s/sieve/%s/%s", data_dir, dom, lp);
+	free(lp);
+	free(dom);
+	path = xasprintf("%s/active", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	free(path);
+	path = NULL;
+	if (fd >= 0) {
+		n = read(fd, name, sizeof(name) - 1);
+		close(fd);
+		if (n > 0 && (size_t)n < sizeof(name) - 1) {
+			name[n] = '\0';
+			if (sieve_store_name_ok(name))
+				path = xasprintf("%s/%s.sieve", dir, name);
+		}
+	}
+	free(dir);
+	return path;
+}
+
+/* What a run's actions need from the disk. */
+static void
+job_settle(struct job_user *ju)
+{
+	struct sieve_stage_user *u = ju->u;
+	struct sieve_result *r = &u->r;
+	char *err = NULL;
+
+	u->copies = xcalloc(r->nactions + 1, sizeof(*u->copies));
+	u->drop = xcalloc(r->nactions + 1, sizeof(*u->drop));
+	u->sent = xcalloc(r->nactions + 1, sizeof(*u->sent));
+	for (size_t i = 0; i < r->nactions; i++) {
+		struct sieve_action *a = &r->actions[i];
+		struct sieve_stage_copy *cp = &u->copies[i];
+
+		switch (a->type) {
+		case SIEVE_FILEINTO:
+			if (mbox_deliver_folder(ju->root, a->mailbox, a->create,
+			    &cp->dir, &err) < 0) {
+				/* RFC 5490 / 5228 4.1: keep it in INBOX */
+				log_info("%s sieve fileinto-fallback user=%s "
+				    "mailbox=\"%s\" error=\"%s\"",
+				    ju->st->logid, u->address, a->mailbox,
+				    err ? err : "no such mailbox");
+				XFREE(&err);
+				cp->dir = xstrdup(ju->root);
+			}
+			/* FALLTHROUGH */
+		case SIEVE_KEEP:
+			if (cp->dir == NULL)
+				cp->dir = xstrdup(ju->root);
+			if (a->nflags > 0)
+				cp->info = mbox_deliver_info(cp->dir,
+				    (const char *const *)a->flags, a->nflags);
+			break;
+		case SIEVE_REDIRECT:
+			if (u->redirect_loop || !redirect_ok(a->address)) {
+				log_info("%s sieve redirect-refused user=%s "
+				    "to=<%s> reason=%s", ju->st->logid,
+				    u->address, a->address ? a->address : "",
+				    u->redirect_loop ? "loop" : "address");
+				u->drop[i] = true;
+				cp->dir = xstrdup(ju->root);	/* keep */
+			}
+			break;
+		case SIEVE_VACATION: {
+			struct sieve_state *s = job_state(ju);
+			if (a->from != NULL && !from_is_own(u, a->from)) {
+				log_info("%s sieve vacation-from-refused "
+				    "user=%s", ju->st->logid, u->address);
+				XFREE(&a->from);	/* From: the user */
+			}
+			if (s != NULL && a->handle && a->address &&
+			    !sieve_state_vacation_due(s, a->handle, a->address,
+			    a->seconds, ju->st->now))
+				u->drop[i] = true;
+			break;
+		}
+		default:
+			break;
+		}
+	}
+}
+
+static void
+job_user(struct sieve_stage *st, struct sieve_stage_user *u,
+    struct cscript *bs, char *before_dir)
+{
+	struct job_user ju = { st, u, NULL, before_dir, NULL, false };
+	struct sieve_script *run[2];
+	struct cscript *cs = NULL;
+	struct sieve_error err;
+	char *path = active_path(st->data_dir, u->address), *slash;
+	size_t n = 0;
+	struct sieve_msg m;
+	struct sieve_env env;
+	struct tm tm;
+
+	memset(&err, 0, sizeof(err));
+	if (path != NULL) {
+		slash = strrchr(path, '/');
+		u->script = xstrndup(slash + 1, strlen(slash + 1) - 6);
+		if ((cs = sieve_stage_script(path, &err)) == NULL &&
+		    errno == EINVAL)
+			u->error = xasprintf("line %d: %s", err.line, err.msg);
+	}
+	sieve_stage_seen(u->address, cs != NULL || u->error != NULL);
+	free(path);
+	if (bs != NULL)
+		run[n++] = sieve_stage_script_sc(bs);
+	if (cs != NULL)
+		run[n++] = sieve_stage_script_sc(cs);
+	if (n == 0)
+		return;
+	ju.root = xasprintf("%s/mail/%s/%s", st->data_dir, u->domain,
+	    u->localpart);
+	memset(&m, 0, sizeof(m));
+	m.head = st->head;
+	m.head_len = st->head_len;
+	if (st->body_len > 0 || st->body_mem_len > 0) {
+		m.body = job_body;
+		m.body_arg = &ju;
+	}
+	m.size = st->head_len + st->body_mem_len + st->body_len;
+	m.env_from = st->env_from;
+	m.env_to = u->env_to;
+	m.auth = st->auth;
+	m.now = st->now;
+	localtime_r(&st->now, &tm);
+	m.now_zone = (int)(tm.tm_gmtoff / 60);
+	memset(&env, 0, sizeof(env));
+	env.user = u->address;
+	{
+		const char **addrs = xcalloc(u->naliases + 1, sizeof(*addrs));
+		addrs[0] = u->address;
+		env.naddresses = 1;
+		for (size_t i = 0; i < u->naliases; i++)
+			if (strcasecmp(u->aliases[i], u->address) != 0)
+				addrs[env.naddresses++] = u->aliases[i];
+		env.addresses = addrs;
+		env.subaddress_sep = "+";
+		env.arg = &ju;
+		env.include_load = job_include;
+		env.mailbox_exists = job_mailbox_exists;
+		env.duplicate_seen = job_dup_seen;
+		u->redirect_loop = head_names(st->head, st->head_len,
+		    u->address);
+		sieve_run(run, n, &m, &env, NULL, &u->r);
+		free(addrs);
+	}
+	u->ran = true;
+	if (u->r.error != NULL && u->error == NULL)
+		u->error = xstrdup(u->r.error);
+	job_settle(&ju);
+	sieve_state_close(&ju.state);
+	sieve_stage_script_unref(cs);
+	free(ju.root);
+}
+
+static void
+job_work(void *arg)
+{
+	struct sieve_stage *st = arg;
+	char *before_dir = NULL;
+	struct cscript *bs = sieve_stage_before(&before_dir);
+
+	for (size_t i = 0; i < st->nusers; i++)
+		job_user(st, &st->users[i], bs, before_dir);
+	sieve_stage_script_unref(bs);
+	free(before_dir);
+}
+
+static void
+job_done(void *arg)
+{
+	struct sieve_stage *st = arg;
+
+	st->done(st, st->arg);
+}
+
+void
+sieve_stage_run(struct sieve_stage *st, struct loop *origin,
+    void (*done)(struct sieve_stage *, void *), void *arg)
+{
+	st->origin = origin;
+	st->done = done;
+	st->arg = arg;
+	worker_submit(origin, job_work, job_done, st);
+}

@@ -1,0 +1,395 @@
+/*
+ * sieve_stage - Sieve at delivery: the worker job that runs each local
+ * mailbox's scripts on one message, and the two memories that keep it
+ * cheap (see sieve_stage.h): which users have no script, and compiled
+ * scripts.
+ *
+ * Trust: scripts and messages are untrusted (sieve.h's limits bound a
+ * run); script paths are built from account addresses only; everything
+ * a script names on disk goes through mbox_deliver_folder.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth/accounts_addr.h"
+#include "auth/resolve.h"
+#include "msg/sieve_stage.h"
+#include "sieve/sieve_state.h"
+#include "sieve/sieve_store.h"
+#include "store/mailbox.h"
+#include "util/clock.h"
+#include "util/hashmap.h"
+#include "util/log.h"
+#include "util/worker.h"
+#include "util/xmalloc.h"
+
+/* A compiled script, shared by runs on any thread. */
+struct cscript {
+	struct sieve_script	*sc;
+	dev_t			 dev;
+	ino_t			 ino;
+	off_t			 size;
+	struct timespec		 mtime;
+	unsigned		 refs;		/* under mu; the cache's is one */
+	bool			 cached;
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct hashmap *scripts;		/* path -> struct cscript */
+static struct hashmap *users;		/* address -> struct user_seen */
+static struct cscript *before;		/* sieve_before */
+static char *before_dir;		/* its folder: :global includes */
+
+struct user_seen {
+	uint64_t	 at;			/* clock_mono_ms */
+	bool		 has;
+};
+
+struct sieve_script *
+sieve_stage_script_sc(const struct cscript *cs)
+{
+	return cs->sc;
+}
+
+struct cscript *
+sieve_stage_before(char **dir_r)
+{
+	struct cscript *cs;
+
+	pthread_mutex_lock(&mu);
+	if ((cs = before) != NULL)
+		cs->refs++;
+	*dir_r = before_dir ? xstrdup(before_dir) : NULL;
+	pthread_mutex_unlock(&mu);
+	return cs;
+}
+
+void
+sieve_stage_script_unref(struct cscript *cs)
+{
+	bool last;
+
+	if (cs == NULL)
+		return;
+	pthread_mutex_lock(&mu);
+	last = --cs->refs == 0;
+	pthread_mutex_unlock(&mu);
+	if (last) {
+		sieve_script_free(&cs->sc);
+		free(cs);
+	}
+}
+
+/* Reads path whole (at most SIEVE_STORE_SIZE_MAX); fills *st. */
+static char *
+read_script(const char *path, size_t *len, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char *text = NULL;
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, st) < 0)
+		goto out;
+	if (!S_ISREG(st->st_mode) || st->st_size > SIEVE_STORE_SIZE_MAX) {
+		errno = EFBIG;
+		goto out;
+	}
+	text = xmalloc((size_t)st->st_size + 1);
+	n = pread(fd, text, (size_t)st->st_size, 0);
+	if (n < 0) {
+		XFREE(&text);
+		goto out;
+	}
+	text[n] = '\0';
+	*len = (size_t)n;
+out:
+	close(fd);
+	return text;
+}
+
+int
+sieve_stage_configure(const char *path, char **error_r)
+{
+	struct cscript *cs = NULL, *old;
+	struct sieve_error err;
+	struct stat st;
+	char *text, *dir = NULL, *slash;
+	size_t len = 0;
+
+	if (path != NULL) {
+		if ((text = read_script(path, &len, &st)) == NULL) {
+			*error_r = xasprintf("%s: %s", path, strerror(errno));
+			return -1;
+		}
+		cs = xcalloc(1, sizeof(*cs));
+		cs->refs = 1;
+		cs->sc = sieve_compile(text, len, NULL, &err);
+		free(text);
+		if (cs->sc == NULL) {
+			*error_r = xasprintf("%s:%d: %s", path, err.line,
+			    err.msg);
+			free(cs);
+			return -1;
+		}
+		dir = xstrdup(path);
+		if ((slash = strrchr(dir, '/')) != NULL)
+			*slash = '\0';
+	}
+	pthread_mutex_lock(&mu);
+	old = before;
+	before = cs;
+	free(before_dir);
+	before_dir = dir;
+	pthread_mutex_unlock(&mu);
+	sieve_stage_script_unref(old);
+	return 0;
+}
+
+static void
+cached_drop(void *v)
+{
+	struct cscript *cs = v;
+
+	cs->cached = false;
+	if (--cs->refs == 0) {
+		sieve_script_free(&cs->sc);
+		free(cs);
+	}
+}
+
+void
+sieve_stage_shutdown(void)
+{
+	char *e = NULL;
+
+	sieve_stage_configure(NULL, &e);
+	pthread_mutex_lock(&mu);
+	hashmap_free(&scripts, cached_drop);
+	hashmap_free(&users, free);
+	pthread_mutex_unlock(&mu);
+}
+
+bool
+sieve_stage_wanted(const char *address)
+{
+	struct user_seen *u;
+	bool want = true;
+
+	pthread_mutex_lock(&mu);
+	if (before == NULL && users != NULL &&
+	    (u = hashmap_get(users, address)) != NULL && !u->has &&
+	    clock_mono_ms() - u->at < SIEVE_STAGE_FRESH_MS)
+		want = false;
+	pthread_mutex_unlock(&mu);
+	return want;
+}
+
+void
+sieve_stage_seen(const char *address, bool has)
+{
+	struct user_seen *u;
+
+	pthread_mutex_lock(&mu);
+	if (users == NULL || hashmap_count(users) >= SIEVE_STAGE_USERS_MAX)
+		hashmap_free(&users, free);	/* bounded: start over */
+	if (users == NULL)
+		users = hashmap_new(HASHMAP_ASCII_NOCASE);
+	if ((u = hashmap_get(users, address)) == NULL) {
+		u = xcalloc(1, sizeof(*u));
+		hashmap_put(users, address, u);
+	}
+	u->at = clock_mono_ms();
+	u->has = has;
+	pthread_mutex_unlock(&mu);
+}
+
+void
+sieve_stage_forget(const char *address)
+{
+	pthread_mutex_lock(&mu);
+	if (users != NULL)
+		free(hashmap_remove(users, address));
+	pthread_mutex_unlock(&mu);
+}
+
+/* The compiled script at path (one more reference), compiling it when
+ * the cache has none for this inode, size and mtime. NULL: none
+ * (errno ENOENT), or a compile error in *err (errno EINVAL). */
+struct cscript *
+sieve_stage_script(const char *path, struct sieve_error *err)
+{
+	struct cscript *cs, *old;
+	struct stat st;
+	char *text;
+	size_t len = 0;
+
+	if (stat(path, &st) < 0)
+		return NULL;
+	pthread_mutex_lock(&mu);
+	cs = scripts ? hashmap_get(scripts, path) : NULL;
+	if (cs != NULL && cs->dev == st.st_dev && cs->ino == st.st_ino &&
+	    cs->size == st.st_size &&
+	    cs->mtime.tv_sec == st.st_mtim.tv_sec &&
+	    cs->mtime.tv_nsec == st.st_mtim.tv_nsec) {
+		cs->refs++;
+		pthread_mutex_unlock(&mu);
+		return cs;
+	}
+	pthread_mutex_unlock(&mu);
+	if ((text = read_script(path, &len, &st)) == NULL)
+		return NULL;
+	cs = xcalloc(1, sizeof(*cs));
+	cs->sc = sieve_compile(text, len, NULL, err);
+	free(text);
+	if (cs->sc == NULL) {
+		free(cs);
+		errno = EINVAL;
+		return NULL;
+	}
+	cs->dev = st.st_dev;
+	cs->ino = st.st_ino;
+	cs->size = st.st_size;
+	cs->mtime = st.st_mtim;
+	cs->refs = 2;		/* the cache's and the caller's */
+	cs->cached = true;
+	pthread_mutex_lock(&mu);
+	if (scripts == NULL)
+		scripts = hashmap_new(0);
+	if (hashmap_count(scripts) >= SIEVE_STAGE_SCRIPTS_MAX &&
+	    hashmap_get(scripts, path) == NULL) {
+		/* bounded: drop one (in use ones live on by their refs) */
+		struct hashmap_iter it = { 0 };
+		const char *key;
+		if (hashmap_next(scripts, &it, &key, NULL))
+			cached_drop(hashmap_remove(scripts, key));
+	}
+	old = hashmap_put(scripts, path, cs);
+	if (old != NULL)
+		cached_drop(old);
+	pthread_mutex_unlock(&mu);
+	return cs;
+}
+
+/* ---- one transaction ------------------------------------------------ */
+
+struct sieve_stage *
+sieve_stage_new(const struct sieve_stage_in *in)
+{
+	struct sieve_stage *st = xcalloc(1, sizeof(*st));
+
+	snprintf(st->logid, sizeof(st->logid), "%s", in->logid);
+	snprintf(st->msgid, sizeof(st->msgid), "%s", in->msgid);
+	st->data_dir = xstrdup(in->data_dir);
+	st->hostname = xstrdup(in->hostname);
+	st->env_from = xstrdup(in->env_from);
+	st->auth = in->auth ? xstrdup(in->auth) : NULL;
+	st->head = xmalloc(in->head_len + 1);
+	memcpy(st->head, in->head, in->head_len);
+	st->head[in->head_len] = '\0';
+	st->head_len = in->head_len;
+	if (in->body_mem != NULL && in->body_mem_len > 0) {
+		st->body_mem = xmalloc(in->body_mem_len);
+		memcpy(st->body_mem, in->body_mem, in->body_mem_len);
+		st->body_mem_len = in->body_mem_len;
+	}
+	st->body_fd = in->body_fd >= 0 && in->body_len > 0 ?
+	    fcntl(in->body_fd, F_DUPFD_CLOEXEC, 0) : -1;
+	st->body_off = in->body_off;
+	st->body_len = st->body_fd >= 0 ? in->body_len : 0;
+	st->now = time(NULL);
+	return st;
+}
+
+void
+sieve_stage_add(struct sieve_stage *st, const char *env_to,
+    const struct acct_resolution *res)
+{
+	for (int j = 0; j < res->n; j++) {
+		const struct acct_target *t = &res->t[j];
+		struct sieve_stage_user *u = NULL;
+
+		if (t->kind != ACCT_TARGET_LOCAL)
+			continue;
+		for (size_t i = 0; i < st->nusers && u == NULL; i++)
+			if (strcasecmp(st->users[i].address, t->address) == 0)
+				u = &st->users[i];
+		if (u == NULL) {
+			st->users = xrealloc(st->users,
+			    (st->nusers + 1) * sizeof(*st->users));
+			u = &st->users[st->nusers++];
+			memset(u, 0, sizeof(*u));
+			u->address = xstrdup(t->address);
+			u->domain = xstrdup(t->domain);
+			u->localpart = xstrdup(t->localpart);
+			u->env_to = xstrdup(env_to);
+		}
+		u->aliases = xrealloc(u->aliases,
+		    (u->naliases + 1) * sizeof(*u->aliases));
+		u->aliases[u->naliases++] = xstrdup(env_to);
+	}
+}
+
+struct sieve_stage_user *
+sieve_stage_user(struct sieve_stage *st, const char *address)
+{
+	for (size_t i = 0; i < st->nusers; i++)
+		if (strcasecmp(st->users[i].address, address) == 0)
+			return st->users[i].ran ? &st->users[i] : NULL;
+	return NULL;
+}
+
+static void
+user_clear(struct sieve_stage_user *u)
+{
+	for (size_t i = 0; i < u->r.nactions && u->copies; i++) {
+		free(u->copies[i].dir);
+		free(u->copies[i].info);
+	}
+	free(u->copies);
+	free(u->drop);
+	free(u->sent);
+	if (u->ran)
+		sieve_result_free(&u->r);
+	for (size_t i = 0; i < u->naliases; i++)
+		free(u->aliases[i]);
+	free(u->aliases);
+	free(u->address);
+	free(u->domain);
+	free(u->localpart);
+	free(u->env_to);
+	free(u->script);
+	free(u->error);
+}
+
+void
+sieve_stage_free(struct sieve_stage **stp)
+{
+	struct sieve_stage *st = *stp;
+
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < st->nusers; i++)
+		user_clear(&st->users[i]);
+	free(st->users);
+	free(st->data_dir);
+	free(st->hostname);
+	free(st->env_from);
+	free(st->auth);
+	free(st->head);
+	free(st->body_mem);
+	free(st->body_cache);
+	if (st->body_fd >= 0)
+		close(st->body_fd);
+	free(st);
+	*stp = NULL;
+}
+

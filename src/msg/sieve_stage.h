@@ -1,0 +1,175 @@
+/*
+ * sieve_stage - Sieve at delivery: the routing stage's filter. For one
+ * accepted message, ONE worker job loads the active script of each local
+ * mailbox the recipients resolve to (plus the global sieve_before
+ * script), runs it (src/sieve/sieve.h), and settles what needs the disk
+ * (the folder of each fileinto, :create, flags to Maildir info letters,
+ * the vacation memory); the routing then applies the results on the
+ * loop (sieve_apply.c) and the commit makes every copy, redirect and
+ * notice durable before the reply.
+ *
+ * Trust: scripts are users' (untrusted, bounded by sieve's limits); the
+ * message is anyone's. A script can only name folders of its own user's
+ * Maildir (mbox_deliver_folder checks the name), send redirects and
+ * replies through the queue, and never read another user's mail.
+ *
+ * Cost: a message whose recipients have no active script pays no worker
+ * hop: sieve_stage_wanted() answers on the loop from a per-user memory of
+ * "has an active script" (refreshed by every job, trusted for
+ * SIEVE_STAGE_FRESH_MS; unknown or stale: the job runs and finds out).
+ * Compiled scripts are cached by path, inode, size and mtime
+ * (SIEVE_STAGE_SCRIPTS_MAX of them, shared by all threads).
+ *
+ * Use (on a loop):
+ *   if (sieve_stage_wanted(data_dir, address) for some local target)
+ *     st = sieve_stage_new(&in); sieve_stage_add(st, env_to, res) ...;
+ *     sieve_stage_run(st, loop, done, arg);
+ *   in done: sieve_stage_reject_reason(st) (every recipient rejected:
+ *     550 with it), else sieve_apply_route per recipient, then
+ *     sieve_apply_side, msg_commit_start, and sieve_apply_finish after.
+ */
+#ifndef TEM_MSG_SIEVE_STAGE_H
+#define TEM_MSG_SIEVE_STAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "sieve/sieve.h"
+
+struct loop;
+struct acct_resolution;
+struct sieve_state;
+
+#define SIEVE_STAGE_FRESH_MS	1000	/* "no script" trusted this long */
+#define SIEVE_STAGE_USERS_MAX	10000	/* users remembered (then reset) */
+#define SIEVE_STAGE_SCRIPTS_MAX	256	/* compiled scripts cached */
+
+/*
+ * The global script (config key sieve_before), compiled at start and at
+ * every reload; path NULL: none. 0, or -1 and *error_r (malloc'd)
+ * "PATH:LINE: what" for a script that does not compile, "PATH: error"
+ * for one that cannot be read. Any thread.
+ */
+int sieve_stage_configure(const char *path, char **error_r);
+/* At exit: drops the global script and the caches. */
+void sieve_stage_shutdown(void);
+
+/* On the loop, no I/O: whether a message for address (a local account)
+ * needs the Sieve job. */
+bool sieve_stage_wanted(const char *address);
+/* Forgets what was remembered of address (its scripts changed). */
+void sieve_stage_forget(const char *address);
+
+/* What one transaction gives the stage (copied by sieve_stage_new). */
+struct sieve_stage_in {
+	const char	*logid;		/* session id, for the log */
+	const char	*msgid;		/* transaction id */
+	const char	*data_dir;
+	const char	*hostname;
+	const char	*env_from;	/* "" for <> */
+	const char	*auth;		/* authenticated submitter, or NULL */
+	const char	*head;		/* header section as stored (trace
+					 * included) */
+	size_t		 head_len;
+	const char	*body_mem;	/* the body in memory, or NULL: */
+	size_t		 body_mem_len;
+	int		 body_fd;	/* ...in this file (dup'd), -1: none */
+	uint64_t	 body_off, body_len;
+};
+
+/* What the job decided for one copy of a user's (KEEP / FILEINTO). */
+struct sieve_stage_copy {
+	char		*dir;		/* the Maildir folder */
+	char		*info;		/* Maildir info letters, or NULL */
+};
+
+/* One distinct local mailbox of the transaction and its run. */
+struct sieve_stage_user {
+	char		*address;	/* the account's canonical address */
+	char		*domain, *localpart;
+	char		*env_to;	/* the first RCPT naming it */
+	char		**aliases;	/* RCPT addresses leading to it */
+	size_t		 naliases;
+	bool		 ran;		/* a script ran: r is valid */
+	struct sieve_result r;
+	char		*script;	/* the active script's name */
+	char		*error;		/* a compile or run error to file */
+	/* per action of r (same index): */
+	struct sieve_stage_copy *copies;	/* KEEP / FILEINTO */
+	bool		*drop;		/* REDIRECT refused (loop, bad
+					 * address), VACATION not due */
+	int		*sent;		/* VACATION: the submit's error */
+	bool		 redirect_loop;	/* saw Delivered-To: itself */
+	bool		 applied;	/* routed (once per transaction) */
+};
+
+struct sieve_stage {
+	char		 logid[17], msgid[17];
+	char		*data_dir, *hostname, *env_from, *auth;
+	char		*head;
+	size_t		 head_len;
+	char		*body_mem;
+	size_t		 body_mem_len;
+	int		 body_fd;
+	uint64_t	 body_off, body_len;
+	time_t		 now;
+	struct sieve_stage_user *users;
+	size_t		 nusers;
+	char		 reason[256];	/* sieve_apply_reject_all's */
+	/* private */
+	char		*body_cache;
+	size_t		 body_cache_len;
+	bool		 body_loaded;
+	struct loop	*origin;
+	void		(*done)(struct sieve_stage *, void *);
+	void		*arg;
+};
+
+struct sieve_stage *sieve_stage_new(const struct sieve_stage_in *in);
+/* One recipient: its local targets join the users (once each). */
+void sieve_stage_add(struct sieve_stage *st, const char *env_to,
+    const struct acct_resolution *res);
+/* Runs the job; done(st, arg) on origin, never inside this call. */
+void sieve_stage_run(struct sieve_stage *st, struct loop *origin,
+    void (*done)(struct sieve_stage *, void *), void *arg);
+void sieve_stage_free(struct sieve_stage **st);
+/* The user of address in st, or NULL (no such target, or no script). */
+struct sieve_stage_user *sieve_stage_user(struct sieve_stage *st,
+    const char *address);
+
+/* ---- sieve_apply.c: the results, on the loop ------------------------ */
+struct msg_commit;
+/* When every target of every recipient is a local user whose run
+ * rejected (rcpts: their resolutions), the reason of the first as one
+ * sanitized line (static storage of st), else NULL. */
+const char *sieve_apply_reject_all(struct sieve_stage *st,
+    const struct acct_resolution *const *res, size_t n);
+/* The routing of one recipient with the stage's results (the Sieve
+ * counterpart of msg_commit_route). */
+void sieve_apply_route(struct sieve_stage *st, struct msg_commit *c,
+    const struct acct_resolution *res, const char *orcpt, unsigned notify);
+/* Once, after the routing and before msg_commit_start: the messages
+ * tem writes (vacation replies and reject MDNs through msg_author, the
+ * error notices into INBOX), each one held by c. */
+void sieve_apply_side(struct sieve_stage *st, struct msg_commit *c,
+    struct loop *origin);
+/* After the commit answered (error 0: every copy durable): records the
+ * duplicate ids and vacation replies on a worker, then frees st. */
+void sieve_apply_finish(struct sieve_stage **st, int error);
+
+/* ---- private to src/msg/sieve_*.c ---------------------------------- */
+struct cscript;
+/* The compiled script at path, one reference (compiled once per inode,
+ * size and mtime): NULL with errno ENOENT, or EINVAL and *err filled. */
+struct cscript *sieve_stage_script(const char *path, struct sieve_error *err);
+/* The sieve_before script with a reference (NULL: none) and its folder
+ * (malloc'd, for :global includes). */
+struct cscript *sieve_stage_before(char **dir_r);
+struct sieve_script *sieve_stage_script_sc(const struct cscript *cs);
+void sieve_stage_script_unref(struct cscript *cs);
+/* What the job found: address has an active script or not. */
+void sieve_stage_seen(const char *address, bool has);
+
+#endif
