@@ -16,6 +16,7 @@
 #include "cli/cli_dkim.h"
 #include "cli/cli_queue.h"
 #include "cli/cli_sieve.h"
+#include "cli/cli_sieve_test.h"
 #include "conf/conf.h"
 #include "serve.h"
 #include "version.h"
@@ -37,6 +38,8 @@ static const char usage[] =
 "  dns-records DOMAIN             print the DNS records to publish\n"
 "  sieve put|get|list|activate|deactivate|del ADDRESS [NAME]\n"
 "                                 manage a user's Sieve scripts\n"
+"  sieve test [OPTIONS] SCRIPT MESSAGE\n"
+"                                 run a Sieve script on a message file\n"
 "  --version, --help\n"
 "\n"
 "FILE defaults to $TEM_CONFIG, else /etc/tem/tem.conf.\n";
@@ -87,6 +90,10 @@ main(int argc, char **argv)
 	}
 	argc -= i;
 	argv += i;
+	/* needs no config: a script and a message file */
+	if (argc > 1 && strcmp(argv[0], "sieve") == 0 &&
+	    strcmp(argv[1], "test") == 0)
+		return cli_sieve_test(argc - 1, argv + 1);
 	if (strcmp(argv[0], "serve") == 0) {
 		if (wants_help(argc, argv)) {
 			puts("usage: tem [-c FILE] serve\n"

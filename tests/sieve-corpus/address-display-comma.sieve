@@ -1,0 +1,3 @@
+require "fileinto";
+if address :is :domain "cc" "example.org" { fileinto "Cc"; }
+if address :contains "cc" "Carol," { fileinto "Wrong"; }

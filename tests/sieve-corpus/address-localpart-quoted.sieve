@@ -1,0 +1,2 @@
+require "fileinto";
+if address :is :localpart "to" "john doe" { fileinto "Quoted"; }

@@ -1,0 +1,2 @@
+require "fileinto";
+if address :matches :domain "from" "*.example" { fileinto "Sub"; }

@@ -1,0 +1,2 @@
+require "fileinto";
+if allof (true, false) { fileinto "Wrong"; }

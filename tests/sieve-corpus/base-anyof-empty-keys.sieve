@@ -1,0 +1,2 @@
+require "fileinto";
+if anyof (header :is "x-missing" "", exists "x-missing") { fileinto "Wrong"; }

@@ -1,0 +1,3 @@
+require ["fileinto", "imap4flags"];
+if hasflag "B" { fileinto "SawFlag"; }
+fileinto "User";

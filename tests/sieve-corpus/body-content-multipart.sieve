@@ -1,0 +1,3 @@
+require ["body", "fileinto"];
+if body :content "multipart" :contains "MIME format" { fileinto "Prologue"; }
+if body :content "application/octet-stream" :contains "secret" { fileinto "Wrong"; }

@@ -1,0 +1,3 @@
+require ["body", "fileinto"];
+if body :contains "x" { fileinto "Wrong"; }
+if not body :contains "x" { fileinto "NoBody"; }

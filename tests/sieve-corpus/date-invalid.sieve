@@ -1,0 +1,3 @@
+require ["date", "fileinto"];
+if date :matches "date" "year" "*" { fileinto "Wrong"; }
+if exists "date" { fileinto "HeaderThere"; }

@@ -1,0 +1,3 @@
+require "editheader";
+addheader :last "X-Last" "end";
+addheader "X-First" "start";

@@ -1,0 +1,3 @@
+require "editheader";
+deleteheader "received";
+addheader "Received" "fake";

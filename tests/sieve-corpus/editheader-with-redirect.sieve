@@ -1,0 +1,3 @@
+require ["editheader", "copy"];
+addheader "X-Forwarded-By" "sieve";
+redirect :copy "other@example.net";

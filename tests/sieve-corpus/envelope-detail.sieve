@@ -1,0 +1,3 @@
+require ["fileinto", "envelope", "subaddress"];
+if envelope :detail "to" "sieve" { fileinto "Sieve"; }
+if envelope :user "to" "me" { fileinto "Me"; }

@@ -1,0 +1,3 @@
+require "fileinto";
+if exists ["list-id", "list-post"] { fileinto "List"; }
+if exists ["list-id", "x-nothing"] { fileinto "Wrong"; }

@@ -1,0 +1,4 @@
+require "imap4flags";
+addflag "A";
+removeflag "B";
+removeflag "a";

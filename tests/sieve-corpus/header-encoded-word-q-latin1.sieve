@@ -1,0 +1,2 @@
+require "fileinto";
+if header :is "x-note" "café au lait" { fileinto "Cafe"; }

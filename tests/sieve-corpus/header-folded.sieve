@@ -1,0 +1,2 @@
+require "fileinto";
+if header :contains "received" "by mx.example.com" { fileinto "Unfolded"; }

@@ -1,0 +1,5 @@
+require ["include", "variables", "fileinto"];
+global "folder";
+set "folder" "FromMain";
+include "setvar";
+fileinto "${folder}";

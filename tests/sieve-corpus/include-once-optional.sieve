@@ -1,0 +1,4 @@
+require "include";
+include :once "sub";
+include :once "sub";
+include :optional "missing";

@@ -1,0 +1,2 @@
+require ["index", "fileinto"];
+if address :index 1 :is "cc" "bob@example.org" { fileinto "CcFirst"; }

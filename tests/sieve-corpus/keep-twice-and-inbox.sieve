@@ -1,0 +1,4 @@
+require "fileinto";
+keep;
+keep;
+fileinto "INBOX";

@@ -1,0 +1,2 @@
+require ["mailbox", "fileinto"];
+if mailboxexists "Archive" { fileinto "Archive"; } else { fileinto :create "Archive"; }

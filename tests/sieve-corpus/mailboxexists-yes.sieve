@@ -1,0 +1,3 @@
+require ["mailbox", "fileinto"];
+if mailboxexists "Lists" { fileinto "Lists"; }
+if mailboxexists ["Lists", "Nope"] { fileinto "Wrong"; }

@@ -1,0 +1,3 @@
+require "copy";
+redirect :copy "other@example.net";
+discard;

@@ -1,0 +1,2 @@
+redirect "other@example.net";
+redirect "other@example.net";

@@ -1,0 +1,3 @@
+require ["reject", "fileinto"];
+reject "no";
+fileinto "Also";

@@ -1,0 +1,2 @@
+require "vacation";
+vacation "Alias reply from the account's own addresses.";

@@ -1,0 +1,2 @@
+require "vacation-seconds";
+vacation :seconds 3600 "Back soon.";

@@ -1,0 +1,3 @@
+require ["variables", "fileinto"];
+set "x" "v";
+fileinto "a${x}b${x";
