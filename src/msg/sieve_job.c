@@ -262,7 +262,7 @@ job_settle(struct job_user *ju)
 				XFREE(&err);
 				cp->dir = xstrdup(ju->root);
 			}
-			/* FALLTHROUGH */
+			__attribute__((fallthrough));	/* into INBOX */
 		case SIEVE_KEEP:
 			if (cp->dir == NULL)
 				cp->dir = xstrdup(ju->root);
