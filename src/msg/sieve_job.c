@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "auth/accounts_addr.h"
+#include "msg/sieve_notice.h"
 #include "msg/sieve_stage.h"
 #include "sieve/sieve_state.h"
 #include "sieve/sieve_store.h"
@@ -187,20 +188,18 @@ redirect_ok(const char *a)
 static bool
 from_is_own(const struct sieve_stage_user *u, const char *from)
 {
-	const char *lt = strrchr(from, '<'), *a = lt ? lt + 1 : from;
-	size_t n = lt ? strcspn(a, ">") : strlen(a);
+	/* the address the reply would carry, read as the builder reads it
+	 * (comments, display names), never a reading of our own */
+	char *a = sieve_notice_from_addr(from);
+	bool own = false;
 
-	while (!lt && n > 0 && (a[n - 1] == ' ' || a[n - 1] == '\t'))
-		n--;
-	while (!lt && n > 0 && (*a == ' ' || *a == '\t'))
-		a++, n--;
-	if (strlen(u->address) == n && strncasecmp(u->address, a, n) == 0)
-		return true;
-	for (size_t i = 0; i < u->naliases; i++)
-		if (strlen(u->aliases[i]) == n &&
-		    strncasecmp(u->aliases[i], a, n) == 0)
-			return true;
-	return false;
+	if (a == NULL)
+		return false;
+	own = strcasecmp(u->address, a) == 0;
+	for (size_t i = 0; !own && i < u->naliases; i++)
+		own = strcasecmp(u->aliases[i], a) == 0;
+	free(a);
+	return own;
 }
 
 /* The user's active script path (malloc'd), or NULL: none. */
