@@ -46,6 +46,7 @@ struct msg_commit {
 	char			 logid[17];
 	char			 msgid[17];
 	char			*sender;
+	const char		*module;	/* of the result lines */
 	struct maildir_job	 job;
 	struct queue_new	 qn;
 	struct buf		 front;
@@ -70,6 +71,7 @@ msg_commit_new(const char *logid, const char *msgid, const char *sender)
 	snprintf(c->logid, sizeof(c->logid), "%s", logid);
 	snprintf(c->msgid, sizeof(c->msgid), "%s", msgid);
 	c->sender = xstrdup(sender);
+	c->module = "smtp";
 	c->fd = -1;
 	buf_init(&c->front, 0);
 	return c;
@@ -134,6 +136,12 @@ msg_commit_local(struct msg_commit *c, const char *maildir,
     const char *address)
 {
 	msg_commit_local_copy(c, maildir, address, NULL, 0, NULL);
+}
+
+void
+msg_commit_log_as(struct msg_commit *c, const char *module)
+{
+	c->module = module;
 }
 
 void
@@ -321,9 +329,9 @@ commit_stored(struct maildir_job *job)
 			/* a folder other than INBOX: Junk, or Sieve's */
 			const char *f = strrchr(r->maildir, '/');
 			f = f && f[1] == '.' ? f + 1 : NULL;
-			log_info("%s smtp delivered msgid=%s from=<%s> "
+			log_info("%s %s delivered msgid=%s from=<%s> "
 			    "to=<%s> size=%llu file=%s%s%s%s%s", c->logid,
-			    c->msgid, c->sender, r->label,
+			    c->module, c->msgid, c->sender, r->label,
 			    (unsigned long long)msg_commit_size(c),
 			    r->filename, f ? " folder=" : "", f ? f : "",
 			    r->info ? " info=" : "", r->info ? r->info : "");
@@ -343,8 +351,8 @@ commit_queued(struct queue_new *qn, int error, void *arg)
 		    c->logid, c->msgid, c->sender, strerror(error));
 	} else
 		for (int i = 0; i < qn->msg.nrcpt; i++)
-			log_info("%s smtp queued msgid=%s queue=%s from=<%s> "
-			    "to=<%s> size=%llu", c->logid, c->msgid,
+			log_info("%s %s queued msgid=%s queue=%s from=<%s> "
+			    "to=<%s> size=%llu", c->logid, c->module, c->msgid,
 			    qn->msg.id, c->sender, qn->msg.rcpts[i].address,
 			    (unsigned long long)msg_commit_size(c));
 	commit_settle(c);
@@ -393,9 +401,9 @@ extra_queued(struct queue_new *qn, int error, void *arg)
 		    "error=\"%s\"", c->logid, c->msgid,
 		    qn->msg.rcpts[0].address, strerror(error));
 	} else
-		log_info("%s smtp redirected msgid=%s queue=%s from=<%s> "
-		    "to=<%s>", c->logid, c->msgid, qn->msg.id, qn->msg.sender,
-		    qn->msg.rcpts[0].address);
+		log_info("%s %s redirected msgid=%s queue=%s from=<%s> "
+		    "to=<%s>", c->logid, c->module, c->msgid, qn->msg.id,
+		    qn->msg.sender, qn->msg.rcpts[0].address);
 	commit_settle(c);
 }
 

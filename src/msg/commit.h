@@ -37,6 +37,9 @@ struct msg_commit;
 struct msg_commit *msg_commit_new(const char *logid, const char *msgid,
     const char *sender);
 void msg_commit_free(struct msg_commit **c);
+/* The module its result lines name ("smtp" unless told; the queue's
+ * local delivery says "mta"); a static string. */
+void msg_commit_log_as(struct msg_commit *c, const char *module);
 /* A copy into the Maildir folder maildir (once per folder). */
 void msg_commit_local(struct msg_commit *c, const char *maildir,
     const char *address);

@@ -10,8 +10,10 @@
  * message leaves from our domain, so SPF at the target checks our
  * servers, which pass (keeping a foreign sender would fail SPF there
  * without SRS). Only a message submitted by an authenticated local user
- * keeps its own sender (it is already ours). Bounces of a redirect thus
- * come back to the user, who chose the target.
+ * keeps its own sender (it is already ours), and a message from <>
+ * stays from <> (SPF then checks our HELO name), so a redirected bounce
+ * is never bounced back into the script that redirected it. Bounces of
+ * a redirect thus come back to the user, who chose the target.
  *
  * Trust: the results come from untrusted scripts but were bounded by the
  * interpreter and checked by the job (folders, redirect targets); the
@@ -111,7 +113,11 @@ apply_user(struct sieve_stage *st, struct msg_commit *c,
 				    r->head, r->head_len, NULL);
 				break;
 			}
-			sender = st->auth != NULL ? st->env_from : u->address;
+			/* <> stays <>: a bounce or auto-reply redirected
+			 * must not bounce back to the user (whose script
+			 * would redirect that too, for ever) */
+			sender = st->auth != NULL || *st->env_from == '\0' ?
+			    st->env_from : u->address;
 			prefix = xasprintf("X-Sieve-Redirected-From: %s\n",
 			    u->address);
 			msg_commit_forward(c, sender, a->address, prefix,
@@ -133,26 +139,33 @@ apply_user(struct sieve_stage *st, struct msg_commit *c,
 }
 
 void
+sieve_apply_local(struct sieve_stage *st, struct msg_commit *c,
+    const struct acct_target *t)
+{
+	struct sieve_stage_user *u = sieve_stage_user(st, t->address);
+	char *dir;
+
+	if (u != NULL) {
+		if (!u->applied)
+			apply_user(st, c, u);
+		return;
+	}
+	dir = user_root(st, t->domain, t->localpart);
+	msg_commit_local(c, dir, t->address);
+	free(dir);
+}
+
+void
 sieve_apply_route(struct sieve_stage *st, struct msg_commit *c,
     const struct acct_resolution *res, const char *orcpt, unsigned notify)
 {
 	for (int j = 0; j < res->n; j++) {
 		const struct acct_target *t = &res->t[j];
-		struct sieve_stage_user *u;
-		char *dir;
 
-		if (t->kind != ACCT_TARGET_LOCAL) {
+		if (t->kind != ACCT_TARGET_LOCAL)
 			msg_commit_remote(c, t->address, orcpt, notify);
-			continue;
-		}
-		if ((u = sieve_stage_user(st, t->address)) != NULL) {
-			if (!u->applied)
-				apply_user(st, c, u);
-			continue;
-		}
-		dir = user_root(st, t->domain, t->localpart);
-		msg_commit_local(c, dir, t->address);
-		free(dir);
+		else
+			sieve_apply_local(st, c, t);
 	}
 }
 
@@ -215,9 +228,14 @@ sieve_apply_side(struct sieve_stage *st, struct msg_commit *c,
 		for (size_t i = 0; i < u->r.nactions; i++) {
 			const struct sieve_action *a = &u->r.actions[i];
 
-			if (a->type == SIEVE_REJECT && *st->env_from != '\0' &&
+			if (a->type == SIEVE_REJECT && *st->env_from == '\0')
+				/* RFC 5429 2.1: no MDN to <>, just dropped */
+				log_info("%s sieve reject-dropped msgid=%s "
+				    "user=%s from=<>", st->logid, st->msgid,
+				    u->address);
+			else if (a->type == SIEVE_REJECT &&
 			    (msg = sieve_notice_reject(a, u->address,
-			    st->head, st->head_len, st->env_from,
+			    st->src.head, st->src.head_len, st->env_from,
 			    st->hostname, st->now, &len)) != NULL)
 				side_submit(st, c, origin, st->env_from, msg,
 				    len, NULL);

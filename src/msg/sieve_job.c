@@ -59,36 +59,15 @@ job_body(void *arg, const char **data, size_t *len)
 	struct job_user *ju = arg;
 	struct sieve_stage *st = ju->st;
 	struct sieve_limits lim;
-	size_t want;
-	ssize_t n;
+	bool first = !st->src.body_read;
 
-	if (!st->body_loaded) {
-		st->body_loaded = true;
-		sieve_limits_default(&lim);
-		if (st->body_fd >= 0) {
-			want = st->body_len < lim.max_body ?
-			    (size_t)st->body_len : lim.max_body;
-			st->body_cache = xmalloc(want + 1);
-			n = pread(st->body_fd, st->body_cache, want,
-			    (off_t)st->body_off);
-			if (n < 0) {
-				log_warn("%s sieve body-failed error=\"%s\"",
-				    st->logid, strerror(errno));
-				XFREE(&st->body_cache);
-			} else
-				st->body_cache_len = (size_t)n;
-		}
-	}
-	if (st->body_fd < 0) {
-		*data = st->body_mem ? st->body_mem : "";
-		*len = st->body_mem_len;
+	sieve_limits_default(&lim);
+	if (msg_source_body(&st->src, lim.max_body, data, len) == 0)
 		return 0;
-	}
-	if (st->body_cache == NULL)
-		return -1;
-	*data = st->body_cache;
-	*len = st->body_cache_len;
-	return 0;
+	if (first)
+		log_warn("%s sieve body-failed msgid=%s error=\"%s\"",
+		    st->logid, st->msgid, strerror(errno));
+	return -1;
 }
 
 static char *
@@ -331,13 +310,13 @@ job_user(struct sieve_stage *st, struct sieve_stage_user *u,
 	ju.root = xasprintf("%s/mail/%s/%s", st->data_dir, u->domain,
 	    u->localpart);
 	memset(&m, 0, sizeof(m));
-	m.head = st->head;
-	m.head_len = st->head_len;
-	if (st->body_len > 0 || st->body_mem_len > 0) {
+	m.head = st->src.head;
+	m.head_len = st->src.head_len;
+	if (msg_source_has_body(&st->src)) {
 		m.body = job_body;
 		m.body_arg = &ju;
 	}
-	m.size = st->head_len + st->body_mem_len + st->body_len;
+	m.size = msg_source_size(&st->src);
 	m.env_from = st->env_from;
 	m.env_to = u->env_to;
 	m.auth = st->auth;
@@ -359,8 +338,8 @@ job_user(struct sieve_stage *st, struct sieve_stage_user *u,
 		env.include_load = job_include;
 		env.mailbox_exists = job_mailbox_exists;
 		env.duplicate_seen = job_dup_seen;
-		u->redirect_loop = head_names(st->head, st->head_len,
-		    u->address);
+		u->redirect_loop = head_names(st->src.head,
+		    st->src.head_len, u->address);
 		sieve_run(run, n, &m, &env, NULL, &u->r);
 		free(addrs);
 	}
@@ -378,8 +357,16 @@ job_work(void *arg)
 {
 	struct sieve_stage *st = arg;
 	char *before_dir = NULL;
-	struct cscript *bs = sieve_stage_before(&before_dir);
+	struct cscript *bs;
 
+	/* queued mail: the header section is read here, off the loop */
+	if (msg_source_load_head(&st->src) < 0) {
+		st->error = errno;
+		log_error("%s sieve read-failed msgid=%s error=\"%s\"",
+		    st->logid, st->msgid, strerror(errno));
+		return;
+	}
+	bs = sieve_stage_before(&before_dir);
 	for (size_t i = 0; i < st->nusers; i++)
 		job_user(st, &st->users[i], bs, before_dir);
 	sieve_stage_script_unref(bs);

@@ -291,19 +291,8 @@ sieve_stage_new(const struct sieve_stage_in *in)
 	st->hostname = xstrdup(in->hostname);
 	st->env_from = xstrdup(in->env_from);
 	st->auth = in->auth ? xstrdup(in->auth) : NULL;
-	st->head = xmalloc(in->head_len + 1);
-	memcpy(st->head, in->head, in->head_len);
-	st->head[in->head_len] = '\0';
-	st->head_len = in->head_len;
-	if (in->body_mem != NULL && in->body_mem_len > 0) {
-		st->body_mem = xmalloc(in->body_mem_len);
-		memcpy(st->body_mem, in->body_mem, in->body_mem_len);
-		st->body_mem_len = in->body_mem_len;
-	}
-	st->body_fd = in->body_fd >= 0 && in->body_len > 0 ?
-	    fcntl(in->body_fd, F_DUPFD_CLOEXEC, 0) : -1;
-	st->body_off = in->body_off;
-	st->body_len = st->body_fd >= 0 ? in->body_len : 0;
+	msg_source_init(&st->src, in->head, in->head_len, in->body_mem,
+	    in->body_mem_len, in->body_fd, in->body_off, in->body_len);
 	st->now = time(NULL);
 	return st;
 }
@@ -383,11 +372,7 @@ sieve_stage_free(struct sieve_stage **stp)
 	free(st->hostname);
 	free(st->env_from);
 	free(st->auth);
-	free(st->head);
-	free(st->body_mem);
-	free(st->body_cache);
-	if (st->body_fd >= 0)
-		close(st->body_fd);
+	msg_source_clear(&st->src);
 	free(st);
 	*stp = NULL;
 }

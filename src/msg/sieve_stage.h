@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "msg/msg_source.h"
 #include "sieve/sieve.h"
 
 struct loop;
@@ -71,12 +72,13 @@ struct sieve_stage_in {
 	const char	*env_from;	/* "" for <> */
 	const char	*auth;		/* authenticated submitter, or NULL */
 	const char	*head;		/* header section as stored (trace
-					 * included) */
+					 * included); NULL: the start of the
+					 * file range (the job reads it) */
 	size_t		 head_len;
 	const char	*body_mem;	/* the body in memory, or NULL: */
 	size_t		 body_mem_len;
 	int		 body_fd;	/* ...in this file (dup'd), -1: none */
-	uint64_t	 body_off, body_len;
+	uint64_t	 body_off, body_len;	/* head NULL: the message's */
 };
 
 /* What the job decided for one copy of a user's (KEEP / FILEINTO). */
@@ -108,20 +110,15 @@ struct sieve_stage_user {
 struct sieve_stage {
 	char		 logid[17], msgid[17];
 	char		*data_dir, *hostname, *env_from, *auth;
-	char		*head;
-	size_t		 head_len;
-	char		*body_mem;
-	size_t		 body_mem_len;
-	int		 body_fd;
-	uint64_t	 body_off, body_len;
+	struct msg_source src;		/* the message (header read by the
+					 * job when the caller had none) */
+	int		 error;		/* the job could not read the header
+					 * section: no script ran (errno) */
 	time_t		 now;
 	struct sieve_stage_user *users;
 	size_t		 nusers;
 	char		 reason[256];	/* sieve_apply_reject_all's */
 	/* private */
-	char		*body_cache;
-	size_t		 body_cache_len;
-	bool		 body_loaded;
 	struct loop	*origin;
 	void		(*done)(struct sieve_stage *, void *);
 	void		*arg;
@@ -146,8 +143,15 @@ struct msg_commit;
  * sanitized line (static storage of st), else NULL. */
 const char *sieve_apply_reject_all(struct sieve_stage *st,
     const struct acct_resolution *const *res, size_t n);
+/* One local target t (ACCT_TARGET_LOCAL): the copies, redirects and
+ * drops of its user's run (applied once per stage), or a plain copy
+ * into its INBOX when no script ran for it. */
+struct acct_target;
+void sieve_apply_local(struct sieve_stage *st, struct msg_commit *c,
+    const struct acct_target *t);
 /* The routing of one recipient with the stage's results (the Sieve
- * counterpart of msg_commit_route). */
+ * counterpart of msg_commit_route): remote targets become queue
+ * recipients, local ones go through sieve_apply_local. */
 void sieve_apply_route(struct sieve_stage *st, struct msg_commit *c,
     const struct acct_resolution *res, const char *orcpt, unsigned notify);
 /* Once, after the routing and before msg_commit_start: the messages

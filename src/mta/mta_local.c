@@ -1,158 +1,272 @@
 /*
  * mta_local - queued mail for our own domains (bounces to local senders,
- * mostly) goes straight into the mailboxes, with the same group commit
- * as inbound mail (store/maildir.c), copied by the committer straight
- * from the queue file (the message is never read into memory here).
+ * Sieve's vacation replies, reject MDNs and redirects, ...) goes into the
+ * mailboxes through the same stages as mail received over SMTP: the
+ * recipients' Sieve scripts (msg/sieve_stage.h) and the commit
+ * (msg/commit.h), whose Maildir copies the committer makes straight from
+ * the queue file (the message is never read into memory here).
+ *
+ * Per queued message, on the engine's loop: resolve its local
+ * recipients; only when one of them may have a script
+ * (sieve_stage_wanted, no I/O) one worker job reads the header section
+ * from the queue file and runs the scripts; then the routing
+ * (sieve_apply_local: folders, flags, edited header, discards, redirects
+ * as new queue messages; no script: INBOX) and the side messages
+ * (sieve_apply_side: reject MDNs to the queued sender unless it is <>,
+ * vacation replies, error notices), then one commit. Its recipients are
+ * delivered only once every copy, redirect and side message is durable;
+ * a failure defers them all (a retry may then make again a copy that
+ * was made, as a 451 makes an SMTP client send again).
  *
  * Trust: addresses come from the queue, which only holds validated
  * envelopes; they are resolved against the accounts snapshot again here,
- * since accounts may have changed while the message waited.
+ * since accounts may have changed while the message waited. The content
+ * was accepted before it was queued; scripts are bounded by the stage.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth/resolve.h"
 #include "conf/conf.h"
+#include "msg/commit.h"
+#include "msg/sieve_stage.h"
 #include "mta/mta_int.h"
 #include "server/server.h"
 #include "server/state.h"
-#include "store/maildir.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
+/* One queued message's local recipients on their way. */
 struct mta_local_job {
-	struct maildir_job	 job;
 	struct mta_route	*r;
-	struct mta_item		*it;
-	int			*owner;		/* job rcpt -> item recipient */
+	int			 item;
+	struct acct_resolution	*res;		/* per item recipient */
+	bool			*routed;	/* has a local target */
+	struct sieve_stage	*st;
 };
 
 static void mta_local_next(struct mta_route *r, int item);
 
 static void
-mta_local_stored(struct maildir_job *job)
+local_set(struct mta_item *it, int j, int result, char *text)
 {
-	struct mta_local_job *lj = job->arg;
-	struct mta_item *it = lj->it;
-	struct mta_route *r = lj->r;
-	int item = (int)(it - r->items);
+	it->mm.rcpt_result[j] = result;
+	free(it->mm.rcpt_text[j]);
+	it->mm.rcpt_text[j] = text;
+}
 
-	for (int i = 0; i < job->nrcpt; i++) {
-		int j = lj->owner[i];
-		if (job->rcpts[i].result == 0) {
-			it->mm.rcpt_result[j] = MTA_RCPT_OK;
-			free(it->mm.rcpt_text[j]);
-			it->mm.rcpt_text[j] = xasprintf("2.0.0 delivered to "
-			    "mailbox as %s", job->rcpts[i].filename);
-		} else if (it->mm.rcpt_result[j] != MTA_RCPT_OK) {
-			it->mm.rcpt_result[j] = MTA_RCPT_TEMP;
-			free(it->mm.rcpt_text[j]);
-			it->mm.rcpt_text[j] = xasprintf("4.3.0 cannot store in "
-			    "mailbox: %s", strerror(job->rcpts[i].result));
-		}
-	}
-	maildir_job_clear(job);
-	free(lj->owner);
+/* Frees lj and goes on with the route's next message. */
+static void
+local_next(struct mta_local_job *lj)
+{
+	struct mta_route *r = lj->r;
+	int item = lj->item, n = r->items[item].n;
+
+	for (int j = 0; j < n; j++)
+		acct_resolution_free(&lj->res[j]);
+	free(lj->res);
+	free(lj->routed);
 	free(lj);
 	mta_local_next(r, item + 1);
+}
+
+static void
+local_committed(struct msg_commit *c, int error, void *arg)
+{
+	struct mta_local_job *lj = arg;
+	struct mta_item *it = &lj->r->items[lj->item];
+
+	msg_commit_free(&c);
+	sieve_apply_finish(&lj->st, error);
+	for (int j = 0; j < it->n; j++) {
+		if (!lj->routed[j])
+			continue;
+		if (error == 0)
+			local_set(it, j, MTA_RCPT_OK,
+			    xstrdup("2.0.0 delivered to mailbox"));
+		else
+			local_set(it, j, MTA_RCPT_TEMP, xasprintf("4.3.0 "
+			    "cannot store in mailbox: %s", strerror(error)));
+	}
+	local_next(lj);
+}
+
+/* The routing (st: with the scripts' results) and the commit. */
+static void
+local_commit(struct mta_local_job *lj, struct sieve_stage *st)
+{
+	struct mta_item *it = &lj->r->items[lj->item];
+	struct mta_delivery *d = it->d;
+	const char *data_dir = mta_conf()->data_dir;
+	struct msg_commit *c;
+	struct buf front;
+	size_t hlen = st != NULL ? st->src.head_len : 0;
+	bool any = false;
+
+	c = msg_commit_new(d->qm->id, d->qm->id, d->qm->sender);
+	msg_commit_log_as(c, "mta");
+	msg_commit_envelope(c, d->qm->envid, d->qm->ret, d->qm->smtputf8,
+	    d->qm->eightbit);
+	for (int j = 0; j < it->n; j++) {
+		const struct acct_resolution *res = &lj->res[j];
+
+		for (int t = 0; t < res->n; t++) {
+			const struct acct_target *tg = &res->t[t];
+			char *dir;
+
+			if (tg->kind != ACCT_TARGET_LOCAL) {
+				log_warn("%s mta local-alias-remote to=<%s> "
+				    "target=<%s> skipped", d->qm->id,
+				    it->mm.rcpts[j], tg->address);
+				continue;
+			}
+			lj->routed[j] = any = true;
+			if (st != NULL) {
+				sieve_apply_local(st, c, tg);
+				continue;
+			}
+			dir = xasprintf("%s/mail/%s/%s", data_dir, tg->domain,
+			    tg->localpart);
+			msg_commit_local(c, dir, tg->address);
+			free(dir);
+		}
+	}
+	if (!any) {
+		msg_commit_free(&c);
+		sieve_stage_free(&st);
+		local_next(lj);
+		return;
+	}
+	/* the header section the job read is the front; the body stays
+	 * in the queue file */
+	buf_init(&front, 0);
+	if (st != NULL) {
+		buf_append(&front, st->src.head, hlen);
+		sieve_apply_side(st, c, mta_loop());
+	}
+	msg_commit_head_len(c, hlen);
+	lj->st = st;
+	msg_commit_start(c, &front, d->qc.fd, d->qc.off + hlen,
+	    d->qc.len - hlen, mta_loop(), local_committed, lj);
+	buf_free(&front);
+}
+
+static void
+local_sieved(struct sieve_stage *st, void *arg)
+{
+	struct mta_local_job *lj = arg;
+	struct mta_item *it = &lj->r->items[lj->item];
+
+	if (st->error == 0) {
+		local_commit(lj, st);
+		return;
+	}
+	/* the queue file could not be read (logged by the job): later */
+	for (int j = 0; j < it->n; j++)
+		if (lj->res[j].n > 0)
+			local_set(it, j, MTA_RCPT_TEMP, xasprintf("4.3.0 "
+			    "cannot read the queued message: %s",
+			    strerror(st->error)));
+	sieve_stage_free(&st);
+	local_next(lj);
+}
+
+/* The Sieve stage of the message, when a local target may have a
+ * script. */
+static bool
+local_sieve(struct mta_local_job *lj)
+{
+	struct mta_item *it = &lj->r->items[lj->item];
+	struct mta_delivery *d = it->d;
+	struct conf *cf = mta_conf();
+	struct sieve_stage_in in;
+	struct sieve_stage *st;
+	bool want = false;
+
+	for (int j = 0; j < it->n && !want; j++)
+		for (int t = 0; t < lj->res[j].n && !want; t++)
+			want = lj->res[j].t[t].kind == ACCT_TARGET_LOCAL &&
+			    sieve_stage_wanted(lj->res[j].t[t].address);
+	if (!want)
+		return false;
+	memset(&in, 0, sizeof(in));
+	in.logid = d->qm->id;
+	in.msgid = d->qm->id;
+	in.data_dir = cf->data_dir;
+	in.hostname = cf->hostname;
+	in.env_from = d->qm->sender;
+	in.head = NULL;		/* the job reads it from the queue file */
+	in.body_fd = d->qc.fd;
+	in.body_off = d->qc.off;
+	in.body_len = d->qc.len;
+	st = sieve_stage_new(&in);
+	for (int j = 0; j < it->n; j++)
+		sieve_stage_add(st, it->mm.rcpts[j], &lj->res[j]);
+	sieve_stage_run(st, mta_loop(), local_sieved, lj);
+	return true;
+}
+
+/* The results of the route's messages into their deliveries. */
+static void
+local_finish(struct mta_route *r)
+{
+	for (int i = 0; i < r->nitems; i++) {
+		struct mta_item *x = &r->items[i];
+		struct mta_delivery *d = x->d;
+		for (int j = 0; j < x->n; j++) {
+			int k = x->idx[j];
+			d->results[k] = x->mm.rcpt_result[j] == MTA_RCPT_OK ?
+			    QUEUE_RCPT_DELIVERED :
+			    x->mm.rcpt_result[j] == MTA_RCPT_PERM ?
+			    QUEUE_RCPT_FAILED : QUEUE_RCPT_DEFERRED;
+			free(d->texts[k]);
+			d->texts[k] = xstrdup(x->mm.rcpt_text[j] ?
+			    x->mm.rcpt_text[j] : "");
+			free(d->relays[k]);
+			d->relays[k] = xstrdup("local");
+		}
+	}
+	mta_route_finished(r);
 }
 
 /* Delivers item number `item` of r, then the next ones, then finishes. */
 static void
 mta_local_next(struct mta_route *r, int item)
 {
-	struct conf *c = mta_conf();
 	struct acct_snapshot *acct;
 	struct mta_local_job *lj;
 	struct mta_item *it;
 
 	if (item >= r->nitems) {
-		/* untouched recipients were set by now: settle and finish */
-		for (int i = 0; i < r->nitems; i++) {
-			struct mta_item *x = &r->items[i];
-			struct mta_delivery *d = x->d;
-			for (int j = 0; j < x->n; j++) {
-				int k = x->idx[j];
-				d->results[k] = x->mm.rcpt_result[j] ==
-				    MTA_RCPT_OK ? QUEUE_RCPT_DELIVERED :
-				    x->mm.rcpt_result[j] == MTA_RCPT_PERM ?
-				    QUEUE_RCPT_FAILED : QUEUE_RCPT_DEFERRED;
-				free(d->texts[k]);
-				d->texts[k] = xstrdup(x->mm.rcpt_text[j] ?
-				    x->mm.rcpt_text[j] : "");
-				free(d->relays[k]);
-				d->relays[k] = xstrdup("local");
-			}
-		}
-		mta_route_finished(r);
+		local_finish(r);
 		return;
 	}
 	it = &r->items[item];
-	lj = xmalloc(sizeof(*lj));
+	lj = xcalloc(1, sizeof(*lj));
 	lj->r = r;
-	lj->it = it;
+	lj->item = item;
+	lj->res = xcalloc((size_t)it->n, sizeof(*lj->res));
+	lj->routed = xcalloc((size_t)it->n, sizeof(*lj->routed));
 	acct = server_accounts();
 	for (int j = 0; j < it->n; j++) {
 		const char *addr = it->mm.rcpts[j], *at = strrchr(addr, '@');
-		struct acct_resolution res;
-		char *lp;
+		char *lp = at ? xstrndup(addr, (size_t)(at - addr)) : NULL;
 
-		memset(&res, 0, sizeof(res));
-		lp = at ? xstrndup(addr, (size_t)(at - addr)) : xstrdup(addr);
 		if (acct == NULL || at == NULL ||
-		    acct_resolve(acct, lp, at + 1, &res) != ACCT_OK) {
-			it->mm.rcpt_result[j] = MTA_RCPT_PERM;
-			it->mm.rcpt_text[j] = xasprintf("5.1.1 <%s>: no such "
-			    "local user", addr);
-			free(lp);
-			acct_resolution_free(&res);
-			continue;
-		}
+		    acct_resolve(acct, lp, at + 1, &lj->res[j]) != ACCT_OK) {
+			acct_resolution_free(&lj->res[j]);
+			local_set(it, j, MTA_RCPT_PERM, xasprintf("5.1.1 <%s>: "
+			    "no such local user", addr));
+		} else
+			local_set(it, j, MTA_RCPT_PERM, xasprintf("5.1.1 <%s>: "
+			    "alias with no local mailbox", addr));
 		free(lp);
-		it->mm.rcpt_result[j] = MTA_RCPT_PERM;
-		it->mm.rcpt_text[j] = xasprintf("5.1.1 <%s>: alias with no "
-		    "local mailbox", addr);
-		for (int t = 0; t < res.n; t++) {
-			struct maildir_rcpt *mr;
-			if (res.t[t].kind != ACCT_TARGET_LOCAL) {
-				log_warn("%s mta local-alias-remote to=<%s> "
-				    "target=<%s> skipped", it->d->qm->id, addr,
-				    res.t[t].address);
-				continue;
-			}
-			lj->job.rcpts = xrealloc(lj->job.rcpts,
-			    (size_t)(lj->job.nrcpt + 1) * sizeof(*mr));
-			lj->owner = xrealloc(lj->owner,
-			    (size_t)(lj->job.nrcpt + 1) * sizeof(int));
-			mr = &lj->job.rcpts[lj->job.nrcpt];
-			memset(mr, 0, sizeof(*mr));
-			lj->owner[lj->job.nrcpt++] = j;
-			mr->maildir = xasprintf("%s/mail/%s/%s", c->data_dir,
-			    res.t[t].domain, res.t[t].localpart);
-			mr->prefix = xasprintf("Return-Path: <%s>\n"
-			    "Delivered-To: %s\n", it->mm.sender,
-			    res.t[t].address);
-			mr->prefix_len = strlen(mr->prefix);
-			mr->label = xstrdup(res.t[t].address);
-		}
-		acct_resolution_free(&res);
 	}
 	if (acct)
 		acct_snapshot_unref(&acct);
-	if (lj->job.nrcpt == 0) {
-		free(lj->owner);
-		free(lj);
-		mta_local_next(r, item + 1);
-		return;
-	}
-	/* the committer copies the content from the queue file */
-	lj->job.body_fd = it->d->qc.fd;
-	lj->job.body_file_off = it->d->qc.off;
-	lj->job.body_file_len = it->d->qc.len;
-	lj->job.origin = mta_loop();
-	lj->job.done = mta_local_stored;
-	lj->job.arg = lj;
-	maildir_submit(&lj->job);
+	if (!local_sieve(lj))
+		local_commit(lj, NULL);
 }
 
 void
