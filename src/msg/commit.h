@@ -1,6 +1,7 @@
 /*
  * commit - the commit stage of the message pipeline: one accepted message
- * becomes durable copies, one per distinct local mailbox (Maildir group
+ * (from an SMTP transaction, or a queued one for local mailboxes:
+ * mta/mta_local.c) becomes durable copies, one per distinct local mailbox (Maildir group
  * commit, store/maildir.h) and one queue file for every remote recipient
  * (queue commit, queue/queue.h), and the caller hears once, when all of
  * them are on disk (file, rename and directory synced), or one failed.

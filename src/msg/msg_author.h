@@ -3,8 +3,9 @@
  * reject MDN, a Sieve redirect's copy) through the durable queue, the
  * same way mta_bounce.c queues a DSN: one queue file, one recipient.
  * Local recipients are then delivered from the queue by mta_local.c
- * (Maildir group commit), remote ones by the delivery engine, with the
- * queue's retries and bounces.
+ * (through their own Sieve scripts, then the Maildir group commit),
+ * remote ones by the delivery engine, with the queue's retries and
+ * bounces.
  *
  * Trust: the message was built by tem (msg/sieve_notice.h) or is a copy
  * of a message already accepted; sender and rcpt are addresses tem

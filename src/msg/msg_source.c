@@ -14,6 +14,7 @@
 
 #include "msg/msg_source.h"
 #include "msg/spool.h"
+#include "util/fsutil.h"
 #include "util/xmalloc.h"
 
 /* The header section is read through pieces of this size. */
@@ -54,26 +55,6 @@ msg_source_clear(struct msg_source *s)
 	s->fd = -1;
 }
 
-/* n bytes at off, or -1 with errno (EIO: the file ended first). */
-static int
-pread_full(int fd, char *p, size_t n, uint64_t off)
-{
-	while (n > 0) {
-		ssize_t r = pread(fd, p, n, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return 0;
-}
-
 int
 msg_source_load_head(struct msg_source *s)
 {
@@ -89,7 +70,7 @@ msg_source_load_head(struct msg_source *s)
 	while (!found && have < cap) {
 		size_t n = cap - have < SOURCE_HEAD_CHUNK ? cap - have :
 		    SOURCE_HEAD_CHUNK;
-		if (pread_full(s->fd, s->head + have, n, s->off + have) < 0) {
+		if (fsutil_pread_all(s->fd, s->head + have, n, s->off + have) < 0) {
 			s->head[0] = '\0';
 			return -1;
 		}
@@ -140,7 +121,7 @@ msg_source_body(struct msg_source *s, size_t max, const char **data,
 		s->body_read = true;
 		want = s->len < max ? (size_t)s->len : max;
 		s->body = xmalloc(want + 1);
-		if (pread_full(s->fd, s->body, want, s->off) < 0) {
+		if (fsutil_pread_all(s->fd, s->body, want, s->off) < 0) {
 			s->body_error = errno;
 			XFREE(&s->body);
 		} else {

@@ -8,6 +8,14 @@
  * loop (sieve_apply.c) and the commit makes every copy, redirect and
  * notice durable before the reply.
  *
+ * Two callers, one stage: an SMTP transaction (smtp/smtp_sieve.c, after
+ * the checks and milters; the header section in memory) and the queue's
+ * local delivery (mta/mta_local.c: bounces, vacation replies, reject
+ * MDNs, redirects and aliases queued for a local mailbox; the job reads
+ * the header section from the queue file, msg/msg_source.h). Only SMTP
+ * can refuse (sieve_apply_reject_all → 550); for queued mail a reject
+ * is an MDN to the queued sender, or, from <>, a log line.
+ *
  * Trust: scripts are users' (untrusted, bounded by sieve's limits); the
  * message is anyone's. A script can only name folders of its own user's
  * Maildir (mbox_deliver_folder checks the name), send redirects and
@@ -21,12 +29,14 @@
  * (SIEVE_STAGE_SCRIPTS_MAX of them, shared by all threads).
  *
  * Use (on a loop):
- *   if (sieve_stage_wanted(data_dir, address) for some local target)
+ *   if (sieve_stage_wanted(address) for some local target)
  *     st = sieve_stage_new(&in); sieve_stage_add(st, env_to, res) ...;
  *     sieve_stage_run(st, loop, done, arg);
- *   in done: sieve_stage_reject_reason(st) (every recipient rejected:
- *     550 with it), else sieve_apply_route per recipient, then
- *     sieve_apply_side, msg_commit_start, and sieve_apply_finish after.
+ *   in done: st->error (the queue file unreadable: defer), SMTP only:
+ *     sieve_apply_reject_all (every recipient rejected: 550 with it);
+ *     else sieve_apply_route (or sieve_apply_local per local target),
+ *     then sieve_apply_side, msg_commit_start with st->src's header
+ *     section as the content's head, and sieve_apply_finish after.
  */
 #ifndef TEM_MSG_SIEVE_STAGE_H
 #define TEM_MSG_SIEVE_STAGE_H

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "queue/queue_int.h"
+#include "util/fsutil.h"
 #include "util/xmalloc.h"
 
 /* The content is checked through a buffer of this size. */
@@ -38,7 +39,7 @@ check_content(int fd, const struct queue_file_info *info,
 	crc = queue_crc32(0, hdr, sizeof(hdr));
 	for (; left > 0; left -= n, off += n) {
 		n = left > QUEUE_READ_CHUNK ? QUEUE_READ_CHUNK : (size_t)left;
-		if (queue_pread_all(fd, b, n, off) < 0) {
+		if (fsutil_pread_all(fd, b, n, off) < 0) {
 			free(b);
 			return -1;
 		}
@@ -47,7 +48,7 @@ check_content(int fd, const struct queue_file_info *info,
 			scan(b, n, arg);
 	}
 	free(b);
-	if (queue_pread_all(fd, t, sizeof(t), off) < 0)
+	if (fsutil_pread_all(fd, t, sizeof(t), off) < 0)
 		return -1;
 	if (((uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 |
 	    (uint32_t)t[2] << 8 | t[3]) != crc) {
@@ -102,7 +103,7 @@ queue_content_read(const struct queue_content *c, uint64_t from, void *p,
 		errno = EINVAL;
 		return -1;
 	}
-	return queue_pread_all(c->fd, p, n, c->off + from);
+	return fsutil_pread_all(c->fd, p, n, c->off + from);
 }
 
 void

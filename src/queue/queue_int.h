@@ -106,8 +106,6 @@ void queue_key_id(uint64_t key, char id[17]);
 int queue_file_load(const char *msgdir, const char *id, int oflags,
     struct queue_msg *m, struct queue_file_info *info, const char **why_r,
     int *fd_r);
-/* pread() of exactly n bytes (EIO at an early end): 0 or -1 with errno. */
-int queue_pread_all(int fd, void *p, size_t n, uint64_t off);
 /* Reads the head of the file (size bytes) and parses it into m (may be
  * NULL) and info. 0 or -1 with errno (EBADMSG + *why_r). */
 int queue_read_head(int fd, uint64_t size, struct queue_msg *m,

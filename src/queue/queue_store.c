@@ -64,27 +64,6 @@ msg_path(const char *msgdir, const char *id)
 	return xasprintf("%s/%s", msgdir, id);
 }
 
-int
-queue_pread_all(int fd, void *p, size_t n, uint64_t off)
-{
-	ssize_t r;
-
-	while (n > 0) {
-		r = pread(fd, p, n, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = EIO;
-			return -1;
-		}
-		p = (char *)p + r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return 0;
-}
-
 /* mkdir; 0 if made or there. data_dir itself is usually made by serve. */
 static int
 make_dir(const char *path, char **error_r)
@@ -113,7 +92,7 @@ queue_read_head(int fd, uint64_t size, struct queue_msg *m,
 	uint8_t *b = xmalloc(have + 1);
 	int r;
 
-	if (queue_pread_all(fd, b, have, 0) < 0) {
+	if (fsutil_pread_all(fd, b, have, 0) < 0) {
 		free(b);
 		return -1;
 	}
@@ -123,7 +102,7 @@ queue_read_head(int fd, uint64_t size, struct queue_msg *m,
 			return damaged(why_r, "file truncated");
 		}
 		b = xrealloc(b, need);
-		if (queue_pread_all(fd, b + have, need - have, have) < 0) {
+		if (fsutil_pread_all(fd, b + have, need - have, have) < 0) {
 			free(b);
 			return -1;
 		}
@@ -151,7 +130,7 @@ read_tail(int fd, uint64_t size, struct queue_msg *m,
 	if (len > QUEUE_STATELOG_MAX)
 		return damaged(why_r, "state log too large");
 	b = xmalloc((size_t)len + 1);
-	if (queue_pread_all(fd, b, (size_t)len, info->tail_off) < 0) {
+	if (fsutil_pread_all(fd, b, (size_t)len, info->tail_off) < 0) {
 		free(b);
 		return -1;
 	}

@@ -104,6 +104,27 @@ fsutil_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
 	return write_all_at(fd, p, n, &off);
 }
 
+int
+fsutil_pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		r = pread(fd, p, n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		p = (char *)p + r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
 /* The buffered path: pread, show to tap, write. */
 static int
 copy_buffered(int out, int in, uint64_t off, uint64_t len,

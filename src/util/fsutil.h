@@ -29,6 +29,9 @@ struct iovec;
 int fsutil_writev_all(int fd, const struct iovec *iov, int n);
 /* pwrite(2) likewise, at off. */
 int fsutil_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
+/* pread(2) of exactly n bytes at off (EINTR, short reads; EIO when the
+ * file ends first): 0 or -1 with errno. */
+int fsutil_pread_all(int fd, void *p, size_t n, uint64_t off);
 /*
  * Appends len bytes of in, from offset off, at out's file position.
  * Without tap: copy_file_range(2) (the kernel moves the bytes, no user

@@ -63,8 +63,15 @@ def all_messages(tem, user):
     return [m for f in folders for m in messages(tem, user, f)]
 
 
-def settle(tem):
+def arrived(tem, user, folder, n=1):
+    """Waits for n messages in user's folder and for the queue to empty
+    (nothing more to come); returns the folder's messages."""
+    wait_for(lambda: len(messages(tem, user, folder)) >= n,
+             what="%d in %s's %s" % (n, user, folder or "INBOX"))
     tem.wait_queue_empty(timeout=60)
+    got = messages(tem, user, folder)
+    assert len(got) == n, got
+    return got
 
 
 @pytest.fixture
@@ -79,10 +86,7 @@ def test_redirect_to_local_user_runs_their_script(tem):
         'if header :contains "subject" "report" {\n'
         '  fileinto :create "Reports";\n}\n')
     send(tem, "carol@a.test", "alice@a.test", "weekly report")
-    wait_for(lambda: messages(tem, "bob@a.test", "Reports"),
-             what="bob's Reports")
-    settle(tem)
-    [msg] = messages(tem, "bob@a.test", "Reports")
+    [msg] = arrived(tem, "bob@a.test", "Reports")
     assert msg["Subject"] == "weekly report"
     assert msg["X-Sieve-Redirected-From"] == "alice@a.test"
     assert msg["Delivered-To"] == "bob@a.test"
@@ -102,10 +106,7 @@ def test_vacation_reply_filtered_by_local_sender(tem):
         'if header :is "auto-submitted" "auto-replied" {\n'
         '  fileinto "Auto";\n}\n')
     send(tem, "dave@a.test", "bob@a.test", "are you there")
-    wait_for(lambda: messages(tem, "dave@a.test", "Auto"),
-             what="the reply in dave's Auto")
-    settle(tem)
-    [reply] = messages(tem, "dave@a.test", "Auto")
+    [reply] = arrived(tem, "dave@a.test", "Auto")
     assert reply["Auto-Submitted"] == "auto-replied"
     assert reply["In-Reply-To"] == "<are-you-there@a.test>"
     assert messages(tem, "dave@a.test") == []
@@ -124,10 +125,7 @@ def test_bounce_and_reject_mdn_filtered_by_local_sender(tem):
         'reject "Not from you.";\n')
     send(tem, "carol@a.test", "alice@a.test", "lost letter")
     send(tem, "carol@a.test", "alice@a.test", "for bob")
-    wait_for(lambda: len(messages(tem, "alice@a.test", "Returns")) == 2,
-             what="the bounce and the MDN in alice's Returns")
-    settle(tem)
-    reports = messages(tem, "alice@a.test", "Returns")
+    reports = arrived(tem, "alice@a.test", "Returns", 2)
     assert [m.get_content_type() for m in reports] == \
         ["multipart/report"] * 2
     kinds = sorted(m.get_param("report-type") for m in reports)
@@ -146,7 +144,7 @@ def test_reject_of_null_sender_is_dropped(tem):
     send(tem, "carol@a.test", "bob@a.test", "to no one")
     wait_for(lambda: "sieve reject-dropped" in tem.log_text(),
              what="the dropped reject")
-    settle(tem)
+    tem.wait_queue_empty(timeout=60)
     assert all_messages(tem, "bob@a.test") == []
     assert all_messages(tem, "carol@a.test") == []
     log = tem.log_text()
@@ -160,7 +158,7 @@ def test_redirect_loop_between_local_users(tem):
     send(tem, "carol@a.test", "alice@a.test", "round and round")
     wait_for(lambda: "sieve redirect-refused" in tem.log_text(),
              what="the loop caught")
-    settle(tem)
+    tem.wait_queue_empty(timeout=60)
     # alice → bob → alice: the second visit keeps it, nothing more moves
     [kept] = all_messages(tem, "alice@a.test")
     assert kept["X-Sieve-Redirected-From"] is not None
