@@ -162,34 +162,11 @@ dsn_xtext_decode(const char *s)
 	return buf_steal(&b, NULL);
 }
 
-/*
- * Appends "Name: value\n", value already clean, folded at spaces so lines
- * stay under DSN_FOLD_AT columns where the words allow.
- */
+/* "Name: value\n", value already clean, folded before DSN_FOLD_AT. */
 static void
 dsn_field(struct buf *b, const char *name, const char *value)
 {
-	size_t col, wlen;
-	const char *w = value;
-
-	buf_printf(b, "%s:", name);
-	col = strlen(name) + 1;
-	while (*w) {
-		while (*w == ' ')
-			w++;
-		if (*w == '\0')
-			break;
-		wlen = strcspn(w, " ");
-		if (col + 1 + wlen > DSN_FOLD_AT && col > strlen(name) + 1) {
-			buf_puts(b, "\n");
-			col = 0;
-		}
-		buf_putc(b, ' ');
-		buf_append(b, w, wlen);
-		col += 1 + wlen;
-		w += wlen;
-	}
-	buf_putc(b, '\n');
+	mime_fold_field(b, name, value, strlen(value), DSN_FOLD_AT);
 }
 
 /* Appends text wrapped at DSN_FOLD_AT columns, lines after the first

@@ -113,24 +113,13 @@ enc_needs_words(const char *s, size_t len)
 }
 
 void
-mime_encode_field(struct buf *b, const char *name, const char *value,
-    size_t len)
+mime_fold_field(struct buf *b, const char *name, const char *value,
+    size_t len, size_t fold_at)
 {
-	struct buf v;
 	size_t col = strlen(name) + 1, wlen;
-	const char *w, *end;
+	const char *w = len > 0 ? value : "", *end = w + len;
 
-	buf_init(&v, 0);
-	enc_clean(&v, value, len);
 	buf_printf(b, "%s:", name);
-	if (enc_needs_words(v.data, v.len)) {
-		enc_words(b, v.data, v.len, &col, true);
-		buf_putc(b, '\n');
-		buf_free(&v);
-		return;
-	}
-	w = v.len > 0 ? v.data : "";	/* an empty buf has no data */
-	end = w + v.len;
 	while (w < end) {
 		while (w < end && *w == ' ')
 			w++;
@@ -138,7 +127,7 @@ mime_encode_field(struct buf *b, const char *name, const char *value,
 			break;
 		for (wlen = 0; w + wlen < end && w[wlen] != ' '; wlen++)
 			;
-		if (col + 1 + wlen > FOLD_AT && col > strlen(name) + 1) {
+		if (col + 1 + wlen > fold_at && col > strlen(name) + 1) {
 			buf_putc(b, '\n');
 			col = 0;
 		}
@@ -148,6 +137,23 @@ mime_encode_field(struct buf *b, const char *name, const char *value,
 		w += wlen;
 	}
 	buf_putc(b, '\n');
+}
+
+void
+mime_encode_field(struct buf *b, const char *name, const char *value,
+    size_t len)
+{
+	struct buf v;
+	size_t col = strlen(name) + 1;
+
+	buf_init(&v, 0);
+	enc_clean(&v, value, len);
+	if (enc_needs_words(v.data, v.len)) {
+		buf_printf(b, "%s:", name);
+		enc_words(b, v.data, v.len, &col, true);
+		buf_putc(b, '\n');
+	} else
+		mime_fold_field(b, name, v.data, v.len, FOLD_AT);
 	buf_free(&v);
 }
 

@@ -30,6 +30,12 @@
 void mime_encode_field(struct buf *b, const char *name, const char *value,
     size_t len);
 
+/* Appends "Name: value\n" with value[0..len) as is (already clean, no
+ * encoding: also for fields MIME must not encode, such as a DSN's),
+ * folded at spaces before column fold_at where the words allow. */
+void mime_fold_field(struct buf *b, const char *name, const char *value,
+    size_t len, size_t fold_at);
+
 /*
  * Appends a display name for a mailbox ("Name <a@b>"): as is when it is
  * only atoms and spaces, a quoted string when printable ASCII, encoded
