@@ -109,8 +109,10 @@ apply_user(struct sieve_stage *st, struct msg_commit *c,
 			break;
 		case SIEVE_REDIRECT:
 			if (u->drop[i]) {	/* refused: implicit keep */
-				msg_commit_local_copy(c, cp->dir, u->address,
-				    r->head, r->head_len, NULL);
+				if (cp->dir != NULL)	/* (a duplicate: none) */
+					msg_commit_local_copy(c, cp->dir,
+					    u->address, r->head, r->head_len,
+					    NULL);
 				break;
 			}
 			/* <> stays <>: a bounce or auto-reply redirected
@@ -255,6 +257,20 @@ sieve_apply_side(struct sieve_stage *st, struct msg_commit *c,
 
 /* ---- after the commit ----------------------------------------------- */
 
+/* Whether u's run left something to remember once delivered: duplicate
+ * ids, vacation replies sent, redirects made. */
+static bool
+user_memo(const struct sieve_stage *st, const struct sieve_stage_user *u)
+{
+	bool want = u->ran && u->r.ndups > 0;
+
+	for (size_t i = 0; u->ran && i < u->r.nactions; i++)
+		want |= u->sent[i] != 0 || (st->message_id != NULL &&
+		    u->applied && u->r.actions[i].type == SIEVE_REDIRECT &&
+		    !u->drop[i]);
+	return want;
+}
+
 static void
 finish_work(void *arg)
 {
@@ -263,11 +279,8 @@ finish_work(void *arg)
 	for (size_t k = 0; k < st->nusers; k++) {
 		struct sieve_stage_user *u = &st->users[k];
 		struct sieve_state *s;
-		bool want = u->ran && u->r.ndups > 0;
 
-		for (size_t i = 0; u->ran && i < u->r.nactions; i++)
-			want |= u->sent[i] != 0;
-		if (!want)
+		if (!user_memo(st, u))
 			continue;
 		if ((s = sieve_state_open(st->data_dir, u->address)) == NULL) {
 			log_warn("%s sieve state-failed user=%s", st->logid,
@@ -278,11 +291,21 @@ finish_work(void *arg)
 			sieve_state_dup_record(s, u->r.dups[i].handle,
 			    u->r.dups[i].id,
 			    st->now + (time_t)u->r.dups[i].seconds);
-		for (size_t i = 0; i < u->r.nactions; i++)
-			if (u->sent[i] && u->r.actions[i].handle)
-				sieve_state_vacation_record(s,
-				    u->r.actions[i].handle,
-				    u->r.actions[i].address, st->now);
+		for (size_t i = 0; i < u->r.nactions; i++) {
+			const struct sieve_action *a = &u->r.actions[i];
+			char *id;
+
+			if (u->sent[i] && a->handle)
+				sieve_state_vacation_record(s, a->handle,
+				    a->address, st->now);
+			if (a->type != SIEVE_REDIRECT || u->drop[i] ||
+			    !u->applied || (id = sieve_stage_redirect_id(st,
+			    a->address)) == NULL)
+				continue;
+			sieve_state_dup_record(s, SIEVE_STAGE_REDIRECT_HANDLE,
+			    id, st->now + SIEVE_STAGE_REDIRECT_DUP_S);
+			free(id);
+		}
 		sieve_state_close(&s);
 	}
 }
@@ -304,12 +327,8 @@ sieve_apply_finish(struct sieve_stage **stp, int error)
 	*stp = NULL;
 	if (st == NULL)
 		return;
-	for (size_t k = 0; k < st->nusers && error == 0; k++) {
-		struct sieve_stage_user *u = &st->users[k];
-		want |= u->ran && u->r.ndups > 0;
-		for (size_t i = 0; u->ran && i < u->r.nactions; i++)
-			want |= u->sent[i] != 0;
-	}
+	for (size_t k = 0; k < st->nusers && error == 0; k++)
+		want |= user_memo(st, &st->users[k]);
 	if (!want) {
 		sieve_stage_free(&st);
 		return;

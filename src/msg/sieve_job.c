@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "auth/accounts_addr.h"
+#include "mail/rfc5322.h"
 #include "msg/sieve_notice.h"
 #include "msg/sieve_stage.h"
 #include "sieve/sieve_state.h"
@@ -27,6 +28,9 @@
 #include "util/log.h"
 #include "util/worker.h"
 #include "util/xmalloc.h"
+
+/* A longer Message-ID is not remembered (RFC 5322 lines: 998). */
+#define SIEVE_STAGE_MSGID_MAX	998
 
 /* What the callbacks of one user's run need. */
 struct job_user {
@@ -213,6 +217,37 @@ active_path(const char *data_dir, const char *address)
 	return path;
 }
 
+/* Whether this user already redirected this message to `to` (the
+ * duplicate memory, SIEVE_STAGE_REDIRECT_DUP_S). */
+static bool
+redirect_done(struct job_user *ju, const char *to)
+{
+	char *id = sieve_stage_redirect_id(ju->st, to);
+	struct sieve_state *s = id != NULL ? job_state(ju) : NULL;
+	bool seen = s != NULL && sieve_state_dup_seen(s,
+	    SIEVE_STAGE_REDIRECT_HANDLE, id, ju->st->now);
+
+	free(id);
+	return seen;
+}
+
+/* The Message-ID of the message (redirect duplicates), or NULL. */
+static char *
+job_message_id(const struct sieve_stage *st)
+{
+	struct rfc5322_field f;
+	char **ids = NULL, *id = NULL;
+	size_t n;
+
+	if (!rfc5322_find(st->src.head, st->src.head_len, "message-id", &f))
+		return NULL;
+	n = rfc5322_msgids_parse(f.value, f.value_len, 1, &ids);
+	if (n > 0 && strlen(ids[0]) <= SIEVE_STAGE_MSGID_MAX)
+		id = xstrdup(ids[0]);
+	rfc5322_msgids_free(&ids, n);
+	return id;
+}
+
 /* What a run's actions need from the disk. */
 static void
 job_settle(struct job_user *ju)
@@ -256,6 +291,11 @@ job_settle(struct job_user *ju)
 				    u->redirect_loop ? "loop" : "address");
 				u->drop[i] = true;
 				cp->dir = xstrdup(ju->root);	/* keep */
+			} else if (redirect_done(ju, a->address)) {
+				log_info("%s sieve redirect-duplicate msgid=%s "
+				    "user=%s to=<%s>", ju->st->logid,
+				    ju->st->msgid, u->address, a->address);
+				u->drop[i] = true;	/* sent before: no keep */
 			}
 			break;
 		case SIEVE_VACATION: {
@@ -366,6 +406,7 @@ job_work(void *arg)
 		    st->logid, st->msgid, strerror(errno));
 		return;
 	}
+	st->message_id = job_message_id(st);
 	bs = sieve_stage_before(&before_dir);
 	for (size_t i = 0; i < st->nusers; i++)
 		job_user(st, &st->users[i], bs, before_dir);

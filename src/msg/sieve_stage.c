@@ -326,6 +326,14 @@ sieve_stage_add(struct sieve_stage *st, const char *env_to,
 	}
 }
 
+char *
+sieve_stage_redirect_id(const struct sieve_stage *st, const char *to)
+{
+	if (st->message_id == NULL || to == NULL)
+		return NULL;
+	return xasprintf("<%s> %s", st->message_id, to);
+}
+
 struct sieve_stage_user *
 sieve_stage_user(struct sieve_stage *st, const char *address)
 {
@@ -372,6 +380,7 @@ sieve_stage_free(struct sieve_stage **stp)
 	free(st->hostname);
 	free(st->env_from);
 	free(st->auth);
+	free(st->message_id);
 	msg_source_clear(&st->src);
 	free(st);
 	*stp = NULL;

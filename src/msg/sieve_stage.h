@@ -56,6 +56,11 @@ struct sieve_state;
 #define SIEVE_STAGE_FRESH_MS	1000	/* "no script" trusted this long */
 #define SIEVE_STAGE_USERS_MAX	10000	/* users remembered (then reset) */
 #define SIEVE_STAGE_SCRIPTS_MAX	256	/* compiled scripts cached */
+/* A user redirects one message (by Message-ID) to one address at most
+ * once this long (Pigeonhole's redirect_duplicate_period): a message
+ * coming back by another path is neither sent again nor kept, so
+ * scripts redirecting to each other cannot multiply it. */
+#define SIEVE_STAGE_REDIRECT_DUP_S	(12 * 3600)
 
 /*
  * The global script (config key sieve_before), compiled at start and at
@@ -113,6 +118,8 @@ struct sieve_stage_user {
 	bool		*drop;		/* REDIRECT refused (loop, bad
 					 * address), VACATION not due */
 	int		*sent;		/* VACATION: the submit's error */
+					/* (a dropped REDIRECT with no copy
+					 * dir: a duplicate, not kept) */
 	bool		 redirect_loop;	/* saw Delivered-To: itself */
 	bool		 applied;	/* routed (once per transaction) */
 };
@@ -124,6 +131,7 @@ struct sieve_stage {
 					 * job when the caller had none) */
 	int		 error;		/* the job could not read the header
 					 * section: no script ran (errno) */
+	char		*message_id;	/* the job's reading, or NULL */
 	time_t		 now;
 	struct sieve_stage_user *users;
 	size_t		 nusers;
@@ -189,5 +197,9 @@ struct stat;
 char *sieve_stage_read(const char *path, size_t *len, struct stat *st);
 /* What the job found: address has an active script or not. */
 void sieve_stage_seen(const char *address, bool has);
+/* The duplicate memory's handle and id (malloc'd) of a redirect of st's
+ * message to `to`, or NULL when the message has no Message-ID. */
+#define SIEVE_STAGE_REDIRECT_HANDLE	"tem:redirect"
+char *sieve_stage_redirect_id(const struct sieve_stage *st, const char *to);
 
 #endif

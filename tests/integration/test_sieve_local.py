@@ -169,3 +169,20 @@ def test_redirect_loop_between_local_users(tem):
     assert "sieve redirect-refused user=alice@a.test to=<bob@a.test> " \
         "reason=loop" in log
     assert tem.queue_ids() == []
+
+
+def test_redirect_of_one_message_is_sent_once(tem):
+    # the same message (one Message-ID) coming back to alice is neither
+    # redirected again nor kept, as Pigeonhole's redirect memory does:
+    # scripts redirecting to each other cannot multiply a message
+    put(tem, "alice@a.test", 'redirect "bob@a.test";\n')
+    send(tem, "carol@a.test", "alice@a.test", "only once")
+    arrived(tem, "bob@a.test", "")
+    send(tem, "carol@a.test", "alice@a.test", "only once")
+    wait_for(lambda: "sieve redirect-duplicate" in tem.log_text(),
+             what="the duplicate redirect")
+    tem.wait_queue_empty(timeout=60)
+    assert len(all_messages(tem, "bob@a.test")) == 1
+    assert all_messages(tem, "alice@a.test") == []
+    send(tem, "carol@a.test", "alice@a.test", "another one")
+    arrived(tem, "bob@a.test", "", 2)
