@@ -116,10 +116,10 @@ struct sieve_stage_user {
 	/* per action of r (same index): */
 	struct sieve_stage_copy *copies;	/* KEEP / FILEINTO */
 	bool		*drop;		/* REDIRECT refused (loop, bad
-					 * address), VACATION not due */
+					 * address: kept, copies[i].dir set)
+					 * or a duplicate (dir NULL: not
+					 * kept), VACATION not due */
 	int		*sent;		/* VACATION: the submit's error */
-					/* (a dropped REDIRECT with no copy
-					 * dir: a duplicate, not kept) */
 	bool		 redirect_loop;	/* saw Delivered-To: itself */
 	bool		 applied;	/* routed (once per transaction) */
 };
