@@ -308,13 +308,8 @@ finish_work(void *arg)
 		}
 		sieve_state_close(&s);
 	}
-}
-
-static void
-finish_done(void *arg)
-{
-	struct sieve_stage *st = arg;
-
+	/* freed here: no completion goes back to a loop that may be gone
+	 * by then (the delivery engine's at a stop) */
 	sieve_stage_free(&st);
 }
 
@@ -333,5 +328,5 @@ sieve_apply_finish(struct sieve_stage **stp, int error)
 		sieve_stage_free(&st);
 		return;
 	}
-	worker_submit(st->origin, finish_work, finish_done, st);
+	worker_submit(st->origin, finish_work, NULL, st);
 }

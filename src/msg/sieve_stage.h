@@ -178,7 +178,8 @@ void sieve_apply_route(struct sieve_stage *st, struct msg_commit *c,
 void sieve_apply_side(struct sieve_stage *st, struct msg_commit *c,
     struct loop *origin);
 /* After the commit answered (error 0: every copy durable): records the
- * duplicate ids and vacation replies on a worker, then frees st. */
+ * duplicate ids, vacation replies and redirects on a worker, which then
+ * frees st (nothing comes back to the loop); or frees st at once. */
 void sieve_apply_finish(struct sieve_stage **st, int error);
 
 /* ---- private to src/msg/sieve_*.c ---------------------------------- */
