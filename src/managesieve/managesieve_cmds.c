@@ -18,6 +18,7 @@
 
 #include "conf/conf.h"
 #include "managesieve/managesieve_session.h"
+#include "msg/sieve_stage.h"
 #include "server/state.h"
 #include "sieve/sieve.h"
 #include "sieve/sieve_store.h"
@@ -107,6 +108,8 @@ ms_job_work(void *arg)
 		break;
 	case MS_SETACTIVE:
 		j->ret = sieve_store_activate(j->data_dir, j->user, a[0].s);
+		if (j->ret == 0)	/* delivery sees it at once, not in 1 s */
+			sieve_stage_forget(j->user);
 		break;
 	case MS_GETSCRIPT:
 		j->text = sieve_store_get(j->data_dir, j->user, a[0].s,
