@@ -108,8 +108,6 @@ ms_job_work(void *arg)
 		break;
 	case MS_SETACTIVE:
 		j->ret = sieve_store_activate(j->data_dir, j->user, a[0].s);
-		if (j->ret == 0)	/* delivery sees it at once, not in 1 s */
-			sieve_stage_forget(j->user);
 		break;
 	case MS_GETSCRIPT:
 		j->text = sieve_store_get(j->data_dir, j->user, a[0].s,
@@ -129,6 +127,12 @@ ms_job_work(void *arg)
 		break;
 	}
 	j->err = j->ret < 0 ? errno : 0;
+	/* delivery sees a changed script at once, not within the stage's
+	 * SIEVE_STAGE_FRESH_MS (the compiled script it remembers) */
+	if (j->ret == 0 && (j->verb == MS_PUTSCRIPT ||
+	    j->verb == MS_SETACTIVE || j->verb == MS_DELETESCRIPT ||
+	    j->verb == MS_RENAMESCRIPT))
+		sieve_stage_forget(j->user);
 }
 
 /* The NO for a failed job: its response code and text. */

@@ -26,6 +26,7 @@
 #include "sieve/sieve_store.h"
 #include "store/mailbox.h"
 #include "util/log.h"
+#include "util/loop.h"
 #include "util/worker.h"
 #include "util/xmalloc.h"
 
@@ -317,6 +318,44 @@ job_settle(struct job_user *ju)
 	}
 }
 
+void
+sieve_stage_exec(struct sieve_stage *st, struct sieve_stage_user *u,
+    struct sieve_script *const *run, size_t n, const struct sieve_env *cb,
+    int (*body)(void *, const char **, size_t *),
+    const struct sieve_limits *lim)
+{
+	const char **addrs = xcalloc(u->naliases + 1, sizeof(*addrs));
+	struct sieve_env env = *cb;
+	struct sieve_msg m;
+	struct tm tm;
+
+	memset(&m, 0, sizeof(m));
+	m.head = st->src.head;
+	m.head_len = st->src.head_len;
+	if (msg_source_has_body(&st->src)) {
+		m.body = body;
+		m.body_arg = cb->arg;
+	}
+	m.size = msg_source_size(&st->src);
+	m.env_from = st->env_from;
+	m.env_to = u->env_to;
+	m.auth = st->auth;
+	m.now = st->now;
+	localtime_r(&st->now, &tm);
+	m.now_zone = (int)(tm.tm_gmtoff / 60);
+	env.user = u->address;
+	addrs[0] = u->address;
+	env.naddresses = 1;
+	for (size_t i = 0; i < u->naliases; i++)
+		if (strcasecmp(u->aliases[i], u->address) != 0)
+			addrs[env.naddresses++] = u->aliases[i];
+	env.addresses = addrs;
+	env.subaddress_sep = "+";
+	sieve_run(run, n, &m, &env, lim, &u->r);
+	free(addrs);
+	u->ran = true;
+}
+
 static void
 job_user(struct sieve_stage *st, struct sieve_stage_user *u,
     struct cscript *bs, char *before_dir)
@@ -327,9 +366,7 @@ job_user(struct sieve_stage *st, struct sieve_stage_user *u,
 	struct sieve_error err;
 	char *path = active_path(st->data_dir, u->address), *slash;
 	size_t n = 0;
-	struct sieve_msg m;
-	struct sieve_env env;
-	struct tm tm;
+	struct sieve_env cb;
 
 	memset(&err, 0, sizeof(err));
 	if (path != NULL) {
@@ -339,7 +376,7 @@ job_user(struct sieve_stage *st, struct sieve_stage_user *u,
 		    errno == EINVAL)
 			u->error = xasprintf("line %d: %s", err.line, err.msg);
 	}
-	sieve_stage_seen(u->address, cs != NULL || u->error != NULL);
+	sieve_stage_seen(u->address, cs != NULL || u->error != NULL, cs);
 	free(path);
 	if (bs != NULL)
 		run[n++] = sieve_stage_script_sc(bs);
@@ -349,41 +386,14 @@ job_user(struct sieve_stage *st, struct sieve_stage_user *u,
 		return;
 	ju.root = xasprintf("%s/mail/%s/%s", st->data_dir, u->domain,
 	    u->localpart);
-	memset(&m, 0, sizeof(m));
-	m.head = st->src.head;
-	m.head_len = st->src.head_len;
-	if (msg_source_has_body(&st->src)) {
-		m.body = job_body;
-		m.body_arg = &ju;
-	}
-	m.size = msg_source_size(&st->src);
-	m.env_from = st->env_from;
-	m.env_to = u->env_to;
-	m.auth = st->auth;
-	m.now = st->now;
-	localtime_r(&st->now, &tm);
-	m.now_zone = (int)(tm.tm_gmtoff / 60);
-	memset(&env, 0, sizeof(env));
-	env.user = u->address;
-	{
-		const char **addrs = xcalloc(u->naliases + 1, sizeof(*addrs));
-		addrs[0] = u->address;
-		env.naddresses = 1;
-		for (size_t i = 0; i < u->naliases; i++)
-			if (strcasecmp(u->aliases[i], u->address) != 0)
-				addrs[env.naddresses++] = u->aliases[i];
-		env.addresses = addrs;
-		env.subaddress_sep = "+";
-		env.arg = &ju;
-		env.include_load = job_include;
-		env.mailbox_exists = job_mailbox_exists;
-		env.duplicate_seen = job_dup_seen;
-		u->redirect_loop = head_names(st->src.head,
-		    st->src.head_len, u->address);
-		sieve_run(run, n, &m, &env, NULL, &u->r);
-		free(addrs);
-	}
-	u->ran = true;
+	memset(&cb, 0, sizeof(cb));
+	cb.arg = &ju;
+	cb.include_load = job_include;
+	cb.mailbox_exists = job_mailbox_exists;
+	cb.duplicate_seen = job_dup_seen;
+	u->redirect_loop = head_names(st->src.head, st->src.head_len,
+	    u->address);
+	sieve_stage_exec(st, u, run, n, &cb, job_body, NULL);
 	if (u->r.error != NULL && u->error == NULL)
 		u->error = xstrdup(u->r.error);
 	job_settle(&ju);
@@ -429,5 +439,8 @@ sieve_stage_run(struct sieve_stage *st, struct loop *origin,
 	st->origin = origin;
 	st->done = done;
 	st->arg = arg;
-	worker_submit(origin, job_work, job_done, st);
+	if (sieve_fast_run(st))		/* no hop: done on a later turn */
+		loop_post(origin, job_done, st);
+	else
+		worker_submit(origin, job_work, job_done, st);
 }

@@ -50,7 +50,30 @@ static char *before_dir;		/* its folder: :global includes */
 struct user_seen {
 	uint64_t	 at;			/* clock_mono_ms */
 	bool		 has;
+	struct cscript	*cs;			/* the active script, one
+						 * reference; NULL: none or
+						 * it did not compile */
 };
+
+/* Under mu: drops one reference of cs. */
+static void
+cs_put_locked(struct cscript *cs)
+{
+	if (cs != NULL && --cs->refs == 0) {
+		sieve_script_free(&cs->sc);
+		free(cs);
+	}
+}
+
+/* Under mu: a user's memory (hashmap value). */
+static void
+user_drop(void *v)
+{
+	struct user_seen *u = v;
+
+	cs_put_locked(u->cs);
+	free(u);
+}
 
 struct sieve_script *
 sieve_stage_script_sc(const struct cscript *cs)
@@ -159,10 +182,7 @@ cached_drop(void *v)
 	struct cscript *cs = v;
 
 	cs->cached = false;
-	if (--cs->refs == 0) {
-		sieve_script_free(&cs->sc);
-		free(cs);
-	}
+	cs_put_locked(cs);
 }
 
 void
@@ -173,7 +193,7 @@ sieve_stage_shutdown(void)
 	sieve_stage_configure(NULL, &e);
 	pthread_mutex_lock(&mu);
 	hashmap_free(&scripts, cached_drop);
-	hashmap_free(&users, free);
+	hashmap_free(&users, user_drop);
 	pthread_mutex_unlock(&mu);
 }
 
@@ -193,13 +213,13 @@ sieve_stage_wanted(const char *address)
 }
 
 void
-sieve_stage_seen(const char *address, bool has)
+sieve_stage_seen(const char *address, bool has, struct cscript *cs)
 {
 	struct user_seen *u;
 
 	pthread_mutex_lock(&mu);
 	if (users == NULL || hashmap_count(users) >= SIEVE_STAGE_USERS_MAX)
-		hashmap_free(&users, free);	/* bounded: start over */
+		hashmap_free(&users, user_drop);	/* bounded: start over */
 	if (users == NULL)
 		users = hashmap_new(HASHMAP_ASCII_NOCASE);
 	if ((u = hashmap_get(users, address)) == NULL) {
@@ -208,16 +228,41 @@ sieve_stage_seen(const char *address, bool has)
 	}
 	u->at = clock_mono_ms();
 	u->has = has;
+	if (cs != NULL)
+		cs->refs++;
+	cs_put_locked(u->cs);
+	u->cs = cs;
 	pthread_mutex_unlock(&mu);
 }
 
 void
 sieve_stage_forget(const char *address)
 {
+	struct user_seen *u;
+
 	pthread_mutex_lock(&mu);
-	if (users != NULL)
-		free(hashmap_remove(users, address));
+	if (users != NULL && (u = hashmap_remove(users, address)) != NULL)
+		user_drop(u);
 	pthread_mutex_unlock(&mu);
+}
+
+bool
+sieve_stage_known(const char *address, struct cscript **cs_r)
+{
+	struct user_seen *u;
+	bool known = false;
+
+	*cs_r = NULL;
+	pthread_mutex_lock(&mu);
+	if (users != NULL && (u = hashmap_get(users, address)) != NULL &&
+	    clock_mono_ms() - u->at < SIEVE_STAGE_FRESH_MS &&
+	    (!u->has || u->cs != NULL)) {
+		known = true;
+		if ((*cs_r = u->cs) != NULL)
+			u->cs->refs++;
+	}
+	pthread_mutex_unlock(&mu);
+	return known;
 }
 
 /* The compiled script at path (one more reference), compiling it when

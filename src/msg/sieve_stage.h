@@ -196,8 +196,31 @@ void sieve_stage_script_unref(struct cscript *cs);
  * file, no symlink), malloc'd; *st its stat. NULL with errno. */
 struct stat;
 char *sieve_stage_read(const char *path, size_t *len, struct stat *st);
-/* What the job found: address has an active script or not. */
-void sieve_stage_seen(const char *address, bool has);
+/* What the job found: address has an active script or not; cs (NULL:
+ * none, or it did not compile) is remembered with a reference of its
+ * own, for the loop's fast path. */
+void sieve_stage_seen(const char *address, bool has, struct cscript *cs);
+/* Whether what the last job found for address is fresh (checked less
+ * than SIEVE_STAGE_FRESH_MS ago) and usable on the loop: then *cs_r is
+ * its compiled active script with a reference, or NULL: it has none. */
+bool sieve_stage_known(const char *address, struct cscript **cs_r);
+/* Runs run[0..n) for u on st's message (u->r filled, u->ran set) with
+ * cb's callbacks and arg, body the body loader; lim NULL: defaults. */
+void sieve_stage_exec(struct sieve_stage *st, struct sieve_stage_user *u,
+    struct sieve_script *const *run, size_t n, const struct sieve_env *cb,
+    int (*body)(void *, const char **, size_t *),
+    const struct sieve_limits *lim);
+
+/* ---- sieve_fast.c: the common case on the loop ----------------------- */
+/* A run on the loop with a small budget (SIEVE_FAST_STEPS, ...) when
+ * every user's script is fresh in memory, the header section in memory,
+ * and every result applies without the disk (KEEP into INBOX without
+ * flags, DISCARD, REJECT): true, st settled as the job would have. Else
+ * false and st as it was: the job runs (a callback that would need the
+ * disk, a limit hit, a redirect, vacation, fileinto or flags). */
+#define SIEVE_FAST_STEPS	2000
+#define SIEVE_FAST_MATCH_STEPS	20000
+bool sieve_fast_run(struct sieve_stage *st);
 /* The duplicate memory's handle and id (malloc'd) of a redirect of st's
  * message to `to`, or NULL when the message has no Message-ID. */
 #define SIEVE_STAGE_REDIRECT_HANDLE	"tem:redirect"
