@@ -30,12 +30,15 @@ with that rspamd as their milter (Postfix: smtpd_milters; tem:
 smtp_milters) and runs the cases again (counts x MILTER_SCALE), counting
 rspamd's and redis's CPU apart and checking that every message arrived
 with rspamd's X-Spamd-Result header; a second table compares them.
-With --sieve [FILE] tem delivers with FILE (default
-bench/data/sieve-20-rules.sieve, 20 realistic rules that smtp-source's
-messages pass through to INBOX) active as the receiving user's Sieve
-script, put and activated with `tem sieve` before the first message: run
-once with and once without it (e.g. `--only tem`) to see what Sieve costs
-per message (issue 13: at most 10% slower). Postfix runs without a filter.
+With --sieve [FILE] a second tem ("tem+sieve", its own data_dir, port
+--tem-sieve-port) runs beside the plain one in the same run, with FILE
+(default bench/data/sieve-20-rules.sieve, 20 realistic rules that
+smtp-source's messages pass through to INBOX) active as the receiving
+user's Sieve script, put and activated with `tem sieve` before the first
+message; every case alternates between the servers, and a second table
+prints tem+sieve/tem for msg/s and CPU ms/msg against issue 13's target
+(at most 10% fewer msg/s, at most 10% more CPU per message). Postfix
+(with --only both) runs without a filter and is compared with plain tem.
 Python 3 standard library only; shared parts in bench/lib/benchlib.py.
 """
 
@@ -83,6 +86,8 @@ COUNTS = {
 # Targets from the issue.
 RATE_TARGET = {1: 1.5, 10: 3.0, 50: 3.0}   # tem msg/s >= this x Postfix's
 CPU_TARGET = 0.25                          # tem CPU/msg < this x Postfix's
+SIEVE_RATE_TARGET = 0.90    # tem+sieve msg/s >= this x tem's (issue 13)
+SIEVE_CPU_TARGET = 1.10     # tem+sieve CPU/msg <= this x tem's
 IDLE_KB_TARGET = 64                        # tem KB per idle session <
 
 # --milter rspamd: every message is also scanned by rspamd, which shares the
@@ -195,6 +200,8 @@ class Tem(benchlib.Tem):
                           "log_level = info"] + list(extra), log)
         self.maildir = os.path.join(self.data, "mail", "bench.test", "bench")
         self.sieve = sieve
+        if sieve is not None:
+            self.name = "tem+sieve"
 
     def start(self):
         """Start `tem serve`, add the domain and user (and activate the
@@ -432,9 +439,6 @@ def report(cases, results, idle, have_tem, repeat, sieve=None):
     print("SMTP inbound -> Maildir/new, smtp-source on 127.0.0.1, "
           "%d CPUs; min/median/max of %d runs, ratios and targets on the "
           "medians" % (os.cpu_count(), repeat))
-    if sieve is not None:
-        print("tem delivers through the Sieve script %s (Postfix through "
-              "none)" % sieve)
     print(hdr)
     print("-" * len(hdr))
     met = missed = 0
@@ -482,6 +486,46 @@ def report(cases, results, idle, have_tem, repeat, sieve=None):
     print_other_load(results)
     print("targets: %d met, %d missed%s" % (
         met, missed, "" if have_tem else " (tem not measured)"))
+    if sieve is not None:
+        report_sieve(cases, results, sieve)
+
+
+def report_sieve(cases, results, sieve):
+    """tem with the Sieve script against tem without, same run."""
+    hdr = ("%-17s %17s %17s %6s %-12s %17s %17s %6s %-11s"
+           % ("case", "tem msg/s", "+sieve msg/s", "ratio", "target",
+              "tem ms/msg", "+sieve ms/msg", "ratio", "target"))
+    print()
+    print("tem with the Sieve script %s (tem+sieve) against tem without "
+          "(the same run, alternating); ratios on the medians" % sieve)
+    print(hdr)
+    print("-" * len(hdr))
+    met = missed = 0
+    for sessions, size, count in cases:
+        tm = results.get(("tem", sessions, size)) or []
+        ts = results.get(("tem+sieve", sessions, size)) or []
+        rr = ratio(median_of(ts, "rate"), median_of(tm, "rate"))
+        cr = ratio(median_of(ts, "cpu"), median_of(tm, "cpu"))
+        rate_ok = "" if rr is None else (
+            " met" if rr >= SIEVE_RATE_TARGET else " MISSED")
+        cpu_ok = "" if cr is None else (
+            " met" if cr <= SIEVE_CPU_TARGET else " MISSED")
+        for v in (rate_ok, cpu_ok):
+            met += v == " met"
+            missed += v == " MISSED"
+        ok = [[r for r in runs if not r.get("error")] for runs in (tm, ts)]
+        print("%-17s %17s %17s %6s %-12s %17s %17s %6s %-11s" % (
+            "%ds x %dKB x%d" % (sessions, size // 1024, count),
+            fmt3([r["rate"] for r in ok[0]], ".0f"),
+            fmt3([r["rate"] for r in ok[1]], ".0f"), fmt(rr, ".2f"),
+            (">=%.2fx" % SIEVE_RATE_TARGET) + rate_ok,
+            fmt3([r["cpu"] for r in ok[0]], ".2f"),
+            fmt3([r["cpu"] for r in ok[1]], ".2f"), fmt(cr, ".2f"),
+            ("<=%.2fx" % SIEVE_CPU_TARGET) + cpu_ok))
+        for r in ts:
+            if r.get("error"):
+                print("    tem+sieve run %d: %s" % (r["repeat"], r["error"]))
+    print("Sieve targets (issue 13): %d met, %d missed" % (met, missed))
 
 
 def report_milter(cases, mresults, results, repeat, milter):
@@ -571,13 +615,15 @@ def parse_args():
     p.add_argument("--tem", default=os.path.join(ROOT, "build", "tem"))
     p.add_argument("--postfix-port", type=int, default=10025)
     p.add_argument("--tem-port", type=int, default=10027)
+    p.add_argument("--tem-sieve-port", type=int, default=10028,
+                   help="with --sieve: the second tem's SMTP port")
     p.add_argument("--keep", action="store_true",
                    help="keep the temporary directory (logs, configs)")
     p.add_argument("--sieve", nargs="?", const=SIEVE_DEFAULT, default=None,
                    metavar="FILE",
-                   help="tem delivers with FILE active as the user's Sieve "
-                   "script (default %s)" % os.path.relpath(SIEVE_DEFAULT,
-                                                           ROOT))
+                   help="a second tem delivers with FILE active as the "
+                   "user's Sieve script, compared with the plain one "
+                   "(default %s)" % os.path.relpath(SIEVE_DEFAULT, ROOT))
     p.add_argument("--milter", choices=("none", "rspamd"), default="none",
                    help="rspamd: after the runs without a milter, run the "
                    "cases again (counts x%g) with both servers using one "
@@ -673,17 +719,24 @@ def start_servers(base, args, pf_settings=(), tem_extra=(), rspamd=None,
             # (with rspamd, tem still runs: its figures alone say something)
     tem_failed = False
     if args.only in ("both", "tem"):
-        tem = Tem(base, args.tem_port, args.tem, tem_extra, args.sieve)
-        started.append(tem)
-        tem_failed = True
-        if tem.start():
-            if idle and args.idle > 0:
+        tems = [Tem(base, args.tem_port, args.tem, tem_extra)]
+        if args.sieve is not None:
+            sbase = os.path.join(base, "sieve")
+            os.mkdir(sbase, 0o755)
+            tems.append(Tem(sbase, args.tem_sieve_port, args.tem, tem_extra,
+                            args.sieve))
+        for tem in tems:
+            started.append(tem)
+            if not tem.start():
+                tem_failed = True
+                continue
+            if idle and args.idle > 0 and tem.sieve is None:
                 idle_r = idle_sessions(tem, args.idle)
             if warm_up(tem, rspamd):
                 servers.append(tem)
-                tem_failed = False
             else:
                 tem.stop()
+                tem_failed = True
     return servers, started, idle_r, tem_failed
 
 
@@ -695,6 +748,8 @@ def main():
     catch_signals()
     benchlib.Postfix.install()
     ports = [args.postfix_port, args.tem_port]
+    if args.sieve is not None:
+        ports.append(args.tem_sieve_port)
     if args.milter == "rspamd":
         Rspamd.install()
         ports += [args.milter_port, args.rspamd_control_port,
