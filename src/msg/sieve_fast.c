@@ -148,6 +148,8 @@ sieve_fast_run(struct sieve_stage *st)
 	char *before_dir = NULL;
 	bool ok = st->src.head != NULL && !st->src.head_pending;
 
+	if (st->settled)
+		return true;
 	bs = ok ? sieve_stage_before(&before_dir) : NULL;
 	free(before_dir);	/* :global includes go to the job */
 	for (size_t i = 0; ok && i < st->nusers; i++) {
@@ -170,5 +172,6 @@ sieve_fast_run(struct sieve_stage *st)
 	if (!ok)
 		for (size_t i = 0; i < st->nusers; i++)
 			fast_undo(&st->users[i]);
+	st->settled = ok;
 	return ok;
 }

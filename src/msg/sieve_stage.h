@@ -136,6 +136,7 @@ struct sieve_stage {
 	struct sieve_stage_user *users;
 	size_t		 nusers;
 	char		 reason[256];	/* sieve_apply_reject_all's */
+	bool		 settled;	/* sieve_fast_run did it all */
 	/* private */
 	struct loop	*origin;
 	void		(*done)(struct sieve_stage *, void *);
@@ -215,9 +216,11 @@ void sieve_stage_exec(struct sieve_stage *st, struct sieve_stage_user *u,
 /* A run on the loop with a small budget (SIEVE_FAST_STEPS, ...) when
  * every user's script is fresh in memory, the header section in memory,
  * and every result applies without the disk (KEEP into INBOX without
- * flags, DISCARD, REJECT): true, st settled as the job would have. Else
- * false and st as it was: the job runs (a callback that would need the
- * disk, a limit hit, a redirect, vacation, fileinto or flags). */
+ * flags, DISCARD, REJECT): true, st settled as the job would have (and
+ * st->settled: sieve_stage_run then runs nothing again). Else false and
+ * st as it was: the job runs (a callback that would need the disk, a
+ * limit hit, a redirect, vacation, fileinto or flags). sieve_stage_run
+ * calls it; a caller may too, to go on at once without done. */
 #define SIEVE_FAST_STEPS	2000
 #define SIEVE_FAST_MATCH_STEPS	20000
 bool sieve_fast_run(struct sieve_stage *st);

@@ -31,11 +31,25 @@ smtp_sieve_wanted(const struct smtp_session *s)
 	return false;
 }
 
+/* The 550's reason when every recipient rejected, else NULL. */
+static const char *
+smtp_sieve_rejected(struct smtp_session *s, struct sieve_stage *st)
+{
+	const struct acct_resolution **res;
+	const char *reason;
+
+	res = xcalloc(s->nrcpt + 1, sizeof(*res));
+	for (unsigned i = 0; i < s->nrcpt; i++)
+		res[i] = &s->rcpts[i].res;
+	reason = sieve_apply_reject_all(st, res, s->nrcpt);
+	free(res);
+	return reason;
+}
+
 static void
 smtp_sieve_done(struct sieve_stage *st, void *arg)
 {
 	struct smtp_session *s = arg;
-	const struct acct_resolution **res;
 	const char *reason;
 
 	if (session_closed(&s->base)) {
@@ -43,11 +57,7 @@ smtp_sieve_done(struct sieve_stage *st, void *arg)
 		session_unref(&s->base);
 		return;
 	}
-	res = xcalloc(s->nrcpt + 1, sizeof(*res));
-	for (unsigned i = 0; i < s->nrcpt; i++)
-		res[i] = &s->rcpts[i].res;
-	reason = sieve_apply_reject_all(st, res, s->nrcpt);
-	free(res);
+	reason = smtp_sieve_rejected(s, st);
 	if (reason == NULL) {
 		smtp_message_commit(s, false, st);
 		return;
@@ -107,6 +117,13 @@ smtp_sieve_start(struct smtp_session *s)
 		char *to = smtp_path_to_string(&s->rcpts[i].path);
 		sieve_stage_add(st, to, &s->rcpts[i].res);
 		free(to);
+	}
+	/* settled on the loop (sieve_fast_run) and delivered: on to the
+	 * commit at once, as without a script; a 550 (which resumes the
+	 * session) or the job comes back on a later turn */
+	if (sieve_fast_run(st) && smtp_sieve_rejected(s, st) == NULL) {
+		smtp_message_commit(s, false, st);
+		return true;
 	}
 	sieve_stage_run(st, server_thread_loop(s->base.thread),
 	    smtp_sieve_done, s);
