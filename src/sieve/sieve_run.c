@@ -177,36 +177,49 @@ sr_str(struct sieve_run *s, const char *in, struct buf *tmp, size_t *len)
 	return buf_cstr(tmp);
 }
 
+/* One allocation per list (the pointers, the lengths, then the strings):
+ * every test evaluates its lists, so this is the run's hottest malloc. */
 void
 sr_strs(struct sieve_run *s, const struct sieve_arg *a,
     struct sieve_strs *out)
 {
-	struct buf tmp;
+	struct buf tmp, all;
+	size_t i, len, *off, head;
 	const char *v;
-	size_t i, len;
+	char *block;
 
 	buf_init(&tmp, 0);
-	out->n = a->nstr;
-	out->v = xcalloc(a->nstr + 1, sizeof(*out->v));
-	out->len = xcalloc(a->nstr + 1, sizeof(*out->len));
+	buf_init(&all, 0);
+	off = xcalloc(a->nstr + 1, sizeof(*off));
 	for (i = 0; i < a->nstr; i++) {
 		v = sr_str(s, a->strs[i], &tmp, &len);
-		out->v[i] = xmemdup(v, len + 1);
-		out->v[i][len] = '\0';
-		out->len[i] = len;
+		off[i] = all.len;
+		buf_append(&all, v, len);
+		buf_append(&all, "", 1);
 	}
+	head = (a->nstr + 1) * (sizeof(char *) + sizeof(size_t));
+	block = xmalloc(head + all.len + 1);
+	out->n = a->nstr;
+	out->v = (char **)(void *)block;
+	out->len = (size_t *)(void *)(block + (a->nstr + 1) * sizeof(char *));
+	if (all.len > 0)
+		memcpy(block + head, all.data, all.len);
+	for (i = 0; i < a->nstr; i++) {
+		out->v[i] = block + head + off[i];
+		out->len[i] = (i + 1 < a->nstr ? off[i + 1] : all.len) -
+		    off[i] - 1;
+	}
+	out->v[a->nstr] = NULL;
+	out->len[a->nstr] = 0;
+	free(off);
+	buf_free(&all);
 	buf_free(&tmp);
 }
 
 void
 sr_strs_free(struct sieve_strs *l)
 {
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	free(l->len);
+	free(l->v);		/* the one block */
 	memset(l, 0, sizeof(*l));
 }
 
