@@ -31,11 +31,17 @@ fast_body(void *arg, const char **data, size_t *len)
 	struct msg_source *src = &fr->st->src;
 	struct sieve_limits lim;
 
+	sieve_limits_default(&lim);
+	if (fr->st->body_lent != NULL) {	/* the caller's memory */
+		*data = fr->st->body_lent;
+		*len = fr->st->body_lent_len < lim.max_body ?
+		    fr->st->body_lent_len : lim.max_body;
+		return 0;
+	}
 	if (src->fd >= 0 && src->len > 0) {	/* on disk: the job reads */
 		fr->abort = true;
 		return -1;
 	}
-	sieve_limits_default(&lim);
 	return msg_source_body(src, lim.max_body, data, len);
 }
 
@@ -148,8 +154,9 @@ sieve_fast_run(struct sieve_stage *st)
 	char *before_dir = NULL;
 	bool ok = st->src.head != NULL && !st->src.head_pending;
 
-	if (st->settled)
-		return true;
+	if (st->fast_tried)
+		return st->settled;
+	st->fast_tried = true;
 	bs = ok ? sieve_stage_before(&before_dir) : NULL;
 	free(before_dir);	/* :global includes go to the job */
 	for (size_t i = 0; ok && i < st->nusers; i++) {
@@ -173,5 +180,9 @@ sieve_fast_run(struct sieve_stage *st)
 		for (size_t i = 0; i < st->nusers; i++)
 			fast_undo(&st->users[i]);
 	st->settled = ok;
+	if (ok) {	/* nothing reads the body now: stop borrowing it */
+		st->body_lent = NULL;
+		st->body_lent_len = 0;
+	}
 	return ok;
 }

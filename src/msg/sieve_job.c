@@ -332,11 +332,11 @@ sieve_stage_exec(struct sieve_stage *st, struct sieve_stage_user *u,
 	memset(&m, 0, sizeof(m));
 	m.head = st->src.head;
 	m.head_len = st->src.head_len;
-	if (msg_source_has_body(&st->src)) {
+	if (msg_source_has_body(&st->src) || st->body_lent_len > 0) {
 		m.body = body;
 		m.body_arg = cb->arg;
 	}
-	m.size = msg_source_size(&st->src);
+	m.size = msg_source_size(&st->src) + st->body_lent_len;
 	m.env_from = st->env_from;
 	m.env_to = u->env_to;
 	m.auth = st->auth;
@@ -439,8 +439,15 @@ sieve_stage_run(struct sieve_stage *st, struct loop *origin,
 	st->origin = origin;
 	st->done = done;
 	st->arg = arg;
-	if (sieve_fast_run(st))		/* no hop: done on a later turn */
+	if (sieve_fast_run(st)) {	/* no hop: done on a later turn */
 		loop_post(origin, job_done, st);
-	else
-		worker_submit(origin, job_work, job_done, st);
+		return;
+	}
+	if (st->body_lent != NULL) {	/* the job's own copy */
+		st->src.body_mem = xmemdup(st->body_lent, st->body_lent_len);
+		st->src.body_mem_len = st->body_lent_len;
+		st->body_lent = NULL;
+		st->body_lent_len = 0;
+	}
+	worker_submit(origin, job_work, job_done, st);
 }

@@ -336,8 +336,13 @@ sieve_stage_new(const struct sieve_stage_in *in)
 	st->hostname = xstrdup(in->hostname);
 	st->env_from = xstrdup(in->env_from);
 	st->auth = in->auth ? xstrdup(in->auth) : NULL;
-	msg_source_init(&st->src, in->head, in->head_len, in->body_mem,
-	    in->body_mem_len, in->body_fd, in->body_off, in->body_len);
+	/* the body in memory is copied only if a job needs it */
+	msg_source_init(&st->src, in->head, in->head_len, NULL, 0,
+	    in->body_fd, in->body_off, in->body_len);
+	if (in->body_mem != NULL && in->body_mem_len > 0) {
+		st->body_lent = in->body_mem;
+		st->body_lent_len = in->body_mem_len;
+	}
 	st->now = time(NULL);
 	return st;
 }

@@ -137,6 +137,12 @@ struct sieve_stage {
 	size_t		 nusers;
 	char		 reason[256];	/* sieve_apply_reject_all's */
 	bool		 settled;	/* sieve_fast_run did it all */
+	bool		 fast_tried;	/* ...or could not: not again */
+	/* The caller's body in memory (sieve_stage_in's body_mem), lent
+	 * until sieve_stage_run returns, not copied: the loop's run reads
+	 * it there; only a job gets a copy (into src). */
+	const char	*body_lent;
+	size_t		 body_lent_len;
 	/* private */
 	struct loop	*origin;
 	void		(*done)(struct sieve_stage *, void *);

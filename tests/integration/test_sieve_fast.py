@@ -71,6 +71,21 @@ def test_results_back_to_back(tem):
     assert len(files(tem, ".F")) == 1
 
 
+def test_body_test_job_then_loop(tem):
+    # the first message goes through the job (nothing known yet), the
+    # next ones run on the loop: both read the body
+    tem.admin("sieve", "put", ALICE, "b", stdin=(
+        'require "body";\nif body :contains "secret-word" { discard; }\n'))
+    tem.admin("sieve", "activate", ALICE, "b")
+    with smtplib.SMTP("127.0.0.1", tem.smtp_port, timeout=30) as s:
+        for i in range(4):
+            body = "x" * 70000 + "\r\nthe secret-word\r\n" if i % 2 == 0 \
+                else "plain\r\n"
+            s.sendmail("carol@b.test", [ALICE],
+                       msg("b%d" % i, i).replace("body\r\n", body))
+    assert len(files(tem)) == 2
+
+
 def session(tem):
     c = SieveConn(tem.ports["managesieve"])
     c.starttls()
