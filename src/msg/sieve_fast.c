@@ -9,7 +9,8 @@
  * over is always safe and the result is the job's.
  *
  * Trust: scripts and messages are untrusted; the budget
- * (SIEVE_FAST_STEPS, SIEVE_FAST_MATCH_STEPS) bounds the loop's time per
+ * (SIEVE_FAST_STEPS, SIEVE_FAST_MATCH_STEPS, and steps x message octets
+ * under SIEVE_FAST_SCAN) bounds the loop's time per
  * run to tens of µs whatever the script does.
  */
 #include <stdlib.h>
@@ -32,6 +33,10 @@ fast_body(void *arg, const char **data, size_t *len)
 	struct sieve_limits lim;
 
 	sieve_limits_default(&lim);
+	if (fr->st->body_lent_len > SIEVE_FAST_BODY_MAX) {
+		fr->abort = true;
+		return -1;
+	}
 	if (fr->st->body_lent != NULL) {	/* the caller's memory */
 		*data = fr->st->body_lent;
 		*len = fr->st->body_lent_len < lim.max_body ?
@@ -120,10 +125,15 @@ fast_user(struct sieve_stage *st, struct sieve_stage_user *u,
 	struct fast_run fr = { st, false };
 	struct sieve_limits lim;
 	struct sieve_env cb;
+	size_t scan = st->src.head_len + 1;
 	char *root;
 
+	if (st->body_lent_len <= SIEVE_FAST_BODY_MAX)
+		scan += st->body_lent_len;
 	sieve_limits_default(&lim);
-	lim.max_steps = SIEVE_FAST_STEPS;
+	/* every step may scan the message once: bounded in octets too */
+	lim.max_steps = SIEVE_FAST_SCAN / scan < SIEVE_FAST_STEPS ?
+	    (unsigned)(SIEVE_FAST_SCAN / scan) : SIEVE_FAST_STEPS;
 	lim.max_match_steps = SIEVE_FAST_MATCH_STEPS;
 	memset(&cb, 0, sizeof(cb));
 	cb.arg = &fr;

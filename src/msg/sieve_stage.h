@@ -229,6 +229,11 @@ void sieve_stage_exec(struct sieve_stage *st, struct sieve_stage_user *u,
  * calls it; a caller may too, to go on at once without done. */
 #define SIEVE_FAST_STEPS	2000
 #define SIEVE_FAST_MATCH_STEPS	20000
+/* A test may scan the whole header (and body) section: the steps are
+ * also bounded so that steps x octets stays under this, and a body
+ * longer than SIEVE_FAST_BODY_MAX is left to the job. */
+#define SIEVE_FAST_SCAN		(512 * 1024)
+#define SIEVE_FAST_BODY_MAX	(16 * 1024)
 bool sieve_fast_run(struct sieve_stage *st);
 /* The duplicate memory's handle and id (malloc'd) of a redirect of st's
  * message to `to`, or NULL when the message has no Message-ID. */

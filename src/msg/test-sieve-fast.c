@@ -3,8 +3,9 @@
  * run on the loop: it runs only with fresh knowledge of every user (an
  * unknown, forgotten, stale or broken script goes to the job), settles
  * KEEP (INBOX, no flags), DISCARD and REJECT as the job would, and sends
- * to the job, leaving the stage untouched, a run over its budget, one
- * whose callbacks need the disk (include, mailboxexists, duplicate, a
+ * to the job, leaving the stage untouched, a run over its budget (in
+ * steps, or steps x octets of the message), one whose callbacks need the
+ * disk (include, mailboxexists, duplicate, a
  * body in a file), and fileinto, flags, redirect, vacation.
  */
 #include <stdio.h>
@@ -183,6 +184,46 @@ test_budget(void)
 }
 
 static void
+test_budget_octets(void)
+{
+	static const char *const u[] = { "u@d.test" };
+	struct sieve_stage_in in;
+	struct sieve_stage *st;
+	struct buf b, h;
+
+	/* 40 header tests are few steps, but on a 64 KB header they would
+	 * scan 2.5 MB on the loop: over SIEVE_FAST_SCAN, the job runs */
+	buf_init(&b, 0);
+	for (int i = 0; i < 40; i++)
+		buf_puts(&b, "if header :contains \"x-h\" \"nomatch\" { stop; }\n");
+	buf_append(&b, "", 1);
+	learn(u[0], b.data);
+	buf_free(&b);
+	buf_init(&h, 0);
+	for (int i = 0; i < 1024; i++)
+		buf_puts(&h, "X-H: 0123456789012345678901234567890123456789"
+		    "012345678901234\r\n");
+	buf_puts(&h, "\r\n");
+	memset(&in, 0, sizeof(in));
+	in.logid = in.msgid = "big";
+	in.data_dir = "/data";
+	in.hostname = "mx";
+	in.env_from = "a@b.test";
+	in.head = h.data;
+	in.head_len = h.len;
+	in.body_fd = -1;
+	st = sieve_stage_new(&in);
+	add(st, u[0]);
+	TEST_ASSERT(!sieve_fast_run(st) && !st->users[0].ran);
+	sieve_stage_free(&st);
+	/* the same script on a small header runs on the loop */
+	st = stage(u, 1, -1);
+	TEST_ASSERT(sieve_fast_run(st) && st->users[0].ran);
+	sieve_stage_free(&st);
+	buf_free(&h);
+}
+
+static void
 test_body(void)
 {
 	static const char *const u[] = { "u@d.test" };
@@ -283,6 +324,7 @@ main(void)
 	TEST_RUN(test_results);
 	TEST_RUN(test_to_job);
 	TEST_RUN(test_budget);
+	TEST_RUN(test_budget_octets);
 	TEST_RUN(test_body);
 	TEST_RUN(test_queued);
 	TEST_RUN(test_fresh);
