@@ -15,6 +15,7 @@ sieve_arg_free(struct sieve_arg *a)
 	for (size_t i = 0; i < a->nstr; i++)
 		free(a->strs[i]);
 	free(a->strs);
+	free(a->lens);
 	free(a->tag);
 	memset(a, 0, sizeof(*a));
 }

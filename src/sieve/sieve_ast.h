@@ -43,6 +43,11 @@ struct sieve_arg {
 	char		*tag;		/* TAG: lower case, without ':' */
 	char		**strs;		/* STRING/STRLIST */
 	size_t		 nstr;
+	/* set once the script is compiled (sieve_compile): the lengths of
+	 * strs, and whether none holds "${" (the run then uses them as
+	 * they are, without a copy) */
+	size_t		*lens;
+	bool		 plain;
 };
 
 /* Commands. */

@@ -51,6 +51,35 @@ sieve_limits_default(struct sieve_limits *l)
 	l->max_body = 1024 * 1024;
 }
 
+/* The run's view of each string list (sieve_ast.h: lens, plain). */
+static void
+arg_finish(struct sieve_arg *a)
+{
+	if (a->nstr == 0)
+		return;
+	a->lens = xcalloc(a->nstr + 1, sizeof(*a->lens));
+	a->plain = true;
+	for (size_t i = 0; i < a->nstr; i++) {
+		a->lens[i] = strlen(a->strs[i]);
+		if (strstr(a->strs[i], "${") != NULL)
+			a->plain = false;
+	}
+}
+
+static void
+nodes_finish(struct sieve_node *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < v[i].npos; j++)
+			arg_finish(&v[i].pos[j]);
+		arg_finish(&v[i].tags.content);
+		arg_finish(&v[i].tags.flags);
+		arg_finish(&v[i].tags.addresses);
+		nodes_finish(v[i].tests, v[i].ntests);
+		nodes_finish(v[i].block, v[i].nblock);
+	}
+}
+
 struct sieve_script *
 sieve_compile(const char *text, size_t len, const struct sieve_limits *limits,
     struct sieve_error *err)
@@ -74,5 +103,6 @@ sieve_compile(const char *text, size_t len, const struct sieve_limits *limits,
 		sieve_script_free(&sc);
 		return NULL;
 	}
+	nodes_finish(sc->cmds, sc->ncmds);
 	return sc;
 }

@@ -47,6 +47,7 @@ edit_begin(struct sieve_run *s, int line)
 		    s->lim.max_header_edits);
 		return false;
 	}
+	sr_hindex_drop(s);	/* its ranges point into the old section */
 	if (!s->edited) {
 		buf_reset(&s->ehead);
 		buf_append(&s->ehead, s->head, s->head_len);
@@ -60,6 +61,7 @@ edit_end(struct sieve_run *s)
 {
 	s->head = buf_cstr(&s->ehead);
 	s->head_len = s->ehead.len;
+	sr_hindex_drop(s);
 }
 
 /* The new field: line breaks in the value become folding; an 8-bit

@@ -170,25 +170,31 @@ trim_end(struct buf *b)
 		b->data[--b->len] = '\0';
 }
 
+char *
+sieve_field_value(const char *value, size_t len)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	rfc5322_decode(value, len, &b);
+	trim_end(&b);
+	return buf_steal(&b, NULL);
+}
+
 size_t
 sieve_header_values(const char *head, size_t len, const char *name,
     char ***vals)
 {
 	struct rfc5322_iter it;
 	struct rfc5322_field f;
-	struct buf b;
 	size_t n = 0;
 
 	*vals = NULL;
 	rfc5322_iter_init(&it, head, len);
-	while (rfc5322_iter_next(&it, &f) == 1) {
-		if (!rfc5322_field_is(&f, name))
-			continue;
-		buf_init(&b, 0);
-		rfc5322_decode(f.value, f.value_len, &b);
-		trim_end(&b);
-		vec_add(vals, &n, buf_steal(&b, NULL));
-	}
+	while (rfc5322_iter_next(&it, &f) == 1)
+		if (rfc5322_field_is(&f, name))
+			vec_add(vals, &n, sieve_field_value(f.value,
+			    f.value_len));
 	return n;
 }
 
@@ -215,38 +221,43 @@ addr_format(const char *mailbox, const char *host)
 	return buf_steal(&b, NULL);
 }
 
+void
+sieve_field_addresses(const char *value, size_t len, char ***addrs,
+    size_t *n)
+{
+	struct rfc5322_addr *list, *a;
+	size_t before = *n;
+	struct buf b;
+
+	list = rfc5322_addr_parse(value, len);
+	for (a = list; a != NULL; a = a->next)
+		/* group markers have no host; entries without a local part
+		 * or domain are not addresses */
+		if (a->host != NULL && a->host[0] != '\0' &&
+		    a->mailbox != NULL && a->mailbox[0] != '\0')
+			vec_add(addrs, n, addr_format(a->mailbox, a->host));
+	rfc5322_addr_free(&list);
+	if (*n > before)
+		return;
+	buf_init(&b, 0);
+	rfc5322_unfold(value, len, &b);
+	trim_end(&b);
+	vec_add(addrs, n, buf_steal(&b, NULL));
+}
+
 size_t
 sieve_header_addresses(const char *head, size_t len, const char *name,
     char ***addrs)
 {
 	struct rfc5322_iter it;
 	struct rfc5322_field f;
-	struct rfc5322_addr *list, *a;
-	size_t n = 0, before;
-	struct buf b;
+	size_t n = 0;
 
 	*addrs = NULL;
 	rfc5322_iter_init(&it, head, len);
-	while (rfc5322_iter_next(&it, &f) == 1) {
-		if (!rfc5322_field_is(&f, name))
-			continue;
-		before = n;
-		list = rfc5322_addr_parse(f.value, f.value_len);
-		for (a = list; a != NULL; a = a->next)
-			/* group markers have no host; entries without a
-			 * local part or domain are not addresses */
-			if (a->host != NULL && a->host[0] != '\0' &&
-			    a->mailbox != NULL && a->mailbox[0] != '\0')
-				vec_add(addrs, &n, addr_format(a->mailbox,
-				    a->host));
-		rfc5322_addr_free(&list);
-		if (n > before)
-			continue;
-		buf_init(&b, 0);
-		rfc5322_unfold(f.value, f.value_len, &b);
-		trim_end(&b);
-		vec_add(addrs, &n, buf_steal(&b, NULL));
-	}
+	while (rfc5322_iter_next(&it, &f) == 1)
+		if (rfc5322_field_is(&f, name))
+			sieve_field_addresses(f.value, f.value_len, addrs, &n);
 	return n;
 }
 

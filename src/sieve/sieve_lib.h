@@ -98,6 +98,12 @@ size_t sieve_header_values(const char *head, size_t len, const char *name,
 size_t sieve_header_addresses(const char *head, size_t len,
     const char *name, char ***addrs);
 void sieve_strings_free(char ***v, size_t n);
+/* The same for one field's raw value (what follows its colon): the
+ * value as sieve_header_values gives it (malloc'd), and its addresses
+ * appended to *addrs (*n of them so far; *addrs NULL when *n is 0). */
+char *sieve_field_value(const char *value, size_t len);
+void sieve_field_addresses(const char *value, size_t len, char ***addrs,
+    size_t *n);
 
 /* ---- dates (sieve_date.c) ---- */
 

@@ -177,20 +177,10 @@ sr_str(struct sieve_run *s, const char *in, struct buf *tmp, size_t *len)
 	return buf_cstr(tmp);
 }
 
-/* Whether no string of a needs expanding (sr_str would return it). */
-static bool
-strs_plain(const struct sieve_run *s, const struct sieve_arg *a)
-{
-	if ((s->sc->exts & SIEVE_EXT_VARIABLES) == 0)
-		return true;
-	for (size_t i = 0; i < a->nstr; i++)
-		if (strstr(a->strs[i], "${") != NULL)
-			return false;
-	return true;
-}
-
-/* One allocation per list (the pointers, the lengths, then the strings):
- * every test evaluates its lists, so this is the run's hottest malloc. */
+/* A list without "${" (or a script without variables) is used in place:
+ * every test evaluates its lists, so a copy would be the run's hottest
+ * malloc. Otherwise one allocation per list (the pointers, the lengths,
+ * then the strings). */
 void
 sr_strs(struct sieve_run *s, const struct sieve_arg *a,
     struct sieve_strs *out)
@@ -200,25 +190,15 @@ sr_strs(struct sieve_run *s, const struct sieve_arg *a,
 	const char *v;
 	char *block;
 
-	head = (a->nstr + 1) * (sizeof(char *) + sizeof(size_t));
-	if (strs_plain(s, a)) {		/* no variable: no buffer either */
-		for (i = 0, len = 0; i < a->nstr; i++)
-			len += strlen(a->strs[i]) + 1;
-		block = xmalloc(head + len + 1);
+	if (a->nstr == 0 || (a->lens != NULL && (a->plain ||
+	    (s->sc->exts & SIEVE_EXT_VARIABLES) == 0))) {
 		out->n = a->nstr;
-		out->v = (char **)(void *)block;
-		out->len = (size_t *)(void *)(block +
-		    (a->nstr + 1) * sizeof(char *));
-		block += head;
-		for (i = 0; i < a->nstr; i++) {
-			out->len[i] = strlen(a->strs[i]);
-			out->v[i] = memcpy(block, a->strs[i], out->len[i] + 1);
-			block += out->len[i] + 1;
-		}
-		out->v[a->nstr] = NULL;
-		out->len[a->nstr] = 0;
+		out->v = a->strs;
+		out->len = a->lens;
+		out->own = false;
 		return;
 	}
+	head = (a->nstr + 1) * (sizeof(char *) + sizeof(size_t));
 	buf_init(&tmp, 0);
 	buf_init(&all, 0);
 	off = xcalloc(a->nstr + 1, sizeof(*off));
@@ -229,6 +209,7 @@ sr_strs(struct sieve_run *s, const struct sieve_arg *a,
 		buf_append(&all, "", 1);
 	}
 	block = xmalloc(head + all.len + 1);
+	out->own = true;
 	out->n = a->nstr;
 	out->v = (char **)(void *)block;
 	out->len = (size_t *)(void *)(block + (a->nstr + 1) * sizeof(char *));
@@ -249,7 +230,8 @@ sr_strs(struct sieve_run *s, const struct sieve_arg *a,
 void
 sr_strs_free(struct sieve_strs *l)
 {
-	free(l->v);		/* the one block */
+	if (l->own)
+		free(l->v);	/* the one block */
 	memset(l, 0, sizeof(*l));
 }
 
@@ -629,5 +611,6 @@ sieve_run(struct sieve_script * const *scripts, size_t n,
 	}
 	free(s.incl);
 	buf_free(&s.flags);
+	sr_hindex_drop(&s);
 	buf_free(&s.ehead);
 }

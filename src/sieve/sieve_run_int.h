@@ -13,11 +13,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "sieve/sieve.h"
 #include "sieve/sieve_ast.h"
 #include "sieve/sieve_lib.h"
 #include "util/buf.h"
+
+struct sr_hindex;
 
 /* One variable scope (RFC 5229: per script; RFC 6609: the global one). */
 struct sieve_var {
@@ -39,11 +42,13 @@ struct sieve_incl {
 	struct sieve_script *sc;
 };
 
-/* A list of strings after ${} expansion (each NUL-terminated). */
+/* A list of strings after ${} expansion (each NUL-terminated): the
+ * script's own when nothing expands (own false; never written to). */
 struct sieve_strs {
 	char		**v;
 	size_t		*len;
 	size_t		 n;
+	bool		 own;
 };
 
 struct sieve_run {
@@ -70,6 +75,7 @@ struct sieve_run {
 	struct buf	 ehead;		/* the private copy once edited */
 	bool		 edited;
 	unsigned	 nedits;
+	struct sr_hindex *hindex;	/* head parsed, NULL until used */
 
 	/* the body, loaded once */
 	bool		 body_loaded;
@@ -112,6 +118,19 @@ bool sr_var_set(struct sieve_run *s, int line, const char *name,
  * failed set). */
 struct sieve_action *sr_action_add(struct sieve_run *s, int line,
     enum sieve_action_type type);
+
+/* ---- sieve_hindex.c: s->head parsed once per run ---- */
+/* The fields called name, as indexes in header order (*idx valid until
+ * the next sr_hfind or sr_hindex_drop). */
+size_t sr_hfind(struct sieve_run *s, const char *name, const size_t **idx);
+/* Field fi's value as sieve_header_values gives it. */
+const char *sr_hvalue(struct sieve_run *s, size_t fi);
+/* Field fi's addresses as sieve_header_addresses gives them. */
+size_t sr_haddrs(struct sieve_run *s, size_t fi, char * const **addrs);
+/* Field fi's date (a Received field's after its last ';'); false: none. */
+bool sr_hdate(struct sieve_run *s, size_t fi, time_t *when, int *zone);
+/* Forgets the index (editheader changed s->head; the run's end). */
+void sr_hindex_drop(struct sieve_run *s);
 
 /* ---- sieve_run_tests.c ---- */
 /* 1 true, 0 false, -1 the run failed. */

@@ -111,58 +111,23 @@ m_headers(struct matcher *m, const struct sieve_arg *names)
 	struct sieve_run *s = m->s;
 	const struct sieve_tags *tg = &m->t->tags;
 	struct sieve_strs hn;
-	char **vals;
+	const size_t *idx;
+	const char *v;
 	size_t i, j, n;
 
 	sr_strs(s, names, &hn);
 	for (i = 0; i < hn.n && m->result == 0; i++) {
-		n = sieve_header_values(s->head, s->head_len, hn.v[i], &vals);
+		n = sr_hfind(s, hn.v[i], &idx);
 		for (j = 0; j < n; j++) {
 			if (tg->index != 0 && j != (tg->last ?
 			    n - tg->index : tg->index - 1))
 				continue;
-			if (m_value(m, vals[j], strlen(vals[j])))
+			v = sr_hvalue(s, idx[j]);
+			if (m_value(m, v, strlen(v)))
 				break;
 		}
-		sieve_strings_free(&vals, n);
 	}
 	sr_strs_free(&hn);
-}
-
-/* The addresses of field name, or with :index of its Nth occurrence. */
-static size_t
-addresses(struct sieve_run *s, const struct sieve_tags *tg,
-    const char *name, char ***addrs)
-{
-	struct rfc5322_iter it;
-	struct rfc5322_field f;
-	struct buf one;
-	size_t n = 0, want, cnt;
-
-	if (tg->index == 0)
-		return sieve_header_addresses(s->head, s->head_len, name,
-		    addrs);
-	rfc5322_iter_init(&it, s->head, s->head_len);
-	while (rfc5322_iter_next(&it, &f) == 1)
-		if (rfc5322_field_is(&f, name))
-			n++;
-	if (tg->index > n) {
-		*addrs = NULL;
-		return 0;
-	}
-	want = tg->last ? n - tg->index : tg->index - 1;
-	cnt = 0;
-	rfc5322_iter_init(&it, s->head, s->head_len);
-	while (rfc5322_iter_next(&it, &f) == 1)
-		if (rfc5322_field_is(&f, name) && cnt++ == want)
-			break;
-	buf_init(&one, 0);
-	buf_printf(&one, "%s:", name);
-	buf_append(&one, f.value, f.value_len);
-	buf_puts(&one, "\n");
-	n = sieve_header_addresses(one.data, one.len, name, addrs);
-	buf_free(&one);
-	return n;
 }
 
 /* One address through the address part; the null path is "" whatever
@@ -188,19 +153,27 @@ m_address(struct matcher *m, const char *addr)
 static int
 t_address(struct sieve_run *s, const struct sieve_node *t)
 {
+	const struct sieve_tags *tg = &t->tags;
 	struct matcher m;
 	struct sieve_strs hn;
-	char **addrs;
-	size_t i, j, n;
+	char * const *addrs;
+	const size_t *idx;
+	size_t i, j, k, n, na;
 
 	m_init(&m, s, t, &t->pos[1]);
 	sr_strs(s, &t->pos[0], &hn);
 	for (i = 0; i < hn.n && m.result == 0; i++) {
-		n = addresses(s, &t->tags, hn.v[i], &addrs);
-		for (j = 0; j < n; j++)
-			if (m_address(&m, addrs[j]))
-				break;
-		sieve_strings_free(&addrs, n);
+		n = sr_hfind(s, hn.v[i], &idx);
+		/* :index picks one occurrence, then its addresses */
+		for (j = 0; j < n && m.result == 0; j++) {
+			if (tg->index != 0 && j != (tg->last ?
+			    n - tg->index : tg->index - 1))
+				continue;
+			na = sr_haddrs(s, idx[j], &addrs);
+			for (k = 0; k < na; k++)
+				if (m_address(&m, addrs[k]))
+					break;
+		}
 	}
 	sr_strs_free(&hn);
 	return m_done(&m);
@@ -236,13 +209,13 @@ static int
 t_exists(struct sieve_run *s, const struct sieve_node *t)
 {
 	struct sieve_strs hn;
-	struct rfc5322_field f;
+	const size_t *idx;
 	size_t i;
 	int r = 1;
 
 	sr_strs(s, &t->pos[0], &hn);
 	for (i = 0; i < hn.n && r; i++)
-		if (rfc5322_find(s->head, s->head_len, hn.v[i], &f) != 1)
+		if (sr_hfind(s, hn.v[i], &idx) == 0)
 			r = 0;
 	sr_strs_free(&hn);
 	return r;
@@ -315,8 +288,8 @@ t_date(struct sieve_run *s, const struct sieve_node *t)
 	const struct sieve_tags *tg = &t->tags;
 	struct matcher m;
 	struct buf tn, tp;
-	const char *name, *part, *v;
-	char **vals;
+	const char *name, *part;
+	const size_t *idx;
 	size_t j, n;
 	time_t when;
 	int zone, ozone;
@@ -328,20 +301,15 @@ t_date(struct sieve_run *s, const struct sieve_node *t)
 	name = sr_str(s, t->pos[0].strs[0], &tn, NULL);
 	part = sr_str(s, t->pos[1].strs[0], &tp, NULL);
 	m_init(&m, s, t, &t->pos[2]);
-	n = sieve_header_values(s->head, s->head_len, name, &vals);
+	n = sr_hfind(s, name, &idx);
 	for (j = 0; j < n && m.result == 0; j++) {
 		if (tg->index != 0 && j != (tg->last ? n - tg->index :
 		    tg->index - 1))
 			continue;
-		v = vals[j];
-		/* Received: the date follows the last ';' (RFC 5260 4) */
-		if (strcasecmp(name, "received") == 0 && strrchr(v, ';'))
-			v = strrchr(v, ';') + 1;
-		if (rfc5322_date_parse(v, strlen(v), &when, &ozone) < 0)
-			continue;
-		m_date(&m, when, tg->originalzone ? ozone : zone, part);
+		if (sr_hdate(s, idx[j], &when, &ozone))
+			m_date(&m, when, tg->originalzone ? ozone : zone,
+			    part);
 	}
-	sieve_strings_free(&vals, n);
 	buf_free(&tn);
 	buf_free(&tp);
 	return m_done(&m);
@@ -402,8 +370,7 @@ t_duplicate(struct sieve_run *s, const struct sieve_node *t)
 	const struct sieve_env *env = s->env;
 	struct buf th, ti;
 	const char *handle = "", *id = NULL;
-	char **vals = NULL;
-	size_t n = 0;
+	const size_t *idx;
 	uint64_t secs;
 	bool seen;
 
@@ -414,11 +381,10 @@ t_duplicate(struct sieve_run *s, const struct sieve_node *t)
 	if (tg->uniqueid != NULL)
 		id = sr_str(s, tg->uniqueid, &ti, NULL);
 	else {
-		n = sieve_header_values(s->head, s->head_len,
-		    tg->header != NULL ? sr_str(s, tg->header, &ti, NULL) :
-		    "message-id", &vals);
-		if (n > 0 && vals[0][0] != '\0')
-			id = vals[0];
+		if (sr_hfind(s, tg->header != NULL ? sr_str(s, tg->header,
+		    &ti, NULL) : "message-id", &idx) > 0 &&
+		    *sr_hvalue(s, idx[0]) != '\0')
+			id = sr_hvalue(s, idx[0]);
 	}
 	seen = false;
 	if (id != NULL) {
@@ -430,7 +396,6 @@ t_duplicate(struct sieve_run *s, const struct sieve_node *t)
 		if (!seen || tg->last)
 			dup_record(s, handle, id, secs);
 	}
-	sieve_strings_free(&vals, n);
 	buf_free(&th);
 	buf_free(&ti);
 	return seen;
