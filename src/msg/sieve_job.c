@@ -6,19 +6,16 @@
  * check, vacation replies not due.
  *
  * Trust: runs untrusted scripts under sieve.h's limits; the only paths
- * it builds come from account addresses (accounts_address_parse) and
+ * it builds come from account addresses (sieve_store_active_path) and
  * names checked by the store (sieve_store_name_ok, mbox_deliver_folder).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include "auth/accounts_addr.h"
 #include "mail/rfc5322.h"
 #include "msg/sieve_notice.h"
 #include "msg/sieve_stage.h"
@@ -186,38 +183,6 @@ from_is_own(const struct sieve_stage_user *u, const char *from)
 	return own;
 }
 
-/* The user's active script path (malloc'd), or NULL: none. */
-static char *
-active_path(const char *data_dir, const char *address)
-{
-	char *lp, *dom, *err = NULL, *dir, *path, name[SIEVE_STORE_NAME_MAX + 2];
-	ssize_t n;
-	int fd;
-
-	if (accounts_address_parse(address, true, &lp, &dom, &err) < 0) {
-		free(err);
-		return NULL;
-	}
-	dir = xasprintf("%s/sieve/%s/%s", data_dir, dom, lp);
-	free(lp);
-	free(dom);
-	path = xasprintf("%s/active", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	free(path);
-	path = NULL;
-	if (fd >= 0) {
-		n = read(fd, name, sizeof(name) - 1);
-		close(fd);
-		if (n > 0 && (size_t)n < sizeof(name) - 1) {
-			name[n] = '\0';
-			if (sieve_store_name_ok(name))
-				path = xasprintf("%s/%s.sieve", dir, name);
-		}
-	}
-	free(dir);
-	return path;
-}
-
 /* Whether this user already redirected this message to `to` (the
  * duplicate memory, SIEVE_STAGE_REDIRECT_DUP_S). */
 static bool
@@ -364,7 +329,8 @@ job_user(struct sieve_stage *st, struct sieve_stage_user *u,
 	struct sieve_script *run[2];
 	struct cscript *cs = NULL;
 	struct sieve_error err;
-	char *path = active_path(st->data_dir, u->address), *slash;
+	char *path = sieve_store_active_path(st->data_dir, u->address);
+	char *slash;
 	size_t n = 0;
 	struct sieve_env cb;
 

@@ -102,11 +102,17 @@ void sr_fail(struct sieve_run *s, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Counts one command or test against max_steps; false: over (failed). */
 bool sr_step(struct sieve_run *s, int line);
+/* A new action at the end of r->actions (NULL: max_actions exceeded,
+ * failed set). */
+struct sieve_action *sr_action_add(struct sieve_run *s, int line,
+    enum sieve_action_type type);
+
+/* ---- sieve_run_strs.c ---- */
 /* s as the script sees it: ${} expanded when it requires variables. The
  * result lives in tmp or is s itself. */
 const char *sr_str(struct sieve_run *s, const char *s_in, struct buf *tmp,
     size_t *len);
-/* An expanded copy of every string of a. */
+/* Every string of a, expanded (a copy) or the script's own (in place). */
 void sr_strs(struct sieve_run *s, const struct sieve_arg *a,
     struct sieve_strs *out);
 void sr_strs_free(struct sieve_strs *l);
@@ -114,10 +120,7 @@ void sr_strs_free(struct sieve_strs *l);
 const char *sr_var_get(struct sieve_run *s, const char *name, size_t *len);
 bool sr_var_set(struct sieve_run *s, int line, const char *name,
     const char *val, size_t len);
-/* A new action at the end of r->actions (NULL: max_actions exceeded,
- * failed set). */
-struct sieve_action *sr_action_add(struct sieve_run *s, int line,
-    enum sieve_action_type type);
+void sr_scope_free(struct sieve_scope *sc);
 
 /* ---- sieve_hindex.c: s->head parsed once per run ---- */
 /* The fields called name, as indexes in header order (*idx valid until

@@ -299,6 +299,20 @@ sieve_store_active(const char *data_dir, const char *user, size_t *len,
 }
 
 char *
+sieve_store_active_path(const char *data_dir, const char *user)
+{
+	char *dir = user_dir(data_dir, user), *name, *path = NULL;
+
+	if (dir == NULL)
+		return NULL;
+	if ((name = active_name(dir)) != NULL)
+		path = xasprintf("%s/%s" SUFFIX, dir, name);
+	free(name);
+	free(dir);
+	return path;
+}
+
+char *
 sieve_store_get(const char *data_dir, const char *user, const char *name,
     size_t *len)
 {

@@ -36,6 +36,12 @@ bool sieve_store_name_ok(const char *name);
 char *sieve_store_active(const char *data_dir, const char *user,
     size_t *len, char **name_r);
 
+/* The path of user's active script (data_dir/sieve/DOMAIN/LOCALPART/
+ * NAME.sieve, malloc'd), or NULL with errno ENOENT when none is active
+ * (EINVAL: not an address of ours). Delivery reads and compiles it
+ * through its own cache keyed by the file's identity. */
+char *sieve_store_active_path(const char *data_dir, const char *user);
+
 /* The text of script name, malloc'd, or NULL with errno (ENOENT). */
 char *sieve_store_get(const char *data_dir, const char *user,
     const char *name, size_t *len);

@@ -129,6 +129,8 @@ test_active(void)
 
 	TEST_ASSERT(sieve_store_active(dir, user, &len, NULL) == NULL &&
 	    errno == ENOENT);
+	TEST_ASSERT(sieve_store_active_path(dir, user) == NULL &&
+	    errno == ENOENT);
 	TEST_ASSERT(sieve_store_activate(dir, user, "missing") < 0 &&
 	    errno == ENOENT);
 	TEST_ASSERT(put("two", "stop;") == 0);
@@ -138,6 +140,13 @@ test_active(void)
 	TEST_ASSERT_STREQ(aname, "two");
 	free(text);
 	free(aname);
+	/* delivery's path: the store's layout, the active mark followed */
+	text = sieve_store_active_path(dir, user);
+	aname = xasprintf("%s/sieve/example.org/alice/two.sieve", dir);
+	TEST_ASSERT_STREQ(text, aname);
+	free(text);
+	free(aname);
+	aname = NULL;
 	TEST_ASSERT(sieve_store_list(dir, user, &names, &n, &active) == 0);
 	TEST_ASSERT(n == 2);
 	TEST_ASSERT_STREQ(names[0], "one");
