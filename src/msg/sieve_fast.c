@@ -3,8 +3,9 @@
  * when the last job's knowledge of every user (its compiled active
  * script, or none) is fresh, the scripts run here with a small budget
  * and no callback that touches the disk, and results that need no disk
- * (KEEP into INBOX without flags, DISCARD, REJECT) are settled here too:
- * the message skips the worker hop. Anything else is thrown away and the
+ * (KEEP, DISCARD, REJECT; FILEINTO and flags when a job resolved the
+ * same folder and flag set within SIEVE_STAGE_FRESH_MS, sieve_folder.c)
+ * are settled here too: the message skips the worker hop. Anything else is thrown away and the
  * job does it all again with the full limits: runs are pure, so starting
  * over is always safe and the result is the job's.
  *
@@ -80,7 +81,8 @@ fast_dup_seen(void *arg, const char *handle, const char *id)
 	return false;
 }
 
-/* Whether every action of r applies without the disk. */
+/* Whether every action of r may apply without the disk (FILEINTO and
+ * flags still need the job's answers, fast_copies). */
 static bool
 fast_result_ok(const struct sieve_result *r)
 {
@@ -89,9 +91,7 @@ fast_result_ok(const struct sieve_result *r)
 	for (size_t i = 0; i < r->nactions; i++)
 		switch (r->actions[i].type) {
 		case SIEVE_KEEP:
-			if (r->actions[i].nflags > 0)
-				return false;
-			break;
+		case SIEVE_FILEINTO:
 		case SIEVE_DISCARD:
 		case SIEVE_REJECT:
 			break;
@@ -101,14 +101,45 @@ fast_result_ok(const struct sieve_result *r)
 	return true;
 }
 
+/* What job_settle would decide, from the folder memory (sieve_folder.c)
+ * instead of the disk: false when something is not known (the job runs;
+ * a fallback into INBOX is never remembered, so it is the job's). */
+static bool
+fast_copies(struct sieve_stage_user *u, const char *root)
+{
+	u->copies = xcalloc(u->r.nactions + 1, sizeof(*u->copies));
+	u->drop = xcalloc(u->r.nactions + 1, sizeof(*u->drop));
+	u->sent = xcalloc(u->r.nactions + 1, sizeof(*u->sent));
+	for (size_t i = 0; i < u->r.nactions; i++) {
+		struct sieve_action *a = &u->r.actions[i];
+		struct sieve_stage_copy *cp = &u->copies[i];
+
+		if (a->type == SIEVE_FILEINTO)
+			cp->dir = sieve_folder_known(root, a->mailbox,
+			    a->create);
+		else if (a->type == SIEVE_KEEP)
+			cp->dir = xstrdup(root);
+		else
+			continue;
+		if (cp->dir == NULL)
+			return false;
+		if (a->nflags > 0 && (cp->info = sieve_info_known(cp->dir,
+		    (const char *const *)a->flags, a->nflags)) == NULL)
+			return false;
+	}
+	return true;
+}
+
 /* Undoes one user's fast run: st as sieve_stage_add left it. */
 static void
 fast_undo(struct sieve_stage_user *u)
 {
 	if (!u->ran)
 		return;
-	for (size_t i = 0; u->copies != NULL && i < u->r.nactions; i++)
+	for (size_t i = 0; u->copies != NULL && i < u->r.nactions; i++) {
 		free(u->copies[i].dir);
+		free(u->copies[i].info);
+	}
 	XFREE(&u->copies);
 	XFREE(&u->drop);
 	XFREE(&u->sent);
@@ -127,6 +158,7 @@ fast_user(struct sieve_stage *st, struct sieve_stage_user *u,
 	struct sieve_env cb;
 	size_t scan = st->src.head_len + 1;
 	char *root;
+	bool ok;
 
 	if (st->body_lent_len <= SIEVE_FAST_BODY_MAX)
 		scan += st->body_lent_len;
@@ -143,17 +175,11 @@ fast_user(struct sieve_stage *st, struct sieve_stage_user *u,
 	sieve_stage_exec(st, u, run, n, &cb, fast_body, &lim);
 	if (fr.abort || !fast_result_ok(&u->r))
 		return false;
-	/* what job_settle would decide, none of it on disk */
-	u->copies = xcalloc(u->r.nactions + 1, sizeof(*u->copies));
-	u->drop = xcalloc(u->r.nactions + 1, sizeof(*u->drop));
-	u->sent = xcalloc(u->r.nactions + 1, sizeof(*u->sent));
 	root = xasprintf("%s/mail/%s/%s", st->data_dir, u->domain,
 	    u->localpart);
-	for (size_t i = 0; i < u->r.nactions; i++)
-		if (u->r.actions[i].type == SIEVE_KEEP)
-			u->copies[i].dir = xstrdup(root);
+	ok = fast_copies(u, root);
 	free(root);
-	return true;
+	return ok;
 }
 
 bool

@@ -232,7 +232,10 @@ job_settle(struct job_user *ju)
 		switch (a->type) {
 		case SIEVE_FILEINTO:
 			if (mbox_deliver_folder(ju->root, a->mailbox, a->create,
-			    &cp->dir, &err) < 0) {
+			    &cp->dir, &err) == 0)
+				sieve_folder_remember(ju->root, a->mailbox,
+				    a->create, cp->dir);
+			else {
 				/* RFC 5490 / 5228 4.1: keep it in INBOX */
 				log_info("%s sieve fileinto-fallback user=%s "
 				    "mailbox=\"%s\" error=\"%s\"",
@@ -245,9 +248,13 @@ job_settle(struct job_user *ju)
 		case SIEVE_KEEP:
 			if (cp->dir == NULL)
 				cp->dir = xstrdup(ju->root);
-			if (a->nflags > 0)
+			if (a->nflags > 0) {
 				cp->info = mbox_deliver_info(cp->dir,
 				    (const char *const *)a->flags, a->nflags);
+				sieve_info_remember(cp->dir,
+				    (const char *const *)a->flags, a->nflags,
+				    cp->info);
+			}
 			break;
 		case SIEVE_REDIRECT:
 			if (u->redirect_loop || !redirect_ok(a->address)) {

@@ -195,6 +195,7 @@ sieve_stage_shutdown(void)
 	hashmap_free(&scripts, cached_drop);
 	hashmap_free(&users, user_drop);
 	pthread_mutex_unlock(&mu);
+	sieve_folder_shutdown();
 }
 
 bool

@@ -211,6 +211,20 @@ void sieve_stage_seen(const char *address, bool has, struct cscript *cs);
  * than SIEVE_STAGE_FRESH_MS ago) and usable on the loop: then *cs_r is
  * its compiled active script with a reference, or NULL: it has none. */
 bool sieve_stage_known(const char *address, struct cscript **cs_r);
+
+/* sieve_folder.c: the job's answers from the disk, for the fast path
+ * (fresh SIEVE_STAGE_FRESH_MS; any thread). The folder of mailbox name
+ * under root as mbox_deliver_folder gave it (only successes are
+ * remembered), and the info letters mbox_deliver_info gave for flags
+ * delivered into dir (their keywords are then in dir's map). *_known:
+ * malloc'd, or NULL when not known or stale. */
+void sieve_folder_remember(const char *root, const char *name, bool create,
+    const char *dir);
+char *sieve_folder_known(const char *root, const char *name, bool create);
+void sieve_info_remember(const char *dir, const char *const *flags,
+    size_t n, const char *info);
+char *sieve_info_known(const char *dir, const char *const *flags, size_t n);
+void sieve_folder_shutdown(void);
 /* Runs run[0..n) for u on st's message (u->r filled, u->ran set) with
  * cb's callbacks and arg, body the body loader; lim NULL: defaults. */
 void sieve_stage_exec(struct sieve_stage *st, struct sieve_stage_user *u,

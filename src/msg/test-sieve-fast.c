@@ -167,6 +167,47 @@ test_to_job(void)
 	TO_JOB("!");
 }
 
+/* fileinto and flags on the loop once a job resolved the same folder
+ * and flag set (sieve_folder.c); anything else still goes to the job. */
+static void
+test_folder_memory(void)
+{
+	static const char *const u[] = { "u@d.test" };
+	static const char *const seen[] = { "\\Seen" };
+	static const char *const kw[] = { "work", "\\Seen" };
+	const char *root = "/data/mail/d.test/u";
+	struct sieve_stage *st;
+	enum sieve_action_type t;
+
+	sieve_folder_remember(root, "A", false, "/data/mail/d.test/u/.A");
+	sieve_info_remember(root, seen, 1, "S");
+	sieve_info_remember("/data/mail/d.test/u/.A", kw, 2, "Sa");
+	learn(u[0], "require \"fileinto\"; fileinto \"A\";");
+	st = stage(u, 1, -1);
+	TEST_ASSERT(sieve_fast_run(st) && st->users[0].ran);
+	TEST_ASSERT_STREQ(st->users[0].copies[0].dir,
+	    "/data/mail/d.test/u/.A");
+	TEST_ASSERT(st->users[0].copies[0].info == NULL);
+	sieve_stage_free(&st);
+	learn(u[0], "require \"imap4flags\"; addflag \"\\\\Seen\";");
+	st = stage(u, 1, -1);
+	TEST_ASSERT(sieve_fast_run(st) && st->users[0].ran);
+	TEST_ASSERT_STREQ(st->users[0].copies[0].dir, root);
+	TEST_ASSERT_STREQ(st->users[0].copies[0].info, "S");
+	sieve_stage_free(&st);
+	learn(u[0], "require [\"fileinto\", \"imap4flags\"];\n"
+	    "fileinto :flags [\"work\", \"\\\\Seen\"] \"A\";");
+	st = stage(u, 1, -1);
+	TEST_ASSERT(sieve_fast_run(st) && st->users[0].ran);
+	TEST_ASSERT_STREQ(st->users[0].copies[0].info, "Sa");
+	sieve_stage_free(&st);
+	/* not known: another folder, :create, a new keyword */
+	TEST_ASSERT(!fast1("require \"fileinto\"; fileinto \"B\";", &t));
+	TEST_ASSERT(!fast1("require [\"fileinto\", \"mailbox\"];\n"
+	    "fileinto :create \"A\";", &t));
+	TEST_ASSERT(!fast1("require \"imap4flags\"; addflag \"new\";", &t));
+}
+
 static void
 test_budget(void)
 {
@@ -323,6 +364,7 @@ main(void)
 	}
 	TEST_RUN(test_results);
 	TEST_RUN(test_to_job);
+	TEST_RUN(test_folder_memory);
 	TEST_RUN(test_budget);
 	TEST_RUN(test_budget_octets);
 	TEST_RUN(test_body);

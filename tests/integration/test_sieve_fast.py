@@ -2,7 +2,8 @@
 loop (msg/sieve_fast.c: the user's compiled script remembered from the
 last job, trusted 1 s): mail in one SMTP session, one message after the
 other, gets the same results as through the job (keep, discard, reject
-→ 550, fileinto and flags left to the job), and a script changed over
+→ 550; fileinto and flags on the loop once a job resolved the same
+folder and flag set), and a script changed over
 ManageSieve (PUTSCRIPT, RENAMESCRIPT of the active script, SETACTIVE)
 applies to the very next message, not after the memory's second.
 """
@@ -69,6 +70,21 @@ def test_results_back_to_back(tem):
     flagged = [p for p in inbox if p.endswith(":2,F")]
     assert len(flagged) == 1, inbox
     assert len(files(tem, ".F")) == 1
+
+
+def test_folders_and_flags_repeated(tem):
+    # the first of each kind goes through the job, which remembers the
+    # folder and the flag letters; the next ones are filed on the loop
+    tem.admin("sieve", "put", ALICE, "main", stdin=SCRIPT)
+    tem.admin("sieve", "activate", ALICE, "main")
+    with smtplib.SMTP("127.0.0.1", tem.smtp_port, timeout=30) as s:
+        codes = [send(s, subj, i) for i, subj in enumerate(
+            ["folder", "folder", "flag", "flag", "folder", "flag"])]
+    assert codes == [250] * 6
+    assert len(files(tem, ".F")) == 3
+    inbox = files(tem)
+    assert len(inbox) == 3 and all(p.endswith(":2,F") for p in inbox), \
+        inbox
 
 
 def test_body_test_job_then_loop(tem):
