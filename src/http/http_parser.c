@@ -315,9 +315,17 @@ http_parse(const char *data, size_t len, struct http_parsed *p)
 	    skip + 1 < len && data[skip + 1] == '\n')))
 		skip += data[skip] == '\r' ? 2 : 1;
 	if ((hlen = head_end(data + skip, len - skip)) == 0) {
-		lf = memchr(data + skip, '\n', len - skip);
-		if (lf == NULL && len - skip > HTTP_LINE_MAX)
-			return fail(p, 414, "request-line");
+		/* not whole: refuse a line over the limit already */
+		const char *s = data + skip, *end = data + len;
+		for (bool first = true; s < end; first = false) {
+			lf = memchr(s, '\n', (size_t)(end - s));
+			if ((size_t)((lf ? lf : end) - s) > HTTP_LINE_MAX + 1)
+				return first ? fail(p, 414, "request-line") :
+				    fail(p, 431, "header-line");
+			if (lf == NULL)
+				break;
+			s = lf + 1;
+		}
 		if (len > HTTP_HEAD_MAX)
 			return fail(p, 431, "header-section");
 		return HTTP_PARSE_MORE;
