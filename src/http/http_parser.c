@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "http/http_parser.h"
+#include "util/hex.h"
 #include "util/xmalloc.h"
 
 static enum http_parse_rc
@@ -33,15 +34,6 @@ is_tchar(unsigned char c)
 	    c) != NULL);
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Percent-decodes src[0..n) into dst (n + 1 octets); -1 when malformed
  * or when it decodes to NUL. */
 static int
@@ -56,8 +48,8 @@ pct_decode(const char *src, size_t n, char *dst)
 		}
 		if (i + 2 >= n)
 			return -1;
-		int h = hexval((unsigned char)src[i + 1]);
-		int l = hexval((unsigned char)src[i + 2]);
+		int h = hex_value((unsigned char)src[i + 1]);
+		int l = hex_value((unsigned char)src[i + 2]);
 		if (h < 0 || l < 0 || (h == 0 && l == 0))
 			return -1;
 		dst[j++] = (char)(h << 4 | l);
