@@ -285,8 +285,11 @@ parse_head(struct http_parsed *p, const char *data, size_t skip,
 			return rc;
 	if (nhost > 1 || (nhost == 0 && !p->http10))
 		return fail(p, 400, "host");
-	if (nhost == 1 && host_set(p, http_header_get(r, "Host"), host) < 0)
-		return fail(p, 400, "host");
+	if (nhost == 1) {
+		const char *v = http_header_get(r, "Host");
+		if (v == NULL || host_set(p, v, host) < 0)
+			return fail(p, 400, "host");
+	}
 	if (clen > HTTP_BODY_MAX)
 		return fail(p, 413, "body");
 	if (r->method == HTTP_POST && clen < 0)
