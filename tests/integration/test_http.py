@@ -16,6 +16,7 @@ import http.client
 import os
 import plistlib
 import re
+import resource
 import select
 import socket
 import subprocess
@@ -44,7 +45,8 @@ def tem():
     yield from module_server(
         services=("smtp", "http", "https", "imaps", "imap", "submissions",
                   "submission", "pop3s"),
-        extra_conf={"max_sessions_per_ip": str(PER_IP)})
+        extra_conf={"max_sessions_per_ip": str(PER_IP),
+                    "max_connections_per_minute": "5000"})
 
 
 def curl(*args, data=None):
@@ -168,6 +170,17 @@ def test_pipelining_in_order(tem):
     s.close()
 
 
+def test_100_requests_a_connection(tem):
+    s, f = raw(tem)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: a.test\r\n\r\n" * 101)
+    for i in range(100):
+        status, h, _ = read_response(f)
+        assert status == 200
+        assert h["connection"] == ("close" if i == 99 else "keep-alive")
+    assert closed(s)
+    s.close()
+
+
 def test_https(tem):
     status, _, body = curl("-k", url(tem, "/healthz", https=True))
     assert (status, body) == (200, b"ok\n")
@@ -228,9 +241,13 @@ def test_pipelined_garbage(tem):
 
 
 def test_per_address_cap(tem):
+    """1000 connections from one address: PER_IP served, the rest 503."""
     socks, refused = [], set()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200 <= hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     try:
-        for _ in range(PER_IP + 20):
+        for _ in range(1000):
             socks.append(raw(tem, source="127.0.0.9")[0])
         # the connections past the cap (whichever the accepting threads
         # took last) get 503 and a close; the others wait for a request
@@ -240,10 +257,15 @@ def test_per_address_cap(tem):
             for s in r:
                 assert s.recv(4096).startswith(b"HTTP/1.1 503 ")
                 refused.add(s)
-            return len(refused) == 20
-        wait_for(more_refused, what="20 connections refused")
+            return len(refused) == 1000 - PER_IP
+        wait_for(more_refused, what="the connections past the cap refused")
         assert not select.select([s for s in socks if s not in refused],
                                  [], [], 0.5)[0]
+        # refused by the per-address cap (the log lines are rate-limited)
+        assert wait_for(lambda: "http refuse addr=127.0.0.9 reason="
+                        "max_sessions_per_ip" in tem.log_text(),
+                        what="the refusal logged")
+        assert "addr=127.0.0.9 reason=max_connections" not in tem.log_text()
         # another address is served meanwhile
         assert curl(url(tem, "/healthz"))[0] == 200
     finally:
