@@ -40,6 +40,8 @@ http_route(const char *path, unsigned methods, http_handler_fn *fn,
 	/* RFC 9110 9.3.2: a resource that answers GET answers HEAD */
 	if (methods & HTTP_GET)
 		methods |= HTTP_HEAD;
+	for (size_t i = 0; i < nroutes; i++)	/* one handler a path */
+		TEM_ASSERT(strcmp(routes[i].path, path) != 0);
 	routes[nroutes++] = (struct route){ path, n, path[n - 1] == '/',
 	    methods, fn, arg };
 }

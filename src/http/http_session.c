@@ -116,6 +116,9 @@ http_serve(struct http_session *c, struct http_parsed *p)
 	char path[3 * HTTP_LOG_PATH + 8];
 	bool keep;
 
+	TEM_ASSERT(p->req.method == HTTP_GET || p->req.method == HTTP_HEAD ||
+	    p->req.method == HTTP_POST);
+	TEM_ASSERT(c->nreq < HTTP_MAX_REQUESTS);	/* closed at the last */
 	c->nreq++;
 	keep = p->keep_alive && c->nreq < HTTP_MAX_REQUESTS &&
 	    !c->base.stopping;
