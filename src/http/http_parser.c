@@ -333,8 +333,12 @@ http_parse(const char *data, size_t len, struct http_parsed *p)
 		return rc;
 	}
 	if (len - hlen < p->req.body_len) {
+		const char *e = http_header_get(&p->req, "Expect");
+		p->want_continue = e != NULL &&
+		    strcasecmp(e, "100-continue") == 0 && !p->http10;
+		rc = HTTP_PARSE_MORE;
 		http_parsed_free(p);
-		return HTTP_PARSE_MORE;
+		return rc;
 	}
 	p->req.body = data + hlen;
 	p->used = hlen + p->req.body_len;
@@ -346,6 +350,8 @@ http_parsed_free(struct http_parsed *p)
 {
 	free(p->copy);
 	p->copy = NULL;
+	/* nothing may point into the copy any more */
+	memset(&p->req, 0, sizeof(p->req));
 }
 
 const char *

@@ -30,12 +30,16 @@ struct http_parsed {
 	const char		*why;		/* on error: for the log */
 	bool			 keep_alive;	/* the client wants more */
 	bool			 http10;
+	/* MORE: the header section is whole, the body is awaited and the
+	 * client asked "Expect: 100-continue" (RFC 9110 10.1.1) */
+	bool			 want_continue;
 };
 
 /*
  * Parses the request at the start of data[0..len). DONE: p->req points
  * into p->copy (and into data for the body, valid while data is), and
- * http_parsed_free() releases it. MORE and ERROR allocate nothing.
+ * http_parsed_free() releases it (and zeroes p->req). MORE and ERROR
+ * hold nothing: p->req is zero, p->status/why/want_continue are set.
  */
 enum http_parse_rc http_parse(const char *data, size_t len,
     struct http_parsed *p);

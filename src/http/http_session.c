@@ -36,6 +36,8 @@ struct http_session {
 	struct loop_timer	*req_timer;	/* HTTP_REQUEST_TIMEOUT */
 	bool			 timing;	/* req_timer armed */
 	bool			 out_wait;	/* output above HTTP_OUT_HIGH */
+	bool			 continued;	/* 100 Continue sent for this
+						   request */
 	unsigned		 nreq;
 	struct sockaddr_storage	 peer;
 	socklen_t		 peer_len;
@@ -181,6 +183,7 @@ http_process(struct http_session *c)
 				buf_consume(&c->in, p.used);
 				http_parsed_free(&p);
 				http_timer_stop(c);
+				c->continued = false;
 				if (!keep) {
 					session_close(&c->base);
 					return;
@@ -192,6 +195,11 @@ http_process(struct http_session *c)
 				http_refuse(c, p.status, p.why);
 				return;
 			case HTTP_PARSE_MORE:
+				if (p.want_continue && !c->continued) {
+					c->continued = true;
+					io_write(c->base.io, "HTTP/1.1 100 "
+					    "Continue\r\n\r\n", 25);
+				}
 				if (!c->timing) {
 					c->timing = true;
 					loop_timer_add(c->req_timer,

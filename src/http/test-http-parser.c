@@ -1,7 +1,7 @@
 /*
  * test-http-parser - table-driven tests for http_parser.c: good requests
  * (methods, versions, keep-alive, Host forms, queries, percent-decoding,
- * bodies, pipelining), each also fed in every two-piece split, and every
+ * bodies, pipelining, Expect: 100-continue), each also fed in every two-piece split, and every
  * refusal with its status (400 411 413 414 431 501 505).
  *
  * Trust: test code, run under ASan/UBSan by `make unit`.
@@ -166,6 +166,11 @@ test_pipelined(void)
 		http_parsed_free(&p);
 	}
 	TEST_ASSERT(http_parse(in + off, n - off, &p) == HTTP_PARSE_MORE);
+	TEST_ASSERT(!p.want_continue);
+	in = "POST /p HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\n"
+	    "Content-Length: 4\r\n\r\nab";
+	TEST_ASSERT(http_parse(in, strlen(in), &p) == HTTP_PARSE_MORE);
+	TEST_ASSERT(p.want_continue);
 	TEST_ASSERT(http_header_get(&p.req, "Host") == NULL);
 	TEST_ASSERT_STREQ(http_reason(431), "Request Header Fields Too Large");
 }

@@ -340,6 +340,22 @@ def test_autodiscover(tem):
         assert status == want
 
 
+def test_autodiscover_expect_continue(tem):
+    """A large body (curl asks Expect: 100-continue): answered at once."""
+    body = (AD_BODY % (AD_REQ, "alice@a.test", AD_RESP)).encode()
+    body += b"<!--" + b" " * 4000 + b"-->\r\n"
+    s, f = raw(tem)
+    s.sendall(b"POST /autodiscover/autodiscover.xml HTTP/1.1\r\n"
+              b"Host: autodiscover.a.test\r\nExpect: 100-continue\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body))
+    assert f.readline() == b"HTTP/1.1 100 Continue\r\n"
+    assert f.readline() == b"\r\n"
+    s.sendall(body)
+    status, _, answer = read_response(f)
+    assert status == 200 and b"<Type>IMAP</Type>" in answer
+    s.close()
+
+
 def test_mobileconfig(tem):
     status, h, body = curl(
         url(tem, "/apple/mobileconfig?emailaddress=alice@a.test"))
