@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CONF_MAX_LISTEN 16
 
@@ -125,6 +126,11 @@ int conf_parse_milter(const char *s, struct sockaddr_storage *ss,
 /* The name of the i-th key of the settings table, NULL past the end (lets
  * the unit test check that it covers every key). */
 const char *conf_key_name(size_t i);
+
+/* The manual page tem.conf(5) in man(7) roff, from the settings table;
+ * and the key names alone, one a line (`tem man 5`, `tem man keys`). */
+void conf_man(FILE *f, const char *version);
+void conf_man_keys(FILE *f);
 
 /* Makes PATH absolute relative to the config's folder; malloc'd. */
 char *conf_path(const struct conf *c, const char *path);
