@@ -1,6 +1,7 @@
 # tem - build, run and test. See README.md.
 #
-#   make          build build/tem (no installs)
+#   make          build build/tem and its manual pages (no installs)
+#   make man      build/man/tem.8 and tem.conf.5, printed by `tem man`
 #   make run      install what is missing, build, start a development server
 #   make test     install what is missing, build (ASan+UBSan), run every test
 #   make fuzz     build the libFuzzer targets under build/fuzz/
@@ -42,10 +43,25 @@ FUZZFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
 FUZZOBJS := $(LIBSRCS:%.c=$(FUZZDIR)/obj/%.o)
 FUZZBINS := $(FUZZSRCS:fuzz/%.c=$(FUZZDIR)/%)
 
-.PHONY: all run test fuzz fuzz-long bench deps deps-test clean unit
+.PHONY: all man run test fuzz fuzz-long bench deps deps-test clean unit
 # Objects made through pattern chains are kept, not deleted as intermediates.
 .SECONDARY:
-all: build/tem
+all: build/tem man
+
+# The manual pages come from the tables the program runs on (the command
+# table and the settings table), so they are made by the program itself.
+MANPAGES := build/man/tem.8 build/man/tem.conf.5
+man: $(MANPAGES)
+
+build/man/tem.8: build/tem
+	@mkdir -p $(dir $@)
+	@echo "  MAN     $@"
+	$(Q)build/tem man 8 > $@.tmp && mv $@.tmp $@
+
+build/man/tem.conf.5: build/tem
+	@mkdir -p $(dir $@)
+	@echo "  MAN     $@"
+	$(Q)build/tem man 5 > $@.tmp && mv $@.tmp $@
 
 # V=1 shows the full commands.
 ifeq ($(V),1)
@@ -113,7 +129,7 @@ $(ASANDIR)/tests/eio-shim.so: tests/shim/eio_shim.c
 	$(Q)$(CC) -std=c17 -O1 -g -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
 
 test: deps-test
-	@$(MAKE) --no-print-directory build/tem $(ASANDIR)/tem $(TESTBINS) $(FUZZBINS) $(ASANDIR)/tests/eio-shim.so
+	@$(MAKE) --no-print-directory build/tem $(MANPAGES) $(ASANDIR)/tem $(TESTBINS) $(FUZZBINS) $(ASANDIR)/tests/eio-shim.so
 	@sh tests/run.sh
 
 bench: deps-test
