@@ -6,12 +6,21 @@
 
 #include "util/roff.h"
 
-void
-roff_text(FILE *f, const char *s)
+/* Input lines are kept short (mandoc's lint asks for <= 80 bytes): a
+ * space past this column becomes a newline, which roff reads as a space. */
+#define ROFF_WRAP 64
+
+static void
+put(FILE *f, const char *s, int wrap)
 {
-	int bol = 1;
+	int bol = 1, col = 0;
 
 	for (; *s; s++) {
+		if (wrap && *s == ' ' && col >= ROFF_WRAP) {
+			fputc('\n', f);
+			bol = 1, col = 0;
+			continue;
+		}
 		if (bol && (*s == '.' || *s == '\''))
 			fputs("\\&", f);
 		if (*s == '\\')
@@ -21,7 +30,20 @@ roff_text(FILE *f, const char *s)
 		else
 			fputc(*s, f);
 		bol = *s == '\n';
+		col = bol ? 0 : col + 1;
 	}
+}
+
+void
+roff_text(FILE *f, const char *s)
+{
+	put(f, s, 1);
+}
+
+void
+roff_tag(FILE *f, const char *s)
+{
+	put(f, s, 0);
 }
 
 void
@@ -30,7 +52,7 @@ roff_line(FILE *f, const char *macro, const char *s)
 	fprintf(f, ".%s", macro);
 	if (s) {
 		fputc(' ', f);
-		roff_text(f, s);
+		put(f, s, 0);
 	}
 	fputc('\n', f);
 }
