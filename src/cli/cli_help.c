@@ -39,12 +39,11 @@ cli_usage(FILE *f)
 	    "FILE defaults to $TEM_CONFIG, else /etc/tem/tem.conf.\n", f);
 }
 
-/* s wrapped at 72 columns, each line after indent spaces. */
+/* s wrapped at 72 columns, each line after indent spaces; the first
+ * line goes on from column col (0: a new line). */
 static void
-wrap(FILE *f, const char *s, int indent)
+wrap(FILE *f, const char *s, int indent, int col)
 {
-	int col = 0;
-
 	while (*s) {
 		size_t w = strcspn(s, " ");
 
@@ -85,15 +84,15 @@ cli_help(FILE *f, const char *name)
 			fprintf(f, "%*s%s\n", width - n + 2, "", fm->what);
 		else if (fm->what) {
 			fputc('\n', f);
-			wrap(f, fm->what, 11);
+			wrap(f, fm->what, 11, 0);
 		} else
 			fputc('\n', f);
 	}
-	wrap(f, k->description, 0);
+	wrap(f, k->description, 0, 0);
 	if (k->options && k->options->flag) {
 		fputs("options:\n", f);
 		for (const struct cli_option *o = k->options; o->flag; o++)
-			fprintf(f, "  %-22s %s\n", o->flag, o->what);
+			wrap(f, o->what, 25, fprintf(f, "  %-22s", o->flag));
 	}
 }
 

@@ -5,7 +5,8 @@
  * defensively (it has a fuzz target): every error names file:line, all
  * errors of a file are reported at once, and nothing is half-applied.
  * Relative paths are made relative to the config file's folder.
- * Defaults and the reason for each limit live in conf.c's table.
+ * Defaults, meanings and the reason for each limit live in the settings
+ * table, conf_keys.c.
  */
 #ifndef TEM_CONF_H
 #define TEM_CONF_H
@@ -52,7 +53,7 @@ struct conf {
 	unsigned queue_retry_base;	/* seconds */
 	unsigned queue_lifetime;	/* seconds */
 
-	/* Limits beyond the SPEC table (documented in conf.c). */
+	/* Limits beyond the SPEC table (documented in conf_keys.c). */
 	unsigned smtp_max_recipients;
 	unsigned smtp_max_errors;
 	unsigned smtp_command_timeout;	/* seconds */
