@@ -471,6 +471,8 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 		*sp = xstrdup(v);
 		return 0;
 	}
+	case T_NTYPES:	/* not a type */
+		break;
 	}
 	*why = "internal: unknown type";
 	return -1;

@@ -237,5 +237,7 @@ conf_type_name(enum conf_type t)
 		[T_MACTION] = "tempfail, accept or reject",
 	};
 
-	return names[t];
+	_Static_assert(sizeof(names) / sizeof(names[0]) == T_NTYPES,
+	    "a new enum conf_type needs its name here, for tem.conf(5)");
+	return t < T_NTYPES && names[t] ? names[t] : "value";
 }
