@@ -39,8 +39,7 @@ int
 main(int argc, char **argv)
 {
 	const struct cli_command *k;
-	const char *file = NULL;
-	struct conf *c = NULL;
+	struct cli_ctx ctx = { NULL, NULL };
 	int i = 1, words, r;
 
 	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
@@ -53,7 +52,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (argc > 2 && strcmp(argv[1], "-c") == 0) {
-		file = argv[2];
+		ctx.file = argv[2];
 		i = 3;
 	}
 	if (i >= argc) {
@@ -77,9 +76,9 @@ main(int argc, char **argv)
 	/* a bare WITH_ARGS command is a usage error its handler reports */
 	if ((k->conf == CLI_CONF_ALWAYS ||
 	    (k->conf == CLI_CONF_WITH_ARGS && argc >= 2)) &&
-	    load(file, false, &c) < 0)
+	    load(ctx.file, false, &ctx.conf) < 0)
 		return 1;
-	r = k->run(&c, argc, argv);
-	conf_free(&c);
+	r = k->run(&ctx, argc, argv);
+	conf_free(&ctx.conf);
 	return r;
 }

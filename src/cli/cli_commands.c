@@ -18,27 +18,27 @@
 #include "version.h"
 
 static int
-run_serve(struct conf **cp, int argc, char **argv)
+run_serve(struct cli_ctx *ctx, int argc, char **argv)
 {
-	struct conf *c = *cp;
+	struct conf *c = ctx->conf;
 
 	(void)argc, (void)argv;
-	*cp = NULL;
+	ctx->conf = NULL;
 	return serve_main(c);	/* it took c */
 }
 
 static int
-run_check(struct conf **cp, int argc, char **argv)
+run_check(struct cli_ctx *ctx, int argc, char **argv)
 {
 	(void)argc, (void)argv;
-	printf("%s: ok\n", (*cp)->path);
+	printf("%s: ok\n", ctx->conf->path);
 	return 0;
 }
 
 /* The handlers that only read the config, under their table names. */
 #define PASS(fn) \
-	static int run_##fn(struct conf **cp, int argc, char **argv) \
-	{ return cli_##fn(*cp, argc, argv); }
+	static int run_##fn(struct cli_ctx *ctx, int argc, char **argv) \
+	{ return cli_##fn(ctx->conf, argc, argv); }
 PASS(domain)
 PASS(user)
 PASS(alias)
@@ -49,18 +49,18 @@ PASS(sieve)
 #undef PASS
 
 static int
-run_sieve_test(struct conf **cp, int argc, char **argv)
+run_sieve_test(struct cli_ctx *ctx, int argc, char **argv)
 {
-	(void)cp;
+	(void)ctx;
 	return cli_sieve_test(argc, argv);
 }
 
 /* `tem man 8|5|commands|keys`: the pages the Makefile saves, and the
  * names the tests compare them with. */
 static int
-run_man(struct conf **cp, int argc, char **argv)
+run_man(struct cli_ctx *ctx, int argc, char **argv)
 {
-	(void)cp;
+	(void)ctx;
 	if (argc == 2 && strcmp(argv[1], "8") == 0)
 		cli_man(stdout);
 	else if (argc == 2 && strcmp(argv[1], "5") == 0)

@@ -13,6 +13,15 @@
 
 struct conf;
 
+/* What main.c hands a command: the -c FILE given (NULL: the default
+ * path; for a command such as setup that writes the file rather than
+ * reading it) and the loaded config (NULL for CLI_CONF_NONE). A handler
+ * that keeps conf sets it to NULL; main.c frees what is left. */
+struct cli_ctx {
+	const char	*file;
+	struct conf	*conf;
+};
+
 /* One synopsis line: the arguments after "tem [-c FILE] NAME" and what
  * that form does (may be NULL). */
 struct cli_form {
@@ -43,10 +52,8 @@ struct cli_command {
 	const struct cli_option *options;	/* NULL or {NULL} ends */
 	enum cli_conf	 conf;
 	bool		 hidden;	/* left out of usage and tem(8) */
-	/* argv[0] is the last word of name. *cp is the loaded config or
-	 * NULL; a handler that keeps it sets *cp to NULL. Returns the exit
-	 * status. */
-	int		(*run)(struct conf **cp, int argc, char **argv);
+	/* argv[0] is the last word of name. Returns the exit status. */
+	int		(*run)(struct cli_ctx *ctx, int argc, char **argv);
 };
 
 extern const struct cli_command cli_commands[];
