@@ -1,8 +1,8 @@
 /*
  * main - `tem` command-line dispatch.
  *
- *   tem [-c FILE] serve | check | domain | user | alias | queue | dkim |
- *                 dns-records | sieve ...
+ *   tem [-c FILE] serve | check | setup | domain | user | alias | queue |
+ *                 dkim | dns-records | sieve ...
  *   tem --version | --help ; tem COMMAND --help
  *
  * FILE defaults to $TEM_CONFIG, else /etc/tem/tem.conf. Every failure is
@@ -15,6 +15,7 @@
 #include "cli/cli_accounts.h"
 #include "cli/cli_dkim.h"
 #include "cli/cli_queue.h"
+#include "cli/cli_setup.h"
 #include "cli/cli_sieve.h"
 #include "cli/cli_sieve_test.h"
 #include "conf/conf.h"
@@ -27,6 +28,8 @@ static const char usage[] =
 "commands:\n"
 "  serve                          run the server in the foreground\n"
 "  check                          validate the config file\n"
+"  setup DOMAIN [--hostname HOST] [--force]\n"
+"                                 write a first config for this host\n"
 "  domain add|del|list [DOMAIN]   manage local domains\n"
 "  user add|del|passwd|list [ADDRESS]\n"
 "                                 manage accounts (password on stdin)\n"
@@ -94,6 +97,9 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[0], "sieve") == 0 &&
 	    strcmp(argv[1], "test") == 0)
 		return cli_sieve_test(argc - 1, argv + 1);
+	/* writes the config rather than reading it */
+	if (strcmp(argv[0], "setup") == 0)
+		return cli_setup(file, argc, argv);
 	if (strcmp(argv[0], "serve") == 0) {
 		if (wants_help(argc, argv)) {
 			puts("usage: tem [-c FILE] serve\n"
