@@ -138,14 +138,12 @@ DATADIR := /var/lib/tem
 MANPAGES ?= $(wildcard build/man/tem.8 build/man/tem.conf.5)
 INSTALL ?= install
 
-build/tem.service: dist/tem.service.in
-	@mkdir -p build
-	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $< >$@
-
-install: build/tem build/tem.service $(MANPAGES)
+install: build/tem $(MANPAGES)
 	$(INSTALL) -d -m 755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR)
 	$(INSTALL) -m 755 build/tem $(DESTDIR)$(SBINDIR)/tem
-	$(INSTALL) -m 644 build/tem.service $(DESTDIR)$(UNITDIR)/tem.service
+	@# the unit names the binary where this PREFIX put it
+	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/tem.service.in >$(DESTDIR)$(UNITDIR)/tem.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/tem.service
 	@# the config only if absent: it is the administrator's from then on
 	[ -e $(DESTDIR)$(CONFDIR)/tem.conf ] || \
 		$(INSTALL) -m 640 dist/tem.conf $(DESTDIR)$(CONFDIR)/tem.conf
@@ -162,7 +160,7 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man8/tem.8 $(DESTDIR)$(MANDIR)/man5/tem.conf.5
 	@echo "kept $(DESTDIR)$(CONFDIR) and $(DESTDIR)$(DATADIR) (config and mail)"
 
-deb: build/tem build/tem.service $(MANPAGES)
+deb: build/tem $(MANPAGES)
 	@sh scripts/mkdeb.sh
 
 clean:

@@ -12,6 +12,10 @@ out=build/tem_${version}_${arch}.deb
 rm -rf build/deb
 make --no-print-directory install DESTDIR="$PWD/$stage" PREFIX=/usr >/dev/null
 mkdir -p "$stage/DEBIAN"
+# data_dir is made by postinst, owned by tem: a directory in the package
+# would be dpkg's, root's, on every upgrade
+rm -rf "$stage/var"
+strip --strip-unneeded --remove-section=.comment "$stage/usr/sbin/tem"
 
 # Depends: what the binary links, as dpkg-shlibdeps computes it (it wants
 # a debian/control beside it), else the Debian 12 names by hand.
@@ -38,12 +42,11 @@ Depends: $shlibs, adduser
 Recommends: publicsuffix
 Section: mail
 Priority: optional
-Provides: mail-transport-agent, imap-server, pop3-server
 Homepage: https://localhost/tem
 Description: mail server: SMTP, submission, IMAP, POP3, ManageSieve
  tem is one program that receives mail by SMTP (with SPF, DKIM, DMARC
  checks and Sieve filtering), queues and delivers it, and serves it to
- clients by IMAP and POP3. Run `tem setup DOMAIN` to configure it.
+ clients by IMAP and POP3. Run "tem setup DOMAIN" to configure it.
 CTL
 echo /etc/tem/tem.conf >"$stage/DEBIAN/conffiles"
 # postinst: mkuser.sh as a function (its $1 $2 are not dpkg's), then the
