@@ -4,8 +4,11 @@ the systemd unit (systemd-analyze verify and security), sd_notify
 (READY, WATCHDOG, RELOADING, STOPPING on a datagram socket the test binds)
 and `tem setup DOMAIN`.
 
-The journal sink is unit-tested with a fake sd_journal_send
-(src/util/test-log-journal.c): journald does not run here.
+The journal sink: unit-tested with a fake sd_journal_send
+(src/util/test-log-journal.c), and end to end here with the real
+libsystemd against a fake journald: a datagram socket at
+/run/systemd/journal/socket in a private mount namespace (unshare -m),
+so a real journald, if any, is never touched.
 The package test installs on this machine (a chroot of Debian 12 would
 cost minutes of debootstrap) with apt, then purges it; it leaves no user
 or data_dir it made behind.
@@ -13,6 +16,7 @@ or data_dir it made behind.
 
 import grp
 import imaplib
+import json
 import os
 import pwd
 import re
@@ -313,6 +317,70 @@ def test_no_notify_socket_no_change():
     with TemServer() as t:
         log = t.log_text()
     assert "sd-notify" not in log and "watchdog" not in log
+
+
+# Runs in `unshare -m`: a tmpfs on /run (this namespace only), the
+# journal's socket there, tem serve with JOURNAL_STREAM naming its stderr
+# (a file), one SMTP connection; prints the datagrams as JSON lines.
+JOURNAL_FAKE = r"""
+import json, os, signal, socket, subprocess, sys, time
+tem, conf, log, port = sys.argv[1:5]
+subprocess.run(["mount", "-t", "tmpfs", "tmpfs", "/run"], check=True)
+os.makedirs("/run/systemd/journal")
+j = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+j.bind("/run/systemd/journal/socket")
+j.settimeout(30)
+f = open(log, "wb")
+st = os.fstat(f.fileno())
+env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+env.pop("TEM_CONFIG", None)
+p = subprocess.Popen([tem, "-c", conf, "serve"], stderr=f, stdout=f,
+                     stdin=subprocess.DEVNULL, env=env)
+def entries(until):
+    while True:
+        d = j.recv(65536).decode()
+        e = dict(l.split("=", 1) for l in d.split("\n") if "=" in l)
+        print(json.dumps(e), flush=True)
+        if until in e.get("MESSAGE", ""):
+            return
+entries("server started")
+c = socket.create_connection(("127.0.0.1", int(port)))
+c.recv(512)
+c.sendall(b"QUIT\r\n")
+c.recv(512)
+c.close()
+entries("smtp disconnect")
+p.send_signal(signal.SIGTERM)
+entries("server stopped")
+sys.exit(p.wait(timeout=15))
+"""
+
+
+def test_journal_fields(tmp):
+    port = free_port()
+    conf = os.path.join(tmp, "tem.conf")
+    with open(conf, "w") as f:
+        f.write("hostname = mx.a.test\ndata_dir = %s/data\nrun_as =\n"
+                "smtp_listen = 127.0.0.1:%d\n" % (tmp, port))
+    log = os.path.join(tmp, "stderr.log")
+    p = subprocess.run(["unshare", "-m", "/usr/bin/python3", "-c",
+                        JOURNAL_FAKE, tem_bin(), conf, log, str(port)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr + open(log).read()
+    entries = [json.loads(line) for line in p.stdout.splitlines()]
+    started = [e for e in entries if "server started" in e["MESSAGE"]][0]
+    assert started["MESSAGE"].startswith("info: - server started version=")
+    assert started["PRIORITY"] == "6" and started["SYSLOG_IDENTIFIER"] == "tem"
+    assert "TEM_ID" not in started
+    conn = [e for e in entries if " smtp connect " in e["MESSAGE"]][0]
+    sid = conn["TEM_ID"]
+    assert re.fullmatch(r"[0-9a-f]{16}", sid)
+    assert conn["MESSAGE"].startswith("info: %s smtp connect " % sid)
+    assert any(e.get("TEM_ID") == sid and "smtp disconnect" in e["MESSAGE"]
+               for e in entries)
+    # the journal got the lines, stderr none of them (the sanitizers'
+    # reports, written by the runtime, would still land there)
+    assert "server started" not in open(log).read()
 
 
 def run_tem(*args):
