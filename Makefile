@@ -154,6 +154,9 @@ install: build/tem $(MANPAGES)
 	@# the user only on this machine, not into a staging tree (the
 	@# package's postinst makes it there)
 	@if [ -z "$(DESTDIR)" ]; then sh dist/deb/mkuser.sh $(CONFDIR) $(DATADIR); fi
+	@# a running systemd learns of the new unit (enabling is the admin's)
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		systemctl daemon-reload; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/tem $(DESTDIR)$(UNITDIR)/tem.service \

@@ -306,7 +306,8 @@ setup_run(const char *path, const struct setup_args *sa, char *dom,
 		conf_free(&c);
 		return fail(1, err);
 	}
-	printf("\nPublish these DNS records:\n");
+	printf("then: systemctl restart tem (or tem serve)\n"
+	    "\nPublish these DNS records:\n");
 	fflush(stdout);
 	r = cli_dns_records(c, 2, argv);
 	conf_free(&c);
