@@ -20,6 +20,7 @@ import json
 import os
 import pwd
 import re
+import shutil
 import signal
 import socket
 import stat
@@ -317,6 +318,66 @@ def test_no_notify_socket_no_change():
     with TemServer() as t:
         log = t.log_text()
     assert "sd-notify" not in log and "watchdog" not in log
+
+
+def low_port():
+    """A port below 1024 free on 127.0.0.1 right now (we are root)."""
+    for port in range(700, 1000):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise AssertionError("no free port below 1024")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changes user: root")
+def test_unprivileged_with_bind_capability():
+    """The unit's design without systemd: tem started as a plain user
+    (nobody here, tem under the unit) holding only CAP_NET_BIND_SERVICE as
+    an ambient capability binds a port below 1024 and serves; its own
+    root-then-setuid drop is skipped."""
+    tmp = tempfile.mkdtemp(prefix="tem-test-")   # pytest's is root-only
+    os.chmod(tmp, 0o755)
+    data = os.path.join(tmp, "data")
+    os.mkdir(data, 0o750)
+    os.chown(data, 65534, 65534)
+    port = low_port()
+    conf = os.path.join(tmp, "tem.conf")
+    with open(conf, "w") as f:
+        f.write("hostname = mx.a.test\ndata_dir = %s\nrun_as = tem\n"
+                "smtp_listen = 127.0.0.1:%d\n" % (data, port))
+    os.chmod(conf, 0o644)
+    env = dict(os.environ)
+    env.pop("TEM_CONFIG", None)
+    log = os.path.join(tmp, "serve.log")
+    with open(log, "wb") as f:
+        proc = subprocess.Popen(
+            ["setpriv", "--reuid", "nobody", "--regid", "nogroup",
+             "--clear-groups", "--inh-caps", "-all,+net_bind_service",
+             "--ambient-caps", "+net_bind_service", tem_bin(), "-c", conf,
+             "serve"], stdout=f, stderr=f, stdin=subprocess.DEVNULL,
+            env=env)
+    try:
+        def banner():
+            assert proc.poll() is None, open(log).read()
+            try:
+                with socket.create_connection(("127.0.0.1", port),
+                                              timeout=5) as c:
+                    return c.recv(512)
+            except OSError:
+                return None
+        assert wait_for(banner, timeout=30,
+                        what="tem on port %d" % port).startswith(b"220 ")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=15)
+    text = open(log).read()
+    assert rc == 0, text
+    assert "running as user" not in text       # no drop: never was root
+    assert os.stat(os.path.join(data, "queue")).st_uid == 65534
+    shutil.rmtree(tmp)
 
 
 # Runs in `unshare -m`: a tmpfs on /run (this namespace only), the
