@@ -404,16 +404,21 @@ def entries(until):
         print(json.dumps(e), flush=True)
         if until in e.get("MESSAGE", ""):
             return
-entries("server started")
-c = socket.create_connection(("127.0.0.1", int(port)))
-c.recv(512)
-c.sendall(b"QUIT\r\n")
-c.recv(512)
-c.close()
-entries("smtp disconnect")
-p.send_signal(signal.SIGTERM)
-entries("server stopped")
-sys.exit(p.wait(timeout=15))
+try:
+    entries("server started")
+    c = socket.create_connection(("127.0.0.1", int(port)))
+    c.recv(512)
+    c.sendall(b"QUIT\r\n")
+    c.recv(512)
+    c.close()
+    entries("smtp disconnect")
+    p.send_signal(signal.SIGTERM)
+    entries("server stopped")
+    sys.exit(p.wait(timeout=15))
+finally:
+    if p.poll() is None:        # a failed check leaves no server behind
+        p.kill()
+        p.wait()
 """
 
 
