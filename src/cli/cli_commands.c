@@ -11,6 +11,7 @@
 #include "cli/cli_commands.h"
 #include "cli/cli_dkim.h"
 #include "cli/cli_queue.h"
+#include "cli/cli_setup.h"
 #include "cli/cli_sieve.h"
 #include "cli/cli_sieve_test.h"
 #include "conf/conf.h"
@@ -47,6 +48,13 @@ PASS(dkim)
 PASS(dns_records)
 PASS(sieve)
 #undef PASS
+
+/* setup writes the config rather than reading it: it gets the path */
+static int
+run_setup(struct cli_ctx *ctx, int argc, char **argv)
+{
+	return cli_setup(ctx->file, argc, argv);
+}
 
 static int
 run_sieve_test(struct cli_ctx *ctx, int argc, char **argv)
@@ -118,6 +126,10 @@ static const struct cli_form sieve_forms[] = {
 	{ "deactivate ADDRESS", "make no script active" },
 	{ "del ADDRESS NAME", "remove a script (not the active one)" },
 	{ NULL, NULL } };
+static const struct cli_form setup_forms[] = {
+	{ "DOMAIN [--hostname HOST] [--data-dir DIR] [--run-as USER] "
+	    "[--force]", NULL },
+	{ NULL, NULL } };
 static const struct cli_form sieve_test_forms[] = {
 	{ "[OPTIONS] SCRIPT MESSAGE", NULL }, { NULL, NULL } };
 static const struct cli_form man_forms[] = {
@@ -125,6 +137,13 @@ static const struct cli_form man_forms[] = {
 
 static const struct cli_option dkim_options[] = {
 	{ "--type rsa|ed25519", "the key type; RSA keys have 2048 bits" },
+	{ NULL, NULL } };
+static const struct cli_option setup_options[] = {
+	{ "--hostname HOST", "the host's name (default: the system's)" },
+	{ "--data-dir DIR", "where tem keeps its data (default "
+	    "/var/lib/tem)" },
+	{ "--run-as USER", "the user the server runs as (default tem)" },
+	{ "--force", "replace a config that has settings" },
 	{ NULL, NULL } };
 static const struct cli_option sieve_test_options[] = {
 	{ "--from ADDR", "the envelope sender" },
@@ -151,6 +170,15 @@ const struct cli_command cli_commands[] = {
 	{ "check", "", "validate the config file", check_forms,
 	    "Validates the config file; errors name file:line.", NULL,
 	    CLI_CONF_ALWAYS, false, run_check },
+	{ "setup", "DOMAIN [--hostname HOST] [--force]",
+	    "write a first config for this host", setup_forms,
+	    "Writes a first config for a real host to FILE (listeners on the "
+	    "standard ports, HTTP and ACME for the host and DOMAIN's mail., "
+	    "autoconfig. and mta-sts. names), adds DOMAIN, the account "
+	    "postmaster@DOMAIN with a generated password printed once and a "
+	    "DKIM key, then prints the DNS records to publish. A config with "
+	    "any setting is kept unless --force.", setup_options,
+	    CLI_CONF_NONE, false, run_setup },
 	{ "domain", "add|del|list [DOMAIN]", "manage local domains",
 	    domain_forms, "Manages the domains tem receives mail for. A "
 	    "running server sees the change at once.", NULL,
