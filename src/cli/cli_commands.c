@@ -127,8 +127,7 @@ static const struct cli_form sieve_forms[] = {
 	{ "del ADDRESS NAME", "remove a script (not the active one)" },
 	{ NULL, NULL } };
 static const struct cli_form setup_forms[] = {
-	{ "DOMAIN [--hostname HOST] [--data-dir DIR] [--run-as USER] "
-	    "[--force]", NULL },
+	{ "DOMAIN [OPTIONS]", NULL },
 	{ NULL, NULL } };
 static const struct cli_form sieve_test_forms[] = {
 	{ "[OPTIONS] SCRIPT MESSAGE", NULL }, { NULL, NULL } };
