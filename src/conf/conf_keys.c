@@ -186,9 +186,8 @@ const struct conf_key conf_keys[] = {
 #undef CONF_AREA
 #define CONF_AREA "HTTP services"
 	K(mta_sts_mode, T_STSMODE, "testing",
-	    "The mode of the MTA-STS policy (RFC 8461) served at "
-	    "https://mta-sts.DOMAIN/.well-known/mta-sts.txt for each local "
-	    "domain: testing (senders report failures but deliver) until "
+	    "The mode of the MTA-STS policy (RFC 8461) that each local "
+	    "domain's mta-sts name serves over HTTPS: testing (senders report failures but deliver) until "
 	    "TLS-RPT reports show every sender gets through, then enforce; "
 	    "none withdraws it. tem dns-records prints its _mta-sts record.",
 	    "enforce"),
