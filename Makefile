@@ -8,7 +8,7 @@
 #   make bench    run the benchmarks in bench/ (installs Postfix/Dovecot peers)
 
 CC      ?= cc
-PKGS    := libevent libevent_openssl libevent_pthreads openssl sqlite3 libunbound libcrypt zlib
+PKGS    := libevent libevent_openssl libevent_pthreads openssl sqlite3 libunbound libcrypt zlib libcurl jansson
 WARN    := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 \
            -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wcast-qual \
            -Wnull-dereference -Wimplicit-fallthrough

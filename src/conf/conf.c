@@ -114,6 +114,22 @@ static const struct conf_key conf_keys[] = {
 	 * limits are sieve.h's defaults: 100,000 steps, 4 redirects and 32
 	 * actions per run, 1 MiB of body searched. */
 	K(sieve_before, T_PATH, NULL),
+	/* ACME (RFC 8555, src/acme): certificates for acme_names from the
+	 * CA at acme_directory, renewed 30 days before expiry (1/3 of the
+	 * lifetime for certificates living under 90 days). An empty
+	 * acme_names means ACME is off (`tem setup` fills it with hostname
+	 * and each domain's mail., autoconfig. and mta-sts. names); when
+	 * on and issued, the certificate replaces tls_cert_file. acme_email
+	 * is the account's contact (mailto:); acme_ca_file adds trust for
+	 * a test CA's HTTPS (the system store is always used); acme_challenge
+	 * is http-01 (needs http_listen on port 80) or tls-alpn-01 (RFC
+	 * 8737, needs https_listen on port 443). */
+	K(acme_directory, T_STR,
+	    "https://acme-v02.api.letsencrypt.org/directory"),
+	K(acme_email, T_STR, NULL),
+	K(acme_names, T_STRLIST, ""),
+	K(acme_ca_file, T_PATH, NULL),
+	K(acme_challenge, T_STR, "http-01"),
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -707,6 +723,10 @@ conf_parse(struct conf *c, const char *name, const char *text, size_t len,
 		free(line);
 	}
 	conf_check_listeners(c, name, &errs);
+	if (c->acme_challenge && strcmp(c->acme_challenge, "http-01") != 0 &&
+	    strcmp(c->acme_challenge, "tls-alpn-01") != 0)
+		buf_printf(&errs, "%s: acme_challenge: expected http-01 or "
+		    "tls-alpn-01\n", name);
 	if (errs.len > 0) {
 		errs.data[--errs.len] = '\0';	/* drop the last newline */
 		*error_r = buf_steal(&errs, NULL);
