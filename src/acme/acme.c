@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,8 @@
 #define SHORT_LIFE	(90 * 86400)
 
 static pthread_t acme_thread;
-static bool running, stopping;
+static bool running;
+static atomic_bool stopping;
 static pthread_mutex_t acme_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t acme_cond = PTHREAD_COND_INITIALIZER;
 
@@ -202,6 +204,7 @@ issue(const struct conf *c, char **error_r)
 		.challenge = c->acme_challenge,
 		.names = c->acme_names.v,
 		.nnames = c->acme_names.n,
+		.stop = &stopping,
 	};
 	EVP_PKEY *key = NULL;
 	char serial[128] = "";
@@ -258,6 +261,9 @@ acme_main(void *arg)
 			retry = retry == 0 ? knob("TEM_ACME_RETRY_SECONDS",
 			    RETRY_FIRST) : retry * 2 > RETRY_MAX ? RETRY_MAX :
 			    retry * 2;
+			for (char *q = err; *q; q++)	/* one quoted field */
+				if (*q == '"' || *q == '\n')
+					*q = '\'';
 			log_warn("- acme order-failed retry=%lds error=\"%s\"",
 			    retry, err);
 			free(err);
@@ -299,7 +305,7 @@ acme_start(const struct conf *c)
 {
 	if (c->acme_names.n == 0)
 		return;
-	stopping = false;
+	atomic_store(&stopping, false);
 	if (pthread_create(&acme_thread, NULL, acme_main, NULL) != 0)
 		log_fatal("acme: cannot start the thread");
 	running = true;
@@ -313,7 +319,7 @@ acme_stop(void)
 	if (!running)
 		return;
 	pthread_mutex_lock(&acme_lock);
-	stopping = true;
+	atomic_store(&stopping, true);
 	pthread_cond_signal(&acme_cond);
 	pthread_mutex_unlock(&acme_lock);
 	pthread_join(acme_thread, NULL);

@@ -52,8 +52,7 @@ http_chal(const struct http_request *req, struct http_response *resp,
 			resp->content_type = "application/octet-stream";
 			buf_puts(&resp->body, http_tab[i].keyauth);
 			pthread_mutex_unlock(&chal_lock);
-			log_info("- acme http-01-answered token=%.16s", token);
-			return;
+			return;		/* the listener logs the request */
 		}
 	pthread_mutex_unlock(&chal_lock);
 	resp->status = 404;

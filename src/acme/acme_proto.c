@@ -95,6 +95,17 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* Aborts a transfer when tem stops (SIGTERM must end within 10 s). */
+static int
+on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
+{
+	struct client *cl = arg;
+
+	(void)dt, (void)dn, (void)ut, (void)un;
+	return atomic_load(cl->p->stop) ? 1 : 0;
+}
+
 static CURLcode
 on_ssl_ctx(CURL *curl, void *ssl_ctx, void *arg)
 {
@@ -131,6 +142,9 @@ http(struct client *cl, const char *url, const char *body, const char *accept,
 	curl_easy_setopt(cl->curl, CURLOPT_WRITEDATA, cl);
 	curl_easy_setopt(cl->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(cl->curl, CURLOPT_HEADERDATA, cl);
+	curl_easy_setopt(cl->curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(cl->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(cl->curl, CURLOPT_XFERINFODATA, cl);
 	if (cl->p->ca_file) {
 		curl_easy_setopt(cl->curl, CURLOPT_SSL_CTX_FUNCTION,
 		    on_ssl_ctx);
@@ -222,12 +236,17 @@ wait_retry(struct client *cl)
 
 	if (s > POLL_MAX_WAIT)
 		s = POLL_MAX_WAIT;
-	sleep((unsigned)s);
+	for (int i = 0; i < s * 10 && !atomic_load(cl->p->stop); i++)
+		usleep(100 * 1000);
 }
 
 static int
 timed_out(struct client *cl, const char *what, char **error_r)
 {
+	if (atomic_load(cl->p->stop)) {
+		*error_r = xstrdup("tem is stopping");
+		return 1;
+	}
 	if (time(NULL) < cl->deadline)
 		return 0;
 	*error_r = xasprintf("%s: no answer within %d s", what,

@@ -11,6 +11,9 @@
 #ifndef TEM_ACME_PROTO_H
 #define TEM_ACME_PROTO_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
+
 #include <openssl/evp.h>
 
 struct acme_params {
@@ -21,6 +24,8 @@ struct acme_params {
 	char *const	*names;
 	int		 nnames;
 	EVP_PKEY	*account_key;
+	/* set by another thread: the order is abandoned within a second */
+	const atomic_bool *stop;
 };
 
 /*
