@@ -6,6 +6,7 @@
  * files it wrote. The chain the CA sent is checked (PEM, the leaf's key
  * is ours) before it is kept. Blocking work stays on this thread.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/err.h>
@@ -56,24 +58,29 @@ knob(const char *env, long def)
 	return *end == '\0' && n > 0 ? n : def;
 }
 
-bool
-acme_cert_paths(const struct conf *c, char **cert_r, char **key_r)
+/* The folder `current` names ("cert-TIME"), when there is one. */
+static bool
+current_name(const struct conf *c, char *name, size_t len)
 {
-	char *path, name[64];
-	FILE *f;
+	char *path = xasprintf("%s/acme/current", c->data_dir);
+	FILE *f = fopen(path, "r");
 	size_t n;
 
-	if (c->acme_names.n == 0)
-		return false;
-	path = xasprintf("%s/acme/current", c->data_dir);
-	f = fopen(path, "r");
 	free(path);
 	if (f == NULL)
 		return false;
-	n = fread(name, 1, sizeof(name) - 1, f);
+	n = fread(name, 1, len - 1, f);
 	fclose(f);
 	name[n] = '\0';
-	if (n == 0 || strncmp(name, "cert-", 5) != 0 || strchr(name, '/'))
+	return n > 0 && strncmp(name, "cert-", 5) == 0 && !strchr(name, '/');
+}
+
+bool
+acme_cert_paths(const struct conf *c, char **cert_r, char **key_r)
+{
+	char name[64];
+
+	if (c->acme_names.n == 0 || !current_name(c, name, sizeof(name)))
 		return false;
 	*cert_r = xasprintf("%s/acme/%s/fullchain.pem", c->data_dir, name);
 	*key_r = xasprintf("%s/acme/%s/key.pem", c->data_dir, name);
@@ -141,20 +148,58 @@ check_chain(const char *chain, EVP_PKEY *key, char *serial, size_t len)
 	return ok ? 0 : -1;
 }
 
+/* Removes cert-* folders other than keep1 and keep2 (the new one and the
+ * one it replaces, kept for an administrator going back by hand). */
+static void
+prune(const char *top, const char *keep1, const char *keep2)
+{
+	DIR *d = opendir(top);
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char *p;
+
+		if (strncmp(e->d_name, "cert-", 5) != 0 ||
+		    strcmp(e->d_name, keep1) == 0 ||
+		    (keep2 && strcmp(e->d_name, keep2) == 0))
+			continue;
+		p = xasprintf("%s/%s/key.pem", top, e->d_name);
+		unlink(p);
+		free(p);
+		p = xasprintf("%s/%s/fullchain.pem", top, e->d_name);
+		unlink(p);
+		free(p);
+		p = xasprintf("%s/%s", top, e->d_name);
+		if (rmdir(p) < 0)
+			log_warn("- acme prune-failed dir=%s error=\"%s\"", p,
+			    strerror(errno));
+		free(p);
+	}
+	closedir(d);
+}
+
 /* Writes the new pair in its own folder, then points `current` at it. */
 static int
 store(const struct conf *c, EVP_PKEY *key, const char *chain,
     char **error_r)
 {
-	char *name = xasprintf("cert-%lld", (long long)time(NULL));
-	char *top = xasprintf("%s/acme", c->data_dir);
-	char *dir = xasprintf("%s/%s", top, name);
+	char *name, *top, *dir, *pem, old[64];
 	BIO *mem = BIO_new(BIO_s_mem());
-	char *pem;
+	struct timespec now;
 	long len;
 	int ret = -1;
+	bool had = current_name(c, old, sizeof(old));
 
-	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || mem == NULL ||
+	/* microseconds: two orders never share a folder */
+	clock_gettime(CLOCK_REALTIME, &now);
+	name = xasprintf("cert-%lld%06ld", (long long)now.tv_sec,
+	    now.tv_nsec / 1000);
+	top = xasprintf("%s/acme", c->data_dir);
+	dir = xasprintf("%s/%s", top, name);
+
+	if (mkdir(dir, 0700) < 0 || mem == NULL ||
 	    !PEM_write_bio_PrivateKey(mem, key, NULL, NULL, 0, NULL, NULL)) {
 		*error_r = xasprintf("cannot create %s: %s", dir,
 		    strerror(errno));
@@ -169,6 +214,7 @@ store(const struct conf *c, EVP_PKEY *key, const char *chain,
 		    strerror(errno));
 		goto out;
 	}
+	prune(top, name, had ? old : NULL);
 	ret = 0;
 out:
 	BIO_free(mem);

@@ -3,11 +3,12 @@
  * data_dir/acme/ and renewed on a thread of their own.
  *
  * Files: data_dir/acme/account.key (the account's EC P-256 key, 0600);
- * one folder per issued certificate, data_dir/acme/cert-TIME/ with
+ * one folder per issued certificate, data_dir/acme/cert-MICROSECONDS/ with
  * key.pem (0600) and fullchain.pem (leaf, then intermediates); and
  * data_dir/acme/current naming the folder in use. Each file is written
  * atomically and `current` last, so a crash leaves the old or the new
- * pair, never a mix.
+ * pair, never a mix. The folder in use and the one it replaced are kept;
+ * older ones are removed after each order.
  *
  * Schedule: a check at start and every hour; a certificate is renewed
  * 30 days before it expires, or when a third of its lifetime is left if

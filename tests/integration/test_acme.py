@@ -143,6 +143,10 @@ def test_renewal_served_without_restart():
             wait_for(lambda: issued(tem, 3), 180, "two renewals")
             second = check_served(tem, pebble)
             assert second != first
+            # only the folder in use and the one it replaced are kept
+            acme = os.path.join(tem.data_dir, "acme")
+            assert len([d for d in os.listdir(acme)
+                        if d.startswith("cert-")]) <= 2
             assert tem.proc.pid == pid and tem.alive()
 
 
