@@ -58,6 +58,12 @@ knob(const char *env, long def)
 	return *end == '\0' && n > 0 ? n : def;
 }
 
+long
+acme_renew_before(long lifetime)
+{
+	return lifetime < SHORT_LIFE ? lifetime / 3 : RENEW_BEFORE;
+}
+
 /* The folder `current` names ("cert-TIME"), when there is one. */
 static bool
 current_name(const struct conf *c, char *name, size_t len)
@@ -118,8 +124,8 @@ renew_in(const struct conf *c)
 	    X509_get0_notAfter(x)))
 		goto out;
 	life = (long)day * 86400 + sec;
-	before = life < SHORT_LIFE ? life / 3 : RENEW_BEFORE;
-	before = knob("TEM_ACME_RENEW_BEFORE_SECONDS", before);
+	before = knob("TEM_ACME_RENEW_BEFORE_SECONDS",
+	    acme_renew_before(life));
 	ret = left - before;
 out:
 	X509_free(x);

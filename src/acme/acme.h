@@ -38,4 +38,8 @@ void acme_stop(void);
 /* When ACME is on and has a certificate: its paths (malloc'd) and true. */
 bool acme_cert_paths(const struct conf *c, char **cert_r, char **key_r);
 
+/* How long before expiry a certificate living lifetime seconds is
+ * renewed: 30 days, or a third of its life under 90 days. */
+long acme_renew_before(long lifetime);
+
 #endif

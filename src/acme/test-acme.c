@@ -2,7 +2,8 @@
  * test-acme - unit tests of the ACME client's pure parts: base64url, the
  * account key file (0600, loaded back as the same key), ES256 JWS
  * verified with OpenSSL (jwk first, kid after), the CSR's names and
- * signature, and the parsing of the CA's answers with their limits.
+ * signature, the parsing of the CA's answers with their limits, and
+ * when a certificate is due.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/x509v3.h>
 
+#include "acme/acme.h"
 #include "acme/acme_crypto.h"
 #include "acme/acme_parse.h"
 #include "util/base64.h"
@@ -222,6 +224,16 @@ test_parse(void)
 	TEST_ASSERT(acme_parse_problem("<html>", 6) == NULL);
 }
 
+static void
+test_renew_before(void)
+{
+	TEST_ASSERT(acme_renew_before(90L * 86400) == 30L * 86400);
+	TEST_ASSERT(acme_renew_before(365L * 86400) == 30L * 86400);
+	/* pebble-like short lives: a third left */
+	TEST_ASSERT(acme_renew_before(6L * 86400) == 2L * 86400);
+	TEST_ASSERT(acme_renew_before(89L * 86400) == 89L * 86400 / 3);
+}
+
 int
 main(void)
 {
@@ -235,6 +247,7 @@ main(void)
 	TEST_RUN(test_jws);
 	TEST_RUN(test_csr);
 	TEST_RUN(test_parse);
+	TEST_RUN(test_renew_before);
 	cmd = xasprintf("rm -rf %s", tmpdir);
 	r = system(cmd);
 	(void)r;
