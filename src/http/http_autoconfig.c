@@ -19,6 +19,7 @@
 #include "conf/conf.h"
 #include "http/http_int.h"
 #include "server/state.h"
+#include "util/hex.h"
 
 #define ADDR_MAX	254	/* RFC 5321 4.5.3.1.3 path, less <> */
 
@@ -95,15 +96,13 @@ query_address(const char *q, char *out)
 		size_t len = strcspn(q, "&");
 		if (strncasecmp(q, "emailaddress=", 13) == 0) {
 			for (const char *p = q + 13; p < q + len; p++) {
-				unsigned x;
 				char c = *p;
 				if (n == ADDR_MAX)
 					return false;
 				if (c == '%' && p + 2 < q + len &&
-				    isxdigit((unsigned char)p[1]) &&
-				    isxdigit((unsigned char)p[2]) &&
-				    sscanf(p + 1, "%2x", &x) == 1) {
-					c = (char)x;
+				    hex_value(p[1]) >= 0 && hex_value(p[2]) >= 0) {
+					c = (char)(hex_value(p[1]) << 4 |
+					    hex_value(p[2]));
 					p += 2;
 				} else if (c == '+')
 					c = ' ';

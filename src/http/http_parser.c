@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "http/http_parser.h"
+#include "util/hex.h"
 #include "util/xmalloc.h"
 
 static enum http_parse_rc
@@ -33,15 +34,6 @@ is_tchar(unsigned char c)
 	    c) != NULL);
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Percent-decodes src[0..n) into dst (n + 1 octets); -1 when malformed
  * or when it decodes to NUL. */
 static int
@@ -56,8 +48,8 @@ pct_decode(const char *src, size_t n, char *dst)
 		}
 		if (i + 2 >= n)
 			return -1;
-		int h = hexval((unsigned char)src[i + 1]);
-		int l = hexval((unsigned char)src[i + 2]);
+		int h = hex_value((unsigned char)src[i + 1]);
+		int l = hex_value((unsigned char)src[i + 2]);
 		if (h < 0 || l < 0 || (h == 0 && l == 0))
 			return -1;
 		dst[j++] = (char)(h << 4 | l);
@@ -293,8 +285,11 @@ parse_head(struct http_parsed *p, const char *data, size_t skip,
 			return rc;
 	if (nhost > 1 || (nhost == 0 && !p->http10))
 		return fail(p, 400, "host");
-	if (nhost == 1 && host_set(p, http_header_get(r, "Host"), host) < 0)
-		return fail(p, 400, "host");
+	if (nhost == 1) {
+		const char *v = http_header_get(r, "Host");
+		if (v == NULL || host_set(p, v, host) < 0)
+			return fail(p, 400, "host");
+	}
 	if (clen > HTTP_BODY_MAX)
 		return fail(p, 413, "body");
 	if (r->method == HTTP_POST && clen < 0)
@@ -315,9 +310,17 @@ http_parse(const char *data, size_t len, struct http_parsed *p)
 	    skip + 1 < len && data[skip + 1] == '\n')))
 		skip += data[skip] == '\r' ? 2 : 1;
 	if ((hlen = head_end(data + skip, len - skip)) == 0) {
-		lf = memchr(data + skip, '\n', len - skip);
-		if (lf == NULL && len - skip > HTTP_LINE_MAX)
-			return fail(p, 414, "request-line");
+		/* not whole: refuse a line over the limit already */
+		const char *s = data + skip, *end = data + len;
+		for (bool first = true; s < end; first = false) {
+			lf = memchr(s, '\n', (size_t)(end - s));
+			if ((size_t)((lf ? lf : end) - s) > HTTP_LINE_MAX + 1)
+				return first ? fail(p, 414, "request-line") :
+				    fail(p, 431, "header-line");
+			if (lf == NULL)
+				break;
+			s = lf + 1;
+		}
 		if (len > HTTP_HEAD_MAX)
 			return fail(p, 431, "header-section");
 		return HTTP_PARSE_MORE;
