@@ -28,7 +28,7 @@
  * optional: an empty value means unset (NULL). */
 enum conf_type { T_STR, T_PATH, T_BOOL, T_UINT, T_PORT, T_SIZE, T_QUOTA,
     T_DURATION, T_LISTEN, T_LEVEL, T_STRLIST, T_HOST, T_ADDR, T_HOSTPORT, T_DNS,
-    T_MILTERS, T_MACTION, T_STSMODE };
+    T_MILTERS, T_MACTION, T_STSMODE, T_ACMECHAL };
 
 struct conf_key {
 	const char	*name;
@@ -136,7 +136,7 @@ static const struct conf_key conf_keys[] = {
 	K(acme_email, T_STR, NULL),
 	K(acme_names, T_STRLIST, ""),
 	K(acme_ca_file, T_PATH, NULL),
-	K(acme_challenge, T_STR, "http-01"),
+	K(acme_challenge, T_ACMECHAL, "http-01"),
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -586,6 +586,16 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 		*sp = *v ? xstrdup(v) : NULL;
 		return 0;
 	}
+	case T_ACMECHAL: {
+		char **sp = field;
+		if (strcmp(v, "http-01") && strcmp(v, "tls-alpn-01")) {
+			*why = "expected http-01 or tls-alpn-01";
+			return -1;
+		}
+		free(*sp);
+		*sp = xstrdup(v);
+		return 0;
+	}
 	case T_LEVEL: {
 		char **sp = field;
 		if (strcmp(v, "debug") && strcmp(v, "info") &&
@@ -741,10 +751,6 @@ conf_parse(struct conf *c, const char *name, const char *text, size_t len,
 		free(line);
 	}
 	conf_check_listeners(c, name, &errs);
-	if (c->acme_challenge && strcmp(c->acme_challenge, "http-01") != 0 &&
-	    strcmp(c->acme_challenge, "tls-alpn-01") != 0)
-		buf_printf(&errs, "%s: acme_challenge: expected http-01 or "
-		    "tls-alpn-01\n", name);
 	if (errs.len > 0) {
 		errs.data[--errs.len] = '\0';	/* drop the last newline */
 		*error_r = buf_steal(&errs, NULL);
@@ -810,7 +816,7 @@ conf_free(struct conf **cp)
 		if (conf_keys[i].type == T_STR || conf_keys[i].type == T_PATH ||
 		    conf_keys[i].type == T_LEVEL || conf_keys[i].type == T_HOST ||
 		    conf_keys[i].type == T_ADDR || conf_keys[i].type == T_HOSTPORT ||
-		    conf_keys[i].type == T_DNS)
+		    conf_keys[i].type == T_DNS || conf_keys[i].type == T_ACMECHAL)
 			free(*(char **)((char *)c + conf_keys[i].offset));
 		if (conf_keys[i].type == T_STRLIST ||
 		    conf_keys[i].type == T_MILTERS) {
