@@ -222,6 +222,7 @@ on_hup(int signo, void *arg)
 	} else
 		tls_set_current(tls);
 	server_state_set_conf(c);	/* c lives while a bundle has it */
+	acme_wake();		/* the new acme_names, checked now */
 	queue_configure(c->queue_retry_base, c->queue_lifetime);
 	load_accounts(c, "hup");
 	load_dkim_keys(c, true);

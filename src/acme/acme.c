@@ -366,6 +366,16 @@ acme_start(const struct conf *c)
 }
 
 void
+acme_wake(void)
+{
+	if (!running)
+		return;
+	pthread_mutex_lock(&acme_lock);
+	pthread_cond_signal(&acme_cond);
+	pthread_mutex_unlock(&acme_lock);
+}
+
+void
 acme_stop(void)
 {
 	if (!running)

@@ -32,6 +32,8 @@ struct conf;
 void acme_init(const struct conf *c);
 /* After the privilege drop: starts the thread (files belong to run_as). */
 void acme_start(const struct conf *c);
+/* Checks now (SIGHUP: acme_names may have changed; a back-off wait ends). */
+void acme_wake(void);
 /* Stops and joins the thread (an order in flight is abandoned). */
 void acme_stop(void);
 

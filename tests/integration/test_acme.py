@@ -4,6 +4,7 @@ certificate served on 993 and 465 without a restart (openssl s_client)."""
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -96,6 +97,13 @@ def run_issue(challenge):
             answered = ("acme-challenge/.* status=200" if challenge == "http-01"
                         else "tls-alpn-01-answered")
             assert re.search(answered, tem.log_text()), answered
+            # the https listener serves it too
+            assert served_cert(tls_port)[0] == serial
+            # a reload keeps it and orders nothing (the names are covered)
+            tem.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: "server reloaded" in tem.log_text(), 30,
+                     "the reload")
+            assert check_served(tem, pebble) == serial
             # a restart keeps the certificate and orders nothing
             tem.restart()
             assert check_served(tem, pebble) == serial
