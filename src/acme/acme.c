@@ -355,12 +355,19 @@ acme_init(const struct conf *c)
 void
 acme_start(const struct conf *c)
 {
+	bool http01;
+
 	if (c->acme_names.n == 0)
 		return;
 	atomic_store(&stopping, false);
 	if (pthread_create(&acme_thread, NULL, acme_main, NULL) != 0)
 		log_fatal("acme: cannot start the thread");
 	running = true;
+	http01 = strcmp(c->acme_challenge, "http-01") == 0;
+	if (http01 ? c->http_listen.n == 0 : c->https_listen.n == 0)
+		log_warn("- acme no-listener challenge=%s need=%s port=%d",
+		    c->acme_challenge, http01 ? "http_listen" :
+		    "https_listen", http01 ? 80 : 443);
 	log_info("- acme started names=%d challenge=%s directory=%s",
 	    c->acme_names.n, c->acme_challenge, c->acme_directory);
 }
