@@ -34,6 +34,7 @@
 #include "serve.h"
 #include "version.h"
 #include "server/control.h"
+#include "server/sdnotify.h"
 #include "server/server.h"
 #include "server/state.h"
 #include "imap/imap_client.h"
@@ -201,12 +202,14 @@ on_hup(int signo, void *arg)
 
 	(void)signo;
 	(void)arg;
+	sdnotify_reloading();
 	if (conf_load(conf_file, false, &c, &err) < 0 ||
 	    sieve_stage_configure(c->sieve_before, &err) < 0) {
 		log_error("- server reload-failed error=\"%s\"", err);
 		free(err);
 		conf_free(&c);
 		server_state_unref(&old);
+		sdnotify_ready();	/* still serving, with the old config */
 		return;
 	}
 	if (!listeners_equal(old->conf, c) ||
@@ -228,6 +231,7 @@ on_hup(int signo, void *arg)
 	load_dkim_keys(c, true);
 	server_state_set_psl(psl_load(NULL));
 	log_info("- server reloaded config=%s", c->path);
+	sdnotify_ready();
 }
 
 static void
@@ -235,6 +239,7 @@ on_term(int signo, void *arg)
 {
 	(void)arg;
 	log_info("- server stopping signal=%s", strsignal(signo));
+	sdnotify_stopping();
 	loop_break(main_loop);
 }
 
@@ -390,9 +395,12 @@ serve_main(struct conf *c)
 	acme_start(c);
 	log_info("- server started version=%s hostname=%s pid=%d", TEM_VERSION,
 	    c->hostname, (int)getpid());
+	sdnotify_watchdog_start(main_loop);
+	sdnotify_ready();	/* bound, dropped, accepting */
 
 	loop_run(main_loop);
 
+	sdnotify_watchdog_stop();
 	control_stop(&control);
 	acme_stop();
 	server_stop(SHUTDOWN_GRACE_MS);

@@ -5,7 +5,8 @@
  * defensively (it has a fuzz target): every error names file:line, all
  * errors of a file are reported at once, and nothing is half-applied.
  * Relative paths are made relative to the config file's folder.
- * Defaults and the reason for each limit live in conf.c's table.
+ * Defaults, meanings and the reason for each limit live in the settings
+ * table, conf_keys.c.
  */
 #ifndef TEM_CONF_H
 #define TEM_CONF_H
@@ -13,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CONF_MAX_LISTEN 16
 
@@ -55,7 +57,7 @@ struct conf {
 	unsigned queue_retry_base;	/* seconds */
 	unsigned queue_lifetime;	/* seconds */
 
-	/* Limits beyond the SPEC table (documented in conf.c). */
+	/* Limits beyond the SPEC table (documented in conf_keys.c). */
 	unsigned smtp_max_recipients;
 	unsigned smtp_max_errors;
 	unsigned smtp_command_timeout;	/* seconds */
@@ -142,6 +144,11 @@ int conf_parse_milter(const char *s, struct sockaddr_storage *ss,
 /* The name of the i-th key of the settings table, NULL past the end (lets
  * the unit test check that it covers every key). */
 const char *conf_key_name(size_t i);
+
+/* The manual page tem.conf(5) in man(7) roff, from the settings table;
+ * and the key names alone, one a line (`tem man 5`, `tem man keys`). */
+void conf_man(FILE *f, const char *version);
+void conf_man_keys(FILE *f);
 
 /* Makes PATH absolute relative to the config's folder; malloc'd. */
 char *conf_path(const struct conf *c, const char *path);
