@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "acme/acme.h"
 #include "auth/accounts.h"
 #include "auth/resolve.h"
 #include "conf/conf.h"
@@ -224,6 +225,7 @@ on_hup(int signo, void *arg)
 	} else
 		tls_set_current(tls);
 	server_state_set_conf(c);	/* c lives while a bundle has it */
+	acme_wake();		/* the new acme_names, checked now */
 	queue_configure(c->queue_retry_base, c->queue_lifetime);
 	load_accounts(c, "hup");
 	load_dkim_keys(c, true);
@@ -357,6 +359,7 @@ serve_main(struct conf *c)
 	msg_check_register(&policy_check_sign);
 	if (sieve_stage_configure(c->sieve_before, &err) < 0)
 		log_fatal("sieve_before: %s", err);
+	acme_init(c);		/* its http-01 route, before loops run */
 	if (bind_all(c) < 0)
 		return 1;
 	tls = tls_server_new(c, &err);
@@ -389,6 +392,7 @@ serve_main(struct conf *c)
 	/* after queue_init: its lock says no other server uses data_dir */
 	control = control_start(main_loop, c->data_dir, control_reload);
 	server_start();
+	acme_start(c);
 	log_info("- server started version=%s hostname=%s pid=%d", TEM_VERSION,
 	    c->hostname, (int)getpid());
 	sdnotify_watchdog_start(main_loop);
@@ -398,6 +402,7 @@ serve_main(struct conf *c)
 
 	sdnotify_watchdog_stop();
 	control_stop(&control);
+	acme_stop();
 	server_stop(SHUTDOWN_GRACE_MS);
 	mta_engine_stop();
 	queue_shutdown();

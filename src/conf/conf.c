@@ -399,17 +399,6 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 		*why = "expected tempfail, accept or reject";
 		return -1;
 	}
-	case T_STSMODE: {
-		static const char *const names[] = { "none", "testing",
-		    "enforce" };
-		for (unsigned i = 0; i < 3; i++)
-			if (strcmp(v, names[i]) == 0) {
-				*(unsigned *)field = i;
-				return 0;
-			}
-		*why = "expected none, testing or enforce";
-		return -1;
-	}
 	case T_MILTERS:
 	case T_STRLIST: {
 		struct conf_strlist *l = field;
@@ -469,6 +458,27 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 		free(fwd);
 		free(*sp);
 		*sp = *v ? xstrdup(v) : NULL;
+		return 0;
+	}
+	case T_STSMODE: {
+		static const char *const names[] = { "none", "testing",
+		    "enforce" };
+		for (unsigned i = 0; i < 3; i++)
+			if (strcmp(v, names[i]) == 0) {
+				*(unsigned *)field = i;
+				return 0;
+			}
+		*why = "expected none, testing or enforce";
+		return -1;
+	}
+	case T_ACMECHAL: {
+		char **sp = field;
+		if (strcmp(v, "http-01") && strcmp(v, "tls-alpn-01")) {
+			*why = "expected http-01 or tls-alpn-01";
+			return -1;
+		}
+		free(*sp);
+		*sp = xstrdup(v);
 		return 0;
 	}
 	case T_LEVEL: {
@@ -694,7 +704,7 @@ conf_free(struct conf **cp)
 		if (conf_keys[i].type == T_STR || conf_keys[i].type == T_PATH ||
 		    conf_keys[i].type == T_LEVEL || conf_keys[i].type == T_HOST ||
 		    conf_keys[i].type == T_ADDR || conf_keys[i].type == T_HOSTPORT ||
-		    conf_keys[i].type == T_DNS)
+		    conf_keys[i].type == T_DNS || conf_keys[i].type == T_ACMECHAL)
 			free(*(char **)((char *)c + conf_keys[i].offset));
 		if (conf_keys[i].type == T_STRLIST ||
 		    conf_keys[i].type == T_MILTERS) {

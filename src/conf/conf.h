@@ -88,6 +88,12 @@ struct conf {
 	/* Sieve (msg/sieve_stage.h): a global script run before each
 	 * user's at delivery (NULL: none), compiled at start and reload. */
 	char	*sieve_before;
+	/* ACME (src/acme): empty acme_names = off. */
+	char	*acme_directory;
+	char	*acme_email;		/* NULL: no contact */
+	struct conf_strlist acme_names;
+	char	*acme_ca_file;		/* NULL: the system store only */
+	char	*acme_challenge;	/* "http-01" or "tls-alpn-01" */
 };
 
 /* milter_default_action: what a filter that is down, slow or garbled

@@ -236,6 +236,34 @@ const struct conf_key conf_keys[] = {
 	    "The password sent to rspamd_controller; unset: none.",
 	    "s3cret"),
 #undef CONF_AREA
+#define CONF_AREA "Certificates by ACME"
+	K(acme_names, T_STRLIST, "",
+	    "The names of the certificate tem orders by ACME (RFC 8555) and "
+	    "renews 30 days before it expires (a third of its life when it "
+	    "lives under 90 days), with retries from 1 minute doubling to 6 "
+	    "hours. Empty: ACME is off. `tem setup` fills it with the host "
+	    "name and each domain's mail., autoconfig. and mta-sts. names. "
+	    "Once issued, the certificate (kept under data_dir/acme) "
+	    "replaces tls_cert_file on every listener, without a restart.",
+	    "mx.example.com, mail.example.com, mta-sts.example.com"),
+	K(acme_directory, T_STR,
+	    "https://acme-v02.api.letsencrypt.org/directory",
+	    "The ACME directory URL of the certificate authority.",
+	    "https://acme-staging-v02.api.letsencrypt.org/directory"),
+	K(acme_email, T_STR, NULL,
+	    "The contact address of the ACME account (the CA's expiry "
+	    "warnings go there); unset: none.",
+	    "hostmaster@example.com"),
+	K(acme_challenge, T_ACMECHAL, "http-01",
+	    "How the CA checks that tem answers for the names: http-01 (needs "
+	    "http_listen on port 80) or tls-alpn-01 (RFC 8737, needs "
+	    "https_listen on port 443).",
+	    "tls-alpn-01"),
+	K(acme_ca_file, T_PATH, NULL,
+	    "Extra trust for the CA's HTTPS, on top of the system store: "
+	    "for a test CA such as pebble; unset: the system store only.",
+	    "/etc/tem/test-ca.pem"),
+#undef CONF_AREA
 };
 
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
@@ -253,6 +281,7 @@ conf_type_name(enum conf_type t)
 		[T_DNS] = "address[:port]", [T_MILTERS] = "milter list",
 		[T_MACTION] = "tempfail, accept or reject",
 		[T_STSMODE] = "none, testing or enforce",
+		[T_ACMECHAL] = "http-01 or tls-alpn-01",
 	};
 
 	_Static_assert(sizeof(names) / sizeof(names[0]) == T_NTYPES,

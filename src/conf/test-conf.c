@@ -137,6 +137,19 @@ static const struct key_case keys[] = {
 	    "10m", "600", { "-1", NULL } },
 	{ "sieve_before", R_STR, F(sieve_before), "(null)", "before.sieve",
 	    "/etc/tem/before.sieve", { "", NULL } },
+	{ "acme_directory", R_STR, F(acme_directory),
+	    "https://acme-v02.api.letsencrypt.org/directory",
+	    "https://127.0.0.1:14000/dir", "https://127.0.0.1:14000/dir",
+	    { NULL } },
+	{ "acme_email", R_STR, F(acme_email), "(null)", "hostmaster@a.test",
+	    "hostmaster@a.test", { NULL } },
+	{ "acme_names", R_LIST, F(acme_names), "", "mx.a.test, mail.a.test",
+	    "mx.a.test,mail.a.test", { "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,"
+	    "16,17", NULL } },
+	{ "acme_ca_file", R_STR, F(acme_ca_file), "(null)", "pebble.pem",
+	    "/etc/tem/pebble.pem", { "", NULL } },
+	{ "acme_challenge", R_STR, F(acme_challenge), "http-01",
+	    "tls-alpn-01", "tls-alpn-01", { "dns-01", "HTTP-01", "", NULL } },
 };
 #define NCASES (sizeof(keys) / sizeof(keys[0]))
 
