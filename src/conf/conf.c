@@ -21,6 +21,7 @@
 #include "conf/conf.h"
 #include "dns/dns_rr.h"
 #include "util/buf.h"
+#include "util/cidr.h"
 #include "util/xmalloc.h"
 
 /* T_HOST: a DNS name; T_ADDR: a numeric IP; T_HOSTPORT: host[:port] or
@@ -28,7 +29,7 @@
  * optional: an empty value means unset (NULL). */
 enum conf_type { T_STR, T_PATH, T_BOOL, T_UINT, T_PORT, T_SIZE, T_QUOTA,
     T_DURATION, T_LISTEN, T_LEVEL, T_STRLIST, T_HOST, T_ADDR, T_HOSTPORT, T_DNS,
-    T_MILTERS, T_MACTION };
+    T_MILTERS, T_MACTION, T_CIDRS };
 
 struct conf_key {
 	const char	*name;
@@ -114,6 +115,11 @@ static const struct conf_key conf_keys[] = {
 	 * limits are sieve.h's defaults: 100,000 steps, 4 redirects and 32
 	 * actions per run, 1 MiB of body searched. */
 	K(sieve_before, T_PATH, NULL),
+	/* Who may read /metrics on http_listen/https_listen: addresses or
+	 * CIDR networks (at most 16); anyone else gets 403. Loopback by
+	 * default: the numbers tell an attacker how busy and how full the
+	 * server is. */
+	K(metrics_allow, T_CIDRS, "127.0.0.1, ::1"),
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -491,6 +497,7 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 		*why = "expected tempfail, accept or reject";
 		return -1;
 	}
+	case T_CIDRS:
 	case T_MILTERS:
 	case T_STRLIST: {
 		struct conf_strlist *l = field;
@@ -514,6 +521,15 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 					*why = "expected inet:HOST:PORT, "
 					    "inet6:HOST:PORT or unix:/PATH "
 					    "(HOST numeric or localhost)";
+					return -1;
+				}
+			}
+			if (k->type == T_CIDRS) {
+				struct cidr cidr;
+				if (cidr_parse(tok, &cidr) < 0) {
+					*why = "expected addresses or networks "
+					    "such as 127.0.0.1, ::1, "
+					    "192.0.2.0/24";
 					return -1;
 				}
 			}
@@ -775,7 +791,8 @@ conf_free(struct conf **cp)
 		    conf_keys[i].type == T_DNS)
 			free(*(char **)((char *)c + conf_keys[i].offset));
 		if (conf_keys[i].type == T_STRLIST ||
-		    conf_keys[i].type == T_MILTERS) {
+		    conf_keys[i].type == T_MILTERS ||
+		    conf_keys[i].type == T_CIDRS) {
 			struct conf_strlist *l = (void *)((char *)c +
 			    conf_keys[i].offset);
 			for (int j = 0; j < l->n; j++)

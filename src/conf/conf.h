@@ -82,6 +82,9 @@ struct conf {
 	/* Sieve (msg/sieve_stage.h): a global script run before each
 	 * user's at delivery (NULL: none), compiled at start and reload. */
 	char	*sieve_before;
+	/* Who may read /metrics: addresses or CIDRs (util/cidr.h), checked
+	 * at load. */
+	struct conf_strlist metrics_allow;
 };
 
 /* milter_default_action: what a filter that is down, slow or garbled

@@ -39,6 +39,24 @@ enum { MX_PASS, MX_FAIL, MX_SOFTFAIL, MX_NEUTRAL, MX_NONE, MX_TEMPERROR,
 /* commit latency: which committer */
 enum { MC_MAILDIR, MC_QUEUE };
 
+/* enum service (server/server.h) to the protocol and TLS service labels:
+ * SMTP, SUBMISSION, SUBMISSIONS, IMAP, IMAPS, POP3, POP3S, MANAGESIEVE
+ * are 0..7 (server.c asserts it); anything after is HTTP. */
+static inline unsigned
+metrics_proto(int svc)
+{
+	static const unsigned char p[] = { MP_SMTP, MP_SUBMISSION,
+	    MP_SUBMISSION, MP_IMAP, MP_IMAP, MP_POP3, MP_POP3,
+	    MP_MANAGESIEVE };
+	return svc >= 0 && svc < 8 ? p[svc] : MP_HTTP;
+}
+
+static inline unsigned
+metrics_tls_service(int svc)
+{
+	return svc >= 0 && svc < 8 ? (unsigned)svc : MT_HTTPS;
+}
+
 extern struct metric metrics_tem[M_COUNT];
 
 #define METRIC_INC(id, i)	metric_add(&metrics_tem[id], (i), 1)
