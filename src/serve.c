@@ -36,6 +36,8 @@
 #include "server/server.h"
 #include "server/state.h"
 #include "imap/imap_client.h"
+#include "http/http_session.h"
+#include "http/http_metrics.h"
 #include "managesieve/managesieve_session.h"
 #include "pop3/pop3_session.h"
 #include "smtp/smtp_session.h"
@@ -177,11 +179,11 @@ listeners_equal(const struct conf *a, const struct conf *b)
 	const struct conf_listen_list *la[] = { &a->smtp_listen,
 	    &a->submission_listen, &a->submissions_listen, &a->imap_listen,
 	    &a->imaps_listen, &a->pop3_listen, &a->pop3s_listen,
-	    &a->managesieve_listen };
+	    &a->managesieve_listen, &a->http_listen, &a->https_listen };
 	const struct conf_listen_list *lb[] = { &b->smtp_listen,
 	    &b->submission_listen, &b->submissions_listen, &b->imap_listen,
 	    &b->imaps_listen, &b->pop3_listen, &b->pop3s_listen,
-	    &b->managesieve_listen };
+	    &b->managesieve_listen, &b->http_listen, &b->https_listen };
 
 	for (size_t i = 0; i < sizeof(la) / sizeof(la[0]); i++)
 		if (memcmp(la[i], lb[i], sizeof(*la[i])) != 0)
@@ -248,6 +250,8 @@ bind_all(const struct conf *c)
 		{ SVC_POP3, &c->pop3_listen },
 		{ SVC_POP3S, &c->pop3s_listen },
 		{ SVC_MANAGESIEVE, &c->managesieve_listen },
+		{ SVC_HTTP, &c->http_listen },
+		{ SVC_HTTPS, &c->https_listen },
 	};
 	char *err = NULL;
 	int n = 0;
@@ -341,6 +345,10 @@ serve_main(struct conf *c)
 	server_set_accept(SVC_POP3, pop3_accept);
 	server_set_accept(SVC_POP3S, pop3_accept);
 	server_set_accept(SVC_MANAGESIEVE, ms_accept);
+	server_set_accept(SVC_HTTP, http_accept);
+	server_set_accept(SVC_HTTPS, http_accept);
+	http_routes_builtin();
+	http_metrics_init();	/* before the committers time anything */
 	/* the checks stage, in this order (msg/check.h) */
 	msg_check_register(&policy_check_auth);
 	msg_check_register(&policy_check_sign);
@@ -393,6 +401,7 @@ serve_main(struct conf *c)
 	spam_learn_stop();	/* after the last IMAP command */
 	mbox_shutdown();
 	mbox_acl_shutdown();
+	http_metrics_free();
 	loop_timer_free(&accounts_timer);
 	loop_signal_free(&sterm);
 	loop_signal_free(&sint);

@@ -29,7 +29,7 @@
  * optional: an empty value means unset (NULL). */
 enum conf_type { T_STR, T_PATH, T_BOOL, T_UINT, T_PORT, T_SIZE, T_QUOTA,
     T_DURATION, T_LISTEN, T_LEVEL, T_STRLIST, T_HOST, T_ADDR, T_HOSTPORT, T_DNS,
-    T_MILTERS, T_MACTION, T_CIDRS };
+    T_MILTERS, T_MACTION, T_STSMODE, T_CIDRS };
 
 struct conf_key {
 	const char	*name;
@@ -52,6 +52,13 @@ static const struct conf_key conf_keys[] = {
 	K(pop3_listen, T_LISTEN, ""),
 	K(pop3s_listen, T_LISTEN, ""),
 	K(managesieve_listen, T_LISTEN, ""),	/* 4190 by convention */
+	/* HTTP: autoconfig, MTA-STS policy, ACME http-01, /metrics,
+	 * /healthz; 80 and 443 by convention; https with tls_cert_file */
+	K(http_listen, T_LISTEN, ""),
+	K(https_listen, T_LISTEN, ""),
+	/* the MTA-STS policy's mode (none, testing or enforce): testing
+	 * until TLS-RPT reports show every sender gets through */
+	K(mta_sts_mode, T_STSMODE, "testing"),
 	K(tls_cert_file, T_PATH, NULL),
 	K(tls_key_file, T_PATH, NULL),
 	K(message_size_limit, T_SIZE, "50M"),
@@ -495,6 +502,17 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 				return 0;
 			}
 		*why = "expected tempfail, accept or reject";
+		return -1;
+	}
+	case T_STSMODE: {
+		static const char *const names[] = { "none", "testing",
+		    "enforce" };
+		for (unsigned i = 0; i < 3; i++)
+			if (strcmp(v, names[i]) == 0) {
+				*(unsigned *)field = i;
+				return 0;
+			}
+		*why = "expected none, testing or enforce";
 		return -1;
 	}
 	case T_CIDRS:

@@ -38,6 +38,10 @@ struct conf {
 				submissions_listen, imap_listen, imaps_listen,
 				pop3_listen, pop3s_listen,
 				managesieve_listen;
+	/* HTTP (src/http): http_listen plain, https_listen implicit TLS
+	 * with the server's certificate. */
+	struct conf_listen_list http_listen, https_listen;
+	unsigned mta_sts_mode;		/* enum conf_mta_sts_mode */
 	char	*tls_cert_file;		/* NULL: self-signed in data_dir */
 	char	*tls_key_file;
 	uint64_t message_size_limit;
@@ -93,6 +97,13 @@ enum conf_milter_action {
 	CONF_MILTER_TEMPFAIL,	/* 451 4.7.1 to the client */
 	CONF_MILTER_ACCEPT,	/* the filter is skipped for the session */
 	CONF_MILTER_REJECT,	/* 550 5.7.1 */
+};
+
+/* mta_sts_mode: the mode of the MTA-STS policy served (RFC 8461 5). */
+enum conf_mta_sts_mode {
+	CONF_MTA_STS_NONE,
+	CONF_MTA_STS_TESTING,
+	CONF_MTA_STS_ENFORCE,
 };
 
 /*

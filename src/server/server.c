@@ -53,7 +53,7 @@ _Static_assert(SVC_SMTP == 0 && SVC_SUBMISSIONS == 2 && SVC_IMAPS == 4 &&
 
 static const char *const svc_names[SVC_COUNT] = {
 	"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s",
-	"managesieve"
+	"managesieve", "http", "https"
 };
 
 static struct server_thread threads[MAX_THREADS];
@@ -506,7 +506,7 @@ void
 server_refuse(int fd, enum service svc, const char *line)
 {
 	bool tls_first = svc == SVC_SUBMISSIONS || svc == SVC_IMAPS ||
-	    svc == SVC_POP3S;
+	    svc == SVC_POP3S || svc == SVC_HTTPS;
 
 	/* the socket is new and its buffer empty: the write cannot block */
 	if (!tls_first && write(fd, line, strlen(line)) < 0) {
