@@ -16,6 +16,7 @@
 
 #include "auth/accounts.h"
 #include "cli/cli_dkim.h"
+#include "cli/cli_records.h"
 #include "conf/conf.h"
 #include "policy/dkim.h"
 #include "policy/dkim_keys.h"
@@ -274,6 +275,7 @@ cli_dns_records(const struct conf *c, int argc, char **argv)
 	r = put_dkim(c, d, &out);
 	buf_printf(&out, "_dmarc.%s. IN TXT \"v=DMARC1; p=quarantine; "
 	    "adkim=s; aspf=s\"\n", d);
+	records_services(c, d, &out);
 	if (r == 0 && (fwrite(out.data, 1, out.len, stdout) != out.len ||
 	    fflush(stdout) != 0))
 		r = fail(1, xstrdup("cannot print the records"));

@@ -80,12 +80,11 @@ http_dispatch(const struct http_request *req, struct http_response *resp)
 	}
 	if (!(r->methods & req->method)) {
 		http_error_body(resp, 405);
-		buf_puts(&resp->headers, "Allow: ");
-		buf_puts(&resp->headers, r->methods & HTTP_GET ?
-		    "GET, HEAD" : "HEAD");
-		if (r->methods & HTTP_POST)
-			buf_puts(&resp->headers, ", POST");
-		buf_puts(&resp->headers, "\r\n");
+		buf_printf(&resp->headers, "Allow: %s%s%s\r\n",
+		    r->methods & HTTP_GET ? "GET, " : "",
+		    r->methods & HTTP_HEAD ? "HEAD" : "",
+		    r->methods & HTTP_POST ? (r->methods & HTTP_HEAD ?
+		    ", POST" : "POST") : "");
 		return;
 	}
 	r->fn(req, resp, r->arg);
