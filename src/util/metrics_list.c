@@ -42,7 +42,7 @@ struct metric metrics_tem[M_COUNT] = {
 	    NULL, NULL),
 	[M_SESSIONS] = C("tem_sessions_total", "Sessions accepted, by "
 	    "protocol.", "protocol", protos),
-	[M_SESSIONS_OPEN] = G("tem_sessions", "Sessions open now, by "
+	[M_SESSIONS_OPEN] = G("tem_sessions_open", "Sessions open now, by "
 	    "protocol.", "protocol", protos),
 	[M_MSG_RECEIVED] = C("tem_messages_received_total", "Messages "
 	    "accepted with 250 (SMTP and submission).", NULL, NULL),
