@@ -15,7 +15,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from temserver import TemServer, free_port, tem_bin, wait_for  # noqa: E402
+from temserver import (TemServer, free_port, insecure_tls_context,  # noqa
+                        tem_bin, wait_for)  # noqa: E402
 
 ALICE = ("alice@a.test", "alice-Secret-1")
 MSG = "From: <x@remote.test>\r\nTo: <alice@a.test>\r\nSubject: m\r\n\r\nhi\r\n"
@@ -64,7 +65,7 @@ def total(fams, family):
 @pytest.fixture(scope="module")
 def tem():
     dead = free_port()              # nothing listens: remote mail defers
-    with TemServer(services=("smtp", "submission", "imap", "pop3", "http"),
+    with TemServer(services=("smtp", "submission", "imap", "imaps", "pop3", "http"),
                    extra_conf={"relay_host": "127.0.0.1:%d" % dead,
                                "auth_allow_cleartext": "yes",
                                "metrics_allow": "127.0.0.1, ::1"}) as t:
@@ -94,6 +95,20 @@ def test_counters_follow_traffic(tem):
         c.sendmail("x@remote.test", [ALICE[0]], MSG)
         code, _ = c.mail("x@remote.test", ["SIZE=999999999999"])
         assert code == 552
+    # TLS: a STARTTLS that works, an implicit-TLS port fed garbage
+    with smtplib.SMTP("127.0.0.1", tem.ports["smtp"], timeout=30) as c:
+        c.starttls(context=insecure_tls_context())
+        c.ehlo("client.remote.test")
+    g = socket.create_connection(("127.0.0.1", tem.ports["imaps"]),
+                                 timeout=10)
+    g.sendall(b"this is not a TLS ClientHello\r\n" * 8)
+    try:
+        g.recv(4096)                # an alert, or a reset
+    except OSError:
+        pass
+    g.close()
+    wait_for(lambda: "imap tls-failed" in tem.log_text(),
+             what="the failed handshake")
     # submission: one message for a remote address (queued, deferred)
     with smtplib.SMTP("127.0.0.1", tem.ports["submission"], timeout=30) as c:
         c.ehlo("client")
@@ -124,12 +139,14 @@ def test_counters_follow_traffic(tem):
     assert moved("tem_messages_delivered", where="local") == 1
     assert moved("tem_messages_deferred") >= 1
     assert moved("tem_sessions", "tem_sessions_total",
-                 protocol="smtp") >= 1
+                 protocol="smtp") >= 2
     assert moved("tem_sessions", "tem_sessions_total",
                  protocol="submission") == 1
-    assert moved("tem_sessions", "tem_sessions_total", protocol="imap") == 2
+    assert moved("tem_sessions", "tem_sessions_total", protocol="imap") == 3
     assert moved("tem_sessions", "tem_sessions_total", protocol="pop3") == 1
     assert moved("tem_sessions", "tem_sessions_total", protocol="http") >= 1
+    assert moved("tem_tls_handshakes", service="smtp") == 1
+    assert moved("tem_tls_handshake_failures", service="imaps") == 1
     assert moved("tem_auth_failures", protocol="imap") == 1
     assert moved("tem_auth_successes", protocol="imap") == 1
     assert moved("tem_auth_successes", protocol="pop3") == 1
@@ -151,6 +168,26 @@ def test_counters_follow_traffic(tem):
     # the sessions are over (the scraping one is open)
     assert wait_for(lambda: value(scrape(tem)[0], "tem_sessions_open",
                                   protocol="imap") == 0, what="imap gauge")
+
+
+def test_bounce_counted():
+    """A remote message that outlives queue_lifetime: deferred, then one
+    DSN made."""
+    dead = free_port()
+    with TemServer(services=("submission", "http"),
+                   extra_conf={"relay_host": "127.0.0.1:%d" % dead,
+                               "auth_allow_cleartext": "yes",
+                               "queue_lifetime": "2s"}) as t:
+        with smtplib.SMTP("127.0.0.1", t.ports["submission"],
+                          timeout=30) as c:
+            c.login(*ALICE)
+            c.sendmail(ALICE[0], ["far@remote.test"], "Subject: b\r\n\r\nb\r\n")
+        wait_for(lambda: t.maildir_messages(ALICE[0]), timeout=60,
+                 what="the bounce")
+        fams, _ = scrape(t)
+        assert value(fams, "tem_messages_bounced") == 1
+        assert value(fams, "tem_messages_deferred") >= 1
+        assert value(fams, "tem_messages_delivered", where="local") == 1
 
 
 def test_not_allowed_gets_403():
