@@ -5,6 +5,7 @@
  * Trust: internal; renders only names and values fixed in the table.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,15 +125,17 @@ metric_value(const struct metric *m, unsigned i)
 	return v;
 }
 
-int
-metrics_escape(struct buf *b, const char *s)
+/* Label values escape \ " and newline; HELP text only \ and newline
+ * (format 0.0.4). */
+static int
+escape(struct buf *b, const char *s, bool quote)
 {
 	int rc = 0;
 
 	for (; *s && rc == 0; s++) {
 		if (*s == '\\')
 			rc = buf_puts(b, "\\\\");
-		else if (*s == '"')
+		else if (*s == '"' && quote)
 			rc = buf_puts(b, "\\\"");
 		else if (*s == '\n')
 			rc = buf_puts(b, "\\n");
@@ -142,21 +145,10 @@ metrics_escape(struct buf *b, const char *s)
 	return rc;
 }
 
-/* HELP text: only \ and newline are escaped (0.0.4). */
-static int
-help_escape(struct buf *b, const char *s)
+int
+metrics_escape(struct buf *b, const char *s)
 {
-	int rc = 0;
-
-	for (; *s && rc == 0; s++) {
-		if (*s == '\\')
-			rc = buf_puts(b, "\\\\");
-		else if (*s == '\n')
-			rc = buf_puts(b, "\\n");
-		else
-			rc = buf_putc(b, *s);
-	}
-	return rc;
+	return escape(b, s, true);
 }
 
 /* name{label="value"[,le="x"]} with the label part only when there is
@@ -233,7 +225,7 @@ metrics_render(struct buf *b, const struct metric *tab, size_t n)
 		unsigned nv = nvalues(m);
 
 		rc |= buf_printf(b, "# HELP %s ", m->name);
-		rc |= help_escape(b, m->help);
+		rc |= escape(b, m->help, false);
 		rc |= buf_printf(b, "\n# TYPE %s %s\n", m->name,
 		    types[m->type]);
 		for (unsigned i = 0; i < nv; i++) {
