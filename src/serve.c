@@ -39,6 +39,7 @@
 #include "server/state.h"
 #include "imap/imap_client.h"
 #include "http/http_session.h"
+#include "http/http_metrics.h"
 #include "managesieve/managesieve_session.h"
 #include "pop3/pop3_session.h"
 #include "smtp/smtp_session.h"
@@ -354,6 +355,7 @@ serve_main(struct conf *c)
 	server_set_accept(SVC_HTTP, http_accept);
 	server_set_accept(SVC_HTTPS, http_accept);
 	http_routes_builtin();
+	http_metrics_init();	/* before the committers time anything */
 	/* the checks stage, in this order (msg/check.h) */
 	msg_check_register(&policy_check_auth);
 	msg_check_register(&policy_check_sign);
@@ -412,6 +414,7 @@ serve_main(struct conf *c)
 	spam_learn_stop();	/* after the last IMAP command */
 	mbox_shutdown();
 	mbox_acl_shutdown();
+	http_metrics_free();
 	loop_timer_free(&accounts_timer);
 	loop_signal_free(&sterm);
 	loop_signal_free(&sint);

@@ -22,6 +22,7 @@
 #include "conf/conf_keys.h"
 #include "dns/dns_rr.h"
 #include "util/buf.h"
+#include "util/cidr.h"
 #include "util/xmalloc.h"
 
 #define NKEYS conf_nkeys
@@ -399,6 +400,7 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 		*why = "expected tempfail, accept or reject";
 		return -1;
 	}
+	case T_CIDRS:
 	case T_MILTERS:
 	case T_STRLIST: {
 		struct conf_strlist *l = field;
@@ -422,6 +424,15 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 					*why = "expected inet:HOST:PORT, "
 					    "inet6:HOST:PORT or unix:/PATH "
 					    "(HOST numeric or localhost)";
+					return -1;
+				}
+			}
+			if (k->type == T_CIDRS) {
+				struct cidr cidr;
+				if (cidr_parse(tok, &cidr) < 0) {
+					*why = "expected addresses or networks "
+					    "such as 127.0.0.1, ::1, "
+					    "192.0.2.0/24";
 					return -1;
 				}
 			}
@@ -707,7 +718,8 @@ conf_free(struct conf **cp)
 		    conf_keys[i].type == T_DNS || conf_keys[i].type == T_ACMECHAL)
 			free(*(char **)((char *)c + conf_keys[i].offset));
 		if (conf_keys[i].type == T_STRLIST ||
-		    conf_keys[i].type == T_MILTERS) {
+		    conf_keys[i].type == T_MILTERS ||
+		    conf_keys[i].type == T_CIDRS) {
 			struct conf_strlist *l = (void *)((char *)c +
 			    conf_keys[i].offset);
 			for (int j = 0; j < l->n; j++)

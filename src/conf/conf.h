@@ -94,6 +94,9 @@ struct conf {
 	struct conf_strlist acme_names;
 	char	*acme_ca_file;		/* NULL: the system store only */
 	char	*acme_challenge;	/* "http-01" or "tls-alpn-01" */
+	/* Who may read /metrics: addresses or CIDRs (util/cidr.h), checked
+	 * at load. */
+	struct conf_strlist metrics_allow;
 };
 
 /* milter_default_action: what a filter that is down, slow or garbled

@@ -185,6 +185,12 @@ const struct conf_key conf_keys[] = {
 	    "3d"),
 #undef CONF_AREA
 #define CONF_AREA "HTTP services"
+	K(metrics_allow, T_CIDRS, "127.0.0.1, ::1",
+	    "Who may read /metrics on http_listen and https_listen: addresses "
+	    "or CIDR networks (at most 16); anyone else gets 403. Loopback by "
+	    "default: the numbers tell an attacker how busy and how full the "
+	    "server is.",
+	    "127.0.0.1, ::1, 192.0.2.0/24"),
 	K(mta_sts_mode, T_STSMODE, "testing",
 	    "The mode of the MTA-STS policy (RFC 8461) that each local "
 	    "domain's mta-sts name serves over HTTPS: testing (senders report failures but deliver) until "
@@ -282,6 +288,7 @@ conf_type_name(enum conf_type t)
 		[T_MACTION] = "tempfail, accept or reject",
 		[T_STSMODE] = "none, testing or enforce",
 		[T_ACMECHAL] = "http-01 or tls-alpn-01",
+		[T_CIDRS] = "list of addresses or networks (CIDR)",
 	};
 
 	_Static_assert(sizeof(names) / sizeof(names[0]) == T_NTYPES,
