@@ -1,14 +1,18 @@
 # tem - build, run and test. See README.md.
 #
-#   make          build build/tem (no installs)
+#   make          build build/tem and its manual pages (no installs)
+#   make man      build/man/tem.8 and tem.conf.5, printed by `tem man`
 #   make run      install what is missing, build, start a development server
 #   make test     install what is missing, build (ASan+UBSan), run every test
 #   make fuzz     build the libFuzzer targets under build/fuzz/
 #   make fuzz-long  run each 10 minutes, growing fuzz/corpus/ (nightly)
 #   make bench    run the benchmarks in bench/ (installs Postfix/Dovecot peers)
+#   make install  PREFIX=/usr/local DESTDIR= : binary, unit, config, user
+#   make uninstall  what install put, never the config or data_dir
+#   make deb      build/tem_VERSION_ARCH.deb (scripts/mkdeb.sh)
 
 CC      ?= cc
-PKGS    := libevent libevent_openssl libevent_pthreads openssl sqlite3 libunbound libcrypt zlib
+PKGS    := libevent libevent_openssl libevent_pthreads openssl sqlite3 libunbound libcrypt zlib libsystemd libcurl jansson
 WARN    := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 \
            -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wcast-qual \
            -Wnull-dereference -Wimplicit-fallthrough
@@ -42,10 +46,25 @@ FUZZFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
 FUZZOBJS := $(LIBSRCS:%.c=$(FUZZDIR)/obj/%.o)
 FUZZBINS := $(FUZZSRCS:fuzz/%.c=$(FUZZDIR)/%)
 
-.PHONY: all run test fuzz fuzz-long bench deps deps-test clean unit
+.PHONY: all man run test fuzz fuzz-long bench deps deps-test clean unit install uninstall deb
 # Objects made through pattern chains are kept, not deleted as intermediates.
 .SECONDARY:
-all: build/tem
+all: build/tem man
+
+# The manual pages come from the tables the program runs on (the command
+# table and the settings table), so they are made by the program itself.
+MANPAGES := build/man/tem.8 build/man/tem.conf.5
+man: $(MANPAGES)
+
+build/man/tem.8: build/tem
+	@mkdir -p $(dir $@)
+	@echo "  MAN     $@"
+	$(Q)build/tem man 8 > $@.tmp && mv $@.tmp $@
+
+build/man/tem.conf.5: build/tem
+	@mkdir -p $(dir $@)
+	@echo "  MAN     $@"
+	$(Q)build/tem man 5 > $@.tmp && mv $@.tmp $@
 
 # V=1 shows the full commands.
 ifeq ($(V),1)
@@ -113,12 +132,55 @@ $(ASANDIR)/tests/eio-shim.so: tests/shim/eio_shim.c
 	$(Q)$(CC) -std=c17 -O1 -g -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
 
 test: deps-test
-	@$(MAKE) --no-print-directory build/tem $(ASANDIR)/tem $(TESTBINS) $(FUZZBINS) $(ASANDIR)/tests/eio-shim.so
+	@$(MAKE) --no-print-directory build/tem $(MANPAGES) $(ASANDIR)/tem $(TESTBINS) $(FUZZBINS) $(ASANDIR)/tests/eio-shim.so
 	@sh tests/run.sh
 
 bench: deps-test
 	@$(MAKE) --no-print-directory build/tem
 	@sh bench/run.sh
+
+# Install. The binary goes to sbin (Debian policy: daemons and programs
+# for the administrator; every tem command but `sieve test` needs root).
+# The config is always /etc/tem (tem's built-in default path); the unit
+# goes where systemd looks for PREFIX (/lib for /usr, as Debian packages).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SBINDIR := $(PREFIX)/sbin
+MANDIR  := $(PREFIX)/share/man
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+CONFDIR := /etc/tem
+DATADIR := /var/lib/tem
+# The man pages, if made: a target that makes them may be named here.
+MANPAGES ?= $(wildcard build/man/tem.8 build/man/tem.conf.5)
+INSTALL ?= install
+
+install: build/tem $(MANPAGES)
+	$(INSTALL) -d -m 755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR)
+	$(INSTALL) -m 755 build/tem $(DESTDIR)$(SBINDIR)/tem
+	@# the unit names the binary where this PREFIX put it
+	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/tem.service.in >$(DESTDIR)$(UNITDIR)/tem.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/tem.service
+	@# the config only if absent: it is the administrator's from then on
+	[ -e $(DESTDIR)$(CONFDIR)/tem.conf ] || \
+		$(INSTALL) -m 640 dist/tem.conf $(DESTDIR)$(CONFDIR)/tem.conf
+	@for m in $(MANPAGES); do s=$${m##*.}; \
+		echo "$(INSTALL) -D -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}"; \
+		$(INSTALL) -D -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+	$(INSTALL) -d -m 750 $(DESTDIR)$(DATADIR)
+	@# the user only on this machine, not into a staging tree (the
+	@# package's postinst makes it there)
+	@if [ -z "$(DESTDIR)" ]; then sh dist/deb/mkuser.sh $(CONFDIR) $(DATADIR); fi
+	@# a running systemd learns of the new unit (enabling is the admin's)
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		systemctl daemon-reload; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/tem $(DESTDIR)$(UNITDIR)/tem.service \
+		$(DESTDIR)$(MANDIR)/man8/tem.8 $(DESTDIR)$(MANDIR)/man5/tem.conf.5
+	@echo "kept $(DESTDIR)$(CONFDIR) and $(DESTDIR)$(DATADIR) (config and mail)"
+
+deb: build/tem $(MANPAGES)
+	@sh scripts/mkdeb.sh
 
 clean:
 	rm -rf build

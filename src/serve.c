@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "acme/acme.h"
 #include "auth/accounts.h"
 #include "auth/resolve.h"
 #include "conf/conf.h"
@@ -33,9 +34,12 @@
 #include "serve.h"
 #include "version.h"
 #include "server/control.h"
+#include "server/sdnotify.h"
 #include "server/server.h"
 #include "server/state.h"
 #include "imap/imap_client.h"
+#include "http/http_session.h"
+#include "http/http_metrics.h"
 #include "managesieve/managesieve_session.h"
 #include "pop3/pop3_session.h"
 #include "smtp/smtp_session.h"
@@ -177,11 +181,11 @@ listeners_equal(const struct conf *a, const struct conf *b)
 	const struct conf_listen_list *la[] = { &a->smtp_listen,
 	    &a->submission_listen, &a->submissions_listen, &a->imap_listen,
 	    &a->imaps_listen, &a->pop3_listen, &a->pop3s_listen,
-	    &a->managesieve_listen };
+	    &a->managesieve_listen, &a->http_listen, &a->https_listen };
 	const struct conf_listen_list *lb[] = { &b->smtp_listen,
 	    &b->submission_listen, &b->submissions_listen, &b->imap_listen,
 	    &b->imaps_listen, &b->pop3_listen, &b->pop3s_listen,
-	    &b->managesieve_listen };
+	    &b->managesieve_listen, &b->http_listen, &b->https_listen };
 
 	for (size_t i = 0; i < sizeof(la) / sizeof(la[0]); i++)
 		if (memcmp(la[i], lb[i], sizeof(*la[i])) != 0)
@@ -199,12 +203,14 @@ on_hup(int signo, void *arg)
 
 	(void)signo;
 	(void)arg;
+	sdnotify_reloading();
 	if (conf_load(conf_file, false, &c, &err) < 0 ||
 	    sieve_stage_configure(c->sieve_before, &err) < 0) {
 		log_error("- server reload-failed error=\"%s\"", err);
 		free(err);
 		conf_free(&c);
 		server_state_unref(&old);
+		sdnotify_ready();	/* still serving, with the old config */
 		return;
 	}
 	if (!listeners_equal(old->conf, c) ||
@@ -220,11 +226,13 @@ on_hup(int signo, void *arg)
 	} else
 		tls_set_current(tls);
 	server_state_set_conf(c);	/* c lives while a bundle has it */
+	acme_wake();		/* the new acme_names, checked now */
 	queue_configure(c->queue_retry_base, c->queue_lifetime);
 	load_accounts(c, "hup");
 	load_dkim_keys(c, true);
 	server_state_set_psl(psl_load(NULL));
 	log_info("- server reloaded config=%s", c->path);
+	sdnotify_ready();
 }
 
 static void
@@ -232,6 +240,7 @@ on_term(int signo, void *arg)
 {
 	(void)arg;
 	log_info("- server stopping signal=%s", strsignal(signo));
+	sdnotify_stopping();
 	loop_break(main_loop);
 }
 
@@ -248,6 +257,8 @@ bind_all(const struct conf *c)
 		{ SVC_POP3, &c->pop3_listen },
 		{ SVC_POP3S, &c->pop3s_listen },
 		{ SVC_MANAGESIEVE, &c->managesieve_listen },
+		{ SVC_HTTP, &c->http_listen },
+		{ SVC_HTTPS, &c->https_listen },
 	};
 	char *err = NULL;
 	int n = 0;
@@ -341,11 +352,16 @@ serve_main(struct conf *c)
 	server_set_accept(SVC_POP3, pop3_accept);
 	server_set_accept(SVC_POP3S, pop3_accept);
 	server_set_accept(SVC_MANAGESIEVE, ms_accept);
+	server_set_accept(SVC_HTTP, http_accept);
+	server_set_accept(SVC_HTTPS, http_accept);
+	http_routes_builtin();
+	http_metrics_init();	/* before the committers time anything */
 	/* the checks stage, in this order (msg/check.h) */
 	msg_check_register(&policy_check_auth);
 	msg_check_register(&policy_check_sign);
 	if (sieve_stage_configure(c->sieve_before, &err) < 0)
 		log_fatal("sieve_before: %s", err);
+	acme_init(c);		/* its http-01 route, before loops run */
 	if (bind_all(c) < 0)
 		return 1;
 	tls = tls_server_new(c, &err);
@@ -378,12 +394,17 @@ serve_main(struct conf *c)
 	/* after queue_init: its lock says no other server uses data_dir */
 	control = control_start(main_loop, c->data_dir, control_reload);
 	server_start();
+	acme_start(c);
 	log_info("- server started version=%s hostname=%s pid=%d", TEM_VERSION,
 	    c->hostname, (int)getpid());
+	sdnotify_watchdog_start(main_loop);
+	sdnotify_ready();	/* bound, dropped, accepting */
 
 	loop_run(main_loop);
 
+	sdnotify_watchdog_stop();
 	control_stop(&control);
+	acme_stop();
 	server_stop(SHUTDOWN_GRACE_MS);
 	mta_engine_stop();
 	queue_shutdown();
@@ -393,6 +414,7 @@ serve_main(struct conf *c)
 	spam_learn_stop();	/* after the last IMAP command */
 	mbox_shutdown();
 	mbox_acl_shutdown();
+	http_metrics_free();
 	loop_timer_free(&accounts_timer);
 	loop_signal_free(&sterm);
 	loop_signal_free(&sint);

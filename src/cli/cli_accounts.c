@@ -17,6 +17,7 @@
 
 #include "auth/accounts.h"
 #include "cli/cli_accounts.h"
+#include "cli/cli_commands.h"
 #include "conf/conf.h"
 #include "server/control.h"
 #include "util/xmalloc.h"
@@ -29,35 +30,6 @@
 
 /* How long a change waits for the running server's confirmation. */
 #define CLI_SYNC_TIMEOUT_MS 10000
-
-static const char domain_usage[] =
-    "usage: tem [-c FILE] domain add DOMAIN    add a local domain\n"
-    "       tem [-c FILE] domain del DOMAIN    remove a domain that has no "
-    "users or aliases\n"
-    "       tem [-c FILE] domain list          list the local domains\n";
-
-static const char user_usage[] =
-    "usage: tem [-c FILE] user add ADDRESS     add a user and its mailbox\n"
-    "       tem [-c FILE] user passwd ADDRESS  change a user's password\n"
-    "       tem [-c FILE] user del ADDRESS     remove a user (the mailbox "
-    "stays on disk)\n"
-    "       tem [-c FILE] user list [DOMAIN|ADDRESS]\n"
-    "       tem [-c FILE] user quota ADDRESS [SIZE|default [MESSAGES]]\n"
-    "                                    show or set a user's quota: SIZE "
-    "as 500M or 2G,\n"
-    "                                    0 or none for no limit; default: "
-    "config default_quota\n"
-    "The password is the first line of standard input, or prompted for "
-    "when it is a terminal.\n";
-
-static const char alias_usage[] =
-    "usage: tem [-c FILE] alias add ADDRESS TARGET...  add an alias, or "
-    "targets to it\n"
-    "       tem [-c FILE] alias del ADDRESS            remove an alias\n"
-    "       tem [-c FILE] alias list [ADDRESS]         print \"address "
-    "target1,target2\"\n"
-    "ADDRESS is in a local domain; targets are any addresses, local or "
-    "remote.\n";
 
 /* Prints "tem: MSG" on stderr, frees msg, returns status. */
 static int
@@ -278,7 +250,7 @@ sync_server(const struct conf *c, uint64_t serial)
  * known to be one of subs with a fitting number of arguments. */
 static int
 with_accounts(const struct conf *c, int argc, char **argv,
-    const struct cli_sub *subs, const char *usage,
+    const struct cli_sub *subs,
     int (*fn)(struct accounts *, int, char **))
 {
 	struct accounts *a = NULL;
@@ -286,7 +258,7 @@ with_accounts(const struct conf *c, int argc, char **argv,
 	int r;
 
 	if (wants_help(argc, argv)) {
-		fputs(usage, stdout);
+		cli_help(stdout, argv[0]);
 		return 0;
 	}
 	if (find_sub(subs, argc, argv, &r) == NULL)
@@ -311,7 +283,7 @@ cli_domain(const struct conf *c, int argc, char **argv)
 		{ NULL, 0, 0, NULL },
 	};
 
-	return with_accounts(c, argc, argv, subs, domain_usage, domain_run);
+	return with_accounts(c, argc, argv, subs, domain_run);
 }
 
 /* ---- user --------------------------------------------------------- */
@@ -446,7 +418,7 @@ cli_user(const struct conf *c, int argc, char **argv)
 		{ NULL, 0, 0, NULL },
 	};
 
-	return with_accounts(c, argc, argv, subs, user_usage, user_run);
+	return with_accounts(c, argc, argv, subs, user_run);
 }
 
 /* ---- alias -------------------------------------------------------- */
@@ -480,5 +452,5 @@ cli_alias(const struct conf *c, int argc, char **argv)
 		{ NULL, 0, 0, NULL },
 	};
 
-	return with_accounts(c, argc, argv, subs, alias_usage, alias_run);
+	return with_accounts(c, argc, argv, subs, alias_run);
 }

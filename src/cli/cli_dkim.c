@@ -15,7 +15,9 @@
 #include <time.h>
 
 #include "auth/accounts.h"
+#include "cli/cli_commands.h"
 #include "cli/cli_dkim.h"
+#include "cli/cli_records.h"
 #include "conf/conf.h"
 #include "policy/dkim.h"
 #include "policy/dkim_keys.h"
@@ -23,20 +25,6 @@
 #include "util/xmalloc.h"
 
 #define EXIT_USAGE 2
-
-static const char dkim_usage[] =
-    "usage: tem [-c FILE] dkim keygen DOMAIN [SELECTOR] [--type rsa|ed25519]\n"
-    "Makes a DKIM signing key for the local DOMAIN (RSA 2048 bits by "
-    "default)\nand prints the DNS record to publish, on one line:\n"
-    "  SELECTOR._domainkey.DOMAIN. IN TXT \"v=DKIM1; k=...; p=...\"\n"
-    "SELECTOR defaults to tem-YYYYMM-TYPE. Mail from DOMAIN is signed with "
-    "its\nnewest key of each type once the server starts or reloads "
-    "(SIGHUP).\n";
-
-static const char records_usage[] =
-    "usage: tem [-c FILE] dns-records DOMAIN\n"
-    "Prints the DNS records to publish for the local DOMAIN, one per line:\n"
-    "MX, SPF, the TXT record of every DKIM key (newest first), DMARC.\n";
 
 static int
 fail(int status, char *msg)
@@ -158,7 +146,7 @@ int
 cli_dkim(const struct conf *c, int argc, char **argv)
 {
 	if (wants_help(argc, argv)) {
-		fputs(dkim_usage, stdout);
+		cli_help(stdout, "dkim");
 		return 0;
 	}
 	if (argc < 2)
@@ -261,7 +249,7 @@ cli_dns_records(const struct conf *c, int argc, char **argv)
 	int r = 0;
 
 	if (wants_help(argc, argv)) {
-		fputs(records_usage, stdout);
+		cli_help(stdout, "dns-records");
 		return 0;
 	}
 	if (argc != 2)
@@ -274,6 +262,7 @@ cli_dns_records(const struct conf *c, int argc, char **argv)
 	r = put_dkim(c, d, &out);
 	buf_printf(&out, "_dmarc.%s. IN TXT \"v=DMARC1; p=quarantine; "
 	    "adkim=s; aspf=s\"\n", d);
+	records_services(c, d, &out);
 	if (r == 0 && (fwrite(out.data, 1, out.len, stdout) != out.len ||
 	    fflush(stdout) != 0))
 		r = fail(1, xstrdup("cannot print the records"));

@@ -12,7 +12,8 @@
  *       reload (SIGHUP), so there is time to publish the record first.
  *   tem dns-records DOMAIN
  *       prints, one per line: MX, SPF, every DKIM key's TXT (newest
- *       first), DMARC.
+ *       first), DMARC, then the service records (cli_records.h: SRV,
+ *       autoconfig names, MTA-STS, TLS-RPT).
  *
  * Each takes the loaded config (NULL for --help only) and its argv
  * (argv[0] "dkim" or "dns-records"). Returns the exit status: 0, 1 when

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/cli_commands.h"
 #include "cli/cli_queue.h"
 #include "conf/conf.h"
 #include "queue/queue.h"
@@ -21,14 +22,6 @@
 #include "util/xmalloc.h"
 
 #define EXIT_USAGE 2
-
-static const char queue_usage[] =
-    "usage: tem [-c FILE] queue list      one line per queued message:\n"
-    "           ID age=AGE from=<SENDER> to=<RCPT>,... next=WHEN "
-    "[error=\"LAST REPLY\"]\n"
-    "       tem [-c FILE] queue flush     try every queued message now\n"
-    "       tem [-c FILE] queue del ID    remove a message without "
-    "delivering it\n";
 
 static int
 fail(int status, char *msg)
@@ -187,7 +180,7 @@ cli_queue(const struct conf *c, int argc, char **argv)
 	int r;
 
 	if (wants_help(argc, argv)) {
-		fputs(queue_usage, stdout);
+		cli_help(stdout, "queue");
 		return 0;
 	}
 	if (argc < 2)

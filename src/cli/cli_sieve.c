@@ -16,6 +16,7 @@
 
 #include "auth/accounts.h"
 #include "auth/accounts_fs.h"
+#include "cli/cli_commands.h"
 #include "cli/cli_sieve.h"
 #include "conf/conf.h"
 #include "sieve/sieve_store.h"
@@ -23,21 +24,6 @@
 #include "util/xmalloc.h"
 
 #define EXIT_USAGE 2
-
-static const char sieve_usage[] =
-    "usage: tem [-c FILE] sieve put ADDRESS NAME       store a script "
-    "read from standard input\n"
-    "       tem [-c FILE] sieve get ADDRESS NAME       print a script\n"
-    "       tem [-c FILE] sieve list ADDRESS           list the scripts, "
-    "the active one marked \"(active)\"\n"
-    "       tem [-c FILE] sieve activate ADDRESS NAME  make NAME the "
-    "active script\n"
-    "       tem [-c FILE] sieve deactivate ADDRESS     make no script "
-    "active\n"
-    "       tem [-c FILE] sieve del ADDRESS NAME       remove a script "
-    "(not the active one)\n"
-    "A script that does not compile is refused with \"NAME:LINE: "
-    "message\".\n";
 
 /* A subcommand and its number of arguments after "sieve SUB". */
 struct sieve_sub {
@@ -241,7 +227,7 @@ cli_sieve(const struct conf *c, int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {
-			fputs(sieve_usage, stdout);
+			cli_help(stdout, "sieve");
 			return 0;
 		}
 	if (argc < 2)

@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "cli/cli_commands.h"
 #include "cli/cli_sieve_test.h"
 #include "sieve/sieve.h"
 #include "sieve/sieve_lib.h"
@@ -26,17 +27,6 @@
 #define EXIT_USAGE	2
 #define MAX_FILE	(64u << 20)	/* a message or script file */
 #define MAX_LIST	64		/* --address, --mailbox-exists... */
-
-static const char usage[] =
-    "usage: tem sieve test [--from ADDR] [--to ADDR] [--user ADDR]\n"
-    "         [--address ADDR]... [--include-dir DIR] [--global-dir DIR]\n"
-    "         [--mailbox-exists NAME]... [--duplicate ID]...\n"
-    "         [--before SCRIPT]... [--now EPOCH] [--zone +HHMM]\n"
-    "         SCRIPT MESSAGE\n"
-    "Runs the Sieve SCRIPT (after the --before scripts, as sieve_before) on\n"
-    "the MESSAGE file and prints the actions, one a line (keep, fileinto,\n"
-    "redirect, reject, ereject, discard, vacation, implicit-keep, header,\n"
-    "error). Nothing is delivered or sent.\n";
 
 struct st_opts {
 	const char	*from, *to, *user;
@@ -535,11 +525,11 @@ cli_sieve_test(int argc, char **argv)
 
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)) {
-		fputs(usage, stdout);
+		cli_help(stdout, "sieve test");
 		return 0;
 	}
 	if (parse_args(argc, argv, &o) < 0) {
-		fputs(usage, stderr);
+		cli_help(stderr, "sieve test");
 		return EXIT_USAGE;
 	}
 	for (i = 0; i < o.nbefore; i++)

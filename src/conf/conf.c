@@ -1,8 +1,8 @@
 /*
  * conf - config file reader (see conf.h).
  *
- * The table below is the settings table: each key, its type, its default
- * and, for limits, why the default is what it is. Parsing collects every
+ * The settings table (each key, its type, default, meaning and example)
+ * is conf_keys.c; this file parses values into it. Parsing collects every
  * error of a file before failing, so an administrator fixes them in one go.
  */
 #include <ctype.h>
@@ -19,104 +19,13 @@
 #include <sys/un.h>
 
 #include "conf/conf.h"
+#include "conf/conf_keys.h"
 #include "dns/dns_rr.h"
 #include "util/buf.h"
+#include "util/cidr.h"
 #include "util/xmalloc.h"
 
-/* T_HOST: a DNS name; T_ADDR: a numeric IP; T_HOSTPORT: host[:port] or
- * [ipv6]:port; T_DNS: ip, ip:port or [ipv6]:port. The last three are
- * optional: an empty value means unset (NULL). */
-enum conf_type { T_STR, T_PATH, T_BOOL, T_UINT, T_PORT, T_SIZE, T_QUOTA,
-    T_DURATION, T_LISTEN, T_LEVEL, T_STRLIST, T_HOST, T_ADDR, T_HOSTPORT, T_DNS,
-    T_MILTERS, T_MACTION };
-
-struct conf_key {
-	const char	*name;
-	enum conf_type	 type;
-	size_t		 offset;
-	const char	*def;	/* default as config text; NULL: unset */
-};
-
-#define K(name, type, def) { #name, type, offsetof(struct conf, name), def }
-
-static const struct conf_key conf_keys[] = {
-	K(hostname, T_HOST, NULL),		/* NULL: gethostname() */
-	K(data_dir, T_PATH, "/var/lib/tem"),
-	K(run_as, T_STR, "tem"),
-	K(smtp_listen, T_LISTEN, ""),
-	K(submission_listen, T_LISTEN, ""),
-	K(submissions_listen, T_LISTEN, ""),
-	K(imap_listen, T_LISTEN, ""),
-	K(imaps_listen, T_LISTEN, ""),
-	K(pop3_listen, T_LISTEN, ""),
-	K(pop3s_listen, T_LISTEN, ""),
-	K(managesieve_listen, T_LISTEN, ""),	/* 4190 by convention */
-	K(tls_cert_file, T_PATH, NULL),
-	K(tls_key_file, T_PATH, NULL),
-	K(message_size_limit, T_SIZE, "50M"),
-	K(auth_allow_cleartext, T_BOOL, "no"),
-	/* 100 sessions per client address and service: enough for a large
-	 * NAT, small enough that one host cannot take every descriptor. */
-	K(max_sessions_per_ip, T_UINT, "100"),
-	/* All sessions together; 0: the open-file limit less a reserve for
-	 * the disk, DNS and the queue (server.c, server_nofile_init). */
-	K(max_sessions, T_UINT, "0"),
-	K(dns_server, T_DNS, NULL),
-	K(outbound_port, T_PORT, "25"),
-	K(outbound_bind_address, T_ADDR, NULL),
-	K(relay_host, T_HOSTPORT, NULL),
-	K(queue_retry_base, T_DURATION, "1m"),
-	K(queue_lifetime, T_DURATION, "5d"),
-	/* RFC 5321 4.5.3.1.8 asks for at least 100 recipients. */
-	K(smtp_max_recipients, T_UINT, "100"),
-	/* Errors before "421 too many errors": Postfix's hard limit is 20;
-	 * a real client never needs more than a few. */
-	K(smtp_max_errors, T_UINT, "20"),
-	/* RFC 5321 4.5.3.2 suggests 5 minutes per command... */
-	K(smtp_command_timeout, T_DURATION, "5m"),
-	/* ...and 10 minutes for each block of DATA. */
-	K(smtp_data_timeout, T_DURATION, "10m"),
-	K(worker_threads, T_UINT, "0"),
-	/* IMAP sessions of one user at once: a phone, a laptop and a few
-	 * sync tools hold ~10; Dovecot's per user+IP default is 10. */
-	K(imap_max_sessions_per_user, T_UINT, "100"),
-	/* Mail store quota (RFC 9208 STORAGE and MESSAGE) of a user that
-	 * `tem user quota` gave none: a size (64k, 2G) or 0/none for no
-	 * limit; default_quota_messages 0: no limit on the count. */
-	K(default_quota, T_QUOTA, "0"),
-	K(default_quota_messages, T_UINT, "0"),
-	/* What one account may send: generous for people, small enough that
-	 * a stolen password cannot turn the server into a spam cannon. */
-	K(submission_max_messages_per_hour, T_UINT, "1000"),
-	K(submission_max_recipients_per_hour, T_UINT, "5000"),
-	/* New connections per client address and minute, all services;
-	 * 0: no limit. Real clients reconnect a few times a minute. */
-	K(max_connections_per_minute, T_UINT, "600"),
-	/* Spam learning from IMAP (src/spam/learn.h): off while unset. */
-	K(rspamd_controller, T_HOSTPORT, NULL),
-	K(rspamd_password, T_STR, NULL),
-	/* DNS block lists asked at connect (port 25): none by default. */
-	K(dnsbl_zones, T_STRLIST, ""),
-	K(log_level, T_LEVEL, "info"),
-	/* Milters for port 25 and for submission (587/465): none. */
-	K(smtp_milters, T_MILTERS, ""),
-	K(submission_milters, T_MILTERS, ""),
-	/* A broken filter must not lose mail: ask the client to retry. */
-	K(milter_default_action, T_MACTION, "tempfail"),
-	/* Postfix's defaults: 30 s to connect, 30 s per reply, and 300 s
-	 * for the end-of-message reply (a filter scanning a big body). */
-	K(milter_connect_timeout, T_DURATION, "30s"),
-	K(milter_command_timeout, T_DURATION, "30s"),
-	K(milter_content_timeout, T_DURATION, "300s"),
-	/* Sieve at delivery: the global script run before the user's
-	 * (RFC 5228; Pigeonhole's sieve_before). It must compile, else tem
-	 * does not start (a reload keeps the old config). The run-time
-	 * limits are sieve.h's defaults: 100,000 steps, 4 redirects and 32
-	 * actions per run, 1 MiB of body searched. */
-	K(sieve_before, T_PATH, NULL),
-};
-
-#define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+#define NKEYS conf_nkeys
 
 const char *
 conf_key_name(size_t i)
@@ -491,6 +400,7 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 		*why = "expected tempfail, accept or reject";
 		return -1;
 	}
+	case T_CIDRS:
 	case T_MILTERS:
 	case T_STRLIST: {
 		struct conf_strlist *l = field;
@@ -514,6 +424,15 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 					*why = "expected inet:HOST:PORT, "
 					    "inet6:HOST:PORT or unix:/PATH "
 					    "(HOST numeric or localhost)";
+					return -1;
+				}
+			}
+			if (k->type == T_CIDRS) {
+				struct cidr cidr;
+				if (cidr_parse(tok, &cidr) < 0) {
+					*why = "expected addresses or networks "
+					    "such as 127.0.0.1, ::1, "
+					    "192.0.2.0/24";
 					return -1;
 				}
 			}
@@ -552,6 +471,27 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 		*sp = *v ? xstrdup(v) : NULL;
 		return 0;
 	}
+	case T_STSMODE: {
+		static const char *const names[] = { "none", "testing",
+		    "enforce" };
+		for (unsigned i = 0; i < 3; i++)
+			if (strcmp(v, names[i]) == 0) {
+				*(unsigned *)field = i;
+				return 0;
+			}
+		*why = "expected none, testing or enforce";
+		return -1;
+	}
+	case T_ACMECHAL: {
+		char **sp = field;
+		if (strcmp(v, "http-01") && strcmp(v, "tls-alpn-01")) {
+			*why = "expected http-01 or tls-alpn-01";
+			return -1;
+		}
+		free(*sp);
+		*sp = xstrdup(v);
+		return 0;
+	}
 	case T_LEVEL: {
 		char **sp = field;
 		if (strcmp(v, "debug") && strcmp(v, "info") &&
@@ -563,6 +503,8 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 		*sp = xstrdup(v);
 		return 0;
 	}
+	case T_NTYPES:	/* not a type */
+		break;
 	}
 	*why = "internal: unknown type";
 	return -1;
@@ -660,7 +602,7 @@ conf_parse(struct conf *c, const char *name, const char *text, size_t len,
 	struct buf errs;
 	const char *p = text, *end = text + len;
 	int lineno = 0;
-	bool seen[NKEYS] = { false };
+	bool *seen = xcalloc(NKEYS, sizeof(*seen));
 
 	buf_init(&errs, 64 * 1024);
 	while (p < end) {
@@ -706,6 +648,7 @@ conf_parse(struct conf *c, const char *name, const char *text, size_t len,
 			buf_printf(&errs, "%s:%d: %s\n", name, lineno, why);
 		free(line);
 	}
+	free(seen);
 	conf_check_listeners(c, name, &errs);
 	if (errs.len > 0) {
 		errs.data[--errs.len] = '\0';	/* drop the last newline */
@@ -772,10 +715,11 @@ conf_free(struct conf **cp)
 		if (conf_keys[i].type == T_STR || conf_keys[i].type == T_PATH ||
 		    conf_keys[i].type == T_LEVEL || conf_keys[i].type == T_HOST ||
 		    conf_keys[i].type == T_ADDR || conf_keys[i].type == T_HOSTPORT ||
-		    conf_keys[i].type == T_DNS)
+		    conf_keys[i].type == T_DNS || conf_keys[i].type == T_ACMECHAL)
 			free(*(char **)((char *)c + conf_keys[i].offset));
 		if (conf_keys[i].type == T_STRLIST ||
-		    conf_keys[i].type == T_MILTERS) {
+		    conf_keys[i].type == T_MILTERS ||
+		    conf_keys[i].type == T_CIDRS) {
 			struct conf_strlist *l = (void *)((char *)c +
 			    conf_keys[i].offset);
 			for (int j = 0; j < l->n; j++)

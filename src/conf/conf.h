@@ -5,7 +5,8 @@
  * defensively (it has a fuzz target): every error names file:line, all
  * errors of a file are reported at once, and nothing is half-applied.
  * Relative paths are made relative to the config file's folder.
- * Defaults and the reason for each limit live in conf.c's table.
+ * Defaults, meanings and the reason for each limit live in the settings
+ * table, conf_keys.c.
  */
 #ifndef TEM_CONF_H
 #define TEM_CONF_H
@@ -13,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CONF_MAX_LISTEN 16
 
@@ -38,6 +40,10 @@ struct conf {
 				submissions_listen, imap_listen, imaps_listen,
 				pop3_listen, pop3s_listen,
 				managesieve_listen;
+	/* HTTP (src/http): http_listen plain, https_listen implicit TLS
+	 * with the server's certificate. */
+	struct conf_listen_list http_listen, https_listen;
+	unsigned mta_sts_mode;		/* enum conf_mta_sts_mode */
 	char	*tls_cert_file;		/* NULL: self-signed in data_dir */
 	char	*tls_key_file;
 	uint64_t message_size_limit;
@@ -51,7 +57,7 @@ struct conf {
 	unsigned queue_retry_base;	/* seconds */
 	unsigned queue_lifetime;	/* seconds */
 
-	/* Limits beyond the SPEC table (documented in conf.c). */
+	/* Limits beyond the SPEC table (documented in conf_keys.c). */
 	unsigned smtp_max_recipients;
 	unsigned smtp_max_errors;
 	unsigned smtp_command_timeout;	/* seconds */
@@ -82,6 +88,15 @@ struct conf {
 	/* Sieve (msg/sieve_stage.h): a global script run before each
 	 * user's at delivery (NULL: none), compiled at start and reload. */
 	char	*sieve_before;
+	/* ACME (src/acme): empty acme_names = off. */
+	char	*acme_directory;
+	char	*acme_email;		/* NULL: no contact */
+	struct conf_strlist acme_names;
+	char	*acme_ca_file;		/* NULL: the system store only */
+	char	*acme_challenge;	/* "http-01" or "tls-alpn-01" */
+	/* Who may read /metrics: addresses or CIDRs (util/cidr.h), checked
+	 * at load. */
+	struct conf_strlist metrics_allow;
 };
 
 /* milter_default_action: what a filter that is down, slow or garbled
@@ -90,6 +105,13 @@ enum conf_milter_action {
 	CONF_MILTER_TEMPFAIL,	/* 451 4.7.1 to the client */
 	CONF_MILTER_ACCEPT,	/* the filter is skipped for the session */
 	CONF_MILTER_REJECT,	/* 550 5.7.1 */
+};
+
+/* mta_sts_mode: the mode of the MTA-STS policy served (RFC 8461 5). */
+enum conf_mta_sts_mode {
+	CONF_MTA_STS_NONE,
+	CONF_MTA_STS_TESTING,
+	CONF_MTA_STS_ENFORCE,
 };
 
 /*
@@ -125,6 +147,11 @@ int conf_parse_milter(const char *s, struct sockaddr_storage *ss,
 /* The name of the i-th key of the settings table, NULL past the end (lets
  * the unit test check that it covers every key). */
 const char *conf_key_name(size_t i);
+
+/* The manual page tem.conf(5) in man(7) roff, from the settings table;
+ * and the key names alone, one a line (`tem man 5`, `tem man keys`). */
+void conf_man(FILE *f, const char *version);
+void conf_man_keys(FILE *f);
 
 /* Makes PATH absolute relative to the config's folder; malloc'd. */
 char *conf_path(const struct conf *c, const char *path);

@@ -26,6 +26,7 @@
 #include "util/loop.h"
 #include "util/worker.h"
 #include "util/xmalloc.h"
+#include "util/metrics_list.h"
 
 /* The per-user session counter's key (static buffer: callers use it at
  * once, on one thread at a time per call). */
@@ -140,6 +141,7 @@ imap_login_done(void *arg)
 		session_set_timeout(&c->base, IMAP_IDLE_TIMEOUT);
 		log_info("%s imap login user=%s addr=%s", c->base.id, c->user,
 		    c->base.ip);
+		METRIC_INC(M_AUTH_OK, MP_IMAP);
 		buf_init(&caps, 0);
 		imap_client_capabilities(c, &caps);
 		imap_cmd_ok(cmd, "[CAPABILITY %s] Logged in", buf_cstr(&caps));
@@ -154,6 +156,7 @@ imap_login_done(void *arg)
 		    c->base.id, l->canonical ? l->canonical : "?", l->error);
 	log_warn("%s imap auth-failed user=\"%.64s\" addr=%s", c->base.id,
 	    l->user, c->base.ip);
+	METRIC_INC(M_AUTH_FAIL, MP_IMAP);
 	if (c->timer == NULL)
 		c->timer = loop_timer_new(server_thread_loop(c->base.thread),
 		    imap_login_delay_over, c);

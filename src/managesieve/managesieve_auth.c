@@ -24,6 +24,7 @@
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
+#include "util/metrics_list.h"
 
 struct ms_login {
 	struct ms_session	*c;
@@ -54,6 +55,7 @@ ms_login_verified(bool ok, char *canonical, void *arg)
 		free(canonical);
 		log_warn("%s managesieve auth-failed user=\"%.64s\" addr=%s",
 		    c->base.id, l->user, c->base.ip);
+		METRIC_INC(M_AUTH_FAIL, MP_MANAGESIEVE);
 		if (c->timer == NULL)
 			c->timer = loop_timer_new(server_thread_loop(
 			    c->base.thread), ms_login_delay_over, c);
@@ -65,6 +67,7 @@ ms_login_verified(bool ok, char *canonical, void *arg)
 	c->base.trusted = true;
 	log_info("%s managesieve login user=%s addr=%s", c->base.id, c->user,
 	    c->base.ip);
+	METRIC_INC(M_AUTH_OK, MP_MANAGESIEVE);
 	ms_reply(c, "OK", NULL, "Logged in.");
 	ms_done(c);
 out:

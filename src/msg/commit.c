@@ -29,6 +29,7 @@
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
+#include "util/metrics_list.h"
 
 /* A copy that does not share the main job or queue file (commit.h). */
 struct commit_extra {
@@ -335,6 +336,7 @@ commit_stored(struct maildir_job *job)
 			    (unsigned long long)msg_commit_size(c),
 			    r->filename, f ? " folder=" : "", f ? f : "",
 			    r->info ? " info=" : "", r->info ? r->info : "");
+			METRIC_INC(M_MSG_DELIVERED, MD_LOCAL);
 		}
 	}
 	commit_settle(c);

@@ -24,6 +24,7 @@
 #include "util/log.h"
 #include "util/worker.h"
 #include "util/xmalloc.h"
+#include "util/metrics_list.h"
 
 struct mta_bounce {
 	struct queue_new	 qn;
@@ -81,6 +82,7 @@ mta_bounce_queued(struct queue_new *qn, int error, void *arg)
 	}
 	log_info("%s mta bounce queued=%s to=<%s>", b->d->qm->id,
 	    b->qn.msg.id, b->d->qm->sender);
+	METRIC_INC(M_MSG_BOUNCED, 0);
 	worker_submit(mta_loop(), mta_flags_work, mta_flags_done, b);
 }
 

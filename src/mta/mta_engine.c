@@ -24,6 +24,7 @@
 #include "util/loop.h"
 #include "util/worker.h"
 #include "util/xmalloc.h"
+#include "util/metrics_list.h"
 
 static struct loop *eloop;
 static pthread_t ethread;
@@ -353,6 +354,11 @@ mta_log_results(struct mta_delivery *d)
 		    d->relays[i] ? d->relays[i] : "none",
 		    (long)(now - d->qm->arrival), st,
 		    d->texts[i] ? d->texts[i] : "");
+		if (d->results[i] == QUEUE_RCPT_DEFERRED)
+			METRIC_INC(M_MSG_DEFERRED, 0);
+		else if (d->results[i] == QUEUE_RCPT_DELIVERED && (d->relays[i]
+		    == NULL || strcmp(d->relays[i], "local") != 0))
+			METRIC_INC(M_MSG_DELIVERED, MD_REMOTE);
 	}
 }
 

@@ -37,6 +37,7 @@
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
+#include "util/metrics_list.h"
 
 /* ------------------------------------------------------------------ */
 /* Small helpers */
@@ -438,6 +439,7 @@ mta_on_tls_ready(struct mta_session *s)
 	tls_describe(ssl, desc, sizeof(desc));
 	log_info("%s mta tls host=%s %s verified=%s", s->id, s->host_label,
 	    desc, tls_peer_verified(ssl) ? "yes" : "no");
+	METRIC_INC(M_TLS_OK, MT_OUTBOUND);
 	/* RFC 3207 4.2: forget what was learned before TLS. */
 	memset(&s->caps, 0, sizeof(s->caps));
 	mta_send_ehlo(s);
@@ -548,6 +550,7 @@ mta_lost(struct mta_session *s, enum io_event ev)
 
 	if (s->phase == PH_TLS) {
 		log_info("%s mta tls-failed host=%s", s->id, s->host_label);
+		METRIC_INC(M_TLS_FAIL, MT_OUTBOUND);
 		mta_finish(s, MTA_CONN_TEMP, "TLS handshake failed");
 		return;
 	}

@@ -24,6 +24,7 @@
 #include "server/state.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
+#include "util/metrics_list.h"
 
 /* ---- inbound: SPF, DKIM, DMARC ------------------------------------------ */
 
@@ -214,14 +215,19 @@ auth_results_add(struct auth_check *p, struct authres *ar, size_t nd)
 	authres_add(ar, "spf", spf_result_name(p->spf_res), NULL,
 	    p->null_sender ? "smtp.helo" : "smtp.mailfrom",
 	    p->null_sender ? p->spf_domain : p->sender, NULL);
-	if (nd == 0)
+	METRIC_INC(M_SPF, metrics_result_index(spf_result_name(p->spf_res)));
+	if (nd == 0) {
 		authres_add(ar, "dkim", "none", NULL, NULL);
+		METRIC_INC(M_DKIM, MX_NONE);
+	}
 	dr = xcalloc(nd ? nd : 1, sizeof(*dr));
 	for (size_t i = 0; i < nd; i++) {
 		struct dkim_sig_result *g = &p->dkim_res->sig[i];
 		authres_add(ar, "dkim", dkim_status_str(g->status), g->reason,
 		    "header.d", g->domain, "header.s", g->selector,
 		    "header.b", g->b_short, NULL);
+		METRIC_INC(M_DKIM, metrics_result_index(dkim_status_str(
+		    g->status)));
 		dr[i].domain = g->domain ? g->domain : "";
 		dr[i].result = dkim_to_dmarc(g->status);
 	}
@@ -283,6 +289,7 @@ auth_decide(struct auth_check *p)
 	    "disposition=%s from=<%s>", p->env.logid, p->env.proto,
 	    p->env.msgid, spf_result_name(p->spf_res), nd,
 	    dmarc_result_str(dres), dmarc_disposition_str(disp), p->sender);
+	METRIC_INC(M_DMARC, metrics_result_index(dmarc_result_str(dres)));
 	if (v.action != MSG_REJECT) {
 		buf_append(&v.headers, hdr, hlen);
 		if (authres_strip(p->m.head, p->m.hlen, p->env.hostname,

@@ -30,6 +30,7 @@
 #include "util/loop.h"
 #include "util/worker.h"
 #include "util/xmalloc.h"
+#include "util/metrics_list.h"
 
 enum pop3_login_result {
 	LOGIN_OK, LOGIN_FAILED, LOGIN_IN_USE, LOGIN_TEMP,
@@ -135,6 +136,7 @@ pop3_login_ok(struct pop3_session *c, struct pop3_login *l)
 	log_info("%s pop3 login user=%s addr=%s messages=%u octets=%llu",
 	    c->base.id, c->user, c->base.ip, c->nmsgs,
 	    (unsigned long long)c->total_size);
+	METRIC_INC(M_AUTH_OK, MP_POP3);
 	pop3_send(c, "+OK Logged in, %u messages (%llu octets)", c->nmsgs,
 	    (unsigned long long)c->total_size);
 }
@@ -169,6 +171,7 @@ pop3_login_done(void *arg)
 	case LOGIN_FAILED:
 		log_warn("%s pop3 auth-failed user=\"%.64s\" addr=%s",
 		    c->base.id, l->user, c->base.ip);
+		METRIC_INC(M_AUTH_FAIL, MP_POP3);
 		if (c->timer == NULL)
 			c->timer = loop_timer_new(server_thread_loop(
 			    c->base.thread), pop3_login_delay_over, c);

@@ -314,4 +314,9 @@ int queue_admin_flush(const char *data_dir, char **error_r);
 /* True when s is 16 lowercase hex digits. */
 bool queue_id_valid(const char *s);
 
+/* For metrics: messages in the schedule and the earliest time one of
+ * them was added this run (0: none; after a restart, the start). Never
+ * blocks: false when the schedule's lock is busy. Any thread. */
+bool queue_sched_stats(size_t *count, time_t *oldest);
+
 #endif

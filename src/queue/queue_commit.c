@@ -37,6 +37,7 @@
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
+#include "util/metrics_list.h"
 
 struct removal {
 	struct gcommit_job gj;		/* first */
@@ -50,7 +51,7 @@ enum { QC_NEW, QC_REMOVE };
 static void queue_commit(struct gcommit_job *batch, void *arg);
 static void poll_flush(void *arg);
 static struct gcommit qengine = GCOMMIT_INITIALIZER("queue", queue_commit,
-    poll_flush);
+    poll_flush, MC_QUEUE);
 
 static struct {
 	char		*msgdir, *tmpdir, *flushpath;

@@ -34,6 +34,7 @@ struct sched_ent {
 	time_t		next;
 	uint32_t	gen;
 	int32_t		pos;	/* heap index, POS_INFLIGHT or POS_FREE */
+	time_t		since;	/* first added (this run): for metrics */
 };
 
 static pthread_mutex_t slock = PTHREAD_MUTEX_INITIALIZER;
@@ -212,6 +213,7 @@ ent_alloc(uint64_t key)
 	}
 	ents[idx].key = key;
 	ents[idx].pos = POS_INFLIGHT;
+	ents[idx].since = time(NULL);
 	tab_insert(idx);
 	return idx;
 }
@@ -349,4 +351,21 @@ queue_sched_count(void)
 	n = tab_count;
 	pthread_mutex_unlock(&slock);
 	return n;
+}
+
+bool
+queue_sched_stats(size_t *count, time_t *oldest)
+{
+	time_t o = 0;
+
+	/* a scrape never waits behind the engine: busy = try next time */
+	if (pthread_mutex_trylock(&slock) != 0)
+		return false;
+	*count = tab_count;
+	for (uint32_t i = 0; i < nents; i++)
+		if (ents[i].pos != POS_FREE && (o == 0 || ents[i].since < o))
+			o = ents[i].since;
+	pthread_mutex_unlock(&slock);
+	*oldest = o;
+	return true;
 }

@@ -24,6 +24,7 @@
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
+#include "util/metrics_list.h"
 
 #define MAX_THREADS	64
 #define MAX_LISTENERS	(SVC_COUNT * CONF_MAX_LISTEN)
@@ -46,9 +47,13 @@ struct bound {
 	int		fds[MAX_THREADS];
 };
 
+/* metrics_proto() and metrics_tls_service() count on this order */
+_Static_assert(SVC_SMTP == 0 && SVC_SUBMISSIONS == 2 && SVC_IMAPS == 4 &&
+    SVC_POP3S == 6 && SVC_MANAGESIEVE == 7, "metrics_list.h's order");
+
 static const char *const svc_names[SVC_COUNT] = {
 	"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s",
-	"managesieve"
+	"managesieve", "http", "https"
 };
 
 static struct server_thread threads[MAX_THREADS];
@@ -491,6 +496,8 @@ server_session_add(struct server_thread *t, struct session *s,
 	t->head.next = s;
 	t->nsessions++;
 	atomic_fetch_add(&nsessions_all, 1);
+	METRIC_INC(M_SESSIONS, metrics_proto(svc));
+	METRIC_ADD(M_SESSIONS_OPEN, metrics_proto(svc), 1);
 	s->run = server_state_get();	/* kept until the session's free */
 	return true;
 }
@@ -499,7 +506,7 @@ void
 server_refuse(int fd, enum service svc, const char *line)
 {
 	bool tls_first = svc == SVC_SUBMISSIONS || svc == SVC_IMAPS ||
-	    svc == SVC_POP3S;
+	    svc == SVC_POP3S || svc == SVC_HTTPS;
 
 	/* the socket is new and its buffer empty: the write cannot block */
 	if (!tls_first && write(fd, line, strlen(line)) < 0) {
@@ -523,6 +530,7 @@ server_session_remove(struct session *s)
 	s->next = s->prev = NULL;
 	t->nsessions--;
 	atomic_fetch_sub(&nsessions_all, 1);
+	METRIC_ADD(M_SESSIONS_OPEN, metrics_proto(s->svc), -1);
 	thread_check_done(t);
 }
 

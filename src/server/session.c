@@ -13,6 +13,7 @@
 #include "util/io.h"
 #include "util/log.h"
 #include "util/loop.h"
+#include "util/metrics_list.h"
 
 static const char *const state_names[] = {
 	"handshake", "active", "closing", "closed"
@@ -198,6 +199,7 @@ session_tls_ready(struct session *s)
 	s->tls = true;
 	tls_describe(io_ssl(s->io), s->tls_info, sizeof(s->tls_info));
 	log_info("%s %s tls %s", s->id, s->proto->name, s->tls_info);
+	METRIC_INC(M_TLS_OK, metrics_tls_service(s->svc));
 	if (s->state == SESSION_HANDSHAKE) {
 		session_enter(s, SESSION_ACTIVE);
 		if (s->stopping) {
@@ -274,9 +276,11 @@ session_io_cb(struct io *io, enum io_event ev, void *arg)
 	case IO_EV_EOF:
 	case IO_EV_ERROR:
 		if (ev == IO_EV_ERROR && !s->tls && (s->state ==
-		    SESSION_HANDSHAKE || (s->busy && io_ssl(s->io))))
+		    SESSION_HANDSHAKE || (s->busy && io_ssl(s->io)))) {
 			log_info("%s %s tls-failed addr=%s", s->id,
 			    s->proto->name, s->ip);
+			METRIC_INC(M_TLS_FAIL, metrics_tls_service(s->svc));
+		}
 		if (ev == IO_EV_ERROR)
 			session_inflate_failed(s);
 		session_abort(s);

@@ -30,6 +30,7 @@
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
+#include "util/metrics_list.h"
 
 bool
 smtp_auth_offered(const struct smtp_session *s)
@@ -115,6 +116,7 @@ smtp_auth_verified(bool ok, char *canonical, void *arg)
 		s->auth_user = canonical;
 		log_info("%s smtp auth user=%s addr=%s", s->base.id,
 		    s->auth_user, s->base.ip);
+		METRIC_INC(M_AUTH_OK, metrics_proto(s->base.svc));
 		smtp_reply(s, "235 2.7.0 Authentication successful");
 		smtp_session_resume(s);
 		session_unref(&s->base);
@@ -123,6 +125,7 @@ smtp_auth_verified(bool ok, char *canonical, void *arg)
 	delay = authfail_record(s->base.ip);
 	log_warn("%s smtp auth-failed user=\"%.64s\" addr=%s", s->base.id,
 	    s->auth_try_user ? s->auth_try_user : "", s->base.ip);
+	METRIC_INC(M_AUTH_FAIL, metrics_proto(s->base.svc));
 	s->errors++;
 	if (s->auth_timer == NULL)
 		s->auth_timer = loop_timer_new(server_thread_loop(s->base.thread),

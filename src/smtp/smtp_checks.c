@@ -24,6 +24,7 @@
 #include "smtp/smtp_session.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
+#include "util/metrics_list.h"
 
 /* MAIL FROM accepted: the transaction's checks start (SPF now). */
 void
@@ -81,6 +82,7 @@ smtp_checks_refused(struct smtp_session *s, const struct msg_verdict *v)
 	switch (v->action) {
 	case MSG_REJECT:
 	case MSG_TEMPFAIL:
+		METRIC_INC(M_MSG_REJECTED, MR_POLICY);
 		smtp_checks_reset(s);
 		smtp_reply(s, "%d %s %s", v->action == MSG_REJECT ? 550 : 451,
 		    v->status ? v->status : (v->action == MSG_REJECT ?

@@ -28,6 +28,7 @@
 #include "util/io.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
+#include "util/metrics_list.h"
 
 /* More Received lines than this is a mail loop (RFC 5321 6.3 suggests
  * a limit; Postfix's hopcount_limit is 50). */
@@ -328,8 +329,10 @@ smtp_message_end(struct smtp_session *s)
 	const char *reply = NULL;
 
 	smtp_deadline(s, 0);
-	if (s->dec.too_big)
+	if (s->dec.too_big) {
 		reply = "552 5.3.4 Error: message file too big";
+		METRIC_INC(M_MSG_REJECTED, MR_SIZE);
+	}
 	else if (s->dec.nul)
 		reply = "554 5.6.0 Error: message contains NUL characters";
 	else if (s->dec.received > SMTP_MAX_HOPS)
@@ -407,6 +410,7 @@ smtp_message_committed(struct msg_commit *c, int error, void *arg)
 	else {
 		s->nmessages++;
 		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->msgid);
+		METRIC_INC(M_MSG_RECEIVED, 0);
 	}
 	smtp_tx_reset(s);
 	smtp_session_resume(s);

@@ -27,6 +27,7 @@
 #include "smtp/smtp_session.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
+#include "util/metrics_list.h"
 
 /* Starts the chain and its CONNECT event; false when there are no
  * milters for this service (then the 220 goes at once). */
@@ -456,6 +457,7 @@ smtp_milter_message_done(void *arg, struct milter_answer *a)
 	if (!smtp_open(s))
 		return;
 	if (a->action == MSG_REJECT || a->action == MSG_TEMPFAIL) {
+		METRIC_INC(M_MSG_REJECTED, MR_SPAM);
 		smtp_milter_say(s, buf_cstr(&a->reply));
 		smtp_tx_reset(s);
 		smtp_session_resume(s);

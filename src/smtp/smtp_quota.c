@@ -41,6 +41,7 @@
 #include "util/log.h"
 #include "util/worker.h"
 #include "util/xmalloc.h"
+#include "util/metrics_list.h"
 
 /* r's one local mailbox root (malloc'd) and its limits; NULL when r is
  * not exactly one local mailbox or has no limit. */
@@ -107,6 +108,7 @@ smtp_quota_rcpt(struct smtp_session *s, const struct smtp_rcpt *r,
 	log_info("%s smtp reject over-quota to=<%s> size=%llu", s->base.id,
 	    addr, (unsigned long long)s->mail.size);
 	smtp_reply(s, "452 4.2.2 <%s>: Mailbox full", addr);
+	METRIC_INC(M_MSG_REJECTED, MR_QUOTA);
 	return false;
 }
 
@@ -138,5 +140,6 @@ smtp_quota_data(struct smtp_session *s)
 	log_info("%s smtp reject over-quota msgid=%s rcpts=%u size=%llu",
 	    s->base.id, s->msgid, s->nrcpt, (unsigned long long)size);
 	smtp_reply(s, "452 4.2.2 Mailbox full, try again later");
+	METRIC_INC(M_MSG_REJECTED, MR_QUOTA);
 	return false;
 }

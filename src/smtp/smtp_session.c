@@ -24,6 +24,7 @@
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
+#include "util/metrics_list.h"
 
 static bool smtp_rate(struct smtp_session *s, const char *kind, unsigned max);
 
@@ -206,8 +207,10 @@ smtp_cmd_mail(struct smtp_session *s, const struct smtp_command *cmd)
 		reply = "555 5.5.4 ESMTP parameters need EHLO";
 	else if (s->mail.body == SMTP_BODY_BINARYMIME)
 		reply = "555 5.5.4 BODY=BINARYMIME is not supported";
-	else if (s->mail.size > s->conf->message_size_limit)
+	else if (s->mail.size > s->conf->message_size_limit) {
 		reply = "552 5.3.4 Message size exceeds fixed limit";
+		METRIC_INC(M_MSG_REJECTED, MR_SIZE);
+	}
 	if (reply) {
 		smtp_reply(s, "%s", reply);
 		smtp_path_free(&s->mail);

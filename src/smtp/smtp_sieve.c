@@ -19,6 +19,7 @@
 #include "smtp/smtp_session.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
+#include "util/metrics_list.h"
 
 static bool
 smtp_sieve_wanted(const struct smtp_session *s)
@@ -67,6 +68,7 @@ smtp_sieve_done(struct sieve_stage *st, void *arg)
 	log_info("%s smtp sieve-rejected msgid=%s reason=\"%s\"", s->base.id,
 	    s->msgid, reason);
 	smtp_reply(s, "550 5.7.1 %s", reason);
+	METRIC_INC(M_MSG_REJECTED, MR_SIEVE);
 	sieve_stage_free(&st);
 	smtp_tx_reset(s);
 	smtp_session_resume(s);

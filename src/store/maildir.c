@@ -39,10 +39,11 @@
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
+#include "util/metrics_list.h"
 
 static void maildir_commit(struct gcommit_job *batch, void *arg);
 static struct gcommit mengine = GCOMMIT_INITIALIZER("maildir",
-    maildir_commit, NULL);
+    maildir_commit, NULL, MC_MAILDIR);
 static char *mhostname;
 static atomic_ulong mseq;
 static int mpid;		/* getpid() once: the names' P part */

@@ -21,6 +21,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "acme/acme.h"
+#include "acme/acme_chal.h"
 #include "conf/conf.h"
 #include "tls/tls.h"
 #include "util/io.h"
@@ -115,7 +117,9 @@ tls_server_new(const struct conf *c, char **error_r)
 	char *cert, *key, *dir = NULL;
 	SSL_CTX *ctx;
 
-	if (c->tls_cert_file && c->tls_key_file) {
+	if (acme_cert_paths(c, &cert, &key)) {
+		/* an ACME certificate replaces the configured pair */
+	} else if (c->tls_cert_file && c->tls_key_file) {
 		cert = xstrdup(c->tls_cert_file);
 		key = xstrdup(c->tls_key_file);
 	} else {
@@ -146,6 +150,8 @@ tls_server_new(const struct conf *c, char **error_r)
 	/* Release buffers of idle connections: thousands of IMAP IDLE
 	 * sessions must not hold 2x16 KiB each while silent. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	if (c->acme_names.n > 0)
+		acme_chal_tls_setup(ctx);	/* tls-alpn-01 answers */
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		*error_r = tls_error("cannot load certificate", cert);
 		SSL_CTX_free(ctx);

@@ -10,6 +10,7 @@
 
 #include "util/gcommit.h"
 #include "util/log.h"
+#include "util/metrics_list.h"
 
 static void *
 gcommit_main(void *arg)
@@ -31,8 +32,13 @@ gcommit_main(void *arg)
 		g->head = g->tail = NULL;
 		stop = g->stopping;
 		pthread_mutex_unlock(&g->lock);
-		if (batch != NULL)
+		if (batch != NULL) {
+			uint64_t t0 = metrics_now_ns();
 			g->commit(batch, g->arg);
+			if (g->metric >= 0)
+				metric_observe_ns(&metrics_tem[M_COMMIT_SECONDS],
+				    (unsigned)g->metric, metrics_now_ns() - t0);
+		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (g->tick != NULL && now.tv_sec != last.tv_sec) {
 			last = now;

@@ -37,6 +37,8 @@ struct gcommit {
 	/* Optional: called about once a second, between batches. */
 	void		(*tick)(void *arg);
 	void		*arg;
+	int		 metric;	/* tem_commit_seconds' committer
+					 * label (MC_*), -1: none */
 	/* private */
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;
@@ -45,8 +47,9 @@ struct gcommit {
 	bool		 running, stopping;
 };
 
-#define GCOMMIT_INITIALIZER(name_, commit_, tick_) { .name = (name_), \
-	.commit = (commit_), .tick = (tick_), \
+#define GCOMMIT_INITIALIZER(name_, commit_, tick_, metric_) { \
+	.name = (name_), .commit = (commit_), .tick = (tick_), \
+	.metric = (metric_), \
 	.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER }
 
 /* Starts the thread (log_fatal when it cannot). */

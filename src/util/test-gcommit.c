@@ -45,7 +45,7 @@ tcommit(struct gcommit_job *batch, void *arg)
 static void
 test_batches(void)
 {
-	struct gcommit g = GCOMMIT_INITIALIZER("test", tcommit, NULL);
+	struct gcommit g = GCOMMIT_INITIALIZER("test", tcommit, NULL, -1);
 	struct tjob j[6] = { 0 };
 
 	gcommit_start(&g, NULL);

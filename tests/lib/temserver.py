@@ -166,7 +166,7 @@ class TemServer:
     """
 
     SERVICES = ("smtp", "submission", "submissions", "imap", "imaps",
-                "pop3", "pop3s", "managesieve")
+                "pop3", "pop3s", "managesieve", "http", "https")
 
     def __init__(self, users=None, domains=("a.test",), aliases=None,
                  extra_conf=None, services=("smtp",), hostname=HOSTNAME,
