@@ -6,5 +6,5 @@ cd "$(dirname "$0")/../.."
 make -s -j2 build/tem
 cc -O2 -g -std=gnu17 -Isrc -o build/sieve-micro bench/sieve/micro.c \
     $(find src -name "*.c" ! -name "test-*" ! -name "fuzz-*" ! -name main.c | sed "s,^,build/obj/,;s,\.c$,.o,") \
-    $(pkg-config --libs libevent libevent_openssl libevent_pthreads openssl sqlite3 libunbound libcrypt zlib) -lpthread
+    $(make -s --no-print-directory --eval 'print-ldlibs: ; @echo $(LDLIBS)' print-ldlibs)
 exec build/sieve-micro "$@"
