@@ -211,7 +211,7 @@ const struct cli_command cli_commands[] = {
 	    "Prints the DNS records to publish for the local DOMAIN, one per "
 	    "line: MX, SPF, the TXT record of every DKIM key (newest first), "
 	    "DMARC, then where the services are: the SRV records of RFC 6186 "
-	    "(\".\" for a service that is off), the autoconfig, autodiscover "
+	    "(\".\" for a service that is off), the mail, autoconfig, autodiscover "
 	    "and mta-sts names, the _mta-sts TXT record (its id changes with "
 	    "the policy) and the TLS-RPT record.", NULL, CLI_CONF_ALWAYS,
 	    false, run_dns_records },

@@ -3,6 +3,8 @@
  *
  * Trust: reads the administrator's config only.
  */
+#include <strings.h>
+
 #include "cli/cli_records.h"
 #include "conf/conf.h"
 #include "http/http_mta_sts.h"
@@ -26,6 +28,10 @@ records_services(const struct conf *c, const char *d, struct buf *out)
 	const char *h = c->hostname;
 	char id[21];
 
+	/* mail.DOMAIN: the name users type for servers (tem setup puts it
+	 * in acme_names, so it must resolve for the order to succeed) */
+	if (strncasecmp(h, "mail.", 5) != 0 || strcasecmp(h + 5, d) != 0)
+		buf_printf(out, "mail.%s. IN CNAME %s.\n", d, h);
 	srv(out, "submissions", d, &c->submissions_listen, h);
 	srv(out, "submission", d, &c->submission_listen, h);
 	srv(out, "imaps", d, &c->imaps_listen, h);

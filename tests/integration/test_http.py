@@ -425,7 +425,7 @@ def test_dns_records(tem):
         assert "_%s._tcp.a.test. IN SRV 0 1 %d mx.a.test." % (svc, port) \
             in out
     assert "_pop3._tcp.a.test. IN SRV 0 0 0 ." in out   # off
-    for name in ("autoconfig", "autodiscover", "mta-sts"):
+    for name in ("mail", "autoconfig", "autodiscover", "mta-sts"):
         assert "%s.a.test. IN CNAME mx.a.test." % name in out
     sts_id = hashlib.sha256(fetch_policy(tem)).hexdigest()[:20]
     assert '_mta-sts.a.test. IN TXT "v=STSv1; id=%s"' % sts_id in out
