@@ -31,24 +31,6 @@
 /* How long a change waits for the running server's confirmation. */
 #define CLI_SYNC_TIMEOUT_MS 10000
 
-/* Prints "tem: MSG" on stderr, frees msg, returns status. */
-static int
-fail(int status, char *msg)
-{
-	fprintf(stderr, "tem: %s\n", msg);
-	free(msg);
-	return status;
-}
-
-static bool
-wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return true;
-	return argc == 2 && strcmp(argv[1], "help") == 0;
-}
-
 /* A subcommand and how many arguments it takes (max -1: no limit). */
 struct cli_sub {
 	const char	*name;
@@ -65,7 +47,7 @@ find_sub(const struct cli_sub *subs, int argc, char **argv, int *status_r)
 	int nargs = argc - 2;
 
 	if (argc < 2) {
-		*status_r = fail(EXIT_USAGE, xasprintf("missing %s command "
+		*status_r = cli_fail(EXIT_USAGE, xasprintf("missing %s command "
 		    "(see tem %s --help)", argv[0], argv[0]));
 		return NULL;
 	}
@@ -73,12 +55,12 @@ find_sub(const struct cli_sub *subs, int argc, char **argv, int *status_r)
 		if (strcmp(s->name, argv[1]) == 0)
 			break;
 	if (s->name == NULL) {
-		*status_r = fail(EXIT_USAGE, xasprintf("unknown %s command "
+		*status_r = cli_fail(EXIT_USAGE, xasprintf("unknown %s command "
 		    "'%s' (see tem %s --help)", argv[0], argv[1], argv[0]));
 		return NULL;
 	}
 	if (nargs < s->min || (s->max >= 0 && nargs > s->max)) {
-		*status_r = fail(EXIT_USAGE, xasprintf("usage: tem %s %s",
+		*status_r = cli_fail(EXIT_USAGE, xasprintf("usage: tem %s %s",
 		    argv[0], s->synopsis));
 		return NULL;
 	}
@@ -91,7 +73,7 @@ open_accounts(const struct conf *c, struct accounts **a_r)
 	char *err = NULL;
 
 	if (accounts_open(c->data_dir, c->run_as, a_r, &err) < 0)
-		return fail(1, err);
+		return cli_fail(1, err);
 	return 0;
 }
 
@@ -101,7 +83,7 @@ print_list(struct accounts_list *l)
 	for (size_t i = 0; i < l->n; i++)
 		printf("%s\n", l->items[i]);
 	accounts_list_free(l);
-	return fflush(stdout) == 0 ? 0 : fail(1, xasprintf("cannot write "
+	return fflush(stdout) == 0 ? 0 : cli_fail(1, xasprintf("cannot write "
 	    "the list: %s", strerror(errno)));
 }
 
@@ -220,7 +202,7 @@ domain_run(struct accounts *a, int argc, char **argv)
 		r = accounts_domain_del(a, argv[2], &err);
 	else if ((r = accounts_domain_list(a, &l, &err)) == 0)
 		return print_list(&l);
-	return r == 0 ? 0 : fail(1, err);
+	return r == 0 ? 0 : cli_fail(1, err);
 }
 
 /*
@@ -257,7 +239,7 @@ with_accounts(const struct conf *c, int argc, char **argv,
 	uint64_t serial;
 	int r;
 
-	if (wants_help(argc, argv)) {
+	if (cli_wants_help(argc, argv)) {
 		cli_help(stdout, argv[0]);
 		return 0;
 	}
@@ -320,15 +302,15 @@ user_set_password(struct accounts *a, bool add, const char *address)
 	int r;
 
 	if (user_precheck(a, add, address, &err) < 0)
-		return fail(1, err);
+		return cli_fail(1, err);
 	if ((pw = get_password(address, &err)) == NULL)
-		return fail(1, err);
+		return cli_fail(1, err);
 	if (add)
 		r = accounts_user_add(a, address, pw, &err);
 	else
 		r = accounts_user_passwd(a, address, pw, &err);
 	wipe(&pw);
-	return r == 0 ? 0 : fail(1, err);
+	return r == 0 ? 0 : cli_fail(1, err);
 }
 
 static int
@@ -337,7 +319,7 @@ user_del(struct accounts *a, const char *address)
 	char *err = NULL, *box = NULL;
 
 	if (accounts_user_del(a, address, &box, &err) < 0)
-		return fail(1, err);
+		return cli_fail(1, err);
 	printf("user %s deleted; its mailbox stays in %s\n", address, box);
 	free(box);
 	return 0;
@@ -366,7 +348,7 @@ user_quota(struct accounts *a, int argc, char **argv)
 	if (argc == 3) {
 		if ((r = accounts_user_quota_get(a, addr, &storage, &messages,
 		    &err)) < 0)
-			return fail(1, err);
+			return cli_fail(1, err);
 		if (r == 0)
 			printf("%s default\n", addr);
 		else
@@ -378,12 +360,12 @@ user_quota(struct accounts *a, int argc, char **argv)
 		r = accounts_user_quota_unset(a, addr, &err);
 	else if (!quota_arg(argv[3], true, &storage) || (argc > 4 &&
 	    !quota_arg(argv[4], false, &messages)))
-		return fail(EXIT_USAGE, xasprintf("usage: tem user quota ADDRESS "
+		return cli_fail(EXIT_USAGE, xasprintf("usage: tem user quota ADDRESS "
 		    "[SIZE|default [MESSAGES]] (SIZE as 500M or 2G, 0 or none "
 		    "for no limit)"));
 	else
 		r = accounts_user_quota_set(a, addr, storage, messages, &err);
-	return r == 0 ? 0 : fail(1, err);
+	return r == 0 ? 0 : cli_fail(1, err);
 }
 
 static int
@@ -396,7 +378,7 @@ user_run(struct accounts *a, int argc, char **argv)
 	if (strcmp(sub, "list") == 0) {
 		if (accounts_user_list(a, argc > 2 ? argv[2] : NULL, &l,
 		    &err) < 0)
-			return fail(1, err);
+			return cli_fail(1, err);
 		return print_list(&l);
 	}
 	if (strcmp(sub, "del") == 0)
@@ -439,7 +421,7 @@ alias_run(struct accounts *a, int argc, char **argv)
 	else if ((r = accounts_alias_list(a, argc > 2 ? argv[2] : NULL, &l,
 	    &err)) == 0)
 		return print_list(&l);
-	return r == 0 ? 0 : fail(1, err);
+	return r == 0 ? 0 : cli_fail(1, err);
 }
 
 int

@@ -68,6 +68,10 @@ const struct cli_command *cli_command_named(const char *name);
 void cli_usage(FILE *f);
 /* `tem NAME --help`: synopsis, description, options of NAME. */
 void cli_help(FILE *f, const char *name);
+/* For the handlers: prints "tem: MSG" on stderr, frees msg, returns
+ * status; whether argv[1..) asks for help (--help, -h, or "help"). */
+int cli_fail(int status, char *msg);
+bool cli_wants_help(int argc, char **argv);
 /* tem(8) in man(7) roff, and the command names one a line. */
 void cli_man(FILE *f);
 void cli_man_names(FILE *f);

@@ -26,23 +26,6 @@
 
 #define EXIT_USAGE 2
 
-static int
-fail(int status, char *msg)
-{
-	fprintf(stderr, "tem: %s\n", msg);
-	free(msg);
-	return status;
-}
-
-static bool
-wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return true;
-	return argc == 2 && strcmp(argv[1], "help") == 0;
-}
-
 /* The canonical (lowercase) name of DOMAIN if it is one of ours, else
  * NULL after printing the error; *status_r is the exit status then. */
 static char *
@@ -53,19 +36,19 @@ local_domain(const struct conf *c, const char *domain, int *status_r)
 	int r;
 
 	if ((d = accounts_domain_canon(domain, &err)) == NULL) {
-		*status_r = fail(1, err);
+		*status_r = cli_fail(1, err);
 		return NULL;
 	}
 	if (accounts_open(c->data_dir, c->run_as, &a, &err) < 0) {
 		free(d);
-		*status_r = fail(1, err);
+		*status_r = cli_fail(1, err);
 		return NULL;
 	}
 	r = accounts_domain_exists(a, d, &err);
 	accounts_close(&a);
 	if (r > 0)
 		return d;
-	*status_r = r < 0 ? fail(1, err) : fail(1, xasprintf("domain %s is "
+	*status_r = r < 0 ? cli_fail(1, err) : cli_fail(1, xasprintf("domain %s is "
 	    "not local (add it with: tem domain add %s)", d, d));
 	free(d);
 	return NULL;
@@ -95,16 +78,16 @@ keygen_parse(int argc, char **argv, struct keygen_args *ka)
 		else if (strncmp(argv[i], "--type=", 7) == 0)
 			t = argv[i] + 7;
 		else if (argv[i][0] == '-' || npos == 2)
-			return fail(EXIT_USAGE, xasprintf("usage: tem dkim keygen "
+			return cli_fail(EXIT_USAGE, xasprintf("usage: tem dkim keygen "
 			    "DOMAIN [SELECTOR] [--type rsa|ed25519]"));
 		else
 			pos[npos++] = argv[i];
 		if (t != NULL && dkim_key_type_parse(t, &ka->type) < 0)
-			return fail(EXIT_USAGE, xasprintf("unknown key type '%s' "
+			return cli_fail(EXIT_USAGE, xasprintf("unknown key type '%s' "
 			    "(rsa or ed25519)", t));
 	}
 	if (npos == 0)
-		return fail(EXIT_USAGE, xasprintf("usage: tem dkim keygen DOMAIN "
+		return cli_fail(EXIT_USAGE, xasprintf("usage: tem dkim keygen DOMAIN "
 		    "[SELECTOR] [--type rsa|ed25519]"));
 	ka->domain = pos[0];
 	ka->selector = pos[1];
@@ -130,7 +113,7 @@ keygen(const struct conf *c, int argc, char **argv)
 	free(sel);
 	free(d);
 	if (r < 0)
-		return fail(1, err);
+		return cli_fail(1, err);
 	buf_init(&line, 0);
 	r = dkim_key_zone_line(k, &line);
 	dkim_key_free(&k);
@@ -138,22 +121,22 @@ keygen(const struct conf *c, int argc, char **argv)
 		printf("%s\n", buf_cstr(&line));
 	buf_free(&line);
 	if (r < 0 || fflush(stdout) != 0)
-		return fail(1, xstrdup("cannot print the record"));
+		return cli_fail(1, xstrdup("cannot print the record"));
 	return 0;
 }
 
 int
 cli_dkim(const struct conf *c, int argc, char **argv)
 {
-	if (wants_help(argc, argv)) {
+	if (cli_wants_help(argc, argv)) {
 		cli_help(stdout, "dkim");
 		return 0;
 	}
 	if (argc < 2)
-		return fail(EXIT_USAGE, xstrdup("missing dkim command (see tem "
+		return cli_fail(EXIT_USAGE, xstrdup("missing dkim command (see tem "
 		    "dkim --help)"));
 	if (strcmp(argv[1], "keygen") != 0)
-		return fail(EXIT_USAGE, xasprintf("unknown dkim command '%s' "
+		return cli_fail(EXIT_USAGE, xasprintf("unknown dkim command '%s' "
 		    "(see tem dkim --help)", argv[1]));
 	return keygen(c, argc, argv);
 }
@@ -220,18 +203,18 @@ put_dkim(const struct conf *c, const char *d, struct buf *out)
 	buf_init(&bad, 0);
 	if (dkim_keys_list(c->data_dir, d, &l, &bad, &err) < 0) {
 		buf_free(&bad);
-		return fail(1, err);
+		return cli_fail(1, err);
 	}
 	if (bad.len > 0) {
 		for (size_t i = 0; i + 1 < bad.len; i++)
 			if (bad.data[i] == '\n')
 				bad.data[i] = ' ';
 		bad.data[bad.len - 1] = '\0';
-		r = fail(1, xasprintf("unusable DKIM key file: %s", bad.data));
+		r = cli_fail(1, xasprintf("unusable DKIM key file: %s", bad.data));
 	}
 	for (size_t i = 0; i < l.n && r == 0; i++) {
 		if (dkim_key_zone_line(l.key[i], out) < 0)
-			r = fail(1, xstrdup("cannot encode a public key"));
+			r = cli_fail(1, xstrdup("cannot encode a public key"));
 		buf_putc(out, '\n');
 	}
 	if (l.n == 0 && r == 0)
@@ -248,12 +231,12 @@ cli_dns_records(const struct conf *c, int argc, char **argv)
 	char *d;
 	int r = 0;
 
-	if (wants_help(argc, argv)) {
+	if (cli_wants_help(argc, argv)) {
 		cli_help(stdout, "dns-records");
 		return 0;
 	}
 	if (argc != 2)
-		return fail(EXIT_USAGE, xstrdup("usage: tem dns-records DOMAIN"));
+		return cli_fail(EXIT_USAGE, xstrdup("usage: tem dns-records DOMAIN"));
 	if ((d = local_domain(c, argv[1], &r)) == NULL)
 		return r;
 	buf_init(&out, 0);
@@ -265,7 +248,7 @@ cli_dns_records(const struct conf *c, int argc, char **argv)
 	records_services(c, d, &out);
 	if (r == 0 && (fwrite(out.data, 1, out.len, stdout) != out.len ||
 	    fflush(stdout) != 0))
-		r = fail(1, xstrdup("cannot print the records"));
+		r = cli_fail(1, xstrdup("cannot print the records"));
 	buf_free(&out);
 	free(d);
 	return r;

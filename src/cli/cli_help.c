@@ -4,6 +4,7 @@
  * Trust: constant tables only.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli_commands.h"
@@ -195,4 +196,21 @@ cli_man_names(FILE *f)
 	for (const struct cli_command *k = cli_commands; k->name; k++)
 		if (!k->hidden)
 			fprintf(f, "%s\n", k->name);
+}
+
+int
+cli_fail(int status, char *msg)
+{
+	fprintf(stderr, "tem: %s\n", msg);
+	free(msg);
+	return status;
+}
+
+bool
+cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return argc == 2 && strcmp(argv[1], "help") == 0;
 }

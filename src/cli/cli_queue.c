@@ -23,14 +23,6 @@
 
 #define EXIT_USAGE 2
 
-static int
-fail(int status, char *msg)
-{
-	fprintf(stderr, "tem: %s\n", msg);
-	free(msg);
-	return status;
-}
-
 /* ---- output ------------------------------------------------------------ */
 
 /* Appends s with controls, non-UTF-8 bytes and (quoted) '"' and '\'
@@ -130,7 +122,7 @@ queue_list(const struct conf *c)
 	time_t now = time(NULL);
 
 	if (queue_admin_list(c->data_dir, &list, &n, &err) < 0)
-		return fail(1, err);
+		return cli_fail(1, err);
 	buf_init(&b, 0);
 	for (size_t i = 0; i < n; i++) {
 		if (list[i].damaged) {
@@ -143,17 +135,8 @@ queue_list(const struct conf *c)
 	queue_listing_free(list, n);
 	fwrite(b.data ? b.data : "", 1, b.len, stdout);
 	buf_free(&b);
-	return fflush(stdout) == 0 ? 0 : fail(1, xasprintf("cannot write "
+	return fflush(stdout) == 0 ? 0 : cli_fail(1, xasprintf("cannot write "
 	    "the list: %s", strerror(errno)));
-}
-
-static bool
-wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return true;
-	return argc == 2 && strcmp(argv[1], "help") == 0;
 }
 
 /* The exit status of a usage error for subcommand sub, or -1 when the
@@ -164,12 +147,12 @@ check_args(int argc, char **argv)
 	const char *sub = argv[1];
 
 	if (strcmp(sub, "list") == 0 || strcmp(sub, "flush") == 0)
-		return argc == 2 ? -1 : fail(EXIT_USAGE,
+		return argc == 2 ? -1 : cli_fail(EXIT_USAGE,
 		    xasprintf("usage: tem queue %s", sub));
 	if (strcmp(sub, "del") == 0)
-		return argc == 3 ? -1 : fail(EXIT_USAGE,
+		return argc == 3 ? -1 : cli_fail(EXIT_USAGE,
 		    xstrdup("usage: tem queue del ID"));
-	return fail(EXIT_USAGE, xasprintf("unknown queue command '%s' (see "
+	return cli_fail(EXIT_USAGE, xasprintf("unknown queue command '%s' (see "
 	    "tem queue --help)", sub));
 }
 
@@ -179,22 +162,22 @@ cli_queue(const struct conf *c, int argc, char **argv)
 	char *err = NULL;
 	int r;
 
-	if (wants_help(argc, argv)) {
+	if (cli_wants_help(argc, argv)) {
 		cli_help(stdout, "queue");
 		return 0;
 	}
 	if (argc < 2)
-		return fail(EXIT_USAGE, xstrdup("missing queue command (see "
+		return cli_fail(EXIT_USAGE, xstrdup("missing queue command (see "
 		    "tem queue --help)"));
 	if ((r = check_args(argc, argv)) >= 0)
 		return r;
 	if (c == NULL)
-		return fail(1, xstrdup("no configuration loaded"));
+		return cli_fail(1, xstrdup("no configuration loaded"));
 	if (strcmp(argv[1], "list") == 0)
 		return queue_list(c);
 	if (strcmp(argv[1], "flush") == 0)
 		r = queue_admin_flush(c->data_dir, &err);
 	else
 		r = queue_admin_del(c->data_dir, argv[2], &err);
-	return r == 0 ? 0 : fail(1, err);
+	return r == 0 ? 0 : cli_fail(1, err);
 }

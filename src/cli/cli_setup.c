@@ -22,6 +22,7 @@
 
 #include "auth/accounts.h"
 #include "auth/accounts_addr.h"
+#include "cli/cli_commands.h"
 #include "cli/cli_dkim.h"
 #include "cli/cli_setup.h"
 #include "conf/conf.h"
@@ -45,14 +46,6 @@ struct setup_args {
 	const char	*domain, *hostname, *data_dir, *run_as;
 	bool		 force;
 };
-
-static int
-fail(int status, char *msg)
-{
-	fprintf(stderr, "tem: %s\n", msg);
-	free(msg);
-	return status;
-}
 
 static bool
 key_known(const char *name)
@@ -86,18 +79,18 @@ parse_args(int argc, char **argv, struct setup_args *sa)
 		else if (strcmp(argv[i], "--force") == 0)
 			sa->force = true;
 		else if (argv[i][0] == '-' || sa->domain != NULL)
-			return fail(EXIT_USAGE, xasprintf("usage: tem setup "
+			return cli_fail(EXIT_USAGE, xasprintf("usage: tem setup "
 			    "DOMAIN [--hostname HOST] [--data-dir DIR] "
 			    "[--run-as USER] [--force]"));
 		else
 			sa->domain = argv[i];
 	}
 	if (sa->domain == NULL)
-		return fail(EXIT_USAGE, xstrdup("usage: tem setup DOMAIN"));
+		return cli_fail(EXIT_USAGE, xstrdup("usage: tem setup DOMAIN"));
 	/* a value may not break the config's one-key-a-line format */
 	if (strpbrk(sa->data_dir, "\n\r#") || sa->data_dir[0] != '/' ||
 	    strpbrk(sa->run_as, "\n\r#, "))
-		return fail(EXIT_USAGE, xstrdup("--data-dir must be an absolute "
+		return cli_fail(EXIT_USAGE, xstrdup("--data-dir must be an absolute "
 		    "path and --run-as a user name"));
 	return 0;
 }
@@ -275,19 +268,19 @@ setup_run(const char *path, const struct setup_args *sa, char *dom,
 	int r;
 
 	if (!sa->force && has_settings(path))
-		return fail(1, xasprintf("%s has settings already: kept (edit "
+		return cli_fail(1, xasprintf("%s has settings already: kept (edit "
 		    "it, or --force to replace it)", path));
 	if (sa->run_as[0] != '\0' && getpwnam(sa->run_as) == NULL)
-		return fail(1, xasprintf("user %s does not exist (make it, or "
+		return cli_fail(1, xasprintf("user %s does not exist (make it, or "
 		    "--run-as USER)", sa->run_as));
 	buf_init(&text, 0);
 	config_text(&text, sa, host, dom);
 	r = write_config(path, &text, sa->run_as, &err);
 	buf_free(&text);
 	if (r < 0)
-		return fail(1, err);
+		return cli_fail(1, err);
 	if (conf_load(path, false, &c, &err) < 0)
-		return fail(1, err);
+		return cli_fail(1, err);
 	printf("wrote %s\n", path);
 	if (mkdir(c->data_dir, 0750) < 0 && errno != EEXIST)
 		err = xasprintf("%s: %s", c->data_dir, strerror(errno));
@@ -295,7 +288,7 @@ setup_run(const char *path, const struct setup_args *sa, char *dom,
 		add_dkim_key(c, dom, &err);
 	if (err != NULL) {
 		conf_free(&c);
-		return fail(1, err);
+		return cli_fail(1, err);
 	}
 	printf("then: systemctl restart tem (or tem serve)\n"
 	    "\nPublish these DNS records:\n");
@@ -315,7 +308,7 @@ cli_setup(const char *file, int argc, char **argv)
 	if ((r = parse_args(argc, argv, &sa)) != 0)
 		return r;
 	if ((dom = accounts_domain_canon(sa.domain, &err)) == NULL)
-		return fail(EXIT_USAGE, err);
+		return cli_fail(EXIT_USAGE, err);
 	if (sa.hostname == NULL) {
 		if (gethostname(host, sizeof(host)) < 0)
 			host[0] = '\0';
@@ -327,7 +320,7 @@ cli_setup(const char *file, int argc, char **argv)
 	    strchr(h, '.') == NULL) {
 		free(err);
 		free(dom);
-		r = fail(EXIT_USAGE, xasprintf("host name '%s' is not a full DNS "
+		r = cli_fail(EXIT_USAGE, xasprintf("host name '%s' is not a full DNS "
 		    "name: give --hostname mail.%s", sa.hostname, sa.domain));
 		free(h);
 		return r;

@@ -43,15 +43,6 @@ static const struct sieve_sub subs[] = {
 	{ NULL, 0, NULL },
 };
 
-/* Prints "tem: MSG" on stderr, frees msg, returns status. */
-static int
-fail(int status, char *msg)
-{
-	fprintf(stderr, "tem: %s\n", msg);
-	free(msg);
-	return status;
-}
-
 /* The account must exist: 0, or the exit status after the message. */
 static int
 check_account(const struct conf *c, const char *address)
@@ -62,11 +53,11 @@ check_account(const struct conf *c, const char *address)
 	int r;
 
 	if (accounts_open(c->data_dir, c->run_as, &a, &err) < 0)
-		return fail(1, err);
+		return cli_fail(1, err);
 	r = accounts_user_list(a, address, &l, &err);
 	accounts_close(&a);
 	if (r < 0)
-		return fail(1, err);
+		return cli_fail(1, err);
 	accounts_list_free(&l);
 	return 0;
 }
@@ -84,7 +75,7 @@ become_owner(const struct conf *c)
 	if (!o.do_chown)
 		return 0;
 	if (setgroups(0, NULL) < 0 || setgid(o.gid) < 0 || setuid(o.uid) < 0)
-		return fail(1, xasprintf("cannot switch to user %s: %s",
+		return cli_fail(1, xasprintf("cannot switch to user %s: %s",
 		    c->run_as, strerror(errno)));
 	return 0;
 }
@@ -151,7 +142,7 @@ sieve_put(const struct conf *c, const char *user, const char *name)
 	int r;
 
 	if ((text = read_stdin(&len, &msg)) == NULL)
-		return fail(1, msg);
+		return cli_fail(1, msg);
 	r = sieve_store_put(c->data_dir, user, name, text, len, &err);
 	free(text);
 	if (r == 0)
@@ -160,7 +151,7 @@ sieve_put(const struct conf *c, const char *user, const char *name)
 		fprintf(stderr, "%s:%d: %s\n", name, err.line, err.msg);
 		return 1;
 	}
-	return fail(1, store_error(user, name, errno));
+	return cli_fail(1, store_error(user, name, errno));
 }
 
 static int
@@ -171,10 +162,10 @@ sieve_get(const struct conf *c, const char *user, const char *name)
 	int r;
 
 	if (text == NULL)
-		return fail(1, store_error(user, name, errno));
+		return cli_fail(1, store_error(user, name, errno));
 	r = fsutil_write_all(STDOUT_FILENO, text, len);
 	free(text);
-	return r == 0 ? 0 : fail(1, xasprintf("cannot write the script: %s",
+	return r == 0 ? 0 : cli_fail(1, xasprintf("cannot write the script: %s",
 	    strerror(errno)));
 }
 
@@ -185,14 +176,14 @@ sieve_list(const struct conf *c, const char *user)
 	size_t n;
 
 	if (sieve_store_list(c->data_dir, user, &names, &n, &active) < 0)
-		return fail(1, xasprintf("cannot list the scripts of %s: %s",
+		return cli_fail(1, xasprintf("cannot list the scripts of %s: %s",
 		    user, strerror(errno)));
 	for (size_t i = 0; i < n; i++)
 		printf("%s%s\n", names[i], active != NULL &&
 		    strcmp(active, names[i]) == 0 ? " (active)" : "");
 	sieve_store_names_free(&names, n);
 	free(active);
-	return fflush(stdout) == 0 ? 0 : fail(1, xasprintf("cannot write "
+	return fflush(stdout) == 0 ? 0 : cli_fail(1, xasprintf("cannot write "
 	    "the list: %s", strerror(errno)));
 }
 
@@ -212,7 +203,7 @@ run(const struct conf *c, const char *sub, const char *user,
 		r = sieve_store_activate(c->data_dir, user, name);
 	else
 		r = sieve_store_delete(c->data_dir, user, name);
-	return r == 0 ? 0 : fail(1, store_error(user, name != NULL ? name :
+	return r == 0 ? 0 : cli_fail(1, store_error(user, name != NULL ? name :
 	    "", errno));
 }
 
@@ -231,16 +222,16 @@ cli_sieve(const struct conf *c, int argc, char **argv)
 			return 0;
 		}
 	if (argc < 2)
-		return fail(EXIT_USAGE, xstrdup("missing sieve command (see "
+		return cli_fail(EXIT_USAGE, xstrdup("missing sieve command (see "
 		    "tem sieve --help)"));
 	for (s = subs; s->name != NULL; s++)
 		if (strcmp(s->name, argv[1]) == 0)
 			break;
 	if (s->name == NULL)
-		return fail(EXIT_USAGE, xasprintf("unknown sieve command '%s' "
+		return cli_fail(EXIT_USAGE, xasprintf("unknown sieve command '%s' "
 		    "(see tem sieve --help)", argv[1]));
 	if (argc - 2 != s->nargs)
-		return fail(EXIT_USAGE, xasprintf("usage: tem sieve %s",
+		return cli_fail(EXIT_USAGE, xasprintf("usage: tem sieve %s",
 		    s->synopsis));
 	if ((r = check_account(c, argv[2])) != 0 ||
 	    (r = become_owner(c)) != 0)
