@@ -5,7 +5,7 @@
 # demo@example.test with a fresh random password (printed), a self-signed
 # certificate (made by tem at first start), then runs build/tem serve in
 # the foreground. Ports: SMTP 2525, submission 2587, submissions 2465,
-# IMAP 2143, IMAPS 2993, POP3 2110, POP3S 2995, ManageSieve 4190.
+# IMAP 2143, IMAPS 2993, POP3 2110, POP3S 2995, ManageSieve 2419, HTTP 2080 (autoconfig, /metrics).
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 run="$top/run"
@@ -25,7 +25,8 @@ imap_listen = 127.0.0.1:2143
 imaps_listen = 127.0.0.1:2993
 pop3_listen = 127.0.0.1:2110
 pop3s_listen = 127.0.0.1:2995
-managesieve_listen = 127.0.0.1:4190
+managesieve_listen = 127.0.0.1:2419
+http_listen = 127.0.0.1:2080
 log_level = info
 CONF
 fi
@@ -46,7 +47,8 @@ tem development server (config: $conf)
   submissions 127.0.0.1:2465   (implicit TLS)
   IMAP        127.0.0.1:2143   IMAPS 127.0.0.1:2993
   POP3        127.0.0.1:2110   POP3S 127.0.0.1:2995
-  ManageSieve 127.0.0.1:4190   sieve-connect -s 127.0.0.1 -p 4190 --notlsverify -u demo@example.test
+  ManageSieve 127.0.0.1:2419   sieve-connect -s 127.0.0.1 -p 2419 --notlsverify -u demo@example.test
+  HTTP        127.0.0.1:2080   curl http://127.0.0.1:2080/metrics
   Maildir     $run/data/mail/example.test/demo/
 Stop with Ctrl-C.
 

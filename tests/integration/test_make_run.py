@@ -1,6 +1,6 @@
 """test_make_run - `make run` in a fresh `git clone` of this repository:
 it builds build/tem, provisions demo@example.test, starts the server on
-its fixed ports (scripts/run-dev.sh: 2525 ... 2995, 4190), and the server is
+its fixed ports (scripts/run-dev.sh: 2525 ... 2995, 2419, 2080), and the server is
 used with smtplib (SMTP and submission with STARTTLS + AUTH), imaplib
 (IMAPS) and poplib (POP3S).
 
@@ -19,6 +19,7 @@ import signal
 import smtplib
 import socket
 import subprocess
+import urllib.request
 
 import pytest
 
@@ -27,7 +28,7 @@ from temserver import REPO, insecure_tls_context, wait_for
 
 PORTS = {"smtp": 2525, "submission": 2587, "submissions": 2465,
          "imap": 2143, "imaps": 2993, "pop3": 2110, "pop3s": 2995,
-         "managesieve": 4190}
+         "managesieve": 2419, "http": 2080}
 LOCK = "/tmp/tem-make-run-ports.lock"
 DEMO = "demo@example.test"
 
@@ -151,3 +152,15 @@ def use_the_server(pw):
         assert b"hello from smtplib" in lines, lines
     finally:
         p.quit()
+    # ManageSieve greets with its capabilities; HTTP answers /healthz
+    with socket.create_connection(("127.0.0.1", PORTS["managesieve"]),
+                                  timeout=20) as c:
+        greeting = b""
+        while not greeting.endswith(b"\r\n") or b"OK" not in greeting:
+            chunk = c.recv(4096)
+            assert chunk, greeting
+            greeting += chunk
+        assert b'"IMPLEMENTATION" "tem"' in greeting, greeting
+    with urllib.request.urlopen("http://127.0.0.1:%d/healthz"
+                                % PORTS["http"], timeout=20) as r:
+        assert r.status == 200
