@@ -383,6 +383,13 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 		}
 		*(unsigned *)field = u;
 		return 0;
+	case T_DURATION0:
+		if (conf_parse_duration(v, &u) < 0) {
+			*why = "expected a duration such as 30m, 4h or 1d, or 0";
+			return -1;
+		}
+		*(unsigned *)field = u;
+		return 0;
 	case T_LISTEN:
 		if (parse_listen_list(v, field) < 0) {
 			*why = "expected a list of addr:port ([::1]:25 for IPv6)";

@@ -56,6 +56,7 @@ struct conf {
 	char	*relay_host;
 	unsigned queue_retry_base;	/* seconds */
 	unsigned queue_lifetime;	/* seconds */
+	unsigned delay_warning_time;	/* seconds; 0: no delay DSNs */
 
 	/* Limits beyond the SPEC table (documented in conf_keys.c). */
 	unsigned smtp_max_recipients;

@@ -183,6 +183,11 @@ const struct conf_key conf_keys[] = {
 	    "How long a message is retried before it bounces (RFC 5321 "
 	    "4.5.4.1 suggests 4-5 days).",
 	    "3d"),
+	K(delay_warning_time, T_DURATION0, "4h",
+	    "After this long still undelivered, a recipient gets one "
+	    "\"delayed\" notice (RFC 3464) sent to the sender, when its "
+	    "RCPT asked for NOTIFY=DELAY or gave no NOTIFY; 0: never.",
+	    "1d"),
 #undef CONF_AREA
 #define CONF_AREA "HTTP services"
 	K(metrics_allow, T_CIDRS, "127.0.0.1, ::1",
@@ -288,6 +293,7 @@ conf_type_name(enum conf_type t)
 		[T_MACTION] = "tempfail, accept or reject",
 		[T_STSMODE] = "none, testing or enforce",
 		[T_ACMECHAL] = "http-01 or tls-alpn-01",
+		[T_DURATION0] = "duration or 0",
 		[T_CIDRS] = "list of addresses or networks (CIDR)",
 	};
 

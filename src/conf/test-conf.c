@@ -84,6 +84,8 @@ static const struct key_case keys[] = {
 	    { "0", "5y", "m", NULL } },
 	{ "queue_lifetime", R_UINT, F(queue_lifetime), "432000", "2w",
 	    "1209600", { "0s", "4294967296s", "-5d", NULL } },
+	{ "delay_warning_time", R_UINT, F(delay_warning_time), "14400", "0",
+	    "0", { "-1", "4x", "", NULL } },
 	{ "smtp_max_recipients", R_UINT, F(smtp_max_recipients), "100", "1000",
 	    "1000", { "", "ten", NULL } },
 	{ "smtp_max_errors", R_UINT, F(smtp_max_errors), "20", "0", "0",
