@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mta/mta_7bit.h"
 #include "mta/mta_session_int.h"
 #include "queue/queue.h"
 #include "util/buf.h"
@@ -54,6 +55,12 @@ mta_body_stop(struct mta_session *s)
 {
 	struct mta_reader *r = s->reader;
 
+	if (s->down != NULL) {
+		mta_7bit_free(s->down);
+		free(s->down);
+		s->down = NULL;
+		buf_free(&s->down_out);
+	}
 	if (r == NULL)
 		return;
 	s->reader = NULL;
@@ -116,12 +123,43 @@ mta_read_done(void *arg)
 
 /* Encodes and writes one piece of the body; after the last, the end
    marker too, then waits for the final reply under data_timeout. */
+/* A message that cannot be converted to 7-bit: its accepted recipients
+   fail (5.6.3) and the connection ends without the end marker, so the
+   peer never takes the part already sent. */
+static void
+mta_body_unconvertible(struct mta_session *s, const char *why)
+{
+	struct mta_msg *m = mta_cur(s);
+	char *t = xasprintf("%s (host %s offers no 8BITMIME)", why,
+	    s->host_label);
+
+	log_info("%s mta downgrade-failed host=%s", s->id, s->host_label);
+	for (int i = 0; i < m->nrcpt; i++)
+		if (s->rcpt_ok[i])
+			mta_set_result(m, i, MTA_RCPT_PERM, t);
+	free(t);
+	s->naccepted = 0;
+	mta_body_stop(s);
+	s->in_body = false;
+	mta_finish(s, MTA_OK, "8-bit message not convertible");
+}
+
 static void
 mta_body_write(struct mta_session *s, const char *p, size_t n, bool last)
 {
 	if (s->io == NULL)
 		return;
 	buf_reset(&s->out);
+	if (s->down != NULL) {
+		buf_reset(&s->down_out);
+		if (mta_7bit_feed(s->down, p, n, &s->down_out) < 0 ||
+		    (last && mta_7bit_end(s->down, &s->down_out) < 0)) {
+			mta_body_unconvertible(s, s->down->error);
+			return;
+		}
+		p = s->down_out.data;
+		n = s->down_out.len;
+	}
 	mta_data_feed(&s->data, p, n, &s->out);
 	if (last)
 		mta_data_end(&s->data, &s->out);
@@ -177,6 +215,11 @@ mta_body_start(struct mta_session *s, struct mta_msg *m)
 	int fd;
 
 	mta_data_start(&s->data);
+	if (m->eightbit && !(s->caps.flags & SMTP_CAP_8BITMIME)) {
+		s->down = xmalloc(sizeof(*s->down));
+		mta_7bit_start(s->down);
+		buf_init(&s->down_out, 0);
+	}
 	if (m->content)
 		return true;
 	fd = fcntl(m->file->fd, F_DUPFD_CLOEXEC, 0);

@@ -88,6 +88,10 @@ struct mta_session {
 	struct mta_data		 data;
 	bool			 in_body;
 	struct mta_reader	*reader;	/* body from a file */
+	/* 8-bit content for a peer without 8BITMIME: converted (mta_7bit.h)
+	   before mta_data; NULL otherwise. down_out: its output piece. */
+	struct mta_7bit		*down;
+	struct buf		 down_out;
 
 	/* the end */
 	int			 end_status;	/* reported after QUIT */

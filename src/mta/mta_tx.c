@@ -79,11 +79,6 @@ mta_msg_ok(struct mta_session *s, struct mta_msg *m, size_t wire)
 		    "which this message needs", s->host_label);
 		return false;
 	}
-	if (m->eightbit && !(s->caps.flags & SMTP_CAP_8BITMIME)) {
-		mta_refuse_msg(m, "5.6.3 host %s does not accept 8-bit "
-		    "data (no 8BITMIME)", s->host_label);
-		return false;
-	}
 	if ((s->caps.flags & SMTP_CAP_SIZE) && s->caps.size > 0 &&
 	    wire > s->caps.size) {
 		mta_refuse_msg(m, "5.3.4 message size %zu exceeds size "
@@ -120,12 +115,15 @@ static void
 mta_send_mail(struct mta_session *s, struct mta_msg *m, size_t wire)
 {
 	struct buf b;
+	/* 8-bit to a peer without 8BITMIME goes converted (mta_7bit.h):
+	   no BODY=, and no SIZE= (the converted size is not known ahead) */
+	bool down = m->eightbit && !(s->caps.flags & SMTP_CAP_8BITMIME);
 
 	buf_init(&b, 0);
 	buf_printf(&b, "MAIL FROM:<%s>", m->sender);
-	if (s->caps.flags & SMTP_CAP_SIZE)
+	if ((s->caps.flags & SMTP_CAP_SIZE) && !down)
 		buf_printf(&b, " SIZE=%zu", wire);
-	if (m->eightbit)
+	if (m->eightbit && !down)
 		buf_puts(&b, " BODY=8BITMIME");
 	if (m->smtputf8)
 		buf_puts(&b, " SMTPUTF8");
