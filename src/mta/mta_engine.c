@@ -86,13 +86,16 @@ struct mta_batch {
 };
 
 /* What the engine learns from the content while the queue checks it:
- * the wire size and the Received: fields of the header (a loop). */
+ * the wire size, the Received: fields of the header (a loop) and
+ * whether any octet is 8-bit (sent with BODY=8BITMIME, or converted for
+ * a peer without it, even when the client did not declare it). */
 struct mta_scan {
 	struct mta_wire_count	 wire;
 	unsigned		 hops;
 	size_t			 col;		/* bytes into the line */
 	char			 start[9];	/* the line's first bytes */
 	bool			 body;		/* past the header */
+	bool			 eight;		/* an 8-bit octet seen */
 };
 
 static void
@@ -101,6 +104,8 @@ mta_scan_piece(const char *p, size_t n, void *arg)
 	struct mta_scan *sc = arg;
 
 	mta_wire_count_feed(&sc->wire, p, n);
+	for (size_t i = 0; i < n && !sc->eight; i++)
+		sc->eight = (unsigned char)p[i] & 0x80;
 	for (size_t i = 0; i < n && !sc->body; i++) {
 		if (sc->col == 0 && p[i] == '\n') {
 			sc->body = true;	/* the empty line */
@@ -140,6 +145,7 @@ mta_take_work(void *arg)
 			    strerror(errno));
 		d->wire = mta_wire_count_total(&sc.wire);
 		d->hops = sc.hops;
+		d->eightbit = sc.eight;
 		d->next = b->head;
 		b->head = d;
 	}

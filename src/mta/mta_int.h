@@ -26,6 +26,7 @@ struct mta_delivery {
 	struct queue_content	 qc;
 	size_t			 wire;		/* with CRLF line ends */
 	unsigned		 hops;		/* Received: header fields */
+	bool			 eightbit;	/* an 8-bit octet in the content */
 	int			*results;	/* QUEUE_RCPT_* per recipient */
 	char			**texts;	/* reply text per recipient */
 	char			**relays;	/* "host[addr]" per recipient */

@@ -122,7 +122,7 @@ route_prepare(struct mta_route *r)
 		mm->file = &it->d->qc;
 		mm->len = it->d->qc.len;
 		mm->wire = it->d->wire;
-		mm->eightbit = qm->eightbit;
+		mm->eightbit = qm->eightbit || it->d->eightbit;
 		mm->smtputf8 = qm->smtputf8;
 		mm->rcpt_result = xcalloc((size_t)it->n, sizeof(int));
 		mm->rcpt_text = xcalloc((size_t)it->n, sizeof(char *));

@@ -45,12 +45,12 @@ MSG = ("From: Alice <alice@a.test>\r\nTo: u@fake.test\r\n"
        "--OUT--\r\n").encode()
 
 
-def send(tem, msg):
+def send(tem, msg, mail_options=("BODY=8BITMIME",)):
     with smtplib.SMTP("127.0.0.1", tem.ports["submission"], timeout=20) as s:
         s.starttls(context=insecure_tls_context())
         s.login(*ALICE)
         s.sendmail(ALICE[0], ["u@fake.test"], msg,
-                   mail_options=["BODY=8BITMIME"])
+                   mail_options=list(mail_options))
 
 
 def seven_bit_peer(port):
@@ -95,3 +95,25 @@ def test_8bit_header_still_bounces():
         r = parse_dsn(dsn[0]).recipient("u@fake.test")
         assert (r["action"], r["status"]) == ("failed", "5.6.3"), r
         assert peer.messages == []
+
+
+def test_undeclared_8bit_is_declared_or_converted():
+    """8-bit octets sent without BODY=8BITMIME: declared to a peer that
+    offers 8BITMIME, converted for one that does not."""
+    port = shared_port()
+    msg = ("From: Alice <alice@a.test>\r\nTo: u@fake.test\r\n"
+           "Subject: plain\r\nContent-Type: text/plain; charset=utf-8\r\n"
+           "\r\ncafé\r\n").encode()
+    with DnsServer(zones()) as dns, seven_bit_peer(port) as peer, \
+            sender_tem(dns, port) as a:
+        send(a, msg, mail_options=())
+        wait_for(lambda: peer.messages, what="the converted message")
+        data = peer.messages[0][2]
+        assert b"Content-Transfer-Encoding: quoted-printable\r\n" in data
+        assert data.endswith(b"\r\n\r\ncaf=C3=A9\r\n"), data
+    with DnsServer(zones()) as dns, FakeSMTP("127.0.0.7", port) as peer, \
+            sender_tem(dns, port) as a:
+        send(a, msg, mail_options=())
+        wait_for(lambda: peer.messages, what="the message")
+        assert "BODY=8BITMIME" in peer.messages[0][0]
+        assert peer.messages[0][2].endswith("café\r\n".encode())
