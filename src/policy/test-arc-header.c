@@ -3,7 +3,8 @@
  * CFWS, AMS and AS tag lists, instances 1..50, cv values, h= refused in
  * an AS) and the structural chain checks of 5.1.1 steps 1-3 on header
  * sections shaped like RFC 8617 Appendix B's (a two-hop chain, folded,
- * with the newest set on top) and on broken chains: a gap, a missing or
+ * with the newest set on top), on a real two-hop chain sealed by
+ * dkimpy's arcsign, and on broken chains: a gap, a missing or
  * repeated field, wrong cv values, the latest cv=fail, instance 51.
  *
  * Trust: test code, run under ASan/UBSan by `make unit`.
@@ -28,10 +29,47 @@
  * sent it, each hop adding its set on top. */
 #define SET1 AAR(1, "example.com; dkim=pass header.d=example.com;\n" \
 	"\tspf=pass smtp.mfrom=jqd@d1.example") AMS(1) AS(1, "none")
-#define SET2 AAR(2, "example.org; dkim=fail; arc=pass (as.1.example.com=pass)") \
+#define SET2 AAR(2, "example.org; dkim=fail;\n" \
+	"\tarc=pass (as.1.example.com=pass)") \
 	AMS(2) AS(2, "pass")
 #define BODYHDR "Received: from example.com\nFrom: jqd@d1.example\n" \
 	"Subject: hello\n\n"
+
+/* Two hops sealed by dkimpy 1.1.4's arcsign (Debian python3-dkim), the
+ * second on top of the first, as a receiver sees them. */
+#define DKIMPY_CHAIN \
+	"ARC-Seal: i=2; cv=pass; a=rsa-sha256; d=example.net; s=dummy;\n" \
+	" t=1796604479;\n" \
+	" b=sWyzDc/JcwWfVlLs6NHug9xtsFqwv354S94Ck7pwFYEOHjrQ0We7E7LYM9DLoiFtU8UpX\n" \
+	" 9rvSU3XZl3hjYytdqYUAN9I8BcDxuQXnQJDgV0d8odwGl7RKVVSvTmacIVsnvcU97hKtCoL\n" \
+	" Wo/uYJb/RgyyWsHoWEP9VR+Gf3Qsf2I=\n" \
+	"ARC-Message-Signature: i=2; a=rsa-sha256; c=relaxed/relaxed;\n" \
+	" d=example.net; s=dummy; t=1796604479; h=from : to : subject : date :\n" \
+	" from; bh=UrA8rmgY3eNBotmDWtzAmHyn5RyZv8Gea45sNGsP0zw=;\n" \
+	" b=VCX7ZeGn4iti228uoHaYOZi3w9dA/WEM6tfsqpD9cVSrVTzwRlEBz8AMIdfA1SMoe2yOS\n" \
+	" w8YHbfgCNwri5Jafofj/QHTpeC85WfAQbC4/cK4aQJHC/c+AcTKxyzfI47w8/SDfFYMY06k\n" \
+	" pbPXB1kA9F4evGVoJygavhz8auUMUK4=\n" \
+	"ARC-Authentication-Results: i=2; mx.example.net; arc=pass (i=1);\n" \
+	"  dkim=pass header.d=lists.example.org\n" \
+	"ARC-Seal: i=1; cv=none; a=rsa-sha256; d=lists.example.org; s=dummy;\n" \
+	" t=1796604476;\n" \
+	" b=L7q+nz9LLodUbgq+LGcjqp6icvzop72t1u1Rzj7oaypBISF93RQNdHVpfdeHBCK3fgKfV\n" \
+	" U7uPOx8DDytUPIE13saeHO98buRIC2f7ZgMR2Pg8JQe5fIiHQuzi+KZUSBZ+9cK+rO+/tIA\n" \
+	" IZsjcNNeBz1ZNeCRsOFEypKVaMaZ/08=\n" \
+	"ARC-Message-Signature: i=1; a=rsa-sha256; c=relaxed/relaxed;\n" \
+	" d=lists.example.org; s=dummy; t=1796604476; h=from : to : subject :\n" \
+	" date : from; bh=UrA8rmgY3eNBotmDWtzAmHyn5RyZv8Gea45sNGsP0zw=;\n" \
+	" b=ZxvTjr7+iSs3MGT3i6SFJRhJmIXUByl5AOf8u+BQYYo7nqqg8rKI2LhS0zcPTXxwGkZlx\n" \
+	" Ol0RGNPLVdiF7lWe44STzxSuZnZHvTV0io1Ykr8gl7DLh52Y7wnK/80flWpqlpyx2f5mdbg\n" \
+	" OC/fZoLarhq5XtgKBQkfGxDohNBu8mI=\n" \
+	"ARC-Authentication-Results: i=1; lists.example.org; " \
+	"spf=pass smtp.mfrom=jqd@d1.example;\n" \
+	"  dkim=pass header.d=d1.example\n" \
+	"From: jqd@d1.example\n" \
+	"To: list@lists.example.org\n" \
+	"Subject: hello\n" \
+	"Date: Sun, 06 Dec 2026 10:00:00 +0000\n" \
+	"\n"
 
 static struct arc_chain chain;	/* 7 KiB: not on the stack */
 
@@ -100,6 +138,10 @@ test_chain_good(void)
 
 	TEST_ASSERT(collect("From: a@b\nSubject: x\n\n", c) ==
 	    ARC_STRUCT_NONE);
+	TEST_ASSERT(collect(DKIMPY_CHAIN, c) == ARC_STRUCT_OK);
+	TEST_ASSERT(c->n == 2 && c->set[1].cv == ARC_CV_PASS);
+	TEST_ASSERT(strncmp(c->set[1].field[ARC_AAR].value,
+	    " i=2; mx.example.net;", 21) == 0);
 	TEST_ASSERT(collect(SET1 BODYHDR, c) == ARC_STRUCT_OK);
 	TEST_ASSERT(c->n == 1 && c->set[0].cv == ARC_CV_NONE);
 	TEST_ASSERT(collect(SET2 SET1 BODYHDR, c) == ARC_STRUCT_OK);
