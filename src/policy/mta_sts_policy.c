@@ -323,15 +323,18 @@ field_next(const char *s, size_t len, size_t *pos, struct field *f,
 	return 0;
 }
 
-/* Whether s starts with the field "v=VERSION" ended by ';', WSP or the
+/* Whether s starts with the field "v=VERSION", then *WSP and ';' or the
  * end; *pos goes past it. */
 static bool
 version_first(const char *s, size_t len, const char *version, size_t *pos)
 {
 	size_t n = strlen(version);
 
-	if (len < n || memcmp(s, version, n) != 0 ||
-	    (len > n && s[n] != ';' && !wsp(s[n])))
+	if (len < n || memcmp(s, version, n) != 0)
+		return false;
+	while (n < len && wsp(s[n]))
+		n++;
+	if (n < len && s[n] != ';')
 		return false;
 	*pos = n;
 	return true;

@@ -173,7 +173,7 @@ test_txt(void)
 		"v=STSv1; id=123456789012345678901234567890123",
 		"v=STSv1; id=1; id=2", "v=STSv1; id=1; x", "v=STSv1; id=1; x=",
 		"v=STSv1; id=1; x=a b", "v=STSv1; id=1; _x=1",
-		"id=1; v=STSv1",
+		"id=1; v=STSv1", "v=STSv1 id=1", "v=STSv1\tid=1;",
 	};
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -220,7 +220,7 @@ test_tlsrpt(void)
 		"v=TLSRPTv1; rua=mailto:a@b; rua=mailto:c@d",
 		"v=TLSRPTv1; rua=mailto:a@b,,mailto:c@d",
 		"v=TLSRPTv1; rua=mailto:a b@c", "v=TLSRPTv2; rua=mailto:a@b",
-		"rua=mailto:a@b; v=TLSRPTv1",
+		"rua=mailto:a@b; v=TLSRPTv1", "v=TLSRPTv1 rua=mailto:a@b",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (tlsrpt_record_parse(bad[i], strlen(bad[i]), &r, &err) == 0)
