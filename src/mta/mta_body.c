@@ -83,13 +83,30 @@ mta_read_work(void *arg)
 static void mta_body_write(struct mta_session *s, const char *p, size_t n,
     bool last);
 
+/* The body cannot be sent whole: the accepted recipients get result
+   and text, and the connection ends without the end marker, so the peer
+   never takes the part already sent for the whole. */
+static void
+mta_body_abort(struct mta_session *s, int result, const char *text,
+    const char *why)
+{
+	struct mta_msg *m = mta_cur(s);
+
+	for (int i = 0; i < m->nrcpt; i++)
+		if (s->rcpt_ok[i])
+			mta_set_result(m, i, result, text);
+	s->naccepted = 0;
+	mta_body_stop(s);
+	s->in_body = false;
+	mta_finish(s, MTA_OK, why);
+}
+
 /* Loop: the piece is read; encode and send it. */
 static void
 mta_read_done(void *arg)
 {
 	struct mta_reader *r = arg;
 	struct mta_session *s = r->s;
-	struct mta_msg *m;
 	char *t;
 
 	r->busy = false;
@@ -105,15 +122,8 @@ mta_read_done(void *arg)
 		    "body: %s", strerror(r->err));
 		log_error("%s mta read-failed error=\"%s\"", s->id,
 		    strerror(r->err));
-		m = mta_cur(s);
-		for (int i = 0; i < m->nrcpt; i++)
-			if (s->rcpt_ok[i])
-				mta_set_result(m, i, MTA_RCPT_TEMP, t);
+		mta_body_abort(s, MTA_RCPT_TEMP, t, "local read error");
 		free(t);
-		s->naccepted = 0;
-		mta_body_stop(s);
-		s->in_body = false;
-		mta_finish(s, MTA_OK, "local read error");
 		return;
 	}
 	r->pos += r->n;
@@ -121,29 +131,20 @@ mta_read_done(void *arg)
 	mta_body_write(s, r->buf, r->n, r->left == 0);
 }
 
-/* Encodes and writes one piece of the body; after the last, the end
-   marker too, then waits for the final reply under data_timeout. */
-/* A message that cannot be converted to 7-bit: its accepted recipients
-   fail (5.6.3) and the connection ends without the end marker, so the
-   peer never takes the part already sent. */
+/* A message that cannot be converted to 7-bit fails (5.6.3). */
 static void
 mta_body_unconvertible(struct mta_session *s, const char *why)
 {
-	struct mta_msg *m = mta_cur(s);
 	char *t = xasprintf("%s (host %s offers no 8BITMIME)", why,
 	    s->host_label);
 
 	log_info("%s mta downgrade-failed host=%s", s->id, s->host_label);
-	for (int i = 0; i < m->nrcpt; i++)
-		if (s->rcpt_ok[i])
-			mta_set_result(m, i, MTA_RCPT_PERM, t);
+	mta_body_abort(s, MTA_RCPT_PERM, t, "8-bit message not convertible");
 	free(t);
-	s->naccepted = 0;
-	mta_body_stop(s);
-	s->in_body = false;
-	mta_finish(s, MTA_OK, "8-bit message not convertible");
 }
 
+/* Encodes and writes one piece of the body; after the last, the end
+   marker too, then waits for the final reply under data_timeout. */
 static void
 mta_body_write(struct mta_session *s, const char *p, size_t n, bool last)
 {
