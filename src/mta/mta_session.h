@@ -17,9 +17,13 @@
  * transaction was left open; QUIT at the end.
  *
  * Messages the peer cannot take are refused locally, with a permanent
- * result and no command sent: larger than the peer's SIZE (5.3.4), 8-bit
- * content for a peer without 8BITMIME (5.6.3; tem does not downgrade),
- * SMTPUTF8 needed but not offered (5.6.7).
+ * result and no command sent: larger than the peer's SIZE (5.3.4),
+ * SMTPUTF8 needed but not offered (5.6.7). 8-bit content for a peer
+ * without 8BITMIME is converted to 7-bit while it is sent (mta_7bit.h,
+ * no BODY= nor SIZE=); when that turns out impossible (8-bit in a
+ * header) the connection ends without the end marker and the accepted
+ * recipients fail 5.6.3 (the batch's later messages stay untouched and
+ * are tried again).
  *
  * Logs one line per connection event under its id: "mta connect",
  * "mta tls", "mta error", "mta disconnect". Per-recipient delivery lines
