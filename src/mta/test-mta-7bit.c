@@ -74,6 +74,51 @@ convert_all(const char *in, const char **why)
 	return first;
 }
 
+/* Random messages from MIME-ish pieces: whatever is accepted leaves
+ * 7-bit, whatever the chunking; nothing crashes or leaks (ASan). */
+static void
+test_random(void)
+{
+	static const char *const pieces[] = {
+		"Content-Type: multipart/mixed; boundary=a\n",
+		"Content-Type: multipart/mixed; boundary=\"b\"\n",
+		"Content-Type: text/plain\n", "Content-Type: image/png\n",
+		"Content-Type: message/rfc822\n",
+		"Content-Transfer-Encoding: 8bit\n",
+		"Content-Transfer-Encoding: base64\n", " folded\n",
+		"\n", "--a\n", "--a--\n", "--b\n", "--b--  \n", "text\n",
+		"caf\xc3\xa9 \n", "\xff\xfe\r\n", "=\t\n", ".\n", "x",
+	};
+	size_t np = sizeof(pieces) / sizeof(pieces[0]);
+	unsigned seed = 12345;
+	int accepted = 0;
+
+	for (int round = 0; round < 300; round++) {
+		struct buf in;
+		const char *why;
+		char *o;
+		int k;
+
+		buf_init(&in, 0);
+		seed = seed * 1103515245u + 12345u;
+		k = (int)(seed >> 16) % 40;
+		for (int i = 0; i < k; i++) {
+			seed = seed * 1103515245u + 12345u;
+			buf_puts(&in, pieces[(seed >> 16) % np]);
+		}
+		buf_putc(&in, '\0');
+		o = convert_all(in.data, &why);
+		if (o != NULL) {
+			accepted++;
+			TEST_ASSERT(all_7bit(o));
+		} else
+			TEST_ASSERT(why != NULL);
+		free(o);
+		buf_free(&in);
+	}
+	TEST_ASSERT(accepted > 0);
+}
+
 static void
 test_chunking(void)
 {
@@ -246,6 +291,7 @@ main(void)
 	TEST_RUN(test_nested);
 	TEST_RUN(test_refused);
 	TEST_RUN(test_limits);
+	TEST_RUN(test_random);
 	TEST_RUN(test_chunking);
 	return test_done("test-mta-7bit");
 }
