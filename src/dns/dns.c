@@ -28,6 +28,7 @@
  * free during processing only cancels, and the context goes after
  * ub_process() returns (STYLE.md habit 7).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,17 @@ dns_status_str(enum dns_status st)
 	case DNS_NODATA:	return "NODATA";
 	case DNS_TEMPFAIL:	return "TEMPFAIL";
 	case DNS_NULL_MX:	return "NULL_MX";
+	}
+	return "?";
+}
+
+const char *
+dns_sec_str(enum dns_sec sec)
+{
+	switch (sec) {
+	case DNS_SEC_INSECURE:	return "insecure";
+	case DNS_SEC_SECURE:	return "secure";
+	case DNS_SEC_BOGUS:	return "bogus";
 	}
 	return "?";
 }
@@ -170,6 +182,38 @@ dns_resolver_new(struct loop *l, const char *server, char **error_r)
 	return r;
 }
 
+/*
+ * The validator runs in front of the iterator; libunbound then sets the
+ * DO bit on what it sends to a forwarder. libunbound reads the file only
+ * when the first query finalizes the context (then a failure would make
+ * every query fail): read it here first to report a bad file at start-up.
+ */
+int
+dns_resolver_set_trust_anchor(struct dns_resolver *r, const char *file,
+    char **error_r)
+{
+	FILE *f = fopen(file, "r");
+	int ret;
+
+	*error_r = NULL;
+	if (f == NULL) {
+		*error_r = xasprintf("dns_trust_anchor_file %s: %s", file,
+		    strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	ret = ub_ctx_set_option(r->ctx, "module-config:",
+	    "validator iterator");
+	if (ret == 0)
+		ret = ub_ctx_add_ta_file(r->ctx, file);
+	if (ret != 0) {
+		*error_r = xasprintf("libunbound: dns_trust_anchor_file %s: %s",
+		    file, ub_strerror(ret));
+		return -1;
+	}
+	return 0;
+}
+
 void
 dns_resolver_set_timeout(struct dns_resolver *r, unsigned ms)
 {
@@ -233,6 +277,7 @@ dns_request_free(struct dns_request *req)
 	for (int i = 0; i < req->nstr; i++)
 		free(req->str[i]);
 	free(req->str);
+	free(req->len);
 	loop_timer_free(&req->defer);
 	free(req->name);
 	free(req);
@@ -275,6 +320,11 @@ dns_ub_status(int err, const struct ub_result *res, const char **why_r)
 		*why_r = ub_strerror(err);
 		return DNS_TEMPFAIL;
 	}
+	if (res->bogus) {
+		/* Never data (dns.h); dns_ub_cb logged libunbound's why. */
+		*why_r = "DNSSEC bogus";
+		return DNS_TEMPFAIL;
+	}
 	switch (res->rcode) {
 	case 0:
 		return res->havedata ? DNS_OK : DNS_NODATA;
@@ -299,17 +349,21 @@ dns_query_record(struct dns_query *q, enum dns_status st,
 	struct dns_request *req = q->req;
 
 	if (q->host >= 0) {
+		req->hosts[q->host].sec[q->fam] = dns_res_sec(res);
 		dns_host_record(&req->hosts[q->host], q->fam, st, res, why);
 		return;
 	}
 	req->st = st;
 	req->why = why;
+	req->sec = dns_res_sec(res);
 	if (st == DNS_OK && req->kind == DNS_KIND_MX)
 		dns_mx_record(req, res);
 	else if (st == DNS_OK && req->kind == DNS_KIND_TXT)
 		dns_txt_record(req, res);
 	else if (st == DNS_OK && req->kind == DNS_KIND_PTR)
 		dns_ptr_record(req, res);
+	else if (st == DNS_OK && req->kind == DNS_KIND_TLSA)
+		dns_tlsa_record(req, res);
 }
 
 /* A query ended: keep its answer (res may be NULL on failure); the last
@@ -337,6 +391,10 @@ dns_ub_cb(void *arg, int err, struct ub_result *res)
 	enum dns_status st = dns_ub_status(err, res, &why);
 
 	q->async_id = 0;	/* libunbound is done with it */
+	if (err == 0 && res->bogus)
+		log_info("- dns bogus name=%s type=%d why=\"%s\"",
+		    res->qname ? res->qname : "?", res->qtype,
+		    res->why_bogus ? res->why_bogus : "?");
 	if (err == 0 && res->qname != NULL)
 		dns_cache_put(q->req->r->cache, res->qname, res->qtype, res);
 	dns_query_finish(q, st, res, why);
@@ -423,11 +481,16 @@ dns_request_deliver(struct dns_request *req)
 		struct dns_addrs res = {
 			.status = dns_job_status(job),
 			.fam = { job->st[DNS_FAM_A], job->st[DNS_FAM_AAAA] },
+			.sec_fam = { job->sec[DNS_FAM_A], job->sec[DNS_FAM_AAAA] },
+			.sec = dns_sec_join(job->sec[0], job->sec[1]),
 		};
 
 		res.n = dns_job_addrs(job, &res.addr);
 		req->addr_cb(&res, req->arg);
 		free(res.addr);
+	} else if (req->kind == DNS_KIND_TLSA) {
+		req->tlsa_cb(req->st, req->sec, req->nstr,
+		    (const unsigned char *const *)req->str, req->len, req->arg);
 	} else {
 		req->str_cb(req->st, req->nstr, req->str, req->arg);
 	}
@@ -573,5 +636,20 @@ dns_resolve_ptr(struct dns_resolver *r, const struct dns_addr *a,
 		return dns_request_defer(req, DNS_NXDOMAIN, "not an address");
 	free(qname);
 	dns_query_start(req, &req->q, req->name, DNS_TYPE_PTR, -1, 0);
+	return req;
+}
+
+struct dns_request *
+dns_resolve_tlsa(struct dns_resolver *r, const char *name,
+    void (*cb)(enum dns_status st, enum dns_sec sec, int n,
+    const unsigned char *const *rr, const size_t *len, void *arg),
+    void *arg)
+{
+	struct dns_request *req = dns_request_new(r, DNS_KIND_TLSA, name, arg);
+
+	req->tlsa_cb = cb;
+	if (!dns_name_valid(name))
+		return dns_request_defer(req, DNS_NXDOMAIN, "not a valid name");
+	dns_query_start(req, &req->q, req->name, DNS_TYPE_TLSA, -1, 0);
 	return req;
 }
