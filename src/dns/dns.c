@@ -214,6 +214,18 @@ dns_resolver_set_trust_anchor(struct dns_resolver *r, const char *file,
 	return 0;
 }
 
+struct dns_resolver *
+dns_resolver_open(struct loop *l, const char *server, const char *anchor,
+    char **error_r)
+{
+	struct dns_resolver *r = dns_resolver_new(l, server, error_r);
+
+	if (r != NULL && anchor != NULL && strcmp(anchor, "none") != 0 &&
+	    dns_resolver_set_trust_anchor(r, anchor, error_r) < 0)
+		dns_resolver_free(&r);
+	return r;
+}
+
 void
 dns_resolver_set_timeout(struct dns_resolver *r, unsigned ms)
 {

@@ -156,6 +156,11 @@ void dns_resolver_set_timeout(struct dns_resolver *r, unsigned ms);
  */
 int dns_resolver_set_trust_anchor(struct dns_resolver *r, const char *file,
     char **error_r);
+/* dns_resolver_new() then, unless anchor is NULL or "none" (config
+ * dns_trust_anchor_file), dns_resolver_set_trust_anchor(): every resolver
+ * of the server is made here. */
+struct dns_resolver *dns_resolver_open(struct loop *l, const char *server,
+    const char *anchor, char **error_r);
 
 /*
  * Looks up MX for domain, then A and AAAA of every host, all hosts in

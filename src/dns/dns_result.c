@@ -101,7 +101,8 @@ dns_tlsa_record(struct dns_request *req, const struct ub_result *res)
 	req->len = xcalloc((size_t)n + 1, sizeof(size_t));
 	for (int i = 0; i < n; i++) {
 		req->len[i] = (size_t)res->len[i];
-		req->str[i] = xmemdup(res->data[i], req->len[i] + 1);
+		req->str[i] = xmalloc(req->len[i] + 1);	/* never 0 bytes */
+		memcpy(req->str[i], res->data[i], req->len[i]);
 	}
 	req->nstr = n;
 }
