@@ -1,5 +1,6 @@
 /*
- * dns - asynchronous MX, A/AAAA and TXT look-ups on libunbound (dns.h).
+ * dns - asynchronous MX, A/AAAA, TXT, PTR and TLSA look-ups on libunbound
+ * (dns.h), DNSSEC-validated when a trust anchor is set.
  *
  * Trust: answers are untrusted network data; only dns_rr.c parses their
  * RDATA. Names from mail envelopes are checked by dns_name_valid() before
@@ -104,10 +105,10 @@ dns_fd_cb(void *arg)
 }
 
 /*
- * A stub: no trust anchors, no validator; the server asked may be on
- * loopback (a local unbound, or the tests' server). libunbound answers some
- * special-use names itself (RFC 6761 "test.", RFC 8375 "home.arpa.",
- * RFC 1918 reverse zones); a stub leaves them to the server it asks, which
+ * A stub (until dns_resolver_set_trust_anchor adds the validator); the
+ * server asked may be on loopback (a local unbound, or the tests' server).
+ * libunbound answers some special-use names itself (RFC 6761 "test.",
+ * RFC 8375 "home.arpa.", RFC 1918 reverse zones); a stub leaves them to the server it asks, which
  * knows the local network. ("nodefault" would say so, but libunbound 1.17
  * misparses it from ub_ctx_set_option; an empty transparent zone has the
  * same effect.)
@@ -204,6 +205,15 @@ dns_resolver_set_trust_anchor(struct dns_resolver *r, const char *file,
 	fclose(f);
 	ret = ub_ctx_set_option(r->ctx, "module-config:",
 	    "validator iterator");
+	/* The special-use names left to the server asked (dns_ub_options)
+	 * are local, unsigned by nature: a local zone there is insecure, not
+	 * bogus against the root's proof that it does not exist. A trust
+	 * anchor for such a zone itself still secures it. */
+	if (ret == 0)
+		ret = ub_ctx_set_option(r->ctx, "domain-insecure:", "test.");
+	if (ret == 0)
+		ret = ub_ctx_set_option(r->ctx, "domain-insecure:",
+		    "home.arpa.");
 	if (ret == 0)
 		ret = ub_ctx_add_ta_file(r->ctx, file);
 	if (ret != 0) {

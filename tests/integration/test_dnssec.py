@@ -15,6 +15,7 @@ import os
 import smtplib
 import subprocess
 
+from dnsserver import DnsServer
 from dnssecworld import TLSA_HEX, DnssecWorld
 from fakesmtp import FakeSMTP
 from temserver import TemServer, insecure_tls_context, shared_port, wait_for
@@ -68,6 +69,17 @@ def test_broken_signature_is_bogus_and_never_data():
         # record is taken as it is, insecure
         assert look(w, "mx", "bad.test", anchor="none")[0] == [
             "OK insecure", "20 mx.test 127.0.0.1 insecure"]
+
+
+def test_root_anchor_leaves_a_local_test_zone_insecure():
+    """The default anchor (the root's): a local unsigned zone under the
+    special-use "test." is insecure, not bogus against the root."""
+    zones = {"plain.test": ["plain.test. 300 IN MX 10 mx.plain.test.",
+                            "mx.plain.test. 300 IN A 127.0.0.5"]}
+    with DnsServer(zones) as d:
+        assert look(d, "mx", "plain.test",
+                    anchor="/usr/share/dns/root.key")[0] == [
+            "OK insecure", "10 mx.plain.test 127.0.0.5 insecure"]
 
 
 def submit(tem, rcpt):
