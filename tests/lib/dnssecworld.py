@@ -24,15 +24,11 @@ The world:
 import os
 import re
 import shutil
-import signal
 import subprocess
-import tempfile
-import time
 
-from dnsserver import free_port, query
+from dnsserver import DnsServer
 
 NSD = "/usr/sbin/nsd"
-START_TIMEOUT = 10
 TLSA_HEX = "030101" + "ab" * 32     # usage 3, selector 1, SHA-256
 
 TEST_ZONE = """$ORIGIN test.
@@ -64,23 +60,28 @@ def _run(args, cwd):
                           text=True).stdout.strip()
 
 
-class DnssecWorld:
-    def __init__(self):
-        self.dir = None
-        self.proc = None
-        self.port = None
-        self.log = None
+class DnssecWorld(DnsServer):
+    """nsd serving the signed world; started and stopped as DnsServer."""
 
-    @property
-    def addr(self):
-        return "127.0.0.1:%d" % self.port
+    PROGRAM = NSD
+    PACKAGE = "nsd"
+    CONF_NAME = "nsd.conf"
+    READY_NAME = "www.test"
+
+    def __init__(self):
+        super().__init__({})
 
     @property
     def anchor(self):
         return os.path.join(self.dir, "anchor.ds")
 
-    def _sign(self):
+    def prepare(self):
+        """The key, the signed zone (one record then changed), the
+        unsigned zone."""
         d = self.dir
+        if not os.path.exists("/usr/bin/ldns-signzone"):
+            raise RuntimeError("ldns-signzone missing: apt-get install "
+                               "ldnsutils")
         key = _run(["ldns-keygen", "-a", "ECDSAP256SHA256", "-k", "test."],
                    d)
         with open(os.path.join(d, "test.zone"), "w") as f:
@@ -100,7 +101,7 @@ class DnssecWorld:
         with open(os.path.join(d, "insecure.zone"), "w") as f:
             f.write(INSECURE_ZONE)
 
-    def _config(self):
+    def config(self):
         d = self.dir
         return "\n".join([
             "server:",
@@ -114,7 +115,7 @@ class DnssecWorld:
             "  pidfile: \"%s\"" % os.path.join(d, "nsd.pid"),
             "  xfrdfile: \"%s\"" % os.path.join(d, "xfrd.state"),
             "  zonelistfile: \"%s\"" % os.path.join(d, "zone.list"),
-            "  logfile: \"%s\"" % os.path.join(d, "nsd.log"),
+            "  logfile: \"/dev/stderr\"",
             "  server-count: 1",
             "  verbosity: 1",
             "remote-control:",
@@ -126,77 +127,3 @@ class DnssecWorld:
             "  name: insecure.test.",
             "  zonefile: insecure.zone",
             ""])
-
-    def start(self):
-        for tool in (NSD, "/usr/bin/ldns-signzone"):
-            if not os.path.exists(tool):
-                raise RuntimeError("%s missing: apt-get install nsd "
-                                   "ldnsutils" % tool)
-        self.dir = tempfile.mkdtemp(prefix="tem-dnssec-")
-        self._sign()
-        last = None
-        for _ in range(5):                # a port can be taken meanwhile
-            self.port = free_port()
-            conf = os.path.join(self.dir, "nsd.conf")
-            with open(conf, "w") as f:
-                f.write(self._config())
-            self.log = open(os.path.join(self.dir, "nsd.out"), "w+")
-            self.proc = subprocess.Popen(
-                [NSD, "-d", "-c", conf], stdin=subprocess.DEVNULL,
-                stdout=self.log, stderr=subprocess.STDOUT)
-            try:
-                self._wait_ready()
-                return self
-            except RuntimeError as e:
-                last = e
-                self._stop_proc()
-        raise last
-
-    def _wait_ready(self):
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("nsd exited %s: %s" % (
-                    self.proc.returncode, self.log_text()))
-            try:
-                if query("127.0.0.1", self.port, "www.test", "A",
-                         timeout=0.2) is not None:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("nsd did not answer: %s" % self.log_text())
-
-    def log_text(self):
-        parts = []
-        for name in ("nsd.out", "nsd.log"):
-            p = os.path.join(self.dir, name)
-            if os.path.exists(p):
-                with open(p, errors="replace") as f:
-                    parts.append(f.read())
-        return "\n".join(parts)
-
-    def _stop_proc(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-        if self.log is not None:
-            self.log.close()
-            self.log = None
-
-    def stop(self):
-        self._stop_proc()
-        if self.dir is not None:
-            shutil.rmtree(self.dir, ignore_errors=True)
-            self.dir = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
