@@ -29,7 +29,6 @@
  * free during processing only cancels, and the context goes after
  * ub_process() returns (STYLE.md habit 7).
  */
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,17 +54,6 @@ dns_status_str(enum dns_status st)
 	case DNS_NODATA:	return "NODATA";
 	case DNS_TEMPFAIL:	return "TEMPFAIL";
 	case DNS_NULL_MX:	return "NULL_MX";
-	}
-	return "?";
-}
-
-const char *
-dns_sec_str(enum dns_sec sec)
-{
-	switch (sec) {
-	case DNS_SEC_INSECURE:	return "insecure";
-	case DNS_SEC_SECURE:	return "secure";
-	case DNS_SEC_BOGUS:	return "bogus";
 	}
 	return "?";
 }
@@ -105,10 +93,10 @@ dns_fd_cb(void *arg)
 }
 
 /*
- * A stub (until dns_resolver_set_trust_anchor adds the validator); the
- * server asked may be on loopback (a local unbound, or the tests' server).
- * libunbound answers some special-use names itself (RFC 6761 "test.",
- * RFC 8375 "home.arpa.", RFC 1918 reverse zones); a stub leaves them to the server it asks, which
+ * A stub (the validator: dns_dnssec.c); the server asked may be on
+ * loopback (a local unbound, or the tests' server). libunbound answers some
+ * special-use names itself (RFC 6761 "test.", RFC 8375 "home.arpa.",
+ * RFC 1918 reverse zones); a stub leaves them to the server it asks, which
  * knows the local network. ("nodefault" would say so, but libunbound 1.17
  * misparses it from ub_ctx_set_option; an empty transparent zone has the
  * same effect.)
@@ -180,59 +168,6 @@ dns_resolver_new(struct loop *l, const char *server, char **error_r)
 	r->cache = dns_cache_new();
 	r->timeout_ms = DNS_TIMEOUT_MS;
 	r->fd = loop_fd_new(l, ub_fd(ctx), dns_fd_cb, r);
-	return r;
-}
-
-/*
- * The validator runs in front of the iterator; libunbound then sets the
- * DO bit on what it sends to a forwarder. libunbound reads the file only
- * when the first query finalizes the context (then a failure would make
- * every query fail): read it here first to report a bad file at start-up.
- */
-int
-dns_resolver_set_trust_anchor(struct dns_resolver *r, const char *file,
-    char **error_r)
-{
-	FILE *f = fopen(file, "r");
-	int ret;
-
-	*error_r = NULL;
-	if (f == NULL) {
-		*error_r = xasprintf("dns_trust_anchor_file %s: %s", file,
-		    strerror(errno));
-		return -1;
-	}
-	fclose(f);
-	ret = ub_ctx_set_option(r->ctx, "module-config:",
-	    "validator iterator");
-	/* The special-use names left to the server asked (dns_ub_options)
-	 * are local, unsigned by nature: a local zone there is insecure, not
-	 * bogus against the root's proof that it does not exist. A trust
-	 * anchor for such a zone itself still secures it. */
-	if (ret == 0)
-		ret = ub_ctx_set_option(r->ctx, "domain-insecure:", "test.");
-	if (ret == 0)
-		ret = ub_ctx_set_option(r->ctx, "domain-insecure:",
-		    "home.arpa.");
-	if (ret == 0)
-		ret = ub_ctx_add_ta_file(r->ctx, file);
-	if (ret != 0) {
-		*error_r = xasprintf("libunbound: dns_trust_anchor_file %s: %s",
-		    file, ub_strerror(ret));
-		return -1;
-	}
-	return 0;
-}
-
-struct dns_resolver *
-dns_resolver_open(struct loop *l, const char *server, const char *anchor,
-    char **error_r)
-{
-	struct dns_resolver *r = dns_resolver_new(l, server, error_r);
-
-	if (r != NULL && anchor != NULL && strcmp(anchor, "none") != 0 &&
-	    dns_resolver_set_trust_anchor(r, anchor, error_r) < 0)
-		dns_resolver_free(&r);
 	return r;
 }
 
@@ -342,11 +277,8 @@ dns_ub_status(int err, const struct ub_result *res, const char **why_r)
 		*why_r = ub_strerror(err);
 		return DNS_TEMPFAIL;
 	}
-	if (res->bogus) {
-		/* Never data (dns.h); dns_ub_cb logged libunbound's why. */
-		*why_r = "DNSSEC bogus";
-		return DNS_TEMPFAIL;
-	}
+	if (dns_bogus(res, why_r))
+		return DNS_TEMPFAIL;	/* never data (dns.h) */
 	switch (res->rcode) {
 	case 0:
 		return res->havedata ? DNS_OK : DNS_NODATA;
@@ -413,10 +345,6 @@ dns_ub_cb(void *arg, int err, struct ub_result *res)
 	enum dns_status st = dns_ub_status(err, res, &why);
 
 	q->async_id = 0;	/* libunbound is done with it */
-	if (err == 0 && res->bogus)
-		log_info("- dns bogus name=%s type=%d why=\"%s\"",
-		    res->qname ? res->qname : "?", res->qtype,
-		    res->why_bogus ? res->why_bogus : "?");
 	if (err == 0 && res->qname != NULL)
 		dns_cache_put(q->req->r->cache, res->qname, res->qtype, res);
 	dns_query_finish(q, st, res, why);
@@ -499,15 +427,9 @@ dns_request_deliver(struct dns_request *req)
 	if (req->kind == DNS_KIND_MX) {
 		req->mx_cb(dns_mx_result_make(req), req->arg);
 	} else if (req->kind == DNS_KIND_ADDR) {
-		const struct dns_host_job *job = &req->hosts[0];
-		struct dns_addrs res = {
-			.status = dns_job_status(job),
-			.fam = { job->st[DNS_FAM_A], job->st[DNS_FAM_AAAA] },
-			.sec_fam = { job->sec[DNS_FAM_A], job->sec[DNS_FAM_AAAA] },
-			.sec = dns_sec_join(job->sec[0], job->sec[1]),
-		};
+		struct dns_addrs res;
 
-		res.n = dns_job_addrs(job, &res.addr);
+		dns_addrs_make(&req->hosts[0], &res);
 		req->addr_cb(&res, req->arg);
 		free(res.addr);
 	} else if (req->kind == DNS_KIND_TLSA) {

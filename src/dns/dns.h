@@ -135,8 +135,9 @@ struct dns_mx_result {
  * Makes a resolver for loop l. server: "ip", "ip:port", "[ipv6]:port" or a
  * bare IPv6 address (config dns_server) to send every query to, or NULL
  * for the nameservers of /etc/resolv.conf plus /etc/hosts. No DNSSEC
- * validation until dns_resolver_set_trust_anchor(). Returns NULL and sets *error_r (caller frees)
- * on a bad server string or a libunbound failure.
+ * validation until dns_resolver_set_trust_anchor(). Returns NULL and
+ * sets *error_r (caller frees) on a bad server string or a libunbound
+ * failure.
  */
 struct dns_resolver *dns_resolver_new(struct loop *l, const char *server,
     char **error_r);

@@ -78,6 +78,11 @@ struct dns_resolver {
 	bool			 dying;
 };
 
+/* ---- dns_dnssec.c -------------------------------------------------- */
+/* Whether res is bogus; then logs libunbound's why (one line) and sets
+ * *why_r. */
+bool dns_bogus(const struct ub_result *res, const char **why_r);
+
 /* ---- dns_result.c -------------------------------------------------- */
 /* Keeps the answer of one query in its request (res NULL unless st is
  * DNS_OK): A or AAAA for host job q->host, else MX, TXT or PTR. */
@@ -96,6 +101,8 @@ enum dns_sec dns_sec_join(enum dns_sec a, enum dns_sec b);
 enum dns_status dns_job_status(const struct dns_host_job *job);
 /* A first, then AAAA, in one fresh array (NULL when empty). */
 int dns_job_addrs(const struct dns_host_job *job, struct dns_addr **out);
+/* The result of an address request (res->addr: caller frees). */
+void dns_addrs_make(const struct dns_host_job *job, struct dns_addrs *res);
 /* The MX result of a finished request, per-family statuses included. */
 struct dns_mx_result *dns_mx_result_make(struct dns_request *req);
 

@@ -270,6 +270,19 @@ dns_mx_error(const struct dns_request *req, enum dns_status st)
 	return buf_steal(&b, NULL);
 }
 
+void
+dns_addrs_make(const struct dns_host_job *job, struct dns_addrs *res)
+{
+	*res = (struct dns_addrs){
+		.status = dns_job_status(job),
+		.fam = { job->st[DNS_FAM_A], job->st[DNS_FAM_AAAA] },
+		.sec_fam = { job->sec[DNS_FAM_A], job->sec[DNS_FAM_AAAA] },
+		.sec = dns_sec_join(job->sec[DNS_FAM_A],
+		    job->sec[DNS_FAM_AAAA]),
+	};
+	res->n = dns_job_addrs(job, &res->addr);
+}
+
 struct dns_mx_result *
 dns_mx_result_make(struct dns_request *req)
 {
