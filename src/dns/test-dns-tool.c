@@ -11,7 +11,8 @@
  * SERVER is the DNS server ("127.0.0.1:PORT"), ANCHOR a trust anchor file
  * (dns_trust_anchor_file) or "none", TYPE one of a, mx, txt, tlsa. Prints
  * one line "STATUS SECURITY", then one line per record: an address, "PREF
- * HOST ADDR..." for MX, the text for TXT, the RDATA in hex for TLSA.
+ * HOST ADDR..." for MX, the text for TXT, "USAGE SELECTOR MTYPE DATA-IN-HEX"
+ * for TLSA (read by tlsa.c).
  * Exit status 0 when the look-up answered, 1 otherwise, 2 on bad usage.
  *
  * Trust: test code, run under ASan/UBSan.
@@ -23,6 +24,7 @@
 #include <string.h>
 
 #include "dns/dns.h"
+#include "dns/tlsa.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
 
@@ -94,9 +96,18 @@ tlsa_cb(enum dns_status st, enum dns_sec sec, int n,
 	(void)arg;
 	printf("%s %s\n", dns_status_str(st), dns_sec_str(sec));
 	for (int i = 0; i < n; i++) {
-		for (size_t j = 0; j < len[i]; j++)
-			printf("%02x", rr[i][j]);
+		struct tlsa t;
+
+		/* the DANE code's parser (tlsa.c) reads what we return */
+		if (tlsa_parse(rr[i], len[i], &t) < 0) {
+			printf("malformed\n");
+			continue;
+		}
+		printf("%u %u %u ", t.usage, t.selector, t.mtype);
+		for (size_t j = 0; j < t.len; j++)
+			printf("%02x", t.data[j]);
 		printf("\n");
+		tlsa_clear(&t);
 	}
 	answered = 1;
 	loop_break(loop);

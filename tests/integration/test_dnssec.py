@@ -43,7 +43,7 @@ def test_signed_answers_are_secure():
         assert look(w, "mx", "test")[0] == [
             "OK secure", "10 mx.test 127.0.0.1 secure"]
         assert look(w, "tlsa", "_25._tcp.mx.test")[0] == [
-            "OK secure", TLSA_HEX]
+            "OK secure", "3 1 1 " + TLSA_HEX[6:]]
         # a validated denial is secure too
         assert look(w, "tlsa", "_25._tcp.nx.test")[0] == ["NXDOMAIN secure"]
 
