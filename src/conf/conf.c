@@ -334,6 +334,12 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 			*why = "empty path";
 			return -1;
 		}
+		/* Read by every loop's resolver, wherever it runs from. */
+		if (strcmp(k->name, "dns_trust_anchor_file") == 0 &&
+		    *v != '/' && strcmp(v, "none") != 0) {
+			*why = "expected an absolute path or none";
+			return -1;
+		}
 		if (k->type == T_PATH)
 			*sp = conf_path(c, v);
 		else

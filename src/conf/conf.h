@@ -51,6 +51,7 @@ struct conf {
 	unsigned max_sessions_per_ip;
 	unsigned max_sessions;		/* 0: from RLIMIT_NOFILE */
 	char	*dns_server;		/* NULL: system resolver */
+	char	*dns_trust_anchor_file;	/* "none": no DNSSEC validation */
 	unsigned outbound_port;
 	char	*outbound_bind_address;
 	char	*relay_host;

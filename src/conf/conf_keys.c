@@ -164,6 +164,14 @@ const struct conf_key conf_keys[] = {
 	    "The resolver asked for MX, SPF, DKIM and DMARC records; unset: "
 	    "the system's resolver.",
 	    "127.0.0.1:53"),
+	K(dns_trust_anchor_file, T_STR, "/usr/share/dns/root.key",
+	    "DNSSEC trust anchors (DS or DNSKEY records in zone-file form, "
+	    "absolute path) every answer is validated from; \"none\": no "
+	    "validation. With dns_server set, that resolver must pass "
+	    "DNSSEC records on (the DO bit is set). A bogus answer is "
+	    "never used: look-ups fail temporarily (mail is deferred, "
+	    "SPF/DKIM/DMARC give temperror).",
+	    "/etc/tem/trust-anchor.key"),
 	K(outbound_port, T_PORT, "25",
 	    "The port outbound mail is delivered to.",
 	    "2525"),

@@ -1,5 +1,6 @@
 /*
- * dns - asynchronous MX, A/AAAA and TXT look-ups on libunbound (dns.h).
+ * dns - asynchronous MX, A/AAAA, TXT, PTR and TLSA look-ups on libunbound
+ * (dns.h), DNSSEC-validated when a trust anchor is set.
  *
  * Trust: answers are untrusted network data; only dns_rr.c parses their
  * RDATA. Names from mail envelopes are checked by dns_name_valid() before
@@ -92,7 +93,7 @@ dns_fd_cb(void *arg)
 }
 
 /*
- * A stub: no trust anchors, no validator; the server asked may be on
+ * A stub (the validator: dns_dnssec.c); the server asked may be on
  * loopback (a local unbound, or the tests' server). libunbound answers some
  * special-use names itself (RFC 6761 "test.", RFC 8375 "home.arpa.",
  * RFC 1918 reverse zones); a stub leaves them to the server it asks, which
@@ -233,6 +234,7 @@ dns_request_free(struct dns_request *req)
 	for (int i = 0; i < req->nstr; i++)
 		free(req->str[i]);
 	free(req->str);
+	free(req->len);
 	loop_timer_free(&req->defer);
 	free(req->name);
 	free(req);
@@ -275,6 +277,8 @@ dns_ub_status(int err, const struct ub_result *res, const char **why_r)
 		*why_r = ub_strerror(err);
 		return DNS_TEMPFAIL;
 	}
+	if (dns_bogus(res, why_r))
+		return DNS_TEMPFAIL;	/* never data (dns.h) */
 	switch (res->rcode) {
 	case 0:
 		return res->havedata ? DNS_OK : DNS_NODATA;
@@ -299,17 +303,21 @@ dns_query_record(struct dns_query *q, enum dns_status st,
 	struct dns_request *req = q->req;
 
 	if (q->host >= 0) {
+		req->hosts[q->host].sec[q->fam] = dns_res_sec(res);
 		dns_host_record(&req->hosts[q->host], q->fam, st, res, why);
 		return;
 	}
 	req->st = st;
 	req->why = why;
+	req->sec = dns_res_sec(res);
 	if (st == DNS_OK && req->kind == DNS_KIND_MX)
 		dns_mx_record(req, res);
 	else if (st == DNS_OK && req->kind == DNS_KIND_TXT)
 		dns_txt_record(req, res);
 	else if (st == DNS_OK && req->kind == DNS_KIND_PTR)
 		dns_ptr_record(req, res);
+	else if (st == DNS_OK && req->kind == DNS_KIND_TLSA)
+		dns_tlsa_record(req, res);
 }
 
 /* A query ended: keep its answer (res may be NULL on failure); the last
@@ -419,15 +427,14 @@ dns_request_deliver(struct dns_request *req)
 	if (req->kind == DNS_KIND_MX) {
 		req->mx_cb(dns_mx_result_make(req), req->arg);
 	} else if (req->kind == DNS_KIND_ADDR) {
-		const struct dns_host_job *job = &req->hosts[0];
-		struct dns_addrs res = {
-			.status = dns_job_status(job),
-			.fam = { job->st[DNS_FAM_A], job->st[DNS_FAM_AAAA] },
-		};
+		struct dns_addrs res;
 
-		res.n = dns_job_addrs(job, &res.addr);
+		dns_addrs_make(&req->hosts[0], &res);
 		req->addr_cb(&res, req->arg);
 		free(res.addr);
+	} else if (req->kind == DNS_KIND_TLSA) {
+		req->tlsa_cb(req->st, req->sec, req->nstr,
+		    (const unsigned char *const *)req->str, req->len, req->arg);
 	} else {
 		req->str_cb(req->st, req->nstr, req->str, req->arg);
 	}
@@ -573,5 +580,20 @@ dns_resolve_ptr(struct dns_resolver *r, const struct dns_addr *a,
 		return dns_request_defer(req, DNS_NXDOMAIN, "not an address");
 	free(qname);
 	dns_query_start(req, &req->q, req->name, DNS_TYPE_PTR, -1, 0);
+	return req;
+}
+
+struct dns_request *
+dns_resolve_tlsa(struct dns_resolver *r, const char *name,
+    void (*cb)(enum dns_status st, enum dns_sec sec, int n,
+    const unsigned char *const *rr, const size_t *len, void *arg),
+    void *arg)
+{
+	struct dns_request *req = dns_request_new(r, DNS_KIND_TLSA, name, arg);
+
+	req->tlsa_cb = cb;
+	if (!dns_name_valid(name))
+		return dns_request_defer(req, DNS_NXDOMAIN, "not a valid name");
+	dns_query_start(req, &req->q, req->name, DNS_TYPE_TLSA, -1, 0);
 	return req;
 }

@@ -25,11 +25,20 @@
  * because the combined one is OK as soon as the other family answered
  * (RFC 7208 5: a temporary failure of the family asked is temperror, never
  * "no match").
+ *
+ * DNSSEC (dns_resolver_set_trust_anchor): libunbound validates every
+ * answer and each result carries its security (enum dns_sec). A bogus
+ * answer is never data: its status is DNS_TEMPFAIL (so every caller that
+ * does not look at security defers: MX routing defers the message, SPF,
+ * DKIM and DMARC give temperror, a DNSBL counts as not listed, as for any
+ * SERVFAIL) and its sec is DNS_SEC_BOGUS, error text "DNSSEC bogus: why".
+ * Insecure answers (unsigned zones, or no trust anchor) behave as before.
  */
 #ifndef TEM_DNS_H
 #define TEM_DNS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/socket.h>
 
 struct loop;
@@ -46,11 +55,22 @@ enum dns_status {
 	DNS_NULL_MX,
 };
 
+/* Security of an answer (RFC 4035 4.3). SECURE: validated from a trust
+ * anchor; INSECURE: provably unsigned, or not validated at all (no trust
+ * anchor, or no answer); BOGUS: validation failed (then the status is
+ * DNS_TEMPFAIL). */
+enum dns_sec {
+	DNS_SEC_INSECURE,
+	DNS_SEC_SECURE,
+	DNS_SEC_BOGUS,
+};
+
 /* Limits on what one answer may bring (each with its reason). */
 #define DNS_MAX_MX_HOSTS	16	/* Postfix tries 5 addresses: ample */
 #define DNS_MAX_ADDRS		16	/* per host and family */
 #define DNS_MAX_TXT		64	/* TXT records kept per name */
 #define DNS_MAX_PTR		16	/* PTR names kept per address */
+#define DNS_MAX_TLSA		32	/* TLSA records kept per name */
 #define DNS_TIMEOUT_MS		30000	/* deadline of one query */
 
 struct dns_addr {
@@ -75,6 +95,9 @@ struct dns_addrs {
 	 * [DNS_FAM_AAAA]); an IP literal is OK for its own family and
 	 * NODATA for the other. */
 	enum dns_status		 fam[2];
+	/* Of each family's answer; SECURE only if every answer used is. */
+	enum dns_sec		 sec_fam[2];
+	enum dns_sec		 sec;
 	int			 n;
 	struct dns_addr		*addr;	/* A first, then AAAA */
 };
@@ -86,6 +109,7 @@ struct dns_mx_host {
 	struct dns_addr	*addr;		/* A first, then AAAA */
 	enum dns_status	 addr_status;	/* OK when naddr > 0 */
 	enum dns_status	 addr_fam[2];	/* A and AAAA each (dns_addrs.fam) */
+	enum dns_sec	 addr_sec;	/* of its A and AAAA answers together */
 };
 
 struct dns_mx_result {
@@ -93,6 +117,9 @@ struct dns_mx_result {
 	 * DNS_NULL_MX, DNS_NXDOMAIN, DNS_NODATA: permanent (see above);
 	 * DNS_TEMPFAIL: try again later. */
 	enum dns_status		 status;
+	/* Of the MX answer (or, implicit, of the domain's own A/AAAA);
+	 * DNS_SEC_BOGUS with DNS_TEMPFAIL when that answer was bogus. */
+	enum dns_sec		 sec;
 	/* No MX record: the domain itself is the host (RFC 5321 5.1). */
 	bool			 implicit;
 	int			 nhosts;
@@ -108,8 +135,9 @@ struct dns_mx_result {
  * Makes a resolver for loop l. server: "ip", "ip:port", "[ipv6]:port" or a
  * bare IPv6 address (config dns_server) to send every query to, or NULL
  * for the nameservers of /etc/resolv.conf plus /etc/hosts. No DNSSEC
- * validation (it is a stub). Returns NULL and sets *error_r (caller frees)
- * on a bad server string or a libunbound failure.
+ * validation until dns_resolver_set_trust_anchor(). Returns NULL and
+ * sets *error_r (caller frees) on a bad server string or a libunbound
+ * failure.
  */
 struct dns_resolver *dns_resolver_new(struct loop *l, const char *server,
     char **error_r);
@@ -119,6 +147,21 @@ void dns_resolver_free(struct dns_resolver **r);
 /* Deadline of each single DNS query (default DNS_TIMEOUT_MS); past it the
  * query counts as DNS_TEMPFAIL. An MX request makes at most two rounds. */
 void dns_resolver_set_timeout(struct dns_resolver *r, unsigned ms);
+/*
+ * Turns on DNSSEC validation from the trust anchors in file (DS or DNSKEY
+ * records in zone-file format, like /usr/share/dns/root.key; config
+ * dns_trust_anchor_file). Call before the first look-up. With a dns_server
+ * the forwarder is asked with the DO bit and must pass DNSSEC records on;
+ * validation still happens here. Returns -1 and sets *error_r (caller
+ * frees) if the file cannot be read.
+ */
+int dns_resolver_set_trust_anchor(struct dns_resolver *r, const char *file,
+    char **error_r);
+/* dns_resolver_new() then, unless anchor is NULL or "none" (config
+ * dns_trust_anchor_file), dns_resolver_set_trust_anchor(): every resolver
+ * of the server is made here. */
+struct dns_resolver *dns_resolver_open(struct loop *l, const char *server,
+    const char *anchor, char **error_r);
 
 /*
  * Looks up MX for domain, then A and AAAA of every host, all hosts in
@@ -164,11 +207,24 @@ struct dns_request *dns_resolve_ptr(struct dns_resolver *r,
     void (*cb)(enum dns_status st, int n, char **names, void *arg),
     void *arg);
 
+/*
+ * TLSA records (RFC 6698, type 52) of name ("_25._tcp.mx.example"), raw
+ * RDATA, at most DNS_MAX_TLSA; sec says whether the answer was validated
+ * (DANE must require DNS_SEC_SECURE). rr[i] (len[i] octets) are borrowed:
+ * valid only during the call. A bogus answer gives DNS_TEMPFAIL, n 0.
+ */
+struct dns_request *dns_resolve_tlsa(struct dns_resolver *r, const char *name,
+    void (*cb)(enum dns_status st, enum dns_sec sec, int n,
+    const unsigned char *const *rr, const size_t *len, void *arg),
+    void *arg);
+
 /* Cancels a pending request: its callback is not called. *req is NULLed;
  * a NULL *req is ignored. Must not be called once the callback started. */
 void dns_cancel(struct dns_request **req);
 
 /* "OK", "NXDOMAIN", "NODATA", "TEMPFAIL", "NULL_MX". */
 const char *dns_status_str(enum dns_status st);
+/* "insecure", "secure", "bogus". */
+const char *dns_sec_str(enum dns_sec sec);
 
 #endif

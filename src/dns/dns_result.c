@@ -87,6 +87,46 @@ dns_ptr_record(struct dns_request *req, const struct ub_result *res)
 	}
 }
 
+/* Raw RDATA, for the TLSA parser of the DANE code. */
+void
+dns_tlsa_record(struct dns_request *req, const struct ub_result *res)
+{
+	int n = 0;
+
+	while (res->data[n] != NULL)
+		n++;
+	if (n > DNS_MAX_TLSA)
+		n = DNS_MAX_TLSA;
+	req->str = xcalloc((size_t)n + 1, sizeof(char *));
+	req->len = xcalloc((size_t)n + 1, sizeof(size_t));
+	for (int i = 0; i < n; i++) {
+		req->len[i] = (size_t)res->len[i];
+		req->str[i] = xmalloc(req->len[i] + 1);	/* never 0 bytes */
+		memcpy(req->str[i], res->data[i], req->len[i]);
+	}
+	req->nstr = n;
+}
+
+enum dns_sec
+dns_res_sec(const struct ub_result *res)
+{
+	if (res == NULL)
+		return DNS_SEC_INSECURE;
+	if (res->bogus)
+		return DNS_SEC_BOGUS;
+	return res->secure ? DNS_SEC_SECURE : DNS_SEC_INSECURE;
+}
+
+enum dns_sec
+dns_sec_join(enum dns_sec a, enum dns_sec b)
+{
+	if (a == DNS_SEC_BOGUS || b == DNS_SEC_BOGUS)
+		return DNS_SEC_BOGUS;
+	if (a == DNS_SEC_SECURE && b == DNS_SEC_SECURE)
+		return DNS_SEC_SECURE;
+	return DNS_SEC_INSECURE;
+}
+
 /* Parsed MX records, sorted, without null MX, duplicates or excess. */
 static int
 dns_mx_list(const struct ub_result *res, struct dns_mx_host **hosts_r,
@@ -230,6 +270,19 @@ dns_mx_error(const struct dns_request *req, enum dns_status st)
 	return buf_steal(&b, NULL);
 }
 
+void
+dns_addrs_make(const struct dns_host_job *job, struct dns_addrs *res)
+{
+	*res = (struct dns_addrs){
+		.status = dns_job_status(job),
+		.fam = { job->st[DNS_FAM_A], job->st[DNS_FAM_AAAA] },
+		.sec_fam = { job->sec[DNS_FAM_A], job->sec[DNS_FAM_AAAA] },
+		.sec = dns_sec_join(job->sec[DNS_FAM_A],
+		    job->sec[DNS_FAM_AAAA]),
+	};
+	res->n = dns_job_addrs(job, &res->addr);
+}
+
 struct dns_mx_result *
 dns_mx_result_make(struct dns_request *req)
 {
@@ -250,6 +303,7 @@ dns_mx_result_make(struct dns_request *req)
 		h->addr_status = dns_job_status(job);
 		h->addr_fam[DNS_FAM_A] = job->st[DNS_FAM_A];
 		h->addr_fam[DNS_FAM_AAAA] = job->st[DNS_FAM_AAAA];
+		h->addr_sec = dns_sec_join(job->sec[0], job->sec[1]);
 		any_addr |= h->addr_status == DNS_OK;
 		any_temp |= h->addr_status == DNS_TEMPFAIL;
 	}
@@ -266,6 +320,10 @@ dns_mx_result_make(struct dns_request *req)
 		res->status = DNS_NODATA;
 	if (res->status != DNS_OK)
 		res->error = dns_mx_error(req, res->status);
+	/* Implicit: the domain's A/AAAA answers stand for its MX. */
+	res->sec = req->sec;
+	if (req->implicit && res->nhosts == 1)
+		res->sec = dns_sec_join(req->sec, res->hosts[0].addr_sec);
 	return res;
 }
 

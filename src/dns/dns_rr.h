@@ -24,6 +24,7 @@
 #define DNS_TYPE_MX	15
 #define DNS_TYPE_TXT	16
 #define DNS_TYPE_AAAA	28
+#define DNS_TYPE_TLSA	52
 #define DNS_CLASS_IN	1
 
 #define DNS_NAME_WIRE_MAX	255	/* RFC 1035 2.3.4 */

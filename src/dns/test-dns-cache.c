@@ -1,7 +1,8 @@
 /*
  * test-dns-cache - unit tests of dns_cache.c: what is kept (definite
  * answers with a TTL), what is not (failures, TTL 0, bogus, oversized),
- * name matching (case, trailing dot, type), and the bound on entries.
+ * name matching (case, trailing dot, type), the DNSSEC security kept
+ * with an answer, and the bound on entries.
  *
  * Trust: test code, run under ASan/UBSan by `make unit`.
  */
@@ -87,6 +88,29 @@ test_not_kept(void)
 	dns_cache_free(&c);
 }
 
+/* DNSSEC: a cached answer keeps its security (DANE reads it from there). */
+static void
+test_keeps_security(void)
+{
+	struct dns_cache *c = dns_cache_new();
+	char *data[2], x[] = "x";
+	int len[2];
+	struct ub_result r = answer(0, 300, data, len, x);
+	struct ub_result *got;
+
+	r.secure = 1;
+	dns_cache_put(c, "signed.example", 16, &r);
+	r.secure = 0;
+	dns_cache_put(c, "unsigned.example", 16, &r);
+	got = dns_cache_get(c, "signed.example", 16);
+	TEST_ASSERT(got != NULL && got->secure && !got->bogus);
+	dns_cache_result_free(got);
+	got = dns_cache_get(c, "unsigned.example", 16);
+	TEST_ASSERT(got != NULL && !got->secure && !got->bogus);
+	dns_cache_result_free(got);
+	dns_cache_free(&c);
+}
+
 static void
 test_bounded(void)
 {
@@ -118,6 +142,7 @@ main(void)
 {
 	TEST_RUN(test_keeps_and_matches);
 	TEST_RUN(test_not_kept);
+	TEST_RUN(test_keeps_security);
 	TEST_RUN(test_bounded);
 	return test_done("test-dns-cache");
 }

@@ -2,7 +2,8 @@
  * test-dns-result - unit tests of dns_result.c: made-up answers go into a
  * request's host jobs and come out as the caller's result, with one status
  * per host and per address family (a family that failed temporarily is
- * reported as such even when the other answered).
+ * reported as such even when the other answered), and the DNSSEC
+ * security of answers and results.
  *
  * Trust: test code, run under ASan/UBSan by `make unit`.
  */
@@ -145,11 +146,86 @@ test_job_addrs(void)
 	request_free(req);
 }
 
+/* DNSSEC: the security of answers, alone and used together. */
+static void
+test_security(void)
+{
+	struct ub_result res = { .secure = 1 };
+
+	TEST_ASSERT(dns_res_sec(NULL) == DNS_SEC_INSECURE);
+	TEST_ASSERT(dns_res_sec(&res) == DNS_SEC_SECURE);
+	res.secure = 0;
+	TEST_ASSERT(dns_res_sec(&res) == DNS_SEC_INSECURE);
+	res.bogus = 1;
+	TEST_ASSERT(dns_res_sec(&res) == DNS_SEC_BOGUS);
+	TEST_ASSERT(dns_sec_join(DNS_SEC_SECURE, DNS_SEC_SECURE) ==
+	    DNS_SEC_SECURE);
+	TEST_ASSERT(dns_sec_join(DNS_SEC_SECURE, DNS_SEC_INSECURE) ==
+	    DNS_SEC_INSECURE);
+	TEST_ASSERT(dns_sec_join(DNS_SEC_INSECURE, DNS_SEC_BOGUS) ==
+	    DNS_SEC_BOGUS);
+	TEST_ASSERT(dns_sec_join(DNS_SEC_BOGUS, DNS_SEC_SECURE) ==
+	    DNS_SEC_BOGUS);
+	TEST_ASSERT(strcmp(dns_sec_str(DNS_SEC_BOGUS), "bogus") == 0);
+}
+
+/* The MX answer's security reaches the result and each host has its own;
+ * an implicit MX takes the host's too. */
+static void
+test_mx_security(void)
+{
+	struct dns_request *req = request(1);
+	struct dns_mx_result *res;
+
+	req->sec = DNS_SEC_SECURE;
+	feed(&req->hosts[0], DNS_OK, "192.0.2.1", DNS_NODATA, NULL);
+	req->hosts[0].sec[DNS_FAM_A] = DNS_SEC_SECURE;
+	req->hosts[0].sec[DNS_FAM_AAAA] = DNS_SEC_INSECURE;
+	res = dns_mx_result_make(req);
+	TEST_ASSERT(res->status == DNS_OK && res->sec == DNS_SEC_SECURE);
+	TEST_ASSERT(res->hosts[0].addr_sec == DNS_SEC_INSECURE);
+	dns_mx_result_free(res);
+	req->implicit = true;
+	res = dns_mx_result_make(req);
+	TEST_ASSERT(res->sec == DNS_SEC_INSECURE);
+	dns_mx_result_free(res);
+	request_free(req);
+}
+
+/* TLSA RDATA is passed on raw, bounded by DNS_MAX_TLSA. */
+static void
+test_tlsa_raw(void)
+{
+	struct dns_request *req = xcalloc(1, sizeof(*req));
+	char *data[DNS_MAX_TLSA + 2];
+	int len[DNS_MAX_TLSA + 2];
+	char rr[] = { 3, 1, 1, 0, (char)0xab };
+	struct ub_result res = { .data = data, .len = len, .havedata = 1 };
+
+	for (int i = 0; i < DNS_MAX_TLSA + 1; i++) {
+		data[i] = rr;
+		len[i] = (int)sizeof(rr);
+	}
+	data[DNS_MAX_TLSA + 1] = NULL;
+	dns_tlsa_record(req, &res);
+	TEST_ASSERT(req->nstr == DNS_MAX_TLSA);
+	TEST_ASSERT(req->len[0] == sizeof(rr));
+	TEST_ASSERT(memcmp(req->str[0], rr, sizeof(rr)) == 0);	/* NUL kept */
+	for (int i = 0; i < req->nstr; i++)
+		free(req->str[i]);
+	free(req->str);
+	free(req->len);
+	free(req);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_one_family_fails);
 	TEST_RUN(test_combined_status);
 	TEST_RUN(test_job_addrs);
+	TEST_RUN(test_security);
+	TEST_RUN(test_mx_security);
+	TEST_RUN(test_tlsa_raw);
 	return test_done("test-dns-result");
 }

@@ -441,7 +441,8 @@ mta_engine_start(char **error_r)
 	engine_state = server_state_get();
 	c = engine_state->conf;
 	eloop = loop_new();
-	resolver = dns_resolver_new(eloop, c->dns_server, error_r);
+	resolver = dns_resolver_open(eloop, c->dns_server,
+	    c->dns_trust_anchor_file, error_r);
 	if (resolver == NULL) {
 		loop_free(&eloop);
 		return -1;

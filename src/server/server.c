@@ -332,8 +332,8 @@ server_thread_resolver(struct server_thread *t)
 
 	if (t->resolver == NULL) {
 		struct server_state *st = server_state_get();
-		t->resolver = dns_resolver_new(t->loop, st->conf->dns_server,
-		    &err);
+		t->resolver = dns_resolver_open(t->loop, st->conf->dns_server,
+		    st->conf->dns_trust_anchor_file, &err);
 		server_state_unref(&st);
 		if (t->resolver == NULL) {
 			log_error("- server resolver-failed thread=%d error=\"%s\"",

@@ -97,7 +97,17 @@ def query(addr, port, name, qtype="A", timeout=2.0):
 
 
 class DnsServer:
-    """unbound serving `zones` ({zone: [RR strings]}) on 127.0.0.1."""
+    """unbound serving `zones` ({zone: [RR strings]}) on 127.0.0.1.
+
+    A subclass may run another server (dnssecworld.py: nsd): it sets
+    PROGRAM, PACKAGE, CONF_NAME and READY_NAME (a name the server answers
+    once it is up) and overrides prepare() (files made before each start)
+    and config()."""
+
+    PROGRAM = UNBOUND
+    PACKAGE = "unbound"
+    CONF_NAME = "unbound.conf"
+    READY_NAME = "ready.invalid"
 
     def __init__(self, zones, servfail=(), verbosity=1, log_queries=False):
         self.zones = zones
@@ -154,20 +164,24 @@ class DnsServer:
         lines += ["remote-control:", "  control-enable: no", ""]
         return "\n".join(lines)
 
-    def start(self):
-        if not os.path.exists(UNBOUND):
-            raise RuntimeError("%s missing: apt-get install unbound" % UNBOUND)
-        self.dir = tempfile.mkdtemp(prefix="tem-dns-")
+    def prepare(self):
         self.dead_port = free_port()      # nothing listens there
+
+    def start(self):
+        if not os.path.exists(self.PROGRAM):
+            raise RuntimeError("%s missing: apt-get install %s"
+                               % (self.PROGRAM, self.PACKAGE))
+        self.dir = tempfile.mkdtemp(prefix="tem-dns-")
+        self.prepare()
         last = None
         for _ in range(5):                # a port can be taken meanwhile
             self.port = free_port()
-            conf = os.path.join(self.dir, "unbound.conf")
+            conf = os.path.join(self.dir, self.CONF_NAME)
             with open(conf, "w") as f:
                 f.write(self.config())
-            self.log = open(os.path.join(self.dir, "unbound.log"), "w+")
+            self.log = open(os.path.join(self.dir, "server.log"), "w+")
             self.proc = subprocess.Popen(
-                [UNBOUND, "-d", "-c", conf], stdin=subprocess.DEVNULL,
+                [self.PROGRAM, "-d", "-c", conf], stdin=subprocess.DEVNULL,
                 stdout=self.log, stderr=subprocess.STDOUT)
             try:
                 self._wait_ready()
@@ -181,16 +195,17 @@ class DnsServer:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("unbound exited %s: %s" % (
-                    self.proc.returncode, self.log_text()))
+                raise RuntimeError("%s exited %s: %s" % (
+                    self.PACKAGE, self.proc.returncode, self.log_text()))
             try:
-                if query("127.0.0.1", self.port, "ready.invalid", "A",
+                if query("127.0.0.1", self.port, self.READY_NAME, "A",
                          timeout=0.2) is not None:
                     return
             except OSError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError("unbound did not answer: %s" % self.log_text())
+        raise RuntimeError("%s did not answer: %s" % (self.PACKAGE,
+                                                       self.log_text()))
 
     def log_text(self):
         if self.log is None:
