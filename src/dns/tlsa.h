@@ -18,7 +18,7 @@
 
 #include <openssl/x509.h>
 
-#define DNS_TYPE_TLSA		52
+#include "dns/dns_rr.h"	/* DNS_TYPE_TLSA */
 
 /* Certificate usages (RFC 6698 2.1.1, RFC 7218 names). */
 #define TLSA_USAGE_PKIX_TA	0	/* unusable in SMTP (RFC 7672 3.1.3) */
