@@ -58,6 +58,13 @@ struct conf {
 	unsigned queue_retry_base;	/* seconds */
 	unsigned queue_lifetime;	/* seconds */
 	unsigned delay_warning_time;	/* seconds; 0: no delay DSNs */
+	/* Outbound transport security and reports (issue 14). */
+	char	*tls_ca_file;		/* NULL: the system store only */
+	bool	 dane;
+	bool	 mta_sts;
+	bool	 tlsrpt;
+	bool	 dmarc_reports;
+	char	*report_from;		/* NULL: postmaster@first domain */
 
 	/* Limits beyond the SPEC table (documented in conf_keys.c). */
 	unsigned smtp_max_recipients;
@@ -99,6 +106,8 @@ struct conf {
 	/* Who may read /metrics: addresses or CIDRs (util/cidr.h), checked
 	 * at load. */
 	struct conf_strlist metrics_allow;
+	/* ARC (RFC 8617): sealers whose chain may override a DMARC fail. */
+	struct conf_strlist arc_trusted_sealers;
 };
 
 /* milter_default_action: what a filter that is down, slow or garbled

@@ -158,6 +158,12 @@ const struct conf_key conf_keys[] = {
 	    "DNS block lists asked about a client's address when it "
 	    "connects to port 25; none by default.",
 	    "zen.spamhaus.org"),
+	K(arc_trusted_sealers, T_STRLIST, "",
+	    "Domains whose ARC seals (RFC 8617) are trusted: when DMARC "
+	    "fails on mail they forwarded and their intact chain says it "
+	    "passed before, the DMARC fail is overridden (reported as "
+	    "arc in Authentication-Results and DMARC reports).",
+	    "lists.example.org, forwarder.example.net"),
 #undef CONF_AREA
 #define CONF_AREA "Outbound mail and queue"
 	K(dns_server, T_DNS, NULL,
@@ -196,6 +202,37 @@ const struct conf_key conf_keys[] = {
 	    "\"delayed\" notice (RFC 3464) sent to the sender, when its "
 	    "RCPT asked for NOTIFY=DELAY or gave no NOTIFY; 0: never.",
 	    "1d"),
+	K(tls_ca_file, T_PATH, NULL,
+	    "Extra certificate authorities (PEM) trusted, beside the "
+	    "system's, when outbound TLS is checked against the web PKI "
+	    "(MTA-STS policy fetches and MX certificates of enforced "
+	    "MTA-STS domains); unset: the system store only.",
+	    "/etc/tem/extra-ca.pem"),
+	K(dane, T_BOOL, "yes",
+	    "DANE for outbound SMTP (RFC 7672): when a recipient's MX "
+	    "answer is DNSSEC-signed and its hosts publish usable TLSA "
+	    "records, mail goes only over TLS whose certificate matches "
+	    "them, else it waits in the queue.",
+	    "no"),
+	K(mta_sts, T_BOOL, "yes",
+	    "MTA-STS for outbound SMTP (RFC 8461): a recipient domain's "
+	    "policy is fetched over HTTPS and cached; in enforce mode mail "
+	    "goes only to the MX hosts it lists, over TLS with a valid "
+	    "certificate, else it waits in the queue. DANE wins where both "
+	    "exist.",
+	    "no"),
+	K(tlsrpt, T_BOOL, "yes",
+	    "Send daily SMTP TLS reports (RFC 8460) to recipient domains "
+	    "that ask for them in a _smtp._tls record.",
+	    "no"),
+	K(dmarc_reports, T_BOOL, "yes",
+	    "Send daily DMARC aggregate reports (RFC 7489 7.2) about the "
+	    "mail received to sender domains that ask for them (rua=).",
+	    "no"),
+	K(report_from, T_STR, NULL,
+	    "The address DMARC and TLS reports are sent from; unset: "
+	    "postmaster@ the first local domain.",
+	    "reports@example.com"),
 #undef CONF_AREA
 #define CONF_AREA "HTTP services"
 	K(metrics_allow, T_CIDRS, "127.0.0.1, ::1",

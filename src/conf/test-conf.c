@@ -159,6 +159,17 @@ static const struct key_case keys[] = {
 	    "/etc/tem/pebble.pem", { "", NULL } },
 	{ "acme_challenge", R_STR, F(acme_challenge), "http-01",
 	    "tls-alpn-01", "tls-alpn-01", { "dns-01", "HTTP-01", "", NULL } },
+	{ "tls_ca_file", R_STR, F(tls_ca_file), "(null)", "ca.pem",
+	    "/etc/tem/ca.pem", { "", NULL } },
+	{ "dane", R_BOOL, F(dane), "yes", "no", "no", { "maybe", NULL } },
+	{ "mta_sts", R_BOOL, F(mta_sts), "yes", "no", "no", { "2", NULL } },
+	{ "tlsrpt", R_BOOL, F(tlsrpt), "yes", "no", "no", { "", NULL } },
+	{ "dmarc_reports", R_BOOL, F(dmarc_reports), "yes", "no", "no",
+	    { "off!", NULL } },
+	{ "report_from", R_STR, F(report_from), "(null)", "r@a.test",
+	    "r@a.test", { NULL } },
+	{ "arc_trusted_sealers", R_LIST, F(arc_trusted_sealers), "",
+	    "a.test, b.test", "a.test,b.test", { NULL } },
 };
 #define NCASES (sizeof(keys) / sizeof(keys[0]))
 

@@ -713,3 +713,9 @@ mta_session_tls(const struct mta_session *s)
 {
 	return s->tls;
 }
+
+bool
+mta_session_tls_verified(const struct mta_session *s)
+{
+	return s->tls_verified;
+}

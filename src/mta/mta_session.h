@@ -41,6 +41,7 @@
 
 struct loop;
 struct mta_session;
+struct mta_tls_policy;
 struct queue_content;
 
 /* done() statuses. */
@@ -86,6 +87,11 @@ struct mta_msg {
 					   (mta_data.h), for SIZE= */
 	bool		  eightbit;	/* content holds 8-bit octets */
 	bool		  smtputf8;	/* addresses/headers need SMTPUTF8 */
+	/* RFC 8689: sent only over TLS verified by DANE or MTA-STS
+	   (mta_session_tls_verified), with REQUIRETLS on MAIL FROM; else
+	   refused locally with 5.7.10 (no verified TLS) or 5.7.30 (the
+	   peer does not offer REQUIRETLS). */
+	bool		  requiretls;
 
 	/*
 	 * Results, nrcpt entries each, allocated (zeroed) by the caller and
@@ -119,6 +125,10 @@ struct mta_session_params {
 	bool			 no_tls;	/* skip STARTTLS (retry after a
 						   failed handshake) unless
 						   tls_required */
+	/* The destination's TLS policy for this host (DANE TLSA records,
+	   MTA-STS), mta/mta_tls_policy.h; NULL: opportunistic TLS. The
+	   caller's, valid until done() returns. */
+	const struct mta_tls_policy *tls_policy;
 };
 
 typedef void mta_done_fn(struct mta_session *s, int status,
@@ -154,5 +164,8 @@ const char *mta_session_id(const struct mta_session *s);
 unsigned mta_session_caps(const struct mta_session *s);
 /* True when the connection is (was) encrypted. */
 bool mta_session_tls(const struct mta_session *s);
+/* True when the peer was authenticated by the TLS policy (a DANE match,
+   or a PKIX-valid certificate for an MTA-STS-listed MX name). */
+bool mta_session_tls_verified(const struct mta_session *s);
 
 #endif

@@ -64,6 +64,7 @@ struct mta_session {
 	char			*host_label;	/* "NAME[ADDR]" */
 	enum mta_phase		 phase;
 	bool			 tls;
+	bool			 tls_verified;	/* by p.tls_policy */
 	bool			 esmtp;
 	struct smtp_caps	 caps;
 	struct smtp_reply_parser parser;
