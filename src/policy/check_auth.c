@@ -15,6 +15,8 @@
 
 #include "auth/resolve.h"
 #include "mail/rfc5322.h"
+#include "conf/conf.h"
+#include "policy/arc_dns.h"
 #include "policy/authres.h"
 #include "policy/check_auth.h"
 #include "policy/check_int.h"
@@ -42,6 +44,11 @@ struct auth_check {
 	struct dkim_job		*job;		/* on the worker */
 	struct dkim_verify	*dkim;
 	struct dkim_results	*dkim_res;
+	struct arc_verify	*arc;
+	struct arc_result	*arc_res;
+	/* set when DMARC failed but its policy was not applied (a trusted
+	 * ARC sealer vouched): for the aggregate report */
+	enum dmarc_override	 dmarc_override;
 	struct dmarc_check	*dmarc;
 	struct dmarc_policy	*dmarc_pol;
 	enum dmarc_lookup_status dmarc_st;
@@ -110,7 +117,7 @@ auth_tap_begin(void *st, const char *head, size_t hlen)
 {
 	struct auth_check *p = st;
 
-	if (!rfc5322_header_has(head, hlen, "DKIM-Signature"))
+	if (!dkim_job_wanted(head, hlen))
 		return NULL;
 	return dkim_job_new(p->env.run, false, head, hlen);
 }
@@ -125,7 +132,21 @@ dkim_done(struct dkim_results *res, void *arg)
 	auth_answered(p);
 }
 
-/* The worker hashed the body and the header fields: the key look-ups. */
+static void
+arc_done(struct arc_result *res, void *arg)
+{
+	struct auth_check *p = arg;
+
+	p->arc = NULL;
+	p->arc_res = res;
+	log_info("%s %s arc result=%s sets=%u sealer=%s reason=\"%s\"",
+	    p->env.logid, p->env.proto, arc_status_str(res->status), res->n,
+	    res->sealer ? res->sealer : "-", res->reason ? res->reason : "");
+	auth_answered(p);
+}
+
+/* The worker hashed the body and the header fields: the key look-ups
+ * of the DKIM signatures and of the ARC chain. */
 static void
 auth_dkim_hashed(void *owner, struct dkim_job *j)
 {
@@ -133,7 +154,9 @@ auth_dkim_hashed(void *owner, struct dkim_job *j)
 
 	p->job = NULL;
 	p->dkim = dkim_verify_keys(p->env.resolver, j->v, dkim_done, p);
+	p->arc = arc_verify_keys(p->env.resolver, j->arc, arc_done, p);
 	j->v = NULL;
+	j->arc = NULL;
 	dkim_job_free(j);
 }
 
@@ -157,9 +180,9 @@ auth_end(void *st, void *tap, const struct msg_check_msg *m)
 
 	p->m = *m;
 	p->from_st = dmarc_from_domain(m->head, m->hlen, &p->from_domain);
-	p->waiting++;		/* DKIM: the worker, then the key look-ups */
-	if (j == NULL && rfc5322_header_has(m->spool_head, m->spool_hlen,
-	    "DKIM-Signature"))	/* the header never ended: no body */
+	p->waiting += 2;	/* DKIM and ARC: the worker, then the keys */
+	if (j == NULL && dkim_job_wanted(m->spool_head, m->spool_hlen))
+				/* the header never ended: no body */
 		j = dkim_job_new(p->env.run, false, m->spool_head,
 		    m->spool_hlen);
 	if (j != NULL) {
@@ -168,9 +191,13 @@ auth_end(void *st, void *tap, const struct msg_check_msg *m)
 	} else {		/* unsigned: "dkim=none", nothing to hash */
 		struct dkim_verifier *v = dkim_verifier_begin(m->head, m->hlen,
 		    time(NULL));
+		struct arc_verifier *a = arc_verifier_begin(m->head, m->hlen,
+		    time(NULL));
 
 		dkim_verifier_body_end(v);
+		arc_verifier_body_end(a);
 		p->dkim = dkim_verify_keys(p->env.resolver, v, dkim_done, p);
+		p->arc = arc_verify_keys(p->env.resolver, a, arc_done, p);
 	}
 	if (p->from_st == DMARC_FROM_OK && p->env.run->psl) {
 		p->waiting++;
@@ -234,6 +261,38 @@ auth_results_add(struct auth_check *p, struct authres *ar, size_t nd)
 	return dr;
 }
 
+/*
+ * The arc result (RFC 8617 7.2: arc=RESULT smtp.remote-ip), and the
+ * trusted-sealer rule: DMARC failed, but the chain passed and its newest
+ * sealer is in arc_trusted_sealers and recorded a pass for the From
+ * domain: the policy is not applied (*disp none) and the override noted
+ * (policy.arc-override=SEALER; dmarc_override for the report).
+ */
+static void
+auth_arc(struct auth_check *p, struct authres *ar, enum dmarc_result dres,
+    enum dmarc_disposition *disp)
+{
+	const struct arc_result *r = p->arc_res;
+	const struct conf_strlist *t = &p->env.run->conf->arc_trusted_sealers;
+	bool vouch;
+
+	if (r == NULL)
+		return;
+	vouch = dres == DMARC_RESULT_FAIL && arc_sealer_vouches(r, t->v,
+	    (size_t)t->n, p->from_domain);
+	if (vouch) {
+		p->dmarc_override = DMARC_OVERRIDE_TRUSTED_FORWARDER;
+		log_info("%s %s arc override dmarc=fail disposition=%s "
+		    "sealer=%s from=%s", p->env.logid, p->env.proto,
+		    dmarc_disposition_str(*disp), r->sealer, p->from_domain);
+		*disp = DMARC_DISP_NONE;
+	}
+	authres_add(ar, "arc", arc_status_str(r->status), vouch ?
+	    "trusted sealer: DMARC policy not applied" : r->reason,
+	    "smtp.remote-ip", p->env.ip,
+	    "policy.arc-override", vouch ? r->sealer : NULL, NULL);
+}
+
 /* All three answered: the verdict. Our Authentication-Results goes on
  * top; A-R fields from outside that claim our name leave the stored
  * header. */
@@ -263,6 +322,7 @@ auth_decide(struct auth_check *p)
 			dres = dmarc_evaluate(p->dmarc_pol, p->from_domain, NULL,
 			    spf_to_dmarc(p->spf_res), p->spf_domain, dr,
 			    (int)nd, p->env.run->psl, &disp);
+		auth_arc(p, &ar, dres, &disp);
 		dmarc_authres_add(&ar, dres, p->dmarc_pol, disp,
 		    p->from_domain);
 		if (disp == DMARC_DISP_REJECT) {
@@ -271,7 +331,8 @@ auth_decide(struct auth_check *p)
 			    "policy";
 		} else if (disp == DMARC_DISP_QUARANTINE)
 			v.action = MSG_QUARANTINE;
-	}
+	} else
+		auth_arc(p, &ar, dres, &disp);
 	if (v.action == MSG_REJECT || p->spf_res != SPF_FAIL ||
 	    p->m.acct == NULL)
 		;	/* no snapshot: cannot tell whether the domain is ours */
@@ -286,9 +347,11 @@ auth_decide(struct auth_check *p)
 	free(dr);
 	hdr = authres_finish(&ar, &hlen);
 	log_info("%s %s auth-results msgid=%s spf=%s dkim=%zu dmarc=%s "
-	    "disposition=%s from=<%s>", p->env.logid, p->env.proto,
+	    "disposition=%s arc=%s from=<%s>", p->env.logid, p->env.proto,
 	    p->env.msgid, spf_result_name(p->spf_res), nd,
-	    dmarc_result_str(dres), dmarc_disposition_str(disp), p->sender);
+	    dmarc_result_str(dres), dmarc_disposition_str(disp),
+	    p->arc_res ? arc_status_str(p->arc_res->status) : "none",
+	    p->sender);
 	METRIC_INC(M_DMARC, metrics_result_index(dmarc_result_str(dres)));
 	if (v.action != MSG_REJECT) {
 		buf_append(&v.headers, hdr, hlen);
@@ -313,6 +376,10 @@ auth_free(void *st)
 	dkim_verify_cancel(&p->dkim);
 	dmarc_check_cancel(&p->dmarc);
 	dkim_results_free(&p->dkim_res);
+	arc_verify_cancel(&p->arc);
+	if (p->arc_res != NULL)
+		arc_result_clear(p->arc_res);
+	free(p->arc_res);
 	dmarc_policy_free(&p->dmarc_pol);
 	free(p->spf_domain);
 	free(p->from_domain);

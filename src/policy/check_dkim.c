@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mail/rfc5322.h"
 #include "policy/check_int.h"
 #include "policy/dkim_keys.h"
 #include "server/state.h"
@@ -39,10 +40,15 @@ dkim_job_free(void *arg)
 	struct dkim_job *j = arg;
 	unsigned char md[DKIM_SHA256_LEN];
 	struct dkim_results *res;
+	struct arc_result ares;
 
 	if (j->v != NULL) {
 		res = dkim_verifier_finish(&j->v);
 		dkim_results_free(&res);
+	}
+	if (j->arc != NULL) {
+		arc_verifier_finish(&j->arc, &ares);
+		arc_result_clear(&ares);
 	}
 	if (j->bh_open)
 		dkim_bodyhash_final(&j->bh, md, NULL);	/* frees it */
@@ -67,9 +73,21 @@ dkim_job_tap(void *arg, const char *p, size_t n)
 		dkim_bodyhash_update(&j->bh, p, n);
 		return;
 	}
-	if (j->v == NULL)	/* the signatures, from the complete head */
+	if (j->v == NULL) {	/* the signatures, from the complete head */
 		j->v = dkim_verifier_begin(j->head, j->hlen, j->now);
+		j->arc = arc_verifier_begin(j->head, j->hlen, j->now);
+	}
 	dkim_verifier_body(j->v, p, n);
+	arc_verifier_body(j->arc, p, n);
+}
+
+bool
+dkim_job_wanted(const char *head, size_t hlen)
+{
+	return rfc5322_header_has(head, hlen, "DKIM-Signature") ||
+	    rfc5322_header_has(head, hlen, "ARC-Seal") ||
+	    rfc5322_header_has(head, hlen, "ARC-Message-Signature") ||
+	    rfc5322_header_has(head, hlen, "ARC-Authentication-Results");
 }
 
 struct dkim_job *
@@ -159,9 +177,12 @@ dkim_job_work(void *arg)
 	if (j->blen > 0)	/* the message stayed in memory */
 		dkim_job_tap(j, j->body, j->blen);
 	if (!j->sign) {
-		if (j->v == NULL)	/* no body byte came */
+		if (j->v == NULL) {	/* no body byte came */
 			j->v = dkim_verifier_begin(j->head, j->hlen, j->now);
+			j->arc = arc_verifier_begin(j->head, j->hlen, j->now);
+		}
 		dkim_verifier_body_end(j->v);
+		arc_verifier_body_end(j->arc);
 		return;
 	}
 	if (j->body_len > 0 && dkim_job_read_body(j) < 0) {

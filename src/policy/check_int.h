@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "msg/check.h"
+#include "policy/arc.h"
 #include "policy/dkim.h"
 #include "util/buf.h"
 
@@ -25,8 +26,9 @@ struct dkim_job {
 	char			*body;		/* a message that stayed in memory:
 						   its body, fed on the worker */
 	size_t			 blen;
-	/* verify */
+	/* verify: DKIM signatures and the ARC chain, one body pass */
 	struct dkim_verifier	*v;
+	struct arc_verifier	*arc;
 	time_t			 now;
 	/* sign: the relaxed body hash, the domains to try, the result */
 	struct dkim_bodyhash	 bh;
@@ -48,6 +50,9 @@ struct dkim_job {
 	void			*owner;
 };
 
+/* Whether the header section head[0..hlen) needs a verify job: it has
+ * DKIM signatures or ARC fields. */
+bool dkim_job_wanted(const char *head, size_t hlen);
 /* A job (verify: of the header section head[0..hlen), copied). */
 struct dkim_job *dkim_job_new(struct server_state *run, bool sign,
     const char *head, size_t hlen);

@@ -387,6 +387,7 @@ sig_auid(struct dkim_sig *sig, const struct dkim_tag *i, const char **error_r)
 	return 0;
 }
 
+/* b= (and bh= unless NULL: an ARC-Seal has none). */
 static int
 sig_hashes(struct dkim_sig *sig, const struct dkim_tag *bh,
     const struct dkim_tag *b, const char **error_r)
@@ -395,13 +396,14 @@ sig_hashes(struct dkim_sig *sig, const struct dkim_tag *bh,
 	size_t k = 0;
 
 	buf_init(&d, DKIM_RSA_MAX_BITS / 8 + 64);
-	if (dkim_b64_decode_fws(bh->value, bh->value_len, &d) < 0 ||
-	    d.len != DKIM_SHA256_LEN) {
+	if (bh != NULL && (dkim_b64_decode_fws(bh->value, bh->value_len,
+	    &d) < 0 || d.len != DKIM_SHA256_LEN)) {
 		buf_free(&d);
 		*error_r = "bad bh=";
 		return -1;
 	}
-	memcpy(sig->bh, d.data, DKIM_SHA256_LEN);
+	if (bh != NULL)
+		memcpy(sig->bh, d.data, DKIM_SHA256_LEN);
 	buf_reset(&d);
 	if (dkim_b64_decode_fws(b->value, b->value_len, &d) < 0 ||
 	    d.len == 0) {
@@ -493,6 +495,53 @@ sig_fill(struct dkim_sig *sig, const struct dkim_tags *t, const char **error_r)
 	    sig_hashes(sig, bh, b, error_r) < 0)
 		return -1;
 	return sig_numbers(sig, t, error_r);
+}
+
+/* An ARC-Message-Signature (seal false) or ARC-Seal: a DKIM signature
+ * without v=, whose i= is the instance (RFC 8617 4.1.2, 4.1.3); the
+ * AUID is "@" d=. The seal has no bh=, h= or c=. */
+static int
+arc_sig_fill(struct dkim_sig *sig, const struct dkim_tags *t, bool seal,
+    const char **error_r)
+{
+	const struct dkim_tag *a = dkim_tags_get(t, "a");
+	const struct dkim_tag *b = dkim_tags_get(t, "b");
+	const struct dkim_tag *bh = dkim_tags_get(t, "bh");
+	const struct dkim_tag *d = dkim_tags_get(t, "d");
+	const struct dkim_tag *h = dkim_tags_get(t, "h");
+	const struct dkim_tag *s = dkim_tags_get(t, "s");
+
+	if (a == NULL || b == NULL || d == NULL || s == NULL ||
+	    (!seal && (bh == NULL || h == NULL))) {
+		*error_r = "a required tag is missing";
+		return -1;
+	}
+	if (sig_alg(sig, a, error_r) < 0 ||
+	    (!seal && sig_canon(sig, dkim_tags_get(t, "c"), error_r) < 0) ||
+	    sig_names(sig, d, s, NULL, error_r) < 0 ||
+	    sig_auid(sig, NULL, error_r) < 0 ||
+	    (!seal && sig_fields(sig, h, error_r) < 0) ||
+	    sig_hashes(sig, seal ? NULL : bh, b, error_r) < 0)
+		return -1;
+	if (seal)
+		sig->hcanon = sig->bcanon = DKIM_CANON_RELAXED;
+	return sig_numbers(sig, t, error_r);
+}
+
+int
+dkim_arc_sig_parse(const char *value, size_t len, bool seal,
+    struct dkim_sig *sig, const char **error_r)
+{
+	struct dkim_tags t;
+
+	memset(sig, 0, sizeof(*sig));
+	if (dkim_tags_parse(value, len, &t, error_r) < 0)
+		return -1;
+	if (arc_sig_fill(sig, &t, seal, error_r) < 0) {
+		dkim_sig_clear(sig);
+		return -1;
+	}
+	return 0;
 }
 
 int

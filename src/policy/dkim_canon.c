@@ -341,3 +341,27 @@ out:
 	buf_free(&tmp);
 	return r;
 }
+
+int
+dkim_seq_digest(enum dkim_canon c, const char *const *f, const size_t *flen,
+    size_t n, size_t b_off, size_t b_len, unsigned char md[DKIM_SHA256_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int mdlen = DKIM_SHA256_LEN;
+	struct buf tmp;
+	int r = -1;
+
+	buf_init(&tmp, 0);
+	if (n == 0 || ctx == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	for (size_t i = 0; i + 1 < n; i++)
+		hash_field(ctx, c, f[i], flen[i], &tmp, NULL);
+	hash_sig_field(ctx, c, f[n - 1], flen[n - 1], b_off, b_len, NULL);
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) == 1)
+		r = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	buf_free(&tmp);
+	return r;
+}

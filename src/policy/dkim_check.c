@@ -218,8 +218,8 @@ dkim_verifier_key_name(const struct dkim_verifier *v, size_t i)
 }
 
 /* RSASSA-PKCS1-v1_5 / PureEdDSA over the 32-octet digest. */
-static bool
-verify_digest(const struct dkim_pubkey *k, const unsigned char *md,
+bool
+dkim_verify_digest(const struct dkim_pubkey *k, const unsigned char *md,
     const unsigned char *sig, size_t sig_len)
 {
 	EVP_PKEY_CTX *pctx = NULL;
@@ -263,7 +263,7 @@ check_key(struct dkim_check *c, const struct dkim_pubkey *k)
 		decide(c, DKIM_PERMERROR, "key type does not match a=");
 	else if (k->strict && !auid_in_d(&c->sig))
 		decide(c, DKIM_PERMERROR, "i= is not d= (key t=s)");
-	else if (verify_digest(k, c->hd, c->sig.b, c->sig.b_len))
+	else if (dkim_verify_digest(k, c->hd, c->sig.b, c->sig.b_len))
 		decide(c, DKIM_PASS, NULL);
 	else
 		decide(c, DKIM_FAIL, "signature did not verify");

@@ -82,8 +82,8 @@ count_fields(const struct dkim_fields *fs, const char *name)
 
 /* The h= list (names point into sign_fields), at most
  * DKIM_MAX_SIGNED_FIELDS; 0 when there is no From. */
-static size_t
-choose_fields(const struct dkim_fields *fs, const char **names)
+size_t
+dkim_choose_fields(const struct dkim_fields *fs, const char **names)
 {
 	size_t n = 0;
 
@@ -102,15 +102,10 @@ choose_fields(const struct dkim_fields *fs, const char **names)
 
 /* ---- folding ------------------------------------------------------------ */
 
-struct fold {
-	struct buf	*b;
-	size_t		 col;
-};
-
 /* Appends s[0..n), first a space (sep) or nothing, or a fold when the
  * line would get too long. */
-static void
-fold_put(struct fold *f, const char *s, size_t n, bool sep)
+void
+dkim_fold_put(struct dkim_fold *f, const char *s, size_t n, bool sep)
 {
 	if (f->col + (sep ? 1 : 0) + n > FOLD_COLS && f->col > 1) {
 		buf_append(f->b, "\n\t", 2);
@@ -124,24 +119,24 @@ fold_put(struct fold *f, const char *s, size_t n, bool sep)
 }
 
 /* " name=value;" */
-static void
-fold_tag(struct fold *f, const char *name, const char *value)
+void
+dkim_fold_tag(struct dkim_fold *f, const char *name, const char *value)
 {
 	char *t = xasprintf("%s=%s;", name, value);
 
-	fold_put(f, t, strlen(t), true);
+	dkim_fold_put(f, t, strlen(t), true);
 	free(t);
 }
 
 /* " h=From:From:To:...;" folded after any colon. */
-static void
-fold_names(struct fold *f, const char **names, size_t n)
+void
+dkim_fold_names(struct dkim_fold *f, const char **names, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		char *t = xasprintf("%s%s%s", i == 0 ? "h=" : "", names[i],
 		    i + 1 < n ? ":" : ";");
 
-		fold_put(f, t, strlen(t), i == 0);
+		dkim_fold_put(f, t, strlen(t), i == 0);
 		free(t);
 	}
 }
@@ -152,7 +147,7 @@ build_head(struct buf *h, const char *domain, const struct dkim_key *key,
     time_t now, const char **names, size_t nnames,
     const unsigned char bh[DKIM_SHA256_LEN])
 {
-	struct fold f = { h, 0 };
+	struct dkim_fold f = { h, 0 };
 	struct buf b64;
 	char t[32];
 
@@ -160,22 +155,22 @@ build_head(struct buf *h, const char *domain, const struct dkim_key *key,
 	base64_encode(bh, DKIM_SHA256_LEN, &b64);
 	buf_puts(h, "DKIM-Signature:");
 	f.col = h->len;
-	fold_put(&f, "v=1;", 4, true);
-	fold_tag(&f, "a", dkim_alg_str(key->type));
-	fold_put(&f, "c=relaxed/relaxed;", 18, true);
-	fold_tag(&f, "d", domain);
-	fold_tag(&f, "s", key->selector);
+	dkim_fold_put(&f, "v=1;", 4, true);
+	dkim_fold_tag(&f, "a", dkim_alg_str(key->type));
+	dkim_fold_put(&f, "c=relaxed/relaxed;", 18, true);
+	dkim_fold_tag(&f, "d", domain);
+	dkim_fold_tag(&f, "s", key->selector);
 	snprintf(t, sizeof(t), "%lld", (long long)now);
-	fold_tag(&f, "t", t);
-	fold_names(&f, names, nnames);
-	fold_tag(&f, "bh", buf_cstr(&b64));
+	dkim_fold_tag(&f, "t", t);
+	dkim_fold_names(&f, names, nnames);
+	dkim_fold_tag(&f, "bh", buf_cstr(&b64));
 	buf_append(h, "\n\tb=", 4);
 	buf_free(&b64);
 }
 
 /* Appends the base64 of sig after "b=", folded. */
-static void
-put_b(struct buf *h, const unsigned char *sig, size_t len)
+void
+dkim_put_b(struct buf *h, const unsigned char *sig, size_t len)
 {
 	struct buf b64;
 	size_t pos = 0, room = FOLD_COLS - 3;
@@ -199,8 +194,8 @@ put_b(struct buf *h, const unsigned char *sig, size_t len)
 
 /* Signs the 32-octet digest: RSASSA-PKCS1-v1_5 with SHA-256, or PureEdDSA
  * over the digest (RFC 8463 3). Appends the signature to out. */
-static int
-sign_digest(const struct dkim_key *key, const unsigned char *md,
+int
+dkim_sign_digest(const struct dkim_key *key, const unsigned char *md,
     struct buf *out)
 {
 	EVP_PKEY_CTX *pctx = NULL;
@@ -231,8 +226,8 @@ sign_digest(const struct dkim_key *key, const unsigned char *md,
 	return 0;
 }
 
-static bool
-key_usable(const struct dkim_key *key)
+bool
+dkim_key_usable(const struct dkim_key *key)
 {
 	int id;
 
@@ -271,10 +266,10 @@ dkim_sign_head(const char *head, size_t hlen,
 	int r = -1;
 
 	if (domain == NULL || !dkim_name_valid(domain, strlen(domain)) ||
-	    !key_usable(key))
+	    !dkim_key_usable(key))
 		return -1;
 	dkim_fields_collect(head, hlen, &fs);
-	if (fs.too_many || (nnames = choose_fields(&fs, names)) == 0) {
+	if (fs.too_many || (nnames = dkim_choose_fields(&fs, names)) == 0) {
 		dkim_fields_free(&fs);
 		return -1;
 	}
@@ -287,8 +282,8 @@ dkim_sign_head(const char *head, size_t hlen,
 	build_head(&h, d, key, now, names, nnames, bh);
 	if (dkim_header_digest(head, &fs, DKIM_CANON_RELAXED, names,
 	    nnames, SIZE_MAX, h.data, h.len, h.len, 0, hd,
-	    NULL) == 0 && sign_digest(key, hd, &sig) == 0) {
-		put_b(&h, (unsigned char *)sig.data, sig.len);
+	    NULL) == 0 && dkim_sign_digest(key, hd, &sig) == 0) {
+		dkim_put_b(&h, (unsigned char *)sig.data, sig.len);
 		r = buf_append(header_out, h.data, h.len);
 	}
 	buf_free(&h);

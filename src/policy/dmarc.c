@@ -230,6 +230,17 @@ dmarc_evaluate(const struct dmarc_policy *pol, const char *from_domain,
 }
 
 const char *
+dmarc_override_str(enum dmarc_override o)
+{
+	switch (o) {
+	case DMARC_OVERRIDE_NONE:		return "none";
+	case DMARC_OVERRIDE_TRUSTED_FORWARDER:	return "trusted_forwarder";
+	case DMARC_OVERRIDE_LOCAL_POLICY:	return "local_policy";
+	}
+	return "?";
+}
+
+const char *
 dmarc_result_str(enum dmarc_result r)
 {
 	switch (r) {

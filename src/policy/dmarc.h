@@ -244,6 +244,21 @@ bool dmarc_aligned(const struct psl *psl, const char *from_domain,
  */
 void dmarc_set_pct_roll(unsigned (*roll)(void *arg), void *arg);
 
+/*
+ * Why the policy of a failing message was not applied (RFC 7489
+ * Appendix C, PolicyOverrideType), for Authentication-Results and the
+ * aggregate report: check_auth.c sets TRUSTED_FORWARDER when a sealer
+ * in arc_trusted_sealers vouched for the message (policy/arc.h).
+ */
+enum dmarc_override {
+	DMARC_OVERRIDE_NONE,
+	DMARC_OVERRIDE_TRUSTED_FORWARDER,
+	DMARC_OVERRIDE_LOCAL_POLICY,
+};
+
+/* "none", "trusted_forwarder", "local_policy" (the report's words). */
+const char *dmarc_override_str(enum dmarc_override o);
+
 /* "none", "pass", "fail", "temperror", "permerror" (RFC 7489 11.2). */
 const char *dmarc_result_str(enum dmarc_result r);
 
