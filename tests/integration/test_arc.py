@@ -1,0 +1,216 @@
+"""ARC (RFC 8617) end to end against dkimpy's implementation (Debian
+python3-dkim): chains sealed by dkimpy (1, 2 and 3 hops, and broken ones)
+sent into tem over SMTP, the sealers' keys in a real test DNS server: tem's
+Authentication-Results says arc=pass / fail as dkimpy's arc_verify does.
+A trusted sealer (arc_trusted_sealers) whose chain passes and whose AAR
+says dmarc=pass overrides a p=reject DMARC fail; an untrusted one does not.
+Mail tem forwards is sealed by tem and verified by dkimpy: see
+test_arc_seal.py."""
+
+import base64
+import os
+import re
+import smtplib
+import subprocess
+import sys
+
+import dkim  # Debian: python3-dkim (dkimpy)
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from dnsserver import DnsServer  # noqa: E402
+from temserver import TemServer, shared_port, wait_for  # noqa: E402
+
+BOB = ("bob@b.test", "bob-secret-1")
+SEALERS = ("lists.example.org", "fwd.test", "third.test")
+
+
+def txt_rr(name, value):
+    parts = [value[i:i + 255] for i in range(0, len(value), 255)]
+    return "%s 300 IN TXT %s" % (name, " ".join('"%s"' % p for p in parts))
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    """One RSA key per sealer: (PEM private key, DKIM record value)."""
+    d = tmp_path_factory.mktemp("arckeys")
+    out = {}
+    for name in SEALERS:
+        pem = d / (name + ".pem")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "RSA",
+                        "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(pem)],
+                       check=True, capture_output=True)
+        der = subprocess.run(["openssl", "pkey", "-in", str(pem), "-pubout",
+                              "-outform", "DER"], check=True,
+                             capture_output=True).stdout
+        out[name] = (pem.read_bytes(),
+                     "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode())
+    return out
+
+
+def zones(keys):
+    z = {
+        "b.test": ["b.test. 300 IN MX 10 mx.b.test.",
+                   "mx.b.test. 300 IN A 127.0.0.3"],
+        # the author's domain: only its own server may send for it
+        "bank.test": [txt_rr("bank.test.", "v=spf1 -all"),
+                      txt_rr("_dmarc.bank.test.", "v=DMARC1; p=reject")],
+    }
+    for name in SEALERS:
+        z[name] = [txt_rr(name + ".", "v=spf1 ip4:127.0.0.1 -all"),
+                   txt_rr("arc._domainkey.%s." % name, keys[name][1])]
+    return z
+
+
+def dnsfunc_for(keys):
+    def dnsfunc(name, timeout=5):
+        for s in SEALERS:
+            if name.decode().rstrip(".") == "arc._domainkey." + s:
+                return keys[s][1].encode()
+        return None
+    return dnsfunc
+
+
+MSG = (b"From: CEO <ceo@bank.test>\r\nTo: bob@b.test\r\n"
+       b"Subject: quarterly numbers\r\nDate: Mon, 07 Dec 2026 01:00:00 +0000\r\n"
+       b"Message-ID: <q4@bank.test>\r\n\r\nThe numbers are good.\r\n")
+
+
+def seal(msg, keys, sealer, results):
+    """One hop: the sealer's own Authentication-Results, then its set."""
+    ar = b"Authentication-Results: %s; %s\r\n" % (sealer.encode(), results)
+    msg = ar + msg
+    hdrs = dkim.arc_sign(msg, b"arc", sealer.encode(), keys[sealer][0],
+                         sealer.encode(), include_headers=[
+                             b"from", b"to", b"subject", b"date",
+                             b"message-id"])
+    return b"".join(hdrs) + msg
+
+
+def chain(keys, hops):
+    msg = MSG
+    for i, sealer in enumerate(SEALERS[:hops]):
+        results = (b"spf=pass smtp.mailfrom=ceo@bank.test; "
+                   b"dkim=pass header.d=bank.test; "
+                   b"dmarc=pass header.from=bank.test") if i == 0 \
+            else b"arc=pass"
+        msg = seal(msg, keys, sealer, results)
+    return msg
+
+
+def receiver(dns, trusted=None):
+    conf = {"dns_server": dns.addr}
+    if trusted:
+        conf["arc_trusted_sealers"] = trusted
+    return TemServer(users=dict([BOB]), domains=("b.test",),
+                     hostname="mx.b.test", listen_addr="127.0.0.3",
+                     smtp_port=shared_port(), extra_conf=conf)
+
+
+def send(b, msg, mail_from="bounce@lists.example.org"):
+    with smtplib.SMTP("127.0.0.3", b.smtp_port, timeout=30) as s:
+        s.sendmail(mail_from, [BOB[0]], msg)
+
+
+def our_results(text):
+    m = re.search(r"Authentication-Results: mx\.b\.test;.*?\n(?=\S)", text,
+                  re.S)
+    assert m, text
+    return m.group(0)
+
+
+def dkimpy_says(msg, keys):
+    cv, _, why = dkim.arc_verify(msg, dnsfunc=dnsfunc_for(keys))
+    return cv.decode(), why
+
+
+@pytest.mark.parametrize("hops", [1, 2, 3])
+def test_dkimpy_chains_verify(keys, hops):
+    msg = chain(keys, hops)
+    assert dkimpy_says(msg, keys)[0] == "pass"
+    # a DMARC policy that does not reject: the message is delivered
+    z = zones(keys)
+    z["bank.test"][1] = txt_rr("_dmarc.bank.test.", "v=DMARC1; p=none")
+    with DnsServer(z) as dns, receiver(dns) as b:
+        send(b, msg)
+        got = wait_for(lambda: b.maildir_messages(BOB[0]), what="delivery")
+        ar = our_results(got[0].decode())
+        assert "arc=pass" in ar, ar
+        assert "smtp.remote-ip=127.0.0.1" in ar, ar
+        assert "dmarc=fail" in ar, ar
+        assert "arc result=pass sets=%d sealer=%s" % (
+            hops, SEALERS[hops - 1]) in b.log_text()
+
+
+def broken_chains(keys):
+    two = chain(keys, 2)
+    yield "body", two.replace(b"are good", b"are bad")
+    yield "signed-field", two.replace(b"Subject: quarterly",
+                                      b"Subject: annual")
+    # the first hop's results rewritten: only the seals cover them
+    yield "old-aar", two.replace(b"i=1; lists.example.org;",
+                                 b"i=1; evil.example.org;")
+    # a set dropped: instance 1 missing
+    one = chain(keys, 1)
+    lines = re.split(rb"\r\n(?=\S)", one)
+    yield "missing-set", b"\r\n".join(
+        l for l in lines if not l.startswith(b"ARC-Seal")) \
+        .replace(b"i=1;", b"i=2;")
+
+
+@pytest.mark.parametrize("case", ["body", "signed-field", "old-aar",
+                                  "missing-set"])
+def test_broken_chains_fail_like_dkimpy(keys, case):
+    msg = dict(broken_chains(keys))[case]
+    assert dkimpy_says(msg, keys)[0] == "fail"
+    z = zones(keys)
+    z["bank.test"][1] = txt_rr("_dmarc.bank.test.", "v=DMARC1; p=none")
+    with DnsServer(z) as dns, receiver(dns) as b:
+        send(b, msg)
+        got = wait_for(lambda: b.maildir_messages(BOB[0]), what="delivery")
+        ar = our_results(got[0].decode())
+        assert "arc=fail" in ar, ar
+
+
+def test_unsealed_mail_says_arc_none(keys):
+    z = zones(keys)
+    z["bank.test"][1] = txt_rr("_dmarc.bank.test.", "v=DMARC1; p=none")
+    with DnsServer(z) as dns, receiver(dns) as b:
+        send(b, MSG)
+        got = wait_for(lambda: b.maildir_messages(BOB[0]), what="delivery")
+        assert "arc=none" in our_results(got[0].decode())
+
+
+def test_trusted_sealer_overrides_dmarc_reject(keys):
+    msg = chain(keys, 1)
+    with DnsServer(zones(keys)) as dns, \
+            receiver(dns, trusted="lists.example.org") as b:
+        send(b, msg)
+        got = wait_for(lambda: b.maildir_messages(BOB[0]), what="delivery")
+        ar = our_results(got[0].decode())
+        assert "arc=pass" in ar and "dmarc=fail" in ar, ar
+        assert "policy.arc-override=lists.example.org" in ar, ar
+        assert "dis=none" in ar, ar
+        assert re.search(r"arc override dmarc=fail disposition=reject "
+                         r"sealer=lists\.example\.org from=bank\.test",
+                         b.log_text())
+
+
+def test_untrusted_sealer_does_not_override(keys):
+    msg = chain(keys, 1)
+    with DnsServer(zones(keys)) as dns, \
+            receiver(dns, trusted="other.example.org") as b:
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            send(b, msg)
+        assert e.value.smtp_code == 550
+        assert b.maildir_messages(BOB[0]) == []
+        assert "arc result=pass" in b.log_text()
+
+
+def test_trusted_sealer_with_broken_chain_does_not_override(keys):
+    msg = chain(keys, 1).replace(b"are good", b"are bad")
+    with DnsServer(zones(keys)) as dns, \
+            receiver(dns, trusted="lists.example.org") as b:
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            send(b, msg)
+        assert e.value.smtp_code == 550
