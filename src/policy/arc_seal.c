@@ -52,11 +52,18 @@ build_aar(struct buf *out, const char *head, size_t hlen, unsigned inst,
 		const char *colon = memchr(f, ':', r[0].len);
 		size_t vlen = r[0].len - (size_t)(colon + 1 - f);
 
+		/* on a line of its own: our field was folded for the
+		 * shorter "Authentication-Results:" */
+		while (vlen > 0 && (colon[1] == ' ' || colon[1] == '\t')) {
+			colon++;
+			vlen--;
+		}
+		buf_puts(out, "\n\t");
 		buf_append(out, colon + 1, vlen);
 		if (vlen == 0 || colon[vlen] != '\n')
 			buf_putc(out, '\n');
 	} else
-		buf_printf(out, " %s; none\n", authserv_id);
+		buf_printf(out, "\n\t%s; none\n", authserv_id);
 	free(r);
 }
 

@@ -4,12 +4,19 @@
  * twice and three times verifies (cv=none, then pass), tem's own
  * Authentication-Results becomes the AAR; a changed body, header field
  * or seal fails, a missing key fails, cv=fail is not extended; the AAR
- * reader and the trusted-sealer rule. dkimpy interop is in
- * tests/integration/test_arc.py.
+ * reader and the trusted-sealer rule.
+ *
+ * With arguments it is the sealer as a command for the dkimpy interop
+ * tests (tests/integration/test_arc.py; CRLF in FILE read as LF):
+ *   seal FILE KEYFILE DOMAIN SELECTOR [NAME=RECORD ...]
+ *       verifies FILE's chain with the key records given, then prints
+ *       the three fields of tem's new set (LF line ends), authserv-id
+ *       mx.fwd.test; exit 1 when sealing is refused.
  *
  * Trust: test code, run under ASan/UBSan by `make unit`.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -90,8 +97,8 @@ test_one_hop(void)
 	TEST_ASSERT(m != NULL);
 	TEST_ASSERT(strncmp(m, "ARC-Seal: i=1;", 14) == 0);
 	TEST_ASSERT(strstr(m, "cv=none;") != NULL);
-	TEST_ASSERT(strstr(m, "ARC-Authentication-Results: i=1; mx.fwd.test;\n"
-	    "\tspf=pass") != NULL);
+	TEST_ASSERT(strstr(m, "ARC-Authentication-Results: i=1;\n"
+	    "\tmx.fwd.test;\n\tspf=pass") != NULL);
 	verify(m, rec_rsa, &r);
 	TEST_ASSERT(r.status == ARC_PASS && r.n == 1);
 	TEST_ASSERT_STREQ(r.sealer, "fwd.test");
@@ -152,7 +159,7 @@ test_broken(void)
 	TEST_ASSERT(m2 != NULL);
 	b1 = edit(m2, "world.", "World.");		/* the body */
 	b2 = edit(m2, "Subject: hi", "Subject: ho");	/* a signed field */
-	b3 = edit(m2, "i=1; mx.fwd.test;", "i=1; mx.evil.test;"); /* AAR 1 */
+	b3 = edit(m2, "i=1;\n\tmx.fwd.test;", "i=1;\n\tmx.evil.test;");
 	TEST_ASSERT(b1 && b2 && b3);
 	verify(b1, rec_rsa, &r);
 	TEST_ASSERT(r.status == ARC_FAIL);
@@ -243,10 +250,91 @@ record(const struct dkim_key *k)
 	return buf_steal(&b, NULL);
 }
 
+/* FILE into b, CRLF made LF (tem's stored form); 0 / -1. */
+static int
+read_message(const char *path, struct buf *b)
+{
+	FILE *f = fopen(path, "rb");
+	int c, prev = -1;
+
+	if (f == NULL)
+		return -1;
+	while ((c = getc(f)) != EOF) {
+		if (prev == '\r' && c == '\n')
+			b->len--;		/* the CR before */
+		buf_putc(b, (char)c);
+		prev = c;
+	}
+	fclose(f);
+	return 0;
+}
+
+static int
+tool_seal(int argc, char **argv)
+{
+	struct buf m, out;
+	struct dkim_key *k;
+	struct arc_verifier *v;
+	struct arc_result chain;
+	struct dkim_bodyhash h;
+	unsigned char bh[DKIM_SHA256_LEN];
+	char *err = NULL;
+	size_t bo;
+	int r;
+
+	buf_init(&m, 0);
+	buf_init(&out, 0);
+	if (read_message(argv[2], &m) < 0 || buf_cstr(&m) == NULL ||
+	    (k = dkim_key_read(argv[3], argv[4], argv[5], &err)) == NULL) {
+		fprintf(stderr, "test-arc: cannot read input: %s\n",
+		    err ? err : argv[2]);
+		return 2;
+	}
+	bo = body_off(m.data);
+	v = arc_verifier_begin(m.data, bo, time(NULL));
+	arc_verifier_body(v, m.data + bo, m.len - bo);
+	arc_verifier_body_end(v);
+	for (size_t i = 0; i < arc_verifier_key_count(v); i++) {
+		const char *name = arc_verifier_key_name(v, i);
+		size_t nl = strlen(name);
+		char *txt[1] = { NULL };
+
+		for (int a = 6; a < argc; a++)
+			if (strncmp(argv[a], name, nl) == 0 &&
+			    argv[a][nl] == '=')
+				txt[0] = argv[a] + nl + 1;
+		arc_verifier_set_key(v, i, txt[0] ? DKIM_KEY_FOUND :
+		    DKIM_KEY_NONE, txt, txt[0] ? 1 : 0);
+	}
+	arc_verifier_finish(&v, &chain);
+	dkim_bodyhash_init(&h, DKIM_CANON_RELAXED, UINT64_MAX, NULL);
+	dkim_bodyhash_update(&h, m.data + bo, m.len - bo);
+	dkim_bodyhash_final(&h, bh, NULL);
+	r = arc_seal_head(m.data, bo, bh, &chain, "mx.fwd.test", argv[4], k,
+	    time(NULL), &out);
+	if (r == 0)
+		fwrite(out.data, 1, out.len, stdout);
+	fprintf(stderr, "chain=%s n=%u\n", arc_status_str(chain.status),
+	    chain.n);
+	arc_result_clear(&chain);
+	dkim_key_free(&k);
+	buf_free(&m);
+	buf_free(&out);
+	return r == 0 ? 0 : 1;
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	char *err = NULL;
+
+	if (argc >= 6 && strcmp(argv[1], "seal") == 0)
+		return tool_seal(argc, argv);
+	if (argc > 1) {
+		fputs("usage: test-arc seal FILE KEYFILE DOMAIN SELECTOR "
+		    "[NAME=RECORD ...]\n", stderr);
+		return 2;
+	}
 
 	key_rsa = dkim_key_generate(DKIM_KEY_RSA, "any.test", "s1", &err);
 	key_ed = dkim_key_generate(DKIM_KEY_ED25519, "any.test", "s2", &err);

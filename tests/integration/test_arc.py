@@ -4,8 +4,9 @@ sent into tem over SMTP, the sealers' keys in a real test DNS server: tem's
 Authentication-Results says arc=pass / fail as dkimpy's arc_verify does.
 A trusted sealer (arc_trusted_sealers) whose chain passes and whose AAR
 says dmarc=pass overrides a p=reject DMARC fail; an untrusted one does not.
-Mail tem forwards is sealed by tem and verified by dkimpy: see
-test_arc_seal.py."""
+tem's sealer (through test-arc's seal command: the forwarding paths do
+not seal yet) makes sets dkimpy verifies: a new chain (cv=none), a dkimpy
+chain extended (i=3, cv=pass), a broken one sealed cv=fail."""
 
 import base64
 import os
@@ -19,10 +20,14 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from dnsserver import DnsServer  # noqa: E402
-from temserver import TemServer, shared_port, wait_for  # noqa: E402
+from temserver import (SANITIZER_MARKS, TemServer,  # noqa: E402
+                       sanitizer_env, shared_port, wait_for)
 
 BOB = ("bob@b.test", "bob-secret-1")
-SEALERS = ("lists.example.org", "fwd.test", "third.test")
+SEALERS = ("lists.example.org", "fwd.test", "third.test", "tem.test")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+TOOL = os.path.join(REPO, "build", "asan", "tests", "policy", "test-arc")
 
 
 def txt_rr(name, value):
@@ -121,7 +126,8 @@ def our_results(text):
 
 def dkimpy_says(msg, keys):
     cv, _, why = dkim.arc_verify(msg, dnsfunc=dnsfunc_for(keys))
-    return cv.decode(), why
+    # dkimpy answers None for a chain whose newest seal says cv=fail
+    return (cv or b"fail").decode(), why
 
 
 @pytest.mark.parametrize("hops", [1, 2, 3])
@@ -214,3 +220,64 @@ def test_trusted_sealer_with_broken_chain_does_not_override(keys):
         with pytest.raises(smtplib.SMTPDataError) as e:
             send(b, msg)
         assert e.value.smtp_code == 550
+
+
+# ---- tem's sealer, verified by dkimpy ---------------------------------------
+
+def tem_seal(tmp_path, keys, msg, ok=True):
+    """tem's set for msg (sealed for tem.test), CRLF line ends."""
+    assert os.access(TOOL, os.X_OK), "%s not built (make unit)" % TOOL
+    f = tmp_path / "in.eml"
+    f.write_bytes(msg)
+    pem = tmp_path / "tem.pem"
+    pem.write_bytes(keys["tem.test"][0])
+    recs = ["arc._domainkey.%s=%s" % (s, keys[s][1]) for s in SEALERS]
+    p = subprocess.run([TOOL, "seal", str(f), str(pem), "tem.test", "arc"] +
+                       recs, capture_output=True, env=sanitizer_env(),
+                       timeout=60)
+    err = p.stderr.decode(errors="replace")
+    for mark in SANITIZER_MARKS:
+        assert mark not in err, err
+    assert (p.returncode == 0) == ok, err
+    out = p.stdout.decode()
+    assert "\r" not in out
+    assert all(len(line) <= 78 for line in out.split("\n")), out
+    return out.replace("\n", "\r\n").encode(), err
+
+
+OUR_AR = (b"Authentication-Results: mx.fwd.test; spf=pass "
+          b"smtp.mailfrom=ceo@bank.test;\r\n\tdmarc=pass header.from=bank.test"
+          b"\r\n")
+
+
+def test_tem_seals_dkimpy_verifies(tmp_path, keys):
+    msg = OUR_AR + MSG
+    arc, err = tem_seal(tmp_path, keys, msg)
+    assert arc.startswith(b"ARC-Seal: i=1;") and b"cv=none;" in arc, arc
+    assert b"ARC-Authentication-Results: i=1;\r\n\tmx.fwd.test; spf=pass" in arc
+    assert dkimpy_says(arc + msg, keys)[0] == "pass"
+    # changed after sealing: dkimpy sees it
+    assert dkimpy_says((arc + msg).replace(b"are good", b"are bad"),
+                       keys)[0] == "fail"
+
+
+def test_tem_extends_a_dkimpy_chain(tmp_path, keys):
+    msg = OUR_AR + chain(keys, 2)
+    arc, err = tem_seal(tmp_path, keys, msg)
+    assert "chain=pass n=2" in err
+    assert arc.startswith(b"ARC-Seal: i=3;") and b"cv=pass;" in arc, arc
+    assert dkimpy_says(arc + msg, keys)[0] == "pass"
+    # and dkimpy extends tem's: i=4
+    four = seal(arc + msg, keys, "third.test", b"arc=pass")
+    assert b"ARC-Seal: i=4;" in four
+    assert dkimpy_says(four, keys)[0] == "pass"
+
+
+def test_tem_seals_a_broken_chain_cv_fail(tmp_path, keys):
+    msg = OUR_AR + chain(keys, 2).replace(b"are good", b"are bad")
+    arc, err = tem_seal(tmp_path, keys, msg)
+    assert "chain=fail n=2" in err
+    assert arc.startswith(b"ARC-Seal: i=3;") and b"cv=fail;" in arc, arc
+    assert dkimpy_says(arc + msg, keys)[0] == "fail"
+    # a chain whose newest seal says cv=fail is not extended
+    tem_seal(tmp_path, keys, arc + msg, ok=False)
