@@ -100,8 +100,9 @@ bool arc_sealer_vouches(const struct arc_result *r, char *const *trusted,
  * the verification of the chain the message came with (ARC_NONE: i=1,
  * cv=none; otherwise i=n+1 and cv=pass or fail; a failed chain's new
  * seal covers its own set only, RFC 8617 5.1.2). The AAR carries the
- * value of the newest Authentication-Results field of authserv_id in
- * head (tem's own), or "authserv_id; none". Appends the three fields,
+ * value of tem's own Authentication-Results field: ar[0..ar_len) (the
+ * whole field, about to be added above head), or when ar is NULL the
+ * newest one of authserv_id in head, or "authserv_id; none". Appends the three fields,
  * ARC-Seal, ARC-Message-Signature, ARC-Authentication-Results, each
  * folded and ending in LF, in the order to put them above the message.
  * The AMS is relaxed/relaxed and signs what dkim_sign_message signs plus
@@ -112,7 +113,8 @@ bool arc_sealer_vouches(const struct arc_result *r, char *const *trusted,
  */
 int arc_seal_head(const char *head, size_t hlen,
     const unsigned char bh[DKIM_SHA256_LEN], const struct arc_result *chain,
-    const char *authserv_id, const char *domain,
-    const struct dkim_key *key, time_t now, struct buf *out);
+    const char *ar, size_t ar_len, const char *authserv_id,
+    const char *domain, const struct dkim_key *key, time_t now,
+    struct buf *out);
 
 #endif

@@ -37,19 +37,27 @@ ams_fields(const struct dkim_fields *fs, const char **names)
 	return n;
 }
 
-/* "ARC-Authentication-Results: i=N;" and the value of our own newest
- * Authentication-Results (authserv-id and results), or "id; none". */
+/* "ARC-Authentication-Results: i=N;" and the value of our own
+ * Authentication-Results (authserv-id and results): ar[0..ar_len), else
+ * the newest in head, else "id; none". */
 static void
-build_aar(struct buf *out, const char *head, size_t hlen, unsigned inst,
-    const char *authserv_id)
+build_aar(struct buf *out, const char *head, size_t hlen, const char *ar,
+    size_t ar_len, unsigned inst, const char *authserv_id)
 {
-	struct authres_range *r = NULL;
-	size_t n = authres_find_ours(head, hlen, authserv_id, &r);
+	struct authres_range *r = NULL, one = { 0, ar_len };
+	size_t n = 1;
+	const char *colon = NULL;
 
+	if (ar == NULL) {
+		n = authres_find_ours(head, hlen, authserv_id, &r);
+		ar = head;
+	} else
+		r = &one;
+	if (n > 0)
+		colon = memchr(ar + r[0].off, ':', r[0].len);
 	buf_printf(out, "ARC-Authentication-Results: i=%u;", inst);
-	if (n > 0) {
-		const char *f = head + r[0].off;
-		const char *colon = memchr(f, ':', r[0].len);
+	if (colon != NULL) {
+		const char *f = ar + r[0].off;
 		size_t vlen = r[0].len - (size_t)(colon + 1 - f);
 
 		/* on a line of its own: our field was folded for the
@@ -64,7 +72,8 @@ build_aar(struct buf *out, const char *head, size_t hlen, unsigned inst,
 			buf_putc(out, '\n');
 	} else
 		buf_printf(out, "\n\t%s; none\n", authserv_id);
-	free(r);
+	if (r != &one)
+		free(r);
 }
 
 /* The common tags of both signatures: " i=N; a=..; [c=..;] d=..; s=..;
@@ -178,8 +187,9 @@ out:
 int
 arc_seal_head(const char *head, size_t hlen,
     const unsigned char bh[DKIM_SHA256_LEN], const struct arc_result *chain,
-    const char *authserv_id, const char *domain,
-    const struct dkim_key *key, time_t now, struct buf *out)
+    const char *ar, size_t ar_len, const char *authserv_id,
+    const char *domain, const struct dkim_key *key, time_t now,
+    struct buf *out)
 {
 	struct buf aar, ams, as;
 	unsigned inst = chain->n + 1;
@@ -200,7 +210,7 @@ arc_seal_head(const char *head, size_t hlen,
 	buf_init(&aar, 0);
 	buf_init(&ams, 0);
 	buf_init(&as, 0);
-	build_aar(&aar, head, hlen, inst, authserv_id);
+	build_aar(&aar, head, hlen, ar, ar_len, inst, authserv_id);
 	if (build_ams(&ams, head, hlen, bh, inst, d, key, now) == 0 &&
 	    build_as(&as, head, hlen, &aar, &ams, inst, cv, d, key,
 	    now) == 0) {

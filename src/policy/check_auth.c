@@ -49,6 +49,14 @@ struct auth_check {
 	/* set when DMARC failed but its policy was not applied (a trusted
 	 * ARC sealer vouched): for the aggregate report */
 	enum dmarc_override	 dmarc_override;
+	/* the ARC seal when a recipient is an alias leading out
+	 * (check_arc.c): the sealing domain, the relaxed body hash from
+	 * the DKIM job, the worker job, the verdict waiting for it */
+	char			*seal_domain;
+	bool			 have_bh;
+	unsigned char		 seal_bh[DKIM_SHA256_LEN];
+	struct arc_seal_job	*seal;
+	struct msg_verdict	 verdict;
 	struct dmarc_check	*dmarc;
 	struct dmarc_policy	*dmarc_pol;
 	enum dmarc_lookup_status dmarc_st;
@@ -91,6 +99,7 @@ auth_start(const struct msg_check_env *env, struct msg_check *chk)
 	if (!env->inbound || env->resolver == NULL)
 		return NULL;
 	p = xcalloc(1, sizeof(*p));
+	msg_verdict_init(&p->verdict);
 	p->chk = chk;
 	p->env = *env;
 	p->null_sender = env->null_sender;
@@ -111,15 +120,37 @@ auth_start(const struct msg_check_env *env, struct msg_check *chk)
 	return p;
 }
 
-/* The header is complete: the body goes to DKIM when it is signed. */
-static void *
-auth_tap_begin(void *st, const char *head, size_t hlen)
+/* A recipient: an alias of ours leading out makes us seal (ARC). */
+static void
+auth_rcpt(void *st, const char *addr)
 {
 	struct auth_check *p = st;
 
-	if (!dkim_job_wanted(head, hlen))
+	if (p->seal_domain == NULL && !p->env.filtered)
+		p->seal_domain = arc_seal_domain(p->env.run, addr,
+		    p->env.logid);
+}
+
+/* A verify job for head, with the relaxed body hash when we seal. */
+static struct dkim_job *
+auth_job(struct auth_check *p, const char *head, size_t hlen)
+{
+	struct dkim_job *j;
+
+	if (!dkim_job_wanted(head, hlen) && p->seal_domain == NULL)
 		return NULL;
-	return dkim_job_new(p->env.run, false, head, hlen);
+	j = dkim_job_new(p->env.run, false, head, hlen);
+	if (p->seal_domain != NULL)
+		dkim_job_bodyhash(j);
+	return j;
+}
+
+/* The header is complete: the body goes to DKIM when it is signed or
+ * has an ARC chain, and to the seal's body hash when we seal. */
+static void *
+auth_tap_begin(void *st, const char *head, size_t hlen)
+{
+	return auth_job(st, head, hlen);
 }
 
 static void
@@ -153,6 +184,10 @@ auth_dkim_hashed(void *owner, struct dkim_job *j)
 	struct auth_check *p = owner;
 
 	p->job = NULL;
+	if (j->bh_done) {
+		memcpy(p->seal_bh, j->bh_md, DKIM_SHA256_LEN);
+		p->have_bh = true;
+	}
 	p->dkim = dkim_verify_keys(p->env.resolver, j->v, dkim_done, p);
 	p->arc = arc_verify_keys(p->env.resolver, j->arc, arc_done, p);
 	j->v = NULL;
@@ -181,10 +216,8 @@ auth_end(void *st, void *tap, const struct msg_check_msg *m)
 	p->m = *m;
 	p->from_st = dmarc_from_domain(m->head, m->hlen, &p->from_domain);
 	p->waiting += 2;	/* DKIM and ARC: the worker, then the keys */
-	if (j == NULL && dkim_job_wanted(m->spool_head, m->spool_hlen))
-				/* the header never ended: no body */
-		j = dkim_job_new(p->env.run, false, m->spool_head,
-		    m->spool_hlen);
+	if (j == NULL)		/* the header never ended: no body */
+		j = auth_job(p, m->spool_head, m->spool_hlen);
 	if (j != NULL) {
 		p->job = j;
 		dkim_job_start(j, m, p->env.loop, auth_dkim_hashed, p);
@@ -293,6 +326,55 @@ auth_arc(struct auth_check *p, struct authres *ar, enum dmarc_result dres,
 	    "policy.arc-override", vouch ? r->sealer : NULL, NULL);
 }
 
+/* The seal is made: it goes on top of our Authentication-Results. */
+static void
+auth_sealed(void *owner, struct buf *seal, int r)
+{
+	struct auth_check *p = owner;
+
+	p->seal = NULL;
+	if (r == 0) {
+		buf_append(seal, p->verdict.headers.data,
+		    p->verdict.headers.len);
+		buf_free(&p->verdict.headers);
+		p->verdict.headers = *seal;
+		buf_init(seal, 0);
+		log_info("%s %s arc sealed msgid=%s domain=%s instance=%u",
+		    p->env.logid, p->env.proto, p->env.msgid, p->seal_domain,
+		    p->arc_res && p->arc_res->status != ARC_NONE ?
+		    p->arc_res->n + 1 : 1);
+	} else
+		log_info("%s %s arc no-seal msgid=%s domain=%s reason=\"%s\"",
+		    p->env.logid, p->env.proto, p->env.msgid, p->seal_domain,
+		    p->arc_res && p->arc_res->latest_cv_fail ?
+		    "the chain ended in cv=fail" : "cannot seal");
+	msg_check_done(p->chk, &p->verdict);
+}
+
+/* The verdict waits on a worker for the ARC seal of the stored header
+ * (v's rewritten one when set) with our Authentication-Results hdr. */
+static void
+auth_seal(struct auth_check *p, struct msg_verdict *v, const char *hdr,
+    size_t hlen)
+{
+	struct arc_seal_args a = {
+		.head = v->head_set ? v->head.data : p->m.head,
+		.hlen = v->head_set ? v->head.len : p->m.hlen,
+		.ar = hdr, .ar_len = hlen, .bh = p->seal_bh,
+		.chain = p->arc_res, .hostname = p->env.hostname,
+		.domain = p->seal_domain,
+	};
+
+	if (v->head_set) {	/* the body follows the rewritten header */
+		const char *e = memmem(a.head, a.hlen, "\n\n", 2);
+
+		a.hlen = e != NULL ? (size_t)(e - a.head) + 2 : a.hlen;
+	}
+	p->verdict = *v;
+	msg_verdict_init(v);
+	p->seal = arc_seal_start(p->env.run, p->env.loop, &a, auth_sealed, p);
+}
+
 /* All three answered: the verdict. Our Authentication-Results goes on
  * top; A-R fields from outside that claim our name leave the stored
  * header. */
@@ -361,6 +443,11 @@ auth_decide(struct auth_check *p)
 		else
 			buf_free(&v.head);
 	}
+	if (v.action != MSG_REJECT && p->seal_domain != NULL && p->have_bh) {
+		auth_seal(p, &v, hdr, hlen);
+		free(hdr);
+		return;
+	}
 	free(hdr);
 	msg_check_done(p->chk, &v);
 }
@@ -377,6 +464,9 @@ auth_free(void *st)
 	dmarc_check_cancel(&p->dmarc);
 	dkim_results_free(&p->dkim_res);
 	arc_verify_cancel(&p->arc);
+	arc_seal_detach(&p->seal);
+	msg_verdict_clear(&p->verdict);
+	free(p->seal_domain);
 	if (p->arc_res != NULL)
 		arc_result_clear(p->arc_res);
 	free(p->arc_res);
@@ -391,6 +481,7 @@ auth_free(void *st)
 const struct msg_check_ops policy_check_auth = {
 	.name = "auth",
 	.start = auth_start,
+	.rcpt = auth_rcpt,
 	.tap_begin = auth_tap_begin,
 	.tap = dkim_job_tap,
 	.tap_free = dkim_job_free,

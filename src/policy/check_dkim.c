@@ -79,6 +79,16 @@ dkim_job_tap(void *arg, const char *p, size_t n)
 	}
 	dkim_verifier_body(j->v, p, n);
 	arc_verifier_body(j->arc, p, n);
+	if (j->bh_open)
+		dkim_bodyhash_update(&j->bh, p, n);
+}
+
+void
+dkim_job_bodyhash(struct dkim_job *j)
+{
+	TEM_ASSERT(!j->sign && !j->bh_open);
+	dkim_bodyhash_init(&j->bh, DKIM_CANON_RELAXED, UINT64_MAX, NULL);
+	j->bh_open = true;
 }
 
 bool
@@ -183,6 +193,11 @@ dkim_job_work(void *arg)
 		}
 		dkim_verifier_body_end(j->v);
 		arc_verifier_body_end(j->arc);
+		if (j->bh_open) {
+			dkim_bodyhash_final(&j->bh, j->bh_md, NULL);
+			j->bh_open = false;
+			j->bh_done = true;
+		}
 		return;
 	}
 	if (j->body_len > 0 && dkim_job_read_body(j) < 0) {

@@ -77,8 +77,8 @@ seal(const char *msg, const struct dkim_key *key, const char *domain,
 	dkim_bodyhash_update(&h, msg + bo, strlen(msg) - bo);
 	dkim_bodyhash_final(&h, bh, NULL);
 	buf_init(&out, 0);
-	if (arc_seal_head(msg, bo, bh, &chain, "mx.fwd.test", domain, key,
-	    time(NULL), &out) < 0) {
+	if (arc_seal_head(msg, bo, bh, &chain, NULL, 0, "mx.fwd.test", domain,
+	    key, time(NULL), &out) < 0) {
 		buf_free(&out);
 		arc_result_clear(&chain);
 		return NULL;
@@ -310,8 +310,8 @@ tool_seal(int argc, char **argv)
 	dkim_bodyhash_init(&h, DKIM_CANON_RELAXED, UINT64_MAX, NULL);
 	dkim_bodyhash_update(&h, m.data + bo, m.len - bo);
 	dkim_bodyhash_final(&h, bh, NULL);
-	r = arc_seal_head(m.data, bo, bh, &chain, "mx.fwd.test", argv[4], k,
-	    time(NULL), &out);
+	r = arc_seal_head(m.data, bo, bh, &chain, NULL, 0, "mx.fwd.test",
+	    argv[4], k, time(NULL), &out);
 	if (r == 0)
 		fwrite(out.data, 1, out.len, stdout);
 	fprintf(stderr, "chain=%s n=%u\n", arc_status_str(chain.status),

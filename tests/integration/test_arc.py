@@ -281,3 +281,71 @@ def test_tem_seals_a_broken_chain_cv_fail(tmp_path, keys):
     assert dkimpy_says(arc + msg, keys)[0] == "fail"
     # a chain whose newest seal says cv=fail is not extended
     tem_seal(tmp_path, keys, arc + msg, ok=False)
+
+
+# ---- tem seals what it forwards (an alias leading out) ----------------------
+
+def forward_zones(keys):
+    z = zones(keys)
+    z["bank.test"][1] = txt_rr("_dmarc.bank.test.", "v=DMARC1; p=none")
+    z["fake.test"] = ["fake.test. 300 IN MX 10 mx.fake.test.",
+                      "mx.fake.test. 300 IN A 127.0.0.7"]
+    return z
+
+
+def forwarder(dns, port, **kw):
+    return TemServer(users=dict([BOB]), domains=("b.test",),
+                     hostname="mx.b.test", listen_addr="127.0.0.3",
+                     smtp_port=port,
+                     aliases={"list@b.test": "u@fake.test"},
+                     extra_conf={"dns_server": dns.addr,
+                                 "outbound_port": str(port),
+                                 "queue_retry_base": "1s"}, **kw)
+
+
+def tem_dnsfunc(tem, keys):
+    """dkimpy's look-ups: the sealers' keys and tem's own (dns-records)."""
+    recs = {}
+    out = tem.admin("dns-records", "b.test").stdout.decode()
+    for line in out.splitlines():
+        m = re.match(r"(\S+)\.? IN TXT (.*)$", line)
+        if m and "_domainkey" in m.group(1):
+            recs[m.group(1).rstrip(".")] = "".join(
+                re.findall(r'"([^"]*)"', m.group(2))).encode()
+    for s in SEALERS:
+        recs["arc._domainkey." + s] = keys[s][1].encode()
+    return lambda name, timeout=5: recs.get(name.decode().rstrip("."))
+
+
+def forwarded(keys, msg):
+    """msg sent to list@b.test (an alias of u@fake.test) through tem: what
+    the remote got, and tem's log."""
+    from fakesmtp import FakeSMTP
+    port = shared_port()
+    with DnsServer(forward_zones(keys)) as dns, \
+            FakeSMTP("127.0.0.7", port) as peer, forwarder(dns, port) as b:
+        b.admin("dkim", "keygen", "b.test")     # the sealing key
+        b.restart()
+        with smtplib.SMTP("127.0.0.3", port, timeout=30) as s:
+            s.sendmail("bounce@lists.example.org", ["list@b.test"], msg)
+        wait_for(lambda: peer.messages, what="the forwarded copy")
+        b.wait_queue_empty()
+        return peer.messages[0][2], tem_dnsfunc(b, keys), b.log_text()
+
+
+def test_alias_forward_is_sealed_and_verifies_with_dkimpy(keys):
+    data, dnsfunc, log = forwarded(keys, MSG)
+    assert b"ARC-Seal: i=1;" in data and b"cv=none;" in data, data
+    assert re.search(rb"ARC-Authentication-Results: i=1;\r\n\tmx\.b\.test;",
+                     data), data
+    cv, _, why = dkim.arc_verify(data, dnsfunc=dnsfunc)
+    assert cv == b"pass", why
+    assert re.search(r"arc sealed msgid=\S+ domain=b\.test instance=1", log)
+
+
+def test_alias_forward_extends_a_chain(keys):
+    data, dnsfunc, log = forwarded(keys, chain(keys, 2))
+    assert b"ARC-Seal: i=3;" in data and b"cv=pass;" in data, data
+    cv, _, why = dkim.arc_verify(data, dnsfunc=dnsfunc)
+    assert cv == b"pass", why
+    assert "arc result=pass sets=2" in log
