@@ -365,6 +365,7 @@ serve_main(struct conf *c)
 	/* the checks stage, in this order (msg/check.h) */
 	msg_check_register(&policy_check_auth);
 	msg_check_register(&policy_check_sign);
+	sieve_stage_set_sealer(policy_arc_seal_redirect);
 	if (sieve_stage_configure(c->sieve_before, &err) < 0)
 		log_fatal("sieve_before: %s", err);
 	acme_init(c);		/* its http-01 route, before loops run */

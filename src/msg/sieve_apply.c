@@ -120,8 +120,8 @@ apply_user(struct sieve_stage *st, struct msg_commit *c,
 			 * would redirect that too, for ever) */
 			sender = st->auth != NULL || *st->env_from == '\0' ?
 			    st->env_from : u->address;
-			prefix = xasprintf("X-Sieve-Redirected-From: %s\n",
-			    u->address);
+			prefix = xasprintf("%sX-Sieve-Redirected-From: %s\n",
+			    u->arc_seal ? u->arc_seal : "", u->address);
 			msg_commit_forward(c, sender, a->address, prefix,
 			    r->head, r->head_len);
 			free(prefix);

@@ -370,6 +370,7 @@ job_user(struct sieve_stage *st, struct sieve_stage_user *u,
 	if (u->r.error != NULL && u->error == NULL)
 		u->error = xstrdup(u->r.error);
 	job_settle(&ju);
+	sieve_stage_seal(st, u);
 	sieve_state_close(&ju.state);
 	sieve_stage_script_unref(cs);
 	free(ju.root);

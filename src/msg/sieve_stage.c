@@ -21,6 +21,7 @@
 #include "auth/accounts_addr.h"
 #include "auth/resolve.h"
 #include "msg/sieve_stage.h"
+#include "util/buf.h"
 #include "sieve/sieve_state.h"
 #include "sieve/sieve_store.h"
 #include "store/mailbox.h"
@@ -394,6 +395,36 @@ sieve_stage_user(struct sieve_stage *st, const char *address)
 	return NULL;
 }
 
+static sieve_sealer_fn *sealer;
+
+void
+sieve_stage_set_sealer(sieve_sealer_fn *fn)
+{
+	sealer = fn;
+}
+
+/* The job's worker: u's redirects sealed (when a sealer is set and one
+ * of its redirects goes out), with the header the copies carry. */
+void
+sieve_stage_seal(struct sieve_stage *st, struct sieve_stage_user *u)
+{
+	const struct sieve_result *r = &u->r;
+	bool out = false;
+	struct buf b;
+
+	for (size_t i = 0; i < r->nactions; i++)
+		out = out || (r->actions[i].type == SIEVE_REDIRECT &&
+		    !u->drop[i]);
+	if (sealer == NULL || !out)
+		return;
+	buf_init(&b, 0);
+	if (sealer(&st->src, r->head ? r->head : st->src.head,
+	    r->head ? r->head_len : st->src.head_len, u->domain, st->hostname,
+	    &b) == 0)
+		u->arc_seal = buf_steal(&b, NULL);
+	buf_free(&b);
+}
+
 static void
 user_clear(struct sieve_stage_user *u)
 {
@@ -415,6 +446,7 @@ user_clear(struct sieve_stage_user *u)
 	free(u->env_to);
 	free(u->script);
 	free(u->error);
+	free(u->arc_seal);
 }
 
 void

@@ -72,6 +72,18 @@ int sieve_stage_configure(const char *path, char **error_r);
 /* At exit: drops the global script and the caches. */
 void sieve_stage_shutdown(void);
 
+/*
+ * The ARC sealer of redirected copies (RFC 8617 5.1), set once at start
+ * (serve.c: policy_arc_seal_redirect); NULL: copies go unsealed. The
+ * job calls it on its worker for each user whose run redirects: head the
+ * copy's header section, src the message (its body read for the hash),
+ * domain the user's; it appends the three ARC fields to out, 0 or -1.
+ */
+struct buf;
+typedef int sieve_sealer_fn(struct msg_source *src, const char *head,
+    size_t hlen, const char *domain, const char *hostname, struct buf *out);
+void sieve_stage_set_sealer(sieve_sealer_fn *fn);
+
 /* On the loop, no I/O: whether a message for address (a local account)
  * needs the Sieve job. */
 bool sieve_stage_wanted(const char *address);
@@ -121,6 +133,7 @@ struct sieve_stage_user {
 					 * kept), VACATION not due */
 	int		*sent;		/* VACATION: the submit's error */
 	bool		 redirect_loop;	/* saw Delivered-To: itself */
+	char		*arc_seal;	/* the redirects' ARC set, or NULL */
 	bool		 applied;	/* routed (once per transaction) */
 };
 
@@ -231,6 +244,9 @@ void sieve_stage_exec(struct sieve_stage *st, struct sieve_stage_user *u,
     struct sieve_script *const *run, size_t n, const struct sieve_env *cb,
     int (*body)(void *, const char **, size_t *),
     const struct sieve_limits *lim);
+/* After u's run is settled (drops known): its redirects' ARC set into
+ * u->arc_seal through the sealer (sieve_stage_set_sealer), if any. */
+void sieve_stage_seal(struct sieve_stage *st, struct sieve_stage_user *u);
 
 /* ---- sieve_fast.c: the common case on the loop ----------------------- */
 /* A run on the loop with a small budget (SIEVE_FAST_STEPS, ...) when

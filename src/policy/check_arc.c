@@ -11,13 +11,22 @@
  * sealed once whatever the number of recipients; the set goes on top of
  * every copy (the local ones carry it too, which harms nobody).
  *
+ * A copy a Sieve script redirects is sealed on the Sieve job's worker
+ * (policy_arc_seal_redirect, check_auth.h): there the body is read once
+ * more for its hash, as only the job knows a redirect will happen.
+ *
  * Trust: recipients were accepted by the session; the header and chain
  * come from the sender and the path; the keys are ours.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "auth/resolve.h"
+#include "msg/msg_source.h"
+#include "policy/authres.h"
+#include "policy/check_auth.h"
 #include "policy/check_int.h"
 #include "policy/dkim_keys.h"
 #include "server/state.h"
@@ -154,4 +163,110 @@ arc_seal_detach(struct arc_seal_job **j)
 	if (*j != NULL)
 		(*j)->owner = NULL;	/* seal_done frees it */
 	*j = NULL;
+}
+
+/* ---- Sieve redirects ----------------------------------------------------- */
+
+/* Octets of the body read at a time for the redirect's body hash. */
+#define ARC_READ	(64 * 1024)
+
+/* The relaxed body hash of src's body (memory part, then file range).
+ * 0, or -1 with errno. */
+static int
+src_bodyhash(const struct msg_source *src, unsigned char md[DKIM_SHA256_LEN])
+{
+	struct dkim_bodyhash h;
+	uint64_t pos = 0;
+	char *p = NULL;
+	int r = 0;
+
+	dkim_bodyhash_init(&h, DKIM_CANON_RELAXED, UINT64_MAX, NULL);
+	if (src->body_mem != NULL)
+		dkim_bodyhash_update(&h, src->body_mem, src->body_mem_len);
+	if (src->fd >= 0 && src->len > 0)
+		p = xmalloc(ARC_READ);
+	while (p != NULL && pos < src->len) {
+		size_t want = src->len - pos < ARC_READ ?
+		    (size_t)(src->len - pos) : ARC_READ;
+		ssize_t n = pread(src->fd, p, want, (off_t)(src->off + pos));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			r = -1;
+			break;
+		}
+		dkim_bodyhash_update(&h, p, (size_t)n);
+		pos += (uint64_t)n;
+	}
+	free(p);
+	dkim_bodyhash_final(&h, md, NULL);
+	return r;
+}
+
+/* The chain as tem judged it on arrival: arc= in our own newest
+ * Authentication-Results of head, the sets from the header. -1: a chain
+ * tem did not verify (mail that never passed the inbound check). */
+static int
+stored_chain(const char *head, size_t hlen, const char *hostname,
+    struct arc_result *r)
+{
+	struct authres_range *ours = NULL;
+	struct arc_chain *c = xmalloc(sizeof(*c));
+	enum arc_struct st = arc_chain_collect(head, hlen, c);
+	size_t n = authres_find_ours(head, hlen, hostname, &ours);
+	int ret = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->n = c->n;
+	r->latest_cv_fail = st == ARC_STRUCT_FAIL && c->n > 0 &&
+	    (c->set[c->n - 1].have & (1u << ARC_AS)) &&
+	    c->set[c->n - 1].cv == ARC_CV_FAIL;
+	if (st == ARC_STRUCT_NONE)
+		r->status = ARC_NONE;
+	else if (n == 0)
+		ret = -1;
+	else {
+		char *v = xstrndup(head + ours[0].off, ours[0].len);
+		char *colon = strchr(v, ':');
+
+		r->status = st == ARC_STRUCT_OK && colon != NULL &&
+		    arc_aar_has_pass(colon + 1, "arc", NULL, NULL) ?
+		    ARC_PASS : ARC_FAIL;
+		free(v);
+	}
+	free(ours);
+	free(c);
+	return ret;
+}
+
+int
+policy_arc_seal_redirect(struct msg_source *src, const char *head,
+    size_t hlen, const char *domain, const char *hostname, struct buf *out)
+{
+	struct server_state *run = server_state_get();
+	const struct dkim_key *k;
+	unsigned char bh[DKIM_SHA256_LEN];
+	struct arc_result chain;
+	const char *why = NULL;
+	int r = -1;
+
+	if (run == NULL)
+		return -1;
+	if ((k = seal_key(run->dkim, domain)) == NULL)
+		why = "no RSA DKIM key for the domain";
+	else if (stored_chain(head, hlen, hostname, &chain) < 0)
+		why = "a chain tem did not verify";
+	else if (src_bodyhash(src, bh) < 0)
+		why = "cannot read the body";
+	else if ((r = arc_seal_head(head, hlen, bh, &chain, NULL, 0, hostname,
+	    domain, k, time(NULL), out)) < 0)
+		why = chain.latest_cv_fail ? "the chain ended in cv=fail" :
+		    "cannot seal";
+	if (why != NULL)
+		log_debug("- arc no-seal domain=%s reason=\"%s\"", domain, why);
+	server_state_unref(&run);
+	return r;
 }

@@ -317,17 +317,21 @@ def tem_dnsfunc(tem, keys):
     return lambda name, timeout=5: recs.get(name.decode().rstrip("."))
 
 
-def forwarded(keys, msg):
-    """msg sent to list@b.test (an alias of u@fake.test) through tem: what
-    the remote got, and tem's log."""
+def forwarded(keys, msg, rcpt="list@b.test"):
+    """msg sent to rcpt through tem (list@b.test: an alias of u@fake.test;
+    bob@b.test: his Sieve script redirects to u@fake.test): what the
+    remote got, dkimpy's look-ups, and tem's log."""
     from fakesmtp import FakeSMTP
     port = shared_port()
     with DnsServer(forward_zones(keys)) as dns, \
             FakeSMTP("127.0.0.7", port) as peer, forwarder(dns, port) as b:
         b.admin("dkim", "keygen", "b.test")     # the sealing key
+        b.admin("sieve", "put", BOB[0], "main",
+                stdin='redirect "u@fake.test";\n')
+        b.admin("sieve", "activate", BOB[0], "main")
         b.restart()
         with smtplib.SMTP("127.0.0.3", port, timeout=30) as s:
-            s.sendmail("bounce@lists.example.org", ["list@b.test"], msg)
+            s.sendmail("bounce@lists.example.org", [rcpt], msg)
         wait_for(lambda: peer.messages, what="the forwarded copy")
         b.wait_queue_empty()
         return peer.messages[0][2], tem_dnsfunc(b, keys), b.log_text()
@@ -349,3 +353,14 @@ def test_alias_forward_extends_a_chain(keys):
     cv, _, why = dkim.arc_verify(data, dnsfunc=dnsfunc)
     assert cv == b"pass", why
     assert "arc result=pass sets=2" in log
+
+
+@pytest.mark.parametrize("hops", [0, 2])
+def test_sieve_redirect_is_sealed(keys, hops):
+    msg = chain(keys, hops) if hops else MSG
+    data, dnsfunc, log = forwarded(keys, msg, rcpt=BOB[0])
+    assert b"X-Sieve-Redirected-From: bob@b.test" in data, data
+    assert b"ARC-Seal: i=%d;" % (hops + 1) in data, data
+    assert (b"cv=pass;" if hops else b"cv=none;") in data
+    cv, _, why = dkim.arc_verify(data, dnsfunc=dnsfunc)
+    assert cv == b"pass", why
