@@ -102,9 +102,10 @@ bool arc_sealer_vouches(const struct arc_result *r, char *const *trusted,
  * seal covers its own set only, RFC 8617 5.1.2). The AAR carries the
  * value of tem's own Authentication-Results field: ar[0..ar_len) (the
  * whole field, about to be added above head), or when ar is NULL the
- * newest one of authserv_id in head, or "authserv_id; none". Appends the three fields,
- * ARC-Seal, ARC-Message-Signature, ARC-Authentication-Results, each
- * folded and ending in LF, in the order to put them above the message.
+ * newest one of authserv_id in head, or "authserv_id; none". Appends
+ * the three fields, ARC-Seal, ARC-Message-Signature and
+ * ARC-Authentication-Results, each folded and ending in LF, in the order
+ * to put them above the message.
  * The AMS is relaxed/relaxed and signs what dkim_sign_message signs plus
  * DKIM-Signature. Returns 0, or -1 (nothing appended) when the chain may
  * not be extended (the newest seal said cv=fail, or 50 sets already),

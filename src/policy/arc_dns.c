@@ -11,6 +11,7 @@
 
 #include "dns/dns.h"
 #include "policy/arc_dns.h"
+#include "policy/dkim_verify.h"
 #include "util/xmalloc.h"
 
 struct arc_key_job {
@@ -47,16 +48,10 @@ txt_cb(enum dns_status st, int n, char **txt, void *arg)
 {
 	struct arc_key_job *j = arg;
 	struct arc_verify *av = j->av;
-	enum dkim_key_answer a;
 
 	j->req = NULL;
-	if (st == DNS_OK)
-		a = DKIM_KEY_FOUND;
-	else if (st == DNS_TEMPFAIL)
-		a = DKIM_KEY_TEMPFAIL;
-	else
-		a = DKIM_KEY_NONE;
-	arc_verifier_set_key(av->v, j->idx, a, txt, n > 0 ? (size_t)n : 0);
+	arc_verifier_set_key(av->v, j->idx, dkim_key_answer_of(st), txt,
+	    n > 0 ? (size_t)n : 0);
 	if (--av->pending == 0)
 		finish(av);
 }

@@ -203,10 +203,7 @@ arc_seal_head(const char *head, size_t hlen,
 		return -1;
 	if (cv == ARC_CV_NONE)
 		inst = 1;
-	d = xstrdup(domain);
-	for (char *p = d; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
+	d = dkim_lower_dup(domain, strlen(domain));
 	buf_init(&aar, 0);
 	buf_init(&ams, 0);
 	buf_init(&as, 0);

@@ -243,8 +243,8 @@ parse_u64(const struct dkim_tag *tag, uint64_t *r)
 	return 0;
 }
 
-static char *
-lower_dup(const char *s, size_t n)
+char *
+dkim_lower_dup(const char *s, size_t n)
 {
 	char *r = xstrndup(s, n);
 
@@ -462,8 +462,8 @@ sig_names(struct dkim_sig *sig, const struct dkim_tag *d,
 		*error_r = "q= has no dns/txt";
 		return -1;
 	}
-	sig->domain = lower_dup(d->value, d->value_len);
-	sig->selector = lower_dup(s->value, s->value_len);
+	sig->domain = dkim_lower_dup(d->value, d->value_len);
+	sig->selector = dkim_lower_dup(s->value, s->value_len);
 	return 0;
 }
 
@@ -528,8 +528,9 @@ arc_sig_fill(struct dkim_sig *sig, const struct dkim_tags *t, bool seal,
 	return sig_numbers(sig, t, error_r);
 }
 
-int
-dkim_arc_sig_parse(const char *value, size_t len, bool seal,
+/* A DKIM-Signature (arc false) or an ARC signature (seal: which). */
+static int
+sig_parse(const char *value, size_t len, bool arc, bool seal,
     struct dkim_sig *sig, const char **error_r)
 {
 	struct dkim_tags t;
@@ -537,7 +538,8 @@ dkim_arc_sig_parse(const char *value, size_t len, bool seal,
 	memset(sig, 0, sizeof(*sig));
 	if (dkim_tags_parse(value, len, &t, error_r) < 0)
 		return -1;
-	if (arc_sig_fill(sig, &t, seal, error_r) < 0) {
+	if ((arc ? arc_sig_fill(sig, &t, seal, error_r) :
+	    sig_fill(sig, &t, error_r)) < 0) {
 		dkim_sig_clear(sig);
 		return -1;
 	}
@@ -545,19 +547,17 @@ dkim_arc_sig_parse(const char *value, size_t len, bool seal,
 }
 
 int
+dkim_arc_sig_parse(const char *value, size_t len, bool seal,
+    struct dkim_sig *sig, const char **error_r)
+{
+	return sig_parse(value, len, true, seal, sig, error_r);
+}
+
+int
 dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig,
     const char **error_r)
 {
-	struct dkim_tags t;
-
-	memset(sig, 0, sizeof(*sig));
-	if (dkim_tags_parse(value, len, &t, error_r) < 0)
-		return -1;
-	if (sig_fill(sig, &t, error_r) < 0) {
-		dkim_sig_clear(sig);
-		return -1;
-	}
-	return 0;
+	return sig_parse(value, len, false, false, sig, error_r);
 }
 
 /* ---- key records (RFC 6376 3.6.1, RFC 8463 4) -------------------------- */

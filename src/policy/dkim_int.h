@@ -67,6 +67,9 @@ int dkim_seq_digest(enum dkim_canon c, const char *const *f,
 /* Appends the base64 decoding of s[0..n) with all FWS removed. -1: bad. */
 int dkim_b64_decode_fws(const char *s, size_t n, struct buf *out);
 
+/* A lowercase copy of s[0..n) (domain names: d=, s=). */
+char *dkim_lower_dup(const char *s, size_t n);
+
 /* ASCII case-insensitive: a[0..alen) equals the C string b. */
 bool dkim_caseeq(const char *a, size_t alen, const char *b);
 

@@ -273,10 +273,7 @@ dkim_sign_head(const char *head, size_t hlen,
 		dkim_fields_free(&fs);
 		return -1;
 	}
-	d = xstrdup(domain);
-	for (char *p = d; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
+	d = dkim_lower_dup(domain, strlen(domain));
 	buf_init(&h, 0);
 	buf_init(&sig, 0);
 	build_head(&h, d, key, now, names, nnames, bh);

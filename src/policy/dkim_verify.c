@@ -42,21 +42,23 @@ finish(struct dkim_verify *dv)
 	done(res, arg);
 }
 
+enum dkim_key_answer
+dkim_key_answer_of(enum dns_status st)
+{
+	if (st == DNS_OK)
+		return DKIM_KEY_FOUND;
+	return st == DNS_TEMPFAIL ? DKIM_KEY_TEMPFAIL : DKIM_KEY_NONE;
+}
+
 static void
 txt_cb(enum dns_status st, int n, char **txt, void *arg)
 {
 	struct dkim_verify_job *j = arg;
 	struct dkim_verify *dv = j->dv;
-	enum dkim_key_answer a;
 
 	j->req = NULL;
-	if (st == DNS_OK)
-		a = DKIM_KEY_FOUND;
-	else if (st == DNS_TEMPFAIL)
-		a = DKIM_KEY_TEMPFAIL;
-	else
-		a = DKIM_KEY_NONE;
-	dkim_verifier_set_key(dv->v, j->idx, a, txt, n > 0 ? (size_t)n : 0);
+	dkim_verifier_set_key(dv->v, j->idx, dkim_key_answer_of(st), txt,
+	    n > 0 ? (size_t)n : 0);
 	if (--dv->pending == 0)
 		finish(dv);
 }

@@ -48,6 +48,11 @@ struct dkim_verify *dkim_verify_keys(struct dns_resolver *r,
     struct dkim_verifier *v,
     void (*done)(struct dkim_results *res, void *arg), void *arg);
 
+enum dns_status;
+/* A key look-up's DNS status as the verifier takes it (also arc_dns.c):
+ * OK found, TEMPFAIL temperror, anything else no key. */
+enum dkim_key_answer dkim_key_answer_of(enum dns_status st);
+
 /* Stops a verification: its look-ups are cancelled and done is not
  * called. NULLs *v; a NULL *v is ignored. Must not be called once done
  * has started. Cancel every verification before freeing its resolver
