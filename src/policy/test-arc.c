@@ -188,6 +188,39 @@ test_broken(void)
 	free(b3);
 }
 
+/* The AAR from an Authentication-Results field handed in (the inbound
+ * check's, not yet in the header). */
+static void
+test_aar_given(void)
+{
+	const char *ar = "Authentication-Results: mx.fwd.test;\n"
+	    "\tarc=none;\n\tdmarc=fail header.from=orig.test\n";
+	const char *msg = strstr(MSG, "From:");
+	size_t bo = body_off(msg);
+	unsigned char bh[DKIM_SHA256_LEN];
+	struct dkim_bodyhash h;
+	struct arc_result chain = { .status = ARC_NONE };
+	struct arc_result r;
+	struct buf out;
+
+	dkim_bodyhash_init(&h, DKIM_CANON_RELAXED, UINT64_MAX, NULL);
+	dkim_bodyhash_update(&h, msg + bo, strlen(msg) - bo);
+	dkim_bodyhash_final(&h, bh, NULL);
+	buf_init(&out, 0);
+	TEST_ASSERT(arc_seal_head(msg, bo, bh, &chain, ar, strlen(ar),
+	    "mx.fwd.test", "Fwd.Test", key_rsa, time(NULL), &out) == 0);
+	TEST_ASSERT(strstr(buf_cstr(&out), "ARC-Authentication-Results: i=1;"
+	    "\n\tmx.fwd.test;\n\tarc=none;\n\tdmarc=fail") != NULL);
+	TEST_ASSERT(strstr(buf_cstr(&out), " d=fwd.test;") != NULL);
+	buf_puts(&out, ar);
+	buf_puts(&out, msg);
+	verify(buf_cstr(&out), rec_rsa, &r);
+	buf_free(&out);
+	TEST_ASSERT(r.status == ARC_PASS && r.n == 1);
+	TEST_ASSERT(!arc_aar_has_pass(r.aar, "dmarc", NULL, NULL));
+	arc_result_clear(&r);
+}
+
 static void
 test_none(void)
 {
@@ -346,6 +379,7 @@ main(int argc, char **argv)
 	rec_ed = record(key_ed);
 	TEST_RUN(test_none);
 	TEST_RUN(test_one_hop);
+	TEST_RUN(test_aar_given);
 	TEST_RUN(test_three_hops);
 	TEST_RUN(test_broken);
 	TEST_RUN(test_aar);
