@@ -93,7 +93,8 @@ mta_route_free(struct mta_route *r)
 	free(r->msgs);
 	if (r->mx)
 		dns_mx_result_free(r->mx);
-	mta_sts_cancel(&r->sts_req);
+	if (r->sts_req)
+		mta_sts_cancel(&r->sts_req);
 	mta_sts_held_free(&r->sts);
 	mta_tls_policy_free(&r->pol);
 	free(r->last_error);
@@ -668,7 +669,8 @@ mta_route_abort_all(void)
 			mta_session_abort(&r->sess);
 		if (r->dns)
 			dns_cancel(&r->dns);
-		mta_sts_cancel(&r->sts_req);
+		if (r->sts_req)
+			mta_sts_cancel(&r->sts_req);
 		route_settle(r, QUEUE_RCPT_NONE, NULL, NULL);
 		mta_route_finished(r);
 	}
