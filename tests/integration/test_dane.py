@@ -11,8 +11,8 @@ sinks (tests/lib/fakesmtp.py) that offer no STARTTLS.
     nothing;
   - a TLSA record for a host that offers no STARTTLS: deferred, never sent
     in clear;
-  - a TLSA answer whose signature is broken (bogus): the host is not even
-    contacted, the message is deferred;
+  - a TLSA answer whose signature is broken (bogus), or a bogus MX
+    answer: the host is not even contacted, the message is deferred;
   - an insecure (unsigned) MX answer: no DANE, opportunistic TLS as
     before, even towards a host whose TLSA would not match;
   - dane = no: no TLSA look-up, opportunistic delivery.
@@ -146,6 +146,7 @@ def test_dane_outcomes(tmp_path):
                      ("wrong.test", "w.insecure.test")) as r_wrong, \
             FakeSMTP("127.0.0.5", port) as plain, \
             FakeSMTP("127.0.0.6", port) as bogus, \
+            FakeSMTP("127.0.0.1", port) as mx_test, \
             sender(w, port) as a:
         # DANE-EE: delivered, verified
         submit(a, "bob@ee.test")
@@ -190,6 +191,12 @@ def test_dane_outcomes(tmp_path):
                 "(dnssec-invalid)") in a.log_text()
         assert bogus.sessions == 0
 
+        # A bogus MX answer (bad.test, dnssecworld.py): never contacted
+        submit(a, "bob@bad.test")
+        wait_for(lambda: deferred_to(a, "bob@bad.test"),
+                 what="the bogus MX answer to defer the message")
+        assert mx_test.sessions == 0
+
         # An insecure MX answer: no DANE, opportunistic TLS as before
         submit(a, "bob@w.insecure.test")
         wait_for(lambda: r_wrong.maildir_messages("bob@w.insecure.test"),
@@ -198,8 +205,8 @@ def test_dane_outcomes(tmp_path):
                    "verified=no" in l for l in a.log_text().splitlines())
         assert "mta dane dest=w.insecure.test" not in a.log_text()
 
-        # the three deferred messages wait in the queue
-        assert len(a.queue_ids()) == 3
+        # the four deferred messages wait in the queue
+        assert len(a.queue_ids()) == 4
         assert r_wrong.maildir_messages("bob@wrong.test") == []
         assert plain.messages == []
 
