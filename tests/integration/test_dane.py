@@ -187,8 +187,11 @@ def test_dane_outcomes(tmp_path):
         submit(a, "bob@bogus.test")
         wait_for(lambda: deferred_to(a, "bob@bogus.test"),
                  what="the bogus TLSA answer to defer the message")
+        log = a.log_text()
+        assert ("mta tls-policy-failed dest=bogus.test host=mx-bogus.test "
+                "policy=dane result=dnssec-invalid") in log
         assert ("TLSA look-up for mx-bogus.test failed DNSSEC validation "
-                "(dnssec-invalid)") in a.log_text()
+                "(dnssec-invalid)") in log
         assert bogus.sessions == 0
 
         # A bogus MX answer (bad.test, dnssecworld.py): never contacted
