@@ -15,7 +15,9 @@ sinks (tests/lib/fakesmtp.py) that offer no STARTTLS.
     answer: the host is not even contacted, the message is deferred;
   - an insecure (unsigned) MX answer: no DANE, opportunistic TLS as
     before, even towards a host whose TLSA would not match;
-  - dane = no: no TLSA look-up, opportunistic delivery.
+  - dane = no: no TLSA look-up, opportunistic delivery;
+  - each TLS attempt is one TLS-RPT event (the debug line of
+    mta_tls_policy_note) with its policy type and RFC 8460 result.
 """
 
 import hashlib
@@ -207,6 +209,20 @@ def test_dane_outcomes(tmp_path):
         assert any("host=mx-wrong.test[127.0.0.4]" in l and "policy=none "
                    "verified=no" in l for l in a.log_text().splitlines())
         assert "mta dane dest=w.insecure.test" not in a.log_text()
+
+        # one TLS-RPT event per attempt, with its RFC 8460 result
+        log = a.log_text()
+        for event in ("domain=ee.test type=tlsa result=success "
+                      "mx=mx-ee.test ip=127.0.0.2",
+                      "domain=ta.test type=tlsa result=success",
+                      "domain=wrong.test type=tlsa result=tlsa-invalid",
+                      "domain=plain.test type=tlsa "
+                      "result=starttls-not-supported",
+                      "domain=bogus.test type=tlsa result=dnssec-invalid "
+                      "mx=mx-bogus.test ip=-",
+                      "domain=w.insecure.test type=no-policy-found "
+                      "result=success"):
+            assert "mta tlsrpt " + event in log, event
 
         # the four deferred messages wait in the queue
         assert len(a.queue_ids()) == 4
