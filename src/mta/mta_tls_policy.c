@@ -332,11 +332,12 @@ mta_tls_policy_note(const struct mta_tls_policy *p, enum tlsrpt_result result,
 		ev.mx_patterns = (const char *const *)p->sts->policy.mx;
 		ev.n_mx_patterns = p->sts->policy.n_mx;
 	}
-	log_debug("- mta tlsrpt domain=%s type=%s result=%s mx=%s ip=%s",
-	    ev.policy_domain, ev.type == TLSRPT_POLICY_TLSA ? "tlsa" :
-	    ev.type == TLSRPT_POLICY_STS ? "sts" : "no-policy-found",
+	log_debug("- mta tlsrpt domain=%s type=%s result=%s mx=%s ip=%s "
+	    "helo=%s", ev.policy_domain, ev.type == TLSRPT_POLICY_TLSA ?
+	    "tlsa" : ev.type == TLSRPT_POLICY_STS ? "sts" : "no-policy-found",
 	    tlsrpt_result_name(result), p->mx_name,
-	    receiving_ip ? receiving_ip : "-");
+	    receiving_ip ? receiving_ip : "-",
+	    receiving_helo ? receiving_helo : "-");
 	tlsrpt_note(&ev);
 }
 

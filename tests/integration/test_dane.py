@@ -213,7 +213,7 @@ def test_dane_outcomes(tmp_path):
         # one TLS-RPT event per attempt, with its RFC 8460 result
         log = a.log_text()
         for event in ("domain=ee.test type=tlsa result=success "
-                      "mx=mx-ee.test ip=127.0.0.2",
+                      "mx=mx-ee.test ip=127.0.0.2 helo=mx-ee.test",
                       "domain=ta.test type=tlsa result=success",
                       "domain=wrong.test type=tlsa result=tlsa-invalid",
                       "domain=plain.test type=tlsa "
