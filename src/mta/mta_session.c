@@ -17,8 +17,10 @@
  * (STYLE.md habit 7).
  *
  * The mail transactions themselves (MAIL, RCPT, DATA, RSET) are in
- * mta_tx.c; this file holds the connection, greeting, EHLO, STARTTLS,
- * reply reading and the end.
+ * mta_tx.c, the TLS policy's part (the check after the handshake, what a
+ * missing STARTTLS or a failed handshake means) in mta_session_tls.c;
+ * this file holds the connection, greeting, EHLO, STARTTLS, reply
+ * reading and the end.
  *
  * Callers: the delivery engine. Tests: src/mta/test-mta-session.c.
  */
@@ -37,7 +39,6 @@
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
-#include "util/metrics_list.h"
 
 /* ------------------------------------------------------------------ */
 /* Small helpers */
@@ -345,9 +346,11 @@ mta_greeted(struct mta_session *s)
 		mta_cmd(s, EXP_STARTTLS, 0, "STARTTLS");
 		return;
 	}
+	if (!s->tls && want_tls && mta_tls_not_offered(s))
+		return;
 	if (!s->tls && s->p.tls_required) {
-		char *t = xasprintf("TLS is required, but host %s does not "
-		    "offer STARTTLS", s->host_label);
+		char *t = xasprintf("4.7.5 TLS is required, but host %s does "
+		    "not offer STARTTLS", s->host_label);
 		mta_quit(s, MTA_CONN_TEMP, t);
 		free(t);
 		return;
@@ -382,6 +385,7 @@ mta_on_ehlo(struct mta_session *s, const struct smtp_reply *r)
 {
 	if (r->code == 250) {
 		s->esmtp = true;
+		mta_note_helo(s, r);
 		smtp_reply_ehlo_caps(r->text, &s->caps);
 		mta_greeted(s);
 		return;
@@ -399,6 +403,7 @@ mta_on_helo(struct mta_session *s, const struct smtp_reply *r)
 {
 	if (r->code == 250) {
 		s->esmtp = false;
+		mta_note_helo(s, r);
 		memset(&s->caps, 0, sizeof(s->caps));
 		mta_greeted(s);
 		return;
@@ -419,7 +424,8 @@ mta_on_starttls(struct mta_session *s, const struct smtp_reply *r)
 	}
 	if (s->p.tls_required) {
 		t = mta_said(s, r, EXP_STARTTLS);
-		mta_quit(s, MTA_CONN_TEMP, t);
+		if (!mta_tls_refuse(s, TLSRPT_STARTTLS_NOT_SUPPORTED, t))
+			mta_quit(s, MTA_CONN_TEMP, t);
 		free(t);
 		return;
 	}
@@ -431,15 +437,10 @@ mta_on_starttls(struct mta_session *s, const struct smtp_reply *r)
 static void
 mta_on_tls_ready(struct mta_session *s)
 {
-	char desc[128];
-	void *ssl = io_ssl(s->io);
-
 	s->tls = true;
 	s->phase = PH_GREETING;
-	tls_describe(ssl, desc, sizeof(desc));
-	log_info("%s mta tls host=%s %s verified=%s", s->id, s->host_label,
-	    desc, tls_peer_verified(ssl) ? "yes" : "no");
-	METRIC_INC(M_TLS_OK, MT_OUTBOUND);
+	if (!mta_tls_checked(s))
+		return;
 	/* RFC 3207 4.2: forget what was learned before TLS. */
 	memset(&s->caps, 0, sizeof(s->caps));
 	mta_send_ehlo(s);
@@ -549,9 +550,7 @@ mta_lost(struct mta_session *s, enum io_event ev)
 	int err = io_error(s->io);
 
 	if (s->phase == PH_TLS) {
-		log_info("%s mta tls-failed host=%s", s->id, s->host_label);
-		METRIC_INC(M_TLS_FAIL, MT_OUTBOUND);
-		mta_finish(s, MTA_CONN_TEMP, "TLS handshake failed");
+		mta_tls_failed(s);
 		return;
 	}
 	if (s->phase == PH_QUIT) {
