@@ -418,7 +418,7 @@ sieve_stage_seal(struct sieve_stage *st, struct sieve_stage_user *u)
 	if (sealer == NULL || !out)
 		return;
 	buf_init(&b, 0);
-	if (sealer(&st->src, r->head ? r->head : st->src.head,
+	if (sealer(st->logid, &st->src, r->head ? r->head : st->src.head,
 	    r->head ? r->head_len : st->src.head_len, u->domain, st->hostname,
 	    &b) == 0)
 		u->arc_seal = buf_steal(&b, NULL);

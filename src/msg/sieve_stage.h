@@ -77,11 +77,13 @@ void sieve_stage_shutdown(void);
  * (serve.c: policy_arc_seal_redirect); NULL: copies go unsealed. The
  * job calls it on its worker for each user whose run redirects: head the
  * copy's header section, src the message (its body read for the hash),
- * domain the user's; it appends the three ARC fields to out, 0 or -1.
+ * domain the user's, logid the transaction's; it appends the three ARC
+ * fields to out, 0 or -1.
  */
 struct buf;
-typedef int sieve_sealer_fn(struct msg_source *src, const char *head,
-    size_t hlen, const char *domain, const char *hostname, struct buf *out);
+typedef int sieve_sealer_fn(const char *logid, struct msg_source *src,
+    const char *head, size_t hlen, const char *domain, const char *hostname,
+    struct buf *out);
 void sieve_stage_set_sealer(sieve_sealer_fn *fn);
 
 /* On the loop, no I/O: whether a message for address (a local account)

@@ -243,8 +243,9 @@ stored_chain(const char *head, size_t hlen, const char *hostname,
 }
 
 int
-policy_arc_seal_redirect(struct msg_source *src, const char *head,
-    size_t hlen, const char *domain, const char *hostname, struct buf *out)
+policy_arc_seal_redirect(const char *logid, struct msg_source *src,
+    const char *head, size_t hlen, const char *domain, const char *hostname,
+    struct buf *out)
 {
 	struct server_state *run = server_state_get();
 	const struct dkim_key *k;
@@ -266,7 +267,11 @@ policy_arc_seal_redirect(struct msg_source *src, const char *head,
 		why = chain.latest_cv_fail ? "the chain ended in cv=fail" :
 		    "cannot seal";
 	if (why != NULL)
-		log_debug("- arc no-seal domain=%s reason=\"%s\"", domain, why);
+		log_debug("%s sieve arc no-seal domain=%s reason=\"%s\"", logid,
+		    domain, why);
+	else
+		log_info("%s sieve arc sealed domain=%s instance=%u", logid,
+		    domain, chain.status == ARC_NONE ? 1 : chain.n + 1);
 	server_state_unref(&run);
 	return r;
 }

@@ -53,10 +53,12 @@ struct msg_source;
  * (tem's Authentication-Results in it says whether the chain passed),
  * the body read from src (a second pass over it: its relaxed hash),
  * sealed for domain (the user's) with its RSA DKIM key, authserv-id
- * hostname. Appends the three fields to out: 0, or -1 (no key: logged
- * at debug; a chain tem did not verify; cv=fail on top; read error).
+ * hostname. Appends the three fields to out: 0 (logged "LOGID sieve arc
+ * sealed"), or -1 (logged at debug: no key, a chain tem did not verify,
+ * cv=fail on top, the body unreadable).
  */
-int policy_arc_seal_redirect(struct msg_source *src, const char *head,
-    size_t hlen, const char *domain, const char *hostname, struct buf *out);
+int policy_arc_seal_redirect(const char *logid, struct msg_source *src,
+    const char *head, size_t hlen, const char *domain, const char *hostname,
+    struct buf *out);
 
 #endif

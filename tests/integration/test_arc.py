@@ -359,3 +359,5 @@ def test_sieve_redirect_is_sealed(keys, hops):
     assert (b"cv=pass;" if hops else b"cv=none;") in data
     cv, _, why = dkim.arc_verify(data, dnsfunc=dnsfunc)
     assert cv == b"pass", why
+    assert re.search(r"sieve arc sealed domain=b\.test instance=%d" %
+                     (hops + 1), log), log
