@@ -145,3 +145,36 @@ control_reload_accounts(const char *data_dir, uint64_t serial,
 	*error_r = xasprintf("the server answered \"%.80s\"", line);
 	return CONTROL_FAILED;
 }
+
+enum control_result
+control_report_run(const char *data_dir, const char *day, char **reply_r,
+    char **error_r)
+{
+	uint64_t deadline = clock_mono_ms() +
+	    (CONTROL_REPORT_WAIT_SEC + 10) * 1000;
+	enum control_result res;
+	char req[64], line[CONTROL_LINE_MAX];
+	int fd = control_connect(data_dir, deadline, &res, error_r), n;
+
+	if (fd < 0)
+		return res;
+	n = snprintf(req, sizeof(req), "report run%s%.10s\n", day ? " " : "",
+	    day ? day : "");
+	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+		*error_r = xasprintf("cannot send the request: %s",
+		    io_error_text(errno));
+		close(fd);
+		return CONTROL_FAILED;
+	}
+	if (read_reply(fd, deadline, line, error_r) < 0) {
+		close(fd);
+		return CONTROL_FAILED;
+	}
+	close(fd);
+	if (strncmp(line, "ok ", 3) == 0) {
+		*reply_r = xstrdup(line + 3);
+		return CONTROL_OK;
+	}
+	*error_r = xasprintf("the server answered \"%.100s\"", line);
+	return CONTROL_FAILED;
+}
