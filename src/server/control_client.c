@@ -171,8 +171,8 @@ control_report_run(const char *data_dir, const char *day, char **reply_r,
 		return CONTROL_FAILED;
 	}
 	close(fd);
-	if (strncmp(line, "ok ", 3) == 0) {
-		*reply_r = xstrdup(line + 3);
+	if (strncmp(line, "ok report ", 10) == 0) {
+		*reply_r = xstrdup(line + 10);
 		return CONTROL_OK;
 	}
 	*error_r = xasprintf("the server answered \"%.100s\"", line);

@@ -1,0 +1,271 @@
+"""DMARC aggregate reports (RFC 7489 7.2) and SMTP TLS reports (RFC 8460)
+sent by one tem ("A", the reporter) to another ("R", at 127.0.0.3), over
+DNS served by a private unbound (tests/lib/dnsserver.py).
+
+A day of traffic: inbound mail to A from several source addresses and
+From domains (DMARC pass, fail with p=none, fail with p=reject), and
+outbound deliveries from A with STARTTLS (R) and without (a FakeSMTP at
+127.0.0.4). `tem report run --date TODAY` makes A report now; the test
+then reads the report mails R received: the gzip'd JSON is validated
+against a JSON schema written from RFC 8460 4.4
+(tests/data/tlsrpt-report.schema.json), the gzip'd XML with xmllint
+against RFC 7489 appendix C's XSD (tests/data/dmarc-rua.xsd), and the
+counts are checked. A rua in another organizational domain gets its
+report only with the authorization record of RFC 7489 7.1.
+"""
+
+import datetime
+import email
+import email.policy
+import gzip
+import json
+import os
+import re
+import smtplib
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import jsonschema                 # Debian: python3-jsonschema
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from dnsserver import DnsServer  # noqa: E402
+from fakesmtp import FakeSMTP  # noqa: E402
+from temserver import (TemServer, insecure_tls_context,  # noqa: E402
+                       shared_port, wait_for)
+
+DATA = os.path.join(os.path.dirname(__file__), "..", "data")
+ALICE = ("alice@a.test", "alice-secret-1")
+R_USERS = {"bob@b.test": "bob-secret-1", "tls@rep.test": "tls-secret-1",
+           "dmarc@rep.test": "dmarc-secret-1",
+           "dmarc@s1.test": "dmarc-secret-2"}
+
+
+def txt(name, text):
+    return '%s. 300 IN TXT "%s"' % (name, text)
+
+
+def zones():
+    spf = "v=spf1 ip4:127.0.0.5 -all"
+    return {
+        "a.test": ["a.test. 300 IN MX 10 mx.a.test.",
+                   "mx.a.test. 300 IN A 127.0.0.1"],
+        "b.test": ["b.test. 300 IN MX 10 mx.b.test.",
+                   "mx.b.test. 300 IN A 127.0.0.3",
+                   txt("_smtp._tls.b.test",
+                       "v=TLSRPTv1; rua=mailto:tls@rep.test")],
+        "nostls.test": ["nostls.test. 300 IN MX 10 mx.nostls.test.",
+                        "mx.nostls.test. 300 IN A 127.0.0.4",
+                        txt("_smtp._tls.nostls.test",
+                            "v=TLSRPTv1;rua=https://rep.test/tlsrpt,"
+                            "mailto:tls@rep.test")],
+        "rep.test": ["rep.test. 300 IN MX 10 mx.rep.test.",
+                     "mx.rep.test. 300 IN A 127.0.0.3",
+                     # s2.test may send its reports here; s3.test may not
+                     txt("s2.test._report._dmarc.rep.test", "v=DMARC1")],
+        # rua in its own domain: no authorization needed
+        "s1.test": ["s1.test. 300 IN MX 10 mx.rep.test.", txt("s1.test", spf),
+                    txt("_dmarc.s1.test", "v=DMARC1; p=none; "
+                        "rua=mailto:dmarc@s1.test")],
+        "s2.test": [txt("s2.test", spf),
+                    txt("_dmarc.s2.test", "v=DMARC1; p=reject; adkim=s; "
+                        "rua=mailto:dmarc@rep.test!10m")],
+        "s3.test": [txt("s3.test", spf),
+                    txt("_dmarc.s3.test", "v=DMARC1; p=quarantine; "
+                        "rua=mailto:dmarc@rep.test")],
+    }
+
+
+def inbound(a, source_ip, from_domain):
+    """One message to alice@a.test from source_ip; True when accepted."""
+    msg = ("From: x@%s\r\nTo: alice@a.test\r\nSubject: traffic\r\n"
+           "Message-ID: <%s.%s@t>\r\n\r\nhello\r\n" % (
+               from_domain, source_ip, from_domain))
+    with smtplib.SMTP("127.0.0.1", a.smtp_port, timeout=20,
+                      source_address=(source_ip, 0)) as s:
+        try:
+            s.sendmail("x@" + from_domain, ["alice@a.test"], msg.encode())
+            return True
+        except smtplib.SMTPDataError as e:
+            assert e.smtp_code == 550
+            return False
+
+
+def outbound(a, rcpt):
+    with smtplib.SMTP("127.0.0.1", a.ports["submission"], timeout=20) as s:
+        s.starttls(context=insecure_tls_context())
+        s.login(*ALICE)
+        s.sendmail(ALICE[0], [rcpt], (
+            "From: %s\r\nTo: %s\r\nSubject: out\r\n\r\nhi\r\n" % (
+                ALICE[0], rcpt)).encode())
+
+
+def attachment(stored):
+    """(message, filename, decompressed bytes) of one stored report."""
+    m = email.message_from_bytes(stored, policy=email.policy.default)
+    for part in m.walk():
+        if part.get_content_type() in ("application/tlsrpt+gzip",
+                                       "application/gzip"):
+            return m, part.get_filename(), gzip.decompress(
+                part.get_payload(decode=True))
+    raise AssertionError("no report attachment in:\n%r" % stored[:2000])
+
+
+def xml_valid(tmp_path, doc):
+    path = tmp_path / "report.xml"
+    path.write_bytes(doc)
+    p = subprocess.run(["xmllint", "--noout", "--schema",
+                        os.path.join(DATA, "dmarc-rua.xsd"), str(path)],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert p.returncode == 0, p.stdout.decode()
+
+
+def rows(root):
+    out = {}
+    for rec in root.findall("record"):
+        out[rec.findtext("row/source_ip")] = {
+            "count": int(rec.findtext("row/count")),
+            "disposition": rec.findtext("row/policy_evaluated/disposition"),
+            "dkim": rec.findtext("row/policy_evaluated/dkim"),
+            "spf": rec.findtext("row/policy_evaluated/spf"),
+            "header_from": rec.findtext("identifiers/header_from"),
+            "spf_result": rec.findtext("auth_results/spf/result"),
+        }
+    return out
+
+
+def test_daily_reports(tmp_path):
+    port = shared_port()
+    today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    with DnsServer(zones()) as dns, \
+            TemServer(users=R_USERS, domains=("b.test", "rep.test",
+                                               "s1.test"),
+                      hostname="mx.rep.test", listen_addr="127.0.0.3",
+                      smtp_port=port) as r, \
+            FakeSMTP("127.0.0.4", port) as plain, \
+            TemServer(users=dict([ALICE]), domains=("a.test",),
+                      services=("smtp", "submission"),
+                      extra_conf={"dns_server": dns.addr,
+                                  "outbound_port": str(port),
+                                  "queue_retry_base": "1s"}) as a:
+        a.admin("dkim", "keygen", "a.test")
+        wait_for(lambda: "dkim-keys domains=1" in a.log_text(),
+                 what="the DKIM key loaded")
+        # inbound: s1 passes twice from .5, fails once from .6 (p=none);
+        # s2 fails from .6 (p=reject: refused, still reported); s3 passes
+        assert inbound(a, "127.0.0.5", "s1.test")
+        assert inbound(a, "127.0.0.5", "s1.test")
+        assert inbound(a, "127.0.0.6", "s1.test")
+        assert not inbound(a, "127.0.0.6", "s2.test")
+        assert inbound(a, "127.0.0.5", "s3.test")
+        # outbound: STARTTLS at R, none at the FakeSMTP
+        outbound(a, "bob@b.test")
+        wait_for(lambda: r.maildir_messages("bob@b.test"), what="delivery")
+        outbound(a, "someone@nostls.test")
+        wait_for(lambda: plain.messages, what="clear delivery")
+        a.wait_queue_empty()
+
+        p = a.admin("report", "run", "--date", today)
+        assert p.stdout.decode().strip() == "jobs=5 queued=4", p.stdout
+
+        tls = wait_for(lambda: len(r.maildir_messages("tls@rep.test")) == 2
+                       and r.maildir_messages("tls@rep.test"),
+                       what="two TLS reports")
+        d_s1 = wait_for(lambda: r.maildir_messages("dmarc@s1.test"),
+                        what="the s1.test DMARC report")
+        d_rep = wait_for(lambda: r.maildir_messages("dmarc@rep.test"),
+                         what="the s2.test DMARC report")
+        a.wait_queue_empty()
+
+        # --- TLS-RPT ----------------------------------------------------
+        schema = json.load(open(os.path.join(
+            DATA, "tlsrpt-report.schema.json")))
+        by_domain = {}
+        for stored in tls:
+            m, name, doc = attachment(stored)
+            report = json.loads(doc)
+            jsonschema.validate(report, schema)
+            dom = m["TLS-Report-Domain"]
+            by_domain[dom] = report
+            assert m["TLS-Report-Submitter"] == "mx.a.test"
+            assert m.get_content_type() == "multipart/report"
+            assert m.get_param("report-type") == "tlsrpt"
+            assert re.fullmatch(r"Report Domain: %s Submitter: mx\.a\.test "
+                                r"Report-ID: <[^>]+>" % re.escape(dom),
+                                m["Subject"]), m["Subject"]
+            assert re.fullmatch(r"mx\.a\.test!%s!\d+!\d+\.json\.gz" %
+                                re.escape(dom), name), name
+            assert "d=a.test" in str(m["DKIM-Signature"])
+            assert report["date-range"]["start-datetime"] == \
+                today + "T00:00:00Z"
+        assert sorted(by_domain) == ["b.test", "nostls.test"]
+        (pol,) = by_domain["b.test"]["policies"]
+        assert pol["policy"]["policy-type"] == "no-policy-found"
+        assert pol["policy"]["policy-domain"] == "b.test"
+        assert pol["summary"] == {"total-successful-session-count": 1,
+                                  "total-failure-session-count": 0}
+        (pol,) = by_domain["nostls.test"]["policies"]
+        assert pol["summary"]["total-failure-session-count"] == 1
+        (fd,) = pol["failure-details"]
+        assert fd["result-type"] == "starttls-not-supported"
+        assert fd["receiving-mx-hostname"] == "mx.nostls.test"
+        assert fd["receiving-ip"] == "127.0.0.4"
+        assert fd["failed-session-count"] == 1
+
+        # --- DMARC ------------------------------------------------------
+        (stored,) = d_s1
+        m, name, doc = attachment(stored)
+        xml_valid(tmp_path, doc)
+        assert re.fullmatch(r"mx\.a\.test!s1\.test!\d+!\d+\.xml\.gz", name)
+        assert re.fullmatch(r"Report Domain: s1\.test Submitter: mx\.a\.test"
+                            r" Report-ID: .+", m["Subject"]), m["Subject"]
+        root = ET.fromstring(doc)
+        assert root.findtext("policy_published/domain") == "s1.test"
+        assert root.findtext("policy_published/p") == "none"
+        got = rows(root)
+        assert got["127.0.0.5"] == {"count": 2, "disposition": "none",
+                                    "dkim": "fail", "spf": "pass",
+                                    "header_from": "s1.test",
+                                    "spf_result": "pass"}
+        assert got["127.0.0.6"]["count"] == 1
+        assert got["127.0.0.6"]["spf"] == "fail"
+        assert got["127.0.0.6"]["spf_result"] == "fail"
+
+        (stored,) = d_rep      # s2 only: s3.test is not authorized
+        m, name, doc = attachment(stored)
+        xml_valid(tmp_path, doc)
+        root = ET.fromstring(doc)
+        assert root.findtext("policy_published/domain") == "s2.test"
+        assert root.findtext("policy_published/p") == "reject"
+        assert root.findtext("policy_published/adkim") == "s"
+        assert rows(root) == {"127.0.0.6": {
+            "count": 1, "disposition": "reject", "dkim": "fail",
+            "spf": "fail", "header_from": "s2.test", "spf_result": "fail"}}
+        log = a.log_text()
+        assert re.search(r"report rua-refused kind=dmarc domain=s3\.test "
+                         r"to=<dmarc@rep\.test> reason=no-authorization",
+                         log), log[-3000:]
+        assert "report rua-skipped kind=tls domain=nostls.test " \
+               "uri=\"https://rep.test/tlsrpt\"" in log
+
+        # reported once: today's data is not sent again (the new jobs are
+        # the TLS sessions of the report mails themselves, to domains
+        # without a _smtp._tls record), and the run without --date only
+        # takes finished days
+        p = a.admin("report", "run", "--date", today)
+        assert p.stdout.decode().strip() == "jobs=2 queued=0"
+        log = a.log_text()
+        assert "report no-rua kind=tls domain=rep.test dns=NXDOMAIN" in log
+        assert "report no-rua kind=tls domain=s1.test dns=NXDOMAIN" in log
+        p = a.admin("report", "run")
+        assert p.stdout.decode().strip() == "jobs=0 queued=0"
+
+
+def test_report_run_needs_a_server_and_a_date():
+    with TemServer() as a:
+        p = a.admin("report", "run", "--date", "2026-1-07", check=False)
+        assert p.returncode == 2 and b"YYYY-MM-DD" in p.stderr
+        a.stop()
+        p = a.admin("report", "run", check=False)
+        assert p.returncode == 1 and b"no server" in p.stderr
