@@ -58,6 +58,7 @@ static struct loop_timer *flush_timer, *daily_timer;
 static pthread_mutex_t req_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t req_cond = PTHREAD_COND_INITIALIZER;
 static bool started;
+static bool stopping;		/* report loop: break once nothing waits */
 
 /* The run in progress (report loop only). */
 static struct {
@@ -176,7 +177,10 @@ submitted(void *arg, int error)
 	if (error == 0)
 		run.queued++;
 	run.outstanding--;
-	run_finish_maybe();
+	if (stopping && run.outstanding == 0)
+		loop_break(rloop);
+	else
+		run_finish_maybe();
 }
 
 /* ---- one message ------------------------------------------------------- */
@@ -448,7 +452,7 @@ run_start(struct run_req *q)
 {
 	char today[11];
 
-	if (run.busy) {		/* one at a time: the request gets 0 jobs */
+	if (run.busy || stopping) {	/* one at a time: the request gets 0 jobs */
 		if (q != NULL) {
 			pthread_mutex_lock(&req_lock);
 			q->done = true;
@@ -551,10 +555,28 @@ report_start(const struct conf *c, char **error_r)
 }
 
 static void
+stop_posted_late(void *arg)
+{
+	(void)arg;
+	log_warn("- report stop-with-submits-pending n=%zu", run.outstanding);
+	loop_break(rloop);
+}
+
+/* The queue answers each submit on our loop: the loop runs until the
+ * last answer is in (the daily timer, now unused, bounds the wait). */
+static void
 stop_posted(void *arg)
 {
 	(void)arg;
-	loop_break(rloop);
+	stopping = true;
+	if (run.outstanding == 0) {
+		loop_break(rloop);
+		return;
+	}
+	loop_timer_del(daily_timer);
+	loop_timer_free(&daily_timer);
+	daily_timer = loop_timer_new(rloop, stop_posted_late, NULL);
+	loop_timer_add(daily_timer, 5000);
 }
 
 void
@@ -570,18 +592,20 @@ report_stop(void)
 	loop_post(rloop, stop_posted, NULL);
 	pthread_join(thread, NULL);
 	flush_now();
+	m = report_pending_take(&d);	/* noted after the last flush */
+	report_pending_free(&m);
+	dns_resolver_free(&resolver);
+	report_db_close(&db);
+	if (run.outstanding > 0)
+		return;	/* the queue still answers to rloop: keep it */
 	/* a run cut short: its requester stops waiting on its own */
 	if (run.req != NULL)
 		req_unref(run.req);
 	report_jobs_free(run.jobs, run.njobs);
 	run_clear_job();
 	memset(&run, 0, sizeof(run));
-	m = report_pending_take(&d);	/* noted after the last flush */
-	report_pending_free(&m);
 	loop_timer_free(&flush_timer);
 	loop_timer_free(&daily_timer);
-	dns_resolver_free(&resolver);
-	report_db_close(&db);
 	loop_free(&rloop);
 }
 
