@@ -269,3 +269,45 @@ def test_report_run_needs_a_server_and_a_date():
         a.stop()
         p = a.admin("report", "run", check=False)
         assert p.returncode == 1 and b"no server" in p.stderr
+
+
+def test_tls_report_of_a_dane_failure(tmp_path):
+    """A TLSA record that matches nothing (DANE, RFC 7672): the report has
+    the "tlsa" policy with its record and a tlsa-invalid failure; it goes
+    to the rua over DANE-EE verified TLS."""
+    from test_dane import (BAD_HEX, Certs, receiver, sender, submit,
+                           deferred_to, world_records)
+    from dnssecworld import DnssecWorld
+
+    port = shared_port()
+    today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    certs = Certs(str(tmp_path))
+    extra = world_records(certs) + [
+        '_smtp._tls.wrong IN TXT "v=TLSRPTv1; rua=mailto:bob@ee.test"']
+    with DnssecWorld(extra=extra) as w, \
+            receiver(certs, "ee", 2, port, ("ee.test",)) as r_ee, \
+            receiver(certs, "wrong", 4, port, ("wrong.test",)), \
+            sender(w, port) as a:
+        submit(a, "bob@wrong.test")
+        wait_for(lambda: deferred_to(a, "bob@wrong.test"),
+                 what="the wrong TLSA to defer the message")
+        p = a.admin("report", "run", "--date", today)
+        assert p.stdout.decode().strip() == "jobs=1 queued=1", p.stdout
+        (stored,) = wait_for(lambda: r_ee.maildir_messages("bob@ee.test"),
+                             what="the TLS report over DANE")
+        m, name, doc = attachment(stored)
+        report = json.loads(doc)
+        jsonschema.validate(report, json.load(open(os.path.join(
+            DATA, "tlsrpt-report.schema.json"))))
+        assert m["TLS-Report-Domain"] == "wrong.test"
+        (pol,) = report["policies"]
+        assert pol["policy"] == {"policy-type": "tlsa",
+                                 "policy-string": ["3 1 1 " + BAD_HEX],
+                                 "policy-domain": "wrong.test"}
+        assert pol["summary"]["total-successful-session-count"] == 0
+        assert pol["summary"]["total-failure-session-count"] >= 1
+        (fd,) = pol["failure-details"]
+        assert fd["result-type"] == "tlsa-invalid"
+        assert fd["receiving-mx-hostname"] == "mx-wrong.test"
+        assert fd["receiving-ip"] == "127.0.0.4"
+        assert fd["sending-mta-ip"] == "127.0.0.1"
