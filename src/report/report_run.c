@@ -13,7 +13,10 @@
  * "v=DMARC1"; rua addresses come from DNS and are checked to be one
  * plain address before they become a recipient.
  */
+#include <arpa/inet.h>
+#include <curl/curl.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,7 @@
 #include "policy/psl.h"
 #include "report/report.h"
 #include "report/report_int.h"
+#include "report/report_post.h"
 #include "report/report_run.h"
 #include "server/state.h"
 #include "util/buf.h"
@@ -47,7 +51,7 @@ struct run_req {
 	bool		 all;
 	bool		 done;
 	int		 refs;
-	size_t		 jobs, queued;
+	size_t		 jobs, queued, posted;
 };
 
 static pthread_t thread;
@@ -66,7 +70,7 @@ static struct {
 	struct report_job	*jobs;
 	size_t			 njobs, next;
 	size_t			 outstanding;	/* submits not done yet */
-	size_t			 queued;
+	size_t			 queued, posted;
 	bool			 walked;	/* every job handled */
 	struct run_req		*req;		/* NULL: the daily run */
 	/* the job at hand */
@@ -155,12 +159,13 @@ run_finish_maybe(void)
 
 	if (!run.walked || run.outstanding > 0)
 		return;
-	log_info("- report run-done jobs=%zu queued=%zu", run.njobs,
-	    run.queued);
+	log_info("- report run-done jobs=%zu queued=%zu posted=%zu",
+	    run.njobs, run.queued, run.posted);
 	if (q != NULL) {
 		pthread_mutex_lock(&req_lock);
 		q->jobs = run.njobs;
 		q->queued = run.queued;
+		q->posted = run.posted;
 		q->done = true;
 		pthread_cond_broadcast(&req_cond);
 		pthread_mutex_unlock(&req_lock);
@@ -170,17 +175,24 @@ run_finish_maybe(void)
 	memset(&run, 0, sizeof(run));
 }
 
+/* One submit or POST less to wait for. */
+static void
+answered(void)
+{
+	run.outstanding--;
+	if (stopping && run.outstanding == 0)
+		loop_break(rloop);
+	else
+		run_finish_maybe();
+}
+
 static void
 submitted(void *arg, int error)
 {
 	(void)arg;
 	if (error == 0)
 		run.queued++;
-	run.outstanding--;
-	if (stopping && run.outstanding == 0)
-		loop_break(rloop);
-	else
-		run_finish_maybe();
+	answered();
 }
 
 /* ---- one message ------------------------------------------------------- */
@@ -244,6 +256,93 @@ send_to(const char *rcpt, const char *domain, bool tls)
 	server_state_unref(&st);
 }
 
+/* ---- https: rua ----------------------------------------------------------- */
+
+struct post_ctx {
+	char		*url, *host, *domain;
+	unsigned	 port;
+	struct buf	 body;
+};
+
+static void
+post_ctx_free(struct post_ctx *pc)
+{
+	free(pc->url);
+	free(pc->host);
+	free(pc->domain);
+	buf_free(&pc->body);
+	free(pc);
+}
+
+static void
+post_done(void *arg, long status, const char *error)
+{
+	struct post_ctx *pc = arg;
+
+	if (error == NULL && status >= 200 && status < 300) {
+		run.posted++;
+		log_info("- report posted kind=tls domain=%s url=\"%.200s\" "
+		    "status=%ld size=%zu", pc->domain, pc->url, status,
+		    pc->body.len);
+	} else
+		log_warn("- report post-failed kind=tls domain=%s "
+		    "url=\"%.200s\" status=%ld error=\"%s\"", pc->domain,
+		    pc->url, status, error ? error : "not 2xx");
+	post_ctx_free(pc);
+	answered();
+}
+
+/* The host's addresses: "HOST:PORT:ADDR,..." for libcurl, then the POST. */
+static void
+post_addrs(const struct dns_addrs *res, void *arg)
+{
+	struct post_ctx *pc = arg;
+	struct server_state *st;
+	struct buf r;
+	char a[64];
+
+	if (res->n == 0) {
+		post_done(pc, 0, dns_status_str(res->status));
+		return;
+	}
+	buf_init(&r, 0);
+	buf_printf(&r, "%s:%u:", pc->host, pc->port);
+	for (int i = 0; i < res->n && i < 8; i++) {
+		const struct sockaddr_storage *ss = &res->addr[i].ss;
+		const void *in = ss->ss_family == AF_INET ?
+		    (const void *)&((const struct sockaddr_in *)ss)->sin_addr :
+		    (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+		inet_ntop(ss->ss_family, in, a, sizeof(a));
+		buf_printf(&r, ss->ss_family == AF_INET6 ? "%s[%s]" : "%s%s",
+		    i ? "," : "", a);
+	}
+	st = server_state_get();
+	report_post(rloop, pc->url, buf_cstr(&r), st->conf->tls_ca_file,
+	    pc->body.data, pc->body.len, post_done, pc);
+	server_state_unref(&st);
+	buf_free(&r);
+}
+
+static void
+post_to(const char *url, const char *domain)
+{
+	struct post_ctx *pc = xcalloc(1, sizeof(*pc));
+
+	if (!report_url_host(url, &pc->host, &pc->port)) {
+		log_info("- report rua-skipped kind=tls domain=%s "
+		    "uri=\"%.100s\" (not a usable https: URL)", domain, url);
+		free(pc);
+		return;
+	}
+	pc->url = xstrdup(url);
+	pc->domain = xstrdup(domain);
+	buf_init(&pc->body, 0);
+	buf_append(&pc->body, run.gz.data, run.gz.len);
+	run.outstanding++;
+	dns_resolve_addr(resolver, pc->host, post_addrs, pc);
+}
+
 /* ---- TLS-RPT ----------------------------------------------------------- */
 
 static void
@@ -265,16 +364,13 @@ tls_txt_done(enum dns_status s, int n, char **txt, void *arg)
 		run_next();
 		return;
 	}
-	for (size_t i = 0; i < rec.n_rua && run.nrua < REPORT_RUA_MAX; i++) {
+	for (size_t i = 0; i < rec.n_rua && i < REPORT_RUA_MAX; i++) {
 		char *a = mailto_addr(rec.rua[i]);
 
-		if (a == NULL) {
-			log_info("- report rua-skipped kind=tls domain=%s "
-			    "uri=\"%.100s\" (only mailto: is used)", j->domain,
-			    rec.rua[i]);
-			continue;
-		}
-		run.rua[run.nrua++] = a;
+		if (a != NULL)
+			run.rua[run.nrua++] = a;
+		else
+			post_to(rec.rua[i], j->domain);
 	}
 	tlsrpt_record_clear(&rec);
 	for (size_t i = 0; i < run.nrua; i++)
@@ -523,15 +619,23 @@ report_main(void *arg)
 int
 report_start(const struct conf *c, char **error_r)
 {
-	db = report_db_open(c->data_dir, error_r);
-	if (db == NULL)
+	/* reference-counted by libcurl; the https: rua POSTs need it */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		*error_r = xstrdup("cannot initialise libcurl");
 		return -1;
+	}
+	db = report_db_open(c->data_dir, error_r);
+	if (db == NULL) {
+		curl_global_cleanup();
+		return -1;
+	}
 	rloop = loop_new();
 	resolver = dns_resolver_open(rloop, c->dns_server,
 	    c->dns_trust_anchor_file, error_r);
 	if (resolver == NULL) {
 		report_db_close(&db);
 		loop_free(&rloop);
+		curl_global_cleanup();
 		return -1;
 	}
 	dns_resolver_set_timeout(resolver, REPORT_DNS_TIMEOUT_MS);
@@ -548,6 +652,7 @@ report_start(const struct conf *c, char **error_r)
 		dns_resolver_free(&resolver);
 		report_db_close(&db);
 		loop_free(&rloop);
+		curl_global_cleanup();
 		return -1;
 	}
 	started = true;
@@ -607,6 +712,7 @@ report_stop(void)
 	loop_timer_free(&flush_timer);
 	loop_timer_free(&daily_timer);
 	loop_free(&rloop);
+	curl_global_cleanup();
 }
 
 char *
@@ -630,8 +736,8 @@ report_run_now(const char *day, unsigned timeout_ms)
 	while (!q->done && pthread_cond_timedwait(&req_cond, &req_lock,
 	    &ts) == 0)
 		;
-	reply = q->done ? xasprintf("ok report jobs=%zu queued=%zu", q->jobs,
-	    q->queued) : xstrdup("error the report run is still going");
+	reply = q->done ? xasprintf("ok report jobs=%zu queued=%zu posted=%zu",
+	    q->jobs, q->queued, q->posted) : xstrdup("error the report run is still going");
 	pthread_mutex_unlock(&req_lock);
 	req_unref(q);
 	return reply;

@@ -158,12 +158,12 @@ test_report(void)
 	TEST_ASSERT(control_report_run(dir, NULL, &reply, &err) ==
 	    CONTROL_NO_SERVER);
 	f.fd = listen_at(path, true);
-	f.reply = "ok report jobs=3 queued=2\n";
+	f.reply = "ok report jobs=3 queued=2 posted=0\n";
 	pthread_create(&th, NULL, answer_once, &f);
 	TEST_ASSERT(control_report_run(dir, "2026-12-07", &reply, &err) ==
 	    CONTROL_OK);
 	pthread_join(th, NULL);
-	TEST_ASSERT_STREQ(reply, "jobs=3 queued=2");
+	TEST_ASSERT_STREQ(reply, "jobs=3 queued=2 posted=0");
 	XFREE(&reply);
 	f.reply = "error reports are not running\n";
 	pthread_create(&th, NULL, answer_once, &f);

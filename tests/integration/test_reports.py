@@ -18,22 +18,24 @@ import datetime
 import email
 import email.policy
 import gzip
+import http.server
 import json
 import os
 import re
 import smtplib
+import ssl
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ET
 
 import jsonschema                 # Debian: python3-jsonschema
-import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from dnsserver import DnsServer  # noqa: E402
 from fakesmtp import FakeSMTP  # noqa: E402
-from temserver import (TemServer, insecure_tls_context,  # noqa: E402
-                       shared_port, wait_for)
+from temserver import (TemServer, free_port,  # noqa: E402
+                       insecure_tls_context, shared_port, wait_for)
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "data")
 ALICE = ("alice@a.test", "alice-secret-1")
@@ -42,11 +44,53 @@ R_USERS = {"bob@b.test": "bob-secret-1", "tls@rep.test": "tls-secret-1",
            "dmarc@s1.test": "dmarc-secret-2"}
 
 
+class ReportSink:
+    """An HTTPS server for the https: rua (mx.a.test's fixture
+    certificate, which A trusts through tls_ca_file): it keeps every
+    POST as (path, headers, body)."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.posts = []
+
+    def __enter__(self):
+        sink = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers["Content-Length"])
+                sink.posts.append((self.path, dict(self.headers),
+                                   self.rfile.read(n)))
+                self.send_response(201)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.HTTPServer(("127.0.0.1", self.port),
+                                            Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(DATA, "mx.a.test.crt"),
+                            os.path.join(DATA, "mx.a.test.key"))
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket,
+                                            server_side=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
 def txt(name, text):
     return '%s. 300 IN TXT "%s"' % (name, text)
 
 
-def zones():
+def zones(https_port):
     spf = "v=spf1 ip4:127.0.0.5 -all"
     return {
         "a.test": ["a.test. 300 IN MX 10 mx.a.test.",
@@ -58,8 +102,8 @@ def zones():
         "nostls.test": ["nostls.test. 300 IN MX 10 mx.nostls.test.",
                         "mx.nostls.test. 300 IN A 127.0.0.4",
                         txt("_smtp._tls.nostls.test",
-                            "v=TLSRPTv1;rua=https://rep.test/tlsrpt,"
-                            "mailto:tls@rep.test")],
+                            "v=TLSRPTv1;rua=https://mx.a.test:%d/tlsrpt,"
+                            "mailto:tls@rep.test" % https_port)],
         "rep.test": ["rep.test. 300 IN MX 10 mx.rep.test.",
                      "mx.rep.test. 300 IN A 127.0.0.3",
                      # s2.test may send its reports here; s3.test may not
@@ -138,7 +182,7 @@ def rows(root):
 def test_daily_reports(tmp_path):
     port = shared_port()
     today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
-    with DnsServer(zones()) as dns, \
+    with ReportSink() as web, DnsServer(zones(web.port)) as dns, \
             TemServer(users=R_USERS, domains=("b.test", "rep.test",
                                                "s1.test"),
                       hostname="mx.rep.test", listen_addr="127.0.0.3",
@@ -148,10 +192,13 @@ def test_daily_reports(tmp_path):
                       services=("smtp", "submission"),
                       extra_conf={"dns_server": dns.addr,
                                   "outbound_port": str(port),
-                                  "queue_retry_base": "1s"}) as a:
+                                  "queue_retry_base": "1s",
+                                  "tls_ca_file": os.path.join(
+                                      DATA, "mx.a.test.crt")}) as a:
+        # the key read at start: the reports are DKIM-signed with it
+        a.stop()
         a.admin("dkim", "keygen", "a.test")
-        wait_for(lambda: "dkim-keys domains=1" in a.log_text(),
-                 what="the DKIM key loaded")
+        a.start()
         # inbound: s1 passes twice from .5, fails once from .6 (p=none);
         # s2 fails from .6 (p=reject: refused, still reported); s3 passes
         assert inbound(a, "127.0.0.5", "s1.test")
@@ -167,7 +214,8 @@ def test_daily_reports(tmp_path):
         a.wait_queue_empty()
 
         p = a.admin("report", "run", "--date", today)
-        assert p.stdout.decode().strip() == "jobs=5 queued=4", p.stdout
+        assert p.stdout.decode().strip() == "jobs=5 queued=4 posted=1", \
+            p.stdout
 
         tls = wait_for(lambda: len(r.maildir_messages("tls@rep.test")) == 2
                        and r.maildir_messages("tls@rep.test"),
@@ -212,6 +260,11 @@ def test_daily_reports(tmp_path):
         assert fd["receiving-mx-hostname"] == "mx.nostls.test"
         assert fd["receiving-ip"] == "127.0.0.4"
         assert fd["failed-session-count"] == 1
+        # the same report POSTed to the https: rua (RFC 8460 3)
+        ((path, headers, body),) = web.posts
+        assert path == "/tlsrpt"
+        assert headers["Content-Type"] == "application/tlsrpt+gzip"
+        assert json.loads(gzip.decompress(body)) == by_domain["nostls.test"]
 
         # --- DMARC ------------------------------------------------------
         (stored,) = d_s1
@@ -246,20 +299,21 @@ def test_daily_reports(tmp_path):
         assert re.search(r"report rua-refused kind=dmarc domain=s3\.test "
                          r"to=<dmarc@rep\.test> reason=no-authorization",
                          log), log[-3000:]
-        assert "report rua-skipped kind=tls domain=nostls.test " \
-               "uri=\"https://rep.test/tlsrpt\"" in log
+        assert "report posted kind=tls domain=nostls.test " \
+               "url=\"https://mx.a.test:%d/tlsrpt\" status=201" % web.port \
+            in log
 
         # reported once: today's data is not sent again (the new jobs are
         # the TLS sessions of the report mails themselves, to domains
         # without a _smtp._tls record), and the run without --date only
         # takes finished days
         p = a.admin("report", "run", "--date", today)
-        assert p.stdout.decode().strip() == "jobs=2 queued=0"
+        assert p.stdout.decode().strip() == "jobs=2 queued=0 posted=0"
         log = a.log_text()
         assert "report no-rua kind=tls domain=rep.test dns=NXDOMAIN" in log
         assert "report no-rua kind=tls domain=s1.test dns=NXDOMAIN" in log
         p = a.admin("report", "run")
-        assert p.stdout.decode().strip() == "jobs=0 queued=0"
+        assert p.stdout.decode().strip() == "jobs=0 queued=0 posted=0"
 
 
 def test_report_run_needs_a_server_and_a_date():
@@ -292,7 +346,8 @@ def test_tls_report_of_a_dane_failure(tmp_path):
         wait_for(lambda: deferred_to(a, "bob@wrong.test"),
                  what="the wrong TLSA to defer the message")
         p = a.admin("report", "run", "--date", today)
-        assert p.stdout.decode().strip() == "jobs=1 queued=1", p.stdout
+        assert p.stdout.decode().strip() == "jobs=1 queued=1 posted=0", \
+            p.stdout
         (stored,) = wait_for(lambda: r_ee.maildir_messages("bob@ee.test"),
                              what="the TLS report over DANE")
         m, name, doc = attachment(stored)
