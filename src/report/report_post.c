@@ -45,7 +45,8 @@ report_url_host(const char *url, char **host_r, unsigned *port_r)
 	if (*h == '[') {		/* [v6]:port */
 		const char *rb = memchr(h, ']', (size_t)(end - h));
 
-		if (rb == NULL || rb == h + 1)
+		if (rb == NULL || rb == h + 1 || (rb + 1 != end &&
+		    rb[1] != ':'))
 			return false;
 		colon = rb[1] == ':' ? rb + 1 : NULL;
 		*host_r = xstrndup(h + 1, (size_t)(rb - h - 1));

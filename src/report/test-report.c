@@ -14,6 +14,7 @@
 #include "policy/tlsrpt.h"
 #include "report/report.h"
 #include "report/report_int.h"
+#include "report/report_post.h"
 #include "util/buf.h"
 #include "util/hashmap.h"
 #include "util/test.h"
@@ -244,6 +245,36 @@ test_day(void)
 	TEST_ASSERT_STREQ(day, "2026-12-07");
 }
 
+static void
+test_url_host(void)
+{
+	static const char *const bad[] = { "http://a.test/", "https://",
+	    "https:///x", "https://a.test:0/", "https://a.test:65536/",
+	    "https://a.test:x/", "https://u@a.test/", "https://[]/",
+	    "https://[::1/", "https://[::1]x/", "mailto:a@b", "https://:443/" };
+	char *host = NULL;
+	unsigned port = 0;
+
+	TEST_ASSERT(report_url_host("https://rep.test/tlsrpt", &host, &port));
+	TEST_ASSERT_STREQ(host, "rep.test");
+	TEST_ASSERT(port == 443);
+	free(host);
+	TEST_ASSERT(report_url_host("HTTPS://rep.test:8443", &host, &port));
+	TEST_ASSERT_STREQ(host, "rep.test");
+	TEST_ASSERT(port == 8443);
+	free(host);
+	TEST_ASSERT(report_url_host("https://[::1]:444/x?y", &host, &port));
+	TEST_ASSERT_STREQ(host, "::1");
+	TEST_ASSERT(port == 444);
+	free(host);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		host = NULL;
+		if (report_url_host(bad[i], &host, &port))
+			fprintf(stderr, "  accepted %s\n", bad[i]);
+		TEST_ASSERT(host == NULL);
+	}
+}
+
 int
 main(void)
 {
@@ -256,6 +287,7 @@ main(void)
 	TEST_RUN(test_dmarc);
 	TEST_RUN(test_gzip_mail);
 	TEST_RUN(test_day);
+	TEST_RUN(test_url_host);
 	cmd = xasprintf("rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", tmpdir);
