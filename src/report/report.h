@@ -35,7 +35,10 @@ struct buf;
 #define REPORT_POLICY_MAX	8192	/* a TLS policy as JSON: 32 TLSA
 					   records or an MTA-STS policy */
 #define REPORT_PENDING_MAX	20000	/* distinct counters in memory
-					   between two flushes */
+					   between two flushes ... */
+#define REPORT_PENDING_BYTES	(16u << 20)	/* ... and their keys' bytes
+					   (a key holds a policy: up to
+					   REPORT_POLICY_MAX) */
 #define REPORT_DOMAINS_MAX	2000	/* domains per day and kind */
 #define REPORT_TLS_POLICIES_MAX	8	/* TLS policies per domain and day */
 #define REPORT_DETAILS_MAX	100	/* failure rows per policy and day */

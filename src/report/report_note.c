@@ -28,6 +28,7 @@
 static pthread_mutex_t note_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hashmap *pending;
 static uint64_t pending_dropped;
+static size_t pending_bytes;		/* of the keys in pending */
 static atomic_bool count_tls, count_dmarc;
 
 void
@@ -98,13 +99,15 @@ bump(const char *key, uint64_t a, uint64_t b, char *extra)
 	if (pending == NULL)
 		pending = hashmap_new(0);
 	c = hashmap_get(pending, key);
-	if (c == NULL && hashmap_count(pending) >= REPORT_PENDING_MAX) {
+	if (c == NULL && (hashmap_count(pending) >= REPORT_PENDING_MAX ||
+	    pending_bytes + strlen(key) > REPORT_PENDING_BYTES)) {
 		pending_dropped++;
 		ok = false;
 	} else {
 		if (c == NULL) {
 			c = xcalloc(1, sizeof(*c));
 			hashmap_put(pending, key, c);
+			pending_bytes += strlen(key);
 		}
 		c->a += a;
 		c->b += b;
@@ -127,6 +130,7 @@ report_pending_take(uint64_t *dropped_r)
 	pthread_mutex_lock(&note_lock);
 	m = pending != NULL ? pending : hashmap_new(0);
 	pending = hashmap_new(0);
+	pending_bytes = 0;
 	*dropped_r = pending_dropped;
 	pending_dropped = 0;
 	pthread_mutex_unlock(&note_lock);

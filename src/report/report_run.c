@@ -542,6 +542,27 @@ run_next(void)
 	server_state_unref(&st);
 }
 
+/* Drops the jobs of a kind the config turned off (tlsrpt,
+ * dmarc_reports): what was counted before stays unsent until pruned. */
+static void
+jobs_switched_off(void)
+{
+	struct server_state *st = server_state_get();
+	size_t k = 0;
+
+	for (size_t i = 0; i < run.njobs; i++) {
+		bool on = run.jobs[i].kind == REPORT_TLS ? st->conf->tlsrpt :
+		    st->conf->dmarc_reports;
+
+		if (on)
+			run.jobs[k++] = run.jobs[i];
+		else
+			free(run.jobs[i].domain);
+	}
+	run.njobs = k;
+	server_state_unref(&st);
+}
+
 /* Starts a run (report loop). q: the control request, or NULL. */
 static void
 run_start(struct run_req *q)
@@ -565,6 +586,7 @@ run_start(struct run_req *q)
 	run.req = q;
 	report_db_jobs(db, today, q && !q->all ? q->day : NULL, &run.jobs,
 	    &run.njobs);
+	jobs_switched_off();
 	log_info("- report run-start jobs=%zu day=%s", run.njobs,
 	    q && !q->all ? q->day : "finished");
 	run_next();

@@ -366,3 +366,16 @@ def test_tls_report_of_a_dane_failure(tmp_path):
         assert fd["receiving-mx-hostname"] == "mx-wrong.test"
         assert fd["receiving-ip"] == "127.0.0.4"
         assert fd["sending-mta-ip"] == "127.0.0.1"
+
+
+def test_switched_off_nothing_is_counted_or_sent():
+    today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    with DnsServer(zones(443)) as dns, \
+            TemServer(users=dict([ALICE]), domains=("a.test",),
+                      extra_conf={"dns_server": dns.addr,
+                                  "dmarc_reports": "no",
+                                  "tlsrpt": "no"}) as a:
+        assert inbound(a, "127.0.0.5", "s1.test")
+        assert "dmarc=pass" in a.log_text()
+        p = a.admin("report", "run", "--date", today)
+        assert p.stdout.decode().strip() == "jobs=0 queued=0 posted=0"
