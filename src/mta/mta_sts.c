@@ -287,6 +287,8 @@ on_policy_host(const struct dns_addrs *res, void *arg)
 	    xstrdup(mta_conf()->tls_ca_file) : NULL;
 	job->cache_dir = sts.dir ? xstrdup(sts.dir) : NULL;
 	job->done = on_fetched;
+	log_debug("- mta-sts fetch domain=%s id=%s addrs=%s", p->domain,
+	    p->id, addrs);
 	mta_sts_fetch_submit(sts.loop, job);
 }
 

@@ -23,6 +23,7 @@ import http.server
 import os
 import shutil
 import smtplib
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -61,8 +62,12 @@ DOMAINS = {
     "redirect.test": (GOOD, "x1", (301, "text/plain", "moved\n", {
         "Location": "/moved"})),
     "wrongtype.test": (GOOD, "w1", (200, "text/html", ELSEWHERE, {})),
+    "invalid.test": (GOOD, "i1", ok("version: STSv1\nmode: strict\n"
+                                    "mx: mx.elsewhere.test\nmax_age: 60\n")),
+    "hang.test": (GOOD, "h1", "hang"),
     "cache.test": (GOOD, "c1", ok(ENFORCE % "cache.test")),
 }
+HANG_ADDR = "127.0.0.8"          # a policy host that accepts, never answers
 
 
 # --- certificates ---------------------------------------------------------
@@ -147,14 +152,19 @@ class PolicyServer:
 
 # --- DNS --------------------------------------------------------------------
 
+def policy_addr(answer):
+    if answer is None:
+        return DEAD_ADDR
+    return HANG_ADDR if answer == "hang" else POLICY_ADDR
+
+
 def zones(ids):
     z = {}
     for domain, (mx, _, answer) in DOMAINS.items():
         z[domain] = [
             "%s. 300 IN MX 10 mx.%s." % (domain, domain),
             "mx.%s. 300 IN A %s" % (domain, mx),
-            "mta-sts.%s. 300 IN A %s" % (domain, DEAD_ADDR if answer is None
-                                         else POLICY_ADDR),
+            "mta-sts.%s. 300 IN A %s" % (domain, policy_addr(answer)),
             # TTL 0: never cached, a changed id is seen at once
             '_mta-sts.%s. 0 IN TXT "v=STSv1; id=%s"' % (domain, ids[domain]),
         ]
@@ -199,7 +209,11 @@ def world():
     policy_cert = make_leaf(w.dir, "policy", "ca",
                             ["mta-sts.%s" % d for d in DOMAINS])
     w.smtp_port = shared_port()
-    w.policy_port = shared_port((POLICY_ADDR, DEAD_ADDR))
+    w.policy_port = shared_port((POLICY_ADDR, DEAD_ADDR, HANG_ADDR))
+    # connections to HANG_ADDR wait in the backlog: no TLS answer ever
+    w.hang = socket.socket()
+    w.hang.bind((HANG_ADDR, w.policy_port))
+    w.hang.listen(8)
     w.ids = {d: v[1] for d, v in DOMAINS.items()}
     w.dns = Dns(zones(w.ids))
     w.dns.__enter__()
@@ -223,6 +237,7 @@ def world():
         for r in w.receivers.values():
             r.__exit__(None, None, None)
         w.policy.close()
+        w.hang.close()
         w.dns.__exit__(None, None, None)
         shutil.rmtree(w.dir, ignore_errors=True)
 
@@ -312,6 +327,46 @@ def test_policy_server_down_delivers_opportunistically(world):
         log = a.log_text()
         assert "mta-sts fetch-failed domain=down.test id=d1" in log
         assert "mta-sts policy domain=down.test" not in log
+        # the route was told: a TXT record announced a policy (TLS-RPT)
+        assert ("sts-policy-failed dest=down.test "
+                "result=sts-policy-fetch-error") in log
+
+
+def test_invalid_policy_is_no_policy(world):
+    """A policy that does not parse ("mode: strict") is refused: the mail
+    goes out as without one, and the failure is a policy-invalid one."""
+    with sender(world) as a:
+        submit(a, "bob@invalid.test")
+        delivered(world, "invalid.test")
+        log = a.log_text()
+        assert "mta-sts fetch-failed domain=invalid.test" in log
+        assert "error=\"invalid policy: " in log
+        assert ("sts-policy-failed dest=invalid.test "
+                "result=sts-policy-invalid") in log
+
+
+def test_disabled_fetches_nothing(world):
+    """mta_sts = no: the unlisted MX is used, no TXT or policy asked."""
+    before = len(world.policy.fetches("unlisted.test"))
+    got = len(world.receivers[GOOD].maildir_messages("bob@unlisted.test"))
+    with sender(world, mta_sts="no") as a:
+        submit(a, "bob@unlisted.test")
+        delivered(world, "unlisted.test", got + 1)
+        assert "mta-sts" not in a.log_text()
+    assert len(world.policy.fetches("unlisted.test")) == before
+
+
+def test_stop_during_a_hanging_fetch(world):
+    """A policy server that never answers holds the message (up to the
+    fetch timeout), and a stop does not wait for it."""
+    a = sender(world)
+    with a:
+        submit(a, "bob@hang.test")
+        wait_for(lambda: "mta-sts fetch domain=hang.test" in a.log_text(),
+                 what="the fetch started")
+        a.stop()                # TemServer.stop: within its time limit
+        assert "mta-sts policy domain=hang.test" not in a.log_text()
+        a.start()               # started again for the fixture's stop
 
 
 @pytest.mark.parametrize("domain,why", [
