@@ -37,8 +37,9 @@
 /* Fetches in progress at most (the fetch queue's bound); a look-up that
  * would need one more is answered from the cache or as a fetch error. */
 #define PENDING_MAX		64
-/* Background refresh: the cache is scanned this often, and at most
- * REFRESH_BATCH refreshes start per scan. */
+/* Background refresh: the cache is scanned when the first refresh or
+ * expiry is due, at least this often, and at most REFRESH_BATCH
+ * refreshes start per scan. */
 #define REFRESH_TICK_MS		60000
 #define REFRESH_BATCH		16
 /* A refresh that failed (or found no TXT record) is retried after this
@@ -77,6 +78,7 @@ static struct {
 	struct hashmap		*pending;	/* domain → struct pending */
 	struct mta_sts_request	*live;
 	struct loop_timer	*refresh;
+	int64_t			 refresh_next;	/* when it fires (wall s) */
 	char			*dir;		/* data_dir/mta-sts */
 	unsigned		 port;
 } sts;
@@ -164,6 +166,33 @@ request_new(const char *domain, mta_sts_cb *cb, void *arg)
 	return req;
 }
 
+/* ---- the refresh timer ---- */
+
+/* The refresh timer fires at due (wall-clock second) unless it fires
+ * sooner already; never later than REFRESH_TICK_MS from now. */
+static void
+refresh_arm_at(int64_t due)
+{
+	int64_t now = now_s(), latest = now + REFRESH_TICK_MS / 1000;
+
+	if (due > latest)
+		due = latest;
+	if (due <= now)
+		due = now + 1;
+	if (sts.refresh_next != 0 && sts.refresh_next <= due)
+		return;
+	sts.refresh_next = due;
+	loop_timer_add(sts.refresh, (unsigned)(due - now) * 1000);
+}
+
+static int64_t
+entry_next_due(const struct mta_sts_entry *e)
+{
+	int64_t exp = mta_sts_entry_expires(e);
+
+	return e->refresh_at < exp ? e->refresh_at : exp;
+}
+
 /* ---- the fetch ---- */
 
 static void
@@ -210,6 +239,7 @@ fetch_over(struct pending *p, struct mta_sts_entry *entry,
 		log_new_policy(cached, entry);
 		mta_sts_cache_put(&sts.cache, mta_sts_entry_ref(entry), now,
 		    evicted, NULL);
+		refresh_arm_at(entry_next_due(entry));
 		cached = entry;
 	} else {
 		log_warn("- mta-sts fetch-failed domain=%s id=%s error=\"%s\"%s",
@@ -435,13 +465,18 @@ static void
 refresh_tick(void *arg)
 {
 	struct hashmap_iter it = { 0 };
-	int64_t now = now_s();
+	int64_t now = now_s(), next = now + REFRESH_TICK_MS / 1000;
 	char *expired[REFRESH_BATCH];
 	size_t nexp = 0;
 	int started = 0;
 	void *v;
 
 	(void)arg;
+	sts.refresh_next = 0;
+	if (!enabled()) {		/* mta_sts = no since a reload */
+		refresh_arm_at(next);
+		return;
+	}
 	while (hashmap_next(sts.cache.map, &it, NULL, &v)) {
 		struct mta_sts_entry *e = v;
 		struct mta_sts_request *req;
@@ -453,22 +488,28 @@ refresh_tick(void *arg)
 		}
 		if (e->refresh_at > now || started >= REFRESH_BATCH ||
 		    hashmap_count(sts.pending) >= PENDING_MAX / 2 ||
-		    hashmap_get(sts.pending, e->domain) != NULL)
+		    hashmap_get(sts.pending, e->domain) != NULL) {
+			if (entry_next_due(e) < next)
+				next = entry_next_due(e);
 			continue;
+		}
 		e->refresh_at = now + REFRESH_RETRY;
+		if (entry_next_due(e) < next)
+			next = entry_next_due(e);
 		log_debug("- mta-sts refresh domain=%s", e->domain);
 		req = request_new(e->domain, NULL, NULL);
 		started++;
 		start_txt(req);		/* answers on a later turn */
 	}
+	if (nexp == REFRESH_BATCH)
+		next = now;			/* more may wait */
 	for (size_t i = 0; i < nexp; i++) {
 		log_debug("- mta-sts expired domain=%s", expired[i]);
 		mta_sts_cache_remove(&sts.cache, expired[i]);
 		evicted(expired[i], NULL);
 		free(expired[i]);
 	}
-	if (enabled())
-		loop_timer_add(sts.refresh, REFRESH_TICK_MS);
+	refresh_arm_at(next);
 }
 
 /* ---- start and stop ---- */
@@ -508,8 +549,8 @@ mta_sts_init(const struct conf *c, struct loop *loop, struct dns_resolver *res)
 		n = mta_sts_disk_load(sts.dir, &sts.cache, now_s());
 	mta_sts_fetch_start();
 	sts.refresh = loop_timer_new(loop, refresh_tick, NULL);
-	loop_timer_add(sts.refresh, REFRESH_TICK_MS);
 	sts.running = true;
+	refresh_arm_at(0);	/* a first look at what the disk gave */
 	if (c->mta_sts)
 		log_info("- mta-sts started cached=%zu%s", n, sts.port != 443 ?
 		    " test-port=yes" : "");

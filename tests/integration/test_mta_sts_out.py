@@ -65,6 +65,8 @@ DOMAINS = {
     "invalid.test": (GOOD, "i1", ok("version: STSv1\nmode: strict\n"
                                     "mx: mx.elsewhere.test\nmax_age: 60\n")),
     "hang.test": (GOOD, "h1", "hang"),
+    "refresh.test": (GOOD, "f1", ok(ENFORCE.replace("86400", "2")
+                                    % "refresh.test")),
     "cache.test": (GOOD, "c1", ok(ENFORCE % "cache.test")),
 }
 HANG_ADDR = "127.0.0.8"          # a policy host that accepts, never answers
@@ -385,6 +387,20 @@ def test_redirect_or_wrong_type_refused(world, domain, why):
     # one GET, the Location (/moved) not followed
     assert world.policy.fetches(domain) == [
         ("mta-sts." + domain, "/.well-known/mta-sts.txt")]
+
+
+def test_background_refresh(world):
+    """A cached policy is fetched again before it expires (half its
+    max_age, here 2 s), with no mail asking for it."""
+    with sender(world) as a:
+        submit(a, "bob@refresh.test")
+        delivered(world, "refresh.test")
+        n = len(world.policy.fetches("refresh.test"))
+        wait_for(lambda: len(world.policy.fetches("refresh.test")) > n,
+                 what="a background refresh")
+        wait_for(lambda: "mta-sts policy-refreshed domain=refresh.test id=f1"
+                 in a.log_text(), what="the refresh to be logged")
+        assert "mta-sts refresh domain=refresh.test" in a.log_text()
 
 
 def test_cache_survives_restart_and_changed_id_refetches(world):
