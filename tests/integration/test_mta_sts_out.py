@@ -173,22 +173,6 @@ def zones(ids):
     return z
 
 
-class Dns(DnsServer):
-    def change(self, zones_):
-        """Serves zones_ from now on, on the same port (tem's dns_server
-        stays right)."""
-        self.zones = zones_
-        self._stop_proc()
-        conf = os.path.join(self.dir, self.CONF_NAME)
-        with open(conf, "w") as f:
-            f.write(self.config())
-        self.log = open(os.path.join(self.dir, "server.log"), "w+")
-        self.proc = subprocess.Popen(
-            [self.PROGRAM, "-d", "-c", conf], stdin=subprocess.DEVNULL,
-            stdout=self.log, stderr=subprocess.STDOUT)
-        self._wait_ready()
-
-
 # --- the world --------------------------------------------------------------
 
 class World:
@@ -217,7 +201,7 @@ def world():
     w.hang.bind((HANG_ADDR, w.policy_port))
     w.hang.listen(8)
     w.ids = {d: v[1] for d, v in DOMAINS.items()}
-    w.dns = Dns(zones(w.ids))
+    w.dns = DnsServer(zones(w.ids))
     w.dns.__enter__()
     w.policy = PolicyServer(w.policy_port, *policy_cert,
                             {d: v[2] for d, v in DOMAINS.items()})
