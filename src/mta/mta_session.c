@@ -354,7 +354,26 @@ mta_tls_note(struct mta_session *s, enum tlsrpt_result r, const char *why)
 
 	mta_local_ip(s, local, sizeof(local));
 	mta_tls_policy_note(s->p.tls_policy, r, local[0] ? local : NULL,
-	    s->addr_str, NULL, why);
+	    s->addr_str, s->peer_helo[0] ? s->peer_helo : NULL, why);
+}
+
+/* The peer's name from its first EHLO/HELO reply (the first word),
+   host-name characters only, at most 255. */
+static void
+mta_note_helo(struct mta_session *s, const struct smtp_reply *r)
+{
+	size_t n = 0;
+
+	if (s->peer_helo[0] != '\0')
+		return;
+	for (const char *p = r->text; *p && n < sizeof(s->peer_helo) - 1;
+	    p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr(".-_:[]", *p)))
+			break;
+		s->peer_helo[n++] = *p;
+	}
+	s->peer_helo[n] = '\0';
 }
 
 /*
@@ -448,6 +467,7 @@ mta_on_ehlo(struct mta_session *s, const struct smtp_reply *r)
 {
 	if (r->code == 250) {
 		s->esmtp = true;
+		mta_note_helo(s, r);
 		smtp_reply_ehlo_caps(r->text, &s->caps);
 		mta_greeted(s);
 		return;
@@ -465,6 +485,7 @@ mta_on_helo(struct mta_session *s, const struct smtp_reply *r)
 {
 	if (r->code == 250) {
 		s->esmtp = false;
+		mta_note_helo(s, r);
 		memset(&s->caps, 0, sizeof(s->caps));
 		mta_greeted(s);
 		return;

@@ -65,6 +65,9 @@ struct mta_session {
 	enum mta_phase		 phase;
 	bool			 tls;
 	bool			 tls_verified;	/* by p.tls_policy */
+	char			 peer_helo[256]; /* the name in its first
+						   EHLO/HELO reply, for
+						   TLS-RPT; "" unknown */
 	bool			 esmtp;
 	struct smtp_caps	 caps;
 	struct smtp_reply_parser parser;
