@@ -16,6 +16,8 @@
  * mta_sts_cache.c (5.1 decisions, limits, disk form), mta_sts_fetch.c
  * (HTTPS on two threads of its own: connect timeout 10 s, whole fetch
  * 30 s, body ≤ MTA_STS_BODY_MAX, text/plain, HTTP 200, no redirects).
+ * A failed fetch is held for 5 minutes per domain and TXT id: look-ups
+ * meanwhile get the same answer without a new fetch.
  * Log lines (id "-"): "mta-sts policy domain=D id=I mode=M max_age=S
  * mx=N" for each new policy, "mta-sts fetch-failed domain=D id=I
  * error=..." for each failed fetch.

@@ -316,6 +316,12 @@ def test_policy_server_down_delivers_opportunistically(world):
         # the route was told: a TXT record announced a policy (TLS-RPT)
         assert ("sts-policy-failed dest=down.test "
                 "result=sts-policy-fetch-error") in log
+        # a second message soon after: the failure is held, no new fetch
+        submit(a, "bob@down.test")
+        delivered(world, "down.test", 2)
+        log = a.log_text()
+        assert log.count("sts-policy-failed dest=down.test") == 2
+        assert log.count("mta-sts fetch-failed domain=down.test") == 1
 
 
 def test_invalid_policy_is_no_policy(world):
