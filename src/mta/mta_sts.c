@@ -45,12 +45,6 @@
 /* A refresh that failed (or found no TXT record) is retried after this
  * many seconds, while the cached policy lasts. */
 #define REFRESH_RETRY		300
-/* A failed fetch is not tried again for the same TXT id for this many
- * seconds (RFC 8461 5.1: no immediate retry): look-ups meanwhile answer
- * as it did, without waiting again on a dead or slow policy server. At
- * most FAILED_MAX domains are remembered so (beyond, a fetch is tried). */
-#define FAILED_HOLD		300
-#define FAILED_MAX		1000
 /* Addresses of mta-sts.DOMAIN handed to libcurl. */
 #define FETCH_ADDRS_MAX		4
 
@@ -76,21 +70,13 @@ struct pending {
 	struct mta_sts_request	*waiters;
 };
 
-/* A recent failed fetch of a domain. */
-struct failed {
-	char			 id[MTA_STS_ID_MAX + 1];
-	int64_t			 until;		/* wall clock, seconds */
-	enum tlsrpt_result	 failure;
-	char			*error;
-};
-
 static struct {
 	bool			 running;
 	struct loop		*loop;
 	struct dns_resolver	*res;
 	struct mta_sts_cache	 cache;
 	struct hashmap		*pending;	/* domain → struct pending */
-	struct hashmap		*failed;	/* domain → struct failed */
+	struct mta_sts_failures	 failed;	/* fetches that failed */
 	struct mta_sts_request	*live;
 	struct loop_timer	*refresh;
 	int64_t			 refresh_next;	/* when it fires (wall s) */
@@ -208,78 +194,6 @@ entry_next_due(const struct mta_sts_entry *e)
 	return e->refresh_at < exp ? e->refresh_at : exp;
 }
 
-/* ---- failed fetches held ---- */
-
-static void
-failed_free(void *v)
-{
-	struct failed *f = v;
-
-	free(f->error);
-	free(f);
-}
-
-static void
-failed_forget(const char *domain)
-{
-	struct failed *f = hashmap_remove(sts.failed, domain);
-
-	if (f != NULL)
-		failed_free(f);
-}
-
-/* Forgets up to n failures whose hold is over. */
-static void
-failed_expire(int64_t now, size_t n)
-{
-	struct hashmap_iter it = { 0 };
-	const char *key;
-	char *gone[REFRESH_BATCH];
-	size_t k = 0;
-	void *v;
-
-	if (n > REFRESH_BATCH)
-		n = REFRESH_BATCH;
-	while (k < n && hashmap_next(sts.failed, &it, &key, &v))
-		if (((struct failed *)v)->until <= now)
-			gone[k++] = xstrdup(key);
-	for (size_t i = 0; i < k; i++) {
-		failed_forget(gone[i]);
-		free(gone[i]);
-	}
-}
-
-static void
-failed_note(const char *domain, const char *id, enum tlsrpt_result failure,
-    const char *error, int64_t now)
-{
-	struct failed *f = hashmap_get(sts.failed, domain);
-
-	if (f == NULL) {
-		if (hashmap_count(sts.failed) >= FAILED_MAX)
-			failed_expire(now, REFRESH_BATCH);
-		if (hashmap_count(sts.failed) >= FAILED_MAX)
-			return;
-		f = xcalloc(1, sizeof(*f));
-		hashmap_put(sts.failed, domain, f);
-	}
-	snprintf(f->id, sizeof(f->id), "%s", id);
-	f->until = now + FAILED_HOLD;
-	f->failure = failure;
-	free(f->error);
-	f->error = xstrdup(error);
-}
-
-/* The failure held for domain under id, or NULL. */
-static const struct failed *
-failed_held(const char *domain, const char *id, int64_t now)
-{
-	const struct failed *f = hashmap_get(sts.failed, domain);
-
-	return f != NULL && f->until > now && strcmp(f->id, id) == 0 ? f :
-	    NULL;
-}
-
 /* ---- the fetch ---- */
 
 static void
@@ -327,12 +241,13 @@ fetch_over(struct pending *p, struct mta_sts_entry *entry,
 		mta_sts_cache_put(&sts.cache, mta_sts_entry_ref(entry), now,
 		    evicted, NULL);
 		refresh_arm_at(entry_next_due(entry));
-		failed_forget(p->domain);
+		mta_sts_failure_forget(&sts.failed, p->domain);
 		cached = entry;
 	} else {
-		failed_note(p->domain, p->id, failure, error, now);
-		log_warn("- mta-sts fetch-failed domain=%s id=%s error=\"%s\"%s",
-		    p->domain, p->id, error, cached != NULL &&
+		mta_sts_failure_note(&sts.failed, p->domain, p->id, failure,
+		    error, now);
+		log_warn("- mta-sts fetch-failed domain=%s id=%s "
+		    "error=\"%s\"%s", p->domain, p->id, error, cached != NULL &&
 		    mta_sts_entry_fresh(cached, now) ? " cached=yes" : "");
 		if (cached != NULL)
 			cached->refresh_at = now + REFRESH_RETRY;
@@ -475,7 +390,7 @@ on_txt(enum dns_status st, int n, char **txt, void *arg)
 	char id[MTA_STS_ID_MAX + 1] = "";
 	enum mta_sts_txt t = txt_classify(st, n, txt, id);
 	struct mta_sts_entry *c = mta_sts_cache_get(&sts.cache, req->domain);
-	const struct failed *f;
+	const struct mta_sts_failure *f;
 	int64_t now = now_s();
 
 	req->dns = NULL;
@@ -491,7 +406,8 @@ on_txt(enum dns_status st, int n, char **txt, void *arg)
 		answer(req, c, TLSRPT_SUCCESS, NULL);
 		break;
 	case MTA_STS_FETCH:
-		if ((f = failed_held(req->domain, id, now)) == NULL)
+		if ((f = mta_sts_failure_held(&sts.failed, req->domain, id,
+		    now)) == NULL)
 			join_fetch(req, id);
 		else if (mta_sts_after_failure(c, now) == MTA_STS_USE_CACHED)
 			answer(req, c, TLSRPT_SUCCESS, NULL);
@@ -599,7 +515,7 @@ refresh_tick(void *arg)
 	}
 	if (nexp == REFRESH_BATCH)
 		next = now;			/* more may wait */
-	failed_expire(now, REFRESH_BATCH);
+	mta_sts_failures_expire(&sts.failed, now, REFRESH_BATCH);
 	for (size_t i = 0; i < nexp; i++) {
 		log_debug("- mta-sts expired domain=%s", expired[i]);
 		mta_sts_cache_remove(&sts.cache, expired[i]);
@@ -636,7 +552,7 @@ mta_sts_init(const struct conf *c, struct loop *loop, struct dns_resolver *res)
 	sts.port = policy_port();
 	mta_sts_cache_init(&sts.cache);
 	sts.pending = hashmap_new(0);
-	sts.failed = hashmap_new(0);
+	mta_sts_failures_init(&sts.failed);
 	sts.dir = xasprintf("%s/mta-sts", c->data_dir);
 	if (mkdir(sts.dir, 0700) < 0 && errno != EEXIST) {
 		log_warn("- mta-sts no-disk-cache dir=%s error=\"%m\"",
@@ -682,7 +598,7 @@ mta_sts_shutdown(void)
 		request_free(req);
 	}
 	hashmap_free(&sts.pending, pending_free);
-	hashmap_free(&sts.failed, failed_free);
+	mta_sts_failures_free(&sts.failed);
 	mta_sts_cache_free(&sts.cache);
 	free(sts.dir);
 	sts.dir = NULL;

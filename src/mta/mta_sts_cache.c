@@ -254,6 +254,92 @@ mta_sts_cache_put(struct mta_sts_cache *c, struct mta_sts_entry *e,
 	return n;
 }
 
+/* ---- failed fetches held ---- */
+
+void
+mta_sts_failures_init(struct mta_sts_failures *f)
+{
+	f->map = hashmap_new(0);
+}
+
+static void
+failure_free(void *v)
+{
+	struct mta_sts_failure *x = v;
+
+	free(x->error);
+	free(x);
+}
+
+void
+mta_sts_failures_free(struct mta_sts_failures *f)
+{
+	hashmap_free(&f->map, failure_free);
+}
+
+void
+mta_sts_failure_forget(struct mta_sts_failures *f, const char *domain)
+{
+	struct mta_sts_failure *x = hashmap_remove(f->map, domain);
+
+	if (x != NULL)
+		failure_free(x);
+}
+
+#define EXPIRE_BATCH	64
+
+void
+mta_sts_failures_expire(struct mta_sts_failures *f, int64_t now, size_t n)
+{
+	struct hashmap_iter it = { 0 };
+	const char *key;
+	char *gone[EXPIRE_BATCH];
+	size_t k = 0;
+	void *v;
+
+	if (n > EXPIRE_BATCH)
+		n = EXPIRE_BATCH;
+	while (k < n && hashmap_next(f->map, &it, &key, &v))
+		if (((struct mta_sts_failure *)v)->until <= now)
+			gone[k++] = xstrdup(key);
+	for (size_t i = 0; i < k; i++) {
+		mta_sts_failure_forget(f, gone[i]);
+		free(gone[i]);
+	}
+}
+
+void
+mta_sts_failure_note(struct mta_sts_failures *f, const char *domain,
+    const char *id, enum tlsrpt_result failure, const char *error,
+    int64_t now)
+{
+	struct mta_sts_failure *x = hashmap_get(f->map, domain);
+
+	if (x == NULL) {
+		if (hashmap_count(f->map) >= MTA_STS_FAILED_MAX)
+			mta_sts_failures_expire(f, now, EXPIRE_BATCH);
+		if (hashmap_count(f->map) >= MTA_STS_FAILED_MAX)
+			return;
+		x = xcalloc(1, sizeof(*x));
+		hashmap_put(f->map, domain, x);
+	}
+	snprintf(x->id, sizeof(x->id), "%s", id);
+	x->until = now + MTA_STS_FAILED_HOLD;
+	x->failure = failure;
+	free(x->error);
+	x->error = xstrdup(error);
+}
+
+const struct mta_sts_failure *
+mta_sts_failure_held(const struct mta_sts_failures *f, const char *domain,
+    const char *id, int64_t now)
+{
+	const struct mta_sts_failure *x = hashmap_get(f->map, domain);
+
+	return x != NULL && x->until > now && strcmp(x->id, id) == 0 ? x :
+	    NULL;
+}
+
 /* ---- disk ---- */
 
 char *

@@ -4,7 +4,8 @@
  * policy, the TXT id it was fetched under and the wall-clock fetch time;
  * the decisions of 5.1 (use the cache, fetch, nothing) as pure functions
  * of an entry, the TXT answer and a clock value; the table with its
- * limits; and the disk form under data_dir/mta-sts/ (one file a domain).
+ * limits; the failed fetches held; and the disk form under
+ * data_dir/mta-sts/ (one file a domain).
  *
  * Trust: bodies come from the recipient domain's web server and files
  * from tem's own data_dir; both are re-parsed and bounded (a policy body
@@ -23,6 +24,7 @@
 #include <stdint.h>
 
 #include "policy/mta_sts_policy.h"
+#include "policy/tlsrpt.h"
 
 /* Domains cached at most; a new one beyond evicts the entry expiring
  * first (an expired one before any other). */
@@ -116,6 +118,41 @@ struct mta_sts_entry *mta_sts_cache_get(struct mta_sts_cache *c,
 size_t mta_sts_cache_put(struct mta_sts_cache *c, struct mta_sts_entry *e,
     int64_t now, void (*evicted)(const char *domain, void *arg), void *arg);
 void mta_sts_cache_remove(struct mta_sts_cache *c, const char *domain);
+
+/*
+ * Failed fetches held: a fetch that failed is not tried again for the
+ * same TXT id for MTA_STS_FAILED_HOLD seconds (RFC 8461 5.1: no
+ * immediate retry); look-ups meanwhile answer as it did, without waiting
+ * again on a dead or slow policy server. At most MTA_STS_FAILED_MAX
+ * domains are held (beyond, a fetch is tried). Engine loop only.
+ */
+#define MTA_STS_FAILED_HOLD	300
+#define MTA_STS_FAILED_MAX	1000
+
+struct mta_sts_failure {
+	char			 id[MTA_STS_ID_MAX + 1];
+	int64_t			 until;		/* wall clock, seconds */
+	enum tlsrpt_result	 failure;
+	char			*error;
+};
+
+struct mta_sts_failures {
+	struct hashmap	*map;		/* domain → struct mta_sts_failure */
+};
+
+void mta_sts_failures_init(struct mta_sts_failures *f);
+void mta_sts_failures_free(struct mta_sts_failures *f);
+void mta_sts_failure_note(struct mta_sts_failures *f, const char *domain,
+    const char *id, enum tlsrpt_result failure, const char *error,
+    int64_t now);
+void mta_sts_failure_forget(struct mta_sts_failures *f, const char *domain);
+/* The failure held for domain under id at now, or NULL. */
+const struct mta_sts_failure *mta_sts_failure_held(
+    const struct mta_sts_failures *f, const char *domain, const char *id,
+    int64_t now);
+/* Forgets up to n failures whose hold is over (at most 64 a call). */
+void mta_sts_failures_expire(struct mta_sts_failures *f, int64_t now,
+    size_t n);
 
 /*
  * The disk form: "tem-mta-sts 1\ndomain D\nid I\nfetched T\n\n" and the

@@ -2,7 +2,8 @@
  * test-mta-sts - the MTA-STS cache (mta_sts_cache.h): RFC 8461 5.1's
  * decisions with the clock given (fresh, expired, id changed, TXT gone
  * or failing, fetch failed with and without a cached policy), the
- * background refresh time, the table's limits and eviction order, the
+ * background refresh time, the table's limits and eviction order, failed
+ * fetches held (per id, for MTA_STS_FAILED_HOLD, bounded), the
  * disk form (round trip, damaged and expired files removed at load) and
  * the domain check that guards file names.
  *
@@ -149,6 +150,56 @@ test_cache_limits(void)
 }
 
 static void
+test_failures(void)
+{
+	struct mta_sts_failures f;
+	const struct mta_sts_failure *x;
+	char d[32];
+
+	mta_sts_failures_init(&f);
+	mta_sts_failure_note(&f, "a.test", "id1",
+	    TLSRPT_STS_POLICY_FETCH_ERROR, "refused", T0);
+	x = mta_sts_failure_held(&f, "a.test", "id1", T0 + 10);
+	TEST_ASSERT(x != NULL && x->failure == TLSRPT_STS_POLICY_FETCH_ERROR);
+	TEST_ASSERT_STREQ(x->error, "refused");
+	/* another id, another domain, or the hold over: not held */
+	TEST_ASSERT(mta_sts_failure_held(&f, "a.test", "id2", T0 + 10) ==
+	    NULL);
+	TEST_ASSERT(mta_sts_failure_held(&f, "b.test", "id1", T0 + 10) ==
+	    NULL);
+	TEST_ASSERT(mta_sts_failure_held(&f, "a.test", "id1",
+	    T0 + MTA_STS_FAILED_HOLD) == NULL);
+	/* noted again: replaced, hold restarted */
+	mta_sts_failure_note(&f, "a.test", "id2", TLSRPT_STS_POLICY_INVALID,
+	    "mode", T0 + 100);
+	x = mta_sts_failure_held(&f, "a.test", "id2", T0 + 300);
+	TEST_ASSERT(x != NULL && x->failure == TLSRPT_STS_POLICY_INVALID);
+	mta_sts_failure_forget(&f, "a.test");
+	TEST_ASSERT(mta_sts_failure_held(&f, "a.test", "id2", T0 + 300) ==
+	    NULL);
+	/* full: a new one is dropped while the old holds last */
+	for (int i = 0; i < MTA_STS_FAILED_MAX; i++) {
+		snprintf(d, sizeof(d), "d%d.test", i);
+		mta_sts_failure_note(&f, d, "1", TLSRPT_STS_POLICY_FETCH_ERROR,
+		    "x", T0 + 1000);
+	}
+	mta_sts_failure_note(&f, "new.test", "1",
+	    TLSRPT_STS_POLICY_FETCH_ERROR, "x", T0 + 1000);
+	TEST_ASSERT(mta_sts_failure_held(&f, "new.test", "1", T0 + 1000) ==
+	    NULL);
+	TEST_ASSERT(mta_sts_failure_held(&f, "d0.test", "1", T0 + 1000) !=
+	    NULL);
+	/* once they are over, room is made */
+	mta_sts_failure_note(&f, "new.test", "1", TLSRPT_STS_POLICY_FETCH_ERROR,
+	    "x", T0 + 1000 + MTA_STS_FAILED_HOLD);
+	TEST_ASSERT(mta_sts_failure_held(&f, "new.test", "1",
+	    T0 + 1000 + MTA_STS_FAILED_HOLD) != NULL);
+	mta_sts_failures_expire(&f, T0 + 5000, 64);
+	mta_sts_failures_free(&f);
+	TEST_ASSERT(f.map == NULL);
+}
+
+static void
 test_domain_ok(void)
 {
 	TEST_ASSERT(mta_sts_domain_ok("example.com"));
@@ -228,6 +279,7 @@ main(void)
 	TEST_RUN(test_entry);
 	TEST_RUN(test_decide);
 	TEST_RUN(test_cache_limits);
+	TEST_RUN(test_failures);
 	TEST_RUN(test_domain_ok);
 	TEST_RUN(test_encode_decode);
 	TEST_RUN(test_disk);
