@@ -289,7 +289,7 @@ on_policy_host(const struct dns_addrs *res, void *arg)
 {
 	struct pending *p = arg;
 	struct mta_sts_job *job;
-	char host[MTA_STS_DOMAIN_MAX + 16], addrs[FETCH_ADDRS_MAX * 50];
+	char host[MTA_STS_DOMAIN_MAX + 16], addrs[FETCH_ADDRS_MAX * 64];
 	size_t off = 0;
 
 	p->dns = NULL;
@@ -436,7 +436,10 @@ mta_sts_lookup(struct loop *loop, struct dns_resolver *res,
 	struct mta_sts_request *req = request_new(domain, cb, arg);
 
 	(void)res;		/* the engine's, as given to mta_sts_init */
-	if (!enabled() || !mta_sts_domain_ok(domain) ||
+	for (char *p = req->domain; *p; p++)	/* as a key and file name */
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	if (!enabled() || !mta_sts_domain_ok(req->domain) ||
 	    strlen(domain) > MTA_STS_DOMAIN_MAX - 16) {
 		req->posted = true;
 		request_unlink(req);

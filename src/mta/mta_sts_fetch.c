@@ -118,6 +118,9 @@ mta_sts_http_get(const struct mta_sts_job *job, char **body_r, size_t *len_r,
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	/* straight to the addresses tem's resolver gave, never through a
+	   proxy named by the environment */
+	curl_easy_setopt(curl, CURLOPT_PROXY, "");
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
 	    (long)MTA_STS_CONNECT_TIMEOUT);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)MTA_STS_FETCH_TIMEOUT);
