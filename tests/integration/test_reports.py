@@ -379,3 +379,49 @@ def test_switched_off_nothing_is_counted_or_sent():
         assert "dmarc=pass" in a.log_text()
         p = a.admin("report", "run", "--date", today)
         assert p.stdout.decode().strip() == "jobs=0 queued=0 posted=0"
+
+
+# The MTA-STS world of test_mta_sts_out (policy server, CA, receivers).
+from test_mta_sts_out import world  # noqa: E402,F401
+
+
+def test_tls_counts_of_mta_sts_deliveries(world):  # noqa: F811
+    """MTA-STS outcomes as counted for the reports: an enforced policy
+    delivered (success), an untrusted certificate (certificate-not-
+    trusted), a policy server that is down (sts-policy-fetch-error). The
+    world's domains publish no _smtp._tls record, so the run sends
+    nothing; the counts are read from the store."""
+    import sqlite3
+    from test_mta_sts_out import deferred, delivered, sender
+    from test_mta_sts_out import submit as sts_submit
+
+    today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    with sender(world) as a:
+        sts_submit(a, "bob@good.test")
+        delivered(world, "good.test")
+        sts_submit(a, "bob@rogue.test")
+        deferred(a, "rogue.test")
+        sts_submit(a, "bob@down.test")
+        delivered(world, "down.test")
+        p = a.admin("report", "run", "--date", today)
+        assert p.stdout.decode().strip() == "jobs=3 queued=0 posted=0"
+        assert "report no-rua kind=tls domain=good.test" in a.log_text()
+        db = sqlite3.connect(os.path.join(a.data_dir, "reports",
+                                          "reports.db"))
+        pols = {}
+        for dom, pol, ok, fail in db.execute(
+                "SELECT domain, policy, success, failure FROM tls_policy"):
+            pol = json.loads(pol)
+            pols[(dom, pol["policy-type"])] = (pol, ok, fail)
+        details = {(dom, res) for dom, res in db.execute(
+            "SELECT domain, result FROM tls_detail")}
+        db.close()
+        pol, ok, fail = pols[("good.test", "sts")]
+        assert (ok, fail) == (1, 0)
+        assert pol["mx-host"] == ["mx.good.test"]
+        assert "mode: enforce" in pol["policy-string"]
+        pol, ok, fail = pols[("rogue.test", "sts")]
+        assert ok == 0 and fail >= 1
+        assert ("rogue.test", "certificate-not-trusted") in details
+        assert pols[("down.test", "sts")][2] >= 1
+        assert ("down.test", "sts-policy-fetch-error") in details
