@@ -11,7 +11,10 @@ against a JSON schema written from RFC 8460 4.4
 (tests/data/tlsrpt-report.schema.json), the gzip'd XML with xmllint
 against RFC 7489 appendix C's XSD (tests/data/dmarc-rua.xsd), and the
 counts are checked. A rua in another organizational domain gets its
-report only with the authorization record of RFC 7489 7.1.
+report only with the authorization record of RFC 7489 7.1; an https: rua
+gets the same JSON POSTed (a local HTTPS sink). Also: the report of a
+DANE failure (test_dane's DNSSEC world), MTA-STS outcomes as counted
+(test_mta_sts_out's world), and the config switches that turn both off.
 """
 
 import datetime
