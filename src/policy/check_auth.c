@@ -393,6 +393,8 @@ auth_report(struct auth_check *p, enum dmarc_disposition disp)
 
 	if (pol == NULL || pol->nrua == 0)
 		return;
+	if (p->dmarc_override != DMARC_OVERRIDE_NONE)
+		ev.override = dmarc_override_str(p->dmarc_override);
 	ev.spf_aligned_pass = p->spf_res == SPF_PASS && dmarc_aligned(psl,
 	    p->from_domain, p->spf_domain, pol->aspf_strict);
 	if (p->dkim_res != NULL) {

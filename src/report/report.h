@@ -60,6 +60,9 @@ struct report_dmarc_event {
 	const char		*spf_domain;
 	const char		*spf_scope;	/* "mfrom" or "helo" */
 	const char		*spf_result;	/* RFC 7489 SPFResultType */
+	/* RFC 7489 PolicyOverrideType when the policy was not applied
+	   ("trusted_forwarder": a trusted ARC sealer), else NULL. */
+	const char		*override;
 };
 
 /* Counts one evaluation of a message whose From domain has a DMARC
@@ -101,6 +104,7 @@ struct report_tls {
 struct report_dmarc_row {
 	char		*source_ip, *disposition, *dkim_eval, *spf_eval,
 			*header_from, *envelope_from;
+	char		*reason;	/* PolicyOverrideType, "" if none */
 	char		*dkim;		/* JSON [[domain, selector, result]] */
 	char		*spf;		/* JSON [domain, scope, result] */
 	uint64_t	 count;

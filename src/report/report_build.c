@@ -197,6 +197,12 @@ report_dmarc_xml(const struct report_dmarc *d, const struct report_who *who)
 		xml_el(&b, "        ", "disposition", r->disposition);
 		xml_el(&b, "        ", "dkim", r->dkim_eval);
 		xml_el(&b, "        ", "spf", r->spf_eval);
+		if (r->reason != NULL && *r->reason != '\0') {
+			/* RFC 7489 C: PolicyOverrideReason */
+			buf_puts(&b, "        <reason>\n");
+			xml_el(&b, "          ", "type", r->reason);
+			buf_puts(&b, "        </reason>\n");
+		}
 		buf_puts(&b, "      </policy_evaluated>\n    </row>\n");
 		buf_puts(&b, "    <identifiers>\n");
 		xml_el(&b, "      ", "envelope_from", r->envelope_from);

@@ -41,8 +41,8 @@ static const char schema[] =
     " policy TEXT, PRIMARY KEY(day, domain));"
     "CREATE TABLE IF NOT EXISTS dmarc_row(day TEXT, domain TEXT, ip TEXT,"
     " disp TEXT, dkim_eval TEXT, spf_eval TEXT, hfrom TEXT, efrom TEXT,"
-    " dkim TEXT, spf TEXT, n INTEGER, PRIMARY KEY(day, domain, ip, disp,"
-    " dkim_eval, spf_eval, hfrom, efrom, dkim, spf));"
+    " reason TEXT, dkim TEXT, spf TEXT, n INTEGER, PRIMARY KEY(day, domain,"
+    " ip, disp, dkim_eval, spf_eval, hfrom, efrom, reason, dkim, spf));"
     "CREATE TABLE IF NOT EXISTS sent(kind TEXT, day TEXT, domain TEXT,"
     " PRIMARY KEY(kind, day, domain));";
 
@@ -76,15 +76,15 @@ static const struct kind_sql kinds[] = {
 	  "day=?1 AND domain=?2 AND policy=?3)",
 	  "INSERT INTO tls_detail VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
 	  "?10)" },
-	{ 'R', 10, 1,
-	  "UPDATE dmarc_row SET n=n+?11 WHERE day=?1 AND domain=?2 AND "
+	{ 'R', 11, 1,
+	  "UPDATE dmarc_row SET n=n+?12 WHERE day=?1 AND domain=?2 AND "
 	  "ip=?3 AND disp=?4 AND dkim_eval=?5 AND spf_eval=?6 AND hfrom=?7 "
-	  "AND efrom=?8 AND dkim=?9 AND spf=?10",
+	  "AND efrom=?8 AND reason=?9 AND dkim=?10 AND spf=?11",
 	  "SELECT (SELECT count(*) FROM dmarc_policy WHERE day=?1 AND "
 	  "domain=?2), (SELECT count(*) FROM dmarc_row WHERE day=?1 AND "
 	  "domain=?2)",
 	  "INSERT INTO dmarc_row VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-	  "?10, ?11)" },
+	  "?10, ?11, ?12)" },
 };
 
 /* May a new counter of kind k get a row, given the check's (x, y)? */
@@ -378,7 +378,7 @@ report_db_dmarc(struct report_db *r, const char *day, const char *domain,
 	dm->policy = col(st, 0);
 	sqlite3_finalize(st);
 	st = prep(r, "SELECT ip, disp, dkim_eval, spf_eval, hfrom, efrom, "
-	    "dkim, spf, n FROM dmarc_row WHERE day=?1 AND domain=?2 ORDER BY "
+	    "dkim, spf, n, reason FROM dmarc_row WHERE day=?1 AND domain=?2 ORDER BY "
 	    "n DESC, ip", day, domain, NULL);
 	while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
 		struct report_dmarc_row *x;
@@ -394,6 +394,7 @@ report_db_dmarc(struct report_db *r, const char *day, const char *domain,
 		x->dkim = col(st, 6);
 		x->spf = col(st, 7);
 		x->count = (uint64_t)sqlite3_column_int64(st, 8);
+		x->reason = col(st, 9);
 	}
 	sqlite3_finalize(st);
 	return 0;
@@ -458,6 +459,7 @@ report_dmarc_clear(struct report_dmarc *d)
 		free(x->source_ip), free(x->disposition), free(x->dkim_eval);
 		free(x->spf_eval), free(x->header_from);
 		free(x->envelope_from), free(x->dkim), free(x->spf);
+		free(x->reason);
 	}
 	free(d->r);
 	free(d->policy);

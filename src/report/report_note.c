@@ -353,6 +353,7 @@ report_note_dmarc(const struct report_dmarc_event *ev)
 	key_field(&k, ev->spf_aligned_pass ? "pass" : "fail", false);
 	key_field(&k, ev->header_from, false);
 	key_field(&k, ev->envelope_from, false);
+	key_field(&k, ev->override, false);
 	buf_puts(&k, dk);
 	buf_putc(&k, REPORT_SEP);
 	key_field(&k, sp, true);

@@ -133,7 +133,7 @@ test_tls_limits(void)
 
 static void
 dmarc_note(const struct dmarc_policy *pol, const char *ip, bool pass,
-    const char *disp)
+    const char *disp, const char *override)
 {
 	struct dkim_sig_result sig = { .status = pass ? DKIM_PASS : DKIM_FAIL,
 	    .domain = "e.test", .selector = "s1" };
@@ -142,7 +142,7 @@ dmarc_note(const struct dmarc_policy *pol, const char *ip, bool pass,
 	    .pol = pol, .disposition = disp, .dkim_aligned_pass = pass,
 	    .spf_aligned_pass = false, .dkim = &sig, .ndkim = 1,
 	    .spf_domain = "bounce.e.test", .spf_scope = "mfrom",
-	    .spf_result = "softfail" };
+	    .spf_result = "softfail", .override = override };
 
 	report_note_dmarc(&ev);
 }
@@ -165,16 +165,20 @@ test_dmarc(void)
 	pol->domain = xstrdup("e.test");
 	db = report_db_open(tmpdir, &err);
 	TEST_ASSERT(db != NULL);
-	dmarc_note(pol, "127.0.0.5", true, "none");
-	dmarc_note(pol, "127.0.0.5", true, "none");
-	dmarc_note(pol, "127.0.0.6", false, "reject");
+	dmarc_note(pol, "127.0.0.5", true, "none", NULL);
+	dmarc_note(pol, "127.0.0.5", true, "none", NULL);
+	dmarc_note(pol, "127.0.0.6", false, "reject", NULL);
+	/* a trusted ARC sealer's override: a row of its own, with a reason */
+	dmarc_note(pol, "127.0.0.7", false, "none", "trusted_forwarder");
 	flush(db, &dropped);
 	report_day(time(NULL), day);
 	TEST_ASSERT(report_db_dmarc(db, day, "e.test", &d) == 0);
-	TEST_ASSERT(d.nr == 2);
+	TEST_ASSERT(d.nr == 3);
 	TEST_ASSERT(d.r[0].count == 2);
 	TEST_ASSERT_STREQ(d.r[0].source_ip, "127.0.0.5");
+	TEST_ASSERT_STREQ(d.r[0].reason, "");
 	TEST_ASSERT_STREQ(d.r[1].disposition, "reject");
+	TEST_ASSERT_STREQ(d.r[2].reason, "trusted_forwarder");
 	xml = report_dmarc_xml(&d, &who);
 	TEST_ASSERT(strstr(xml, "<report_id>r&lt;&amp;&gt;</report_id>"));
 	TEST_ASSERT(strstr(xml, "<p>reject</p>"));
@@ -185,6 +189,8 @@ test_dmarc(void)
 	TEST_ASSERT(strstr(xml, "<scope>mfrom</scope>"));
 	TEST_ASSERT(strstr(xml, "<result>softfail</result>"));
 	TEST_ASSERT(strstr(xml, "<envelope_from>bounce.e.test"));
+	TEST_ASSERT(strstr(xml, "<reason>\n          <type>trusted_forwarder"
+	    "</type>\n        </reason>\n      </policy_evaluated>"));
 	TEST_ASSERT(strstr(d.policy, "\"max\":10485760"));
 	free(xml);
 	report_dmarc_clear(&d);

@@ -9,9 +9,11 @@ not seal yet) makes sets dkimpy verifies: a new chain (cv=none), a dkimpy
 chain extended (i=3, cv=pass), a broken one sealed cv=fail."""
 
 import base64
+import datetime
 import os
 import re
 import smtplib
+import sqlite3
 import subprocess
 import sys
 
@@ -59,7 +61,9 @@ def zones(keys):
                    "mx.b.test. 300 IN A 127.0.0.3"],
         # the author's domain: only its own server may send for it
         "bank.test": [txt_rr("bank.test.", "v=spf1 -all"),
-                      txt_rr("_dmarc.bank.test.", "v=DMARC1; p=reject")],
+                      txt_rr("_dmarc.bank.test.",
+                                     "v=DMARC1; p=reject; "
+                                     "rua=mailto:dmarc@bank.test")],
     }
     for name in SEALERS:
         z[name] = [txt_rr(name + ".", "v=spf1 ip4:127.0.0.1 -all"),
@@ -195,6 +199,17 @@ def test_trusted_sealer_overrides_dmarc_reject(keys):
         assert re.search(r"arc override dmarc=fail disposition=reject "
                          r"sealer=lists\.example\.org from=bank\.test",
                          b.log_text())
+        # the DMARC aggregate report says why the policy was not applied
+        # (RFC 7489 PolicyOverrideType); `report run` flushes the counts
+        today = datetime.datetime.now(
+            datetime.timezone.utc).strftime("%Y-%m-%d")
+        b.admin("report", "run", "--date", today)
+        db = sqlite3.connect(os.path.join(b.data_dir, "reports",
+                                          "reports.db"))
+        rows = db.execute("SELECT disp, reason, n FROM dmarc_row WHERE "
+                          "domain = 'bank.test'").fetchall()
+        db.close()
+        assert rows == [("none", "trusted_forwarder", 1)], rows
 
 
 def test_untrusted_sealer_does_not_override(keys):
