@@ -124,6 +124,8 @@ route_prepare(struct mta_route *r)
 		mm->wire = it->d->wire;
 		mm->eightbit = qm->eightbit || it->d->eightbit;
 		mm->smtputf8 = qm->smtputf8;
+		mm->requiretls = qm->requiretls;
+		mm->tls_optional = qm->tls_optional;
 		mm->rcpt_result = xcalloc((size_t)it->n, sizeof(int));
 		mm->rcpt_text = xcalloc((size_t)it->n, sizeof(char *));
 	}

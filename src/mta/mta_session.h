@@ -18,7 +18,8 @@
  *
  * Messages the peer cannot take are refused locally, with a permanent
  * result and no command sent: larger than the peer's SIZE (5.3.4),
- * SMTPUTF8 needed but not offered (5.6.7). 8-bit content for a peer
+ * SMTPUTF8 needed but not offered (5.6.7), REQUIRETLS without verified
+ * TLS (5.7.10) or not offered by the peer (5.7.30). 8-bit content for a peer
  * without 8BITMIME is converted to 7-bit while it is sent (mta_7bit.h,
  * no BODY= nor SIZE=); when that turns out impossible (8-bit in a
  * header) the connection ends without the end marker and the accepted
@@ -92,6 +93,11 @@ struct mta_msg {
 	   refused locally with 5.7.10 (no verified TLS) or 5.7.30 (the
 	   peer does not offer REQUIRETLS). */
 	bool		  requiretls;
+	/* RFC 8689 3: the message said "TLS-Required: No" (and had no
+	   REQUIRETLS): the destination's DANE/MTA-STS policy may be relaxed
+	   to opportunistic TLS for it. Read by the route's policy code,
+	   not by the session. */
+	bool		  tls_optional;
 
 	/*
 	 * Results, nrcpt entries each, allocated (zeroed) by the caller and
