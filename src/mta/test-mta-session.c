@@ -852,6 +852,45 @@ test_bad_addresses(void)
 	fake_free(f);
 }
 
+/* RFC 8689: without TLS verified by DANE or MTA-STS a REQUIRETLS message
+ * is refused locally (5.7.10, no command sent for it, even to a peer that
+ * offers REQUIRETLS); the batch's other messages still go. */
+static void
+test_requiretls_unverified(void)
+{
+	static const struct step steps[] = {
+		GREET,
+		{ "EHLO mx.a.test", "250-mx.b.test\r\n250 REQUIRETLS\r\n" },
+		{ "MAIL FROM:<a@a.test>\r\n", "250 ok\r\n" },
+		{ "RCPT TO:<ok@b.test>\r\n", "250 ok\r\n" },
+		{ "DATA", "354 go\r\n" },
+		{ ".", "250 ok\r\n" },
+		QUIT, END,
+	};
+	struct fake *f = fake_start(steps);
+	struct mta_session_params p;
+	struct tmsg t[2];
+	struct mta_msg *msgs[2] = { &t[0].m, &t[1].m };
+	struct result r;
+
+	tmsg_init(&t[0], "a@a.test", "x\n", "secret@b.test", NULL);
+	t[0].m.requiretls = true;
+	tmsg_init(&t[1], "a@a.test", "x\n", "ok@b.test", NULL);
+	default_params(&p, f->port);
+	run(&p, msgs, 2, f, &r);
+	TEST_ASSERT(r.called && r.status == MTA_OK);
+	TEST_ASSERT(f->error[0] == '\0');
+	TEST_ASSERT(r.caps & SMTP_CAP_REQUIRETLS);
+	TEST_ASSERT(t[0].result[0] == MTA_RCPT_PERM);
+	TEST_ASSERT(starts(t[0].text[0], "5.7.10 "));
+	TEST_ASSERT(t[1].result[0] == MTA_RCPT_OK);
+	TEST_ASSERT(strstr(buf_cstr(&f->transcript), "secret") == NULL);
+	free(r.text);
+	tmsg_free(&t[0]);
+	tmsg_free(&t[1]);
+	fake_free(f);
+}
+
 static void
 test_starttls(void)
 {
@@ -1117,6 +1156,7 @@ main(void)
 	TEST_RUN(test_cut_off);
 	TEST_RUN(test_data_refused_and_no_rcpt_354);
 	TEST_RUN(test_bad_addresses);
+	TEST_RUN(test_requiretls_unverified);
 	TEST_RUN(test_starttls);
 	TEST_RUN(test_large_message);
 	TEST_RUN(test_file_message);
