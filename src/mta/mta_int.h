@@ -16,6 +16,9 @@ struct loop;
 struct dns_resolver;
 struct dns_mx_result;
 struct dns_request;
+struct mta_sts_held;
+struct mta_sts_request;
+struct mta_tls_policy;
 
 /* One queued message being delivered. */
 struct mta_delivery {
@@ -60,6 +63,13 @@ struct mta_route {
 	struct dns_request	*dns;		/* look-up in progress */
 	struct mta_msg		**msgs;		/* the items' mm, for the session */
 	char			*relay_host;	/* "[relay]": its host part */
+	/* TLS policy (mta_tls_policy.h). The MTA-STS look-up runs beside
+	   the MX look-up; the route goes on when both answered. */
+	struct mta_sts_request	*sts_req;	/* look-up in progress */
+	struct mta_sts_held	*sts;		/* the domain's policy, or NULL */
+	bool			 mx_waiting;	/* MX answer not yet in */
+	struct mta_tls_policy	*pol;		/* of hosts[pol_for - 1] */
+	int			 pol_for;	/* host_i + 1; 0: none yet */
 	struct mta_route	*next;		/* waiting or running list */
 };
 

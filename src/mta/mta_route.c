@@ -8,6 +8,7 @@
  * classes steer what happens (2xx sent, 4xx deferred, 5xx failed).
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@
 #include "dns/dns.h"
 #include "mta/mta_engine.h"
 #include "mta/mta_int.h"
+#include "mta/mta_sts.h"
+#include "mta/mta_tls_policy.h"
 #include "server/server.h"
 #include "server/state.h"
 #include "util/log.h"
@@ -90,6 +93,9 @@ mta_route_free(struct mta_route *r)
 	free(r->msgs);
 	if (r->mx)
 		dns_mx_result_free(r->mx);
+	mta_sts_cancel(&r->sts_req);
+	mta_sts_held_free(&r->sts);
+	mta_tls_policy_free(&r->pol);
 	free(r->last_error);
 	free(r->relay_host);
 	free(r->key);
@@ -216,7 +222,8 @@ route_session_done(struct mta_session *s, int status, const char *text,
 	r->last_error = xstrdup(text ? text : "connection failed");
 	log_info("- mta attempt-failed dest=%s relay=%s status=%d (%s)",
 	    r->key, relay, status, r->last_error);
-	if (text && strstr(text, "TLS handshake failed") && !r->no_tls) {
+	if (text && strstr(text, "TLS handshake failed") && !r->no_tls &&
+	    !mta_tls_policy_requires_tls(r->pol)) {
 		r->no_tls = true;	/* opportunistic: try again in clear */
 		route_try_next(r);
 		return;
@@ -224,6 +231,151 @@ route_session_done(struct mta_session *s, int status, const char *text,
 	r->no_tls = false;
 	r->addr_i++;
 	route_try_next(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* The TLS policy of each MX host (mta_tls_policy.h) */
+
+enum pol_step { POL_READY, POL_WAIT, POL_SKIP };
+
+/* A host the policy forbids: its error (a 4.7.x text) becomes the
+   route's last error and the next host is tried. */
+static void
+route_host_refused(struct mta_route *r, const char *text)
+{
+	free(r->last_error);
+	r->last_error = xstrdup(text);
+	log_info("- mta tls-policy-failed dest=%s host=%s (%s)", r->key,
+	    r->mx->hosts[r->host_i].name, text);
+}
+
+/* MTA-STS (or no policy) for hosts[host_i], once DANE does not apply. */
+static enum pol_step
+route_sts_policy(struct mta_route *r)
+{
+	struct conf *c = mta_conf();
+	const struct dns_mx_host *h = &r->mx->hosts[r->host_i];
+	enum mta_tls_mode mode = MTA_TLS_OPPORTUNISTIC;
+	bool listed = false;
+	char *t;
+
+	if (r->sts != NULL) {
+		listed = mta_sts_policy_mx_ok(&r->sts->policy, h->name);
+		mode = r->sts->policy.mode == MTA_STS_ENFORCE ?
+		    MTA_TLS_STS_ENFORCE : MTA_TLS_STS_TESTING;
+	}
+	r->pol = mta_tls_policy_new(mode, r->key, h->name, c->tls_ca_file);
+	r->pol->sts = r->sts;
+	r->pol->mx_listed = listed;
+	if (mode == MTA_TLS_STS_ENFORCE && !listed) {
+		/* RFC 8461 4.1: only listed MX hosts, none other. */
+		t = xasprintf("4.7.5 MX host %s is not listed in the MTA-STS "
+		    "policy of %s", h->name, r->key);
+		mta_tls_policy_note(r->pol, TLSRPT_VALIDATION_FAILURE, NULL,
+		    NULL, NULL, "mx not listed in the policy");
+		route_host_refused(r, t);
+		free(t);
+		mta_tls_policy_free(&r->pol);
+		return POL_SKIP;
+	}
+	r->pol_for = r->host_i + 1;
+	return POL_READY;
+}
+
+static void route_try_next(struct mta_route *r);
+
+/* The TLSA answer of hosts[host_i] (RFC 7672 2.2). */
+static void
+route_tlsa_done(enum dns_status st, enum dns_sec sec, int n,
+    const unsigned char *const *rr, const size_t *len, void *arg)
+{
+	struct mta_route *r = arg;
+	const struct dns_mx_host *h = &r->mx->hosts[r->host_i];
+	struct conf *c = mta_conf();
+	char *t;
+
+	r->dns = NULL;
+	if (sec == DNS_SEC_BOGUS || st == DNS_TEMPFAIL) {
+		/* 2.2: a secure zone whose TLSA answer cannot be had or
+		   trusted: the host is unusable, never tried in clear. */
+		r->pol = mta_tls_policy_new(MTA_TLS_DANE, r->key, h->name,
+		    c->tls_ca_file);
+		if (sec == DNS_SEC_BOGUS)
+			mta_tls_policy_note(r->pol, TLSRPT_DNSSEC_INVALID,
+			    NULL, NULL, NULL, "TLSA answer bogus");
+		mta_tls_policy_free(&r->pol);
+		t = xasprintf("4.7.5 TLSA look-up for %s %s", h->name,
+		    sec == DNS_SEC_BOGUS ? "failed DNSSEC validation "
+		    "(dnssec-invalid)" : "failed temporarily");
+		route_host_refused(r, t);
+		free(t);
+		r->host_i++;
+		r->addr_i = 0;
+		route_try_next(r);
+		return;
+	}
+	if (st == DNS_OK && sec == DNS_SEC_SECURE) {
+		r->pol = mta_tls_policy_new(MTA_TLS_DANE, r->key, h->name,
+		    c->tls_ca_file);
+		for (int i = 0; i < n; i++)
+			mta_tls_policy_add_tlsa(r->pol, rr[i], len[i]);
+		if (r->pol->ntlsa > 0) {
+			log_info("- mta dane dest=%s host=%s tlsa=%zu", r->key,
+			    h->name, r->pol->ntlsa);
+			r->pol_for = r->host_i + 1;
+			route_try_next(r);
+			return;
+		}
+		mta_tls_policy_free(&r->pol);	/* none usable: 2.2 */
+	}
+	if (route_sts_policy(r) == POL_SKIP) {
+		r->host_i++;
+		r->addr_i = 0;
+	}
+	route_try_next(r);
+}
+
+/*
+ * Sets r->pol for hosts[host_i]: no policy for the relay host; DANE when
+ * the MX and address answers are DNSSEC-secure and the TLSA look-up
+ * (started here: POL_WAIT, route_tlsa_done goes on) finds usable
+ * records; else the domain's MTA-STS policy, or opportunistic TLS.
+ */
+static enum pol_step
+route_host_policy(struct mta_route *r)
+{
+	struct conf *c = mta_conf();
+	const struct dns_mx_host *h = &r->mx->hosts[r->host_i];
+	char *name;
+
+	mta_tls_policy_free(&r->pol);
+	r->pol_for = 0;
+	if (r->relay_host != NULL) {
+		r->pol_for = r->host_i + 1;
+		return POL_READY;
+	}
+	if (c->dane && r->mx->sec == DNS_SEC_SECURE &&
+	    h->addr_sec == DNS_SEC_SECURE) {
+		name = xasprintf("_25._tcp.%s", h->name);
+		r->dns = dns_resolve_tlsa(mta_resolver(), name,
+		    route_tlsa_done, r);
+		free(name);
+		return POL_WAIT;
+	}
+	return route_sts_policy(r);
+}
+
+/* The route's last text as a deferral: one already carrying an enhanced
+   status (a policy's 4.7.x) is kept as it is. */
+static char *
+route_final_text(const struct mta_route *r)
+{
+	const char *e = r->last_error;
+
+	if (e && isdigit((unsigned char)e[0]) && e[1] == '.' &&
+	    isdigit((unsigned char)e[2]))
+		return xstrdup(e);
+	return xasprintf("4.4.1 %s", e ? e : "no host could be reached");
 }
 
 static void
@@ -234,17 +386,31 @@ route_try_next(struct mta_route *r)
 	struct sockaddr_storage bind_ss;
 	socklen_t bind_len = 0;
 
-	while (r->host_i < r->mx->nhosts &&
-	    r->addr_i >= r->mx->hosts[r->host_i].naddr) {
-		r->host_i++;
-		r->addr_i = 0;
-	}
-	if (r->host_i >= r->mx->nhosts || mta_stopping()) {
-		char *t = xasprintf("4.4.1 %s", r->last_error ?
-		    r->last_error : "no host could be reached");
-		route_done(r, QUEUE_RCPT_DEFERRED, t, NULL);
-		free(t);
-		return;
+	for (;;) {
+		while (r->host_i < r->mx->nhosts &&
+		    r->addr_i >= r->mx->hosts[r->host_i].naddr) {
+			r->host_i++;
+			r->addr_i = 0;
+		}
+		if (r->host_i >= r->mx->nhosts || mta_stopping()) {
+			char *t = route_final_text(r);
+			route_done(r, QUEUE_RCPT_DEFERRED, t, NULL);
+			free(t);
+			return;
+		}
+		if (r->pol_for == r->host_i + 1)
+			break;
+		switch (route_host_policy(r)) {
+		case POL_READY:
+			break;
+		case POL_WAIT:
+			return;
+		case POL_SKIP:
+			r->host_i++;
+			r->addr_i = 0;
+			continue;
+		}
+		break;
 	}
 	memset(&p, 0, sizeof(p));
 	p.loop = mta_loop();
@@ -281,6 +447,8 @@ route_try_next(struct mta_route *r)
 	p.command_timeout = 300;
 	p.data_timeout = 600;
 	p.no_tls = r->no_tls;
+	p.tls_policy = r->pol;
+	p.tls_required = mta_tls_policy_requires_tls(r->pol);
 	if (r->msgs == NULL) {
 		r->msgs = xcalloc((size_t)r->nitems, sizeof(*r->msgs));
 		for (int i = 0; i < r->nitems; i++)
@@ -290,15 +458,13 @@ route_try_next(struct mta_route *r)
 	    r);
 }
 
-/* The DNS answer for a domain's MX (or the implicit MX). */
+/* Both the MX and the MTA-STS answers are in. */
 static void
-route_mx_done(struct dns_mx_result *res, void *arg)
+route_resolved(struct mta_route *r)
 {
-	struct mta_route *r = arg;
+	struct dns_mx_result *res = r->mx;
 	char *t;
 
-	r->dns = NULL;
-	r->mx = res;
 	switch (res->status) {
 	case DNS_OK:
 		route_try_next(r);
@@ -324,6 +490,41 @@ route_mx_done(struct dns_mx_result *res, void *arg)
 		break;
 	}
 	free(t);
+}
+
+/* The DNS answer for a domain's MX (or the implicit MX). */
+static void
+route_mx_done(struct dns_mx_result *res, void *arg)
+{
+	struct mta_route *r = arg;
+
+	r->dns = NULL;
+	r->mx = res;
+	r->mx_waiting = false;
+	if (r->sts_req == NULL)
+		route_resolved(r);
+}
+
+/* The domain's MTA-STS answer (mta_sts.h): kept for the route's life. */
+static void
+route_sts_done(const struct mta_sts_answer *a, void *arg)
+{
+	struct mta_route *r = arg;
+
+	r->sts_req = NULL;
+	if (a->policy != NULL && a->policy->mode != MTA_STS_NONE) {
+		r->sts = mta_sts_held_copy(a);
+		log_info("- mta sts-policy dest=%s mode=%s mx=%zu", r->key,
+		    mta_sts_mode_name(a->policy->mode), a->policy->n_mx);
+	}
+	if (a->failure != TLSRPT_SUCCESS) {
+		log_info("- mta sts-policy-failed dest=%s result=%s (%s)",
+		    r->key, tlsrpt_result_name(a->failure),
+		    a->failure_text ? a->failure_text : "");
+		mta_tls_policy_note_sts_failure(r->key, a);
+	}
+	if (!r->mx_waiting)
+		route_resolved(r);
 }
 
 /* The relay host's addresses become a one-host "MX" list. */
@@ -414,6 +615,12 @@ route_begin(struct mta_route *r)
 		    route_relay_done, r);
 		return;
 	}
+	/* The MTA-STS look-up runs beside the MX look-up; route_resolved
+	   runs when both answered. */
+	r->mx_waiting = true;
+	if (c->mta_sts)
+		r->sts_req = mta_sts_lookup(mta_loop(), mta_resolver(), r->key,
+		    route_sts_done, r);
 	r->dns = dns_resolve_mx(mta_resolver(), r->key, route_mx_done, r);
 }
 
@@ -463,6 +670,7 @@ mta_route_abort_all(void)
 			mta_session_abort(&r->sess);
 		if (r->dns)
 			dns_cancel(&r->dns);
+		mta_sts_cancel(&r->sts_req);
 		route_settle(r, QUEUE_RCPT_NONE, NULL, NULL);
 		mta_route_finished(r);
 	}

@@ -662,7 +662,7 @@ test_conn_failures(void)
 	check_conn_failure(garbage, MTA_CONN_TEMP, "protocol error from host "
 	    "mx.b.test[127.0.0.1]: reply without a valid code", false, &ok);
 	TEST_ASSERT(ok);
-	check_conn_failure(notls, MTA_CONN_TEMP, "TLS is required, but host "
+	check_conn_failure(notls, MTA_CONN_TEMP, "4.7.5 TLS is required, but host "
 	    "mx.b.test[127.0.0.1] does not offer STARTTLS", true, &ok);
 	TEST_ASSERT(ok);
 }

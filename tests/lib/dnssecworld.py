@@ -10,6 +10,11 @@ binaries are used; the packaged service is not started).
         w.addr       # "127.0.0.1:PORT", for tem's dns_server
         w.anchor     # the DS of "test.", for dns_trust_anchor_file
 
+A test may add records: DnssecWorld(extra=[...]) to test. (signed),
+extra_insecure=[...] to insecure.test., and tamper=[(regex, repl)]
+applied to the signed zone text after signing (each must match once), to
+make chosen records bogus.
+
 The world:
   test.                 signed, its key is the trust anchor: secure
     www, mx             A 127.0.0.1
@@ -68,8 +73,11 @@ class DnssecWorld(DnsServer):
     CONF_NAME = "nsd.conf"
     READY_NAME = "www.test"
 
-    def __init__(self):
+    def __init__(self, extra=(), extra_insecure=(), tamper=()):
         super().__init__({})
+        self.extra = list(extra)
+        self.extra_insecure = list(extra_insecure)
+        self.tamper = list(tamper)
 
     @property
     def anchor(self):
@@ -85,7 +93,7 @@ class DnssecWorld(DnsServer):
         key = _run(["ldns-keygen", "-a", "ECDSAP256SHA256", "-k", "test."],
                    d)
         with open(os.path.join(d, "test.zone"), "w") as f:
-            f.write(TEST_ZONE)
+            f.write(TEST_ZONE + "".join(r + "\n" for r in self.extra))
         _run(["ldns-signzone", "-f", "test.zone.signed", "test.zone", key],
              d)
         shutil.copy(os.path.join(d, key + ".ds"), self.anchor)
@@ -96,10 +104,15 @@ class DnssecWorld(DnsServer):
         text, n = re.subn(r"^(bad\.test\.\s+\d+\s+IN\s+MX\s+)10 ",
                           r"\g<1>20 ", text, flags=re.M)
         assert n == 1, "bad.test. MX not found in the signed zone"
+        for pattern, repl in self.tamper:
+            text, n = re.subn(pattern, repl, text, flags=re.M)
+            assert n == 1, "%r matched %d times in the signed zone" % (
+                pattern, n)
         with open(path, "w") as f:
             f.write(text)
         with open(os.path.join(d, "insecure.zone"), "w") as f:
-            f.write(INSECURE_ZONE)
+            f.write(INSECURE_ZONE +
+                    "".join(r + "\n" for r in self.extra_insecure))
 
     def config(self):
         d = self.dir
