@@ -335,8 +335,22 @@ route_tlsa_done(enum dns_status st, enum dns_sec sec, int n,
 	route_try_next(r);
 }
 
+/* RFC 8689 3: every message of the route said "TLS-Required: No": the
+   destination's DANE and MTA-STS policies are not applied, the messages
+   go as with opportunistic TLS. (A batch where only some say so keeps the
+   policy: the others must not lose it.) */
+static bool
+route_tls_optional(const struct mta_route *r)
+{
+	for (int i = 0; i < r->nitems; i++)
+		if (!r->items[i].mm.tls_optional)
+			return false;
+	return r->nitems > 0;
+}
+
 /*
- * Sets r->pol for hosts[host_i]: no policy for the relay host; DANE when
+ * Sets r->pol for hosts[host_i]: no policy for the relay host, nor for a
+ * route whose messages all said "TLS-Required: No"; DANE when
  * the MX and address answers are DNSSEC-secure and the TLSA look-up
  * (started here: POL_WAIT, route_tlsa_done goes on) finds usable
  * records; else the domain's MTA-STS policy, or opportunistic TLS.
@@ -351,6 +365,12 @@ route_host_policy(struct mta_route *r)
 	mta_tls_policy_free(&r->pol);
 	r->pol_for = 0;
 	if (r->relay_host != NULL) {
+		r->pol_for = r->host_i + 1;
+		return POL_READY;
+	}
+	if (route_tls_optional(r)) {
+		log_info("- mta tls-required-no dest=%s host=%s", r->key,
+		    h->name);
 		r->pol_for = r->host_i + 1;
 		return POL_READY;
 	}

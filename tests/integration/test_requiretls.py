@@ -3,10 +3,13 @@
 verified by DANE or MTA-STS: toward a peer with opportunistic TLS only
 the message bounces at once with 5.7.10 (the report carries the header
 only), and the peer gets nothing. "TLS-Required: No" is stored as a
-queue flag.
+queue flag, and lets a message through a DANE policy that would defer
+it. Over DANE-verified TLS a REQUIRETLS message is delivered and the
+receiver records the flag.
 
 Hosts and DNS as in test_delivery.py: tem A (sender) submits, tem B on
-127.0.0.3 receives for b.test over opportunistic STARTTLS.
+127.0.0.3 receives for b.test over opportunistic STARTTLS. The DANE case
+uses test_dane.py's signed world and certificates.
 """
 
 import os
@@ -19,6 +22,9 @@ from dsnreader import parse_dsn  # noqa: E402
 from temserver import (SMTPConn, insecure_tls_context,  # noqa: E402
                        shared_port, wait_for)
 from test_delivery import ALICE, BOB, receiver_tem, sender_tem, zones  # noqa: E402,E501
+from dnssecworld import DnssecWorld  # noqa: E402
+from temserver import TemServer  # noqa: E402
+import test_dane  # noqa: E402
 
 MSG = ("From: Alice <alice@a.test>\r\nTo: %s\r\nSubject: secret plans\r\n"
        "Message-ID: <rt1@a.test>\r\n%s\r\nthe body stays home\r\n")
@@ -115,3 +121,60 @@ def test_unverified_tls_bounces_at_once_with_5_7_10():
         # a message without REQUIRETLS still goes (opportunistic TLS)
         submit(a, BOB[0], requiretls=False)
         wait_for(lambda: b.maildir_messages(BOB[0]), what="delivery")
+
+
+def dane_receiver(certs, world, port):
+    """tem on 127.0.0.2 as mx-ee.test (DANE-EE matches its key), taking
+    ee.test; keep@ee.test forwards to hold.test, whose MX never answers,
+    so a message it got stays in its queue for the test to read."""
+    chain, key = certs.leaf("mx-ee.test")
+    return TemServer(users={"bob@ee.test": "bob-secret-1"},
+                     domains=("ee.test",), hostname="mx-ee.test",
+                     fixture_cert=False, listen_addr="127.0.0.2",
+                     smtp_port=port,
+                     aliases={"keep@ee.test": "x@hold.test"},
+                     extra_conf={"tls_cert_file": chain,
+                                 "tls_key_file": key,
+                                 "dns_server": world.addr,
+                                 "dns_trust_anchor_file": world.anchor,
+                                 "outbound_port": str(port)})
+
+
+def test_requiretls_over_dane(tmp_path):
+    port = shared_port()
+    certs = test_dane.Certs(str(tmp_path))
+    recs = test_dane.world_records(certs) + [
+        "hold IN MX 10 mx-hold.test.", "mx-hold IN A 127.0.0.9"]
+    with DnssecWorld(extra=recs, extra_insecure=test_dane.INSECURE) as w, \
+            dane_receiver(certs, w, port) as r_ee, \
+            test_dane.receiver(certs, "wrong", 4, port,
+                               ("wrong.test", "w.insecure.test")) as r_wrong, \
+            test_dane.sender(w, port, queue_retry_base="1s") as a:
+        # DANE-verified TLS to a peer offering REQUIRETLS: delivered,
+        # and the receiver keeps the flag for its own relaying
+        submit(a, "keep@ee.test")
+        line = wait_for(lambda: r_ee.admin("queue", "list").stdout.decode(),
+                        what="the message queued by the receiver")
+        assert "to=<x@hold.test>" in line and " requiretls" in line, line
+        assert any("host=mx-ee.test[127.0.0.2]" in l and "verified=yes" in l
+                   for l in a.log_text().splitlines())
+        a.wait_queue_empty()
+        submit(a, "bob@ee.test")
+        wait_for(lambda: r_ee.maildir_messages("bob@ee.test"),
+                 what="REQUIRETLS delivery over DANE")
+
+        # an insecure MX: TLS but not verified, so 5.7.10 at once
+        submit(a, "bob@w.insecure.test")
+        dsn = wait_for(lambda: a.maildir_messages(ALICE[0]), what="bounce")
+        r = parse_dsn(dsn[0]).recipient("bob@w.insecure.test")
+        assert (r["action"], r["status"]) == ("failed", "5.7.10"), r
+        assert r_wrong.maildir_messages("bob@w.insecure.test") == []
+
+        # TLS-Required: No gets past a TLSA record that matches nothing
+        # (delivered with opportunistic TLS instead of deferred)
+        submit(a, "bob@wrong.test", requiretls=False,
+               extra_header="TLS-Required: No\r\n")
+        wait_for(lambda: r_wrong.maildir_messages("bob@wrong.test"),
+                 what="delivery despite the DANE policy")
+        assert "mta tls-required-no dest=wrong.test host=mx-wrong.test" \
+            in a.log_text()
