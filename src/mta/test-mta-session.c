@@ -31,10 +31,13 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "mta/mta_data.h"
 #include "mta/mta_session.h"
+#include "mta/mta_tls_policy.h"
 #include "mta/smtp_reply.h"
 #include "queue/queue.h"
 #include "util/buf.h"
@@ -891,6 +894,87 @@ test_requiretls_unverified(void)
 	fake_free(f);
 }
 
+/* A DANE-EE policy (3 1 1) matching CERT's key: the session verifies. */
+static void
+cert_policy(struct mta_tls_policy *pol)
+{
+	unsigned char rd[3 + EVP_MAX_MD_SIZE], *der = NULL;
+	unsigned int mdlen = 0;
+	FILE *fp = fopen(CERT, "r");
+	X509 *x = fp ? PEM_read_X509(fp, NULL, NULL, NULL) : NULL;
+	int n = x ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der) : -1;
+
+	if (fp)
+		fclose(fp);
+	TEST_ASSERT(n > 0);
+	rd[0] = 3, rd[1] = 1, rd[2] = 1;
+	EVP_Digest(der, (size_t)n, rd + 3, &mdlen, EVP_sha256(), NULL);
+	TEST_ASSERT(mta_tls_policy_add_tlsa(pol, rd, 3 + mdlen));
+	OPENSSL_free(der);
+	X509_free(x);
+}
+
+/* RFC 8689 4.2.1 over verified TLS: REQUIRETLS on MAIL FROM when the
+ * peer offers it after STARTTLS, else refused locally with 5.7.30. */
+static void
+test_requiretls_verified(void)
+{
+	static const struct step offered[] = {
+		GREET,
+		{ "EHLO", "250-mx.b.test\r\n250 STARTTLS\r\n" },
+		{ "STARTTLS\r\n", "TLS" },
+		{ "EHLO mx.a.test\r\n", "250-mx.b.test\r\n250 REQUIRETLS\r\n" },
+		{ "MAIL FROM:<a@a.test> REQUIRETLS\r\n", "250 ok\r\n" },
+		{ "RCPT TO:<y@b.test>\r\n", "250 ok\r\n" },
+		{ "DATA", "354 go\r\n" },
+		{ ".", "250 ok\r\n" },
+		QUIT, END,
+	};
+	static const struct step not_offered[] = {
+		GREET,
+		{ "EHLO", "250-mx.b.test\r\n250 STARTTLS\r\n" },
+		{ "STARTTLS\r\n", "TLS" },
+		{ "EHLO mx.a.test\r\n", "250 mx.b.test\r\n" },
+		QUIT, END,
+	};
+	struct mta_tls_policy *pol;
+	struct fake *f;
+	struct mta_session_params p;
+	struct tmsg t;
+	struct mta_msg *msgs[1] = { &t.m };
+	struct result r;
+
+	if (server_ctx == NULL) {
+		fprintf(stderr, "  no %s: run from the repository root\n",
+		    CERT);
+		TEST_ASSERT(server_ctx != NULL);
+		return;
+	}
+	pol = mta_tls_policy_new(MTA_TLS_DANE, "b.test", "mx.b.test", NULL);
+	cert_policy(pol);
+	for (int i = 0; i < 2; i++) {
+		f = fake_start(i == 0 ? offered : not_offered);
+		tmsg_init(&t, "a@a.test", "x\n", "y@b.test", NULL);
+		t.m.requiretls = true;
+		default_params(&p, f->port);
+		p.tls_policy = pol;
+		p.tls_required = true;
+		run(&p, msgs, 1, f, &r);
+		TEST_ASSERT(r.called && r.status == MTA_OK && r.tls);
+		TEST_ASSERT(f->error[0] == '\0');
+		if (i == 0)
+			TEST_ASSERT(t.result[0] == MTA_RCPT_OK);
+		else {
+			TEST_ASSERT(t.result[0] == MTA_RCPT_PERM);
+			TEST_ASSERT(starts(t.text[0], "5.7.30 "));
+		}
+		free(r.text);
+		tmsg_free(&t);
+		fake_free(f);
+	}
+	mta_tls_policy_free(&pol);
+}
+
 static void
 test_starttls(void)
 {
@@ -1158,6 +1242,7 @@ main(void)
 	TEST_RUN(test_bad_addresses);
 	TEST_RUN(test_requiretls_unverified);
 	TEST_RUN(test_starttls);
+	TEST_RUN(test_requiretls_verified);
 	TEST_RUN(test_large_message);
 	TEST_RUN(test_file_message);
 	worker_pool_stop();
