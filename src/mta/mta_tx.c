@@ -214,7 +214,7 @@ mta_start_message(struct mta_session *s)
 }
 
 /* The next message to try, RSET first when a transaction is open; QUIT
-   after the last. */
+   (or idle, mta_batch_end) after the last. */
 void
 mta_next_message(struct mta_session *s)
 {
@@ -231,7 +231,7 @@ mta_next_message(struct mta_session *s)
 			break;
 	}
 	if (s->cur >= s->nmsgs) {
-		mta_quit(s, MTA_OK, "");
+		mta_batch_end(s);
 		return;
 	}
 	mta_start_message(s);

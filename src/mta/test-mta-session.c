@@ -975,6 +975,119 @@ test_requiretls_verified(void)
 	mta_tls_policy_free(&pol);
 }
 
+/* Runs the loop until r is called back (or 15 s). */
+static void
+wait_done(struct result *r)
+{
+	struct loop_timer *t = loop_timer_new(loop, deadline_cb, NULL);
+
+	loop_timer_add(t, 15000);
+	if (!r->called)
+		loop_run(loop);
+	loop_timer_free(&t);
+}
+
+/* p.reuse: the batch ends idle (done() with the session kept), the next
+ * batch goes after an RSET probe, the end is a QUIT; a probe answered
+ * 421 ends the session as the connection's failure, message untouched. */
+static void
+test_reuse(void)
+{
+	static const struct step steps[] = {
+		GREET, EHLO_PLAIN,
+		{ "MAIL FROM:<a@a.test>\r\n", "250 ok\r\n" },
+		{ "RCPT TO:<y@b.test>\r\n", "250 ok\r\n" },
+		{ "DATA", "354 go\r\n" },
+		{ ".", "250 ok\r\n" },
+		{ "RSET\r\n", "250 ok\r\n" },
+		{ "MAIL FROM:<a@a.test>\r\n", "250 ok\r\n" },
+		{ "RCPT TO:<z@b.test>\r\n", "250 ok\r\n" },
+		{ "DATA", "354 go\r\n" },
+		{ ".", "250 ok\r\n" },
+		{ "RSET\r\n", "421 4.4.2 idle too long\r\n" },
+		QUIT, END,
+	};
+	struct fake *f = fake_start(steps);
+	struct mta_session_params p;
+	struct mta_session *s;
+	struct tmsg t[3];
+	struct mta_msg *m0[1] = { &t[0].m }, *m1[1] = { &t[1].m },
+	    *m2[1] = { &t[2].m };
+	struct result r[3];
+
+	memset(r, 0, sizeof(r));
+	tmsg_init(&t[0], "a@a.test", "x\n", "y@b.test", NULL);
+	tmsg_init(&t[1], "a@a.test", "x\n", "z@b.test", NULL);
+	tmsg_init(&t[2], "a@a.test", "x\n", "w@b.test", NULL);
+	default_params(&p, f->port);
+	p.reuse = true;
+	s = mta_session_start(&p, m0, 1, done_cb, &r[0]);
+	wait_done(&r[0]);
+	TEST_ASSERT(r[0].called && r[0].status == MTA_OK);
+	TEST_ASSERT(t[0].result[0] == MTA_RCPT_OK);
+	TEST_ASSERT(mta_session_idle(s));
+	TEST_ASSERT(mta_session_continue(s, m1, 1, done_cb, &r[1]));
+	wait_done(&r[1]);
+	TEST_ASSERT(r[1].called && r[1].status == MTA_OK);
+	TEST_ASSERT(t[1].result[0] == MTA_RCPT_OK);
+	TEST_ASSERT(mta_session_idle(s));
+	TEST_ASSERT(mta_session_continue(s, m2, 1, done_cb, &r[2]));
+	wait_done(&r[2]);
+	TEST_ASSERT(r[2].called && r[2].status == MTA_CONN_TEMP);
+	TEST_ASSERT(t[2].result[0] == MTA_RCPT_UNTOUCHED);
+	TEST_ASSERT(strstr(r[2].text, "421 4.4.2") != NULL);
+	shutdown(f->lfd, SHUT_RDWR);
+	pthread_join(f->th, NULL);
+	close(f->lfd);
+	TEST_ASSERT(f->error[0] == '\0');
+	for (int i = 0; i < 3; i++) {
+		free(r[i].text);
+		tmsg_free(&t[i]);
+	}
+	fake_free(f);
+}
+
+/* An idle session nobody takes ends with QUIT through mta_session_close;
+ * one whose peer closed meanwhile is no longer idle. */
+static void
+test_reuse_close(void)
+{
+	static const struct step steps[] = {
+		GREET, EHLO_PLAIN,
+		{ "MAIL FROM:<a@a.test>\r\n", "250 ok\r\n" },
+		{ "RCPT TO:<y@b.test>\r\n", "250 ok\r\n" },
+		{ "DATA", "354 go\r\n" },
+		{ ".", "250 ok\r\n" },
+		QUIT, END,
+	};
+	struct fake *f = fake_start(steps);
+	struct mta_session_params p;
+	struct mta_session *s;
+	struct tmsg t;
+	struct mta_msg *m0[1] = { &t.m };
+	struct result r[2];
+
+	memset(r, 0, sizeof(r));
+	tmsg_init(&t, "a@a.test", "x\n", "y@b.test", NULL);
+	default_params(&p, f->port);
+	p.reuse = true;
+	s = mta_session_start(&p, m0, 1, done_cb, &r[0]);
+	wait_done(&r[0]);
+	TEST_ASSERT(r[0].called && mta_session_idle(s));
+	mta_session_close(s, done_cb, &r[1]);
+	wait_done(&r[1]);
+	TEST_ASSERT(r[1].called && r[1].status == MTA_OK);
+	shutdown(f->lfd, SHUT_RDWR);
+	pthread_join(f->th, NULL);
+	close(f->lfd);
+	TEST_ASSERT(f->error[0] == '\0');
+	TEST_ASSERT(f->nsteps_done == 7);
+	free(r[0].text);
+	free(r[1].text);
+	tmsg_free(&t);
+	fake_free(f);
+}
+
 static void
 test_starttls(void)
 {
@@ -1242,6 +1355,8 @@ main(void)
 	TEST_RUN(test_bad_addresses);
 	TEST_RUN(test_requiretls_unverified);
 	TEST_RUN(test_starttls);
+	TEST_RUN(test_reuse);
+	TEST_RUN(test_reuse_close);
 	TEST_RUN(test_requiretls_verified);
 	TEST_RUN(test_large_message);
 	TEST_RUN(test_file_message);
