@@ -311,6 +311,17 @@ default_params(struct mta_session_params *p, uint16_t port)
 	p->data_timeout = 5;
 }
 
+/* Stops the fake server and waits for its thread. */
+static void
+fake_join(struct fake *f)
+{
+	shutdown(f->lfd, SHUT_RDWR);
+	pthread_join(f->th, NULL);
+	close(f->lfd);
+	if (f->error[0])
+		fprintf(stderr, "  fake server: %s\n", f->error);
+}
+
 /* Runs a session to its end (or 15 s); joins the fake server. */
 static void
 run(struct mta_session_params *p, struct mta_msg **msgs, int n,
@@ -326,13 +337,8 @@ run(struct mta_session_params *p, struct mta_msg **msgs, int n,
 	loop_timer_free(&t);
 	if (!r->called)
 		mta_session_abort(&s);
-	if (f) {
-		shutdown(f->lfd, SHUT_RDWR);
-		pthread_join(f->th, NULL);
-		close(f->lfd);
-		if (f->error[0])
-			fprintf(stderr, "  fake server: %s\n", f->error);
-	}
+	if (f)
+		fake_join(f);
 }
 
 /* A message with n recipients and room for the results. */
@@ -1036,9 +1042,7 @@ test_reuse(void)
 	TEST_ASSERT(r[2].called && r[2].status == MTA_CONN_TEMP);
 	TEST_ASSERT(t[2].result[0] == MTA_RCPT_UNTOUCHED);
 	TEST_ASSERT(strstr(r[2].text, "421 4.4.2") != NULL);
-	shutdown(f->lfd, SHUT_RDWR);
-	pthread_join(f->th, NULL);
-	close(f->lfd);
+	fake_join(f);
 	TEST_ASSERT(f->error[0] == '\0');
 	for (int i = 0; i < 3; i++) {
 		free(r[i].text);
@@ -1077,9 +1081,7 @@ test_reuse_close(void)
 	mta_session_close(s, done_cb, &r[1]);
 	wait_done(&r[1]);
 	TEST_ASSERT(r[1].called && r[1].status == MTA_OK);
-	shutdown(f->lfd, SHUT_RDWR);
-	pthread_join(f->th, NULL);
-	close(f->lfd);
+	fake_join(f);
 	TEST_ASSERT(f->error[0] == '\0');
 	TEST_ASSERT(f->nsteps_done == 7);
 	free(r[0].text);
