@@ -12,7 +12,7 @@
 #   make deb      build/tem_VERSION_ARCH.deb (scripts/mkdeb.sh)
 
 CC      ?= cc
-PKGS    := libevent libevent_openssl libevent_pthreads openssl sqlite3 libunbound libcrypt zlib libsystemd libcurl jansson
+PKGS    := libevent libevent_openssl libevent_pthreads openssl sqlite3 libunbound libcrypt zlib libsystemd libcurl jansson libpq
 WARN    := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 \
            -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wcast-qual \
            -Wnull-dereference -Wimplicit-fallthrough

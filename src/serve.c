@@ -335,6 +335,12 @@ serve_main(struct conf *c)
 	log_init(level_of(c->log_level));
 	conf_file = xstrdup(c->path);
 	signal(SIGPIPE, SIG_IGN);
+	/* The cluster backend has its schema tools (tem db) but no server
+	   side yet: refuse rather than quietly serve the embedded store. */
+	if (c->storage == CONF_STORAGE_POSTGRESQL)
+		log_fatal("storage = postgresql: serving from PostgreSQL is "
+		    "not available in this version (tem db init/upgrade "
+		    "are); use storage = embedded");
 	if (mkdir(c->data_dir, 0750) < 0 && errno != EEXIST)
 		log_fatal("cannot create data_dir %s: %s", c->data_dir,
 		    strerror(errno));

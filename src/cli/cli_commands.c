@@ -9,6 +9,7 @@
 
 #include "cli/cli_accounts.h"
 #include "cli/cli_commands.h"
+#include "cli/cli_db.h"
 #include "cli/cli_dkim.h"
 #include "cli/cli_queue.h"
 #include "cli/cli_setup.h"
@@ -47,6 +48,7 @@ PASS(queue)
 PASS(dkim)
 PASS(dns_records)
 PASS(sieve)
+PASS(db)
 #undef PASS
 
 /* setup writes the config rather than reading it: it gets the path */
@@ -125,6 +127,11 @@ static const struct cli_form sieve_forms[] = {
 	{ "activate ADDRESS NAME", "make NAME the active script" },
 	{ "deactivate ADDRESS", "make no script active" },
 	{ "del ADDRESS NAME", "remove a script (not the active one)" },
+	{ NULL, NULL } };
+static const struct cli_form db_forms[] = {
+	{ "status", "print the schema version (exit 1 unless current)" },
+	{ "init", "create the schema in an empty database" },
+	{ "upgrade", "apply the migrations a newer tem brings" },
 	{ NULL, NULL } };
 static const struct cli_form setup_forms[] = {
 	{ "DOMAIN [OPTIONS]", NULL },
@@ -228,6 +235,13 @@ const struct cli_command cli_commands[] = {
 	    "vacation, implicit-keep, header, error). Nothing is delivered or "
 	    "sent; no config is read.", sieve_test_options,
 	    CLI_CONF_NONE, false, run_sieve_test },
+	{ "db", "status|init|upgrade", "manage the PostgreSQL schema",
+	    db_forms,
+	    "Manages the schema of the PostgreSQL database at "
+	    "postgresql_dsn that storage = postgresql uses. Migrations are "
+	    "numbered and each is applied once, in its own transaction, under "
+	    "a lock, so several nodes may run upgrade at once.", NULL,
+	    CLI_CONF_WITH_ARGS, false, run_db },
 	{ "man", "8|5|commands|keys", "print a manual page", man_forms,
 	    "Prints tem(8) or tem.conf(5) in man(7) roff, made from the "
 	    "tables the program uses, or the names of the commands or config "

@@ -402,6 +402,16 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 			return -1;
 		}
 		return 0;
+	case T_STORAGE:
+		if (strcmp(v, "embedded") == 0)
+			*(unsigned *)field = CONF_STORAGE_EMBEDDED;
+		else if (strcmp(v, "postgresql") == 0)
+			*(unsigned *)field = CONF_STORAGE_POSTGRESQL;
+		else {
+			*why = "expected embedded or postgresql";
+			return -1;
+		}
+		return 0;
 	case T_MACTION: {
 		static const char *const names[] = { "tempfail", "accept",
 		    "reject" };

@@ -108,6 +108,15 @@ struct conf {
 	struct conf_strlist metrics_allow;
 	/* ARC (RFC 8617): sealers whose chain may override a DMARC fail. */
 	struct conf_strlist arc_trusted_sealers;
+	/* Storage backend (issue 15): enum conf_storage; postgresql_dsn
+	 * NULL: unset. */
+	unsigned storage;
+	char	*postgresql_dsn;
+};
+
+enum conf_storage {
+	CONF_STORAGE_EMBEDDED,
+	CONF_STORAGE_POSTGRESQL,
 };
 
 /* milter_default_action: what a filter that is down, slow or garbled

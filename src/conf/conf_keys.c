@@ -320,6 +320,21 @@ const struct conf_key conf_keys[] = {
 	    "for a test CA such as pebble; unset: the system store only.",
 	    "/etc/tem/test-ca.pem"),
 #undef CONF_AREA
+#define CONF_AREA "Storage"
+	K(storage, T_STORAGE, "embedded",
+	    "Where accounts, mailboxes and the queue live: embedded (files "
+	    "and SQLite under data_dir, one host) or postgresql (the "
+	    "database at postgresql_dsn, shared by several tem nodes; "
+	    "prepare it with tem db init). The postgresql backend is being "
+	    "built: today tem db init and upgrade work, and serve refuses "
+	    "to start with it.",
+	    "postgresql"),
+	K(postgresql_dsn, T_STR, NULL,
+	    "The libpq connection string of the PostgreSQL database "
+	    "(key=value pairs or a postgresql:// URI); a password is better "
+	    "kept in ~/.pgpass or PGPASSFILE than here.",
+	    "host=db.example.com dbname=tem user=tem"),
+#undef CONF_AREA
 };
 
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
@@ -339,6 +354,7 @@ conf_type_name(enum conf_type t)
 		[T_STSMODE] = "none, testing or enforce",
 		[T_ACMECHAL] = "http-01 or tls-alpn-01",
 		[T_DURATION0] = "duration or 0",
+		[T_STORAGE] = "embedded or postgresql",
 		[T_CIDRS] = "list of addresses or networks (CIDR)",
 	};
 

@@ -170,6 +170,11 @@ static const struct key_case keys[] = {
 	    "r@a.test", { NULL } },
 	{ "arc_trusted_sealers", R_LIST, F(arc_trusted_sealers), "",
 	    "a.test, b.test", "a.test,b.test", { NULL } },
+	{ "storage", R_UINT, F(storage), "0", "postgresql", "1",
+	    { "sqlite", "PostgreSQL", "", NULL } },
+	{ "postgresql_dsn", R_STR, F(postgresql_dsn), "(null)",
+	    "host=127.0.0.1 dbname=tem", "host=127.0.0.1 dbname=tem",
+	    { NULL } },
 };
 #define NCASES (sizeof(keys) / sizeof(keys[0]))
 

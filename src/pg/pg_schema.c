@@ -1,0 +1,186 @@
+/*
+ * pg_schema - the cluster schema as migrations (see pg_schema.h).
+ *
+ * Conventions: addresses and domains are stored lowercase (a CHECK says
+ * so, the code lowers them), so equality needs no collation and indexes
+ * are plain b-trees; times are timestamptz; every table that a user owns
+ * hangs off users(id) with ON DELETE CASCADE, so deleting an account
+ * leaves nothing behind (the embedded store leaves ACL rows: a known gap
+ * this schema does not repeat).
+ *
+ * Trust: constant data.
+ */
+#include <stddef.h>
+
+#include "pg/pg_schema.h"
+
+/*
+ * Version 1: accounts, the mail store, message blobs, the queue, Sieve,
+ * counters. The UID and MODSEQ of a folder come from its mailboxes row
+ * (UPDATE ... SET uidnext = uidnext + 1 ... RETURNING): the row lock
+ * serialises appenders to one folder across nodes, and a rolled-back
+ * transaction gives its number back, so UIDs stay dense without a
+ * sequence per folder.
+ */
+static const char v1[] =
+    /* ---- accounts ---------------------------------------------------- */
+    "CREATE TABLE domains ("
+    "  name text PRIMARY KEY CHECK (name = lower(name)),"
+    "  added timestamptz NOT NULL DEFAULT now());"
+    "CREATE TABLE users ("
+    "  id bigserial PRIMARY KEY,"
+    "  address text NOT NULL UNIQUE CHECK (address = lower(address)),"
+    "  domain text NOT NULL REFERENCES domains(name),"
+    "  hash text NOT NULL,"
+    "  quota_storage bigint,"		/* NULL: default_quota */
+    "  quota_messages bigint,"
+    "  added timestamptz NOT NULL DEFAULT now());"
+    "CREATE INDEX users_domain ON users(domain);"
+    "CREATE TABLE aliases ("
+    "  address text PRIMARY KEY CHECK (address = lower(address)),"
+    "  domain text NOT NULL REFERENCES domains(name),"
+    "  targets text[] NOT NULL CHECK (cardinality(targets) > 0),"
+    "  added timestamptz NOT NULL DEFAULT now());"
+    "CREATE INDEX aliases_domain ON aliases(domain);"
+    "CREATE TABLE dkim_keys ("
+    "  domain text NOT NULL REFERENCES domains(name) ON DELETE CASCADE,"
+    "  selector text NOT NULL,"
+    "  algorithm text NOT NULL CHECK (algorithm IN ('rsa', 'ed25519')),"
+    "  private_pem text NOT NULL,"
+    "  created timestamptz NOT NULL DEFAULT now(),"
+    "  PRIMARY KEY (domain, selector));"
+    /* One row: bumped by every accounts change (with NOTIFY), so each
+       node reloads its snapshot, as accounts.serial does on one host. */
+    "CREATE TABLE accounts_serial ("
+    "  one boolean PRIMARY KEY DEFAULT true CHECK (one),"
+    "  serial bigint NOT NULL);"
+    "INSERT INTO accounts_serial(serial) VALUES (1);"
+
+    /* ---- the mail store --------------------------------------------- */
+    "CREATE TABLE mailboxes ("
+    "  id bigserial PRIMARY KEY,"
+    "  user_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  name text NOT NULL,"		/* UTF-8, "/"-separated */
+    "  uidvalidity bigint NOT NULL CHECK (uidvalidity BETWEEN 1 AND"
+    "    4294967295),"
+    "  uidnext bigint NOT NULL DEFAULT 1,"
+    "  highestmodseq bigint NOT NULL DEFAULT 1,"
+    "  vanished_floor bigint NOT NULL DEFAULT 0,"
+    "  recent_uid bigint NOT NULL DEFAULT 0,"
+    "  special_use smallint NOT NULL DEFAULT 0,"
+    "  subscribed boolean NOT NULL DEFAULT false,"
+    "  UNIQUE (user_id, name));"
+    /* Message bytes, shared by copies (COPY/MOVE add a messages row, not
+       a blob); refs counts the rows and queue entries holding it. */
+    "CREATE TABLE blobs ("
+    "  id bigserial PRIMARY KEY,"
+    "  size bigint NOT NULL,"
+    "  refs integer NOT NULL DEFAULT 1,"
+    "  data bytea NOT NULL);"
+    "CREATE TABLE messages ("
+    "  mailbox_id bigint NOT NULL REFERENCES mailboxes(id)"
+    "    ON DELETE CASCADE,"
+    "  uid bigint NOT NULL,"
+    "  modseq bigint NOT NULL,"
+    "  blob_id bigint NOT NULL REFERENCES blobs(id),"
+    "  size bigint NOT NULL,"
+    "  internaldate timestamptz NOT NULL,"
+    "  savedate timestamptz,"
+    "  flags smallint NOT NULL DEFAULT 0,"	/* \\Seen ... bits */
+    "  keywords text[] NOT NULL DEFAULT '{}',"
+    "  PRIMARY KEY (mailbox_id, uid));"
+    "CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);"
+    "CREATE INDEX messages_blob ON messages(blob_id);"
+    "CREATE TABLE expunged ("
+    "  mailbox_id bigint NOT NULL REFERENCES mailboxes(id)"
+    "    ON DELETE CASCADE,"
+    "  uid bigint NOT NULL,"
+    "  modseq bigint NOT NULL,"
+    "  PRIMARY KEY (mailbox_id, uid));"
+    "CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);"
+    "CREATE TABLE acl ("
+    "  mailbox_id bigint NOT NULL REFERENCES mailboxes(id)"
+    "    ON DELETE CASCADE,"
+    "  ident text NOT NULL,"
+    "  rights text NOT NULL,"
+    "  PRIMARY KEY (mailbox_id, ident));"
+    "CREATE INDEX acl_ident ON acl(ident);"
+    "CREATE TABLE mailbox_metadata ("
+    "  user_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  mailbox text NOT NULL,"		/* '' for server entries */
+    "  entry text NOT NULL,"
+    "  value bytea NOT NULL,"
+    "  PRIMARY KEY (user_id, mailbox, entry));"
+
+    /* ---- the outbound queue ----------------------------------------- */
+    "CREATE TABLE queue ("
+    "  id text PRIMARY KEY,"
+    "  sender text NOT NULL,"
+    "  envid text,"
+    "  ret smallint NOT NULL DEFAULT 0,"
+    "  flags integer NOT NULL DEFAULT 0,"	/* 8bit, smtputf8, ... */
+    "  received timestamptz NOT NULL DEFAULT now(),"
+    "  blob_id bigint NOT NULL REFERENCES blobs(id),"
+    "  next_attempt timestamptz NOT NULL DEFAULT now(),"
+    "  attempts integer NOT NULL DEFAULT 0,"
+    "  lease_owner text,"		/* the node delivering it */
+    "  lease_until timestamptz);"
+    "CREATE INDEX queue_due ON queue(next_attempt);"
+    "CREATE INDEX queue_lease ON queue(lease_until)"
+    "  WHERE lease_until IS NOT NULL;"
+    "CREATE TABLE queue_rcpts ("
+    "  queue_id text NOT NULL REFERENCES queue(id) ON DELETE CASCADE,"
+    "  idx integer NOT NULL,"
+    "  address text NOT NULL,"
+    "  orcpt text,"
+    "  notify smallint NOT NULL DEFAULT 0,"
+    "  state smallint NOT NULL DEFAULT 0,"	/* pending, delivered, ... */
+    "  flags smallint NOT NULL DEFAULT 0,"	/* DSN sent, delay DSN sent */
+    "  last_text text,"
+    "  PRIMARY KEY (queue_id, idx));"
+
+    /* ---- Sieve ------------------------------------------------------ */
+    "CREATE TABLE sieve_scripts ("
+    "  user_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  name text NOT NULL,"
+    "  script text NOT NULL,"
+    "  active boolean NOT NULL DEFAULT false,"
+    "  PRIMARY KEY (user_id, name));"
+    "CREATE UNIQUE INDEX sieve_one_active ON sieve_scripts(user_id)"
+    "  WHERE active;"
+    "CREATE TABLE sieve_duplicates ("
+    "  user_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  id text NOT NULL,"
+    "  expiry timestamptz NOT NULL,"
+    "  PRIMARY KEY (user_id, id));"
+    "CREATE INDEX sieve_duplicates_expiry ON sieve_duplicates(expiry);"
+    "CREATE TABLE sieve_vacation ("
+    "  user_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  address text NOT NULL,"
+    "  sent timestamptz NOT NULL,"
+    "  PRIMARY KEY (user_id, address));"
+    "CREATE INDEX sieve_vacation_sent ON sieve_vacation(sent);"
+
+    /* ---- counters --------------------------------------------------- */
+    /* Rate limits and auth failures shared by the nodes. UNLOGGED: not
+       written to the WAL (cheap), emptied by a database crash, which only
+       forgives a few failures. */
+    "CREATE UNLOGGED TABLE counters ("
+    "  key text PRIMARY KEY,"		/* "authfail:ADDR", "rate:USER" */
+    "  window_start timestamptz NOT NULL,"
+    "  count bigint NOT NULL);";
+
+const struct pg_migration pg_migrations[] = {
+	{ 1, "accounts, mail store, blobs, queue, Sieve, counters", v1 },
+	{ 0, NULL, NULL },
+};
+
+int
+pg_schema_latest(void)
+{
+	int v = 0;
+
+	for (const struct pg_migration *m = pg_migrations; m->sql; m++)
+		v = m->version;
+	return v;
+}

@@ -1,0 +1,99 @@
+"""pgserver - a throw-away PostgreSQL 15 cluster for the storage tests:
+initdb in a temporary folder, the server on a free port on 127.0.0.1
+(and its socket in that folder), stopped and removed on exit.
+
+PostgreSQL refuses to run as root, so the cluster belongs to Debian's
+`postgres` user (made by the postgresql package) and is run through
+runuser. Authentication is `trust` on loopback: the cluster lives for one
+test and listens on 127.0.0.1 only.
+
+Trust: test code only; the server is stopped by pg_ctl on its own data
+folder (never by name).
+"""
+
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+
+from temserver import free_port
+
+
+def pg_bin(name):
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/" + name))
+    if not found:
+        raise RuntimeError("PostgreSQL is not installed (make test installs "
+                           "the postgresql package)")
+    return found[-1]
+
+
+class PgServer:
+    """Context manager: .dsn (for tem), .port, .psql(sql)."""
+
+    def __init__(self, dbname="tem", user="tem"):
+        self.dbname = dbname
+        self.user = user
+        self.dir = None
+        self.port = None
+
+    def _run(self, *args, check=True, capture=False):
+        return subprocess.run(["runuser", "-u", "postgres", "--"] +
+                              list(args), check=check, text=True,
+                              stdout=subprocess.PIPE if capture else
+                              subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+
+    @property
+    def dsn(self):
+        return ("host=127.0.0.1 port=%d dbname=%s user=%s "
+                "connect_timeout=5" % (self.port, self.dbname, self.user))
+
+    def __enter__(self):
+        pw = pwd.getpwnam("postgres")
+        self.dir = tempfile.mkdtemp(prefix="tem-pg-")
+        os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        data = os.path.join(self.dir, "data")
+        try:
+            self._run(pg_bin("initdb"), "-D", data, "-U", self.user,
+                      "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8")
+            self.port = free_port()
+            opts = ("-c listen_addresses=127.0.0.1 -c port=%d "
+                    "-c unix_socket_directories=%s -c fsync=on "
+                    "-c synchronous_commit=on" % (self.port, self.dir))
+            self._run(pg_bin("pg_ctl"), "-D", data, "-w", "-t", "60",
+                      "-l", os.path.join(self.dir, "log"), "-o", opts,
+                      "start")
+            self.psql("CREATE DATABASE %s" % self.dbname, db="postgres")
+        except Exception:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def psql(self, sql, db=None):
+        """Runs sql with psql; returns its unaligned, tuples-only output."""
+        r = subprocess.run([pg_bin("psql"), "-X", "-q", "-A", "-t",
+                            "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
+                            "-p", str(self.port), "-U", self.user,
+                            "-d", db or self.dbname, "-c", sql],
+                           check=True, text=True, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        return r.stdout.strip()
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "log")) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def __exit__(self, *exc):
+        if self.dir is None:
+            return
+        data = os.path.join(self.dir, "data")
+        if os.path.exists(os.path.join(data, "postmaster.pid")):
+            self._run(pg_bin("pg_ctl"), "-D", data, "-m", "fast", "-w",
+                      "stop", check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir = None
