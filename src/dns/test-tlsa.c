@@ -16,71 +16,18 @@
 #include <openssl/x509v3.h>
 
 #include "dns/tlsa.h"
+#include "tls/test_certs.h"
 #include "util/test.h"
 #include "util/xmalloc.h"
 
 /* ---- certificates -------------------------------------------------- */
 
-struct pair {
-	EVP_PKEY	*key;
-	X509		*cert;
-};
-
-static struct pair ca, leaf, other, expired, ca2, leaf2;
-
-static void
-add_ext(X509 *x, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *e;
-
-	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-	e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	if (e == NULL || X509_add_ext(x, e, -1) != 1)
-		abort();
-	X509_EXTENSION_free(e);
-}
-
-/* A P-256 key and a certificate for cn, signed by issuer (or itself),
- * valid from nb to na days from now. */
-static struct pair
-make(const char *cn, const struct pair *issuer, bool is_ca, long nb,
-    long na)
-{
-	static long serial = 1;
-	struct pair p = { EVP_EC_gen("P-256"), X509_new() };
-	X509_NAME *name = X509_get_subject_name(p.cert);
-
-	if (p.key == NULL || p.cert == NULL)
-		abort();
-	X509_set_version(p.cert, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(p.cert), serial++);
-	X509_gmtime_adj(X509_getm_notBefore(p.cert), nb * 86400);
-	X509_gmtime_adj(X509_getm_notAfter(p.cert), na * 86400);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-	    (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(p.cert, issuer != NULL ?
-	    X509_get_subject_name(issuer->cert) : name);
-	X509_set_pubkey(p.cert, p.key);
-	add_ext(p.cert, issuer != NULL ? issuer->cert : p.cert,
-	    NID_basic_constraints, is_ca ? "critical,CA:TRUE" : "CA:FALSE");
-	if (X509_sign(p.cert, issuer != NULL ? issuer->key : p.key,
-	    EVP_sha256()) <= 0)
-		abort();
-	return p;
-}
-
-static void
-pair_free(struct pair *p)
-{
-	X509_free(p->cert);
-	EVP_PKEY_free(p->key);
-}
+static struct test_cert ca, leaf, other, expired, ca2, leaf2;
 
 /* A TLSA record for p, its data computed by other OpenSSL routes than
  * tlsa.c's: X509_digest for the certificate, i2d_PUBKEY of the key. */
 static struct tlsa
-rec(uint8_t usage, uint8_t sel, uint8_t mt, const struct pair *p)
+rec(uint8_t usage, uint8_t sel, uint8_t mt, const struct test_cert *p)
 {
 	uint8_t rd[3 + 1024], *der = NULL;
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -258,17 +205,17 @@ test_chain(void)
 int
 main(void)
 {
-	ca = make("Test CA", NULL, true, -1, 30);
-	leaf = make("mx.example.org", &ca, false, -1, 30);
-	other = make("other.example", NULL, false, -1, 30);
-	expired = make("old.example", NULL, false, -30, -1);
-	ca2 = make("Test CA", NULL, true, -1, 30);	/* same name, other key */
-	leaf2 = make("mx2.example.org", &ca2, false, -1, 30);
+	ca = test_cert_make("Test CA", NULL, true, -1, 30);
+	leaf = test_cert_make("mx.example.org", &ca, false, -1, 30);
+	other = test_cert_make("other.example", NULL, false, -1, 30);
+	expired = test_cert_make("old.example", NULL, false, -30, -1);
+	ca2 = test_cert_make("Test CA", NULL, true, -1, 30);	/* same name, other key */
+	leaf2 = test_cert_make("mx2.example.org", &ca2, false, -1, 30);
 	TEST_RUN(test_parse);
 	TEST_RUN(test_usable);
 	TEST_RUN(test_match);
 	TEST_RUN(test_chain);
-	pair_free(&ca), pair_free(&leaf), pair_free(&other);
-	pair_free(&expired), pair_free(&ca2), pair_free(&leaf2);
+	test_cert_free(&ca), test_cert_free(&leaf), test_cert_free(&other);
+	test_cert_free(&expired), test_cert_free(&ca2), test_cert_free(&leaf2);
 	return test_done("test-tlsa");
 }

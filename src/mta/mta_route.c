@@ -95,7 +95,8 @@ mta_route_free(struct mta_route *r)
 	free(r->msgs);
 	if (r->mx)
 		dns_mx_result_free(r->mx);
-	mta_sts_cancel(&r->sts_req);
+	if (r->sts_req)
+		mta_sts_cancel(&r->sts_req);
 	mta_sts_held_free(&r->sts);
 	mta_tls_policy_free(&r->pol);
 	free(r->last_error);
@@ -259,15 +260,17 @@ route_session_done(struct mta_session *s, int status, const char *text,
 
 enum pol_step { POL_READY, POL_WAIT, POL_SKIP };
 
-/* A host the policy forbids: its error (a 4.7.x text) becomes the
-   route's last error and the next host is tried. */
+/* A host the policy forbids before any connection (result r): its error
+   (a 4.7.x text) becomes the route's last error, the next host is tried. */
 static void
-route_host_refused(struct mta_route *r, const char *text)
+route_host_refused(struct mta_route *r, const char *policy,
+    enum tlsrpt_result res, const char *text)
 {
 	free(r->last_error);
 	r->last_error = xstrdup(text);
-	log_info("- mta tls-policy-failed dest=%s host=%s (%s)", r->key,
-	    r->mx->hosts[r->host_i].name, text);
+	log_info("- mta tls-policy-failed dest=%s host=%s policy=%s result=%s "
+	    "(%s)", r->key, r->mx->hosts[r->host_i].name, policy,
+	    tlsrpt_result_name(res), text);
 }
 
 /* MTA-STS (or no policy) for hosts[host_i], once DANE does not apply. */
@@ -294,7 +297,7 @@ route_sts_policy(struct mta_route *r)
 		    "policy of %s", h->name, r->key);
 		mta_tls_policy_note(r->pol, TLSRPT_VALIDATION_FAILURE, NULL,
 		    NULL, NULL, "mx not listed in the policy");
-		route_host_refused(r, t);
+		route_host_refused(r, "sts", TLSRPT_VALIDATION_FAILURE, t);
 		free(t);
 		mta_tls_policy_free(&r->pol);
 		return POL_SKIP;
@@ -328,7 +331,8 @@ route_tlsa_done(enum dns_status st, enum dns_sec sec, int n,
 		t = xasprintf("4.7.5 TLSA look-up for %s %s", h->name,
 		    sec == DNS_SEC_BOGUS ? "failed DNSSEC validation "
 		    "(dnssec-invalid)" : "failed temporarily");
-		route_host_refused(r, t);
+		route_host_refused(r, "dane", sec == DNS_SEC_BOGUS ?
+		    TLSRPT_DNSSEC_INVALID : TLSRPT_TLSA_INVALID, t);
 		free(t);
 		r->host_i++;
 		r->addr_i = 0;
@@ -744,7 +748,8 @@ mta_route_abort_all(void)
 			mta_session_abort(&r->sess);
 		if (r->dns)
 			dns_cancel(&r->dns);
-		mta_sts_cancel(&r->sts_req);
+		if (r->sts_req)
+			mta_sts_cancel(&r->sts_req);
 		route_settle(r, QUEUE_RCPT_NONE, NULL, NULL);
 		mta_route_finished(r);
 	}

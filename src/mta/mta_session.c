@@ -17,15 +17,16 @@
  * (STYLE.md habit 7).
  *
  * The mail transactions themselves (MAIL, RCPT, DATA, RSET) are in
- * mta_tx.c, keeping a connection for the next batch in mta_reuse.c; this
- * file holds the connection, greeting, EHLO, STARTTLS,
- * reply reading and the end.
+ * mta_tx.c, keeping a connection for the next batch in mta_reuse.c, the
+ * TLS policy's part (the check after the handshake, what a missing
+ * STARTTLS or a failed handshake means) in mta_session_tls.c; this file
+ * holds the connection, greeting, EHLO, STARTTLS, reply reading and the
+ * end.
  *
  * Callers: the delivery engine. Tests: src/mta/test-mta-session.c.
  */
 #include <errno.h>
 #include <netdb.h>
-#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,14 +34,12 @@
 #include <time.h>
 
 #include "mta/mta_session_int.h"
-#include "mta/mta_tls_policy.h"
 #include "tls/tls.h"
 #include "util/buf.h"
 #include "util/io.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
-#include "util/metrics_list.h"
 
 /* ------------------------------------------------------------------ */
 /* Small helpers */
@@ -336,63 +335,6 @@ mta_quit(struct mta_session *s, int status, const char *text)
 }
 
 /* ------------------------------------------------------------------ */
-/* The TLS policy (mta_tls_policy.h) */
-
-/* Our address on the connection, for TLS-RPT's sending-mta-ip. */
-static void
-mta_local_ip(const struct mta_session *s, char *out, size_t len)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-
-	out[0] = '\0';
-	if (s->io == NULL || getsockname(io_fd(s->io),
-	    (struct sockaddr *)&ss, &sl) != 0 ||
-	    getnameinfo((struct sockaddr *)&ss, sl, out, (socklen_t)len,
-	    NULL, 0, NI_NUMERICHOST) != 0)
-		out[0] = '\0';
-}
-
-/* One TLS-RPT event for this connection's TLS attempt. */
-static void
-mta_tls_note(struct mta_session *s, enum tlsrpt_result r, const char *why)
-{
-	char local[64];
-
-	mta_local_ip(s, local, sizeof(local));
-	mta_tls_policy_note(s->p.tls_policy, r, local[0] ? local : NULL,
-	    s->addr_str, NULL, why);
-}
-
-/*
- * The policy refused the peer (result r): one log line, the TLS-RPT
- * event, and the end with a 4.7.5 text when the policy requires TLS (the
- * route never retries those in clear). False when the mode only reports
- * (MTA-STS testing) and the session goes on.
- */
-static bool
-mta_tls_refuse(struct mta_session *s, enum tlsrpt_result r, const char *why)
-{
-	const struct mta_tls_policy *pol = s->p.tls_policy;
-	bool enforced = mta_tls_policy_requires_tls(pol);
-	char *t;
-
-	log_info("%s mta tls-policy-failed host=%s policy=%s result=%s "
-	    "enforced=%s (%s)", s->id, s->host_label,
-	    mta_tls_policy_name(pol), tlsrpt_result_name(r),
-	    enforced ? "yes" : "no", why);
-	mta_tls_note(s, r, why);
-	if (!enforced)
-		return false;
-	t = xasprintf("4.7.5 TLS policy %s of host %s not met: %s (%s)",
-	    mta_tls_policy_name(pol), s->host_label, tlsrpt_result_name(r),
-	    why);
-	mta_quit(s, MTA_CONN_TEMP, t);
-	free(t);
-	return true;
-}
-
-/* ------------------------------------------------------------------ */
 /* Greeting, EHLO, STARTTLS */
 
 static void
@@ -411,13 +353,8 @@ mta_greeted(struct mta_session *s)
 		mta_cmd(s, EXP_STARTTLS, 0, "STARTTLS");
 		return;
 	}
-	if (!s->tls && want_tls && s->p.tls_policy != NULL &&
-	    s->p.tls_policy->mode != MTA_TLS_OPPORTUNISTIC) {
-		if (mta_tls_refuse(s, TLSRPT_STARTTLS_NOT_SUPPORTED,
-		    "STARTTLS not offered"))
-			return;
-	} else if (!s->tls && want_tls && s->p.tls_policy != NULL)
-		mta_tls_note(s, TLSRPT_STARTTLS_NOT_SUPPORTED, NULL);
+	if (!s->tls && want_tls && mta_tls_not_offered(s))
+		return;
 	if (!s->tls && s->p.tls_required) {
 		char *t = xasprintf("4.7.5 TLS is required, but host %s does "
 		    "not offer STARTTLS", s->host_label);
@@ -455,6 +392,7 @@ mta_on_ehlo(struct mta_session *s, const struct smtp_reply *r)
 {
 	if (r->code == 250) {
 		s->esmtp = true;
+		mta_note_helo(s, r);
 		smtp_reply_ehlo_caps(r->text, &s->caps);
 		mta_greeted(s);
 		return;
@@ -472,6 +410,7 @@ mta_on_helo(struct mta_session *s, const struct smtp_reply *r)
 {
 	if (r->code == 250) {
 		s->esmtp = false;
+		mta_note_helo(s, r);
 		memset(&s->caps, 0, sizeof(s->caps));
 		mta_greeted(s);
 		return;
@@ -505,26 +444,10 @@ mta_on_starttls(struct mta_session *s, const struct smtp_reply *r)
 static void
 mta_on_tls_ready(struct mta_session *s)
 {
-	char desc[128], why[256];
-	void *ssl = io_ssl(s->io);
-	const struct mta_tls_policy *pol = s->p.tls_policy;
-	enum tlsrpt_result res;
-
 	s->tls = true;
 	s->phase = PH_GREETING;
-	tls_describe(ssl, desc, sizeof(desc));
-	res = mta_tls_policy_check_ssl(pol, ssl, why, sizeof(why));
-	s->tls_verified = res == TLSRPT_SUCCESS && pol != NULL &&
-	    pol->mode != MTA_TLS_OPPORTUNISTIC;
-	log_info("%s mta tls host=%s %s policy=%s verified=%s", s->id,
-	    s->host_label, desc, mta_tls_policy_name(pol),
-	    s->tls_verified ? "yes" : "no");
-	METRIC_INC(M_TLS_OK, MT_OUTBOUND);
-	if (res != TLSRPT_SUCCESS) {
-		if (mta_tls_refuse(s, res, why))
-			return;
-	} else
-		mta_tls_note(s, TLSRPT_SUCCESS, NULL);
+	if (!mta_tls_checked(s))
+		return;
 	/* RFC 3207 4.2: forget what was learned before TLS. */
 	memset(&s->caps, 0, sizeof(s->caps));
 	mta_send_ehlo(s);
@@ -637,18 +560,7 @@ mta_lost(struct mta_session *s, enum io_event ev)
 	int err = io_error(s->io);
 
 	if (s->phase == PH_TLS) {
-		log_info("%s mta tls-failed host=%s policy=%s", s->id,
-		    s->host_label, mta_tls_policy_name(s->p.tls_policy));
-		METRIC_INC(M_TLS_FAIL, MT_OUTBOUND);
-		mta_tls_note(s, TLSRPT_VALIDATION_FAILURE, "handshake failed");
-		if (mta_tls_policy_requires_tls(s->p.tls_policy)) {
-			t = xasprintf("4.7.5 TLS handshake failed with host %s "
-			    "(policy %s)", s->host_label,
-			    mta_tls_policy_name(s->p.tls_policy));
-			mta_finish(s, MTA_CONN_TEMP, t);
-			free(t);
-		} else
-			mta_finish(s, MTA_CONN_TEMP, "TLS handshake failed");
+		mta_tls_failed(s);
 		return;
 	}
 	if (s->phase == PH_QUIT) {

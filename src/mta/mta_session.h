@@ -28,10 +28,17 @@
  * recipients fail 5.6.3 (the batch's later messages stay untouched and
  * are tried again).
  *
+ * TLS policy (p->tls_policy, mta_tls_policy.h): after the handshake the
+ * peer's chain is checked (DANE, MTA-STS); a failure under a policy that
+ * requires TLS, or no STARTTLS offered, ends the session with
+ * MTA_CONN_TEMP and a "4.7.5 ..." text before any message (never sent in
+ * clear); MTA-STS testing only logs and reports. Each TLS attempt is one
+ * TLS-RPT event (policy/tlsrpt.h).
+ *
  * Logs one line per connection event under its id: "mta connect",
- * "mta tls", "mta error", "mta reuse", "mta idle-closed", "mta
- * disconnect". Per-recipient delivery lines
- * are the caller's.
+ * "mta tls" (with policy= and verified=), "mta tls-policy-failed", "mta
+ * error", "mta reuse", "mta idle-closed", "mta disconnect". Per-recipient
+ * delivery lines are the caller's.
  */
 #ifndef TEM_MTA_SESSION_H
 #define TEM_MTA_SESSION_H

@@ -13,6 +13,7 @@
 #include "mta/mta_data.h"
 #include "mta/mta_session.h"
 #include "mta/smtp_reply.h"
+#include "policy/tlsrpt.h"
 #include "util/buf.h"
 #include "util/io.h"
 
@@ -67,6 +68,9 @@ struct mta_session {
 	enum mta_phase		 phase;
 	bool			 tls;
 	bool			 tls_verified;	/* by p.tls_policy */
+	char			 peer_helo[256]; /* the name in its first
+						   EHLO/HELO reply, for
+						   TLS-RPT; "" unknown */
 	bool			 esmtp;
 	struct smtp_caps	 caps;
 	struct smtp_reply_parser parser;
@@ -132,6 +136,25 @@ void mta_quit(struct mta_session *s, int status, const char *text);
 /* After the batch's last message: idle (p.reuse, a healthy connection)
    or QUIT. */
 void mta_batch_end(struct mta_session *s);
+
+/* mta_session_tls.c: the TLS policy (mta_tls_policy.h) in the session */
+/* Keeps the peer's name from its first EHLO/HELO reply (for TLS-RPT). */
+void mta_note_helo(struct mta_session *s, const struct smtp_reply *r);
+/* The policy refused the peer (result r, why for log and text): one
+   "mta tls-policy-failed" line, the TLS-RPT event, and, when the policy
+   requires TLS, QUIT with a 4.7.5 text (true: the session is ending).
+   False when the mode only reports (MTA-STS testing). */
+bool mta_tls_refuse(struct mta_session *s, enum tlsrpt_result r,
+    const char *why);
+/* The peer offers no STARTTLS though TLS was wanted: reported, and true
+   when the policy ends the session for it. */
+bool mta_tls_not_offered(struct mta_session *s);
+/* After the handshake: the policy check, tls_verified, the "mta tls"
+   line; false when the policy ended the session. */
+bool mta_tls_checked(struct mta_session *s);
+/* The handshake failed: ends the session ("TLS handshake failed", which
+   the route retries in clear, or a 4.7.5 text under a policy). */
+void mta_tls_failed(struct mta_session *s);
 
 /* mta_tx.c */
 /* The next message (RSET first when a transaction is open); QUIT after

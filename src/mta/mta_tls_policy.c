@@ -4,8 +4,9 @@
  *
  * Trust: the peer's certificates are untrusted; they are only matched
  * against TLSA records (dns/tlsa.c) or verified by OpenSSL against the
- * system CA store plus tls_ca_file. The store is built once per ca_file
- * and kept (the engine thread only), so a connection costs no disk read.
+ * system CA bundle plus tls_ca_file. The store is built at the first
+ * MTA-STS check and kept (the engine thread only; rebuilt when ca_file
+ * changes), so later connections cost no disk read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +165,8 @@ static char *pkix_ca_file;
 static X509_STORE *
 pkix_get(const char *ca_file)
 {
+	const char *sys;
+
 	if (pkix_store != NULL && (ca_file == NULL) == (pkix_ca_file == NULL) &&
 	    (ca_file == NULL || strcmp(ca_file, pkix_ca_file) == 0))
 		return pkix_store;
@@ -173,7 +176,13 @@ pkix_get(const char *ca_file)
 	pkix_ca_file = ca_file ? xstrdup(ca_file) : NULL;
 	if (pkix_store == NULL)
 		log_panic("X509_STORE_new failed");
-	X509_STORE_set_default_paths(pkix_store);
+	/* The system bundle as one file, read here once: a hashed directory
+	   would be read at each verification, on the engine's loop. */
+	sys = getenv(X509_get_default_cert_file_env());
+	if (sys == NULL || *sys == '\0')
+		sys = X509_get_default_cert_file();
+	if (X509_STORE_load_file(pkix_store, sys) != 1)
+		log_warn("- mta tls-ca-unreadable file=%s", sys);
 	if (ca_file && X509_STORE_load_file(pkix_store, ca_file) != 1)
 		log_warn("- mta tls-ca-unreadable file=%s", ca_file);
 	ERR_clear_error();
@@ -323,6 +332,12 @@ mta_tls_policy_note(const struct mta_tls_policy *p, enum tlsrpt_result result,
 		ev.mx_patterns = (const char *const *)p->sts->policy.mx;
 		ev.n_mx_patterns = p->sts->policy.n_mx;
 	}
+	log_debug("- mta tlsrpt domain=%s type=%s result=%s mx=%s ip=%s "
+	    "helo=%s", ev.policy_domain, ev.type == TLSRPT_POLICY_TLSA ?
+	    "tlsa" : ev.type == TLSRPT_POLICY_STS ? "sts" : "no-policy-found",
+	    tlsrpt_result_name(result), p->mx_name,
+	    receiving_ip ? receiving_ip : "-",
+	    receiving_helo ? receiving_helo : "-");
 	tlsrpt_note(&ev);
 }
 

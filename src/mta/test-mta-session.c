@@ -34,6 +34,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "mta/mta_data.h"
 #include "mta/mta_session.h"
@@ -270,6 +271,7 @@ struct result {
 	int	 status;
 	char	*text;
 	bool	 tls;
+	bool	 verified;
 	unsigned caps;
 };
 
@@ -282,6 +284,7 @@ done_cb(struct mta_session *s, int status, const char *text, void *arg)
 	r->status = status;
 	r->text = xstrdup(text);
 	r->tls = mta_session_tls(s);
+	r->verified = mta_session_tls_verified(s);
 	r->caps = mta_session_caps(s);
 	loop_break(loop);
 }
@@ -900,25 +903,7 @@ test_requiretls_unverified(void)
 	fake_free(f);
 }
 
-/* A DANE-EE policy (3 1 1) matching CERT's key: the session verifies. */
-static void
-cert_policy(struct mta_tls_policy *pol)
-{
-	unsigned char rd[3 + EVP_MAX_MD_SIZE], *der = NULL;
-	unsigned int mdlen = 0;
-	FILE *fp = fopen(CERT, "r");
-	X509 *x = fp ? PEM_read_X509(fp, NULL, NULL, NULL) : NULL;
-	int n = x ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der) : -1;
-
-	if (fp)
-		fclose(fp);
-	TEST_ASSERT(n > 0);
-	rd[0] = 3, rd[1] = 1, rd[2] = 1;
-	EVP_Digest(der, (size_t)n, rd + 3, &mdlen, EVP_sha256(), NULL);
-	TEST_ASSERT(mta_tls_policy_add_tlsa(pol, rd, 3 + mdlen));
-	OPENSSL_free(der);
-	X509_free(x);
-}
+static size_t fixture_tlsa(uint8_t *rd);
 
 /* RFC 8689 4.2.1 over verified TLS: REQUIRETLS on MAIL FROM when the
  * peer offers it after STARTTLS, else refused locally with 5.7.30. */
@@ -949,6 +934,7 @@ test_requiretls_verified(void)
 	struct tmsg t;
 	struct mta_msg *msgs[1] = { &t.m };
 	struct result r;
+	uint8_t rd[3 + 32];
 
 	if (server_ctx == NULL) {
 		fprintf(stderr, "  no %s: run from the repository root\n",
@@ -957,7 +943,7 @@ test_requiretls_verified(void)
 		return;
 	}
 	pol = mta_tls_policy_new(MTA_TLS_DANE, "b.test", "mx.b.test", NULL);
-	cert_policy(pol);
+	TEST_ASSERT(mta_tls_policy_add_tlsa(pol, rd, fixture_tlsa(rd)));
 	for (int i = 0; i < 2; i++) {
 		f = fake_start(i == 0 ? offered : not_offered);
 		tmsg_init(&t, "a@a.test", "x\n", "y@b.test", NULL);
@@ -1192,6 +1178,141 @@ test_starttls(void)
 	fake_free(f);
 }
 
+/* The SPKI SHA-256 TLSA RDATA (usage 3 1 1) of the fixture certificate. */
+static size_t
+fixture_tlsa(uint8_t *rd)
+{
+	FILE *fp = fopen(CERT, "r");
+	X509 *x = fp ? PEM_read_X509(fp, NULL, NULL, NULL) : NULL;
+	unsigned char *der = NULL;
+	unsigned int len = 0;
+	int n;
+
+	if (fp)
+		fclose(fp);
+	rd[0] = 3, rd[1] = 1, rd[2] = 1;
+	if (x == NULL || (n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x),
+	    &der)) <= 0 || EVP_Digest(der, (size_t)n, rd + 3, &len,
+	    EVP_sha256(), NULL) != 1)
+		abort();
+	OPENSSL_free(der);
+	X509_free(x);
+	return 3 + len;
+}
+
+/* One session under policy pol against steps; r filled, t's result. */
+static void
+run_policy(const struct step *steps, const struct mta_tls_policy *pol,
+    struct tmsg *t, struct result *r)
+{
+	static const char body[] = "hello\n";
+	struct mta_msg *msgs[1] = { &t->m };
+	struct mta_session_params p;
+	struct fake *f = fake_start(steps);
+
+	tmsg_init(t, "a@a.test", body, "y@b.test", NULL);
+	default_params(&p, f->port);
+	p.host_name = "mx.a.test";	/* the fixture certificate's name */
+	p.tls_policy = pol;
+	p.tls_required = mta_tls_policy_requires_tls(pol);
+	run(&p, msgs, 1, f, r);
+	if (f->error[0])
+		r->status = -1;
+	fake_free(f);
+}
+
+static void
+test_tls_policy(void)
+{
+	static const struct step deliver[] = {
+		GREET,
+		{ "EHLO", "250-mx.b.test\r\n250 STARTTLS\r\n" },
+		{ "STARTTLS\r\n", "TLS" },
+		{ "EHLO mx.a.test\r\n", "250 mx.b.test\r\n" },
+		{ "MAIL FROM:<a@a.test>\r\n", "250 ok\r\n" },
+		{ "RCPT TO:<y@b.test>\r\n", "250 ok\r\n" },
+		{ "DATA", "354 go\r\n" },
+		{ ".", "250 ok\r\n" },
+		QUIT, END,
+	};
+	/* refused after the handshake: QUIT over TLS, no EHLO, no MAIL */
+	static const struct step refuse[] = {
+		GREET,
+		{ "EHLO", "250-mx.b.test\r\n250 STARTTLS\r\n" },
+		{ "STARTTLS\r\n", "TLS" },
+		QUIT, END,
+	};
+	static const struct step no_starttls[] = {
+		GREET, EHLO_PLAIN, QUIT, END,
+	};
+	static const struct step bad[] = {
+		GREET,
+		{ "EHLO", "250-mx.b.test\r\n250 STARTTLS\r\n" },
+		{ "STARTTLS\r\n", "BADTLS" }, END,
+	};
+	struct mta_tls_policy *pol;
+	struct tmsg t;
+	struct result r;
+	uint8_t rd[3 + 32];
+
+	TEST_ASSERT(server_ctx != NULL);
+	/* DANE-EE matching the peer: delivered, verified */
+	pol = mta_tls_policy_new(MTA_TLS_DANE, "b.test", "mx.a.test", NULL);
+	TEST_ASSERT(mta_tls_policy_add_tlsa(pol, rd, fixture_tlsa(rd)));
+	run_policy(deliver, pol, &t, &r);
+	TEST_ASSERT(r.status == MTA_OK && r.tls && r.verified);
+	TEST_ASSERT(t.result[0] == MTA_RCPT_OK);
+	free(r.text);
+	tmsg_free(&t);
+	/* the same records, no STARTTLS offered: deferred, nothing sent */
+	run_policy(no_starttls, pol, &t, &r);
+	TEST_ASSERT(r.status == MTA_CONN_TEMP && !r.verified);
+	TEST_ASSERT(starts(r.text, "4.7.5 TLS policy dane of host "
+	    "mx.a.test[127.0.0.1] not met: starttls-not-supported"));
+	TEST_ASSERT(t.result[0] == MTA_RCPT_UNTOUCHED);
+	free(r.text);
+	tmsg_free(&t);
+	/* a failed handshake under DANE: 4.7.5 (the route never retries
+	   it in clear) */
+	run_policy(bad, pol, &t, &r);
+	TEST_ASSERT(r.status == MTA_CONN_TEMP);
+	TEST_ASSERT(starts(r.text, "4.7.5 TLS handshake failed with host "));
+	free(r.text);
+	tmsg_free(&t);
+	mta_tls_policy_free(&pol);
+
+	/* MTA-STS enforce, the certificate trusted through ca_file */
+	pol = mta_tls_policy_new(MTA_TLS_STS_ENFORCE, "b.test", "mx.a.test",
+	    CERT);
+	pol->mx_listed = true;
+	run_policy(deliver, pol, &t, &r);
+	TEST_ASSERT(r.status == MTA_OK && r.verified);
+	TEST_ASSERT(t.result[0] == MTA_RCPT_OK);
+	free(r.text);
+	tmsg_free(&t);
+	mta_tls_policy_free(&pol);
+
+	/* MTA-STS enforce, not trusted: deferred after the handshake */
+	pol = mta_tls_policy_new(MTA_TLS_STS_ENFORCE, "b.test", "mx.a.test",
+	    NULL);
+	pol->mx_listed = true;
+	run_policy(refuse, pol, &t, &r);
+	TEST_ASSERT(r.status == MTA_CONN_TEMP && r.tls && !r.verified);
+	TEST_ASSERT(starts(r.text, "4.7.5 TLS policy sts of host "
+	    "mx.a.test[127.0.0.1] not met: certificate-not-trusted"));
+	TEST_ASSERT(t.result[0] == MTA_RCPT_UNTOUCHED);
+	free(r.text);
+	tmsg_free(&t);
+	/* testing mode: the same failure is only reported */
+	pol->mode = MTA_TLS_STS_TESTING;
+	run_policy(deliver, pol, &t, &r);
+	TEST_ASSERT(r.status == MTA_OK && r.tls && !r.verified);
+	TEST_ASSERT(t.result[0] == MTA_RCPT_OK);
+	free(r.text);
+	tmsg_free(&t);
+	mta_tls_policy_free(&pol);
+}
+
 static void
 test_large_message(void)
 {
@@ -1357,6 +1478,7 @@ main(void)
 	TEST_RUN(test_bad_addresses);
 	TEST_RUN(test_requiretls_unverified);
 	TEST_RUN(test_starttls);
+	TEST_RUN(test_tls_policy);
 	TEST_RUN(test_reuse);
 	TEST_RUN(test_reuse_close);
 	TEST_RUN(test_requiretls_verified);

@@ -22,79 +22,18 @@
 
 #include "mta/mta_sts.h"
 #include "mta/mta_tls_policy.h"
+#include "tls/test_certs.h"
 #include "util/test.h"
 #include "util/xmalloc.h"
 
 /* ---- certificates -------------------------------------------------- */
 
-struct pair {
-	EVP_PKEY	*key;
-	X509		*cert;
-};
-
-static struct pair ca, leaf, expired, selfsigned, other_ca, other_leaf;
+static struct test_cert ca, leaf, expired, selfsigned, other_ca, other_leaf;
 static char ca_path[64];
-
-static void
-add_ext(X509 *x, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *e;
-
-	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-	e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	if (e == NULL || X509_add_ext(x, e, -1) != 1)
-		abort();
-	X509_EXTENSION_free(e);
-}
-
-/* A P-256 key and a certificate for name (CN and, for a leaf, a DNS
- * subjectAltName), signed by issuer or itself, valid from nb to na days
- * from now. */
-static struct pair
-make(const char *name, const struct pair *issuer, bool is_ca, long nb,
-    long na)
-{
-	static long serial = 1;
-	struct pair p = { EVP_EC_gen("P-256"), X509_new() };
-	X509_NAME *subj = X509_get_subject_name(p.cert);
-	X509 *signer;
-	char san[128];
-
-	if (p.key == NULL || p.cert == NULL)
-		abort();
-	X509_set_version(p.cert, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(p.cert), serial++);
-	X509_gmtime_adj(X509_getm_notBefore(p.cert), nb * 86400);
-	X509_gmtime_adj(X509_getm_notAfter(p.cert), na * 86400);
-	X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC,
-	    (const unsigned char *)name, -1, -1, 0);
-	X509_set_issuer_name(p.cert, issuer != NULL ?
-	    X509_get_subject_name(issuer->cert) : subj);
-	X509_set_pubkey(p.cert, p.key);
-	signer = issuer != NULL ? issuer->cert : p.cert;
-	add_ext(p.cert, signer, NID_basic_constraints,
-	    is_ca ? "critical,CA:TRUE" : "CA:FALSE");
-	if (!is_ca) {
-		snprintf(san, sizeof(san), "DNS:%s", name);
-		add_ext(p.cert, signer, NID_subject_alt_name, san);
-	}
-	if (X509_sign(p.cert, issuer != NULL ? issuer->key : p.key,
-	    EVP_sha256()) <= 0)
-		abort();
-	return p;
-}
-
-static void
-pair_free(struct pair *p)
-{
-	X509_free(p->cert);
-	EVP_PKEY_free(p->key);
-}
 
 /* The TLSA RDATA usage/selector 1 (SPKI)/SHA-256 of p. */
 static size_t
-rdata_spki(uint8_t usage, const struct pair *p, uint8_t *rd)
+rdata_spki(uint8_t usage, const struct test_cert *p, uint8_t *rd)
 {
 	unsigned char *der = NULL;
 	unsigned int mdlen = 0;
@@ -134,7 +73,7 @@ check(const struct mta_tls_policy *p, X509 *a, X509 *b)
 }
 
 static struct mta_tls_policy *
-dane(const char *mx, uint8_t usage, const struct pair *of)
+dane(const char *mx, uint8_t usage, const struct test_cert *of)
 {
 	struct mta_tls_policy *p = mta_tls_policy_new(MTA_TLS_DANE,
 	    "example.org", mx, NULL);
@@ -288,12 +227,12 @@ main(void)
 	FILE *f;
 	int fd;
 
-	ca = make("Test CA", NULL, true, -1, 30);
-	leaf = make("mx.example.org", &ca, false, -1, 30);
-	expired = make("mx.example.org", &ca, false, -30, -1);
-	selfsigned = make("mx.example.org", NULL, false, -1, 30);
-	other_ca = make("Other CA", NULL, true, -1, 30);
-	other_leaf = make("mx.example.org", &other_ca, false, -1, 30);
+	ca = test_cert_make("Test CA", NULL, true, -1, 30);
+	leaf = test_cert_make("mx.example.org", &ca, false, -1, 30);
+	expired = test_cert_make("mx.example.org", &ca, false, -30, -1);
+	selfsigned = test_cert_make("mx.example.org", NULL, false, -1, 30);
+	other_ca = test_cert_make("Other CA", NULL, true, -1, 30);
+	other_leaf = test_cert_make("mx.example.org", &other_ca, false, -1, 30);
 	snprintf(ca_path, sizeof(ca_path), "/tmp/test-mta-tls-XXXXXX");
 	if ((fd = mkstemp(ca_path)) < 0 || (f = fdopen(fd, "w")) == NULL ||
 	    PEM_write_X509(f, ca.cert) != 1 || fclose(f) != 0)
@@ -305,7 +244,7 @@ main(void)
 	TEST_RUN(test_tlsa_records);
 	TEST_RUN(test_sts_held);
 	unlink(ca_path);
-	pair_free(&ca), pair_free(&leaf), pair_free(&expired);
-	pair_free(&selfsigned), pair_free(&other_ca), pair_free(&other_leaf);
+	test_cert_free(&ca), test_cert_free(&leaf), test_cert_free(&expired);
+	test_cert_free(&selfsigned), test_cert_free(&other_ca), test_cert_free(&other_leaf);
 	return test_done("test-mta-tls-policy");
 }

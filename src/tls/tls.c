@@ -259,7 +259,8 @@ tls_client_init(void)
 	    SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_mode(client_ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_default_verify_paths(client_ctx);
-	/* Opportunistic: verify, record the result, never fail on it. */
+	/* Never fail the handshake on the certificate: the policy checks
+	   the chain after it (mta_tls_policy.c). */
 	SSL_CTX_set_verify(client_ctx, SSL_VERIFY_NONE, NULL);
 }
 
@@ -277,13 +278,6 @@ tls_client_ssl_new(const char *servername)
 		SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME,
 		    TLSEXT_NAMETYPE_host_name, (void *)(uintptr_t)servername);
 	return ssl;
-}
-
-int
-tls_peer_verified(void *ssl)
-{
-	return SSL_get_verify_result(ssl) == X509_V_OK &&
-	    SSL_get0_peer_certificate(ssl) != NULL;
 }
 
 int

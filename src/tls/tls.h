@@ -37,13 +37,12 @@ void tls_describe(void *ssl, char *out, size_t len);
 
 /*
  * Outbound (MTA) side: an SSL * for a client connection to servername
- * (SNI). Opportunistic TLS as RFC 7435: the peer's certificate is not
- * verified (MX certificates rarely match; DANE and MTA-STS come later),
- * but TLS 1.2+ and sane ciphers still apply.
+ * (SNI, the MX name). The handshake never fails on the certificate
+ * (opportunistic TLS, RFC 7435): the destination's policy checks the
+ * peer's chain afterwards (mta/mta_tls_policy.h: DANE, MTA-STS). TLS 1.2+
+ * and sane ciphers still apply.
  */
 void *tls_client_ssl_new(const char *servername);
-/* True when the peer's certificate verified against the system CAs. */
-int tls_peer_verified(void *ssl);
 
 /* Starts server-side TLS on io with the current context. -1 when there is
  * none (the caller closes the session). */

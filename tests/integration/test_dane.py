@@ -11,11 +11,13 @@ sinks (tests/lib/fakesmtp.py) that offer no STARTTLS.
     nothing;
   - a TLSA record for a host that offers no STARTTLS: deferred, never sent
     in clear;
-  - a TLSA answer whose signature is broken (bogus): the host is not even
-    contacted, the message is deferred;
+  - a TLSA answer whose signature is broken (bogus), or a bogus MX
+    answer: the host is not even contacted, the message is deferred;
   - an insecure (unsigned) MX answer: no DANE, opportunistic TLS as
     before, even towards a host whose TLSA would not match;
-  - dane = no: no TLSA look-up, opportunistic delivery.
+  - dane = no: no TLSA look-up, opportunistic delivery;
+  - each TLS attempt is one TLS-RPT event (the debug line of
+    mta_tls_policy_note) with its policy type and RFC 8460 result.
 """
 
 import hashlib
@@ -146,6 +148,7 @@ def test_dane_outcomes(tmp_path):
                      ("wrong.test", "w.insecure.test")) as r_wrong, \
             FakeSMTP("127.0.0.5", port) as plain, \
             FakeSMTP("127.0.0.6", port) as bogus, \
+            FakeSMTP("127.0.0.1", port) as mx_test, \
             sender(w, port) as a:
         # DANE-EE: delivered, verified
         submit(a, "bob@ee.test")
@@ -186,9 +189,18 @@ def test_dane_outcomes(tmp_path):
         submit(a, "bob@bogus.test")
         wait_for(lambda: deferred_to(a, "bob@bogus.test"),
                  what="the bogus TLSA answer to defer the message")
+        log = a.log_text()
+        assert ("mta tls-policy-failed dest=bogus.test host=mx-bogus.test "
+                "policy=dane result=dnssec-invalid") in log
         assert ("TLSA look-up for mx-bogus.test failed DNSSEC validation "
-                "(dnssec-invalid)") in a.log_text()
+                "(dnssec-invalid)") in log
         assert bogus.sessions == 0
+
+        # A bogus MX answer (bad.test, dnssecworld.py): never contacted
+        submit(a, "bob@bad.test")
+        wait_for(lambda: deferred_to(a, "bob@bad.test"),
+                 what="the bogus MX answer to defer the message")
+        assert mx_test.sessions == 0
 
         # An insecure MX answer: no DANE, opportunistic TLS as before
         submit(a, "bob@w.insecure.test")
@@ -198,8 +210,22 @@ def test_dane_outcomes(tmp_path):
                    "verified=no" in l for l in a.log_text().splitlines())
         assert "mta dane dest=w.insecure.test" not in a.log_text()
 
-        # the three deferred messages wait in the queue
-        assert len(a.queue_ids()) == 3
+        # one TLS-RPT event per attempt, with its RFC 8460 result
+        log = a.log_text()
+        for event in ("domain=ee.test type=tlsa result=success "
+                      "mx=mx-ee.test ip=127.0.0.2 helo=mx-ee.test",
+                      "domain=ta.test type=tlsa result=success",
+                      "domain=wrong.test type=tlsa result=tlsa-invalid",
+                      "domain=plain.test type=tlsa "
+                      "result=starttls-not-supported",
+                      "domain=bogus.test type=tlsa result=dnssec-invalid "
+                      "mx=mx-bogus.test ip=-",
+                      "domain=w.insecure.test type=no-policy-found "
+                      "result=success"):
+            assert "mta tlsrpt " + event in log, event
+
+        # the four deferred messages wait in the queue
+        assert len(a.queue_ids()) == 4
         assert r_wrong.maildir_messages("bob@wrong.test") == []
         assert plain.messages == []
 
