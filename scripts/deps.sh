@@ -6,7 +6,7 @@
 # once, only when something is missing.
 set -e
 BUILD="dns-root-data gcc make pkg-config libsystemd-dev libevent-dev libssl-dev libsqlite3-dev libunbound-dev libcrypt-dev zlib1g-dev openssl publicsuffix libcurl4-openssl-dev libjansson-dev libpq-dev"
-TEST="$BUILD dpkg-dev systemd adduser clang python3 python3-pytest swaks libio-socket-ssl-perl libnet-ssleay-perl strace unbound postfix python3-spf python3-dnspython python3-dkim python3-nacl fetchmail curl isync python3-pytest-xdist python3-pytest-timeout mutt neomutt offlineimap python3-milter rspamd redis-server dovecot-sieve dovecot-managesieved sieve-connect groff man-db mandoc libxml2-utils pebble python3-prometheus-client ldnsutils nsd postgresql"
+TEST="$BUILD dpkg-dev systemd adduser clang python3 python3-pytest swaks libio-socket-ssl-perl libnet-ssleay-perl strace unbound postfix python3-spf python3-dnspython python3-dkim python3-nacl fetchmail curl isync python3-pytest-xdist python3-pytest-timeout mutt neomutt offlineimap python3-milter rspamd redis-server dovecot-sieve dovecot-managesieved sieve-connect groff man-db mandoc libxml2-utils python3-jsonschema pebble python3-prometheus-client ldnsutils nsd postgresql"
 case "$1" in
 build) want="$BUILD" ;;
 test)  want="$TEST" ;;

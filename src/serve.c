@@ -31,6 +31,7 @@
 #include "msg/sieve_stage.h"
 #include "mta/mta_engine.h"
 #include "queue/queue.h"
+#include "report/report_run.h"
 #include "serve.h"
 #include "version.h"
 #include "server/control.h"
@@ -391,6 +392,11 @@ serve_main(struct conf *c)
 		log_fatal("queue: %s", err);
 	if (mta_engine_start(&err) < 0)
 		log_fatal("delivery: %s", err);
+	if (report_start(c, &err) < 0) {	/* mail goes on without them */
+		log_error("- report start-failed error=\"%s\"", err);
+		free(err);
+		err = NULL;
+	}
 	main_loop = loop_new();
 	sterm = loop_signal_new(main_loop, SIGTERM, on_term, NULL);
 	sint = loop_signal_new(main_loop, SIGINT, on_term, NULL);
@@ -399,6 +405,7 @@ serve_main(struct conf *c)
 	loop_timer_add(accounts_timer, 1000);
 	/* after queue_init: its lock says no other server uses data_dir */
 	control = control_start(main_loop, c->data_dir, control_reload);
+	control_set_report(control, report_run_now);
 	server_start();
 	acme_start(c);
 	log_info("- server started version=%s hostname=%s pid=%d", TEM_VERSION,
@@ -412,6 +419,7 @@ serve_main(struct conf *c)
 	control_stop(&control);
 	acme_stop();
 	server_stop(SHUTDOWN_GRACE_MS);
+	report_stop();		/* before the queue: a run may still submit */
 	mta_engine_stop();
 	queue_shutdown();
 	maildir_committer_stop();

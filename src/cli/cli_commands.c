@@ -12,6 +12,7 @@
 #include "cli/cli_db.h"
 #include "cli/cli_dkim.h"
 #include "cli/cli_queue.h"
+#include "cli/cli_report.h"
 #include "cli/cli_setup.h"
 #include "cli/cli_sieve.h"
 #include "cli/cli_sieve_test.h"
@@ -45,6 +46,7 @@ PASS(domain)
 PASS(user)
 PASS(alias)
 PASS(queue)
+PASS(report)
 PASS(dkim)
 PASS(dns_records)
 PASS(sieve)
@@ -113,6 +115,11 @@ static const struct cli_form queue_forms[] = {
 	{ "list", "one line per queued message" },
 	{ "flush", "try every queued message now" },
 	{ "del ID", "remove a message without delivering it" },
+	{ NULL, NULL } };
+static const struct cli_form report_forms[] = {
+	{ "run", "send the reports of every finished day not sent yet" },
+	{ "run --date YYYY-MM-DD", "send the reports of that day now (today "
+	    "included: what was counted so far)" },
 	{ NULL, NULL } };
 static const struct cli_form dkim_forms[] = {
 	{ "keygen DOMAIN [SELECTOR] [--type rsa|ed25519]", NULL },
@@ -204,6 +211,15 @@ const struct cli_command cli_commands[] = {
 	    "per queued message: ID age=AGE from=<SENDER> to=<RCPT>,... "
 	    "next=WHEN [error=\"LAST REPLY\"].", NULL,
 	    CLI_CONF_WITH_ARGS, false, run_queue },
+	{ "report", "run [--date YYYY-MM-DD]",
+	    "send the DMARC and TLS reports now", report_forms,
+	    "Asks the running server to send its DMARC aggregate reports "
+	    "(RFC 7489) and SMTP TLS reports (RFC 8460) now rather than after "
+	    "the next UTC midnight, and prints jobs=N queued=N once the "
+	    "report messages are in the queue. A day is reported once; "
+	    "counting goes on after a --date run of today, but that day is "
+	    "not reported again.", NULL,
+	    CLI_CONF_WITH_ARGS, false, run_report },
 	{ "dkim", "keygen DOMAIN [SELECTOR] [--type rsa|ed25519]",
 	    "make a DKIM key, print its DNS record", dkim_forms,
 	    "Makes a DKIM signing key for the local DOMAIN (RSA 2048 bits by "

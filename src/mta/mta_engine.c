@@ -17,6 +17,7 @@
 #include "mta/mta_data.h"
 #include "mta/mta_engine.h"
 #include "mta/mta_int.h"
+#include "mta/mta_sts.h"
 #include "queue/queue.h"
 #include "server/server.h"
 #include "server/state.h"
@@ -447,6 +448,7 @@ mta_engine_start(char **error_r)
 		loop_free(&eloop);
 		return -1;
 	}
+	mta_sts_init(c, eloop, resolver);
 	tick_timer = loop_timer_new(eloop, mta_tick, NULL);
 	loop_timer_add(tick_timer, 10);
 	queue_set_wakeup(mta_wakeup, NULL);
@@ -496,6 +498,7 @@ mta_engine_stop(void)
 	queue_set_wakeup(NULL, NULL);
 	loop_post(eloop, mta_stop_on_loop, NULL);
 	pthread_join(ethread, NULL);
+	mta_sts_shutdown();	/* its results still posted run in loop_free */
 	dns_resolver_free(&resolver);
 	loop_timer_free(&tick_timer);
 	loop_timer_free(&grace_timer);

@@ -11,6 +11,21 @@
  * loop: DNS goes through the engine's resolver, HTTPS and disk elsewhere.
  *
  * Thread: the delivery engine's (mta_loop()).
+ *
+ * Implementation: mta_sts.c (look-ups, fetch sharing, refresh),
+ * mta_sts_cache.c (5.1 decisions, limits, disk form), mta_sts_fetch.c
+ * (HTTPS on two threads of its own: connect timeout 10 s, whole fetch
+ * 30 s, body ≤ MTA_STS_BODY_MAX, text/plain, HTTP 200, no redirects).
+ * A failed fetch is held for 5 minutes per domain and TXT id: look-ups
+ * meanwhile get the same answer without a new fetch.
+ * Log lines (id "-"): "mta-sts policy domain=D id=I mode=M max_age=S
+ * mx=N" for each new policy, "mta-sts fetch-failed domain=D id=I
+ * error=..." for each failed fetch.
+ *
+ * Test only: the environment variable TEM_TEST_MTA_STS_PORT, read at
+ * mta_sts_init, makes the policy fetch use that port instead of 443
+ * (tests run the policy server on loopback without privileges). Never
+ * set it in production.
  */
 #ifndef TEM_MTA_MTA_STS_H
 #define TEM_MTA_MTA_STS_H

@@ -21,6 +21,7 @@
 #include "policy/dkim_verify.h"
 #include "policy/dmarc.h"
 #include "policy/spf.h"
+#include "report/report.h"
 #include "server/state.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -234,6 +235,38 @@ auth_results_add(struct auth_check *p, struct authres *ar, size_t nd)
 	return dr;
 }
 
+/* Counts this evaluation for the DMARC aggregate report (report.h). */
+static void
+auth_report(struct auth_check *p, enum dmarc_disposition disp)
+{
+	const struct dmarc_policy *pol = p->dmarc_pol;
+	const struct psl *psl = p->env.run->psl;
+	struct report_dmarc_event ev = {
+		.source_ip = p->env.ip, .header_from = p->from_domain,
+		.envelope_from = p->spf_domain, .pol = pol,
+		.disposition = dmarc_disposition_str(disp),
+		.spf_domain = p->spf_domain,
+		.spf_scope = p->null_sender ? "helo" : "mfrom",
+		.spf_result = spf_result_name(p->spf_res),
+	};
+
+	if (pol == NULL || pol->nrua == 0)
+		return;
+	ev.spf_aligned_pass = p->spf_res == SPF_PASS && dmarc_aligned(psl,
+	    p->from_domain, p->spf_domain, pol->aspf_strict);
+	if (p->dkim_res != NULL) {
+		ev.dkim = p->dkim_res->sig;
+		ev.ndkim = p->dkim_res->n;
+		for (size_t i = 0; i < ev.ndkim; i++)
+			if (ev.dkim[i].status == DKIM_PASS &&
+			    ev.dkim[i].domain != NULL && dmarc_aligned(psl,
+			    p->from_domain, ev.dkim[i].domain,
+			    pol->adkim_strict))
+				ev.dkim_aligned_pass = true;
+	}
+	report_note_dmarc(&ev);
+}
+
 /* All three answered: the verdict. Our Authentication-Results goes on
  * top; A-R fields from outside that claim our name leave the stored
  * header. */
@@ -265,6 +298,8 @@ auth_decide(struct auth_check *p)
 			    (int)nd, p->env.run->psl, &disp);
 		dmarc_authres_add(&ar, dres, p->dmarc_pol, disp,
 		    p->from_domain);
+		if (dres == DMARC_RESULT_PASS || dres == DMARC_RESULT_FAIL)
+			auth_report(p, disp);
 		if (disp == DMARC_DISP_REJECT) {
 			v.action = MSG_REJECT;
 			v.text = "Error: rejected by the sender domain's DMARC "

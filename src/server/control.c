@@ -38,6 +38,7 @@ struct control {
 	struct loop_listener	*listener;
 	char			*path;
 	control_reload_fn	*reload;
+	control_report_fn	*report;
 	struct control_conn	*conns;
 	unsigned		 nconns;
 };
@@ -73,6 +74,30 @@ control_parse(const char *line, size_t len, uint64_t *serial_r)
 }
 
 bool
+control_parse_report(const char *line, size_t len, char day_r[11])
+{
+	static const char verb[] = "report run";
+	size_t n = sizeof(verb) - 1;
+
+	if (len < n || memcmp(line, verb, n) != 0)
+		return false;
+	day_r[0] = '\0';
+	if (len == n)
+		return true;
+	if (len != n + 11 || line[n] != ' ')
+		return false;
+	for (size_t i = 0; i < 10; i++) {
+		char c = line[n + 1 + i];
+
+		if (i == 4 || i == 7 ? c != '-' : c < '0' || c > '9')
+			return false;
+	}
+	memcpy(day_r, line + n + 1, 10);
+	day_r[10] = '\0';
+	return true;
+}
+
+bool
 control_parse_ok(const char *line, size_t len, uint64_t *live_r)
 {
 	return parse_tail(line, len, "ok accounts ", live_r);
@@ -105,10 +130,23 @@ static void
 conn_answer(struct control_conn *cc, int r)
 {
 	uint64_t want = 0, live = 0;
+	char day[11], *reply;
 
 	cc->answered = true;
 	if (r < 0) {
 		io_printf(cc->io, "error line too long\n");
+		return;
+	}
+	if (control_parse_report(cc->line.data, cc->line.len, day)) {
+		/* the main loop waits: it only serves signals and reloads */
+		reply = cc->ctl->report == NULL ?
+		    xstrdup("error reports are not available") :
+		    cc->ctl->report(day[0] ? day : NULL,
+		    CONTROL_REPORT_WAIT_SEC * 1000);
+		log_info("- control report-run day=%s reply=\"%s\"",
+		    day[0] ? day : "finished", reply);
+		io_printf(cc->io, "%s\n", reply);
+		free(reply);
 		return;
 	}
 	if (control_parse(cc->line.data, cc->line.len, &want) == CONTROL_BAD) {
@@ -237,6 +275,13 @@ control_start(struct loop *l, const char *data_dir, control_reload_fn *reload)
 	ctl->listener = loop_listener_new(l, fd, control_accept, ctl);
 	log_info("- control listen path=%s", path);
 	return ctl;
+}
+
+void
+control_set_report(struct control *ctl, control_report_fn *fn)
+{
+	if (ctl != NULL)
+		ctl->report = fn;
 }
 
 void

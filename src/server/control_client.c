@@ -114,19 +114,18 @@ read_reply(int fd, uint64_t deadline, char *line, char **error_r)
 	return -1;
 }
 
-enum control_result
-control_reload_accounts(const char *data_dir, uint64_t serial,
-    unsigned timeout_ms, char **error_r)
+/* Sends one request line req (with its LF) and reads the reply into
+ * line[CONTROL_LINE_MAX], all before deadline. */
+static enum control_result
+request(const char *data_dir, uint64_t deadline, const char *req,
+    char *line, char **error_r)
 {
-	uint64_t deadline = clock_mono_ms() + timeout_ms, live;
 	enum control_result res;
-	char req[64], line[CONTROL_LINE_MAX];
-	int fd = control_connect(data_dir, deadline, &res, error_r), n;
+	int fd = control_connect(data_dir, deadline, &res, error_r);
+	ssize_t n = (ssize_t)strlen(req);
 
 	if (fd < 0)
 		return res;
-	n = snprintf(req, sizeof(req), "reload accounts %llu\n",
-	    (unsigned long long)serial);
 	/* MSG_NOSIGNAL: a server dying now must not kill the command with
 	 * SIGPIPE after its change was committed */
 	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
@@ -135,13 +134,49 @@ control_reload_accounts(const char *data_dir, uint64_t serial,
 		close(fd);
 		return CONTROL_FAILED;
 	}
-	if (read_reply(fd, deadline, line, error_r) < 0) {
-		close(fd);
-		return CONTROL_FAILED;
-	}
+	res = read_reply(fd, deadline, line, error_r) < 0 ? CONTROL_FAILED :
+	    CONTROL_OK;
 	close(fd);
+	return res;
+}
+
+enum control_result
+control_reload_accounts(const char *data_dir, uint64_t serial,
+    unsigned timeout_ms, char **error_r)
+{
+	uint64_t deadline = clock_mono_ms() + timeout_ms, live;
+	enum control_result res;
+	char req[64], line[CONTROL_LINE_MAX];
+
+	snprintf(req, sizeof(req), "reload accounts %llu\n",
+	    (unsigned long long)serial);
+	if ((res = request(data_dir, deadline, req, line, error_r)) !=
+	    CONTROL_OK)
+		return res;
 	if (control_parse_ok(line, strlen(line), &live) && live >= serial)
 		return CONTROL_OK;
 	*error_r = xasprintf("the server answered \"%.80s\"", line);
+	return CONTROL_FAILED;
+}
+
+enum control_result
+control_report_run(const char *data_dir, const char *day, char **reply_r,
+    char **error_r)
+{
+	uint64_t deadline = clock_mono_ms() +
+	    (CONTROL_REPORT_WAIT_SEC + 10) * 1000;
+	enum control_result res;
+	char req[64], line[CONTROL_LINE_MAX];
+
+	snprintf(req, sizeof(req), "report run%s%.10s\n", day ? " " : "",
+	    day ? day : "");
+	if ((res = request(data_dir, deadline, req, line, error_r)) !=
+	    CONTROL_OK)
+		return res;
+	if (strncmp(line, "ok report ", 10) == 0) {
+		*reply_r = xstrdup(line + 10);
+		return CONTROL_OK;
+	}
+	*error_r = xasprintf("the server answered \"%.100s\"", line);
 	return CONTROL_FAILED;
 }

@@ -135,6 +135,49 @@ test_client(void)
 	free(path);
 }
 
+/* "report run [YYYY-MM-DD]": the request, and the client's reading of
+ * the answer. */
+static void
+test_report(void)
+{
+	static const char *const bad[] = { "report run ", "report run x",
+	    "report run 2026-12-7", "report run 2026/12/07",
+	    "report run 2026-12-077", "report  run", "report run 20261207xx",
+	    "report run\n", "report" };
+	char *path = xasprintf("%s/%s", dir, CONTROL_SOCKET), *err = NULL;
+	char *reply = NULL, day[11];
+	pthread_t th;
+	struct fake f;
+
+	TEST_ASSERT(control_parse_report("report run", 10, day) &&
+	    day[0] == '\0');
+	TEST_ASSERT(control_parse_report("report run 2026-12-07", 21, day));
+	TEST_ASSERT_STREQ(day, "2026-12-07");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		TEST_ASSERT(!control_parse_report(bad[i], strlen(bad[i]), day));
+	TEST_ASSERT(control_report_run(dir, NULL, &reply, &err) ==
+	    CONTROL_NO_SERVER);
+	f.fd = listen_at(path, true);
+	f.reply = "ok report jobs=3 queued=2 posted=0\n";
+	pthread_create(&th, NULL, answer_once, &f);
+	TEST_ASSERT(control_report_run(dir, "2026-12-07", &reply, &err) ==
+	    CONTROL_OK);
+	pthread_join(th, NULL);
+	TEST_ASSERT_STREQ(reply, "jobs=3 queued=2 posted=0");
+	XFREE(&reply);
+	f.reply = "error reports are not running\n";
+	pthread_create(&th, NULL, answer_once, &f);
+	TEST_ASSERT(control_report_run(dir, NULL, &reply, &err) ==
+	    CONTROL_FAILED);
+	pthread_join(th, NULL);
+	TEST_ASSERT_STREQ(err, "the server answered \"error reports are not "
+	    "running\"");
+	XFREE(&err);
+	close(f.fd);
+	unlink(path);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -143,6 +186,7 @@ main(void)
 		return 1;
 	TEST_RUN(test_parse);
 	TEST_RUN(test_client);
+	TEST_RUN(test_report);
 	rmdir(dir);
 	return test_done("test-control");
 }

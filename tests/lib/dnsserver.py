@@ -176,20 +176,30 @@ class DnsServer:
         last = None
         for _ in range(5):                # a port can be taken meanwhile
             self.port = free_port()
-            conf = os.path.join(self.dir, self.CONF_NAME)
-            with open(conf, "w") as f:
-                f.write(self.config())
-            self.log = open(os.path.join(self.dir, "server.log"), "w+")
-            self.proc = subprocess.Popen(
-                [self.PROGRAM, "-d", "-c", conf], stdin=subprocess.DEVNULL,
-                stdout=self.log, stderr=subprocess.STDOUT)
             try:
-                self._wait_ready()
+                self._launch()
                 return self
             except RuntimeError as e:
                 last = e
                 self._stop_proc()
         raise last
+
+    def _launch(self):
+        conf = os.path.join(self.dir, self.CONF_NAME)
+        with open(conf, "w") as f:
+            f.write(self.config())
+        self.log = open(os.path.join(self.dir, "server.log"), "w+")
+        self.proc = subprocess.Popen(
+            [self.PROGRAM, "-d", "-c", conf], stdin=subprocess.DEVNULL,
+            stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait_ready()
+
+    def change(self, zones):
+        """Serves ZONES from now on, on the same port (a tem pointed at
+        it stays right): the server is restarted with them."""
+        self.zones = zones
+        self._stop_proc()
+        self._launch()
 
     def _wait_ready(self):
         deadline = time.monotonic() + START_TIMEOUT
