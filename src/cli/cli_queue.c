@@ -102,6 +102,10 @@ format_msg(struct buf *b, const struct queue_msg *m, time_t now)
 		buf_putc(b, '+');
 		put_duration(b, next - now);
 	}
+	if (m->requiretls)		/* RFC 8689 */
+		buf_puts(b, " requiretls");
+	if (m->tls_optional)
+		buf_puts(b, " tls-required=no");
 	if (error) {
 		buf_puts(b, " error=\"");
 		put_escaped(b, error, true);

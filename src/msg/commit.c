@@ -276,6 +276,13 @@ msg_commit_envelope(struct msg_commit *c, const char *envid, int ret,
 	c->qn.msg.eightbit = eightbit;
 }
 
+void
+msg_commit_tls(struct msg_commit *c, bool requiretls, bool tls_optional)
+{
+	c->qn.msg.requiretls = requiretls;
+	c->qn.msg.tls_optional = tls_optional;
+}
+
 int
 msg_commit_nlocal(const struct msg_commit *c)
 {
@@ -433,6 +440,8 @@ extras_start(struct msg_commit *c)
 			    c->front.len - c->head_len);
 		x->qn.msg.smtputf8 = c->qn.msg.smtputf8;
 		x->qn.msg.eightbit = c->qn.msg.eightbit;
+		x->qn.msg.requiretls = c->qn.msg.requiretls;
+		x->qn.msg.tls_optional = c->qn.msg.tls_optional;
 		x->qn.content = x->content.data ? x->content.data : "";
 		x->qn.content_len = x->content.len;
 		x->qn.content_fd = c->fd;

@@ -87,6 +87,10 @@ void msg_commit_release(struct msg_commit *c);
 /* The queue envelope's DSN and body flags (RFC 3461, 6152, 6531). */
 void msg_commit_envelope(struct msg_commit *c, const char *envid, int ret,
     bool smtputf8, bool eightbit);
+/* The queue envelope's RFC 8689 flags: REQUIRETLS was on MAIL FROM, or
+ * the header said "TLS-Required: No" (kept by forwarded copies too). */
+void msg_commit_tls(struct msg_commit *c, bool requiretls,
+    bool tls_optional);
 /* Number of local copies / remote recipients so far. */
 int msg_commit_nlocal(const struct msg_commit *c);
 int msg_commit_nremote(const struct msg_commit *c);

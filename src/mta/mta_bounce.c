@@ -212,7 +212,9 @@ mta_bounce_build(void *arg)
 	p.hostname = b->hostname;
 	p.sender = d->qm->sender;
 	p.envid = d->qm->envid;
-	p.ret = d->qm->ret;
+	/* RFC 8689 5: the report of a REQUIRETLS message may travel
+	   without TLS: its header only, whatever RET= asked */
+	p.ret = d->qm->requiretls ? DSN_RET_HDRS : d->qm->ret;
 	p.arrival = d->qm->arrival;
 	p.queue_id = d->qm->id;
 	p.rcpts = dr;

@@ -484,6 +484,7 @@ mta_stop_on_loop(void *arg)
 	stopping = true;
 	loop_timer_del(tick_timer);
 	mta_route_abort_all();
+	mta_pool_close_all();
 	grace_timer = loop_timer_new(eloop, mta_stop_grace_over, NULL);
 	loop_timer_add(grace_timer, MTA_STOP_GRACE_MS);
 	mta_check_stopped();

@@ -60,6 +60,8 @@ struct mta_route {
 	char			*last_error;
 	bool			 no_tls;	/* retrying after a TLS failure */
 	struct mta_session	*sess;
+	char			*pool_key;	/* of sess (mta_pool.c) */
+	bool			 reused;	/* sess came from the pool */
 	struct dns_request	*dns;		/* look-up in progress */
 	struct mta_msg		**msgs;		/* the items' mm, for the session */
 	char			*relay_host;	/* "[relay]": its host part */
@@ -96,6 +98,20 @@ void mta_route_abort_all(void);
 /* Sessions in progress (for the global and per-destination limits). */
 int mta_route_active(const char *key);
 int mta_route_active_total(void);
+
+/* mta_pool.c: idle connections for the next batch (mta_session.h,
+ * p.reuse), keyed by destination + host[addr]:port + TLS policy. */
+#define MTA_IDLE_MS		5000	/* an idle connection waits this long */
+#define MTA_IDLE_MAX		16	/* idle connections in all */
+#define MTA_IDLE_PER_DEST	2	/* idle connections to one destination */
+/* Takes an idle session s (from its done()) for key, or closes it with
+   QUIT when a limit is reached or the engine stops. */
+void mta_pool_put(const char *dest, const char *key, struct mta_session *s);
+/* An idle session for key, taken out of the pool (the caller continues
+   or ends it), or NULL. */
+struct mta_session *mta_pool_take(const char *key);
+/* At the engine's stop: every kept connection closed at once. */
+void mta_pool_close_all(void);
 
 /* mta_local.c: delivers the route's recipients into local mailboxes. */
 void mta_local_deliver(struct mta_route *r);

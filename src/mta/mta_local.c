@@ -108,6 +108,7 @@ local_commit(struct mta_local_job *lj, struct sieve_stage *st)
 	msg_commit_log_as(c, "mta");
 	msg_commit_envelope(c, d->qm->envid, d->qm->ret, d->qm->smtputf8,
 	    d->qm->eightbit);
+	msg_commit_tls(c, d->qm->requiretls, d->qm->tls_optional);
 	for (int j = 0; j < it->n; j++) {
 		const struct acct_resolution *res = &lj->res[j];
 

@@ -1,8 +1,10 @@
 /*
  * mta_route - delivery to one remote destination: resolve (relay_host or
  * MX, RFC 5321 5.1), try each address of each host in order, run one
- * SMTP session carrying every message of the batch for that destination,
- * and turn the outcome into per-recipient results.
+ * SMTP session carrying every message of the batch for that destination
+ * (a connection kept from an earlier batch to the same address under the
+ * same TLS rules when there is one, mta_pool.c), and turn the outcome
+ * into per-recipient results.
  *
  * Trust: DNS answers and remote replies are untrusted; only their status
  * classes steer what happens (2xx sent, 4xx deferred, 5xx failed).
@@ -99,6 +101,7 @@ mta_route_free(struct mta_route *r)
 	mta_tls_policy_free(&r->pol);
 	free(r->last_error);
 	free(r->relay_host);
+	free(r->pool_key);
 	free(r->key);
 	free(r);
 }
@@ -131,6 +134,8 @@ route_prepare(struct mta_route *r)
 		mm->wire = it->d->wire;
 		mm->eightbit = qm->eightbit || it->d->eightbit;
 		mm->smtputf8 = qm->smtputf8;
+		mm->requiretls = qm->requiretls;
+		mm->tls_optional = qm->tls_optional;
 		mm->rcpt_result = xcalloc((size_t)it->n, sizeof(int));
 		mm->rcpt_text = xcalloc((size_t)it->n, sizeof(char *));
 	}
@@ -193,24 +198,34 @@ route_done(struct mta_route *r, int result, const char *text,
 static void route_try_next(struct mta_route *r);
 static void route_begin(struct mta_route *r);
 
+/* "host[addr]:port" of the address being tried. */
 static void
-route_session_done(struct mta_session *s, int status, const char *text,
-    void *arg)
+route_relay(const struct mta_route *r, char *relay, size_t len)
 {
-	struct mta_route *r = arg;
-	struct dns_mx_host *h = &r->mx->hosts[r->host_i];
-	char relay[320], addr[INET6_ADDRSTRLEN] = "?";
+	const struct dns_mx_host *h = &r->mx->hosts[r->host_i];
 	const struct dns_addr *a = &h->addr[r->addr_i];
+	char addr[INET6_ADDRSTRLEN] = "?";
 
-	r->sess = NULL;
 	if (a->ss.ss_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&a->ss)->
 		    sin6_addr, addr, sizeof(addr));
 	else
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)&a->ss)->
 		    sin_addr, addr, sizeof(addr));
-	snprintf(relay, sizeof(relay), "%s[%s]:%d", h->name, addr, r->port);
-	(void)s;
+	snprintf(relay, len, "%s[%s]:%d", h->name, addr, r->port);
+}
+
+static void
+route_session_done(struct mta_session *s, int status, const char *text,
+    void *arg)
+{
+	struct mta_route *r = arg;
+	char relay[320];
+
+	r->sess = NULL;
+	route_relay(r, relay, sizeof(relay));
+	if (status == MTA_OK && mta_session_idle(s))
+		mta_pool_put(r->key, r->pool_key, s);	/* now the pool's */
 	if (status == MTA_OK) {
 		route_done(r, QUEUE_RCPT_DEFERRED,
 		    "4.4.2 lost connection before the message was sent",
@@ -221,6 +236,14 @@ route_session_done(struct mta_session *s, int status, const char *text,
 	r->last_error = xstrdup(text ? text : "connection failed");
 	log_info("- mta attempt-failed dest=%s relay=%s status=%d (%s)",
 	    r->key, relay, status, r->last_error);
+	if (r->reused) {
+		/* a kept connection that failed its probe: the messages are
+		   untouched, a new connection to the same address takes
+		   them */
+		r->reused = false;
+		route_try_next(r);
+		return;
+	}
 	if (text && strstr(text, "TLS handshake failed") && !r->no_tls &&
 	    !mta_tls_policy_requires_tls(r->pol)) {
 		r->no_tls = true;	/* opportunistic: try again in clear */
@@ -337,8 +360,22 @@ route_tlsa_done(enum dns_status st, enum dns_sec sec, int n,
 	route_try_next(r);
 }
 
+/* RFC 8689 3: every message of the route said "TLS-Required: No": the
+   destination's DANE and MTA-STS policies are not applied, the messages
+   go as with opportunistic TLS. (A batch where only some say so keeps the
+   policy: the others must not lose it.) */
+static bool
+route_tls_optional(const struct mta_route *r)
+{
+	for (int i = 0; i < r->nitems; i++)
+		if (!r->items[i].mm.tls_optional)
+			return false;
+	return r->nitems > 0;
+}
+
 /*
- * Sets r->pol for hosts[host_i]: no policy for the relay host; DANE when
+ * Sets r->pol for hosts[host_i]: no policy for the relay host, nor for a
+ * route whose messages all said "TLS-Required: No"; DANE when
  * the MX and address answers are DNSSEC-secure and the TLSA look-up
  * (started here: POL_WAIT, route_tlsa_done goes on) finds usable
  * records; else the domain's MTA-STS policy, or opportunistic TLS.
@@ -353,6 +390,12 @@ route_host_policy(struct mta_route *r)
 	mta_tls_policy_free(&r->pol);
 	r->pol_for = 0;
 	if (r->relay_host != NULL) {
+		r->pol_for = r->host_i + 1;
+		return POL_READY;
+	}
+	if (route_tls_optional(r)) {
+		log_info("- mta tls-required-no dest=%s host=%s", r->key,
+		    h->name);
 		r->pol_for = r->host_i + 1;
 		return POL_READY;
 	}
@@ -378,6 +421,37 @@ route_final_text(const struct mta_route *r)
 	    isdigit((unsigned char)e[2]))
 		return xstrdup(e);
 	return xasprintf("4.4.1 %s", e ? e : "no host could be reached");
+}
+
+/*
+ * The pool key of the address about to be tried (destination, host,
+ * address, port and the TLS rules: policy mode, TLS on or not); true
+ * when a kept connection made under the same rules took the batch.
+ * A policy that requires TLS only takes one that it verified.
+ */
+static bool
+route_reuse(struct mta_route *r, struct mta_session_params *p)
+{
+	char relay[320];
+	struct mta_session *s;
+
+	route_relay(r, relay, sizeof(relay));
+	free(r->pool_key);
+	r->pool_key = xasprintf("%s %s policy=%d tls=%d", r->key, relay,
+	    r->pol ? (int)r->pol->mode : -1, !p->no_tls);
+	p->reuse = true;
+	r->reused = false;
+	while ((s = mta_pool_take(r->pool_key)) != NULL) {
+		if ((!p->tls_required || mta_session_tls_verified(s)) &&
+		    mta_session_continue(s, r->msgs, r->nitems,
+		    route_session_done, r)) {
+			r->sess = s;
+			r->reused = true;
+			return true;
+		}
+		mta_session_abort(&s);
+	}
+	return false;
 }
 
 static void
@@ -456,6 +530,8 @@ route_try_next(struct mta_route *r)
 		for (int i = 0; i < r->nitems; i++)
 			r->msgs[i] = &r->items[i].mm;
 	}
+	if (route_reuse(r, &p))
+		return;
 	r->sess = mta_session_start(&p, r->msgs, r->nitems, route_session_done,
 	    r);
 }

@@ -17,10 +17,11 @@
  * (STYLE.md habit 7).
  *
  * The mail transactions themselves (MAIL, RCPT, DATA, RSET) are in
- * mta_tx.c, the TLS policy's part (the check after the handshake, what a
- * missing STARTTLS or a failed handshake means) in mta_session_tls.c;
- * this file holds the connection, greeting, EHLO, STARTTLS, reply
- * reading and the end.
+ * mta_tx.c, keeping a connection for the next batch in mta_reuse.c, the
+ * TLS policy's part (the check after the handshake, what a missing
+ * STARTTLS or a failed handshake means) in mta_session_tls.c; this file
+ * holds the connection, greeting, EHLO, STARTTLS, reply reading and the
+ * end.
  *
  * Callers: the delivery engine. Tests: src/mta/test-mta-session.c.
  */
@@ -119,6 +120,7 @@ mta_waiting_for(const struct mta_session *s)
 		[EXP_DOT_IGNORED] = "sending end of data",
 		[EXP_RSET] = "sending RSET",
 		[EXP_QUIT] = "sending QUIT",
+		[EXP_PROBE] = "sending RSET on a reused connection",
 	};
 
 	if (s->phase == PH_CONNECTING)
@@ -146,6 +148,7 @@ mta_in_reply_to(enum mta_expect kind)
 	case EXP_DOT_IGNORED:
 		return "end of DATA";
 	case EXP_RSET:
+	case EXP_PROBE:
 		return "RSET";
 	case EXP_EHLO:
 		return "EHLO";
@@ -297,6 +300,10 @@ mta_timer_cb(void *arg)
 		    s->tls ? "yes" : "no", (long)(time(NULL) - s->started));
 		s->done(s, s->status, s->text, s->arg);
 		mta_session_free(s);
+		return;
+	}
+	if (s->phase == PH_IDLE) {	/* mta_reuse.c */
+		mta_idle_timer(s);
 		return;
 	}
 	if (s->phase == PH_QUIT) {
@@ -509,6 +516,9 @@ mta_dispatch(struct mta_session *s, const struct smtp_reply *r)
 	case EXP_QUIT:
 		mta_finish(s, s->end_status, s->end_text);
 		break;
+	case EXP_PROBE:
+		mta_on_probe(s, r);
+		break;
 	}
 }
 
@@ -579,6 +589,10 @@ mta_io_cb(struct io *io, enum io_event ev, void *arg)
 	(void)io;
 	if (s->finished)
 		return;
+	if (s->phase == PH_IDLE) {	/* mta_reuse.c */
+		mta_idle_event(s, ev);
+		return;
+	}
 	switch (ev) {
 	case IO_EV_CONNECTED:
 		s->phase = PH_GREETING;

@@ -14,11 +14,14 @@
  * allows), RCPT TO (NOTIFY=, ORCPT= when the peer offers DSN), DATA, the
  * content (LF to CRLF, dot-stuffed), with MAIL+RCPT+DATA sent as one group
  * when the peer offers PIPELINING; RSET between messages when a
- * transaction was left open; QUIT at the end.
+ * transaction was left open; QUIT at the end, or, with p.reuse, an idle
+ * connection handed to the caller for its next batch to the same host
+ * (mta_session_continue, RSET first as a probe).
  *
  * Messages the peer cannot take are refused locally, with a permanent
  * result and no command sent: larger than the peer's SIZE (5.3.4),
- * SMTPUTF8 needed but not offered (5.6.7). 8-bit content for a peer
+ * SMTPUTF8 needed but not offered (5.6.7), REQUIRETLS without verified
+ * TLS (5.7.10) or not offered by the peer (5.7.30). 8-bit content for a peer
  * without 8BITMIME is converted to 7-bit while it is sent (mta_7bit.h,
  * no BODY= nor SIZE=); when that turns out impossible (8-bit in a
  * header) the connection ends without the end marker and the accepted
@@ -34,8 +37,8 @@
  *
  * Logs one line per connection event under its id: "mta connect",
  * "mta tls" (with policy= and verified=), "mta tls-policy-failed", "mta
- * error", "mta disconnect". Per-recipient delivery lines are the
- * caller's.
+ * error", "mta reuse", "mta idle-closed", "mta disconnect". Per-recipient
+ * delivery lines are the caller's.
  */
 #ifndef TEM_MTA_SESSION_H
 #define TEM_MTA_SESSION_H
@@ -100,6 +103,11 @@ struct mta_msg {
 	   refused locally with 5.7.10 (no verified TLS) or 5.7.30 (the
 	   peer does not offer REQUIRETLS). */
 	bool		  requiretls;
+	/* RFC 8689 3: the message said "TLS-Required: No" (and had no
+	   REQUIRETLS): the destination's DANE/MTA-STS policy may be relaxed
+	   to opportunistic TLS for it. Read by the route's policy code,
+	   not by the session. */
+	bool		  tls_optional;
 
 	/*
 	 * Results, nrcpt entries each, allocated (zeroed) by the caller and
@@ -137,7 +145,15 @@ struct mta_session_params {
 	   MTA-STS), mta/mta_tls_policy.h; NULL: opportunistic TLS. The
 	   caller's, valid until done() returns. */
 	const struct mta_tls_policy *tls_policy;
+	/* Keep the connection after the last message when it is healthy
+	   (ESMTP, nothing open, fewer than MTA_REUSE_MAX_MSGS messages and
+	   younger than MTA_REUSE_MAX_AGE seconds): done() then gets an
+	   idle session (mta_session_idle), see mta_session_continue. */
+	bool			 reuse;
 };
+
+#define MTA_REUSE_MAX_MSGS	100	/* messages one connection carries */
+#define MTA_REUSE_MAX_AGE	300	/* seconds from connect to last reuse */
 
 typedef void mta_done_fn(struct mta_session *s, int status,
     const char *text, void *arg);
@@ -164,6 +180,32 @@ struct mta_session *mta_session_start(const struct mta_session_params *p,
    shutdown). Results already written stay; the message in progress may
    have partial results. Not from inside done(). */
 void mta_session_abort(struct mta_session **s);
+
+/*
+ * Connection reuse (p.reuse). When done() is called with MTA_OK and
+ * mta_session_idle(s) is true, the session is NOT freed after done()
+ * returns: the caller owns it and must end it with mta_session_continue,
+ * mta_session_close or mta_session_abort. While idle the connection is
+ * watched: a close, an error or any byte from the peer (a 421 on its
+ * idle timeout) ends it, and mta_session_idle turns false. The TLS
+ * state (mta_session_tls, _tls_verified) and the EHLO capabilities stay
+ * those of the connection.
+ */
+bool mta_session_idle(const struct mta_session *s);
+/*
+ * Sends the next batch on an idle session: RSET as a probe, then the
+ * messages as mta_session_start does, done() called once the same way.
+ * A probe that fails (connection lost, timeout, a non-2xx reply) ends the
+ * session with MTA_CONN_TEMP (or _PERM) and every message untouched, so
+ * the caller can open a new connection for them. Logs "mta reuse
+ * host=NAME[ADDR] messages=N sent=M" (N this batch, M carried so far).
+ * False (nothing done) when s is no longer idle.
+ */
+bool mta_session_continue(struct mta_session *s, struct mta_msg **msgs,
+    int nmsgs, mta_done_fn *done, void *arg);
+/* Ends an idle session politely: QUIT (when still connected), then
+   done(s, MTA_OK, "", arg) from a later loop turn, then s is freed. */
+void mta_session_close(struct mta_session *s, mta_done_fn *done, void *arg);
 
 /* The session's log id (16 hex digits, or p->log_id). */
 const char *mta_session_id(const struct mta_session *s);

@@ -15,8 +15,8 @@
 #include "mta/smtp_reply.h"
 #include "policy/tlsrpt.h"
 #include "util/buf.h"
+#include "util/io.h"
 
-struct io;
 struct loop_timer;
 struct mta_reader;
 
@@ -36,6 +36,7 @@ enum mta_expect {
 	EXP_DOT_IGNORED,	/* "." sent after 354 with no recipient */
 	EXP_RSET,
 	EXP_QUIT,
+	EXP_PROBE,		/* RSET on a reused connection */
 };
 
 struct mta_exp {
@@ -49,6 +50,7 @@ enum mta_phase {
 	PH_TLS,		/* handshake running */
 	PH_READY,	/* messages may be sent */
 	PH_QUIT,
+	PH_IDLE,	/* p.reuse: batch done, connection kept */
 };
 
 struct mta_session {
@@ -102,6 +104,7 @@ struct mta_session {
 	int			 end_status;	/* reported after QUIT */
 	char			*end_text;
 	bool			 finished;
+	bool			 idle_reported;	/* done() ran for PH_IDLE */
 	int			 status;
 	char			*text;
 	time_t			 started;
@@ -130,6 +133,9 @@ void mta_set_result(struct mta_msg *m, int i, int result, const char *text);
 void mta_finish(struct mta_session *s, int status, const char *text);
 /* Sends QUIT; its reply, EOF or a short timeout end with status/text. */
 void mta_quit(struct mta_session *s, int status, const char *text);
+/* After the batch's last message: idle (p.reuse, a healthy connection)
+   or QUIT. */
+void mta_batch_end(struct mta_session *s);
 
 /* mta_session_tls.c: the TLS policy (mta_tls_policy.h) in the session */
 /* Keeps the peer's name from its first EHLO/HELO reply (for TLS-RPT). */
@@ -159,6 +165,14 @@ void mta_on_rcpt(struct mta_session *s, const struct smtp_reply *r, int i);
 void mta_on_data(struct mta_session *s, const struct smtp_reply *r);
 void mta_on_data_end(struct mta_session *s, const struct smtp_reply *r);
 void mta_on_rset(struct mta_session *s, const struct smtp_reply *r);
+
+/* mta_reuse.c */
+/* The session timer in PH_IDLE: the first time, done() for the batch. */
+void mta_idle_timer(struct mta_session *s);
+/* An io event in PH_IDLE: anything but "drained" ends the connection. */
+void mta_idle_event(struct mta_session *s, enum io_event ev);
+/* The reply to the RSET that probes a reused connection. */
+void mta_on_probe(struct mta_session *s, const struct smtp_reply *r);
 
 /* mta_body.c */
 /* Writes the next chunk of the message body, if one is being sent. */

@@ -74,6 +74,19 @@ mta_refuse_msg(struct mta_msg *m, const char *fmt, ...)
 static bool
 mta_msg_ok(struct mta_session *s, struct mta_msg *m, size_t wire)
 {
+	/* RFC 8689 4.2.1: only over TLS that DANE or MTA-STS verified, to
+	   a peer that offers REQUIRETLS after STARTTLS; the failure is
+	   permanent (the sender gets a DSN), never a retry in clear */
+	if (m->requiretls && !mta_session_tls_verified(s)) {
+		mta_refuse_msg(m, "5.7.10 REQUIRETLS: no TLS verified by DANE "
+		    "or MTA-STS with host %s", s->host_label);
+		return false;
+	}
+	if (m->requiretls && !(s->caps.flags & SMTP_CAP_REQUIRETLS)) {
+		mta_refuse_msg(m, "5.7.30 host %s does not support REQUIRETLS, "
+		    "which this message needs", s->host_label);
+		return false;
+	}
 	if (m->smtputf8 && !(s->caps.flags & SMTP_CAP_SMTPUTF8)) {
 		mta_refuse_msg(m, "5.6.7 host %s does not support SMTPUTF8, "
 		    "which this message needs", s->host_label);
@@ -127,6 +140,8 @@ mta_send_mail(struct mta_session *s, struct mta_msg *m, size_t wire)
 		buf_puts(&b, " BODY=8BITMIME");
 	if (m->smtputf8)
 		buf_puts(&b, " SMTPUTF8");
+	if (m->requiretls)
+		buf_puts(&b, " REQUIRETLS");
 	if (s->caps.flags & SMTP_CAP_DSN) {
 		if (m->ret == DSN_RET_FULL || m->ret == DSN_RET_HDRS)
 			buf_printf(&b, " RET=%s", m->ret == DSN_RET_FULL ?
@@ -199,7 +214,7 @@ mta_start_message(struct mta_session *s)
 }
 
 /* The next message to try, RSET first when a transaction is open; QUIT
-   after the last. */
+   (or idle, mta_batch_end) after the last. */
 void
 mta_next_message(struct mta_session *s)
 {
@@ -216,7 +231,7 @@ mta_next_message(struct mta_session *s)
 			break;
 	}
 	if (s->cur >= s->nmsgs) {
-		mta_quit(s, MTA_OK, "");
+		mta_batch_end(s);
 		return;
 	}
 	mta_start_message(s);

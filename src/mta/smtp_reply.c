@@ -235,6 +235,7 @@ static const struct {
 	{ "DSN", SMTP_CAP_DSN },
 	{ "AUTH", SMTP_CAP_AUTH },
 	{ "BINARYMIME", SMTP_CAP_BINARYMIME },
+	{ "REQUIRETLS", SMTP_CAP_REQUIRETLS },
 };
 
 static void

@@ -16,7 +16,7 @@
  * Standards: RFC 5321 4.2 (reply syntax, multiline replies), 2034/3463
  * (enhanced status codes), 5321 4.1.1.1 (EHLO keywords), 1870 (SIZE),
  * 2920 (PIPELINING), 3207 (STARTTLS), 6152 (8BITMIME), 6531 (SMTPUTF8),
- * 3030 (CHUNKING), 3461 (DSN).
+ * 3030 (CHUNKING), 3461 (DSN), 8689 (REQUIRETLS).
  */
 #ifndef TEM_SMTP_REPLY_H
 #define TEM_SMTP_REPLY_H
@@ -92,6 +92,7 @@ char *smtp_reply_oneline(const struct smtp_reply *r, size_t max);
 #define SMTP_CAP_DSN		0x0080u
 #define SMTP_CAP_AUTH		0x0100u
 #define SMTP_CAP_BINARYMIME	0x0200u
+#define SMTP_CAP_REQUIRETLS	0x0400u	/* RFC 8689 */
 
 struct smtp_caps {
 	unsigned	 flags;		/* SMTP_CAP_* */

@@ -314,6 +314,17 @@ default_params(struct mta_session_params *p, uint16_t port)
 	p->data_timeout = 5;
 }
 
+/* Stops the fake server and waits for its thread. */
+static void
+fake_join(struct fake *f)
+{
+	shutdown(f->lfd, SHUT_RDWR);
+	pthread_join(f->th, NULL);
+	close(f->lfd);
+	if (f->error[0])
+		fprintf(stderr, "  fake server: %s\n", f->error);
+}
+
 /* Runs a session to its end (or 15 s); joins the fake server. */
 static void
 run(struct mta_session_params *p, struct mta_msg **msgs, int n,
@@ -329,13 +340,8 @@ run(struct mta_session_params *p, struct mta_msg **msgs, int n,
 	loop_timer_free(&t);
 	if (!r->called)
 		mta_session_abort(&s);
-	if (f) {
-		shutdown(f->lfd, SHUT_RDWR);
-		pthread_join(f->th, NULL);
-		close(f->lfd);
-		if (f->error[0])
-			fprintf(stderr, "  fake server: %s\n", f->error);
-	}
+	if (f)
+		fake_join(f);
 }
 
 /* A message with n recipients and room for the results. */
@@ -858,6 +864,218 @@ test_bad_addresses(void)
 	fake_free(f);
 }
 
+/* RFC 8689: without TLS verified by DANE or MTA-STS a REQUIRETLS message
+ * is refused locally (5.7.10, no command sent for it, even to a peer that
+ * offers REQUIRETLS); the batch's other messages still go. */
+static void
+test_requiretls_unverified(void)
+{
+	static const struct step steps[] = {
+		GREET,
+		{ "EHLO mx.a.test", "250-mx.b.test\r\n250 REQUIRETLS\r\n" },
+		{ "MAIL FROM:<a@a.test>\r\n", "250 ok\r\n" },
+		{ "RCPT TO:<ok@b.test>\r\n", "250 ok\r\n" },
+		{ "DATA", "354 go\r\n" },
+		{ ".", "250 ok\r\n" },
+		QUIT, END,
+	};
+	struct fake *f = fake_start(steps);
+	struct mta_session_params p;
+	struct tmsg t[2];
+	struct mta_msg *msgs[2] = { &t[0].m, &t[1].m };
+	struct result r;
+
+	tmsg_init(&t[0], "a@a.test", "x\n", "secret@b.test", NULL);
+	t[0].m.requiretls = true;
+	tmsg_init(&t[1], "a@a.test", "x\n", "ok@b.test", NULL);
+	default_params(&p, f->port);
+	run(&p, msgs, 2, f, &r);
+	TEST_ASSERT(r.called && r.status == MTA_OK);
+	TEST_ASSERT(f->error[0] == '\0');
+	TEST_ASSERT(r.caps & SMTP_CAP_REQUIRETLS);
+	TEST_ASSERT(t[0].result[0] == MTA_RCPT_PERM);
+	TEST_ASSERT(starts(t[0].text[0], "5.7.10 "));
+	TEST_ASSERT(t[1].result[0] == MTA_RCPT_OK);
+	TEST_ASSERT(strstr(buf_cstr(&f->transcript), "secret") == NULL);
+	free(r.text);
+	tmsg_free(&t[0]);
+	tmsg_free(&t[1]);
+	fake_free(f);
+}
+
+static size_t fixture_tlsa(uint8_t *rd);
+
+/* RFC 8689 4.2.1 over verified TLS: REQUIRETLS on MAIL FROM when the
+ * peer offers it after STARTTLS, else refused locally with 5.7.30. */
+static void
+test_requiretls_verified(void)
+{
+	static const struct step offered[] = {
+		GREET,
+		{ "EHLO", "250-mx.b.test\r\n250 STARTTLS\r\n" },
+		{ "STARTTLS\r\n", "TLS" },
+		{ "EHLO mx.a.test\r\n", "250-mx.b.test\r\n250 REQUIRETLS\r\n" },
+		{ "MAIL FROM:<a@a.test> REQUIRETLS\r\n", "250 ok\r\n" },
+		{ "RCPT TO:<y@b.test>\r\n", "250 ok\r\n" },
+		{ "DATA", "354 go\r\n" },
+		{ ".", "250 ok\r\n" },
+		QUIT, END,
+	};
+	static const struct step not_offered[] = {
+		GREET,
+		{ "EHLO", "250-mx.b.test\r\n250 STARTTLS\r\n" },
+		{ "STARTTLS\r\n", "TLS" },
+		{ "EHLO mx.a.test\r\n", "250 mx.b.test\r\n" },
+		QUIT, END,
+	};
+	struct mta_tls_policy *pol;
+	struct fake *f;
+	struct mta_session_params p;
+	struct tmsg t;
+	struct mta_msg *msgs[1] = { &t.m };
+	struct result r;
+	uint8_t rd[3 + 32];
+
+	if (server_ctx == NULL) {
+		fprintf(stderr, "  no %s: run from the repository root\n",
+		    CERT);
+		TEST_ASSERT(server_ctx != NULL);
+		return;
+	}
+	pol = mta_tls_policy_new(MTA_TLS_DANE, "b.test", "mx.b.test", NULL);
+	TEST_ASSERT(mta_tls_policy_add_tlsa(pol, rd, fixture_tlsa(rd)));
+	for (int i = 0; i < 2; i++) {
+		f = fake_start(i == 0 ? offered : not_offered);
+		tmsg_init(&t, "a@a.test", "x\n", "y@b.test", NULL);
+		t.m.requiretls = true;
+		default_params(&p, f->port);
+		p.tls_policy = pol;
+		p.tls_required = true;
+		run(&p, msgs, 1, f, &r);
+		TEST_ASSERT(r.called && r.status == MTA_OK && r.tls);
+		TEST_ASSERT(f->error[0] == '\0');
+		if (i == 0)
+			TEST_ASSERT(t.result[0] == MTA_RCPT_OK);
+		else {
+			TEST_ASSERT(t.result[0] == MTA_RCPT_PERM);
+			TEST_ASSERT(starts(t.text[0], "5.7.30 "));
+		}
+		free(r.text);
+		tmsg_free(&t);
+		fake_free(f);
+	}
+	mta_tls_policy_free(&pol);
+}
+
+/* Runs the loop until r is called back (or 15 s). */
+static void
+wait_done(struct result *r)
+{
+	struct loop_timer *t = loop_timer_new(loop, deadline_cb, NULL);
+
+	loop_timer_add(t, 15000);
+	if (!r->called)
+		loop_run(loop);
+	loop_timer_free(&t);
+}
+
+/* p.reuse: the batch ends idle (done() with the session kept), the next
+ * batch goes after an RSET probe, the end is a QUIT; a probe answered
+ * 421 ends the session as the connection's failure, message untouched. */
+static void
+test_reuse(void)
+{
+	static const struct step steps[] = {
+		GREET, EHLO_PLAIN,
+		{ "MAIL FROM:<a@a.test>\r\n", "250 ok\r\n" },
+		{ "RCPT TO:<y@b.test>\r\n", "250 ok\r\n" },
+		{ "DATA", "354 go\r\n" },
+		{ ".", "250 ok\r\n" },
+		{ "RSET\r\n", "250 ok\r\n" },
+		{ "MAIL FROM:<a@a.test>\r\n", "250 ok\r\n" },
+		{ "RCPT TO:<z@b.test>\r\n", "250 ok\r\n" },
+		{ "DATA", "354 go\r\n" },
+		{ ".", "250 ok\r\n" },
+		{ "RSET\r\n", "421 4.4.2 idle too long\r\n" },
+		QUIT, END,
+	};
+	struct fake *f = fake_start(steps);
+	struct mta_session_params p;
+	struct mta_session *s;
+	struct tmsg t[3];
+	struct mta_msg *m0[1] = { &t[0].m }, *m1[1] = { &t[1].m },
+	    *m2[1] = { &t[2].m };
+	struct result r[3];
+
+	memset(r, 0, sizeof(r));
+	tmsg_init(&t[0], "a@a.test", "x\n", "y@b.test", NULL);
+	tmsg_init(&t[1], "a@a.test", "x\n", "z@b.test", NULL);
+	tmsg_init(&t[2], "a@a.test", "x\n", "w@b.test", NULL);
+	default_params(&p, f->port);
+	p.reuse = true;
+	s = mta_session_start(&p, m0, 1, done_cb, &r[0]);
+	wait_done(&r[0]);
+	TEST_ASSERT(r[0].called && r[0].status == MTA_OK);
+	TEST_ASSERT(t[0].result[0] == MTA_RCPT_OK);
+	TEST_ASSERT(mta_session_idle(s));
+	TEST_ASSERT(mta_session_continue(s, m1, 1, done_cb, &r[1]));
+	wait_done(&r[1]);
+	TEST_ASSERT(r[1].called && r[1].status == MTA_OK);
+	TEST_ASSERT(t[1].result[0] == MTA_RCPT_OK);
+	TEST_ASSERT(mta_session_idle(s));
+	TEST_ASSERT(mta_session_continue(s, m2, 1, done_cb, &r[2]));
+	wait_done(&r[2]);
+	TEST_ASSERT(r[2].called && r[2].status == MTA_CONN_TEMP);
+	TEST_ASSERT(t[2].result[0] == MTA_RCPT_UNTOUCHED);
+	TEST_ASSERT(strstr(r[2].text, "421 4.4.2") != NULL);
+	fake_join(f);
+	TEST_ASSERT(f->error[0] == '\0');
+	for (int i = 0; i < 3; i++) {
+		free(r[i].text);
+		tmsg_free(&t[i]);
+	}
+	fake_free(f);
+}
+
+/* An idle session nobody takes ends with QUIT through mta_session_close;
+ * one whose peer closed meanwhile is no longer idle. */
+static void
+test_reuse_close(void)
+{
+	static const struct step steps[] = {
+		GREET, EHLO_PLAIN,
+		{ "MAIL FROM:<a@a.test>\r\n", "250 ok\r\n" },
+		{ "RCPT TO:<y@b.test>\r\n", "250 ok\r\n" },
+		{ "DATA", "354 go\r\n" },
+		{ ".", "250 ok\r\n" },
+		QUIT, END,
+	};
+	struct fake *f = fake_start(steps);
+	struct mta_session_params p;
+	struct mta_session *s;
+	struct tmsg t;
+	struct mta_msg *m0[1] = { &t.m };
+	struct result r[2];
+
+	memset(r, 0, sizeof(r));
+	tmsg_init(&t, "a@a.test", "x\n", "y@b.test", NULL);
+	default_params(&p, f->port);
+	p.reuse = true;
+	s = mta_session_start(&p, m0, 1, done_cb, &r[0]);
+	wait_done(&r[0]);
+	TEST_ASSERT(r[0].called && mta_session_idle(s));
+	mta_session_close(s, done_cb, &r[1]);
+	wait_done(&r[1]);
+	TEST_ASSERT(r[1].called && r[1].status == MTA_OK);
+	fake_join(f);
+	TEST_ASSERT(f->error[0] == '\0');
+	TEST_ASSERT(f->nsteps_done == 7);
+	free(r[0].text);
+	free(r[1].text);
+	tmsg_free(&t);
+	fake_free(f);
+}
+
 static void
 test_starttls(void)
 {
@@ -1258,8 +1476,12 @@ main(void)
 	TEST_RUN(test_cut_off);
 	TEST_RUN(test_data_refused_and_no_rcpt_354);
 	TEST_RUN(test_bad_addresses);
+	TEST_RUN(test_requiretls_unverified);
 	TEST_RUN(test_starttls);
 	TEST_RUN(test_tls_policy);
+	TEST_RUN(test_reuse);
+	TEST_RUN(test_reuse_close);
+	TEST_RUN(test_requiretls_verified);
 	TEST_RUN(test_large_message);
 	TEST_RUN(test_file_message);
 	worker_pool_stop();

@@ -120,6 +120,13 @@ struct queue_msg {
 	int		 ret;		/* QUEUE_RET_*, 0 absent */
 	bool		 smtputf8;
 	bool		 eightbit;	/* BODY=8BITMIME */
+	/* RFC 8689: relayed only over TLS verified by DANE or MTA-STS,
+	   with REQUIRETLS (MAIL FROM ... REQUIRETLS) */
+	bool		 requiretls;
+	/* RFC 8689 3: "TLS-Required: No" in the header (and no
+	   REQUIRETLS): the destination's DANE/MTA-STS policy may fall back
+	   to opportunistic TLS for it */
+	bool		 tls_optional;
 	int		 nrcpt;
 	struct queue_rcpt *rcpts;
 	size_t		 size;		/* content length in bytes */

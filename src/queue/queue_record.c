@@ -25,7 +25,8 @@
  * Payload fields: u8, u32 and u64 big-endian; a string is u32 length +
  * bytes (no NUL inside); an optional string is u8 present + string.
  *   E: id, u64 arrival, sender, opt envid, u8 ret, u8 bits (1 SMTPUTF8,
- *      2 8BITMIME), u32 nrcpt, then per recipient: address, opt orcpt,
+ *      2 8BITMIME, 4 REQUIRETLS, 8 "TLS-Required: No"; the last two
+ *      came later, files without them read as before), u32 nrcpt, then per recipient: address, opt orcpt,
  *      u32 notify
  *   S: u32 count, then per entry: u32 index, u8 state, u8 flags,
  *      u32 attempts, u64 next_try, opt text
@@ -312,7 +313,8 @@ queue_envelope_encode(struct buf *b, const struct queue_msg *m)
 	w_str(&p, m->sender ? m->sender : "");
 	w_opt(&p, m->envid);
 	w_u8(&p, (unsigned)m->ret);
-	w_u8(&p, (m->smtputf8 ? 1u : 0u) | (m->eightbit ? 2u : 0u));
+	w_u8(&p, (m->smtputf8 ? 1u : 0u) | (m->eightbit ? 2u : 0u) |
+	    (m->requiretls ? 4u : 0u) | (m->tls_optional ? 8u : 0u));
 	w_u32(&p, (uint32_t)m->nrcpt);
 	for (int i = 0; i < m->nrcpt; i++) {
 		w_str(&p, m->rcpts[i].address);
@@ -347,11 +349,13 @@ envelope_decode(const uint8_t *p, size_t len, struct queue_msg *m)
 	m->ret = (int)rd_u8(&r);
 	bits = rd_u8(&r);
 	n = rd_u32(&r);
-	if (r.bad || m->ret > QUEUE_RET_HDRS || bits > 3 || n < 1 ||
+	if (r.bad || m->ret > QUEUE_RET_HDRS || bits > 15 || n < 1 ||
 	    n > QUEUE_RCPT_MAX || n > (len - r.off) / 9)
 		goto bad;	/* a recipient takes at least 9 bytes */
 	m->smtputf8 = bits & 1;
 	m->eightbit = (bits & 2) != 0;
+	m->requiretls = (bits & 4) != 0;
+	m->tls_optional = (bits & 8) != 0;
 	m->rcpts = xcalloc(n, sizeof(*m->rcpts));
 	m->nrcpt = (int)n;
 	for (uint32_t i = 0; i < n && !r.bad; i++) {

@@ -855,6 +855,39 @@ test_parser(void)
 	buf_free(&b);
 }
 
+/* The RFC 8689 bits of the envelope (4 REQUIRETLS, 8 TLS-Required: No)
+ * round-trip; bits 1|2 alone are what files written before them hold. */
+static void
+test_tls_flags(void)
+{
+	struct queue_msg m, p;
+	struct queue_file_info info;
+	const char *why;
+	struct buf b;
+
+	for (int v = 0; v < 16; v++) {
+		make_image(&b, &m);
+		buf_free(&b);
+		m.smtputf8 = v & 1;
+		m.eightbit = (v & 2) != 0;
+		m.requiretls = (v & 4) != 0;
+		m.tls_optional = (v & 8) != 0;
+		buf_init(&b, 0);
+		buf_append(&b, QUEUE_MAGIC, QUEUE_MAGIC_LEN);
+		queue_envelope_encode(&b, &m);
+		queue_rec_append(&b, QUEUE_REC_CONTENT, body, strlen(body));
+		TEST_ASSERT(queue_file_parse((uint8_t *)b.data, b.len, &p,
+		    &info, &why) == 0);
+		TEST_ASSERT(p.smtputf8 == m.smtputf8 &&
+		    p.eightbit == m.eightbit);
+		TEST_ASSERT(p.requiretls == m.requiretls &&
+		    p.tls_optional == m.tls_optional);
+		queue_msg_clear(&p);
+		queue_msg_clear(&m);
+		buf_free(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -877,6 +910,7 @@ main(void)
 	TEST_RUN(test_list_flags);
 	TEST_RUN(test_sched);
 	TEST_RUN(test_parser);
+	TEST_RUN(test_tls_flags);
 	loop_free(&tloop);
 	return test_done("test-queue");
 }

@@ -20,6 +20,7 @@
 
 #include "conf/conf.h"
 #include "mail/rfc5322.h"
+#include "mail/tls_required.h"
 #include "msg/check.h"
 #include "msg/commit.h"
 #include "msg/sieve_stage.h"
@@ -458,6 +459,9 @@ smtp_message_commit(struct smtp_session *s, bool junk,
 			    s->rcpts[i].path.notify, junk);
 	msg_commit_envelope(c, s->mail.envid, s->mail.ret, s->mail.smtputf8,
 	    s->mail.body == SMTP_BODY_8BITMIME || s->mail.smtputf8);
+	/* RFC 8689 4.1: with REQUIRETLS the header field is ignored */
+	msg_commit_tls(c, s->mail.requiretls, !s->mail.requiretls &&
+	    tls_required_no(s->head.data, s->head.len));
 	buf_append(&s->trace, s->head.data, s->head.len);
 	msg_commit_head_len(c, s->trace.len);
 	fd = smtp_message_body(s, &off, &len);

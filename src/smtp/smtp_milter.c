@@ -177,6 +177,8 @@ smtp_milter_args(const struct smtp_path *p, char **args)
 		args[n++] = xasprintf("BODY=%s", body[p->body]);
 	if (p->smtputf8)
 		args[n++] = xstrdup("SMTPUTF8");
+	if (p->requiretls)
+		args[n++] = xstrdup("REQUIRETLS");
 	if (p->ret)
 		args[n++] = xstrdup(p->ret == SMTP_RET_FULL ? "RET=FULL" :
 		    "RET=HDRS");

@@ -1,6 +1,6 @@
 /*
  * smtp_params - ESMTP parameters of MAIL and RCPT (SIZE, BODY, SMTPUTF8,
- * RET, ENVID, AUTH, NOTIFY, ORCPT) and the xtext they use (RFC 3461 4).
+ * REQUIRETLS, RET, ENVID, AUTH, NOTIFY, ORCPT) and the xtext they use (RFC 3461 4).
  *
  * Trust: untrusted network input, parsed before authentication. Pure
  * functions: no I/O, no globals, no logging. Allocations are bounded by the
@@ -163,6 +163,17 @@ param_smtputf8(const struct param *pa, struct smtp_path *p, bool utf8_ok)
 	return 0;
 }
 
+/* RFC 8689 2: a keyword without a value. */
+static int
+param_requiretls(const struct param *pa, struct smtp_path *p, bool utf8_ok)
+{
+	(void)utf8_ok;
+	if (pa->val != NULL)
+		return -1;
+	p->requiretls = true;
+	return 0;
+}
+
 static int
 param_ret(const struct param *pa, struct smtp_path *p, bool utf8_ok)
 {
@@ -274,6 +285,7 @@ static const struct {
 	{ "SIZE", true, param_size },
 	{ "BODY", true, param_body },
 	{ "SMTPUTF8", true, param_smtputf8 },
+	{ "REQUIRETLS", true, param_requiretls },
 	{ "RET", true, param_ret },
 	{ "ENVID", true, param_envid },
 	{ "AUTH", true, param_auth },

@@ -113,6 +113,8 @@ struct smtp_path {
 	uint64_t size;		/* SIZE=, 0 when absent */
 	int	 body;		/* 0 absent, SMTP_BODY_* */
 	bool	 smtputf8;	/* SMTPUTF8 */
+	bool	 requiretls;	/* REQUIRETLS (RFC 8689 2); the session
+				   refuses it outside TLS */
 	int	 ret;		/* 0 absent, SMTP_RET_* */
 	char	*envid;		/* ENVID= as sent (xtext), or NULL */
 	unsigned notify;	/* SMTP_NOTIFY_* bits, 0 when absent */
@@ -123,7 +125,8 @@ struct smtp_path {
 /*
  * Parses the arguments of MAIL: "FROM:<path> [params]". The keyword is
  * case-insensitive; one space after the colon is tolerated; angle brackets
- * are required. Parameters allowed: SIZE BODY SMTPUTF8 RET ENVID AUTH.
+ * are required. Parameters allowed: SIZE BODY SMTPUTF8 REQUIRETLS RET
+ * ENVID AUTH.
  * A non-ASCII address is allowed only when SMTPUTF8 is among the params.
  * The local part of a sender is not held to 64 octets (forwarders' SRS and
  * VERP senders often exceed it; RFC 5321 4.5.3.1 asks for leniency); the

@@ -167,6 +167,10 @@ smtp_helo_reply(struct smtp_session *s)
 	smtp_reply(s, "250-8BITMIME");
 	smtp_reply(s, "250-DSN");
 	smtp_reply(s, "250-SMTPUTF8");
+	/* RFC 8689 2 and 4.2.1: REQUIRETLS is only used over TLS, and a
+	   client looks for it in the EHLO after STARTTLS (or on 465) */
+	if (s->base.tls)
+		smtp_reply(s, "250-REQUIRETLS");
 	smtp_reply(s, "250 CHUNKING");
 }
 
@@ -203,8 +207,10 @@ smtp_cmd_mail(struct smtp_session *s, const struct smtp_command *cmd)
 	}
 	reply = NULL;
 	if ((s->mail.smtputf8 || s->mail.body || s->mail.size ||
-	    s->mail.ret || s->mail.envid) && !s->esmtp)
+	    s->mail.ret || s->mail.envid || s->mail.requiretls) && !s->esmtp)
 		reply = "555 5.5.4 ESMTP parameters need EHLO";
+	else if (s->mail.requiretls && !s->base.tls)
+		reply = "530 5.7.10 REQUIRETLS needs a TLS session";
 	else if (s->mail.body == SMTP_BODY_BINARYMIME)
 		reply = "555 5.5.4 BODY=BINARYMIME is not supported";
 	else if (s->mail.size > s->conf->message_size_limit) {

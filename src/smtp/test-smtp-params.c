@@ -16,6 +16,7 @@ test_mail_params(void)
 	TEST_ASSERT(p.size == 12345);
 	TEST_ASSERT(p.body == SMTP_BODY_8BITMIME);
 	TEST_ASSERT(p.smtputf8);
+	TEST_ASSERT(!p.requiretls);
 	TEST_ASSERT(p.ret == SMTP_RET_HDRS);
 	TEST_ASSERT_STREQ(p.envid, "QQ+2Bx");
 	TEST_ASSERT_STREQ(p.auth, "a+2Bb@c.test");
@@ -33,6 +34,12 @@ test_mail_params(void)
 	    "SIZE=18446744073709551615", &p, &reply) == 0);
 	TEST_ASSERT(p.body == SMTP_BODY_BINARYMIME);
 	TEST_ASSERT(p.size == UINT64_MAX);
+	smtp_path_free(&p);
+
+	/* RFC 8689 2: a keyword alone, any case */
+	TEST_ASSERT(smtp_parse_mail("FROM:<a@b.test> RequireTLS SMTPUTF8",
+	    &p, &reply) == 0);
+	TEST_ASSERT(p.requiretls && p.smtputf8);
 	smtp_path_free(&p);
 }
 
@@ -70,6 +77,9 @@ static const struct param_case bad_params[] = {
 	{ false, "FROM:<a@b.test> SIZE=1 SIZE=2", R_PDUP },
 	{ false, "FROM:<a@b.test> size=1 SIZE=1", R_PDUP },
 	{ false, "FROM:<a@b.test> SMTPUTF8 SMTPUTF8", R_PDUP },
+	{ false, "FROM:<a@b.test> REQUIRETLS=yes", R_PVAL },
+	{ false, "FROM:<a@b.test> REQUIRETLS requiretls", R_PDUP },
+	{ true, "TO:<a@b.test> REQUIRETLS", R_PUNK },
 	{ true, "TO:<a@b.test> SIZE=1", R_PUNK },
 	{ true, "TO:<a@b.test> NOTIFY=NEVER,SUCCESS", R_PVAL },
 	{ true, "TO:<a@b.test> NOTIFY=DELAY,NEVER", R_PVAL },

@@ -216,6 +216,16 @@ def wait_tem_to_postfix_done(a, pf, rcpt):
              what="Postfix to finish the mail tem A sent to " + rcpt)
 
 
+def wait_no_kept_connection(a):
+    """tem keeps an idle connection for the next batch a few seconds,
+    and the Postfix smtpd at its other end keeps the tables it started
+    with: after a reload, wait until tem A holds no connection to
+    Postfix, so that the next message meets the new settings."""
+    wait_for(lambda: len(log_lines(a.log_text(), "mta connect host=mx.p.test"))
+             == len(log_lines(a.log_text(), "mta disconnect host=mx.p.test")),
+             what="tem A's kept connection to Postfix to close")
+
+
 def postfix_queue_id(pf, rcpt, status="sent"):
     """The queue id of Postfix's `to=<RCPT> ... status=STATUS` log line."""
     lines = log_lines(pf.log_text(), "to=<%s>" % rcpt, "status=" + status)
@@ -314,6 +324,7 @@ def test_postfix_4xx_is_retried_and_delivered_once(hosts):
     bounces = len(a.maildir_messages(ALICE[0]))
     pf.set_rcpt_access({PF_LATER: "450 4.2.0 try later"})
     pf.reload()
+    wait_no_kept_connection(a)
     try:
         sent = submit(a, [PF_LATER], message([PF_LATER], "later please",
                                              "Second time lucky.\r\n"))
@@ -327,6 +338,7 @@ def test_postfix_4xx_is_retried_and_delivered_once(hosts):
     finally:
         pf.set_rcpt_access({})
         pf.reload()
+        wait_no_kept_connection(a)
     got = wait_for(lambda: pf.messages(PF_LATER), what="the retry")
     wait_tem_to_postfix_done(a, pf, PF_LATER)
     assert len(pf.messages(PF_LATER)) == 1

@@ -10,8 +10,11 @@ every command with a reply chosen by a script, and records what it got.
         peer.messages    # [(mail_from, [rcpts], data_bytes)], accepted ones
         peer.sessions    # how many connections were made
 
-Each of rcpt/data/mail is a list of replies used in turn (the last one
-repeats), so "4xx the first time, 2xx after" is ["451 ...", "250 ..."].
+Each of rcpt/data/mail/rset is a list of replies used in turn (the last
+one repeats), so "4xx the first time, 2xx after" is ["451 ...", "250 ..."];
+a 421 reply closes the connection after it. close_after_data=True closes
+the connection after each message's final reply (a peer that drops idle
+clients at once).
 """
 
 import socket
@@ -21,12 +24,15 @@ import threading
 class FakeSMTP:
     def __init__(self, addr, port, mail=None, rcpt=None, data=None,
                  banner="220 fake.test ESMTP", ehlo=("PIPELINING", "8BITMIME",
-                                                    "SIZE 10485760")):
+                                                    "SIZE 10485760"),
+                 rset=None, close_after_data=False):
         self.addr, self.port = addr, port
         self.script = {"mail": list(mail or ["250 2.1.0 ok"]),
                        "rcpt": list(rcpt or ["250 2.1.5 ok"]),
-                       "data": list(data or ["250 2.0.0 queued"])}
-        self.used = {"mail": 0, "rcpt": 0, "data": 0}
+                       "data": list(data or ["250 2.0.0 queued"]),
+                       "rset": list(rset or ["250 2.0.0 ok"])}
+        self.used = {"mail": 0, "rcpt": 0, "data": 0, "rset": 0}
+        self.close_after_data = close_after_data
         self.banner = banner
         self.ehlo = ehlo
         self.messages = []
@@ -126,9 +132,14 @@ class FakeSMTP:
                             self.messages.append((mail_from, rcpts, data))
                     say(r)
                     mail_from, rcpts = None, []
+                    if self.close_after_data:
+                        return
                 elif verb == "RSET":
                     mail_from, rcpts = None, []
-                    say("250 2.0.0 ok")
+                    r = self._next("rset")
+                    say(r)
+                    if r.startswith("421"):
+                        return
                 elif verb == "QUIT":
                     say("221 2.0.0 bye")
                     return
