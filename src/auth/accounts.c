@@ -25,6 +25,7 @@
 #include "auth/accounts_fs.h"
 #include "auth/accounts_int.h"
 #include "auth/password.h"
+#include "pg/pg_conn.h"
 #include "util/array.h"
 #include "util/buf.h"
 #include "util/hashmap.h"
@@ -354,6 +355,8 @@ accounts_close(struct accounts **ap)
 		sqlite3_close(a->db);
 	if (a->lock_fd >= 0)
 		close(a->lock_fd);
+	if (a->pg)
+		pg_conn_close();
 	free(a->data_dir);
 	free(a);
 	*ap = NULL;
@@ -365,9 +368,12 @@ accounts_close(struct accounts **ap)
 int
 accounts_domain_lookup(struct accounts *a, const char *domain, char **error_r)
 {
-	int64_t n = db_int(a, "SELECT count(*) FROM domains WHERE name = ?",
-	    domain, error_r);
+	int64_t n;
 
+	if (a->pg)
+		return accounts_pg_domain_lookup(a, domain, error_r);
+	n = db_int(a, "SELECT count(*) FROM domains WHERE name = ?", domain,
+	    error_r);
 	return n < 0 ? -1 : n > 0;
 }
 
@@ -408,7 +414,9 @@ accounts_domain_add(struct accounts *a, const char *domain, char **error_r)
 
 	if (d == NULL)
 		return -1;
-	if (accounts_tx_begin(a, error_r) == 0) {
+	if (a->pg)
+		ret = accounts_pg_domain_add(a, d, error_r);
+	else if (accounts_tx_begin(a, error_r) == 0) {
 		if (domain_add_locked(a, d, error_r) == 0)
 			ret = accounts_tx_commit(a, error_r);
 		else
@@ -456,7 +464,9 @@ accounts_domain_del(struct accounts *a, const char *domain, char **error_r)
 
 	if (d == NULL)
 		return -1;
-	if (accounts_tx_begin(a, error_r) == 0) {
+	if (a->pg)
+		ret = accounts_pg_domain_del(a, d, error_r);
+	else if (accounts_tx_begin(a, error_r) == 0) {
 		if (domain_del_locked(a, d, error_r) == 0)
 			ret = accounts_tx_commit(a, error_r);
 		else
@@ -470,9 +480,12 @@ int
 accounts_domain_list(struct accounts *a, struct accounts_list *list_r,
     char **error_r)
 {
-	sqlite3_stmt *st = accounts_db_prepare(a, "SELECT name FROM domains "
-	    "ORDER BY name COLLATE BINARY", error_r, 0);
+	sqlite3_stmt *st;
 
+	if (a->pg)
+		return accounts_pg_domain_list(a, list_r, error_r);
+	st = accounts_db_prepare(a, "SELECT name FROM domains ORDER BY name "
+	    "COLLATE BINARY", error_r, 0);
 	return st == NULL ? -1 : accounts_db_list(a, st, list_r, error_r);
 }
 
@@ -535,8 +548,9 @@ accounts_user_add(struct accounts *a, const char *address,
 	if (accounts_address_parse(address, true, &lp, &dom, error_r) < 0)
 		return -1;
 	/* Hash before locking: it is slow on purpose. */
-	if ((hash = hash_new_password(password, error_r)) != NULL &&
-	    accounts_tx_begin(a, error_r) == 0) {
+	if ((hash = hash_new_password(password, error_r)) != NULL && a->pg)
+		ret = accounts_pg_user_add(a, lp, dom, hash, error_r);
+	else if (hash != NULL && accounts_tx_begin(a, error_r) == 0) {
 		if (user_add_locked(a, lp, dom, hash, error_r) == 0)
 			ret = accounts_tx_commit(a, error_r);
 		else
@@ -604,7 +618,11 @@ accounts_user_del(struct accounts *a, const char *address, char **mailbox_r,
 
 	if (addr == NULL)
 		return -1;
-	if (accounts_tx_begin(a, error_r) == 0) {
+	if (mailbox_r != NULL)
+		*mailbox_r = NULL;	/* PostgreSQL: the mail goes with it */
+	if (a->pg)
+		ret = accounts_pg_user_del(a, addr, error_r);
+	else if (accounts_tx_begin(a, error_r) == 0) {
 		if (user_del_locked(a, addr, mailbox_r, error_r) == 0)
 			ret = accounts_tx_commit(a, error_r);
 		else
@@ -624,8 +642,9 @@ accounts_user_passwd(struct accounts *a, const char *address,
 
 	if (addr == NULL)
 		return -1;
-	if ((hash = hash_new_password(password, error_r)) != NULL &&
-	    accounts_tx_begin(a, error_r) == 0) {
+	if ((hash = hash_new_password(password, error_r)) != NULL && a->pg)
+		ret = accounts_pg_user_passwd(a, addr, hash, error_r);
+	else if (hash != NULL && accounts_tx_begin(a, error_r) == 0) {
 		if (accounts_db_done(a, accounts_db_prepare(a, "UPDATE users SET hash = ? WHERE "
 		    "address = ?", error_r, 2, hash, addr), error_r) < 0) {
 			accounts_tx_rollback(a);
@@ -645,30 +664,40 @@ int
 accounts_user_list(struct accounts *a, const char *filter,
     struct accounts_list *list_r, char **error_r)
 {
-	char *key;
+	char *key = NULL;
 	sqlite3_stmt *st;
 	int r;
 
 	if (filter == NULL)
-		st = accounts_db_prepare(a, "SELECT address FROM users ORDER BY address "
-		    "COLLATE BINARY", error_r, 0);
+		st = a->pg ? NULL : accounts_db_prepare(a, "SELECT address FROM "
+		    "users ORDER BY address COLLATE BINARY", error_r, 0);
 	else if (strchr(filter, '@') != NULL) {
 		if ((key = accounts_local_address(filter, error_r)) == NULL)
 			return -1;
-		st = accounts_db_prepare(a, "SELECT address FROM users WHERE address = ?",
-		    error_r, 1, key);
-		free(key);
+		st = a->pg ? NULL : accounts_db_prepare(a, "SELECT address "
+		    "FROM users WHERE address = ?", error_r, 1, key);
 	} else {
 		if ((key = accounts_domain_canon(filter, error_r)) == NULL)
 			return -1;
-		if ((r = accounts_domain_lookup(a, key, error_r)) == 0)
-			*error_r = xasprintf("domain %s does not exist", key);
-		st = r <= 0 ? NULL : accounts_db_prepare(a, "SELECT address FROM users "
-		    "WHERE domain = ? ORDER BY address COLLATE BINARY", error_r,
-		    1, key);
-		free(key);
+		if ((r = accounts_domain_lookup(a, key, error_r)) <= 0) {
+			if (r == 0)
+				*error_r = xasprintf("domain %s does not "
+				    "exist", key);
+			free(key);
+			return -1;
+		}
+		st = a->pg ? NULL : accounts_db_prepare(a, "SELECT address "
+		    "FROM users WHERE domain = ? ORDER BY address COLLATE "
+		    "BINARY", error_r, 1, key);
 	}
-	if (st == NULL || accounts_db_list(a, st, list_r, error_r) < 0)
+	if (a->pg)
+		r = accounts_pg_user_list(a, filter != NULL && strchr(filter,
+		    '@') != NULL ? key : NULL, filter != NULL && strchr(filter,
+		    '@') == NULL ? key : NULL, list_r, error_r);
+	else
+		r = st == NULL ? -1 : accounts_db_list(a, st, list_r, error_r);
+	free(key);
+	if (r < 0)
 		return -1;
 	if (filter != NULL && strchr(filter, '@') != NULL && list_r->n == 0) {
 		*error_r = xasprintf("user %s does not exist", filter);

@@ -49,6 +49,21 @@ struct accounts_list {
  */
 int accounts_open(const char *data_dir, const char *run_as,
     struct accounts **a_r, char **error_r);
+/*
+ * Opens the accounts the config c names: storage = embedded is
+ * accounts_open(c->data_dir, c->run_as); storage = postgresql works on
+ * the cluster tables at c->postgresql_dsn (accounts_pg.c; the schema
+ * must be current: `tem db init|upgrade`), on this thread's pg_conn
+ * connection (blocking: command line or a worker thread). Every
+ * operation below then behaves as on the embedded backend, with the same
+ * messages, except: user add makes no Maildir (the mail store is in the
+ * database), user del deletes the user's mail with it (*mailbox_r NULL),
+ * and a database failure gives "database unavailable: ..." or "database
+ * error: ...". accounts_close closes this thread's connection.
+ */
+struct conf;
+int accounts_open_conf(const struct conf *c, struct accounts **a_r,
+    char **error_r);
 void accounts_close(struct accounts **a);
 
 /*

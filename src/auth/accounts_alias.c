@@ -39,8 +39,8 @@ alias_target(struct accounts *a, const char *target, char **error_r)
 
 /* Appends targets to the existing comma list (old may be NULL), dropping
  * duplicates (compared ASCII case-insensitively). NULL + error. */
-static char *
-alias_merge(struct accounts *a, const char *old, char *const *targets,
+char *
+accounts_alias_merge(struct accounts *a, const char *old, char *const *targets,
     size_t n, char **error_r)
 {
 	struct hashmap *seen = hashmap_new(HASHMAP_ASCII_NOCASE);
@@ -110,7 +110,7 @@ alias_add_locked(struct accounts *a, const char *lp, const char *dom,
 		goto out;
 	}
 	if (alias_get(a, addr, &old, error_r) < 0 ||
-	    (merged = alias_merge(a, old, targets, n, error_r)) == NULL)
+	    (merged = accounts_alias_merge(a, old, targets, n, error_r)) == NULL)
 		goto out;
 	if (old != NULL)
 		ret = accounts_db_done(a, accounts_db_prepare(a, "UPDATE aliases SET targets = ? "
@@ -140,7 +140,10 @@ accounts_alias_add(struct accounts *a, const char *address,
 	}
 	if (accounts_address_parse(address, true, &lp, &dom, error_r) < 0)
 		return -1;
-	if (accounts_tx_begin(a, error_r) == 0) {
+	if (a->pg)
+		ret = accounts_pg_alias_add(a, lp, dom, targets, n_targets,
+		    error_r);
+	else if (accounts_tx_begin(a, error_r) == 0) {
 		if (alias_add_locked(a, lp, dom, targets, n_targets,
 		    error_r) == 0)
 			ret = accounts_tx_commit(a, error_r);
@@ -160,7 +163,9 @@ accounts_alias_del(struct accounts *a, const char *address, char **error_r)
 
 	if (addr == NULL)
 		return -1;
-	if (accounts_tx_begin(a, error_r) == 0) {
+	if (a->pg)
+		ret = accounts_pg_alias_del(a, addr, error_r);
+	else if (accounts_tx_begin(a, error_r) == 0) {
 		if (accounts_db_done(a, accounts_db_prepare(a, "DELETE FROM aliases WHERE "
 		    "address = ?", error_r, 1, addr), error_r) < 0) {
 			accounts_tx_rollback(a);
@@ -179,19 +184,24 @@ int
 accounts_alias_list(struct accounts *a, const char *filter,
     struct accounts_list *list_r, char **error_r)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	char *addr = NULL;
+	int r = 0;
 
-	if (filter == NULL) {
+	if (filter != NULL &&
+	    (addr = accounts_local_address(filter, error_r)) == NULL)
+		return -1;
+	if (a->pg)
+		r = accounts_pg_alias_list(a, addr, list_r, error_r);
+	else if (filter == NULL)
 		st = accounts_db_prepare(a, "SELECT address, targets FROM aliases "
 		    "ORDER BY address COLLATE BINARY", error_r, 0);
-	} else {
-		if ((addr = accounts_local_address(filter, error_r)) == NULL)
-			return -1;
+	else
 		st = accounts_db_prepare(a, "SELECT address, targets FROM aliases "
 		    "WHERE address = ?", error_r, 1, addr);
-	}
-	if (st == NULL || accounts_db_list(a, st, list_r, error_r) < 0) {
+	if (!a->pg)
+		r = st == NULL ? -1 : accounts_db_list(a, st, list_r, error_r);
+	if (r < 0) {
 		free(addr);
 		return -1;
 	}

@@ -53,6 +53,11 @@ quota_change(struct accounts *a, const char *address, bool set,
 		*error_r = xasprintf("quota too large");
 		goto out;
 	}
+	if (a->pg) {
+		ret = accounts_pg_quota_change(a, addr, set, storage, messages,
+		    error_r);
+		goto out;
+	}
 	if (accounts_tx_begin(a, error_r) < 0)
 		goto out;
 	if (user_exists(a, addr, error_r) <= 0) {
@@ -99,6 +104,11 @@ accounts_user_quota_get(struct accounts *a, const char *address,
 
 	if (addr == NULL)
 		return -1;
+	if (a->pg) {
+		ret = accounts_pg_quota_get(a, addr, storage_r, messages_r,
+		    error_r);
+		goto out;
+	}
 	if (user_exists(a, addr, error_r) <= 0)
 		goto out;
 	st = accounts_db_prepare(a, "SELECT storage, messages FROM quotas "

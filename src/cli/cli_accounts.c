@@ -72,7 +72,7 @@ open_accounts(const struct conf *c, struct accounts **a_r)
 {
 	char *err = NULL;
 
-	if (accounts_open(c->data_dir, c->run_as, a_r, &err) < 0)
+	if (accounts_open_conf(c, a_r, &err) < 0)
 		return cli_fail(1, err);
 	return 0;
 }
@@ -320,7 +320,11 @@ user_del(struct accounts *a, const char *address)
 
 	if (accounts_user_del(a, address, &box, &err) < 0)
 		return cli_fail(1, err);
-	printf("user %s deleted; its mailbox stays in %s\n", address, box);
+	if (box != NULL)
+		printf("user %s deleted; its mailbox stays in %s\n", address,
+		    box);
+	else	/* storage = postgresql: the mail is the account's rows */
+		printf("user %s deleted with its mail\n", address);
 	free(box);
 	return 0;
 }

@@ -39,7 +39,7 @@ local_domain(const struct conf *c, const char *domain, int *status_r)
 		*status_r = cli_fail(1, err);
 		return NULL;
 	}
-	if (accounts_open(c->data_dir, c->run_as, &a, &err) < 0) {
+	if (accounts_open_conf(c, &a, &err) < 0) {
 		free(d);
 		*status_r = cli_fail(1, err);
 		return NULL;

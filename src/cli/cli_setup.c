@@ -208,7 +208,7 @@ add_accounts(const struct conf *c, const char *dom, char **error_r)
 	char *pm = xasprintf("postmaster@%s", dom), pw[PASSWORD_LEN + 1];
 	int r;
 
-	if (accounts_open(c->data_dir, c->run_as, &a, error_r) < 0) {
+	if (accounts_open_conf(c, &a, error_r) < 0) {
 		free(pm);
 		return -1;
 	}

@@ -52,7 +52,7 @@ check_account(const struct conf *c, const char *address)
 	char *err = NULL;
 	int r;
 
-	if (accounts_open(c->data_dir, c->run_as, &a, &err) < 0)
+	if (accounts_open_conf(c, &a, &err) < 0)
 		return cli_fail(1, err);
 	r = accounts_user_list(a, address, &l, &err);
 	accounts_close(&a);

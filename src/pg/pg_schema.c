@@ -1,9 +1,14 @@
 /*
  * pg_schema - the cluster schema as migrations (see pg_schema.h).
  *
- * Conventions: addresses and domains are stored lowercase (a CHECK says
- * so, the code lowers them), so equality needs no collation and indexes
- * are plain b-trees; times are timestamptz; every table that a user owns
+ * Conventions: domains are stored lowercase (a CHECK says so). Account
+ * addresses follow accounts.h's case rules: an all-ASCII address is
+ * stored lowercase (CHECK), a UTF-8 local part as given; they are unique
+ * and looked up by tem_fold(address), which lowers ASCII letters only
+ * (lower() would also fold non-ASCII letters under a UTF-8 locale, which
+ * the rules do not, and makes the result depend on the locale).
+ * tem_fold is an inlinable SQL function, so `tem_fold(address) =
+ * tem_fold($1)` uses the expression indexes; times are timestamptz; every table that a user owns
  * hangs off users(id) with ON DELETE CASCADE, so deleting an account
  * leaves nothing behind (the embedded store leaves ACL rows: a known gap
  * this schema does not repeat).
@@ -27,20 +32,30 @@ static const char v1[] =
     "CREATE TABLE domains ("
     "  name text PRIMARY KEY CHECK (name = lower(name)),"
     "  added timestamptz NOT NULL DEFAULT now());"
+    "CREATE FUNCTION tem_fold(text) RETURNS text LANGUAGE sql"
+    "  IMMUTABLE STRICT PARALLEL SAFE AS"
+    "  $$SELECT translate($1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ',"
+    "    'abcdefghijklmnopqrstuvwxyz')$$;"
     "CREATE TABLE users ("
     "  id bigserial PRIMARY KEY,"
-    "  address text NOT NULL UNIQUE CHECK (address = lower(address)),"
+    /* all ASCII: lowercase; with UTF-8 (more bytes than characters):
+       the local part as given */
+    "  address text NOT NULL CHECK (address = tem_fold(address) OR"
+    "    octet_length(address) <> char_length(address)),"
     "  domain text NOT NULL REFERENCES domains(name),"
     "  hash text NOT NULL,"
     "  quota_storage bigint,"		/* NULL: default_quota */
     "  quota_messages bigint,"
     "  added timestamptz NOT NULL DEFAULT now());"
+    "CREATE UNIQUE INDEX users_address ON users(tem_fold(address));"
     "CREATE INDEX users_domain ON users(domain);"
     "CREATE TABLE aliases ("
-    "  address text PRIMARY KEY CHECK (address = lower(address)),"
+    "  address text PRIMARY KEY CHECK (address = tem_fold(address) OR"
+    "    octet_length(address) <> char_length(address)),"
     "  domain text NOT NULL REFERENCES domains(name),"
     "  targets text[] NOT NULL CHECK (cardinality(targets) > 0),"
     "  added timestamptz NOT NULL DEFAULT now());"
+    "CREATE UNIQUE INDEX aliases_address ON aliases(tem_fold(address));"
     "CREATE INDEX aliases_domain ON aliases(domain);"
     "CREATE TABLE dkim_keys ("
     "  domain text NOT NULL REFERENCES domains(name) ON DELETE CASCADE,"
