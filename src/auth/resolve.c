@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "auth/resolve.h"
+#include "auth/resolve_int.h"
 #include "util/array.h"
 #include "util/hashmap.h"
 #include "util/log.h"
@@ -145,8 +146,8 @@ col(sqlite3_stmt *st, int i)
 	return v != NULL ? v : "";
 }
 
-static void
-add_domain(struct acct_snapshot *s, const char *name)
+void
+acct_snapshot_add_domain(struct acct_snapshot *s, const char *name)
 {
 	if (hashmap_get(s->domains, name) != NULL)
 		return;
@@ -155,16 +156,17 @@ add_domain(struct acct_snapshot *s, const char *name)
 		s->first_domain = xstrdup(name);
 }
 
-static void
-add_user(struct acct_snapshot *s, sqlite3_stmt *st)
+void
+acct_snapshot_add_user(struct acct_snapshot *s, const char *address,
+    const char *domain, const char *localpart, const char *hash)
 {
 	struct acct_user *u = xmalloc(sizeof(*u)), *dup;
 	struct acct_domain *d;
 
-	u->address = xstrdup(col(st, 0));
-	u->domain = xstrdup(col(st, 1));
-	u->localpart = xstrdup(col(st, 2));
-	u->hash = xstrdup(col(st, 3));
+	u->address = xstrdup(address);
+	u->domain = xstrdup(domain);
+	u->localpart = xstrdup(localpart);
+	u->hash = xstrdup(hash);
 	u->has_quota = false;
 	/* address is the table's primary key: a duplicate cannot come. */
 	if ((dup = hashmap_put(s->users, u->address, u)) != NULL)
@@ -176,8 +178,9 @@ add_user(struct acct_snapshot *s, sqlite3_stmt *st)
 }
 
 /* Splits "a@b,c@d" into targets, each at its last '@'. */
-static void
-add_alias(struct acct_snapshot *s, const char *address, const char *targets)
+void
+acct_snapshot_add_alias(struct acct_snapshot *s, const char *address,
+    const char *targets)
 {
 	struct acct_alias *a = xmalloc(sizeof(*a));
 	char *list = xstrdup(targets), *save = NULL;
@@ -231,25 +234,41 @@ row_serial(struct acct_snapshot *s, sqlite3_stmt *st)
 static void
 row_domain(struct acct_snapshot *s, sqlite3_stmt *st)
 {
-	add_domain(s, col(st, 0));
+	acct_snapshot_add_domain(s, col(st, 0));
+}
+
+static void
+row_user(struct acct_snapshot *s, sqlite3_stmt *st)
+{
+	acct_snapshot_add_user(s, col(st, 0), col(st, 1), col(st, 2),
+	    col(st, 3));
 }
 
 static void
 row_alias(struct acct_snapshot *s, sqlite3_stmt *st)
 {
-	add_alias(s, col(st, 0), col(st, 1));
+	acct_snapshot_add_alias(s, col(st, 0), col(st, 1));
+}
+
+void
+acct_snapshot_set_quota(struct acct_snapshot *s, const char *address,
+    uint64_t storage, uint64_t messages)
+{
+	struct acct_user *u = hashmap_get(s->users, address);
+
+	if (u == NULL)
+		return;
+	u->has_quota = true;
+	u->quota_storage = storage;
+	u->quota_messages = messages;
 }
 
 static void
 row_quota(struct acct_snapshot *s, sqlite3_stmt *st)
 {
-	struct acct_user *u = hashmap_get(s->users, col(st, 0));
-
-	if (u == NULL)
-		return;
-	u->has_quota = true;
-	u->quota_storage = (uint64_t)sqlite3_column_int64(st, 1);
-	u->quota_messages = (uint64_t)sqlite3_column_int64(st, 2);
+	acct_snapshot_set_quota(s, col(st, 0),
+	    (uint64_t)sqlite3_column_int64(st, 1),
+	    (uint64_t)sqlite3_column_int64(st, 2));
 }
 
 /* The quotas table came with `tem user quota`: a database no admin
@@ -288,7 +307,7 @@ load_db(sqlite3 *db, struct acct_snapshot *s, char **error_r)
 	    load_rows(db, s, "SELECT name FROM domains ORDER BY added",
 	    row_domain, error_r) == 0 &&
 	    load_rows(db, s, "SELECT address, domain, localpart, hash FROM "
-	    "users ORDER BY added", add_user, error_r) == 0 &&
+	    "users ORDER BY added", row_user, error_r) == 0 &&
 	    load_rows(db, s, "SELECT address, targets FROM aliases",
 	    row_alias, error_r) == 0 && load_quotas(db, s, error_r) == 0)
 		ret = 0;
@@ -313,8 +332,21 @@ find_first_user_any(const struct acct_snapshot *s, sqlite3 *db)
 	return u;
 }
 
-static struct acct_snapshot *
-snapshot_new(void)
+void
+acct_snapshot_set_serial(struct acct_snapshot *s, uint64_t serial)
+{
+	s->serial = serial;
+}
+
+void
+acct_snapshot_set_first_user_any(struct acct_snapshot *s,
+    const char *address)
+{
+	s->first_user_any = hashmap_get(s->users, address);
+}
+
+struct acct_snapshot *
+acct_snapshot_new(void)
 {
 	struct acct_snapshot *s = xmalloc(sizeof(*s));
 
@@ -329,7 +361,7 @@ struct acct_snapshot *
 acct_snapshot_load(const char *data_dir, char **error_r)
 {
 	char *path = xasprintf("%s/accounts.db", data_dir);
-	struct acct_snapshot *s = snapshot_new();
+	struct acct_snapshot *s = acct_snapshot_new();
 	sqlite3 *db = NULL;
 	struct stat st;
 

@@ -35,6 +35,15 @@ struct acct_snapshot;
  */
 struct acct_snapshot *acct_snapshot_load(const char *data_dir,
     char **error_r);
+/*
+ * The same from PostgreSQL (storage = postgresql; resolve_pg.c), on this
+ * thread's pg_conn connection (pg_conn_setup() first): blocking, a worker
+ * or the main thread. The serial is accounts_serial's, which every change
+ * bumps with a NOTIFY tem_accounts (payload: the new serial). NULL with
+ * *error_r ("database unavailable: ..." when it is down: keep the old
+ * snapshot and try again).
+ */
+struct acct_snapshot *acct_snapshot_load_pg(char **error_r);
 void acct_snapshot_ref(struct acct_snapshot *s);
 /* Drops one reference (freeing at zero) and sets *s to NULL. */
 void acct_snapshot_unref(struct acct_snapshot **s);

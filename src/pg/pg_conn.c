@@ -19,7 +19,7 @@
 /* This thread's connection and its reconnect state. */
 struct pg_thread {
 	PGconn		*conn;
-	unsigned	 gen;		/* the DSN generation it was made with */
+	unsigned	 gen;		/* the DSN generation of conn, backoff */
 	bool		 in_tx;		/* inside pg_tx's BEGIN ... COMMIT */
 	unsigned	 backoff_ms;	/* 0: the last connect worked */
 	struct timespec	 retry_at;	/* no connect before this */
@@ -249,8 +249,11 @@ ensure_conn(struct pg_thread *th, char **error_r)
 	gen = dsn_gen;
 	dsn = dsn_global != NULL ? xstrdup(dsn_global) : NULL;
 	pthread_mutex_unlock(&dsn_lock);
-	if (th->conn != NULL && th->gen != gen)
+	if (th->gen != gen) {	/* a new DSN: a new connection, no wait */
 		drop_conn(th);
+		th->backoff_ms = 0;
+		th->gen = gen;
+	}
 	/* An idle connection the server closed (restart, failover) shows
 	 * it here: PQconsumeInput reads without blocking. */
 	if (th->conn != NULL && !th->in_tx &&
@@ -290,7 +293,6 @@ ensure_conn(struct pg_thread *th, char **error_r)
 		*error_r = xstrdup(th->last_error);
 		return PG_UNAVAILABLE;
 	}
-	th->gen = gen;
 	th->backoff_ms = 0;
 	return PG_OK;
 }
