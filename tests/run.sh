@@ -5,7 +5,9 @@
 # Called by `make test` once everything is built (build/tem,
 # build/asan/tem, the unit test binaries, the fuzzers). Nothing that was
 # expected may be silently left out:
-#   unit     one binary per src/**/test-*.c, build/asan/tests/DIR/test-NAME;
+#   unit     one binary per src/**/test-*.c, build/asan/tests/DIR/test-NAME
+#            (but src/pg/test-pg-*: they need a PostgreSQL, and
+#            tests/integration/test_pg_backend.py runs them with one);
 #            each prints a last line "NAME: N passed, N failed". A binary
 #            that is missing or older than its source or any test-build
 #            object, crashes, exits non-zero (a sanitizer report after
@@ -87,6 +89,9 @@ echo "== unit tests"
 n=0
 for src in $(find src -type f -name 'test-*.c' | sort); do
 	n=$((n + 1))
+	# needs a live PostgreSQL (TEM_TEST_PG_DSN): run with one by
+	# tests/integration/test_pg_backend.py, which checks it is built
+	case $src in src/pg/test-pg-*) continue ;; esac
 	t=build/asan/tests/${src#src/}
 	t=${t%.c}
 	built unit "$t" "$src" build/asan/obj unit || continue

@@ -6,6 +6,7 @@
  * Trust: the DSN is the administrator's; results are checked for their
  * status before use; parameters never enter the SQL text.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -237,6 +238,25 @@ before(const struct timespec *a, const struct timespec *b)
 	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
+/*
+ * An idle connection the server closed (restart, failover, terminate)
+ * shows it here, without blocking: its socket is readable with the
+ * server's FATAL message (libpq takes it as a notice while idle) and then
+ * the end of the stream, which makes PQconsumeInput fail. A few rounds
+ * at most: an idle connection gets little else (NOTIFY, parameter
+ * changes).
+ */
+static bool
+idle_conn_alive(PGconn *conn)
+{
+	struct pollfd p = { .fd = PQsocket(conn), .events = POLLIN };
+
+	for (int i = 0; i < 4 && poll(&p, 1, 0) > 0; i++)
+		if (PQconsumeInput(conn) == 0)
+			return false;
+	return PQstatus(conn) == CONNECTION_OK;
+}
+
 /* A usable connection in th->conn, or PG_UNAVAILABLE / PG_ERROR. */
 static enum pg_rc
 ensure_conn(struct pg_thread *th, char **error_r)
@@ -254,11 +274,7 @@ ensure_conn(struct pg_thread *th, char **error_r)
 		th->backoff_ms = 0;
 		th->gen = gen;
 	}
-	/* An idle connection the server closed (restart, failover) shows
-	 * it here: PQconsumeInput reads without blocking. */
-	if (th->conn != NULL && !th->in_tx &&
-	    (PQconsumeInput(th->conn) == 0 ||
-	    PQstatus(th->conn) != CONNECTION_OK))
+	if (th->conn != NULL && !th->in_tx && !idle_conn_alive(th->conn))
 		drop_conn(th);
 	if (th->conn != NULL) {
 		free(dsn);

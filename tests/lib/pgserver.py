@@ -71,6 +71,19 @@ class PgServer:
             raise
         return self
 
+    def _ctl(self, *args, check=True):
+        return self._run(pg_bin("pg_ctl"), "-D",
+                         os.path.join(self.dir, "data"), *args, check=check)
+
+    def restart(self):
+        """pg_ctl restart -m fast: clients are cut off, then it serves
+        again on the same port (the options are kept in postmaster.opts)."""
+        self._ctl("-m", "fast", "-w", "-t", "60", "-l",
+                  os.path.join(self.dir, "log"), "restart")
+
+    def stop(self):
+        self._ctl("-m", "fast", "-w", "stop")
+
     def psql(self, sql, db=None):
         """Runs sql with psql; returns its unaligned, tuples-only output."""
         r = subprocess.run([pg_bin("psql"), "-X", "-q", "-A", "-t",
