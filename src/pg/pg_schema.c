@@ -8,10 +8,10 @@
  * (lower() would also fold non-ASCII letters under a UTF-8 locale, which
  * the rules do not, and makes the result depend on the locale).
  * tem_fold is an inlinable SQL function, so `tem_fold(address) =
- * tem_fold($1)` uses the expression indexes; times are timestamptz; every table that a user owns
- * hangs off users(id) with ON DELETE CASCADE, so deleting an account
- * leaves nothing behind (the embedded store leaves ACL rows: a known gap
- * this schema does not repeat).
+ * tem_fold($1)` uses the expression indexes. Times are timestamptz;
+ * every table that a user owns hangs off users(id) with ON DELETE
+ * CASCADE, so deleting an account leaves nothing behind (the embedded
+ * store leaves ACL rows: a known gap this schema does not repeat).
  *
  * Trust: constant data.
  */

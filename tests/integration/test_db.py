@@ -101,6 +101,19 @@ def test_schema_constraints(pg, tmp_path):
     with pytest.raises(subprocess.CalledProcessError):
         pg.psql("INSERT INTO users(address, domain, hash) VALUES "
                 "('U2@a.test', 'a.test', 'x')")
+    # the case rules: a UTF-8 local part keeps its case, and is unique
+    # with its ASCII letters folded (only those: ü and Ü differ)
+    pg.psql("INSERT INTO users(address, domain, hash) VALUES "
+            "('Jürgen@a.test', 'a.test', 'x')")
+    with pytest.raises(subprocess.CalledProcessError):
+        pg.psql("INSERT INTO users(address, domain, hash) VALUES "
+                "('jürgen@a.test', 'a.test', 'x')")
+    pg.psql("INSERT INTO users(address, domain, hash) VALUES "
+            "('JÜrgen@a.test', 'a.test', 'x')")
+    with pytest.raises(subprocess.CalledProcessError):
+        pg.psql("INSERT INTO aliases(address, domain, targets) VALUES "
+                "('Info@a.test', 'a.test', '{u@a.test}')")
+    pg.psql("DELETE FROM users WHERE address LIKE 'J%'")
     uid = pg.psql("SELECT id FROM users WHERE address = 'u@a.test'")
     pg.psql("INSERT INTO sieve_scripts(user_id, name, script, active) "
             "VALUES (%s, 'one', 'keep;', true)" % uid)
