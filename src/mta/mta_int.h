@@ -44,6 +44,10 @@ struct mta_item {
 	int			*idx;		/* recipient indexes in d->qm */
 	int			 n;
 	struct mta_msg		 mm;		/* what the session sends */
+	/* REQUIRETLS refused it at a host (5.7.10/5.7.30) and the next MX
+	   host gets the chance (RFC 8689 4.2.1); when none is left it
+	   fails with the route's rt_text. */
+	bool			 rt_refused;
 };
 
 /* One destination (a domain, the relay host, or local delivery) with
@@ -64,6 +68,9 @@ struct mta_route {
 	bool			 reused;	/* sess came from the pool */
 	struct dns_request	*dns;		/* look-up in progress */
 	struct mta_msg		**msgs;		/* the items' mm, for the session */
+	int			 nmsgs;		/* all items, or those left for
+						   the next MX host */
+	char			*rt_text;	/* the last REQUIRETLS refusal */
 	char			*relay_host;	/* "[relay]": its host part */
 	/* TLS policy (mta_tls_policy.h). The MTA-STS look-up runs beside
 	   the MX look-up; the route goes on when both answered. */

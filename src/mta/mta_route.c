@@ -100,6 +100,7 @@ mta_route_free(struct mta_route *r)
 	mta_sts_held_free(&r->sts);
 	mta_tls_policy_free(&r->pol);
 	free(r->last_error);
+	free(r->rt_text);
 	free(r->relay_host);
 	free(r->pool_key);
 	free(r->key);
@@ -185,6 +186,17 @@ route_done(struct mta_route *r, int result, const char *text,
 {
 	struct mta_dest *d = dest_get(r->key);
 
+	/* RFC 8689 4.2.1: no MX host left that REQUIRETLS allows: the
+	   message is not sent to the domain; the sender gets a DSN. */
+	for (int i = 0; i < r->nitems; i++) {
+		struct mta_item *it = &r->items[i];
+		for (int j = 0; it->rt_refused && j < it->n; j++)
+			if (it->mm.rcpt_result[j] == MTA_RCPT_UNTOUCHED) {
+				it->mm.rcpt_result[j] = MTA_RCPT_PERM;
+				free(it->mm.rcpt_text[j]);
+				it->mm.rcpt_text[j] = xstrdup(r->rt_text);
+			}
+	}
 	route_settle(r, result, text, relay);
 	if (r->port) {			/* held a session slot */
 		d->active--;
@@ -197,6 +209,72 @@ route_done(struct mta_route *r, int result, const char *text,
 
 static void route_try_next(struct mta_route *r);
 static void route_begin(struct mta_route *r);
+
+/* Whether REQUIRETLS refused every recipient of m locally (mta_tx.c). */
+static bool
+msg_requiretls_refused(const struct mta_msg *m)
+{
+	if (!m->requiretls || m->nrcpt == 0)
+		return false;
+	for (int j = 0; j < m->nrcpt; j++)
+		if (m->rcpt_result[j] != MTA_RCPT_PERM ||
+		    m->rcpt_text[j] == NULL ||
+		    (strncmp(m->rcpt_text[j], "5.7.10 ", 7) != 0 &&
+		    strncmp(m->rcpt_text[j], "5.7.30 ", 7) != 0))
+			return false;
+	return true;
+}
+
+/*
+ * After a session that ran: messages REQUIRETLS kept from this host go
+ * to the next MX host with the ones never attempted (RFC 8689 4.2.1: try
+ * each host before giving up). True when a next attempt started.
+ */
+static bool
+route_requiretls_next(struct mta_route *r)
+{
+	int n = 0, refused = 0;
+
+	if (r->relay_host != NULL || r->host_i + 1 >= r->mx->nhosts ||
+	    mta_stopping())
+		return false;
+	for (int i = 0; i < r->nitems; i++)
+		if (msg_requiretls_refused(&r->items[i].mm))
+			refused++;
+	if (refused == 0)
+		return false;
+	for (int i = 0; i < r->nitems; i++) {
+		struct mta_msg *m = &r->items[i].mm;
+		bool untouched = true;
+
+		if (msg_requiretls_refused(m)) {
+			free(r->rt_text);
+			r->rt_text = xstrdup(m->rcpt_text[0]);
+			for (int j = 0; j < m->nrcpt; j++) {
+				m->rcpt_result[j] = MTA_RCPT_UNTOUCHED;
+				free(m->rcpt_text[j]);
+				m->rcpt_text[j] = NULL;
+			}
+			r->items[i].rt_refused = true;
+		}
+		for (int j = 0; j < m->nrcpt; j++)
+			if (m->rcpt_result[j] != MTA_RCPT_UNTOUCHED)
+				untouched = false;
+		if (untouched)
+			r->msgs[n++] = m;
+	}
+	r->nmsgs = n;
+	log_info("- mta requiretls-next dest=%s host=%s messages=%d (%s)",
+	    r->key, r->mx->hosts[r->host_i].name, n, r->rt_text);
+	free(r->last_error);
+	r->last_error = xstrdup(r->rt_text);
+	r->host_i++;
+	r->addr_i = 0;
+	r->pol_for = 0;
+	r->no_tls = false;
+	route_try_next(r);
+	return true;
+}
 
 /* "host[addr]:port" of the address being tried. */
 static void
@@ -227,6 +305,8 @@ route_session_done(struct mta_session *s, int status, const char *text,
 	if (status == MTA_OK && mta_session_idle(s))
 		mta_pool_put(r->key, r->pool_key, s);	/* now the pool's */
 	if (status == MTA_OK) {
+		if (route_requiretls_next(r))
+			return;
 		route_done(r, QUEUE_RCPT_DEFERRED,
 		    "4.4.2 lost connection before the message was sent",
 		    relay);
@@ -443,7 +523,7 @@ route_reuse(struct mta_route *r, struct mta_session_params *p)
 	r->reused = false;
 	while ((s = mta_pool_take(r->pool_key)) != NULL) {
 		if ((!p->tls_required || mta_session_tls_verified(s)) &&
-		    mta_session_continue(s, r->msgs, r->nitems,
+		    mta_session_continue(s, r->msgs, r->nmsgs,
 		    route_session_done, r)) {
 			r->sess = s;
 			r->reused = true;
@@ -529,10 +609,11 @@ route_try_next(struct mta_route *r)
 		r->msgs = xcalloc((size_t)r->nitems, sizeof(*r->msgs));
 		for (int i = 0; i < r->nitems; i++)
 			r->msgs[i] = &r->items[i].mm;
+		r->nmsgs = r->nitems;
 	}
 	if (route_reuse(r, &p))
 		return;
-	r->sess = mta_session_start(&p, r->msgs, r->nitems, route_session_done,
+	r->sess = mta_session_start(&p, r->msgs, r->nmsgs, route_session_done,
 	    r);
 }
 

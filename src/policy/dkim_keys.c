@@ -330,6 +330,18 @@ write_key_file(const struct owner *o, const char *dir, const char *path,
 	return r;
 }
 
+/* Sets data_dir/dkim's mtime to now, once the key is in place: the
+ * running server polls only that folder's mtime (serve.c), and a key
+ * added to a domain's existing folder does not change it. */
+static void
+touch_top(const char *data_dir)
+{
+	char *top = xasprintf("%s/%s", data_dir, DKIM_KEYS_DIR);
+
+	(void)utimensat(AT_FDCWD, top, NULL, 0);
+	free(top);
+}
+
 /* data_dir/dkim/DOMAIN, made (0700) with its parents when missing. */
 static char *
 make_key_dir(const struct owner *o, const char *data_dir, const char *domain,
@@ -385,6 +397,7 @@ dkim_keys_create(const char *data_dir, const char *run_as,
 	    stat(path, &st) == 0) {
 		k->mtime = st.st_mtim;
 		r = 0;
+		touch_top(data_dir);
 	}
 	wipe_buf(&pem);
 	free(dir);

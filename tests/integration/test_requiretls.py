@@ -13,6 +13,7 @@ uses test_dane.py's signed world and certificates.
 """
 
 import os
+import re
 import smtplib
 import sys
 
@@ -128,8 +129,9 @@ def dane_receiver(certs, world, port):
     ee.test; keep@ee.test forwards to hold.test, whose MX never answers,
     so a message it got stays in its queue for the test to read."""
     chain, key = certs.leaf("mx-ee.test")
-    return TemServer(users={"bob@ee.test": "bob-secret-1"},
-                     domains=("ee.test",), hostname="mx-ee.test",
+    return TemServer(users={"bob@ee.test": "bob-secret-1",
+                            "bob@two.test": "bob-secret-2"},
+                     domains=("ee.test", "two.test"), hostname="mx-ee.test",
                      fixture_cert=False, listen_addr="127.0.0.2",
                      smtp_port=port,
                      aliases={"keep@ee.test": "x@hold.test"},
@@ -144,7 +146,13 @@ def test_requiretls_over_dane(tmp_path):
     port = shared_port()
     certs = test_dane.Certs(str(tmp_path))
     recs = test_dane.world_records(certs) + [
-        "hold IN MX 10 mx-hold.test.", "mx-hold IN A 127.0.0.9"]
+        "hold IN MX 10 mx-hold.test.", "mx-hold IN A 127.0.0.9",
+        # two.test: first an MX without TLSA (TLS, but not verified),
+        # then the DANE one
+        "two IN MX 10 mx-notlsa.test.", "two IN MX 20 mx-ee.test.",
+        "mx-notlsa IN A 127.0.0.4",
+        # three.test: the same first MX, then one that does not answer
+        "three IN MX 10 mx-notlsa.test.", "three IN MX 20 mx-hold.test."]
     with DnssecWorld(extra=recs, extra_insecure=test_dane.INSECURE) as w, \
             dane_receiver(certs, w, port) as r_ee, \
             test_dane.receiver(certs, "wrong", 4, port,
@@ -162,6 +170,26 @@ def test_requiretls_over_dane(tmp_path):
         submit(a, "bob@ee.test")
         wait_for(lambda: r_ee.maildir_messages("bob@ee.test"),
                  what="REQUIRETLS delivery over DANE")
+
+        # RFC 8689 4.2.1: a host REQUIRETLS cannot use is passed over
+        # for the next MX host, which DANE verifies: delivered, no DSN
+        submit(a, "bob@two.test")
+        wait_for(lambda: r_ee.maildir_messages("bob@two.test"),
+                 what="REQUIRETLS delivery through the second MX")
+        assert re.search(r"mta requiretls-next dest=two\.test "
+                         r"host=mx-notlsa\.test messages=1 \(5\.7\.10 ",
+                         a.log_text())
+        a.wait_queue_empty()
+        assert a.maildir_messages(ALICE[0]) == []
+        # no host left that REQUIRETLS allows: not sent, bounced at once
+        # with the refusal, not retried as the dead host's deferral
+        submit(a, "bob@three.test")
+        dsn = wait_for(lambda: a.maildir_messages(ALICE[0]), what="bounce")
+        r = parse_dsn(dsn[0]).recipient("bob@three.test")
+        assert (r["action"], r["status"]) == ("failed", "5.7.10"), r
+        a.wait_queue_empty()
+        for f in os.listdir(os.path.join(a.maildir(ALICE[0]), "new")):
+            os.unlink(os.path.join(a.maildir(ALICE[0]), "new", f))
 
         # an insecure MX: TLS but not verified, so 5.7.10 at once
         submit(a, "bob@w.insecure.test")
