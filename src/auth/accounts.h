@@ -1,6 +1,7 @@
 /*
  * accounts - domains, users and aliases: the embedded (SQLite) backend and
- * its administration operations.
+ * its administration operations; with storage = postgresql the same
+ * operations on the cluster's tables (accounts_open_conf, accounts_pg.c).
  *
  * Storage is data_dir/accounts.db (WAL, synchronous=FULL, busy_timeout
  * 5 s). Writers (the `tem domain|user|alias` commands) also take an

@@ -100,7 +100,8 @@ static const struct cli_form domain_forms[] = {
 static const struct cli_form user_forms[] = {
 	{ "add ADDRESS", "add a user and its mailbox" },
 	{ "passwd ADDRESS", "change a user's password" },
-	{ "del ADDRESS", "remove a user (the mailbox stays on disk)" },
+	{ "del ADDRESS", "remove a user (the mailbox stays on disk; with "
+	    "storage = postgresql its mail goes too)" },
 	{ "list [DOMAIN|ADDRESS]", "list the users" },
 	{ "quota ADDRESS [SIZE|default [MESSAGES]]", "show or set a user's "
 	    "quota: SIZE as 500M or 2G, 0 or none for no limit; default: "

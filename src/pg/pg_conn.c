@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "pg/pg_conn.h"
+#include "util/log.h"
 #include "util/xmalloc.h"
 
 /* This thread's connection and its reconnect state. */
@@ -445,6 +446,7 @@ pg_tx(enum pg_rc (*body)(void *arg, char **error_r), void *arg,
 	enum pg_rc rc = PG_RETRY;
 	char *err = NULL;
 
+	TEM_ASSERT(!th->in_tx);		/* one transaction at a time */
 	for (int attempt = 0; attempt < PG_TX_ATTEMPTS; attempt++) {
 		free(err);
 		err = NULL;
