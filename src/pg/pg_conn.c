@@ -197,10 +197,15 @@ pg_conn_classify(PGconn *conn, const PGresult *res, char **error_r)
 PGconn *
 pg_conn_open(const char *dsn, char **error_r)
 {
-	/* dbname last: what the DSN says overrides our defaults. */
+	/* dbname last: what the DSN says overrides our defaults. The
+	 * keepalives find a peer gone without a word (a failover, a cut
+	 * network) in about PG_CONN_KEEPALIVE_IDLE + 3 * 5 s, for the
+	 * listener that otherwise waits on its socket forever. */
 	static const char *const kw[] = { "connect_timeout",
-	    "application_name", "dbname", NULL };
-	const char *val[] = { PG_CONN_CONNECT_TIMEOUT, "tem", dsn, NULL };
+	    "application_name", "keepalives", "keepalives_idle",
+	    "keepalives_interval", "keepalives_count", "dbname", NULL };
+	const char *val[] = { PG_CONN_CONNECT_TIMEOUT, "tem", "1",
+	    PG_CONN_KEEPALIVE_IDLE, "5", "3", dsn, NULL };
 	PGconn *conn;
 	PGresult *r;
 

@@ -19,7 +19,8 @@
  * returns only once durable, and confirmed by a synchronous standby when
  * the cluster has one), `client_min_messages = warning` and sets
  * application_name = tem; a DSN without connect_timeout gets
- * PG_CONN_CONNECT_TIMEOUT.
+ * PG_CONN_CONNECT_TIMEOUT, and TCP keepalives are on (a silent peer is
+ * found in about half a minute) unless the DSN sets its own.
  *
  * Reconnecting: an idle connection is checked (without blocking) before
  * each use and silently remade when the server closed it (a restart, a
@@ -56,6 +57,7 @@
 #include <libpq-fe.h>
 
 #define PG_CONN_CONNECT_TIMEOUT	"5"	/* seconds, unless the DSN says */
+#define PG_CONN_KEEPALIVE_IDLE	"10"	/* seconds, unless the DSN says */
 #define PG_CONN_BACKOFF_MIN_MS	100
 #define PG_CONN_BACKOFF_MAX_MS	2000
 /* Times pg_tx() runs a body that hit a serialization failure/deadlock. */

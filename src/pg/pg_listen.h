@@ -19,7 +19,7 @@
  * first one included, its on_resync is posted: the caller re-reads what
  * it caches (the first one also says "listening now": anything read
  * before it may already be stale). A dead peer that sends no RST is found
- * by the TCP keepalives the DSN asks for (keepalives_idle=...).
+ * by TCP keepalives (pg_conn_open's, or the DSN's keepalives_*).
  *
  * Limits: PG_LISTEN_CHANNELS_MAX channels; a channel name is a plain
  * identifier of at most 63 bytes; payloads are PostgreSQL's (< 8000
