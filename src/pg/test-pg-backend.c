@@ -11,9 +11,11 @@
  * a second resync (the database was restarted meanwhile) and a
  * notification after it, prints "resynced" and exits 0.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "auth/accounts.h"
 #include "auth/password.h"
@@ -245,6 +247,52 @@ test_unavailable(void)
 	XFREE(&err);
 	pg_conn_setup(dsn);	/* a new DSN: no back-off wait */
 	TEST_ASSERT(q("SELECT 1") == PG_OK);
+}
+
+struct thread_result {
+	enum pg_rc	 rc;
+	char		*pid;
+};
+
+static void *
+thread_query(void *arg)
+{
+	struct thread_result *r = arg;
+	char *err = NULL;
+
+	r->rc = pg_query_value(&r->pid, &err, "SELECT pg_backend_pid()", 0);
+	free(err);
+	return NULL;
+}
+
+/* A thread gets a connection of its own, closed when the thread ends. */
+static void
+test_thread_conn(void)
+{
+	struct thread_result r = { PG_ERROR, NULL };
+	char *mine = NULL, *err = NULL, *left = NULL;
+	pthread_t t;
+
+	TEST_ASSERT(pg_query_value(&mine, &err, "SELECT pg_backend_pid()",
+	    0) == PG_OK);
+	TEST_ASSERT(pthread_create(&t, NULL, thread_query, &r) == 0);
+	pthread_join(t, NULL);
+	TEST_ASSERT(r.rc == PG_OK && r.pid != NULL);
+	TEST_ASSERT(strcmp(mine, r.pid) != 0);
+	/* the thread's exit closed it (the server notices soon after) */
+	for (int i = 0; i < 100; i++) {
+		XFREE(&left);
+		TEST_ASSERT(pg_query_value(&left, &err, "SELECT count(*) FROM "
+		    "pg_stat_activity WHERE pid = $1::int", 1, r.pid) ==
+		    PG_OK);
+		if (strcmp(left, "0") == 0)
+			break;
+		usleep(50000);
+	}
+	TEST_ASSERT_STREQ(left, "0");
+	free(left);
+	free(mine);
+	free(r.pid);
 }
 
 /* ---- pg_listen ---------------------------------------------------- */
@@ -530,6 +578,7 @@ main(int argc, char **argv)
 		TEST_RUN(test_tx);
 		TEST_RUN(test_reconnect);
 		TEST_RUN(test_unavailable);
+		TEST_RUN(test_thread_conn);
 		TEST_RUN(test_listen);
 		TEST_RUN(test_accounts);
 		TEST_RUN(test_snapshot);

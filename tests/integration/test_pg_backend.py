@@ -225,3 +225,27 @@ def test_schema_missing(pg, tmp_path):
     assert r.returncode == 1
     assert r.stderr == "tem: the database holds no tem schema; run tem " \
         "db init first\n"
+
+
+def test_concurrent_changes_serialised(pg, tmp_path):
+    """Admin commands on several nodes at once: each change gets its own
+    serial (the accounts_serial row orders them), none is lost."""
+    dsn = fresh_db(pg, "conc")
+    conf = write_conf(tmp_path, dsn, "postgresql")
+    assert tem(conf, "db", "init").returncode == 0
+    before = int(pg.psql("SELECT serial FROM accounts_serial", db="conc"))
+    procs = [subprocess.Popen([tem_bin(), "-c", conf, "domain", "add",
+                               "d%d.test" % i], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+             for i in range(6)]
+    procs.append(subprocess.Popen([tem_bin(), "-c", conf, "domain", "add",
+                                   "d0.test"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True))
+    outs = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
+    failed = [o for o in outs if o[2] != 0]
+    # d0.test twice: exactly one of the two says it exists
+    assert len(failed) == 1, outs
+    assert failed[0][1] == "tem: domain d0.test already exists\n", outs
+    assert pg.psql("SELECT count(*) FROM domains", db="conc") == "6"
+    assert int(pg.psql("SELECT serial FROM accounts_serial",
+                       db="conc")) == before + 6
