@@ -83,8 +83,20 @@ static const char v1[] =
     "  vanished_floor bigint NOT NULL DEFAULT 0,"
     "  recent_uid bigint NOT NULL DEFAULT 0,"
     "  special_use smallint NOT NULL DEFAULT 0,"
-    "  subscribed boolean NOT NULL DEFAULT false,"
     "  UNIQUE (user_id, name));"
+    /* The last UIDVALIDITY given to a folder of the user: a new folder
+       gets greatest(last + 1, now in seconds), so a name deleted and
+       created again never sees its old UIDVALIDITY; the row lock also
+       orders one user's folder creations across nodes. */
+    "CREATE TABLE mailbox_uidvalidity ("
+    "  user_id bigint PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+    "  last bigint NOT NULL);"
+    /* Subscriptions are names, not folders: one may subscribe to a
+       name that does not exist, and DELETE keeps it (RFC 9051 6.3.9). */
+    "CREATE TABLE subscriptions ("
+    "  user_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  name text NOT NULL,"
+    "  PRIMARY KEY (user_id, name));"
     /* Message bytes, shared by copies (COPY/MOVE add a messages row, not
        a blob); refs counts the rows and queue entries holding it. */
     "CREATE TABLE blobs ("

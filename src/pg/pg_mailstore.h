@@ -1,0 +1,203 @@
+/*
+ * pg_mailstore - the core of the mail store on PostgreSQL (storage =
+ * postgresql): a user's folders, messages with UIDs and MODSEQs handed
+ * out by the database, flags and keywords, expunge with its QRESYNC log,
+ * copy and move sharing message blobs, and a NOTIFY per change. It is
+ * the PostgreSQL half of what mailbox.h's mbox_* does on Maildir++;
+ * mbox_* is to sit on it (the views, sequence numbers, \Recent and
+ * watches stay above it, in memory).
+ *
+ * Identities: a user is users.id (pg_ms_user_id from the address); a
+ * folder is named (user, name) for the folder operations and APPEND,
+ * and by its mailboxes.id once selected (RENAME keeps the id, the
+ * UIDVALIDITY and the UIDs). Names arrive checked and normalised by the
+ * caller (mbox_name_check: UTF-8, "/" between levels, "INBOX" for
+ * INBOX in any case); keywords arrive checked (mbox_keyword_valid: IMAP
+ * atoms, so never a space).
+ *
+ * Messages are stored exactly as given (the caller's wire form, CRLF),
+ * so size is the byte count and reads give the same bytes back.
+ *
+ * Durability: every change is one transaction (pg_tx) committed with
+ * synchronous_commit on before the call returns 0: the caller may say
+ * OK then. A PG_UNAVAILABLE from a change may or may not have
+ * committed (pg_conn.h): the caller answers NO [UNAVAILABLE] and
+ * acknowledges nothing.
+ *
+ * Concurrency (across threads, processes, nodes): every change to a
+ * folder's messages first updates the folder's mailboxes row (UIDNEXT
+ * and/or HIGHESTMODSEQ + 1 ... RETURNING), whose row lock is held to the
+ * commit: changes to one folder are serial, so UIDs and MODSEQs are
+ * handed out once, increase in commit order, and a reader never sees a
+ * MODSEQ below one it saw before appear later.
+ *
+ * Notification: each change does pg_notify('tem_mailbox', "ID MODSEQ")
+ * (the folder's id and new HIGHESTMODSEQ; delivered on commit), for
+ * every folder it changed; pg_listen carries it to the other nodes.
+ * DELETE notifies "ID 0": the folder is gone.
+ *
+ * Return values: PG_OK (0), PG_UNAVAILABLE, PG_ERROR (pg_conn.h: with
+ * the one-line *error_r), or one of PG_MS_* below (also with *error_r,
+ * in the embedded store's words where it has them).
+ *
+ * Threads: every call BLOCKS (pg_conn.h): from a worker thread only.
+ * Trust: arguments are the caller's, already checked; parameters are
+ * never spliced into SQL.
+ */
+#ifndef TEM_PG_MAILSTORE_H
+#define TEM_PG_MAILSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define PG_MS_NONEXISTENT	-10	/* no such folder/user: [NONEXISTENT],
+					   [TRYCREATE] on APPEND/COPY */
+#define PG_MS_EXISTS		-11	/* [ALREADYEXISTS] */
+#define PG_MS_CANNOT		-12	/* delete INBOX, rename into itself */
+#define PG_MS_LIMIT		-13	/* PG_MS_FOLDERS_MAX folders */
+
+#define PG_MS_FOLDERS_MAX	5000	/* as MBOX_FOLDERS_MAX */
+#define PG_MS_COPY_MAX		100000	/* messages in one COPY/MOVE/STORE */
+
+/* mbox_store's operations. */
+enum pg_ms_op { PG_MS_ADD, PG_MS_REMOVE, PG_MS_REPLACE };
+
+/* ---- users and folders --------------------------------------------- */
+
+/* The users.id of address (matched as the accounts are: tem_fold).
+ * PG_MS_NONEXISTENT when there is no such user. */
+int pg_ms_user_id(const char *address, int64_t *user_id_r, char **error_r);
+
+/* Makes INBOX and Drafts Sent Trash Junk Archive (with their special
+ * use), all subscribed, those missing only: for a new user, or at
+ * every login (cheap when they exist). */
+int pg_ms_user_init(int64_t user_id, char **error_r);
+
+struct pg_ms_folder {
+	int64_t		 id;
+	char		*name;
+	uint32_t	 uidvalidity;
+	unsigned	 special_use;	/* MBOX_DRAFTS ... MBOX_ARCHIVE */
+	bool		 exists;	/* false: only subscribed */
+	bool		 subscribed;
+};
+
+/* Every folder and every subscribed name (exists false when it is only
+ * that), sorted by name (byte order; INBOX sorts as any name: the
+ * caller puts it first). Free with pg_ms_folders_free. */
+int pg_ms_list(int64_t user_id, struct pg_ms_folder **list_r, size_t *n_r,
+    char **error_r);
+void pg_ms_folders_free(struct pg_ms_folder *list, size_t n);
+
+/* Creates folder name with a fresh UIDVALIDITY (see mailbox_uidvalidity
+ * in pg_schema.c: never one this user had before). PG_MS_EXISTS. */
+int pg_ms_create(int64_t user_id, const char *name, unsigned special_use,
+    uint32_t *uidvalidity_r, char **error_r);
+/* Deletes folder name and its messages (blobs freed at their last
+ * reference); not its children, nor its subscription. INBOX:
+ * PG_MS_CANNOT. */
+int pg_ms_delete(int64_t user_id, const char *name, char **error_r);
+/* Renames old and its children ("old/...") to new, keeping ids,
+ * UIDVALIDITYs and UIDs. new (or a child's new name) existing:
+ * PG_MS_EXISTS; new below old: PG_MS_CANNOT. INBOX: its messages move
+ * to a new folder new (new UIDs there) and INBOX stays, empty, with its
+ * children (RFC 9051 6.3.6). */
+int pg_ms_rename(int64_t user_id, const char *oldname, const char *newname,
+    char **error_r);
+/* Subscribes (on) or unsubscribes name; the folder need not exist. */
+int pg_ms_subscribe(int64_t user_id, const char *name, bool on,
+    char **error_r);
+
+/* ---- a folder's state (SELECT, CONDSTORE, QRESYNC) ------------------- */
+
+struct pg_ms_msg {
+	uint32_t	 uid;
+	uint64_t	 modseq;
+	unsigned	 flags;		/* MBOX_F_STORABLE bits */
+	char		*keywords;	/* NULL, or names separated by " " */
+	uint64_t	 size;
+	time_t		 internaldate;
+};
+
+struct pg_ms_state {
+	int64_t		 mailbox_id;
+	uint32_t	 uidvalidity;
+	uint32_t	 uidnext;
+	uint64_t	 highestmodseq;
+	struct pg_ms_msg *msgs;		/* by UID, ascending */
+	size_t		 n;
+	uint32_t	*vanished;	/* pg_ms_changes: expunged UIDs */
+	size_t		 n_vanished;
+};
+
+/* The folder (user, name) with all its messages, read in one snapshot
+ * (REPEATABLE READ): the list is exactly the folder at highestmodseq. */
+int pg_ms_select(int64_t user_id, const char *name, struct pg_ms_state *st,
+    char **error_r);
+/* The folder mailbox_id's counters, the messages changed (flags,
+ * keywords, or new) since modseq (CHANGEDSINCE) and the UIDs expunged
+ * since it (VANISHED), in one snapshot. PG_MS_NONEXISTENT: the folder
+ * was deleted (the session says BYE). */
+int pg_ms_changes(int64_t mailbox_id, uint64_t modseq,
+    struct pg_ms_state *st, char **error_r);
+void pg_ms_state_free(struct pg_ms_state *st);
+
+/* ---- changes -------------------------------------------------------- */
+
+/*
+ * APPEND: the message data[0..len) (stored as is) into folder name,
+ * with flags (MBOX_F_STORABLE), keywords (NULL or NULL-terminated) and
+ * internaldate (0: now). One transaction: the blob, the folder's next
+ * UID and a new MODSEQ, the messages row, the NOTIFY. On 0, durable,
+ * *uidvalidity_r and *uid_r set (APPENDUID). No folder:
+ * PG_MS_NONEXISTENT.
+ */
+int pg_ms_append(int64_t user_id, const char *name, const char *data,
+    size_t len, unsigned flags, const char *const *keywords,
+    time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
+    char **error_r);
+
+/*
+ * STORE on the n uids of mailbox_id. Messages whose flags/keywords
+ * change get one new MODSEQ (*modseq_r; 0 and no transaction committed
+ * when none changed). unchangedsince > 0: messages with a MODSEQ above
+ * it are left alone and returned in *modified_r (malloc'd UIDs,
+ * ascending; NULL when none). Missing UIDs are skipped.
+ */
+int pg_ms_store(int64_t mailbox_id, const uint32_t *uids, size_t n,
+    enum pg_ms_op op, unsigned flags, const char *const *keywords,
+    uint64_t unchangedsince, uint64_t *modseq_r, uint32_t **modified_r,
+    size_t *n_modified_r, char **error_r);
+
+/*
+ * EXPUNGE: uids NULL: every message with \Deleted; else those of the n
+ * uids present (with \Deleted when require_deleted). Rows go to
+ * `expunged` with the new MODSEQ, their blobs lose a reference (freed
+ * at zero). *expunged_r (may be NULL) gets the UIDs removed (malloc'd,
+ * ascending).
+ */
+int pg_ms_expunge(int64_t mailbox_id, const uint32_t *uids, size_t n,
+    bool require_deleted, uint32_t **expunged_r, size_t *n_expunged_r,
+    char **error_r);
+
+/*
+ * COPY (move false) or MOVE the n uids of src to folder dest_name of
+ * user_id, all in one transaction, sharing the blobs (a reference more
+ * each; MOVE just hands them over). Flags, keywords and INTERNALDATE go
+ * along. On 0: dest's UIDVALIDITY and the COPYUID sets (malloc'd, *n_r
+ * each, ascending source UIDs); *n_r 0 when none of the uids was there.
+ */
+int pg_ms_copy(int64_t src_mailbox_id, const uint32_t *uids, size_t n,
+    int64_t user_id, const char *dest_name, bool move,
+    uint32_t *uidvalidity_r, uint32_t **src_uids_r, uint32_t **dst_uids_r,
+    size_t *n_r, char **error_r);
+
+/* Message uid's bytes from offset, at most len of them (0: to the end),
+ * malloc'd in *data_r (NUL-terminated past *len_r). PG_MS_NONEXISTENT:
+ * no such message (expunged). */
+int pg_ms_read(int64_t mailbox_id, uint32_t uid, uint64_t offset,
+    uint64_t len, char **data_r, size_t *len_r, char **error_r);
+
+#endif

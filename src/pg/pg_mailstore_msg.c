@@ -1,0 +1,463 @@
+/*
+ * pg_mailstore_msg - the changes to messages on PostgreSQL: APPEND,
+ * STORE, EXPUNGE, COPY and MOVE (see pg_mailstore.h).
+ *
+ * Each first updates the folder's mailboxes row (UIDNEXT, HIGHESTMODSEQ
+ * ... RETURNING): its row lock, held to the commit, makes the changes to
+ * one folder serial across nodes, so the numbers it returns are handed
+ * out once and committed in order. MOVE locks its two folders in id
+ * order; a deadlock left anyway (blobs shared between folders) is a
+ * serialization failure that pg_tx runs again.
+ *
+ * Blob references: COPY adds one per new row (the source rows are
+ * locked FOR SHARE first, so an EXPUNGE cannot free the blob between),
+ * MOVE hands them over, EXPUNGE and DELETE drop them
+ * (pg_ms_blobs_unref).
+ *
+ * Trust: the caller's checked arguments (keywords are atoms: no
+ * spaces); parameters never spliced. Blocking (pg_conn.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg/pg_mailstore.h"
+#include "pg/pg_mailstore_int.h"
+#include "store/mailbox.h"
+#include "util/xmalloc.h"
+
+/* ---- APPEND --------------------------------------------------------- */
+
+/* The bytes as a bytea parameter in hex form ("\x..."): pg_conn sends
+ * text parameters only. */
+static char *
+bytea_hex(const char *data, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	char *s = xmalloc(2 * len + 3), *p = s;
+
+	*p++ = '\\';
+	*p++ = 'x';
+	for (size_t i = 0; i < len; i++) {
+		*p++ = digits[(unsigned char)data[i] >> 4];
+		*p++ = digits[(unsigned char)data[i] & 15];
+	}
+	*p = '\0';
+	return s;
+}
+
+int
+pg_ms_append(int64_t user_id, const char *name, const char *data,
+    size_t len, unsigned flags, const char *const *keywords,
+    time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
+    char **error_r)
+{
+	struct pg_ms_num u, sz, fl, dt;
+	PGresult *res = NULL;
+	char *hex = bytea_hex(data, len);
+	char *kw = pg_ms_words_param(keywords);
+	enum pg_rc rc;
+
+	/* One statement, so one transaction and one round trip: the folder
+	 * row (UID, MODSEQ, and its lock to the commit), the blob, the
+	 * message, the NOTIFY. No folder: no row from mb, nothing else. */
+	rc = pg_query(&res, error_r,
+	    "WITH mb AS (UPDATE mailboxes SET uidnext = uidnext + 1, "
+	    "  highestmodseq = highestmodseq + 1 WHERE user_id = $1 AND "
+	    "  name = $2 RETURNING id, uidvalidity, uidnext - 1 AS uid, "
+	    "  highestmodseq),"
+	    " b AS (INSERT INTO blobs(size, data) SELECT $3, $4::bytea "
+	    "  FROM mb RETURNING id),"
+	    " m AS (INSERT INTO messages(mailbox_id, uid, modseq, blob_id, "
+	    "  size, internaldate, savedate, flags, keywords) SELECT mb.id, "
+	    "  mb.uid, mb.highestmodseq, b.id, $3, CASE WHEN $6::bigint = 0 "
+	    "  THEN now() ELSE to_timestamp($6::bigint) END, now(), $5, "
+	    "  ARRAY(SELECT DISTINCT k FROM unnest(string_to_array($7, ' ')) "
+	    "  k ORDER BY k) FROM mb, b RETURNING uid),"
+	    " n AS (SELECT pg_notify('tem_mailbox', mb.id || ' ' || "
+	    "  mb.highestmodseq) FROM mb)"
+	    "SELECT mb.uidvalidity, m.uid FROM mb, m, n", 7,
+	    pg_ms_i(&u, user_id), name, pg_ms_i(&sz, (int64_t)len), hex,
+	    pg_ms_i(&fl, flags & MBOX_F_STORABLE),
+	    pg_ms_i(&dt, (int64_t)internaldate), kw);
+	free(hex);
+	free(kw);
+	if (rc != PG_OK)
+		return rc;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return pg_ms_fail(error_r, PG_MS_NONEXISTENT, "folder %s does "
+		    "not exist", name);
+	}
+	*uidvalidity_r = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+	*uid_r = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+	PQclear(res);
+	return PG_OK;
+}
+
+/* ---- the folder row ------------------------------------------------- */
+
+/* Locks folder id and takes a new MODSEQ (and uids UIDs) from it:
+ * *modseq_r, *uid_first_r (may be NULL), *uidvalidity_r (may be NULL). */
+static int
+folder_take(int64_t id, size_t uids, uint64_t *modseq_r,
+    uint32_t *uid_first_r, uint32_t *uidvalidity_r, char **error_r)
+{
+	struct pg_ms_num a, b;
+	PGresult *res = NULL;
+	enum pg_rc rc;
+
+	rc = pg_query(&res, error_r, "UPDATE mailboxes SET uidnext = uidnext "
+	    "+ $2, highestmodseq = highestmodseq + 1 WHERE id = $1 RETURNING "
+	    "highestmodseq, uidnext - $2, uidvalidity", 2, pg_ms_i(&a, id),
+	    pg_ms_i(&b, (int64_t)uids));
+	if (rc != PG_OK)
+		return rc;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return pg_ms_fail(error_r, PG_MS_NONEXISTENT, "the folder was "
+		    "deleted");
+	}
+	*modseq_r = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	if (uid_first_r != NULL)
+		*uid_first_r = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL,
+		    10);
+	if (uidvalidity_r != NULL)
+		*uidvalidity_r = (uint32_t)strtoul(PQgetvalue(res, 0, 2), NULL,
+		    10);
+	PQclear(res);
+	return PG_OK;
+}
+
+/* ---- STORE ---------------------------------------------------------- */
+
+struct store_op {
+	int64_t			 id;
+	const char		*uids, *kw;	/* parameters */
+	enum pg_ms_op		 op;
+	unsigned		 flags;
+	uint64_t		 unchangedsince;
+	/* out */
+	uint64_t		 modseq;
+	uint32_t		*modified;
+	size_t			 n_modified;
+};
+
+/* The new flags and keywords of message m per operation ($4 the flags,
+ * $5 the keywords joined by " "). */
+static const char *const store_set[] = {
+	[PG_MS_ADD] = "m.flags | $4::smallint, ARRAY(SELECT DISTINCT k FROM "
+	    "unnest(m.keywords || string_to_array($5, ' ')) k ORDER BY k)",
+	[PG_MS_REMOVE] = "m.flags & ~$4::smallint, ARRAY(SELECT k FROM "
+	    "unnest(m.keywords) k WHERE k <> ALL(string_to_array($5, ' ')) "
+	    "ORDER BY k)",
+	[PG_MS_REPLACE] = "$4::smallint, ARRAY(SELECT DISTINCT k FROM "
+	    "unnest(string_to_array($5, ' ')) k ORDER BY k)",
+};
+
+static enum pg_rc
+store_body(void *arg, char **error_r)
+{
+	struct store_op *o = arg;
+	struct pg_ms_num a, f, ms, us;
+	char *v = NULL, *sql;
+	int rc;
+
+	free(o->modified);
+	o->modified = NULL;
+	o->n_modified = 0;
+	if ((rc = folder_take(o->id, 0, &o->modseq, NULL, NULL, error_r)) !=
+	    PG_OK)
+		return rc;
+	pg_ms_i(&a, o->id);
+	pg_ms_i(&us, (int64_t)o->unchangedsince);
+	if (o->unchangedsince > 0) {
+		/* the folder is locked: nothing changes them meanwhile */
+		rc = pg_query_value(&v, error_r, "SELECT coalesce(array_agg("
+		    "uid ORDER BY uid), '{}') FROM messages WHERE mailbox_id "
+		    "= $1 AND uid = ANY($2::bigint[]) AND modseq > $3", 3, a.s,
+		    o->uids, us.s);
+		if (rc != PG_OK)
+			return rc;
+		o->modified = pg_ms_uids_parse(v, &o->n_modified);
+		XFREE(&v);
+	}
+	sql = xasprintf("WITH n(uid, flags, kw) AS (SELECT m.uid, %s FROM messages m WHERE "
+	    "m.mailbox_id = $1 AND m.uid = ANY($2::bigint[]) AND ($3::bigint "
+	    "= 0 OR m.modseq <= $3::bigint)), u AS (UPDATE messages m SET "
+	    "flags = n.flags, keywords = n.kw, modseq = $6 FROM n WHERE "
+	    " m.mailbox_id = $1 AND m.uid = n.uid AND (m.flags, "
+	    "m.keywords) IS DISTINCT FROM (n.flags, n.kw) RETURNING 1) "
+	    "SELECT count(*) FROM u", store_set[o->op]);
+	rc = pg_query_value(&v, error_r, sql, 6, a.s, o->uids, us.s,
+	    pg_ms_i(&f, o->flags & MBOX_F_STORABLE), o->kw,
+	    pg_ms_i(&ms, (int64_t)o->modseq));
+	free(sql);
+	if (rc == PG_OK && (v == NULL || strcmp(v, "0") == 0))
+		rc = PG_MS_NOTHING;	/* no MODSEQ spent, nobody told */
+	if (rc == PG_OK)
+		rc = pg_ms_notify(o->id, o->modseq, error_r);
+	free(v);
+	return rc;
+}
+
+int
+pg_ms_store(int64_t mailbox_id, const uint32_t *uids, size_t n,
+    enum pg_ms_op op, unsigned flags, const char *const *keywords,
+    uint64_t unchangedsince, uint64_t *modseq_r, uint32_t **modified_r,
+    size_t *n_modified_r, char **error_r)
+{
+	struct store_op o = { .id = mailbox_id, .op = op, .flags = flags,
+	    .unchangedsince = unchangedsince };
+	char *up, *kw;
+	int rc;
+
+	*modseq_r = 0;
+	*modified_r = NULL;
+	*n_modified_r = 0;
+	if (n > PG_MS_COPY_MAX)
+		return pg_ms_fail(error_r, PG_MS_LIMIT, "too many messages "
+		    "(at most %d)", PG_MS_COPY_MAX);
+	o.uids = up = pg_ms_uids_param(uids, n);
+	o.kw = kw = pg_ms_words_param(keywords);
+	rc = pg_tx(store_body, &o, error_r);
+	if (rc == PG_MS_NOTHING) {
+		/* rolled back: the MODIFIED set still stands */
+		rc = PG_OK;
+		o.modseq = 0;
+	}
+	free(up);
+	free(kw);
+	if (rc != PG_OK) {
+		free(o.modified);
+		return rc;
+	}
+	*modseq_r = o.modseq;
+	*modified_r = o.modified;
+	*n_modified_r = o.n_modified;
+	return PG_OK;
+}
+
+/* ---- EXPUNGE -------------------------------------------------------- */
+
+/* In the transaction, with the folder locked and modseq taken: removes
+ * the messages of id that uids names (NULL: all) and, if
+ * require_deleted, have \Deleted, into `expunged`; drops their blob
+ * references unless keep_blobs (MOVE hands them over). */
+static int
+expunge_rows(int64_t id, const char *uids, bool require_deleted,
+    uint64_t modseq, bool keep_blobs, uint32_t **expunged_r,
+    size_t *n_r, char **error_r)
+{
+	struct pg_ms_num a, ms;
+	PGresult *res = NULL;
+	enum pg_rc rc;
+
+	rc = pg_query(&res, error_r, "WITH gone AS (DELETE FROM messages "
+	    "WHERE mailbox_id = $1 AND ($2::bigint[] IS NULL OR uid = "
+	    "ANY($2::bigint[])) AND (NOT $3::boolean OR flags & 4 <> 0) "
+	    "RETURNING uid, blob_id), e AS (INSERT INTO expunged(mailbox_id, "
+	    "uid, modseq) SELECT $1, uid, $4 FROM gone ON CONFLICT (mailbox_id, "
+	    "uid) DO UPDATE SET modseq = EXCLUDED.modseq) SELECT coalesce("
+	    "array_agg(uid ORDER BY uid), '{}'), coalesce(array_agg(blob_id), "
+	    "'{}') FROM gone", 4, pg_ms_i(&a, id), uids,
+	    require_deleted ? "t" : "f", pg_ms_i(&ms, (int64_t)modseq));
+	if (rc != PG_OK)
+		return rc;
+	*expunged_r = pg_ms_uids_parse(PQgetvalue(res, 0, 0), n_r);
+	rc = keep_blobs ? PG_OK : pg_ms_blobs_unref(PQgetvalue(res, 0, 1),
+	    error_r);
+	PQclear(res);
+	return rc;
+}
+
+struct expunge_op {
+	int64_t		 id;
+	const char	*uids;
+	bool		 require_deleted;
+	uint32_t	*expunged;
+	size_t		 n;
+};
+
+static enum pg_rc
+expunge_body(void *arg, char **error_r)
+{
+	struct expunge_op *o = arg;
+	uint64_t modseq;
+	int rc;
+
+	XFREE(&o->expunged);
+	o->n = 0;
+	if ((rc = folder_take(o->id, 0, &modseq, NULL, NULL, error_r)) !=
+	    PG_OK)
+		return rc;
+	rc = expunge_rows(o->id, o->uids, o->require_deleted, modseq, false,
+	    &o->expunged, &o->n, error_r);
+	if (rc == PG_OK && o->n == 0)
+		rc = PG_MS_NOTHING;
+	if (rc == PG_OK)
+		rc = pg_ms_notify(o->id, modseq, error_r);
+	return rc;
+}
+
+int
+pg_ms_expunge(int64_t mailbox_id, const uint32_t *uids, size_t n,
+    bool require_deleted, uint32_t **expunged_r, size_t *n_expunged_r,
+    char **error_r)
+{
+	struct expunge_op o = { .id = mailbox_id,
+	    .require_deleted = uids == NULL || require_deleted };
+	char *up = NULL;
+	int rc;
+
+	if (n > PG_MS_COPY_MAX)
+		return pg_ms_fail(error_r, PG_MS_LIMIT, "too many messages "
+		    "(at most %d)", PG_MS_COPY_MAX);
+	if (uids != NULL)
+		o.uids = up = pg_ms_uids_param(uids, n);
+	rc = pg_tx(expunge_body, &o, error_r);
+	free(up);
+	if (rc == PG_MS_NOTHING)
+		rc = PG_OK;
+	if (rc == PG_OK && expunged_r != NULL) {
+		*expunged_r = o.expunged;
+		*n_expunged_r = o.n;
+	} else
+		free(o.expunged);
+	return rc;
+}
+
+/* ---- COPY and MOVE -------------------------------------------------- */
+
+int
+pg_ms_copy_tx(struct pg_ms_copy *c, char **error_r)
+{
+	struct pg_ms_num s, d, first, ms;
+	char *up = c->uids ? pg_ms_uids_param(c->uids, c->n) : NULL;
+	char *locked = NULL;
+	uint64_t modseq, src_modseq = 0;
+	uint32_t uid_first;
+	uint32_t *gone = NULL;
+	size_t n_gone = 0;
+	int rc;
+
+	XFREE(&c->src_uids);
+	XFREE(&c->dst_uids);
+	c->n_done = 0;
+	pg_ms_i(&s, c->src);
+	pg_ms_i(&d, c->dst);
+	/* MOVE changes both folders: lock them in id order */
+	rc = !c->move ? PG_OK : pg_query(NULL, error_r, "SELECT id FROM "
+	    "mailboxes WHERE id IN ($1, $2) ORDER BY id FOR UPDATE", 2, s.s,
+	    d.s);
+	/* the source rows, locked against an EXPUNGE freeing their blobs */
+	if (rc == PG_OK)
+		rc = pg_query_value(&locked, error_r, c->move ?
+		    "SELECT coalesce(array_agg(uid ORDER BY uid), '{}') FROM "
+		    "(SELECT uid FROM messages WHERE mailbox_id = $1 AND "
+		    "($2::bigint[] IS NULL OR uid = ANY($2::bigint[])) FOR "
+		    "UPDATE) s" :
+		    "SELECT coalesce(array_agg(uid ORDER BY uid), '{}') FROM "
+		    "(SELECT uid FROM messages WHERE mailbox_id = $1 AND "
+		    "($2::bigint[] IS NULL OR uid = ANY($2::bigint[])) FOR "
+		    "SHARE) s", 2, s.s, up);
+	free(up);
+	if (rc != PG_OK)
+		goto out;
+	c->src_uids = pg_ms_uids_parse(locked, &c->n_done);
+	if (c->n_done == 0) {
+		rc = PG_MS_NOTHING;
+		goto out;
+	}
+	rc = folder_take(c->dst, c->n_done, &modseq, &uid_first,
+	    &c->uidvalidity, error_r);
+	if (rc == PG_OK && c->move)
+		rc = folder_take(c->src, 0, &src_modseq, NULL, NULL, error_r);
+	if (rc == PG_OK)	/* new UIDs in source UID order */
+		rc = pg_query(NULL, error_r, "INSERT INTO messages(mailbox_id, "
+		    "uid, modseq, blob_id, size, internaldate, savedate, flags, "
+		    "keywords) SELECT $3, $4::bigint + row_number() OVER (ORDER "
+		    "BY uid) - 1, $5, blob_id, size, internaldate, now(), flags, "
+		    "keywords FROM messages WHERE mailbox_id = $1 AND uid = "
+		    "ANY($2::bigint[])", 5, s.s, locked, d.s,
+		    pg_ms_i(&first, uid_first), pg_ms_i(&ms, (int64_t)modseq));
+	if (rc == PG_OK && !c->move)
+		rc = pg_query(NULL, error_r, "UPDATE blobs b SET refs = b.refs "
+		    "+ g.n FROM (SELECT blob_id, count(*) AS n FROM messages "
+		    "WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) GROUP BY "
+		    "blob_id) g WHERE b.id = g.blob_id", 2, s.s, locked);
+	if (rc == PG_OK && c->move)
+		rc = expunge_rows(c->src, locked, false, src_modseq, true,
+		    &gone, &n_gone, error_r);
+	if (rc == PG_OK)
+		rc = pg_ms_notify(c->dst, modseq, error_r);
+	if (rc == PG_OK && c->move)
+		rc = pg_ms_notify(c->src, src_modseq, error_r);
+	if (rc == PG_OK) {
+		c->dst_uids = xcalloc(c->n_done, sizeof(*c->dst_uids));
+		for (size_t i = 0; i < c->n_done; i++)
+			c->dst_uids[i] = uid_first + (uint32_t)i;
+	}
+out:
+	free(gone);
+	free(locked);
+	return rc;
+}
+
+struct copy_op {
+	struct pg_ms_copy	 c;
+	int64_t			 user_id;
+	const char		*dest;
+};
+
+static enum pg_rc
+copy_body(void *arg, char **error_r)
+{
+	struct copy_op *o = arg;
+	struct pg_ms_num u;
+	char *id = NULL;
+	enum pg_rc rc;
+
+	rc = pg_query_value(&id, error_r, "SELECT id FROM mailboxes WHERE "
+	    "user_id = $1 AND name = $2", 2, pg_ms_i(&u, o->user_id), o->dest);
+	if (rc != PG_OK)
+		return rc;
+	if (id == NULL)
+		return pg_ms_fail(error_r, PG_MS_NONEXISTENT, "folder %s does "
+		    "not exist", o->dest);
+	o->c.dst = strtoll(id, NULL, 10);
+	free(id);
+	return pg_ms_copy_tx(&o->c, error_r);
+}
+
+int
+pg_ms_copy(int64_t src_mailbox_id, const uint32_t *uids, size_t n,
+    int64_t user_id, const char *dest_name, bool move,
+    uint32_t *uidvalidity_r, uint32_t **src_uids_r, uint32_t **dst_uids_r,
+    size_t *n_r, char **error_r)
+{
+	struct copy_op o = { .c = { .src = src_mailbox_id, .uids = uids,
+	    .n = n, .move = move }, .user_id = user_id, .dest = dest_name };
+	int rc;
+
+	*src_uids_r = *dst_uids_r = NULL;
+	*n_r = 0;
+	if (n > PG_MS_COPY_MAX)
+		return pg_ms_fail(error_r, PG_MS_LIMIT, "too many messages "
+		    "(at most %d)", PG_MS_COPY_MAX);
+	if (n == 0)
+		return PG_OK;
+	rc = pg_tx(copy_body, &o, error_r);
+	if (rc == PG_MS_NOTHING)
+		rc = PG_OK;
+	if (rc == PG_OK && o.c.dst_uids != NULL) {
+		*uidvalidity_r = o.c.uidvalidity;
+		*src_uids_r = o.c.src_uids;
+		*dst_uids_r = o.c.dst_uids;
+		*n_r = o.c.n_done;
+	} else {
+		free(o.c.src_uids);
+		free(o.c.dst_uids);
+	}
+	return rc;
+}

@@ -1,0 +1,777 @@
+/*
+ * test-pg-mailstore - unit tests of the mail store on PostgreSQL
+ * (pg_mailstore.h) against a live database with the tem schema, named
+ * by TEM_TEST_PG_DSN: tests/integration/test_pg_mailstore.py starts one
+ * (tests/lib/pgserver.py), runs `tem db init` and then this binary
+ * (tests/run.sh leaves src/pg/test-pg-* out of its unit pass). Without
+ * TEM_TEST_PG_DSN it fails (one failure), it never skips.
+ *
+ * Modes (argv[1]):
+ *   (none)          the unit tests
+ *   append-restart  two threads append to one folder and keep going
+ *                   while the driver restarts the database: prints
+ *                   "ready" after the first acknowledged appends, then
+ *                   runs until each thread saw the database go (only
+ *                   PG_UNAVAILABLE allowed) and come back (20 appends
+ *                   acknowledged after), checks every acknowledged
+ *                   message is there byte for byte, prints "survived".
+ *   bench           appends per second (1 and 4 threads), a 10,000-
+ *                   message SELECT state read, EXPLAIN ANALYZE of the
+ *                   hot queries (measurements only, nothing asserted).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pg/pg_conn.h"
+#include "pg/pg_listen.h"
+#include "pg/pg_mailstore.h"
+#include "store/mailbox.h"
+#include "util/clock.h"
+#include "util/loop.h"
+#include "util/test.h"
+#include "util/xmalloc.h"
+
+static const char *dsn;
+static struct loop *loop;
+static int64_t user;		/* ms@a.test */
+
+/* ---- helpers ------------------------------------------------------ */
+
+static enum pg_rc
+q(const char *sql)
+{
+	char *err = NULL;
+	enum pg_rc rc = pg_query(NULL, &err, sql, 0);
+
+	if (rc != PG_OK)
+		fprintf(stderr, "  (%s: %s)\n", sql, err);
+	free(err);
+	return rc;
+}
+
+/* sql's one value as a number (-1 on failure). */
+static long long
+qn(const char *sql)
+{
+	char *v = NULL, *err = NULL;
+	long long n = -1;
+
+	if (pg_query_value(&v, &err, sql, 0) == PG_OK && v != NULL)
+		n = strtoll(v, NULL, 10);
+	else
+		fprintf(stderr, "  (%s: %s)\n", sql, err ? err : "no row");
+	free(v);
+	free(err);
+	return n;
+}
+
+/* The call returned 0; else its error is shown. */
+static bool
+ok(int rc, char **err)
+{
+	if (rc != PG_OK)
+		fprintf(stderr, "  rc %d: %s\n", rc, *err ? *err : "");
+	XFREE(err);
+	return rc == PG_OK;
+}
+
+/* The call failed with want. */
+static bool
+fails(int rc, char **err, int want)
+{
+	if (rc != want)
+		fprintf(stderr, "  rc %d, want %d: %s\n", rc, want,
+		    *err ? *err : "");
+	XFREE(err);
+	return rc == want;
+}
+
+static int64_t
+folder_id(const char *name)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT id FROM mailboxes WHERE user_id = "
+	    "%lld AND name = '%s'", (long long)user, name);
+	return qn(sql);
+}
+
+static uint32_t
+append_text(const char *folder, const char *text)
+{
+	uint32_t uv, uid = 0;
+	char *err = NULL;
+
+	if (!ok(pg_ms_append(user, folder, text, strlen(text), 0, NULL, 0,
+	    &uv, &uid, &err), &err))
+		return 0;
+	return uid;
+}
+
+static const struct pg_ms_folder *
+find(const struct pg_ms_folder *l, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(l[i].name, name) == 0)
+			return &l[i];
+	return NULL;
+}
+
+/* ---- folders ------------------------------------------------------ */
+
+static void
+test_user(void)
+{
+	struct pg_ms_folder *l = NULL;
+	const struct pg_ms_folder *f;
+	char *err = NULL;
+	size_t n = 0;
+	int64_t id = 0;
+
+	TEST_ASSERT(q("TRUNCATE users, domains, blobs CASCADE") == PG_OK);
+	TEST_ASSERT(q("INSERT INTO domains VALUES ('a.test')") == PG_OK);
+	TEST_ASSERT(q("INSERT INTO users(address, domain, hash) VALUES "
+	    "('ms@a.test', 'a.test', 'x'), ('other@a.test', 'a.test', 'x')") ==
+	    PG_OK);
+	TEST_ASSERT(ok(pg_ms_user_id("MS@a.test", &user, &err), &err));
+	TEST_ASSERT(fails(pg_ms_user_id("nobody@a.test", &id, &err), &err,
+	    PG_MS_NONEXISTENT));
+	TEST_ASSERT(ok(pg_ms_user_init(user, &err), &err));
+	TEST_ASSERT(ok(pg_ms_user_init(user, &err), &err));	/* again */
+	TEST_ASSERT(ok(pg_ms_list(user, &l, &n, &err), &err));
+	TEST_ASSERT(n == 6);
+	for (size_t i = 0; i < n; i++)
+		TEST_ASSERT(l[i].exists && l[i].subscribed);
+	TEST_ASSERT((f = find(l, n, "INBOX")) != NULL && f->special_use == 0);
+	TEST_ASSERT((f = find(l, n, "Trash")) && f->special_use == MBOX_TRASH);
+	TEST_ASSERT((f = find(l, n, "Sent")) && f->special_use == MBOX_SENT);
+	TEST_ASSERT(f->uidvalidity > 1700000000);
+	/* UIDVALIDITYs of one user never repeat, even in the same second */
+	TEST_ASSERT(qn("SELECT count(DISTINCT uidvalidity) FROM mailboxes") ==
+	    6);
+	pg_ms_folders_free(l, n);
+}
+
+static void
+test_folders(void)
+{
+	struct pg_ms_folder *l = NULL;
+	const struct pg_ms_folder *f;
+	struct pg_ms_state st;
+	char *err = NULL;
+	size_t n = 0;
+	uint32_t uv1 = 0, uv2 = 0, uv3 = 0, uid;
+	int64_t id;
+
+	TEST_ASSERT(ok(pg_ms_create(user, "Work", 0, &uv1, &err), &err));
+	TEST_ASSERT(ok(pg_ms_create(user, "Work/2026", 0, NULL, &err), &err));
+	TEST_ASSERT(fails(pg_ms_create(user, "Work", 0, NULL, &err), &err,
+	    PG_MS_EXISTS));
+	TEST_ASSERT((uid = append_text("Work", "Subject: w\r\n\r\nw\r\n")) ==
+	    1);
+	id = folder_id("Work");
+	/* RENAME keeps the id, UIDVALIDITY and UIDs, and takes children */
+	TEST_ASSERT(ok(pg_ms_rename(user, "Work", "Jobs", &err), &err));
+	TEST_ASSERT(ok(pg_ms_select(user, "Jobs", &st, &err), &err));
+	TEST_ASSERT(st.mailbox_id == id && st.uidvalidity == uv1);
+	TEST_ASSERT(st.n == 1 && st.msgs[0].uid == 1 && st.uidnext == 2);
+	pg_ms_state_free(&st);
+	TEST_ASSERT(folder_id("Jobs/2026") > 0);
+	TEST_ASSERT(fails(pg_ms_select(user, "Work", &st, &err), &err,
+	    PG_MS_NONEXISTENT));
+	TEST_ASSERT(fails(pg_ms_rename(user, "Jobs", "Jobs/x", &err), &err,
+	    PG_MS_CANNOT));
+	TEST_ASSERT(fails(pg_ms_rename(user, "Jobs", "Trash", &err), &err,
+	    PG_MS_EXISTS));
+	TEST_ASSERT(fails(pg_ms_rename(user, "Nope", "Nope2", &err), &err,
+	    PG_MS_NONEXISTENT));
+	/* DELETE and CREATE again: a new UIDVALIDITY, UIDs from 1 */
+	TEST_ASSERT(ok(pg_ms_subscribe(user, "Jobs", true, &err), &err));
+	TEST_ASSERT(ok(pg_ms_delete(user, "Jobs", &err), &err));
+	TEST_ASSERT(fails(pg_ms_delete(user, "Jobs", &err), &err,
+	    PG_MS_NONEXISTENT));
+	TEST_ASSERT(fails(pg_ms_delete(user, "INBOX", &err), &err,
+	    PG_MS_CANNOT));
+	TEST_ASSERT(qn("SELECT count(*) FROM blobs") == 0);
+	TEST_ASSERT(ok(pg_ms_create(user, "Jobs", 0, &uv2, &err), &err));
+	TEST_ASSERT(uv2 != uv1 && uv2 > uv1);
+	TEST_ASSERT(ok(pg_ms_delete(user, "Jobs", &err), &err));
+	TEST_ASSERT(ok(pg_ms_create(user, "Jobs", 0, &uv3, &err), &err));
+	TEST_ASSERT(uv3 != uv2 && uv3 != uv1);
+	TEST_ASSERT(append_text("Jobs", "x\r\n") == 1);
+	TEST_ASSERT(ok(pg_ms_delete(user, "Jobs", &err), &err));
+	/* a subscription outlives its folder, and may name nothing */
+	TEST_ASSERT(ok(pg_ms_subscribe(user, "Ghost", true, &err), &err));
+	TEST_ASSERT(ok(pg_ms_subscribe(user, "Trash", false, &err), &err));
+	TEST_ASSERT(ok(pg_ms_list(user, &l, &n, &err), &err));
+	TEST_ASSERT((f = find(l, n, "Jobs")) && !f->exists && f->subscribed);
+	TEST_ASSERT((f = find(l, n, "Ghost")) && !f->exists && f->subscribed);
+	TEST_ASSERT((f = find(l, n, "Trash")) && f->exists && !f->subscribed);
+	TEST_ASSERT((f = find(l, n, "Jobs/2026")) && f->exists);
+	for (size_t i = 1; i < n; i++)		/* sorted by bytes */
+		TEST_ASSERT(strcmp(l[i - 1].name, l[i].name) < 0);
+	pg_ms_folders_free(l, n);
+	TEST_ASSERT(ok(pg_ms_subscribe(user, "Ghost", false, &err), &err));
+}
+
+/* RENAME INBOX: its messages go to a new folder; INBOX stays, empty. */
+static void
+test_rename_inbox(void)
+{
+	struct pg_ms_state st;
+	char *err = NULL;
+
+	TEST_ASSERT(append_text("INBOX", "a\r\n") == 1);
+	TEST_ASSERT(append_text("INBOX", "b\r\n") == 2);
+	TEST_ASSERT(ok(pg_ms_rename(user, "INBOX", "Old", &err), &err));
+	TEST_ASSERT(ok(pg_ms_select(user, "INBOX", &st, &err), &err));
+	TEST_ASSERT(st.n == 0 && st.uidnext == 3);
+	pg_ms_state_free(&st);
+	TEST_ASSERT(ok(pg_ms_select(user, "Old", &st, &err), &err));
+	TEST_ASSERT(st.n == 2 && st.msgs[0].uid == 1 && st.msgs[1].uid == 2);
+	pg_ms_state_free(&st);
+	TEST_ASSERT(qn("SELECT count(*) FROM blobs") == 2);
+	TEST_ASSERT(ok(pg_ms_delete(user, "Old", &err), &err));
+	TEST_ASSERT(qn("SELECT count(*) FROM blobs") == 0);
+}
+
+/* ---- messages ----------------------------------------------------- */
+
+static void
+test_append_read(void)
+{
+	static const char msg[] = "From: a@b\r\nSubject: bin\r\n\r\n\x01\x00"
+	    "\xff\xfe bare\n lf\r\n";
+	const char *kw[] = { "$Forwarded", "$Junk", NULL };
+	struct pg_ms_state st;
+	char *err = NULL, *data = NULL;
+	size_t len = 0;
+	uint32_t uv = 0, uid = 0;
+	int64_t id = folder_id("Drafts");
+
+	TEST_ASSERT(ok(pg_ms_append(user, "Drafts", msg, sizeof(msg) - 1,
+	    MBOX_F_SEEN | MBOX_F_DRAFT | MBOX_F_RECENT, kw, 1700000000, &uv,
+	    &uid, &err), &err));
+	TEST_ASSERT(uid == 1 && uv > 0);
+	TEST_ASSERT(fails(pg_ms_append(user, "Nope", msg, 3, 0, NULL, 0, &uv,
+	    &uid, &err), &err, PG_MS_NONEXISTENT));
+	TEST_ASSERT(ok(pg_ms_read(id, 1, 0, 0, &data, &len, &err), &err));
+	TEST_ASSERT(len == sizeof(msg) - 1 && memcmp(data, msg, len) == 0);
+	XFREE(&data);
+	TEST_ASSERT(ok(pg_ms_read(id, 1, 6, 3, &data, &len, &err), &err));
+	TEST_ASSERT(len == 3 && memcmp(data, "a@b", 3) == 0);
+	XFREE(&data);
+	TEST_ASSERT(ok(pg_ms_read(id, 1, 1000, 0, &data, &len, &err), &err));
+	TEST_ASSERT(len == 0);
+	XFREE(&data);
+	TEST_ASSERT(fails(pg_ms_read(id, 2, 0, 0, &data, &len, &err), &err,
+	    PG_MS_NONEXISTENT));
+	TEST_ASSERT(ok(pg_ms_select(user, "Drafts", &st, &err), &err));
+	TEST_ASSERT(st.n == 1 && st.uidnext == 2 && st.highestmodseq == 2);
+	TEST_ASSERT(st.msgs[0].flags == (MBOX_F_SEEN | MBOX_F_DRAFT));
+	TEST_ASSERT_STREQ(st.msgs[0].keywords, "$Forwarded $Junk");
+	TEST_ASSERT(st.msgs[0].size == sizeof(msg) - 1);
+	TEST_ASSERT(st.msgs[0].internaldate == 1700000000);
+	TEST_ASSERT(st.msgs[0].modseq == 2);
+	pg_ms_state_free(&st);
+}
+
+struct appender {
+	int		 count;
+	const char	*folder;
+	uint32_t	*uids;
+	int		 failed;
+	double		 secs;
+};
+
+static void *
+append_thread(void *arg)
+{
+	struct appender *a = arg;
+	char body[4096];
+	uint64_t t0 = clock_mono_ms();
+
+	memset(body, 'x', sizeof(body));
+	for (size_t i = 0; i < sizeof(body) / 80; i++)
+		memcpy(body + i * 80 + 78, "\r\n", 2);
+	a->uids = xcalloc((size_t)a->count, sizeof(*a->uids));
+	for (int i = 0; i < a->count; i++) {
+		char *err = NULL;
+		uint32_t uv;
+
+		if (pg_ms_append(user, a->folder, body, sizeof(body), 0, NULL,
+		    0, &uv, &a->uids[i], &err) != PG_OK) {
+			fprintf(stderr, "  append: %s\n", err);
+			a->failed++;
+		}
+		free(err);
+	}
+	a->secs = (double)(clock_mono_ms() - t0) / 1000;
+	pg_conn_close();
+	return NULL;
+}
+
+/* threads x count appends to folder, each thread its connection. */
+static int
+appenders(const char *folder, int threads, int count, struct appender *a)
+{
+	pthread_t t[8];
+	int failed = 0;
+
+	for (int i = 0; i < threads; i++) {
+		a[i] = (struct appender){ .count = count, .folder = folder };
+		pthread_create(&t[i], NULL, append_thread, &a[i]);
+	}
+	for (int i = 0; i < threads; i++) {
+		pthread_join(t[i], NULL);
+		failed += a[i].failed;
+	}
+	return failed;
+}
+
+static void
+test_concurrent_append(void)
+{
+	struct appender a[4];
+	struct pg_ms_state st;
+	char *err = NULL;
+	bool seen[1001] = { false }, increasing = true;
+
+	TEST_ASSERT(ok(pg_ms_create(user, "Conc", 0, NULL, &err), &err));
+	TEST_ASSERT(appenders("Conc", 4, 250, a) == 0);
+	for (int i = 0; i < 4; i++) {
+		for (int j = 0; j < 250; j++) {
+			uint32_t u = a[i].uids[j];
+
+			TEST_ASSERT(u >= 1 && u <= 1000 && !seen[u]);
+			seen[u] = true;
+			if (j > 0 && u <= a[i].uids[j - 1])
+				increasing = false;
+		}
+		free(a[i].uids);
+	}
+	TEST_ASSERT(increasing);
+	TEST_ASSERT(ok(pg_ms_select(user, "Conc", &st, &err), &err));
+	TEST_ASSERT(st.n == 1000 && st.uidnext == 1001);
+	TEST_ASSERT(st.highestmodseq == 1001);	/* 1, then one per append */
+	for (size_t i = 0; i < st.n; i++)
+		TEST_ASSERT(st.msgs[i].uid == i + 1 && st.msgs[i].size == 4096);
+	pg_ms_state_free(&st);
+	TEST_ASSERT(ok(pg_ms_delete(user, "Conc", &err), &err));
+}
+
+static void
+test_store_condstore(void)
+{
+	const uint32_t all[] = { 1, 2, 3, 4 }, one[] = { 2 };
+	const char *kw[] = { "$Label1", NULL }, *kw2[] = { "$Label2", NULL };
+	struct pg_ms_state st;
+	char *err = NULL;
+	uint32_t *mod = NULL;
+	size_t nmod = 0;
+	uint64_t m1 = 0, m2 = 0, m3 = 0, m4 = 0;
+	int64_t id;
+
+	TEST_ASSERT(ok(pg_ms_create(user, "Flags", 0, NULL, &err), &err));
+	id = folder_id("Flags");
+	for (int i = 0; i < 4; i++)
+		TEST_ASSERT(append_text("Flags", "m\r\n") == (uint32_t)i + 1);
+	/* 1..4 appended with MODSEQ 2..5 */
+	TEST_ASSERT(ok(pg_ms_store(id, all, 3, PG_MS_ADD, MBOX_F_SEEN, kw, 0,
+	    &m1, &mod, &nmod, &err), &err));
+	TEST_ASSERT(m1 == 6 && mod == NULL);
+	/* the same again changes nothing: no MODSEQ spent */
+	TEST_ASSERT(ok(pg_ms_store(id, all, 3, PG_MS_ADD, MBOX_F_SEEN, kw, 0,
+	    &m2, &mod, &nmod, &err), &err));
+	TEST_ASSERT(m2 == 0);
+	/* another session changes 2, then ours with UNCHANGEDSINCE m1 */
+	TEST_ASSERT(ok(pg_ms_store(id, one, 1, PG_MS_ADD, MBOX_F_FLAGGED,
+	    NULL, 0, &m2, &mod, &nmod, &err), &err));
+	TEST_ASSERT(m2 == 7);
+	TEST_ASSERT(ok(pg_ms_store(id, all, 4, PG_MS_REPLACE, MBOX_F_ANSWERED,
+	    kw2, m1, &m3, &mod, &nmod, &err), &err));
+	TEST_ASSERT(m3 == 8 && nmod == 1 && mod[0] == 2);
+	XFREE(&mod);
+	TEST_ASSERT(ok(pg_ms_store(id, one, 1, PG_MS_REMOVE, MBOX_F_SEEN, kw,
+	    0, &m4, &mod, &nmod, &err), &err));
+	TEST_ASSERT(m4 == 9);
+	/* CHANGEDSINCE m2: 1, 3, 4 (m3) and 2 (m4) */
+	TEST_ASSERT(ok(pg_ms_changes(id, m2, &st, &err), &err));
+	TEST_ASSERT(st.highestmodseq == 9 && st.n == 4 && st.n_vanished == 0);
+	TEST_ASSERT(st.msgs[0].uid == 1 && st.msgs[0].modseq == 8);
+	TEST_ASSERT(st.msgs[0].flags == MBOX_F_ANSWERED);
+	TEST_ASSERT_STREQ(st.msgs[0].keywords, "$Label2");
+	TEST_ASSERT(st.msgs[1].uid == 2 && st.msgs[1].modseq == 9);
+	TEST_ASSERT(st.msgs[1].flags == MBOX_F_FLAGGED);
+	TEST_ASSERT(st.msgs[1].keywords == NULL);
+	pg_ms_state_free(&st);
+	TEST_ASSERT(ok(pg_ms_changes(id, m4, &st, &err), &err));
+	TEST_ASSERT(st.n == 0);
+	pg_ms_state_free(&st);
+}
+
+static void
+test_expunge_vanished(void)
+{
+	const uint32_t del[] = { 1, 3 }, two[] = { 2 };
+	struct pg_ms_state st;
+	char *err = NULL;
+	uint32_t *gone = NULL, *mod = NULL;
+	size_t ngone = 0, nmod = 0;
+	uint64_t m, before;
+	int64_t id = folder_id("Flags");
+
+	TEST_ASSERT(ok(pg_ms_store(id, del, 2, PG_MS_ADD, MBOX_F_DELETED,
+	    NULL, 0, &m, &mod, &nmod, &err), &err));
+	before = m;
+	TEST_ASSERT(qn("SELECT count(*) FROM blobs") == 5);	/* + Drafts */
+	TEST_ASSERT(ok(pg_ms_expunge(id, NULL, 0, true, &gone, &ngone, &err),
+	    &err));
+	TEST_ASSERT(ngone == 2 && gone[0] == 1 && gone[1] == 3);
+	XFREE(&gone);
+	TEST_ASSERT(qn("SELECT count(*) FROM blobs") == 3);
+	/* UID EXPUNGE of one without \Deleted: nothing; POP3's: gone */
+	TEST_ASSERT(ok(pg_ms_expunge(id, two, 1, true, &gone, &ngone, &err),
+	    &err));
+	TEST_ASSERT(ngone == 0 && gone == NULL);
+	TEST_ASSERT(ok(pg_ms_expunge(id, two, 1, false, &gone, &ngone, &err),
+	    &err));
+	TEST_ASSERT(ngone == 1 && gone[0] == 2);
+	XFREE(&gone);
+	TEST_ASSERT(ok(pg_ms_changes(id, before, &st, &err), &err));
+	TEST_ASSERT(st.n == 0 && st.n_vanished == 3);
+	TEST_ASSERT(st.vanished[0] == 1 && st.vanished[1] == 2 &&
+	    st.vanished[2] == 3);
+	TEST_ASSERT(st.highestmodseq == before + 2);
+	pg_ms_state_free(&st);
+	TEST_ASSERT(ok(pg_ms_changes(id, before + 1, &st, &err), &err));
+	TEST_ASSERT(st.n_vanished == 1 && st.vanished[0] == 2);
+	pg_ms_state_free(&st);
+	TEST_ASSERT(ok(pg_ms_select(user, "Flags", &st, &err), &err));
+	TEST_ASSERT(st.n == 1 && st.msgs[0].uid == 4);
+	pg_ms_state_free(&st);
+}
+
+static void
+test_copy_move(void)
+{
+	const uint32_t u4[] = { 4, 99 };
+	struct pg_ms_state st;
+	char *err = NULL, *data = NULL, sql[200];
+	uint32_t uv = 0, *su = NULL, *du = NULL, *gone = NULL;
+	size_t n = 0, len = 0;
+	int64_t src = folder_id("Flags"), a, b;
+	long long blob;
+
+	TEST_ASSERT(ok(pg_ms_create(user, "A", 0, NULL, &err), &err));
+	TEST_ASSERT(ok(pg_ms_create(user, "B", 0, NULL, &err), &err));
+	a = folder_id("A");
+	b = folder_id("B");
+	TEST_ASSERT(append_text("A", "pre\r\n") == 1);
+	snprintf(sql, sizeof(sql), "SELECT blob_id FROM messages WHERE "
+	    "mailbox_id = %lld AND uid = 4", (long long)src);
+	blob = qn(sql);
+	/* COPY: a row more, the same blob with two references */
+	TEST_ASSERT(ok(pg_ms_copy(src, u4, 2, user, "A", false, &uv, &su, &du,
+	    &n, &err), &err));
+	TEST_ASSERT(n == 1 && su[0] == 4 && du[0] == 2);
+	XFREE(&su);
+	XFREE(&du);
+	snprintf(sql, sizeof(sql), "SELECT refs FROM blobs WHERE id = %lld",
+	    blob);
+	TEST_ASSERT(qn(sql) == 2);
+	TEST_ASSERT(fails(pg_ms_copy(src, u4, 1, user, "Nope", false, &uv, &su,
+	    &du, &n, &err), &err, PG_MS_NONEXISTENT));
+	/* the original goes: the copy keeps the blob */
+	TEST_ASSERT(ok(pg_ms_expunge(src, u4, 1, false, NULL, NULL, &err),
+	    &err));
+	TEST_ASSERT(qn(sql) == 1);
+	/* MOVE A:2 to B: the blob handed over, A's row to `expunged` */
+	TEST_ASSERT(ok(pg_ms_copy(a, (const uint32_t[]){ 2 }, 1, user, "B",
+	    true, &uv, &su, &du, &n, &err), &err));
+	TEST_ASSERT(n == 1 && su[0] == 2 && du[0] == 1);
+	XFREE(&su);
+	XFREE(&du);
+	TEST_ASSERT(qn(sql) == 1);
+	TEST_ASSERT(ok(pg_ms_read(b, 1, 0, 0, &data, &len, &err), &err));
+	TEST_ASSERT(len == 3 && memcmp(data, "m\r\n", 3) == 0);
+	XFREE(&data);
+	TEST_ASSERT(ok(pg_ms_changes(a, 1, &st, &err), &err));
+	TEST_ASSERT(st.n == 1 && st.msgs[0].uid == 1);
+	TEST_ASSERT(st.n_vanished == 1 && st.vanished[0] == 2);
+	pg_ms_state_free(&st);
+	/* its last message goes: the blob with it */
+	TEST_ASSERT(ok(pg_ms_expunge(b, (const uint32_t[]){ 1 }, 1, false,
+	    &gone, &n, &err), &err));
+	TEST_ASSERT(n == 1);
+	free(gone);
+	TEST_ASSERT(qn(sql) == -1);	/* no row */
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM blobs WHERE refs < 1 "
+	    "OR refs <> (SELECT count(*) FROM messages m WHERE m.blob_id = "
+	    "blobs.id)");
+	TEST_ASSERT(qn(sql) == 0);
+}
+
+/* ---- notifications ------------------------------------------------ */
+
+struct heard {
+	int	notified, resynced;
+	char	payload[64];
+};
+
+static void
+on_notify(void *arg, const char *channel, const char *payload)
+{
+	struct heard *h = arg;
+
+	(void)channel;
+	h->notified++;
+	snprintf(h->payload, sizeof(h->payload), "%s", payload);
+	loop_break(loop);
+}
+
+static void
+on_resync(void *arg, const char *channel)
+{
+	(void)channel;
+	((struct heard *)arg)->resynced++;
+	loop_break(loop);
+}
+
+static void
+deadline(void *arg)
+{
+	*(int *)arg = 1;
+	loop_break(loop);
+}
+
+static bool
+run_until(const int *count, int want, unsigned ms)
+{
+	int expired = 0;
+	struct loop_timer *t = loop_timer_new(loop, deadline, &expired);
+
+	loop_timer_add(t, ms);
+	while (*count < want && !expired)
+		loop_run(loop);
+	loop_timer_free(&t);
+	return *count >= want;
+}
+
+/* Waits for the next notification; true when its payload is want. */
+static bool
+heard_next(struct heard *h, const char *want)
+{
+	int n = h->notified + 1;
+
+	if (!run_until(&h->notified, n, 10000))
+		return false;
+	if (strcmp(h->payload, want) != 0)
+		fprintf(stderr, "  payload \"%s\", want \"%s\"\n", h->payload,
+		    want);
+	return strcmp(h->payload, want) == 0;
+}
+
+static void
+test_notify(void)
+{
+	struct heard h = { 0 };
+	struct pg_listen *l;
+	struct pg_ms_state st;
+	char *err = NULL, want[64];
+	uint32_t *mod = NULL;
+	size_t nmod = 0;
+	uint64_t m = 0;
+	int64_t id;
+	int never = 0;
+
+	TEST_ASSERT((l = pg_listen_start(dsn, &err)) != NULL);
+	TEST_ASSERT(pg_listen_add(l, "tem_mailbox", loop, on_notify,
+	    on_resync, &h, &err) == 0);
+	TEST_ASSERT(run_until(&h.resynced, 1, 10000));
+	TEST_ASSERT(ok(pg_ms_create(user, "N", 0, NULL, &err), &err));
+	id = folder_id("N");
+	TEST_ASSERT(append_text("N", "n\r\n") == 1);
+	snprintf(want, sizeof(want), "%lld 2", (long long)id);
+	TEST_ASSERT(heard_next(&h, want));
+	TEST_ASSERT(ok(pg_ms_store(id, (const uint32_t[]){ 1 }, 1, PG_MS_ADD,
+	    MBOX_F_SEEN, NULL, 0, &m, &mod, &nmod, &err), &err));
+	snprintf(want, sizeof(want), "%lld 3", (long long)id);
+	TEST_ASSERT(heard_next(&h, want));
+	TEST_ASSERT(ok(pg_ms_expunge(id, (const uint32_t[]){ 1 }, 1, false,
+	    NULL, NULL, &err), &err));
+	snprintf(want, sizeof(want), "%lld 4", (long long)id);
+	TEST_ASSERT(heard_next(&h, want));
+	/* the listener's news: what a selected session re-reads */
+	TEST_ASSERT(ok(pg_ms_changes(id, 3, &st, &err), &err));
+	TEST_ASSERT(st.highestmodseq == 4 && st.n_vanished == 1);
+	pg_ms_state_free(&st);
+	TEST_ASSERT(ok(pg_ms_delete(user, "N", &err), &err));
+	snprintf(want, sizeof(want), "%lld 0", (long long)id);
+	TEST_ASSERT(heard_next(&h, want));
+	pg_listen_free(&l);
+	run_until(&never, 1, 20);	/* drain what is posted */
+}
+
+/* ---- the restart half (driven by test_pg_mailstore.py) ------------ */
+
+#define RESTART_THREADS	2
+#define RESTART_AFTER	20	/* appends acknowledged after the return */
+
+struct restarter {
+	int		 id;
+	uint32_t	*uids;
+	char		**bodies;
+	size_t		 n, cap;
+	int		 unavailable, other, after;
+	volatile int	*stop;
+};
+
+static void *
+restart_thread(void *arg)
+{
+	struct restarter *r = arg;
+	uint64_t end = clock_mono_ms() + 60000;
+
+	for (int i = 0; !*r->stop && clock_mono_ms() < end &&
+	    !(r->unavailable > 0 && r->after >= RESTART_AFTER); i++) {
+		char *body = xasprintf("Subject: t%d-%d\r\n\r\nbody\r\n",
+		    r->id, i), *err = NULL;
+		uint32_t uv, uid;
+		int rc = pg_ms_append(user, "Restart", body, strlen(body), 0,
+		    NULL, 0, &uv, &uid, &err);
+
+		if (rc == PG_OK) {
+			if (r->n == r->cap) {
+				r->cap = r->cap ? 2 * r->cap : 64;
+				r->uids = xrealloc(r->uids, r->cap *
+				    sizeof(*r->uids));
+				r->bodies = xrealloc(r->bodies, r->cap *
+				    sizeof(*r->bodies));
+			}
+			r->uids[r->n] = uid;
+			r->bodies[r->n++] = body;
+			body = NULL;
+			if (r->unavailable > 0)
+				r->after++;
+		} else if (rc == PG_UNAVAILABLE) {
+			r->unavailable++;
+			usleep(20000);	/* pg_conn backs off anyway */
+		} else {
+			fprintf(stderr, "append %d: %s\n", rc, err);
+			r->other++;
+		}
+		free(err);
+		free(body);
+	}
+	pg_conn_close();
+	return NULL;
+}
+
+static int
+append_restart(void)
+{
+	struct restarter r[RESTART_THREADS];
+	pthread_t t[RESTART_THREADS];
+	volatile int stop = 0;
+	struct pg_ms_state st;
+	char *err = NULL;
+	int bad = 0, unavailable = 0, other = 0;
+	size_t acked = 0;
+	bool ready = false;
+
+	if (pg_ms_user_id("ms@a.test", &user, &err) != PG_OK ||
+	    pg_ms_create(user, "Restart", 0, NULL, &err) != PG_OK) {
+		fprintf(stderr, "setup: %s\n", err);
+		free(err);
+		return 1;
+	}
+	for (int i = 0; i < RESTART_THREADS; i++) {
+		r[i] = (struct restarter){ .id = i, .stop = &stop };
+		pthread_create(&t[i], NULL, restart_thread, &r[i]);
+	}
+	for (int w = 0; w < 1000 && !ready; w++) {	/* 10 s */
+		ready = r[0].n >= 5 && r[1].n >= 5;
+		usleep(10000);
+	}
+	if (!ready)
+		stop = 1;
+	printf("%s\n", ready ? "ready" : "not ready");
+	fflush(stdout);
+	for (int i = 0; i < RESTART_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		unavailable += r[i].unavailable;
+		other += r[i].other;
+		acked += r[i].n;
+		if (r[i].unavailable == 0 || r[i].after < RESTART_AFTER)
+			bad++;
+	}
+	/* every acknowledged message is there, byte for byte */
+	if (pg_ms_select(user, "Restart", &st, &err) != PG_OK) {
+		fprintf(stderr, "select: %s\n", err);
+		XFREE(&err);
+		bad++;
+	}
+	for (int i = 0; i < RESTART_THREADS; i++) {
+		for (size_t j = 0; j < r[i].n; j++) {
+			char *data = NULL;
+			size_t len = 0;
+
+			if (pg_ms_read(st.mailbox_id, r[i].uids[j], 0, 0,
+			    &data, &len, &err) != PG_OK || len !=
+			    strlen(r[i].bodies[j]) || memcmp(data,
+			    r[i].bodies[j], len) != 0) {
+				fprintf(stderr, "lost uid %u: %s\n",
+				    r[i].uids[j], err ? err : "differs");
+				bad++;
+			}
+			XFREE(&err);
+			free(data);
+			free(r[i].bodies[j]);
+		}
+		free(r[i].bodies);
+		free(r[i].uids);
+	}
+	printf("%s (acked %zu, in folder %zu, unavailable %d, other %d)\n",
+	    bad == 0 && other == 0 ? "survived" : "FAILED", acked, st.n,
+	    unavailable, other);
+	pg_ms_state_free(&st);
+	return bad == 0 && other == 0 ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	int rc;
+
+	if ((dsn = getenv("TEM_TEST_PG_DSN")) == NULL || *dsn == '\0') {
+		fprintf(stderr, "test-pg-mailstore needs TEM_TEST_PG_DSN (a "
+		    "database after tem db init); "
+		    "tests/integration/test_pg_mailstore.py runs it\n");
+		test_failed = 1;
+		return test_done("test-pg-mailstore");
+	}
+	loop_global_init();
+	loop = loop_new();
+	pg_conn_setup(dsn);
+	if (argc > 1 && strcmp(argv[1], "append-restart") == 0) {
+		rc = append_restart();
+	} else {
+		TEST_RUN(test_user);
+		TEST_RUN(test_folders);
+		TEST_RUN(test_rename_inbox);
+		TEST_RUN(test_append_read);
+		TEST_RUN(test_concurrent_append);
+		TEST_RUN(test_store_condstore);
+		TEST_RUN(test_expunge_vanished);
+		TEST_RUN(test_copy_move);
+		TEST_RUN(test_notify);
+		rc = test_done("test-pg-mailstore");
+	}
+	pg_conn_cleanup();
+	loop_free(&loop);
+	return rc;
+}

@@ -1,0 +1,101 @@
+"""test_pg_mailstore - the mail store on PostgreSQL (src/pg/pg_mailstore.h)
+against a real PostgreSQL 15 (tests/lib/pgserver.py):
+
+- the C unit tests (build/asan/tests/pg/test-pg-mailstore, which needs
+  TEM_TEST_PG_DSN and is therefore run here, not in tests/run.sh's unit
+  pass): folders, append and read back, 4 concurrent appenders, STORE
+  with UNCHANGEDSINCE, CONDSTORE and QRESYNC reads, expunge, copy/move
+  sharing blobs, NOTIFY per change;
+- appends going on while the database restarts (`pg_ctl restart -m
+  fast`): only "unavailable" while it is away, every acknowledged message
+  kept, the same process appending again afterwards.
+"""
+
+import os
+import subprocess
+
+import pytest
+
+from pgserver import PgServer
+from temserver import tem_bin
+
+
+def unit_bin():
+    """The test binary beside TEM_BIN's build (build/asan/tests/...)."""
+    root = os.path.dirname(os.path.abspath(tem_bin()))
+    path = os.path.join(root, "tests", "pg", "test-pg-mailstore")
+    src = os.path.join(os.path.dirname(__file__), "..", "..", "src", "pg",
+                       "test-pg-mailstore.c")
+    assert os.access(path, os.X_OK), "%s missing (make unit)" % path
+    assert os.path.getmtime(path) >= os.path.getmtime(src), \
+        "%s older than its source (make unit)" % path
+    return path
+
+
+@pytest.fixture(scope="module")
+def pg():
+    with PgServer() as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def dsn(pg, tmp_path_factory):
+    d = tmp_path_factory.mktemp("ms")
+    conf = d / "tem.conf"
+    conf.write_text("hostname = mx.a.test\ndata_dir = %s\n"
+                    "storage = postgresql\npostgresql_dsn = %s\n" %
+                    (d / "data", pg.dsn))
+    r = subprocess.run([tem_bin(), "-c", str(conf), "db", "init"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return pg.dsn
+
+
+def run_unit(dsn, *args, timeout=300):
+    env = dict(os.environ, TEM_TEST_PG_DSN=dsn)
+    return subprocess.run([unit_bin()] + list(args), env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_unit(dsn):
+    r = run_unit(dsn)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "test-pg-mailstore:" in r.stdout and " 0 failed" in r.stdout, \
+        r.stdout + r.stderr
+
+
+def test_unit_needs_dsn():
+    env = dict(os.environ)
+    env.pop("TEM_TEST_PG_DSN", None)
+    r = subprocess.run([unit_bin()], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode != 0
+    assert "0 passed, 1 failed" in r.stdout
+    assert "needs TEM_TEST_PG_DSN" in r.stderr
+
+
+def test_appends_survive_restart(pg, dsn):
+    # test_unit made the user; the folder "Restart" is this test's
+    env = dict(os.environ, TEM_TEST_PG_DSN=dsn)
+    p = subprocess.Popen([unit_bin(), "append-restart"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready", p.stderr.read()
+        pg.restart()
+        out, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, out + err
+    assert out.startswith("survived"), out + err
+    # what the database holds is what was acknowledged, or more (a
+    # commit whose answer the restart cut off), never less, and the
+    # UIDs are dense: a rolled-back append gave its number back
+    acked = int(out.split("acked ")[1].split(",")[0])
+    n = int(pg.psql("SELECT count(*) FROM messages m JOIN mailboxes b ON "
+                    "b.id = m.mailbox_id WHERE b.name = 'Restart'"))
+    assert n >= acked
+    assert pg.psql("SELECT uidnext - 1 = %d AND highestmodseq = %d FROM "
+                   "mailboxes WHERE name = 'Restart'" % (n, n + 1)) == "t"
