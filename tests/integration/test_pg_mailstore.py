@@ -75,7 +75,6 @@ def test_unit_needs_dsn():
 
 
 def test_appends_survive_restart(pg, dsn):
-    # test_unit made the user; the folder "Restart" is this test's
     env = dict(os.environ, TEM_TEST_PG_DSN=dsn)
     p = subprocess.Popen([unit_bin(), "append-restart"], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
