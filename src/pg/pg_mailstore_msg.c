@@ -182,11 +182,11 @@ store_body(void *arg, char **error_r)
 		o->modified = pg_ms_uids_parse(v, &o->n_modified);
 		XFREE(&v);
 	}
-	sql = xasprintf("WITH n(uid, flags, kw) AS (SELECT m.uid, %s FROM messages m WHERE "
-	    "m.mailbox_id = $1 AND m.uid = ANY($2::bigint[]) AND ($3::bigint "
-	    "= 0 OR m.modseq <= $3::bigint)), u AS (UPDATE messages m SET "
-	    "flags = n.flags, keywords = n.kw, modseq = $6 FROM n WHERE "
-	    " m.mailbox_id = $1 AND m.uid = n.uid AND (m.flags, "
+	sql = xasprintf("WITH n(uid, flags, kw) AS (SELECT m.uid, %s FROM "
+	    "messages m WHERE m.mailbox_id = $1 AND m.uid = ANY($2::bigint[]) "
+	    "AND ($3::bigint = 0 OR m.modseq <= $3::bigint)), u AS (UPDATE "
+	    "messages m SET flags = n.flags, keywords = n.kw, modseq = $6 "
+	    "FROM n WHERE m.mailbox_id = $1 AND m.uid = n.uid AND (m.flags, "
 	    "m.keywords) IS DISTINCT FROM (n.flags, n.kw) RETURNING 1) "
 	    "SELECT count(*) FROM u", store_set[o->op]);
 	rc = pg_query_value(&v, error_r, sql, 6, a.s, o->uids, us.s,
@@ -257,10 +257,10 @@ expunge_rows(int64_t id, const char *uids, bool require_deleted,
 	    "WHERE mailbox_id = $1 AND ($2::bigint[] IS NULL OR uid = "
 	    "ANY($2::bigint[])) AND (NOT $3::boolean OR flags & 4 <> 0) "
 	    "RETURNING uid, blob_id), e AS (INSERT INTO expunged(mailbox_id, "
-	    "uid, modseq) SELECT $1, uid, $4 FROM gone ON CONFLICT (mailbox_id, "
-	    "uid) DO UPDATE SET modseq = EXCLUDED.modseq) SELECT coalesce("
-	    "array_agg(uid ORDER BY uid), '{}'), coalesce(array_agg(blob_id), "
-	    "'{}') FROM gone", 4, pg_ms_i(&a, id), uids,
+	    "uid, modseq) SELECT $1, uid, $4 FROM gone ON CONFLICT "
+	    "(mailbox_id, uid) DO UPDATE SET modseq = EXCLUDED.modseq) "
+	    "SELECT coalesce(array_agg(uid ORDER BY uid), '{}'), "
+	    "coalesce(array_agg(blob_id), '{}') FROM gone", 4, pg_ms_i(&a, id), uids,
 	    require_deleted ? "t" : "f", pg_ms_i(&ms, (int64_t)modseq));
 	if (rc != PG_OK)
 		return rc;
@@ -374,18 +374,19 @@ pg_ms_copy_tx(struct pg_ms_copy *c, char **error_r)
 	if (rc == PG_OK && c->move)
 		rc = folder_take(c->src, 0, &src_modseq, NULL, NULL, error_r);
 	if (rc == PG_OK)	/* new UIDs in source UID order */
-		rc = pg_query(NULL, error_r, "INSERT INTO messages(mailbox_id, "
-		    "uid, modseq, blob_id, size, internaldate, savedate, flags, "
-		    "keywords) SELECT $3, $4::bigint + row_number() OVER (ORDER "
-		    "BY uid) - 1, $5, blob_id, size, internaldate, now(), flags, "
-		    "keywords FROM messages WHERE mailbox_id = $1 AND uid = "
-		    "ANY($2::bigint[])", 5, s.s, locked, d.s,
+		rc = pg_query(NULL, error_r, "INSERT INTO messages("
+		    "mailbox_id, uid, modseq, blob_id, size, internaldate, "
+		    "savedate, flags, keywords) SELECT $3, $4::bigint + "
+		    "row_number() OVER (ORDER BY uid) - 1, $5, blob_id, size, "
+		    "internaldate, now(), flags, keywords FROM messages WHERE "
+		    "mailbox_id = $1 AND uid = ANY($2::bigint[])", 5, s.s, locked, d.s,
 		    pg_ms_i(&first, uid_first), pg_ms_i(&ms, (int64_t)modseq));
 	if (rc == PG_OK && !c->move)
-		rc = pg_query(NULL, error_r, "UPDATE blobs b SET refs = b.refs "
-		    "+ g.n FROM (SELECT blob_id, count(*) AS n FROM messages "
-		    "WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) GROUP BY "
-		    "blob_id) g WHERE b.id = g.blob_id", 2, s.s, locked);
+		rc = pg_query(NULL, error_r, "UPDATE blobs b SET refs = "
+		    "b.refs + g.n FROM (SELECT blob_id, count(*) AS n FROM "
+		    "messages WHERE mailbox_id = $1 AND uid = "
+		    "ANY($2::bigint[]) GROUP BY blob_id) g WHERE b.id = "
+		    "g.blob_id", 2, s.s, locked);
 	if (rc == PG_OK && c->move)
 		rc = expunge_rows(c->src, locked, false, src_modseq, true,
 		    &gone, &n_gone, error_r);

@@ -314,15 +314,18 @@ append_thread(void *arg)
 	return NULL;
 }
 
-/* threads x count appends to folder, each thread its connection. */
+/* threads x count appends, thread i to folders[i] (one for all when
+ * folders[1] is NULL), each thread its connection. */
 static int
-appenders(const char *folder, int threads, int count, struct appender *a)
+appenders(const char *const *folders, int threads, int count,
+    struct appender *a)
 {
 	pthread_t t[8];
 	int failed = 0;
 
 	for (int i = 0; i < threads; i++) {
-		a[i] = (struct appender){ .count = count, .folder = folder };
+		a[i] = (struct appender){ .count = count,
+		    .folder = folders[1] != NULL ? folders[i] : folders[0] };
 		pthread_create(&t[i], NULL, append_thread, &a[i]);
 	}
 	for (int i = 0; i < threads; i++) {
@@ -341,7 +344,8 @@ test_concurrent_append(void)
 	bool seen[1001] = { false }, increasing = true;
 
 	TEST_ASSERT(ok(pg_ms_create(user, "Conc", 0, NULL, &err), &err));
-	TEST_ASSERT(appenders("Conc", 4, 250, a) == 0);
+	TEST_ASSERT(appenders((const char *[]){ "Conc", NULL }, 4, 250, a) ==
+	    0);
 	for (int i = 0; i < 4; i++) {
 		for (int j = 0; j < 250; j++) {
 			uint32_t u = a[i].uids[j];
@@ -746,6 +750,151 @@ append_restart(void)
 	return bad == 0 && other == 0 ? 0 : 1;
 }
 
+/* ---- bench (measurements, nothing asserted) ------------------------ */
+
+static void
+explain(const char *sql)
+{
+	PGresult *res = NULL;
+	char *err = NULL;
+
+	if (pg_query(&res, &err, sql, 0) != PG_OK) {
+		printf("  %s\n", err);
+		free(err);
+		return;
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+		printf("    %s\n", PQgetvalue(res, i, 0));
+	PQclear(res);
+}
+
+static void
+bench_appends(const char *const *folders, int threads, int count)
+{
+	struct appender a[8];
+	char *err = NULL;
+	uint64_t t0;
+	double secs;
+	int failed;
+
+	for (int i = 0; i < threads && folders[i] != NULL; i++) {
+		pg_ms_create(user, folders[i], 0, NULL, &err);
+		XFREE(&err);
+	}
+	t0 = clock_mono_ms();
+	failed = appenders(folders, threads, count, a);
+	secs = (double)(clock_mono_ms() - t0) / 1000;
+	for (int i = 0; i < threads; i++)
+		free(a[i].uids);
+	printf("append 4 KiB, %d thread(s) x %d into %s: %.2f s, %.0f "
+	    "appends/s (%d failed)\n", threads, count, folders[1] != NULL ?
+	    "a folder each" : "one folder", secs, threads * count / secs,
+	    failed);
+}
+
+static int
+bench(void)
+{
+	char *err = NULL, sql[1024];
+	struct pg_ms_state st;
+	long long id;
+	uint64_t best = UINT64_MAX, t0;
+
+	if (q("INSERT INTO domains VALUES ('b.test') ON CONFLICT DO NOTHING") !=
+	    PG_OK || q("INSERT INTO users(address, domain, hash) VALUES "
+	    "('bench@b.test', 'b.test', 'x') ON CONFLICT DO NOTHING") !=
+	    PG_OK || pg_ms_user_id("bench@b.test", &user, &err) != PG_OK ||
+	    pg_ms_user_init(user, &err) != PG_OK) {
+		fprintf(stderr, "setup: %s\n", err);
+		free(err);
+		return 1;
+	}
+	bench_appends((const char *[]){ "One", NULL }, 1, 1000);
+	bench_appends((const char *[]){ "Four", NULL }, 4, 500);
+	bench_appends((const char *[]){ "F1", "F2", "F3", "F4" }, 4, 500);
+	/* a 10,000-message folder, filled in SQL (one shared blob) */
+	pg_ms_create(user, "Big", 0, NULL, &err);
+	XFREE(&err);
+	id = folder_id("Big");
+	snprintf(sql, sizeof(sql), "WITH b AS (INSERT INTO blobs(size, refs, "
+	    "data) VALUES (3, 10000, decode('780d0a', 'hex')) RETURNING id) "
+	    "INSERT INTO messages(mailbox_id, uid, modseq, blob_id, size, "
+	    "internaldate, flags, keywords) SELECT %lld, g, g + 1, b.id, 3, "
+	    "now(), g %% 32, CASE WHEN g %% 7 = 0 THEN '{$Label1}'::text[] "
+	    "ELSE '{}' END FROM b, generate_series(1, 10000) g", id);
+	if (q(sql) != PG_OK)
+		return 1;
+	snprintf(sql, sizeof(sql), "UPDATE mailboxes SET uidnext = 10001, "
+	    "highestmodseq = 10001 WHERE id = %lld", id);
+	if (q(sql) != PG_OK)
+		return 1;
+	/* tables of some size, so the plans are those of a used system:
+	 * 3,000 more folders, 2,000 expunged UIDs of Big */
+	snprintf(sql, sizeof(sql), "INSERT INTO mailboxes(user_id, name, "
+	    "uidvalidity) SELECT %lld, 'f' || g, g FROM generate_series(1, "
+	    "3000) g", (long long)user);
+	if (q(sql) != PG_OK)
+		return 1;
+	snprintf(sql, sizeof(sql), "INSERT INTO expunged SELECT %lld, "
+	    "20000 + g, g * 5 FROM generate_series(1, 2000) g", id);
+	if (q(sql) != PG_OK || q("ANALYZE") != PG_OK)
+		return 1;
+	for (int i = 0; i < 5; i++) {
+		t0 = clock_mono_ms();
+		if (pg_ms_select(user, "Big", &st, &err) != PG_OK) {
+			fprintf(stderr, "select: %s\n", err);
+			free(err);
+			return 1;
+		}
+		if (clock_mono_ms() - t0 < best)
+			best = clock_mono_ms() - t0;
+		if (i == 4)
+			printf("SELECT state of %zu messages: best of 5 "
+			    "%llu ms\n", st.n, (unsigned long long)best);
+		pg_ms_state_free(&st);
+	}
+	t0 = clock_mono_ms();
+	for (int i = 0; i < 100; i++) {
+		if (pg_ms_changes(id, 9990, &st, &err) != PG_OK) {
+			fprintf(stderr, "changes: %s\n", err);
+			free(err);
+			return 1;
+		}
+		pg_ms_state_free(&st);
+	}
+	printf("CHANGEDSINCE/VANISHED read (10 changed of 10,000): %.2f ms "
+	    "each\n", (double)(clock_mono_ms() - t0) / 100);
+	printf("\nthe SELECT list:\n");
+	snprintf(sql, sizeof(sql), "EXPLAIN ANALYZE SELECT uid, modseq, flags, "
+	    "array_to_string(keywords, ' '), size, extract(epoch FROM "
+	    "internaldate)::bigint FROM messages WHERE mailbox_id = %lld "
+	    "ORDER BY uid", id);
+	explain(sql);
+	printf("CHANGEDSINCE:\n");
+	snprintf(sql, sizeof(sql), "EXPLAIN ANALYZE SELECT uid FROM messages "
+	    "WHERE mailbox_id = %lld AND modseq > 9990 ORDER BY uid", id);
+	explain(sql);
+	printf("VANISHED:\n");
+	snprintf(sql, sizeof(sql), "EXPLAIN ANALYZE SELECT coalesce(array_agg("
+	    "uid ORDER BY uid), '{}') FROM expunged WHERE mailbox_id = %lld "
+	    "AND modseq > 9990", id);
+	explain(sql);
+	printf("the folder row of APPEND (EXPLAIN only):\n");
+	snprintf(sql, sizeof(sql), "EXPLAIN UPDATE mailboxes SET uidnext = "
+	    "uidnext + 1 WHERE user_id = %lld AND name = 'Big'",
+	    (long long)user);
+	explain(sql);
+	printf("STORE's rows:\n");
+	snprintf(sql, sizeof(sql), "EXPLAIN ANALYZE SELECT uid FROM messages "
+	    "WHERE mailbox_id = %lld AND uid = ANY('{5,500,5000}'::bigint[])",
+	    id);
+	explain(sql);
+	printf("the foreign key check when a blob is deleted:\n");
+	explain("EXPLAIN ANALYZE SELECT count(*) FROM messages WHERE blob_id = "
+	    "1");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -763,6 +912,8 @@ main(int argc, char **argv)
 	pg_conn_setup(dsn);
 	if (argc > 1 && strcmp(argv[1], "append-restart") == 0) {
 		rc = append_restart();
+	} else if (argc > 1 && strcmp(argv[1], "bench") == 0) {
+		rc = bench();
 	} else {
 		TEST_RUN(test_user);
 		TEST_RUN(test_folders);

@@ -98,3 +98,22 @@ def test_appends_survive_restart(pg, dsn):
     assert n >= acked
     assert pg.psql("SELECT uidnext - 1 = %d AND highestmodseq = %d FROM "
                    "mailboxes WHERE name = 'Restart'" % (n, n + 1)) == "t"
+
+
+if __name__ == "__main__":
+    # The measurements (not a test): python3 tests/integration/
+    # test_pg_mailstore.py bench - appends per second with 1 and 4
+    # threads, a 10,000-message SELECT state read, EXPLAIN ANALYZE of the
+    # hot queries, on a throw-away PostgreSQL.
+    import sys
+    import tempfile
+    with PgServer() as server, tempfile.TemporaryDirectory() as d:
+        c = os.path.join(d, "tem.conf")
+        with open(c, "w") as f:
+            f.write("hostname = mx.a.test\ndata_dir = %s\nstorage = "
+                    "postgresql\npostgresql_dsn = %s\n" % (d, server.dsn))
+        subprocess.run([tem_bin(), "-c", c, "db", "init"], check=True,
+                       capture_output=True)
+        r = run_unit(server.dsn, *(sys.argv[1:] or ["bench"]), timeout=900)
+        sys.stdout.write(r.stdout + r.stderr)
+        sys.exit(r.returncode)
