@@ -260,8 +260,9 @@ expunge_rows(int64_t id, const char *uids, bool require_deleted,
 	    "uid, modseq) SELECT $1, uid, $4 FROM gone ON CONFLICT "
 	    "(mailbox_id, uid) DO UPDATE SET modseq = EXCLUDED.modseq) "
 	    "SELECT coalesce(array_agg(uid ORDER BY uid), '{}'), "
-	    "coalesce(array_agg(blob_id), '{}') FROM gone", 4, pg_ms_i(&a, id), uids,
-	    require_deleted ? "t" : "f", pg_ms_i(&ms, (int64_t)modseq));
+	    "coalesce(array_agg(blob_id), '{}') FROM gone", 4,
+	    pg_ms_i(&a, id), uids, require_deleted ? "t" : "f",
+	    pg_ms_i(&ms, (int64_t)modseq));
 	if (rc != PG_OK)
 		return rc;
 	*expunged_r = pg_ms_uids_parse(PQgetvalue(res, 0, 0), n_r);
@@ -379,8 +380,9 @@ pg_ms_copy_tx(struct pg_ms_copy *c, char **error_r)
 		    "savedate, flags, keywords) SELECT $3, $4::bigint + "
 		    "row_number() OVER (ORDER BY uid) - 1, $5, blob_id, size, "
 		    "internaldate, now(), flags, keywords FROM messages WHERE "
-		    "mailbox_id = $1 AND uid = ANY($2::bigint[])", 5, s.s, locked, d.s,
-		    pg_ms_i(&first, uid_first), pg_ms_i(&ms, (int64_t)modseq));
+		    "mailbox_id = $1 AND uid = ANY($2::bigint[])", 5, s.s,
+		    locked, d.s, pg_ms_i(&first, uid_first),
+		    pg_ms_i(&ms, (int64_t)modseq));
 	if (rc == PG_OK && !c->move)
 		rc = pg_query(NULL, error_r, "UPDATE blobs b SET refs = "
 		    "b.refs + g.n FROM (SELECT blob_id, count(*) AS n FROM "
