@@ -28,29 +28,16 @@
 #include "pg/pg_conn.h"
 #include "pg/pg_listen.h"
 #include "pg/pg_mailstore.h"
+#include "pg/test-pg.h"
 #include "store/mailbox.h"
 #include "util/clock.h"
 #include "util/loop.h"
 #include "util/test.h"
 #include "util/xmalloc.h"
 
-static const char *dsn;
-static struct loop *loop;
 static int64_t user;		/* ms@a.test */
 
 /* ---- helpers ------------------------------------------------------ */
-
-static enum pg_rc
-q(const char *sql)
-{
-	char *err = NULL;
-	enum pg_rc rc = pg_query(NULL, &err, sql, 0);
-
-	if (rc != PG_OK)
-		fprintf(stderr, "  (%s: %s)\n", sql, err);
-	free(err);
-	return rc;
-}
 
 /* sql's one value as a number (-1 on failure). */
 static long long
@@ -521,50 +508,6 @@ test_copy_move(void)
 
 /* ---- notifications ------------------------------------------------ */
 
-struct heard {
-	int	notified, resynced;
-	char	payload[64];
-};
-
-static void
-on_notify(void *arg, const char *channel, const char *payload)
-{
-	struct heard *h = arg;
-
-	(void)channel;
-	h->notified++;
-	snprintf(h->payload, sizeof(h->payload), "%s", payload);
-	loop_break(loop);
-}
-
-static void
-on_resync(void *arg, const char *channel)
-{
-	(void)channel;
-	((struct heard *)arg)->resynced++;
-	loop_break(loop);
-}
-
-static void
-deadline(void *arg)
-{
-	*(int *)arg = 1;
-	loop_break(loop);
-}
-
-static bool
-run_until(const int *count, int want, unsigned ms)
-{
-	int expired = 0;
-	struct loop_timer *t = loop_timer_new(loop, deadline, &expired);
-
-	loop_timer_add(t, ms);
-	while (*count < want && !expired)
-		loop_run(loop);
-	loop_timer_free(&t);
-	return *count >= want;
-}
-
 /* Waits for the next notification; true when its payload is want. */
 static bool
 heard_next(struct heard *h, const char *want)
@@ -590,7 +533,6 @@ test_notify(void)
 	size_t nmod = 0;
 	uint64_t m = 0;
 	int64_t id;
-	int never = 0;
 
 	TEST_ASSERT((l = pg_listen_start(dsn, &err)) != NULL);
 	TEST_ASSERT(pg_listen_add(l, "tem_mailbox", loop, on_notify,
@@ -617,7 +559,7 @@ test_notify(void)
 	snprintf(want, sizeof(want), "%lld 0", (long long)id);
 	TEST_ASSERT(heard_next(&h, want));
 	pg_listen_free(&l);
-	run_until(&never, 1, 20);	/* drain what is posted */
+	drain();
 }
 
 /* ---- the restart half (driven by test_pg_mailstore.py) ------------ */

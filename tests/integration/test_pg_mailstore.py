@@ -16,20 +16,9 @@ import subprocess
 
 import pytest
 
-from pgserver import PgServer
+from pgserver import (PgServer, pg_unit_across_restart, pg_unit_check,
+                      pg_unit_run)
 from temserver import tem_bin
-
-
-def unit_bin():
-    """The test binary beside TEM_BIN's build (build/asan/tests/...)."""
-    root = os.path.dirname(os.path.abspath(tem_bin()))
-    path = os.path.join(root, "tests", "pg", "test-pg-mailstore")
-    src = os.path.join(os.path.dirname(__file__), "..", "..", "src", "pg",
-                       "test-pg-mailstore.c")
-    assert os.access(path, os.X_OK), "%s missing (make unit)" % path
-    assert os.path.getmtime(path) >= os.path.getmtime(src), \
-        "%s older than its source (make unit)" % path
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -51,43 +40,14 @@ def dsn(pg, tmp_path_factory):
     return pg.dsn
 
 
-def run_unit(dsn, *args, timeout=300):
-    env = dict(os.environ, TEM_TEST_PG_DSN=dsn)
-    return subprocess.run([unit_bin()] + list(args), env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
 def test_unit(dsn):
-    r = run_unit(dsn)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "test-pg-mailstore:" in r.stdout and " 0 failed" in r.stdout, \
-        r.stdout + r.stderr
-
-
-def test_unit_needs_dsn():
-    env = dict(os.environ)
-    env.pop("TEM_TEST_PG_DSN", None)
-    r = subprocess.run([unit_bin()], env=env, capture_output=True,
-                       text=True, timeout=60)
-    assert r.returncode != 0
-    assert "0 passed, 1 failed" in r.stdout
-    assert "needs TEM_TEST_PG_DSN" in r.stderr
+    pg_unit_check("test-pg-mailstore", dsn)
 
 
 def test_appends_survive_restart(pg, dsn):
-    env = dict(os.environ, TEM_TEST_PG_DSN=dsn)
-    p = subprocess.Popen([unit_bin(), "append-restart"], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
-    try:
-        assert p.stdout.readline().strip() == "ready", p.stderr.read()
-        pg.restart()
-        out, err = p.communicate(timeout=120)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    assert p.returncode == 0, out + err
+    rc, out, err = pg_unit_across_restart(pg, "test-pg-mailstore", dsn,
+                                          "append-restart")
+    assert rc == 0, out + err
     assert out.startswith("survived"), out + err
     # what the database holds is what was acknowledged, or more (a
     # commit whose answer the restart cut off), never less, and the
@@ -114,6 +74,7 @@ if __name__ == "__main__":
                     "postgresql\npostgresql_dsn = %s\n" % (d, server.dsn))
         subprocess.run([tem_bin(), "-c", c, "db", "init"], check=True,
                        capture_output=True)
-        r = run_unit(server.dsn, *(sys.argv[1:] or ["bench"]), timeout=900)
+        r = pg_unit_run("test-pg-mailstore", server.dsn,
+                        *(sys.argv[1:] or ["bench"]), timeout=900)
         sys.stdout.write(r.stdout + r.stderr)
         sys.exit(r.returncode)

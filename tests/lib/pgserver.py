@@ -29,6 +29,63 @@ def pg_bin(name):
     return found[-1]
 
 
+def pg_unit_bin(name):
+    """The C unit test src/pg/NAME.c built beside TEM_BIN's build
+    (build/asan/tests/pg/NAME): the tests that need a live database run
+    it with TEM_TEST_PG_DSN (tests/run.sh's unit pass leaves them out)."""
+    from temserver import tem_bin
+    root = os.path.dirname(os.path.abspath(tem_bin()))
+    path = os.path.join(root, "tests", "pg", name)
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                       "..", "src", "pg", name + ".c")
+    assert os.access(path, os.X_OK), "%s missing (make unit)" % path
+    assert os.path.getmtime(path) >= os.path.getmtime(src), \
+        "%s older than its source (make unit)" % path
+    return path
+
+
+def pg_unit_run(name, dsn, *args, timeout=300):
+    """Runs the unit test NAME (pg_unit_bin) on dsn (None: without
+    TEM_TEST_PG_DSN); the CompletedProcess."""
+    env = dict(os.environ)
+    env.pop("TEM_TEST_PG_DSN", None)
+    if dsn is not None:
+        env["TEM_TEST_PG_DSN"] = dsn
+    return subprocess.run([pg_unit_bin(name)] + list(args), env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def pg_unit_check(name, dsn):
+    """NAME's unit tests pass on dsn, and without a dsn it fails (never
+    skips)."""
+    r = pg_unit_run(name, dsn)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert name + ":" in r.stdout and " 0 failed" in r.stdout, \
+        r.stdout + r.stderr
+    r = pg_unit_run(name, None, timeout=60)
+    assert r.returncode != 0
+    assert "0 passed, 1 failed" in r.stdout
+    assert "needs TEM_TEST_PG_DSN" in r.stderr
+
+
+def pg_unit_across_restart(server, name, dsn, mode, timeout=120):
+    """Runs `NAME mode` on dsn, restarts server once it printed "ready",
+    and returns (exit code, the rest of its stdout, its stderr)."""
+    env = dict(os.environ, TEM_TEST_PG_DSN=dsn)
+    p = subprocess.Popen([pg_unit_bin(name), mode], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready", p.stderr.read()
+        server.restart()
+        out, err = p.communicate(timeout=timeout)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return p.returncode, out, err
+
+
 class PgServer:
     """Context manager: .dsn (for tem), .port, .psql(sql)."""
 
