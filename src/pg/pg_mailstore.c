@@ -22,6 +22,10 @@
 #include "util/array.h"
 #include "util/xmalloc.h"
 
+/* The SQL here and in pg_mailstore_msg.c tests these bits by value. */
+_Static_assert(MBOX_F_SEEN == 8 && MBOX_F_DELETED == 4,
+    "flag bits in the SQL");
+
 /* ---- helpers (pg_mailstore_int.h) ---------------------------------- */
 
 const char *
@@ -587,6 +591,43 @@ pg_ms_changes(int64_t mailbox_id, uint64_t modseq, struct pg_ms_state *st,
 	if ((rc = pg_tx(read_body, &o, error_r)) != PG_OK)
 		pg_ms_state_free(st);
 	return rc;
+}
+
+int
+pg_ms_status(int64_t user_id, const char *name, struct pg_ms_status *st,
+    char **error_r)
+{
+	struct pg_ms_num u;
+	PGresult *res = NULL;
+	enum pg_rc rc;
+
+	memset(st, 0, sizeof(*st));
+	/* one statement: one snapshot */
+	rc = pg_query(&res, error_r, "SELECT b.id, b.uidvalidity, b.uidnext, "
+	    "b.highestmodseq, count(m.uid), count(m.uid) FILTER (WHERE "
+	    "m.flags & 8 = 0), count(m.uid) FILTER (WHERE m.flags & 4 <> 0), "
+	    "coalesce(sum(m.size), 0), coalesce(sum(m.size) FILTER (WHERE "
+	    "m.flags & 4 <> 0), 0) FROM mailboxes b LEFT JOIN messages m ON "
+	    "m.mailbox_id = b.id WHERE b.user_id = $1 AND b.name = $2 GROUP "
+	    "BY b.id", 2, pg_ms_i(&u, user_id), name);
+	if (rc != PG_OK)
+		return rc;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return pg_ms_fail(error_r, PG_MS_NONEXISTENT, "folder %s does "
+		    "not exist", name);
+	}
+	st->mailbox_id = val(res, 0, 0);
+	st->uidvalidity = (uint32_t)val(res, 0, 1);
+	st->uidnext = (uint32_t)val(res, 0, 2);
+	st->highestmodseq = (uint64_t)val(res, 0, 3);
+	st->messages = (uint32_t)val(res, 0, 4);
+	st->unseen = (uint32_t)val(res, 0, 5);
+	st->deleted = (uint32_t)val(res, 0, 6);
+	st->size = (uint64_t)val(res, 0, 7);
+	st->deleted_size = (uint64_t)val(res, 0, 8);
+	PQclear(res);
+	return PG_OK;
 }
 
 void

@@ -132,6 +132,17 @@ struct pg_ms_state {
 	size_t		 n_vanished;
 };
 
+/* STATUS: the folder's counters and sums (state: no message list). */
+struct pg_ms_status {
+	int64_t		mailbox_id;
+	uint32_t	uidvalidity, uidnext;
+	uint64_t	highestmodseq;
+	uint32_t	messages, unseen, deleted;
+	uint64_t	size, deleted_size;
+};
+int pg_ms_status(int64_t user_id, const char *name, struct pg_ms_status *st,
+    char **error_r);
+
 /* The folder (user, name) with all its messages, read in one snapshot
  * (REPEATABLE READ): the list is exactly the folder at highestmodseq. */
 int pg_ms_select(int64_t user_id, const char *name, struct pg_ms_state *st,
@@ -158,6 +169,22 @@ int pg_ms_append(int64_t user_id, const char *name, const char *data,
     size_t len, unsigned flags, const char *const *keywords,
     time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
     char **error_r);
+
+/* MULTIAPPEND (RFC 3502): the n items into folder name, all or none,
+ * in one transaction, with consecutive UIDs (uids_r[i] for item i).
+ * One NOTIFY per message, delivered at the commit (the last carries the
+ * final HIGHESTMODSEQ). */
+#define PG_MS_APPEND_MAX	1000
+struct pg_ms_append_item {
+	const char		*data;
+	size_t			 len;
+	unsigned		 flags;
+	const char *const	*keywords;
+	time_t			 internaldate;
+};
+int pg_ms_append_many(int64_t user_id, const char *name,
+    const struct pg_ms_append_item *items, size_t n,
+    uint32_t *uidvalidity_r, uint32_t *uids_r, char **error_r);
 
 /*
  * STORE on the n uids of mailbox_id. Messages whose flags/keywords

@@ -46,21 +46,22 @@ bytea_hex(const char *data, size_t len)
 	return s;
 }
 
-int
-pg_ms_append(int64_t user_id, const char *name, const char *data,
-    size_t len, unsigned flags, const char *const *keywords,
-    time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
-    char **error_r)
+/* One message into folder name: the UID and MODSEQ from the folder
+ * row, the blob, the messages row, the NOTIFY. Alone it is its own
+ * transaction (one round trip); in pg_tx, the row lock taken by the
+ * first holds to the commit, so a MULTIAPPEND's UIDs are consecutive. */
+static int
+append_one(int64_t user_id, const char *name,
+    const struct pg_ms_append_item *it, uint32_t *uidvalidity_r,
+    uint32_t *uid_r, char **error_r)
 {
 	struct pg_ms_num u, sz, fl, dt;
 	PGresult *res = NULL;
-	char *hex = bytea_hex(data, len);
-	char *kw = pg_ms_words_param(keywords);
+	char *hex = bytea_hex(it->data, it->len);
+	char *kw = pg_ms_words_param(it->keywords);
 	enum pg_rc rc;
 
-	/* One statement, so one transaction and one round trip: the folder
-	 * row (UID, MODSEQ, and its lock to the commit), the blob, the
-	 * message, the NOTIFY. No folder: no row from mb, nothing else. */
+	/* no folder: no row from mb, so nothing else happens */
 	rc = pg_query(&res, error_r,
 	    "WITH mb AS (UPDATE mailboxes SET uidnext = uidnext + 1, "
 	    "  highestmodseq = highestmodseq + 1 WHERE user_id = $1 AND "
@@ -77,9 +78,9 @@ pg_ms_append(int64_t user_id, const char *name, const char *data,
 	    " n AS (SELECT pg_notify('tem_mailbox', mb.id || ' ' || "
 	    "  mb.highestmodseq) FROM mb)"
 	    "SELECT mb.uidvalidity, m.uid FROM mb, m, n", 7,
-	    pg_ms_i(&u, user_id), name, pg_ms_i(&sz, (int64_t)len), hex,
-	    pg_ms_i(&fl, flags & MBOX_F_STORABLE),
-	    pg_ms_i(&dt, (int64_t)internaldate), kw);
+	    pg_ms_i(&u, user_id), name, pg_ms_i(&sz, (int64_t)it->len), hex,
+	    pg_ms_i(&fl, it->flags & MBOX_F_STORABLE),
+	    pg_ms_i(&dt, (int64_t)it->internaldate), kw);
 	free(hex);
 	free(kw);
 	if (rc != PG_OK)
@@ -93,6 +94,54 @@ pg_ms_append(int64_t user_id, const char *name, const char *data,
 	*uid_r = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
 	PQclear(res);
 	return PG_OK;
+}
+
+int
+pg_ms_append(int64_t user_id, const char *name, const char *data,
+    size_t len, unsigned flags, const char *const *keywords,
+    time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
+    char **error_r)
+{
+	struct pg_ms_append_item it = { data, len, flags, keywords,
+	    internaldate };
+
+	return append_one(user_id, name, &it, uidvalidity_r, uid_r, error_r);
+}
+
+struct append_op {
+	int64_t				 user_id;
+	const char			*name;
+	const struct pg_ms_append_item	*items;
+	size_t				 n;
+	uint32_t			 uidvalidity, *uids;
+};
+
+static enum pg_rc
+append_body(void *arg, char **error_r)
+{
+	struct append_op *o = arg;
+	int rc = PG_OK;
+
+	for (size_t i = 0; rc == PG_OK && i < o->n; i++)
+		rc = append_one(o->user_id, o->name, &o->items[i],
+		    &o->uidvalidity, &o->uids[i], error_r);
+	return rc;
+}
+
+int
+pg_ms_append_many(int64_t user_id, const char *name,
+    const struct pg_ms_append_item *items, size_t n,
+    uint32_t *uidvalidity_r, uint32_t *uids_r, char **error_r)
+{
+	struct append_op o = { user_id, name, items, n, 0, uids_r };
+	int rc;
+
+	if (n > PG_MS_APPEND_MAX)
+		return pg_ms_fail(error_r, PG_MS_LIMIT, "too many messages "
+		    "(at most %d)", PG_MS_APPEND_MAX);
+	if ((rc = pg_tx(append_body, &o, error_r)) == PG_OK)
+		*uidvalidity_r = o.uidvalidity;
+	return rc;
 }
 
 /* ---- the folder row ------------------------------------------------- */

@@ -266,6 +266,40 @@ test_append_read(void)
 	pg_ms_state_free(&st);
 }
 
+static void
+test_multiappend_status(void)
+{
+	const char *kw[] = { "$Label1", NULL };
+	struct pg_ms_append_item it[3] = {
+		{ "one\r\n", 5, MBOX_F_SEEN, NULL, 0 },
+		{ "two!\r\n", 6, MBOX_F_DELETED, kw, 0 },
+		{ "three\r\n", 7, 0, NULL, 0 },
+	};
+	struct pg_ms_status st;
+	char *err = NULL;
+	uint32_t uv = 0, uids[3] = { 0 };
+
+	TEST_ASSERT(ok(pg_ms_create(user, "Multi", 0, NULL, &err), &err));
+	TEST_ASSERT(append_text("Multi", "first\r\n") == 1);
+	TEST_ASSERT(ok(pg_ms_append_many(user, "Multi", it, 3, &uv, uids,
+	    &err), &err));
+	TEST_ASSERT(uids[0] == 2 && uids[1] == 3 && uids[2] == 4);
+	TEST_ASSERT(fails(pg_ms_append_many(user, "Nope", it, 3, &uv, uids,
+	    &err), &err, PG_MS_NONEXISTENT));
+	TEST_ASSERT(ok(pg_ms_status(user, "Multi", &st, &err), &err));
+	TEST_ASSERT(st.uidvalidity == uv && st.uidnext == 5);
+	TEST_ASSERT(st.highestmodseq == 5 && st.messages == 4);
+	TEST_ASSERT(st.unseen == 3 && st.deleted == 1);
+	TEST_ASSERT(st.size == 7 + 5 + 6 + 7 && st.deleted_size == 6);
+	TEST_ASSERT(fails(pg_ms_status(user, "Nope", &st, &err), &err,
+	    PG_MS_NONEXISTENT));
+	TEST_ASSERT(ok(pg_ms_create(user, "Empty", 0, NULL, &err), &err));
+	TEST_ASSERT(ok(pg_ms_status(user, "Empty", &st, &err), &err));
+	TEST_ASSERT(st.messages == 0 && st.size == 0 && st.uidnext == 1);
+	TEST_ASSERT(ok(pg_ms_delete(user, "Empty", &err), &err));
+	TEST_ASSERT(ok(pg_ms_delete(user, "Multi", &err), &err));
+}
+
 struct appender {
 	int		 count;
 	const char	*folder;
@@ -968,6 +1002,7 @@ main(int argc, char **argv)
 		TEST_RUN(test_folders);
 		TEST_RUN(test_rename_inbox);
 		TEST_RUN(test_append_read);
+		TEST_RUN(test_multiappend_status);
 		TEST_RUN(test_concurrent_append);
 		TEST_RUN(test_store_condstore);
 		TEST_RUN(test_expunge_vanished);
