@@ -566,17 +566,24 @@ read_body(void *arg, char **error_r)
 	return rc;
 }
 
+static int
+read_state(struct read_op *o, char **error_r)
+{
+	int rc;
+
+	memset(o->st, 0, sizeof(*o->st));
+	if ((rc = pg_tx(read_body, o, error_r)) != PG_OK)
+		pg_ms_state_free(o->st);
+	return rc;
+}
+
 int
 pg_ms_select(int64_t user_id, const char *name, struct pg_ms_state *st,
     char **error_r)
 {
 	struct read_op o = { .user_id = user_id, .name = name, .st = st };
-	int rc;
 
-	memset(st, 0, sizeof(*st));
-	if ((rc = pg_tx(read_body, &o, error_r)) != PG_OK)
-		pg_ms_state_free(st);
-	return rc;
+	return read_state(&o, error_r);
 }
 
 int
@@ -585,12 +592,8 @@ pg_ms_changes(int64_t mailbox_id, uint64_t modseq, struct pg_ms_state *st,
 {
 	struct read_op o = { .mailbox_id = mailbox_id, .since = modseq,
 	    .changes = true, .st = st };
-	int rc;
 
-	memset(st, 0, sizeof(*st));
-	if ((rc = pg_tx(read_body, &o, error_r)) != PG_OK)
-		pg_ms_state_free(st);
-	return rc;
+	return read_state(&o, error_r);
 }
 
 int

@@ -6,18 +6,8 @@
  * (tests/run.sh leaves src/pg/test-pg-* out of its unit pass). Without
  * TEM_TEST_PG_DSN it fails (one failure), it never skips.
  *
- * Modes (argv[1]):
- *   (none)          the unit tests
- *   append-restart  two threads append to one folder and keep going
- *                   while the driver restarts the database: prints
- *                   "ready" after the first acknowledged appends, then
- *                   runs until each thread saw the database go (only
- *                   PG_UNAVAILABLE allowed) and come back (20 appends
- *                   acknowledged after), checks every acknowledged
- *                   message is there byte for byte, prints "survived".
- *   bench           appends per second (1 and 4 threads), a 10,000-
- *                   message SELECT state read, EXPLAIN ANALYZE of the
- *                   hot queries (measurements only, nothing asserted).
+ * test-pg-mailload.c has the runs that are not unit tests: appends
+ * across a database restart, and the measurements.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -29,74 +19,14 @@
 #include "pg/pg_listen.h"
 #include "pg/pg_mailstore.h"
 #include "pg/test-pg.h"
+#include "pg/test-pg-mailstore.h"
 #include "store/mailbox.h"
 #include "util/clock.h"
 #include "util/loop.h"
 #include "util/test.h"
 #include "util/xmalloc.h"
 
-static int64_t user;		/* ms@a.test */
-
-/* ---- helpers ------------------------------------------------------ */
-
-/* sql's one value as a number (-1 on failure). */
-static long long
-qn(const char *sql)
-{
-	char *v = NULL, *err = NULL;
-	long long n = -1;
-
-	if (pg_query_value(&v, &err, sql, 0) == PG_OK && v != NULL)
-		n = strtoll(v, NULL, 10);
-	else
-		fprintf(stderr, "  (%s: %s)\n", sql, err ? err : "no row");
-	free(v);
-	free(err);
-	return n;
-}
-
-/* The call returned 0; else its error is shown. */
-static bool
-ok(int rc, char **err)
-{
-	if (rc != PG_OK)
-		fprintf(stderr, "  rc %d: %s\n", rc, *err ? *err : "");
-	XFREE(err);
-	return rc == PG_OK;
-}
-
-/* The call failed with want. */
-static bool
-fails(int rc, char **err, int want)
-{
-	if (rc != want)
-		fprintf(stderr, "  rc %d, want %d: %s\n", rc, want,
-		    *err ? *err : "");
-	XFREE(err);
-	return rc == want;
-}
-
-static int64_t
-folder_id(const char *name)
-{
-	char sql[256];
-
-	snprintf(sql, sizeof(sql), "SELECT id FROM mailboxes WHERE user_id = "
-	    "%lld AND name = '%s'", (long long)user, name);
-	return qn(sql);
-}
-
-static uint32_t
-append_text(const char *folder, const char *text)
-{
-	uint32_t uv, uid = 0;
-	char *err = NULL;
-
-	if (!ok(pg_ms_append(user, folder, text, strlen(text), 0, NULL, 0,
-	    &uv, &uid, &err), &err))
-		return 0;
-	return uid;
-}
+/* ---- folders ------------------------------------------------------ */
 
 static const struct pg_ms_folder *
 find(const struct pg_ms_folder *l, size_t n, const char *name)
@@ -106,8 +36,6 @@ find(const struct pg_ms_folder *l, size_t n, const char *name)
 			return &l[i];
 	return NULL;
 }
-
-/* ---- folders ------------------------------------------------------ */
 
 static void
 test_user(void)
@@ -298,62 +226,6 @@ test_multiappend_status(void)
 	TEST_ASSERT(st.messages == 0 && st.size == 0 && st.uidnext == 1);
 	TEST_ASSERT(ok(pg_ms_delete(user, "Empty", &err), &err));
 	TEST_ASSERT(ok(pg_ms_delete(user, "Multi", &err), &err));
-}
-
-struct appender {
-	int		 count;
-	const char	*folder;
-	uint32_t	*uids;
-	int		 failed;
-	double		 secs;
-};
-
-static void *
-append_thread(void *arg)
-{
-	struct appender *a = arg;
-	char body[4096];
-	uint64_t t0 = clock_mono_ms();
-
-	memset(body, 'x', sizeof(body));
-	for (size_t i = 0; i < sizeof(body) / 80; i++)
-		memcpy(body + i * 80 + 78, "\r\n", 2);
-	a->uids = xcalloc((size_t)a->count, sizeof(*a->uids));
-	for (int i = 0; i < a->count; i++) {
-		char *err = NULL;
-		uint32_t uv;
-
-		if (pg_ms_append(user, a->folder, body, sizeof(body), 0, NULL,
-		    0, &uv, &a->uids[i], &err) != PG_OK) {
-			fprintf(stderr, "  append: %s\n", err);
-			a->failed++;
-		}
-		free(err);
-	}
-	a->secs = (double)(clock_mono_ms() - t0) / 1000;
-	pg_conn_close();
-	return NULL;
-}
-
-/* threads x count appends, thread i to folders[i] (one for all when
- * folders[1] is NULL), each thread its connection. */
-static int
-appenders(const char *const *folders, int threads, int count,
-    struct appender *a)
-{
-	pthread_t t[8];
-	int failed = 0;
-
-	for (int i = 0; i < threads; i++) {
-		a[i] = (struct appender){ .count = count,
-		    .folder = folders[1] != NULL ? folders[i] : folders[0] };
-		pthread_create(&t[i], NULL, append_thread, &a[i]);
-	}
-	for (int i = 0; i < threads; i++) {
-		pthread_join(t[i], NULL);
-		failed += a[i].failed;
-	}
-	return failed;
 }
 
 static void
@@ -703,283 +575,8 @@ test_notify(void)
 	drain();
 }
 
-/* ---- the restart half (driven by test_pg_mailstore.py) ------------ */
-
-#define RESTART_THREADS	2
-#define RESTART_AFTER	20	/* appends acknowledged after the return */
-
-struct restarter {
-	int		 id;
-	uint32_t	*uids;
-	char		**bodies;
-	size_t		 n, cap;
-	int		 unavailable, other, after;
-	volatile int	*stop;
-};
-
-static void *
-restart_thread(void *arg)
-{
-	struct restarter *r = arg;
-	uint64_t end = clock_mono_ms() + 60000;
-
-	for (int i = 0; !*r->stop && clock_mono_ms() < end &&
-	    !(r->unavailable > 0 && r->after >= RESTART_AFTER); i++) {
-		char *body = xasprintf("Subject: t%d-%d\r\n\r\nbody\r\n",
-		    r->id, i), *err = NULL;
-		uint32_t uv, uid;
-		int rc = pg_ms_append(user, "Restart", body, strlen(body), 0,
-		    NULL, 0, &uv, &uid, &err);
-
-		if (rc == PG_OK) {
-			if (r->n == r->cap) {
-				r->cap = r->cap ? 2 * r->cap : 64;
-				r->uids = xrealloc(r->uids, r->cap *
-				    sizeof(*r->uids));
-				r->bodies = xrealloc(r->bodies, r->cap *
-				    sizeof(*r->bodies));
-			}
-			r->uids[r->n] = uid;
-			r->bodies[r->n++] = body;
-			body = NULL;
-			if (r->unavailable > 0)
-				r->after++;
-		} else if (rc == PG_UNAVAILABLE) {
-			r->unavailable++;
-			usleep(20000);	/* pg_conn backs off anyway */
-		} else {
-			fprintf(stderr, "append %d: %s\n", rc, err);
-			r->other++;
-		}
-		free(err);
-		free(body);
-	}
-	pg_conn_close();
-	return NULL;
-}
-
-static int
-append_restart(void)
-{
-	struct restarter r[RESTART_THREADS];
-	pthread_t t[RESTART_THREADS];
-	volatile int stop = 0;
-	struct pg_ms_state st;
-	char *err = NULL;
-	int bad = 0, unavailable = 0, other = 0;
-	size_t acked = 0;
-	bool ready = false;
-
-	/* a user of its own, whatever ran before */
-	if (q("INSERT INTO domains VALUES ('r.test') ON CONFLICT DO NOTHING") !=
-	    PG_OK || q("INSERT INTO users(address, domain, hash) VALUES "
-	    "('restart@r.test', 'r.test', 'x') ON CONFLICT DO NOTHING") !=
-	    PG_OK || pg_ms_user_id("restart@r.test", &user, &err) != PG_OK ||
-	    pg_ms_create(user, "Restart", 0, NULL, &err) != PG_OK) {
-		fprintf(stderr, "setup: %s\n", err);
-		free(err);
-		return 1;
-	}
-	for (int i = 0; i < RESTART_THREADS; i++) {
-		r[i] = (struct restarter){ .id = i, .stop = &stop };
-		pthread_create(&t[i], NULL, restart_thread, &r[i]);
-	}
-	for (int w = 0; w < 1000 && !ready; w++) {	/* 10 s */
-		ready = r[0].n >= 5 && r[1].n >= 5;
-		usleep(10000);
-	}
-	if (!ready)
-		stop = 1;
-	printf("%s\n", ready ? "ready" : "not ready");
-	fflush(stdout);
-	for (int i = 0; i < RESTART_THREADS; i++) {
-		pthread_join(t[i], NULL);
-		unavailable += r[i].unavailable;
-		other += r[i].other;
-		acked += r[i].n;
-		if (r[i].unavailable == 0 || r[i].after < RESTART_AFTER)
-			bad++;
-	}
-	/* every acknowledged message is there, byte for byte */
-	if (pg_ms_select(user, "Restart", &st, &err) != PG_OK) {
-		fprintf(stderr, "select: %s\n", err);
-		XFREE(&err);
-		bad++;
-	}
-	for (int i = 0; i < RESTART_THREADS; i++) {
-		for (size_t j = 0; j < r[i].n; j++) {
-			char *data = NULL;
-			size_t len = 0;
-
-			if (pg_ms_read(st.mailbox_id, r[i].uids[j], 0, 0,
-			    &data, &len, &err) != PG_OK || len !=
-			    strlen(r[i].bodies[j]) || memcmp(data,
-			    r[i].bodies[j], len) != 0) {
-				fprintf(stderr, "lost uid %u: %s\n",
-				    r[i].uids[j], err ? err : "differs");
-				bad++;
-			}
-			XFREE(&err);
-			free(data);
-			free(r[i].bodies[j]);
-		}
-		free(r[i].bodies);
-		free(r[i].uids);
-	}
-	printf("%s (acked %zu, in folder %zu, unavailable %d, other %d)\n",
-	    bad == 0 && other == 0 ? "survived" : "FAILED", acked, st.n,
-	    unavailable, other);
-	pg_ms_state_free(&st);
-	return bad == 0 && other == 0 ? 0 : 1;
-}
-
-/* ---- bench (measurements, nothing asserted) ------------------------ */
-
-static void
-explain(const char *sql)
-{
-	PGresult *res = NULL;
-	char *err = NULL;
-
-	if (pg_query(&res, &err, sql, 0) != PG_OK) {
-		printf("  %s\n", err);
-		free(err);
-		return;
-	}
-	for (int i = 0; i < PQntuples(res); i++)
-		printf("    %s\n", PQgetvalue(res, i, 0));
-	PQclear(res);
-}
-
-static void
-bench_appends(const char *const *folders, int threads, int count)
-{
-	struct appender a[8];
-	char *err = NULL;
-	uint64_t t0;
-	double secs;
-	int failed;
-
-	for (int i = 0; i < threads && folders[i] != NULL; i++) {
-		pg_ms_create(user, folders[i], 0, NULL, &err);
-		XFREE(&err);
-	}
-	t0 = clock_mono_ms();
-	failed = appenders(folders, threads, count, a);
-	secs = (double)(clock_mono_ms() - t0) / 1000;
-	for (int i = 0; i < threads; i++)
-		free(a[i].uids);
-	printf("append 4 KiB, %d thread(s) x %d into %s: %.2f s, %.0f "
-	    "appends/s (%d failed)\n", threads, count, folders[1] != NULL ?
-	    "a folder each" : "one folder", secs, threads * count / secs,
-	    failed);
-}
-
-static int
-bench(void)
-{
-	char *err = NULL, sql[1024];
-	struct pg_ms_state st;
-	long long id;
-	uint64_t best = UINT64_MAX, t0;
-
-	if (q("INSERT INTO domains VALUES ('b.test') ON CONFLICT DO NOTHING") !=
-	    PG_OK || q("INSERT INTO users(address, domain, hash) VALUES "
-	    "('bench@b.test', 'b.test', 'x') ON CONFLICT DO NOTHING") !=
-	    PG_OK || pg_ms_user_id("bench@b.test", &user, &err) != PG_OK ||
-	    pg_ms_user_init(user, &err) != PG_OK) {
-		fprintf(stderr, "setup: %s\n", err);
-		free(err);
-		return 1;
-	}
-	bench_appends((const char *[]){ "One", NULL }, 1, 1000);
-	bench_appends((const char *[]){ "Four", NULL }, 4, 500);
-	bench_appends((const char *[]){ "F1", "F2", "F3", "F4" }, 4, 500);
-	/* a 10,000-message folder, filled in SQL (one shared blob) */
-	pg_ms_create(user, "Big", 0, NULL, &err);
-	XFREE(&err);
-	id = folder_id("Big");
-	snprintf(sql, sizeof(sql), "WITH b AS (INSERT INTO blobs(size, refs, "
-	    "data) VALUES (3, 10000, decode('780d0a', 'hex')) RETURNING id) "
-	    "INSERT INTO messages(mailbox_id, uid, modseq, blob_id, size, "
-	    "internaldate, flags, keywords) SELECT %lld, g, g + 1, b.id, 3, "
-	    "now(), g %% 32, CASE WHEN g %% 7 = 0 THEN '{$Label1}'::text[] "
-	    "ELSE '{}' END FROM b, generate_series(1, 10000) g", id);
-	if (q(sql) != PG_OK)
-		return 1;
-	snprintf(sql, sizeof(sql), "UPDATE mailboxes SET uidnext = 10001, "
-	    "highestmodseq = 10001 WHERE id = %lld", id);
-	if (q(sql) != PG_OK)
-		return 1;
-	/* tables of some size, so the plans are those of a used system:
-	 * 3,000 more folders, 2,000 expunged UIDs of Big */
-	snprintf(sql, sizeof(sql), "INSERT INTO mailboxes(user_id, name, "
-	    "uidvalidity) SELECT %lld, 'f' || g, g FROM generate_series(1, "
-	    "3000) g", (long long)user);
-	if (q(sql) != PG_OK)
-		return 1;
-	snprintf(sql, sizeof(sql), "INSERT INTO expunged SELECT %lld, "
-	    "20000 + g, g * 5 FROM generate_series(1, 2000) g", id);
-	if (q(sql) != PG_OK || q("ANALYZE") != PG_OK)
-		return 1;
-	for (int i = 0; i < 5; i++) {
-		t0 = clock_mono_ms();
-		if (pg_ms_select(user, "Big", &st, &err) != PG_OK) {
-			fprintf(stderr, "select: %s\n", err);
-			free(err);
-			return 1;
-		}
-		if (clock_mono_ms() - t0 < best)
-			best = clock_mono_ms() - t0;
-		if (i == 4)
-			printf("SELECT state of %zu messages: best of 5 "
-			    "%llu ms\n", st.n, (unsigned long long)best);
-		pg_ms_state_free(&st);
-	}
-	t0 = clock_mono_ms();
-	for (int i = 0; i < 100; i++) {
-		if (pg_ms_changes(id, 9990, &st, &err) != PG_OK) {
-			fprintf(stderr, "changes: %s\n", err);
-			free(err);
-			return 1;
-		}
-		pg_ms_state_free(&st);
-	}
-	printf("CHANGEDSINCE/VANISHED read (10 changed of 10,000): %.2f ms "
-	    "each\n", (double)(clock_mono_ms() - t0) / 100);
-	printf("\nthe SELECT list:\n");
-	snprintf(sql, sizeof(sql), "EXPLAIN ANALYZE SELECT uid, modseq, flags, "
-	    "array_to_string(keywords, ' '), size, extract(epoch FROM "
-	    "internaldate)::bigint FROM messages WHERE mailbox_id = %lld "
-	    "ORDER BY uid", id);
-	explain(sql);
-	printf("CHANGEDSINCE:\n");
-	snprintf(sql, sizeof(sql), "EXPLAIN ANALYZE SELECT uid FROM messages "
-	    "WHERE mailbox_id = %lld AND modseq > 9990 ORDER BY uid", id);
-	explain(sql);
-	printf("VANISHED:\n");
-	snprintf(sql, sizeof(sql), "EXPLAIN ANALYZE SELECT coalesce(array_agg("
-	    "uid ORDER BY uid), '{}') FROM expunged WHERE mailbox_id = %lld "
-	    "AND modseq > 9990", id);
-	explain(sql);
-	printf("the folder row of APPEND (EXPLAIN only):\n");
-	snprintf(sql, sizeof(sql), "EXPLAIN UPDATE mailboxes SET uidnext = "
-	    "uidnext + 1 WHERE user_id = %lld AND name = 'Big'",
-	    (long long)user);
-	explain(sql);
-	printf("STORE's rows:\n");
-	snprintf(sql, sizeof(sql), "EXPLAIN ANALYZE SELECT uid FROM messages "
-	    "WHERE mailbox_id = %lld AND uid = ANY('{5,500,5000}'::bigint[])",
-	    id);
-	explain(sql);
-	printf("the foreign key check when a blob is deleted:\n");
-	explain("EXPLAIN ANALYZE SELECT count(*) FROM messages WHERE blob_id = "
-	    "1");
-	return 0;
-}
-
 int
-main(int argc, char **argv)
+main(void)
 {
 	int rc;
 
@@ -993,11 +590,7 @@ main(int argc, char **argv)
 	loop_global_init();
 	loop = loop_new();
 	pg_conn_setup(dsn);
-	if (argc > 1 && strcmp(argv[1], "append-restart") == 0) {
-		rc = append_restart();
-	} else if (argc > 1 && strcmp(argv[1], "bench") == 0) {
-		rc = bench();
-	} else {
+	{
 		TEST_RUN(test_user);
 		TEST_RUN(test_folders);
 		TEST_RUN(test_rename_inbox);

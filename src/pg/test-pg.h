@@ -19,7 +19,7 @@ static const char *dsn;		/* TEM_TEST_PG_DSN */
 static struct loop *loop;	/* where pg_listen posts */
 
 /* Runs sql; a failure is shown. */
-static enum pg_rc
+static inline enum pg_rc
 q(const char *sql)
 {
 	char *err = NULL;
@@ -31,7 +31,7 @@ q(const char *sql)
 	return rc;
 }
 
-static void
+static inline void
 deadline(void *arg)
 {
 	*(int *)arg = 1;
@@ -40,7 +40,7 @@ deadline(void *arg)
 
 /* Runs the loop until a callback brings *count to want, or ms pass.
  * True when it got there. */
-static bool
+static inline bool
 run_until(const int *count, int want, unsigned ms)
 {
 	int expired = 0;
@@ -54,7 +54,7 @@ run_until(const int *count, int want, unsigned ms)
 }
 
 /* Lets the loop run what is still posted to it. */
-static void
+static inline void
 drain(void)
 {
 	int never = 0;
@@ -68,7 +68,7 @@ struct heard {
 	char	payload[64];
 };
 
-static void
+static inline void
 on_notify(void *arg, const char *channel, const char *payload)
 {
 	struct heard *h = arg;
@@ -79,7 +79,7 @@ on_notify(void *arg, const char *channel, const char *payload)
 	loop_break(loop);
 }
 
-static void
+static inline void
 on_resync(void *arg, const char *channel)
 {
 	struct heard *h = arg;

@@ -7,8 +7,9 @@ against a real PostgreSQL 15 (tests/lib/pgserver.py):
   with UNCHANGEDSINCE, CONDSTORE and QRESYNC reads, expunge, copy/move
   sharing blobs, NOTIFY per change;
 - appends going on while the database restarts (`pg_ctl restart -m
-  fast`): only "unavailable" while it is away, every acknowledged message
-  kept, the same process appending again afterwards.
+  fast`; build/asan/tests/pg/test-pg-mailload): only "unavailable" while
+  it is away, every acknowledged message kept, the same process
+  appending again afterwards.
 """
 
 import os
@@ -45,7 +46,7 @@ def test_unit(dsn):
 
 
 def test_appends_survive_restart(pg, dsn):
-    rc, out, err = pg_unit_across_restart(pg, "test-pg-mailstore", dsn,
+    rc, out, err = pg_unit_across_restart(pg, "test-pg-mailload", dsn,
                                           "append-restart")
     assert rc == 0, out + err
     assert out.startswith("survived"), out + err
@@ -74,7 +75,7 @@ if __name__ == "__main__":
                     "postgresql\npostgresql_dsn = %s\n" % (d, server.dsn))
         subprocess.run([tem_bin(), "-c", c, "db", "init"], check=True,
                        capture_output=True)
-        r = pg_unit_run("test-pg-mailstore", server.dsn,
+        r = pg_unit_run("test-pg-mailload", server.dsn,
                         *(sys.argv[1:] or ["bench"]), timeout=900)
         sys.stdout.write(r.stdout + r.stderr)
         sys.exit(r.returncode)
