@@ -633,6 +633,25 @@ pg_ms_status(int64_t user_id, const char *name, struct pg_ms_status *st,
 	return PG_OK;
 }
 
+int
+pg_ms_usage(int64_t user_id, uint64_t *bytes_r, uint64_t *messages_r,
+    char **error_r)
+{
+	struct pg_ms_num u;
+	PGresult *res = NULL;
+	enum pg_rc rc;
+
+	rc = pg_query(&res, error_r, "SELECT coalesce(sum(m.size), 0), "
+	    "count(*) FROM mailboxes b JOIN messages m ON m.mailbox_id = b.id "
+	    "WHERE b.user_id = $1", 1, pg_ms_i(&u, user_id));
+	if (rc != PG_OK)
+		return rc;
+	*bytes_r = (uint64_t)val(res, 0, 0);
+	*messages_r = (uint64_t)val(res, 0, 1);
+	PQclear(res);
+	return PG_OK;
+}
+
 void
 pg_ms_state_free(struct pg_ms_state *st)
 {

@@ -143,6 +143,11 @@ struct pg_ms_status {
 int pg_ms_status(int64_t user_id, const char *name, struct pg_ms_status *st,
     char **error_r);
 
+/* Quota use: the sizes and count of all the user's messages (a copy
+ * counts again, as in the embedded store). */
+int pg_ms_usage(int64_t user_id, uint64_t *bytes_r, uint64_t *messages_r,
+    char **error_r);
+
 /* The folder (user, name) with all its messages, read in one snapshot
  * (REPEATABLE READ): the list is exactly the folder at highestmodseq. */
 int pg_ms_select(int64_t user_id, const char *name, struct pg_ms_state *st,

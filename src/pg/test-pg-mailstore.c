@@ -206,6 +206,7 @@ test_multiappend_status(void)
 	struct pg_ms_status st;
 	char *err = NULL;
 	uint32_t uv = 0, uids[3] = { 0 };
+	uint64_t bytes = 0, msgs = 0;
 
 	TEST_ASSERT(ok(pg_ms_create(user, "Multi", 0, NULL, &err), &err));
 	TEST_ASSERT(append_text("Multi", "first\r\n") == 1);
@@ -219,6 +220,11 @@ test_multiappend_status(void)
 	TEST_ASSERT(st.highestmodseq == 5 && st.messages == 4);
 	TEST_ASSERT(st.unseen == 3 && st.deleted == 1);
 	TEST_ASSERT(st.size == 7 + 5 + 6 + 7 && st.deleted_size == 6);
+	/* Drafts holds test_append_read's message */
+	TEST_ASSERT(ok(pg_ms_usage(user, &bytes, &msgs, &err), &err));
+	TEST_ASSERT(msgs == 5 && bytes == st.size + (uint64_t)qn("SELECT "
+	    "size FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id "
+	    "WHERE b.name = 'Drafts'"));
 	TEST_ASSERT(fails(pg_ms_status(user, "Nope", &st, &err), &err,
 	    PG_MS_NONEXISTENT));
 	TEST_ASSERT(ok(pg_ms_create(user, "Empty", 0, NULL, &err), &err));
