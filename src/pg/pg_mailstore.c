@@ -166,6 +166,8 @@ static const struct {
 	{ "Archive", MBOX_ARCHIVE },
 };
 #define N_SPECIALS	(sizeof(specials) / sizeof(specials[0]))
+/* The same names as an SQL array. */
+#define SPECIAL_NAMES	"'{INBOX,Drafts,Sent,Trash,Junk,Archive}'"
 
 struct user_init {
 	int64_t	user_id;
@@ -208,8 +210,8 @@ pg_ms_user_init(int64_t user_id, char **error_r)
 
 	/* the common case (every login): all there, one read */
 	rc = pg_query_value(&v, error_r, "SELECT count(*) FROM mailboxes "
-	    "WHERE user_id = $1 AND name = ANY('{INBOX,Drafts,Sent,Trash,"
-	    "Junk,Archive}')", 1, pg_ms_i(&u, user_id));
+	    "WHERE user_id = $1 AND name = ANY(" SPECIAL_NAMES ")", 1,
+	    pg_ms_i(&u, user_id));
 	if (rc != PG_OK)
 		return rc;
 	if (v != NULL && strtoul(v, NULL, 10) == N_SPECIALS) {

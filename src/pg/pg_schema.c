@@ -92,7 +92,7 @@ static const char v1[] =
     "  user_id bigint PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
     "  last bigint NOT NULL);"
     /* Subscriptions are names, not folders: one may subscribe to a
-       name that does not exist, and DELETE keeps it (RFC 9051 6.3.9). */
+       name that does not exist, and DELETE keeps it (RFC 9051 6.3.7). */
     "CREATE TABLE subscriptions ("
     "  user_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
     "  name text NOT NULL,"
