@@ -11,17 +11,20 @@
  *                   acknowledged after), checks every acknowledged
  *                   message is there byte for byte, prints "survived".
  *   bench           appends per second (1 thread, 4 into one folder, 4
- *                   into a folder each), a 10,000-message SELECT state
- *                   read, EXPLAIN ANALYZE of the hot queries
- *                   (measurements only, nothing asserted).
+ *                   into a folder each), append to NOTIFY at a listener,
+ *                   a 10,000-message SELECT state read, EXPLAIN ANALYZE
+ *                   of the hot queries (measurements only, nothing
+ *                   asserted).
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pg/pg_conn.h"
+#include "pg/pg_listen.h"
 #include "pg/pg_mailstore.h"
 #include "pg/test-pg.h"
 #include "pg/test-pg-mailstore.h"
@@ -200,6 +203,53 @@ bench_appends(const char *const *folders, int threads, int count)
 	    failed);
 }
 
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* From an append's return to its NOTIFY on a listener's loop: what a
+ * session on another node waits at most, less its own re-read. */
+static void
+bench_notify(void)
+{
+	struct heard h = { 0 };
+	struct pg_listen *l;
+	char *err = NULL;
+	uint64_t t0, sum = 0, worst = 0;
+	int n = 0;
+
+	if ((l = pg_listen_start(dsn, &err)) == NULL ||
+	    pg_listen_add(l, "tem_mailbox", loop, on_notify, on_resync, &h,
+	    &err) < 0 || !run_until(&h.resynced, 1, 10000)) {
+		fprintf(stderr, "listen: %s\n", err ? err : "no resync");
+		free(err);
+		pg_listen_free(&l);
+		return;
+	}
+	for (int i = 0; i < 200; i++) {
+		int want = h.notified + 1;
+
+		t0 = now_us();
+		if (append_text("One", "n\r\n") == 0 ||
+		    !run_until(&h.notified, want, 5000))
+			break;
+		t0 = now_us() - t0;
+		sum += t0;
+		worst = t0 > worst ? t0 : worst;
+		n++;
+	}
+	printf("append until its NOTIFY reached a listener, %d appends: "
+	    "mean %.2f ms, worst %.2f ms\n", n,
+	    n ? (double)sum / n / 1000 : 0.0, (double)worst / 1000);
+	pg_listen_free(&l);
+	drain();
+}
+
 static int
 bench(void)
 {
@@ -220,6 +270,7 @@ bench(void)
 	bench_appends((const char *[]){ "One", NULL }, 1, 1000);
 	bench_appends((const char *[]){ "Four", NULL }, 4, 500);
 	bench_appends((const char *[]){ "F1", "F2", "F3", "F4" }, 4, 500);
+	bench_notify();
 	/* a 10,000-message folder, filled in SQL (one shared blob) */
 	pg_ms_create(user, "Big", 0, NULL, &err);
 	XFREE(&err);
@@ -314,11 +365,14 @@ main(int argc, char **argv)
 		    "append-restart|bench\n");
 		return 2;
 	}
+	loop_global_init();
+	loop = loop_new();
 	pg_conn_setup(dsn);
 	if (strcmp(argv[1], "append-restart") == 0)
 		rc = append_restart();
 	else if (strcmp(argv[1], "bench") == 0)
 		rc = bench();
 	pg_conn_cleanup();
+	loop_free(&loop);
 	return rc;
 }
