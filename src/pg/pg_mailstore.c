@@ -109,25 +109,6 @@ pg_ms_notify(int64_t mailbox_id, uint64_t modseq, char **error_r)
 	    1, payload);
 }
 
-enum pg_rc
-pg_ms_blobs_unref(const char *blob_ids, char **error_r)
-{
-	enum pg_rc rc;
-
-	if (strcmp(blob_ids, "{}") == 0)
-		return PG_OK;
-	/* the UPDATE's row locks hold to the commit, so the DELETE sees
-	 * every count final: a blob is freed exactly when its last
-	 * reference goes, whatever else runs */
-	rc = pg_query(NULL, error_r, "UPDATE blobs b SET refs = b.refs - g.n "
-	    "FROM (SELECT id, count(*) AS n FROM unnest($1::bigint[]) id "
-	    "GROUP BY id) g WHERE b.id = g.id", 1, blob_ids);
-	if (rc == PG_OK)
-		rc = pg_query(NULL, error_r, "DELETE FROM blobs WHERE "
-		    "id = ANY($1::bigint[]) AND refs <= 0", 1, blob_ids);
-	return rc;
-}
-
 /* The first value of res as a number (0 when none). */
 static int64_t
 val(PGresult *res, int row, int col)
@@ -305,28 +286,20 @@ delete_body(void *arg, char **error_r)
 {
 	struct folder_op *o = arg;
 	struct pg_ms_num u;
-	char *id = NULL, *blobs = NULL;
+	char *id = NULL;
 	enum pg_rc rc;
 
-	rc = pg_query_value(&id, error_r, "SELECT id FROM mailboxes WHERE "
-	    "user_id = $1 AND name = $2 FOR UPDATE", 2,
+	/* messages, expunged, acl: ON DELETE CASCADE; the blobs: the
+	 * messages_unref trigger */
+	rc = pg_query_value(&id, error_r, "DELETE FROM mailboxes WHERE "
+	    "user_id = $1 AND name = $2 RETURNING id", 2,
 	    pg_ms_i(&u, o->user_id), o->name);
 	if (rc != PG_OK)
 		return rc;
 	if (id == NULL)
 		return pg_ms_fail(error_r, PG_MS_NONEXISTENT, "folder %s does "
 		    "not exist", o->name);
-	rc = pg_query_value(&blobs, error_r, "WITH gone AS (DELETE FROM "
-	    "messages WHERE mailbox_id = $1 RETURNING blob_id) SELECT "
-	    "coalesce(array_agg(blob_id), '{}') FROM gone", 1, id);
-	if (rc == PG_OK)
-		rc = pg_ms_blobs_unref(blobs, error_r);
-	if (rc == PG_OK)	/* expunged, acl: ON DELETE CASCADE */
-		rc = pg_query(NULL, error_r, "DELETE FROM mailboxes WHERE "
-		    "id = $1", 1, id);
-	if (rc == PG_OK)
-		rc = pg_ms_notify(strtoll(id, NULL, 10), 0, error_r);
-	free(blobs);
+	rc = pg_ms_notify(strtoll(id, NULL, 10), 0, error_r);
 	free(id);
 	return rc;
 }

@@ -216,9 +216,9 @@ int pg_ms_expunge(int64_t mailbox_id, const uint32_t *uids, size_t n,
 
 /*
  * COPY (move false) or MOVE the n uids of src to folder dest_name of
- * user_id, all in one transaction, sharing the blobs (a reference more
- * each; MOVE just hands them over). Flags, keywords and INTERNALDATE go
- * along. On 0: dest's UIDVALIDITY and the COPYUID sets (malloc'd, *n_r
+ * user_id, all in one transaction, sharing the blobs (no bytes copied:
+ * a reference more each, which MOVE's expunge of the source drops).
+ * Flags, keywords and INTERNALDATE go along. On 0: dest's UIDVALIDITY and the COPYUID sets (malloc'd, *n_r
  * each, ascending source UIDs); *n_r 0 when none of the uids was there.
  */
 int pg_ms_copy(int64_t src_mailbox_id, const uint32_t *uids, size_t n,

@@ -38,10 +38,6 @@ int pg_ms_fail(char **error_r, int code, const char *fmt, ...)
 enum pg_rc pg_ms_notify(int64_t mailbox_id, uint64_t modseq,
     char **error_r);
 
-/* Drops one reference per entry of blob_ids (a bigint[] text, an id
- * may repeat) and deletes the blobs left with none. */
-enum pg_rc pg_ms_blobs_unref(const char *blob_ids, char **error_r);
-
 /* In a transaction: creates folder name (pg_ms_create's body). */
 int pg_ms_create_tx(int64_t user_id, const char *name, unsigned special_use,
     int64_t *id_r, uint32_t *uidvalidity_r, char **error_r);

@@ -9,10 +9,11 @@
  * order; a deadlock left anyway (blobs shared between folders) is a
  * serialization failure that pg_tx runs again.
  *
- * Blob references: COPY adds one per new row (the source rows are
- * locked FOR SHARE first, so an EXPUNGE cannot free the blob between),
- * MOVE hands them over, EXPUNGE and DELETE drop them
- * (pg_ms_blobs_unref).
+ * Blob references: APPEND makes the blob with one, COPY and MOVE add
+ * one per new row (the source rows are locked first, so an EXPUNGE
+ * cannot free the blob between), and every deleted messages row drops
+ * its own in the messages_unref trigger (pg_schema.c), which frees a
+ * blob at zero.
  *
  * Trust: the caller's checked arguments (keywords are atoms: no
  * spaces); parameters never spliced. Blocking (pg_conn.h).
@@ -291,12 +292,11 @@ pg_ms_store(int64_t mailbox_id, const uint32_t *uids, size_t n,
 
 /* In the transaction, with the folder locked and modseq taken: removes
  * the messages of id that uids names (NULL: all) and, if
- * require_deleted, have \Deleted, into `expunged`; drops their blob
- * references unless keep_blobs (MOVE hands them over). */
+ * require_deleted, have \Deleted, into `expunged` (their blob
+ * references go in the messages_unref trigger). */
 static int
 expunge_rows(int64_t id, const char *uids, bool require_deleted,
-    uint64_t modseq, bool keep_blobs, uint32_t **expunged_r,
-    size_t *n_r, char **error_r)
+    uint64_t modseq, uint32_t **expunged_r, size_t *n_r, char **error_r)
 {
 	struct pg_ms_num a, ms;
 	PGresult *res = NULL;
@@ -308,17 +308,14 @@ expunge_rows(int64_t id, const char *uids, bool require_deleted,
 	    "RETURNING uid, blob_id), e AS (INSERT INTO expunged(mailbox_id, "
 	    "uid, modseq) SELECT $1, uid, $4 FROM gone ON CONFLICT "
 	    "(mailbox_id, uid) DO UPDATE SET modseq = EXCLUDED.modseq) "
-	    "SELECT coalesce(array_agg(uid ORDER BY uid), '{}'), "
-	    "coalesce(array_agg(blob_id), '{}') FROM gone", 4,
+	    "SELECT coalesce(array_agg(uid ORDER BY uid), '{}') FROM gone", 4,
 	    pg_ms_i(&a, id), uids, require_deleted ? "t" : "f",
 	    pg_ms_i(&ms, (int64_t)modseq));
 	if (rc != PG_OK)
 		return rc;
 	*expunged_r = pg_ms_uids_parse(PQgetvalue(res, 0, 0), n_r);
-	rc = keep_blobs ? PG_OK : pg_ms_blobs_unref(PQgetvalue(res, 0, 1),
-	    error_r);
 	PQclear(res);
-	return rc;
+	return PG_OK;
 }
 
 struct expunge_op {
@@ -341,7 +338,7 @@ expunge_body(void *arg, char **error_r)
 	if ((rc = folder_take(o->id, 0, &modseq, NULL, NULL, error_r)) !=
 	    PG_OK)
 		return rc;
-	rc = expunge_rows(o->id, o->uids, o->require_deleted, modseq, false,
+	rc = expunge_rows(o->id, o->uids, o->require_deleted, modseq,
 	    &o->expunged, &o->n, error_r);
 	if (rc == PG_OK && o->n == 0)
 		rc = PG_MS_NOTHING;
@@ -432,15 +429,15 @@ pg_ms_copy_tx(struct pg_ms_copy *c, char **error_r)
 		    "mailbox_id = $1 AND uid = ANY($2::bigint[])", 5, s.s,
 		    locked, d.s, pg_ms_i(&first, uid_first),
 		    pg_ms_i(&ms, (int64_t)modseq));
-	if (rc == PG_OK && !c->move)
+	if (rc == PG_OK)
 		rc = pg_query(NULL, error_r, "UPDATE blobs b SET refs = "
 		    "b.refs + g.n FROM (SELECT blob_id, count(*) AS n FROM "
 		    "messages WHERE mailbox_id = $1 AND uid = "
 		    "ANY($2::bigint[]) GROUP BY blob_id) g WHERE b.id = "
 		    "g.blob_id", 2, s.s, locked);
 	if (rc == PG_OK && c->move)
-		rc = expunge_rows(c->src, locked, false, src_modseq, true,
-		    &gone, &n_gone, error_r);
+		rc = expunge_rows(c->src, locked, false, src_modseq, &gone,
+		    &n_gone, error_r);
 	if (rc == PG_OK)
 		rc = pg_ms_notify(c->dst, modseq, error_r);
 	if (rc == PG_OK && c->move)

@@ -118,6 +118,24 @@ static const char v1[] =
     "  PRIMARY KEY (mailbox_id, uid));"
     "CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);"
     "CREATE INDEX messages_blob ON messages(blob_id);"
+    /* Every messages row deleted, whatever the path (EXPUNGE, MOVE's
+       source, a folder's DELETE, an account's deletion cascading, an
+       administrator's SQL), drops its blob reference here, and a blob
+       left with none goes: once per statement, over its transition
+       table. Adding references is the writer's (APPEND makes the blob
+       with one, COPY and MOVE add one per row). */
+    "CREATE FUNCTION tem_messages_unref() RETURNS trigger LANGUAGE plpgsql"
+    "  AS $$BEGIN"
+    "  UPDATE blobs b SET refs = b.refs - g.n FROM (SELECT blob_id,"
+    "    count(*) AS n FROM gone GROUP BY blob_id) g"
+    "    WHERE b.id = g.blob_id;"
+    "  DELETE FROM blobs b WHERE b.refs <= 0 AND b.id IN"
+    "    (SELECT blob_id FROM gone);"
+    "  RETURN NULL;"
+    "  END$$;"
+    "CREATE TRIGGER messages_unref AFTER DELETE ON messages"
+    "  REFERENCING OLD TABLE AS gone FOR EACH STATEMENT"
+    "  EXECUTE FUNCTION tem_messages_unref();"
     "CREATE TABLE expunged ("
     "  mailbox_id bigint NOT NULL REFERENCES mailboxes(id)"
     "    ON DELETE CASCADE,"

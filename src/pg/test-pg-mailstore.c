@@ -392,7 +392,7 @@ test_copy_move(void)
 	TEST_ASSERT(ok(pg_ms_expunge(src, u4, 1, false, NULL, NULL, &err),
 	    &err));
 	TEST_ASSERT(qn(sql) == 1);
-	/* MOVE A:2 to B: the blob handed over, A's row to `expunged` */
+	/* MOVE A:2 to B: the same blob, A's row to `expunged` */
 	TEST_ASSERT(ok(pg_ms_copy(a, (const uint32_t[]){ 2 }, 1, user, "B",
 	    true, &uv, &su, &du, &n, &err), &err));
 	TEST_ASSERT(n == 1 && su[0] == 2 && du[0] == 1);
@@ -525,6 +525,36 @@ test_lock_stress(void)
 	(void)z;
 }
 
+/* An account's deletion cascades to its folders and messages; the
+ * trigger frees the blobs only they held, and keeps a shared one. */
+static void
+test_user_delete(void)
+{
+	int64_t other = 0;
+	char *err = NULL;
+	uint32_t uv, uid, *su = NULL, *du = NULL;
+	size_t n = 0;
+	long long before = qn("SELECT count(*) FROM blobs");
+
+	TEST_ASSERT(ok(pg_ms_user_id("other@a.test", &other, &err), &err));
+	TEST_ASSERT(ok(pg_ms_user_init(other, &err), &err));
+	for (int i = 0; i < 3; i++)
+		TEST_ASSERT(ok(pg_ms_append(other, "INBOX", "o\r\n", 3, 0,
+		    NULL, 0, &uv, &uid, &err), &err));
+	/* this user's Drafts:1 into the other's Trash: a shared blob */
+	TEST_ASSERT(ok(pg_ms_copy(folder_id("Drafts"), (const uint32_t[]){
+	    1 }, 1, other, "Trash", false, &uv, &su, &du, &n, &err), &err));
+	TEST_ASSERT(n == 1);
+	free(su);
+	free(du);
+	TEST_ASSERT(qn("SELECT count(*) FROM blobs") == before + 3);
+	TEST_ASSERT(q("DELETE FROM users WHERE address = 'other@a.test'") ==
+	    PG_OK);
+	TEST_ASSERT(qn("SELECT count(*) FROM blobs") == before);
+	TEST_ASSERT(qn("SELECT count(*) FROM blobs WHERE refs <> (SELECT "
+	    "count(*) FROM messages m WHERE m.blob_id = blobs.id)") == 0);
+}
+
 /* ---- notifications ------------------------------------------------ */
 
 /* Waits for the next notification; true when its payload is want. */
@@ -607,6 +637,7 @@ main(void)
 		TEST_RUN(test_expunge_vanished);
 		TEST_RUN(test_copy_move);
 		TEST_RUN(test_lock_stress);
+		TEST_RUN(test_user_delete);
 		TEST_RUN(test_notify);
 		rc = test_done("test-pg-mailstore");
 	}
