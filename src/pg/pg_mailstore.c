@@ -315,33 +315,44 @@ pg_ms_delete(int64_t user_id, const char *name, char **error_r)
 	return pg_tx(delete_body, &o, error_r);
 }
 
+int
+pg_ms_folder_id(int64_t user_id, const char *name, int64_t *id_r,
+    char **error_r)
+{
+	struct pg_ms_num u;
+	char *id = NULL;
+	enum pg_rc rc;
+
+	rc = pg_query_value(&id, error_r, "SELECT id FROM mailboxes WHERE "
+	    "user_id = $1 AND name = $2", 2, pg_ms_i(&u, user_id), name);
+	if (rc != PG_OK)
+		return rc;
+	if (id == NULL)
+		return pg_ms_fail(error_r, PG_MS_NONEXISTENT, "folder %s does "
+		    "not exist", name);
+	*id_r = strtoll(id, NULL, 10);
+	free(id);
+	return PG_OK;
+}
+
 /* RENAME INBOX: a new folder takes its messages (RFC 9051 6.3.6). */
 static int
 rename_inbox(struct folder_op *o, char **error_r)
 {
 	struct pg_ms_copy c = { .move = true };
-	struct pg_ms_num u;
-	char *id = NULL;
 	int rc;
 
 	rc = pg_ms_create_tx(o->user_id, o->newname, 0, &c.dst,
 	    &c.uidvalidity, error_r);
 	if (rc == PG_OK)
-		rc = pg_query_value(&id, error_r, "SELECT id FROM mailboxes "
-		    "WHERE user_id = $1 AND name = 'INBOX'", 1,
-		    pg_ms_i(&u, o->user_id));
-	if (rc == PG_OK && id == NULL)
-		rc = pg_ms_fail(error_r, PG_MS_NONEXISTENT, "folder INBOX "
-		    "does not exist");
+		rc = pg_ms_folder_id(o->user_id, "INBOX", &c.src, error_r);
 	if (rc == PG_OK) {
-		c.src = strtoll(id, NULL, 10);
 		rc = pg_ms_copy_tx(&c, error_r);
 		if (rc == PG_MS_NOTHING)	/* an empty INBOX */
 			rc = PG_OK;
 	}
 	free(c.src_uids);
 	free(c.dst_uids);
-	free(id);
 	return rc;
 }
 

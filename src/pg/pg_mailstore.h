@@ -91,6 +91,11 @@ int pg_ms_list(int64_t user_id, struct pg_ms_folder **list_r, size_t *n_r,
     char **error_r);
 void pg_ms_folders_free(struct pg_ms_folder *list, size_t n);
 
+/* The mailboxes.id of folder name (what a selected session keeps:
+ * RENAME does not change it). PG_MS_NONEXISTENT. */
+int pg_ms_folder_id(int64_t user_id, const char *name, int64_t *id_r,
+    char **error_r);
+
 /* Creates folder name with a fresh UIDVALIDITY (see mailbox_uidvalidity
  * in pg_schema.c: never one this user had before). PG_MS_EXISTS. */
 int pg_ms_create(int64_t user_id, const char *name, unsigned special_use,
@@ -218,8 +223,9 @@ int pg_ms_expunge(int64_t mailbox_id, const uint32_t *uids, size_t n,
  * COPY (move false) or MOVE the n uids of src to folder dest_name of
  * user_id, all in one transaction, sharing the blobs (no bytes copied:
  * a reference more each, which MOVE's expunge of the source drops).
- * Flags, keywords and INTERNALDATE go along. On 0: dest's UIDVALIDITY and the COPYUID sets (malloc'd, *n_r
- * each, ascending source UIDs); *n_r 0 when none of the uids was there.
+ * Flags, keywords and INTERNALDATE go along. On 0: dest's UIDVALIDITY
+ * and the COPYUID sets (malloc'd, *n_r each, ascending source UIDs);
+ * *n_r 0 when none of the uids was there.
  */
 int pg_ms_copy(int64_t src_mailbox_id, const uint32_t *uids, size_t n,
     int64_t user_id, const char *dest_name, bool move,

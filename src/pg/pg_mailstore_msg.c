@@ -463,20 +463,9 @@ static enum pg_rc
 copy_body(void *arg, char **error_r)
 {
 	struct copy_op *o = arg;
-	struct pg_ms_num u;
-	char *id = NULL;
-	enum pg_rc rc;
+	int rc = pg_ms_folder_id(o->user_id, o->dest, &o->c.dst, error_r);
 
-	rc = pg_query_value(&id, error_r, "SELECT id FROM mailboxes WHERE "
-	    "user_id = $1 AND name = $2", 2, pg_ms_i(&u, o->user_id), o->dest);
-	if (rc != PG_OK)
-		return rc;
-	if (id == NULL)
-		return pg_ms_fail(error_r, PG_MS_NONEXISTENT, "folder %s does "
-		    "not exist", o->dest);
-	o->c.dst = strtoll(id, NULL, 10);
-	free(id);
-	return pg_ms_copy_tx(&o->c, error_r);
+	return rc == PG_OK ? pg_ms_copy_tx(&o->c, error_r) : rc;
 }
 
 int

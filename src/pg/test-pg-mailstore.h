@@ -56,14 +56,17 @@ fails(int rc, char **err, int want)
 	return rc == want;
 }
 
+/* The id of the user's folder name, -1 when none. */
 static inline int64_t
 folder_id(const char *name)
 {
-	char sql[256];
+	int64_t id = -1;
+	char *err = NULL;
 
-	snprintf(sql, sizeof(sql), "SELECT id FROM mailboxes WHERE user_id = "
-	    "%lld AND name = '%s'", (long long)user, name);
-	return qn(sql);
+	if (pg_ms_folder_id(user, name, &id, &err) != PG_OK)
+		fprintf(stderr, "  (folder %s: %s)\n", name, err);
+	free(err);
+	return id;
 }
 
 static inline uint32_t
