@@ -97,6 +97,7 @@ queue_pg_report_at(struct queue_msg *m, const int *results,
 	    (size_t)m->nrcpt * sizeof(*m->rcpts));
 	struct buf idx, state, att, next, tx;
 	char **t = xcalloc((size_t)m->nrcpt, sizeof(*t));
+	bool *did = xcalloc((size_t)m->nrcpt, sizeof(*did));
 	unsigned base, life;
 	struct report r = { .m = m };
 	int n = 0, rc;
@@ -120,6 +121,7 @@ queue_pg_report_at(struct queue_msg *m, const int *results,
 		buf_printf(&next, "%s%lld", n ? "," : "{",
 		    (long long)view[i].next_try);
 		t[n++] = view[i].last_error;
+		did[i] = true;
 	}
 	for (struct buf *b = &idx; b != NULL; b = b == &idx ? &state :
 	    b == &state ? &att : b == &att ? &next : NULL)
@@ -135,7 +137,7 @@ queue_pg_report_at(struct queue_msg *m, const int *results,
 		r.left += view[i].state == QUEUE_STATE_PENDING;
 	rc = pg_tx(report_body, &r, error_r);
 	for (int i = 0; i < m->nrcpt; i++) {
-		if (view[i].last_error == m->rcpts[i].last_error)
+		if (!did[i])
 			continue;	/* not reported this time */
 		if (rc == PG_OK) {
 			free(m->rcpts[i].last_error);
@@ -144,6 +146,7 @@ queue_pg_report_at(struct queue_msg *m, const int *results,
 			free(view[i].last_error);
 	}
 	free(view);
+	free(did);
 	free(t);
 	buf_free(&idx);
 	buf_free(&state);
