@@ -15,6 +15,7 @@
  *                 by a working submit and take; stops on a line on
  *                 stdin, drains the queue and writes "acked ID" and
  *                 "delivered ID" lines to FILE.
+ *   submit N      submits N messages of two recipients, prints their ids.
  *   bench N       N submits, then takes of 10 with reports; prints rates.
  */
 #include <poll.h>
@@ -448,6 +449,19 @@ mode_hold(int n)
 }
 
 static int
+mode_submit(int n)
+{
+	char id[17];
+
+	for (int i = 0; i < n; i++) {
+		if (submit("listed\n", 2, id) != PG_OK)
+			return 1;
+		printf("%s\n", id);
+	}
+	return 0;
+}
+
+static int
 mode_drain(int want)
 {
 	struct queue_msg *m[8];
@@ -627,6 +641,8 @@ main(int argc, char **argv)
 		rc = mode_drain(atoi(argv[2]));
 	else if (argc > 2 && strcmp(argv[1], "restart") == 0)
 		rc = mode_restart(argv[2]);
+	else if (argc > 2 && strcmp(argv[1], "submit") == 0)
+		rc = mode_submit(atoi(argv[2]));
 	else if (argc > 2 && strcmp(argv[1], "bench") == 0)
 		rc = mode_bench(atoi(argv[2]));
 	else {

@@ -321,18 +321,23 @@ queue_pg_admin_list(struct queue_listing **list_r, size_t *n_r,
 int
 queue_pg_admin_del(const char *id, char **error_r)
 {
-	char copy[17];
+	char copy[17] = "";
+	size_t len = strlen(id);
 	int rc;
 
-	if (!queue_id_valid(id)) {
-		*error_r = xasprintf("no message %s in the queue", id);
+	/* the same rules and words as queue_admin_del */
+	for (size_t i = 0; i < 16 && i < len; i++)
+		copy[i] = (id[i] >= 'A' && id[i] <= 'F') ?
+		    (char)(id[i] - 'A' + 'a') : id[i];
+	if (len != 16 || !queue_id_valid(copy)) {
+		*error_r = xstrdup("a queue id is 16 hex digits (see tem "
+		    "queue list)");
 		return -1;
 	}
-	snprintf(copy, sizeof(copy), "%s", id);
 	rc = pg_tx(remove_body, copy, error_r);
 	if (rc == QUEUE_PG_GONE) {
 		free(*error_r);
-		*error_r = xasprintf("no message %s in the queue", id);
+		*error_r = xasprintf("no message %s in the queue", copy);
 	}
 	return admin_rc(rc);
 }

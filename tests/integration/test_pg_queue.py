@@ -7,6 +7,7 @@
   therefore run here, not in tests/run.sh's unit pass;
 - a node killed -9 while it holds leases: another node takes its messages
   once the lease (3 s in the test binary) ran out, and delivers each once;
+- `tem queue list|del|flush` with storage = postgresql;
 - `pg_ctl restart -m fast` under submits and takes: the process sees
   PG_UNAVAILABLE, recovers without a restart, and every acknowledged
   message is delivered.
@@ -41,7 +42,8 @@ def pg():
 
 
 def fresh_db(pg, tmp_path, name):
-    """A new database after `tem db init`; its DSN."""
+    """A new database after `tem db init`; its DSN (the config beside
+    it: tmp_path/tem.conf)."""
     pg.psql("CREATE DATABASE %s" % name, db="postgres")
     dsn = pg.dsn.replace("dbname=%s" % pg.dbname, "dbname=%s" % name)
     tmp_path.mkdir(parents=True, exist_ok=True)
@@ -135,3 +137,45 @@ def test_database_restart(pg, tmp_path):
     assert acked <= delivered, acked - delivered
     assert "database unavailable" in stderr
     assert pg.psql("SELECT count(*) FROM queue", db="restart") == "0"
+
+
+def test_cli_queue(pg, tmp_path):
+    dsn = fresh_db(pg, tmp_path, "cli")
+    conf = str(tmp_path / "tem.conf")
+
+    def tem(*args):
+        return subprocess.run([tem_bin(), "-c", conf, "queue"] + list(args),
+                              capture_output=True, text=True, timeout=60)
+
+    r = tem("list")
+    assert r.returncode == 0 and r.stdout == "", r
+    r = subprocess.run([unit_bin(), "submit", "3"], env=env_for(dsn),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    ids = r.stdout.split()
+    assert len(ids) == 3
+    r = tem("list")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    # by arrival, then id (the same second here)
+    assert [ln.split()[0] for ln in lines] == sorted(ids), r.stdout
+    assert "<s@a.test>" in lines[0] and "r1@far.test" in lines[0], lines[0]
+    r = tem("del", ids[1].upper())
+    assert r.returncode == 0 and r.stdout == "" and r.stderr == "", r
+    r = tem("del", ids[1])
+    assert r.returncode == 1
+    assert r.stderr == "tem: no message %s in the queue\n" % ids[1]
+    r = tem("del", "nothex")
+    assert r.returncode == 1
+    assert r.stderr == "tem: a queue id is 16 hex digits (see tem queue " \
+        "list)\n"
+    assert [ln.split()[0] for ln in tem("list").stdout.splitlines()] == \
+        sorted([ids[0], ids[2]])
+    assert pg.psql("SELECT count(*) FROM blobs", db="cli") == "2"
+    pg.psql("UPDATE queue SET next_attempt = now() + interval '1 hour'; "
+            "UPDATE queue_rcpts SET next_try = now() + interval '1 hour'",
+            db="cli")
+    r = tem("flush")
+    assert r.returncode == 0 and r.stderr == "", r
+    assert pg.psql("SELECT count(*) FROM queue WHERE next_attempt <= now()",
+                   db="cli") == "2"
