@@ -234,8 +234,11 @@ static void
 test_admin(void)
 {
 	struct queue_listing *list = NULL;
+	struct queue_msg *m[1];
 	size_t n = 0;
 	char a[17], b[17], *err = NULL;
+	int results[3] = { QUEUE_RCPT_DELIVERED, QUEUE_RCPT_DELIVERED,
+	    QUEUE_RCPT_DELIVERED }, left;
 
 	empty_queue();
 	TEST_ASSERT(submit("a\n", 1, a) == PG_OK);
@@ -256,6 +259,72 @@ test_admin(void)
 	TEST_ASSERT_STREQ(list[0].msg.id, b);
 	queue_listing_free(list, n);
 	TEST_ASSERT(value_is("SELECT count(*) FROM blobs", NULL, "1"));
+	/* deleted while a node delivers it: the report says so */
+	TEST_ASSERT(take(m, 1) == 1);
+	TEST_ASSERT(queue_pg_admin_del(b, &err) == 0);
+	left = queue_pg_report(m[0], results, NULL, &err);
+	TEST_ASSERT(left == QUEUE_PG_GONE && strstr(err, "gone") != NULL);
+	free(err);
+	err = NULL;
+	TEST_ASSERT(m[0]->rcpts[0].state == QUEUE_STATE_PENDING);
+	queue_pg_msg_free(&m[0]);
+	TEST_ASSERT(value_is("SELECT count(*) FROM blobs", NULL, "0"));
+}
+
+/* Content in several slices, half from memory and half from a file,
+ * comes back whole, and scan sees every byte in order. */
+static void
+scan_sum(const char *p, size_t n, void *arg)
+{
+	size_t *sum = arg;
+
+	for (size_t i = 0; i < n; i++)
+		*sum = *sum * 31 + (unsigned char)p[i];
+}
+
+static void
+test_big_content(void)
+{
+	size_t half = QUEUE_PG_SLICE + QUEUE_PG_SLICE / 4, want = 0, got = 0;
+	char *mem = xmalloc(half), *file = xmalloc(half), *back, path[] =
+	    "/tmp/test-pg-queue-XXXXXX", id[17], *err = NULL;
+	struct queue_rcpt r = { .address = (char *)"big@far.test" };
+	struct queue_new m = { 0 };
+	struct queue_content c;
+	int fd = mkstemp(path), rc;
+
+	unlink(path);
+	for (size_t i = 0; i < half; i++) {
+		mem[i] = (char)('a' + i % 26);
+		file[i] = (char)(i % 251);
+	}
+	scan_sum(mem, half, &want);
+	scan_sum(file, half, &want);
+	TEST_ASSERT(fd >= 0 && write(fd, "pad", 3) == 3 &&
+	    write(fd, file, half) == (ssize_t)half);
+	m.msg.sender = (char *)"";
+	m.msg.nrcpt = 1;
+	m.msg.rcpts = &r;
+	m.content = mem;
+	m.content_len = half;
+	m.content_fd = fd;
+	m.content_file_off = 3;
+	m.content_file_len = half;
+	empty_queue();
+	rc = queue_pg_submit(&m, &err);
+	close(fd);
+	memcpy(id, m.msg.id, sizeof(id));
+	TEST_ASSERT(rc == PG_OK);
+	TEST_ASSERT(queue_pg_open_content(id, scan_sum, &got, &c, &err) ==
+	    PG_OK);
+	TEST_ASSERT(c.len == 2 * half && got == want);
+	back = xmalloc(half);
+	rc = queue_content_read(&c, half, back, half);
+	queue_content_close(&c);
+	TEST_ASSERT(rc == 0 && memcmp(back, file, half) == 0);
+	free(back);
+	free(mem);
+	free(file);
 }
 
 /* ---- three takers ------------------------------------------------------- */
@@ -350,6 +419,27 @@ test_renew(void)
 	TEST_ASSERT(report_all(m[0], QUEUE_RCPT_DELIVERED) == 0);
 	queue_pg_msg_free(&m[0]);
 	queue_pg_configure(60, 86400, 3);
+}
+
+/* A clean stop hands back what was taken and not freed, due now. */
+static void
+test_stop_releases(void)
+{
+	struct queue_msg *m[2];
+	char id[17], *err = NULL;
+
+	empty_queue();
+	TEST_ASSERT(submit("s\n", 1, id) == PG_OK);
+	TEST_ASSERT(take(m, 2) == 1);
+	queue_pg_shutdown();
+	TEST_ASSERT(value_is("SELECT lease_owner IS NULL AND next_attempt <= "
+	    "now() FROM queue WHERE id = $1", id, "t"));
+	queue_pg_msg_drop(&m[0]);
+	TEST_ASSERT(queue_pg_init(60, 86400, 3, NULL, &err) == 0);
+	TEST_ASSERT(take(m, 2) == 1);
+	TEST_ASSERT(report_all(m[0], QUEUE_RCPT_DELIVERED) == 0);
+	queue_pg_msg_free(&m[0]);
+	TEST_ASSERT(value_is("SELECT count(*) FROM queue", NULL, "0"));
 }
 
 /* ---- NOTIFY ------------------------------------------------------------- */
@@ -649,8 +739,10 @@ main(int argc, char **argv)
 		TEST_RUN(test_deliver);
 		TEST_RUN(test_defer);
 		TEST_RUN(test_admin);
+		TEST_RUN(test_big_content);
 		TEST_RUN(test_three_takers);
 		TEST_RUN(test_renew);
+		TEST_RUN(test_stop_releases);
 		TEST_RUN(test_notify);
 		rc = test_done("test-pg-queue");
 	}

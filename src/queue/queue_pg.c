@@ -127,6 +127,28 @@ renewer_main(void *arg)
 	return NULL;
 }
 
+/* At a clean stop, leases still held (deliveries abandoned: the caller
+ * stopped its delivery threads first) go back at once, due now, instead
+ * of keeping other nodes waiting until they run out. */
+static void
+release_all(void)
+{
+	struct buf ids;
+	char *err = NULL;
+
+	if (qp.nheld == 0)
+		return;
+	buf_init(&ids, 0);
+	queue_pg_array(&ids, qp.held, (int)qp.nheld);
+	if (pg_query(NULL, &err, "UPDATE queue SET lease_owner = NULL, "
+	    "lease_until = NULL, next_attempt = now() WHERE lease_owner = $1 "
+	    "AND id = ANY($2::text[])", 2, qp.node, buf_cstr(&ids)) != PG_OK)
+		log_warn("queue pg release at stop failed (the leases run "
+		    "out) node=%s error=\"%s\"", qp.node, err);
+	free(err);
+	buf_free(&ids);
+}
+
 int
 queue_pg_init(unsigned retry_base, unsigned lifetime, unsigned lease_time,
     const char *tmpdir, char **error_r)
@@ -164,6 +186,7 @@ queue_pg_shutdown(void)
 	pthread_cond_signal(&qp.cond);
 	pthread_mutex_unlock(&qp.lock);
 	pthread_join(qp.renewer, NULL);
+	release_all();
 	for (size_t i = 0; i < qp.nheld; i++)
 		free(qp.held[i]);
 	free(qp.held);

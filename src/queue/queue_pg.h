@@ -67,7 +67,8 @@
  */
 int queue_pg_init(unsigned retry_base, unsigned lifetime,
     unsigned lease_time, const char *tmpdir, char **error_r);
-/* Stops the renewer. Leases still held are left to run out. */
+/* Stops the renewer and hands back the leases of messages taken and not
+ * freed (stop the delivery threads first), due now. Blocking. */
 void queue_pg_shutdown(void);
 void queue_pg_configure(unsigned retry_base, unsigned lifetime,
     unsigned lease_time);
