@@ -36,6 +36,8 @@
 static const char *dsn;
 static struct loop *loop;
 
+#include "pg/test-pg.h"
+
 /* ---- helpers ------------------------------------------------------ */
 
 static char *
@@ -444,52 +446,6 @@ test_stop_releases(void)
 
 /* ---- NOTIFY ------------------------------------------------------------- */
 
-struct heard {
-	int	notified, resynced;
-	char	payload[64];
-};
-
-static void
-on_notify(void *arg, const char *channel, const char *payload)
-{
-	struct heard *h = arg;
-
-	(void)channel;
-	h->notified++;
-	snprintf(h->payload, sizeof(h->payload), "%s", payload);
-	loop_break(loop);
-}
-
-static void
-on_resync(void *arg, const char *channel)
-{
-	struct heard *h = arg;
-
-	(void)channel;
-	h->resynced++;
-	loop_break(loop);
-}
-
-static void
-deadline(void *arg)
-{
-	*(int *)arg = 1;
-	loop_break(loop);
-}
-
-static bool
-run_until(const int *count, int want, unsigned ms)
-{
-	int expired = 0;
-	struct loop_timer *t = loop_timer_new(loop, deadline, &expired);
-
-	loop_timer_add(t, ms);
-	while (*count < want && !expired)
-		loop_run(loop);
-	loop_timer_free(&t);
-	return *count >= want;
-}
-
 static void
 test_notify(void)
 {
@@ -508,11 +464,7 @@ test_notify(void)
 	TEST_ASSERT(run_until(&h.notified, 2, 10000));
 	TEST_ASSERT_STREQ(h.payload, "flush");
 	pg_listen_free(&l);
-	{
-		int never = 0;
-
-		run_until(&never, 1, 20);
-	}
+	drain();
 }
 
 /* ---- modes for test_pg_queue.py ------------------------------------------ */

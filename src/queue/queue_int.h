@@ -118,6 +118,8 @@ void queue_quarantine(const char *id, const char *why);
 const char *queue_msgdir(void);
 /* (Directory fsync and whole writes: util/fsutil.h.) */
 
+/* How many recipients of m are PENDING. */
+int queue_msg_pending(const struct queue_msg *m);
 /* The new state of a PENDING recipient r of m after result res
  * (QUEUE_RCPT_*) at now: attempts + 1, DELIVERED/FAILED, or a next_try
  * backed off from retry_base, FAILED once arrival + lifetime passed; r's

@@ -16,16 +16,6 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-static int
-count_pending(const struct queue_msg *m)
-{
-	int n = 0;
-
-	for (int i = 0; i < m->nrcpt; i++)
-		n += m->rcpts[i].state == QUEUE_STATE_PENDING;
-	return n;
-}
-
 /* ---- report ------------------------------------------------------------- */
 
 struct report {
@@ -153,7 +143,7 @@ queue_pg_report_at(struct queue_msg *m, const int *results,
 	buf_free(&att);
 	buf_free(&next);
 	buf_free(&tx);
-	return rc == PG_OK ? count_pending(m) : rc;
+	return rc == PG_OK ? queue_msg_pending(m) : rc;
 }
 
 int
@@ -236,7 +226,7 @@ queue_pg_msg_free(struct queue_msg **mp)
 	if (m == NULL)
 		return;
 	queue_pg_held_drop(m->id);
-	if (count_pending(m) == 0) {
+	if (queue_msg_pending(m) == 0) {
 		rc = pg_tx(remove_body, m->id, &err);
 		if (rc == QUEUE_PG_GONE)
 			rc = PG_OK;

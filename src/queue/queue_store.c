@@ -208,8 +208,8 @@ earliest_pending(const struct queue_msg *m, time_t none)
 	return t == 0 ? none : t;
 }
 
-static int
-count_pending(const struct queue_msg *m)
+int
+queue_msg_pending(const struct queue_msg *m)
 {
 	int n = 0;
 
@@ -594,7 +594,7 @@ queue_report_at(struct queue_msg *m, const int *results, char *const *texts,
 	}
 	free(view.rcpts);
 	free(idx);
-	left = count_pending(m);
+	left = queue_msg_pending(m);
 	if (left > 0 && !queue_sched_release(key, m->sched_gen,
 	    earliest_pending(m, now)) && atomic_load(&q.running))
 		queue_sched_add(key, earliest_pending(m, now));
@@ -642,7 +642,7 @@ queue_msg_free(struct queue_msg **mp)
 		return;
 	if (queue_id_valid(m->id)) {
 		key = queue_id_key(m->id);
-		if (count_pending(m) == 0) {
+		if (queue_msg_pending(m) == 0) {
 			queue_sched_remove(key);
 			queue_commit_remove(key);
 		} else if (m->sched_gen != 0)
