@@ -28,7 +28,7 @@
 
 #include "pg/pg_conn.h"
 #include "pg/pg_listen.h"
-#include "queue/queue_pg.h"
+#include "queue/queue_pg_int.h"
 #include "util/loop.h"
 #include "util/test.h"
 #include "util/xmalloc.h"

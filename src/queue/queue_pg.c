@@ -1,7 +1,7 @@
 /*
  * queue_pg - the shared outbound queue on PostgreSQL: the node id, the
- * lease renewer, submit, take with leases, and content for delivery (see
- * queue_pg.h; reports, removal and the admin side: queue_pg_report.c).
+ * lease renewer, submit, and take with leases (see queue_pg.h; content:
+ * queue_pg_content.c; reports, removal, admin: queue_pg_report.c).
  *
  * Trust: envelopes come from validated SMTP transactions and are checked
  * against queue.h's limits again (queue_msg_check) before they are
@@ -9,17 +9,15 @@
  * query parameter, never in the SQL text.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "queue/queue_int.h"
-#include "queue/queue_pg.h"
+#include "queue/queue_pg_int.h"
 #include "util/buf.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -205,6 +203,12 @@ queue_pg_configure(unsigned retry_base, unsigned lifetime,
 	qp.lifetime = lifetime;
 	qp.lease = lease_time ? lease_time : 1;
 	pthread_mutex_unlock(&qp.lock);
+}
+
+const char *
+queue_pg_tmpdir(void)
+{
+	return qp.tmpdir;
 }
 
 const char *
@@ -553,101 +557,4 @@ queue_pg_take_due(struct queue_msg **msgs, int max, char **error_r)
 	for (int i = 0; i < t.n; i++)
 		held_add(msgs[i]->id);
 	return t.n;
-}
-
-/* ---- content ------------------------------------------------------------ */
-
-/* An unlinked file in the tmpdir, or -1 with errno. */
-static int
-tmp_open(void)
-{
-	char *path;
-	int fd;
-
-#ifdef O_TMPFILE
-	if ((fd = open(qp.tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC,
-	    0600)) >= 0)
-		return fd;
-#endif
-	path = xasprintf("%s/tem-queue-XXXXXX", qp.tmpdir);
-	if ((fd = mkostemp(path, O_CLOEXEC)) >= 0)
-		unlink(path);
-	free(path);
-	return fd;
-}
-
-int
-queue_pg_open_content(const char *id, queue_scan_fn *scan, void *arg,
-    struct queue_content *c, char **error_r)
-{
-	char blob[24], from[24], len[24];
-	long long size;
-	PGresult *res;
-	int rc;
-
-	c->fd = -1;
-	rc = pg_query(&res, error_r, "SELECT b.id, b.size FROM queue q JOIN "
-	    "blobs b ON b.id = q.blob_id WHERE q.id = $1", 1, id);
-	if (rc != PG_OK)
-		return rc;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		*error_r = xasprintf("queue: %s is gone", id);
-		return QUEUE_PG_GONE;
-	}
-	snprintf(blob, sizeof(blob), "%s", PQgetvalue(res, 0, 0));
-	size = num(res, 0, 1);
-	PQclear(res);
-	if (size < 0 || (uint64_t)size > QUEUE_CONTENT_MAX) {
-		*error_r = xasprintf("queue: %s has a bad size", id);
-		return PG_ERROR;
-	}
-	if ((c->fd = tmp_open()) < 0) {
-		*error_r = xasprintf("queue: a temporary file in %s: %s",
-		    qp.tmpdir, strerror(errno));
-		return PG_ERROR;
-	}
-	c->off = 0;
-	c->len = (size_t)size;
-	/* Slices: memory stays at QUEUE_PG_SLICE however large the
-	 * message; the blob never changes, so they need no transaction.
-	 * substring() counts from 1. */
-	for (long long done = 0; done < size; ) {
-		long long n = size - done < QUEUE_PG_SLICE ? size - done :
-		    QUEUE_PG_SLICE;
-		unsigned char *p;
-		size_t got;
-
-		snprintf(from, sizeof(from), "%lld", done + 1);
-		snprintf(len, sizeof(len), "%lld", n);
-		rc = pg_query(&res, error_r, "SELECT substring(data FROM "
-		    "$2::int FOR $3::int) FROM blobs WHERE id = $1", 3, blob,
-		    from, len);
-		if (rc == PG_OK && PQntuples(res) != 1) {
-			PQclear(res);
-			*error_r = xasprintf("queue: %s is gone", id);
-			rc = QUEUE_PG_GONE;
-		}
-		if (rc != PG_OK) {
-			queue_content_close(c);
-			return rc;
-		}
-		p = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0,
-		    0), &got);
-		PQclear(res);
-		if (p == NULL || got != (size_t)n ||
-		    fsutil_write_all(c->fd, p, got) < 0) {
-			*error_r = xasprintf("queue: spooling %s: %s", id,
-			    p == NULL || got != (size_t)n ? "short blob" :
-			    strerror(errno));
-			PQfreemem(p);
-			queue_content_close(c);
-			return PG_ERROR;
-		}
-		if (scan != NULL)
-			scan((const char *)p, got, arg);
-		PQfreemem(p);
-		done += n;
-	}
-	return PG_OK;
 }

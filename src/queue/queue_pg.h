@@ -139,28 +139,4 @@ int queue_pg_admin_list(struct queue_listing **list_r, size_t *n_r,
 int queue_pg_admin_del(const char *id, char **error_r);
 int queue_pg_admin_flush(char **error_r);
 
-/* ---- shared by queue_pg*.c ------------------------------------------ */
-
-/* Appends a PostgreSQL array literal of n strings (NULL: SQL NULL). */
-struct buf;
-void queue_pg_array(struct buf *b, char *const *s, int n);
-/* Reads the recipients of the messages msgs[0..n) (sorted by nothing in
- * particular) from queue_rcpts. PG_OK or an error. */
-int queue_pg_load_rcpts(struct queue_msg **msgs, int n, char **error_r);
-/* Fills m's envelope from a row of columns QUEUE_PG_ENV_COLS at col. */
-#define QUEUE_PG_ENV_COLS "q.id, q.sender, q.envid, q.ret, q.flags, " \
-	"extract(epoch FROM q.received)::bigint, " \
-	"(SELECT size FROM blobs WHERE id = q.blob_id)"
-void queue_pg_envelope(struct queue_msg *m, const PGresult *res, int row);
-/* Deletes message id and drops its blob reference, in the current
- * transaction. PG_OK, QUEUE_PG_GONE or an error. */
-int queue_pg_remove(const char *id, char **error_r);
-
-/* Frees a copy (no database work). */
-void queue_pg_msg_drop(struct queue_msg **m);
-/* Forgets id in the set of leases the renewer extends. */
-void queue_pg_held_drop(const char *id);
-/* The current retry_base and lifetime. */
-void queue_pg_settings(unsigned *retry_base, unsigned *lifetime);
-
 #endif

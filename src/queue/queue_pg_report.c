@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "queue/queue_int.h"
-#include "queue/queue_pg.h"
+#include "queue/queue_pg_int.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
