@@ -30,6 +30,8 @@
 static const char *dsn;
 static struct loop *loop;
 
+#include "pg/test-pg.h"
+
 /* ---- helpers ------------------------------------------------------ */
 
 static enum pg_rc
@@ -42,37 +44,6 @@ q(const char *sql)
 		fprintf(stderr, "  (%s: %s)\n", sql, err);
 	free(err);
 	return rc;
-}
-
-static void
-deadline(void *arg)
-{
-	*(int *)arg = 1;
-	loop_break(loop);
-}
-
-/* Runs the loop until a callback brings *count to want, or ms pass.
- * True when it got there. */
-static bool
-run_until(const int *count, int want, unsigned ms)
-{
-	int expired = 0;
-	struct loop_timer *t = loop_timer_new(loop, deadline, &expired);
-
-	loop_timer_add(t, ms);
-	while (*count < want && !expired)
-		loop_run(loop);
-	loop_timer_free(&t);
-	return *count >= want;
-}
-
-/* Lets the loop run what is still posted to it. */
-static void
-drain(void)
-{
-	int never = 0;
-
-	run_until(&never, 1, 20);
 }
 
 /* ---- pg_conn ------------------------------------------------------ */
@@ -296,32 +267,6 @@ test_thread_conn(void)
 }
 
 /* ---- pg_listen ---------------------------------------------------- */
-
-struct heard {
-	int	notified, resynced;
-	char	payload[64];
-};
-
-static void
-on_notify(void *arg, const char *channel, const char *payload)
-{
-	struct heard *h = arg;
-
-	(void)channel;
-	h->notified++;
-	snprintf(h->payload, sizeof(h->payload), "%s", payload);
-	loop_break(loop);
-}
-
-static void
-on_resync(void *arg, const char *channel)
-{
-	struct heard *h = arg;
-
-	(void)channel;
-	h->resynced++;
-	loop_break(loop);
-}
 
 static void
 test_listen(void)

@@ -17,20 +17,12 @@ import subprocess
 
 import pytest
 
-from pgserver import PgServer
+from pgserver import PgServer, pg_unit_bin, pg_unit_check
 from temserver import tem_bin
 
 
 def unit_bin():
-    """The test binary beside TEM_BIN's build (build/asan/tests/...)."""
-    root = os.path.dirname(os.path.abspath(tem_bin()))
-    path = os.path.join(root, "tests", "pg", "test-pg-backend")
-    src = os.path.join(os.path.dirname(__file__), "..", "..", "src", "pg",
-                       "test-pg-backend.c")
-    assert os.access(path, os.X_OK), "%s missing (make unit)" % path
-    assert os.path.getmtime(path) >= os.path.getmtime(src), \
-        "%s older than its source (make unit)" % path
-    return path
+    return pg_unit_bin("test-pg-backend")
 
 
 @pytest.fixture(scope="module")
@@ -71,22 +63,7 @@ def unit_dsn(pg, tmp_path_factory):
 
 
 def test_unit(unit_dsn):
-    env = dict(os.environ, TEM_TEST_PG_DSN=unit_dsn)
-    r = subprocess.run([unit_bin()], env=env, capture_output=True,
-                       text=True, timeout=300)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "test-pg-backend:" in r.stdout and " 0 failed" in r.stdout, \
-        r.stdout + r.stderr
-
-
-def test_unit_needs_dsn():
-    env = dict(os.environ)
-    env.pop("TEM_TEST_PG_DSN", None)
-    r = subprocess.run([unit_bin()], env=env, capture_output=True,
-                       text=True, timeout=60)
-    assert r.returncode != 0
-    assert "0 passed, 1 failed" in r.stdout
-    assert "needs TEM_TEST_PG_DSN" in r.stderr
+    pg_unit_check("test-pg-backend", unit_dsn)
 
 
 def test_listener_survives_restart(pg, unit_dsn):

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import tempfile
 
-from temserver import free_port
+from temserver import free_port, tem_bin
 
 
 def pg_bin(name):
@@ -27,6 +27,37 @@ def pg_bin(name):
         raise RuntimeError("PostgreSQL is not installed (make test installs "
                            "the postgresql package)")
     return found[-1]
+
+
+def pg_unit_bin(name):
+    """A C unit test that needs a database (src/pg/test-pg-NAME.c, run by
+    the integration tests with TEM_TEST_PG_DSN), beside TEM_BIN's build
+    (build/asan/tests/pg/...), checked to be built and current."""
+    root = os.path.dirname(os.path.abspath(tem_bin()))
+    path = os.path.join(root, "tests", "pg", name)
+    src = os.path.join(os.path.dirname(__file__), "..", "..", "src", "pg",
+                       name + ".c")
+    assert os.access(path, os.X_OK), "%s missing (make unit)" % path
+    assert os.path.getmtime(path) >= os.path.getmtime(src), \
+        "%s older than its source (make unit)" % path
+    return path
+
+
+def pg_unit_check(name, dsn):
+    """Runs the unit test NAME against dsn (all its tests must pass), and
+    without TEM_TEST_PG_DSN (it must fail, not skip)."""
+    env = dict(os.environ, TEM_TEST_PG_DSN=dsn)
+    r = subprocess.run([pg_unit_bin(name)], env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert name + ":" in r.stdout and " 0 failed" in r.stdout, \
+        r.stdout + r.stderr
+    env.pop("TEM_TEST_PG_DSN")
+    r = subprocess.run([pg_unit_bin(name)], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode != 0
+    assert "0 passed, 1 failed" in r.stdout
+    assert "needs TEM_TEST_PG_DSN" in r.stderr
 
 
 class PgServer:
