@@ -7,7 +7,7 @@
 # expected may be silently left out:
 #   unit     one binary per src/**/test-*.c, build/asan/tests/DIR/test-NAME
 #            (but src/pg/test-pg-*: they need a PostgreSQL, and
-#            tests/integration/test_pg_backend.py runs them with one);
+#            tests/integration/test_pg_*.py run them with one);
 #            each prints a last line "NAME: N passed, N failed". A binary
 #            that is missing or older than its source or any test-build
 #            object, crashes, exits non-zero (a sanitizer report after

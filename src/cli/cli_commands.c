@@ -210,7 +210,8 @@ const struct cli_command cli_commands[] = {
 	    "inspect and manage the outbound queue", queue_forms,
 	    "Inspects and manages the outbound queue. list prints one line "
 	    "per queued message: ID age=AGE from=<SENDER> to=<RCPT>,... "
-	    "next=WHEN [error=\"LAST REPLY\"].", NULL,
+	    "next=WHEN [error=\"LAST REPLY\"]. With storage = postgresql "
+	    "it works on the queue the nodes share, in the database.", NULL,
 	    CLI_CONF_WITH_ARGS, false, run_queue },
 	{ "report", "run [--date YYYY-MM-DD]",
 	    "send the DMARC and TLS reports now", report_forms,

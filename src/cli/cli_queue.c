@@ -16,7 +16,9 @@
 #include "cli/cli_commands.h"
 #include "cli/cli_queue.h"
 #include "conf/conf.h"
+#include "pg/pg_conn.h"
 #include "queue/queue.h"
+#include "queue/queue_pg.h"
 #include "util/buf.h"
 #include "util/utf8.h"
 #include "util/xmalloc.h"
@@ -116,6 +118,44 @@ format_msg(struct buf *b, const struct queue_msg *m, time_t now)
 
 /* ---- commands ------------------------------------------------------------ */
 
+/* The backend's admin operations: the queue files, or the database with
+ * storage = postgresql (one connection, closed when done). */
+static bool
+on_pg(const struct conf *c)
+{
+	if (c->storage != CONF_STORAGE_POSTGRESQL)
+		return false;
+	pg_conn_setup(c->postgresql_dsn);
+	return true;
+}
+
+static int
+admin_list(const struct conf *c, struct queue_listing **list, size_t *n,
+    char **err)
+{
+	int r;
+
+	if (!on_pg(c))
+		return queue_admin_list(c->data_dir, list, n, err);
+	r = queue_pg_admin_list(list, n, err);
+	pg_conn_cleanup();
+	return r;
+}
+
+static int
+admin_change(const struct conf *c, const char *del_id, char **err)
+{
+	int r;
+
+	if (!on_pg(c))
+		return del_id ? queue_admin_del(c->data_dir, del_id, err) :
+		    queue_admin_flush(c->data_dir, err);
+	r = del_id ? queue_pg_admin_del(del_id, err) :
+	    queue_pg_admin_flush(err);
+	pg_conn_cleanup();
+	return r;
+}
+
 static int
 queue_list(const struct conf *c)
 {
@@ -125,7 +165,7 @@ queue_list(const struct conf *c)
 	char *err = NULL;
 	time_t now = time(NULL);
 
-	if (queue_admin_list(c->data_dir, &list, &n, &err) < 0)
+	if (admin_list(c, &list, &n, &err) < 0)
 		return cli_fail(1, err);
 	buf_init(&b, 0);
 	for (size_t i = 0; i < n; i++) {
@@ -179,9 +219,7 @@ cli_queue(const struct conf *c, int argc, char **argv)
 		return cli_fail(1, xstrdup("no configuration loaded"));
 	if (strcmp(argv[1], "list") == 0)
 		return queue_list(c);
-	if (strcmp(argv[1], "flush") == 0)
-		r = queue_admin_flush(c->data_dir, &err);
-	else
-		r = queue_admin_del(c->data_dir, argv[2], &err);
+	r = admin_change(c, strcmp(argv[1], "flush") == 0 ? NULL : argv[2],
+	    &err);
 	return r == 0 ? 0 : cli_fail(1, err);
 }

@@ -396,6 +396,13 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, const char **why)
 		}
 		*(unsigned *)field = u;
 		return 0;
+	case T_LEASE:
+		if (conf_parse_duration(v, &u) < 0 || u < 5 || u > 60) {
+			*why = "expected a duration from 5s to 60s";
+			return -1;
+		}
+		*(unsigned *)field = u;
+		return 0;
 	case T_LISTEN:
 		if (parse_listen_list(v, field) < 0) {
 			*why = "expected a list of addr:port ([::1]:25 for IPv6)";

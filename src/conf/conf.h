@@ -112,6 +112,7 @@ struct conf {
 	 * NULL: unset. */
 	unsigned storage;
 	char	*postgresql_dsn;
+	unsigned queue_lease_time;	/* seconds, 5..60 */
 };
 
 enum conf_storage {

@@ -334,6 +334,13 @@ const struct conf_key conf_keys[] = {
 	    "(key=value pairs or a postgresql:// URI); a password is better "
 	    "kept in ~/.pgpass or PGPASSFILE than here.",
 	    "host=db.example.com dbname=tem user=tem"),
+	K(queue_lease_time, T_LEASE, "30s",
+	    "With storage = postgresql: how long a node's claim on a queued "
+	    "message it is delivering lasts without renewal (it renews it "
+	    "every half of it while the delivery runs). A node that dies "
+	    "loses its messages to the other nodes after this long; shorter "
+	    "costs more renewals, and 5s to 60s is allowed.",
+	    "1m"),
 #undef CONF_AREA
 };
 
@@ -355,6 +362,7 @@ conf_type_name(enum conf_type t)
 		[T_ACMECHAL] = "http-01 or tls-alpn-01",
 		[T_DURATION0] = "duration or 0",
 		[T_STORAGE] = "embedded or postgresql",
+		[T_LEASE] = "duration from 5s to 60s",
 		[T_CIDRS] = "list of addresses or networks (CIDR)",
 	};
 

@@ -19,6 +19,7 @@ enum conf_type { T_STR, T_PATH, T_BOOL, T_UINT, T_PORT, T_SIZE, T_QUOTA,
     T_MILTERS, T_MACTION, T_STSMODE, T_ACMECHAL, T_CIDRS,
     T_DURATION0,	/* a duration, or 0: off */
     T_STORAGE,		/* embedded or postgresql (enum conf_storage) */
+    T_LEASE,		/* a duration from 5 s to 60 s (queue_lease_time) */
     T_NTYPES };	/* keep last: conf_type_name has a name for each type */
 
 struct conf_key {

@@ -175,6 +175,8 @@ static const struct key_case keys[] = {
 	{ "postgresql_dsn", R_STR, F(postgresql_dsn), "(null)",
 	    "host=127.0.0.1 dbname=tem", "host=127.0.0.1 dbname=tem",
 	    { NULL } },
+	{ "queue_lease_time", R_UINT, F(queue_lease_time), "30", "1m", "60",
+	    { "4s", "61s", "0", NULL } },
 };
 #define NCASES (sizeof(keys) / sizeof(keys[0]))
 

@@ -3,9 +3,14 @@
  * pg_admin.h).
  *
  * Concurrency: every step that reads or changes the schema version runs
- * in a transaction that first takes pg_advisory_xact_lock, so nodes
- * upgrading together apply each migration once; the version is re-read
- * under the lock before a migration runs.
+ * in a transaction begun after taking the session advisory lock
+ * (pg_advisory_lock) and released after its end, so nodes upgrading
+ * together apply each migration once; the version is re-read under the
+ * lock before a migration runs. The lock is taken before BEGIN, not
+ * inside the transaction: a transaction that waited for it inside could
+ * look the catalog up through a snapshot from before the other node's
+ * commit (advisory locks do not process catalog invalidations) and try
+ * to create tem_schema a second time.
  *
  * Trust: run by the administrator; errors come back as text.
  */
@@ -70,20 +75,42 @@ exec_ok(PGconn *pg, const char *sql, const char *what, char **error_r)
 	return ok ? 0 : -1;
 }
 
-/* Inside a transaction: takes the schema lock, makes sure tem_schema
- * exists when create, and reads the version (0: none). *existed_r says
- * whether tem_schema was there before. */
+/* Takes the schema lock, then begins a transaction (see the top). */
+static int
+begin_locked(PGconn *pg, char **error_r)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%lld)",
+	    (long long)PG_SCHEMA_LOCK_KEY);
+	if (exec_ok(pg, sql, "schema lock", error_r) < 0)
+		return -1;
+	return exec_ok(pg, "BEGIN", "begin", error_r);
+}
+
+/* Ends the transaction with end ("COMMIT" or "ROLLBACK") and lets the
+ * schema lock go (also after a failed COMMIT). */
+static int
+end_locked(PGconn *pg, const char *end, char **error_r)
+{
+	char sql[128];
+	int rc = exec_ok(pg, end, "commit", error_r);
+
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%lld)",
+	    (long long)PG_SCHEMA_LOCK_KEY);
+	PQclear(PQexec(pg, sql));
+	return rc;
+}
+
+/* Inside a begin_locked transaction: makes sure tem_schema exists when
+ * create, and reads the version (0: none). *existed_r says whether
+ * tem_schema was there before. */
 static int
 locked_version(PGconn *pg, int create, int *existed_r, int *version_r,
     char **error_r)
 {
-	char sql[128];
 	PGresult *r;
 
-	snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%lld)",
-	    (long long)PG_SCHEMA_LOCK_KEY);
-	if (exec_ok(pg, sql, "schema lock", error_r) < 0)
-		return -1;
 	r = PQexec(pg, "SELECT to_regclass('tem_schema') IS NOT NULL");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		PQclear(r);
@@ -125,11 +152,11 @@ pg_admin_status(const char *dsn, struct pg_admin_status *st, char **error_r)
 	v = PQserverVersion(pg);
 	st->server = xasprintf("%d.%d", v / 10000, v % 10000);
 	st->latest = pg_schema_latest();
-	rc = exec_ok(pg, "BEGIN", "begin", error_r);
+	rc = begin_locked(pg, error_r);
 	if (rc == 0)
 		rc = locked_version(pg, 0, &existed, &st->version, error_r);
 	if (rc == 0)
-		rc = exec_ok(pg, "COMMIT", "commit", error_r);
+		rc = end_locked(pg, "COMMIT", error_r);
 	PQfinish(pg);
 	if (rc < 0) {
 		free(st->server);
@@ -148,12 +175,12 @@ apply_one(PGconn *pg, const struct pg_migration *m, char **error_r)
 	PGresult *r;
 	int existed, v;
 
-	if (exec_ok(pg, "BEGIN", "begin", error_r) < 0)
+	if (begin_locked(pg, error_r) < 0)
 		return -1;
 	if (locked_version(pg, 1, &existed, &v, error_r) < 0)
 		goto fail;
 	if (v >= m->version)
-		return exec_ok(pg, "COMMIT", "commit", error_r) < 0 ? -1 : 0;
+		return end_locked(pg, "COMMIT", error_r) < 0 ? -1 : 0;
 	if (v != m->version - 1) {
 		*error_r = xasprintf("schema version %d cannot take migration "
 		    "%d", v, m->version);
@@ -176,12 +203,16 @@ apply_one(PGconn *pg, const struct pg_migration *m, char **error_r)
 		goto fail;
 	}
 	PQclear(r);
-	if (exec_ok(pg, "COMMIT", "commit", error_r) < 0)
+	if (end_locked(pg, "COMMIT", error_r) < 0)
 		return -1;
 	return 1;
-fail:
-	PQclear(PQexec(pg, "ROLLBACK"));
+fail: {
+	char *ignored = NULL;	/* the first error is the one to report */
+
+	end_locked(pg, "ROLLBACK", &ignored);
+	free(ignored);
 	return -1;
+}
 }
 
 int
@@ -194,9 +225,9 @@ pg_admin_migrate(const char *dsn, int init, FILE *out, char **error_r)
 		return -1;
 	/* The first look, under the lock: init and upgrade disagree on
 	   what they may start from. */
-	if (exec_ok(pg, "BEGIN", "begin", error_r) < 0 ||
+	if (begin_locked(pg, error_r) < 0 ||
 	    locked_version(pg, 0, &existed, &v, error_r) < 0 ||
-	    exec_ok(pg, "COMMIT", "commit", error_r) < 0)
+	    end_locked(pg, "COMMIT", error_r) < 0)
 		goto fail;
 	if (init && existed && v > 0) {
 		*error_r = xasprintf("the database already holds a tem schema "

@@ -158,8 +158,13 @@ static const char v1[] =
     "  PRIMARY KEY (user_id, mailbox, entry));"
 
     /* ---- the outbound queue ----------------------------------------- */
+    /* One row a message (queue/queue_pg.c). next_attempt is the earliest
+       pending recipient's next_try, or, while a node holds the lease,
+       lease_until: so `next_attempt <= now()` on queue_due alone finds
+       the messages a node may take, and a dead node's messages come due
+       when its leases run out. */
     "CREATE TABLE queue ("
-    "  id text PRIMARY KEY,"
+    "  id text PRIMARY KEY CHECK (id ~ '^[0-9a-f]{16}$'),"
     "  sender text NOT NULL,"
     "  envid text,"
     "  ret smallint NOT NULL DEFAULT 0,"
@@ -181,6 +186,8 @@ static const char v1[] =
     "  notify smallint NOT NULL DEFAULT 0,"
     "  state smallint NOT NULL DEFAULT 0,"	/* pending, delivered, ... */
     "  flags smallint NOT NULL DEFAULT 0,"	/* DSN sent, delay DSN sent */
+    "  attempts integer NOT NULL DEFAULT 0,"
+    "  next_try timestamptz NOT NULL DEFAULT now(),"
     "  last_text text,"
     "  PRIMARY KEY (queue_id, idx));"
 

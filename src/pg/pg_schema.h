@@ -25,7 +25,8 @@ extern const struct pg_migration pg_migrations[];
 /* The newest version (the last migration's). */
 int pg_schema_latest(void);
 
-/* The advisory lock key every migration run takes (pg_advisory_xact_lock). */
+/* The advisory lock every schema step runs under (pg_advisory_lock,
+   taken before its transaction begins: pg_admin.c). */
 #define PG_SCHEMA_LOCK_KEY	0x74656d0001LL	/* "tem" 1 */
 
 #endif

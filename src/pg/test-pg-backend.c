@@ -23,10 +23,28 @@
 #include "conf/conf.h"
 #include "pg/pg_conn.h"
 #include "pg/pg_listen.h"
-#include "pg/test-pg.h"
 #include "util/loop.h"
 #include "util/test.h"
 #include "util/xmalloc.h"
+
+static const char *dsn;
+static struct loop *loop;
+
+#include "pg/test-pg.h"
+
+/* ---- helpers ------------------------------------------------------ */
+
+static enum pg_rc
+q(const char *sql)
+{
+	char *err = NULL;
+	enum pg_rc rc = pg_query(NULL, &err, sql, 0);
+
+	if (rc != PG_OK)
+		fprintf(stderr, "  (%s: %s)\n", sql, err);
+	free(err);
+	return rc;
+}
 
 /* ---- pg_conn ------------------------------------------------------ */
 

@@ -26,8 +26,8 @@
 #include "pg/pg_conn.h"
 #include "pg/pg_listen.h"
 #include "pg/pg_mailstore.h"
-#include "pg/test-pg.h"
 #include "pg/test-pg-mailstore.h"
+#include "pg/test-pg.h"
 #include "util/clock.h"
 #include "util/xmalloc.h"
 

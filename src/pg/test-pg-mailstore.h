@@ -1,8 +1,9 @@
 /*
  * test-pg-mailstore - what test-pg-mailstore.c (the unit tests) and
- * test-pg-mailload.c (restart and bench runs) share: the user they work
- * as, SQL and result checks, appending from several threads. Static,
- * like util/test.h: one test binary includes it once.
+ * test-pg-mailload.c (restart and bench runs) share: the database and
+ * the user they work as, SQL and result checks, appending from several
+ * threads. Static, like util/test.h: one test binary includes it once,
+ * before pg/test-pg.h (which uses its loop).
  */
 #ifndef TEM_TEST_PG_MAILSTORE_H
 #define TEM_TEST_PG_MAILSTORE_H
@@ -15,9 +16,25 @@
 #include "pg/pg_conn.h"
 #include "pg/pg_mailstore.h"
 #include "util/clock.h"
+#include "util/loop.h"
 #include "util/xmalloc.h"
 
+static const char *dsn;		/* TEM_TEST_PG_DSN */
+static struct loop *loop;	/* where pg_listen posts (test-pg.h) */
 static int64_t user;		/* the users.id the tests work as */
+
+/* Runs sql; a failure is shown. */
+static inline enum pg_rc
+q(const char *sql)
+{
+	char *err = NULL;
+	enum pg_rc rc = pg_query(NULL, &err, sql, 0);
+
+	if (rc != PG_OK)
+		fprintf(stderr, "  (%s: %s)\n", sql, err);
+	free(err);
+	return rc;
+}
 
 /* sql's one value as a number (-1 on failure). */
 static inline long long

@@ -118,6 +118,17 @@ void queue_quarantine(const char *id, const char *why);
 const char *queue_msgdir(void);
 /* (Directory fsync and whole writes: util/fsutil.h.) */
 
+/* How many recipients of m are PENDING. */
+int queue_msg_pending(const struct queue_msg *m);
+/* The new state of a PENDING recipient r of m after result res
+ * (QUEUE_RCPT_*) at now: attempts + 1, DELIVERED/FAILED, or a next_try
+ * backed off from retry_base, FAILED once arrival + lifetime passed; r's
+ * last_error becomes a fresh string (or NULL; the old one is the
+ * caller's). Shared by both backends so they retry alike. */
+void queue_rcpt_apply(const struct queue_msg *m, struct queue_rcpt *r,
+    int res, const char *text, time_t now, unsigned retry_base,
+    unsigned lifetime);
+
 /* ---- queue_commit.c: the committer thread --------------------------- */
 
 /* Starts the thread for the given folders (copied); stop finishes what

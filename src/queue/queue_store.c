@@ -208,8 +208,8 @@ earliest_pending(const struct queue_msg *m, time_t none)
 	return t == 0 ? none : t;
 }
 
-static int
-count_pending(const struct queue_msg *m)
+int
+queue_msg_pending(const struct queue_msg *m)
 {
 	int n = 0;
 
@@ -220,9 +220,9 @@ count_pending(const struct queue_msg *m)
 
 /* retry_base * 2^(attempts-1), at most max(QUEUE_BACKOFF_MAX, base). */
 static time_t
-backoff(unsigned attempts)
+backoff(unsigned retry_base, unsigned attempts)
 {
-	uint64_t base = atomic_load(&q.retry_base), d = base ? base : 1;
+	uint64_t base = retry_base, d = base ? base : 1;
 	uint64_t cap = base > QUEUE_BACKOFF_MAX ? base : QUEUE_BACKOFF_MAX;
 
 	for (unsigned i = 1; i < attempts && d < cap; i++)
@@ -516,14 +516,12 @@ write_states(struct queue_msg *m, const struct queue_msg *view,
 	return r;
 }
 
-/* The new state of a PENDING recipient r after result res at now; r's
- * last_error becomes a fresh string (or NULL). */
-static void
-apply_result(const struct queue_msg *m, struct queue_rcpt *r, int res,
-    const char *text, time_t now)
+void
+queue_rcpt_apply(const struct queue_msg *m, struct queue_rcpt *r, int res,
+    const char *text, time_t now, unsigned retry_base, unsigned lifetime)
 {
 	char *t = text ? xstrndup(text, QUEUE_TEXT_MAX) : NULL;
-	time_t expiry = m->arrival + (time_t)atomic_load(&q.lifetime);
+	time_t expiry = m->arrival + (time_t)lifetime;
 
 	r->attempts++;
 	r->last_error = t;
@@ -537,7 +535,7 @@ apply_result(const struct queue_msg *m, struct queue_rcpt *r, int res,
 		    "error: %s", t) : xstrdup("delivery time expired");
 		free(t);
 	} else {
-		r->next_try = now + backoff(r->attempts);
+		r->next_try = now + backoff(retry_base, r->attempts);
 		if (r->next_try > expiry)
 			r->next_try = expiry;
 	}
@@ -575,8 +573,9 @@ queue_report_at(struct queue_msg *m, const int *results, char *const *texts,
 		    results[i] > QUEUE_RCPT_DEFERRED ||
 		    m->rcpts[i].state != QUEUE_STATE_PENDING)
 			continue;
-		apply_result(m, &view.rcpts[i], results[i],
-		    texts ? texts[i] : NULL, now);
+		queue_rcpt_apply(m, &view.rcpts[i], results[i],
+		    texts ? texts[i] : NULL, now, atomic_load(&q.retry_base),
+		    atomic_load(&q.lifetime));
 		idx[n++] = i;
 	}
 	if (n > 0 && write_states(m, &view, idx, n) < 0) {
@@ -595,7 +594,7 @@ queue_report_at(struct queue_msg *m, const int *results, char *const *texts,
 	}
 	free(view.rcpts);
 	free(idx);
-	left = count_pending(m);
+	left = queue_msg_pending(m);
 	if (left > 0 && !queue_sched_release(key, m->sched_gen,
 	    earliest_pending(m, now)) && atomic_load(&q.running))
 		queue_sched_add(key, earliest_pending(m, now));
@@ -643,7 +642,7 @@ queue_msg_free(struct queue_msg **mp)
 		return;
 	if (queue_id_valid(m->id)) {
 		key = queue_id_key(m->id);
-		if (count_pending(m) == 0) {
+		if (queue_msg_pending(m) == 0) {
 			queue_sched_remove(key);
 			queue_commit_remove(key);
 		} else if (m->sched_gen != 0)

@@ -12,12 +12,17 @@
 - a database that is down: one clear error line and exit 1.
 """
 
+import os
 import subprocess
 
 import pytest
 
-from pgserver import PgServer, pg_unit_across_restart, pg_unit_check
+from pgserver import PgServer, pg_unit_bin, pg_unit_check
 from temserver import tem_bin
+
+
+def unit_bin():
+    return pg_unit_bin("test-pg-backend")
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +67,19 @@ def test_unit(unit_dsn):
 
 
 def test_listener_survives_restart(pg, unit_dsn):
-    rc, out, err = pg_unit_across_restart(pg, "test-pg-backend", unit_dsn,
-                                          "listen-restart", timeout=90)
-    assert rc == 0, out + err
+    env = dict(os.environ, TEM_TEST_PG_DSN=unit_dsn)
+    p = subprocess.Popen([unit_bin(), "listen-restart"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready", p.stderr.read()
+        pg.restart()
+        out, err = p.communicate(timeout=90)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, out + err
     assert "resynced (resyncs 2)" in out
     # one line for the outage in the log, and one for the return
     assert err.count("pg listen lost the database") == 1, err

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import tempfile
 
-from temserver import free_port
+from temserver import free_port, tem_bin
 
 
 def pg_bin(name):
@@ -30,42 +30,41 @@ def pg_bin(name):
 
 
 def pg_unit_bin(name):
-    """The C unit test src/pg/NAME.c built beside TEM_BIN's build
-    (build/asan/tests/pg/NAME): the tests that need a live database run
-    it with TEM_TEST_PG_DSN (tests/run.sh's unit pass leaves them out)."""
-    from temserver import tem_bin
+    """A C unit test that needs a database (src/pg/test-pg-NAME.c, run by
+    the integration tests with TEM_TEST_PG_DSN), beside TEM_BIN's build
+    (build/asan/tests/pg/...), checked to be built and current."""
     root = os.path.dirname(os.path.abspath(tem_bin()))
     path = os.path.join(root, "tests", "pg", name)
-    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
-                       "..", "src", "pg", name + ".c")
+    src = os.path.join(os.path.dirname(__file__), "..", "..", "src", "pg",
+                       name + ".c")
     assert os.access(path, os.X_OK), "%s missing (make unit)" % path
     assert os.path.getmtime(path) >= os.path.getmtime(src), \
         "%s older than its source (make unit)" % path
     return path
 
 
-def pg_unit_run(name, dsn, *args, timeout=300):
-    """Runs the unit test NAME (pg_unit_bin) on dsn (None: without
-    TEM_TEST_PG_DSN); the CompletedProcess."""
-    env = dict(os.environ)
-    env.pop("TEM_TEST_PG_DSN", None)
-    if dsn is not None:
-        env["TEM_TEST_PG_DSN"] = dsn
-    return subprocess.run([pg_unit_bin(name)] + list(args), env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
 def pg_unit_check(name, dsn):
-    """NAME's unit tests pass on dsn, and without a dsn it fails (never
-    skips)."""
-    r = pg_unit_run(name, dsn)
+    """Runs the unit test NAME against dsn (all its tests must pass), and
+    without TEM_TEST_PG_DSN (it must fail, not skip)."""
+    env = dict(os.environ, TEM_TEST_PG_DSN=dsn)
+    r = subprocess.run([pg_unit_bin(name)], env=env, capture_output=True,
+                       text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert name + ":" in r.stdout and " 0 failed" in r.stdout, \
         r.stdout + r.stderr
-    r = pg_unit_run(name, None, timeout=60)
+    env.pop("TEM_TEST_PG_DSN")
+    r = subprocess.run([pg_unit_bin(name)], env=env, capture_output=True,
+                       text=True, timeout=60)
     assert r.returncode != 0
     assert "0 passed, 1 failed" in r.stdout
     assert "needs TEM_TEST_PG_DSN" in r.stderr
+
+
+def pg_unit_run(name, dsn, *args, timeout=300):
+    """Runs `NAME args` (pg_unit_bin) on dsn; the CompletedProcess."""
+    env = dict(os.environ, TEM_TEST_PG_DSN=dsn)
+    return subprocess.run([pg_unit_bin(name)] + list(args), env=env,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def pg_unit_across_restart(server, name, dsn, mode, timeout=120):
