@@ -16,9 +16,14 @@
  * atoms, so never a space).
  *
  * Messages are stored exactly as given (the caller's wire form, CRLF),
- * so size is the byte count and reads give the same bytes back.
+ * so size is the byte count and reads give the same bytes back. They
+ * travel as hex text (pg_conn sends text parameters), so an APPEND
+ * holds about three times the message in memory for the call: the
+ * caller's message size limit bounds it. Blobs are shared by COPY and
+ * MOVE and freed with their last messages row (the messages_unref
+ * trigger, pg_schema.c).
  *
- * Durability: every change is one transaction (pg_tx) committed with
+ * Durability: every change is one transaction committed with
  * synchronous_commit on before the call returns 0: the caller may say
  * OK then. A PG_UNAVAILABLE from a change may or may not have
  * committed (pg_conn.h): the caller answers NO [UNAVAILABLE] and
@@ -37,8 +42,9 @@
  * DELETE notifies "ID 0": the folder is gone.
  *
  * Return values: PG_OK (0), PG_UNAVAILABLE, PG_ERROR (pg_conn.h: with
- * the one-line *error_r), or one of PG_MS_* below (also with *error_r,
- * in the embedded store's words where it has them).
+ * the one-line *error_r), or one of PG_MS_* below (also with *error_r).
+ * mbox_* maps them: PG_UNAVAILABLE and PG_ERROR to MBOX_ERR_TEMP, the
+ * others to the MBOX_ERR_* of the same name.
  *
  * Threads: every call BLOCKS (pg_conn.h): from a worker thread only.
  * Trust: arguments are the caller's, already checked; parameters are
@@ -56,7 +62,8 @@
 					   [TRYCREATE] on APPEND/COPY */
 #define PG_MS_EXISTS		-11	/* [ALREADYEXISTS] */
 #define PG_MS_CANNOT		-12	/* delete INBOX, rename into itself */
-#define PG_MS_LIMIT		-13	/* PG_MS_FOLDERS_MAX folders */
+#define PG_MS_LIMIT		-13	/* PG_MS_FOLDERS_MAX folders, or
+					   more messages than one call takes */
 
 #define PG_MS_FOLDERS_MAX	5000	/* as MBOX_FOLDERS_MAX */
 #define PG_MS_COPY_MAX		100000	/* messages in one COPY/MOVE/STORE */
