@@ -91,10 +91,11 @@ $(ASANDIR)/obj/%.o: %.c
 	@echo "  CC/ASAN $<"
 	$(Q)$(CC) $(BASEFLAGS) $(ASANFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
 
+# -MF: a test's own headers (test-pg.h, ...) rebuild it when they change
 $(ASANDIR)/tests/%: src/%.c $(ASANOBJS)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	$(Q)$(CC) $(BASEFLAGS) $(ASANFLAGS) $(PKG_CFLAGS) -o $@ $< $(ASANOBJS) $(LDLIBS)
+	$(Q)$(CC) $(BASEFLAGS) $(ASANFLAGS) $(PKG_CFLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $< $(ASANOBJS) $(LDLIBS)
 
 $(FUZZDIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

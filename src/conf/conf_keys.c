@@ -326,8 +326,8 @@ const struct conf_key conf_keys[] = {
 	    "and SQLite under data_dir, one host) or postgresql (the "
 	    "database at postgresql_dsn, shared by several tem nodes; "
 	    "prepare it with tem db init). The postgresql backend is being "
-	    "built: today tem db init and upgrade work, and serve refuses "
-	    "to start with it.",
+	    "built: today tem db, the domain, user, alias and queue "
+	    "commands work on it, and serve refuses to start with it.",
 	    "postgresql"),
 	K(postgresql_dsn, T_STR, NULL,
 	    "The libpq connection string of the PostgreSQL database "
