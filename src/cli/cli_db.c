@@ -12,6 +12,7 @@
 #include "cli/cli_db.h"
 #include "conf/conf.h"
 #include "pg/pg_admin.h"
+#include "pg/pg_migrate.h"
 #include "pg/pg_schema.h"
 #include "util/xmalloc.h"
 
@@ -63,4 +64,24 @@ cli_db(const struct conf *c, int argc, char **argv)
 		return db_migrate(c, 0);
 	cli_help(stderr, "db");
 	return EXIT_USAGE;
+}
+
+int
+cli_migrate(const struct conf *c, int argc, char **argv)
+{
+	char *err = NULL;
+	int rc;
+
+	(void)argv;
+	if (cli_wants_help(argc, argv)) {
+		cli_help(stdout, "migrate");
+		return 0;
+	}
+	if (argc != 1) {
+		cli_help(stderr, "migrate");
+		return EXIT_USAGE;
+	}
+	rc = pg_migrate(c, stdout, &err);
+	fflush(stdout);
+	return rc < 0 ? cli_fail(1, err) : rc;
 }

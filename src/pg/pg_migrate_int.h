@@ -1,0 +1,29 @@
+/* pg_migrate's files between themselves (see pg_migrate.h). */
+#ifndef TEM_PG_MIGRATE_INT_H
+#define TEM_PG_MIGRATE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util/buf.h"
+
+struct pgm {
+	const char	*data_dir;
+	FILE		*out;
+	unsigned	 mismatches;	/* checks that disagreed */
+};
+
+/* Appends "\x" and the hex of p[0..n) (a bytea parameter); crlf: every
+ * LF not preceded by CR as CRLF (the wire form). Returns the bytes
+ * encoded. */
+uint64_t pgm_hex(struct buf *b, const char *p, size_t n, bool crlf);
+
+/* Copies (check false) or compares (check true) the folders and
+ * subscriptions of the user with users.id user_id whose Maildir++ root
+ * is root. 0, or -1 with *error_r. */
+int pgm_mail(struct pgm *m, const char *addr, int64_t user_id,
+    const char *root, bool check, char **error_r);
+
+#endif
