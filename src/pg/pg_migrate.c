@@ -483,12 +483,18 @@ pg_migrate(const struct conf *c, FILE *out, char **error_r)
 
 	if ((lock = server_lock(c->data_dir, error_r)) < 0)
 		return -1;
+	if (c->postgresql_dsn == NULL || *c->postgresql_dsn == '\0') {
+		*error_r = xstrdup("postgresql_dsn is not set");
+		goto out;
+	}
 	pg_conn_setup(c->postgresql_dsn);
 	if (pg_query_value(&version, error_r, "SELECT max(version) FROM "
 	    "tem_schema", 0) != PG_OK) {
-		free(*error_r);
-		*error_r = xstrdup("the database has no tem schema: run tem "
-		    "db init first");
+		if (strcmp(pg_conn_sqlstate(), "42P01") == 0) { /* no table */
+			free(*error_r);
+			*error_r = xstrdup("the database has no tem schema: "
+			    "run tem db init first");
+		}
 		goto out;
 	}
 	if ((db = accounts_db(c->data_dir, error_r)) == NULL)

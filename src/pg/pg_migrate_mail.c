@@ -28,7 +28,9 @@
 #include "store/mailbox_int.h"
 #include "util/xmalloc.h"
 
-#define PGM_MSG_MAX	(1024ull * 1024 * 1024)	/* one message file */
+/* One message file: its hex text, twice that, must stay below
+ * PostgreSQL's 1 GiB for one value. */
+#define PGM_MSG_MAX	(256ull * 1024 * 1024)
 #define PGM_KW_MAX	(64 * 1024)
 #define PGM_SUBS_MAX	(1024 * 1024)
 
@@ -64,11 +66,14 @@ read_file(const char *path, uint64_t max, size_t *len_r)
 
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size <= max) {
+	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size > max)
+		errno = EFBIG;
+	else if (fstat(fd, &st) == 0) {
 		data = xmalloc((size_t)st.st_size + 1);
 		if (read(fd, data, (size_t)st.st_size) != st.st_size) {
 			free(data);
 			data = NULL;
+			errno = EIO;
 		} else {
 			data[st.st_size] = '\0';
 			*len_r = (size_t)st.st_size;
