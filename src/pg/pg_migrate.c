@@ -29,6 +29,7 @@
 #include "queue/queue.h"
 #include "queue/queue_int.h"
 #include "sieve/sieve_store.h"
+#include "store/mailbox.h"
 #include "util/xmalloc.h"
 
 /* as queue_pg.c's flags column */
@@ -513,6 +514,7 @@ pg_migrate(const struct conf *c, FILE *out, char **error_r)
 out:
 	free(version);
 	pg_conn_close();
+	mbox_shutdown();	/* the stores index_sync opened */
 	close(lock);
 	return ret;
 }

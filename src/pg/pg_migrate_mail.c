@@ -384,6 +384,39 @@ subs_copy(struct pgm *m, const char *addr, int64_t user_id,
 	return ret;
 }
 
+/*
+ * Brings the index up to date the way the server would at the next
+ * login: opens the store (rebuilding a missing or damaged index from
+ * the Maildir) and syncs every folder (mail delivered into new/ since
+ * the last session gets its UID now), so the index read below lists
+ * every message. No Maildir at all: nothing to copy.
+ */
+static int
+index_sync(const char *root, char **error_r)
+{
+	struct mbox_user *u = NULL;
+	struct mbox_folder_info *list = NULL;
+	struct mbox_status st;
+	size_t n = 0;
+	int ret;
+	char *cur = xasprintf("%s/cur", root);
+
+	ret = access(cur, F_OK);
+	free(cur);
+	if (ret < 0)
+		return 1;
+	if (mbox_user_open(root, &u, error_r) < 0 ||
+	    mbox_list(u, &list, &n, error_r) < 0)
+		ret = -1;
+	for (size_t i = 0; ret == 0 && i < n; i++)
+		if (!(list[i].flags & (MBOX_NOSELECT | MBOX_NONEXISTENT)) &&
+		    mbox_status(u, list[i].name, &st, error_r) < 0)
+			ret = -1;
+	mbox_list_free(list, n);
+	mbox_user_unref(&u);
+	return ret;
+}
+
 int
 pgm_mail(struct pgm *m, const char *addr, int64_t user_id, const char *root,
     bool check, char **error_r)
@@ -393,7 +426,11 @@ pgm_mail(struct pgm *m, const char *addr, int64_t user_id, const char *root,
 	sqlite3_stmt *st = NULL;
 	int ret = 0, step = SQLITE_DONE;
 
-	if (access(path, F_OK) < 0) {	/* never logged in nor got mail */
+	if (!check && (ret = index_sync(root, error_r)) != 0) {
+		free(path);
+		return ret < 0 ? -1 : 0;	/* 1: no Maildir */
+	}
+	if (access(path, F_OK) < 0) {
 		free(path);
 		return 0;
 	}

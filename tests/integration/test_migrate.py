@@ -207,12 +207,16 @@ def embedded(cert, tmp_path_factory):  # noqa: F811
         b = imap(t, BOB)
         snap[BOB[0]] = snapshot(b, ["INBOX", "Work"])
         b.logout()
+        # mail no session has seen yet: in new/, maybe without a UID
+        late = simple_message("late", b"Late.\r\n", to=BOB[0])
+        send_mail(t.smtp_port, SENDER, [BOB[0]], late)
         # refused while the server runs
         r = subprocess.run([tem_bin(), "-c", t.conf_path, "migrate"],
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 1 and "is running" in r.stderr, r.stderr
         t.stop()
-        yield {"tem": t, "snap": snap, "mbsync": seen, "queue": queued}
+        yield {"tem": t, "snap": snap, "mbsync": seen, "queue": queued,
+               "late": late}
 
 
 def migrate_conf(embedded, pg):
@@ -267,6 +271,11 @@ def assert_equal(embedded, pg):
     for addr, folders in embedded["snap"].items():
         for name, (uv, un, hm, msgs) in folders.items():
             duv, dun, dhm, dmsgs = db_folder(pg, addr, name)
+            if (addr, name) == (BOB[0], "INBOX"):
+                # the late message got the next UID when migrate synced
+                assert (dun, dhm) == (un + 1, hm + 1)
+                assert dmsgs.pop(un)[4].endswith(embedded["late"])
+                un, hm = dun, dhm
             assert (duv, dun, dhm) == (uv, un, hm), (addr, name)
             assert set(dmsgs) == set(msgs), (addr, name)
             for uid, (bits, kws, modseq, idate, data) in msgs.items():
