@@ -384,6 +384,27 @@ subs_copy(struct pgm *m, const char *addr, int64_t user_id,
 	return ret;
 }
 
+/* Run as root, a rebuilt index would be root's: give the index files
+ * the Maildir's owner (run_as), so the embedded server can still open
+ * them should the administrator go back to it. */
+static void
+index_owner(const char *root)
+{
+	static const char *const names[] = { "tem-index.sqlite",
+	    "tem-index.sqlite-wal", "tem-index.sqlite-shm" };
+	struct stat st;
+
+	if (geteuid() != 0 || stat(root, &st) < 0)
+		return;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char *p = xasprintf("%s/%s", root, names[i]);
+		if (lchown(p, st.st_uid, st.st_gid) < 0 && errno != ENOENT)
+			fprintf(stderr, "tem: cannot chown %s: %s\n", p,
+			    strerror(errno));
+		free(p);
+	}
+}
+
 /*
  * Brings the index up to date the way the server would at the next
  * login: opens the store (rebuilding a missing or damaged index from
@@ -414,6 +435,7 @@ index_sync(const char *root, char **error_r)
 			ret = -1;
 	mbox_list_free(list, n);
 	mbox_user_unref(&u);
+	index_owner(root);
 	return ret;
 }
 
