@@ -19,6 +19,7 @@ import imaplib
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 
 import pytest
@@ -311,10 +312,11 @@ def test_migrate_keeps_uids_flags_and_bytes(embedded, pg):
 
     # accounts: the same hashes (so the same passwords), alias, quota
     data = embedded["tem"].data_dir
-    lite = subprocess.run(["sqlite3", os.path.join(data, "accounts.db"),
-                           "SELECT address || '|' || hash FROM users "
-                           "ORDER BY address"], capture_output=True,
-                          text=True, check=True).stdout.strip()
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(
+        data, "accounts.db"), uri=True)
+    lite = "\n".join(r[0] for r in db.execute(
+        "SELECT address || '|' || hash FROM users ORDER BY address"))
+    db.close()
     assert pg.psql("SELECT address || '|' || hash FROM users ORDER BY "
                    "address") == lite
     assert pg.psql("SELECT array_to_string(targets, ',') FROM aliases "
