@@ -277,9 +277,9 @@ const struct cli_command cli_commands[] = {
 	    "transaction, skipped when already there: a run that stopped is "
 	    "finished by running it again. Prints one line per unit, then "
 	    "checks every table and folder (messages, octets, UIDNEXT) "
-	    "against the data_dir and exits 1 on a difference. Sieve "
-	    "duplicate and vacation memory, ACLs and METADATA are not "
-	    "copied.", NULL, CLI_CONF_ALWAYS, false, run_migrate },
+	    "against the data_dir and exits 1 on a difference. ACLs and "
+	    "METADATA entries are copied too; Sieve duplicate and vacation "
+	    "memory is not.", NULL, CLI_CONF_ALWAYS, false, run_migrate },
 	{ "man", "8|5|commands|keys", "print a manual page", man_forms,
 	    "Prints tem(8) or tem.conf(5) in man(7) roff, made from the "
 	    "tables the program uses, or the names of the commands or config "

@@ -306,6 +306,70 @@ users_each(struct pgm *m, sqlite3 *db, bool check, char **error_r)
 	return ret;
 }
 
+/* ---- ACLs ------------------------------------------------------------ */
+
+struct acl {
+	sqlite3		*db;
+	unsigned	 rows, copied;
+};
+
+/* Every row of acl.sqlite onto its folder's mailboxes row; rows of
+ * folders gone (the embedded store leaves them behind) have none. */
+static enum pg_rc
+acl_body(void *arg, char **error_r)
+{
+	struct acl *a = arg;
+	sqlite3_stmt *st;
+	enum pg_rc rc = PG_OK;
+	PGresult *res;
+
+	a->rows = a->copied = 0;
+	if (sqlite3_prepare_v2(a->db, "SELECT owner, folder, ident, rights "
+	    "FROM acl", -1, &st, NULL) != SQLITE_OK)
+		return *error_r = xasprintf("acl.sqlite: %s",
+		    sqlite3_errmsg(a->db)), PG_ERROR;
+	while (rc == PG_OK && sqlite3_step(st) == SQLITE_ROW) {
+		const char *p[4];
+		for (int i = 0; i < 4; i++)
+			p[i] = (const char *)sqlite3_column_text(st, i);
+		rc = pg_queryv(&res, error_r, "INSERT INTO acl(mailbox_id, "
+		    "ident, rights) SELECT b.id, $3, $4 FROM mailboxes b JOIN "
+		    "users u ON u.id = b.user_id WHERE tem_fold(u.address) = "
+		    "tem_fold($1) AND b.name = $2 ON CONFLICT DO NOTHING", 4, p);
+		if (rc == PG_OK) {
+			a->rows++;
+			a->copied += (unsigned)atoi(PQcmdTuples(res));
+			PQclear(res);
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+acl_copy(struct pgm *m, char **error_r)
+{
+	char *path = xasprintf("%s/acl.sqlite", m->data_dir);
+	struct acl a = { NULL, 0, 0 };
+	int ret = 0;
+
+	if (access(path, F_OK) == 0) {
+		if (sqlite3_open_v2(path, &a.db, SQLITE_OPEN_READONLY, NULL) !=
+		    SQLITE_OK || sqlite3_busy_timeout(a.db, 10000) != SQLITE_OK) {
+			*error_r = xasprintf("%s: %s", path, a.db ?
+			    sqlite3_errmsg(a.db) : "cannot open");
+			ret = -1;
+		} else if (pg_tx(acl_body, &a, error_r) != PG_OK)
+			ret = -1;
+		else
+			fprintf(m->out, "acl rows=%u copied=%u\n", a.rows,
+			    a.copied);
+		sqlite3_close(a.db);
+	}
+	free(path);
+	return ret;
+}
+
 /* ---- the queue -------------------------------------------------------- */
 
 struct qmsg {
@@ -502,6 +566,7 @@ pg_migrate(const struct conf *c, FILE *out, char **error_r)
 		goto out;
 	if (accounts_copy(&m, db, error_r) == 0 &&
 	    users_each(&m, db, false, error_r) == 0 &&
+	    acl_copy(&m, error_r) == 0 &&
 	    queue_each(&m, false, error_r) == 0 &&
 	    accounts_check(&m, db, error_r) == 0 &&
 	    users_each(&m, db, true, error_r) == 0 &&

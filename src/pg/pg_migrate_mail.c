@@ -439,6 +439,67 @@ index_sync(const char *root, char **error_r)
 	return ret;
 }
 
+struct mdata {
+	sqlite3		*db;
+	int64_t		 user_id;
+	unsigned	 n;
+};
+
+static enum pg_rc
+mdata_body(void *arg, char **error_r)
+{
+	struct mdata *md = arg;
+	sqlite3_stmt *st;
+	enum pg_rc rc = PG_OK;
+	char u[24];
+
+	md->n = 0;
+	snprintf(u, sizeof(u), "%" PRId64, md->user_id);
+	if (sqlite3_prepare_v2(md->db, "SELECT mailbox, entry, value FROM "
+	    "entries", -1, &st, NULL) != SQLITE_OK)
+		return sqlite_fail(md->db, "imap-metadata.sqlite", error_r);
+	while (rc == PG_OK && sqlite3_step(st) == SQLITE_ROW) {
+		struct buf hex;
+		buf_init(&hex, 0);
+		pgm_hex(&hex, sqlite3_column_blob(st, 2),
+		    (size_t)sqlite3_column_bytes(st, 2), false);
+		rc = pg_query(NULL, error_r, "INSERT INTO mailbox_metadata("
+		    "user_id, mailbox, entry, value) VALUES ($1, $2, $3, "
+		    "$4::bytea) ON CONFLICT DO NOTHING", 4, u,
+		    (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1), buf_cstr(&hex));
+		buf_free(&hex);
+		md->n++;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The user's METADATA entries (server '' and per folder), one unit. */
+static int
+mdata_copy(struct pgm *m, const char *addr, int64_t user_id,
+    const char *root, char **error_r)
+{
+	char *path = xasprintf("%s/imap-metadata.sqlite", root);
+	struct mdata md = { NULL, user_id, 0 };
+	int ret = 0;
+
+	if (access(path, F_OK) == 0) {
+		if (sqlite3_open_v2(path, &md.db, SQLITE_OPEN_READONLY, NULL) !=
+		    SQLITE_OK || sqlite3_busy_timeout(md.db, 10000) !=
+		    SQLITE_OK) {
+			sqlite_fail(md.db, path, error_r);
+			ret = -1;
+		} else if (pg_tx(mdata_body, &md, error_r) != PG_OK)
+			ret = -1;
+		else
+			fprintf(m->out, "metadata %s entries=%u\n", addr, md.n);
+		sqlite3_close(md.db);
+	}
+	free(path);
+	return ret;
+}
+
 int
 pgm_mail(struct pgm *m, const char *addr, int64_t user_id, const char *root,
     bool check, char **error_r)
@@ -503,5 +564,7 @@ pgm_mail(struct pgm *m, const char *addr, int64_t user_id, const char *root,
 	free(path);
 	if (ret == 0 && !check)
 		ret = subs_copy(m, addr, user_id, root, error_r);
+	if (ret == 0 && !check)
+		ret = mdata_copy(m, addr, user_id, root, error_r);
 	return ret;
 }

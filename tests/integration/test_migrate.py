@@ -179,6 +179,11 @@ def embedded(cert, tmp_path_factory):  # noqa: F811
                                   '"01-Jan-2024 10:0%d:00 +0000"' % i, msg)
                 assert typ == "OK"
         c.subscribe(quote("Work"))
+        assert c.setacl(quote("Work"), BOB[0], "lr")[0] == "OK"
+        imaplib.Commands.setdefault("SETMETADATA", ("AUTH", "SELECTED"))
+        typ, data = c._simple_command("SETMETADATA", "INBOX",
+                                      '(/private/comment "migrated")')
+        assert typ == "OK", data
         # flags and keywords, then expunges: gaps in the UIDs, moved
         # MODSEQs
         c.select("INBOX")
@@ -294,7 +299,8 @@ def counts(pg):
                    "(SELECT count(*) FROM queue_rcpts) || ' ' || (SELECT "
                    "count(*) FROM sieve_scripts) || ' ' || (SELECT count(*) "
                    "FROM subscriptions) || ' ' || (SELECT count(*) FROM "
-                   "expunged)")
+                   "expunged) || ' ' || (SELECT count(*) FROM acl) || ' ' "
+                   "|| (SELECT count(*) FROM mailbox_metadata)")
 
 
 def test_migrate_keeps_uids_flags_and_bytes(embedded, pg):
@@ -331,6 +337,12 @@ def test_migrate_keeps_uids_flags_and_bytes(embedded, pg):
     assert pg.psql("SELECT script FROM sieve_scripts WHERE name = "
                    "'main'") == SIEVE.strip()
     assert "Work" in pg.psql("SELECT name FROM subscriptions")
+    assert pg.psql("SELECT b.name || ' ' || a.ident || ' ' || a.rights "
+                   "FROM acl a JOIN mailboxes b ON b.id = a.mailbox_id") == \
+        "Work bob@a.test lr"
+    assert pg.psql("SELECT mailbox || ' ' || entry || ' ' || "
+                   "convert_from(value, 'UTF8') FROM mailbox_metadata") == \
+        "INBOX /private/comment migrated"
     assert pg.psql("SELECT count(*) FROM expunged e JOIN mailboxes b ON "
                    "b.id = e.mailbox_id WHERE b.name = 'INBOX'") == "1"
     qid = embedded["queue"][0]
