@@ -273,13 +273,13 @@ static int
 users_each(struct pgm *m, sqlite3 *db, bool check, char **error_r)
 {
 	sqlite3_stmt *st;
-	int ret = 0;
+	int ret = 0, step = SQLITE_DONE;
 
 	if (sqlite3_prepare_v2(db, "SELECT address, domain, localpart FROM "
 	    "users ORDER BY address", -1, &st, NULL) != SQLITE_OK)
 		return *error_r = xasprintf("accounts.db: %s",
 		    sqlite3_errmsg(db)), -1;
-	while (ret == 0 && sqlite3_step(st) == SQLITE_ROW) {
+	while (ret == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *addr = (const char *)sqlite3_column_text(st, 0);
 		const char *dom = (const char *)sqlite3_column_text(st, 1);
 		const char *lp = (const char *)sqlite3_column_text(st, 2);
@@ -301,6 +301,10 @@ users_each(struct pgm *m, sqlite3 *db, bool check, char **error_r)
 			free(root);
 		}
 		free(id);
+	}
+	if (ret == 0 && step != SQLITE_DONE) {
+		*error_r = xasprintf("accounts.db: %s", sqlite3_errmsg(db));
+		ret = -1;
 	}
 	sqlite3_finalize(st);
 	return ret;
@@ -528,7 +532,8 @@ server_lock(const char *data_dir, char **error_r)
 		    strerror(errno));
 	else if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		*error_r = errno == EWOULDBLOCK ? xasprintf("a tem server "
-		    "is running on %s: stop it first", data_dir) :
+		    "(or another migrate) is running on %s: stop it first",
+		    data_dir) :
 		    xasprintf("cannot lock %s: %s", path, strerror(errno));
 		close(fd);
 		fd = -1;
