@@ -128,6 +128,9 @@ store_error(const char *user, const char *name, int e)
 	case ENAMETOOLONG:
 	case EINVAL:
 		return xasprintf("invalid script name '%s'", name);
+	case EILSEQ:	/* storage = postgresql only */
+		return xasprintf("script '%s' is not UTF-8 text (or holds a "
+		    "NUL octet)", name);
 	default:
 		return xasprintf("script '%s' of %s: %s", name, user,
 		    strerror(e));

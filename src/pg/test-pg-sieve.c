@@ -195,6 +195,10 @@ test_limits(void)
 	    SIEVE_STORE_SIZE_MAX + 1, &err) < 0 && errno == EDQUOT);
 	free(big);
 	TEST_ASSERT(put(U2, "a/b", "keep;") < 0 && errno == EINVAL);
+	/* compiles (a comment), but a text column cannot hold it */
+	TEST_ASSERT(put(U2, "s01", "keep; # \xff\n") < 0 && errno == EILSEQ);
+	TEST_ASSERT(sieve_store_put(NODIR, U2, "s01", "keep; # \0\n", 10,
+	    &err) < 0 && errno == EILSEQ);
 	TEST_ASSERT(q("DELETE FROM sieve_scripts WHERE user_id = (SELECT id "
 	    "FROM users WHERE address = 'sieve2@s.test')") == PG_OK);
 }

@@ -61,8 +61,9 @@ char *sieve_store_get(const char *data_dir, const char *user,
 /*
  * Stores script name for user after compiling it: 0; -1 with errno
  * EINVAL and *err filled when it does not compile, EDQUOT when over the
- * count or size limit, ENAMETOOLONG/EINVAL for a bad name, else the
- * disk's errno.
+ * count or size limit, ENAMETOOLONG/EINVAL for a bad name, EILSEQ
+ * (PostgreSQL only) when it is not UTF-8 or holds a NUL, else the
+ * disk's (or database's, see sieve_store_pg.h) errno.
  */
 int sieve_store_put(const char *data_dir, const char *user,
     const char *name, const char *text, size_t len,

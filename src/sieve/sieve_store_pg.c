@@ -27,6 +27,7 @@
 #include "sieve/sieve_store_pg.h"
 #include "util/array.h"
 #include "util/log.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 #define STR_(x)	#x
@@ -163,7 +164,13 @@ int
 sieve_store_pg_put(const char *user, const char *name, const char *text,
     size_t len)
 {
-	(void)len;	/* text is NUL-terminated: the compiler took it */
+	/* A text column holds UTF-8 without NUL (RFC 5228 scripts are
+	 * UTF-8); the compiler lets other octets through in comments, which
+	 * the files keep but the database would refuse or cut short. */
+	if (memchr(text, '\0', len) != NULL || !utf8_valid(text, len)) {
+		errno = EILSEQ;
+		return -1;
+	}
 	return run(user, name, text, put_body);
 }
 

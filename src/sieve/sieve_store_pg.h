@@ -6,7 +6,9 @@
  * PostgreSQL; every function has the contract of its namesake there
  * (same arguments bar data_dir, same return values and errno), plus:
  * errno EAGAIN when the database is unavailable, EIO on another database
- * error (both logged as one line), EINVAL when user is not an account.
+ * error (both logged as one line), EINVAL when user is not an account,
+ * and put refuses a text that is not UTF-8 or holds a NUL (EILSEQ: a
+ * text column cannot keep it; the embedded store can).
  * Blocking (pg_conn.h): workers and CLI commands only.
  */
 #ifndef TEM_SIEVE_STORE_PG_H

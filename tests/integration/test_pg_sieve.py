@@ -132,6 +132,24 @@ def test_cli_same_as_embedded(pg, tmp_path):
                    "ORDER BY name", db="cli").split() == ["one:false"]
 
 
+def test_cli_not_utf8(pg, tmp_path):
+    """A script that is not UTF-8 compiles (in a comment) but a text
+    column cannot keep it: refused, the embedded store keeps it."""
+    dsn = fresh_db(pg, "notutf8")
+    conf = write_conf(tmp_path, dsn, "postgresql")
+    ok(conf, "db", "init")
+    ok(conf, "domain", "add", "a.test")
+    ok(conf, "user", "add", "u@a.test", stdin="pw-long-enough\n")
+    r = subprocess.run([tem_bin(), "-c", conf, "sieve", "put", "u@a.test",
+                        "x"], input=b"keep; # \xff\n", capture_output=True,
+                       timeout=60)
+    assert r.returncode == 1
+    assert r.stderr == (b"tem: script 'x' is not UTF-8 text (or holds a "
+                        b"NUL octet)\n")
+    assert pg.psql("SELECT count(*) FROM sieve_scripts",
+                   db="notutf8") == "0"
+
+
 def test_cli_database_down(tmp_path):
     conf = write_conf(tmp_path, "host=127.0.0.1 port=1 dbname=x "
                       "connect_timeout=2", "postgresql")
