@@ -13,7 +13,10 @@
 - `tem sieve put|get|list|activate|deactivate|del` with storage =
   postgresql: the rows in the database, and the same output, messages
   and exit codes as the same commands on the embedded backend, a script
-  that does not compile included ("NAME:LINE: message").
+  that does not compile included ("NAME:LINE: message");
+- the shared abuse counters (src/auth/counters_pg.h, not wired into the
+  server yet): build/asan/tests/pg/test-pg-counters on a database of its
+  own.
 """
 
 import subprocess
@@ -66,6 +69,12 @@ def unit_dsn(pg, tmp_path_factory):
 
 def test_unit(unit_dsn):
     pg_unit_check("test-pg-sieve", unit_dsn)
+
+
+def test_counters_unit(pg, tmp_path):
+    dsn = fresh_db(pg, "counters")
+    ok(write_conf(tmp_path, dsn, "postgresql"), "db", "init")
+    pg_unit_check("test-pg-counters", dsn)
 
 
 def test_restart(pg, unit_dsn):
