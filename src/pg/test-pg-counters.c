@@ -17,17 +17,7 @@
 #include "util/test.h"
 #include "util/xmalloc.h"
 
-static enum pg_rc
-q(const char *sql)
-{
-	char *err = NULL;
-	enum pg_rc rc = pg_query(NULL, &err, sql, 0);
-
-	if (rc != PG_OK)
-		fprintf(stderr, "  (%s: %s)\n", sql, err);
-	free(err);
-	return rc;
-}
+#include "pg/test-pg-sql.h"
 
 static int
 take(const char *key, unsigned n, unsigned max, unsigned window)

@@ -26,50 +26,14 @@
 #include "util/test.h"
 #include "util/xmalloc.h"
 
+#include "pg/test-pg-sql.h"
+
 #define U1	"sieve1@s.test"
 #define U2	"sieve2@s.test"
 #define U3	"sieve3@s.test"
 #define NODIR	"/nonexistent-tem-pg-test"
 
 static const char *dsn;
-
-static enum pg_rc
-q(const char *sql)
-{
-	char *err = NULL;
-	enum pg_rc rc = pg_query(NULL, &err, sql, 0);
-
-	if (rc != PG_OK)
-		fprintf(stderr, "  (%s: %s)\n", sql, err);
-	free(err);
-	return rc;
-}
-
-/* The one value of sql with $1 = p1, or "?" (malloc'd). */
-static char *
-value(const char *sql, const char *p1)
-{
-	char *v = NULL, *err = NULL;
-
-	if (pg_query_value(&v, &err, sql, p1 ? 1 : 0, p1) != PG_OK) {
-		fprintf(stderr, "  (%s: %s)\n", sql, err);
-		free(err);
-		return xstrdup("?");
-	}
-	return v != NULL ? v : xstrdup("");
-}
-
-static bool
-value_is(const char *sql, const char *p1, const char *want)
-{
-	char *v = value(sql, p1);
-	bool ok = strcmp(v, want) == 0;
-
-	if (!ok)
-		fprintf(stderr, "  %s: got '%s', want '%s'\n", sql, v, want);
-	free(v);
-	return ok;
-}
 
 static int
 put(const char *user, const char *name, const char *text)

@@ -112,6 +112,18 @@ script_state(struct op *o, const char *name, bool *active, char **error_r)
 	return rc;
 }
 
+/* Locks the user's row and finds script name (ENOENT when absent). */
+static enum pg_rc
+lock_find(struct op *o, const char *name, bool *active, char **error_r)
+{
+	enum pg_rc rc;
+
+	o->err = 0;
+	if ((rc = lock_user(o, error_r)) != PG_OK)
+		return rc;
+	return script_state(o, name, active, error_r);
+}
+
 /* Runs body in one transaction for user: 0 or -1 with errno. */
 static int
 run(const char *user, const char *a, const char *b,
@@ -217,9 +229,7 @@ delete_body(void *arg, char **error_r)
 	bool active;
 	enum pg_rc rc;
 
-	o->err = 0;
-	if ((rc = lock_user(o, error_r)) != PG_OK ||
-	    (rc = script_state(o, o->a, &active, error_r)) != PG_OK)
+	if ((rc = lock_find(o, o->a, &active, error_r)) != PG_OK)
 		return rc;
 	if (active) {
 		o->err = EBUSY;
@@ -242,9 +252,7 @@ rename_body(void *arg, char **error_r)
 	bool active;
 	enum pg_rc rc;
 
-	o->err = 0;
-	if ((rc = lock_user(o, error_r)) != PG_OK ||
-	    (rc = script_state(o, o->a, &active, error_r)) != PG_OK)
+	if ((rc = lock_find(o, o->a, &active, error_r)) != PG_OK)
 		return rc;
 	rc = script_state(o, o->b, &active, error_r);
 	if (rc == PG_OK) {

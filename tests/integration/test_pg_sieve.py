@@ -23,7 +23,8 @@ import subprocess
 
 import pytest
 
-from pgserver import PgServer, pg_unit_across_restart, pg_unit_check
+from pgserver import (PgServer, pg_conf, pg_unit_across_restart,
+                      pg_unit_check)
 from temserver import tem_bin
 
 
@@ -31,20 +32,6 @@ from temserver import tem_bin
 def pg():
     with PgServer() as s:
         yield s
-
-
-def fresh_db(pg, name):
-    pg.psql("CREATE DATABASE %s" % name, db="postgres")
-    return pg.dsn.replace("dbname=%s" % pg.dbname, "dbname=%s" % name)
-
-
-def write_conf(path, dsn, storage):
-    path.mkdir(parents=True, exist_ok=True)
-    conf = path / "tem.conf"
-    conf.write_text("hostname = mx.a.test\ndata_dir = %s\n"
-                    "storage = %s\npostgresql_dsn = %s\n" %
-                    (path / "data", storage, dsn))
-    return str(conf)
 
 
 def tem(conf, *args, stdin=None):
@@ -61,8 +48,8 @@ def ok(conf, *args, stdin=None):
 
 @pytest.fixture(scope="module")
 def unit_dsn(pg, tmp_path_factory):
-    dsn = fresh_db(pg, "unit")
-    conf = write_conf(tmp_path_factory.mktemp("unit"), dsn, "postgresql")
+    dsn = pg.fresh_db("unit")
+    conf = pg_conf(tmp_path_factory.mktemp("unit"), dsn, "postgresql")
     ok(conf, "db", "init")
     return dsn
 
@@ -72,8 +59,8 @@ def test_unit(unit_dsn):
 
 
 def test_counters_unit(pg, tmp_path):
-    dsn = fresh_db(pg, "counters")
-    ok(write_conf(tmp_path, dsn, "postgresql"), "db", "init")
+    dsn = pg.fresh_db("counters")
+    ok(pg_conf(tmp_path, dsn, "postgresql"), "db", "init")
     pg_unit_check("test-pg-counters", dsn)
 
 
@@ -123,10 +110,10 @@ def run_steps(conf):
 
 
 def test_cli_same_as_embedded(pg, tmp_path):
-    dsn = fresh_db(pg, "cli")
-    pgconf = write_conf(tmp_path / "pg", dsn, "postgresql")
+    dsn = pg.fresh_db("cli")
+    pgconf = pg_conf(tmp_path / "pg", dsn, "postgresql")
     ok(pgconf, "db", "init")
-    emconf = write_conf(tmp_path / "em", dsn, "embedded")
+    emconf = pg_conf(tmp_path / "em", dsn, "embedded")
     got = run_steps(pgconf)
     want = run_steps(emconf)
     for (args, _), g, w in zip(STEPS, got, want):
@@ -144,8 +131,8 @@ def test_cli_same_as_embedded(pg, tmp_path):
 def test_cli_not_utf8(pg, tmp_path):
     """A script that is not UTF-8 compiles (in a comment) but a text
     column cannot keep it: refused, the embedded store keeps it."""
-    dsn = fresh_db(pg, "notutf8")
-    conf = write_conf(tmp_path, dsn, "postgresql")
+    dsn = pg.fresh_db("notutf8")
+    conf = pg_conf(tmp_path, dsn, "postgresql")
     ok(conf, "db", "init")
     ok(conf, "domain", "add", "a.test")
     ok(conf, "user", "add", "u@a.test", stdin="pw-long-enough\n")
@@ -160,7 +147,7 @@ def test_cli_not_utf8(pg, tmp_path):
 
 
 def test_cli_database_down(tmp_path):
-    conf = write_conf(tmp_path, "host=127.0.0.1 port=1 dbname=x "
+    conf = pg_conf(tmp_path, "host=127.0.0.1 port=1 dbname=x "
                       "connect_timeout=2", "postgresql")
     r = tem(conf, "sieve", "list", "u@a.test")
     assert r.returncode == 1
