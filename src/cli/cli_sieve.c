@@ -19,6 +19,7 @@
 #include "cli/cli_commands.h"
 #include "cli/cli_sieve.h"
 #include "conf/conf.h"
+#include "pg/pg_conn.h"
 #include "sieve/sieve_store.h"
 #include "util/fsutil.h"
 #include "util/xmalloc.h"
@@ -127,6 +128,9 @@ store_error(const char *user, const char *name, int e)
 	case ENAMETOOLONG:
 	case EINVAL:
 		return xasprintf("invalid script name '%s'", name);
+	case EILSEQ:	/* storage = postgresql only */
+		return xasprintf("script '%s' is not UTF-8 text (or holds a "
+		    "NUL octet)", name);
 	default:
 		return xasprintf("script '%s' of %s: %s", name, user,
 		    strerror(e));
@@ -236,5 +240,9 @@ cli_sieve(const struct conf *c, int argc, char **argv)
 	if ((r = check_account(c, argv[2])) != 0 ||
 	    (r = become_owner(c)) != 0)
 		return r;
-	return run(c, argv[1], argv[2], argc > 3 ? argv[3] : NULL);
+	sieve_store_setup(c);
+	r = run(c, argv[1], argv[2], argc > 3 ? argv[3] : NULL);
+	if (sieve_store_on_pg())
+		pg_conn_cleanup();	/* main's thread has no destructor */
+	return r;
 }

@@ -25,6 +25,8 @@
 
 #include "auth/accounts_addr.h"
 #include "sieve/sieve_state.h"
+#include "sieve/sieve_store.h"
+#include "sieve/sieve_store_pg.h"
 #include "util/xmalloc.h"
 
 enum {
@@ -71,6 +73,7 @@ static const char schema[] =
 struct sieve_state {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[S_N];
+	char		*pg_uid;	/* storage = postgresql: the user's id */
 };
 
 /* data_dir/sieve/DOMAIN/LOCAL as the script store names it (the address
@@ -173,9 +176,16 @@ struct sieve_state *
 sieve_state_open(const char *data_dir, const char *user)
 {
 	struct sieve_state *st;
-	char *dir, *path;
+	char *dir, *path, *uid;
 	int rc;
 
+	if (sieve_store_on_pg()) {
+		if ((uid = sieve_state_pg_user(user)) == NULL)
+			return NULL;
+		st = xcalloc(1, sizeof(*st));
+		st->pg_uid = uid;
+		return st;
+	}
 	if ((dir = sieve_state_dir(data_dir, user)) == NULL)
 		return NULL;
 	path = xasprintf("%s/state.db", dir);
@@ -202,6 +212,7 @@ sieve_state_close(struct sieve_state **stp)
 	for (int i = 0; i < S_N; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close(st->db);
+	free(st->pg_uid);
 	free(st);
 	*stp = NULL;
 }
@@ -280,6 +291,8 @@ sieve_state_dup_seen(struct sieve_state *st, const char *handle,
 
 	if (!sieve_state_key_ok(handle) || !sieve_state_key_ok(id))
 		return false;
+	if (st->pg_uid != NULL)
+		return sieve_state_pg_dup_seen(st->pg_uid, handle, id, now);
 	s = sieve_state_bind(st, S_DUP_SEEN, handle, id, (int64_t)now);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
@@ -294,6 +307,9 @@ sieve_state_dup_record(struct sieve_state *st, const char *handle,
 		errno = EINVAL;
 		return -1;
 	}
+	if (st->pg_uid != NULL)
+		return sieve_state_pg_dup_record(st->pg_uid, handle, id,
+		    expiry);
 	return sieve_state_write(st, S_DUP_PRUNE, S_DUP_CAP, S_DUP_PUT,
 	    handle, id, (int64_t)expiry, (int64_t)time(NULL));
 }
@@ -308,12 +324,18 @@ sieve_state_vacation_due(struct sieve_state *st, const char *handle,
 
 	if (!sieve_state_key_ok(handle) || !sieve_state_key_ok(address))
 		return true;
-	s = sieve_state_bind(st, S_VAC_LAST, handle, address, 0);
-	rc = sqlite3_step(s);
-	sent = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW)
-		return true;
+	if (st->pg_uid != NULL) {
+		if (sieve_state_pg_vacation_last(st->pg_uid, handle, address,
+		    &sent) != 1)
+			return true;
+	} else {
+		s = sieve_state_bind(st, S_VAC_LAST, handle, address, 0);
+		rc = sqlite3_step(s);
+		sent = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+		sqlite3_reset(s);
+		if (rc != SQLITE_ROW)
+			return true;
+	}
 	/* a reply recorded in the future (the clock went back) counts as
 	 * just sent: the period starts again from it */
 	if (seconds > (uint64_t)INT64_MAX / 2)
@@ -329,6 +351,9 @@ sieve_state_vacation_record(struct sieve_state *st, const char *handle,
 		errno = EINVAL;
 		return -1;
 	}
+	if (st->pg_uid != NULL)
+		return sieve_state_pg_vacation_record(st->pg_uid, handle,
+		    address, now);
 	return sieve_state_write(st, S_VAC_PRUNE, S_VAC_CAP, S_VAC_PUT,
 	    handle, address, (int64_t)now,
 	    (int64_t)now - SIEVE_STATE_VACATION_KEEP);

@@ -12,6 +12,9 @@
  * write first deletes expired rows, and each table keeps at most
  * SIEVE_STATE_ROWS_MAX rows a user (the oldest expiry goes first), so a
  * sender flood cannot grow the file without bound.
+ * With storage = postgresql (sieve_store_setup) the same calls work on
+ * the sieve_duplicates and sieve_vacation tables instead, with the same
+ * answers and caps (sieve_store_pg.h; data_dir is then unused).
  *
  * Trust: handle, id and address come from scripts and messages
  * (untrusted): they are bound as SQL parameters, never spliced into SQL,

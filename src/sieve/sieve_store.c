@@ -25,7 +25,10 @@
 #include <unistd.h>
 
 #include "auth/accounts_addr.h"
+#include "conf/conf.h"
+#include "pg/pg_conn.h"
 #include "sieve/sieve_store.h"
+#include "sieve/sieve_store_pg.h"
 #include "util/fsutil.h"
 #include "util/utf8.h"
 #include "util/xmalloc.h"
@@ -33,6 +36,23 @@
 #define SUFFIX		".sieve"
 #define SUFFIX_LEN	(sizeof(SUFFIX) - 1)
 #define ACTIVE_FILE	"active"
+
+/* Set once at start (sieve_store_setup), read by every thread after. */
+static bool on_pg;
+
+void
+sieve_store_setup(const struct conf *c)
+{
+	on_pg = c->storage == CONF_STORAGE_POSTGRESQL;
+	if (on_pg)
+		pg_conn_setup(c->postgresql_dsn);
+}
+
+bool
+sieve_store_on_pg(void)
+{
+	return on_pg;
+}
 
 bool
 sieve_store_name_ok(const char *name)
@@ -281,10 +301,12 @@ char *
 sieve_store_active(const char *data_dir, const char *user, size_t *len,
     char **name_r)
 {
-	char *dir = user_dir(data_dir, user), *name = NULL, *text = NULL;
+	char *dir, *name = NULL, *text = NULL;
 	int e;
 
-	if (dir == NULL)
+	if (on_pg)
+		return sieve_store_pg_active(user, len, name_r);
+	if ((dir = user_dir(data_dir, user)) == NULL)
 		return NULL;
 	if ((name = active_name(dir)) != NULL)
 		text = read_script(dir, name, len);
@@ -301,9 +323,13 @@ sieve_store_active(const char *data_dir, const char *user, size_t *len,
 char *
 sieve_store_active_path(const char *data_dir, const char *user)
 {
-	char *dir = user_dir(data_dir, user), *name, *path = NULL;
+	char *dir, *name, *path = NULL;
 
-	if (dir == NULL)
+	if (on_pg) {
+		errno = ENOTSUP;
+		return NULL;
+	}
+	if ((dir = user_dir(data_dir, user)) == NULL)
 		return NULL;
 	if ((name = active_name(dir)) != NULL)
 		path = xasprintf("%s/%s" SUFFIX, dir, name);
@@ -319,7 +345,11 @@ sieve_store_get(const char *data_dir, const char *user, const char *name,
 	char *dir, *text;
 	int e;
 
-	if (name_check(name) < 0 || (dir = user_dir(data_dir, user)) == NULL)
+	if (name_check(name) < 0)
+		return NULL;
+	if (on_pg)
+		return sieve_store_pg_get(user, name, len);
+	if ((dir = user_dir(data_dir, user)) == NULL)
 		return NULL;
 	text = read_script(dir, name, len);
 	e = errno;
@@ -396,6 +426,8 @@ sieve_store_put(const char *data_dir, const char *user, const char *name,
 		return -1;
 	}
 	sieve_script_free(&sc);
+	if (on_pg)
+		return sieve_store_pg_put(user, name, text, len);
 	if ((fd = lock_user(data_dir, user, true, &dir)) < 0)
 		return -1;
 	if (!script_exists(dir, name)) {
@@ -418,13 +450,15 @@ int
 sieve_store_list(const char *data_dir, const char *user, char ***names,
     size_t *n, char **active)
 {
-	char *dir = user_dir(data_dir, user);
+	char *dir;
 	int count, e;
 
 	*names = NULL;
 	*n = 0;
 	*active = NULL;
-	if (dir == NULL)
+	if (on_pg)
+		return sieve_store_pg_list(user, names, n, active);
+	if ((dir = user_dir(data_dir, user)) == NULL)
 		return -1;
 	if ((count = scan_dir(dir, names)) < 0) {
 		e = errno;
@@ -465,6 +499,8 @@ sieve_store_activate(const char *data_dir, const char *user,
 		name = NULL;
 	if (name != NULL && name_check(name) < 0)
 		return -1;
+	if (on_pg)
+		return sieve_store_pg_activate(user, name);
 	if ((fd = lock_user(data_dir, user, name != NULL, &dir)) < 0) {
 		/* No directory: no script, so none is active already. */
 		return name == NULL && errno == ENOENT ? 0 : -1;
@@ -495,8 +531,11 @@ sieve_store_delete(const char *data_dir, const char *user,
 	char *dir, *path;
 	int fd, ret = -1;
 
-	if (name_check(name) < 0 ||
-	    (fd = lock_user(data_dir, user, false, &dir)) < 0)
+	if (name_check(name) < 0)
+		return -1;
+	if (on_pg)
+		return sieve_store_pg_delete(user, name);
+	if ((fd = lock_user(data_dir, user, false, &dir)) < 0)
 		return -1;
 	path = script_path(dir, name);
 	if (!script_exists(dir, name))
@@ -518,8 +557,11 @@ sieve_store_rename(const char *data_dir, const char *user,
 	int fd, ret = -1;
 	bool active;
 
-	if (name_check(oldname) < 0 || name_check(newname) < 0 ||
-	    (fd = lock_user(data_dir, user, false, &dir)) < 0)
+	if (name_check(oldname) < 0 || name_check(newname) < 0)
+		return -1;
+	if (on_pg)
+		return sieve_store_pg_rename(user, oldname, newname);
+	if ((fd = lock_user(data_dir, user, false, &dir)) < 0)
 		return -1;
 	if (!script_exists(dir, oldname)) {
 		errno = ENOENT;

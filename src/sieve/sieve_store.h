@@ -29,6 +29,18 @@
 bool sieve_store_name_ok(const char *name);
 
 /*
+ * Chooses the backend of this file and of sieve_state.h for the process,
+ * from c->storage: embedded (the default: files under data_dir) or
+ * postgresql (the sieve_* tables at c->postgresql_dsn, sieve_store_pg.c;
+ * the data_dir arguments are then unused). Call it once before any
+ * thread uses the store. sieve_store_active_path has no PostgreSQL side
+ * (NULL, ENOTSUP): a caller reads the text with sieve_store_active.
+ */
+struct conf;
+void sieve_store_setup(const struct conf *c);
+bool sieve_store_on_pg(void);
+
+/*
  * The active script of user (its text, malloc'd, and *name_r its name,
  * malloc'd, when name_r is not NULL), or NULL with errno ENOENT when
  * none is active, else another errno.
@@ -49,8 +61,9 @@ char *sieve_store_get(const char *data_dir, const char *user,
 /*
  * Stores script name for user after compiling it: 0; -1 with errno
  * EINVAL and *err filled when it does not compile, EDQUOT when over the
- * count or size limit, ENAMETOOLONG/EINVAL for a bad name, else the
- * disk's errno.
+ * count or size limit, ENAMETOOLONG/EINVAL for a bad name, EILSEQ
+ * (PostgreSQL only) when it is not UTF-8 or holds a NUL, else the
+ * disk's (or database's, see sieve_store_pg.h) errno.
  */
 int sieve_store_put(const char *data_dir, const char *user,
     const char *name, const char *text, size_t len,

@@ -85,6 +85,17 @@ def pg_unit_across_restart(server, name, dsn, mode, timeout=120):
     return p.returncode, out, err
 
 
+def pg_conf(path, dsn, storage="postgresql"):
+    """Writes path/tem.conf for storage on dsn (data_dir path/data);
+    its path as a string."""
+    path.mkdir(parents=True, exist_ok=True)
+    conf = path / "tem.conf"
+    conf.write_text("hostname = mx.a.test\ndata_dir = %s\n"
+                    "storage = %s\npostgresql_dsn = %s\n" %
+                    (path / "data", storage, dsn))
+    return str(conf)
+
+
 class PgServer:
     """Context manager: .dsn (for tem), .port, .psql(sql)."""
 
@@ -149,6 +160,12 @@ class PgServer:
                            check=True, text=True, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE)
         return r.stdout.strip()
+
+    def fresh_db(self, name):
+        """Creates database name (empty, no schema); its DSN."""
+        self.psql("CREATE DATABASE %s" % name, db="postgres")
+        return self.dsn.replace("dbname=%s" % self.dbname,
+                                "dbname=%s" % name)
 
     def log(self):
         try:
