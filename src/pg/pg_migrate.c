@@ -30,6 +30,7 @@
 #include "queue/queue_int.h"
 #include "sieve/sieve_store.h"
 #include "store/mailbox.h"
+#include "util/utf8.h"
 #include "util/xmalloc.h"
 
 /* as queue_pg.c's flags column */
@@ -198,6 +199,7 @@ accounts_check(struct pgm *m, sqlite3 *db, char **error_r)
 /* ---- Sieve scripts -------------------------------------------------- */
 
 struct sieve {
+	FILE		*out;
 	const char	*data_dir, *addr;
 	int64_t		 user_id;
 	char		**names;
@@ -218,11 +220,17 @@ sieve_body(void *arg, char **error_r)
 		char *text = sieve_store_get(s->data_dir, s->addr, s->names[i],
 		    &len);
 
-		if (text == NULL || strlen(text) != len) {
-			free(text);
+		if (text == NULL) {
 			*error_r = xasprintf("sieve %s %s: cannot read: %s",
 			    s->addr, s->names[i], strerror(errno));
 			return PG_ERROR;
+		}
+		/* a text column cannot keep it (sieve_store_pg.h) */
+		if (memchr(text, '\0', len) || !utf8_valid(text, len)) {
+			fprintf(s->out, "warning sieve %s %s: not UTF-8 text, "
+			    "left out\n", s->addr, s->names[i]);
+			free(text);
+			continue;
 		}
 		rc = pg_query(NULL, error_r, "INSERT INTO sieve_scripts(user_id, "
 		    "name, script, active) VALUES ($1, $2, $3, $4)", 4, u,
@@ -236,8 +244,8 @@ sieve_body(void *arg, char **error_r)
 static int
 sieve_copy(struct pgm *m, const char *addr, int64_t user_id, char **error_r)
 {
-	struct sieve s = { .data_dir = m->data_dir, .addr = addr,
-	    .user_id = user_id };
+	struct sieve s = { .out = m->out, .data_dir = m->data_dir,
+	    .addr = addr, .user_id = user_id };
 	char u[24], *have = NULL;
 	int ret = 0;
 
