@@ -109,8 +109,9 @@ accounts_body(void *arg, char **error_r)
 		    error_r);
 	/* every node reloads its snapshot */
 	if (rc == PG_OK)
-		rc = pg_query(NULL, error_r, "WITH s AS (UPDATE accounts_serial "
-		    "SET serial = serial + 1 RETURNING serial) SELECT "
+		rc = pg_query(NULL, error_r, "WITH s AS (UPDATE "
+		    "accounts_serial SET serial = serial + 1 RETURNING serial) "
+		    "SELECT "
 		    "pg_notify('tem_accounts', serial::text) FROM s", 0);
 	return rc;
 }
@@ -119,15 +120,8 @@ static sqlite3 *
 accounts_db(const char *data_dir, char **error_r)
 {
 	char *path = xasprintf("%s/accounts.db", data_dir);
-	sqlite3 *db = NULL;
+	sqlite3 *db = pgm_sqlite_open(path, error_r);
 
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK || sqlite3_busy_timeout(db, 10000) != SQLITE_OK) {
-		*error_r = xasprintf("%s: %s", path, db ?
-		    sqlite3_errmsg(db) : "cannot open");
-		sqlite3_close(db);
-		db = NULL;
-	}
 	free(path);
 	return db;
 }
@@ -155,8 +149,8 @@ accounts_check(struct pgm *m, sqlite3 *db, char **error_r)
 		{ "domains", "SELECT name FROM domains",
 		  "SELECT count(*) FROM domains WHERE name = lower($1)" },
 		{ "users", "SELECT address || ' ' || hash FROM users",
-		  "SELECT count(*) FROM users WHERE tem_fold(address) || ' ' || "
-		  "hash = tem_fold(split_part($1, ' ', 1)) || ' ' || "
+		  "SELECT count(*) FROM users WHERE tem_fold(address) || "
+		  "' ' || hash = tem_fold(split_part($1, ' ', 1)) || ' ' || "
 		  "split_part($1, ' ', 2)" },
 		{ "aliases", "SELECT address || ' ' || targets FROM aliases",
 		  "SELECT count(*) FROM aliases WHERE tem_fold(address) || ' ' "
@@ -164,8 +158,9 @@ accounts_check(struct pgm *m, sqlite3 *db, char **error_r)
 		  "' ', 1)) || ' ' || split_part($1, ' ', 2)" },
 		{ "quotas", "SELECT address || ' ' || storage || ' ' || "
 		  "messages FROM quotas",
-		  "SELECT count(*) FROM users WHERE tem_fold(address) || ' ' || "
-		  "quota_storage || ' ' || quota_messages = tem_fold($1)" },
+		  "SELECT count(*) FROM users WHERE tem_fold(address) || "
+		  "' ' || quota_storage || ' ' || quota_messages = "
+		  "tem_fold($1)" },
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -232,9 +227,9 @@ sieve_body(void *arg, char **error_r)
 			free(text);
 			continue;
 		}
-		rc = pg_query(NULL, error_r, "INSERT INTO sieve_scripts(user_id, "
-		    "name, script, active) VALUES ($1, $2, $3, $4)", 4, u,
-		    s->names[i], text, s->active && strcmp(s->active,
+		rc = pg_query(NULL, error_r, "INSERT INTO sieve_scripts("
+		    "user_id, name, script, active) VALUES ($1, $2, $3, $4)",
+		    4, u, s->names[i], text, s->active && strcmp(s->active,
 		    s->names[i]) == 0 ? "true" : "false");
 		free(text);
 	}
@@ -347,7 +342,8 @@ acl_body(void *arg, char **error_r)
 		rc = pg_queryv(&res, error_r, "INSERT INTO acl(mailbox_id, "
 		    "ident, rights) SELECT b.id, $3, $4 FROM mailboxes b JOIN "
 		    "users u ON u.id = b.user_id WHERE tem_fold(u.address) = "
-		    "tem_fold($1) AND b.name = $2 ON CONFLICT DO NOTHING", 4, p);
+		    "tem_fold($1) AND b.name = $2 ON CONFLICT DO NOTHING", 4,
+		    p);
 		if (rc == PG_OK) {
 			a->rows++;
 			a->copied += (unsigned)atoi(PQcmdTuples(res));
@@ -366,12 +362,9 @@ acl_copy(struct pgm *m, char **error_r)
 	int ret = 0;
 
 	if (access(path, F_OK) == 0) {
-		if (sqlite3_open_v2(path, &a.db, SQLITE_OPEN_READONLY, NULL) !=
-		    SQLITE_OK || sqlite3_busy_timeout(a.db, 10000) != SQLITE_OK) {
-			*error_r = xasprintf("%s: %s", path, a.db ?
-			    sqlite3_errmsg(a.db) : "cannot open");
+		if ((a.db = pgm_sqlite_open(path, error_r)) == NULL)
 			ret = -1;
-		} else if (pg_tx(acl_body, &a, error_r) != PG_OK)
+		else if (pg_tx(acl_body, &a, error_r) != PG_OK)
 			ret = -1;
 		else
 			fprintf(m->out, "acl rows=%u copied=%u\n", a.rows,
@@ -423,10 +416,11 @@ queue_body(void *arg, char **error_r)
 		snprintf(rf, sizeof(rf), "%u", r->flags);
 		snprintf(att, sizeof(att), "%u", r->attempts);
 		snprintf(next, sizeof(next), "%lld", (long long)r->next_try);
-		rc = pg_query(NULL, error_r, "INSERT INTO queue_rcpts(queue_id, "
-		    "idx, address, orcpt, notify, state, flags, attempts, "
-		    "next_try, last_text) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-		    "$8, to_timestamp($9::bigint), $10)", 10, m->id, idx,
+		rc = pg_query(NULL, error_r, "INSERT INTO queue_rcpts("
+		    "queue_id, idx, address, orcpt, notify, state, flags, "
+		    "attempts, next_try, last_text) VALUES ($1, $2, $3, $4, "
+		    "$5, $6, $7, $8, to_timestamp($9::bigint), $10)", 10,
+		    m->id, idx,
 		    r->address, r->orcpt, notify, state, rf, att, next,
 		    r->last_error);
 	}

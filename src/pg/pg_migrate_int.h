@@ -20,6 +20,10 @@ struct pgm {
  * encoded. */
 uint64_t pgm_hex(struct buf *b, const char *p, size_t n, bool crlf);
 
+/* path opened read-only (busy timeout 10 s), or NULL with *error_r. */
+struct sqlite3;
+struct sqlite3 *pgm_sqlite_open(const char *path, char **error_r);
+
 /* Copies (check false) or compares (check true) the folders and
  * subscriptions of the user with users.id user_id whose Maildir++ root
  * is root. 0, or -1 with *error_r. */

@@ -56,6 +56,21 @@ pgm_hex(struct buf *b, const char *p, size_t n, bool crlf)
 	return out;
 }
 
+sqlite3 *
+pgm_sqlite_open(const char *path, char **error_r)
+{
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK || sqlite3_busy_timeout(db, 10000) != SQLITE_OK) {
+		*error_r = xasprintf("%s: %s", path, db ?
+		    sqlite3_errmsg(db) : "cannot open");
+		sqlite3_close(db);
+		db = NULL;
+	}
+	return db;
+}
+
 /* A whole small file (NUL-terminated), or NULL (missing, too big). */
 static char *
 read_file(const char *path, uint64_t max, size_t *len_r)
@@ -126,6 +141,13 @@ prep(sqlite3 *db, const char *sql, int64_t folder)
 	return st;
 }
 
+/* Column i of st's row as decimal text (a query parameter). */
+static void
+col_text(char *out, size_t n, sqlite3_stmt *st, int i)
+{
+	snprintf(out, n, "%lld", (long long)sqlite3_column_int64(st, i));
+}
+
 static enum pg_rc
 sqlite_fail(sqlite3 *db, const char *what, char **error_r)
 {
@@ -170,14 +192,11 @@ copy_msg(struct folder *f, const char *mbid, sqlite3_stmt *st,
 	for (int i = 0; i < 26; i++)
 		if ((letters & (1u << i)) && f->kw[i])
 			buf_printf(&kws, "%s%s", kws.len ? " " : "", f->kw[i]);
-	snprintf(uid, sizeof(uid), "%lld", (long long)sqlite3_column_int64(st, 0));
-	snprintf(modseq, sizeof(modseq), "%lld",
-	    (long long)sqlite3_column_int64(st, 2));
+	col_text(uid, sizeof(uid), st, 0);
+	col_text(modseq, sizeof(modseq), st, 2);
 	snprintf(sz, sizeof(sz), "%" PRIu64, wire);
-	snprintf(idate, sizeof(idate), "%lld",
-	    (long long)sqlite3_column_int64(st, 4));
-	snprintf(sdate, sizeof(sdate), "%lld",
-	    (long long)sqlite3_column_int64(st, 6));
+	col_text(idate, sizeof(idate), st, 4);
+	col_text(sdate, sizeof(sdate), st, 6);
 	snprintf(fl, sizeof(fl), "%u", flags & MBOX_F_STORABLE);
 	if ((uint64_t)size != wire)
 		fprintf(f->m->out, "warning %s %s uid=%s size: index %" PRId64
@@ -188,8 +207,8 @@ copy_msg(struct folder *f, const char *mbid, sqlite3_stmt *st,
 	buf_free(&hex);
 	if (rc == PG_OK)
 		rc = pg_query(NULL, error_r, "INSERT INTO messages(mailbox_id, "
-		    "uid, modseq, blob_id, size, internaldate, savedate, flags, "
-		    "keywords) VALUES ($1, $2, $3, $4, $5, "
+		    "uid, modseq, blob_id, size, internaldate, savedate, "
+		    "flags, keywords) VALUES ($1, $2, $3, $4, $5, "
 		    "to_timestamp($6::bigint), to_timestamp($7::bigint), $8, "
 		    "string_to_array($9, ' '))", 9, mbid, uid, modseq, blob, sz,
 		    idate, sqlite3_column_type(st, 6) == SQLITE_NULL ? NULL :
@@ -250,8 +269,8 @@ folder_body(void *arg, char **error_r)
 	    "expunged WHERE folder = ?1", f->index_id)) == NULL)
 		rc = sqlite_fail(f->db, f->path, error_r);
 	while (rc == PG_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		snprintf(u, sizeof(u), "%lld", (long long)sqlite3_column_int64(st, 0));
-		snprintf(h, sizeof(h), "%lld", (long long)sqlite3_column_int64(st, 1));
+		col_text(u, sizeof(u), st, 0);
+		col_text(h, sizeof(h), st, 1);
 		rc = pg_query(NULL, error_r, "INSERT INTO expunged(mailbox_id, "
 		    "uid, modseq) VALUES ($1, $2, $3)", 3, mbid, u, h);
 	}
@@ -485,12 +504,9 @@ mdata_copy(struct pgm *m, const char *addr, int64_t user_id,
 	int ret = 0;
 
 	if (access(path, F_OK) == 0) {
-		if (sqlite3_open_v2(path, &md.db, SQLITE_OPEN_READONLY, NULL) !=
-		    SQLITE_OK || sqlite3_busy_timeout(md.db, 10000) !=
-		    SQLITE_OK) {
-			sqlite_fail(md.db, path, error_r);
+		if ((md.db = pgm_sqlite_open(path, error_r)) == NULL)
 			ret = -1;
-		} else if (pg_tx(mdata_body, &md, error_r) != PG_OK)
+		else if (pg_tx(mdata_body, &md, error_r) != PG_OK)
 			ret = -1;
 		else
 			fprintf(m->out, "metadata %s entries=%u\n", addr, md.n);
@@ -517,9 +533,9 @@ pgm_mail(struct pgm *m, const char *addr, int64_t user_id, const char *root,
 		free(path);
 		return 0;
 	}
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK || sqlite3_busy_timeout(db, 10000) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT id, dir, uidvalidity, uidnext, "
+	if ((db = pgm_sqlite_open(path, error_r)) == NULL)
+		ret = -1;
+	else if (sqlite3_prepare_v2(db, "SELECT id, dir, uidvalidity, uidnext, "
 	    "highestmodseq, vanished_floor, special_use, recent_uid FROM "
 	    "folders ORDER BY dir", -1, &st, NULL) != SQLITE_OK) {
 		sqlite_fail(db, path, error_r);
