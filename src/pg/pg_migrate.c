@@ -420,9 +420,8 @@ queue_body(void *arg, char **error_r)
 		    "queue_id, idx, address, orcpt, notify, state, flags, "
 		    "attempts, next_try, last_text) VALUES ($1, $2, $3, $4, "
 		    "$5, $6, $7, $8, to_timestamp($9::bigint), $10)", 10,
-		    m->id, idx,
-		    r->address, r->orcpt, notify, state, rf, att, next,
-		    r->last_error);
+		    m->id, idx, r->address, r->orcpt, notify, state, rf, att,
+		    next, r->last_error);
 	}
 	if (rc == PG_OK)
 		rc = pg_query(NULL, error_r, "UPDATE queue SET attempts = "
