@@ -322,10 +322,11 @@ ensure_conn(struct pg_thread *th, char **error_r)
 /* ---- queries -------------------------------------------------------- */
 
 enum pg_rc
-pg_queryv(PGresult **res_r, char **error_r, const char *sql, int n,
-    const char *const *params)
+pg_query_bin(PGresult **res_r, char **error_r, const char *sql, int n,
+    const char *const *params, const int *lens, bool binary_result)
 {
 	struct pg_thread *th = thread_get();
+	int formats[PG_PARAMS_MAX];
 	PGresult *res;
 	enum pg_rc rc;
 	ExecStatusType st;
@@ -333,9 +334,16 @@ pg_queryv(PGresult **res_r, char **error_r, const char *sql, int n,
 	if (res_r != NULL)
 		*res_r = NULL;
 	th->sqlstate[0] = '\0';
+	if (n < 0 || n > PG_PARAMS_MAX) {
+		*error_r = xasprintf("database error: %d parameters", n);
+		return PG_ERROR;
+	}
+	for (int i = 0; i < n; i++)
+		formats[i] = lens != NULL && lens[i] >= 0;
 	if ((rc = ensure_conn(th, error_r)) != PG_OK)
 		return rc;
-	res = PQexecParams(th->conn, sql, n, NULL, params, NULL, NULL, 0);
+	res = PQexecParams(th->conn, sql, n, NULL, params, lens,
+	    lens != NULL ? formats : NULL, binary_result);
 	st = PQresultStatus(res);
 	if (res != NULL && (st == PGRES_TUPLES_OK ||
 	    st == PGRES_COMMAND_OK)) {
@@ -355,6 +363,13 @@ pg_queryv(PGresult **res_r, char **error_r, const char *sql, int n,
 	if (rc == PG_RETRY && !th->in_tx)
 		rc = PG_UNAVAILABLE;
 	return rc;
+}
+
+enum pg_rc
+pg_queryv(PGresult **res_r, char **error_r, const char *sql, int n,
+    const char *const *params)
+{
+	return pg_query_bin(res_r, error_r, sql, n, params, NULL, false);
 }
 
 /* pg_queryv with the parameters from ap. */

@@ -54,6 +54,8 @@
 #ifndef TEM_PG_CONN_H
 #define TEM_PG_CONN_H
 
+#include <stdbool.h>
+
 #include <libpq-fe.h>
 
 #define PG_CONN_CONNECT_TIMEOUT	"5"	/* seconds, unless the DSN says */
@@ -96,6 +98,16 @@ enum pg_rc pg_query(PGresult **res_r, char **error_r, const char *sql,
 /* Like pg_query, parameters in an array. */
 enum pg_rc pg_queryv(PGresult **res_r, char **error_r, const char *sql,
     int n, const char *const *params);
+/*
+ * Like pg_queryv, for bytes: a parameter with lens[i] >= 0 goes as
+ * lens[i] raw octets in binary form (for a $i::bytea: the message as it
+ * is, no hex text of twice its size; lens NULL or lens[i] < 0: text).
+ * binary_result asks for every column of the result in binary form: a
+ * bytea's octets at PQgetvalue, PQgetlength of them (no
+ * PQunescapeBytea); only for results whose columns are all bytea.
+ */
+enum pg_rc pg_query_bin(PGresult **res_r, char **error_r, const char *sql,
+    int n, const char *const *params, const int *lens, bool binary_result);
 /* Runs sql expecting at most one row of one column: *value_r gets a
  * malloc'd copy of it, or NULL when no row (or SQL NULL). */
 enum pg_rc pg_query_value(char **value_r, char **error_r, const char *sql,

@@ -653,34 +653,33 @@ pg_ms_read(int64_t mailbox_id, uint32_t uid, uint64_t offset, uint64_t len,
     char **data_r, size_t *len_r, char **error_r)
 {
 	struct pg_ms_num a, b, c, d;
-	unsigned char *bytes;
-	char *v = NULL;
-	size_t n = 0;
+	const char *params[4] = { pg_ms_i(&a, mailbox_id), pg_ms_i(&b, uid),
+	    pg_ms_i(&c, (int64_t)offset), pg_ms_i(&d, (int64_t)len) };
+	PGresult *res;
+	size_t n;
 	enum pg_rc rc;
 
 	*data_r = NULL;
 	*len_r = 0;
 	/* substr on a compressed TOAST value decompresses only the slice's
-	 * prefix (PostgreSQL 12+), so a partial FETCH reads little */
-	rc = pg_query_value(&v, error_r, "SELECT CASE WHEN $4::bigint = 0 "
+	 * prefix (PostgreSQL 12+), so a partial FETCH reads little; the
+	 * bytes come in binary form, as they are (no hex text) */
+	rc = pg_query_bin(&res, error_r, "SELECT CASE WHEN $4::bigint = 0 "
 	    "THEN substr(b.data, $3::int + 1) ELSE substr(b.data, "
 	    "$3::int + 1, $4::int) END FROM messages m JOIN blobs b ON "
 	    "b.id = m.blob_id WHERE m.mailbox_id = $1 AND m.uid = $2", 4,
-	    pg_ms_i(&a, mailbox_id), pg_ms_i(&b, uid),
-	    pg_ms_i(&c, (int64_t)offset), pg_ms_i(&d, (int64_t)len));
+	    params, NULL, true);
 	if (rc != PG_OK)
 		return rc;
-	if (v == NULL)
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+		PQclear(res);
 		return pg_ms_fail(error_r, PG_MS_NONEXISTENT, "message %u does "
 		    "not exist", uid);
-	bytes = PQunescapeBytea((const unsigned char *)v, &n);
-	free(v);
-	if (bytes == NULL)
-		return pg_ms_fail(error_r, PG_ERROR, "database error: bad "
-		    "bytea for message %u", uid);
+	}
+	n = (size_t)PQgetlength(res, 0, 0);
 	*data_r = xmalloc(n + 1);
-	memcpy(*data_r, bytes, n);
-	PQfreemem(bytes);
+	memcpy(*data_r, PQgetvalue(res, 0, 0), n);
+	PQclear(res);
 	*len_r = n;
 	return PG_OK;
 }

@@ -17,9 +17,10 @@
  *
  * Messages are stored exactly as given (the caller's wire form, CRLF),
  * so size is the byte count and reads give the same bytes back. They
- * travel as hex text (pg_conn sends text parameters), so an APPEND
- * holds about three times the message in memory for the call: the
- * caller's message size limit bounds it. Blobs are shared by COPY and
+ * travel as raw octets both ways (pg_query_bin: binary bytea), so an
+ * APPEND holds about twice the message in memory for the call (the
+ * caller's and libpq's copy): the caller's message size limit (below
+ * 2 GiB) bounds it. Blobs are shared by COPY and
  * MOVE and freed with their last messages row (the messages_unref
  * trigger, pg_schema.c).
  *

@@ -29,24 +29,6 @@
 
 /* ---- APPEND --------------------------------------------------------- */
 
-/* The bytes as a bytea parameter in hex form ("\x..."): pg_conn sends
- * text parameters only. */
-static char *
-bytea_hex(const char *data, size_t len)
-{
-	static const char digits[] = "0123456789abcdef";
-	char *s = xmalloc(2 * len + 3), *p = s;
-
-	*p++ = '\\';
-	*p++ = 'x';
-	for (size_t i = 0; i < len; i++) {
-		*p++ = digits[(unsigned char)data[i] >> 4];
-		*p++ = digits[(unsigned char)data[i] & 15];
-	}
-	*p = '\0';
-	return s;
-}
-
 /* One message into folder name: the UID and MODSEQ from the folder
  * row, the blob, the messages row, the NOTIFY. Alone it is its own
  * transaction (one round trip); in pg_tx, the row lock taken by the
@@ -58,12 +40,17 @@ append_one(int64_t user_id, const char *name,
 {
 	struct pg_ms_num u, sz, fl, dt;
 	PGresult *res = NULL;
-	char *hex = bytea_hex(it->data, it->len);
 	char *kw = pg_ms_words_param(it->keywords);
+	const char *params[7] = { pg_ms_i(&u, user_id), name,
+	    pg_ms_i(&sz, (int64_t)it->len), it->data,
+	    pg_ms_i(&fl, it->flags & MBOX_F_STORABLE),
+	    pg_ms_i(&dt, (int64_t)it->internaldate), kw };
+	/* the blob as raw octets: no hex text of twice its size */
+	const int lens[7] = { -1, -1, -1, (int)it->len, -1, -1, -1 };
 	enum pg_rc rc;
 
 	/* no folder: no row from mb, so nothing else happens */
-	rc = pg_query(&res, error_r,
+	rc = pg_query_bin(&res, error_r,
 	    "WITH mb AS (UPDATE mailboxes SET uidnext = uidnext + 1, "
 	    "  highestmodseq = highestmodseq + 1 WHERE user_id = $1 AND "
 	    "  name = $2 RETURNING id, uidvalidity, uidnext - 1 AS uid, "
@@ -78,11 +65,8 @@ append_one(int64_t user_id, const char *name,
 	    "  k ORDER BY k) FROM mb, b RETURNING uid),"
 	    " n AS (SELECT pg_notify('tem_mailbox', mb.id || ' ' || "
 	    "  mb.highestmodseq) FROM mb)"
-	    "SELECT mb.uidvalidity, m.uid FROM mb, m, n", 7,
-	    pg_ms_i(&u, user_id), name, pg_ms_i(&sz, (int64_t)it->len), hex,
-	    pg_ms_i(&fl, it->flags & MBOX_F_STORABLE),
-	    pg_ms_i(&dt, (int64_t)it->internaldate), kw);
-	free(hex);
+	    "SELECT mb.uidvalidity, m.uid FROM mb, m, n", 7, params, lens,
+	    false);
 	free(kw);
 	if (rc != PG_OK)
 		return rc;

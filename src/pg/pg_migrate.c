@@ -379,7 +379,8 @@ acl_copy(struct pgm *m, char **error_r)
 
 struct qmsg {
 	struct queue_msg	 m;
-	struct buf		 hex;	/* the content, LF as queued */
+	const char		*content; /* LF as queued, len bytes */
+	int			 len;
 	char			*id;
 };
 
@@ -399,8 +400,7 @@ queue_body(void *arg, char **error_r)
 	    (m->smtputf8 ? QF_SMTPUTF8 : 0) | (m->requiretls ?
 	    QF_REQUIRETLS : 0) | (m->tls_optional ? QF_TLSOPT : 0));
 	snprintf(arrival, sizeof(arrival), "%lld", (long long)m->arrival);
-	rc = pg_query_value(&blob, error_r, "INSERT INTO blobs(size, data) "
-	    "VALUES ($1, $2::bytea) RETURNING id", 2, size, buf_cstr(&q->hex));
+	rc = pgm_blob(&blob, size, q->content, q->len, error_r);
 	/* next_attempt: the earliest pending recipient's (fixed below) */
 	if (rc == PG_OK)
 		rc = pg_query(NULL, error_r, "INSERT INTO queue(id, sender, "
@@ -444,7 +444,6 @@ queue_one(struct pgm *m, const char *id, bool check, char **error_r)
 	struct stat st;
 	int fd, ret = -1;
 
-	buf_init(&q.hex, 0);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 ||
 	    fstat(fd, &st) < 0 || (uint64_t)st.st_size > QUEUE_CONTENT_MAX +
 	    (64u << 20)) {
@@ -481,9 +480,13 @@ queue_one(struct pgm *m, const char *id, bool check, char **error_r)
 		fprintf(m->out, "queue %s already there\n", id);
 		ret = 0;
 	} else {
-		pgm_hex(&q.hex, data + info.content_off,
-		    (size_t)info.content_len, false);
-		if (pg_tx(queue_body, &q, error_r) == PG_OK) {
+		q.content = data + info.content_off;
+		q.len = (int)info.content_len;
+		if (info.content_len > PGM_BLOB_MAX)
+			*error_r = xasprintf("queue %s: %" PRIu64 " octets are "
+			    "more than a bytea holds", id,
+			    (uint64_t)info.content_len);
+		else if (pg_tx(queue_body, &q, error_r) == PG_OK) {
 			fprintf(m->out, "queue %s rcpts=%d octets=%zu\n", id,
 			    q.m.nrcpt, q.m.size);
 			ret = 0;
@@ -496,7 +499,6 @@ out:
 	free(have);
 	free(data);
 	free(path);
-	buf_free(&q.hex);
 	return ret;
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "pg/pg_conn.h"
 #include "util/buf.h"
 
 struct pgm {
@@ -15,10 +16,17 @@ struct pgm {
 	unsigned	 mismatches;	/* checks that disagreed */
 };
 
-/* Appends "\x" and the hex of p[0..n) (a bytea parameter); crlf: every
- * LF not preceded by CR as CRLF (the wire form). Returns the bytes
- * encoded. */
-uint64_t pgm_hex(struct buf *b, const char *p, size_t n, bool crlf);
+/* A bytea holds at most 1 GiB (PostgreSQL's limit for one value). */
+#define PGM_BLOB_MAX	((uint64_t)1 << 30)
+
+/* Appends p[0..n) to b, every LF not preceded by CR as CRLF (the wire
+ * form). Returns the bytes appended. */
+uint64_t pgm_crlf(struct buf *b, const char *p, size_t n);
+
+/* INSERTs a blobs row of data[0..len) (sent as raw octets, binary
+ * bytea) with size size: *id_r its id (malloc'd). */
+enum pg_rc pgm_blob(char **id_r, const char *size, const char *data, int len,
+    char **error_r);
 
 /* path opened read-only (busy timeout 10 s), or NULL with *error_r. */
 struct sqlite3;

@@ -28,32 +28,45 @@
 #include "store/mailbox_int.h"
 #include "util/xmalloc.h"
 
-/* One message file: its hex text, twice that, must stay below
- * PostgreSQL's 1 GiB for one value. */
+/* One message file, read whole (and copied once in wire form). */
 #define PGM_MSG_MAX	(256ull * 1024 * 1024)
 #define PGM_KW_MAX	(64 * 1024)
 #define PGM_SUBS_MAX	(1024 * 1024)
 
 uint64_t
-pgm_hex(struct buf *b, const char *p, size_t n, bool crlf)
+pgm_crlf(struct buf *b, const char *p, size_t n)
 {
-	static const char hx[] = "0123456789abcdef";
-	uint64_t out = 0;
-	char two[2];
+	size_t from = 0;
+	uint64_t out = n;
 
-	buf_puts(b, "\\x");
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (crlf && c == '\n' && (i == 0 || p[i - 1] != '\r')) {
-			buf_puts(b, "0d");
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r')) {
+			buf_append(b, p + from, i - from);
+			buf_append(b, "\r", 1);
+			from = i;
 			out++;
 		}
-		two[0] = hx[c >> 4];
-		two[1] = hx[c & 15];
-		buf_append(b, two, 2);
-		out++;
-	}
+	buf_append(b, p + from, n - from);
 	return out;
+}
+
+enum pg_rc
+pgm_blob(char **id_r, const char *size, const char *data, int len,
+    char **error_r)
+{
+	const char *params[2] = { size, data != NULL ? data : "" };
+	const int lens[2] = { -1, len };
+	PGresult *res;
+	enum pg_rc rc;
+
+	*id_r = NULL;
+	rc = pg_query_bin(&res, error_r, "INSERT INTO blobs(size, data) "
+	    "VALUES ($1, $2::bytea) RETURNING id", 2, params, lens, false);
+	if (rc != PG_OK)
+		return rc;
+	*id_r = xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return PG_OK;
 }
 
 sqlite3 *
@@ -169,7 +182,7 @@ copy_msg(struct folder *f, const char *mbid, sqlite3_stmt *st,
 	uint32_t letters;
 	size_t len = 0;
 	uint64_t wire;
-	struct buf hex, kws;
+	struct buf wbuf, kws;
 	enum pg_rc rc;
 
 	if (name == NULL || strchr(name, '/') || name[0] == '.')
@@ -184,8 +197,8 @@ copy_msg(struct folder *f, const char *mbid, sqlite3_stmt *st,
 		return PG_ERROR;
 	}
 	free(path);
-	buf_init(&hex, 0);
-	wire = pgm_hex(&hex, data, len, true);
+	buf_init(&wbuf, 0);
+	wire = pgm_crlf(&wbuf, data, len);
 	free(data);
 	mbox_info_parse(name, &flags, &letters);
 	buf_init(&kws, 0);
@@ -202,9 +215,8 @@ copy_msg(struct folder *f, const char *mbid, sqlite3_stmt *st,
 		fprintf(f->m->out, "warning %s %s uid=%s size: index %" PRId64
 		    ", file %" PRIu64 " (the file's is kept)\n", f->addr,
 		    f->name, uid, size, wire);
-	rc = pg_query_value(&blob, error_r, "INSERT INTO blobs(size, data) "
-	    "VALUES ($1, $2::bytea) RETURNING id", 2, sz, buf_cstr(&hex));
-	buf_free(&hex);
+	rc = pgm_blob(&blob, sz, wbuf.data, (int)wbuf.len, error_r);
+	buf_free(&wbuf);
 	if (rc == PG_OK)
 		rc = pg_query(NULL, error_r, "INSERT INTO messages(mailbox_id, "
 		    "uid, modseq, blob_id, size, internaldate, savedate, "
@@ -478,16 +490,17 @@ mdata_body(void *arg, char **error_r)
 	    "entries", -1, &st, NULL) != SQLITE_OK)
 		return sqlite_fail(md->db, "imap-metadata.sqlite", error_r);
 	while (rc == PG_OK && sqlite3_step(st) == SQLITE_ROW) {
-		struct buf hex;
-		buf_init(&hex, 0);
-		pgm_hex(&hex, sqlite3_column_blob(st, 2),
-		    (size_t)sqlite3_column_bytes(st, 2), false);
-		rc = pg_query(NULL, error_r, "INSERT INTO mailbox_metadata("
-		    "user_id, mailbox, entry, value) VALUES ($1, $2, $3, "
-		    "$4::bytea) ON CONFLICT DO NOTHING", 4, u,
+		const void *v = sqlite3_column_blob(st, 2);
+		const char *params[4] = { u,
 		    (const char *)sqlite3_column_text(st, 0),
-		    (const char *)sqlite3_column_text(st, 1), buf_cstr(&hex));
-		buf_free(&hex);
+		    (const char *)sqlite3_column_text(st, 1),
+		    v != NULL ? v : "" };
+		const int lens[4] = { -1, -1, -1, sqlite3_column_bytes(st, 2) };
+
+		rc = pg_query_bin(NULL, error_r, "INSERT INTO "
+		    "mailbox_metadata(user_id, mailbox, entry, value) VALUES "
+		    "($1, $2, $3, $4::bytea) ON CONFLICT DO NOTHING", 4,
+		    params, lens, false);
 		md->n++;
 	}
 	sqlite3_finalize(st);

@@ -363,43 +363,41 @@ queue_pg_load_rcpts(struct queue_msg **msgs, int n, char **error_r)
 
 struct submit {
 	struct queue_new *m;
-	struct buf	 hex;		/* the content as bytea hex text */
+	const char	*data;		/* the content, len bytes */
+	int		 len;
+	struct buf	 copy;		/* data, when it had a file part */
 	struct buf	 addrs, orcpts, notifies;
 	char		 size[24], ret[8], flags[8], arrival[24];
 };
 
-static void
-hex_append(struct buf *b, const void *p, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	const unsigned char *s = p;
-
-	for (size_t i = 0; i < n; i++) {
-		char two[2] = { digits[s[i] >> 4], digits[s[i] & 15] };
-
-		buf_append(b, two, 2);
-	}
-}
-
-/* The content (memory part, then file part) as "\x..." text. */
+/* The content (memory part, then file part) as one run of bytes, sent
+ * as a binary bytea (no hex text of twice its size): the memory part as
+ * it is when there is no file part, else both copied into s->copy. */
 static int
-content_hex(struct queue_new *m, struct buf *b)
+content_bytes(struct submit *s)
 {
-	char chunk[65536];
+	struct queue_new *m = s->m;
 	uint64_t done = 0;
 
-	buf_puts(b, "\\x");
-	hex_append(b, m->content, m->content_len);
+	if (m->content_file_len == 0) {
+		s->data = m->content != NULL ? m->content : "";
+		s->len = (int)m->content_len;
+		return 0;
+	}
+	buf_append(&s->copy, m->content, m->content_len);
 	while (done < m->content_file_len) {
+		char chunk[65536];
 		size_t n = m->content_file_len - done < sizeof(chunk) ?
 		    (size_t)(m->content_file_len - done) : sizeof(chunk);
 
 		if (fsutil_pread_all(m->content_fd, chunk, n,
 		    m->content_file_off + done) < 0)
 			return -1;
-		hex_append(b, chunk, n);
+		buf_append(&s->copy, chunk, n);
 		done += n;
 	}
+	s->data = s->copy.data;
+	s->len = (int)s->copy.len;
 	return 0;
 }
 
@@ -411,9 +409,16 @@ submit_body(void *arg, char **error_r)
 	char *blob = NULL;
 	enum pg_rc rc;
 
-	rc = pg_query_value(&blob, error_r, "INSERT INTO blobs(size, data) "
-	    "VALUES ($1, $2::bytea) RETURNING id", 2, s->size,
-	    buf_cstr(&s->hex));
+	const char *params[2] = { s->size, s->data };
+	const int lens[2] = { -1, s->len };
+	PGresult *res;
+
+	rc = pg_query_bin(&res, error_r, "INSERT INTO blobs(size, data) "
+	    "VALUES ($1, $2::bytea) RETURNING id", 2, params, lens, false);
+	if (rc == PG_OK) {
+		blob = xstrdup(PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
 	if (rc == PG_OK)
 		rc = pg_query(NULL, error_r, "INSERT INTO queue(id, sender, "
 		    "envid, ret, flags, received, blob_id) VALUES ($1, $2, $3, "
@@ -453,11 +458,16 @@ queue_pg_submit(struct queue_new *m, char **error_r)
 		    "a size past the limits)");
 		return PG_ERROR;
 	}
-	buf_init(&s.hex, 0);
-	if (content_hex(m, &s.hex) < 0) {
+	if (msg->size > QUEUE_PG_BLOB_MAX) {
+		*error_r = xasprintf("queue: %zu bytes are more than a bytea "
+		    "holds", msg->size);
+		return PG_ERROR;
+	}
+	buf_init(&s.copy, 0);
+	if (content_bytes(&s) < 0) {
 		*error_r = xasprintf("queue: reading the content: %s",
 		    strerror(errno));
-		buf_free(&s.hex);
+		buf_free(&s.copy);
 		return PG_ERROR;
 	}
 	a = xcalloc((size_t)msg->nrcpt, sizeof(*a));
@@ -486,7 +496,7 @@ queue_pg_submit(struct queue_new *m, char **error_r)
 	snprintf(s.arrival, sizeof(s.arrival), "%lld",
 	    (long long)msg->arrival);
 	rc = pg_tx(submit_body, &s, error_r);
-	buf_free(&s.hex);
+	buf_free(&s.copy);
 	buf_free(&s.addrs);
 	buf_free(&s.orcpts);
 	buf_free(&s.notifies);

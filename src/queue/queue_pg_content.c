@@ -85,14 +85,14 @@ queue_pg_open_content(const char *id, queue_scan_fn *scan, void *arg,
 	for (long long done = 0; done < size; ) {
 		long long n = size - done < QUEUE_PG_SLICE ? size - done :
 		    QUEUE_PG_SLICE;
-		unsigned char *p;
+		const char *p;
 		size_t got;
 
 		snprintf(from, sizeof(from), "%lld", done + 1);
 		snprintf(len, sizeof(len), "%lld", n);
-		rc = pg_query(&res, error_r, "SELECT substring(data FROM "
-		    "$2::int FOR $3::int) FROM blobs WHERE id = $1", 3, blob,
-		    from, len);
+		rc = pg_query_bin(&res, error_r, "SELECT substring(data FROM "
+		    "$2::int FOR $3::int) FROM blobs WHERE id = $1", 3,
+		    (const char *[]){ blob, from, len }, NULL, true);
 		if (rc == PG_OK && PQntuples(res) != 1) {
 			PQclear(res);
 			*error_r = xasprintf("queue: %s is gone", id);
@@ -102,21 +102,19 @@ queue_pg_open_content(const char *id, queue_scan_fn *scan, void *arg,
 			queue_content_close(c);
 			return rc;
 		}
-		p = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0,
-		    0), &got);
-		PQclear(res);
-		if (p == NULL || got != (size_t)n ||
-		    fsutil_write_all(c->fd, p, got) < 0) {
+		/* binary: the slice's octets as they are (no hex text) */
+		p = PQgetvalue(res, 0, 0);
+		got = (size_t)PQgetlength(res, 0, 0);
+		if (got != (size_t)n || fsutil_write_all(c->fd, p, got) < 0) {
 			*error_r = xasprintf("queue: spooling %s: %s", id,
-			    p == NULL || got != (size_t)n ? "short blob" :
-			    strerror(errno));
-			PQfreemem(p);
+			    got != (size_t)n ? "short blob" : strerror(errno));
+			PQclear(res);
 			queue_content_close(c);
 			return PG_ERROR;
 		}
 		if (scan != NULL)
-			scan((const char *)p, got, arg);
-		PQfreemem(p);
+			scan(p, got, arg);
+		PQclear(res);
 		done += n;
 	}
 	return PG_OK;
