@@ -30,21 +30,10 @@
 static const char *dsn;
 static struct loop *loop;
 
+#include "pg/test-pg-sql.h"
 #include "pg/test-pg.h"
 
 /* ---- helpers ------------------------------------------------------ */
-
-static enum pg_rc
-q(const char *sql)
-{
-	char *err = NULL;
-	enum pg_rc rc = pg_query(NULL, &err, sql, 0);
-
-	if (rc != PG_OK)
-		fprintf(stderr, "  (%s: %s)\n", sql, err);
-	free(err);
-	return rc;
-}
 
 /* ---- pg_conn ------------------------------------------------------ */
 

@@ -106,7 +106,7 @@ append_restart(void)
 	    "('restart@r.test', 'r.test', 'x') ON CONFLICT DO NOTHING") !=
 	    PG_OK || pg_ms_user_id("restart@r.test", &user, &err) != PG_OK ||
 	    pg_ms_create(user, "Restart", 0, NULL, &err) != PG_OK) {
-		fprintf(stderr, "setup: %s\n", err);
+		fprintf(stderr, "setup: %s\n", err ? err : "");
 		free(err);
 		return 1;
 	}
@@ -252,6 +252,19 @@ bench_notify(void)
 	drain();
 }
 
+/* The bench's user (user), made when missing, its folders set up. */
+static int
+bench_user(char **err)
+{
+	if (q("INSERT INTO domains VALUES ('b.test') ON CONFLICT DO NOTHING") !=
+	    PG_OK || q("INSERT INTO users(address, domain, hash) VALUES "
+	    "('bench@b.test', 'b.test', 'x') ON CONFLICT DO NOTHING") != PG_OK)
+		return PG_ERROR;
+	if (pg_ms_user_id("bench@b.test", &user, err) != PG_OK)
+		return PG_ERROR;
+	return pg_ms_user_init(user, err);
+}
+
 static int
 bench(void)
 {
@@ -260,12 +273,8 @@ bench(void)
 	long long id;
 	uint64_t best = UINT64_MAX, t0;
 
-	if (q("INSERT INTO domains VALUES ('b.test') ON CONFLICT DO NOTHING") !=
-	    PG_OK || q("INSERT INTO users(address, domain, hash) VALUES "
-	    "('bench@b.test', 'b.test', 'x') ON CONFLICT DO NOTHING") !=
-	    PG_OK || pg_ms_user_id("bench@b.test", &user, &err) != PG_OK ||
-	    pg_ms_user_init(user, &err) != PG_OK) {
-		fprintf(stderr, "setup: %s\n", err);
+	if (bench_user(&err) != PG_OK) {
+		fprintf(stderr, "setup: %s\n", err ? err : "");
 		free(err);
 		return 1;
 	}
@@ -386,11 +395,7 @@ bench_big(void)
 	for (size_t i = 0; i < BIG; i++)
 		msg[i] = (i % 78 == 76) ? '\r' : (i % 78 == 77) ? '\n' :
 		    (char)('a' + i % 26);
-	if (q("INSERT INTO domains VALUES ('b.test') ON CONFLICT DO NOTHING") !=
-	    PG_OK || q("INSERT INTO users(address, domain, hash) VALUES "
-	    "('bench@b.test', 'b.test', 'x') ON CONFLICT DO NOTHING") !=
-	    PG_OK || pg_ms_user_id("bench@b.test", &user, &err) != PG_OK ||
-	    pg_ms_user_init(user, &err) != PG_OK ||
+	if (bench_user(&err) != PG_OK ||
 	    pg_ms_create(user, "Large", 0, NULL, &err) != PG_OK)
 		goto out;
 	rss0 = peak_rss_kb();

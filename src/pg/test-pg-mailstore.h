@@ -19,22 +19,11 @@
 #include "util/loop.h"
 #include "util/xmalloc.h"
 
+#include "pg/test-pg-sql.h"
+
 static const char *dsn;		/* TEM_TEST_PG_DSN */
 static struct loop *loop;	/* where pg_listen posts (test-pg.h) */
 static int64_t user;		/* the users.id the tests work as */
-
-/* Runs sql; a failure is shown. */
-static inline enum pg_rc
-q(const char *sql)
-{
-	char *err = NULL;
-	enum pg_rc rc = pg_query(NULL, &err, sql, 0);
-
-	if (rc != PG_OK)
-		fprintf(stderr, "  (%s: %s)\n", sql, err);
-	free(err);
-	return rc;
-}
 
 /* sql's one value as a number (-1 on failure). */
 static inline long long

@@ -36,34 +36,10 @@
 static const char *dsn;
 static struct loop *loop;
 
+#include "pg/test-pg-sql.h"
 #include "pg/test-pg.h"
 
 /* ---- helpers ------------------------------------------------------ */
-
-static char *
-value(const char *sql, const char *p1)
-{
-	char *v = NULL, *err = NULL;
-
-	if (pg_query_value(&v, &err, sql, p1 ? 1 : 0, p1) != PG_OK) {
-		fprintf(stderr, "  (%s: %s)\n", sql, err);
-		free(err);
-		return xstrdup("?");
-	}
-	return v != NULL ? v : xstrdup("");
-}
-
-static bool
-value_is(const char *sql, const char *p1, const char *want)
-{
-	char *v = value(sql, p1);
-	bool ok = strcmp(v, want) == 0;
-
-	if (!ok)
-		fprintf(stderr, "  (%s: got %s, want %s)\n", sql, v, want);
-	free(v);
-	return ok;
-}
 
 static void
 empty_queue(void)

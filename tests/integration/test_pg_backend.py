@@ -17,7 +17,8 @@ import subprocess
 
 import pytest
 
-from pgserver import PgServer, pg_unit_bin, pg_unit_check
+from pgserver import (PgServer, pg_conf, pg_init_conf, pg_unit_bin,
+                      pg_unit_check)
 from temserver import tem_bin
 
 
@@ -31,34 +32,16 @@ def pg():
         yield s
 
 
-def write_conf(path, dsn, storage):
-    path.mkdir(parents=True, exist_ok=True)
-    conf = path / "tem.conf"
-    conf.write_text("hostname = mx.a.test\ndata_dir = %s\n"
-                    "storage = %s\npostgresql_dsn = %s\n" %
-                    (path / "data", storage, dsn))
-    return str(conf)
-
-
 def tem(conf, *args, stdin=None):
     return subprocess.run([tem_bin(), "-c", conf] + list(args),
                           input=stdin, capture_output=True, text=True,
                           timeout=60)
 
 
-def fresh_db(pg, name):
-    """A new database with the tem schema; its DSN."""
-    pg.psql("CREATE DATABASE %s" % name, db="postgres")
-    dsn = pg.dsn.replace("dbname=%s" % pg.dbname, "dbname=%s" % name)
-    return dsn
-
-
 @pytest.fixture(scope="module")
 def unit_dsn(pg, tmp_path_factory):
-    dsn = fresh_db(pg, "unit")
-    conf = write_conf(tmp_path_factory.mktemp("unit"), dsn, "postgresql")
-    r = tem(conf, "db", "init")
-    assert r.returncode == 0, r.stderr
+    dsn = pg.fresh_db("unit")
+    pg_init_conf(tmp_path_factory.mktemp("unit"), dsn)
     return dsn
 
 
@@ -137,10 +120,9 @@ def run_script(conf):
 
 
 def test_cli_same_as_embedded(pg, tmp_path):
-    dsn = fresh_db(pg, "cli")
-    pconf = write_conf(tmp_path / "pg", dsn, "postgresql")
-    assert tem(pconf, "db", "init").returncode == 0
-    econf = write_conf(tmp_path / "emb", dsn, "embedded")
+    dsn = pg.fresh_db("cli")
+    pconf = pg_init_conf(tmp_path / "pg", dsn)
+    econf = pg_conf(tmp_path / "emb", dsn, "embedded")
     got_pg = run_script(pconf)
     got_emb = run_script(econf)
     for p, e in zip(got_pg, got_emb):
@@ -165,9 +147,8 @@ def test_cli_same_as_embedded(pg, tmp_path):
 
 
 def test_cli_quota_and_alias_rows(pg, tmp_path):
-    dsn = fresh_db(pg, "rows")
-    conf = write_conf(tmp_path, dsn, "postgresql")
-    assert tem(conf, "db", "init").returncode == 0
+    dsn = pg.fresh_db("rows")
+    conf = pg_init_conf(tmp_path, dsn)
     assert tem(conf, "domain", "add", "c.test").returncode == 0
     assert tem(conf, "user", "add", "u@c.test", stdin="pw\n").returncode == 0
     assert tem(conf, "user", "quota", "u@c.test", "500M",
@@ -182,7 +163,7 @@ def test_cli_quota_and_alias_rows(pg, tmp_path):
 
 def test_database_down(tmp_path):
     from temserver import free_port
-    conf = write_conf(tmp_path, "host=127.0.0.1 port=%d dbname=tem "
+    conf = pg_conf(tmp_path, "host=127.0.0.1 port=%d dbname=tem "
                       "connect_timeout=3" % free_port(), "postgresql")
     for args in (("domain", "list"), ("user", "add", "u@a.test"),
                  ("alias", "list")):
@@ -196,8 +177,8 @@ def test_database_down(tmp_path):
 
 
 def test_schema_missing(pg, tmp_path):
-    dsn = fresh_db(pg, "empty")
-    conf = write_conf(tmp_path, dsn, "postgresql")
+    dsn = pg.fresh_db("empty")
+    conf = pg_conf(tmp_path, dsn, "postgresql")
     r = tem(conf, "domain", "list")
     assert r.returncode == 1
     assert r.stderr == "tem: the database holds no tem schema; run tem " \
@@ -207,9 +188,8 @@ def test_schema_missing(pg, tmp_path):
 def test_concurrent_changes_serialised(pg, tmp_path):
     """Admin commands on several nodes at once: each change gets its own
     serial (the accounts_serial row orders them), none is lost."""
-    dsn = fresh_db(pg, "conc")
-    conf = write_conf(tmp_path, dsn, "postgresql")
-    assert tem(conf, "db", "init").returncode == 0
+    dsn = pg.fresh_db("conc")
+    conf = pg_init_conf(tmp_path, dsn)
     before = int(pg.psql("SELECT serial FROM accounts_serial", db="conc"))
     procs = [subprocess.Popen([tem_bin(), "-c", conf, "domain", "add",
                                "d%d.test" % i], stdout=subprocess.PIPE,

@@ -12,14 +12,10 @@ against a real PostgreSQL 15 (tests/lib/pgserver.py):
   appending again afterwards.
 """
 
-import os
-import subprocess
-
 import pytest
 
-from pgserver import (PgServer, pg_unit_across_restart, pg_unit_check,
-                      pg_unit_run)
-from temserver import tem_bin
+from pgserver import (PgServer, pg_init_conf, pg_unit_across_restart,
+                      pg_unit_check, pg_unit_run)
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +26,7 @@ def pg():
 
 @pytest.fixture(scope="module")
 def dsn(pg, tmp_path_factory):
-    d = tmp_path_factory.mktemp("ms")
-    conf = d / "tem.conf"
-    conf.write_text("hostname = mx.a.test\ndata_dir = %s\n"
-                    "storage = postgresql\npostgresql_dsn = %s\n" %
-                    (d / "data", pg.dsn))
-    r = subprocess.run([tem_bin(), "-c", str(conf), "db", "init"],
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
+    pg_init_conf(tmp_path_factory.mktemp("ms"), pg.dsn)
     return pg.dsn
 
 
@@ -66,15 +55,11 @@ if __name__ == "__main__":
     # test_pg_mailstore.py bench - appends per second with 1 and 4
     # threads, a 10,000-message SELECT state read, EXPLAIN ANALYZE of the
     # hot queries, on a throw-away PostgreSQL.
+    import pathlib
     import sys
     import tempfile
     with PgServer() as server, tempfile.TemporaryDirectory() as d:
-        c = os.path.join(d, "tem.conf")
-        with open(c, "w") as f:
-            f.write("hostname = mx.a.test\ndata_dir = %s\nstorage = "
-                    "postgresql\npostgresql_dsn = %s\n" % (d, server.dsn))
-        subprocess.run([tem_bin(), "-c", c, "db", "init"], check=True,
-                       capture_output=True)
+        pg_init_conf(pathlib.Path(d), server.dsn)
         r = pg_unit_run("test-pg-mailload", server.dsn,
                         *(sys.argv[1:] or ["bench"]), timeout=900)
         sys.stdout.write(r.stdout + r.stderr)

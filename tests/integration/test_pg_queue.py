@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from pgserver import PgServer, pg_unit_bin, pg_unit_check
+from pgserver import PgServer, pg_init_conf, pg_unit_bin, pg_unit_check
 from temserver import tem_bin
 
 
@@ -36,16 +36,8 @@ def pg():
 def fresh_db(pg, tmp_path, name):
     """A new database after `tem db init`; its DSN (the config beside
     it: tmp_path/tem.conf)."""
-    pg.psql("CREATE DATABASE %s" % name, db="postgres")
-    dsn = pg.dsn.replace("dbname=%s" % pg.dbname, "dbname=%s" % name)
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    conf = tmp_path / "tem.conf"
-    conf.write_text("hostname = mx.a.test\ndata_dir = %s\n"
-                    "storage = postgresql\npostgresql_dsn = %s\n" %
-                    (tmp_path / "data", dsn))
-    r = subprocess.run([tem_bin(), "-c", str(conf), "db", "init"],
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
+    dsn = pg.fresh_db(name)
+    pg_init_conf(tmp_path, dsn)
     return dsn
 
 

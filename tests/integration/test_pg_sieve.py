@@ -23,8 +23,8 @@ import subprocess
 
 import pytest
 
-from pgserver import (PgServer, pg_conf, pg_unit_across_restart,
-                      pg_unit_check)
+from pgserver import (PgServer, pg_conf, pg_init_conf,
+                      pg_unit_across_restart, pg_unit_check)
 from temserver import tem_bin
 
 
@@ -49,8 +49,7 @@ def ok(conf, *args, stdin=None):
 @pytest.fixture(scope="module")
 def unit_dsn(pg, tmp_path_factory):
     dsn = pg.fresh_db("unit")
-    conf = pg_conf(tmp_path_factory.mktemp("unit"), dsn, "postgresql")
-    ok(conf, "db", "init")
+    pg_init_conf(tmp_path_factory.mktemp("unit"), dsn)
     return dsn
 
 
@@ -60,7 +59,7 @@ def test_unit(unit_dsn):
 
 def test_counters_unit(pg, tmp_path):
     dsn = pg.fresh_db("counters")
-    ok(pg_conf(tmp_path, dsn, "postgresql"), "db", "init")
+    pg_init_conf(tmp_path, dsn)
     pg_unit_check("test-pg-counters", dsn)
 
 

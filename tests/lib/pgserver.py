@@ -96,6 +96,16 @@ def pg_conf(path, dsn, storage="postgresql"):
     return str(conf)
 
 
+def pg_init_conf(path, dsn):
+    """pg_conf(path, dsn), then `tem db init` on dsn (it must succeed);
+    the config's path."""
+    conf = pg_conf(path, dsn)
+    r = subprocess.run([tem_bin(), "-c", conf, "db", "init"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return conf
+
+
 class PgServer:
     """Context manager: .dsn (for tem), .port, .psql(sql)."""
 
