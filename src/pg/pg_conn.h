@@ -66,6 +66,9 @@
 #define PG_TX_ATTEMPTS		5
 /* Parameters one pg_query() takes. */
 #define PG_PARAMS_MAX		16
+/* Bytes one bytea value holds at most (PostgreSQL's 1 GiB field limit);
+ * below it a length fits pg_query_bin's int. */
+#define PG_BYTEA_MAX		((size_t)1 << 30)
 
 enum pg_rc {
 	PG_OK		= 0,

@@ -42,13 +42,18 @@ append_one(int64_t user_id, const char *name,
 	PGresult *res = NULL;
 	char *kw = pg_ms_words_param(it->keywords);
 	const char *params[7] = { pg_ms_i(&u, user_id), name,
-	    pg_ms_i(&sz, (int64_t)it->len), it->data,
+	    pg_ms_i(&sz, (int64_t)it->len), it->data != NULL ? it->data : "",
 	    pg_ms_i(&fl, it->flags & MBOX_F_STORABLE),
 	    pg_ms_i(&dt, (int64_t)it->internaldate), kw };
 	/* the blob as raw octets: no hex text of twice its size */
 	const int lens[7] = { -1, -1, -1, (int)it->len, -1, -1, -1 };
 	enum pg_rc rc;
 
+	if (it->len > PG_BYTEA_MAX) {
+		free(kw);
+		return pg_ms_fail(error_r, PG_ERROR, "database error: %zu "
+		    "bytes are more than a bytea holds", it->len);
+	}
 	/* no folder: no row from mb, so nothing else happens */
 	rc = pg_query_bin(&res, error_r,
 	    "WITH mb AS (UPDATE mailboxes SET uidnext = uidnext + 1, "

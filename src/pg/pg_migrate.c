@@ -482,7 +482,7 @@ queue_one(struct pgm *m, const char *id, bool check, char **error_r)
 	} else {
 		q.content = data + info.content_off;
 		q.len = (int)info.content_len;
-		if (info.content_len > PGM_BLOB_MAX)
+		if (info.content_len > PG_BYTEA_MAX)
 			*error_r = xasprintf("queue %s: %" PRIu64 " octets are "
 			    "more than a bytea holds", id,
 			    (uint64_t)info.content_len);

@@ -16,9 +16,6 @@ struct pgm {
 	unsigned	 mismatches;	/* checks that disagreed */
 };
 
-/* A bytea holds at most 1 GiB (PostgreSQL's limit for one value). */
-#define PGM_BLOB_MAX	((uint64_t)1 << 30)
-
 /* Appends p[0..n) to b, every LF not preceded by CR as CRLF (the wire
  * form). Returns the bytes appended. */
 uint64_t pgm_crlf(struct buf *b, const char *p, size_t n);

@@ -59,6 +59,40 @@ test_query_params(void)
 	free(v);
 }
 
+/* Bytes go as raw octets (NUL, 0xff, a lone LF kept) and come back so:
+ * text and binary parameters mix in one statement. */
+static void
+test_query_bin(void)
+{
+	static const char bytes[] = { 'a', '\0', '\n', (char)0xff, '\\', 'x' };
+	const char *params[2] = { "6", bytes };
+	const int lens[2] = { -1, (int)sizeof(bytes) };
+	PGresult *res = NULL;
+	char *err = NULL;
+
+	TEST_ASSERT(pg_query_bin(&res, &err, "SELECT $2::bytea FROM "
+	    "(SELECT 1) x WHERE octet_length($2::bytea) = $1::int", 2,
+	    params, lens, true) == PG_OK);
+	TEST_ASSERT(res != NULL && PQntuples(res) == 1);
+	TEST_ASSERT(PQgetlength(res, 0, 0) == (int)sizeof(bytes));
+	TEST_ASSERT(memcmp(PQgetvalue(res, 0, 0), bytes, sizeof(bytes)) == 0);
+	PQclear(res);
+	/* the same value in text form: PostgreSQL's hex output */
+	TEST_ASSERT(pg_query_bin(&res, &err, "SELECT encode($1::bytea, "
+	    "'hex')", 1, params + 1, lens + 1, false) == PG_OK);
+	TEST_ASSERT_STREQ(PQgetvalue(res, 0, 0), "61000aff5c78");
+	PQclear(res);
+	/* an empty value is not NULL */
+	TEST_ASSERT(pg_query_bin(&res, &err, "SELECT $1::bytea IS NOT NULL",
+	    1, (const char *[]){ "" }, (const int[]){ 0 }, false) == PG_OK);
+	TEST_ASSERT_STREQ(PQgetvalue(res, 0, 0), "t");
+	PQclear(res);
+	TEST_ASSERT(pg_query_bin(&res, &err, "SELECT 1", PG_PARAMS_MAX + 1,
+	    params, NULL, false) == PG_ERROR);
+	TEST_ASSERT(res == NULL && err != NULL);
+	free(err);
+}
+
 static void
 test_error_classes(void)
 {
@@ -508,6 +542,7 @@ main(int argc, char **argv)
 		rc = listen_restart();
 	} else {
 		TEST_RUN(test_query_params);
+		TEST_RUN(test_query_bin);
 		TEST_RUN(test_error_classes);
 		TEST_RUN(test_tx);
 		TEST_RUN(test_reconnect);

@@ -458,7 +458,7 @@ queue_pg_submit(struct queue_new *m, char **error_r)
 		    "a size past the limits)");
 		return PG_ERROR;
 	}
-	if (msg->size > QUEUE_PG_BLOB_MAX) {
+	if (msg->size > PG_BYTEA_MAX) {
 		*error_r = xasprintf("queue: %zu bytes are more than a bytea "
 		    "holds", msg->size);
 		return PG_ERROR;

@@ -57,9 +57,6 @@
 /* Content is fetched in slices of this many bytes (memory per fetch). */
 #define QUEUE_PG_SLICE		(1u << 20)
 #define QUEUE_PG_NODE_MAX	128
-/* Content PostgreSQL keeps in one bytea at most (its 1 GiB field limit):
- * a larger message is refused at submit. */
-#define QUEUE_PG_BLOB_MAX	((size_t)1 << 30)
 
 /*
  * Sets this process's node id (host:pid:start time), the retry settings
