@@ -6,7 +6,8 @@
  * check, vacation replies not due.
  *
  * Trust: runs untrusted scripts under sieve.h's limits; the only paths
- * it builds come from account addresses (sieve_store_active_path) and
+ * it builds come from account addresses (sieve_store_active_path; with
+ * storage = postgresql the script is a row, sieve_store_active) and
  * names checked by the store (sieve_store_name_ok, mbox_deliver_folder).
  */
 #include <errno.h>
@@ -328,6 +329,38 @@ sieve_stage_exec(struct sieve_stage *st, struct sieve_stage_user *u,
 	u->ran = true;
 }
 
+/* storage = postgresql: u's active script from its row (u->script its
+ * name, u->error a compile error), compiled through the text cache.
+ * 0 (*cs_r NULL: none, or it did not compile), or -1: the database did
+ * not answer (logged; the message gets the implicit keep). */
+static int
+job_pg_script(struct sieve_stage *st, struct sieve_stage_user *u,
+    struct cscript **cs_r)
+{
+	struct sieve_error err;
+	size_t len = 0;
+	char *name = NULL, *key;
+	char *text = sieve_store_active(st->data_dir, u->address, &len, &name);
+
+	*cs_r = NULL;
+	if (text == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		log_warn("%s sieve script-failed user=%s error=\"%s\"",
+		    st->logid, u->address, strerror(errno));
+		return -1;
+	}
+	memset(&err, 0, sizeof(err));
+	key = xasprintf("%s/%s", u->address, name);
+	if ((*cs_r = sieve_stage_script_text(key, text, len, &err)) == NULL &&
+	    errno == EINVAL)
+		u->error = xasprintf("line %d: %s", err.line, err.msg);
+	u->script = name;
+	free(key);
+	free(text);
+	return 0;
+}
+
 static void
 job_user(struct sieve_stage *st, struct sieve_stage_user *u,
     struct cscript *bs, char *before_dir)
@@ -336,20 +369,26 @@ job_user(struct sieve_stage *st, struct sieve_stage_user *u,
 	struct sieve_script *run[2];
 	struct cscript *cs = NULL;
 	struct sieve_error err;
-	char *path = sieve_store_active_path(st->data_dir, u->address);
+	char *path = sieve_store_on_pg() ? NULL :
+	    sieve_store_active_path(st->data_dir, u->address);
 	char *slash;
 	size_t n = 0;
+	bool known = true;
 	struct sieve_env cb;
 
 	memset(&err, 0, sizeof(err));
-	if (path != NULL) {
+	if (sieve_store_on_pg())
+		known = job_pg_script(st, u, &cs) == 0;
+	else if (path != NULL) {
 		slash = strrchr(path, '/');
 		u->script = xstrndup(slash + 1, strlen(slash + 1) - 6);
 		if ((cs = sieve_stage_script(path, &err)) == NULL &&
 		    errno == EINVAL)
 			u->error = xasprintf("line %d: %s", err.line, err.msg);
 	}
-	sieve_stage_seen(u->address, cs != NULL || u->error != NULL, cs);
+	if (known)	/* a database error: remember nothing */
+		sieve_stage_seen(u->address, cs != NULL || u->error != NULL,
+		    cs);
 	free(path);
 	if (bs != NULL)
 		run[n++] = sieve_stage_script_sc(bs);

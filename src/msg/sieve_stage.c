@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "auth/accounts_addr.h"
 #include "auth/resolve.h"
 #include "msg/sieve_stage.h"
@@ -38,12 +40,14 @@ struct cscript {
 	ino_t			 ino;
 	off_t			 size;
 	struct timespec		 mtime;
+	unsigned char		 sha[32];	/* texts: SHA-256 of the text */
 	unsigned		 refs;		/* under mu; the cache's is one */
 	bool			 cached;
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct hashmap *scripts;		/* path -> struct cscript */
+static struct hashmap *texts;		/* text key -> struct cscript */
 static struct hashmap *users;		/* address -> struct user_seen */
 static struct cscript *before;		/* sieve_before */
 static char *before_dir;		/* its folder: :global includes */
@@ -194,6 +198,7 @@ sieve_stage_shutdown(void)
 	sieve_stage_configure(NULL, &e);
 	pthread_mutex_lock(&mu);
 	hashmap_free(&scripts, cached_drop);
+	hashmap_free(&texts, cached_drop);
 	hashmap_free(&users, user_drop);
 	pthread_mutex_unlock(&mu);
 	sieve_folder_shutdown();
@@ -267,13 +272,54 @@ sieve_stage_known(const char *address, struct cscript **cs_r)
 	return known;
 }
 
+/* A fresh compile of text: NULL with errno EINVAL and *err filled. */
+static struct cscript *
+cs_compile(const char *text, size_t len, struct sieve_error *err)
+{
+	struct cscript *cs = xcalloc(1, sizeof(*cs));
+
+	if ((cs->sc = sieve_compile(text, len, NULL, err)) == NULL) {
+		free(cs);
+		errno = EINVAL;
+		return NULL;
+	}
+	return cs;
+}
+
+/* Puts the fresh cs under key in *map (one reference for the cache,
+ * one for the caller), replacing what was there; the map holds at most
+ * SIEVE_STAGE_SCRIPTS_MAX. */
+static void
+cache_put(struct hashmap **map, const char *key, struct cscript *cs)
+{
+	struct cscript *old;
+
+	cs->refs = 2;		/* the cache's and the caller's */
+	cs->cached = true;
+	pthread_mutex_lock(&mu);
+	if (*map == NULL)
+		*map = hashmap_new(0);
+	if (hashmap_count(*map) >= SIEVE_STAGE_SCRIPTS_MAX &&
+	    hashmap_get(*map, key) == NULL) {
+		/* bounded: drop one (in use ones live on by their refs) */
+		struct hashmap_iter it = { 0 };
+		const char *k;
+		if (hashmap_next(*map, &it, &k, NULL))
+			cached_drop(hashmap_remove(*map, k));
+	}
+	old = hashmap_put(*map, key, cs);
+	if (old != NULL)
+		cached_drop(old);
+	pthread_mutex_unlock(&mu);
+}
+
 /* The compiled script at path (one more reference), compiling it when
  * the cache has none for this inode, size and mtime. NULL: none
  * (errno ENOENT), or a compile error in *err (errno EINVAL). */
 struct cscript *
 sieve_stage_script(const char *path, struct sieve_error *err)
 {
-	struct cscript *cs, *old;
+	struct cscript *cs;
 	struct stat st;
 	char *text;
 	size_t len = 0;
@@ -293,35 +339,41 @@ sieve_stage_script(const char *path, struct sieve_error *err)
 	pthread_mutex_unlock(&mu);
 	if ((text = sieve_stage_read(path, &len, &st)) == NULL)
 		return NULL;
-	cs = xcalloc(1, sizeof(*cs));
-	cs->sc = sieve_compile(text, len, NULL, err);
+	cs = cs_compile(text, len, err);
 	free(text);
-	if (cs->sc == NULL) {
-		free(cs);
-		errno = EINVAL;
+	if (cs == NULL)
 		return NULL;
-	}
 	cs->dev = st.st_dev;
 	cs->ino = st.st_ino;
 	cs->size = st.st_size;
 	cs->mtime = st.st_mtim;
-	cs->refs = 2;		/* the cache's and the caller's */
-	cs->cached = true;
-	pthread_mutex_lock(&mu);
-	if (scripts == NULL)
-		scripts = hashmap_new(0);
-	if (hashmap_count(scripts) >= SIEVE_STAGE_SCRIPTS_MAX &&
-	    hashmap_get(scripts, path) == NULL) {
-		/* bounded: drop one (in use ones live on by their refs) */
-		struct hashmap_iter it = { 0 };
-		const char *key;
-		if (hashmap_next(scripts, &it, &key, NULL))
-			cached_drop(hashmap_remove(scripts, key));
+	cache_put(&scripts, path, cs);
+	return cs;
+}
+
+struct cscript *
+sieve_stage_script_text(const char *key, const char *text, size_t len,
+    struct sieve_error *err)
+{
+	unsigned char sha[32];
+	struct cscript *cs;
+
+	if (EVP_Digest(text, len, sha, NULL, EVP_sha256(), NULL) != 1) {
+		errno = ENOMEM;
+		return NULL;
 	}
-	old = hashmap_put(scripts, path, cs);
-	if (old != NULL)
-		cached_drop(old);
+	pthread_mutex_lock(&mu);
+	cs = texts ? hashmap_get(texts, key) : NULL;
+	if (cs != NULL && memcmp(cs->sha, sha, sizeof(sha)) == 0) {
+		cs->refs++;
+		pthread_mutex_unlock(&mu);
+		return cs;
+	}
 	pthread_mutex_unlock(&mu);
+	if ((cs = cs_compile(text, len, err)) == NULL)
+		return NULL;
+	memcpy(cs->sha, sha, sizeof(sha));
+	cache_put(&texts, key, cs);
 	return cs;
 }
 

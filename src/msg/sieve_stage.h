@@ -25,8 +25,9 @@
  * hop: sieve_stage_wanted() answers on the loop from a per-user memory of
  * "has an active script" (refreshed by every job, trusted for
  * SIEVE_STAGE_FRESH_MS; unknown or stale: the job runs and finds out).
- * Compiled scripts are cached by path, inode, size and mtime
- * (SIEVE_STAGE_SCRIPTS_MAX of them, shared by all threads).
+ * Compiled scripts are cached by path, inode, size and mtime, or, with
+ * scripts in PostgreSQL, by user, name and the text's SHA-256
+ * (SIEVE_STAGE_SCRIPTS_MAX of each, shared by all threads).
  *
  * Use (on a loop):
  *   if (sieve_stage_wanted(address) for some local target)
@@ -209,6 +210,12 @@ struct cscript;
 /* The compiled script at path, one reference (compiled once per inode,
  * size and mtime): NULL with errno ENOENT, or EINVAL and *err filled. */
 struct cscript *sieve_stage_script(const char *path, struct sieve_error *err);
+/* The same from a script's text (storage = postgresql: scripts are
+ * rows, sieve_store_active), cached under key (the job's: "ADDRESS/NAME")
+ * with the text's SHA-256: the same text compiles once, a changed one
+ * replaces the entry. NULL with errno EINVAL and *err filled. */
+struct cscript *sieve_stage_script_text(const char *key, const char *text,
+    size_t len, struct sieve_error *err);
 /* The sieve_before script with a reference (NULL: none) and its folder
  * (malloc'd, for :global includes). */
 struct cscript *sieve_stage_before(char **dir_r);
