@@ -8,6 +8,9 @@
   memory with expiry, the bounded purge and the per-user cap), which need
   TEM_TEST_PG_DSN and are therefore run here, not in tests/run.sh's unit
   pass;
+- the delivery stage's job on PostgreSQL (build/asan/tests/pg/
+  test-pg-sieve-stage: the active script's row run and named, the same
+  text compiled once, an edited one again, none active: no run);
 - `pg_ctl restart -m fast` under store calls: EAGAIN (the database is
   away), then the same process works again;
 - `tem sieve put|get|list|activate|deactivate|del` with storage =
@@ -55,6 +58,11 @@ def unit_dsn(pg, tmp_path_factory):
 
 def test_unit(unit_dsn):
     pg_unit_check("test-pg-sieve", unit_dsn)
+
+
+def test_stage_unit(unit_dsn):
+    """The Sieve stage's job reads and runs the active script's row."""
+    pg_unit_check("test-pg-sieve-stage", unit_dsn)
 
 
 def test_counters_unit(pg, tmp_path):
