@@ -40,7 +40,11 @@
  * Notification: each change does pg_notify('tem_mailbox', "ID MODSEQ")
  * (the folder's id and new HIGHESTMODSEQ; delivered on commit), for
  * every folder it changed; pg_listen carries it to the other nodes.
- * DELETE notifies "ID 0": the folder is gone.
+ * DELETE notifies "ID 0": the folder is gone. RENAME notifies "ID R"
+ * for the folder and each child renamed with it (not a change: the
+ * name is new, HIGHESTMODSEQ is not; a listener tells it from "ID
+ * MODSEQ" by the letter, and finds the new name by id in pg_ms_list).
+ * RENAME INBOX renames nothing: it notifies as its messages' MOVE does.
  *
  * Return values: PG_OK (0), PG_UNAVAILABLE, PG_ERROR (pg_conn.h: with
  * the one-line *error_r), or one of PG_MS_* below (also with *error_r).

@@ -577,11 +577,11 @@ test_notify(void)
 	struct heard h = { 0 };
 	struct pg_listen *l;
 	struct pg_ms_state st;
-	char *err = NULL, want[64];
+	char *err = NULL, want[64], want2[64];
 	uint32_t *mod = NULL;
 	size_t nmod = 0;
 	uint64_t m = 0;
-	int64_t id;
+	int64_t id, child;
 
 	TEST_ASSERT((l = pg_listen_start(dsn, &err)) != NULL);
 	TEST_ASSERT(pg_listen_add(l, "tem_mailbox", loop, on_notify,
@@ -604,7 +604,22 @@ test_notify(void)
 	TEST_ASSERT(ok(pg_ms_changes(id, 3, &st, &err), &err));
 	TEST_ASSERT(st.highestmodseq == 4 && st.n_vanished == 1);
 	pg_ms_state_free(&st);
-	TEST_ASSERT(ok(pg_ms_delete(user, "N", &err), &err));
+	/* RENAME: "ID R" for the folder and its child, no MODSEQ spent */
+	TEST_ASSERT(ok(pg_ms_create(user, "N/c", 0, NULL, &err), &err));
+	child = folder_id("N/c");
+	TEST_ASSERT(ok(pg_ms_rename(user, "N", "M", &err), &err));
+	TEST_ASSERT(run_until(&h.notified, h.notified + 2, 10000));
+	snprintf(want, sizeof(want), "%lld R", (long long)id);
+	snprintf(want2, sizeof(want2), "%lld R", (long long)child);
+	TEST_ASSERT(strcmp(h.payload, want) == 0 ||
+	    strcmp(h.payload, want2) == 0);
+	TEST_ASSERT(folder_id("M/c") == child);
+	TEST_ASSERT(qn("SELECT highestmodseq FROM mailboxes WHERE name = "
+	    "'M'") == 4);
+	TEST_ASSERT(ok(pg_ms_delete(user, "M/c", &err), &err));
+	snprintf(want, sizeof(want), "%lld 0", (long long)child);
+	TEST_ASSERT(heard_next(&h, want));
+	TEST_ASSERT(ok(pg_ms_delete(user, "M", &err), &err));
 	snprintf(want, sizeof(want), "%lld 0", (long long)id);
 	TEST_ASSERT(heard_next(&h, want));
 	pg_listen_free(&l);
