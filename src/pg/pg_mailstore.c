@@ -366,10 +366,14 @@ rename_body(void *arg, char **error_r)
 
 	if (strcmp(o->name, "INBOX") == 0)
 		return rename_inbox(o, error_r);
+	/* "ID R" for the folder and each child moved with it (an
+	 * aggregate evaluates its argument on every row, so each gets its
+	 * NOTIFY): a session that has one selected re-reads its name */
 	rc = pg_query_value(&n, error_r, "WITH r AS (UPDATE mailboxes SET "
 	    "name = $3 || substr(name, length($2) + 1) WHERE user_id = $1 AND "
 	    "(name = $2 OR left(name, length($2) + 1) = $2 || '/') "
-	    "RETURNING name) SELECT count(*) FROM r WHERE name = $3", 3,
+	    "RETURNING id, name) SELECT count(*) FILTER (WHERE name = $3), "
+	    "count(pg_notify('tem_mailbox', id || ' R')) FROM r", 3,
 	    pg_ms_i(&u, o->user_id), o->name, o->newname);
 	if (rc == PG_ERROR && strcmp(pg_conn_sqlstate(), "23505") == 0) {
 		free(*error_r);
@@ -508,8 +512,8 @@ read_body(void *arg, char **error_r)
 		return rc;
 	if (o->changes)
 		rc = pg_query(&res, error_r, "SELECT id, uidvalidity, uidnext, "
-		    "highestmodseq FROM mailboxes WHERE id = $1", 1,
-		    pg_ms_i(&a, o->mailbox_id));
+		    "highestmodseq, vanished_floor FROM mailboxes WHERE "
+		    "id = $1", 1, pg_ms_i(&a, o->mailbox_id));
 	else
 		rc = pg_query(&res, error_r, "SELECT id, uidvalidity, uidnext, "
 		    "highestmodseq FROM mailboxes WHERE user_id = $1 AND "
@@ -525,6 +529,10 @@ read_body(void *arg, char **error_r)
 	st->uidvalidity = (uint32_t)val(res, 0, 1);
 	st->uidnext = (uint32_t)val(res, 0, 2);
 	st->highestmodseq = (uint64_t)val(res, 0, 3);
+	/* the rows at or below the floor are pruned (pg_ms_prune_expunged),
+	 * in the same snapshot as what is read below */
+	st->vanished_complete = !o->changes ||
+	    (uint64_t)val(res, 0, 4) <= o->since;
 	PQclear(res);
 	pg_ms_i(&a, st->mailbox_id);
 	pg_ms_i(&b, (int64_t)o->since);

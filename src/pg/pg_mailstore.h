@@ -40,7 +40,11 @@
  * Notification: each change does pg_notify('tem_mailbox', "ID MODSEQ")
  * (the folder's id and new HIGHESTMODSEQ; delivered on commit), for
  * every folder it changed; pg_listen carries it to the other nodes.
- * DELETE notifies "ID 0": the folder is gone.
+ * DELETE notifies "ID 0": the folder is gone. RENAME notifies "ID R"
+ * for the folder and each child renamed with it (not a change: the
+ * name is new, HIGHESTMODSEQ is not; a listener tells it from "ID
+ * MODSEQ" by the letter, and finds the new name by id in pg_ms_list).
+ * RENAME INBOX renames nothing: it notifies as its messages' MOVE does.
  *
  * Return values: PG_OK (0), PG_UNAVAILABLE, PG_ERROR (pg_conn.h: with
  * the one-line *error_r), or one of PG_MS_* below (also with *error_r).
@@ -143,6 +147,11 @@ struct pg_ms_state {
 	size_t		 n;
 	uint32_t	*vanished;	/* pg_ms_changes: expunged UIDs */
 	size_t		 n_vanished;
+	/* pg_ms_changes: false when the expunge log was pruned above the
+	 * MODSEQ asked (vanished_floor > modseq): vanished misses some, so
+	 * QRESYNC cannot answer VANISHED exactly and the caller resyncs in
+	 * full (every UID: mbox_* as with the embedded store's floor) */
+	bool		 vanished_complete;
 };
 
 /* STATUS: the folder's counters and sums (state: no message list). */
@@ -172,6 +181,34 @@ int pg_ms_select(int64_t user_id, const char *name, struct pg_ms_state *st,
 int pg_ms_changes(int64_t mailbox_id, uint64_t modseq,
     struct pg_ms_state *st, char **error_r);
 void pg_ms_state_free(struct pg_ms_state *st);
+
+/* ---- bookkeeping (pg_mailstore_keep.c) ------------------------------ */
+
+/*
+ * Prunes folder mailbox_id's expunge log: deletes its oldest rows
+ * (by MODSEQ) below keep_since, at most limit of them (capped at
+ * PG_MS_PRUNE_MAX: one call is a bounded transaction; call again while
+ * *n_r == limit), and raises vanished_floor to the highest MODSEQ
+ * removed, in one statement. pg_ms_changes since a MODSEQ below the
+ * floor then says vanished_complete false. *n_r: rows removed. No
+ * NOTIFY (nothing a session sees changes). What to keep is the
+ * caller's policy (the embedded store keeps its last 10000 expunges a
+ * folder).
+ */
+#define PG_MS_PRUNE_MAX		10000
+int pg_ms_prune_expunged(int64_t mailbox_id, uint64_t keep_since,
+    size_t limit, size_t *n_r, char **error_r);
+
+/*
+ * \Recent (IMAP4rev1, RFC 3501 2.3.2): the UIDs of folder mailbox_id
+ * at or above its recent_uid that are still there (malloc'd,
+ * ascending; NULL when none), and recent_uid moved to UIDNEXT, in one
+ * transaction under the folder's row lock: across sessions and nodes
+ * each message is claimed once, by the first session to SELECT (or
+ * poll) after it came. EXAMINE must not claim. PG_MS_NONEXISTENT.
+ */
+int pg_ms_claim_recent(int64_t mailbox_id, uint32_t **uids_r, size_t *n_r,
+    char **error_r);
 
 /* ---- changes -------------------------------------------------------- */
 

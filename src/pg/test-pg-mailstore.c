@@ -10,6 +10,7 @@
  * across a database restart, and the measurements.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "pg/test-pg-mailstore.h"
 #include "pg/test-pg.h"
 #include "store/mailbox.h"
+#include "util/array.h"
 #include "util/clock.h"
 #include "util/loop.h"
 #include "util/test.h"
@@ -555,6 +557,130 @@ test_user_delete(void)
 	    "count(*) FROM messages m WHERE m.blob_id = blobs.id)") == 0);
 }
 
+/* ---- bookkeeping: the expunge log's floor, \Recent ---------------- */
+
+static void
+test_prune_expunged(void)
+{
+	struct pg_ms_state st;
+	char *err = NULL;
+	int64_t id;
+	long long m7, m8;
+	size_t n = 0;
+
+	TEST_ASSERT(ok(pg_ms_create(user, "P", 0, NULL, &err), &err));
+	id = folder_id("P");
+	for (int i = 0; i < 5; i++)
+		TEST_ASSERT(append_text("P", "p\r\n") == (uint32_t)i + 1);
+	/* 1 and 2 at one MODSEQ, then 3, then 4 */
+	TEST_ASSERT(ok(pg_ms_expunge(id, (const uint32_t[]){ 1, 2 }, 2, false,
+	    NULL, NULL, &err), &err));
+	for (uint32_t u = 3; u <= 4; u++)
+		TEST_ASSERT(ok(pg_ms_expunge(id, &u, 1, false, NULL, NULL,
+		    &err), &err));
+	m7 = qn("SELECT modseq FROM expunged WHERE uid = 1 AND mailbox_id = "
+	    "(SELECT id FROM mailboxes WHERE name = 'P')");
+	m8 = qn("SELECT modseq FROM expunged WHERE uid = 3 AND mailbox_id = "
+	    "(SELECT id FROM mailboxes WHERE name = 'P')");
+	TEST_ASSERT(m7 > 0 && m8 == m7 + 1);
+	TEST_ASSERT(ok(pg_ms_changes(id, 1, &st, &err), &err));
+	TEST_ASSERT(st.vanished_complete && st.n_vanished == 4);
+	pg_ms_state_free(&st);
+	/* bounded: one row of the oldest MODSEQ; the floor is that MODSEQ */
+	TEST_ASSERT(ok(pg_ms_prune_expunged(id, (uint64_t)m8 + 1, 1, &n,
+	    &err), &err) && n == 1);
+	TEST_ASSERT(qn("SELECT vanished_floor FROM mailboxes WHERE name = "
+	    "'P'") == m7);
+	TEST_ASSERT(ok(pg_ms_prune_expunged(id, (uint64_t)m8 + 1, 100, &n,
+	    &err), &err) && n == 2);
+	TEST_ASSERT(qn("SELECT vanished_floor FROM mailboxes WHERE name = "
+	    "'P'") == m8);
+	TEST_ASSERT(ok(pg_ms_prune_expunged(id, (uint64_t)m8 + 1, 100, &n,
+	    &err), &err) && n == 0);
+	TEST_ASSERT(qn("SELECT count(*) FROM expunged WHERE mailbox_id = "
+	    "(SELECT id FROM mailboxes WHERE name = 'P')") == 1);
+	/* since the floor: exact (uid 4 only); below it: not answerable */
+	TEST_ASSERT(ok(pg_ms_changes(id, (uint64_t)m8, &st, &err), &err));
+	TEST_ASSERT(st.vanished_complete && st.n_vanished == 1 &&
+	    st.vanished[0] == 4);
+	pg_ms_state_free(&st);
+	TEST_ASSERT(ok(pg_ms_changes(id, (uint64_t)m7, &st, &err), &err));
+	TEST_ASSERT(!st.vanished_complete && st.n_vanished == 1);
+	pg_ms_state_free(&st);
+	TEST_ASSERT(ok(pg_ms_delete(user, "P", &err), &err));
+}
+
+struct claimer {
+	int64_t		 id;
+	atomic_int	*done;
+	uint32_t	*uids;
+	size_t		 n, cap;
+	int		 failed;
+};
+
+static void *
+claim_thread(void *arg)
+{
+	struct claimer *c = arg;
+
+	for (bool last = false; !last;) {
+		uint32_t *u = NULL;
+		size_t n = 0;
+		char *err = NULL;
+
+		last = atomic_load(c->done);	/* one claim after the end */
+		if (pg_ms_claim_recent(c->id, &u, &n, &err) != PG_OK) {
+			fprintf(stderr, "  claim: %s\n", err);
+			c->failed++;
+		}
+		free(err);
+		for (size_t i = 0; i < n; i++)
+			*ARRAY_PUSH(c->uids, c->n, c->cap) = u[i];
+		free(u);
+	}
+	pg_conn_close();
+	return NULL;
+}
+
+/* Two sessions claiming while messages arrive: each UID is \Recent in
+ * exactly one of them. */
+static void
+test_claim_recent(void)
+{
+	struct claimer c[2];
+	struct appender a[1];
+	pthread_t t[2];
+	atomic_int done = 0;
+	char *err = NULL;
+	uint32_t *u = NULL;
+	size_t n = 9;
+	int seen[61] = { 0 };
+
+	TEST_ASSERT(fails(pg_ms_claim_recent(-1, &u, &n, &err), &err,
+	    PG_MS_NONEXISTENT));
+	TEST_ASSERT(ok(pg_ms_create(user, "R", 0, NULL, &err), &err));
+	for (int i = 0; i < 2; i++) {
+		c[i] = (struct claimer){ .id = folder_id("R"), .done = &done };
+		pthread_create(&t[i], NULL, claim_thread, &c[i]);
+	}
+	TEST_ASSERT(appenders((const char *[]){ "R", NULL }, 1, 60, a) == 0);
+	free(a[0].uids);
+	atomic_store(&done, 1);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		TEST_ASSERT(c[i].failed == 0);
+		for (size_t j = 0; j < c[i].n; j++)
+			if (c[i].uids[j] >= 1 && c[i].uids[j] <= 60)
+				seen[c[i].uids[j]]++;
+		free(c[i].uids);
+	}
+	for (int i = 1; i <= 60; i++)
+		TEST_ASSERT(seen[i] == 1);
+	TEST_ASSERT(ok(pg_ms_claim_recent(folder_id("R"), &u, &n, &err),
+	    &err) && n == 0 && u == NULL);
+	TEST_ASSERT(ok(pg_ms_delete(user, "R", &err), &err));
+}
+
 /* ---- notifications ------------------------------------------------ */
 
 /* Waits for the next notification; true when its payload is want. */
@@ -577,11 +703,11 @@ test_notify(void)
 	struct heard h = { 0 };
 	struct pg_listen *l;
 	struct pg_ms_state st;
-	char *err = NULL, want[64];
+	char *err = NULL, want[64], want2[64];
 	uint32_t *mod = NULL;
 	size_t nmod = 0;
 	uint64_t m = 0;
-	int64_t id;
+	int64_t id, child;
 
 	TEST_ASSERT((l = pg_listen_start(dsn, &err)) != NULL);
 	TEST_ASSERT(pg_listen_add(l, "tem_mailbox", loop, on_notify,
@@ -604,7 +730,22 @@ test_notify(void)
 	TEST_ASSERT(ok(pg_ms_changes(id, 3, &st, &err), &err));
 	TEST_ASSERT(st.highestmodseq == 4 && st.n_vanished == 1);
 	pg_ms_state_free(&st);
-	TEST_ASSERT(ok(pg_ms_delete(user, "N", &err), &err));
+	/* RENAME: "ID R" for the folder and its child, no MODSEQ spent */
+	TEST_ASSERT(ok(pg_ms_create(user, "N/c", 0, NULL, &err), &err));
+	child = folder_id("N/c");
+	TEST_ASSERT(ok(pg_ms_rename(user, "N", "M", &err), &err));
+	TEST_ASSERT(run_until(&h.notified, h.notified + 2, 10000));
+	snprintf(want, sizeof(want), "%lld R", (long long)id);
+	snprintf(want2, sizeof(want2), "%lld R", (long long)child);
+	TEST_ASSERT(strcmp(h.payload, want) == 0 ||
+	    strcmp(h.payload, want2) == 0);
+	TEST_ASSERT(folder_id("M/c") == child);
+	TEST_ASSERT(qn("SELECT highestmodseq FROM mailboxes WHERE name = "
+	    "'M'") == 4);
+	TEST_ASSERT(ok(pg_ms_delete(user, "M/c", &err), &err));
+	snprintf(want, sizeof(want), "%lld 0", (long long)child);
+	TEST_ASSERT(heard_next(&h, want));
+	TEST_ASSERT(ok(pg_ms_delete(user, "M", &err), &err));
 	snprintf(want, sizeof(want), "%lld 0", (long long)id);
 	TEST_ASSERT(heard_next(&h, want));
 	pg_listen_free(&l);
@@ -638,6 +779,8 @@ main(void)
 		TEST_RUN(test_copy_move);
 		TEST_RUN(test_lock_stress);
 		TEST_RUN(test_user_delete);
+		TEST_RUN(test_prune_expunged);
+		TEST_RUN(test_claim_recent);
 		TEST_RUN(test_notify);
 		rc = test_done("test-pg-mailstore");
 	}

@@ -5,7 +5,10 @@ against a real PostgreSQL 15 (tests/lib/pgserver.py):
   TEM_TEST_PG_DSN and is therefore run here, not in tests/run.sh's unit
   pass): folders, append and read back, 4 concurrent appenders, STORE
   with UNCHANGEDSINCE, CONDSTORE and QRESYNC reads, expunge, copy/move
-  sharing blobs, NOTIFY per change;
+  sharing blobs, NOTIFY per change and "ID R" per folder renamed, the
+  expunge log pruned under vanished_floor (QRESYNC then says VANISHED
+  is incomplete), \\Recent claimed by two concurrent sessions (each UID
+  once);
 - appends going on while the database restarts (`pg_ctl restart -m
   fast`; build/asan/tests/pg/test-pg-mailload): only "unavailable" while
   it is away, every acknowledged message kept, the same process
