@@ -100,6 +100,14 @@ void mta_bounce(struct mta_delivery *d);
 
 /* mta_route.c */
 void mta_route_start(struct mta_route *r);
+/* Tries the next address, or host, of the route (or ends it). */
+void mta_route_try_next(struct mta_route *r);
+
+/* mta_route_tls.c: sets r->pol for hosts[host_i]. MTA_POL_WAIT: a TLSA
+ * look-up runs and calls mta_route_try_next when answered; MTA_POL_SKIP:
+ * the policy forbids this host (r->last_error says why). */
+enum mta_pol_step { MTA_POL_READY, MTA_POL_WAIT, MTA_POL_SKIP };
+enum mta_pol_step mta_route_host_policy(struct mta_route *r);
 void mta_route_free(struct mta_route *r);
 void mta_route_abort_all(void);
 /* Sessions in progress (for the global and per-destination limits). */

@@ -207,7 +207,6 @@ route_done(struct mta_route *r, int result, const char *text,
 	route_start_waiting();
 }
 
-static void route_try_next(struct mta_route *r);
 static void route_begin(struct mta_route *r);
 
 /* Whether REQUIRETLS refused every recipient of m locally (mta_tx.c). */
@@ -272,7 +271,7 @@ route_requiretls_next(struct mta_route *r)
 	r->addr_i = 0;
 	r->pol_for = 0;
 	r->no_tls = false;
-	route_try_next(r);
+	mta_route_try_next(r);
 	return true;
 }
 
@@ -321,173 +320,18 @@ route_session_done(struct mta_session *s, int status, const char *text,
 		   untouched, a new connection to the same address takes
 		   them */
 		r->reused = false;
-		route_try_next(r);
+		mta_route_try_next(r);
 		return;
 	}
 	if (text && strstr(text, "TLS handshake failed") && !r->no_tls &&
 	    !mta_tls_policy_requires_tls(r->pol)) {
 		r->no_tls = true;	/* opportunistic: try again in clear */
-		route_try_next(r);
+		mta_route_try_next(r);
 		return;
 	}
 	r->no_tls = false;
 	r->addr_i++;
-	route_try_next(r);
-}
-
-/* ------------------------------------------------------------------ */
-/* The TLS policy of each MX host (mta_tls_policy.h) */
-
-enum pol_step { POL_READY, POL_WAIT, POL_SKIP };
-
-/* A host the policy forbids before any connection (result r): its error
-   (a 4.7.x text) becomes the route's last error, the next host is tried. */
-static void
-route_host_refused(struct mta_route *r, const char *policy,
-    enum tlsrpt_result res, const char *text)
-{
-	free(r->last_error);
-	r->last_error = xstrdup(text);
-	log_info("- mta tls-policy-failed dest=%s host=%s policy=%s result=%s "
-	    "(%s)", r->key, r->mx->hosts[r->host_i].name, policy,
-	    tlsrpt_result_name(res), text);
-}
-
-/* MTA-STS (or no policy) for hosts[host_i], once DANE does not apply. */
-static enum pol_step
-route_sts_policy(struct mta_route *r)
-{
-	struct conf *c = mta_conf();
-	const struct dns_mx_host *h = &r->mx->hosts[r->host_i];
-	enum mta_tls_mode mode = MTA_TLS_OPPORTUNISTIC;
-	bool listed = false;
-	char *t;
-
-	if (r->sts != NULL) {
-		listed = mta_sts_policy_mx_ok(&r->sts->policy, h->name);
-		mode = r->sts->policy.mode == MTA_STS_ENFORCE ?
-		    MTA_TLS_STS_ENFORCE : MTA_TLS_STS_TESTING;
-	}
-	r->pol = mta_tls_policy_new(mode, r->key, h->name, c->tls_ca_file);
-	r->pol->sts = r->sts;
-	r->pol->mx_listed = listed;
-	if (mode == MTA_TLS_STS_ENFORCE && !listed) {
-		/* RFC 8461 4.1: only listed MX hosts, none other. */
-		t = xasprintf("4.7.5 MX host %s is not listed in the MTA-STS "
-		    "policy of %s", h->name, r->key);
-		mta_tls_policy_note(r->pol, TLSRPT_VALIDATION_FAILURE, NULL,
-		    NULL, NULL, "mx not listed in the policy");
-		route_host_refused(r, "sts", TLSRPT_VALIDATION_FAILURE, t);
-		free(t);
-		mta_tls_policy_free(&r->pol);
-		return POL_SKIP;
-	}
-	r->pol_for = r->host_i + 1;
-	return POL_READY;
-}
-
-static void route_try_next(struct mta_route *r);
-
-/* The TLSA answer of hosts[host_i] (RFC 7672 2.2). */
-static void
-route_tlsa_done(enum dns_status st, enum dns_sec sec, int n,
-    const unsigned char *const *rr, const size_t *len, void *arg)
-{
-	struct mta_route *r = arg;
-	const struct dns_mx_host *h = &r->mx->hosts[r->host_i];
-	struct conf *c = mta_conf();
-	char *t;
-
-	r->dns = NULL;
-	if (sec == DNS_SEC_BOGUS || st == DNS_TEMPFAIL) {
-		/* 2.2: a secure zone whose TLSA answer cannot be had or
-		   trusted: the host is unusable, never tried in clear. */
-		r->pol = mta_tls_policy_new(MTA_TLS_DANE, r->key, h->name,
-		    c->tls_ca_file);
-		if (sec == DNS_SEC_BOGUS)
-			mta_tls_policy_note(r->pol, TLSRPT_DNSSEC_INVALID,
-			    NULL, NULL, NULL, "TLSA answer bogus");
-		mta_tls_policy_free(&r->pol);
-		t = xasprintf("4.7.5 TLSA look-up for %s %s", h->name,
-		    sec == DNS_SEC_BOGUS ? "failed DNSSEC validation "
-		    "(dnssec-invalid)" : "failed temporarily");
-		route_host_refused(r, "dane", sec == DNS_SEC_BOGUS ?
-		    TLSRPT_DNSSEC_INVALID : TLSRPT_TLSA_INVALID, t);
-		free(t);
-		r->host_i++;
-		r->addr_i = 0;
-		route_try_next(r);
-		return;
-	}
-	if (st == DNS_OK && sec == DNS_SEC_SECURE) {
-		r->pol = mta_tls_policy_new(MTA_TLS_DANE, r->key, h->name,
-		    c->tls_ca_file);
-		for (int i = 0; i < n; i++)
-			mta_tls_policy_add_tlsa(r->pol, rr[i], len[i]);
-		if (r->pol->ntlsa > 0) {
-			log_info("- mta dane dest=%s host=%s tlsa=%zu", r->key,
-			    h->name, r->pol->ntlsa);
-			r->pol_for = r->host_i + 1;
-			route_try_next(r);
-			return;
-		}
-		mta_tls_policy_free(&r->pol);	/* none usable: 2.2 */
-	}
-	if (route_sts_policy(r) == POL_SKIP) {
-		r->host_i++;
-		r->addr_i = 0;
-	}
-	route_try_next(r);
-}
-
-/* RFC 8689 3: every message of the route said "TLS-Required: No": the
-   destination's DANE and MTA-STS policies are not applied, the messages
-   go as with opportunistic TLS. (A batch where only some say so keeps the
-   policy: the others must not lose it.) */
-static bool
-route_tls_optional(const struct mta_route *r)
-{
-	for (int i = 0; i < r->nitems; i++)
-		if (!r->items[i].mm.tls_optional)
-			return false;
-	return r->nitems > 0;
-}
-
-/*
- * Sets r->pol for hosts[host_i]: no policy for the relay host, nor for a
- * route whose messages all said "TLS-Required: No"; DANE when
- * the MX and address answers are DNSSEC-secure and the TLSA look-up
- * (started here: POL_WAIT, route_tlsa_done goes on) finds usable
- * records; else the domain's MTA-STS policy, or opportunistic TLS.
- */
-static enum pol_step
-route_host_policy(struct mta_route *r)
-{
-	struct conf *c = mta_conf();
-	const struct dns_mx_host *h = &r->mx->hosts[r->host_i];
-	char *name;
-
-	mta_tls_policy_free(&r->pol);
-	r->pol_for = 0;
-	if (r->relay_host != NULL) {
-		r->pol_for = r->host_i + 1;
-		return POL_READY;
-	}
-	if (route_tls_optional(r)) {
-		log_info("- mta tls-required-no dest=%s host=%s", r->key,
-		    h->name);
-		r->pol_for = r->host_i + 1;
-		return POL_READY;
-	}
-	if (c->dane && r->mx->sec == DNS_SEC_SECURE &&
-	    h->addr_sec == DNS_SEC_SECURE) {
-		name = xasprintf("_25._tcp.%s", h->name);
-		r->dns = dns_resolve_tlsa(mta_resolver(), name,
-		    route_tlsa_done, r);
-		free(name);
-		return POL_WAIT;
-	}
-	return route_sts_policy(r);
+	mta_route_try_next(r);
 }
 
 /* The route's last text as a deferral: one already carrying an enhanced
@@ -534,8 +378,8 @@ route_reuse(struct mta_route *r, struct mta_session_params *p)
 	return false;
 }
 
-static void
-route_try_next(struct mta_route *r)
+void
+mta_route_try_next(struct mta_route *r)
 {
 	struct conf *c = mta_conf();
 	struct mta_session_params p;
@@ -556,12 +400,12 @@ route_try_next(struct mta_route *r)
 		}
 		if (r->pol_for == r->host_i + 1)
 			break;
-		switch (route_host_policy(r)) {
-		case POL_READY:
+		switch (mta_route_host_policy(r)) {
+		case MTA_POL_READY:
 			break;
-		case POL_WAIT:
+		case MTA_POL_WAIT:
 			return;
-		case POL_SKIP:
+		case MTA_POL_SKIP:
 			r->host_i++;
 			r->addr_i = 0;
 			continue;
@@ -626,7 +470,7 @@ route_resolved(struct mta_route *r)
 
 	switch (res->status) {
 	case DNS_OK:
-		route_try_next(r);
+		mta_route_try_next(r);
 		return;
 	case DNS_NULL_MX:
 		t = xasprintf("5.1.10 domain %s does not accept mail (null MX)",
@@ -710,7 +554,7 @@ route_relay_done(const struct dns_addrs *ar, void *arg)
 	}
 	if (st == DNS_OK && n > 0) {
 		r->mx = res;
-		route_try_next(r);
+		mta_route_try_next(r);
 		return;
 	}
 	r->mx = res;
