@@ -8,12 +8,11 @@ storage = postgresql refuses to start, saying why, instead of serving the
 embedded store.
 """
 
-import os
 import subprocess
 
 import pytest
 
-from pgserver import PgServer
+from pgserver import PgServer, tem_cli
 from temserver import tem_bin
 
 
@@ -32,8 +31,7 @@ def write_conf(tmp_path, dsn, extra=""):
 
 
 def tem(conf, *args, timeout=60):
-    return subprocess.run([tem_bin(), "-c", conf] + list(args),
-                          capture_output=True, text=True, timeout=timeout)
+    return tem_cli(conf, *args, timeout=timeout)
 
 
 def test_init_status_upgrade(pg, tmp_path):

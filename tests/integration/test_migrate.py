@@ -25,7 +25,7 @@ import subprocess
 import pytest
 
 from imapinterop import cert  # noqa: F401 - a fixture
-from pgserver import PgServer
+from pgserver import PgServer, tem_cli
 from temserver import (TemServer, free_port, insecure_tls_context, send_mail,
                        simple_message, tem_bin)
 
@@ -236,8 +236,7 @@ def migrate_conf(embedded, pg):
 
 
 def tem(conf, *args):
-    return subprocess.run([tem_bin(), "-c", conf] + list(args),
-                          capture_output=True, text=True, timeout=300)
+    return tem_cli(conf, *args, timeout=300)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import subprocess
 
 import pytest
 
-from pgserver import (PgServer, pg_conf, pg_init_conf, pg_unit_bin,
+from pgserver import (tem_cli, PgServer, pg_conf, pg_init_conf, pg_unit_bin,
                       pg_unit_check)
 from temserver import tem_bin
 
@@ -32,10 +32,7 @@ def pg():
         yield s
 
 
-def tem(conf, *args, stdin=None):
-    return subprocess.run([tem_bin(), "-c", conf] + list(args),
-                          input=stdin, capture_output=True, text=True,
-                          timeout=60)
+tem = tem_cli
 
 
 @pytest.fixture(scope="module")

@@ -193,3 +193,10 @@ class PgServer:
                       "stop", check=False)
         shutil.rmtree(self.dir, ignore_errors=True)
         self.dir = None
+
+
+def tem_cli(conf, *args, stdin=None, timeout=60):
+    """`tem -c conf ARGS...` (the binary under test), text in and out."""
+    return subprocess.run([tem_bin(), "-c", conf] + list(args),
+                          input=stdin, capture_output=True, text=True,
+                          timeout=timeout)
