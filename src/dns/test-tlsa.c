@@ -59,17 +59,6 @@ rec(uint8_t usage, uint8_t sel, uint8_t mt, const struct test_cert *p)
 	return t;
 }
 
-static STACK_OF(X509) *
-chain_of(X509 *a, X509 *b)
-{
-	STACK_OF(X509) *sk = sk_X509_new_null();
-
-	sk_X509_push(sk, a);
-	if (b != NULL)
-		sk_X509_push(sk, b);
-	return sk;
-}
-
 /* ---- tests --------------------------------------------------------- */
 
 static void
@@ -146,7 +135,7 @@ test_match(void)
 static enum tlsa_verdict
 verdict(struct tlsa *recs, size_t n, X509 *a, X509 *b)
 {
-	STACK_OF(X509) *sk = chain_of(a, b);
+	STACK_OF(X509) *sk = test_chain_of(a, b);
 	enum tlsa_verdict v = tlsa_check_chain(recs, n, sk);
 
 	sk_X509_free(sk);

@@ -47,22 +47,11 @@ rdata_spki(uint8_t usage, const struct test_cert *p, uint8_t *rd)
 	return 3 + mdlen;
 }
 
-static STACK_OF(X509) *
-chain_of(X509 *a, X509 *b)
-{
-	STACK_OF(X509) *sk = sk_X509_new_null();
-
-	sk_X509_push(sk, a);
-	if (b != NULL)
-		sk_X509_push(sk, b);
-	return sk;
-}
-
 /* The check of chain (a, b) under p. */
 static enum tlsrpt_result
 check(const struct mta_tls_policy *p, X509 *a, X509 *b)
 {
-	STACK_OF(X509) *sk = chain_of(a, b);
+	STACK_OF(X509) *sk = test_chain_of(a, b);
 	char why[256];
 	enum tlsrpt_result r = mta_tls_policy_check(p, sk, why, sizeof(why));
 

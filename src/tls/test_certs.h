@@ -77,4 +77,17 @@ test_cert_free(struct test_cert *p)
 	EVP_PKEY_free(p->key);
 }
 
+/* A peer chain as SSL_get_peer_cert_chain gives it: a, then b if any
+ * (the stack does not own them). */
+static inline STACK_OF(X509) *
+test_chain_of(X509 *a, X509 *b)
+{
+	STACK_OF(X509) *sk = sk_X509_new_null();
+
+	sk_X509_push(sk, a);
+	if (b != NULL)
+		sk_X509_push(sk, b);
+	return sk;
+}
+
 #endif
