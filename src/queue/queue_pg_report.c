@@ -282,8 +282,9 @@ queue_pg_admin_list(struct queue_listing **list_r, size_t *n_r,
 
 	*list_r = NULL;
 	*n_r = 0;
+	/* The file queue's order: arrival in whole seconds, then id */
 	rc = pg_query(&res, error_r, "SELECT " QUEUE_PG_ENV_COLS " FROM queue "
-	    "q ORDER BY q.received, q.id", 0);
+	    "q ORDER BY date_trunc('second', q.received), q.id", 0);
 	if (rc != PG_OK)
 		return -1;
 	n = PQntuples(res);
