@@ -46,7 +46,7 @@ FUZZFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
 FUZZOBJS := $(LIBSRCS:%.c=$(FUZZDIR)/obj/%.o)
 FUZZBINS := $(FUZZSRCS:fuzz/%.c=$(FUZZDIR)/%)
 
-.PHONY: all man run test fuzz fuzz-long bench deps deps-test clean unit install uninstall deb
+.PHONY: all man run test test-pg fuzz fuzz-long bench deps deps-test clean unit install uninstall deb
 # Objects made through pattern chains are kept, not deleted as intermediates.
 .SECONDARY:
 all: build/tem man
@@ -135,6 +135,22 @@ $(ASANDIR)/tests/eio-shim.so: tests/shim/eio_shim.c
 test: deps-test
 	@$(MAKE) --no-print-directory build/tem $(MANPAGES) $(ASANDIR)/tem $(TESTBINS) $(FUZZBINS) $(ASANDIR)/tests/eio-shim.so
 	@sh tests/run.sh
+
+# The protocol tests once more with storage = postgresql: each server on
+# a fresh database of one PostgreSQL per pytest worker; the tests marked
+# embedded_only (they read the embedded store's files) are deselected.
+PGTESTS ?= $(sort $(wildcard tests/integration/test_smtp_*.py \
+	tests/integration/test_imap_*.py)) tests/integration/test_submission.py \
+	tests/integration/test_pop3.py tests/integration/test_sieve_deliver.py \
+	tests/integration/test_sieve_local.py tests/integration/test_sieve_vacation.py \
+	tests/integration/test_delivery.py tests/integration/test_delay_dsn.py \
+	tests/integration/test_stream_append.py tests/integration/test_stream_out.py \
+	tests/integration/test_spool.py tests/integration/test_cli_queue.py
+test-pg: deps-test
+	@$(MAKE) --no-print-directory $(ASANDIR)/tem
+	TEM_TEST_STORAGE=postgresql TEM_BIN=$(CURDIR)/$(ASANDIR)/tem \
+	    timeout -k 30 1800 /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+	    -n $${PYTEST_JOBS:-4} --dist loadfile $(PGTESTS)
 
 bench: deps-test
 	@$(MAKE) --no-print-directory build/tem

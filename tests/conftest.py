@@ -10,6 +10,10 @@ Strict mode (always on): a skipped test or test file is reported as FAILED
 unless its reason is on tests/skips-allowed.txt (tests/lib/skips.py): a
 skip must never hide a missing package, binary or feature that `make test`
 installs or builds.
+
+TEM_TEST_STORAGE=postgresql (make test-pg) runs the servers on
+PostgreSQL (tests/lib/temserver.py) and deselects the tests marked
+`embedded_only` (they look at the embedded store's files); nothing else.
 """
 
 import os
@@ -21,7 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "lib"))
 
 import skips  # noqa: E402
-from temserver import TemServer  # noqa: E402
+from temserver import STORAGE, TemServer  # noqa: E402
 
 _ALLOWED_SKIPS = skips.load()
 
@@ -38,6 +42,20 @@ def _strict(rep):
                         "tests/skips-allowed.txt - install or build what the "
                         "test needs (scripts/deps.sh, Makefile), or fix the "
                         "test" % reason)
+
+
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL storage: deselects the embedded_only tests."""
+    if STORAGE == "embedded":
+        return
+    if STORAGE != "postgresql":
+        raise pytest.UsageError("TEM_TEST_STORAGE=%s: embedded or "
+                                "postgresql" % STORAGE)
+    keep = [i for i in items if i.get_closest_marker("embedded_only") is None]
+    gone = [i for i in items if i.get_closest_marker("embedded_only")]
+    if gone:
+        config.hook.pytest_deselected(items=gone)
+        items[:] = keep
 
 
 @pytest.hookimpl(hookwrapper=True)

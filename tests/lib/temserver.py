@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import atexit
+import base64
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATA = os.path.join(REPO, "tests", "data")
@@ -34,6 +35,9 @@ PASSWORDS = {
 }
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error",
                    "UndefinedBehaviorSanitizer")
+# TEM_TEST_STORAGE=postgresql (make test-pg): every TemServer stores on
+# a fresh database of one PgServer per test process instead of data_dir.
+STORAGE = os.environ.get("TEM_TEST_STORAGE") or "embedded"
 STOP_TIMEOUT = 10          # SPEC: SIGTERM -> exit 0 within 10 s
 START_TIMEOUT = 20         # ASan builds start slowly on a loaded machine
 IO_TIMEOUT = 10            # no single reply may take longer than this
@@ -132,6 +136,29 @@ def quiet_dns_addr():
     return _quiet_dns.addr
 
 
+_test_pg = None
+_test_dbs = [0]
+
+
+def shared_pg():
+    """The PgServer of this test process (one per pytest worker), started
+    on first use, stopped when the process exits."""
+    global _test_pg
+    if _test_pg is None:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from pgserver import PgServer
+        _test_pg = PgServer().__enter__()
+        atexit.register(_test_pg.__exit__, None, None, None)
+    return _test_pg
+
+
+def fresh_pg_db():
+    """A fresh, empty database on shared_pg(): (its name, its DSN)."""
+    _test_dbs[0] += 1
+    name = "t%d_%d" % (os.getpid(), _test_dbs[0])
+    return name, shared_pg().fresh_db(name)
+
+
 def module_server(env=None, **kwargs):
     """Body of a module-scoped fixture: `yield from module_server(...)`
     gives a started TemServer(**kwargs) (ENV added to its environment),
@@ -191,6 +218,14 @@ class TemServer:
         self.keep = False          # keep the temp dir (set for failed tests)
         self.start_serial = 0      # accounts.serial when serve last started
         self.env = sanitizer_env()
+        # storage = postgresql (TEM_TEST_STORAGE): the database, made in
+        # __enter__ unless the test chose the storage itself
+        self.pg_db = None
+        self.pg_dsn = None
+
+    @property
+    def on_pg(self):
+        return self.pg_dsn is not None
 
     # --- set-up ---------------------------------------------------------
 
@@ -238,6 +273,9 @@ class TemServer:
         # validator anchored at the real root would call bogus.
         if "dns_trust_anchor_file" not in keys:
             lines.append("dns_trust_anchor_file = none")
+        if self.on_pg and "storage" not in keys:
+            lines.append("storage = postgresql")
+            lines.append("postgresql_dsn = %s" % self.pg_dsn)
         lines = [l for l in lines if l.split("=", 1)[0].strip() not in keys]
         lines.extend(extra)
         with open(self.conf_path, "w", encoding="utf-8") as f:
@@ -276,14 +314,24 @@ class TemServer:
         self.dir = tempfile.mkdtemp(prefix="tem-test-")
         os.chmod(self.dir, 0o755)     # a run_as user must reach data/
         os.mkdir(self.data_dir)
-        self._write_conf()
         try:
+            if STORAGE == "postgresql" and not self._chooses_storage():
+                self.pg_db, self.pg_dsn = fresh_pg_db()
+            self._write_conf()
+            if self.on_pg:
+                self.admin("db", "init")
             self._provision()
             self.start()
         except BaseException:
             self._kill_quietly()
             raise
         return self
+
+    def _chooses_storage(self):
+        extra = self.extra_conf
+        if isinstance(extra, dict):
+            return "storage" in extra
+        return any(l.split("=", 1)[0].strip() == "storage" for l in extra)
 
     def __exit__(self, exc_type, exc, tb):
         ok = exc_type is None
@@ -300,7 +348,14 @@ class TemServer:
             self._kill_quietly()
             if ok and not self.keep and not os.environ.get("TEM_KEEP_TMP"):
                 shutil.rmtree(self.dir, ignore_errors=True)
+                if self.pg_db:      # the worker's cluster stays small
+                    self.psql("DROP DATABASE IF EXISTS %s WITH (FORCE)"
+                              % self.pg_db, db="postgres")
         return False
+
+    def psql(self, sql, db=None):
+        """Runs sql on this server's database (storage = postgresql)."""
+        return shared_pg().psql(sql, db=db or self.pg_db)
 
     # --- process --------------------------------------------------------
 
@@ -424,6 +479,8 @@ class TemServer:
 
     def accounts_serial(self):
         """The change serial the admin commands last published."""
+        if self.on_pg:
+            return int(self.psql("SELECT serial FROM accounts_serial"))
         try:
             with open(os.path.join(self.data_dir, "accounts.serial")) as f:
                 return int(f.read())
@@ -484,9 +541,17 @@ class TemServer:
 
     # --- storage --------------------------------------------------------
 
+    def _embedded_only(self, what):
+        if self.on_pg:
+            raise AssertionError(
+                "%s looks at the embedded store's files: this test needs "
+                "@pytest.mark.embedded_only (TEM_TEST_STORAGE=postgresql)"
+                % what)
+
     def maildir(self, address, folder=""):
         """data_dir/mail/DOMAIN/LOCAL[/FOLDER]: domain and ASCII local part
         lower-cased, a UTF-8 local part as is (SPEC: Addresses)."""
+        self._embedded_only("maildir()")
         local, _, domain = address.rpartition("@")
         if local.isascii():
             local = local.lower()
@@ -494,6 +559,7 @@ class TemServer:
         return os.path.join(path, folder) if folder else path
 
     def maildir_files(self, address, subdirs=("new", "cur")):
+        self._embedded_only("maildir_files()")
         out = []
         for sub in subdirs:
             d = os.path.join(self.maildir(address), sub)
@@ -510,12 +576,27 @@ class TemServer:
                                           natural_key(os.path.basename(p))))
 
     def maildir_messages(self, address):
-        """The messages of ADDRESS's INBOX (new/ and cur/), oldest first."""
+        """The messages of ADDRESS's INBOX (new/ and cur/), oldest first.
+        On PostgreSQL: the INBOX's messages in UID order, as stored."""
+        if self.on_pg:
+            return self.pg_messages(address)
         out = []
         for path in self.maildir_files(address):
             with open(path, "rb") as f:
                 out.append(f.read())
         return out
+
+
+    def pg_messages(self, address, folder="INBOX"):
+        """The messages of ADDRESS's FOLDER on PostgreSQL, UID order."""
+        q = ("SELECT translate(encode(b.data, 'base64'), E'\\n', '') "
+             "FROM users u JOIN mailboxes mb ON mb.user_id = u.id "
+             "JOIN messages m ON m.mailbox_id = mb.id "
+             "JOIN blobs b ON b.id = m.blob_id "
+             "WHERE tem_fold(u.address) = tem_fold('%s') AND mb.name = '%s' "
+             "ORDER BY m.uid" % (address.replace("'", "''"),
+                                 folder.replace("'", "''")))
+        return [base64.b64decode(l) for l in self.psql(q).splitlines() if l]
 
 
 # --- raw line clients (byte-exact; the stdlib ones hide line ends) ------
