@@ -25,6 +25,7 @@ import subprocess
 import pytest
 
 from imapinterop import cert  # noqa: F401 - a fixture
+from mbsync import mbsync_state
 from pgserver import PgServer, tem_cli
 from temserver import (TemServer, free_port, insecure_tls_context, send_mail,
                        simple_message, tem_bin)
@@ -106,39 +107,6 @@ def snapshot(c, folders):
             msgs[uid] = (bits, kws, modseq, idate, item[1])
         out[name] = (int(st[b"UIDVALIDITY"]), int(st[b"UIDNEXT"]),
                      int(st[b"HIGHESTMODSEQ"]), msgs)
-    return out
-
-
-def mbsync_state(root, cafile, port, user):
-    """Runs mbsync (isync) once against the embedded server, pulling every
-    folder into a Maildir under root; returns {folder: (far UIDVALIDITY,
-    {far UIDs})} from its .mbsyncstate files."""
-    conf = os.path.join(root, "mbsyncrc")
-    near = os.path.join(root, "mail")
-    os.makedirs(near)
-    with open(conf, "w") as f:
-        f.write("IMAPAccount tem\nHost localhost\nPort %d\nUser %s\n"
-                "Pass %s\nSSLType IMAPS\nCertificateFile %s\n\n"
-                "IMAPStore far\nAccount tem\n\n"
-                "MaildirStore near\nPath %s/\nInbox %s/INBOX\n"
-                "SubFolders Verbatim\n\n"
-                "Channel sync\nFar :far:\nNear :near:\nPatterns *\n"
-                "Create Near\nSync Pull\nSyncState *\n"
-                % (port, user[0], user[1], cafile, near, near))
-    p = subprocess.run(["mbsync", "-c", conf, "sync"], capture_output=True,
-                       env=dict(os.environ, HOME=root), timeout=60)
-    assert p.returncode == 0, p.stdout + p.stderr
-    out = {}
-    for dirpath, _, names in os.walk(near):
-        if ".mbsyncstate" not in names:
-            continue
-        with open(os.path.join(dirpath, ".mbsyncstate")) as f:
-            text = f.read()
-        head, _, body = text.partition("\n\n")
-        uv = int(re.search(r"FarUidValidity (\d+)", head).group(1))
-        uids = {int(l.split()[0]) for l in body.splitlines()
-                if l.strip() and int(l.split()[0]) > 0}
-        out[os.path.relpath(dirpath, near)] = (uv, uids)
     return out
 
 

@@ -14,18 +14,22 @@ Each of rcpt/data/mail/rset is a list of replies used in turn (the last
 one repeats), so "4xx the first time, 2xx after" is ["451 ...", "250 ..."];
 a 421 reply closes the connection after it. close_after_data=True closes
 the connection after each message's final reply (a peer that drops idle
-clients at once).
+clients at once). data_delay=S holds each final reply to DATA S seconds
+(a slow peer: a client killed meanwhile had its DATA in flight);
+peer.in_flight maps each session's client port to the message whose
+reply is being held.
 """
 
 import socket
 import threading
+import time
 
 
 class FakeSMTP:
     def __init__(self, addr, port, mail=None, rcpt=None, data=None,
                  banner="220 fake.test ESMTP", ehlo=("PIPELINING", "8BITMIME",
                                                     "SIZE 10485760"),
-                 rset=None, close_after_data=False):
+                 rset=None, close_after_data=False, data_delay=0.0):
         self.addr, self.port = addr, port
         self.script = {"mail": list(mail or ["250 2.1.0 ok"]),
                        "rcpt": list(rcpt or ["250 2.1.5 ok"]),
@@ -33,6 +37,8 @@ class FakeSMTP:
                        "rset": list(rset or ["250 2.0.0 ok"])}
         self.used = {"mail": 0, "rcpt": 0, "data": 0, "rset": 0}
         self.close_after_data = close_after_data
+        self.data_delay = data_delay
+        self.in_flight = {}      # client port -> data, reply being held
         self.banner = banner
         self.ehlo = ehlo
         self.messages = []
@@ -75,10 +81,10 @@ class FakeSMTP:
             with self.lock:
                 self.sessions += 1
                 self.peers.append(peer[0])
-            threading.Thread(target=self._session, args=(conn,),
+            threading.Thread(target=self._session, args=(conn, peer[1]),
                              daemon=True).start()
 
-    def _session(self, conn):
+    def _session(self, conn, client_port=None):
         conn.settimeout(10)
         f = conn.makefile("rb")
 
@@ -126,11 +132,19 @@ class FakeSMTP:
                         if l.startswith(b".."):
                             l = l[1:]
                         data += l
+                    if self.data_delay:
+                        with self.lock:
+                            self.in_flight[client_port] = data
+                        time.sleep(self.data_delay)
                     r = self._next("data")
                     if r.startswith("2"):
                         with self.lock:
                             self.messages.append((mail_from, rcpts, data))
-                    say(r)
+                    try:
+                        say(r)
+                    finally:
+                        with self.lock:
+                            self.in_flight.pop(client_port, None)
                     mail_from, rcpts = None, []
                     if self.close_after_data:
                         return

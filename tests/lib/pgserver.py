@@ -109,9 +109,10 @@ def pg_init_conf(path, dsn):
 class PgServer:
     """Context manager: .dsn (for tem), .port, .psql(sql)."""
 
-    def __init__(self, dbname="tem", user="tem"):
+    def __init__(self, dbname="tem", user="tem", settings=None):
         self.dbname = dbname
         self.user = user
+        self.settings = dict(settings or {})  # more -c name=value
         self.dir = None
         self.port = None
 
@@ -124,8 +125,12 @@ class PgServer:
 
     @property
     def dsn(self):
+        return self.dsn_of(self.dbname)
+
+    def dsn_of(self, dbname):
+        """The DSN of database dbname on this server."""
         return ("host=127.0.0.1 port=%d dbname=%s user=%s "
-                "connect_timeout=5" % (self.port, self.dbname, self.user))
+                "connect_timeout=5" % (self.port, dbname, self.user))
 
     def __enter__(self):
         pw = pwd.getpwnam("postgres")
@@ -139,6 +144,8 @@ class PgServer:
             opts = ("-c listen_addresses=127.0.0.1 -c port=%d "
                     "-c unix_socket_directories=%s -c fsync=on "
                     "-c synchronous_commit=on" % (self.port, self.dir))
+            for k, v in self.settings.items():
+                opts += " -c %s=%s" % (k, v)
             self._run(pg_bin("pg_ctl"), "-D", data, "-w", "-t", "60",
                       "-l", os.path.join(self.dir, "log"), "-o", opts,
                       "start")
@@ -174,8 +181,7 @@ class PgServer:
     def fresh_db(self, name):
         """Creates database name (empty, no schema); its DSN."""
         self.psql("CREATE DATABASE %s" % name, db="postgres")
-        return self.dsn.replace("dbname=%s" % self.dbname,
-                                "dbname=%s" % name)
+        return self.dsn_of(name)
 
     def log(self):
         try:

@@ -153,10 +153,11 @@ def shared_pg():
 
 
 def fresh_pg_db():
-    """A fresh, empty database on shared_pg(): (its name, its DSN)."""
+    """A fresh, empty database on shared_pg(): its name."""
     _test_dbs[0] += 1
     name = "t%d_%d" % (os.getpid(), _test_dbs[0])
-    return name, shared_pg().fresh_db(name)
+    shared_pg().fresh_db(name)
+    return name
 
 
 def module_server(env=None, **kwargs):
@@ -188,6 +189,11 @@ class TemServer:
     (a dict or a list of strings); services: which listeners to open,
     among smtp, submission, submissions, imap, imaps, pop3, pop3s,
     managesieve.
+    pg, pg_db: store on database pg_db of PgServer pg (storage =
+    postgresql; `tem db init` first unless pg_init is false, as for the
+    second node of a cluster). Without them, TEM_TEST_STORAGE=postgresql
+    gives each server a fresh database of shared_pg(), unless extra_conf
+    names the storage itself.
     fixture_cert: use tests/data/mx.a.test.{crt,key} (fast start-up); False
     leaves tls_cert_file unset, so tem makes its own self-signed pair.
     """
@@ -198,7 +204,7 @@ class TemServer:
     def __init__(self, users=None, domains=("a.test",), aliases=None,
                  extra_conf=None, services=("smtp",), hostname=HOSTNAME,
                  fixture_cert=True, listen_addr="127.0.0.1", smtp_port=None,
-                 nofile=None):
+                 nofile=None, pg=None, pg_db=None, pg_init=True):
         self.bin = tem_bin()
         self.hostname = hostname
         self.domains = list(domains)
@@ -218,14 +224,18 @@ class TemServer:
         self.keep = False          # keep the temp dir (set for failed tests)
         self.start_serial = 0      # accounts.serial when serve last started
         self.env = sanitizer_env()
-        # storage = postgresql (TEM_TEST_STORAGE): the database, made in
-        # __enter__ unless the test chose the storage itself
-        self.pg_db = None
-        self.pg_dsn = None
+        self.pg = pg
+        self.pg_db = pg_db
+        self.pg_init = pg_init
+        self.own_db = False        # made by __enter__, dropped by __exit__
 
     @property
     def on_pg(self):
-        return self.pg_dsn is not None
+        return self.pg is not None
+
+    @property
+    def pg_dsn(self):
+        return self.pg.dsn_of(self.pg_db) if self.pg else None
 
     # --- set-up ---------------------------------------------------------
 
@@ -315,10 +325,12 @@ class TemServer:
         os.chmod(self.dir, 0o755)     # a run_as user must reach data/
         os.mkdir(self.data_dir)
         try:
-            if STORAGE == "postgresql" and not self._chooses_storage():
-                self.pg_db, self.pg_dsn = fresh_pg_db()
+            if self.pg is None and STORAGE == "postgresql" and \
+                    not self._chooses_storage():
+                self.pg, self.pg_db = shared_pg(), fresh_pg_db()
+                self.own_db = True
             self._write_conf()
-            if self.on_pg:
+            if self.on_pg and self.pg_init:
                 self.admin("db", "init")
             self._provision()
             self.start()
@@ -348,14 +360,14 @@ class TemServer:
             self._kill_quietly()
             if ok and not self.keep and not os.environ.get("TEM_KEEP_TMP"):
                 shutil.rmtree(self.dir, ignore_errors=True)
-                if self.pg_db:      # the worker's cluster stays small
+                if self.own_db:     # the worker's cluster stays small
                     self.psql("DROP DATABASE IF EXISTS %s WITH (FORCE)"
                               % self.pg_db, db="postgres")
         return False
 
     def psql(self, sql, db=None):
         """Runs sql on this server's database (storage = postgresql)."""
-        return shared_pg().psql(sql, db=db or self.pg_db)
+        return self.pg.psql(sql, db=db or self.pg_db)
 
     # --- process --------------------------------------------------------
 
@@ -606,12 +618,12 @@ class ConnClosed(AssertionError):
 
 
 class RawConn:
-    """A byte-exact client on 127.0.0.1:PORT: send bytes, read lines, wait
-    for the server to close. Protocol clients build on it."""
+    """A byte-exact client on HOST:PORT (127.0.0.1 unless told): send
+    bytes, read lines, wait for the server to close. Protocol clients
+    build on it."""
 
-    def __init__(self, port, timeout=IO_TIMEOUT, tls=False):
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=timeout)
+    def __init__(self, port, timeout=IO_TIMEOUT, tls=False, host="127.0.0.1"):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
         if tls:
             self.sock = insecure_tls_context().wrap_socket(self.sock)
         self.buf = b""
@@ -696,8 +708,9 @@ class SMTPConn(RawConn):
 
     closed_error = SMTPClosed
 
-    def __init__(self, port, timeout=IO_TIMEOUT, read_banner=True):
-        RawConn.__init__(self, port, timeout)
+    def __init__(self, port, timeout=IO_TIMEOUT, read_banner=True,
+                 host="127.0.0.1"):
+        RawConn.__init__(self, port, timeout, host=host)
         self.banner = self.reply() if read_banner else None
 
     def reply(self):
@@ -763,9 +776,10 @@ def dot_stuff(message):
     return message.replace(b"\r\n.", b"\r\n..")
 
 
-def send_mail(port, mail_from, rcpts, message, ehlo="client.test"):
+def send_mail(port, mail_from, rcpts, message, ehlo="client.test",
+              host="127.0.0.1"):
     """One plain transaction; asserts every step succeeds."""
-    with SMTPConn(port) as c:
+    with SMTPConn(port, host=host) as c:
         assert c.banner.code == 220, c.banner
         c.ehlo(ehlo)
         r = c.cmd("MAIL FROM:<%s>" % mail_from)
