@@ -191,6 +191,7 @@ def test_rights_enforced(users):
     assert r.lines == ["* MYRIGHTS %s lrswited" % box.strip('"')]
 
 
+@pytest.mark.embedded_only
 def test_failed_copy_across_users_leaves_no_trace(srv, users):
     """COPY out of a shared folder is all or nothing: a message that
     vanished on disk fails it, and the one copied before is taken back."""
@@ -430,6 +431,7 @@ def test_create_and_delete_inside_a_shared_folder(users):
     assert "Top/Done" not in list_names(a.cmd('LIST "" "*"'))
 
 
+@pytest.mark.embedded_only
 def test_names_that_try_to_reach_elsewhere(srv, users):
     (a_addr, a), (b_addr, b) = users(2)
     share(a, "Sec", b_addr, "lr")
@@ -458,6 +460,7 @@ def test_names_that_try_to_reach_elsewhere(srv, users):
     assert not os.path.exists(os.path.join(srv.data_dir, "Private"))
 
 
+@pytest.mark.embedded_only
 def test_acl_survives_a_restart(srv, users):
     (a_addr, a), (b_addr, b) = users(2)
     share(a, "Keep", b_addr, "lrs")

@@ -14,6 +14,9 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from temserver import PASSWORDS  # noqa: E402
 
+# tem-index.sqlite and Maildir files written straight into the folder
+pytestmark = pytest.mark.embedded_only
+
 ALICE = "alice@a.test"
 BIG = 20000                 # messages: enough to dwarf fixed costs
 BYTES_PER_MSG = 168         # 16 MB per 100,000 messages (the bound)

@@ -10,6 +10,8 @@ import os
 import re
 import sys
 
+import pytest
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from temserver import (PASSWORDS, send_mail,  # noqa: E402
                        simple_message, wait_for)
@@ -48,6 +50,7 @@ def deliver(tem, subject):
               simple_message(subject, mail_from="sender@b.test", to=ALICE))
 
 
+@pytest.mark.embedded_only
 def test_a_login_after_logout_sees_what_changed_meanwhile(make_tem):
     tem = make_tem(services=("smtp", "imap"),
                    extra_conf={"auth_allow_cleartext": "yes"})

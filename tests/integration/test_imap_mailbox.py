@@ -158,6 +158,7 @@ def test_create_use_special(login):
     c.cmd("CREATE Every (USE (Sent))", expect="BAD")
 
 
+@pytest.mark.embedded_only
 def test_delete_and_rename_hierarchy(login, srv, user):
     c = login()
     c.cmd("CREATE p/q")
@@ -306,6 +307,7 @@ def test_status_items_and_size(login, rev2):
 
 # --- APPEND -----------------------------------------------------------------
 
+@pytest.mark.embedded_only
 def test_append_appenduid_trycreate(login, srv, user):
     c = login()
     r = c.append("nothing", msg(1), expect="NO")
@@ -569,6 +571,7 @@ def test_qresync_select_large_output_in_chunks(login):
 
 # --- names: modified UTF-7 and UTF-8 --------------------------------------
 
+@pytest.mark.embedded_only
 def test_mutf7_and_utf8_names(login, srv, user):
     rev1 = login()
     rev1.cmd('CREATE "&AOQ-pfel/Bl&AOQ-tter"')        # Äpfel/Blätter

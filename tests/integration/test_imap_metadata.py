@@ -9,6 +9,8 @@ import os
 import re
 import sys
 
+import pytest
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import imapclient  # noqa: E402
 from imapclient import parse_list  # noqa: E402
@@ -141,6 +143,7 @@ def test_bad_entries(login):
     assert "[NONEXISTENT]" in r.tagged
 
 
+@pytest.mark.embedded_only
 def test_rename_delete_and_restart(srv, user, login):
     c = login()
     c.cmd("CREATE Work")

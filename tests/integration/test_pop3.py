@@ -331,6 +331,7 @@ def put_messages(tem, n, size, address=ALICE):
     return wires
 
 
+@pytest.mark.embedded_only
 def test_long_listings(ptem):
     """LIST and UIDL of 3000 messages go out in several pieces."""
     wires = put_messages(ptem, 3000, 100)
@@ -349,6 +350,7 @@ def test_long_listings(ptem):
         c.cmd("QUIT")
 
 
+@pytest.mark.embedded_only
 def test_pipelined_retrs_unread(ptem):
     """A client that pipelines many large RETRs and reads nothing for a
     while gets every reply intact (output waits for the drain, the
@@ -367,6 +369,7 @@ def test_pipelined_retrs_unread(ptem):
         c.cmd("QUIT")
 
 
+@pytest.mark.embedded_only
 def test_read_ahead_paths(ptem):
     """RETR in order (answered from the read-ahead), out of order, of a
     message DELE'd after it was read ahead, TOP in between, QUIT and a
@@ -481,7 +484,7 @@ def test_dele_seen_from_imap(ptem):
     assert count == 2
     # the RETR'd message is \Seen for IMAP, the other one not
     assert "\\Seen" in flags[0] and "\\Seen" not in flags[1], flags
-    assert len(ptem.maildir_files(ALICE)) == 2
+    assert len(ptem.maildir_messages(ALICE)) == 2
 
 
 def test_dropped_connection_deletes_nothing(ptem):
@@ -498,7 +501,7 @@ def test_dropped_connection_deletes_nothing(ptem):
         c.cmd("DELE 1")
         c.sock.shutdown(socket.SHUT_RDWR)
     assert stat_of(ptem)[0] == 2
-    assert len(ptem.maildir_files(ALICE)) == 2
+    assert len(ptem.maildir_messages(ALICE)) == 2
 
 
 def test_in_use(ptem):
@@ -534,6 +537,7 @@ def test_new_mail_shows_in_next_session(ptem):
     assert stat_of(ptem)[0] == 3
 
 
+@pytest.mark.embedded_only
 def test_uidl_stable_across_restart(ptem):
     deliver(ptem, 3)
     p = pop3(ptem, tls=True)
@@ -673,7 +677,7 @@ def test_fetchmail_collects_and_deletes(ptem, tmp_path, tls):
         assert m.replace(b"\r\n", b"\n") in got, log
     assert got.count(b"\n.dot line\n") == 3
     assert len(wire) == 3
-    assert ptem.maildir_files(ALICE) == []
+    assert ptem.maildir_messages(ALICE) == []
     assert stat_of(ptem) == (0, 0)
 
 

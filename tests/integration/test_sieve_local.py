@@ -40,7 +40,11 @@ def send(tem, sender, rcpt, subject):
 
 
 def messages(tem, user, folder=""):
-    """The messages of a folder ("" = INBOX), read from the Maildir."""
+    """The messages of a folder ("" = INBOX), read from the Maildir (or
+    the database)."""
+    if tem.on_pg:
+        return [email.message_from_bytes(m.replace(b"\r\n", b"\n"))
+                for m in tem.pg_messages(user, folder or "INBOX")]
     root = tem.maildir(user, "." + folder if folder else "")
     out = []
     for sub in ("new", "cur"):
@@ -56,6 +60,9 @@ def messages(tem, user, folder=""):
 
 def all_messages(tem, user):
     """Every message of user's Maildir, any folder."""
+    if tem.on_pg:
+        return [m for f in tem.pg_folders(user)
+                for m in messages(tem, user, "" if f == "INBOX" else f)]
     root = tem.maildir(user)
     folders = [""] + [d[1:] for d in os.listdir(root)
                       if d.startswith(".") and
@@ -98,6 +105,7 @@ def test_redirect_to_local_user_runs_their_script(tem):
     assert " mta delivered msgid=" in log and "folder=.Reports" in log
 
 
+@pytest.mark.embedded_only
 def test_vacation_reply_filtered_by_local_sender(tem):
     put(tem, "bob@a.test", 'require ["vacation"];\n'
         'vacation :days 1 :addresses ["bob@a.test"] "Away until Monday.";\n')

@@ -20,7 +20,13 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from temserver import PASSWORDS, SMTPConn, dot_stuff, expect, simple_message
+
+# strace of the Maildir and queue files' fsyncs and renames (on
+# PostgreSQL the COMMIT is the durability point)
+pytestmark = pytest.mark.embedded_only
 
 
 TRACED = ("fsync,fdatasync,syncfs,sync,rename,renameat,renameat2,link,linkat,"

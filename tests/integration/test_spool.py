@@ -131,6 +131,7 @@ def test_sixteen_24mb_messages_bounded_memory_byte_exact(make_tem,
                                                                RSS_LIMIT_KB)
 
 
+@pytest.mark.embedded_only
 def test_sixteen_24mb_messages_queued_byte_exact(make_tem, small_quarantine):
     """The same through an alias to a remote address: a Maildir copy and a
     queue file each (whose delivery attempts stream from the file), the
@@ -204,6 +205,7 @@ def one_transaction(tem, msg, rcpts):
     (0.5, "spool"),        # the message does not fit the spool
     (1.5, "copy"),         # the spool fits, the Maildir/queue copy not
 ])
+@pytest.mark.embedded_only
 def test_disk_full_452_nothing_visible_then_recovers(make_tem, small_disk,
                                                      free_mb, where):
     tem = make_tem(aliases={"fwd@a.test": "far@remote.test"},
@@ -241,6 +243,7 @@ SHIM = os.path.join(REPO, "build", "asan", "tests", "eio-shim.so")
     ("write", ("spool-failed",)),                   # while spooling
     ("sync", ("store-failed", "queue-failed")),     # committing the copies
 ])
+@pytest.mark.embedded_only
 def test_io_error_451_nothing_visible_then_recovers(make_tem, tmp_path,
                                                     monkeypatch, ops, stage):
     assert os.path.exists(SHIM), "build it: make %s" % os.path.relpath(

@@ -23,6 +23,9 @@ from temserver import TemServer  # noqa: E402
 from test_stream_out import (BIG, MB, RSS_LIMIT, big_body,  # noqa: E402
                              peak_rss, small_quarantine)
 
+# the Maildir's files, a small tmpfs data_dir, an EIO shim on paths
+pytestmark = pytest.mark.embedded_only
+
 USER = ("big@a.test", "big-Secret-1")
 
 

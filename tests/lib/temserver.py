@@ -589,15 +589,24 @@ class TemServer:
 
     def maildir_messages(self, address):
         """The messages of ADDRESS's INBOX (new/ and cur/), oldest first.
-        On PostgreSQL: the INBOX's messages in UID order, as stored."""
+        On PostgreSQL: the INBOX's messages in UID order, CRLF turned
+        into LF (the database keeps the wire form, the Maildir LF)."""
         if self.on_pg:
-            return self.pg_messages(address)
+            return [m.replace(b"\r\n", b"\n")
+                    for m in self.pg_messages(address)]
         out = []
         for path in self.maildir_files(address):
             with open(path, "rb") as f:
                 out.append(f.read())
         return out
 
+
+    def pg_folders(self, address):
+        """The names of ADDRESS's folders on PostgreSQL."""
+        return self.psql("SELECT mb.name FROM users u JOIN mailboxes mb ON "
+                         "mb.user_id = u.id WHERE tem_fold(u.address) = "
+                         "tem_fold('%s') ORDER BY mb.name"
+                         % address.replace("'", "''")).splitlines()
 
     def pg_messages(self, address, folder="INBOX"):
         """The messages of ADDRESS's FOLDER on PostgreSQL, UID order."""
