@@ -53,6 +53,7 @@
 #include "smtp/smtp_session.h"
 #include "spam/learn.h"
 #include "msg/check.h"
+#include "msg/deliver_pg.h"
 #include "policy/check_auth.h"
 #include "policy/dkim_keys.h"
 #include "policy/psl.h"
@@ -374,6 +375,7 @@ serve_main(struct conf *c)
 	if (on_pg && serve_pg_open(c) < 0)
 		return 1;
 	sieve_store_setup(c);	/* before threads */
+	deliver_pg_setup(c);
 	if (mkdir(c->data_dir, 0750) < 0 && errno != EEXIST)
 		log_fatal("cannot create data_dir %s: %s", c->data_dir,
 		    strerror(errno));
