@@ -39,12 +39,12 @@ def fresh_db(pg, tmp_path):
     return dsn
 
 
-def pg_node(dsn, listen_addr="127.0.0.1", users=None, **kw):
+def pg_node(dsn, listen_addr="127.0.0.1", users=None, extra=None, **kw):
     """A TemServer on dsn (the accounts it adds go to the database)."""
+    conf = {"storage": "postgresql", "postgresql_dsn": dsn}
+    conf.update(extra or {})
     return TemServer(users=users if users is not None else {},
-                     listen_addr=listen_addr,
-                     extra_conf={"storage": "postgresql",
-                                 "postgresql_dsn": dsn}, **kw)
+                     listen_addr=listen_addr, extra_conf=conf, **kw)
 
 
 def log_text(node):
@@ -140,3 +140,103 @@ def test_delivery_into_postgresql(pg, tmp_path):
                        "mailboxes b ON b.id = m.mailbox_id JOIN users u "
                        "ON u.id = b.user_id WHERE u.address = 'v@a.test'",
                        db=db) == "INBOX|1"
+
+
+def count_subjects(pg, db, prefix):
+    """The subjects starting with prefix stored in the database."""
+    out = pg.psql("SELECT substring(convert_from(data, 'UTF8') FROM "
+                  "'Subject: ([^\\r]*)') FROM blobs WHERE "
+                  "convert_from(data, 'UTF8') LIKE '%%Subject: %s%%'" %
+                  prefix, db=db)
+    return set(out.split("\n")) if out else set()
+
+
+def test_database_away_and_back(pg, tmp_path):
+    dsn = fresh_db(pg, tmp_path)
+    db = dbname(dsn)
+    with pg_node(dsn, users={"u@a.test": "pw-u"}) as node:
+        assert send(node, "u@a.test", "before")[0] == 250
+        pg.stop()
+        try:
+            code, text = send(node, "u@a.test", "while-away")
+            assert code == 451 and text.startswith(b"4.3.0"), (code, text)
+            lines = [l for l in log_text(node).splitlines()
+                     if "store-failed" in l]
+            assert len(lines) == 1 and "database unavailable" in lines[0], \
+                lines
+        finally:
+            pg.restart()
+        back = time.monotonic()
+        wait_for(lambda: send(node, "u@a.test", "after")[0] == 250,
+                 timeout=10, interval=0.2, what="250 after the restart")
+        assert time.monotonic() - back < 10
+        assert count_subjects(pg, db, "") >= {"before", "after"}
+        assert "while-away" not in count_subjects(pg, db, "")
+
+        # away at start: serve waits, and serves once the database is back
+        node.stop()
+        pg.stop()
+        restarted = []
+
+        def bring_back():
+            wait_for(lambda: len(node.logs) == 2 and "database-unavailable"
+                     in log_text(node), timeout=30,
+                     what="serve saying the database is away")
+            pg.restart()
+            restarted.append(time.monotonic())
+        import threading
+        t = threading.Thread(target=bring_back)
+        t.start()
+        try:
+            node.start()
+        finally:
+            t.join()
+        assert time.monotonic() - restarted[0] < 10
+        assert send(node, "u@a.test", "after-start")[0] == 250
+
+
+def test_restart_under_load(pg, tmp_path):
+    """pg_ctl restart -m fast while 4 clients send: 451 while it is
+    away, 250 again after it without a restart of tem, and every message
+    that got 250 is in the database."""
+    import threading
+    dsn = fresh_db(pg, tmp_path)
+    db = dbname(dsn)
+    acked, refused, stop = [], [], threading.Event()
+    lock = threading.Lock()
+
+    def client(k):
+        i = 0
+        while not stop.is_set():
+            subj = "load-%d-%d" % (k, i)
+            i += 1
+            try:
+                code, _ = send(node, "u@a.test", subj)
+            except (smtplib.SMTPException, OSError):
+                continue
+            with lock:
+                (acked if code == 250 else refused).append(subj)
+
+    # a client retries at once after a 451: more than the default 600
+    # connections a minute from 127.0.0.1
+    with pg_node(dsn, users={"u@a.test": "pw-u"},
+                 extra={"max_connections_per_minute": "1000000"}) as node:
+        threads = [threading.Thread(target=client, args=(k,))
+                   for k in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            wait_for(lambda: len(acked) >= 20, timeout=60, what="load")
+            pg.restart()
+            back = time.monotonic()
+            n = len(acked)
+            wait_for(lambda: len(acked) > n + 20, timeout=10,
+                     what="250s again after the restart")
+            assert time.monotonic() - back < 10
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        stored = count_subjects(pg, db, "load-")
+        assert set(acked) <= stored, set(acked) - stored
+        assert node.alive()
