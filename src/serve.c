@@ -388,8 +388,7 @@ serve_main(struct conf *c)
 	 * two workers to be the limit under a mixed IMAP load). */
 	worker_pool_start(8);
 	maildir_committer_start(c->hostname);
-	if (queue_init(c->data_dir, c->queue_retry_base, c->queue_lifetime,
-	    &err) < 0)
+	if (queue_open(c, &err) < 0)	/* files, or the database's */
 		log_fatal("queue: %s", err);
 	if (mta_engine_start(&err) < 0)
 		log_fatal("delivery: %s", err);
