@@ -219,6 +219,27 @@ def test_permanent_failure_bounces_to_sender(pg, dns, tmp_path):
         assert sink.messages == []
 
 
+def test_delay_notice_once(pg, dns, tmp_path):
+    """delay_warning_time on the shared queue: one notice to the sender,
+    its flag in the database, none again at later retries."""
+    dsn = fresh_dsn(pg, tmp_path, "delay")
+    port = shared_port()
+    notice = r"(\S+) mta to=<alice@a.test> relay=local .*status=sent"
+    with FakeSMTP("127.0.0.7", port, rcpt=["451 4.7.1 greylisted"]), \
+            node(dsn, dns, port, delay_warning_time="3s") as a:
+        qid = submit(a, 1)
+        tries = "%s mta to=<u@fake.test> " % qid
+        wait_for(lambda: re.search(notice, a.log_text()), timeout=30,
+                 what="the delay notice")
+        assert pg.psql("SELECT flags FROM queue_rcpts WHERE queue_id = "
+                       "'%s'" % qid, db="delay") == "2"  # QUEUE_RF_DELAY_DSN
+        after = a.log_text().count(tries)
+        wait_for(lambda: a.log_text().count(tries) > after, timeout=40,
+                 what="another retry")
+        assert len(re.findall(notice, a.log_text())) == 1, a.log_tail()
+        assert "status=deferred" in a.log_text()
+
+
 def test_database_away_at_data_is_451(tmp_path, dns):
     port = shared_port()
     with PgServer() as own:
