@@ -26,7 +26,6 @@
 #include "store/mailbox_acl.h"
 #include "store/metadata.h"
 #include "store/metadata_int.h"
-#include "store/pgmbox_stub.h"
 #include "util/buf.h"
 #include "util/test.h"
 #include "util/xmalloc.h"

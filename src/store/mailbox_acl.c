@@ -21,7 +21,6 @@
 #include "store/mailbox.h"
 #include "store/mailbox_acl.h"
 #include "store/mailbox_acl_int.h"
-#include "store/pgmbox_stub.h"
 #include "store/mailbox_int.h"
 #include "util/array.h"
 #include "util/xmalloc.h"

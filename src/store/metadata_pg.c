@@ -23,7 +23,6 @@
 #include "pg/pg_conn.h"
 #include "store/mailbox.h"
 #include "store/metadata_int.h"
-#include "store/pgmbox_stub.h"
 #include "util/xmalloc.h"
 
 /* A users.id as a query parameter. */

@@ -14,7 +14,6 @@
 
 #include "pg/pg_mailstore.h"
 #include "store/mailbox.h"
-#include "store/pgmbox_stub.h"
 #include "store/quota.h"
 
 static int
