@@ -394,6 +394,10 @@ queue_init(const char *data_dir, unsigned retry_base, unsigned lifetime,
 void
 queue_shutdown(void)
 {
+	if (queue_on_pg()) {
+		queue_pgf_shutdown();
+		return;
+	}
 	if (!atomic_exchange(&q.running, false))
 		return;
 	queue_commit_stop();
@@ -408,6 +412,8 @@ queue_configure(unsigned retry_base, unsigned lifetime)
 {
 	atomic_store(&q.retry_base, retry_base ? retry_base : 1);
 	atomic_store(&q.lifetime, lifetime);
+	if (queue_on_pg())
+		queue_pgf_configure(retry_base, lifetime);
 }
 
 /* ---- taking, reading ---------------------------------------------------- */
@@ -448,6 +454,8 @@ queue_take_due(time_t now, struct queue_msg **msgs, int max)
 	uint32_t gens[64];
 	int n = 0, k;
 
+	if (queue_on_pg())
+		return queue_pgf_take_due(msgs, max);
 	if (!atomic_load(&q.running))
 		return 0;
 	while (n < max) {
@@ -559,8 +567,8 @@ reschedule_failed(struct queue_msg *m, int e, time_t now)
 		queue_sched_add(key, now + (time_t)atomic_load(&q.retry_base));
 }
 
-int
-queue_report_at(struct queue_msg *m, const int *results, char *const *texts,
+static int
+report_file(struct queue_msg *m, const int *results, char *const *texts,
     time_t now)
 {
 	struct queue_msg view = *m;
@@ -602,6 +610,15 @@ queue_report_at(struct queue_msg *m, const int *results, char *const *texts,
 }
 
 int
+queue_report_at(struct queue_msg *m, const int *results, char *const *texts,
+    time_t now)
+{
+	if (queue_on_pg())
+		return queue_pgf_report(m, results, texts, now);
+	return report_file(m, results, texts, now);
+}
+
+int
 queue_report(struct queue_msg *m, const int *results, char *const *texts)
 {
 	return queue_report_at(m, results, texts, time(NULL));
@@ -614,6 +631,8 @@ queue_set_rcpt_flags(struct queue_msg *m, const int *idx, int n,
 	struct queue_msg view = *m;
 	int r;
 
+	if (queue_on_pg())
+		return queue_pgf_set_rcpt_flags(m, idx, n, flags);
 	for (int i = 0; i < n; i++)
 		if (idx[i] < 0 || idx[i] >= m->nrcpt) {
 			errno = EINVAL;
@@ -640,6 +659,10 @@ queue_msg_free(struct queue_msg **mp)
 
 	if (m == NULL)
 		return;
+	if (queue_on_pg()) {
+		queue_pgf_msg_free(mp);
+		return;
+	}
 	if (queue_id_valid(m->id)) {
 		key = queue_id_key(m->id);
 		if (queue_msg_pending(m) == 0) {
@@ -659,18 +682,26 @@ queue_msg_free(struct queue_msg **mp)
 time_t
 queue_next_due(void)
 {
+	if (queue_on_pg())
+		return queue_pgf_next_due();
 	return queue_sched_next();
 }
 
 size_t
 queue_count(void)
 {
+	if (queue_on_pg())
+		return queue_pgf_count();
 	return queue_sched_count();
 }
 
 void
 queue_flush(void)
 {
+	if (queue_on_pg()) {
+		queue_pgf_flush();
+		return;
+	}
 	queue_sched_flush(time(NULL));
 	queue_wake();
 }

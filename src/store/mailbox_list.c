@@ -68,7 +68,7 @@ strv_free(struct strv *s)
 }
 
 static void
-subs_read(struct mbox_user *u, struct strv *s)
+subs_read(struct mbox_md_user *u, struct strv *s)
 {
 	char *path = xasprintf("%s/%s", u->root, SUBS_FILE);
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -95,7 +95,7 @@ subs_read(struct mbox_user *u, struct strv *s)
 }
 
 static int
-subs_write(struct mbox_user *u, const struct strv *s, char **error_r)
+subs_write(struct mbox_md_user *u, const struct strv *s, char **error_r)
 {
 	struct buf b;
 	int r;
@@ -123,7 +123,7 @@ subs_norm(const char *line)
 }
 
 int
-mbox_subscribe(struct mbox_user *u, const char *name, bool on, char **error_r)
+mbox_md_subscribe(struct mbox_md_user *u, const char *name, bool on, char **error_r)
 {
 	struct strv s = { NULL, 0, 0 }, out = { NULL, 0, 0 };
 	bool found = false;
@@ -192,7 +192,7 @@ is_dir(const char *root, const struct dirent *de)
 
 /* Real folders (with their special use) into m. */
 static int
-list_real(struct mbox_user *u, struct hashmap *m, char **error_r)
+list_real(struct mbox_md_user *u, struct hashmap *m, char **error_r)
 {
 	static atomic_bool warned;
 	struct hashmap *uses = mbox_index_special_uses(u);
@@ -264,7 +264,7 @@ mbox_folder_info_cmp(const void *a, const void *b)
 }
 
 int
-mbox_list(struct mbox_user *u, struct mbox_folder_info **list_r, size_t *n_r,
+mbox_md_list(struct mbox_md_user *u, struct mbox_folder_info **list_r, size_t *n_r,
     char **error_r)
 {
 	struct hashmap *m = hashmap_new(0);
@@ -324,7 +324,7 @@ mbox_list_free(struct mbox_folder_info *list, size_t n)
 /* An open folder object for dir that no longer matches the disk: its
  * views end (the name is being reused or removed). */
 static void
-evict(struct mbox_user *u, const char *dir)
+evict(struct mbox_md_user *u, const char *dir)
 {
 	struct mbox_folder *f;
 
@@ -345,7 +345,7 @@ evict(struct mbox_user *u, const char *dir)
 
 /* Folders of u, counted from the directory (up to the limit + 1). */
 static size_t
-count_folders(const struct mbox_user *u)
+count_folders(const struct mbox_md_user *u)
 {
 	DIR *d = opendir(u->root);
 	struct dirent *de;
@@ -360,13 +360,13 @@ count_folders(const struct mbox_user *u)
 }
 
 static char *
-dir_path(const struct mbox_user *u, const char *dir)
+dir_path(const struct mbox_md_user *u, const char *dir)
 {
 	return dir[0] ? xasprintf("%s/%s", u->root, dir) : xstrdup(u->root);
 }
 
 int
-mbox_create(struct mbox_user *u, const char *name, unsigned special_use,
+mbox_md_create(struct mbox_md_user *u, const char *name, unsigned special_use,
     char **error_r)
 {
 	char *norm, *dir, *path;
@@ -401,7 +401,7 @@ mbox_create(struct mbox_user *u, const char *name, unsigned special_use,
 }
 
 int
-mbox_exists(struct mbox_user *u, const char *name, char **error_r)
+mbox_md_exists(struct mbox_md_user *u, const char *name, char **error_r)
 {
 	char *norm, *dir, *path;
 	int r = mbox_name_resolve(name, false, &norm, &dir, error_r);
@@ -420,7 +420,7 @@ mbox_exists(struct mbox_user *u, const char *name, char **error_r)
 }
 
 int
-mbox_delete(struct mbox_user *u, const char *name, char **error_r)
+mbox_md_delete(struct mbox_md_user *u, const char *name, char **error_r)
 {
 	static atomic_uint seq;
 	char *norm, *dir, *path, *trash = NULL;
@@ -472,7 +472,7 @@ struct move {
 
 /* od and its children's directories, paired with their new names. */
 static int
-rename_plan(struct mbox_user *u, const char *od, const char *nd,
+rename_plan(struct mbox_md_user *u, const char *od, const char *nd,
     struct move **mv_r, size_t *n_r, char **error_r)
 {
 	size_t ol = strlen(od), n = 0, cap = 0;
@@ -517,7 +517,7 @@ rename_plan(struct mbox_user *u, const char *od, const char *nd,
 
 /* Renames the directories, all or (undoing) none. */
 static int
-rename_dirs(struct mbox_user *u, struct move *mv, size_t n, char **error_r)
+rename_dirs(struct mbox_md_user *u, struct move *mv, size_t n, char **error_r)
 {
 	for (size_t i = 0; i < n; i++) {
 		char *from = xasprintf("%s/%s", u->root, mv[i].from);
@@ -545,7 +545,7 @@ rename_dirs(struct mbox_user *u, struct move *mv, size_t n, char **error_r)
 
 /* Open folders follow their directories. */
 static void
-rename_open(struct mbox_user *u, const struct move *mv, size_t n)
+rename_open(struct mbox_md_user *u, const struct move *mv, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct mbox_folder *f;
@@ -576,7 +576,7 @@ rename_open(struct mbox_user *u, const struct move *mv, size_t n)
 
 /* RFC 9051 6.3.6: INBOX's messages move to a new folder nd. */
 static int
-rename_inbox(struct mbox_user *u, const char *nd, char **error_r)
+rename_inbox(struct mbox_md_user *u, const char *nd, char **error_r)
 {
 	struct mbox_folder *f = NULL;
 	struct mbox_delta d = { 0 };
@@ -626,7 +626,7 @@ rename_inbox(struct mbox_user *u, const char *nd, char **error_r)
 }
 
 int
-mbox_rename(struct mbox_user *u, const char *oldname, const char *newname,
+mbox_md_rename(struct mbox_md_user *u, const char *oldname, const char *newname,
     char **error_r)
 {
 	char *on = NULL, *od = NULL, *nn = NULL, *nd = NULL;
@@ -683,7 +683,7 @@ done:
 /* ---- STATUS ---------------------------------------------------------------- */
 
 int
-mbox_status(struct mbox_user *u, const char *name, struct mbox_status *st,
+mbox_md_status(struct mbox_md_user *u, const char *name, struct mbox_status *st,
     char **error_r)
 {
 	struct mbox_folder *f = NULL;
