@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """imapload: an IMAP load generator (Python 3 standard library, asyncio).
 
-Trust: benchmark code; talks only to 127.0.0.1:PORT.
+Trust: benchmark code; talks only to --host (127.0.0.1 unless told, a
+loopback address):PORT.
 
 Two modes, the first word on the command line:
 
@@ -88,9 +89,9 @@ class Conn:
         self.proto = []             # protocol errors seen (text)
 
     @classmethod
-    async def open(cls, port, timeout):
+    async def open(cls, port, timeout, host="127.0.0.1"):
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection("127.0.0.1", port, limit=1 << 20),
+            asyncio.open_connection(host, port, limit=1 << 20),
             timeout)
         c = cls(reader, writer, timeout)
         greeting = await c.line()
@@ -310,7 +311,7 @@ async def mix_client(args, i, st):
     k = 0
     if args.per_login == 0:
         # long session: set up before the window
-        c = await Conn.open(args.port, args.timeout)
+        c = await Conn.open(args.port, args.timeout, args.host)
         await login(c, user, args.password, None)
         while time.monotonic() < st.t0:
             await asyncio.sleep(min(0.05, st.t0 - time.monotonic()))
@@ -327,7 +328,7 @@ async def mix_client(args, i, st):
     while time.monotonic() < st.t0:
         await asyncio.sleep(min(0.05, st.t0 - time.monotonic()))
     while time.monotonic() < st.t1:
-        c = await Conn.open(args.port, args.timeout)
+        c = await Conn.open(args.port, args.timeout, args.host)
         try:
             await login(c, user, args.password, st)
             await one_cycle(c, st, rng, k, args.read_only)
@@ -389,7 +390,7 @@ async def hold(args):
     async def open_one(i):
         user = args.user_fmt % ((args.first + i) % args.users + 1)
         async with sem:
-            c = await Conn.open(args.port, args.timeout)
+            c = await Conn.open(args.port, args.timeout, args.host)
             try:
                 await c.cmd(b'LOGIN "%s" "%s"' % (user.encode(),
                                                    args.password.encode()))
@@ -450,6 +451,8 @@ async def hold(args):
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("mode", choices=("mix", "hold"))
+    p.add_argument("--host", default="127.0.0.1",
+                   help="a loopback address (a cluster node's)")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--user-fmt", default="u%d@bench.test")
     p.add_argument("--users", type=int, default=50)
