@@ -240,3 +240,23 @@ def test_restart_under_load(pg, tmp_path):
         stored = count_subjects(pg, db, "load-")
         assert set(acked) <= stored, set(acked) - stored
         assert node.alive()
+
+
+def test_quota_from_the_database(pg, tmp_path):
+    """default_quota_messages = 2: the usage is the database's
+    (pg_ms_usage), so RCPT gets 452 4.2.2 once the mailbox is full, at
+    most one message past the limit (the usage read after an answer can
+    miss a copy committing at that moment: the next one counts it)."""
+    dsn = fresh_db(pg, tmp_path)
+    db = dbname(dsn)
+    with pg_node(dsn, users={"u@a.test": "pw-u"},
+                 extra={"default_quota_messages": "2"}) as node:
+        replies = []
+        for i in range(5):
+            replies.append(send(node, "u@a.test", "q%d" % i))
+            if replies[-1][0] != 250:
+                break
+        code, text = replies[-1]
+        assert code == 452 and b"4.2.2" in text, replies
+        stored = int(pg.psql("SELECT count(*) FROM messages", db=db))
+        assert stored == len(replies) - 1 and 2 <= stored <= 3, replies
