@@ -260,3 +260,60 @@ def test_quota_from_the_database(pg, tmp_path):
         assert code == 452 and b"4.2.2" in text, replies
         stored = int(pg.psql("SELECT count(*) FROM messages", db=db))
         assert stored == len(replies) - 1 and 2 <= stored <= 3, replies
+
+
+def imap_login(node, user, password):
+    """LOGIN over IMAP: None when it worked, else the NO text."""
+    import imaplib
+    m = imaplib.IMAP4(node.listen_addr, node.ports["imap"], timeout=30)
+    try:
+        m.login(user, password)
+        return None
+    except imaplib.IMAP4.error as e:
+        return str(e)
+    finally:
+        try:
+            m.logout()
+        except Exception:
+            pass
+
+
+def test_shared_auth_failures(pg, tmp_path):
+    """Failed logins count in the database shared by the nodes; an
+    address locked out there is locked out on a node that never saw its
+    failures; with the database away the local counters still work and a
+    right password still logs in."""
+    dsn = fresh_db(pg, tmp_path)
+    db = dbname(dsn)
+    extra = {"auth_allow_cleartext": "yes"}
+    with pg_node(dsn, users={"u@a.test": "pw-u"}, services=("smtp", "imap"),
+                 extra=extra) as one, \
+            pg_node(dsn, listen_addr="127.0.0.2", domains=(),
+                    services=("smtp", "imap"), extra=extra) as two:
+        assert imap_login(one, "u@a.test", "wrong") is not None
+        wait_for(lambda: pg.psql("SELECT count FROM counters WHERE key = "
+                                 "'authfail:127.0.0.1'", db=db) == "1",
+                 timeout=5, what="the failure in the shared counters")
+        # the database away: the right password still logs in
+        pg.stop()
+        try:
+            assert imap_login(two, "u@a.test", "pw-u") is None
+        finally:
+            pg.restart()
+        # 127.0.0.1 locked out on the cluster (as if by other nodes)
+        pg.psql("UPDATE counters SET count = 10, window_start = now() "
+                "WHERE key = 'authfail:127.0.0.1'", db=db)
+
+        def locked():
+            err = imap_login(two, "u@a.test", "pw-u")
+            assert err is None or "UNAVAILABLE" in err, err
+            return err is not None
+        # (a try asks the cluster; the answer holds for the next)
+        wait_for(locked, timeout=10, interval=0.2,
+                 what="node two refusing the locked address")
+        # and the lock holds on the node with the database away
+        pg.stop()
+        try:
+            assert locked()
+        finally:
+            pg.restart()
