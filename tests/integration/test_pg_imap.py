@@ -2,6 +2,8 @@
 (storage = postgresql: mbox_* on pg_mailstore) with real clients against
 a real PostgreSQL 15 (tests/lib/pgserver.py):
 
+- the C unit tests of the API on PostgreSQL (build/asan/tests/pg/
+  test-pg-mbox: needs TEM_TEST_PG_DSN, so it is run here);
 - one node: LIST (INBOX and the special folders), CREATE/RENAME/DELETE,
   APPEND (APPENDUID) and FETCH of the same bytes with RFC822.SIZE equal
   to what is sent, STORE (flags and keywords, seen by a second session
@@ -19,7 +21,7 @@ import time
 
 import pytest
 
-from pgserver import PgServer, pg_init_conf
+from pgserver import PgServer, pg_init_conf, pg_unit_check
 from temserver import TemServer, insecure_tls_context
 
 PW = {"u@a.test": "pw-u"}
@@ -68,6 +70,11 @@ def pop3(node):
     p = poplib.POP3(node.listen_addr, node.ports["pop3"], timeout=30)
     p.stls(context=insecure_tls_context())
     return p
+
+
+def test_unit(pg, tmp_path):
+    """The C tests of mbox_* on PostgreSQL (src/pg/test-pg-mbox.c)."""
+    pg_unit_check("test-pg-mbox", fresh_db(pg, tmp_path))
 
 
 def uid_of(resp):
