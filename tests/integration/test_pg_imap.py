@@ -121,6 +121,15 @@ def test_append_fetch_store_expunge(node):
     assert data[0][1] == MSG
     assert b"RFC822.SIZE %d" % len(MSG) in data[0][0]
     assert b"\\Seen" in data[0][0] and b"$Work" in data[0][0]
+    # header fields (no header cache on PostgreSQL: read from the
+    # message) and SEARCH on them
+    typ, data = m.uid("FETCH", str(uid),
+                      "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert data[0][1] == b"Subject: hello\r\n\r\n", data
+    typ, data = m.uid("SEARCH", "SUBJECT", "hello")
+    assert str(uid).encode() in data[0].split()
+    typ, data = m.uid("SEARCH", "BODY", "two")
+    assert str(uid).encode() in data[0].split()
     # a second session sees the first one's STORE as FETCH FLAGS
     m2 = login(node)
     m2.select("INBOX")
