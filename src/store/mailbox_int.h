@@ -364,6 +364,14 @@ void mbox_user_event(struct mbox_md_user *u, enum mbox_event_kind kind,
     const char *name, const char *oldname);
 
 /* ---- mailbox_view.c -------------------------------------------------- */
+/* A view's watch (both backends): cb(arg) posted to loop, coalesced while
+ * one is pending (mbox_watch_post, any thread); mbox_watch_drop ends it
+ * (never called after, when dropped on loop's thread) and frees it once
+ * no post is pending. */
+struct mbox_watch *mbox_watch_new(struct loop *loop, void (*cb)(void *),
+    void *arg);
+void mbox_watch_post(struct mbox_watch *w);
+void mbox_watch_drop(struct mbox_watch *w);
 /* Calls the watchers of f's views other than actor (f->mu not held). */
 void mbox_folder_wake(struct mbox_folder *f, const struct mbox_md_view *actor);
 /* Records a STORE of uid by v at modseq (not reported back to v). */

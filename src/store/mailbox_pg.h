@@ -44,8 +44,7 @@ struct mbox_pg_list {
 	size_t			 n, cap;
 };
 
-/* A view's watch: woken through loop_post, coalesced (mailbox_pg_watch.c). */
-struct mbox_pg_watch;
+struct mbox_watch;
 
 struct mbox_pg_view {
 	struct mbox_view	 base;		/* first: MBOX_PG */
@@ -69,7 +68,7 @@ struct mbox_pg_view {
 	uint32_t		 kw_told;
 	uint32_t		 kw_known;	/* as of the last changes() */
 	/* mailbox_pg_watch.c, under its lock */
-	struct mbox_pg_watch	*watch;
+	struct mbox_watch	*watch;
 	struct mbox_pg_view	*wnext, *wprev;
 };
 

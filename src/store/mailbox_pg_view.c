@@ -50,21 +50,6 @@
 
 /* ---- message lists -------------------------------------------------- */
 
-long
-mbox_pg_list_find(const struct mbox_pg_list *l, uint32_t uid)
-{
-	size_t lo = 0, hi = l->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (l->m[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < l->n && l->m[lo].uid == uid ? (long)lo : -1;
-}
-
 /* The index of the first message with a UID >= uid. */
 static size_t
 list_ceil(const struct mbox_pg_list *l, uint32_t uid)
@@ -79,6 +64,14 @@ list_ceil(const struct mbox_pg_list *l, uint32_t uid)
 			hi = mid;
 	}
 	return lo;
+}
+
+long
+mbox_pg_list_find(const struct mbox_pg_list *l, uint32_t uid)
+{
+	size_t k = list_ceil(l, uid);
+
+	return k < l->n && l->m[k].uid == uid ? (long)k : -1;
 }
 
 static void

@@ -34,53 +34,12 @@
 
 #define CHANNEL	"tem_mailbox"
 
-struct mbox_pg_watch {
-	struct loop	*loop;
-	void		(*cb)(void *);
-	void		*arg;
-	bool		 alive;		/* under lock */
-	bool		 pending;
-	int		 refs;
-};
-
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mbox_pg_view *watched;	/* views with a watch, under lock */
 static bool started;			/* under lock */
 static struct loop *wloop;
 static pthread_t wthread;
 static struct pg_listen *listener;
-
-static void
-watch_fire(void *arg)
-{
-	struct mbox_pg_watch *w = arg;
-	void (*cb)(void *);
-	void *cb_arg;
-	bool alive, last;
-
-	pthread_mutex_lock(&lock);
-	w->pending = false;
-	alive = w->alive;
-	cb = w->cb;
-	cb_arg = w->arg;
-	last = --w->refs == 0;
-	pthread_mutex_unlock(&lock);
-	if (last)
-		free(w);
-	if (alive)
-		cb(cb_arg);
-}
-
-/* Under lock. */
-static void
-watch_post(struct mbox_pg_watch *w)
-{
-	if (w->alive && !w->pending) {
-		w->pending = true;
-		w->refs++;
-		loop_post(w->loop, watch_fire, w);
-	}
-}
 
 /* On wloop: "ID MODSEQ", "ID 0" or "ID R". */
 static void
@@ -105,7 +64,7 @@ on_notify(void *arg, const char *channel, const char *payload)
 	for (struct mbox_pg_view *v = watched; v; v = v->wnext)
 		if (v->mailbox_id == id && (modseq == 0 ||
 		    atomic_load(&v->modseq) < modseq))
-			watch_post(v->watch);
+			mbox_watch_post(v->watch);
 	pthread_mutex_unlock(&lock);
 }
 
@@ -117,7 +76,7 @@ on_resync(void *arg, const char *channel)
 	(void)channel;
 	pthread_mutex_lock(&lock);
 	for (struct mbox_pg_view *v = watched; v; v = v->wnext)
-		watch_post(v->watch);
+		mbox_watch_post(v->watch);
 	pthread_mutex_unlock(&lock);
 }
 
@@ -151,16 +110,9 @@ void
 mbox_pg_watch_set(struct mbox_pg_view *v, struct loop *loop,
     void (*cb)(void *), void *arg)
 {
-	struct mbox_pg_watch *w = NULL, *old;
+	struct mbox_watch *w = loop ? mbox_watch_new(loop, cb, arg) : NULL;
+	struct mbox_watch *old;
 
-	if (loop) {
-		w = xcalloc(1, sizeof(*w));
-		w->loop = loop;
-		w->cb = cb;
-		w->arg = arg;
-		w->alive = true;
-		w->refs = 1;
-	}
 	pthread_mutex_lock(&lock);
 	old = v->watch;
 	v->watch = w;
@@ -179,14 +131,11 @@ mbox_pg_watch_set(struct mbox_pg_view *v, struct loop *loop,
 			v->wnext->wprev = v->wprev;
 		v->wnext = v->wprev = NULL;
 	}
-	if (old) {
-		old->alive = false;
-		if (--old->refs == 0)
-			free(old);
-	}
 	if (w && !started)
 		start();
 	pthread_mutex_unlock(&lock);
+	if (old)
+		mbox_watch_drop(old);
 }
 
 static void
