@@ -202,7 +202,6 @@ struct mbox_event *mbox_pg_user_watch_take(struct mbox_user_watch *w,
 bool mbox_pg_user_watch_pending(struct mbox_user_watch *w);
 void mbox_pg_user_metadata_changed(struct mbox_user *u, const char *mailbox,
     const char *entry);
-void mbox_pg_user_watch_acting(const struct mbox_user_watch *w);
 void mbox_pg_shutdown(void);
 
 /* A spool file under dir (mailbox_spool.c; mbox_spool_new's worker). */

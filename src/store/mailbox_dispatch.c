@@ -356,10 +356,8 @@ mbox_user_metadata_changed(struct mbox_user *u, const char *mailbox,
 void
 mbox_user_watch_acting(const struct mbox_user_watch *w)
 {
-	/* Thread-local in each backend: tell both (NULL clears both). */
-	mbox_md_user_watch_acting(w == NULL || w->be == MBOX_PG ? NULL :
-	    (const struct mbox_md_user_watch *)w);
-	mbox_pg_user_watch_acting(w == NULL || w->be != MBOX_PG ? NULL : w);
+	/* both backends' user watches are mailbox_notify.c's */
+	mbox_md_user_watch_acting((const struct mbox_md_user_watch *)w);
 }
 
 void

@@ -362,6 +362,13 @@ void mbox_events_fini(struct mbox_md_user *u);
 /* Queues an event for u's user watches (cheap when there are none). */
 void mbox_user_event(struct mbox_md_user *u, enum mbox_event_kind kind,
     const char *name, const char *oldname);
+/* The same on any list of user watches (the PostgreSQL store's user has
+ * one too), and a new watch on such a list (base.be = be); the owner
+ * of the list outlives its watches (mbox_md_user_watch_free unlinks). */
+void mbox_watchers_event(struct mbox_md_user_watch **head,
+    enum mbox_event_kind kind, const char *name, const char *oldname);
+struct mbox_md_user_watch *mbox_watchers_add(struct mbox_md_user_watch **head,
+    enum mbox_backend be, struct loop *loop, void (*cb)(void *), void *arg);
 
 /* ---- mailbox_view.c -------------------------------------------------- */
 /* A view's watch (both backends): cb(arg) posted to loop, coalesced while

@@ -27,6 +27,7 @@ struct mbox_pg_user {
 	int64_t			 id;		/* users.id */
 	int			 refs;		/* under the registry lock */
 	bool			 pop3;		/* under the registry lock */
+	struct mbox_md_user_watch *watchers;	/* NOTIFY's (mailbox_notify.c) */
 };
 
 /* One message as a view knows it. */
@@ -97,5 +98,24 @@ int mbox_pg_kw_bit(struct mbox_pg_view *v, const char *name, size_t len,
  * its folder. */
 void mbox_pg_watch_set(struct mbox_pg_view *v, struct loop *loop,
     void (*cb)(void *), void *arg);
+
+/* mailbox_pg_watch.c: the listener, started if it is not yet. */
+void mbox_pg_watch_start(void);
+
+/* mailbox_pg_notify.c: what a NOTIFY of folder id means for IMAP
+ * NOTIFY's user watches (kind 'M' messages, '0' deleted, 'R' renamed);
+ * BLOCKING (a look-up of the folder's name), on the listener's loop. */
+void mbox_pg_notify_folder(int64_t id, char kind);
+/* mailbox_pg_notify.c: an event of this process's own (CREATE,
+ * DELETE, RENAME, SUBSCRIBE) for u's watches but the acting one. */
+void mbox_pg_user_event(struct mbox_pg_user *u, enum mbox_event_kind kind,
+    const char *name, const char *oldname);
+/* mailbox_pg_notify.c: frees the name cache (at shutdown, the
+ * listener stopped). */
+void mbox_pg_shutdown_notify(void);
+/* mailbox_pg.c: calls fn(u, arg) for the open user with users.id id
+ * (if any), under the registry lock. */
+void mbox_pg_user_each_id(int64_t id, void (*fn)(struct mbox_pg_user *u,
+    void *arg), void *arg);
 
 #endif

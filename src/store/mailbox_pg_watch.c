@@ -13,9 +13,8 @@
  * watching views of this process (hundreds; a map by folder id is the
  * next step if that ever shows).
  *
- * NOTIFY user watches (mbox_user_watch_*) on PostgreSQL are not fed yet:
- * they exist and stay empty (IMAP NOTIFY then reports only the selected
- * folder, through its view).
+ * The same notifications feed IMAP NOTIFY's user watches
+ * (mailbox_pg_notify.c) while there are any.
  *
  * Trust: payloads are parsed as untrusted (any client of the database
  * may NOTIFY); a bad one is ignored.
@@ -60,6 +59,7 @@ on_notify(void *arg, const char *channel, const char *payload)
 		if (e2 == end + 1 || *e2 != '\0')
 			return;
 	}
+	mbox_pg_notify_folder(id, end[1] == 'R' ? 'R' : modseq ? 'M' : '0');
 	pthread_mutex_lock(&lock);
 	for (struct mbox_pg_view *v = watched; v; v = v->wnext)
 		if (v->mailbox_id == id && (modseq == 0 ||
@@ -104,6 +104,15 @@ start(void)
 		    err ? err : "?");
 		free(err);
 	}
+}
+
+void
+mbox_pg_watch_start(void)
+{
+	pthread_mutex_lock(&lock);
+	if (!started)
+		start();
+	pthread_mutex_unlock(&lock);
 }
 
 void
@@ -158,63 +167,5 @@ mbox_pg_shutdown(void)
 	loop_post(wloop, stop_loop, wloop);
 	pthread_join(wthread, NULL);
 	loop_free(&wloop);
-}
-
-/* ---- NOTIFY user watches: present, not fed yet ---------------------- */
-
-struct mbox_pg_user_watch {
-	struct mbox_user_watch	 base;		/* first: MBOX_PG */
-};
-
-struct mbox_user_watch *
-mbox_pg_user_watch_new(struct mbox_user *u, struct loop *loop,
-    void (*cb)(void *arg), void *arg)
-{
-	struct mbox_pg_user_watch *w = xcalloc(1, sizeof(*w));
-
-	(void)u;
-	(void)loop;
-	(void)cb;
-	(void)arg;
-	w->base.be = MBOX_PG;
-	return &w->base;
-}
-
-void
-mbox_pg_user_watch_free(struct mbox_user_watch **w)
-{
-	free(*w);
-	*w = NULL;
-}
-
-struct mbox_event *
-mbox_pg_user_watch_take(struct mbox_user_watch *w, size_t *n_r,
-    bool *overflow_r)
-{
-	(void)w;
-	*n_r = 0;
-	*overflow_r = false;
-	return NULL;
-}
-
-bool
-mbox_pg_user_watch_pending(struct mbox_user_watch *w)
-{
-	(void)w;
-	return false;
-}
-
-void
-mbox_pg_user_metadata_changed(struct mbox_user *u, const char *mailbox,
-    const char *entry)
-{
-	(void)u;
-	(void)mailbox;
-	(void)entry;
-}
-
-void
-mbox_pg_user_watch_acting(const struct mbox_user_watch *w)
-{
-	(void)w;
+	mbox_pg_shutdown_notify();
 }

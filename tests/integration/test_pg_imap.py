@@ -10,7 +10,9 @@ a real PostgreSQL 15 (tests/lib/pgserver.py):
   as FETCH FLAGS), EXPUNGE, COPY and MOVE (COPYUID), STATUS, IDLE woken
   by an APPEND from another connection, POP3 STAT/UIDL/RETR/DELE;
 - two nodes on one database (127.0.0.1 and 127.0.0.2): IDLE on one sees
-  an APPEND and a STORE made on the other within a second.
+  an APPEND and a STORE made on the other within a second; with IMAP
+  NOTIFY, an APPEND to another folder on the other node (STATUS) and a
+  CREATE by another session of its own node (LIST).
 """
 
 import imaplib
@@ -247,5 +249,21 @@ def test_two_nodes_idle(pg, tmp_path):
         lines = idle_until(b, lambda l: b"FETCH" in l and
                            b"\\Answered" in l)
         assert time.monotonic() - t0 < 1.5
+        # IMAP NOTIFY: an APPEND to another folder on node one is a
+        # STATUS on node two; a CREATE on node two a LIST there
+        imaplib.Commands.setdefault("NOTIFY", ("AUTH", "SELECTED"))
+        typ, data = b._simple_command("NOTIFY", "SET", "(personal",
+                                      "(MessageNew", "MessageExpunge",
+                                      "MailboxName))")
+        assert typ == "OK", data
+        threading.Timer(0.2, lambda: a.append("Archive", None, None,
+                                              MSG)).start()
+        lines = idle_until(b, lambda l: l.startswith(b"* STATUS"))
+        assert b"Archive" in lines[-1] and b"MESSAGES 1" in lines[-1], lines
+        c = login(two)
+        threading.Timer(0.2, lambda: c.create("Fresh")).start()
+        lines = idle_until(b, lambda l: l.startswith(b"* LIST"))
+        assert b"Fresh" in lines[-1], lines
+        c.logout()
         a.logout()
         b.logout()
