@@ -17,6 +17,7 @@
 
 #include "conf/conf.h"
 #include "pg/pg_conn.h"
+#include "pg/pg_mailstore.h"
 #include "store/mailbox.h"
 #include "util/loop.h"
 #include "util/test.h"
@@ -30,6 +31,16 @@ static struct loop *loop;
 #include "pg/test-pg.h"
 
 #define ADDR	"mb@a.test"
+
+/* a pg_ms_* call returned 0 */
+static bool
+ok(int r, char **err)
+{
+	if (r != PG_OK)
+		fprintf(stderr, "  rc %d: %s\n", r, *err ? *err : "");
+	XFREE(err);
+	return r == PG_OK;
+}
 
 static bool
 okm(int r, char **err)
@@ -222,6 +233,37 @@ test_views(void)
 	mbox_user_unref(&u);
 }
 
+/* A view follows RENAME: this process's at once, another's ("ID R"
+ * heard by the listener) at its next sync. */
+static void
+test_view_renamed(void)
+{
+	struct mbox_user *u = NULL;
+	struct mbox_view *v = NULL;
+	char *err = NULL, *name;
+	int wakes = 0;
+
+	TEST_ASSERT(okm(mbox_user_open_account(ADDR, NULL, &u, &err), &err));
+	TEST_ASSERT(okm(mbox_create(u, "R1/c", 0, &err), &err));
+	TEST_ASSERT(okm(mbox_view_open(u, "R1/c", true, &v, &err), &err));
+	TEST_ASSERT(okm(mbox_rename(u, "R1/c", "R2/c", &err), &err));
+	name = mbox_view_name(v);
+	TEST_ASSERT(strcmp(name, "R2/c") == 0);
+	free(name);
+	mbox_view_watch(v, loop, woke, &wakes);
+	TEST_ASSERT(ok(pg_ms_rename(mbox_user_pg_id(u), "R2/c", "R3", &err),
+	    &err));
+	TEST_ASSERT(run_until(&wakes, 1, 2000));
+	TEST_ASSERT(okm(mbox_view_sync(v, &err), &err));
+	name = mbox_view_name(v);
+	TEST_ASSERT(strcmp(name, "R3") == 0);
+	free(name);
+	mbox_view_watch(v, NULL, NULL, NULL);
+	drain();
+	mbox_view_close(&v);
+	mbox_user_unref(&u);
+}
+
 /* Last: the database unreachable is MBOX_ERR_UNAVAILABLE. */
 static void
 test_unavailable(void)
@@ -267,6 +309,7 @@ main(void)
 	TEST_RUN(setup);
 	TEST_RUN(test_users_folders);
 	TEST_RUN(test_views);
+	TEST_RUN(test_view_renamed);
 	TEST_RUN(test_unavailable);
 	rc = test_done("test-pg-mbox");
 	mbox_shutdown();

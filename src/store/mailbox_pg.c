@@ -309,6 +309,8 @@ mbox_pg_rename(struct mbox_user *u, const char *oldname, const char *newname,
 	if (r == 0)
 		r = mbox_pg_rc(pg_ms_rename(PU(u)->id, on, nn, &err), &err,
 		    error_r);
+	if (r == 0 && strcmp(on, "INBOX") != 0)
+		mbox_pg_views_renamed(PU(u)->id, on, nn);
 	if (r == 0)	/* RENAME INBOX makes a folder (as on Maildir) */
 		mbox_pg_user_event(PU(u), strcmp(on, "INBOX") == 0 ?
 		    MBOX_EV_CREATE : MBOX_EV_RENAME, nn,

@@ -68,7 +68,8 @@ struct mbox_pg_view {
 	unsigned		 n_kw;
 	uint32_t		 kw_told;
 	uint32_t		 kw_known;	/* as of the last changes() */
-	/* mailbox_pg_watch.c, under its lock */
+	atomic_bool		 renamed;	/* "ID R" heard: read the name */
+	/* mailbox_pg_watch.c, under its lock (name too: renames) */
 	struct mbox_watch	*watch;
 	struct mbox_pg_view	*wnext, *wprev;
 };
@@ -99,6 +100,14 @@ int mbox_pg_kw_bit(struct mbox_pg_view *v, const char *name, size_t len,
 void mbox_pg_watch_set(struct mbox_pg_view *v, struct loop *loop,
     void (*cb)(void *), void *arg);
 
+/* mailbox_pg_watch.c: the list of open views (at open, at close: the
+ * watch goes too), the name replaced (taken), and this process's
+ * RENAME of from (and its children) to to applied to the views. */
+void mbox_pg_views_add(struct mbox_pg_view *v);
+void mbox_pg_views_remove(struct mbox_pg_view *v);
+void mbox_pg_view_set_name(struct mbox_pg_view *v, char *name);
+void mbox_pg_views_renamed(int64_t user_id, const char *from,
+    const char *to);
 /* mailbox_pg_watch.c: the listener, started if it is not yet. */
 void mbox_pg_watch_start(void);
 

@@ -212,6 +212,19 @@ mbox_pg_view_sync(struct mbox_view *vv, char **error_r)
 		mbox_error(error_r, "The folder was deleted");
 		return MBOX_ERR_GONE;
 	}
+	if (atomic_exchange(&v->renamed, false)) {
+		int64_t owner;
+		char *name = NULL;
+		if ((rc = pg_ms_folder_name(v->mailbox_id, &owner, &name,
+		    &err)) == PG_OK)
+			mbox_pg_view_set_name(v, name);
+		else if (rc != PG_MS_NONEXISTENT) {
+			atomic_store(&v->renamed, true);
+			return mbox_pg_rc(rc, &err, error_r);
+		}
+		free(err);
+		err = NULL;
+	}
 	rc = pg_ms_changes(v->mailbox_id, atomic_load(&v->modseq), &st, &err);
 	if (rc == PG_OK && !st.vanished_complete) {
 		pg_ms_state_free(&st);
@@ -273,6 +286,7 @@ mbox_pg_view_open(struct mbox_user *u, const char *name, bool readonly,
 	atomic_store(&v->modseq, st.highestmodseq);
 	apply(v, &st, true);
 	pg_ms_state_free(&st);
+	mbox_pg_views_add(v);
 	if (!readonly && (r = claim(v, error_r)) < 0) {
 		mbox_pg_view_close((struct mbox_view **)&v);
 		return r;
@@ -294,7 +308,7 @@ mbox_pg_view_close(struct mbox_view **vp)
 	*vp = NULL;
 	if (v == NULL)
 		return;
-	mbox_pg_watch_set(v, NULL, NULL, NULL);
+	mbox_pg_views_remove(v);
 	for (unsigned i = 0; i < v->n_kw; i++)
 		free(v->kw[i]);
 	free(v->cur.m);
@@ -303,12 +317,6 @@ mbox_pg_view_close(struct mbox_view **vp)
 	u = &v->u->base;
 	mbox_pg_user_unref(&u);
 	free(v);
-}
-
-char *
-mbox_pg_view_name(struct mbox_view *v)
-{
-	return xstrdup(PV(v)->name);
 }
 
 bool

@@ -9,9 +9,11 @@
  * change, synced before the NOTIFY came). After a reconnect (on_resync:
  * notifications may have been lost) every watcher is woken.
  *
- * The watch list is a plain list under one lock: a NOTIFY walks the
- * watching views of this process (hundreds; a map by folder id is the
- * next step if that ever shows).
+ * The view list is a plain list under one lock: a NOTIFY walks the
+ * open views of this process (hundreds; a map by folder id is the next
+ * step if that ever shows). The list also keeps view names current: a
+ * RENAME in this process renames its views at once, one elsewhere ("ID
+ * R") marks them so their next sync reads the new name.
  *
  * The same notifications feed IMAP NOTIFY's user watches
  * (mailbox_pg_notify.c) while there are any.
@@ -34,7 +36,7 @@
 #define CHANNEL	"tem_mailbox"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct mbox_pg_view *watched;	/* views with a watch, under lock */
+static struct mbox_pg_view *views;	/* every open view, under lock */
 static bool started;			/* under lock */
 static struct loop *wloop;
 static pthread_t wthread;
@@ -61,10 +63,15 @@ on_notify(void *arg, const char *channel, const char *payload)
 	}
 	mbox_pg_notify_folder(id, end[1] == 'R' ? 'R' : modseq ? 'M' : '0');
 	pthread_mutex_lock(&lock);
-	for (struct mbox_pg_view *v = watched; v; v = v->wnext)
-		if (v->mailbox_id == id && (modseq == 0 ||
+	for (struct mbox_pg_view *v = views; v; v = v->wnext) {
+		if (v->mailbox_id != id)
+			continue;
+		if (end[1] == 'R')	/* its sync reads the new name */
+			atomic_store(&v->renamed, true);
+		if (v->watch && (modseq == 0 ||
 		    atomic_load(&v->modseq) < modseq))
 			mbox_watch_post(v->watch);
+	}
 	pthread_mutex_unlock(&lock);
 }
 
@@ -75,8 +82,11 @@ on_resync(void *arg, const char *channel)
 	(void)arg;
 	(void)channel;
 	pthread_mutex_lock(&lock);
-	for (struct mbox_pg_view *v = watched; v; v = v->wnext)
-		mbox_watch_post(v->watch);
+	for (struct mbox_pg_view *v = views; v; v = v->wnext) {
+		atomic_store(&v->renamed, true);	/* maybe */
+		if (v->watch)
+			mbox_watch_post(v->watch);
+	}
 	pthread_mutex_unlock(&lock);
 }
 
@@ -116,6 +126,38 @@ mbox_pg_watch_start(void)
 }
 
 void
+mbox_pg_views_add(struct mbox_pg_view *v)
+{
+	pthread_mutex_lock(&lock);
+	v->wprev = NULL;
+	v->wnext = views;
+	if (views)
+		views->wprev = v;
+	views = v;
+	pthread_mutex_unlock(&lock);
+}
+
+void
+mbox_pg_views_remove(struct mbox_pg_view *v)
+{
+	struct mbox_watch *old;
+
+	pthread_mutex_lock(&lock);
+	if (v->wprev)
+		v->wprev->wnext = v->wnext;
+	else
+		views = v->wnext;
+	if (v->wnext)
+		v->wnext->wprev = v->wprev;
+	v->wnext = v->wprev = NULL;
+	old = v->watch;
+	v->watch = NULL;
+	pthread_mutex_unlock(&lock);
+	if (old)
+		mbox_watch_drop(old);
+}
+
+void
 mbox_pg_watch_set(struct mbox_pg_view *v, struct loop *loop,
     void (*cb)(void *), void *arg)
 {
@@ -125,26 +167,52 @@ mbox_pg_watch_set(struct mbox_pg_view *v, struct loop *loop,
 	pthread_mutex_lock(&lock);
 	old = v->watch;
 	v->watch = w;
-	if (w && !old) {
-		v->wprev = NULL;
-		v->wnext = watched;
-		if (watched)
-			watched->wprev = v;
-		watched = v;
-	} else if (!w && old) {
-		if (v->wprev)
-			v->wprev->wnext = v->wnext;
-		else
-			watched = v->wnext;
-		if (v->wnext)
-			v->wnext->wprev = v->wprev;
-		v->wnext = v->wprev = NULL;
-	}
 	if (w && !started)
 		start();
 	pthread_mutex_unlock(&lock);
 	if (old)
 		mbox_watch_drop(old);
+}
+
+char *
+mbox_pg_view_name(struct mbox_view *vv)
+{
+	struct mbox_pg_view *v = (struct mbox_pg_view *)vv;
+	char *name;
+
+	pthread_mutex_lock(&lock);
+	name = xstrdup(v->name);
+	pthread_mutex_unlock(&lock);
+	return name;
+}
+
+void
+mbox_pg_view_set_name(struct mbox_pg_view *v, char *name)
+{
+	char *old;
+
+	pthread_mutex_lock(&lock);
+	old = v->name;
+	v->name = name;
+	pthread_mutex_unlock(&lock);
+	free(old);
+}
+
+void
+mbox_pg_views_renamed(int64_t user_id, const char *from, const char *to)
+{
+	size_t fl = strlen(from);
+
+	pthread_mutex_lock(&lock);
+	for (struct mbox_pg_view *v = views; v; v = v->wnext) {
+		if (v->u->id != user_id || strncmp(v->name, from, fl) != 0 ||
+		    (v->name[fl] != '\0' && v->name[fl] != '/'))
+			continue;
+		char *n = xasprintf("%s%s", to, v->name + fl);
+		free(v->name);
+		v->name = n;
+	}
+	pthread_mutex_unlock(&lock);
 }
 
 static void
