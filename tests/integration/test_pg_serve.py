@@ -102,7 +102,9 @@ def test_delivery_into_postgresql(pg, tmp_path):
             'require ["fileinto", "mailbox", "imap4flags"];\n'
             'if header :contains "subject" "sorted" {\n'
             '  fileinto :create :flags ["\\\\Flagged", "$Work"] '
-            '"Lists/tem";\n}\n'))
+            '"Lists/tem";\n}\n'
+            'if header :contains "subject" "forward" {\n'
+            '  redirect "v@a.test";\n}\n'))
         node.admin("sieve", "activate", "u@a.test", "s")
         # fileinto a folder that is missing, without :create: INBOX
         node.admin("sieve", "put", "v@a.test", "s", stdin=(
@@ -140,6 +142,15 @@ def test_delivery_into_postgresql(pg, tmp_path):
                        "mailboxes b ON b.id = m.mailbox_id JOIN users u "
                        "ON u.id = b.user_id WHERE u.address = 'v@a.test'",
                        db=db) == "INBOX|1"
+        # a redirect to a local user goes through the queue and its
+        # [local] route (mta_local) into the database
+        assert send(node, "u@a.test", "forward me")[0] == 250
+        wait_for(lambda: "forward me" in count_subjects(pg, db, "forward"),
+                 timeout=30, what="the redirected copy in v's INBOX")
+        assert pg.psql("SELECT count(*) FROM messages m JOIN mailboxes b "
+                       "ON b.id = m.mailbox_id JOIN users u ON u.id = "
+                       "b.user_id WHERE u.address = 'v@a.test' AND "
+                       "b.name = 'INBOX'", db=db) == "2"
 
 
 def count_subjects(pg, db, prefix):
