@@ -384,6 +384,7 @@ serve_main(struct conf *c)
 	if (mkdir(mail, 0750) < 0 && errno != EEXIST)
 		log_fatal("cannot create %s: %s", mail, strerror(errno));
 	free(mail);
+	mbox_setup(c);		/* the mail store's backend, before threads */
 	loop_global_init();
 	server_init(c, c->worker_threads);
 	server_set_accept(SVC_SMTP, smtp_accept);
