@@ -6,15 +6,12 @@
  *
  * Trust: none of its own; arguments go through unchanged.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "conf/conf.h"
 #include "pg/pg_conn.h"
 #include "store/mailbox_backend.h"
-#include "util/log.h"
 #include "util/xmalloc.h"
 
 #define MU(u)	((struct mbox_md_user *)(u))
@@ -39,14 +36,6 @@ mbox_setup(const struct conf *c)
 	free(pg_dsn);
 	pg_dsn = c->postgresql_dsn ? xstrdup(c->postgresql_dsn) : NULL;
 	pg_conn_setup(c->postgresql_dsn);
-	if (data_dir != NULL) {
-		/* APPEND spools (mbox_spool_new) on PostgreSQL. */
-		char *tmp = xasprintf("%s/tmp", data_dir);
-		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-			log_warn("mailbox spool-dir path=%s error=%s", tmp,
-			    strerror(errno));
-		free(tmp);
-	}
 }
 
 bool

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -78,6 +79,25 @@ mbox_pg_rc(int rc, char **errp, char **error_r)
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hashmap *reg;		/* address -> struct mbox_pg_user */
 
+/* data_dir/tmp for APPEND spools and message reads, made at the first
+ * login (after serve dropped its privileges: the run_as user's). */
+static void
+spool_dir(void)
+{
+	static atomic_bool made;
+	char *tmp;
+
+	if (atomic_load(&made) || mbox_data_dir() == NULL)
+		return;
+	tmp = xasprintf("%s/tmp", mbox_data_dir());
+	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+		log_error("- store spool-dir path=%s error=\"%s\"", tmp,
+		    strerror(errno));
+	else
+		atomic_store(&made, true);
+	free(tmp);
+}
+
 int
 mbox_pg_user_open(const char *address, struct mbox_user **u_r,
     char **error_r)
@@ -92,6 +112,7 @@ mbox_pg_user_open(const char *address, struct mbox_user **u_r,
 		mbox_error(error_r, "No account address for the mail store");
 		return MBOX_ERR_TEMP;
 	}
+	spool_dir();
 	if ((rc = pg_ms_user_id(address, &id, &err)) == PG_OK)
 		rc = pg_ms_user_init(id, &err);
 	if (rc != PG_OK)
