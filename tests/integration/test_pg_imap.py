@@ -12,7 +12,9 @@ a real PostgreSQL 15 (tests/lib/pgserver.py):
 - two nodes on one database (127.0.0.1 and 127.0.0.2): IDLE on one sees
   an APPEND and a STORE made on the other within a second; with IMAP
   NOTIFY, an APPEND to another folder on the other node (STATUS) and a
-  CREATE by another session of its own node (LIST).
+  CREATE by another session of its own node (LIST);
+- the database away: NO [UNAVAILABLE] for STATUS, CREATE and LOGIN,
+  POP3 -ERR [SYS/TEMP]; served again once it is back, without a restart.
 """
 
 import imaplib
@@ -24,7 +26,7 @@ import time
 import pytest
 
 from pgserver import PgServer, pg_init_conf, pg_unit_check
-from temserver import TemServer, insecure_tls_context
+from temserver import TemServer, insecure_tls_context, wait_for
 
 PW = {"u@a.test": "pw-u"}
 MSG = (b"From: a@b.test\r\nTo: u@a.test\r\nSubject: hello\r\n\r\n"
@@ -267,3 +269,45 @@ def test_two_nodes_idle(pg, tmp_path):
         c.logout()
         a.logout()
         b.logout()
+
+
+def test_database_away(pg, node):
+    """Last (it stops the module's database): what clients are told while
+    PostgreSQL is away, and that the same server serves again after."""
+    m = login(node)
+    m.append("INBOX", None, None, MSG)
+    m.select("INBOX")
+    p = pop3(node)
+    pg.stop()
+    try:
+        typ, data = m.status("Archive", "(MESSAGES)")
+        assert typ == "NO" and b"[UNAVAILABLE]" in data[0], data
+        typ, data = m._simple_command("CREATE", "Later")
+        assert typ == "NO" and b"[UNAVAILABLE]" in data[0], data
+        typ, data = m.fetch("1", "(BODY.PEEK[])")
+        assert typ == "NO", data
+        m.logout()
+        # no session holds the user now: a login needs the database
+        other = imaplib.IMAP4(node.listen_addr, node.ports["imap"],
+                              timeout=30)
+        other.starttls(ssl_context=insecure_tls_context())
+        typ, data = other._simple_command("LOGIN", "u@a.test", "pw-u")
+        assert typ == "NO" and b"[UNAVAILABLE]" in data[0], data
+        other.logout()
+        p.user("u@a.test")
+        with pytest.raises(poplib.error_proto) as e:
+            p.pass_("pw-u")
+        assert b"[SYS/TEMP]" in e.value.args[0]
+    finally:
+        pg.restart()
+
+    def serves():
+        try:
+            m = login(node)
+        except imaplib.IMAP4.error:
+            return False
+        typ, data = m.select("INBOX")
+        m.logout()
+        return typ == "OK"
+    # the connections come back by themselves
+    wait_for(serves, timeout=10, what="a login once the database is back")
