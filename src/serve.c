@@ -13,6 +13,11 @@
  * commands are live before the command returns: it asks over the control
  * socket (server/control.h) and waits for our answer; accounts.serial is
  * still polled every second for a command that could not ask.
+ *
+ * storage = postgresql (serve_pg.c): start waits for the database and
+ * refuses a schema that is not this binary's; the accounts come from the
+ * database and are reloaded on NOTIFY tem_accounts (any node's change),
+ * after every re-LISTEN, and by the 1 s timer while a load failed.
  */
 #include <errno.h>
 #include <grp.h>
@@ -33,6 +38,8 @@
 #include "queue/queue.h"
 #include "report/report_run.h"
 #include "serve.h"
+#include "serve_pg.h"
+#include "sieve/sieve_store.h"
 #include "version.h"
 #include "server/control.h"
 #include "server/sdnotify.h"
@@ -46,6 +53,7 @@
 #include "smtp/smtp_session.h"
 #include "spam/learn.h"
 #include "msg/check.h"
+#include "msg/deliver_pg.h"
 #include "policy/check_auth.h"
 #include "policy/dkim_keys.h"
 #include "policy/psl.h"
@@ -57,6 +65,7 @@
 #include "util/loop.h"
 #include "util/worker.h"
 #include "util/xmalloc.h"
+#include "pg/pg_conn.h"
 
 /* SIGTERM promises an exit within 10 s: sessions get 8. */
 #define SHUTDOWN_GRACE_MS	8000
@@ -66,6 +75,10 @@ static uint64_t accounts_serial_seen;
 static struct loop_timer *accounts_timer;
 static struct control *control;
 static char *conf_file;
+/* storage = postgresql: the accounts come from the database, a change
+ * is heard by NOTIFY (serve_pg.c); a load that failed there (database
+ * away) is tried again by the 1 s timer until one succeeds. */
+static bool on_pg, accounts_stale;
 
 static enum log_level
 level_of(const char *name)
@@ -85,8 +98,10 @@ static int
 load_accounts(const struct conf *c, const char *why)
 {
 	char *err = NULL;
-	struct acct_snapshot *s = acct_snapshot_load(c->data_dir, &err);
+	struct acct_snapshot *s = on_pg ? acct_snapshot_load_pg(&err) :
+	    acct_snapshot_load(c->data_dir, &err);
 
+	accounts_stale = s == NULL;
 	if (s == NULL) {
 		/* the same failure again (the 1 s poll while descriptors are
 		 * exhausted, say) is said once a minute, not every second */
@@ -123,8 +138,10 @@ control_reload(uint64_t want, uint64_t *live_r)
 	struct server_state *st = server_state_get();
 	int r = 0;
 
-	if ((want > accounts_serial_seen ||
-	    accounts_serial_read(st->conf->data_dir) != accounts_serial_seen) &&
+	/* on PostgreSQL only a serial above ours needs a load (the NOTIFY
+	 * may be on its way); there is no accounts.serial to compare */
+	if ((want > accounts_serial_seen || (!on_pg &&
+	    accounts_serial_read(st->conf->data_dir) != accounts_serial_seen)) &&
 	    load_accounts(st->conf, "control") < 0)
 		r = -1;
 	server_state_unref(&st);
@@ -170,10 +187,27 @@ accounts_poll(void *arg)
 
 	(void)arg;
 	load_dkim_keys(c, false);
-	if (accounts_serial_read(c->data_dir) != accounts_serial_seen)
+	if (on_pg ? accounts_stale :
+	    accounts_serial_read(c->data_dir) != accounts_serial_seen)
 		load_accounts(c, "poll");
 	server_state_unref(&st);
 	loop_timer_add(accounts_timer, 1000);
+}
+
+/* NOTIFY tem_accounts (serial > 0) or a (re)LISTEN (0: anything may
+ * have changed meanwhile), on the main loop. The load blocks this
+ * thread for one read-only transaction, as the embedded store's SQLite
+ * read does; no session lives on this loop. */
+static void
+accounts_notified(uint64_t serial)
+{
+	struct server_state *st;
+
+	if (serial != 0 && serial <= accounts_serial_seen && !accounts_stale)
+		return;
+	st = server_state_get();
+	load_accounts(st->conf, serial ? "notify" : "resync");
+	server_state_unref(&st);
 }
 
 static bool
@@ -336,12 +370,12 @@ serve_main(struct conf *c)
 	log_init(level_of(c->log_level));
 	conf_file = xstrdup(c->path);
 	signal(SIGPIPE, SIG_IGN);
-	/* The cluster backend has its schema tools (tem db) but no server
-	   side yet: refuse rather than quietly serve the embedded store. */
-	if (c->storage == CONF_STORAGE_POSTGRESQL)
-		log_fatal("storage = postgresql: serving from PostgreSQL is "
-		    "not available in this version (tem db init/upgrade "
-		    "are); use storage = embedded");
+	on_pg = c->storage == CONF_STORAGE_POSTGRESQL;
+	/* waits while the database is away; refuses a wrong schema */
+	if (on_pg && serve_pg_open(c) < 0)
+		return 1;
+	sieve_store_setup(c);	/* before threads */
+	deliver_pg_setup(c);
 	if (mkdir(c->data_dir, 0750) < 0 && errno != EEXIST)
 		log_fatal("cannot create data_dir %s: %s", c->data_dir,
 		    strerror(errno));
@@ -376,8 +410,11 @@ serve_main(struct conf *c)
 	if (tls == NULL)
 		log_fatal("tls: %s", err);
 	tls_set_current(tls);
-	if (load_accounts(c, "start") < 0)
-		return 1;
+	while (load_accounts(c, "start") < 0) {
+		if (!on_pg)
+			return 1;
+		usleep(SERVE_PG_RETRY_MS * 1000);	/* away again */
+	}
 	server_state_set_psl(psl_load(NULL));
 	if (drop_privileges(c) < 0)
 		return 1;
@@ -403,6 +440,8 @@ serve_main(struct conf *c)
 	shup = loop_signal_new(main_loop, SIGHUP, on_hup, NULL);
 	accounts_timer = loop_timer_new(main_loop, accounts_poll, NULL);
 	loop_timer_add(accounts_timer, 1000);
+	if (on_pg && serve_pg_listen(c, main_loop, accounts_notified) < 0)
+		return 1;
 	/* after queue_init: its lock says no other server uses data_dir */
 	control = control_start(main_loop, c->data_dir, control_reload);
 	control_set_report(control, report_run_now);
@@ -417,6 +456,7 @@ serve_main(struct conf *c)
 
 	sdnotify_watchdog_stop();
 	control_stop(&control);
+	serve_pg_stop();
 	acme_stop();
 	server_stop(SHUTDOWN_GRACE_MS);
 	report_stop();		/* before the queue: a run may still submit */
@@ -437,6 +477,8 @@ serve_main(struct conf *c)
 	tls_set_current(NULL);
 	server_state_clear();	/* c with it, unless something still holds it */
 	free(conf_file);
+	if (on_pg)
+		pg_conn_cleanup();	/* the main thread's connection */
 	log_info("- server stopped");
 	return 0;
 }

@@ -24,6 +24,7 @@
 
 #include "auth/resolve.h"
 #include "msg/commit.h"
+#include "msg/deliver_pg.h"
 #include "queue/queue.h"
 #include "store/maildir.h"
 #include "util/log.h"
@@ -329,10 +330,12 @@ commit_stored(struct maildir_job *job)
 		struct maildir_rcpt *r = &job->rcpts[i];
 
 		if (r->result) {
+			/* the database's own words when it has them */
 			commit_error(c, r->result);
 			log_error("%s msg store-failed msgid=%s from=<%s> "
 			    "mailbox=%s error=\"%s\"", c->logid, c->msgid,
-			    c->sender, r->maildir, strerror(r->result));
+			    c->sender, r->maildir, r->filename ? r->filename :
+			    strerror(r->result));
 		} else {
 			/* a folder other than INBOX: Junk, or Sieve's */
 			const char *f = strrchr(r->maildir, '/');
@@ -391,7 +394,7 @@ extra_stored(struct maildir_job *job)
 	if (r->result)
 		log_error("%s msg notice-failed msgid=%s mailbox=%s "
 		    "error=\"%s\"", x->c->logid, x->c->msgid, r->maildir,
-		    strerror(r->result));
+		    r->filename ? r->filename : strerror(r->result));
 	else
 		log_info("%s msg notice-delivered msgid=%s to=<%s> file=%s",
 		    x->c->logid, x->c->msgid, r->label, r->filename);
@@ -416,6 +419,17 @@ extra_queued(struct queue_new *qn, int error, void *arg)
 	commit_settle(c);
 }
 
+/* The mailbox copies go to the Maildir committer, or to PostgreSQL
+ * (msg/deliver_pg.h: same contract, same copy paths). */
+static void
+local_submit(struct maildir_job *job)
+{
+	if (deliver_pg_on())
+		deliver_pg_submit(job);
+	else
+		maildir_submit(job);
+}
+
 /* Starts the extras (each one pending sink). */
 static void
 extras_start(struct msg_commit *c)
@@ -427,7 +441,7 @@ extras_start(struct msg_commit *c)
 			x->job.origin = c->origin;
 			x->job.done = extra_stored;
 			x->job.arg = x;
-			maildir_submit(&x->job);
+			local_submit(&x->job);
 			continue;
 		}
 		buf_puts(&x->content, x->prefix);
@@ -493,7 +507,7 @@ msg_commit_start(struct msg_commit *c, struct buf *front, int fd,
 		c->job.origin = origin;
 		c->job.done = commit_stored;
 		c->job.arg = c;
-		maildir_submit(&c->job);
+		local_submit(&c->job);
 	}
 	if (c->qn.msg.nrcpt > 0) {
 		c->qn.msg.sender = c->sender;

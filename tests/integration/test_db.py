@@ -4,8 +4,8 @@
 newer than the binary, safe when several nodes run init at once; its
 constraints hold (lowercase addresses, one active Sieve script, a
 deleted user takes its mailboxes and messages along); and a server with
-storage = postgresql refuses to start, saying why, instead of serving the
-embedded store.
+storage = postgresql starts on an initialised database and refuses, with
+one log line, one that is not initialised or newer than it.
 """
 
 import subprocess
@@ -143,10 +143,26 @@ def test_unreachable_database(tmp_path):
     assert r.stderr.startswith("tem: postgresql: connect:")
 
 
-def test_serve_refuses_postgresql_storage(pg, tmp_path):
+def test_serve_checks_schema(pg, tmp_path):
+    """serve starts on an initialised database (and stops cleanly); a
+    database not initialised, or with a newer schema, is refused with one
+    log line and exit 1."""
+    from temserver import TemServer, free_port
     conf = write_conf(tmp_path, pg.dsn, "storage = postgresql\n"
-                      "smtp_listen = 127.0.0.1:0\n")
-    r = tem(conf, "serve", timeout=30)
-    assert r.returncode != 0
-    assert "storage = postgresql" in r.stderr
-    assert "not available in this version" in r.stderr
+                      "smtp_listen = 127.0.0.1:%d\n" % free_port())
+
+    def refused():
+        r = tem(conf, "serve", timeout=60)
+        assert r.returncode == 1, r.stderr
+        lines = [l for l in r.stderr.splitlines() if "database-refused" in l]
+        assert len(lines) == 1, r.stderr
+        return lines[0]
+
+    assert "not initialised: run tem db init" in refused()
+    assert tem(conf, "db", "init").returncode == 0
+    with TemServer(users={}, extra_conf={"storage": "postgresql",
+                                         "postgresql_dsn": pg.dsn}) as node:
+        with open(node.logs[-1]) as f:
+            assert "server accounts-loaded" in f.read()
+    pg.psql("INSERT INTO tem_schema(version, what) VALUES (99, 'future')")
+    assert "newer than this tem knows" in refused()
