@@ -10,7 +10,8 @@ loopback port):
 - two nodes (127.0.0.1, 127.0.0.2) drain N messages: each delivered once;
 - a node killed -9 while holding leases (the sink stalls its MAIL): the
   other node delivers each message once after queue_lease_time (5 s);
-- a permanent 5xx: the sender gets a DSN through the local route;
+- a permanent 5xx: the sender gets a DSN in the INBOX in the database
+  (the local route, msg/deliver_pg.c); a delay notice once;
 - the database away at DATA: 451 4.3.0 and one log line with the
   session id.
 """
@@ -217,6 +218,15 @@ def test_permanent_failure_bounces_to_sender(pg, dns, tmp_path):
             if m != qid]
         assert len(dsn_ids) == 1, a.log_tail()
         assert sink.messages == []
+        # the report is in alice's INBOX in the database
+        report = pg.psql(
+            "SELECT convert_from(bl.data, 'UTF8') FROM messages m "
+            "JOIN mailboxes b ON b.id = m.mailbox_id JOIN users u ON "
+            "u.id = b.user_id JOIN blobs bl ON bl.id = m.blob_id WHERE "
+            "u.address = 'alice@a.test' AND b.name = 'INBOX'", db="bounce")
+        assert "multipart/report" in report and "no such user" in report, \
+            report
+        assert "Action: failed" in report
 
 
 def test_delay_notice_once(pg, dns, tmp_path):
