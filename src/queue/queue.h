@@ -343,7 +343,9 @@ bool queue_id_valid(const char *s);
 
 /* For metrics: messages in the schedule and the earliest time one of
  * them was added this run (0: none; after a restart, the start). Never
- * blocks: false when the schedule's lock is busy. Any thread. */
+ * blocks: false when the schedule's lock is busy. Any thread. On
+ * PostgreSQL: the whole queue's count as the last take read it, oldest
+ * 0 (unknown). */
 bool queue_sched_stats(size_t *count, time_t *oldest);
 
 #endif

@@ -58,6 +58,7 @@ static struct {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 idle;
 	unsigned	 frees;		/* releases running on workers */
+	time_t		 take_failed;	/* last said, 0 while takes work */
 } f = { .lock = PTHREAD_MUTEX_INITIALIZER, .idle = PTHREAD_COND_INITIALIZER };
 
 bool
@@ -242,10 +243,22 @@ queue_pgf_take_due(struct queue_msg **msgs, int max)
 		return 0;
 	n = queue_pg_take_due(msgs, max, &err);
 	if (n < 0) {
-		log_warn("- queue pg take-failed error=\"%s\"", err);
+		/* the engine asks again in a second, not at once; said on
+		 * the first failure and then once a minute */
+		time_t now = time(NULL);
+
+		atomic_store(&f.due, (long long)now + 1);
+		if (f.take_failed == 0 || now - f.take_failed >= 60) {
+			log_warn("- queue pg take-failed error=\"%s\"", err);
+			f.take_failed = now;
+		}
 		free(err);
 		errno = n == PG_UNAVAILABLE ? EAGAIN : EIO;
 		return -1;
+	}
+	if (f.take_failed != 0) {
+		log_info("- queue pg take-resumed");
+		f.take_failed = 0;
 	}
 	if (n < max) {	/* nothing due left behind: when is the next? */
 		if (queue_pg_next_due(&due, &count, &err) == PG_OK) {
