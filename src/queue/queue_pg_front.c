@@ -14,10 +14,11 @@
  *    on a worker too; queue_shutdown waits for those before the leases
  *    still held are handed back.
  *  - queue_next_due cannot ask the database from a loop: the earliest
- *    next_attempt is read back after each take that left due mail behind
- *    nothing, and the answer is capped at QUEUE_PG_POLL seconds so a node
- *    re-checks every few seconds anyway (another node's hand-back,
- *    clocks that differ a little, a lost notification).
+ *    next_attempt is read back after each take that got fewer than it
+ *    asked for (nothing due left), and the answer is capped at
+ *    QUEUE_PG_POLL seconds so a node re-checks every few seconds
+ *    anyway (another node's hand-back, clocks that differ a little, a
+ *    lost notification).
  *  - New mail of any node and `tem queue flush` arrive as NOTIFY
  *    tem_queue: queue_listen() hears them on the engine's loop and calls
  *    the wake-up function; each (re)LISTEN wakes it too.
@@ -350,6 +351,8 @@ queue_pgf_count(void)
 	return atomic_load(&f.count);
 }
 
+/* Only wakes this node: making every message due is `tem queue flush`
+ * (queue_pg_admin_flush, a transaction), whose NOTIFY wakes all nodes. */
 void
 queue_pgf_flush(void)
 {
