@@ -109,7 +109,7 @@ queue_open(const struct conf *c, char **error_r)
 	if (r < 0)
 		return -1;
 	free(f.dsn);
-	f.dsn = xstrdup(c->postgresql_dsn);
+	f.dsn = xstrdup(c->postgresql_dsn ? c->postgresql_dsn : "");
 	atomic_store(&f.due, 0);
 	atomic_store(&f.on, true);
 	atomic_store(&f.running, true);

@@ -5,6 +5,8 @@ a scripted sink (tests/lib/fakesmtp.py) on 127.0.0.7, found through the
 test DNS (fake.test MX, as test_delivery.py points remote mail at a
 loopback port):
 
+- the C unit test of queue.h on the database (test-pg-queue-front);
+
 - a message submitted on node 1 reaches the sink once, with the file
   queue's log lines, and leaves no row behind;
 - two nodes (127.0.0.1, 127.0.0.2) drain N messages: each delivered once;
@@ -28,7 +30,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from dnsserver import DnsServer  # noqa: E402
 from fakesmtp import FakeSMTP  # noqa: E402
-from pgserver import PgServer, pg_init_conf  # noqa: E402
+from pgserver import PgServer, pg_init_conf, pg_unit_check  # noqa: E402
 from temserver import (TemServer, insecure_tls_context, shared_port,  # noqa: E402
                        wait_for)
 
@@ -98,6 +100,11 @@ def delivered_ids(sink):
 
 def rows(pg, db, table="queue"):
     return int(pg.psql("SELECT count(*) FROM %s" % table, db=db))
+
+
+def test_unit(pg, tmp_path):
+    """src/pg/test-pg-queue-front.c: queue.h's calls on the database."""
+    pg_unit_check("test-pg-queue-front", fresh_dsn(pg, tmp_path, "unit"))
 
 
 def test_one_message_delivered_once(pg, dns, tmp_path):
