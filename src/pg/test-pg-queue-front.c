@@ -249,10 +249,17 @@ main(void)
 	drain();
 	worker_pool_stop();
 	conf_free(&c);
-	spool = xasprintf("%s/spool", dir);
-	rmdir(spool);
+	for (int i = 0; i < 3; i++) {	/* what queue_open made */
+		static const char *const made[] = { "spool", "queue/lock",
+		    "queue" };
+
+		spool = xasprintf("%s/%s", dir, made[i]);
+		if (remove(spool) < 0)
+			fprintf(stderr, "  (remove %s: %s)\n", spool,
+			    strerror(errno));
+		free(spool);
+	}
 	rmdir(dir);
-	free(spool);
 	pg_conn_cleanup();
 	loop_free(&loop);
 	return test_done("test-pg-queue-front");

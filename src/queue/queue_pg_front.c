@@ -93,6 +93,8 @@ queue_open(const struct conf *c, char **error_r)
 	if (c->storage != CONF_STORAGE_POSTGRESQL)
 		return queue_init(c->data_dir, c->queue_retry_base,
 		    c->queue_lifetime, error_r);
+	if (queue_lock_data_dir(c->data_dir, error_r) < 0)
+		return -1;
 	/* content is spooled here for delivery (O_TMPFILE, never named) */
 	tmp = xasprintf("%s/spool", c->data_dir);
 	if (mkdir(tmp, 0750) < 0 && errno != EEXIST) {
