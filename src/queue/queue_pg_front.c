@@ -68,15 +68,19 @@ queue_on_pg(void)
 	return atomic_load(&f.on);
 }
 
-/* The errno for a queue_pg_* result; the text goes to the debug log. */
+/* The errno for a queue_pg_* result; the text goes to the debug log
+ * (a message deleted by the admin: the file queue's info line). */
 static int
 pg_errno(const char *id, int rc, char **err)
 {
 	int e = rc == QUEUE_PG_GONE ? ENOENT : rc == PG_UNAVAILABLE ?
 	    EAGAIN : EIO;
 
-	log_debug("%s queue pg error=\"%s\"", id && *id ? id : "-",
-	    *err ? *err : "");
+	if (rc == QUEUE_PG_GONE)	/* the file queue's line */
+		log_info("%s queue gone (deleted by the admin)", id);
+	else
+		log_debug("%s queue pg error=\"%s\"", id && *id ? id : "-",
+		    *err ? *err : "");
 	XFREE(err);
 	return e;
 }
