@@ -156,7 +156,7 @@ imap_acl_open(struct imap_cmd *cmd, const char *name, unsigned need,
 	}
 	if (r == 0 && ref->shared) {
 		root = imap_user_root(c->conf, ref->owner);
-		r = mbox_user_open(root, &ref->u, &err);
+		r = mbox_user_open_account(ref->owner, root, &ref->u, &err);
 		ref->own_u = r == 0;
 		free(root);
 	}

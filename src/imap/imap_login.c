@@ -77,7 +77,8 @@ imap_login_work(void *arg)
 {
 	struct imap_login *l = arg;
 
-	if (l->ok && mbox_user_open(l->maildir, &l->mu, &l->error) < 0)
+	if (l->ok && mbox_user_open_account(l->canonical, l->maildir, &l->mu,
+	    &l->error) < 0)
 		l->ok = false;
 }
 
@@ -179,7 +180,7 @@ imap_login_verified(bool ok, char *canonical, void *arg)
 	/* an open store (another session's, or a lingering one) needs no
 	 * worker: a repeated login is answered from the loop */
 	if (l->ok && !session_closed(&c->base))
-		l->mu = mbox_user_find(l->maildir);
+		l->mu = mbox_user_find_account(canonical, l->maildir);
 	if (!l->ok || l->mu || session_closed(&c->base)) {
 		imap_login_done(l);
 		return;

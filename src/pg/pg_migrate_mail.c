@@ -446,7 +446,7 @@ index_owner(const char *root)
 static int
 index_sync(const char *root, char **error_r)
 {
-	struct mbox_user *u = NULL;
+	struct mbox_md_user *u = NULL;	/* Maildir whatever the storage */
 	struct mbox_folder_info *list = NULL;
 	struct mbox_status st;
 	size_t n = 0;
@@ -457,15 +457,15 @@ index_sync(const char *root, char **error_r)
 	free(cur);
 	if (ret < 0)
 		return 1;
-	if (mbox_user_open(root, &u, error_r) < 0 ||
-	    mbox_list(u, &list, &n, error_r) < 0)
+	if (mbox_md_user_open(root, &u, error_r) < 0 ||
+	    mbox_md_list(u, &list, &n, error_r) < 0)
 		ret = -1;
 	for (size_t i = 0; ret == 0 && i < n; i++)
 		if (!(list[i].flags & (MBOX_NOSELECT | MBOX_NONEXISTENT)) &&
-		    mbox_status(u, list[i].name, &st, error_r) < 0)
+		    mbox_md_status(u, list[i].name, &st, error_r) < 0)
 			ret = -1;
 	mbox_list_free(list, n);
-	mbox_user_unref(&u);
+	mbox_md_user_unref(&u);
 	index_owner(root);
 	return ret;
 }

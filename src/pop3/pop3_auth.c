@@ -88,7 +88,8 @@ pop3_login_work(void *arg)
 
 	if (l->result == LOGIN_FAILED)
 		return;
-	if (mbox_user_open(l->maildir, &l->mu, &l->error) < 0) {
+	if (mbox_user_open_account(l->canonical, l->maildir, &l->mu,
+	    &l->error) < 0) {
 		l->result = LOGIN_TEMP;
 		return;
 	}

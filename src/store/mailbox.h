@@ -78,6 +78,7 @@
 #include <stdint.h>
 #include <time.h>
 
+struct conf;
 struct loop;
 struct mbox_user;
 struct mbox_view;
@@ -92,6 +93,8 @@ enum mbox_err {
 	MBOX_ERR_EXPUNGED = -7,		/* a message is gone: [EXPUNGEISSUED] */
 	MBOX_ERR_GONE = -8,		/* the open folder was deleted or reset: BYE */
 	MBOX_ERR_NOSPACE = -9,		/* disk full or quota: [OVERQUOTA] */
+	MBOX_ERR_UNAVAILABLE = -10,	/* the database cannot answer now
+					   (PostgreSQL): [UNAVAILABLE] */
 };
 
 /* Limits */
@@ -125,7 +128,40 @@ enum mbox_err {
 #define MBOX_ARCHIVE		0x1000
 #define MBOX_SPECIAL_USE	0x1f00	/* all of the above five */
 
+/* ---- the backend (process-wide) ------------------------------------- */
+
+/*
+ * Once, before threads (serve, CLI commands that open mailboxes): the
+ * store for this process from c's storage: Maildir++ under each
+ * account's root (embedded, the default) or PostgreSQL (postgresql:
+ * pg_mailstore.h underneath; APPEND spools go to data_dir/tmp). Every
+ * mbox_* below then works on that store with the same contract, except
+ * where a comment says "Maildir" (delivery filters, outside tools).
+ */
+void mbox_setup(const struct conf *c);
+bool mbox_on_pg(void);
+
 /* ---- users --------------------------------------------------------- */
+
+/*
+ * BLOCKING. The store of the account address whose Maildir++ root is
+ * maildir_root: mbox_user_open(maildir_root) on Maildir (address kept
+ * for mbox_user_address), the user row of address on PostgreSQL (its
+ * INBOX and special folders made if missing; maildir_root unused).
+ * On PostgreSQL an unknown address is MBOX_ERR_NONEXISTENT, the
+ * database unreachable MBOX_ERR_TEMP (NO [UNAVAILABLE]).
+ */
+int mbox_user_open_account(const char *address, const char *maildir_root,
+    struct mbox_user **u_r, char **error_r);
+/* Not blocking: mbox_user_find's twin for either store. */
+struct mbox_user *mbox_user_find_account(const char *address,
+    const char *maildir_root);
+/* The account's address as given at open (NULL when a Maildir store
+ * was opened by root alone); lives as long as u. */
+const char *mbox_user_address(const struct mbox_user *u);
+/* users.id on PostgreSQL, 0 on Maildir. */
+int64_t mbox_user_pg_id(const struct mbox_user *u);
+
 
 /*
  * BLOCKING. The shared store of the Maildir++ at maildir_root (which must
@@ -162,7 +198,7 @@ void mbox_user_unref(struct mbox_user **u);
 void mbox_user_linger(struct mbox_user **up, struct mbox_view *v);
 
 /* The Maildir++ root u was opened with (without a trailing "/"); lives
- * as long as u. */
+ * as long as u. NULL on PostgreSQL. */
 const char *mbox_user_root(const struct mbox_user *u);
 
 /* POP3's per-user lock (in this process): true if taken, false if another

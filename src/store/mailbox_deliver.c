@@ -28,7 +28,7 @@
 static int
 deliver_create(const char *root, const char *name, char **error_r)
 {
-	struct mbox_user *u = NULL;
+	struct mbox_md_user *u = NULL;
 	int r;
 
 	if (maildir_make(root) < 0) {
@@ -36,20 +36,20 @@ deliver_create(const char *root, const char *name, char **error_r)
 		    strerror(errno));
 		return MBOX_ERR_TEMP;
 	}
-	if ((r = mbox_user_open(root, &u, error_r)) < 0)
+	if ((r = mbox_md_user_open(root, &u, error_r)) < 0)
 		return r;
-	r = mbox_create(u, name, 0, error_r);
+	r = mbox_md_create(u, name, 0, error_r);
 	if (r == MBOX_ERR_EXISTS) {	/* a concurrent delivery made it */
 		XFREE(error_r);
 		r = 0;
 	}
-	if (r == 0 && mbox_subscribe(u, name, true, error_r) < 0) {
+	if (r == 0 && mbox_md_subscribe(u, name, true, error_r) < 0) {
 		/* the folder is there: a missing subscription loses nothing */
 		log_warn("- store subscribe-failed folder=%s error=\"%s\"",
 		    name, *error_r ? *error_r : "");
 		XFREE(error_r);
 	}
-	mbox_user_unref(&u);
+	mbox_md_user_unref(&u);
 	return r;
 }
 

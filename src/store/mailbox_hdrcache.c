@@ -50,7 +50,7 @@ static const char *const hc_sql[H_N] = {
 };
 
 int
-mbox_hdrcache_prepare(struct mbox_user *u)
+mbox_hdrcache_prepare(struct mbox_md_user *u)
 {
 	int rc = SQLITE_OK;
 
@@ -61,7 +61,7 @@ mbox_hdrcache_prepare(struct mbox_user *u)
 }
 
 void
-mbox_hdrcache_close(struct mbox_user *u)
+mbox_hdrcache_close(struct mbox_md_user *u)
 {
 	for (size_t i = 0; i < sizeof(u->hc_stmt) / sizeof(u->hc_stmt[0]); i++)
 		sqlite3_finalize(u->hc_stmt[i]);
@@ -162,7 +162,7 @@ extract_fd(int fd, struct buf *out)
 }
 
 static int
-put(struct mbox_user *u, int64_t folder, uint32_t uid, const struct buf *b,
+put(struct mbox_md_user *u, int64_t folder, uint32_t uid, const struct buf *b,
     bool ok)
 {
 	sqlite3_stmt *st = u->hc_stmt[H_PUT];
@@ -181,7 +181,7 @@ put(struct mbox_user *u, int64_t folder, uint32_t uid, const struct buf *b,
 }
 
 int
-mbox_hdrcache_add(struct mbox_user *u, struct mbox_folder *f,
+mbox_hdrcache_add(struct mbox_md_user *u, struct mbox_folder *f,
     const struct mbox_msg *m)
 {
 	char *path = xasprintf("%s/%s/%s", f->path,
@@ -217,7 +217,7 @@ struct made {
 };
 
 struct mbox_hdr_reader {
-	struct mbox_view	*v;
+	struct mbox_md_view	*v;
 	struct hrow		*rows;
 	size_t			 n, cap, pos;
 	struct buf		 arena;
@@ -235,7 +235,9 @@ mbox_hdr_reader_new(struct mbox_view *v)
 {
 	struct mbox_hdr_reader *r = xcalloc(1, sizeof(*r));
 
-	r->v = v;
+	/* PostgreSQL keeps no header cache: v NULL, every get says "read
+	 * the message". */
+	r->v = v->be == MBOX_MAILDIR ? (struct mbox_md_view *)v : NULL;
 	r->next_uid = 1;
 	r->last_uid = UINT32_MAX;
 	buf_init(&r->arena, 0);
@@ -249,7 +251,7 @@ mbox_hdr_reader_new(struct mbox_view *v)
 static void
 flush_made(struct mbox_hdr_reader *r)
 {
-	struct mbox_user *u = r->v->u;
+	struct mbox_md_user *u = r->v->u;
 	struct buf b;
 	int rc;
 
@@ -277,7 +279,7 @@ flush_made(struct mbox_hdr_reader *r)
 static void
 fetch_batch(struct mbox_hdr_reader *r)
 {
-	struct mbox_user *u = r->v->u;
+	struct mbox_md_user *u = r->v->u;
 	sqlite3_stmt *st;
 	int rc = SQLITE_ERROR;
 
@@ -320,7 +322,7 @@ static const char *
 make_block(struct mbox_hdr_reader *r, uint32_t seq, uint32_t uid,
     size_t *len_r)
 {
-	int fd = mbox_view_msg_open(r->v, seq);
+	int fd = mbox_md_view_msg_open(r->v, seq);
 	struct made *m;
 	bool ok;
 
@@ -345,7 +347,7 @@ make_block(struct mbox_hdr_reader *r, uint32_t seq, uint32_t uid,
 const char *
 mbox_hdr_reader_get(struct mbox_hdr_reader *r, uint32_t seq, size_t *len_r)
 {
-	uint32_t uid = mbox_view_uid(r->v, seq);
+	uint32_t uid = r->v != NULL ? mbox_md_view_uid(r->v, seq) : 0;
 
 	*len_r = 0;
 	if (uid == 0 || r->failed)
@@ -374,7 +376,7 @@ mbox_hdr_reader_get(struct mbox_hdr_reader *r, uint32_t seq, size_t *len_r)
 void
 mbox_hdr_reader_limit(struct mbox_hdr_reader *r, uint32_t last_seq)
 {
-	uint32_t uid = mbox_view_uid(r->v, last_seq);
+	uint32_t uid = r->v != NULL ? mbox_md_view_uid(r->v, last_seq) : 0;
 
 	if (uid != 0)
 		r->last_uid = uid;

@@ -75,8 +75,8 @@ static const char *const stmt_sql[S_N] = {
 	[S_ROLLBACK] = "ROLLBACK",
 };
 
-_Static_assert(S_N <= sizeof(((struct mbox_user *)0)->stmt) /
-    sizeof(((struct mbox_user *)0)->stmt[0]), "mbox_user.stmt is too small");
+_Static_assert(S_N <= sizeof(((struct mbox_md_user *)0)->stmt) /
+    sizeof(((struct mbox_md_user *)0)->stmt[0]), "mbox_user.stmt is too small");
 
 /* Children of a dir: ".A" -> ".A.x" (never "" here). */
 #define CHILD_SQL "(dir = ?1 OR (?2 AND substr(dir, 1, length(?1) + 1) = ?1 || '.'))"
@@ -92,7 +92,7 @@ is_corrupt(int rc)
 
 /* Logs and records an SQLite failure; returns MBOX_ERR_TEMP. */
 static int
-db_fail(struct mbox_user *u, int rc, const char *what, char **error_r)
+db_fail(struct mbox_md_user *u, int rc, const char *what, char **error_r)
 {
 	if (is_corrupt(rc) && !u->broken) {
 		u->broken = true;
@@ -106,13 +106,13 @@ db_fail(struct mbox_user *u, int rc, const char *what, char **error_r)
 }
 
 static int
-db_exec(struct mbox_user *u, const char *sql)
+db_exec(struct mbox_md_user *u, const char *sql)
 {
 	return sqlite3_exec(u->db, sql, NULL, NULL, NULL);
 }
 
 static sqlite3_stmt *
-stmt(struct mbox_user *u, int which)
+stmt(struct mbox_md_user *u, int which)
 {
 	sqlite3_stmt *st = u->stmt[which];
 
@@ -131,7 +131,7 @@ step_done(sqlite3_stmt *st)
 }
 
 static int
-meta_get(struct mbox_user *u, const char *key, int64_t *v_r)
+meta_get(struct mbox_md_user *u, const char *key, int64_t *v_r)
 {
 	sqlite3_stmt *st = stmt(u, S_META_GET);
 	int rc;
@@ -145,7 +145,7 @@ meta_get(struct mbox_user *u, const char *key, int64_t *v_r)
 }
 
 static int
-meta_put(struct mbox_user *u, const char *key, int64_t v)
+meta_put(struct mbox_md_user *u, const char *key, int64_t v)
 {
 	sqlite3_stmt *st = stmt(u, S_META_PUT);
 
@@ -156,7 +156,7 @@ meta_put(struct mbox_user *u, const char *key, int64_t v)
 
 /* Starts a write transaction; full: fsync at commit. */
 static int
-tx_begin(struct mbox_user *u, bool full)
+tx_begin(struct mbox_md_user *u, bool full)
 {
 	int rc;
 
@@ -176,7 +176,7 @@ tx_begin(struct mbox_user *u, bool full)
 }
 
 static int
-tx_end(struct mbox_user *u, int rc)
+tx_end(struct mbox_md_user *u, int rc)
 {
 	if (rc == SQLITE_OK)
 		rc = step_done(stmt(u, S_COMMIT));
@@ -194,7 +194,7 @@ tx_end(struct mbox_user *u, int rc)
 /* ---- open, check, rebuild --------------------------------------------- */
 
 static void
-db_close(struct mbox_user *u)
+db_close(struct mbox_md_user *u)
 {
 	for (int i = 0; i < S_N; i++)
 		sqlite3_finalize(u->stmt[i]);
@@ -206,7 +206,7 @@ db_close(struct mbox_user *u)
 
 /* Opens path and checks it: 0, 1 if it is damaged (rebuild), -1. */
 static int
-try_open(struct mbox_user *u, const char *path, char **error_r)
+try_open(struct mbox_md_user *u, const char *path, char **error_r)
 {
 	int rc, fd;
 
@@ -239,7 +239,7 @@ try_open(struct mbox_user *u, const char *path, char **error_r)
 
 /* The last open did not close: raise every HIGHESTMODSEQ (see top). */
 static int
-after_unclean(struct mbox_user *u)
+after_unclean(struct mbox_md_user *u)
 {
 	int64_t clean = 1;
 	char sql[128];
@@ -260,7 +260,7 @@ after_unclean(struct mbox_user *u)
  * of different users' folders differ, and a rebuilt index (new
  * UIDVALIDITYs) gives new ones. */
 static int
-id_salt_load(struct mbox_user *u)
+id_salt_load(struct mbox_md_user *u)
 {
 	int64_t salt = 0;
 	int r = meta_get(u, "objectid_salt", &salt);
@@ -277,7 +277,7 @@ id_salt_load(struct mbox_user *u)
 }
 
 int
-mbox_index_open(struct mbox_user *u, char **error_r)
+mbox_index_open(struct mbox_md_user *u, char **error_r)
 {
 	char *path = xasprintf("%s/%s", u->root, INDEX_FILE);
 	char *err = NULL;
@@ -325,7 +325,7 @@ mbox_index_open(struct mbox_user *u, char **error_r)
 }
 
 void
-mbox_index_close(struct mbox_user *u)
+mbox_index_close(struct mbox_md_user *u)
 {
 	if (u->db) {
 		if (u->unclean_marked && !u->broken)
@@ -341,7 +341,7 @@ mbox_index_close(struct mbox_user *u)
 
 /* A UIDVALIDITY above every earlier one of this index and process. */
 static uint32_t
-new_uidvalidity(struct mbox_user *u)
+new_uidvalidity(struct mbox_md_user *u)
 {
 	int64_t last = 0;
 	uint32_t uv = (uint32_t)time(NULL);
@@ -361,7 +361,7 @@ new_uidvalidity(struct mbox_user *u)
 
 /* Inside a transaction: a new row for dir. */
 static int
-folder_insert(struct mbox_user *u, const char *dir, unsigned special_use,
+folder_insert(struct mbox_md_user *u, const char *dir, unsigned special_use,
     uint32_t *uv_r)
 {
 	sqlite3_stmt *st = stmt(u, S_FOLDER_INS);
@@ -382,7 +382,7 @@ folder_insert(struct mbox_user *u, const char *dir, unsigned special_use,
    while names are allocated between the steps, a big folder's array
    left megabytes of holes in the heap. */
 static void
-reserve_messages(struct mbox_user *u, struct mbox_folder *f)
+reserve_messages(struct mbox_md_user *u, struct mbox_folder *f)
 {
 	sqlite3_stmt *st;
 	int64_t n = 0;
@@ -401,7 +401,7 @@ reserve_messages(struct mbox_user *u, struct mbox_folder *f)
 }
 
 static int
-load_messages(struct mbox_user *u, struct mbox_folder *f)
+load_messages(struct mbox_md_user *u, struct mbox_folder *f)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -439,7 +439,7 @@ load_messages(struct mbox_user *u, struct mbox_folder *f)
 }
 
 int
-mbox_index_load(struct mbox_user *u, struct mbox_folder *f, char **error_r)
+mbox_index_load(struct mbox_md_user *u, struct mbox_folder *f, char **error_r)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -477,7 +477,7 @@ mbox_index_load(struct mbox_user *u, struct mbox_folder *f, char **error_r)
 }
 
 static int
-write_delta(struct mbox_user *u, struct mbox_folder *f,
+write_delta(struct mbox_md_user *u, struct mbox_folder *f,
     const struct mbox_delta *d)
 {
 	sqlite3_stmt *st;
@@ -526,7 +526,7 @@ write_delta(struct mbox_user *u, struct mbox_folder *f,
 
 /* Keeps the expunge history bounded (checked now and then). */
 static void
-prune_expunged(struct mbox_user *u, struct mbox_folder *f)
+prune_expunged(struct mbox_md_user *u, struct mbox_folder *f)
 {
 	char sql[512];
 
@@ -548,7 +548,7 @@ prune_expunged(struct mbox_user *u, struct mbox_folder *f)
 }
 
 int
-mbox_index_commit(struct mbox_user *u, struct mbox_folder *f,
+mbox_index_commit(struct mbox_md_user *u, struct mbox_folder *f,
     const struct mbox_delta *d, uint32_t uidnext, uint64_t hms,
     char **error_r)
 {
@@ -572,7 +572,7 @@ mbox_index_commit(struct mbox_user *u, struct mbox_folder *f,
 }
 
 int
-mbox_index_recent_save(struct mbox_user *u, struct mbox_folder *f,
+mbox_index_recent_save(struct mbox_md_user *u, struct mbox_folder *f,
     uint32_t recent_next)
 {
 	sqlite3_stmt *st;
@@ -591,7 +591,7 @@ mbox_index_recent_save(struct mbox_user *u, struct mbox_folder *f,
 
 /* Runs sql (binding ?1 dir, ?2 children, ?3 text) in the open tx. */
 static int
-exec_dir(struct mbox_user *u, const char *sql, const char *dir, bool children,
+exec_dir(struct mbox_md_user *u, const char *sql, const char *dir, bool children,
     const char *text)
 {
 	sqlite3_stmt *st;
@@ -609,7 +609,7 @@ exec_dir(struct mbox_user *u, const char *sql, const char *dir, bool children,
 }
 
 static int
-drop_rows(struct mbox_user *u, const char *dir, bool children)
+drop_rows(struct mbox_md_user *u, const char *dir, bool children)
 {
 	int rc = exec_dir(u, "DELETE FROM messages WHERE folder IN "
 	    "(SELECT id FROM folders WHERE " CHILD_SQL ")", dir, children,
@@ -626,7 +626,7 @@ drop_rows(struct mbox_user *u, const char *dir, bool children)
 }
 
 int
-mbox_index_folder_new(struct mbox_user *u, const char *dir,
+mbox_index_folder_new(struct mbox_md_user *u, const char *dir,
     unsigned special_use, char **error_r)
 {
 	int rc = tx_begin(u, true);
@@ -641,7 +641,7 @@ mbox_index_folder_new(struct mbox_user *u, const char *dir,
 }
 
 int
-mbox_index_folder_drop(struct mbox_user *u, const char *dir, bool children,
+mbox_index_folder_drop(struct mbox_md_user *u, const char *dir, bool children,
     char **error_r)
 {
 	int rc = tx_begin(u, false);
@@ -654,7 +654,7 @@ mbox_index_folder_drop(struct mbox_user *u, const char *dir, bool children,
 }
 
 int
-mbox_index_folder_rename(struct mbox_user *u, const char *olddir,
+mbox_index_folder_rename(struct mbox_md_user *u, const char *olddir,
     const char *newdir, char **error_r)
 {
 	int rc = tx_begin(u, true);
@@ -671,7 +671,7 @@ mbox_index_folder_rename(struct mbox_user *u, const char *olddir,
 }
 
 struct hashmap *
-mbox_index_special_uses(struct mbox_user *u)
+mbox_index_special_uses(struct mbox_md_user *u)
 {
 	struct hashmap *m = hashmap_new(0);
 	sqlite3_stmt *st;
@@ -691,7 +691,7 @@ mbox_index_special_uses(struct mbox_user *u)
 }
 
 int
-mbox_index_vanished(struct mbox_user *u, struct mbox_folder *f,
+mbox_index_vanished(struct mbox_md_user *u, struct mbox_folder *f,
     uint64_t modseq, uint32_t **uids_r, size_t *n_r, bool *complete_r,
     char **error_r)
 {

@@ -60,13 +60,13 @@ static const char *const migrations[INDEX_VERSION] = {
 };
 
 static int
-db_exec(struct mbox_user *u, const char *sql)
+db_exec(struct mbox_md_user *u, const char *sql)
 {
 	return sqlite3_exec(u->db, sql, NULL, NULL, NULL);
 }
 
 bool
-mbox_index_check(struct mbox_user *u, int *rc_r)
+mbox_index_check(struct mbox_md_user *u, int *rc_r)
 {
 	sqlite3_stmt *st = NULL;
 	bool ok = false;
@@ -85,7 +85,7 @@ mbox_index_check(struct mbox_user *u, int *rc_r)
 }
 
 int
-mbox_index_schema(struct mbox_user *u)
+mbox_index_schema(struct mbox_md_user *u)
 {
 	sqlite3_stmt *st;
 	int64_t version = 0;

@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "store/mailbox.h"
+#include "store/mailbox_backend.h"
 
 struct hashmap;
 struct sqlite3;
@@ -75,7 +75,7 @@ struct mbox_watch {
 };
 
 struct mbox_folder {
-	struct mbox_user	*u;
+	struct mbox_md_user	*u;
 	int			 refs;		/* under u->mu */
 	bool			 in_map;	/* under u->mu */
 	pthread_mutex_t		 mu;
@@ -100,7 +100,7 @@ struct mbox_folder {
 	uint32_t		 kw_mask;	/* letters with a name */
 	unsigned		 n_kw;		/* names in kw[] */
 	bool			 gone;
-	struct mbox_view	*views;		/* under f->mu */
+	struct mbox_md_view	*views;		/* under f->mu */
 	unsigned		 n_watch;	/* under f->mu */
 	/* disk stamps, under u->io */
 	struct timespec		 new_mt, cur_mt, kw_mt;
@@ -112,8 +112,10 @@ struct mbox_folder {
 	atomic_bool		 dirty;		/* a delivery was announced */
 };
 
-struct mbox_user {
+struct mbox_md_user {
+	struct mbox_user	 base;		/* first: MBOX_MAILDIR */
 	char			*root;
+	char			*address;	/* under reg: the first given */
 	int			 refs;		/* under reg */
 	pthread_mutex_t		 io;
 	pthread_mutex_t		 mu;
@@ -134,7 +136,7 @@ struct mbox_user {
 	uint32_t		 id_salt;	/* MAILBOXID salt (set at open) */
 	unsigned		 exp_commits;
 	/* NOTIFY's user watches (mailbox_notify.c, under its ev_lock) */
-	struct mbox_user_watch	*watchers;
+	struct mbox_md_user_watch	*watchers;
 };
 
 struct mbox_own {
@@ -142,8 +144,9 @@ struct mbox_own {
 	uint64_t	modseq;
 };
 
-struct mbox_view {
-	struct mbox_user	*u;
+struct mbox_md_view {
+	struct mbox_view	 base;		/* first: MBOX_MAILDIR */
+	struct mbox_md_user	*u;
 	struct mbox_folder	*f;
 	bool			 readonly;
 	uint32_t		*uids;		/* seq - 1 -> uid */
@@ -157,7 +160,7 @@ struct mbox_view {
 	struct mbox_own		*own;		/* its own STOREs since changes */
 	size_t			 n_own, cap_own;
 	struct mbox_watch	*watch;
-	struct mbox_view	*next, *prev;	/* f->views, under f->mu */
+	struct mbox_md_view	*next, *prev;	/* f->views, under f->mu */
 };
 
 /* A set of changes to one folder, committed to the index then applied. */
@@ -191,6 +194,17 @@ int mbox_name_from_dir(const char *dir, char **name_r);
 /* Both of the above in one: *norm_r and *dir_r, or an error. */
 int mbox_name_resolve(const char *name, bool strict, char **norm_r,
     char **dir_r, char **error_r);
+
+/* ---- mailbox_list.c (LIST's flags, both backends) -------------------- */
+/* Adds flags to name in m (a name -> flags map being built). */
+void mbox_list_add(struct hashmap *m, const char *name, unsigned flags);
+/* Missing parents (NOSELECT) and HASCHILDREN. */
+void mbox_list_tree(struct hashmap *m);
+/* The special use a top-level name has by default (Drafts ...), or 0. */
+unsigned mbox_list_default_use(const char *name);
+/* m (freed, *mp NULL) as mbox_list's sorted list, HASNOCHILDREN added. */
+void mbox_list_take(struct hashmap **mp, struct mbox_folder_info **list_r,
+    size_t *n_r);
 
 /* ---- mailbox_file.c -------------------------------------------------- */
 size_t mbox_base_len(const char *name);
@@ -243,40 +257,40 @@ int mbox_kw_resolve(struct mbox_folder *f, const char *const *kws,
 void mbox_kw_copy_file(const struct mbox_folder *from, const char *to_path);
 
 /* ---- mailbox_index.c ------------------------------------------------- */
-int mbox_index_open(struct mbox_user *u, char **error_r);
+int mbox_index_open(struct mbox_md_user *u, char **error_r);
 /* mailbox_index_schema.c, for mbox_index_open on a fresh u->db: the
  * integrity check (false when damaged; *rc_r an SQLite code), and the
  * tables made or migrated to the newest version (SQLITE_CORRUPT for an
  * index that is not ours: rebuild). */
-bool mbox_index_check(struct mbox_user *u, int *rc_r);
-int mbox_index_schema(struct mbox_user *u);
-void mbox_index_close(struct mbox_user *u);
+bool mbox_index_check(struct mbox_md_user *u, int *rc_r);
+int mbox_index_schema(struct mbox_md_user *u);
+void mbox_index_close(struct mbox_md_user *u);
 /* Loads f's row (inserting a new one with a new UIDVALIDITY if missing)
  * and its messages. */
-int mbox_index_load(struct mbox_user *u, struct mbox_folder *f,
+int mbox_index_load(struct mbox_md_user *u, struct mbox_folder *f,
     char **error_r);
 /* Writes d and f's new uidnext/highestmodseq in one transaction. */
-int mbox_index_commit(struct mbox_user *u, struct mbox_folder *f,
+int mbox_index_commit(struct mbox_md_user *u, struct mbox_folder *f,
     const struct mbox_delta *d, uint32_t uidnext, uint64_t hms,
     char **error_r);
 /* Stores f's recent_next (RFC 3501 \Recent: claimed below it). */
-int mbox_index_recent_save(struct mbox_user *u, struct mbox_folder *f,
+int mbox_index_recent_save(struct mbox_md_user *u, struct mbox_folder *f,
     uint32_t recent_next);
 /* A fresh row for dir (dropping an old one): CREATE. */
-int mbox_index_folder_new(struct mbox_user *u, const char *dir,
+int mbox_index_folder_new(struct mbox_md_user *u, const char *dir,
     unsigned special_use, char **error_r);
 /* Drops dir's row and messages (children too when children). */
-int mbox_index_folder_drop(struct mbox_user *u, const char *dir,
+int mbox_index_folder_drop(struct mbox_md_user *u, const char *dir,
     bool children, char **error_r);
 /* Renames dir and its children's rows. */
-int mbox_index_folder_rename(struct mbox_user *u, const char *olddir,
+int mbox_index_folder_rename(struct mbox_md_user *u, const char *olddir,
     const char *newdir, char **error_r);
 /* dir -> special use of every folder that has one (a new hashmap of
  * (void *)(uintptr_t) values). */
-struct hashmap *mbox_index_special_uses(struct mbox_user *u);
+struct hashmap *mbox_index_special_uses(struct mbox_md_user *u);
 /* Expunged uids of f above modseq, ascending; *complete_r false when
  * history was pruned above modseq. */
-int mbox_index_vanished(struct mbox_user *u, struct mbox_folder *f,
+int mbox_index_vanished(struct mbox_md_user *u, struct mbox_folder *f,
     uint64_t modseq, uint32_t **uids_r, size_t *n_r, bool *complete_r,
     char **error_r);
 
@@ -293,11 +307,11 @@ int mbox_index_vanished(struct mbox_user *u, struct mbox_folder *f,
 	"  uid = old.uid; END;"
 /* At index open, after the migrations: the cache's statements. Returns
  * an SQLite code. */
-int mbox_hdrcache_prepare(struct mbox_user *u);
-void mbox_hdrcache_close(struct mbox_user *u);
+int mbox_hdrcache_prepare(struct mbox_md_user *u);
+void mbox_hdrcache_close(struct mbox_md_user *u);
 /* Inside an index transaction: the cache row of new message m of f, from
  * its file. Returns an SQLite code. */
-int mbox_hdrcache_add(struct mbox_user *u, struct mbox_folder *f,
+int mbox_hdrcache_add(struct mbox_md_user *u, struct mbox_folder *f,
     const struct mbox_msg *m);
 
 /* ---- mailbox_sync.c -------------------------------------------------- */
@@ -305,13 +319,13 @@ int mbox_hdrcache_add(struct mbox_user *u, struct mbox_folder *f,
 long mbox_folder_find(const struct mbox_folder *f, uint32_t uid);
 /* With u->io: brings f up to date with the disk if it (may have)
  * changed, or always when force. Wakes watchers except actor's. */
-int mbox_sync(struct mbox_folder *f, bool force, struct mbox_view *actor,
+int mbox_sync(struct mbox_folder *f, bool force, struct mbox_md_view *actor,
     char **error_r);
 /* With u->io, after our own changes to f's directories. */
 void mbox_sync_restamp(struct mbox_folder *f);
 /* Commits d (index, then memory), frees it, wakes watchers but actor. */
 int mbox_delta_commit(struct mbox_folder *f, struct mbox_delta *d,
-    struct mbox_view *actor, char **error_r);
+    struct mbox_md_view *actor, char **error_r);
 void mbox_delta_free(struct mbox_delta *d);
 struct mbox_upd *mbox_delta_upd(struct mbox_delta *d);
 /* A new message for d (zeroed; the caller sets uid, name, ...). */
@@ -324,7 +338,7 @@ bool mbox_delta_empty(const struct mbox_delta *d);
 
 /* ---- mailbox_user.c -------------------------------------------------- */
 /* With u->io: f for dir, loaded and synced (a new reference). */
-int mbox_folder_get(struct mbox_user *u, const char *dir,
+int mbox_folder_get(struct mbox_md_user *u, const char *dir,
     struct mbox_folder **f_r, char **error_r);
 /* Drops a reference (frees at zero); *f becomes NULL. */
 void mbox_folder_put(struct mbox_folder **f);
@@ -333,7 +347,7 @@ void mbox_folder_unmap(struct mbox_folder *f);
 /* With u->io: puts f back in the map under its (new) dir. */
 void mbox_folder_remap(struct mbox_folder *f);
 /* Another reference to u (it has one already). */
-void mbox_user_ref(struct mbox_user *u);
+void mbox_user_ref(struct mbox_md_user *u);
 /* Lets the store thread run; starts it the first time. */
 void mbox_poller_start(void);
 /* Ends the lingers that expired (all: every one); see mailbox_linger.c. */
@@ -343,16 +357,16 @@ void mbox_error(char **error_r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* ---- mailbox_notify.c ------------------------------------------------ */
-void mbox_events_init(struct mbox_user *u);
-void mbox_events_fini(struct mbox_user *u);
+void mbox_events_init(struct mbox_md_user *u);
+void mbox_events_fini(struct mbox_md_user *u);
 /* Queues an event for u's user watches (cheap when there are none). */
-void mbox_user_event(struct mbox_user *u, enum mbox_event_kind kind,
+void mbox_user_event(struct mbox_md_user *u, enum mbox_event_kind kind,
     const char *name, const char *oldname);
 
 /* ---- mailbox_view.c -------------------------------------------------- */
 /* Calls the watchers of f's views other than actor (f->mu not held). */
-void mbox_folder_wake(struct mbox_folder *f, const struct mbox_view *actor);
+void mbox_folder_wake(struct mbox_folder *f, const struct mbox_md_view *actor);
 /* Records a STORE of uid by v at modseq (not reported back to v). */
-void mbox_view_own(struct mbox_view *v, uint32_t uid, uint64_t modseq);
+void mbox_view_own(struct mbox_md_view *v, uint32_t uid, uint64_t modseq);
 
 #endif

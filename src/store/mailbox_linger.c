@@ -1,6 +1,6 @@
 /*
  * mailbox_linger - keeps a user's store (and the folder last shown)
- * open for a while after its last session leaves (see mbox_user_linger
+ * open for a while after its last session leaves (see mbox_md_user_linger
  * in mailbox.h).
  *
  * Why: without it a client that logs in every few commands (bench/imap's
@@ -29,7 +29,7 @@
 #include "util/clock.h"
 
 struct linger {
-	struct mbox_user	*u;
+	struct mbox_md_user	*u;
 	struct mbox_folder	*f;		/* NULL: the user alone */
 	uint32_t		 msgs;		/* f's messages when kept */
 	uint64_t		 expires;	/* clock_mono_ms() */
@@ -45,7 +45,7 @@ linger_release(struct linger *l)
 {
 	if (l->f)
 		mbox_folder_put(&l->f);
-	mbox_user_unref(&l->u);
+	mbox_md_user_unref(&l->u);
 }
 
 /* Removes entry i (under the lock) into *out. */
@@ -61,7 +61,7 @@ linger_take(size_t i, struct linger *out)
 
 /* A reference to v's folder if it is still u's live folder, else NULL. */
 static struct mbox_folder *
-linger_folder(struct mbox_user *u, struct mbox_view *v, uint32_t *msgs_r)
+linger_folder(struct mbox_md_user *u, struct mbox_md_view *v, uint32_t *msgs_r)
 {
 	struct mbox_folder *f = v ? v->f : NULL;
 	bool keep = false;
@@ -83,9 +83,9 @@ linger_folder(struct mbox_user *u, struct mbox_view *v, uint32_t *msgs_r)
 }
 
 void
-mbox_user_linger(struct mbox_user **up, struct mbox_view *v)
+mbox_md_user_linger(struct mbox_md_user **up, struct mbox_md_view *v)
 {
-	struct mbox_user *u = *up;
+	struct mbox_md_user *u = *up;
 	struct linger drop[2], add;
 	struct mbox_folder *unkept = NULL;
 	size_t n_drop = 0;

@@ -68,7 +68,7 @@ strv_free(struct strv *s)
 }
 
 static void
-subs_read(struct mbox_user *u, struct strv *s)
+subs_read(struct mbox_md_user *u, struct strv *s)
 {
 	char *path = xasprintf("%s/%s", u->root, SUBS_FILE);
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -95,7 +95,7 @@ subs_read(struct mbox_user *u, struct strv *s)
 }
 
 static int
-subs_write(struct mbox_user *u, const struct strv *s, char **error_r)
+subs_write(struct mbox_md_user *u, const struct strv *s, char **error_r)
 {
 	struct buf b;
 	int r;
@@ -123,7 +123,7 @@ subs_norm(const char *line)
 }
 
 int
-mbox_subscribe(struct mbox_user *u, const char *name, bool on, char **error_r)
+mbox_md_subscribe(struct mbox_md_user *u, const char *name, bool on, char **error_r)
 {
 	struct strv s = { NULL, 0, 0 }, out = { NULL, 0, 0 };
 	bool found = false;
@@ -165,8 +165,18 @@ mbox_subscribe(struct mbox_user *u, const char *name, bool on, char **error_r)
 
 /* ---- LIST ----------------------------------------------------------------- */
 
-static void
-add_flags(struct hashmap *m, const char *name, unsigned flags)
+unsigned
+mbox_list_default_use(const char *name)
+{
+	for (size_t i = 0; i < sizeof(default_uses) /
+	    sizeof(default_uses[0]); i++)
+		if (strcmp(name, default_uses[i].name) == 0)
+			return default_uses[i].use;
+	return 0;
+}
+
+void
+mbox_list_add(struct hashmap *m, const char *name, unsigned flags)
 {
 	uintptr_t old = (uintptr_t)hashmap_get(m, name);
 
@@ -192,7 +202,7 @@ is_dir(const char *root, const struct dirent *de)
 
 /* Real folders (with their special use) into m. */
 static int
-list_real(struct mbox_user *u, struct hashmap *m, char **error_r)
+list_real(struct mbox_md_user *u, struct hashmap *m, char **error_r)
 {
 	static atomic_bool warned;
 	struct hashmap *uses = mbox_index_special_uses(u);
@@ -205,7 +215,7 @@ list_real(struct mbox_user *u, struct hashmap *m, char **error_r)
 		mbox_error(error_r, "Cannot list folders: %s", strerror(errno));
 		return MBOX_ERR_TEMP;
 	}
-	add_flags(m, "INBOX", 0);
+	mbox_list_add(m, "INBOX", 0);
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0 || !is_dir(u->root, de))
@@ -217,11 +227,8 @@ list_real(struct mbox_user *u, struct hashmap *m, char **error_r)
 			continue;
 		}
 		unsigned use = (unsigned)(uintptr_t)hashmap_get(uses, de->d_name);
-		for (size_t i = 0; i < sizeof(default_uses) /
-		    sizeof(default_uses[0]); i++)
-			if (strcmp(name, default_uses[i].name) == 0)
-				use |= default_uses[i].use;
-		add_flags(m, name, use & MBOX_SPECIAL_USE);
+		mbox_list_add(m, name, (use | mbox_list_default_use(name)) &
+		    MBOX_SPECIAL_USE);
 		free(name);
 	}
 	closedir(d);
@@ -229,9 +236,8 @@ list_real(struct mbox_user *u, struct hashmap *m, char **error_r)
 	return 0;
 }
 
-/* Missing parents (NOSELECT) and HASCHILDREN. */
-static void
-list_tree(struct hashmap *m)
+void
+mbox_list_tree(struct hashmap *m)
 {
 	struct strv names = { NULL, 0, 0 };
 	struct hashmap_iter it = { 0 };
@@ -244,7 +250,7 @@ list_tree(struct hashmap *m)
 		while ((slash = strrchr(p, '/')) != NULL) {
 			*slash = '\0';
 			bool had = hashmap_get(m, p) != NULL;
-			add_flags(m, p, had ? MBOX_HASCHILDREN :
+			mbox_list_add(m, p, had ? MBOX_HASCHILDREN :
 			    MBOX_HASCHILDREN | MBOX_NOSELECT);
 		}
 	}
@@ -264,51 +270,60 @@ mbox_folder_info_cmp(const void *a, const void *b)
 }
 
 int
-mbox_list(struct mbox_user *u, struct mbox_folder_info **list_r, size_t *n_r,
+mbox_md_list(struct mbox_md_user *u, struct mbox_folder_info **list_r, size_t *n_r,
     char **error_r)
 {
 	struct hashmap *m = hashmap_new(0);
 	struct strv subs = { NULL, 0, 0 };
-	struct hashmap_iter it = { 0 };
-	struct mbox_folder_info *list;
-	const char *key;
-	void *val;
-	size_t n = 0;
 	int r;
 
 	mbox_lock(&u->io, MBOX_LK_IO);
 	r = list_real(u, m, error_r);
 	if (r == 0) {
-		list_tree(m);
+		mbox_list_tree(m);
 		subs_read(u, &subs);
 	}
 	mbox_unlock(&u->io, MBOX_LK_IO);
 	for (size_t i = 0; i < subs.n; i++) {
 		char *norm = subs_norm(subs.v[i]);
 		if (norm)
-			add_flags(m, norm, hashmap_get(m, norm) ?
+			mbox_list_add(m, norm, hashmap_get(m, norm) ?
 			    MBOX_SUBSCRIBED : MBOX_SUBSCRIBED | MBOX_NONEXISTENT |
 			    MBOX_NOSELECT);
 		free(norm);
 	}
 	strv_free(&subs);
+	if (r < 0) {
+		hashmap_free(&m, NULL);
+		return r;
+	}
+	mbox_list_take(&m, list_r, n_r);
+	return 0;
+}
+
+void
+mbox_list_take(struct hashmap **mp, struct mbox_folder_info **list_r,
+    size_t *n_r)
+{
+	struct hashmap *m = *mp;
+	struct hashmap_iter it = { 0 };
+	struct mbox_folder_info *list;
+	const char *key;
+	void *val;
+	size_t n = 0;
+
 	list = xcalloc(hashmap_count(m) + 1, sizeof(*list));
-	while (r == 0 && hashmap_next(m, &it, &key, &val)) {
+	while (hashmap_next(m, &it, &key, &val)) {
 		unsigned fl = (unsigned)(uintptr_t)val & ~PRESENT;
 		if (!(fl & MBOX_HASCHILDREN))
 			fl |= MBOX_HASNOCHILDREN;
 		list[n].name = xstrdup(key);
 		list[n++].flags = fl;
 	}
-	hashmap_free(&m, NULL);
-	if (r < 0) {
-		free(list);
-		return r;
-	}
+	hashmap_free(mp, NULL);
 	qsort(list, n, sizeof(*list), mbox_folder_info_cmp);
 	*list_r = list;
 	*n_r = n;
-	return 0;
 }
 
 void
@@ -324,7 +339,7 @@ mbox_list_free(struct mbox_folder_info *list, size_t n)
 /* An open folder object for dir that no longer matches the disk: its
  * views end (the name is being reused or removed). */
 static void
-evict(struct mbox_user *u, const char *dir)
+evict(struct mbox_md_user *u, const char *dir)
 {
 	struct mbox_folder *f;
 
@@ -345,7 +360,7 @@ evict(struct mbox_user *u, const char *dir)
 
 /* Folders of u, counted from the directory (up to the limit + 1). */
 static size_t
-count_folders(const struct mbox_user *u)
+count_folders(const struct mbox_md_user *u)
 {
 	DIR *d = opendir(u->root);
 	struct dirent *de;
@@ -360,13 +375,13 @@ count_folders(const struct mbox_user *u)
 }
 
 static char *
-dir_path(const struct mbox_user *u, const char *dir)
+dir_path(const struct mbox_md_user *u, const char *dir)
 {
 	return dir[0] ? xasprintf("%s/%s", u->root, dir) : xstrdup(u->root);
 }
 
 int
-mbox_create(struct mbox_user *u, const char *name, unsigned special_use,
+mbox_md_create(struct mbox_md_user *u, const char *name, unsigned special_use,
     char **error_r)
 {
 	char *norm, *dir, *path;
@@ -401,7 +416,7 @@ mbox_create(struct mbox_user *u, const char *name, unsigned special_use,
 }
 
 int
-mbox_exists(struct mbox_user *u, const char *name, char **error_r)
+mbox_md_exists(struct mbox_md_user *u, const char *name, char **error_r)
 {
 	char *norm, *dir, *path;
 	int r = mbox_name_resolve(name, false, &norm, &dir, error_r);
@@ -420,7 +435,7 @@ mbox_exists(struct mbox_user *u, const char *name, char **error_r)
 }
 
 int
-mbox_delete(struct mbox_user *u, const char *name, char **error_r)
+mbox_md_delete(struct mbox_md_user *u, const char *name, char **error_r)
 {
 	static atomic_uint seq;
 	char *norm, *dir, *path, *trash = NULL;
@@ -472,7 +487,7 @@ struct move {
 
 /* od and its children's directories, paired with their new names. */
 static int
-rename_plan(struct mbox_user *u, const char *od, const char *nd,
+rename_plan(struct mbox_md_user *u, const char *od, const char *nd,
     struct move **mv_r, size_t *n_r, char **error_r)
 {
 	size_t ol = strlen(od), n = 0, cap = 0;
@@ -517,7 +532,7 @@ rename_plan(struct mbox_user *u, const char *od, const char *nd,
 
 /* Renames the directories, all or (undoing) none. */
 static int
-rename_dirs(struct mbox_user *u, struct move *mv, size_t n, char **error_r)
+rename_dirs(struct mbox_md_user *u, struct move *mv, size_t n, char **error_r)
 {
 	for (size_t i = 0; i < n; i++) {
 		char *from = xasprintf("%s/%s", u->root, mv[i].from);
@@ -545,7 +560,7 @@ rename_dirs(struct mbox_user *u, struct move *mv, size_t n, char **error_r)
 
 /* Open folders follow their directories. */
 static void
-rename_open(struct mbox_user *u, const struct move *mv, size_t n)
+rename_open(struct mbox_md_user *u, const struct move *mv, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct mbox_folder *f;
@@ -576,7 +591,7 @@ rename_open(struct mbox_user *u, const struct move *mv, size_t n)
 
 /* RFC 9051 6.3.6: INBOX's messages move to a new folder nd. */
 static int
-rename_inbox(struct mbox_user *u, const char *nd, char **error_r)
+rename_inbox(struct mbox_md_user *u, const char *nd, char **error_r)
 {
 	struct mbox_folder *f = NULL;
 	struct mbox_delta d = { 0 };
@@ -626,7 +641,7 @@ rename_inbox(struct mbox_user *u, const char *nd, char **error_r)
 }
 
 int
-mbox_rename(struct mbox_user *u, const char *oldname, const char *newname,
+mbox_md_rename(struct mbox_md_user *u, const char *oldname, const char *newname,
     char **error_r)
 {
 	char *on = NULL, *od = NULL, *nn = NULL, *nd = NULL;
@@ -683,7 +698,7 @@ done:
 /* ---- STATUS ---------------------------------------------------------------- */
 
 int
-mbox_status(struct mbox_user *u, const char *name, struct mbox_status *st,
+mbox_md_status(struct mbox_md_user *u, const char *name, struct mbox_status *st,
     char **error_r)
 {
 	struct mbox_folder *f = NULL;

@@ -26,9 +26,10 @@
 #include "util/loop.h"
 #include "util/xmalloc.h"
 
-struct mbox_user_watch {
-	struct mbox_user	*u;
-	struct mbox_user_watch	*next;		/* u->watchers */
+struct mbox_md_user_watch {
+	struct mbox_user_watch	 base;		/* first: MBOX_MAILDIR */
+	struct mbox_md_user	*u;
+	struct mbox_md_user_watch	*next;		/* u->watchers */
 	struct loop		*loop;
 	void			(*cb)(void *);
 	void			*arg;
@@ -43,22 +44,22 @@ struct mbox_user_watch {
 
 static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The watch whose owner this thread works for (its events are its own). */
-static _Thread_local const struct mbox_user_watch *acting;
+static _Thread_local const struct mbox_md_user_watch *acting;
 
 void
-mbox_user_watch_acting(const struct mbox_user_watch *w)
+mbox_md_user_watch_acting(const struct mbox_md_user_watch *w)
 {
 	acting = w;
 }
 
 void
-mbox_events_init(struct mbox_user *u)
+mbox_events_init(struct mbox_md_user *u)
 {
 	u->watchers = NULL;
 }
 
 void
-mbox_events_fini(struct mbox_user *u)
+mbox_events_fini(struct mbox_md_user *u)
 {
 	TEM_ASSERT(u->watchers == NULL);
 }
@@ -76,7 +77,7 @@ mbox_events_free(struct mbox_event *ev, size_t n)
 static void
 watch_fire(void *arg)
 {
-	struct mbox_user_watch *w = arg;
+	struct mbox_md_user_watch *w = arg;
 	void (*cb)(void *);
 	void *cb_arg;
 	bool alive, last;
@@ -98,7 +99,7 @@ watch_fire(void *arg)
 
 /* Under ev_lock: queues one event on w. */
 static void
-watch_queue(struct mbox_user_watch *w, enum mbox_event_kind kind,
+watch_queue(struct mbox_md_user_watch *w, enum mbox_event_kind kind,
     const char *name, const char *oldname)
 {
 	struct mbox_event *e;
@@ -129,10 +130,10 @@ watch_queue(struct mbox_user_watch *w, enum mbox_event_kind kind,
 }
 
 void
-mbox_user_event(struct mbox_user *u, enum mbox_event_kind kind,
+mbox_user_event(struct mbox_md_user *u, enum mbox_event_kind kind,
     const char *name, const char *oldname)
 {
-	struct mbox_user_watch *w;
+	struct mbox_md_user_watch *w;
 
 	pthread_mutex_lock(&ev_lock);
 	for (w = u->watchers; w != NULL; w = w->next)
@@ -141,12 +142,13 @@ mbox_user_event(struct mbox_user *u, enum mbox_event_kind kind,
 	pthread_mutex_unlock(&ev_lock);
 }
 
-struct mbox_user_watch *
-mbox_user_watch_new(struct mbox_user *u, struct loop *loop,
+struct mbox_md_user_watch *
+mbox_md_user_watch_new(struct mbox_md_user *u, struct loop *loop,
     void (*cb)(void *), void *arg)
 {
-	struct mbox_user_watch *w = xcalloc(1, sizeof(*w));
+	struct mbox_md_user_watch *w = xcalloc(1, sizeof(*w));
 
+	w->base.be = MBOX_MAILDIR;
 	w->u = u;
 	w->loop = loop;
 	w->cb = cb;
@@ -161,10 +163,10 @@ mbox_user_watch_new(struct mbox_user *u, struct loop *loop,
 }
 
 void
-mbox_user_watch_free(struct mbox_user_watch **wp)
+mbox_md_user_watch_free(struct mbox_md_user_watch **wp)
 {
-	struct mbox_user_watch *w = *wp, **p;
-	struct mbox_user *u;
+	struct mbox_md_user_watch *w = *wp, **p;
+	struct mbox_md_user *u;
 	bool last;
 
 	if (w == NULL)
@@ -187,7 +189,7 @@ mbox_user_watch_free(struct mbox_user_watch **wp)
 }
 
 struct mbox_event *
-mbox_user_watch_take(struct mbox_user_watch *w, size_t *n_r,
+mbox_md_user_watch_take(struct mbox_md_user_watch *w, size_t *n_r,
     bool *overflow_r)
 {
 	struct mbox_event *ev;
@@ -204,7 +206,7 @@ mbox_user_watch_take(struct mbox_user_watch *w, size_t *n_r,
 }
 
 bool
-mbox_user_watch_pending(struct mbox_user_watch *w)
+mbox_md_user_watch_pending(struct mbox_md_user_watch *w)
 {
 	bool r;
 
@@ -215,7 +217,7 @@ mbox_user_watch_pending(struct mbox_user_watch *w)
 }
 
 void
-mbox_user_metadata_changed(struct mbox_user *u, const char *mailbox,
+mbox_md_user_metadata_changed(struct mbox_md_user *u, const char *mailbox,
     const char *entry)
 {
 	mbox_user_event(u, MBOX_EV_METADATA, mailbox, entry);

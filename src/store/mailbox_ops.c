@@ -27,7 +27,7 @@
 
 /* Starts a change through v: u->io taken, folder synced. */
 static int
-begin(struct mbox_view *v, bool write, char **error_r)
+begin(struct mbox_md_view *v, bool write, char **error_r)
 {
 	int r;
 
@@ -81,13 +81,13 @@ new_flags(const struct store_req *q, unsigned *fl, uint32_t *kw)
 
 /* One pass over seqs; ENOENT ones go to *retry. -1: a disk error. */
 static int
-store_pass(struct mbox_view *v, struct store_req *q, const uint32_t *seqs,
+store_pass(struct mbox_md_view *v, struct store_req *q, const uint32_t *seqs,
     size_t n, uint32_t **retry, size_t *n_retry, struct mbox_delta *d)
 {
 	struct mbox_folder *f = v->f;
 
 	for (size_t i = 0; i < n; i++) {
-		long idx = mbox_folder_find(f, mbox_view_uid(v, seqs[i]));
+		long idx = mbox_folder_find(f, mbox_md_view_uid(v, seqs[i]));
 		if (idx < 0)
 			continue;	/* expunged meanwhile */
 		const struct mbox_msg *m = &f->msgs[idx];
@@ -132,7 +132,7 @@ store_pass(struct mbox_view *v, struct store_req *q, const uint32_t *seqs,
 }
 
 int
-mbox_store(struct mbox_view *v, const uint32_t *seqs, size_t n,
+mbox_md_store(struct mbox_md_view *v, const uint32_t *seqs, size_t n,
     enum mbox_store_op op, unsigned flags, const char *const *keywords,
     uint64_t unchangedsince, uint32_t **modified_r, size_t *n_modified_r,
     char **error_r)
@@ -194,7 +194,7 @@ msg_fsize(const struct mbox_msg *m)
 
 /* The uids to remove, as the view knows them. */
 static uint32_t *
-expunge_targets(struct mbox_view *v, const uint32_t *uids, size_t n,
+expunge_targets(struct mbox_md_view *v, const uint32_t *uids, size_t n,
     bool require_deleted, size_t *n_r)
 {
 	struct mbox_folder *f = v->f;
@@ -204,7 +204,7 @@ expunge_targets(struct mbox_view *v, const uint32_t *uids, size_t n,
 	for (size_t i = 0; i < count; i++) {
 		uint32_t uid = uids ? uids[i] : v->uids[i];
 		long idx = mbox_folder_find(f, uid);
-		if (idx < 0 || (uids && mbox_view_seq(v, uid) == 0))
+		if (idx < 0 || (uids && mbox_md_view_seq(v, uid) == 0))
 			continue;
 		if ((require_deleted || !uids) &&
 		    !(f->msgs[idx].flags & MBOX_F_DELETED))
@@ -216,7 +216,7 @@ expunge_targets(struct mbox_view *v, const uint32_t *uids, size_t n,
 }
 
 int
-mbox_expunge(struct mbox_view *v, const uint32_t *uids, size_t n,
+mbox_md_expunge(struct mbox_md_view *v, const uint32_t *uids, size_t n,
     bool require_deleted, uint32_t **expunged_r, size_t *n_expunged_r,
     char **error_r)
 {
@@ -363,7 +363,7 @@ unplace(char **curs, unsigned n)
 }
 
 int
-mbox_append_spools(struct mbox_user *u, const char *name,
+mbox_md_append_spools(struct mbox_md_user *u, const char *name,
     struct mbox_append_item *items, unsigned n, uint32_t *uidvalidity_r,
     uint32_t *uids_r, char **error_r)
 {
@@ -442,7 +442,7 @@ out:
 }
 
 int
-mbox_append_spool(struct mbox_user *u, const char *name,
+mbox_md_append_spool(struct mbox_md_user *u, const char *name,
     struct mbox_spool **sp, unsigned flags, const char *const *keywords,
     time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
     char **error_r)
@@ -450,21 +450,21 @@ mbox_append_spool(struct mbox_user *u, const char *name,
 	struct mbox_append_item it = { *sp, flags, keywords, internaldate };
 
 	*sp = NULL;
-	return mbox_append_spools(u, name, &it, 1, uidvalidity_r, uid_r,
+	return mbox_md_append_spools(u, name, &it, 1, uidvalidity_r, uid_r,
 	    error_r);
 }
 
 int
-mbox_append(struct mbox_user *u, const char *name, const char *data,
+mbox_md_append(struct mbox_md_user *u, const char *name, const char *data,
     size_t len, unsigned flags, const char *const *keywords,
     time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
     char **error_r)
 {
-	struct mbox_spool *s = mbox_spool_new(u);
+	struct mbox_spool *s = mbox_spool_new(&u->base);
 
 	if (mbox_spool_write(s, data, len) == 0)
 		(void)mbox_spool_finish(s);	/* an error stays in s */
-	return mbox_append_spool(u, name, &s, flags, keywords, internaldate,
+	return mbox_md_append_spool(u, name, &s, flags, keywords, internaldate,
 	    uidvalidity_r, uid_r, error_r);
 }
 
@@ -590,7 +590,7 @@ copied_free(struct copied *c, size_t n, bool undo, bool move)
 
 /* Does the file work of a COPY/MOVE; MBOX_ERR_* on failure (undone). */
 static int
-copy_files(struct mbox_view *v, const uint32_t *seqs, size_t n,
+copy_files(struct mbox_md_view *v, const uint32_t *seqs, size_t n,
     struct mbox_folder *df, bool move, struct copied **c_r, size_t *n_r,
     char **error_r)
 {
@@ -600,7 +600,7 @@ copy_files(struct mbox_view *v, const uint32_t *seqs, size_t n,
 	int r = 0;
 
 	for (size_t i = 0; i < n && r == 0; i++) {
-		uint32_t uid = mbox_view_uid(v, seqs[i]);
+		uint32_t uid = mbox_md_view_uid(v, seqs[i]);
 		for (int tries = 0; uid && tries < 2; tries++) {
 			long idx = mbox_folder_find(sf, uid);
 			if (idx < 0)
@@ -635,7 +635,7 @@ copy_files(struct mbox_view *v, const uint32_t *seqs, size_t n,
 
 /* The copies join df with new UIDs: the COPYUID sets. */
 static int
-copy_commit(struct mbox_view *v, struct mbox_folder *df, struct copied *c,
+copy_commit(struct mbox_md_view *v, struct mbox_folder *df, struct copied *c,
     size_t n, uint32_t **src_r, uint32_t **dst_r, char **error_r)
 {
 	struct mbox_delta d = { .modseq = df->highestmodseq + 1 };
@@ -659,7 +659,7 @@ copy_commit(struct mbox_view *v, struct mbox_folder *df, struct copied *c,
 
 /* MOVE: the sources leave the source folder now. */
 static int
-move_expunge(struct mbox_view *v, struct copied *c, size_t n, char **error_r)
+move_expunge(struct mbox_md_view *v, struct copied *c, size_t n, char **error_r)
 {
 	struct mbox_delta d = { .modseq = v->f->highestmodseq + 1 };
 
@@ -670,7 +670,7 @@ move_expunge(struct mbox_view *v, struct copied *c, size_t n, char **error_r)
 }
 
 int
-mbox_copy(struct mbox_view *v, const uint32_t *seqs, size_t n,
+mbox_md_copy(struct mbox_md_view *v, const uint32_t *seqs, size_t n,
     const char *dest, bool move, uint32_t *uidvalidity_r,
     uint32_t **src_uids_r, uint32_t **dst_uids_r, size_t *n_r,
     char **error_r)

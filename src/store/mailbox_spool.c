@@ -26,12 +26,12 @@
 #define SPOOL_OUT	(64 * 1024)	/* converted bytes per write() */
 
 struct mbox_spool *
-mbox_spool_new(struct mbox_user *u)
+mbox_spool_new_in(const char *dir)
 {
 	struct mbox_spool *s = xcalloc(1, sizeof(*s));
 	char *base = mbox_unique_base(UINT64_MAX, 0, false, 0);
 
-	s->path = xasprintf("%s/tmp/%s.append", u->root, base);
+	s->path = xasprintf("%s/%s.append", dir, base);
 	free(base);
 	s->fd = -1;
 	return s;

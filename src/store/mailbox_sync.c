@@ -174,7 +174,7 @@ apply(struct mbox_folder *f, struct mbox_delta *d, uint32_t uidnext,
 
 int
 mbox_delta_commit(struct mbox_folder *f, struct mbox_delta *d,
-    struct mbox_view *actor, char **error_r)
+    struct mbox_md_view *actor, char **error_r)
 {
 	uint32_t uidnext = f->uidnext;
 	uint64_t hms = f->highestmodseq;
@@ -551,7 +551,7 @@ folder_vanished(struct mbox_folder *f, char **error_r)
 }
 
 static int
-full_sync(struct mbox_folder *f, struct mbox_view *actor, char **error_r)
+full_sync(struct mbox_folder *f, struct mbox_md_view *actor, char **error_r)
 {
 	struct listing l = { NULL, 0, 0, { NULL, 0, 0, 0 } };
 	struct mbox_delta d = { 0 };
@@ -597,7 +597,7 @@ full_sync(struct mbox_folder *f, struct mbox_view *actor, char **error_r)
 }
 
 int
-mbox_sync(struct mbox_folder *f, bool force, struct mbox_view *actor,
+mbox_sync(struct mbox_folder *f, bool force, struct mbox_md_view *actor,
     char **error_r)
 {
 	if (f->gone) {

@@ -29,7 +29,7 @@
 #include "util/xmalloc.h"
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct hashmap *reg_users;	/* root -> struct mbox_user */
+static struct hashmap *reg_users;	/* root -> struct mbox_md_user */
 
 void
 mbox_error(char **error_r, const char *fmt, ...)
@@ -60,7 +60,7 @@ norm_root(const char *root)
 /* ---- users ------------------------------------------------------------ */
 
 static void
-user_free(struct mbox_user *u)
+user_free(struct mbox_md_user *u)
 {
 	TEM_ASSERT(hashmap_count(u->folders) == 0);
 	hashmap_free(&u->folders, NULL);
@@ -70,13 +70,14 @@ user_free(struct mbox_user *u)
 	pthread_cond_destroy(&u->ready_cond);
 	free(u->open_error);
 	free(u->root);
+	free(u->address);
 	free(u);
 }
 
 /* Removes APPEND spools (tmp/ *.append) left by a crash: when a user is
  * opened no session of this process holds it, so none is being written. */
 static void
-clean_spools(struct mbox_user *u)
+clean_spools(struct mbox_md_user *u)
 {
 	char *tmp = xasprintf("%s/tmp", u->root), *path;
 	DIR *d = opendir(tmp);
@@ -99,7 +100,7 @@ clean_spools(struct mbox_user *u)
 
 /* Removes tem-deleted-* left by a delete that did not finish. */
 static void
-clean_leftovers(struct mbox_user *u)
+clean_leftovers(struct mbox_md_user *u)
 {
 	DIR *d = opendir(u->root);
 	struct dirent *de;
@@ -120,7 +121,7 @@ clean_leftovers(struct mbox_user *u)
 }
 
 static int
-user_init(struct mbox_user *u, char **error_r)
+user_init(struct mbox_md_user *u, char **error_r)
 {
 	if (mbox_folder_exists(u->root) < 0 && maildir_make(u->root) < 0) {
 		mbox_error(error_r, "Cannot create the Maildir: %s",
@@ -142,11 +143,11 @@ user_init(struct mbox_user *u, char **error_r)
  * open came in meanwhile. Two connections would fight over the clean mark.
  */
 int
-mbox_user_open(const char *maildir_root, struct mbox_user **u_r,
+mbox_md_user_open(const char *maildir_root, struct mbox_md_user **u_r,
     char **error_r)
 {
 	char *root = norm_root(maildir_root);
-	struct mbox_user *u;
+	struct mbox_md_user *u;
 	int r;
 
 	mbox_lock(&reg_lock, MBOX_LK_REG);
@@ -158,7 +159,9 @@ mbox_user_open(const char *maildir_root, struct mbox_user **u_r,
 		u->refs++;
 	} else {
 		u = xmalloc(sizeof(*u));
+		u->base.be = MBOX_MAILDIR;
 		u->root = root;
+		u->address = NULL;
 		u->refs = 1;
 		u->folders = hashmap_new(0);
 		mbox_events_init(u);
@@ -184,18 +187,18 @@ mbox_user_open(const char *maildir_root, struct mbox_user **u_r,
 		mbox_error(error_r, "%s", u->open_error);
 	mbox_unlock(&reg_lock, MBOX_LK_REG);
 	if (r < 0) {
-		mbox_user_unref(&u);
+		mbox_md_user_unref(&u);
 		return r;
 	}
 	*u_r = u;
 	return 0;
 }
 
-struct mbox_user *
-mbox_user_find(const char *maildir_root)
+struct mbox_md_user *
+mbox_md_user_find(const char *maildir_root)
 {
 	char *root = norm_root(maildir_root);
-	struct mbox_user *u;
+	struct mbox_md_user *u;
 
 	mbox_lock(&reg_lock, MBOX_LK_REG);
 	u = reg_users ? hashmap_get(reg_users, root) : NULL;
@@ -209,7 +212,22 @@ mbox_user_find(const char *maildir_root)
 }
 
 void
-mbox_user_ref(struct mbox_user *u)
+mbox_md_user_set_address(struct mbox_md_user *u, const char *address)
+{
+	mbox_lock(&reg_lock, MBOX_LK_REG);
+	if (u->address == NULL && address != NULL)
+		u->address = xstrdup(address);
+	mbox_unlock(&reg_lock, MBOX_LK_REG);
+}
+
+const char *
+mbox_md_user_address(const struct mbox_md_user *u)
+{
+	return u->address;
+}
+
+void
+mbox_user_ref(struct mbox_md_user *u)
 {
 	mbox_lock(&reg_lock, MBOX_LK_REG);
 	u->refs++;
@@ -217,9 +235,9 @@ mbox_user_ref(struct mbox_user *u)
 }
 
 void
-mbox_user_unref(struct mbox_user **up)
+mbox_md_user_unref(struct mbox_md_user **up)
 {
-	struct mbox_user *u = *up;
+	struct mbox_md_user *u = *up;
 	bool last, revived;
 	char *err = NULL;
 	int r = 0;
@@ -258,13 +276,13 @@ mbox_user_unref(struct mbox_user **up)
 }
 
 const char *
-mbox_user_root(const struct mbox_user *u)
+mbox_md_user_root(const struct mbox_md_user *u)
 {
 	return u->root;
 }
 
 bool
-mbox_pop3_lock(struct mbox_user *u)
+mbox_md_pop3_lock(struct mbox_md_user *u)
 {
 	bool ok;
 
@@ -276,7 +294,7 @@ mbox_pop3_lock(struct mbox_user *u)
 }
 
 void
-mbox_pop3_unlock(struct mbox_user *u)
+mbox_md_pop3_unlock(struct mbox_md_user *u)
 {
 	mbox_lock(&u->mu, MBOX_LK_USER);
 	u->pop3 = false;
@@ -301,7 +319,7 @@ folder_free(struct mbox_folder *f)
 }
 
 static struct mbox_folder *
-folder_new(struct mbox_user *u, const char *dir)
+folder_new(struct mbox_md_user *u, const char *dir)
 {
 	struct mbox_folder *f = xmalloc(sizeof(*f));
 
@@ -319,7 +337,7 @@ folder_new(struct mbox_user *u, const char *dir)
 }
 
 int
-mbox_folder_get(struct mbox_user *u, const char *dir, struct mbox_folder **f_r,
+mbox_folder_get(struct mbox_md_user *u, const char *dir, struct mbox_folder **f_r,
     char **error_r)
 {
 	struct mbox_folder *f;
@@ -365,7 +383,7 @@ void
 mbox_folder_put(struct mbox_folder **fp)
 {
 	struct mbox_folder *f = *fp;
-	struct mbox_user *u;
+	struct mbox_md_user *u;
 	bool last;
 
 	if (f == NULL)
@@ -384,7 +402,7 @@ mbox_folder_put(struct mbox_folder **fp)
 void
 mbox_folder_unmap(struct mbox_folder *f)
 {
-	struct mbox_user *u = f->u;
+	struct mbox_md_user *u = f->u;
 
 	mbox_lock(&u->mu, MBOX_LK_USER);
 	if (f->in_map && hashmap_get(u->folders, f->dir) == f)
@@ -396,7 +414,7 @@ mbox_folder_unmap(struct mbox_folder *f)
 void
 mbox_folder_remap(struct mbox_folder *f)
 {
-	struct mbox_user *u = f->u;
+	struct mbox_md_user *u = f->u;
 	struct mbox_folder *old;
 
 	mbox_lock(&u->mu, MBOX_LK_USER);
@@ -426,16 +444,16 @@ static size_t poll_n, poll_cap;
 static void
 release(struct mbox_folder *f)
 {
-	struct mbox_user *u = f->u;
+	struct mbox_md_user *u = f->u;
 
 	mbox_folder_put(&f);
-	mbox_user_unref(&u);
+	mbox_md_user_unref(&u);
 }
 
 static void
 poll_one(struct mbox_folder *f)
 {
-	struct mbox_user *u = f->u;
+	struct mbox_md_user *u = f->u;
 
 	mbox_lock(&u->io, MBOX_LK_IO);
 	if (u->db && !f->gone)
@@ -454,7 +472,7 @@ collect_watched(size_t *n_r)
 
 	mbox_lock(&reg_lock, MBOX_LK_REG);
 	while (reg_users && hashmap_next(reg_users, &ui, NULL, &uv)) {
-		struct mbox_user *u = uv;
+		struct mbox_md_user *u = uv;
 		mbox_lock(&u->mu, MBOX_LK_USER);
 		fi.pos = 0;
 		while (hashmap_next(u->folders, &fi, NULL, &fv)) {
@@ -573,7 +591,7 @@ void
 mbox_notify_delivery(const char *maildir_root)
 {
 	char *root = norm_root(maildir_root);
-	struct mbox_user *u;
+	struct mbox_md_user *u;
 	struct mbox_folder *f = NULL;
 
 	mbox_lock(&reg_lock, MBOX_LK_REG);
@@ -603,7 +621,7 @@ mbox_notify_delivery(const char *maildir_root)
 }
 
 void
-mbox_shutdown(void)
+mbox_md_shutdown(void)
 {
 	struct mbox_folder **q;
 	size_t n;

@@ -10,7 +10,7 @@
  * What a view knows is three numbers: uidnext (messages below it are in
  * its map unless reported expunged), modseq (flag changes up to it are
  * reported) and expunge_gen (the folder's expunge count when it last
- * compared maps). mbox_view_changes() compares them with the folder.
+ * compared maps). mbox_md_view_changes() compares them with the folder.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -79,10 +79,10 @@ watch_drop(struct mbox_watch *w)
 }
 
 void
-mbox_folder_wake(struct mbox_folder *f, const struct mbox_view *actor)
+mbox_folder_wake(struct mbox_folder *f, const struct mbox_md_view *actor)
 {
 	mbox_lock(&f->mu, MBOX_LK_FOLDER);
-	for (struct mbox_view *v = f->views; v; v = v->next)
+	for (struct mbox_md_view *v = f->views; v; v = v->next)
 		if (v != actor && v->watch)
 			watch_post(v->watch);
 	if (!f->gone)	/* NOTIFY's STATUS (a delete says itself) */
@@ -91,7 +91,7 @@ mbox_folder_wake(struct mbox_folder *f, const struct mbox_view *actor)
 }
 
 void
-mbox_view_watch(struct mbox_view *v, struct loop *loop, void (*cb)(void *),
+mbox_md_view_watch(struct mbox_md_view *v, struct loop *loop, void (*cb)(void *),
     void *arg)
 {
 	struct mbox_folder *f = v->f;
@@ -125,7 +125,7 @@ mbox_view_watch(struct mbox_view *v, struct loop *loop, void (*cb)(void *),
  * session sees a message as recent), a read-only one (EXAMINE) only
  * looks, as STATUS does. */
 static void
-claim_recent(struct mbox_view *v, uint32_t lo)
+claim_recent(struct mbox_md_view *v, uint32_t lo)
 {
 	struct mbox_folder *f = v->f;
 
@@ -169,17 +169,17 @@ save_recent(struct mbox_folder *f)
 }
 
 static void
-view_push(struct mbox_view *v, uint32_t uid)
+view_push(struct mbox_md_view *v, uint32_t uid)
 {
 	*ARRAY_PUSH(v->uids, v->count, v->cap) = uid;
 }
 
 int
-mbox_view_open(struct mbox_user *u, const char *name, bool readonly,
-    struct mbox_view **v_r, char **error_r)
+mbox_md_view_open(struct mbox_md_user *u, const char *name, bool readonly,
+    struct mbox_md_view **v_r, char **error_r)
 {
 	struct mbox_folder *f;
-	struct mbox_view *v;
+	struct mbox_md_view *v;
 	char *norm, *dir;
 	int r = mbox_name_resolve(name, false, &norm, &dir, error_r);
 
@@ -189,6 +189,7 @@ mbox_view_open(struct mbox_user *u, const char *name, bool readonly,
 	r = mbox_folder_get(u, dir, &f, error_r);
 	if (r == 0) {
 		v = xmalloc(sizeof(*v));
+		v->base.be = MBOX_MAILDIR;
 		mbox_user_ref(u);
 		v->u = u;
 		v->f = f;
@@ -221,9 +222,9 @@ mbox_view_open(struct mbox_user *u, const char *name, bool readonly,
 }
 
 void
-mbox_view_close(struct mbox_view **vp)
+mbox_md_view_close(struct mbox_md_view **vp)
 {
-	struct mbox_view *v = *vp;
+	struct mbox_md_view *v = *vp;
 	struct mbox_folder *f;
 	bool unsaved;
 
@@ -232,7 +233,7 @@ mbox_view_close(struct mbox_view **vp)
 	*vp = NULL;
 	f = v->f;
 	if (v->watch)
-		mbox_view_watch(v, NULL, NULL, NULL);
+		mbox_md_view_watch(v, NULL, NULL, NULL);
 	mbox_lock(&f->mu, MBOX_LK_FOLDER);
 	unsaved = f->recent_next > f->recent_saved;
 	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
@@ -250,7 +251,7 @@ mbox_view_close(struct mbox_view **vp)
 		v->next->prev = v->prev;
 	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 	mbox_folder_put(&v->f);
-	mbox_user_unref(&v->u);
+	mbox_md_user_unref(&v->u);
 	free(v->uids);
 	free(v->recent);
 	free(v->own);
@@ -260,7 +261,7 @@ mbox_view_close(struct mbox_view **vp)
 /* ---- in-memory queries ----------------------------------------------------- */
 
 char *
-mbox_view_name(struct mbox_view *v)
+mbox_md_view_name(struct mbox_md_view *v)
 {
 	char *s;
 
@@ -271,25 +272,25 @@ mbox_view_name(struct mbox_view *v)
 }
 
 bool
-mbox_view_readonly(const struct mbox_view *v)
+mbox_md_view_readonly(const struct mbox_md_view *v)
 {
 	return v->readonly;
 }
 
 uint32_t
-mbox_view_count(const struct mbox_view *v)
+mbox_md_view_count(const struct mbox_md_view *v)
 {
 	return v->count;
 }
 
 uint32_t
-mbox_view_uid(const struct mbox_view *v, uint32_t seq)
+mbox_md_view_uid(const struct mbox_md_view *v, uint32_t seq)
 {
 	return seq >= 1 && seq <= v->count ? v->uids[seq - 1] : 0;
 }
 
 uint32_t
-mbox_view_seq_ceil(const struct mbox_view *v, uint32_t uid)
+mbox_md_view_seq_ceil(const struct mbox_md_view *v, uint32_t uid)
 {
 	uint32_t lo = 0, hi = v->count;
 
@@ -304,15 +305,15 @@ mbox_view_seq_ceil(const struct mbox_view *v, uint32_t uid)
 }
 
 uint32_t
-mbox_view_seq(const struct mbox_view *v, uint32_t uid)
+mbox_md_view_seq(const struct mbox_md_view *v, uint32_t uid)
 {
-	uint32_t seq = mbox_view_seq_ceil(v, uid);
+	uint32_t seq = mbox_md_view_seq_ceil(v, uid);
 
 	return seq <= v->count && v->uids[seq - 1] == uid ? seq : 0;
 }
 
 static bool
-is_recent(const struct mbox_view *v, uint32_t uid)
+is_recent(const struct mbox_md_view *v, uint32_t uid)
 {
 	for (size_t i = 0; i < v->n_recent; i++)
 		if (uid >= v->recent[i].first && uid <= v->recent[i].last)
@@ -321,18 +322,18 @@ is_recent(const struct mbox_view *v, uint32_t uid)
 }
 
 static uint32_t
-recent_count(const struct mbox_view *v)
+recent_count(const struct mbox_md_view *v)
 {
 	uint32_t n = 0;
 
 	for (size_t i = 0; i < v->n_recent; i++)
-		n += mbox_view_seq_ceil(v, v->recent[i].last + 1) -
-		    mbox_view_seq_ceil(v, v->recent[i].first);
+		n += mbox_md_view_seq_ceil(v, v->recent[i].last + 1) -
+		    mbox_md_view_seq_ceil(v, v->recent[i].first);
 	return n;
 }
 
 void
-mbox_view_status(struct mbox_view *v, struct mbox_status *st)
+mbox_md_view_status(struct mbox_md_view *v, struct mbox_status *st)
 {
 	struct mbox_folder *f = v->f;
 	uint32_t j = 0;
@@ -366,10 +367,10 @@ mbox_view_status(struct mbox_view *v, struct mbox_status *st)
 }
 
 int
-mbox_view_msg(struct mbox_view *v, uint32_t seq, struct mbox_msg_info *info)
+mbox_md_view_msg(struct mbox_md_view *v, uint32_t seq, struct mbox_msg_info *info)
 {
 	struct mbox_folder *f = v->f;
-	uint32_t uid = mbox_view_uid(v, seq);
+	uint32_t uid = mbox_md_view_uid(v, seq);
 	long idx;
 
 	if (uid == 0)
@@ -398,7 +399,7 @@ mbox_view_msg(struct mbox_view *v, uint32_t seq, struct mbox_msg_info *info)
 }
 
 unsigned
-mbox_view_n_keywords(struct mbox_view *v)
+mbox_md_view_n_keywords(struct mbox_md_view *v)
 {
 	uint32_t mask;
 
@@ -409,7 +410,7 @@ mbox_view_n_keywords(struct mbox_view *v)
 }
 
 const char *
-mbox_view_keyword(struct mbox_view *v, unsigned i)
+mbox_md_view_keyword(struct mbox_md_view *v, unsigned i)
 {
 	const char *s;
 
@@ -422,7 +423,7 @@ mbox_view_keyword(struct mbox_view *v, unsigned i)
 }
 
 bool
-mbox_view_keywords_news(struct mbox_view *v)
+mbox_md_view_keywords_news(struct mbox_md_view *v)
 {
 	bool news;
 
@@ -434,13 +435,13 @@ mbox_view_keywords_news(struct mbox_view *v)
 }
 
 uint32_t
-mbox_view_keywords_told(const struct mbox_view *v)
+mbox_md_view_keywords_told(const struct mbox_md_view *v)
 {
 	return v->kw_told;
 }
 
 bool
-mbox_view_can_add_keywords(struct mbox_view *v)
+mbox_md_view_can_add_keywords(struct mbox_md_view *v)
 {
 	bool ok;
 
@@ -451,10 +452,10 @@ mbox_view_can_add_keywords(struct mbox_view *v)
 }
 
 char *
-mbox_view_msg_path(struct mbox_view *v, uint32_t seq)
+mbox_md_view_msg_path(struct mbox_md_view *v, uint32_t seq)
 {
 	struct mbox_folder *f = v->f;
-	uint32_t uid = mbox_view_uid(v, seq);
+	uint32_t uid = mbox_md_view_uid(v, seq);
 	char *path = NULL;
 	long idx;
 
@@ -470,14 +471,14 @@ mbox_view_msg_path(struct mbox_view *v, uint32_t seq)
 }
 
 int
-mbox_view_msg_open(struct mbox_view *v, uint32_t seq)
+mbox_md_view_msg_open(struct mbox_md_view *v, uint32_t seq)
 {
-	if (mbox_view_uid(v, seq) == 0) {
+	if (mbox_md_view_uid(v, seq) == 0) {
 		errno = ERANGE;
 		return -1;
 	}
 	for (int tries = 0; tries < 4; tries++) {
-		char *path = mbox_view_msg_path(v, seq);
+		char *path = mbox_md_view_msg_path(v, seq);
 		int fd;
 
 		if (path == NULL)
@@ -497,9 +498,9 @@ mbox_view_msg_open(struct mbox_view *v, uint32_t seq)
 }
 
 void
-mbox_view_msg_prefetch(struct mbox_view *v, uint32_t seq)
+mbox_md_view_msg_prefetch(struct mbox_md_view *v, uint32_t seq)
 {
-	char *path = mbox_view_msg_path(v, seq);
+	char *path = mbox_md_view_msg_path(v, seq);
 	int fd = path != NULL ? open(path, O_RDONLY | O_CLOEXEC |
 	    O_NOFOLLOW | O_NONBLOCK) : -1;
 
@@ -511,10 +512,10 @@ mbox_view_msg_prefetch(struct mbox_view *v, uint32_t seq)
 }
 
 int
-mbox_view_uidl(struct mbox_view *v, uint32_t seq, char out[MBOX_UIDL_MAX + 1])
+mbox_md_view_uidl(struct mbox_md_view *v, uint32_t seq, char out[MBOX_UIDL_MAX + 1])
 {
 	struct mbox_folder *f = v->f;
-	uint32_t uid = mbox_view_uid(v, seq);
+	uint32_t uid = mbox_md_view_uid(v, seq);
 	long idx;
 	int ret = -1;
 
@@ -545,7 +546,7 @@ mbox_view_uidl(struct mbox_view *v, uint32_t seq, char out[MBOX_UIDL_MAX + 1])
 /* ---- changes ------------------------------------------------------------- */
 
 int
-mbox_view_sync(struct mbox_view *v, char **error_r)
+mbox_md_view_sync(struct mbox_md_view *v, char **error_r)
 {
 	int r;
 
@@ -562,7 +563,7 @@ mbox_view_sync(struct mbox_view *v, char **error_r)
 }
 
 void
-mbox_view_own(struct mbox_view *v, uint32_t uid, uint64_t modseq)
+mbox_view_own(struct mbox_md_view *v, uint32_t uid, uint64_t modseq)
 {
 	if (v->n_own == v->cap_own) {
 		if (v->cap_own >= 1000000) {
@@ -585,7 +586,7 @@ cmp_own(const void *a, const void *b)
 }
 
 static bool
-is_own(const struct mbox_view *v, uint32_t uid, uint64_t modseq)
+is_own(const struct mbox_md_view *v, uint32_t uid, uint64_t modseq)
 {
 	struct mbox_own key = { uid, 0 };
 	const struct mbox_own *o;
@@ -600,7 +601,7 @@ is_own(const struct mbox_view *v, uint32_t uid, uint64_t modseq)
 
 /* Under f->mu: drops expunged uids from v's map into ch. */
 static void
-changes_expunged(struct mbox_view *v, struct mbox_changes *ch)
+changes_expunged(struct mbox_md_view *v, struct mbox_changes *ch)
 {
 	struct mbox_folder *f = v->f;
 	uint32_t j = 0, k = 0;
@@ -632,7 +633,7 @@ changes_expunged(struct mbox_view *v, struct mbox_changes *ch)
 
 /* Under f->mu: flag changes of messages below old_uidnext. */
 static void
-changes_flags(struct mbox_view *v, uint32_t old_uidnext,
+changes_flags(struct mbox_md_view *v, uint32_t old_uidnext,
     struct mbox_changes *ch)
 {
 	struct mbox_folder *f = v->f;
@@ -656,7 +657,7 @@ changes_flags(struct mbox_view *v, uint32_t old_uidnext,
 }
 
 void
-mbox_view_changes(struct mbox_view *v, struct mbox_changes *ch)
+mbox_md_view_changes(struct mbox_md_view *v, struct mbox_changes *ch)
 {
 	struct mbox_folder *f = v->f;
 	uint32_t old_uidnext = v->uidnext;
@@ -721,7 +722,7 @@ push_range(struct mbox_uid_range **r, size_t *n, size_t *cap, uint32_t first,
 }
 
 int
-mbox_vanished_since(struct mbox_view *v, uint64_t modseq,
+mbox_md_vanished_since(struct mbox_md_view *v, uint64_t modseq,
     struct mbox_uid_range **ranges_r, size_t *n_r, char **error_r)
 {
 	uint32_t *uids = NULL;
@@ -738,7 +739,7 @@ mbox_vanished_since(struct mbox_view *v, uint64_t modseq,
 		return ret;
 	if (complete) {
 		for (size_t i = 0; i < n; i++)
-			if (uids[i] < v->uidnext && mbox_view_seq(v, uids[i]) == 0)
+			if (uids[i] < v->uidnext && mbox_md_view_seq(v, uids[i]) == 0)
 				push_range(&r, &nr, &cap, uids[i], uids[i]);
 	} else {
 		uint32_t next = 1;	/* every gap in the map */

@@ -36,8 +36,9 @@ uopen_at(const char *root)
 
 /* Whether u's INBOX is loaded (in its folder map). */
 static bool
-inbox_loaded(struct mbox_user *u)
+inbox_loaded(struct mbox_user *pu)
 {
+	struct mbox_md_user *u = (struct mbox_md_user *)pu;
 	bool r;
 
 	mbox_lock(&u->mu, MBOX_LK_USER);
@@ -69,7 +70,7 @@ test_linger_keeps_and_sweep_ends(void)
 	mbox_linger_sweep(false);		/* not expired */
 	found = mbox_user_find(tbox);
 	TEST_ASSERT(found != NULL);
-	TEST_ASSERT(found->refs == 2);		/* the linger's and ours */
+	TEST_ASSERT(((struct mbox_md_user *)found)->refs == 2);		/* the linger's and ours */
 	mbox_user_unref(&found);
 	mbox_linger_sweep(true);
 	TEST_ASSERT(mbox_user_find(tbox) == NULL);	/* closed */

@@ -1304,7 +1304,7 @@ test_user_watch(void)
 	}
 	/* past MBOX_EVENTS_MAX: dropped, and said */
 	for (int i = 0; i <= MBOX_EVENTS_MAX; i++)
-		mbox_user_event(u, MBOX_EV_CREATE, "x", NULL);
+		mbox_user_event((struct mbox_md_user *)u, MBOX_EV_CREATE, "x", NULL);
 	{
 		struct mbox_event *ev;
 		size_t n;
@@ -1316,7 +1316,7 @@ test_user_watch(void)
 	}
 	mbox_user_watch_free(&w);
 	TEST_ASSERT(w == NULL);
-	mbox_user_event(u, MBOX_EV_CREATE, "nobody hears", NULL);
+	mbox_user_event((struct mbox_md_user *)u, MBOX_EV_CREATE, "nobody hears", NULL);
 	loop_break(l);
 	pthread_join(th, NULL);
 	loop_free(&l);
