@@ -11,8 +11,6 @@
  * the transcripts of their answers: the PostgreSQL side must answer as
  * the embedded one does.
  */
-#define _XOPEN_SOURCE 700
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +24,7 @@
 #include "store/mailbox_acl.h"
 #include "store/metadata.h"
 #include "store/metadata_int.h"
+#include "store/test-mailbox.h"
 #include "util/buf.h"
 #include "util/test.h"
 #include "util/xmalloc.h"
@@ -33,7 +32,6 @@
 #include "pg/test-pg-sql.h"
 
 static char *dsn;		/* TEM_TEST_PG_DSN */
-static char tmp[] = "/tmp/test-pg-extra.XXXXXX";
 static int64_t owner_id, other_id;
 
 #define OWNER	"owner@x.test"
@@ -52,21 +50,13 @@ use_pg(bool on)
 	mbox_setup(&c);
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
+/* troot (test-mailbox.h) is the embedded data_dir, tbox a Maildir root. */
 static void
-setup(void)
+db_setup(void)
 {
 	char *err = NULL;
 
-	TEST_ASSERT(mkdtemp(tmp) != NULL);
+	setup();
 	TEST_ASSERT(q("TRUNCATE users, domains, blobs CASCADE") == PG_OK);
 	TEST_ASSERT(q("INSERT INTO domains VALUES ('x.test')") == PG_OK);
 	TEST_ASSERT(q("INSERT INTO users(address, domain, hash) VALUES "
@@ -102,7 +92,7 @@ acl_get(struct buf *t, const char *owner, const char *folder)
 	struct mbox_acl_entry *l;
 	char s[MBOX_ACL_STR_MAX], *err = NULL;
 	size_t n;
-	int r = mbox_acl_get(tmp, owner, folder, &l, &n, &err);
+	int r = mbox_acl_get(troot, owner, folder, &l, &n, &err);
 
 	buf_printf(t, "get %s %s: %d", owner, folder, r);
 	for (size_t i = 0; i < n; i++) {
@@ -124,7 +114,7 @@ acl_set(struct buf *t, const char *owner, const char *folder,
 	int r;
 
 	(void)mbox_acl_parse(rights, &bits, NULL);
-	r = mbox_acl_set(tmp, owner, folder, ident, bits, &err);
+	r = mbox_acl_set(troot, owner, folder, ident, bits, &err);
 	say(t, "set %s %s %s %s: %d %s", owner, folder, ident, rights, r,
 	    err ? err : "");
 	free(err);
@@ -136,7 +126,7 @@ acl_rights(struct buf *t, const char *owner, const char *folder,
 {
 	unsigned bits = 0;
 	char s[MBOX_ACL_STR_MAX], *err = NULL;
-	int r = mbox_acl_rights(tmp, owner, folder, user, &bits, &err);
+	int r = mbox_acl_rights(troot, owner, folder, user, &bits, &err);
 
 	mbox_acl_format(bits, s);
 	say(t, "rights %s %s %s: %d %s", owner, folder, user, r, s);
@@ -149,7 +139,7 @@ acl_shares(struct buf *t, const char *user)
 	struct mbox_acl_share *l;
 	char s[MBOX_ACL_STR_MAX], *err = NULL;
 	size_t n;
-	int r = mbox_acl_shared_with(tmp, user, &l, &n, &err);
+	int r = mbox_acl_shared_with(troot, user, &l, &n, &err);
 
 	buf_printf(t, "shared with %s: %d", user, r);
 	for (size_t i = 0; i < n; i++) {
@@ -191,7 +181,7 @@ acl_script(struct buf *t, bool pg)
 	/* the limit: MBOX_ACL_IDENTS_MAX identifiers, replacing still works */
 	for (int i = 0; i < MBOX_ACL_IDENTS_MAX; i++) {
 		snprintf(id, sizeof(id), "u%03d@x.test", i);
-		if (mbox_acl_set(tmp, OWNER, "Big", id, MBOX_ACL_LOOKUP,
+		if (mbox_acl_set(troot, OWNER, "Big", id, MBOX_ACL_LOOKUP,
 		    &err) < 0)
 			say(t, "big %d failed: %s", i, err);
 		XFREE(&err);
@@ -202,7 +192,7 @@ acl_script(struct buf *t, bool pg)
 	/* RENAME takes the children's entries along */
 	if (pg)
 		(void)pg_ms_rename(owner_id, "Work", "Jobs", &err);
-	say(t, "rename: %d", mbox_acl_rename(tmp, OWNER, "Work", "Jobs",
+	say(t, "rename: %d", mbox_acl_rename(troot, OWNER, "Work", "Jobs",
 	    &err));
 	XFREE(&err);
 	acl_get(t, OWNER, "Work");
@@ -212,7 +202,7 @@ acl_script(struct buf *t, bool pg)
 	/* DELETE drops the folder's entries, not its children's */
 	if (pg)
 		(void)pg_ms_delete(owner_id, "Jobs", &err);
-	say(t, "drop: %d", mbox_acl_drop(tmp, OWNER, "Jobs", &err));
+	say(t, "drop: %d", mbox_acl_drop(troot, OWNER, "Jobs", &err));
 	XFREE(&err);
 	acl_get(t, OWNER, "Jobs");
 	acl_get(t, OWNER, "Jobs/Sub");
@@ -262,7 +252,7 @@ test_acl_pg_only(void)
 
 	use_pg(true);
 	/* a right on a folder that does not exist cannot be stored */
-	TEST_ASSERT(mbox_acl_set(tmp, OWNER, "Nope", USER_B, MBOX_ACL_LOOKUP,
+	TEST_ASSERT(mbox_acl_set(troot, OWNER, "Nope", USER_B, MBOX_ACL_LOOKUP,
 	    &err) == MBOX_ERR_NONEXISTENT);
 	XFREE(&err);
 	/* an account's deletion takes its rows along */
@@ -270,7 +260,7 @@ test_acl_pg_only(void)
 	    "('e@x.test', 'x.test', 'x')") == PG_OK);
 	TEST_ASSERT(pg_ms_user_id("e@x.test", &e, &err) == 0);
 	TEST_ASSERT(pg_ms_create(e, "Gone", 0, NULL, &err) == 0);
-	TEST_ASSERT(mbox_acl_set(tmp, "e@x.test", "Gone", "zz@x.test",
+	TEST_ASSERT(mbox_acl_set(troot, "e@x.test", "Gone", "zz@x.test",
 	    MBOX_ACL_READ, &err) == 0);
 	TEST_ASSERT(value_is("SELECT count(*) FROM acl WHERE ident = $1",
 	    "zz@x.test", "1"));
@@ -401,8 +391,8 @@ test_metadata_same(void)
 
 	buf_init(&file, 0);
 	buf_init(&pg, 0);
-	TEST_ASSERT(mdata_open(tmp, true, &m, &err) == 0 && m != NULL);
-	md_script(&file, m, tmp);
+	TEST_ASSERT(mdata_open(tbox, true, &m, &err) == 0 && m != NULL);
+	md_script(&file, m, tbox);
 	mdata_close(&m);
 	m = mdata_pg_open(owner_id);
 	md_script(&pg, m, NULL);
@@ -461,7 +451,7 @@ main(void)
 		return test_done("test-pg-extra");
 	}
 	pg_conn_setup(dsn);
-	TEST_RUN(setup);
+	TEST_RUN(db_setup);
 	TEST_RUN(test_acl_same);
 	TEST_RUN(test_acl_pg_only);
 	TEST_RUN(test_metadata_same);
@@ -469,6 +459,6 @@ main(void)
 	rc = test_done("test-pg-extra");
 	mbox_acl_shutdown();
 	pg_conn_cleanup();
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	teardown();
 	return rc;
 }
