@@ -9,7 +9,8 @@
  * The ACL and METADATA runs play one script on both backends (the
  * SQLite files in a temporary data_dir, then the database) and compare
  * the transcripts of their answers: the PostgreSQL side must answer as
- * the embedded one does.
+ * the embedded one does. `test-pg-extra bench` then measures the hot
+ * calls (nothing asserted).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "store/metadata_int.h"
 #include "store/test-mailbox.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/test.h"
 #include "util/xmalloc.h"
 
@@ -438,8 +440,79 @@ test_usage(void)
 	TEST_ASSERT(bytes == 3 * (sizeof(msg) - 1) && msgs == 3);
 }
 
+/* ---- bench (measurements, nothing asserted) ------------------------------ */
+
+static void
+timed(const char *what, int n, uint64_t t0)
+{
+	uint64_t ms = clock_mono_ms() - t0;
+
+	printf("%-44s %6d in %5llu ms: %8.3f ms each\n", what, n,
+	    (unsigned long long)ms, n ? (double)ms / n : 0.0);
+}
+
+/* After the tests: rights look-ups (a shared folder's every command),
+ * shares for LIST, a SETMETADATA and a GETMETADATA, and the quota sum
+ * over 1,000 and 20,000 messages (every APPEND and COPY with a limit). */
+static int
+bench(void)
+{
+	static const char msg[] = "Subject: b\r\n\r\nbody\r\n";
+	struct mbox_acl_share *sh;
+	struct mdata_entry *l;
+	struct mdata *m;
+	const char *w[] = { "/private" };
+	struct mdata_change c = { "/private/x", "value", 5 };
+	uint64_t t0, bytes, msgs;
+	unsigned rights;
+	uint32_t uid, uv;
+	size_t n;
+	char *err = NULL;
+	int k, fill = 0;
+
+	use_pg(true);
+	t0 = clock_mono_ms();
+	for (k = 0; k < 2000; k++)
+		(void)mbox_acl_rights(troot, OWNER, "Big", "u007@x.test",
+		    &rights, &err);
+	timed("mbox_acl_rights (a folder with 100 entries)", k, t0);
+	t0 = clock_mono_ms();
+	for (k = 0; k < 500; k++) {
+		(void)mbox_acl_shared_with(troot, "u007@x.test", &sh, &n, &err);
+		mbox_acl_shares_free(sh, n);
+	}
+	timed("mbox_acl_shared_with", k, t0);
+	m = mdata_pg_open(owner_id);
+	t0 = clock_mono_ms();
+	for (k = 0; k < 500; k++)
+		(void)mdata_set(m, "INBOX", &c, 1, &err);
+	timed("mdata_set (one entry, 1,000 held)", k, t0);
+	t0 = clock_mono_ms();
+	for (k = 0; k < 500; k++) {
+		(void)mdata_get(m, "INBOX", w, 1, -1, &l, &n, &err);
+		mdata_entries_free(l, n);
+	}
+	timed("mdata_get (/private, depth infinity)", k, t0);
+	mdata_close(&m);
+	for (int target = 1000; target <= 20000; target *= 20) {
+		for (; fill < target; fill++)
+			if (pg_ms_append(other_id, "Mine", msg, sizeof(msg) - 1,
+			    0, NULL, 0, &uv, &uid, &err) != 0) {
+				fprintf(stderr, "append: %s\n", err);
+				return 1;
+			}
+		t0 = clock_mono_ms();
+		for (k = 0; k < 200; k++)
+			(void)pg_ms_usage(other_id, &bytes, &msgs, &err);
+		timed(target == 1000 ? "pg_ms_usage (1,000 messages)" :
+		    "pg_ms_usage (20,000 messages)", k, t0);
+	}
+	use_pg(false);
+	return 0;
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	int rc;
 
@@ -457,6 +530,8 @@ main(void)
 	TEST_RUN(test_metadata_same);
 	TEST_RUN(test_usage);
 	rc = test_done("test-pg-extra");
+	if (rc == 0 && argc > 1 && strcmp(argv[1], "bench") == 0)
+		rc = bench();
 	mbox_acl_shutdown();
 	pg_conn_cleanup();
 	teardown();
