@@ -35,8 +35,10 @@ struct mbox_md_user;
 struct mbox_md_view;
 struct mbox_md_user_watch;
 
-/* The data_dir given to mbox_setup (PostgreSQL spools under it). */
+/* The data_dir given to mbox_setup (PostgreSQL spools under it), and
+ * the postgresql_dsn (the listener's). */
 const char *mbox_data_dir(void);
+const char *mbox_pg_dsn(void);
 
 /* ---- Maildir++ (mailbox_user.c, _list.c, _ops.c, _view.c, _notify.c,
  * _linger.c): the contract of the mbox_* of the same name. ---- */

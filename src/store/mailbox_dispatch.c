@@ -26,6 +26,7 @@
 /* Set once by mbox_setup, before threads; read by all after. */
 static bool on_pg;
 static char *data_dir;
+static char *pg_dsn;
 
 void
 mbox_setup(const struct conf *c)
@@ -35,6 +36,8 @@ mbox_setup(const struct conf *c)
 	data_dir = c->data_dir ? xstrdup(c->data_dir) : NULL;
 	if (!on_pg)
 		return;
+	free(pg_dsn);
+	pg_dsn = c->postgresql_dsn ? xstrdup(c->postgresql_dsn) : NULL;
 	pg_conn_setup(c->postgresql_dsn);
 	if (data_dir != NULL) {
 		/* APPEND spools (mbox_spool_new) on PostgreSQL. */
@@ -56,6 +59,12 @@ const char *
 mbox_data_dir(void)
 {
 	return data_dir;
+}
+
+const char *
+mbox_pg_dsn(void)
+{
+	return pg_dsn;
 }
 
 /* ---- users ---------------------------------------------------------- */

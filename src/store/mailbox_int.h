@@ -195,6 +195,17 @@ int mbox_name_from_dir(const char *dir, char **name_r);
 int mbox_name_resolve(const char *name, bool strict, char **norm_r,
     char **dir_r, char **error_r);
 
+/* ---- mailbox_list.c (LIST's flags, both backends) -------------------- */
+/* Adds flags to name in m (a name -> flags map being built). */
+void mbox_list_add(struct hashmap *m, const char *name, unsigned flags);
+/* Missing parents (NOSELECT) and HASCHILDREN. */
+void mbox_list_tree(struct hashmap *m);
+/* The special use a top-level name has by default (Drafts ...), or 0. */
+unsigned mbox_list_default_use(const char *name);
+/* m (freed, *mp NULL) as mbox_list's sorted list, HASNOCHILDREN added. */
+void mbox_list_take(struct hashmap **mp, struct mbox_folder_info **list_r,
+    size_t *n_r);
+
 /* ---- mailbox_file.c -------------------------------------------------- */
 size_t mbox_base_len(const char *name);
 void mbox_info_parse(const char *name, unsigned *flags_r, uint32_t *letters_r);
