@@ -27,6 +27,9 @@ from pgserver import PgServer, pg_init_conf, pg_unit_check  # noqa: E402
 from temserver import TemServer  # noqa: E402
 
 USERS = {"x%d@a.test" % i: "pw-x%d-Secret" % i for i in range(1, 5)}
+# imaplib knows no RFC 5464 commands: taught here
+for _cmd in ("SETMETADATA", "GETMETADATA"):
+    imaplib.Commands.setdefault(_cmd, ("AUTH", "SELECTED"))
 MSG = (b"From: <a@b.test>\r\nTo: <x@a.test>\r\nSubject: s%d\r\n"
        b"Message-ID: <%d@b.test>\r\n\r\nBody %d.\r\n")
 
@@ -90,7 +93,7 @@ def test_acl_shared_folder(srv, pg):
     name = "shared/%s/Proj" % owner
     r = ok(b.myrights(name))[0].decode()
     assert r.endswith(" lrs"), r
-    listed = b"".join(ok(b.list("", "shared/*")))
+    listed = b"".join(ok(b.list('""', "shared/*")))
     assert name.encode() in listed, listed
     typ, data = b.select(name)
     assert typ == "OK" and data == [b"1"], data
@@ -114,6 +117,15 @@ def test_acl_shared_folder(srv, pg):
         m.logout()
 
 
+def getmetadata(m, mailbox, entry):
+    """The METADATA response of GETMETADATA mailbox entry, as bytes."""
+    typ, data = m._simple_command("GETMETADATA", mailbox, entry)
+    assert typ == "OK", data
+    _, data = m._untagged_response(typ, data, "METADATA")
+    return b"".join(d if isinstance(d, bytes) else b"".join(d)
+                    for d in data if d)
+
+
 def test_metadata(srv, pg):
     addr = "x3@a.test"
     a = login(srv, addr)
@@ -126,14 +138,8 @@ def test_metadata(srv, pg):
                    "ON u.id = m.user_id WHERE u.address = '%s'" %
                    addr) == "2"
     b = login(srv, addr)
-    typ, data = b._simple_command("GETMETADATA", "Notes", "/private/comment")
-    _, data = b._untagged_response(typ, data, "METADATA")
-    assert typ == "OK" and b"hello there" in b"".join(
-        d if isinstance(d, bytes) else b"".join(d) for d in data), data
-    typ, data = b._simple_command("GETMETADATA", '""', "/private/vendor/x")
-    _, data = b._untagged_response(typ, data, "METADATA")
-    assert b"server" in b"".join(
-        d if isinstance(d, bytes) else b"".join(d) for d in data), data
+    assert b"hello there" in getmetadata(b, "Notes", "/private/comment")
+    assert b"server" in getmetadata(b, '""', "/private/vendor/x")
     # RENAME carries the entries, DELETE drops them
     ok(a.rename("Notes", "Memo"))
     assert pg.psql("SELECT mailbox FROM mailbox_metadata WHERE entry = "
