@@ -12,7 +12,10 @@ quota_pg.c) against a real PostgreSQL 15 (tests/lib/pgserver.py):
   SETACL/GETACL/MYRIGHTS and a second user reading the shared folder,
   a revoke seen at the other session's next command; SETMETADATA and
   GETMETADATA from another session, carried by RENAME; GETQUOTAROOT's
-  usage after APPENDs and NO [OVERQUOTA] past the limit.
+  usage after APPENDs and NO [OVERQUOTA] past the limit;
+- a second node on the same database: a grant and a revoke made on node
+  1 are obeyed by a session on node 2 at its next command, metadata and
+  the quota usage are the same from both.
 """
 
 import imaplib
@@ -56,8 +59,20 @@ def srv(dsn):
         yield t
 
 
+@pytest.fixture(scope="module")
+def node2(srv, dsn):
+    """A second node on the same database (accounts come from it)."""
+    t = TemServer(users={}, domains=(), services=("imap",),
+                  listen_addr="127.0.0.2",
+                  extra_conf={"storage": "postgresql",
+                              "postgresql_dsn": dsn,
+                              "auth_allow_cleartext": "yes"})
+    with t:
+        yield t
+
+
 def login(srv, addr):
-    m = imaplib.IMAP4("127.0.0.1", srv.ports["imap"])
+    m = imaplib.IMAP4(srv.listen_addr, srv.ports["imap"])
     m.login(addr, USERS[addr])
     return m
 
@@ -179,3 +194,37 @@ def test_quota(srv):
     assert typ == "NO" and b"OVERQUOTA" in data[0], data
     assert "imap over-quota user=%s cmd=APPEND" % addr in srv.log_text()
     a.logout()
+
+
+def test_across_nodes(srv, node2):
+    """What one node changes, the other's sessions go by: a grant and a
+    revoke (no ACL cache outlives a command on PostgreSQL), metadata,
+    and the quota usage."""
+    owner, other = "x1@a.test", "x3@a.test"
+    a = login(srv, owner)
+    ok(a.create("Cross"))
+    ok(a.append("Cross", None, None, msg(20)))
+    b = login(node2, other)
+    name = "shared/%s/Cross" % owner
+    typ, data = b.select(name, readonly=True)
+    assert typ == "NO", data
+    ok(a.setacl("Cross", other, "lr"))
+    typ, data = b.select(name, readonly=True)
+    assert typ == "OK" and data == [b"1"], data
+    ok(b.fetch("1", "(FLAGS)"))
+    ok(a.deleteacl("Cross", other))
+    typ, data = b.fetch("1", "(FLAGS)")
+    assert typ == "NO", data
+    ok(a._simple_command("SETMETADATA", "INBOX",
+                         '(/private/comment "from node 1")'))
+    c = login(node2, owner)
+    assert b"from node 1" in getmetadata(c, "INBOX", "/private/comment")
+    srv.admin("user", "quota", owner, "10M")
+    typ, data = c.getquotaroot("INBOX")
+    assert typ == "OK", data
+    used = quota_of(data[1])["STORAGE"][0]
+    ok(a.append("INBOX", None, None, b"x" * 4096 + b"\r\n"))
+    typ, data = c.getquotaroot("INBOX")
+    assert quota_of(data[1])["STORAGE"][0] >= used + 4, data
+    for m in (a, b, c):
+        m.logout()
