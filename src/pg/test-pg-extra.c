@@ -9,7 +9,8 @@
  * The ACL and METADATA runs play one script on both backends (the
  * SQLite files in a temporary data_dir, then the database) and compare
  * the transcripts of their answers: the PostgreSQL side must answer as
- * the embedded one does. `test-pg-extra bench` then measures the hot
+ * the embedded one does. The quota checks of IMAP (quota_user_*) are
+ * run on a store user opened on the database. `test-pg-extra bench` then measures the hot
  * calls (nothing asserted).
  */
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 #include "store/mailbox_acl.h"
 #include "store/metadata.h"
 #include "store/metadata_int.h"
+#include "store/quota.h"
 #include "store/test-mailbox.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -429,6 +431,8 @@ test_usage(void)
 	static const char msg[] = "Subject: q\r\n\r\nbody\r\n";
 	uint64_t bytes = 1, msgs = 1;
 	uint32_t uid, uv;
+	struct mbox_user *u = NULL;
+	struct quota_usage qu;
 	char *err = NULL;
 
 	TEST_ASSERT(pg_ms_usage(other_id, &bytes, &msgs, &err) == 0);
@@ -438,6 +442,21 @@ test_usage(void)
 		    sizeof(msg) - 1, 0, NULL, 0, &uv, &uid, &err) == 0);
 	TEST_ASSERT(pg_ms_usage(other_id, &bytes, &msgs, &err) == 0);
 	TEST_ASSERT(bytes == 3 * (sizeof(msg) - 1) && msgs == 3);
+	/* the IMAP checks by the store's user */
+	use_pg(true);
+	TEST_ASSERT(mbox_user_open_account(USER_B, NULL, &u, &err) == 0);
+	TEST_ASSERT(quota_user_usage(u, &qu) == 0 && qu.messages == 3 &&
+	    qu.bytes == bytes);
+	TEST_ASSERT(quota_user_check(u, 0, 0, 1000, 1, &qu) == QUOTA_FITS);
+	TEST_ASSERT(quota_user_check(u, 0, 4, 1000, 1, &qu) == QUOTA_FITS);
+	TEST_ASSERT(quota_user_check(u, 0, 3, 1000, 1, &qu) == QUOTA_OVER &&
+	    qu.messages == 3);
+	TEST_ASSERT(quota_user_check(u, bytes + 10, 0, 10, 1, NULL) ==
+	    QUOTA_FITS);
+	TEST_ASSERT(quota_user_check(u, bytes + 10, 0, 11, 1, NULL) ==
+	    QUOTA_OVER);
+	mbox_user_unref(&u);
+	use_pg(false);
 }
 
 /* ---- bench (measurements, nothing asserted) ------------------------------ */
