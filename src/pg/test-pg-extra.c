@@ -10,8 +10,8 @@
  * SQLite files in a temporary data_dir, then the database) and compare
  * the transcripts of their answers: the PostgreSQL side must answer as
  * the embedded one does. The quota checks of IMAP (quota_user_*) are
- * run on a store user opened on the database. `test-pg-extra bench` then measures the hot
- * calls (nothing asserted).
+ * run on a store user opened on the database. `test-pg-extra bench`
+ * then measures the hot calls (nothing asserted).
  */
 #include <stdarg.h>
 #include <stdio.h>
