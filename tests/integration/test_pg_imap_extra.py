@@ -228,3 +228,23 @@ def test_across_nodes(srv, node2):
     assert quota_of(data[1])["STORAGE"][0] >= used + 4, data
     for m in (a, b, c):
         m.logout()
+
+
+def test_database_away(srv, pg):
+    """Last (the database stays stopped): ACL and METADATA commands say
+    NO [UNAVAILABLE] while PostgreSQL is away, and the session lives."""
+    addr = "x1@a.test"
+    a = login(srv, addr)
+    ok(a.create("Away"))
+    pg.stop()
+    typ, data = a.getacl("Away")
+    assert typ == "NO" and b"[UNAVAILABLE]" in data[0], data
+    typ, data = a._simple_command("SETMETADATA", "INBOX",
+                                  '(/private/comment "x")')
+    assert typ == "NO" and b"[UNAVAILABLE]" in data[0], data
+    typ, data = a._simple_command("GETMETADATA", "INBOX",
+                                  "/private/comment")
+    assert typ == "NO" and b"[UNAVAILABLE]" in data[0], data
+    ok(a.noop())
+    assert "imap metadata-failed user=%s" % addr in srv.log_text()
+    a.logout()
