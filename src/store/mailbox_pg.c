@@ -42,10 +42,12 @@
 #define CPU(u)	((const struct mbox_pg_user *)(u))
 
 int
-mbox_pg_rc(int rc, char *err, char **error_r)
+mbox_pg_rc(int rc, char **errp, char **error_r)
 {
+	char *err = *errp;
 	int r;
 
+	*errp = NULL;
 	switch (rc) {
 	case PG_OK:
 		free(err);
@@ -93,7 +95,7 @@ mbox_pg_user_open(const char *address, struct mbox_user **u_r,
 	if ((rc = pg_ms_user_id(address, &id, &err)) == PG_OK)
 		rc = pg_ms_user_init(id, &err);
 	if (rc != PG_OK)
-		return mbox_pg_rc(rc, err, error_r);
+		return mbox_pg_rc(rc, &err, error_r);
 	pthread_mutex_lock(&reg_lock);
 	if (reg == NULL)
 		reg = hashmap_new(0);
@@ -209,7 +211,7 @@ mbox_pg_list(struct mbox_user *u, struct mbox_folder_info **list_r,
 	int rc = pg_ms_list(PU(u)->id, &l, &n, &err);
 
 	if (rc != PG_OK)
-		return mbox_pg_rc(rc, err, error_r);
+		return mbox_pg_rc(rc, &err, error_r);
 	m = hashmap_new(0);
 	mbox_list_add(m, "INBOX", 0);
 	for (size_t i = 0; i < n; i++)
@@ -239,7 +241,7 @@ mbox_pg_create(struct mbox_user *u, const char *name, unsigned special_use,
 	if (r < 0)
 		return r;
 	r = mbox_pg_rc(pg_ms_create(PU(u)->id, norm, special_use &
-	    MBOX_SPECIAL_USE, &uidvalidity, &err), err, error_r);
+	    MBOX_SPECIAL_USE, &uidvalidity, &err), &err, error_r);
 	free(norm);
 	return r;
 }
@@ -253,7 +255,7 @@ mbox_pg_exists(struct mbox_user *u, const char *name, char **error_r)
 
 	if (r < 0)
 		return r;
-	r = mbox_pg_rc(pg_ms_folder_id(PU(u)->id, norm, &id, &err), err,
+	r = mbox_pg_rc(pg_ms_folder_id(PU(u)->id, norm, &id, &err), &err,
 	    error_r);
 	free(norm);
 	return r;
@@ -267,7 +269,7 @@ mbox_pg_delete(struct mbox_user *u, const char *name, char **error_r)
 
 	if (r < 0)
 		return r;
-	r = mbox_pg_rc(pg_ms_delete(PU(u)->id, norm, &err), err, error_r);
+	r = mbox_pg_rc(pg_ms_delete(PU(u)->id, norm, &err), &err, error_r);
 	free(norm);
 	return r;
 }
@@ -286,7 +288,7 @@ mbox_pg_rename(struct mbox_user *u, const char *oldname, const char *newname,
 		r = MBOX_ERR_EXISTS;
 	}
 	if (r == 0)
-		r = mbox_pg_rc(pg_ms_rename(PU(u)->id, on, nn, &err), err,
+		r = mbox_pg_rc(pg_ms_rename(PU(u)->id, on, nn, &err), &err,
 		    error_r);
 	free(on);
 	free(nn);
@@ -302,7 +304,7 @@ mbox_pg_subscribe(struct mbox_user *u, const char *name, bool on,
 
 	if (r < 0)
 		return r;
-	r = mbox_pg_rc(pg_ms_subscribe(PU(u)->id, norm, on, &err), err,
+	r = mbox_pg_rc(pg_ms_subscribe(PU(u)->id, norm, on, &err), &err,
 	    error_r);
 	free(norm);
 	return r;
@@ -327,7 +329,7 @@ mbox_pg_status(struct mbox_user *u, const char *name, struct mbox_status *st,
 	if (r < 0)
 		return r;
 	memset(st, 0, sizeof(*st));
-	r = mbox_pg_rc(pg_ms_status(PU(u)->id, norm, &ps, &err), err, error_r);
+	r = mbox_pg_rc(pg_ms_status(PU(u)->id, norm, &ps, &err), &err, error_r);
 	free(norm);
 	if (r < 0)
 		return r;
@@ -452,7 +454,7 @@ mbox_pg_append_spools(struct mbox_user *u, const char *name,
 		    pi[0].data, pi[0].len, pi[0].flags, pi[0].keywords,
 		    pi[0].internaldate, uidvalidity_r, uids_r, &err) :
 		    pg_ms_append_many(PU(u)->id, norm, pi, n, uidvalidity_r,
-		    uids_r, &err), err, error_r);
+		    uids_r, &err), &err, error_r);
 	for (unsigned i = 0; i < n; i++) {
 		free(data[i]);
 		mbox_spool_free(&items[i].spool);
@@ -490,7 +492,7 @@ mbox_pg_append(struct mbox_user *u, const char *name, const char *data,
 		wire = wire_of(data, len, &wlen);
 		r = mbox_pg_rc(pg_ms_append(PU(u)->id, norm, wire, wlen,
 		    flags & MBOX_F_STORABLE, keywords, internaldate,
-		    uidvalidity_r, uid_r, &err), err, error_r);
+		    uidvalidity_r, uid_r, &err), &err, error_r);
 		free(wire);
 	}
 	free(norm);

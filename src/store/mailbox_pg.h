@@ -75,9 +75,11 @@ struct mbox_pg_view {
 
 /* mailbox_pg.c: another reference to u. */
 void mbox_pg_user_ref(struct mbox_pg_user *u);
-/* mailbox_pg.c: a pg_ms_* result (with its text err, taken) as an
- * mbox_err, *error_r set; database trouble is logged once here. */
-int mbox_pg_rc(int rc, char *err, char **error_r);
+/* mailbox_pg.c: a pg_ms_* result (with its text *errp, taken: *errp
+ * becomes NULL) as an mbox_err, *error_r set; database trouble is
+ * logged once here. Pass &err, so that the call's argument order does
+ * not matter. */
+int mbox_pg_rc(int rc, char **errp, char **error_r);
 
 /* mailbox_pg.c: RFC 8474 MAILBOXID of a folder (from its id). */
 void mbox_pg_mailboxid(int64_t mailbox_id, char out[MBOX_OBJECTID_MAX + 1]);

@@ -102,7 +102,7 @@ mbox_pg_store(struct mbox_view *vv, const uint32_t *seqs, size_t n,
 	}
 	r = mbox_pg_rc(pg_ms_store(v->mailbox_id, uids, nu, ops[op],
 	    flags & MBOX_F_STORABLE, keywords, unchangedsince, &modseq, &mod,
-	    &n_mod, &err), err, error_r);
+	    &n_mod, &err), &err, error_r);
 	if (r == 0 && modseq != 0) {
 		resync(v);
 		for (size_t i = 0; i < nu; i++) {
@@ -160,7 +160,7 @@ mbox_pg_expunge(struct mbox_view *vv, const uint32_t *uids, size_t n,
 				mine[k++] = uids[i];
 	if (k > 0) {
 		r = mbox_pg_rc(pg_ms_expunge(v->mailbox_id, mine, k,
-		    require_deleted, expunged_r, n_expunged_r, &err), err,
+		    require_deleted, expunged_r, n_expunged_r, &err), &err,
 		    error_r);
 		if (r == 0)
 			resync(v);
@@ -189,7 +189,7 @@ mbox_pg_copy(struct mbox_view *vv, const uint32_t *seqs, size_t n,
 		return r;
 	uids = uids_of(v, seqs, n, &nu);
 	r = mbox_pg_rc(pg_ms_copy(v->mailbox_id, uids, nu, v->u->id, norm,
-	    move, uidvalidity_r, &src, &dst, &nc, &err), err, error_r);
+	    move, uidvalidity_r, &src, &dst, &nc, &err), &err, error_r);
 	free(norm);
 	if (r == 0 && nc == 0 && nu > 0) {
 		mbox_error(error_r, "Some messages were expunged");
@@ -258,7 +258,7 @@ mbox_pg_vanished_since(struct mbox_view *vv, uint64_t modseq,
 	*ranges_r = NULL;
 	*n_r = 0;
 	if (rc != PG_OK)
-		return mbox_pg_rc(rc, err, error_r);
+		return mbox_pg_rc(rc, &err, error_r);
 	if (!st.vanished_complete) {
 		/* the log was pruned: every UID the view lacks */
 		uint32_t prev = 0;

@@ -154,7 +154,7 @@ claim(struct mbox_pg_view *v, char **error_r)
 	int rc = pg_ms_claim_recent(v->mailbox_id, &uids, &n, &err);
 
 	if (rc != PG_OK)
-		return mbox_pg_rc(rc, err, error_r);
+		return mbox_pg_rc(rc, &err, error_r);
 	for (size_t i = 0; i < n; i++) {
 		long k = mbox_pg_list_find(&v->next, uids[i]);
 		if (k >= 0)
@@ -232,7 +232,7 @@ mbox_pg_view_sync(struct mbox_view *vv, char **error_r)
 		return MBOX_ERR_GONE;
 	}
 	if (rc != PG_OK)
-		return mbox_pg_rc(rc, err, error_r);
+		return mbox_pg_rc(rc, &err, error_r);
 	if (st.uidvalidity != v->uidvalidity) {
 		/* a folder by that id is never re-created: defensive */
 		pg_ms_state_free(&st);
@@ -266,7 +266,7 @@ mbox_pg_view_open(struct mbox_user *u, const char *name, bool readonly,
 		return r;
 	if ((r = pg_ms_select(pu->id, norm, &st, &err)) != PG_OK) {
 		free(norm);
-		return mbox_pg_rc(r, err, error_r);
+		return mbox_pg_rc(r, &err, error_r);
 	}
 	v = xcalloc(1, sizeof(*v));
 	v->base.be = MBOX_PG;
