@@ -556,6 +556,13 @@ mbox_pg_view_changes(struct mbox_view *vv, struct mbox_changes *ch)
 		ch->gone = true;
 		return;
 	}
+	if (atomic_load(&v->modseq) == v->cur_modseq &&
+	    v->uidnext == v->cur_uidnext) {
+		/* nothing new since the last report: no copy of the map */
+		ch->exists = v->cur.n;
+		ch->highestmodseq = v->cur_modseq;
+		return;
+	}
 	/* expunged: in cur, not in next; descending seqs stay valid */
 	for (uint32_t i = v->cur.n; i > 0; i--) {
 		if (mbox_pg_list_find(&v->next, v->cur.m[i - 1].uid) >= 0)

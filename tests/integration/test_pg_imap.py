@@ -2,6 +2,8 @@
 (storage = postgresql: mbox_* on pg_mailstore) with real clients against
 a real PostgreSQL 15 (tests/lib/pgserver.py):
 
+- the C unit tests of the API on PostgreSQL (build/asan/tests/pg/
+  test-pg-mbox: needs TEM_TEST_PG_DSN, so it is run here);
 - one node: LIST (INBOX and the special folders), CREATE/RENAME/DELETE,
   APPEND (APPENDUID) and FETCH of the same bytes with RFC822.SIZE equal
   to what is sent, STORE (flags and keywords, seen by a second session
@@ -19,7 +21,7 @@ import time
 
 import pytest
 
-from pgserver import PgServer, pg_init_conf
+from pgserver import PgServer, pg_init_conf, pg_unit_check
 from temserver import TemServer, insecure_tls_context
 
 PW = {"u@a.test": "pw-u"}
@@ -70,6 +72,11 @@ def pop3(node):
     return p
 
 
+def test_unit(pg, tmp_path):
+    """The C tests of mbox_* on PostgreSQL (src/pg/test-pg-mbox.c)."""
+    pg_unit_check("test-pg-mbox", fresh_db(pg, tmp_path))
+
+
 def uid_of(resp):
     return int(re.search(rb"APPENDUID \d+ (\d+)", resp).group(1))
 
@@ -114,6 +121,15 @@ def test_append_fetch_store_expunge(node):
     assert data[0][1] == MSG
     assert b"RFC822.SIZE %d" % len(MSG) in data[0][0]
     assert b"\\Seen" in data[0][0] and b"$Work" in data[0][0]
+    # header fields (no header cache on PostgreSQL: read from the
+    # message) and SEARCH on them
+    typ, data = m.uid("FETCH", str(uid),
+                      "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert data[0][1] == b"Subject: hello\r\n\r\n", data
+    typ, data = m.uid("SEARCH", "SUBJECT", "hello")
+    assert str(uid).encode() in data[0].split()
+    typ, data = m.uid("SEARCH", "BODY", "two")
+    assert str(uid).encode() in data[0].split()
     # a second session sees the first one's STORE as FETCH FLAGS
     m2 = login(node)
     m2.select("INBOX")
