@@ -429,8 +429,7 @@ serve_main(struct conf *c)
 	if (on_pg)
 		counters_shared_start();
 	maildir_committer_start(c->hostname);
-	if (queue_init(c->data_dir, c->queue_retry_base, c->queue_lifetime,
-	    &err) < 0)
+	if (queue_open(c, &err) < 0)	/* files, or the database's */
 		log_fatal("queue: %s", err);
 	if (mta_engine_start(&err) < 0)
 		log_fatal("delivery: %s", err);

@@ -64,8 +64,10 @@ mdata_fail(struct imap_cmd *cmd, int r, char *err)
 	else {
 		log_error("%s imap metadata-failed user=%s error=\"%s\"",
 		    cmd->c->base.id, cmd->c->user, err ? err : "?");
-		imap_cmd_no(cmd, "[SERVERBUG] Metadata cannot be read or "
-		    "written now");
+		/* the database away (PostgreSQL) is temporary */
+		imap_cmd_no(cmd, "[%s] Metadata cannot be read or written "
+		    "now", r == MDATA_ERR_UNAVAILABLE ? "UNAVAILABLE" :
+		    "SERVERBUG");
 	}
 	free(err);
 }
@@ -179,7 +181,7 @@ cmd_getmetadata(struct imap_cmd *cmd)
 		imap_getmetadata_free(&g);
 		return IMAP_CMD_DONE;
 	}
-	r = mdata_open(mbox_user_root(cmd->c->mu), false, &m, &err);
+	r = mdata_open_user(cmd->c->mu, false, &m, &err);
 	if (r == 0 && m != NULL)
 		r = mdata_get(m, mailbox, (const char *const *)g.entries,
 		    g.n_entries, g.depth, &list, &n, &err);
@@ -241,7 +243,7 @@ cmd_setmetadata(struct imap_cmd *cmd)
 		ch[i].value = sm.values[i].value;
 		ch[i].len = sm.values[i].len;
 	}
-	r = mdata_open(mbox_user_root(cmd->c->mu), true, &m, &err);
+	r = mdata_open_user(cmd->c->mu, true, &m, &err);
 	if (r == 0)
 		r = mdata_set(m, mailbox, ch, sm.n_values, &err);
 	mdata_close(&m);
@@ -263,11 +265,10 @@ void
 imap_metadata_mailbox_gone(struct imap_cmd *cmd, const char *name,
     const char *renamed_to)
 {
-	const char *root = mbox_user_root(cmd->c->mu);
 	char *err = NULL;
 	int r = renamed_to != NULL ?
-	    mdata_mailbox_renamed(root, name, renamed_to, &err) :
-	    mdata_mailbox_deleted(root, name, &err);
+	    mdata_user_mailbox_renamed(cmd->c->mu, name, renamed_to, &err) :
+	    mdata_user_mailbox_deleted(cmd->c->mu, name, &err);
 
 	if (r < 0) {
 		log_error("%s imap metadata-failed user=%s cmd=%s "

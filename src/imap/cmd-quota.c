@@ -8,7 +8,8 @@
  * default_quota_messages), read from the current accounts snapshot at
  * each command, so a change shows at once; a resource without a limit is
  * not listed, and a user with no limit at all has no quota root. Usage is
- * the store's counter (store/quota.h). SETQUOTA is refused: limits are
+ * the store's counter (store/quota.h), or on PostgreSQL the database's
+ * sum over the user's messages. SETQUOTA is refused: limits are
  * the administrator's (QUOTASET is not announced).
  *
  * MOVE is not checked: all folders share the one root, so a MOVE never
@@ -53,8 +54,8 @@ imap_quota_allows(struct imap_cmd *cmd, uint64_t bytes, uint64_t messages)
 
 	if (!user_limits(c, &q))
 		return true;
-	if (quota_check(mbox_user_root(c->mu), q.storage, q.messages, bytes,
-	    messages, &u) != QUOTA_OVER)
+	if (quota_user_check(c->mu, q.storage, q.messages, bytes, messages,
+	    &u) != QUOTA_OVER)
 		return true;
 	log_info("%s imap over-quota user=%s cmd=%s used=%llu/%llu "
 	    "messages=%llu/%llu add=%llu", c->base.id, c->user, cmd->name,
@@ -72,7 +73,7 @@ quota_line(struct imap_client *c, struct buf *out, const struct acct_quota *q)
 	struct quota_usage u;
 	const char *sp = "";
 
-	if (quota_usage_need(mbox_user_root(c->mu), &u) < 0)
+	if (quota_user_usage(c->mu, &u) < 0)
 		u = (struct quota_usage){ 0, 0 };
 	buf_puts(out, "* QUOTA \"\" (");
 	if (q->storage != 0) {

@@ -452,6 +452,8 @@ mta_engine_start(char **error_r)
 	tick_timer = loop_timer_new(eloop, mta_tick, NULL);
 	loop_timer_add(tick_timer, 10);
 	queue_set_wakeup(mta_wakeup, NULL);
+	if (queue_listen(eloop, error_r) < 0)	/* storage = postgresql */
+		return -1;
 	if (pthread_create(&ethread, NULL, mta_thread_main, NULL) != 0) {
 		*error_r = xstrdup("cannot start the delivery thread");
 		return -1;
@@ -496,6 +498,7 @@ mta_engine_stop(void)
 	if (eloop == NULL)
 		return;
 	queue_set_wakeup(NULL, NULL);
+	queue_unlisten();
 	loop_post(eloop, mta_stop_on_loop, NULL);
 	pthread_join(ethread, NULL);
 	mta_sts_shutdown();	/* its results still posted run in loop_free */

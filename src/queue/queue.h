@@ -37,6 +37,10 @@
  * marked "blocking" touch the disk: run them on a worker thread, never on
  * an event loop. The rest are non-blocking and safe from any thread.
  *
+ * Two backends behind this one contract: these files (storage =
+ * embedded, the default) or the cluster's shared queue in PostgreSQL
+ * (queue_pg.h), picked once by queue_open(); see there for what differs.
+ *
  * Lifecycle of a message, for the delivery engine:
  *   queue_submit()          durable, then done() on the origin loop: send 250
  *   queue_take_due()        (blocking) due messages, each marked in flight
@@ -171,6 +175,26 @@ struct queue_new {
  */
 int queue_init(const char *data_dir, unsigned retry_base, unsigned lifetime,
     char **error_r);
+/*
+ * Starts the queue the config names: storage = embedded is queue_init()
+ * on data_dir; storage = postgresql is the shared queue in the database
+ * (queue_pg.h; pg_conn_setup() must have run), and from then
+ * on every call of this header works on it (queue_pg_front.c): submits
+ * and releases run on the worker pool (start it first), due times are
+ * the database's, queue_next_due() is at most QUEUE_PG_POLL seconds
+ * ahead, and queue_shutdown() hands back the leases still held. The
+ * admin calls below stay the files' (`tem queue` picks the backend
+ * itself). Blocking; once at start. 0, or -1 with a malloc'd *error_r.
+ */
+struct conf;
+int queue_open(const struct conf *c, char **error_r);
+/* storage = postgresql: hears NOTIFY tem_queue (every node's submits,
+ * `tem queue flush`) on its own connection, posted to loop, and calls
+ * the wake-up function for each and after each (re)LISTEN. A no-op on
+ * the files. 0, or -1 with *error_r. */
+int queue_listen(struct loop *loop, char **error_r);
+/* Stops what queue_listen started (before loop is freed). */
+void queue_unlisten(void);
 /* Finishes queued submits and removals, stops the committer, frees the
  * schedule. Messages in flight stay on disk and are ready at next start;
  * a report or read still running on another thread completes on disk
@@ -323,7 +347,9 @@ bool queue_id_valid(const char *s);
 
 /* For metrics: messages in the schedule and the earliest time one of
  * them was added this run (0: none; after a restart, the start). Never
- * blocks: false when the schedule's lock is busy. Any thread. */
+ * blocks: false when the schedule's lock is busy. Any thread. On
+ * PostgreSQL: the whole queue's count as the last take read it, oldest
+ * 0 (unknown). */
 bool queue_sched_stats(size_t *count, time_t *oldest);
 
 #endif

@@ -353,6 +353,10 @@ void
 queue_submit(struct queue_new *m, struct loop *origin,
     void (*done)(struct queue_new *m, int error, void *arg), void *arg)
 {
+	if (queue_on_pg()) {
+		queue_pgf_submit(m, origin, done, arg);
+		return;
+	}
 	prepare(m);
 	m->origin = origin;
 	m->done = done;
@@ -368,6 +372,8 @@ queue_submit(struct queue_new *m, struct loop *origin,
 int
 queue_submit_sync(struct queue_new *m)
 {
+	if (queue_on_pg())
+		return queue_pgf_submit_sync(m);
 	TEM_ASSERT(c.msgdir != NULL);
 	prepare(m);
 	m->origin = NULL;

@@ -69,6 +69,8 @@ queue_open_content(const char *id, queue_scan_fn *scan, void *arg,
 	char *path;
 	int fd, e;
 
+	if (queue_on_pg())
+		return queue_pgf_open_content(id, scan, arg, c);
 	c->fd = -1;
 	if (!queue_id_valid(id) || queue_msgdir() == NULL) {
 		errno = ENOENT;

@@ -142,6 +142,32 @@ void queue_commit_remove(uint64_t key);
 /* Calls the wake-up function set with queue_set_wakeup(), if any. */
 void queue_wake(void);
 
+/* ---- queue_pg_front.c: queue.h on PostgreSQL ---------------------- */
+/* Each public queue.h call of queue_store.c, queue_commit.c and
+ * queue_content.c hands over to its twin here when queue_on_pg(). */
+
+bool queue_on_pg(void);
+/* Takes data_dir/queue/lock (made if missing) as queue_init does, for a
+ * server whose queue is elsewhere; queue_shutdown lets it go. 0, or -1
+ * with *error_r ("in use by another tem process"). */
+int queue_lock_data_dir(const char *data_dir, char **error_r);
+void queue_pgf_shutdown(void);
+void queue_pgf_configure(unsigned retry_base, unsigned lifetime);
+void queue_pgf_submit(struct queue_new *m, struct loop *origin,
+    void (*done)(struct queue_new *m, int error, void *arg), void *arg);
+int queue_pgf_submit_sync(struct queue_new *m);
+int queue_pgf_take_due(struct queue_msg **msgs, int max);
+int queue_pgf_open_content(const char *id, queue_scan_fn *scan, void *arg,
+    struct queue_content *c);
+int queue_pgf_report(struct queue_msg *m, const int *results,
+    char *const *texts, time_t now);
+int queue_pgf_set_rcpt_flags(struct queue_msg *m, const int *idx, int n,
+    unsigned flags);
+void queue_pgf_msg_free(struct queue_msg **m);
+time_t queue_pgf_next_due(void);
+size_t queue_pgf_count(void);
+void queue_pgf_flush(void);
+
 /* ---- queue_sched.c: ids, next times, in-flight marks ---------------- */
 /* All thread-safe (one mutex). Times are >= 1; gens are never 0. */
 

@@ -57,6 +57,9 @@
 /* Content is fetched in slices of this many bytes (memory per fetch). */
 #define QUEUE_PG_SLICE		(1u << 20)
 #define QUEUE_PG_NODE_MAX	128
+/* queue.h on PostgreSQL (queue_pg_front.c): a node looks for due mail at
+ * least this often (seconds), notifications or not. */
+#define QUEUE_PG_POLL		5
 
 /*
  * Sets this process's node id (host:pid:start time), the retry settings

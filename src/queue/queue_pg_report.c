@@ -228,6 +228,8 @@ queue_pg_msg_free(struct queue_msg **mp)
 	queue_pg_held_drop(m->id);
 	if (queue_msg_pending(m) == 0) {
 		rc = pg_tx(remove_body, m->id, &err);
+		if (rc == PG_OK)	/* the file queue's line */
+			log_info("%s queue removed", m->id);
 		if (rc == QUEUE_PG_GONE)
 			rc = PG_OK;
 	} else

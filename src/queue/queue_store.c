@@ -336,21 +336,13 @@ free_paths(void)
 	q.lock_fd = -1;
 }
 
+/* queue/lock, flock'd: one server per data_dir (tem migrate checks it
+ * too), whichever backend holds its queue. */
 static int
-open_dirs(const char *data_dir, char **error_r)
+lock_dir(char **error_r)
 {
-	char *lock;
+	char *lock = xasprintf("%s/lock", q.dir);
 
-	q.dir = xasprintf("%s/queue", data_dir);
-	q.msgdir = xasprintf("%s/msg", q.dir);
-	q.tmpdir = xasprintf("%s/tmp", q.dir);
-	q.corruptdir = xasprintf("%s/corrupt", q.dir);
-	q.flushpath = xasprintf("%s/flush", q.dir);
-	if (make_dir(data_dir, error_r) < 0 || make_dir(q.dir, error_r) < 0 ||
-	    make_dir(q.msgdir, error_r) < 0 || make_dir(q.tmpdir, error_r) < 0 ||
-	    make_dir(q.corruptdir, error_r) < 0)
-		return -1;
-	lock = xasprintf("%s/lock", q.dir);
 	q.lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
 	if (q.lock_fd < 0)
@@ -363,6 +355,35 @@ open_dirs(const char *data_dir, char **error_r)
 		    strerror(errno));
 	free(lock);
 	return *error_r ? -1 : 0;
+}
+
+static int
+open_dirs(const char *data_dir, char **error_r)
+{
+	q.dir = xasprintf("%s/queue", data_dir);
+	q.msgdir = xasprintf("%s/msg", q.dir);
+	q.tmpdir = xasprintf("%s/tmp", q.dir);
+	q.corruptdir = xasprintf("%s/corrupt", q.dir);
+	q.flushpath = xasprintf("%s/flush", q.dir);
+	if (make_dir(data_dir, error_r) < 0 || make_dir(q.dir, error_r) < 0 ||
+	    make_dir(q.msgdir, error_r) < 0 || make_dir(q.tmpdir, error_r) < 0 ||
+	    make_dir(q.corruptdir, error_r) < 0)
+		return -1;
+	return lock_dir(error_r);
+}
+
+int
+queue_lock_data_dir(const char *data_dir, char **error_r)
+{
+	*error_r = NULL;
+	free_paths();
+	q.dir = xasprintf("%s/queue", data_dir);
+	if (make_dir(data_dir, error_r) < 0 || make_dir(q.dir, error_r) < 0 ||
+	    lock_dir(error_r) < 0) {
+		free_paths();
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -394,6 +415,11 @@ queue_init(const char *data_dir, unsigned retry_base, unsigned lifetime,
 void
 queue_shutdown(void)
 {
+	if (queue_on_pg()) {
+		queue_pgf_shutdown();
+		free_paths();	/* the lock */
+		return;
+	}
 	if (!atomic_exchange(&q.running, false))
 		return;
 	queue_commit_stop();
@@ -408,6 +434,8 @@ queue_configure(unsigned retry_base, unsigned lifetime)
 {
 	atomic_store(&q.retry_base, retry_base ? retry_base : 1);
 	atomic_store(&q.lifetime, lifetime);
+	if (queue_on_pg())
+		queue_pgf_configure(retry_base, lifetime);
 }
 
 /* ---- taking, reading ---------------------------------------------------- */
@@ -448,6 +476,8 @@ queue_take_due(time_t now, struct queue_msg **msgs, int max)
 	uint32_t gens[64];
 	int n = 0, k;
 
+	if (queue_on_pg())
+		return queue_pgf_take_due(msgs, max);
 	if (!atomic_load(&q.running))
 		return 0;
 	while (n < max) {
@@ -559,8 +589,8 @@ reschedule_failed(struct queue_msg *m, int e, time_t now)
 		queue_sched_add(key, now + (time_t)atomic_load(&q.retry_base));
 }
 
-int
-queue_report_at(struct queue_msg *m, const int *results, char *const *texts,
+static int
+report_file(struct queue_msg *m, const int *results, char *const *texts,
     time_t now)
 {
 	struct queue_msg view = *m;
@@ -602,6 +632,15 @@ queue_report_at(struct queue_msg *m, const int *results, char *const *texts,
 }
 
 int
+queue_report_at(struct queue_msg *m, const int *results, char *const *texts,
+    time_t now)
+{
+	if (queue_on_pg())
+		return queue_pgf_report(m, results, texts, now);
+	return report_file(m, results, texts, now);
+}
+
+int
 queue_report(struct queue_msg *m, const int *results, char *const *texts)
 {
 	return queue_report_at(m, results, texts, time(NULL));
@@ -614,6 +653,8 @@ queue_set_rcpt_flags(struct queue_msg *m, const int *idx, int n,
 	struct queue_msg view = *m;
 	int r;
 
+	if (queue_on_pg())
+		return queue_pgf_set_rcpt_flags(m, idx, n, flags);
 	for (int i = 0; i < n; i++)
 		if (idx[i] < 0 || idx[i] >= m->nrcpt) {
 			errno = EINVAL;
@@ -640,6 +681,10 @@ queue_msg_free(struct queue_msg **mp)
 
 	if (m == NULL)
 		return;
+	if (queue_on_pg()) {
+		queue_pgf_msg_free(mp);
+		return;
+	}
 	if (queue_id_valid(m->id)) {
 		key = queue_id_key(m->id);
 		if (queue_msg_pending(m) == 0) {
@@ -659,18 +704,26 @@ queue_msg_free(struct queue_msg **mp)
 time_t
 queue_next_due(void)
 {
+	if (queue_on_pg())
+		return queue_pgf_next_due();
 	return queue_sched_next();
 }
 
 size_t
 queue_count(void)
 {
+	if (queue_on_pg())
+		return queue_pgf_count();
 	return queue_sched_count();
 }
 
 void
 queue_flush(void)
 {
+	if (queue_on_pg()) {
+		queue_pgf_flush();
+		return;
+	}
 	queue_sched_flush(time(NULL));
 	queue_wake();
 }

@@ -1,7 +1,9 @@
 /*
  * mailbox_acl - folder access control lists (RFC 4314) in
- * data_dir/acl.sqlite: the rights letters and the durable table. The
- * contract is in mailbox_acl.h.
+ * data_dir/acl.sqlite: the rights letters and the durable table, and
+ * what both backends share (mailbox_acl_int.h); with storage =
+ * postgresql each call goes to mailbox_acl_pg.c. The contract is in
+ * mailbox_acl.h.
  *
  * Trust: values come from the IMAP layer after its checks (owner: the
  * logged-in user's canonical address; folder: a valid store name;
@@ -18,7 +20,9 @@
 
 #include <sqlite3.h>
 
+#include "store/mailbox.h"
 #include "store/mailbox_acl.h"
+#include "store/mailbox_acl_int.h"
 #include "store/mailbox_int.h"
 #include "util/array.h"
 #include "util/xmalloc.h"
@@ -71,6 +75,86 @@ mbox_acl_format(unsigned rights, char *out)
 	format_letters(rights, out, true);
 }
 
+void
+mbox_acl_format_stored(unsigned rights, char *out)
+{
+	format_letters(rights, out, false);
+}
+
+unsigned
+mbox_acl_stored(const char *s)
+{
+	unsigned r = 0;
+
+	if (s == NULL || mbox_acl_parse(s, &r, NULL) < 0)
+		return 0;	/* a damaged row grants nothing */
+	return r;
+}
+
+void
+mbox_acl_posneg_add(struct mbox_acl_posneg *pn, const char *ident,
+    const char *rights)
+{
+	if (ident != NULL && ident[0] == MBOX_ACL_NEGATIVE)
+		pn->neg |= mbox_acl_stored(rights);
+	else
+		pn->pos |= mbox_acl_stored(rights);
+}
+
+/* Rows of one folder are adjacent (the user's and anyone's, positive
+   and negative): merged. */
+bool
+mbox_acl_shares_row(struct mbox_acl_shares *l, const char *o, const char *f,
+    const char *ident, const char *rights)
+{
+	struct mbox_acl_share *e;
+	struct mbox_acl_posneg *pn;
+	size_t n_pn;
+
+	if (l->n > 0 && strcmp(l->s[l->n - 1].owner, o) == 0 &&
+	    strcmp(l->s[l->n - 1].folder, f) == 0) {
+		mbox_acl_posneg_add(&l->pn[l->n - 1], ident, rights);
+		return true;
+	}
+	if (l->n == MBOX_ACL_SHARES_MAX)
+		return false;
+	n_pn = l->n;
+	pn = ARRAY_PUSH(l->pn, n_pn, l->cap_pn);	/* zeroed */
+	mbox_acl_posneg_add(pn, ident, rights);
+	e = ARRAY_PUSH(l->s, l->n, l->cap);
+	e->owner = xstrdup(o);
+	e->folder = xstrdup(f);
+	return true;
+}
+
+void
+mbox_acl_shares_end(struct mbox_acl_shares *l, int r,
+    struct mbox_acl_share **list_r, size_t *n_r)
+{
+	size_t i, kept = 0;
+
+	/* effective rights; a folder whose rights were all taken away is
+	   not shared with the user */
+	for (i = 0; r == 0 && i < l->n; i++) {
+		l->s[i].rights = l->pn[i].pos & ~l->pn[i].neg;
+		if (l->s[i].rights == 0) {
+			free(l->s[i].owner);
+			free(l->s[i].folder);
+		} else
+			l->s[kept++] = l->s[i];
+	}
+	if (r == 0)
+		l->n = kept;
+	free(l->pn);
+	if (r < 0) {
+		mbox_acl_shares_free(l->s, l->n);
+		l->s = NULL;
+		l->n = 0;
+	}
+	*list_r = l->s;
+	*n_r = l->n;
+}
+
 /* ---- the database ------------------------------------------------------ */
 
 static const char schema[] =
@@ -87,6 +171,12 @@ static atomic_uint_fast64_t serial = 1;
 uint64_t
 mbox_acl_serial(void)
 {
+	/* On PostgreSQL another node may have changed any ACL: each call
+	   is a new serial, so a session reads the rights of its selected
+	   shared folder at every check (one index look-up), never a
+	   revoked right from its cache. */
+	if (mbox_on_pg())
+		return atomic_fetch_add(&serial, 1) + 1;
 	return atomic_load(&serial);
 }
 
@@ -170,15 +260,16 @@ prepare(const char *sql, const char *const *params)
 	return st;
 }
 
+static const char *
+col_text(sqlite3_stmt *st, int col)
+{
+	return (const char *)sqlite3_column_text(st, col);
+}
+
 static unsigned
 col_rights(sqlite3_stmt *st, int col)
 {
-	const char *s = (const char *)sqlite3_column_text(st, col);
-	unsigned r = 0;
-
-	if (s == NULL || mbox_acl_parse(s, &r, NULL) < 0)
-		return 0;	/* a damaged row grants nothing */
-	return r;
+	return mbox_acl_stored(col_text(st, col));
 }
 
 /* Runs a statement without result rows; changes: one more serial. */
@@ -234,7 +325,7 @@ entry_row(sqlite3_stmt *st, void *arg)
 	struct entries *l = arg;
 	struct mbox_acl_entry *e = ARRAY_PUSH(l->e, l->n, l->cap);
 
-	e->ident = xstrdup((const char *)sqlite3_column_text(st, 0));
+	e->ident = xstrdup(col_text(st, 0));
 	e->rights = col_rights(st, 1);
 	return true;
 }
@@ -245,7 +336,11 @@ mbox_acl_get(const char *data_dir, const char *owner, const char *folder,
 {
 	const char *p[] = { owner, folder, NULL };
 	struct entries l = { NULL, 0, 0 };
-	int r = read_rows(data_dir, "SELECT ident, rights FROM acl WHERE "
+	int r;
+
+	if (mbox_on_pg())
+		return mbox_acl_pg_get(owner, folder, list_r, n_r, error_r);
+	r = read_rows(data_dir, "SELECT ident, rights FROM acl WHERE "
 	    "owner = ?1 AND folder = ?2 ORDER BY ident", p, entry_row, &l,
 	    error_r);
 
@@ -289,6 +384,8 @@ mbox_acl_set(const char *data_dir, const char *owner, const char *folder,
 	const char *p[] = { owner, folder, ident, str, NULL };
 	int r, n;
 
+	if (mbox_on_pg())
+		return mbox_acl_pg_set(owner, folder, ident, rights, error_r);
 	format_letters(rights, str, false);
 	if ((r = db_enter(data_dir, error_r)) < 0)
 		return r;
@@ -308,27 +405,10 @@ mbox_acl_set(const char *data_dir, const char *owner, const char *folder,
 	return r;
 }
 
-/* A user's rights gathered from its rows and anyone's: RFC 4314 2's
-   effective rights are the positive ones minus the negative ones. */
-struct posneg {
-	unsigned	 pos, neg;
-};
-
-static void
-posneg_add(struct posneg *pn, sqlite3_stmt *st, int ident_col)
-{
-	const char *id = (const char *)sqlite3_column_text(st, ident_col);
-
-	if (id != NULL && id[0] == MBOX_ACL_NEGATIVE)
-		pn->neg |= col_rights(st, ident_col + 1);
-	else
-		pn->pos |= col_rights(st, ident_col + 1);
-}
-
 static bool
 rights_row(sqlite3_stmt *st, void *arg)
 {
-	posneg_add(arg, st, 0);
+	mbox_acl_posneg_add(arg, col_text(st, 0), col_text(st, 1));
 	return true;
 }
 
@@ -337,8 +417,13 @@ mbox_acl_rights(const char *data_dir, const char *owner, const char *folder,
     const char *user, unsigned *rights_r, char **error_r)
 {
 	const char *p[] = { owner, folder, user, MBOX_ACL_ANYONE, NULL };
-	struct posneg pn = { 0, 0 };
-	int r = read_rows(data_dir, "SELECT ident, rights FROM acl WHERE "
+	struct mbox_acl_posneg pn = { 0, 0 };
+	int r;
+
+	if (mbox_on_pg())
+		return mbox_acl_pg_rights(owner, folder, user, rights_r,
+		    error_r);
+	r = read_rows(data_dir, "SELECT ident, rights FROM acl WHERE "
 	    "owner = ?1 AND folder = ?2 AND ident IN (?3, ?4, '-' || ?3, "
 	    "'-' || ?4)", p, rights_row, &pn, error_r);
 
@@ -346,38 +431,11 @@ mbox_acl_rights(const char *data_dir, const char *owner, const char *folder,
 	return r;
 }
 
-struct shares {
-	struct mbox_acl_share	*s;
-	struct posneg		*pn;	/* beside s, while reading */
-	size_t			 n, cap, cap_pn;
-};
-
-/* Rows of one folder are adjacent (the user's and anyone's, positive
-   and negative): merged. */
 static bool
 share_row(sqlite3_stmt *st, void *arg)
 {
-	struct shares *l = arg;
-	const char *o = (const char *)sqlite3_column_text(st, 0);
-	const char *f = (const char *)sqlite3_column_text(st, 1);
-	struct mbox_acl_share *e;
-	struct posneg *pn;
-	size_t n_pn;
-
-	if (l->n > 0 && strcmp(l->s[l->n - 1].owner, o) == 0 &&
-	    strcmp(l->s[l->n - 1].folder, f) == 0) {
-		posneg_add(&l->pn[l->n - 1], st, 2);
-		return true;
-	}
-	if (l->n == MBOX_ACL_SHARES_MAX)
-		return false;
-	n_pn = l->n;
-	pn = ARRAY_PUSH(l->pn, n_pn, l->cap_pn);	/* zeroed */
-	posneg_add(pn, st, 2);
-	e = ARRAY_PUSH(l->s, l->n, l->cap);
-	e->owner = xstrdup(o);
-	e->folder = xstrdup(f);
-	return true;
+	return mbox_acl_shares_row(arg, col_text(st, 0), col_text(st, 1),
+	    col_text(st, 2), col_text(st, 3));
 }
 
 int
@@ -385,32 +443,15 @@ mbox_acl_shared_with(const char *data_dir, const char *user,
     struct mbox_acl_share **list_r, size_t *n_r, char **error_r)
 {
 	const char *p[] = { user, MBOX_ACL_ANYONE, NULL };
-	struct shares l = { NULL, NULL, 0, 0, 0 };
-	size_t i, kept = 0;
-	int r = read_rows(data_dir, "SELECT owner, folder, ident, rights "
+	struct mbox_acl_shares l = { NULL, NULL, 0, 0, 0 };
+	int r;
+
+	if (mbox_on_pg())
+		return mbox_acl_pg_shared_with(user, list_r, n_r, error_r);
+	r = read_rows(data_dir, "SELECT owner, folder, ident, rights "
 	    "FROM acl WHERE ident IN (?1, ?2, '-' || ?1, '-' || ?2) AND "
 	    "owner != ?1 ORDER BY owner, folder", p, share_row, &l, error_r);
-
-	/* effective rights; a folder whose rights were all taken away is
-	   not shared with the user */
-	for (i = 0; r == 0 && i < l.n; i++) {
-		l.s[i].rights = l.pn[i].pos & ~l.pn[i].neg;
-		if (l.s[i].rights == 0) {
-			free(l.s[i].owner);
-			free(l.s[i].folder);
-		} else
-			l.s[kept++] = l.s[i];
-	}
-	if (r == 0)
-		l.n = kept;
-	free(l.pn);
-	if (r < 0) {
-		mbox_acl_shares_free(l.s, l.n);
-		l.s = NULL;
-		l.n = 0;
-	}
-	*list_r = l.s;
-	*n_r = l.n;
+	mbox_acl_shares_end(&l, r, list_r, n_r);
 	return r;
 }
 
@@ -436,6 +477,8 @@ mbox_acl_rename(const char *data_dir, const char *owner, const char *oldname,
 	const char *p[] = { owner, oldname, newname, NULL };
 	int r;
 
+	if (mbox_on_pg())
+		return 0;	/* the rows follow the folder's id */
 	if ((r = db_enter(data_dir, error_r)) < 0)
 		return r;
 	r = run("UPDATE OR REPLACE acl SET folder = ?3 || "
@@ -453,6 +496,8 @@ mbox_acl_drop(const char *data_dir, const char *owner, const char *folder,
 	const char *p[] = { owner, folder, NULL };
 	int r;
 
+	if (mbox_on_pg())
+		return mbox_acl_pg_drop(owner, folder, error_r);
 	if ((r = db_enter(data_dir, error_r)) < 0)
 		return r;
 	r = run("DELETE FROM acl WHERE owner = ?1 AND folder = ?2", p,

@@ -1,5 +1,7 @@
 /*
- * metadata - per-user IMAP METADATA entries in SQLite (see metadata.h).
+ * metadata - per-user IMAP METADATA entries in SQLite (see metadata.h),
+ * and what the PostgreSQL side (metadata_pg.c) shares with it: a handle
+ * without a file sends mdata_get and mdata_set there.
  *
  * Trust: mailbox names and entry names reach here validated by the IMAP
  * layer (imap_metadata_args.c) and are only ever bound as SQL
@@ -13,14 +15,11 @@
 #include <sys/stat.h>
 
 #include "store/metadata.h"
+#include "store/metadata_int.h"
 #include "util/array.h"
 #include "util/xmalloc.h"
 
 #define MDATA_FILE	"imap-metadata.sqlite"
-
-struct mdata {
-	sqlite3	*db;
-};
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS entries(mailbox TEXT NOT NULL,"
@@ -87,14 +86,13 @@ mdata_close(struct mdata **mp)
 	if (m == NULL)
 		return;
 	*mp = NULL;
-	sqlite3_close(m->db);
+	if (m->db != NULL)
+		sqlite3_close(m->db);
 	free(m);
 }
 
-/* Whether stored entry name is wanted: one of want, or below one of
- * them within depth levels (0: itself, 1: children, -1: all). */
-static bool
-wanted(const char *name, const char *const *want, size_t n, int depth)
+bool
+mdata_wanted(const char *name, const char *const *want, size_t n, int depth)
 {
 	for (size_t i = 0; i < n; i++) {
 		size_t len = strlen(want[i]);
@@ -122,6 +120,9 @@ mdata_get(struct mdata *m, const char *mailbox, const char *const *want,
 
 	*list_r = NULL;
 	*n_r = 0;
+	if (m->db == NULL)
+		return mdata_pg_get(m, mailbox, want, n_want, depth, list_r,
+		    n_r, error_r);
 	/* One pass over the mailbox's entries (at most MDATA_ENTRIES_MAX):
 	 * each is returned once however many requests name it. */
 	if (sqlite3_prepare_v2(m->db, "SELECT entry, value FROM entries "
@@ -133,20 +134,27 @@ mdata_get(struct mdata *m, const char *mailbox, const char *const *want,
 		const void *v = sqlite3_column_blob(st, 1);
 		size_t len = (size_t)sqlite3_column_bytes(st, 1);
 
-		if (name == NULL || !wanted(name, want, n_want, depth))
-			continue;
-		struct mdata_entry *e = ARRAY_PUSH(*list_r, *n_r, cap);
-		e->entry = xstrdup(name);
-		e->value = xmalloc(len + 1);
-		if (len > 0)
-			memcpy(e->value, v, len);
-		e->value[len] = '\0';
-		e->len = len;
+		if (name != NULL && mdata_wanted(name, want, n_want, depth))
+			mdata_entry_push(list_r, n_r, &cap, name, v, len);
 	}
 	if (rc != SQLITE_DONE)
 		r = db_fail(m->db, "select", error_r);
 	sqlite3_finalize(st);
 	return r;
+}
+
+void
+mdata_entry_push(struct mdata_entry **list, size_t *n, size_t *cap,
+    const char *name, const void *v, size_t len)
+{
+	struct mdata_entry *e = ARRAY_PUSH(*list, *n, *cap);
+
+	e->entry = xstrdup(name);
+	e->value = xmalloc(len + 1);
+	if (len > 0)
+		memcpy(e->value, v, len);
+	e->value[len] = '\0';
+	e->len = len;
 }
 
 void
@@ -207,6 +215,8 @@ mdata_set(struct mdata *m, const char *mailbox,
 	int64_t n0, o0, n1, o1;
 	int r;
 
+	if (m->db == NULL)
+		return mdata_pg_set(m, mailbox, changes, n, error_r);
 	if ((r = exec(m, "BEGIN IMMEDIATE", error_r)) < 0)
 		return r;
 	if (!totals(m, &n0, &o0))
@@ -215,21 +225,28 @@ mdata_set(struct mdata *m, const char *mailbox,
 		r = apply(m, mailbox, &changes[i], error_r);
 	if (r == 0 && !totals(m, &n1, &o1))
 		r = db_fail(m->db, "count", error_r);
-	/* Past a limit only what does not grow is allowed (a user at the
-	 * limit can still replace or remove). */
-	if (r == 0 && ((n1 > MDATA_ENTRIES_MAX && n1 > n0) ||
-	    (o1 > MDATA_OCTETS_MAX && o1 > o0))) {
-		if (error_r != NULL)
-			*error_r = xasprintf("Too many entries (at most %d, "
-			    "%d octets in all)", MDATA_ENTRIES_MAX,
-			    MDATA_OCTETS_MAX);
+	if (r == 0 && mdata_too_many(n0, o0, n1, o1, error_r))
 		r = MDATA_ERR_TOOMANY;
-	}
 	if (r < 0) {
 		(void)exec(m, "ROLLBACK", NULL);
 		return r;
 	}
 	return exec(m, "COMMIT", error_r);
+}
+
+bool
+mdata_too_many(int64_t n0, int64_t o0, int64_t n1, int64_t o1,
+    char **error_r)
+{
+	if ((n1 > MDATA_ENTRIES_MAX && n1 > n0) ||
+	    (o1 > MDATA_OCTETS_MAX && o1 > o0)) {
+		if (error_r != NULL)
+			*error_r = xasprintf("Too many entries (at most %d, "
+			    "%d octets in all)", MDATA_ENTRIES_MAX,
+			    MDATA_OCTETS_MAX);
+		return true;
+	}
+	return false;
 }
 
 /* Runs sql with text parameters a, b on root's metadata, if it has any. */

@@ -17,6 +17,9 @@
  * values in all, which also bounds what one GET returns (each entry at
  * most once).
  *
+ * With storage = postgresql the entries are rows of mailbox_metadata
+ * (metadata_pg.c) instead of the file.
+ *
  * Threads: BLOCKING (SQLite on disk): call from workers. A handle is used
  * by one thread at a time; several handles on one file are fine.
  */
@@ -36,6 +39,7 @@
 enum mdata_err {
 	MDATA_ERR_TEMP = -1,		/* disk or database trouble */
 	MDATA_ERR_TOOMANY = -2,		/* MDATA_ENTRIES_MAX or _OCTETS_MAX */
+	MDATA_ERR_UNAVAILABLE = -3,	/* PostgreSQL away: try later */
 };
 
 struct mdata;
@@ -81,5 +85,19 @@ int mdata_mailbox_deleted(const char *root, const char *mailbox,
     char **error_r);
 int mdata_mailbox_renamed(const char *root, const char *from, const char *to,
     char **error_r);
+
+/*
+ * The same by the store's user, on the store's backend (mbox_on_pg()):
+ * the file in the user's Maildir root, or its rows in PostgreSQL's
+ * mailbox_metadata (metadata_pg.c), with the same answers and limits.
+ * mdata_get, mdata_set and mdata_close take either handle.
+ */
+struct mbox_user;
+int mdata_open_user(const struct mbox_user *u, bool create,
+    struct mdata **m_r, char **error_r);
+int mdata_user_mailbox_deleted(const struct mbox_user *u,
+    const char *mailbox, char **error_r);
+int mdata_user_mailbox_renamed(const struct mbox_user *u, const char *from,
+    const char *to, char **error_r);
 
 #endif

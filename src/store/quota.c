@@ -254,8 +254,8 @@ quota_usage_forget(const char *root)
 	free(k);
 }
 
-static bool
-over(const struct quota_usage *u, uint64_t max_bytes, uint64_t max_msgs,
+bool
+quota_exceeds(const struct quota_usage *u, uint64_t max_bytes, uint64_t max_msgs,
     uint64_t add_bytes, uint64_t add_msgs)
 {
 	return (max_bytes != 0 && (add_bytes > max_bytes ||
@@ -278,7 +278,7 @@ quota_peek(const char *root, uint64_t max_bytes, uint64_t max_msgs,
 	pthread_mutex_lock(&lock);
 	if (usages != NULL && (e = hashmap_get(usages, k)) != NULL &&
 	    e->known) {
-		if (!over(&e->u, max_bytes, max_msgs, add_bytes, add_msgs))
+		if (!quota_exceeds(&e->u, max_bytes, max_msgs, add_bytes, add_msgs))
 			v = QUOTA_FITS;
 		else if (clock_mono_ms() - e->computed_ms < QUOTA_RECHECK_MS)
 			v = QUOTA_OVER;
@@ -301,7 +301,7 @@ quota_check(const char *root, uint64_t max_bytes, uint64_t max_msgs,
 	if (v == QUOTA_UNKNOWN || v == QUOTA_OVER_STALE) {
 		if (quota_usage_compute(root, &u) < 0)
 			return QUOTA_FITS;
-		v = over(&u, max_bytes, max_msgs, add_bytes, add_msgs) ?
+		v = quota_exceeds(&u, max_bytes, max_msgs, add_bytes, add_msgs) ?
 		    QUOTA_OVER : QUOTA_FITS;
 	}
 	if (u_r != NULL && !quota_usage_get(root, u_r))

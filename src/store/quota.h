@@ -80,6 +80,26 @@ bool quota_compute_claim(const char *root);
 typedef int quota_source_fn(const char *root, struct quota_usage *u_r);
 void quota_set_source(quota_source_fn *fn);
 
+/* Whether usage u plus add_bytes in add_msgs messages passes max_bytes or
+ * max_msgs (0: no limit). */
+bool quota_exceeds(const struct quota_usage *u, uint64_t max_bytes,
+    uint64_t max_msgs, uint64_t add_bytes, uint64_t add_msgs);
+
+/*
+ * By the store's user, on its backend (mbox_on_pg(); quota_pg.c): on
+ * Maildir quota_usage_need / quota_check of its root as above; on
+ * PostgreSQL the usage is pg_ms_usage's sum over the user's messages,
+ * read from the database at each call (exact across nodes, nothing
+ * kept in memory; the verdict is FITS or OVER). BLOCKING.
+ * quota_user_usage: -1 when it cannot be read. quota_user_check: an
+ * unreadable usage fits (the store reports its own errors).
+ */
+struct mbox_user;
+int quota_user_usage(const struct mbox_user *u, struct quota_usage *u_r);
+enum quota_verdict quota_user_check(const struct mbox_user *u,
+    uint64_t max_bytes, uint64_t max_msgs, uint64_t add_bytes,
+    uint64_t add_msgs, struct quota_usage *u_r);
+
 /* Forgets every usage (tests; the process's exit). */
 void quota_usage_reset(void);
 

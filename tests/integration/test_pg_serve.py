@@ -364,3 +364,26 @@ def test_delivered_then_fetched(pg, tmp_path):
             assert b"\\Flagged" in data[0] and b"$Work" in data[0], data
         finally:
             m.logout()
+
+
+def test_script_unreadable_defers(pg, tmp_path):
+    """A Sieve script the database cannot give now defers the message
+    (451 4.3.0) instead of keeping it unfiltered; once it can, 250."""
+    dsn = fresh_db(pg, tmp_path)
+    db = dbname(dsn)
+    with pg_node(dsn, users={"u@a.test": "pw-u"}) as node:
+        node.admin("sieve", "put", "u@a.test", "s", stdin=(
+            'require ["fileinto", "mailbox"];\nfileinto :create "Filtered";\n'))
+        node.admin("sieve", "activate", "u@a.test", "s")
+        pg.psql("ALTER TABLE sieve_scripts RENAME TO sieve_scripts_away",
+                db=db)
+        try:
+            code, text = send(node, "u@a.test", "deferred")
+            assert code == 451 and text.startswith(b"4.3.0"), (code, text)
+            assert pg.psql("SELECT count(*) FROM messages", db=db) == "0"
+        finally:
+            pg.psql("ALTER TABLE sieve_scripts_away RENAME TO "
+                    "sieve_scripts", db=db)
+        assert send(node, "u@a.test", "filtered")[0] == 250
+        assert pg.psql("SELECT b.name FROM messages m JOIN mailboxes b "
+                       "ON b.id = m.mailbox_id", db=db) == "Filtered"
