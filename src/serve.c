@@ -31,6 +31,7 @@
 
 #include "acme/acme.h"
 #include "auth/accounts.h"
+#include "auth/counters_shared.h"
 #include "auth/resolve.h"
 #include "conf/conf.h"
 #include "msg/sieve_stage.h"
@@ -425,6 +426,8 @@ serve_main(struct conf *c)
 	 * more of them than cores keeps both cores busy (bench/imap found
 	 * two workers to be the limit under a mixed IMAP load). */
 	worker_pool_start(8);
+	if (on_pg)
+		counters_shared_start();
 	maildir_committer_start(c->hostname);
 	if (queue_open(c, &err) < 0)	/* files, or the database's */
 		log_fatal("queue: %s", err);
@@ -465,6 +468,7 @@ serve_main(struct conf *c)
 	queue_shutdown();
 	maildir_committer_stop();
 	worker_pool_stop();	/* sessions' last jobs (closing views) */
+	counters_shared_stop();
 	sieve_stage_shutdown();
 	spam_learn_stop();	/* after the last IMAP command */
 	mbox_shutdown();

@@ -15,7 +15,7 @@
 struct conf;
 struct loop;
 
-/* Seconds between two tries while the database does not answer. */
+/* Milliseconds between two tries while the database does not answer. */
 #define SERVE_PG_RETRY_MS	1000
 
 /*

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "auth/authfail.h"
+#include "auth/counters_shared.h"
 #include "util/slottab.h"
 
 #define AUTHFAIL_SLOTS	4096
@@ -53,7 +54,26 @@ authfail_record(const char *ip)
 		s->until = now + AUTHFAIL_LOCK_SECONDS;
 	delay = delay_of(s);
 	slottab_unlock(&table);
+	counters_shared_authfail(ip);	/* the cluster's count too */
 	return delay;
+}
+
+void
+authfail_lock(const char *ip)
+{
+	time_t now = time(NULL);
+	struct slottab_slot *s;
+
+	slottab_lock(&table);
+	s = slot_get(ip, now, true);
+	if (s->count < AUTHFAIL_LOCK_COUNT) {
+		if (s->count == 0)
+			s->start = now;
+		s->count = AUTHFAIL_LOCK_COUNT;
+	}
+	if (s->until < now + AUTHFAIL_LOCK_SECONDS)
+		s->until = now + AUTHFAIL_LOCK_SECONDS;
+	slottab_unlock(&table);
 }
 
 bool
@@ -67,6 +87,8 @@ authfail_locked(const char *ip)
 	s = slot_get(ip, now, false);
 	locked = s && s->until > now;
 	slottab_unlock(&table);
+	if (!locked)	/* locked on another node? (for the next try) */
+		counters_shared_authfail_check(ip);
 	return locked;
 }
 

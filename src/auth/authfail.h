@@ -6,6 +6,9 @@
  * (AUTHFAIL_DELAY_STEP_MS per recent failure, at most AUTHFAIL_DELAY_MAX_MS),
  * and AUTHFAIL_LOCK_COUNT failures within AUTHFAIL_WINDOW seconds lock the
  * address out of authentication for AUTHFAIL_LOCK_SECONDS. Thread-safe.
+ * On a cluster (storage = postgresql) failures and checks are mirrored to
+ * the nodes' shared counters (auth/counters_shared.h); this table still
+ * decides, so it works while the database is away.
  */
 #ifndef TEM_AUTHFAIL_H
 #define TEM_AUTHFAIL_H
@@ -25,6 +28,10 @@
 
 /* Records a failure; returns the delay (ms) to wait before replying. */
 unsigned authfail_record(const char *ip);
+/* Locks ip out for AUTHFAIL_LOCK_SECONDS from now, as its
+ * AUTHFAIL_LOCK_COUNT-th failure would: the cluster says it is locked
+ * (counters_shared.h). */
+void authfail_lock(const char *ip);
 /* True while ip is locked out. */
 bool authfail_locked(const char *ip);
 /* Delay to apply before even checking (recent failures); 0 when none. */

@@ -4,6 +4,7 @@
  */
 #include <time.h>
 
+#include "auth/counters_shared.h"
 #include "auth/ratelimit.h"
 #include "util/slottab.h"
 
@@ -30,5 +31,21 @@ ratelimit_take(const char *key, unsigned n, unsigned max, unsigned window)
 	else
 		sl->count += n;
 	slottab_unlock(&table);
+	if (ok)		/* the cluster's count too */
+		counters_shared_take(key, n, max, window);
 	return ok;
+}
+
+void
+ratelimit_fill(const char *key, unsigned max, unsigned window)
+{
+	time_t now = time(NULL);
+	struct slottab_slot *sl;
+
+	slottab_lock(&table);
+	sl = slottab_slot(&table, key, true);
+	if (sl->start == 0 || now - sl->start >= (time_t)window)
+		sl->start = now;
+	sl->count = max;
+	slottab_unlock(&table);
 }

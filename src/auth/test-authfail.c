@@ -44,10 +44,26 @@ test_ratelimit(void)
 	TEST_ASSERT(ratelimit_take("w@example.test", 5, 5, 3600));
 }
 
+/* What the cluster says (counters_shared.h) comes into the local tables:
+ * a lock-out without local failures, a window full without local takes. */
+static void
+test_mirrored(void)
+{
+	TEST_ASSERT(!authfail_locked("192.0.2.9"));
+	authfail_lock("192.0.2.9");
+	TEST_ASSERT(authfail_locked("192.0.2.9"));
+	TEST_ASSERT(authfail_delay("192.0.2.9") == AUTHFAIL_DELAY_MAX_MS);
+	TEST_ASSERT(!authfail_locked("192.0.2.10"));
+	ratelimit_fill("x@example.test", 5, 3600);
+	TEST_ASSERT(!ratelimit_take("x@example.test", 1, 5, 3600));
+	TEST_ASSERT(ratelimit_take("y@example.test", 1, 5, 3600));
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_authfail);
 	TEST_RUN(test_ratelimit);
+	TEST_RUN(test_mirrored);
 	return test_done("test-authfail");
 }

@@ -325,9 +325,9 @@ const struct conf_key conf_keys[] = {
 	    "Where accounts, mailboxes and the queue live: embedded (files "
 	    "and SQLite under data_dir, one host) or postgresql (the "
 	    "database at postgresql_dsn, shared by several tem nodes; "
-	    "prepare it with tem db init). The postgresql backend is being "
-	    "built: today tem db, the domain, user, alias and queue "
-	    "commands work on it, and serve refuses to start with it.",
+	    "prepare it with tem db init). serve waits for the database at "
+	    "start and refuses one whose schema is not its own (tem db "
+	    "upgrade).",
 	    "postgresql"),
 	K(postgresql_dsn, T_STR, NULL,
 	    "The libpq connection string of the PostgreSQL database "

@@ -130,6 +130,7 @@ imap_cmd_store_error(struct imap_cmd *cmd, int err, bool trycreate,
 	case MBOX_ERR_LIMIT: code = "[LIMIT] "; break;
 	case MBOX_ERR_EXPUNGED: code = "[EXPUNGEISSUED] "; break;
 	case MBOX_ERR_NOSPACE: code = "[OVERQUOTA] "; break;
+	case MBOX_ERR_UNAVAILABLE: code = "[UNAVAILABLE] "; break;
 	default: code = "[SERVERBUG] "; break;
 	}
 	imap_cmd_no(cmd, "%s%s", code, text ? text : "Failed");

@@ -57,6 +57,7 @@ struct imap_login {
 	char		*maildir;
 	struct mbox_user *mu;
 	bool		 ok;
+	int		 open_rc;	/* mbox_user_open_account's */
 	char		*error;
 };
 
@@ -77,8 +78,8 @@ imap_login_work(void *arg)
 {
 	struct imap_login *l = arg;
 
-	if (l->ok && mbox_user_open_account(l->canonical, l->maildir, &l->mu,
-	    &l->error) < 0)
+	if (l->ok && (l->open_rc = mbox_user_open_account(l->canonical,
+	    l->maildir, &l->mu, &l->error)) < 0)
 		l->ok = false;
 }
 
@@ -155,6 +156,16 @@ imap_login_done(void *arg)
 	if (l->error)
 		log_error("%s imap mailbox-open-failed user=%s error=\"%s\"",
 		    c->base.id, l->canonical ? l->canonical : "?", l->error);
+	if (l->open_rc == MBOX_ERR_UNAVAILABLE) {
+		/* the password was right: the store (PostgreSQL) is away,
+		 * which is no failed login to count */
+		imap_cmd_no(cmd, "[UNAVAILABLE] Mail store unavailable, try "
+		    "again later");
+		imap_login_free(l);
+		session_unref(&c->base);
+		imap_cmd_finish(cmd);
+		return;
+	}
 	log_warn("%s imap auth-failed user=\"%.64s\" addr=%s", c->base.id,
 	    l->user, c->base.ip);
 	METRIC_INC(M_AUTH_FAIL, MP_IMAP);

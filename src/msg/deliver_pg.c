@@ -21,6 +21,7 @@
 #include "store/mailbox.h"
 #include "store/mailbox_int.h"
 #include "store/maildir.h"
+#include "store/quota.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/worker.h"
@@ -43,12 +44,48 @@ static const struct {
 };
 #define NSYSTEM	(sizeof(system_flags) / sizeof(system_flags[0]))
 
+/* quota_usage_compute's source on PostgreSQL: root is
+ * data_dir/mail/DOMAIN/LOCALPART (a copy path's INBOX). */
+static int
+pg_usage(const char *root, struct quota_usage *u_r)
+{
+	size_t pl = strlen(mail_prefix);
+	const char *slash;
+	char *address, *err = NULL;
+	int64_t user;
+	int r;
+
+	if (strncmp(root, mail_prefix, pl) != 0 ||
+	    (slash = strchr(root + pl, '/')) == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	address = xasprintf("%s@%.*s", slash + 1, (int)(slash - root - pl),
+	    root + pl);
+	r = pg_ms_user_id(address, &user, &err);
+	if (r == 0)
+		r = pg_ms_usage(user, &u_r->bytes, &u_r->messages, &err);
+	/* debug: with the database away every RCPT would say it, and the
+	 * delivery logs its own failure */
+	if (r != 0)
+		log_debug("- store quota-usage-failed user=%s error=\"%s\"",
+		    address, err ? err : "");
+	free(err);
+	free(address);
+	if (r != 0) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
 void
 deliver_pg_setup(const struct conf *c)
 {
 	on_pg = c->storage == CONF_STORAGE_POSTGRESQL;
 	free(mail_prefix);
 	mail_prefix = on_pg ? xasprintf("%s/mail/", c->data_dir) : NULL;
+	quota_set_source(on_pg ? pg_usage : NULL);
 }
 
 bool
@@ -264,6 +301,7 @@ deliver_one(const struct maildir_job *job, struct maildir_rcpt *r,
 	uint32_t uidvalidity = 0, uid = 0;
 	unsigned flags;
 	struct buf m;
+	size_t size;
 	int64_t user;
 	int rc;
 
@@ -287,10 +325,12 @@ deliver_one(const struct maildir_job *job, struct maildir_rcpt *r,
 		XFREE(&err);
 		rc = make_folder(user, folder, &err);
 	}
+	size = m.len;
 	buf_free(&m);
 	free(kwcopy);
 	free(kws);
 	if (rc == 0) {
+		quota_usage_add(r->maildir, (int64_t)size, 1);
 		r->filename = xasprintf("%s;UIDVALIDITY=%u;UID=%u", folder,
 		    uidvalidity, uid);
 		return 0;

@@ -354,8 +354,11 @@ job_pg_script(struct sieve_stage *st, struct sieve_stage_user *u,
 	if (text == NULL) {
 		if (errno == ENOENT)
 			return 0;
+		/* the database could not say: the message waits (451, or
+		 * the queue's retry) rather than be kept unfiltered */
+		st->error = errno != 0 ? errno : EIO;
 		log_warn("%s sieve script-failed user=%s error=\"%s\"",
-		    st->logid, u->address, strerror(errno));
+		    st->logid, u->address, strerror(st->error));
 		return -1;
 	}
 	memset(&err, 0, sizeof(err));

@@ -33,7 +33,8 @@
  *   if (sieve_stage_wanted(address) for some local target)
  *     st = sieve_stage_new(&in); sieve_stage_add(st, env_to, res) ...;
  *     sieve_stage_run(st, loop, done, arg);
- *   in done: st->error (the queue file unreadable: defer), SMTP only:
+ *   in done: st->error (the queue file, or a script in PostgreSQL,
+ *     unreadable: defer, 451 at SMTP), SMTP only:
  *     sieve_apply_reject_all (every recipient rejected: 550 with it);
  *     else sieve_apply_route (or sieve_apply_local per local target),
  *     then sieve_apply_side, msg_commit_start with st->src's header
@@ -146,7 +147,8 @@ struct sieve_stage {
 	struct msg_source src;		/* the message (header read by the
 					 * job when the caller had none) */
 	int		 error;		/* the job could not read the header
-					 * section: no script ran (errno) */
+					 * section (no script ran) or a
+					 * user's script: defer (errno) */
 	char		*message_id;	/* the job's reading, or NULL */
 	time_t		 now;
 	struct sieve_stage_user *users;

@@ -163,11 +163,12 @@ local_sieved(struct sieve_stage *st, void *arg)
 		local_commit(lj, st);
 		return;
 	}
-	/* the queue file could not be read (logged by the job): later */
+	/* the queue file or a script could not be read (logged by the
+	 * job): later */
 	for (int j = 0; j < it->n; j++)
 		if (lj->res[j].n > 0)
 			local_set(it, j, MTA_RCPT_TEMP, xasprintf("4.3.0 "
-			    "cannot read the queued message: %s",
+			    "cannot run the Sieve stage: %s",
 			    strerror(st->error)));
 	sieve_stage_free(&st);
 	local_next(lj);

@@ -335,6 +335,29 @@ pg_ms_folder_id(int64_t user_id, const char *name, int64_t *id_r,
 	return PG_OK;
 }
 
+int
+pg_ms_folder_name(int64_t mailbox_id, int64_t *user_id_r, char **name_r,
+    char **error_r)
+{
+	struct pg_ms_num m;
+	PGresult *res = NULL;
+	enum pg_rc rc;
+
+	rc = pg_query(&res, error_r, "SELECT user_id, name FROM mailboxes "
+	    "WHERE id = $1", 1, pg_ms_i(&m, mailbox_id));
+	if (rc != PG_OK)
+		return rc;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return pg_ms_fail(error_r, PG_MS_NONEXISTENT, "folder %lld "
+		    "does not exist", (long long)mailbox_id);
+	}
+	*user_id_r = val(res, 0, 0);
+	*name_r = xstrdup(PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return PG_OK;
+}
+
 /* RENAME INBOX: a new folder takes its messages (RFC 9051 6.3.6). */
 static int
 rename_inbox(struct folder_op *o, char **error_r)

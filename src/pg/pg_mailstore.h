@@ -108,6 +108,11 @@ void pg_ms_folders_free(struct pg_ms_folder *list, size_t n);
 int pg_ms_folder_id(int64_t user_id, const char *name, int64_t *id_r,
     char **error_r);
 
+/* The owner and name of folder mailbox_id (a NOTIFY names folders by
+ * id: IMAP NOTIFY's events need the name). PG_MS_NONEXISTENT. */
+int pg_ms_folder_name(int64_t mailbox_id, int64_t *user_id_r, char **name_r,
+    char **error_r);
+
 /* Creates folder name with a fresh UIDVALIDITY (see mailbox_uidvalidity
  * in pg_schema.c: never one this user had before). PG_MS_EXISTS. */
 int pg_ms_create(int64_t user_id, const char *name, unsigned special_use,

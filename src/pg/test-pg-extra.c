@@ -9,10 +9,10 @@
  * The ACL and METADATA runs play one script on both backends (the
  * SQLite files in a temporary data_dir, then the database) and compare
  * the transcripts of their answers: the PostgreSQL side must answer as
- * the embedded one does.
+ * the embedded one does. The quota checks of IMAP (quota_user_*) are
+ * run on a store user opened on the database. `test-pg-extra bench`
+ * then measures the hot calls (nothing asserted).
  */
-#define _XOPEN_SOURCE 700
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,14 +26,16 @@
 #include "store/mailbox_acl.h"
 #include "store/metadata.h"
 #include "store/metadata_int.h"
+#include "store/quota.h"
+#include "store/test-mailbox.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/test.h"
 #include "util/xmalloc.h"
 
 #include "pg/test-pg-sql.h"
 
 static char *dsn;		/* TEM_TEST_PG_DSN */
-static char tmp[] = "/tmp/test-pg-extra.XXXXXX";
 static int64_t owner_id, other_id;
 
 #define OWNER	"owner@x.test"
@@ -52,21 +54,13 @@ use_pg(bool on)
 	mbox_setup(&c);
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
+/* troot (test-mailbox.h) is the embedded data_dir, tbox a Maildir root. */
 static void
-setup(void)
+db_setup(void)
 {
 	char *err = NULL;
 
-	TEST_ASSERT(mkdtemp(tmp) != NULL);
+	setup();
 	TEST_ASSERT(q("TRUNCATE users, domains, blobs CASCADE") == PG_OK);
 	TEST_ASSERT(q("INSERT INTO domains VALUES ('x.test')") == PG_OK);
 	TEST_ASSERT(q("INSERT INTO users(address, domain, hash) VALUES "
@@ -96,13 +90,28 @@ say(struct buf *t, const char *fmt, ...)
 	buf_putc(t, '\n');
 }
 
+/* The two transcripts are the same: both shown when not (the
+ * database's alone with TEST_PG_EXTRA_SHOW set). */
+static bool
+same(const struct buf *file, const struct buf *pg)
+{
+	bool eq = strcmp(buf_cstr(file), buf_cstr(pg)) == 0;
+
+	if (!eq)
+		fprintf(stderr, "--- file:\n%s--- postgresql:\n%s",
+		    buf_cstr(file), buf_cstr(pg));
+	else if (getenv("TEST_PG_EXTRA_SHOW"))
+		fputs(buf_cstr(pg), stderr);
+	return eq;
+}
+
 static void
 acl_get(struct buf *t, const char *owner, const char *folder)
 {
 	struct mbox_acl_entry *l;
 	char s[MBOX_ACL_STR_MAX], *err = NULL;
 	size_t n;
-	int r = mbox_acl_get(tmp, owner, folder, &l, &n, &err);
+	int r = mbox_acl_get(troot, owner, folder, &l, &n, &err);
 
 	buf_printf(t, "get %s %s: %d", owner, folder, r);
 	for (size_t i = 0; i < n; i++) {
@@ -124,7 +133,7 @@ acl_set(struct buf *t, const char *owner, const char *folder,
 	int r;
 
 	(void)mbox_acl_parse(rights, &bits, NULL);
-	r = mbox_acl_set(tmp, owner, folder, ident, bits, &err);
+	r = mbox_acl_set(troot, owner, folder, ident, bits, &err);
 	say(t, "set %s %s %s %s: %d %s", owner, folder, ident, rights, r,
 	    err ? err : "");
 	free(err);
@@ -136,7 +145,7 @@ acl_rights(struct buf *t, const char *owner, const char *folder,
 {
 	unsigned bits = 0;
 	char s[MBOX_ACL_STR_MAX], *err = NULL;
-	int r = mbox_acl_rights(tmp, owner, folder, user, &bits, &err);
+	int r = mbox_acl_rights(troot, owner, folder, user, &bits, &err);
 
 	mbox_acl_format(bits, s);
 	say(t, "rights %s %s %s: %d %s", owner, folder, user, r, s);
@@ -149,7 +158,7 @@ acl_shares(struct buf *t, const char *user)
 	struct mbox_acl_share *l;
 	char s[MBOX_ACL_STR_MAX], *err = NULL;
 	size_t n;
-	int r = mbox_acl_shared_with(tmp, user, &l, &n, &err);
+	int r = mbox_acl_shared_with(troot, user, &l, &n, &err);
 
 	buf_printf(t, "shared with %s: %d", user, r);
 	for (size_t i = 0; i < n; i++) {
@@ -191,7 +200,7 @@ acl_script(struct buf *t, bool pg)
 	/* the limit: MBOX_ACL_IDENTS_MAX identifiers, replacing still works */
 	for (int i = 0; i < MBOX_ACL_IDENTS_MAX; i++) {
 		snprintf(id, sizeof(id), "u%03d@x.test", i);
-		if (mbox_acl_set(tmp, OWNER, "Big", id, MBOX_ACL_LOOKUP,
+		if (mbox_acl_set(troot, OWNER, "Big", id, MBOX_ACL_LOOKUP,
 		    &err) < 0)
 			say(t, "big %d failed: %s", i, err);
 		XFREE(&err);
@@ -202,7 +211,7 @@ acl_script(struct buf *t, bool pg)
 	/* RENAME takes the children's entries along */
 	if (pg)
 		(void)pg_ms_rename(owner_id, "Work", "Jobs", &err);
-	say(t, "rename: %d", mbox_acl_rename(tmp, OWNER, "Work", "Jobs",
+	say(t, "rename: %d", mbox_acl_rename(troot, OWNER, "Work", "Jobs",
 	    &err));
 	XFREE(&err);
 	acl_get(t, OWNER, "Work");
@@ -212,7 +221,7 @@ acl_script(struct buf *t, bool pg)
 	/* DELETE drops the folder's entries, not its children's */
 	if (pg)
 		(void)pg_ms_delete(owner_id, "Jobs", &err);
-	say(t, "drop: %d", mbox_acl_drop(tmp, OWNER, "Jobs", &err));
+	say(t, "drop: %d", mbox_acl_drop(troot, OWNER, "Jobs", &err));
 	XFREE(&err);
 	acl_get(t, OWNER, "Jobs");
 	acl_get(t, OWNER, "Jobs/Sub");
@@ -235,12 +244,7 @@ test_acl_same(void)
 	s1 = mbox_acl_serial();
 	s2 = mbox_acl_serial();
 	use_pg(false);
-	if (strcmp(buf_cstr(&file), buf_cstr(&pg)) != 0)
-		fprintf(stderr, "--- file:\n%s--- postgresql:\n%s",
-		    buf_cstr(&file), buf_cstr(&pg));
-	TEST_ASSERT_STREQ(buf_cstr(&pg), buf_cstr(&file));
-	if (getenv("TEST_PG_EXTRA_SHOW"))
-		fputs(buf_cstr(&pg), stderr);
+	TEST_ASSERT(same(&file, &pg));
 	/* spot checks that the script said something */
 	TEST_ASSERT(strstr(buf_cstr(&pg), "rights " OWNER " Work " USER_C
 	    ": 0 \n") != NULL);
@@ -262,7 +266,7 @@ test_acl_pg_only(void)
 
 	use_pg(true);
 	/* a right on a folder that does not exist cannot be stored */
-	TEST_ASSERT(mbox_acl_set(tmp, OWNER, "Nope", USER_B, MBOX_ACL_LOOKUP,
+	TEST_ASSERT(mbox_acl_set(troot, OWNER, "Nope", USER_B, MBOX_ACL_LOOKUP,
 	    &err) == MBOX_ERR_NONEXISTENT);
 	XFREE(&err);
 	/* an account's deletion takes its rows along */
@@ -270,7 +274,7 @@ test_acl_pg_only(void)
 	    "('e@x.test', 'x.test', 'x')") == PG_OK);
 	TEST_ASSERT(pg_ms_user_id("e@x.test", &e, &err) == 0);
 	TEST_ASSERT(pg_ms_create(e, "Gone", 0, NULL, &err) == 0);
-	TEST_ASSERT(mbox_acl_set(tmp, "e@x.test", "Gone", "zz@x.test",
+	TEST_ASSERT(mbox_acl_set(troot, "e@x.test", "Gone", "zz@x.test",
 	    MBOX_ACL_READ, &err) == 0);
 	TEST_ASSERT(value_is("SELECT count(*) FROM acl WHERE ident = $1",
 	    "zz@x.test", "1"));
@@ -401,18 +405,13 @@ test_metadata_same(void)
 
 	buf_init(&file, 0);
 	buf_init(&pg, 0);
-	TEST_ASSERT(mdata_open(tmp, true, &m, &err) == 0 && m != NULL);
-	md_script(&file, m, tmp);
+	TEST_ASSERT(mdata_open(tbox, true, &m, &err) == 0 && m != NULL);
+	md_script(&file, m, tbox);
 	mdata_close(&m);
 	m = mdata_pg_open(owner_id);
 	md_script(&pg, m, NULL);
 	mdata_close(&m);
-	if (strcmp(buf_cstr(&file), buf_cstr(&pg)) != 0)
-		fprintf(stderr, "--- file:\n%s--- postgresql:\n%s",
-		    buf_cstr(&file), buf_cstr(&pg));
-	TEST_ASSERT_STREQ(buf_cstr(&pg), buf_cstr(&file));
-	if (getenv("TEST_PG_EXTRA_SHOW"))
-		fputs(buf_cstr(&pg), stderr);
+	TEST_ASSERT(same(&file, &pg));
 	TEST_ASSERT(strstr(buf_cstr(&pg), "/private/comment/deep=a\\0b") !=
 	    NULL);
 	TEST_ASSERT(strstr(buf_cstr(&pg), "many: -2 Too many") != NULL);
@@ -437,6 +436,8 @@ test_usage(void)
 	static const char msg[] = "Subject: q\r\n\r\nbody\r\n";
 	uint64_t bytes = 1, msgs = 1;
 	uint32_t uid, uv;
+	struct mbox_user *u = NULL;
+	struct quota_usage qu;
 	char *err = NULL;
 
 	TEST_ASSERT(pg_ms_usage(other_id, &bytes, &msgs, &err) == 0);
@@ -446,10 +447,96 @@ test_usage(void)
 		    sizeof(msg) - 1, 0, NULL, 0, &uv, &uid, &err) == 0);
 	TEST_ASSERT(pg_ms_usage(other_id, &bytes, &msgs, &err) == 0);
 	TEST_ASSERT(bytes == 3 * (sizeof(msg) - 1) && msgs == 3);
+	/* the IMAP checks by the store's user */
+	use_pg(true);
+	TEST_ASSERT(mbox_user_open_account(USER_B, NULL, &u, &err) == 0);
+	TEST_ASSERT(quota_user_usage(u, &qu) == 0 && qu.messages == 3 &&
+	    qu.bytes == bytes);
+	TEST_ASSERT(quota_user_check(u, 0, 0, 1000, 1, &qu) == QUOTA_FITS);
+	TEST_ASSERT(quota_user_check(u, 0, 4, 1000, 1, &qu) == QUOTA_FITS);
+	TEST_ASSERT(quota_user_check(u, 0, 3, 1000, 1, &qu) == QUOTA_OVER &&
+	    qu.messages == 3);
+	TEST_ASSERT(quota_user_check(u, bytes + 10, 0, 10, 1, NULL) ==
+	    QUOTA_FITS);
+	TEST_ASSERT(quota_user_check(u, bytes + 10, 0, 11, 1, NULL) ==
+	    QUOTA_OVER);
+	mbox_user_unref(&u);
+	use_pg(false);
+}
+
+/* ---- bench (measurements, nothing asserted) ------------------------------ */
+
+static void
+timed(const char *what, int n, uint64_t t0)
+{
+	uint64_t ms = clock_mono_ms() - t0;
+
+	printf("%-44s %6d in %5llu ms: %8.3f ms each\n", what, n,
+	    (unsigned long long)ms, n ? (double)ms / n : 0.0);
+}
+
+/* After the tests: rights look-ups (a shared folder's every command),
+ * shares for LIST, a SETMETADATA and a GETMETADATA, and the quota sum
+ * over 1,000 and 20,000 messages (every APPEND and COPY with a limit). */
+static int
+bench(void)
+{
+	static const char msg[] = "Subject: b\r\n\r\nbody\r\n";
+	struct mbox_acl_share *sh;
+	struct mdata_entry *l;
+	struct mdata *m;
+	const char *w[] = { "/private" };
+	struct mdata_change c = { "/private/x", "value", 5 };
+	uint64_t t0, bytes, msgs;
+	unsigned rights;
+	uint32_t uid, uv;
+	size_t n;
+	char *err = NULL;
+	int k, fill = 0;
+
+	use_pg(true);
+	t0 = clock_mono_ms();
+	for (k = 0; k < 2000; k++)
+		(void)mbox_acl_rights(troot, OWNER, "Big", "u007@x.test",
+		    &rights, &err);
+	timed("mbox_acl_rights (a folder with 100 entries)", k, t0);
+	t0 = clock_mono_ms();
+	for (k = 0; k < 500; k++) {
+		(void)mbox_acl_shared_with(troot, "u007@x.test", &sh, &n, &err);
+		mbox_acl_shares_free(sh, n);
+	}
+	timed("mbox_acl_shared_with", k, t0);
+	m = mdata_pg_open(owner_id);
+	t0 = clock_mono_ms();
+	for (k = 0; k < 500; k++)
+		(void)mdata_set(m, "INBOX", &c, 1, &err);
+	timed("mdata_set (one entry, 1,000 held)", k, t0);
+	t0 = clock_mono_ms();
+	for (k = 0; k < 500; k++) {
+		(void)mdata_get(m, "INBOX", w, 1, -1, &l, &n, &err);
+		mdata_entries_free(l, n);
+	}
+	timed("mdata_get (/private, depth infinity)", k, t0);
+	mdata_close(&m);
+	for (int target = 1000; target <= 20000; target *= 20) {
+		for (; fill < target; fill++)
+			if (pg_ms_append(other_id, "Mine", msg, sizeof(msg) - 1,
+			    0, NULL, 0, &uv, &uid, &err) != 0) {
+				fprintf(stderr, "append: %s\n", err);
+				return 1;
+			}
+		t0 = clock_mono_ms();
+		for (k = 0; k < 200; k++)
+			(void)pg_ms_usage(other_id, &bytes, &msgs, &err);
+		timed(target == 1000 ? "pg_ms_usage (1,000 messages)" :
+		    "pg_ms_usage (20,000 messages)", k, t0);
+	}
+	use_pg(false);
+	return 0;
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	int rc;
 
@@ -461,14 +548,16 @@ main(void)
 		return test_done("test-pg-extra");
 	}
 	pg_conn_setup(dsn);
-	TEST_RUN(setup);
+	TEST_RUN(db_setup);
 	TEST_RUN(test_acl_same);
 	TEST_RUN(test_acl_pg_only);
 	TEST_RUN(test_metadata_same);
 	TEST_RUN(test_usage);
 	rc = test_done("test-pg-extra");
+	if (rc == 0 && argc > 1 && strcmp(argv[1], "bench") == 0)
+		rc = bench();
 	mbox_acl_shutdown();
 	pg_conn_cleanup();
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	teardown();
 	return rc;
 }

@@ -16,7 +16,8 @@ struct heard {
 	char	payload[64];
 };
 
-static void
+/* (unused in a test that only waits: test-pg-queue-front) */
+__attribute__((unused)) static void
 on_notify(void *arg, const char *channel, const char *payload)
 {
 	struct heard *h = arg;
@@ -27,7 +28,7 @@ on_notify(void *arg, const char *channel, const char *payload)
 	loop_break(loop);
 }
 
-static void
+__attribute__((unused)) static void
 on_resync(void *arg, const char *channel)
 {
 	struct heard *h = arg;

@@ -37,6 +37,10 @@
  * marked "blocking" touch the disk: run them on a worker thread, never on
  * an event loop. The rest are non-blocking and safe from any thread.
  *
+ * Two backends behind this one contract: these files (storage =
+ * embedded, the default) or the cluster's shared queue in PostgreSQL
+ * (queue_pg.h), picked once by queue_open(); see there for what differs.
+ *
  * Lifecycle of a message, for the delivery engine:
  *   queue_submit()          durable, then done() on the origin loop: send 250
  *   queue_take_due()        (blocking) due messages, each marked in flight
@@ -343,7 +347,9 @@ bool queue_id_valid(const char *s);
 
 /* For metrics: messages in the schedule and the earliest time one of
  * them was added this run (0: none; after a restart, the start). Never
- * blocks: false when the schedule's lock is busy. Any thread. */
+ * blocks: false when the schedule's lock is busy. Any thread. On
+ * PostgreSQL: the whole queue's count as the last take read it, oldest
+ * 0 (unknown). */
 bool queue_sched_stats(size_t *count, time_t *oldest);
 
 #endif

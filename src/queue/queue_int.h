@@ -147,6 +147,10 @@ void queue_wake(void);
  * queue_content.c hands over to its twin here when queue_on_pg(). */
 
 bool queue_on_pg(void);
+/* Takes data_dir/queue/lock (made if missing) as queue_init does, for a
+ * server whose queue is elsewhere; queue_shutdown lets it go. 0, or -1
+ * with *error_r ("in use by another tem process"). */
+int queue_lock_data_dir(const char *data_dir, char **error_r);
 void queue_pgf_shutdown(void);
 void queue_pgf_configure(unsigned retry_base, unsigned lifetime);
 void queue_pgf_submit(struct queue_new *m, struct loop *origin,

@@ -14,10 +14,11 @@
  *    on a worker too; queue_shutdown waits for those before the leases
  *    still held are handed back.
  *  - queue_next_due cannot ask the database from a loop: the earliest
- *    next_attempt is read back after each take that left due mail behind
- *    nothing, and the answer is capped at QUEUE_PG_POLL seconds so a node
- *    re-checks every few seconds anyway (another node's hand-back,
- *    clocks that differ a little, a lost notification).
+ *    next_attempt is read back after each take that got fewer than it
+ *    asked for (nothing due left), and the answer is capped at
+ *    QUEUE_PG_POLL seconds so a node re-checks every few seconds
+ *    anyway (another node's hand-back, clocks that differ a little, a
+ *    lost notification).
  *  - New mail of any node and `tem queue flush` arrive as NOTIFY
  *    tem_queue: queue_listen() hears them on the engine's loop and calls
  *    the wake-up function; each (re)LISTEN wakes it too.
@@ -58,6 +59,7 @@ static struct {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 idle;
 	unsigned	 frees;		/* releases running on workers */
+	time_t		 take_failed;	/* last said, 0 while takes work */
 } f = { .lock = PTHREAD_MUTEX_INITIALIZER, .idle = PTHREAD_COND_INITIALIZER };
 
 bool
@@ -66,15 +68,19 @@ queue_on_pg(void)
 	return atomic_load(&f.on);
 }
 
-/* The errno for a queue_pg_* result; the text goes to the debug log. */
+/* The errno for a queue_pg_* result; the text goes to the debug log
+ * (a message deleted by the admin: the file queue's info line). */
 static int
 pg_errno(const char *id, int rc, char **err)
 {
 	int e = rc == QUEUE_PG_GONE ? ENOENT : rc == PG_UNAVAILABLE ?
 	    EAGAIN : EIO;
 
-	log_debug("%s queue pg error=\"%s\"", id && *id ? id : "-",
-	    *err ? *err : "");
+	if (rc == QUEUE_PG_GONE)	/* the file queue's line */
+		log_info("%s queue gone (deleted by the admin)", id);
+	else
+		log_debug("%s queue pg error=\"%s\"", id && *id ? id : "-",
+		    *err ? *err : "");
 	XFREE(err);
 	return e;
 }
@@ -91,6 +97,8 @@ queue_open(const struct conf *c, char **error_r)
 	if (c->storage != CONF_STORAGE_POSTGRESQL)
 		return queue_init(c->data_dir, c->queue_retry_base,
 		    c->queue_lifetime, error_r);
+	if (queue_lock_data_dir(c->data_dir, error_r) < 0)
+		return -1;
 	/* content is spooled here for delivery (O_TMPFILE, never named) */
 	tmp = xasprintf("%s/spool", c->data_dir);
 	if (mkdir(tmp, 0750) < 0 && errno != EEXIST) {
@@ -107,7 +115,7 @@ queue_open(const struct conf *c, char **error_r)
 	if (r < 0)
 		return -1;
 	free(f.dsn);
-	f.dsn = xstrdup(c->postgresql_dsn);
+	f.dsn = xstrdup(c->postgresql_dsn ? c->postgresql_dsn : "");
 	atomic_store(&f.due, 0);
 	atomic_store(&f.on, true);
 	atomic_store(&f.running, true);
@@ -242,10 +250,22 @@ queue_pgf_take_due(struct queue_msg **msgs, int max)
 		return 0;
 	n = queue_pg_take_due(msgs, max, &err);
 	if (n < 0) {
-		log_warn("- queue pg take-failed error=\"%s\"", err);
+		/* the engine asks again in a second, not at once; said on
+		 * the first failure and then once a minute */
+		time_t now = time(NULL);
+
+		atomic_store(&f.due, (long long)now + 1);
+		if (f.take_failed == 0 || now - f.take_failed >= 60) {
+			log_warn("- queue pg take-failed error=\"%s\"", err);
+			f.take_failed = now;
+		}
 		free(err);
 		errno = n == PG_UNAVAILABLE ? EAGAIN : EIO;
 		return -1;
+	}
+	if (f.take_failed != 0) {
+		log_info("- queue pg take-resumed");
+		f.take_failed = 0;
 	}
 	if (n < max) {	/* nothing due left behind: when is the next? */
 		if (queue_pg_next_due(&due, &count, &err) == PG_OK) {
@@ -337,6 +357,8 @@ queue_pgf_count(void)
 	return atomic_load(&f.count);
 }
 
+/* Only wakes this node: making every message due is `tem queue flush`
+ * (queue_pg_admin_flush, a transaction), whose NOTIFY wakes all nodes. */
 void
 queue_pgf_flush(void)
 {

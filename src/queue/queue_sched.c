@@ -358,6 +358,11 @@ queue_sched_stats(size_t *count, time_t *oldest)
 {
 	time_t o = 0;
 
+	if (queue_on_pg()) {	/* the cluster's count, as last read */
+		*count = queue_pgf_count();
+		*oldest = 0;
+		return true;
+	}
 	/* a scrape never waits behind the engine: busy = try next time */
 	if (pthread_mutex_trylock(&slock) != 0)
 		return false;

@@ -336,21 +336,13 @@ free_paths(void)
 	q.lock_fd = -1;
 }
 
+/* queue/lock, flock'd: one server per data_dir (tem migrate checks it
+ * too), whichever backend holds its queue. */
 static int
-open_dirs(const char *data_dir, char **error_r)
+lock_dir(char **error_r)
 {
-	char *lock;
+	char *lock = xasprintf("%s/lock", q.dir);
 
-	q.dir = xasprintf("%s/queue", data_dir);
-	q.msgdir = xasprintf("%s/msg", q.dir);
-	q.tmpdir = xasprintf("%s/tmp", q.dir);
-	q.corruptdir = xasprintf("%s/corrupt", q.dir);
-	q.flushpath = xasprintf("%s/flush", q.dir);
-	if (make_dir(data_dir, error_r) < 0 || make_dir(q.dir, error_r) < 0 ||
-	    make_dir(q.msgdir, error_r) < 0 || make_dir(q.tmpdir, error_r) < 0 ||
-	    make_dir(q.corruptdir, error_r) < 0)
-		return -1;
-	lock = xasprintf("%s/lock", q.dir);
 	q.lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
 	if (q.lock_fd < 0)
@@ -363,6 +355,35 @@ open_dirs(const char *data_dir, char **error_r)
 		    strerror(errno));
 	free(lock);
 	return *error_r ? -1 : 0;
+}
+
+static int
+open_dirs(const char *data_dir, char **error_r)
+{
+	q.dir = xasprintf("%s/queue", data_dir);
+	q.msgdir = xasprintf("%s/msg", q.dir);
+	q.tmpdir = xasprintf("%s/tmp", q.dir);
+	q.corruptdir = xasprintf("%s/corrupt", q.dir);
+	q.flushpath = xasprintf("%s/flush", q.dir);
+	if (make_dir(data_dir, error_r) < 0 || make_dir(q.dir, error_r) < 0 ||
+	    make_dir(q.msgdir, error_r) < 0 || make_dir(q.tmpdir, error_r) < 0 ||
+	    make_dir(q.corruptdir, error_r) < 0)
+		return -1;
+	return lock_dir(error_r);
+}
+
+int
+queue_lock_data_dir(const char *data_dir, char **error_r)
+{
+	*error_r = NULL;
+	free_paths();
+	q.dir = xasprintf("%s/queue", data_dir);
+	if (make_dir(data_dir, error_r) < 0 || make_dir(q.dir, error_r) < 0 ||
+	    lock_dir(error_r) < 0) {
+		free_paths();
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -396,6 +417,7 @@ queue_shutdown(void)
 {
 	if (queue_on_pg()) {
 		queue_pgf_shutdown();
+		free_paths();	/* the lock */
 		return;
 	}
 	if (!atomic_exchange(&q.running, false))

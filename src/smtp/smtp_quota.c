@@ -27,6 +27,9 @@
  * - An alias expanding to several targets is not checked: one full
  *   mailbox must not hold up everyone else's copy.
  *
+ * On PostgreSQL the usage is the database's (pg_ms_usage, through
+ * quota.h's source), read again on a worker after every answer.
+ *
  * Trust: the recipient was resolved from the administrator's accounts;
  * SIZE= is the client's claim, used only to refuse early.
  */
@@ -34,6 +37,7 @@
 
 #include "auth/resolve.h"
 #include "conf/conf.h"
+#include "msg/deliver_pg.h"
 #include "msg/spool.h"
 #include "server/server.h"
 #include "smtp/smtp_session.h"
@@ -85,8 +89,11 @@ verdict(struct smtp_session *s, char *root, const struct acct_quota *q,
 	enum quota_verdict v = quota_peek(root, q->storage, q->messages,
 	    size, 1);
 
-	if ((v == QUOTA_UNKNOWN || v == QUOTA_OVER_STALE) &&
-	    quota_compute_claim(root)) {
+	/* on PostgreSQL other nodes deliver and expunge too: every answer
+	 * reads the usage again for the next one (one read at a time per
+	 * mailbox: the claim) */
+	if ((v == QUOTA_UNKNOWN || v == QUOTA_OVER_STALE ||
+	    deliver_pg_on()) && quota_compute_claim(root)) {
 		worker_submit(server_thread_loop(s->base.thread), compute_work,
 		    compute_done, root);
 		root = NULL;

@@ -58,6 +58,15 @@ smtp_sieve_done(struct sieve_stage *st, void *arg)
 		session_unref(&s->base);
 		return;
 	}
+	if (st->error != 0) {	/* a script unreadable now (logged) */
+		smtp_reply(s, "451 4.3.0 Error: cannot run the delivery "
+		    "filter, try again later");
+		sieve_stage_free(&st);
+		smtp_tx_reset(s);
+		smtp_session_resume(s);
+		session_unref(&s->base);	/* the store's */
+		return;
+	}
 	reason = smtp_sieve_rejected(s, st);
 	if (reason == NULL) {
 		smtp_message_commit(s, false, st);

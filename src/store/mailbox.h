@@ -93,6 +93,8 @@ enum mbox_err {
 	MBOX_ERR_EXPUNGED = -7,		/* a message is gone: [EXPUNGEISSUED] */
 	MBOX_ERR_GONE = -8,		/* the open folder was deleted or reset: BYE */
 	MBOX_ERR_NOSPACE = -9,		/* disk full or quota: [OVERQUOTA] */
+	MBOX_ERR_UNAVAILABLE = -10,	/* the database cannot answer now
+					   (PostgreSQL): [UNAVAILABLE] */
 };
 
 /* Limits */

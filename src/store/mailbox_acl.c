@@ -1,7 +1,9 @@
 /*
  * mailbox_acl - folder access control lists (RFC 4314) in
- * data_dir/acl.sqlite: the rights letters and the durable table. The
- * contract is in mailbox_acl.h.
+ * data_dir/acl.sqlite: the rights letters and the durable table, and
+ * what both backends share (mailbox_acl_int.h); with storage =
+ * postgresql each call goes to mailbox_acl_pg.c. The contract is in
+ * mailbox_acl.h.
  *
  * Trust: values come from the IMAP layer after its checks (owner: the
  * logged-in user's canonical address; folder: a valid store name;
@@ -267,7 +269,7 @@ col_text(sqlite3_stmt *st, int col)
 static unsigned
 col_rights(sqlite3_stmt *st, int col)
 {
-	return mbox_acl_stored((const char *)sqlite3_column_text(st, col));
+	return mbox_acl_stored(col_text(st, col));
 }
 
 /* Runs a statement without result rows; changes: one more serial. */

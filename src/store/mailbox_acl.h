@@ -21,6 +21,15 @@
  * user's effective rights are those of its entry and anyone's minus
  * those of "-" + either.
  *
+ * With storage = postgresql (mbox_on_pg()) the same calls work on the
+ * database's acl(mailbox_id, ident, rights) rows instead
+ * (mailbox_acl_pg.c; data_dir unused): the same answers, but rows hang
+ * off the folder's id, so they follow a RENAME by themselves and go
+ * with the folder or the account, and a right on a folder that does not
+ * exist is MBOX_ERR_NONEXISTENT. mbox_acl_serial() then changes at
+ * every call: another node may have changed any ACL, so sessions read
+ * their rights again at each check.
+ *
  * THREADS: functions marked BLOCKING run SQLite: call them from a worker.
  * The database handle is process-wide, opened at first use, serialized
  * by one mutex; mbox_acl_shutdown() closes it.
@@ -114,7 +123,8 @@ int mbox_acl_drop(const char *data_dir, const char *owner, const char *folder,
     char **error_r);
 
 /* Bumped by every change: a session compares it with what it saw to
- * know when to read its rights again. In memory, never blocks. */
+ * know when to read its rights again. In memory, never blocks. On
+ * PostgreSQL a new value at each call (see above). */
 uint64_t mbox_acl_serial(void);
 
 /* Closes the database (at exit, when no worker uses it any more). */

@@ -40,11 +40,11 @@
     "tem_fold(u.address) = tem_fold($1) AND m.name = $2"
 
 static int
-fail(char **pg_err, char **error_r)
+fail(enum pg_rc rc, char **pg_err, char **error_r)
 {
 	mbox_error(error_r, "ACL database: %s", *pg_err ? *pg_err : "?");
 	XFREE(pg_err);
-	return MBOX_ERR_TEMP;
+	return rc == PG_UNAVAILABLE ? MBOX_ERR_UNAVAILABLE : MBOX_ERR_TEMP;
 }
 
 int
@@ -63,7 +63,7 @@ mbox_acl_pg_get(const char *owner, const char *folder,
 	    FOLDER_JOIN "WHERE " FOLDER_IS " ORDER BY a.ident COLLATE \"C\"",
 	    2, owner, folder);
 	if (rc != PG_OK)
-		return fail(&err, error_r);
+		return fail(rc, &err, error_r);
 	n = PQntuples(res);
 	if (n > 0)
 		*list_r = xcalloc((size_t)n, sizeof(**list_r));
@@ -147,7 +147,7 @@ mbox_acl_pg_set(const char *owner, const char *folder, const char *ident,
 		mbox_error(error_r, "Mailbox does not exist");
 		return s.r;
 	}
-	return fail(&err, error_r);
+	return fail(rc, &err, error_r);
 }
 
 int
@@ -165,7 +165,7 @@ mbox_acl_pg_rights(const char *owner, const char *folder, const char *user,
 	    "'-' || $3, '-' || $4)", 4, owner, folder, user,
 	    MBOX_ACL_ANYONE);
 	if (rc != PG_OK)
-		return fail(&err, error_r);
+		return fail(rc, &err, error_r);
 	for (int i = 0; i < PQntuples(res); i++)
 		mbox_acl_posneg_add(&pn, PQgetvalue(res, i, 0),
 		    PQgetvalue(res, i, 1));
@@ -194,7 +194,7 @@ mbox_acl_pg_shared_with(const char *user, struct mbox_acl_share **list_r,
 	if (rc != PG_OK) {
 		*list_r = NULL;
 		*n_r = 0;
-		return fail(&err, error_r);
+		return fail(rc, &err, error_r);
 	}
 	for (int i = 0; i < PQntuples(res); i++)
 		if (!mbox_acl_shares_row(&l, PQgetvalue(res, i, 0),
@@ -214,5 +214,5 @@ mbox_acl_pg_drop(const char *owner, const char *folder, char **error_r)
 	    "mailboxes m, users u WHERE m.id = a.mailbox_id AND u.id = "
 	    "m.user_id AND " FOLDER_IS, 2, owner, folder);
 
-	return rc == PG_OK ? 0 : fail(&err, error_r);
+	return rc == PG_OK ? 0 : fail(rc, &err, error_r);
 }

@@ -35,8 +35,10 @@ struct mbox_md_user;
 struct mbox_md_view;
 struct mbox_md_user_watch;
 
-/* The data_dir given to mbox_setup (PostgreSQL spools under it). */
+/* The data_dir given to mbox_setup (PostgreSQL spools under it), and
+ * the postgresql_dsn (the listener's). */
 const char *mbox_data_dir(void);
+const char *mbox_pg_dsn(void);
 
 /* ---- Maildir++ (mailbox_user.c, _list.c, _ops.c, _view.c, _notify.c,
  * _linger.c): the contract of the mbox_* of the same name. ---- */
@@ -200,7 +202,6 @@ struct mbox_event *mbox_pg_user_watch_take(struct mbox_user_watch *w,
 bool mbox_pg_user_watch_pending(struct mbox_user_watch *w);
 void mbox_pg_user_metadata_changed(struct mbox_user *u, const char *mailbox,
     const char *entry);
-void mbox_pg_user_watch_acting(const struct mbox_user_watch *w);
 void mbox_pg_shutdown(void);
 
 /* A spool file under dir (mailbox_spool.c; mbox_spool_new's worker). */

@@ -6,15 +6,12 @@
  *
  * Trust: none of its own; arguments go through unchanged.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "conf/conf.h"
 #include "pg/pg_conn.h"
 #include "store/mailbox_backend.h"
-#include "util/log.h"
 #include "util/xmalloc.h"
 
 #define MU(u)	((struct mbox_md_user *)(u))
@@ -26,6 +23,7 @@
 /* Set once by mbox_setup, before threads; read by all after. */
 static bool on_pg;
 static char *data_dir;
+static char *pg_dsn;
 
 void
 mbox_setup(const struct conf *c)
@@ -35,15 +33,9 @@ mbox_setup(const struct conf *c)
 	data_dir = c->data_dir ? xstrdup(c->data_dir) : NULL;
 	if (!on_pg)
 		return;
+	free(pg_dsn);
+	pg_dsn = c->postgresql_dsn ? xstrdup(c->postgresql_dsn) : NULL;
 	pg_conn_setup(c->postgresql_dsn);
-	if (data_dir != NULL) {
-		/* APPEND spools (mbox_spool_new) on PostgreSQL. */
-		char *tmp = xasprintf("%s/tmp", data_dir);
-		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-			log_warn("mailbox spool-dir path=%s error=%s", tmp,
-			    strerror(errno));
-		free(tmp);
-	}
 }
 
 bool
@@ -56,6 +48,12 @@ const char *
 mbox_data_dir(void)
 {
 	return data_dir;
+}
+
+const char *
+mbox_pg_dsn(void)
+{
+	return pg_dsn;
 }
 
 /* ---- users ---------------------------------------------------------- */
@@ -347,10 +345,8 @@ mbox_user_metadata_changed(struct mbox_user *u, const char *mailbox,
 void
 mbox_user_watch_acting(const struct mbox_user_watch *w)
 {
-	/* Thread-local in each backend: tell both (NULL clears both). */
-	mbox_md_user_watch_acting(w == NULL || w->be == MBOX_PG ? NULL :
-	    (const struct mbox_md_user_watch *)w);
-	mbox_pg_user_watch_acting(w == NULL || w->be != MBOX_PG ? NULL : w);
+	/* both backends' user watches are mailbox_notify.c's */
+	mbox_md_user_watch_acting((const struct mbox_md_user_watch *)w);
 }
 
 void

@@ -195,6 +195,17 @@ int mbox_name_from_dir(const char *dir, char **name_r);
 int mbox_name_resolve(const char *name, bool strict, char **norm_r,
     char **dir_r, char **error_r);
 
+/* ---- mailbox_list.c (LIST's flags, both backends) -------------------- */
+/* Adds flags to name in m (a name -> flags map being built). */
+void mbox_list_add(struct hashmap *m, const char *name, unsigned flags);
+/* Missing parents (NOSELECT) and HASCHILDREN. */
+void mbox_list_tree(struct hashmap *m);
+/* The special use a top-level name has by default (Drafts ...), or 0. */
+unsigned mbox_list_default_use(const char *name);
+/* m (freed, *mp NULL) as mbox_list's sorted list, HASNOCHILDREN added. */
+void mbox_list_take(struct hashmap **mp, struct mbox_folder_info **list_r,
+    size_t *n_r);
+
 /* ---- mailbox_file.c -------------------------------------------------- */
 size_t mbox_base_len(const char *name);
 void mbox_info_parse(const char *name, unsigned *flags_r, uint32_t *letters_r);
@@ -351,8 +362,23 @@ void mbox_events_fini(struct mbox_md_user *u);
 /* Queues an event for u's user watches (cheap when there are none). */
 void mbox_user_event(struct mbox_md_user *u, enum mbox_event_kind kind,
     const char *name, const char *oldname);
+/* The same on any list of user watches (the PostgreSQL store's user has
+ * one too), and a new watch on such a list (base.be = be); the owner
+ * of the list outlives its watches (mbox_md_user_watch_free unlinks). */
+void mbox_watchers_event(struct mbox_md_user_watch **head,
+    enum mbox_event_kind kind, const char *name, const char *oldname);
+struct mbox_md_user_watch *mbox_watchers_add(struct mbox_md_user_watch **head,
+    enum mbox_backend be, struct loop *loop, void (*cb)(void *), void *arg);
 
 /* ---- mailbox_view.c -------------------------------------------------- */
+/* A view's watch (both backends): cb(arg) posted to loop, coalesced while
+ * one is pending (mbox_watch_post, any thread); mbox_watch_drop ends it
+ * (never called after, when dropped on loop's thread) and frees it once
+ * no post is pending. */
+struct mbox_watch *mbox_watch_new(struct loop *loop, void (*cb)(void *),
+    void *arg);
+void mbox_watch_post(struct mbox_watch *w);
+void mbox_watch_drop(struct mbox_watch *w);
 /* Calls the watchers of f's views other than actor (f->mu not held). */
 void mbox_folder_wake(struct mbox_folder *f, const struct mbox_md_view *actor);
 /* Records a STORE of uid by v at modseq (not reported back to v). */

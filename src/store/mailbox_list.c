@@ -165,8 +165,18 @@ mbox_md_subscribe(struct mbox_md_user *u, const char *name, bool on, char **erro
 
 /* ---- LIST ----------------------------------------------------------------- */
 
-static void
-add_flags(struct hashmap *m, const char *name, unsigned flags)
+unsigned
+mbox_list_default_use(const char *name)
+{
+	for (size_t i = 0; i < sizeof(default_uses) /
+	    sizeof(default_uses[0]); i++)
+		if (strcmp(name, default_uses[i].name) == 0)
+			return default_uses[i].use;
+	return 0;
+}
+
+void
+mbox_list_add(struct hashmap *m, const char *name, unsigned flags)
 {
 	uintptr_t old = (uintptr_t)hashmap_get(m, name);
 
@@ -205,7 +215,7 @@ list_real(struct mbox_md_user *u, struct hashmap *m, char **error_r)
 		mbox_error(error_r, "Cannot list folders: %s", strerror(errno));
 		return MBOX_ERR_TEMP;
 	}
-	add_flags(m, "INBOX", 0);
+	mbox_list_add(m, "INBOX", 0);
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0 || !is_dir(u->root, de))
@@ -217,11 +227,8 @@ list_real(struct mbox_md_user *u, struct hashmap *m, char **error_r)
 			continue;
 		}
 		unsigned use = (unsigned)(uintptr_t)hashmap_get(uses, de->d_name);
-		for (size_t i = 0; i < sizeof(default_uses) /
-		    sizeof(default_uses[0]); i++)
-			if (strcmp(name, default_uses[i].name) == 0)
-				use |= default_uses[i].use;
-		add_flags(m, name, use & MBOX_SPECIAL_USE);
+		mbox_list_add(m, name, (use | mbox_list_default_use(name)) &
+		    MBOX_SPECIAL_USE);
 		free(name);
 	}
 	closedir(d);
@@ -229,9 +236,8 @@ list_real(struct mbox_md_user *u, struct hashmap *m, char **error_r)
 	return 0;
 }
 
-/* Missing parents (NOSELECT) and HASCHILDREN. */
-static void
-list_tree(struct hashmap *m)
+void
+mbox_list_tree(struct hashmap *m)
 {
 	struct strv names = { NULL, 0, 0 };
 	struct hashmap_iter it = { 0 };
@@ -244,7 +250,7 @@ list_tree(struct hashmap *m)
 		while ((slash = strrchr(p, '/')) != NULL) {
 			*slash = '\0';
 			bool had = hashmap_get(m, p) != NULL;
-			add_flags(m, p, had ? MBOX_HASCHILDREN :
+			mbox_list_add(m, p, had ? MBOX_HASCHILDREN :
 			    MBOX_HASCHILDREN | MBOX_NOSELECT);
 		}
 	}
@@ -269,46 +275,55 @@ mbox_md_list(struct mbox_md_user *u, struct mbox_folder_info **list_r, size_t *n
 {
 	struct hashmap *m = hashmap_new(0);
 	struct strv subs = { NULL, 0, 0 };
-	struct hashmap_iter it = { 0 };
-	struct mbox_folder_info *list;
-	const char *key;
-	void *val;
-	size_t n = 0;
 	int r;
 
 	mbox_lock(&u->io, MBOX_LK_IO);
 	r = list_real(u, m, error_r);
 	if (r == 0) {
-		list_tree(m);
+		mbox_list_tree(m);
 		subs_read(u, &subs);
 	}
 	mbox_unlock(&u->io, MBOX_LK_IO);
 	for (size_t i = 0; i < subs.n; i++) {
 		char *norm = subs_norm(subs.v[i]);
 		if (norm)
-			add_flags(m, norm, hashmap_get(m, norm) ?
+			mbox_list_add(m, norm, hashmap_get(m, norm) ?
 			    MBOX_SUBSCRIBED : MBOX_SUBSCRIBED | MBOX_NONEXISTENT |
 			    MBOX_NOSELECT);
 		free(norm);
 	}
 	strv_free(&subs);
+	if (r < 0) {
+		hashmap_free(&m, NULL);
+		return r;
+	}
+	mbox_list_take(&m, list_r, n_r);
+	return 0;
+}
+
+void
+mbox_list_take(struct hashmap **mp, struct mbox_folder_info **list_r,
+    size_t *n_r)
+{
+	struct hashmap *m = *mp;
+	struct hashmap_iter it = { 0 };
+	struct mbox_folder_info *list;
+	const char *key;
+	void *val;
+	size_t n = 0;
+
 	list = xcalloc(hashmap_count(m) + 1, sizeof(*list));
-	while (r == 0 && hashmap_next(m, &it, &key, &val)) {
+	while (hashmap_next(m, &it, &key, &val)) {
 		unsigned fl = (unsigned)(uintptr_t)val & ~PRESENT;
 		if (!(fl & MBOX_HASCHILDREN))
 			fl |= MBOX_HASNOCHILDREN;
 		list[n].name = xstrdup(key);
 		list[n++].flags = fl;
 	}
-	hashmap_free(&m, NULL);
-	if (r < 0) {
-		free(list);
-		return r;
-	}
+	hashmap_free(mp, NULL);
 	qsort(list, n, sizeof(*list), mbox_folder_info_cmp);
 	*list_r = list;
 	*n_r = n;
-	return 0;
 }
 
 void

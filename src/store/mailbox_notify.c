@@ -1,7 +1,8 @@
 /*
  * mailbox_notify - user watches for IMAP NOTIFY (see mailbox.h): the
  * store's changes to any folder of a user, queued per watch and announced
- * on the watcher's loop.
+ * on the watcher's loop. The same watches serve the PostgreSQL store
+ * (mailbox_pg_notify.c: mbox_watchers_*, on its user's list).
  *
  * Trust: internal; events carry folder names the store already checked.
  * Bounded: MBOX_EVENTS_MAX queued events a watch (then overflow), and a
@@ -27,9 +28,10 @@
 #include "util/xmalloc.h"
 
 struct mbox_md_user_watch {
-	struct mbox_user_watch	 base;		/* first: MBOX_MAILDIR */
-	struct mbox_md_user	*u;
-	struct mbox_md_user_watch	*next;		/* u->watchers */
+	struct mbox_user_watch	 base;		/* first: its backend */
+	struct mbox_md_user_watch	**head;	/* the list it is on (its
+						   user's watchers) */
+	struct mbox_md_user_watch	*next;
 	struct loop		*loop;
 	void			(*cb)(void *);
 	void			*arg;
@@ -133,10 +135,17 @@ void
 mbox_user_event(struct mbox_md_user *u, enum mbox_event_kind kind,
     const char *name, const char *oldname)
 {
+	mbox_watchers_event(&u->watchers, kind, name, oldname);
+}
+
+void
+mbox_watchers_event(struct mbox_md_user_watch **head,
+    enum mbox_event_kind kind, const char *name, const char *oldname)
+{
 	struct mbox_md_user_watch *w;
 
 	pthread_mutex_lock(&ev_lock);
-	for (w = u->watchers; w != NULL; w = w->next)
+	for (w = *head; w != NULL; w = w->next)
 		if (w != acting)
 			watch_queue(w, kind, name, oldname);
 	pthread_mutex_unlock(&ev_lock);
@@ -146,18 +155,25 @@ struct mbox_md_user_watch *
 mbox_md_user_watch_new(struct mbox_md_user *u, struct loop *loop,
     void (*cb)(void *), void *arg)
 {
+	return mbox_watchers_add(&u->watchers, MBOX_MAILDIR, loop, cb, arg);
+}
+
+struct mbox_md_user_watch *
+mbox_watchers_add(struct mbox_md_user_watch **head, enum mbox_backend be,
+    struct loop *loop, void (*cb)(void *), void *arg)
+{
 	struct mbox_md_user_watch *w = xcalloc(1, sizeof(*w));
 
-	w->base.be = MBOX_MAILDIR;
-	w->u = u;
+	w->base.be = be;
+	w->head = head;
 	w->loop = loop;
 	w->cb = cb;
 	w->arg = arg;
 	w->alive = true;
 	w->refs = 1;
 	pthread_mutex_lock(&ev_lock);
-	w->next = u->watchers;
-	u->watchers = w;
+	w->next = *head;
+	*head = w;
 	pthread_mutex_unlock(&ev_lock);
 	return w;
 }
@@ -166,15 +182,13 @@ void
 mbox_md_user_watch_free(struct mbox_md_user_watch **wp)
 {
 	struct mbox_md_user_watch *w = *wp, **p;
-	struct mbox_md_user *u;
 	bool last;
 
 	if (w == NULL)
 		return;
 	*wp = NULL;
-	u = w->u;
 	pthread_mutex_lock(&ev_lock);
-	for (p = &u->watchers; *p != NULL; p = &(*p)->next)
+	for (p = w->head; *p != NULL; p = &(*p)->next)
 		if (*p == w) {
 			*p = w->next;
 			break;

@@ -53,8 +53,8 @@ watch_fire(void *arg)
 		cb(cb_arg);
 }
 
-static void
-watch_post(struct mbox_watch *w)
+void
+mbox_watch_post(struct mbox_watch *w)
 {
 	mbox_lock(&watch_lock, MBOX_LK_WATCH);
 	if (w->alive && !w->pending) {
@@ -65,8 +65,8 @@ watch_post(struct mbox_watch *w)
 	mbox_unlock(&watch_lock, MBOX_LK_WATCH);
 }
 
-static void
-watch_drop(struct mbox_watch *w)
+void
+mbox_watch_drop(struct mbox_watch *w)
 {
 	bool last;
 
@@ -78,13 +78,26 @@ watch_drop(struct mbox_watch *w)
 		free(w);
 }
 
+struct mbox_watch *
+mbox_watch_new(struct loop *loop, void (*cb)(void *), void *arg)
+{
+	struct mbox_watch *w = xmalloc(sizeof(*w));
+
+	w->loop = loop;
+	w->cb = cb;
+	w->arg = arg;
+	w->alive = true;
+	w->refs = 1;
+	return w;
+}
+
 void
 mbox_folder_wake(struct mbox_folder *f, const struct mbox_md_view *actor)
 {
 	mbox_lock(&f->mu, MBOX_LK_FOLDER);
 	for (struct mbox_md_view *v = f->views; v; v = v->next)
 		if (v != actor && v->watch)
-			watch_post(v->watch);
+			mbox_watch_post(v->watch);
 	if (!f->gone)	/* NOTIFY's STATUS (a delete says itself) */
 		mbox_user_event(f->u, MBOX_EV_MESSAGES, f->name, NULL);
 	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
@@ -97,14 +110,8 @@ mbox_md_view_watch(struct mbox_md_view *v, struct loop *loop, void (*cb)(void *)
 	struct mbox_folder *f = v->f;
 	struct mbox_watch *old = v->watch, *w = NULL;
 
-	if (loop) {
-		w = xmalloc(sizeof(*w));
-		w->loop = loop;
-		w->cb = cb;
-		w->arg = arg;
-		w->alive = true;
-		w->refs = 1;
-	}
+	if (loop)
+		w = mbox_watch_new(loop, cb, arg);
 	mbox_lock(&f->mu, MBOX_LK_FOLDER);
 	v->watch = w;
 	if (w && !old)
@@ -113,7 +120,7 @@ mbox_md_view_watch(struct mbox_md_view *v, struct loop *loop, void (*cb)(void *)
 		f->n_watch--;
 	mbox_unlock(&f->mu, MBOX_LK_FOLDER);
 	if (old)
-		watch_drop(old);
+		mbox_watch_drop(old);
 	if (w)
 		mbox_poller_start();
 }

@@ -1,5 +1,7 @@
 /*
- * metadata - per-user IMAP METADATA entries in SQLite (see metadata.h).
+ * metadata - per-user IMAP METADATA entries in SQLite (see metadata.h),
+ * and what the PostgreSQL side (metadata_pg.c) shares with it: a handle
+ * without a file sends mdata_get and mdata_set there.
  *
  * Trust: mailbox names and entry names reach here validated by the IMAP
  * layer (imap_metadata_args.c) and are only ever bound as SQL

@@ -27,6 +27,7 @@ struct usage {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static quota_source_fn *source;		/* set once at start, or NULL */
 static struct hashmap *usages;		/* root -> struct usage */
 
 /* The key of a root or folder path: no trailing "/", and a Maildir++
@@ -151,6 +152,12 @@ count_folder(const char *path, struct quota_usage *u)
 	return r;
 }
 
+void
+quota_set_source(quota_source_fn *fn)
+{
+	source = fn;
+}
+
 int
 quota_usage_compute(const char *root, struct quota_usage *u_r)
 {
@@ -158,9 +165,14 @@ quota_usage_compute(const char *root, struct quota_usage *u_r)
 	struct quota_usage u = { 0, 0 };
 	struct usage *e;
 	struct dirent *de;
-	DIR *d = opendir(k);
+	DIR *d;
 	int r = 0;
 
+	if (source != NULL) {
+		r = source(k, &u);
+		goto done;
+	}
+	d = opendir(k);
 	if (d == NULL) {
 		pthread_mutex_lock(&lock);
 		if (usages != NULL && (e = hashmap_get(usages, k)) != NULL)
@@ -180,6 +192,7 @@ quota_usage_compute(const char *root, struct quota_usage *u_r)
 		free(sub);
 	}
 	closedir(d);
+done:
 	pthread_mutex_lock(&lock);
 	e = entry_make(k);
 	e->computing = false;

@@ -74,6 +74,12 @@ enum quota_verdict quota_check(const char *root, uint64_t max_bytes,
  * RCPTs walks a mailbox once. */
 bool quota_compute_claim(const char *root);
 
+/* Where quota_usage_compute gets a root's usage instead of walking the
+ * disk (storage = postgresql: the database, msg/deliver_pg.c); BLOCKING,
+ * 0 or -1. Set once at start, before threads. */
+typedef int quota_source_fn(const char *root, struct quota_usage *u_r);
+void quota_set_source(quota_source_fn *fn);
+
 /* Whether usage u plus add_bytes in add_msgs messages passes max_bytes or
  * max_msgs (0: no limit). */
 bool quota_exceeds(const struct quota_usage *u, uint64_t max_bytes,

@@ -148,11 +148,48 @@ test_compute_reads_names(void)
 	quota_usage_reset();
 }
 
+/* A source (the database, on PostgreSQL) answers instead of the disk,
+ * for a root or any of its folders; a failing one leaves it unknown. */
+static int
+fake_source(const char *root, struct quota_usage *u_r)
+{
+	if (strcmp(root, "/nonexistent/mail/a.test/bad") == 0) {
+		errno = EIO;
+		return -1;
+	}
+	if (strcmp(root, "/nonexistent/mail/a.test/u") != 0) {
+		errno = ENOENT;		/* not the root: the test fails */
+		return -1;
+	}
+	u_r->bytes = 1000;
+	u_r->messages = 3;
+	return 0;
+}
+
+static void
+test_source(void)
+{
+	struct quota_usage u;
+
+	quota_usage_reset();
+	quota_set_source(fake_source);
+	TEST_ASSERT(quota_usage_compute("/nonexistent/mail/a.test/u/.Junk",
+	    &u) == 0 && u.bytes == 1000 && u.messages == 3);
+	TEST_ASSERT(quota_peek("/nonexistent/mail/a.test/u", 0, 3, 1, 1) ==
+	    QUOTA_OVER);
+	TEST_ASSERT(quota_usage_compute("/nonexistent/mail/a.test/bad",
+	    &u) < 0);
+	TEST_ASSERT(!quota_usage_get("/nonexistent/mail/a.test/bad", &u));
+	quota_set_source(NULL);
+	quota_usage_reset();
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_usage_moves);
 	TEST_RUN(test_compute_reads_names);
+	TEST_RUN(test_source);
 	mbox_shutdown();
 	return test_done("test-quota");
 }

@@ -12,7 +12,10 @@ quota_pg.c) against a real PostgreSQL 15 (tests/lib/pgserver.py):
   SETACL/GETACL/MYRIGHTS and a second user reading the shared folder,
   a revoke seen at the other session's next command; SETMETADATA and
   GETMETADATA from another session, carried by RENAME; GETQUOTAROOT's
-  usage after APPENDs and NO [OVERQUOTA] past the limit.
+  usage after APPENDs and NO [OVERQUOTA] past the limit;
+- a second node on the same database: a grant and a revoke made on node
+  1 are obeyed by a session on node 2 at its next command, metadata and
+  the quota usage are the same from both.
 """
 
 import imaplib
@@ -27,6 +30,9 @@ from pgserver import PgServer, pg_init_conf, pg_unit_check  # noqa: E402
 from temserver import TemServer  # noqa: E402
 
 USERS = {"x%d@a.test" % i: "pw-x%d-Secret" % i for i in range(1, 5)}
+# imaplib knows no RFC 5464 commands: taught here
+for _cmd in ("SETMETADATA", "GETMETADATA"):
+    imaplib.Commands.setdefault(_cmd, ("AUTH", "SELECTED"))
 MSG = (b"From: <a@b.test>\r\nTo: <x@a.test>\r\nSubject: s%d\r\n"
        b"Message-ID: <%d@b.test>\r\n\r\nBody %d.\r\n")
 
@@ -53,8 +59,20 @@ def srv(dsn):
         yield t
 
 
+@pytest.fixture(scope="module")
+def node2(srv, dsn):
+    """A second node on the same database (accounts come from it)."""
+    t = TemServer(users={}, domains=(), services=("imap",),
+                  listen_addr="127.0.0.2",
+                  extra_conf={"storage": "postgresql",
+                              "postgresql_dsn": dsn,
+                              "auth_allow_cleartext": "yes"})
+    with t:
+        yield t
+
+
 def login(srv, addr):
-    m = imaplib.IMAP4("127.0.0.1", srv.ports["imap"])
+    m = imaplib.IMAP4(srv.listen_addr, srv.ports["imap"])
     m.login(addr, USERS[addr])
     return m
 
@@ -90,7 +108,7 @@ def test_acl_shared_folder(srv, pg):
     name = "shared/%s/Proj" % owner
     r = ok(b.myrights(name))[0].decode()
     assert r.endswith(" lrs"), r
-    listed = b"".join(ok(b.list("", "shared/*")))
+    listed = b"".join(ok(b.list('""', "shared/*")))
     assert name.encode() in listed, listed
     typ, data = b.select(name)
     assert typ == "OK" and data == [b"1"], data
@@ -114,6 +132,15 @@ def test_acl_shared_folder(srv, pg):
         m.logout()
 
 
+def getmetadata(m, mailbox, entry):
+    """The METADATA response of GETMETADATA mailbox entry, as bytes."""
+    typ, data = m._simple_command("GETMETADATA", mailbox, entry)
+    assert typ == "OK", data
+    _, data = m._untagged_response(typ, data, "METADATA")
+    return b"".join(d if isinstance(d, bytes) else b"".join(d)
+                    for d in data if d)
+
+
 def test_metadata(srv, pg):
     addr = "x3@a.test"
     a = login(srv, addr)
@@ -126,14 +153,8 @@ def test_metadata(srv, pg):
                    "ON u.id = m.user_id WHERE u.address = '%s'" %
                    addr) == "2"
     b = login(srv, addr)
-    typ, data = b._simple_command("GETMETADATA", "Notes", "/private/comment")
-    _, data = b._untagged_response(typ, data, "METADATA")
-    assert typ == "OK" and b"hello there" in b"".join(
-        d if isinstance(d, bytes) else b"".join(d) for d in data), data
-    typ, data = b._simple_command("GETMETADATA", '""', "/private/vendor/x")
-    _, data = b._untagged_response(typ, data, "METADATA")
-    assert b"server" in b"".join(
-        d if isinstance(d, bytes) else b"".join(d) for d in data), data
+    assert b"hello there" in getmetadata(b, "Notes", "/private/comment")
+    assert b"server" in getmetadata(b, '""', "/private/vendor/x")
     # RENAME carries the entries, DELETE drops them
     ok(a.rename("Notes", "Memo"))
     assert pg.psql("SELECT mailbox FROM mailbox_metadata WHERE entry = "
@@ -172,4 +193,59 @@ def test_quota(srv):
     typ, data = a.copy("1", "INBOX")
     assert typ == "NO" and b"OVERQUOTA" in data[0], data
     assert "imap over-quota user=%s cmd=APPEND" % addr in srv.log_text()
+    a.logout()
+
+
+def test_across_nodes(srv, node2):
+    """What one node changes, the other's sessions go by: a grant and a
+    revoke (no ACL cache outlives a command on PostgreSQL), metadata,
+    and the quota usage."""
+    owner, other = "x1@a.test", "x3@a.test"
+    a = login(srv, owner)
+    ok(a.create("Cross"))
+    ok(a.append("Cross", None, None, msg(20)))
+    b = login(node2, other)
+    name = "shared/%s/Cross" % owner
+    typ, data = b.select(name, readonly=True)
+    assert typ == "NO", data
+    ok(a.setacl("Cross", other, "lr"))
+    typ, data = b.select(name, readonly=True)
+    assert typ == "OK" and data == [b"1"], data
+    ok(b.fetch("1", "(FLAGS)"))
+    ok(a.deleteacl("Cross", other))
+    typ, data = b.fetch("1", "(FLAGS)")
+    assert typ == "NO", data
+    ok(a._simple_command("SETMETADATA", "INBOX",
+                         '(/private/comment "from node 1")'))
+    c = login(node2, owner)
+    assert b"from node 1" in getmetadata(c, "INBOX", "/private/comment")
+    srv.admin("user", "quota", owner, "10M")
+    typ, data = c.getquotaroot("INBOX")
+    assert typ == "OK", data
+    used = quota_of(data[1])["STORAGE"][0]
+    ok(a.append("INBOX", None, None, b"x" * 4096 + b"\r\n"))
+    typ, data = c.getquotaroot("INBOX")
+    assert quota_of(data[1])["STORAGE"][0] >= used + 4, data
+    for m in (a, b, c):
+        m.logout()
+
+
+def test_database_away(srv, pg):
+    """Last (the database stays stopped): ACL and METADATA commands say
+    NO [UNAVAILABLE] while PostgreSQL is away, and the session lives."""
+    addr = "x1@a.test"
+    a = login(srv, addr)
+    ok(a.create("Away"))
+    pg.stop()
+    typ, data = a.getacl("Away")
+    assert typ == "NO" and b"[UNAVAILABLE]" in data[0], data
+    # a server entry: no folder look-up first, the metadata store answers
+    typ, data = a._simple_command("SETMETADATA", '""',
+                                  '(/private/comment "x")')
+    assert typ == "NO" and b"[UNAVAILABLE]" in data[0], data
+    typ, data = a._simple_command("GETMETADATA", '""',
+                                  "/private/comment")
+    assert typ == "NO" and b"[UNAVAILABLE]" in data[0], data
+    ok(a.noop())
+    assert "imap metadata-failed user=%s" % addr in srv.log_text()
     a.logout()

@@ -124,12 +124,17 @@ def test_cli_queue(pg, tmp_path):
     assert r.returncode == 0, r.stderr
     ids = r.stdout.split()
     assert len(ids) == 3
+    # one arrival second for all three, whatever the clock did meanwhile,
+    # then the newest a second later: the list is by arrival, then id
+    pg.psql("UPDATE queue SET received = date_trunc('second', now()) - "
+            "CASE WHEN id = '%s' THEN interval '0' ELSE interval '1s' END"
+            % ids[0], db="cli")
     r = tem("list")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    # by arrival, then id (the same second here)
-    assert [ln.split()[0] for ln in lines] == sorted(ids), r.stdout
-    assert "<s@a.test>" in lines[0] and "r1@far.test" in lines[0], lines[0]
+    assert [ln.split()[0] for ln in lines] == \
+        sorted(ids[1:]) + [ids[0]], r.stdout
+    assert "<s@a.test>" in lines[2] and "r1@far.test" in lines[2], lines[2]
     r = tem("del", ids[1].upper())
     assert r.returncode == 0 and r.stdout == "" and r.stderr == "", r
     r = tem("del", ids[1])
@@ -140,7 +145,7 @@ def test_cli_queue(pg, tmp_path):
     assert r.stderr == "tem: a queue id is 16 hex digits (see tem queue " \
         "list)\n"
     assert [ln.split()[0] for ln in tem("list").stdout.splitlines()] == \
-        sorted([ids[0], ids[2]])
+        [ids[2], ids[0]]
     assert pg.psql("SELECT count(*) FROM blobs", db="cli") == "2"
     pg.psql("UPDATE queue SET next_attempt = now() + interval '1 hour'; "
             "UPDATE queue_rcpts SET next_try = now() + interval '1 hour'",

@@ -5,12 +5,15 @@ a scripted sink (tests/lib/fakesmtp.py) on 127.0.0.7, found through the
 test DNS (fake.test MX, as test_delivery.py points remote mail at a
 loopback port):
 
+- the C unit test of queue.h on the database (test-pg-queue-front);
+
 - a message submitted on node 1 reaches the sink once, with the file
   queue's log lines, and leaves no row behind;
 - two nodes (127.0.0.1, 127.0.0.2) drain N messages: each delivered once;
 - a node killed -9 while holding leases (the sink stalls its MAIL): the
   other node delivers each message once after queue_lease_time (5 s);
-- a permanent 5xx: the sender gets a DSN through the local route;
+- a permanent 5xx: the sender gets a DSN in the INBOX in the database
+  (the local route, msg/deliver_pg.c); a delay notice once;
 - the database away at DATA: 451 4.3.0 and one log line with the
   session id.
 """
@@ -27,7 +30,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from dnsserver import DnsServer  # noqa: E402
 from fakesmtp import FakeSMTP  # noqa: E402
-from pgserver import PgServer, pg_init_conf  # noqa: E402
+from pgserver import PgServer, pg_init_conf, pg_unit_check  # noqa: E402
 from temserver import (TemServer, insecure_tls_context, shared_port,  # noqa: E402
                        wait_for)
 
@@ -97,6 +100,11 @@ def delivered_ids(sink):
 
 def rows(pg, db, table="queue"):
     return int(pg.psql("SELECT count(*) FROM %s" % table, db=db))
+
+
+def test_unit(pg, tmp_path):
+    """src/pg/test-pg-queue-front.c: queue.h's calls on the database."""
+    pg_unit_check("test-pg-queue-front", fresh_dsn(pg, tmp_path, "unit"))
 
 
 def test_one_message_delivered_once(pg, dns, tmp_path):
@@ -217,6 +225,15 @@ def test_permanent_failure_bounces_to_sender(pg, dns, tmp_path):
             if m != qid]
         assert len(dsn_ids) == 1, a.log_tail()
         assert sink.messages == []
+        # the report is in alice's INBOX in the database
+        report = pg.psql(
+            "SELECT convert_from(bl.data, 'UTF8') FROM messages m "
+            "JOIN mailboxes b ON b.id = m.mailbox_id JOIN users u ON "
+            "u.id = b.user_id JOIN blobs bl ON bl.id = m.blob_id WHERE "
+            "u.address = 'alice@a.test' AND b.name = 'INBOX'", db="bounce")
+        assert "multipart/report" in report and "no such user" in report, \
+            report
+        assert "Action: failed" in report
 
 
 def test_delay_notice_once(pg, dns, tmp_path):

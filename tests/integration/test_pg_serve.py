@@ -102,7 +102,9 @@ def test_delivery_into_postgresql(pg, tmp_path):
             'require ["fileinto", "mailbox", "imap4flags"];\n'
             'if header :contains "subject" "sorted" {\n'
             '  fileinto :create :flags ["\\\\Flagged", "$Work"] '
-            '"Lists/tem";\n}\n'))
+            '"Lists/tem";\n}\n'
+            'if header :contains "subject" "forward" {\n'
+            '  redirect "v@a.test";\n}\n'))
         node.admin("sieve", "activate", "u@a.test", "s")
         # fileinto a folder that is missing, without :create: INBOX
         node.admin("sieve", "put", "v@a.test", "s", stdin=(
@@ -140,6 +142,15 @@ def test_delivery_into_postgresql(pg, tmp_path):
                        "mailboxes b ON b.id = m.mailbox_id JOIN users u "
                        "ON u.id = b.user_id WHERE u.address = 'v@a.test'",
                        db=db) == "INBOX|1"
+        # a redirect to a local user goes through the queue and its
+        # [local] route (mta_local) into the database
+        assert send(node, "u@a.test", "forward me")[0] == 250
+        wait_for(lambda: "forward me" in count_subjects(pg, db, "forward"),
+                 timeout=30, what="the redirected copy in v's INBOX")
+        assert pg.psql("SELECT count(*) FROM messages m JOIN mailboxes b "
+                       "ON b.id = m.mailbox_id JOIN users u ON u.id = "
+                       "b.user_id WHERE u.address = 'v@a.test' AND "
+                       "b.name = 'INBOX'", db=db) == "2"
 
 
 def count_subjects(pg, db, prefix):
@@ -240,3 +251,139 @@ def test_restart_under_load(pg, tmp_path):
         stored = count_subjects(pg, db, "load-")
         assert set(acked) <= stored, set(acked) - stored
         assert node.alive()
+
+
+def test_quota_from_the_database(pg, tmp_path):
+    """default_quota_messages = 2: the usage is the database's
+    (pg_ms_usage), so RCPT gets 452 4.2.2 once the mailbox is full, at
+    most one message past the limit (the usage read after an answer can
+    miss a copy committing at that moment: the next one counts it)."""
+    dsn = fresh_db(pg, tmp_path)
+    db = dbname(dsn)
+    with pg_node(dsn, users={"u@a.test": "pw-u"},
+                 extra={"default_quota_messages": "2"}) as node:
+        replies = []
+        for i in range(5):
+            replies.append(send(node, "u@a.test", "q%d" % i))
+            if replies[-1][0] != 250:
+                break
+        code, text = replies[-1]
+        assert code == 452 and b"4.2.2" in text, replies
+        stored = int(pg.psql("SELECT count(*) FROM messages", db=db))
+        assert stored == len(replies) - 1 and 2 <= stored <= 3, replies
+
+
+def smtp_login(node, user, password):
+    """AUTH on submission (after STARTTLS): None when it worked, else
+    the reply (code, text). SMTP AUTH needs no mailbox: it tells the
+    counters' answer from the mail store's."""
+    from temserver import insecure_tls_context
+    with smtplib.SMTP(node.listen_addr, node.ports["submission"],
+                      timeout=30) as s:
+        s.starttls(context=insecure_tls_context())
+        try:
+            s.login(user, password)
+            return None
+        except smtplib.SMTPAuthenticationError as e:
+            return (e.smtp_code, e.smtp_error)
+        except smtplib.SMTPServerDisconnected as e:
+            return (421, str(e).encode())
+
+
+def test_shared_auth_failures(pg, tmp_path):
+    """Failed logins count in the database shared by the nodes; an
+    address locked out there is locked out on a node that never saw its
+    failures; with the database away the local counters still work and a
+    right password still logs in."""
+    dsn = fresh_db(pg, tmp_path)
+    db = dbname(dsn)
+    svcs = ("smtp", "submission")
+    with pg_node(dsn, users={"u@a.test": "pw-u"}, services=svcs) as one, \
+            pg_node(dsn, listen_addr="127.0.0.2", domains=(),
+                    services=svcs) as two:
+        assert smtp_login(one, "u@a.test", "wrong")[0] == 535
+        # (smtplib tries each mechanism offered: one failure or more)
+        wait_for(lambda: pg.psql("SELECT count > 0 FROM counters WHERE "
+                                 "key = 'authfail:127.0.0.1'", db=db) == "t",
+                 timeout=5, what="the failure in the shared counters")
+        # the database away: the right password still logs in
+        pg.stop()
+        try:
+            assert smtp_login(two, "u@a.test", "pw-u") is None
+        finally:
+            pg.restart()
+        # 127.0.0.1 locked out on the cluster (as if by other nodes)
+        pg.psql("UPDATE counters SET count = 10, window_start = now() "
+                "WHERE key = 'authfail:127.0.0.1'", db=db)
+
+        def locked():
+            err = smtp_login(two, "u@a.test", "pw-u")
+            assert err is None or err[0] == 421, err
+            return err is not None
+        # (a try asks the cluster; the answer holds for the next)
+        wait_for(locked, timeout=10, interval=0.2,
+                 what="node two refusing the locked address")
+        # and the lock holds on the node with the database away
+        pg.stop()
+        try:
+            assert locked()
+        finally:
+            pg.restart()
+
+
+def test_delivered_then_fetched(pg, tmp_path):
+    """What SMTP delivered into PostgreSQL is what IMAP FETCH gives back
+    (the mail store on PostgreSQL, mbox_*), flags from Sieve included."""
+    import imaplib
+    dsn = fresh_db(pg, tmp_path)
+    db = dbname(dsn)
+    with pg_node(dsn, users={"u@a.test": "pw-u"}, services=("smtp", "imap"),
+                 extra={"auth_allow_cleartext": "yes"}) as node:
+        node.admin("sieve", "put", "u@a.test", "s", stdin=(
+            'require ["fileinto", "mailbox", "imap4flags"];\n'
+            'if header :contains "subject" "sorted" {\n'
+            '  fileinto :create :flags ["\\\\Flagged", "$Work"] "Lists";\n'
+            '}\n'))
+        node.admin("sieve", "activate", "u@a.test", "s")
+        assert send(node, "u@a.test", "plain")[0] == 250
+        assert send(node, "u@a.test", "sorted")[0] == 250
+        stored = bytes.fromhex(pg.psql(
+            "SELECT encode(bl.data, 'hex') FROM messages m JOIN mailboxes "
+            "b ON b.id = m.mailbox_id JOIN blobs bl ON bl.id = m.blob_id "
+            "WHERE b.name = 'INBOX'", db=db))
+        m = imaplib.IMAP4(node.listen_addr, node.ports["imap"], timeout=30)
+        try:
+            m.login("u@a.test", "pw-u")
+            typ, data = m.select("INBOX")
+            assert typ == "OK" and data == [b"1"], data
+            typ, data = m.uid("FETCH", "1", "(BODY.PEEK[])")
+            assert typ == "OK" and data[0][1] == stored, data
+            typ, data = m.select("Lists")
+            assert typ == "OK" and data == [b"1"], data
+            typ, data = m.uid("FETCH", "1", "(FLAGS)")
+            assert b"\\Flagged" in data[0] and b"$Work" in data[0], data
+        finally:
+            m.logout()
+
+
+def test_script_unreadable_defers(pg, tmp_path):
+    """A Sieve script the database cannot give now defers the message
+    (451 4.3.0) instead of keeping it unfiltered; once it can, 250."""
+    dsn = fresh_db(pg, tmp_path)
+    db = dbname(dsn)
+    with pg_node(dsn, users={"u@a.test": "pw-u"}) as node:
+        node.admin("sieve", "put", "u@a.test", "s", stdin=(
+            'require ["fileinto", "mailbox"];\nfileinto :create "Filtered";\n'))
+        node.admin("sieve", "activate", "u@a.test", "s")
+        pg.psql("ALTER TABLE sieve_scripts RENAME TO sieve_scripts_away",
+                db=db)
+        try:
+            code, text = send(node, "u@a.test", "deferred")
+            assert code == 451 and text.startswith(b"4.3.0"), (code, text)
+            assert pg.psql("SELECT count(*) FROM messages", db=db) == "0"
+        finally:
+            pg.psql("ALTER TABLE sieve_scripts_away RENAME TO "
+                    "sieve_scripts", db=db)
+        assert send(node, "u@a.test", "filtered")[0] == 250
+        assert pg.psql("SELECT b.name FROM messages m JOIN mailboxes b "
+                       "ON b.id = m.mailbox_id", db=db) == "Filtered"

@@ -1,0 +1,239 @@
+/*
+ * mailbox_pg_watch - change notification between sessions on PostgreSQL,
+ * across nodes: every pg_ms_* change NOTIFYs 'tem_mailbox' "ID MODSEQ"
+ * (or "ID 0": deleted, "ID R": renamed). One listener per process
+ * (pg_listen.h) on that channel, started at the first watch, hands the
+ * notifications to a loop thread of this file, which wakes each watching
+ * view of folder ID (loop_post to the view's loop, coalesced while one
+ * is pending) unless the view already knows that MODSEQ (its own
+ * change, synced before the NOTIFY came). After a reconnect (on_resync:
+ * notifications may have been lost) every watcher is woken.
+ *
+ * The view list is a plain list under one lock: a NOTIFY walks the
+ * open views of this process (hundreds; a map by folder id is the next
+ * step if that ever shows). The list also keeps view names current: a
+ * RENAME in this process renames its views at once, one elsewhere ("ID
+ * R") marks them so their next sync reads the new name.
+ *
+ * The same notifications feed IMAP NOTIFY's user watches
+ * (mailbox_pg_notify.c) while there are any.
+ *
+ * Trust: payloads are parsed as untrusted (any client of the database
+ * may NOTIFY); a bad one is ignored.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg/pg_listen.h"
+#include "store/mailbox_int.h"
+#include "store/mailbox_pg.h"
+#include "util/log.h"
+#include "util/loop.h"
+#include "util/xmalloc.h"
+
+#define CHANNEL	"tem_mailbox"
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mbox_pg_view *views;	/* every open view, under lock */
+static bool started;			/* under lock */
+static struct loop *wloop;
+static pthread_t wthread;
+static struct pg_listen *listener;
+
+/* On wloop: "ID MODSEQ", "ID 0" or "ID R". */
+static void
+on_notify(void *arg, const char *channel, const char *payload)
+{
+	char *end;
+	long long id;
+	uint64_t modseq = 0;
+
+	(void)arg;
+	(void)channel;
+	id = strtoll(payload, &end, 10);
+	if (end == payload || *end != ' ' || id <= 0)
+		return;
+	if (end[1] != 'R') {
+		char *e2;
+		modseq = strtoull(end + 1, &e2, 10);
+		if (e2 == end + 1 || *e2 != '\0')
+			return;
+	}
+	mbox_pg_notify_folder(id, end[1] == 'R' ? 'R' : modseq ? 'M' : '0');
+	pthread_mutex_lock(&lock);
+	for (struct mbox_pg_view *v = views; v; v = v->wnext) {
+		if (v->mailbox_id != id)
+			continue;
+		if (end[1] == 'R')	/* its sync reads the new name */
+			atomic_store(&v->renamed, true);
+		if (v->watch && (modseq == 0 ||
+		    atomic_load(&v->modseq) < modseq))
+			mbox_watch_post(v->watch);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+/* Notifications may have been lost: every watcher looks. */
+static void
+on_resync(void *arg, const char *channel)
+{
+	(void)arg;
+	(void)channel;
+	pthread_mutex_lock(&lock);
+	for (struct mbox_pg_view *v = views; v; v = v->wnext) {
+		atomic_store(&v->renamed, true);	/* maybe */
+		if (v->watch)
+			mbox_watch_post(v->watch);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+static void *
+wthread_main(void *arg)
+{
+	loop_run(arg);
+	return NULL;
+}
+
+/* Under lock: the listener and its loop, once. */
+static void
+start(void)
+{
+	char *err = NULL;
+
+	started = true;
+	wloop = loop_new();
+	if (pthread_create(&wthread, NULL, wthread_main, wloop) != 0)
+		log_fatal("store: cannot start the watch thread");
+	if ((listener = pg_listen_start(mbox_pg_dsn(), &err)) == NULL ||
+	    pg_listen_add(listener, CHANNEL, wloop, on_notify, on_resync,
+	    NULL, &err) < 0) {
+		log_error("- store pg-listen-failed error=\"%s\"",
+		    err ? err : "?");
+		free(err);
+	}
+}
+
+void
+mbox_pg_watch_start(void)
+{
+	pthread_mutex_lock(&lock);
+	if (!started)
+		start();
+	pthread_mutex_unlock(&lock);
+}
+
+void
+mbox_pg_views_add(struct mbox_pg_view *v)
+{
+	pthread_mutex_lock(&lock);
+	v->wprev = NULL;
+	v->wnext = views;
+	if (views)
+		views->wprev = v;
+	views = v;
+	pthread_mutex_unlock(&lock);
+}
+
+void
+mbox_pg_views_remove(struct mbox_pg_view *v)
+{
+	struct mbox_watch *old;
+
+	pthread_mutex_lock(&lock);
+	if (v->wprev)
+		v->wprev->wnext = v->wnext;
+	else
+		views = v->wnext;
+	if (v->wnext)
+		v->wnext->wprev = v->wprev;
+	v->wnext = v->wprev = NULL;
+	old = v->watch;
+	v->watch = NULL;
+	pthread_mutex_unlock(&lock);
+	if (old)
+		mbox_watch_drop(old);
+}
+
+void
+mbox_pg_watch_set(struct mbox_pg_view *v, struct loop *loop,
+    void (*cb)(void *), void *arg)
+{
+	struct mbox_watch *w = loop ? mbox_watch_new(loop, cb, arg) : NULL;
+	struct mbox_watch *old;
+
+	pthread_mutex_lock(&lock);
+	old = v->watch;
+	v->watch = w;
+	if (w && !started)
+		start();
+	pthread_mutex_unlock(&lock);
+	if (old)
+		mbox_watch_drop(old);
+}
+
+char *
+mbox_pg_view_name(struct mbox_view *vv)
+{
+	struct mbox_pg_view *v = (struct mbox_pg_view *)vv;
+	char *name;
+
+	pthread_mutex_lock(&lock);
+	name = xstrdup(v->name);
+	pthread_mutex_unlock(&lock);
+	return name;
+}
+
+void
+mbox_pg_view_set_name(struct mbox_pg_view *v, char *name)
+{
+	char *old;
+
+	pthread_mutex_lock(&lock);
+	old = v->name;
+	v->name = name;
+	pthread_mutex_unlock(&lock);
+	free(old);
+}
+
+void
+mbox_pg_views_renamed(int64_t user_id, const char *from, const char *to)
+{
+	size_t fl = strlen(from);
+
+	pthread_mutex_lock(&lock);
+	for (struct mbox_pg_view *v = views; v; v = v->wnext) {
+		if (v->u->id != user_id || strncmp(v->name, from, fl) != 0 ||
+		    (v->name[fl] != '\0' && v->name[fl] != '/'))
+			continue;
+		char *n = xasprintf("%s%s", to, v->name + fl);
+		free(v->name);
+		v->name = n;
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+static void
+stop_loop(void *arg)
+{
+	loop_break(arg);
+}
+
+void
+mbox_pg_shutdown(void)
+{
+	pthread_mutex_lock(&lock);
+	if (!started) {
+		pthread_mutex_unlock(&lock);
+		return;
+	}
+	started = false;
+	pthread_mutex_unlock(&lock);
+	pg_listen_free(&listener);
+	loop_post(wloop, stop_loop, wloop);
+	pthread_join(wthread, NULL);
+	loop_free(&wloop);
+	mbox_pg_shutdown_notify();
+}
