@@ -39,6 +39,7 @@ class FakeSMTP:
         self.close_after_data = close_after_data
         self.data_delay = data_delay
         self.in_flight = {}      # client port -> data, reply being held
+        self.message_ports = []  # the client port each of messages came on
         self.banner = banner
         self.ehlo = ehlo
         self.messages = []
@@ -140,6 +141,7 @@ class FakeSMTP:
                     if r.startswith("2"):
                         with self.lock:
                             self.messages.append((mail_from, rcpts, data))
+                            self.message_ports.append(client_port)
                     try:
                         say(r)
                     finally:
