@@ -627,7 +627,8 @@ pg_ms_status(int64_t user_id, const char *name, struct pg_ms_status *st,
 	    "b.highestmodseq, count(m.uid), count(m.uid) FILTER (WHERE "
 	    "m.flags & 8 = 0), count(m.uid) FILTER (WHERE m.flags & 4 <> 0), "
 	    "coalesce(sum(m.size), 0), coalesce(sum(m.size) FILTER (WHERE "
-	    "m.flags & 4 <> 0), 0) FROM mailboxes b LEFT JOIN messages m ON "
+	    "m.flags & 4 <> 0), 0), count(m.uid) FILTER (WHERE m.uid >= "
+	    "b.recent_uid) FROM mailboxes b LEFT JOIN messages m ON "
 	    "m.mailbox_id = b.id WHERE b.user_id = $1 AND b.name = $2 GROUP "
 	    "BY b.id", 2, pg_ms_i(&u, user_id), name);
 	if (rc != PG_OK)
@@ -646,6 +647,7 @@ pg_ms_status(int64_t user_id, const char *name, struct pg_ms_status *st,
 	st->deleted = (uint32_t)val(res, 0, 6);
 	st->size = (uint64_t)val(res, 0, 7);
 	st->deleted_size = (uint64_t)val(res, 0, 8);
+	st->recent = (uint32_t)val(res, 0, 9);
 	PQclear(res);
 	return PG_OK;
 }

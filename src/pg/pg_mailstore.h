@@ -166,6 +166,7 @@ struct pg_ms_status {
 	uint64_t	highestmodseq;
 	uint32_t	messages, unseen, deleted;
 	uint64_t	size, deleted_size;
+	uint32_t	recent;		/* not claimed yet (\Recent) */
 };
 int pg_ms_status(int64_t user_id, const char *name, struct pg_ms_status *st,
     char **error_r);

@@ -156,6 +156,8 @@ test_views(void)
 	TEST_ASSERT(okm(mbox_append_spool(u, "INBOX", &s, MBOX_F_SEEN, kw, 0,
 	    &uv, &uid, &err), &err));
 	TEST_ASSERT(s == NULL && uid == 1);
+	TEST_ASSERT(okm(mbox_status(u, "INBOX", &st, &err), &err));
+	TEST_ASSERT(st.messages == 1 && st.recent == 1);
 	/* read-write: claims \Recent; the second view gets none */
 	TEST_ASSERT(okm(mbox_view_open(u, "INBOX", false, &v1, &err), &err));
 	TEST_ASSERT(okm(mbox_view_open(u, "INBOX", false, &v2, &err), &err));

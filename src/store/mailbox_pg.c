@@ -391,7 +391,8 @@ mbox_pg_status(struct mbox_user *u, const char *name, struct mbox_status *st,
 	st->size = ps.size;
 	st->deleted_size = ps.deleted_size;
 	st->highestmodseq = ps.highestmodseq;
-	return 0;	/* recent: 0 (not counted on PostgreSQL) */
+	st->recent = ps.recent;
+	return 0;
 }
 
 /* ---- APPEND --------------------------------------------------------- */
