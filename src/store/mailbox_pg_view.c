@@ -16,11 +16,7 @@
  * in exactly one session across nodes); EXAMINE claims nothing and
  * shows none.
  *
- * Messages are read whole with pg_ms_read into an unlinked temporary
- * file (data_dir/tmp, O_TMPFILE where the file system has it), so the
- * readers of mbox_view_msg_open's fd are those of Maildir; the bytes
- * are the wire form (CRLF), which the LF->CRLF readers leave as is, so
- * what FETCH sends is RFC822.SIZE octets.
+ * Message content (mbox_view_msg_open) is mailbox_pg_read.c's.
  *
  * Memory: ~40 bytes per message twice (cur and next) per view.
  * Threads: one view is used by one thread at a time (its session's);
@@ -449,99 +445,6 @@ bool
 mbox_pg_view_can_add_keywords(struct mbox_view *v)
 {
 	return !PV(v)->readonly && PV(v)->n_kw < MBOX_KEYWORDS_MAX;
-}
-
-/* ---- message content ------------------------------------------------ */
-
-/* An unlinked read-write file under data_dir/tmp, or -1. */
-static int
-tmpfile_open(void)
-{
-	const char *dd = mbox_data_dir();
-	char *dir = xasprintf("%s/tmp", dd ? dd : ".");
-	char *path;
-	int fd;
-
-#ifdef O_TMPFILE
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
-	    errno != EINVAL)) {
-		free(dir);
-		return fd;
-	}
-#endif
-	path = xasprintf("%s/msg.XXXXXX", dir);
-	free(dir);
-	if ((fd = mkostemp(path, O_CLOEXEC)) >= 0)
-		unlink(path);
-	free(path);
-	return fd;
-}
-
-int
-mbox_pg_view_msg_open(struct mbox_view *vv, uint32_t seq)
-{
-	struct mbox_pg_view *v = PV(vv);
-	uint32_t uid = mbox_pg_view_uid(vv, seq);
-	char *data = NULL, *err = NULL;
-	size_t len = 0;
-	int rc, fd, e;
-
-	if (uid == 0) {
-		errno = ERANGE;
-		return -1;
-	}
-	rc = pg_ms_read(v->mailbox_id, uid, 0, 0, &data, &len, &err);
-	if (rc != PG_OK) {
-		e = rc == PG_MS_NONEXISTENT ? ENOENT : EIO;
-		if (rc != PG_MS_NONEXISTENT)
-			log_warn("- store pg-read-failed uid=%u error=\"%s\"",
-			    uid, err ? err : "?");
-		free(err);
-		errno = e;
-		return -1;
-	}
-	if ((fd = tmpfile_open()) < 0 ||
-	    fsutil_write_all(fd, data, len) < 0 ||
-	    lseek(fd, 0, SEEK_SET) < 0) {
-		e = errno;
-		if (fd >= 0)
-			close(fd);
-		free(data);
-		errno = e;
-		return -1;
-	}
-	free(data);
-	return fd;
-}
-
-void
-mbox_pg_view_msg_prefetch(struct mbox_view *v, uint32_t seq)
-{
-	(void)v;
-	(void)seq;
-}
-
-char *
-mbox_pg_view_msg_path(struct mbox_view *v, uint32_t seq)
-{
-	(void)v;
-	(void)seq;
-	return NULL;	/* no file: mbox_view_msg_open */
-}
-
-int
-mbox_pg_view_uidl(struct mbox_view *vv, uint32_t seq,
-    char out[MBOX_UIDL_MAX + 1])
-{
-	uint32_t uid = mbox_pg_view_uid(vv, seq);
-
-	if (uid == 0)
-		return -1;
-	/* UIDVALIDITY never repeats for a user, UIDs never in a folder */
-	snprintf(out, MBOX_UIDL_MAX + 1, "%08x%08x", PV(vv)->uidvalidity,
-	    uid);
-	return 0;
 }
 
 /* ---- what changed --------------------------------------------------- */
