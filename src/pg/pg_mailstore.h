@@ -148,6 +148,8 @@ struct pg_ms_state {
 	uint32_t	 uidvalidity;
 	uint32_t	 uidnext;
 	uint64_t	 highestmodseq;
+	uint32_t	 recent_uid;	/* UIDs from it are not claimed
+					   (\Recent) yet: EXAMINE shows them */
 	struct pg_ms_msg *msgs;		/* by UID, ascending */
 	size_t		 n;
 	uint32_t	*vanished;	/* pg_ms_changes: expunged UIDs */

@@ -159,6 +159,11 @@ test_views(void)
 	TEST_ASSERT(s == NULL && uid == 1);
 	TEST_ASSERT(okm(mbox_status(u, "INBOX", &st, &err), &err));
 	TEST_ASSERT(st.messages == 1 && st.recent == 1);
+	/* EXAMINE shows it \Recent and leaves it so */
+	TEST_ASSERT(okm(mbox_view_open(u, "INBOX", true, &v1, &err), &err));
+	TEST_ASSERT(mbox_view_msg(v1, 1, &mi) == 0 &&
+	    (mi.flags & MBOX_F_RECENT));
+	mbox_view_close(&v1);
 	/* read-write: claims \Recent; the second view gets none */
 	TEST_ASSERT(okm(mbox_view_open(u, "INBOX", false, &v1, &err), &err));
 	TEST_ASSERT(okm(mbox_view_open(u, "INBOX", false, &v2, &err), &err));

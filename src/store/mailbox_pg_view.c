@@ -14,7 +14,7 @@
  * again. \Recent: a read-write view claims with pg_ms_claim_recent at
  * open and whenever a sync finds new messages (each message is recent
  * in exactly one session across nodes); EXAMINE claims nothing and
- * shows none.
+ * shows the messages nobody claimed yet.
  *
  * Message content (mbox_view_msg_open) is mailbox_pg_read.c's.
  *
@@ -153,6 +153,18 @@ claim(struct mbox_pg_view *v, char **error_r)
 	return 0;
 }
 
+/* A read-only view: its messages from UID from up that no read-write
+ * view claimed (UID >= recent_uid) are \Recent for it too (RFC 3501
+ * 2.3.2, as STATUS counts them), and stay unclaimed. */
+static void
+mark_unclaimed(struct mbox_pg_view *v, uint32_t from, uint32_t recent_uid)
+{
+	uint32_t lo = from > recent_uid ? from : recent_uid;
+
+	for (size_t i = list_ceil(&v->next, lo); i < v->next.n; i++)
+		v->next.m[i].flags |= MBOX_F_RECENT;
+}
+
 /* st (everything, or changes since next's MODSEQ) into next. */
 static void
 apply(struct mbox_pg_view *v, const struct pg_ms_state *st, bool whole)
@@ -243,6 +255,8 @@ mbox_pg_view_sync(struct mbox_view *vv, char **error_r)
 		return MBOX_ERR_GONE;
 	}
 	apply(v, &st, whole);
+	if (v->readonly)	/* EXAMINE: the unclaimed ones, unclaimed */
+		mark_unclaimed(v, old_uidnext, st.recent_uid);
 	v->uidnext = st.uidnext;
 	atomic_store(&v->modseq, st.highestmodseq);
 	pg_ms_state_free(&st);
@@ -281,6 +295,8 @@ mbox_pg_view_open(struct mbox_user *u, const char *name, bool readonly,
 	v->uidnext = st.uidnext;
 	atomic_store(&v->modseq, st.highestmodseq);
 	apply(v, &st, true);
+	if (readonly)
+		mark_unclaimed(v, 1, st.recent_uid);
 	pg_ms_state_free(&st);
 	mbox_pg_views_add(v);
 	if (!readonly && (r = claim(v, error_r)) < 0) {
