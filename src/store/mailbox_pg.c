@@ -516,19 +516,6 @@ mbox_pg_append_spools(struct mbox_user *u, const char *name,
 }
 
 int
-mbox_pg_append_spool(struct mbox_user *u, const char *name,
-    struct mbox_spool **s, unsigned flags, const char *const *keywords,
-    time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
-    char **error_r)
-{
-	struct mbox_append_item it = { *s, flags, keywords, internaldate };
-
-	*s = NULL;
-	return mbox_pg_append_spools(u, name, &it, 1, uidvalidity_r, uid_r,
-	    error_r);
-}
-
-int
 mbox_pg_append(struct mbox_user *u, const char *name, const char *data,
     size_t len, unsigned flags, const char *const *keywords,
     time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
