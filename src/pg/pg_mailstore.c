@@ -535,12 +535,12 @@ read_body(void *arg, char **error_r)
 		return rc;
 	if (o->changes)
 		rc = pg_query(&res, error_r, "SELECT id, uidvalidity, uidnext, "
-		    "highestmodseq, vanished_floor FROM mailboxes WHERE "
-		    "id = $1", 1, pg_ms_i(&a, o->mailbox_id));
+		    "highestmodseq, recent_uid, vanished_floor FROM mailboxes "
+		    "WHERE id = $1", 1, pg_ms_i(&a, o->mailbox_id));
 	else
 		rc = pg_query(&res, error_r, "SELECT id, uidvalidity, uidnext, "
-		    "highestmodseq FROM mailboxes WHERE user_id = $1 AND "
-		    "name = $2", 2, pg_ms_i(&a, o->user_id), o->name);
+		    "highestmodseq, recent_uid FROM mailboxes WHERE user_id = "
+		    "$1 AND name = $2", 2, pg_ms_i(&a, o->user_id), o->name);
 	if (rc != PG_OK)
 		return rc;
 	if (PQntuples(res) == 0) {
@@ -552,10 +552,11 @@ read_body(void *arg, char **error_r)
 	st->uidvalidity = (uint32_t)val(res, 0, 1);
 	st->uidnext = (uint32_t)val(res, 0, 2);
 	st->highestmodseq = (uint64_t)val(res, 0, 3);
+	st->recent_uid = (uint32_t)val(res, 0, 4);
 	/* the rows at or below the floor are pruned (pg_ms_prune_expunged),
 	 * in the same snapshot as what is read below */
 	st->vanished_complete = !o->changes ||
-	    (uint64_t)val(res, 0, 4) <= o->since;
+	    (uint64_t)val(res, 0, 5) <= o->since;
 	PQclear(res);
 	pg_ms_i(&a, st->mailbox_id);
 	pg_ms_i(&b, (int64_t)o->since);
@@ -627,7 +628,8 @@ pg_ms_status(int64_t user_id, const char *name, struct pg_ms_status *st,
 	    "b.highestmodseq, count(m.uid), count(m.uid) FILTER (WHERE "
 	    "m.flags & 8 = 0), count(m.uid) FILTER (WHERE m.flags & 4 <> 0), "
 	    "coalesce(sum(m.size), 0), coalesce(sum(m.size) FILTER (WHERE "
-	    "m.flags & 4 <> 0), 0) FROM mailboxes b LEFT JOIN messages m ON "
+	    "m.flags & 4 <> 0), 0), count(m.uid) FILTER (WHERE m.uid >= "
+	    "b.recent_uid) FROM mailboxes b LEFT JOIN messages m ON "
 	    "m.mailbox_id = b.id WHERE b.user_id = $1 AND b.name = $2 GROUP "
 	    "BY b.id", 2, pg_ms_i(&u, user_id), name);
 	if (rc != PG_OK)
@@ -646,6 +648,7 @@ pg_ms_status(int64_t user_id, const char *name, struct pg_ms_status *st,
 	st->deleted = (uint32_t)val(res, 0, 6);
 	st->size = (uint64_t)val(res, 0, 7);
 	st->deleted_size = (uint64_t)val(res, 0, 8);
+	st->recent = (uint32_t)val(res, 0, 9);
 	PQclear(res);
 	return PG_OK;
 }

@@ -148,6 +148,8 @@ struct pg_ms_state {
 	uint32_t	 uidvalidity;
 	uint32_t	 uidnext;
 	uint64_t	 highestmodseq;
+	uint32_t	 recent_uid;	/* UIDs from it are not claimed
+					   (\Recent) yet: EXAMINE shows them */
 	struct pg_ms_msg *msgs;		/* by UID, ascending */
 	size_t		 n;
 	uint32_t	*vanished;	/* pg_ms_changes: expunged UIDs */
@@ -166,6 +168,7 @@ struct pg_ms_status {
 	uint64_t	highestmodseq;
 	uint32_t	messages, unseen, deleted;
 	uint64_t	size, deleted_size;
+	uint32_t	recent;		/* not claimed yet (\Recent) */
 };
 int pg_ms_status(int64_t user_id, const char *name, struct pg_ms_status *st,
     char **error_r);

@@ -7,8 +7,9 @@
  * shows them on Maildir, APPEND in the wire form with RFC822.SIZE
  * equal to the bytes read back, two views seeing each other's STORE
  * and EXPUNGE (not their own), \Recent claimed once, COPY's UIDs,
- * VANISHED, a watch woken by another view's APPEND through NOTIFY, and
- * a database that cannot be reached as MBOX_ERR_UNAVAILABLE.
+ * VANISHED, a watch woken by another view's APPEND through NOTIFY, views
+ * following RENAME, a message larger than a read slice, and a database
+ * that cannot be reached as MBOX_ERR_UNAVAILABLE.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +157,13 @@ test_views(void)
 	TEST_ASSERT(okm(mbox_append_spool(u, "INBOX", &s, MBOX_F_SEEN, kw, 0,
 	    &uv, &uid, &err), &err));
 	TEST_ASSERT(s == NULL && uid == 1);
+	TEST_ASSERT(okm(mbox_status(u, "INBOX", &st, &err), &err));
+	TEST_ASSERT(st.messages == 1 && st.recent == 1);
+	/* EXAMINE shows it \Recent and leaves it so */
+	TEST_ASSERT(okm(mbox_view_open(u, "INBOX", true, &v1, &err), &err));
+	TEST_ASSERT(mbox_view_msg(v1, 1, &mi) == 0 &&
+	    (mi.flags & MBOX_F_RECENT));
+	mbox_view_close(&v1);
 	/* read-write: claims \Recent; the second view gets none */
 	TEST_ASSERT(okm(mbox_view_open(u, "INBOX", false, &v1, &err), &err));
 	TEST_ASSERT(okm(mbox_view_open(u, "INBOX", false, &v2, &err), &err));
@@ -231,6 +239,43 @@ test_views(void)
 	TEST_ASSERT(okm(mbox_view_open(u, "Nowhere", true, &v1, &err),
 	    &err) == false && v1 == NULL);
 	mbox_user_unref(&u);
+}
+
+/* A message over several read slices comes back whole, in its size. */
+static void
+test_big_message(void)
+{
+	size_t len = 2 * 1024 * 1024 + 4321, got = 0;
+	char *msg = xmalloc(len), buf[65536];
+	struct mbox_user *u = NULL;
+	struct mbox_view *v = NULL;
+	struct mbox_msg_info mi;
+	uint32_t uv, uid;
+	char *err = NULL;
+	bool same = true;
+	ssize_t k;
+	int fd;
+
+	for (size_t i = 0; i < len; i++)
+		msg[i] = i % 80 == 78 ? '\r' : i % 80 == 79 ? '\n' :
+		    (char)('a' + i % 26);
+	TEST_ASSERT(okm(mbox_user_open_account(ADDR, NULL, &u, &err), &err));
+	TEST_ASSERT(okm(mbox_create(u, "Big", 0, &err), &err));
+	TEST_ASSERT(okm(mbox_append(u, "Big", msg, len, 0, NULL, 0, &uv,
+	    &uid, &err), &err));
+	TEST_ASSERT(okm(mbox_view_open(u, "Big", true, &v, &err), &err));
+	TEST_ASSERT(mbox_view_msg(v, 1, &mi) == 0 && mi.size == len);
+	TEST_ASSERT((fd = mbox_view_msg_open(v, 1)) >= 0);
+	while ((k = read(fd, buf, sizeof(buf))) > 0) {
+		same = same && got + (size_t)k <= len &&
+		    memcmp(buf, msg + got, (size_t)k) == 0;
+		got += (size_t)k;
+	}
+	close(fd);
+	TEST_ASSERT(same && got == len);
+	mbox_view_close(&v);
+	mbox_user_unref(&u);
+	free(msg);
 }
 
 /* A view follows RENAME: this process's at once, another's ("ID R"
@@ -310,6 +355,7 @@ main(void)
 	TEST_RUN(test_users_folders);
 	TEST_RUN(test_views);
 	TEST_RUN(test_view_renamed);
+	TEST_RUN(test_big_message);
 	TEST_RUN(test_unavailable);
 	rc = test_done("test-pg-mbox");
 	mbox_shutdown();

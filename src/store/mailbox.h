@@ -1,6 +1,9 @@
 /*
  * mailbox - the mail store behind IMAP and POP3: Maildir++ folders, UIDs,
  * flags, keywords, MODSEQ, and change notification between sessions.
+ * With storage = postgresql the same API runs on the database
+ * (mbox_setup; store/mailbox_pg*.c on pg_mailstore.h): what follows
+ * about files, the index and the store thread is the Maildir backend's.
  *
  * Trust: runs with the server's privileges. Folder names, keywords and
  * message data come from authenticated clients and are validated here
@@ -149,7 +152,8 @@ bool mbox_on_pg(void);
  * for mbox_user_address), the user row of address on PostgreSQL (its
  * INBOX and special folders made if missing; maildir_root unused).
  * On PostgreSQL an unknown address is MBOX_ERR_NONEXISTENT, the
- * database unreachable MBOX_ERR_TEMP (NO [UNAVAILABLE]).
+ * database unreachable MBOX_ERR_UNAVAILABLE (and so for every call
+ * below that needs it: NO [UNAVAILABLE], POP3 -ERR [SYS/TEMP]).
  */
 int mbox_user_open_account(const char *address, const char *maildir_root,
     struct mbox_user **u_r, char **error_r);
@@ -162,12 +166,13 @@ const char *mbox_user_address(const struct mbox_user *u);
 /* users.id on PostgreSQL, 0 on Maildir. */
 int64_t mbox_user_pg_id(const struct mbox_user *u);
 
-
 /*
  * BLOCKING. The shared store of the Maildir++ at maildir_root (which must
  * exist with cur/ new/ tmp/; a trailing "/" is ignored), opened with one
  * more reference. The first open of a root in this process opens (or
  * rebuilds) its index and removes leftover tem-deleted-* directories.
+ * mbox_user_open_account(NULL, maildir_root, ...): on PostgreSQL, which
+ * needs the address, it fails (MBOX_ERR_TEMP).
  */
 int mbox_user_open(const char *maildir_root, struct mbox_user **u_r,
     char **error_r);

@@ -62,10 +62,6 @@ int mbox_md_subscribe(struct mbox_md_user *u, const char *name, bool on,
     char **error_r);
 int mbox_md_status(struct mbox_md_user *u, const char *name, struct mbox_status *st,
     char **error_r);
-int mbox_md_append_spool(struct mbox_md_user *u, const char *name,
-    struct mbox_spool **s, unsigned flags, const char *const *keywords,
-    time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
-    char **error_r);
 int mbox_md_append_spools(struct mbox_md_user *u, const char *name,
     struct mbox_append_item *items, unsigned n, uint32_t *uidvalidity_r,
     uint32_t *uids_r, char **error_r);
@@ -145,10 +141,6 @@ int mbox_pg_rename(struct mbox_user *u, const char *oldname, const char *newname
 int mbox_pg_subscribe(struct mbox_user *u, const char *name, bool on,
     char **error_r);
 int mbox_pg_status(struct mbox_user *u, const char *name, struct mbox_status *st,
-    char **error_r);
-int mbox_pg_append_spool(struct mbox_user *u, const char *name,
-    struct mbox_spool **s, unsigned flags, const char *const *keywords,
-    time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
     char **error_r);
 int mbox_pg_append_spools(struct mbox_user *u, const char *name,
     struct mbox_append_item *items, unsigned n, uint32_t *uidvalidity_r,

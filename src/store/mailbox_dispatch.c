@@ -255,11 +255,12 @@ mbox_append_spool(struct mbox_user *u, const char *name,
     time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
     char **error_r)
 {
-	if (u->be == MBOX_PG)
-		return mbox_pg_append_spool(u, name, s, flags, keywords,
-		    internaldate, uidvalidity_r, uid_r, error_r);
-	return mbox_md_append_spool(MU(u), name, s, flags, keywords,
-	    internaldate, uidvalidity_r, uid_r, error_r);
+	/* one message is a MULTIAPPEND of one, on both backends */
+	struct mbox_append_item it = { *s, flags, keywords, internaldate };
+
+	*s = NULL;
+	return mbox_append_spools(u, name, &it, 1, uidvalidity_r, uid_r,
+	    error_r);
 }
 
 int

@@ -442,19 +442,6 @@ out:
 }
 
 int
-mbox_md_append_spool(struct mbox_md_user *u, const char *name,
-    struct mbox_spool **sp, unsigned flags, const char *const *keywords,
-    time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
-    char **error_r)
-{
-	struct mbox_append_item it = { *sp, flags, keywords, internaldate };
-
-	*sp = NULL;
-	return mbox_md_append_spools(u, name, &it, 1, uidvalidity_r, uid_r,
-	    error_r);
-}
-
-int
 mbox_md_append(struct mbox_md_user *u, const char *name, const char *data,
     size_t len, unsigned flags, const char *const *keywords,
     time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
@@ -464,8 +451,8 @@ mbox_md_append(struct mbox_md_user *u, const char *name, const char *data,
 
 	if (mbox_spool_write(s, data, len) == 0)
 		(void)mbox_spool_finish(s);	/* an error stays in s */
-	return mbox_md_append_spool(u, name, &s, flags, keywords, internaldate,
-	    uidvalidity_r, uid_r, error_r);
+	return mbox_append_spool(&u->base, name, &s, flags, keywords,
+	    internaldate, uidvalidity_r, uid_r, error_r);
 }
 
 /* ---- COPY and MOVE ---------------------------------------------------------- */

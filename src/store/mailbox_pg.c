@@ -391,7 +391,8 @@ mbox_pg_status(struct mbox_user *u, const char *name, struct mbox_status *st,
 	st->size = ps.size;
 	st->deleted_size = ps.deleted_size;
 	st->highestmodseq = ps.highestmodseq;
-	return 0;	/* recent: 0 (not counted on PostgreSQL) */
+	st->recent = ps.recent;
+	return 0;
 }
 
 /* ---- APPEND --------------------------------------------------------- */
@@ -512,19 +513,6 @@ mbox_pg_append_spools(struct mbox_user *u, const char *name,
 	free(pi);
 	free(norm);
 	return r;
-}
-
-int
-mbox_pg_append_spool(struct mbox_user *u, const char *name,
-    struct mbox_spool **s, unsigned flags, const char *const *keywords,
-    time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
-    char **error_r)
-{
-	struct mbox_append_item it = { *s, flags, keywords, internaldate };
-
-	*s = NULL;
-	return mbox_pg_append_spools(u, name, &it, 1, uidvalidity_r, uid_r,
-	    error_r);
 }
 
 int

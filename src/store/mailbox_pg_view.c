@@ -14,13 +14,9 @@
  * again. \Recent: a read-write view claims with pg_ms_claim_recent at
  * open and whenever a sync finds new messages (each message is recent
  * in exactly one session across nodes); EXAMINE claims nothing and
- * shows none.
+ * shows the messages nobody claimed yet.
  *
- * Messages are read whole with pg_ms_read into an unlinked temporary
- * file (data_dir/tmp, O_TMPFILE where the file system has it), so the
- * readers of mbox_view_msg_open's fd are those of Maildir; the bytes
- * are the wire form (CRLF), which the LF->CRLF readers leave as is, so
- * what FETCH sends is RFC822.SIZE octets.
+ * Message content (mbox_view_msg_open) is mailbox_pg_read.c's.
  *
  * Memory: ~40 bytes per message twice (cur and next) per view.
  * Threads: one view is used by one thread at a time (its session's);
@@ -157,6 +153,18 @@ claim(struct mbox_pg_view *v, char **error_r)
 	return 0;
 }
 
+/* A read-only view: its messages from UID from up that no read-write
+ * view claimed (UID >= recent_uid) are \Recent for it too (RFC 3501
+ * 2.3.2, as STATUS counts them), and stay unclaimed. */
+static void
+mark_unclaimed(struct mbox_pg_view *v, uint32_t from, uint32_t recent_uid)
+{
+	uint32_t lo = from > recent_uid ? from : recent_uid;
+
+	for (size_t i = list_ceil(&v->next, lo); i < v->next.n; i++)
+		v->next.m[i].flags |= MBOX_F_RECENT;
+}
+
 /* st (everything, or changes since next's MODSEQ) into next. */
 static void
 apply(struct mbox_pg_view *v, const struct pg_ms_state *st, bool whole)
@@ -247,6 +255,8 @@ mbox_pg_view_sync(struct mbox_view *vv, char **error_r)
 		return MBOX_ERR_GONE;
 	}
 	apply(v, &st, whole);
+	if (v->readonly)	/* EXAMINE: the unclaimed ones, unclaimed */
+		mark_unclaimed(v, old_uidnext, st.recent_uid);
 	v->uidnext = st.uidnext;
 	atomic_store(&v->modseq, st.highestmodseq);
 	pg_ms_state_free(&st);
@@ -285,6 +295,8 @@ mbox_pg_view_open(struct mbox_user *u, const char *name, bool readonly,
 	v->uidnext = st.uidnext;
 	atomic_store(&v->modseq, st.highestmodseq);
 	apply(v, &st, true);
+	if (readonly)
+		mark_unclaimed(v, 1, st.recent_uid);
 	pg_ms_state_free(&st);
 	mbox_pg_views_add(v);
 	if (!readonly && (r = claim(v, error_r)) < 0) {
@@ -449,99 +461,6 @@ bool
 mbox_pg_view_can_add_keywords(struct mbox_view *v)
 {
 	return !PV(v)->readonly && PV(v)->n_kw < MBOX_KEYWORDS_MAX;
-}
-
-/* ---- message content ------------------------------------------------ */
-
-/* An unlinked read-write file under data_dir/tmp, or -1. */
-static int
-tmpfile_open(void)
-{
-	const char *dd = mbox_data_dir();
-	char *dir = xasprintf("%s/tmp", dd ? dd : ".");
-	char *path;
-	int fd;
-
-#ifdef O_TMPFILE
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
-	    errno != EINVAL)) {
-		free(dir);
-		return fd;
-	}
-#endif
-	path = xasprintf("%s/msg.XXXXXX", dir);
-	free(dir);
-	if ((fd = mkostemp(path, O_CLOEXEC)) >= 0)
-		unlink(path);
-	free(path);
-	return fd;
-}
-
-int
-mbox_pg_view_msg_open(struct mbox_view *vv, uint32_t seq)
-{
-	struct mbox_pg_view *v = PV(vv);
-	uint32_t uid = mbox_pg_view_uid(vv, seq);
-	char *data = NULL, *err = NULL;
-	size_t len = 0;
-	int rc, fd, e;
-
-	if (uid == 0) {
-		errno = ERANGE;
-		return -1;
-	}
-	rc = pg_ms_read(v->mailbox_id, uid, 0, 0, &data, &len, &err);
-	if (rc != PG_OK) {
-		e = rc == PG_MS_NONEXISTENT ? ENOENT : EIO;
-		if (rc != PG_MS_NONEXISTENT)
-			log_warn("- store pg-read-failed uid=%u error=\"%s\"",
-			    uid, err ? err : "?");
-		free(err);
-		errno = e;
-		return -1;
-	}
-	if ((fd = tmpfile_open()) < 0 ||
-	    fsutil_write_all(fd, data, len) < 0 ||
-	    lseek(fd, 0, SEEK_SET) < 0) {
-		e = errno;
-		if (fd >= 0)
-			close(fd);
-		free(data);
-		errno = e;
-		return -1;
-	}
-	free(data);
-	return fd;
-}
-
-void
-mbox_pg_view_msg_prefetch(struct mbox_view *v, uint32_t seq)
-{
-	(void)v;
-	(void)seq;
-}
-
-char *
-mbox_pg_view_msg_path(struct mbox_view *v, uint32_t seq)
-{
-	(void)v;
-	(void)seq;
-	return NULL;	/* no file: mbox_view_msg_open */
-}
-
-int
-mbox_pg_view_uidl(struct mbox_view *vv, uint32_t seq,
-    char out[MBOX_UIDL_MAX + 1])
-{
-	uint32_t uid = mbox_pg_view_uid(vv, seq);
-
-	if (uid == 0)
-		return -1;
-	/* UIDVALIDITY never repeats for a user, UIDs never in a folder */
-	snprintf(out, MBOX_UIDL_MAX + 1, "%08x%08x", PV(vv)->uidvalidity,
-	    uid);
-	return 0;
 }
 
 /* ---- what changed --------------------------------------------------- */
