@@ -31,6 +31,8 @@ int pg_admin_status(const char *dsn, struct pg_admin_status *st,
  * Each migration runs in its own transaction under an advisory lock with
  * its tem_schema row; one line per migration applied goes to out.
  * Returns the number applied (0: already current), or -1 with *error_r.
+ * For tests only, the environment variable TEM_TEST_PG_SCHEMA_TO=N stops
+ * at version N (a database as an older tem made it, to upgrade later).
  */
 int pg_admin_migrate(const char *dsn, int init, FILE *out, char **error_r);
 

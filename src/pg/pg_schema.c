@@ -222,8 +222,26 @@ static const char v1[] =
     "  window_start timestamptz NOT NULL,"
     "  count bigint NOT NULL);";
 
+/*
+ * Version 2: byte-exact messages and POP3 maildrop locks across nodes.
+ * messages.exact: the blob holds the bytes of a literal8 APPEND as sent
+ * (bare LFs too; size stays the wire size, every bare LF counted as
+ * CRLF), as Maildir's ",X=1"; COPY/MOVE carry it. pop3_locks: one row
+ * per user whose maildrop a POP3 session holds (RFC 1939), a lease
+ * until `until` that the holder's node renews: a node that dies frees
+ * its users when the lease runs out. No index beyond the key: taking,
+ * renewing and releasing go by user_id or owner, with few rows.
+ */
+static const char v2[] =
+    "ALTER TABLE messages ADD COLUMN exact boolean NOT NULL DEFAULT false;"
+    "CREATE TABLE pop3_locks ("
+    "  user_id bigint PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+    "  owner text NOT NULL,"		/* host:pid:start of the node */
+    "  until timestamptz NOT NULL);";
+
 const struct pg_migration pg_migrations[] = {
 	{ 1, "accounts, mail store, blobs, queue, Sieve, counters", v1 },
+	{ 2, "byte-exact messages, POP3 locks", v2 },
 	{ 0, NULL, NULL },
 };
 

@@ -54,16 +54,74 @@ def test_init_status_upgrade(pg, tmp_path):
               "queue", "queue_rcpts", "sieve_scripts", "sieve_vacation",
               "sieve_duplicates", "counters"):
         assert t in tables, t
-    assert pg.psql("SELECT version FROM tem_schema") == "1"
+    assert "applied migration 2:" in r.stdout
+    assert "pop3_locks" in tables
+    assert pg.psql("SELECT string_agg(version::text, ',' ORDER BY version) "
+                   "FROM tem_schema") == "1,2"
 
     r = tem(conf, "db", "status")
-    assert r.returncode == 0 and "schema version 1 (this tem: 1)" in r.stdout
+    assert r.returncode == 0 and "schema version 2 (this tem: 2)" in r.stdout
 
     r = tem(conf, "db", "init")
     assert r.returncode == 1 and "already holds a tem schema" in r.stderr
     r = tem(conf, "db", "upgrade")
-    assert r.returncode == 0 and "already at version 1" in r.stdout
-    assert pg.psql("SELECT count(*) FROM tem_schema") == "1"
+    assert r.returncode == 0 and "already at version 2" in r.stdout
+    assert pg.psql("SELECT count(*) FROM tem_schema") == "2"
+
+
+def test_upgrade_from_version_1(pg, tmp_path, monkeypatch):
+    """A database made by a tem of schema version 1 (TEM_TEST_PG_SCHEMA_TO
+    stops init there) holding mail: serve refuses it with one line, `tem
+    db upgrade` applies migration 2 only, keeps every row, and the
+    upgraded database serves."""
+    from temserver import free_port
+    conf = write_conf(tmp_path, pg.dsn, "storage = postgresql\n"
+                      "smtp_listen = 127.0.0.1:%d\n" % free_port())
+    monkeypatch.setenv("TEM_TEST_PG_SCHEMA_TO", "1")
+    r = tem(conf, "db", "init")
+    assert r.returncode == 0, r.stderr
+    assert "applied migration 1:" in r.stdout
+    assert "migration 2" not in r.stdout
+    monkeypatch.delenv("TEM_TEST_PG_SCHEMA_TO")
+    assert pg.psql("SELECT max(version) FROM tem_schema") == "1"
+    r = tem(conf, "db", "status")
+    assert r.returncode == 1
+    assert "schema version 1 (this tem: 2)" in r.stdout
+    assert "tem db upgrade" in r.stdout
+
+    pg.psql("INSERT INTO domains(name) VALUES ('a.test');"
+            "INSERT INTO users(address, domain, hash) VALUES "
+            "('u@a.test', 'a.test', 'x')")
+    uid = pg.psql("SELECT id FROM users")
+    mb = pg.psql("INSERT INTO mailboxes(user_id, name, uidvalidity, "
+                 "uidnext) VALUES (%s, 'INBOX', 7, 2) RETURNING id" % uid)
+    blob = pg.psql("INSERT INTO blobs(size, data) VALUES (5, 'hello') "
+                   "RETURNING id")
+    pg.psql("INSERT INTO messages(mailbox_id, uid, modseq, blob_id, size, "
+            "internaldate) VALUES (%s, 1, 2, %s, 5, now())" % (mb, blob))
+
+    r = tem(conf, "serve", timeout=60)
+    assert r.returncode == 1, r.stderr
+    lines = [l for l in r.stderr.splitlines() if "database-refused" in l]
+    assert len(lines) == 1, r.stderr
+    assert "schema version 1" in lines[0] and "tem db upgrade" in lines[0]
+
+    r = tem(conf, "db", "upgrade")
+    assert r.returncode == 0, r.stderr
+    assert "applied migration 2:" in r.stdout
+    assert "migration 1" not in r.stdout
+    assert pg.psql("SELECT string_agg(version::text, ',' ORDER BY version) "
+                   "FROM tem_schema") == "1,2"
+    # the rows are kept, the new column has its default
+    assert pg.psql("SELECT m.uid || ' ' || m.exact || ' ' || "
+                   "encode(b.data, 'escape') FROM messages m JOIN blobs b "
+                   "ON b.id = m.blob_id WHERE m.mailbox_id = %s" % mb) == \
+        "1 false hello"
+    assert pg.psql("SELECT uidvalidity || ' ' || uidnext FROM mailboxes") \
+        == "7 2"
+    assert pg.psql("SELECT count(*) FROM pop3_locks") == "0"
+    r = tem(conf, "db", "upgrade")
+    assert r.returncode == 0 and "already at version 2" in r.stdout
 
 
 def test_concurrent_init_applies_once(pg, tmp_path):
@@ -78,7 +136,7 @@ def test_concurrent_init_applies_once(pg, tmp_path):
     # upgrade; none failed half-way
     for out, err, rc in outs:
         assert rc == 0 or "already holds a tem schema" in err, (out, err)
-    assert pg.psql("SELECT count(*) FROM tem_schema") == "1"
+    assert pg.psql("SELECT count(*) FROM tem_schema") == "2"
 
 
 def test_newer_schema_refused(pg, tmp_path):
