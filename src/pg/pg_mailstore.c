@@ -494,7 +494,7 @@ struct read_op {
 	struct pg_ms_state	*st;
 };
 
-/* The messages of res (uid, modseq, flags, keywords, size, date). */
+/* The messages of res (MSG_COLUMNS). */
 static void
 msgs_parse(PGresult *res, struct pg_ms_state *st)
 {
@@ -511,12 +511,14 @@ msgs_parse(PGresult *res, struct pg_ms_state *st)
 		m->keywords = *kw != '\0' ? xstrdup(kw) : NULL;
 		m->size = (uint64_t)val(res, (int)i, 4);
 		m->internaldate = (time_t)val(res, (int)i, 5);
+		m->blob_id = val(res, (int)i, 6);
+		m->exact = *PQgetvalue(res, (int)i, 7) == 't';
 	}
 	st->n = n;
 }
 
 #define MSG_COLUMNS "uid, modseq, flags, array_to_string(keywords, ' '), " \
-	"size, extract(epoch FROM internaldate)::bigint"
+	"size, extract(epoch FROM internaldate)::bigint, blob_id, exact"
 
 static enum pg_rc
 read_body(void *arg, char **error_r)

@@ -141,6 +141,8 @@ struct pg_ms_msg {
 	char		*keywords;	/* NULL, or names separated by " " */
 	uint64_t	 size;
 	time_t		 internaldate;
+	int64_t		 blob_id;	/* copies share it: RFC 8474 EMAILID */
+	bool		 exact;		/* stored as received (literal8) */
 };
 
 struct pg_ms_state {
@@ -244,7 +246,14 @@ struct pg_ms_append_item {
 	unsigned		 flags;
 	const char *const	*keywords;
 	time_t			 internaldate;
+	bool			 exact;	/* data is a literal8 APPEND as sent
+					   (bare LFs too): messages.exact,
+					   size the wire size */
 };
+/* One item, as pg_ms_append (its own transaction), exact kept. */
+int pg_ms_append_one(int64_t user_id, const char *name,
+    const struct pg_ms_append_item *it, uint32_t *uidvalidity_r,
+    uint32_t *uid_r, char **error_r);
 int pg_ms_append_many(int64_t user_id, const char *name,
     const struct pg_ms_append_item *items, size_t n,
     uint32_t *uidvalidity_r, uint32_t *uids_r, char **error_r);

@@ -33,20 +33,34 @@
  * row, the blob, the messages row, the NOTIFY. Alone it is its own
  * transaction (one round trip); in pg_tx, the row lock taken by the
  * first holds to the commit, so a MULTIAPPEND's UIDs are consecutive. */
-static int
-append_one(int64_t user_id, const char *name,
+/* The wire size of an exact message: every bare LF counts as CRLF, as
+ * the readers send it in text (what RFC822.SIZE must say). */
+static uint64_t
+wire_size(const char *p, size_t n)
+{
+	uint64_t w = n;
+
+	for (size_t i = 0; i < n; i++)
+		w += p[i] == '\n' && (i == 0 || p[i - 1] != '\r');
+	return w;
+}
+
+int
+pg_ms_append_one(int64_t user_id, const char *name,
     const struct pg_ms_append_item *it, uint32_t *uidvalidity_r,
     uint32_t *uid_r, char **error_r)
 {
-	struct pg_ms_num u, sz, fl, dt;
+	struct pg_ms_num u, sz, fl, dt, ws;
 	PGresult *res = NULL;
 	char *kw = pg_ms_words_param(it->keywords);
-	const char *params[7] = { pg_ms_i(&u, user_id), name,
+	const char *params[9] = { pg_ms_i(&u, user_id), name,
 	    pg_ms_i(&sz, (int64_t)it->len), it->data != NULL ? it->data : "",
 	    pg_ms_i(&fl, it->flags & MBOX_F_STORABLE),
-	    pg_ms_i(&dt, (int64_t)it->internaldate), kw };
+	    pg_ms_i(&dt, (int64_t)it->internaldate), kw,
+	    it->exact ? "t" : "f", pg_ms_i(&ws, it->exact && it->data ?
+	    (int64_t)wire_size(it->data, it->len) : (int64_t)it->len) };
 	/* the blob as raw octets: no hex text of twice its size */
-	const int lens[7] = { -1, -1, -1, (int)it->len, -1, -1, -1 };
+	const int lens[9] = { -1, -1, -1, (int)it->len, -1, -1, -1, -1, -1 };
 	enum pg_rc rc;
 
 	if (it->len > PG_BYTEA_MAX) {
@@ -63,14 +77,15 @@ append_one(int64_t user_id, const char *name,
 	    " b AS (INSERT INTO blobs(size, data) SELECT $3, $4::bytea "
 	    "  FROM mb RETURNING id),"
 	    " m AS (INSERT INTO messages(mailbox_id, uid, modseq, blob_id, "
-	    "  size, internaldate, savedate, flags, keywords) SELECT mb.id, "
-	    "  mb.uid, mb.highestmodseq, b.id, $3, CASE WHEN $6::bigint = 0 "
-	    "  THEN now() ELSE to_timestamp($6::bigint) END, now(), $5, "
-	    "  ARRAY(SELECT DISTINCT k FROM unnest(string_to_array($7, ' ')) "
-	    "  k ORDER BY k) FROM mb, b RETURNING uid),"
+	    "  size, internaldate, savedate, flags, keywords, exact) SELECT "
+	    "  mb.id, mb.uid, mb.highestmodseq, b.id, $9, CASE WHEN "
+	    "  $6::bigint = 0 THEN now() ELSE to_timestamp($6::bigint) END, "
+	    "  now(), $5, ARRAY(SELECT DISTINCT k FROM unnest("
+	    "  string_to_array($7, ' ')) k ORDER BY k), $8 FROM mb, b "
+	    "  RETURNING uid),"
 	    " n AS (SELECT pg_notify('tem_mailbox', mb.id || ' ' || "
 	    "  mb.highestmodseq) FROM mb)"
-	    "SELECT mb.uidvalidity, m.uid FROM mb, m, n", 7, params, lens,
+	    "SELECT mb.uidvalidity, m.uid FROM mb, m, n", 9, params, lens,
 	    false);
 	free(kw);
 	if (rc != PG_OK)
@@ -93,9 +108,9 @@ pg_ms_append(int64_t user_id, const char *name, const char *data,
     char **error_r)
 {
 	struct pg_ms_append_item it = { data, len, flags, keywords,
-	    internaldate };
+	    internaldate, false };
 
-	return append_one(user_id, name, &it, uidvalidity_r, uid_r, error_r);
+	return pg_ms_append_one(user_id, name, &it, uidvalidity_r, uid_r, error_r);
 }
 
 struct append_op {
@@ -113,7 +128,7 @@ append_body(void *arg, char **error_r)
 	int rc = PG_OK;
 
 	for (size_t i = 0; rc == PG_OK && i < o->n; i++)
-		rc = append_one(o->user_id, o->name, &o->items[i],
+		rc = pg_ms_append_one(o->user_id, o->name, &o->items[i],
 		    &o->uidvalidity, &o->uids[i], error_r);
 	return rc;
 }
@@ -412,9 +427,10 @@ pg_ms_copy_tx(struct pg_ms_copy *c, char **error_r)
 	if (rc == PG_OK)	/* new UIDs in source UID order */
 		rc = pg_query(NULL, error_r, "INSERT INTO messages("
 		    "mailbox_id, uid, modseq, blob_id, size, internaldate, "
-		    "savedate, flags, keywords) SELECT $3, $4::bigint + "
+		    "savedate, flags, keywords, exact) SELECT $3, $4::bigint + "
 		    "row_number() OVER (ORDER BY uid) - 1, $5, blob_id, size, "
-		    "internaldate, now(), flags, keywords FROM messages WHERE "
+		    "internaldate, now(), flags, keywords, exact FROM messages "
+		    "WHERE "
 		    "mailbox_id = $1 AND uid = ANY($2::bigint[])", 5, s.s,
 		    locked, d.s, pg_ms_i(&first, uid_first),
 		    pg_ms_i(&ms, (int64_t)modseq));

@@ -7,7 +7,9 @@
  *
  * The index says where each message is (cur/ or new/, its file name with
  * the flags and keyword letters), its UID, MODSEQ, wire size and
- * INTERNALDATE; the folder's `keywords` file names the letters.
+ * INTERNALDATE; the folder's `keywords` file names the letters. A
+ * message goes in the wire form (CRLF), except a byte-exact file (",X=1",
+ * a literal8 APPEND), which keeps its bytes with messages.exact.
  *
  * Trust: the data_dir is ours but read with limits (a message file is
  * read whole: at most PGM_MSG_MAX; the keywords file at most 64 KiB).
@@ -183,6 +185,8 @@ copy_msg(struct folder *f, const char *mbid, sqlite3_stmt *st,
 	size_t len = 0;
 	uint64_t wire;
 	struct buf wbuf, kws;
+	bool exact;
+	char bsz[24];
 	enum pg_rc rc;
 
 	if (name == NULL || strchr(name, '/') || name[0] == '.')
@@ -198,8 +202,16 @@ copy_msg(struct folder *f, const char *mbid, sqlite3_stmt *st,
 	}
 	free(path);
 	buf_init(&wbuf, 0);
-	wire = pgm_crlf(&wbuf, data, len);
+	/* a byte-exact file (",X=1": a literal8 APPEND) keeps its bytes,
+	 * with messages.exact; the others go in the wire form (CRLF) */
+	exact = mbox_name_exact(name, mbox_base_len(name));
+	if (exact) {
+		wire = mbox_wire_size(data, len);
+		buf_append(&wbuf, data, len);
+	} else
+		wire = pgm_crlf(&wbuf, data, len);
 	free(data);
+	snprintf(bsz, sizeof(bsz), "%zu", wbuf.len);
 	mbox_info_parse(name, &flags, &letters);
 	buf_init(&kws, 0);
 	for (int i = 0; i < 26; i++)
@@ -215,16 +227,16 @@ copy_msg(struct folder *f, const char *mbid, sqlite3_stmt *st,
 		fprintf(f->m->out, "warning %s %s uid=%s size: index %" PRId64
 		    ", file %" PRIu64 " (the file's is kept)\n", f->addr,
 		    f->name, uid, size, wire);
-	rc = pgm_blob(&blob, sz, wbuf.data, (int)wbuf.len, error_r);
+	rc = pgm_blob(&blob, bsz, wbuf.data, (int)wbuf.len, error_r);
 	buf_free(&wbuf);
 	if (rc == PG_OK)
 		rc = pg_query(NULL, error_r, "INSERT INTO messages(mailbox_id, "
 		    "uid, modseq, blob_id, size, internaldate, savedate, "
-		    "flags, keywords) VALUES ($1, $2, $3, $4, $5, "
+		    "flags, keywords, exact) VALUES ($1, $2, $3, $4, $5, "
 		    "to_timestamp($6::bigint), to_timestamp($7::bigint), $8, "
-		    "string_to_array($9, ' '))", 9, mbid, uid, modseq, blob, sz,
-		    idate, sqlite3_column_type(st, 6) == SQLITE_NULL ? NULL :
-		    sdate, fl, buf_cstr(&kws));
+		    "string_to_array($9, ' '), $10)", 10, mbid, uid, modseq,
+		    blob, sz, idate, sqlite3_column_type(st, 6) == SQLITE_NULL ?
+		    NULL : sdate, fl, buf_cstr(&kws), exact ? "t" : "f");
 	free(blob);
 	buf_free(&kws);
 	if (rc == PG_OK) {
@@ -313,10 +325,15 @@ folder_check(struct folder *f, char **error_r)
 	e_oct = sqlite3_column_int64(st, 1);
 	sqlite3_finalize(st);
 	snprintf(u, sizeof(u), "%" PRId64, f->user_id);
+	/* octets as stored; an exact blob holds fewer than its wire size
+	 * (its bare LFs count as CRLF), so its size counts instead unless
+	 * the blob is larger than that */
 	if (pg_query(&res, error_r, "SELECT b.uidvalidity, b.uidnext, "
 	    "b.highestmodseq, (SELECT count(*) FROM messages WHERE "
-	    "mailbox_id = b.id), (SELECT coalesce(sum(octet_length(l.data)), "
-	    "0) FROM messages m JOIN blobs l ON l.id = m.blob_id WHERE "
+	    "mailbox_id = b.id), (SELECT coalesce(sum(CASE WHEN m.exact AND "
+	    "octet_length(l.data) <= m.size THEN m.size ELSE "
+	    "octet_length(l.data) END), 0) FROM messages m JOIN blobs l ON "
+	    "l.id = m.blob_id WHERE "
 	    "m.mailbox_id = b.id) FROM mailboxes b WHERE user_id = $1 AND "
 	    "name = $2", 2, u, f->name) != PG_OK)
 		return -1;

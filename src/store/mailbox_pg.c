@@ -12,9 +12,11 @@
  *
  * APPEND spools under data_dir/tmp as on Maildir (CRLF stored as LF,
  * mailbox_spool.c), then the file is read back in the wire form (every
- * LF not preceded by CR becomes CRLF; a byte-exact literal8 spool too, so
- * RFC822.SIZE is always the size of the bytes FETCH sends) and handed to
- * pg_ms_append(_many), which commits before it returns: OK after that.
+ * LF not preceded by CR becomes CRLF) and handed to pg_ms_append(_many),
+ * which commits before it returns: OK after that. A byte-exact literal8
+ * spool goes as it is, with messages.exact (mbox_msg_info.exact, the
+ * Maildir ",X=1"): text readers still send every bare LF as CRLF, and
+ * its size is counted so, so RFC822.SIZE is always what FETCH sends.
  *
  * Trust: names and keywords come from authenticated clients and are
  * checked here (mbox_name_check, mbox_keyword_valid) before pg_ms_*,
@@ -415,8 +417,8 @@ wire_of(const char *raw, size_t n, size_t *len_r)
 	return out;
 }
 
-/* The finished spool s's bytes in the wire form (malloc'd), or an
- * mbox_err. */
+/* The finished spool s's bytes (malloc'd): in the wire form, or as
+ * they are when s is exact (a literal8 APPEND); 0 or an mbox_err. */
 static int
 spool_wire(struct mbox_spool *s, char **data_r, size_t *len_r,
     char **error_r)
@@ -456,6 +458,11 @@ spool_wire(struct mbox_spool *s, char **data_r, size_t *len_r,
 		    strerror(e));
 		return MBOX_ERR_TEMP;
 	}
+	if (s->exact) {
+		*data_r = raw;
+		*len_r = n;
+		return 0;
+	}
 	*data_r = wire_of(raw, n, len_r);
 	free(raw);
 	return 0;
@@ -492,6 +499,7 @@ mbox_pg_append_spools(struct mbox_user *u, const char *name,
 			pi[i].flags = items[i].flags & MBOX_F_STORABLE;
 			pi[i].keywords = items[i].keywords;
 			pi[i].internaldate = items[i].internaldate;
+			pi[i].exact = items[i].spool->exact;
 		}
 	}
 	if (r == 0 && n > PG_MS_APPEND_MAX) {
@@ -500,9 +508,8 @@ mbox_pg_append_spools(struct mbox_user *u, const char *name,
 		r = MBOX_ERR_LIMIT;
 	}
 	if (r == 0)
-		r = mbox_pg_rc(n == 1 ? pg_ms_append(PU(u)->id, norm,
-		    pi[0].data, pi[0].len, pi[0].flags, pi[0].keywords,
-		    pi[0].internaldate, uidvalidity_r, uids_r, &err) :
+		r = mbox_pg_rc(n == 1 ? pg_ms_append_one(PU(u)->id, norm,
+		    &pi[0], uidvalidity_r, uids_r, &err) :
 		    pg_ms_append_many(PU(u)->id, norm, pi, n, uidvalidity_r,
 		    uids_r, &err), &err, error_r);
 	for (unsigned i = 0; i < n; i++) {

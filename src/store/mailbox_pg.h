@@ -38,6 +38,8 @@ struct mbox_pg_msg {
 	uint64_t	modseq;
 	uint64_t	size;
 	int64_t		idate;
+	int64_t		blob;		/* EMAILID: copies share the blob */
+	bool		exact;		/* stored as received (literal8) */
 };
 
 struct mbox_pg_list {

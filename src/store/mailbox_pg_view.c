@@ -131,6 +131,8 @@ msg_set(struct mbox_pg_view *v, struct mbox_pg_msg *d,
 	d->modseq = s->modseq;
 	d->size = s->size;
 	d->idate = s->internaldate;
+	d->blob = s->blob_id;
+	d->exact = s->exact;
 }
 
 /* Marks the messages a claim gave this view as \Recent in next. */
@@ -417,12 +419,13 @@ mbox_pg_view_msg(struct mbox_view *vv, uint32_t seq,
 	info_r->size = m->size;
 	info_r->internaldate = (time_t)m->idate;
 	info_r->savedate = (time_t)m->idate;
-	/* RFC 8474 EMAILID: per folder and UID (a copy gets its own) */
-	for (int i = 0; i < 16; i++) {
-		uint64_t x = i < 8 ? (uint64_t)v->mailbox_id >> (i * 8) :
-		    ((uint64_t)v->uidvalidity << 32 | m->uid) >> ((i - 8) * 8);
-		h = (h ^ (x & 0xff)) * 0x100000001b3ULL;
-	}
+	info_r->exact = m->exact;
+	/* RFC 8474 EMAILID: the blob's id, which COPY and MOVE share and
+	 * every APPEND or delivery makes anew; hashed so that it does not
+	 * show how many messages the cluster has stored */
+	for (int i = 0; i < 8; i++)
+		h = (h ^ ((uint64_t)m->blob >> (i * 8) & 0xff)) *
+		    0x100000001b3ULL;
 	info_r->emailid = h ? h : 1;
 	return 0;
 }
