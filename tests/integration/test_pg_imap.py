@@ -66,6 +66,7 @@ def login(node):
 def node(pg, tmp_path_factory):
     dsn = fresh_db(pg, tmp_path_factory.mktemp("one"))
     with pg_node(dsn, users=PW) as n:
+        n.pg_db = re.search(r"dbname=(\S+)", dsn).group(1)
         yield n
 
 
@@ -167,6 +168,88 @@ def test_copy_move_status(node):
     assert str(uids[2]).encode() not in data[0].split()
     typ, data = m._simple_command("UID", "COPY", str(uids[0]), "Nowhere")
     assert typ == "NO" and b"[TRYCREATE]" in data[0], data
+    m.logout()
+
+
+def emailid(m, uid):
+    typ, data = m.uid("FETCH", str(uid), "(EMAILID)")
+    assert typ == "OK", data
+    return re.search(rb"EMAILID \(([^)]+)\)", data[0]).group(1)
+
+
+def test_emailid_kept_by_copy_and_move(node):
+    """RFC 8474: COPY and MOVE keep EMAILID (copies share the blob, whose
+    id it is), a new APPEND of the same bytes gets a new one."""
+    m = login(node)
+    m.create("Eid")
+    a = uid_of(m.append("INBOX", None, None, MSG)[1][0])
+    b = uid_of(m.append("INBOX", None, None, MSG)[1][0])
+    m.select("INBOX")
+    ea, eb = emailid(m, a), emailid(m, b)
+    assert ea != eb
+    typ, data = m.uid("COPY", str(a), "Eid")
+    assert typ == "OK", data
+    typ, data = m.uid("MOVE", str(b), "Eid")
+    assert typ == "OK", data
+    m.select("Eid")
+    typ, data = m.uid("SEARCH", "ALL")
+    got = [emailid(m, int(u)) for u in data[0].split()]
+    assert sorted(got) == sorted([ea, eb]), got
+    # the original stays with its id beside its copy
+    m.select("INBOX")
+    assert emailid(m, a) == ea
+    m.logout()
+
+
+def append_literal8(m, box, data):
+    """A literal8 APPEND (RFC 3516) through imaplib's socket: imaplib
+    only sends {n} literals."""
+    m.send(b"L8 APPEND " + box.encode() + b" ~{%d+}\r\n" % len(data) +
+           data + b"\r\n")
+    while True:
+        line = m.readline()
+        if line.startswith(b"L8 "):
+            return line
+
+
+def test_literal8_byte_exact(pg, node):
+    """A literal8 APPEND with bare LFs and a NUL is stored as sent
+    (messages.exact): BINARY gives the part byte for byte, RFC822.SIZE
+    is what FETCH BODY[] sends (bare LFs as CRLF, a NUL as 0x80), a COPY
+    keeps it."""
+    part = b"a\x00b\nc\nd"
+    data = (b"From: <a@b.test>\r\nSubject: bin\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n"
+            b"--XX\r\nContent-Type: application/octet-stream\r\n"
+            b"Content-Transfer-Encoding: binary\r\n\r\n" + part +
+            b"\r\n--XX\r\nContent-Type: text/plain\r\n\r\nText\nhere\r\n"
+            b"--XX--\r\n")
+    m = login(node)
+    m.create("Bin8")
+    line = append_literal8(m, "Bin8", data)
+    assert line.startswith(b"L8 OK"), line
+    uid = int(re.search(rb"APPENDUID \d+ (\d+)", line).group(1))
+    m.select("Bin8")
+    typ, d = m.uid("FETCH", str(uid), "(BINARY.PEEK[1] RFC822.SIZE "
+                   "BODY.PEEK[])")
+    assert typ == "OK", d
+    assert d[0][1] == part, d
+    head = d[0][0] + (d[1][0] if isinstance(d[1], tuple) else d[1])
+    size = int(re.search(rb"RFC822.SIZE (\d+)", head).group(1))
+    body = d[1][1] if isinstance(d[1], tuple) else None
+    # as text a NUL goes as 0x80 (never raw outside BINARY)
+    wire = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") \
+        .replace(b"\x00", b"\x80")
+    assert size == len(wire) and body == wire, d
+    assert pg.psql("SELECT count(*) FROM messages WHERE exact",
+                   db=node.pg_db) == "1"
+    typ, _ = m.uid("COPY", str(uid), "INBOX")
+    assert typ == "OK"
+    assert pg.psql("SELECT count(*) FROM messages WHERE exact",
+                   db=node.pg_db) == "2"
+    m.select("INBOX")
+    typ, d = m.fetch("*", "(BINARY.PEEK[1])")
+    assert d[0][1] == part, d
     m.logout()
 
 
