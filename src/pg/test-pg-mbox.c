@@ -92,7 +92,8 @@ test_users_folders(void)
 	u2 = mbox_user_find_account(ADDR, NULL);
 	TEST_ASSERT(u2 == u);
 	mbox_user_unref(&u2);
-	TEST_ASSERT(mbox_pop3_lock(u) && !mbox_pop3_lock(u));
+	TEST_ASSERT(mbox_pop3_lock(u, NULL) == 1 &&
+	    mbox_pop3_lock(u, NULL) == 0);
 	mbox_pop3_unlock(u);
 
 	TEST_ASSERT(okm(mbox_create(u, "A/B", 0, &err), &err));

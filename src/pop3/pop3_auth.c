@@ -85,6 +85,7 @@ static void
 pop3_login_work(void *arg)
 {
 	struct pop3_login *l = arg;
+	int r;
 
 	if (l->result == LOGIN_FAILED)
 		return;
@@ -93,8 +94,9 @@ pop3_login_work(void *arg)
 		l->result = LOGIN_TEMP;
 		return;
 	}
-	if (!mbox_pop3_lock(l->mu)) {
-		l->result = LOGIN_IN_USE;
+	if ((r = mbox_pop3_lock(l->mu, &l->error)) != 1) {
+		/* the database away: [SYS/TEMP], not [IN-USE] */
+		l->result = r == 0 ? LOGIN_IN_USE : LOGIN_TEMP;
 		mbox_user_unref(&l->mu);
 		return;
 	}

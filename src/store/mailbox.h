@@ -206,9 +206,13 @@ void mbox_user_linger(struct mbox_user **up, struct mbox_view *v);
  * as long as u. NULL on PostgreSQL. */
 const char *mbox_user_root(const struct mbox_user *u);
 
-/* POP3's per-user lock (in this process): true if taken, false if another
- * POP3 session holds it ([IN-USE]). Unlock only what you locked. */
-bool mbox_pop3_lock(struct mbox_user *u);
+/* BLOCKING (PostgreSQL). POP3's per-user lock (RFC 1939): 1 if taken, 0
+ * if another POP3 session holds it ([IN-USE]): in this process on
+ * Maildir, on any node on PostgreSQL (a lease in the database, renewed
+ * while held, that runs out 90 s after its node died); else an mbox_err
+ * with *error_r (MBOX_ERR_UNAVAILABLE: the database away, [SYS/TEMP]).
+ * Unlock only what you locked. */
+int mbox_pop3_lock(struct mbox_user *u, char **error_r);
 void mbox_pop3_unlock(struct mbox_user *u);
 
 /* ---- folders ------------------------------------------------------- */

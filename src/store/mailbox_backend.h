@@ -48,7 +48,7 @@ struct mbox_md_user *mbox_md_user_find(const char *maildir_root);
 void mbox_md_user_unref(struct mbox_md_user **u);
 void mbox_md_user_linger(struct mbox_md_user **up, struct mbox_md_view *v);
 const char *mbox_md_user_root(const struct mbox_md_user *u);
-bool mbox_md_pop3_lock(struct mbox_md_user *u);
+int mbox_md_pop3_lock(struct mbox_md_user *u);
 void mbox_md_pop3_unlock(struct mbox_md_user *u);
 int mbox_md_list(struct mbox_md_user *u, struct mbox_folder_info **list_r,
     size_t *n_r, char **error_r);
@@ -128,7 +128,7 @@ const char *mbox_pg_user_address(const struct mbox_user *u);
 int64_t mbox_pg_user_id(const struct mbox_user *u);
 void mbox_pg_user_unref(struct mbox_user **u);
 void mbox_pg_user_linger(struct mbox_user **up, struct mbox_view *v);
-bool mbox_pg_pop3_lock(struct mbox_user *u);
+int mbox_pg_pop3_lock(struct mbox_user *u, char **error_r);
 void mbox_pg_pop3_unlock(struct mbox_user *u);
 int mbox_pg_list(struct mbox_user *u, struct mbox_folder_info **list_r,
     size_t *n_r, char **error_r);
@@ -195,6 +195,9 @@ bool mbox_pg_user_watch_pending(struct mbox_user_watch *w);
 void mbox_pg_user_metadata_changed(struct mbox_user *u, const char *mailbox,
     const char *entry);
 void mbox_pg_shutdown(void);
+/* mailbox_pg_pop3.c: stops the POP3 lease renewer (if started) and
+ * deletes the leases this process still holds. */
+void mbox_pg_pop3_shutdown(void);
 
 /* A spool file under dir (mailbox_spool.c; mbox_spool_new's worker). */
 struct mbox_spool *mbox_spool_new_in(const char *dir);

@@ -152,11 +152,11 @@ mbox_user_pg_id(const struct mbox_user *u)
 	return 0;
 }
 
-bool
-mbox_pop3_lock(struct mbox_user *u)
+int
+mbox_pop3_lock(struct mbox_user *u, char **error_r)
 {
 	if (u->be == MBOX_PG)
-		return mbox_pg_pop3_lock(u);
+		return mbox_pg_pop3_lock(u, error_r);
 	return mbox_md_pop3_lock(MU(u));
 }
 
@@ -354,5 +354,6 @@ void
 mbox_shutdown(void)
 {
 	mbox_pg_shutdown();
+	mbox_pg_pop3_shutdown();
 	mbox_md_shutdown();
 }

@@ -5,9 +5,8 @@
  * mailbox_pg_watch.c's.
  *
  * Users: one struct per address per process (a registry, like the
- * Maildir store's per root), so POP3's lock is per process: two nodes
- * may each let one POP3 session in (accepted: POP3 sessions are short
- * and DELE/QUIT only expunge what is still there). Opening runs
+ * Maildir store's per root); POP3's lock is its flag in this process
+ * and a lease in the database across nodes (mailbox_pg_pop3.c). Opening runs
  * pg_ms_user_init (INBOX and the special folders made if missing).
  *
  * APPEND spools under data_dir/tmp as on Maildir (CRLF stored as LF,
@@ -216,21 +215,34 @@ mbox_pg_user_each_id(int64_t id, void (*fn)(struct mbox_pg_user *u,
 	pthread_mutex_unlock(&reg_lock);
 }
 
-bool
-mbox_pg_pop3_lock(struct mbox_user *u)
+/* The flag orders this process's sessions; the lease in the database
+ * (mailbox_pg_pop3.c) the nodes'. */
+int
+mbox_pg_pop3_lock(struct mbox_user *u, char **error_r)
 {
 	bool ok;
+	int r;
 
 	pthread_mutex_lock(&reg_lock);
 	ok = !PU(u)->pop3;
 	PU(u)->pop3 = true;
 	pthread_mutex_unlock(&reg_lock);
-	return ok;
+	if (!ok)
+		return 0;
+	if ((r = mbox_pg_pop3_take(PU(u)->id, error_r)) != 1) {
+		pthread_mutex_lock(&reg_lock);
+		PU(u)->pop3 = false;
+		pthread_mutex_unlock(&reg_lock);
+	}
+	return r;
 }
 
 void
 mbox_pg_pop3_unlock(struct mbox_user *u)
 {
+	/* the row first: once the flag is down, a session of this process
+	   may take the lease again, which this DELETE must not undo */
+	mbox_pg_pop3_give(PU(u)->id);
 	pthread_mutex_lock(&reg_lock);
 	PU(u)->pop3 = false;
 	pthread_mutex_unlock(&reg_lock);

@@ -124,6 +124,12 @@ void mbox_pg_user_event(struct mbox_pg_user *u, enum mbox_event_kind kind,
 /* mailbox_pg_notify.c: frees the name cache (at shutdown, the
  * listener stopped). */
 void mbox_pg_shutdown_notify(void);
+/* mailbox_pg_pop3.c: POP3's maildrop lease across nodes. take: 1
+ * taken, 0 held by a session of another node, else an mbox_err
+ * (MBOX_ERR_UNAVAILABLE: the database away). give: deletes this
+ * process's row (a failure leaves it to run out). */
+int mbox_pg_pop3_take(int64_t user_id, char **error_r);
+void mbox_pg_pop3_give(int64_t user_id);
 /* mailbox_pg.c: calls fn(u, arg) for the open user with users.id id
  * (if any), under the registry lock. */
 void mbox_pg_user_each_id(int64_t id, void (*fn)(struct mbox_pg_user *u,

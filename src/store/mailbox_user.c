@@ -281,7 +281,7 @@ mbox_md_user_root(const struct mbox_md_user *u)
 	return u->root;
 }
 
-bool
+int
 mbox_md_pop3_lock(struct mbox_md_user *u)
 {
 	bool ok;

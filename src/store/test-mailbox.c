@@ -1000,10 +1000,10 @@ test_pop3_lock(void)
 	setup();
 	u1 = uopen();
 	u2 = uopen();
-	TEST_ASSERT(mbox_pop3_lock(u1));
-	TEST_ASSERT(!mbox_pop3_lock(u2));
+	TEST_ASSERT(mbox_pop3_lock(u1, NULL) == 1);
+	TEST_ASSERT(mbox_pop3_lock(u2, NULL) == 0);
 	mbox_pop3_unlock(u1);
-	TEST_ASSERT(mbox_pop3_lock(u2));
+	TEST_ASSERT(mbox_pop3_lock(u2, NULL) == 1);
 	mbox_pop3_unlock(u2);
 	mbox_user_unref(&u1);
 	mbox_user_unref(&u2);
