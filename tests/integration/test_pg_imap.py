@@ -9,10 +9,14 @@ a real PostgreSQL 15 (tests/lib/pgserver.py):
   to what is sent, STORE (flags and keywords, seen by a second session
   as FETCH FLAGS), EXPUNGE, COPY and MOVE (COPYUID), STATUS, IDLE woken
   by an APPEND from another connection, POP3 STAT/UIDL/RETR/DELE;
+  EMAILID kept by COPY and MOVE (RFC 8474); a literal8 APPEND stored
+  byte-exact (RFC 3516, messages.exact);
 - two nodes on one database (127.0.0.1 and 127.0.0.2): IDLE on one sees
   an APPEND and a STORE made on the other within a second; with IMAP
   NOTIFY, an APPEND to another folder on the other node (STATUS) and a
-  CREATE by another session of its own node (LIST);
+  CREATE by another session of its own node (LIST); POP3's exclusive
+  maildrop across nodes (a lease in pop3_locks, freed by QUIT or after
+  its TTL when the holder's node is killed);
 - the database away: NO [UNAVAILABLE] for STATUS, CREATE and LOGIN,
   POP3 -ERR [SYS/TEMP]; served again once it is back, without a restart.
 """
@@ -21,6 +25,7 @@ import imaplib
 import poplib
 import re
 import threading
+import time
 
 import pytest
 
@@ -309,6 +314,61 @@ def test_pop3(node):
     p.pass_("pw-u")
     assert p.stat()[0] == count - 1
     p.quit()
+
+
+def pop3_login(node):
+    """A POP3 session of u@a.test on node: (session, None) once in, or
+    (None, the -ERR line)."""
+    p = pop3(node)
+    p.user("u@a.test")
+    try:
+        p.pass_("pw-u")
+    except poplib.error_proto as e:
+        p.close()
+        return None, e.args[0]
+    return p, None
+
+
+def test_pop3_lock_across_nodes(pg, tmp_path):
+    """RFC 1939's exclusive maildrop across nodes (pop3_locks): a session
+    on node one makes node two answer -ERR [IN-USE], also after more than
+    the lease's TTL (renewed); after QUIT node two gets in; with node one
+    killed -9 while holding, node two gets in once the lease ran out.
+    TEM_TEST_POP3_LOCK_TTL=3 makes the TTL 3 s (90 s otherwise)."""
+    ttl = 3
+    dsn = fresh_db(pg, tmp_path)
+    one = pg_node(dsn, users=PW)
+    two = pg_node(dsn, listen_addr="127.0.0.2", domains=())
+    for n in (one, two):
+        n.env["TEM_TEST_POP3_LOCK_TTL"] = str(ttl)
+    with one, two:
+        p1, err = pop3_login(one)
+        assert err is None, err
+        p2, err = pop3_login(two)
+        assert p2 is None and err.startswith(b"-ERR [IN-USE]"), err
+        p1.quit()
+        p2, err = pop3_login(two)
+        assert err is None, err
+        p2.quit()
+
+        # held past its TTL: the renewer keeps it
+        p1, err = pop3_login(one)
+        assert err is None, err
+        db = re.search(r"dbname=(\S+)", dsn).group(1)
+        first = pg.psql("SELECT until FROM pop3_locks", db=db)
+        t0 = time.monotonic()
+        wait_for(lambda: time.monotonic() > t0 + ttl + 1 and
+                 pg.psql("SELECT until FROM pop3_locks", db=db) != first,
+                 timeout=ttl * 4, what="the lease renewed past its TTL")
+        p2, err = pop3_login(two)
+        assert p2 is None and err.startswith(b"-ERR [IN-USE]"), err
+
+        # the holder's node dies: the lease runs out, node two gets in
+        one.kill9()
+        got = wait_for(lambda: pop3_login(two)[0], timeout=ttl * 5,
+                       interval=0.5, what="node two's POP3 login")
+        got.quit()
+        assert pg.psql("SELECT count(*) FROM pop3_locks", db=db) == "0"
 
 
 def test_two_nodes_idle(pg, tmp_path):
