@@ -180,6 +180,14 @@ def embedded(cert, tmp_path_factory):  # noqa: F811
         c.logout()
         b = imap(t, BOB)
         snap[BOB[0]] = snapshot(b, ["INBOX", "Work"])
+        # a literal8 APPEND (imaplib sends only {n}): a ",X=1" file
+        assert b.create("Bin")[0] == "OK"
+        b.send(b"L8 APPEND Bin ~{%d+}\r\n" % len(EXACT) + EXACT + b"\r\n")
+        while True:
+            line = b.readline()
+            if line.startswith(b"L8 "):
+                assert line.startswith(b"L8 OK"), line
+                break
         b.logout()
         # mail no session has seen yet: in new/, maybe without a UID
         late = simple_message("late", b"Late.\r\n", to=BOB[0])
@@ -270,6 +278,12 @@ def counts(pg):
                    "|| (SELECT count(*) FROM mailbox_metadata)")
 
 
+# stored byte-exact: a NUL and bare LFs in a binary part
+EXACT = (b"From: <a@b.test>\r\nSubject: bin\r\nMIME-Version: 1.0\r\n"
+         b"Content-Type: application/octet-stream\r\n"
+         b"Content-Transfer-Encoding: binary\r\n\r\na\x00b\nc\nd\r\n")
+
+
 def test_migrate_keeps_uids_flags_and_bytes(embedded, pg):
     conf = migrate_conf(embedded, pg)
     r = tem(conf, "migrate")
@@ -282,6 +296,14 @@ def test_migrate_keeps_uids_flags_and_bytes(embedded, pg):
                      r.stdout, re.M), r.stdout
     assert "folder alice@a.test \u00c4rger " in r.stdout
     assert_equal(embedded, pg)
+    # the ",X=1" file keeps its bytes (bare LFs too), marked exact, its
+    # size what text FETCH sends (bare LFs as CRLF)
+    assert pg.psql("SELECT m.exact || ' ' || m.size || ' ' || "
+                   "encode(l.data, 'hex') FROM messages m JOIN blobs l ON "
+                   "l.id = m.blob_id JOIN mailboxes b ON b.id = m.mailbox_id "
+                   "WHERE b.name = 'Bin'") == "true %d %s" % (
+        len(EXACT) + 2, EXACT.hex())
+    assert pg.psql("SELECT count(*) FROM messages WHERE exact") == "1"
 
     # accounts: the same hashes (so the same passwords), alias, quota
     data = embedded["tem"].data_dir
