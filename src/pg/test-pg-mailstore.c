@@ -201,10 +201,12 @@ test_multiappend_status(void)
 {
 	const char *kw[] = { "$Label1", NULL };
 	struct pg_ms_append_item it[3] = {
-		{ "one\r\n", 5, MBOX_F_SEEN, NULL, 0 },
-		{ "two!\r\n", 6, MBOX_F_DELETED, kw, 0 },
-		{ "three\r\n", 7, 0, NULL, 0 },
+		{ "one\r\n", 5, MBOX_F_SEEN, NULL, 0, false },
+		{ "two!\r\n", 6, MBOX_F_DELETED, kw, 0, false },
+		/* byte-exact: 6 octets kept, its size the wire size 7 */
+		{ "three\n", 6, 0, NULL, 0, true },
 	};
+	struct pg_ms_state sel;
 	struct pg_ms_status st;
 	char *err = NULL;
 	uint32_t uv = 0, uids[3] = { 0 };
@@ -215,6 +217,14 @@ test_multiappend_status(void)
 	TEST_ASSERT(ok(pg_ms_append_many(user, "Multi", it, 3, &uv, uids,
 	    &err), &err));
 	TEST_ASSERT(uids[0] == 2 && uids[1] == 3 && uids[2] == 4);
+	TEST_ASSERT(qn("SELECT octet_length(l.data) FROM messages m JOIN "
+	    "blobs l ON l.id = m.blob_id JOIN mailboxes b ON b.id = "
+	    "m.mailbox_id WHERE b.name = 'Multi' AND m.exact") == 6);
+	TEST_ASSERT(ok(pg_ms_select(user, "Multi", &sel, &err), &err));
+	TEST_ASSERT(sel.n == 4 && sel.msgs[3].exact && !sel.msgs[2].exact);
+	TEST_ASSERT(sel.msgs[3].size == 7 && sel.msgs[3].blob_id > 0 &&
+	    sel.msgs[3].blob_id != sel.msgs[2].blob_id);
+	pg_ms_state_free(&sel);
 	TEST_ASSERT(fails(pg_ms_append_many(user, "Nope", it, 3, &uv, uids,
 	    &err), &err, PG_MS_NONEXISTENT));
 	TEST_ASSERT(ok(pg_ms_status(user, "Multi", &st, &err), &err));

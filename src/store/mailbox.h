@@ -329,7 +329,8 @@ struct mbox_spool;
 struct mbox_spool *mbox_spool_new(struct mbox_user *u);
 /* Before the first write: store the bytes exactly as given, CRLF and
  * bare LF alike (a literal8 APPEND), and mark the file so (",X=1" in its
- * name, kept by COPY/MOVE): mbox_msg_info.exact. Text is served from it
+ * name; messages.exact on PostgreSQL; kept by COPY/MOVE):
+ * mbox_msg_info.exact. Text is served from it
  * as from any file (every bare LF as CRLF); BINARY serves binary parts
  * as they are. */
 void mbox_spool_exact(struct mbox_spool *s);

@@ -34,6 +34,20 @@ def tem(conf, *args, timeout=60):
     return tem_cli(conf, *args, timeout=timeout)
 
 
+def inbox_with_message(pg, user_id, text, uidvalidity=1):
+    """Makes user_id's INBOX holding one message of text, by SQL; its
+    id."""
+    mb = pg.psql("INSERT INTO mailboxes(user_id, name, uidvalidity) "
+                 "VALUES (%s, 'INBOX', %d) RETURNING id" % (user_id,
+                                                          uidvalidity))
+    blob = pg.psql("INSERT INTO blobs(size, data) VALUES (%d, '%s') "
+                   "RETURNING id" % (len(text), text))
+    pg.psql("INSERT INTO messages(mailbox_id, uid, modseq, blob_id, size, "
+            "internaldate) VALUES (%s, 1, 2, %s, %d, now())" %
+            (mb, blob, len(text)))
+    return mb
+
+
 def test_init_status_upgrade(pg, tmp_path):
     conf = write_conf(tmp_path, pg.dsn)
     r = tem(conf, "db", "status")
@@ -93,12 +107,8 @@ def test_upgrade_from_version_1(pg, tmp_path, monkeypatch):
             "INSERT INTO users(address, domain, hash) VALUES "
             "('u@a.test', 'a.test', 'x')")
     uid = pg.psql("SELECT id FROM users")
-    mb = pg.psql("INSERT INTO mailboxes(user_id, name, uidvalidity, "
-                 "uidnext) VALUES (%s, 'INBOX', 7, 2) RETURNING id" % uid)
-    blob = pg.psql("INSERT INTO blobs(size, data) VALUES (5, 'hello') "
-                   "RETURNING id")
-    pg.psql("INSERT INTO messages(mailbox_id, uid, modseq, blob_id, size, "
-            "internaldate) VALUES (%s, 1, 2, %s, 5, now())" % (mb, blob))
+    mb = inbox_with_message(pg, uid, "hello", uidvalidity=7)
+    pg.psql("UPDATE mailboxes SET uidnext = 2")
 
     r = tem(conf, "serve", timeout=60)
     assert r.returncode == 1, r.stderr
@@ -176,12 +186,7 @@ def test_schema_constraints(pg, tmp_path):
     with pytest.raises(subprocess.CalledProcessError):
         pg.psql("INSERT INTO sieve_scripts(user_id, name, script, active) "
                 "VALUES (%s, 'two', 'keep;', true)" % uid)
-    mb = pg.psql("INSERT INTO mailboxes(user_id, name, uidvalidity) "
-                 "VALUES (%s, 'INBOX', 1) RETURNING id" % uid)
-    blob = pg.psql("INSERT INTO blobs(size, data) VALUES (3, 'abc') "
-                   "RETURNING id")
-    pg.psql("INSERT INTO messages(mailbox_id, uid, modseq, blob_id, size, "
-            "internaldate) VALUES (%s, 1, 2, %s, 3, now())" % (mb, blob))
+    mb = inbox_with_message(pg, uid, "abc")
     # the UID allocation the cluster relies on: one row, one number each
     got = pg.psql("UPDATE mailboxes SET uidnext = uidnext + 1 WHERE id = %s "
                   "RETURNING uidnext - 1" % mb)
