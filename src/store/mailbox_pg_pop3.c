@@ -27,6 +27,7 @@
 #include "pg/pg_conn.h"
 #include "store/mailbox.h"
 #include "store/mailbox_pg.h"
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -142,11 +143,7 @@ mbox_pg_pop3_take(int64_t user_id, char **error_r)
 		return 0;	/* another node's session holds it */
 	free(got);
 	pthread_mutex_lock(&mu);
-	if (n_held == cap_held) {
-		cap_held = cap_held ? cap_held * 2 : 16;
-		held = xrealloc(held, cap_held * sizeof(*held));
-	}
-	held[n_held++] = user_id;
+	*ARRAY_PUSH(held, n_held, cap_held) = user_id;
 	if (!running && !stopping) {
 		if ((errno = pthread_create(&renewer, NULL, renewer_main,
 		    NULL)) == 0)
