@@ -41,12 +41,13 @@ append_one(int64_t user_id, const char *name,
 	struct pg_ms_num u, sz, fl, dt;
 	PGresult *res = NULL;
 	char *kw = pg_ms_words_param(it->keywords);
-	const char *params[7] = { pg_ms_i(&u, user_id), name,
+	char origin[PG_MS_ORIGIN_MAX + 2] = "";
+	const char *params[8] = { pg_ms_i(&u, user_id), name,
 	    pg_ms_i(&sz, (int64_t)it->len), it->data != NULL ? it->data : "",
 	    pg_ms_i(&fl, it->flags & MBOX_F_STORABLE),
-	    pg_ms_i(&dt, (int64_t)it->internaldate), kw };
+	    pg_ms_i(&dt, (int64_t)it->internaldate), kw, origin };
 	/* the blob as raw octets: no hex text of twice its size */
-	const int lens[7] = { -1, -1, -1, (int)it->len, -1, -1, -1 };
+	const int lens[8] = { -1, -1, -1, (int)it->len, -1, -1, -1, -1 };
 	enum pg_rc rc;
 
 	if (it->len > PG_BYTEA_MAX) {
@@ -54,6 +55,8 @@ append_one(int64_t user_id, const char *name,
 		return pg_ms_fail(error_r, PG_ERROR, "database error: %zu "
 		    "bytes are more than a bytea holds", it->len);
 	}
+	if (pg_ms_origin()[0] != '\0')	/* pg_ms_notify's payload */
+		snprintf(origin, sizeof(origin), " %s", pg_ms_origin());
 	/* no folder: no row from mb, so nothing else happens */
 	rc = pg_query_bin(&res, error_r,
 	    "WITH mb AS (UPDATE mailboxes SET uidnext = uidnext + 1, "
@@ -69,8 +72,8 @@ append_one(int64_t user_id, const char *name,
 	    "  ARRAY(SELECT DISTINCT k FROM unnest(string_to_array($7, ' ')) "
 	    "  k ORDER BY k) FROM mb, b RETURNING uid),"
 	    " n AS (SELECT pg_notify('tem_mailbox', mb.id || ' ' || "
-	    "  mb.highestmodseq) FROM mb)"
-	    "SELECT mb.uidvalidity, m.uid FROM mb, m, n", 7, params, lens,
+	    "  mb.highestmodseq || $8) FROM mb)"
+	    "SELECT mb.uidvalidity, m.uid FROM mb, m, n", 8, params, lens,
 	    false);
 	free(kw);
 	if (rc != PG_OK)
