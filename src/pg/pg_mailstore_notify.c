@@ -86,7 +86,7 @@ pg_ms_notify_user(int64_t user_id, char kind, const char *a, const char *b,
 	return rc;
 }
 
-/* A decimal number at *p (at most 19 digits) followed by a space; p
+/* A decimal number at *p (at most 18 digits) followed by a space; p
  * moves past the space. -1 when there is none. */
 static long long
 number_sp(const char **p)
@@ -94,7 +94,7 @@ number_sp(const char **p)
 	long long v = 0;
 	int digits = 0;
 
-	for (; **p >= '0' && **p <= '9' && digits < 19; (*p)++, digits++)
+	for (; **p >= '0' && **p <= '9' && digits < 18; (*p)++, digits++)
 		v = v * 10 + (**p - '0');
 	if (digits == 0 || **p != ' ')
 		return -1;
