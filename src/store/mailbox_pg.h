@@ -112,7 +112,7 @@ void mbox_pg_views_renamed(int64_t user_id, const char *from,
 void mbox_pg_watch_start(void);
 /* mailbox_pg_watch.c: waits at most ms until the listener has LISTENed
  * on its channels once (at once when it has). BLOCKING: a worker. */
-void mbox_pg_watch_wait_listening(int ms);
+void mbox_pg_watch_wait_listening(unsigned ms);
 
 /* mailbox_pg_notify.c: what a NOTIFY of folder id means for IMAP
  * NOTIFY's user watches (kind 'M' messages, '0' deleted, 'R' renamed;

@@ -30,11 +30,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "pg/pg_listen.h"
 #include "store/mailbox_int.h"
 #include "store/mailbox_pg.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
@@ -187,17 +187,10 @@ mbox_pg_watch_start(void)
 }
 
 void
-mbox_pg_watch_wait_listening(int ms)
+mbox_pg_watch_wait_listening(unsigned ms)
 {
-	struct timespec until;
+	struct timespec until = clock_real_after(ms);
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&lock);
 	while (started && !is_listening())
 		if (pthread_cond_timedwait(&listening, &lock, &until) != 0)

@@ -150,6 +150,17 @@ class Imap:
             assert r.status == expect, "APPEND %s -> %r" % (box, r)
         return r
 
+    def idle_begin(self, tag=b"I"):
+        """Sends "TAG IDLE" and reads to its continuation; the untagged
+        lines before it (NOTIFY may have pushed some)."""
+        self.send(tag + b" IDLE\r\n")
+        seen = []
+        while True:
+            line = self.response_line()
+            if line.startswith(b"+"):
+                return seen
+            seen.append(line)
+
     def close(self):
         try:
             self.sock.close()
