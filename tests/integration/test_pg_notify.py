@@ -5,9 +5,10 @@ pg/pg_mailstore_notify.c) with two `tem serve` nodes on one PostgreSQL
 
 - a NOTIFY SET session on node one hears, as untagged LIST and METADATA
   responses pushed during IDLE, a CREATE, RENAME (OLDNAME), SUBSCRIBE,
-  SETMETADATA (a folder's and the server's) and DELETE (\\NonExistent)
-  made by a session on node two, each well within a second (the time
-  is printed, not asserted: the machine may be loaded);
+  SETMETADATA (a folder's and the server's), DELETE (\\NonExistent)
+  and RENAME INBOX (a new folder) made by a session on node two, each
+  well within a second (the time is printed, not asserted: the machine
+  may be loaded);
 - a session's own changes are not told back (RFC 5465 5): its APPEND to
   another folder and its CREATE give it no STATUS or LIST, while the
   same changes by another session of its node do;
@@ -111,6 +112,8 @@ def test_folder_events_from_another_node(nodes, login):
          b'* METADATA "" /private/motd'),
         ("UNSUBSCRIBE Groups", b'* LIST () "/" Groups'),
         ("DELETE Groups", b'* LIST (\\NonExistent) "/" Groups'),
+        # RENAME INBOX makes a folder that takes its messages
+        ("RENAME INBOX Saved", b'* LIST () "/" Saved'),
     ]
     for command, want in steps:
         lines, took = idle_until(a, lambda l: l == want,
