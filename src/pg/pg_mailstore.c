@@ -101,10 +101,12 @@ pg_ms_fail(char **error_r, int code, const char *fmt, ...)
 enum pg_rc
 pg_ms_notify(int64_t mailbox_id, uint64_t modseq, char **error_r)
 {
-	char payload[48];
+	char payload[48 + PG_MS_ORIGIN_MAX];
+	const char *o = pg_ms_origin();
 
-	snprintf(payload, sizeof(payload), "%lld %llu",
-	    (long long)mailbox_id, (unsigned long long)modseq);
+	snprintf(payload, sizeof(payload), "%lld %llu%s%s",
+	    (long long)mailbox_id, (unsigned long long)modseq, o[0] ? " " : "",
+	    o);
 	return pg_query(NULL, error_r, "SELECT pg_notify('tem_mailbox', $1)",
 	    1, payload);
 }
@@ -264,9 +266,14 @@ create_body(void *arg, char **error_r)
 {
 	struct folder_op *o = arg;
 	int64_t id;
+	enum pg_rc rc;
 
-	return pg_ms_create_tx(o->user_id, o->name, o->special_use, &id,
+	rc = pg_ms_create_tx(o->user_id, o->name, o->special_use, &id,
 	    &o->uidvalidity, error_r);
+	if (rc == PG_OK)
+		rc = pg_ms_notify_user(o->user_id, 'C', o->name, NULL,
+		    error_r);
+	return rc;
 }
 
 int
@@ -301,6 +308,9 @@ delete_body(void *arg, char **error_r)
 		    "not exist", o->name);
 	rc = pg_ms_notify(strtoll(id, NULL, 10), 0, error_r);
 	free(id);
+	if (rc == PG_OK)
+		rc = pg_ms_notify_user(o->user_id, 'D', o->name, NULL,
+		    error_r);
 	return rc;
 }
 
@@ -387,8 +397,12 @@ rename_body(void *arg, char **error_r)
 	char *n = NULL;
 	enum pg_rc rc;
 
-	if (strcmp(o->name, "INBOX") == 0)
-		return rename_inbox(o, error_r);
+	/* RENAME INBOX makes a folder (as on Maildir) */
+	if (strcmp(o->name, "INBOX") == 0) {
+		rc = rename_inbox(o, error_r);
+		return rc == PG_OK ? pg_ms_notify_user(o->user_id, 'C',
+		    o->newname, NULL, error_r) : rc;
+	}
 	/* "ID R" for the folder and each child moved with it (an
 	 * aggregate evaluates its argument on every row, so each gets its
 	 * NOTIFY): a session that has one selected re-reads its name */
@@ -407,6 +421,9 @@ rename_body(void *arg, char **error_r)
 		rc = pg_ms_fail(error_r, PG_MS_NONEXISTENT, "folder %s does "
 		    "not exist", o->name);
 	free(n);
+	if (rc == PG_OK)
+		rc = pg_ms_notify_user(o->user_id, 'R', o->name, o->newname,
+		    error_r);
 	return rc;
 }
 
@@ -431,14 +448,24 @@ int
 pg_ms_subscribe(int64_t user_id, const char *name, bool on, char **error_r)
 {
 	struct pg_ms_num u;
+	char *payload = pg_ms_user_payload(user_id, on ? 'S' : 'U', name,
+	    NULL);
+	enum pg_rc rc;
 
+	/* notified only when something changed: one statement */
 	pg_ms_i(&u, user_id);
 	if (on)
-		return pg_query(NULL, error_r, "INSERT INTO subscriptions("
-		    "user_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-		    2, u.s, name);
-	return pg_query(NULL, error_r, "DELETE FROM subscriptions WHERE "
-	    "user_id = $1 AND name = $2", 2, u.s, name);
+		rc = pg_query(NULL, error_r, "WITH s AS (INSERT INTO "
+		    "subscriptions(user_id, name) VALUES ($1, $2) ON CONFLICT "
+		    "DO NOTHING RETURNING 1) SELECT pg_notify('tem_user', $3) "
+		    "FROM s", 3, u.s, name, payload);
+	else
+		rc = pg_query(NULL, error_r, "WITH s AS (DELETE FROM "
+		    "subscriptions WHERE user_id = $1 AND name = $2 RETURNING "
+		    "1) SELECT pg_notify('tem_user', $3) FROM s", 3, u.s, name,
+		    payload);
+	free(payload);
+	return rc;
 }
 
 int

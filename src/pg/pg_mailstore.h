@@ -45,6 +45,9 @@
  * name is new, HIGHESTMODSEQ is not; a listener tells it from "ID
  * MODSEQ" by the letter, and finds the new name by id in pg_ms_list).
  * RENAME INBOX renames nothing: it notifies as its messages' MOVE does.
+ * "ID MODSEQ ORIGIN" when the thread has an origin (pg_ms_origin_set).
+ * What is not a folder's messages goes on 'tem_user' (below): CREATE,
+ * DELETE, RENAME, SUBSCRIBE/UNSUBSCRIBE and METADATA.
  *
  * Return values: PG_OK (0), PG_UNAVAILABLE, PG_ERROR (pg_conn.h: with
  * the one-line *error_r), or one of PG_MS_* below (also with *error_r).
@@ -131,6 +134,45 @@ int pg_ms_rename(int64_t user_id, const char *oldname, const char *newname,
 /* Subscribes (on) or unsubscribes name; the folder need not exist. */
 int pg_ms_subscribe(int64_t user_id, const char *name, bool on,
     char **error_r);
+
+/* ---- who made a change; user-level events (IMAP NOTIFY) ----------- */
+
+/*
+ * Origin: a token the NOTIFYs of this thread's changes carry, so that
+ * the process that made a change can tell whose it is (mailbox_pg_notify.c
+ * uses "PROCESS.WATCH": the acting IMAP NOTIFY session is not told of
+ * its own changes, RFC 5465 5). At most PG_MS_ORIGIN_MAX octets of
+ * [0-9a-z.]; NULL, "" or anything else: none. Until set again;
+ * thread-local.
+ */
+#define PG_MS_ORIGIN_MAX	40
+#define PG_MS_PAYLOAD_MAX	8000	/* PostgreSQL: a payload is shorter */
+void pg_ms_origin_set(const char *origin);
+const char *pg_ms_origin(void);		/* "" when none */
+
+/*
+ * 'tem_user' NOTIFY payloads, sent in the change's transaction (so at
+ * its commit, never for a rollback): "USERID ORIGIN KIND LEN AB", ORIGIN
+ * "-" when none, A the first LEN octets after the space, B the rest:
+ *   C created A, D deleted A, R renamed A to B (the top folder: its
+ *   children follow it, as on Maildir), S subscribed A, U unsubscribed
+ *   A, M METADATA entry B of folder A set or removed (A "": the
+ *   server's), O events were lost (names too long for a payload).
+ * Folder names are ≤ MBOX_NAME_MAX and entries ≤ MDATA_ENTRY_MAX, so a
+ * payload fits; a longer one is sent as O.
+ */
+enum pg_rc pg_ms_notify_user(int64_t user_id, char kind, const char *a,
+    const char *b, char **error_r);
+
+struct pg_ms_user_event {
+	int64_t		 user_id;
+	char		 origin[PG_MS_ORIGIN_MAX + 1];	/* "" none */
+	char		 kind;		/* C D R S U M O */
+	char		*a, *b;		/* malloc'd, never NULL */
+};
+/* 0, or -1 when payload is not one (nothing to free then). */
+int pg_ms_user_event_parse(const char *payload, struct pg_ms_user_event *ev);
+void pg_ms_user_event_free(struct pg_ms_user_event *ev);
 
 /* ---- a folder's state (SELECT, CONDSTORE, QRESYNC) ------------------- */
 

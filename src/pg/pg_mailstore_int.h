@@ -38,6 +38,11 @@ int pg_ms_fail(char **error_r, int code, const char *fmt, ...)
 enum pg_rc pg_ms_notify(int64_t mailbox_id, uint64_t modseq,
     char **error_r);
 
+/* pg_ms_notify_user's 'tem_user' payload (malloc'd), for a statement
+ * that sends it itself. */
+char *pg_ms_user_payload(int64_t user_id, char kind, const char *a,
+    const char *b);
+
 /* In a transaction: creates folder name (pg_ms_create's body). */
 int pg_ms_create_tx(int64_t user_id, const char *name, unsigned special_use,
     int64_t *id_r, uint32_t *uidvalidity_r, char **error_r);

@@ -29,10 +29,6 @@
 
 /* ---- APPEND --------------------------------------------------------- */
 
-/* One message into folder name: the UID and MODSEQ from the folder
- * row, the blob, the messages row, the NOTIFY. Alone it is its own
- * transaction (one round trip); in pg_tx, the row lock taken by the
- * first holds to the commit, so a MULTIAPPEND's UIDs are consecutive. */
 /* The wire size of an exact message: every bare LF counts as CRLF, as
  * the readers send it in text (what RFC822.SIZE must say). */
 static uint64_t
@@ -45,6 +41,10 @@ wire_size(const char *p, size_t n)
 	return w;
 }
 
+/* One message into folder name: the UID and MODSEQ from the folder
+ * row, the blob, the messages row, the NOTIFY. Alone it is its own
+ * transaction (one round trip); in pg_tx, the row lock taken by the
+ * first holds to the commit, so a MULTIAPPEND's UIDs are consecutive. */
 int
 pg_ms_append_one(int64_t user_id, const char *name,
     const struct pg_ms_append_item *it, uint32_t *uidvalidity_r,
@@ -53,14 +53,16 @@ pg_ms_append_one(int64_t user_id, const char *name,
 	struct pg_ms_num u, sz, fl, dt, ws;
 	PGresult *res = NULL;
 	char *kw = pg_ms_words_param(it->keywords);
-	const char *params[9] = { pg_ms_i(&u, user_id), name,
+	char origin[PG_MS_ORIGIN_MAX + 2] = "";
+	const char *params[10] = { pg_ms_i(&u, user_id), name,
 	    pg_ms_i(&sz, (int64_t)it->len), it->data != NULL ? it->data : "",
 	    pg_ms_i(&fl, it->flags & MBOX_F_STORABLE),
-	    pg_ms_i(&dt, (int64_t)it->internaldate), kw,
+	    pg_ms_i(&dt, (int64_t)it->internaldate), kw, origin,
 	    it->exact ? "t" : "f", pg_ms_i(&ws, it->exact && it->data ?
 	    (int64_t)wire_size(it->data, it->len) : (int64_t)it->len) };
 	/* the blob as raw octets: no hex text of twice its size */
-	const int lens[9] = { -1, -1, -1, (int)it->len, -1, -1, -1, -1, -1 };
+	const int lens[10] = { -1, -1, -1, (int)it->len, -1, -1, -1, -1, -1,
+	    -1 };
 	enum pg_rc rc;
 
 	if (it->len > PG_BYTEA_MAX) {
@@ -68,6 +70,8 @@ pg_ms_append_one(int64_t user_id, const char *name,
 		return pg_ms_fail(error_r, PG_ERROR, "database error: %zu "
 		    "bytes are more than a bytea holds", it->len);
 	}
+	if (pg_ms_origin()[0] != '\0')	/* pg_ms_notify's payload */
+		snprintf(origin, sizeof(origin), " %s", pg_ms_origin());
 	/* no folder: no row from mb, so nothing else happens */
 	rc = pg_query_bin(&res, error_r,
 	    "WITH mb AS (UPDATE mailboxes SET uidnext = uidnext + 1, "
@@ -78,14 +82,14 @@ pg_ms_append_one(int64_t user_id, const char *name,
 	    "  FROM mb RETURNING id),"
 	    " m AS (INSERT INTO messages(mailbox_id, uid, modseq, blob_id, "
 	    "  size, internaldate, savedate, flags, keywords, exact) SELECT "
-	    "  mb.id, mb.uid, mb.highestmodseq, b.id, $9, CASE WHEN "
+	    "  mb.id, mb.uid, mb.highestmodseq, b.id, $10, CASE WHEN "
 	    "  $6::bigint = 0 THEN now() ELSE to_timestamp($6::bigint) END, "
 	    "  now(), $5, ARRAY(SELECT DISTINCT k FROM unnest("
-	    "  string_to_array($7, ' ')) k ORDER BY k), $8 FROM mb, b "
+	    "  string_to_array($7, ' ')) k ORDER BY k), $9 FROM mb, b "
 	    "  RETURNING uid),"
 	    " n AS (SELECT pg_notify('tem_mailbox', mb.id || ' ' || "
-	    "  mb.highestmodseq) FROM mb)"
-	    "SELECT mb.uidvalidity, m.uid FROM mb, m, n", 9, params, lens,
+	    "  mb.highestmodseq || $8) FROM mb)"
+	    "SELECT mb.uidvalidity, m.uid FROM mb, m, n", 10, params, lens,
 	    false);
 	free(kw);
 	if (rc != PG_OK)

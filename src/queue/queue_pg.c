@@ -19,6 +19,7 @@
 #include "queue/queue_int.h"
 #include "queue/queue_pg_int.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -103,16 +104,8 @@ renewer_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&qp.lock);
 	while (qp.running) {
-		struct timespec at;
-		unsigned ms = qp.lease * 1000 / 3;
+		struct timespec at = clock_real_after(qp.lease * 1000 / 3);
 
-		clock_gettime(CLOCK_REALTIME, &at);
-		at.tv_sec += ms / 1000;
-		at.tv_nsec += (long)(ms % 1000) * 1000000L;
-		if (at.tv_nsec >= 1000000000L) {
-			at.tv_sec++;
-			at.tv_nsec -= 1000000000L;
-		}
 		pthread_cond_timedwait(&qp.cond, &qp.lock, &at);
 		if (!qp.running)
 			break;

@@ -595,7 +595,10 @@ int mbox_vanished_since(struct mbox_view *v, uint64_t modseq,
  * Deliveries to INBOX are heard through mbox_notify_delivery(); outside
  * tools changing a folder nobody has open are not (no folder is polled
  * for this). Each watch queues at most MBOX_EVENTS_MAX events; beyond,
- * they are dropped and the next take says overflow.
+ * they are dropped and the next take says overflow. On PostgreSQL the
+ * events are those of every node, heard through LISTEN
+ * (mailbox_pg_notify.c); when the listener had to reconnect, what was
+ * missed is lost and the next take says overflow too.
  */
 #define MBOX_EVENTS_MAX		1000
 

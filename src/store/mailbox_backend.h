@@ -192,6 +192,7 @@ void mbox_pg_user_watch_free(struct mbox_user_watch **w);
 struct mbox_event *mbox_pg_user_watch_take(struct mbox_user_watch *w,
     size_t *n_r, bool *overflow_r);
 bool mbox_pg_user_watch_pending(struct mbox_user_watch *w);
+void mbox_pg_user_watch_acting(const struct mbox_user_watch *w);
 void mbox_pg_user_metadata_changed(struct mbox_user *u, const char *mailbox,
     const char *entry);
 void mbox_pg_shutdown(void);

@@ -346,8 +346,11 @@ mbox_user_metadata_changed(struct mbox_user *u, const char *mailbox,
 void
 mbox_user_watch_acting(const struct mbox_user_watch *w)
 {
-	/* both backends' user watches are mailbox_notify.c's */
+	/* both backends' user watches are mailbox_notify.c's; on
+	 * PostgreSQL the changes' NOTIFYs name the watch too */
 	mbox_md_user_watch_acting((const struct mbox_md_user_watch *)w);
+	if (mbox_on_pg())
+		mbox_pg_user_watch_acting(w);
 }
 
 void

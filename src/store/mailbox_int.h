@@ -369,6 +369,16 @@ void mbox_watchers_event(struct mbox_md_user_watch **head,
     enum mbox_event_kind kind, const char *name, const char *oldname);
 struct mbox_md_user_watch *mbox_watchers_add(struct mbox_md_user_watch **head,
     enum mbox_backend be, struct loop *loop, void (*cb)(void *), void *arg);
+/* mbox_watchers_event but for the watch whose id is skip too (0: none):
+ * an event a listener heard of, made by that watch's owner. */
+void mbox_watchers_event_skip(struct mbox_md_user_watch **head,
+    uint64_t skip, enum mbox_event_kind kind, const char *name,
+    const char *oldname);
+/* Every watch on the list says overflow at its next take (events were
+ * lost: a listener's reconnect), and is woken. */
+void mbox_watchers_overflow(struct mbox_md_user_watch **head);
+/* A watch's id: unique in the process, never 0, never reused. */
+uint64_t mbox_md_user_watch_id(const struct mbox_md_user_watch *w);
 
 /* ---- mailbox_view.c -------------------------------------------------- */
 /* A view's watch (both backends): cb(arg) posted to loop, coalesced while

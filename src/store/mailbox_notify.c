@@ -19,6 +19,7 @@
  * mbox_notify_delivery (INBOX when nobody has it watched), and the folder
  * and subscription operations of mailbox_list.c.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,7 @@ struct mbox_md_user_watch {
 	struct loop		*loop;
 	void			(*cb)(void *);
 	void			*arg;
+	uint64_t		 id;		/* mbox_md_user_watch_id */
 	/* under ev_lock */
 	struct mbox_event	*ev;
 	size_t			 n, cap;
@@ -45,6 +47,7 @@ struct mbox_md_user_watch {
 };
 
 static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uint64_t last_id;
 /* The watch whose owner this thread works for (its events are its own). */
 static _Thread_local const struct mbox_md_user_watch *acting;
 
@@ -99,6 +102,17 @@ watch_fire(void *arg)
 		cb(cb_arg);
 }
 
+/* Under ev_lock: w's owner hears of it (one post while pending). */
+static void
+watch_post(struct mbox_md_user_watch *w)
+{
+	if (!w->pending) {
+		w->pending = true;
+		w->refs++;
+		loop_post(w->loop, watch_fire, w);
+	}
+}
+
 /* Under ev_lock: queues one event on w. */
 static void
 watch_queue(struct mbox_md_user_watch *w, enum mbox_event_kind kind,
@@ -124,11 +138,7 @@ watch_queue(struct mbox_md_user_watch *w, enum mbox_event_kind kind,
 	e->kind = kind;
 	e->name = xstrdup(name);
 	e->oldname = oldname ? xstrdup(oldname) : NULL;
-	if (!w->pending) {
-		w->pending = true;
-		w->refs++;
-		loop_post(w->loop, watch_fire, w);
-	}
+	watch_post(w);
 }
 
 void
@@ -142,13 +152,39 @@ void
 mbox_watchers_event(struct mbox_md_user_watch **head,
     enum mbox_event_kind kind, const char *name, const char *oldname)
 {
+	mbox_watchers_event_skip(head, 0, kind, name, oldname);
+}
+
+void
+mbox_watchers_event_skip(struct mbox_md_user_watch **head, uint64_t skip,
+    enum mbox_event_kind kind, const char *name, const char *oldname)
+{
 	struct mbox_md_user_watch *w;
 
 	pthread_mutex_lock(&ev_lock);
 	for (w = *head; w != NULL; w = w->next)
-		if (w != acting)
+		if (w != acting && w->id != skip)
 			watch_queue(w, kind, name, oldname);
 	pthread_mutex_unlock(&ev_lock);
+}
+
+void
+mbox_watchers_overflow(struct mbox_md_user_watch **head)
+{
+	struct mbox_md_user_watch *w;
+
+	pthread_mutex_lock(&ev_lock);
+	for (w = *head; w != NULL; w = w->next) {
+		w->overflow = true;
+		watch_post(w);
+	}
+	pthread_mutex_unlock(&ev_lock);
+}
+
+uint64_t
+mbox_md_user_watch_id(const struct mbox_md_user_watch *w)
+{
+	return w->id;
 }
 
 struct mbox_md_user_watch *
@@ -171,6 +207,7 @@ mbox_watchers_add(struct mbox_md_user_watch **head, enum mbox_backend be,
 	w->arg = arg;
 	w->alive = true;
 	w->refs = 1;
+	w->id = atomic_fetch_add(&last_id, 1) + 1;
 	pthread_mutex_lock(&ev_lock);
 	w->next = *head;
 	*head = w;

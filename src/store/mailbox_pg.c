@@ -210,7 +210,7 @@ mbox_pg_user_each_id(int64_t id, void (*fn)(struct mbox_pg_user *u,
 
 	pthread_mutex_lock(&reg_lock);
 	while (reg != NULL && hashmap_next(reg, &it, &key, &val))
-		if (((struct mbox_pg_user *)val)->id == id)
+		if (id == 0 || ((struct mbox_pg_user *)val)->id == id)
 			fn(val, arg);
 	pthread_mutex_unlock(&reg_lock);
 }
@@ -290,10 +290,10 @@ mbox_pg_create(struct mbox_user *u, const char *name, unsigned special_use,
 
 	if (r < 0)
 		return r;
+	/* IMAP NOTIFY hears it from its NOTIFY (mailbox_pg_notify.c), as
+	 * the other folder operations' below */
 	r = mbox_pg_rc(pg_ms_create(PU(u)->id, norm, special_use &
 	    MBOX_SPECIAL_USE, &uidvalidity, &err), &err, error_r);
-	if (r == 0)
-		mbox_pg_user_event(PU(u), MBOX_EV_CREATE, norm, NULL);
 	free(norm);
 	return r;
 }
@@ -322,8 +322,6 @@ mbox_pg_delete(struct mbox_user *u, const char *name, char **error_r)
 	if (r < 0)
 		return r;
 	r = mbox_pg_rc(pg_ms_delete(PU(u)->id, norm, &err), &err, error_r);
-	if (r == 0)
-		mbox_pg_user_event(PU(u), MBOX_EV_DELETE, norm, NULL);
 	free(norm);
 	return r;
 }
@@ -346,10 +344,6 @@ mbox_pg_rename(struct mbox_user *u, const char *oldname, const char *newname,
 		    error_r);
 	if (r == 0 && strcmp(on, "INBOX") != 0)
 		mbox_pg_views_renamed(PU(u)->id, on, nn);
-	if (r == 0)	/* RENAME INBOX makes a folder (as on Maildir) */
-		mbox_pg_user_event(PU(u), strcmp(on, "INBOX") == 0 ?
-		    MBOX_EV_CREATE : MBOX_EV_RENAME, nn,
-		    strcmp(on, "INBOX") == 0 ? NULL : on);
 	free(on);
 	free(nn);
 	return r;
@@ -366,9 +360,6 @@ mbox_pg_subscribe(struct mbox_user *u, const char *name, bool on,
 		return r;
 	r = mbox_pg_rc(pg_ms_subscribe(PU(u)->id, norm, on, &err), &err,
 	    error_r);
-	if (r == 0)
-		mbox_pg_user_event(PU(u), on ? MBOX_EV_SUBSCRIBE :
-		    MBOX_EV_UNSUBSCRIBE, norm, NULL);
 	free(norm);
 	return r;
 }

@@ -112,15 +112,23 @@ void mbox_pg_views_renamed(int64_t user_id, const char *from,
     const char *to);
 /* mailbox_pg_watch.c: the listener, started if it is not yet. */
 void mbox_pg_watch_start(void);
+/* mailbox_pg_watch.c: waits at most ms until the listener has LISTENed
+ * on its channels once (at once when it has). BLOCKING: a worker. */
+void mbox_pg_watch_wait_listening(unsigned ms);
 
 /* mailbox_pg_notify.c: what a NOTIFY of folder id means for IMAP
- * NOTIFY's user watches (kind 'M' messages, '0' deleted, 'R' renamed);
- * BLOCKING (a look-up of the folder's name), on the listener's loop. */
-void mbox_pg_notify_folder(int64_t id, char kind);
-/* mailbox_pg_notify.c: an event of this process's own (CREATE,
- * DELETE, RENAME, SUBSCRIBE) for u's watches but the acting one. */
-void mbox_pg_user_event(struct mbox_pg_user *u, enum mbox_event_kind kind,
-    const char *name, const char *oldname);
+ * NOTIFY's user watches (kind 'M' messages, '0' deleted, 'R' renamed;
+ * origin the payload's, NULL when none); BLOCKING (a look-up of the
+ * folder's name), on the listener's loop. */
+void mbox_pg_notify_folder(int64_t id, char kind, const char *origin);
+/* mailbox_pg_notify.c: a 'tem_user' payload (pg_ms_notify_user: a
+ * folder created, deleted, renamed, (un)subscribed, METADATA) for the
+ * user's watches in this process but the one that made it. On the
+ * listener's loop. */
+void mbox_pg_notify_user(const char *payload);
+/* mailbox_pg_notify.c: notifications were lost (a reconnect): every
+ * user watch says overflow. */
+void mbox_pg_notify_lost(void);
 /* mailbox_pg_notify.c: frees the name cache (at shutdown, the
  * listener stopped). */
 void mbox_pg_shutdown_notify(void);
@@ -131,7 +139,7 @@ void mbox_pg_shutdown_notify(void);
 int mbox_pg_pop3_take(int64_t user_id, char **error_r);
 void mbox_pg_pop3_give(int64_t user_id);
 /* mailbox_pg.c: calls fn(u, arg) for the open user with users.id id
- * (if any), under the registry lock. */
+ * (if any; id 0: every open user), under the registry lock. */
 void mbox_pg_user_each_id(int64_t id, void (*fn)(struct mbox_pg_user *u,
     void *arg), void *arg);
 

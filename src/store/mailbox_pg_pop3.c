@@ -29,6 +29,7 @@
 #include "store/mailbox_pg.h"
 #include "util/array.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -98,8 +99,7 @@ renewer_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&mu);
 	while (!stopping) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += ttl / 3;
+		until = clock_real_after((unsigned)ttl * 1000 / 3);
 		while (!stopping && pthread_cond_timedwait(&cv, &mu, &until) !=
 		    ETIMEDOUT)
 			;

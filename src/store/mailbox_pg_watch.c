@@ -16,7 +16,12 @@
  * R") marks them so their next sync reads the new name.
  *
  * The same notifications feed IMAP NOTIFY's user watches
- * (mailbox_pg_notify.c) while there are any.
+ * (mailbox_pg_notify.c) while there are any, with those of a second
+ * channel on the same listener, 'tem_user' (folders created, deleted,
+ * renamed, subscriptions, METADATA: pg_ms_notify_user). Its first
+ * resync says "listening" (mbox_pg_watch_wait_listening); a later one
+ * follows a reconnect: what IMAP NOTIFY missed is lost, its watches
+ * say overflow.
  *
  * Trust: payloads are parsed as untrusted (any client of the database
  * may NOTIFY); a bad one is ignored.
@@ -29,11 +34,13 @@
 #include "pg/pg_listen.h"
 #include "store/mailbox_int.h"
 #include "store/mailbox_pg.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
 
-#define CHANNEL	"tem_mailbox"
+#define CHANNEL		"tem_mailbox"
+#define CHANNEL_USER	"tem_user"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mbox_pg_view *views;	/* every open view, under lock */
@@ -41,12 +48,35 @@ static bool started;			/* under lock */
 static struct loop *wloop;
 static pthread_t wthread;
 static struct pg_listen *listener;
+/* resyncs heard per channel (tem_mailbox, tem_user), under lock; the
+ * condition is signalled when both listen */
+static unsigned resyncs[2];
+static pthread_cond_t listening = PTHREAD_COND_INITIALIZER;
 
-/* On wloop: "ID MODSEQ", "ID 0" or "ID R". */
+/* Under lock: both channels have LISTENed once. */
+static bool
+is_listening(void)
+{
+	return resyncs[0] > 0 && resyncs[1] > 0;
+}
+
+/* On wloop: a channel's LISTEN took effect. */
+static void
+resynced(int i)
+{
+	pthread_mutex_lock(&lock);
+	resyncs[i]++;
+	if (is_listening())
+		pthread_cond_broadcast(&listening);
+	pthread_mutex_unlock(&lock);
+}
+
+/* On wloop: "ID MODSEQ [ORIGIN]", "ID 0 [ORIGIN]" or "ID R". */
 static void
 on_notify(void *arg, const char *channel, const char *payload)
 {
 	char *end;
+	const char *origin = NULL;
 	long long id;
 	uint64_t modseq = 0;
 
@@ -58,10 +88,13 @@ on_notify(void *arg, const char *channel, const char *payload)
 	if (end[1] != 'R') {
 		char *e2;
 		modseq = strtoull(end + 1, &e2, 10);
-		if (e2 == end + 1 || *e2 != '\0')
+		if (e2 == end + 1 || (*e2 != '\0' && *e2 != ' '))
 			return;
+		if (*e2 == ' ')		/* who made it (pg_ms_origin_set) */
+			origin = e2 + 1;
 	}
-	mbox_pg_notify_folder(id, end[1] == 'R' ? 'R' : modseq ? 'M' : '0');
+	mbox_pg_notify_folder(id, end[1] == 'R' ? 'R' : modseq ? 'M' : '0',
+	    origin);
 	pthread_mutex_lock(&lock);
 	for (struct mbox_pg_view *v = views; v; v = v->wnext) {
 		if (v->mailbox_id != id)
@@ -81,6 +114,7 @@ on_resync(void *arg, const char *channel)
 {
 	(void)arg;
 	(void)channel;
+	resynced(0);
 	pthread_mutex_lock(&lock);
 	for (struct mbox_pg_view *v = views; v; v = v->wnext) {
 		atomic_store(&v->renamed, true);	/* maybe */
@@ -88,6 +122,32 @@ on_resync(void *arg, const char *channel)
 			mbox_watch_post(v->watch);
 	}
 	pthread_mutex_unlock(&lock);
+}
+
+/* On wloop: a 'tem_user' payload, for IMAP NOTIFY. */
+static void
+on_user_notify(void *arg, const char *channel, const char *payload)
+{
+	(void)arg;
+	(void)channel;
+	mbox_pg_notify_user(payload);
+}
+
+/* The first: listening now. Later: a reconnect lost what was sent
+ * meanwhile, and the user events cannot be read again. */
+static void
+on_user_resync(void *arg, const char *channel)
+{
+	bool again;
+
+	(void)arg;
+	(void)channel;
+	pthread_mutex_lock(&lock);
+	again = resyncs[1] > 0;
+	pthread_mutex_unlock(&lock);
+	resynced(1);
+	if (again)
+		mbox_pg_notify_lost();
 }
 
 static void *
@@ -109,7 +169,8 @@ start(void)
 		log_fatal("store: cannot start the watch thread");
 	if ((listener = pg_listen_start(mbox_pg_dsn(), &err)) == NULL ||
 	    pg_listen_add(listener, CHANNEL, wloop, on_notify, on_resync,
-	    NULL, &err) < 0) {
+	    NULL, &err) < 0 || pg_listen_add(listener, CHANNEL_USER, wloop,
+	    on_user_notify, on_user_resync, NULL, &err) < 0) {
 		log_error("- store pg-listen-failed error=\"%s\"",
 		    err ? err : "?");
 		free(err);
@@ -122,6 +183,18 @@ mbox_pg_watch_start(void)
 	pthread_mutex_lock(&lock);
 	if (!started)
 		start();
+	pthread_mutex_unlock(&lock);
+}
+
+void
+mbox_pg_watch_wait_listening(unsigned ms)
+{
+	struct timespec until = clock_real_after(ms);
+
+	pthread_mutex_lock(&lock);
+	while (started && !is_listening())
+		if (pthread_cond_timedwait(&listening, &lock, &until) != 0)
+			break;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -230,6 +303,7 @@ mbox_pg_shutdown(void)
 		return;
 	}
 	started = false;
+	resyncs[0] = resyncs[1] = 0;
 	pthread_mutex_unlock(&lock);
 	pg_listen_free(&listener);
 	loop_post(wloop, stop_loop, wloop);

@@ -12,6 +12,8 @@
  * counts, writes, counts again and rolls back past a limit
  * (mdata_too_many). Server entries are mailbox "". Values go and come as
  * binary bytea (no hex text). Deleting an account takes its rows along.
+ * Each entry SET sends a 'tem_user' "M" NOTIFY in the transaction
+ * (pg_ms_notify_user): IMAP NOTIFY on every node hears it.
  *
  * Trust: mailbox and entry names were validated by the IMAP layer, the
  * user id is the store's; all are query parameters. BLOCKING: workers.
@@ -21,6 +23,7 @@
 #include <string.h>
 
 #include "pg/pg_conn.h"
+#include "pg/pg_mailstore.h"
 #include "store/mailbox.h"
 #include "store/metadata_int.h"
 #include "util/xmalloc.h"
@@ -87,6 +90,7 @@ mdata_pg_get(struct mdata *m, const char *mailbox, const char *const *want,
 }
 
 struct set {
+	int64_t				 user_id;
 	const char			*user, *mailbox;
 	const struct mdata_change	*changes;
 	size_t				 n;
@@ -139,8 +143,12 @@ set_tx(void *arg, char **error_r)
 	    "FOR NO KEY UPDATE", 1, s->user);
 	if (rc == PG_OK)
 		rc = totals(s->user, &n0, &o0, error_r);
-	for (size_t i = 0; rc == PG_OK && i < s->n; i++)
+	for (size_t i = 0; rc == PG_OK && i < s->n; i++) {
 		rc = apply(s, &s->changes[i], error_r);
+		if (rc == PG_OK)	/* IMAP NOTIFY, at the commit */
+			rc = pg_ms_notify_user(s->user_id, 'M', s->mailbox,
+			    s->changes[i].entry, error_r);
+	}
 	if (rc == PG_OK)
 		rc = totals(s->user, &n1, &o1, error_r);
 	XFREE(&s->too_many_err);
@@ -155,8 +163,8 @@ mdata_pg_set(struct mdata *m, const char *mailbox,
     const struct mdata_change *changes, size_t n, char **error_r)
 {
 	struct num u;
-	struct set s = { num(&u, m->pg_user), mailbox, changes, n, false,
-	    NULL };
+	struct set s = { m->pg_user, num(&u, m->pg_user), mailbox, changes,
+	    n, false, NULL };
 	char *err = NULL;
 	enum pg_rc rc = pg_tx(set_tx, &s, &err);
 

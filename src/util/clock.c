@@ -2,8 +2,6 @@
  * clock - milliseconds from the monotonic and the wall clock (clock.h).
  * Trust: no input.
  */
-#include <time.h>
-
 #include "util/clock.h"
 
 uint64_t
@@ -22,4 +20,19 @@ clock_real_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct timespec
+clock_real_after(unsigned ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
 }

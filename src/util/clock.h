@@ -10,10 +10,13 @@
 #define TEM_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 /* CLOCK_MONOTONIC in milliseconds (since an arbitrary start). */
 uint64_t clock_mono_ms(void);
 /* CLOCK_REALTIME in milliseconds since the Epoch. */
 int64_t clock_real_ms(void);
+/* CLOCK_REALTIME ms from now, as pthread_cond_timedwait's deadline. */
+struct timespec clock_real_after(unsigned ms);
 
 #endif

@@ -29,10 +29,26 @@ test_real(void)
 	    ms / 1000 <= (int64_t)after);
 }
 
+/* A deadline ms ahead: normalised, and that far from now (carries
+ * into the seconds past a whole second). */
+static void
+test_real_after(void)
+{
+	int64_t now = clock_real_ms();
+	struct timespec t = clock_real_after(1999);
+	int64_t at = (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+
+	TEST_ASSERT(t.tv_nsec >= 0 && t.tv_nsec < 1000000000L);
+	TEST_ASSERT(at >= now + 1999 && at <= now + 1999 + 1000);
+	t = clock_real_after(0);
+	TEST_ASSERT((int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000 >= now);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_mono);
 	TEST_RUN(test_real);
+	TEST_RUN(test_real_after);
 	return test_done("test-clock");
 }

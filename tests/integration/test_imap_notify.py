@@ -35,13 +35,7 @@ def msg(subject):
 def idle_until(c, pred):
     """IDLE on c until an untagged line satisfies pred (or one pushed
     before it did); returns the lines seen (DONE sent, tagged OK read)."""
-    c.send(b"I IDLE\r\n")
-    seen = []
-    while True:		# NOTIFY may have pushed lines before IDLE
-        line = c.response_line()
-        if line.startswith(b"+"):
-            break
-        seen.append(line)
+    seen = c.idle_begin()
     while not any(pred(l) for l in seen):
         seen.append(c.response_line())
     c.send(b"DONE\r\n")

@@ -3,7 +3,8 @@ shared by the IMAP integration tests (imaplib hides the wire).
 
 Trust: test code only.
 
-    Imap(port, text=False)   commands in, whole responses out; untagged
+    Imap(port, text=False, host="127.0.0.1")
+                             commands in, whole responses out; untagged
                              lines as bytes, or str with text=True
     parse_list(data)         an IMAP list "(...)" as Python lists of bytes
     imap_fixtures(USERS, env)  -> (srv, user, login) pytest fixtures: one
@@ -60,10 +61,10 @@ class Resp:
 
 
 class Imap:
-    """A byte-exact IMAP client on 127.0.0.1:PORT; reads the greeting."""
+    """A byte-exact IMAP client on HOST:PORT; reads the greeting."""
 
-    def __init__(self, port, text=False):
-        self.sock = socket.create_connection(("127.0.0.1", port),
+    def __init__(self, port, text=False, host="127.0.0.1"):
+        self.sock = socket.create_connection((host, port),
                                              timeout=IO_TIMEOUT)
         self.text = text
         self.buf = b""
@@ -148,6 +149,17 @@ class Imap:
         if expect:
             assert r.status == expect, "APPEND %s -> %r" % (box, r)
         return r
+
+    def idle_begin(self, tag=b"I"):
+        """Sends "TAG IDLE" and reads to its continuation; the untagged
+        lines before it (NOTIFY may have pushed some)."""
+        self.send(tag + b" IDLE\r\n")
+        seen = []
+        while True:
+            line = self.response_line()
+            if line.startswith(b"+"):
+                return seen
+            seen.append(line)
 
     def close(self):
         try:
