@@ -154,9 +154,11 @@ def test_delivery_into_postgresql(pg, tmp_path):
 
 
 def count_subjects(pg, db, prefix):
-    """The subjects starting with prefix stored in the database."""
+    """The subjects starting with prefix of the messages in mailboxes
+    (not the queue's blobs: a message still queued is not delivered)."""
     out = pg.psql("SELECT substring(convert_from(data, 'UTF8') FROM "
-                  "'Subject: ([^\\r]*)') FROM blobs WHERE "
+                  "'Subject: ([^\\r]*)') FROM blobs b JOIN messages m ON "
+                  "m.blob_id = b.id WHERE "
                   "convert_from(data, 'UTF8') LIKE '%%Subject: %s%%'" %
                   prefix, db=db)
     return set(out.split("\n")) if out else set()
