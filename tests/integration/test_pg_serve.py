@@ -173,10 +173,16 @@ def test_database_away_and_back(pg, tmp_path):
         try:
             code, text = send(node, "u@a.test", "while-away")
             assert code == 451 and text.startswith(b"4.3.0"), (code, text)
-            lines = [l for l in log_text(node).splitlines()
-                     if "store-failed" in l]
+            # the reply may leave before the line is written: wait for it
+
+            def failed_lines():
+                return [l for l in log_text(node).splitlines()
+                        if "store-failed" in l]
+            wait_for(lambda: failed_lines(), timeout=5,
+                     what="the store-failed line")
+            lines = failed_lines()
             assert len(lines) == 1 and "database unavailable" in lines[0], \
-                lines
+                log_text(node)
         finally:
             pg.restart()
         back = time.monotonic()
