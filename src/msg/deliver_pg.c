@@ -3,12 +3,25 @@
  * commit's mailbox copies as pg_ms_append on a worker, and the Sieve
  * job's folder look-ups, :create and flags.
  *
+ * Memory: a copy goes to the database as one bytea parameter, so the
+ * message is held whole (~2x with libpq's copy). Deliveries hold at most
+ * DELIVER_PG_INFLIGHT bytes of spooled content at once across the
+ * process (one bigger message still goes, alone): sixteen 24 MB
+ * messages at once are delivered one after the other, in bounded
+ * memory, as the Maildir path streams them; small ones never wait for
+ * each other. A waiting delivery holds its worker. libpq keeps a
+ * connection's output buffer at the largest query it sent, so after a
+ * message over DELIVER_PG_BIG the worker's connection is closed (the
+ * next query reconnects, ~ms): otherwise each worker would keep a
+ * buffer of the biggest message it ever delivered.
+ *
  * Trust: copies are routed by the caller (a path under data_dir/mail and
  * the user's address); folder names and flags from Sieve scripts are
  * checked here with the store's own rules before they reach SQL (as
  * parameters, never spliced).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -29,6 +42,15 @@
 
 /* Bytes of the spool file read at a time. */
 #define DELIVER_PG_READ	(64 * 1024)
+
+/* Spooled content bytes read into memory by deliveries at once. */
+#define DELIVER_PG_INFLIGHT	(8 * 1024 * 1024)
+/* A message this big closes its worker's connection after delivery. */
+#define DELIVER_PG_BIG		(1024 * 1024)
+
+static pthread_mutex_t inflight_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t inflight_cv = PTHREAD_COND_INITIALIZER;
+static uint64_t inflight;	/* under inflight_mu */
 
 /* Set once at start, read by every thread after. */
 static bool on_pg;
@@ -202,6 +224,10 @@ read_file_part(const struct maildir_job *job, struct buf *out)
 	uint64_t done = 0;
 	int err = 0;
 
+	/* the wire form: the file's size, and room for a few bare LFs
+	 * (more grow the buffer) */
+	(void)buf_reserve(out, (size_t)job->body_file_len +
+	    (size_t)job->body_file_len / 64);
 	while (done < job->body_file_len) {
 		size_t want = job->body_file_len - done < DELIVER_PG_READ ?
 		    (size_t)(job->body_file_len - done) : DELIVER_PG_READ;
@@ -347,6 +373,12 @@ deliver_work(void *arg)
 	int err = 0;
 
 	buf_init(&file_part, 0);
+	pthread_mutex_lock(&inflight_mu);
+	while (inflight > 0 &&
+	    inflight + job->body_file_len > DELIVER_PG_INFLIGHT)
+		pthread_cond_wait(&inflight_cv, &inflight_mu);
+	inflight += job->body_file_len;
+	pthread_mutex_unlock(&inflight_mu);
 	if (job->body_file_len > 0)
 		err = read_file_part(job, &file_part);
 	for (int i = 0; i < job->nrcpt; i++) {
@@ -359,6 +391,12 @@ deliver_work(void *arg)
 		r->result = deliver_one(job, r, &file_part);
 	}
 	buf_free(&file_part);
+	if (job->body_file_len > DELIVER_PG_BIG)
+		pg_conn_close();
+	pthread_mutex_lock(&inflight_mu);
+	inflight -= job->body_file_len;
+	pthread_cond_broadcast(&inflight_cv);
+	pthread_mutex_unlock(&inflight_mu);
 }
 
 static void
