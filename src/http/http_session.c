@@ -310,7 +310,6 @@ http_accept(struct server_thread *t, int fd, const struct sockaddr *sa,
     socklen_t len, enum service svc)
 {
 	struct http_session *c = xcalloc(1, sizeof(*c));
-	int one = 1;
 
 	if (!server_session_add(t, &c->base, svc, sa)) {
 		server_refuse(fd, svc, "HTTP/1.1 503 Service Unavailable\r\n"
@@ -325,10 +324,6 @@ http_accept(struct server_thread *t, int fd, const struct sockaddr *sa,
 	buf_init(&c->in, HTTP_IN_MAX);
 	c->req_timer = loop_timer_new(server_thread_loop(t),
 	    http_request_timeout, c);
-	/* each answer leaves whole: Nagle would only delay its tail */
-	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
-		log_debug("%s http nodelay error=\"%s\"", c->base.id,
-		    strerror(errno));
 	session_start(&c->base, &http_proto, fd, svc == SVC_HTTPS,
 	    HTTP_IDLE_TIMEOUT);
 }

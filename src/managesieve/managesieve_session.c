@@ -450,7 +450,6 @@ ms_accept(struct server_thread *t, int fd, const struct sockaddr *sa,
     socklen_t len, enum service svc)
 {
 	struct ms_session *c = xmalloc(sizeof(*c));
-	int one = 1;
 
 	(void)len;
 	if (!server_session_add(t, &c->base, svc, sa)) {
@@ -461,9 +460,5 @@ ms_accept(struct server_thread *t, int fd, const struct sockaddr *sa,
 	}
 	c->conf = c->base.run->conf;
 	buf_init(&c->in, MS_IN_MAX);
-	/* each reply leaves whole: Nagle would only delay its tail */
-	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
-		log_debug("%s managesieve nodelay error=\"%s\"", c->base.id,
-		    strerror(errno));
 	session_start(&c->base, &ms_proto, fd, false, MS_IDLE_TIMEOUT);
 }

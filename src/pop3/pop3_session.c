@@ -642,14 +642,7 @@ static const struct session_proto pop3_proto = {
 void
 pop3_session_start(struct pop3_session *c, int fd)
 {
-	int one = 1;
-
 	buf_init(&c->line, 0);
-	/* Replies leave whole (one write per reply or RETR piece): Nagle
-	 * would only hold a reply's tail back for the client's delayed ACK. */
-	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
-		log_debug("%s pop3 nodelay error=\"%s\"", c->base.id,
-		    strerror(errno));
 	session_start(&c->base, &pop3_proto, fd, c->base.svc == SVC_POP3S,
 	    POP3_IDLE_TIMEOUT);
 }

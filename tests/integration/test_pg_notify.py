@@ -82,8 +82,10 @@ def idle_until(c, pred, action=None):
     action to that line)."""
     seen = c.idle_begin()
     t0 = time.monotonic()
+    worker = None
     if action is not None:
-        threading.Thread(target=action).start()
+        worker = threading.Thread(target=action)
+        worker.start()
     c.sock.settimeout(WAIT)
     try:
         while not any(pred(l) for l in seen):
@@ -94,6 +96,11 @@ def idle_until(c, pred, action=None):
     c.send(b"DONE\r\n")
     r = c.finish(b"I")
     assert r.status == "OK", r
+    if worker is not None:
+        # the action's own answer: read before its connection is reused
+        # or closed by the test
+        worker.join(WAIT)
+        assert not worker.is_alive(), "the action did not finish"
     return seen + r.lines, took
 
 
