@@ -224,10 +224,6 @@ read_file_part(const struct maildir_job *job, struct buf *out)
 	uint64_t done = 0;
 	int err = 0;
 
-	/* the wire form: the file's size, and room for a few bare LFs
-	 * (more grow the buffer) */
-	(void)buf_reserve(out, (size_t)job->body_file_len +
-	    (size_t)job->body_file_len / 64);
 	while (done < job->body_file_len) {
 		size_t want = job->body_file_len - done < DELIVER_PG_READ ?
 		    (size_t)(job->body_file_len - done) : DELIVER_PG_READ;
@@ -315,10 +311,12 @@ make_folder(int64_t user, const char *name, char **error_r)
 	return r;
 }
 
-/* One copy into its folder; the errno for the commit (0: durable). */
+/* One copy into its folder; the errno for the commit (0: durable).
+ * The copy is built in one buffer sized ahead (no doubling's peak), the
+ * spooled part read from the file for each copy (the page cache's), so
+ * a message is in memory once besides libpq's copy. */
 static int
-deliver_one(const struct maildir_job *job, struct maildir_rcpt *r,
-    const struct buf *file_part)
+deliver_one(const struct maildir_job *job, struct maildir_rcpt *r)
 {
 	const char *folder = copy_folder(r->maildir, r->label), **kws = NULL;
 	size_t skip = r->body_skip <= job->body_len ? r->body_skip :
@@ -337,10 +335,17 @@ deliver_one(const struct maildir_job *job, struct maildir_rcpt *r,
 		return EIO;
 	}
 	buf_init(&m, 0);
+	/* the wire form: the sizes, and room for a few bare LFs (more grow
+	 * the buffer) */
+	size = r->prefix_len + job->body_len - skip + job->body_file_len;
+	(void)buf_reserve(&m, size + size / 64);
 	crlf_append(&m, r->prefix, r->prefix_len, &last);
 	crlf_append(&m, job->body + skip, job->body_len - skip, &last);
-	if (file_part->len > 0)
-		buf_append(&m, file_part->data, file_part->len);
+	if (job->body_file_len > 0 && (rc = read_file_part(job, &m)) != 0) {
+		buf_free(&m);
+		r->filename = xasprintf("spool read: %s", strerror(rc));
+		return rc;
+	}
 	flags = info_flags(r->info, &kwcopy, &kws);
 	rc = pg_ms_user_id(r->label, &user, &err);
 	for (int tries = 0; rc == 0 && tries < 2; tries++) {
@@ -369,28 +374,15 @@ static void
 deliver_work(void *arg)
 {
 	struct maildir_job *job = arg;
-	struct buf file_part;
-	int err = 0;
 
-	buf_init(&file_part, 0);
 	pthread_mutex_lock(&inflight_mu);
 	while (inflight > 0 &&
 	    inflight + job->body_file_len > DELIVER_PG_INFLIGHT)
 		pthread_cond_wait(&inflight_cv, &inflight_mu);
 	inflight += job->body_file_len;
 	pthread_mutex_unlock(&inflight_mu);
-	if (job->body_file_len > 0)
-		err = read_file_part(job, &file_part);
-	for (int i = 0; i < job->nrcpt; i++) {
-		struct maildir_rcpt *r = &job->rcpts[i];
-
-		if (err != 0) {
-			r->result = err;
-			continue;
-		}
-		r->result = deliver_one(job, r, &file_part);
-	}
-	buf_free(&file_part);
+	for (int i = 0; i < job->nrcpt; i++)
+		job->rcpts[i].result = deliver_one(job, &job->rcpts[i]);
 	if (job->body_file_len > DELIVER_PG_BIG)
 		pg_conn_close();
 	pthread_mutex_lock(&inflight_mu);
