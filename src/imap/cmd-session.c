@@ -11,6 +11,7 @@
 #include "conf/conf.h"
 #include "imap/imap_client.h"
 #include "imap/imap_metadata.h"
+#include "imap/imap_notify.h"
 #include "imap/imap_quota.h"
 #include "tls/tls.h"
 #include "util/buf.h"
@@ -54,6 +55,9 @@ cmd_capability(struct imap_cmd *cmd)
 enum imap_cmd_result
 cmd_noop(struct imap_cmd *cmd)
 {
+	/* NOOP is the poll (RFC 9051 6.1.2): on PostgreSQL other sessions'
+	 * changes reach NOTIFY asynchronously, so wait until they have */
+	imap_notify_catch_up(cmd->c);
 	imap_cmd_ok(cmd, "NOOP completed");
 	return IMAP_CMD_DONE;
 }

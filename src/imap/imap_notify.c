@@ -146,6 +146,13 @@ imap_notify_expunge_now(const struct imap_client *c)
 	return c->notify != NULL && selected_events(&c->notify->spec, false);
 }
 
+void
+imap_notify_catch_up(const struct imap_client *c)
+{
+	if (c->notify != NULL && c->notify->watch != NULL)
+		mbox_user_watch_catch_up();
+}
+
 bool
 imap_notify_pending(const struct imap_client *c)
 {

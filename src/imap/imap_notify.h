@@ -123,6 +123,10 @@ void imap_notify_new_messages(struct imap_client *c, struct buf *out,
 bool imap_notify_expunge_now(const struct imap_client *c);
 /* Loop thread: whether events wait (IDLE then reports at once). */
 bool imap_notify_pending(const struct imap_client *c);
+/* BLOCKING. Under NOTIFY: every change committed before is queued for
+ * c's watch (mbox_user_watch_catch_up), so the poll that follows
+ * reports it. */
+void imap_notify_catch_up(const struct imap_client *c);
 /* ---- imap_notify_push.c: between commands ---- */
 /* Loop thread: the store's watch callback; reports now (IDLE's job, or
  * a job of its own when no command runs), else after the command. */

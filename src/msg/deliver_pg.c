@@ -3,12 +3,25 @@
  * commit's mailbox copies as pg_ms_append on a worker, and the Sieve
  * job's folder look-ups, :create and flags.
  *
+ * Memory: a copy goes to the database as one bytea parameter, so the
+ * message is held whole (~2x with libpq's copy). Deliveries hold at most
+ * DELIVER_PG_INFLIGHT bytes of spooled content at once across the
+ * process (one bigger message still goes, alone): sixteen 24 MB
+ * messages at once are delivered one after the other, in bounded
+ * memory, as the Maildir path streams them; small ones never wait for
+ * each other. A waiting delivery holds its worker. libpq keeps a
+ * connection's output buffer at the largest query it sent, so after a
+ * message over DELIVER_PG_BIG the worker's connection is closed (the
+ * next query reconnects, ~ms): otherwise each worker would keep a
+ * buffer of the biggest message it ever delivered.
+ *
  * Trust: copies are routed by the caller (a path under data_dir/mail and
  * the user's address); folder names and flags from Sieve scripts are
  * checked here with the store's own rules before they reach SQL (as
  * parameters, never spliced).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -29,6 +42,15 @@
 
 /* Bytes of the spool file read at a time. */
 #define DELIVER_PG_READ	(64 * 1024)
+
+/* Spooled content bytes read into memory by deliveries at once. */
+#define DELIVER_PG_INFLIGHT	(8 * 1024 * 1024)
+/* A message this big closes its worker's connection after delivery. */
+#define DELIVER_PG_BIG		(1024 * 1024)
+
+static pthread_mutex_t inflight_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t inflight_cv = PTHREAD_COND_INITIALIZER;
+static uint64_t inflight;	/* under inflight_mu */
 
 /* Set once at start, read by every thread after. */
 static bool on_pg;
@@ -289,10 +311,12 @@ make_folder(int64_t user, const char *name, char **error_r)
 	return r;
 }
 
-/* One copy into its folder; the errno for the commit (0: durable). */
+/* One copy into its folder; the errno for the commit (0: durable).
+ * The copy is built in one buffer sized ahead (no doubling's peak), the
+ * spooled part read from the file for each copy (the page cache's), so
+ * a message is in memory once besides libpq's copy. */
 static int
-deliver_one(const struct maildir_job *job, struct maildir_rcpt *r,
-    const struct buf *file_part)
+deliver_one(const struct maildir_job *job, struct maildir_rcpt *r)
 {
 	const char *folder = copy_folder(r->maildir, r->label), **kws = NULL;
 	size_t skip = r->body_skip <= job->body_len ? r->body_skip :
@@ -311,10 +335,17 @@ deliver_one(const struct maildir_job *job, struct maildir_rcpt *r,
 		return EIO;
 	}
 	buf_init(&m, 0);
+	/* the wire form: the sizes, and room for a few bare LFs (more grow
+	 * the buffer) */
+	size = r->prefix_len + job->body_len - skip + job->body_file_len;
+	(void)buf_reserve(&m, size + size / 64);
 	crlf_append(&m, r->prefix, r->prefix_len, &last);
 	crlf_append(&m, job->body + skip, job->body_len - skip, &last);
-	if (file_part->len > 0)
-		buf_append(&m, file_part->data, file_part->len);
+	if (job->body_file_len > 0 && (rc = read_file_part(job, &m)) != 0) {
+		buf_free(&m);
+		r->filename = xasprintf("spool read: %s", strerror(rc));
+		return rc;
+	}
 	flags = info_flags(r->info, &kwcopy, &kws);
 	rc = pg_ms_user_id(r->label, &user, &err);
 	for (int tries = 0; rc == 0 && tries < 2; tries++) {
@@ -343,22 +374,21 @@ static void
 deliver_work(void *arg)
 {
 	struct maildir_job *job = arg;
-	struct buf file_part;
-	int err = 0;
 
-	buf_init(&file_part, 0);
-	if (job->body_file_len > 0)
-		err = read_file_part(job, &file_part);
-	for (int i = 0; i < job->nrcpt; i++) {
-		struct maildir_rcpt *r = &job->rcpts[i];
-
-		if (err != 0) {
-			r->result = err;
-			continue;
-		}
-		r->result = deliver_one(job, r, &file_part);
-	}
-	buf_free(&file_part);
+	pthread_mutex_lock(&inflight_mu);
+	while (inflight > 0 &&
+	    inflight + job->body_file_len > DELIVER_PG_INFLIGHT)
+		pthread_cond_wait(&inflight_cv, &inflight_mu);
+	inflight += job->body_file_len;
+	pthread_mutex_unlock(&inflight_mu);
+	for (int i = 0; i < job->nrcpt; i++)
+		job->rcpts[i].result = deliver_one(job, &job->rcpts[i]);
+	if (job->body_file_len > DELIVER_PG_BIG)
+		pg_conn_close();
+	pthread_mutex_lock(&inflight_mu);
+	inflight -= job->body_file_len;
+	pthread_cond_broadcast(&inflight_cv);
+	pthread_mutex_unlock(&inflight_mu);
 }
 
 static void

@@ -540,12 +540,14 @@ msgs_parse(PGresult *res, struct pg_ms_state *st)
 		m->internaldate = (time_t)val(res, (int)i, 5);
 		m->blob_id = val(res, (int)i, 6);
 		m->exact = *PQgetvalue(res, (int)i, 7) == 't';
+		m->savedate = (time_t)val(res, (int)i, 8);
 	}
 	st->n = n;
 }
 
 #define MSG_COLUMNS "uid, modseq, flags, array_to_string(keywords, ' '), " \
-	"size, extract(epoch FROM internaldate)::bigint, blob_id, exact"
+	"size, extract(epoch FROM internaldate)::bigint, blob_id, exact, " \
+	"extract(epoch FROM coalesce(savedate, internaldate))::bigint"
 
 static enum pg_rc
 read_body(void *arg, char **error_r)

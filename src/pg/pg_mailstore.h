@@ -183,6 +183,8 @@ struct pg_ms_msg {
 	char		*keywords;	/* NULL, or names separated by " " */
 	uint64_t	 size;
 	time_t		 internaldate;
+	time_t		 savedate;	/* RFC 8514: came into this folder
+					 * (NULL, from tem migrate: internaldate) */
 	int64_t		 blob_id;	/* copies share it: RFC 8474 EMAILID */
 	bool		 exact;		/* stored as received (literal8) */
 };

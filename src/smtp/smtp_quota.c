@@ -99,6 +99,13 @@ verdict(struct smtp_session *s, char *root, const struct acct_quota *q,
 		root = NULL;
 	}
 	free(root);
+	/* unknown usage fits this time, unless the message alone does not
+	 * (usage is never below 0): on PostgreSQL no IMAP session fills
+	 * the usage this process keeps, so the first answer is often one
+	 * without it */
+	if (v == QUOTA_UNKNOWN && quota_exceeds(&(struct quota_usage){ 0, 0 },
+	    q->storage, q->messages, size, 1))
+		return QUOTA_OVER;
 	return v == QUOTA_UNKNOWN ? QUOTA_FITS : v == QUOTA_OVER_STALE ?
 	    QUOTA_OVER : v;
 }

@@ -643,6 +643,12 @@ void mbox_user_metadata_changed(struct mbox_user *u, const char *mailbox,
  * is w's owner's own doing, and not queued for w (RFC 5465 5: a client
  * is not told of its own changes). Thread-local. */
 void mbox_user_watch_acting(const struct mbox_user_watch *w);
+/* BLOCKING (on PostgreSQL: one query, then at most 1 s for the
+ * listener). Returns once every change committed before the call is
+ * queued for the watches: on PostgreSQL events come through the
+ * database's notifications, asynchronously; on Maildir the change
+ * queues them itself, so at once. For a poll (IMAP NOOP). */
+void mbox_user_watch_catch_up(void);
 
 /* ---- process-wide --------------------------------------------------- */
 

@@ -199,6 +199,10 @@ void mbox_pg_shutdown(void);
 /* mailbox_pg_pop3.c: stops the POP3 lease renewer (if started) and
  * deletes the leases this process still holds. */
 void mbox_pg_pop3_shutdown(void);
+/* mailbox_pg_watch.c (mbox_user_watch_catch_up): waits at most ms until every change committed
+ * before the call has been handed to the watches (a barrier NOTIFY
+ * through the listener; at once when it is not running). BLOCKING. */
+void mbox_pg_watch_barrier(unsigned ms);
 
 /* A spool file under dir (mailbox_spool.c; mbox_spool_new's worker). */
 struct mbox_spool *mbox_spool_new_in(const char *dir);

@@ -354,6 +354,13 @@ mbox_user_watch_acting(const struct mbox_user_watch *w)
 }
 
 void
+mbox_user_watch_catch_up(void)
+{
+	if (mbox_on_pg())
+		mbox_pg_watch_barrier(1000);
+}
+
+void
 mbox_shutdown(void)
 {
 	mbox_pg_shutdown();

@@ -38,6 +38,7 @@ struct mbox_pg_msg {
 	uint64_t	modseq;
 	uint64_t	size;
 	int64_t		idate;
+	int64_t		sdate;		/* savedate (RFC 8514) */
 	int64_t		blob;		/* EMAILID: copies share the blob */
 	bool		exact;		/* stored as received (literal8) */
 };
@@ -69,7 +70,6 @@ struct mbox_pg_view {
 	char			*kw[MBOX_KEYWORDS_MAX];
 	unsigned		 n_kw;
 	uint32_t		 kw_told;
-	uint32_t		 kw_known;	/* as of the last changes() */
 	atomic_bool		 renamed;	/* "ID R" heard: read the name */
 	/* mailbox_pg_watch.c, under its lock (name too: renames) */
 	struct mbox_watch	*watch;

@@ -273,7 +273,7 @@ mbox_pg_vanished_since(struct mbox_view *vv, uint64_t modseq,
 			}
 			prev = next;
 		}
-	} else {
+	} else if (st.n_vanished > 0) {	/* qsort(NULL, 0): UB */
 		qsort(st.vanished, st.n_vanished, sizeof(*st.vanished),
 		    cmp_u32);
 		for (size_t i = 0; i < st.n_vanished; i++) {

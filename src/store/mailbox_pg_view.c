@@ -131,6 +131,7 @@ msg_set(struct mbox_pg_view *v, struct mbox_pg_msg *d,
 	d->modseq = s->modseq;
 	d->size = s->size;
 	d->idate = s->internaldate;
+	d->sdate = s->savedate;
 	d->blob = s->blob_id;
 	d->exact = s->exact;
 }
@@ -308,7 +309,7 @@ mbox_pg_view_open(struct mbox_user *u, const char *name, bool readonly,
 	list_copy(&v->cur, &v->next);
 	v->cur_modseq = atomic_load(&v->modseq);
 	v->cur_uidnext = v->uidnext;
-	v->kw_told = v->kw_known = kw_all(v);
+	v->kw_told = kw_all(v);
 	*v_r = &v->base;
 	return 0;
 }
@@ -401,24 +402,29 @@ mbox_pg_view_msg(struct mbox_view *vv, uint32_t seq,
     struct mbox_msg_info *info_r)
 {
 	struct mbox_pg_view *v = PV(vv);
-	const struct mbox_pg_msg *m;
+	const struct mbox_pg_msg *m, *now;
 	uint64_t h = 0xcbf29ce484222325ULL;
+	long k;
 
 	if (seq < 1 || seq > v->cur.n)
 		return -1;
 	m = &v->cur.m[seq - 1];
 	memset(info_r, 0, sizeof(*info_r));
 	info_r->uid = m->uid;
-	if (mbox_pg_list_find(&v->next, m->uid) < 0) {
+	if ((k = mbox_pg_list_find(&v->next, m->uid)) < 0) {
 		info_r->expunged = true;
 		return 0;
 	}
-	info_r->flags = m->flags;
-	info_r->keywords = m->kw;
-	info_r->modseq = m->modseq;
+	/* flags as of the last sync, as the Maildir view shows the shared
+	 * folder's: a FETCH (which must not renumber) still shows another
+	 * session's STORE; changes() reports it again, harmlessly */
+	now = &v->next.m[k];
+	info_r->flags = now->flags;
+	info_r->keywords = now->kw;
+	info_r->modseq = now->modseq;
 	info_r->size = m->size;
 	info_r->internaldate = (time_t)m->idate;
-	info_r->savedate = (time_t)m->idate;
+	info_r->savedate = (time_t)m->sdate;
 	info_r->exact = m->exact;
 	/* RFC 8474 EMAILID: the blob's id, which COPY and MOVE share and
 	 * every APPEND or delivery makes anew; hashed so that it does not
@@ -479,6 +485,10 @@ mbox_pg_view_changes(struct mbox_view *vv, struct mbox_changes *ch)
 		ch->gone = true;
 		return;
 	}
+	/* as mailbox_view.c: a keyword the view has not told is reported
+	 * once, and the caller's FLAGS line tells it (FETCH may show it) */
+	ch->keywords_changed = (kw_all(v) & ~v->kw_told) != 0;
+	v->kw_told = kw_all(v);
 	if (atomic_load(&v->modseq) == v->cur_modseq &&
 	    v->uidnext == v->cur_uidnext) {
 		/* nothing new since the last report: no copy of the map */
@@ -508,8 +518,6 @@ mbox_pg_view_changes(struct mbox_view *vv, struct mbox_changes *ch)
 	ch->exists = v->cur.n;
 	for (uint32_t i = 0; i < v->cur.n; i++)
 		ch->recent += (v->cur.m[i].flags & MBOX_F_RECENT) != 0;
-	ch->keywords_changed = kw_all(v) != v->kw_known;
-	v->kw_known = kw_all(v);
 	ch->highestmodseq = v->cur_modseq;
 }
 

@@ -23,18 +23,28 @@
  * follows a reconnect: what IMAP NOTIFY missed is lost, its watches
  * say overflow.
  *
+ * Catching up (mbox_pg_watch_barrier, for IMAP NOOP under NOTIFY): a
+ * session NOTIFYs "B TOKEN N" on 'tem_mailbox' and waits until the
+ * listener's loop has handled it. PostgreSQL delivers notifications in
+ * commit order and the loop runs its posts in order, so every change
+ * committed before has been handed to the watches by then.
+ *
  * Trust: payloads are parsed as untrusted (any client of the database
  * may NOTIFY); a bad one is ignored.
  */
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg/pg_conn.h"
 #include "pg/pg_listen.h"
 #include "store/mailbox_int.h"
 #include "store/mailbox_pg.h"
 #include "util/clock.h"
+#include "util/hashmap.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/xmalloc.h"
@@ -52,6 +62,12 @@ static struct pg_listen *listener;
  * condition is signalled when both listen */
 static unsigned resyncs[2];
 static pthread_cond_t listening = PTHREAD_COND_INITIALIZER;
+/* barriers: sent by this process, the highest heard back (under lock) */
+static _Atomic uint64_t barrier_sent;
+static uint64_t barrier_heard;
+static pthread_cond_t barrier_cv = PTHREAD_COND_INITIALIZER;
+static pthread_once_t token_once = PTHREAD_ONCE_INIT;
+static char token[17];		/* this process's, in barrier payloads */
 
 /* Under lock: both channels have LISTENed once. */
 static bool
@@ -71,7 +87,34 @@ resynced(int i)
 	pthread_mutex_unlock(&lock);
 }
 
-/* On wloop: "ID MODSEQ [ORIGIN]", "ID 0 [ORIGIN]" or "ID R". */
+static void
+token_init(void)
+{
+	snprintf(token, sizeof(token), "%016" PRIx64, hashmap_random_seed());
+}
+
+/* On wloop: "TOKEN N", a barrier; ours wakes the waiters up to N. */
+static void
+barrier_heard_at(const char *p)
+{
+	size_t tl = strlen(token);
+	char *end;
+	uint64_t n;
+
+	if (tl == 0 || strncmp(p, token, tl) != 0 || p[tl] != ' ')
+		return;		/* another process's, or not one */
+	n = strtoull(p + tl + 1, &end, 10);
+	if (end == p + tl + 1 || *end != '\0')
+		return;
+	pthread_mutex_lock(&lock);
+	if (n > barrier_heard) {
+		barrier_heard = n;
+		pthread_cond_broadcast(&barrier_cv);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+/* On wloop: "ID MODSEQ [ORIGIN]", "ID 0 [ORIGIN]", "ID R" or "B ...". */
 static void
 on_notify(void *arg, const char *channel, const char *payload)
 {
@@ -82,6 +125,10 @@ on_notify(void *arg, const char *channel, const char *payload)
 
 	(void)arg;
 	(void)channel;
+	if (payload[0] == 'B' && payload[1] == ' ') {
+		barrier_heard_at(payload + 2);
+		return;
+	}
 	id = strtoll(payload, &end, 10);
 	if (end == payload || *end != ' ' || id <= 0)
 		return;
@@ -310,4 +357,33 @@ mbox_pg_shutdown(void)
 	pthread_join(wthread, NULL);
 	loop_free(&wloop);
 	mbox_pg_shutdown_notify();
+}
+
+void
+mbox_pg_watch_barrier(unsigned ms)
+{
+	char payload[64], *err = NULL;
+	struct timespec until;
+	uint64_t n;
+	bool on;
+
+	pthread_mutex_lock(&lock);
+	on = started && is_listening();
+	pthread_mutex_unlock(&lock);
+	if (!on)
+		return;		/* nobody listens: nothing to catch up on */
+	pthread_once(&token_once, token_init);
+	n = atomic_fetch_add(&barrier_sent, 1) + 1;
+	snprintf(payload, sizeof(payload), "B %s %" PRIu64, token, n);
+	if (pg_query(NULL, &err, "SELECT pg_notify('" CHANNEL "', $1)", 1,
+	    payload) != PG_OK) {
+		free(err);	/* the database away: what we heard is it */
+		return;
+	}
+	until = clock_real_after(ms);
+	pthread_mutex_lock(&lock);
+	while (barrier_heard < n)
+		if (pthread_cond_timedwait(&barrier_cv, &lock, &until) != 0)
+			break;
+	pthread_mutex_unlock(&lock);
 }

@@ -24,6 +24,9 @@ void buf_init(struct buf *b, size_t max);
 void buf_free(struct buf *b);		/* releases memory, keeps max */
 void buf_reset(struct buf *b);		/* len = 0, keeps memory */
 /* Each returns 0, or -1 when the result would exceed max (b unchanged). */
+/* Room for extra more bytes (and the NUL) without another allocation;
+ * -1 past max. For a size known ahead (no doubling's peak). */
+int buf_reserve(struct buf *b, size_t extra);
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_puts(struct buf *b, const char *s);
 int buf_putc(struct buf *b, char c);

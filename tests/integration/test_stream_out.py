@@ -43,7 +43,7 @@ class HashingSink(FakeSMTP):
         with self.lock:
             return len(self.messages)
 
-    def _session(self, conn):
+    def _session(self, conn, client_port=None):
         conn.settimeout(60)
         f = conn.makefile("rb")
 
