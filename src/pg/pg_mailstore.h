@@ -254,6 +254,18 @@ int pg_ms_prune_expunged(int64_t mailbox_id, uint64_t keep_since,
     size_t limit, size_t *n_r, char **error_r);
 
 /*
+ * The embedded store's policy on top of it: once folder mailbox_id's
+ * expunge log holds more than `at` rows, prune it to its newest `keep`
+ * MODSEQs (ties at the edge go too; at most PG_MS_PRUNE_MAX rows a call).
+ * Below `at`, one index-only look-up and nothing written. *n_r: rows
+ * removed.
+ */
+#define PG_MS_EXPUNGED_KEEP	10000	/* as the embedded store (EXP_KEEP) */
+#define PG_MS_EXPUNGED_AT	20000	/* ... once it grows past this */
+int pg_ms_trim_expunged(int64_t mailbox_id, size_t keep, size_t at,
+    size_t *n_r, char **error_r);
+
+/*
  * \Recent (IMAP4rev1, RFC 3501 2.3.2): the UIDs of folder mailbox_id
  * at or above its recent_uid that are still there (malloc'd,
  * ascending; NULL when none), and recent_uid moved to UIDNEXT, in one

@@ -65,6 +65,43 @@ pg_ms_prune_expunged(int64_t mailbox_id, uint64_t keep_since, size_t limit,
 	return rc;
 }
 
+/* The MODSEQ of folder mailbox_id's expunge row `off` from the newest
+ * in *modseq_r, 0 when the log is not that long. */
+static int
+nth_newest(int64_t mailbox_id, size_t off, uint64_t *modseq_r,
+    char **error_r)
+{
+	struct pg_ms_num a, b;
+	char *v = NULL;
+	int rc;
+
+	rc = pg_query_value(&v, error_r, "SELECT modseq FROM expunged WHERE "
+	    "mailbox_id = $1 ORDER BY modseq DESC OFFSET $2 LIMIT 1", 2,
+	    pg_ms_i(&a, mailbox_id), pg_ms_i(&b, (int64_t)off));
+	*modseq_r = rc == PG_OK && v != NULL ?
+	    (uint64_t)strtoull(v, NULL, 10) : 0;
+	free(v);
+	return rc;
+}
+
+int
+pg_ms_trim_expunged(int64_t mailbox_id, size_t keep, size_t at,
+    size_t *n_r, char **error_r)
+{
+	uint64_t over, edge;
+	int rc;
+
+	*n_r = 0;
+	if ((rc = nth_newest(mailbox_id, at, &over, error_r)) != PG_OK ||
+	    over == 0)
+		return rc;
+	if ((rc = nth_newest(mailbox_id, keep, &edge, error_r)) != PG_OK ||
+	    edge == 0)
+		return rc;
+	return pg_ms_prune_expunged(mailbox_id, edge + 1, PG_MS_PRUNE_MAX,
+	    n_r, error_r);
+}
+
 /* ---- \Recent -------------------------------------------------------- */
 
 struct recent_op {

@@ -617,6 +617,24 @@ test_prune_expunged(void)
 	TEST_ASSERT(ok(pg_ms_changes(id, (uint64_t)m7, &st, &err), &err));
 	TEST_ASSERT(!st.vanished_complete && st.n_vanished == 1);
 	pg_ms_state_free(&st);
+	/* the policy: past `at` rows, down to the newest `keep` */
+	for (uint32_t u = 6; u <= 11; u++) {
+		TEST_ASSERT(append_text("P", "p\r\n") == u);
+		TEST_ASSERT(ok(pg_ms_expunge(id, &u, 1, false, NULL, NULL,
+		    &err), &err));
+	}
+	TEST_ASSERT(ok(pg_ms_trim_expunged(id, 3, 7, &n, &err), &err) &&
+	    n == 0);			/* 7 rows: not past 7 */
+	TEST_ASSERT(ok(pg_ms_trim_expunged(id, 3, 5, &n, &err), &err) &&
+	    n == 4);
+	TEST_ASSERT(qn("SELECT min(uid) FROM expunged WHERE mailbox_id = "
+	    "(SELECT id FROM mailboxes WHERE name = 'P')") == 9);
+	/* the floor: uid 8's expunge, before uid 9's APPEND and expunge */
+	TEST_ASSERT(qn("SELECT vanished_floor FROM mailboxes WHERE name = "
+	    "'P'") == qn("SELECT modseq FROM expunged WHERE uid = 9 AND "
+	    "mailbox_id = (SELECT id FROM mailboxes WHERE name = 'P')") - 2);
+	TEST_ASSERT(ok(pg_ms_trim_expunged(id, 3, 5, &n, &err), &err) &&
+	    n == 0);
 	TEST_ASSERT(ok(pg_ms_delete(user, "P", &err), &err));
 }
 

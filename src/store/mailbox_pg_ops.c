@@ -14,6 +14,7 @@
  * from clients are checked (mbox_keyword_valid); dest names with
  * mbox_name_check.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@
 #include "store/mailbox_int.h"
 #include "store/mailbox_pg.h"
 #include "util/array.h"
+#include "util/log.h"
 #include "util/xmalloc.h"
 
 #define PV(v)	((struct mbox_pg_view *)(v))
@@ -127,6 +129,36 @@ mbox_pg_store(struct mbox_view *vv, const uint32_t *seqs, size_t n,
 	return r;
 }
 
+/*
+ * The expunge log (QRESYNC's VANISHED) is bounded as on Maildir: kept to
+ * its newest PG_MS_EXPUNGED_KEEP once past PG_MS_EXPUNGED_AT. The check
+ * is an index look-up 20,000 rows deep, so one EXPUNGE in
+ * TRIM_EVERY on this node pays it (for its own folder): a folder
+ * overshoots by a few hundred rows at most before some EXPUNGE trims it.
+ * Failing here is harmless (the EXPUNGE is committed): logged, retried
+ * at a later one.
+ */
+#define TRIM_EVERY	64
+
+static void
+trim_expunged(int64_t mailbox_id)
+{
+	static atomic_uint calls;
+	char *err = NULL;
+	size_t n = 0;
+
+	if (atomic_fetch_add(&calls, 1) % TRIM_EVERY != 0)
+		return;
+	if (pg_ms_trim_expunged(mailbox_id, PG_MS_EXPUNGED_KEEP,
+	    PG_MS_EXPUNGED_AT, &n, &err) != 0) {
+		log_warn("- imap expunged-trim-failed folder=%lld error=\"%s\"",
+		    (long long)mailbox_id, err ? err : "?");
+		free(err);
+	} else if (n > 0)
+		log_info("- imap expunged-trimmed folder=%lld rows=%zu",
+		    (long long)mailbox_id, n);
+}
+
 int
 mbox_pg_expunge(struct mbox_view *vv, const uint32_t *uids, size_t n,
     bool require_deleted, uint32_t **expunged_r, size_t *n_expunged_r,
@@ -162,8 +194,10 @@ mbox_pg_expunge(struct mbox_view *vv, const uint32_t *uids, size_t n,
 		r = mbox_pg_rc(pg_ms_expunge(v->mailbox_id, mine, k,
 		    require_deleted, expunged_r, n_expunged_r, &err), &err,
 		    error_r);
-		if (r == 0)
+		if (r == 0) {
 			resync(v);
+			trim_expunged(v->mailbox_id);
+		}
 	}
 	free(mine);
 	return r;
