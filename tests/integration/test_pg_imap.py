@@ -29,7 +29,7 @@ import time
 
 import pytest
 
-from pgserver import PgServer, pg_init_conf, pg_unit_check
+from pgserver import PgServer, pg_unit_check
 from temserver import TemServer, insecure_tls_context, wait_for
 
 PW = {"u@a.test": "pw-u"}
@@ -41,16 +41,6 @@ MSG = (b"From: a@b.test\r\nTo: u@a.test\r\nSubject: hello\r\n\r\n"
 def pg():
     with PgServer() as s:
         yield s
-
-
-_dbs = [0]
-
-
-def fresh_db(pg, tmp_path):
-    _dbs[0] += 1
-    dsn = pg.fresh_db("imap%d" % _dbs[0])
-    pg_init_conf(tmp_path / ("init%d" % _dbs[0]), dsn)
-    return dsn
 
 
 def pg_node(dsn, listen_addr="127.0.0.1", users=None, **kw):
@@ -69,7 +59,7 @@ def login(node):
 
 @pytest.fixture(scope="module")
 def node(pg, tmp_path_factory):
-    dsn = fresh_db(pg, tmp_path_factory.mktemp("one"))
+    dsn = pg.init_db(tmp_path_factory.mktemp("one"), "imap")
     with pg_node(dsn, users=PW) as n:
         n.pg_db = re.search(r"dbname=(\S+)", dsn).group(1)
         yield n
@@ -83,7 +73,7 @@ def pop3(node):
 
 def test_unit(pg, tmp_path):
     """The C tests of mbox_* on PostgreSQL (src/pg/test-pg-mbox.c)."""
-    pg_unit_check("test-pg-mbox", fresh_db(pg, tmp_path))
+    pg_unit_check("test-pg-mbox", pg.init_db(tmp_path, "imap"))
 
 
 def uid_of(resp):
@@ -336,7 +326,7 @@ def test_pop3_lock_across_nodes(pg, tmp_path):
     killed -9 while holding, node two gets in once the lease ran out.
     TEM_TEST_POP3_LOCK_TTL=3 makes the TTL 3 s (90 s otherwise)."""
     ttl = 3
-    dsn = fresh_db(pg, tmp_path)
+    dsn = pg.init_db(tmp_path, "imap")
     one = pg_node(dsn, users=PW)
     two = pg_node(dsn, listen_addr="127.0.0.2", domains=())
     for n in (one, two):
@@ -372,7 +362,7 @@ def test_pop3_lock_across_nodes(pg, tmp_path):
 
 
 def test_two_nodes_idle(pg, tmp_path):
-    dsn = fresh_db(pg, tmp_path)
+    dsn = pg.init_db(tmp_path, "imap")
     with pg_node(dsn, users=PW) as one, \
             pg_node(dsn, listen_addr="127.0.0.2", domains=()) as two:
         a = login(one)

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from pgserver import PgServer, pg_init_conf, tem_cli
+from pgserver import PgServer, tem_cli
 from temserver import TemServer, free_port, wait_for
 
 
@@ -26,17 +26,6 @@ from temserver import TemServer, free_port, wait_for
 def pg():
     with PgServer() as s:
         yield s
-
-
-_dbs = [0]
-
-
-def fresh_db(pg, tmp_path):
-    """A new initialised database; its DSN."""
-    _dbs[0] += 1
-    dsn = pg.fresh_db("serve%d" % _dbs[0])
-    pg_init_conf(tmp_path / "init", dsn)
-    return dsn
 
 
 def pg_node(dsn, listen_addr="127.0.0.1", users=None, extra=None, **kw):
@@ -53,7 +42,7 @@ def log_text(node):
 
 
 def test_user_added_seen_by_other_node(pg, tmp_path):
-    dsn = fresh_db(pg, tmp_path)
+    dsn = pg.init_db(tmp_path, "serve")
     with pg_node(dsn, users={"u@a.test": "pw-u"}) as one, \
             pg_node(dsn, listen_addr="127.0.0.2", domains=()) as two:
         def rcpt(node, addr):
@@ -93,7 +82,7 @@ def send(node, rcpt, subject, body="one\ntwo\n"):
 
 
 def test_delivery_into_postgresql(pg, tmp_path):
-    dsn = fresh_db(pg, tmp_path)
+    dsn = pg.init_db(tmp_path, "serve")
     db = dbname(dsn)
     with pg_node(dsn, users={"u@a.test": "pw-u", "v@a.test": "pw-v"}) \
             as node:
@@ -165,7 +154,7 @@ def count_subjects(pg, db, prefix):
 
 
 def test_database_away_and_back(pg, tmp_path):
-    dsn = fresh_db(pg, tmp_path)
+    dsn = pg.init_db(tmp_path, "serve")
     db = dbname(dsn)
     with pg_node(dsn, users={"u@a.test": "pw-u"}) as node:
         assert send(node, "u@a.test", "before")[0] == 250
@@ -219,7 +208,7 @@ def test_restart_under_load(pg, tmp_path):
     away, 250 again after it without a restart of tem, and every message
     that got 250 is in the database."""
     import threading
-    dsn = fresh_db(pg, tmp_path)
+    dsn = pg.init_db(tmp_path, "serve")
     db = dbname(dsn)
     acked, refused, stop = [], [], threading.Event()
     lock = threading.Lock()
@@ -266,7 +255,7 @@ def test_quota_from_the_database(pg, tmp_path):
     (pg_ms_usage), so RCPT gets 452 4.2.2 once the mailbox is full, at
     most one message past the limit (the usage read after an answer can
     miss a copy committing at that moment: the next one counts it)."""
-    dsn = fresh_db(pg, tmp_path)
+    dsn = pg.init_db(tmp_path, "serve")
     db = dbname(dsn)
     with pg_node(dsn, users={"u@a.test": "pw-u"},
                  extra={"default_quota_messages": "2"}) as node:
@@ -303,7 +292,7 @@ def test_shared_auth_failures(pg, tmp_path):
     address locked out there is locked out on a node that never saw its
     failures; with the database away the local counters still work and a
     right password still logs in."""
-    dsn = fresh_db(pg, tmp_path)
+    dsn = pg.init_db(tmp_path, "serve")
     db = dbname(dsn)
     svcs = ("smtp", "submission")
     with pg_node(dsn, users={"u@a.test": "pw-u"}, services=svcs) as one, \
@@ -343,7 +332,7 @@ def test_delivered_then_fetched(pg, tmp_path):
     """What SMTP delivered into PostgreSQL is what IMAP FETCH gives back
     (the mail store on PostgreSQL, mbox_*), flags from Sieve included."""
     import imaplib
-    dsn = fresh_db(pg, tmp_path)
+    dsn = pg.init_db(tmp_path, "serve")
     db = dbname(dsn)
     with pg_node(dsn, users={"u@a.test": "pw-u"}, services=("smtp", "imap"),
                  extra={"auth_allow_cleartext": "yes"}) as node:
@@ -377,7 +366,7 @@ def test_delivered_then_fetched(pg, tmp_path):
 def test_script_unreadable_defers(pg, tmp_path):
     """A Sieve script the database cannot give now defers the message
     (451 4.3.0) instead of keeping it unfiltered; once it can, 250."""
-    dsn = fresh_db(pg, tmp_path)
+    dsn = pg.init_db(tmp_path, "serve")
     db = dbname(dsn)
     with pg_node(dsn, users={"u@a.test": "pw-u"}) as node:
         node.admin("sieve", "put", "u@a.test", "s", stdin=(

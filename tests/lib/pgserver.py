@@ -13,6 +13,7 @@ folder (never by name).
 
 import glob
 import os
+import pathlib
 import pwd
 import shutil
 import subprocess
@@ -182,6 +183,15 @@ class PgServer:
         """Creates database name (empty, no schema); its DSN."""
         self.psql("CREATE DATABASE %s" % name, db="postgres")
         return self.dsn_of(name)
+
+    def init_db(self, tmp_path, prefix="db"):
+        """A new database (prefix + a number), initialised by `tem db
+        init` with a config under tmp_path; its DSN."""
+        self._ndb = getattr(self, "_ndb", 0) + 1
+        name = "%s%d" % (prefix, self._ndb)
+        dsn = self.fresh_db(name)
+        pg_init_conf(pathlib.Path(tmp_path) / ("init-" + name), dsn)
+        return dsn
 
     def log(self):
         try:
