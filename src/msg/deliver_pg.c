@@ -3,17 +3,11 @@
  * commit's mailbox copies as pg_ms_append on a worker, and the Sieve
  * job's folder look-ups, :create and flags.
  *
- * Memory: a copy goes to the database as one bytea parameter, so the
- * message is held whole (~2x with libpq's copy). Deliveries hold at most
- * DELIVER_PG_INFLIGHT bytes of spooled content at once across the
- * process (one bigger message still goes, alone): sixteen 24 MB
- * messages at once are delivered one after the other, in bounded
- * memory, as the Maildir path streams them; small ones never wait for
- * each other. A waiting delivery holds its worker. libpq keeps a
- * connection's output buffer at the largest query it sent, so after a
- * message over DELIVER_PG_BIG the worker's connection is closed (the
- * next query reconnects, ~ms): otherwise each worker would keep a
- * buffer of the biggest message it ever delivered.
+ * Memory: a copy streams into the database (pg_ms_append_item's file
+ * range, COPY in 64 KiB pieces, pg_mailstore_blob.c): only the
+ * recipient's prefix and the content already in memory are joined in
+ * one buffer; the spooled part is read from the file as it is sent, so
+ * neither tem nor libpq holds a big message whole.
  *
  * Trust: copies are routed by the caller (a path under data_dir/mail and
  * the user's address); folder names and flags from Sieve scripts are
@@ -21,7 +15,6 @@
  * parameters, never spliced).
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -39,18 +32,6 @@
 #include "util/log.h"
 #include "util/worker.h"
 #include "util/xmalloc.h"
-
-/* Bytes of the spool file read at a time. */
-#define DELIVER_PG_READ	(64 * 1024)
-
-/* Spooled content bytes read into memory by deliveries at once. */
-#define DELIVER_PG_INFLIGHT	(8 * 1024 * 1024)
-/* A message this big closes its worker's connection after delivery. */
-#define DELIVER_PG_BIG		(1024 * 1024)
-
-static pthread_mutex_t inflight_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t inflight_cv = PTHREAD_COND_INITIALIZER;
-static uint64_t inflight;	/* under inflight_mu */
 
 /* Set once at start, read by every thread after. */
 static bool on_pg;
@@ -198,51 +179,6 @@ deliver_pg_folder(const char *address, const char *root, const char *name,
 
 /* ---- the commit's copies -------------------------------------------- */
 
-/* Appends p[0..n) to b with each bare LF made CRLF; *last is the byte
- * before p (carried across pieces). */
-static void
-crlf_append(struct buf *b, const char *p, size_t n, char *last)
-{
-	size_t from = 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (p[i] == '\n' && (i > 0 ? p[i - 1] : *last) != '\r') {
-			buf_append(b, p + from, i - from);
-			buf_putc(b, '\r');
-			from = i;
-		}
-	buf_append(b, p + from, n - from);
-	if (n > 0)
-		*last = p[n - 1];
-}
-
-/* The spooled part of the content, in wire form. 0 or an errno. */
-static int
-read_file_part(const struct maildir_job *job, struct buf *out)
-{
-	char *chunk = xmalloc(DELIVER_PG_READ), last = '\n';
-	uint64_t done = 0;
-	int err = 0;
-
-	while (done < job->body_file_len) {
-		size_t want = job->body_file_len - done < DELIVER_PG_READ ?
-		    (size_t)(job->body_file_len - done) : DELIVER_PG_READ;
-		ssize_t n = pread(job->body_fd, chunk, want,
-		    (off_t)(job->body_file_off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n < 0 ? errno : EIO;
-			break;
-		}
-		crlf_append(out, chunk, (size_t)n, &last);
-		done += (uint64_t)n;
-	}
-	free(chunk);
-	return err;
-}
-
 /* The folder a copy path names for address (see deliver_pg.h), or
  * NULL when the path is not under the user's root. */
 static const char *
@@ -312,20 +248,20 @@ make_folder(int64_t user, const char *name, char **error_r)
 }
 
 /* One copy into its folder; the errno for the commit (0: durable).
- * The copy is built in one buffer sized ahead (no doubling's peak), the
- * spooled part read from the file for each copy (the page cache's), so
- * a message is in memory once besides libpq's copy. */
+ * The prefix and the content in memory are joined; the spooled part
+ * goes from the file as a range (pg_ms_append_item), read in pieces as
+ * it is sent, all of it in wire form (crlf). */
 static int
 deliver_one(const struct maildir_job *job, struct maildir_rcpt *r)
 {
 	const char *folder = copy_folder(r->maildir, r->label), **kws = NULL;
 	size_t skip = r->body_skip <= job->body_len ? r->body_skip :
 	    job->body_len;
-	char *err = NULL, *kwcopy = NULL, last = '\n';
+	char *err = NULL, *kwcopy = NULL;
 	uint32_t uidvalidity = 0, uid = 0;
-	unsigned flags;
+	struct pg_ms_append_item it = { .crlf = true, .fd = job->body_fd,
+	    .file_off = job->body_file_off, .file_len = job->body_file_len };
 	struct buf m;
-	size_t size;
 	int64_t user;
 	int rc;
 
@@ -334,34 +270,29 @@ deliver_one(const struct maildir_job *job, struct maildir_rcpt *r)
 		    r->maildir);
 		return EIO;
 	}
+	/* as they are: the source makes the wire form of the whole */
 	buf_init(&m, 0);
-	/* the wire form: the sizes, and room for a few bare LFs (more grow
-	 * the buffer) */
-	size = r->prefix_len + job->body_len - skip + job->body_file_len;
-	(void)buf_reserve(&m, size + size / 64);
-	crlf_append(&m, r->prefix, r->prefix_len, &last);
-	crlf_append(&m, job->body + skip, job->body_len - skip, &last);
-	if (job->body_file_len > 0 && (rc = read_file_part(job, &m)) != 0) {
-		buf_free(&m);
-		r->filename = xasprintf("spool read: %s", strerror(rc));
-		return rc;
-	}
-	flags = info_flags(r->info, &kwcopy, &kws);
+	(void)buf_reserve(&m, r->prefix_len + job->body_len - skip);
+	buf_append(&m, r->prefix, r->prefix_len);
+	buf_append(&m, job->body + skip, job->body_len - skip);
+	it.data = m.data;
+	it.len = m.len;
+	it.flags = info_flags(r->info, &kwcopy, &kws);
+	it.keywords = kws[0] ? kws : NULL;
 	rc = pg_ms_user_id(r->label, &user, &err);
 	for (int tries = 0; rc == 0 && tries < 2; tries++) {
-		rc = pg_ms_append(user, folder, m.data ? m.data : "", m.len,
-		    flags, kws[0] ? kws : NULL, 0, &uidvalidity, &uid, &err);
+		rc = pg_ms_append_one(user, folder, &it, &uidvalidity, &uid,
+		    &err);
 		if (rc != PG_MS_NONEXISTENT || tries > 0)
 			break;
 		XFREE(&err);
 		rc = make_folder(user, folder, &err);
 	}
-	size = m.len;
 	buf_free(&m);
 	free(kwcopy);
 	free(kws);
 	if (rc == 0) {
-		quota_usage_add(r->maildir, (int64_t)size, 1);
+		quota_usage_add(r->maildir, (int64_t)it.size, 1);
 		r->filename = xasprintf("%s;UIDVALIDITY=%u;UID=%u", folder,
 		    uidvalidity, uid);
 		return 0;
@@ -375,20 +306,8 @@ deliver_work(void *arg)
 {
 	struct maildir_job *job = arg;
 
-	pthread_mutex_lock(&inflight_mu);
-	while (inflight > 0 &&
-	    inflight + job->body_file_len > DELIVER_PG_INFLIGHT)
-		pthread_cond_wait(&inflight_cv, &inflight_mu);
-	inflight += job->body_file_len;
-	pthread_mutex_unlock(&inflight_mu);
 	for (int i = 0; i < job->nrcpt; i++)
 		job->rcpts[i].result = deliver_one(job, &job->rcpts[i]);
-	if (job->body_file_len > DELIVER_PG_BIG)
-		pg_conn_close();
-	pthread_mutex_lock(&inflight_mu);
-	inflight -= job->body_file_len;
-	pthread_cond_broadcast(&inflight_cv);
-	pthread_mutex_unlock(&inflight_mu);
 }
 
 static void

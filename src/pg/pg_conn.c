@@ -6,6 +6,7 @@
  * Trust: the DSN is the administrator's; results are checked for their
  * status before use; parameters never enter the SQL text.
  */
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -418,6 +419,81 @@ pg_query_value(char **value_r, char **error_r, const char *sql, int n, ...)
 		*value_r = xstrdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return PG_OK;
+}
+
+/* ---- COPY FROM STDIN ------------------------------------------------ */
+
+struct pg_copy {
+	PGconn	*conn;
+	bool	 failed;
+};
+
+int
+pg_copy_put(struct pg_copy *c, const void *p, size_t n)
+{
+	const char *s = p;
+
+	while (!c->failed && n > 0) {
+		int part = n > INT_MAX ? INT_MAX : (int)n;
+
+		if (PQputCopyData(c->conn, s, part) != 1)
+			c->failed = true;
+		s += part;
+		n -= (size_t)part;
+	}
+	return c->failed ? -1 : 0;
+}
+
+enum pg_rc
+pg_copy_in(char **error_r, const char *sql,
+    char *(*feed)(void *arg, struct pg_copy *c), void *arg)
+{
+	struct pg_thread *th = thread_get();
+	struct pg_copy c = { NULL, false };
+	PGresult *res;
+	enum pg_rc rc;
+	char *why;
+
+	th->sqlstate[0] = '\0';
+	if ((rc = ensure_conn(th, error_r)) != PG_OK)
+		return rc;
+	c.conn = th->conn;
+	res = PQexec(c.conn, sql);
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		rc = pg_conn_classify(c.conn, res, error_r);
+		goto done;
+	}
+	PQclear(res);
+	why = feed(arg, &c);
+	if (PQputCopyEnd(c.conn, why) != 1 && why == NULL)
+		c.failed = true;
+	res = PQgetResult(c.conn);
+	if (why != NULL) {
+		PQclear(res);
+		while ((res = PQgetResult(c.conn)) != NULL)
+			PQclear(res);
+		*error_r = why;
+		return PG_ERROR;
+	}
+	if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+		PQclear(res);
+		while ((res = PQgetResult(c.conn)) != NULL)
+			PQclear(res);
+		return PG_OK;
+	}
+	rc = pg_conn_classify(c.conn, res, error_r);
+done:
+	if (res != NULL && PQresultErrorField(res, PG_DIAG_SQLSTATE) != NULL)
+		snprintf(th->sqlstate, sizeof(th->sqlstate), "%s",
+		    PQresultErrorField(res, PG_DIAG_SQLSTATE));
+	PQclear(res);
+	while ((res = PQgetResult(c.conn)) != NULL)
+		PQclear(res);
+	if (PQstatus(th->conn) != CONNECTION_OK)
+		drop_conn(th);
+	if (rc == PG_RETRY && !th->in_tx)
+		rc = PG_UNAVAILABLE;
+	return rc;
 }
 
 /* ---- transactions --------------------------------------------------- */

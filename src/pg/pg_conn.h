@@ -117,6 +117,19 @@ enum pg_rc pg_query_value(char **value_r, char **error_r, const char *sql,
     int n, ...);
 
 /*
+ * COPY ... FROM STDIN: runs sql (a COPY statement), then feed(arg, c),
+ * which sends the data with pg_copy_put (pieces of any size: libpq's
+ * buffer stays a few KB, as it flushes as it goes) and returns 0 or a
+ * message for the log (malloc'd: the COPY is cancelled, PG_ERROR).
+ */
+struct pg_copy;
+enum pg_rc pg_copy_in(char **error_r, const char *sql,
+    char *(*feed)(void *arg, struct pg_copy *c), void *arg);
+/* 0, or -1 with the copy failed (the connection's error reported by
+ * pg_copy_in). */
+int pg_copy_put(struct pg_copy *c, const void *p, size_t n);
+
+/*
  * Runs body(arg, error_r) inside BEGIN ... COMMIT (READ COMMITTED). body
  * returns PG_OK to commit, anything else to roll back and return it
  * (with its *error_r). PG_RETRY from the body or the COMMIT runs the body

@@ -305,13 +305,21 @@ struct pg_ms_append_item {
 	bool			 exact;	/* data is a literal8 APPEND as sent
 					   (bare LFs too): messages.exact,
 					   size the wire size */
+	/* The message is data[0..len) then, when file_len > 0, the
+	 * file_len bytes of fd from file_off (read, never held whole:
+	 * streamed into the blob by COPY; read again when a transaction
+	 * is retried). crlf: each bare LF stored as CRLF (the wire form). */
+	bool			 crlf;
+	int			 fd;
+	uint64_t		 file_off, file_len;
+	uint64_t		 size;	/* out: messages.size (RFC822.SIZE) */
 };
 /* One item, as pg_ms_append (its own transaction), exact kept. */
 int pg_ms_append_one(int64_t user_id, const char *name,
-    const struct pg_ms_append_item *it, uint32_t *uidvalidity_r,
+    struct pg_ms_append_item *it, uint32_t *uidvalidity_r,
     uint32_t *uid_r, char **error_r);
 int pg_ms_append_many(int64_t user_id, const char *name,
-    const struct pg_ms_append_item *items, size_t n,
+    struct pg_ms_append_item *items, size_t n,
     uint32_t *uidvalidity_r, uint32_t *uids_r, char **error_r);
 
 /*

@@ -43,6 +43,14 @@ enum pg_rc pg_ms_notify(int64_t mailbox_id, uint64_t modseq,
 char *pg_ms_user_payload(int64_t user_id, char kind, const char *a,
     const char *b);
 
+/* In a transaction: it's bytes (pg_ms_append_item: memory, file range,
+ * crlf) into a new blobs row by COPY (refs 1), in pieces; *id_r the
+ * blob, *stored_r its length, *wire_r the wire size (every bare LF as
+ * CRLF). pg_mailstore_blob.c. */
+struct pg_ms_append_item;
+int pg_ms_blob_put(const struct pg_ms_append_item *it, int64_t *id_r,
+    uint64_t *stored_r, uint64_t *wire_r, char **error_r);
+
 /* In a transaction: creates folder name (pg_ms_create's body). */
 int pg_ms_create_tx(int64_t user_id, const char *name, unsigned special_use,
     int64_t *id_r, uint32_t *uidvalidity_r, char **error_r);

@@ -29,68 +29,51 @@
 
 /* ---- APPEND --------------------------------------------------------- */
 
-/* The wire size of an exact message: every bare LF counts as CRLF, as
- * the readers send it in text (what RFC822.SIZE must say). */
-static uint64_t
-wire_size(const char *p, size_t n)
-{
-	uint64_t w = n;
-
-	for (size_t i = 0; i < n; i++)
-		w += p[i] == '\n' && (i == 0 || p[i - 1] != '\r');
-	return w;
-}
-
-/* One message into folder name: the UID and MODSEQ from the folder
- * row, the blob, the messages row, the NOTIFY. Alone it is its own
- * transaction (one round trip); in pg_tx, the row lock taken by the
- * first holds to the commit, so a MULTIAPPEND's UIDs are consecutive. */
-int
-pg_ms_append_one(int64_t user_id, const char *name,
-    const struct pg_ms_append_item *it, uint32_t *uidvalidity_r,
+/* In a transaction: one message into folder name: the blob (COPY,
+ * pg_mailstore_blob.c), then the UID and MODSEQ from the folder row,
+ * the messages row, the NOTIFY. The row lock taken by the first holds
+ * to the commit, so a MULTIAPPEND's UIDs are consecutive. A missing
+ * folder returns PG_MS_NONEXISTENT and pg_tx rolls the blob back. */
+static int
+append_item(int64_t user_id, const char *name,
+    struct pg_ms_append_item *it, uint32_t *uidvalidity_r,
     uint32_t *uid_r, char **error_r)
 {
-	struct pg_ms_num u, sz, fl, dt, ws;
+	struct pg_ms_num u, bl, fl, dt, ws;
 	PGresult *res = NULL;
-	char *kw = pg_ms_words_param(it->keywords);
+	char *kw;
 	char origin[PG_MS_ORIGIN_MAX + 2] = "";
-	const char *params[10] = { pg_ms_i(&u, user_id), name,
-	    pg_ms_i(&sz, (int64_t)it->len), it->data != NULL ? it->data : "",
-	    pg_ms_i(&fl, it->flags & MBOX_F_STORABLE),
-	    pg_ms_i(&dt, (int64_t)it->internaldate), kw, origin,
-	    it->exact ? "t" : "f", pg_ms_i(&ws, it->exact && it->data ?
-	    (int64_t)wire_size(it->data, it->len) : (int64_t)it->len) };
-	/* the blob as raw octets: no hex text of twice its size */
-	const int lens[10] = { -1, -1, -1, (int)it->len, -1, -1, -1, -1, -1,
-	    -1 };
+	uint64_t stored, wire;
+	int64_t blob;
 	enum pg_rc rc;
 
-	if (it->len > PG_BYTEA_MAX) {
-		free(kw);
-		return pg_ms_fail(error_r, PG_ERROR, "database error: %zu "
-		    "bytes are more than a bytea holds", it->len);
-	}
+	if ((rc = pg_ms_blob_put(it, &blob, &stored, &wire, error_r)) !=
+	    PG_OK)
+		return rc;
 	if (pg_ms_origin()[0] != '\0')	/* pg_ms_notify's payload */
 		snprintf(origin, sizeof(origin), " %s", pg_ms_origin());
+	kw = pg_ms_words_param(it->keywords);
 	/* no folder: no row from mb, so nothing else happens */
-	rc = pg_query_bin(&res, error_r,
+	rc = pg_query(&res, error_r,
 	    "WITH mb AS (UPDATE mailboxes SET uidnext = uidnext + 1, "
 	    "  highestmodseq = highestmodseq + 1 WHERE user_id = $1 AND "
 	    "  name = $2 RETURNING id, uidvalidity, uidnext - 1 AS uid, "
 	    "  highestmodseq),"
-	    " b AS (INSERT INTO blobs(size, data) SELECT $3, $4::bytea "
-	    "  FROM mb RETURNING id),"
 	    " m AS (INSERT INTO messages(mailbox_id, uid, modseq, blob_id, "
 	    "  size, internaldate, savedate, flags, keywords, exact) SELECT "
-	    "  mb.id, mb.uid, mb.highestmodseq, b.id, $10, CASE WHEN "
-	    "  $6::bigint = 0 THEN now() ELSE to_timestamp($6::bigint) END, "
-	    "  now(), $5, ARRAY(SELECT DISTINCT k FROM unnest("
-	    "  string_to_array($7, ' ')) k ORDER BY k), $9 FROM mb, b "
+	    "  mb.id, mb.uid, mb.highestmodseq, $3, $9, CASE WHEN "
+	    "  $5::bigint = 0 THEN now() ELSE to_timestamp($5::bigint) END, "
+	    "  now(), $4, ARRAY(SELECT DISTINCT k FROM unnest("
+	    "  string_to_array($6, ' ')) k ORDER BY k), $8 FROM mb "
 	    "  RETURNING uid),"
 	    " n AS (SELECT pg_notify('tem_mailbox', mb.id || ' ' || "
-	    "  mb.highestmodseq || $8) FROM mb)"
-	    "SELECT mb.uidvalidity, m.uid FROM mb, m, n", 10, params, lens,
-	    false);
+	    "  mb.highestmodseq || $7) FROM mb)"
+	    "SELECT mb.uidvalidity, m.uid FROM mb, m, n", 9,
+	    pg_ms_i(&u, user_id), name, pg_ms_i(&bl, blob),
+	    pg_ms_i(&fl, it->flags & MBOX_F_STORABLE),
+	    pg_ms_i(&dt, (int64_t)it->internaldate), kw, origin,
+	    it->exact ? "t" : "f",
+	    pg_ms_i(&ws, (int64_t)(it->exact ? wire : stored)));
 	free(kw);
 	if (rc != PG_OK)
 		return rc;
@@ -102,7 +85,17 @@ pg_ms_append_one(int64_t user_id, const char *name,
 	*uidvalidity_r = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
 	*uid_r = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
 	PQclear(res);
+	it->size = it->exact ? wire : stored;
 	return PG_OK;
+}
+
+int
+pg_ms_append_one(int64_t user_id, const char *name,
+    struct pg_ms_append_item *it, uint32_t *uidvalidity_r,
+    uint32_t *uid_r, char **error_r)
+{
+	return pg_ms_append_many(user_id, name, it, 1, uidvalidity_r, uid_r,
+	    error_r);
 }
 
 int
@@ -111,16 +104,18 @@ pg_ms_append(int64_t user_id, const char *name, const char *data,
     time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
     char **error_r)
 {
-	struct pg_ms_append_item it = { data, len, flags, keywords,
-	    internaldate, false };
+	struct pg_ms_append_item it = { .data = data, .len = len,
+	    .flags = flags, .keywords = keywords,
+	    .internaldate = internaldate };
 
-	return pg_ms_append_one(user_id, name, &it, uidvalidity_r, uid_r, error_r);
+	return pg_ms_append_one(user_id, name, &it, uidvalidity_r, uid_r,
+	    error_r);
 }
 
 struct append_op {
 	int64_t				 user_id;
 	const char			*name;
-	const struct pg_ms_append_item	*items;
+	struct pg_ms_append_item	*items;
 	size_t				 n;
 	uint32_t			 uidvalidity, *uids;
 };
@@ -132,14 +127,14 @@ append_body(void *arg, char **error_r)
 	int rc = PG_OK;
 
 	for (size_t i = 0; rc == PG_OK && i < o->n; i++)
-		rc = pg_ms_append_one(o->user_id, o->name, &o->items[i],
+		rc = append_item(o->user_id, o->name, &o->items[i],
 		    &o->uidvalidity, &o->uids[i], error_r);
 	return rc;
 }
 
 int
 pg_ms_append_many(int64_t user_id, const char *name,
-    const struct pg_ms_append_item *items, size_t n,
+    struct pg_ms_append_item *items, size_t n,
     uint32_t *uidvalidity_r, uint32_t *uids_r, char **error_r)
 {
 	struct append_op o = { user_id, name, items, n, 0, uids_r };

@@ -196,15 +196,85 @@ test_append_read(void)
 	pg_ms_state_free(&st);
 }
 
+/* A message bigger than one COPY piece from a memory prefix and a file
+ * range, bare LFs made CRLF (also across the two), read back
+ * byte-exact; the same range exact keeps its bytes. */
+static void
+test_append_stream(void)
+{
+	static const char prefix[] = "Return-Path: <a@b>\n";
+	size_t body = 200 * 1024 + 7, want_len = 0;
+	char *raw = xmalloc(body), *want = xmalloc(2 * body + 64);
+	char path[] = "/tmp/test-pg-ms-XXXXXX", *err = NULL, *data = NULL;
+	struct pg_ms_append_item it = { .data = prefix,
+	    .len = sizeof(prefix) - 1, .crlf = true, .file_off = 3,
+	    .file_len = body - 3 };
+	struct pg_ms_state st;
+	uint32_t uv = 0, uid = 0;
+	size_t len = 0;
+	int64_t id;
+	char last = '\n';
+	const uint32_t both[] = { 1, 2 };
+	long long blobs = qn("SELECT count(*) FROM blobs");
+	int fd = mkstemp(path);
+
+	TEST_ASSERT(fd >= 0);
+	unlink(path);
+	for (size_t i = 0; i < body; i++)	/* lines, some CRLF */
+		raw[i] = i % 61 == 60 ? '\n' : i % 122 == 59 ? '\r' :
+		    (char)('a' + i % 26);
+	TEST_ASSERT(write(fd, raw, body) == (ssize_t)body);
+	for (size_t i = 0; i < sizeof(prefix) - 1 + body - 3; i++) {
+		char c = i < sizeof(prefix) - 1 ? prefix[i] :
+		    raw[i - (sizeof(prefix) - 1) + 3];
+
+		if (c == '\n' && last != '\r')
+			want[want_len++] = '\r';
+		want[want_len++] = last = c;
+	}
+	it.fd = fd;
+	TEST_ASSERT(ok(pg_ms_create(user, "Stream", 0, NULL, &err), &err));
+	id = folder_id("Stream");
+	TEST_ASSERT(ok(pg_ms_append_one(user, "Stream", &it, &uv, &uid,
+	    &err), &err));
+	TEST_ASSERT(ok(pg_ms_read(id, uid, 0, 0, &data, &len, &err), &err));
+	TEST_ASSERT(len == want_len && memcmp(data, want, len) == 0);
+	XFREE(&data);
+	/* exact: stored as it is, sized as sent */
+	it.crlf = false;
+	it.exact = true;
+	it.len = 0;
+	TEST_ASSERT(ok(pg_ms_append_one(user, "Stream", &it, &uv, &uid,
+	    &err), &err));
+	TEST_ASSERT(ok(pg_ms_read(id, uid, 0, 0, &data, &len, &err), &err));
+	TEST_ASSERT(len == body - 3 && memcmp(data, raw + 3, len) == 0);
+	XFREE(&data);
+	/* a missing folder: nothing (the blob rolled back with it) */
+	TEST_ASSERT(fails(pg_ms_append_one(user, "Nope", &it, &uv, &uid,
+	    &err), &err, PG_MS_NONEXISTENT));
+	TEST_ASSERT(ok(pg_ms_select(user, "Stream", &st, &err), &err));
+	TEST_ASSERT(st.n == 2 && st.msgs[0].size == want_len);
+	TEST_ASSERT(st.msgs[1].exact &&
+	    st.msgs[1].size == want_len - (sizeof(prefix) - 1) - 1);
+	pg_ms_state_free(&st);
+	TEST_ASSERT(ok(pg_ms_expunge(id, both, 2, false, NULL, NULL, &err),
+	    &err));
+	TEST_ASSERT(qn("SELECT count(*) FROM blobs") == blobs);
+	close(fd);
+	free(raw);
+	free(want);
+}
+
 static void
 test_multiappend_status(void)
 {
 	const char *kw[] = { "$Label1", NULL };
 	struct pg_ms_append_item it[3] = {
-		{ "one\r\n", 5, MBOX_F_SEEN, NULL, 0, false },
-		{ "two!\r\n", 6, MBOX_F_DELETED, kw, 0, false },
+		{ .data = "one\r\n", .len = 5, .flags = MBOX_F_SEEN },
+		{ .data = "two!\r\n", .len = 6, .flags = MBOX_F_DELETED,
+		    .keywords = kw },
 		/* byte-exact: 6 octets kept, its size the wire size 7 */
-		{ "three\n", 6, 0, NULL, 0, true },
+		{ .data = "three\n", .len = 6, .exact = true },
 	};
 	struct pg_ms_state sel;
 	struct pg_ms_status st;
@@ -801,6 +871,7 @@ main(void)
 		TEST_RUN(test_rename_inbox);
 		TEST_RUN(test_append_read);
 		TEST_RUN(test_multiappend_status);
+		TEST_RUN(test_append_stream);
 		TEST_RUN(test_concurrent_append);
 		TEST_RUN(test_store_condstore);
 		TEST_RUN(test_expunge_vanished);

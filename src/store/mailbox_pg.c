@@ -10,9 +10,10 @@
  * pg_ms_user_init (INBOX and the special folders made if missing).
  *
  * APPEND spools under data_dir/tmp as on Maildir (CRLF stored as LF,
- * mailbox_spool.c), then the file is read back in the wire form (every
- * LF not preceded by CR becomes CRLF) and handed to pg_ms_append(_many),
- * which commits before it returns: OK after that. A byte-exact literal8
+ * mailbox_spool.c), then the file is handed to pg_ms_append(_many) as a
+ * range streamed in the wire form (every LF not preceded by CR becomes
+ * CRLF; never whole in memory), which commits before it returns: OK
+ * after that. A byte-exact literal8
  * spool goes as it is, with messages.exact (mbox_msg_info.exact, the
  * Maildir ",X=1"): text readers still send every bare LF as CRLF, and
  * its size is counted so, so RFC822.SIZE is always what FETCH sends.
@@ -420,37 +421,21 @@ wire_of(const char *raw, size_t n, size_t *len_r)
 	return out;
 }
 
-/* The finished spool s's bytes (malloc'd): in the wire form, or as
- * they are when s is exact (a literal8 APPEND); 0 or an mbox_err. */
+/* The finished spool s as it: the file opened (*fd_r, the caller's to
+ * close) and given as a range, streamed in the wire form, or as it is
+ * when s is exact (a literal8 APPEND); 0 or an mbox_err. */
 static int
-spool_wire(struct mbox_spool *s, char **data_r, size_t *len_r,
+spool_item(struct mbox_spool *s, struct pg_ms_append_item *it, int *fd_r,
     char **error_r)
 {
-	int fd = -1, e = s->err;
-	char *raw = NULL;
-	size_t n = 0;
+	int e = s->err;
 
 	if (e == 0 && !s->finished)
 		e = EINVAL;
-	if (e == 0 && s->fsize > 0) {
-		raw = xmalloc(s->fsize);
-		if ((fd = open(s->path, O_RDONLY | O_CLOEXEC)) < 0)
-			e = errno;
-		while (e == 0 && n < s->fsize) {
-			ssize_t got = read(fd, raw + n, s->fsize - n);
-			if (got < 0 && errno == EINTR)
-				continue;
-			if (got <= 0) {
-				e = got < 0 ? errno : EIO;
-				break;
-			}
-			n += (size_t)got;
-		}
-		if (fd >= 0)
-			close(fd);
-	}
+	if (e == 0 && s->fsize > 0 &&
+	    (*fd_r = open(s->path, O_RDONLY | O_CLOEXEC)) < 0)
+		e = errno;
 	if (e != 0) {
-		free(raw);
 		if (e == ENOSPC || e == EDQUOT) {
 			mbox_error(error_r, "Not enough disk space");
 			return MBOX_ERR_NOSPACE;
@@ -461,13 +446,10 @@ spool_wire(struct mbox_spool *s, char **data_r, size_t *len_r,
 		    strerror(e));
 		return MBOX_ERR_TEMP;
 	}
-	if (s->exact) {
-		*data_r = raw;
-		*len_r = n;
-		return 0;
-	}
-	*data_r = wire_of(raw, n, len_r);
-	free(raw);
+	it->fd = *fd_r;
+	it->file_len = s->fsize;
+	it->exact = s->exact;
+	it->crlf = !s->exact;
 	return 0;
 }
 
@@ -488,21 +470,19 @@ mbox_pg_append_spools(struct mbox_user *u, const char *name,
     uint32_t *uids_r, char **error_r)
 {
 	struct pg_ms_append_item *pi = xcalloc(n ? n : 1, sizeof(*pi));
-	char **data = xcalloc(n ? n : 1, sizeof(*data));
+	int *fd = xcalloc(n ? n : 1, sizeof(*fd));
 	char *norm = NULL, *err = NULL;
 	int r = mbox_name_check(name, false, &norm, error_r);
 
+	for (unsigned i = 0; i < n; i++)
+		fd[i] = -1;
 	for (unsigned i = 0; r == 0 && i < n; i++) {
-		size_t len = 0;
 		if ((r = check_keywords(items[i].keywords, error_r)) == 0 &&
-		    (r = spool_wire(items[i].spool, &data[i], &len,
+		    (r = spool_item(items[i].spool, &pi[i], &fd[i],
 		    error_r)) == 0) {
-			pi[i].data = data[i];
-			pi[i].len = len;
 			pi[i].flags = items[i].flags & MBOX_F_STORABLE;
 			pi[i].keywords = items[i].keywords;
 			pi[i].internaldate = items[i].internaldate;
-			pi[i].exact = items[i].spool->exact;
 		}
 	}
 	if (r == 0 && n > PG_MS_APPEND_MAX) {
@@ -516,10 +496,11 @@ mbox_pg_append_spools(struct mbox_user *u, const char *name,
 		    pg_ms_append_many(PU(u)->id, norm, pi, n, uidvalidity_r,
 		    uids_r, &err), &err, error_r);
 	for (unsigned i = 0; i < n; i++) {
-		free(data[i]);
+		if (fd[i] >= 0)
+			close(fd[i]);
 		mbox_spool_free(&items[i].spool);
 	}
-	free(data);
+	free(fd);
 	free(pi);
 	free(norm);
 	return r;
