@@ -20,6 +20,7 @@
 
 #include "pg/pg_mailstore.h"
 #include "pg/pg_mailstore_int.h"
+#include "util/buf.h"
 #include "util/xmalloc.h"
 
 /* Bytes of the source read (and sent) at a time. */
@@ -59,8 +60,17 @@ struct blob_walk {
 	uint64_t	 raw, bare_lf;	/* the counting pass */
 	bool		 crlf;
 	char		*out;		/* the sending pass: 2 pieces */
-	struct pg_copy	*copy;
+	struct pg_copy	*copy;		/* to the COPY, or else */
+	struct buf	*mem;		/* into memory */
 };
+
+static int
+put_out(struct blob_walk *w, const char *p, size_t n)
+{
+	if (w->mem != NULL)
+		return buf_append(w->mem, p, n) < 0 ? -1 : 0;
+	return pg_copy_put(w->copy, p, n) < 0 ? -1 : 0;
+}
 
 static int
 count_piece(void *a, const char *p, size_t n)
@@ -83,7 +93,7 @@ send_piece(void *a, const char *p, size_t n)
 
 	if (!w->crlf) {
 		w->last = p[n - 1];
-		return pg_copy_put(w->copy, p, n) < 0 ? -1 : 0;
+		return put_out(w, p, n);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] == '\n' && (i > 0 ? p[i - 1] : w->last) != '\r')
@@ -91,7 +101,7 @@ send_piece(void *a, const char *p, size_t n)
 		w->out[o++] = p[i];
 	}
 	w->last = p[n - 1];
-	return pg_copy_put(w->copy, w->out, o) < 0 ? -1 : 0;
+	return put_out(w, w->out, o);
 }
 
 /* Big-endian integers of the binary COPY format. */
@@ -141,33 +151,74 @@ blob_feed(void *arg, struct pg_copy *c)
 	return NULL;	/* a failed put: the connection's error */
 }
 
+/* The counting pass: *stored_r (converted or as it is), *wire_r (every
+ * bare LF as CRLF); 0 or PG_ERROR. */
+static int
+blob_count(const struct pg_ms_append_item *it, char *chunk,
+    uint64_t *stored_r, uint64_t *wire_r, char **error_r)
+{
+	struct blob_walk w = { .last = '\n' };
+	int r = src_each(it, count_piece, &w, chunk);
+
+	if (r != 0)
+		return pg_ms_fail(error_r, PG_ERROR, "message read: %s",
+		    strerror(r));
+	*stored_r = it->crlf ? w.raw + w.bare_lf : w.raw;
+	*wire_r = w.raw + w.bare_lf;
+	if (*stored_r > PG_BYTEA_MAX)
+		return pg_ms_fail(error_r, PG_ERROR, "database error: %llu "
+		    "bytes are more than a bytea holds",
+		    (unsigned long long)*stored_r);
+	return 0;
+}
+
+int
+pg_ms_blob_read(const struct pg_ms_append_item *it, char **data_r,
+    uint64_t *stored_r, uint64_t *wire_r, char **error_r)
+{
+	char *chunk = xmalloc(PG_MS_BLOB_PIECE);
+	struct buf m;
+	struct blob_walk w = { .last = '\n', .crlf = it->crlf, .mem = &m };
+	int r;
+
+	*data_r = NULL;
+	buf_init(&m, 0);
+	if ((r = blob_count(it, chunk, stored_r, wire_r, error_r)) == 0) {
+		(void)buf_reserve(&m, (size_t)*stored_r + 1);
+		w.out = it->crlf ? xmalloc(2 * PG_MS_BLOB_PIECE) : NULL;
+		r = src_each(it, send_piece, &w, chunk);
+		free(w.out);
+		if (r != 0)
+			r = pg_ms_fail(error_r, PG_ERROR, "message read: %s",
+			    r > 0 ? strerror(r) : "out of memory");
+	}
+	free(chunk);
+	if (r == 0 && m.len != *stored_r)	/* the file changed */
+		r = pg_ms_fail(error_r, PG_ERROR, "message read: the "
+		    "message changed while read");
+	if (r == 0)
+		*data_r = buf_steal(&m, NULL);
+	buf_free(&m);
+	if (r == 0 && *data_r == NULL)
+		*data_r = xstrdup("");
+	return r;
+}
+
 int
 pg_ms_blob_put(const struct pg_ms_append_item *it, int64_t *id_r,
     uint64_t *stored_r, uint64_t *wire_r, char **error_r)
 {
-	struct blob_walk w = { .last = '\n' };
 	struct blob_copy b = { .it = it };
 	char *v = NULL;
 	int r;
 
+	*id_r = 0;
 	b.chunk = xmalloc(PG_MS_BLOB_PIECE);
-	if ((r = src_each(it, count_piece, &w, b.chunk)) != 0) {
-		free(b.chunk);
-		return pg_ms_fail(error_r, PG_ERROR, "message read: %s",
-		    strerror(r));
-	}
-	/* stored: converted, or as it is; the wire form has every bare
-	 * LF as CRLF either way */
-	b.stored = it->crlf ? w.raw + w.bare_lf : w.raw;
-	*wire_r = w.raw + w.bare_lf;
-	if (b.stored > PG_BYTEA_MAX) {
-		free(b.chunk);
-		return pg_ms_fail(error_r, PG_ERROR, "database error: %llu "
-		    "bytes are more than a bytea holds",
-		    (unsigned long long)b.stored);
-	}
-	r = pg_query_value(&v, error_r, "SELECT nextval(pg_get_serial_"
-	    "sequence('blobs', 'id'))", 0);
+	r = blob_count(it, b.chunk, stored_r, wire_r, error_r);
+	b.stored = *stored_r;
+	if (r == 0)
+		r = pg_query_value(&v, error_r, "SELECT nextval("
+		    "pg_get_serial_sequence('blobs', 'id'))", 0);
 	if (r == PG_OK) {
 		b.id = strtoll(v ? v : "0", NULL, 10);
 		free(v);
@@ -178,6 +229,5 @@ pg_ms_blob_put(const struct pg_ms_append_item *it, int64_t *id_r,
 	}
 	free(b.chunk);
 	*id_r = b.id;
-	*stored_r = b.stored;
 	return r;
 }

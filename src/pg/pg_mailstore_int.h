@@ -50,6 +50,12 @@ char *pg_ms_user_payload(int64_t user_id, char kind, const char *a,
 struct pg_ms_append_item;
 int pg_ms_blob_put(const struct pg_ms_append_item *it, int64_t *id_r,
     uint64_t *stored_r, uint64_t *wire_r, char **error_r);
+/* A small message (at most PG_MS_BLOB_INLINE) read whole instead, for
+ * one statement without a transaction: *data_r (malloc'd, *stored_r
+ * bytes). */
+#define PG_MS_BLOB_INLINE	(256 * 1024)
+int pg_ms_blob_read(const struct pg_ms_append_item *it, char **data_r,
+    uint64_t *stored_r, uint64_t *wire_r, char **error_r);
 
 /* In a transaction: creates folder name (pg_ms_create's body). */
 int pg_ms_create_tx(int64_t user_id, const char *name, unsigned special_use,

@@ -29,11 +29,39 @@
 
 /* ---- APPEND --------------------------------------------------------- */
 
-/* In a transaction: one message into folder name: the blob (COPY,
- * pg_mailstore_blob.c), then the UID and MODSEQ from the folder row,
- * the messages row, the NOTIFY. The row lock taken by the first holds
- * to the commit, so a MULTIAPPEND's UIDs are consecutive. A missing
- * folder returns PG_MS_NONEXISTENT and pg_tx rolls the blob back. */
+/* The SQL of one APPEND: $3 and the b CTE make or name the blob. */
+#define APPEND_SQL(blob)						\
+	"WITH mb AS (UPDATE mailboxes SET uidnext = uidnext + 1, "	\
+	"  highestmodseq = highestmodseq + 1 WHERE user_id = $1 AND "	\
+	"  name = $2 RETURNING id, uidvalidity, uidnext - 1 AS uid, "	\
+	"  highestmodseq),"						\
+	blob								\
+	" m AS (INSERT INTO messages(mailbox_id, uid, modseq, blob_id, " \
+	"  size, internaldate, savedate, flags, keywords, exact) SELECT " \
+	"  mb.id, mb.uid, mb.highestmodseq, b.id, $9, CASE WHEN "	\
+	"  $5::bigint = 0 THEN now() ELSE to_timestamp($5::bigint) END, " \
+	"  now(), $4, ARRAY(SELECT DISTINCT k FROM unnest("		\
+	"  string_to_array($6, ' ')) k ORDER BY k), $8 FROM mb, b "	\
+	"  RETURNING uid),"						\
+	" n AS (SELECT pg_notify('tem_mailbox', mb.id || ' ' || "	\
+	"  mb.highestmodseq || $7) FROM mb)"				\
+	"SELECT mb.uidvalidity, m.uid FROM mb, m, n"
+
+/* A message small enough to go whole (pg_ms_blob_read). */
+static bool
+append_inline(const struct pg_ms_append_item *it)
+{
+	return it->len + it->file_len <= PG_MS_BLOB_INLINE;
+}
+
+/* One message into folder name: the UID and MODSEQ from the folder row,
+ * the blob, the messages row, the NOTIFY. A small message is one
+ * statement (the blob a parameter: alone, its own transaction, one
+ * round trip); a big one must be in a transaction: its blob is COPYed
+ * first in pieces (pg_mailstore_blob.c), and a missing folder returns
+ * PG_MS_NONEXISTENT for pg_tx to roll it back. In pg_tx, the row lock
+ * taken by the first holds to the commit, so a MULTIAPPEND's UIDs are
+ * consecutive. */
 static int
 append_item(int64_t user_id, const char *name,
     struct pg_ms_append_item *it, uint32_t *uidvalidity_r,
@@ -41,40 +69,42 @@ append_item(int64_t user_id, const char *name,
 {
 	struct pg_ms_num u, bl, fl, dt, ws;
 	PGresult *res = NULL;
-	char *kw;
+	char *kw, *data = NULL;
 	char origin[PG_MS_ORIGIN_MAX + 2] = "";
 	uint64_t stored, wire;
 	int64_t blob;
 	enum pg_rc rc;
+	bool small = append_inline(it);
 
-	if ((rc = pg_ms_blob_put(it, &blob, &stored, &wire, error_r)) !=
-	    PG_OK)
+	rc = small ? pg_ms_blob_read(it, &data, &stored, &wire, error_r) :
+	    pg_ms_blob_put(it, &blob, &stored, &wire, error_r);
+	if (rc != PG_OK)
 		return rc;
 	if (pg_ms_origin()[0] != '\0')	/* pg_ms_notify's payload */
 		snprintf(origin, sizeof(origin), " %s", pg_ms_origin());
 	kw = pg_ms_words_param(it->keywords);
-	/* no folder: no row from mb, so nothing else happens */
-	rc = pg_query(&res, error_r,
-	    "WITH mb AS (UPDATE mailboxes SET uidnext = uidnext + 1, "
-	    "  highestmodseq = highestmodseq + 1 WHERE user_id = $1 AND "
-	    "  name = $2 RETURNING id, uidvalidity, uidnext - 1 AS uid, "
-	    "  highestmodseq),"
-	    " m AS (INSERT INTO messages(mailbox_id, uid, modseq, blob_id, "
-	    "  size, internaldate, savedate, flags, keywords, exact) SELECT "
-	    "  mb.id, mb.uid, mb.highestmodseq, $3, $9, CASE WHEN "
-	    "  $5::bigint = 0 THEN now() ELSE to_timestamp($5::bigint) END, "
-	    "  now(), $4, ARRAY(SELECT DISTINCT k FROM unnest("
-	    "  string_to_array($6, ' ')) k ORDER BY k), $8 FROM mb "
-	    "  RETURNING uid),"
-	    " n AS (SELECT pg_notify('tem_mailbox', mb.id || ' ' || "
-	    "  mb.highestmodseq || $7) FROM mb)"
-	    "SELECT mb.uidvalidity, m.uid FROM mb, m, n", 9,
-	    pg_ms_i(&u, user_id), name, pg_ms_i(&bl, blob),
-	    pg_ms_i(&fl, it->flags & MBOX_F_STORABLE),
-	    pg_ms_i(&dt, (int64_t)it->internaldate), kw, origin,
-	    it->exact ? "t" : "f",
-	    pg_ms_i(&ws, (int64_t)(it->exact ? wire : stored)));
+	{
+		const char *params[10] = { pg_ms_i(&u, user_id), name,
+		    pg_ms_i(&bl, small ? (int64_t)stored : blob),
+		    pg_ms_i(&fl, it->flags & MBOX_F_STORABLE),
+		    pg_ms_i(&dt, (int64_t)it->internaldate), kw, origin,
+		    it->exact ? "t" : "f",
+		    pg_ms_i(&ws, (int64_t)(it->exact ? wire : stored)), data };
+		/* the blob as raw octets: no hex text of twice its size */
+		const int lens[10] = { -1, -1, -1, -1, -1, -1, -1, -1, -1,
+		    (int)stored };
+
+		/* no folder: no row from mb, so nothing else happens */
+		rc = small ? pg_query_bin(&res, error_r, APPEND_SQL(
+		    " b AS (INSERT INTO blobs(size, data) SELECT $3, "
+		    "  $10::bytea FROM mb RETURNING id),"), 10, params, lens,
+		    false) :
+		    pg_query_bin(&res, error_r, APPEND_SQL(
+		    " b AS (SELECT $3::bigint AS id),"), 9, params, NULL,
+		    false);
+	}
 	free(kw);
+	free(data);
 	if (rc != PG_OK)
 		return rc;
 	if (PQntuples(res) != 1) {
@@ -94,6 +124,10 @@ pg_ms_append_one(int64_t user_id, const char *name,
     struct pg_ms_append_item *it, uint32_t *uidvalidity_r,
     uint32_t *uid_r, char **error_r)
 {
+	/* a small one alone is one statement, as is */
+	if (append_inline(it))
+		return append_item(user_id, name, it, uidvalidity_r, uid_r,
+		    error_r);
 	return pg_ms_append_many(user_id, name, it, 1, uidvalidity_r, uid_r,
 	    error_r);
 }

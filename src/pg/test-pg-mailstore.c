@@ -196,14 +196,15 @@ test_append_read(void)
 	pg_ms_state_free(&st);
 }
 
-/* A message bigger than one COPY piece from a memory prefix and a file
- * range, bare LFs made CRLF (also across the two), read back
- * byte-exact; the same range exact keeps its bytes. */
+/* A message bigger than the inline limit (256 KiB: COPY, several
+ * pieces) from a memory prefix and a file range, bare LFs made CRLF
+ * (also across the two), read back byte-exact; the same range exact
+ * keeps its bytes; a small file range goes inline, converted too. */
 static void
 test_append_stream(void)
 {
 	static const char prefix[] = "Return-Path: <a@b>\n";
-	size_t body = 200 * 1024 + 7, want_len = 0;
+	size_t body = 300 * 1024 + 7, want_len = 0;
 	char *raw = xmalloc(body), *want = xmalloc(2 * body + 64);
 	char path[] = "/tmp/test-pg-ms-XXXXXX", *err = NULL, *data = NULL;
 	struct pg_ms_append_item it = { .data = prefix,
@@ -214,7 +215,7 @@ test_append_stream(void)
 	size_t len = 0;
 	int64_t id;
 	char last = '\n';
-	const uint32_t both[] = { 1, 2 };
+	const uint32_t both[] = { 1, 2, 3 };
 	long long blobs = qn("SELECT count(*) FROM blobs");
 	int fd = mkstemp(path);
 
@@ -257,7 +258,17 @@ test_append_stream(void)
 	TEST_ASSERT(st.msgs[1].exact &&
 	    st.msgs[1].size == want_len - (sizeof(prefix) - 1) - 1);
 	pg_ms_state_free(&st);
-	TEST_ASSERT(ok(pg_ms_expunge(id, both, 2, false, NULL, NULL, &err),
+	it.crlf = true;
+	it.exact = false;
+	it.file_len = 1000;
+	TEST_ASSERT(ok(pg_ms_append_one(user, "Stream", &it, &uv, &uid,
+	    &err), &err));
+	TEST_ASSERT(uid == 3 && it.size > 1000 && it.size < 1100);
+	TEST_ASSERT(ok(pg_ms_read(id, uid, 0, 0, &data, &len, &err), &err));
+	TEST_ASSERT(len == it.size && memcmp(data, want + sizeof(prefix),
+	    len) == 0);
+	XFREE(&data);
+	TEST_ASSERT(ok(pg_ms_expunge(id, both, 3, false, NULL, NULL, &err),
 	    &err));
 	TEST_ASSERT(qn("SELECT count(*) FROM blobs") == blobs);
 	close(fd);
