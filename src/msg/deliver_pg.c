@@ -1,13 +1,13 @@
 /*
  * deliver_pg - local delivery into PostgreSQL (see deliver_pg.h): the
- * commit's mailbox copies as pg_ms_append on a worker, and the Sieve
+ * commit's mailbox copies as pg_ms_append_one on a worker, and the Sieve
  * job's folder look-ups, :create and flags.
  *
  * Memory: a copy streams into the database (pg_ms_append_item's file
- * range, COPY in 64 KiB pieces, pg_mailstore_blob.c): only the
- * recipient's prefix and the content already in memory are joined in
- * one buffer; the spooled part is read from the file as it is sent, so
- * neither tem nor libpq holds a big message whole.
+ * range; over 256 KiB by COPY in 64 KiB pieces, pg_mailstore_blob.c):
+ * only the recipient's prefix and the content already in memory are
+ * joined in one buffer; the spooled part is read from the file as it is
+ * sent, so neither tem nor libpq holds a big message whole.
  *
  * Trust: copies are routed by the caller (a path under data_dir/mail and
  * the user's address); folder names and flags from Sieve scripts are

@@ -15,7 +15,7 @@
  * The stored bytes are the wire form (CRLF: what the mail store core and
  * IMAP expect): the LF-only pipeline form with each bare LF made CRLF.
  *
- * Durability: a copy succeeds only once pg_ms_append returned 0 (one
+ * Durability: a copy succeeds only once pg_ms_append_one returned 0 (one
  * transaction, committed with synchronous_commit on). A failure is an
  * errno for the commit (EAGAIN: the database is unavailable; EIO: it
  * refused), so the client hears 451 4.3.0 and nothing is acknowledged;

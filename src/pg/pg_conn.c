@@ -322,6 +322,27 @@ ensure_conn(struct pg_thread *th, char **error_r)
 
 /* ---- queries -------------------------------------------------------- */
 
+/* A statement's failure: its pg_rc and *error_r, the SQLSTATE kept,
+ * res and what else the connection returns cleared, a broken
+ * connection dropped. */
+static enum pg_rc
+query_failed(struct pg_thread *th, PGresult *res, char **error_r)
+{
+	enum pg_rc rc = pg_conn_classify(th->conn, res, error_r);
+
+	if (res != NULL && PQresultErrorField(res, PG_DIAG_SQLSTATE) != NULL)
+		snprintf(th->sqlstate, sizeof(th->sqlstate), "%s",
+		    PQresultErrorField(res, PG_DIAG_SQLSTATE));
+	PQclear(res);
+	while (th->conn != NULL && (res = PQgetResult(th->conn)) != NULL)
+		PQclear(res);
+	if (PQstatus(th->conn) != CONNECTION_OK)
+		drop_conn(th);
+	if (rc == PG_RETRY && !th->in_tx)
+		rc = PG_UNAVAILABLE;
+	return rc;
+}
+
 enum pg_rc
 pg_query_bin(PGresult **res_r, char **error_r, const char *sql, int n,
     const char *const *params, const int *lens, bool binary_result)
@@ -354,16 +375,7 @@ pg_query_bin(PGresult **res_r, char **error_r, const char *sql, int n,
 			PQclear(res);
 		return PG_OK;
 	}
-	rc = pg_conn_classify(th->conn, res, error_r);
-	if (res != NULL && PQresultErrorField(res, PG_DIAG_SQLSTATE) != NULL)
-		snprintf(th->sqlstate, sizeof(th->sqlstate), "%s",
-		    PQresultErrorField(res, PG_DIAG_SQLSTATE));
-	PQclear(res);
-	if (PQstatus(th->conn) != CONNECTION_OK)
-		drop_conn(th);
-	if (rc == PG_RETRY && !th->in_tx)
-		rc = PG_UNAVAILABLE;
-	return rc;
+	return query_failed(th, res, error_r);
 }
 
 enum pg_rc
@@ -459,41 +471,25 @@ pg_copy_in(char **error_r, const char *sql,
 		return rc;
 	c.conn = th->conn;
 	res = PQexec(c.conn, sql);
-	if (PQresultStatus(res) != PGRES_COPY_IN) {
-		rc = pg_conn_classify(c.conn, res, error_r);
-		goto done;
-	}
+	if (PQresultStatus(res) != PGRES_COPY_IN)
+		return query_failed(th, res, error_r);
 	PQclear(res);
 	why = feed(arg, &c);
-	if (PQputCopyEnd(c.conn, why) != 1 && why == NULL)
-		c.failed = true;
+	(void)PQputCopyEnd(c.conn, why);	/* a failure: in the result */
 	res = PQgetResult(c.conn);
-	if (why != NULL) {
+	if (why != NULL) {	/* the transaction is aborted: PG_ERROR */
 		PQclear(res);
 		while ((res = PQgetResult(c.conn)) != NULL)
 			PQclear(res);
 		*error_r = why;
 		return PG_ERROR;
 	}
-	if (PQresultStatus(res) == PGRES_COMMAND_OK) {
-		PQclear(res);
-		while ((res = PQgetResult(c.conn)) != NULL)
-			PQclear(res);
-		return PG_OK;
-	}
-	rc = pg_conn_classify(c.conn, res, error_r);
-done:
-	if (res != NULL && PQresultErrorField(res, PG_DIAG_SQLSTATE) != NULL)
-		snprintf(th->sqlstate, sizeof(th->sqlstate), "%s",
-		    PQresultErrorField(res, PG_DIAG_SQLSTATE));
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		return query_failed(th, res, error_r);
 	PQclear(res);
 	while ((res = PQgetResult(c.conn)) != NULL)
 		PQclear(res);
-	if (PQstatus(th->conn) != CONNECTION_OK)
-		drop_conn(th);
-	if (rc == PG_RETRY && !th->in_tx)
-		rc = PG_UNAVAILABLE;
-	return rc;
+	return PG_OK;
 }
 
 /* ---- transactions --------------------------------------------------- */
