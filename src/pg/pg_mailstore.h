@@ -306,8 +306,10 @@ struct pg_ms_append_item {
 					   (bare LFs too): messages.exact,
 					   size the wire size */
 	/* The message is data[0..len) then, when file_len > 0, the
-	 * file_len bytes of fd from file_off (read, never held whole:
-	 * streamed into the blob by COPY; read again when a transaction
+	 * file_len bytes of fd from file_off (pread, fd's offset
+	 * untouched). Up to 256 KiB in all it goes whole as one
+	 * parameter; bigger, it is streamed into the blob by COPY in
+	 * 64 KiB pieces, never held whole (read again when a transaction
 	 * is retried). crlf: each bare LF stored as CRLF (the wire form). */
 	bool			 crlf;
 	int			 fd;
