@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -31,6 +32,10 @@
 #include "util/worker.h"
 #include "util/xmalloc.h"
 #include "util/metrics_list.h"
+
+/* How long a login waits for a maildrop held by a session just gone. */
+#define POP3_LOCK_WAIT_MS	1000
+#define POP3_LOCK_STEP_MS	50
 
 enum pop3_login_result {
 	LOGIN_OK, LOGIN_FAILED, LOGIN_IN_USE, LOGIN_TEMP,
@@ -94,7 +99,16 @@ pop3_login_work(void *arg)
 		l->result = LOGIN_TEMP;
 		return;
 	}
-	if ((r = mbox_pop3_lock(l->mu, &l->error)) != 1) {
+	/* A client that drops its connection and logs in again at once
+	 * finds the old session's lock still held until its release runs
+	 * (a worker job; on PostgreSQL a DELETE): wait a little for it, as
+	 * Dovecot waits for its POP3 lock, before saying [IN-USE]. This
+	 * holds a worker, never a loop. */
+	for (unsigned waited = 0;
+	    (r = mbox_pop3_lock(l->mu, &l->error)) == 0 &&
+	    waited < POP3_LOCK_WAIT_MS; waited += POP3_LOCK_STEP_MS)
+		usleep(POP3_LOCK_STEP_MS * 1000);
+	if (r != 1) {
 		/* the database away: [SYS/TEMP], not [IN-USE] */
 		l->result = r == 0 ? LOGIN_IN_USE : LOGIN_TEMP;
 		mbox_user_unref(&l->mu);
