@@ -134,7 +134,7 @@ $(ASANDIR)/tests/eio-shim.so: tests/shim/eio_shim.c
 
 test: deps-test
 	@$(MAKE) --no-print-directory build/tem $(MANPAGES) $(ASANDIR)/tem $(TESTBINS) $(FUZZBINS) $(ASANDIR)/tests/eio-shim.so
-	@sh tests/run.sh
+	@PGTESTS="$(PGTESTS)" sh tests/run.sh
 
 # The protocol tests once more with storage = postgresql: each server on
 # a fresh database of one PostgreSQL per pytest worker; the tests marked

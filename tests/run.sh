@@ -27,6 +27,9 @@
 #            collected (pytest exit 5) is a failure.
 #   release  the tests marked `release` again, against build/tem.
 # PYTEST_PATHS (tests/) narrows the first pytest run, e.g. to one file.
+# PGTESTS (set by `make test`: the protocol test files) are run once more
+# with TEM_TEST_STORAGE=postgresql (issue 15: the whole protocol suite on
+# the PostgreSQL backend) when the first run is the whole of tests/.
 # Exit status: 0 when nothing failed, 1 otherwise.
 set -u
 
@@ -269,6 +272,13 @@ else
 	run_pytest asan "${TEM_BIN:-$ROOT/build/asan/tem}" \
 	    -n "$PYTEST_JOBS" --dist loadfile $PYTEST_PATHS
 	run_pytest release "$ROOT/build/tem" -n 2 --dist load -m release tests/
+	if [ -n "${PGTESTS:-}" ] && [ "$PYTEST_PATHS" = tests/ ]; then
+		export TEM_TEST_STORAGE=postgresql
+		# shellcheck disable=SC2086 # PGTESTS: paths split on purpose
+		run_pytest postgresql "${TEM_BIN:-$ROOT/build/asan/tem}" \
+		    -n "$PYTEST_JOBS" --dist loadfile $PGTESTS
+		unset TEM_TEST_STORAGE
+	fi
 fi
 
 if [ -s "$NOTES" ]; then
