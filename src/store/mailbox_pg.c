@@ -403,24 +403,6 @@ mbox_pg_status(struct mbox_user *u, const char *name, struct mbox_status *st,
 
 /* ---- APPEND --------------------------------------------------------- */
 
-/* raw[0..n) with every LF not preceded by CR turned into CRLF
- * (malloc'd, NUL-terminated, *len_r octets). */
-static char *
-wire_of(const char *raw, size_t n, size_t *len_r)
-{
-	char *out = xmalloc(mbox_wire_size(raw, n) + 1);
-	size_t k = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r'))
-			out[k++] = '\r';
-		out[k++] = raw[i];
-	}
-	out[k] = '\0';
-	*len_r = k;
-	return out;
-}
-
 /* The finished spool s as it: the file opened (*fd_r, the caller's to
  * close) and given as a range, streamed in the wire form, or as it is
  * when s is exact (a literal8 APPEND); 0 or an mbox_err. */
@@ -512,17 +494,18 @@ mbox_pg_append(struct mbox_user *u, const char *name, const char *data,
     time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
     char **error_r)
 {
-	char *norm = NULL, *err = NULL, *wire;
-	size_t wlen;
+	/* the source's crlf gives the wire form on the way in: no copy */
+	struct pg_ms_append_item it = {
+		.data = data, .len = len, .flags = flags & MBOX_F_STORABLE,
+		.keywords = keywords, .internaldate = internaldate,
+		.crlf = true, .fd = -1,
+	};
+	char *norm = NULL, *err = NULL;
 	int r = mbox_name_check(name, false, &norm, error_r);
 
-	if (r == 0 && (r = check_keywords(keywords, error_r)) == 0) {
-		wire = wire_of(data, len, &wlen);
-		r = mbox_pg_rc(pg_ms_append(PU(u)->id, norm, wire, wlen,
-		    flags & MBOX_F_STORABLE, keywords, internaldate,
+	if (r == 0 && (r = check_keywords(keywords, error_r)) == 0)
+		r = mbox_pg_rc(pg_ms_append_one(PU(u)->id, norm, &it,
 		    uidvalidity_r, uid_r, &err), &err, error_r);
-		free(wire);
-	}
 	free(norm);
 	return r;
 }
