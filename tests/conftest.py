@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "lib"))
 
 import skips  # noqa: E402
+from pgserver import PgServer  # noqa: E402
 from temserver import STORAGE, TemServer  # noqa: E402
 
 _ALLOWED_SKIPS = skips.load()
@@ -103,6 +104,14 @@ def make_tem(request):
             errors.append(str(e))
     if errors:
         pytest.fail("\n\n".join(errors), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def pg():
+    """A throw-away PostgreSQL 15 for the module's tests (pgserver.py);
+    tests make their own databases in it (pg.init_db, pg.fresh_db)."""
+    with PgServer() as s:
+        yield s
 
 
 @pytest.fixture

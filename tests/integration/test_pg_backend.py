@@ -17,19 +17,13 @@ import subprocess
 
 import pytest
 
-from pgserver import (tem_cli, PgServer, pg_conf, pg_init_conf, pg_unit_bin,
+from pgserver import (tem_cli, pg_conf, pg_init_conf, pg_unit_bin,
                       pg_unit_check)
 from temserver import tem_bin
 
 
 def unit_bin():
     return pg_unit_bin("test-pg-backend")
-
-
-@pytest.fixture(scope="module")
-def pg():
-    with PgServer() as s:
-        yield s
 
 
 tem = tem_cli

@@ -29,18 +29,12 @@ import time
 
 import pytest
 
-from pgserver import PgServer, pg_unit_check
+from pgserver import pg_unit_check
 from temserver import TemServer, insecure_tls_context, wait_for
 
 PW = {"u@a.test": "pw-u"}
 MSG = (b"From: a@b.test\r\nTo: u@a.test\r\nSubject: hello\r\n\r\n"
        b"line one\r\nline two\r\n")
-
-
-@pytest.fixture(scope="module")
-def pg():
-    with PgServer() as s:
-        yield s
 
 
 def pg_node(dsn, listen_addr="127.0.0.1", users=None, **kw):

@@ -26,7 +26,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from pgserver import PgServer, pg_init_conf, pg_unit_check  # noqa: E402
+from pgserver import pg_init_conf, pg_unit_check  # noqa: E402
 from temserver import TemServer  # noqa: E402
 
 USERS = {"x%d@a.test" % i: "pw-x%d-Secret" % i for i in range(1, 5)}
@@ -35,12 +35,6 @@ for _cmd in ("SETMETADATA", "GETMETADATA"):
     imaplib.Commands.setdefault(_cmd, ("AUTH", "SELECTED"))
 MSG = (b"From: <a@b.test>\r\nTo: <x@a.test>\r\nSubject: s%d\r\n"
        b"Message-ID: <%d@b.test>\r\n\r\nBody %d.\r\n")
-
-
-@pytest.fixture(scope="module")
-def pg():
-    with PgServer() as s:
-        yield s
 
 
 @pytest.fixture(scope="module")

@@ -22,12 +22,6 @@ from pgserver import (PgServer, pg_init_conf, pg_unit_across_restart,
 
 
 @pytest.fixture(scope="module")
-def pg():
-    with PgServer() as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
 def dsn(pg, tmp_path_factory):
     pg_init_conf(tmp_path_factory.mktemp("ms"), pg.dsn)
     return pg.dsn

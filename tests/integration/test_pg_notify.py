@@ -26,18 +26,12 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import imapclient  # noqa: E402
-from pgserver import PgServer, pg_init_conf  # noqa: E402
+from pgserver import pg_init_conf  # noqa: E402
 from temserver import TemServer  # noqa: E402
 
 USERS = {"n%d@a.test" % i: "pw-n%d-Secret" % i for i in range(1, 5)}
 MSG = b"From: <a@b.test>\r\nSubject: s\r\n\r\nbody\r\n"
 WAIT = 10	# seconds an expected line may take at most (loaded machine)
-
-
-@pytest.fixture(scope="module")
-def pg():
-    with PgServer() as s:
-        yield s
 
 
 def pg_node(dsn, listen_addr, users, domains=("a.test",)):

@@ -19,18 +19,12 @@ import time
 
 import pytest
 
-from pgserver import PgServer, pg_init_conf, pg_unit_bin, pg_unit_check
+from pgserver import pg_init_conf, pg_unit_bin, pg_unit_check
 from temserver import tem_bin
 
 
 def unit_bin():
     return pg_unit_bin("test-pg-queue")
-
-
-@pytest.fixture(scope="module")
-def pg():
-    with PgServer() as s:
-        yield s
 
 
 def fresh_db(pg, tmp_path, name):

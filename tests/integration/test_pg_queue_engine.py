@@ -44,12 +44,6 @@ def zones():
 
 
 @pytest.fixture(scope="module")
-def pg():
-    with PgServer() as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
 def dns():
     with DnsServer(zones()) as d:
         yield d

@@ -18,14 +18,8 @@ import time
 
 import pytest
 
-from pgserver import PgServer, tem_cli
+from pgserver import tem_cli
 from temserver import TemServer, free_port, wait_for
-
-
-@pytest.fixture(scope="module")
-def pg():
-    with PgServer() as s:
-        yield s
 
 
 def pg_node(dsn, listen_addr="127.0.0.1", users=None, extra=None, **kw):

@@ -26,15 +26,9 @@ import subprocess
 
 import pytest
 
-from pgserver import (tem_cli, PgServer, pg_conf, pg_init_conf,
+from pgserver import (tem_cli, pg_conf, pg_init_conf,
                       pg_unit_across_restart, pg_unit_check)
 from temserver import tem_bin
-
-
-@pytest.fixture(scope="module")
-def pg():
-    with PgServer() as s:
-        yield s
 
 
 tem = tem_cli
