@@ -17,7 +17,6 @@ import os
 import subprocess
 import time
 
-import pytest
 
 from pgserver import pg_init_conf, pg_unit_bin, pg_unit_check
 from temserver import tem_bin

@@ -16,7 +16,6 @@ import smtplib
 import subprocess
 import time
 
-import pytest
 
 from pgserver import tem_cli
 from temserver import TemServer, free_port, wait_for
