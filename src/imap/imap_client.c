@@ -280,13 +280,11 @@ imap_run_work(void *arg)
 	struct imap_client *c = cmd->c;
 
 	imap_spool_write_kept(c);	/* the APPEND's last buffer */
-	/* PostgreSQL: other sessions' changes are in the database, not in
-	 * a shared in-memory folder as on Maildir: read them first, so a
-	 * FETCH after another session's STORE shows it (the view reports
-	 * renumbering only at imap_client_updates, as before) */
-	if (c->view != NULL && mbox_on_pg()) {
+	/* so a FETCH after another session's STORE shows it (the
+	 * numbering still moves only at imap_client_updates) */
+	if (c->view != NULL) {
 		char *err = NULL;
-		if (mbox_view_sync(c->view, &err) < 0)
+		if (mbox_view_refresh(c->view, &err) < 0)
 			free(err);	/* the command reports what we know */
 	}
 	/* a shared folder whose "r" was revoked answers NO [NOPERM] */

@@ -488,6 +488,15 @@ int mbox_view_uidl(struct mbox_view *v, uint32_t seq, char out[MBOX_UIDL_MAX + 1
  * MBOX_ERR_GONE when the folder was deleted.
  */
 int mbox_view_sync(struct mbox_view *v, char **error_r);
+/*
+ * BLOCKING. Before a command reads the view (FETCH, SEARCH, STORE...):
+ * makes what the view answers about its messages (flags, keywords,
+ * MODSEQ; not the numbering, which moves only at mbox_view_changes)
+ * as current as another session's finished command. On Maildir
+ * nothing: the folder in memory is shared and current. On PostgreSQL
+ * other sessions' changes are only in the database: one read.
+ */
+int mbox_view_refresh(struct mbox_view *v, char **error_r);
 
 struct mbox_changes {
 	/* 1. expunged since last time: send in this order (descending seqs,

@@ -191,6 +191,15 @@ mbox_view_sync(struct mbox_view *v, char **error_r)
 	return mbox_md_view_sync(MV(v), error_r);
 }
 
+int
+mbox_view_refresh(struct mbox_view *v, char **error_r)
+{
+	if (ON_PG(v))
+		return mbox_pg_view_sync(v, error_r);
+	(void)error_r;
+	return 0;
+}
+
 void
 mbox_view_changes(struct mbox_view *v, struct mbox_changes *ch)
 {
