@@ -134,6 +134,23 @@ deliver_pg_info(const char *const *flags, size_t n)
 }
 
 int
+deliver_folder(const char *address, const char *root, const char *name,
+    bool create, char **dir_r, char **error_r)
+{
+	if (on_pg)
+		return deliver_pg_folder(address, root, name, create, dir_r,
+		    error_r);
+	return mbox_deliver_folder(root, name, create, dir_r, error_r);
+}
+
+char *
+deliver_info(const char *dir, const char *const *flags, size_t n)
+{
+	return on_pg ? deliver_pg_info(flags, n) :
+	    mbox_deliver_info(dir, flags, n);
+}
+
+int
 deliver_pg_folder(const char *address, const char *root, const char *name,
     bool create, char **dir_r, char **error_r)
 {

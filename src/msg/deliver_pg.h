@@ -56,6 +56,13 @@ int deliver_pg_folder(const char *address, const char *root,
  * and valid keywords, by name; others left out. */
 char *deliver_pg_info(const char *const *flags, size_t n);
 
+/* A delivery filter's folder and flags on the process's store: the
+ * two above on PostgreSQL, mbox_deliver_folder / mbox_deliver_info on
+ * Maildir (store/mailbox.h), so a filter does not ask which. */
+int deliver_folder(const char *address, const char *root, const char *name,
+    bool create, char **dir_r, char **error_r);
+char *deliver_info(const char *dir, const char *const *flags, size_t n);
+
 /* The Maildir committer's contract (store/maildir.h: maildir_submit),
  * into PostgreSQL. */
 void deliver_pg_submit(struct maildir_job *job);

@@ -100,9 +100,8 @@ job_mailbox_exists(void *arg, const char *name)
 {
 	struct job_user *ju = arg;
 	char *dir = NULL, *err = NULL;
-	int r = deliver_pg_on() ? deliver_pg_folder(ju->u->address, ju->root,
-	    name, false, &dir, &err) :
-	    mbox_deliver_folder(ju->root, name, false, &dir, &err);
+	int r = deliver_folder(ju->u->address, ju->root, name, false, &dir,
+	    &err);
 
 	free(dir);
 	free(err);
@@ -235,11 +234,8 @@ job_settle(struct job_user *ju)
 
 		switch (a->type) {
 		case SIEVE_FILEINTO:
-			if ((deliver_pg_on() ?
-			    deliver_pg_folder(u->address, ju->root, a->mailbox,
-			    a->create, &cp->dir, &err) :
-			    mbox_deliver_folder(ju->root, a->mailbox, a->create,
-			    &cp->dir, &err)) == 0)
+			if (deliver_folder(u->address, ju->root, a->mailbox,
+			    a->create, &cp->dir, &err) == 0)
 				sieve_folder_remember(ju->root, a->mailbox,
 				    a->create, cp->dir);
 			else {
@@ -256,9 +252,7 @@ job_settle(struct job_user *ju)
 			if (cp->dir == NULL)
 				cp->dir = xstrdup(ju->root);
 			if (a->nflags > 0) {
-				cp->info = deliver_pg_on() ? deliver_pg_info(
-				    (const char *const *)a->flags, a->nflags) :
-				    mbox_deliver_info(cp->dir,
+				cp->info = deliver_info(cp->dir,
 				    (const char *const *)a->flags, a->nflags);
 				sieve_info_remember(cp->dir,
 				    (const char *const *)a->flags, a->nflags,
